@@ -1,0 +1,159 @@
+/**
+ * File access for storage, behind one interface so tests can inject a faulty disk. The real implementation
+ * uses `node:fs`, which both Bun and Deno provide. Writes and reads are synchronous (page-cache speed, no
+ * thread-pool hop on the hot path); only `datasync` is asynchronous so that concurrent produce requests can
+ * share one fdatasync (group commit).
+ */
+import * as nodeFs from "node:fs";
+import * as nodePath from "node:path";
+
+/** An open file. Positions are byte offsets; sizes are plain numbers (files stay below 2^53 bytes). */
+export interface FileHandle {
+  /** Path the file was opened with. */
+  readonly path: string;
+  /** Current size in bytes. */
+  size(): number;
+  /** Reads up to `buf.length` bytes at `position` into `buf`; returns the count read. */
+  read(buf: Uint8Array, position: number): number;
+  /** Writes all of `buf` at `position`. */
+  write(buf: Uint8Array, position: number): void;
+  /** Writes several buffers back to back starting at `position`; returns the total written. */
+  writev(bufs: readonly Uint8Array[], position: number): number;
+  /** Flushes file data to stable storage. */
+  datasync(): Promise<void>;
+  /** Flushes file data synchronously (shutdown, segment roll). */
+  datasyncNow(): void;
+  /** Cuts or extends the file to `length` bytes. */
+  truncate(length: number): void;
+  /** Closes the file. */
+  close(): void;
+}
+
+/** Directory and file operations used by storage and metadata. */
+export interface FileSystem {
+  /** Opens (creating if asked) a file for reading and writing. */
+  open(path: string, create: boolean): FileHandle;
+  /** Opens a file read-only. */
+  openRead(path: string): FileHandle;
+  /** Maps a file read-only into memory where the runtime can; returns null where it cannot. */
+  mmap(path: string): Uint8Array | null;
+  /** Whether a path exists. */
+  exists(path: string): boolean;
+  /** Creates a directory and its parents. */
+  mkdirp(path: string): void;
+  /** Lists the names in a directory. */
+  list(path: string): string[];
+  /** Renames atomically within one file system. */
+  rename(from: string, to: string): void;
+  /** Removes a file. */
+  remove(path: string): void;
+  /** Removes a directory tree. */
+  removeTree(path: string): void;
+  /** Reads a whole (small) file. */
+  readFile(path: string): Uint8Array;
+  /** Writes a small file atomically: write to `path.tmp`, fsync, rename, fsync the directory. */
+  writeFileAtomic(path: string, data: Uint8Array): void;
+  /** Fsyncs a directory so that creates and renames in it are durable. */
+  syncDir(path: string): void;
+}
+
+class NodeFileHandle implements FileHandle {
+  readonly path: string;
+  private fd: number;
+  constructor(path: string, fd: number) {
+    this.path = path;
+    this.fd = fd;
+  }
+  size(): number {
+    return nodeFs.fstatSync(this.fd).size;
+  }
+  read(buf: Uint8Array, position: number): number {
+    let done = 0;
+    while (done < buf.length) {
+      const n = nodeFs.readSync(this.fd, buf, done, buf.length - done, position + done);
+      if (n <= 0) break;
+      done += n;
+    }
+    return done;
+  }
+  write(buf: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < buf.length) {
+      done += nodeFs.writeSync(this.fd, buf, done, buf.length - done, position + done);
+    }
+  }
+  writev(bufs: readonly Uint8Array[], position: number): number {
+    let total = 0;
+    for (const b of bufs) {
+      this.write(b, position + total);
+      total += b.length;
+    }
+    return total;
+  }
+  datasync(): Promise<void> {
+    return new Promise((resolve, reject) => nodeFs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
+  }
+  datasyncNow(): void {
+    nodeFs.fdatasyncSync(this.fd);
+  }
+  truncate(length: number): void {
+    nodeFs.ftruncateSync(this.fd, length);
+  }
+  close(): void {
+    if (this.fd >= 0) nodeFs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+type BunLike = { mmap?: (path: string, opts?: { shared?: boolean }) => Uint8Array };
+
+/** The real file system. */
+export const nodeFileSystem: FileSystem = {
+  open(path, create) {
+    const flags = create ? nodeFs.constants.O_RDWR | nodeFs.constants.O_CREAT : nodeFs.constants.O_RDWR;
+    return new NodeFileHandle(path, nodeFs.openSync(path, flags, 0o644));
+  },
+  openRead(path) {
+    return new NodeFileHandle(path, nodeFs.openSync(path, "r"));
+  },
+  mmap(path) {
+    const bun = (globalThis as { Bun?: BunLike }).Bun;
+    if (!bun?.mmap) return null;
+    try {
+      return bun.mmap(path, { shared: true });
+    } catch {
+      return null;
+    }
+  },
+  exists: (path) => nodeFs.existsSync(path),
+  mkdirp: (path) => void nodeFs.mkdirSync(path, { recursive: true }),
+  list: (path) => nodeFs.readdirSync(path),
+  rename: (from, to) => nodeFs.renameSync(from, to),
+  remove: (path) => nodeFs.rmSync(path, { force: true }),
+  removeTree: (path) => nodeFs.rmSync(path, { recursive: true, force: true }),
+  readFile: (path) => new Uint8Array(nodeFs.readFileSync(path)),
+  writeFileAtomic(path, data) {
+    const tmp = `${path}.tmp`;
+    const fd = nodeFs.openSync(tmp, "w", 0o644);
+    try {
+      let done = 0;
+      while (done < data.length) done += nodeFs.writeSync(fd, data, done, data.length - done);
+      nodeFs.fsyncSync(fd);
+    } finally {
+      nodeFs.closeSync(fd);
+    }
+    nodeFs.renameSync(tmp, path);
+    this.syncDir(nodePath.dirname(path));
+  },
+  syncDir(path) {
+    let fd = -1;
+    try {
+      fd = nodeFs.openSync(path, "r");
+      nodeFs.fsyncSync(fd);
+    } catch {
+      // Some platforms refuse fsync on directories; the rename is still atomic.
+    } finally {
+      if (fd >= 0) nodeFs.closeSync(fd);
+    }
+  },
+};

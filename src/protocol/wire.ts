@@ -1,0 +1,512 @@
+/**
+ * Wire primitives for the Kafka protocol: a bounds-checked zero-copy {@link Reader} and a chunked,
+ * reusable {@link Writer}. Generated codecs in `./generated/` are written against these two classes only.
+ *
+ * Limits (TigerStyle): every length read from the wire is checked against the bytes that remain, so a
+ * hostile length can never make the reader allocate or loop beyond the frame it was given.
+ */
+
+/** Thrown for any malformed input; the broker turns it into a closed connection. */
+export class MalformedFrameError extends Error {
+  /** Byte offset inside the frame where decoding failed. */
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(`${message} (at byte ${offset})`);
+    this.name = "MalformedFrameError";
+    this.offset = offset;
+  }
+}
+
+const textDecoder = new TextDecoder("utf-8", { fatal: false });
+const textEncoder = new TextEncoder();
+
+/** A tagged field that the schema does not know; kept as a view so it can be re-emitted unchanged. */
+export interface UnknownTag {
+  /** The tag number. */
+  tag: number;
+  /** The raw tag payload (a view into the decoded frame). */
+  data: Uint8Array;
+}
+
+/** The all-zero UUID that Kafka uses instead of null. */
+export const ZERO_UUID: Uint8Array = new Uint8Array(16);
+
+/** Reads Kafka primitives from a byte view without copying `bytes`/`records` payloads. */
+export class Reader {
+  /** The underlying bytes. */
+  buf: Uint8Array;
+  /** Current read position. */
+  pos: number;
+  /** End of readable region (exclusive). */
+  end: number;
+  private view: DataView;
+
+  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** Bytes left to read. */
+  remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** Throws unless `n` more bytes can be read. */
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.end) {
+      throw new MalformedFrameError(`need ${n} bytes, ${this.end - this.pos} left`, this.pos);
+    }
+  }
+
+  /** Reads a signed 8-bit integer. */
+  int8(): number {
+    this.need(1);
+    return this.view.getInt8(this.pos++);
+  }
+  /** Reads a boolean (any non-zero byte is true). */
+  bool(): boolean {
+    return this.int8() !== 0;
+  }
+  /** Reads a signed big-endian 16-bit integer. */
+  int16(): number {
+    this.need(2);
+    const v = this.view.getInt16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  /** Reads an unsigned big-endian 16-bit integer. */
+  uint16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  /** Reads a signed big-endian 32-bit integer. */
+  int32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  /** Reads an unsigned big-endian 32-bit integer. */
+  uint32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  /** Reads a signed big-endian 64-bit integer. */
+  int64(): bigint {
+    this.need(8);
+    const v = this.view.getBigInt64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  /** Reads a big-endian IEEE-754 double. */
+  float64(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  /** Reads a 16-byte UUID as a view. */
+  uuid(): Uint8Array {
+    this.need(16);
+    const v = this.buf.subarray(this.pos, this.pos + 16);
+    this.pos += 16;
+    return v;
+  }
+
+  /** Reads an unsigned LEB128 varint of at most 5 bytes (32 bits). */
+  uvarint(): number {
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 5; i++) {
+      if (this.pos >= this.end) throw new MalformedFrameError("truncated varint", this.pos);
+      const b = this.buf[this.pos++];
+      if (i === 4 && (b & 0xf0) !== 0) throw new MalformedFrameError("varint over 32 bits", this.pos - 1);
+      result |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result >>> 0;
+      shift += 7;
+    }
+    throw new MalformedFrameError("varint longer than 5 bytes", this.pos);
+  }
+  /** Reads a zigzag-encoded signed varint (32-bit). */
+  varint(): number {
+    const u = this.uvarint();
+    return (u >>> 1) ^ -(u & 1);
+  }
+  /** Reads an unsigned LEB128 varlong of at most 10 bytes. */
+  uvarlong(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new MalformedFrameError("truncated varlong", this.pos);
+      const b = this.buf[this.pos++];
+      if (i === 9 && (b & 0xfe) !== 0) throw new MalformedFrameError("varlong over 64 bits", this.pos - 1);
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+    }
+    throw new MalformedFrameError("varlong longer than 10 bytes", this.pos);
+  }
+  /** Reads a zigzag-encoded signed varlong (64-bit). */
+  varlong(): bigint {
+    const u = this.uvarlong();
+    return (u >> 1n) ^ -(u & 1n);
+  }
+
+  /** Reads `n` UTF-8 bytes as a string. */
+  utf8(n: number): string {
+    this.need(n);
+    const s = n === 0 ? "" : textDecoder.decode(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+  /** Returns a view of the next `n` bytes. */
+  view_(n: number): Uint8Array {
+    this.need(n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /** Classic string: int16 length, -1 = null (rejected unless nullable). */
+  string(nullable: boolean): string | null {
+    const n = this.int16();
+    if (n < 0) {
+      if (n === -1 && nullable) return null;
+      throw new MalformedFrameError(`invalid string length ${n}`, this.pos - 2);
+    }
+    return this.utf8(n);
+  }
+  /** Compact string: uvarint length+1, 0 = null. */
+  compactString(nullable: boolean): string | null {
+    const at = this.pos;
+    const n = this.uvarint();
+    if (n === 0) {
+      if (nullable) return null;
+      throw new MalformedFrameError("null compact string in non-nullable field", at);
+    }
+    return this.utf8(n - 1);
+  }
+  /** Classic bytes: int32 length, -1 = null; returns a view. */
+  bytes(nullable: boolean): Uint8Array | null {
+    const n = this.int32();
+    if (n < 0) {
+      if (n === -1 && nullable) return null;
+      throw new MalformedFrameError(`invalid bytes length ${n}`, this.pos - 4);
+    }
+    return this.view_(n);
+  }
+  /** Compact bytes: uvarint length+1, 0 = null; returns a view. */
+  compactBytes(nullable: boolean): Uint8Array | null {
+    const at = this.pos;
+    const n = this.uvarint();
+    if (n === 0) {
+      if (nullable) return null;
+      throw new MalformedFrameError("null compact bytes in non-nullable field", at);
+    }
+    return this.view_(n - 1);
+  }
+  /** Classic array length: int32, -1 = null. Returns -1 for null. Bounded by remaining bytes. */
+  arrayLength(nullable: boolean): number {
+    const at = this.pos;
+    const n = this.int32();
+    if (n < 0) {
+      if (n === -1 && nullable) return -1;
+      throw new MalformedFrameError(`invalid array length ${n}`, at);
+    }
+    if (n > this.remaining()) throw new MalformedFrameError(`array length ${n} exceeds frame`, at);
+    return n;
+  }
+  /** Compact array length: uvarint count+1, 0 = null. Returns -1 for null. Bounded by remaining bytes. */
+  compactArrayLength(nullable: boolean): number {
+    const at = this.pos;
+    const n = this.uvarint();
+    if (n === 0) {
+      if (nullable) return -1;
+      throw new MalformedFrameError("null compact array in non-nullable field", at);
+    }
+    if (n - 1 > this.remaining()) throw new MalformedFrameError(`array length ${n - 1} exceeds frame`, at);
+    return n - 1;
+  }
+  /** Nullable struct marker: int8 -1 = null, 1 = present. */
+  structPresent(): boolean {
+    const at = this.pos;
+    const m = this.int8();
+    if (m === -1) return false;
+    if (m === 1) return true;
+    throw new MalformedFrameError(`invalid nullable struct marker ${m}`, at);
+  }
+  /** Skips `n` bytes. */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+}
+
+/** Minimum size of a chunk that {@link Writer.records} emits by reference instead of copying. */
+export const WRITER_ZERO_COPY_THRESHOLD = 4096;
+
+/**
+ * Writes Kafka primitives into a reusable buffer. Large `records`/`bytes` payloads are not copied: the writer
+ * closes the current chunk and appends the caller's view, so a Fetch response can carry file views straight to
+ * the socket. {@link Writer.finish} returns the chunks; {@link Writer.finishContiguous} copies into one buffer.
+ */
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  /** Write position inside the current scratch buffer. */
+  pos = 0;
+  /** Start of the current (not yet emitted) chunk inside the scratch buffer. */
+  private chunkStart = 0;
+  private chunks: Uint8Array[] = [];
+  private chunkedLength = 0;
+
+  constructor(initialCapacity = 64 * 1024) {
+    this.buf = new Uint8Array(initialCapacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Resets the writer for a new message, keeping its buffer. Earlier results must no longer be in use. */
+  reset(): this {
+    this.pos = 0;
+    this.chunkStart = 0;
+    this.chunks.length = 0;
+    this.chunkedLength = 0;
+    return this;
+  }
+
+  /** Total bytes written so far (including referenced chunks). */
+  length(): number {
+    return this.chunkedLength + (this.pos - this.chunkStart);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    // Grow to a new buffer; emitted chunks keep referencing the old one, which stays valid.
+    const pending = this.buf.subarray(this.chunkStart, this.pos);
+    const next = new Uint8Array(Math.max(this.buf.length * 2, pending.length + n + 1024));
+    next.set(pending, 0);
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+    this.pos = pending.length;
+    this.chunkStart = 0;
+  }
+
+  /** Writes a signed 8-bit integer. */
+  int8(v: number): void {
+    this.ensure(1);
+    this.view.setInt8(this.pos++, v);
+  }
+  /** Writes a boolean. */
+  bool(v: boolean): void {
+    this.int8(v ? 1 : 0);
+  }
+  /** Writes a big-endian 16-bit integer. */
+  int16(v: number): void {
+    this.ensure(2);
+    this.view.setInt16(this.pos, v);
+    this.pos += 2;
+  }
+  /** Writes an unsigned big-endian 16-bit integer. */
+  uint16(v: number): void {
+    this.ensure(2);
+    this.view.setUint16(this.pos, v);
+    this.pos += 2;
+  }
+  /** Writes a big-endian 32-bit integer. */
+  int32(v: number): void {
+    this.ensure(4);
+    this.view.setInt32(this.pos, v);
+    this.pos += 4;
+  }
+  /** Writes an unsigned big-endian 32-bit integer. */
+  uint32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+  /** Writes a big-endian 64-bit integer. */
+  int64(v: bigint): void {
+    this.ensure(8);
+    this.view.setBigInt64(this.pos, v);
+    this.pos += 8;
+  }
+  /** Writes a big-endian IEEE-754 double. */
+  float64(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+  }
+  /** Writes a 16-byte UUID. */
+  uuid(v: Uint8Array): void {
+    if (v.length !== 16) throw new RangeError(`uuid must be 16 bytes, got ${v.length}`);
+    this.raw(v);
+  }
+  /** Writes an unsigned LEB128 varint (32-bit). */
+  uvarint(v: number): void {
+    this.ensure(5);
+    v >>>= 0;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[this.pos++] = v;
+  }
+  /** Writes a zigzag-encoded signed varint (32-bit). */
+  varint(v: number): void {
+    this.uvarint((v << 1) ^ (v >> 31));
+  }
+  /** Writes an unsigned LEB128 varlong (64-bit). */
+  uvarlong(v: bigint): void {
+    this.ensure(10);
+    v = BigInt.asUintN(64, v);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+  /** Writes a zigzag-encoded signed varlong (64-bit). */
+  varlong(v: bigint): void {
+    this.uvarlong(BigInt.asUintN(64, (v << 1n) ^ (v >> 63n)));
+  }
+  /** Copies raw bytes into the buffer. */
+  raw(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+  }
+  /** Appends bytes, by reference when at least {@link WRITER_ZERO_COPY_THRESHOLD} long. */
+  payload(v: Uint8Array): void {
+    if (v.length < WRITER_ZERO_COPY_THRESHOLD) {
+      this.raw(v);
+      return;
+    }
+    this.flushChunk();
+    this.chunks.push(v);
+    this.chunkedLength += v.length;
+  }
+  private flushChunk(): void {
+    if (this.pos > this.chunkStart) {
+      const c = this.buf.subarray(this.chunkStart, this.pos);
+      this.chunks.push(c);
+      this.chunkedLength += c.length;
+      this.chunkStart = this.pos;
+    }
+  }
+  /** Writes a UTF-8 string body (no length). Returns the byte count. */
+  private utf8Body(s: string, lengthPrefix: (n: number) => void): void {
+    // Encode straight into the buffer: reserve worst case, then write the prefix before the body.
+    const max = s.length * 3;
+    if (max < 128 && isAscii(s)) {
+      lengthPrefix(s.length);
+      this.ensure(s.length);
+      for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
+      return;
+    }
+    const bytes = textEncoder.encode(s);
+    lengthPrefix(bytes.length);
+    this.raw(bytes);
+  }
+  /** Classic string (int16 length, -1 = null). */
+  string(s: string | null): void {
+    if (s === null) return this.int16(-1);
+    this.utf8Body(s, (n) => {
+      if (n > 0x7fff) throw new RangeError(`string too long: ${n} bytes`);
+      this.int16(n);
+    });
+  }
+  /** Compact string (uvarint length+1, 0 = null). */
+  compactString(s: string | null): void {
+    if (s === null) return this.uvarint(0);
+    this.utf8Body(s, (n) => this.uvarint(n + 1));
+  }
+  /** Classic bytes (int32 length, -1 = null). */
+  bytes(b: Uint8Array | null): void {
+    if (b === null) return this.int32(-1);
+    this.int32(b.length);
+    this.payload(b);
+  }
+  /** Compact bytes (uvarint length+1, 0 = null). */
+  compactBytes(b: Uint8Array | null): void {
+    if (b === null) return this.uvarint(0);
+    this.uvarint(b.length + 1);
+    this.payload(b);
+  }
+  /** Classic records: like bytes, but the value may be several views written back to back. */
+  records(r: RecordsValue): void {
+    if (r === null) return this.int32(-1);
+    if (r instanceof Uint8Array) return this.bytes(r);
+    this.int32(recordsLength(r));
+    for (const c of r) this.payload(c);
+  }
+  /** Compact records. */
+  compactRecords(r: RecordsValue): void {
+    if (r === null) return this.uvarint(0);
+    if (r instanceof Uint8Array) return this.compactBytes(r);
+    this.uvarint(recordsLength(r) + 1);
+    for (const c of r) this.payload(c);
+  }
+  /** Reserves `n` bytes to be patched later; returns their position in the current buffer. */
+  reserve(n: number): number {
+    this.ensure(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
+  /** Returns the written message as chunks (views into the scratch buffer and the caller's payloads). */
+  finish(): Uint8Array[] {
+    this.flushChunk();
+    return this.chunks;
+  }
+  /** Returns the written message as one buffer (a view when nothing was referenced, else a copy). */
+  finishContiguous(): Uint8Array {
+    if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
+    const chunks = this.finish();
+    const out = new Uint8Array(this.chunkedLength);
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}
+
+/** A records field value when encoding: one view, several views back to back, or null. */
+export type RecordsValue = Uint8Array | readonly Uint8Array[] | null;
+
+/** Total byte length of a records value. */
+export function recordsLength(r: RecordsValue): number {
+  if (r === null) return 0;
+  if (r instanceof Uint8Array) return r.length;
+  let n = 0;
+  for (const c of r) n += c.length;
+  return n;
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Byte length of `s` encoded as UTF-8. */
+export function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
