@@ -246,10 +246,62 @@ export class Reader {
     this.need(n);
     this.pos += n;
   }
+  /**
+   * Reads a tagged-field section in which the schema knows no tag: every field is kept as an {@link UnknownTag}
+   * view. Returns undefined for an empty section. Like Kafka's TaggedFields schema, tags must strictly ascend;
+   * a repeated or out-of-order tag is malformed.
+   */
+  unknownTagSection(): UnknownTag[] | undefined {
+    const count = this.uvarint();
+    if (count === 0) return undefined;
+    // Each tagged field takes at least two bytes, so a larger count cannot fit in the frame.
+    if (count > this.remaining()) throw new MalformedFrameError(`tagged field count ${count} exceeds frame`, this.pos);
+    const tags: UnknownTag[] = [];
+    let lastTag = -1;
+    for (let i = 0; i < count; i++) {
+      const at = this.pos;
+      const tag = this.uvarint();
+      if (tag <= lastTag) throw new MalformedFrameError(`tag ${tag} out of order after ${lastTag}`, at);
+      lastTag = tag;
+      const size = this.uvarint();
+      tags.push({ tag, data: this.view_(size) });
+    }
+    return tags;
+  }
+  /**
+   * Limits reading to the next `n` bytes (e.g. one tagged field's payload). Returns the previous end, to be
+   * passed to {@link Reader.endSlice}.
+   */
+  beginSlice(n: number): number {
+    this.need(n);
+    const outerEnd = this.end;
+    this.end = this.pos + n;
+    return outerEnd;
+  }
+  /** Ends a slice from {@link Reader.beginSlice}; throws unless it was consumed exactly. */
+  endSlice(outerEnd: number): void {
+    if (this.pos !== this.end) {
+      throw new MalformedFrameError(`${this.end - this.pos} unread bytes in sized field`, this.pos);
+    }
+    if (outerEnd < this.end) throw new MalformedFrameError("slice ends past its enclosing frame", this.pos);
+    this.end = outerEnd;
+  }
 }
 
 /** Minimum size of a chunk that {@link Writer.records} emits by reference instead of copying. */
 export const WRITER_ZERO_COPY_THRESHOLD = 4096;
+
+/** Maximum nesting of {@link Writer.sizeBegin} sections (tagged fields inside tagged structs). */
+export const WRITER_MAX_SIZED_NESTING = 32;
+
+/** Bytes an unsigned varint of `v` (0 <= v < 2^32) takes. */
+export function uvarintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  return 5;
+}
 
 /**
  * Writes Kafka primitives into a reusable buffer. Large `records`/`bytes` payloads are not copied: the writer
@@ -265,6 +317,11 @@ export class Writer {
   private chunkStart = 0;
   private chunks: Uint8Array[] = [];
   private chunkedLength = 0;
+  /** Open {@link sizeBegin} sections: length(), chunk count and chunked length at their start. */
+  private sizedDepth = 0;
+  private readonly sizedLength: number[] = [];
+  private readonly sizedChunks: number[] = [];
+  private readonly sizedChunked: number[] = [];
 
   constructor(initialCapacity = 64 * 1024) {
     this.buf = new Uint8Array(initialCapacity);
@@ -277,7 +334,30 @@ export class Writer {
     this.chunkStart = 0;
     this.chunks.length = 0;
     this.chunkedLength = 0;
+    this.sizedDepth = 0;
     return this;
+  }
+
+  /**
+   * Starts a new message without disturbing bytes handed out earlier: writing continues after them in the same
+   * scratch buffer (a bump allocator), and a fresh buffer is taken when less than `minFree` bytes remain. Use this
+   * instead of {@link Writer.reset} when earlier results may still be queued on a socket.
+   */
+  beginMessage(minFree = 16 * 1024): this {
+    this.chunks = [];
+    this.chunkedLength = 0;
+    if (this.buf.length - this.pos < minFree) {
+      this.buf = new Uint8Array(Math.max(this.buf.length, minFree * 4));
+      this.view = new DataView(this.buf.buffer);
+      this.pos = 0;
+    }
+    this.chunkStart = this.pos;
+    return this;
+  }
+
+  /** Writes a big-endian int32 at an absolute position of the current scratch buffer (see {@link Writer.reserve}). */
+  patchInt32(at: number, v: number): void {
+    this.view.setInt32(at, v);
   }
 
   /** Total bytes written so far (including referenced chunks). */
@@ -452,6 +532,89 @@ export class Writer {
     this.uvarint(recordsLength(r) + 1);
     for (const c of r) this.payload(c);
   }
+  /**
+   * Starts a section whose byte size {@link Writer.sizeEnd} will insert in front of it as an unsigned varint
+   * (a tagged field's payload). Sections nest up to {@link WRITER_MAX_SIZED_NESTING} deep.
+   */
+  sizeBegin(): void {
+    const d = this.sizedDepth;
+    if (d >= WRITER_MAX_SIZED_NESTING) throw new RangeError("sized sections nested too deeply");
+    this.sizedLength[d] = this.length();
+    this.sizedChunks[d] = this.chunks.length;
+    this.sizedChunked[d] = this.chunkedLength;
+    this.sizedDepth = d + 1;
+  }
+  /** Ends the innermost {@link Writer.sizeBegin} section, inserting its size before it. Returns the size. */
+  sizeEnd(): number {
+    if (this.sizedDepth === 0) throw new RangeError("sizeEnd without sizeBegin");
+    const d = --this.sizedDepth;
+    const size = this.length() - this.sizedLength[d];
+    const prefix = uvarintSize(size);
+    if (this.chunks.length === this.sizedChunks[d]) {
+      // The section is still in the scratch buffer: shift it right and write the size in front of it.
+      this.ensure(prefix);
+      const start = this.pos - size;
+      this.buf.copyWithin(start + prefix, start, this.pos);
+      const end = this.pos + prefix;
+      this.pos = start;
+      this.uvarint(size);
+      if (this.pos !== start + prefix) throw new Error("sizeEnd: varint size mismatch");
+      this.pos = end;
+      return size;
+    }
+    // A referenced chunk was emitted inside the section: split the chunk where the section starts and
+    // insert the size as a chunk of its own.
+    const i = this.sizedChunks[d];
+    const first = this.chunks[i];
+    const cut = this.sizedLength[d] - this.sizedChunked[d];
+    if (cut < 0 || cut > first.length) throw new Error("sizeEnd: section start outside its chunk");
+    const sizeBytes = new Uint8Array(prefix);
+    let v = size;
+    for (let k = 0; k < prefix - 1; k++) {
+      sizeBytes[k] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    sizeBytes[prefix - 1] = v;
+    const parts: Uint8Array[] = [];
+    if (cut > 0) parts.push(first.subarray(0, cut));
+    parts.push(sizeBytes);
+    if (cut < first.length) parts.push(first.subarray(cut));
+    this.chunks.splice(i, 1, ...parts);
+    this.chunkedLength += prefix;
+    return size;
+  }
+  /**
+   * Writes the unknown tagged fields `tags[from..]` whose tag is below `limit` (as tag, size, payload) and
+   * returns the index of the first one not written. `tags` must ascend; a tag equal to `limit` (a tag the schema
+   * knows in this version) or out of order throws RangeError. Pass a limit of 2^32 to write the rest.
+   */
+  unknownTags(tags: readonly UnknownTag[] | undefined, from: number, limit: number): number {
+    if (tags === undefined) return 0;
+    let i = from;
+    for (; i < tags.length; i++) {
+      const t = tags[i];
+      if (t.tag >= limit) {
+        if (t.tag === limit) throw new RangeError(`unknown tag ${t.tag} collides with a known tagged field`);
+        break;
+      }
+      if (i > 0 && tags[i - 1].tag >= t.tag) throw new RangeError(`unknown tags not ascending at tag ${t.tag}`);
+      this.uvarint(t.tag);
+      this.uvarint(t.data.length);
+      this.payload(t.data);
+    }
+    return i;
+  }
+
+  /** Writes a tagged-field section holding only `tags` (unknown fields, ascending), or an empty one. */
+  unknownTagSection(tags: readonly UnknownTag[] | undefined): void {
+    if (tags === undefined || tags.length === 0) {
+      this.uvarint(0);
+      return;
+    }
+    this.uvarint(tags.length);
+    this.unknownTags(tags, 0, 0x100000000);
+  }
+
   /** Reserves `n` bytes to be patched later; returns their position in the current buffer. */
   reserve(n: number): number {
     this.ensure(n);

@@ -1,0 +1,38 @@
+/**
+ * The contract between the connection layer and the per-API handler modules in `./apis/`. Each module declares the
+ * versions it serves in one place; ApiVersions is built from those declarations, so an API without a handler is
+ * never advertised.
+ */
+import type { RequestHeader } from "../protocol/generated/headers.ts";
+
+/** What a handler knows about the request it serves. */
+export interface RequestContext {
+  /** The decoded request header. */
+  readonly header: RequestHeader;
+  /** The request's API version. */
+  readonly apiVersion: number;
+  /** "host:port" of the client. */
+  readonly remote: string;
+  /** Monotonic ms when the request was decoded. */
+  readonly receivedAtMs: number;
+}
+
+/** Returned by a handler that sends no response (Produce with acks=0). */
+export const NO_RESPONSE: unique symbol = Symbol("no-response");
+
+/** A handler result: a response body, a promise of one, or {@link NO_RESPONSE}. */
+export type HandlerResult<Res> = Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+
+/** One API served by the broker. */
+export interface ApiHandler<Req = any, Res = any> {
+  /** Kafka API key. */
+  readonly apiKey: number;
+  /** Lowest version served (Kafka 4.x minimum). */
+  readonly minVersion: number;
+  /** Highest version served. */
+  readonly maxVersion: number;
+  /** Lowest version advertised in ApiVersions when it differs from minVersion (Produce: 0, KAFKA-18659). */
+  readonly advertisedMinVersion?: number;
+  /** Serves one request. */
+  handle(ctx: RequestContext, request: Req): HandlerResult<Res>;
+}

@@ -1,0 +1,140 @@
+/**
+ * Produce (key 0), versions 3-13 (advertised from 0: librdkafka needs Produce v0 in ApiVersions, KAFKA-18659,
+ * but versions below 3 are refused as Kafka 4 does). v3 transactional id; v5 log start offset; v8 record errors;
+ * v9 flexible; v10 current leader and node endpoints (tagged); v12 no change on the wire; v13 topic ids.
+ *
+ * acks=0 sends no response; acks=1 answers after the write (page cache); acks=-1 answers after the data is
+ * fdatasynced (group commit shared with concurrent requests), the single-node form of "all in-sync replicas".
+ */
+import type {
+  ProduceRequest,
+  ProduceResponse,
+  ProduceResponsePartitionProduceResponse,
+  ProduceResponseTopicProduceResponse,
+} from "../../protocol/generated/00_produce.ts";
+import { ErrorCode, KafkaError, errorCodeOf } from "../../protocol/errors.ts";
+import { setLogAppendTime } from "../../protocol/record-batch.ts";
+import { NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
+import type { Broker, PartitionState, Topic } from "../broker.ts";
+import { validateProduceRecords } from "../produce-validation.ts";
+import { uuidHex } from "../uuid.ts";
+import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
+
+/** Builds the Produce handler. */
+export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceResponse> {
+  return {
+    apiKey: 0,
+    minVersion: 3,
+    maxVersion: 13,
+    advertisedMinVersion: 0,
+    handle(ctx, req) {
+      const acks = req.acks;
+      const responses: ProduceResponseTopicProduceResponse[] = [];
+      const toSync = new Set<PartitionState>();
+      if (acks !== 0 && acks !== 1 && acks !== -1) {
+        for (const td of req.topicData) {
+          responses.push({
+            name: td.name ?? "",
+            topicId: td.topicId,
+            partitionResponses: td.partitionData.map((pd) => errorPartition(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null)),
+          });
+        }
+        return { responses, throttleTimeMs: 0 };
+      }
+      for (const td of req.topicData) {
+        const topic: Topic | undefined =
+          ctx.apiVersion >= 13 ? b.topicsById.get(uuidHex(td.topicId!)) : b.topicsByName.get(td.name!);
+        const partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
+        for (const pd of td.partitionData) {
+          const p = topic?.partitions[pd.index];
+          if (topic === undefined || p === undefined) {
+            const code = ctx.apiVersion >= 13 && topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            partitionResponses.push(errorPartition(pd.index, code, null));
+            continue;
+          }
+          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, toSync));
+        }
+        responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
+      }
+      if (acks === 0) return NO_RESPONSE;
+      const response: ProduceResponse = { responses, throttleTimeMs: 0 };
+      if (toSync.size === 0) return response;
+      return Promise.all([...toSync].map((p) => p.log.sync())).then(
+        () => response,
+        (e) => {
+          b.logger.error(`fdatasync failed: ${(e as Error).message}`);
+          for (const t of responses) for (const pr of t.partitionResponses) if (pr.errorCode === 0) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+          return response;
+        },
+      );
+    },
+  };
+}
+
+function errorPartition(index: number, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
+  return { index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: message };
+}
+
+/** Validates and appends one partition's records; adds the partition to `toSync` for acks=-1. */
+function appendPartition(
+  b: Broker,
+  p: PartitionState,
+  records: Uint8Array | null,
+  acks: number,
+  toSync: Set<PartitionState>,
+): ProduceResponsePartitionProduceResponse {
+  const config = p.topic.config;
+  const now = b.clock.nowMs();
+  const v = validateProduceRecords(records, config, now);
+  if (!v.ok) {
+    const r = errorPartition(p.index, v.code, v.message);
+    r.recordErrors = [{ batchIndex: v.batchIndex, batchIndexErrorMessage: v.message }];
+    return r;
+  }
+  if (acks === -1 && config.minInsyncReplicas > 1) {
+    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only 1 replica is in sync`);
+  }
+  // Idempotence: a retried batch is answered with the offset it got the first time.
+  const first = v.batches[0];
+  if (first.producerId >= 0n) {
+    if (v.batches.length > 1) {
+      return errorPartition(p.index, ErrorCode.INVALID_RECORD, "an idempotent produce request must carry one batch per partition");
+    }
+    const check = p.producers.check(first.producerId, first.producerEpoch, first.baseSequence, first.count);
+    if (check.kind === "error") return errorPartition(p.index, check.code, check.message);
+    if (check.kind === "duplicate") {
+      return { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
+    }
+  }
+  let logAppendTimeMs = -1;
+  if (config.messageTimestampType === "LogAppendTime") {
+    logAppendTimeMs = now;
+    const dv = dataViewOf(v.records);
+    for (let at = 0; at < v.records.length; ) {
+      const size = dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      setLogAppendTime(v.records, at, size, now);
+      at += size;
+    }
+  }
+  let result;
+  try {
+    result = p.log.append(v.records, { leaderEpoch: p.leaderEpoch, logAppendTimeMs: logAppendTimeMs >= 0 ? logAppendTimeMs : undefined });
+  } catch (e) {
+    const code = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+    if (!(e instanceof KafkaError)) b.logger.error(`append to ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
+    return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCodeOf(e), (e as Error).message);
+  }
+  if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset);
+  p.log.highWatermark = p.log.logEndOffset;
+  b.notifyAppend(p);
+  if (acks === -1) toSync.add(p);
+  return {
+    index: p.index,
+    errorCode: ErrorCode.NONE,
+    baseOffset: result.baseOffset,
+    logAppendTimeMs: BigInt(logAppendTimeMs),
+    logStartOffset: p.log.logStartOffset,
+    recordErrors: [],
+    errorMessage: null,
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * ListOffsets (key 2), versions 1-11. Timestamp -2 earliest, -1 latest, -3 max timestamp (v7), -4 earliest local
+ * (v8), -5 latest tiered (v9; no tiered storage, so as -4 for earliest-local and Kafka's answer for tiered), and any
+ * other value: the first offset whose record timestamp is >= it. v2 isolation level; v4 leader epoch; v6 flexible;
+ * v10 timeout.
+ */
+import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from "../../protocol/generated/02_list_offsets.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+
+/** ListOffsets special timestamps. */
+export const ListOffsetsTimestamp = {
+  LATEST: -1n,
+  EARLIEST: -2n,
+  MAX_TIMESTAMP: -3n,
+  EARLIEST_LOCAL: -4n,
+  LATEST_TIERED: -5n,
+  EARLIEST_PENDING_UPLOAD: -6n,
+} as const;
+
+/** Builds the ListOffsets handler. */
+export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, ListOffsetsResponse> {
+  return {
+    apiKey: 2,
+    minVersion: 1,
+    maxVersion: 11,
+    handle(_ctx, req) {
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
+            const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+            const p = b.partition(t.name, rp.partitionIndex);
+            if (p === undefined) {
+              out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+              return out;
+            }
+            const cle = rp.currentLeaderEpoch ?? -1;
+            if (cle >= 0 && cle !== p.leaderEpoch) {
+              out.errorCode = cle > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+              return out;
+            }
+            const log = p.log;
+            out.leaderEpoch = p.leaderEpoch;
+            try {
+              switch (rp.timestamp) {
+                case ListOffsetsTimestamp.LATEST:
+                  out.offset = (req.isolationLevel ?? 0) === 1 ? log.highWatermark : log.highWatermark;
+                  break;
+                case ListOffsetsTimestamp.EARLIEST:
+                case ListOffsetsTimestamp.EARLIEST_LOCAL:
+                  out.offset = log.logStartOffset;
+                  break;
+                case ListOffsetsTimestamp.LATEST_TIERED:
+                case ListOffsetsTimestamp.EARLIEST_PENDING_UPLOAD:
+                  out.offset = -1n;
+                  break;
+                case ListOffsetsTimestamp.MAX_TIMESTAMP: {
+                  const m = log.maxTimestampOffset();
+                  if (m !== null) {
+                    out.offset = m.offset;
+                    out.timestamp = BigInt(m.timestamp);
+                  }
+                  break;
+                }
+                default: {
+                  if (rp.timestamp < 0n) {
+                    out.errorCode = ErrorCode.INVALID_REQUEST;
+                    break;
+                  }
+                  const found = log.offsetForTimestamp(Number(rp.timestamp));
+                  if (found !== null && found.offset < log.highWatermark) {
+                    out.offset = found.offset;
+                    out.timestamp = BigInt(found.timestamp);
+                  }
+                }
+              }
+            } catch (e) {
+              out.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+            }
+            return out;
+          }),
+        })),
+      };
+    },
+  };
+}

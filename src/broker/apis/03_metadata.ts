@@ -1,0 +1,79 @@
+/**
+ * Metadata (key 3), versions 0-13. v1 added rack, controller id and internal flags; v4 AllowAutoTopicCreation;
+ * v7 leader epochs; v8 authorized operations; v9 flexible; v10 topic ids; v11 dropped cluster authorized ops;
+ * v12 nullable topic names (lookup by id); v13 a top-level error code.
+ */
+import type { MetadataRequest, MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/03_metadata.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ZERO_UUID } from "../../protocol/wire.ts";
+import { uuidHex } from "../uuid.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker, Topic } from "../broker.ts";
+
+/** Builds the Metadata handler. */
+export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, MetadataResponse> {
+  const describe = (t: Topic): MetadataResponseTopic => ({
+    errorCode: ErrorCode.NONE,
+    name: t.name,
+    topicId: t.id,
+    isInternal: t.internal,
+    partitions: t.partitions.map((p) => ({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p.index,
+      leaderId: b.nodeId,
+      leaderEpoch: p.leaderEpoch,
+      replicaNodes: [b.nodeId],
+      isrNodes: [b.nodeId],
+      offlineReplicas: [],
+    })),
+    topicAuthorizedOperations: -2147483648,
+  });
+  const missing = (name: string | null, id: Uint8Array, code: number): MetadataResponseTopic => ({
+    errorCode: code,
+    name,
+    topicId: id,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: -2147483648,
+  });
+  return {
+    apiKey: 3,
+    minVersion: 0,
+    maxVersion: 13,
+    handle(ctx, req) {
+      const topics: MetadataResponseTopic[] = [];
+      if (req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)) {
+        for (const t of b.topicsByName.values()) topics.push(describe(t));
+      } else {
+        const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation !== false) && b.config.bool("auto.create.topics.enable");
+        for (const rt of req.topics) {
+          if (rt.name === null || rt.name === undefined) {
+            const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
+            topics.push(t ? describe(t) : missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
+            continue;
+          }
+          let t = b.topicsByName.get(rt.name);
+          if (t === undefined && autoCreate) {
+            const code = b.autoCreateTopic(rt.name);
+            if (code !== ErrorCode.NONE) {
+              topics.push(missing(rt.name, ZERO_UUID, code));
+              continue;
+            }
+            t = b.topicsByName.get(rt.name);
+          }
+          topics.push(t ? describe(t) : missing(rt.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        }
+      }
+      const adv = b.advertised();
+      return {
+        throttleTimeMs: 0,
+        brokers: [{ nodeId: b.nodeId, host: adv.host, port: adv.port, rack: null }],
+        clusterId: b.clusterId,
+        controllerId: b.nodeId,
+        topics,
+        clusterAuthorizedOperations: -2147483648,
+        errorCode: ErrorCode.NONE,
+      };
+    },
+  };
+}

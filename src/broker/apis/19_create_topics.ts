@@ -1,0 +1,77 @@
+/**
+ * CreateTopics (key 19), versions 2-7. v1 validateOnly; v4 default partitions/replication (-1); v5 flexible
+ * and the created topic's configs in the response; v7 topic ids.
+ */
+import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from "../../protocol/generated/19_create_topics.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ZERO_UUID } from "../../protocol/wire.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+import { describeTopicConfigs } from "../topic-configs.ts";
+
+/** Builds the CreateTopics handler. */
+export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, CreateTopicsResponse> {
+  return {
+    apiKey: 19,
+    minVersion: 2,
+    maxVersion: 7,
+    handle(ctx, req) {
+      const seen = new Map<string, number>();
+      for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+      const topics = req.topics.map((t): CreateTopicsResponseCreatableTopicResult => {
+        const out: CreateTopicsResponseCreatableTopicResult = {
+          name: t.name,
+          topicId: ZERO_UUID,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+        };
+        if ((seen.get(t.name) ?? 0) > 1) {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+          out.errorMessage = `Create topics request from client contains multiple entries for topic ${t.name}.`;
+          return out;
+        }
+        if (t.assignments.length > 0) {
+          out.errorCode = ErrorCode.INVALID_REPLICA_ASSIGNMENT;
+          out.errorMessage = "Manual replica assignment is not supported by a single-node broker.";
+          if (t.assignments.every((a) => a.brokerIds.length === 1 && a.brokerIds[0] === b.nodeId) && t.numPartitions === -1) {
+            // All replicas on this node: equivalent to numPartitions = assignments.length.
+            t.numPartitions = t.assignments.length;
+            t.replicationFactor = -1;
+            out.errorCode = ErrorCode.NONE;
+            out.errorMessage = null;
+          } else return out;
+        }
+        const configs: Record<string, string> = {};
+        for (const c of t.configs) {
+          if (c.value === null) {
+            out.errorCode = ErrorCode.INVALID_CONFIG;
+            out.errorMessage = `Null value not supported for topic config ${c.name}`;
+            return out;
+          }
+          configs[c.name] = c.value;
+        }
+        try {
+          const topic = b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false);
+          out.numPartitions = t.numPartitions === -1 ? b.config.num("num.partitions") : t.numPartitions;
+          out.replicationFactor = 1;
+          if (topic) out.topicId = topic.id;
+          if (ctx.apiVersion >= 5) {
+            const cfg = topic?.config;
+            out.configs = cfg
+              ? describeTopicConfigs(b, topic!, null).map((e) => ({ name: e.name, value: e.value, readOnly: e.readOnly, configSource: e.configSource, isSensitive: false }))
+              : [];
+          }
+        } catch (e) {
+          if (!(e instanceof KafkaError)) throw e;
+          out.errorCode = e.code;
+          out.errorMessage = e.message;
+        }
+        return out;
+      });
+      return { throttleTimeMs: 0, topics };
+    },
+  };
+}

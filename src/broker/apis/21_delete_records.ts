@@ -1,0 +1,39 @@
+/** DeleteRecords (key 21), versions 0-2: moves a partition's log start offset forward. v2 flexible. */
+import type { DeleteRecordsRequest, DeleteRecordsResponse } from "../../protocol/generated/21_delete_records.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+
+/** Offset -1 in DeleteRecords means "up to the high watermark". */
+const DELETE_TO_HIGH_WATERMARK = -1n;
+
+/** Builds the DeleteRecords handler. */
+export function deleteRecordsHandler(b: Broker): ApiHandler<DeleteRecordsRequest, DeleteRecordsResponse> {
+  return {
+    apiKey: 21,
+    minVersion: 0,
+    maxVersion: 2,
+    handle(_ctx, req) {
+      return {
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((rp) => {
+            const p = b.partition(t.name, rp.partitionIndex);
+            if (p === undefined) return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            const target = rp.offset === DELETE_TO_HIGH_WATERMARK ? p.log.highWatermark : rp.offset;
+            if (target < 0n || target > p.log.highWatermark) {
+              return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+            }
+            try {
+              if (target > p.log.logStartOffset) p.log.deleteRecordsBefore(target);
+              return { partitionIndex: rp.partitionIndex, lowWatermark: p.log.logStartOffset, errorCode: ErrorCode.NONE };
+            } catch (e) {
+              return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR };
+            }
+          }),
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/** CreatePartitions (key 37), versions 0-3. v2 flexible. Increase only; a decrease gets INVALID_PARTITIONS. */
+import type { CreatePartitionsRequest, CreatePartitionsResponse } from "../../protocol/generated/37_create_partitions.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+
+/** Builds the CreatePartitions handler. */
+export function createPartitionsHandler(b: Broker): ApiHandler<CreatePartitionsRequest, CreatePartitionsResponse> {
+  return {
+    apiKey: 37,
+    minVersion: 0,
+    maxVersion: 3,
+    handle(_ctx, req) {
+      return {
+        throttleTimeMs: 0,
+        results: req.topics.map((t) => {
+          const topic = b.topicsByName.get(t.name);
+          if (topic === undefined) return { name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+          if (t.assignments !== null && t.assignments.some((a) => a.brokerIds.some((id) => id !== b.nodeId))) {
+            return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: "Replicas must be on this broker." };
+          }
+          try {
+            b.createPartitions(topic, t.count, req.validateOnly);
+            return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+          } catch (e) {
+            if (!(e instanceof KafkaError)) throw e;
+            return { name: t.name, errorCode: e.code, errorMessage: e.message };
+          }
+        }),
+      };
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** DescribeCluster (key 60), versions 0-2. v1 endpoint type; v2 fenced brokers. */
+import type { DescribeClusterRequest, DescribeClusterResponse } from "../../protocol/generated/60_describe_cluster.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+
+/** Endpoint type asked for: brokers (1) or controllers (2). */
+const ENDPOINT_BROKER = 1;
+
+/** Builds the DescribeCluster handler. */
+export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterRequest, DescribeClusterResponse> {
+  return {
+    apiKey: 60,
+    minVersion: 0,
+    maxVersion: 2,
+    handle(_ctx, req) {
+      const adv = b.advertised();
+      const endpointType = req.endpointType ?? ENDPOINT_BROKER;
+      if (endpointType !== ENDPOINT_BROKER) {
+        return {
+          throttleTimeMs: 0,
+          errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          errorMessage: "Only broker endpoints are served here.",
+          endpointType,
+          clusterId: b.clusterId,
+          controllerId: -1,
+          brokers: [],
+          clusterAuthorizedOperations: -2147483648,
+        };
+      }
+      return {
+        throttleTimeMs: 0,
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        endpointType,
+        clusterId: b.clusterId,
+        controllerId: b.nodeId,
+        brokers: [{ brokerId: b.nodeId, host: adv.host, port: adv.port, rack: null, isFenced: false }],
+        clusterAuthorizedOperations: -2147483648,
+      };
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The broker's API table: one handler module per API key. ApiVersions is built from this table, so an API
+ * without a handler is never advertised.
+ */
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+import { produceHandler } from "./00_produce.ts";
+import { fetchHandler } from "./01_fetch.ts";
+import { listOffsetsHandler } from "./02_list_offsets.ts";
+import { metadataHandler } from "./03_metadata.ts";
+import { apiVersionsHandler } from "./18_api_versions.ts";
+import { createTopicsHandler } from "./19_create_topics.ts";
+import { deleteTopicsHandler } from "./20_delete_topics.ts";
+import { deleteRecordsHandler } from "./21_delete_records.ts";
+import { initProducerIdHandler } from "./22_init_producer_id.ts";
+import { offsetForLeaderEpochHandler } from "./23_offset_for_leader_epoch.ts";
+import { describeConfigsHandler } from "./32_describe_configs.ts";
+import { alterConfigsHandler } from "./33_alter_configs.ts";
+import { describeLogDirsHandler } from "./35_describe_log_dirs.ts";
+import { createPartitionsHandler } from "./37_create_partitions.ts";
+import { incrementalAlterConfigsHandler } from "./44_incremental_alter_configs.ts";
+import { describeClusterHandler } from "./60_describe_cluster.ts";
+import { API_CODECS } from "../../protocol/generated/index.ts";
+
+/** Extra handler factories registered by other layers (groups, transactions). */
+export type HandlerFactory = (b: Broker) => ApiHandler;
+
+/** Builds every handler, indexed by API key; asserts each one's versions lie inside the codec's. */
+export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []): ApiHandler[] {
+  const table: ApiHandler[] = [];
+  const list: ApiHandler[] = [
+    produceHandler(b),
+    fetchHandler(b),
+    listOffsetsHandler(b),
+    metadataHandler(b),
+    apiVersionsHandler(() => table),
+    createTopicsHandler(b),
+    deleteTopicsHandler(b),
+    deleteRecordsHandler(b),
+    initProducerIdHandler(b),
+    offsetForLeaderEpochHandler(b),
+    describeConfigsHandler(b),
+    alterConfigsHandler(b),
+    describeLogDirsHandler(b),
+    createPartitionsHandler(b),
+    incrementalAlterConfigsHandler(b),
+    describeClusterHandler(b),
+    ...extra.map((f) => f(b)),
+  ];
+  for (const h of list) {
+    const codec = API_CODECS[h.apiKey];
+    if (codec === undefined) throw new Error(`handler for API ${h.apiKey} has no codec`);
+    if (h.minVersion < codec.minVersion || h.maxVersion > codec.maxVersion) {
+      throw new Error(`handler ${codec.name} serves ${h.minVersion}-${h.maxVersion}, codec has ${codec.minVersion}-${codec.maxVersion}`);
+    }
+    if (table[h.apiKey] !== undefined) throw new Error(`two handlers for API ${h.apiKey}`);
+    table[h.apiKey] = h;
+  }
+  return table;
+}

@@ -1,0 +1,336 @@
+/**
+ * The single-node broker: owns the topic table, the partition logs, the listener and the background timers, and
+ * builds the per-API handlers. Handlers reach storage only through the {@link Topic}/{@link PartitionState}
+ * objects kept here.
+ */
+import * as nodePath from "node:path";
+import { systemClock, type Clock } from "../platform/clock.ts";
+import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
+import { listen, type Listener } from "../platform/net.ts";
+import { initCrc32c } from "../protocol/crc32c.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { initCompression, codecById } from "../compression/index.ts";
+import { LocalMetadataStore, type MetadataStore, type TopicRecord } from "../cluster/metadata-store.ts";
+import { LogManager } from "../storage/log-manager.ts";
+import type { PartitionLog } from "../storage/partition-log.ts";
+import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { ApiHandler } from "./api-handler.ts";
+import { kafkaConnection } from "./connection.ts";
+import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
+import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "./uuid.ts";
+import { buildHandlers } from "./apis/index.ts";
+import { ensureMetaProperties } from "./meta-properties.ts";
+import { ProducerStateTable } from "./producer-state.ts";
+import { ProducerIdAllocator } from "./producer-ids.ts";
+
+/** Logger used across the broker. */
+export interface BrokerLogger {
+  /** Normal events. */
+  info(msg: string): void;
+  /** Handled problems. */
+  warn(msg: string): void;
+  /** Failures. */
+  error(msg: string): void;
+}
+
+/** A logger writing timestamped lines to stderr. */
+export const consoleLogger: BrokerLogger = {
+  info: (m) => console.error(`${new Date().toISOString()} INFO ${m}`),
+  warn: (m) => console.error(`${new Date().toISOString()} WARN ${m}`),
+  error: (m) => console.error(`${new Date().toISOString()} ERROR ${m}`),
+};
+
+/** One partition led by this broker. */
+export interface PartitionState {
+  /** Owning topic. */
+  readonly topic: Topic;
+  /** Partition index. */
+  readonly index: number;
+  /** The durable log. */
+  readonly log: PartitionLog;
+  /** Current leader epoch (a single node bumps it never; replication will). */
+  leaderEpoch: number;
+  /** Fetches waiting for data on this partition. */
+  readonly waiters: Set<() => void>;
+  /** Idempotent-producer state of this partition. */
+  readonly producers: ProducerStateTable;
+}
+
+/** One topic. */
+export interface Topic {
+  /** Topic name. */
+  readonly name: string;
+  /** 16-byte topic id. */
+  readonly id: Uint8Array;
+  /** Hex form of the id (map key). */
+  readonly idHex: string;
+  /** Whether it is an internal topic (`__consumer_offsets`). */
+  readonly internal: boolean;
+  /** Partitions by index. */
+  partitions: PartitionState[];
+  /** Topic-level overrides as given (Kafka keys). */
+  overrides: Record<string, string>;
+  /** Effective config (broker defaults + overrides). */
+  config: LogConfig;
+  /** Replication factor recorded at creation. */
+  replicationFactor: number;
+}
+
+/** Things tests may inject. */
+export interface BrokerDeps {
+  /** File system (default: the real one). */
+  fs?: FileSystem;
+  /** Clock (default: the real one). */
+  clock?: Clock;
+  /** Logger (default: stderr). */
+  logger?: BrokerLogger;
+}
+
+/** A running broker. */
+export class Broker {
+  /** Settings. */
+  readonly config: BrokerConfig;
+  /** This broker's node id. */
+  readonly nodeId: number;
+  /** The persisted cluster id. */
+  readonly clusterId: string;
+  /** Topics by name. */
+  readonly topicsByName = new Map<string, Topic>();
+  /** Topics by id hex. */
+  readonly topicsById = new Map<string, Topic>();
+  /** Broker-level defaults for topic configs. */
+  readonly defaultLogConfig: LogConfig;
+  /** Clock. */
+  readonly clock: Clock;
+  /** File system. */
+  readonly fs: FileSystem;
+  /** Logger. */
+  readonly logger: BrokerLogger;
+  /** Producer id allocator for idempotent producers. */
+  readonly producerIds: ProducerIdAllocator;
+  /** Handlers by API key. */
+  handlers: ReadonlyArray<ApiHandler | undefined> = [];
+  private readonly logs: LogManager;
+  private readonly metadata: MetadataStore;
+  private listener: Listener | null = null;
+  private stopped = false;
+
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<BrokerDeps>) {
+    this.config = config;
+    this.nodeId = config.nodeId;
+    this.clusterId = clusterId;
+    this.logs = logs;
+    this.metadata = metadata;
+    this.defaultLogConfig = defaults;
+    this.clock = deps.clock;
+    this.fs = deps.fs;
+    this.logger = deps.logger;
+    this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
+  }
+
+  /** Opens storage, recovers logs, loads topics and starts listening. */
+  static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
+    const startedAt = performance.now();
+    const d: Required<BrokerDeps> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger };
+    await Promise.all([initCrc32c(), initCompression()]);
+    const dirs = config.logDirs.map((p) => nodePath.resolve(p));
+    for (const dir of dirs) d.fs.mkdirp(dir);
+    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"));
+    const defaults = logConfigFromBrokerProperties(config.values);
+    if (!defaults.ok) throw new Error(defaults.message);
+    const logs = await LogManager.open(dirs, {
+      fs: d.fs,
+      clock: d.clock,
+      logger: d.logger,
+      decompress: (codecId, section) => {
+        const c = codecById(codecId);
+        if (c === null) return section;
+        return c.decompress(section, config.num("message.max.bytes") * 64);
+      },
+    }, {
+      retentionCheckIntervalMs: config.num("log.retention.check.interval.ms"),
+      checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
+    });
+    const metadata = new LocalMetadataStore(d.fs, dirs[0]);
+    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
+    broker.loadTopics();
+    broker.handlers = buildHandlers(broker);
+    const spec = config.listeners[0];
+    broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
+      kafkaConnection(conn, {
+        handlers: broker.handlers,
+        maxRequestBytes: config.num("socket.request.max.bytes"),
+        maxInFlight: config.num("queued.max.requests"),
+        monotonicMs: () => d.clock.monotonicMs(),
+        log: (level, msg) => d.logger[level](msg),
+      }),
+    );
+    const ms = (performance.now() - startedAt).toFixed(0);
+    d.logger.info(
+      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.host}:${broker.listener.port}, ` +
+        `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
+    );
+    return broker;
+  }
+
+  /** The bound port (useful when 0 was asked). */
+  get port(): number {
+    return this.listener?.port ?? -1;
+  }
+
+  /** Host and port given to clients. */
+  advertised(): { host: string; port: number } {
+    const adv = this.config.advertisedListeners[0];
+    const host = adv.host === "" || adv.host === "0.0.0.0" ? "127.0.0.1" : adv.host;
+    const port = adv.port === 0 ? this.port : adv.port;
+    return { host, port };
+  }
+
+  /** Stops listening, flushes and closes every log. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.listener?.close();
+    for (const t of this.topicsByName.values()) for (const p of t.partitions) for (const w of p.waiters) w();
+    await this.logs.close();
+    this.logger.info("Runnel broker stopped");
+  }
+
+  private loadTopics(): void {
+    for (const rec of this.metadata.topics()) {
+      const parsed = parseLogConfig(rec.configs, this.defaultLogConfig);
+      const config = parsed.ok ? parsed.config : this.defaultLogConfig;
+      if (!parsed.ok) this.logger.warn(`topic ${rec.name}: ignoring bad stored config: ${parsed.message}`);
+      const topic = this.makeTopic(rec, config);
+      this.addPartitions(topic, rec.partitions);
+    }
+    // Partition directories whose topic metadata is gone (deleted while down) are removed by the log manager.
+    this.logs.removeUnknown((name) => this.topicsByName.has(name));
+  }
+
+  private makeTopic(rec: TopicRecord, config: LogConfig): Topic {
+    const id = uuidFromHex(rec.idHex);
+    const topic: Topic = {
+      name: rec.name,
+      id,
+      idHex: rec.idHex,
+      internal: isInternalTopic(rec.name),
+      partitions: [],
+      overrides: { ...rec.configs },
+      config,
+      replicationFactor: rec.replicationFactor,
+    };
+    this.topicsByName.set(topic.name, topic);
+    this.topicsById.set(topic.idHex, topic);
+    return topic;
+  }
+
+  private addPartitions(topic: Topic, count: number): void {
+    for (let i = topic.partitions.length; i < count; i++) {
+      const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
+      log.highWatermark = log.logEndOffset;
+      topic.partitions.push({ topic, index: i, log, leaderEpoch: 0, waiters: new Set(), producers: new ProducerStateTable() });
+    }
+  }
+
+  /** Validates and (unless `validateOnly`) creates a topic; throws {@link KafkaError} on failure. */
+  createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Topic | null {
+    const problem = topicNameProblem(name);
+    if (problem) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
+    if (this.topicsByName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const collides = [...this.topicsByName.keys()].find((n) => n !== name && n.replace(/\./g, "_") === name.replace(/\./g, "_"));
+    if (collides) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic '${collides}'.`);
+    if (partitions === -1) partitions = this.config.num("num.partitions");
+    if (replicationFactor === -1) replicationFactor = this.config.num("default.replication.factor");
+    if (partitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
+    if (partitions > 100_000) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions is above 100000.");
+    if (replicationFactor <= 0) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
+    if (replicationFactor > 1) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`);
+    }
+    const parsed = parseLogConfig(configs, this.defaultLogConfig);
+    if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
+    if (validateOnly) return null;
+    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid()), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
+    this.metadata.put(rec);
+    const topic = this.makeTopic(rec, parsed.config);
+    this.addPartitions(topic, partitions);
+    this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
+    return topic;
+  }
+
+  /** Auto-creates a topic for Metadata; returns a Kafka error code. */
+  autoCreateTopic(name: string): number {
+    try {
+      this.createTopic(name, -1, -1, {}, false);
+      return ErrorCode.NONE;
+    } catch (e) {
+      if (e instanceof KafkaError) return e.code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.NONE : e.code;
+      throw e;
+    }
+  }
+
+  /** Deletes a topic and its data. */
+  deleteTopic(topic: Topic): void {
+    this.metadata.remove(topic.name);
+    this.topicsByName.delete(topic.name);
+    this.topicsById.delete(topic.idHex);
+    for (const p of topic.partitions) {
+      for (const w of p.waiters) w();
+      this.logs.delete({ topic: topic.name, partition: p.index });
+    }
+    this.logger.info(`deleted topic ${topic.name}`);
+  }
+
+  /** Grows a topic to `count` partitions (increase only). */
+  createPartitions(topic: Topic, count: number, validateOnly: boolean): void {
+    if (count < topic.partitions.length) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions.length} partitions, which is higher than the requested ${count}.`);
+    }
+    if (count === topic.partitions.length) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${count} partitions.`);
+    }
+    if (validateOnly) return;
+    this.metadata.put(this.recordOf(topic, count));
+    this.addPartitions(topic, count);
+  }
+
+  /** Replaces a topic's config overrides (already validated by {@link parseLogConfig}). */
+  setTopicConfig(topic: Topic, overrides: Record<string, string>, config: LogConfig): void {
+    this.metadata.put({ ...this.recordOf(topic, topic.partitions.length), configs: overrides });
+    topic.overrides = { ...overrides };
+    topic.config = config;
+    for (const p of topic.partitions) p.log.updateConfig(config);
+  }
+
+  private recordOf(topic: Topic, partitions: number): TopicRecord {
+    const old = this.metadata.topics().find((t) => t.name === topic.name);
+    return {
+      name: topic.name,
+      idHex: topic.idHex,
+      partitions,
+      replicationFactor: topic.replicationFactor,
+      configs: { ...topic.overrides },
+      createdAtMs: old?.createdAtMs ?? this.clock.nowMs(),
+    };
+  }
+
+  /** The partition, or undefined when the topic or partition is unknown. */
+  partition(topicName: string, index: number): PartitionState | undefined {
+    return this.topicsByName.get(topicName)?.partitions[index];
+  }
+
+  /** Wakes fetches waiting on `p` (called after an append moves the high watermark). */
+  notifyAppend(p: PartitionState): void {
+    if (p.waiters.size === 0) return;
+    const ws = [...p.waiters];
+    p.waiters.clear();
+    for (const w of ws) w();
+  }
+
+  /** Log directories with their partitions, for DescribeLogDirs. */
+  logDirs(): { dir: string; partitions: { topic: string; partition: number; size: number }[] }[] {
+    return this.logs.describe();
+  }
+}

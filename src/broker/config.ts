@@ -1,0 +1,222 @@
+/**
+ * Broker settings under Kafka's own key names. Values come from, in rising priority: built-in defaults, a
+ * Kafka-style `server.properties` file (`--config`), environment variables (`RUNNEL_LOG_DIRS` for `log.dirs`:
+ * upper case, dots and dashes to underscores), and `--override key=value` flags.
+ */
+import * as nodeFs from "node:fs";
+
+/** The type of a broker setting. */
+export type BrokerConfigType = "string" | "int" | "long" | "boolean" | "list";
+
+/** One known broker setting. */
+export interface BrokerConfigDef {
+  /** Kafka key, e.g. `log.dirs`. */
+  key: string;
+  /** Value type. */
+  type: BrokerConfigType;
+  /** Default as a string (Kafka style), or null when unset. */
+  default: string | null;
+  /** One-line description. */
+  doc: string;
+}
+
+const LONG_MAX = "9223372036854775807";
+
+/** Every broker setting Runnel reads, with Kafka's defaults except where noted. */
+export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
+  { key: "node.id", type: "int", default: "1", doc: "This broker's id." },
+  { key: "listeners", type: "list", default: "PLAINTEXT://127.0.0.1:9092", doc: "Where to listen (Runnel default binds loopback)." },
+  { key: "advertised.listeners", type: "list", default: null, doc: "Addresses given to clients in Metadata; defaults to listeners." },
+  { key: "log.dirs", type: "list", default: null, doc: "Data directories (default ./runnel-data)." },
+  { key: "log.dir", type: "string", default: "./runnel-data", doc: "Data directory when log.dirs is unset." },
+  { key: "num.partitions", type: "int", default: "1", doc: "Partitions of an auto-created topic." },
+  { key: "default.replication.factor", type: "int", default: "1", doc: "Replication factor of an auto-created topic." },
+  { key: "auto.create.topics.enable", type: "boolean", default: "true", doc: "Create a topic when Metadata or Produce names an unknown one." },
+  { key: "delete.topic.enable", type: "boolean", default: "true", doc: "Allow DeleteTopics." },
+  { key: "log.retention.ms", type: "long", default: null, doc: "Retention by time; overrides minutes and hours." },
+  { key: "log.retention.minutes", type: "int", default: null, doc: "Retention by time in minutes." },
+  { key: "log.retention.hours", type: "int", default: "168", doc: "Retention by time in hours." },
+  { key: "log.retention.bytes", type: "long", default: "-1", doc: "Retention by partition size." },
+  { key: "log.segment.bytes", type: "int", default: "1073741824", doc: "Segment size before roll." },
+  { key: "log.roll.ms", type: "long", default: null, doc: "Segment age before roll; overrides hours." },
+  { key: "log.roll.hours", type: "int", default: "168", doc: "Segment age before roll in hours." },
+  { key: "log.index.interval.bytes", type: "int", default: "4096", doc: "Bytes between offset index entries." },
+  { key: "log.index.size.max.bytes", type: "int", default: "10485760", doc: "Largest offset index before roll." },
+  { key: "log.flush.interval.messages", type: "long", default: LONG_MAX, doc: "Messages between forced flushes." },
+  { key: "log.flush.interval.ms", type: "long", default: null, doc: "Time between forced flushes." },
+  { key: "log.retention.check.interval.ms", type: "long", default: "300000", doc: "How often retention runs." },
+  { key: "log.flush.offset.checkpoint.interval.ms", type: "int", default: "60000", doc: "How often recovery points are checkpointed." },
+  { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
+  { key: "log.cleanup.policy", type: "list", default: "delete", doc: "delete and/or compact." },
+  { key: "compression.type", type: "string", default: "producer", doc: "Codec for stored batches (producer keeps the client's)." },
+  { key: "message.max.bytes", type: "int", default: "1048588", doc: "Largest record batch accepted." },
+  { key: "socket.request.max.bytes", type: "int", default: "104857600", doc: "Largest request frame; larger closes the connection." },
+  { key: "queued.max.requests", type: "int", default: "500", doc: "Requests in flight per connection before reading pauses." },
+  { key: "min.insync.replicas", type: "int", default: "1", doc: "Replicas that must have a write for acks=all." },
+  { key: "offsets.topic.num.partitions", type: "int", default: "50", doc: "Partitions of __consumer_offsets." },
+  { key: "offsets.topic.replication.factor", type: "int", default: "1", doc: "Replication factor of __consumer_offsets (Kafka default 3; 1 for a single node)." },
+  { key: "offsets.topic.segment.bytes", type: "int", default: "104857600", doc: "Segment size of __consumer_offsets." },
+  { key: "offsets.retention.minutes", type: "int", default: "10080", doc: "How long committed offsets of an empty group are kept." },
+  { key: "offsets.retention.check.interval.ms", type: "long", default: "600000", doc: "How often expired offsets are removed." },
+  { key: "group.initial.rebalance.delay.ms", type: "int", default: "3000", doc: "Wait for more members before the first rebalance of an empty group." },
+  { key: "group.min.session.timeout.ms", type: "int", default: "6000", doc: "Smallest session.timeout.ms a member may ask." },
+  { key: "group.max.session.timeout.ms", type: "int", default: "1800000", doc: "Largest session.timeout.ms a member may ask." },
+  { key: "group.max.size", type: "int", default: "2147483647", doc: "Most members in one group." },
+  { key: "fetch.max.bytes", type: "int", default: "57671680", doc: "Largest Fetch response." },
+  { key: "max.incremental.fetch.session.cache.slots", type: "int", default: "1000", doc: "Fetch sessions kept." },
+  { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
+  { key: "transactional.id.expiration.ms", type: "int", default: "604800000", doc: "Expiry of idle transactional ids." },
+  { key: "producer.id.expiration.ms", type: "int", default: "86400000", doc: "Expiry of idle producer ids." },
+  { key: "transaction.max.timeout.ms", type: "int", default: "900000", doc: "Largest transaction timeout a producer may ask." },
+  { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
+];
+
+const DEFS = new Map(BROKER_CONFIG_DEFS.map((d) => [d.key, d]));
+
+/** Parses Java-properties text (key=value or key: value, # and ! comments, backslash continuations). */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].trimStart();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+    while (line.endsWith("\\") && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trimStart();
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (m) out.set(m[1], m[2].trim());
+    else out.set(line.trim(), "");
+  }
+  return out;
+}
+
+/** The environment variable that sets `key` (`log.dirs` -> `RUNNEL_LOG_DIRS`). */
+export function envNameOf(key: string): string {
+  return "RUNNEL_" + key.toUpperCase().replace(/[.-]/g, "_");
+}
+
+/** A resolved broker configuration: raw strings plus typed accessors. */
+export class BrokerConfig {
+  /** Every explicitly set value, including keys Runnel does not know (kept for DescribeConfigs). */
+  readonly values: Map<string, string>;
+
+  constructor(values: Map<string, string>) {
+    this.values = values;
+    for (const [k, v] of values) {
+      const def = DEFS.get(k);
+      if (def) validate(def, v);
+    }
+  }
+
+  /** Builds a configuration from a properties file, the environment and overrides (later wins). */
+  static load(opts: { file?: string; env?: Record<string, string | undefined>; overrides?: Map<string, string> }): BrokerConfig {
+    const values = new Map<string, string>();
+    if (opts.file) for (const [k, v] of parseProperties(nodeFs.readFileSync(opts.file, "utf8"))) values.set(k, v);
+    if (opts.env) {
+      for (const def of BROKER_CONFIG_DEFS) {
+        const v = opts.env[envNameOf(def.key)];
+        if (v !== undefined) values.set(def.key, v);
+      }
+    }
+    if (opts.overrides) for (const [k, v] of opts.overrides) values.set(k, v);
+    return new BrokerConfig(values);
+  }
+
+  /** The raw value or default of `key`, or null. */
+  raw(key: string): string | null {
+    const v = this.values.get(key);
+    if (v !== undefined) return v;
+    return DEFS.get(key)?.default ?? null;
+  }
+  /** Whether `key` was set explicitly. */
+  isSet(key: string): boolean {
+    return this.values.has(key);
+  }
+  /** An int/long setting as a number. */
+  num(key: string): number {
+    const v = this.raw(key);
+    if (v === null) throw new Error(`config ${key} has no value`);
+    return Number(v);
+  }
+  /** A boolean setting. */
+  bool(key: string): boolean {
+    return this.raw(key) === "true";
+  }
+  /** A string setting. */
+  str(key: string): string {
+    const v = this.raw(key);
+    if (v === null) throw new Error(`config ${key} has no value`);
+    return v;
+  }
+  /** A list setting split on commas. */
+  list(key: string): string[] {
+    const v = this.raw(key);
+    if (v === null || v.trim() === "") return [];
+    return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  }
+
+  /** The broker's node id. */
+  get nodeId(): number {
+    return this.num("node.id");
+  }
+  /** Data directories. */
+  get logDirs(): string[] {
+    const dirs = this.list("log.dirs");
+    return dirs.length > 0 ? dirs : [this.str("log.dir")];
+  }
+  /** Retention by time in ms, from the most specific of the three keys (-1 = forever). */
+  get logRetentionMs(): number {
+    if (this.isSet("log.retention.ms")) return this.num("log.retention.ms");
+    if (this.isSet("log.retention.minutes")) return this.num("log.retention.minutes") * 60_000;
+    return this.num("log.retention.hours") * 3_600_000;
+  }
+  /** Segment roll age in ms. */
+  get logRollMs(): number {
+    if (this.isSet("log.roll.ms")) return this.num("log.roll.ms");
+    return this.num("log.roll.hours") * 3_600_000;
+  }
+  /** Time-based flush interval in ms (Long.MAX when unset). */
+  get logFlushIntervalMs(): number {
+    if (this.isSet("log.flush.interval.ms")) return this.num("log.flush.interval.ms");
+    return Number(LONG_MAX);
+  }
+  /** Parsed `listeners`. */
+  get listeners(): ListenerSpec[] {
+    return this.list("listeners").map(parseListener);
+  }
+  /** Parsed `advertised.listeners`, defaulting to `listeners`. */
+  get advertisedListeners(): ListenerSpec[] {
+    const adv = this.list("advertised.listeners");
+    return adv.length > 0 ? adv.map(parseListener) : this.listeners;
+  }
+}
+
+/** A parsed listener such as `PLAINTEXT://127.0.0.1:9092`. */
+export interface ListenerSpec {
+  /** Listener name (PLAINTEXT). */
+  name: string;
+  /** Host to bind or advertise ("" = all interfaces when binding). */
+  host: string;
+  /** Port (0 = OS-chosen). */
+  port: number;
+}
+
+/** Parses `NAME://host:port`. */
+export function parseListener(s: string): ListenerSpec {
+  const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(s.trim());
+  if (!m) throw new Error(`invalid listener '${s}' (expected NAME://host:port)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid port in listener '${s}'`);
+  return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, ""), port };
+}
+
+function validate(def: BrokerConfigDef, v: string): void {
+  switch (def.type) {
+    case "int":
+    case "long":
+      if (!/^-?\d+$/.test(v.trim())) throw new Error(`config ${def.key}=${v}: expected an integer`);
+      if (def.type === "int" && Math.abs(Number(v)) > 2 ** 31) throw new Error(`config ${def.key}=${v}: out of int range`);
+      break;
+    case "boolean":
+      if (v !== "true" && v !== "false") throw new Error(`config ${def.key}=${v}: expected true or false`);
+      break;
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * `meta.properties` in every log dir, as Kafka writes it: the cluster id and node id a directory belongs to.
+ * A directory of another cluster or node is refused at start, so data is never mixed.
+ */
+import type { FileSystem } from "../platform/fs.ts";
+import { parseProperties } from "./config.ts";
+import { randomUuid, uuidBase64 } from "./uuid.ts";
+
+/** Reads or creates `meta.properties` in every dir; returns the cluster id they share. */
+export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: number, configuredClusterId: string | null): string {
+  let clusterId: string | null = null;
+  const missing: string[] = [];
+  for (const dir of dirs) {
+    const path = `${dir}/meta.properties`;
+    if (!fs.exists(path)) {
+      missing.push(dir);
+      continue;
+    }
+    const props = parseProperties(new TextDecoder().decode(fs.readFile(path)));
+    const id = props.get("cluster.id");
+    const node = props.get("node.id");
+    if (!id) throw new Error(`${path} has no cluster.id`);
+    if (node !== undefined && Number(node) !== nodeId) throw new Error(`${path} belongs to node ${node}, but node.id is ${nodeId}`);
+    if (clusterId !== null && clusterId !== id) throw new Error(`${path} belongs to cluster ${id}, other log dirs to ${clusterId}`);
+    clusterId = id;
+  }
+  if (clusterId !== null && configuredClusterId !== null && configuredClusterId !== clusterId) {
+    throw new Error(`log dirs belong to cluster ${clusterId}, but cluster.id is ${configuredClusterId}`);
+  }
+  clusterId ??= configuredClusterId ?? uuidBase64(randomUuid());
+  for (const dir of missing) {
+    const text = `#\n#Written by Runnel\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\ndirectory.id=${uuidBase64(randomUuid())}\n`;
+    fs.writeFileAtomic(`${dir}/meta.properties`, new TextEncoder().encode(text));
+  }
+  return clusterId;
+}

@@ -1,0 +1,193 @@
+/**
+ * Checks the record batches of one partition of a Produce request the way Kafka's broker does before anything is
+ * written: whole v2 batches, CRC, record counts and offset deltas (decompressing a compressed batch only to count
+ * its records), size limits, and, when the topic's `compression.type` names a codec other than what the client
+ * used, recompresses the records section (the compression pipeline). Batches that need no change stay the very
+ * bytes of the request.
+ */
+import {
+  ATTRIBUTES_OFFSET,
+  ATTR_COMPRESSION_MASK,
+  BASE_SEQUENCE_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  CRC_OFFSET,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORDS_COUNT_OFFSET,
+  ATTR_TRANSACTIONAL,
+  computeBatchCrc,
+  dataViewOf,
+} from "../protocol/batch-layout.ts";
+import { batchProblemErrorCode, verifyBatch, verifyRecords } from "../protocol/record-batch.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { codecById, codecIdByName } from "../compression/index.ts";
+import type { LogConfig } from "../storage/log-config.ts";
+
+/** Most batches accepted in one partition's records of one request. */
+export const MAX_BATCHES_PER_PARTITION_REQUEST = 100_000;
+
+/** Producer fields of one batch, for idempotence checks. */
+export interface BatchProducerInfo {
+  /** Byte position of the batch in the (possibly rebuilt) records. */
+  at: number;
+  /** Producer id (-1 = not idempotent). */
+  producerId: bigint;
+  /** Producer epoch. */
+  producerEpoch: number;
+  /** First sequence. */
+  baseSequence: number;
+  /** Records in the batch. */
+  count: number;
+  /** Whether the batch is transactional. */
+  transactional: boolean;
+}
+
+/** Result of {@link validateProduceRecords}. */
+export type ProduceValidation =
+  | { ok: true; records: Uint8Array; batches: BatchProducerInfo[]; maxTimestamp: number }
+  | { ok: false; code: number; message: string; batchIndex: number };
+
+/** Validates (and, if the topic asks, recompresses) the records for one partition. */
+export function validateProduceRecords(records: Uint8Array | null, config: LogConfig, nowMs: number): ProduceValidation {
+  if (records === null || records.length === 0) {
+    return { ok: false, code: ErrorCode.INVALID_RECORD, message: "Produce request carries no records", batchIndex: 0 };
+  }
+  const dv = dataViewOf(records);
+  const batches: BatchProducerInfo[] = [];
+  let rebuilt: Uint8Array[] | null = null; // set once any batch is recompressed
+  let maxTimestamp = -1;
+  let at = 0;
+  for (let i = 0; at < records.length; i++) {
+    if (i >= MAX_BATCHES_PER_PARTITION_REQUEST) return fail(ErrorCode.INVALID_RECORD, "too many batches", i);
+    if (records.length - at < LOG_OVERHEAD) return fail(ErrorCode.CORRUPT_MESSAGE, "truncated batch header", i);
+    const size = dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_SIZE || at + size > records.length) {
+      return fail(ErrorCode.CORRUPT_MESSAGE, `batch length ${size - LOG_OVERHEAD} does not fit the records`, i);
+    }
+    if (size > config.maxMessageBytes) {
+      return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds max.message.bytes ${config.maxMessageBytes}`, i);
+    }
+    const problem = verifyBatch(records, at, size);
+    if (problem !== null) return fail(batchProblemErrorCode(problem), `invalid batch: ${problem}`, i);
+    const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
+    const codecId = attributes & ATTR_COMPRESSION_MASK;
+    const count = dv.getInt32(at + RECORDS_COUNT_OFFSET);
+    const ts = Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET));
+    const tsProblem = timestampProblem(ts, config, nowMs);
+    if (tsProblem) return fail(ErrorCode.INVALID_TIMESTAMP, tsProblem, i);
+    if (ts > maxTimestamp) maxTimestamp = ts;
+
+    let section: Uint8Array | null = null;
+    if (codecId !== 0) {
+      const codec = codecById(codecId);
+      if (codec === null) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown codec ${codecId}`, i);
+      try {
+        section = codec.decompress(records.subarray(at + BATCH_HEADER_SIZE, at + size), config.maxMessageBytes * 64 + 1024);
+      } catch (e) {
+        return fail(ErrorCode.CORRUPT_MESSAGE, `cannot decompress ${codec.name} batch: ${(e as Error).message}`, i);
+      }
+      const base = Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET));
+      const rp = verifyRecords(section, 0, section.length, count, base);
+      if (rp !== null) return fail(batchProblemErrorCode(rp), `invalid compressed records: ${rp}`, i);
+    }
+
+    const targetCodec = config.compressionType === "producer" ? codecId : codecIdByName(config.compressionType);
+    let batchBytes = records.subarray(at, at + size);
+    if (targetCodec !== codecId) {
+      const plain = section ?? records.subarray(at + BATCH_HEADER_SIZE, at + size);
+      batchBytes = rebuildBatch(batchBytes, plain, targetCodec, config);
+      if (rebuilt === null) rebuilt = splitBefore(records, at);
+    }
+    if (rebuilt !== null) rebuilt.push(batchBytes);
+    const bdv = rebuilt === null ? dv : dataViewOf(batchBytes);
+    const bat = rebuilt === null ? at : 0;
+    batches.push({
+      at: rebuilt === null ? at : -1,
+      producerId: bdv.getBigInt64(bat + PRODUCER_ID_OFFSET),
+      producerEpoch: bdv.getInt16(bat + PRODUCER_EPOCH_OFFSET),
+      baseSequence: bdv.getInt32(bat + BASE_SEQUENCE_OFFSET),
+      count,
+      transactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
+    });
+    at += size;
+  }
+  let out = records;
+  if (rebuilt !== null) {
+    out = concat(rebuilt);
+    let pos = 0;
+    for (const b of batches) {
+      b.at = pos;
+      pos += new DataView(out.buffer, out.byteOffset + pos).getInt32(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+    }
+  }
+  return { ok: true, records: out, batches, maxTimestamp };
+}
+
+function fail(code: number, message: string, batchIndex: number): ProduceValidation {
+  return { ok: false, code, message, batchIndex };
+}
+
+function timestampProblem(ts: number, config: LogConfig, nowMs: number): string | null {
+  if (ts < 0) return null; // NO_TIMESTAMP batches are allowed
+  if (config.messageTimestampBeforeMaxMs !== Infinity && nowMs - ts > config.messageTimestampBeforeMaxMs) {
+    return `timestamp ${ts} is more than message.timestamp.before.max.ms before now`;
+  }
+  if (config.messageTimestampAfterMaxMs !== Infinity && ts - nowMs > config.messageTimestampAfterMaxMs) {
+    return `timestamp ${ts} is more than message.timestamp.after.max.ms after now`;
+  }
+  return null;
+}
+
+function splitBefore(records: Uint8Array, at: number): Uint8Array[] {
+  return at > 0 ? [records.subarray(0, at)] : [];
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** The codec level a topic config asks for, or undefined for the codec's default. */
+function levelFor(codecId: number, config: LogConfig): number | undefined {
+  switch (codecId) {
+    case 1:
+      return config.compressionGzipLevel === -1 ? undefined : config.compressionGzipLevel;
+    case 3:
+      return config.compressionLz4Level;
+    case 4:
+      return config.compressionZstdLevel;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A copy of `batch` whose records section is `plain` compressed with `codecId` (0 = stored uncompressed). The
+ * header keeps offsets, timestamps and producer fields; only the codec bits, length and CRC change.
+ */
+export function rebuildBatch(batch: Uint8Array, plain: Uint8Array, codecId: number, config: LogConfig): Uint8Array {
+  let body = plain;
+  if (codecId !== 0) {
+    const codec = codecById(codecId)!;
+    body = codec.compress(plain, levelFor(codecId, config));
+  }
+  const out = new Uint8Array(BATCH_HEADER_SIZE + body.length);
+  out.set(batch.subarray(0, BATCH_HEADER_SIZE), 0);
+  out.set(body, BATCH_HEADER_SIZE);
+  const dv = dataViewOf(out);
+  dv.setInt32(BATCH_LENGTH_OFFSET, out.length - LOG_OVERHEAD);
+  dv.setInt16(ATTRIBUTES_OFFSET, (dv.getInt16(ATTRIBUTES_OFFSET) & ~ATTR_COMPRESSION_MASK) | codecId);
+  dv.setUint32(CRC_OFFSET, computeBatchCrc(out, 0, out.length));
+  return out;
+}

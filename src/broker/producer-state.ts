@@ -1,0 +1,82 @@
+/**
+ * Idempotent-producer state of one partition: for each producer id, its epoch, last sequence and the last few
+ * batches written, so that a retried batch is recognised and answered with its original offset instead of being
+ * written twice (Kafka keeps the last 5, matching max.in.flight.requests.per.connection <= 5).
+ */
+import { ErrorCode } from "../protocol/errors.ts";
+
+/** How many recent batches per producer are remembered for duplicate detection. */
+export const PRODUCER_BATCH_HISTORY = 5;
+/** Most producer ids remembered per partition before the least recently used is dropped. */
+export const MAX_PRODUCERS_PER_PARTITION = 10_000;
+
+interface BatchMeta {
+  firstSeq: number;
+  lastSeq: number;
+  baseOffset: bigint;
+}
+
+interface ProducerEntry {
+  epoch: number;
+  lastSeq: number;
+  batches: BatchMeta[];
+}
+
+/** What {@link ProducerStateTable.check} decided about a batch. */
+export type SequenceCheck =
+  | { kind: "append" }
+  | { kind: "duplicate"; baseOffset: bigint }
+  | { kind: "error"; code: number; message: string };
+
+/** Per-partition idempotence state. */
+export class ProducerStateTable {
+  private readonly producers = new Map<bigint, ProducerEntry>();
+
+  /** Decides whether a batch from `pid` with `epoch` and sequences [baseSeq, baseSeq+count) may be appended. */
+  check(pid: bigint, epoch: number, baseSeq: number, count: number): SequenceCheck {
+    const e = this.producers.get(pid);
+    if (e === undefined) return { kind: "append" };
+    if (epoch < e.epoch) {
+      return { kind: "error", code: ErrorCode.INVALID_PRODUCER_EPOCH, message: `Epoch ${epoch} is older than current epoch ${e.epoch} of producer ${pid}` };
+    }
+    if (epoch > e.epoch) {
+      if (baseSeq !== 0) {
+        return { kind: "error", code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `New epoch ${epoch} of producer ${pid} must start at sequence 0, got ${baseSeq}` };
+      }
+      return { kind: "append" };
+    }
+    const lastSeq = (baseSeq + count - 1) | 0;
+    for (const b of e.batches) {
+      if (b.firstSeq === baseSeq && b.lastSeq === lastSeq) return { kind: "duplicate", baseOffset: b.baseOffset };
+    }
+    const expected = e.lastSeq === 0x7fffffff ? 0 : e.lastSeq + 1;
+    if (baseSeq !== expected) {
+      return { kind: "error", code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Out of order sequence number for producer ${pid}: expected ${expected}, got ${baseSeq}` };
+    }
+    return { kind: "append" };
+  }
+
+  /** Records an appended batch. */
+  record(pid: bigint, epoch: number, baseSeq: number, count: number, baseOffset: bigint): void {
+    let e = this.producers.get(pid);
+    if (e === undefined || epoch !== e.epoch) {
+      e = { epoch, lastSeq: -1, batches: [] };
+      if (this.producers.size >= MAX_PRODUCERS_PER_PARTITION) {
+        const oldest = this.producers.keys().next().value as bigint;
+        this.producers.delete(oldest);
+      }
+    } else {
+      this.producers.delete(pid); // re-insert to keep Map order = recency
+    }
+    this.producers.set(pid, e);
+    const lastSeq = (baseSeq + count - 1) | 0;
+    e.lastSeq = lastSeq;
+    e.batches.push({ firstSeq: baseSeq, lastSeq, baseOffset });
+    if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
+  }
+
+  /** Forgets everything (partition truncated or deleted). */
+  clear(): void {
+    this.producers.clear();
+  }
+}

@@ -1,0 +1,34 @@
+/** Kafka UUIDs (topic ids, cluster ids): 16 bytes, printed as URL-safe base64 without padding. */
+
+/** A random version-4 UUID that is never all-zero and never starts with the reserved metadata ids. */
+export function randomUuid(): Uint8Array {
+  const b = new Uint8Array(16);
+  do {
+    crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+  } while (b.every((x) => x === 0));
+  return b;
+}
+
+/** Lowercase hex of a UUID, used as a map key. */
+export function uuidHex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+  return s;
+}
+
+/** Parses lowercase hex back to 16 bytes. */
+export function uuidFromHex(h: string): Uint8Array {
+  if (!/^[0-9a-f]{32}$/.test(h)) throw new Error(`bad uuid hex '${h}'`);
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) b[i] = parseInt(h.slice(i * 2, i * 2 + 2), 16);
+  return b;
+}
+
+/** Kafka's text form: URL-safe base64 without padding (22 characters). */
+export function uuidBase64(b: Uint8Array): string {
+  let bin = "";
+  for (const x of b) bin += String.fromCharCode(x);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

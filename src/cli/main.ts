@@ -1,0 +1,60 @@
+/**
+ * `runnel`: the one command line. Subcommands live in their own modules; this file only routes.
+ */
+import { RUNNEL_VERSION, KAFKA_PROTOCOL_RELEASE } from "../version.ts";
+
+/** Top-level usage text. */
+export const USAGE = `runnel ${RUNNEL_VERSION}: a Kafka-compatible event-streaming broker (Kafka ${KAFKA_PROTOCOL_RELEASE} protocol)
+
+Usage: runnel <command> [options]
+
+Commands:
+  start                 Start the broker (default 127.0.0.1:9092, data in ./runnel-data)
+  topic <sub>           create | list | describe | alter-config | add-partitions | delete
+  produce <topic>       Produce lines from stdin or a file
+  consume <topic>       Consume records
+  group <sub>           list | describe | delete | reset-offsets
+  bench <kind>          produce | consume | e2e load tests against any Kafka broker
+
+Options:
+  -h, --help            Show help (also: runnel <command> --help)
+  -v, --version         Show the version
+
+Run 'runnel start --help' for broker settings.`;
+
+/** Runs the CLI with `argv` (without the executable) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === "-h" || cmd === "--help" || cmd === "help") {
+    console.log(USAGE);
+    return cmd === undefined ? 1 : 0;
+  }
+  if (cmd === "-v" || cmd === "--version" || cmd === "version") {
+    console.log(`runnel ${RUNNEL_VERSION} (Kafka protocol ${KAFKA_PROTOCOL_RELEASE})`);
+    return 0;
+  }
+  switch (cmd) {
+    case "start": {
+      const { startCommand } = await import("./start.ts");
+      return startCommand(rest);
+    }
+    default:
+      console.error(`runnel: unknown command '${cmd}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  const argv = typeof Deno !== "undefined" ? Deno.args : process.argv.slice(2);
+  main(argv).then(
+    (code) => {
+      process.exit(code);
+    },
+    (e) => {
+      console.error(`runnel: ${e instanceof Error ? e.message : e}`);
+      process.exit(1);
+    },
+  );
+}
+
+declare const Deno: { args: string[] } | undefined;

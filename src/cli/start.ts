@@ -1,0 +1,86 @@
+/**
+ * `runnel start`: runs the broker until SIGINT/SIGTERM. Settings: `--config server.properties`, environment
+ * variables (`RUNNEL_LOG_DIRS` for `log.dirs`), `--override key=value` (repeatable), and shortcuts for the
+ * common keys.
+ */
+import { parseArgs } from "node:util";
+import { BrokerConfig, envNameOf } from "../broker/config.ts";
+import { Broker } from "../broker/broker.ts";
+
+/** Help text for `runnel start`. */
+export const START_USAGE = `Usage: runnel start [options]
+
+Starts a single-node Kafka-compatible broker. Any Kafka client can connect to it.
+
+Options:
+  -c, --config FILE          Kafka-style server.properties
+  -o, --override KEY=VALUE   Set any broker key (repeatable), e.g. -o num.partitions=6
+      --listeners LIST       Shortcut for listeners (default PLAINTEXT://127.0.0.1:9092)
+      --port N               Shortcut: listen on 127.0.0.1:N
+      --data-dir DIR         Shortcut for log.dirs (default ./runnel-data)
+      --node-id N            Shortcut for node.id
+  -h, --help                 Show this help
+
+Environment: every key can be set as RUNNEL_<KEY> with dots as underscores, e.g. ${envNameOf("log.retention.ms")}.
+Priority: --override and shortcuts > environment > --config file > defaults.`;
+
+/** Parses `runnel start` arguments into a {@link BrokerConfig}. */
+export function startConfig(argv: string[], env: Record<string, string | undefined>): BrokerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: "string", short: "c" },
+      override: { type: "string", short: "o", multiple: true },
+      listeners: { type: "string" },
+      port: { type: "string" },
+      "data-dir": { type: "string" },
+      "node-id": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  const overrides = new Map<string, string>();
+  for (const o of values.override ?? []) {
+    const eq = o.indexOf("=");
+    if (eq <= 0) throw new Error(`--override expects key=value, got '${o}'`);
+    overrides.set(o.slice(0, eq).trim(), o.slice(eq + 1).trim());
+  }
+  if (values.listeners) overrides.set("listeners", values.listeners);
+  if (values.port) overrides.set("listeners", `PLAINTEXT://127.0.0.1:${values.port}`);
+  if (values["data-dir"]) overrides.set("log.dirs", values["data-dir"]);
+  if (values["node-id"]) overrides.set("node.id", values["node-id"]);
+  return BrokerConfig.load({ file: values.config, env, overrides });
+}
+
+/** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
+export async function startCommand(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log(START_USAGE);
+    return 0;
+  }
+  let config: BrokerConfig;
+  try {
+    config = startConfig(argv, process.env);
+  } catch (e) {
+    console.error(`runnel start: ${(e as Error).message}\n\n${START_USAGE}`);
+    return 2;
+  }
+  const broker = await Broker.start(config);
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      broker.logger.info(`received ${signal}, shutting down`);
+      broker.stop().then(
+        () => resolve(0),
+        (e) => {
+          broker.logger.error(`shutdown failed: ${(e as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+  });
+}

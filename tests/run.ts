@@ -1,0 +1,96 @@
+/**
+ * The one test command: runs every test file under Bun, the runtime-neutral suites under Deno, reads both
+ * runners' JUnit reports, and prints one summary line `N passed, N failed, N skipped` (Bun's and Deno's own
+ * summaries are not what CI reads).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const root = path.resolve(import.meta.dir, "..");
+const out = path.join(root, ".test-results");
+fs.mkdirSync(out, { recursive: true });
+const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
+
+/** Test files that must also pass under Deno (runtime-neutral code paths). */
+const DENO_SUITES = [
+  "tests/protocol",
+  "tests/compression",
+  "tests/storage",
+  "tests/deno",
+];
+
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+  failures: string[];
+}
+
+function decodeXml(s: string): string {
+  return s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#10;/g, "\n").replace(/&amp;/g, "&");
+}
+
+/** Counts leaf test cases in a JUnit file; Deno lists a describe block as a case too, so parents are dropped. */
+function countJunit(file: string, runner: string): Counts {
+  const c: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  if (!fs.existsSync(file)) {
+    c.failed = 1;
+    c.failures.push(`${runner}: no report written (${file})`);
+    return c;
+  }
+  const xml = fs.readFileSync(file, "utf8");
+  const cases: { name: string; body: string; file: string }[] = [];
+  const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  for (let m; (m = re.exec(xml)); ) {
+    const attrs = m[1];
+    const name = decodeXml(/\bname="([^"]*)"/.exec(attrs)?.[1] ?? "?");
+    const f = /\b(?:file|classname)="([^"]*)"/.exec(attrs)?.[1] ?? "";
+    cases.push({ name, body: m[3] ?? "", file: f });
+  }
+  const names = new Set(cases.map((k) => k.name));
+  for (const k of cases) {
+    const isParent = [...names].some((n) => n !== k.name && n.startsWith(k.name + " > "));
+    if (isParent) continue;
+    if (/<failure|<error/.test(k.body)) {
+      c.failed++;
+      const msg = /message="([^"]*)"/.exec(k.body)?.[1] ?? "";
+      c.failures.push(`${runner}: ${k.file} ${k.name}\n    ${decodeXml(msg).split("\n").slice(0, 6).join("\n    ")}`);
+    } else if (/<skipped/.test(k.body)) c.skipped++;
+    else c.passed++;
+  }
+  return c;
+}
+
+function run(cmd: string, args: string[]): number {
+  console.log(`\n$ ${path.basename(cmd)} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+  return r.status ?? 1;
+}
+
+const only = process.argv.slice(2);
+const bunXml = path.join(out, "bun.xml");
+const denoXml = path.join(out, "deno.xml");
+fs.rmSync(bunXml, { force: true });
+fs.rmSync(denoXml, { force: true });
+
+run(bin("bun"), ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${bunXml}`, ...(only.length ? only : ["tests/"])]);
+const bun = countJunit(bunXml, "bun");
+
+let deno: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
+if (only.length === 0) {
+  const suites = DENO_SUITES.filter((s) => fs.existsSync(path.join(root, s)));
+  run(bin("deno"), ["test", "-A", "--no-check", `--junit-path=${denoXml}`, ...suites]);
+  deno = countJunit(denoXml, "deno");
+}
+
+const total = {
+  passed: bun.passed + deno.passed,
+  failed: bun.failed + deno.failed,
+  skipped: bun.skipped + deno.skipped,
+};
+console.log(`\nbun:  ${bun.passed} passed, ${bun.failed} failed, ${bun.skipped} skipped`);
+console.log(`deno: ${deno.passed} passed, ${deno.failed} failed, ${deno.skipped} skipped`);
+for (const f of [...bun.failures, ...deno.failures]) console.log(`FAILED ${f}`);
+console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ""}`);
+process.exit(total.failed > 0 ? 1 : 0);
