@@ -25,7 +25,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
     apiKey: 2,
     minVersion: 1,
     maxVersion: 11,
-    handle(_ctx, req) {
+    handle(ctx, req) {
       return {
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
@@ -43,7 +43,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
               return out;
             }
             const log = p.log;
-            out.leaderEpoch = p.leaderEpoch;
+            if (ctx.apiVersion >= 4) out.leaderEpoch = p.leaderEpoch;
             try {
               switch (rp.timestamp) {
                 case ListOffsetsTimestamp.LATEST:

@@ -1,0 +1,77 @@
+/**
+ * Runs the broker as a separate process (for crash tests and runtime tests): `bun src/cli/main.ts start`, the
+ * compiled `dist/runnel`, or Deno. Port 0 is used and the bound port is read from the ready log line.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
+
+/** Repository root. */
+export const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+/** A broker child process. */
+export interface BrokerProcess {
+  /** The child. */
+  child: ChildProcess;
+  /** Bound port. */
+  port: number;
+  /** "127.0.0.1:port". */
+  bootstrap: string;
+  /** All stderr so far. */
+  log(): string;
+  /** Sends a signal and waits for exit; returns the exit code or signal. */
+  stop(signal?: NodeJS.Signals): Promise<number | string | null>;
+}
+
+/** How to run the broker. */
+export type BrokerRuntime = "bun" | "deno" | "binary";
+
+/** Starts a broker process with `args` after `start`; resolves once it logs that it listens. */
+export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeoutMs = 20_000): Promise<BrokerProcess> {
+  const bin = (n: string) => path.join(ROOT, "node_modules", ".bin", n);
+  const [cmd, argv] =
+    runtime === "bun"
+      ? [bin("bun"), [path.join(ROOT, "src/cli/main.ts"), "start", ...args]]
+      : runtime === "deno"
+        ? [bin("deno"), ["run", "-A", "--no-check", path.join(ROOT, "src/cli/main.ts"), "start", ...args]]
+        : [path.join(ROOT, "dist/runnel"), ["start", ...args]];
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
+  let err = "";
+  let exited: number | string | null | undefined;
+  const exitWaiters: ((v: number | string | null) => void)[] = [];
+  child.on("exit", (code, sig) => {
+    exited = code ?? sig;
+    for (const w of exitWaiters) w(exited);
+  });
+  child.stdout!.on("data", (b) => (err += b.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`broker did not become ready in ${timeoutMs} ms:\n${err}`));
+    }, timeoutMs);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`broker exited before ready:\n${err}`));
+    });
+    child.stderr!.on("data", (b) => {
+      err += b.toString();
+      const m = /listening on \w+:\/\/[^:\s]+:(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        const port = Number(m[1]);
+        resolve({
+          child,
+          port,
+          bootstrap: `127.0.0.1:${port}`,
+          log: () => err,
+          stop(signal = "SIGTERM") {
+            if (exited !== undefined) return Promise.resolve(exited);
+            return new Promise((res) => {
+              exitWaiters.push(res);
+              child.kill(signal);
+            });
+          },
+        });
+      }
+    });
+  });
+}
