@@ -1,0 +1,291 @@
+/**
+ * All partition logs of a broker across its log dirs (`log.dirs`). Loads every `<topic>-<partition>` directory at
+ * start (removing `-delete` leftovers), creates new partitions on the dir holding the fewest, keeps Kafka's
+ * `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` in each dir, and runs retention and
+ * checkpointing on timers. A `.kafka_cleanshutdown` marker written by {@link LogManager.close} lets the next start
+ * skip recovery.
+ */
+import {
+  type CheckpointEntry,
+  LOG_START_OFFSET_CHECKPOINT,
+  readOffsetCheckpoint,
+  RECOVERY_POINT_CHECKPOINT,
+  writeOffsetCheckpoint,
+} from "./checkpoint.ts";
+import { initCrc32c } from "../protocol/crc32c.ts";
+import { DEFAULT_LOG_CONFIG, type LogConfig } from "./log-config.ts";
+import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicPartition } from "./log-file-names.ts";
+import { readPartitionMetadata, uuidFromBase64Url, writePartitionMetadata } from "./partition-metadata.ts";
+import { PartitionLog } from "./partition-log.ts";
+import type { StorageDeps } from "./storage-deps.ts";
+
+/** Marker file a clean shutdown leaves in each log dir. */
+export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
+/** Default `log.retention.check.interval.ms`. */
+export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
+/** Default `log.flush.offset.checkpoint.interval.ms`. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+
+/** How the LogManager is set up. */
+export interface LogManagerOptions {
+  /** Config for logs loaded at start whose topic `topicConfig` does not resolve (Kafka defaults if absent). */
+  defaultConfig?: LogConfig;
+  /** Resolves a topic's config (overrides on top of defaults) when its logs are loaded; defaults to `defaultConfig`. */
+  topicConfig?: (topic: string) => LogConfig;
+  /** `log.retention.check.interval.ms`. */
+  retentionCheckIntervalMs?: number;
+  /** `log.flush.offset.checkpoint.interval.ms`. */
+  checkpointIntervalMs?: number;
+}
+
+/** A log dir and the partitions in it, for DescribeLogDirs. */
+export interface LogDirDescription {
+  /** The directory. */
+  dir: string;
+  /** Partitions with their sizes in bytes. */
+  partitions: { topic: string; partition: number; size: number }[];
+}
+
+/** One loaded partition. */
+interface LogEntry {
+  log: PartitionLog;
+  logDir: string;
+  topicId: Uint8Array | null;
+}
+
+/** Owner of every partition log of the broker. */
+export class LogManager {
+  private readonly logDirs: readonly string[];
+  private readonly opts: LogManagerOptions;
+  private readonly deps: StorageDeps;
+  private readonly entries = new Map<string, LogEntry>();
+  private retentionTimer: unknown = null;
+  private checkpointTimer: unknown = null;
+  private closed = false;
+
+  private constructor(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions) {
+    if (logDirs.length === 0) throw new Error("log.dirs lists no directory");
+    this.logDirs = [...logDirs];
+    this.opts = opts;
+    this.deps = deps;
+  }
+
+  /** Loads every partition in `logDirs` (`log.dirs`), recovering as needed, and starts the retention and checkpoint timers. */
+  static async open(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions = {}): Promise<LogManager> {
+    await initCrc32c();
+    const mgr = new LogManager(logDirs, deps, opts);
+    for (const dir of mgr.logDirs) mgr.loadDir(dir);
+    mgr.armRetention();
+    mgr.armCheckpoint();
+    return mgr;
+  }
+
+  /** The log of a partition, if this broker has it. */
+  getLog(tp: TopicPartition): PartitionLog | undefined {
+    return this.entries.get(partitionDirName(tp))?.log;
+  }
+
+  /** The topic id recorded for a partition (partition.metadata), if any. */
+  topicId(tp: TopicPartition): Uint8Array | null {
+    return this.entries.get(partitionDirName(tp))?.topicId ?? null;
+  }
+
+  /** The log dir holding a partition. */
+  logDirOf(tp: TopicPartition): string | undefined {
+    return this.entries.get(partitionDirName(tp))?.logDir;
+  }
+
+  /** Every loaded log. */
+  allLogs(): PartitionLog[] {
+    return [...this.entries.values()].map((e) => e.log);
+  }
+
+  /**
+   * Returns the partition's log with `config` applied, creating it on the log dir with the fewest partitions if
+   * it does not exist. `topicId` (16 bytes, or Kafka's printed base64url form) is written to `partition.metadata`
+   * when the log is created or has none yet.
+   */
+  getOrCreate(tp: TopicPartition, config: LogConfig, topicId: Uint8Array | string | null = null): PartitionLog {
+    this.checkOpen();
+    const name = partitionDirName(tp);
+    const id = typeof topicId === "string" ? uuidFromBase64Url(topicId) : topicId;
+    if (typeof topicId === "string" && id === null) throw new Error(`bad topic id "${topicId}" for ${name}`);
+    const existing = this.entries.get(name);
+    if (existing) {
+      if (existing.log.config !== config) existing.log.updateConfig(config);
+      if (id !== null && existing.topicId === null) {
+        writePartitionMetadata(this.deps.fs, existing.log.dir, id);
+        existing.topicId = id;
+      }
+      return existing.log;
+    }
+    const logDir = this.leastLoadedDir();
+    const dir = `${logDir}/${name}`;
+    this.deps.fs.mkdirp(dir);
+    if (id !== null) writePartitionMetadata(this.deps.fs, dir, id);
+    this.deps.fs.syncDir(logDir);
+    const log = PartitionLog.open(dir, tp, config, this.deps);
+    this.entries.set(name, { log, logDir, topicId: id });
+    return log;
+  }
+
+  /** Deletes a partition's log and directory (no-op if absent). */
+  delete(tp: TopicPartition): void {
+    this.checkOpen();
+    const name = partitionDirName(tp);
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    this.entries.delete(name);
+    entry.log.delete();
+    this.deps.fs.syncDir(entry.logDir);
+    this.deps.logger.info(`deleted log ${name} from ${entry.logDir}`);
+  }
+
+  /** Deletes every loaded log whose topic `keepTopic` rejects (topics deleted while the broker was down). */
+  removeUnknown(keepTopic: (topic: string) => boolean): void {
+    for (const { log } of [...this.entries.values()]) {
+      if (!keepTopic(log.topicPartition.topic)) this.delete(log.topicPartition);
+    }
+  }
+
+  /** Each log dir with its partitions and their sizes (DescribeLogDirs). */
+  describe(): LogDirDescription[] {
+    return this.logDirs.map((dir) => ({
+      dir,
+      partitions: [...this.entries.values()]
+        .filter((e) => e.logDir === dir)
+        .map((e) => ({ topic: e.log.topicPartition.topic, partition: e.log.topicPartition.partition, size: e.log.size })),
+    }));
+  }
+
+  /** Runs retention on every log now; a failing log is reported and skipped. */
+  enforceRetention(nowMs: number = this.deps.clock.nowMs()): void {
+    for (const { log } of this.entries.values()) {
+      if (log.isOffline) continue;
+      try {
+        log.enforceRetention(nowMs);
+      } catch (e) {
+        this.deps.logger.error(`retention of ${log.name} failed: ${String(e)}`);
+      }
+    }
+  }
+
+  /** Writes the recovery point and log start offset checkpoints of every log dir. */
+  checkpoint(): void {
+    for (const dir of this.logDirs) {
+      const recovery: CheckpointEntry[] = [];
+      const starts: CheckpointEntry[] = [];
+      for (const { log, logDir } of this.entries.values()) {
+        if (logDir !== dir) continue;
+        const { topic, partition } = log.topicPartition;
+        recovery.push({ topic, partition, offset: log.recoveryPoint });
+        starts.push({ topic, partition, offset: log.logStartOffset });
+      }
+      writeOffsetCheckpoint(this.deps.fs, `${dir}/${RECOVERY_POINT_CHECKPOINT}`, recovery);
+      writeOffsetCheckpoint(this.deps.fs, `${dir}/${LOG_START_OFFSET_CHECKPOINT}`, starts);
+    }
+  }
+
+  /** Stops the timers, flushes and closes every log, writes final checkpoints and the clean-shutdown markers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const clock = this.deps.clock;
+    if (this.retentionTimer !== null) clock.clearTimer(this.retentionTimer);
+    if (this.checkpointTimer !== null) clock.clearTimer(this.checkpointTimer);
+    let clean = true;
+    for (const { log } of this.entries.values()) {
+      await log.close();
+      if (log.isOffline) clean = false;
+    }
+    this.checkpoint();
+    if (!clean) return;
+    for (const dir of this.logDirs) {
+      this.deps.fs.writeFileAtomic(`${dir}/${CLEAN_SHUTDOWN_FILE}`, new TextEncoder().encode("{}\n"));
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error("log manager is closed");
+  }
+
+  private configFor(topic: string): LogConfig {
+    return this.opts.topicConfig?.(topic) ?? this.opts.defaultConfig ?? DEFAULT_LOG_CONFIG;
+  }
+
+  private leastLoadedDir(): string {
+    const counts = new Map<string, number>(this.logDirs.map((d) => [d, 0]));
+    for (const e of this.entries.values()) counts.set(e.logDir, (counts.get(e.logDir) ?? 0) + 1);
+    let best = this.logDirs[0];
+    for (const d of this.logDirs) if (counts.get(d)! < counts.get(best)!) best = d;
+    return best;
+  }
+
+  private readCheckpoint(path: string): Map<string, bigint> {
+    const out = new Map<string, bigint>();
+    try {
+      for (const e of readOffsetCheckpoint(this.deps.fs, path)) out.set(partitionDirName(e), e.offset);
+    } catch (e) {
+      this.deps.logger.warn(`ignoring unreadable checkpoint ${path}: ${String(e)}`);
+    }
+    return out;
+  }
+
+  private loadDir(dir: string): void {
+    const fs = this.deps.fs;
+    fs.mkdirp(dir);
+    const marker = `${dir}/${CLEAN_SHUTDOWN_FILE}`;
+    const clean = fs.exists(marker);
+    const recoveryPoints = this.readCheckpoint(`${dir}/${RECOVERY_POINT_CHECKPOINT}`);
+    const logStarts = this.readCheckpoint(`${dir}/${LOG_START_OFFSET_CHECKPOINT}`);
+    for (const name of fs.list(dir).sort()) {
+      const path = `${dir}/${name}`;
+      if (name.endsWith(DELETE_DIR_SUFFIX)) {
+        fs.removeTree(path);
+        this.deps.logger.info(`removed ${path} left by an interrupted delete`);
+        continue;
+      }
+      const tp = parsePartitionDirName(name);
+      if (tp === null || partitionDirName(tp) !== name) continue;
+      if (this.entries.has(name)) {
+        this.deps.logger.error(`partition ${name} is in more than one log dir; keeping the one in ${this.entries.get(name)!.logDir}`);
+        continue;
+      }
+      const recoveryPoint = recoveryPoints.get(name);
+      const log = PartitionLog.open(path, tp, this.configFor(tp.topic), this.deps, {
+        recoveryPoint,
+        logStartOffset: logStarts.get(name),
+        cleanShutdown: clean && recoveryPoint !== undefined,
+      });
+      this.entries.set(name, { log, logDir: dir, topicId: readPartitionMetadata(fs, path) });
+    }
+    if (clean) {
+      fs.remove(marker);
+      fs.syncDir(dir);
+    }
+  }
+
+  private armRetention(): void {
+    const interval = this.opts.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS;
+    this.retentionTimer = this.deps.clock.setTimer(() => {
+      this.retentionTimer = null;
+      if (this.closed) return;
+      this.enforceRetention();
+      this.armRetention();
+    }, interval);
+  }
+
+  private armCheckpoint(): void {
+    const interval = this.opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    this.checkpointTimer = this.deps.clock.setTimer(() => {
+      this.checkpointTimer = null;
+      if (this.closed) return;
+      try {
+        this.checkpoint();
+      } catch (e) {
+        this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
+      }
+      this.armCheckpoint();
+    }, interval);
+  }
+}

@@ -1,0 +1,810 @@
+/**
+ * The durable log of one partition: a directory `<topic>-<partition>/` of segments in Kafka's layout. Appends
+ * assign offsets in place and go to the active segment with one write; reads return whole batches as views
+ * (memory maps of sealed segments on Bun, one pread per segment otherwise); `sync()` group-commits fdatasyncs.
+ *
+ * Offsets: `logStartOffset` <= `highWatermark` <= `logEndOffset` (the next offset to assign); `recoveryPoint` is
+ * the offset below which everything is known to be on stable storage. Opening the log recovers every segment
+ * from the one holding the recovery point (all of them when there is no checkpoint), unless the log was
+ * closed cleanly.
+ */
+import {
+  ATTR_TIMESTAMP_TYPE,
+  ATTRIBUTES_OFFSET,
+  BASE_OFFSET_OFFSET,
+  BATCH_HEADER_SIZE,
+  batchSizeAt,
+  computeBatchCrc,
+  CRC_OFFSET,
+  CURRENT_MAGIC,
+  dataViewOf,
+  LAST_OFFSET_DELTA_OFFSET,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
+} from "../protocol/batch-layout.ts";
+import { crc32c } from "../protocol/crc32c.ts";
+import type { LogConfig } from "./log-config.ts";
+import {
+  DELETE_DIR_SUFFIX,
+  INDEX_SUFFIX,
+  LEFTOVER_SUFFIXES,
+  LOG_SUFFIX,
+  parseSegmentFileName,
+  partitionDirName,
+  TIME_INDEX_SUFFIX,
+  type TopicPartition,
+} from "./log-file-names.ts";
+import { MAX_RELATIVE_OFFSET } from "./offset-index.ts";
+import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts";
+import { MAX_SEGMENT_POSITION, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
+import type { StorageDeps } from "./storage-deps.ts";
+import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./storage-errors.ts";
+
+/** Longest delay one timer may be armed for (setTimeout's int32 limit); longer flush.ms re-arms. */
+const MAX_TIMER_DELAY_MS = 2147483647;
+
+/** What the LogManager knows about a log from its checkpoints. */
+export interface LogOpenState {
+  /** Offset below which data was flushed (`recovery-point-offset-checkpoint`); absent = recover everything. */
+  recoveryPoint?: bigint;
+  /** `log-start-offset-checkpoint` value. */
+  logStartOffset?: bigint;
+  /** High watermark to start from (defaults to the log end offset, right for a single node). */
+  highWatermark?: bigint;
+  /** The log dir was shut down cleanly: skip recovery. */
+  cleanShutdown?: boolean;
+}
+
+/** Per-append options. */
+export interface AppendOptions {
+  /** Leader epoch written into each batch's partitionLeaderEpoch. */
+  leaderEpoch: number;
+  /** Append time for LogAppendTime topics (defaults to the clock). */
+  logAppendTimeMs?: number;
+}
+
+/** Outcome of an append. */
+export interface AppendResult {
+  /** Offset of the first record appended. */
+  baseOffset: bigint;
+  /** Offset of the last record appended. */
+  lastOffset: bigint;
+  /** The append time written for LogAppendTime topics, else -1. */
+  logAppendTimeMs: number;
+  /** Largest batch max timestamp appended. */
+  maxTimestamp: number;
+  /** Last offset of the batch carrying {@link AppendResult.maxTimestamp}. */
+  offsetOfMaxTimestamp: bigint;
+  /** Batches appended. */
+  batches: number;
+  /** Log start offset after the append. */
+  logStartOffset: bigint;
+}
+
+/** Outcome of a read: whole batches only. */
+export interface ReadResult {
+  /** Views of whole batches, back to back (at most one per segment touched). */
+  chunks: Uint8Array[];
+  /** Total bytes in `chunks`. */
+  bytes: number;
+  /** Base offset of the first batch returned (may be below the fetch offset), or the fetch offset if none. */
+  firstOffset: bigint;
+  /** Offset after the last batch returned (the next fetch offset), or the fetch offset if none. */
+  nextOffset: bigint;
+  /** Batches returned. */
+  batches: number;
+  /** High watermark at the time of the read. */
+  highWatermark: bigint;
+  /** Log start offset at the time of the read. */
+  logStartOffset: bigint;
+  /** Log end offset at the time of the read. */
+  logEndOffset: bigint;
+}
+
+/** Outcome of a retention pass. */
+export interface RetentionResult {
+  /** Segments deleted. */
+  deletedSegments: number;
+  /** Bytes deleted. */
+  deletedBytes: number;
+  /** Log start offset afterwards. */
+  logStartOffset: bigint;
+}
+
+/** Facts gathered while walking the batches of an append. */
+interface PreparedAppend {
+  baseOffset: bigint;
+  lastOffset: bigint;
+  batches: number;
+  maxTimestamp: number;
+  offsetOfMaxTimestamp: bigint;
+}
+
+const noop = (): void => {};
+
+/** Throws a clear error unless `initCrc32c()` has run (recovery and LogAppendTime need the CRC). */
+function assertCrc32cReady(): void {
+  try {
+    crc32c(new Uint8Array(0));
+  } catch {
+    throw new Error("PartitionLog.open needs CRC-32C: await initCrc32c() once before opening logs");
+  }
+}
+
+/** The log of one partition. */
+export class PartitionLog {
+  /** The partition directory. */
+  readonly dir: string;
+  /** Topic and partition. */
+  readonly topicPartition: TopicPartition;
+  /** `<topic>-<partition>`. */
+  readonly name: string;
+  private cfg: LogConfig;
+  private readonly deps: StorageDeps;
+  private readonly ctx: SegmentContext;
+  private segments: Segment[] = [];
+  private leo = 0n;
+  private logStart = 0n;
+  private hw = 0n;
+  private flushedTo = 0n;
+  private flushRequestedTo = 0n;
+  private flushInFlight: Promise<void> | null = null;
+  private flushInFlightTarget = -1n;
+  private flushQueued: Promise<void> | null = null;
+  private pendingSealed: Segment[] = [];
+  private flushTimer: unknown = null;
+  private lastFlushMs = 0;
+  private offline: unknown = null;
+  private closed = false;
+  private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
+
+  private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
+    this.dir = dir;
+    this.topicPartition = tp;
+    this.name = partitionDirName(tp);
+    this.cfg = config;
+    this.deps = deps;
+    this.ctx = {
+      fs: deps.fs,
+      logger: deps.logger,
+      label: this.name,
+      indexBytes: config.segmentIndexBytes,
+      indexIntervalBytes: config.indexIntervalBytes,
+    };
+  }
+
+  /**
+   * Opens (creating if needed) the log in `dir`, recovering unflushed segments. Synchronous; CRC-32C must be
+   * ready (`await initCrc32c()` once per process), since recovery checks batch CRCs.
+   */
+  static open(dir: string, topicPartition: TopicPartition, config: LogConfig, deps: StorageDeps, state: LogOpenState = {}): PartitionLog {
+    assertCrc32cReady();
+    const log = new PartitionLog(dir, topicPartition, config, deps);
+    log.load(state);
+    return log;
+  }
+
+  /** First offset still in the log. */
+  get logStartOffset(): bigint {
+    return this.logStart;
+  }
+
+  /** Offset the next appended record gets. */
+  get logEndOffset(): bigint {
+    return this.leo;
+  }
+
+  /** Offset below which records are committed and visible to consumers. */
+  get highWatermark(): bigint {
+    return this.hw;
+  }
+
+  /** Sets the high watermark (the broker's job; single-node sets it to the log end offset). */
+  set highWatermark(offset: bigint) {
+    if (offset < this.logStart || offset > this.leo) {
+      throw new RangeError(`high watermark ${offset} outside [${this.logStart}, ${this.leo}] for ${this.name}`);
+    }
+    this.hw = offset;
+  }
+
+  /** Offset below which all data has been fdatasynced. */
+  get recoveryPoint(): bigint {
+    return this.flushedTo;
+  }
+
+  /** The config in force. */
+  get config(): LogConfig {
+    return this.cfg;
+  }
+
+  /** Bytes in all segments. */
+  get size(): number {
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    return total;
+  }
+
+  /** Number of segments. */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): bigint[] {
+    return this.segments.map((s) => s.baseOffset);
+  }
+
+  /** Whether an I/O error took the log offline. */
+  get isOffline(): boolean {
+    return this.offline !== null;
+  }
+
+  /** Applies a changed topic config (takes effect for new appends, rolls and retention). */
+  updateConfig(config: LogConfig): void {
+    this.cfg = config;
+    this.ctx.indexBytes = config.segmentIndexBytes;
+    this.ctx.indexIntervalBytes = config.indexIntervalBytes;
+  }
+
+  /**
+   * Appends `records`: one or more whole, validated batches back to back. Assigns offsets in place (baseOffset,
+   * partitionLeaderEpoch; outside the CRC), stamps LogAppendTime topics (re-computing the CRC), rolls first if
+   * needed, and writes with one call.
+   */
+  append(records: Uint8Array, opts: AppendOptions): AppendResult {
+    this.checkWritable();
+    const now = this.deps.clock.nowMs();
+    const appendTime = this.cfg.messageTimestampType === "LogAppendTime" ? (opts.logAppendTimeMs ?? now) : -1;
+    const dv = dataViewOf(records);
+    const prep = this.walkBatches(records, dv, this.leo, opts.leaderEpoch, appendTime);
+    return this.write(records, dv, prep, now, appendTime);
+  }
+
+  /**
+   * Appends batches whose offsets are already set (replication): the first base offset must be >= the log end
+   * offset and offsets must increase; leader epochs are kept as given.
+   */
+  appendWithOffsets(records: Uint8Array): AppendResult {
+    this.checkWritable();
+    const dv = dataViewOf(records);
+    const prep = this.walkBatches(records, dv, null, 0, -1);
+    if (prep.baseOffset < this.leo) {
+      throw new InvalidBatchError(`${this.name}: append at offset ${prep.baseOffset} is below the log end offset ${this.leo}`);
+    }
+    return this.write(records, dv, prep, this.deps.clock.nowMs(), -1);
+  }
+
+  /**
+   * Reads whole batches from the one holding `fetchOffset`: at most `maxBytes` (but the first batch even if larger
+   * when `minOneBatch`), never a batch reaching `upperBound` (the high watermark) or past the log end. Throws
+   * {@link OffsetOutOfRangeError} when `fetchOffset` is outside [logStartOffset, logEndOffset].
+   */
+  read(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean, upperBound?: bigint): ReadResult {
+    this.checkOpen();
+    if (fetchOffset < this.logStart || fetchOffset > this.leo) {
+      throw new OffsetOutOfRangeError(this.name, fetchOffset, this.logStart, this.leo);
+    }
+    const bound = upperBound === undefined || upperBound > this.leo ? this.leo : upperBound;
+    const result: ReadResult = {
+      chunks: [],
+      bytes: 0,
+      firstOffset: fetchOffset,
+      nextOffset: fetchOffset,
+      batches: 0,
+      highWatermark: this.hw,
+      logStartOffset: this.logStart,
+      logEndOffset: this.leo,
+    };
+    if (fetchOffset >= bound || maxBytes < 0) return result;
+    const out = this.readOut;
+    let offset = fetchOffset;
+    for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
+      this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out);
+      if (out.chunk !== null) {
+        if (result.batches === 0) result.firstOffset = out.firstOffset;
+        result.chunks.push(out.chunk);
+        result.bytes += out.chunk.length;
+        result.batches += out.batches;
+        result.nextOffset = out.nextOffset;
+        offset = out.nextOffset;
+      }
+      if (!out.endOfSegment || (result.batches > 0 && result.bytes >= maxBytes)) break;
+    }
+    out.chunk = null;
+    return result;
+  }
+
+  /**
+   * The first record with timestamp >= `timestamp` (and offset >= the log start offset), for ListOffsets:
+   * finds the first segment and batch whose max timestamp reaches it through the time and offset indexes, then
+   * walks that batch's records. Null if no record is that late.
+   */
+  offsetForTimestamp(timestamp: number): TimestampHit | null {
+    this.checkOpen();
+    const decompress = this.deps.decompress;
+    for (let i = this.segmentIndexFor(this.logStart); i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      if (seg.largestTimestamp() < timestamp) continue;
+      const from = seg.offsetIndex().lookup(seg.timeIndex().offsetBefore(timestamp));
+      let hit: TimestampHit | null = null;
+      seg.forEachBatch(from, (b) => {
+        if (b.lastOffset < this.logStart || b.maxTimestamp < timestamp) return true;
+        hit = firstRecordAtOrAfter(seg.readBatch(b), timestamp, this.logStart, decompress);
+        return hit === null;
+      });
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+
+  /** The record with the largest timestamp (ListOffsets MAX_TIMESTAMP, -3), or null for an empty log. */
+  maxTimestampOffset(): TimestampHit | null {
+    this.checkOpen();
+    let best = -1;
+    for (const seg of this.segments) best = Math.max(best, seg.largestTimestamp());
+    return best < 0 ? null : this.offsetForTimestamp(best);
+  }
+
+  /**
+   * DeleteRecords: moves the log start offset up to `offset` (at most the high watermark) and deletes segments
+   * that lie wholly below it. Returns the new log start offset.
+   */
+  deleteRecordsBefore(offset: bigint): bigint {
+    this.checkWritable();
+    if (offset > this.hw || offset < 0n) {
+      throw new OffsetOutOfRangeError(this.name, offset, this.logStart, this.hw);
+    }
+    if (offset > this.logStart) this.logStart = offset;
+    let k = 0;
+    while (k + 1 < this.segments.length && this.segments[k + 1].baseOffset <= this.logStart) k++;
+    this.deleteOldest(k, `log start offset ${this.logStart}`);
+    return this.logStart;
+  }
+
+  /**
+   * Deletes whole segments by `retention.ms` (largest timestamp older than it) and then by `retention.bytes`
+   * (oldest first while the rest still meets it). Only segments below the high watermark go; if every segment
+   * goes, a new empty active segment is rolled at the log end first. Moves the log start offset.
+   */
+  enforceRetention(nowMs: number): RetentionResult {
+    this.checkWritable();
+    const result: RetentionResult = { deletedSegments: 0, deletedBytes: 0, logStartOffset: this.logStart };
+    const retentionMs = this.cfg.retentionMs;
+    if (retentionMs >= 0) {
+      let k = 0;
+      while (k < this.segments.length && this.deletable(k)) {
+        const seg = this.segments[k];
+        const ts = seg.largestTimestamp();
+        if (nowMs - (ts >= 0 ? ts : seg.lastAppendMs) <= retentionMs) break;
+        k++;
+      }
+      this.addDeleted(result, this.deleteOldest(k, `retention.ms ${retentionMs}`), k);
+    }
+    const retentionBytes = this.cfg.retentionBytes;
+    if (retentionBytes >= 0) {
+      let excess = this.size - retentionBytes;
+      let k = 0;
+      while (k < this.segments.length && this.deletable(k) && excess - this.segments[k].size >= 0) {
+        excess -= this.segments[k].size;
+        k++;
+      }
+      this.addDeleted(result, this.deleteOldest(k, `retention.bytes ${retentionBytes}`), k);
+    }
+    let k = 0;
+    while (k + 1 < this.segments.length && this.segments[k + 1].baseOffset <= this.logStart && this.deletable(k)) k++;
+    this.addDeleted(result, this.deleteOldest(k, `log start offset ${this.logStart}`), k);
+    result.logStartOffset = this.logStart;
+    return result;
+  }
+
+  /**
+   * Removes every batch whose last offset is >= `offset` (a batch holding `offset` goes whole), deleting later
+   * segments; the log end offset becomes the end of what remains. Below the log start offset the log is emptied
+   * and restarted at `offset`.
+   */
+  truncateTo(offset: bigint): void {
+    this.checkWritable();
+    if (offset < 0n) throw new RangeError(`negative truncation offset ${offset}`);
+    if (offset >= this.leo) return;
+    if (offset < this.logStart) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    const i = this.segmentIndexFor(offset);
+    for (const seg of this.segments.splice(i + 1)) this.dropSegment(seg);
+    const seg = this.segments[i];
+    this.pendingSealed = this.pendingSealed.filter((s) => s !== seg);
+    const removed = seg.truncateTo(offset);
+    this.leo = seg.nextOffset;
+    if (this.logStart > this.leo) this.logStart = this.leo;
+    if (this.hw > this.leo) this.hw = this.leo;
+    if (this.flushedTo > this.leo) this.flushedTo = this.leo;
+    if (this.flushRequestedTo > this.leo) this.flushRequestedTo = this.leo;
+    this.deps.logger.info(`${this.name}: truncated to offset ${offset} (${removed} bytes cut), log end offset ${this.leo}`);
+  }
+
+  /** Deletes every segment and starts an empty log at `offset` (all offsets become `offset`). */
+  truncateFullyAndStartAt(offset: bigint): void {
+    this.checkWritable();
+    if (offset < 0n) throw new RangeError(`negative start offset ${offset}`);
+    for (const seg of this.segments) this.dropSegment(seg);
+    this.segments = [this.newSegment(offset)];
+    this.pendingSealed = [];
+    this.leo = offset;
+    this.logStart = offset;
+    this.hw = offset;
+    this.flushedTo = offset;
+    this.flushRequestedTo = offset;
+    this.deps.logger.info(`${this.name}: emptied, restarting at offset ${offset}`);
+  }
+
+  /**
+   * Flushes appended data to stable storage, with group commit: callers that arrive while an fdatasync is in
+   * flight share the next one, which covers their data; a caller whose data the in-flight one already covers
+   * shares that. Moves the recovery point when done.
+   */
+  sync(): Promise<void> {
+    if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
+    if (this.leo > this.flushRequestedTo) this.flushRequestedTo = this.leo;
+    if (this.flushQueued !== null) return this.flushQueued;
+    if (this.flushInFlight === null) return this.startFlush();
+    if (this.leo <= this.flushInFlightTarget && this.pendingSealed.length === 0) return this.flushInFlight;
+    const queued = this.flushInFlight.then(noop, noop).then(() => {
+      this.flushQueued = null;
+      return this.startFlush();
+    });
+    this.flushQueued = queued;
+    return queued;
+  }
+
+  /** Flushes and closes every file. The log cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.cancelFlushTimer();
+    await (this.flushQueued ?? this.flushInFlight ?? Promise.resolve()).catch(noop);
+    this.closed = true;
+    if (this.offline === null) {
+      try {
+        this.active().seal();
+        for (const seg of this.pendingSealed) seg.syncNow();
+        this.active().syncNow();
+        this.pendingSealed = [];
+        this.flushedTo = this.leo;
+      } catch (e) {
+        this.goOffline(e);
+      }
+    }
+    for (const seg of this.segments) seg.close();
+  }
+
+  /**
+   * Closes the log without flushing and removes its directory: renamed to `<dir>.<id>-delete` first (as Kafka
+   * does, so a crash mid-way leaves a name the LogManager removes at start), then removed. A flush still in
+   * flight finishes on the open descriptors and is then discarded.
+   */
+  delete(): void {
+    this.cancelFlushTimer();
+    this.closed = true;
+    for (const seg of this.segments) seg.close();
+    this.segments = [];
+    const fs = this.deps.fs;
+    if (!fs.exists(this.dir)) return;
+    const doomed = `${this.dir}.${crypto.randomUUID().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
+    fs.rename(this.dir, doomed);
+    fs.removeTree(doomed);
+  }
+
+  // ---- internals ----
+
+  private active(): Segment {
+    return this.segments[this.segments.length - 1];
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`log ${this.name} is closed`);
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    if (this.offline !== null) throw new LogStorageError(this.name, this.offline);
+  }
+
+  private goOffline(e: unknown): void {
+    if (this.offline !== null) return;
+    this.offline = e;
+    this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
+  }
+
+  /** Index of the segment holding `offset`: the last whose base offset is <= it (0 if none). */
+  private segmentIndexFor(offset: bigint): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.segments[mid].baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Checks framing of each batch (length, magic, whole batches filling `records`) and, when `assignFrom` is set,
+   * writes offsets and leader epoch in place; stamps LogAppendTime when `appendTime` >= 0.
+   */
+  private walkBatches(records: Uint8Array, dv: DataView, assignFrom: bigint | null, leaderEpoch: number, appendTime: number): PreparedAppend {
+    if (records.length < BATCH_HEADER_SIZE) throw new InvalidBatchError(`${this.name}: append of ${records.length} bytes holds no batch`);
+    const prep: PreparedAppend = { baseOffset: -1n, lastOffset: -1n, batches: 0, maxTimestamp: -1, offsetOfMaxTimestamp: -1n };
+    let next = assignFrom ?? -1n;
+    let at = 0;
+    while (at < records.length) {
+      const size = batchSizeAt(dv, at);
+      if (size < BATCH_HEADER_SIZE || at + size > records.length) {
+        throw new InvalidBatchError(`${this.name}: batch at byte ${at} has length ${size}, ${records.length - at} bytes left`);
+      }
+      if (dv.getInt8(at + MAGIC_OFFSET) !== CURRENT_MAGIC) throw new InvalidBatchError(`${this.name}: batch at byte ${at} is not magic 2`);
+      const delta = dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET);
+      if (delta < 0) throw new InvalidBatchError(`${this.name}: batch at byte ${at} has lastOffsetDelta ${delta}`);
+      let base: bigint;
+      if (assignFrom !== null) {
+        base = next;
+        dv.setBigInt64(at + BASE_OFFSET_OFFSET, base);
+        dv.setInt32(at + PARTITION_LEADER_EPOCH_OFFSET, leaderEpoch);
+      } else {
+        base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
+        if (prep.batches > 0 && base < next) throw new InvalidBatchError(`${this.name}: batch offset ${base} goes backwards (expected >= ${next})`);
+      }
+      if (appendTime >= 0) this.stampLogAppendTime(records, dv, at, size, appendTime);
+      const last = base + BigInt(delta);
+      const maxTs = Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET));
+      if (prep.batches === 0) prep.baseOffset = base;
+      if (maxTs > prep.maxTimestamp) {
+        prep.maxTimestamp = maxTs;
+        prep.offsetOfMaxTimestamp = last;
+      }
+      prep.lastOffset = last;
+      prep.batches++;
+      next = last + 1n;
+      at += size;
+    }
+    return prep;
+  }
+
+  /** Marks a batch LogAppendTime with max timestamp `time`; the CRC covers both, so it is recomputed. */
+  private stampLogAppendTime(records: Uint8Array, dv: DataView, at: number, size: number, time: number): void {
+    const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
+    if ((attributes & ATTR_TIMESTAMP_TYPE) !== 0 && Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)) === time) return;
+    dv.setInt16(at + ATTRIBUTES_OFFSET, attributes | ATTR_TIMESTAMP_TYPE);
+    dv.setBigInt64(at + MAX_TIMESTAMP_OFFSET, BigInt(time));
+    dv.setUint32(at + CRC_OFFSET, computeBatchCrc(records, at, size));
+  }
+
+  private write(records: Uint8Array, dv: DataView, prep: PreparedAppend, now: number, appendTime: number): AppendResult {
+    this.maybeRoll(records.length, prep, now);
+    const seg = this.active();
+    try {
+      seg.append(records, dv, now);
+    } catch (e) {
+      this.goOffline(e);
+      throw new LogStorageError(this.name, e);
+    }
+    this.leo = prep.lastOffset + 1n;
+    this.afterAppend();
+    return {
+      baseOffset: prep.baseOffset,
+      lastOffset: prep.lastOffset,
+      logAppendTimeMs: appendTime,
+      maxTimestamp: prep.maxTimestamp,
+      offsetOfMaxTimestamp: prep.offsetOfMaxTimestamp,
+      batches: prep.batches,
+      logStartOffset: this.logStart,
+    };
+  }
+
+  /** Rolls a new active segment when the append would pass segment.bytes, segment.ms has passed, an index is full, or offsets no longer fit. */
+  private maybeRoll(bytes: number, prep: PreparedAppend, now: number): void {
+    const seg = this.active();
+    const offsetsOverflow = prep.lastOffset - seg.baseOffset >= BigInt(MAX_RELATIVE_OFFSET) || prep.baseOffset < seg.baseOffset;
+    if (seg.size === 0 && !offsetsOverflow) return;
+    const tooBig = seg.size + bytes > this.cfg.segmentBytes || seg.size + bytes > MAX_SEGMENT_POSITION;
+    const tooOld = seg.rollStartMs >= 0 && now - seg.rollStartMs > this.cfg.segmentMs - seg.rollJitterMs;
+    if (offsetsOverflow || tooBig || tooOld || seg.indexWouldOverflow(prep.batches)) this.roll(prep.baseOffset);
+  }
+
+  private roll(newBase: bigint): void {
+    const old = this.active();
+    try {
+      if (old.size === 0) {
+        this.segments.pop();
+        old.deleteFiles();
+      } else {
+        old.seal();
+        this.pendingSealed.push(old);
+      }
+      this.segments.push(this.newSegment(newBase));
+    } catch (e) {
+      this.goOffline(e);
+      throw new LogStorageError(this.name, e);
+    }
+    if (this.pendingSealed.length > 0) this.sync().catch(noop);
+  }
+
+  private newSegment(base: bigint): Segment {
+    const seg = Segment.create(this.ctx, this.dir, base);
+    const jitter = Math.min(this.cfg.segmentJitterMs, this.cfg.segmentMs);
+    seg.rollJitterMs = jitter > 0 && Number.isFinite(jitter) ? Math.floor(Math.random() * jitter) : 0;
+    seg.lastAppendMs = this.deps.clock.nowMs();
+    return seg;
+  }
+
+  /** flush.messages and flush.ms. */
+  private afterAppend(): void {
+    if (this.leo - this.flushRequestedTo >= BigInt(Math.min(this.cfg.flushMessages, Number.MAX_SAFE_INTEGER))) {
+      this.sync().catch(noop);
+      return;
+    }
+    if (this.flushTimer === null && Number.isFinite(this.cfg.flushMs)) this.armFlushTimer(this.cfg.flushMs);
+  }
+
+  private armFlushTimer(delayMs: number): void {
+    const clock = this.deps.clock;
+    this.flushTimer = clock.setTimer(() => {
+      this.flushTimer = null;
+      if (this.closed || this.offline !== null || this.leo <= this.flushedTo) return;
+      const waited = clock.nowMs() - this.lastFlushMs;
+      if (waited >= this.cfg.flushMs) this.sync().catch(noop);
+      else this.armFlushTimer(this.cfg.flushMs - waited);
+    }, Math.min(Math.max(0, delayMs), MAX_TIMER_DELAY_MS));
+  }
+
+  private cancelFlushTimer(): void {
+    if (this.flushTimer !== null) this.deps.clock.clearTimer(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  private startFlush(): Promise<void> {
+    if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
+    const target = this.leo;
+    const sealed = this.pendingSealed;
+    if (target <= this.flushedTo && sealed.length === 0) return Promise.resolve();
+    this.pendingSealed = [];
+    const active = this.active();
+    this.flushInFlightTarget = target;
+    const done = Promise.all([...sealed.map((s) => s.sync()), active.sync()]).then(
+      () => {
+        if (target > this.flushedTo) this.flushedTo = target;
+        this.lastFlushMs = this.deps.clock.nowMs();
+        if (this.flushInFlight === done) this.flushInFlight = null;
+      },
+      (e: unknown) => {
+        this.goOffline(e);
+        if (this.flushInFlight === done) this.flushInFlight = null;
+        throw new LogStorageError(this.name, e);
+      },
+    );
+    this.flushInFlight = done;
+    return done;
+  }
+
+  /** Whether segment `k` may be deleted: it lies wholly below the high watermark and is not the empty active segment. */
+  private deletable(k: number): boolean {
+    const seg = this.segments[k];
+    const isLast = k === this.segments.length - 1;
+    if (isLast && seg.size === 0) return false;
+    const upper = isLast ? this.leo : this.segments[k + 1].baseOffset;
+    return upper <= this.hw;
+  }
+
+  private addDeleted(result: RetentionResult, bytes: number, k: number): void {
+    result.deletedSegments += k;
+    result.deletedBytes += bytes;
+  }
+
+  /** Deletes the `k` oldest segments (rolling first if that is all of them); returns the bytes deleted. */
+  private deleteOldest(k: number, reason: string): number {
+    if (k <= 0) return 0;
+    if (k >= this.segments.length) this.roll(this.leo);
+    let bytes = 0;
+    for (const seg of this.segments.splice(0, k)) {
+      bytes += seg.size;
+      this.dropSegment(seg);
+    }
+    if (this.segments[0].baseOffset > this.logStart) this.logStart = this.segments[0].baseOffset;
+    if (this.hw < this.logStart) this.hw = this.logStart;
+    this.deps.logger.info(`${this.name}: deleted ${k} segment(s), ${bytes} bytes, by ${reason}; log start offset ${this.logStart}`);
+    return bytes;
+  }
+
+  private dropSegment(seg: Segment): void {
+    this.pendingSealed = this.pendingSealed.filter((s) => s !== seg);
+    seg.deleteFiles();
+  }
+
+  /** Lists segment files, removes leftovers, recovers from the recovery point, and sets the offsets. */
+  private load(state: LogOpenState): void {
+    const fs = this.deps.fs;
+    fs.mkdirp(this.dir);
+    const notes: string[] = [];
+    const bases: bigint[] = [];
+    const names = fs.list(this.dir);
+    let removed = 0;
+    for (const name of names) {
+      if (LEFTOVER_SUFFIXES.some((s) => name.endsWith(s))) {
+        fs.remove(`${this.dir}/${name}`);
+        removed++;
+        continue;
+      }
+      const base = parseSegmentFileName(name, LOG_SUFFIX);
+      if (base !== null) bases.push(base);
+    }
+    const known = new Set(bases.map((b) => b.toString()));
+    for (const name of names) {
+      const base = parseSegmentFileName(name, INDEX_SUFFIX) ?? parseSegmentFileName(name, TIME_INDEX_SUFFIX);
+      if (base !== null && !known.has(base.toString())) {
+        fs.remove(`${this.dir}/${name}`);
+        removed++;
+      }
+    }
+    if (removed > 0) notes.push(`removed ${removed} leftover file(s)`);
+    bases.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+    if (bases.length === 0) {
+      const start = state.logStartOffset ?? state.recoveryPoint ?? 0n;
+      this.segments = [this.newSegment(start < 0n ? 0n : start)];
+      this.leo = this.logStart = this.flushedTo = this.segments[0].baseOffset;
+    } else {
+      this.segments = bases.map((b) => Segment.open(this.ctx, this.dir, b));
+      for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;
+      let from = this.segments.length;
+      if (!state.cleanShutdown) from = state.recoveryPoint === undefined ? 0 : this.segmentIndexFor(state.recoveryPoint);
+      let minBase = 0n;
+      for (let i = from; i < this.segments.length; i++) {
+        const seg = this.segments[i];
+        const r = seg.recover(minBase);
+        const parts: string[] = [];
+        if (r.truncatedBytes > 0) parts.push(`truncated ${r.truncatedBytes} bytes (${r.stopReason})`);
+        if (r.indexRebuilt) parts.push("rebuilt index");
+        if (parts.length > 0) notes.push(`segment ${seg.baseOffset}: ${parts.join(", ")}`);
+        if (r.stopReason !== null) {
+          const later = this.segments.splice(i + 1);
+          for (const s of later) s.deleteFiles();
+          if (later.length > 0) notes.push(`deleted ${later.length} later segment(s)`);
+          break;
+        }
+        minBase = seg.nextOffset;
+      }
+      const active = this.active();
+      if (from >= this.segments.length && !active.loadTail()) {
+        const r = active.recover(active.baseOffset);
+        notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason}), ` : ""}rebuilt index`);
+      }
+      active.activate();
+      if (active.size > 0) {
+        const now = this.deps.clock.nowMs();
+        const first = active.firstBatchTimestamp();
+        active.rollStartMs = first >= 0 && first <= now ? first : now;
+      }
+      const now = this.deps.clock.nowMs();
+      for (const seg of this.segments) seg.lastAppendMs = now;
+      this.leo = active.nextOffset;
+      const first = this.segments[0].baseOffset;
+      let start = state.logStartOffset ?? first;
+      if (start < first) start = first;
+      if (start > this.leo) start = this.leo;
+      this.logStart = start;
+      this.flushedTo = this.leo;
+    }
+    let hw = state.highWatermark ?? this.leo;
+    if (hw < this.logStart) hw = this.logStart;
+    if (hw > this.leo) hw = this.leo;
+    this.hw = hw;
+    this.flushRequestedTo = this.flushedTo;
+    this.lastFlushMs = this.deps.clock.nowMs();
+    if (notes.length > 0) this.deps.logger.info(`recovered ${this.name}: ${notes.join("; ")}`);
+  }
+}

@@ -1,0 +1,693 @@
+/**
+ * One log segment: `<20-digit base offset>.log` (record batches back to back, exactly as on the wire) with its
+ * sparse `.index` and `.timeindex`. The active segment appends; sealed segments are read-only, served from a
+ * memory map where the runtime has one (Bun) or by one pread per read call otherwise.
+ *
+ * Index files are not preallocated: entries are appended as they are made, so a file always holds whole entries
+ * and nothing has to be trimmed on roll or close. Indexes of sealed segments load lazily on first use, are checked
+ * against the log then, and are rebuilt from the log if they are missing or corrupt.
+ */
+import type { FileHandle, FileSystem } from "../platform/fs.ts";
+import {
+  BASE_OFFSET_OFFSET,
+  BATCH_HEADER_SIZE,
+  batchCrcValid,
+  batchSizeAt,
+  CURRENT_MAGIC,
+  dataViewOf,
+  LAST_OFFSET_DELTA_OFFSET,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+} from "../protocol/batch-layout.ts";
+import { INDEX_SUFFIX, LOG_SUFFIX, offsetFileStem, TIME_INDEX_SUFFIX, DELETED_SUFFIX } from "./log-file-names.ts";
+import { MAX_RELATIVE_OFFSET, OffsetIndex } from "./offset-index.ts";
+import type { StorageLogger } from "./storage-deps.ts";
+import { NO_TIMESTAMP, TimeIndex } from "./time-index.ts";
+
+/** Initial size of the shared scan buffer; recovery reads as much as it holds per syscall. */
+const SCAN_WINDOW_BYTES = 256 * 1024;
+/** Bytes read per syscall when a scan only walks batch headers. */
+const HEADER_READAHEAD_BYTES = 16 * 1024;
+/** Largest the shared scan buffer may grow to hold one batch; bigger batches get a buffer of their own. */
+const MAX_SHARED_SCAN_BYTES = 64 * 1024 * 1024;
+/** Largest segment position: positions are int32 in the offset index. */
+export const MAX_SEGMENT_POSITION = 2147483647;
+
+/** Settings shared by all segments of a log; the log updates them when its config changes. */
+export interface SegmentContext {
+  /** File access. */
+  fs: FileSystem;
+  /** Where index rebuilds are reported. */
+  logger: StorageLogger;
+  /** `<topic>-<partition>`, for messages. */
+  label: string;
+  /** `segment.index.bytes`. */
+  indexBytes: number;
+  /** `index.interval.bytes`. */
+  indexIntervalBytes: number;
+}
+
+/** Facts about one batch, filled in place by scans. */
+export interface BatchInfo {
+  /** Byte position in the `.log`. */
+  position: number;
+  /** Total batch size in bytes. */
+  size: number;
+  /** First offset. */
+  baseOffset: bigint;
+  /** Last offset. */
+  lastOffset: bigint;
+  /** Largest timestamp in the batch. */
+  maxTimestamp: number;
+}
+
+/** Where a scan stopped and why. */
+interface ScanStop {
+  /** Position after the last good batch. */
+  position: number;
+  /** Offset after the last good batch (the scan's `minBaseOffset` if none). */
+  nextOffset: bigint;
+  /** Why the scan stopped before the end, or null if it reached the end (or the visitor stopped it). */
+  reason: string | null;
+}
+
+/** What recovering a segment found. */
+export interface SegmentRecovery {
+  /** Bytes cut from the end of the `.log`. */
+  truncatedBytes: number;
+  /** Why the scan stopped early, or null if every batch was good. */
+  stopReason: string | null;
+  /** Position of the first bad batch. */
+  stopPosition: number;
+  /** Whether the index files were missing, corrupt or out of date with a cut log, and were rewritten. */
+  indexRebuilt: boolean;
+}
+
+/** Result of reading one segment. */
+export interface SegmentRead {
+  /** Whole batches (a view into a map or into one fresh buffer), or null if none. */
+  chunk: Uint8Array | null;
+  /** Base offset of the first batch returned. */
+  firstOffset: bigint;
+  /** Offset after the last batch returned. */
+  nextOffset: bigint;
+  /** Batches returned. */
+  batches: number;
+  /** Whether the read consumed the segment to its end, so the next segment may continue it. */
+  endOfSegment: boolean;
+}
+
+/** Shared scan buffer: scans are synchronous, and a window re-reads if another window used the buffer since. */
+let sharedScan = new Uint8Array(SCAN_WINDOW_BYTES);
+let sharedScanView = dataViewOf(sharedScan);
+let sharedScanOwner: FileWindow | null = null;
+
+/** A sliding read window over a file, for walking batches without a syscall per batch. */
+class FileWindow {
+  buf: Uint8Array = sharedScan;
+  dv: DataView = sharedScanView;
+  private start = 0;
+  private end = 0;
+  constructor(
+    private readonly file: FileHandle,
+    private readonly limit: number,
+  ) {}
+
+  /** Makes bytes [pos, pos+n) available; returns their index in `buf`, or -1 if the limit comes first. */
+  load(pos: number, n: number, readahead: number): number {
+    if (sharedScanOwner === this && this.buf === sharedScan && pos >= this.start && pos + n <= this.end) return pos - this.start;
+    if (pos + n > this.limit) return -1;
+    if (n > MAX_SHARED_SCAN_BYTES) {
+      this.buf = new Uint8Array(n);
+      this.dv = dataViewOf(this.buf);
+    } else {
+      if (n > sharedScan.length) {
+        let size = sharedScan.length;
+        while (size < n) size *= 2;
+        sharedScan = new Uint8Array(size);
+        sharedScanView = dataViewOf(sharedScan);
+      }
+      this.buf = sharedScan;
+      this.dv = sharedScanView;
+      sharedScanOwner = this;
+    }
+    const want = Math.min(this.buf.length, Math.max(n, readahead), this.limit - pos);
+    const got = this.file.read(this.buf.subarray(0, want), pos);
+    this.start = pos;
+    this.end = pos + got;
+    return got < n ? -1 : 0;
+  }
+}
+
+/** Takes whole batches from `buf[from, from+avail)` within `maxBytes` (one at least if `minOne`), stopping at `upperBound`. */
+function takeBatches(buf: Uint8Array, dv: DataView, from: number, avail: number, maxBytes: number, minOne: boolean, upperBound: bigint, out: SegmentRead): number {
+  let at = from;
+  const end = from + avail;
+  while (at + BATCH_HEADER_SIZE <= end) {
+    const size = batchSizeAt(dv, at);
+    if (size < BATCH_HEADER_SIZE || at + size > end) break;
+    const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
+    const last = base + BigInt(dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET));
+    if (last >= upperBound) break;
+    const taken = at - from;
+    if (taken + size > maxBytes && !(minOne && out.batches === 0)) break;
+    if (out.batches === 0) out.firstOffset = base;
+    out.nextOffset = last + 1n;
+    out.batches++;
+    at += size;
+  }
+  return at - from;
+}
+
+/** One segment of a partition log. */
+export class Segment {
+  /** First offset the segment may hold (its file name). */
+  readonly baseOffset: bigint;
+  /** Path of the `.log` file. */
+  readonly logPath: string;
+  /** Path of the `.index` file. */
+  readonly indexPath: string;
+  /** Path of the `.timeindex` file. */
+  readonly timeIndexPath: string;
+  /** Bytes of whole batches in the `.log`. */
+  size = 0;
+  /** Offset after the last batch; for a sealed segment that was not scanned, the next segment's base offset. */
+  nextOffset: bigint;
+  /** Clock time the segment started taking appends (for `segment.ms`), or -1 before its first append. */
+  rollStartMs = -1;
+  /** Random part of `segment.jitter.ms` chosen for this segment. */
+  rollJitterMs = 0;
+  /** Clock time of the last append (or of opening): the age of a segment whose batches carry no timestamps. */
+  lastAppendMs = 0;
+  private readonly ctx: SegmentContext;
+  private log: FileHandle;
+  private maxTs = NO_TIMESTAMP;
+  private offsetOfMaxTs = -1n;
+  private timestampsKnown = false;
+  private bytesSinceIndexEntry = 0;
+  private offsetIdx: OffsetIndex | null = null;
+  private timeIdx: TimeIndex | null = null;
+  private mapped: Uint8Array | null | undefined = undefined;
+  private sealedFlag = true;
+  private unsyncedIndexFiles: FileHandle[] = [];
+  private syncing = 0;
+  private closeWhenIdle = false;
+  private closed = false;
+
+  private constructor(ctx: SegmentContext, dir: string, baseOffset: bigint, log: FileHandle) {
+    this.ctx = ctx;
+    this.baseOffset = baseOffset;
+    const stem = `${dir}/${offsetFileStem(baseOffset)}`;
+    this.logPath = stem + LOG_SUFFIX;
+    this.indexPath = stem + INDEX_SUFFIX;
+    this.timeIndexPath = stem + TIME_INDEX_SUFFIX;
+    this.log = log;
+    this.size = log.size();
+    this.nextOffset = baseOffset;
+  }
+
+  /** Creates a new, empty, active segment at `baseOffset` (files are created now). */
+  static create(ctx: SegmentContext, dir: string, baseOffset: bigint): Segment {
+    const stem = `${dir}/${offsetFileStem(baseOffset)}`;
+    const log = ctx.fs.open(stem + LOG_SUFFIX, true);
+    if (log.size() !== 0) log.truncate(0);
+    const seg = new Segment(ctx, dir, baseOffset, log);
+    seg.offsetIdx = new OffsetIndex(baseOffset, ctx.indexBytes);
+    seg.timeIdx = new TimeIndex(baseOffset, ctx.indexBytes);
+    seg.timestampsKnown = true;
+    seg.activate();
+    return seg;
+  }
+
+  /** Opens an existing segment as sealed; the log decides what to recover or activate. */
+  static open(ctx: SegmentContext, dir: string, baseOffset: bigint): Segment {
+    const log = ctx.fs.open(`${dir}/${offsetFileStem(baseOffset)}${LOG_SUFFIX}`, false);
+    return new Segment(ctx, dir, baseOffset, log);
+  }
+
+  /** Whether the segment no longer takes appends. */
+  get sealed(): boolean {
+    return this.sealedFlag;
+  }
+
+  /** Largest batch max timestamp in the segment, or -1 if none has one. */
+  largestTimestamp(): number {
+    this.loadTimestamps();
+    return this.maxTs;
+  }
+
+  /** Last offset of the batch holding {@link largestTimestamp}, or -1n. */
+  offsetOfLargestTimestamp(): bigint {
+    this.loadTimestamps();
+    return this.offsetOfMaxTs;
+  }
+
+  /** The offset index, loaded (and checked, or rebuilt) on first use. */
+  offsetIndex(): OffsetIndex {
+    if (this.offsetIdx === null) this.loadIndexes();
+    return this.offsetIdx!;
+  }
+
+  /** The time index, loaded (and checked, or rebuilt) on first use. */
+  timeIndex(): TimeIndex {
+    if (this.timeIdx === null) this.loadIndexes();
+    return this.timeIdx!;
+  }
+
+  /** Whether `batches` more batches could overflow either index (the segment must roll first). */
+  indexWouldOverflow(batches: number): boolean {
+    return this.offsetIndex().wouldOverflow(batches) || this.timeIndex().wouldOverflow(batches + 1);
+  }
+
+  /**
+   * Appends whole batches (offsets already assigned) with one write, then indexes them: an offset index entry
+   * (batch last offset, batch position) once `index.interval.bytes` have been appended since the last one.
+   */
+  append(records: Uint8Array, dv: DataView, nowMs: number): void {
+    if (this.sealedFlag) throw new Error(`append to sealed segment ${this.logPath}`);
+    const position = this.size;
+    if (position + records.length > MAX_SEGMENT_POSITION) throw new Error(`segment ${this.logPath} would pass 2 GiB`);
+    this.log.write(records, position);
+    this.size = position + records.length;
+    if (this.rollStartMs < 0) this.rollStartMs = nowMs;
+    this.lastAppendMs = nowMs;
+    const off = this.offsetIndex();
+    const time = this.timeIndex();
+    let at = 0;
+    while (at < records.length) {
+      const size = batchSizeAt(dv, at);
+      const last = dv.getBigInt64(at + BASE_OFFSET_OFFSET) + BigInt(dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET));
+      this.indexBatch(off, time, position + at, size, last, Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
+      this.nextOffset = last + 1n;
+      at += size;
+    }
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`: at most `maxBytes` (but the first batch even if
+   * larger when `minOne`), none whose last offset is >= `upperBound`.
+   */
+  read(offset: bigint, maxBytes: number, minOne: boolean, upperBound: bigint, out: SegmentRead): void {
+    out.chunk = null;
+    out.batches = 0;
+    out.firstOffset = offset;
+    out.nextOffset = offset;
+    out.endOfSegment = false;
+    const view = this.mappedView();
+    if (view !== null) {
+      const dv = dataViewOf(view);
+      let pos = this.offsetIndex().lookup(offset);
+      while (pos + BATCH_HEADER_SIZE <= this.size) {
+        const size = batchSizeAt(dv, pos);
+        if (size < BATCH_HEADER_SIZE) throw new Error(`bad batch length at ${pos} in ${this.logPath}`);
+        if (dv.getBigInt64(pos + BASE_OFFSET_OFFSET) + BigInt(dv.getInt32(pos + LAST_OFFSET_DELTA_OFFSET)) >= offset) break;
+        pos += size;
+      }
+      const took = takeBatches(view, dv, pos, this.size - pos, maxBytes, minOne, upperBound, out);
+      if (took > 0) out.chunk = view.subarray(pos, pos + took);
+      out.endOfSegment = pos + took >= this.size;
+      return;
+    }
+    const info = this.locate(offset);
+    if (info === null) {
+      out.endOfSegment = true;
+      return;
+    }
+    if (info.lastOffset >= upperBound) return;
+    let n: number;
+    if (info.size > maxBytes) {
+      if (!minOne) return;
+      n = info.size;
+    } else {
+      n = Math.min(maxBytes, this.size - info.position);
+    }
+    const buf = new Uint8Array(n);
+    const got = this.log.read(buf, info.position);
+    if (got !== n) throw new Error(`short read of ${this.logPath}: ${got} of ${n} bytes at ${info.position}`);
+    const took = takeBatches(buf, dataViewOf(buf), 0, n, maxBytes, minOne, upperBound, out);
+    if (took > 0) out.chunk = buf.subarray(0, took);
+    out.endOfSegment = info.position + took >= this.size;
+  }
+
+  /** The batch holding `offset` or the first one after it (first with last offset >= `offset`), or null. */
+  locate(offset: bigint): BatchInfo | null {
+    let found: BatchInfo | null = null;
+    this.scan(this.offsetIndex().lookup(offset), this.size, this.baseOffset, false, (b) => {
+      if (b.lastOffset < offset) return true;
+      found = { ...b };
+      return false;
+    });
+    return found;
+  }
+
+  /** Calls `visit` for each batch from `position` (headers only) until it returns false or the segment ends. */
+  forEachBatch(position: number, visit: (b: BatchInfo) => boolean): void {
+    this.scan(position, this.size, this.baseOffset, false, visit);
+  }
+
+  /** Reads the whole batch described by `b` (from the map where there is one). */
+  readBatch(b: BatchInfo): Uint8Array {
+    const view = this.mappedView();
+    if (view !== null) return view.subarray(b.position, b.position + b.size);
+    const buf = new Uint8Array(b.size);
+    if (this.log.read(buf, b.position) !== b.size) throw new Error(`short read of ${this.logPath} at ${b.position}`);
+    return buf;
+  }
+
+  /**
+   * Checks every batch from the start (length, magic, CRC, offsets increasing from `minBaseOffset`), cuts the
+   * `.log` at the first bad one, and rebuilds both indexes from the good batches, rewriting the index files when
+   * they differ. Called at open for segments at or after the recovery point.
+   */
+  recover(minBaseOffset: bigint): SegmentRecovery {
+    const fileSize = this.log.size();
+    const oldOffsetBytes = this.readIfExists(this.indexPath);
+    const oldTimeBytes = this.readIfExists(this.timeIndexPath);
+    const off = new OffsetIndex(this.baseOffset, this.ctx.indexBytes);
+    const time = new TimeIndex(this.baseOffset, this.ctx.indexBytes);
+    this.maxTs = NO_TIMESTAMP;
+    this.offsetOfMaxTs = -1n;
+    this.bytesSinceIndexEntry = 0;
+    const stop = this.scan(0, fileSize, minBaseOffset > this.baseOffset ? minBaseOffset : this.baseOffset, true, (b) => {
+      this.indexBatch(off, time, b.position, b.size, b.lastOffset, b.maxTimestamp);
+      return true;
+    });
+    time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    const truncatedBytes = fileSize - stop.position;
+    if (truncatedBytes > 0) this.log.truncate(stop.position);
+    this.log.datasyncNow();
+    this.size = stop.position;
+    this.nextOffset = this.size === 0 ? this.baseOffset : stop.nextOffset;
+    this.timestampsKnown = true;
+    const relLimit = this.relLimit();
+    const offsetOk = oldOffsetBytes !== null && typeof OffsetIndex.decode(this.baseOffset, oldOffsetBytes, this.ctx.indexBytes, Math.max(1, this.size), relLimit) !== "string";
+    const timeOk = oldTimeBytes !== null && typeof TimeIndex.decode(this.baseOffset, oldTimeBytes, this.ctx.indexBytes, relLimit) !== "string";
+    this.writeIndexIfChanged(this.indexPath, oldOffsetBytes, off.encode());
+    this.writeIndexIfChanged(this.timeIndexPath, oldTimeBytes, time.encode());
+    this.offsetIdx = off;
+    this.timeIdx = time;
+    return {
+      truncatedBytes,
+      stopReason: stop.reason,
+      stopPosition: stop.position,
+      indexRebuilt: !offsetOk || !timeOk || truncatedBytes > 0,
+    };
+  }
+
+  /**
+   * Prepares a segment that was cleanly closed and not recovered to take appends: finds the log end by walking
+   * headers from the last index entry. Returns false if that walk finds damage (the caller recovers instead).
+   */
+  loadTail(): boolean {
+    const off = this.offsetIndex();
+    const time = this.timeIndex();
+    this.maxTs = time.lastTimestamp();
+    this.offsetOfMaxTs = time.lastOffset();
+    this.timestampsKnown = true;
+    const start = off.lastPosition();
+    this.bytesSinceIndexEntry = 0;
+    const stop = this.scan(start, this.size, this.baseOffset, false, (b) => {
+      this.noteBatch(b, start);
+      return true;
+    });
+    if (stop.reason !== null || stop.position !== this.size) return false;
+    this.nextOffset = this.size === 0 ? this.baseOffset : stop.nextOffset;
+    return time.lastOffset() < this.nextOffset;
+  }
+
+  /** Reads the first batch's max timestamp (the start of `segment.ms` for a reopened segment), or -1. */
+  firstBatchTimestamp(): number {
+    let ts = NO_TIMESTAMP;
+    this.scan(0, this.size, this.baseOffset, false, (b) => {
+      ts = b.maxTimestamp;
+      return false;
+    });
+    return ts;
+  }
+
+  /** Makes this segment take appends: opens its index files for appending (rewriting them if they differ from memory). */
+  activate(): void {
+    this.offsetIndex();
+    this.timeIndex();
+    this.loadTimestamps();
+    this.dropMap();
+    this.offsetIdx!.attach(this.openIndexFile(this.indexPath, this.offsetIdx!.encode()));
+    this.timeIdx!.attach(this.openIndexFile(this.timeIndexPath, this.timeIdx!.encode()));
+    this.sealedFlag = false;
+  }
+
+  /** Stops appends: records the final max timestamp in the time index; index files stay open until {@link sync}. */
+  seal(): void {
+    if (this.sealedFlag) return;
+    this.timeIdx!.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    for (const f of [this.offsetIdx!.detach(), this.timeIdx!.detach()]) if (f !== null) this.unsyncedIndexFiles.push(f);
+    this.sealedFlag = true;
+  }
+
+  /** Flushes the `.log` (and index files of a freshly sealed segment) to stable storage. */
+  async sync(): Promise<void> {
+    if (this.closed) return;
+    const indexFiles = this.unsyncedIndexFiles;
+    this.unsyncedIndexFiles = [];
+    this.syncing++;
+    try {
+      await Promise.all([this.log.datasync(), ...indexFiles.map((f) => f.datasync())]);
+    } finally {
+      for (const f of indexFiles) f.close();
+      this.syncing--;
+      if (this.closeWhenIdle && this.syncing === 0) this.closeFiles();
+    }
+  }
+
+  /** Flushes synchronously (shutdown). */
+  syncNow(): void {
+    if (this.closed) return;
+    this.log.datasyncNow();
+    for (const f of this.unsyncedIndexFiles) {
+      f.datasyncNow();
+      f.close();
+    }
+    this.unsyncedIndexFiles = [];
+  }
+
+  /**
+   * Cuts the segment so that no batch with last offset >= `offset` remains (a batch holding `offset` goes
+   * whole); returns the bytes removed. Leaves the segment active.
+   */
+  truncateTo(offset: bigint): number {
+    const info = this.locate(offset);
+    if (!this.sealedFlag) {
+      this.offsetIdx!.detach()?.close();
+      this.timeIdx!.detach()?.close();
+    }
+    this.sealedFlag = true;
+    this.dropMap();
+    let removed = 0;
+    if (info !== null) {
+      removed = this.size - info.position;
+      this.log.truncate(info.position);
+      this.size = info.position;
+      this.offsetIndex().truncateToPosition(info.position);
+      this.timeIndex().truncateToOffset(info.baseOffset);
+    }
+    this.maxTs = NO_TIMESTAMP;
+    this.offsetOfMaxTs = -1n;
+    this.nextOffset = this.baseOffset;
+    this.bytesSinceIndexEntry = 0;
+    const last = this.offsetIndex().lastPosition();
+    this.scan(0, this.size, this.baseOffset, false, (b) => {
+      this.noteBatch(b, last);
+      this.nextOffset = b.lastOffset + 1n;
+      return true;
+    });
+    this.timestampsKnown = true;
+    if (this.size === 0) this.rollStartMs = -1;
+    this.activate();
+    return removed;
+  }
+
+  /** Closes the files (once in-flight syncs finish). */
+  close(): void {
+    this.dropMap();
+    if (this.syncing > 0) this.closeWhenIdle = true;
+    else this.closeFiles();
+  }
+
+  /** Closes the segment and deletes its files: each is renamed to `.deleted` first, then removed. */
+  deleteFiles(): void {
+    this.close();
+    const fs = this.ctx.fs;
+    for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      if (!fs.exists(path)) continue;
+      fs.rename(path, path + DELETED_SUFFIX);
+      fs.remove(path + DELETED_SUFFIX);
+    }
+  }
+
+  private closeFiles(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.log.close();
+    this.offsetIdx?.detach()?.close();
+    this.timeIdx?.detach()?.close();
+    for (const f of this.unsyncedIndexFiles) f.close();
+    this.unsyncedIndexFiles = [];
+  }
+
+  /** Tracks the largest timestamp and the bytes appended since the index entry at `lastIndexedPosition`. */
+  private noteBatch(b: BatchInfo, lastIndexedPosition: number): void {
+    if (b.maxTimestamp > this.maxTs) {
+      this.maxTs = b.maxTimestamp;
+      this.offsetOfMaxTs = b.lastOffset;
+    }
+    if (b.position >= lastIndexedPosition) this.bytesSinceIndexEntry += b.size;
+  }
+
+  private indexBatch(off: OffsetIndex, time: TimeIndex, position: number, size: number, lastOffset: bigint, maxTimestamp: number): void {
+    if (maxTimestamp > this.maxTs) {
+      this.maxTs = maxTimestamp;
+      this.offsetOfMaxTs = lastOffset;
+    }
+    if (this.bytesSinceIndexEntry >= this.ctx.indexIntervalBytes) {
+      off.append(lastOffset, position);
+      time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+      this.bytesSinceIndexEntry = 0;
+    }
+    this.bytesSinceIndexEntry += size;
+  }
+
+  /** Exclusive bound on relative offsets in this segment's indexes. */
+  private relLimit(): number {
+    const rel = this.nextOffset - this.baseOffset;
+    if (this.nextOffset <= this.baseOffset) return this.sealedFlag ? MAX_RELATIVE_OFFSET : 1;
+    return rel > BigInt(MAX_RELATIVE_OFFSET) ? MAX_RELATIVE_OFFSET : Number(rel);
+  }
+
+  private loadTimestamps(): void {
+    if (this.timestampsKnown) return;
+    const time = this.timeIndex();
+    this.maxTs = time.lastTimestamp();
+    this.offsetOfMaxTs = time.lastOffset();
+    this.timestampsKnown = true;
+  }
+
+  /** Loads both index files, checking them against the log; rebuilds them from the log if either is bad. */
+  private loadIndexes(): void {
+    const relLimit = this.sealedFlag && this.nextOffset > this.baseOffset ? this.relLimit() : MAX_RELATIVE_OFFSET;
+    const offBytes = this.readIfExists(this.indexPath);
+    const timeBytes = this.readIfExists(this.timeIndexPath);
+    const off = offBytes === null ? "missing" : OffsetIndex.decode(this.baseOffset, offBytes, this.ctx.indexBytes, Math.max(1, this.size), relLimit);
+    const time = timeBytes === null ? "missing" : TimeIndex.decode(this.baseOffset, timeBytes, this.ctx.indexBytes, relLimit);
+    if (typeof off !== "string" && typeof time !== "string") {
+      this.offsetIdx = off;
+      this.timeIdx = time;
+      return;
+    }
+    this.ctx.logger.warn(
+      `${this.ctx.label}: rebuilding indexes of segment ${this.baseOffset} (${typeof off === "string" ? `.index ${off}` : `.timeindex ${time}`})`,
+    );
+    this.rebuildIndexes();
+  }
+
+  /** Rebuilds both indexes from batch headers (no truncation) and rewrites their files. */
+  private rebuildIndexes(): void {
+    const off = new OffsetIndex(this.baseOffset, this.ctx.indexBytes);
+    const time = new TimeIndex(this.baseOffset, this.ctx.indexBytes);
+    this.maxTs = NO_TIMESTAMP;
+    this.offsetOfMaxTs = -1n;
+    this.bytesSinceIndexEntry = 0;
+    this.scan(0, this.size, this.baseOffset, false, (b) => {
+      this.indexBatch(off, time, b.position, b.size, b.lastOffset, b.maxTimestamp);
+      return true;
+    });
+    if (this.sealedFlag) time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    this.timestampsKnown = true;
+    this.writeIndexIfChanged(this.indexPath, null, off.encode());
+    this.writeIndexIfChanged(this.timeIndexPath, null, time.encode());
+    this.offsetIdx = off;
+    this.timeIdx = time;
+  }
+
+  /**
+   * Walks batches in [from, limit): checks framing (length >= 61 and inside the limit, magic 2, offsets not
+   * going backwards, relative offsets fitting int32) and, when `verify`, the CRC. Stops at the first failure.
+   */
+  private scan(from: number, limit: number, minBaseOffset: bigint, verify: boolean, visit: (b: BatchInfo) => boolean): ScanStop {
+    const win = new FileWindow(this.log, limit);
+    const b: BatchInfo = { position: 0, size: 0, baseOffset: 0n, lastOffset: 0n, maxTimestamp: 0 };
+    const readahead = verify ? MAX_SHARED_SCAN_BYTES : HEADER_READAHEAD_BYTES;
+    let pos = from;
+    let expected = minBaseOffset;
+    const stop = (reason: string | null): ScanStop => ({ position: pos, nextOffset: expected, reason });
+    while (pos < limit) {
+      let at = win.load(pos, BATCH_HEADER_SIZE, readahead);
+      if (at < 0) return stop(`torn batch header at position ${pos} (${limit - pos} bytes left)`);
+      let dv = win.dv;
+      const size = batchSizeAt(dv, at);
+      if (size < BATCH_HEADER_SIZE) return stop(`bad batch length ${size} at position ${pos}`);
+      if (pos + size > limit) return stop(`torn batch at position ${pos} (length ${size}, ${limit - pos} bytes left)`);
+      const magic = dv.getInt8(at + MAGIC_OFFSET);
+      if (magic !== CURRENT_MAGIC) return stop(`bad magic ${magic} at position ${pos}`);
+      const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
+      const delta = dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET);
+      const maxTimestamp = Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET));
+      if (delta < 0) return stop(`bad lastOffsetDelta ${delta} at position ${pos}`);
+      if (base < expected) return stop(`offset ${base} at position ${pos} is below the expected ${expected}`);
+      const last = base + BigInt(delta);
+      if (last - this.baseOffset >= BigInt(MAX_RELATIVE_OFFSET)) return stop(`offset ${last} at position ${pos} does not fit the segment`);
+      if (verify) {
+        at = win.load(pos, size, readahead);
+        if (at < 0) return stop(`torn batch at position ${pos}`);
+        dv = win.dv;
+        if (!batchCrcValid(win.buf, dv, at, size)) return stop(`bad CRC in batch at position ${pos}`);
+      }
+      b.position = pos;
+      b.size = size;
+      b.baseOffset = base;
+      b.lastOffset = last;
+      b.maxTimestamp = maxTimestamp;
+      if (!visit(b)) return stop(null);
+      expected = last + 1n;
+      pos += size;
+    }
+    return stop(null);
+  }
+
+  private mappedView(): Uint8Array | null {
+    if (!this.sealedFlag || this.size === 0) return null;
+    if (this.mapped === undefined) {
+      const map = this.ctx.fs.mmap(this.logPath);
+      this.mapped = map !== null && map.length >= this.size ? map.subarray(0, this.size) : null;
+    }
+    return this.mapped;
+  }
+
+  private dropMap(): void {
+    this.mapped = undefined;
+  }
+
+  private readIfExists(path: string): Uint8Array | null {
+    return this.ctx.fs.exists(path) ? this.ctx.fs.readFile(path) : null;
+  }
+
+  private writeIndexIfChanged(path: string, old: Uint8Array | null, bytes: Uint8Array): void {
+    if (old !== null && old.length === bytes.length && old.every((v, i) => v === bytes[i])) return;
+    const f = this.ctx.fs.open(path, true);
+    try {
+      f.truncate(0);
+      if (bytes.length > 0) f.write(bytes, 0);
+      f.datasyncNow();
+    } finally {
+      f.close();
+    }
+  }
+
+  private openIndexFile(path: string, bytes: Uint8Array): FileHandle {
+    const f = this.ctx.fs.open(path, true);
+    if (f.size() !== bytes.length) {
+      f.truncate(0);
+      if (bytes.length > 0) f.write(bytes, 0);
+    }
+    return f;
+  }
+}

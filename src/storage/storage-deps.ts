@@ -1,0 +1,38 @@
+/** What storage is given from outside: file system, clock, logger and (optionally) a decompressor. */
+import type { Clock } from "../platform/clock.ts";
+import type { FileSystem } from "../platform/fs.ts";
+
+/** Where storage reports recovery, retention and I/O failures. Any logger with these methods fits. */
+export interface StorageLogger {
+  /** Normal events (recovery results, segment deletion). */
+  info(message: string): void;
+  /** Unexpected but handled conditions (a rebuilt index). */
+  warn(message: string): void;
+  /** Failures that took a log offline. */
+  error(message: string): void;
+}
+
+/**
+ * Decompresses the records section of a batch (`codecId` from attributes bits 0-2). The broker passes the
+ * compression layer in; storage never imports it.
+ */
+export type Decompress = (codecId: number, section: Uint8Array) => Uint8Array;
+
+/** Dependencies of a {@link PartitionLog} and the LogManager. */
+export interface StorageDeps {
+  /** File access. */
+  fs: FileSystem;
+  /** Time source (roll by segment.ms, retention, flush.ms). */
+  clock: Clock;
+  /** Event sink. */
+  logger: StorageLogger;
+  /** Decompressor for offsetForTimestamp on compressed batches; without it the batch's first offset is used. */
+  decompress?: Decompress;
+}
+
+/** A logger that drops everything (tests, benchmarks). */
+export const silentStorageLogger: StorageLogger = {
+  info() {},
+  warn() {},
+  error() {},
+};

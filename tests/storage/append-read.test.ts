@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { OffsetOutOfRangeError } from "../../src/storage/storage-errors.ts";
+import { baseOffsetAt, batchBaseOffsets, concat, makeBatch, makeRecordsBatch } from "./batch-fixture.ts";
+import { openTestLog } from "./log-fixture.ts";
+import { wrappedFileSystem } from "./wrapped-file-system.ts";
+
+test("append assigns offsets and leader epoch in place and read returns the same bytes", async () => {
+  const t = await openTestLog();
+  try {
+    const a = makeRecordsBatch(3, 1_700_000_000_000);
+    const b = makeRecordsBatch(2, 1_700_000_000_100);
+    const r1 = t.log.append(a, { leaderEpoch: 7 });
+    assert.equal(r1.baseOffset, 0n);
+    assert.equal(r1.lastOffset, 2n);
+    assert.equal(r1.logAppendTimeMs, -1);
+    assert.equal(baseOffsetAt(a), 0n);
+    assert.equal(new DataView(a.buffer).getInt32(12), 7);
+    const r2 = t.log.append(b, { leaderEpoch: 7 });
+    assert.equal(r2.baseOffset, 3n);
+    assert.equal(r2.lastOffset, 4n);
+    assert.equal(r2.maxTimestamp, 1_700_000_000_101);
+    assert.equal(r2.offsetOfMaxTimestamp, 4n);
+    assert.equal(t.log.logEndOffset, 5n);
+    const read = t.log.read(0n, 1 << 20, true);
+    assert.deepEqual(concat(read.chunks), concat([a, b]));
+    assert.equal(read.bytes, a.length + b.length);
+    assert.equal(read.firstOffset, 0n);
+    assert.equal(read.nextOffset, 5n);
+    assert.equal(read.batches, 2);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("several batches in one append get consecutive offsets", async () => {
+  const t = await openTestLog();
+  try {
+    const records = concat([makeRecordsBatch(2, 1), makeRecordsBatch(5, 2), makeRecordsBatch(1, 3)]);
+    const r = t.log.append(records, { leaderEpoch: 0 });
+    assert.equal(r.baseOffset, 0n);
+    assert.equal(r.lastOffset, 7n);
+    assert.equal(r.batches, 3);
+    assert.deepEqual(batchBaseOffsets([records]), [0n, 2n, 7n]);
+    assert.deepEqual(batchBaseOffsets(t.log.read(0n, 1 << 20, true).chunks), [0n, 2n, 7n]);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("read from an offset inside a batch returns that whole batch", async () => {
+  const t = await openTestLog();
+  try {
+    t.log.append(makeRecordsBatch(10, 1), { leaderEpoch: 0 });
+    t.log.append(makeRecordsBatch(10, 2), { leaderEpoch: 0 });
+    const r = t.log.read(15n, 1 << 20, true);
+    assert.deepEqual(batchBaseOffsets(r.chunks), [10n]);
+    assert.equal(r.firstOffset, 10n);
+    assert.equal(r.nextOffset, 20n);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("read never splits a batch and respects maxBytes, minOneBatch and upperBound", async () => {
+  for (const allowMmap of [true, false]) {
+    const { fs, probe } = wrappedFileSystem();
+    probe.allowMmap = allowMmap;
+    const t = await openTestLog({ segmentBytes: 3000 }, { fs });
+    try {
+      const sizes: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const batch = makeRecordsBatch(2, 1000 + i, 200);
+        sizes.push(batch.length);
+        t.log.append(batch, { leaderEpoch: 0 });
+      }
+      assert.ok(t.log.segmentCount > 3, "several segments, so sealed ones are read too");
+      const one = sizes[0];
+      // maxBytes just short of two batches: one batch only.
+      let r = t.log.read(0n, one * 2 - 1, false);
+      assert.equal(r.batches, 1);
+      assert.equal(r.bytes, one);
+      // maxBytes below one batch: nothing unless minOneBatch.
+      r = t.log.read(4n, one - 1, false);
+      assert.equal(r.batches, 0);
+      assert.equal(r.chunks.length, 0);
+      r = t.log.read(4n, one - 1, true);
+      assert.equal(r.batches, 1);
+      assert.equal(r.firstOffset, 4n);
+      // A large read crosses segments but stays whole-batch.
+      r = t.log.read(0n, one * 7 + 5, false);
+      assert.equal(r.batches, 7);
+      assert.equal(r.bytes, one * 7);
+      assert.deepEqual(batchBaseOffsets(r.chunks), [0n, 2n, 4n, 6n, 8n, 10n, 12n]);
+      // upperBound (high watermark) stops before a batch that reaches it.
+      r = t.log.read(0n, 1 << 20, true, 9n);
+      assert.deepEqual(batchBaseOffsets(r.chunks), [0n, 2n, 4n, 6n]);
+      assert.equal(r.nextOffset, 8n);
+      r = t.log.read(8n, 1 << 20, true, 8n);
+      assert.equal(r.batches, 0);
+      // Reading everything returns every batch once, one chunk per segment (not per batch).
+      r = t.log.read(0n, 1 << 20, false);
+      assert.equal(r.batches, 20);
+      assert.equal(r.nextOffset, 40n);
+      assert.equal(r.chunks.length, t.log.segmentCount);
+      for (const c of r.chunks) assert.ok(c.length > 0);
+      // Sealed segments are served from a memory map where the runtime has one (Bun), never the active one.
+      const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+      assert.equal(probe.mmaps, allowMmap && isBun ? t.log.segmentCount - 1 : 0);
+    } finally {
+      await t.cleanup();
+    }
+  }
+});
+
+test("read at the log end is empty and outside the log is OFFSET_OUT_OF_RANGE", async () => {
+  const t = await openTestLog();
+  try {
+    t.log.append(makeBatch(), { leaderEpoch: 0 });
+    const r = t.log.read(1n, 1000, true);
+    assert.equal(r.batches, 0);
+    assert.equal(r.logEndOffset, 1n);
+    assert.throws(() => t.log.read(2n, 1000, true), (e: unknown) => e instanceof OffsetOutOfRangeError && e.code === 1);
+    t.log.highWatermark = t.log.logEndOffset;
+    t.log.deleteRecordsBefore(1n);
+    assert.throws(() => t.log.read(0n, 1000, true), OffsetOutOfRangeError);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("appendWithOffsets keeps given offsets and rejects ones below the log end", async () => {
+  const t = await openTestLog();
+  try {
+    const a = makeBatch({ baseOffset: 5n, records: [{ value: new Uint8Array(3) }, { value: new Uint8Array(3) }] });
+    const r = t.log.appendWithOffsets(a);
+    assert.equal(r.baseOffset, 5n);
+    assert.equal(t.log.logEndOffset, 7n);
+    assert.throws(() => t.log.appendWithOffsets(makeBatch({ baseOffset: 6n })), /below the log end/);
+    const twoOutOfOrder = concat([makeBatch({ baseOffset: 10n }), makeBatch({ baseOffset: 9n })]);
+    assert.throws(() => t.log.appendWithOffsets(twoOutOfOrder), /goes backwards/);
+    t.log.appendWithOffsets(makeBatch({ baseOffset: 9n }));
+    assert.equal(t.log.logEndOffset, 10n);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("LogAppendTime topics get the append time stamped with a valid CRC", async () => {
+  const t = await openTestLog({ messageTimestampType: "LogAppendTime" });
+  try {
+    const batch = makeRecordsBatch(2, 5);
+    const r = t.log.append(batch, { leaderEpoch: 0, logAppendTimeMs: 1_234_567 });
+    assert.equal(r.logAppendTimeMs, 1_234_567);
+    const dv = new DataView(batch.buffer);
+    assert.equal(dv.getBigInt64(35), 1_234_567n);
+    assert.equal(dv.getInt16(21) & 0x08, 0x08);
+    const reopened = await t.reopen({ crash: true });
+    assert.equal(reopened.logEndOffset, 2n, "recovery accepts the re-computed CRC");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("malformed appends are rejected before anything is written", async () => {
+  const t = await openTestLog();
+  try {
+    const b = makeBatch();
+    assert.throws(() => t.log.append(b.subarray(0, b.length - 1), { leaderEpoch: 0 }), /bytes left/);
+    const badMagic = makeBatch();
+    badMagic[16] = 1;
+    assert.throws(() => t.log.append(badMagic, { leaderEpoch: 0 }), /magic/);
+    assert.equal(t.log.logEndOffset, 0n);
+    assert.equal(t.log.size, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
