@@ -44,6 +44,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   let socketBlocked = false;
   const slots: Slot[] = [];
   const writer = new Writer(64 * 1024);
+  writer.dropUnsupportedFields = true;
 
   const fail = (why: string) => {
     if (closed) return;

@@ -317,6 +317,12 @@ export class Writer {
   private chunkStart = 0;
   private chunks: Uint8Array[] = [];
   private chunkedLength = 0;
+  /**
+   * When true, generated encoders silently drop a non-ignorable field whose value the chosen version cannot carry,
+   * instead of throwing. The broker sets it for responses, so one handler setting a newer field never costs an old
+   * client its connection; clients and tests keep the strict default.
+   */
+  dropUnsupportedFields = false;
   /** Open {@link sizeBegin} sections: length(), chunk count and chunked length at their start. */
   private sizedDepth = 0;
   private readonly sizedLength: number[] = [];

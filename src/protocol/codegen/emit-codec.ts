@@ -357,8 +357,10 @@ class MessageEmitter {
       const d = defaultOf(f);
       const guard = versionCondition(f.versions, container);
       const v = `m.${f.prop}`;
+      // A non-ignorable field set in a version that lacks it is an error, as in Kafka's Java code, unless the
+      // writer was told to drop such fields (the broker does, for responses to older clients).
       const absentCheck = !f.ignorable && guard !== "true"
-        ? `${v} !== undefined && ${differsExpr(f, d, v)}`
+        ? `!w.dropUnsupportedFields && ${v} !== undefined && ${differsExpr(f, d, v)}`
         : null;
       if (f.tagged !== null) {
         if (absentCheck !== null) {

@@ -399,7 +399,7 @@ export function writeProduceResponse(w: Writer, version: number, m: ProduceRespo
     for (let i = 0; i < v.length; i++) writeProduceResponseTopicProduceResponse(w, version, v[i]);
   }
   w.int32(m.throttleTimeMs ?? 0);
-  if (!(version >= 10) && m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) {
+  if (!(version >= 10) && !w.dropUnsupportedFields && m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) {
     throw new UnsupportedVersionError(`ProduceResponse.nodeEndpoints cannot be sent in version ${version}`, version, 0);
   }
   if (flexible) {
@@ -466,7 +466,7 @@ function writeProduceResponsePartitionProduceResponse(w: Writer, version: number
     if (flexible) w.compactString(v);
     else w.string(v);
   }
-  if (!(version >= 10) && m.currentLeader !== undefined && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) {
+  if (!(version >= 10) && !w.dropUnsupportedFields && m.currentLeader !== undefined && !isDefaultProduceResponseLeaderIdAndEpoch(m.currentLeader)) {
     throw new UnsupportedVersionError(`ProduceResponsePartitionProduceResponse.currentLeader cannot be sent in version ${version}`, version, 0);
   }
   if (flexible) {

@@ -266,10 +266,10 @@ export function writeFetchRequest(w: Writer, version: number, m: FetchRequest): 
   const flexible = version >= 12;
   if (version <= 14) {
     w.int32(m.replicaId ?? -1);
-  } else if (m.replicaId !== undefined && m.replicaId !== -1) {
+  } else if (!w.dropUnsupportedFields && m.replicaId !== undefined && m.replicaId !== -1) {
     throw new UnsupportedVersionError(`FetchRequest.replicaId cannot be sent in version ${version}`, version, 1);
   }
-  if (!(version >= 15) && m.replicaState !== undefined && !isDefaultFetchRequestReplicaState(m.replicaState)) {
+  if (!(version >= 15) && !w.dropUnsupportedFields && m.replicaState !== undefined && !isDefaultFetchRequestReplicaState(m.replicaState)) {
     throw new UnsupportedVersionError(`FetchRequest.replicaState cannot be sent in version ${version}`, version, 1);
   }
   w.int32(m.maxWaitMs ?? 0);
@@ -293,7 +293,7 @@ export function writeFetchRequest(w: Writer, version: number, m: FetchRequest): 
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeFetchRequestForgottenTopic(w, version, v[i]);
-  } else if (m.forgottenTopicsData !== undefined && m.forgottenTopicsData.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.forgottenTopicsData !== undefined && m.forgottenTopicsData.length !== 0) {
     throw new UnsupportedVersionError(`FetchRequest.forgottenTopicsData cannot be sent in version ${version}`, version, 1);
   }
   if (version >= 11) {
@@ -369,7 +369,7 @@ function writeFetchRequestFetchPartition(w: Writer, version: number, m: FetchReq
   w.int64(m.fetchOffset ?? 0n);
   if (version >= 12) {
     w.int32(m.lastFetchedEpoch ?? -1);
-  } else if (m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) {
+  } else if (!w.dropUnsupportedFields && m.lastFetchedEpoch !== undefined && m.lastFetchedEpoch !== -1) {
     throw new UnsupportedVersionError(`FetchRequestFetchPartition.lastFetchedEpoch cannot be sent in version ${version}`, version, 1);
   }
   if (version >= 5) {
@@ -769,7 +769,7 @@ export function writeFetchResponse(w: Writer, version: number, m: FetchResponse)
   }
   if (version >= 7) {
     w.int32(m.sessionId ?? 0);
-  } else if (m.sessionId !== undefined && m.sessionId !== 0) {
+  } else if (!w.dropUnsupportedFields && m.sessionId !== undefined && m.sessionId !== 0) {
     throw new UnsupportedVersionError(`FetchResponse.sessionId cannot be sent in version ${version}`, version, 1);
   }
   {
@@ -778,7 +778,7 @@ export function writeFetchResponse(w: Writer, version: number, m: FetchResponse)
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeFetchResponseFetchableTopicResponse(w, version, v[i]);
   }
-  if (!(version >= 16) && m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) {
+  if (!(version >= 16) && !w.dropUnsupportedFields && m.nodeEndpoints !== undefined && m.nodeEndpoints.length !== 0) {
     throw new UnsupportedVersionError(`FetchResponse.nodeEndpoints cannot be sent in version ${version}`, version, 1);
   }
   if (flexible) {
@@ -834,13 +834,13 @@ function writeFetchResponsePartitionData(w: Writer, version: number, m: FetchRes
   if (version >= 5) {
     w.int64(m.logStartOffset ?? -1n);
   }
-  if (!(version >= 12) && m.divergingEpoch !== undefined && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) {
+  if (!(version >= 12) && !w.dropUnsupportedFields && m.divergingEpoch !== undefined && !isDefaultFetchResponseEpochEndOffset(m.divergingEpoch)) {
     throw new UnsupportedVersionError(`FetchResponsePartitionData.divergingEpoch cannot be sent in version ${version}`, version, 1);
   }
-  if (!(version >= 12) && m.currentLeader !== undefined && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) {
+  if (!(version >= 12) && !w.dropUnsupportedFields && m.currentLeader !== undefined && !isDefaultFetchResponseLeaderIdAndEpoch(m.currentLeader)) {
     throw new UnsupportedVersionError(`FetchResponsePartitionData.currentLeader cannot be sent in version ${version}`, version, 1);
   }
-  if (!(version >= 12) && m.snapshotId !== undefined && !isDefaultFetchResponseSnapshotId(m.snapshotId)) {
+  if (!(version >= 12) && !w.dropUnsupportedFields && m.snapshotId !== undefined && !isDefaultFetchResponseSnapshotId(m.snapshotId)) {
     throw new UnsupportedVersionError(`FetchResponsePartitionData.snapshotId cannot be sent in version ${version}`, version, 1);
   }
   {
@@ -856,7 +856,7 @@ function writeFetchResponsePartitionData(w: Writer, version: number, m: FetchRes
   }
   if (version >= 11) {
     w.int32(m.preferredReadReplica ?? -1);
-  } else if (m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) {
+  } else if (!w.dropUnsupportedFields && m.preferredReadReplica !== undefined && m.preferredReadReplica !== -1) {
     throw new UnsupportedVersionError(`FetchResponsePartitionData.preferredReadReplica cannot be sent in version ${version}`, version, 1);
   }
   {

@@ -98,7 +98,7 @@ export function writeListOffsetsRequest(w: Writer, version: number, m: ListOffse
   w.int32(m.replicaId ?? 0);
   if (version >= 2) {
     w.int8(m.isolationLevel ?? 0);
-  } else if (m.isolationLevel !== undefined && m.isolationLevel !== 0) {
+  } else if (!w.dropUnsupportedFields && m.isolationLevel !== undefined && m.isolationLevel !== 0) {
     throw new UnsupportedVersionError(`ListOffsetsRequest.isolationLevel cannot be sent in version ${version}`, version, 2);
   }
   {
@@ -281,7 +281,7 @@ function writeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, version
   w.int64(m.offset ?? -1n);
   if (version >= 4) {
     w.int32(m.leaderEpoch ?? -1);
-  } else if (m.leaderEpoch !== undefined && m.leaderEpoch !== -1) {
+  } else if (!w.dropUnsupportedFields && m.leaderEpoch !== undefined && m.leaderEpoch !== -1) {
     throw new UnsupportedVersionError(`ListOffsetsResponseListOffsetsPartitionResponse.leaderEpoch cannot be sent in version ${version}`, version, 2);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

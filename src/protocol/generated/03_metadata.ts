@@ -85,17 +85,17 @@ export function writeMetadataRequest(w: Writer, version: number, m: MetadataRequ
   }
   if (version >= 4) {
     w.bool(m.allowAutoTopicCreation ?? true);
-  } else if (m.allowAutoTopicCreation !== undefined && m.allowAutoTopicCreation !== true) {
+  } else if (!w.dropUnsupportedFields && m.allowAutoTopicCreation !== undefined && m.allowAutoTopicCreation !== true) {
     throw new UnsupportedVersionError(`MetadataRequest.allowAutoTopicCreation cannot be sent in version ${version}`, version, 3);
   }
   if (version >= 8 && version <= 10) {
     w.bool(m.includeClusterAuthorizedOperations ?? false);
-  } else if (m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) {
+  } else if (!w.dropUnsupportedFields && m.includeClusterAuthorizedOperations !== undefined && m.includeClusterAuthorizedOperations !== false) {
     throw new UnsupportedVersionError(`MetadataRequest.includeClusterAuthorizedOperations cannot be sent in version ${version}`, version, 3);
   }
   if (version >= 8) {
     w.bool(m.includeTopicAuthorizedOperations ?? false);
-  } else if (m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) {
+  } else if (!w.dropUnsupportedFields && m.includeTopicAuthorizedOperations !== undefined && m.includeTopicAuthorizedOperations !== false) {
     throw new UnsupportedVersionError(`MetadataRequest.includeTopicAuthorizedOperations cannot be sent in version ${version}`, version, 3);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -322,7 +322,7 @@ export function writeMetadataResponse(w: Writer, version: number, m: MetadataRes
   }
   if (version >= 8 && version <= 10) {
     w.int32(m.clusterAuthorizedOperations ?? -2147483648);
-  } else if (m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) {
+  } else if (!w.dropUnsupportedFields && m.clusterAuthorizedOperations !== undefined && m.clusterAuthorizedOperations !== -2147483648) {
     throw new UnsupportedVersionError(`MetadataResponse.clusterAuthorizedOperations cannot be sent in version ${version}`, version, 3);
   }
   if (version >= 13) {
@@ -379,7 +379,7 @@ function writeMetadataResponseTopic(w: Writer, version: number, m: MetadataRespo
   }
   if (version >= 8) {
     w.int32(m.topicAuthorizedOperations ?? -2147483648);
-  } else if (m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) {
+  } else if (!w.dropUnsupportedFields && m.topicAuthorizedOperations !== undefined && m.topicAuthorizedOperations !== -2147483648) {
     throw new UnsupportedVersionError(`MetadataResponseTopic.topicAuthorizedOperations cannot be sent in version ${version}`, version, 3);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -122,7 +122,7 @@ export function writeOffsetCommitRequest(w: Writer, version: number, m: OffsetCo
     const v = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  } else if (!w.dropUnsupportedFields && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw new UnsupportedVersionError(`OffsetCommitRequest.groupInstanceId cannot be sent in version ${version}`, version, 8);
   }
   if (version <= 4) {

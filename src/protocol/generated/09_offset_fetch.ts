@@ -147,7 +147,7 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
     const v = m.groupId ?? "";
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.groupId !== undefined && m.groupId !== "") {
+  } else if (!w.dropUnsupportedFields && m.groupId !== undefined && m.groupId !== "") {
     throw new UnsupportedVersionError(`OffsetFetchRequest.groupId cannot be sent in version ${version}`, version, 9);
   }
   if (version <= 7) {
@@ -163,19 +163,19 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
       else w.int32(v.length);
       for (let i = 0; i < v.length; i++) writeOffsetFetchRequestTopic(w, version, v[i]);
     }
-  } else if (m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) {
+  } else if (!w.dropUnsupportedFields && m.topics !== undefined && (m.topics === null || m.topics.length !== 0)) {
     throw new UnsupportedVersionError(`OffsetFetchRequest.topics cannot be sent in version ${version}`, version, 9);
   }
   if (version >= 8) {
     const v = m.groups ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeOffsetFetchRequestGroup(w, version, v[i]);
-  } else if (m.groups !== undefined && m.groups.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.groups !== undefined && m.groups.length !== 0) {
     throw new UnsupportedVersionError(`OffsetFetchRequest.groups cannot be sent in version ${version}`, version, 9);
   }
   if (version >= 7) {
     w.bool(m.requireStable ?? false);
-  } else if (m.requireStable !== undefined && m.requireStable !== false) {
+  } else if (!w.dropUnsupportedFields && m.requireStable !== undefined && m.requireStable !== false) {
     throw new UnsupportedVersionError(`OffsetFetchRequest.requireStable cannot be sent in version ${version}`, version, 9);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -434,7 +434,7 @@ export function writeOffsetFetchResponse(w: Writer, version: number, m: OffsetFe
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeOffsetFetchResponseTopic(w, version, v[i]);
-  } else if (m.topics !== undefined && m.topics.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.topics !== undefined && m.topics.length !== 0) {
     throw new UnsupportedVersionError(`OffsetFetchResponse.topics cannot be sent in version ${version}`, version, 9);
   }
   if (version >= 2 && version <= 7) {
@@ -444,7 +444,7 @@ export function writeOffsetFetchResponse(w: Writer, version: number, m: OffsetFe
     const v = m.groups ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeOffsetFetchResponseGroup(w, version, v[i]);
-  } else if (m.groups !== undefined && m.groups.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.groups !== undefined && m.groups.length !== 0) {
     throw new UnsupportedVersionError(`OffsetFetchResponse.groups cannot be sent in version ${version}`, version, 9);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

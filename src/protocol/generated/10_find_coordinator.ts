@@ -47,19 +47,19 @@ export function writeFindCoordinatorRequest(w: Writer, version: number, m: FindC
     const v = m.key ?? "";
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.key !== undefined && m.key !== "") {
+  } else if (!w.dropUnsupportedFields && m.key !== undefined && m.key !== "") {
     throw new UnsupportedVersionError(`FindCoordinatorRequest.key cannot be sent in version ${version}`, version, 10);
   }
   if (version >= 1) {
     w.int8(m.keyType ?? 0);
-  } else if (m.keyType !== undefined && m.keyType !== 0) {
+  } else if (!w.dropUnsupportedFields && m.keyType !== undefined && m.keyType !== 0) {
     throw new UnsupportedVersionError(`FindCoordinatorRequest.keyType cannot be sent in version ${version}`, version, 10);
   }
   if (version >= 4) {
     const v = m.coordinatorKeys ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) w.compactString(v[i]);
-  } else if (m.coordinatorKeys !== undefined && m.coordinatorKeys.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.coordinatorKeys !== undefined && m.coordinatorKeys.length !== 0) {
     throw new UnsupportedVersionError(`FindCoordinatorRequest.coordinatorKeys cannot be sent in version ${version}`, version, 10);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -155,7 +155,7 @@ export function writeFindCoordinatorResponse(w: Writer, version: number, m: Find
   }
   if (version <= 3) {
     w.int16(m.errorCode ?? 0);
-  } else if (m.errorCode !== undefined && m.errorCode !== 0) {
+  } else if (!w.dropUnsupportedFields && m.errorCode !== undefined && m.errorCode !== 0) {
     throw new UnsupportedVersionError(`FindCoordinatorResponse.errorCode cannot be sent in version ${version}`, version, 10);
   }
   if (version >= 1 && version <= 3) {
@@ -165,26 +165,26 @@ export function writeFindCoordinatorResponse(w: Writer, version: number, m: Find
   }
   if (version <= 3) {
     w.int32(m.nodeId ?? 0);
-  } else if (m.nodeId !== undefined && m.nodeId !== 0) {
+  } else if (!w.dropUnsupportedFields && m.nodeId !== undefined && m.nodeId !== 0) {
     throw new UnsupportedVersionError(`FindCoordinatorResponse.nodeId cannot be sent in version ${version}`, version, 10);
   }
   if (version <= 3) {
     const v = m.host ?? "";
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.host !== undefined && m.host !== "") {
+  } else if (!w.dropUnsupportedFields && m.host !== undefined && m.host !== "") {
     throw new UnsupportedVersionError(`FindCoordinatorResponse.host cannot be sent in version ${version}`, version, 10);
   }
   if (version <= 3) {
     w.int32(m.port ?? 0);
-  } else if (m.port !== undefined && m.port !== 0) {
+  } else if (!w.dropUnsupportedFields && m.port !== undefined && m.port !== 0) {
     throw new UnsupportedVersionError(`FindCoordinatorResponse.port cannot be sent in version ${version}`, version, 10);
   }
   if (version >= 4) {
     const v = m.coordinators ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeFindCoordinatorResponseCoordinator(w, version, v[i]);
-  } else if (m.coordinators !== undefined && m.coordinators.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.coordinators !== undefined && m.coordinators.length !== 0) {
     throw new UnsupportedVersionError(`FindCoordinatorResponse.coordinators cannot be sent in version ${version}`, version, 10);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -99,7 +99,7 @@ export function writeJoinGroupRequest(w: Writer, version: number, m: JoinGroupRe
     const v = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  } else if (!w.dropUnsupportedFields && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw new UnsupportedVersionError(`JoinGroupRequest.groupInstanceId cannot be sent in version ${version}`, version, 11);
   }
   {
@@ -245,7 +245,7 @@ export function writeJoinGroupResponse(w: Writer, version: number, m: JoinGroupR
   }
   if (version >= 9) {
     w.bool(m.skipAssignment ?? false);
-  } else if (m.skipAssignment !== undefined && m.skipAssignment !== false) {
+  } else if (!w.dropUnsupportedFields && m.skipAssignment !== undefined && m.skipAssignment !== false) {
     throw new UnsupportedVersionError(`JoinGroupResponse.skipAssignment cannot be sent in version ${version}`, version, 11);
   }
   {

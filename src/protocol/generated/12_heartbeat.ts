@@ -55,7 +55,7 @@ export function writeHeartbeatRequest(w: Writer, version: number, m: HeartbeatRe
     const v = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  } else if (!w.dropUnsupportedFields && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw new UnsupportedVersionError(`HeartbeatRequest.groupInstanceId cannot be sent in version ${version}`, version, 12);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

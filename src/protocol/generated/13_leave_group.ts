@@ -73,7 +73,7 @@ export function writeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroup
   }
   if (version <= 2) {
     w.string(m.memberId ?? "");
-  } else if (m.memberId !== undefined && m.memberId !== "") {
+  } else if (!w.dropUnsupportedFields && m.memberId !== undefined && m.memberId !== "") {
     throw new UnsupportedVersionError(`LeaveGroupRequest.memberId cannot be sent in version ${version}`, version, 13);
   }
   if (version >= 3) {
@@ -81,7 +81,7 @@ export function writeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroup
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeLeaveGroupRequestMemberIdentity(w, version, v[i]);
-  } else if (m.members !== undefined && m.members.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.members !== undefined && m.members.length !== 0) {
     throw new UnsupportedVersionError(`LeaveGroupRequest.members cannot be sent in version ${version}`, version, 13);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -183,7 +183,7 @@ export function writeLeaveGroupResponse(w: Writer, version: number, m: LeaveGrou
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeLeaveGroupResponseMemberResponse(w, version, v[i]);
-  } else if (m.members !== undefined && m.members.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.members !== undefined && m.members.length !== 0) {
     throw new UnsupportedVersionError(`LeaveGroupResponse.members cannot be sent in version ${version}`, version, 13);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -93,7 +93,7 @@ export function writeSyncGroupRequest(w: Writer, version: number, m: SyncGroupRe
     const v = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  } else if (!w.dropUnsupportedFields && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw new UnsupportedVersionError(`SyncGroupRequest.groupInstanceId cannot be sent in version ${version}`, version, 14);
   }
   if (version >= 5) {

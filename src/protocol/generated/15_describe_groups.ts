@@ -54,7 +54,7 @@ export function writeDescribeGroupsRequest(w: Writer, version: number, m: Descri
   }
   if (version >= 3) {
     w.bool(m.includeAuthorizedOperations ?? false);
-  } else if (m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) {
+  } else if (!w.dropUnsupportedFields && m.includeAuthorizedOperations !== undefined && m.includeAuthorizedOperations !== false) {
     throw new UnsupportedVersionError(`DescribeGroupsRequest.includeAuthorizedOperations cannot be sent in version ${version}`, version, 15);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -196,7 +196,7 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m
   if (version >= 6) {
     const v = m.errorMessage === undefined ? null : m.errorMessage;
     w.compactString(v);
-  } else if (m.errorMessage !== undefined && m.errorMessage !== null) {
+  } else if (!w.dropUnsupportedFields && m.errorMessage !== undefined && m.errorMessage !== null) {
     throw new UnsupportedVersionError(`DescribeGroupsResponseDescribedGroup.errorMessage cannot be sent in version ${version}`, version, 15);
   }
   {
@@ -227,7 +227,7 @@ function writeDescribeGroupsResponseDescribedGroup(w: Writer, version: number, m
   }
   if (version >= 3) {
     w.int32(m.authorizedOperations ?? -2147483648);
-  } else if (m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) {
+  } else if (!w.dropUnsupportedFields && m.authorizedOperations !== undefined && m.authorizedOperations !== -2147483648) {
     throw new UnsupportedVersionError(`DescribeGroupsResponseDescribedGroup.authorizedOperations cannot be sent in version ${version}`, version, 15);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

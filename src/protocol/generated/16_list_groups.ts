@@ -50,14 +50,14 @@ export function writeListGroupsRequest(w: Writer, version: number, m: ListGroups
     const v = m.statesFilter ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) w.compactString(v[i]);
-  } else if (m.statesFilter !== undefined && m.statesFilter.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.statesFilter !== undefined && m.statesFilter.length !== 0) {
     throw new UnsupportedVersionError(`ListGroupsRequest.statesFilter cannot be sent in version ${version}`, version, 16);
   }
   if (version >= 5) {
     const v = m.typesFilter ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) w.compactString(v[i]);
-  } else if (m.typesFilter !== undefined && m.typesFilter.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.typesFilter !== undefined && m.typesFilter.length !== 0) {
     throw new UnsupportedVersionError(`ListGroupsRequest.typesFilter cannot be sent in version ${version}`, version, 16);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -72,7 +72,7 @@ export function writeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTo
     const v = m.topics ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeDeleteTopicsRequestDeleteTopicState(w, version, v[i]);
-  } else if (m.topics !== undefined && m.topics.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.topics !== undefined && m.topics.length !== 0) {
     throw new UnsupportedVersionError(`DeleteTopicsRequest.topics cannot be sent in version ${version}`, version, 20);
   }
   if (version <= 5) {

@@ -54,22 +54,22 @@ export function writeInitProducerIdRequest(w: Writer, version: number, m: InitPr
   w.int32(m.transactionTimeoutMs ?? 0);
   if (version >= 3) {
     w.int64(m.producerId ?? -1n);
-  } else if (m.producerId !== undefined && m.producerId !== -1n) {
+  } else if (!w.dropUnsupportedFields && m.producerId !== undefined && m.producerId !== -1n) {
     throw new UnsupportedVersionError(`InitProducerIdRequest.producerId cannot be sent in version ${version}`, version, 22);
   }
   if (version >= 3) {
     w.int16(m.producerEpoch ?? -1);
-  } else if (m.producerEpoch !== undefined && m.producerEpoch !== -1) {
+  } else if (!w.dropUnsupportedFields && m.producerEpoch !== undefined && m.producerEpoch !== -1) {
     throw new UnsupportedVersionError(`InitProducerIdRequest.producerEpoch cannot be sent in version ${version}`, version, 22);
   }
   if (version >= 6) {
     w.bool(m.enable2Pc ?? false);
-  } else if (m.enable2Pc !== undefined && m.enable2Pc !== false) {
+  } else if (!w.dropUnsupportedFields && m.enable2Pc !== undefined && m.enable2Pc !== false) {
     throw new UnsupportedVersionError(`InitProducerIdRequest.enable2Pc cannot be sent in version ${version}`, version, 22);
   }
   if (version >= 6) {
     w.bool(m.keepPreparedTxn ?? false);
-  } else if (m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false) {
+  } else if (!w.dropUnsupportedFields && m.keepPreparedTxn !== undefined && m.keepPreparedTxn !== false) {
     throw new UnsupportedVersionError(`InitProducerIdRequest.keepPreparedTxn cannot be sent in version ${version}`, version, 22);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -126,12 +126,12 @@ export function writeInitProducerIdResponse(w: Writer, version: number, m: InitP
   w.int16(m.producerEpoch ?? 0);
   if (version >= 6) {
     w.int64(m.ongoingTxnProducerId ?? -1n);
-  } else if (m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1n) {
+  } else if (!w.dropUnsupportedFields && m.ongoingTxnProducerId !== undefined && m.ongoingTxnProducerId !== -1n) {
     throw new UnsupportedVersionError(`InitProducerIdResponse.ongoingTxnProducerId cannot be sent in version ${version}`, version, 22);
   }
   if (version >= 6) {
     w.int16(m.ongoingTxnProducerEpoch ?? -1);
-  } else if (m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) {
+  } else if (!w.dropUnsupportedFields && m.ongoingTxnProducerEpoch !== undefined && m.ongoingTxnProducerEpoch !== -1) {
     throw new UnsupportedVersionError(`InitProducerIdResponse.ongoingTxnProducerEpoch cannot be sent in version ${version}`, version, 22);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -119,24 +119,24 @@ export function writeAddPartitionsToTxnRequest(w: Writer, version: number, m: Ad
     const v = m.transactions ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTransaction(w, version, v[i]);
-  } else if (m.transactions !== undefined && m.transactions.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.transactions !== undefined && m.transactions.length !== 0) {
     throw new UnsupportedVersionError(`AddPartitionsToTxnRequest.transactions cannot be sent in version ${version}`, version, 24);
   }
   if (version <= 3) {
     const v = m.v3AndBelowTransactionalId ?? "";
     if (flexible) w.compactString(v);
     else w.string(v);
-  } else if (m.v3AndBelowTransactionalId !== undefined && m.v3AndBelowTransactionalId !== "") {
+  } else if (!w.dropUnsupportedFields && m.v3AndBelowTransactionalId !== undefined && m.v3AndBelowTransactionalId !== "") {
     throw new UnsupportedVersionError(`AddPartitionsToTxnRequest.v3AndBelowTransactionalId cannot be sent in version ${version}`, version, 24);
   }
   if (version <= 3) {
     w.int64(m.v3AndBelowProducerId ?? 0n);
-  } else if (m.v3AndBelowProducerId !== undefined && m.v3AndBelowProducerId !== 0n) {
+  } else if (!w.dropUnsupportedFields && m.v3AndBelowProducerId !== undefined && m.v3AndBelowProducerId !== 0n) {
     throw new UnsupportedVersionError(`AddPartitionsToTxnRequest.v3AndBelowProducerId cannot be sent in version ${version}`, version, 24);
   }
   if (version <= 3) {
     w.int16(m.v3AndBelowProducerEpoch ?? 0);
-  } else if (m.v3AndBelowProducerEpoch !== undefined && m.v3AndBelowProducerEpoch !== 0) {
+  } else if (!w.dropUnsupportedFields && m.v3AndBelowProducerEpoch !== undefined && m.v3AndBelowProducerEpoch !== 0) {
     throw new UnsupportedVersionError(`AddPartitionsToTxnRequest.v3AndBelowProducerEpoch cannot be sent in version ${version}`, version, 24);
   }
   if (version <= 3) {
@@ -144,7 +144,7 @@ export function writeAddPartitionsToTxnRequest(w: Writer, version: number, m: Ad
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, version, v[i]);
-  } else if (m.v3AndBelowTopics !== undefined && m.v3AndBelowTopics.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.v3AndBelowTopics !== undefined && m.v3AndBelowTopics.length !== 0) {
     throw new UnsupportedVersionError(`AddPartitionsToTxnRequest.v3AndBelowTopics cannot be sent in version ${version}`, version, 24);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);
@@ -312,7 +312,7 @@ export function writeAddPartitionsToTxnResponse(w: Writer, version: number, m: A
     const v = m.resultsByTransaction ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnResult(w, version, v[i]);
-  } else if (m.resultsByTransaction !== undefined && m.resultsByTransaction.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.resultsByTransaction !== undefined && m.resultsByTransaction.length !== 0) {
     throw new UnsupportedVersionError(`AddPartitionsToTxnResponse.resultsByTransaction cannot be sent in version ${version}`, version, 24);
   }
   if (version <= 3) {
@@ -320,7 +320,7 @@ export function writeAddPartitionsToTxnResponse(w: Writer, version: number, m: A
     if (flexible) w.uvarint(v.length + 1);
     else w.int32(v.length);
     for (let i = 0; i < v.length; i++) writeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, version, v[i]);
-  } else if (m.resultsByTopicV3AndBelow !== undefined && m.resultsByTopicV3AndBelow.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.resultsByTopicV3AndBelow !== undefined && m.resultsByTopicV3AndBelow.length !== 0) {
     throw new UnsupportedVersionError(`AddPartitionsToTxnResponse.resultsByTopicV3AndBelow cannot be sent in version ${version}`, version, 24);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -124,18 +124,18 @@ export function writeTxnOffsetCommitRequest(w: Writer, version: number, m: TxnOf
   w.int16(m.producerEpoch ?? 0);
   if (version >= 3) {
     w.int32(m.generationId ?? -1);
-  } else if (m.generationId !== undefined && m.generationId !== -1) {
+  } else if (!w.dropUnsupportedFields && m.generationId !== undefined && m.generationId !== -1) {
     throw new UnsupportedVersionError(`TxnOffsetCommitRequest.generationId cannot be sent in version ${version}`, version, 28);
   }
   if (version >= 3) {
     w.compactString(m.memberId ?? "");
-  } else if (m.memberId !== undefined && m.memberId !== "") {
+  } else if (!w.dropUnsupportedFields && m.memberId !== undefined && m.memberId !== "") {
     throw new UnsupportedVersionError(`TxnOffsetCommitRequest.memberId cannot be sent in version ${version}`, version, 28);
   }
   if (version >= 3) {
     const v = m.groupInstanceId === undefined ? null : m.groupInstanceId;
     w.compactString(v);
-  } else if (m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
+  } else if (!w.dropUnsupportedFields && m.groupInstanceId !== undefined && m.groupInstanceId !== null) {
     throw new UnsupportedVersionError(`TxnOffsetCommitRequest.groupInstanceId cannot be sent in version ${version}`, version, 28);
   }
   {

@@ -84,7 +84,7 @@ export function writeDescribeConfigsRequest(w: Writer, version: number, m: Descr
   w.bool(m.includeSynonyms ?? false);
   if (version >= 3) {
     w.bool(m.includeDocumentation ?? false);
-  } else if (m.includeDocumentation !== undefined && m.includeDocumentation !== false) {
+  } else if (!w.dropUnsupportedFields && m.includeDocumentation !== undefined && m.includeDocumentation !== false) {
     throw new UnsupportedVersionError(`DescribeConfigsRequest.includeDocumentation cannot be sent in version ${version}`, version, 32);
   }
   if (flexible) w.unknownTagSection(m._unknownTags);

@@ -72,13 +72,13 @@ export function writeCreateDelegationTokenRequest(w: Writer, version: number, m:
   if (version >= 3) {
     const v = m.ownerPrincipalType === undefined ? "" : m.ownerPrincipalType;
     w.compactString(v);
-  } else if (m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== "") {
+  } else if (!w.dropUnsupportedFields && m.ownerPrincipalType !== undefined && m.ownerPrincipalType !== "") {
     throw new UnsupportedVersionError(`CreateDelegationTokenRequest.ownerPrincipalType cannot be sent in version ${version}`, version, 38);
   }
   if (version >= 3) {
     const v = m.ownerPrincipalName === undefined ? "" : m.ownerPrincipalName;
     w.compactString(v);
-  } else if (m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== "") {
+  } else if (!w.dropUnsupportedFields && m.ownerPrincipalName !== undefined && m.ownerPrincipalName !== "") {
     throw new UnsupportedVersionError(`CreateDelegationTokenRequest.ownerPrincipalName cannot be sent in version ${version}`, version, 38);
   }
   {
@@ -182,12 +182,12 @@ export function writeCreateDelegationTokenResponse(w: Writer, version: number, m
   }
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType ?? "");
-  } else if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== "") {
+  } else if (!w.dropUnsupportedFields && m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== "") {
     throw new UnsupportedVersionError(`CreateDelegationTokenResponse.tokenRequesterPrincipalType cannot be sent in version ${version}`, version, 38);
   }
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName ?? "");
-  } else if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== "") {
+  } else if (!w.dropUnsupportedFields && m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== "") {
     throw new UnsupportedVersionError(`CreateDelegationTokenResponse.tokenRequesterPrincipalName cannot be sent in version ${version}`, version, 38);
   }
   w.int64(m.issueTimestampMs ?? 0n);

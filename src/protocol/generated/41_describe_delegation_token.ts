@@ -235,12 +235,12 @@ function writeDescribeDelegationTokenResponseDescribedDelegationToken(w: Writer,
   }
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType ?? "");
-  } else if (m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== "") {
+  } else if (!w.dropUnsupportedFields && m.tokenRequesterPrincipalType !== undefined && m.tokenRequesterPrincipalType !== "") {
     throw new UnsupportedVersionError(`DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalType cannot be sent in version ${version}`, version, 41);
   }
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName ?? "");
-  } else if (m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== "") {
+  } else if (!w.dropUnsupportedFields && m.tokenRequesterPrincipalName !== undefined && m.tokenRequesterPrincipalName !== "") {
     throw new UnsupportedVersionError(`DescribeDelegationTokenResponseDescribedDelegationToken.tokenRequesterPrincipalName cannot be sent in version ${version}`, version, 41);
   }
   w.int64(m.issueTimestamp ?? 0n);

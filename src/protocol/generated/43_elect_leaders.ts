@@ -74,7 +74,7 @@ export function writeElectLeadersRequest(w: Writer, version: number, m: ElectLea
   const flexible = version >= 2;
   if (version >= 1) {
     w.int8(m.electionType ?? 0);
-  } else if (m.electionType !== undefined && m.electionType !== 0) {
+  } else if (!w.dropUnsupportedFields && m.electionType !== undefined && m.electionType !== 0) {
     throw new UnsupportedVersionError(`ElectLeadersRequest.electionType cannot be sent in version ${version}`, version, 43);
   }
   {
@@ -205,7 +205,7 @@ export function writeElectLeadersResponse(w: Writer, version: number, m: ElectLe
   w.int32(m.throttleTimeMs ?? 0);
   if (version >= 1) {
     w.int16(m.errorCode ?? 0);
-  } else if (m.errorCode !== undefined && m.errorCode !== 0) {
+  } else if (!w.dropUnsupportedFields && m.errorCode !== undefined && m.errorCode !== 0) {
     throw new UnsupportedVersionError(`ElectLeadersResponse.errorCode cannot be sent in version ${version}`, version, 43);
   }
   {

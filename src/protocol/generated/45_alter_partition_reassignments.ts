@@ -97,7 +97,7 @@ export function writeAlterPartitionReassignmentsRequest(w: Writer, version: numb
   w.int32(m.timeoutMs ?? 60000);
   if (version >= 1) {
     w.bool(m.allowReplicationFactorChange ?? true);
-  } else if (m.allowReplicationFactorChange !== undefined && m.allowReplicationFactorChange !== true) {
+  } else if (!w.dropUnsupportedFields && m.allowReplicationFactorChange !== undefined && m.allowReplicationFactorChange !== true) {
     throw new UnsupportedVersionError(`AlterPartitionReassignmentsRequest.allowReplicationFactorChange cannot be sent in version ${version}`, version, 45);
   }
   {

@@ -314,7 +314,7 @@ export function writeDescribeQuorumResponse(w: Writer, version: number, m: Descr
     const v = m.nodes ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) writeDescribeQuorumResponseNode(w, version, v[i]);
-  } else if (m.nodes !== undefined && m.nodes.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.nodes !== undefined && m.nodes.length !== 0) {
     throw new UnsupportedVersionError(`DescribeQuorumResponse.nodes cannot be sent in version ${version}`, version, 55);
   }
   w.unknownTagSection(m._unknownTags);
@@ -357,7 +357,7 @@ function writeDescribeQuorumResponseReplicaState(w: Writer, version: number, m: 
   w.int32(m.replicaId ?? 0);
   if (version >= 2) {
     w.uuid(m.replicaDirectoryId ?? ZERO_UUID);
-  } else if (m.replicaDirectoryId !== undefined && !isZeroUuid(m.replicaDirectoryId)) {
+  } else if (!w.dropUnsupportedFields && m.replicaDirectoryId !== undefined && !isZeroUuid(m.replicaDirectoryId)) {
     throw new UnsupportedVersionError(`DescribeQuorumResponseReplicaState.replicaDirectoryId cannot be sent in version ${version}`, version, 55);
   }
   w.int64(m.logEndOffset ?? 0n);

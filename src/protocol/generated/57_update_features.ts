@@ -74,7 +74,7 @@ export function writeUpdateFeaturesRequest(w: Writer, version: number, m: Update
   }
   if (version >= 1) {
     w.bool(m.validateOnly ?? false);
-  } else if (m.validateOnly !== undefined && m.validateOnly !== false) {
+  } else if (!w.dropUnsupportedFields && m.validateOnly !== undefined && m.validateOnly !== false) {
     throw new UnsupportedVersionError(`UpdateFeaturesRequest.validateOnly cannot be sent in version ${version}`, version, 57);
   }
   w.unknownTagSection(m._unknownTags);
@@ -85,12 +85,12 @@ function writeUpdateFeaturesRequestFeatureUpdateKey(w: Writer, version: number, 
   w.int16(m.maxVersionLevel ?? 0);
   if (version <= 0) {
     w.bool(m.allowDowngrade ?? false);
-  } else if (m.allowDowngrade !== undefined && m.allowDowngrade !== false) {
+  } else if (!w.dropUnsupportedFields && m.allowDowngrade !== undefined && m.allowDowngrade !== false) {
     throw new UnsupportedVersionError(`UpdateFeaturesRequestFeatureUpdateKey.allowDowngrade cannot be sent in version ${version}`, version, 57);
   }
   if (version >= 1) {
     w.int8(m.upgradeType ?? 1);
-  } else if (m.upgradeType !== undefined && m.upgradeType !== 1) {
+  } else if (!w.dropUnsupportedFields && m.upgradeType !== undefined && m.upgradeType !== 1) {
     throw new UnsupportedVersionError(`UpdateFeaturesRequestFeatureUpdateKey.upgradeType cannot be sent in version ${version}`, version, 57);
   }
   w.unknownTagSection(m._unknownTags);

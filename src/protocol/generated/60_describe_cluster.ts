@@ -38,12 +38,12 @@ export function writeDescribeClusterRequest(w: Writer, version: number, m: Descr
   w.bool(m.includeClusterAuthorizedOperations ?? false);
   if (version >= 1) {
     w.int8(m.endpointType ?? 1);
-  } else if (m.endpointType !== undefined && m.endpointType !== 1) {
+  } else if (!w.dropUnsupportedFields && m.endpointType !== undefined && m.endpointType !== 1) {
     throw new UnsupportedVersionError(`DescribeClusterRequest.endpointType cannot be sent in version ${version}`, version, 60);
   }
   if (version >= 2) {
     w.bool(m.includeFencedBrokers ?? false);
-  } else if (m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) {
+  } else if (!w.dropUnsupportedFields && m.includeFencedBrokers !== undefined && m.includeFencedBrokers !== false) {
     throw new UnsupportedVersionError(`DescribeClusterRequest.includeFencedBrokers cannot be sent in version ${version}`, version, 60);
   }
   w.unknownTagSection(m._unknownTags);
@@ -137,7 +137,7 @@ export function writeDescribeClusterResponse(w: Writer, version: number, m: Desc
   }
   if (version >= 1) {
     w.int8(m.endpointType ?? 1);
-  } else if (m.endpointType !== undefined && m.endpointType !== 1) {
+  } else if (!w.dropUnsupportedFields && m.endpointType !== undefined && m.endpointType !== 1) {
     throw new UnsupportedVersionError(`DescribeClusterResponse.endpointType cannot be sent in version ${version}`, version, 60);
   }
   w.compactString(m.clusterId ?? "");
@@ -161,7 +161,7 @@ function writeDescribeClusterResponseDescribeClusterBroker(w: Writer, version: n
   }
   if (version >= 2) {
     w.bool(m.isFenced ?? false);
-  } else if (m.isFenced !== undefined && m.isFenced !== false) {
+  } else if (!w.dropUnsupportedFields && m.isFenced !== undefined && m.isFenced !== false) {
     throw new UnsupportedVersionError(`DescribeClusterResponseDescribeClusterBroker.isFenced cannot be sent in version ${version}`, version, 60);
   }
   w.unknownTagSection(m._unknownTags);

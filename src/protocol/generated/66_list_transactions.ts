@@ -62,13 +62,13 @@ export function writeListTransactionsRequest(w: Writer, version: number, m: List
   }
   if (version >= 1) {
     w.int64(m.durationFilter ?? -1n);
-  } else if (m.durationFilter !== undefined && m.durationFilter !== -1n) {
+  } else if (!w.dropUnsupportedFields && m.durationFilter !== undefined && m.durationFilter !== -1n) {
     throw new UnsupportedVersionError(`ListTransactionsRequest.durationFilter cannot be sent in version ${version}`, version, 66);
   }
   if (version >= 2) {
     const v = m.transactionalIdPattern === undefined ? null : m.transactionalIdPattern;
     w.compactString(v);
-  } else if (m.transactionalIdPattern !== undefined && m.transactionalIdPattern !== null) {
+  } else if (!w.dropUnsupportedFields && m.transactionalIdPattern !== undefined && m.transactionalIdPattern !== null) {
     throw new UnsupportedVersionError(`ListTransactionsRequest.transactionalIdPattern cannot be sent in version ${version}`, version, 66);
   }
   w.unknownTagSection(m._unknownTags);

@@ -123,7 +123,7 @@ export function writeConsumerGroupHeartbeatRequest(w: Writer, version: number, m
   if (version >= 1) {
     const v = m.subscribedTopicRegex === undefined ? null : m.subscribedTopicRegex;
     w.compactString(v);
-  } else if (m.subscribedTopicRegex !== undefined && m.subscribedTopicRegex !== null) {
+  } else if (!w.dropUnsupportedFields && m.subscribedTopicRegex !== undefined && m.subscribedTopicRegex !== null) {
     throw new UnsupportedVersionError(`ConsumerGroupHeartbeatRequest.subscribedTopicRegex cannot be sent in version ${version}`, version, 68);
   }
   {

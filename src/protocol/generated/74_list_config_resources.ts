@@ -39,7 +39,7 @@ export function writeListConfigResourcesRequest(w: Writer, version: number, m: L
     const v = m.resourceTypes ?? [];
     w.uvarint(v.length + 1);
     for (let i = 0; i < v.length; i++) w.int8(v[i]);
-  } else if (m.resourceTypes !== undefined && m.resourceTypes.length !== 0) {
+  } else if (!w.dropUnsupportedFields && m.resourceTypes !== undefined && m.resourceTypes.length !== 0) {
     throw new UnsupportedVersionError(`ListConfigResourcesRequest.resourceTypes cannot be sent in version ${version}`, version, 74);
   }
   w.unknownTagSection(m._unknownTags);

@@ -196,7 +196,7 @@ export function writeShareFetchRequest(w: Writer, version: number, m: ShareFetch
   }
   if (version >= 2) {
     w.bool(m.isRenewAck ?? false);
-  } else if (m.isRenewAck !== undefined && m.isRenewAck !== false) {
+  } else if (!w.dropUnsupportedFields && m.isRenewAck !== undefined && m.isRenewAck !== false) {
     throw new UnsupportedVersionError(`ShareFetchRequest.isRenewAck cannot be sent in version ${version}`, version, 78);
   }
   {

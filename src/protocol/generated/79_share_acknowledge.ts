@@ -136,7 +136,7 @@ export function writeShareAcknowledgeRequest(w: Writer, version: number, m: Shar
   w.int32(m.shareSessionEpoch ?? 0);
   if (version >= 2) {
     w.bool(m.isRenewAck ?? false);
-  } else if (m.isRenewAck !== undefined && m.isRenewAck !== false) {
+  } else if (!w.dropUnsupportedFields && m.isRenewAck !== undefined && m.isRenewAck !== false) {
     throw new UnsupportedVersionError(`ShareAcknowledgeRequest.isRenewAck cannot be sent in version ${version}`, version, 79);
   }
   {

@@ -86,7 +86,7 @@ export function writeAddRaftVoterRequest(w: Writer, version: number, m: AddRaftV
   }
   if (version >= 1) {
     w.bool(m.ackWhenCommitted ?? true);
-  } else if (m.ackWhenCommitted !== undefined && m.ackWhenCommitted !== true) {
+  } else if (!w.dropUnsupportedFields && m.ackWhenCommitted !== undefined && m.ackWhenCommitted !== true) {
     throw new UnsupportedVersionError(`AddRaftVoterRequest.ackWhenCommitted cannot be sent in version ${version}`, version, 80);
   }
   w.unknownTagSection(m._unknownTags);

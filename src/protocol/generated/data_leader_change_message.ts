@@ -94,7 +94,7 @@ function writeLeaderChangeMessageVoter(w: Writer, version: number, m: LeaderChan
   w.int32(m.voterId ?? 0);
   if (version >= 1) {
     w.uuid(m.voterDirectoryId ?? ZERO_UUID);
-  } else if (m.voterDirectoryId !== undefined && !isZeroUuid(m.voterDirectoryId)) {
+  } else if (!w.dropUnsupportedFields && m.voterDirectoryId !== undefined && !isZeroUuid(m.voterDirectoryId)) {
     throw new UnsupportedVersionError(`LeaderChangeMessageVoter.voterDirectoryId cannot be sent in version ${version}`, version);
   }
   w.unknownTagSection(m._unknownTags);

@@ -1,0 +1,101 @@
+/**
+ * Shared pieces of the bench scripts: a results table printer, JSON output under bench/results/, and a minimal
+ * pipelined Kafka request sender over raw TCP (so the load generator costs as little CPU as possible).
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+
+/** Repository root. */
+export const ROOT = path.resolve(import.meta.dirname, "..");
+
+/** Prints rows as an aligned table. */
+export function printTable(title: string, rows: Record<string, string | number>[]): void {
+  if (rows.length === 0) return;
+  const cols = Object.keys(rows[0]);
+  const cell = (v: string | number) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : v);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  console.log(`\n${title}`);
+  console.log(cols.map((c, i) => c.padEnd(width[i])).join("  "));
+  console.log(width.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(cols.map((c, i) => cell(r[c]).padEnd(width[i])).join("  "));
+}
+
+/** Writes `data` as bench/results/<name>.json with the machine and time. */
+export function writeResults(name: string, data: unknown): string {
+  const dir = path.join(ROOT, "bench", "results");
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  const os = require("node:os") as typeof import("node:os");
+  const doc = { name, when: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) }, runtime: `bun ${process.versions.bun ?? "?"}`, data };
+  fs.writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
+  return file;
+}
+
+/**
+ * A raw Kafka connection that sends pre-encoded request frames and counts responses, keeping up to `inFlight`
+ * requests outstanding. Responses are only framed and counted, not decoded.
+ */
+export class RawKafkaConnection {
+  private sock: net.Socket;
+  private waiters: ((frame: Buffer) => void)[] = [];
+
+  private constructor(sock: net.Socket) {
+    this.sock = sock;
+    sock.on("data", (b: Buffer) => this.onData(b));
+  }
+
+  /** Connects to host:port. */
+  static connect(host: string, port: number): Promise<RawKafkaConnection> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host, port }, () => resolve(new RawKafkaConnection(s)));
+      s.setNoDelay(true);
+      s.once("error", reject);
+    });
+  }
+
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private need = -1;
+
+  private onData(b: Buffer): void {
+    // Collect chunks and join once per frame: large responses arrive in many chunks.
+    this.parts.push(b);
+    this.partsLength += b.length;
+    for (;;) {
+      if (this.need < 0) {
+        if (this.partsLength < 4) return;
+        const head = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
+        this.parts = [head];
+        this.need = head.readInt32BE(0) + 4;
+      }
+      if (this.partsLength < this.need) return;
+      const all = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
+      const frame = all.subarray(4, this.need);
+      const rest = all.subarray(this.need);
+      this.parts = rest.length > 0 ? [rest] : [];
+      this.partsLength = rest.length;
+      this.need = -1;
+      this.waiters.shift()?.(frame);
+    }
+  }
+
+  /** Sends one frame (size prefix included) and resolves with the response body. */
+  request(frame: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.sock.write(frame);
+    });
+  }
+
+  /** Closes the socket. */
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
+/** Percentile of a sorted array. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
