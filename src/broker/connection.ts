@@ -11,6 +11,7 @@ import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
 import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../protocol/generated/index.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/generated/headers.ts";
 import { NO_RESPONSE, type ApiHandler, type RequestContext } from "./api-handler.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 
 /** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
 const MIN_FRAME_BYTES = 10;
@@ -96,6 +97,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     if (codec === undefined || handler === undefined) {
       return fail(`unsupported API key ${apiKey}`);
     }
+    // ApiVersions newer than ours is answered at v0 (KIP-511) so the client can retry with a version we know.
     const decodeVersion = apiKey === 18 && apiVersion > handler.maxVersion ? 0 : apiVersion;
     if (decodeVersion < codec.minVersion || decodeVersion > codec.maxVersion) {
       return fail(`unsupported version ${apiVersion} of API ${codec.name}`);
@@ -103,8 +105,14 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     r.pos = 0;
     const header = readRequestHeader(r, requestHeaderVersion(apiKey, decodeVersion));
     let request: unknown;
+    let unsupported = false;
     if (decodeVersion !== apiVersion) {
       request = { __unsupportedVersion: apiVersion };
+    } else if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      // A version the schemas define but this broker does not serve: answer with UNSUPPORTED_VERSION in the
+      // response's top-level error code (other fields at their defaults) without running the handler.
+      unsupported = true;
+      request = null;
     } else {
       request = codec.readRequest(r, apiVersion);
     }
@@ -129,9 +137,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       slot.done = true;
       fail("internal error in a handler");
     };
-    if (apiVersion < handler.minVersion && decodeVersion === apiVersion) {
-      return fail(`version ${apiVersion} of ${codec.name} is below the supported minimum ${handler.minVersion}`);
-    }
+    if (unsupported) return complete({ errorCode: ErrorCode.UNSUPPORTED_VERSION });
     try {
       const result = handler.handle(ctx, request);
       if (result instanceof Promise) result.then(complete, onError);

@@ -1,0 +1,81 @@
+/**
+ * A minimal Kafka client for broker tests: encodes requests with the generated codecs, sends raw bytes when a test
+ * needs to, and decodes responses. Tells whether the broker closed the connection.
+ */
+import * as net from "node:net";
+import { Reader, Writer } from "../../src/protocol/wire.ts";
+import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../../src/protocol/generated/index.ts";
+import { readResponseHeader, writeRequestHeader } from "../../src/protocol/generated/headers.ts";
+
+/** A test connection to a broker. */
+export class RawClient {
+  private sock: net.Socket;
+  private buf = Buffer.alloc(0);
+  private waiters: ((frame: Buffer | null) => void)[] = [];
+  private correlation = 1;
+  /** Resolves when the broker closes the connection. */
+  readonly closed: Promise<void>;
+
+  private constructor(sock: net.Socket) {
+    this.sock = sock;
+    this.closed = new Promise((resolve) => sock.on("close", () => {
+      for (const w of this.waiters.splice(0)) w(null);
+      resolve();
+    }));
+    sock.on("error", () => {});
+    sock.on("data", (b: Buffer) => {
+      this.buf = Buffer.concat([this.buf, b]);
+      while (this.buf.length >= 4 && this.buf.length >= 4 + this.buf.readInt32BE(0)) {
+        const n = this.buf.readInt32BE(0);
+        const frame = this.buf.subarray(4, 4 + n);
+        this.buf = this.buf.subarray(4 + n);
+        this.waiters.shift()?.(frame);
+      }
+    });
+  }
+
+  /** Connects to 127.0.0.1:port. */
+  static connect(port: number): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ host: "127.0.0.1", port }, () => resolve(new RawClient(s)));
+      s.once("error", reject);
+    });
+  }
+
+  /** Encodes a request frame (size prefix included). */
+  frame(apiKey: number, version: number, body: unknown): Uint8Array {
+    const w = new Writer(1024);
+    w.reserve(4);
+    writeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: this.correlation++, clientId: "raw-test" });
+    API_CODECS[apiKey]!.writeRequest(w, version, body);
+    const out = w.finishContiguous().slice();
+    new DataView(out.buffer).setInt32(0, out.length - 4);
+    return out;
+  }
+
+  /** Sends raw bytes and waits for one response frame (null when the connection closed instead). */
+  sendRaw(bytes: Uint8Array, expectResponse = true): Promise<Buffer | null> {
+    if (!expectResponse) {
+      this.sock.write(bytes);
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.sock.write(bytes);
+    });
+  }
+
+  /** Sends a request and decodes the response; throws if the broker closed the connection. */
+  async request<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
+    const frame = await this.sendRaw(this.frame(apiKey, version, body));
+    if (frame === null) throw new Error(`connection closed instead of answering API ${apiKey} v${version}`);
+    const r = new Reader(frame);
+    readResponseHeader(r, responseHeaderVersion(apiKey, version));
+    return API_CODECS[apiKey]!.readResponse(r, version) as T;
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.sock.destroy();
+  }
+}
