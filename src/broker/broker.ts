@@ -23,6 +23,7 @@ import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
 import { ProducerStateTable } from "./producer-state.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
+import { FetchSessionCache } from "./fetch-sessions.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -109,6 +110,8 @@ export class Broker {
   readonly logger: BrokerLogger;
   /** Producer id allocator for idempotent producers. */
   readonly producerIds: ProducerIdAllocator;
+  /** Open fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
   /** Handlers by API key. */
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
   private readonly logs: LogManager;
@@ -126,6 +129,7 @@ export class Broker {
     this.clock = deps.clock;
     this.fs = deps.fs;
     this.logger = deps.logger;
+    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock);
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
   }
 

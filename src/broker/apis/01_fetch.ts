@@ -7,9 +7,9 @@
  * partition it reads. Whole batches only; the first partition with data returns at least one batch even above the
  * byte limits (as Kafka does, so a large batch can never block a consumer). Records are views of the log files.
  *
- * Fetch sessions: Runnel serves sessionless fetches, which KIP-227 allows: a request for a new session
- * (id 0, epoch 0) gets session id 0 back, so clients keep sending full fetches; a request naming a session id we
- * never issued gets FETCH_SESSION_ID_NOT_FOUND.
+ * Sessions: id 0 / epoch -1 is a sessionless full fetch; id 0 / epoch 0 opens a session (full fetch); id N /
+ * epoch -1 closes session N (full fetch); id N / epoch E > 0 is an incremental fetch that names only changed
+ * partitions and gets back only partitions with news.
  */
 import type {
   FetchRequest,
@@ -22,18 +22,20 @@ import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../uuid.ts";
 import { OffsetOutOfRangeError } from "../../storage/storage-errors.ts";
+import { nextSessionEpoch, sessionPartitionKey, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
 
 /** Upper bound on a long poll, whatever the client asks. */
 export const MAX_FETCH_WAIT_MS = 30_000;
 
-interface Wanted {
+interface Wanted extends SessionPartition {
   topic: Topic | undefined;
   p: PartitionState | undefined;
-  topicKey: string;
-  partition: number;
-  fetchOffset: bigint;
-  maxBytes: number;
-  currentLeaderEpoch: number;
+}
+
+interface PartitionResult {
+  w: Wanted;
+  data: FetchResponsePartitionData;
+  bytes: number;
 }
 
 /** Builds the Fetch handler. */
@@ -44,42 +46,92 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
     maxVersion: 18,
     handle(ctx, req) {
       const v = ctx.apiVersion;
-      const sessionId = req.sessionId ?? 0;
-      if (sessionId !== 0) {
-        return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
-      }
-      const wanted: Wanted[] = [];
+      const useIds = v >= 13;
+      const resolve = (topicKey: string, name: string | undefined, id: Uint8Array | undefined) => {
+        const topic = useIds ? b.topicsById.get(topicKey) : b.topicsByName.get(name!);
+        return { topic, topicName: topic?.name ?? name ?? "", topicId: useIds ? id : topic?.id };
+      };
+      const fromRequest: Wanted[] = [];
       for (const t of req.topics) {
-        const topic = v >= 13 ? b.topicsById.get(uuidHex(t.topicId!)) : b.topicsByName.get(t.topic!);
+        const topicKey = useIds ? uuidHex(t.topicId!) : t.topic!;
+        const r = resolve(topicKey, t.topic, t.topicId);
         for (const fp of t.partitions) {
-          wanted.push({
-            topic,
-            p: topic?.partitions[fp.partition],
-            topicKey: v >= 13 ? uuidHex(t.topicId!) : t.topic!,
+          fromRequest.push({
+            ...r,
+            p: r.topic?.partitions[fp.partition],
+            topicKey,
             partition: fp.partition,
             fetchOffset: fp.fetchOffset,
             maxBytes: fp.partitionMaxBytes,
             currentLeaderEpoch: fp.currentLeaderEpoch ?? -1,
+            sentHighWatermark: -1n,
+            sentLogStartOffset: -1n,
           });
         }
       }
+
+      // Session handling (KIP-227).
+      const sessionId = v >= 7 ? (req.sessionId ?? 0) : 0;
+      const epoch = v >= 7 ? (req.sessionEpoch ?? -1) : -1;
+      let session: FetchSession | null = null;
+      let incremental = false;
+      let wanted = fromRequest;
+      const topError = (code: number): FetchResponse => ({ throttleTimeMs: 0, errorCode: code, sessionId: 0, responses: [] });
+      if (sessionId === 0 && epoch === 0) {
+        session = b.fetchSessions.create();
+        if (session) for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
+      } else if (sessionId !== 0 && epoch === -1) {
+        b.fetchSessions.remove(sessionId);
+      } else if (sessionId !== 0) {
+        const s = b.fetchSessions.get(sessionId);
+        if (s === undefined) return topError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+        if (s.nextEpoch !== epoch) return topError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+        for (const w of fromRequest) {
+          const key = sessionPartitionKey(w.topicKey, w.partition);
+          const old = s.partitions.get(key);
+          if (old) {
+            w.sentHighWatermark = old.sentHighWatermark;
+            w.sentLogStartOffset = old.sentLogStartOffset;
+          }
+          s.partitions.set(key, w);
+        }
+        for (const f of req.forgottenTopicsData ?? []) {
+          const topicKey = useIds ? uuidHex(f.topicId!) : f.topic!;
+          for (const p of f.partitions) s.partitions.delete(sessionPartitionKey(topicKey, p));
+        }
+        // Re-resolve every followed partition: topics may have been created or deleted since.
+        wanted = [...s.partitions.values()].map((sp) => {
+          const r = resolve(sp.topicKey, sp.topicName, sp.topicId);
+          const w = sp as Wanted;
+          w.topic = r.topic;
+          w.p = r.topic?.partitions[sp.partition];
+          return w;
+        });
+        session = s;
+        incremental = true;
+      } else if (epoch > 0) {
+        return topError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+      }
+      if (session) session.nextEpoch = nextSessionEpoch(incremental ? epoch : 0);
+
       const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, b.config.num("fetch.max.bytes"));
       const readCommitted = (req.isolationLevel ?? 0) === 1;
-      const first = readAll(b, req, wanted, maxBytes, readCommitted, v);
+      const respond = (results: PartitionResult[]): FetchResponse => buildResponse(results, session?.id ?? 0, incremental);
+      const first = readAll(b, wanted, maxBytes, readCommitted, incremental);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
-      if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return first.response;
-      return new Promise<FetchResponse>((resolve) => {
-        let done = false;
+      if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
+      return new Promise<FetchResponse>((done) => {
+        let finished = false;
         const finish = () => {
-          if (done) return;
-          done = true;
+          if (finished) return;
+          finished = true;
           b.clock.clearTimer(timer);
           for (const w of wanted) w.p?.waiters.delete(onData);
-          resolve(readAll(b, req, wanted, maxBytes, readCommitted, v).response);
+          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental).results));
         };
         const onData = () => {
-          if (done) return;
-          const again = readAll(b, req, wanted, maxBytes, readCommitted, v);
+          if (finished) return;
+          const again = readAll(b, wanted, maxBytes, readCommitted, incremental);
           if (again.bytes >= req.minBytes || again.hasError) finish();
           else for (const w of wanted) w.p?.waiters.add(onData);
         };
@@ -90,28 +142,14 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
   };
 }
 
-function readAll(
-  b: Broker,
-  req: FetchRequest,
-  wanted: Wanted[],
-  maxBytes: number,
-  readCommitted: boolean,
-  v: number,
-): { response: FetchResponse; bytes: number; hasError: boolean } {
-  const byTopic = new Map<string, FetchResponseFetchableTopicResponse>();
-  const responses: FetchResponseFetchableTopicResponse[] = [];
+/** Reads every wanted partition; in an incremental session, keeps only partitions with news. */
+function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean): { results: PartitionResult[]; bytes: number; hasError: boolean } {
+  const results: PartitionResult[] = [];
   let remaining = maxBytes;
   let total = 0;
   let hasError = false;
   for (const w of wanted) {
-    let tr = byTopic.get(w.topicKey);
-    if (tr === undefined) {
-      tr = { topic: w.topic?.name ?? w.topicKey, topicId: w.topic?.id, partitions: [] };
-      if (v >= 13 && w.topic === undefined) tr.topicId = req.topics.find((t) => uuidHex(t.topicId!) === w.topicKey)!.topicId;
-      byTopic.set(w.topicKey, tr);
-      responses.push(tr);
-    }
-    const pd: FetchResponsePartitionData = {
+    const data: FetchResponsePartitionData = {
       partitionIndex: w.partition,
       errorCode: ErrorCode.NONE,
       highWatermark: -1n,
@@ -121,38 +159,62 @@ function readAll(
       preferredReadReplica: -1,
       records: null,
     };
-    tr.partitions.push(pd);
+    const r: PartitionResult = { w, data, bytes: 0 };
+    results.push(r);
     const p = w.p;
     if (p === undefined) {
-      pd.errorCode = v >= 13 && w.topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      data.errorCode = w.topicId !== undefined && w.topic === undefined && w.topicName === "" ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       hasError = true;
       continue;
     }
     const log = p.log;
-    pd.highWatermark = log.highWatermark;
-    pd.lastStableOffset = log.highWatermark;
-    pd.logStartOffset = log.logStartOffset;
+    data.highWatermark = log.highWatermark;
+    data.lastStableOffset = log.highWatermark;
+    data.logStartOffset = log.logStartOffset;
     if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch !== p.leaderEpoch) {
-      pd.errorCode = w.currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+      data.errorCode = w.currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
       hasError = true;
       continue;
     }
-    if (readCommitted) pd.abortedTransactions = [];
+    if (readCommitted) data.abortedTransactions = [];
     try {
-      const limit = Math.min(w.maxBytes, remaining);
-      const r = log.read(w.fetchOffset, Math.max(limit, 0), total === 0, log.highWatermark);
-      if (r.bytes > 0) {
-        pd.records = r.chunks.length === 1 ? r.chunks[0] : r.chunks;
-        total += r.bytes;
-        remaining -= r.bytes;
+      const got = log.read(w.fetchOffset, Math.max(Math.min(w.maxBytes, remaining), 0), total === 0, log.highWatermark);
+      if (got.bytes > 0) {
+        data.records = got.chunks.length === 1 ? got.chunks[0] : got.chunks;
+        r.bytes = got.bytes;
+        total += got.bytes;
+        remaining -= got.bytes;
       } else {
-        pd.records = new Uint8Array(0);
+        data.records = EMPTY;
       }
     } catch (e) {
-      pd.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+      data.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
       if (!(e instanceof OffsetOutOfRangeError) && !(e instanceof KafkaError)) b.logger.error(`fetch from ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
       hasError = true;
     }
   }
-  return { response: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }, bytes: total, hasError };
+  const kept = incremental
+    ? results.filter((r) => r.bytes > 0 || r.data.errorCode !== 0 || r.data.highWatermark !== r.w.sentHighWatermark || r.data.logStartOffset !== r.w.sentLogStartOffset)
+    : results;
+  return { results: kept, bytes: total, hasError };
+}
+
+const EMPTY = new Uint8Array(0);
+
+function buildResponse(results: PartitionResult[], sessionId: number, _incremental: boolean): FetchResponse {
+  const byTopic = new Map<string, FetchResponseFetchableTopicResponse>();
+  const responses: FetchResponseFetchableTopicResponse[] = [];
+  for (const r of results) {
+    let tr = byTopic.get(r.w.topicKey);
+    if (tr === undefined) {
+      tr = { topic: r.w.topicName, topicId: r.w.topicId, partitions: [] };
+      byTopic.set(r.w.topicKey, tr);
+      responses.push(tr);
+    }
+    tr.partitions.push(r.data);
+    // Remember what the client now knows, so an incremental fetch reports only changes.
+    r.w.sentHighWatermark = r.data.highWatermark ?? -1n;
+    r.w.sentLogStartOffset = r.data.logStartOffset ?? -1n;
+  }
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses };
 }
