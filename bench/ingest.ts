@@ -4,11 +4,13 @@
  * compiled executable, then reads everything back with Fetch requests (from page cache). For scale the same run
  * measures loopback TCP bandwidth (same generator, a sink server that discards) and sequential file writes.
  *
- * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4]
+ * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--profile]
+ * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
+ * Markdown under bench/results/profiles/.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
+import { listen } from "../src/platform/net.ts";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "4" },
     inflight: { type: "string", default: "4" },
     partitions: { type: "string", default: "4" },
+    profile: { type: "boolean", default: false },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -94,39 +97,43 @@ async function drive(host: string, port: number, frames: Uint8Array[], seconds: 
   return { requests, bytes, seconds: elapsed };
 }
 
-/** A TCP server that reads and discards, answering each frame with a 4-byte empty response. */
-function sinkServer(): Promise<{ port: number; close(): void }> {
-  return new Promise((resolve) => {
-    const srv = net.createServer((s) => {
-      let need = -1;
-      let have = 0;
-      const resp = Buffer.from([0, 0, 0, 4, 0, 0, 0, 1]);
-      let pending: Buffer | null = null;
-      s.on("data", (b: Buffer) => {
-        let buf = pending ? Buffer.concat([pending, b]) : b;
-        pending = null;
-        for (;;) {
+/** A TCP server that reads and discards, answering each frame with an empty response (platform sockets). */
+async function sinkServer(): Promise<{ port: number; close(): void }> {
+  const resp = new Uint8Array([0, 0, 0, 4, 0, 0, 0, 1]);
+  const l = await listen("127.0.0.1", 0, (conn) => {
+    let need = -1;
+    let have = 0;
+    let head = new Uint8Array(0);
+    return {
+      onData(b: Uint8Array) {
+        let at = 0;
+        while (at < b.length) {
           if (need < 0) {
-            if (buf.length < 4) {
-              pending = buf.length ? Buffer.from(buf) : null;
-              return;
-            }
-            need = buf.readInt32BE(0);
+            const take = Math.min(4 - head.length, b.length - at);
+            const h = new Uint8Array(head.length + take);
+            h.set(head);
+            h.set(b.subarray(at, at + take), head.length);
+            head = h;
+            at += take;
+            if (head.length < 4) return;
+            need = new DataView(head.buffer).getInt32(0);
             have = 0;
-            buf = buf.subarray(4);
+            head = new Uint8Array(0);
           }
-          const take = Math.min(need - have, buf.length);
+          const take = Math.min(need - have, b.length - at);
           have += take;
-          buf = buf.subarray(take);
+          at += take;
           if (have === need) {
-            s.write(resp);
+            conn.write([resp]);
             need = -1;
-          } else return;
+          }
         }
-      });
-    });
-    srv.listen(0, "127.0.0.1", () => resolve({ port: (srv.address() as net.AddressInfo).port, close: () => srv.close() }));
+      },
+      onDrain() {},
+      onClose() {},
+    };
   });
+  return { port: l.port, close: () => void l.close() };
 }
 
 function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncMbps: number } {
@@ -145,8 +152,11 @@ function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncM
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-"));
 const binary = path.join(ROOT, "dist", "runnel");
-if (!fs.existsSync(binary)) throw new Error("dist/runnel is missing: run `npm run build` first");
-const broker = spawn(binary, ["start", "--port", "0", "--data-dir", tmp, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824"], { stdio: ["ignore", "ignore", "pipe"] });
+if (!values.profile && !fs.existsSync(binary)) throw new Error("dist/runnel is missing: run `npm run build` first");
+const brokerCmd = values.profile
+  ? [path.join(ROOT, "node_modules", ".bin", "bun"), ["--cpu-prof-md", `--cpu-prof-dir=${path.join(ROOT, "bench", "results", "profiles")}`, path.join(ROOT, "src", "cli", "main.ts")]] as const
+  : [binary, []] as const;
+const broker = spawn(brokerCmd[0], [...brokerCmd[1], "start", "--port", "0", "--data-dir", tmp, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824"], { stdio: ["ignore", "ignore", "pipe"] });
 const port: number = await new Promise((resolve, reject) => {
   let log = "";
   broker.stderr!.on("data", (b) => {

@@ -3,7 +3,7 @@
  * pipelined Kafka request sender over raw TCP (so the load generator costs as little CPU as possible).
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
+import { connect, type Connection } from "../src/platform/net.ts";
 import * as path from "node:path";
 
 /** Repository root. */
@@ -34,43 +34,49 @@ export function writeResults(name: string, data: unknown): string {
 
 /**
  * A raw Kafka connection that sends pre-encoded request frames and counts responses, keeping up to `inFlight`
- * requests outstanding. Responses are only framed and counted, not decoded.
+ * requests outstanding. Responses are only framed, not decoded. Runs on the platform sockets (Bun-native on Bun).
  */
 export class RawKafkaConnection {
-  private sock: net.Socket;
-  private waiters: ((frame: Buffer) => void)[] = [];
-
-  private constructor(sock: net.Socket) {
-    this.sock = sock;
-    sock.on("data", (b: Buffer) => this.onData(b));
-  }
-
-  /** Connects to host:port. */
-  static connect(host: string, port: number): Promise<RawKafkaConnection> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect({ host, port }, () => resolve(new RawKafkaConnection(s)));
-      s.setNoDelay(true);
-      s.once("error", reject);
-    });
-  }
-
-  private parts: Buffer[] = [];
+  private conn!: Connection;
+  private parts: Uint8Array[] = [];
   private partsLength = 0;
   private need = -1;
+  private waiters: ((frame: Uint8Array) => void)[] = [];
 
-  private onData(b: Buffer): void {
+  /** Connects to host:port. */
+  static async connect(host: string, port: number): Promise<RawKafkaConnection> {
+    const rc = new RawKafkaConnection();
+    await connect(host, port, (conn) => {
+      rc.conn = conn;
+      return { onData: (b) => rc.onData(b), onDrain: () => {}, onClose: () => {} };
+    });
+    return rc;
+  }
+
+  private join(): Uint8Array {
+    if (this.parts.length === 1) return this.parts[0];
+    const all = new Uint8Array(this.partsLength);
+    let o = 0;
+    for (const p of this.parts) {
+      all.set(p, o);
+      o += p.length;
+    }
+    this.parts = [all];
+    return all;
+  }
+
+  private onData(b: Uint8Array): void {
     // Collect chunks and join once per frame: large responses arrive in many chunks.
     this.parts.push(b);
     this.partsLength += b.length;
     for (;;) {
       if (this.need < 0) {
         if (this.partsLength < 4) return;
-        const head = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
-        this.parts = [head];
-        this.need = head.readInt32BE(0) + 4;
+        const head = this.join();
+        this.need = new DataView(head.buffer, head.byteOffset).getInt32(0) + 4;
       }
       if (this.partsLength < this.need) return;
-      const all = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
+      const all = this.join();
       const frame = all.subarray(4, this.need);
       const rest = all.subarray(this.need);
       this.parts = rest.length > 0 ? [rest] : [];
@@ -81,16 +87,16 @@ export class RawKafkaConnection {
   }
 
   /** Sends one frame (size prefix included) and resolves with the response body. */
-  request(frame: Uint8Array): Promise<Buffer> {
+  request(frame: Uint8Array): Promise<Uint8Array> {
     return new Promise((resolve) => {
       this.waiters.push(resolve);
-      this.sock.write(frame);
+      this.conn.write([frame]);
     });
   }
 
   /** Closes the socket. */
   close(): void {
-    this.sock.destroy();
+    this.conn.close();
   }
 }
 

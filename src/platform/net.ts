@@ -1,7 +1,8 @@
 /**
- * TCP for the broker and the client, behind one small interface. Uses `node:net`, which Bun and Deno both
- * provide, so everything above this module is runtime-neutral. Writes take arrays of views so that a Fetch
- * response can hand file views to the socket without concatenating them.
+ * TCP for the broker and the client, behind one small interface, so everything above this module is
+ * runtime-neutral. On Bun it uses Bun's native sockets (`Bun.listen`/`Bun.connect`): writes go straight from our
+ * views to the kernel, with a queue of the unwritten rest for back-pressure, so a Fetch response's file views are
+ * never concatenated or copied. Elsewhere (Deno) it uses `node:net`. Writes take arrays of views.
  */
 import * as net from "node:net";
 
@@ -70,8 +71,8 @@ function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandle
   });
 }
 
-/** Listens on host:port (port 0 = OS-chosen) and calls `onConnection` for each accepted socket. */
-export function listen(
+/** Listens with `node:net`. */
+function listenNode(
   host: string,
   port: number,
   onConnection: (c: Connection) => ConnectionHandler,
@@ -100,8 +101,8 @@ export function listen(
   });
 }
 
-/** Dials host:port. */
-export function connect(
+/** Dials with `node:net`. */
+function connectNode(
   host: string,
   port: number,
   onConnection: (c: Connection) => ConnectionHandler,
@@ -115,4 +116,133 @@ export function connect(
       resolve();
     });
   });
+}
+
+/** The subset of Bun's socket API used here. */
+interface BunSocket {
+  data: BunSocketState;
+  remoteAddress: string;
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  pause(): boolean;
+  resume(): boolean;
+  setNoDelay?(on: boolean): void;
+}
+
+interface BunSocketState {
+  handler: ConnectionHandler | null;
+  queue: Uint8Array[];
+  closeAfterFlush: boolean;
+  closed: boolean;
+}
+
+type BunGlobal = {
+  listen(opts: unknown): { port: number; stop(closeActive?: boolean): void };
+  connect(opts: unknown): Promise<BunSocket>;
+};
+
+const bun = (globalThis as unknown as { Bun?: BunGlobal }).Bun;
+
+/** Writes queued views until the socket refuses; returns true when the queue is empty. */
+function flushBun(sock: BunSocket): boolean {
+  const q = sock.data.queue;
+  while (q.length > 0) {
+    const head = q[0];
+    const n = sock.write(head);
+    if (n < 0) {
+      q.length = 0;
+      return true;
+    }
+    if (n < head.length) {
+      q[0] = head.subarray(n);
+      return false;
+    }
+    q.shift();
+  }
+  return true;
+}
+
+function bunConnection(sock: BunSocket): Connection {
+  const st = sock.data;
+  return {
+    remote: `${sock.remoteAddress}`,
+    write(chunks) {
+      if (st.closed) return true;
+      for (const c of chunks) if (c.length > 0) st.queue.push(c);
+      return flushBun(sock);
+    },
+    pause: () => void sock.pause(),
+    resume: () => void sock.resume(),
+    close(graceful = false) {
+      if (graceful && st.queue.length > 0) st.closeAfterFlush = true;
+      else if (graceful) sock.end();
+      else sock.terminate();
+    },
+  };
+}
+
+function bunHandlers(onConnection: (c: Connection) => ConnectionHandler) {
+  return {
+    binaryType: "uint8array",
+    open(sock: BunSocket) {
+      sock.data = { handler: null, queue: [], closeAfterFlush: false, closed: false };
+      sock.setNoDelay?.(true);
+      sock.data.handler = onConnection(bunConnection(sock));
+    },
+    data(sock: BunSocket, chunk: Uint8Array) {
+      sock.data.handler?.onData(chunk);
+    },
+    drain(sock: BunSocket) {
+      if (!flushBun(sock)) return;
+      if (sock.data.closeAfterFlush) sock.end();
+      else sock.data.handler?.onDrain();
+    },
+    close(sock: BunSocket) {
+      const st = sock.data;
+      if (!st || st.closed) return;
+      st.closed = true;
+      st.queue.length = 0;
+      st.handler?.onClose();
+    },
+    error(sock: BunSocket) {
+      sock.terminate();
+    },
+  };
+}
+
+/** Listens on host:port (port 0 = OS-chosen) and calls `onConnection` for each accepted socket. */
+export function listen(host: string, port: number, onConnection: (c: Connection) => ConnectionHandler): Promise<Listener> {
+  if (bun === undefined) return listenNode(host, port, onConnection);
+  const open = new Set<BunSocket>();
+  const handlers = bunHandlers(onConnection);
+  const server = bun.listen({
+    hostname: host,
+    port,
+    socket: {
+      ...handlers,
+      open(sock: BunSocket) {
+        open.add(sock);
+        handlers.open(sock);
+      },
+      close(sock: BunSocket) {
+        open.delete(sock);
+        handlers.close(sock);
+      },
+    },
+  });
+  return Promise.resolve({
+    host,
+    port: server.port,
+    close: async () => {
+      server.stop(true);
+      for (const s of open) s.terminate();
+    },
+  });
+}
+
+/** Dials host:port. */
+export async function connect(host: string, port: number, onConnection: (c: Connection) => ConnectionHandler): Promise<void> {
+  if (bun === undefined) return connectNode(host, port, onConnection);
+  await bun.connect({ hostname: host, port, socket: bunHandlers(onConnection) });
 }
