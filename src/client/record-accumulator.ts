@@ -1,0 +1,440 @@
+/**
+ * The producer's record accumulator: per partition, a queue of batches. Records are encoded straight into the
+ * open batch's preallocated `batch.size` buffer (a {@link BatchBuilder}); a batch becomes sendable when it is full,
+ * when `linger.ms` has passed since it was opened, when a flush is in progress, or when appends are waiting for
+ * `buffer.memory`. Every open or unacknowledged batch holds `batch.size` bytes (more for one oversized record) of
+ * `buffer.memory`; an append that would exceed it is refused so the producer can make its caller wait.
+ *
+ * Nothing here allocates per record except the completion bookkeeping of records that asked for one.
+ */
+import type { Clock } from "../platform/clock.ts";
+import { BATCH_HEADER_SIZE } from "../protocol/batch-layout.ts";
+import { BatchBuilder, type BatchCompressor, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
+import { ClientTimeoutError, RecordTooLargeError } from "./client-errors.ts";
+
+/** Called once per record when its batch is acknowledged (error null) or fails. */
+export type RecordCompletion = (error: Error | null, offset: bigint, timestampMs: number) => void;
+
+/** Builders kept for reuse once their batch is sealed. */
+const MAX_POOLED_BUILDERS = 64;
+/** Largest sequence number before it wraps to 0 (int32). */
+const MAX_SEQUENCE = 0x7fffffff;
+
+/** Results of {@link RecordAccumulator.append}. */
+export const AppendResult = {
+  /** Added to the open batch. */
+  Appended: 0,
+  /** Added to a newly opened batch (the sender should arm its linger timer). */
+  NewBatch: 1,
+  /** Added, and a batch is now full and sendable. */
+  BatchFull: 2,
+  /** Not added: `buffer.memory` is exhausted; retry after {@link RecordAccumulator.whenMemoryFreed}. */
+  NoMemory: 3,
+} as const;
+
+/** One of {@link AppendResult}. */
+export type AppendResult = (typeof AppendResult)[keyof typeof AppendResult];
+
+/** One batch of one partition, open (a builder) or sealed (bytes). */
+export class ProducerBatch {
+  /** Creation order across the accumulator (retries are re-queued by it). */
+  readonly id: number;
+  /** Topic. */
+  readonly topic: string;
+  /** Partition. */
+  readonly partition: number;
+  /** Monotonic ms when the batch was opened. */
+  readonly createdMs: number;
+  /** Bytes of buffer.memory the batch holds until it completes. */
+  readonly reserved: number;
+  /** The builder while the batch is open; null once sealed. */
+  builder: BatchBuilder | null;
+  /** The sealed batch bytes; null while open. */
+  bytes: Uint8Array | null = null;
+  /** Records in the batch. */
+  recordCount = 0;
+  /** Uncompressed size of the records section plus header. */
+  uncompressedBytes = 0;
+  /** Send attempts that failed so far. */
+  attempts = 0;
+  /** Monotonic ms before which the batch must not be retried. */
+  retryAtMs = 0;
+  /** Sequence of the first record (idempotent producer), or -1. */
+  baseSequence = -1;
+  /** Whether the batch is in a request that has not been answered. */
+  inFlight = false;
+  /** Whether the batch completed (acknowledged or failed). */
+  done = false;
+  private readonly completionIndex: number[] = [];
+  private readonly completionTimestamp: number[] = [];
+  private readonly completions: RecordCompletion[] = [];
+
+  constructor(id: number, topic: string, partition: number, createdMs: number, reserved: number, builder: BatchBuilder) {
+    this.id = id;
+    this.topic = topic;
+    this.partition = partition;
+    this.createdMs = createdMs;
+    this.reserved = reserved;
+    this.builder = builder;
+  }
+
+  /** Remembers that record `index` (timestamp `timestampMs`) wants `completion`. */
+  addCompletion(index: number, timestampMs: number, completion: RecordCompletion): void {
+    this.completionIndex.push(index);
+    this.completionTimestamp.push(timestampMs);
+    this.completions.push(completion);
+  }
+
+  /** Calls every completion: success with offsets from `baseOffset` (-1: unknown), or `error`. */
+  fire(error: Error | null, baseOffset: bigint, logAppendTimeMs: number): void {
+    for (let i = 0; i < this.completions.length; i++) {
+      const offset = error !== null || baseOffset < 0n ? -1n : baseOffset + BigInt(this.completionIndex[i]);
+      const ts = logAppendTimeMs >= 0 ? logAppendTimeMs : this.completionTimestamp[i];
+      try {
+        this.completions[i](error, offset, ts);
+      } catch {
+        // A throwing user callback must not break the producer.
+      }
+    }
+    this.completions.length = 0;
+    this.completionIndex.length = 0;
+    this.completionTimestamp.length = 0;
+  }
+}
+
+/** Batches of one partition, oldest first. */
+export interface PartitionQueue {
+  /** Topic. */
+  readonly topic: string;
+  /** Partition. */
+  readonly partition: number;
+  /** Batches waiting to be sent (the last may be open). */
+  readonly batches: ProducerBatch[];
+  /** Batches of this partition in requests not yet answered. */
+  inFlight: number;
+  /** Next sequence number to give (idempotent producer). */
+  nextSequence: number;
+}
+
+/** Settings of the accumulator. */
+export interface AccumulatorOptions {
+  /** `batch.size`: capacity of each batch buffer, header included. */
+  batchSize: number;
+  /** `linger.ms`. */
+  lingerMs: number;
+  /** `buffer.memory`. */
+  bufferMemory: number;
+  /** Compressor for sealed batches, or null for none. */
+  compressor: BatchCompressor | null;
+  /** `delivery.timeout.ms`: a batch not acknowledged this long after it opened fails. */
+  deliveryTimeoutMs: number;
+  /** Clock (monotonic time drives linger and retries). */
+  clock: Clock;
+}
+
+/** Partitions with a sendable batch and when to look again. */
+export interface ReadyCheck {
+  /** Queues whose first batch can be sent now. */
+  ready: PartitionQueue[];
+  /** Ms until the next batch becomes sendable by time (linger, back-off, expiry), or Infinity. */
+  nextDelayMs: number;
+}
+
+/** The accumulator. */
+export class RecordAccumulator {
+  private readonly opts: AccumulatorOptions;
+  private readonly queues = new Map<string, PartitionQueue[]>();
+  private readonly pool: BatchBuilder[] = [];
+  private usedMemory = 0;
+  private nextBatchId = 0;
+  private incompleteBatches = 0;
+  private flushes = 0;
+  private closing = false;
+  private memoryWaiters = 0;
+  private producerId = -1n;
+  private producerEpoch = -1;
+  private memoryListeners: (() => void)[] = [];
+  private idleListeners: (() => void)[] = [];
+
+  constructor(opts: AccumulatorOptions) {
+    if (!Number.isInteger(opts.batchSize) || opts.batchSize < BATCH_HEADER_SIZE + 8) throw new RangeError(`batch.size ${opts.batchSize} is too small`);
+    if (!(opts.lingerMs >= 0)) throw new RangeError(`linger.ms ${opts.lingerMs} must be >= 0`);
+    if (!(opts.bufferMemory >= opts.batchSize)) throw new RangeError(`buffer.memory ${opts.bufferMemory} must be >= batch.size ${opts.batchSize}`);
+    this.opts = opts;
+  }
+
+  /** Bytes of buffer.memory in use. */
+  get memoryInUse(): number {
+    return this.usedMemory;
+  }
+
+  /** Batches opened and not yet completed. */
+  get incomplete(): number {
+    return this.incompleteBatches;
+  }
+
+  /** Stamps batches opened from now on with an idempotent producer id and epoch. */
+  setProducerIdentity(producerId: bigint, producerEpoch: number): void {
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+  }
+
+  /** Whether batches carry a producer id (then sequence numbers are assigned). */
+  get idempotent(): boolean {
+    return this.producerId >= 0n;
+  }
+
+  /** The queue of a partition (created on first use). */
+  queue(topic: string, partition: number): PartitionQueue {
+    let list = this.queues.get(topic);
+    if (list === undefined) {
+      list = [];
+      this.queues.set(topic, list);
+    }
+    let q = list[partition];
+    if (q === undefined) {
+      q = { topic, partition, batches: [], inFlight: 0, nextSequence: 0 };
+      list[partition] = q;
+    }
+    return q;
+  }
+
+  /**
+   * Encodes a record into the partition's open batch (opening one if needed). Throws RecordTooLargeError when the
+   * record alone could never fit in `buffer.memory`.
+   */
+  append(
+    topic: string,
+    partition: number,
+    timestampMs: number,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    headers: readonly RecordHeader[] | undefined,
+    completion: RecordCompletion | undefined,
+  ): AppendResult {
+    const q = this.queue(topic, partition);
+    const last = q.batches.length > 0 ? q.batches[q.batches.length - 1] : undefined;
+    let sealed = false;
+    if (last !== undefined && last.builder !== null) {
+      if (this.appendTo(last, timestampMs, key, value, headers, completion)) {
+        return last.builder !== null && last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
+      }
+      this.seal(last);
+      sealed = true;
+    }
+    // Worst-case size of the record as the first of a new batch (offset and timestamp deltas are 0).
+    const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
+    if (size > this.opts.bufferMemory) {
+      throw new RecordTooLargeError(`record of ${size} bytes is larger than buffer.memory (${this.opts.bufferMemory})`);
+    }
+    const reserve = Math.max(this.opts.batchSize, size);
+    if (this.usedMemory + reserve > this.opts.bufferMemory) return AppendResult.NoMemory;
+    const builder = this.pool.pop() ?? new BatchBuilder(this.opts.batchSize);
+    let baseSequence = -1;
+    if (this.producerId >= 0n) baseSequence = q.nextSequence;
+    builder.reset(this.producerId >= 0n ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence } : {});
+    const batch = new ProducerBatch(this.nextBatchId++, topic, partition, this.opts.clock.monotonicMs(), reserve, builder);
+    batch.baseSequence = baseSequence;
+    this.usedMemory += reserve;
+    this.incompleteBatches++;
+    q.batches.push(batch);
+    const ok = this.appendTo(batch, timestampMs, key, value, headers, completion);
+    if (!ok) throw new Error("first record of an empty batch did not fit");
+    if (batch.builder !== null && batch.builder.sizeInBytes >= this.opts.batchSize) return AppendResult.BatchFull;
+    return sealed ? AppendResult.BatchFull : AppendResult.NewBatch;
+  }
+
+  private appendTo(
+    batch: ProducerBatch,
+    timestampMs: number,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    headers: readonly RecordHeader[] | undefined,
+    completion: RecordCompletion | undefined,
+  ): boolean {
+    const b = batch.builder!;
+    if (!b.append(timestampMs, key, value, headers)) return false;
+    if (completion !== undefined) batch.addCompletion(batch.recordCount, timestampMs, completion);
+    batch.recordCount++;
+    return true;
+  }
+
+  /** Seals an open batch: writes its header, compresses it and returns its builder to the pool. */
+  seal(batch: ProducerBatch): void {
+    const b = batch.builder;
+    if (b === null) return;
+    batch.uncompressedBytes = b.sizeInBytes;
+    batch.bytes = b.finish(this.opts.compressor ?? undefined);
+    batch.builder = null;
+    if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
+    if (batch.baseSequence >= 0) {
+      const q = this.queue(batch.topic, batch.partition);
+      const next = batch.baseSequence + batch.recordCount;
+      q.nextSequence = next > MAX_SEQUENCE ? next - MAX_SEQUENCE - 1 : next;
+    }
+  }
+
+  /** Which partitions can send now, and when to check again. */
+  ready(nowMs: number): ReadyCheck {
+    const ready: PartitionQueue[] = [];
+    let nextDelayMs = Infinity;
+    const urgent = this.flushes > 0 || this.closing || this.memoryWaiters > 0;
+    for (const list of this.queues.values()) {
+      for (const q of list) {
+        if (q === undefined || q.batches.length === 0) continue;
+        const wait = this.waitMs(q, nowMs, urgent);
+        if (wait <= 0) ready.push(q);
+        else if (wait < nextDelayMs) nextDelayMs = wait;
+      }
+    }
+    return { ready, nextDelayMs };
+  }
+
+  /** Ms until the head batch of `q` may be sent (<= 0: now; Infinity: blocked by in-flight ordering). */
+  waitMs(q: PartitionQueue, nowMs: number, urgent = this.flushes > 0 || this.closing || this.memoryWaiters > 0): number {
+    const head = q.batches[0];
+    if (head === undefined) return Infinity;
+    if (head.attempts > 0) {
+      // A retried batch goes alone, after everything before it came back, so the partition stays in order.
+      if (q.inFlight > 0) return Infinity;
+      return head.retryAtMs - nowMs;
+    }
+    if (q.batches.length > 1 || head.builder === null || head.builder.sizeInBytes >= this.opts.batchSize || urgent) return 0;
+    return head.createdMs + this.opts.lingerMs - nowMs;
+  }
+
+  /** Takes the first batch of `q` for sending: sealed and marked in flight. */
+  take(q: PartitionQueue): ProducerBatch {
+    const batch = q.batches.shift();
+    if (batch === undefined) throw new Error(`no batch to take for ${q.topic}-${q.partition}`);
+    this.seal(batch);
+    batch.inFlight = true;
+    q.inFlight++;
+    return batch;
+  }
+
+  /** Puts a batch that failed retriably back at its place in the queue, sendable again at `retryAtMs`. */
+  reenqueue(batch: ProducerBatch, retryAtMs: number): void {
+    const q = this.queue(batch.topic, batch.partition);
+    if (batch.inFlight) {
+      batch.inFlight = false;
+      q.inFlight--;
+    }
+    batch.attempts++;
+    batch.retryAtMs = retryAtMs;
+    // Keep creation (sequence) order among the waiting batches: earlier batches go first.
+    let at = 0;
+    while (at < q.batches.length && q.batches[at].id < batch.id) at++;
+    q.batches.splice(at, 0, batch);
+  }
+
+  /** Completes a batch: acknowledged (error null) with its base offset, or failed. Frees its memory. */
+  complete(batch: ProducerBatch, error: Error | null, baseOffset: bigint, logAppendTimeMs: number): void {
+    if (batch.done) return;
+    batch.done = true;
+    const q = this.queue(batch.topic, batch.partition);
+    if (batch.inFlight) {
+      batch.inFlight = false;
+      q.inFlight--;
+    } else {
+      const i = q.batches.indexOf(batch);
+      if (i >= 0) q.batches.splice(i, 1);
+      if (batch.builder !== null) {
+        const b = batch.builder;
+        batch.builder = null;
+        if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
+      }
+    }
+    batch.fire(error, baseOffset, logAppendTimeMs);
+    this.usedMemory -= batch.reserved;
+    this.incompleteBatches--;
+    if (this.usedMemory < 0 || this.incompleteBatches < 0) throw new Error("accumulator accounting went negative");
+    if (this.memoryListeners.length > 0) {
+      const ls = this.memoryListeners;
+      this.memoryListeners = [];
+      for (const l of ls) l();
+    }
+    if (this.incompleteBatches === 0 && this.idleListeners.length > 0) {
+      const ls = this.idleListeners;
+      this.idleListeners = [];
+      for (const l of ls) l();
+    }
+  }
+
+  /** Fails batches (not in flight) older than `delivery.timeout.ms`; returns ms until the next would expire. */
+  expire(nowMs: number): number {
+    let next = Infinity;
+    for (const list of this.queues.values()) {
+      for (const q of list) {
+        if (q === undefined) continue;
+        for (let i = 0; i < q.batches.length; ) {
+          const b = q.batches[i];
+          const left = b.createdMs + this.opts.deliveryTimeoutMs - nowMs;
+          if (left <= 0) {
+            this.complete(b, new ClientTimeoutError(`${b.recordCount} record(s) for ${b.topic}-${b.partition} expired: ${nowMs - b.createdMs} ms passed since the batch was created (delivery.timeout.ms ${this.opts.deliveryTimeoutMs})`), -1n, -1);
+            continue;
+          }
+          if (left < next) next = left;
+          i++;
+        }
+      }
+    }
+    return next;
+  }
+
+  /** Whether `batch` may still be retried at `nowMs` (inside delivery.timeout.ms). */
+  withinDeliveryTimeout(batch: ProducerBatch, nowMs: number): boolean {
+    return nowMs < batch.createdMs + this.opts.deliveryTimeoutMs;
+  }
+
+  /** Fails every batch that is not in flight (used when the producer is closed without flushing). */
+  abortUnsent(error: Error): void {
+    for (const list of this.queues.values()) {
+      for (const q of list) {
+        if (q === undefined) continue;
+        while (q.batches.length > 0) this.complete(q.batches[0], error, -1n, -1);
+      }
+    }
+  }
+
+  /** Makes every batch sendable until {@link RecordAccumulator.endFlush}. */
+  beginFlush(): void {
+    this.flushes++;
+  }
+
+  /** Ends one {@link RecordAccumulator.beginFlush}. */
+  endFlush(): void {
+    if (this.flushes <= 0) throw new Error("endFlush without beginFlush");
+    this.flushes--;
+  }
+
+  /** Makes every batch sendable from now on (the producer is closing). */
+  beginClose(): void {
+    this.closing = true;
+  }
+
+  /** Records that an append is waiting for memory (makes every batch sendable, so memory frees up). */
+  addMemoryWaiter(delta: 1 | -1): void {
+    this.memoryWaiters += delta;
+    if (this.memoryWaiters < 0) throw new Error("memory waiter count went negative");
+  }
+
+  /** Resolves the next time a batch completes and frees memory. */
+  whenMemoryFreed(): Promise<void> {
+    return new Promise((resolve) => this.memoryListeners.push(resolve));
+  }
+
+  /** Resolves when no batch is incomplete. */
+  whenIdle(): Promise<void> {
+    if (this.incompleteBatches === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleListeners.push(resolve));
+  }
+
+  /** Rejects a record bigger than `maxRequestSize` as a batch of its own. */
+  static checkRecordSize(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined, maxRequestSize: number): void {
+    const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
+    if (size > maxRequestSize) {
+      throw new RecordTooLargeError(`record of ${size} bytes (as a batch) is larger than max.request.size (${maxRequestSize})`);
+    }
+  }
+}
