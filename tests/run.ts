@@ -17,6 +17,7 @@ const DENO_SUITES = [
   "tests/protocol",
   "tests/compression",
   "tests/storage",
+  "tests/client",
   "tests/deno",
 ];
 
