@@ -18,7 +18,6 @@ const DENO_SUITES = [
   "tests/compression",
   "tests/storage",
   "tests/client",
-  "tests/deno",
 ];
 
 interface Counts {
