@@ -130,3 +130,42 @@ export function alterTopicConfigs(
   if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
   if (!validateOnly) b.setTopicConfig(topic, overrides, parsed.config);
 }
+
+/** The result of altering one config resource, as both alter APIs report it. */
+export interface AlterConfigsResult {
+  /** Kafka error code. */
+  errorCode: number;
+  /** Error text, or null. */
+  errorMessage: string | null;
+  /** Resource type as asked. */
+  resourceType: number;
+  /** Resource name as asked. */
+  resourceName: string;
+}
+
+/**
+ * Applies AlterConfigs (`replace`: the given set replaces all overrides) or IncrementalAlterConfigs changes to
+ * each resource; only topics can change, broker settings are static.
+ */
+export function alterConfigResources(
+  b: Broker,
+  resources: readonly { resourceType: number; resourceName: string; changes: { name: string; op: number; value: string | null }[] }[],
+  replace: boolean,
+  validateOnly: boolean,
+): AlterConfigsResult[] {
+  return resources.map((r) => {
+    const out: AlterConfigsResult = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
+    if (r.resourceType !== ConfigResourceType.TOPIC) {
+      return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Broker configs are static; set them in server.properties" };
+    }
+    const t = b.topicsByName.get(r.resourceName);
+    if (t === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    try {
+      alterTopicConfigs(b, t, r.changes, replace, validateOnly);
+    } catch (e) {
+      if (!(e instanceof KafkaError)) throw e;
+      return { ...out, errorCode: e.code, errorMessage: e.message };
+    }
+    return out;
+  });
+}
