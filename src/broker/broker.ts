@@ -23,6 +23,7 @@ import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
 import { ProducerStateTable } from "./producer-state.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
+import { loadProducerState, writeProducerSnapshot } from "./producer-snapshot.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
 
 /** Logger used across the broker. */
@@ -196,7 +197,16 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     await this.listener?.close();
-    for (const t of this.topicsByName.values()) for (const p of t.partitions) for (const w of p.waiters) w();
+    for (const t of this.topicsByName.values()) {
+      for (const p of t.partitions) {
+        for (const w of p.waiters) w();
+        try {
+          writeProducerSnapshot(this.fs, p.log, p.producers);
+        } catch (e) {
+          this.logger.warn(`could not write the producer snapshot of ${t.name}-${p.index}: ${(e as Error).message}`);
+        }
+      }
+    }
     await this.logs.close();
     this.logger.info("Runnel broker stopped");
   }
@@ -234,7 +244,10 @@ export class Broker {
     for (let i = topic.partitions.length; i < count; i++) {
       const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
       log.highWatermark = log.logEndOffset;
-      topic.partitions.push({ topic, index: i, log, leaderEpoch: 0, waiters: new Set(), producers: new ProducerStateTable() });
+      const producers = new ProducerStateTable();
+      const loaded = loadProducerState(this.fs, log, producers);
+      if (loaded !== null) this.logger.info(loaded);
+      topic.partitions.push({ topic, index: i, log, leaderEpoch: 0, waiters: new Set(), producers });
     }
   }
 

@@ -14,12 +14,30 @@ interface BatchMeta {
   firstSeq: number;
   lastSeq: number;
   baseOffset: bigint;
+  offsetDelta: number;
+  timestamp: number;
 }
 
 interface ProducerEntry {
   epoch: number;
   lastSeq: number;
   batches: BatchMeta[];
+}
+
+/** What a snapshot keeps of one producer: its last batch (as Kafka's producer snapshots do). */
+export interface ProducerSnapshotEntry {
+  /** Producer id. */
+  producerId: bigint;
+  /** Producer epoch. */
+  epoch: number;
+  /** Sequence of the last record written. */
+  lastSequence: number;
+  /** Offset of the last record written. */
+  lastOffset: bigint;
+  /** lastOffset minus the last batch's base offset. */
+  offsetDelta: number;
+  /** Max timestamp of the last batch. */
+  timestamp: number;
 }
 
 /** What {@link ProducerStateTable.check} decided about a batch. */
@@ -57,7 +75,7 @@ export class ProducerStateTable {
   }
 
   /** Records an appended batch. */
-  record(pid: bigint, epoch: number, baseSeq: number, count: number, baseOffset: bigint): void {
+  record(pid: bigint, epoch: number, baseSeq: number, count: number, baseOffset: bigint, offsetDelta = count - 1, timestamp = -1): void {
     let e = this.producers.get(pid);
     if (e === undefined || epoch !== e.epoch) {
       e = { epoch, lastSeq: -1, batches: [] };
@@ -71,8 +89,29 @@ export class ProducerStateTable {
     this.producers.set(pid, e);
     const lastSeq = (baseSeq + count - 1) | 0;
     e.lastSeq = lastSeq;
-    e.batches.push({ firstSeq: baseSeq, lastSeq, baseOffset });
+    e.batches.push({ firstSeq: baseSeq, lastSeq, baseOffset, offsetDelta, timestamp });
     if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
+  }
+
+  /** The last batch of every producer, for a snapshot. */
+  entries(): ProducerSnapshotEntry[] {
+    const out: ProducerSnapshotEntry[] = [];
+    for (const [producerId, e] of this.producers) {
+      const last = e.batches[e.batches.length - 1];
+      if (last === undefined) continue;
+      out.push({ producerId, epoch: e.epoch, lastSequence: last.lastSeq, lastOffset: last.baseOffset + BigInt(last.offsetDelta), offsetDelta: last.offsetDelta, timestamp: last.timestamp });
+    }
+    return out;
+  }
+
+  /** Replaces the state with snapshot entries. */
+  restore(entries: readonly ProducerSnapshotEntry[]): void {
+    this.producers.clear();
+    for (const s of entries) {
+      const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
+      const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
+      this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastSequence, batches: [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }] });
+    }
   }
 
   /** Forgets everything (partition truncated or deleted). */

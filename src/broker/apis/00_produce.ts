@@ -124,7 +124,7 @@ function appendPartition(
     if (!(e instanceof KafkaError)) b.logger.error(`append to ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
     return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCodeOf(e), (e as Error).message);
   }
-  if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset);
+  if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
   p.log.highWatermark = p.log.logEndOffset;
   b.notifyAppend(p);
   if (acks === -1) toSync.add(p);

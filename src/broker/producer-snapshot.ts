@@ -1,0 +1,136 @@
+/**
+ * Durable idempotent-producer state: `<offset>.snapshot` files in a partition directory, in Kafka's layout
+ * (int16 version 1, uint32 CRC-32C of the rest, then the entries), written at clean shutdown. On start the
+ * newest snapshot is loaded and the batch headers after it are replayed, so a producer retrying a batch that
+ * was written just before a crash gets its original offset back instead of a duplicate.
+ */
+import { crc32c } from "../protocol/crc32c.ts";
+import {
+  BASE_OFFSET_OFFSET,
+  BASE_SEQUENCE_OFFSET,
+  BATCH_LENGTH_OFFSET,
+  LAST_OFFSET_DELTA_OFFSET,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  RECORDS_COUNT_OFFSET,
+  ATTRIBUTES_OFFSET,
+  ATTR_CONTROL,
+  BATCH_HEADER_SIZE,
+  dataViewOf,
+} from "../protocol/batch-layout.ts";
+import type { FileSystem } from "../platform/fs.ts";
+import type { PartitionLog } from "../storage/partition-log.ts";
+import type { ProducerStateTable, ProducerSnapshotEntry } from "./producer-state.ts";
+
+/** Snapshot format version (Kafka's ProducerSnapshot v1). */
+export const PRODUCER_SNAPSHOT_VERSION = 1;
+/** Bytes of one entry: pid 8, epoch 2, last seq 4, last offset 8, offset delta 4, timestamp 8, coordinator epoch 4, txn first offset 8. */
+const ENTRY_BYTES = 46;
+/** Most log bytes replayed after the newest snapshot before giving up (state then starts empty for older producers). */
+export const MAX_REPLAY_BYTES = 512 * 1024 * 1024;
+/** Read size while replaying. */
+const REPLAY_READ_BYTES = 8 * 1024 * 1024;
+
+/** File name of a snapshot taken at `offset`. */
+export function snapshotFileName(offset: bigint): string {
+  return `${offset.toString().padStart(20, "0")}.snapshot`;
+}
+
+/** Encodes entries in Kafka's producer snapshot layout. */
+export function encodeProducerSnapshot(entries: readonly ProducerSnapshotEntry[]): Uint8Array {
+  const out = new Uint8Array(2 + 4 + 4 + entries.length * ENTRY_BYTES);
+  const dv = dataViewOf(out);
+  dv.setInt16(0, PRODUCER_SNAPSHOT_VERSION);
+  dv.setInt32(6, entries.length);
+  let at = 10;
+  for (const e of entries) {
+    dv.setBigInt64(at, e.producerId);
+    dv.setInt16(at + 8, e.epoch);
+    dv.setInt32(at + 10, e.lastSequence);
+    dv.setBigInt64(at + 14, e.lastOffset);
+    dv.setInt32(at + 22, e.offsetDelta);
+    dv.setBigInt64(at + 26, BigInt(e.timestamp));
+    dv.setInt32(at + 34, -1);
+    dv.setBigInt64(at + 38, -1n);
+    at += ENTRY_BYTES;
+  }
+  dv.setUint32(2, crc32c(out.subarray(6)));
+  return out;
+}
+
+/** Decodes a snapshot; throws on a bad version, length or CRC. */
+export function decodeProducerSnapshot(bytes: Uint8Array): ProducerSnapshotEntry[] {
+  if (bytes.length < 10) throw new Error("producer snapshot too short");
+  const dv = dataViewOf(bytes);
+  if (dv.getInt16(0) !== PRODUCER_SNAPSHOT_VERSION) throw new Error(`unknown producer snapshot version ${dv.getInt16(0)}`);
+  if (dv.getUint32(2) !== crc32c(bytes.subarray(6))) throw new Error("producer snapshot CRC mismatch");
+  const n = dv.getInt32(6);
+  if (n < 0 || 10 + n * ENTRY_BYTES !== bytes.length) throw new Error("producer snapshot length mismatch");
+  const out: ProducerSnapshotEntry[] = [];
+  for (let i = 0, at = 10; i < n; i++, at += ENTRY_BYTES) {
+    out.push({
+      producerId: dv.getBigInt64(at),
+      epoch: dv.getInt16(at + 8),
+      lastSequence: dv.getInt32(at + 10),
+      lastOffset: dv.getBigInt64(at + 14),
+      offsetDelta: dv.getInt32(at + 22),
+      timestamp: Number(dv.getBigInt64(at + 26)),
+    });
+  }
+  return out;
+}
+
+/** Writes the table as `<logEndOffset>.snapshot` and removes older snapshots. */
+export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): void {
+  const name = snapshotFileName(log.logEndOffset);
+  fs.writeFileAtomic(`${log.dir}/${name}`, encodeProducerSnapshot(table.entries()));
+  for (const f of fs.list(log.dir)) if (f.endsWith(".snapshot") && f !== name) fs.remove(`${log.dir}/${f}`);
+}
+
+/**
+ * Loads the newest valid snapshot into `table` and replays the batch headers written after it. Returns a line
+ * describing what was done, for the log.
+ */
+export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): string | null {
+  let from = log.logStartOffset;
+  const snaps = fs.list(log.dir).filter((f) => /^\d{20}\.snapshot$/.test(f)).sort().reverse();
+  let loaded = 0;
+  for (const f of snaps) {
+    const offset = BigInt(f.slice(0, 20));
+    if (offset > log.logEndOffset) continue; // the log was truncated below it
+    try {
+      const entries = decodeProducerSnapshot(fs.readFile(`${log.dir}/${f}`));
+      table.restore(entries);
+      loaded = entries.length;
+      from = offset > from ? offset : from;
+      break;
+    } catch {
+      // A damaged snapshot is ignored; an older one or a replay takes its place.
+    }
+  }
+  let replayed = 0;
+  let bytes = 0;
+  let offset = from;
+  while (offset < log.logEndOffset && bytes < MAX_REPLAY_BYTES) {
+    const r = log.read(offset, REPLAY_READ_BYTES, true);
+    if (r.bytes === 0) break;
+    for (const chunk of r.chunks) {
+      const dv = dataViewOf(chunk);
+      for (let at = 0; at + BATCH_HEADER_SIZE <= chunk.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
+        const pid = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
+        if (pid < 0n || (dv.getInt16(at + ATTRIBUTES_OFFSET) & ATTR_CONTROL) !== 0) continue;
+        const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
+        if (base < from) continue;
+        table.record(pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), dv.getInt32(at + BASE_SEQUENCE_OFFSET), dv.getInt32(at + RECORDS_COUNT_OFFSET), base, dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET), Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
+        replayed++;
+      }
+    }
+    bytes += r.bytes;
+    offset = r.nextOffset;
+  }
+  if (loaded === 0 && replayed === 0) return null;
+  const capped = offset < log.logEndOffset ? ` (stopped after ${MAX_REPLAY_BYTES} bytes)` : "";
+  return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed${capped}`;
+}
