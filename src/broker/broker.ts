@@ -25,6 +25,9 @@ import { ProducerStateTable } from "./producer-state.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
 import { loadProducerState, writeProducerSnapshot } from "./producer-snapshot.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
+import { GroupCoordinator } from "../group/group-coordinator.ts";
+import { groupConfigFrom } from "../group/group-config.ts";
+import { OffsetsTopicLog } from "../group/offsets-topic-log.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -115,6 +118,8 @@ export class Broker {
   readonly fetchSessions: FetchSessionCache;
   /** Handlers by API key. */
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
+  /** Consumer group coordinator (src/group), loaded from `__consumer_offsets` in {@link Broker.start}. */
+  groups!: GroupCoordinator;
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
   private listener: Listener | null = null;
@@ -160,6 +165,10 @@ export class Broker {
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.loadTopics();
+    // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
+    const offsetsLog = new OffsetsTopicLog(broker);
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups.load();
     broker.handlers = buildHandlers(broker);
     const spec = config.listeners[0];
     broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
@@ -207,6 +216,7 @@ export class Broker {
         }
       }
     }
+    this.groups?.stop();
     await this.logs.close();
     this.logger.info("Runnel broker stopped");
   }
@@ -293,6 +303,7 @@ export class Broker {
     this.metadata.remove(topic.name);
     this.topicsByName.delete(topic.name);
     this.topicsById.delete(topic.idHex);
+    this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
     for (const p of topic.partitions) {
       for (const w of p.waiters) w();
       this.logs.delete({ topic: topic.name, partition: p.index });

@@ -21,6 +21,17 @@ import { createPartitionsHandler } from "./37_create_partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44_incremental_alter_configs.ts";
 import { describeClusterHandler } from "./60_describe_cluster.ts";
 import { API_CODECS } from "../../protocol/generated/index.ts";
+import { offsetCommitHandler } from "./08_offset_commit.ts";
+import { offsetFetchHandler } from "./09_offset_fetch.ts";
+import { findCoordinatorHandler } from "./10_find_coordinator.ts";
+import { joinGroupHandler } from "./11_join_group.ts";
+import { heartbeatHandler } from "./12_heartbeat.ts";
+import { leaveGroupHandler } from "./13_leave_group.ts";
+import { syncGroupHandler } from "./14_sync_group.ts";
+import { describeGroupsHandler } from "./15_describe_groups.ts";
+import { listGroupsHandler } from "./16_list_groups.ts";
+import { deleteGroupsHandler } from "./42_delete_groups.ts";
+import { offsetDeleteHandler } from "./47_offset_delete.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -45,6 +56,7 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     createPartitionsHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
+    ...[offsetCommitHandler, offsetFetchHandler, findCoordinatorHandler, joinGroupHandler, heartbeatHandler, leaveGroupHandler, syncGroupHandler, describeGroupsHandler, listGroupsHandler, deleteGroupsHandler, offsetDeleteHandler].map((f) => f(b)),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {

@@ -1,0 +1,61 @@
+/**
+ * FindCoordinator (key 10), versions 0-6. v1 key type (0 group, 1 transaction, 2 share); v3 flexible; v4 batched
+ * coordinator keys; v5 and v6 add error codes only. A single node coordinates everything: a group key creates
+ * `__consumer_offsets` on first use (as Kafka does) and answers with this broker; share groups are not supported.
+ */
+import type {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  FindCoordinatorResponseCoordinator,
+} from "../../protocol/generated/10_find_coordinator.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { ApiHandler } from "../api-handler.ts";
+import type { Broker } from "../broker.ts";
+
+/** FindCoordinator key types. */
+export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
+
+/** Most keys one batched request may carry. */
+const MAX_COORDINATOR_KEYS = 10_000;
+
+/** Builds the FindCoordinator handler. */
+export function findCoordinatorHandler(b: Broker): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
+  const find = (key: string, keyType: number): FindCoordinatorResponseCoordinator => {
+    const adv = b.advertised();
+    const ok = { key, nodeId: b.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null };
+    const fail = (errorCode: number, errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage });
+    switch (keyType) {
+      case CoordinatorKeyType.GROUP:
+        try {
+          b.groups.ensureOffsetsTopic();
+        } catch (e) {
+          b.logger.warn(`cannot create __consumer_offsets: ${(e as Error).message}`);
+          return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
+        }
+        return ok;
+      case CoordinatorKeyType.TRANSACTION:
+        return ok;
+      case CoordinatorKeyType.SHARE:
+        return fail(ErrorCode.INVALID_REQUEST, "Share groups are not supported by this broker.");
+      default:
+        return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
+    }
+  };
+  return {
+    apiKey: 10,
+    minVersion: 0,
+    maxVersion: 6,
+    handle(ctx, req) {
+      const keyType = req.keyType ?? CoordinatorKeyType.GROUP;
+      if (ctx.apiVersion >= 4) {
+        const keys = req.coordinatorKeys ?? [];
+        if (keys.length > MAX_COORDINATOR_KEYS) {
+          return { throttleTimeMs: 0, coordinators: keys.map((k) => ({ key: k, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Too many keys." })) };
+        }
+        return { throttleTimeMs: 0, coordinators: keys.map((k) => find(k, keyType)) };
+      }
+      const c = find(req.key ?? "", keyType);
+      return { throttleTimeMs: 0, errorCode: c.errorCode, errorMessage: c.errorMessage, nodeId: c.nodeId, host: c.host, port: c.port };
+    },
+  };
+}

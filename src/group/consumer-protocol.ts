@@ -1,0 +1,49 @@
+/**
+ * Reads the parts of the "consumer" embedded protocol the coordinator needs: the topics in a member's subscription
+ * (offset expiry and OffsetDelete skip subscribed topics) and the partitions in a member's assignment (lag rows).
+ * Both start with an int16 version; newer versions than the schema knows are read as the newest known one, as
+ * Kafka's ConsumerProtocol does. Unreadable bytes give null: they are the clients' business, not the broker's.
+ */
+import { Reader } from "../protocol/wire.ts";
+import { readConsumerProtocolAssignment } from "../protocol/generated/data_consumer_protocol_assignment.ts";
+import { readConsumerProtocolSubscription } from "../protocol/generated/data_consumer_protocol_subscription.ts";
+
+/** Protocol type of groups formed by Kafka consumers. */
+export const CONSUMER_PROTOCOL_TYPE = "consumer";
+/** Highest ConsumerProtocolSubscription/Assignment version the generated codecs read. */
+const MAX_CONSUMER_PROTOCOL_VERSION = 3;
+
+/** The topics a consumer subscribes to, or null when the metadata cannot be read. */
+export function subscribedTopicsOf(metadata: Uint8Array): string[] | null {
+  if (metadata.length < 2) return null;
+  try {
+    const r = new Reader(metadata);
+    const version = Math.min(r.int16(), MAX_CONSUMER_PROTOCOL_VERSION);
+    if (version < 0) return null;
+    return readConsumerProtocolSubscription(r, version).topics;
+  } catch {
+    return null;
+  }
+}
+
+/** A topic and the partitions of it assigned to one member. */
+export interface AssignedTopic {
+  /** Topic name. */
+  topic: string;
+  /** Partition indexes. */
+  partitions: number[];
+}
+
+/** The partitions in a consumer's assignment, or null when the assignment cannot be read (empty = none). */
+export function assignedPartitionsOf(assignment: Uint8Array): AssignedTopic[] | null {
+  if (assignment.length === 0) return [];
+  if (assignment.length < 2) return null;
+  try {
+    const r = new Reader(assignment);
+    const version = Math.min(r.int16(), MAX_CONSUMER_PROTOCOL_VERSION);
+    if (version < 0) return null;
+    return readConsumerProtocolAssignment(r, version).assignedPartitions.map((t) => ({ topic: t.topic, partitions: t.partitions }));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,1173 @@
+/**
+ * The classic-protocol group coordinator: JoinGroup/SyncGroup/Heartbeat/LeaveGroup membership with generations,
+ * member and static-instance fencing, session and rebalance timeouts, the initial rebalance delay and protocol
+ * selection; committed offsets (OffsetCommit/OffsetFetch/OffsetDelete) with expiry; group admin (list, describe,
+ * delete); and persistence of groups and offsets to `__consumer_offsets`, replayed on start.
+ *
+ * Protocol independent: the API handlers translate requests into the plain inputs here. Time comes from the
+ * injected {@link Clock} and every delayed operation (a parked JoinGroup, a session, the sync phase, offset expiry)
+ * is a clock timer, so unit tests drive it with a ManualClock. Persistence goes through {@link OffsetsTopicStorage};
+ * state changes are applied as soon as their records are appended (the log orders them) and responses wait for
+ * the records to be durable, like Kafka's coordinator runtime.
+ */
+import type { Clock } from "../platform/clock.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { BatchBuilder } from "../protocol/record-batch.ts";
+import {
+  ClassicGroup,
+  EMPTY_BYTES,
+  GroupMember,
+  joinError,
+  syncError,
+  type GroupState,
+  type JoinGroupOutcome,
+  type SyncGroupOutcome,
+} from "./consumer-group.ts";
+import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
+import type { GroupConfig, GroupLogger } from "./group-config.ts";
+import { describeGroupLag, type GroupLagRow, type GroupLagSource } from "./group-lag.ts";
+import { offsetsPartitionFor } from "./group-partitioning.ts";
+import type {
+  FetchedTopic,
+  GroupDescription,
+  HeartbeatInput,
+  JoinGroupInput,
+  LeaveGroupOutcome,
+  LeavingMember,
+  ListedGroup,
+  OffsetCommitInput,
+  OffsetDeleteOutcome,
+  OffsetFetchOutcome,
+  SyncGroupInput,
+} from "./group-requests.ts";
+import { MAX_OFFSETS_PER_GROUP, type CommittedOffset } from "./offset-store.ts";
+import { loadOffsetsPartition } from "./offsets-topic-loader.ts";
+import {
+  encodeGroupMetadataKey,
+  encodeGroupMetadataValue,
+  encodeOffsetCommitKey,
+  encodeOffsetCommitValue,
+  type GroupMetadataRecordValue,
+} from "./offsets-topic-records.ts";
+import { OFFSETS_TOPIC, type OffsetsTopicStorage, type PartitionEndOffsets } from "./offsets-topic-storage.ts";
+
+/** Group type reported by ListGroups v5+ for classic groups. */
+export const CLASSIC_GROUP_TYPE = "classic";
+/** Most groups one coordinator keeps. */
+export const MAX_GROUPS = 1_000_000;
+/** Most member ids handed out with MEMBER_ID_REQUIRED and not yet used, per group. */
+export const MAX_PENDING_MEMBERS_PER_GROUP = 10_000;
+/** Most protocols one member may offer. */
+export const MAX_PROTOCOLS_PER_MEMBER = 64;
+/** Capacity of the batch builder for coordinator records (a larger single record gets its own buffer). */
+const RECORDS_BATCH_BYTES = 256 * 1024;
+/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8). */
+export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+
+/** What a coordinator is built from. */
+export interface GroupCoordinatorOptions {
+  /** Settings. */
+  config: GroupConfig;
+  /** Time and timers. */
+  clock: Clock;
+  /** The offsets topic. */
+  storage: OffsetsTopicStorage;
+  /** Log end offsets for lag (absent: lag rows carry null ends). */
+  endOffsets?: PartitionEndOffsets;
+  /** Logger (default: silent). */
+  logger?: GroupLogger;
+  /** Makes the random part of member ids (default: crypto.randomUUID). */
+  randomId?: () => string;
+}
+
+interface PendingRecord {
+  key: Uint8Array;
+  value: Uint8Array | null;
+}
+
+type AppendOutcome = { ok: true; durable: Promise<number> } | { ok: false; errorCode: number };
+
+/** The group coordinator of one broker (a single node coordinates every group). */
+export class GroupCoordinator {
+  private readonly config: GroupConfig;
+  private readonly clock: Clock;
+  private readonly storage: OffsetsTopicStorage;
+  private readonly endOffsets: PartitionEndOffsets | null;
+  private readonly log: GroupLogger;
+  private readonly randomId: () => string;
+  private readonly groups = new Map<string, ClassicGroup>();
+  private readonly builder = new BatchBuilder(RECORDS_BATCH_BYTES);
+  private expiryTimer: unknown = null;
+  private stopped = false;
+
+  constructor(opts: GroupCoordinatorOptions) {
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.storage = opts.storage;
+    this.endOffsets = opts.endOffsets ?? null;
+    this.log = opts.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
+    this.randomId = opts.randomId ?? (() => crypto.randomUUID());
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Replays `__consumer_offsets` (when it exists), arms member sessions and starts the offset-expiry timer. */
+  load(): void {
+    const n = this.storage.partitionCount();
+    let records = 0;
+    for (let p = 0; p < n; p++) records += loadOffsetsPartition(this.storage, this.groups, p, this.log);
+    for (const g of [...this.groups.values()]) {
+      if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null) {
+        this.groups.delete(g.groupId);
+        continue;
+      }
+      for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
+    }
+    if (n > 0) this.log.info(`group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) in ${n} partition(s) of ${OFFSETS_TOPIC}`);
+    this.scheduleExpiry();
+  }
+
+  /** Cancels every timer and answers parked requests with NOT_COORDINATOR. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.expiryTimer !== null) this.clock.clearTimer(this.expiryTimer);
+    this.expiryTimer = null;
+    for (const g of this.groups.values()) {
+      this.clearJoinTimer(g);
+      this.clearSyncTimer(g);
+      for (const t of g.pendingMembers.values()) this.clock.clearTimer(t);
+      g.pendingMembers.clear();
+      for (const m of g.members.values()) {
+        this.clearSession(m);
+        this.completeJoin(m, joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        this.completeSync(m, syncError(ErrorCode.NOT_COORDINATOR));
+      }
+    }
+  }
+
+  /** Creates `__consumer_offsets` when missing; returns its partition count (throws when it cannot be created). */
+  ensureOffsetsTopic(): number {
+    const n = this.storage.partitionCount();
+    if (n > 0) return n;
+    const created = this.storage.ensureTopic(this.config.offsetsTopicPartitions, {
+      "cleanup.policy": "compact",
+      "compression.type": "producer",
+      "segment.bytes": String(this.config.offsetsTopicSegmentBytes),
+    });
+    this.log.info(`created ${OFFSETS_TOPIC} with ${created} partition(s)`);
+    return created;
+  }
+
+  /** The `__consumer_offsets` partition of a group. */
+  partitionFor(groupId: string): number {
+    const n = this.storage.partitionCount();
+    return offsetsPartitionFor(groupId, n > 0 ? n : this.config.offsetsTopicPartitions);
+  }
+
+  /** The state of a group, or null when unknown. */
+  groupState(groupId: string): GroupState | null {
+    return this.groups.get(groupId)?.state ?? null;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // JoinGroup
+
+  /** Handles a JoinGroup; the promise settles when the member's join phase completes or fails. */
+  joinGroup(req: JoinGroupInput): Promise<JoinGroupOutcome> {
+    if (this.stopped) return Promise.resolve(joinError(req.memberId, ErrorCode.NOT_COORDINATOR));
+    if (req.groupId === "") return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_GROUP_ID));
+    if (req.sessionTimeoutMs < this.config.minSessionTimeoutMs || req.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
+      return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
+    if (req.protocols.length > MAX_PROTOCOLS_PER_MEMBER) return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_REQUEST));
+    const isUnknown = req.memberId === "";
+    let group = this.groups.get(req.groupId);
+    if (group === undefined) {
+      if (!isUnknown) return Promise.resolve(joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      if (this.groups.size >= MAX_GROUPS) return Promise.resolve(joinError("", ErrorCode.COORDINATOR_NOT_AVAILABLE));
+      group = new ClassicGroup(req.groupId);
+      this.groups.set(req.groupId, group);
+    }
+    const g = group;
+    if (!this.acceptJoiningMember(g, req.memberId)) {
+      const existing = g.members.get(req.memberId);
+      if (existing !== undefined) this.removeMemberAndUpdateGroup(g, existing, "group is over capacity");
+      this.maybeDropUnused(g);
+      return Promise.resolve(joinError("", ErrorCode.GROUP_MAX_SIZE_REACHED));
+    }
+    const result = new Promise<JoinGroupOutcome>((resolve) => {
+      if (isUnknown) this.joinNewMember(g, req, resolve);
+      else this.joinExistingMember(g, req, resolve);
+    });
+    this.maybeDropUnused(g);
+    return result;
+  }
+
+  private acceptJoiningMember(g: ClassicGroup, memberId: string): boolean {
+    const max = this.config.maxSize;
+    switch (g.state) {
+      case "Empty":
+      case "Dead":
+        return true;
+      case "PreparingRebalance": {
+        const m = g.members.get(memberId);
+        return (m !== undefined && m.awaitingJoin !== null) || g.numAwaitingJoin() < max;
+      }
+      case "CompletingRebalance":
+      case "Stable":
+        return g.members.has(memberId) || g.size < max;
+    }
+  }
+
+  private joinNewMember(g: ClassicGroup, req: JoinGroupInput, resolve: (r: JoinGroupOutcome) => void): void {
+    if (g.is("Dead")) return resolve(joinError("", ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!g.supportsProtocols(req.protocolType, req.protocols)) return resolve(joinError("", ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    const newMemberId = `${req.groupInstanceId ?? req.clientId}-${this.randomId()}`;
+    if (req.groupInstanceId !== null) {
+      const existing = g.staticMemberId(req.groupInstanceId);
+      if (existing !== undefined) return this.updateStaticMember(g, req, existing, newMemberId, resolve);
+      this.log.info(`group ${g.groupId}: new static member ${req.groupInstanceId} joins as ${newMemberId}`);
+      return this.addMemberThenRebalanceOrCompleteJoin(g, req, newMemberId, resolve);
+    }
+    if (req.requireKnownMemberId) {
+      if (g.pendingMembers.size >= MAX_PENDING_MEMBERS_PER_GROUP) return resolve(joinError("", ErrorCode.GROUP_MAX_SIZE_REACHED));
+      const timer = this.clock.setTimer(() => this.expirePendingMember(g, newMemberId), req.sessionTimeoutMs);
+      g.pendingMembers.set(newMemberId, timer);
+      return resolve(joinError(newMemberId, ErrorCode.MEMBER_ID_REQUIRED));
+    }
+    this.addMemberThenRebalanceOrCompleteJoin(g, req, newMemberId, resolve);
+  }
+
+  private joinExistingMember(g: ClassicGroup, req: JoinGroupInput, resolve: (r: JoinGroupOutcome) => void): void {
+    const memberId = req.memberId;
+    if (g.is("Dead")) return resolve(joinError(memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    if (!g.supportsProtocols(req.protocolType, req.protocols)) return resolve(joinError(memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    if (g.pendingMembers.has(memberId)) {
+      if (req.groupInstanceId !== null) return resolve(joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+      return this.addMemberThenRebalanceOrCompleteJoin(g, req, memberId, resolve);
+    }
+    const invalid = this.validateMember(g, memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return resolve(joinError(memberId, invalid));
+    const member = g.members.get(memberId)!;
+    switch (g.state) {
+      case "PreparingRebalance":
+        return this.updateMemberThenRebalanceOrCompleteJoin(g, member, req, resolve, "member rejoins during PreparingRebalance");
+      case "CompletingRebalance":
+        if (member.matches(req.protocols)) {
+          // A retry of a JoinGroup whose answer was lost: answer with the current generation again.
+          return resolve(this.joinResult(g, member, g.isLeader(memberId), g.leaderId ?? "", false));
+        }
+        return this.updateMemberThenRebalanceOrCompleteJoin(g, member, req, resolve, "member changed its metadata during CompletingRebalance");
+      case "Stable":
+        if (g.isLeader(memberId)) {
+          return this.updateMemberThenRebalanceOrCompleteJoin(g, member, req, resolve, "leader rejoins");
+        }
+        if (!member.matches(req.protocols)) {
+          return this.updateMemberThenRebalanceOrCompleteJoin(g, member, req, resolve, `member ${memberId} changed its metadata`);
+        }
+        return resolve(this.joinResult(g, member, false, g.leaderId ?? "", false));
+      default:
+        this.log.warn(`group ${g.groupId}: member ${memberId} rejoins in unexpected state ${g.state}`);
+        return resolve(joinError(memberId, ErrorCode.UNKNOWN_MEMBER_ID));
+    }
+  }
+
+  private joinResult(g: ClassicGroup, member: GroupMember, withMembers: boolean, leader: string, skipAssignment: boolean): JoinGroupOutcome {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: g.generationId,
+      protocolType: g.protocolType,
+      protocolName: g.protocolName,
+      leader,
+      skipAssignment,
+      memberId: member.memberId,
+      members: withMembers ? g.currentMembers() : [],
+    };
+  }
+
+  private addMemberThenRebalanceOrCompleteJoin(g: ClassicGroup, req: JoinGroupInput, memberId: string, resolve: (r: JoinGroupOutcome) => void): void {
+    const member = new GroupMember({
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+    });
+    member.isNew = true;
+    member.awaitingJoin = resolve;
+    if (g.is("PreparingRebalance") && g.previousState === "Empty") g.newMemberAdded = true;
+    const pendingTimer = g.pendingMembers.get(memberId);
+    if (pendingTimer !== undefined) this.clock.clearTimer(pendingTimer);
+    g.add(member);
+    // A parked JoinGroup cannot heartbeat: a new member that vanishes is dropped after the new-member timeout.
+    this.scheduleSession(g, member, this.config.newMemberJoinTimeoutMs);
+    this.maybePrepareRebalanceOrCompleteJoin(g, `adding member ${memberId}${req.reason ? ` (${req.reason})` : ""}`);
+  }
+
+  private updateMember(member: GroupMember, req: JoinGroupInput, resolve: ((r: JoinGroupOutcome) => void) | null): void {
+    member.protocols = req.protocols;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.sessionTimeoutMs = req.sessionTimeoutMs;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    // A superseded parked JoinGroup must still be answered: responses go out in request order per connection.
+    this.completeJoin(member, joinError(member.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+    member.awaitingJoin = resolve;
+  }
+
+  private updateMemberThenRebalanceOrCompleteJoin(
+    g: ClassicGroup,
+    member: GroupMember,
+    req: JoinGroupInput,
+    resolve: (r: JoinGroupOutcome) => void,
+    reason: string,
+  ): void {
+    this.updateMember(member, req, resolve);
+    this.maybePrepareRebalanceOrCompleteJoin(g, reason);
+  }
+
+  /** A static member rejoining with an unknown member id (a restarted instance) replaces its old member id. */
+  private updateStaticMember(g: ClassicGroup, req: JoinGroupInput, oldMemberId: string, newMemberId: string, resolve: (r: JoinGroupOutcome) => void): void {
+    const instanceId = req.groupInstanceId!;
+    const currentLeader = g.leaderId ?? "";
+    const old = g.members.get(oldMemberId)!;
+    // Fence the previous incarnation if it still waits on a join or sync.
+    this.completeJoin(old, joinError(oldMemberId, ErrorCode.FENCED_INSTANCE_ID));
+    this.completeSync(old, syncError(ErrorCode.FENCED_INSTANCE_ID));
+    const member = g.replaceStaticMember(instanceId, oldMemberId, newMemberId);
+    this.scheduleSession(g, member, member.sessionTimeoutMs);
+    const saved = {
+      protocols: member.protocols,
+      rebalanceTimeoutMs: member.rebalanceTimeoutMs,
+      sessionTimeoutMs: member.sessionTimeoutMs,
+      clientId: member.clientId,
+      clientHost: member.clientHost,
+    };
+    this.updateMember(member, req, resolve);
+    this.log.info(`group ${g.groupId}: static member ${instanceId} rejoins as ${newMemberId} (was ${oldMemberId}) in state ${g.state}`);
+    switch (g.state) {
+      case "Stable": {
+        if (g.protocolName !== g.selectProtocol()) {
+          return this.maybePrepareRebalanceOrCompleteJoin(g, `static member ${instanceId} rejoined with a change of protocol`);
+        }
+        // Same protocol: no rebalance. Persist the new member id, then answer with the current generation.
+        const generation = g.generationId;
+        const appended = this.appendGroupRecord(g, null);
+        const onResult = (code: number): void => {
+          if (member.awaitingJoin !== resolve) return; // a rebalance already answered this JoinGroup
+          if (g.members.get(newMemberId) !== member || g.generationId !== generation) {
+            this.completeJoin(member, joinError(newMemberId, ErrorCode.REBALANCE_IN_PROGRESS));
+            return;
+          }
+          if (code !== ErrorCode.NONE) {
+            this.log.warn(`group ${g.groupId}: persisting static member ${instanceId} failed (${code}); reverting to ${oldMemberId}`);
+            this.completeJoin(member, joinError("", code));
+            Object.assign(member, saved);
+            const back = g.replaceStaticMember(instanceId, newMemberId, oldMemberId);
+            this.scheduleSession(g, back, back.sessionTimeoutMs);
+            return;
+          }
+          if (req.supportsSkipAssignment) {
+            const isLeader = g.isLeader(newMemberId);
+            this.completeJoin(member, this.joinResult(g, member, isLeader, g.leaderId ?? "", isLeader));
+          } else {
+            // The old leader id keeps a rejoining static leader from recomputing an assignment nobody would get.
+            this.completeJoin(member, this.joinResult(g, member, false, currentLeader, false));
+          }
+        };
+        if (!appended.ok) return onResult(appended.errorCode);
+        void appended.durable.then(onResult).catch((e) => this.failed("static member rejoin", e));
+        return;
+      }
+      case "CompletingRebalance":
+        // The leader may already be assigning to the old member id: rebalance so the new id gets its partitions.
+        return this.prepareRebalance(g, `static member ${instanceId} rejoined during CompletingRebalance`);
+      case "PreparingRebalance":
+        return this.maybeCompleteJoinPhase(g);
+      default:
+        throw new Error(`group ${g.groupId}: static member ${instanceId} rejoined in state ${g.state}`);
+    }
+  }
+
+  private maybePrepareRebalanceOrCompleteJoin(g: ClassicGroup, reason: string): void {
+    if (g.canRebalance()) this.prepareRebalance(g, reason);
+    else this.maybeCompleteJoinPhase(g);
+  }
+
+  private maybeCompleteJoinPhase(g: ClassicGroup): void {
+    if (g.is("PreparingRebalance") && g.hasAllMembersJoined() && g.previousState !== "Empty") this.completeJoinPhase(g);
+  }
+
+  private prepareRebalance(g: ClassicGroup, reason: string): void {
+    if (g.is("CompletingRebalance")) this.resetAndPropagateAssignmentWithError(g, ErrorCode.REBALANCE_IN_PROGRESS);
+    this.removeSyncExpiration(g);
+    const initial = g.is("Empty");
+    if (initial) {
+      const delay = this.config.initialRebalanceDelayMs;
+      const remaining = Math.max(g.rebalanceTimeoutMs() - delay, 0);
+      g.newMemberAdded = false;
+      this.setJoinTimer(g, delay, () => this.tryCompleteInitialRebalance(g, delay, remaining));
+    }
+    const from = g.state;
+    g.transitionTo("PreparingRebalance", this.clock);
+    this.log.info(`group ${g.groupId}: preparing to rebalance from ${from}, generation ${g.generationId} (${reason})`);
+    if (!initial) this.maybeCompleteJoinElseSchedule(g);
+  }
+
+  private maybeCompleteJoinElseSchedule(g: ClassicGroup): void {
+    if (g.hasAllMembersJoined()) this.completeJoinPhase(g);
+    else this.setJoinTimer(g, g.rebalanceTimeoutMs(), () => this.completeJoinPhase(g));
+  }
+
+  private tryCompleteInitialRebalance(g: ClassicGroup, delayMs: number, remainingMs: number): void {
+    g.joinTimer = null;
+    if (g.newMemberAdded && remainingMs !== 0) {
+      g.newMemberAdded = false;
+      const nextDelay = Math.min(this.config.initialRebalanceDelayMs, remainingMs);
+      const nextRemaining = Math.max(remainingMs - delayMs, 0);
+      this.setJoinTimer(g, nextDelay, () => this.tryCompleteInitialRebalance(g, nextDelay, nextRemaining));
+      return;
+    }
+    this.completeJoinPhase(g);
+  }
+
+  /** Ends the join phase: drops dynamic members that did not rejoin, starts the next generation, answers joins. */
+  private completeJoinPhase(g: ClassicGroup): void {
+    this.clearJoinTimer(g);
+    if (!g.is("PreparingRebalance")) return;
+    const dropped: string[] = [];
+    for (const m of [...g.members.values()]) {
+      if (m.awaitingJoin === null && !m.isStatic) {
+        this.clearSession(m);
+        this.completeSync(m, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+        g.remove(m.memberId);
+        dropped.push(m.memberId);
+      }
+    }
+    if (dropped.length > 0) this.log.info(`group ${g.groupId}: removed members that did not rejoin: ${dropped.join(", ")}`);
+    if (!g.maybeElectNewJoinedLeader() && !g.isEmpty) {
+      // Only static members remain and none rejoined: wait for them or for their sessions to expire.
+      this.log.warn(`group ${g.groupId}: no member rejoined; waiting another rebalance timeout`);
+      this.setJoinTimer(g, g.rebalanceTimeoutMs(), () => this.completeJoinPhase(g));
+      return;
+    }
+    g.initNextGeneration(this.clock);
+    if (g.is("Empty")) {
+      this.log.info(`group ${g.groupId}: generation ${g.generationId} is empty`);
+      const appended = this.appendGroupRecord(g, null);
+      if (!appended.ok) this.log.warn(`group ${g.groupId}: could not persist the empty generation (${appended.errorCode})`);
+      return;
+    }
+    this.log.info(`group ${g.groupId}: generation ${g.generationId} with ${g.size} member(s), protocol ${g.protocolName}, leader ${g.leaderId}`);
+    for (const m of g.members.values()) {
+      const isLeader = g.isLeader(m.memberId);
+      this.completeJoin(m, this.joinResult(g, m, isLeader, g.leaderId ?? "", false));
+      this.scheduleSession(g, m, m.sessionTimeoutMs);
+      m.isNew = false;
+      g.pendingSyncMembers.add(m.memberId);
+    }
+    const generation = g.generationId;
+    this.clearSyncTimer(g);
+    g.syncTimer = this.clock.setTimer(() => this.expirePendingSync(g, generation), g.rebalanceTimeoutMs());
+  }
+
+  private expirePendingSync(g: ClassicGroup, generation: number): void {
+    g.syncTimer = null;
+    if (generation !== g.generationId) return;
+    if (!g.is("CompletingRebalance") && !g.is("Stable")) return;
+    if (g.pendingSyncMembers.size === 0) return;
+    const late = [...g.pendingSyncMembers];
+    for (const id of late) {
+      const m = g.members.get(id);
+      if (m === undefined) continue;
+      this.clearSession(m);
+      this.completeJoin(m, joinError("", ErrorCode.UNKNOWN_MEMBER_ID));
+      g.remove(id);
+    }
+    this.log.info(`group ${g.groupId}: removed members that did not send SyncGroup in time: ${late.join(", ")}`);
+    this.prepareRebalance(g, "members did not sync in time");
+  }
+
+  private removeSyncExpiration(g: ClassicGroup): void {
+    g.pendingSyncMembers.clear();
+    this.clearSyncTimer(g);
+  }
+
+  private removePendingSyncMember(g: ClassicGroup, memberId: string): void {
+    g.pendingSyncMembers.delete(memberId);
+    if (g.is("CompletingRebalance") || g.is("Stable")) {
+      if (g.pendingSyncMembers.size === 0) this.clearSyncTimer(g);
+    } else this.clearSyncTimer(g);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // SyncGroup
+
+  /** Handles a SyncGroup; a follower's promise settles when the leader's assignment is stored. */
+  syncGroup(req: SyncGroupInput): Promise<SyncGroupOutcome> {
+    if (this.stopped) return Promise.resolve(syncError(ErrorCode.NOT_COORDINATOR));
+    if (req.groupId === "") return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
+    const g = this.groups.get(req.groupId);
+    if (g === undefined) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    if (g.is("Dead")) return Promise.resolve(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    const invalid = this.validateMember(g, req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return Promise.resolve(syncError(invalid));
+    if (req.generationId !== g.generationId) return Promise.resolve(syncError(ErrorCode.ILLEGAL_GENERATION));
+    if ((req.protocolType !== null && req.protocolType !== g.protocolType) || (req.protocolName !== null && req.protocolName !== g.protocolName)) {
+      return Promise.resolve(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
+    const member = g.members.get(req.memberId)!;
+    switch (g.state) {
+      case "Empty":
+        return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+      case "PreparingRebalance":
+        return Promise.resolve(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      case "Stable":
+        this.removePendingSyncMember(g, req.memberId);
+        this.scheduleSession(g, member, member.sessionTimeoutMs);
+        return Promise.resolve({ errorCode: ErrorCode.NONE, protocolType: g.protocolType, protocolName: g.protocolName, assignment: member.assignment });
+      case "CompletingRebalance":
+        break;
+      default:
+        throw new Error(`group ${g.groupId}: SyncGroup in state ${g.state}`);
+    }
+    return new Promise<SyncGroupOutcome>((resolve) => {
+      this.completeSync(member, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      member.awaitingSync = resolve;
+      this.removePendingSyncMember(g, req.memberId);
+      if (!g.isLeader(req.memberId)) return;
+      const assignment = new Map<string, Uint8Array>();
+      for (const a of req.assignments) if (g.members.has(a.memberId)) assignment.set(a.memberId, a.assignment);
+      const missing = [...g.members.keys()].filter((id) => !assignment.has(id));
+      if (missing.length > 0) this.log.warn(`group ${g.groupId}: empty assignment for ${missing.join(", ")} in generation ${g.generationId}`);
+      const generation = g.generationId;
+      const appended = this.appendGroupRecord(g, assignment);
+      const onResult = (code: number) => {
+        if (!g.is("CompletingRebalance") || g.generationId !== generation) return;
+        if (code !== ErrorCode.NONE) {
+          this.resetAndPropagateAssignmentWithError(g, code);
+          this.maybePrepareRebalanceOrCompleteJoin(g, `storing the assignment failed (${code})`);
+          return;
+        }
+        for (const m of g.members.values()) m.assignment = assignment.get(m.memberId) ?? EMPTY_BYTES;
+        this.propagateAssignment(g, ErrorCode.NONE);
+        g.transitionTo("Stable", this.clock);
+        this.log.info(`group ${g.groupId}: generation ${g.generationId} is stable`);
+      };
+      if (!appended.ok) onResult(appended.errorCode);
+      else void appended.durable.then(onResult).catch((e) => this.failed("storing an assignment", e));
+    });
+  }
+
+  private resetAndPropagateAssignmentWithError(g: ClassicGroup, errorCode: number): void {
+    if (!g.is("CompletingRebalance")) throw new Error(`group ${g.groupId} must be CompletingRebalance, is ${g.state}`);
+    for (const m of g.members.values()) m.assignment = EMPTY_BYTES;
+    this.propagateAssignment(g, errorCode);
+  }
+
+  private propagateAssignment(g: ClassicGroup, errorCode: number): void {
+    const ok = errorCode === ErrorCode.NONE;
+    for (const m of g.members.values()) {
+      const sent = this.completeSync(m, {
+        errorCode,
+        protocolType: ok ? g.protocolType : null,
+        protocolName: ok ? g.protocolName : null,
+        assignment: m.assignment,
+      });
+      if (sent) this.scheduleSession(g, m, m.sessionTimeoutMs);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Heartbeat and LeaveGroup
+
+  /** Handles a Heartbeat; returns its error code. */
+  heartbeat(req: HeartbeatInput): number {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const g = this.groups.get(req.groupId);
+    if (g === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (g.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const invalid = this.validateMember(g, req.memberId, req.groupInstanceId);
+    if (invalid !== ErrorCode.NONE) return invalid;
+    if (req.generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    const member = g.members.get(req.memberId)!;
+    switch (g.state) {
+      case "Empty":
+        return ErrorCode.UNKNOWN_MEMBER_ID;
+      case "PreparingRebalance":
+        this.scheduleSession(g, member, member.sessionTimeoutMs);
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      default:
+        // CompletingRebalance too: members may heartbeat between their JoinGroup and SyncGroup.
+        this.scheduleSession(g, member, member.sessionTimeoutMs);
+        return ErrorCode.NONE;
+    }
+  }
+
+  /** Handles a LeaveGroup of one or more members (v3+ batches; static members may be removed by instance id). */
+  leaveGroup(groupId: string, leaving: readonly LeavingMember[]): LeaveGroupOutcome {
+    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    const g = this.groups.get(groupId);
+    const result = (m: LeavingMember, errorCode: number) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode });
+    if (g === undefined) return { errorCode: ErrorCode.NONE, members: leaving.map((m) => result(m, ErrorCode.UNKNOWN_MEMBER_ID)) };
+    if (g.is("Dead")) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
+    const members: LeaveGroupOutcome["members"] = [];
+    let removed = 0;
+    for (const m of leaving) {
+      const why = m.reason ? ` (${m.reason})` : "";
+      if (m.memberId === "") {
+        const id = m.groupInstanceId === null ? undefined : g.staticMemberId(m.groupInstanceId);
+        if (id === undefined) {
+          members.push(result(m, ErrorCode.UNKNOWN_MEMBER_ID));
+          continue;
+        }
+        this.removeCurrentMember(g, g.members.get(id)!, `static member ${m.groupInstanceId} removed${why}`);
+      } else if (g.pendingMembers.has(m.memberId)) {
+        this.clock.clearTimer(g.pendingMembers.get(m.memberId));
+        g.pendingMembers.delete(m.memberId);
+      } else {
+        const invalid = this.validateMember(g, m.memberId, m.groupInstanceId);
+        if (invalid !== ErrorCode.NONE) {
+          members.push(result(m, invalid));
+          continue;
+        }
+        this.removeCurrentMember(g, g.members.get(m.memberId)!, `member ${m.memberId} left${why}`);
+      }
+      removed++;
+      members.push(result(m, ErrorCode.NONE));
+    }
+    if (removed > 0) {
+      if (g.is("Stable") || g.is("CompletingRebalance")) this.maybePrepareRebalanceOrCompleteJoin(g, "members left the group");
+      else if (g.is("PreparingRebalance")) this.maybeCompleteJoinPhase(g);
+    }
+    return { errorCode: ErrorCode.NONE, members };
+  }
+
+  private removeCurrentMember(g: ClassicGroup, member: GroupMember, reason: string): void {
+    this.clearSession(member);
+    this.completeJoin(member, joinError("", ErrorCode.UNKNOWN_MEMBER_ID));
+    this.completeSync(member, syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    g.remove(member.memberId);
+    this.log.info(`group ${g.groupId}: ${reason}`);
+  }
+
+  private removeMemberAndUpdateGroup(g: ClassicGroup, member: GroupMember, reason: string): void {
+    this.removeCurrentMember(g, member, reason);
+    if (g.is("Stable") || g.is("CompletingRebalance")) this.maybePrepareRebalanceOrCompleteJoin(g, reason);
+    else if (g.is("PreparingRebalance") && g.hasAllMembersJoined()) this.completeJoinPhase(g);
+  }
+
+  private expirePendingMember(g: ClassicGroup, memberId: string): void {
+    if (!g.pendingMembers.delete(memberId)) return;
+    this.log.info(`group ${g.groupId}: pending member ${memberId} did not join within its session timeout`);
+    if (g.is("PreparingRebalance") && g.hasAllMembersJoined()) this.completeJoinPhase(g);
+    this.maybeDropUnused(g);
+  }
+
+  private validateMember(g: ClassicGroup, memberId: string, groupInstanceId: string | null): number {
+    if (groupInstanceId !== null) {
+      const existing = g.staticMemberId(groupInstanceId);
+      if (existing === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (existing !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+      return ErrorCode.NONE;
+    }
+    return g.members.has(memberId) ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Sessions and timers
+
+  private scheduleSession(g: ClassicGroup, member: GroupMember, timeoutMs: number): void {
+    this.clearSession(member);
+    member.sessionTimer = this.clock.setTimer(() => this.expireSession(g, member), timeoutMs);
+  }
+
+  private clearSession(member: GroupMember): void {
+    if (member.sessionTimer !== null) this.clock.clearTimer(member.sessionTimer);
+    member.sessionTimer = null;
+  }
+
+  private expireSession(g: ClassicGroup, member: GroupMember): void {
+    member.sessionTimer = null;
+    if (g.is("Dead") || g.members.get(member.memberId) !== member) return;
+    // A member parked in a rebalance is alive (its answer re-arms the session), unless it is new.
+    if (!member.isNew && (member.awaitingJoin !== null || member.awaitingSync !== null)) return;
+    this.removeMemberAndUpdateGroup(g, member, `member ${member.memberId} failed: no heartbeat within ${member.isNew ? this.config.newMemberJoinTimeoutMs : member.sessionTimeoutMs} ms`);
+  }
+
+  private setJoinTimer(g: ClassicGroup, ms: number, fn: () => void): void {
+    this.clearJoinTimer(g);
+    g.joinTimer = this.clock.setTimer(fn, ms);
+  }
+
+  private clearJoinTimer(g: ClassicGroup): void {
+    if (g.joinTimer !== null) this.clock.clearTimer(g.joinTimer);
+    g.joinTimer = null;
+  }
+
+  private clearSyncTimer(g: ClassicGroup): void {
+    if (g.syncTimer !== null) this.clock.clearTimer(g.syncTimer);
+    g.syncTimer = null;
+  }
+
+  private completeJoin(member: GroupMember, outcome: JoinGroupOutcome): boolean {
+    const cb = member.awaitingJoin;
+    if (cb === null) return false;
+    member.awaitingJoin = null;
+    cb(outcome);
+    return true;
+  }
+
+  private completeSync(member: GroupMember, outcome: SyncGroupOutcome): boolean {
+    const cb = member.awaitingSync;
+    if (cb === null) return false;
+    member.awaitingSync = null;
+    cb(outcome);
+    return true;
+  }
+
+  /** Forgets a group that holds nothing (no members, pending members, offsets or protocol). */
+  private maybeDropUnused(g: ClassicGroup): void {
+    if (g.is("Empty") && g.isEmpty && g.pendingMembers.size === 0 && g.offsets.size === 0 && g.generationId === 0 && g.protocolType === null) {
+      if (this.groups.get(g.groupId) === g) this.groups.delete(g.groupId);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Offsets
+
+  /** Handles an OffsetCommit; resolves to one error code per input offset, in order. */
+  commitOffsets(req: OffsetCommitInput): Promise<number[]> {
+    const all = (code: number) => Promise.resolve(req.offsets.map(() => code));
+    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let g = this.groups.get(req.groupId);
+    if (g === undefined) {
+      if (req.generationId >= 0) return all(req.unknownGroupErrorCode ?? ErrorCode.ILLEGAL_GENERATION);
+      if (this.groups.size >= MAX_GROUPS) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      // A commit from outside group management creates a "simple" group that only holds offsets.
+      g = new ClassicGroup(req.groupId);
+      this.groups.set(req.groupId, g);
+    }
+    const invalid = this.validateOffsetCommit(g, req);
+    if (invalid !== ErrorCode.NONE) {
+      this.maybeDropUnused(g);
+      return all(invalid);
+    }
+    const codes = req.offsets.map(() => ErrorCode.NONE as number);
+    const records: PendingRecord[] = [];
+    const accepted: { i: number; value: CommittedOffset }[] = [];
+    const now = this.clock.nowMs();
+    const expireTimestamp = req.retentionTimeMs >= 0 ? now + req.retentionTimeMs : -1;
+    let newKeys = 0;
+    for (let i = 0; i < req.offsets.length; i++) {
+      const o = req.offsets[i];
+      const metadata = o.metadata ?? "";
+      if (metadata.length > this.config.offsetMetadataMaxBytes) {
+        codes[i] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        continue;
+      }
+      if (!g.offsets.has(o.topic, o.partition) && g.offsets.size + ++newKeys > MAX_OFFSETS_PER_GROUP) {
+        codes[i] = ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
+        continue;
+      }
+      const value: CommittedOffset = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp };
+      records.push({ key: encodeOffsetCommitKey(g.groupId, o.topic, o.partition), value: encodeOffsetCommitValue(value) });
+      accepted.push({ i, value });
+    }
+    if (records.length === 0) {
+      this.maybeDropUnused(g);
+      return Promise.resolve(codes);
+    }
+    const appended = this.append(g.groupId, records, true);
+    if (!appended.ok) {
+      for (const a of accepted) codes[a.i] = appended.errorCode;
+      this.maybeDropUnused(g);
+      return Promise.resolve(codes);
+    }
+    for (const a of accepted) g.offsets.set(req.offsets[a.i].topic, req.offsets[a.i].partition, a.value);
+    return appended.durable.then((code) => {
+      if (code !== ErrorCode.NONE) for (const a of accepted) codes[a.i] = code;
+      return codes;
+    });
+  }
+
+  private validateOffsetCommit(g: ClassicGroup, req: OffsetCommitInput): number {
+    if (g.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    // Generation -1 on an empty group: a standalone consumer or an admin client.
+    if (req.generationId < 0 && g.is("Empty")) return ErrorCode.NONE;
+    if (req.generationId >= 0 || req.memberId !== "" || req.groupInstanceId !== null) {
+      const invalid = this.validateMember(g, req.memberId, req.groupInstanceId);
+      if (invalid !== ErrorCode.NONE) return invalid;
+      if (req.generationId !== g.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    } else if (!g.is("Empty")) {
+      // No member id and no generation: only accepted while nobody consumes in the group.
+      return ErrorCode.UNKNOWN_MEMBER_ID;
+    }
+    // Members have their new generation but no assignment yet: they must finish the rebalance first.
+    if (g.is("CompletingRebalance")) return ErrorCode.REBALANCE_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  /** Handles an OffsetFetch for one group; `topics` null = every committed offset. */
+  fetchOffsets(groupId: string, topics: readonly { topic: string; partitions: readonly number[] }[] | null): OffsetFetchOutcome {
+    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const g = this.groups.get(groupId);
+    const known = g !== undefined && !g.is("Dead") ? g : undefined;
+    if (topics === null) {
+      if (known === undefined) return { errorCode: ErrorCode.NONE, topics: [] };
+      const out: FetchedTopic[] = [];
+      for (const topic of known.offsets.topics().sort()) {
+        const parts = known.offsets.partitionsOf(topic)!;
+        const partitions = [...parts.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([partition, c]) => ({ partition, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, errorCode: ErrorCode.NONE }));
+        out.push({ topic, partitions });
+      }
+      return { errorCode: ErrorCode.NONE, topics: out };
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((partition) => {
+          const c = known?.offsets.get(t.topic, partition);
+          return c === undefined
+            ? { partition, offset: -1n, leaderEpoch: -1, metadata: "", errorCode: ErrorCode.NONE }
+            : { partition, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, errorCode: ErrorCode.NONE };
+        }),
+      })),
+    };
+  }
+
+  /** Handles an OffsetDelete: removes offsets of topics the group does not subscribe to. */
+  deleteOffsets(groupId: string, topics: readonly { topic: string; partitions: readonly number[] }[]): Promise<OffsetDeleteOutcome> {
+    const fail = (errorCode: number) => Promise.resolve({ errorCode, topics: [] });
+    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.is("Dead")) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
+    if (!g.is("Empty") && g.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
+    const out: OffsetDeleteOutcome = { errorCode: ErrorCode.NONE, topics: [] };
+    const records: PendingRecord[] = [];
+    const deleted: { topic: string; partition: number }[] = [];
+    for (const t of topics) {
+      const subscribed = !g.is("Empty") && g.isSubscribedTo(t.topic);
+      const partitions = t.partitions.map((partition) => {
+        if (subscribed) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
+        if (g.offsets.has(t.topic, partition)) {
+          records.push({ key: encodeOffsetCommitKey(g.groupId, t.topic, partition), value: null });
+          deleted.push({ topic: t.topic, partition });
+        }
+        return { partition, errorCode: ErrorCode.NONE };
+      });
+      out.topics.push({ topic: t.topic, partitions });
+    }
+    if (records.length === 0) return Promise.resolve(out);
+    const appended = this.append(g.groupId, records, false);
+    if (!appended.ok) return fail(appended.errorCode);
+    for (const d of deleted) g.offsets.delete(d.topic, d.partition);
+    return appended.durable.then((code) => (code === ErrorCode.NONE ? out : { errorCode: code, topics: [] }));
+  }
+
+  /**
+   * Removes expired offsets (`offsets.retention.minutes`, KIP-211 rules) and then empty groups without offsets,
+   * writing tombstones; resolves to the number of offsets removed. Runs every `offsets.retention.check.interval.ms`.
+   */
+  expireOffsets(): Promise<number> {
+    if (this.stopped) return Promise.resolve(0);
+    const now = this.clock.nowMs();
+    const retention = this.config.offsetsRetentionMs;
+    let removed = 0;
+    const waits: Promise<number>[] = [];
+    for (const g of [...this.groups.values()]) {
+      if (g.is("Dead")) continue;
+      let expired: { topic: string; partition: number }[] = [];
+      if (g.protocolType === null) {
+        expired = g.offsets.expired(now, retention, (c) => c.commitTimestamp, null);
+      } else if (g.is("Empty")) {
+        const since = g.stateTimestampMs;
+        expired = g.offsets.expired(now, retention, (c) => (since >= 0 ? since : c.commitTimestamp), null);
+      } else if (g.protocolType === CONSUMER_PROTOCOL_TYPE && g.subscribedTopics !== null && g.is("Stable")) {
+        expired = g.offsets.expired(now, retention, (c) => c.commitTimestamp, g.subscribedTopics);
+      }
+      const records: PendingRecord[] = expired.map((k) => ({ key: encodeOffsetCommitKey(g.groupId, k.topic, k.partition), value: null }));
+      const dropGroup = g.is("Empty") && g.offsets.size - expired.length === 0 && g.pendingMembers.size === 0;
+      if (dropGroup) records.push({ key: encodeGroupMetadataKey(g.groupId), value: null });
+      if (records.length === 0) continue;
+      const appended = this.append(g.groupId, records, false);
+      if (!appended.ok) {
+        this.log.warn(`group ${g.groupId}: could not write expiry tombstones (${appended.errorCode})`);
+        continue;
+      }
+      for (const k of expired) g.offsets.delete(k.topic, k.partition);
+      removed += expired.length;
+      if (expired.length > 0) this.log.info(`group ${g.groupId}: removed ${expired.length} expired offset(s)`);
+      if (dropGroup) {
+        this.killGroup(g);
+        this.log.info(`group ${g.groupId}: removed (empty, no offsets left)`);
+      }
+      waits.push(appended.durable);
+    }
+    return Promise.all(waits).then(() => removed);
+  }
+
+  /** Drops every group's committed offsets of a deleted topic (tombstones written), as Kafka does. */
+  onTopicDeleted(topic: string): void {
+    if (this.stopped || topic === OFFSETS_TOPIC) return;
+    for (const g of this.groups.values()) {
+      const parts = g.offsets.partitionsOf(topic);
+      if (parts === undefined) continue;
+      const partitions = [...parts.keys()];
+      const appended = this.append(g.groupId, partitions.map((p) => ({ key: encodeOffsetCommitKey(g.groupId, topic, p), value: null })), false);
+      if (!appended.ok) {
+        this.log.warn(`group ${g.groupId}: could not remove offsets of deleted topic ${topic} (${appended.errorCode})`);
+        continue;
+      }
+      for (const p of partitions) g.offsets.delete(topic, p);
+    }
+  }
+
+  private scheduleExpiry(): void {
+    if (this.stopped) return;
+    const every = this.config.offsetsRetentionCheckIntervalMs;
+    if (!(every > 0)) return;
+    this.expiryTimer = this.clock.setTimer(() => {
+      this.expiryTimer = null;
+      void this.expireOffsets().catch((e) => this.log.error(`offset expiry failed: ${(e as Error).stack ?? e}`));
+      this.scheduleExpiry();
+    }, every);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Admin
+
+  /** ListGroups: groups whose state and type match the filters (empty filter = any; case-insensitive). */
+  listGroups(statesFilter: readonly string[] = [], typesFilter: readonly string[] = []): ListedGroup[] {
+    if (this.stopped) return [];
+    const states = new Set(statesFilter.map((s) => s.toLowerCase()));
+    const types = new Set(typesFilter.map((s) => s.toLowerCase()));
+    const out: ListedGroup[] = [];
+    for (const g of this.groups.values()) {
+      if (g.is("Dead")) continue;
+      if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has(CLASSIC_GROUP_TYPE)) continue;
+      out.push({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state, type: CLASSIC_GROUP_TYPE });
+    }
+    return out;
+  }
+
+  /** DescribeGroups for one group. */
+  describeGroup(groupId: string): GroupDescription {
+    const empty = (errorCode: number): GroupDescription => ({ errorCode, groupId, state: "Dead", protocolType: "", protocolData: "", members: [] });
+    if (this.stopped) return empty(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return empty(ErrorCode.INVALID_GROUP_ID);
+    const g = this.groups.get(groupId);
+    if (g === undefined || g.is("Dead")) return empty(ErrorCode.GROUP_ID_NOT_FOUND);
+    const stable = g.is("Stable");
+    const protocol = g.protocolName;
+    return {
+      errorCode: ErrorCode.NONE,
+      groupId,
+      state: g.state,
+      protocolType: g.protocolType ?? "",
+      protocolData: stable ? (protocol ?? "") : "",
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        metadata: stable && protocol !== null ? safeMetadata(m, protocol) : EMPTY_BYTES,
+        assignment: stable ? m.assignment : EMPTY_BYTES,
+      })),
+    };
+  }
+
+  /** DeleteGroups: deletes empty groups with their offsets; one error code per id, in order. */
+  deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    if (this.stopped) return Promise.resolve(groupIds.map((groupId) => ({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })));
+    const results = groupIds.map((groupId) => ({ groupId, errorCode: ErrorCode.NONE as number }));
+    const waits: Promise<void>[] = [];
+    for (const r of results) {
+      if (r.groupId === "") {
+        r.errorCode = ErrorCode.INVALID_GROUP_ID;
+        continue;
+      }
+      const g = this.groups.get(r.groupId);
+      if (g === undefined || g.is("Dead")) {
+        r.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
+        continue;
+      }
+      if (!g.is("Empty")) {
+        r.errorCode = ErrorCode.NON_EMPTY_GROUP;
+        continue;
+      }
+      const records: PendingRecord[] = g.offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(g.groupId, k.topic, k.partition), value: null }));
+      records.push({ key: encodeGroupMetadataKey(g.groupId), value: null });
+      const appended = this.append(g.groupId, records, false);
+      if (!appended.ok) {
+        r.errorCode = appended.errorCode;
+        continue;
+      }
+      this.killGroup(g);
+      this.log.info(`group ${g.groupId}: deleted`);
+      waits.push(appended.durable.then((code) => void (r.errorCode = code)));
+    }
+    return Promise.all(waits).then(() => results);
+  }
+
+  private failed(what: string, e: unknown): void {
+    this.log.error(`group coordinator: ${what} failed: ${(e as Error)?.stack ?? e}`);
+  }
+
+  private killGroup(g: ClassicGroup): void {
+    this.clearJoinTimer(g);
+    this.clearSyncTimer(g);
+    for (const t of g.pendingMembers.values()) this.clock.clearTimer(t);
+    g.pendingMembers.clear();
+    g.offsets.clear();
+    g.transitionTo("Dead", this.clock);
+    if (this.groups.get(g.groupId) === g) this.groups.delete(g.groupId);
+  }
+
+  /** The lag table of a group (see {@link describeGroupLag}); empty for an unknown group. */
+  describeGroupLag(groupId: string): Promise<GroupLagRow[]> {
+    return describeGroupLag(this.lagSource(), groupId);
+  }
+
+  /** This coordinator as a {@link GroupLagSource}. */
+  lagSource(): GroupLagSource {
+    return {
+      describeGroup: (groupId) => {
+        const g = this.groups.get(groupId);
+        if (g === undefined || g.is("Dead")) return Promise.resolve(null);
+        return Promise.resolve({
+          protocolType: g.protocolType ?? "",
+          members: [...g.members.values()].map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment: m.assignment })),
+        });
+      },
+      committedOffsets: (groupId) => {
+        const r = this.fetchOffsets(groupId, null);
+        return Promise.resolve(r.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset }))));
+      },
+      logEndOffsets: (parts) => Promise.resolve(parts.map((p) => this.endOffsets?.logEndOffset(p.topic, p.partition) ?? null)),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Persistence
+
+  private groupRecordValue(g: ClassicGroup, assignment: ReadonlyMap<string, Uint8Array> | null): GroupMetadataRecordValue {
+    const protocol = g.protocolName;
+    return {
+      protocolType: g.protocolType ?? "",
+      generation: g.generationId,
+      protocol,
+      leader: g.isEmpty ? null : g.leaderId,
+      currentStateTimestamp: g.stateTimestampMs,
+      members: [...g.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        subscription: protocol === null ? EMPTY_BYTES : safeMetadata(m, protocol),
+        assignment: assignment === null ? m.assignment : (assignment.get(m.memberId) ?? EMPTY_BYTES),
+      })),
+    };
+  }
+
+  private appendGroupRecord(g: ClassicGroup, assignment: ReadonlyMap<string, Uint8Array> | null): AppendOutcome {
+    const value = encodeGroupMetadataValue(this.groupRecordValue(g, assignment));
+    return this.append(g.groupId, [{ key: encodeGroupMetadataKey(g.groupId), value }], false);
+  }
+
+  /** Appends records to the group's partition; the durable promise resolves to NONE or a response error code. */
+  private append(groupId: string, records: readonly PendingRecord[], forCommit: boolean): AppendOutcome {
+    if (records.length === 0) throw new Error("append of no records");
+    let partition: number;
+    try {
+      this.ensureOffsetsTopic();
+      partition = this.partitionFor(groupId);
+    } catch (e) {
+      this.log.warn(`${OFFSETS_TOPIC} unavailable: ${(e as Error).message}`);
+      return { ok: false, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    }
+    const batches = this.buildBatches(records);
+    let durable: Promise<void>;
+    try {
+      durable = this.storage.append(partition, batches);
+    } catch (e) {
+      this.log.error(`append to ${OFFSETS_TOPIC}-${partition} failed: ${(e as Error).message}`);
+      return { ok: false, errorCode: appendErrorCode(e, forCommit) };
+    }
+    return {
+      ok: true,
+      durable: durable.then(
+        () => ErrorCode.NONE as number,
+        (e) => {
+          this.log.error(`${OFFSETS_TOPIC}-${partition} did not become durable: ${(e as Error).message}`);
+          return appendErrorCode(e, forCommit);
+        },
+      ),
+    };
+  }
+
+  private buildBatches(records: readonly PendingRecord[]): Uint8Array {
+    const now = this.clock.nowMs();
+    const out: Uint8Array[] = [];
+    const b = this.builder.reset();
+    for (const r of records) {
+      if (b.append(now, r.key, r.value)) continue;
+      out.push(b.finish());
+      b.reset();
+      if (!b.append(now, r.key, r.value)) throw new Error("a first record must always fit in a batch");
+    }
+    out.push(b.finish());
+    if (out.length === 1) return out[0];
+    let size = 0;
+    for (const c of out) size += c.length;
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const c of out) {
+      all.set(c, at);
+      at += c.length;
+    }
+    return all;
+  }
+}
+
+/** A member's metadata for `protocol`, or empty bytes when it does not carry that protocol. */
+function safeMetadata(m: GroupMember, protocol: string): Uint8Array {
+  for (const p of m.protocols) if (p.name === protocol) return p.metadata;
+  return EMPTY_BYTES;
+}
+
+/** Kafka's mapping from an append failure to the error a group or commit response carries. */
+function appendErrorCode(e: unknown, forCommit: boolean): number {
+  const code = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+  switch (code) {
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+    case ErrorCode.NOT_ENOUGH_REPLICAS:
+    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.MESSAGE_TOO_LARGE:
+    case ErrorCode.RECORD_LIST_TOO_LARGE:
+    case ErrorCode.INVALID_FETCH_SIZE:
+      return forCommit ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : ErrorCode.UNKNOWN_SERVER_ERROR;
+    default:
+      return code;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Loading `__consumer_offsets` at start: walks every batch of a partition with a RecordCursor and applies offset
+ * commits, group metadata and tombstones to the in-memory groups, the same records the coordinator writes.
+ */
+import { RecordCursor } from "../protocol/record-batch.ts";
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTRIBUTES_OFFSET,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_OFFSET,
+  BASE_OFFSET_OFFSET,
+  BASE_TIMESTAMP_OFFSET,
+  LOG_OVERHEAD,
+  RECORDS_COUNT_OFFSET,
+  dataViewOf,
+} from "../protocol/batch-layout.ts";
+import { ClassicGroup, GroupMember, type GroupState } from "./consumer-group.ts";
+import type { GroupLogger } from "./group-config.ts";
+import { decodeGroupMetadataValue, decodeOffsetCommitValue, decodeOffsetsTopicKey } from "./offsets-topic-records.ts";
+import { OFFSETS_TOPIC, type OffsetsTopicStorage } from "./offsets-topic-storage.ts";
+
+/** Bytes read per step when loading a partition of the offsets topic. */
+const LOAD_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Replays one partition of `__consumer_offsets` into `groups` (later records win; tombstones delete); returns the
+ * number of records applied. Unreadable records are skipped with a warning; compressed batches are decompressed
+ * through the storage when it can.
+ */
+export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger): number {
+  let offset = 0n;
+  let records = 0;
+  const cursor = new RecordCursor();
+  for (;;) {
+    const r = storage.read(partition, offset, LOAD_READ_BYTES);
+    if (r.chunks.length === 0) break;
+    for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log);
+    if (r.nextOffset <= offset) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} made no progress at offset ${offset}`);
+    offset = r.nextOffset;
+    if (offset >= r.endOffset) break;
+  }
+  cursor.release();
+  return records;
+}
+
+function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, cursor: RecordCursor, log: GroupLogger): number {
+  const dv = dataViewOf(chunk);
+  let records = 0;
+  for (let at = 0; at + LOG_OVERHEAD <= chunk.length; ) {
+    const size = dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_SIZE || at + size > chunk.length) throw new Error(`${OFFSETS_TOPIC}-${partition}: bad batch size ${size} at ${at}`);
+    const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
+    if ((attributes & ATTR_CONTROL) === 0) {
+      const codec = attributes & ATTR_COMPRESSION_MASK;
+      if (codec === 0) cursor.resetBatch(chunk, at, size);
+      else if (storage.decompress === undefined) {
+        log.warn(`${OFFSETS_TOPIC}-${partition}: skipping a compressed batch at offset ${dv.getBigInt64(at + BASE_OFFSET_OFFSET)}`);
+        at += size;
+        continue;
+      } else {
+        let section: Uint8Array;
+        try {
+          section = storage.decompress(codec, chunk.subarray(at + BATCH_HEADER_SIZE, at + size));
+        } catch (e) {
+          log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an undecodable batch at offset ${dv.getBigInt64(at + BASE_OFFSET_OFFSET)}: ${(e as Error).message}`);
+          at += size;
+          continue;
+        }
+        cursor.reset(section, dv.getInt32(at + RECORDS_COUNT_OFFSET), Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)));
+      }
+      while (cursor.next()) {
+        const key = cursor.key();
+        if (key === null) continue;
+        try {
+          replay(groups, key, cursor.value());
+          records++;
+        } catch (e) {
+          log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an unreadable record: ${(e as Error).message}`);
+        }
+      }
+    }
+    at += size;
+  }
+  return records;
+}
+
+/** Applies one `__consumer_offsets` record to `groups`. */
+function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null): void {
+  const k = decodeOffsetsTopicKey(key);
+  if (k.kind === "other") return;
+  let g = groups.get(k.group);
+  if (k.kind === "offset") {
+    if (value === null) {
+      g?.offsets.delete(k.topic, k.partition);
+      return;
+    }
+    if (g === undefined) {
+      g = new ClassicGroup(k.group);
+      groups.set(k.group, g);
+    }
+    g.offsets.set(k.topic, k.partition, decodeOffsetCommitValue(value));
+    return;
+  }
+  if (value === null) {
+    if (g === undefined) return;
+    if (g.offsets.size === 0) {
+      groups.delete(k.group);
+      return;
+    }
+    const fresh = new ClassicGroup(k.group);
+    for (const key of g.offsets.keys()) fresh.offsets.set(key.topic, key.partition, g.offsets.get(key.topic, key.partition)!);
+    groups.set(k.group, fresh);
+    return;
+  }
+  const v = decodeGroupMetadataValue(value);
+  const fresh = new ClassicGroup(k.group);
+  if (g !== undefined) for (const key of g.offsets.keys()) fresh.offsets.set(key.topic, key.partition, g.offsets.get(key.topic, key.partition)!);
+  const protocolType = v.protocolType === "" ? null : v.protocolType;
+  for (const m of v.members) {
+    const member = new GroupMember({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      protocolType: v.protocolType,
+      protocols: [{ name: v.protocol ?? "", metadata: m.subscription }],
+    });
+    member.assignment = m.assignment;
+    fresh.add(member);
+  }
+  fresh.protocolType = protocolType;
+  fresh.generationId = v.generation;
+  fresh.protocolName = v.protocol;
+  fresh.leaderId = v.members.length > 0 ? v.leader : null;
+  if (fresh.leaderId !== null && !fresh.members.has(fresh.leaderId)) fresh.leaderId = fresh.members.keys().next().value ?? null;
+  const state: GroupState = v.members.length > 0 ? "Stable" : "Empty";
+  fresh.state = state;
+  fresh.previousState = state;
+  fresh.stateTimestampMs = v.currentStateTimestamp;
+  fresh.subscribedTopics = fresh.computeSubscribedTopics();
+  groups.set(k.group, fresh);
+}
