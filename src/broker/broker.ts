@@ -18,7 +18,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection } from "./connection.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
-import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "./uuid.ts";
+import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
 import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
 import { ProducerStateTable } from "./producer-state.ts";

@@ -4,7 +4,7 @@
  */
 import type { FileSystem } from "../platform/fs.ts";
 import { parseProperties } from "./config.ts";
-import { randomUuid, uuidBase64 } from "./uuid.ts";
+import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 
 /** Reads or creates `meta.properties` in every dir; returns the cluster id they share. */
 export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: number, configuredClusterId: string | null): string {

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { Admin, ConfigResourceType, ConfigSource, type ConfigChange } from "../client/admin.ts";
-import { topicIdHex } from "../client/cluster-metadata.ts";
+import { uuidBase64 } from "../protocol/uuid.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { CLIENT_FLAGS, CLIENT_FLAGS_HELP, clusterOptions, intFlag, keyValues, runCommand, UsageError } from "./client-flags.ts";
 import { formatTable } from "./table.ts";
@@ -166,7 +166,7 @@ async function describe(admin: Admin, names: string[], allConfigs: boolean): Pro
     out += "SUMMARY\n=======\n";
     out += formatTable([
       ["NAME", t.name],
-      ["ID", topicIdHex(t.id)],
+      ["ID", uuidBase64(t.id)],
       ["PARTITIONS", String(t.partitions.length)],
       ["REPLICAS", String(t.partitions[0]?.replicas.length ?? 0)],
       ["INTERNAL", String(t.internal)],

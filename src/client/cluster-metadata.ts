@@ -3,6 +3,7 @@
  * responses; and the pool of connections, one per broker (plus a separate one to a group coordinator, so
  * heartbeats never queue behind a long-polling Fetch).
  */
+import { uuidHex } from "../protocol/uuid.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { ErrorCode, KafkaError, errorName, isRetriable } from "../protocol/errors.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
@@ -104,11 +105,7 @@ export function parseBootstrap(bootstrap: string | readonly string[]): { host: s
 }
 
 /** Hex form of a topic id (map key). */
-export function topicIdHex(id: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < id.length; i++) s += id[i].toString(16).padStart(2, "0");
-  return s;
-}
+export const topicIdHex = uuidHex;
 
 /** Whether a topic id is the all-zero "no id". */
 export function isZeroId(id: Uint8Array | undefined): boolean {

@@ -15,7 +15,8 @@ import {
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "./log-config.ts";
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicPartition } from "./log-file-names.ts";
-import { readPartitionMetadata, uuidFromBase64Url, writePartitionMetadata } from "./partition-metadata.ts";
+import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
+import { uuidFromBase64 } from "../protocol/uuid.ts";
 import { PartitionLog } from "./partition-log.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 
@@ -108,7 +109,7 @@ export class LogManager {
   getOrCreate(tp: TopicPartition, config: LogConfig, topicId: Uint8Array | string | null = null): PartitionLog {
     this.checkOpen();
     const name = partitionDirName(tp);
-    const id = typeof topicId === "string" ? uuidFromBase64Url(topicId) : topicId;
+    const id = typeof topicId === "string" ? uuidFromBase64(topicId) : topicId;
     if (typeof topicId === "string" && id === null) throw new Error(`bad topic id "${topicId}" for ${name}`);
     const existing = this.entries.get(name);
     if (existing) {

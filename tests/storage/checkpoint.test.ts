@@ -9,7 +9,8 @@ import {
   readOffsetCheckpoint,
   writeOffsetCheckpoint,
 } from "../../src/storage/checkpoint.ts";
-import { readPartitionMetadata, uuidFromBase64Url, uuidToBase64Url, writePartitionMetadata } from "../../src/storage/partition-metadata.ts";
+import { readPartitionMetadata, writePartitionMetadata } from "../../src/storage/partition-metadata.ts";
+import { uuidBase64, uuidFromBase64 } from "../../src/protocol/uuid.ts";
 import { tempDir } from "./batch-fixture.ts";
 
 test("checkpoints use Kafka's text format and round-trip", () => {
@@ -46,15 +47,15 @@ test("partition.metadata holds the topic id as Kafka prints it", () => {
   const { dir, cleanup } = tempDir();
   try {
     const id = new Uint8Array(16).map((_, i) => (i * 37 + 250) & 0xff);
-    const text = uuidToBase64Url(id);
+    const text = uuidBase64(id);
     assert.equal(text.length, 22);
     assert.match(text, /^[A-Za-z0-9_-]+$/);
-    assert.deepEqual(uuidFromBase64Url(text), id);
-    assert.equal(uuidToBase64Url(new Uint8Array(16)), "AAAAAAAAAAAAAAAAAAAAAA");
+    assert.deepEqual(uuidFromBase64(text), id);
+    assert.equal(uuidBase64(new Uint8Array(16)), "AAAAAAAAAAAAAAAAAAAAAA");
     writePartitionMetadata(nodeFileSystem, dir, id);
     assert.equal(nodeFs.readFileSync(`${dir}/partition.metadata`, "utf8"), `version: 0\ntopic_id: ${text}\n`);
     assert.deepEqual(readPartitionMetadata(nodeFileSystem, dir), id);
-    assert.equal(uuidFromBase64Url("short"), null);
+    assert.equal(uuidFromBase64("short"), null);
   } finally {
     cleanup();
   }

@@ -17,7 +17,7 @@ import { setLogAppendTime } from "../../protocol/record-batch.ts";
 import { NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords } from "../produce-validation.ts";
-import { uuidHex } from "../uuid.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
 import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
 
 /** Builds the Produce handler. */

@@ -20,7 +20,7 @@ import type {
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
-import { uuidHex } from "../uuid.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
 import { OffsetOutOfRangeError } from "../../storage/storage-errors.ts";
 import { nextSessionEpoch, sessionPartitionKey, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
 

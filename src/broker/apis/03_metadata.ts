@@ -6,7 +6,7 @@
 import type { MetadataRequest, MetadataResponse, MetadataResponseTopic } from "../../protocol/generated/03_metadata.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
-import { uuidHex } from "../uuid.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, Topic } from "../broker.ts";
 

@@ -14,7 +14,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import type { OffsetToCommit } from "../../group/group-requests.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, Topic } from "../broker.ts";
-import { uuidHex } from "../uuid.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
 
 /** Builds the OffsetCommit handler. */
 export function offsetCommitHandler(b: Broker): ApiHandler<OffsetCommitRequest, OffsetCommitResponse> {

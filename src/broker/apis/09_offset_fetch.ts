@@ -15,7 +15,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import type { FetchedTopic } from "../../group/group-requests.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
-import { uuidHex } from "../uuid.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
 
 /** Builds the OffsetFetch handler. */
 export function offsetFetchHandler(b: Broker): ApiHandler<OffsetFetchRequest, OffsetFetchResponse> {

@@ -4,7 +4,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, Topic } from "../broker.ts";
-import { uuidHex } from "../uuid.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
 
 /** Builds the DeleteTopics handler. */
 export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> {

@@ -1,4 +1,4 @@
-/** Kafka UUIDs (topic ids, cluster ids): 16 bytes, printed as URL-safe base64 without padding. */
+/** Kafka UUIDs (topic ids, cluster ids, directory ids): 16 bytes, printed as URL-safe base64 without padding. */
 
 /** A random version-4 UUID that is never all-zero and never starts with the reserved metadata ids. */
 export function randomUuid(): Uint8Array {
@@ -26,9 +26,20 @@ export function uuidFromHex(h: string): Uint8Array {
   return b;
 }
 
-/** Kafka's text form: URL-safe base64 without padding (22 characters). */
+/** Kafka's text form: URL-safe base64 of the 16 bytes without padding (22 characters). */
 export function uuidBase64(b: Uint8Array): string {
+  if (b.length !== 16) throw new RangeError(`a uuid is 16 bytes, got ${b.length}`);
   let bin = "";
   for (const x of b) bin += String.fromCharCode(x);
   return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Parses Kafka's text form; null if it is not 16 bytes of URL-safe base64. */
+export function uuidFromBase64(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(text)) return null;
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "==");
+  if (bin.length !== 16) return null;
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }
