@@ -38,6 +38,26 @@ export async function main(argv: string[]): Promise<number> {
       const { startCommand } = await import("./start.ts");
       return startCommand(rest);
     }
+    case "topic": {
+      const { topicCommand } = await import("./topic.ts");
+      return topicCommand(rest);
+    }
+    case "produce": {
+      const { produceCommand } = await import("./produce.ts");
+      return produceCommand(rest);
+    }
+    case "consume": {
+      const { consumeCommand } = await import("./consume.ts");
+      return consumeCommand(rest);
+    }
+    case "group": {
+      const { groupCommand } = await import("./group.ts");
+      return groupCommand(rest);
+    }
+    case "bench": {
+      const { benchCommand } = await import("./bench.ts");
+      return benchCommand(rest);
+    }
     default:
       console.error(`runnel: unknown command '${cmd}'\n\n${USAGE}`);
       return 2;

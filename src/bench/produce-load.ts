@@ -1,0 +1,243 @@
+/**
+ * The producing side of `runnel bench`: one or more Runnel producers send fixed-size records from a payload pool
+ * as fast as they can, or paced to a target rate, and the meter counts acknowledged records and samples the
+ * send-to-acknowledgement latency (like kafka-producer-perf-test, which times every record's callback).
+ *
+ * The send loop allocates nothing per record besides what the producer's callback style needs for sampled
+ * records: one record object is reused, values come from the pool (or one scratch buffer that carries a send-time
+ * stamp for end-to-end runs; the producer copies each value into its batch before `send` returns). The loop
+ * yields to the event loop every few milliseconds so responses are read while it runs.
+ */
+import { Admin } from "../client/admin.ts";
+import { Producer, type ProducerConfig, type ProducerRecord } from "../client/producer.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { LoadMeter } from "./load-meter.ts";
+import { payloadPool, STAMP_BYTES, stampTime } from "./payloads.ts";
+
+/** Most producers one bench process runs. */
+export const MAX_PRODUCERS = 64;
+/** Longest the send loop runs without yielding to the event loop (ms). */
+const YIELD_EVERY_MS = 2;
+/** How many records the loop sends between clock reads when unpaced. */
+const CLOCK_CHECK_EVERY = 64;
+/** Shortest sleep worth taking when ahead of the pacing schedule (ms). */
+const MIN_PACING_SLEEP_MS = 1;
+/** How long to wait for the topic's metadata. */
+const TOPIC_WAIT_MS = 15_000;
+
+/** Compression codecs the producer supports. */
+export const COMPRESSION_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
+
+/** Settings of a produce load. */
+export interface ProduceLoadSettings {
+  /** Bootstrap servers. */
+  bootstrap: string;
+  /** client.id. */
+  clientId: string;
+  /** Topic. */
+  topic: string;
+  /** Records to send in total (an upper bound when `durationMs` is set). */
+  records: number;
+  /** Stop sending after this long (ms); 0 for no limit. */
+  durationMs: number;
+  /** Value size in bytes. */
+  recordSize: number;
+  /** Producers (each with its own connections). */
+  producers: number;
+  /** batch.size. */
+  batchSize: number;
+  /** linger.ms. */
+  lingerMs: number;
+  /** compression.type. */
+  compression: (typeof COMPRESSION_CODECS)[number];
+  /** acks: 0, 1 or -1 (all). */
+  acks: 0 | 1 | -1;
+  /** Target records/s over all producers; 0 for as fast as possible. */
+  throughput: number;
+  /** max.in.flight.requests.per.connection. */
+  maxInFlight: number;
+  /** buffer.memory. */
+  bufferMemory: number;
+  /** max.request.size. */
+  maxRequestSize: number;
+  /** Time the send-to-ack latency of one record in every this many (1: every record). */
+  latencyEvery: number;
+  /** Stamp the send time into each value (for end-to-end latency); needs records of at least 8 bytes. */
+  stamp: boolean;
+}
+
+/** The outcome of a produce load. */
+export interface ProduceLoadResult {
+  /** Records acknowledged. */
+  records: number;
+  /** Value bytes acknowledged. */
+  bytes: number;
+  /** Records that failed. */
+  errors: number;
+  /** First failure message, or null. */
+  firstError: string | null;
+  /** From the first send to the last acknowledgement (s). */
+  seconds: number;
+}
+
+/** Creates `topic` with `partitions` partitions unless it exists; returns its partition count. */
+export async function ensureTopic(bootstrap: string, clientId: string, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<number> {
+  const admin = new Admin({ bootstrap, clientId });
+  try {
+    await admin.connect();
+    try {
+      await admin.createTopics([{ name: topic, numPartitions: partitions, replicationFactor: 1, configs }]);
+    } catch (e) {
+      if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
+    }
+    const [info] = await admin.describeTopics([topic]);
+    return info.partitions.length;
+  } finally {
+    await admin.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A flag the caller sets to end a load early (e.g. on SIGINT). */
+export interface StopFlag {
+  /** True once the load should stop sending. */
+  stopped: boolean;
+}
+
+/** Connects producers with `s`'s settings (not yet sending). */
+export async function connectProducers(s: ProduceLoadSettings): Promise<Producer[]> {
+  if (!Number.isInteger(s.producers) || s.producers < 1 || s.producers > MAX_PRODUCERS) throw new RangeError(`producers must be 1..${MAX_PRODUCERS}`);
+  const config: ProducerConfig = {
+    bootstrap: s.bootstrap,
+    clientId: s.clientId,
+    acks: s.acks,
+    batchSize: s.batchSize,
+    lingerMs: s.lingerMs,
+    compressionType: s.compression,
+    maxInFlightRequestsPerConnection: s.maxInFlight,
+    bufferMemory: s.bufferMemory,
+    maxRequestSize: s.maxRequestSize,
+  };
+  const producers: Producer[] = [];
+  try {
+    for (let i = 0; i < s.producers; i++) {
+      const p = new Producer({ ...config, clientId: `${s.clientId}-${i}` });
+      producers.push(p);
+      await p.connect();
+      await p.cluster.waitForTopic(s.topic, TOPIC_WAIT_MS);
+    }
+  } catch (e) {
+    await Promise.all(producers.map((p) => p.close({ timeoutMs: 0 })));
+    throw e;
+  }
+  return producers;
+}
+
+/** Runs the load on connected producers, then flushes them; the caller closes them. */
+export async function runProduceLoad(s: ProduceLoadSettings, producers: readonly Producer[], meter: LoadMeter, stop: StopFlag): Promise<ProduceLoadResult> {
+  if (s.stamp && s.recordSize < STAMP_BYTES) throw new RangeError(`end-to-end runs need records of at least ${STAMP_BYTES} bytes`);
+  if (!(s.latencyEvery >= 1)) throw new RangeError("latencyEvery must be >= 1");
+  const pool = payloadPool(s.recordSize);
+  const start = performance.now();
+  const deadline = s.durationMs > 0 ? start + s.durationMs : Infinity;
+  const n = producers.length;
+  const loops = producers.map((p, i) => {
+    const share = Math.floor(s.records / n) + (i < s.records % n ? 1 : 0);
+    return sendLoop(s, p, share, s.throughput > 0 ? s.throughput / n : 0, pool, i, start, deadline, meter, stop);
+  });
+  await Promise.all(loops);
+  await Promise.all(producers.map((p) => p.flush()));
+  const seconds = (performance.now() - start) / 1000;
+  // Records sent without a callback were counted as acknowledged with the next sampled one; take out failures.
+  for (const p of producers) {
+    if (p.failedRecords > 0) {
+      meter.errors += p.failedRecords;
+      meter.count(-p.failedRecords, -p.failedRecords * s.recordSize);
+      meter.firstError ??= p.lastError;
+    }
+  }
+  return { records: meter.records, bytes: meter.bytes, errors: meter.errors, firstError: meter.firstError?.message ?? null, seconds };
+}
+
+async function sendLoop(
+  s: ProduceLoadSettings,
+  p: Producer,
+  share: number,
+  rate: number,
+  pool: readonly Uint8Array[],
+  offset: number,
+  start: number,
+  deadline: number,
+  meter: LoadMeter,
+  stop: StopFlag,
+): Promise<void> {
+  const size = s.recordSize;
+  const record: ProducerRecord = { topic: s.topic, value: pool[0], key: null };
+  let scratch: Uint8Array | null = s.stamp ? new Uint8Array(size) : null;
+  let lastYield = performance.now();
+  let unsampled = 0;
+  const every = s.latencyEvery;
+  for (let i = 0; i < share; i++) {
+    if (rate > 0) {
+      // Paced: send record i at start + i/rate; sleep when more than a timer tick ahead.
+      const now = performance.now();
+      if (now >= deadline || stop.stopped) break;
+      const due = start + (i * 1000) / rate;
+      if (due - now >= MIN_PACING_SLEEP_MS) {
+        await sleep(due - now);
+        lastYield = performance.now();
+      } else if (now - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    } else if (i % CLOCK_CHECK_EVERY === 0) {
+      const now = performance.now();
+      if (now >= deadline || stop.stopped) break;
+      if (now - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    const payload = pool[(i + offset) % pool.length];
+    let value = payload;
+    if (scratch !== null) {
+      scratch.set(payload);
+      stampTime(scratch, performance.now());
+      value = scratch;
+    }
+    record.value = value;
+    if (++unsampled >= every) {
+      unsampled = 0;
+      const sentAt = performance.now();
+      p.send(record, (err) => {
+        if (err !== null) {
+          meter.fail(err);
+          return;
+        }
+        meter.recordLatency((performance.now() - sentAt) * 1000);
+        meter.count(every, every * size);
+      });
+    } else {
+      // Counted when the next sampled record is acknowledged (or at the end).
+      p.sendAndForget(record);
+    }
+    if (p.blockedRecords > 0) {
+      // The producer kept a reference to the value: the next stamped record needs a fresh buffer.
+      if (scratch !== null) scratch = new Uint8Array(size);
+      await p.waitForCapacity();
+      lastYield = performance.now();
+    }
+  }
+  // Unsampled records at the end (fewer than `every`) are counted once flushed; failures are subtracted later.
+  if (unsampled > 0) {
+    await p.flush();
+    meter.count(unsampled, unsampled * size);
+  }
+}

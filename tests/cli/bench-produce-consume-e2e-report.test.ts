@@ -1,0 +1,84 @@
+/**
+ * `runnel bench produce|consume|e2e` against a test broker, briefly: the text report carries throughput and the
+ * latency percentiles, `--json` is one valid JSON document with the same figures, consume reads back what was
+ * produced, and bad usage exits 2.
+ */
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { runnel } from "./run-cli.ts";
+
+let broker: TestBroker;
+let b: string[];
+
+before(async () => {
+  broker = await startTestBroker();
+  b = ["-b", broker.bootstrap, "--progress-ms", "0"];
+});
+
+after(async () => {
+  await broker?.stop();
+});
+
+const LATENCY_KEYS = ["count", "mean", "min", "p50", "p90", "p99", "p999", "max"];
+
+test("bench produce prints records/s, MB/s and p50/p90/p99/p99.9/max send-to-ack latency", async () => {
+  const r = await runnel(["bench", "produce", "-t", "bench-text", "-n", "5000", "-s", "100", "--acks", "1", "--linger-ms", "1", ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^runnel bench produce: topic=bench-text partitions=4 records=5000 recordSize=100 .*acks=1 /m);
+  assert.match(r.stdout, /^produce: 5,000 records in [\d.]+ s: [\d,.]+ records\/s, [\d,.]+ MB\/s$/m);
+  assert.match(r.stdout, /send-to-ack latency \(ms\): mean [\d.]+ {2}p50 [\d.]+ {2}p90 [\d.]+ {2}p99 [\d.]+ {2}p99\.9 [\d.]+ {2}max [\d.]+ {2}\(5,000 samples\)/);
+});
+
+test("bench produce and consume --json are valid JSON with matching counts", async () => {
+  const p = await runnel(["bench", "produce", "-t", "bench-json", "-P", "2", "-n", "4000", "-s", "64", "--acks", "all", "-z", "lz4", "--latency-every", "4", "--json", ...b]);
+  assert.equal(p.code, 0, p.stderr);
+  const pr = JSON.parse(p.stdout);
+  assert.equal(pr.kind, "produce");
+  assert.equal(pr.settings.partitions, 2);
+  assert.equal(pr.settings.acks, "all");
+  assert.equal(pr.settings.compression, "lz4");
+  assert.equal(pr.produce.records, 4000);
+  assert.equal(pr.produce.bytes, 4000 * 64);
+  assert.equal(pr.produce.errors, 0);
+  assert.ok(pr.produce.recordsPerSec > 0 && pr.produce.mbPerSec > 0);
+  assert.deepEqual(Object.keys(pr.produce.latencyMs), LATENCY_KEYS);
+  assert.equal(pr.produce.latencyMs.count, 1000);
+  const l = pr.produce.latencyMs;
+  assert.ok(l.min <= l.p50 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, JSON.stringify(l));
+  assert.equal(pr.consume, null);
+
+  const c = await runnel(["bench", "consume", "-t", "bench-json", "--json", ...b]);
+  assert.equal(c.code, 0, c.stderr);
+  const cr = JSON.parse(c.stdout);
+  assert.equal(cr.kind, "consume");
+  assert.equal(cr.consume.records, 4000);
+  assert.equal(cr.consume.bytes, 4000 * 64);
+  assert.ok(cr.consume.recordsPerSec > 0);
+  assert.equal(cr.produce, null);
+});
+
+test("bench e2e at a fixed rate reports end-to-end latency for every record", async () => {
+  const r = await runnel(["bench", "e2e", "-t", "bench-e2e", "--throughput", "5000", "-n", "2500", "--acks", "all", "--json", ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.kind, "e2e");
+  assert.equal(e.produce.records, 2500);
+  assert.equal(e.consume.records, 2500);
+  assert.equal(e.e2eLatencyMs.count, 2500);
+  // Paced at 5000/s, 2500 records take about half a second.
+  assert.ok(e.produce.seconds >= 0.4, `took ${e.produce.seconds}s`);
+  assert.ok(e.e2eLatencyMs.p50 > 0 && e.e2eLatencyMs.p50 < 5000);
+});
+
+test("bench usage errors exit 2", async () => {
+  const none = await runnel(["bench", ...b]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /bench needs produce, consume or e2e/);
+  const bad = await runnel(["bench", "produce", "--acks", "2", ...b]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--acks must be 0, 1 or all/);
+  const help = await runnel(["bench", "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /runnel bench produce\|consume\|e2e/);
+});
