@@ -39,7 +39,9 @@ const PRODUCE_SECONDS = QUICK ? 1.5 : 3;
 const CONSUME_MAX_RECORDS = 3_000_000;
 /** Fixed rate and duration of the end-to-end runs. */
 const E2E_RATE = 100_000;
-const E2E_SECONDS = QUICK ? 2 : 5;
+const E2E_SECONDS = QUICK ? 3 : 6;
+/** Seconds at the start of each end-to-end run left out of its latency figures (warm-up, as OpenMessaging Benchmark does). */
+const E2E_WARMUP_SECONDS = 1;
 const E2E_RECORD_SIZE = 100;
 /** Sweep: 1 KiB records; each configuration runs flat out, then paced. */
 const SWEEP_BATCH_SIZES = QUICK ? [16_384, 1_048_576] : [16_384, 131_072, 1_048_576];
@@ -115,7 +117,7 @@ async function runnelRuns(): Promise<{ results: SystemResults; sweep: SweepRow[]
     }
     await deleteTopics(b.port, PRODUCE_SCENARIOS.map((s) => topicOf(s.key)));
     const e2e: BenchReport | null = await attempt("Runnel e2e", () =>
-      runnelBench(BINARY, b.port, ["e2e", "-t", "e2e", "-s", String(E2E_RECORD_SIZE), "--acks", "all", "--throughput", String(E2E_RATE), "--duration", String(E2E_SECONDS), ...E2E_FLAGS]),
+      runnelBench(BINARY, b.port, ["e2e", "-t", "e2e", "-s", String(E2E_RECORD_SIZE), "--acks", "all", "--throughput", String(E2E_RATE), "--duration", String(E2E_SECONDS), "--warmup", String(E2E_WARMUP_SECONDS), ...E2E_FLAGS]),
     );
     if (e2e?.produce && e2e.e2eLatencyMs && e2e.consume) results.e2e = { produce: e2e.produce, e2eLatencyMs: e2e.e2eLatencyMs, received: e2e.consume.records };
     step(`  Runnel e2e at ${E2E_RATE} rec/s: ${e2e?.e2eLatencyMs ? `p50 ${e2e.e2eLatencyMs.p50} ms, p99 ${e2e.e2eLatencyMs.p99} ms, p99.9 ${e2e.e2eLatencyMs.p999} ms` : "no result"}`);
@@ -162,7 +164,7 @@ async function redisRuns(): Promise<SystemResults> {
           step(`  Redis XREAD ${sc.key}: ${brief(rep)}`);
         }
       } else {
-        const e = await attempt("Redis e2e", () => redisE2e(server.port, "e2e", E2E_RECORD_SIZE, E2E_RATE, E2E_SECONDS));
+        const e = await attempt("Redis e2e", () => redisE2e(server.port, "e2e", E2E_RECORD_SIZE, E2E_RATE, E2E_SECONDS, E2E_WARMUP_SECONDS));
         if (e) results.e2e = e;
         step(`  Redis (fsync always) e2e at ${E2E_RATE} rec/s: ${e ? `p50 ${e.e2eLatencyMs.p50} ms, p99 ${e.e2eLatencyMs.p99} ms` : "no result"}`);
       }
@@ -188,7 +190,7 @@ async function natsRuns(): Promise<SystemResults> {
       if (rep) results.consume[sc.key] = rep;
       step(`  NATS consume ${sc.key}: ${brief(rep)}`);
     }
-    const e = await attempt("NATS e2e", () => natsE2e(server.port, "e2e", E2E_RECORD_SIZE, E2E_RATE, E2E_SECONDS));
+    const e = await attempt("NATS e2e", () => natsE2e(server.port, "e2e", E2E_RECORD_SIZE, E2E_RATE, E2E_SECONDS, E2E_WARMUP_SECONDS));
     if (e) results.e2e = e;
     step(`  NATS e2e at ${E2E_RATE} rec/s: ${e ? `p50 ${e.e2eLatencyMs.p50} ms, p99 ${e.e2eLatencyMs.p99} ms (received ${e.received} of ${e.produce.records})` : "no result"}`);
   } finally {
@@ -316,6 +318,7 @@ async function main(): Promise<void> {
       e2eFlags: E2E_FLAGS.join(" "),
       e2eRate: E2E_RATE,
       e2eSeconds: E2E_SECONDS,
+      e2eWarmupSeconds: E2E_WARMUP_SECONDS,
       e2eRecordSize: E2E_RECORD_SIZE,
       sweepSeconds: SWEEP_SECONDS,
       sweepRate: SWEEP_RATE,

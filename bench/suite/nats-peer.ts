@@ -206,7 +206,9 @@ export async function natsConsume(port: number, prefix: string): Promise<SideRep
 }
 
 /** Publishes at `rate` messages/s for `seconds` while ordered consumers time every message's arrival. */
-export async function natsE2e(port: number, prefix: string, recordSize: number, rate: number, seconds: number): Promise<E2eFigures> {
+export async function natsE2e(port: number, prefix: string, recordSize: number, rate: number, seconds: number, warmupS = 0): Promise<E2eFigures> {
+  // Messages sent during the warm-up are delivered but left out of the latency figures.
+  let measureFrom = Infinity;
   const pool = payloadPool(recordSize);
   const { nc, js } = await session(port);
   const streams = await createStreams(nc, prefix);
@@ -216,11 +218,13 @@ export async function natsE2e(port: number, prefix: string, recordSize: number, 
   const consumers = await Promise.all(streams.map((n) => readAll(nc, js, n, 1000)));
   const reading = consumers.map(async (messages) => {
     for await (const m of messages) {
-      e2e.record((performance.now() - readStamp(m.data)) * 1000);
+      const sentAt = readStamp(m.data);
+      if (sentAt >= measureFrom) e2e.record((performance.now() - sentAt) * 1000);
       received++;
     }
   });
   const start = performance.now();
+  measureFrom = start + warmupS * 1000;
   const deadline = start + seconds * 1000;
   // Each tick publishes the messages that are due (the client queues a reference, so each needs its own buffer).
   while (performance.now() < deadline) {

@@ -158,7 +158,9 @@ export interface E2eFigures {
 }
 
 /** XADD at `rate` records/s for `seconds` while XREAD BLOCK readers time every entry's arrival. */
-export async function redisE2e(port: number, prefix: string, recordSize: number, rate: number, seconds: number): Promise<E2eFigures> {
+export async function redisE2e(port: number, prefix: string, recordSize: number, rate: number, seconds: number, warmupS = 0): Promise<E2eFigures> {
+  // Records sent during the warm-up are delivered but left out of the latency figures.
+  let measureFrom = Infinity;
   const pool = payloadPool(recordSize);
   // One command template per stream; the payload part is overwritten per record.
   const templates = Array.from({ length: REDIS_STREAMS }, (_, i) => encodeCommand(["XADD", streamName(prefix, i), "*", "v", new Uint8Array(recordSize)]));
@@ -176,12 +178,16 @@ export async function redisE2e(port: number, prefix: string, recordSize: number,
     while (!stopReading) {
       const entries = entriesOf(await c.call(["XREAD", "BLOCK", "100", "COUNT", "1000", "STREAMS", stream, last]));
       const now = performance.now();
-      for (const e of entries) e2e.record((now - readStamp(((e as RespValue[])[1] as Buffer[])[1])) * 1000);
+      for (const e of entries) {
+        const sentAt = readStamp(((e as RespValue[])[1] as Buffer[])[1]);
+        if (sentAt >= measureFrom) e2e.record((now - sentAt) * 1000);
+      }
       received += entries.length;
       if (entries.length > 0) last = String((entries[entries.length - 1] as RespValue[])[0]);
     }
   });
   const start = performance.now();
+  measureFrom = start + warmupS * 1000;
   const deadline = start + seconds * 1000;
   const inflight: Promise<void>[] = [];
   // Each tick sends the records that are due as one pipeline.

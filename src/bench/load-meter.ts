@@ -22,6 +22,11 @@ export class LoadMeter {
   readonly latency = new LatencyHistogram();
   /** Latency of sampled records since the last progress line (us). */
   readonly intervalLatency = new LatencyHistogram();
+  /**
+   * `performance.now()` before which samples count only in the progress line, not in {@link LoadMeter.latency}
+   * (the warm-up: JIT, connection set-up and group joins are not steady state).
+   */
+  measureFromMs = 0;
 
   /** Counts `records` completed records of `bytes` value bytes in total. */
   count(records: number, bytes: number): void {
@@ -31,7 +36,7 @@ export class LoadMeter {
 
   /** Records one latency sample in microseconds. */
   recordLatency(micros: number): void {
-    this.latency.record(micros);
+    if (this.measureFromMs === 0 || performance.now() >= this.measureFromMs) this.latency.record(micros);
     this.intervalLatency.record(micros);
   }
 

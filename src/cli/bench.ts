@@ -39,6 +39,7 @@ Producer options (produce, e2e):
       --buffer-memory BYTES      buffer.memory (default 33554432)
       --max-request-size BYTES   max.request.size (default the larger of 1048576 and batch.size)
       --latency-every N          Time one record in every N (default 1: every record)
+      --warmup S                 Leave the first S seconds out of the final latency percentiles (default 0)
 
 Consumer options (consume, e2e):
   -n, --records N                Records to read (consume; default: all records in the topic at the start)
@@ -143,6 +144,7 @@ export function benchCommand(argv: string[]): Promise<number> {
         records: { type: "string", short: "n" },
         "record-size": { type: "string", short: "s" },
         duration: { type: "string" },
+        warmup: { type: "string" },
         throughput: { type: "string" },
         producers: { type: "string" },
         acks: { type: "string" },
@@ -181,6 +183,8 @@ export function benchCommand(argv: string[]): Promise<number> {
     const partitions = int(v, "partitions", 4, 1);
     const progressMs = int(v, "progress-ms", DEFAULT_PROGRESS_INTERVAL_MS);
     const idleMs = int(v, "timeout", 10_000);
+    const warmupS = Number(str(v, "warmup") ?? "0");
+    if (!(warmupS >= 0)) throw new UsageError(`--warmup expects seconds >= 0, got '${str(v, "warmup")}'`);
     // Parse everything before touching the network, so usage errors come first.
     const prod = kind === "consume" ? null : produceSettings(v, kind, bootstrap, clientId, topic);
     const cons = kind === "produce" ? null : consumeSettings(v, kind, bootstrap, clientId, topic);
@@ -194,10 +198,10 @@ export function benchCommand(argv: string[]): Promise<number> {
       if (kind !== "consume") await ensureTopic(bootstrap, clientId, topic, partitions);
       const report =
         kind === "produce"
-          ? await benchProduce(prod!, progressMs, stop)
+          ? await benchProduce(prod!, progressMs, stop, warmupS)
           : kind === "consume"
             ? await benchConsume(cons!, consumeRecords ?? (await recordsInTopic(bootstrap, clientId, topic)), idleMs, progressMs, stop)
-            : await benchE2e(prod!, cons!, progressMs, stop);
+            : await benchE2e(prod!, cons!, progressMs, stop, warmupS);
       report.settings = { topic, partitions, ...report.settings };
       process.stdout.write(values.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
       const failed = (report.produce?.errors ?? 0) > 0;
@@ -243,9 +247,10 @@ function consumeSettingsReport(s: ConsumeLoadSettings): Record<string, string | 
   };
 }
 
-async function benchProduce(s: ProduceLoadSettings, progressMs: number, stop: StopFlag): Promise<BenchReport> {
+async function benchProduce(s: ProduceLoadSettings, progressMs: number, stop: StopFlag, warmupS: number): Promise<BenchReport> {
   const producers = await connectProducers(s);
   const meter = new LoadMeter();
+  if (warmupS > 0) meter.measureFromMs = performance.now() + warmupS * 1000;
   const progress = startProgress([{ name: "produce", meter }], progressMs, progressWriter);
   try {
     const r = await runProduceLoad(s, producers, meter, stop);
@@ -289,7 +294,7 @@ async function benchConsume(s: ConsumeLoadSettings, records: number, idleMs: num
   }
 }
 
-async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progressMs: number, stop: StopFlag): Promise<BenchReport> {
+async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progressMs: number, stop: StopFlag, warmupS: number): Promise<BenchReport> {
   const consumers = await connectConsumers(cs);
   let producers: Awaited<ReturnType<typeof connectProducers>> = [];
   const sent = new LoadMeter();
@@ -308,6 +313,7 @@ async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progre
   try {
     await awaitPositions(consumers, 15_000);
     producers = await connectProducers(ps);
+    if (warmupS > 0) sent.measureFromMs = received.measureFromMs = performance.now() + warmupS * 1000;
     progress = startProgress(
       [
         { name: "produce", meter: sent },
@@ -326,7 +332,7 @@ async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progre
     const c = await consuming;
     return {
       kind: "e2e",
-      settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs) },
+      settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs), warmupS },
       produce: sideReport(p.records, p.bytes, p.seconds, p.errors, p.firstError, sent.latency.summary()),
       consume: sideReport(c.records, c.bytes, c.seconds, 0, null, null),
       e2eLatencyMs: received.latency.summary(),
