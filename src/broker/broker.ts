@@ -158,9 +158,19 @@ export class Broker {
         if (c === null) return section;
         return c.decompress(section, config.num("message.max.bytes") * 64);
       },
+      compress: (codecId, section) => {
+        const c = codecById(codecId);
+        if (c === null) throw new Error(`unknown compression codec ${codecId}`);
+        return c.compress(section);
+      },
     }, {
       retentionCheckIntervalMs: config.num("log.retention.check.interval.ms"),
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
+      cleaner: {
+        enable: config.bool("log.cleaner.enable"),
+        backoffMs: config.num("log.cleaner.backoff.ms"),
+        dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
+      },
     });
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);

@@ -19,10 +19,11 @@ import {
   PRODUCER_ID_OFFSET,
   RECORDS_COUNT_OFFSET,
   ATTR_TRANSACTIONAL,
+  ATTR_CONTROL,
   computeBatchCrc,
   dataViewOf,
 } from "../protocol/batch-layout.ts";
-import { batchProblemErrorCode, verifyBatch, verifyRecords } from "../protocol/record-batch.ts";
+import { batchProblemErrorCode, RecordCursor, verifyBatch, verifyRecords } from "../protocol/record-batch.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { codecById, codecIdByName } from "../compression/index.ts";
 import type { LogConfig } from "../storage/log-config.ts";
@@ -95,6 +96,11 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
       if (rp !== null) return fail(batchProblemErrorCode(rp), `invalid compressed records: ${rp}`, i);
     }
 
+    if ((attributes & ATTR_CONTROL) === 0 && config.cleanupPolicy.includes("compact")) {
+      const plain = section ?? records.subarray(at + BATCH_HEADER_SIZE, at + size);
+      if (hasNullKey(plain, count)) return fail(ErrorCode.INVALID_RECORD, "Compacted topic cannot accept message without key", i);
+    }
+
     const targetCodec = config.compressionType === "producer" ? codecId : codecIdByName(config.compressionType);
     let batchBytes = records.subarray(at, at + size);
     if (targetCodec !== codecId) {
@@ -125,6 +131,20 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
     }
   }
   return { ok: true, records: out, batches, maxTimestamp };
+}
+
+/** Reused to look for null keys (records were already verified). */
+const keyCursor = new RecordCursor();
+
+/** Whether any of the `count` records of an uncompressed records section has a null key (compacted topics reject it). */
+function hasNullKey(section: Uint8Array, count: number): boolean {
+  keyCursor.reset(section, count, 0);
+  try {
+    while (keyCursor.next()) if (keyCursor.keyLength < 0) return true;
+    return false;
+  } finally {
+    keyCursor.release();
+  }
 }
 
 function fail(code: number, message: string, batchIndex: number): ProduceValidation {

@@ -11,6 +11,8 @@ export const CHECKPOINT_VERSION = 0;
 export const RECOVERY_POINT_CHECKPOINT = "recovery-point-offset-checkpoint";
 /** File name of the log start offset checkpoint in each log dir. */
 export const LOG_START_OFFSET_CHECKPOINT = "log-start-offset-checkpoint";
+/** File name of the log cleaner's checkpoint (offsets below which each compacted log is clean) in each log dir. */
+export const CLEANER_OFFSET_CHECKPOINT = "cleaner-offset-checkpoint";
 /** Most entries a checkpoint may declare (bounds parsing of a damaged file). */
 export const MAX_CHECKPOINT_ENTRIES = 10_000_000;
 

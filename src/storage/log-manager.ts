@@ -1,12 +1,13 @@
 /**
  * All partition logs of a broker across its log dirs (`log.dirs`). Loads every `<topic>-<partition>` directory at
  * start (removing `-delete` leftovers), creates new partitions on the dir holding the fewest, keeps Kafka's
- * `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` in each dir, and runs retention and
- * checkpointing on timers. A `.kafka_cleanshutdown` marker written by {@link LogManager.close} lets the next start
- * skip recovery.
+ * `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` and `cleaner-offset-checkpoint` in each dir,
+ * and runs retention, compaction (the {@link LogCleaner}) and checkpointing on timers. A `.kafka_cleanshutdown`
+ * marker written by {@link LogManager.close} lets the next start skip recovery.
  */
 import {
   type CheckpointEntry,
+  CLEANER_OFFSET_CHECKPOINT,
   LOG_START_OFFSET_CHECKPOINT,
   readOffsetCheckpoint,
   RECOVERY_POINT_CHECKPOINT,
@@ -14,6 +15,7 @@ import {
 } from "./checkpoint.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "./log-config.ts";
+import { LogCleaner, type LogCleanerOptions } from "./log-cleaner.ts";
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicPartition } from "./log-file-names.ts";
 import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
 import { uuidFromBase64 } from "../protocol/uuid.ts";
@@ -37,6 +39,8 @@ export interface LogManagerOptions {
   retentionCheckIntervalMs?: number;
   /** `log.flush.offset.checkpoint.interval.ms`. */
   checkpointIntervalMs?: number;
+  /** The log cleaner (`log.cleaner.enable` is `enable`, default true; backoff, dedupe buffer size). */
+  cleaner?: LogCleanerOptions & { enable?: boolean };
 }
 
 /** A log dir and the partitions in it, for DescribeLogDirs. */
@@ -63,12 +67,16 @@ export class LogManager {
   private retentionTimer: unknown = null;
   private checkpointTimer: unknown = null;
   private closed = false;
+  /** The log cleaner, or null when `log.cleaner.enable` is false. */
+  readonly cleaner: LogCleaner | null;
 
   private constructor(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions) {
     if (logDirs.length === 0) throw new Error("log.dirs lists no directory");
     this.logDirs = [...logDirs];
     this.opts = opts;
     this.deps = deps;
+    const c = opts.cleaner ?? {};
+    this.cleaner = c.enable === false ? null : new LogCleaner(deps, () => this.allLogs(), c, (log) => this.writeCleanerCheckpoint(log));
   }
 
   /** Loads every partition in `logDirs` (`log.dirs`), recovering as needed, and starts the retention and checkpoint timers. */
@@ -78,6 +86,7 @@ export class LogManager {
     for (const dir of mgr.logDirs) mgr.loadDir(dir);
     mgr.armRetention();
     mgr.armCheckpoint();
+    mgr.cleaner?.start();
     return mgr;
   }
 
@@ -184,7 +193,29 @@ export class LogManager {
       }
       writeOffsetCheckpoint(this.deps.fs, `${dir}/${RECOVERY_POINT_CHECKPOINT}`, recovery);
       writeOffsetCheckpoint(this.deps.fs, `${dir}/${LOG_START_OFFSET_CHECKPOINT}`, starts);
+      this.writeCleanerCheckpointOf(dir);
     }
+  }
+
+  /** Writes `cleaner-offset-checkpoint` of the log dir holding `log` (after a compaction pass). */
+  private writeCleanerCheckpoint(log: PartitionLog): void {
+    const entry = this.entries.get(log.name);
+    if (entry === undefined || entry.log !== log) return;
+    try {
+      this.writeCleanerCheckpointOf(entry.logDir);
+    } catch (e) {
+      this.deps.logger.error(`writing ${CLEANER_OFFSET_CHECKPOINT} failed: ${String(e)}`);
+    }
+  }
+
+  /** Writes `cleaner-offset-checkpoint` of `dir`: one entry per log that has been compacted. */
+  private writeCleanerCheckpointOf(dir: string): void {
+    const cleaned: CheckpointEntry[] = [];
+    for (const { log, logDir } of this.entries.values()) {
+      if (logDir !== dir || log.cleanerCheckpoint <= log.logStartOffset) continue;
+      cleaned.push({ topic: log.topicPartition.topic, partition: log.topicPartition.partition, offset: log.cleanerCheckpoint });
+    }
+    writeOffsetCheckpoint(this.deps.fs, `${dir}/${CLEANER_OFFSET_CHECKPOINT}`, cleaned);
   }
 
   /** Stops the timers, flushes and closes every log, writes final checkpoints and the clean-shutdown markers. */
@@ -194,6 +225,7 @@ export class LogManager {
     const clock = this.deps.clock;
     if (this.retentionTimer !== null) clock.clearTimer(this.retentionTimer);
     if (this.checkpointTimer !== null) clock.clearTimer(this.checkpointTimer);
+    await this.cleaner?.stop();
     let clean = true;
     for (const { log } of this.entries.values()) {
       await log.close();
@@ -239,6 +271,7 @@ export class LogManager {
     const clean = fs.exists(marker);
     const recoveryPoints = this.readCheckpoint(`${dir}/${RECOVERY_POINT_CHECKPOINT}`);
     const logStarts = this.readCheckpoint(`${dir}/${LOG_START_OFFSET_CHECKPOINT}`);
+    const cleanerPoints = this.readCheckpoint(`${dir}/${CLEANER_OFFSET_CHECKPOINT}`);
     for (const name of fs.list(dir).sort()) {
       const path = `${dir}/${name}`;
       if (name.endsWith(DELETE_DIR_SUFFIX)) {
@@ -257,6 +290,7 @@ export class LogManager {
         recoveryPoint,
         logStartOffset: logStarts.get(name),
         cleanShutdown: clean && recoveryPoint !== undefined,
+        cleanerCheckpoint: cleanerPoints.get(name),
       });
       this.entries.set(name, { log, logDir: dir, topicId: readPartitionMetadata(fs, path) });
     }

@@ -24,6 +24,17 @@ import {
   PARTITION_LEADER_EPOCH_OFFSET,
 } from "../protocol/batch-layout.ts";
 import { crc32c } from "../protocol/crc32c.ts";
+import { completeInterruptedSwaps, swapInCleanedSegment } from "./cleaner-swap.ts";
+import {
+  type CleanableSection,
+  type CleanerTarget,
+  type CleanerWorkspace,
+  type CompactionOptions,
+  CompactionPass,
+  type CompactionResult,
+  findCleanableSection,
+  newCleanerWorkspace,
+} from "./log-cleaner.ts";
 import type { LogConfig } from "./log-config.ts";
 import {
   DELETE_DIR_SUFFIX,
@@ -54,6 +65,8 @@ export interface LogOpenState {
   highWatermark?: bigint;
   /** The log dir was shut down cleanly: skip recovery. */
   cleanShutdown?: boolean;
+  /** `cleaner-offset-checkpoint` value: offsets below it were compacted. */
+  cleanerCheckpoint?: bigint;
 }
 
 /** Per-append options. */
@@ -157,6 +170,9 @@ export class PartitionLog {
   private lastFlushMs = 0;
   private offline: unknown = null;
   private closed = false;
+  private cleanedTo = 0n;
+  private truncations = 0;
+  private compacting = false;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
@@ -238,6 +254,42 @@ export class PartitionLog {
   /** Whether an I/O error took the log offline. */
   get isOffline(): boolean {
     return this.offline !== null;
+  }
+
+  /** Offset below which the log has been compacted (`cleaner-offset-checkpoint`, at least the log start offset). */
+  get cleanerCheckpoint(): bigint {
+    return this.cleanedTo < this.logStart ? this.logStart : this.cleanedTo > this.leo ? this.leo : this.cleanedTo;
+  }
+
+  /** Where the log's cleanable section lies and how dirty it is at `nowMs` (null when nothing may be compacted). */
+  cleanableSection(nowMs: number): CleanableSection | null {
+    if (this.closed || this.offline !== null) return null;
+    return findCleanableSection(this.cleanerTarget(), nowMs);
+  }
+
+  /**
+   * Starts a compaction pass over the cleanable section (see log-cleaner.ts), to be driven with
+   * {@link CompactionPass.step}; null when nothing may be compacted or a pass is already running on this log.
+   * `min.cleanable.dirty.ratio` is the caller's business (the LogCleaner checks it).
+   */
+  beginCompaction(nowMs: number, workspace: CleanerWorkspace, opts: CompactionOptions = {}): CompactionPass | null {
+    if (this.compacting) return null;
+    const section = this.cleanableSection(nowMs);
+    if (section === null) return null;
+    const pass = new CompactionPass(this.cleanerTarget(), workspace, section, nowMs, opts);
+    this.compacting = true;
+    return pass;
+  }
+
+  /**
+   * Compacts the cleanable section now in one pass (whatever the dirty ratio), for tests and tools; resolves to
+   * what the pass did, or null when nothing could be compacted. The broker's LogCleaner runs passes in steps instead.
+   */
+  async compact(nowMs: number = this.deps.clock.nowMs(), opts: CompactionOptions & { dedupeBufferBytes?: number } = {}): Promise<CompactionResult | null> {
+    const pass = this.beginCompaction(nowMs, newCleanerWorkspace(opts.dedupeBufferBytes), opts);
+    if (pass === null) return null;
+    while (!(await pass.step()));
+    return pass.result;
   }
 
   /** Applies a changed topic config (takes effect for new appends, rolls and retention). */
@@ -416,11 +468,13 @@ export class PartitionLog {
     const seg = this.segments[i];
     this.pendingSealed = this.pendingSealed.filter((s) => s !== seg);
     const removed = seg.truncateTo(offset);
+    this.truncations++;
     this.leo = seg.nextOffset;
     if (this.logStart > this.leo) this.logStart = this.leo;
     if (this.hw > this.leo) this.hw = this.leo;
     if (this.flushedTo > this.leo) this.flushedTo = this.leo;
     if (this.flushRequestedTo > this.leo) this.flushRequestedTo = this.leo;
+    if (this.cleanedTo > this.leo) this.cleanedTo = this.leo;
     this.deps.logger.info(`${this.name}: truncated to offset ${offset} (${removed} bytes cut), log end offset ${this.leo}`);
   }
 
@@ -430,6 +484,8 @@ export class PartitionLog {
     if (offset < 0n) throw new RangeError(`negative start offset ${offset}`);
     for (const seg of this.segments) this.dropSegment(seg);
     this.segments = [this.newSegment(offset)];
+    this.truncations++;
+    this.cleanedTo = offset;
     this.pendingSealed = [];
     this.leo = offset;
     this.logStart = offset;
@@ -514,6 +570,57 @@ export class PartitionLog {
     if (this.offline !== null) return;
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
+  }
+
+  /** The view of this log a compaction pass works through. */
+  private cleanerTarget(): CleanerTarget {
+    return {
+      name: this.name,
+      dir: this.dir,
+      ctx: this.ctx,
+      deps: this.deps,
+      config: () => this.cfg,
+      segments: () => this.segments,
+      logStartOffset: () => this.logStart,
+      highWatermark: () => this.hw,
+      cleanerCheckpoint: () => this.cleanerCheckpoint,
+      truncations: () => this.truncations,
+      usable: () => !this.closed && this.offline === null,
+      installCleaned: (old, baseOffset) => this.installCleaned(old, baseOffset),
+      completePass: (cleanedUpTo) => {
+        if (cleanedUpTo > this.cleanedTo) this.cleanedTo = cleanedUpTo;
+      },
+      endPass: () => {
+        this.compacting = false;
+      },
+    };
+  }
+
+  /**
+   * Swaps the durable cleaned segment at `baseOffset` in for `old` (consecutive sealed segments, the first with that
+   * base offset): files first (crash-safe, see cleaner-swap.ts), then the segment list. Readers holding views of the
+   * old segments keep them (files are renamed and unlinked, never truncated). An I/O failure takes the log offline.
+   */
+  private installCleaned(old: readonly Segment[], baseOffset: bigint): void {
+    this.checkWritable();
+    const i = this.segments.indexOf(old[0]);
+    if (i < 0 || i + old.length >= this.segments.length || old[0].baseOffset !== baseOffset) {
+      throw new Error(`${this.name}: cleaned segment ${baseOffset} does not replace sealed segments of the log`);
+    }
+    for (let k = 1; k < old.length; k++) {
+      if (this.segments[i + k] !== old[k]) throw new Error(`${this.name}: segments replaced by cleaned segment ${baseOffset} are not consecutive`);
+    }
+    try {
+      swapInCleanedSegment(this.deps.fs, this.dir, baseOffset, old);
+      const fresh = Segment.open(this.ctx, this.dir, baseOffset);
+      fresh.nextOffset = this.segments[i + old.length].baseOffset;
+      fresh.lastAppendMs = Math.max(...old.map((s) => s.lastAppendMs));
+      this.segments.splice(i, old.length, fresh);
+      this.pendingSealed = this.pendingSealed.filter((s) => !old.includes(s));
+    } catch (e) {
+      this.goOffline(e);
+      throw new LogStorageError(this.name, e);
+    }
   }
 
   /** Index of the segment holding `offset`: the last whose base offset is <= it (0 if none). */
@@ -730,6 +837,8 @@ export class PartitionLog {
     const fs = this.deps.fs;
     fs.mkdirp(this.dir);
     const notes: string[] = [];
+    const swapped = completeInterruptedSwaps(fs, this.dir);
+    if (swapped > 0) notes.push(`finished ${swapped} interrupted compaction swap(s)`);
     const bases: bigint[] = [];
     const names = fs.list(this.dir);
     let removed = 0;
@@ -799,6 +908,8 @@ export class PartitionLog {
       this.logStart = start;
       this.flushedTo = this.leo;
     }
+    const cleaned = state.cleanerCheckpoint ?? 0n;
+    this.cleanedTo = cleaned > this.leo ? this.leo : cleaned;
     let hw = state.highWatermark ?? this.leo;
     if (hw < this.logStart) hw = this.logStart;
     if (hw > this.leo) hw = this.leo;

@@ -1,4 +1,4 @@
-/** What storage is given from outside: file system, clock, logger and (optionally) a decompressor. */
+/** What storage is given from outside: file system, clock, logger and (optionally) a decompressor and a compressor. */
 import type { Clock } from "../platform/clock.ts";
 import type { FileSystem } from "../platform/fs.ts";
 
@@ -18,6 +18,9 @@ export interface StorageLogger {
  */
 export type Decompress = (codecId: number, section: Uint8Array) => Uint8Array;
 
+/** Compresses a records section with codec `codecId` (1-4), for the log cleaner's rebuilt batches; the broker passes it in. */
+export type Compress = (codecId: number, section: Uint8Array) => Uint8Array;
+
 /** Dependencies of a {@link PartitionLog} and the LogManager. */
 export interface StorageDeps {
   /** File access. */
@@ -28,6 +31,8 @@ export interface StorageDeps {
   logger: StorageLogger;
   /** Decompressor for offsetForTimestamp on compressed batches; without it the batch's first offset is used. */
   decompress?: Decompress;
+  /** Compressor for batches the log cleaner rebuilds; without it a rebuilt compressed batch is stored uncompressed. */
+  compress?: Compress;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -39,7 +39,7 @@ test("kafkajs admin: create with configs, describe/alter configs, add partitions
     await assert.rejects(admin.createPartitions({ topicPartitions: [{ topic: "a", count: 2 }] }), (e: { type?: string }) => e.type === "INVALID_PARTITIONS");
 
     await producer.connect();
-    await producer.send({ topic: "a", messages: Array.from({ length: 10 }, (_, i) => ({ value: `v${i}`, partition: 0 })) });
+    await producer.send({ topic: "a", messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: 0 })) });
     await admin.deleteTopicRecords({ topic: "a", partitions: [{ partition: 0, offset: "6" }] });
     const offsets = await admin.fetchTopicOffsets("a");
     const p0 = offsets.find((o) => o.partition === 0)!;
