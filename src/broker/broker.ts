@@ -28,6 +28,13 @@ import { FetchSessionCache } from "./fetch-sessions.ts";
 import { GroupCoordinator } from "../group/group-coordinator.ts";
 import { groupConfigFrom } from "../group/group-config.ts";
 import { OffsetsTopicLog } from "../group/offsets-topic-log.ts";
+import { OFFSETS_TOPIC } from "../group/offsets-topic-storage.ts";
+// Transactions (src/transactions): coordinator, `__transaction_state`, markers, aborted-transaction index.
+import { TransactionCoordinator } from "../transactions/transaction-coordinator.ts";
+import { transactionConfigFrom } from "../transactions/transaction-config.ts";
+import { TransactionStateLog } from "../transactions/transaction-log.ts";
+import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
+import { AbortedTxnIndex } from "../transactions/aborted-txn-index.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -58,8 +65,10 @@ export interface PartitionState {
   leaderEpoch: number;
   /** Fetches waiting for data on this partition. */
   readonly waiters: Set<() => void>;
-  /** Idempotent-producer state of this partition. */
+  /** Idempotent-producer state of this partition (and its ongoing transactions, for the LSO). */
   readonly producers: ProducerStateTable;
+  /** Aborted transactions of this partition, for read_committed fetches. */
+  readonly abortedTxns: AbortedTxnIndex;
 }
 
 /** One topic. */
@@ -120,6 +129,8 @@ export class Broker {
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
   /** Consumer group coordinator (src/group), loaded from `__consumer_offsets` in {@link Broker.start}. */
   groups!: GroupCoordinator;
+  /** Transaction coordinator (src/transactions), loaded from `__transaction_state` in {@link Broker.start}. */
+  txns!: TransactionCoordinator;
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
   private listener: Listener | null = null;
@@ -179,6 +190,12 @@ export class Broker {
     const offsetsLog = new OffsetsTopicLog(broker);
     broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog });
     broker.groups.load();
+    // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
+    const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
+      if (tp.topic === OFFSETS_TOPIC) broker.groups.onTransactionCompleted(producerId, tp.partition, commit);
+    });
+    broker.txns = new TransactionCoordinator({ config: transactionConfigFrom(config), clock: d.clock, logger: d.logger, storage: new TransactionStateLog(broker), markers, producerIds: broker.producerIds });
+    broker.txns.load();
     broker.handlers = buildHandlers(broker);
     const spec = config.listeners[0];
     broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
@@ -226,6 +243,7 @@ export class Broker {
         }
       }
     }
+    this.txns?.stop();
     this.groups?.stop();
     await this.logs.close();
     this.logger.info("Runnel broker stopped");
@@ -265,9 +283,10 @@ export class Broker {
       const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
       log.highWatermark = log.logEndOffset;
       const producers = new ProducerStateTable();
-      const loaded = loadProducerState(this.fs, log, producers);
+      const abortedTxns = AbortedTxnIndex.open(this.fs, log, (m) => this.logger.warn(m));
+      const loaded = loadProducerState(this.fs, log, producers, (a) => abortedTxns.add(a));
       if (loaded !== null) this.logger.info(loaded);
-      topic.partitions.push({ topic, index: i, log, leaderEpoch: 0, waiters: new Set(), producers });
+      topic.partitions.push({ topic, index: i, log, leaderEpoch: 0, waiters: new Set(), producers, abortedTxns });
     }
   }
 

@@ -3,6 +3,10 @@
  * (int16 version 1, uint32 CRC-32C of the rest, then the entries), written at clean shutdown. On start the
  * newest snapshot is loaded and the batch headers after it are replayed, so a producer retrying a batch that
  * was written just before a crash gets its original offset back instead of a duplicate.
+ *
+ * Transactions: each entry carries the first offset of the producer's ongoing transaction (Kafka's
+ * currentTxnFirstOffset); the replay opens transactions at transactional batches and ends them at COMMIT/ABORT
+ * markers, reporting each aborted one so the aborted-transaction index can be completed after a crash.
  */
 import { crc32c } from "../protocol/crc32c.ts";
 import {
@@ -17,12 +21,26 @@ import {
   RECORDS_COUNT_OFFSET,
   ATTRIBUTES_OFFSET,
   ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
   BATCH_HEADER_SIZE,
   dataViewOf,
 } from "../protocol/batch-layout.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import type { ProducerStateTable, ProducerSnapshotEntry } from "./producer-state.ts";
+import { ControlRecordType, readTxnMarker } from "../protocol/control-record.ts";
+
+/** An aborted transaction found while replaying (the ABORT marker at lastOffset ended it). */
+export interface ReplayedAbort {
+  /** The producer. */
+  producerId: bigint;
+  /** First offset of its transaction in the partition. */
+  firstOffset: bigint;
+  /** Offset of the ABORT marker. */
+  lastOffset: bigint;
+  /** Last stable offset right after the marker. */
+  lastStableOffset: bigint;
+}
 
 /** Snapshot format version (Kafka's ProducerSnapshot v1). */
 export const PRODUCER_SNAPSHOT_VERSION = 1;
@@ -53,7 +71,7 @@ export function encodeProducerSnapshot(entries: readonly ProducerSnapshotEntry[]
     dv.setInt32(at + 22, e.offsetDelta);
     dv.setBigInt64(at + 26, BigInt(e.timestamp));
     dv.setInt32(at + 34, -1);
-    dv.setBigInt64(at + 38, -1n);
+    dv.setBigInt64(at + 38, e.currentTxnFirstOffset ?? -1n);
     at += ENTRY_BYTES;
   }
   dv.setUint32(2, crc32c(out.subarray(6)));
@@ -77,6 +95,7 @@ export function decodeProducerSnapshot(bytes: Uint8Array): ProducerSnapshotEntry
       lastOffset: dv.getBigInt64(at + 14),
       offsetDelta: dv.getInt32(at + 22),
       timestamp: Number(dv.getBigInt64(at + 26)),
+      currentTxnFirstOffset: dv.getBigInt64(at + 38),
     });
   }
   return out;
@@ -90,10 +109,10 @@ export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: 
 }
 
 /**
- * Loads the newest valid snapshot into `table` and replays the batch headers written after it. Returns a line
- * describing what was done, for the log.
+ * Loads the newest valid snapshot into `table` and replays the batch headers written after it (`onAbort` hears of
+ * every transaction an ABORT marker ended during the replay). Returns a line describing what was done, for the log.
  */
-export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): string | null {
+export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, onAbort?: (a: ReplayedAbort) => void): string | null {
   let from = log.logStartOffset;
   const snaps = fs.list(log.dir).filter((f) => /^\d{20}\.snapshot$/.test(f)).sort().reverse();
   let loaded = 0;
@@ -120,9 +139,15 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
       const dv = dataViewOf(chunk);
       for (let at = 0; at + BATCH_HEADER_SIZE <= chunk.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
         const pid = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
-        if (pid < 0n || (dv.getInt16(at + ATTRIBUTES_OFFSET) & ATTR_CONTROL) !== 0) continue;
+        if (pid < 0n) continue;
+        const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
         const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
         if (base < from) continue;
+        if ((attributes & ATTR_CONTROL) !== 0) {
+          replayMarker(table, chunk, at, dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD, pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), base, onAbort);
+          continue;
+        }
+        if ((attributes & ATTR_TRANSACTIONAL) !== 0) table.beginTxn(pid, base);
         table.record(pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), dv.getInt32(at + BASE_SEQUENCE_OFFSET), dv.getInt32(at + RECORDS_COUNT_OFFSET), base, dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET), Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
         replayed++;
       }
@@ -133,4 +158,18 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
   if (loaded === 0 && replayed === 0) return null;
   const capped = offset < log.logEndOffset ? ` (stopped after ${MAX_REPLAY_BYTES} bytes)` : "";
   return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed${capped}`;
+}
+
+/** Applies a COMMIT/ABORT marker met during the replay; other control batches and unreadable markers are skipped. */
+function replayMarker(table: ProducerStateTable, chunk: Uint8Array, at: number, size: number, pid: bigint, epoch: number, offset: bigint, onAbort?: (a: ReplayedAbort) => void): void {
+  let marker;
+  try {
+    marker = readTxnMarker(chunk, at, size);
+  } catch {
+    return;
+  }
+  if (marker === null) return;
+  const first = table.completeTxn(pid, epoch);
+  if (marker.type !== ControlRecordType.ABORT || first === null || onAbort === undefined) return;
+  onAbort({ producerId: pid, firstOffset: first, lastOffset: offset, lastStableOffset: table.firstUnstableOffset() ?? offset + 1n });
 }

@@ -2,6 +2,10 @@
  * Idempotent-producer state of one partition: for each producer id, its epoch, last sequence and the last few
  * batches written, so that a retried batch is recognised and answered with its original offset instead of being
  * written twice (Kafka keeps the last 5, matching max.in.flight.requests.per.connection <= 5).
+ *
+ * Transactions: the first offset of each producer's ongoing transaction in this partition, in first-offset order,
+ * which gives the last stable offset (LSO): the high watermark, or the first offset of the oldest ongoing
+ * transaction if lower. A COMMIT/ABORT marker ends the producer's transaction.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 
@@ -38,6 +42,8 @@ export interface ProducerSnapshotEntry {
   offsetDelta: number;
   /** Max timestamp of the last batch. */
   timestamp: number;
+  /** First offset of the producer's ongoing transaction in this partition (absent or -1 = none). */
+  currentTxnFirstOffset?: bigint;
 }
 
 /** What {@link ProducerStateTable.check} decided about a batch. */
@@ -49,6 +55,9 @@ export type SequenceCheck =
 /** Per-partition idempotence state. */
 export class ProducerStateTable {
   private readonly producers = new Map<bigint, ProducerEntry>();
+  /** Ongoing transactions: producer id -> first offset, in first-offset order (Map insertion order). */
+  private readonly ongoingTxns = new Map<bigint, bigint>();
+  private lastTxnFirstOffset = -1n;
 
   /** Decides whether a batch from `pid` with `epoch` and sequences [baseSeq, baseSeq+count) may be appended. */
   check(pid: bigint, epoch: number, baseSeq: number, count: number): SequenceCheck {
@@ -80,8 +89,12 @@ export class ProducerStateTable {
     if (e === undefined || epoch !== e.epoch) {
       e = { epoch, lastSeq: -1, batches: [] };
       if (this.producers.size >= MAX_PRODUCERS_PER_PARTITION) {
-        const oldest = this.producers.keys().next().value as bigint;
-        this.producers.delete(oldest);
+        // The least recently used producer goes, unless it is in a transaction (its state is needed for the LSO).
+        for (const oldest of this.producers.keys()) {
+          if (this.ongoingTxns.has(oldest)) continue;
+          this.producers.delete(oldest);
+          break;
+        }
       }
     } else {
       this.producers.delete(pid); // re-insert to keep Map order = recency
@@ -99,23 +112,90 @@ export class ProducerStateTable {
     for (const [producerId, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
       if (last === undefined) continue;
-      out.push({ producerId, epoch: e.epoch, lastSequence: last.lastSeq, lastOffset: last.baseOffset + BigInt(last.offsetDelta), offsetDelta: last.offsetDelta, timestamp: last.timestamp });
+      out.push({
+        producerId,
+        epoch: e.epoch,
+        lastSequence: last.lastSeq,
+        lastOffset: last.baseOffset + BigInt(last.offsetDelta),
+        offsetDelta: last.offsetDelta,
+        timestamp: last.timestamp,
+        currentTxnFirstOffset: this.ongoingTxns.get(producerId) ?? -1n,
+      });
     }
     return out;
   }
 
   /** Replaces the state with snapshot entries. */
   restore(entries: readonly ProducerSnapshotEntry[]): void {
-    this.producers.clear();
+    this.clear();
+    const txns: { pid: bigint; first: bigint }[] = [];
     for (const s of entries) {
       const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
       const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
       this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastSequence, batches: [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }] });
+      const first = s.currentTxnFirstOffset ?? -1n;
+      if (first >= 0n) txns.push({ pid: s.producerId, first });
     }
+    txns.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    for (const t of txns) this.beginTxn(t.pid, t.first);
   }
 
   /** Forgets everything (partition truncated or deleted). */
   clear(): void {
     this.producers.clear();
+    this.ongoingTxns.clear();
+    this.lastTxnFirstOffset = -1n;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Transactions
+
+  /** Notes that `pid` wrote a transactional batch at `offset`; the first one opens its transaction here. */
+  beginTxn(pid: bigint, offset: bigint): void {
+    if (this.ongoingTxns.has(pid)) return;
+    // Appends are in offset order, so Map insertion order stays first-offset order.
+    if (offset < this.lastTxnFirstOffset) throw new Error(`transaction of producer ${pid} starts at ${offset}, before ${this.lastTxnFirstOffset}`);
+    this.ongoingTxns.set(pid, offset);
+    this.lastTxnFirstOffset = offset;
+  }
+
+  /**
+   * A COMMIT/ABORT marker of `pid` at `epoch` was written: ends its ongoing transaction and returns that
+   * transaction's first offset here (null when it wrote nothing here). A marker with a newer epoch (the coordinator
+   * fenced the producer or bumped its epoch) makes that epoch current, so older batches are refused and the new
+   * epoch starts at sequence 0.
+   */
+  completeTxn(pid: bigint, epoch: number): bigint | null {
+    const first = this.ongoingTxns.get(pid);
+    this.ongoingTxns.delete(pid);
+    const e = this.producers.get(pid);
+    if (e !== undefined && epoch > e.epoch) {
+      e.epoch = epoch;
+      e.lastSeq = -1;
+      e.batches = [];
+    }
+    return first ?? null;
+  }
+
+  /** First offset of `pid`'s ongoing transaction here, or null. */
+  ongoingTxnFirstOffset(pid: bigint): bigint | null {
+    return this.ongoingTxns.get(pid) ?? null;
+  }
+
+  /** First offset of the oldest ongoing transaction, or null when none is open. */
+  firstUnstableOffset(): bigint | null {
+    for (const first of this.ongoingTxns.values()) return first;
+    return null;
+  }
+
+  /** The last stable offset: `highWatermark`, or the first offset of the oldest ongoing transaction if lower. */
+  lastStableOffset(highWatermark: bigint): bigint {
+    const first = this.firstUnstableOffset();
+    return first !== null && first < highWatermark ? first : highWatermark;
+  }
+
+  /** Number of ongoing transactions. */
+  get ongoingTxnCount(): number {
+    return this.ongoingTxns.size;
   }
 }

@@ -50,6 +50,7 @@ import {
   type GroupMetadataRecordValue,
 } from "./offsets-topic-records.ts";
 import { OFFSETS_TOPIC, type OffsetsTopicStorage, type PartitionEndOffsets } from "./offsets-topic-storage.ts";
+import { PendingTxnOffsets, type TxnOffsetCommitInput } from "./txn-offsets.ts";
 
 /** Group type reported by ListGroups v5+ for classic groups. */
 export const CLASSIC_GROUP_TYPE = "classic";
@@ -87,6 +88,12 @@ interface PendingRecord {
 
 type AppendOutcome = { ok: true; durable: Promise<number> } | { ok: false; errorCode: number };
 
+/** The producer of a transactional batch of offset commits. */
+interface TxnProducer {
+  producerId: bigint;
+  producerEpoch: number;
+}
+
 /** The group coordinator of one broker (a single node coordinates every group). */
 export class GroupCoordinator {
   private readonly config: GroupConfig;
@@ -97,6 +104,8 @@ export class GroupCoordinator {
   private readonly randomId: () => string;
   private readonly groups = new Map<string, ClassicGroup>();
   private readonly builder = new BatchBuilder(RECORDS_BATCH_BYTES);
+  /** TxnOffsetCommit offsets waiting for their transaction's marker. */
+  private readonly pendingTxnOffsets = new PendingTxnOffsets();
   private expiryTimer: unknown = null;
   private stopped = false;
 
@@ -116,7 +125,7 @@ export class GroupCoordinator {
   load(): void {
     const n = this.storage.partitionCount();
     let records = 0;
-    for (let p = 0; p < n; p++) records += loadOffsetsPartition(this.storage, this.groups, p, this.log);
+    for (let p = 0; p < n; p++) records += loadOffsetsPartition(this.storage, this.groups, p, this.log, this.pendingTxnOffsets);
     for (const g of [...this.groups.values()]) {
       if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null) {
         this.groups.delete(g.groupId);
@@ -948,6 +957,103 @@ export class GroupCoordinator {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+  // Transactional offsets (TxnOffsetCommit; the transaction coordinator writes the markers)
+
+  /**
+   * Handles a TxnOffsetCommit (the caller has checked the transaction): validates like an OffsetCommit (a request
+   * without member and generation is accepted, as from kafkajs and TxnOffsetCommit v0-v2), writes the offsets to
+   * `__consumer_offsets` as a transactional batch of the producer and holds them until the marker; resolves to one
+   * error code per input offset, in order.
+   */
+  commitTransactionalOffsets(req: TxnOffsetCommitInput): Promise<number[]> {
+    const all = (code: number) => Promise.resolve(req.offsets.map(() => code));
+    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let g = this.groups.get(req.groupId);
+    if (g === undefined) {
+      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      if (this.groups.size >= MAX_GROUPS) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      g = new ClassicGroup(req.groupId);
+      this.groups.set(req.groupId, g);
+    }
+    let invalid: number = ErrorCode.NONE;
+    if (g.is("Dead")) invalid = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    else if (req.generationId >= 0 || req.memberId !== "" || req.groupInstanceId !== null) {
+      invalid = this.validateMember(g, req.memberId, req.groupInstanceId);
+      if (invalid === ErrorCode.NONE && req.generationId !== g.generationId) invalid = ErrorCode.ILLEGAL_GENERATION;
+    }
+    if (invalid !== ErrorCode.NONE) {
+      this.maybeDropUnused(g);
+      return all(invalid);
+    }
+    if (!this.pendingTxnOffsets.hasRoomFor(req.offsets.length)) return all(ErrorCode.INVALID_COMMIT_OFFSET_SIZE);
+    const codes = req.offsets.map(() => ErrorCode.NONE as number);
+    const records: PendingRecord[] = [];
+    const accepted: { i: number; value: CommittedOffset }[] = [];
+    const now = this.clock.nowMs();
+    for (let i = 0; i < req.offsets.length; i++) {
+      const o = req.offsets[i];
+      const metadata = o.metadata ?? "";
+      if (metadata.length > this.config.offsetMetadataMaxBytes) {
+        codes[i] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        continue;
+      }
+      const value: CommittedOffset = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp: -1 };
+      records.push({ key: encodeOffsetCommitKey(g.groupId, o.topic, o.partition), value: encodeOffsetCommitValue(value) });
+      accepted.push({ i, value });
+    }
+    if (records.length === 0) {
+      this.maybeDropUnused(g);
+      return Promise.resolve(codes);
+    }
+    const appended = this.append(g.groupId, records, true, { producerId: req.producerId, producerEpoch: req.producerEpoch });
+    if (!appended.ok) {
+      for (const a of accepted) codes[a.i] = appended.errorCode;
+      this.maybeDropUnused(g);
+      return Promise.resolve(codes);
+    }
+    for (const a of accepted) {
+      const o = req.offsets[a.i];
+      this.pendingTxnOffsets.add(req.producerId, { groupId: g.groupId, topic: o.topic, partition: o.partition, value: a.value });
+    }
+    return appended.durable.then((code) => {
+      if (code !== ErrorCode.NONE) for (const a of accepted) codes[a.i] = code;
+      return codes;
+    });
+  }
+
+  /**
+   * A COMMIT/ABORT marker of `producerId` was written to `__consumer_offsets` partition `partition`: its pending
+   * offsets for groups of that partition become committed offsets (COMMIT) or are dropped (ABORT).
+   */
+  onTransactionCompleted(producerId: bigint, partition: number, commit: boolean): void {
+    const taken = this.pendingTxnOffsets.take(producerId, (groupId) => this.partitionFor(groupId) === partition);
+    if (!commit) {
+      // A group created only by the aborted commit holds nothing now.
+      for (const o of taken) {
+        const g = this.groups.get(o.groupId);
+        if (g !== undefined) this.maybeDropUnused(g);
+      }
+      return;
+    }
+    for (const o of taken) {
+      let g = this.groups.get(o.groupId);
+      if (g === undefined) {
+        if (this.groups.size >= MAX_GROUPS) continue;
+        g = new ClassicGroup(o.groupId);
+        this.groups.set(o.groupId, g);
+      }
+      if (g.is("Dead")) continue;
+      g.offsets.set(o.topic, o.partition, o.value);
+    }
+  }
+
+  /** Whether a transaction holds an uncommitted offset for the group's partition (OffsetFetch requireStable). */
+  hasPendingTransactionalOffset(groupId: string, topic: string, partition: number): boolean {
+    return this.pendingTxnOffsets.has(groupId, topic, partition);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
   // Admin
 
   /** ListGroups: groups whose state and type match the filters (empty filter = any; case-insensitive). */
@@ -1092,7 +1198,7 @@ export class GroupCoordinator {
   }
 
   /** Appends records to the group's partition; the durable promise resolves to NONE or a response error code. */
-  private append(groupId: string, records: readonly PendingRecord[], forCommit: boolean): AppendOutcome {
+  private append(groupId: string, records: readonly PendingRecord[], forCommit: boolean, txn?: TxnProducer): AppendOutcome {
     if (records.length === 0) throw new Error("append of no records");
     let partition: number;
     try {
@@ -1102,7 +1208,7 @@ export class GroupCoordinator {
       this.log.warn(`${OFFSETS_TOPIC} unavailable: ${(e as Error).message}`);
       return { ok: false, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
     }
-    const batches = this.buildBatches(records);
+    const batches = this.buildBatches(records, txn);
     let durable: Promise<void>;
     try {
       durable = this.storage.append(partition, batches);
@@ -1122,14 +1228,15 @@ export class GroupCoordinator {
     };
   }
 
-  private buildBatches(records: readonly PendingRecord[]): Uint8Array {
+  private buildBatches(records: readonly PendingRecord[], txn?: TxnProducer): Uint8Array {
     const now = this.clock.nowMs();
     const out: Uint8Array[] = [];
-    const b = this.builder.reset();
+    const opts = txn === undefined ? {} : { producerId: txn.producerId, producerEpoch: txn.producerEpoch, isTransactional: true };
+    const b = this.builder.reset(opts);
     for (const r of records) {
       if (b.append(now, r.key, r.value)) continue;
       out.push(b.finish());
-      b.reset();
+      b.reset(opts);
       if (!b.append(now, r.key, r.value)) throw new Error("a first record must always fit in a batch");
     }
     out.push(b.finish());

@@ -1,16 +1,20 @@
 /**
  * Loading `__consumer_offsets` at start: walks every batch of a partition with a RecordCursor and applies offset
  * commits, group metadata and tombstones to the in-memory groups, the same records the coordinator writes.
+ * Transactional offset commits (TxnOffsetCommit) are held per producer until their COMMIT marker (applied) or ABORT
+ * marker (dropped); those of transactions still open at the end stay pending.
  */
 import { RecordCursor } from "../protocol/record-batch.ts";
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
   BASE_OFFSET_OFFSET,
   BASE_TIMESTAMP_OFFSET,
+  PRODUCER_ID_OFFSET,
   LOG_OVERHEAD,
   RECORDS_COUNT_OFFSET,
   dataViewOf,
@@ -19,6 +23,9 @@ import { ClassicGroup, GroupMember, type GroupState } from "./consumer-group.ts"
 import type { GroupLogger } from "./group-config.ts";
 import { decodeGroupMetadataValue, decodeOffsetCommitValue, decodeOffsetsTopicKey } from "./offsets-topic-records.ts";
 import { OFFSETS_TOPIC, type OffsetsTopicStorage } from "./offsets-topic-storage.ts";
+import { ControlRecordType, readTxnMarker } from "../protocol/control-record.ts";
+import { offsetsPartitionFor } from "./group-partitioning.ts";
+import type { PendingTxnOffsets } from "./txn-offsets.ts";
 
 /** Bytes read per step when loading a partition of the offsets topic. */
 const LOAD_READ_BYTES = 4 * 1024 * 1024;
@@ -28,14 +35,14 @@ const LOAD_READ_BYTES = 4 * 1024 * 1024;
  * number of records applied. Unreadable records are skipped with a warning; compressed batches are decompressed
  * through the storage when it can.
  */
-export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger): number {
+export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets): number {
   let offset = 0n;
   let records = 0;
   const cursor = new RecordCursor();
   for (;;) {
     const r = storage.read(partition, offset, LOAD_READ_BYTES);
     if (r.chunks.length === 0) break;
-    for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log);
+    for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log, pending);
     if (r.nextOffset <= offset) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} made no progress at offset ${offset}`);
     offset = r.nextOffset;
     if (offset >= r.endOffset) break;
@@ -44,13 +51,17 @@ export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<s
   return records;
 }
 
-function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, cursor: RecordCursor, log: GroupLogger): number {
+function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, cursor: RecordCursor, log: GroupLogger, pending?: PendingTxnOffsets): number {
   const dv = dataViewOf(chunk);
   let records = 0;
   for (let at = 0; at + LOG_OVERHEAD <= chunk.length; ) {
     const size = dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
     if (size < BATCH_HEADER_SIZE || at + size > chunk.length) throw new Error(`${OFFSETS_TOPIC}-${partition}: bad batch size ${size} at ${at}`);
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
+    const txnProducer = pending !== undefined && (attributes & ATTR_TRANSACTIONAL) !== 0 ? dv.getBigInt64(at + PRODUCER_ID_OFFSET) : -1n;
+    if ((attributes & ATTR_CONTROL) !== 0 && txnProducer >= 0n) {
+      replayTxnMarker(storage, groups, partition, chunk, at, size, txnProducer, pending!, log);
+    }
     if ((attributes & ATTR_CONTROL) === 0) {
       const codec = attributes & ATTR_COMPRESSION_MASK;
       if (codec === 0) cursor.resetBatch(chunk, at, size);
@@ -73,7 +84,8 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
         const key = cursor.key();
         if (key === null) continue;
         try {
-          replay(groups, key, cursor.value());
+          if (txnProducer >= 0n) holdTxnOffset(pending!, txnProducer, key, cursor.value());
+          else replay(groups, key, cursor.value());
           records++;
         } catch (e) {
           log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an unreadable record: ${(e as Error).message}`);
@@ -142,4 +154,34 @@ function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8
   fresh.stateTimestampMs = v.currentStateTimestamp;
   fresh.subscribedTopics = fresh.computeSubscribedTopics();
   groups.set(k.group, fresh);
+}
+
+/** Holds a transactional offset commit until its transaction's marker. */
+function holdTxnOffset(pending: PendingTxnOffsets, producerId: bigint, key: Uint8Array, value: Uint8Array | null): void {
+  const k = decodeOffsetsTopicKey(key);
+  if (k.kind !== "offset" || value === null) return;
+  pending.add(producerId, { groupId: k.group, topic: k.topic, partition: k.partition, value: decodeOffsetCommitValue(value) });
+}
+
+/** Applies (COMMIT) or drops (ABORT) the producer's pending offsets of groups in this partition. */
+function replayTxnMarker(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, at: number, size: number, producerId: bigint, pending: PendingTxnOffsets, log: GroupLogger): void {
+  let marker;
+  try {
+    marker = readTxnMarker(chunk, at, size);
+  } catch (e) {
+    log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an unreadable transaction marker: ${(e as Error).message}`);
+    return;
+  }
+  if (marker === null) return;
+  const n = storage.partitionCount();
+  const taken = pending.take(producerId, (groupId) => offsetsPartitionFor(groupId, n) === partition);
+  if (marker.type !== ControlRecordType.COMMIT) return;
+  for (const o of taken) {
+    let g = groups.get(o.groupId);
+    if (g === undefined) {
+      g = new ClassicGroup(o.groupId);
+      groups.set(o.groupId, g);
+    }
+    g.offsets.set(o.topic, o.partition, o.value);
+  }
 }

@@ -5,6 +5,10 @@
  *
  * acks=0 sends no response; acks=1 answers after the write (page cache); acks=-1 answers after the data is
  * fdatasynced (group commit shared with concurrent requests), the single-node form of "all in-sync replicas".
+ *
+ * Transactions: clients cannot write control batches; a transactional batch must come from the producer's ongoing
+ * transaction at its current epoch, with this partition added to it (INVALID_TXN_STATE otherwise, as Kafka 4's
+ * verification answers), and opens the producer's transaction in the partition's producer state (holding the LSO).
  */
 import type {
   ProduceRequest,
@@ -16,9 +20,9 @@ import { ErrorCode, KafkaError, errorCodeOf } from "../../protocol/errors.ts";
 import { setLogAppendTime } from "../../protocol/record-batch.ts";
 import { NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
-import { validateProduceRecords } from "../produce-validation.ts";
+import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
-import { BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
+import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
 
 /** Builds the Produce handler. */
 export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceResponse> {
@@ -94,6 +98,8 @@ function appendPartition(
   if (acks === -1 && config.minInsyncReplicas > 1) {
     return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only 1 replica is in sync`);
   }
+  const txnProblem = transactionProblem(b, p, v.records, v.batches);
+  if (txnProblem !== null) return txnProblem;
   // Idempotence: a retried batch is answered with the offset it got the first time.
   const first = v.batches[0];
   if (first.producerId >= 0n) {
@@ -125,6 +131,7 @@ function appendPartition(
     return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCodeOf(e), (e as Error).message);
   }
   if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
+  if (first.transactional) p.producers.beginTxn(first.producerId, result.baseOffset);
   p.log.highWatermark = p.log.logEndOffset;
   b.notifyAppend(p);
   if (acks === -1) toSync.add(p);
@@ -137,4 +144,24 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
+}
+
+/**
+ * Transactions: refuses control batches from clients, and a transactional batch unless it comes from the
+ * producer's ongoing transaction at its current epoch with this partition in it. Null when the records may go on.
+ */
+function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[]): ProduceResponsePartitionProduceResponse | null {
+  let transactional = false;
+  for (const bt of batches) {
+    // The control bit lives in the low byte of the big-endian int16 attributes.
+    if ((records[bt.at + ATTRIBUTES_OFFSET + 1] & ATTR_CONTROL) !== 0) return errorPartition(p.index, ErrorCode.INVALID_RECORD, "clients cannot produce control batches");
+    if (bt.transactional) transactional = true;
+  }
+  if (!transactional) return null;
+  const first = batches[0];
+  if (!first.transactional || first.producerId < 0n) return errorPartition(p.index, ErrorCode.INVALID_RECORD, "a transactional batch needs a producer id and must come alone");
+  const code = b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
+  if (code === ErrorCode.NONE) return null;
+  const why = code === ErrorCode.INVALID_TXN_STATE ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}` : `producer ${first.producerId} epoch ${first.producerEpoch} is not current`;
+  return errorPartition(p.index, code, why);
 }

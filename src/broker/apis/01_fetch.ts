@@ -10,6 +10,10 @@
  * Sessions: id 0 / epoch -1 is a sessionless full fetch; id 0 / epoch 0 opens a session (full fetch); id N /
  * epoch -1 closes session N (full fetch); id N / epoch E > 0 is an incremental fetch that names only changed
  * partitions and gets back only partitions with news.
+ *
+ * Transactions: every response carries the last stable offset (LSO: the high watermark, or the first offset of
+ * the oldest open transaction if lower); isolation_level=1 (read_committed) reads only below it and gets the
+ * aborted transactions overlapping the returned range, whose records the client drops.
  */
 import type {
   FetchRequest,
@@ -168,8 +172,9 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       continue;
     }
     const log = p.log;
+    const lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
     data.highWatermark = log.highWatermark;
-    data.lastStableOffset = log.highWatermark;
+    data.lastStableOffset = lastStableOffset;
     data.logStartOffset = log.logStartOffset;
     if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch !== p.leaderEpoch) {
       data.errorCode = w.currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
@@ -178,9 +183,10 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
     }
     if (readCommitted) data.abortedTransactions = [];
     try {
-      const got = log.read(w.fetchOffset, Math.max(Math.min(w.maxBytes, remaining), 0), total === 0, log.highWatermark);
+      const got = log.read(w.fetchOffset, Math.max(Math.min(w.maxBytes, remaining), 0), total === 0, readCommitted ? lastStableOffset : log.highWatermark);
       if (got.bytes > 0) {
         data.records = got.chunks.length === 1 ? got.chunks[0] : got.chunks;
+        if (readCommitted) data.abortedTransactions = p.abortedTxns.collect(w.fetchOffset, got.nextOffset);
         r.bytes = got.bytes;
         total += got.bytes;
         remaining -= got.bytes;

@@ -1,7 +1,8 @@
 /**
  * ListOffsets (key 2), versions 1-11. Timestamp -2 earliest, -1 latest, -3 max timestamp (v7), -4 earliest local
  * (v8), -5 latest tiered (v9; no tiered storage, so as -4 for earliest-local and Kafka's answer for tiered), and any
- * other value: the first offset whose record timestamp is >= it. v2 isolation level; v4 leader epoch; v6 flexible;
+ * other value: the first offset whose record timestamp is >= it. v2 isolation level (read_committed: latest is the
+ * last stable offset, and a timestamp lookup finds only offsets below it); v4 leader epoch; v6 flexible;
  * v10 timeout.
  */
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from "../../protocol/generated/02_list_offsets.ts";
@@ -43,11 +44,13 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
               return out;
             }
             const log = p.log;
+            // Transactions: read_committed sees offsets up to the last stable offset only.
+            const lastFetchable = (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
             if (ctx.apiVersion >= 4) out.leaderEpoch = p.leaderEpoch;
             try {
               switch (rp.timestamp) {
                 case ListOffsetsTimestamp.LATEST:
-                  out.offset = (req.isolationLevel ?? 0) === 1 ? log.highWatermark : log.highWatermark;
+                  out.offset = lastFetchable;
                   break;
                 case ListOffsetsTimestamp.EARLIEST:
                 case ListOffsetsTimestamp.EARLIEST_LOCAL:
@@ -71,7 +74,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                     break;
                   }
                   const found = log.offsetForTimestamp(Number(rp.timestamp));
-                  if (found !== null && found.offset < log.highWatermark) {
+                  if (found !== null && found.offset < lastFetchable) {
                     out.offset = found.offset;
                     out.timestamp = BigInt(found.timestamp);
                   }

@@ -1,13 +1,15 @@
 /**
  * InitProducerId (key 22), versions 0-5 (v6, two-phase commit, is not served). Gives idempotent producers a
- * producer id and epoch. Transactional ids are refused with
- * COORDINATOR_NOT_AVAILABLE until the transaction coordinator exists, so a transactional client fails clearly.
- * v2 flexible; v3 producer id/epoch for epoch bumps; v4 and v5 change only error handling.
+ * producer id and epoch; a transactional id goes to the transaction coordinator (src/transactions), which bumps the
+ * epoch of a known id, fencing older instances, and aborts its open transaction first.
+ * v2 flexible; v3 producer id/epoch for epoch bumps; v4 PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH);
+ * v5 changes only error handling. An empty transactional id is INVALID_REQUEST, as in Kafka.
  */
 import type { InitProducerIdRequest, InitProducerIdResponse } from "../../protocol/generated/22_init_producer_id.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
+import { fencedErrorCode } from "../../transactions/transaction-coordinator.ts";
 
 /** Builds the InitProducerId handler. */
 export function initProducerIdHandler(b: Broker): ApiHandler<InitProducerIdRequest, InitProducerIdResponse> {
@@ -15,9 +17,12 @@ export function initProducerIdHandler(b: Broker): ApiHandler<InitProducerIdReque
     apiKey: 22,
     minVersion: 0,
     maxVersion: 5,
-    handle(_ctx, req) {
-      if (req.transactionalId !== null && req.transactionalId !== "") {
-        return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
+    handle(ctx, req) {
+      // Transactions: the coordinator answers for a transactional id.
+      if (req.transactionalId !== null) {
+        return b.txns
+          .initProducerId({ transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs, producerId: req.producerId ?? -1n, producerEpoch: req.producerEpoch ?? -1 })
+          .then((r) => ({ throttleTimeMs: 0, errorCode: fencedErrorCode(r.errorCode, ctx.apiVersion >= 4), producerId: r.producerId, producerEpoch: r.producerEpoch }));
       }
       const pid = req.producerId ?? -1n;
       const epoch = req.producerEpoch ?? -1;

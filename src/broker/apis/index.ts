@@ -32,6 +32,12 @@ import { describeGroupsHandler } from "./15_describe_groups.ts";
 import { listGroupsHandler } from "./16_list_groups.ts";
 import { deleteGroupsHandler } from "./42_delete_groups.ts";
 import { offsetDeleteHandler } from "./47_offset_delete.ts";
+import { addPartitionsToTxnHandler } from "./24_add_partitions_to_txn.ts";
+import { addOffsetsToTxnHandler } from "./25_add_offsets_to_txn.ts";
+import { endTxnHandler } from "./26_end_txn.ts";
+import { txnOffsetCommitHandler } from "./28_txn_offset_commit.ts";
+import { describeTransactionsHandler } from "./65_describe_transactions.ts";
+import { listTransactionsHandler } from "./66_list_transactions.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -57,6 +63,7 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
     ...[offsetCommitHandler, offsetFetchHandler, findCoordinatorHandler, joinGroupHandler, heartbeatHandler, leaveGroupHandler, syncGroupHandler, describeGroupsHandler, listGroupsHandler, deleteGroupsHandler, offsetDeleteHandler].map((f) => f(b)),
+    ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, txnOffsetCommitHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {

@@ -1,0 +1,233 @@
+/**
+ * The aborted transactions of one partition, for read_committed fetches: which producer's records from which
+ * offset a consumer must drop. Kept in memory as four int64 columns (no object per entry) and on disk in Kafka's
+ * `.txnindex` layout, one file per segment named like the segment (`<20-digit base offset>.txnindex`), each entry
+ * 34 bytes: version int16 (0), producerId int64, firstOffset int64, lastOffset int64 (the ABORT marker),
+ * lastStableOffset int64 (the LSO right after the marker).
+ *
+ * Entries are ordered by lastOffset (markers are appended in offset order). A fetch of [from, upper) collects the
+ * entries with lastOffset >= from and firstOffset < upper, and stops at the first entry whose lastStableOffset
+ * reaches `upper`: every later transaction began at or after that LSO.
+ */
+import type { FileSystem } from "../platform/fs.ts";
+import { dataViewOf } from "../protocol/batch-layout.ts";
+
+/** File suffix of an aborted-transaction index. */
+export const TXN_INDEX_SUFFIX = ".txnindex";
+/** Bytes of one entry. */
+export const TXN_INDEX_ENTRY_SIZE = 34;
+/** Entry version written. */
+export const TXN_INDEX_VERSION = 0;
+/** Most entries kept in memory per partition; the oldest are dropped beyond it (with a warning). */
+export const MAX_ABORTED_TXNS_PER_PARTITION = 1_000_000;
+/** Initial capacity (entries) of the in-memory columns. */
+const INITIAL_CAPACITY = 16;
+
+/** One aborted transaction. */
+export interface AbortedTxn {
+  /** The producer. */
+  producerId: bigint;
+  /** Offset of its first record in this partition. */
+  firstOffset: bigint;
+  /** Offset of its ABORT marker. */
+  lastOffset: bigint;
+  /** Last stable offset right after the marker. */
+  lastStableOffset: bigint;
+}
+
+/** What the index needs from the partition log (PartitionLog satisfies it). */
+export interface TxnIndexLog {
+  /** The partition directory. */
+  readonly dir: string;
+  /** First offset kept. */
+  readonly logStartOffset: bigint;
+  /** Next offset to be written. */
+  readonly logEndOffset: bigint;
+  /** Base offsets of the segments, ascending. */
+  segmentBaseOffsets(): bigint[];
+}
+
+/** An aborted transaction as a Fetch response carries it. */
+export interface FetchAbortedTxn {
+  /** The producer. */
+  producerId: bigint;
+  /** First offset of its aborted records. */
+  firstOffset: bigint;
+}
+
+/** The aborted-transaction index of one partition. */
+export class AbortedTxnIndex {
+  private readonly fs: FileSystem;
+  private readonly log: TxnIndexLog;
+  private readonly warn: (msg: string) => void;
+  private cols = new BigInt64Array(INITIAL_CAPACITY * 4);
+  private start = 0;
+  private end = 0;
+  private readonly entry = new Uint8Array(TXN_INDEX_ENTRY_SIZE);
+
+  private constructor(fs: FileSystem, log: TxnIndexLog, warn: (msg: string) => void) {
+    this.fs = fs;
+    this.log = log;
+    this.warn = warn;
+  }
+
+  /**
+   * Loads every `.txnindex` file of the partition directory: drops a torn last entry, entries at or past the log
+   * end (a log truncated by recovery; the files are rewritten without them) and entries below the log start.
+   */
+  static open(fs: FileSystem, log: TxnIndexLog, warn: (msg: string) => void = () => {}): AbortedTxnIndex {
+    const idx = new AbortedTxnIndex(fs, log, warn);
+    const files = fs.list(log.dir).filter((f) => f.endsWith(TXN_INDEX_SUFFIX) && /^\d{20}\./.test(f)).sort();
+    for (const f of files) {
+      const path = `${log.dir}/${f}`;
+      const bytes = fs.readFile(path);
+      const dv = dataViewOf(bytes);
+      const whole = bytes.length - (bytes.length % TXN_INDEX_ENTRY_SIZE);
+      let kept = 0;
+      let dropped = whole !== bytes.length;
+      for (let at = 0; at < whole; at += TXN_INDEX_ENTRY_SIZE) {
+        const e: AbortedTxn = { producerId: dv.getBigInt64(at + 2), firstOffset: dv.getBigInt64(at + 10), lastOffset: dv.getBigInt64(at + 18), lastStableOffset: dv.getBigInt64(at + 26) };
+        if (dv.getInt16(at) !== TXN_INDEX_VERSION || e.lastOffset >= log.logEndOffset) {
+          dropped = true;
+          continue;
+        }
+        kept++;
+        if (e.lastOffset >= log.logStartOffset) idx.insert(e);
+      }
+      if (!dropped) continue;
+      // Rewrite the file with only the entries kept (or remove it).
+      if (kept === 0) fs.remove(path);
+      else {
+        const out = new Uint8Array(kept * TXN_INDEX_ENTRY_SIZE);
+        let o = 0;
+        for (let at = 0; at < whole; at += TXN_INDEX_ENTRY_SIZE) {
+          if (dv.getInt16(at) === TXN_INDEX_VERSION && dv.getBigInt64(at + 18) < log.logEndOffset) {
+            out.set(bytes.subarray(at, at + TXN_INDEX_ENTRY_SIZE), o);
+            o += TXN_INDEX_ENTRY_SIZE;
+          }
+        }
+        fs.writeFileAtomic(path, out);
+      }
+    }
+    return idx;
+  }
+
+  /** Entries held in memory. */
+  get size(): number {
+    return this.end - this.start;
+  }
+
+  /** Whether an entry with this marker offset is known. */
+  has(lastOffset: bigint): boolean {
+    const i = this.lowerBound(lastOffset);
+    return i < this.end && this.cols[i * 4 + 2] === lastOffset;
+  }
+
+  /**
+   * Records an aborted transaction (memory and the `.txnindex` of the segment holding its marker); an entry whose
+   * marker offset is already known is ignored (a replay after a crash). Also drops entries below the log start.
+   */
+  add(e: AbortedTxn): void {
+    if (e.firstOffset < 0n || e.firstOffset > e.lastOffset || e.lastStableOffset < 0n || e.lastStableOffset > e.lastOffset + 1n) {
+      throw new RangeError(`bad aborted transaction ${e.producerId}: first ${e.firstOffset}, last ${e.lastOffset}, lso ${e.lastStableOffset}`);
+    }
+    if (this.has(e.lastOffset)) return;
+    this.insert(e);
+    const dv = dataViewOf(this.entry);
+    dv.setInt16(0, TXN_INDEX_VERSION);
+    dv.setBigInt64(2, e.producerId);
+    dv.setBigInt64(10, e.firstOffset);
+    dv.setBigInt64(18, e.lastOffset);
+    dv.setBigInt64(26, e.lastStableOffset);
+    const bases = this.log.segmentBaseOffsets();
+    let base = bases[0] ?? 0n;
+    for (const b of bases) if (b <= e.lastOffset) base = b;
+    const h = this.fs.open(`${this.log.dir}/${base.toString().padStart(20, "0")}${TXN_INDEX_SUFFIX}`, true);
+    try {
+      const size = h.size();
+      h.write(this.entry, size - (size % TXN_INDEX_ENTRY_SIZE));
+    } finally {
+      h.close();
+    }
+    this.prune(bases);
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch returning offsets [from, upper) must carry: lastOffset >=
+   * `from` and firstOffset < `upper`, in marker order.
+   */
+  collect(from: bigint, upper: bigint): FetchAbortedTxn[] {
+    const out: FetchAbortedTxn[] = [];
+    if (upper <= from) return out;
+    const c = this.cols;
+    for (let i = this.lowerBound(from); i < this.end; i++) {
+      if (c[i * 4 + 1] < upper) out.push({ producerId: c[i * 4], firstOffset: c[i * 4 + 1] });
+      if (c[i * 4 + 3] >= upper) break;
+    }
+    return out;
+  }
+
+  /** Every entry in memory, in marker order (tests and tools). */
+  entries(): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    const c = this.cols;
+    for (let i = this.start; i < this.end; i++) out.push({ producerId: c[i * 4], firstOffset: c[i * 4 + 1], lastOffset: c[i * 4 + 2], lastStableOffset: c[i * 4 + 3] });
+    return out;
+  }
+
+  /** Drops entries below the log start and `.txnindex` files of segments deleted from the front of the log. */
+  prune(bases: readonly bigint[] = this.log.segmentBaseOffsets()): void {
+    const logStart = this.log.logStartOffset;
+    while (this.start < this.end && this.cols[this.start * 4 + 2] < logStart) this.start++;
+    const first = bases[0];
+    if (first === undefined) return;
+    for (const f of this.fs.list(this.log.dir)) {
+      if (!f.endsWith(TXN_INDEX_SUFFIX) || !/^\d{20}\./.test(f)) continue;
+      if (BigInt(f.slice(0, 20)) < first) this.fs.remove(`${this.log.dir}/${f}`);
+    }
+  }
+
+  /** Forgets everything in memory (the partition was emptied); files go with their segments. */
+  clear(): void {
+    this.start = this.end = 0;
+  }
+
+  /** Index of the first entry whose lastOffset >= `offset`. */
+  private lowerBound(offset: bigint): number {
+    let lo = this.start;
+    let hi = this.end;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cols[mid * 4 + 2] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Inserts in lastOffset order (normally at the end). */
+  private insert(e: AbortedTxn): void {
+    if (this.size >= MAX_ABORTED_TXNS_PER_PARTITION) {
+      this.start++;
+      this.warn(`${this.log.dir}: more than ${MAX_ABORTED_TXNS_PER_PARTITION} aborted transactions; the oldest is no longer reported to read_committed fetches`);
+    }
+    if (this.end * 4 >= this.cols.length) {
+      const live = this.end - this.start;
+      const grown = new BigInt64Array(Math.max(INITIAL_CAPACITY, live * 2) * 4);
+      grown.set(this.cols.subarray(this.start * 4, this.end * 4));
+      this.cols = grown;
+      this.start = 0;
+      this.end = live;
+    }
+    let i = this.end;
+    const c = this.cols;
+    while (i > this.start && c[(i - 1) * 4 + 2] > e.lastOffset) {
+      c.copyWithin(i * 4, (i - 1) * 4, i * 4);
+      i--;
+    }
+    c[i * 4] = e.producerId;
+    c[i * 4 + 1] = e.firstOffset;
+    c[i * 4 + 2] = e.lastOffset;
+    c[i * 4 + 3] = e.lastStableOffset;
+    this.end++;
+  }
+}
