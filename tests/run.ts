@@ -18,6 +18,7 @@ const DENO_SUITES = [
   "tests/compression",
   "tests/storage",
   "tests/client",
+  "tests/transactions",
 ];
 
 interface Counts {

@@ -71,6 +71,10 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "transactional.id.expiration.ms", type: "int", default: "604800000", doc: "Expiry of idle transactional ids." },
   { key: "producer.id.expiration.ms", type: "int", default: "86400000", doc: "Expiry of idle producer ids." },
   { key: "transaction.max.timeout.ms", type: "int", default: "900000", doc: "Largest transaction timeout a producer may ask." },
+  { key: "transaction.state.log.num.partitions", type: "int", default: "50", doc: "Partitions of __transaction_state." },
+  { key: "transaction.state.log.segment.bytes", type: "int", default: "104857600", doc: "Segment size of __transaction_state." },
+  { key: "transaction.abort.timed.out.transaction.cleanup.interval.ms", type: "int", default: "10000", doc: "How often timed-out transactions are aborted." },
+  { key: "transaction.remove.expired.transaction.cleanup.interval.ms", type: "int", default: "3600000", doc: "How often expired transactional ids are removed." },
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
 ];
 

@@ -161,7 +161,11 @@ test("TxnOffsetCommit: offsets commit with the transaction, are dropped on abort
     assert.equal(await p.commitOffset("g", "t", 0, 42n), 0);
     assert.equal(committed(), -1n, "not visible before the commit");
     assert.equal(b.broker.groups.hasPendingTransactionalOffset("g", "t", 0), true);
+    const fetchOffsets = (requireStable: boolean) => c.request(9, 7, { groupId: "g", topics: [{ name: "t", partitionIndexes: [0] }], requireStable });
+    assert.equal((await fetchOffsets(true)).topics[0].partitions[0].errorCode, ErrorCode.UNSTABLE_OFFSET_COMMIT, "requireStable waits for the transaction");
+    assert.equal((await fetchOffsets(false)).topics[0].partitions[0].errorCode, 0);
     assert.equal(await p.end(true), 0);
+    assert.equal((await fetchOffsets(true)).topics[0].partitions[0].committedOffset, 42n, "stable once committed");
     assert.equal(committed(), 42n);
     assert.equal(await p.addOffsets("g"), 0);
     assert.equal(await p.commitOffset("g", "t", 0, 50n), 0);

@@ -61,8 +61,11 @@ export function offsetFetchHandler(b: Broker): ApiHandler<OffsetFetchRequest, Of
     maxVersion: 10,
     handle(ctx, req) {
       const v = ctx.apiVersion;
+      const requireStable = v >= 7 && req.requireStable === true;
       if (v >= 8) {
-        return { throttleTimeMs: 0, groups: (req.groups ?? []).map((g) => fetchGroup(g.groupId, g.topics, v >= 10)) };
+        const groups = (req.groups ?? []).map((g) => fetchGroup(g.groupId, g.topics, v >= 10));
+        if (requireStable) for (const g of groups) markUnstable(b, g.groupId, g.topics);
+        return { throttleTimeMs: 0, groups };
       }
       const groupId = req.groupId ?? "";
       const requested = req.topics === undefined ? [] : req.topics;
@@ -77,6 +80,7 @@ export function offsetFetchHandler(b: Broker): ApiHandler<OffsetFetchRequest, Of
         return { throttleTimeMs: 0, topics };
       }
       const topics: OffsetFetchResponseTopic[] = r.topics.map((t) => ({ name: t.topic, partitions: partitionsOf(t) }));
+      if (requireStable) markUnstable(b, groupId, topics);
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, topics };
     },
   };
@@ -90,4 +94,23 @@ function partitionsOf(t: FetchedTopic) {
     metadata: p.metadata,
     errorCode: p.errorCode,
   }));
+}
+
+/**
+ * requireStable (KIP-447): a partition with a transactional offset commit still pending answers
+ * UNSTABLE_OFFSET_COMMIT (retriable) instead of an offset that may yet be rolled back.
+ */
+function markUnstable(
+  b: Broker,
+  groupId: string,
+  topics: readonly { name?: string; partitions: { partitionIndex: number; committedOffset: bigint; errorCode: number }[] }[],
+): void {
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode === ErrorCode.NONE && b.groups.hasPendingTransactionalOffset(groupId, t.name ?? "", p.partitionIndex)) {
+        p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+        p.committedOffset = -1n;
+      }
+    }
+  }
 }
