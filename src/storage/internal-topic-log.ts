@@ -1,0 +1,77 @@
+/**
+ * An internal topic (`__consumer_offsets`, `__transaction_state`) as its coordinator uses it: created through
+ * the broker, written with the same append path as Produce (offsets assigned by the log, high watermark moved,
+ * fetch waiters woken), made durable with the log's group-commit fdatasync, and read back batch by batch when the
+ * coordinator loads. The broker is reached through {@link InternalTopicHost}, which `Broker` satisfies
+ * structurally, so the coordinators' layers never import the broker.
+ */
+import type { PartitionLog } from "./partition-log.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+
+/** A partition of an internal topic as the host keeps it. */
+export interface InternalTopicPartition {
+  /** The partition's log. */
+  readonly log: PartitionLog;
+  /** Leader epoch stamped on appended batches. */
+  readonly leaderEpoch: number;
+}
+
+/** What the broker offers an internal topic (Broker implements it). */
+export interface InternalTopicHost<P extends InternalTopicPartition> {
+  /** Topics by name. */
+  readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[] }>;
+  /** Creates a topic; throws a KafkaError on failure. */
+  createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): unknown;
+  /** Wakes fetches waiting on a partition after an append. */
+  notifyAppend(p: P): void;
+}
+
+/** One internal topic over the broker's partition logs. */
+export class InternalTopicLog<P extends InternalTopicPartition> {
+  /** The topic's name. */
+  readonly topic: string;
+  /** The broker. */
+  protected readonly host: InternalTopicHost<P>;
+
+  constructor(host: InternalTopicHost<P>, topic: string) {
+    this.host = host;
+    this.topic = topic;
+  }
+
+  /** Partition count, or 0 when the topic does not exist. */
+  partitionCount(): number {
+    return this.host.topicsByName.get(this.topic)?.partitions.length ?? 0;
+  }
+
+  /** Creates the topic (replication factor 1 on a single node) when missing; returns its partition count. */
+  ensureTopic(partitions: number, configs: Record<string, string>): number {
+    const n = this.partitionCount();
+    if (n > 0) return n;
+    this.host.createTopic(this.topic, partitions, 1, configs, false);
+    return this.partitionCount();
+  }
+
+  /** Appends batches like a Produce with acks=all: visible at once, resolved once fdatasynced. */
+  append(partition: number, batches: Uint8Array): Promise<void> {
+    const p = this.partition(partition);
+    p.log.append(batches, { leaderEpoch: p.leaderEpoch });
+    p.log.highWatermark = p.log.logEndOffset;
+    this.host.notifyAppend(p);
+    return p.log.sync();
+  }
+
+  /** Reads whole batches from `offset` (clamped to the log start offset), about `maxBytes` at most. */
+  read(partition: number, offset: bigint, maxBytes: number): { chunks: Uint8Array[]; nextOffset: bigint; endOffset: bigint } {
+    const log = this.partition(partition).log;
+    const from = offset < log.logStartOffset ? log.logStartOffset : offset;
+    const r = log.read(from, maxBytes, true);
+    return { chunks: r.chunks, nextOffset: r.nextOffset, endOffset: r.logEndOffset };
+  }
+
+  /** The partition, or UNKNOWN_TOPIC_OR_PARTITION. */
+  protected partition(index: number): P {
+    const p = this.host.topicsByName.get(this.topic)?.partitions[index];
+    if (p === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.topic}-${index} does not exist`);
+    return p;
+  }
+}
