@@ -72,14 +72,23 @@ function brief(s: SideReport | null | undefined): string {
   return `${Math.round(s.recordsPerSec).toLocaleString("en-US")} rec/s, ${s.mbPerSec.toFixed(1)} MB/s${l ? `, p50 ${l.p50} ms, p99 ${l.p99} ms` : ""}${s.errors ? `, ${s.errors} errors` : ""}`;
 }
 
+/** Longest one measurement may run before the suite notes it as failed and moves on (ms). */
+const ATTEMPT_TIMEOUT_MS = 120_000;
+
 async function attempt<T>(what: string, f: () => Promise<T>): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await f();
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result after ${ATTEMPT_TIMEOUT_MS / 1000} s`)), ATTEMPT_TIMEOUT_MS);
+    });
+    return await Promise.race([f(), limit]);
   } catch (e) {
     const msg = `${what} failed: ${(e as Error).message.split("\n")[0]}`;
     notes.push(msg);
     step(`  ${msg}`);
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

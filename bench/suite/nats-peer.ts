@@ -178,6 +178,9 @@ async function readAll(nc: NatsConnection, js: JetStreamClient, stream: string, 
   return consumer.consume({ max_messages: batch });
 }
 
+/** Longest a consume run may take before it stops with what it has (ms). */
+const CONSUME_TIMEOUT_MS = 30_000;
+
 /** Reads every message of the `prefix` streams back with ordered consumers (one per stream, concurrently). */
 export async function natsConsume(port: number, prefix: string): Promise<SideReport> {
   const { nc, js } = await session(port);
@@ -191,12 +194,16 @@ export async function natsConsume(port: number, prefix: string): Promise<SideRep
     names.map(async (name, i) => {
       if (totals[i] === 0) return;
       const messages = await readAll(nc, js, name, CONSUME_BATCH);
+      // Bounded: a stream that stops delivering short of its count ends the run instead of hanging it.
+      const limit = setTimeout(() => messages.stop(), CONSUME_TIMEOUT_MS);
       let got = 0;
       for await (const m of messages) {
         bytes += m.data.length;
         if (++got >= totals[i]) break;
       }
+      clearTimeout(limit);
       messages.stop();
+      if (got < totals[i]) throw new Error(`stream ${name} delivered ${got} of ${totals[i]} messages in ${CONSUME_TIMEOUT_MS / 1000} s`);
       records += got;
     }),
   );
