@@ -103,9 +103,13 @@ export function decodeProducerSnapshot(bytes: Uint8Array): ProducerSnapshotEntry
 
 /** Writes the table as `<logEndOffset>.snapshot` and removes older snapshots. */
 export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): void {
+  const entries = table.entries();
+  const existing = fs.list(log.dir).filter((f) => f.endsWith(".snapshot"));
+  // A partition no idempotent producer ever wrote needs no snapshot: skip its two fsyncs at shutdown.
+  if (entries.length === 0 && existing.length === 0) return;
   const name = snapshotFileName(log.logEndOffset);
-  fs.writeFileAtomic(`${log.dir}/${name}`, encodeProducerSnapshot(table.entries()));
-  for (const f of fs.list(log.dir)) if (f.endsWith(".snapshot") && f !== name) fs.remove(`${log.dir}/${f}`);
+  fs.writeFileAtomic(`${log.dir}/${name}`, encodeProducerSnapshot(entries));
+  for (const f of existing) if (f !== name) fs.remove(`${log.dir}/${f}`);
 }
 
 /**
