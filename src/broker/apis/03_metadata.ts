@@ -49,7 +49,8 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
         for (const rt of req.topics) {
           if (rt.name === null || rt.name === undefined) {
             const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
-            topics.push(t ? describe(t) : missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
+            // Response topic names are nullable only from v12; older versions answer an empty name.
+            topics.push(t ? describe(t) : missing(ctx.apiVersion >= 12 ? null : "", rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
             continue;
           }
           let t = b.topicsByName.get(rt.name);
