@@ -83,3 +83,41 @@ function steer(x: unknown): unknown {
   }
   return out;
 }
+
+test(`random bytes behind valid request headers get an answer or a closed connection, never an internal error (seed ${SEED})`, async () => {
+  const lines: string[] = [];
+  const b = await startTestBroker({}, undefined, lines);
+  let c = await RawClient.connect(b.port);
+  const random = fc.sample(fc.tuple(fc.constantFrom(...b.broker.handlers.filter((h) => h !== undefined).map((h) => h!)), fc.nat(20), fc.uint8Array({ minLength: 0, maxLength: 300 })), { numRuns: 300, seed: SEED });
+  let closed = 0;
+  try {
+    for (const [h, dv, body] of random) {
+      const version = h.minVersion + (dv % (h.maxVersion - h.minVersion + 1));
+      const headerOnly = c.frame(18, 0, {}); // ApiVersions v0: a valid header with an empty body
+      const frame = new Uint8Array(headerOnly.length + body.length);
+      frame.set(headerOnly);
+      frame.set(body, headerOnly.length);
+      const view = new DataView(frame.buffer);
+      view.setInt32(0, frame.length - 4);
+      view.setInt16(4, h.apiKey);
+      view.setInt16(6, version);
+      const outcome = await Promise.race([
+        c.sendRaw(frame).then((r) => (r === null ? "closed" : "answered")),
+        new Promise<string>((r) => setTimeout(() => r("waiting"), WAIT_MS)),
+      ]);
+      if (outcome !== "answered") {
+        if (outcome === "closed") closed++;
+        c.close();
+        c = await RawClient.connect(b.port);
+      }
+    }
+    const internal = lines.filter((l) => l.startsWith("ERROR"));
+    assert.deepEqual(internal, [], `internal errors:\n${internal.slice(0, 10).join("\n")}`);
+    assert.ok(closed > 0, "malformed bodies closed their connections");
+    const healthy = await c.request(18, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
+    assert.equal(healthy.errorCode, 0, "the broker still serves");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
