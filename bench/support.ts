@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import { connect, type Connection } from "../src/platform/net.ts";
+import { concatBytes } from "../src/protocol/wire.ts";
 import * as path from "node:path";
 
 /** Repository root. */
@@ -55,12 +56,7 @@ export class RawKafkaConnection {
 
   private join(): Uint8Array {
     if (this.parts.length === 1) return this.parts[0];
-    const all = new Uint8Array(this.partsLength);
-    let o = 0;
-    for (const p of this.parts) {
-      all.set(p, o);
-      o += p.length;
-    }
+    const all = concatBytes(this.parts);
     this.parts = [all];
     return all;
   }

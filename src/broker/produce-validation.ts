@@ -25,6 +25,7 @@ import {
 } from "../protocol/batch-layout.ts";
 import { batchProblemErrorCode, RecordCursor, verifyBatch, verifyRecords } from "../protocol/record-batch.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { concatBytes } from "../protocol/wire.ts";
 import { codecById, codecIdByName } from "../compression/index.ts";
 import type { LogConfig } from "../storage/log-config.ts";
 
@@ -123,7 +124,7 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
   }
   let out = records;
   if (rebuilt !== null) {
-    out = concat(rebuilt);
+    out = concatBytes(rebuilt);
     let pos = 0;
     for (const b of batches) {
       b.at = pos;
@@ -164,18 +165,6 @@ function timestampProblem(ts: number, config: LogConfig, nowMs: number): string 
 
 function splitBefore(records: Uint8Array, at: number): Uint8Array[] {
   return at > 0 ? [records.subarray(0, at)] : [];
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** The codec level a topic config asks for, or undefined for the codec's default. */

@@ -11,7 +11,7 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError, errorName, isRetriable } from "../protocol/errors.ts";
 import { ApiKey } from "../protocol/generated/index.ts";
 import type { FetchRequest, FetchResponse } from "../protocol/generated/01_fetch.ts";
-import { ZERO_UUID } from "../protocol/wire.ts";
+import { ZERO_UUID, concatBytes } from "../protocol/wire.ts";
 import { initCompression } from "../compression/index.ts";
 import { assignorsByName, type TopicPartition } from "./assignors.ts";
 import { ClientClosedError } from "./client-errors.ts";
@@ -540,16 +540,7 @@ export class Consumer {
           const records = p.records;
           let bytes: Uint8Array | null = null;
           if (records instanceof Uint8Array) bytes = records;
-          else if (records !== null && records.length > 0) {
-            let n = 0;
-            for (const c of records) n += c.length;
-            bytes = new Uint8Array(n);
-            let o = 0;
-            for (const c of records) {
-              bytes.set(c, o);
-              o += c.length;
-            }
-          }
+          else if (records !== null && records.length > 0) bytes = concatBytes(records);
           if (bytes !== null && bytes.length > 0) {
             s.fetched = new FetchedPartition(topic, p.partitionIndex, fetchOffset, bytes, p.highWatermark, this.readCommitted, p.abortedTransactions);
           }

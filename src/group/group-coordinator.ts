@@ -12,6 +12,7 @@
  */
 import type { Clock } from "../platform/clock.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { concatBytes } from "../protocol/wire.ts";
 import { BatchBuilder } from "../protocol/record-batch.ts";
 import {
   ClassicGroup,
@@ -1240,16 +1241,7 @@ export class GroupCoordinator {
       if (!b.append(now, r.key, r.value)) throw new Error("a first record must always fit in a batch");
     }
     out.push(b.finish());
-    if (out.length === 1) return out[0];
-    let size = 0;
-    for (const c of out) size += c.length;
-    const all = new Uint8Array(size);
-    let at = 0;
-    for (const c of out) {
-      all.set(c, at);
-      at += c.length;
-    }
-    return all;
+    return out.length === 1 ? out[0] : concatBytes(out);
   }
 }
 

@@ -637,19 +637,25 @@ export class Writer {
   /** Returns the written message as one buffer (a view when nothing was referenced, else a copy). */
   finishContiguous(): Uint8Array {
     if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
-    const chunks = this.finish();
-    const out = new Uint8Array(this.chunkedLength);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
+    return concatBytes(this.finish());
   }
 }
 
 /** A records field value when encoding: one view, several views back to back, or null. */
 export type RecordsValue = Uint8Array | readonly Uint8Array[] | null;
+
+/** Copies `parts` back to back into one new buffer. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
 
 /** Total byte length of a records value. */
 export function recordsLength(r: RecordsValue): number {

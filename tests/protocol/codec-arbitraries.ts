@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import * as codecs from "../../src/protocol/generated/index.ts";
 import type { FieldSchema, MessageSchema, VersionRange } from "../../src/protocol/generated/schema.ts";
-import type { Reader, UnknownTag, Writer } from "../../src/protocol/wire.ts";
+import { concatBytes, type Reader, type UnknownTag, type Writer } from "../../src/protocol/wire.ts";
 
 /** Generated decoder signature. */
 export type ReadFn = (r: Reader, version: number) => unknown;
@@ -151,24 +151,13 @@ export function messageArb(m: MessageSchema, v: number): fc.Arbitrary<Record<str
   return structArb(m.fields, v, inRange(m.flexibleVersions, v));
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** What a decoder returns for `x`: records given as several views become one. Returns a new object. */
 export function normalize(fields: readonly FieldSchema[], x: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...x };
   for (const f of fields) {
     const val = out[f.name];
-    if (f.type === "records" && Array.isArray(val)) out[f.name] = concat(val as Uint8Array[]);
+    if (f.type === "records" && Array.isArray(val)) out[f.name] = concatBytes(val as Uint8Array[]);
     else if (f.type === "struct" && val !== null && val !== undefined) {
       const sub = f.fields ?? [];
       out[f.name] = f.array

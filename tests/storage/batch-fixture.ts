@@ -2,6 +2,7 @@
  * Test-only RecordBatch v2 builder (valid CRC-32C), temp directories, and a stand-in logger, for storage tests.
  * Call `await initCrc32c()` before {@link makeBatch}.
  */
+import { concatBytes } from "../../src/protocol/wire.ts";
 import * as nodeFs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
@@ -109,16 +110,8 @@ export function makeRecordsBatch(count: number, baseTimestamp: number, valueByte
   return makeBatch({ records, baseTimestamp });
 }
 
-/** Concatenates byte arrays. */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+/** Concatenates byte arrays (the one implementation in src/protocol/wire.ts). */
+export const concat = concatBytes;
 
 /** Reads the base offset of the batch at `at`. */
 export function baseOffsetAt(buf: Uint8Array, at = 0): bigint {

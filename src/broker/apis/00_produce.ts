@@ -126,9 +126,10 @@ function appendPartition(
   try {
     result = p.log.append(v.records, { leaderEpoch: p.leaderEpoch, logAppendTimeMs: logAppendTimeMs >= 0 ? logAppendTimeMs : undefined });
   } catch (e) {
-    const code = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+    // An I/O failure without a Kafka code answers KAFKA_STORAGE_ERROR, never UNKNOWN_SERVER_ERROR.
+    const code = errorCodeOf(e);
     if (!(e instanceof KafkaError)) b.logger.error(`append to ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
-    return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : errorCodeOf(e), (e as Error).message);
+    return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code, (e as Error).message);
   }
   if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
   if (first.transactional) p.producers.beginTxn(first.producerId, result.baseOffset);

@@ -25,7 +25,6 @@ import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
-import { OffsetOutOfRangeError } from "../../storage/storage-errors.ts";
 import { nextSessionEpoch, sessionPartitionKey, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
 
 /** Upper bound on a long poll, whatever the client asks. */
@@ -120,7 +119,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 
       const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, b.config.num("fetch.max.bytes"));
       const readCommitted = (req.isolationLevel ?? 0) === 1;
-      const respond = (results: PartitionResult[]): FetchResponse => buildResponse(results, session?.id ?? 0, incremental);
+      const respond = (results: PartitionResult[]): FetchResponse => buildResponse(results, session?.id ?? 0);
       const first = readAll(b, wanted, maxBytes, readCommitted, incremental);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
@@ -195,7 +194,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       }
     } catch (e) {
       data.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
-      if (!(e instanceof OffsetOutOfRangeError) && !(e instanceof KafkaError)) b.logger.error(`fetch from ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
+      if (!(e instanceof KafkaError)) b.logger.error(`fetch from ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
       hasError = true;
     }
   }
@@ -207,7 +206,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
 
 const EMPTY = new Uint8Array(0);
 
-function buildResponse(results: PartitionResult[], sessionId: number, _incremental: boolean): FetchResponse {
+function buildResponse(results: PartitionResult[], sessionId: number): FetchResponse {
   const byTopic = new Map<string, FetchResponseFetchableTopicResponse>();
   const responses: FetchResponseFetchableTopicResponse[] = [];
   for (const r of results) {
