@@ -40,7 +40,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
     apiKey: 3,
     minVersion: 0,
     maxVersion: 13,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const topics: MetadataResponseTopic[] = [];
       if (req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)) {
         for (const t of b.topicsByName.values()) topics.push(describe(t));
@@ -55,7 +55,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
           }
           let t = b.topicsByName.get(rt.name);
           if (t === undefined && autoCreate) {
-            const code = b.autoCreateTopic(rt.name);
+            const code = await b.autoCreateTopic(rt.name);
             if (code !== ErrorCode.NONE) {
               topics.push(missing(rt.name, ZERO_UUID, code));
               continue;

@@ -1,6 +1,6 @@
 /** DeleteTopics (key 20), versions 1-6. v4 flexible; v5 error messages; v6 topics by name or id. */
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/20_delete_topics.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, Topic } from "../broker.ts";
@@ -12,10 +12,14 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
     apiKey: 20,
     minVersion: 1,
     maxVersion: 6,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const asked: { name: string | null; id: Uint8Array | null }[] =
         ctx.apiVersion >= 6 ? (req.topics ?? []).map((t) => ({ name: t.name ?? null, id: t.topicId })) : (req.topicNames ?? []).map((n) => ({ name: n, id: null }));
-      const responses = asked.map((a): DeleteTopicsResponseDeletableTopicResult => {
+      const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
+      for (const a of asked) responses.push(await deleteOne(a));
+      return { throttleTimeMs: 0, responses };
+
+      async function deleteOne(a: { name: string | null; id: Uint8Array | null }): Promise<DeleteTopicsResponseDeletableTopicResult> {
         let topic: Topic | undefined;
         if (a.name !== null) topic = b.topicsByName.get(a.name);
         else if (a.id !== null) topic = b.topicsById.get(uuidHex(a.id));
@@ -33,10 +37,16 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
           out.errorMessage = `Topic ${topic.name} is an internal topic and cannot be deleted.`;
           return out;
         }
-        b.deleteTopic(topic);
+        try {
+          await b.deleteTopic(topic);
+        } catch (e) {
+          // The metadata write failed: the topic stays, and the client hears why.
+          if (!(e instanceof KafkaError)) throw e;
+          out.errorCode = e.code;
+          out.errorMessage = ctx.apiVersion >= 5 ? e.message : null;
+        }
         return out;
-      });
-      return { throttleTimeMs: 0, responses };
+      }
     },
   };
 }
