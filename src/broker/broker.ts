@@ -6,6 +6,7 @@
 import * as nodePath from "node:path";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { listen, type Listener } from "../platform/net.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
@@ -102,6 +103,8 @@ export interface BrokerDeps {
   clock?: Clock;
   /** Logger (default: stderr). */
   logger?: BrokerLogger;
+  /** Randomness: ids, session ids, jitter (default: the runtime's). */
+  random?: RandomSource;
   /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
   recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
 }
@@ -126,6 +129,8 @@ export class Broker {
   readonly fs: FileSystem;
   /** Logger. */
   readonly logger: BrokerLogger;
+  /** Randomness (topic ids). */
+  readonly random: RandomSource;
   /** Producer id allocator for idempotent producers. */
   readonly producerIds: ProducerIdAllocator;
   /** Open fetch sessions (KIP-227). */
@@ -153,26 +158,28 @@ export class Broker {
     this.clock = deps.clock;
     this.fs = deps.fs;
     this.logger = deps.logger;
-    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock);
+    this.random = deps.random;
+    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     for (const dir of dirs) d.fs.mkdirp(dir);
-    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"));
+    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
     const logs = await LogManager.open(dirs, {
       fs: d.fs,
       clock: d.clock,
       logger: d.logger,
+      random: d.random,
       decompress: (codecId, section) => {
         const c = codecById(codecId);
         if (c === null) return section;
@@ -199,7 +206,7 @@ export class Broker {
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -321,7 +328,7 @@ export class Broker {
     const parsed = parseLogConfig(configs, this.defaultLogConfig);
     if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (validateOnly) return null;
-    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid()), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
+    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid(this.random)), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
     this.metadata.put(rec);
     const topic = this.makeTopic(rec, parsed.config);
     this.addPartitions(topic, partitions);
