@@ -119,7 +119,15 @@ export class BrokerConfig {
       const def = DEFS.get(k);
       if (def) validate(def, v);
     }
-    for (const key of ["listeners", "advertised.listeners"]) this.list(key).forEach(parseListener);
+    for (const key of ["listeners", "advertised.listeners"]) {
+      for (const l of this.list(key)) {
+        try {
+          parseListener(l);
+        } catch (e) {
+          throw new Error(`config ${key}=${this.raw(key)}: ${(e as Error).message}`);
+        }
+      }
+    }
     parsePerIpOverrides(this.str("max.connections.per.ip.overrides"));
     const queuedBytes = this.num("queued.max.request.bytes");
     if (queuedBytes > 0 && queuedBytes < this.num("socket.request.max.bytes")) {

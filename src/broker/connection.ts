@@ -289,6 +289,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return true;
   };
 
+  updatePause(); // a connection opened while the budget is used up starts muted
+
   return {
     onData(chunk: Uint8Array) {
       if (closed) return;
