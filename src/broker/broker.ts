@@ -6,6 +6,7 @@
 import * as nodePath from "node:path";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
@@ -99,6 +100,8 @@ export interface BrokerDeps {
   clock?: Clock;
   /** Logger (default: stderr). */
   logger?: BrokerLogger;
+  /** Randomness: ids, session ids, jitter (default: the runtime's). */
+  random?: RandomSource;
 }
 
 /** A running broker. */
@@ -121,6 +124,8 @@ export class Broker {
   readonly fs: FileSystem;
   /** Logger. */
   readonly logger: BrokerLogger;
+  /** Randomness (topic ids). */
+  readonly random: RandomSource;
   /** Producer id allocator for idempotent producers. */
   readonly producerIds: ProducerIdAllocator;
   /** Open fetch sessions (KIP-227). */
@@ -146,24 +151,26 @@ export class Broker {
     this.clock = deps.clock;
     this.fs = deps.fs;
     this.logger = deps.logger;
-    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock);
+    this.random = deps.random;
+    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<BrokerDeps> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger };
+    const d: Required<BrokerDeps> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     for (const dir of dirs) d.fs.mkdirp(dir);
-    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"));
+    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
     const logs = await LogManager.open(dirs, {
       fs: d.fs,
       clock: d.clock,
       logger: d.logger,
+      random: d.random,
       decompress: (codecId, section) => {
         const c = codecById(codecId);
         if (c === null) return section;
@@ -188,7 +195,7 @@ export class Broker {
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -301,7 +308,7 @@ export class Broker {
     const parsed = parseLogConfig(configs, this.defaultLogConfig);
     if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (validateOnly) return null;
-    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid()), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
+    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid(this.random)), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
     this.metadata.put(rec);
     const topic = this.makeTopic(rec, parsed.config);
     this.addPartitions(topic, partitions);
