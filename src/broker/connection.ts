@@ -21,6 +21,7 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { errorResponse } from "./error-response.ts";
 import type { RequestBudget } from "./request-budget.ts";
 import type { ConnectionTimeouts, TimedConnection } from "./connection-timeouts.ts";
+import { countResponseErrors, type BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
 /** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
 const MIN_FRAME_BYTES = 10;
@@ -43,6 +44,8 @@ export interface ConnectionOptions {
   monotonicMs(): number;
   /** Reports a closed-by-us connection or a handler failure. */
   log(level: "info" | "warn" | "error", msg: string): void;
+  /** Request, error and connection counters for `/metrics` (src/http/metrics), when kept. */
+  metrics?: BrokerMetrics;
 }
 
 /** Builds the response encoder to share between connections. */
@@ -58,6 +61,12 @@ interface Slot {
   /** Budget bytes of the request frame, released once with the request. */
   bytes: number;
   released: boolean;
+  /** Metrics: API key, and monotonic ms when the frame arrived, the handler returned, and the response was ready. */
+  apiKey: number;
+  arrivedMs: number;
+  startMs: number;
+  localDoneMs: number;
+  completedMs: number;
 }
 
 /** Builds the per-connection handler for the platform's listener. */
@@ -74,6 +83,11 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   let waitingForBudget = false;
   let responseHeld = 0; // budget bytes of responses queued behind a full socket
   const slots: Slot[] = [];
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    metrics.connections++;
+    metrics.connectionsCreated++;
+  }
 
   const timed: TimedConnection = {
     lastActiveMs: opts.monotonicMs(),
@@ -98,6 +112,10 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   const release = () => {
     if (closed) return;
     closed = true;
+    if (metrics !== undefined) {
+      metrics.connections--;
+      metrics.connectionsClosed++;
+    }
     opts.timeouts.untrack(timed);
     if (waitingForBudget) budget.cancelWait(onRoom);
     for (const s of slots) releaseSlot(s);
@@ -141,6 +159,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   const flushSlots = () => {
     while (slots.length > 0 && slots[0].done) {
       const s = slots.shift()!;
+      const sendStart = metrics !== undefined ? opts.monotonicMs() : 0;
       if (s.frame !== null && !closed) {
         let n = 0;
         for (const c of s.frame) n += c.length;
@@ -150,6 +169,10 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
           budget.addBytes(n);
         }
         timed.lastActiveMs = opts.monotonicMs();
+      }
+      if (metrics !== undefined) {
+        const end = opts.monotonicMs();
+        metrics.requestDone(s.apiKey, s.startMs - s.arrivedMs, s.localDoneMs - s.startMs, s.completedMs - s.localDoneMs, sendStart - s.completedMs, end - sendStart, end - s.arrivedMs);
       }
       releaseSlot(s);
     }
@@ -169,7 +192,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return chunks;
   };
 
-  const handleFrame = (frame: Uint8Array, frameBytes: number) => {
+  const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number) => {
     const r = new Reader(frame);
     const apiKey = r.int16();
     const apiVersion = r.int16();
@@ -206,11 +229,15 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       throw e;
     }
     const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs() };
-    const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false };
+    const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs };
     slots.push(slot);
     budget.addRequest();
     const complete = (res: unknown) => {
       if (slot.released) return; // the connection closed while the handler worked
+      if (metrics !== undefined) {
+        slot.completedMs = opts.monotonicMs();
+        if (res !== NO_RESPONSE && !(res instanceof CloseConnection)) countResponseErrors(metrics, apiKey, res);
+      }
       if (res instanceof CloseConnection) {
         slot.done = true;
         return close(res.reason);
@@ -246,6 +273,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     if (unsupported) return complete(errorResponse(apiKey, apiVersion, null, ErrorCode.UNSUPPORTED_VERSION));
     try {
       const result = handler.handle(ctx, request);
+      if (metrics !== undefined) slot.localDoneMs = opts.monotonicMs();
       if (result instanceof Promise) result.then(complete, onError);
       else complete(result);
     } catch (e) {
@@ -265,7 +293,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
 
   const processFrame = (frame: Uint8Array, frameBytes: number) => {
     try {
-      handleFrame(frame, frameBytes);
+      handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0);
     } catch (e) {
       if (e instanceof MalformedFrameError) close(`malformed request: ${e.message}`);
       else if ((e as Error)?.name === "UnsupportedVersionError") close((e as Error).message);

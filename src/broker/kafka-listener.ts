@@ -13,6 +13,7 @@ import { kafkaConnection, responseWriter } from "./connection.ts";
 import { ConnectionQuotas, parsePerIpOverrides, reservedFileDescriptors } from "./connection-quotas.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { RequestBudget } from "./request-budget.ts";
+import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
 /** Log sink of the listener. */
 export type ListenerLog = (level: "info" | "warn" | "error", msg: string) => void;
@@ -44,6 +45,7 @@ export async function startKafkaListener(
   handlers: ReadonlyArray<ApiHandler | undefined>,
   clock: Clock,
   log: ListenerLog,
+  metrics?: BrokerMetrics,
 ): Promise<KafkaListener> {
   const maxConnections = effectiveMaxConnections(config, openFileSoftLimit());
   const quotas = new ConnectionQuotas(maxConnections, config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides")));
@@ -59,6 +61,7 @@ export async function startKafkaListener(
     writer,
     monotonicMs: () => clock.monotonicMs(),
     log,
+    metrics,
   };
   let accepting = true;
   let listener: Listener | null = null;
