@@ -1,10 +1,11 @@
 /** DeleteTopics (key 20), versions 1-6. v4 flexible; v5 error messages; v6 topics by name or id. */
 import type { DeleteTopicsRequest, DeleteTopicsResponse, DeleteTopicsResponseDeletableTopicResult } from "../../protocol/generated/20_delete_topics.ts";
-import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
+import { topicOperationError } from "../topic-operation-error.ts";
 
 /** Builds the DeleteTopics handler. */
 export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> {
@@ -40,10 +41,10 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
         try {
           await b.deleteTopic(topic);
         } catch (e) {
-          // The metadata write failed: the topic stays, and the client hears why.
-          if (!(e instanceof KafkaError)) throw e;
-          out.errorCode = e.code;
-          out.errorMessage = ctx.apiVersion >= 5 ? e.message : null;
+          const err = topicOperationError(e);
+          if (err.unexpected) b.logger.error(`deleting topic ${topic.name} failed: ${(e as Error)?.stack ?? e}`);
+          out.errorCode = err.code;
+          out.errorMessage = err.message;
         }
         return out;
       }
