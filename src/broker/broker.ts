@@ -36,6 +36,9 @@ import { transactionConfigFrom } from "../transactions/transaction-config.ts";
 import { TransactionStateLog } from "../transactions/transaction-log.ts";
 import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
 import { AbortedTxnIndex } from "../transactions/aborted-txn-index.ts";
+// Metrics (src/http/metrics): plain counters kept when `http.listeners` is set.
+import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import { timedFileSystem } from "../platform/timed-fs.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -102,6 +105,8 @@ export interface BrokerDeps {
   logger?: BrokerLogger;
   /** Randomness: ids, session ids, jitter (default: the runtime's). */
   random?: RandomSource;
+  /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
+  recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
 }
 
 /** A running broker. */
@@ -136,12 +141,14 @@ export class Broker {
   groups!: GroupCoordinator;
   /** Transaction coordinator (src/transactions), loaded from `__transaction_state` in {@link Broker.start}. */
   txns!: TransactionCoordinator;
+  /** Counters for `/metrics`, or null when `http.listeners` is empty (nothing is counted then). */
+  metrics: BrokerMetrics | null = null;
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
   private listener: Listener | null = null;
   private stopped = false;
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<BrokerDeps>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -159,7 +166,9 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<BrokerDeps> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
+    if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     for (const dir of dirs) {
@@ -193,9 +202,11 @@ export class Broker {
         backoffMs: config.num("log.cleaner.backoff.ms"),
         dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
       },
+      afterPartitionLoaded: deps.recoveryProgress,
     });
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
+    broker.metrics = metrics;
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
@@ -208,6 +219,7 @@ export class Broker {
     broker.txns = new TransactionCoordinator({ config: transactionConfigFrom(config), clock: d.clock, logger: d.logger, storage: new TransactionStateLog(broker), markers, producerIds: broker.producerIds });
     broker.txns.load();
     broker.handlers = buildHandlers(broker);
+    metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
     broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
       kafkaConnection(conn, {
@@ -216,6 +228,7 @@ export class Broker {
         maxInFlight: config.num("queued.max.requests"),
         monotonicMs: () => d.clock.monotonicMs(),
         log: (level, msg) => d.logger[level](msg),
+        metrics: metrics ?? undefined,
       }),
     );
     const ms = (performance.now() - startedAt).toFixed(0);
@@ -344,6 +357,7 @@ export class Broker {
     this.topicsByName.delete(topic.name);
     this.topicsById.delete(topic.idHex);
     this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
+    this.metrics?.topicDeleted(topic.name);
     for (const p of topic.partitions) {
       for (const w of p.waiters) w();
       this.logs.delete({ topic: topic.name, partition: p.index });

@@ -76,6 +76,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "transaction.abort.timed.out.transaction.cleanup.interval.ms", type: "int", default: "10000", doc: "How often timed-out transactions are aborted." },
   { key: "transaction.remove.expired.transaction.cleanup.interval.ms", type: "int", default: "3600000", doc: "How often expired transactional ids are removed." },
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
+  // HTTP (src/http): metrics, health, JSON API and console.
+  { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
 ];
 
 const DEFS = new Map(BROKER_CONFIG_DEFS.map((d) => [d.key, d]));

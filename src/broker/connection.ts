@@ -12,6 +12,7 @@ import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../prot
 import { readRequestHeader, writeResponseHeader } from "../protocol/generated/headers.ts";
 import { NO_RESPONSE, type ApiHandler, type RequestContext } from "./api-handler.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { countResponseErrors, type BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
 /** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
 const MIN_FRAME_BYTES = 10;
@@ -28,11 +29,19 @@ export interface ConnectionOptions {
   monotonicMs(): number;
   /** Reports a closed-by-us connection or a handler failure. */
   log(level: "info" | "warn" | "error", msg: string): void;
+  /** Request, error and connection counters for `/metrics` (src/http/metrics), when kept. */
+  metrics?: BrokerMetrics;
 }
 
 interface Slot {
   done: boolean;
   frame: Uint8Array[] | null;
+  /** Metrics: API key, and monotonic ms when the frame arrived, the handler returned, and the response was ready. */
+  apiKey: number;
+  arrivedMs: number;
+  startMs: number;
+  localDoneMs: number;
+  completedMs: number;
 }
 
 /** Builds the per-connection handler for the platform's listener. */
@@ -41,11 +50,17 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   let frameBuf: Uint8Array | null = null; // assembling a frame that spans chunks
   let frameFill = 0;
   let closed = false;
+  let closedCounted = false;
   let paused = false;
   let socketBlocked = false;
   const slots: Slot[] = [];
   const writer = new Writer(64 * 1024);
   writer.dropUnsupportedFields = true;
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    metrics.connections++;
+    metrics.connectionsCreated++;
+  }
 
   const fail = (why: string) => {
     if (closed) return;
@@ -68,8 +83,13 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   const flushSlots = () => {
     while (slots.length > 0 && slots[0].done) {
       const s = slots.shift()!;
+      const sendStart = metrics !== undefined ? opts.monotonicMs() : 0;
       if (s.frame !== null && !closed) {
         if (!conn.write(s.frame)) socketBlocked = true;
+      }
+      if (metrics !== undefined) {
+        const end = opts.monotonicMs();
+        metrics.requestDone(s.apiKey, s.startMs - s.arrivedMs, s.localDoneMs - s.startMs, s.completedMs - s.localDoneMs, sendStart - s.completedMs, end - sendStart, end - s.arrivedMs);
       }
     }
     updatePause();
@@ -88,7 +108,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return chunks;
   };
 
-  const handleFrame = (frame: Uint8Array) => {
+  const handleFrame = (frame: Uint8Array, arrivedMs: number) => {
     const r = new Reader(frame);
     const apiKey = r.int16();
     const apiVersion = r.int16();
@@ -117,9 +137,13 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       request = codec.readRequest(r, apiVersion);
     }
     const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs() };
-    const slot: Slot = { done: false, frame: null };
+    const slot: Slot = { done: false, frame: null, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs };
     slots.push(slot);
     const complete = (res: unknown) => {
+      if (metrics !== undefined) {
+        slot.completedMs = opts.monotonicMs();
+        if (res !== NO_RESPONSE) countResponseErrors(metrics, apiKey, res);
+      }
       if (res !== NO_RESPONSE) {
         try {
           slot.frame = encode(ctx, res);
@@ -140,6 +164,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     if (unsupported) return complete({ errorCode: ErrorCode.UNSUPPORTED_VERSION });
     try {
       const result = handler.handle(ctx, request);
+      if (metrics !== undefined) slot.localDoneMs = opts.monotonicMs();
       if (result instanceof Promise) result.then(complete, onError);
       else complete(result);
     } catch (e) {
@@ -149,7 +174,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
 
   const processFrame = (frame: Uint8Array) => {
     try {
-      handleFrame(frame);
+      handleFrame(frame, metrics !== undefined ? opts.monotonicMs() : 0);
     } catch (e) {
       if (e instanceof MalformedFrameError) fail(`malformed request: ${e.message}`);
       else if ((e as Error)?.name === "UnsupportedVersionError") fail((e as Error).message);
@@ -211,6 +236,11 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       updatePause();
     },
     onClose() {
+      if (metrics !== undefined && !closedCounted) {
+        closedCounted = true;
+        metrics.connections--;
+        metrics.connectionsClosed++;
+      }
       closed = true;
       slots.length = 0;
     },

@@ -22,6 +22,7 @@ import { NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
+import { countProduced } from "../../http/metrics/topic-traffic.ts";
 import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
 
 /** Builds the Produce handler. */
@@ -63,9 +64,15 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
       if (acks === 0) return NO_RESPONSE;
       const response: ProduceResponse = { responses, throttleTimeMs: 0 };
       if (toSync.size === 0) return response;
+      const m = b.metrics; // produce purgatory: acks=all requests waiting for their fsync
+      if (m !== null) m.waitingProduces++;
       return Promise.all([...toSync].map((p) => p.log.sync())).then(
-        () => response,
+        () => {
+          if (m !== null) m.waitingProduces--;
+          return response;
+        },
         (e) => {
+          if (m !== null) m.waitingProduces--;
           b.logger.error(`fdatasync failed: ${(e as Error).message}`);
           for (const t of responses) for (const pr of t.partitionResponses) if (pr.errorCode === 0) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
           return response;
@@ -133,6 +140,11 @@ function appendPartition(
   }
   if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
   if (first.transactional) p.producers.beginTxn(first.producerId, result.baseOffset);
+  if (b.metrics !== null) {
+    let n = 0;
+    for (const bt of v.batches) n += bt.count;
+    countProduced(b.metrics, p.topic.name, v.records.length, n);
+  }
   p.log.highWatermark = p.log.logEndOffset;
   b.notifyAppend(p);
   if (acks === -1) toSync.add(p);
