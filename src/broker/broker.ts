@@ -7,7 +7,6 @@ import * as nodePath from "node:path";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import { type RandomSource, systemRandom } from "../platform/random.ts";
-import { listen, type Listener } from "../platform/net.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
@@ -17,7 +16,8 @@ import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { kafkaConnection } from "./connection.ts";
+import { startKafkaListener, type KafkaListener } from "./kafka-listener.ts";
+import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
 import { buildHandlers } from "./apis/index.ts";
@@ -50,11 +50,11 @@ export interface BrokerLogger {
   error(msg: string): void;
 }
 
-/** A logger writing timestamped lines to stderr. */
+/** A logger writing timestamped lines to stderr, one line per event (control characters escaped). */
 export const consoleLogger: BrokerLogger = {
-  info: (m) => console.error(`${new Date().toISOString()} INFO ${m}`),
-  warn: (m) => console.error(`${new Date().toISOString()} WARN ${m}`),
-  error: (m) => console.error(`${new Date().toISOString()} ERROR ${m}`),
+  info: (m) => console.error(`${new Date().toISOString()} INFO ${escapeLogText(m)}`),
+  warn: (m) => console.error(`${new Date().toISOString()} WARN ${escapeLogText(m)}`),
+  error: (m) => console.error(`${new Date().toISOString()} ERROR ${escapeLogText(m)}`),
 };
 
 /** One partition led by this broker. */
@@ -145,7 +145,7 @@ export class Broker {
   metrics: BrokerMetrics | null = null;
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
-  private listener: Listener | null = null;
+  private listener: KafkaListener | null = null;
   private stopped = false;
 
   private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
@@ -221,19 +221,11 @@ export class Broker {
     broker.handlers = buildHandlers(broker);
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
-    broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
-      kafkaConnection(conn, {
-        handlers: broker.handlers,
-        maxRequestBytes: config.num("socket.request.max.bytes"),
-        maxInFlight: config.num("queued.max.requests"),
-        monotonicMs: () => d.clock.monotonicMs(),
-        log: (level, msg) => d.logger[level](msg),
-        metrics: metrics ?? undefined,
-      }),
-    );
+    for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
+    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
-      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.host}:${broker.listener.port}, ` +
+      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.listener.host}:${broker.listener.listener.port}, ` +
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
@@ -241,7 +233,7 @@ export class Broker {
 
   /** The bound port (useful when 0 was asked). */
   get port(): number {
-    return this.listener?.port ?? -1;
+    return this.listener?.listener.port ?? -1;
   }
 
   /** Host and port given to clients. */
