@@ -260,7 +260,10 @@ export class EtcdMirror {
         this.emit(events);
       },
       onCompacted: () => void this.relistUntilDone(),
-      onConnection: (up) => (this.connected = up),
+      onConnection: (up) => {
+        this.connected = up;
+        if (up) this.emit([]); // listeners may retry what failed while etcd was away
+      },
     });
   }
 

@@ -4,11 +4,13 @@
  * Tests skip with {@link ETCD_SKIP_REASON} where no etcd binary is installed (tests/setup.d/40-etcd.sh installs it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { haveCommand } from "./proc.ts";
 import { freePort } from "../../bench/suite/processes.ts";
+import { EtcdClient } from "../../src/cluster/etcd-client.ts";
 
 /** The etcd binary tests run. */
 export const ETCD_BIN = haveCommand("/usr/bin/etcd") ? "/usr/bin/etcd" : "etcd";
@@ -106,4 +108,26 @@ export class TestEtcd {
     await this.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The etcd of one test file and a client for it (set once the file's `before` hook ran). */
+export interface SharedTestEtcd {
+  /** The running etcd. */
+  etcd: TestEtcd;
+  /** A client with a short deadline. */
+  client: EtcdClient;
+}
+
+/** Starts one etcd before the file's tests and removes it after them; does nothing where etcd is missing. */
+export function sharedTestEtcd(): SharedTestEtcd {
+  const ctx = {} as SharedTestEtcd;
+  before(async () => {
+    if (ETCD_SKIP_REASON) return;
+    ctx.etcd = await TestEtcd.start();
+    ctx.client = new EtcdClient({ endpoints: [ctx.etcd.endpoint], requestTimeoutMs: 2_000 });
+  });
+  after(async () => {
+    if (ctx.etcd) await ctx.etcd.close();
+  });
+  return ctx;
 }
