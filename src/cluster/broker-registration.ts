@@ -6,6 +6,7 @@
  */
 import type { Clock } from "../platform/clock.ts";
 import { systemClock } from "../platform/clock.ts";
+import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { EtcdClient } from "./etcd-client.ts";
 import { LeaseKeeper } from "./etcd-lease.ts";
@@ -26,6 +27,8 @@ export interface BrokerRegistrationOptions {
   sessionTimeoutSeconds: number;
   /** Clock for keep-alives and retries. */
   clock?: Clock;
+  /** Randomness for the incarnation id. */
+  random?: RandomSource;
   /** The broker lost its lease: it must stop acting on epoch `epoch` (called before re-registering). */
   onFenced?(epoch: number): void;
   /** The broker holds a registration with this epoch and lease (first time and after every re-registration). */
@@ -48,7 +51,7 @@ export class BrokerRegistration {
     this.keys = keys;
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
-    this.record = { nodeId: opts.nodeId, rack: opts.rack, endpoints: opts.endpoints, incarnationId: crypto.randomUUID() };
+    this.record = { nodeId: opts.nodeId, rack: opts.rack, endpoints: opts.endpoints, incarnationId: (opts.random ?? systemRandom).uuid() };
   }
 
   /** The broker epoch, or -1 while not registered (fenced). */

@@ -9,7 +9,7 @@
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Clock } from "../platform/clock.ts";
 import { systemClock } from "../platform/clock.ts";
-import { systemRandom, type Random } from "../platform/random.ts";
+import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { kvText, type Compare, type EtcdClient, type TxnOp } from "./etcd-client.ts";
 import { EtcdMirror } from "./etcd-watch.ts";
 import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys, type RegisteredBroker } from "./cluster-keys.ts";
@@ -28,7 +28,7 @@ export interface ControllerOptions {
   /** Broker default of `unclean.leader.election.enable` (Kafka: false); topics may override it. */
   uncleanLeaderElectionEnable?: boolean;
   /** Randomness for replica placement. */
-  random?: Random;
+  random?: RandomSource;
   /** Clock for topic creation times and the watches. */
   clock?: Clock;
 }
@@ -53,7 +53,7 @@ export class ClusterController {
   private readonly keys: ClusterKeys;
   private readonly election: ControllerElection;
   private readonly unclean: boolean;
-  private readonly random: Random;
+  private readonly random: RandomSource;
   private readonly clock: Clock;
   private readonly brokersView: EtcdMirror;
   private readonly partitionsView: EtcdMirror;

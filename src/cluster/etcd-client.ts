@@ -7,7 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { fetchTransport, type HttpTransport } from "../platform/http.ts";
+import { fetchTransport, type HttpTransport } from "../platform/http-client.ts";
 
 /** Deadline of one unary etcd request, ms. */
 export const ETCD_REQUEST_TIMEOUT_MS = 5_000;

@@ -5,7 +5,7 @@
  * replica of the partition yet while one is left. Pure: the brokers and the randomness are passed in.
  */
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type { Random } from "../platform/random.ts";
+import type { RandomSource } from "../platform/random.ts";
 
 /** A broker that can hold replicas. */
 export interface PlacementBroker {
@@ -45,7 +45,7 @@ function followerIndex(first: number, shift: number, j: number, n: number): numb
  * each a list of `replicationFactor` distinct broker ids with the preferred leader first. Throws
  * INVALID_REPLICATION_FACTOR when it is not between 1 and the broker count, INVALID_PARTITIONS when `partitions` < 1.
  */
-export function assignReplicas(brokers: readonly PlacementBroker[], partitions: number, replicationFactor: number, random: Random, firstPartition = 0): number[][] {
+export function assignReplicas(brokers: readonly PlacementBroker[], partitions: number, replicationFactor: number, random: RandomSource, firstPartition = 0): number[][] {
   if (!(partitions >= 1)) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `number of partitions must be at least 1, got ${partitions}`);
   if (!(replicationFactor >= 1)) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be at least 1, got ${replicationFactor}`);
   if (replicationFactor > brokers.length) {
@@ -56,9 +56,9 @@ export function assignReplicas(brokers: readonly PlacementBroker[], partitions: 
   const rackOf = new Map(brokers.map((b) => [b.id, b.rack ?? ""]));
   const rackCount = new Set(rackOf.values()).size;
   const n = order.length;
-  const start = Math.floor(random() * n);
+  const start = Math.floor(random.float() * n);
   // the shifts a placement from partition 0 would have made before `firstPartition`, so later partitions continue it
-  let shift = Math.floor(random() * n) + (firstPartition > 0 ? Math.floor((firstPartition - 1) / n) : 0);
+  let shift = Math.floor(random.float() * n) + (firstPartition > 0 ? Math.floor((firstPartition - 1) / n) : 0);
   const out: number[][] = [];
   for (let k = 0; k < partitions; k++) {
     const p = firstPartition + k;

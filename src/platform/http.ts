@@ -1,57 +1,96 @@
 /**
- * HTTP for the etcd client, behind one small interface: JSON POSTs with a deadline, and POSTs whose response is a
- * long-lived byte stream (etcd watches). The real implementation is the web-standard `fetch`, which Bun, Deno and
- * the `bun build --compile` executable all provide; tests and the simulation can inject their own.
+ * A small HTTP/1.1 server behind one interface, so the metrics, health and console code above it is
+ * runtime-neutral. It uses `node:http`, which Bun, Deno and `bun build --compile` executables all provide.
  */
+import { Buffer } from "node:buffer";
+import * as http from "node:http";
 
-/** A finished HTTP exchange. */
-export interface HttpReply {
-  /** HTTP status code. */
+/** One HTTP request as the routes see it. */
+export interface HttpRequest {
+  /** GET, POST, ... */
+  readonly method: string;
+  /** The path without the query string, e.g. `/v1/topics`. */
+  readonly path: string;
+  /** Query parameters. */
+  readonly query: URLSearchParams;
+  /** Request headers (lower-case names). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The whole body (read up to the server's `maxBodyBytes`). */
+  readonly body: Uint8Array;
+}
+
+/** One HTTP response. */
+export interface HttpResponse {
+  /** Status code. */
   status: number;
-  /** The whole body as text. */
-  text: string;
+  /** Response headers. */
+  headers?: Record<string, string>;
+  /** Body. */
+  body: string | Uint8Array;
 }
 
-/** A streamed HTTP response: its status and an iterator over body chunks. */
-export interface HttpStream {
-  /** HTTP status code. */
-  status: number;
-  /** Body chunks as they arrive; ends when the server closes, throws on a network error or abort. */
-  chunks: AsyncIterable<Uint8Array>;
+/** A listening HTTP server. */
+export interface HttpListener {
+  /** The bound host. */
+  readonly host: string;
+  /** The bound port (the OS-chosen one when 0 was asked). */
+  readonly port: number;
+  /** Stops accepting and closes open connections. */
+  close(): Promise<void>;
 }
 
-/** The HTTP calls the cluster layer needs. */
-export interface HttpTransport {
-  /** POSTs `body` (JSON text) to `url`; rejects on a network error or when `timeoutMs` passes. */
-  postJson(url: string, body: string, timeoutMs: number): Promise<HttpReply>;
-  /** POSTs `body` and streams the response until it ends or `signal` aborts. */
-  postStream(url: string, body: string, signal: AbortSignal): Promise<HttpStream>;
+/** Handles one request. */
+export type HttpRoute = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+
+/** Listens on host:port (0 = OS-chosen); bodies above `maxBodyBytes` get 413 without reaching `route`. */
+export function serveHttp(host: string, port: number, maxBodyBytes: number, route: HttpRoute, onError: (e: unknown) => void): Promise<HttpListener> {
+  const server = http.createServer((req, res) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (c: Uint8Array) => {
+      size += c.length;
+      if (size > maxBodyBytes) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on("error", () => res.destroy());
+    req.on("end", () => {
+      const send = (r: HttpResponse) => {
+        res.writeHead(r.status, { "content-length": String(typeof r.body === "string" ? Buffer.byteLength(r.body) : r.body.length), ...r.headers });
+        res.end(r.body);
+      };
+      if (tooLarge) return send({ status: 413, body: `request body above ${maxBodyBytes} bytes\n` });
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      const request: HttpRequest = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers, body };
+      const fail = (e: unknown) => {
+        onError(e);
+        if (!res.headersSent) send({ status: 500, headers: { "content-type": "text/plain" }, body: "internal error\n" });
+      };
+      try {
+        const out = route(request);
+        if (out instanceof Promise) out.then(send, fail);
+        else send(out);
+      } catch (e) {
+        fail(e);
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const addr = server.address();
+      const bound = typeof addr === "object" && addr !== null ? addr.port : port;
+      resolve({
+        host,
+        port: bound,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections?.();
+          }),
+      });
+    });
+  });
 }
-
-const JSON_HEADERS = { "content-type": "application/json" };
-
-async function* readerChunks(body: ReadableStream<Uint8Array> | null): AsyncIterable<Uint8Array> {
-  if (!body) return;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      if (value && value.length > 0) yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-/** The real transport: the runtime's `fetch`. */
-export const fetchTransport: HttpTransport = {
-  async postJson(url, body, timeoutMs) {
-    const res = await fetch(url, { method: "POST", headers: JSON_HEADERS, body, signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, text: await res.text() };
-  },
-  async postStream(url, body, signal) {
-    const res = await fetch(url, { method: "POST", headers: JSON_HEADERS, body, signal });
-    return { status: res.status, chunks: readerChunks(res.body) };
-  },
-};

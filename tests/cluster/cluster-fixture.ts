@@ -9,7 +9,7 @@ import { ClusterController } from "../../src/cluster/controller.ts";
 import { ControllerElection } from "../../src/cluster/controller-election.ts";
 import { EtcdClient } from "../../src/cluster/etcd-client.ts";
 import type { Clock } from "../../src/platform/clock.ts";
-import { seededRandom } from "../../src/platform/random.ts";
+import { SeededRandom } from "../../src/platform/random.ts";
 
 /** Resolves when `cond` holds, polling every 20 ms; fails after `ms`. */
 export async function until(cond: () => boolean, ms = 30_000, what = "condition"): Promise<void> {
@@ -63,7 +63,7 @@ export async function startNode(endpoint: string, root: string, id: number, opts
       election.setLease(lease);
     },
   });
-  const controller = new ClusterController(client, keys, election, { random: seededRandom(opts.seed ?? id) });
+  const controller = new ClusterController(client, keys, election, { random: new SeededRandom(opts.seed ?? id) });
   await controller.start();
   await election.start();
   await registration.start();

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { applyIsrChange, assertPartitionState, initialPartitionState, NO_LEADER, reconcilePartition, type PartitionState } from "../../src/cluster/partition-state.ts";
-import { seededRandom } from "../../src/platform/random.ts";
+import { SeededRandom } from "../../src/platform/random.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 
 const live = (...ids: number[]) => new Set(ids);
@@ -71,12 +71,12 @@ test("ISR change requests: checked like AlterPartition, applied with the partiti
 
 test("seeded walk of deaths, returns and ISR expansions: invariants hold, epochs only grow, leaders come from the ISR", () => {
   for (const seed of [1, 2, 3, 4, 5]) {
-    const rnd = seededRandom(seed);
+    const rnd = new SeededRandom(seed);
     let s = initialPartitionState([1, 2, 3, 4]);
     const up = new Set([1, 2, 3, 4]);
     for (let step = 0; step < 500; step++) {
-      const id = 1 + Math.floor(rnd() * 4);
-      if (rnd() < 0.5) up.delete(id);
+      const id = 1 + Math.floor(rnd.float() * 4);
+      if (rnd.float() < 0.5) up.delete(id);
       else up.add(id);
       const before = s;
       const next = reconcilePartition(s, up, false);
@@ -90,7 +90,7 @@ test("seeded walk of deaths, returns and ISR expansions: invariants hold, epochs
         s = next;
       }
       // the leader lets caught-up live followers back in
-      if (s.leader !== NO_LEADER && rnd() < 0.3) {
+      if (s.leader !== NO_LEADER && rnd.float() < 0.3) {
         const isr = [...new Set([...s.isr.filter((r) => up.has(r)), ...s.replicas.filter((r) => up.has(r))])];
         if (!isr.includes(s.leader)) isr.push(s.leader);
         const r = applyIsrChange(s, { leaderId: s.leader, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, isr }, up);

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assignReplicas, rackAlternatedOrder, type PlacementBroker } from "../../src/cluster/replica-assignment.ts";
-import { seededRandom } from "../../src/platform/random.ts";
+import { SeededRandom } from "../../src/platform/random.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 
 const SEEDS = [1, 7, 42, 20261204, 99991];
@@ -31,7 +31,7 @@ test("rack-alternated order interleaves racks, brokers sorted by id within a rac
 test("without racks: distinct replicas, leaders and replicas spread evenly over brokers", () => {
   for (const seed of SEEDS) {
     for (const [n, rf, parts] of [[3, 3, 12], [5, 2, 10], [6, 3, 30], [1, 1, 4]]) {
-      const a = assignReplicas(brokers(n, null), parts, rf, seededRandom(seed));
+      const a = assignReplicas(brokers(n, null), parts, rf, new SeededRandom(seed));
       assert.equal(a.length, parts);
       for (const r of a) assert.equal(new Set(r).size, rf, `seed ${seed}: distinct replicas ${r}`);
       const leaders = counts(a.map((r) => r[0]));
@@ -47,12 +47,12 @@ test("with racks: each partition's replicas sit in distinct racks while racks la
   for (const seed of SEEDS) {
     const bs = brokers(6, 3);
     const rackOf = new Map(bs.map((b) => [b.id, b.rack]));
-    const a = assignReplicas(bs, 24, 3, seededRandom(seed));
+    const a = assignReplicas(bs, 24, 3, new SeededRandom(seed));
     for (const r of a) assert.equal(new Set(r.map((id) => rackOf.get(id))).size, 3, `seed ${seed}: ${r} spans 3 racks`);
     const leaderRacks = counts(a.map((r) => Number(rackOf.get(r[0])!.slice(1))));
     assert.deepEqual([...leaderRacks.values()], [8, 8, 8]);
     // more replicas than racks: every rack used, the rest spread on distinct brokers
-    const b = assignReplicas(brokers(4, 2), 8, 3, seededRandom(seed));
+    const b = assignReplicas(brokers(4, 2), 8, 3, new SeededRandom(seed));
     for (const r of b) {
       assert.equal(new Set(r).size, 3);
       assert.equal(new Set(r.map((id) => (id - 100) % 2)).size, 2);
@@ -62,10 +62,10 @@ test("with racks: each partition's replicas sit in distinct racks while racks la
 
 test("the same seed gives the same placement; partitions added later continue the leader rotation", () => {
   const bs = brokers(5, 2);
-  assert.deepEqual(assignReplicas(bs, 7, 3, seededRandom(3)), assignReplicas(bs, 7, 3, seededRandom(3)));
-  const whole = assignReplicas(bs, 10, 2, seededRandom(11));
-  const head = assignReplicas(bs, 6, 2, seededRandom(11));
-  const tail = assignReplicas(bs, 4, 2, seededRandom(11), 6);
+  assert.deepEqual(assignReplicas(bs, 7, 3, new SeededRandom(3)), assignReplicas(bs, 7, 3, new SeededRandom(3)));
+  const whole = assignReplicas(bs, 10, 2, new SeededRandom(11));
+  const head = assignReplicas(bs, 6, 2, new SeededRandom(11));
+  const tail = assignReplicas(bs, 4, 2, new SeededRandom(11), 6);
   assert.deepEqual([...head, ...tail], whole);
 });
 
@@ -79,8 +79,8 @@ test("replication factor above the broker count, or below 1, is INVALID_REPLICAT
     }
     assert.fail("expected an error");
   };
-  assert.equal(code(() => assignReplicas(brokers(2, null), 3, 3, seededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
-  assert.equal(code(() => assignReplicas(brokers(3, null), 3, 0, seededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
-  assert.equal(code(() => assignReplicas([], 1, 1, seededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
-  assert.equal(code(() => assignReplicas(brokers(3, null), 0, 1, seededRandom(1))), ErrorCode.INVALID_PARTITIONS);
+  assert.equal(code(() => assignReplicas(brokers(2, null), 3, 3, new SeededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
+  assert.equal(code(() => assignReplicas(brokers(3, null), 3, 0, new SeededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
+  assert.equal(code(() => assignReplicas([], 1, 1, new SeededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
+  assert.equal(code(() => assignReplicas(brokers(3, null), 0, 1, new SeededRandom(1))), ErrorCode.INVALID_PARTITIONS);
 });
