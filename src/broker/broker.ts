@@ -7,7 +7,6 @@ import * as nodePath from "node:path";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import { type RandomSource, systemRandom } from "../platform/random.ts";
-import { listen, type Listener } from "../platform/net.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
@@ -17,7 +16,8 @@ import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { kafkaConnection } from "./connection.ts";
+import { startKafkaListener, type KafkaListener } from "./kafka-listener.ts";
+import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
 import { buildHandlers } from "./apis/index.ts";
@@ -36,6 +36,9 @@ import { transactionConfigFrom } from "../transactions/transaction-config.ts";
 import { TransactionStateLog } from "../transactions/transaction-log.ts";
 import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
 import { AbortedTxnIndex } from "../transactions/aborted-txn-index.ts";
+// Metrics (src/http/metrics): plain counters kept when `http.listeners` is set.
+import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import { timedFileSystem } from "../platform/timed-fs.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -47,11 +50,11 @@ export interface BrokerLogger {
   error(msg: string): void;
 }
 
-/** A logger writing timestamped lines to stderr. */
+/** A logger writing timestamped lines to stderr, one line per event (control characters escaped). */
 export const consoleLogger: BrokerLogger = {
-  info: (m) => console.error(`${new Date().toISOString()} INFO ${m}`),
-  warn: (m) => console.error(`${new Date().toISOString()} WARN ${m}`),
-  error: (m) => console.error(`${new Date().toISOString()} ERROR ${m}`),
+  info: (m) => console.error(`${new Date().toISOString()} INFO ${escapeLogText(m)}`),
+  warn: (m) => console.error(`${new Date().toISOString()} WARN ${escapeLogText(m)}`),
+  error: (m) => console.error(`${new Date().toISOString()} ERROR ${escapeLogText(m)}`),
 };
 
 /** One partition led by this broker. */
@@ -102,6 +105,8 @@ export interface BrokerDeps {
   logger?: BrokerLogger;
   /** Randomness: ids, session ids, jitter (default: the runtime's). */
   random?: RandomSource;
+  /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
+  recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
 }
 
 /** A running broker. */
@@ -136,12 +141,14 @@ export class Broker {
   groups!: GroupCoordinator;
   /** Transaction coordinator (src/transactions), loaded from `__transaction_state` in {@link Broker.start}. */
   txns!: TransactionCoordinator;
+  /** Counters for `/metrics`, or null when `http.listeners` is empty (nothing is counted then). */
+  metrics: BrokerMetrics | null = null;
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
-  private listener: Listener | null = null;
+  private listener: KafkaListener | null = null;
   private stopped = false;
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<BrokerDeps>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -159,10 +166,16 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<BrokerDeps> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
+    if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
-    for (const dir of dirs) d.fs.mkdirp(dir);
+    for (const dir of dirs) {
+      if (d.fs.exists(dir)) continue;
+      d.fs.mkdirp(dir);
+      d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
+    }
     const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
@@ -189,9 +202,11 @@ export class Broker {
         backoffMs: config.num("log.cleaner.backoff.ms"),
         dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
       },
+      afterPartitionLoaded: deps.recoveryProgress,
     });
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
+    broker.metrics = metrics;
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
@@ -204,19 +219,13 @@ export class Broker {
     broker.txns = new TransactionCoordinator({ config: transactionConfigFrom(config), clock: d.clock, logger: d.logger, storage: new TransactionStateLog(broker), markers, producerIds: broker.producerIds });
     broker.txns.load();
     broker.handlers = buildHandlers(broker);
+    metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
-    broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
-      kafkaConnection(conn, {
-        handlers: broker.handlers,
-        maxRequestBytes: config.num("socket.request.max.bytes"),
-        maxInFlight: config.num("queued.max.requests"),
-        monotonicMs: () => d.clock.monotonicMs(),
-        log: (level, msg) => d.logger[level](msg),
-      }),
-    );
+    for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
+    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
-      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.host}:${broker.listener.port}, ` +
+      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.listener.host}:${broker.listener.listener.port}, ` +
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
@@ -224,7 +233,7 @@ export class Broker {
 
   /** The bound port (useful when 0 was asked). */
   get port(): number {
-    return this.listener?.port ?? -1;
+    return this.listener?.listener.port ?? -1;
   }
 
   /** Host and port given to clients. */
@@ -340,6 +349,7 @@ export class Broker {
     this.topicsByName.delete(topic.name);
     this.topicsById.delete(topic.idHex);
     this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
+    this.metrics?.topicDeleted(topic.name);
     for (const p of topic.partitions) {
       for (const w of p.waiters) w();
       this.logs.delete({ topic: topic.name, partition: p.index });
