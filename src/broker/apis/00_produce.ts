@@ -3,7 +3,7 @@
  * but versions below 3 are refused as Kafka 4 does). v3 transactional id; v5 log start offset; v8 record errors;
  * v9 flexible; v10 current leader and node endpoints (tagged); v12 no change on the wire; v13 topic ids.
  *
- * acks=0 sends no response; acks=1 answers after the write (page cache); acks=-1 answers after the data is
+ * acks=0 sends no response (and closes the connection when a partition fails, as Kafka does); acks=1 answers after the write (page cache); acks=-1 answers after the data is
  * fdatasynced (group commit shared with concurrent requests), the single-node form of "all in-sync replicas".
  *
  * Transactions: clients cannot write control batches; a transactional batch must come from the producer's ongoing
@@ -18,7 +18,7 @@ import type {
 } from "../../protocol/generated/00_produce.ts";
 import { ErrorCode, KafkaError, errorCodeOf } from "../../protocol/errors.ts";
 import { setLogAppendTime } from "../../protocol/record-batch.ts";
-import { NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
+import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
@@ -61,7 +61,13 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
-      if (acks === 0) return NO_RESPONSE;
+      if (acks === 0) {
+        // No response can carry an error: close the connection, as Kafka does, so the client notices and refreshes.
+        const failed = responses.find((t) => t.partitionResponses.some((pr) => pr.errorCode !== ErrorCode.NONE));
+        if (failed === undefined) return NO_RESPONSE;
+        const code = failed.partitionResponses.find((pr) => pr.errorCode !== ErrorCode.NONE)!.errorCode;
+        return new CloseConnection(`an acks=0 produce to ${failed.name || "a topic id"} failed with error code ${code}`);
+      }
       const response: ProduceResponse = { responses, throttleTimeMs: 0 };
       if (toSync.size === 0) return response;
       const m = b.metrics; // produce purgatory: acks=all requests waiting for their fsync
