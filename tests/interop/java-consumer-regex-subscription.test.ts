@@ -16,10 +16,10 @@ test("Java KafkaConsumer classic regex subscription picks up a topic created lat
     "--prop", "metadata.max.age.ms=500",
   ]);
   try {
-    b.broker.createTopic("orders-eu", 2, 1, {}, false);
-    b.broker.createTopic("payments", 1, 1, {}, false);
+    await b.broker.createTopic("orders-eu", 2, 1, {}, false);
+    await b.broker.createTopic("payments", 1, 1, {}, false);
     await member.waitFor((e) => e.event === "assigned" && e.partitions.includes("orders-eu-1"), 60_000, "orders-eu assigned");
-    b.broker.createTopic("orders-us", 3, 1, {}, false);
+    await b.broker.createTopic("orders-us", 3, 1, {}, false);
     await member.waitFor((e) => e.event === "assigned" && e.partitions.includes("orders-us-2"), 60_000, "orders-us (created later) assigned");
     const p = new Producer({ bootstrap: b.bootstrap });
     await p.connect();
