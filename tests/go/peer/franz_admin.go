@@ -151,15 +151,22 @@ func franzAdmin(args []string) error {
 		d := ds[group]
 		return map[string]any{"state": d.State, "protocolType": d.ProtocolType, "members": len(d.Members), "err": errString(d.Err)}, nil
 	})
-	report("FetchOffsets", func() (any, error) {
+	fetched := func(withMetadata bool) (any, error) {
 		rs, err := adm.FetchOffsets(ctx, group)
 		if err != nil {
 			return nil, err
 		}
 		out := map[string]any{}
-		rs.Each(func(o kadm.OffsetResponse) { out[key(o.Topic, o.Partition)] = []any{o.At, o.Metadata} })
+		rs.Each(func(o kadm.OffsetResponse) {
+			if withMetadata {
+				out[key(o.Topic, o.Partition)] = []any{o.At, o.Metadata}
+			} else {
+				out[key(o.Topic, o.Partition)] = o.At
+			}
+		})
 		return out, nil
-	})
+	}
+	report("FetchOffsets", func() (any, error) { return fetched(true) })
 	report("Lag", func() (any, error) {
 		ls, err := adm.Lag(ctx, group)
 		if err != nil {
@@ -184,15 +191,7 @@ func franzAdmin(args []string) error {
 		}
 		return errString(rs.Error()), nil
 	})
-	report("FetchOffsets-after-commit", func() (any, error) {
-		rs, err := adm.FetchOffsets(ctx, group)
-		if err != nil {
-			return nil, err
-		}
-		out := map[string]any{}
-		rs.Each(func(o kadm.OffsetResponse) { out[key(o.Topic, o.Partition)] = o.At })
-		return out, nil
-	})
+	report("FetchOffsets-after-commit", func() (any, error) { return fetched(false) })
 	report("DeleteGroups", func() (any, error) {
 		rs, err := adm.DeleteGroups(ctx, group)
 		if err != nil {
