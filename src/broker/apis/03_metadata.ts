@@ -41,7 +41,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
     apiKey: 3,
     minVersion: 0,
     maxVersion: 13,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const topics: MetadataResponseTopic[] = [];
       if (req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)) {
         for (const t of b.topicsByName.values()) topics.push(describe(t));
@@ -58,7 +58,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
           if (t === undefined && autoCreate) {
             let code: number;
             try {
-              code = b.autoCreateTopic(rt.name);
+              code = await b.autoCreateTopic(rt.name);
             } catch (e) {
               const err = topicOperationError(e);
               b.logger.error(`auto-creating topic ${rt.name} failed: ${(e as Error)?.stack ?? e}`);

@@ -1,0 +1,188 @@
+/**
+ * The active controller's work, on the etcd metadata store's view: creating and deleting topics (rack-aware replica
+ * placement over the registered brokers) and keeping every partition led. When a broker's registration vanishes or
+ * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`). Every write
+ * is an etcd txn that compares the controller epoch (a deposed controller cannot write) and, for partitions, the
+ * stored partition epoch (a concurrent ISR change wins; the controller decides again on the state it then sees).
+ * Only the broker holding the election acts; the others answer NOT_CONTROLLER.
+ */
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { Clock } from "../platform/clock.ts";
+import { systemClock } from "../platform/clock.ts";
+import { systemRandom, type RandomSource } from "../platform/random.ts";
+import type { ControllerElection } from "./controller-election.ts";
+import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
+import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
+import { initialPartitionState, reconcilePartition } from "./partition-state.ts";
+import { assignReplicas } from "./replica-assignment.ts";
+
+/** Kafka's topic config key for unclean election. */
+export const UNCLEAN_LEADER_ELECTION = "unclean.leader.election.enable";
+/** Pause before a reconciliation pass that failed (etcd unreachable) runs again, ms. */
+export const CONTROLLER_RETRY_BACKOFF_MS = 250;
+
+/** Controller settings. */
+export interface ControllerOptions {
+  /** Broker default of `unclean.leader.election.enable` (Kafka: false); topics may override it. */
+  uncleanLeaderElectionEnable?: boolean;
+  /** Randomness for replica placement. */
+  random?: RandomSource;
+  /** Clock for topic creation times and retries. */
+  clock?: Clock;
+}
+
+/** What a topic creation asks. */
+export interface CreateTopicRequest {
+  /** Topic name (already validated by the caller). */
+  name: string;
+  /** Partition count. */
+  partitions: number;
+  /** Replication factor. */
+  replicationFactor: number;
+  /** Topic config overrides. */
+  configs?: Record<string, string>;
+  /** Topic id, 16 bytes as hex (the caller makes it). */
+  idHex: string;
+}
+
+/** The cluster controller (acts only while its broker holds the election). */
+export class ClusterController {
+  private readonly store: EtcdMetadataStore;
+  private readonly election: ControllerElection;
+  private readonly unclean: boolean;
+  private readonly random: RandomSource;
+  private readonly clock: Clock;
+  private readonly creating = new Set<string>();
+  private stopWatching: (() => void) | null = null;
+  private reconciling = false;
+  private again = false;
+  private retryTimer: unknown = null;
+  private idle: (() => void)[] = [];
+
+  constructor(store: EtcdMetadataStore, election: ControllerElection, opts: ControllerOptions = {}) {
+    this.store = store;
+    this.election = election;
+    this.unclean = opts.uncleanLeaderElectionEnable ?? false;
+    this.random = opts.random ?? systemRandom;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Starts reacting to metadata changes (reconciles whenever this broker is the active controller). */
+  start(): void {
+    this.stopWatching = this.store.watch(() => this.poke());
+    this.poke();
+  }
+
+  /** Stops reacting. */
+  close(): void {
+    this.stopWatching?.();
+    if (this.retryTimer !== null) this.clock.clearTimer(this.retryTimer);
+  }
+
+  /** The election became active: reconcile what changed while another controller (or none) was in charge. */
+  activated(): void {
+    this.poke();
+  }
+
+  /** Registered (live) brokers, by id. */
+  liveBrokers(): BrokerRegistration[] {
+    return this.store.brokers();
+  }
+
+  /** Resolves once no reconciliation pass is running or pending. */
+  settle(): Promise<void> {
+    if (!this.reconciling) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Creates a topic: places replicas over the live brokers and writes the topic and its partitions. */
+  async createTopic(req: CreateTopicRequest): Promise<TopicRecord> {
+    const epoch = this.activeEpoch();
+    if (this.creating.has(req.name) || this.store.topic(req.name)) {
+      throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${req.name}' already exists.`);
+    }
+    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
+    const assignment = assignReplicas(brokers, req.partitions, req.replicationFactor, this.random);
+    const record: TopicRecord = {
+      name: req.name,
+      idHex: req.idHex,
+      partitions: req.partitions,
+      replicationFactor: req.replicationFactor,
+      configs: req.configs ?? {},
+      createdAtMs: this.clock.nowMs(),
+    };
+    const states = assignment.map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
+    this.creating.add(req.name);
+    try {
+      if (!(await this.store.createTopicGuarded([this.election.fence(epoch)], record, states))) throw this.deposed();
+      return record;
+    } finally {
+      this.creating.delete(req.name);
+    }
+  }
+
+  /** Deletes a topic record and its partition states. */
+  async deleteTopic(name: string): Promise<void> {
+    if (!(await this.store.deleteTopicGuarded([this.election.fence(this.activeEpoch())], name))) throw this.deposed();
+  }
+
+  private activeEpoch(): number {
+    if (!this.election.isActive) throw new KafkaError(ErrorCode.NOT_CONTROLLER, "this broker is not the active controller");
+    return this.election.current.epoch;
+  }
+
+  private deposed(): KafkaError {
+    return new KafkaError(ErrorCode.NOT_CONTROLLER, "this broker is no longer the controller");
+  }
+
+  private poke(): void {
+    if (!this.election.isActive) return;
+    if (this.reconciling) {
+      this.again = true;
+      return;
+    }
+    void this.reconcileLoop();
+  }
+
+  private async reconcileLoop(): Promise<void> {
+    this.reconciling = true;
+    try {
+      do {
+        this.again = false;
+        if (!(await this.reconcileOnce()) && this.retryTimer === null) {
+          this.retryTimer = this.clock.setTimer(() => {
+            this.retryTimer = null;
+            this.poke();
+          }, CONTROLLER_RETRY_BACKOFF_MS);
+        }
+      } while (this.again && this.election.isActive);
+    } finally {
+      this.reconciling = false;
+      for (const r of this.idle.splice(0)) r();
+    }
+  }
+
+  /** One pass over every partition; false when etcd failed it (a timer retries). */
+  private async reconcileOnce(): Promise<boolean> {
+    if (!this.election.isActive) return true;
+    const fence = [this.election.fence(this.election.current.epoch)];
+    const live = new Set(this.store.brokers().map((b) => b.nodeId));
+    for (const s of this.store.partitionStates()) {
+      const next = reconcilePartition(s, live, this.uncleanFor(s.topic));
+      if (!next) continue;
+      try {
+        // A lost CAS means the state changed under us; its watch event schedules another pass.
+        await this.store.compareAndSetPartitionGuarded(fence, next, s.partitionEpoch);
+      } catch {
+        return false;
+      }
+      if (!this.election.isActive) return true;
+    }
+    return true;
+  }
+
+  private uncleanFor(topic: string): boolean {
+    const v = this.store.topic(topic)?.configs[UNCLEAN_LEADER_ELECTION];
+    return v === undefined ? this.unclean : v === "true";
+  }
+}
