@@ -29,6 +29,7 @@ import { GroupCoordinator } from "../group/group-coordinator.ts";
 import { groupConfigFrom } from "../group/group-config.ts";
 import { OffsetsTopicLog } from "../group/offsets-topic-log.ts";
 import { OFFSETS_TOPIC } from "../group/offsets-topic-storage.ts";
+import type { TopicMetadataSource } from "../group/consumer-group-coordinator.ts";
 // Transactions (src/transactions): coordinator, `__transaction_state`, markers, aborted-transaction index.
 import { TransactionCoordinator } from "../transactions/transaction-coordinator.ts";
 import { transactionConfigFrom } from "../transactions/transaction-config.ts";
@@ -135,6 +136,8 @@ export class Broker {
   private readonly metadata: MetadataStore;
   private listener: Listener | null = null;
   private stopped = false;
+  /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
+  private topicsVersion = 0;
 
   private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<BrokerDeps>) {
     this.config = config;
@@ -188,7 +191,7 @@ export class Broker {
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -275,10 +278,12 @@ export class Broker {
     };
     this.topicsByName.set(topic.name, topic);
     this.topicsById.set(topic.idHex, topic);
+    this.topicsVersion++;
     return topic;
   }
 
   private addPartitions(topic: Topic, count: number): void {
+    this.topicsVersion++;
     for (let i = topic.partitions.length; i < count; i++) {
       const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
       log.highWatermark = log.logEndOffset;
@@ -316,6 +321,19 @@ export class Broker {
     return topic;
   }
 
+  /** The topics as KIP-848 consumer groups see them. */
+  topicMetadata(): TopicMetadataSource {
+    return {
+      version: () => this.topicsVersion,
+      topic: (name) => {
+        const t = this.topicsByName.get(name);
+        return t === undefined ? undefined : { idHex: t.idHex, numPartitions: t.partitions.length };
+      },
+      topicName: (idHex) => this.topicsById.get(idHex)?.name,
+      topicNames: () => [...this.topicsByName.values()].filter((t) => !t.internal).map((t) => t.name),
+    };
+  }
+
   /** Auto-creates a topic for Metadata; returns a Kafka error code. */
   autoCreateTopic(name: string): number {
     try {
@@ -332,6 +350,7 @@ export class Broker {
     this.metadata.remove(topic.name);
     this.topicsByName.delete(topic.name);
     this.topicsById.delete(topic.idHex);
+    this.topicsVersion++;
     this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
     for (const p of topic.partitions) {
       for (const w of p.waiters) w();

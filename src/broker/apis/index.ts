@@ -38,6 +38,8 @@ import { endTxnHandler } from "./26_end_txn.ts";
 import { txnOffsetCommitHandler } from "./28_txn_offset_commit.ts";
 import { describeTransactionsHandler } from "./65_describe_transactions.ts";
 import { listTransactionsHandler } from "./66_list_transactions.ts";
+import { consumerGroupHeartbeatHandler } from "./68_consumer_group_heartbeat.ts";
+import { consumerGroupDescribeHandler } from "./69_consumer_group_describe.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -64,6 +66,8 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     describeClusterHandler(b),
     ...[offsetCommitHandler, offsetFetchHandler, findCoordinatorHandler, joinGroupHandler, heartbeatHandler, leaveGroupHandler, syncGroupHandler, describeGroupsHandler, listGroupsHandler, deleteGroupsHandler, offsetDeleteHandler].map((f) => f(b)),
     ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, txnOffsetCommitHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
+    consumerGroupHeartbeatHandler(b),
+    consumerGroupDescribeHandler(b),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {
