@@ -5,7 +5,9 @@
  */
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
-import { Broker } from "../broker/broker.ts";
+import type { BrokerDeps } from "../broker/broker.ts";
+import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
+import { startBrokerWithHttp } from "../http/start-with-http.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -19,6 +21,8 @@ Options:
       --port N               Shortcut: listen on 127.0.0.1:N
       --data-dir DIR         Shortcut for log.dirs (default ./runnel-data)
       --node-id N            Shortcut for node.id
+      --http LIST            Shortcut for http.listeners: metrics, health, JSON API and web console
+                             (e.g. http://127.0.0.1:9644; off by default)
   -h, --help                 Show this help
 
 Environment: every key can be set as RUNNEL_<KEY> with dots as underscores, e.g. ${envNameOf("log.retention.ms")}.
@@ -35,6 +39,7 @@ export function startConfig(argv: string[], env: Record<string, string | undefin
       port: { type: "string" },
       "data-dir": { type: "string" },
       "node-id": { type: "string" },
+      http: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -49,7 +54,26 @@ export function startConfig(argv: string[], env: Record<string, string | undefin
   if (values.port) overrides.set("listeners", `PLAINTEXT://127.0.0.1:${values.port}`);
   if (values["data-dir"]) overrides.set("log.dirs", values["data-dir"]);
   if (values["node-id"]) overrides.set("node.id", values["node-id"]);
+  if (values.http !== undefined) overrides.set("http.listeners", values.http);
   return BrokerConfig.load({ file: values.config, env, overrides });
+}
+
+/** Test-only environment switch that removes every fdatasync of log files: acknowledged data then dies with the power. */
+export const UNSAFE_SKIP_FDATASYNC_ENV = "RUNNEL_UNSAFE_SKIP_FDATASYNC";
+
+/**
+ * The broker deps the test-only switches ask for, or why they are refused: {@link UNSAFE_SKIP_FDATASYNC_ENV}=1 works
+ * only under `NODE_ENV=test` (set by test runners), so a production broker can never run without fdatasync.
+ */
+export function unsafeTestSwitches(env: Record<string, string | undefined>): BrokerDeps | string {
+  const skip = env[UNSAFE_SKIP_FDATASYNC_ENV];
+  if (skip === undefined || skip === "" || skip === "0") return {};
+  if (skip !== "1") return `${UNSAFE_SKIP_FDATASYNC_ENV} must be 1 or unset, got '${skip}'`;
+  if (env.NODE_ENV !== "test") {
+    return `refusing ${UNSAFE_SKIP_FDATASYNC_ENV}=1: it removes fdatasync, so acknowledged records are lost on power loss; it is a test-only switch and works only with NODE_ENV=test`;
+  }
+  console.error(`WARNING ${UNSAFE_SKIP_FDATASYNC_ENV}=1: fdatasync is OFF, acknowledged records will NOT survive a power cut (tests only)`);
+  return { fs: withoutFdatasync(nodeFileSystem) };
 }
 
 /** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
@@ -65,14 +89,19 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}\n\n${START_USAGE}`);
     return 2;
   }
-  const broker = await Broker.start(config);
+  const unsafe = unsafeTestSwitches(process.env);
+  if (typeof unsafe === "string") {
+    console.error(`runnel start: ${unsafe}`);
+    return 2;
+  }
+  const { broker, http } = await startBrokerWithHttp(config, unsafe);
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       broker.logger.info(`received ${signal}, shutting down`);
-      broker.stop().then(
+      Promise.all([http?.close(), broker.stop()]).then(
         () => resolve(0),
         (e) => {
           broker.logger.error(`shutdown failed: ${(e as Error).message}`);

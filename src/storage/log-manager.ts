@@ -41,6 +41,11 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number;
   /** The log cleaner (`log.cleaner.enable` is `enable`, default true; backoff, dedupe buffer size). */
   cleaner?: LogCleanerOptions & { enable?: boolean };
+  /**
+   * Called after each partition is loaded at open with the count loaded so far and the count found; open waits
+   * for a returned promise, so the caller can report progress and let other work (health probes) run.
+   */
+  afterPartitionLoaded?: (loaded: number, total: number) => void | Promise<void>;
 }
 
 /** A log dir and the partitions in it, for DescribeLogDirs. */
@@ -83,7 +88,8 @@ export class LogManager {
   static async open(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions = {}): Promise<LogManager> {
     await initCrc32c();
     const mgr = new LogManager(logDirs, deps, opts);
-    for (const dir of mgr.logDirs) mgr.loadDir(dir);
+    const total = mgr.logDirs.reduce((n, dir) => n + mgr.partitionDirsIn(dir).length, 0);
+    for (const dir of mgr.logDirs) await mgr.loadDir(dir, total);
     mgr.armRetention();
     mgr.armCheckpoint();
     mgr.cleaner?.start();
@@ -131,10 +137,21 @@ export class LogManager {
     }
     const logDir = this.leastLoadedDir();
     const dir = `${logDir}/${name}`;
-    this.deps.fs.mkdirp(dir);
-    if (id !== null) writePartitionMetadata(this.deps.fs, dir, id);
-    this.deps.fs.syncDir(logDir);
-    const log = PartitionLog.open(dir, tp, config, this.deps);
+    let log: PartitionLog;
+    try {
+      this.deps.fs.mkdirp(dir);
+      if (id !== null) writePartitionMetadata(this.deps.fs, dir, id);
+      this.deps.fs.syncDir(logDir);
+      log = PartitionLog.open(dir, tp, config, this.deps);
+    } catch (e) {
+      // A new partition is created whole or not at all: what was made of it goes (or is removed at the next start).
+      try {
+        this.deps.fs.removeTree(dir);
+      } catch {
+        // unknown partition directories are removed at the next start
+      }
+      throw e;
+    }
     this.entries.set(name, { log, logDir, topicId: id });
     return log;
   }
@@ -264,7 +281,16 @@ export class LogManager {
     return out;
   }
 
-  private loadDir(dir: string): void {
+  /** Names of the partition directories in `dir` (made if missing). */
+  private partitionDirsIn(dir: string): string[] {
+    this.deps.fs.mkdirp(dir);
+    return this.deps.fs.list(dir).filter((name) => {
+      const tp = parsePartitionDirName(name);
+      return tp !== null && partitionDirName(tp) === name;
+    });
+  }
+
+  private async loadDir(dir: string, total: number): Promise<void> {
     const fs = this.deps.fs;
     fs.mkdirp(dir);
     const marker = `${dir}/${CLEAN_SHUTDOWN_FILE}`;
@@ -293,6 +319,7 @@ export class LogManager {
         cleanerCheckpoint: cleanerPoints.get(name),
       });
       this.entries.set(name, { log, logDir: dir, topicId: readPartitionMetadata(fs, path) });
+      await this.opts.afterPartitionLoaded?.(this.entries.size, total);
     }
     if (clean) {
       fs.remove(marker);

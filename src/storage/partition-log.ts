@@ -50,6 +50,7 @@ import { MAX_RELATIVE_OFFSET } from "./offset-index.ts";
 import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts";
 import { MAX_SEGMENT_POSITION, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
+import { systemRandom } from "../platform/random.ts";
 import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./storage-errors.ts";
 
 /** Longest delay one timer may be armed for (setTimeout's int32 limit); longer flush.ms re-arms. */
@@ -170,6 +171,8 @@ export class PartitionLog {
   private lastFlushMs = 0;
   private offline: unknown = null;
   private closed = false;
+  /** A segment file was created since the partition directory was last fsynced (the next flush syncs it). */
+  private dirUnsynced = false;
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
@@ -286,7 +289,7 @@ export class PartitionLog {
    * what the pass did, or null when nothing could be compacted. The broker's LogCleaner runs passes in steps instead.
    */
   async compact(nowMs: number = this.deps.clock.nowMs(), opts: CompactionOptions & { dedupeBufferBytes?: number } = {}): Promise<CompactionResult | null> {
-    const pass = this.beginCompaction(nowMs, newCleanerWorkspace(opts.dedupeBufferBytes), opts);
+    const pass = this.beginCompaction(nowMs, newCleanerWorkspace(opts.dedupeBufferBytes, this.deps.random), opts);
     if (pass === null) return null;
     while (!(await pass.step()));
     return pass.result;
@@ -525,6 +528,8 @@ export class PartitionLog {
         this.active().seal();
         for (const seg of this.pendingSealed) seg.syncNow();
         this.active().syncNow();
+        if (this.dirUnsynced) this.deps.fs.syncDir(this.dir);
+        this.dirUnsynced = false;
         this.pendingSealed = [];
         this.flushedTo = this.leo;
       } catch (e) {
@@ -546,7 +551,7 @@ export class PartitionLog {
     this.segments = [];
     const fs = this.deps.fs;
     if (!fs.exists(this.dir)) return;
-    const doomed = `${this.dir}.${crypto.randomUUID().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
+    const doomed = `${this.dir}.${(this.deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
     fs.rename(this.dir, doomed);
     fs.removeTree(doomed);
   }
@@ -743,8 +748,9 @@ export class PartitionLog {
 
   private newSegment(base: bigint): Segment {
     const seg = Segment.create(this.ctx, this.dir, base);
+    this.dirUnsynced = true;
     const jitter = Math.min(this.cfg.segmentJitterMs, this.cfg.segmentMs);
-    seg.rollJitterMs = jitter > 0 && Number.isFinite(jitter) ? Math.floor(Math.random() * jitter) : 0;
+    seg.rollJitterMs = jitter > 0 && Number.isFinite(jitter) ? Math.floor((this.deps.random ?? systemRandom).float() * jitter) : 0;
     seg.lastAppendMs = this.deps.clock.nowMs();
     return seg;
   }
@@ -778,8 +784,18 @@ export class PartitionLog {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
     const target = this.leo;
     const sealed = this.pendingSealed;
-    if (target <= this.flushedTo && sealed.length === 0) return Promise.resolve();
+    if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();
     this.pendingSealed = [];
+    if (this.dirUnsynced) {
+      // New segment files are durable only once the directory entry is: a power cut must not lose a rolled segment.
+      try {
+        this.deps.fs.syncDir(this.dir);
+        this.dirUnsynced = false;
+      } catch (e) {
+        this.goOffline(e);
+        return Promise.reject(new LogStorageError(this.name, e));
+      }
+    }
     const active = this.active();
     this.flushInFlightTarget = target;
     const done = Promise.all([...sealed.map((s) => s.sync()), active.sync()]).then(
@@ -866,6 +882,8 @@ export class PartitionLog {
       const start = state.logStartOffset ?? state.recoveryPoint ?? 0n;
       this.segments = [this.newSegment(start < 0n ? 0n : start)];
       this.leo = this.logStart = this.flushedTo = this.segments[0].baseOffset;
+      fs.syncDir(this.dir); // the new partition's first segment files, as Kafka does on creation
+      this.dirUnsynced = false;
     } else {
       this.segments = bases.map((b) => Segment.open(this.ctx, this.dir, b));
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;

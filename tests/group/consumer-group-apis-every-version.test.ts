@@ -36,8 +36,8 @@ test("ConsumerGroupHeartbeat v0 (coordinator-made member id) and v1 (client id, 
   const b = await startTestBroker();
   const c = await RawClient.connect(b.port);
   try {
-    const t = b.broker.createTopic("t", 4, 1, {}, false)!;
-    b.broker.createTopic("t-re", 2, 1, {}, false);
+    const t = (await b.broker.createTopic("t", 4, 1, {}, false))!;
+    await b.broker.createTopic("t-re", 2, 1, {}, false);
     // v0: empty member id on join, the coordinator makes one.
     const v0 = await c.request(68, 0, join("g0", ""));
     assert.equal(v0.errorCode, ErrorCode.NONE);
@@ -85,7 +85,7 @@ test("OffsetCommit v9-v10 and OffsetFetch v9-v10 use member epochs; ListGroups v
   let c = await RawClient.connect(b.port);
   const dir = b.dir;
   try {
-    const t = b.broker.createTopic("t", 2, 1, {}, false)!;
+    const t = (await b.broker.createTopic("t", 2, 1, {}, false))!;
     const j = await c.request(68, 1, join("g", "m"));
     assert.equal(j.memberEpoch, 1);
     for (const v of [9, 10]) {

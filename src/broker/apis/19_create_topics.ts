@@ -3,7 +3,8 @@
  * and the created topic's configs in the response; v7 topic ids.
  */
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from "../../protocol/generated/19_create_topics.ts";
-import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { topicOperationError } from "../topic-operation-error.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
@@ -15,10 +16,15 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
     apiKey: 19,
     minVersion: 2,
     maxVersion: 7,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const seen = new Map<string, number>();
       for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-      const topics = req.topics.map((t): CreateTopicsResponseCreatableTopicResult => {
+      // Topics are created one after the other; each succeeds or fails whole (see Broker.createTopic).
+      const topics: CreateTopicsResponseCreatableTopicResult[] = [];
+      for (const t of req.topics) topics.push(await createOne(t));
+      return { throttleTimeMs: 0, topics };
+
+      async function createOne(t: CreateTopicsRequest["topics"][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
         const out: CreateTopicsResponseCreatableTopicResult = {
           name: t.name,
           topicId: ZERO_UUID,
@@ -54,7 +60,7 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           configs[c.name] = c.value;
         }
         try {
-          const topic = b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false);
+          const topic = await b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false);
           out.numPartitions = t.numPartitions === -1 ? b.config.num("num.partitions") : t.numPartitions;
           out.replicationFactor = 1;
           if (topic) out.topicId = topic.id;
@@ -65,13 +71,13 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
               : [];
           }
         } catch (e) {
-          if (!(e instanceof KafkaError)) throw e;
-          out.errorCode = e.code;
-          out.errorMessage = e.message;
+          const err = topicOperationError(e);
+          if (err.unexpected) b.logger.error(`creating topic ${t.name} failed: ${(e as Error)?.stack ?? e}`);
+          out.errorCode = err.code;
+          out.errorMessage = err.message;
         }
         return out;
-      });
-      return { throttleTimeMs: 0, topics };
+      }
     },
   };
 }
