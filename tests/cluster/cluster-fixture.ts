@@ -1,13 +1,13 @@
 /**
- * Control-plane nodes for the etcd tests: each is a broker registration (its lease), a controller election
- * candidate bound to that lease, and a controller, wired as a broker would wire them. Also `until`, which waits for
+ * Control-plane nodes for the etcd tests: each is a metadata store holding the broker's registration (its lease),
+ * a controller election candidate bound to that lease, and a controller, wired as a broker would wire them. Also `until`, which waits for
  * a positive event by polling.
  */
-import { BrokerRegistration } from "../../src/cluster/broker-registration.ts";
 import { ClusterKeys } from "../../src/cluster/cluster-keys.ts";
 import { ClusterController } from "../../src/cluster/controller.ts";
 import { ControllerElection } from "../../src/cluster/controller-election.ts";
 import { EtcdClient } from "../../src/cluster/etcd-client.ts";
+import { EtcdMetadataStore } from "../../src/cluster/etcd-metadata-store.ts";
 import type { Clock } from "../../src/platform/clock.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
 
@@ -24,8 +24,8 @@ export async function until(cond: () => boolean, ms = 30_000, what = "condition"
 export interface TestNode {
   /** node.id. */
   id: number;
-  /** Its registration. */
-  registration: BrokerRegistration;
+  /** Its metadata store (holding its registration). */
+  store: EtcdMetadataStore;
   /** Its election view and candidacy. */
   election: ControllerElection;
   /** Its controller (acts only while elected). */
@@ -40,18 +40,23 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-/** Starts a node: registers, watches the controller key, campaigns, and runs a controller. */
+/** Starts a node as a broker would: loads its store, registers, watches the controller key, campaigns, controls. */
 export async function startNode(endpoint: string, root: string, id: number, opts: { rack?: string | null; clock?: Clock; ttlSeconds?: number; seed?: number } = {}): Promise<TestNode> {
   const client = new EtcdClient({ endpoints: [endpoint], requestTimeoutMs: 2_000 });
   const keys = new ClusterKeys(root);
   const fenced: number[] = [];
   const registered: number[] = [];
   const elected: number[] = [];
-  const election = new ControllerElection(client, keys, { nodeId: id, candidate: true, onElected: (e) => elected.push(e) });
-  const registration = new BrokerRegistration(client, keys, {
+  let controller: ClusterController | null = null;
+  const election = new ControllerElection(client, keys, {
     nodeId: id,
-    rack: opts.rack ?? null,
-    endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9000 + id, securityProtocol: "PLAINTEXT" }],
+    candidate: true,
+    onElected: (e) => {
+      elected.push(e);
+      controller?.activated();
+    },
+  });
+  const store = new EtcdMetadataStore(client, keys, {
     sessionTimeoutSeconds: opts.ttlSeconds ?? 2,
     clock: opts.clock,
     onFenced: (e) => {
@@ -63,22 +68,24 @@ export async function startNode(endpoint: string, root: string, id: number, opts
       election.setLease(lease);
     },
   });
-  const controller = new ClusterController(client, keys, election, { random: new SeededRandom(opts.seed ?? id) });
-  await controller.start();
+  controller = new ClusterController(store, election, { random: new SeededRandom(opts.seed ?? id) });
+  await store.start();
+  controller.start();
   await election.start();
-  await registration.start();
+  await store.registerBroker({ nodeId: id, brokerEpoch: -1, rack: opts.rack ?? null, endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9000 + id, securityProtocol: "PLAINTEXT" }] });
+  const c = controller;
   return {
     id,
-    registration,
+    store,
     election,
-    controller,
+    controller: c,
     fenced,
     registered,
     elected,
     async close() {
-      controller.close();
+      c.close();
       await election.close();
-      await registration.stop();
+      await store.close();
     },
   };
 }
