@@ -12,6 +12,8 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { LogManager } from "../storage/log-manager.ts";
+import { FileHandleCache, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
+import { openFilesLimit } from "../platform/process-limits.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -183,8 +185,13 @@ export class Broker {
     const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
+    const fdLimit = openFilesLimit();
+    const maxOpenLogFiles = logOpenFilesBudget(fdLimit, config.raw("log.open.files.max") === null ? null : config.num("log.open.files.max"));
+    if (typeof maxOpenLogFiles === "string") throw new Error(maxOpenLogFiles);
+    const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
+    d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const logs = await LogManager.open(dirs, {
-      fs: d.fs,
+      fs: logFiles.fileSystem,
       clock: d.clock,
       logger: d.logger,
       random: d.random,
