@@ -20,8 +20,19 @@ export interface RequestContext {
 /** Returned by a handler that sends no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol("no-response");
 
-/** A handler result: a response body, a promise of one, or {@link NO_RESPONSE}. */
-export type HandlerResult<Res> = Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+/**
+ * Returned instead of a response to close the client's connection after this request (an acks=0 Produce that
+ * failed: the client gets no response, so closing is how it learns, as in Kafka).
+ */
+export class CloseConnection {
+  constructor(
+    /** Why, for the log. */
+    readonly reason: string,
+  ) {}
+}
+
+/** A handler result: a response body, a promise of one, {@link NO_RESPONSE} or {@link CloseConnection}. */
+export type HandlerResult<Res> = Res | typeof NO_RESPONSE | CloseConnection | Promise<Res | typeof NO_RESPONSE | CloseConnection>;
 
 /** One API served by the broker. */
 export interface ApiHandler<Req = any, Res = any> {

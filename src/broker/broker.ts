@@ -6,7 +6,7 @@
 import * as nodePath from "node:path";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
-import { listen, type Listener } from "../platform/net.ts";
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
@@ -16,7 +16,8 @@ import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { kafkaConnection } from "./connection.ts";
+import { startKafkaListener, type KafkaListener } from "./kafka-listener.ts";
+import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
 import { buildHandlers } from "./apis/index.ts";
@@ -35,6 +36,9 @@ import { transactionConfigFrom } from "../transactions/transaction-config.ts";
 import { TransactionStateLog } from "../transactions/transaction-log.ts";
 import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
 import { AbortedTxnIndex } from "../transactions/aborted-txn-index.ts";
+// Metrics (src/http/metrics): plain counters kept when `http.listeners` is set.
+import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import { timedFileSystem } from "../platform/timed-fs.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -46,11 +50,11 @@ export interface BrokerLogger {
   error(msg: string): void;
 }
 
-/** A logger writing timestamped lines to stderr. */
+/** A logger writing timestamped lines to stderr, one line per event (control characters escaped). */
 export const consoleLogger: BrokerLogger = {
-  info: (m) => console.error(`${new Date().toISOString()} INFO ${m}`),
-  warn: (m) => console.error(`${new Date().toISOString()} WARN ${m}`),
-  error: (m) => console.error(`${new Date().toISOString()} ERROR ${m}`),
+  info: (m) => console.error(`${new Date().toISOString()} INFO ${escapeLogText(m)}`),
+  warn: (m) => console.error(`${new Date().toISOString()} WARN ${escapeLogText(m)}`),
+  error: (m) => console.error(`${new Date().toISOString()} ERROR ${escapeLogText(m)}`),
 };
 
 /** One partition led by this broker. */
@@ -99,6 +103,10 @@ export interface BrokerDeps {
   clock?: Clock;
   /** Logger (default: stderr). */
   logger?: BrokerLogger;
+  /** Randomness: ids, session ids, jitter (default: the runtime's). */
+  random?: RandomSource;
+  /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
+  recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
 }
 
 /** A running broker. */
@@ -121,6 +129,8 @@ export class Broker {
   readonly fs: FileSystem;
   /** Logger. */
   readonly logger: BrokerLogger;
+  /** Randomness (topic ids). */
+  readonly random: RandomSource;
   /** Producer id allocator for idempotent producers. */
   readonly producerIds: ProducerIdAllocator;
   /** Open fetch sessions (KIP-227). */
@@ -131,12 +141,14 @@ export class Broker {
   groups!: GroupCoordinator;
   /** Transaction coordinator (src/transactions), loaded from `__transaction_state` in {@link Broker.start}. */
   txns!: TransactionCoordinator;
+  /** Counters for `/metrics`, or null when `http.listeners` is empty (nothing is counted then). */
+  metrics: BrokerMetrics | null = null;
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
-  private listener: Listener | null = null;
+  private listener: KafkaListener | null = null;
   private stopped = false;
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<BrokerDeps>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -146,24 +158,28 @@ export class Broker {
     this.clock = deps.clock;
     this.fs = deps.fs;
     this.logger = deps.logger;
-    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock);
+    this.random = deps.random;
+    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<BrokerDeps> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
+    if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     for (const dir of dirs) d.fs.mkdirp(dir);
-    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"));
+    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
     const logs = await LogManager.open(dirs, {
       fs: d.fs,
       clock: d.clock,
       logger: d.logger,
+      random: d.random,
       decompress: (codecId, section) => {
         const c = codecById(codecId);
         if (c === null) return section;
@@ -182,13 +198,15 @@ export class Broker {
         backoffMs: config.num("log.cleaner.backoff.ms"),
         dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
       },
+      afterPartitionLoaded: deps.recoveryProgress,
     });
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
+    broker.metrics = metrics;
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -197,19 +215,13 @@ export class Broker {
     broker.txns = new TransactionCoordinator({ config: transactionConfigFrom(config), clock: d.clock, logger: d.logger, storage: new TransactionStateLog(broker), markers, producerIds: broker.producerIds });
     broker.txns.load();
     broker.handlers = buildHandlers(broker);
+    metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
-    broker.listener = await listen(spec.host || "0.0.0.0", spec.port, (conn) =>
-      kafkaConnection(conn, {
-        handlers: broker.handlers,
-        maxRequestBytes: config.num("socket.request.max.bytes"),
-        maxInFlight: config.num("queued.max.requests"),
-        monotonicMs: () => d.clock.monotonicMs(),
-        log: (level, msg) => d.logger[level](msg),
-      }),
-    );
+    for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
+    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
-      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.host}:${broker.listener.port}, ` +
+      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.listener.host}:${broker.listener.listener.port}, ` +
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
@@ -217,7 +229,7 @@ export class Broker {
 
   /** The bound port (useful when 0 was asked). */
   get port(): number {
-    return this.listener?.port ?? -1;
+    return this.listener?.listener.port ?? -1;
   }
 
   /** Host and port given to clients. */
@@ -308,7 +320,7 @@ export class Broker {
     const parsed = parseLogConfig(configs, this.defaultLogConfig);
     if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (validateOnly) return null;
-    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid()), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
+    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid(this.random)), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
     this.metadata.put(rec);
     const topic = this.makeTopic(rec, parsed.config);
     this.addPartitions(topic, partitions);
@@ -333,6 +345,7 @@ export class Broker {
     this.topicsByName.delete(topic.name);
     this.topicsById.delete(topic.idHex);
     this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
+    this.metrics?.topicDeleted(topic.name);
     for (const p of topic.partitions) {
       for (const w of p.waiters) w();
       this.logs.delete({ topic: topic.name, partition: p.index });

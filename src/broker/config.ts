@@ -4,6 +4,7 @@
  * upper case, dots and dashes to underscores), and `--override key=value` flags.
  */
 import * as nodeFs from "node:fs";
+import { parsePerIpOverrides } from "./connection-quotas.ts";
 
 /** The type of a broker setting. */
 export type BrokerConfigType = "string" | "int" | "long" | "boolean" | "list";
@@ -54,7 +55,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "compression.type", type: "string", default: "producer", doc: "Codec for stored batches (producer keeps the client's)." },
   { key: "message.max.bytes", type: "int", default: "1048588", doc: "Largest record batch accepted." },
   { key: "socket.request.max.bytes", type: "int", default: "104857600", doc: "Largest request frame; larger closes the connection." },
-  { key: "queued.max.requests", type: "int", default: "500", doc: "Requests in flight per connection before reading pauses." },
+  { key: "queued.max.requests", type: "int", default: "500", doc: "Requests read and not yet answered, broker-wide, before connections stop reading." },
   { key: "min.insync.replicas", type: "int", default: "1", doc: "Replicas that must have a write for acks=all." },
   { key: "offsets.topic.num.partitions", type: "int", default: "50", doc: "Partitions of __consumer_offsets." },
   { key: "offsets.topic.replication.factor", type: "int", default: "1", doc: "Replication factor of __consumer_offsets (Kafka default 3; 1 for a single node)." },
@@ -68,6 +69,13 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "fetch.max.bytes", type: "int", default: "57671680", doc: "Largest Fetch response." },
   { key: "max.incremental.fetch.session.cache.slots", type: "int", default: "1000", doc: "Fetch sessions kept." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
+  // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
+  { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },
+  { key: "max.connections.per.ip", type: "int", default: "2147483647", doc: "Open connections from one address; more are closed at once." },
+  { key: "max.connections.per.ip.overrides", type: "string", default: "", doc: "Per-address limits, host:count,host:count." },
+  { key: "queued.max.request.bytes", type: "long", default: "268435456", doc: "Request bytes read and not yet answered (plus responses waiting for slow readers), broker-wide, before connections stop reading (Kafka default -1 = unlimited; Runnel bounds it)." },
+  { key: "queued.max.requests.per.connection", type: "int", default: "100", doc: "Runnel: pipelined requests one connection may have in flight before its reads pause." },
+  { key: "socket.request.read.timeout.ms", type: "long", default: "30000", doc: "Runnel: a request frame must arrive whole within this time (slow or stalled senders are closed)." },
   { key: "transactional.id.expiration.ms", type: "int", default: "604800000", doc: "Expiry of idle transactional ids." },
   { key: "producer.id.expiration.ms", type: "int", default: "86400000", doc: "Expiry of idle producer ids." },
   { key: "transaction.max.timeout.ms", type: "int", default: "900000", doc: "Largest transaction timeout a producer may ask." },
@@ -76,6 +84,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "transaction.abort.timed.out.transaction.cleanup.interval.ms", type: "int", default: "10000", doc: "How often timed-out transactions are aborted." },
   { key: "transaction.remove.expired.transaction.cleanup.interval.ms", type: "int", default: "3600000", doc: "How often expired transactional ids are removed." },
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
+  // HTTP (src/http): metrics, health, JSON API and console.
+  { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
 ];
 
 const DEFS = new Map(BROKER_CONFIG_DEFS.map((d) => [d.key, d]));
@@ -111,6 +121,28 @@ export class BrokerConfig {
       const def = DEFS.get(k);
       if (def) validate(def, v);
     }
+    for (const key of ["listeners", "advertised.listeners"]) {
+      for (const l of this.list(key)) {
+        try {
+          parseListener(l);
+        } catch (e) {
+          throw new Error(`config ${key}=${this.raw(key)}: ${(e as Error).message}`);
+        }
+      }
+    }
+    parsePerIpOverrides(this.str("max.connections.per.ip.overrides"));
+    const queuedBytes = this.num("queued.max.request.bytes");
+    if (queuedBytes > 0 && queuedBytes < this.num("socket.request.max.bytes")) {
+      throw new Error(`config queued.max.request.bytes=${queuedBytes} must be -1 or at least socket.request.max.bytes=${this.num("socket.request.max.bytes")}`);
+    }
+    for (const key of ["queued.max.requests", "queued.max.requests.per.connection", "max.connections", "socket.request.max.bytes"]) {
+      if (this.num(key) < 1) throw new Error(`config ${key}=${this.raw(key)}: must be at least 1`);
+    }
+  }
+
+  /** Keys set explicitly that Runnel does not know (warned about at start-up, as Kafka does). */
+  unknownKeys(): string[] {
+    return [...this.values.keys()].filter((k) => !DEFS.has(k));
   }
 
   /** Builds a configuration from a properties file, the environment and overrides (later wins). */
@@ -220,7 +252,8 @@ function validate(def: BrokerConfigDef, v: string): void {
     case "int":
     case "long":
       if (!/^-?\d+$/.test(v.trim())) throw new Error(`config ${def.key}=${v}: expected an integer`);
-      if (def.type === "int" && Math.abs(Number(v)) > 2 ** 31) throw new Error(`config ${def.key}=${v}: out of int range`);
+      if (def.type === "int" && (Number(v) > 2 ** 31 - 1 || Number(v) < -(2 ** 31))) throw new Error(`config ${def.key}=${v}: out of int range`);
+      if (def.type === "long" && (BigInt(v.trim()) > 2n ** 63n - 1n || BigInt(v.trim()) < -(2n ** 63n))) throw new Error(`config ${def.key}=${v}: out of long range`);
       break;
     case "boolean":
       if (v !== "true" && v !== "false") throw new Error(`config ${def.key}=${v}: expected true or false`);

@@ -3,15 +3,25 @@
  * dispatches it to its handler in arrival order, and writes responses back in request order even when handlers
  * finish out of order (a long-polling Fetch, an acks=all Produce waiting for fsync).
  *
- * Limits: a frame larger than `socket.request.max.bytes` or shorter than a header closes the connection; at most
- * `queued.max.requests` requests are in flight before reading pauses.
+ * Limits: a frame announcing more than `socket.request.max.bytes` (checked on its 4 size bytes, before anything is
+ * allocated) or less than a header closes the connection. A frame's memory grows with the bytes that actually
+ * arrived, never with the size it announces. Reading pauses (TCP back-pressure) while `queued.max.requests.per.connection`
+ * requests are in flight, while the socket's send buffer is full, or while the broker-wide {@link RequestBudget} is
+ * used up. Idle and half-sent connections are closed by {@link ConnectionTimeouts}.
+ *
+ * A handler that throws answers that one request with UNKNOWN_SERVER_ERROR (a response shaped for the API and
+ * version, see {@link errorResponse}), logged once; the connection stays open.
  */
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
+import { MalformedFrameError, Reader, Writer, concatBytes } from "../protocol/wire.ts";
 import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../protocol/generated/index.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/generated/headers.ts";
-import { NO_RESPONSE, type ApiHandler, type RequestContext } from "./api-handler.ts";
+import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "./api-handler.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { errorResponse } from "./error-response.ts";
+import type { RequestBudget } from "./request-budget.ts";
+import type { ConnectionTimeouts, TimedConnection } from "./connection-timeouts.ts";
+import { countResponseErrors, type BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
 /** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
 const MIN_FRAME_BYTES = 10;
@@ -22,40 +32,121 @@ export interface ConnectionOptions {
   handlers: ReadonlyArray<ApiHandler | undefined>;
   /** `socket.request.max.bytes`. */
   maxRequestBytes: number;
-  /** `queued.max.requests` per connection. */
+  /** `queued.max.requests.per.connection`: pipelined requests in flight before this connection's reads pause. */
   maxInFlight: number;
+  /** Broker-wide in-flight requests and bytes (`queued.max.requests`, `queued.max.request.bytes`). */
+  budget: RequestBudget;
+  /** Idle and request-read deadlines. */
+  timeouts: ConnectionTimeouts;
+  /** Response encoder shared by every connection (a bump allocator: earlier responses stay valid). */
+  writer: Writer;
   /** Monotonic clock. */
   monotonicMs(): number;
   /** Reports a closed-by-us connection or a handler failure. */
   log(level: "info" | "warn" | "error", msg: string): void;
+  /** Request, error and connection counters for `/metrics` (src/http/metrics), when kept. */
+  metrics?: BrokerMetrics;
+}
+
+/** Builds the response encoder to share between connections. */
+export function responseWriter(): Writer {
+  const w = new Writer(64 * 1024);
+  w.dropUnsupportedFields = true;
+  return w;
 }
 
 interface Slot {
   done: boolean;
   frame: Uint8Array[] | null;
+  /** Budget bytes of the request frame, released once with the request. */
+  bytes: number;
+  released: boolean;
+  /** Metrics: API key, and monotonic ms when the frame arrived, the handler returned, and the response was ready. */
+  apiKey: number;
+  arrivedMs: number;
+  startMs: number;
+  localDoneMs: number;
+  completedMs: number;
 }
 
 /** Builds the per-connection handler for the platform's listener. */
 export function kafkaConnection(conn: Connection, opts: ConnectionOptions): ConnectionHandler {
-  let pending: Uint8Array | null = null; // bytes of an incomplete frame header or body
-  let frameBuf: Uint8Array | null = null; // assembling a frame that spans chunks
-  let frameFill = 0;
+  const { budget, writer } = opts;
+  let header: Uint8Array | null = null; // 1-3 bytes of a frame's size prefix
+  let parts: Uint8Array[] = []; // the body received so far of a frame spanning chunks
+  let partsFill = 0;
+  let frameSize = -1; // announced size of the frame being received, -1 between frames
+  let frameHeld = 0; // budget bytes counted for the frame being received
   let closed = false;
   let paused = false;
   let socketBlocked = false;
+  let waitingForBudget = false;
+  let responseHeld = 0; // budget bytes of responses queued behind a full socket
   const slots: Slot[] = [];
-  const writer = new Writer(64 * 1024);
-  writer.dropUnsupportedFields = true;
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    metrics.connections++;
+    metrics.connectionsCreated++;
+  }
 
-  const fail = (why: string) => {
+  const timed: TimedConnection = {
+    lastActiveMs: opts.monotonicMs(),
+    frameStartedMs: -1,
+    busy: () => slots.length > 0,
+    expire: (reason) => {
+      if (reason.startsWith("idle")) close(null);
+      else close(reason);
+    },
+  };
+  opts.timeouts.track(timed);
+
+  /** Closes the connection; `why` is logged (null: an ordinary close, not logged). */
+  const close = (why: string | null) => {
     if (closed) return;
-    opts.log("warn", `closing connection ${conn.remote}: ${why}`);
-    closed = true;
+    if (why !== null) opts.log("warn", `closing connection ${conn.remote}: ${why}`);
+    release();
     conn.close(false);
   };
 
+  /** Gives back everything this connection holds; runs once, on the first close from either side. */
+  const release = () => {
+    if (closed) return;
+    closed = true;
+    if (metrics !== undefined) {
+      metrics.connections--;
+      metrics.connectionsClosed++;
+    }
+    opts.timeouts.untrack(timed);
+    if (waitingForBudget) budget.cancelWait(onRoom);
+    for (const s of slots) releaseSlot(s);
+    slots.length = 0;
+    budget.releaseBytes(frameHeld + responseHeld);
+    frameHeld = 0;
+    responseHeld = 0;
+    parts = [];
+    header = null;
+  };
+
+  const releaseSlot = (s: Slot) => {
+    if (s.released) return;
+    s.released = true;
+    budget.releaseRequest();
+    budget.releaseBytes(s.bytes);
+  };
+
+  const onRoom = () => {
+    waitingForBudget = false;
+    updatePause();
+  };
+
   const updatePause = () => {
-    const shouldPause = socketBlocked || slots.length >= opts.maxInFlight;
+    if (closed) return;
+    const overBudget = !budget.hasRoom();
+    if (overBudget && !waitingForBudget) {
+      waitingForBudget = true;
+      budget.waitForRoom(onRoom);
+    }
+    const shouldPause = socketBlocked || slots.length >= opts.maxInFlight || overBudget;
     if (shouldPause && !paused) {
       paused = true;
       conn.pause();
@@ -68,9 +159,22 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   const flushSlots = () => {
     while (slots.length > 0 && slots[0].done) {
       const s = slots.shift()!;
+      const sendStart = metrics !== undefined ? opts.monotonicMs() : 0;
       if (s.frame !== null && !closed) {
-        if (!conn.write(s.frame)) socketBlocked = true;
+        let n = 0;
+        for (const c of s.frame) n += c.length;
+        if (!conn.write(s.frame) || socketBlocked) {
+          socketBlocked = true;
+          responseHeld += n;
+          budget.addBytes(n);
+        }
+        timed.lastActiveMs = opts.monotonicMs();
       }
+      if (metrics !== undefined) {
+        const end = opts.monotonicMs();
+        metrics.requestDone(s.apiKey, s.startMs - s.arrivedMs, s.localDoneMs - s.startMs, s.completedMs - s.localDoneMs, sendStart - s.completedMs, end - sendStart, end - s.arrivedMs);
+      }
+      releaseSlot(s);
     }
     updatePause();
   };
@@ -88,58 +192,88 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return chunks;
   };
 
-  const handleFrame = (frame: Uint8Array) => {
+  const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number) => {
     const r = new Reader(frame);
     const apiKey = r.int16();
     const apiVersion = r.int16();
     const codec = API_CODECS[apiKey];
     const handler = opts.handlers[apiKey];
     if (codec === undefined || handler === undefined) {
-      return fail(`unsupported API key ${apiKey}`);
+      budget.releaseBytes(frameBytes);
+      return close(`unsupported API key ${apiKey}`);
     }
     // ApiVersions newer than ours is answered at v0 (KIP-511) so the client can retry with a version we know.
     const decodeVersion = apiKey === 18 && apiVersion > handler.maxVersion ? 0 : apiVersion;
     if (decodeVersion < codec.minVersion || decodeVersion > codec.maxVersion) {
-      return fail(`unsupported version ${apiVersion} of API ${codec.name}`);
+      budget.releaseBytes(frameBytes);
+      return close(`unsupported version ${apiVersion} of API ${codec.name}`);
     }
     r.pos = 0;
-    const header = readRequestHeader(r, requestHeaderVersion(apiKey, decodeVersion));
+    let header;
     let request: unknown;
     let unsupported = false;
-    if (decodeVersion !== apiVersion) {
-      request = { __unsupportedVersion: apiVersion };
-    } else if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-      // A version the schemas define but this broker does not serve: answer with UNSUPPORTED_VERSION in the
-      // response's top-level error code (other fields at their defaults) without running the handler.
-      unsupported = true;
-      request = null;
-    } else {
-      request = codec.readRequest(r, apiVersion);
+    try {
+      header = readRequestHeader(r, requestHeaderVersion(apiKey, decodeVersion));
+      if (decodeVersion !== apiVersion) {
+        request = { __unsupportedVersion: apiVersion };
+      } else if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+        // A version the schemas define but this broker does not serve: answer with UNSUPPORTED_VERSION in the
+        // response's top-level error code (other fields at their defaults) without running the handler.
+        unsupported = true;
+        request = null;
+      } else {
+        request = codec.readRequest(r, apiVersion);
+      }
+    } catch (e) {
+      budget.releaseBytes(frameBytes);
+      throw e;
     }
     const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs() };
-    const slot: Slot = { done: false, frame: null };
+    const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs };
     slots.push(slot);
+    budget.addRequest();
     const complete = (res: unknown) => {
+      if (slot.released) return; // the connection closed while the handler worked
+      if (metrics !== undefined) {
+        slot.completedMs = opts.monotonicMs();
+        if (res !== NO_RESPONSE && !(res instanceof CloseConnection)) countResponseErrors(metrics, apiKey, res);
+      }
+      if (res instanceof CloseConnection) {
+        slot.done = true;
+        return close(res.reason);
+      }
       if (res !== NO_RESPONSE) {
         try {
           slot.frame = encode(ctx, res);
         } catch (e) {
-          opts.log("error", `encoding ${codec.name} v${ctx.apiVersion} response failed: ${(e as Error).stack ?? e}`);
-          slot.done = true;
-          return fail("internal error encoding a response");
+          opts.log("error", `encoding ${codec.name} v${ctx.apiVersion} response failed: ${(e as Error)?.stack ?? e}`);
+          slot.frame = encodeError(ctx, request);
+          if (slot.frame === null) {
+            slot.done = true;
+            return close("internal error encoding a response");
+          }
         }
       }
       slot.done = true;
       flushSlots();
     };
     const onError = (e: unknown) => {
-      opts.log("error", `${codec.name} v${apiVersion} handler failed: ${(e as Error)?.stack ?? e}`);
+      if (slot.released) return;
+      opts.log("error", `${codec.name} v${apiVersion} request from ${conn.remote} failed, answering UNKNOWN_SERVER_ERROR: ${(e as Error)?.stack ?? e}`);
+      // An acks=0 Produce has no response to carry the error: close, as Kafka does, so the client notices.
+      if (apiKey === 0 && (request as { acks?: number } | null)?.acks === 0) {
+        slot.done = true;
+        return close("an acks=0 produce request failed");
+      }
+      slot.frame = encodeError(ctx, request);
       slot.done = true;
-      fail("internal error in a handler");
+      if (slot.frame === null) return close("internal error encoding an error response");
+      flushSlots();
     };
-    if (unsupported) return complete({ errorCode: ErrorCode.UNSUPPORTED_VERSION });
+    if (unsupported) return complete(errorResponse(apiKey, apiVersion, null, ErrorCode.UNSUPPORTED_VERSION));
     try {
       const result = handler.handle(ctx, request);
+      if (metrics !== undefined) slot.localDoneMs = opts.monotonicMs();
       if (result instanceof Promise) result.then(complete, onError);
       else complete(result);
     } catch (e) {
@@ -147,72 +281,118 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     }
   };
 
-  const processFrame = (frame: Uint8Array) => {
+  /** The UNKNOWN_SERVER_ERROR response to `request`, or null when even that cannot be encoded. */
+  const encodeError = (ctx: RequestContext, request: unknown): Uint8Array[] | null => {
     try {
-      handleFrame(frame);
+      return encode(ctx, errorResponse(ctx.header.requestApiKey, ctx.apiVersion, request, ErrorCode.UNKNOWN_SERVER_ERROR));
     } catch (e) {
-      if (e instanceof MalformedFrameError) fail(`malformed request: ${e.message}`);
-      else if ((e as Error)?.name === "UnsupportedVersionError") fail((e as Error).message);
+      opts.log("error", `encoding an error response for API ${ctx.header.requestApiKey} v${ctx.apiVersion} failed: ${(e as Error)?.stack ?? e}`);
+      return null;
+    }
+  };
+
+  const processFrame = (frame: Uint8Array, frameBytes: number) => {
+    try {
+      handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0);
+    } catch (e) {
+      if (e instanceof MalformedFrameError) close(`malformed request: ${e.message}`);
+      else if ((e as Error)?.name === "UnsupportedVersionError") close((e as Error).message);
       else {
-        opts.log("error", `request failed: ${(e as Error)?.stack ?? e}`);
-        fail("internal error");
+        opts.log("error", `request from ${conn.remote} failed: ${(e as Error)?.stack ?? e}`);
+        close("internal error");
       }
     }
   };
 
+  /** Reads a frame's 4-byte size from `b` at `at`. */
+  const sizeAt = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) | 0;
+
+  /** Starts a frame of `size` announced bytes; false when the size is refused (connection closed). */
+  const beginFrame = (size: number): boolean => {
+    if (size < MIN_FRAME_BYTES || size > opts.maxRequestBytes) {
+      close(`frame size ${size} outside [${MIN_FRAME_BYTES}, ${opts.maxRequestBytes}] (socket.request.max.bytes)`);
+      return false;
+    }
+    frameSize = size;
+    return true;
+  };
+
+  updatePause(); // a connection opened while the budget is used up starts muted
+
   return {
     onData(chunk: Uint8Array) {
       if (closed) return;
-      let data = chunk;
+      const now = opts.monotonicMs();
+      timed.lastActiveMs = now;
+      budget.addBytes(chunk.length);
+      frameHeld += chunk.length;
       let at = 0;
-      while (!closed && at < data.length) {
-        if (frameBuf !== null) {
-          const n = Math.min(frameBuf.length - frameFill, data.length - at);
-          frameBuf.set(data.subarray(at, at + n), frameFill);
-          frameFill += n;
-          at += n;
-          if (frameFill === frameBuf.length) {
-            const f = frameBuf;
-            frameBuf = null;
-            processFrame(f);
+      while (!closed && at < chunk.length) {
+        if (timed.frameStartedMs < 0) timed.frameStartedMs = now;
+        if (frameSize < 0) {
+          // The size prefix, possibly split across chunks.
+          if (header !== null || chunk.length - at < 4) {
+            const need = 4 - (header?.length ?? 0);
+            const take = Math.min(need, chunk.length - at);
+            const h = new Uint8Array((header?.length ?? 0) + take);
+            if (header !== null) h.set(header, 0);
+            h.set(chunk.subarray(at, at + take), header?.length ?? 0);
+            at += take;
+            if (h.length < 4) {
+              header = h;
+              break;
+            }
+            header = null;
+            if (!beginFrame(sizeAt(h, 0))) return;
+          } else {
+            if (!beginFrame(sizeAt(chunk, at))) return;
+            at += 4;
           }
-          continue;
+          if (partsFill === 0 && chunk.length - at >= frameSize) {
+            // The whole body is in this chunk: decode straight from it.
+            const body = chunk.subarray(at, at + frameSize);
+            at += frameSize;
+            const held = Math.min(frameHeld, frameSize + 4);
+            frameHeld -= held;
+            frameSize = -1;
+            timed.frameStartedMs = -1;
+            processFrame(body, held);
+            continue;
+          }
         }
-        if (pending !== null) {
-          const merged = new Uint8Array(pending.length + data.length - at);
-          merged.set(pending, 0);
-          merged.set(data.subarray(at), pending.length);
-          pending = null;
-          data = merged;
-          at = 0;
+        // A body spanning chunks: keep views of what arrived (memory follows the bytes, not the announced size).
+        const take = Math.min(frameSize - partsFill, chunk.length - at);
+        parts.push(chunk.subarray(at, at + take));
+        partsFill += take;
+        at += take;
+        if (partsFill === frameSize) {
+          const body = parts.length === 1 ? parts[0] : concatBytes(parts);
+          parts = [];
+          partsFill = 0;
+          const held = Math.min(frameHeld, frameSize + 4);
+          frameHeld -= held;
+          frameSize = -1;
+          timed.frameStartedMs = -1;
+          processFrame(body, held);
         }
-        if (data.length - at < 4) {
-          pending = data.slice(at);
-          return;
-        }
-        const size = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) | 0;
-        if (size < MIN_FRAME_BYTES || size > opts.maxRequestBytes) {
-          return fail(`frame size ${size} outside [${MIN_FRAME_BYTES}, ${opts.maxRequestBytes}]`);
-        }
-        at += 4;
-        if (data.length - at >= size) {
-          const f = data.subarray(at, at + size);
-          at += size;
-          processFrame(f);
-        } else {
-          frameBuf = new Uint8Array(size);
-          frameFill = 0;
-        }
+      }
+      if (!closed && frameSize < 0 && header === null) {
+        // Bytes counted for this chunk but not owned by a request (none should remain between frames).
+        budget.releaseBytes(frameHeld);
+        frameHeld = 0;
       }
       updatePause();
     },
     onDrain() {
+      if (closed) return;
       socketBlocked = false;
+      timed.lastActiveMs = opts.monotonicMs();
+      budget.releaseBytes(responseHeld);
+      responseHeld = 0;
       updatePause();
     },
     onClose() {
-      closed = true;
-      slots.length = 0;
+      release();
     },
   };
 }

@@ -5,6 +5,7 @@
  * used least recently is evicted and its client gets FETCH_SESSION_ID_NOT_FOUND and starts over with a full fetch.
  */
 import type { Clock } from "../platform/clock.ts";
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 
 /** One partition a session follows, with what was last sent for it. */
 export interface SessionPartition {
@@ -56,9 +57,13 @@ export class FetchSessionCache {
   private readonly maxSlots: number;
   private readonly clock: Clock;
 
-  constructor(maxSlots: number, clock: Clock) {
+  private readonly random: RandomSource;
+
+  /** `random` draws session ids (the runtime's randomness when absent). */
+  constructor(maxSlots: number, clock: Clock, random: RandomSource = systemRandom) {
     this.maxSlots = maxSlots;
     this.clock = clock;
+    this.random = random;
   }
 
   /** Opens a session; returns null when sessions are disabled (0 slots). */
@@ -69,7 +74,7 @@ export class FetchSessionCache {
       this.sessions.delete(lru);
     }
     let id = 0;
-    while (id === 0 || this.sessions.has(id)) id = (Math.random() * 0x7fffffff) | 0;
+    while (id === 0 || this.sessions.has(id)) id = (this.random.float() * 0x7fffffff) | 0;
     const s: FetchSession = { id, nextEpoch: 1, partitions: new Map(), lastUsedMs: this.clock.monotonicMs() };
     this.sessions.set(id, s);
     return s;

@@ -5,9 +5,10 @@
 import type { FileSystem } from "../platform/fs.ts";
 import { parseProperties } from "./config.ts";
 import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 
 /** Reads or creates `meta.properties` in every dir; returns the cluster id they share. */
-export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: number, configuredClusterId: string | null): string {
+export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: number, configuredClusterId: string | null, random: RandomSource = systemRandom): string {
   let clusterId: string | null = null;
   const missing: string[] = [];
   for (const dir of dirs) {
@@ -27,9 +28,9 @@ export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: num
   if (clusterId !== null && configuredClusterId !== null && configuredClusterId !== clusterId) {
     throw new Error(`log dirs belong to cluster ${clusterId}, but cluster.id is ${configuredClusterId}`);
   }
-  clusterId ??= configuredClusterId ?? uuidBase64(randomUuid());
+  clusterId ??= configuredClusterId ?? uuidBase64(randomUuid(random));
   for (const dir of missing) {
-    const text = `#\n#Written by Runnel\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\ndirectory.id=${uuidBase64(randomUuid())}\n`;
+    const text = `#\n#Written by Runnel\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\ndirectory.id=${uuidBase64(randomUuid(random))}\n`;
     fs.writeFileAtomic(`${dir}/meta.properties`, new TextEncoder().encode(text));
   }
   return clusterId;

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
-import { Broker } from "../broker/broker.ts";
+import { startBrokerWithHttp } from "../http/start-with-http.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -19,6 +19,8 @@ Options:
       --port N               Shortcut: listen on 127.0.0.1:N
       --data-dir DIR         Shortcut for log.dirs (default ./runnel-data)
       --node-id N            Shortcut for node.id
+      --http LIST            Shortcut for http.listeners: metrics, health, JSON API and web console
+                             (e.g. http://127.0.0.1:9644; off by default)
   -h, --help                 Show this help
 
 Environment: every key can be set as RUNNEL_<KEY> with dots as underscores, e.g. ${envNameOf("log.retention.ms")}.
@@ -35,6 +37,7 @@ export function startConfig(argv: string[], env: Record<string, string | undefin
       port: { type: "string" },
       "data-dir": { type: "string" },
       "node-id": { type: "string" },
+      http: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -49,6 +52,7 @@ export function startConfig(argv: string[], env: Record<string, string | undefin
   if (values.port) overrides.set("listeners", `PLAINTEXT://127.0.0.1:${values.port}`);
   if (values["data-dir"]) overrides.set("log.dirs", values["data-dir"]);
   if (values["node-id"]) overrides.set("node.id", values["node-id"]);
+  if (values.http !== undefined) overrides.set("http.listeners", values.http);
   return BrokerConfig.load({ file: values.config, env, overrides });
 }
 
@@ -65,14 +69,14 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}\n\n${START_USAGE}`);
     return 2;
   }
-  const broker = await Broker.start(config);
+  const { broker, http } = await startBrokerWithHttp(config);
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       broker.logger.info(`received ${signal}, shutting down`);
-      broker.stop().then(
+      Promise.all([http?.close(), broker.stop()]).then(
         () => resolve(0),
         (e) => {
           broker.logger.error(`shutdown failed: ${(e as Error).message}`);

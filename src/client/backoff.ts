@@ -2,6 +2,7 @@
  * Exponential back-off with jitter between retries, as Kafka clients do it (`retry.backoff.ms` doubling up to
  * `retry.backoff.max.ms`, each wait scaled by a random factor in [1 - jitter, 1 + jitter) and capped at the max).
  */
+import { systemRandom } from "../platform/random.ts";
 
 /** Kafka's default `retry.backoff.ms`. */
 export const DEFAULT_RETRY_BACKOFF_MS = 100;
@@ -22,7 +23,7 @@ export class ExponentialBackoff {
   private readonly expMax: number;
 
   /** `random` returns a number in [0, 1) (injectable for tests). */
-  constructor(initialMs = DEFAULT_RETRY_BACKOFF_MS, maxMs = DEFAULT_RETRY_BACKOFF_MAX_MS, jitter = DEFAULT_BACKOFF_JITTER, random: () => number = Math.random) {
+  constructor(initialMs = DEFAULT_RETRY_BACKOFF_MS, maxMs = DEFAULT_RETRY_BACKOFF_MAX_MS, jitter = DEFAULT_BACKOFF_JITTER, random: () => number = systemRandom.float) {
     if (!(initialMs >= 0) || !Number.isFinite(initialMs)) throw new RangeError(`retry.backoff.ms ${initialMs} must be >= 0`);
     if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`jitter ${jitter} must be in [0, 1)`);
     this.initialMs = initialMs;

@@ -4,6 +4,7 @@
  * `murmur2_random` and kafkajs's default partitioner); a record without a key sticks to one partition until about
  * `batch.size` bytes were sent to it, then moves to another (KIP-480 / KIP-794 uniform sticky partitioning).
  */
+import { systemRandom } from "../platform/random.ts";
 
 /** Seed of Kafka's murmur2. */
 const MURMUR2_SEED = 0x9747b28c;
@@ -86,7 +87,7 @@ export class DefaultPartitioner implements Partitioner {
   private readonly sticky = new Map<string, StickyState>();
 
   /** `random` returns a number in [0, 1) (injectable for tests). */
-  constructor(batchSize: number, random: () => number = Math.random) {
+  constructor(batchSize: number, random: () => number = systemRandom.float) {
     if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`batchSize ${batchSize} must be positive`);
     this.batchSize = batchSize;
     this.random = random;

@@ -11,6 +11,7 @@
  * the records to be durable, like Kafka's coordinator runtime.
  */
 import type { Clock } from "../platform/clock.ts";
+import { systemRandom } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { concatBytes } from "../protocol/wire.ts";
 import { BatchBuilder } from "../protocol/record-batch.ts";
@@ -78,7 +79,7 @@ export interface GroupCoordinatorOptions {
   endOffsets?: PartitionEndOffsets;
   /** Logger (default: silent). */
   logger?: GroupLogger;
-  /** Makes the random part of member ids (default: crypto.randomUUID). */
+  /** Makes the random part of member ids (default: a UUID from the runtime's randomness). */
   randomId?: () => string;
 }
 
@@ -116,7 +117,7 @@ export class GroupCoordinator {
     this.storage = opts.storage;
     this.endOffsets = opts.endOffsets ?? null;
     this.log = opts.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
-    this.randomId = opts.randomId ?? (() => crypto.randomUUID());
+    this.randomId = opts.randomId ?? (() => systemRandom.uuid());
   }
 
   // -------------------------------------------------------------------------------------------------------------

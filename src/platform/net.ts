@@ -10,6 +10,8 @@ import * as net from "node:net";
 export interface Connection {
   /** "host:port" of the peer. */
   readonly remote: string;
+  /** The peer's address alone (for per-address limits). */
+  readonly remoteIp: string;
   /** Queues bytes to send; returns false when the socket's buffer is full (back-pressure). */
   write(chunks: readonly Uint8Array[]): boolean;
   /** Stops delivering data until {@link Connection.resume}. */
@@ -36,6 +38,10 @@ export interface Listener {
   readonly host: string;
   /** The bound port (the OS-chosen one when 0 was asked). */
   readonly port: number;
+  /** Stops accepting new connections (the listening socket closes; open connections carry on). */
+  pauseAccepting(): void;
+  /** Accepts again on the same host and port after {@link Listener.pauseAccepting}. */
+  resumeAccepting(): void;
   /** Stops accepting and closes every open connection. */
   close(): Promise<void>;
 }
@@ -44,6 +50,7 @@ function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandle
   socket.setNoDelay(true);
   const conn: Connection = {
     remote: `${socket.remoteAddress}:${socket.remotePort}`,
+    remoteIp: `${socket.remoteAddress}`,
     write(chunks) {
       let ok = true;
       if (chunks.length === 1) return socket.write(chunks[0]);
@@ -71,30 +78,43 @@ function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandle
   });
 }
 
-/** Listens with `node:net`. */
+/** Listens with `node:net`; pausing closes the listening server and resuming opens a new one on the same port. */
 function listenNode(
   host: string,
   port: number,
   onConnection: (c: Connection) => ConnectionHandler,
 ): Promise<Listener> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    attach(socket, onConnection);
-  });
+  const makeServer = () =>
+    net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      attach(socket, onConnection);
+    });
+  let server: net.Server | null = makeServer();
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host, port, backlog: 1024 }, () => {
-      server.off("error", reject);
-      const addr = server.address() as net.AddressInfo;
+    server!.once("error", reject);
+    server!.listen({ host, port, backlog: 1024 }, () => {
+      server!.off("error", reject);
+      const bound = (server!.address() as net.AddressInfo).port;
       resolve({
         host,
-        port: addr.port,
+        port: bound,
+        pauseAccepting() {
+          server?.close();
+          server = null;
+        },
+        resumeAccepting() {
+          if (server !== null) return;
+          server = makeServer();
+          server.listen({ host, port: bound, backlog: 1024 });
+        },
         close: () =>
           new Promise<void>((res) => {
             for (const s of sockets) s.destroy();
+            if (server === null) return res();
             server.close(() => res());
+            server = null;
           }),
       });
     });
@@ -167,6 +187,7 @@ function bunConnection(sock: BunSocket): Connection {
   const st = sock.data;
   return {
     remote: `${sock.remoteAddress}`,
+    remoteIp: `${sock.remoteAddress}`,
     write(chunks) {
       if (st.closed) return true;
       for (const c of chunks) if (c.length > 0) st.queue.push(c);
@@ -216,26 +237,32 @@ export function listen(host: string, port: number, onConnection: (c: Connection)
   if (bun === undefined) return listenNode(host, port, onConnection);
   const open = new Set<BunSocket>();
   const handlers = bunHandlers(onConnection);
-  const server = bun.listen({
-    hostname: host,
-    port,
-    socket: {
-      ...handlers,
-      open(sock: BunSocket) {
-        open.add(sock);
-        handlers.open(sock);
-      },
-      close(sock: BunSocket) {
-        open.delete(sock);
-        handlers.close(sock);
-      },
+  const socket = {
+    ...handlers,
+    open(sock: BunSocket) {
+      open.add(sock);
+      handlers.open(sock);
     },
-  });
+    close(sock: BunSocket) {
+      open.delete(sock);
+      handlers.close(sock);
+    },
+  };
+  let server: { port: number; stop(closeActive?: boolean): void } | null = bun.listen({ hostname: host, port, socket });
+  const bound = server.port;
   return Promise.resolve({
     host,
-    port: server.port,
+    port: bound,
+    pauseAccepting() {
+      server?.stop(false);
+      server = null;
+    },
+    resumeAccepting() {
+      if (server === null) server = bun.listen({ hostname: host, port: bound, socket });
+    },
     close: async () => {
-      server.stop(true);
+      server?.stop(true);
+      server = null;
       for (const s of open) s.terminate();
     },
   });

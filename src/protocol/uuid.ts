@@ -1,10 +1,11 @@
 /** Kafka UUIDs (topic ids, cluster ids, directory ids): 16 bytes, printed as URL-safe base64 without padding. */
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 
 /** A random version-4 UUID that is never all-zero and never starts with the reserved metadata ids. */
-export function randomUuid(): Uint8Array {
+export function randomUuid(random: RandomSource = systemRandom): Uint8Array {
   const b = new Uint8Array(16);
   do {
-    crypto.getRandomValues(b);
+    random.fill(b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
   } while (b.every((x) => x === 0));

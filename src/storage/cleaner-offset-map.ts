@@ -7,6 +7,7 @@
  * Use: {@link KeyOffsetMap.hashKey} once per record, then {@link KeyOffsetMap.put} or
  * {@link KeyOffsetMap.latestFor} on that digest; neither allocates.
  */
+import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { KEY_HASH_WORDS, murmur3x86128 } from "./cleaner-key-hash.ts";
 
 /** Kafka's default `log.cleaner.dedupe.buffer.size`: 128 MiB (about 4 million keys at 24 bytes a slot and 0.75 load). */
@@ -34,8 +35,12 @@ export class KeyOffsetMap {
   private seed = 0;
   private readonly digest = new Uint32Array(KEY_HASH_WORDS);
   private latestOffset = -1;
+  private readonly random: RandomSource;
+  private readonly seedBytes = new Uint8Array(4);
 
-  constructor(maxBytes: number = DEFAULT_DEDUPE_BUFFER_BYTES) {
+  /** `random` draws each pass's hash seed (the runtime's randomness when absent). */
+  constructor(maxBytes: number = DEFAULT_DEDUPE_BUFFER_BYTES, random: RandomSource = systemRandom) {
+    this.random = random;
     if (!Number.isInteger(maxBytes) || maxBytes < MIN_SLOTS * OFFSET_MAP_SLOT_BYTES) {
       throw new RangeError(`dedupe buffer of ${maxBytes} bytes is below the minimum ${MIN_SLOTS * OFFSET_MAP_SLOT_BYTES}`);
     }
@@ -79,9 +84,8 @@ export class KeyOffsetMap {
     this.offsets.fill(-1);
     this.count = 0;
     this.latestOffset = -1;
-    const r = new Uint32Array(1);
-    crypto.getRandomValues(r);
-    this.seed = r[0] | 0;
+    this.random.fill(this.seedBytes);
+    this.seed = new DataView(this.seedBytes.buffer).getInt32(0, true);
   }
 
   /** Hashes the key `buf[start, start+length)`; the next {@link put} or {@link latest} uses this digest. */

@@ -34,6 +34,7 @@ import {
   PRODUCER_ID_OFFSET,
   RECORDS_COUNT_OFFSET,
 } from "../protocol/batch-layout.ts";
+import type { RandomSource } from "../platform/random.ts";
 import { RecordCursor } from "../protocol/record-batch.ts";
 import { MalformedFrameError } from "../protocol/wire.ts";
 import { BatchFileReader } from "./cleaner-batch-reader.ts";
@@ -148,8 +149,8 @@ export interface CleanerWorkspace {
 }
 
 /** A workspace whose map may grow to `dedupeBufferBytes`. */
-export function newCleanerWorkspace(dedupeBufferBytes?: number): CleanerWorkspace {
-  return { map: new KeyOffsetMap(dedupeBufferBytes), reader: new BatchFileReader(), gather: new Uint8Array(CLEANER_WRITE_CHUNK_BYTES) };
+export function newCleanerWorkspace(dedupeBufferBytes?: number, random?: RandomSource): CleanerWorkspace {
+  return { map: new KeyOffsetMap(dedupeBufferBytes, random), reader: new BatchFileReader(), gather: new Uint8Array(CLEANER_WRITE_CHUNK_BYTES) };
 }
 
 /** Index of the segment holding `offset` (the last with base <= it; 0 if none). */
@@ -591,7 +592,7 @@ export class LogCleaner {
     this.logs = logs;
     this.opts = opts;
     this.onCleaned = onCleaned;
-    this.ws = newCleanerWorkspace(opts.dedupeBufferBytes);
+    this.ws = newCleanerWorkspace(opts.dedupeBufferBytes, deps.random);
   }
 
   /** Starts looking for dirty logs every `log.cleaner.backoff.ms`. */

@@ -41,6 +41,11 @@ export interface LogManagerOptions {
   checkpointIntervalMs?: number;
   /** The log cleaner (`log.cleaner.enable` is `enable`, default true; backoff, dedupe buffer size). */
   cleaner?: LogCleanerOptions & { enable?: boolean };
+  /**
+   * Called after each partition is loaded at open with the count loaded so far and the count found; open waits
+   * for a returned promise, so the caller can report progress and let other work (health probes) run.
+   */
+  afterPartitionLoaded?: (loaded: number, total: number) => void | Promise<void>;
 }
 
 /** A log dir and the partitions in it, for DescribeLogDirs. */
@@ -83,7 +88,8 @@ export class LogManager {
   static async open(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions = {}): Promise<LogManager> {
     await initCrc32c();
     const mgr = new LogManager(logDirs, deps, opts);
-    for (const dir of mgr.logDirs) mgr.loadDir(dir);
+    const total = mgr.logDirs.reduce((n, dir) => n + mgr.partitionDirsIn(dir).length, 0);
+    for (const dir of mgr.logDirs) await mgr.loadDir(dir, total);
     mgr.armRetention();
     mgr.armCheckpoint();
     mgr.cleaner?.start();
@@ -264,7 +270,16 @@ export class LogManager {
     return out;
   }
 
-  private loadDir(dir: string): void {
+  /** Names of the partition directories in `dir` (made if missing). */
+  private partitionDirsIn(dir: string): string[] {
+    this.deps.fs.mkdirp(dir);
+    return this.deps.fs.list(dir).filter((name) => {
+      const tp = parsePartitionDirName(name);
+      return tp !== null && partitionDirName(tp) === name;
+    });
+  }
+
+  private async loadDir(dir: string, total: number): Promise<void> {
     const fs = this.deps.fs;
     fs.mkdirp(dir);
     const marker = `${dir}/${CLEAN_SHUTDOWN_FILE}`;
@@ -293,6 +308,7 @@ export class LogManager {
         cleanerCheckpoint: cleanerPoints.get(name),
       });
       this.entries.set(name, { log, logDir: dir, topicId: readPartitionMetadata(fs, path) });
+      await this.opts.afterPartitionLoaded?.(this.entries.size, total);
     }
     if (clean) {
       fs.remove(marker);

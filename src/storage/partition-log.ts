@@ -50,6 +50,7 @@ import { MAX_RELATIVE_OFFSET } from "./offset-index.ts";
 import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts";
 import { MAX_SEGMENT_POSITION, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
+import { systemRandom } from "../platform/random.ts";
 import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./storage-errors.ts";
 
 /** Longest delay one timer may be armed for (setTimeout's int32 limit); longer flush.ms re-arms. */
@@ -286,7 +287,7 @@ export class PartitionLog {
    * what the pass did, or null when nothing could be compacted. The broker's LogCleaner runs passes in steps instead.
    */
   async compact(nowMs: number = this.deps.clock.nowMs(), opts: CompactionOptions & { dedupeBufferBytes?: number } = {}): Promise<CompactionResult | null> {
-    const pass = this.beginCompaction(nowMs, newCleanerWorkspace(opts.dedupeBufferBytes), opts);
+    const pass = this.beginCompaction(nowMs, newCleanerWorkspace(opts.dedupeBufferBytes, this.deps.random), opts);
     if (pass === null) return null;
     while (!(await pass.step()));
     return pass.result;
@@ -546,7 +547,7 @@ export class PartitionLog {
     this.segments = [];
     const fs = this.deps.fs;
     if (!fs.exists(this.dir)) return;
-    const doomed = `${this.dir}.${crypto.randomUUID().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
+    const doomed = `${this.dir}.${(this.deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
     fs.rename(this.dir, doomed);
     fs.removeTree(doomed);
   }
@@ -744,7 +745,7 @@ export class PartitionLog {
   private newSegment(base: bigint): Segment {
     const seg = Segment.create(this.ctx, this.dir, base);
     const jitter = Math.min(this.cfg.segmentJitterMs, this.cfg.segmentMs);
-    seg.rollJitterMs = jitter > 0 && Number.isFinite(jitter) ? Math.floor(Math.random() * jitter) : 0;
+    seg.rollJitterMs = jitter > 0 && Number.isFinite(jitter) ? Math.floor((this.deps.random ?? systemRandom).float() * jitter) : 0;
     seg.lastAppendMs = this.deps.clock.nowMs();
     return seg;
   }

@@ -1,6 +1,7 @@
 /** What storage is given from outside: file system, clock, logger and (optionally) a decompressor and a compressor. */
 import type { Clock } from "../platform/clock.ts";
 import type { FileSystem } from "../platform/fs.ts";
+import type { RandomSource } from "../platform/random.ts";
 
 /** Where storage reports recovery, retention and I/O failures. Any logger with these methods fits. */
 export interface StorageLogger {
@@ -33,6 +34,8 @@ export interface StorageDeps {
   decompress?: Decompress;
   /** Compressor for batches the log cleaner rebuilds; without it a rebuilt compressed batch is stored uncompressed. */
   compress?: Compress;
+  /** Randomness (segment.jitter.ms, delete-dir names, cleaner hash seeds); the runtime's when absent. */
+  random?: RandomSource;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -3,7 +3,7 @@
  * but versions below 3 are refused as Kafka 4 does). v3 transactional id; v5 log start offset; v8 record errors;
  * v9 flexible; v10 current leader and node endpoints (tagged); v12 no change on the wire; v13 topic ids.
  *
- * acks=0 sends no response; acks=1 answers after the write (page cache); acks=-1 answers after the data is
+ * acks=0 sends no response (and closes the connection when a partition fails, as Kafka does); acks=1 answers after the write (page cache); acks=-1 answers after the data is
  * fdatasynced (group commit shared with concurrent requests), the single-node form of "all in-sync replicas".
  *
  * Transactions: clients cannot write control batches; a transactional batch must come from the producer's ongoing
@@ -18,10 +18,11 @@ import type {
 } from "../../protocol/generated/00_produce.ts";
 import { ErrorCode, KafkaError, errorCodeOf } from "../../protocol/errors.ts";
 import { setLogAppendTime } from "../../protocol/record-batch.ts";
-import { NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
+import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
+import { countProduced } from "../../http/metrics/topic-traffic.ts";
 import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
 
 /** Builds the Produce handler. */
@@ -60,12 +61,24 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
-      if (acks === 0) return NO_RESPONSE;
+      if (acks === 0) {
+        // No response can carry an error: close the connection, as Kafka does, so the client notices and refreshes.
+        const failed = responses.find((t) => t.partitionResponses.some((pr) => pr.errorCode !== ErrorCode.NONE));
+        if (failed === undefined) return NO_RESPONSE;
+        const code = failed.partitionResponses.find((pr) => pr.errorCode !== ErrorCode.NONE)!.errorCode;
+        return new CloseConnection(`an acks=0 produce to ${failed.name || "a topic id"} failed with error code ${code}`);
+      }
       const response: ProduceResponse = { responses, throttleTimeMs: 0 };
       if (toSync.size === 0) return response;
+      const m = b.metrics; // produce purgatory: acks=all requests waiting for their fsync
+      if (m !== null) m.waitingProduces++;
       return Promise.all([...toSync].map((p) => p.log.sync())).then(
-        () => response,
+        () => {
+          if (m !== null) m.waitingProduces--;
+          return response;
+        },
         (e) => {
+          if (m !== null) m.waitingProduces--;
           b.logger.error(`fdatasync failed: ${(e as Error).message}`);
           for (const t of responses) for (const pr of t.partitionResponses) if (pr.errorCode === 0) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
           return response;
@@ -133,6 +146,11 @@ function appendPartition(
   }
   if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
   if (first.transactional) p.producers.beginTxn(first.producerId, result.baseOffset);
+  if (b.metrics !== null) {
+    let n = 0;
+    for (const bt of v.batches) n += bt.count;
+    countProduced(b.metrics, p.topic.name, v.records.length, n);
+  }
   p.log.highWatermark = p.log.logEndOffset;
   b.notifyAppend(p);
   if (acks === -1) toSync.add(p);

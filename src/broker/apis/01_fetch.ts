@@ -25,6 +25,7 @@ import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
+import { countFetched } from "../../http/metrics/topic-traffic.ts";
 import { nextSessionEpoch, sessionPartitionKey, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
 
 /** Upper bound on a long poll, whatever the client asks. */
@@ -119,7 +120,11 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 
       const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, b.config.num("fetch.max.bytes"));
       const readCommitted = (req.isolationLevel ?? 0) === 1;
-      const respond = (results: PartitionResult[]): FetchResponse => buildResponse(results, session?.id ?? 0);
+      const respond = (results: PartitionResult[]): FetchResponse => {
+        const m = b.metrics;
+        if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
+        return buildResponse(results, session?.id ?? 0);
+      };
       const first = readAll(b, wanted, maxBytes, readCommitted, incremental);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
@@ -128,6 +133,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         const finish = () => {
           if (finished) return;
           finished = true;
+          if (b.metrics !== null) b.metrics.waitingFetches--;
           b.clock.clearTimer(timer);
           for (const w of wanted) w.p?.waiters.delete(onData);
           done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental).results));
@@ -138,6 +144,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           if (again.bytes >= req.minBytes || again.hasError) finish();
           else for (const w of wanted) w.p?.waiters.add(onData);
         };
+        if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
         const timer = b.clock.setTimer(finish, waitMs);
         for (const w of wanted) w.p?.waiters.add(onData);
       });

@@ -8,6 +8,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import type { ApiHandler } from "../api-handler.ts";
+import { topicOperationError } from "../topic-operation-error.ts";
 import type { Broker, Topic } from "../broker.ts";
 
 /** Builds the Metadata handler. */
@@ -55,7 +56,14 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
           }
           let t = b.topicsByName.get(rt.name);
           if (t === undefined && autoCreate) {
-            const code = b.autoCreateTopic(rt.name);
+            let code: number;
+            try {
+              code = b.autoCreateTopic(rt.name);
+            } catch (e) {
+              const err = topicOperationError(e);
+              b.logger.error(`auto-creating topic ${rt.name} failed: ${(e as Error)?.stack ?? e}`);
+              code = err.code;
+            }
             if (code !== ErrorCode.NONE) {
               topics.push(missing(rt.name, ZERO_UUID, code));
               continue;

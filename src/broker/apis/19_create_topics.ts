@@ -3,7 +3,8 @@
  * and the created topic's configs in the response; v7 topic ids.
  */
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from "../../protocol/generated/19_create_topics.ts";
-import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { topicOperationError } from "../topic-operation-error.ts";
 import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
@@ -65,9 +66,10 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
               : [];
           }
         } catch (e) {
-          if (!(e instanceof KafkaError)) throw e;
-          out.errorCode = e.code;
-          out.errorMessage = e.message;
+          const err = topicOperationError(e);
+          if (err.unexpected) b.logger.error(`creating topic ${t.name} failed: ${(e as Error)?.stack ?? e}`);
+          out.errorCode = err.code;
+          out.errorMessage = err.message;
         }
         return out;
       });

@@ -5,6 +5,7 @@ import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
+import { topicOperationError } from "../topic-operation-error.ts";
 
 /** Builds the DeleteTopics handler. */
 export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> {
@@ -33,7 +34,14 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
           out.errorMessage = `Topic ${topic.name} is an internal topic and cannot be deleted.`;
           return out;
         }
-        b.deleteTopic(topic);
+        try {
+          b.deleteTopic(topic);
+        } catch (e) {
+          const err = topicOperationError(e);
+          if (err.unexpected) b.logger.error(`deleting topic ${topic.name} failed: ${(e as Error)?.stack ?? e}`);
+          out.errorCode = err.code;
+          out.errorMessage = err.message;
+        }
         return out;
       });
       return { throttleTimeMs: 0, responses };

@@ -1,0 +1,113 @@
+/**
+ * The Kafka listener: accepts connections within the connection limits ({@link ConnectionQuotas}), pausing the
+ * listening socket at `max.connections` and resuming below it, and gives each connection the shared request
+ * budget, deadlines and response encoder.
+ */
+import { listen, type Listener } from "../platform/net.ts";
+import type { ConnectionHandler } from "../platform/net.ts";
+import type { Clock } from "../platform/clock.ts";
+import { openFileSoftLimit } from "../platform/open-file-limit.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { ApiHandler } from "./api-handler.ts";
+import { kafkaConnection, responseWriter } from "./connection.ts";
+import { ConnectionQuotas, parsePerIpOverrides, reservedFileDescriptors } from "./connection-quotas.ts";
+import { ConnectionTimeouts } from "./connection-timeouts.ts";
+import { RequestBudget } from "./request-budget.ts";
+import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+
+/** Log sink of the listener. */
+export type ListenerLog = (level: "info" | "warn" | "error", msg: string) => void;
+
+/** A running Kafka listener with its limits (exposed for tests and metrics). */
+export interface KafkaListener {
+  /** The platform listener. */
+  readonly listener: Listener;
+  /** Open connections per address and in total. */
+  readonly quotas: ConnectionQuotas;
+  /** In-flight requests and bytes. */
+  readonly budget: RequestBudget;
+  /** Stops accepting, closes every connection and stops the timers. */
+  close(): Promise<void>;
+}
+
+/** The connection limit in force: `max.connections`, capped by the open-file limit minus a reserve for log files. */
+export function effectiveMaxConnections(config: BrokerConfig, fdLimit: number | null): number {
+  const configured = config.num("max.connections");
+  if (fdLimit === null) return configured;
+  return Math.max(1, Math.min(configured, fdLimit - reservedFileDescriptors(fdLimit)));
+}
+
+/** Listens on host:port and serves Kafka connections with `handlers`. */
+export async function startKafkaListener(
+  host: string,
+  port: number,
+  config: BrokerConfig,
+  handlers: ReadonlyArray<ApiHandler | undefined>,
+  clock: Clock,
+  log: ListenerLog,
+  metrics?: BrokerMetrics,
+): Promise<KafkaListener> {
+  const maxConnections = effectiveMaxConnections(config, openFileSoftLimit());
+  const quotas = new ConnectionQuotas(maxConnections, config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides")));
+  const budget = new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes"));
+  const timeouts = new ConnectionTimeouts(clock, config.num("connections.max.idle.ms"), config.num("socket.request.read.timeout.ms"));
+  const writer = responseWriter();
+  const options = {
+    handlers,
+    maxRequestBytes: config.num("socket.request.max.bytes"),
+    maxInFlight: config.num("queued.max.requests.per.connection"),
+    budget,
+    timeouts,
+    writer,
+    monotonicMs: () => clock.monotonicMs(),
+    log,
+    metrics,
+  };
+  let accepting = true;
+  let listener: Listener | null = null;
+  let stopped = false;
+  const resume = () => {
+    if (stopped || accepting) return;
+    try {
+      listener?.resumeAccepting();
+      accepting = true;
+      log("info", `below max.connections=${quotas.maxConnections} again: accepting`);
+    } catch (e) {
+      log("error", `could not listen again on ${host}:${port}: ${(e as Error).message}; retrying in 1 s`);
+      clock.setTimer(resume, 1000);
+    }
+  };
+  const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
+  listener = await listen(host, port, (conn) => {
+    if (!quotas.admit(conn.remoteIp)) {
+      log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);
+      conn.close(false);
+      return refused;
+    }
+    if (quotas.full() && accepting) {
+      accepting = false;
+      log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting until one closes`);
+      listener?.pauseAccepting();
+    }
+    const h = kafkaConnection(conn, options);
+    return {
+      onData: (c) => h.onData(c),
+      onDrain: () => h.onDrain(),
+      onClose() {
+        h.onClose();
+        quotas.release(conn.remoteIp);
+        if (!accepting && !quotas.full()) resume();
+      },
+    };
+  });
+  return {
+    listener,
+    quotas,
+    budget,
+    async close() {
+      stopped = true;
+      timeouts.stop();
+      await listener!.close();
+    },
+  };
+}

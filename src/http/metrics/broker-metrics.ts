@@ -1,0 +1,121 @@
+/**
+ * The broker's counters, updated on the hot path: plain numbers in preallocated arrays indexed by API key, one
+ * small object per topic (made on the topic's first byte), fixed-bucket histograms. Nothing here allocates per
+ * request. `/metrics` reads them (see prometheus-page.ts); docs/metrics.md lists every name.
+ */
+import { FixedHistogram } from "./histogram.ts";
+
+/** Highest API key + 1 that gets request metrics. */
+export const MAX_API_KEYS = 128;
+
+/** The phases of Kafka's RequestMetrics, in the order a request goes through them. */
+export const REQUEST_PHASES = ["requestqueuetimems", "localtimems", "remotetimems", "responsequeuetimems", "responsesendtimems", "totaltimems"] as const;
+
+/** Latency histograms of one API, one per phase of {@link REQUEST_PHASES}. */
+export type PhaseHistograms = FixedHistogram[];
+
+/** Bytes and messages into and out of one topic. */
+export interface TopicCounters {
+  /** Bytes appended by producers. */
+  bytesIn: number;
+  /** Records appended by producers. */
+  messagesIn: number;
+  /** Bytes returned to fetchers. */
+  bytesOut: number;
+  /** Records returned to fetchers. */
+  messagesOut: number;
+}
+
+/** Every counter the broker keeps for `/metrics`. */
+export class BrokerMetrics {
+  /** Requests per API key. */
+  readonly requests = new Float64Array(MAX_API_KEYS);
+  /** Per API key: count of each error code seen in responses (`error code -> count`). */
+  readonly errors: (Map<number, number> | undefined)[] = new Array(MAX_API_KEYS);
+  /** Per API key: phase histograms, made for the APIs the broker serves. */
+  readonly latency: (PhaseHistograms | undefined)[] = new Array(MAX_API_KEYS);
+  /** Per-topic bytes and messages. */
+  readonly topics = new Map<string, TopicCounters>();
+  /** Open client connections. */
+  connections = 0;
+  /** Connections accepted since start. */
+  connectionsCreated = 0;
+  /** Connections closed since start. */
+  connectionsClosed = 0;
+  /** Failed authentications (stays 0 until SASL lands; the security layer increments it). */
+  failedAuthentications = 0;
+  /** Successful authentications (same). */
+  successfulAuthentications = 0;
+  /** Fetches parked in long polls (the fetch purgatory). */
+  waitingFetches = 0;
+  /** acks=all produces waiting for their fsync (the produce purgatory). */
+  waitingProduces = 0;
+  /** ISR shrinks (stays 0 on a single node; replication increments it). */
+  isrShrinks = 0;
+  /** ISR expands (same). */
+  isrExpands = 0;
+  /** fdatasync latency (ms) of log segments: Kafka's LogFlushRateAndTimeMs. */
+  readonly fsync = new FixedHistogram();
+
+  /** Makes the latency histograms of each served API key. */
+  serveApis(apiKeys: readonly number[]): void {
+    for (const k of apiKeys) {
+      if (k < 0 || k >= MAX_API_KEYS) throw new RangeError(`API key ${k} outside the metrics table`);
+      this.latency[k] ??= REQUEST_PHASES.map(() => new FixedHistogram());
+    }
+  }
+
+  /** Records one finished request: its API and the six phase durations (ms). */
+  requestDone(apiKey: number, queueMs: number, localMs: number, remoteMs: number, responseQueueMs: number, sendMs: number, totalMs: number): void {
+    this.requests[apiKey]++;
+    const h = this.latency[apiKey];
+    if (h === undefined) return;
+    h[0].observe(queueMs);
+    h[1].observe(localMs);
+    h[2].observe(remoteMs);
+    h[3].observe(responseQueueMs);
+    h[4].observe(sendMs);
+    h[5].observe(totalMs);
+  }
+
+  /** Counts one error code (0 = NONE included, as Kafka's ErrorsPerSec does) in a response of `apiKey`. */
+  error(apiKey: number, code: number): void {
+    let m = this.errors[apiKey];
+    if (m === undefined) this.errors[apiKey] = m = new Map();
+    m.set(code, (m.get(code) ?? 0) + 1);
+  }
+
+  /** The counters of `topic`, made on first use. */
+  topic(topic: string): TopicCounters {
+    let t = this.topics.get(topic);
+    if (t === undefined) {
+      t = { bytesIn: 0, messagesIn: 0, bytesOut: 0, messagesOut: 0 };
+      this.topics.set(topic, t);
+    }
+    return t;
+  }
+
+  /** Forgets a deleted topic's counters. */
+  topicDeleted(topic: string): void {
+    this.topics.delete(topic);
+  }
+}
+
+/**
+ * Counts every `errorCode` field in a decoded response (top level and nested partition/topic results), the way
+ * Kafka's response `errorCounts()` does. Views of record bytes are skipped.
+ */
+export function countResponseErrors(m: BrokerMetrics, apiKey: number, response: unknown): void {
+  if (typeof response !== "object" || response === null || ArrayBuffer.isView(response)) return;
+  if (Array.isArray(response)) {
+    for (let i = 0; i < response.length; i++) countResponseErrors(m, apiKey, response[i]);
+    return;
+  }
+  const o = response as Record<string, unknown>;
+  for (const k in o) {
+    const v = o[k];
+    if (k === "errorCode") {
+      if (typeof v === "number") m.error(apiKey, v);
+    } else if (typeof v === "object" && v !== null) countResponseErrors(m, apiKey, v);
+  }
+}

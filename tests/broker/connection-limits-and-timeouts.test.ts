@@ -1,0 +1,114 @@
+/**
+ * Connection limits and deadlines over real sockets: idle connections close after `connections.max.idle.ms`,
+ * half-sent and trickled frames after `socket.request.read.timeout.ms`; at `max.connections` the listener stops
+ * accepting and resumes when a connection closes; `max.connections.per.ip` (with overrides) closes the extra
+ * connection at once. Unknown config keys warn; malformed values refuse to start with the key in the message.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { startTestBroker } from "../support/broker.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { BrokerConfig } from "../../src/broker/config.ts";
+
+const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
+
+/** Connects and resolves "connected" or the error code (ECONNREFUSED when the listener is paused). */
+function tryConnect(port: number): Promise<{ outcome: string; sock: net.Socket }> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port });
+    sock.once("connect", () => resolve({ outcome: "connected", sock }));
+    sock.once("error", (e) => resolve({ outcome: (e as NodeJS.ErrnoException).code ?? String(e), sock }));
+  });
+}
+
+test("idle connections and half-sent or trickled frames are closed by their deadlines", async () => {
+  const lines: string[] = [];
+  const b = await startTestBroker({ "connections.max.idle.ms": "300", "socket.request.read.timeout.ms": "300" }, undefined, lines);
+  const started: RawClient[] = [];
+  try {
+    const idle = await RawClient.connect(b.port);
+    started.push(idle);
+    assert.equal((await idle.request(18, 3, apiVersions)).errorCode, 0);
+    const twoBytes = await RawClient.connect(b.port);
+    started.push(twoBytes);
+    await twoBytes.sendRaw(new Uint8Array([0, 0]), false);
+    const trickle = await RawClient.connect(b.port);
+    started.push(trickle);
+    const head = new Uint8Array(4);
+    new DataView(head.buffer).setInt32(0, 100 * 1024 * 1024);
+    await trickle.sendRaw(head, false);
+    let trickling = true;
+    const dripper = (async () => {
+      // 1 KB every 50 ms, bounded: at most 200 drips (10 s)
+      for (let i = 0; i < 200 && trickling; i++) {
+        await trickle.sendRaw(new Uint8Array(1024), false);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await Promise.all([idle.closed, twoBytes.closed, trickle.closed]);
+    trickling = false;
+    await dripper;
+    assert.equal(lines.filter((l) => l.includes("socket.request.read.timeout.ms=300")).length, 2, lines.join("\n"));
+    const fresh = await RawClient.connect(b.port);
+    started.push(fresh);
+    assert.equal((await fresh.request(18, 3, apiVersions)).errorCode, 0, "the broker still serves");
+  } finally {
+    for (const c of started) c.close();
+    await b.stop();
+  }
+});
+
+test("max.connections: the listener stops accepting at the limit and accepts again when a connection closes", async () => {
+  const b = await startTestBroker({ "max.connections": "3" });
+  const socks: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const r = await tryConnect(b.port);
+      assert.equal(r.outcome, "connected");
+      socks.push(r.sock);
+    }
+    const refused = await tryConnect(b.port);
+    socks.push(refused.sock);
+    assert.equal(refused.outcome, "ECONNREFUSED", "the fourth is not accepted");
+    socks[0].destroy();
+    let again = "";
+    for (let i = 0; i < 100 && again !== "connected"; i++) {
+      const r = await tryConnect(b.port);
+      socks.push(r.sock);
+      again = r.outcome;
+      if (again !== "connected") await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(again, "connected", "accepting resumed below the limit");
+  } finally {
+    for (const s of socks) s.destroy();
+    await b.stop();
+  }
+});
+
+test("max.connections.per.ip and its overrides close the connection over the address's limit", async () => {
+  for (const [overrides, allowed] of [["", 1], ["127.0.0.1:3", 3]] as const) {
+    const b = await startTestBroker({ "max.connections.per.ip": "1", "max.connections.per.ip.overrides": overrides });
+    const clients: RawClient[] = [];
+    try {
+      for (let i = 0; i < allowed; i++) clients.push(await RawClient.connect(b.port));
+      const extra = await RawClient.connect(b.port);
+      clients.push(extra);
+      await extra.closed; // the positive event: the broker closed the one over the limit
+      for (const c of clients.slice(0, allowed)) assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, "those within the limit are served");
+    } finally {
+      for (const c of clients) c.close();
+      await b.stop();
+    }
+  }
+});
+
+test("unknown config keys are warned about; malformed values refuse to start and name the key", async () => {
+  const lines: string[] = [];
+  const b = await startTestBroker({ "max.conections": "100" }, undefined, lines);
+  await b.stop();
+  assert.ok(lines.some((l) => l.startsWith("WARN") && l.includes("'max.conections'") && l.includes("isn't a known config")), lines.join("\n"));
+  for (const [key, value] of [["max.connections", "lots"], ["connections.max.idle.ms", "99999999999999999999"], ["max.connections.per.ip.overrides", "127.0.0.1"], ["queued.max.request.bytes", "1000"], ["listeners", "127.0.0.1:9092"]]) {
+    assert.throws(() => new BrokerConfig(new Map([[key, value]])), (e: Error) => e.message.includes(key.split(".")[0]), `${key}=${value}`);
+  }
+});

@@ -1,0 +1,103 @@
+/**
+ * Starts a broker with its HTTP side (metrics, health, JSON API, console) for a test: Kafka and HTTP on
+ * 127.0.0.1 with OS-chosen ports, a fresh temporary data directory removed by `stop()` (unless `keepDir`).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { BrokerConfig } from "../../src/broker/config.ts";
+import type { BrokerDeps } from "../../src/broker/broker.ts";
+import { startBrokerWithHttp, type RunningBroker } from "../../src/http/start-with-http.ts";
+import type { HttpServer } from "../../src/http/http-server.ts";
+import { testLogger } from "./broker.ts";
+
+/** A running broker with HTTP. */
+export interface HttpTestBroker extends RunningBroker {
+  /** "127.0.0.1:port" of the Kafka listener. */
+  bootstrap: string;
+  /** "http://127.0.0.1:port" of the HTTP listener. */
+  url: string;
+  /** Data directory. */
+  dir: string;
+  /** Stops everything and removes the directory (unless keepDir). */
+  stop(opts?: { keepDir?: boolean }): Promise<void>;
+}
+
+/** Starts a broker with `http.listeners=http://127.0.0.1:0` plus `overrides`. */
+export async function startHttpTestBroker(overrides: Record<string, string> = {}, opts: { dir?: string; deps?: BrokerDeps; onHttpBound?: (h: HttpServer) => void; logLines?: string[] } = {}): Promise<HttpTestBroker> {
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-http-"));
+  const values = new Map<string, string>([
+    ["listeners", "PLAINTEXT://127.0.0.1:0"],
+    ["http.listeners", "http://127.0.0.1:0"],
+    ["log.dirs", dir],
+    ["group.initial.rebalance.delay.ms", "0"],
+    ["offsets.topic.num.partitions", "4"],
+    ...Object.entries(overrides),
+  ]);
+  const r = await startBrokerWithHttp(new BrokerConfig(values), { logger: testLogger(opts.logLines), ...opts.deps }, opts.onHttpBound);
+  return {
+    ...r,
+    bootstrap: `127.0.0.1:${r.broker.port}`,
+    url: `http://127.0.0.1:${r.http!.ports[0]}`,
+    dir,
+    async stop(o) {
+      await r.stop();
+      if (!o?.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** GETs or sends JSON; returns status and parsed JSON (or text). */
+export async function httpJson(url: string, method = "GET", body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** Whether Python's prometheus_client (the reference text-format parser) is importable. */
+export function havePrometheusParser(): boolean {
+  return spawnSync("/usr/bin/python3", ["-c", "import prometheus_client"]).status === 0;
+}
+
+/** One parsed sample. */
+export interface PromSample {
+  /** Sample name (with _bucket/_sum/_count/_total as written). */
+  name: string;
+  /** Labels. */
+  labels: Record<string, string>;
+  /** Value. */
+  value: number;
+}
+
+/**
+ * Parses a Prometheus text page with prometheus_client's parser (fails on any syntax error) and returns every
+ * sample.
+ */
+export function parsePrometheus(text: string): PromSample[] {
+  const script = `
+import sys, json
+from prometheus_client.parser import text_string_to_metric_families
+out = []
+for fam in text_string_to_metric_families(sys.stdin.read()):
+    for s in fam.samples:
+        out.append({"name": s.name, "labels": s.labels, "value": s.value})
+print(json.dumps(out))
+`;
+  const r = spawnSync("/usr/bin/python3", ["-c", script], { input: text, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`prometheus_client could not parse /metrics:\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** The value of the sample `name` whose labels include `labels` (exactly one must match). */
+export function sampleValue(samples: PromSample[], name: string, labels: Record<string, string> = {}): number {
+  const hits = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v) && Object.keys(s.labels).length === Object.keys(labels).length);
+  if (hits.length !== 1) throw new Error(`${hits.length} samples match ${name}${JSON.stringify(labels)}`);
+  return hits[0].value;
+}
