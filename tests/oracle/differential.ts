@@ -10,6 +10,7 @@ import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { API_CODECS } from "../../src/protocol/generated/index.ts";
 
 await initCrc32c();
 
@@ -38,6 +39,7 @@ export const IGNORED_FIELDS: Record<string, string> = {
   transactionStartTimeMs: "the broker's clock",
   sessionId: "fetch session ids are random",
   errorMessage: "free text; compared only through the error code beside it",
+  batchIndexErrorMessage: "free text of a per-record produce error; its index and the partition's error code are compared",
   clusterAuthorizedOperations: "checked by the authorized-operations scenario on its own (bit sets)",
   supportedFeatures: "KRaft feature levels of Kafka's controller; Runnel has no feature flags to negotiate",
   finalizedFeatures: "KRaft feature levels of Kafka's controller; Runnel has no feature flags to negotiate",
@@ -166,9 +168,10 @@ export async function startPair(runnelOverrides: Record<string, string> = {}, ka
     versions(apiKey) {
       const a = kv.get(apiKey);
       const b = rv.get(apiKey);
-      if (!a || !b) return [];
+      const codec = API_CODECS[apiKey];
+      if (!a || !b || !codec) return [];
       const out: number[] = [];
-      for (let v = Math.max(a[0], b[0]); v <= Math.min(a[1], b[1]); v++) out.push(v);
+      for (let v = Math.max(a[0], b[0], codec.minVersion); v <= Math.min(a[1], b[1], codec.maxVersion); v++) out.push(v);
       return out;
     },
     async compare(api, scenario) {

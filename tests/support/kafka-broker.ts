@@ -59,7 +59,16 @@ export interface KafkaOptions {
   dir?: string;
   /** Log level of the broker's log file; default WARN. */
   logLevel?: string;
+  /** Feature levels given to `kafka-storage format` (name to level); default transaction.version=1, as Runnel (below). */
+  features?: Record<string, number>;
 }
+
+/**
+ * Feature levels the harness formats Kafka with by default. Runnel finalizes no feature flags, so clients run the
+ * classic transaction protocol (explicit AddPartitionsToTxn); Kafka 4.4 would otherwise default to
+ * transaction.version=2, where a Produce v12+ adds its partition to the transaction implicitly (KIP-890).
+ */
+export const KAFKA_DEFAULT_FEATURES: Record<string, number> = { "transaction.version": 1 };
 
 /** A free loopback port chosen by the OS. */
 export function freePort(): Promise<number> {
@@ -149,7 +158,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, opts.overrides ?? {}));
   if (!opts.dir) {
     const clusterId = (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
-    await java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, "--standalone"], dir, 60_000);
+    const features = Object.entries(opts.features ?? KAFKA_DEFAULT_FEATURES).flatMap(([k, v]) => ["--feature", `${k}=${v}`]);
+    await java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, "--standalone", ...features], dir, 60_000);
   }
   const heap = opts.heap ?? "512m";
   const out = fs.openSync(path.join(dir, "stdout.log"), "a");
