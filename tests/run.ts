@@ -19,6 +19,7 @@ const DENO_SUITES = [
   "tests/storage",
   "tests/client",
   "tests/transactions",
+  "tests/cluster",
 ];
 
 interface Counts {

@@ -10,7 +10,7 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
-import { LocalMetadataStore, type MetadataStore, type TopicRecord } from "../cluster/metadata-store.ts";
+import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { LogManager } from "../storage/log-manager.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
@@ -147,6 +147,10 @@ export class Broker {
   private readonly metadata: MetadataStore;
   private listener: KafkaListener | null = null;
   private stopped = false;
+  /** Tail of the queue of topic changes (create, delete, partitions, configs). */
+  private topicChanges: Promise<unknown> = Promise.resolve();
+  /** Topic creations under way, by name. */
+  private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
   private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
     this.config = config;
@@ -171,7 +175,11 @@ export class Broker {
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
-    for (const dir of dirs) d.fs.mkdirp(dir);
+    for (const dir of dirs) {
+      if (d.fs.exists(dir)) continue;
+      d.fs.mkdirp(dir);
+      d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
+    }
     const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
@@ -219,12 +227,29 @@ export class Broker {
     const spec = config.listeners[0];
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
+    await broker.registerSelf();
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
       `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.listener.host}:${broker.listener.listener.port}, ` +
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
+  }
+
+  /** Registers this broker in the metadata store (a single node: in memory, for the cluster view). */
+  private registerSelf(): Promise<void> {
+    const adv = this.advertised();
+    return this.metadata.registerBroker({
+      nodeId: this.nodeId,
+      brokerEpoch: this.metadata.version + 1,
+      rack: this.config.raw("broker.rack"),
+      endpoints: [{ name: this.config.advertisedListeners[0].name, host: adv.host, port: adv.port, securityProtocol: "PLAINTEXT" }],
+    });
+  }
+
+  /** The metadata store (read-only view and watch; changes go through the broker's methods). */
+  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch"> {
+    return this.metadata;
   }
 
   /** The bound port (useful when 0 was asked). */
@@ -267,17 +292,17 @@ export class Broker {
       const config = parsed.ok ? parsed.config : this.defaultLogConfig;
       if (!parsed.ok) this.logger.warn(`topic ${rec.name}: ignoring bad stored config: ${parsed.message}`);
       const topic = this.makeTopic(rec, config);
-      this.addPartitions(topic, rec.partitions);
+      topic.partitions = this.openPartitions(topic, 0, rec.partitions, false);
+      this.register(topic);
     }
     // Partition directories whose topic metadata is gone (deleted while down) are removed by the log manager.
     this.logs.removeUnknown((name) => this.topicsByName.has(name));
   }
 
   private makeTopic(rec: TopicRecord, config: LogConfig): Topic {
-    const id = uuidFromHex(rec.idHex);
-    const topic: Topic = {
+    return {
       name: rec.name,
-      id,
+      id: uuidFromHex(rec.idHex),
       idHex: rec.idHex,
       internal: isInternalTopic(rec.name),
       partitions: [],
@@ -285,30 +310,73 @@ export class Broker {
       config,
       replicationFactor: rec.replicationFactor,
     };
-    this.topicsByName.set(topic.name, topic);
-    this.topicsById.set(topic.idHex, topic);
-    return topic;
   }
 
-  private addPartitions(topic: Topic, count: number): void {
-    for (let i = topic.partitions.length; i < count; i++) {
-      const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
-      log.highWatermark = log.logEndOffset;
-      const producers = new ProducerStateTable();
-      const abortedTxns = AbortedTxnIndex.open(this.fs, log, (m) => this.logger.warn(m));
-      const loaded = loadProducerState(this.fs, log, producers, (a) => abortedTxns.add(a));
-      if (loaded !== null) this.logger.info(loaded);
-      topic.partitions.push({ topic, index: i, log, leaderEpoch: 0, waiters: new Set(), producers, abortedTxns });
+  /** Makes a topic visible to requests. */
+  private register(topic: Topic): void {
+    this.topicsByName.set(topic.name, topic);
+    this.topicsById.set(topic.idHex, topic);
+  }
+
+  /**
+   * Opens (creating where missing) partitions `from` to `to - 1` of `topic`. With `undo` (new partitions), all of
+   * them or none: a failure deletes the logs opened so far. Without it (start-up), a failure stops the start.
+   */
+  private openPartitions(topic: Topic, from: number, to: number, undo = true): PartitionState[] {
+    const opened: PartitionState[] = [];
+    try {
+      for (let i = from; i < to; i++) {
+        const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
+        log.highWatermark = log.logEndOffset;
+        const producers = new ProducerStateTable();
+        const abortedTxns = AbortedTxnIndex.open(this.fs, log, (m) => this.logger.warn(m));
+        const loaded = loadProducerState(this.fs, log, producers, (a) => abortedTxns.add(a));
+        if (loaded !== null) this.logger.info(loaded);
+        opened.push({ topic, index: i, log, leaderEpoch: this.metadata.partitionState(topic.name, i)?.leaderEpoch ?? 0, waiters: new Set(), producers, abortedTxns });
+      }
+    } catch (e) {
+      if (!undo) throw e;
+      this.logger.error(`could not open partitions of ${topic.name}: ${(e as Error).message}`);
+      this.dropPartitions(topic.name, from, to);
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create partitions of ${topic.name}: ${(e as Error).message}`);
+    }
+    return opened;
+  }
+
+  /** Deletes the logs of partitions `from` to `to - 1` (a creation undone, or a topic deleted). */
+  private dropPartitions(topic: string, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      try {
+        this.logs.delete({ topic, partition: i });
+      } catch (e) {
+        this.logger.warn(`could not delete log ${topic}-${i} (removed at the next start): ${(e as Error).message}`);
+      }
     }
   }
 
-  /** Validates and (unless `validateOnly`) creates a topic; throws {@link KafkaError} on failure. */
-  createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Topic | null {
+  /** The states recorded for new partitions of a topic on this single node. */
+  private localPartitionStates(topic: string, from: number, to: number): PartitionStateRecord[] {
+    const out: PartitionStateRecord[] = [];
+    for (let i = from; i < to; i++) out.push({ topic, partition: i, replicas: [this.nodeId], leader: this.nodeId, leaderEpoch: 0, isr: [this.nodeId], partitionEpoch: 0 });
+    return out;
+  }
+
+  /** Runs topic changes one at a time, so that each sees the result of the one before. */
+  private serialize<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.topicChanges.then(change);
+    this.topicChanges = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Validates and (unless `validateOnly`) creates a topic: partition logs first, then the metadata record, then
+   * visible to requests. All or nothing: when a log or the metadata write fails, the logs created are deleted and
+   * it rejects with a {@link KafkaError} (KAFKA_STORAGE_ERROR for I/O).
+   */
+  async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Promise<Topic | null> {
     const problem = topicNameProblem(name);
     if (problem) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
-    if (this.topicsByName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
-    const collides = [...this.topicsByName.keys()].find((n) => n !== name && n.replace(/\./g, "_") === name.replace(/\./g, "_"));
-    if (collides) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic '${collides}'.`);
+    this.checkNameFree(name);
     if (partitions === -1) partitions = this.config.num("num.partitions");
     if (replicationFactor === -1) replicationFactor = this.config.num("default.replication.factor");
     if (partitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
@@ -320,18 +388,42 @@ export class Broker {
     const parsed = parseLogConfig(configs, this.defaultLogConfig);
     if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (validateOnly) return null;
-    const rec: TopicRecord = { name, idHex: uuidHex(randomUuid(this.random)), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
-    this.metadata.put(rec);
-    const topic = this.makeTopic(rec, parsed.config);
-    this.addPartitions(topic, partitions);
-    this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
-    return topic;
+    const creation = this.serialize(async () => {
+      this.checkNameFree(name);
+      const rec: TopicRecord = { name, idHex: uuidHex(randomUuid(this.random)), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
+      const topic = this.makeTopic(rec, parsed.config);
+      topic.partitions = this.openPartitions(topic, 0, partitions);
+      try {
+        await this.metadata.createTopic(rec, this.localPartitionStates(name, 0, partitions));
+      } catch (e) {
+        this.dropPartitions(name, 0, partitions);
+        throw this.metadataFailure(`create topic ${name}`, e);
+      }
+      this.register(topic);
+      this.logger.info(`created topic ${name} with ${partitions} partition(s)`);
+      return topic;
+    });
+    this.pendingCreations.set(name, creation);
+    return creation.finally(() => this.pendingCreations.delete(name));
   }
 
-  /** Auto-creates a topic for Metadata; returns a Kafka error code. */
-  autoCreateTopic(name: string): number {
+  /** Throws TOPIC_ALREADY_EXISTS or INVALID_TOPIC_EXCEPTION (collision) unless `name` is free. */
+  private checkNameFree(name: string): void {
+    if (this.topicsByName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const collides = [...this.topicsByName.keys()].find((n) => n !== name && n.replace(/\./g, "_") === name.replace(/\./g, "_"));
+    if (collides) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic '${collides}'.`);
+  }
+
+  /** A metadata write failure as the KafkaError to answer (a store rejects with one; anything else is I/O). */
+  private metadataFailure(what: string, e: unknown): KafkaError {
+    this.logger.error(`could not ${what}: ${(e as Error).message}`);
+    return e instanceof KafkaError ? e : new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not ${what}: ${(e as Error).message}`);
+  }
+
+  /** Auto-creates a topic for Metadata; resolves to a Kafka error code. */
+  async autoCreateTopic(name: string): Promise<number> {
     try {
-      this.createTopic(name, -1, -1, {}, false);
+      await this.createTopic(name, -1, -1, {}, false);
       return ErrorCode.NONE;
     } catch (e) {
       if (e instanceof KafkaError) return e.code === ErrorCode.TOPIC_ALREADY_EXISTS ? ErrorCode.NONE : e.code;
@@ -339,50 +431,88 @@ export class Broker {
     }
   }
 
-  /** Deletes a topic and its data. */
-  deleteTopic(topic: Topic): void {
-    this.metadata.remove(topic.name);
-    this.topicsByName.delete(topic.name);
-    this.topicsById.delete(topic.idHex);
-    this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
-    this.metrics?.topicDeleted(topic.name);
-    for (const p of topic.partitions) {
-      for (const w of p.waiters) w();
-      this.logs.delete({ topic: topic.name, partition: p.index });
+  /**
+   * Runs `ensure` (a coordinator's "create my internal topic when missing", which starts the creation and throws
+   * while it is under way); when a creation of `name` is in flight, waits for it and runs `ensure` once more.
+   */
+  async ensureInternalTopic(name: string, ensure: () => number): Promise<number> {
+    try {
+      return ensure();
+    } catch (e) {
+      const pending = this.pendingCreations.get(name);
+      if (pending === undefined) throw e;
+      await pending.catch(() => undefined);
+      return ensure();
     }
-    this.logger.info(`deleted topic ${topic.name}`);
   }
 
-  /** Grows a topic to `count` partitions (increase only). */
-  createPartitions(topic: Topic, count: number, validateOnly: boolean): void {
-    if (count < topic.partitions.length) {
-      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions.length} partitions, which is higher than the requested ${count}.`);
-    }
-    if (count === topic.partitions.length) {
-      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${count} partitions.`);
-    }
+  /** Deletes a topic and its data: the metadata record first; when that write fails, the topic stays usable. */
+  deleteTopic(topic: Topic): Promise<void> {
+    return this.serialize(async () => {
+      if (this.topicsByName.get(topic.name) !== topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
+      try {
+        await this.metadata.deleteTopic(topic.name);
+      } catch (e) {
+        throw this.metadataFailure(`delete topic ${topic.name}`, e);
+      }
+      this.topicsByName.delete(topic.name);
+      this.topicsById.delete(topic.idHex);
+      this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
+      this.metrics?.topicDeleted(topic.name);
+      for (const p of topic.partitions) for (const w of p.waiters) w();
+      this.dropPartitions(topic.name, 0, topic.partitions.length);
+      this.logger.info(`deleted topic ${topic.name}`);
+    });
+  }
+
+  /** Grows a topic to `count` partitions (increase only); new logs first, then metadata, then visible. */
+  async createPartitions(topic: Topic, count: number, validateOnly: boolean): Promise<void> {
+    const check = (): void => {
+      if (count < topic.partitions.length) {
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions.length} partitions, which is higher than the requested ${count}.`);
+      }
+      if (count === topic.partitions.length) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${count} partitions.`);
+    };
+    check();
     if (validateOnly) return;
-    this.metadata.put(this.recordOf(topic, count));
-    this.addPartitions(topic, count);
+    await this.serialize(async () => {
+      if (this.topicsByName.get(topic.name) !== topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
+      check();
+      const from = topic.partitions.length;
+      const added = this.openPartitions(topic, from, count);
+      try {
+        await this.metadata.updateTopic(this.recordOf(topic, count), this.localPartitionStates(topic.name, from, count));
+      } catch (e) {
+        this.dropPartitions(topic.name, from, count);
+        throw this.metadataFailure(`add partitions to ${topic.name}`, e);
+      }
+      topic.partitions.push(...added);
+    });
   }
 
-  /** Replaces a topic's config overrides (already validated by {@link parseLogConfig}). */
-  setTopicConfig(topic: Topic, overrides: Record<string, string>, config: LogConfig): void {
-    this.metadata.put({ ...this.recordOf(topic, topic.partitions.length), configs: overrides });
-    topic.overrides = { ...overrides };
-    topic.config = config;
-    for (const p of topic.partitions) p.log.updateConfig(config);
+  /** Replaces a topic's config overrides (already validated by {@link parseLogConfig}), durably first. */
+  setTopicConfig(topic: Topic, overrides: Record<string, string>, config: LogConfig): Promise<void> {
+    return this.serialize(async () => {
+      if (this.topicsByName.get(topic.name) !== topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
+      try {
+        await this.metadata.updateTopic({ ...this.recordOf(topic, topic.partitions.length), configs: overrides }, []);
+      } catch (e) {
+        throw this.metadataFailure(`change the configs of ${topic.name}`, e);
+      }
+      topic.overrides = { ...overrides };
+      topic.config = config;
+      for (const p of topic.partitions) p.log.updateConfig(config);
+    });
   }
 
   private recordOf(topic: Topic, partitions: number): TopicRecord {
-    const old = this.metadata.topics().find((t) => t.name === topic.name);
     return {
       name: topic.name,
       idHex: topic.idHex,
       partitions,
       replicationFactor: topic.replicationFactor,
       configs: { ...topic.overrides },
-      createdAtMs: old?.createdAtMs ?? this.clock.nowMs(),
+      createdAtMs: this.metadata.topic(topic.name)?.createdAtMs ?? this.clock.nowMs(),
     };
   }
 

@@ -82,6 +82,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   let socketBlocked = false;
   let waitingForBudget = false;
   let responseHeld = 0; // budget bytes of responses queued behind a full socket
+  let unread: Uint8Array | null = null; // bytes received but not yet split into frames (held while reading is stopped)
+  let draining = false; // a consume() of unread bytes is scheduled
   const slots: Slot[] = [];
   const metrics = opts.metrics;
   if (metrics !== undefined) {
@@ -125,6 +127,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     responseHeld = 0;
     parts = [];
     header = null;
+    unread = null;
   };
 
   const releaseSlot = (s: Slot) => {
@@ -153,6 +156,13 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     } else if (!shouldPause && paused) {
       paused = false;
       conn.resume();
+    }
+    if (!shouldPause && unread !== null && !draining) {
+      draining = true;
+      queueMicrotask(() => {
+        draining = false;
+        consume();
+      });
     }
   };
 
@@ -317,71 +327,93 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return true;
   };
 
+  /**
+   * Whether dispatching must stop: too many requests in flight here, a full socket, or (while this connection has a
+   * request in flight) the broker-wide budget used up. A connection with nothing in flight may always dispatch one
+   * request whose bytes are already here, so connections stopped over budget can never wait on each other.
+   */
+  const mustStop = () => slots.length >= opts.maxInFlight || socketBlocked || (slots.length > 0 && !budget.hasRoom());
+
+  /**
+   * Splits the unread bytes into frames and dispatches them, stopping between frames as soon as a limit is reached:
+   * the rest stays unread (still counted in the budget) until the limit clears, so one chunk full of pipelined
+   * requests cannot run past `queued.max.requests.per.connection`.
+   */
+  const consume = () => {
+    const data = unread;
+    unread = null;
+    if (data === null || closed) return;
+    const now = opts.monotonicMs();
+    let at = 0;
+    while (!closed && at < data.length) {
+      if (frameSize < 0 && header === null && mustStop()) {
+        unread = data.subarray(at);
+        break;
+      }
+      if (timed.frameStartedMs < 0) timed.frameStartedMs = now;
+      if (frameSize < 0) {
+        // The size prefix, possibly split across chunks.
+        if (header !== null || data.length - at < 4) {
+          const need = 4 - (header?.length ?? 0);
+          const take = Math.min(need, data.length - at);
+          const h = new Uint8Array((header?.length ?? 0) + take);
+          if (header !== null) h.set(header, 0);
+          h.set(data.subarray(at, at + take), header?.length ?? 0);
+          at += take;
+          if (h.length < 4) {
+            header = h;
+            break;
+          }
+          header = null;
+          if (!beginFrame(sizeAt(h, 0))) return;
+        } else {
+          if (!beginFrame(sizeAt(data, at))) return;
+          at += 4;
+        }
+        if (partsFill === 0 && data.length - at >= frameSize) {
+          // The whole body is in this chunk: decode straight from it.
+          const body = data.subarray(at, at + frameSize);
+          at += frameSize;
+          completeFrame(body);
+          continue;
+        }
+      }
+      // A body spanning chunks: keep views of what arrived (memory follows the bytes, not the announced size).
+      const take = Math.min(frameSize - partsFill, data.length - at);
+      parts.push(data.subarray(at, at + take));
+      partsFill += take;
+      at += take;
+      if (partsFill === frameSize) {
+        const body = parts.length === 1 ? parts[0] : concatBytes(parts);
+        parts = [];
+        partsFill = 0;
+        completeFrame(body);
+      }
+    }
+    updatePause();
+  };
+
+  /** Hands a whole frame body to its handler with the budget bytes it holds (its body and size prefix). */
+  const completeFrame = (body: Uint8Array) => {
+    const held = frameSize + 4;
+    if (frameHeld < held) throw new Error(`frame of ${held} bytes holds only ${frameHeld} counted bytes`);
+    frameHeld -= held;
+    frameSize = -1;
+    timed.frameStartedMs = -1;
+    processFrame(body, held);
+  };
+
   updatePause(); // a connection opened while the budget is used up starts muted
 
   return {
     onData(chunk: Uint8Array) {
       if (closed) return;
-      const now = opts.monotonicMs();
-      timed.lastActiveMs = now;
+      timed.lastActiveMs = opts.monotonicMs();
       budget.addBytes(chunk.length);
       frameHeld += chunk.length;
-      let at = 0;
-      while (!closed && at < chunk.length) {
-        if (timed.frameStartedMs < 0) timed.frameStartedMs = now;
-        if (frameSize < 0) {
-          // The size prefix, possibly split across chunks.
-          if (header !== null || chunk.length - at < 4) {
-            const need = 4 - (header?.length ?? 0);
-            const take = Math.min(need, chunk.length - at);
-            const h = new Uint8Array((header?.length ?? 0) + take);
-            if (header !== null) h.set(header, 0);
-            h.set(chunk.subarray(at, at + take), header?.length ?? 0);
-            at += take;
-            if (h.length < 4) {
-              header = h;
-              break;
-            }
-            header = null;
-            if (!beginFrame(sizeAt(h, 0))) return;
-          } else {
-            if (!beginFrame(sizeAt(chunk, at))) return;
-            at += 4;
-          }
-          if (partsFill === 0 && chunk.length - at >= frameSize) {
-            // The whole body is in this chunk: decode straight from it.
-            const body = chunk.subarray(at, at + frameSize);
-            at += frameSize;
-            const held = Math.min(frameHeld, frameSize + 4);
-            frameHeld -= held;
-            frameSize = -1;
-            timed.frameStartedMs = -1;
-            processFrame(body, held);
-            continue;
-          }
-        }
-        // A body spanning chunks: keep views of what arrived (memory follows the bytes, not the announced size).
-        const take = Math.min(frameSize - partsFill, chunk.length - at);
-        parts.push(chunk.subarray(at, at + take));
-        partsFill += take;
-        at += take;
-        if (partsFill === frameSize) {
-          const body = parts.length === 1 ? parts[0] : concatBytes(parts);
-          parts = [];
-          partsFill = 0;
-          const held = Math.min(frameHeld, frameSize + 4);
-          frameHeld -= held;
-          frameSize = -1;
-          timed.frameStartedMs = -1;
-          processFrame(body, held);
-        }
-      }
-      if (!closed && frameSize < 0 && header === null) {
-        // Bytes counted for this chunk but not owned by a request (none should remain between frames).
-        budget.releaseBytes(frameHeld);
-        frameHeld = 0;
-      }
-      updatePause();
+      // A runtime may deliver a chunk or two after pause(): queue it behind what is already waiting.
+      unread = unread === null ? chunk : concatBytes([unread, chunk]);
+      if (!draining) consume();
     },
     onDrain() {
       if (closed) return;

@@ -94,13 +94,13 @@ export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as co
  * Applies config changes to a topic. `replace` = AlterConfigs semantics (the given set replaces all overrides);
  * otherwise incremental operations. Validates everything before changing anything.
  */
-export function alterTopicConfigs(
+export async function alterTopicConfigs(
   b: Broker,
   topic: Topic,
   changes: readonly { name: string; op: number; value: string | null }[],
   replace: boolean,
   validateOnly: boolean,
-): void {
+): Promise<void> {
   const overrides: Record<string, string> = replace ? {} : { ...topic.overrides };
   for (const c of changes) {
     const key = logConfigKey(c.name);
@@ -128,7 +128,7 @@ export function alterTopicConfigs(
   }
   const parsed = parseLogConfig(overrides, b.defaultLogConfig);
   if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
-  if (!validateOnly) b.setTopicConfig(topic, overrides, parsed.config);
+  if (!validateOnly) await b.setTopicConfig(topic, overrides, parsed.config);
 }
 
 /** The result of altering one config resource, as both alter APIs report it. */
@@ -147,13 +147,17 @@ export interface AlterConfigsResult {
  * Applies AlterConfigs (`replace`: the given set replaces all overrides) or IncrementalAlterConfigs changes to
  * each resource; only topics can change, broker settings are static.
  */
-export function alterConfigResources(
+export async function alterConfigResources(
   b: Broker,
   resources: readonly { resourceType: number; resourceName: string; changes: { name: string; op: number; value: string | null }[] }[],
   replace: boolean,
   validateOnly: boolean,
-): AlterConfigsResult[] {
-  return resources.map((r) => {
+): Promise<AlterConfigsResult[]> {
+  const results: AlterConfigsResult[] = [];
+  for (const r of resources) results.push(await alterOne(r));
+  return results;
+
+  async function alterOne(r: (typeof resources)[number]): Promise<AlterConfigsResult> {
     const out: AlterConfigsResult = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
     if (r.resourceType !== ConfigResourceType.TOPIC) {
       return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Broker configs are static; set them in server.properties" };
@@ -161,11 +165,11 @@ export function alterConfigResources(
     const t = b.topicsByName.get(r.resourceName);
     if (t === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
     try {
-      alterTopicConfigs(b, t, r.changes, replace, validateOnly);
+      await alterTopicConfigs(b, t, r.changes, replace, validateOnly);
     } catch (e) {
       if (!(e instanceof KafkaError)) throw e;
       return { ...out, errorCode: e.code, errorMessage: e.message };
     }
     return out;
-  });
+  }
 }

@@ -5,6 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
+import type { BrokerDeps } from "../broker/broker.ts";
+import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
 
 /** Help text for `runnel start`. */
@@ -56,6 +58,24 @@ export function startConfig(argv: string[], env: Record<string, string | undefin
   return BrokerConfig.load({ file: values.config, env, overrides });
 }
 
+/** Test-only environment switch that removes every fdatasync of log files: acknowledged data then dies with the power. */
+export const UNSAFE_SKIP_FDATASYNC_ENV = "RUNNEL_UNSAFE_SKIP_FDATASYNC";
+
+/**
+ * The broker deps the test-only switches ask for, or why they are refused: {@link UNSAFE_SKIP_FDATASYNC_ENV}=1 works
+ * only under `NODE_ENV=test` (set by test runners), so a production broker can never run without fdatasync.
+ */
+export function unsafeTestSwitches(env: Record<string, string | undefined>): BrokerDeps | string {
+  const skip = env[UNSAFE_SKIP_FDATASYNC_ENV];
+  if (skip === undefined || skip === "" || skip === "0") return {};
+  if (skip !== "1") return `${UNSAFE_SKIP_FDATASYNC_ENV} must be 1 or unset, got '${skip}'`;
+  if (env.NODE_ENV !== "test") {
+    return `refusing ${UNSAFE_SKIP_FDATASYNC_ENV}=1: it removes fdatasync, so acknowledged records are lost on power loss; it is a test-only switch and works only with NODE_ENV=test`;
+  }
+  console.error(`WARNING ${UNSAFE_SKIP_FDATASYNC_ENV}=1: fdatasync is OFF, acknowledged records will NOT survive a power cut (tests only)`);
+  return { fs: withoutFdatasync(nodeFileSystem) };
+}
+
 /** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
 export async function startCommand(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
@@ -69,7 +89,12 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}\n\n${START_USAGE}`);
     return 2;
   }
-  const { broker, http } = await startBrokerWithHttp(config);
+  const unsafe = unsafeTestSwitches(process.env);
+  if (typeof unsafe === "string") {
+    console.error(`runnel start: ${unsafe}`);
+    return 2;
+  }
+  const { broker, http } = await startBrokerWithHttp(config, unsafe);
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -1,9 +1,10 @@
 /**
- * Cluster metadata: topics, their ids, partition counts and config overrides. A single node keeps it in one JSON
- * file in the first log dir, written atomically (tmp + fsync + rename); a cluster will keep the same records in
- * etcd behind this interface.
+ * Cluster metadata: topics, partition states and broker registrations, behind one asynchronous, versioned,
+ * watchable interface. A single node keeps it in one JSON file in the first log dir ({@link LocalMetadataStore});
+ * a cluster keeps the same records in etcd behind the same interface.
  */
 import type { FileSystem } from "../platform/fs.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
 /** One topic as metadata knows it. */
 export interface TopicRecord {
@@ -13,7 +14,7 @@ export interface TopicRecord {
   idHex: string;
   /** Number of partitions. */
   partitions: number;
-  /** Replication factor asked at creation (a single node stores one replica). */
+  /** Replication factor asked at creation. */
   replicationFactor: number;
   /** Topic-level config overrides (Kafka keys). */
   configs: Record<string, string>;
@@ -21,49 +22,291 @@ export interface TopicRecord {
   createdAtMs: number;
 }
 
-/** Where topic metadata is kept. */
+/** The replication state of one partition (Kafka's PartitionRecord / PartitionChangeRecord core fields). */
+export interface PartitionStateRecord {
+  /** Topic name. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** Node ids holding a replica, preferred leader first. */
+  replicas: number[];
+  /** Node id of the leader, or -1 when the partition has none. */
+  leader: number;
+  /** Bumped by the controller on every leader change. */
+  leaderEpoch: number;
+  /** Node ids in sync with the leader (the leader included). */
+  isr: number[];
+  /** Bumped on every change of this record; the compare-and-set version. */
+  partitionEpoch: number;
+}
+
+/** One listener of a broker registration. */
+export interface BrokerEndpoint {
+  /** Listener name (`PLAINTEXT`, `REPLICATION`, ...). */
+  name: string;
+  /** Advertised host. */
+  host: string;
+  /** Advertised port. */
+  port: number;
+  /** Kafka security protocol of the listener. */
+  securityProtocol: string;
+}
+
+/** A live broker as registered (in a cluster: under an etcd lease that ends with the broker). */
+export interface BrokerRegistration {
+  /** `node.id`. */
+  nodeId: number;
+  /** Distinguishes this incarnation of the broker from earlier ones (etcd: the lease's creation revision). */
+  brokerEpoch: number;
+  /** `broker.rack`, or null. */
+  rack: string | null;
+  /** Advertised listeners. */
+  endpoints: BrokerEndpoint[];
+}
+
+/** One change as watchers see it; `value` null means the record was removed. */
+export type MetadataChange =
+  | { kind: "topic"; version: number; name: string; value: TopicRecord | null }
+  | { kind: "partition"; version: number; topic: string; partition: number; value: PartitionStateRecord | null }
+  | { kind: "broker"; version: number; nodeId: number; value: BrokerRegistration | null };
+
+/** Receives metadata changes; must not throw and must not block. */
+export type MetadataListener = (change: MetadataChange) => void;
+
+/**
+ * Where cluster metadata is kept. The contract, for every implementation (local file, etcd):
+ *
+ * - **Reads are synchronous** and served from an in-memory view that the store keeps current. They never touch
+ *   the disk or the network. Returned records must not be modified by callers.
+ * - **Version.** {@link MetadataStore.version} is monotonic: every applied change has a larger version than the
+ *   one before (etcd: the store revision; local: a counter kept in the file, so durable changes keep counting up
+ *   across restarts). Changes written together (one create, one delete) share one version.
+ * - **Durable first, then visible.** A write changes the view only after it is durable (local: the file is
+ *   fsynced and renamed; etcd: the transaction committed). A write that fails leaves the view, the watchers and
+ *   the stored data exactly as before, and rejects with a {@link KafkaError} whose code handlers answer as is
+ *   (local I/O failure, e.g. ENOSPC or EMFILE: `KAFKA_STORAGE_ERROR`; etcd unreachable or timed out: a retriable
+ *   code such as `REQUEST_TIMED_OUT`). A write that resolves is visible: when its promise resolves, the view
+ *   already contains it (etcd: the store waits until its watch has applied the write's revision), so a writer
+ *   reads its own writes.
+ * - **Ordering.** Writes from one store are applied in the order they were called. Watchers see every change,
+ *   once, in version order, after the view includes it and before the writing promise resolves.
+ * - **Atomic topic writes.** {@link MetadataStore.createTopic} writes the topic and all its partition states or
+ *   nothing (etcd: one transaction guarded by "topic key absent"); {@link MetadataStore.deleteTopic} removes the
+ *   topic and all its partition states or nothing.
+ * - **Compare-and-set on partition state.** {@link MetadataStore.compareAndSetPartition} is the only way to change
+ *   an existing partition's state: it applies only if the stored `partitionEpoch` equals the expected one, and
+ *   the written record carries `partitionEpoch = expected + 1`. A lost race resolves `false` (re-read, decide
+ *   again); it is not an error.
+ * - **Broker registrations** live as long as the broker does (etcd: under the broker's lease; local: in memory
+ *   only, since a single node's registration ends with its process).
+ * - **Watch.** {@link MetadataStore.watch} returns a function that removes the listener. Listeners are called
+ *   synchronously in version order and must not throw. After an etcd watch is lost and restored (compaction,
+ *   reconnect), the store reloads and reports the difference as ordinary changes, so a listener never misses a
+ *   final state.
+ */
 export interface MetadataStore {
-  /** All topics. */
+  /** Version of the view: that of the last applied change (0 for an empty store). */
+  readonly version: number;
+  /** All topics, sorted by name. */
   topics(): TopicRecord[];
-  /** Creates or replaces a topic record durably. */
-  put(topic: TopicRecord): void;
-  /** Removes a topic record durably. */
-  remove(name: string): void;
+  /** One topic, or undefined. */
+  topic(name: string): TopicRecord | undefined;
+  /** The state of one partition, or undefined. */
+  partitionState(topic: string, partition: number): PartitionStateRecord | undefined;
+  /** Registered brokers, by node id. */
+  brokers(): BrokerRegistration[];
+  /** Creates a topic with the states of all its partitions; rejects with TOPIC_ALREADY_EXISTS if the name is taken. */
+  createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void>;
+  /**
+   * Replaces a topic record (config overrides, partition count) and adds the states of new partitions; rejects
+   * with UNKNOWN_TOPIC_OR_PARTITION when no topic with that name and id exists.
+   */
+  updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void>;
+  /** Removes a topic and its partition states; rejects with UNKNOWN_TOPIC_OR_PARTITION when it does not exist. */
+  deleteTopic(name: string): Promise<void>;
+  /** Writes `next` if the stored partition epoch is `expectedPartitionEpoch`; false when another change won. */
+  compareAndSetPartition(next: PartitionStateRecord, expectedPartitionEpoch: number): Promise<boolean>;
+  /** Registers (or re-registers) a broker. */
+  registerBroker(registration: BrokerRegistration): Promise<void>;
+  /** Removes a broker registration (controlled shutdown). */
+  unregisterBroker(nodeId: number): Promise<void>;
+  /** Calls `listener` for every later change; returns the function that stops it. */
+  watch(listener: MetadataListener): () => void;
 }
 
 const FILE_NAME = "__runnel_metadata.json";
-const FORMAT_VERSION = 1;
+/** Version 1 held topics only; version 2 adds partition states and the store version. */
+const FORMAT_VERSION = 2;
 
-/** A {@link MetadataStore} in one local JSON file. */
+/** The file's content. */
+interface MetadataDocument {
+  version: number;
+  storeVersion: number;
+  topics: TopicRecord[];
+  partitions: PartitionStateRecord[];
+}
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** Orders topic records by name. */
+function byName(a: TopicRecord, b: TopicRecord): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * A {@link MetadataStore} in one local JSON file, rewritten atomically (tmp + fsync + rename + directory fsync)
+ * on every change. Writes are queued and applied one at a time.
+ */
 export class LocalMetadataStore implements MetadataStore {
   private readonly path: string;
   private readonly fs: FileSystem;
-  private readonly byName = new Map<string, TopicRecord>();
+  private readonly topicsByName = new Map<string, TopicRecord>();
+  private readonly states = new Map<string, PartitionStateRecord>();
+  private readonly registrations = new Map<number, BrokerRegistration>();
+  private readonly listeners = new Set<MetadataListener>();
+  private storeVersion = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(fs: FileSystem, dir: string) {
     this.fs = fs;
     this.path = `${dir}/${FILE_NAME}`;
-    if (fs.exists(this.path)) {
-      const doc = JSON.parse(new TextDecoder().decode(fs.readFile(this.path)));
-      if (doc.version !== FORMAT_VERSION) throw new Error(`${this.path}: unknown metadata version ${doc.version}`);
-      for (const t of doc.topics as TopicRecord[]) this.byName.set(t.name, t);
-    }
+    if (!fs.exists(this.path)) return;
+    const doc = JSON.parse(new TextDecoder().decode(fs.readFile(this.path)));
+    if (doc.version !== 1 && doc.version !== FORMAT_VERSION) throw new Error(`${this.path}: unknown metadata version ${doc.version}`);
+    for (const t of doc.topics as TopicRecord[]) this.topicsByName.set(t.name, t);
+    for (const p of (doc.partitions ?? []) as PartitionStateRecord[]) this.states.set(partitionKey(p.topic, p.partition), p);
+    this.storeVersion = doc.storeVersion ?? 0;
+  }
+
+  /** Version of the last applied change. */
+  get version(): number {
+    return this.storeVersion;
   }
   /** All topics, sorted by name. */
   topics(): TopicRecord[] {
-    return [...this.byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.topicsByName.values()].sort(byName);
   }
-  /** Creates or replaces a topic and persists. */
-  put(topic: TopicRecord): void {
-    this.byName.set(topic.name, topic);
-    this.save();
+  /** One topic, or undefined. */
+  topic(name: string): TopicRecord | undefined {
+    return this.topicsByName.get(name);
   }
-  /** Removes a topic and persists. */
-  remove(name: string): void {
-    if (this.byName.delete(name)) this.save();
+  /** The state of one partition, or undefined. */
+  partitionState(topic: string, partition: number): PartitionStateRecord | undefined {
+    return this.states.get(partitionKey(topic, partition));
   }
-  private save(): void {
-    const doc = { version: FORMAT_VERSION, topics: this.topics() };
-    this.fs.writeFileAtomic(this.path, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
+  /** Registered brokers, by node id. */
+  brokers(): BrokerRegistration[] {
+    return [...this.registrations.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  /** Creates a topic and its partition states, durably. */
+  createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void> {
+    return this.enqueue(() => {
+      if (this.topicsByName.has(topic.name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
+      assertPartitionsOf(topic, partitions);
+      return this.commit([topic], [], partitions, []);
+    });
+  }
+
+  /** Replaces a topic record and adds new partition states, durably. */
+  updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void> {
+    return this.enqueue(() => {
+      const old = this.topicsByName.get(topic.name);
+      if (old === undefined || old.idHex !== topic.idHex) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
+      assertPartitionsOf(topic, addedPartitions);
+      return this.commit([topic], [], addedPartitions, []);
+    });
+  }
+
+  /** Removes a topic and its partition states, durably. */
+  deleteTopic(name: string): Promise<void> {
+    return this.enqueue(() => {
+      const old = this.topicsByName.get(name);
+      if (old === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      const gone: PartitionStateRecord[] = [];
+      for (const s of this.states.values()) if (s.topic === name) gone.push(s);
+      return this.commit([], [name], [], gone);
+    });
+  }
+
+  /** Writes a partition state if its stored epoch is the expected one. */
+  compareAndSetPartition(next: PartitionStateRecord, expectedPartitionEpoch: number): Promise<boolean> {
+    return this.enqueue(() => {
+      if (next.partitionEpoch !== expectedPartitionEpoch + 1) {
+        throw new Error(`partition epoch of ${next.topic}-${next.partition} must be ${expectedPartitionEpoch + 1}, not ${next.partitionEpoch}`);
+      }
+      const cur = this.states.get(partitionKey(next.topic, next.partition));
+      if (cur === undefined || cur.partitionEpoch !== expectedPartitionEpoch) return false;
+      this.commit([], [], [next], []);
+      return true;
+    });
+  }
+
+  /** Registers a broker (kept in memory: a single node's registration ends with its process). */
+  registerBroker(registration: BrokerRegistration): Promise<void> {
+    return this.enqueue(() => {
+      this.registrations.set(registration.nodeId, registration);
+      this.emit({ kind: "broker", version: ++this.storeVersion, nodeId: registration.nodeId, value: registration });
+    });
+  }
+
+  /** Removes a broker registration. */
+  unregisterBroker(nodeId: number): Promise<void> {
+    return this.enqueue(() => {
+      if (!this.registrations.delete(nodeId)) return;
+      this.emit({ kind: "broker", version: ++this.storeVersion, nodeId, value: null });
+    });
+  }
+
+  /** Adds a listener; returns its remover. */
+  watch(listener: MetadataListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs `step` after every earlier write; a failed step does not stop later ones. */
+  private enqueue<T>(step: () => T): Promise<T> {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes the file with the changes applied; only then applies them to the view and tells the watchers. */
+  private commit(put: readonly TopicRecord[], removed: readonly string[], putStates: readonly PartitionStateRecord[], removedStates: readonly PartitionStateRecord[]): void {
+    const version = this.storeVersion + 1;
+    const topics = new Map(this.topicsByName);
+    for (const n of removed) topics.delete(n);
+    for (const t of put) topics.set(t.name, t);
+    const states = new Map(this.states);
+    for (const s of removedStates) states.delete(partitionKey(s.topic, s.partition));
+    for (const s of putStates) states.set(partitionKey(s.topic, s.partition), s);
+    const doc: MetadataDocument = { version: FORMAT_VERSION, storeVersion: version, topics: [...topics.values()].sort(byName), partitions: [...states.values()] };
+    try {
+      this.fs.writeFileAtomic(this.path, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
+    } catch (e) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not write ${this.path}: ${(e as Error).message}`);
+    }
+    this.storeVersion = version;
+    for (const n of removed) this.topicsByName.delete(n);
+    for (const t of put) this.topicsByName.set(t.name, t);
+    for (const s of removedStates) this.states.delete(partitionKey(s.topic, s.partition));
+    for (const s of putStates) this.states.set(partitionKey(s.topic, s.partition), s);
+    for (const s of removedStates) this.emit({ kind: "partition", version, topic: s.topic, partition: s.partition, value: null });
+    for (const n of removed) this.emit({ kind: "topic", version, name: n, value: null });
+    for (const t of put) this.emit({ kind: "topic", version, name: t.name, value: t });
+    for (const s of putStates) this.emit({ kind: "partition", version, topic: s.topic, partition: s.partition, value: s });
+  }
+
+  private emit(change: MetadataChange): void {
+    for (const l of this.listeners) l(change);
+  }
+}
+
+/** Asserts that partition states belong to `topic` and lie within its partition count. */
+function assertPartitionsOf(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): void {
+  for (const p of partitions) {
+    if (p.topic !== topic.name || p.partition < 0 || p.partition >= topic.partitions) {
+      throw new Error(`partition state ${p.topic}-${p.partition} does not belong to topic ${topic.name} with ${topic.partitions} partitions`);
+    }
   }
 }

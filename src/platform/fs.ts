@@ -150,10 +150,60 @@ export const nodeFileSystem: FileSystem = {
     try {
       fd = nodeFs.openSync(path, "r");
       nodeFs.fsyncSync(fd);
-    } catch {
-      // Some platforms refuse fsync on directories; the rename is still atomic.
+    } catch (e) {
+      // Some platforms refuse fsync on directories (the rename is still atomic); an I/O error is an I/O error.
+      if (!DIR_SYNC_REFUSALS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
     } finally {
       if (fd >= 0) nodeFs.closeSync(fd);
     }
   },
 };
+
+/** Errors with which a platform refuses to open or fsync a directory (not I/O failures). */
+const DIR_SYNC_REFUSALS = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF", "EPERM", "EACCES"]);
+
+/**
+ * UNSAFE, for tests only: the same file system with every file's fdatasync removed (directory fsyncs and atomic
+ * small-file writes stay). Acknowledged records then survive a process crash but not a power cut; the power-cut
+ * test uses it to show that it can fail. `runnel start` enables it only with `RUNNEL_UNSAFE_SKIP_FDATASYNC=1` under
+ * `NODE_ENV=test`.
+ */
+export function withoutFdatasync(fs: FileSystem): FileSystem {
+  return {
+    ...fs,
+    open: (path, create) => new UnsyncedFileHandle(fs.open(path, create)),
+    openRead: (path) => new UnsyncedFileHandle(fs.openRead(path)),
+    writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
+    syncDir: (path) => fs.syncDir(path),
+  };
+}
+
+/** A file whose fdatasyncs do nothing (see {@link withoutFdatasync}). */
+class UnsyncedFileHandle implements FileHandle {
+  constructor(private readonly file: FileHandle) {}
+  get path(): string {
+    return this.file.path;
+  }
+  size(): number {
+    return this.file.size();
+  }
+  read(buf: Uint8Array, position: number): number {
+    return this.file.read(buf, position);
+  }
+  write(buf: Uint8Array, position: number): void {
+    this.file.write(buf, position);
+  }
+  writev(bufs: readonly Uint8Array[], position: number): number {
+    return this.file.writev(bufs, position);
+  }
+  datasync(): Promise<void> {
+    return Promise.resolve();
+  }
+  datasyncNow(): void {}
+  truncate(length: number): void {
+    this.file.truncate(length);
+  }
+  close(): void {
+    this.file.close();
+  }
+}

@@ -20,8 +20,8 @@ export interface InternalTopicPartition {
 export interface InternalTopicHost<P extends InternalTopicPartition> {
   /** Topics by name. */
   readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[] }>;
-  /** Creates a topic; throws a KafkaError on failure. */
-  createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): unknown;
+  /** Creates a topic; rejects with a KafkaError on failure. */
+  createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Promise<unknown>;
   /** Wakes fetches waiting on a partition after an append. */
   notifyAppend(p: P): void;
 }
@@ -32,6 +32,7 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
   readonly topic: string;
   /** The broker. */
   protected readonly host: InternalTopicHost<P>;
+  private creating = false;
 
   constructor(host: InternalTopicHost<P>, topic: string) {
     this.host = host;
@@ -43,12 +44,22 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
     return this.host.topicsByName.get(this.topic)?.partitions.length ?? 0;
   }
 
-  /** Creates the topic (replication factor 1 on a single node) when missing; returns its partition count. */
+  /**
+   * The topic's partition count. When the topic is missing this starts creating it (replication factor 1 on a
+   * single node) and throws COORDINATOR_NOT_AVAILABLE until the creation is durable, as Kafka answers while it
+   * creates an internal topic; the broker's `ensureInternalTopic` waits for the creation instead.
+   */
   ensureTopic(partitions: number, configs: Record<string, string>): number {
     const n = this.partitionCount();
     if (n > 0) return n;
-    this.host.createTopic(this.topic, partitions, 1, configs, false);
-    return this.partitionCount();
+    if (!this.creating) {
+      this.creating = true;
+      this.host.createTopic(this.topic, partitions, 1, configs, false).then(
+        () => (this.creating = false),
+        () => (this.creating = false), // the next call tries again; the broker logged why
+      );
+    }
+    throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${this.topic} is being created`);
   }
 
   /** Appends batches like a Produce with acks=all: visible at once, resolved once fdatasynced. */

@@ -137,10 +137,21 @@ export class LogManager {
     }
     const logDir = this.leastLoadedDir();
     const dir = `${logDir}/${name}`;
-    this.deps.fs.mkdirp(dir);
-    if (id !== null) writePartitionMetadata(this.deps.fs, dir, id);
-    this.deps.fs.syncDir(logDir);
-    const log = PartitionLog.open(dir, tp, config, this.deps);
+    let log: PartitionLog;
+    try {
+      this.deps.fs.mkdirp(dir);
+      if (id !== null) writePartitionMetadata(this.deps.fs, dir, id);
+      this.deps.fs.syncDir(logDir);
+      log = PartitionLog.open(dir, tp, config, this.deps);
+    } catch (e) {
+      // A new partition is created whole or not at all: what was made of it goes (or is removed at the next start).
+      try {
+        this.deps.fs.removeTree(dir);
+      } catch {
+        // unknown partition directories are removed at the next start
+      }
+      throw e;
+    }
     this.entries.set(name, { log, logDir, topicId: id });
     return log;
   }

@@ -171,6 +171,8 @@ export class PartitionLog {
   private lastFlushMs = 0;
   private offline: unknown = null;
   private closed = false;
+  /** A segment file was created since the partition directory was last fsynced (the next flush syncs it). */
+  private dirUnsynced = false;
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
@@ -526,6 +528,8 @@ export class PartitionLog {
         this.active().seal();
         for (const seg of this.pendingSealed) seg.syncNow();
         this.active().syncNow();
+        if (this.dirUnsynced) this.deps.fs.syncDir(this.dir);
+        this.dirUnsynced = false;
         this.pendingSealed = [];
         this.flushedTo = this.leo;
       } catch (e) {
@@ -744,6 +748,7 @@ export class PartitionLog {
 
   private newSegment(base: bigint): Segment {
     const seg = Segment.create(this.ctx, this.dir, base);
+    this.dirUnsynced = true;
     const jitter = Math.min(this.cfg.segmentJitterMs, this.cfg.segmentMs);
     seg.rollJitterMs = jitter > 0 && Number.isFinite(jitter) ? Math.floor((this.deps.random ?? systemRandom).float() * jitter) : 0;
     seg.lastAppendMs = this.deps.clock.nowMs();
@@ -779,8 +784,18 @@ export class PartitionLog {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
     const target = this.leo;
     const sealed = this.pendingSealed;
-    if (target <= this.flushedTo && sealed.length === 0) return Promise.resolve();
+    if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();
     this.pendingSealed = [];
+    if (this.dirUnsynced) {
+      // New segment files are durable only once the directory entry is: a power cut must not lose a rolled segment.
+      try {
+        this.deps.fs.syncDir(this.dir);
+        this.dirUnsynced = false;
+      } catch (e) {
+        this.goOffline(e);
+        return Promise.reject(new LogStorageError(this.name, e));
+      }
+    }
     const active = this.active();
     this.flushInFlightTarget = target;
     const done = Promise.all([...sealed.map((s) => s.sync()), active.sync()]).then(
@@ -867,6 +882,8 @@ export class PartitionLog {
       const start = state.logStartOffset ?? state.recoveryPoint ?? 0n;
       this.segments = [this.newSegment(start < 0n ? 0n : start)];
       this.leo = this.logStart = this.flushedTo = this.segments[0].baseOffset;
+      fs.syncDir(this.dir); // the new partition's first segment files, as Kafka does on creation
+      this.dirUnsynced = false;
     } else {
       this.segments = bases.map((b) => Segment.open(this.ctx, this.dir, b));
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;

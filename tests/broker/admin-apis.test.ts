@@ -68,7 +68,7 @@ test("IncrementalAlterConfigs, OffsetForLeaderEpoch, DescribeLogDirs, ListOffset
     assert.equal(vo.topics[0].errorCode, 0);
     assert.equal(b.broker.topicsByName.has("v"), false, "validate-only creates nothing");
 
-    b.broker.createTopic("t", 1, 1, {}, false);
+    await b.broker.createTopic("t", 1, 1, {}, false);
     const inc = (ops: { name: string; configOperation: number; value: string | null }[]) =>
       c.request(44, 1, { resources: [{ resourceType: 2, resourceName: "t", configs: ops }], validateOnly: false });
     assert.equal((await inc([{ name: "cleanup.policy", configOperation: 2, value: "compact" }])).responses[0].errorCode, 0);

@@ -48,7 +48,7 @@ async function fetchCommitted(c: RawClient): Promise<{ offset: bigint; metadata:
 test("many commits for one group are compacted in __consumer_offsets and survive a restart", { timeout: 120_000 }, async () => {
   let b = await startTestBroker(OVERRIDES);
   try {
-    b.broker.createTopic(TOPIC, 2, 1, {}, false);
+    await b.broker.createTopic(TOPIC, 2, 1, {}, false);
     const c = await RawClient.connect(b.port);
     const meta = (i: number) => `commit-${i}-${"m".repeat(900)}`;
     try {

@@ -64,7 +64,7 @@ for (const codec of ["none", "lz4"] as const) {
     const b = await startTestBroker({ "log.cleaner.backoff.ms": "100" });
     try {
       const topic = `compacted-${codec}`;
-      b.broker.createTopic(topic, 1, 1, { "cleanup.policy": "compact", "segment.bytes": "1048576", "min.cleanable.dirty.ratio": "0.01" }, false);
+      await b.broker.createTopic(topic, 1, 1, { "cleanup.policy": "compact", "segment.bytes": "1048576", "min.cleanable.dirty.ratio": "0.01" }, false);
       const lines = Array.from({ length: N }, (_, i) => `key-${i % KEYS}\t${i}:${pad(i)}`);
       const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", topic, "-K", "\t", "-z", codec, "-X", "batch.num.messages=200"], { input: lines.join("\n") + "\n", timeoutMs: 60_000 });
       assert.equal(p.code, 0, p.stderr);
@@ -117,8 +117,8 @@ test("a compacted topic refuses records without a key (INVALID_RECORD); other to
   const b = await startTestBroker();
   const c = await RawClient.connect(b.port);
   try {
-    b.broker.createTopic("compacted-keys", 1, 1, { "cleanup.policy": "compact" }, false);
-    b.broker.createTopic("plain", 1, 1, {}, false);
+    await b.broker.createTopic("compacted-keys", 1, 1, { "cleanup.policy": "compact" }, false);
+    await b.broker.createTopic("plain", 1, 1, {}, false);
     const batch = (key: string | null) => {
       const bb = new BatchBuilder(1 << 12);
       bb.reset({});

@@ -122,7 +122,7 @@ for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
     const b = await startTestBroker();
     try {
       const topic = `kcat-${codec}`;
-      b.broker.createTopic(topic, 1, 1, {}, false);
+      await b.broker.createTopic(topic, 1, 1, {}, false);
       const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", topic, "-K", "\t", "-z", codec, "-X", "batch.num.messages=100"], { input: lines.join("\n") + "\n", timeoutMs: 30_000 });
       assert.equal(p.code, 0, p.stderr);
       assert.deepEqual([...storedCodecs(b, topic)], [codecIds[codec]], "batches stay compressed as the producer sent them");
@@ -143,7 +143,7 @@ for (const [name, type] of [["gzip", CompressionTypes.GZIP], ["snappy", Compress
     const producer = kafka.producer();
     try {
       const topic = `kjs-${name}`;
-      b.broker.createTopic(topic, 1, 1, {}, false);
+      await b.broker.createTopic(topic, 1, 1, {}, false);
       await producer.connect();
       const msgs = lines.map((l) => ({ key: l.split("\t")[0], value: l.split("\t")[1] }));
       for (let i = 0; i < N; i += 100) await producer.send({ topic, compression: type, messages: msgs.slice(i, i + 100) });
@@ -162,7 +162,7 @@ test("a topic with compression.type=zstd stores uncompressed batches as zstd tha
   const b = await startTestBroker();
   try {
     const topic = "to-zstd";
-    b.broker.createTopic(topic, 1, 1, { "compression.type": "zstd" }, false);
+    await b.broker.createTopic(topic, 1, 1, { "compression.type": "zstd" }, false);
     const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", topic, "-K", "\t", "-z", "none", "-X", "batch.num.messages=50"], { input: lines.join("\n") + "\n", timeoutMs: 30_000 });
     assert.equal(p.code, 0, p.stderr);
     assert.deepEqual([...storedCodecs(b, topic)], [4], "every stored batch is zstd");
@@ -179,7 +179,7 @@ test("a corrupt compressed payload with a valid CRC gets CORRUPT_MESSAGE and the
   const b = await startTestBroker();
   const c = await RawClient.connect(b.port);
   try {
-    b.broker.createTopic("bad-gzip", 1, 1, {}, false);
+    await b.broker.createTopic("bad-gzip", 1, 1, {}, false);
     const bb = new BatchBuilder(1 << 16);
     bb.reset({});
     for (let i = 0; i < 20; i++) bb.append(Date.now(), null, new TextEncoder().encode(`value-${i}`));

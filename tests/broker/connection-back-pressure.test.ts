@@ -107,29 +107,27 @@ test("queued.max.request.bytes: partial frames count the bytes that arrived; ove
   assert.equal(budget.bytes, 0);
 });
 
-test("queued.max.requests and queued.max.requests.per.connection mute reading until requests are answered", () => {
+test("queued.max.requests and queued.max.requests.per.connection stop dispatch mid-chunk and mute reading until requests are answered", async () => {
   const budget = new RequestBudget(3, -1);
   const { open, parked } = setup(budget, 2);
   const a = open();
   const req = metadataReq();
-  a.h.onData(new Uint8Array([...req, ...req]));
-  assert.equal(budget.requests, 2);
-  assert.equal(a.s.paused, true, "two in flight on one connection: it stops reading");
+  a.h.onData(new Uint8Array([...req, ...req, ...req])); // three pipelined requests in one chunk
+  assert.equal(budget.requests, 2, "the third stays unread: two in flight on one connection");
+  assert.equal(a.s.paused, true, "and the connection stops reading");
   const b = open();
   b.h.onData(req);
   assert.equal(budget.requests, 3);
   assert.equal(b.s.paused, true, "queued.max.requests reached broker-wide");
   const c = open();
-  assert.equal(c.s.paused, true);
+  assert.equal(c.s.paused, true, "a new connection starts muted");
   parked.shift()!();
-  return Promise.resolve().then(() => {
-    assert.equal(budget.requests, 2);
-    assert.equal(c.s.paused, false, "an answered request makes room");
-    assert.ok(a.s.written > 0, "the response was written");
-    for (const x of [a, b, c]) x.h.onClose();
-    assert.equal(budget.requests, 0, "closing gives back requests still parked");
-    assert.equal(budget.bytes, 0);
-  });
+  await new Promise((r) => setTimeout(r, 0));
+  assert.ok(a.s.written > 0, "the answered request's response was written");
+  assert.equal(parked.length, 3, "room again: the unread third request was dispatched");
+  for (const x of [a, b, c]) x.h.onClose();
+  assert.equal(budget.requests, 0, "closing gives back requests still parked");
+  assert.equal(budget.bytes, 0);
 });
 
 test("a frame over socket.request.max.bytes closes the connection on its size bytes; a small request is answered", () => {

@@ -34,7 +34,7 @@ test("a torn segment write answers KAFKA_STORAGE_ERROR and the other partition k
   const produce = async (partition: number, records: Uint8Array) =>
     (await c.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: "d", partitionData: [{ index: partition, records }] }] })).responses[0].partitionResponses[0];
   try {
-    broker.createTopic("d", 2, 1, {}, false);
+    await broker.createTopic("d", 2, 1, {}, false);
     assert.equal((await produce(0, batch(3))).errorCode, 0);
     probe.tearNextLogWriteAt = 10;
     const torn = await produce(0, batch(3));

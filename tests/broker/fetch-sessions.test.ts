@@ -33,7 +33,7 @@ test("a fetch session returns only partitions with news and checks its epoch", a
     assert.equal(r.responses[0].partitionResponses[0].errorCode, 0);
   };
   try {
-    b.broker.createTopic("s", 3, 1, {}, false);
+    await b.broker.createTopic("s", 3, 1, {}, false);
     await produce(1);
     const open = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }, { p: 1, offset: 0n }, { p: 2, offset: 0n }]));
     assert.equal(open.errorCode, 0);

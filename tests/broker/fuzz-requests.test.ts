@@ -27,7 +27,7 @@ test(`random well-formed requests to every served API and version never cause an
   let waiting = 0;
   let closed = 0;
   try {
-    b.broker.createTopic("f", 2, 1, {}, false);
+    await b.broker.createTopic("f", 2, 1, {}, false);
     for (const h of b.broker.handlers) {
       if (h === undefined || SKIP.has(h.apiKey)) continue;
       const schema = MESSAGE_SCHEMAS.find((m) => m.kind === "request" && m.apiKey === h.apiKey)!;

@@ -33,7 +33,7 @@ for (const restart of ["none", "clean restart (snapshot)", "crash (replay of bat
     const dir = b.dir;
     let c = await RawClient.connect(b.port);
     try {
-      b.broker.createTopic("idem", 1, 1, {}, false);
+      await b.broker.createTopic("idem", 1, 1, {}, false);
       const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
       assert.equal(init.errorCode, 0);
       const pid: bigint = init.producerId;

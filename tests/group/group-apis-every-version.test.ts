@@ -125,7 +125,7 @@ test("JoinGroup v5+ static members join without MEMBER_ID_REQUIRED; v9 tells a r
 
 test("OffsetCommit v2-v10 and OffsetFetch v1-v10 (single group, all topics, several groups, topic ids)", TEST_TIMEOUT, async () => {
   await withBroker(async (b, c) => {
-    const t = b.broker.createTopic("t", 3, 1, {}, false)!;
+    const t = (await b.broker.createTopic("t", 3, 1, {}, false))!;
     for (let v = 2; v <= 10; v++) {
       const body: Record<string, unknown> = { groupId: `oc-${v}`, generationIdOrMemberEpoch: -1, memberId: "" };
       if (v >= 7) body.groupInstanceId = null;
@@ -182,7 +182,7 @@ test("OffsetCommit v2-v10 and OffsetFetch v1-v10 (single group, all topics, seve
 
 test("DescribeGroups v0-v6, ListGroups v0-v5 with filters, DeleteGroups v0-v2 and OffsetDelete v0", TEST_TIMEOUT, async () => {
   await withBroker(async (b, c) => {
-    b.broker.createTopic("t", 2, 1, {}, false);
+    await b.broker.createTopic("t", 2, 1, {}, false);
     const j1 = await c.request(11, 9, { groupId: "live", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000, memberId: "", groupInstanceId: "i1", protocolType: "consumer", protocols: [{ name: "range", metadata: subscription(["t"]) }] });
     await c.request(14, 5, { groupId: "live", generationId: 1, memberId: j1.memberId, groupInstanceId: "i1", protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j1.memberId, assignment: assignment([{ topic: "t", partitions: [0, 1] }]) }] });
     for (const g of ["idle-0", "idle-1", "idle-2"]) {

@@ -67,7 +67,7 @@ test("kafkajs: three members of one group on a 6-partition topic get two partiti
   const consumers: Consumer[] = [];
   try {
     const kafka = client(b);
-    b.broker.createTopic("orders", 6, 1, {}, false);
+    await b.broker.createTopic("orders", 6, 1, {}, false);
     const seen: Seen[] = [0, 1, 2].map(() => ({ assigned: [], records: [] }));
     for (const s of seen) consumers.push(await startConsumer(kafka, "g3", "orders", s));
     await waitStable(b, "g3", 3);
@@ -95,7 +95,7 @@ test("kafkajs: a killed member's partitions go to the others after the session t
   const procs: ConsumerProcess[] = [];
   try {
     const kafka = client(b);
-    b.broker.createTopic("jobs", 6, 1, {}, false);
+    await b.broker.createTopic("jobs", 6, 1, {}, false);
     const settings = JSON.stringify({ bootstrap: b.bootstrap, group: "gk", topic: "jobs", session: 3000 });
     for (let i = 0; i < 3; i++) procs.push(new ConsumerProcess(`kafkajs-${i}`, BUN, [path.join(FIXTURES, "kafkajs-group-consumer.ts"), settings]));
     await waitStable(b, "gk", 3, 60_000);
@@ -132,7 +132,7 @@ test("kafkajs: two groups on the same topic each read every record", TEST_TIMEOU
   const consumers: Consumer[] = [];
   try {
     const kafka = client(b);
-    b.broker.createTopic("shared", 4, 1, {}, false);
+    await b.broker.createTopic("shared", 4, 1, {}, false);
     const ga: Seen = { assigned: [], records: [] };
     const gb: Seen[] = [{ assigned: [], records: [] }, { assigned: [], records: [] }];
     consumers.push(await startConsumer(kafka, "ga", "shared", ga));
@@ -161,7 +161,7 @@ test("kafkajs: consumers resume from committed offsets after a restart of the co
   const dir = b.dir;
   try {
     let kafka = client(b);
-    b.broker.createTopic("resume", 3, 1, {}, false);
+    await b.broker.createTopic("resume", 3, 1, {}, false);
     const first = await produce(kafka, "resume", "r1", 90, 3);
     const s1: Seen = { assigned: [], records: [] };
     consumer = await startConsumer(kafka, "gr", "resume", s1);
@@ -205,7 +205,7 @@ test("kafkajs admin: lag after producing more, and DeleteGroups refuses a live g
   const admin = kafka.admin();
   try {
     await admin.connect();
-    b.broker.createTopic("lagging", 3, 1, {}, false);
+    await b.broker.createTopic("lagging", 3, 1, {}, false);
     await produce(kafka, "lagging", "x", 60, 3);
     const s: Seen = { assigned: [], records: [] };
     consumer = await startConsumer(kafka, "gl", "lagging", s);

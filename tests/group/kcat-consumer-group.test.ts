@@ -42,7 +42,7 @@ test("kcat -G: three members share a 6-partition topic, read every record once a
   const b = await startTestBroker({ "group.min.session.timeout.ms": "1000" });
   const procs: ConsumerProcess[] = [];
   try {
-    b.broker.createTopic("kc", 6, 1, {}, false);
+    await b.broker.createTopic("kc", 6, 1, {}, false);
     for (let i = 0; i < 3; i++) procs.push(kcat(`kcat-${i}`, b, "gkc", "kc"));
     await waitUntil(() => {
       const d = b.broker.groups.describeGroup("gkc");

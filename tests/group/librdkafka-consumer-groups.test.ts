@@ -67,7 +67,7 @@ for (const strategy of ["range", "cooperative-sticky"] as const) {
     const procs: ConsumerProcess[] = [];
     const incremental = strategy === "cooperative-sticky";
     try {
-      b.broker.createTopic("events", 6, 1, {}, false);
+      await b.broker.createTopic("events", 6, 1, {}, false);
       for (let i = 0; i < 3; i++) procs.push(pyConsumer(`py-${i}`, b, { group: "gp", topic: "events", strategy }));
       await waitStable(b, "gp", 3);
       await waitUntil(() => procs.every((p) => owned(p, incremental).length === 2), 30_000, "two partitions each");
@@ -103,7 +103,7 @@ test("librdkafka: a SIGKILLed member's partitions move to the others after the s
   const b = await startTestBroker(OVERRIDES);
   const procs: ConsumerProcess[] = [];
   try {
-    b.broker.createTopic("work", 6, 1, {}, false);
+    await b.broker.createTopic("work", 6, 1, {}, false);
     for (let i = 0; i < 3; i++) procs.push(pyConsumer(`py-${i}`, b, { group: "gw", topic: "work", session: 3000 }));
     await waitStable(b, "gw", 3);
     await waitUntil(() => procs.every((p) => owned(p, false).length === 2), 30_000, "two partitions each");
@@ -139,7 +139,7 @@ test("librdkafka: a static member restarted within its session timeout gets the 
   const b = await startTestBroker(OVERRIDES, undefined, logs);
   const procs: ConsumerProcess[] = [];
   try {
-    b.broker.createTopic("static", 6, 1, {}, false);
+    await b.broker.createTopic("static", 6, 1, {}, false);
     const settings = (instance: string) => ({ group: "gs", topic: "static", instance, session: 10_000 });
     const a = pyConsumer("static-a", b, settings("inst-a"));
     const other = pyConsumer("static-b", b, settings("inst-b"));

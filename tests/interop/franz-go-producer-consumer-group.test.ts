@@ -14,7 +14,7 @@ import { runGroupTakeover } from "../support/group-takeover.ts";
 test("franz-go kgo producer: 2,000 records acknowledged at contiguous offsets per partition", { skip: goSkip, timeout: 120_000 }, async () => {
   const b = await startTestBroker();
   try {
-    b.broker.createTopic("franz-produce", 4, 1, {}, false);
+    await b.broker.createTopic("franz-produce", 4, 1, {}, false);
     const r = await runGo("franz-produce", ["-bootstrap", b.bootstrap, "-topic", "franz-produce", "-count", "2000"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const acks: [number, number, number][] = jsonLines(r.stdout).find((e) => e.event === "acks")!.acks;

@@ -15,8 +15,8 @@ const COUNT = 1000;
 test("Java KafkaProducer: idempotent acks=all, transactions commit/abort/fence, read_committed", { skip: javaSkip, timeout: 180_000 }, async () => {
   const b = await startTestBroker();
   try {
-    b.broker.createTopic("java-idem", 3, 1, {}, false);
-    b.broker.createTopic("java-txn", 2, 1, {}, false);
+    await b.broker.createTopic("java-idem", 3, 1, {}, false);
+    await b.broker.createTopic("java-txn", 2, 1, {}, false);
     const r = await runJava("runnel.Producers", ["--bootstrap", b.bootstrap, "--idem-topic", "java-idem", "--txn-topic", "java-txn", "--count", String(COUNT)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const ev = jsonLines(r.stdout);

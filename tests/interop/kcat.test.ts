@@ -26,7 +26,7 @@ test("kcat: -L lists the topic, 10,000 keyed records with headers round-trip, -Q
   const b = await startTestBroker({ "num.partitions": "6" });
   try {
     const topic = "kcat-rt";
-    b.broker.createTopic(topic, 6, 1, {}, false);
+    await b.broker.createTopic(topic, 6, 1, {}, false);
     const list = await runProc("kcat", ["-b", b.bootstrap, "-L", "-t", topic], { timeoutMs: 30_000 });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`topic "${topic}" with 6 partitions`));

@@ -12,7 +12,7 @@ import { jsonLines } from "../support/json-process.ts";
 test("sarama: SyncProducer and ConsumerGroup round trip with committed offsets", { skip: goSkip, timeout: 180_000 }, async () => {
   const b = await startTestBroker();
   try {
-    b.broker.createTopic("sarama-rt", 3, 1, {}, false);
+    await b.broker.createTopic("sarama-rt", 3, 1, {}, false);
     const r = await runGo("sarama-roundtrip", ["-bootstrap", b.bootstrap, "-topic", "sarama-rt", "-group", "sarama-group", "-count", "1000"], { timeoutMs: 150_000 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const ev = jsonLines(r.stdout);

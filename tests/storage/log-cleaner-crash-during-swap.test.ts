@@ -71,6 +71,7 @@ test("a crash at any step of compaction leaves either the old or the new segment
   let newRecords: string[];
   try {
     fill(clean);
+    await clean.log.sync(); // the fill's own flushes (segment files, directory) are not part of the pass
     oldRecords = project(readLog(clean.log).records);
     probe.arm(Number.MAX_SAFE_INTEGER);
     const res = await clean.log.compact();
@@ -89,6 +90,7 @@ test("a crash at any step of compaction leaves either the old or the new segment
     const t = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5 }, { fs: crash.fs });
     try {
       fill(t);
+      await t.log.sync();
       crash.arm(crashAt);
       await assert.rejects(t.log.compact(), /injected crash|offline|I\/O/, `crash at operation ${crashAt}`);
       crash.disarm();

@@ -66,7 +66,7 @@ export async function runGroupTakeover(opts: {
   const { topic } = opts;
   const perBatch = opts.recordsPerBatch ?? 600;
   const phaseMs = opts.phaseTimeoutMs ?? 60_000;
-  broker.broker.createTopic(topic, PARTITIONS, 1, {}, false);
+  await broker.broker.createTopic(topic, PARTITIONS, 1, {}, false);
   const members: Member[] = ["m1", "m2", "m3"].map((name) => ({ name, proc: opts.startMember(broker.bootstrap, name), owned: new Set<string>() }));
   const applied = new Map(members.map((m) => [m, { n: 0 }]));
   const refresh = () => members.forEach((m) => trackOwnership(m, applied.get(m)!));

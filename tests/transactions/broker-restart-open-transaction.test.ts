@@ -35,7 +35,7 @@ test("an open transaction survives a restart holding the LSO and is aborted afte
   const consumers: Consumer[] = [];
   let raw: RawClient | null = null;
   try {
-    b.broker.createTopic("r", 2, 1, {}, false);
+    await b.broker.createTopic("r", 2, 1, {}, false);
     const producer = client(b).producer({ transactionalId: "slow", idempotent: true, maxInFlightRequests: 1, transactionTimeout: 6000 });
     await producer.connect();
     const done = await producer.transaction();
@@ -79,7 +79,7 @@ test("a transaction left in PrepareCommit by a stop before its markers is commit
   const dir = b.dir;
   const consumers: Consumer[] = [];
   try {
-    b.broker.createTopic("pc", 2, 1, {}, false);
+    await b.broker.createTopic("pc", 2, 1, {}, false);
     const producer = client(b).producer({ transactionalId: "pc-tx", idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const txn = await producer.transaction();

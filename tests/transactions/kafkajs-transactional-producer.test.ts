@@ -39,7 +39,7 @@ test("kafkajs: read_committed sees committed transactions only, read_uncommitted
   const kafka = client(b);
   const producer = txnProducer(kafka, "kjs-tx");
   try {
-    b.broker.createTopic("orders", 3, 1, {}, false);
+    await b.broker.createTopic("orders", 3, 1, {}, false);
     await producer.connect();
     const send = async (prefix: string, commit: boolean) => {
       const txn = await producer.transaction();
@@ -92,8 +92,8 @@ test("kafkajs: a consume-transform-produce loop with sendOffsets commits offsets
   const consumers: Consumer[] = [];
   const committedOffsets = (p: number) => b.broker.groups.fetchOffsets("ctp", [{ topic: "in", partitions: [p] }]).topics[0].partitions[0].offset;
   try {
-    b.broker.createTopic("in", 2, 1, {}, false);
-    b.broker.createTopic("out", 2, 1, {}, false);
+    await b.broker.createTopic("in", 2, 1, {}, false);
+    await b.broker.createTopic("out", 2, 1, {}, false);
     await plain.connect();
     const input = values("in", 100);
     await plain.send({ topic: "in", acks: -1, messages: input.map((value, i) => ({ value, partition: i % 2 })) });
@@ -160,7 +160,7 @@ test("kafkajs: a second producer with the same transactionalId fences the first 
   const second = txnProducer(kafka, "shared");
   const consumers: Consumer[] = [];
   try {
-    b.broker.createTopic("z", 1, 1, {}, false);
+    await b.broker.createTopic("z", 1, 1, {}, false);
     await first.connect();
     const zombie = await first.transaction();
     await zombie.send({ topic: "z", messages: [{ value: "zombie" }] });

@@ -34,7 +34,7 @@ async function readAll(b: TestBroker, topic: string, group: string, isolation: "
 test("confluent-kafka: committed transactions reach a read_committed consumer, aborted ones only read_uncommitted (kafkajs-written ones too)", TEST_TIMEOUT, async () => {
   const b = await startTestBroker(OVERRIDES);
   try {
-    b.broker.createTopic("py-orders", 3, 1, {}, false);
+    await b.broker.createTopic("py-orders", 3, 1, {}, false);
     const ev = await py("produce", {
       bootstrap: b.bootstrap,
       txn_id: "py-tx",
@@ -78,7 +78,7 @@ test("confluent-kafka: send_offsets_to_transaction commits the group's offsets o
   const b = await startTestBroker(OVERRIDES);
   const committed = (group: string, topic: string, p: number) => b.broker.groups.fetchOffsets(group, [{ topic, partitions: [p] }]).topics[0].partitions[0].offset;
   try {
-    b.broker.createTopic("src", 1, 1, {}, false);
+    await b.broker.createTopic("src", 1, 1, {}, false);
     // Offsets sent with an aborted transaction are dropped; with a committed one they are kept.
     await py("produce", {
       bootstrap: b.bootstrap,
@@ -94,8 +94,8 @@ test("confluent-kafka: send_offsets_to_transaction commits the group's offsets o
     assert.equal(b.broker.groups.hasPendingTransactionalOffset("py-g", "src", 0), false);
 
     // A consume-transform-produce loop (first transaction aborted and redone).
-    b.broker.createTopic("in", 2, 1, {}, false);
-    b.broker.createTopic("out", 2, 1, {}, false);
+    await b.broker.createTopic("in", 2, 1, {}, false);
+    await b.broker.createTopic("out", 2, 1, {}, false);
     const kafka = new Kafka({ clientId: "kjs", brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
     const plain = kafka.producer();
     await plain.connect();

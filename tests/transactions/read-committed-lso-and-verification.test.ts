@@ -22,7 +22,7 @@ test("read_committed stops at the LSO and gets the aborted transactions; read_un
   const b = await startTestBroker(OVERRIDES);
   const c = await RawClient.connect(b.port);
   try {
-    b.broker.createTopic("t", 1, 1, {}, false);
+    await b.broker.createTopic("t", 1, 1, {}, false);
     assert.equal((await produce(c, "t", 0, batchOf(["plain"]))).baseOffset, 0n);
     const a = new RawTxnProducer(c, "txn-a");
     const bb = new RawTxnProducer(c, "txn-b");
@@ -73,7 +73,7 @@ test("a transactional produce needs its partition in the ongoing transaction and
   const b = await startTestBroker(OVERRIDES);
   const c = await RawClient.connect(b.port);
   try {
-    b.broker.createTopic("t", 2, 1, {}, false);
+    await b.broker.createTopic("t", 2, 1, {}, false);
     const p = new RawTxnProducer(c, "txn");
     assert.equal(await p.init(), 0);
     let r = await p.send("t", 0, ["x"]);
@@ -110,7 +110,7 @@ for (const how of ["clean restart", "crash"] as const) {
     const dir = b.dir;
     let c = await RawClient.connect(b.port);
     try {
-      b.broker.createTopic("t", 1, 1, {}, false);
+      await b.broker.createTopic("t", 1, 1, {}, false);
       const x = new RawTxnProducer(c, "x");
       const y = new RawTxnProducer(c, "y");
       assert.equal(await x.init(), 0);
@@ -153,7 +153,7 @@ test("TxnOffsetCommit: offsets commit with the transaction, are dropped on abort
   let c = await RawClient.connect(b.port);
   const committed = () => b.broker.groups.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0].partitions[0].offset;
   try {
-    b.broker.createTopic("t", 1, 1, {}, false);
+    await b.broker.createTopic("t", 1, 1, {}, false);
     const p = new RawTxnProducer(c, "tx");
     assert.equal(await p.init(), 0);
     assert.equal(await p.commitOffset("g", "t", 0, 10n), ErrorCode.INVALID_TXN_STATE, "AddOffsetsToTxn first");
@@ -206,7 +206,7 @@ test("the Runnel consumer with isolation.level=read_committed drops interleaved 
     return got;
   };
   try {
-    b.broker.createTopic("t", 1, 1, {}, false);
+    await b.broker.createTopic("t", 1, 1, {}, false);
     const good = new RawTxnProducer(c, "good");
     const bad = new RawTxnProducer(c, "bad");
     assert.equal(await good.init(), 0);

@@ -16,7 +16,7 @@ test("ApiVersions advertises the transaction APIs (not WriteTxnMarkers) and ever
   const b = await startTestBroker(OVERRIDES);
   const c = await RawClient.connect(b.port);
   try {
-    b.broker.createTopic("t", 2, 1, {}, false);
+    await b.broker.createTopic("t", 2, 1, {}, false);
     const av = await c.request(18, 3, { clientSoftwareName: "raw", clientSoftwareVersion: "1" });
     const range = (k: number) => {
       const e = av.apiKeys.find((x: { apiKey: number }) => x.apiKey === k);

@@ -77,7 +77,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                   if (found !== null && found.offset < lastFetchable) {
                     out.offset = found.offset;
                     out.timestamp = BigInt(found.timestamp);
-                  }
+                  } else out.leaderEpoch = -1; // as Kafka: no record at or after the timestamp has no epoch either
                 }
               }
             } catch (e) {

@@ -43,7 +43,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
     apiKey: 3,
     minVersion: 0,
     maxVersion: 13,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       // Without an authorizer every operation is allowed (Kafka answers the full set when asked, v8+).
       const topicOps = ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations ? TOPIC_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED;
       const topics: MetadataResponseTopic[] = [];
@@ -63,7 +63,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
           if (t === undefined && autoCreate) {
             let code: number;
             try {
-              code = b.autoCreateTopic(rt.name);
+              code = await b.autoCreateTopic(rt.name);
             } catch (e) {
               const err = topicOperationError(e);
               b.logger.error(`auto-creating topic ${rt.name} failed: ${(e as Error)?.stack ?? e}`);

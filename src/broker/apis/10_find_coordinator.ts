@@ -11,6 +11,7 @@ import type {
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
+import { OFFSETS_TOPIC } from "../../group/offsets-topic-storage.ts";
 
 /** FindCoordinator key types. */
 export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
@@ -20,14 +21,14 @@ const MAX_COORDINATOR_KEYS = 10_000;
 
 /** Builds the FindCoordinator handler. */
 export function findCoordinatorHandler(b: Broker): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
-  const find = (key: string, keyType: number): FindCoordinatorResponseCoordinator => {
+  const find = async (key: string, keyType: number): Promise<FindCoordinatorResponseCoordinator> => {
     const adv = b.advertised();
     const ok = { key, nodeId: b.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null };
     const fail = (errorCode: number, errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage });
     switch (keyType) {
       case CoordinatorKeyType.GROUP:
         try {
-          b.groups.ensureOffsetsTopic();
+          await b.ensureInternalTopic(OFFSETS_TOPIC, () => b.groups.ensureOffsetsTopic());
         } catch (e) {
           b.logger.warn(`cannot create __consumer_offsets: ${(e as Error).message}`);
           return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE, "The coordinator is not available.");
@@ -45,16 +46,18 @@ export function findCoordinatorHandler(b: Broker): ApiHandler<FindCoordinatorReq
     apiKey: 10,
     minVersion: 0,
     maxVersion: 6,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const keyType = req.keyType ?? CoordinatorKeyType.GROUP;
       if (ctx.apiVersion >= 4) {
         const keys = req.coordinatorKeys ?? [];
         if (keys.length > MAX_COORDINATOR_KEYS) {
           return { throttleTimeMs: 0, coordinators: keys.map((k) => ({ key: k, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Too many keys." })) };
         }
-        return { throttleTimeMs: 0, coordinators: keys.map((k) => find(k, keyType)) };
+        const coordinators: FindCoordinatorResponseCoordinator[] = [];
+        for (const k of keys) coordinators.push(await find(k, keyType));
+        return { throttleTimeMs: 0, coordinators };
       }
-      const c = find(req.key ?? "", keyType);
+      const c = await find(req.key ?? "", keyType);
       return { throttleTimeMs: 0, errorCode: c.errorCode, errorMessage: c.errorMessage, nodeId: c.nodeId, host: c.host, port: c.port };
     },
   };

@@ -16,10 +16,15 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
     apiKey: 19,
     minVersion: 2,
     maxVersion: 7,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const seen = new Map<string, number>();
       for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
-      const topics = req.topics.map((t): CreateTopicsResponseCreatableTopicResult => {
+      // Topics are created one after the other; each succeeds or fails whole (see Broker.createTopic).
+      const topics: CreateTopicsResponseCreatableTopicResult[] = [];
+      for (const t of req.topics) topics.push(await createOne(t));
+      return { throttleTimeMs: 0, topics };
+
+      async function createOne(t: CreateTopicsRequest["topics"][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
         const out: CreateTopicsResponseCreatableTopicResult = {
           name: t.name,
           topicId: ZERO_UUID,
@@ -55,7 +60,7 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           configs[c.name] = c.value;
         }
         try {
-          const topic = b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false);
+          const topic = await b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false);
           out.numPartitions = t.numPartitions === -1 ? b.config.num("num.partitions") : t.numPartitions;
           out.replicationFactor = 1;
           if (topic) out.topicId = topic.id;
@@ -72,8 +77,7 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           out.errorMessage = err.message;
         }
         return out;
-      });
-      return { throttleTimeMs: 0, topics };
+      }
     },
   };
 }

@@ -13,10 +13,14 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
     apiKey: 20,
     minVersion: 1,
     maxVersion: 6,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const asked: { name: string | null; id: Uint8Array | null }[] =
         ctx.apiVersion >= 6 ? (req.topics ?? []).map((t) => ({ name: t.name ?? null, id: t.topicId })) : (req.topicNames ?? []).map((n) => ({ name: n, id: null }));
-      const responses = asked.map((a): DeleteTopicsResponseDeletableTopicResult => {
+      const responses: DeleteTopicsResponseDeletableTopicResult[] = [];
+      for (const a of asked) responses.push(await deleteOne(a));
+      return { throttleTimeMs: 0, responses };
+
+      async function deleteOne(a: { name: string | null; id: Uint8Array | null }): Promise<DeleteTopicsResponseDeletableTopicResult> {
         let topic: Topic | undefined;
         if (a.name !== null) topic = b.topicsByName.get(a.name);
         else if (a.id !== null) topic = b.topicsById.get(uuidHex(a.id));
@@ -35,7 +39,7 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
           return out;
         }
         try {
-          b.deleteTopic(topic);
+          await b.deleteTopic(topic);
         } catch (e) {
           const err = topicOperationError(e);
           if (err.unexpected) b.logger.error(`deleting topic ${topic.name} failed: ${(e as Error)?.stack ?? e}`);
@@ -43,8 +47,7 @@ export function deleteTopicsHandler(b: Broker): ApiHandler<DeleteTopicsRequest, 
           out.errorMessage = err.message;
         }
         return out;
-      });
-      return { throttleTimeMs: 0, responses };
+      }
     },
   };
 }

@@ -10,6 +10,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
 import { fencedErrorCode } from "../../transactions/transaction-coordinator.ts";
+import { TRANSACTION_STATE_TOPIC } from "../../transactions/transaction-log.ts";
 
 /** Builds the InitProducerId handler. */
 export function initProducerIdHandler(b: Broker): ApiHandler<InitProducerIdRequest, InitProducerIdResponse> {
@@ -17,9 +18,10 @@ export function initProducerIdHandler(b: Broker): ApiHandler<InitProducerIdReque
     apiKey: 22,
     minVersion: 0,
     maxVersion: 5,
-    handle(ctx, req) {
-      // Transactions: the coordinator answers for a transactional id.
+    async handle(ctx, req) {
+      // Transactions: the coordinator answers for a transactional id (creating `__transaction_state` on first use).
       if (req.transactionalId !== null) {
+        await b.ensureInternalTopic(TRANSACTION_STATE_TOPIC, () => b.txns.ensureStateTopic()).catch(() => 0); // the coordinator answers the error
         return b.txns
           .initProducerId({ transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs, producerId: req.producerId ?? -1n, producerEpoch: req.producerEpoch ?? -1 })
           .then((r) => ({ throttleTimeMs: 0, errorCode: fencedErrorCode(r.errorCode, ctx.apiVersion >= 4), producerId: r.producerId, producerEpoch: r.producerEpoch }));

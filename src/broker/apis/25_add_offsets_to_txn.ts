@@ -21,7 +21,7 @@ export function addOffsetsToTxnHandler(b: Broker): ApiHandler<AddOffsetsToTxnReq
       if (req.groupId === "") return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
       let partition: number;
       try {
-        b.groups.ensureOffsetsTopic();
+        await b.ensureInternalTopic(OFFSETS_TOPIC, () => b.groups.ensureOffsetsTopic());
         partition = b.groups.partitionFor(req.groupId);
       } catch (e) {
         b.logger.warn(`cannot create ${OFFSETS_TOPIC}: ${(e as Error).message}`);

@@ -10,9 +10,9 @@ export function alterConfigsHandler(b: Broker): ApiHandler<AlterConfigsRequest, 
     apiKey: 33,
     minVersion: 0,
     maxVersion: 2,
-    handle(_ctx, req) {
+    async handle(_ctx, req) {
       const resources = req.resources.map((r) => ({ ...r, changes: r.configs.map((c) => ({ name: c.name, op: AlterConfigOp.SET, value: c.value })) }));
-      return { throttleTimeMs: 0, responses: alterConfigResources(b, resources, true, req.validateOnly) };
+      return { throttleTimeMs: 0, responses: await alterConfigResources(b, resources, true, req.validateOnly) };
     },
   };
 }

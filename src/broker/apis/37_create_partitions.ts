@@ -10,24 +10,25 @@ export function createPartitionsHandler(b: Broker): ApiHandler<CreatePartitionsR
     apiKey: 37,
     minVersion: 0,
     maxVersion: 3,
-    handle(_ctx, req) {
-      return {
-        throttleTimeMs: 0,
-        results: req.topics.map((t) => {
-          const topic = b.topicsByName.get(t.name);
-          if (topic === undefined) return { name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
-          if (t.assignments !== null && t.assignments.some((a) => a.brokerIds.some((id) => id !== b.nodeId))) {
-            return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: "Replicas must be on this broker." };
-          }
-          try {
-            b.createPartitions(topic, t.count, req.validateOnly);
-            return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
-          } catch (e) {
-            if (!(e instanceof KafkaError)) throw e;
-            return { name: t.name, errorCode: e.code, errorMessage: e.message };
-          }
-        }),
-      };
+    async handle(_ctx, req) {
+      const results: CreatePartitionsResponse["results"] = [];
+      for (const t of req.topics) results.push(await grow(t));
+      return { throttleTimeMs: 0, results };
+
+      async function grow(t: CreatePartitionsRequest["topics"][number]): Promise<CreatePartitionsResponse["results"][number]> {
+        const topic = b.topicsByName.get(t.name);
+        if (topic === undefined) return { name: t.name, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null };
+        if (t.assignments !== null && t.assignments.some((a) => a.brokerIds.some((id) => id !== b.nodeId))) {
+          return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: "Replicas must be on this broker." };
+        }
+        try {
+          await b.createPartitions(topic, t.count, req.validateOnly);
+          return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
+        } catch (e) {
+          if (!(e instanceof KafkaError)) throw e;
+          return { name: t.name, errorCode: e.code, errorMessage: e.message };
+        }
+      }
     },
   };
 }

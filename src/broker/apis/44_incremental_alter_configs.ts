@@ -10,9 +10,9 @@ export function incrementalAlterConfigsHandler(b: Broker): ApiHandler<Incrementa
     apiKey: 44,
     minVersion: 0,
     maxVersion: 1,
-    handle(_ctx, req) {
+    async handle(_ctx, req) {
       const resources = req.resources.map((r) => ({ ...r, changes: r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })) }));
-      return { throttleTimeMs: 0, responses: alterConfigResources(b, resources, false, req.validateOnly) };
+      return { throttleTimeMs: 0, responses: await alterConfigResources(b, resources, false, req.validateOnly) };
     },
   };
 }

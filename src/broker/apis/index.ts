@@ -38,6 +38,7 @@ import { endTxnHandler } from "./26_end_txn.ts";
 import { txnOffsetCommitHandler } from "./28_txn_offset_commit.ts";
 import { describeTransactionsHandler } from "./65_describe_transactions.ts";
 import { listTransactionsHandler } from "./66_list_transactions.ts";
+import { afterOffsetsTopic } from "./offsets-topic-first.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -62,8 +63,9 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     createPartitionsHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
-    ...[offsetCommitHandler, offsetFetchHandler, findCoordinatorHandler, joinGroupHandler, heartbeatHandler, leaveGroupHandler, syncGroupHandler, describeGroupsHandler, listGroupsHandler, deleteGroupsHandler, offsetDeleteHandler].map((f) => f(b)),
-    ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, txnOffsetCommitHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
+    ...[offsetFetchHandler, findCoordinatorHandler, heartbeatHandler, describeGroupsHandler, listGroupsHandler].map((f) => f(b)),
+    ...[offsetCommitHandler, joinGroupHandler, leaveGroupHandler, syncGroupHandler, deleteGroupsHandler, offsetDeleteHandler, txnOffsetCommitHandler].map((f) => afterOffsetsTopic(b, f(b))),
+    ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {

@@ -82,18 +82,18 @@ async function route(b: Broker, req: HttpRequest): Promise<HttpResponse> {
   }
   if (a === "topics") {
     if (parts.length === 1 && m === "GET") return jsonResponse(200, { topics: [...b.topicsByName.values()].map((t) => topicSummary(t)) });
-    if (parts.length === 1 && m === "POST") return jsonResponse(201, createTopic(b, body(req)));
+    if (parts.length === 1 && m === "POST") return jsonResponse(201, await createTopic(b, body(req)));
     const t = name === undefined ? undefined : b.topicsByName.get(name);
     if (t === undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
     if (parts.length === 2 && m === "GET") return jsonResponse(200, topicDetail(b, t));
     if (parts.length === 2 && m === "DELETE") {
       if (t.internal) throw new ApiError(400, "INVALID_TOPIC_EXCEPTION", `internal topic '${t.name}' cannot be deleted`);
       if (!b.config.bool("delete.topic.enable")) throw new ApiError(400, "TOPIC_DELETION_DISABLED", "delete.topic.enable is false");
-      b.deleteTopic(t);
+      await b.deleteTopic(t);
       return jsonResponse(200, { deleted: t.name });
     }
     if (parts.length === 3 && sub === "configs" && m === "GET") return jsonResponse(200, { configs: describeTopicConfigs(b, t, null).map(configJson) });
-    if (parts.length === 3 && sub === "configs" && m === "PATCH") return jsonResponse(200, alterTopicConfig(b, t, body(req)));
+    if (parts.length === 3 && sub === "configs" && m === "PATCH") return jsonResponse(200, await alterTopicConfig(b, t, body(req)));
     if (parts.length === 3 && sub === "messages" && m === "GET") return jsonResponse(200, browse(t, req.query));
     if (parts.length === 3 && sub === "messages" && m === "POST") return jsonResponse(201, await produce(b, t, body(req)));
   }
@@ -193,13 +193,13 @@ function intField(v: unknown, what: string, dflt: number): number {
   return n;
 }
 
-function createTopic(b: Broker, q: Record<string, unknown>) {
+async function createTopic(b: Broker, q: Record<string, unknown>) {
   if (typeof q.name !== "string") throw new ApiError(400, "INVALID_REQUEST", "name is required");
-  const t = b.createTopic(q.name, intField(q.partitions, "partitions", -1), intField(q.replicationFactor, "replicationFactor", -1), stringMap(q.configs, "configs"), q.validateOnly === true);
+  const t = await b.createTopic(q.name, intField(q.partitions, "partitions", -1), intField(q.replicationFactor, "replicationFactor", -1), stringMap(q.configs, "configs"), q.validateOnly === true);
   return t === null ? { validated: q.name } : topicSummary(t);
 }
 
-function alterTopicConfig(b: Broker, t: Topic, q: Record<string, unknown>) {
+async function alterTopicConfig(b: Broker, t: Topic, q: Record<string, unknown>) {
   const set = stringMap(q.set, "set");
   const del = q.delete ?? [];
   if (!Array.isArray(del) || del.some((k) => typeof k !== "string")) throw new ApiError(400, "INVALID_REQUEST", "delete must be a list of keys");
@@ -207,7 +207,7 @@ function alterTopicConfig(b: Broker, t: Topic, q: Record<string, unknown>) {
     ...Object.entries(set).map(([name, value]) => ({ name, op: AlterConfigOp.SET, value: value as string | null })),
     ...(del as string[]).map((name) => ({ name, op: AlterConfigOp.DELETE, value: null })),
   ];
-  const [r] = alterConfigResources(b, [{ resourceType: ConfigResourceType.TOPIC, resourceName: t.name, changes }], false, q.validateOnly === true);
+  const [r] = await alterConfigResources(b, [{ resourceType: ConfigResourceType.TOPIC, resourceName: t.name, changes }], false, q.validateOnly === true);
   if (r.errorCode !== ErrorCode.NONE) throw kafkaFailure(r.errorCode, r.errorMessage ?? errorName(r.errorCode));
   return { configs: describeTopicConfigs(b, t, null).map(configJson) };
 }

@@ -1,0 +1,102 @@
+/**
+ * A partition's replication state as the cluster agrees on it (replicas, leader, leader epoch, ISR, partition epoch)
+ * and the pure decisions that change it: electing a leader from the live ISR when brokers come and go, and checking
+ * a leader's ISR change request. Every change bumps the partition epoch; every leader change bumps the leader epoch.
+ * The etcd writes that apply these decisions compare-and-set on the stored state (see `controller.ts`).
+ */
+import { ErrorCode } from "../protocol/errors.ts";
+
+/** No leader (Kafka's -1). */
+export const NO_LEADER = -1;
+
+/** Replication state of one partition. */
+export interface PartitionState {
+  /** Assigned replicas, preferred leader first. */
+  replicas: number[];
+  /** In-sync replicas (a subset of replicas; contains the leader when there is one). */
+  isr: number[];
+  /** Leader broker id, or {@link NO_LEADER}. */
+  leader: number;
+  /** Bumped on every leader change. */
+  leaderEpoch: number;
+  /** Bumped on every change of this state. */
+  partitionEpoch: number;
+}
+
+/** Asserts the invariants of a partition state (a broken one is a bug, never clamped). */
+export function assertPartitionState(s: PartitionState): void {
+  const replicas = new Set(s.replicas);
+  if (replicas.size !== s.replicas.length || s.replicas.length === 0) throw new Error(`partition state: bad replicas ${JSON.stringify(s.replicas)}`);
+  if (new Set(s.isr).size !== s.isr.length || !s.isr.every((r) => replicas.has(r))) throw new Error(`partition state: ISR ${JSON.stringify(s.isr)} not a subset of replicas`);
+  if (s.leader !== NO_LEADER && !s.isr.includes(s.leader)) throw new Error(`partition state: leader ${s.leader} not in ISR ${JSON.stringify(s.isr)}`);
+  if (s.leaderEpoch < 0 || s.partitionEpoch < 0) throw new Error("partition state: negative epoch");
+}
+
+/** The state of a new partition: the first replica leads, every replica is in sync, epochs 0. */
+export function initialPartitionState(replicas: number[]): PartitionState {
+  const s = { replicas: [...replicas], isr: [...replicas], leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0 };
+  assertPartitionState(s);
+  return s;
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/**
+ * What the controller makes of a partition given the live brokers: drops dead brokers from the ISR (never the last
+ * member: it keeps its claim to lead when it returns), and elects a new leader when the leader is dead or absent,
+ * the first live ISR member in replica order. With `uncleanLeaderElection` (Kafka's
+ * `unclean.leader.election.enable`) and no live ISR member, the first live replica leads alone, accepting data loss.
+ * Returns the new state, or null when nothing changes.
+ */
+export function reconcilePartition(s: PartitionState, live: ReadonlySet<number>, uncleanLeaderElection: boolean): PartitionState | null {
+  const liveIsr = s.isr.filter((r) => live.has(r));
+  if (s.leader !== NO_LEADER && live.has(s.leader)) {
+    if (sameMembers(liveIsr, s.isr)) return null;
+    return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
+  }
+  const candidate = s.replicas.find((r) => liveIsr.includes(r));
+  let next: PartitionState;
+  if (candidate !== undefined) {
+    next = { ...s, leader: candidate, isr: liveIsr, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+  } else if (uncleanLeaderElection && s.replicas.some((r) => live.has(r))) {
+    const chosen = s.replicas.find((r) => live.has(r))!;
+    next = { ...s, leader: chosen, isr: [chosen], leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+  } else {
+    if (s.leader === NO_LEADER) return null;
+    // No eligible leader: the ISR keeps its members so that one of them leads when it returns.
+    next = { ...s, leader: NO_LEADER, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+  }
+  assertPartitionState(next);
+  return next;
+}
+
+/** A leader's request to change the ISR of one partition (Kafka's AlterPartition). */
+export interface IsrChangeRequest {
+  /** The leader asking. */
+  leaderId: number;
+  /** The leader epoch it leads in. */
+  leaderEpoch: number;
+  /** The partition epoch of the state it last saw. */
+  partitionEpoch: number;
+  /** The ISR it wants. */
+  isr: number[];
+}
+
+/**
+ * Checks an ISR change against the current state and the live brokers: the error code Kafka's AlterPartition would
+ * answer, or the new state (partition epoch bumped). New members must be live replicas; the leader stays in.
+ */
+export function applyIsrChange(s: PartitionState, req: IsrChangeRequest, live: ReadonlySet<number>): { error: number; state?: PartitionState } {
+  if (req.leaderId !== s.leader) return { error: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+  if (req.leaderEpoch !== s.leaderEpoch) return { error: ErrorCode.FENCED_LEADER_EPOCH };
+  if (req.partitionEpoch !== s.partitionEpoch) return { error: ErrorCode.INVALID_UPDATE_VERSION };
+  if (new Set(req.isr).size !== req.isr.length || !req.isr.includes(req.leaderId) || !req.isr.every((r) => s.replicas.includes(r))) {
+    return { error: ErrorCode.INVALID_REQUEST };
+  }
+  if (req.isr.some((r) => !s.isr.includes(r) && !live.has(r))) return { error: ErrorCode.INELIGIBLE_REPLICA };
+  const state = { ...s, isr: [...req.isr], partitionEpoch: s.partitionEpoch + 1 };
+  assertPartitionState(state);
+  return { error: ErrorCode.NONE, state };
+}

@@ -1,0 +1,133 @@
+/**
+ * A real etcd for tests: one member on 127.0.0.1 with OS-chosen free ports and a temp data dir. It can be stopped
+ * and started again on the same ports and data (to test "etcd down"), and is removed by {@link TestEtcd.close}.
+ * Tests skip with {@link ETCD_SKIP_REASON} where no etcd binary is installed (tests/setup.d/40-etcd.sh installs it).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { haveCommand } from "./proc.ts";
+import { freePort } from "../../bench/suite/processes.ts";
+import { EtcdClient } from "../../src/cluster/etcd-client.ts";
+
+/** The etcd binary tests run. */
+export const ETCD_BIN = haveCommand("/usr/bin/etcd") ? "/usr/bin/etcd" : "etcd";
+
+/** Why etcd tests are skipped here, or false when etcd is available. */
+export const ETCD_SKIP_REASON: string | false = haveCommand(ETCD_BIN) ? false : "SKIPPED: no etcd binary (install Debian's etcd-server: bash tests/setup.d/40-etcd.sh)";
+
+/** How long etcd may take to answer /health after start, ms (the machine is shared and loaded). */
+const START_TIMEOUT_MS = 30_000;
+
+/** A running (or stopped) test etcd. */
+export class TestEtcd {
+  /** Client URL, `http://127.0.0.1:PORT`. */
+  readonly endpoint: string;
+  /** Data directory. */
+  readonly dataDir: string;
+  private readonly clientPort: number;
+  private readonly peerPort: number;
+  private child: ChildProcess | null = null;
+  private log = "";
+
+  private constructor(dataDir: string, clientPort: number, peerPort: number) {
+    this.dataDir = dataDir;
+    this.clientPort = clientPort;
+    this.peerPort = peerPort;
+    this.endpoint = `http://127.0.0.1:${clientPort}`;
+  }
+
+  /** Starts a fresh etcd and waits until it is healthy. */
+  static async start(): Promise<TestEtcd> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-etcd-"));
+    const e = new TestEtcd(dir, await freePort(), await freePort());
+    await e.resume();
+    return e;
+  }
+
+  /** Whether the process is running. */
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** etcd's output so far (for failure messages). */
+  output(): string {
+    return this.log;
+  }
+
+  /** Starts etcd again on the same ports and data dir; waits for health. */
+  async resume(): Promise<void> {
+    if (this.child) return;
+    const peer = `http://127.0.0.1:${this.peerPort}`;
+    const child = spawn(ETCD_BIN, [
+      "--name", "test",
+      "--data-dir", path.join(this.dataDir, "data"),
+      "--listen-client-urls", this.endpoint,
+      "--advertise-client-urls", this.endpoint,
+      "--listen-peer-urls", peer,
+      "--initial-advertise-peer-urls", peer,
+      "--initial-cluster", `test=${peer}`,
+      "--log-level", "warn",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    child.stdout!.on("data", (b) => (this.log += b.toString()));
+    child.stderr!.on("data", (b) => (this.log += b.toString()));
+    child.on("exit", () => {
+      if (this.child === child) this.child = null;
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (!this.child) throw new Error(`etcd exited during start:\n${this.log}`);
+      try {
+        const r = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1_000) });
+        if (r.ok && (await r.json()).health === "true") return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.stop();
+    throw new Error(`etcd did not become healthy in ${START_TIMEOUT_MS} ms:\n${this.log}`);
+  }
+
+  /** Stops the process (SIGKILL: a crash, as a test of "etcd down" wants) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      child.once("exit", () => resolve());
+      child.kill(signal);
+    });
+    this.child = null;
+  }
+
+  /** Stops etcd and removes its data dir. */
+  async close(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The etcd of one test file and a client for it (set once the file's `before` hook ran). */
+export interface SharedTestEtcd {
+  /** The running etcd. */
+  etcd: TestEtcd;
+  /** A client with a short deadline. */
+  client: EtcdClient;
+}
+
+/** Starts one etcd before the file's tests and removes it after them; does nothing where etcd is missing. */
+export function sharedTestEtcd(): SharedTestEtcd {
+  const ctx = {} as SharedTestEtcd;
+  before(async () => {
+    if (ETCD_SKIP_REASON) return;
+    ctx.etcd = await TestEtcd.start();
+    ctx.client = new EtcdClient({ endpoints: [ctx.etcd.endpoint], requestTimeoutMs: 2_000 });
+  });
+  after(async () => {
+    if (ctx.etcd) await ctx.etcd.close();
+  });
+  return ctx;
+}
