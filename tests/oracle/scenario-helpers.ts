@@ -13,7 +13,11 @@ export async function createTopic(s: Side, name: string, partitions = 1, configs
   for (let i = 0; i < 200; i++) {
     const md = await s.client.request(3, 12, { topics: [{ name, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     const t = md.topics[0];
-    if (t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p: any) => p.leaderId >= 0)) return t.topicId;
+    if (t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p: any) => p.leaderId >= 0)) {
+      // Metadata lists the leader before the partition serves (Kafka): wait until ListOffsets answers on each.
+      const lo = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, currentLeaderEpoch: -1, timestamp: -1n })) }] });
+      if (lo.topics[0].partitions.every((p: any) => p.errorCode === 0)) return t.topicId;
+    }
     await new Promise((res) => setTimeout(res, 50));
   }
   throw new Error(`${s.name}: topic ${name} never got leaders`);
