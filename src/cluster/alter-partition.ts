@@ -6,45 +6,41 @@
  * registered. A loser learns why with Kafka's AlterPartition error code.
  */
 import { ErrorCode } from "../protocol/errors.ts";
-import type { Compare, EtcdClient } from "./etcd-client.ts";
-import { decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
-import { applyIsrChange, type IsrChangeRequest, type PartitionState } from "./partition-state.ts";
+import type { Compare } from "./etcd-client.ts";
+import { decodePartitionState } from "./cluster-keys.ts";
+import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
+import type { PartitionStateRecord } from "./metadata-store.ts";
+import { applyIsrChange, type IsrChangeRequest } from "./partition-state.ts";
 
 /** The outcome of an ISR change: NONE and the state written, or the error code. */
 export interface AlterPartitionResult {
   /** Kafka error code. */
   error: number;
   /** The partition state after the change (NONE), or as found (when known). */
-  state?: PartitionState;
+  state?: PartitionStateRecord;
 }
 
-/** Applies a leader's ISR change by CAS; `brokerEpoch` is the leader's registration epoch. */
-export async function alterPartitionIsr(client: EtcdClient, keys: ClusterKeys, topic: string, partition: number, brokerEpoch: number, req: IsrChangeRequest): Promise<AlterPartitionResult> {
-  const key = keys.partition(topic, partition);
-  const kv = await client.get(key);
-  if (!kv) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-  const current = decodePartitionState(kv);
+/** Applies a leader's ISR change through its store by CAS; `brokerEpoch` is the leader's registration epoch. */
+export async function alterPartitionIsr(store: EtcdMetadataStore, topic: string, partition: number, brokerEpoch: number, req: IsrChangeRequest): Promise<AlterPartitionResult> {
+  const { client, keys } = store;
+  const current = store.partitionState(topic, partition);
+  if (!current) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   // Liveness of joining replicas is checked in the txn (their registration keys must exist), so allow all here.
   const checked = applyIsrChange(current, req, new Set(current.replicas));
   if (checked.error !== ErrorCode.NONE) return { error: checked.error, state: current };
-  const joining = req.isr.filter((r) => !current.isr.includes(r));
-  const compares: Compare[] = [
-    { key, target: "MOD", result: "EQUAL", value: kv.modRevision },
+  const guard: Compare[] = [
     { key: keys.broker(req.leaderId), target: "CREATE", result: "EQUAL", value: brokerEpoch },
-    ...joining.map((r): Compare => ({ key: keys.broker(r), target: "CREATE", result: "GREATER", value: 0 })),
+    ...req.isr.filter((r) => !current.isr.includes(r)).map((r): Compare => ({ key: keys.broker(r), target: "CREATE", result: "GREATER", value: 0 })),
   ];
-  const r = await client.txn(compares, [{ put: { key, value: encodePartitionState(checked.state!) } }], [
-    { range: { key } },
-    { range: { key: keys.broker(req.leaderId) } },
-  ]);
-  if (r.succeeded) return { error: ErrorCode.NONE, state: checked.state };
-  const [stateNow, leaderReg] = r.results.map((x) => x.kvs[0]);
-  if (!stateNow) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-  const now = decodePartitionState(stateNow);
-  if (stateNow.modRevision !== kv.modRevision) {
+  if (await store.compareAndSetPartitionGuarded(guard, checked.state!, req.partitionEpoch)) return { error: ErrorCode.NONE, state: checked.state };
+  // Lost: say why, from etcd's current copy.
+  const [stateKv, leaderKv] = await Promise.all([client.get(keys.partition(topic, partition)), client.get(keys.broker(req.leaderId))]);
+  if (!stateKv) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  const now = decodePartitionState(stateKv, topic, partition);
+  if (now.partitionEpoch !== req.partitionEpoch) {
     const again = applyIsrChange(now, req, new Set(now.replicas));
     return { error: again.error === ErrorCode.NONE ? ErrorCode.INVALID_UPDATE_VERSION : again.error, state: now };
   }
-  if (!leaderReg || leaderReg.createRevision !== brokerEpoch) return { error: ErrorCode.STALE_BROKER_EPOCH, state: now };
+  if (!leaderKv || leaderKv.createRevision !== brokerEpoch) return { error: ErrorCode.STALE_BROKER_EPOCH, state: now };
   return { error: ErrorCode.INELIGIBLE_REPLICA, state: now };
 }

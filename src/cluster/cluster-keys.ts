@@ -4,27 +4,17 @@
  *   ROOT/controller/active     the active controller's id, bound to its lease (controller epoch = create revision)
  *   ROOT/topics/NAME           topic record (id, partition count, replication factor, config overrides)
  *   ROOT/partitions/NAME/P     partition state (replicas, ISR, leader, leader epoch, partition epoch)
+ *   ROOT/configs/KIND:NAME     dynamic config overrides of a broker (NAME = node id, "" = cluster default) or group
  */
 import { kvText, type KeyValue } from "./etcd-client.ts";
 import type { PartitionState } from "./partition-state.ts";
+import type { BrokerEndpoint, BrokerRegistration, PartitionStateRecord } from "./metadata-store.ts";
 
 /** Default key root. */
 export const DEFAULT_ETCD_ROOT = "/runnel";
 
-/** One listener a broker serves, as Kafka registers it. */
-export interface BrokerEndpoint {
-  /** Listener name (`PLAINTEXT`, `INTERNAL`, ...). */
-  name: string;
-  /** Advertised host. */
-  host: string;
-  /** Advertised port. */
-  port: number;
-  /** Security protocol of the listener. */
-  securityProtocol: string;
-}
-
-/** What a broker writes about itself when it registers. */
-export interface BrokerRegistrationRecord {
+/** What a broker writes about itself under its registration key (its epoch is the key's create revision). */
+export interface StoredBrokerRecord {
   /** `node.id`. */
   nodeId: number;
   /** `broker.rack`, or null. */
@@ -33,12 +23,6 @@ export interface BrokerRegistrationRecord {
   endpoints: BrokerEndpoint[];
   /** Random id of this process run (tells restarts apart). */
   incarnationId: string;
-}
-
-/** A registered broker: its record and its epoch (the create revision of its key). */
-export interface RegisteredBroker extends BrokerRegistrationRecord {
-  /** Broker epoch. */
-  epoch: number;
 }
 
 /** The key layout under one root. */
@@ -85,6 +69,21 @@ export class ClusterKeys {
   partition(topic: string, partition: number): string {
     return `${this.topicPartitions(topic)}${partition}`;
   }
+  /** Prefix of every dynamic config record. */
+  get configs(): string {
+    return `${this.root}/configs/`;
+  }
+  /** One resource's dynamic config key. */
+  config(resource: string, name: string): string {
+    return `${this.configs}${resource}:${name}`;
+  }
+  /** Resource kind and name of a config key, or null for another key. */
+  parseConfigKey(key: string): { resource: string; name: string } | null {
+    if (!key.startsWith(this.configs)) return null;
+    const rest = key.slice(this.configs.length);
+    const colon = rest.indexOf(":");
+    return colon > 0 ? { resource: rest.slice(0, colon), name: rest.slice(colon + 1) } : null;
+  }
   /** Topic and partition of a partition-state key, or null for another key. */
   parsePartitionKey(key: string): { topic: string; partition: number } | null {
     if (!key.startsWith(this.partitions)) return null;
@@ -96,15 +95,16 @@ export class ClusterKeys {
   }
 }
 
-/** A broker registration read back from etcd. */
-export function decodeBroker(kv: KeyValue): RegisteredBroker {
-  const r = JSON.parse(kvText(kv)) as BrokerRegistrationRecord;
-  return { ...r, epoch: kv.createRevision };
+/** A broker registration read back from etcd; its epoch is the key's create revision. */
+export function decodeBroker(kv: KeyValue): BrokerRegistration {
+  const r = JSON.parse(kvText(kv)) as StoredBrokerRecord;
+  return { nodeId: r.nodeId, brokerEpoch: kv.createRevision, rack: r.rack, endpoints: r.endpoints };
 }
 
-/** A partition state read back from etcd. */
-export function decodePartitionState(kv: KeyValue): PartitionState {
-  return JSON.parse(kvText(kv)) as PartitionState;
+/** A partition state read back from etcd (topic and partition come from the key). */
+export function decodePartitionState(kv: KeyValue, topic: string, partition: number): PartitionStateRecord {
+  const s = JSON.parse(kvText(kv)) as PartitionState;
+  return { topic, partition, replicas: s.replicas, leader: s.leader, leaderEpoch: s.leaderEpoch, isr: s.isr, partitionEpoch: s.partitionEpoch };
 }
 
 /** The stored text of a partition state (fixed field order, so equal states are equal bytes). */

@@ -347,7 +347,7 @@ export class LocalMetadataStore implements MetadataStore {
 }
 
 /** Asserts that partition states belong to `topic` and lie within its partition count. */
-function assertPartitionsOf(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): void {
+export function assertPartitionsOf(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): void {
   for (const p of partitions) {
     if (p.topic !== topic.name || p.partition < 0 || p.partition >= topic.partitions) {
       throw new Error(`partition state ${p.topic}-${p.partition} does not belong to topic ${topic.name} with ${topic.partitions} partitions`);

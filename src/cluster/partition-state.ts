@@ -5,23 +5,13 @@
  * The etcd writes that apply these decisions compare-and-set on the stored state (see `controller.ts`).
  */
 import { ErrorCode } from "../protocol/errors.ts";
+import type { PartitionStateRecord } from "./metadata-store.ts";
 
 /** No leader (Kafka's -1). */
 export const NO_LEADER = -1;
 
-/** Replication state of one partition. */
-export interface PartitionState {
-  /** Assigned replicas, preferred leader first. */
-  replicas: number[];
-  /** In-sync replicas (a subset of replicas; contains the leader when there is one). */
-  isr: number[];
-  /** Leader broker id, or {@link NO_LEADER}. */
-  leader: number;
-  /** Bumped on every leader change. */
-  leaderEpoch: number;
-  /** Bumped on every change of this state. */
-  partitionEpoch: number;
-}
+/** Replication state of one partition: the fields of a {@link PartitionStateRecord} the decisions work on. */
+export type PartitionState = Pick<PartitionStateRecord, "replicas" | "isr" | "leader" | "leaderEpoch" | "partitionEpoch">;
 
 /** Asserts the invariants of a partition state (a broken one is a bug, never clamped). */
 export function assertPartitionState(s: PartitionState): void {
@@ -50,14 +40,14 @@ function sameMembers(a: readonly number[], b: readonly number[]): boolean {
  * `unclean.leader.election.enable`) and no live ISR member, the first live replica leads alone, accepting data loss.
  * Returns the new state, or null when nothing changes.
  */
-export function reconcilePartition(s: PartitionState, live: ReadonlySet<number>, uncleanLeaderElection: boolean): PartitionState | null {
+export function reconcilePartition<T extends PartitionState>(s: T, live: ReadonlySet<number>, uncleanLeaderElection: boolean): T | null {
   const liveIsr = s.isr.filter((r) => live.has(r));
   if (s.leader !== NO_LEADER && live.has(s.leader)) {
     if (sameMembers(liveIsr, s.isr)) return null;
     return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
   }
   const candidate = s.replicas.find((r) => liveIsr.includes(r));
-  let next: PartitionState;
+  let next: T;
   if (candidate !== undefined) {
     next = { ...s, leader: candidate, isr: liveIsr, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
   } else if (uncleanLeaderElection && s.replicas.some((r) => live.has(r))) {
@@ -88,7 +78,7 @@ export interface IsrChangeRequest {
  * Checks an ISR change against the current state and the live brokers: the error code Kafka's AlterPartition would
  * answer, or the new state (partition epoch bumped). New members must be live replicas; the leader stays in.
  */
-export function applyIsrChange(s: PartitionState, req: IsrChangeRequest, live: ReadonlySet<number>): { error: number; state?: PartitionState } {
+export function applyIsrChange<T extends PartitionState>(s: T, req: IsrChangeRequest, live: ReadonlySet<number>): { error: number; state?: T } {
   if (req.leaderId !== s.leader) return { error: ErrorCode.NOT_LEADER_OR_FOLLOWER };
   if (req.leaderEpoch !== s.leaderEpoch) return { error: ErrorCode.FENCED_LEADER_EPOCH };
   if (req.partitionEpoch !== s.partitionEpoch) return { error: ErrorCode.INVALID_UPDATE_VERSION };

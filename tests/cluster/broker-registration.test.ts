@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BrokerRegistration } from "../../src/cluster/broker-registration.ts";
+import { BrokerSession } from "../../src/cluster/broker-session.ts";
 import { ClusterKeys, decodeBroker } from "../../src/cluster/cluster-keys.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
@@ -19,17 +19,17 @@ const endpoints = [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9092, securityP
 
 test("registration: record and epoch in etcd; a duplicate node.id is refused; stop deregisters", { skip, timeout: 60_000 }, async () => {
   const keys = new ClusterKeys("/reg1");
-  const a = new BrokerRegistration(ctx.client, keys, { nodeId: 1, rack: "rack-a", endpoints, sessionTimeoutSeconds: 2 });
+  const a = new BrokerSession(ctx.client, keys, { nodeId: 1, rack: "rack-a", endpoints, sessionTimeoutSeconds: 2 });
   const epoch = await a.start();
   const kv = (await ctx.client.get(keys.broker(1)))!;
   const b = decodeBroker(kv);
-  assert.equal(b.epoch, epoch);
+  assert.equal(b.brokerEpoch, epoch);
   assert.equal(b.nodeId, 1);
   assert.equal(b.rack, "rack-a");
   assert.deepEqual(b.endpoints, endpoints);
   assert.equal(kv.lease, a.leaseId);
 
-  const dup = new BrokerRegistration(ctx.client, keys, { nodeId: 1, rack: null, endpoints, sessionTimeoutSeconds: 2 });
+  const dup = new BrokerSession(ctx.client, keys, { nodeId: 1, rack: null, endpoints, sessionTimeoutSeconds: 2 });
   await assert.rejects(dup.start(300), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.DUPLICATE_BROKER_REGISTRATION);
   await dup.stop();
   assert.equal((await ctx.client.get(keys.broker(1)))!.createRevision, epoch, "the refused duplicate did not touch the registration");
@@ -44,7 +44,7 @@ test("lease expiry fences the broker; it re-registers with a new, higher epoch",
   const clock = new ManualClock(); // keep-alives fire only when the test moves this clock
   const fenced: number[] = [];
   const registered: number[] = [];
-  const reg = new BrokerRegistration(ctx.client, keys, {
+  const reg = new BrokerSession(ctx.client, keys, {
     nodeId: 7, rack: null, endpoints, sessionTimeoutSeconds: 1, clock,
     onFenced: (e) => fenced.push(e),
     onRegistered: (e) => registered.push(e),

@@ -8,8 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { alterPartitionIsr } from "../../src/cluster/alter-partition.ts";
-import { ClusterKeys } from "../../src/cluster/cluster-keys.ts";
-import { NO_LEADER, type PartitionState } from "../../src/cluster/partition-state.ts";
+import { NO_LEADER } from "../../src/cluster/partition-state.ts";
+import type { PartitionStateRecord } from "../../src/cluster/metadata-store.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import { ETCD_SKIP_REASON, sharedTestEtcd } from "../support/etcd.ts";
 import { startNode, until, type TestNode } from "./cluster-fixture.ts";
@@ -20,13 +20,12 @@ const ctx = sharedTestEtcd();
 const ID = "0123456789abcdef0123456789abcdef";
 const codeOf = (p: Promise<unknown>, code: number) => assert.rejects(p, (e: unknown) => e instanceof KafkaError && e.code === code);
 
-function states(node: TestNode, topic: string, n: number): PartitionState[] {
-  return Array.from({ length: n }, (_, p) => node.controller.partitionState(topic, p)!);
+function states(node: TestNode, topic: string, n: number): PartitionStateRecord[] {
+  return Array.from({ length: n }, (_, p) => node.store.partitionState(topic, p)!);
 }
 
 test("topics are placed rack-aware over live brokers; failover elects from the ISR; ISR changes are CAS", { skip, timeout: 120_000 }, async () => {
   const root = "/failover";
-  const keys = new ClusterKeys(root);
   const nodes = new Map<number, TestNode>();
   const racks: Record<number, string> = { 1: "a", 2: "b", 3: "c" };
   try {
@@ -55,12 +54,12 @@ test("topics are placed rack-aware over live brokers; failover elects from the I
     // of two concurrent ISR changes by the leader, one wins (CAS on the partition epoch)
     const p0 = initial[0];
     const leaderNode = nodes.get(p0.leader)!;
-    const shrinkTo = (drop: number) => alterPartitionIsr(ctx.client, keys, "t", 0, leaderNode.registration.epoch, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 0, isr: p0.isr.filter((r) => r !== drop) });
+    const shrinkTo = (drop: number) => alterPartitionIsr(leaderNode.store, "t", 0, leaderNode.store.brokerEpoch, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 0, isr: p0.isr.filter((r) => r !== drop) });
     const [x, y] = await Promise.all([shrinkTo(p0.replicas[1]), shrinkTo(p0.replicas[2])]);
     assert.deepEqual([x.error, y.error].sort((a, b) => a - b), [ErrorCode.NONE, ErrorCode.INVALID_UPDATE_VERSION]);
-    const stale = await alterPartitionIsr(ctx.client, keys, "t", 0, leaderNode.registration.epoch - 1, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: [p0.leader] });
+    const stale = await alterPartitionIsr(leaderNode.store, "t", 0, leaderNode.store.brokerEpoch - 1, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: [p0.leader] });
     assert.equal(stale.error, ErrorCode.STALE_BROKER_EPOCH, "a leader with an old broker epoch is fenced");
-    const expand = await alterPartitionIsr(ctx.client, keys, "t", 0, leaderNode.registration.epoch, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: p0.replicas });
+    const expand = await alterPartitionIsr(leaderNode.store, "t", 0, leaderNode.store.brokerEpoch, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: p0.replicas });
     assert.equal(expand.error, ErrorCode.NONE);
     assert.equal(expand.state!.partitionEpoch, 2);
 
@@ -68,7 +67,7 @@ test("topics are placed rack-aware over live brokers; failover elects from the I
     await ctx.etcd.stop();
     await ctx.etcd.resume();
     const victim = [...nodes.values()].find((n) => n !== ctl)!;
-    await until(() => ctl.controller.partitionState("t", 0)!.partitionEpoch === 2, 30_000, "the controller's watch resumed and saw the ISR change");
+    await until(() => ctl.store.partitionState("t", 0)!.partitionEpoch === 2, 30_000, "the controller's watch resumed and saw the ISR change");
     const before = states(ctl, "t", 6);
     await victim.close();
     nodes.delete(victim.id);
@@ -92,17 +91,17 @@ test("topics are placed rack-aware over live brokers; failover elects from the I
     const led = after_.findIndex((s) => s.leader === survivor.id);
     assert.ok(led >= 0, "the surviving non-controller broker leads some partition");
     const s = after_[led];
-    const alone = await alterPartitionIsr(ctx.client, keys, "t", led, survivor.registration.epoch, { leaderId: survivor.id, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, isr: [survivor.id] });
+    const alone = await alterPartitionIsr(survivor.store, "t", led, survivor.store.brokerEpoch, { leaderId: survivor.id, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, isr: [survivor.id] });
     assert.equal(alone.error, ErrorCode.NONE);
     await survivor.close();
     nodes.delete(survivor.id);
-    await until(() => ctl.controller.partitionState("t", led)!.leader === NO_LEADER, 30_000, "offline partition");
-    const offline = ctl.controller.partitionState("t", led)!;
+    await until(() => ctl.store.partitionState("t", led)!.leader === NO_LEADER, 30_000, "offline partition");
+    const offline = ctl.store.partitionState("t", led)!;
     assert.deepEqual(offline.isr, [survivor.id], "the ISR keeps its last member");
     // ... until that broker registers again and leads with a new leader epoch
     nodes.set(survivor.id, await startNode(ctx.etcd.endpoint, root, survivor.id, { rack: racks[survivor.id] }));
-    await until(() => ctl.controller.partitionState("t", led)!.leader === survivor.id, 30_000, "the ISR member leads again");
-    assert.equal(ctl.controller.partitionState("t", led)!.leaderEpoch, offline.leaderEpoch + 1);
+    await until(() => ctl.store.partitionState("t", led)!.leader === survivor.id, 30_000, "the ISR member leads again");
+    assert.equal(ctl.store.partitionState("t", led)!.leaderEpoch, offline.leaderEpoch + 1);
   } finally {
     for (const n of nodes.values()) await n.close();
   }

@@ -116,6 +116,39 @@ export function runJava(mainClass: string, args: string[], opts: JavaOptions & {
   return runProc("java", javaArgs(mainClass, args, opts), { input: opts.input, timeoutMs: opts.timeoutMs ?? 120_000, env: opts.env });
 }
 
+/** A JVM that runs Kafka tools one after another by main class (tests/java/src/runnel/ToolSession.java). */
+export interface ToolSession {
+  /** Runs tool `mainClass` with `args` (and `input` as its stdin) in the session's JVM. */
+  run(mainClass: string, args: string[], input?: string): Promise<ProcResult>;
+  /** Ends the JVM. */
+  close(): Promise<void>;
+}
+
+/** Starts a tool session; commands run one at a time, in call order. */
+export function startToolSession(opts: JavaOptions = {}): ToolSession {
+  const jvm = spawnJava("runnel.ToolSession", [], opts);
+  let queue: Promise<unknown> = jvm.waitFor((e) => e.event === "ready", 60_000, "the tool session to start");
+  let done = 0;
+  return {
+    run(mainClass, args, input) {
+      const result = queue.then(async () => {
+        jvm.send(JSON.stringify({ main: mainClass, args, input: input ?? "" }));
+        const n = ++done;
+        let seen = 0;
+        const e = await jvm.waitFor((ev) => ev.event === "done" && ++seen === n, 120_000, `${mainClass} ${args.join(" ")} to finish`);
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr, timedOut: false };
+      });
+      queue = result.catch(() => {});
+      return result;
+    },
+    async close() {
+      jvm.child.stdin!.end();
+      await Promise.race([jvm.exited, new Promise((r) => setTimeout(r, 10_000))]);
+      await jvm.kill();
+    },
+  };
+}
+
 /** Starts `mainClass args` as a long-running program printing JSON events (see json-process.ts). */
 export function spawnJava(mainClass: string, args: string[], opts: JavaOptions = {}): PeerProcess {
   return spawnPeer("java", javaArgs(mainClass, args, opts), { env: opts.env });

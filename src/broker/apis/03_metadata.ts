@@ -52,7 +52,8 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
       } else {
         const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation !== false) && b.config.bool("auto.create.topics.enable");
         for (const rt of req.topics) {
-          if (rt.name === null || rt.name === undefined) {
+          // By id when one is given (the Java consumer sends name "" with it), as Kafka does; else by name.
+          if (rt.name === null || rt.name === undefined || (rt.topicId !== undefined && rt.topicId.some((x) => x !== 0))) {
             const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
             // Lookup by topic id needs v12 (nullable names); before that Kafka answers INVALID_REQUEST with an empty name.
             if (ctx.apiVersion < 12) topics.push(missing("", rt.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST, topicOps));

@@ -22,12 +22,16 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * --count records, then a second producer with the same transactional.id fences the first), then consumers with
  * read_committed and read_uncommitted read --txn-topic back. Events: "idempotent" (per-partition offsets of every
  * send), "transactions" (the fencing outcome), "read" (isolation level and the values read, per partition).
+ * --compression sets compression.type for both producers.
  */
 public final class Producers {
   private Producers() {}
 
+  private static String compression = "none";
+
   private static Map<String, Object> producerProps(String bootstrap) {
     Map<String, Object> p = new HashMap<>();
+    p.put("compression.type", compression);
     p.put("bootstrap.servers", bootstrap);
     p.put("key.serializer", StringSerializer.class.getName());
     p.put("value.serializer", StringSerializer.class.getName());
@@ -117,6 +121,7 @@ public final class Producers {
     Map<String, String> args = Out.args(argv);
     String bootstrap = args.get("bootstrap");
     int count = Integer.parseInt(args.getOrDefault("count", "1000"));
+    compression = args.getOrDefault("compression", "none");
     idempotent(bootstrap, args.get("idem-topic"), count);
     transactional(bootstrap, args.get("txn-topic"), count);
     read(bootstrap, args.get("txn-topic"), "read_committed");

@@ -10,13 +10,14 @@ import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { EtcdClient } from "./etcd-client.ts";
 import { LeaseKeeper } from "./etcd-lease.ts";
-import type { BrokerEndpoint, BrokerRegistrationRecord, ClusterKeys } from "./cluster-keys.ts";
+import type { ClusterKeys, StoredBrokerRecord } from "./cluster-keys.ts";
+import type { BrokerEndpoint } from "./metadata-store.ts";
 
 /** Pause between registration attempts while the old registration (or etcd) is in the way, ms. */
 export const BROKER_REGISTRATION_RETRY_BACKOFF_MS = 250;
 
-/** Registration settings. */
-export interface BrokerRegistrationOptions {
+/** Session settings. */
+export interface BrokerSessionOptions {
   /** `node.id`. */
   nodeId: number;
   /** `broker.rack`, or null. */
@@ -35,23 +36,28 @@ export interface BrokerRegistrationOptions {
   onRegistered?(epoch: number, leaseId: string): void;
 }
 
-/** One broker's registration and its lease. */
-export class BrokerRegistration {
+/** One broker's session: its registration and the lease it lives under. */
+export class BrokerSession {
   private readonly client: EtcdClient;
   private readonly keys: ClusterKeys;
-  private readonly opts: BrokerRegistrationOptions;
+  private readonly opts: BrokerSessionOptions;
   private readonly clock: Clock;
-  private readonly record: BrokerRegistrationRecord;
+  private readonly record: StoredBrokerRecord;
   private lease: LeaseKeeper | null = null;
   private currentEpoch = -1;
   private stopped = false;
 
-  constructor(client: EtcdClient, keys: ClusterKeys, opts: BrokerRegistrationOptions) {
+  constructor(client: EtcdClient, keys: ClusterKeys, opts: BrokerSessionOptions) {
     this.client = client;
     this.keys = keys;
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.record = { nodeId: opts.nodeId, rack: opts.rack, endpoints: opts.endpoints, incarnationId: (opts.random ?? systemRandom).uuid() };
+  }
+
+  /** The `node.id` this session registers. */
+  get nodeId(): number {
+    return this.opts.nodeId;
   }
 
   /** The broker epoch, or -1 while not registered (fenced). */

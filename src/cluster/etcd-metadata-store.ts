@@ -1,0 +1,338 @@
+/**
+ * The {@link MetadataStore} of a cluster, in etcd (key layout in `cluster-keys.ts`). One watch over the whole root
+ * keeps an in-memory view (decoded topics, partition states, registered brokers) current; reads come from it and
+ * keep working while etcd is down. The version is the etcd revision the view reflects. Writes are etcd txns, queued
+ * in call order; one resolves only once the view has applied its revision, so a writer reads its own writes and
+ * watchers have seen it. An unreachable etcd rejects writes with the retriable EtcdUnavailableError
+ * (REQUEST_TIMED_OUT). Broker registrations live under this store's broker session (its lease).
+ */
+import type { Clock } from "../platform/clock.ts";
+import { systemClock } from "../platform/clock.ts";
+import type { RandomSource } from "../platform/random.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from "./etcd-client.ts";
+import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
+import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
+import { BrokerSession } from "./broker-session.ts";
+import { assertPartitionsOf, type BrokerRegistration, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
+
+/** etcd's default `--max-txn-ops`: operations one txn may carry. */
+export const ETCD_MAX_TXN_OPS = 128;
+/** Attempts of a topic update that keeps losing to concurrent updates of the same topic. */
+const UPDATE_TOPIC_ATTEMPTS = 5;
+
+/** Store settings. */
+export interface EtcdMetadataStoreOptions {
+  /** Lease TTL of this broker's registration, seconds (`broker.session.timeout.ms` / 1000). */
+  sessionTimeoutSeconds: number;
+  /** Clock for watches and keep-alives. */
+  clock?: Clock;
+  /** Randomness for the registration's incarnation id. */
+  random?: RandomSource;
+  /** This broker's registration is bound to lease `leaseId` with `epoch` (again after every re-registration). */
+  onRegistered?(epoch: number, leaseId: string): void;
+  /** This broker's lease was lost: it is fenced until it has registered again. */
+  onFenced?(epoch: number): void;
+}
+
+const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** Dynamic config overrides of a broker (name = node id, "" = cluster default) or a group (MetadataStore's config record). */
+export interface StoredConfigRecord {
+  /** Resource kind. */
+  resource: "broker" | "group";
+  /** Node id, "" for the cluster default, or the group id. */
+  name: string;
+  /** Kafka key to value. */
+  configs: Record<string, string>;
+}
+
+/** A {@link MetadataStore} kept in etcd. */
+export class EtcdMetadataStore implements MetadataStore {
+  /** The etcd client (the controller writes fenced txns with it). */
+  readonly client: EtcdClient;
+  /** The key layout. */
+  readonly keys: ClusterKeys;
+  private readonly opts: EtcdMetadataStoreOptions;
+  private readonly clock: Clock;
+  private readonly mirror: EtcdMirror;
+  private readonly topicsByName = new Map<string, TopicRecord>();
+  private readonly states = new Map<string, PartitionStateRecord>();
+  private readonly registrations = new Map<number, BrokerRegistration>();
+  private readonly configRecords = new Map<string, StoredConfigRecord>();
+  private readonly listeners = new Set<MetadataListener>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private session: BrokerSession | null = null;
+
+  constructor(client: EtcdClient, keys: ClusterKeys, opts: EtcdMetadataStoreOptions) {
+    this.client = client;
+    this.keys = keys;
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.mirror = new EtcdMirror(client, `${keys.root}/`, this.clock);
+    this.mirror.listen((events, revision) => this.apply(events, revision));
+  }
+
+  /** Loads the view and starts the watch; rejects with EtcdUnavailableError when etcd does not answer. */
+  async start(): Promise<void> {
+    await this.mirror.start();
+  }
+
+  /** Stops the watch and ends this broker's registration (revoking its lease). */
+  async close(): Promise<void> {
+    this.mirror.close();
+    const s = this.session;
+    this.session = null;
+    if (s) await s.stop().catch(() => {});
+  }
+
+  /** The etcd revision the view reflects. */
+  get version(): number {
+    return this.mirror.revision;
+  }
+  /** All topics, sorted by name. */
+  topics(): TopicRecord[] {
+    return [...this.topicsByName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  /** One topic, or undefined. */
+  topic(name: string): TopicRecord | undefined {
+    return this.topicsByName.get(name);
+  }
+  /** The state of one partition, or undefined. */
+  partitionState(topic: string, partition: number): PartitionStateRecord | undefined {
+    return this.states.get(partitionKey(topic, partition));
+  }
+  /** Every partition state in the view. */
+  partitionStates(): PartitionStateRecord[] {
+    return [...this.states.values()];
+  }
+  /** Registered brokers, by node id. */
+  brokers(): BrokerRegistration[] {
+    return [...this.registrations.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+  /** This broker's epoch, or -1 while it is not registered (or fenced). */
+  get brokerEpoch(): number {
+    return this.session?.epoch ?? -1;
+  }
+  /** This broker's registration lease, or null while it is not registered. */
+  get leaseId(): string | null {
+    return this.session?.leaseId ?? null;
+  }
+
+  /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
+  configRecord(resource: StoredConfigRecord["resource"], name: string): StoredConfigRecord | undefined {
+    return this.configRecords.get(this.keys.config(resource, name));
+  }
+
+  /** Replaces a resource's dynamic config overrides (an empty set removes the record). */
+  putConfigRecord(record: StoredConfigRecord): Promise<void> {
+    return this.enqueue(async () => {
+      const key = this.keys.config(record.resource, record.name);
+      const r = Object.keys(record.configs).length > 0
+        ? await this.client.txn([], [{ put: { key, value: JSON.stringify(record) } }])
+        : await this.client.txn([{ key, target: "CREATE", result: "GREATER", value: 0 }], [{ delete: { key } }]);
+      if (r.succeeded) await this.mirror.waitFor(r.revision); // a delete of nothing wrote nothing to wait for
+    });
+  }
+
+  /** Calls `listener` for every later change; returns the function that stops it. */
+  watch(listener: MetadataListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Creates a topic and its partition states (topic key absent, else TOPIC_ALREADY_EXISTS). */
+  async createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void> {
+    if (!(await this.createTopicGuarded([], topic, partitions))) throw new Error("unreachable: no extra guard to fail");
+  }
+
+  /**
+   * {@link createTopic} that also requires `guard` (the controller epoch); false when the guard failed. A topic of
+   * up to ETCD_MAX_TXN_OPS - 1 partitions is one txn; a larger one writes its partitions in txns first and the topic
+   * record last, so the topic appears only complete (partition states may be seen a moment before it).
+   */
+  createTopicGuarded(guard: Compare[], topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<boolean> {
+    return this.enqueue(async () => {
+      assertPartitionsOf(topic, partitions);
+      const topicKey = this.keys.topic(topic.name);
+      const compares: Compare[] = [...guard, { key: topicKey, target: "CREATE", result: "EQUAL", value: 0 }];
+      const puts: TxnOp[] = partitions.map((p) => ({ put: { key: this.keys.partition(p.topic, p.partition), value: encodePartitionState(p) } }));
+      const topicPut: TxnOp = { put: { key: topicKey, value: JSON.stringify(topic) } };
+      const steps: TxnOp[][] = [];
+      if (puts.length < ETCD_MAX_TXN_OPS) steps.push([...puts, topicPut]);
+      else {
+        // clears what an interrupted earlier attempt left (etcd refuses a delete and a put of one key in one txn)
+        steps.push([{ delete: { key: this.keys.topicPartitions(topic.name), prefix: true } }]);
+        for (let i = 0; i < puts.length; i += ETCD_MAX_TXN_OPS) steps.push(puts.slice(i, i + ETCD_MAX_TXN_OPS));
+        steps.push([topicPut]);
+      }
+      let revision = 0;
+      for (const ops of steps) {
+        const r = await this.client.txn(compares, ops, [{ range: { key: topicKey } }]);
+        if (!r.succeeded) {
+          if (r.results[0]?.kvs.length) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${topic.name}' already exists.`);
+          return false;
+        }
+        revision = r.revision;
+      }
+      await this.mirror.waitFor(revision);
+      return true;
+    });
+  }
+
+  /** Replaces a topic record (same name and id) and adds new partition states. */
+  updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void> {
+    return this.enqueue(async () => {
+      assertPartitionsOf(topic, addedPartitions);
+      const topicKey = this.keys.topic(topic.name);
+      for (let attempt = 0; attempt < UPDATE_TOPIC_ATTEMPTS; attempt++) {
+        const kv = await this.client.get(topicKey);
+        if (!kv || (JSON.parse(kvText(kv)) as TopicRecord).idHex !== topic.idHex) {
+          throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
+        }
+        const compares: Compare[] = [{ key: topicKey, target: "MOD", result: "EQUAL", value: kv.modRevision }];
+        const ops: TxnOp[] = [{ put: { key: topicKey, value: JSON.stringify(topic) } }];
+        for (const p of addedPartitions) {
+          const key = this.keys.partition(p.topic, p.partition);
+          compares.push({ key, target: "CREATE", result: "EQUAL", value: 0 });
+          ops.push({ put: { key, value: encodePartitionState(p) } });
+        }
+        if (ops.length > ETCD_MAX_TXN_OPS) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most ${ETCD_MAX_TXN_OPS - 1} partitions can be added at once`);
+        const r = await this.client.txn(compares, ops);
+        if (r.succeeded) return this.mirror.waitFor(r.revision);
+      }
+      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `topic '${topic.name}' kept changing under the update`);
+    });
+  }
+
+  /** Removes a topic and its partition states. */
+  async deleteTopic(name: string): Promise<void> {
+    if (!(await this.deleteTopicGuarded([], name))) throw new Error("unreachable: no extra guard to fail");
+  }
+
+  /** {@link deleteTopic} that also requires `guard`; false when the guard failed. */
+  deleteTopicGuarded(guard: Compare[], name: string): Promise<boolean> {
+    return this.enqueue(async () => {
+      const topicKey = this.keys.topic(name);
+      const r = await this.client.txn(
+        [...guard, { key: topicKey, target: "CREATE", result: "GREATER", value: 0 }],
+        [{ delete: { key: topicKey } }, { delete: { key: this.keys.topicPartitions(name), prefix: true } }],
+        [{ range: { key: topicKey } }],
+      );
+      if (!r.succeeded) {
+        if (!r.results[0]?.kvs.length) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+        return false;
+      }
+      await this.mirror.waitFor(r.revision);
+      return true;
+    });
+  }
+
+  /** Writes `next` if the stored partition epoch is `expectedPartitionEpoch`. */
+  compareAndSetPartition(next: PartitionStateRecord, expectedPartitionEpoch: number): Promise<boolean> {
+    return this.compareAndSetPartitionGuarded([], next, expectedPartitionEpoch);
+  }
+
+  /** {@link compareAndSetPartition} that also requires `guard` (controller epoch, leader's broker epoch). */
+  compareAndSetPartitionGuarded(guard: Compare[], next: PartitionStateRecord, expectedPartitionEpoch: number): Promise<boolean> {
+    return this.enqueue(async () => {
+      if (next.partitionEpoch !== expectedPartitionEpoch + 1) {
+        throw new Error(`partition epoch of ${next.topic}-${next.partition} must be ${expectedPartitionEpoch + 1}, not ${next.partitionEpoch}`);
+      }
+      const key = this.keys.partition(next.topic, next.partition);
+      let kv: KeyValue | null | undefined = this.mirror.get(key);
+      if (!kv || decodePartitionState(kv, next.topic, next.partition).partitionEpoch !== expectedPartitionEpoch) {
+        kv = await this.client.get(key); // the view may lag etcd: decide on etcd's copy
+        if (!kv || decodePartitionState(kv, next.topic, next.partition).partitionEpoch !== expectedPartitionEpoch) return false;
+      }
+      // The mod revision pins the exact stored state whose epoch was checked.
+      const r = await this.client.txn([...guard, { key, target: "MOD", result: "EQUAL", value: kv.modRevision }], [{ put: { key, value: encodePartitionState(next) } }]);
+      if (!r.succeeded) return false;
+      await this.mirror.waitFor(r.revision);
+      return true;
+    });
+  }
+
+  /**
+   * Registers this broker under a new lease (its epoch is the key's create revision, whatever `brokerEpoch` says),
+   * waiting out an older registration of the same node id; keeps it alive, and re-registers after a lost lease.
+   */
+  registerBroker(registration: BrokerRegistration): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.session) throw new Error("registerBroker: this store already holds a registration");
+      const session = new BrokerSession(this.client, this.keys, {
+        nodeId: registration.nodeId,
+        rack: registration.rack,
+        endpoints: registration.endpoints,
+        sessionTimeoutSeconds: this.opts.sessionTimeoutSeconds,
+        clock: this.clock,
+        random: this.opts.random,
+        onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
+        onFenced: (epoch) => this.opts.onFenced?.(epoch),
+      });
+      this.session = session;
+      try {
+        await this.mirror.waitFor(await session.start());
+      } catch (e) {
+        this.session = null;
+        throw e;
+      }
+    });
+  }
+
+  /** Ends this broker's registration (controlled shutdown); other node ids are not this store's to remove. */
+  unregisterBroker(nodeId: number): Promise<void> {
+    return this.enqueue(async () => {
+      const s = this.session;
+      if (!s || s.nodeId !== nodeId) return;
+      this.session = null;
+      await s.stop();
+    });
+  }
+
+  /** Runs `step` after every earlier write; a failed step does not stop later ones. */
+  private enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Applies watched events to the decoded view, then tells the listeners, in revision order. */
+  private apply(events: readonly WatchEvent[], revision: number): void {
+    const changes: MetadataChange[] = [];
+    for (const e of events) {
+      const key = e.kv.key;
+      const version = e.kv.modRevision || revision;
+      const put = e.type === "put";
+      if (key.startsWith(this.keys.topics)) {
+        const name = key.slice(this.keys.topics.length);
+        const value = put ? (JSON.parse(kvText(e.kv)) as TopicRecord) : null;
+        if (value) this.topicsByName.set(name, value);
+        else this.topicsByName.delete(name);
+        changes.push({ kind: "topic", version, name, value });
+      } else if (key.startsWith(this.keys.brokers)) {
+        const nodeId = Number(key.slice(this.keys.brokers.length));
+        const value = put ? decodeBroker(e.kv) : null;
+        if (value) this.registrations.set(nodeId, value);
+        else this.registrations.delete(nodeId);
+        changes.push({ kind: "broker", version, nodeId, value });
+      } else if (key.startsWith(this.keys.configs)) {
+        const id = this.keys.parseConfigKey(key);
+        if (!id) continue;
+        const value = put ? (JSON.parse(kvText(e.kv)) as StoredConfigRecord) : null;
+        if (value) this.configRecords.set(key, value);
+        else this.configRecords.delete(key);
+        // "config" changes join MetadataChange with the dynamic-config records; until then the cast widens it.
+        changes.push({ kind: "config", version, resource: id.resource, name: id.name, value } as unknown as MetadataChange);
+      } else {
+        const id = this.keys.parsePartitionKey(key);
+        if (!id) continue;
+        const value = put ? decodePartitionState(e.kv, id.topic, id.partition) : null;
+        if (value) this.states.set(partitionKey(id.topic, id.partition), value);
+        else this.states.delete(partitionKey(id.topic, id.partition));
+        changes.push({ kind: "partition", version, topic: id.topic, partition: id.partition, value });
+      }
+    }
+    for (const c of changes) for (const l of this.listeners) l(c);
+  }
+}
