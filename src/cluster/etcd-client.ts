@@ -281,6 +281,16 @@ export class EtcdClient {
     }
   }
 
+  /** Whether `endpoint` answers a status request within the request deadline. */
+  async alive(endpoint: string): Promise<boolean> {
+    try {
+      const reply = await this.transport.postJson(`${endpoint}/v3/maintenance/status`, "{}", this.timeoutMs);
+      return reply.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
   /** Compacts the history up to `revision` (tests and operators). */
   async compact(revision: number): Promise<void> {
     await this.call("/v3/kv/compaction", { revision: String(revision), physical: true });

@@ -8,6 +8,7 @@
  */
 import type { Clock } from "../platform/clock.ts";
 import { systemClock } from "../platform/clock.ts";
+import type { RandomSource } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from "./etcd-client.ts";
 import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
@@ -26,6 +27,8 @@ export interface EtcdMetadataStoreOptions {
   sessionTimeoutSeconds: number;
   /** Clock for watches and keep-alives. */
   clock?: Clock;
+  /** Randomness for the registration's incarnation id. */
+  random?: RandomSource;
   /** This broker's registration is bound to lease `leaseId` with `epoch` (again after every re-registration). */
   onRegistered?(epoch: number, leaseId: string): void;
   /** This broker's lease was lost: it is fenced until it has registered again. */
@@ -236,6 +239,7 @@ export class EtcdMetadataStore implements MetadataStore {
         endpoints: registration.endpoints,
         sessionTimeoutSeconds: this.opts.sessionTimeoutSeconds,
         clock: this.clock,
+        random: this.opts.random,
         onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
         onFenced: (epoch) => this.opts.onFenced?.(epoch),
       });

@@ -14,6 +14,11 @@ export const ETCD_WATCH_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 export const ETCD_WATCH_RECONNECT_BACKOFF_MS = 50;
 /** Longest reconnect delay, ms. */
 export const ETCD_WATCH_RECONNECT_BACKOFF_MAX_MS = 1_000;
+/**
+ * Silence on a watch stream after which etcd is asked whether it is still there, ms. A cut network or a hung etcd
+ * sends no reset, so without the probe a watch would wait forever; a failed probe breaks the stream and reconnects.
+ */
+export const ETCD_WATCH_PROBE_INTERVAL_MS = 5_000;
 
 /** One change seen by a watch. */
 export interface WatchEvent {
@@ -41,8 +46,10 @@ export interface WatchOptions {
   prefix?: boolean;
   /** First revision to deliver (typically the listed revision + 1). */
   startRevision: number;
-  /** Clock for reconnect back-off. */
+  /** Clock for reconnect back-off and probes. */
   clock?: Clock;
+  /** Silence before a liveness probe, ms (default {@link ETCD_WATCH_PROBE_INTERVAL_MS}). */
+  probeIntervalMs?: number;
 }
 
 /** A running watch; {@link EtcdWatch.close} stops it. */
@@ -107,12 +114,38 @@ export class EtcdWatch {
   private async stream(): Promise<boolean> {
     const create: Record<string, unknown> = { key: b64(this.opts.key), start_revision: String(this.next), progress_notify: true };
     if (this.opts.prefix) create.range_end = prefixEnd(this.opts.key);
-    this.abort = new AbortController();
-    const res = await this.client.transport.postStream(`${this.client.endpoint()}/v3/watch`, JSON.stringify({ create_request: create }), this.abort.signal);
+    const abort = new AbortController();
+    this.abort = abort;
+    const endpoint = this.client.endpoint();
+    let lastHeard = this.clock.monotonicMs();
+    const interval = this.opts.probeIntervalMs ?? ETCD_WATCH_PROBE_INTERVAL_MS;
+    let probe: unknown = null;
+    const armProbe = () => {
+      probe = this.clock.setTimer(async () => {
+        if (abort.signal.aborted) return;
+        if (this.clock.monotonicMs() - lastHeard >= interval && !(await this.client.alive(endpoint))) {
+          abort.abort();
+          return;
+        }
+        armProbe();
+      }, interval);
+    };
+    armProbe();
+    try {
+      return await this.read(endpoint, create, abort.signal, () => (lastHeard = this.clock.monotonicMs()));
+    } finally {
+      this.clock.clearTimer(probe);
+    }
+  }
+
+  /** Reads one watch stream; `heard` is called on every chunk. */
+  private async read(endpoint: string, create: Record<string, unknown>, signal: AbortSignal, heard: () => void): Promise<boolean> {
+    const res = await this.client.transport.postStream(`${endpoint}/v3/watch`, JSON.stringify({ create_request: create }), signal);
     if (res.status !== 200) throw new Error(`watch: HTTP ${res.status}`);
     const decoder = new TextDecoder();
     let buffered = "";
     for await (const chunk of res.chunks) {
+      heard();
       buffered += decoder.decode(chunk, { stream: true });
       if (buffered.length > ETCD_WATCH_MAX_MESSAGE_BYTES) throw new Error("watch: message over ETCD_WATCH_MAX_MESSAGE_BYTES");
       for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
@@ -175,10 +208,13 @@ export class EtcdMirror {
   private rev = 0;
   private connected = false;
 
-  constructor(client: EtcdClient, prefix: string, clock: Clock = systemClock) {
+  private readonly probeIntervalMs: number | undefined;
+
+  constructor(client: EtcdClient, prefix: string, clock: Clock = systemClock, probeIntervalMs?: number) {
     this.client = client;
     this.prefix = prefix;
     this.clock = clock;
+    this.probeIntervalMs = probeIntervalMs;
   }
 
   /** Lists the prefix and starts watching; resolves after the first listing (rejects when etcd is unreachable). */
@@ -250,7 +286,7 @@ export class EtcdMirror {
     this.rev = Math.max(this.rev, revision);
     this.emit(changed);
     if (this.closed) return;
-    this.watch = new EtcdWatch(this.client, { key: this.prefix, prefix: true, startRevision: revision + 1, clock: this.clock }, {
+    this.watch = new EtcdWatch(this.client, { key: this.prefix, prefix: true, startRevision: revision + 1, clock: this.clock, probeIntervalMs: this.probeIntervalMs }, {
       onEvents: (events, rev) => {
         for (const e of events) {
           if (e.type === "put") this.map.set(e.kv.key, e.kv);

@@ -29,7 +29,7 @@ export async function startBrokerWithHttp(config: BrokerConfig, deps: BrokerDeps
   const logger = deps.logger ?? consoleLogger;
   const http = specs.length > 0 ? await HttpServer.start(specs, logger) : null;
   if (http !== null) {
-    logger.info(`HTTP (metrics, health, console) listening on ${specs.map((s, i) => `http://${s.host}:${http.ports[i]}`).join(", ")}`);
+    logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `http://${s.host}:${http.ports[i]}`).join(", ")}`);
     onHttpBound?.(http);
   }
   let broker: Broker;

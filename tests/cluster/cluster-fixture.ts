@@ -1,13 +1,12 @@
 /**
- * Control-plane nodes for the etcd tests: each is a metadata store holding the broker's registration (its lease),
- * a controller election candidate bound to that lease, and a controller, wired as a broker would wire them. Also `until`, which waits for
- * a positive event by polling.
+ * Control-plane nodes for the etcd tests: each is a broker's ControlPlane (metadata store holding the broker's
+ * registration, controller election bound to its lease, controller), started and registered as a broker does.
+ * Also `until`, which waits for a positive event by polling.
  */
-import { ClusterKeys } from "../../src/cluster/cluster-keys.ts";
-import { ClusterController } from "../../src/cluster/controller.ts";
-import { ControllerElection } from "../../src/cluster/controller-election.ts";
-import { EtcdClient } from "../../src/cluster/etcd-client.ts";
-import { EtcdMetadataStore } from "../../src/cluster/etcd-metadata-store.ts";
+import { ControlPlane } from "../../src/cluster/control-plane.ts";
+import type { ClusterController } from "../../src/cluster/controller.ts";
+import type { ControllerElection } from "../../src/cluster/controller-election.ts";
+import type { EtcdMetadataStore } from "../../src/cluster/etcd-metadata-store.ts";
 import type { Clock } from "../../src/platform/clock.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
 
@@ -20,10 +19,12 @@ export async function until(cond: () => boolean, ms = 30_000, what = "condition"
   }
 }
 
-/** One broker's control plane in a test. */
+/** One broker's control plane in a test, with what it was told. */
 export interface TestNode {
   /** node.id. */
   id: number;
+  /** Its control plane. */
+  plane: ControlPlane;
   /** Its metadata store (holding its registration). */
   store: EtcdMetadataStore;
   /** Its election view and candidacy. */
@@ -40,52 +41,23 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-/** Starts a node as a broker would: loads its store, registers, watches the controller key, campaigns, controls. */
+/** Starts a node as a broker would: starts its control plane, then registers. */
 export async function startNode(endpoint: string, root: string, id: number, opts: { rack?: string | null; clock?: Clock; ttlSeconds?: number; seed?: number } = {}): Promise<TestNode> {
-  const client = new EtcdClient({ endpoints: [endpoint], requestTimeoutMs: 2_000 });
-  const keys = new ClusterKeys(root);
   const fenced: number[] = [];
   const registered: number[] = [];
   const elected: number[] = [];
-  let controller: ClusterController | null = null;
-  const election = new ControllerElection(client, keys, {
+  const plane = await ControlPlane.start({
+    endpoints: [endpoint],
+    root,
     nodeId: id,
-    candidate: true,
-    onElected: (e) => {
-      elected.push(e);
-      controller?.activated();
-    },
-  });
-  const store = new EtcdMetadataStore(client, keys, {
-    sessionTimeoutSeconds: opts.ttlSeconds ?? 2,
+    sessionTimeoutMs: (opts.ttlSeconds ?? 2) * 1000,
+    requestTimeoutMs: 2_000,
     clock: opts.clock,
-    onFenced: (e) => {
-      fenced.push(e);
-      election.setLease(null);
-    },
-    onRegistered: (e, lease) => {
-      registered.push(e);
-      election.setLease(lease);
-    },
+    random: new SeededRandom(opts.seed ?? id),
+    onFenced: (e) => fenced.push(e),
+    onRegistered: (e) => registered.push(e),
+    onElected: (e) => elected.push(e),
   });
-  controller = new ClusterController(store, election, { random: new SeededRandom(opts.seed ?? id) });
-  await store.start();
-  controller.start();
-  await election.start();
-  await store.registerBroker({ nodeId: id, brokerEpoch: -1, rack: opts.rack ?? null, endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9000 + id, securityProtocol: "PLAINTEXT" }] });
-  const c = controller;
-  return {
-    id,
-    store,
-    election,
-    controller: c,
-    fenced,
-    registered,
-    elected,
-    async close() {
-      c.close();
-      await election.close();
-      await store.close();
-    },
-  };
+  await plane.store.registerBroker({ nodeId: id, brokerEpoch: -1, rack: opts.rack ?? null, endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9000 + id, securityProtocol: "PLAINTEXT" }] });
+  return { id, plane, store: plane.store, election: plane.election, controller: plane.controller, fenced, registered, elected, close: () => plane.close() };
 }

@@ -29,6 +29,7 @@ test("two candidates race: exactly one becomes controller, and every broker sees
       assert.deepEqual(w.elected, [w.election.current.epoch]);
       await until(() => nodes.every((n) => n.election.current.controllerId === w.id), 20_000, "both see the winner");
       assert.equal(observer.current.controllerId, w.id);
+      for (const n of nodes) assert.equal(n.plane.controllerId, w.id);
       assert.equal(observer.current.epoch, w.election.current.epoch);
       assert.equal(nodes.find((n) => n !== w)!.elected.length, 0, "the loser was never elected");
     } finally {
@@ -60,6 +61,29 @@ test("the controller's lease expires: the other candidate takes over with a high
       nodes[0].controller.createTopic({ name: "t", partitions: 1, replicationFactor: 1, idHex: "00".repeat(16) }),
       (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.NOT_CONTROLLER,
     );
+  } finally {
+    for (const n of nodes) await n.close();
+  }
+});
+
+test("a revoked lease fences the controller's broker: the other takes over, the fenced one re-registers with a new epoch", { skip, timeout: 60_000 }, async () => {
+  const root = "/revoke";
+  const nodes: TestNode[] = [];
+  try {
+    nodes.push(await startNode(ctx.etcd.endpoint, root, 1));
+    await until(() => nodes[0].election.isActive, 20_000, "node 1 elected");
+    nodes.push(await startNode(ctx.etcd.endpoint, root, 2));
+    await until(() => nodes[1].plane.controllerId === 1, 20_000, "node 2 sees node 1");
+    const [a, b] = nodes;
+    const firstEpoch = a.store.brokerEpoch;
+    await ctx.client.leaseRevoke(a.store.leaseId!); // an operator (or etcd) ends node 1's session
+    await until(() => b.election.isActive, 20_000, "node 2 takes over");
+    await until(() => a.registered.length === 2, 20_000, "node 1 re-registers");
+    assert.deepEqual(a.fenced, [firstEpoch]);
+    assert.ok(a.registered[1] > firstEpoch);
+    assert.equal(a.store.brokerEpoch, a.registered[1]);
+    assert.equal(a.election.isActive, false);
+    await until(() => a.plane.controllerId === 2 && b.store.brokers().map((x) => x.brokerEpoch).includes(a.registered[1]), 20_000, "both agree");
   } finally {
     for (const n of nodes) await n.close();
   }

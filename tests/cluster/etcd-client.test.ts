@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EtcdUnavailableError, kvText } from "../../src/cluster/etcd-client.ts";
+import { EtcdClient, EtcdUnavailableError, kvText } from "../../src/cluster/etcd-client.ts";
 import { EtcdMirror, EtcdWatch, type WatchEvent } from "../../src/cluster/etcd-watch.ts";
 import { ErrorCode, errorCodeOf, isRetriable } from "../../src/protocol/errors.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
@@ -120,5 +120,33 @@ test("mirror: follows puts and deletes, relists after its history is compacted, 
     assert.deepEqual(mirror.entries().map((k) => k.key), ["/m/b", "/m/c"]);
   } finally {
     mirror.close();
+  }
+});
+
+test("watch: a hung etcd (no reset, no answer) is noticed by the liveness probe; the watch resumes when it answers again", { skip, timeout: 120_000 }, async () => {
+  const client = new EtcdClient({ endpoints: [ctx.etcd.endpoint], requestTimeoutMs: 500 });
+  const start = await client.put("/hung/start", "x");
+  const seen: WatchEvent[] = [];
+  const states: boolean[] = [];
+  const watch = new EtcdWatch(client, { key: "/hung/k", prefix: true, startRevision: start + 1, probeIntervalMs: 300 }, {
+    onEvents: (events) => seen.push(...events),
+    onCompacted: () => assert.fail("not compacted"),
+    onConnection: (up) => void states.push(up),
+  });
+  try {
+    await until(() => states.includes(true), 20_000, "watch created");
+    await client.put("/hung/k1", "1");
+    await until(() => seen.length === 1, 20_000, "first event");
+    ctx.etcd.pause();
+    await until(() => states.at(-1) === false, 20_000, "the probe notices etcd does not answer");
+    ctx.etcd.unpause();
+    await until(() => states.at(-1) === true, 30_000, "reconnected");
+    await client.put("/hung/k2", "2");
+    await until(() => seen.length === 2, 20_000, "event after the hang");
+    assert.deepEqual(seen.map((e) => e.kv.key), ["/hung/k1", "/hung/k2"]);
+  } finally {
+    ctx.etcd.unpause();
+    watch.close();
+    await watch.done;
   }
 });

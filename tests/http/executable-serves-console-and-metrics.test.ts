@@ -23,7 +23,7 @@ test("dist/runnel alone in an empty directory serves the console and /metrics", 
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr!.on("data", (d) => {
         log += d.toString();
-        const http = /HTTP \(metrics, health, console\) listening on (http:\/\/[\d.]+:\d+)/.exec(log);
+        const http = /HTTP \(metrics, health, console\) serving at (http:\/\/[\d.]+:\d+)/.exec(log);
         if (http && /listening on PLAINTEXT:\/\//.test(log)) resolve(http[1]);
       });
       child.on("exit", () => reject(new Error(`exited before ready:\n${log}`)));

@@ -103,8 +103,19 @@ export class TestEtcd {
     this.child = null;
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open and nothing answers, as behind a cut network. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  /** Thaws a paused process (SIGCONT). */
+  unpause(): void {
+    this.child?.kill("SIGCONT");
+  }
+
   /** Stops etcd and removes its data dir. */
   async close(): Promise<void> {
+    this.unpause();
     await this.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }

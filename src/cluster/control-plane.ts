@@ -1,0 +1,137 @@
+/**
+ * One broker's part of the cluster control plane, assembled: the etcd metadata store (its view, its writes, and
+ * the broker's registration under a lease), the controller election bound to that lease, and the controller that
+ * acts while this broker is elected. A lost lease fences the broker (it stops campaigning and resigns) until its
+ * registration is renewed under a new epoch. Settings use Kafka's names where Kafka has one.
+ */
+import type { Clock } from "../platform/clock.ts";
+import { systemClock } from "../platform/clock.ts";
+import type { RandomSource } from "../platform/random.ts";
+import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
+import { ClusterController } from "./controller.ts";
+import { ControllerElection } from "./controller-election.ts";
+import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
+import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
+import type { BrokerEndpoint, BrokerRegistration } from "./metadata-store.ts";
+
+/** Kafka's default `broker.session.timeout.ms`. */
+export const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 9_000;
+
+/** What the control plane of one broker needs. */
+export interface ControlPlaneSettings {
+  /** `metadata.etcd.endpoints`: etcd client URLs such as `http://127.0.0.1:2379`. */
+  endpoints: string[];
+  /** Key root in etcd (one cluster per root). */
+  root?: string;
+  /** `node.id`. */
+  nodeId: number;
+  /** `broker.session.timeout.ms`: the registration lease TTL (rounded up to whole seconds, at least 1). */
+  sessionTimeoutMs?: number;
+  /** `unclean.leader.election.enable` broker default. */
+  uncleanLeaderElectionEnable?: boolean;
+  /** Whether this broker may become controller (default true). */
+  controllerCandidate?: boolean;
+  /** Deadline of each etcd request, ms. */
+  requestTimeoutMs?: number;
+  /** Clock (keep-alives, watches, retries). */
+  clock?: Clock;
+  /** Randomness (replica placement, incarnation ids). */
+  random?: RandomSource;
+  /** The broker lost its lease (fenced at `epoch`); it registers again by itself. */
+  onFenced?(epoch: number): void;
+  /** The broker holds a registration with `epoch` (first time and after every renewal). */
+  onRegistered?(epoch: number): void;
+  /** This broker became the active controller with controller epoch `epoch`. */
+  onElected?(epoch: number): void;
+  /** This broker stopped being the active controller. */
+  onResigned?(epoch: number): void;
+}
+
+/** Parses `metadata.etcd.endpoints` (comma-separated http(s) URLs); throws on a malformed one. */
+export function parseEtcdEndpoints(value: string): string[] {
+  const out = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const e of out) {
+    let url: URL;
+    try {
+      url = new URL(e);
+    } catch {
+      throw new Error(`metadata.etcd.endpoints: '${e}' is not a URL (expected http://host:port)`);
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.port === "" || url.pathname.length > 1) {
+      throw new Error(`metadata.etcd.endpoints: '${e}' must be http://host:port or https://host:port`);
+    }
+  }
+  return out;
+}
+
+/** The endpoint a broker registered under `listenerName` (Kafka's `inter.broker.listener.name`), or undefined. */
+export function listenerEndpoint(broker: BrokerRegistration, listenerName: string): BrokerEndpoint | undefined {
+  return broker.endpoints.find((e) => e.name === listenerName);
+}
+
+/** One broker's control plane. */
+export class ControlPlane {
+  /** The metadata store (the broker's MetadataStore in cluster mode). */
+  readonly store: EtcdMetadataStore;
+  /** The controller election as this broker sees it. */
+  readonly election: ControllerElection;
+  /** The controller (acts only while elected). */
+  readonly controller: ClusterController;
+
+  private constructor(store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController) {
+    this.store = store;
+    this.election = election;
+    this.controller = controller;
+  }
+
+  /**
+   * Connects to etcd, loads the metadata view and starts watching and campaigning (the broker then registers
+   * through `store.registerBroker`). Rejects with the retriable EtcdUnavailableError when etcd does not answer.
+   */
+  static async start(s: ControlPlaneSettings): Promise<ControlPlane> {
+    const clock = s.clock ?? systemClock;
+    const client = new EtcdClient({ endpoints: s.endpoints, requestTimeoutMs: s.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS });
+    const keys = new ClusterKeys(s.root ?? DEFAULT_ETCD_ROOT);
+    let controller: ClusterController | null = null;
+    const election = new ControllerElection(client, keys, {
+      nodeId: s.nodeId,
+      candidate: s.controllerCandidate ?? true,
+      clock,
+      onElected: (epoch) => {
+        controller?.activated();
+        s.onElected?.(epoch);
+      },
+      onResigned: (epoch) => s.onResigned?.(epoch),
+    });
+    const store = new EtcdMetadataStore(client, keys, {
+      sessionTimeoutSeconds: Math.max(1, Math.ceil((s.sessionTimeoutMs ?? DEFAULT_BROKER_SESSION_TIMEOUT_MS) / 1000)),
+      clock,
+      random: s.random,
+      onFenced: (epoch) => {
+        election.setLease(null);
+        s.onFenced?.(epoch);
+      },
+      onRegistered: (epoch, lease) => {
+        election.setLease(lease);
+        s.onRegistered?.(epoch);
+      },
+    });
+    controller = new ClusterController(store, election, { uncleanLeaderElectionEnable: s.uncleanLeaderElectionEnable, random: s.random, clock });
+    await store.start();
+    controller.start();
+    await election.start();
+    return new ControlPlane(store, election, controller);
+  }
+
+  /** The active controller's node id, or -1 when there is none (Metadata's controller_id). */
+  get controllerId(): number {
+    return this.election.current.controllerId;
+  }
+
+  /** Stops the controller, resigns, deregisters the broker and stops watching. */
+  async close(): Promise<void> {
+    this.controller.close();
+    await this.election.close();
+    await this.store.close();
+  }
+}
