@@ -24,7 +24,7 @@ const { values } = parseArgs({
 });
 const records = Number(values.records);
 const budget = Number(values["budget-mib"]) * 1024 * 1024;
-const LIMITS = ["-o", `queued.max.request.bytes=${budget}`, "-o", `socket.request.max.bytes=${budget}`, "-o", "socket.request.read.timeout.ms=5000"];
+const LIMITS = ["-o", `queued.max.request.bytes=${budget}`, "-o", `socket.request.max.bytes=${budget}`, "-o", "socket.request.read.timeout.ms=5000", "-o", "log.open.files.max=1000"];
 const OPEN_FILES = 12_000;
 const DESCRIBED: Record<string, string> = {
   idle: "10,000 idle connections",
@@ -37,7 +37,7 @@ const rows: Record<string, string | number>[] = [];
 for (const name of Object.keys(DESCRIBED)) {
   if (!(name in LOADS)) throw new Error(`no load ${name}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-overload-"));
-  const b = await startBrokerProcess(values.runtime as BrokerRuntime, ["--port", "0", "--data-dir", dir, "-o", "offsets.topic.num.partitions=1", ...LIMITS], 20_000, {}, OPEN_FILES);
+  const b = await startBrokerProcess(values.runtime as BrokerRuntime, ["--port", "0", "--data-dir", dir, "-o", "offsets.topic.num.partitions=1", ...LIMITS], 20_000, {}, ["prlimit", `--nofile=${OPEN_FILES}:${OPEN_FILES}`]);
   let load: Awaited<ReturnType<typeof startLoadProcess>> | null = null;
   try {
     const rest = processMemory(b.child.pid!);

@@ -5,7 +5,7 @@
  * far more than the broker's 64 MiB `queued.max.request.bytes` (so reading is muted until
  * `socket.request.read.timeout.ms`, 5 s here, closes the stalled senders: clients are slowed, not failed); one
  * client pipelining 10,000 requests without reading. Each load runs in its own process with its open-file limit
- * raised by a shell, as is the broker's. Under each, kcat produces 10,000 records with acks=all and reads all of them back,
+ * raised by a shell, and the broker under prlimit with the same limit. Under each, kcat produces 10,000 records with acks=all and reads all of them back,
  * and the broker's peak RSS (VmHWM from /proc) stays under the case's bound ({@link RSS_BOUND}, or
  * {@link RSS_BOUND_WITH_BUDGET} where request bytes pile up). Every load is bounded in count and
  * time and stopped before the broker. bench/overload.ts reports the same figures.
@@ -37,8 +37,8 @@ const RSS_BOUND = 144 * MiB;
  */
 const RSS_BOUND_WITH_BUDGET = 224 * MiB;
 const RECORDS = 10_000;
-/** The broker's limits in every case (the rest at their defaults). */
-const LIMITS = ["-o", `queued.max.request.bytes=${64 * 1024 * 1024}`, "-o", `socket.request.max.bytes=${64 * 1024 * 1024}`, "-o", "socket.request.read.timeout.ms=5000"];
+/** The broker's limits in every case (the rest at their defaults); 1,000 log files leave descriptors for 10,000 sockets. */
+const LIMITS = ["-o", `queued.max.request.bytes=${64 * 1024 * 1024}`, "-o", `socket.request.max.bytes=${64 * 1024 * 1024}`, "-o", "socket.request.read.timeout.ms=5000", "-o", "log.open.files.max=1000"];
 
 /** Produces and consumes RECORDS records with kcat; returns how many came back. */
 async function kcatRoundTrip(bootstrap: string, topic: string): Promise<number> {
@@ -64,7 +64,7 @@ const cases: [string, string, number, number][] = [
 for (const [name, loadName, connections, bound] of cases) {
   test(`overload: ${name} — kcat round trip of 10,000 records succeeds, broker RSS stays under ${bound / MiB} MiB`, { skip, timeout: 240_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-overload-"));
-    const b = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "-o", "offsets.topic.num.partitions=1", ...LIMITS], 20_000, {}, OPEN_FILES);
+    const b = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "-o", "offsets.topic.num.partitions=1", ...LIMITS], 20_000, {}, ["prlimit", `--nofile=${OPEN_FILES}:${OPEN_FILES}`]);
     let load: Awaited<ReturnType<typeof startLoadProcess>> | null = null;
     try {
       const before = processMemory(b.child.pid!);

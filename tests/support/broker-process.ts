@@ -25,8 +25,11 @@ export interface BrokerProcess {
 /** How to run the broker. */
 export type BrokerRuntime = "bun" | "deno" | "binary";
 
-/** Starts a broker process with `args` after `start` (and `env` added to this process's, and a soft open-file limit of `openFiles` when given); resolves once it logs that it listens. */
-export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeoutMs = 20_000, env: Record<string, string> = {}, openFiles?: number): Promise<BrokerProcess> {
+/**
+ * Starts a broker process with `args` after `start` (and `env` added to this process's, and the command run under
+ * `prefix`, e.g. `prlimit --nofile=1024:1024`); resolves once it logs that it listens.
+ */
+export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeoutMs = 20_000, env: Record<string, string> = {}, prefix: string[] = []): Promise<BrokerProcess> {
   const bin = (n: string) => path.join(ROOT, "node_modules", ".bin", n);
   const [cmd, argv] =
     runtime === "bun"
@@ -34,9 +37,7 @@ export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeo
       : runtime === "deno"
         ? [bin("deno"), ["run", "-A", "--no-check", path.join(ROOT, "src/cli/main.ts"), "start", ...args]]
         : [path.join(ROOT, "dist/runnel"), ["start", ...args]];
-  // With `openFiles`, a shell sets the soft open-file limit and execs the broker (same pid).
-  const [file, fileArgs] = openFiles === undefined ? [cmd, argv] : ["bash", ["-c", `ulimit -n ${openFiles} && exec "$0" "$@"`, cmd, ...argv]];
-  const child = spawn(file, fileArgs, { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, ...env } });
+  const child = spawn(prefix.length > 0 ? prefix[0] : cmd, prefix.length > 0 ? [...prefix.slice(1), cmd, ...argv] : argv, { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, ...env } });
   let err = "";
   let exited: number | string | null | undefined;
   const exitWaiters: ((v: number | string | null) => void)[] = [];
