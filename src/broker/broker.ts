@@ -32,6 +32,7 @@ import { GroupCoordinator } from "../group/group-coordinator.ts";
 import { groupConfigFrom } from "../group/group-config.ts";
 import { OffsetsTopicLog } from "../group/offsets-topic-log.ts";
 import { OFFSETS_TOPIC } from "../group/offsets-topic-storage.ts";
+import type { TopicMetadataSource } from "../group/consumer-group-coordinator.ts";
 // Transactions (src/transactions): coordinator, `__transaction_state`, markers, aborted-transaction index.
 import { TransactionCoordinator } from "../transactions/transaction-coordinator.ts";
 import { transactionConfigFrom } from "../transactions/transaction-config.ts";
@@ -149,6 +150,8 @@ export class Broker {
   private readonly metadata: MetadataStore;
   private listener: KafkaListener | null = null;
   private stopped = false;
+  /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
+  private topicsVersion = 0;
   /** Tail of the queue of topic changes (create, delete, partitions, configs). */
   private topicChanges: Promise<unknown> = Promise.resolve();
   /** Topic creations under way, by name. */
@@ -222,7 +225,7 @@ export class Broker {
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -324,6 +327,7 @@ export class Broker {
   private register(topic: Topic): void {
     this.topicsByName.set(topic.name, topic);
     this.topicsById.set(topic.idHex, topic);
+    this.topicsVersion++;
   }
 
   /**
@@ -428,6 +432,19 @@ export class Broker {
     return e instanceof KafkaError ? e : new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not ${what}: ${(e as Error).message}`);
   }
 
+  /** The topics as KIP-848 consumer groups see them. */
+  topicMetadata(): TopicMetadataSource {
+    return {
+      version: () => this.topicsVersion,
+      topic: (name) => {
+        const t = this.topicsByName.get(name);
+        return t === undefined ? undefined : { idHex: t.idHex, numPartitions: t.partitions.length };
+      },
+      topicName: (idHex) => this.topicsById.get(idHex)?.name,
+      topicNames: () => [...this.topicsByName.values()].filter((t) => !t.internal).map((t) => t.name),
+    };
+  }
+
   /** Auto-creates a topic for Metadata; resolves to a Kafka error code. */
   async autoCreateTopic(name: string): Promise<number> {
     try {
@@ -465,6 +482,7 @@ export class Broker {
       }
       this.topicsByName.delete(topic.name);
       this.topicsById.delete(topic.idHex);
+      this.topicsVersion++;
       this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
       this.metrics?.topicDeleted(topic.name);
       for (const p of topic.partitions) for (const w of p.waiters) w();
@@ -495,6 +513,7 @@ export class Broker {
         throw this.metadataFailure(`add partitions to ${topic.name}`, e);
       }
       topic.partitions.push(...added);
+      this.topicsVersion++;
     });
   }
 
