@@ -12,6 +12,8 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { LogManager } from "../storage/log-manager.ts";
+import { FileHandleCache, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
+import { openFilesLimit } from "../platform/process-limits.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -30,6 +32,7 @@ import { GroupCoordinator } from "../group/group-coordinator.ts";
 import { groupConfigFrom } from "../group/group-config.ts";
 import { OffsetsTopicLog } from "../group/offsets-topic-log.ts";
 import { OFFSETS_TOPIC } from "../group/offsets-topic-storage.ts";
+import type { TopicMetadataSource } from "../group/consumer-group-coordinator.ts";
 // Transactions (src/transactions): coordinator, `__transaction_state`, markers, aborted-transaction index.
 import { TransactionCoordinator } from "../transactions/transaction-coordinator.ts";
 import { transactionConfigFrom } from "../transactions/transaction-config.ts";
@@ -147,6 +150,8 @@ export class Broker {
   private readonly metadata: MetadataStore;
   private listener: KafkaListener | null = null;
   private stopped = false;
+  /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
+  private topicsVersion = 0;
   /** Tail of the queue of topic changes (create, delete, partitions, configs). */
   private topicChanges: Promise<unknown> = Promise.resolve();
   /** Topic creations under way, by name. */
@@ -183,8 +188,13 @@ export class Broker {
     const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
+    const fdLimit = openFilesLimit();
+    const maxOpenLogFiles = logOpenFilesBudget(fdLimit, config.raw("log.open.files.max") === null ? null : config.num("log.open.files.max"));
+    if (typeof maxOpenLogFiles === "string") throw new Error(maxOpenLogFiles);
+    const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
+    d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const logs = await LogManager.open(dirs, {
-      fs: d.fs,
+      fs: logFiles.fileSystem,
       clock: d.clock,
       logger: d.logger,
       random: d.random,
@@ -214,7 +224,7 @@ export class Broker {
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -316,6 +326,7 @@ export class Broker {
   private register(topic: Topic): void {
     this.topicsByName.set(topic.name, topic);
     this.topicsById.set(topic.idHex, topic);
+    this.topicsVersion++;
   }
 
   /**
@@ -420,6 +431,19 @@ export class Broker {
     return e instanceof KafkaError ? e : new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not ${what}: ${(e as Error).message}`);
   }
 
+  /** The topics as KIP-848 consumer groups see them. */
+  topicMetadata(): TopicMetadataSource {
+    return {
+      version: () => this.topicsVersion,
+      topic: (name) => {
+        const t = this.topicsByName.get(name);
+        return t === undefined ? undefined : { idHex: t.idHex, numPartitions: t.partitions.length };
+      },
+      topicName: (idHex) => this.topicsById.get(idHex)?.name,
+      topicNames: () => [...this.topicsByName.values()].filter((t) => !t.internal).map((t) => t.name),
+    };
+  }
+
   /** Auto-creates a topic for Metadata; resolves to a Kafka error code. */
   async autoCreateTopic(name: string): Promise<number> {
     try {
@@ -457,6 +481,7 @@ export class Broker {
       }
       this.topicsByName.delete(topic.name);
       this.topicsById.delete(topic.idHex);
+      this.topicsVersion++;
       this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
       this.metrics?.topicDeleted(topic.name);
       for (const p of topic.partitions) for (const w of p.waiters) w();
@@ -487,6 +512,7 @@ export class Broker {
         throw this.metadataFailure(`add partitions to ${topic.name}`, e);
       }
       topic.partitions.push(...added);
+      this.topicsVersion++;
     });
   }
 

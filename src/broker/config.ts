@@ -66,6 +66,15 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "group.min.session.timeout.ms", type: "int", default: "6000", doc: "Smallest session.timeout.ms a member may ask." },
   { key: "group.max.session.timeout.ms", type: "int", default: "1800000", doc: "Largest session.timeout.ms a member may ask." },
   { key: "group.max.size", type: "int", default: "2147483647", doc: "Most members in one group." },
+  { key: "group.consumer.session.timeout.ms", type: "int", default: "45000", doc: "Session timeout of consumer-protocol (KIP-848) group members." },
+  { key: "group.consumer.min.session.timeout.ms", type: "int", default: "45000", doc: "Smallest consumer.session.timeout.ms a consumer group may set." },
+  { key: "group.consumer.max.session.timeout.ms", type: "int", default: "60000", doc: "Largest consumer.session.timeout.ms a consumer group may set." },
+  { key: "group.consumer.heartbeat.interval.ms", type: "int", default: "5000", doc: "Heartbeat interval given to consumer-protocol group members." },
+  { key: "group.consumer.min.heartbeat.interval.ms", type: "int", default: "5000", doc: "Smallest consumer.heartbeat.interval.ms a consumer group may set." },
+  { key: "group.consumer.max.heartbeat.interval.ms", type: "int", default: "15000", doc: "Largest consumer.heartbeat.interval.ms a consumer group may set." },
+  { key: "group.consumer.max.size", type: "int", default: "2147483647", doc: "Most members in one consumer-protocol group." },
+  { key: "group.consumer.assignors", type: "list", default: "uniform,range", doc: "Server-side assignors; the first is the default." },
+  { key: "group.consumer.migration.policy", type: "string", default: "bidirectional", doc: "Conversion of non-empty groups between classic and consumer protocols: bidirectional, upgrade, downgrade or disabled." },
   { key: "fetch.max.bytes", type: "int", default: "57671680", doc: "Largest Fetch response." },
   { key: "max.incremental.fetch.session.cache.slots", type: "int", default: "1000", doc: "Fetch sessions kept." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
@@ -85,6 +94,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "transaction.remove.expired.transaction.cleanup.interval.ms", type: "int", default: "3600000", doc: "How often expired transactional ids are removed." },
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
   // HTTP (src/http): metrics, health, JSON API and console.
+  { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
   { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
 ];
 

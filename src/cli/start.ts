@@ -7,6 +7,8 @@ import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
 import type { BrokerDeps } from "../broker/broker.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
+import { openFilesLimit } from "../platform/process-limits.ts";
+import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
 
 /** Help text for `runnel start`. */
@@ -76,6 +78,19 @@ export function unsafeTestSwitches(env: Record<string, string | undefined>): Bro
   return { fs: withoutFdatasync(nodeFileSystem) };
 }
 
+/** Why the broker could not start, in words; running out of file descriptors names the limit and what is needed. */
+export function startFailureMessage(e: unknown, fdLimit: number | null = openFilesLimit()): string {
+  const code = (e as { code?: string }).code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (code !== "EMFILE" && code !== "ENFILE") return message;
+  const scope = code === "EMFILE" ? `this process's open-files limit (ulimit -n) of ${fdLimit ?? "unknown"}` : "the system-wide open-files limit (fs.file-max)";
+  return (
+    `out of file descriptors (${code}, ${message}): the broker reached ${scope}. It needs log.open.files.max log files ` +
+    `(see the "file descriptors" line above) + ${RESERVED_FDS} reserved + one per connection: raise the limit ` +
+    `(ulimit -n, or LimitNOFILE= under systemd) or lower log.open.files.max`
+  );
+}
+
 /** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
 export async function startCommand(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
@@ -94,7 +109,14 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${unsafe}`);
     return 2;
   }
-  const { broker, http } = await startBrokerWithHttp(config, unsafe);
+  let started: Awaited<ReturnType<typeof startBrokerWithHttp>>;
+  try {
+    started = await startBrokerWithHttp(config, unsafe);
+  } catch (e) {
+    console.error(`runnel start: ${startFailureMessage(e)}`);
+    return 1;
+  }
+  const { broker, http } = started;
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

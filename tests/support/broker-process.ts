@@ -25,8 +25,11 @@ export interface BrokerProcess {
 /** How to run the broker. */
 export type BrokerRuntime = "bun" | "deno" | "binary";
 
-/** Starts a broker process with `args` after `start` (and `env` added to this process's); resolves once it logs that it listens. */
-export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeoutMs = 20_000, env: Record<string, string> = {}): Promise<BrokerProcess> {
+/**
+ * Starts a broker process with `args` after `start` (and `env` added to this process's, and the command run under
+ * `prefix`, e.g. `prlimit --nofile=1024:1024`); resolves once it logs that it listens.
+ */
+export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeoutMs = 20_000, env: Record<string, string> = {}, prefix: string[] = []): Promise<BrokerProcess> {
   const bin = (n: string) => path.join(ROOT, "node_modules", ".bin", n);
   const [cmd, argv] =
     runtime === "bun"
@@ -34,7 +37,7 @@ export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeo
       : runtime === "deno"
         ? [bin("deno"), ["run", "-A", "--no-check", path.join(ROOT, "src/cli/main.ts"), "start", ...args]]
         : [path.join(ROOT, "dist/runnel"), ["start", ...args]];
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, ...env } });
+  const child = spawn(prefix.length > 0 ? prefix[0] : cmd, prefix.length > 0 ? [...prefix.slice(1), cmd, ...argv] : argv, { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, ...env } });
   let err = "";
   let exited: number | string | null | undefined;
   const exitWaiters: ((v: number | string | null) => void)[] = [];

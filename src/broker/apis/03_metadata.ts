@@ -48,7 +48,8 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
       } else {
         const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation !== false) && b.config.bool("auto.create.topics.enable");
         for (const rt of req.topics) {
-          if (rt.name === null || rt.name === undefined) {
+          // By id when one is given (the Java consumer sends name "" with it), as Kafka does; else by name.
+          if (rt.name === null || rt.name === undefined || (rt.topicId !== undefined && rt.topicId.some((x) => x !== 0))) {
             const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
             // Response topic names are nullable only from v12; older versions answer an empty name.
             topics.push(t ? describe(t) : missing(ctx.apiVersion >= 12 ? null : "", rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));

@@ -1,0 +1,209 @@
+/**
+ * A bound on the file descriptors the logs hold (`log.open.files.max`). Every file storage opens through
+ * {@link FileHandleCache.fileSystem} is opened at once, but when more than the bound are open the least recently
+ * used idle one is closed, and reopened (by path) on its next use. A file in an asynchronous fdatasync is never
+ * closed under it, and at most half the bound may be syncing at once (more fdatasyncs wait), so a read or write
+ * always finds an idle descriptor to close: the bound is never passed. So 50,000 partitions (each with an active `.log`, `.index` and `.timeindex`) run under a 20,000
+ * descriptor limit, with sockets getting the rest.
+ *
+ * Durability is unchanged: an fdatasync through a reopened descriptor flushes the whole file's dirty pages, since
+ * the page cache belongs to the file, not the descriptor.
+ */
+import type { FileHandle, FileSystem } from "../platform/fs.ts";
+
+/** Descriptors kept aside for everything but log files and connections: stdio, listeners, poll, small metadata files. */
+export const RESERVED_FDS = 64;
+/** Fewest log files the cache may be bounded to. */
+export const MIN_LOG_OPEN_FILES = 16;
+/** `log.open.files.max` when it is unset and the open-files limit cannot be read (not Linux). */
+export const DEFAULT_LOG_OPEN_FILES = 10_000;
+
+/**
+ * How many log files may be open (`log.open.files.max`), from the open-files limit (`ulimit -n`, null when unknown)
+ * and the configured value (null when unset: half of what the reserve leaves, the other half for connections).
+ * Returns a message naming the limit and what is needed when they do not fit.
+ */
+export function logOpenFilesBudget(fdLimit: number | null, configured: number | null): number | string {
+  if (configured !== null && (!Number.isInteger(configured) || configured < MIN_LOG_OPEN_FILES)) {
+    return `log.open.files.max must be an integer >= ${MIN_LOG_OPEN_FILES}, got ${configured}`;
+  }
+  if (fdLimit === null) return configured ?? DEFAULT_LOG_OPEN_FILES;
+  const need = (configured ?? MIN_LOG_OPEN_FILES) + RESERVED_FDS + MIN_LOG_OPEN_FILES;
+  if (fdLimit < need) {
+    const what = configured === null ? "" : ` with log.open.files.max=${configured}`;
+    return (
+      `the open-files limit (ulimit -n) is ${fdLimit}, but Runnel needs at least ${need} file descriptors${what} ` +
+      `(log files + ${RESERVED_FDS} reserved + connections): raise it (ulimit -n ${need} or more; LimitNOFILE= under systemd)` +
+      (configured === null ? "" : " or lower log.open.files.max")
+    );
+  }
+  return configured ?? Math.max(MIN_LOG_OPEN_FILES, Math.floor((fdLimit - RESERVED_FDS) / 2));
+}
+
+/** A file of the cache: its descriptor comes and goes, its path and dirtiness stay. */
+class CachedFile implements FileHandle {
+  readonly path: string;
+  /** The open descriptor, or null while evicted. */
+  handle: FileHandle | null;
+  /** Asynchronous fdatasyncs in flight (the descriptor must stay open). */
+  pinned = 0;
+  private dirty = false;
+  private closed = false;
+
+  constructor(
+    private readonly cache: FileHandleCache,
+    path: string,
+    handle: FileHandle,
+    readonly readOnly: boolean,
+  ) {
+    this.path = path;
+    this.handle = handle;
+  }
+
+  size(): number {
+    return this.use().size();
+  }
+  read(buf: Uint8Array, position: number): number {
+    return this.use().read(buf, position);
+  }
+  write(buf: Uint8Array, position: number): void {
+    this.dirty = true;
+    this.use().write(buf, position);
+  }
+  writev(bufs: readonly Uint8Array[], position: number): number {
+    this.dirty = true;
+    return this.use().writev(bufs, position);
+  }
+  async datasync(): Promise<void> {
+    if (!this.dirty) return;
+    if (this.closed) throw new Error(`${this.path} is closed`);
+    this.dirty = false;
+    await this.cache.pin(this);
+    try {
+      await this.use().datasync();
+    } catch (e) {
+      this.dirty = true;
+      throw e;
+    } finally {
+      this.cache.unpin(this);
+    }
+  }
+  datasyncNow(): void {
+    const h = this.use();
+    this.dirty = false;
+    try {
+      h.datasyncNow();
+    } catch (e) {
+      this.dirty = true;
+      throw e;
+    }
+  }
+  truncate(length: number): void {
+    this.dirty = true;
+    this.use().truncate(length);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cache.forget(this);
+  }
+
+  private use(): FileHandle {
+    if (this.closed) throw new Error(`${this.path} is closed`);
+    return this.cache.acquire(this);
+  }
+}
+
+/** The bounded set of open log files. */
+export class FileHandleCache {
+  /** `log.open.files.max`: most descriptors open at once (briefly more only while every one is in an fdatasync). */
+  readonly maxOpen: number;
+  /** A file system whose files share this bound. */
+  readonly fileSystem: FileSystem;
+  /** Files closed to make room so far. */
+  evictions = 0;
+  private readonly fs: FileSystem;
+  /** Open files, least recently used first. */
+  private readonly lru = new Map<CachedFile, true>();
+  private readonly syncWaiters: (() => void)[] = [];
+  private syncing = 0;
+
+  constructor(fs: FileSystem, maxOpen: number) {
+    if (!Number.isInteger(maxOpen) || maxOpen < 1) throw new RangeError(`log.open.files.max must be a positive integer, got ${maxOpen}`);
+    this.fs = fs;
+    this.maxOpen = maxOpen;
+    this.fileSystem = {
+      ...fs,
+      open: (path, create) => this.admit(path, false, () => fs.open(path, create)),
+      openRead: (path) => this.admit(path, true, () => fs.openRead(path)),
+      writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
+      syncDir: (path) => fs.syncDir(path),
+    };
+  }
+
+  /** Most files in an fdatasync at once (half the bound, so reads and writes always find an idle file to close). */
+  get maxSyncing(): number {
+    return Math.max(1, Math.floor(this.maxOpen / 2));
+  }
+
+  /** Descriptors open now. */
+  get openCount(): number {
+    return this.lru.size;
+  }
+
+  /** The descriptor of `f`, reopening it (and closing the least recently used idle file) if it was evicted. */
+  acquire(f: CachedFile): FileHandle {
+    if (f.handle !== null) {
+      this.lru.delete(f);
+      this.lru.set(f, true);
+      return f.handle;
+    }
+    this.makeRoom();
+    const h = f.readOnly ? this.fs.openRead(f.path) : this.fs.open(f.path, false);
+    f.handle = h;
+    this.lru.set(f, true);
+    return h;
+  }
+
+  /** Marks `f` as syncing (its descriptor stays open), once fewer than {@link maxSyncing} files are. */
+  async pin(f: CachedFile): Promise<void> {
+    while (this.syncing >= this.maxSyncing) await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+    this.syncing++;
+    f.pinned++;
+  }
+
+  /** `f`'s fdatasync is done: a waiting one may start. */
+  unpin(f: CachedFile): void {
+    f.pinned--;
+    this.syncing--;
+    this.syncWaiters.shift()?.();
+  }
+
+  /** Closes `f` for good. */
+  forget(f: CachedFile): void {
+    this.lru.delete(f);
+    const h = f.handle;
+    f.handle = null;
+    h?.close();
+  }
+
+  private admit(path: string, readOnly: boolean, open: () => FileHandle): FileHandle {
+    this.makeRoom();
+    const f = new CachedFile(this, path, open(), readOnly);
+    this.lru.set(f, true);
+    return f;
+  }
+
+  private makeRoom(): void {
+    if (this.lru.size < this.maxOpen) return;
+    if (this.maxOpen > 1 && this.syncing >= this.maxOpen) throw new Error(`file handle cache: ${this.syncing} files syncing, bound ${this.maxOpen}`);
+    for (const f of this.lru.keys()) {
+      if (f.pinned > 0) continue;
+      this.lru.delete(f);
+      f.handle!.close();
+      f.handle = null;
+      this.evictions++;
+      if (this.lru.size < this.maxOpen) return;
+    }
+  }
+}
