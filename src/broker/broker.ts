@@ -12,7 +12,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { LogManager } from "../storage/log-manager.ts";
-import { FileHandleCache, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
+import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
@@ -193,6 +193,7 @@ export class Broker {
     if (typeof maxOpenLogFiles === "string") throw new Error(maxOpenLogFiles);
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
     d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
+    const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       clock: d.clock,
@@ -236,7 +237,7 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
-    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
+    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined);
     await broker.registerSelf();
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
