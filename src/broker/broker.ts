@@ -10,9 +10,10 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
-import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { type ConfigRecord, LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
-import { FileHandleCache, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
+import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
@@ -32,6 +33,7 @@ import { GroupCoordinator } from "../group/group-coordinator.ts";
 import { groupConfigFrom } from "../group/group-config.ts";
 import { OffsetsTopicLog } from "../group/offsets-topic-log.ts";
 import { OFFSETS_TOPIC } from "../group/offsets-topic-storage.ts";
+import type { TopicMetadataSource } from "../group/consumer-group-coordinator.ts";
 // Transactions (src/transactions): coordinator, `__transaction_state`, markers, aborted-transaction index.
 import { TransactionCoordinator } from "../transactions/transaction-coordinator.ts";
 import { transactionConfigFrom } from "../transactions/transaction-config.ts";
@@ -123,8 +125,8 @@ export class Broker {
   readonly topicsByName = new Map<string, Topic>();
   /** Topics by id hex. */
   readonly topicsById = new Map<string, Topic>();
-  /** Broker-level defaults for topic configs. */
-  readonly defaultLogConfig: LogConfig;
+  /** Broker-level defaults for topic configs (recomputed when dynamic broker configs change). */
+  defaultLogConfig: LogConfig;
   /** Clock. */
   readonly clock: Clock;
   /** File system. */
@@ -149,6 +151,8 @@ export class Broker {
   private readonly metadata: MetadataStore;
   private listener: KafkaListener | null = null;
   private stopped = false;
+  /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
+  private topicsVersion = 0;
   /** Tail of the queue of topic changes (create, delete, partitions, configs). */
   private topicChanges: Promise<unknown> = Promise.resolve();
   /** Topic creations under way, by name. */
@@ -190,6 +194,7 @@ export class Broker {
     if (typeof maxOpenLogFiles === "string") throw new Error(maxOpenLogFiles);
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
     d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
+    const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       clock: d.clock,
@@ -218,10 +223,11 @@ export class Broker {
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
+    applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -233,7 +239,7 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
-    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
+    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined);
     await broker.registerSelf();
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
@@ -255,8 +261,15 @@ export class Broker {
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
-  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch"> {
+  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch" | "configRecord"> {
     return this.metadata;
+  }
+
+  /** Stores the dynamic configs of a broker resource or a group (see dynamic-configs.ts). */
+  putConfigRecord(record: ConfigRecord): Promise<void> {
+    return this.metadata.putConfigRecord(record).catch((e) => {
+      throw this.metadataFailure(`store ${record.resource} configs of '${record.name}'`, e);
+    });
   }
 
   /** The bound port (useful when 0 was asked). */
@@ -323,6 +336,7 @@ export class Broker {
   private register(topic: Topic): void {
     this.topicsByName.set(topic.name, topic);
     this.topicsById.set(topic.idHex, topic);
+    this.topicsVersion++;
   }
 
   /**
@@ -427,6 +441,19 @@ export class Broker {
     return e instanceof KafkaError ? e : new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not ${what}: ${(e as Error).message}`);
   }
 
+  /** The topics as KIP-848 consumer groups see them. */
+  topicMetadata(): TopicMetadataSource {
+    return {
+      version: () => this.topicsVersion,
+      topic: (name) => {
+        const t = this.topicsByName.get(name);
+        return t === undefined ? undefined : { idHex: t.idHex, numPartitions: t.partitions.length };
+      },
+      topicName: (idHex) => this.topicsById.get(idHex)?.name,
+      topicNames: () => [...this.topicsByName.values()].filter((t) => !t.internal).map((t) => t.name),
+    };
+  }
+
   /** Auto-creates a topic for Metadata; resolves to a Kafka error code. */
   async autoCreateTopic(name: string): Promise<number> {
     try {
@@ -464,6 +491,7 @@ export class Broker {
       }
       this.topicsByName.delete(topic.name);
       this.topicsById.delete(topic.idHex);
+      this.topicsVersion++;
       this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
       this.metrics?.topicDeleted(topic.name);
       for (const p of topic.partitions) for (const w of p.waiters) w();
@@ -494,6 +522,7 @@ export class Broker {
         throw this.metadataFailure(`add partitions to ${topic.name}`, e);
       }
       topic.partitions.push(...added);
+      this.topicsVersion++;
     });
   }
 

@@ -4,6 +4,7 @@
  *   ROOT/controller/active     the active controller's id, bound to its lease (controller epoch = create revision)
  *   ROOT/topics/NAME           topic record (id, partition count, replication factor, config overrides)
  *   ROOT/partitions/NAME/P     partition state (replicas, ISR, leader, leader epoch, partition epoch)
+ *   ROOT/configs/KIND:NAME     dynamic config overrides of a broker (NAME = node id, "" = cluster default) or group
  */
 import { kvText, type KeyValue } from "./etcd-client.ts";
 import type { PartitionState } from "./partition-state.ts";
@@ -67,6 +68,21 @@ export class ClusterKeys {
   /** One partition's state key. */
   partition(topic: string, partition: number): string {
     return `${this.topicPartitions(topic)}${partition}`;
+  }
+  /** Prefix of every dynamic config record. */
+  get configs(): string {
+    return `${this.root}/configs/`;
+  }
+  /** One resource's dynamic config key. */
+  config(resource: string, name: string): string {
+    return `${this.configs}${resource}:${name}`;
+  }
+  /** Resource kind and name of a config key, or null for another key. */
+  parseConfigKey(key: string): { resource: string; name: string } | null {
+    if (!key.startsWith(this.configs)) return null;
+    const rest = key.slice(this.configs.length);
+    const colon = rest.indexOf(":");
+    return colon > 0 ? { resource: rest.slice(0, colon), name: rest.slice(colon + 1) } : null;
   }
   /** Topic and partition of a partition-state key, or null for another key. */
   parsePartitionKey(key: string): { topic: string; partition: number } | null {

@@ -37,6 +37,16 @@ export interface EtcdMetadataStoreOptions {
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** Dynamic config overrides of a broker (name = node id, "" = cluster default) or a group (MetadataStore's config record). */
+export interface StoredConfigRecord {
+  /** Resource kind. */
+  resource: "broker" | "group";
+  /** Node id, "" for the cluster default, or the group id. */
+  name: string;
+  /** Kafka key to value. */
+  configs: Record<string, string>;
+}
+
 /** A {@link MetadataStore} kept in etcd. */
 export class EtcdMetadataStore implements MetadataStore {
   /** The etcd client (the controller writes fenced txns with it). */
@@ -49,6 +59,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly states = new Map<string, PartitionStateRecord>();
   private readonly registrations = new Map<number, BrokerRegistration>();
+  private readonly configRecords = new Map<string, StoredConfigRecord>();
   private readonly listeners = new Set<MetadataListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: BrokerSession | null = null;
@@ -106,6 +117,22 @@ export class EtcdMetadataStore implements MetadataStore {
   /** This broker's registration lease, or null while it is not registered. */
   get leaseId(): string | null {
     return this.session?.leaseId ?? null;
+  }
+
+  /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
+  configRecord(resource: StoredConfigRecord["resource"], name: string): StoredConfigRecord | undefined {
+    return this.configRecords.get(this.keys.config(resource, name));
+  }
+
+  /** Replaces a resource's dynamic config overrides (an empty set removes the record). */
+  putConfigRecord(record: StoredConfigRecord): Promise<void> {
+    return this.enqueue(async () => {
+      const key = this.keys.config(record.resource, record.name);
+      const r = Object.keys(record.configs).length > 0
+        ? await this.client.txn([], [{ put: { key, value: JSON.stringify(record) } }])
+        : await this.client.txn([{ key, target: "CREATE", result: "GREATER", value: 0 }], [{ delete: { key } }]);
+      if (r.succeeded) await this.mirror.waitFor(r.revision); // a delete of nothing wrote nothing to wait for
+    });
   }
 
   /** Calls `listener` for every later change; returns the function that stops it. */
@@ -289,6 +316,14 @@ export class EtcdMetadataStore implements MetadataStore {
         if (value) this.registrations.set(nodeId, value);
         else this.registrations.delete(nodeId);
         changes.push({ kind: "broker", version, nodeId, value });
+      } else if (key.startsWith(this.keys.configs)) {
+        const id = this.keys.parseConfigKey(key);
+        if (!id) continue;
+        const value = put ? (JSON.parse(kvText(e.kv)) as StoredConfigRecord) : null;
+        if (value) this.configRecords.set(key, value);
+        else this.configRecords.delete(key);
+        // "config" changes join MetadataChange with the dynamic-config records; until then the cast widens it.
+        changes.push({ kind: "config", version, resource: id.resource, name: id.name, value } as unknown as MetadataChange);
       } else {
         const id = this.keys.parsePartitionKey(key);
         if (!id) continue;

@@ -53,6 +53,16 @@ import {
 } from "./offsets-topic-records.ts";
 import { OFFSETS_TOPIC, type OffsetsTopicStorage, type PartitionEndOffsets } from "./offsets-topic-storage.ts";
 import { PendingTxnOffsets, type TxnOffsetCommitInput } from "./txn-offsets.ts";
+import {
+  CONSUMER_GROUP_TYPE,
+  ConsumerGroupCoordinator,
+  type ConsumerGroupDescription,
+  type ConsumerGroupHeartbeatInput,
+  type ConsumerGroupHeartbeatOutcome,
+  type TopicMetadataSource,
+} from "./consumer-group-coordinator.ts";
+import type { ModernGroup } from "./modern-group.ts";
+import { GroupOffsets } from "./offset-store.ts";
 
 /** Group type reported by ListGroups v5+ for classic groups. */
 export const CLASSIC_GROUP_TYPE = "classic";
@@ -81,7 +91,12 @@ export interface GroupCoordinatorOptions {
   logger?: GroupLogger;
   /** Makes the random part of member ids (default: a UUID from the runtime's randomness). */
   randomId?: () => string;
+  /** The topics KIP-848 consumer groups subscribe to (default: none). */
+  metadata?: TopicMetadataSource;
 }
+
+/** Topic metadata with no topics (a coordinator without a broker). */
+const NO_TOPICS: TopicMetadataSource = { version: () => 0, topic: () => undefined, topicName: () => undefined, topicNames: () => [] };
 
 interface PendingRecord {
   key: Uint8Array;
@@ -110,6 +125,8 @@ export class GroupCoordinator {
   private readonly pendingTxnOffsets = new PendingTxnOffsets();
   private expiryTimer: unknown = null;
   private stopped = false;
+  /** KIP-848 consumer groups (ConsumerGroupHeartbeat); group ids are unique across both kinds. */
+  readonly consumer: ConsumerGroupCoordinator;
 
   constructor(opts: GroupCoordinatorOptions) {
     this.config = opts.config;
@@ -118,6 +135,28 @@ export class GroupCoordinator {
     this.endOffsets = opts.endOffsets ?? null;
     this.log = opts.logger ?? { info: () => {}, warn: () => {}, error: () => {} };
     this.randomId = opts.randomId ?? (() => systemRandom.uuid());
+    this.consumer = new ConsumerGroupCoordinator({
+      config: this.config,
+      clock: this.clock,
+      log: this.log,
+      metadata: opts.metadata ?? NO_TOPICS,
+      append: (groupId, records) => this.append(groupId, records, false),
+      classic: {
+        get: (groupId) => this.groups.get(groupId),
+        take: (groupId) => {
+          const g = this.groups.get(groupId)!;
+          const offsets = g.offsets;
+          this.killGroup(g, false);
+          return offsets;
+        },
+        adoptOffsets: (groupId, offsets) => {
+          const g = new ClassicGroup(groupId);
+          for (const k of offsets.keys()) g.offsets.set(k.topic, k.partition, offsets.get(k.topic, k.partition)!);
+          this.groups.set(groupId, g);
+        },
+        tombstone: (groupId) => ({ key: encodeGroupMetadataKey(groupId), value: null }),
+      },
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -127,7 +166,8 @@ export class GroupCoordinator {
   load(): void {
     const n = this.storage.partitionCount();
     let records = 0;
-    for (let p = 0; p < n; p++) records += loadOffsetsPartition(this.storage, this.groups, p, this.log, this.pendingTxnOffsets);
+    const sink = { replay: (key: Uint8Array, value: Uint8Array | null) => this.consumer.replay(key, value), offsetsOf: (id: string) => this.consumer.get(id)?.offsets };
+    for (let p = 0; p < n; p++) records += loadOffsetsPartition(this.storage, this.groups, p, this.log, this.pendingTxnOffsets, sink);
     for (const g of [...this.groups.values()]) {
       if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null) {
         this.groups.delete(g.groupId);
@@ -135,7 +175,8 @@ export class GroupCoordinator {
       }
       for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
     }
-    if (n > 0) this.log.info(`group coordinator loaded ${this.groups.size} group(s) from ${records} record(s) in ${n} partition(s) of ${OFFSETS_TOPIC}`);
+    this.consumer.afterLoad();
+    if (n > 0) this.log.info(`group coordinator loaded ${this.groups.size + this.consumer.groups.size} group(s) from ${records} record(s) in ${n} partition(s) of ${OFFSETS_TOPIC}`);
     this.scheduleExpiry();
   }
 
@@ -145,6 +186,7 @@ export class GroupCoordinator {
     this.stopped = true;
     if (this.expiryTimer !== null) this.clock.clearTimer(this.expiryTimer);
     this.expiryTimer = null;
+    this.consumer.stop();
     for (const g of this.groups.values()) {
       this.clearJoinTimer(g);
       this.clearSyncTimer(g);
@@ -177,9 +219,39 @@ export class GroupCoordinator {
     return offsetsPartitionFor(groupId, n > 0 ? n : this.config.offsetsTopicPartitions);
   }
 
-  /** The state of a group, or null when unknown. */
-  groupState(groupId: string): GroupState | null {
-    return this.groups.get(groupId)?.state ?? null;
+  /** The state of a group (classic or consumer), or null when unknown. */
+  groupState(groupId: string): string | null {
+    return this.groups.get(groupId)?.state ?? this.consumer.get(groupId)?.state ?? null;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // KIP-848 consumer groups
+
+  /** Handles a ConsumerGroupHeartbeat. */
+  consumerGroupHeartbeat(req: ConsumerGroupHeartbeatInput): Promise<ConsumerGroupHeartbeatOutcome> {
+    return this.consumer.heartbeat(req);
+  }
+
+  /** ConsumerGroupDescribe of one group. */
+  describeConsumerGroup(groupId: string): ConsumerGroupDescription {
+    return this.consumer.describe(groupId);
+  }
+
+  /**
+   * A classic JoinGroup for an id held by a consumer group: an empty one is replaced by a classic group (its offsets
+   * kept); a non-empty one answers INCONSISTENT_GROUP_PROTOCOL (classic members inside a consumer group are not
+   * supported). Returns NONE when the join may go on.
+   */
+  private convertEmptyConsumerGroup(groupId: string): number {
+    const mg = this.consumer.get(groupId);
+    if (mg === undefined) return ErrorCode.NONE;
+    if (mg.members.size > 0) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
+    const records = this.consumer.deletionRecords(mg);
+    const appended = this.append(groupId, records, false);
+    if (!appended.ok) return appended.errorCode;
+    this.consumer.applyAppended(groupId, records);
+    this.log.info(`group ${groupId}: empty consumer group converted to a classic group`);
+    return ErrorCode.NONE;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -193,6 +265,8 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     if (req.protocols.length > MAX_PROTOCOLS_PER_MEMBER) return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_REQUEST));
+    const converted = this.convertEmptyConsumerGroup(req.groupId);
+    if (converted !== ErrorCode.NONE) return Promise.resolve(joinError(req.memberId, converted));
     const isUnknown = req.memberId === "";
     let group = this.groups.get(req.groupId);
     if (group === undefined) {
@@ -759,6 +833,12 @@ export class GroupCoordinator {
     const all = (code: number) => Promise.resolve(req.offsets.map(() => code));
     if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined) {
+      const invalid = this.consumer.validateOffsetCommit(mg, req.memberId, req.generationId, req.apiVersion ?? 9, false);
+      if (invalid !== ErrorCode.NONE) return all(invalid);
+      return this.writeOffsets(mg.groupId, mg.offsets, req, () => {});
+    }
     let g = this.groups.get(req.groupId);
     if (g === undefined) {
       if (req.generationId >= 0) return all(req.unknownGroupErrorCode ?? ErrorCode.ILLEGAL_GENERATION);
@@ -772,6 +852,12 @@ export class GroupCoordinator {
       this.maybeDropUnused(g);
       return all(invalid);
     }
+    const classic = g;
+    return this.writeOffsets(g.groupId, g.offsets, req, () => this.maybeDropUnused(classic));
+  }
+
+  /** Writes the offsets of a validated commit; `unused` runs when nothing was written. */
+  private writeOffsets(groupId: string, offsets: GroupOffsets, req: OffsetCommitInput, unused: () => void): Promise<number[]> {
     const codes = req.offsets.map(() => ErrorCode.NONE as number);
     const records: PendingRecord[] = [];
     const accepted: { i: number; value: CommittedOffset }[] = [];
@@ -785,25 +871,25 @@ export class GroupCoordinator {
         codes[i] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
         continue;
       }
-      if (!g.offsets.has(o.topic, o.partition) && g.offsets.size + ++newKeys > MAX_OFFSETS_PER_GROUP) {
+      if (!offsets.has(o.topic, o.partition) && offsets.size + ++newKeys > MAX_OFFSETS_PER_GROUP) {
         codes[i] = ErrorCode.INVALID_COMMIT_OFFSET_SIZE;
         continue;
       }
       const value: CommittedOffset = { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata, commitTimestamp: now, expireTimestamp };
-      records.push({ key: encodeOffsetCommitKey(g.groupId, o.topic, o.partition), value: encodeOffsetCommitValue(value) });
+      records.push({ key: encodeOffsetCommitKey(groupId, o.topic, o.partition), value: encodeOffsetCommitValue(value) });
       accepted.push({ i, value });
     }
     if (records.length === 0) {
-      this.maybeDropUnused(g);
+      unused();
       return Promise.resolve(codes);
     }
-    const appended = this.append(g.groupId, records, true);
+    const appended = this.append(groupId, records, true);
     if (!appended.ok) {
       for (const a of accepted) codes[a.i] = appended.errorCode;
-      this.maybeDropUnused(g);
+      unused();
       return Promise.resolve(codes);
     }
-    for (const a of accepted) g.offsets.set(req.offsets[a.i].topic, req.offsets[a.i].partition, a.value);
+    for (const a of accepted) offsets.set(req.offsets[a.i].topic, req.offsets[a.i].partition, a.value);
     return appended.durable.then((code) => {
       if (code !== ErrorCode.NONE) for (const a of accepted) codes[a.i] = code;
       return codes;
@@ -827,12 +913,20 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Handles an OffsetFetch for one group; `topics` null = every committed offset. */
-  fetchOffsets(groupId: string, topics: readonly { topic: string; partitions: readonly number[] }[] | null): OffsetFetchOutcome {
+  /**
+   * Handles an OffsetFetch for one group; `topics` null = every committed offset. `member` (OffsetFetch v9+) is
+   * checked against a consumer group's member epochs (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID).
+   */
+  fetchOffsets(groupId: string, topics: readonly { topic: string; partitions: readonly number[] }[] | null, member?: { memberId: string | null; memberEpoch: number }): OffsetFetchOutcome {
     if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+    const mg = this.consumer.get(groupId);
+    if (mg !== undefined && member !== undefined) {
+      const invalid = this.consumer.validateOffsetFetch(mg, member.memberId, member.memberEpoch);
+      if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
+    }
     const g = this.groups.get(groupId);
-    const known = g !== undefined && !g.is("Dead") ? g : undefined;
+    const known: { offsets: GroupOffsets } | undefined = mg ?? (g !== undefined && !g.is("Dead") ? g : undefined);
     if (topics === null) {
       if (known === undefined) return { errorCode: ErrorCode.NONE, topics: [] };
       const out: FetchedTopic[] = [];
@@ -864,14 +958,25 @@ export class GroupCoordinator {
     const fail = (errorCode: number) => Promise.resolve({ errorCode, topics: [] });
     if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
-    const g = this.groups.get(groupId);
-    if (g === undefined || g.is("Dead")) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
-    if (!g.is("Empty") && g.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
+    const mg = this.consumer.get(groupId);
+    const cg = this.groups.get(groupId);
+    let g: { groupId: string; offsets: GroupOffsets };
+    let isSubscribed: (topic: string) => boolean;
+    if (mg !== undefined) {
+      const subscribedNow = mg.members.size > 0 ? this.consumer.subscribedTopicNames(mg) : new Set<string>();
+      g = mg;
+      isSubscribed = (topic) => subscribedNow.has(topic);
+    } else {
+      if (cg === undefined || cg.is("Dead")) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
+      if (!cg.is("Empty") && cg.protocolType !== CONSUMER_PROTOCOL_TYPE) return fail(ErrorCode.NON_EMPTY_GROUP);
+      g = cg;
+      isSubscribed = (topic) => !cg.is("Empty") && cg.isSubscribedTo(topic);
+    }
     const out: OffsetDeleteOutcome = { errorCode: ErrorCode.NONE, topics: [] };
     const records: PendingRecord[] = [];
     const deleted: { topic: string; partition: number }[] = [];
     for (const t of topics) {
-      const subscribed = !g.is("Empty") && g.isSubscribedTo(t.topic);
+      const subscribed = isSubscribed(t.topic);
       const partitions = t.partitions.map((partition) => {
         if (subscribed) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
         if (g.offsets.has(t.topic, partition)) {
@@ -928,13 +1033,30 @@ export class GroupCoordinator {
       }
       waits.push(appended.durable);
     }
+    for (const mg of [...this.consumer.groups.values()]) {
+      // Empty: everything expires from when the group became empty; else only topics no member subscribes to.
+      const since = mg.stateTimestampMs;
+      const expired = mg.members.size === 0
+        ? mg.offsets.expired(now, retention, (c) => (since >= 0 ? since : c.commitTimestamp), null)
+        : mg.offsets.expired(now, retention, (c) => c.commitTimestamp, this.consumer.subscribedTopicNames(mg));
+      if (expired.length === 0) continue;
+      const appended = this.append(mg.groupId, expired.map((k) => ({ key: encodeOffsetCommitKey(mg.groupId, k.topic, k.partition), value: null })), false);
+      if (!appended.ok) {
+        this.log.warn(`group ${mg.groupId}: could not write expiry tombstones (${appended.errorCode})`);
+        continue;
+      }
+      for (const k of expired) mg.offsets.delete(k.topic, k.partition);
+      removed += expired.length;
+      this.log.info(`group ${mg.groupId}: removed ${expired.length} expired offset(s)`);
+      waits.push(appended.durable);
+    }
     return Promise.all(waits).then(() => removed);
   }
 
   /** Drops every group's committed offsets of a deleted topic (tombstones written), as Kafka does. */
   onTopicDeleted(topic: string): void {
     if (this.stopped || topic === OFFSETS_TOPIC) return;
-    for (const g of this.groups.values()) {
+    for (const g of [...this.groups.values(), ...this.consumer.groups.values()]) {
       const parts = g.offsets.partitionsOf(topic);
       if (parts === undefined) continue;
       const partitions = [...parts.keys()];
@@ -971,21 +1093,34 @@ export class GroupCoordinator {
     const all = (code: number) => Promise.resolve(req.offsets.map(() => code));
     if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
-    let g = this.groups.get(req.groupId);
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined) {
+      // A producer without the consumer's group metadata (no member, epoch -1) is accepted, as Kafka does.
+      const anonymous = req.generationId < 0 && req.memberId === "";
+      const invalid = anonymous ? ErrorCode.NONE : this.consumer.validateOffsetCommit(mg, req.memberId, req.generationId, 9, true);
+      if (invalid !== ErrorCode.NONE) return all(invalid);
+    }
+    let g: ClassicGroup | { groupId: string } | undefined = mg ?? this.groups.get(req.groupId);
     if (g === undefined) {
       if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
       if (this.groups.size >= MAX_GROUPS) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      g = new ClassicGroup(req.groupId);
-      this.groups.set(req.groupId, g);
+      const created = new ClassicGroup(req.groupId);
+      this.groups.set(req.groupId, created);
+      g = created;
     }
+    const classic = g instanceof ClassicGroup ? g : null;
+    const unused = () => {
+      if (classic !== null) this.maybeDropUnused(classic);
+    };
     let invalid: number = ErrorCode.NONE;
-    if (g.is("Dead")) invalid = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (classic === null) invalid = ErrorCode.NONE;
+    else if (classic.is("Dead")) invalid = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     else if (req.generationId >= 0 || req.memberId !== "" || req.groupInstanceId !== null) {
-      invalid = this.validateMember(g, req.memberId, req.groupInstanceId);
-      if (invalid === ErrorCode.NONE && req.generationId !== g.generationId) invalid = ErrorCode.ILLEGAL_GENERATION;
+      invalid = this.validateMember(classic, req.memberId, req.groupInstanceId);
+      if (invalid === ErrorCode.NONE && req.generationId !== classic.generationId) invalid = ErrorCode.ILLEGAL_GENERATION;
     }
     if (invalid !== ErrorCode.NONE) {
-      this.maybeDropUnused(g);
+      unused();
       return all(invalid);
     }
     if (!this.pendingTxnOffsets.hasRoomFor(req.offsets.length)) return all(ErrorCode.INVALID_COMMIT_OFFSET_SIZE);
@@ -1005,13 +1140,13 @@ export class GroupCoordinator {
       accepted.push({ i, value });
     }
     if (records.length === 0) {
-      this.maybeDropUnused(g);
+      unused();
       return Promise.resolve(codes);
     }
     const appended = this.append(g.groupId, records, true, { producerId: req.producerId, producerEpoch: req.producerEpoch });
     if (!appended.ok) {
       for (const a of accepted) codes[a.i] = appended.errorCode;
-      this.maybeDropUnused(g);
+      unused();
       return Promise.resolve(codes);
     }
     for (const a of accepted) {
@@ -1039,6 +1174,11 @@ export class GroupCoordinator {
       return;
     }
     for (const o of taken) {
+      const mg = this.consumer.get(o.groupId);
+      if (mg !== undefined) {
+        mg.offsets.set(o.topic, o.partition, o.value);
+        continue;
+      }
       let g = this.groups.get(o.groupId);
       if (g === undefined) {
         if (this.groups.size >= MAX_GROUPS) continue;
@@ -1070,6 +1210,12 @@ export class GroupCoordinator {
       if (types.size > 0 && !types.has(CLASSIC_GROUP_TYPE)) continue;
       out.push({ groupId: g.groupId, protocolType: g.protocolType ?? "", state: g.state, type: CLASSIC_GROUP_TYPE });
     }
+    for (const g of this.consumer.groups.values()) {
+      const state = g.state;
+      if (states.size > 0 && !states.has(state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has(CONSUMER_GROUP_TYPE)) continue;
+      out.push({ groupId: g.groupId, protocolType: CONSUMER_PROTOCOL_TYPE, state, type: CONSUMER_GROUP_TYPE });
+    }
     return out;
   }
 
@@ -1078,6 +1224,7 @@ export class GroupCoordinator {
     const empty = (errorCode: number): GroupDescription => ({ errorCode, groupId, state: "Dead", protocolType: "", protocolData: "", members: [] });
     if (this.stopped) return empty(ErrorCode.NOT_COORDINATOR);
     if (groupId === "") return empty(ErrorCode.INVALID_GROUP_ID);
+    if (this.consumer.get(groupId) !== undefined) return { ...empty(ErrorCode.GROUP_ID_NOT_FOUND), errorMessage: `Group ${groupId} is not a classic group.` };
     const g = this.groups.get(groupId);
     if (g === undefined || g.is("Dead")) return empty(ErrorCode.GROUP_ID_NOT_FOUND);
     const stable = g.is("Stable");
@@ -1109,6 +1256,25 @@ export class GroupCoordinator {
         r.errorCode = ErrorCode.INVALID_GROUP_ID;
         continue;
       }
+      const mg = this.consumer.get(r.groupId);
+      if (mg !== undefined) {
+        if (mg.members.size > 0) {
+          r.errorCode = ErrorCode.NON_EMPTY_GROUP;
+          continue;
+        }
+        const records: PendingRecord[] = mg.offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(mg.groupId, k.topic, k.partition), value: null }));
+        const groupRecords = this.consumer.deletionRecords(mg);
+        const appended = this.append(mg.groupId, [...records, ...groupRecords], false);
+        if (!appended.ok) {
+          r.errorCode = appended.errorCode;
+          continue;
+        }
+        mg.offsets.clear();
+        this.consumer.applyAppended(mg.groupId, groupRecords);
+        this.log.info(`group ${mg.groupId}: deleted`);
+        waits.push(appended.durable.then((code) => void (r.errorCode = code)));
+        continue;
+      }
       const g = this.groups.get(r.groupId);
       if (g === undefined || g.is("Dead")) {
         r.errorCode = ErrorCode.GROUP_ID_NOT_FOUND;
@@ -1136,12 +1302,12 @@ export class GroupCoordinator {
     this.log.error(`group coordinator: ${what} failed: ${(e as Error)?.stack ?? e}`);
   }
 
-  private killGroup(g: ClassicGroup): void {
+  private killGroup(g: ClassicGroup, clearOffsets = true): void {
     this.clearJoinTimer(g);
     this.clearSyncTimer(g);
     for (const t of g.pendingMembers.values()) this.clock.clearTimer(t);
     g.pendingMembers.clear();
-    g.offsets.clear();
+    if (clearOffsets) g.offsets.clear();
     g.transitionTo("Dead", this.clock);
     if (this.groups.get(g.groupId) === g) this.groups.delete(g.groupId);
   }

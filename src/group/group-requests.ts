@@ -110,6 +110,8 @@ export interface OffsetCommitInput {
   offsets: OffsetToCommit[];
   /** Error for a generation >= 0 on an unknown group (ILLEGAL_GENERATION; GROUP_ID_NOT_FOUND from v9). */
   unknownGroupErrorCode?: number;
+  /** OffsetCommit version (a KIP-848 member must commit with v9+); absent = 9. */
+  apiVersion?: number;
 }
 
 /** Committed offsets of one topic in an OffsetFetch answer. */
@@ -143,8 +145,8 @@ export interface ListedGroup {
   /** Protocol type ("" for a group that only stores offsets). */
   protocolType: string;
   /** State name. */
-  state: GroupState;
-  /** Group type ("classic"). */
+  state: string;
+  /** Group type ("classic" or "consumer"). */
   type: string;
 }
 
@@ -152,6 +154,8 @@ export interface ListedGroup {
 export interface GroupDescription {
   /** Error code (GROUP_ID_NOT_FOUND for an unknown group; v0-5 callers report it as NONE + Dead). */
   errorCode: number;
+  /** Error message when it differs from "Group X not found." (a group of another type). */
+  errorMessage?: string;
   /** Group id. */
   groupId: string;
   /** State name. */

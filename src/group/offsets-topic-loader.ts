@@ -26,6 +26,16 @@ import { OFFSETS_TOPIC, type OffsetsTopicStorage } from "./offsets-topic-storage
 import { ControlRecordType, readTxnMarker } from "../protocol/control-record.ts";
 import { offsetsPartitionFor } from "./group-partitioning.ts";
 import type { PendingTxnOffsets } from "./txn-offsets.ts";
+import { isConsumerGroupRecordType } from "./consumer-group-records.ts";
+import type { GroupOffsets } from "./offset-store.ts";
+
+/** Where KIP-848 consumer group records and those groups' offsets go while loading. */
+export interface ConsumerGroupRecordSink {
+  /** Applies a consumer group record (key versions 3-8). */
+  replay(key: Uint8Array, value: Uint8Array | null): void;
+  /** The committed offsets of a consumer group, or undefined when no consumer group has this id. */
+  offsetsOf(groupId: string): GroupOffsets | undefined;
+}
 
 /** Bytes read per step when loading a partition of the offsets topic. */
 const LOAD_READ_BYTES = 4 * 1024 * 1024;
@@ -35,14 +45,14 @@ const LOAD_READ_BYTES = 4 * 1024 * 1024;
  * number of records applied. Unreadable records are skipped with a warning; compressed batches are decompressed
  * through the storage when it can.
  */
-export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets): number {
+export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): number {
   let offset = 0n;
   let records = 0;
   const cursor = new RecordCursor();
   for (;;) {
     const r = storage.read(partition, offset, LOAD_READ_BYTES);
     if (r.chunks.length === 0) break;
-    for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log, pending);
+    for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log, pending, consumer);
     if (r.nextOffset <= offset) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} made no progress at offset ${offset}`);
     offset = r.nextOffset;
     if (offset >= r.endOffset) break;
@@ -51,7 +61,7 @@ export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<s
   return records;
 }
 
-function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, cursor: RecordCursor, log: GroupLogger, pending?: PendingTxnOffsets): number {
+function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, cursor: RecordCursor, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): number {
   const dv = dataViewOf(chunk);
   let records = 0;
   for (let at = 0; at + LOG_OVERHEAD <= chunk.length; ) {
@@ -60,7 +70,7 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
     const txnProducer = pending !== undefined && (attributes & ATTR_TRANSACTIONAL) !== 0 ? dv.getBigInt64(at + PRODUCER_ID_OFFSET) : -1n;
     if ((attributes & ATTR_CONTROL) !== 0 && txnProducer >= 0n) {
-      replayTxnMarker(storage, groups, partition, chunk, at, size, txnProducer, pending!, log);
+      replayTxnMarker(storage, groups, partition, chunk, at, size, txnProducer, pending!, log, consumer);
     }
     if ((attributes & ATTR_CONTROL) === 0) {
       const codec = attributes & ATTR_COMPRESSION_MASK;
@@ -85,7 +95,7 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
         if (key === null) continue;
         try {
           if (txnProducer >= 0n) holdTxnOffset(pending!, txnProducer, key, cursor.value());
-          else replay(groups, key, cursor.value());
+          else replay(groups, key, cursor.value(), consumer);
           records++;
         } catch (e) {
           log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an unreadable record: ${(e as Error).message}`);
@@ -98,10 +108,19 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
 }
 
 /** Applies one `__consumer_offsets` record to `groups`. */
-function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null): void {
+function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink): void {
   const k = decodeOffsetsTopicKey(key);
-  if (k.kind === "other") return;
+  if (k.kind === "other") {
+    if (consumer !== undefined && isConsumerGroupRecordType(k.version)) consumer.replay(key, value);
+    return;
+  }
   let g = groups.get(k.group);
+  const consumerOffsets = k.kind === "offset" ? consumer?.offsetsOf(k.group) : undefined;
+  if (k.kind === "offset" && consumerOffsets !== undefined) {
+    if (value === null) consumerOffsets.delete(k.topic, k.partition);
+    else consumerOffsets.set(k.topic, k.partition, decodeOffsetCommitValue(value));
+    return;
+  }
   if (k.kind === "offset") {
     if (value === null) {
       g?.offsets.delete(k.topic, k.partition);
@@ -164,7 +183,7 @@ function holdTxnOffset(pending: PendingTxnOffsets, producerId: bigint, key: Uint
 }
 
 /** Applies (COMMIT) or drops (ABORT) the producer's pending offsets of groups in this partition. */
-function replayTxnMarker(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, at: number, size: number, producerId: bigint, pending: PendingTxnOffsets, log: GroupLogger): void {
+function replayTxnMarker(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, at: number, size: number, producerId: bigint, pending: PendingTxnOffsets, log: GroupLogger, consumer?: ConsumerGroupRecordSink): void {
   let marker;
   try {
     marker = readTxnMarker(chunk, at, size);
@@ -177,6 +196,11 @@ function replayTxnMarker(storage: OffsetsTopicStorage, groups: Map<string, Class
   const taken = pending.take(producerId, (groupId) => offsetsPartitionFor(groupId, n) === partition);
   if (marker.type !== ControlRecordType.COMMIT) return;
   for (const o of taken) {
+    const consumerOffsets = consumer?.offsetsOf(o.groupId);
+    if (consumerOffsets !== undefined) {
+      consumerOffsets.set(o.topic, o.partition, o.value);
+      continue;
+    }
     let g = groups.get(o.groupId);
     if (g === undefined) {
       g = new ClassicGroup(o.groupId);

@@ -11,8 +11,8 @@
  * - a null value is a tombstone (offset or group deleted).
  *
  * Runnel writes OffsetCommitValue v3 (v1 when an explicit expire timestamp is present, as Kafka does) and
- * GroupMetadataValue v3; it reads every version above. Keys of versions it does not know (the KIP-848 consumer-group
- * records, share groups) are reported as `other` and skipped by the loader.
+ * GroupMetadataValue v3; it reads every version above. Other key versions are reported as `other`: the KIP-848
+ * consumer group records (3-8) go to consumer-group-records.ts, the rest (share groups, ...) are skipped.
  */
 import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
 

@@ -37,7 +37,7 @@ function states(name: string, partitions: number): PartitionStateRecord[] {
 
 const rejectsWith = (p: Promise<unknown>, code: number) => assert.rejects(p, (e: unknown) => e instanceof KafkaError && e.code === code);
 
-test("two stores see each other's topics, partition states and registrations, in version order", { skip, timeout: 60_000 }, async () => {
+test("two stores see each other's topics, partition states, registrations and config records, in version order", { skip, timeout: 60_000 }, async () => {
   const [a, b] = await twoStores("/ms1");
   const seenByB: MetadataChange[] = [];
   const seenByA: MetadataChange[] = [];
@@ -65,6 +65,13 @@ test("two stores see each other's topics, partition states and registrations, in
     assert.equal(a.brokers()[0]?.brokerEpoch, a.brokerEpoch);
     await until(() => b.brokers().length === 1, 20_000, "B sees A registered");
     assert.deepEqual(b.brokers()[0], { nodeId: 1, brokerEpoch: a.brokerEpoch, rack: "r1", endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 9092, securityProtocol: "PLAINTEXT" }] });
+    await a.putConfigRecord({ resource: "broker", name: "", configs: { "log.retention.ms": "5000" } });
+    await a.putConfigRecord({ resource: "group", name: "g:1", configs: { "consumer.session.timeout.ms": "45000" } });
+    await until(() => b.configRecord("broker", "")?.configs["log.retention.ms"] === "5000" && b.configRecord("group", "g:1") !== undefined, 20_000, "B sees config records");
+    await a.putConfigRecord({ resource: "broker", name: "", configs: {} });
+    await a.putConfigRecord({ resource: "broker", name: "7", configs: {} }); // removing nothing is fine
+    await until(() => b.configRecord("broker", "") === undefined, 20_000, "B sees the record removed");
+    assert.ok(seenByB.some((c) => (c as { kind: string }).kind === "config"));
     await a.unregisterBroker(1);
     await until(() => b.brokers().length === 0, 20_000, "B sees A unregistered");
     assert.ok(seenByB.some((c) => c.kind === "broker" && c.value === null));

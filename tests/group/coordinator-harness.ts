@@ -13,6 +13,7 @@ import { GroupCoordinator } from "../../src/group/group-coordinator.ts";
 import type { JoinGroupInput } from "../../src/group/group-requests.ts";
 import type { OffsetsTopicStorage } from "../../src/group/offsets-topic-storage.ts";
 import { DEFAULT_GROUP_CONFIG, type GroupConfig } from "../../src/group/group-config.ts";
+import type { TopicMetadataSource } from "../../src/group/consumer-group-coordinator.ts";
 
 await initCrc32c();
 
@@ -84,8 +85,8 @@ export interface Harness {
   restart(): GroupCoordinator;
 }
 
-/** Builds a harness; initial rebalance delay 0 and 4 offsets partitions unless overridden. */
-export function harness(overrides: Partial<GroupConfig> = {}): Harness {
+/** Builds a harness; initial rebalance delay 0 and 4 offsets partitions unless overridden; `metadata` for KIP-848 groups. */
+export function harness(overrides: Partial<GroupConfig> = {}, metadata?: TopicMetadataSource): Harness {
   const clock = new ManualClock();
   const storage = new MemoryOffsetsStorage();
   const config: GroupConfig = { ...DEFAULT_GROUP_CONFIG, initialRebalanceDelayMs: 0, offsetsTopicPartitions: 4, ...overrides };
@@ -97,6 +98,7 @@ export function harness(overrides: Partial<GroupConfig> = {}): Harness {
       clock,
       storage,
       randomId: () => `uuid${++n}`,
+      metadata,
       logger: { info: (m) => logs.push(`INFO ${m}`), warn: (m) => logs.push(`WARN ${m}`), error: (m) => logs.push(`ERROR ${m}`) },
     });
     c.load();

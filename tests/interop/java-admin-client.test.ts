@@ -63,6 +63,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
     assert.equal(error("createPartitions-decrease"), "InvalidPartitionsException");
     assert.equal(result("deleteRecords"), 4);
     assert.equal(error("deleteRecords-beyond-end"), "OffsetOutOfRangeException");
+    assert.equal(error("deleteRecords-compacted"), "PolicyViolationException", "a compact-only topic refuses DeleteRecords");
     // Ten records at timestamps 1,000,000..1,000,009, the first four deleted. A timestamp past the last record finds
     // nothing: offset -1, timestamp -1 and no leader epoch.
     assert.deepEqual(result("listOffsets"), {
@@ -74,7 +75,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
       earliestLocal: { offset: 4, timestamp: -1, leaderEpoch: 0 },
     });
     assert.deepEqual(result("describeLogDirs"), [
-      { error: null, hasAdmB0: true, admB0SizePositive: true, admB0Lag: 0, admB0Future: false, totalBytesSet: true, usableBytesSet: true, replicaCount: 7 },
+      { error: null, hasAdmB0: true, admB0SizePositive: true, admB0Lag: 0, admB0Future: false, totalBytesSet: true, usableBytesSet: true, replicaCount: 8 },
     ]);
 
     assert.deepEqual(result("describeConsumerGroups-active"), {
@@ -105,7 +106,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
 
     // metadata.version at Kafka 4.3-IV0 (level 30), the protocol generation Runnel serves; supported from 3.3-IV3 (7).
     assert.deepEqual(result("describeFeatures"), { finalized: { "metadata.version": [30, 30] }, supported: { "metadata.version": [7, 30] }, epochSet: true });
-    assert.deepEqual(result("deleteTopics"), ["adm-b"]);
+    assert.deepEqual(result("deleteTopics"), ["adm-b", "adm-compact"]);
     assert.equal(error("deleteTopics-missing"), "UnknownTopicOrPartitionException");
   } finally {
     await b.stop();

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { Producer } from "../../src/client/producer.ts";
-import { startTestBroker } from "./broker.ts";
+import { startTestBroker, type TestBroker } from "./broker.ts";
 import type { PeerEvent, PeerProcess } from "./json-process.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
 
@@ -61,6 +61,8 @@ export async function runGroupTakeover(opts: {
   recordsPerBatch?: number;
   /** How long each phase may take (the kill phase waits out the session timeout). */
   phaseTimeoutMs?: number;
+  /** Checks the broker once the three members share the partitions (for example the group's type). */
+  check?: (b: TestBroker) => void;
 }): Promise<void> {
   const broker = await startTestBroker({ "group.min.session.timeout.ms": "1000", ...opts.brokerConfig });
   const { topic } = opts;
@@ -87,6 +89,7 @@ export async function runGroupTakeover(opts: {
   };
   try {
     await waitUntil(() => partitionsCovered(members) && members.every((m) => m.owned.size > 0), phaseMs, () => `three members to share the 6 partitions:\n${describe()}`);
+    opts.check?.(broker);
     const first = await produce(broker.bootstrap, topic, 0, perBatch);
     await waitUntil(() => consumedAll(first, members), phaseMs, () => `the first batch to be consumed:\n${describe()}`);
     await waitUntil(

@@ -1,6 +1,6 @@
 /**
  * OffsetCommit (key 8), versions 2-10. v2-v4 retention time; v5 drops it; v6 committed leader epoch; v7 group
- * instance id; v8 flexible; v9 same as v8 (KIP-848 clients); v10 topic ids instead of names. Topics or partitions
+ * instance id; v8 flexible; v9 same as v8 (KIP-848 clients: for a consumer group the generation is the member epoch, STALE_MEMBER_EPOCH when it is not the current one); v10 topic ids instead of names. Topics or partitions
  * this broker does not have are answered UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID in v10) before the group
  * coordinator sees the rest.
  */
@@ -57,6 +57,7 @@ export function offsetCommitHandler(b: Broker): ApiHandler<OffsetCommitRequest, 
           retentionTimeMs: Number(req.retentionTimeMs ?? -1n),
           offsets,
           unknownGroupErrorCode: ctx.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION,
+          apiVersion: ctx.apiVersion,
         });
         for (let i = 0; i < slots.length; i++) slots[i].errorCode = codes[i];
       }

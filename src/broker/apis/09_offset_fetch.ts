@@ -1,7 +1,7 @@
 /**
  * OffsetFetch (key 9), versions 1-10. v2 null topics = all and a top-level error code; v5 committed leader
  * epoch; v6 flexible; v7 requireStable; v8 several groups per request; v9 member id/epoch (KIP-848 groups only);
- * v10 topic ids instead of names. A partition without a committed offset answers offset -1 and no error, as Kafka.
+ * v10 topic ids instead of names. A KIP-848 consumer group checks v9's member id and epoch (STALE_MEMBER_EPOCH). A partition without a committed offset answers offset -1 and no error, as Kafka.
  */
 import type {
   OffsetFetchRequest,
@@ -20,9 +20,9 @@ import { uuidHex } from "../../protocol/uuid.ts";
 /** Builds the OffsetFetch handler. */
 export function offsetFetchHandler(b: Broker): ApiHandler<OffsetFetchRequest, OffsetFetchResponse> {
   /** One group of the v8+ form. */
-  const fetchGroup = (groupId: string, requested: OffsetFetchRequestTopics[] | null, useIds: boolean): OffsetFetchResponseGroup => {
+  const fetchGroup = (groupId: string, requested: OffsetFetchRequestTopics[] | null, useIds: boolean, member?: { memberId: string | null; memberEpoch: number }): OffsetFetchResponseGroup => {
     if (requested === null) {
-      const r = b.groups.fetchOffsets(groupId, null);
+      const r = b.groups.fetchOffsets(groupId, null, member);
       const topics: OffsetFetchResponseTopics[] = [];
       for (const t of r.topics) {
         const topic = b.topicsByName.get(t.topic);
@@ -39,7 +39,7 @@ export function offsetFetchHandler(b: Broker): ApiHandler<OffsetFetchRequest, Of
       asked.push({ topic: name, partitions: t.partitionIndexes });
       return asked.length - 1;
     });
-    const r = b.groups.fetchOffsets(groupId, asked);
+    const r = b.groups.fetchOffsets(groupId, asked, member);
     if (r.errorCode !== ErrorCode.NONE) return { groupId, errorCode: r.errorCode, topics: [] };
     const topics = requested.map((t, i): OffsetFetchResponseTopics => {
       if (slot[i] < 0) {
@@ -63,7 +63,7 @@ export function offsetFetchHandler(b: Broker): ApiHandler<OffsetFetchRequest, Of
       const v = ctx.apiVersion;
       const requireStable = v >= 7 && req.requireStable === true;
       if (v >= 8) {
-        const groups = (req.groups ?? []).map((g) => fetchGroup(g.groupId, g.topics, v >= 10));
+        const groups = (req.groups ?? []).map((g) => fetchGroup(g.groupId, g.topics, v >= 10, v >= 9 ? { memberId: g.memberId ?? null, memberEpoch: g.memberEpoch ?? -1 } : undefined));
         if (requireStable) for (const g of groups) markUnstable(b, g.groupId, g.topics);
         return { throttleTimeMs: 0, groups };
       }

@@ -27,7 +27,7 @@ export function describeGroupsHandler(b: Broker): ApiHandler<DescribeGroupsReque
         if (errorCode === ErrorCode.GROUP_ID_NOT_FOUND && v < 6) errorCode = ErrorCode.NONE;
         return {
           errorCode,
-          errorMessage: errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? `Group ${groupId} not found.` : null,
+          errorMessage: errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? (d.errorMessage ?? `Group ${groupId} not found.`) : null,
           groupId,
           groupState: d.state,
           protocolType: d.protocolType,

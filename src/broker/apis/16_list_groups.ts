@@ -1,6 +1,6 @@
 /**
  * ListGroups (key 16), versions 0-5. v3 flexible; v4 states filter and each group's state; v5 types filter and
- * each group's type (every group here is "classic"). Filters match case-insensitively; empty = all.
+ * each group's type ("classic", or "consumer" for KIP-848 groups). Filters match case-insensitively; empty = all.
  */
 import type { ListGroupsRequest, ListGroupsResponse } from "../../protocol/generated/16_list_groups.ts";
 import { ErrorCode } from "../../protocol/errors.ts";

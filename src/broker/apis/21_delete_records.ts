@@ -1,4 +1,7 @@
-/** DeleteRecords (key 21), versions 0-2: moves a partition's log start offset forward. v2 flexible. */
+/**
+ * DeleteRecords (key 21), versions 0-2: moves a partition's log start offset forward. v2 flexible. As in Kafka, a
+ * topic whose cleanup.policy lacks "delete" (compact only) refuses with POLICY_VIOLATION.
+ */
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from "../../protocol/generated/21_delete_records.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
@@ -21,6 +24,9 @@ export function deleteRecordsHandler(b: Broker): ApiHandler<DeleteRecordsRequest
           partitions: t.partitions.map((rp) => {
             const p = b.partition(t.name, rp.partitionIndex);
             if (p === undefined) return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            if (!b.topicsByName.get(t.name)!.config.cleanupPolicy.includes("delete")) {
+              return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.POLICY_VIOLATION };
+            }
             const target = rp.offset === DELETE_TO_HIGH_WATERMARK ? p.log.highWatermark : rp.offset;
             if (target < 0n || target > p.log.highWatermark) {
               return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };

@@ -39,6 +39,8 @@ import { txnOffsetCommitHandler } from "./28_txn_offset_commit.ts";
 import { describeTransactionsHandler } from "./65_describe_transactions.ts";
 import { listTransactionsHandler } from "./66_list_transactions.ts";
 import { afterOffsetsTopic } from "./offsets-topic-first.ts";
+import { consumerGroupHeartbeatHandler } from "./68_consumer_group_heartbeat.ts";
+import { consumerGroupDescribeHandler } from "./69_consumer_group_describe.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -66,6 +68,8 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     ...[offsetFetchHandler, findCoordinatorHandler, heartbeatHandler, describeGroupsHandler, listGroupsHandler].map((f) => f(b)),
     ...[offsetCommitHandler, joinGroupHandler, leaveGroupHandler, syncGroupHandler, deleteGroupsHandler, offsetDeleteHandler, txnOffsetCommitHandler].map((f) => afterOffsetsTopic(b, f(b))),
     ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
+    afterOffsetsTopic(b, consumerGroupHeartbeatHandler(b)),
+    consumerGroupDescribeHandler(b),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {

@@ -2,7 +2,7 @@ package main
 
 // franz-member: one kgo consumer group member that runs until "close" on stdin (or stdin closing). Flags:
 // -bootstrap, -group, -topics a,b or -regex (topics are then regular expressions), -protocol classic|consumer
-// (kgo.GroupProtocol), -instance-id (static membership), -session-timeout and -heartbeat-interval (classic). Commits after every poll that returned records.
+// (consumer: KIP-848 through kgo.ServerSideBalancer), -instance-id (static membership), -session-timeout and -heartbeat-interval (classic). Commits after every poll that returned records.
 // Events: assigned/revoked/lost {"partitions":["t-0",...]}, records {"records":[[topic,partition,offset,key,value]]},
 // committed, commit-failed, closed, error.
 
@@ -62,7 +62,6 @@ func franzMember(args []string) error {
 		kgo.SeedBrokers(*bootstrap),
 		kgo.ConsumerGroup(*group),
 		kgo.ConsumeTopics(strings.Split(*topics, ",")...),
-		kgo.GroupProtocol(*protocol),
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
@@ -77,6 +76,14 @@ func franzMember(args []string) error {
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 			emit("lost", "partitions", partitionNames(m))
 		}),
+	}
+	switch *protocol {
+	case "consumer":
+		// KIP-848: the broker assigns (kgo needs a range or sticky balancer for it; cooperative-sticky is the default).
+		opts = append(opts, kgo.ServerSideBalancer())
+	case "classic":
+	default:
+		return fmt.Errorf("unknown -protocol %q", *protocol)
 	}
 	if *regex {
 		opts = append(opts, kgo.ConsumeRegex())

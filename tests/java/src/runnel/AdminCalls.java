@@ -156,6 +156,11 @@ public final class AdminCalls {
       for (int i = 0; i < 10; i++) p.send(new ProducerRecord<>("adm-b", 0, 1_000_000L + i, "k" + i, "v" + i)).get();
     }
     call("deleteRecords", () -> admin.deleteRecords(Map.of(b0, RecordsToDelete.beforeOffset(4))).lowWatermarks().get(b0).get().lowWatermark());
+    call("deleteRecords-compacted", () -> {
+      admin.createTopics(List.of(new NewTopic("adm-compact", 1, (short) 1).configs(Map.of("cleanup.policy", "compact")))).all().get();
+      TopicPartition c0 = new TopicPartition("adm-compact", 0);
+      return admin.deleteRecords(Map.of(c0, RecordsToDelete.beforeOffset(0))).all().get();
+    });
     call("deleteRecords-beyond-end", () -> admin.deleteRecords(Map.of(b0, RecordsToDelete.beforeOffset(100))).all().get());
     call("listOffsets", () -> {
       Map<String, OffsetSpec> specs = new LinkedHashMap<>();

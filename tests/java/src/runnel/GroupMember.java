@@ -15,6 +15,7 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.SubscriptionPattern;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -22,7 +23,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * One KafkaConsumer group member that runs until told to stop. Arguments: --bootstrap, --group, --topics a,b or
- * --pattern REGEX, --protocol classic|consumer (group.protocol), optional --instance-id (static membership) and
+ * --pattern REGEX (java.util.regex, resolved by the client) or --re2 REGEX (a SubscriptionPattern the broker resolves,
+ * group.protocol=consumer only), --protocol classic|consumer (group.protocol), optional --instance-id (static membership) and
  * repeated --prop key=value (any consumer config). It commits synchronously after each poll that returned records.
  * Events: {"event":"assigned"|"revoked"|"lost","partitions":["t-0",...]}, {"event":"records","records":[[topic,
  * partition,offset,key,value],...]}, {"event":"committed"} or {"event":"commit-failed"}, {"event":"closed"}, {"event":"error","message":...}.
@@ -78,7 +80,8 @@ public final class GroupMember {
         Out.emit("lost", "partitions", names(tps));
       }
     };
-    if (args.containsKey("pattern")) consumer.subscribe(Pattern.compile(args.get("pattern")), listener);
+    if (args.containsKey("re2")) consumer.subscribe(new SubscriptionPattern(args.get("re2")), listener);
+    else if (args.containsKey("pattern")) consumer.subscribe(Pattern.compile(args.get("pattern")), listener);
     else consumer.subscribe(Arrays.asList(args.get("topics").split(",")), listener);
     stdin.start();
     Out.emit("started", "protocol", props.get("group.protocol"));

@@ -1,0 +1,291 @@
+/**
+ * Record layouts of KIP-848 consumer groups in `__consumer_offsets`, as Kafka's group coordinator writes them.
+ * A key is an int16 key version (Kafka's record type) followed by non-flexible strings; a value is an int16 value
+ * version (0) followed by a flexible body (compact strings and arrays, tagged fields). A null value is a tombstone.
+ *
+ * | key version | record | key fields | value v0 |
+ * | --- | --- | --- | --- |
+ * | 3 | ConsumerGroupMetadata | group | epoch int32; tag 0 metadata hash int64 |
+ * | 4 | ConsumerGroupPartitionMetadata | group | topics [id uuid, name, partitions int32, racks []] |
+ * | 5 | ConsumerGroupMemberMetadata | group, member | instance id?, rack id?, client id, client host, topic names [], regex?, rebalance timeout int32, server assignor? |
+ * | 6 | ConsumerGroupTargetAssignmentMetadata | group | assignment epoch int32 |
+ * | 7 | ConsumerGroupTargetAssignmentMember | group, member | topic partitions [id uuid, partitions []int32] |
+ * | 8 | ConsumerGroupCurrentMemberAssignment | group, member | member epoch, previous member epoch int32, state int8, assigned and pending-revocation topic partitions |
+ */
+import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
+import { uuidFromHex, uuidHex } from "../protocol/uuid.ts";
+
+/** Key versions (record types) of the consumer group records. */
+export const ConsumerGroupRecordType = {
+  GROUP_METADATA: 3,
+  PARTITION_METADATA: 4,
+  MEMBER_METADATA: 5,
+  TARGET_ASSIGNMENT_METADATA: 6,
+  TARGET_ASSIGNMENT_MEMBER: 7,
+  CURRENT_MEMBER_ASSIGNMENT: 8,
+} as const;
+
+/** Whether a key version is one of the consumer group records. */
+export function isConsumerGroupRecordType(version: number): boolean {
+  return version >= 3 && version <= 8;
+}
+
+/** Partitions by topic id (hex). */
+export type TopicPartitionsById = Map<string, Set<number>>;
+
+/** A decoded consumer group key. */
+export interface ConsumerGroupKey {
+  /** Record type (key version). */
+  type: number;
+  /** Group id. */
+  group: string;
+  /** Member id for member-level records, else null. */
+  member: string | null;
+}
+
+/** Member subscription as stored (ConsumerGroupMemberMetadataValue). */
+export interface MemberMetadataRecord {
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+}
+
+/** Member's current assignment as stored (ConsumerGroupCurrentMemberAssignmentValue). */
+export interface CurrentAssignmentRecord {
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: number;
+  assigned: TopicPartitionsById;
+  pendingRevocation: TopicPartitionsById;
+}
+
+/** One subscribed topic as stored in ConsumerGroupPartitionMetadataValue. */
+export interface TopicMetadataRecord {
+  idHex: string;
+  name: string;
+  numPartitions: number;
+}
+
+/** A decoded consumer group record value. */
+export type ConsumerGroupValue =
+  | { type: 3; epoch: number }
+  | { type: 4; topics: TopicMetadataRecord[] }
+  | { type: 5; member: MemberMetadataRecord }
+  | { type: 6; assignmentEpoch: number }
+  | { type: 7; partitions: TopicPartitionsById }
+  | { type: 8; assignment: CurrentAssignmentRecord };
+
+/** Largest array length accepted when decoding (guards a corrupt length). */
+const MAX_DECODED_ITEMS = 1_000_000;
+
+const scratch = new Writer(4096);
+
+function finish(w: Writer): Uint8Array {
+  return w.finishContiguous().slice();
+}
+
+/** Encodes a group-level key (types 3, 4, 6). */
+export function encodeConsumerGroupKey(type: number, group: string): Uint8Array {
+  const w = scratch.reset();
+  w.int16(type);
+  w.string(group);
+  return finish(w);
+}
+
+/** Encodes a member-level key (types 5, 7, 8). */
+export function encodeConsumerGroupMemberKey(type: number, group: string, member: string): Uint8Array {
+  const w = scratch.reset();
+  w.int16(type);
+  w.string(group);
+  w.string(member);
+  return finish(w);
+}
+
+/** Decodes a consumer group key whose version is {@link isConsumerGroupRecordType}. */
+export function decodeConsumerGroupKey(key: Uint8Array): ConsumerGroupKey {
+  const r = new Reader(key);
+  const type = r.int16();
+  if (!isConsumerGroupRecordType(type)) throw new MalformedFrameError(`not a consumer group key version ${type}`, 0);
+  const group = r.string(false)!;
+  const member = type === 5 || type === 7 || type === 8 ? r.string(false)! : null;
+  return { type, group, member };
+}
+
+/** Encodes ConsumerGroupMetadataValue v0. */
+export function encodeGroupEpochValue(epoch: number): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  w.int32(epoch);
+  w.uvarint(0);
+  return finish(w);
+}
+
+/** Encodes ConsumerGroupPartitionMetadataValue v0 (no racks). */
+export function encodePartitionMetadataValue(topics: readonly TopicMetadataRecord[]): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  w.uvarint(topics.length + 1);
+  for (const t of topics) {
+    w.uuid(uuidFromHex(t.idHex));
+    w.compactString(t.name);
+    w.int32(t.numPartitions);
+    w.uvarint(1); // no partition racks
+    w.uvarint(0);
+  }
+  w.uvarint(0);
+  return finish(w);
+}
+
+/** Encodes ConsumerGroupMemberMetadataValue v0. */
+export function encodeMemberMetadataValue(m: MemberMetadataRecord): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  w.compactString(m.instanceId);
+  w.compactString(m.rackId);
+  w.compactString(m.clientId);
+  w.compactString(m.clientHost);
+  w.uvarint(m.subscribedTopicNames.length + 1);
+  for (const n of m.subscribedTopicNames) w.compactString(n);
+  w.compactString(m.subscribedTopicRegex);
+  w.int32(m.rebalanceTimeoutMs);
+  w.compactString(m.serverAssignor);
+  w.uvarint(0);
+  return finish(w);
+}
+
+/** Encodes ConsumerGroupTargetAssignmentMetadataValue v0. */
+export function encodeTargetAssignmentMetadataValue(assignmentEpoch: number): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  w.int32(assignmentEpoch);
+  w.uvarint(0);
+  return finish(w);
+}
+
+/** Encodes ConsumerGroupTargetAssignmentMemberValue v0. */
+export function encodeTargetAssignmentMemberValue(partitions: TopicPartitionsById): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  writeTopicPartitions(w, partitions);
+  w.uvarint(0);
+  return finish(w);
+}
+
+/** Encodes ConsumerGroupCurrentMemberAssignmentValue v0. */
+export function encodeCurrentAssignmentValue(a: CurrentAssignmentRecord): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  w.int32(a.memberEpoch);
+  w.int32(a.previousMemberEpoch);
+  w.int8(a.state);
+  writeTopicPartitions(w, a.assigned);
+  writeTopicPartitions(w, a.pendingRevocation);
+  w.uvarint(0);
+  return finish(w);
+}
+
+function writeTopicPartitions(w: Writer, parts: TopicPartitionsById): void {
+  const topics = [...parts.keys()].sort();
+  w.uvarint(topics.length + 1);
+  for (const id of topics) {
+    w.uuid(uuidFromHex(id));
+    const ps = [...parts.get(id)!].sort((a, b) => a - b);
+    w.uvarint(ps.length + 1);
+    for (const p of ps) w.int32(p);
+    w.uvarint(0);
+  }
+}
+
+function count(r: Reader): number {
+  const n = r.compactArrayLength(false);
+  if (n > MAX_DECODED_ITEMS) throw new MalformedFrameError(`array of ${n} items in a consumer group record`, r.pos);
+  return n;
+}
+
+function readTopicPartitions(r: Reader): TopicPartitionsById {
+  const out: TopicPartitionsById = new Map();
+  const n = count(r);
+  for (let i = 0; i < n; i++) {
+    const id = uuidHex(r.uuid());
+    const k = count(r);
+    const set = new Set<number>();
+    for (let j = 0; j < k; j++) set.add(r.int32());
+    r.unknownTagSection();
+    if (set.size > 0) out.set(id, set);
+  }
+  return out;
+}
+
+/** Decodes the value of a consumer group record of `type`. */
+export function decodeConsumerGroupValue(type: number, value: Uint8Array): ConsumerGroupValue {
+  const r = new Reader(value);
+  const version = r.int16();
+  if (version !== 0) throw new MalformedFrameError(`unknown value version ${version} of consumer group record type ${type}`, 0);
+  switch (type) {
+    case 3: {
+      const epoch = r.int32();
+      r.unknownTagSection();
+      return { type, epoch };
+    }
+    case 4: {
+      const topics: TopicMetadataRecord[] = [];
+      const n = count(r);
+      for (let i = 0; i < n; i++) {
+        const idHex = uuidHex(r.uuid());
+        const name = r.compactString(false)!;
+        const numPartitions = r.int32();
+        const racks = count(r);
+        for (let j = 0; j < racks; j++) {
+          r.int32();
+          const k = count(r);
+          for (let x = 0; x < k; x++) r.compactString(false);
+          r.unknownTagSection();
+        }
+        r.unknownTagSection();
+        topics.push({ idHex, name, numPartitions });
+      }
+      r.unknownTagSection();
+      return { type, topics };
+    }
+    case 5: {
+      const instanceId = r.compactString(true);
+      const rackId = r.compactString(true);
+      const clientId = r.compactString(false)!;
+      const clientHost = r.compactString(false)!;
+      const names: string[] = [];
+      const n = count(r);
+      for (let i = 0; i < n; i++) names.push(r.compactString(false)!);
+      const subscribedTopicRegex = r.compactString(true);
+      const rebalanceTimeoutMs = r.int32();
+      const serverAssignor = r.compactString(true);
+      r.unknownTagSection();
+      return { type, member: { instanceId, rackId, clientId, clientHost, subscribedTopicNames: names, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor } };
+    }
+    case 6: {
+      const assignmentEpoch = r.int32();
+      r.unknownTagSection();
+      return { type, assignmentEpoch };
+    }
+    case 7: {
+      const partitions = readTopicPartitions(r);
+      r.unknownTagSection();
+      return { type, partitions };
+    }
+    case 8: {
+      const memberEpoch = r.int32();
+      const previousMemberEpoch = r.int32();
+      const state = r.int8();
+      const assigned = readTopicPartitions(r);
+      const pendingRevocation = readTopicPartitions(r);
+      r.unknownTagSection();
+      return { type, assignment: { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation } };
+    }
+    default:
+      throw new MalformedFrameError(`unknown consumer group record type ${type}`, 0);
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * The KIP-848 consumer group state machine on a ManualClock: group and member epochs, incremental reconciliation
+ * (revoke before reassign), fencing errors, leave, static members, session and rebalance timeouts, regex
+ * subscriptions, group size, assignors and restart persistence.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { advance, flush } from "./coordinator-harness.ts";
+import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
+
+test("a first member joins at epoch 1 with every partition and the broker's heartbeat interval", async () => {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  assert.equal(r.errorCode, ErrorCode.NONE);
+  assert.equal(r.memberId, "A");
+  assert.equal(r.memberEpoch, 1);
+  assert.equal(r.heartbeatIntervalMs, 5000);
+  assert.deepEqual(assigned(r), { [tid]: [0, 1, 2, 3, 4, 5] });
+  assert.equal(h.coord.groupState("g"), "Stable");
+  const d = h.coord.describeConsumerGroup("g");
+  assert.equal(d.groupEpoch, 1);
+  assert.equal(d.assignmentEpoch, 1);
+  assert.equal(d.assignorName, "uniform");
+  // A plain heartbeat with nothing changed carries no assignment.
+  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  assert.equal(again.errorCode, ErrorCode.NONE);
+  assert.equal(again.memberEpoch, 1);
+  assert.equal(again.assignment, null);
+});
+
+test("a second member only gets partitions after the first one revoked them", async () => {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  const b1 = await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  assert.equal(b1.memberEpoch, 2, "B joins at the new group epoch");
+  assert.deepEqual(assigned(b1), {}, "B waits: its target partitions are still owned by A");
+  assert.equal(h.coord.groupState("g"), "Reconciling");
+  // A is told to keep three partitions (and so to revoke the other three); it stays at epoch 1 until it does.
+  const a1 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  assert.equal(a1.memberEpoch, 1);
+  const kept = assigned(a1)![tid];
+  assert.equal(kept.length, 3);
+  const revoked = [0, 1, 2, 3, 4, 5].filter((p) => !kept.includes(p));
+  // Still owning the revoked partitions: no progress.
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned({ [tid]: [0, 1, 2, 3, 4, 5] }) }));
+  assert.equal(a2.memberEpoch, 1);
+  const b2 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.equal(b2.assignment, null, "nothing released yet");
+  // A acknowledges the revocation: it moves to epoch 2 and B picks the partitions up.
+  const a3 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned({ [tid]: kept }) }));
+  assert.equal(a3.memberEpoch, 2);
+  const b3 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.deepEqual(assigned(b3), { [tid]: revoked });
+  assert.equal(h.coord.groupState("g"), "Stable");
+});
+
+test("fencing and request errors are Kafka's", async () => {
+  const h = consumerHarness();
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  const greater = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 5 }));
+  assert.equal(greater.errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+  assert.match(greater.errorMessage!, /greater member epoch \(5\)/);
+  const unknown = await h.coord.consumerGroupHeartbeat(hb("g", "Z", { memberEpoch: 1 }));
+  assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  const noGroup = await h.coord.consumerGroupHeartbeat(hb("nope", "Z", { memberEpoch: 1 }));
+  assert.equal(noGroup.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  const emptyId = await h.coord.consumerGroupHeartbeat(hb("g", ""));
+  assert.equal(emptyId.errorCode, ErrorCode.INVALID_REQUEST);
+  const noTimeout = await h.coord.consumerGroupHeartbeat(hb("g", "C", { rebalanceTimeoutMs: -1 }));
+  assert.equal(noTimeout.errorCode, ErrorCode.INVALID_REQUEST);
+  assert.equal(noTimeout.errorMessage, "RebalanceTimeoutMs must be provided in first request.");
+  const badEpoch = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -3 }));
+  assert.equal(badEpoch.errorCode, ErrorCode.INVALID_REQUEST);
+  const assignor = await h.coord.consumerGroupHeartbeat(hb("g", "C", { serverAssignor: "sticky" }));
+  assert.equal(assignor.errorCode, ErrorCode.UNSUPPORTED_ASSIGNOR);
+  for (const regex of ["(a)\\1", "t(?=x)", "(?<!a)t", "a*+", "a{1001}", "[z-a]"]) {
+    const r = await h.coord.consumerGroupHeartbeat(hb("g", "C", { subscribedTopicNames: null, subscribedTopicRegex: regex }));
+    assert.equal(r.errorCode, ErrorCode.INVALID_REGULAR_EXPRESSION, regex);
+  }
+});
+
+test("a leaving member bumps the group epoch and the others take its partitions over", async () => {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned(assigned(a)!) }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.equal(h.coord.groupState("g"), "Stable");
+  const left = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: -1 }));
+  assert.equal(left.errorCode, ErrorCode.NONE);
+  assert.equal(left.memberEpoch, -1);
+  assert.equal(h.coord.describeConsumerGroup("g").groupEpoch, 3);
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  assert.equal(a2.memberEpoch, 3);
+  assert.deepEqual(assigned(a2), { [tid]: [0, 1, 2, 3, 4, 5] });
+  const gone = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.equal(gone.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+});
+
+test("a member without heartbeats for group.consumer.session.timeout.ms is removed", async () => {
+  const h = consumerHarness({ t: 6 }, { consumerSessionTimeoutMs: 10_000 });
+  const tid = h.topics.topic("t")!.idHex;
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned(assigned(a)!) }));
+  let epoch = 2;
+  let last = null as Awaited<ReturnType<typeof h.coord.consumerGroupHeartbeat>> | null;
+  for (let i = 0; i < 3; i++) {
+    await advance(h, 4000);
+    last = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: epoch }));
+    assert.equal(last.errorCode, ErrorCode.NONE);
+    if (i < 2) assert.equal(last.memberEpoch, 2, "B still counts before 10 s");
+    epoch = last.memberEpoch;
+  }
+  // B never heartbeat again: gone after 10 s; A got everything at the next epoch.
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 1);
+  assert.equal(last!.memberEpoch, 3);
+  assert.deepEqual(assigned(last!), { [tid]: [0, 1, 2, 3, 4, 5] });
+  assert.ok(h.logs.some((l) => l.includes("member B removed: no heartbeat")));
+});
+
+test("a member that does not revoke within its rebalance timeout is fenced", async () => {
+  const h = consumerHarness();
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { rebalanceTimeoutMs: 2000 }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  assert.equal(countAssigned(a), 3, "A must revoke three partitions");
+  await advance(h, 2001);
+  const late = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  assert.equal(late.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.equal(countAssigned(b), 6);
+});
+
+test("static members: UNRELEASED_INSTANCE_ID until the instance leaves with epoch -2, then the new id takes its partitions", async () => {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A1", { instanceId: "i-a" }));
+  assert.equal(countAssigned(a), 6);
+  const clash = await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a" }));
+  assert.equal(clash.errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
+  const fenced = await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a", memberEpoch: 1 }));
+  assert.equal(fenced.errorCode, ErrorCode.FENCED_INSTANCE_ID);
+  const leave = await h.coord.consumerGroupHeartbeat(hb("g", "A1", { instanceId: "i-a", memberEpoch: -2 }));
+  assert.equal(leave.errorCode, ErrorCode.NONE);
+  assert.equal(leave.memberEpoch, -2);
+  assert.equal(h.coord.describeConsumerGroup("g").members[0].memberEpoch, -2, "the instance keeps its place");
+  const back = await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a" }));
+  assert.equal(back.errorCode, ErrorCode.NONE);
+  assert.deepEqual(assigned(back), { [tid]: [0, 1, 2, 3, 4, 5] }, "the same partitions, no revocation");
+  const d = h.coord.describeConsumerGroup("g");
+  assert.deepEqual(d.members.map((m) => [m.memberId, m.instanceId]), [["A2", "i-a"]]);
+  // Without a heartbeat a temporarily left instance is removed after the session timeout.
+  await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a", memberEpoch: -2 }));
+  await advance(h, 45_001);
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 0);
+  assert.equal(h.coord.groupState("g"), "Empty");
+});
+
+test("a regex subscription picks up a topic created later, and full-matches like RE2/J", async () => {
+  const h = consumerHarness({ "orders-eu": 2, "orders": 1, "other": 3 });
+  const eu = h.topics.topic("orders-eu")!.idHex;
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: [], subscribedTopicRegex: "orders-.*" }));
+  assert.equal(r.errorCode, ErrorCode.NONE);
+  assert.deepEqual(assigned(r), { [eu]: [0, 1] }, "'orders' itself does not match orders-.*");
+  const us = h.topics.create("orders-us", 3);
+  const r2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: r.memberEpoch }));
+  assert.equal(r2.memberEpoch, r.memberEpoch + 1);
+  assert.deepEqual(assigned(r2), { [eu]: [0, 1], [us]: [0, 1, 2] });
+  const d = h.coord.describeConsumerGroup("g");
+  assert.equal(d.members[0].subscribedTopicRegex, "orders-.*");
+});
+
+test("new partitions of a subscribed topic bump the epoch and get assigned", async () => {
+  const h = consumerHarness({ t: 2 });
+  const tid = h.topics.topic("t")!.idHex;
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  h.topics.create("t", 4);
+  const r2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: r.memberEpoch }));
+  assert.deepEqual(assigned(r2), { [tid]: [0, 1, 2, 3] });
+});
+
+test("group.consumer.max.size caps members with GROUP_MAX_SIZE_REACHED", async () => {
+  const h = consumerHarness({ t: 6 }, { consumerMaxSize: 1 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  assert.equal(r.errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED);
+  assert.equal(r.errorMessage, "The consumer group has reached its maximum capacity of 1 members.");
+  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  assert.equal(again.errorCode, ErrorCode.NONE);
+});
+
+test("the members pick the range assignor by name; uniform spreads a heterogeneous subscription evenly", async () => {
+  const h = consumerHarness({ t: 6, u: 3 });
+  const t = h.topics.topic("t")!.idHex;
+  const u = h.topics.topic("u")!.idHex;
+  const a = await h.coord.consumerGroupHeartbeat(hb("r", "A", { serverAssignor: "range", subscribedTopicNames: ["t", "u"] }));
+  assert.equal(h.coord.describeConsumerGroup("r").assignorName, "range");
+  await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: a.memberEpoch, topicPartitions: owned({}) }));
+  await h.coord.consumerGroupHeartbeat(hb("r", "B", { serverAssignor: "range", subscribedTopicNames: ["t", "u"] }));
+  await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: 1, topicPartitions: owned({}) }));
+  await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: 2, topicPartitions: owned({}) }));
+  const d = h.coord.describeConsumerGroup("r");
+  const target = Object.fromEntries(d.members.map((m) => [m.memberId, Object.fromEntries(m.targetAssignment.topicPartitions.map((tp) => [tp.topicName, tp.partitions]))]));
+  assert.deepEqual(target, { A: { t: [0, 1, 2], u: [0, 1] }, B: { t: [3, 4, 5], u: [2] } });
+  // Uniform, heterogeneous: X subscribes to t and u, Y only to t: 9 partitions spread 5/4 or 4/5, u all on X.
+  const x = await h.coord.consumerGroupHeartbeat(hb("h", "X", { subscribedTopicNames: ["t", "u"] }));
+  await h.coord.consumerGroupHeartbeat(hb("h", "Y", { subscribedTopicNames: ["t"] }));
+  await h.coord.consumerGroupHeartbeat(hb("h", "X", { memberEpoch: x.memberEpoch, topicPartitions: owned({}) }));
+  const dh = h.coord.describeConsumerGroup("h");
+  const size = (id: string) => dh.members.find((m) => m.memberId === id)!.targetAssignment.topicPartitions.reduce((n, tp) => n + tp.partitions.length, 0);
+  assert.ok(Math.abs(size("X") - size("Y")) <= 1, `${size("X")} vs ${size("Y")}`);
+  const xu = dh.members.find((m) => m.memberId === "X")!.targetAssignment.topicPartitions.find((tp) => tp.topicName === "u");
+  assert.deepEqual(xu?.partitions, [0, 1, 2]);
+  void t;
+  void u;
+});
+
+test("uniform is sticky: a third member takes partitions without moving the others' remaining ones", async () => {
+  const h = consumerHarness({ t: 6 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  const before = h.coord.describeConsumerGroup("g").members.map((m) => m.targetAssignment.topicPartitions[0].partitions);
+  await h.coord.consumerGroupHeartbeat(hb("g", "C"));
+  const after = h.coord.describeConsumerGroup("g").members;
+  for (let i = 0; i < 2; i++) {
+    const now = after[i].targetAssignment.topicPartitions[0].partitions;
+    assert.equal(now.length, 2);
+    for (const p of now) assert.ok(before[i].includes(p), `member ${after[i].memberId} keeps ${p}`);
+  }
+});
+
+test("a restart replays the consumer group records: epochs, members and assignments survive", async () => {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { instanceId: "ia" }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: null, subscribedTopicRegex: "t" }));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, instanceId: "ia" }));
+  const codes = await h.coord.commitOffsets({ groupId: "g", generationId: 1, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 0, offset: 42n, leaderEpoch: -1, metadata: "" }] });
+  assert.deepEqual(codes, [ErrorCode.NONE]);
+  const before = h.coord.describeConsumerGroup("g");
+  h.restart();
+  const after = h.coord.describeConsumerGroup("g");
+  assert.deepEqual(after, before);
+  assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0].partitions[0].offset, 42n);
+  // Members carry on with their epochs after the restart.
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, instanceId: "ia", topicPartitions: owned(assigned(a)!) }));
+  assert.equal(a2.errorCode, ErrorCode.NONE);
+  assert.equal(a2.memberEpoch, 2);
+  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.equal(countAssigned(b), 3);
+  void tid;
+});
+
+test("OffsetCommit and OffsetFetch check member epochs (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID)", async () => {
+  const h = consumerHarness();
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  const commit = (memberId: string, epoch: number, apiVersion = 9) =>
+    h.coord.commitOffsets({ groupId: "g", generationId: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1, apiVersion, offsets: [{ topic: "t", partition: 1, offset: 7n, leaderEpoch: -1, metadata: null }] });
+  assert.deepEqual(await commit("A", 0), [ErrorCode.STALE_MEMBER_EPOCH]);
+  assert.deepEqual(await commit("Z", 1), [ErrorCode.UNKNOWN_MEMBER_ID]);
+  assert.deepEqual(await commit("", -1), [ErrorCode.UNKNOWN_MEMBER_ID], "no admin commits into an active group");
+  assert.deepEqual(await commit("A", 1, 8), [ErrorCode.UNSUPPORTED_VERSION]);
+  assert.deepEqual(await commit("A", 1), [ErrorCode.NONE]);
+  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "A", memberEpoch: 0 }).errorCode, ErrorCode.STALE_MEMBER_EPOCH);
+  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "Z", memberEpoch: 1 }).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "A", memberEpoch: 1 }).topics[0].partitions[0].offset, 7n);
+  assert.equal(h.coord.fetchOffsets("g", null, { memberId: null, memberEpoch: -1 }).topics[0].partitions[0].offset, 7n);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  assert.deepEqual(await commit("", -1), [ErrorCode.NONE], "an empty group takes simple commits");
+});
+
+test("ListGroups reports types and states; DescribeGroups calls a consumer group not classic; DeleteGroups needs it empty", async () => {
+  const h = consumerHarness();
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  await h.coord.commitOffsets({ groupId: "simple", generationId: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] });
+  const all = h.coord.listGroups().map((g) => [g.groupId, g.type, g.state, g.protocolType]).sort();
+  assert.deepEqual(all, [["g", "consumer", "Stable", "consumer"], ["simple", "classic", "Empty", ""]]);
+  assert.deepEqual(h.coord.listGroups([], ["consumer"]).map((g) => g.groupId), ["g"]);
+  assert.deepEqual(h.coord.listGroups(["stable"], []).map((g) => g.groupId), ["g"]);
+  const d = h.coord.describeGroup("g");
+  assert.equal(d.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.equal(d.errorMessage, "Group g is not a classic group.");
+  const cd = h.coord.describeConsumerGroup("simple");
+  assert.equal(cd.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.equal(cd.errorMessage, "Group simple is not a consumer group.");
+  assert.deepEqual(await h.coord.deleteGroups(["g"]), [{ groupId: "g", errorCode: ErrorCode.NON_EMPTY_GROUP }]);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  assert.deepEqual(await h.coord.deleteGroups(["g"]), [{ groupId: "g", errorCode: ErrorCode.NONE }]);
+  assert.equal(h.coord.groupState("g"), null);
+  h.restart();
+  assert.equal(h.coord.groupState("g"), null, "the tombstones keep it deleted after a restart");
+  assert.equal(h.coord.describeConsumerGroup("g").errorMessage, "Group g not found.");
+});
+
+test("conversion: an empty classic group becomes a consumer group (offsets kept) and back; a non-empty one is refused", async () => {
+  const h = consumerHarness();
+  await h.coord.commitOffsets({ groupId: "g", generationId: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 2, offset: 9n, leaderEpoch: -1, metadata: null }] });
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  assert.equal(r.errorCode, ErrorCode.NONE);
+  assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "consumer");
+  assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [2] }]).topics[0].partitions[0].offset, 9n);
+  h.restart();
+  assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "consumer");
+  assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [2] }]).topics[0].partitions[0].offset, 9n);
+  // Non-empty consumer group: a classic JoinGroup is refused.
+  const join = await h.coord.joinGroup({ groupId: "g", memberId: "", groupInstanceId: null, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], clientId: "c", clientHost: "/h", requireKnownMemberId: false, supportsSkipAssignment: true });
+  assert.equal(join.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+  // Once empty, the classic JoinGroup converts it back.
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  const join2 = h.coord.joinGroup({ groupId: "g", memberId: "", groupInstanceId: null, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], clientId: "c", clientHost: "/h", requireKnownMemberId: false, supportsSkipAssignment: true });
+  await advance(h, 0);
+  assert.equal((await join2).errorCode, ErrorCode.NONE);
+  assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "classic");
+  assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [2] }]).topics[0].partitions[0].offset, 9n);
+  // A non-empty classic group is not taken over.
+  const refused = await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  assert.equal(refused.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.equal(refused.errorMessage, "Group g is not a consumer group.");
+  await flush();
+});

@@ -1,0 +1,44 @@
+/**
+ * The regex-subscription scenario shared by the consumer tests: a member subscribed to `orders-.*` gets the
+ * matching topic that exists when it joins, then a matching topic created after it joined (assigned and consumed),
+ * while a topic that does not match is never assigned. Members are peer programs printing assigned/records events.
+ */
+import assert from "node:assert/strict";
+import { Producer } from "../../src/client/producer.ts";
+import { startTestBroker, type TestBroker } from "./broker.ts";
+import type { PeerProcess } from "./json-process.ts";
+
+/** Runs the scenario on a fresh broker (`brokerConfig` added); `check` may inspect the broker before it stops. */
+export async function runRegexPickup(opts: {
+  startMember: (bootstrap: string) => PeerProcess;
+  brokerConfig?: Record<string, string>;
+  check?: (b: TestBroker) => void;
+}): Promise<void> {
+  const b = await startTestBroker(opts.brokerConfig ?? {});
+  const member = opts.startMember(b.bootstrap);
+  try {
+    await b.broker.createTopic("orders-eu", 2, 1, {}, false);
+    await b.broker.createTopic("payments", 1, 1, {}, false);
+    await member.waitFor((e) => e.event === "assigned" && e.assignment.includes("orders-eu-1"), 60_000, "orders-eu assigned");
+    await b.broker.createTopic("orders-us", 3, 1, {}, false);
+    await member.waitFor((e) => e.event === "assigned" && e.assignment.includes("orders-us-2"), 60_000, "orders-us (created later) assigned");
+    const p = new Producer({ bootstrap: b.bootstrap });
+    await p.connect();
+    await Promise.all([p.send({ topic: "orders-us", key: "a", value: "late" }), p.send({ topic: "payments", key: "a", value: "other" }), p.send({ topic: "orders-eu", key: "b", value: "early" })]);
+    await p.close();
+    const seen = new Set<string>();
+    await member.waitFor((e) => {
+      if (e.event === "records") for (const r of e.records) seen.add(`${r[0]}:${r[4]}`);
+      return seen.has("orders-us:late") && seen.has("orders-eu:early");
+    }, 60_000, "records of both matching topics");
+    const assignedTopics = new Set(member.events.filter((e) => e.event === "assigned").flatMap((e) => e.assignment.map((n: string) => n.replace(/-\d+$/, ""))));
+    assert.deepEqual([...assignedTopics].sort(), ["orders-eu", "orders-us"]);
+    assert.ok(!seen.has("payments:other"));
+    opts.check?.(b);
+  } finally {
+    member.send("close");
+    await Promise.race([member.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await member.kill();
+    await b.stop();
+  }
+}
