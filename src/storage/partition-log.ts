@@ -178,6 +178,8 @@ export class PartitionLog {
   private compacting = false;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
   onIoError: ((e: unknown) => void) | null = null;
+  /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
+  onRoll: ((baseOffset: bigint) => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
@@ -758,6 +760,7 @@ export class PartitionLog {
       throw new LogStorageError(this.name, e);
     }
     if (this.pendingSealed.length > 0) this.sync().catch(noop);
+    this.onRoll?.(newBase);
   }
 
   private newSegment(base: bigint): Segment {
