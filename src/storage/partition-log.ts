@@ -803,19 +803,12 @@ export class PartitionLog {
     const sealed = this.pendingSealed;
     if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();
     this.pendingSealed = [];
-    if (this.dirUnsynced) {
-      // New segment files are durable only once the directory entry is: a power cut must not lose a rolled segment.
-      try {
-        this.deps.fs.syncDir(this.dir);
-        this.dirUnsynced = false;
-      } catch (e) {
-        this.goOffline(e);
-        return Promise.reject(new LogStorageError(this.name, e));
-      }
-    }
+    // New segment files are durable only once their directory entries are: a power cut must not lose a rolled segment.
+    const dirSync = this.dirUnsynced ? this.deps.fs.syncDirAsync(this.dir) : null;
+    this.dirUnsynced = false;
     const active = this.active();
     this.flushInFlightTarget = target;
-    const done = Promise.all([...sealed.map((s) => s.sync()), active.sync()]).then(
+    const done = Promise.all([...sealed.map((s) => s.sync()), active.sync(), dirSync]).then(
       () => {
         if (target > this.flushedTo) this.flushedTo = target;
         this.lastFlushMs = this.deps.clock.nowMs();
