@@ -6,6 +6,7 @@ import { CONFIG_TYPE_CODE, LOG_CONFIG_KEYS, logConfigKey, logConfigValueString, 
 import { BROKER_CONFIG_DEFS } from "./config.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Broker, Topic } from "./broker.ts";
+import { topicOperationError } from "./topic-operation-error.ts";
 
 /** DescribeConfigs config sources. */
 export const ConfigSource = {
@@ -167,8 +168,9 @@ export async function alterConfigResources(
     try {
       await alterTopicConfigs(b, t, r.changes, replace, validateOnly);
     } catch (e) {
-      if (!(e instanceof KafkaError)) throw e;
-      return { ...out, errorCode: e.code, errorMessage: e.message };
+      const err = topicOperationError(e);
+      if (err.unexpected) b.logger.error(`altering the configs of topic ${r.resourceName} failed: ${(e as Error)?.stack ?? e}`);
+      return { ...out, errorCode: err.code, errorMessage: err.message };
     }
     return out;
   }
