@@ -10,7 +10,8 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
-import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { type ConfigRecord, LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
@@ -124,8 +125,8 @@ export class Broker {
   readonly topicsByName = new Map<string, Topic>();
   /** Topics by id hex. */
   readonly topicsById = new Map<string, Topic>();
-  /** Broker-level defaults for topic configs. */
-  readonly defaultLogConfig: LogConfig;
+  /** Broker-level defaults for topic configs (recomputed when dynamic broker configs change). */
+  defaultLogConfig: LogConfig;
   /** Clock. */
   readonly clock: Clock;
   /** File system. */
@@ -222,6 +223,7 @@ export class Broker {
     const metadata = new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
+    applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
     broker.loadTopics();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
@@ -259,8 +261,15 @@ export class Broker {
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
-  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch"> {
+  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch" | "configRecord"> {
     return this.metadata;
+  }
+
+  /** Stores the dynamic configs of a broker resource or a group (see dynamic-configs.ts). */
+  putConfigRecord(record: ConfigRecord): Promise<void> {
+    return this.metadata.putConfigRecord(record).catch((e) => {
+      throw this.metadataFailure(`store ${record.resource} configs of '${record.name}'`, e);
+    });
   }
 
   /** The bound port (useful when 0 was asked). */

@@ -50,6 +50,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
   { key: "log.cleanup.policy", type: "list", default: "delete", doc: "delete and/or compact." },
   { key: "log.cleaner.enable", type: "boolean", default: "true", doc: "Run the log cleaner (compaction of cleanup.policy=compact topics)." },
+  { key: "log.cleaner.threads", type: "int", default: "1", doc: "Cleaner threads (Runnel runs one stepwise cleaner task; accepted and reported)." },
   { key: "log.cleaner.backoff.ms", type: "long", default: "15000", doc: "Pause between the cleaner's looks for dirty logs when none is due." },
   { key: "log.cleaner.dedupe.buffer.size", type: "long", default: "134217728", doc: "Memory for the cleaner's key -> offset map (24 bytes a key, filled to 75%)." },
   { key: "compression.type", type: "string", default: "producer", doc: "Codec for stored batches (producer keeps the client's)." },

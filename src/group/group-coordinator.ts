@@ -25,7 +25,7 @@ import {
   type JoinGroupOutcome,
   type SyncGroupOutcome,
 } from "./consumer-group.ts";
-import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
+import { CONSUMER_PROTOCOL_TYPE, encodeConsumerAssignment } from "./consumer-protocol.ts";
 import type { GroupConfig, GroupLogger } from "./group-config.ts";
 import { describeGroupLag, type GroupLagRow, type GroupLagSource } from "./group-lag.ts";
 import { offsetsPartitionFor } from "./group-partitioning.ts";
@@ -1321,6 +1321,18 @@ export class GroupCoordinator {
   lagSource(): GroupLagSource {
     return {
       describeGroup: (groupId) => {
+        if (this.consumer.get(groupId) !== undefined) {
+          const d = this.consumer.describe(groupId);
+          return Promise.resolve({
+            protocolType: CONSUMER_PROTOCOL_TYPE,
+            members: d.members.map((m) => ({
+              memberId: m.memberId,
+              clientId: m.clientId,
+              host: m.clientHost,
+              assignment: encodeConsumerAssignment(m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions }))),
+            })),
+          });
+        }
         const g = this.groups.get(groupId);
         if (g === undefined || g.is("Dead")) return Promise.resolve(null);
         return Promise.resolve({

@@ -57,7 +57,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, toSync));
+          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, toSync, ctx.apiVersion));
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
@@ -99,19 +99,20 @@ function appendPartition(
   records: Uint8Array | null,
   acks: number,
   toSync: Set<PartitionState>,
+  apiVersion: number,
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
   const now = b.clock.nowMs();
   const v = validateProduceRecords(records, config, now);
   if (!v.ok) {
     const r = errorPartition(p.index, v.code, v.message);
-    r.recordErrors = [{ batchIndex: v.batchIndex, batchIndexErrorMessage: v.message }];
+    r.recordErrors = v.recordErrors;
     return r;
   }
   if (acks === -1 && config.minInsyncReplicas > 1) {
     return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only 1 replica is in sync`);
   }
-  const txnProblem = transactionProblem(b, p, v.records, v.batches);
+  const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion);
   if (txnProblem !== null) return txnProblem;
   // Idempotence: a retried batch is answered with the offset it got the first time.
   const first = v.batches[0];
@@ -169,7 +170,7 @@ function appendPartition(
  * Transactions: refuses control batches from clients, and a transactional batch unless it comes from the
  * producer's ongoing transaction at its current epoch with this partition in it. Null when the records may go on.
  */
-function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[]): ProduceResponsePartitionProduceResponse | null {
+function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number): ProduceResponsePartitionProduceResponse | null {
   let transactional = false;
   for (const bt of batches) {
     // The control bit lives in the low byte of the big-endian int16 attributes.
@@ -182,5 +183,6 @@ function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, b
   const code = b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
   if (code === ErrorCode.NONE) return null;
   const why = code === ErrorCode.INVALID_TXN_STATE ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}` : `producer ${first.producerId} epoch ${first.producerEpoch} is not current`;
-  return errorPartition(p.index, code, why);
+  // Produce v11+ clients (KIP-890) handle TRANSACTION_ABORTABLE, which Kafka answers there instead of INVALID_TXN_STATE.
+  return errorPartition(p.index, code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 11 ? ErrorCode.TRANSACTION_ABORTABLE : code, why);
 }

@@ -167,13 +167,15 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       logStartOffset: -1n,
       abortedTransactions: null,
       preferredReadReplica: -1,
-      records: null,
+      // Empty, never null, even beside an error: librdkafka rejects the whole response on a null record set.
+      records: EMPTY,
     };
     const r: PartitionResult = { w, data, bytes: 0 };
     results.push(r);
     const p = w.p;
     if (p === undefined) {
       data.errorCode = w.topicId !== undefined && w.topic === undefined && w.topicName === "" ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      data.abortedTransactions = [];
       hasError = true;
       continue;
     }
@@ -201,6 +203,10 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       }
     } catch (e) {
       data.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+      // As Kafka: a partition that failed reports no offsets.
+      data.highWatermark = -1n;
+      data.lastStableOffset = -1n;
+      data.logStartOffset = -1n;
       if (!(e instanceof KafkaError)) b.logger.error(`fetch from ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
       hasError = true;
     }

@@ -1,6 +1,7 @@
 /** DescribeCluster (key 60), versions 0-2. v1 endpoint type; v2 fenced brokers. */
 import type { DescribeClusterRequest, DescribeClusterResponse } from "../../protocol/generated/60_describe_cluster.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, CLUSTER_AUTHORIZED_OPERATIONS } from "../authorized-operations.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
 
@@ -25,7 +26,7 @@ export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterReq
           clusterId: b.clusterId,
           controllerId: -1,
           brokers: [],
-          clusterAuthorizedOperations: -2147483648,
+          clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_NOT_REQUESTED,
         };
       }
       return {
@@ -36,7 +37,7 @@ export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterReq
         clusterId: b.clusterId,
         controllerId: b.nodeId,
         brokers: [{ brokerId: b.nodeId, host: adv.host, port: adv.port, rack: null, isFenced: false }],
-        clusterAuthorizedOperations: -2147483648,
+        clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       };
     },
   };

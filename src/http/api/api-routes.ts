@@ -78,7 +78,7 @@ async function route(b: Broker, req: HttpRequest): Promise<HttpResponse> {
   if (a === "cluster" && parts.length === 1 && m === "GET") return jsonResponse(200, cluster(b));
   if (a === "brokers" && parts.length === 3 && sub === "configs" && m === "GET") {
     if (name !== String(b.nodeId)) throw new ApiError(404, "BROKER_NOT_AVAILABLE", `no broker ${name}`);
-    return jsonResponse(200, { configs: describeBrokerConfigs(b, null).map(configJson) });
+    return jsonResponse(200, { configs: describeBrokerConfigs(b, String(b.nodeId), null).map(configJson) });
   }
   if (a === "topics") {
     if (parts.length === 1 && m === "GET") return jsonResponse(200, { topics: [...b.topicsByName.values()].map((t) => topicSummary(t)) });
