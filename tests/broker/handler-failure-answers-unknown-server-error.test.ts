@@ -83,7 +83,7 @@ test("acks=0 produce: a failed partition closes the connection; a successful one
   }
 });
 
-test("I/O errors in CreateTopics, DeleteTopics and Metadata auto-creation answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
+test("I/O errors in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-ioerr-"));
   let failing = false;
   const enospc = (op: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${op}`), { code: "ENOSPC" });
@@ -115,6 +115,10 @@ test("I/O errors in CreateTopics, DeleteTopics and Metadata auto-creation answer
     assert.equal(deleted.responses[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     const meta = await c.request(3, 12, { topics: [{ topicId: ZERO_UUID, name: "auto" }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
     assert.equal(meta.topics[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    const grown = await c.request(37, 3, { topics: [{ name: "kept", count: 3, assignments: null }], timeoutMs: 1000, validateOnly: false });
+    assert.equal(grown.results[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    const altered = await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: "kept", configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }] }], validateOnly: false });
+    assert.equal(altered.responses[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     failing = false;
     assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, "the connection survived every failure");
     assert.ok(!lines.some((l) => l.includes("closing connection")), "no connection was closed");
