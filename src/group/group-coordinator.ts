@@ -25,7 +25,7 @@ import {
   type JoinGroupOutcome,
   type SyncGroupOutcome,
 } from "./consumer-group.ts";
-import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
+import { CONSUMER_PROTOCOL_TYPE, encodeConsumerAssignment } from "./consumer-protocol.ts";
 import type { GroupConfig, GroupLogger } from "./group-config.ts";
 import { describeGroupLag, type GroupLagRow, type GroupLagSource } from "./group-lag.ts";
 import { offsetsPartitionFor } from "./group-partitioning.ts";
@@ -74,8 +74,8 @@ export const MAX_PENDING_MEMBERS_PER_GROUP = 10_000;
 export const MAX_PROTOCOLS_PER_MEMBER = 64;
 /** Capacity of the batch builder for coordinator records (a larger single record gets its own buffer). */
 const RECORDS_BATCH_BYTES = 256 * 1024;
-/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8). */
-export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11) (group configs). */
+export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
 /** What a coordinator is built from. */
 export interface GroupCoordinatorOptions {
@@ -1321,6 +1321,18 @@ export class GroupCoordinator {
   lagSource(): GroupLagSource {
     return {
       describeGroup: (groupId) => {
+        if (this.consumer.get(groupId) !== undefined) {
+          const d = this.consumer.describe(groupId);
+          return Promise.resolve({
+            protocolType: CONSUMER_PROTOCOL_TYPE,
+            members: d.members.map((m) => ({
+              memberId: m.memberId,
+              clientId: m.clientId,
+              host: m.clientHost,
+              assignment: encodeConsumerAssignment(m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions }))),
+            })),
+          });
+        }
         const g = this.groups.get(groupId);
         if (g === undefined || g.is("Dead")) return Promise.resolve(null);
         return Promise.resolve({

@@ -176,6 +176,8 @@ export class PartitionLog {
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
+  /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
+  onRoll: ((baseOffset: bigint) => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
@@ -744,6 +746,7 @@ export class PartitionLog {
       throw new LogStorageError(this.name, e);
     }
     if (this.pendingSealed.length > 0) this.sync().catch(noop);
+    this.onRoll?.(newBase);
   }
 
   private newSegment(base: bigint): Segment {
