@@ -7,6 +7,7 @@ import { BROKER_CONFIG_DEFS } from "./config.ts";
 import { alterBrokerConfigs, alterGroupConfigs, configTypeCode, DYNAMIC_BROKER_KEYS, DYNAMIC_GROUP_CONFIG_SOURCE, dynamicBrokerConfigs, GROUP_CONFIG_DEFS, staticBrokerSettings } from "./dynamic-configs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Broker, Topic } from "./broker.ts";
+import { topicOperationError } from "./topic-operation-error.ts";
 
 /** DescribeConfigs config sources. */
 export const ConfigSource = {
@@ -243,9 +244,10 @@ export async function alterConfigResources(
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
       }
     } catch (e) {
-      if (!(e instanceof KafkaError)) throw e;
-      out.errorCode = e.code;
-      out.errorMessage = e.message;
+      const err = topicOperationError(e);
+      if (err.unexpected) b.logger.error(`altering the configs of ${r.resourceName} failed: ${(e as Error)?.stack ?? e}`);
+      out.errorCode = err.code;
+      out.errorMessage = err.message;
     }
   }
   return results;

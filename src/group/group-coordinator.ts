@@ -74,8 +74,8 @@ export const MAX_PENDING_MEMBERS_PER_GROUP = 10_000;
 export const MAX_PROTOCOLS_PER_MEMBER = 64;
 /** Capacity of the batch builder for coordinator records (a larger single record gets its own buffer). */
 const RECORDS_BATCH_BYTES = 256 * 1024;
-/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8). */
-export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11) (group configs). */
+export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
 /** What a coordinator is built from. */
 export interface GroupCoordinatorOptions {

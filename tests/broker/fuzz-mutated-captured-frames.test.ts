@@ -110,7 +110,7 @@ test(`${FRAMES} mutated captured frames: no crash, no internal error, other conn
   const witness = await RawClient.connect(b.port);
   try {
     // The other connection's data, written before the run.
-    b.broker.createTopic("sentinel-7f3a", 1, 1, {}, false);
+    await b.broker.createTopic("sentinel-7f3a", 1, 1, {}, false);
     const bb = new BatchBuilder(1 << 12);
     bb.reset({});
     for (let i = 0; i < 5; i++) bb.append(1_700_000_000_000 + i, null, new TextEncoder().encode(`sentinel ${i}`));

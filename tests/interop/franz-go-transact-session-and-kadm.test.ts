@@ -18,8 +18,8 @@ const COUNT = 1000;
 test("franz-go GroupTransactSession: consume-transform-produce, exactly once, offsets committed in the transaction", { skip: goSkip, timeout: 180_000 }, async () => {
   const b = await startTestBroker({ "transaction.state.log.num.partitions": "3" });
   try {
-    b.broker.createTopic("etl-in", 3, 1, {}, false);
-    b.broker.createTopic("etl-out", 3, 1, {}, false);
+    await b.broker.createTopic("etl-in", 3, 1, {}, false);
+    await b.broker.createTopic("etl-out", 3, 1, {}, false);
     const p = new Producer({ bootstrap: b.bootstrap, acks: "all" });
     await p.connect();
     const sent = await Promise.all([...Array(COUNT).keys()].map((i) => p.send({ topic: "etl-in", key: `k${i}`, value: `record ${i}` })));

@@ -63,7 +63,8 @@ test("kafka-configs: --alter --add-config, --describe, --delete-config on a topi
   const d = await tool(KAFKA_TOOL.configs, [...bs, ...topic, "--describe"]);
   assert.equal(d[0], "Dynamic configs for topic cli-t are:");
   assert.match(d[1], /^ {2}cleanup.policy=delete,compact sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:cleanup.policy=delete,compact, DEFAULT_CONFIG:log.cleanup.policy=delete\}$/);
-  assert.match(d[2], /^ {2}retention.ms=2000000 sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:retention.ms=2000000, /);
+  // As Kafka: log.retention.ms has no default, so the topic override is retention.ms's only synonym.
+  assert.equal(d[2], "  retention.ms=2000000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=2000000}");
   assert.equal(d.length, 3);
   await tool(KAFKA_TOOL.configs, [...bs, ...topic, "--alter", "--delete-config", "cleanup.policy"]);
   const after = await tool(KAFKA_TOOL.configs, [...bs, ...topic, "--describe"]);

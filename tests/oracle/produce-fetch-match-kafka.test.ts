@@ -103,6 +103,26 @@ oracleSuite("produce and fetch match Apache Kafka", (pair) => {
     assertSame("Fetch", diffs);
   });
 
+  test("Fetch: a long poll on a topic deleted while it waits", async () => {
+    const p = await pair();
+    const diffs = await p.compare("Fetch deleted topic", async (s) => {
+      const out: Record<string, unknown> = {};
+      for (const v of [12, 13, Math.max(...p.versions(1))]) {
+        const name = `fd-topic-${v}`;
+        const id = await createTopic(s, name, 1);
+        const waiting = fetchAt(s, v, name, id, [{ partition: 0, fetchOffset: 0n }], { maxWaitMs: 2000 });
+        // The fetch is parked on the empty partition; delete the topic from another connection meanwhile.
+        const admin = await s.connect();
+        await new Promise((res) => setTimeout(res, 300));
+        out[`v${v} delete`] = (await admin.request(20, 4, { topicNames: [name], topics: [{ name, topicId: id }], timeoutMs: 10000 })).responses.map((r: any) => r.errorCode);
+        const r = await waiting;
+        out[`v${v} fetch`] = { errorCode: r.errorCode, responses: r.responses };
+      }
+      return out;
+    });
+    assertSame("Fetch deleted topic", diffs);
+  });
+
   test("Fetch sessions: full, incremental with and without news, forgotten partitions, unknown session, stale epoch", async () => {
     const p = await pair();
     const diffs = await p.compare("Fetch sessions", async (s) => {

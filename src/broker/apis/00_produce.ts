@@ -35,7 +35,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     handle(ctx, req) {
       const acks = req.acks;
       const responses: ProduceResponseTopicProduceResponse[] = [];
-      const toSync = new Set<PartitionState>();
+      const commits: PendingCommit[] = [];
       if (acks !== 0 && acks !== 1 && acks !== -1) {
         for (const td of req.topicData) {
           responses.push({
@@ -57,7 +57,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, toSync, ctx.apiVersion));
+          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion));
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
@@ -69,36 +69,42 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
         return new CloseConnection(`an acks=0 produce to ${failed.name || "a topic id"} failed with error code ${code}`);
       }
       const response: ProduceResponse = { responses, throttleTimeMs: 0 };
-      if (toSync.size === 0) return response;
-      const m = b.metrics; // produce purgatory: acks=all requests waiting for their fsync
+      if (commits.length === 0) return response;
+      const m = b.metrics; // produce purgatory: acks=all requests waiting for the high watermark and the fsync
       if (m !== null) m.waitingProduces++;
-      return Promise.all([...toSync].map((p) => p.log.sync())).then(
-        () => {
-          if (m !== null) m.waitingProduces--;
-          return response;
-        },
-        (e) => {
-          if (m !== null) m.waitingProduces--;
-          b.logger.error(`fdatasync failed: ${(e as Error).message}`);
-          for (const t of responses) for (const pr of t.partitionResponses) if (pr.errorCode === 0) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-          return response;
-        },
-      );
+      return Promise.all(
+        commits.map((c) =>
+          c.done.catch((e) => {
+            // A partition deleted or no longer led answers its Kafka code; an fdatasync failure KAFKA_STORAGE_ERROR.
+            if (!(e instanceof KafkaError)) b.logger.error(`fdatasync failed: ${(e as Error).message}`);
+            c.response.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+          }),
+        ),
+      ).then(() => {
+        if (m !== null) m.waitingProduces--;
+        return response;
+      });
     },
   };
+}
+
+/** An acks=all partition response waiting for its commit (high watermark passed, data fdatasynced). */
+interface PendingCommit {
+  response: ProduceResponsePartitionProduceResponse;
+  done: Promise<void>;
 }
 
 function errorPartition(index: number, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: message };
 }
 
-/** Validates and appends one partition's records; adds the partition to `toSync` for acks=-1. */
+/** Validates and appends one partition's records; for acks=-1, adds the wait for its commit to `commits`. */
 function appendPartition(
   b: Broker,
   p: PartitionState,
   records: Uint8Array | null,
   acks: number,
-  toSync: Set<PartitionState>,
+  commits: PendingCommit[],
   apiVersion: number,
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
@@ -109,8 +115,8 @@ function appendPartition(
     r.recordErrors = v.recordErrors;
     return r;
   }
-  if (acks === -1 && config.minInsyncReplicas > 1) {
-    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only 1 replica is in sync`);
+  if (acks === -1 && p.isr.length < config.minInsyncReplicas) {
+    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only ${p.isr.length} replica(s) in sync`);
   }
   const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion);
   if (txnProblem !== null) return txnProblem;
@@ -138,24 +144,19 @@ function appendPartition(
   }
   let result;
   try {
-    result = p.log.append(v.records, { leaderEpoch: p.leaderEpoch, logAppendTimeMs: logAppendTimeMs >= 0 ? logAppendTimeMs : undefined });
+    result = p.appendAsLeader(v.records, logAppendTimeMs >= 0 ? logAppendTimeMs : undefined);
   } catch (e) {
     // An I/O failure without a Kafka code answers KAFKA_STORAGE_ERROR, never UNKNOWN_SERVER_ERROR.
     const code = errorCodeOf(e);
     if (!(e instanceof KafkaError)) b.logger.error(`append to ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
     return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code, (e as Error).message);
   }
-  if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
-  if (first.transactional) p.producers.beginTxn(first.producerId, result.baseOffset);
   if (b.metrics !== null) {
     let n = 0;
     for (const bt of v.batches) n += bt.count;
     countProduced(b.metrics, p.topic.name, v.records.length, n);
   }
-  p.log.highWatermark = p.log.logEndOffset;
-  b.notifyAppend(p);
-  if (acks === -1) toSync.add(p);
-  return {
+  const response: ProduceResponsePartitionProduceResponse = {
     index: p.index,
     errorCode: ErrorCode.NONE,
     baseOffset: result.baseOffset,
@@ -164,6 +165,8 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
+  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n) });
+  return response;
 }
 
 /**

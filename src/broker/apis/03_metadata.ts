@@ -23,10 +23,10 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
     partitions: t.partitions.map((p) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex: p.index,
-      leaderId: b.nodeId,
+      leaderId: p.leader,
       leaderEpoch: p.leaderEpoch,
-      replicaNodes: [b.nodeId],
-      isrNodes: [b.nodeId],
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
       offlineReplicas: [],
     })),
     topicAuthorizedOperations: topicOps,

@@ -1,6 +1,7 @@
 /** CreatePartitions (key 37), versions 0-3. v2 flexible. Increase only; a decrease gets INVALID_PARTITIONS. */
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from "../../protocol/generated/37_create_partitions.ts";
-import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { topicOperationError } from "../topic-operation-error.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
 
@@ -37,8 +38,9 @@ export function createPartitionsHandler(b: Broker): ApiHandler<CreatePartitionsR
           await b.createPartitions(topic, t.count, req.validateOnly);
           return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (e) {
-          if (!(e instanceof KafkaError)) throw e;
-          return { name: t.name, errorCode: e.code, errorMessage: e.message };
+          const err = topicOperationError(e);
+          if (err.unexpected) b.logger.error(`adding partitions to ${t.name} failed: ${(e as Error)?.stack ?? e}`);
+          return { name: t.name, errorCode: err.code, errorMessage: err.message };
         }
       }
     },
