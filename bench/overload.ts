@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { startBrokerProcess, type BrokerRuntime } from "../tests/support/broker-process.ts";
 import { runProc } from "../tests/support/proc.ts";
-import { LOADS, processMemory, startLoadProcess } from "../tests/support/overload.ts";
+import { LOADS, processCpuSeconds, processMemory, startLoadProcess } from "../tests/support/overload.ts";
 import { printTable, writeResults } from "./support.ts";
 
 const { values } = parseArgs({
@@ -62,6 +62,25 @@ for (const name of Object.keys(DESCRIBED)) {
     });
   } finally {
     await load?.stop();
+    await b.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+// At the descriptor limit: 10,000 connection attempts at a broker with 2,000 descriptors (968 for connections): the
+// listener pauses, so the broker's CPU stays near idle while clients are refused, instead of spinning on accept().
+{
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-overload-"));
+  const b = await startBrokerProcess(values.runtime as BrokerRuntime, ["--port", "0", "--data-dir", dir], 20_000, {}, ["prlimit", "--nofile=2000:2000"]);
+  try {
+    const cpu0 = processCpuSeconds(b.child.pid!);
+    const t0 = performance.now();
+    const load = await startLoadProcess("idle", b.port, OPEN_FILES);
+    await new Promise((r) => setTimeout(r, 3000)); // the broker sits at its limit with the load connected
+    const cpu = processCpuSeconds(b.child.pid!) - cpu0;
+    const s = (performance.now() - t0) / 1000;
+    await load.stop();
+    rows.push({ case: `10,000 connects, broker at a 2,000-fd limit: ${load.connected} accepted, CPU ${((100 * cpu) / s).toFixed(0)}% over ${s.toFixed(1)} s`, connected: load.connected, "rest MiB": 0, "load MiB": 0, "after MiB": 0, "peak MiB": processMemory(b.child.pid!).peak / 2 ** 20, "round trip ms": 0, "records back": "-" });
+  } finally {
     await b.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -575,7 +575,7 @@ export class Broker {
   }
 
   /** Log directories with their partitions, for DescribeLogDirs. */
-  logDirs(): { dir: string; partitions: { topic: string; partition: number; size: number }[] }[] {
+  logDirs(): { dir: string; partitions: { topic: string; partition: number; size: number }[]; offline: string | null }[] {
     return this.logs.describe();
   }
 }

@@ -199,3 +199,9 @@ if (import.meta.main) {
   });
   process.stdin.resume();
 }
+
+/** CPU seconds (user + system) process `pid` has used so far (Linux /proc). */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+}
