@@ -303,10 +303,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * too many produces wait, or the fdatasync fails.
    */
   whenCommitted(offset: bigint): Promise<void> {
+    if (this.removed) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
     const synced = this.log.sync();
     if (offset <= this.log.highWatermark) return synced;
-    if (this.removed) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
     if (this.hwWaiters.length >= (this.deps.maxWaitingProduces ?? MAX_WAITING_PRODUCES_PER_PARTITION)) {
+      synced.catch(() => {}); // the caller hears of the bound, not of this flush
       return Promise.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${this.log.name}: too many produce requests wait for replication`));
     }
     const replicated = new Promise<void>((resolve, reject) => this.hwWaiters.push({ offset, resolve, reject }));
