@@ -268,7 +268,11 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       flushSlots();
     };
     const onError = (e: unknown) => {
-      if (slot.released) return;
+      if (slot.released) {
+        // The client went away while the handler worked: nobody to answer, but the failure is still ours to see.
+        opts.log("error", `${codec.name} v${apiVersion} request from ${conn.remote} failed after the connection closed: ${(e as Error)?.stack ?? e}`);
+        return;
+      }
       opts.log("error", `${codec.name} v${apiVersion} request from ${conn.remote} failed, answering UNKNOWN_SERVER_ERROR: ${(e as Error)?.stack ?? e}`);
       // An acks=0 Produce has no response to carry the error: close, as Kafka does, so the client notices.
       if (apiKey === 0 && (request as { acks?: number } | null)?.acks === 0) {

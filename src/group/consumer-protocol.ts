@@ -26,6 +26,20 @@ export function subscribedTopicsOf(metadata: Uint8Array): string[] | null {
   }
 }
 
+/** A consumer's subscription: topics and (version 1+) the partitions it owns, or null when unreadable. */
+export function readSubscription(metadata: Uint8Array): { topics: string[]; ownedPartitions: AssignedTopic[] } | null {
+  if (metadata.length < 2) return null;
+  try {
+    const r = new Reader(metadata);
+    const version = Math.min(r.int16(), MAX_CONSUMER_PROTOCOL_VERSION);
+    if (version < 0) return null;
+    const s = readConsumerProtocolSubscription(r, version);
+    return { topics: s.topics, ownedPartitions: (s.ownedPartitions ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions })) };
+  } catch {
+    return null;
+  }
+}
+
 /** A topic and the partitions of it assigned to one member. */
 export interface AssignedTopic {
   /** Topic name. */

@@ -61,7 +61,7 @@ import {
   type ConsumerGroupHeartbeatOutcome,
   type TopicMetadataSource,
 } from "./consumer-group-coordinator.ts";
-import type { ModernGroup } from "./modern-group.ts";
+import type { ModernGroup, ModernMember } from "./modern-group.ts";
 import { GroupOffsets } from "./offset-store.ts";
 
 /** Group type reported by ListGroups v5+ for classic groups. */
@@ -146,6 +146,7 @@ export class GroupCoordinator {
         take: (groupId) => {
           const g = this.groups.get(groupId)!;
           const offsets = g.offsets;
+          for (const m of g.members.values()) this.clearSession(m);
           this.killGroup(g, false);
           return offsets;
         },
@@ -155,6 +156,7 @@ export class GroupCoordinator {
           this.groups.set(groupId, g);
         },
         tombstone: (groupId) => ({ key: encodeGroupMetadataKey(groupId), value: null }),
+        downgrade: (mg, members, assignments) => this.downgradeToClassic(mg, members, assignments),
       },
     });
   }
@@ -237,15 +239,44 @@ export class GroupCoordinator {
     return this.consumer.describe(groupId);
   }
 
+  /** Rebuilds a classic group from a consumer group's classic members and makes them rejoin (online downgrade). */
+  private downgradeToClassic(mg: { groupId: string; groupEpoch: number; offsets: GroupOffsets }, members: readonly ModernMember[], assignments: ReadonlyMap<string, Uint8Array>): void {
+    const g = new ClassicGroup(mg.groupId);
+    for (const k of mg.offsets.keys()) g.offsets.set(k.topic, k.partition, mg.offsets.get(k.topic, k.partition)!);
+    for (const m of members) {
+      const member = new GroupMember({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocols: m.classic!.supportedProtocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+      });
+      member.assignment = assignments.get(m.memberId) ?? EMPTY_BYTES;
+      g.add(member);
+    }
+    g.generationId = mg.groupEpoch;
+    g.protocolName = g.selectProtocol();
+    g.subscribedTopics = g.computeSubscribedTopics();
+    g.state = "Stable";
+    g.previousState = "Stable";
+    g.stateTimestampMs = this.clock.nowMs();
+    this.groups.set(g.groupId, g);
+    const appended = this.appendGroupRecord(g, null);
+    if (!appended.ok) this.log.warn(`group ${g.groupId}: could not persist the downgraded group (${appended.errorCode})`);
+    for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
+    this.prepareRebalance(g, "the group was converted from a consumer group (online downgrade)");
+  }
+
   /**
-   * A classic JoinGroup for an id held by a consumer group: an empty one is replaced by a classic group (its offsets
-   * kept); a non-empty one answers INCONSISTENT_GROUP_PROTOCOL (classic members inside a consumer group are not
-   * supported). Returns NONE when the join may go on.
+   * A classic JoinGroup for an id held by an empty consumer group: it is replaced by a classic group (its offsets
+   * kept). Returns NONE when the join may go on.
    */
   private convertEmptyConsumerGroup(groupId: string): number {
     const mg = this.consumer.get(groupId);
     if (mg === undefined) return ErrorCode.NONE;
-    if (mg.members.size > 0) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
     const records = this.consumer.deletionRecords(mg);
     const appended = this.append(groupId, records, false);
     if (!appended.ok) return appended.errorCode;
@@ -265,6 +296,8 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     if (req.protocols.length > MAX_PROTOCOLS_PER_MEMBER) return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_REQUEST));
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined && mg.members.size > 0) return this.consumer.classicJoin(mg, req);
     const converted = this.convertEmptyConsumerGroup(req.groupId);
     if (converted !== ErrorCode.NONE) return Promise.resolve(joinError(req.memberId, converted));
     const isUnknown = req.memberId === "";
@@ -597,6 +630,8 @@ export class GroupCoordinator {
   syncGroup(req: SyncGroupInput): Promise<SyncGroupOutcome> {
     if (this.stopped) return Promise.resolve(syncError(ErrorCode.NOT_COORDINATOR));
     if (req.groupId === "") return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined) return Promise.resolve(this.consumer.classicSync(mg, req));
     const g = this.groups.get(req.groupId);
     if (g === undefined) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (g.is("Dead")) return Promise.resolve(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
@@ -675,6 +710,8 @@ export class GroupCoordinator {
   heartbeat(req: HeartbeatInput): number {
     if (this.stopped) return ErrorCode.NOT_COORDINATOR;
     if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined) return this.consumer.classicHeartbeat(mg, req);
     const g = this.groups.get(req.groupId);
     if (g === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (g.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -693,6 +730,13 @@ export class GroupCoordinator {
         this.scheduleSession(g, member, member.sessionTimeoutMs);
         return ErrorCode.NONE;
     }
+  }
+
+  /** LeaveGroup for either kind of group: a consumer group's members leave once their removal is durable. */
+  leaveAnyGroup(groupId: string, leaving: readonly LeavingMember[]): Promise<LeaveGroupOutcome> {
+    const mg = this.stopped ? undefined : this.consumer.get(groupId);
+    if (mg !== undefined) return this.consumer.classicLeave(mg, leaving);
+    return Promise.resolve(this.leaveGroup(groupId, leaving));
   }
 
   /** Handles a LeaveGroup of one or more members (v3+ batches; static members may be removed by instance id). */

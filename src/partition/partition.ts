@@ -137,6 +137,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     log.highWatermark = hw < log.logStartOffset ? log.logStartOffset : hw > log.logEndOffset ? log.logEndOffset : hw;
     p.seedEpochHistory();
     log.onRoll = (base) => p.snapshotAtRoll(base);
+    log.onLogStartMoved = (start) => p.afterLogStartMoved(start);
     p.takeRoles(roles);
     return p;
   }
@@ -314,6 +315,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   markRemoved(): void {
     this.removed = true;
     this.log.onRoll = null;
+    this.log.onLogStartMoved = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
   }
@@ -321,6 +323,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /** Clean shutdown: wakes parked fetches and writes the producer snapshot and epoch history. */
   close(): void {
     this.log.onRoll = null;
+    this.log.onLogStartMoved = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
     try {
@@ -385,6 +388,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (first === undefined || first.length < BATCH_HEADER_SIZE) return;
     const epoch = dataViewOf(first).getInt32(PARTITION_LEADER_EPOCH_OFFSET);
     if (epoch >= 0) this.leaderEpochs.assign(epoch, dataViewOf(first).getBigInt64(BASE_OFFSET_OFFSET), false);
+  }
+
+  /** Retention or DeleteRecords moved the log start: older epochs, snapshots and aborted transactions go too. */
+  private afterLogStartMoved(logStartOffset: bigint): void {
+    try {
+      this.leaderEpochs.truncateFromStart(logStartOffset);
+      this.abortedTxns.prune();
+      pruneProducerSnapshots(this.deps.fs, this.log.dir, logStartOffset);
+    } catch (e) {
+      this.deps.logger.warn(`${this.log.name}: cleaning up below log start offset ${logStartOffset} failed (retried at the next move): ${(e as Error).message}`);
+    }
   }
 
   /** At a segment roll: a producer snapshot at the new segment's base offset, written without blocking. */

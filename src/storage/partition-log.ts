@@ -176,6 +176,8 @@ export class PartitionLog {
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
+  /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
+  onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
   onIoError: ((e: unknown) => void) | null = null;
   /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
@@ -414,10 +416,12 @@ export class PartitionLog {
     if (offset > this.hw || offset < 0n) {
       throw new OffsetOutOfRangeError(this.name, offset, this.logStart, this.hw);
     }
+    const before = this.logStart;
     if (offset > this.logStart) this.logStart = offset;
     let k = 0;
     while (k + 1 < this.segments.length && this.segments[k + 1].baseOffset <= this.logStart) k++;
     this.deleteOldest(k, `log start offset ${this.logStart}`);
+    if (this.logStart > before && k <= 0) this.onLogStartMoved?.(this.logStart);
     return this.logStart;
   }
 
@@ -850,6 +854,7 @@ export class PartitionLog {
     if (this.segments[0].baseOffset > this.logStart) this.logStart = this.segments[0].baseOffset;
     if (this.hw < this.logStart) this.hw = this.logStart;
     this.deps.logger.info(`${this.name}: deleted ${k} segment(s), ${bytes} bytes, by ${reason}; log start offset ${this.logStart}`);
+    this.onLogStartMoved?.(this.logStart);
     return bytes;
   }
 

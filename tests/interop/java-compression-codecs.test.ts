@@ -29,7 +29,7 @@ function batchCodecs(file: string): number[] {
 test("Java KafkaProducer with none/gzip/snappy/lz4/zstd: stored as sent, read back by KafkaConsumer", { skip: javaSkip, timeout: 180_000 }, async () => {
   const b = await startTestBroker();
   try {
-    for (const codec of Object.keys(CODEC_IDS)) b.broker.createTopic(`codec-${codec}`, 1, 1, {}, false);
+    for (const codec of Object.keys(CODEC_IDS)) await b.broker.createTopic(`codec-${codec}`, 1, 1, {}, false);
     const r = await runJava("runnel.Codecs", ["--bootstrap", b.bootstrap, "--count", String(COUNT)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const results = jsonLines(r.stdout).filter((e) => e.event === "codec");

@@ -197,3 +197,21 @@ test("parked fetches are bounded per partition, and deletion answers what is par
   assert.equal(p.addFetchWaiter(() => woken++), false);
   assert.throws(() => p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
 });
+
+test("when the log start moves, older epochs and producer snapshots go with it", async () => {
+  const o = open(solo, { segmentBytes: 300 });
+  let seq = 0;
+  for (let i = 0; i < 6; i++, seq += 2) o.p.appendAsLeader(batch(2, { id: 12n, epoch: 0, seq }));
+  o.p.takeRoles({ ...solo, leaderEpoch: 1 });
+  for (let i = 0; i < 6; i++, seq += 2) o.p.appendAsLeader(batch(2, { id: 12n, epoch: 0, seq }));
+  assert.deepEqual(o.p.leaderEpochs.epochEntries(), [{ epoch: 0, startOffset: 0n }, { epoch: 1, startOffset: 12n }]);
+  const snapshots = () => fs.readdirSync(o.dir).filter((f) => f.endsWith(".snapshot")).sort().map((f) => BigInt(f.slice(0, 20)));
+  const rolls = o.p.log.segmentBaseOffsets().slice(1);
+  for (let i = 0; i < 200 && snapshots().length < rolls.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(snapshots(), rolls, "one snapshot per roll");
+  const cut = o.p.log.segmentBaseOffsets().find((b) => b > 12n)!;
+  o.p.log.deleteRecordsBefore(cut);
+  assert.deepEqual(o.p.leaderEpochs.epochEntries(), [{ epoch: 1, startOffset: cut }]);
+  assert.equal(fs.readFileSync(path.join(o.dir, LEADER_EPOCH_CHECKPOINT), "utf8"), `0\n1\n1 ${cut}\n`);
+  assert.deepEqual(snapshots(), rolls.filter((r) => r >= cut), "snapshots below the log start are gone");
+});

@@ -157,9 +157,9 @@ function topicDetail(b: Broker, t: Topic) {
     id: Buffer.from(t.id).toString("hex"),
     partitionDetails: t.partitions.map((p) => ({
       partition: p.index,
-      leader: p.log.isOffline ? -1 : b.nodeId,
-      replicas: [b.nodeId],
-      isr: p.log.isOffline ? [] : [b.nodeId],
+      leader: p.log.isOffline ? -1 : p.leader,
+      replicas: p.replicas,
+      isr: p.log.isOffline ? [] : p.isr,
       leaderEpoch: p.leaderEpoch,
       offline: p.log.isOffline,
       logStartOffset: p.log.isOffline ? null : p.log.logStartOffset,
