@@ -45,8 +45,13 @@ export interface KafkaBroker {
   logFile: string;
   /** Milliseconds from spawning the JVM to ready (ApiVersions answered and Metadata lists the broker). */
   startMs: number;
-  /** Stops the broker (SIGTERM, SIGKILL after KAFKA_STOP_GRACE_MS) and removes its directory unless keepDir. */
-  stop(opts?: { keepDir?: boolean }): Promise<void>;
+  /** The controller listener port. */
+  controllerPort: number;
+  /**
+   * Stops the broker (SIGTERM, SIGKILL after KAFKA_STOP_GRACE_MS; `kill`: SIGKILL at once, a crash) and removes
+   * its directory unless keepDir.
+   */
+  stop(opts?: { keepDir?: boolean; kill?: boolean }): Promise<void>;
 }
 
 /** Options of a Kafka start. */
@@ -59,6 +64,8 @@ export interface KafkaOptions {
   dir?: string;
   /** Log level of the broker's log file; default WARN. */
   logLevel?: string;
+  /** Listener ports to reuse (a restart of a KRaft voter keeps its controller endpoint); default: free ones. */
+  ports?: { port: number; controllerPort: number };
   /** Feature levels given to `kafka-storage format` (name to level); default transaction.version=1, as Runnel (below). */
   features?: Record<string, number>;
 }
@@ -151,8 +158,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-kafka-"));
   const dataDir = path.join(dir, "data");
   const logFile = path.join(dir, "server.log");
-  const port = await freePort();
-  const controllerPort = await freePort();
+  const port = opts.ports?.port ?? (await freePort());
+  const controllerPort = opts.ports?.controllerPort ?? (await freePort());
   const config = path.join(dir, "server.properties");
   fs.writeFileSync(path.join(dir, "log4j2.properties"), log4j2Config(logFile, opts.logLevel ?? "WARN"));
   fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, opts.overrides ?? {}));
@@ -174,9 +181,9 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     exited = true;
     resolve();
   }));
-  const stop = async (stopOpts?: { keepDir?: boolean }) => {
+  const stop = async (stopOpts?: { keepDir?: boolean; kill?: boolean }) => {
     if (!exited) {
-      child.kill("SIGTERM");
+      child.kill(stopOpts?.kill ? "SIGKILL" : "SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), KAFKA_STOP_GRACE_MS);
       await exit;
       clearTimeout(timer);
@@ -192,5 +199,5 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, bootstrap: `127.0.0.1:${port}`, dir, pid: child.pid!, logFile, startMs: performance.now() - t0, stop };
+  return { port, controllerPort, bootstrap: `127.0.0.1:${port}`, dir, pid: child.pid!, logFile, startMs: performance.now() - t0, stop };
 }
