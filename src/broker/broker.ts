@@ -10,7 +10,7 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
-import { type ConfigRecord, LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
@@ -96,6 +96,8 @@ export interface BrokerDeps {
   random?: RandomSource;
   /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
   recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
+  /** Cluster metadata (default: the local file store in the first log dir; a cluster passes its etcd store). */
+  metadata?: MetadataStore;
 }
 
 /** A running broker. */
@@ -150,7 +152,7 @@ export class Broker {
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -172,7 +174,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -216,15 +218,16 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const metadata = new LocalMetadataStore(d.fs, dirs[0]);
+    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
     applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
     broker.loadTopics();
+    broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata(), groupConfigs: (id) => broker.metadataView.configRecord("group", id)?.configs ?? {} });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -244,6 +247,22 @@ export class Broker {
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
+  }
+
+  /**
+   * A change seen in the metadata store: a partition whose state changed (a controller's election, an ISR
+   * compare-and-set) takes its new leader, epoch and ISR. Topic records are applied by the writer (this broker on
+   * a single node).
+   */
+  private applyMetadataChange(c: MetadataChange): void {
+    if (c.kind !== "partition" || c.value === null) return;
+    const p = this.partition(c.topic, c.partition);
+    if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
+    try {
+      p.takeRoles(c.value);
+    } catch (e) {
+      this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
+    }
   }
 
   /** Registers this broker in the metadata store (a single node: in memory, for the cluster view). */
