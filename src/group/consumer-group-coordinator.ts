@@ -144,6 +144,8 @@ export interface ConsumerGroupCoordinatorOptions {
   metadata: TopicMetadataSource;
   append: RecordAppender;
   classic: ClassicGroups;
+  /** A group's dynamic configs (IncrementalAlterConfigs on resource type GROUP), by Kafka key; default none. */
+  groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
 }
 
 /** The KIP-848 consumer groups of one coordinator. */
@@ -156,6 +158,7 @@ export class ConsumerGroupCoordinator {
   private readonly metadata: TopicMetadataSource;
   private readonly append: RecordAppender;
   private readonly classic: ClassicGroups;
+  private readonly groupConfigs: (groupId: string) => Readonly<Record<string, string>>;
   private regexCache = new Map<string, Set<string>>();
   private regexCacheVersion = -1;
   private stopped = false;
@@ -167,6 +170,7 @@ export class ConsumerGroupCoordinator {
     this.metadata = opts.metadata;
     this.append = opts.append;
     this.classic = opts.classic;
+    this.groupConfigs = opts.groupConfigs ?? (() => ({}));
   }
 
   /** Arms the session of every loaded member (after replaying `__consumer_offsets`). */
@@ -381,7 +385,7 @@ export class ConsumerGroupCoordinator {
       errorMessage: null,
       memberId,
       memberEpoch: reconciled.memberEpoch,
-      heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+      heartbeatIntervalMs: this.groupSetting(groupId, "consumer.heartbeat.interval.ms", this.config.consumerHeartbeatIntervalMs),
       assignment: isFull || !samePartitions(member.assigned, reconciled.assigned) ? wireAssignment(reconciled.assigned) : null,
     };
     const before = g.state;
@@ -875,7 +879,7 @@ export class ConsumerGroupCoordinator {
   private scheduleSession(g: ModernGroup, memberId: string): void {
     if (this.stopped) return;
     this.clearTimer(g.sessionTimers, memberId);
-    const ms = g.members.get(memberId)?.classic?.sessionTimeoutMs ?? this.config.consumerSessionTimeoutMs;
+    const ms = g.members.get(memberId)?.classic?.sessionTimeoutMs ?? this.groupSetting(g.groupId, "consumer.session.timeout.ms", this.config.consumerSessionTimeoutMs);
     g.sessionTimers.set(memberId, this.clock.setTimer(() => {
       g.sessionTimers.delete(memberId);
       this.fence(g, memberId, `no heartbeat within the session timeout (${ms} ms)`);
@@ -891,6 +895,14 @@ export class ConsumerGroupCoordinator {
       if (m === undefined || m.memberEpoch !== memberEpoch || m.state !== MemberState.UNREVOKED_PARTITIONS) return;
       this.fence(g, memberId, `partitions not revoked within the rebalance timeout (${ms} ms)`);
     }, Math.max(0, ms)));
+  }
+
+  /** A group config (`consumer.session.timeout.ms`, ...) set for this group, else the broker-level value. */
+  private groupSetting(groupId: string, key: string, brokerValue: number): number {
+    const v = this.groupConfigs(groupId)[key];
+    if (v === undefined) return brokerValue;
+    const n = Number(v);
+    return Number.isFinite(n) && n > 0 ? n : brokerValue;
   }
 
   private clearTimer(timers: Map<string, unknown>, memberId: string): void {

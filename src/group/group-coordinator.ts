@@ -93,6 +93,8 @@ export interface GroupCoordinatorOptions {
   randomId?: () => string;
   /** The topics KIP-848 consumer groups subscribe to (default: none). */
   metadata?: TopicMetadataSource;
+  /** A group's dynamic configs (`consumer.session.timeout.ms`, `consumer.heartbeat.interval.ms`); default none. */
+  groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
 }
 
 /** Topic metadata with no topics (a coordinator without a broker). */
@@ -140,6 +142,7 @@ export class GroupCoordinator {
       clock: this.clock,
       log: this.log,
       metadata: opts.metadata ?? NO_TOPICS,
+      groupConfigs: opts.groupConfigs,
       append: (groupId, records) => this.append(groupId, records, false),
       classic: {
         get: (groupId) => this.groups.get(groupId),

@@ -141,3 +141,24 @@ test("OffsetCommit v9-v10 and OffsetFetch v9-v10 use member epochs; ListGroups v
     await b.stop();
   }
 });
+
+test("a group config set by IncrementalAlterConfigs (resource GROUP) gives its members that heartbeat interval; bounds come from the broker's min/max", TEST_TIMEOUT, async () => {
+  const b = await startTestBroker({ "group.consumer.min.heartbeat.interval.ms": "500", "group.consumer.max.heartbeat.interval.ms": "9000" });
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("t", 1, 1, {}, false);
+    const alter = (value: string) =>
+      c.request(44, 1, { resources: [{ resourceType: 32, resourceName: "g", configs: [{ name: "consumer.heartbeat.interval.ms", configOperation: 0, value }] }], validateOnly: false });
+    const tooLarge = await alter("9500");
+    assert.equal(tooLarge.responses[0].errorCode, ErrorCode.INVALID_CONFIG);
+    const ok = await alter("700");
+    assert.equal(ok.responses[0].errorCode, ErrorCode.NONE);
+    const j = await c.request(68, 1, join("g", "m"));
+    assert.equal(j.heartbeatIntervalMs, 700);
+    const other = await c.request(68, 1, join("other", "m"));
+    assert.equal(other.heartbeatIntervalMs, 5000);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});

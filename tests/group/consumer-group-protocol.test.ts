@@ -126,6 +126,19 @@ test("a member without heartbeats for group.consumer.session.timeout.ms is remov
   assert.ok(h.logs.some((l) => l.includes("member B removed: no heartbeat")));
 });
 
+test("per-group consumer.session.timeout.ms and consumer.heartbeat.interval.ms override the broker's", async () => {
+  const h = consumerHarness({ t: 6 }, {}, { g: { "consumer.session.timeout.ms": "8000", "consumer.heartbeat.interval.ms": "6000" } });
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  assert.equal(a.heartbeatIntervalMs, 6000);
+  const other = await h.coord.consumerGroupHeartbeat(hb("other", "X"));
+  assert.equal(other.heartbeatIntervalMs, 5000, "other groups keep group.consumer.heartbeat.interval.ms");
+  await advance(h, 7999);
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 1);
+  await advance(h, 2);
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 0, "gone after the group's 8 s session timeout");
+  assert.equal(h.coord.describeConsumerGroup("other").members.length, 1, "the broker's 45 s still holds elsewhere");
+});
+
 test("a member that does not revoke within its rebalance timeout is fenced", async () => {
   const h = consumerHarness();
   await h.coord.consumerGroupHeartbeat(hb("g", "A", { rebalanceTimeoutMs: 2000 }));
