@@ -13,7 +13,7 @@ stamp="$dir/bin/.src-$(cat "$dir/go.mod" "$dir/go.sum" $(find "$dir/peer" -name 
 if [ -f "$stamp" ] && [ -x "$dir/bin/peer" ]; then echo "setup: Go test peer built"; exit 0; fi
 rm -rf "$dir/bin"
 mkdir -p "$dir/bin"
-if (cd "$dir" && go build -o bin/peer ./peer) >/tmp/runnel-go-build.log 2>&1; then
+if (cd "$dir" && go build -buildvcs=false -o bin/peer ./peer) >/tmp/runnel-go-build.log 2>&1; then
   touch "$stamp"
   echo "setup: Go test peer built into tests/go/bin/peer"
 else
