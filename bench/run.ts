@@ -6,7 +6,8 @@
  * peers with apt-get, runs every server on 127.0.0.1 with a free port and a bounded run, stops everything it
  * started, and writes bench/results/REPORT.md, suite.json and SVG charts.
  *
- * Usage: bun bench/run.ts [--quick]   (--quick: shorter runs and a smaller sweep, for trying the suite out)
+ * Usage: bun bench/run.ts [--quick] [--no-kafka]   (--quick: shorter runs and a smaller sweep, for trying the suite out;
+ * the head to head with Apache Kafka, bench/kafka.ts, runs last unless --no-kafka and writes its own KAFKA.md)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -24,8 +25,9 @@ import { type RunnelBroker, runIngest, runnelBench, startRunnel } from "./suite/
 import { measureStartup, type StartupFigures } from "./suite/startup.ts";
 import { CONSUME_SCENARIOS, PRODUCE_SCENARIOS, type SuiteResults, type SweepRow, type SystemResults } from "./suite/suite-results.ts";
 import { barChart, scatterChart } from "./suite/svg-chart.ts";
+import { kafkaSuite } from "./kafka.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" } } });
+const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" } } });
 const QUICK = values.quick ?? false;
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -343,6 +345,11 @@ async function main(): Promise<void> {
   writeCharts(results);
   fs.writeFileSync(path.join(RESULTS, "REPORT.md"), renderReport(results));
   step(`wrote bench/results/REPORT.md, suite.json, produce-throughput.svg, e2e-latency.svg, sweep-throughput.svg, sweep-tradeoff.svg`);
+  if (!values["no-kafka"]) {
+    step("Apache Kafka head to head (bench/kafka.ts)");
+    // Not through attempt(): the head to head takes minutes; each of its measurements is bounded on its own.
+    await kafkaSuite(QUICK).catch((e) => step(`  the Kafka head to head failed: ${(e as Error).message}`));
+  }
 }
 
 const onSignal = (sig: string) => {

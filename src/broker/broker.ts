@@ -10,11 +10,11 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
-import { LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
-import { FileHandleCache, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
+import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
-import type { PartitionLog } from "../storage/partition-log.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
@@ -24,9 +24,11 @@ import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
 import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
-import { ProducerStateTable } from "./producer-state.ts";
+// Partitions (src/partition): log, producer state, epochs, high watermark and waiting requests of each partition.
+import { Partition, type PartitionDeps } from "../partition/partition.ts";
+import { readHighWatermarks, writeHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
+import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
-import { loadProducerState, writeProducerSnapshot } from "./producer-snapshot.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
 import { GroupCoordinator } from "../group/group-coordinator.ts";
 import { groupConfigFrom } from "../group/group-config.ts";
@@ -38,7 +40,6 @@ import { TransactionCoordinator } from "../transactions/transaction-coordinator.
 import { transactionConfigFrom } from "../transactions/transaction-config.ts";
 import { TransactionStateLog } from "../transactions/transaction-log.ts";
 import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
-import { AbortedTxnIndex } from "../transactions/aborted-txn-index.ts";
 // Metrics (src/http/metrics): plain counters kept when `http.listeners` is set.
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { timedFileSystem } from "../platform/timed-fs.ts";
@@ -60,23 +61,8 @@ export const consoleLogger: BrokerLogger = {
   error: (m) => console.error(`${new Date().toISOString()} ERROR ${escapeLogText(m)}`),
 };
 
-/** One partition led by this broker. */
-export interface PartitionState {
-  /** Owning topic. */
-  readonly topic: Topic;
-  /** Partition index. */
-  readonly index: number;
-  /** The durable log. */
-  readonly log: PartitionLog;
-  /** Current leader epoch (a single node bumps it never; replication will). */
-  leaderEpoch: number;
-  /** Fetches waiting for data on this partition. */
-  readonly waiters: Set<() => void>;
-  /** Idempotent-producer state of this partition (and its ongoing transactions, for the LSO). */
-  readonly producers: ProducerStateTable;
-  /** Aborted transactions of this partition, for read_committed fetches. */
-  readonly abortedTxns: AbortedTxnIndex;
-}
+/** One partition of a topic of this broker (src/partition owns its log, producer state and high watermark). */
+export type PartitionState = Partition<Topic>;
 
 /** One topic. */
 export interface Topic {
@@ -110,6 +96,8 @@ export interface BrokerDeps {
   random?: RandomSource;
   /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
   recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
+  /** Cluster metadata (default: the local file store in the first log dir; a cluster passes its etcd store). */
+  metadata?: MetadataStore;
 }
 
 /** A running broker. */
@@ -124,8 +112,8 @@ export class Broker {
   readonly topicsByName = new Map<string, Topic>();
   /** Topics by id hex. */
   readonly topicsById = new Map<string, Topic>();
-  /** Broker-level defaults for topic configs. */
-  readonly defaultLogConfig: LogConfig;
+  /** Broker-level defaults for topic configs (recomputed when dynamic broker configs change). */
+  defaultLogConfig: LogConfig;
   /** Clock. */
   readonly clock: Clock;
   /** File system. */
@@ -154,10 +142,17 @@ export class Broker {
   private topicsVersion = 0;
   /** Tail of the queue of topic changes (create, delete, partitions, configs). */
   private topicChanges: Promise<unknown> = Promise.resolve();
+  /** What each partition needs from the broker. */
+  private readonly partitionDeps: PartitionDeps;
+  /** High watermarks read from the log dirs' checkpoints at start. */
+  private readonly checkpointedHighWatermarks = new Map<string, bigint>();
+  /** The log dirs (absolute). */
+  private readonly logDirPaths: string[];
+  private hwCheckpointTimer: unknown = null;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -170,12 +165,16 @@ export class Broker {
     this.random = deps.random;
     this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
+    this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
+    this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
+    const warn = (m: string) => deps.logger.warn(m);
+    for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -193,6 +192,7 @@ export class Broker {
     if (typeof maxOpenLogFiles === "string") throw new Error(maxOpenLogFiles);
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
     d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
+    const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       clock: d.clock,
@@ -218,13 +218,16 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const metadata = new LocalMetadataStore(d.fs, dirs[0]);
+    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
+    applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
     broker.loadTopics();
+    broker.metadata.watch((c) => broker.applyMetadataChange(c));
+    broker.scheduleHighWatermarkCheckpoint();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata(), groupConfigs: (id) => broker.metadataView.configRecord("group", id)?.configs ?? {} });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -236,7 +239,7 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const spec = config.listeners[0];
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
-    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), metrics ?? undefined);
+    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined);
     await broker.registerSelf();
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
@@ -244,6 +247,22 @@ export class Broker {
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
+  }
+
+  /**
+   * A change seen in the metadata store: a partition whose state changed (a controller's election, an ISR
+   * compare-and-set) takes its new leader, epoch and ISR. Topic records are applied by the writer (this broker on
+   * a single node).
+   */
+  private applyMetadataChange(c: MetadataChange): void {
+    if (c.kind !== "partition" || c.value === null) return;
+    const p = this.partition(c.topic, c.partition);
+    if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
+    try {
+      p.takeRoles(c.value);
+    } catch (e) {
+      this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
+    }
   }
 
   /** Registers this broker in the metadata store (a single node: in memory, for the cluster view). */
@@ -258,8 +277,15 @@ export class Broker {
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
-  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch"> {
+  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch" | "configRecord"> {
     return this.metadata;
+  }
+
+  /** Stores the dynamic configs of a broker resource or a group (see dynamic-configs.ts). */
+  putConfigRecord(record: ConfigRecord): Promise<void> {
+    return this.metadata.putConfigRecord(record).catch((e) => {
+      throw this.metadataFailure(`store ${record.resource} configs of '${record.name}'`, e);
+    });
   }
 
   /** The bound port (useful when 0 was asked). */
@@ -280,16 +306,9 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     await this.listener?.close();
-    for (const t of this.topicsByName.values()) {
-      for (const p of t.partitions) {
-        for (const w of p.waiters) w();
-        try {
-          writeProducerSnapshot(this.fs, p.log, p.producers);
-        } catch (e) {
-          this.logger.warn(`could not write the producer snapshot of ${t.name}-${p.index}: ${(e as Error).message}`);
-        }
-      }
-    }
+    if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
+    for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
+    this.checkpointHighWatermarks();
     this.txns?.stop();
     this.groups?.stop();
     await this.logs.close();
@@ -338,12 +357,9 @@ export class Broker {
     try {
       for (let i = from; i < to; i++) {
         const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
-        log.highWatermark = log.logEndOffset;
-        const producers = new ProducerStateTable();
-        const abortedTxns = AbortedTxnIndex.open(this.fs, log, (m) => this.logger.warn(m));
-        const loaded = loadProducerState(this.fs, log, producers, (a) => abortedTxns.add(a));
-        if (loaded !== null) this.logger.info(loaded);
-        opened.push({ topic, index: i, log, leaderEpoch: this.metadata.partitionState(topic.name, i)?.leaderEpoch ?? 0, waiters: new Set(), producers, abortedTxns });
+        const state = this.metadata.partitionState(topic.name, i);
+        const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
+        opened.push(Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`)));
       }
     } catch (e) {
       if (!undo) throw e;
@@ -484,7 +500,7 @@ export class Broker {
       this.topicsVersion++;
       this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
       this.metrics?.topicDeleted(topic.name);
-      for (const p of topic.partitions) for (const w of p.waiters) w();
+      for (const p of topic.partitions) p.markRemoved();
       this.dropPartitions(topic.name, 0, topic.partitions.length);
       this.logger.info(`deleted topic ${topic.name}`);
     });
@@ -547,16 +563,38 @@ export class Broker {
     return this.topicsByName.get(topicName)?.partitions[index];
   }
 
-  /** Wakes fetches waiting on `p` (called after an append moves the high watermark). */
-  notifyAppend(p: PartitionState): void {
-    if (p.waiters.size === 0) return;
-    const ws = [...p.waiters];
-    p.waiters.clear();
-    for (const w of ws) w();
+  /** Writes each log dir's `replication-offset-checkpoint` (on a timer and at shutdown). */
+  private checkpointHighWatermarks(): void {
+    const byDir = new Map<string, CheckpointEntry[]>();
+    for (const t of this.topicsByName.values()) {
+      for (const p of t.partitions) {
+        const dir = this.logs.logDirOf({ topic: t.name, partition: p.index });
+        if (dir === undefined || p.log.isOffline) continue;
+        let list = byDir.get(dir);
+        if (list === undefined) byDir.set(dir, (list = []));
+        list.push({ topic: t.name, partition: p.index, offset: p.highWatermark });
+      }
+    }
+    for (const dir of this.logDirPaths) {
+      try {
+        writeHighWatermarks(this.fs, dir, byDir.get(dir) ?? []);
+      } catch (e) {
+        this.logger.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */
+  private scheduleHighWatermarkCheckpoint(): void {
+    this.hwCheckpointTimer = this.clock.setTimer(() => {
+      if (this.stopped) return;
+      this.checkpointHighWatermarks();
+      this.scheduleHighWatermarkCheckpoint();
+    }, this.config.num("replica.high.watermark.checkpoint.interval.ms"));
   }
 
   /** Log directories with their partitions, for DescribeLogDirs. */
-  logDirs(): { dir: string; partitions: { topic: string; partition: number; size: number }[] }[] {
+  logDirs(): { dir: string; partitions: { topic: string; partition: number; size: number }[]; offline: string | null }[] {
     return this.logs.describe();
   }
 }

@@ -50,6 +50,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
   { key: "log.cleanup.policy", type: "list", default: "delete", doc: "delete and/or compact." },
   { key: "log.cleaner.enable", type: "boolean", default: "true", doc: "Run the log cleaner (compaction of cleanup.policy=compact topics)." },
+  { key: "log.cleaner.threads", type: "int", default: "1", doc: "Cleaner threads (Runnel runs one stepwise cleaner task; accepted and reported)." },
   { key: "log.cleaner.backoff.ms", type: "long", default: "15000", doc: "Pause between the cleaner's looks for dirty logs when none is due." },
   { key: "log.cleaner.dedupe.buffer.size", type: "long", default: "134217728", doc: "Memory for the cleaner's key -> offset map (24 bytes a key, filled to 75%)." },
   { key: "compression.type", type: "string", default: "producer", doc: "Codec for stored batches (producer keeps the client's)." },
@@ -77,6 +78,9 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "group.consumer.migration.policy", type: "string", default: "bidirectional", doc: "Conversion of non-empty groups between classic and consumer protocols: bidirectional, upgrade, downgrade or disabled." },
   { key: "fetch.max.bytes", type: "int", default: "57671680", doc: "Largest Fetch response." },
   { key: "max.incremental.fetch.session.cache.slots", type: "int", default: "1000", doc: "Fetch sessions kept." },
+  // Partitions (src/partition).
+  { key: "fetch.purgatory.max.waiting.per.partition", type: "int", default: "1000", doc: "Long-poll fetches parked on one partition; past it a fetch is answered at once (Runnel)." },
+  { key: "replica.high.watermark.checkpoint.interval.ms", type: "long", default: "5000", doc: "How often high watermarks are written to replication-offset-checkpoint." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
   { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },

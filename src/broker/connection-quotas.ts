@@ -2,7 +2,8 @@
  * Connection limits under Kafka's names and meanings:
  * - `max.connections`: at the limit the listener stops accepting (new clients wait in the kernel's backlog or are
  *   refused) and resumes once a connection closes; it never accepts and spins. The limit is also capped by the
- *   process's open-file limit, minus a reserve for log files, so the broker never runs out of descriptors.
+ *   descriptors the open-files limit leaves after the log files' share (`log.open.files.max`), so the broker never
+ *   runs out of descriptors.
  * - `max.connections.per.ip` and `max.connections.per.ip.overrides` (`host:count,host:count`): a connection over
  *   its address's limit is accepted and closed at once, as Kafka does.
  */
@@ -18,11 +19,6 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
     out.set(host, Number(count));
   }
   return out;
-}
-
-/** File descriptors kept for log segments and indexes when the connection limit comes from the fd limit. */
-export function reservedFileDescriptors(fdLimit: number): number {
-  return Math.max(256, Math.floor(fdLimit / 10));
 }
 
 /** Counts open connections per address and in total. */

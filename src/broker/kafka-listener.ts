@@ -6,11 +6,10 @@
 import { listen, type Listener } from "../platform/net.ts";
 import type { ConnectionHandler } from "../platform/net.ts";
 import type { Clock } from "../platform/clock.ts";
-import { openFileSoftLimit } from "../platform/open-file-limit.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection, responseWriter } from "./connection.ts";
-import { ConnectionQuotas, parsePerIpOverrides, reservedFileDescriptors } from "./connection-quotas.ts";
+import { ConnectionQuotas, parsePerIpOverrides } from "./connection-quotas.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { RequestBudget } from "./request-budget.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
@@ -30,11 +29,14 @@ export interface KafkaListener {
   close(): Promise<void>;
 }
 
-/** The connection limit in force: `max.connections`, capped by the open-file limit minus a reserve for log files. */
-export function effectiveMaxConnections(config: BrokerConfig, fdLimit: number | null): number {
+/**
+ * The connection limit in force: `max.connections`, capped by the descriptors left for connections (`connectionFds`:
+ * the open-files limit minus the reserve and the log files' share, `log.open.files.max`; null when unknown).
+ */
+export function effectiveMaxConnections(config: BrokerConfig, connectionFds: number | null): number {
   const configured = config.num("max.connections");
-  if (fdLimit === null) return configured;
-  return Math.max(1, Math.min(configured, fdLimit - reservedFileDescriptors(fdLimit)));
+  if (connectionFds === null) return configured;
+  return Math.max(1, Math.min(configured, connectionFds));
 }
 
 /** Listens on host:port and serves Kafka connections with `handlers`. */
@@ -45,9 +47,10 @@ export async function startKafkaListener(
   handlers: ReadonlyArray<ApiHandler | undefined>,
   clock: Clock,
   log: ListenerLog,
+  connectionFds: number | null,
   metrics?: BrokerMetrics,
 ): Promise<KafkaListener> {
-  const maxConnections = effectiveMaxConnections(config, openFileSoftLimit());
+  const maxConnections = effectiveMaxConnections(config, connectionFds);
   const quotas = new ConnectionQuotas(maxConnections, config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides")));
   const budget = new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes"));
   const timeouts = new ConnectionTimeouts(clock, config.num("connections.max.idle.ms"), config.num("socket.request.read.timeout.ms"));

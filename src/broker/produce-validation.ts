@@ -51,12 +51,23 @@ export interface BatchProducerInfo {
 /** Result of {@link validateProduceRecords}. */
 export type ProduceValidation =
   | { ok: true; records: Uint8Array; batches: BatchProducerInfo[]; maxTimestamp: number }
-  | { ok: false; code: number; message: string; batchIndex: number };
+  | { ok: false; code: number; message: string; recordErrors: RecordError[] };
+
+/** One invalid record (KIP-467): its index within its batch and why; clients fail only these records. */
+export interface RecordError {
+  /** Index of the record within its batch. */
+  batchIndex: number;
+  /** Why it was refused. */
+  batchIndexErrorMessage: string | null;
+}
+
+/** Most record errors listed in one answer (Kafka lists them all; this bounds the response for a huge batch). */
+export const MAX_RECORD_ERRORS = 10_000;
 
 /** Validates (and, if the topic asks, recompresses) the records for one partition. */
 export function validateProduceRecords(records: Uint8Array | null, config: LogConfig, nowMs: number): ProduceValidation {
   if (records === null || records.length === 0) {
-    return { ok: false, code: ErrorCode.INVALID_RECORD, message: "Produce request carries no records", batchIndex: 0 };
+    return { ok: false, code: ErrorCode.INVALID_RECORD, message: "Produce request carries no records", recordErrors: [] };
   }
   const dv = dataViewOf(records);
   const batches: BatchProducerInfo[] = [];
@@ -64,42 +75,45 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
   let maxTimestamp = -1;
   let at = 0;
   for (let i = 0; at < records.length; i++) {
-    if (i >= MAX_BATCHES_PER_PARTITION_REQUEST) return fail(ErrorCode.INVALID_RECORD, "too many batches", i);
-    if (records.length - at < LOG_OVERHEAD) return fail(ErrorCode.CORRUPT_MESSAGE, "truncated batch header", i);
+    if (i >= MAX_BATCHES_PER_PARTITION_REQUEST) return fail(ErrorCode.INVALID_RECORD, "too many batches");
+    if (records.length - at < LOG_OVERHEAD) return fail(ErrorCode.CORRUPT_MESSAGE, "truncated batch header");
     const size = dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
     if (size < BATCH_HEADER_SIZE || at + size > records.length) {
-      return fail(ErrorCode.CORRUPT_MESSAGE, `batch length ${size - LOG_OVERHEAD} does not fit the records`, i);
+      return fail(ErrorCode.CORRUPT_MESSAGE, `batch length ${size - LOG_OVERHEAD} does not fit the records`);
     }
     if (size > config.maxMessageBytes) {
-      return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds max.message.bytes ${config.maxMessageBytes}`, i);
+      return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${size} bytes exceeds max.message.bytes ${config.maxMessageBytes}`);
     }
     const problem = verifyBatch(records, at, size);
-    if (problem !== null) return fail(batchProblemErrorCode(problem), `invalid batch: ${problem}`, i);
+    if (problem !== null) return fail(batchProblemErrorCode(problem), `invalid batch: ${problem}`);
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
     const codecId = attributes & ATTR_COMPRESSION_MASK;
     const count = dv.getInt32(at + RECORDS_COUNT_OFFSET);
     const ts = Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET));
-    const tsProblem = timestampProblem(ts, config, nowMs);
-    if (tsProblem) return fail(ErrorCode.INVALID_TIMESTAMP, tsProblem, i);
     if (ts > maxTimestamp) maxTimestamp = ts;
 
     let section: Uint8Array | null = null;
     if (codecId !== 0) {
       const codec = codecById(codecId);
-      if (codec === null) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown codec ${codecId}`, i);
+      if (codec === null) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown codec ${codecId}`);
       try {
         section = codec.decompress(records.subarray(at + BATCH_HEADER_SIZE, at + size), config.maxMessageBytes * 64 + 1024);
       } catch (e) {
-        return fail(ErrorCode.CORRUPT_MESSAGE, `cannot decompress ${codec.name} batch: ${(e as Error).message}`, i);
+        return fail(ErrorCode.CORRUPT_MESSAGE, `cannot decompress ${codec.name} batch: ${(e as Error).message}`);
       }
       const base = Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET));
       const rp = verifyRecords(section, 0, section.length, count, base);
-      if (rp !== null) return fail(batchProblemErrorCode(rp), `invalid compressed records: ${rp}`, i);
+      if (rp !== null) return fail(batchProblemErrorCode(rp), `invalid compressed records: ${rp}`);
     }
 
+    const plainSection = section ?? records.subarray(at + BATCH_HEADER_SIZE, at + size);
+    if (timestampProblem(ts, config, nowMs) !== null || timestampProblem(Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)), config, nowMs) !== null) {
+      const errors = recordErrorsOf(plainSection, count, Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)), (c) => timestampProblem(c.timestamp, config, nowMs));
+      if (errors.length > 0) return { ok: false, code: ErrorCode.INVALID_TIMESTAMP, message: errors[0].batchIndexErrorMessage!, recordErrors: errors };
+    }
     if ((attributes & ATTR_CONTROL) === 0 && config.cleanupPolicy.includes("compact")) {
-      const plain = section ?? records.subarray(at + BATCH_HEADER_SIZE, at + size);
-      if (hasNullKey(plain, count)) return fail(ErrorCode.INVALID_RECORD, "Compacted topic cannot accept message without key", i);
+      const errors = recordErrorsOf(plainSection, count, 0, (c) => (c.keyLength < 0 ? "Compacted topic cannot accept message without key in topic partition" : null));
+      if (errors.length > 0) return { ok: false, code: ErrorCode.INVALID_RECORD, message: `One or more records have been rejected due to ${errors.length} record errors in total`, recordErrors: errors };
     }
 
     const targetCodec = config.compressionType === "producer" ? codecId : codecIdByName(config.compressionType);
@@ -134,22 +148,26 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
   return { ok: true, records: out, batches, maxTimestamp };
 }
 
-/** Reused to look for null keys (records were already verified). */
-const keyCursor = new RecordCursor();
+/** Reused to look at single records (records were already verified). */
+const recordCursor = new RecordCursor();
 
-/** Whether any of the `count` records of an uncompressed records section has a null key (compacted topics reject it). */
-function hasNullKey(section: Uint8Array, count: number): boolean {
-  keyCursor.reset(section, count, 0);
+/** Every record of an uncompressed records section that `problem` refuses, by index within the batch (KIP-467). */
+function recordErrorsOf(section: Uint8Array, count: number, baseTimestamp: number, problem: (c: RecordCursor) => string | null): RecordError[] {
+  const errors: RecordError[] = [];
+  recordCursor.reset(section, count, baseTimestamp);
   try {
-    while (keyCursor.next()) if (keyCursor.keyLength < 0) return true;
-    return false;
+    while (recordCursor.next() && errors.length < MAX_RECORD_ERRORS) {
+      const why = problem(recordCursor);
+      if (why !== null) errors.push({ batchIndex: recordCursor.index, batchIndexErrorMessage: why });
+    }
+    return errors;
   } finally {
-    keyCursor.release();
+    recordCursor.release();
   }
 }
 
-function fail(code: number, message: string, batchIndex: number): ProduceValidation {
-  return { ok: false, code, message, batchIndex };
+function fail(code: number, message: string): ProduceValidation {
+  return { ok: false, code, message, recordErrors: [] };
 }
 
 function timestampProblem(ts: number, config: LogConfig, nowMs: number): string | null {

@@ -4,8 +4,10 @@
  */
 import { CONFIG_TYPE_CODE, LOG_CONFIG_KEYS, logConfigKey, logConfigValueString, parseLogConfig } from "../storage/log-config.ts";
 import { BROKER_CONFIG_DEFS } from "./config.ts";
+import { alterBrokerConfigs, alterGroupConfigs, configTypeCode, DYNAMIC_BROKER_KEYS, DYNAMIC_GROUP_CONFIG_SOURCE, dynamicBrokerConfigs, GROUP_CONFIG_DEFS, staticBrokerSettings } from "./dynamic-configs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Broker, Topic } from "./broker.ts";
+import { topicOperationError } from "./topic-operation-error.ts";
 
 /** DescribeConfigs config sources. */
 export const ConfigSource = {
@@ -17,7 +19,7 @@ export const ConfigSource = {
 } as const;
 
 /** Resource types of the config APIs. */
-export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, GROUP: 32 } as const;
 
 /** One described config entry. */
 export interface ConfigEntry {
@@ -38,7 +40,7 @@ export interface ConfigEntry {
 }
 
 /** The effective configs of a topic (all keys, or only `keys`). */
-export function describeTopicConfigs(b: Broker, topic: Topic, keys: readonly string[] | null): ConfigEntry[] {
+export function describeTopicConfigs(b: Broker, topic: Pick<Topic, "overrides" | "config">, keys: readonly string[] | null): ConfigEntry[] {
   const out: ConfigEntry[] = [];
   for (const k of LOG_CONFIG_KEYS) {
     if (keys !== null && !keys.includes(k.name)) continue;
@@ -48,11 +50,20 @@ export function describeTopicConfigs(b: Broker, topic: Topic, keys: readonly str
       source = ConfigSource.DYNAMIC_TOPIC_CONFIG;
       synonyms.push({ name: k.name, value: topic.overrides[k.name], source });
     }
-    if (k.serverDefaultKey !== null && b.config.isSet(k.serverDefaultKey)) {
-      if (source === ConfigSource.DEFAULT_CONFIG) source = ConfigSource.STATIC_BROKER_CONFIG;
-      synonyms.push({ name: k.serverDefaultKey, value: b.config.raw(k.serverDefaultKey), source: ConfigSource.STATIC_BROKER_CONFIG });
+    if (k.serverDefaultKey !== null) {
+      // The broker-level synonyms in precedence order: per-broker dynamic, cluster-default dynamic, static.
+      const perBroker = dynamicBrokerConfigs(b, String(b.nodeId))[k.serverDefaultKey];
+      const clusterDefault = dynamicBrokerConfigs(b, "")[k.serverDefaultKey];
+      const statik = staticSetting(b, k.serverDefaultKey);
+      for (const [value, src] of [[perBroker, ConfigSource.DYNAMIC_BROKER_CONFIG], [clusterDefault, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG], [statik, ConfigSource.STATIC_BROKER_CONFIG]] as const) {
+        if (value === undefined) continue;
+        if (source === ConfigSource.DEFAULT_CONFIG) source = src;
+        synonyms.push({ name: k.serverDefaultKey, value, source: src });
+      }
+      // Kafka lists the default only where the broker key has one (log.retention.ms, log.roll.ms, ... have none).
+      const def = brokerKeyDefault(k.serverDefaultKey, k.default);
+      if (def !== null) synonyms.push({ name: k.serverDefaultKey, value: def, source: ConfigSource.DEFAULT_CONFIG });
     }
-    synonyms.push({ name: k.serverDefaultKey ?? k.name, value: k.default, source: ConfigSource.DEFAULT_CONFIG });
     out.push({
       name: k.name,
       value: logConfigValueString(topic.config, k.name),
@@ -66,23 +77,79 @@ export function describeTopicConfigs(b: Broker, topic: Topic, keys: readonly str
   return out;
 }
 
-/** The broker's static configs. */
-export function describeBrokerConfigs(b: Broker, keys: readonly string[] | null): ConfigEntry[] {
+/** Broker keys whose Kafka default is unset (so DescribeConfigs lists no default synonym for them). */
+const NULL_DEFAULT_BROKER_KEYS = new Set(["log.roll.jitter.ms"]);
+
+function brokerKeyDefault(key: string, topicDefault: string): string | null {
+  if (NULL_DEFAULT_BROKER_KEYS.has(key)) return null;
+  const d = BROKER_CONFIG_DEFS.find((x) => x.key === key);
+  return d ? d.default : topicDefault;
+}
+
+/**
+ * A broker resource's configs: for this node (`name` = node id) every known key with its effective value and
+ * synonyms (per-broker dynamic, cluster default, static, default), read-only unless Kafka can change it at run
+ * time; for the cluster default (`name` = "") only the keys set there, as Kafka.
+ */
+export function describeBrokerConfigs(b: Broker, name: string, keys: readonly string[] | null): ConfigEntry[] {
   const out: ConfigEntry[] = [];
   const typeCode = { string: 2, int: 3, long: 5, boolean: 1, list: 7 } as const;
+  const perBroker = name === "" ? {} : dynamicBrokerConfigs(b, name);
+  const clusterDefault = dynamicBrokerConfigs(b, "");
+  const seen = new Set<string>();
+  const entry = (key: string, type: number, def: string | null, doc: string): ConfigEntry | null => {
+    const synonyms: ConfigEntry["synonyms"] = [];
+    if (key in perBroker) synonyms.push({ name: key, value: perBroker[key], source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+    if (key in clusterDefault) synonyms.push({ name: key, value: clusterDefault[key], source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
+    if (name === "") {
+      if (synonyms.length === 0) return null;
+      return { name: key, value: synonyms[0].value, readOnly: false, configSource: synonyms[0].source, configType: type, documentation: doc, synonyms };
+    }
+    const statik = staticSetting(b, key);
+    if (statik !== undefined) synonyms.push({ name: key, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
+    if (def !== null) synonyms.push({ name: key, value: def, source: ConfigSource.DEFAULT_CONFIG });
+    return {
+      name: key,
+      value: synonyms[0]?.value ?? def,
+      readOnly: !DYNAMIC_BROKER_KEYS.has(key),
+      configSource: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+      configType: type,
+      documentation: doc,
+      synonyms,
+    };
+  };
   for (const d of BROKER_CONFIG_DEFS) {
+    seen.add(d.key);
     if (keys !== null && !keys.includes(d.key)) continue;
-    const set = b.config.isSet(d.key);
-    const value = b.config.raw(d.key);
-    out.push({
-      name: d.key,
-      value,
-      readOnly: true,
-      configSource: set ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG,
-      configType: typeCode[d.type],
-      documentation: d.doc,
-      synonyms: set ? [{ name: d.key, value, source: ConfigSource.STATIC_BROKER_CONFIG }] : [],
-    });
+    const e = entry(d.key, typeCode[d.type], d.default, d.doc);
+    if (e) out.push(e);
+  }
+  // Dynamic keys Runnel does not use itself are reported once set, as Kafka reports them.
+  for (const key of new Set([...Object.keys(perBroker), ...Object.keys(clusterDefault)])) {
+    if (seen.has(key) || (keys !== null && !keys.includes(key))) continue;
+    const type = DYNAMIC_BROKER_KEYS.get(key);
+    const e = entry(key, type ? configTypeCode(type) : 2, null, "");
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+/** The static (server.properties / environment / override) value of a broker key, or undefined. */
+function staticSetting(b: Broker, key: string): string | undefined {
+  return staticBrokerSettings(b).get(key);
+}
+
+/** A group's configs: every group config with its value, the group's own setting first, then the broker default. */
+export function describeGroupConfigs(b: Broker, group: string, keys: readonly string[] | null): ConfigEntry[] {
+  const own = b.metadataView.configRecord("group", group)?.configs ?? {};
+  const out: ConfigEntry[] = [];
+  for (const [key, d] of GROUP_CONFIG_DEFS) {
+    if (keys !== null && !keys.includes(key)) continue;
+    const synonyms: ConfigEntry["synonyms"] = [];
+    if (key in own) synonyms.push({ name: key, value: own[key], source: DYNAMIC_GROUP_CONFIG_SOURCE });
+    const brokerValue = b.config.raw(d.brokerKey) ?? d.default;
+    synonyms.push({ name: d.brokerKey, value: brokerValue, source: b.config.isSet(d.brokerKey) ? ConfigSource.STATIC_BROKER_CONFIG : ConfigSource.DEFAULT_CONFIG });
+    out.push({ name: key, value: synonyms[0].value, readOnly: false, configSource: synonyms[0].source, configType: configTypeCode(d.type), documentation: "", synonyms });
   }
   return out;
 }
@@ -145,7 +212,7 @@ export interface AlterConfigsResult {
 
 /**
  * Applies AlterConfigs (`replace`: the given set replaces all overrides) or IncrementalAlterConfigs changes to
- * each resource; only topics can change, broker settings are static.
+ * each resource: topics, brokers (dynamic broker configs) and groups. A resource listed twice is refused, as Kafka.
  */
 export async function alterConfigResources(
   b: Broker,
@@ -153,23 +220,35 @@ export async function alterConfigResources(
   replace: boolean,
   validateOnly: boolean,
 ): Promise<AlterConfigsResult[]> {
+  const count = new Map<string, number>();
+  for (const r of resources) count.set(`${r.resourceType}:${r.resourceName}`, (count.get(`${r.resourceType}:${r.resourceName}`) ?? 0) + 1);
   const results: AlterConfigsResult[] = [];
-  for (const r of resources) results.push(await alterOne(r));
-  return results;
-
-  async function alterOne(r: (typeof resources)[number]): Promise<AlterConfigsResult> {
+  for (const r of resources) {
     const out: AlterConfigsResult = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName };
-    if (r.resourceType !== ConfigResourceType.TOPIC) {
-      return { ...out, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Broker configs are static; set them in server.properties" };
+    results.push(out);
+    if (count.get(`${r.resourceType}:${r.resourceName}`)! > 1) {
+      out.errorCode = ErrorCode.INVALID_REQUEST;
+      out.errorMessage = `Error due to duplicate config keys`;
+      continue;
     }
-    const t = b.topicsByName.get(r.resourceName);
-    if (t === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
     try {
-      await alterTopicConfigs(b, t, r.changes, replace, validateOnly);
+      if (r.resourceType === ConfigResourceType.TOPIC) {
+        const t = b.topicsByName.get(r.resourceName);
+        if (t === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${r.resourceName}' does not exist.`);
+        await alterTopicConfigs(b, t, r.changes, replace, validateOnly);
+      } else if (r.resourceType === ConfigResourceType.BROKER) {
+        await alterBrokerConfigs(b, r.resourceName, r.changes, replace, validateOnly);
+      } else if (r.resourceType === ConfigResourceType.GROUP) {
+        await alterGroupConfigs(b, r.resourceName, r.changes, replace, validateOnly);
+      } else {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${r.resourceType}`);
+      }
     } catch (e) {
-      if (!(e instanceof KafkaError)) throw e;
-      return { ...out, errorCode: e.code, errorMessage: e.message };
+      const err = topicOperationError(e);
+      if (err.unexpected) b.logger.error(`altering the configs of ${r.resourceName} failed: ${(e as Error)?.stack ?? e}`);
+      out.errorCode = err.code;
+      out.errorMessage = err.message;
     }
-    return out;
   }
+  return results;
 }

@@ -15,12 +15,13 @@ import type { IncrementalAlterConfigsResponse } from "../protocol/generated/44_i
 import type { ListGroupsResponse } from "../protocol/generated/16_list_groups.ts";
 import type { DescribeGroupsResponse } from "../protocol/generated/15_describe_groups.ts";
 import type { DeleteGroupsResponse } from "../protocol/generated/42_delete_groups.ts";
+import type { ConsumerGroupDescribeResponse } from "../protocol/generated/69_consumer_group_describe.ts";
 import { ZERO_UUID } from "../protocol/wire.ts";
 import type { TopicPartition } from "./assignors.ts";
 import { Cluster, type ClusterOptions, type TopicInfo } from "./cluster-metadata.ts";
 import type { BrokerChannel } from "./connection.ts";
 import { commitOffsets, fetchCommittedOffsets, findCoordinator, isCoordinatorError, type CommittedOffset, type OffsetToCommit } from "./group-coordinator.ts";
-import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from "./group-member.ts";
+import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, encodeAssignment } from "./group-member.ts";
 import { listOffsets, type OffsetAnswer, type OffsetQuery } from "./list-offsets.ts";
 
 /** Config resource types (DescribeConfigs / IncrementalAlterConfigs). */
@@ -325,6 +326,14 @@ export class Admin {
       });
       const g = res.groups[0];
       if (g === undefined) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `DescribeGroups returned nothing for '${groupId}'`);
+      if (g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) {
+        // Not a classic group: a KIP-848 consumer group is described by ConsumerGroupDescribe (as Kafka's Admin does).
+        const modern = await this.describeConsumerGroup(groupId);
+        if (modern !== null) {
+          out.push(modern);
+          continue;
+        }
+      }
       out.push({
         groupId: g.groupId,
         errorCode: g.errorCode,
@@ -345,6 +354,30 @@ export class Admin {
       });
     }
     return out;
+  }
+
+  /** A KIP-848 consumer group by ConsumerGroupDescribe, or null when the broker has none by that id (or no API 69). */
+  private async describeConsumerGroup(groupId: string): Promise<GroupDescription | null> {
+    const res = await this.withCoordinator(groupId, async (ch) => {
+      if (ch.version(ApiKey.ConsumerGroupDescribe) < 0) return null;
+      const r = await ch.request<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+      const code = r.groups[0]?.errorCode ?? ErrorCode.NONE;
+      if (isCoordinatorError(code) || code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) throw new KafkaError(code);
+      return r;
+    });
+    const g = res?.groups[0];
+    if (g === undefined || g.errorCode !== ErrorCode.NONE) return null;
+    return {
+      groupId,
+      errorCode: ErrorCode.NONE,
+      state: g.groupState,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocol: g.assignorName,
+      members: g.members.map((m) => {
+        const assignment = m.assignment.topicPartitions.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topicName, partition })));
+        return { memberId: m.memberId, groupInstanceId: m.instanceId, clientId: m.clientId, clientHost: m.clientHost, assignment, assignmentBytes: encodeAssignment(assignment) };
+      }),
+    };
   }
 
   /** Deletes groups; returns the error code per group (NONE when deleted). */

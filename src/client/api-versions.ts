@@ -47,6 +47,7 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.IncrementalAlterConfigs,
   ApiKey.OffsetDelete,
   ApiKey.DescribeCluster,
+  ApiKey.ConsumerGroupDescribe,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

@@ -64,9 +64,23 @@ export interface BrokerRegistration {
   endpoints: BrokerEndpoint[];
 }
 
+/**
+ * Dynamic config overrides of one non-topic resource (Kafka's ConfigRecord): a broker (`name` = node id), the
+ * cluster-wide broker default (`name` = ""), or a group. Topic overrides live in their TopicRecord.
+ */
+export interface ConfigRecord {
+  /** Resource kind. */
+  resource: "broker" | "group";
+  /** Node id, "" for the cluster default, or the group id. */
+  name: string;
+  /** Kafka key to value. */
+  configs: Record<string, string>;
+}
+
 /** One change as watchers see it; `value` null means the record was removed. */
 export type MetadataChange =
   | { kind: "topic"; version: number; name: string; value: TopicRecord | null }
+  | { kind: "config"; version: number; resource: ConfigRecord["resource"]; name: string; value: ConfigRecord | null }
   | { kind: "partition"; version: number; topic: string; partition: number; value: PartitionStateRecord | null }
   | { kind: "broker"; version: number; nodeId: number; value: BrokerRegistration | null };
 
@@ -132,6 +146,10 @@ export interface MetadataStore {
   unregisterBroker(nodeId: number): Promise<void>;
   /** Calls `listener` for every later change; returns the function that stops it. */
   watch(listener: MetadataListener): () => void;
+  /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
+  configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined;
+  /** Replaces a resource's dynamic config overrides, durably (an empty set removes the record). */
+  putConfigRecord(record: ConfigRecord): Promise<void>;
 }
 
 const FILE_NAME = "__runnel_metadata.json";
@@ -144,7 +162,11 @@ interface MetadataDocument {
   storeVersion: number;
   topics: TopicRecord[];
   partitions: PartitionStateRecord[];
+  /** Dynamic broker and group configs (absent in files written before they existed). */
+  configs?: ConfigRecord[];
 }
+
+const configKey = (resource: string, name: string): string => `${resource}\u0000${name}`;
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
@@ -163,6 +185,7 @@ export class LocalMetadataStore implements MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly states = new Map<string, PartitionStateRecord>();
   private readonly registrations = new Map<number, BrokerRegistration>();
+  private readonly configRecords = new Map<string, ConfigRecord>();
   private readonly listeners = new Set<MetadataListener>();
   private storeVersion = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -175,6 +198,7 @@ export class LocalMetadataStore implements MetadataStore {
     if (doc.version !== 1 && doc.version !== FORMAT_VERSION) throw new Error(`${this.path}: unknown metadata version ${doc.version}`);
     for (const t of doc.topics as TopicRecord[]) this.topicsByName.set(t.name, t);
     for (const p of (doc.partitions ?? []) as PartitionStateRecord[]) this.states.set(partitionKey(p.topic, p.partition), p);
+    for (const c of (doc.configs ?? []) as ConfigRecord[]) this.configRecords.set(configKey(c.resource, c.name), c);
     this.storeVersion = doc.storeVersion ?? 0;
   }
 
@@ -258,6 +282,26 @@ export class LocalMetadataStore implements MetadataStore {
     });
   }
 
+  /** A resource's dynamic config overrides, or undefined. */
+  configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined {
+    return this.configRecords.get(configKey(resource, name));
+  }
+
+  /** Replaces a resource's dynamic config overrides, durably; an empty set removes the record. */
+  putConfigRecord(record: ConfigRecord): Promise<void> {
+    return this.enqueue(() => {
+      const key = configKey(record.resource, record.name);
+      const value = Object.keys(record.configs).length === 0 ? null : { ...record, configs: { ...record.configs } };
+      const next = new Map(this.configRecords);
+      if (value === null) next.delete(key);
+      else next.set(key, value);
+      this.commit([], [], [], [], next);
+      if (value === null) this.configRecords.delete(key);
+      else this.configRecords.set(key, value);
+      this.emit({ kind: "config", version: this.storeVersion, resource: record.resource, name: record.name, value });
+    });
+  }
+
   /** Adds a listener; returns its remover. */
   watch(listener: MetadataListener): () => void {
     this.listeners.add(listener);
@@ -272,7 +316,7 @@ export class LocalMetadataStore implements MetadataStore {
   }
 
   /** Writes the file with the changes applied; only then applies them to the view and tells the watchers. */
-  private commit(put: readonly TopicRecord[], removed: readonly string[], putStates: readonly PartitionStateRecord[], removedStates: readonly PartitionStateRecord[]): void {
+  private commit(put: readonly TopicRecord[], removed: readonly string[], putStates: readonly PartitionStateRecord[], removedStates: readonly PartitionStateRecord[], configs: ReadonlyMap<string, ConfigRecord> = this.configRecords): void {
     const version = this.storeVersion + 1;
     const topics = new Map(this.topicsByName);
     for (const n of removed) topics.delete(n);
@@ -280,7 +324,7 @@ export class LocalMetadataStore implements MetadataStore {
     const states = new Map(this.states);
     for (const s of removedStates) states.delete(partitionKey(s.topic, s.partition));
     for (const s of putStates) states.set(partitionKey(s.topic, s.partition), s);
-    const doc: MetadataDocument = { version: FORMAT_VERSION, storeVersion: version, topics: [...topics.values()].sort(byName), partitions: [...states.values()] };
+    const doc: MetadataDocument = { version: FORMAT_VERSION, storeVersion: version, topics: [...topics.values()].sort(byName), partitions: [...states.values()], configs: [...configs.values()] };
     try {
       this.fs.writeFileAtomic(this.path, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
     } catch (e) {

@@ -34,8 +34,12 @@ import {
   encodePartitionMetadataValue,
   encodeTargetAssignmentMemberValue,
   encodeTargetAssignmentMetadataValue,
+  type ClassicMemberMetadata,
   type TopicPartitionsById,
 } from "./consumer-group-records.ts";
+import { bytesEqual, type JoinGroupOutcome, type SyncGroupOutcome } from "./consumer-group.ts";
+import { CONSUMER_PROTOCOL_TYPE, assignedPartitionsOf, encodeConsumerAssignment, readSubscription } from "./consumer-protocol.ts";
+import type { HeartbeatInput, JoinGroupInput, LeaveGroupOutcome, LeavingMember, SyncGroupInput } from "./group-requests.ts";
 import { reconcileMember, type OwnedPartitions } from "./member-reconciliation.ts";
 import {
   LEAVE_GROUP_MEMBER_EPOCH,
@@ -51,7 +55,7 @@ import {
 } from "./modern-group.ts";
 import { assignorByName, type AssignorMember } from "./server-assignors.ts";
 import { compileTopicRegex, topicRegexProblem } from "./topic-regex.ts";
-import type { GroupOffsets } from "./offset-store.ts";
+import { GroupOffsets } from "./offset-store.ts";
 
 /** Group type reported by ListGroups v5+ and DescribeGroups for KIP-848 groups. */
 export const CONSUMER_GROUP_TYPE = "consumer";
@@ -118,6 +122,8 @@ export interface ClassicGroups {
   adoptOffsets(groupId: string, offsets: GroupOffsets): void;
   /** The tombstone of a classic group's metadata record. */
   tombstone(groupId: string): GroupRecord;
+  /** Replaces a consumer group whose members all use the classic protocol by a classic group (online downgrade). */
+  downgrade(g: { groupId: string; groupEpoch: number; offsets: GroupOffsets }, members: readonly ModernMember[], assignments: ReadonlyMap<string, Uint8Array>): void;
 }
 
 /** A request-level failure: Kafka error code and message. */
@@ -138,6 +144,8 @@ export interface ConsumerGroupCoordinatorOptions {
   metadata: TopicMetadataSource;
   append: RecordAppender;
   classic: ClassicGroups;
+  /** A group's dynamic configs (IncrementalAlterConfigs on resource type GROUP), by Kafka key; default none. */
+  groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
 }
 
 /** The KIP-848 consumer groups of one coordinator. */
@@ -150,6 +158,7 @@ export class ConsumerGroupCoordinator {
   private readonly metadata: TopicMetadataSource;
   private readonly append: RecordAppender;
   private readonly classic: ClassicGroups;
+  private readonly groupConfigs: (groupId: string) => Readonly<Record<string, string>>;
   private regexCache = new Map<string, Set<string>>();
   private regexCacheVersion = -1;
   private stopped = false;
@@ -161,6 +170,7 @@ export class ConsumerGroupCoordinator {
     this.metadata = opts.metadata;
     this.append = opts.append;
     this.classic = opts.classic;
+    this.groupConfigs = opts.groupConfigs ?? (() => ({}));
   }
 
   /** Arms the session of every loaded member (after replaying `__consumer_offsets`). */
@@ -196,6 +206,10 @@ export class ConsumerGroupCoordinator {
     try {
       this.validate(req);
       const isLeave = req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH || req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH;
+      if (req.memberEpoch === 0 && !this.groups.has(req.groupId)) {
+        const code = this.maybeUpgrade(req.groupId);
+        if (code !== ErrorCode.NONE) return Promise.resolve(err(code, code === ErrorCode.GROUP_ID_NOT_FOUND ? `Group ${req.groupId} is not a consumer group.` : null));
+      }
       const { records, outcome, after } = isLeave ? this.leave(req) : this.join(req);
       if (records.length === 0) {
         after?.();
@@ -238,7 +252,7 @@ export class ConsumerGroupCoordinator {
     }
   }
 
-  private join(req: ConsumerGroupHeartbeatInput): { records: GroupRecord[]; outcome: ConsumerGroupHeartbeatOutcome; after?: () => void } {
+  private join(req: ConsumerGroupHeartbeatInput, classic: ClassicMemberMetadata | null = null, classicOwned: OwnedPartitions = null): { records: GroupRecord[]; outcome: ConsumerGroupHeartbeatOutcome; after?: () => void } {
     const records: GroupRecord[] = [];
     const groupId = req.groupId;
     const memberId = req.memberId;
@@ -257,7 +271,7 @@ export class ConsumerGroupCoordinator {
     if (!g.members.has(memberId) && g.members.size >= this.config.consumerMaxSize) {
       throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.consumerMaxSize} members.`);
     }
-    const owned: OwnedPartitions = req.topicPartitions === null ? null : req.topicPartitions.map((t) => ({ topicIdHex: uuidHex(t.topicId), partitions: t.partitions }));
+    const owned: OwnedPartitions = classic !== null ? classicOwned : req.topicPartitions === null ? null : req.topicPartitions.map((t) => ({ topicIdHex: uuidHex(t.topicId), partitions: t.partitions }));
     // Find or create the member.
     let member: ModernMember;
     let replaced: ModernMember | null = null;
@@ -280,7 +294,7 @@ export class ConsumerGroupCoordinator {
           member = existing ?? g.members.get(memberId) ?? newMember(memberId);
           isNew = !g.members.has(member.memberId);
         } else {
-          if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+          if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH && classic === null) {
             throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${req.instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`);
           }
           // The restarted static member takes over the previous instance's partitions.
@@ -307,6 +321,7 @@ export class ConsumerGroupCoordinator {
     if (req.subscribedTopicRegex !== null) updated.subscribedTopicRegex = req.subscribedTopicRegex === "" ? null : req.subscribedTopicRegex;
     updated.clientId = req.clientId;
     updated.clientHost = req.clientHost;
+    updated.classic = classic;
     let bump = isNew;
     if (isNew || metadataChanged(member, updated)) {
       records.push({ key: encodeConsumerGroupMemberKey(T.MEMBER_METADATA, groupId, memberId), value: encodeMemberMetadataValue(updated) });
@@ -351,7 +366,9 @@ export class ConsumerGroupCoordinator {
       if (replaced !== null && (replaced.assigned.get(t)?.has(p) || replaced.pendingRevocation.get(t)?.has(p))) return -1;
       return g!.currentPartitionEpoch(t, p);
     };
-    const reconciled = reconcileMember(updated, targetEpoch, target, owned, epochOf);
+    let reconciled = reconcileMember(updated, targetEpoch, target, owned, epochOf);
+    // A member whose request already shows the revoked partitions released moves on at once.
+    if (reconciled.state === MemberState.UNREVOKED_PARTITIONS && reconciled !== updated) reconciled = reconcileMember(reconciled, targetEpoch, target, owned, epochOf);
     const assignmentChanged =
       isNew ||
       reconciled.memberEpoch !== member.memberEpoch ||
@@ -368,7 +385,7 @@ export class ConsumerGroupCoordinator {
       errorMessage: null,
       memberId,
       memberEpoch: reconciled.memberEpoch,
-      heartbeatIntervalMs: this.config.consumerHeartbeatIntervalMs,
+      heartbeatIntervalMs: this.groupSetting(groupId, "consumer.heartbeat.interval.ms", this.config.consumerHeartbeatIntervalMs),
       assignment: isFull || !samePartitions(member.assigned, reconciled.assigned) ? wireAssignment(reconciled.assigned) : null,
     };
     const before = g.state;
@@ -431,6 +448,7 @@ export class ConsumerGroupCoordinator {
       after: () => {
         this.clearMemberTimers(g, member.memberId);
         if (g.state !== before) g.stateTimestampMs = this.clock.nowMs();
+        this.maybeDowngrade(g);
       },
     };
   }
@@ -464,6 +482,254 @@ export class ConsumerGroupCoordinator {
     this.clearMemberTimers(g, memberId);
     if (g.state !== before) g.stateTimestampMs = this.clock.nowMs();
     this.log.info(`group ${g.groupId}: member ${memberId} removed: ${why}`);
+    this.maybeDowngrade(g);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Online migration (group.consumer.migration.policy)
+
+  /**
+   * A consumer-protocol member joins a group held by a classic group. An empty one is replaced (always allowed);
+   * a Stable, non-empty one of protocol type "consumer" is converted when the policy allows upgrades: its members
+   * become classic members of the consumer group with their generation as member epoch and their assignment as
+   * current and target assignment. Returns NONE, or the error to answer.
+   */
+  private maybeUpgrade(groupId: string): number {
+    const c = this.classic.get(groupId);
+    if (c === undefined || c.isEmpty) return ErrorCode.NONE;
+    const policy = this.config.consumerMigrationPolicy;
+    const refuse = (why: string) => {
+      this.log.info(`group ${groupId}: not converted to a consumer group: ${why}`);
+      return ErrorCode.GROUP_ID_NOT_FOUND;
+    };
+    if (policy !== "upgrade" && policy !== "bidirectional") return refuse(`group.consumer.migration.policy is ${policy}`);
+    if (c.protocolType !== CONSUMER_PROTOCOL_TYPE || c.protocolName === null) return refuse(`protocol type ${c.protocolType}`);
+    if (!c.is("Stable")) return refuse(`the classic group is ${c.state}`);
+    if (c.size >= this.config.consumerMaxSize) return refuse("the group is full");
+    const gen = c.generationId;
+    const members: ModernMember[] = [];
+    const owners = new Set<string>();
+    for (const cm of c.members.values()) {
+      const sub = readSubscription(cm.metadataFor(c.protocolName));
+      const parts = assignedPartitionsOf(cm.assignment);
+      if (sub === null || parts === null) return refuse(`member ${cm.memberId} has unreadable metadata`);
+      const assigned: TopicPartitionsById = new Map();
+      for (const tp of parts) {
+        const t = this.metadata.topic(tp.topic);
+        if (t === undefined) continue;
+        for (const p of tp.partitions) {
+          if (owners.has(`${t.idHex}:${p}`)) return refuse(`partition ${tp.topic}-${p} is assigned twice`);
+          owners.add(`${t.idHex}:${p}`);
+          let set = assigned.get(t.idHex);
+          if (set === undefined) assigned.set(t.idHex, (set = new Set()));
+          set.add(p);
+        }
+      }
+      members.push({
+        ...newMember(cm.memberId),
+        instanceId: cm.groupInstanceId,
+        clientId: cm.clientId,
+        clientHost: cm.clientHost,
+        rebalanceTimeoutMs: cm.rebalanceTimeoutMs,
+        subscribedTopicNames: [...sub.topics].sort(),
+        classic: { sessionTimeoutMs: cm.sessionTimeoutMs, supportedProtocols: cm.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) },
+        memberEpoch: gen,
+        previousMemberEpoch: gen,
+        assigned,
+      });
+    }
+    const records: GroupRecord[] = [this.classic.tombstone(groupId)];
+    for (const m of members) records.push({ key: encodeConsumerGroupMemberKey(T.MEMBER_METADATA, groupId, m.memberId), value: encodeMemberMetadataValue(m) });
+    records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, groupId), value: encodePartitionMetadataValue([...this.subscribedTopics(members).values()]) });
+    records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, groupId), value: encodeGroupEpochValue(gen) });
+    for (const m of members) records.push({ key: encodeConsumerGroupMemberKey(T.TARGET_ASSIGNMENT_MEMBER, groupId, m.memberId), value: encodeTargetAssignmentMemberValue(m.assigned) });
+    records.push({ key: encodeConsumerGroupKey(T.TARGET_ASSIGNMENT_METADATA, groupId), value: encodeTargetAssignmentMetadataValue(gen) });
+    for (const m of members) records.push({ key: encodeConsumerGroupMemberKey(T.CURRENT_MEMBER_ASSIGNMENT, groupId, m.memberId), value: encodeCurrentAssignmentValue(m) });
+    const appended = this.append(groupId, records);
+    if (!appended.ok) return appended.errorCode;
+    this.applyRecords(groupId, records);
+    const g = this.groups.get(groupId)!;
+    g.stateTimestampMs = this.clock.nowMs();
+    for (const m of members) this.scheduleSession(g, m.memberId);
+    this.log.info(`group ${groupId}: classic group of generation ${gen} with ${members.length} member(s) converted to a consumer group`);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * After a member left: when every remaining member uses the classic protocol and the policy allows downgrades,
+   * the group becomes a classic group again (its members rejoin through a rebalance).
+   */
+  private maybeDowngrade(g: ModernGroup): void {
+    const policy = this.config.consumerMigrationPolicy;
+    if (policy !== "downgrade" && policy !== "bidirectional") return;
+    if (this.groups.get(g.groupId) !== g || g.members.size === 0) return;
+    const members = [...g.members.values()];
+    if (members.some((m) => m.classic === null)) return;
+    const assignments = new Map(members.map((m) => [m.memberId, this.assignmentBytes(m.assigned)]));
+    const records = this.deletionRecords(g);
+    const appended = this.append(g.groupId, records);
+    if (!appended.ok) {
+      this.log.warn(`group ${g.groupId}: could not convert to a classic group (${appended.errorCode})`);
+      return;
+    }
+    this.clearTimers(g);
+    const offsets = g.offsets;
+    g.offsets = new GroupOffsets(); // kept for the classic group rather than adopted by a simple one
+    this.applyRecords(g.groupId, records);
+    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch, offsets }, members, assignments);
+    this.log.info(`group ${g.groupId}: only classic members are left; converted to a classic group`);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Classic members inside a consumer group (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), as Kafka serves them
+
+  /**
+   * A JoinGroup to a non-empty consumer group: the member takes part through the classic protocol. It is answered
+   * at once as a follower (no leader, no member list) with its member epoch as the generation; SyncGroup then hands
+   * it its reconciled assignment, and Heartbeat answers REBALANCE_IN_PROGRESS until it is fully reconciled.
+   */
+  classicJoin(g: ModernGroup, req: JoinGroupInput): Promise<JoinGroupOutcome> {
+    const fail = (code: number, memberId = req.memberId): Promise<JoinGroupOutcome> =>
+      Promise.resolve({ errorCode: code, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId, members: [] });
+    if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const unknown = req.memberId === "";
+    const memberId = unknown ? crypto.randomUUID() : req.memberId;
+    if (!g.members.has(memberId) && g.members.size >= this.config.consumerMaxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, "");
+    if (unknown && req.requireKnownMemberId && req.groupInstanceId === null) return fail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+    if (!unknown && req.groupInstanceId === null && !g.members.has(memberId)) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (!unknown && req.groupInstanceId !== null) {
+      const owner = g.staticMembers.get(req.groupInstanceId);
+      if (owner === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (owner !== memberId) return fail(ErrorCode.FENCED_INSTANCE_ID);
+    }
+    const sub = readSubscription(req.protocols[0].metadata);
+    if (sub === null) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    const owned: OwnedPartitions = [];
+    for (const o of sub.ownedPartitions) {
+      const t = this.metadata.topic(o.topic);
+      if (t !== undefined) owned.push({ topicIdHex: t.idHex, partitions: o.partitions });
+    }
+    const existing = g.members.get(memberId);
+    const classic: ClassicMemberMetadata = { sessionTimeoutMs: req.sessionTimeoutMs, supportedProtocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) };
+    let result: ReturnType<ConsumerGroupCoordinator["join"]>;
+    try {
+      result = this.join(
+        {
+          groupId: g.groupId,
+          memberId,
+          memberEpoch: existing === undefined ? 0 : existing.memberEpoch,
+          instanceId: req.groupInstanceId,
+          rackId: null,
+          rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+          subscribedTopicNames: sub.topics,
+          subscribedTopicRegex: null,
+          serverAssignor: null,
+          topicPartitions: [],
+          clientId: req.clientId,
+          clientHost: req.clientHost,
+          apiVersion: 1,
+        },
+        classic,
+        owned,
+      );
+    } catch (e) {
+      if (e instanceof HeartbeatError) return fail(e.code);
+      throw e;
+    }
+    const outcome: JoinGroupOutcome = {
+      errorCode: ErrorCode.NONE,
+      generationId: result.outcome.memberEpoch,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocolName: req.protocols[0].name,
+      leader: "",
+      skipAssignment: false,
+      memberId,
+      members: [],
+    };
+    return this.commit(g.groupId, result.records, result.after, outcome, (code) => fail(code));
+  }
+
+  /** A SyncGroup from a classic member of a consumer group: its current assignment. */
+  classicSync(g: ModernGroup, req: SyncGroupInput): SyncGroupOutcome {
+    const err = (code: number): SyncGroupOutcome => ({ errorCode: code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) });
+    const m = this.classicMember(g, req.memberId, req.groupInstanceId);
+    if (typeof m === "number") return err(m);
+    if (req.generationId !== m.memberEpoch) return err(ErrorCode.ILLEGAL_GENERATION);
+    if ((req.protocolType !== null && req.protocolType !== CONSUMER_PROTOCOL_TYPE) || (req.protocolName !== null && !m.classic!.supportedProtocols.some((p) => p.name === req.protocolName))) {
+      return err(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    this.scheduleSession(g, m.memberId);
+    return { errorCode: ErrorCode.NONE, protocolType: CONSUMER_PROTOCOL_TYPE, protocolName: req.protocolName ?? m.classic!.supportedProtocols[0].name, assignment: this.assignmentBytes(m.assigned) };
+  }
+
+  /** A Heartbeat from a classic member: REBALANCE_IN_PROGRESS while it has a newer assignment to pick up. */
+  classicHeartbeat(g: ModernGroup, req: HeartbeatInput): number {
+    const m = this.classicMember(g, req.memberId, req.groupInstanceId);
+    if (typeof m === "number") return m;
+    if (req.generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    this.scheduleSession(g, m.memberId);
+    const target = g.targetOf(m.memberId);
+    if (m.memberEpoch < g.groupEpoch || m.state !== MemberState.STABLE || !samePartitions(target, m.assigned)) return ErrorCode.REBALANCE_IN_PROGRESS;
+    return ErrorCode.NONE;
+  }
+
+  /** A LeaveGroup for members of a consumer group (classic members, or consumer-protocol ones by instance id). */
+  async classicLeave(g: ModernGroup, leaving: readonly LeavingMember[]): Promise<LeaveGroupOutcome> {
+    const members: LeaveGroupOutcome["members"] = [];
+    for (const l of leaving) {
+      const id = l.memberId !== "" ? l.memberId : l.groupInstanceId === null ? undefined : g.staticMembers.get(l.groupInstanceId);
+      const m = id === undefined ? undefined : g.members.get(id);
+      let code: number = ErrorCode.NONE;
+      if (m === undefined) code = ErrorCode.UNKNOWN_MEMBER_ID;
+      else if (l.groupInstanceId !== null && m.instanceId !== l.groupInstanceId) code = ErrorCode.FENCED_INSTANCE_ID;
+      else if (this.groups.get(g.groupId) === g) {
+        const records = this.fenceRecords(g, m);
+        const appended = this.append(g.groupId, records);
+        if (!appended.ok) code = appended.errorCode;
+        else {
+          this.applyRecords(g.groupId, records);
+          this.clearMemberTimers(g, m.memberId);
+          this.log.info(`group ${g.groupId}: member ${m.memberId} left through LeaveGroup${l.reason ? ` (${l.reason})` : ""}`);
+          code = await appended.durable;
+          this.maybeDowngrade(g);
+        }
+      }
+      members.push({ memberId: l.memberId, groupInstanceId: l.groupInstanceId, errorCode: code });
+    }
+    return { errorCode: ErrorCode.NONE, members };
+  }
+
+  private classicMember(g: ModernGroup, memberId: string, instanceId: string | null): ModernMember | number {
+    if (instanceId !== null) {
+      const owner = g.staticMembers.get(instanceId);
+      if (owner === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (owner !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    const m = g.members.get(memberId);
+    if (m === undefined || m.classic === null) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return m;
+  }
+
+  private assignmentBytes(parts: TopicPartitionsById): Uint8Array {
+    const topics: { topic: string; partitions: number[] }[] = [];
+    for (const [id, set] of parts) {
+      const name = this.metadata.topicName(id);
+      if (name !== undefined) topics.push({ topic: name, partitions: [...set].sort((a, b) => a - b) });
+    }
+    return encodeConsumerAssignment(topics);
+  }
+
+  /** Appends, applies and runs `after`; resolves to `ok` once durable, else to `fail(code)`. */
+  private commit<T>(groupId: string, records: GroupRecord[], after: (() => void) | undefined, ok: T, fail: (code: number) => Promise<T>): Promise<T> {
+    if (records.length === 0) {
+      after?.();
+      return Promise.resolve(ok);
+    }
+    const appended = this.append(groupId, records);
+    if (!appended.ok) return fail(appended.errorCode);
+    this.applyRecords(groupId, records);
+    after?.();
+    return appended.durable.then((code) => (code === ErrorCode.NONE ? ok : fail(code)));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -613,7 +879,7 @@ export class ConsumerGroupCoordinator {
   private scheduleSession(g: ModernGroup, memberId: string): void {
     if (this.stopped) return;
     this.clearTimer(g.sessionTimers, memberId);
-    const ms = this.config.consumerSessionTimeoutMs;
+    const ms = g.members.get(memberId)?.classic?.sessionTimeoutMs ?? this.groupSetting(g.groupId, "consumer.session.timeout.ms", this.config.consumerSessionTimeoutMs);
     g.sessionTimers.set(memberId, this.clock.setTimer(() => {
       g.sessionTimers.delete(memberId);
       this.fence(g, memberId, `no heartbeat within the session timeout (${ms} ms)`);
@@ -629,6 +895,14 @@ export class ConsumerGroupCoordinator {
       if (m === undefined || m.memberEpoch !== memberEpoch || m.state !== MemberState.UNREVOKED_PARTITIONS) return;
       this.fence(g, memberId, `partitions not revoked within the rebalance timeout (${ms} ms)`);
     }, Math.max(0, ms)));
+  }
+
+  /** A group config (`consumer.session.timeout.ms`, ...) set for this group, else the broker-level value. */
+  private groupSetting(groupId: string, key: string, brokerValue: number): number {
+    const v = this.groupConfigs(groupId)[key];
+    if (v === undefined) return brokerValue;
+    const n = Number(v);
+    return Number.isFinite(n) && n > 0 ? n : brokerValue;
   }
 
   private clearTimer(timers: Map<string, unknown>, memberId: string): void {
@@ -729,6 +1003,7 @@ export class ConsumerGroupCoordinator {
     if (memberEpoch < 0 && g.members.size === 0) return ErrorCode.NONE;
     const m = g.members.get(memberId);
     if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (m.classic !== null) return memberEpoch === m.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
     if (!transactional && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
     if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
     return ErrorCode.NONE;
@@ -775,8 +1050,15 @@ function metadataChanged(a: ModernMember, b: ModernMember): boolean {
     a.rebalanceTimeoutMs !== b.rebalanceTimeoutMs ||
     a.serverAssignor !== b.serverAssignor ||
     a.subscribedTopicRegex !== b.subscribedTopicRegex ||
-    !sameStrings(a.subscribedTopicNames, b.subscribedTopicNames)
+    !sameStrings(a.subscribedTopicNames, b.subscribedTopicNames) ||
+    !sameClassic(a.classic, b.classic)
   );
+}
+
+function sameClassic(a: ClassicMemberMetadata | null, b: ClassicMemberMetadata | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.sessionTimeoutMs !== b.sessionTimeoutMs || a.supportedProtocols.length !== b.supportedProtocols.length) return false;
+  return a.supportedProtocols.every((p, i) => p.name === b.supportedProtocols[i].name && bytesEqual(p.metadata, b.supportedProtocols[i].metadata));
 }
 
 function sameSubscription(a: Map<string, SubscribedTopic>, b: Map<string, SubscribedTopic>): boolean {

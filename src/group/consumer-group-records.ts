@@ -7,7 +7,7 @@
  * | --- | --- | --- | --- |
  * | 3 | ConsumerGroupMetadata | group | epoch int32; tag 0 metadata hash int64 |
  * | 4 | ConsumerGroupPartitionMetadata | group | topics [id uuid, name, partitions int32, racks []] |
- * | 5 | ConsumerGroupMemberMetadata | group, member | instance id?, rack id?, client id, client host, topic names [], regex?, rebalance timeout int32, server assignor? |
+ * | 5 | ConsumerGroupMemberMetadata | group, member | instance id?, rack id?, client id, client host, topic names [], regex?, rebalance timeout int32, server assignor?; tag 0 classic member metadata (session timeout, protocols) |
  * | 6 | ConsumerGroupTargetAssignmentMetadata | group | assignment epoch int32 |
  * | 7 | ConsumerGroupTargetAssignmentMember | group, member | topic partitions [id uuid, partitions []int32] |
  * | 8 | ConsumerGroupCurrentMemberAssignment | group, member | member epoch, previous member epoch int32, state int8, assigned and pending-revocation topic partitions |
@@ -43,6 +43,14 @@ export interface ConsumerGroupKey {
   member: string | null;
 }
 
+/** A member that speaks the classic protocol inside a consumer group (tag 0 of ConsumerGroupMemberMetadataValue). */
+export interface ClassicMemberMetadata {
+  /** Its JoinGroup session timeout (ms). */
+  sessionTimeoutMs: number;
+  /** Its protocols (assignor names and subscription metadata), in preference order. */
+  supportedProtocols: { name: string; metadata: Uint8Array }[];
+}
+
 /** Member subscription as stored (ConsumerGroupMemberMetadataValue). */
 export interface MemberMetadataRecord {
   instanceId: string | null;
@@ -53,6 +61,8 @@ export interface MemberMetadataRecord {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  /** Set for a member using JoinGroup/SyncGroup/Heartbeat (a classic consumer in a consumer group), else null. */
+  classic: ClassicMemberMetadata | null;
 }
 
 /** Member's current assignment as stored (ConsumerGroupCurrentMemberAssignmentValue). */
@@ -154,7 +164,14 @@ export function encodeMemberMetadataValue(m: MemberMetadataRecord): Uint8Array {
   w.compactString(m.subscribedTopicRegex);
   w.int32(m.rebalanceTimeoutMs);
   w.compactString(m.serverAssignor);
-  w.uvarint(0);
+  if (m.classic === null) w.uvarint(0);
+  else {
+    const tag = encodeClassicMetadata(m.classic);
+    w.uvarint(1);
+    w.uvarint(0);
+    w.uvarint(tag.length);
+    w.raw(tag);
+  }
   return finish(w);
 }
 
@@ -187,6 +204,34 @@ export function encodeCurrentAssignmentValue(a: CurrentAssignmentRecord): Uint8A
   writeTopicPartitions(w, a.pendingRevocation);
   w.uvarint(0);
   return finish(w);
+}
+
+function encodeClassicMetadata(c: ClassicMemberMetadata): Uint8Array {
+  const w = new Writer(256);
+  w.int32(c.sessionTimeoutMs);
+  w.uvarint(c.supportedProtocols.length + 1);
+  for (const p of c.supportedProtocols) {
+    w.compactString(p.name);
+    w.compactBytes(p.metadata);
+    w.uvarint(0);
+  }
+  w.uvarint(0);
+  return w.finishContiguous().slice();
+}
+
+function decodeClassicMetadata(data: Uint8Array): ClassicMemberMetadata {
+  const r = new Reader(data);
+  const sessionTimeoutMs = r.int32();
+  const n = count(r);
+  const supportedProtocols: ClassicMemberMetadata["supportedProtocols"] = [];
+  for (let i = 0; i < n; i++) {
+    const name = r.compactString(false)!;
+    const metadata = r.compactBytes(false)!.slice();
+    r.unknownTagSection();
+    supportedProtocols.push({ name, metadata });
+  }
+  r.unknownTagSection();
+  return { sessionTimeoutMs, supportedProtocols };
 }
 
 function writeTopicPartitions(w: Writer, parts: TopicPartitionsById): void {
@@ -263,8 +308,9 @@ export function decodeConsumerGroupValue(type: number, value: Uint8Array): Consu
       const subscribedTopicRegex = r.compactString(true);
       const rebalanceTimeoutMs = r.int32();
       const serverAssignor = r.compactString(true);
-      r.unknownTagSection();
-      return { type, member: { instanceId, rackId, clientId, clientHost, subscribedTopicNames: names, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor } };
+      const tag0 = r.unknownTagSection()?.find((t) => t.tag === 0);
+      const classic = tag0 === undefined ? null : decodeClassicMetadata(tag0.data);
+      return { type, member: { instanceId, rackId, clientId, clientHost, subscribedTopicNames: names, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, classic } };
     }
     case 6: {
       const assignmentEpoch = r.int32();

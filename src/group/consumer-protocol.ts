@@ -4,8 +4,8 @@
  * Both start with an int16 version; newer versions than the schema knows are read as the newest known one, as
  * Kafka's ConsumerProtocol does. Unreadable bytes give null: they are the clients' business, not the broker's.
  */
-import { Reader } from "../protocol/wire.ts";
-import { readConsumerProtocolAssignment } from "../protocol/generated/data_consumer_protocol_assignment.ts";
+import { Reader, Writer } from "../protocol/wire.ts";
+import { readConsumerProtocolAssignment, writeConsumerProtocolAssignment } from "../protocol/generated/data_consumer_protocol_assignment.ts";
 import { readConsumerProtocolSubscription } from "../protocol/generated/data_consumer_protocol_subscription.ts";
 
 /** Protocol type of groups formed by Kafka consumers. */
@@ -21,6 +21,20 @@ export function subscribedTopicsOf(metadata: Uint8Array): string[] | null {
     const version = Math.min(r.int16(), MAX_CONSUMER_PROTOCOL_VERSION);
     if (version < 0) return null;
     return readConsumerProtocolSubscription(r, version).topics;
+  } catch {
+    return null;
+  }
+}
+
+/** A consumer's subscription: topics and (version 1+) the partitions it owns, or null when unreadable. */
+export function readSubscription(metadata: Uint8Array): { topics: string[]; ownedPartitions: AssignedTopic[] } | null {
+  if (metadata.length < 2) return null;
+  try {
+    const r = new Reader(metadata);
+    const version = Math.min(r.int16(), MAX_CONSUMER_PROTOCOL_VERSION);
+    if (version < 0) return null;
+    const s = readConsumerProtocolSubscription(r, version);
+    return { topics: s.topics, ownedPartitions: (s.ownedPartitions ?? []).map((t) => ({ topic: t.topic, partitions: t.partitions })) };
   } catch {
     return null;
   }
@@ -46,4 +60,12 @@ export function assignedPartitionsOf(assignment: Uint8Array): AssignedTopic[] | 
   } catch {
     return null;
   }
+}
+
+/** A consumer-protocol assignment (version 0) of these partitions, as a classic leader would send it. */
+export function encodeConsumerAssignment(parts: readonly AssignedTopic[]): Uint8Array {
+  const w = new Writer(256);
+  w.int16(0);
+  writeConsumerProtocolAssignment(w, 0, { assignedPartitions: parts.map((p) => ({ topic: p.topic, partitions: p.partitions })), userData: null });
+  return w.finishContiguous().slice();
 }

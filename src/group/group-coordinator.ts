@@ -25,7 +25,7 @@ import {
   type JoinGroupOutcome,
   type SyncGroupOutcome,
 } from "./consumer-group.ts";
-import { CONSUMER_PROTOCOL_TYPE } from "./consumer-protocol.ts";
+import { CONSUMER_PROTOCOL_TYPE, encodeConsumerAssignment } from "./consumer-protocol.ts";
 import type { GroupConfig, GroupLogger } from "./group-config.ts";
 import { describeGroupLag, type GroupLagRow, type GroupLagSource } from "./group-lag.ts";
 import { offsetsPartitionFor } from "./group-partitioning.ts";
@@ -61,7 +61,7 @@ import {
   type ConsumerGroupHeartbeatOutcome,
   type TopicMetadataSource,
 } from "./consumer-group-coordinator.ts";
-import type { ModernGroup } from "./modern-group.ts";
+import type { ModernGroup, ModernMember } from "./modern-group.ts";
 import { GroupOffsets } from "./offset-store.ts";
 
 /** Group type reported by ListGroups v5+ for classic groups. */
@@ -74,8 +74,8 @@ export const MAX_PENDING_MEMBERS_PER_GROUP = 10_000;
 export const MAX_PROTOCOLS_PER_MEMBER = 64;
 /** Capacity of the batch builder for coordinator records (a larger single record gets its own buffer). */
 const RECORDS_BATCH_BYTES = 256 * 1024;
-/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8). */
-export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+/** Authorized-operations bitfield for a group when requested: READ(3), DELETE(6), DESCRIBE(8), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11) (group configs). */
+export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
 /** What a coordinator is built from. */
 export interface GroupCoordinatorOptions {
@@ -93,6 +93,8 @@ export interface GroupCoordinatorOptions {
   randomId?: () => string;
   /** The topics KIP-848 consumer groups subscribe to (default: none). */
   metadata?: TopicMetadataSource;
+  /** A group's dynamic configs (`consumer.session.timeout.ms`, `consumer.heartbeat.interval.ms`); default none. */
+  groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
 }
 
 /** Topic metadata with no topics (a coordinator without a broker). */
@@ -140,12 +142,14 @@ export class GroupCoordinator {
       clock: this.clock,
       log: this.log,
       metadata: opts.metadata ?? NO_TOPICS,
+      groupConfigs: opts.groupConfigs,
       append: (groupId, records) => this.append(groupId, records, false),
       classic: {
         get: (groupId) => this.groups.get(groupId),
         take: (groupId) => {
           const g = this.groups.get(groupId)!;
           const offsets = g.offsets;
+          for (const m of g.members.values()) this.clearSession(m);
           this.killGroup(g, false);
           return offsets;
         },
@@ -155,6 +159,7 @@ export class GroupCoordinator {
           this.groups.set(groupId, g);
         },
         tombstone: (groupId) => ({ key: encodeGroupMetadataKey(groupId), value: null }),
+        downgrade: (mg, members, assignments) => this.downgradeToClassic(mg, members, assignments),
       },
     });
   }
@@ -237,15 +242,44 @@ export class GroupCoordinator {
     return this.consumer.describe(groupId);
   }
 
+  /** Rebuilds a classic group from a consumer group's classic members and makes them rejoin (online downgrade). */
+  private downgradeToClassic(mg: { groupId: string; groupEpoch: number; offsets: GroupOffsets }, members: readonly ModernMember[], assignments: ReadonlyMap<string, Uint8Array>): void {
+    const g = new ClassicGroup(mg.groupId);
+    for (const k of mg.offsets.keys()) g.offsets.set(k.topic, k.partition, mg.offsets.get(k.topic, k.partition)!);
+    for (const m of members) {
+      const member = new GroupMember({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocols: m.classic!.supportedProtocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+      });
+      member.assignment = assignments.get(m.memberId) ?? EMPTY_BYTES;
+      g.add(member);
+    }
+    g.generationId = mg.groupEpoch;
+    g.protocolName = g.selectProtocol();
+    g.subscribedTopics = g.computeSubscribedTopics();
+    g.state = "Stable";
+    g.previousState = "Stable";
+    g.stateTimestampMs = this.clock.nowMs();
+    this.groups.set(g.groupId, g);
+    const appended = this.appendGroupRecord(g, null);
+    if (!appended.ok) this.log.warn(`group ${g.groupId}: could not persist the downgraded group (${appended.errorCode})`);
+    for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
+    this.prepareRebalance(g, "the group was converted from a consumer group (online downgrade)");
+  }
+
   /**
-   * A classic JoinGroup for an id held by a consumer group: an empty one is replaced by a classic group (its offsets
-   * kept); a non-empty one answers INCONSISTENT_GROUP_PROTOCOL (classic members inside a consumer group are not
-   * supported). Returns NONE when the join may go on.
+   * A classic JoinGroup for an id held by an empty consumer group: it is replaced by a classic group (its offsets
+   * kept). Returns NONE when the join may go on.
    */
   private convertEmptyConsumerGroup(groupId: string): number {
     const mg = this.consumer.get(groupId);
     if (mg === undefined) return ErrorCode.NONE;
-    if (mg.members.size > 0) return ErrorCode.INCONSISTENT_GROUP_PROTOCOL;
     const records = this.consumer.deletionRecords(mg);
     const appended = this.append(groupId, records, false);
     if (!appended.ok) return appended.errorCode;
@@ -265,6 +299,8 @@ export class GroupCoordinator {
       return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     if (req.protocols.length > MAX_PROTOCOLS_PER_MEMBER) return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_REQUEST));
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined && mg.members.size > 0) return this.consumer.classicJoin(mg, req);
     const converted = this.convertEmptyConsumerGroup(req.groupId);
     if (converted !== ErrorCode.NONE) return Promise.resolve(joinError(req.memberId, converted));
     const isUnknown = req.memberId === "";
@@ -597,6 +633,8 @@ export class GroupCoordinator {
   syncGroup(req: SyncGroupInput): Promise<SyncGroupOutcome> {
     if (this.stopped) return Promise.resolve(syncError(ErrorCode.NOT_COORDINATOR));
     if (req.groupId === "") return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined) return Promise.resolve(this.consumer.classicSync(mg, req));
     const g = this.groups.get(req.groupId);
     if (g === undefined) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (g.is("Dead")) return Promise.resolve(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
@@ -675,6 +713,8 @@ export class GroupCoordinator {
   heartbeat(req: HeartbeatInput): number {
     if (this.stopped) return ErrorCode.NOT_COORDINATOR;
     if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const mg = this.consumer.get(req.groupId);
+    if (mg !== undefined) return this.consumer.classicHeartbeat(mg, req);
     const g = this.groups.get(req.groupId);
     if (g === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (g.is("Dead")) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -693,6 +733,13 @@ export class GroupCoordinator {
         this.scheduleSession(g, member, member.sessionTimeoutMs);
         return ErrorCode.NONE;
     }
+  }
+
+  /** LeaveGroup for either kind of group: a consumer group's members leave once their removal is durable. */
+  leaveAnyGroup(groupId: string, leaving: readonly LeavingMember[]): Promise<LeaveGroupOutcome> {
+    const mg = this.stopped ? undefined : this.consumer.get(groupId);
+    if (mg !== undefined) return this.consumer.classicLeave(mg, leaving);
+    return Promise.resolve(this.leaveGroup(groupId, leaving));
   }
 
   /** Handles a LeaveGroup of one or more members (v3+ batches; static members may be removed by instance id). */
@@ -1321,6 +1368,18 @@ export class GroupCoordinator {
   lagSource(): GroupLagSource {
     return {
       describeGroup: (groupId) => {
+        if (this.consumer.get(groupId) !== undefined) {
+          const d = this.consumer.describe(groupId);
+          return Promise.resolve({
+            protocolType: CONSUMER_PROTOCOL_TYPE,
+            members: d.members.map((m) => ({
+              memberId: m.memberId,
+              clientId: m.clientId,
+              host: m.clientHost,
+              assignment: encodeConsumerAssignment(m.assignment.topicPartitions.map((t) => ({ topic: t.topicName, partitions: t.partitions }))),
+            })),
+          });
+        }
         const g = this.groups.get(groupId);
         if (g === undefined || g.is("Dead")) return Promise.resolve(null);
         return Promise.resolve({

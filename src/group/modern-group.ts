@@ -44,6 +44,7 @@ export function newMember(memberId: string): ModernMember {
     subscribedTopicRegex: null,
     rebalanceTimeoutMs: -1,
     serverAssignor: null,
+    classic: null,
     memberEpoch: 0,
     previousMemberEpoch: 0,
     state: MemberState.STABLE,

@@ -136,5 +136,6 @@ function metricsSource(b: Broker): MetricsSource {
     topics: () => b.topicsByName.values(),
     groupIds: () => b.groups.listGroups().map((g) => g.groupId),
     groupLag: (id) => b.groups.describeGroupLag(id),
+    nodeId: b.nodeId,
   };
 }

@@ -55,6 +55,8 @@ export interface FileSystem {
   writeFileAtomic(path: string, data: Uint8Array): void;
   /** Fsyncs a directory so that creates and renames in it are durable. */
   syncDir(path: string): void;
+  /** {@link FileSystem.syncDir} off the event loop (the flush after a segment roll). */
+  syncDirAsync(path: string): Promise<void>;
 }
 
 class NodeFileHandle implements FileHandle {
@@ -145,6 +147,17 @@ export const nodeFileSystem: FileSystem = {
     nodeFs.renameSync(tmp, path);
     this.syncDir(nodePath.dirname(path));
   },
+  async syncDirAsync(path) {
+    let fd = -1;
+    try {
+      fd = await new Promise<number>((resolve, reject) => nodeFs.open(path, "r", (e, n) => (e ? reject(e) : resolve(n))));
+      await new Promise<void>((resolve, reject) => nodeFs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+    } catch (e) {
+      if (!DIR_SYNC_REFUSALS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    } finally {
+      if (fd >= 0) nodeFs.closeSync(fd);
+    }
+  },
   syncDir(path) {
     let fd = -1;
     try {
@@ -175,6 +188,7 @@ export function withoutFdatasync(fs: FileSystem): FileSystem {
     openRead: (path) => new UnsyncedFileHandle(fs.openRead(path)),
     writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
     syncDir: (path) => fs.syncDir(path),
+    syncDirAsync: (path) => fs.syncDirAsync(path),
   };
 }
 

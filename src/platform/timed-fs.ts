@@ -54,5 +54,6 @@ export function timedFileSystem(fs: FileSystem, onSync: (ms: number) => void): F
     readFile: (path) => fs.readFile(path),
     writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
     syncDir: (path) => fs.syncDir(path),
+    syncDirAsync: (path) => fs.syncDirAsync(path),
   };
 }

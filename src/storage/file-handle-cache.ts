@@ -138,6 +138,7 @@ export class FileHandleCache {
       openRead: (path) => this.admit(path, true, () => fs.openRead(path)),
       writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
       syncDir: (path) => fs.syncDir(path),
+    syncDirAsync: (path) => fs.syncDirAsync(path),
     };
   }
 

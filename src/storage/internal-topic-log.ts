@@ -1,19 +1,21 @@
 /**
  * An internal topic (`__consumer_offsets`, `__transaction_state`) as its coordinator uses it: created through
- * the broker, written with the same append path as Produce (offsets assigned by the log, high watermark moved,
- * fetch waiters woken), made durable with the log's group-commit fdatasync, and read back batch by batch when the
- * coordinator loads. The broker is reached through {@link InternalTopicHost}, which `Broker` satisfies
+ * the broker, written with the same append path as Produce (the partition's leader write path: offsets assigned,
+ * high watermark moved, fetch waiters woken), settled like acks=all (high watermark passed and fdatasynced), and
+ * read back batch by batch when the coordinator loads. The broker is reached through {@link InternalTopicHost}, which `Broker` satisfies
  * structurally, so the coordinators' layers never import the broker.
  */
 import type { PartitionLog } from "./partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
-/** A partition of an internal topic as the host keeps it. */
+/** A partition of an internal topic as the host keeps it (src/partition's Partition satisfies it). */
 export interface InternalTopicPartition {
-  /** The partition's log. */
+  /** The partition's log (reads). */
   readonly log: PartitionLog;
-  /** Leader epoch stamped on appended batches. */
-  readonly leaderEpoch: number;
+  /** The leader write path: offsets assigned, producer state and high watermark moved, fetches woken. */
+  appendAsLeader(records: Uint8Array): { lastOffset: bigint };
+  /** Resolves once the high watermark passed `offset` and the data is durable (the acks=all wait). */
+  whenCommitted(offset: bigint): Promise<void>;
 }
 
 /** What the broker offers an internal topic (Broker implements it). */
@@ -22,8 +24,6 @@ export interface InternalTopicHost<P extends InternalTopicPartition> {
   readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[] }>;
   /** Creates a topic; rejects with a KafkaError on failure. */
   createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Promise<unknown>;
-  /** Wakes fetches waiting on a partition after an append. */
-  notifyAppend(p: P): void;
 }
 
 /** One internal topic over the broker's partition logs. */
@@ -65,10 +65,7 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
   /** Appends batches like a Produce with acks=all: visible at once, resolved once fdatasynced. */
   append(partition: number, batches: Uint8Array): Promise<void> {
     const p = this.partition(partition);
-    p.log.append(batches, { leaderEpoch: p.leaderEpoch });
-    p.log.highWatermark = p.log.logEndOffset;
-    this.host.notifyAppend(p);
-    return p.log.sync();
+    return p.whenCommitted(p.appendAsLeader(batches).lastOffset + 1n);
   }
 
   /** Reads whole batches from `offset` (clamped to the log start offset), about `maxBytes` at most. */

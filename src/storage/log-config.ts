@@ -74,6 +74,18 @@ export interface LogConfig {
   preallocate: boolean;
   /** `remote.storage.enable` (accepted, only false is supported). */
   remoteStorageEnable: boolean;
+  /** `remote.copy.lag.bytes`, `remote.copy.lag.ms`, `remote.log.copy.disable`, `remote.log.delete.on.disable` (tiered storage; accepted, unused). */
+  remoteCopyLagBytes: number;
+  /** See remoteCopyLagBytes. */
+  remoteCopyLagMs: number;
+  /** See remoteCopyLagBytes. */
+  remoteLogCopyDisable: boolean;
+  /** See remoteCopyLagBytes. */
+  remoteLogDeleteOnDisable: boolean;
+  /** `errors.deadletterqueue.group.enable` (share-group dead-letter queues; accepted, unused). */
+  errorsDeadletterqueueGroupEnable: boolean;
+  /** `max.decompressed.message.bytes` (accepted; Runnel bounds decompression by max.message.bytes). */
+  maxDecompressedMessageBytes: number;
   /** `retention.bytes` (-1 = unlimited). */
   retentionBytes: number;
   /** `retention.ms` (-1 = unlimited). */
@@ -133,6 +145,7 @@ export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
   { name: "compression.type", field: "compressionType", type: "string", default: "producer", serverDefaultKey: "compression.type", oneOf: ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"], doc: "Codec for stored batches; producer keeps the codec the producer used." },
   { name: "compression.zstd.level", field: "compressionZstdLevel", type: "int", default: "3", serverDefaultKey: "compression.zstd.level", min: -131072, max: 22, doc: "Level for compression.type=zstd." },
   { name: "delete.retention.ms", field: "deleteRetentionMs", type: "long", default: "86400000", serverDefaultKey: "log.cleaner.delete.retention.ms", min: 0, doc: "How long tombstones are kept in compacted topics." },
+  { name: "errors.deadletterqueue.group.enable", field: "errorsDeadletterqueueGroupEnable", type: "boolean", default: "false", serverDefaultKey: null, doc: "Share-group dead-letter queue (accepted, unused)." },
   { name: "file.delete.delay.ms", field: "fileDeleteDelayMs", type: "long", default: "60000", serverDefaultKey: "log.segment.delete.delay.ms", min: 0, doc: "Wait before a deleted segment's files are removed." },
   { name: "flush.messages", field: "flushMessages", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.flush.interval.messages", min: 1, doc: "Messages appended before a forced fdatasync." },
   { name: "flush.ms", field: "flushMs", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.flush.interval.ms", min: 0, doc: "Time after an append before a forced fdatasync." },
@@ -142,6 +155,7 @@ export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
   { name: "local.retention.bytes", field: "localRetentionBytes", type: "long", default: "-2", serverDefaultKey: "log.local.retention.bytes", min: -2, doc: "Tiered storage local size limit (-2 = retention.bytes)." },
   { name: "local.retention.ms", field: "localRetentionMs", type: "long", default: "-2", serverDefaultKey: "log.local.retention.ms", min: -2, doc: "Tiered storage local time limit (-2 = retention.ms)." },
   { name: "max.compaction.lag.ms", field: "maxCompactionLagMs", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.cleaner.max.compaction.lag.ms", min: 1, doc: "Longest a record stays ineligible for compaction." },
+  { name: "max.decompressed.message.bytes", field: "maxDecompressedMessageBytes", type: "int", default: "2147483639", serverDefaultKey: "max.decompressed.message.bytes", min: 0, doc: "Largest decompressed batch (accepted; Runnel bounds decompression by max.message.bytes)." },
   { name: "max.message.bytes", field: "maxMessageBytes", type: "int", default: "1048588", serverDefaultKey: "message.max.bytes", min: 0, doc: "Largest record batch the topic accepts." },
   { name: "message.timestamp.after.max.ms", field: "messageTimestampAfterMaxMs", type: "long", default: "3600000", serverDefaultKey: "log.message.timestamp.after.max.ms", min: 0, doc: "How far a CreateTime timestamp may be ahead of the broker clock." },
   { name: "message.timestamp.before.max.ms", field: "messageTimestampBeforeMaxMs", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.message.timestamp.before.max.ms", min: 0, doc: "How far a CreateTime timestamp may be behind the broker clock." },
@@ -150,6 +164,10 @@ export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
   { name: "min.compaction.lag.ms", field: "minCompactionLagMs", type: "long", default: "0", serverDefaultKey: "log.cleaner.min.compaction.lag.ms", min: 0, doc: "Shortest time a record stays uncompacted." },
   { name: "min.insync.replicas", field: "minInsyncReplicas", type: "int", default: "1", serverDefaultKey: "min.insync.replicas", min: 1, doc: "Replicas that must have a write for acks=all." },
   { name: "preallocate", field: "preallocate", type: "boolean", default: "false", serverDefaultKey: "log.preallocate", doc: "Preallocate segment files (accepted, ignored)." },
+  { name: "remote.copy.lag.bytes", field: "remoteCopyLagBytes", type: "long", default: "-1", serverDefaultKey: "log.remote.copy.lag.bytes", min: -1, doc: "Tiered storage copy lag (accepted, unused)." },
+  { name: "remote.copy.lag.ms", field: "remoteCopyLagMs", type: "long", default: "0", serverDefaultKey: "log.remote.copy.lag.ms", min: -1, doc: "Tiered storage copy lag (accepted, unused)." },
+  { name: "remote.log.copy.disable", field: "remoteLogCopyDisable", type: "boolean", default: "false", serverDefaultKey: null, doc: "Tiered storage copy switch (accepted, unused)." },
+  { name: "remote.log.delete.on.disable", field: "remoteLogDeleteOnDisable", type: "boolean", default: "false", serverDefaultKey: null, doc: "Tiered storage deletion switch (accepted, unused)." },
   { name: "remote.storage.enable", field: "remoteStorageEnable", type: "boolean", default: "false", serverDefaultKey: null, doc: "Tiered storage (not supported; must be false)." },
   { name: "retention.bytes", field: "retentionBytes", type: "long", default: "-1", serverDefaultKey: "log.retention.bytes", doc: "Size a partition may grow to before old segments are deleted (-1 = no limit)." },
   { name: "retention.ms", field: "retentionMs", type: "long", default: "604800000", serverDefaultKey: "log.retention.ms", min: -1, doc: "Age after which a segment is deleted (-1 = no limit)." },

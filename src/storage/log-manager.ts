@@ -20,6 +20,7 @@ import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicP
 import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
 import { uuidFromBase64 } from "../protocol/uuid.ts";
 import { PartitionLog } from "./partition-log.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 
 /** Marker file a clean shutdown leaves in each log dir. */
@@ -54,6 +55,20 @@ export interface LogDirDescription {
   dir: string;
   /** Partitions with their sizes in bytes. */
   partitions: { topic: string; partition: number; size: number }[];
+  /** Why the dir is offline (KIP-112: an I/O error in it), or null while it serves. */
+  offline: string | null;
+}
+
+/** Errors that mean the disk under a log dir failed or filled up: the whole dir goes offline (KIP-112). */
+const LOG_DIR_FAILURES = new Set(["EIO", "ENOSPC", "EROFS", "EDQUOT"]);
+
+/** The errno code of `e` (also inside a storage error's `ioError`), or null. */
+function ioErrorCode(e: unknown): string | null {
+  for (let x = e; x !== null && typeof x === "object"; x = (x as { ioError?: unknown }).ioError) {
+    const code = (x as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return null;
 }
 
 /** One loaded partition. */
@@ -74,6 +89,10 @@ export class LogManager {
   private closed = false;
   /** The log cleaner, or null when `log.cleaner.enable` is false. */
   readonly cleaner: LogCleaner | null;
+  /** Partitions loaded per log dir (placement picks the least loaded without walking every partition). */
+  private readonly partitionsIn = new Map<string, number>();
+  /** Log dirs taken offline by a disk failure, with the reason. */
+  private readonly offlineDirs = new Map<string, string>();
 
   private constructor(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions) {
     if (logDirs.length === 0) throw new Error("log.dirs lists no directory");
@@ -144,6 +163,7 @@ export class LogManager {
       this.deps.fs.syncDir(logDir);
       log = PartitionLog.open(dir, tp, config, this.deps);
     } catch (e) {
+      this.noteFailure(logDir, e);
       // A new partition is created whole or not at all: what was made of it goes (or is removed at the next start).
       try {
         this.deps.fs.removeTree(dir);
@@ -153,6 +173,8 @@ export class LogManager {
       throw e;
     }
     this.entries.set(name, { log, logDir, topicId: id });
+    this.partitionsIn.set(logDir, (this.partitionsIn.get(logDir) ?? 0) + 1);
+    this.watch(log, logDir);
     return log;
   }
 
@@ -163,6 +185,7 @@ export class LogManager {
     const entry = this.entries.get(name);
     if (!entry) return;
     this.entries.delete(name);
+    this.partitionsIn.set(entry.logDir, this.partitionsIn.get(entry.logDir)! - 1);
     entry.log.delete();
     this.deps.fs.syncDir(entry.logDir);
     this.deps.logger.info(`deleted log ${name} from ${entry.logDir}`);
@@ -182,7 +205,35 @@ export class LogManager {
       partitions: [...this.entries.values()]
         .filter((e) => e.logDir === dir)
         .map((e) => ({ topic: e.log.topicPartition.topic, partition: e.log.topicPartition.partition, size: e.log.size })),
+      offline: this.offlineDirs.get(dir) ?? null,
     }));
+  }
+
+  /** Whether a disk failure took `dir` offline. */
+  isLogDirOffline(dir: string): boolean {
+    return this.offlineDirs.has(dir);
+  }
+
+  /**
+   * Takes a log dir offline after a disk failure (KIP-112): every partition in it refuses reads and writes with
+   * KAFKA_STORAGE_ERROR, no new partition is placed there and no checkpoint is written to it; the other dirs keep
+   * serving. It comes back when the broker restarts with the disk fixed (acknowledged data is recovered then).
+   */
+  logDirFailed(dir: string, cause: unknown): void {
+    if (this.offlineDirs.has(dir)) return;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    this.offlineDirs.set(dir, reason);
+    let n = 0;
+    for (const e of this.entries.values()) {
+      if (e.logDir !== dir) continue;
+      e.log.takeOffline(cause);
+      n++;
+    }
+    const online = this.logDirs.filter((d) => !this.offlineDirs.has(d));
+    this.deps.logger.error(
+      `log dir ${dir} is offline after a disk failure (${reason}): its ${n} partition(s) answer KAFKA_STORAGE_ERROR until ` +
+        `the broker restarts with the disk fixed; ${online.length > 0 ? `still serving ${online.join(", ")}` : "no log dir is left online"}`,
+    );
   }
 
   /** Runs retention on every log now; a failing log is reported and skipped. */
@@ -197,21 +248,37 @@ export class LogManager {
     }
   }
 
-  /** Writes the recovery point and log start offset checkpoints of every log dir. */
+  /**
+   * Writes the recovery point and log start offset checkpoints of every online log dir; a dir that fails does not
+   * stop the others (a disk failure takes it offline), and the first failure is thrown at the end.
+   */
   checkpoint(): void {
+    let failure: unknown = null;
     for (const dir of this.logDirs) {
-      const recovery: CheckpointEntry[] = [];
-      const starts: CheckpointEntry[] = [];
-      for (const { log, logDir } of this.entries.values()) {
-        if (logDir !== dir) continue;
-        const { topic, partition } = log.topicPartition;
-        recovery.push({ topic, partition, offset: log.recoveryPoint });
-        starts.push({ topic, partition, offset: log.logStartOffset });
+      if (this.offlineDirs.has(dir)) continue;
+      try {
+        this.checkpointDir(dir);
+      } catch (e) {
+        this.noteFailure(dir, e);
+        failure ??= e;
       }
-      writeOffsetCheckpoint(this.deps.fs, `${dir}/${RECOVERY_POINT_CHECKPOINT}`, recovery);
-      writeOffsetCheckpoint(this.deps.fs, `${dir}/${LOG_START_OFFSET_CHECKPOINT}`, starts);
-      this.writeCleanerCheckpointOf(dir);
     }
+    if (failure !== null) throw failure;
+  }
+
+  /** Writes the checkpoints of one log dir. */
+  private checkpointDir(dir: string): void {
+    const recovery: CheckpointEntry[] = [];
+    const starts: CheckpointEntry[] = [];
+    for (const { log, logDir } of this.entries.values()) {
+      if (logDir !== dir) continue;
+      const { topic, partition } = log.topicPartition;
+      recovery.push({ topic, partition, offset: log.recoveryPoint });
+      starts.push({ topic, partition, offset: log.logStartOffset });
+    }
+    writeOffsetCheckpoint(this.deps.fs, `${dir}/${RECOVERY_POINT_CHECKPOINT}`, recovery);
+    writeOffsetCheckpoint(this.deps.fs, `${dir}/${LOG_START_OFFSET_CHECKPOINT}`, starts);
+    this.writeCleanerCheckpointOf(dir);
   }
 
   /** Writes `cleaner-offset-checkpoint` of the log dir holding `log` (after a compaction pass). */
@@ -227,6 +294,7 @@ export class LogManager {
 
   /** Writes `cleaner-offset-checkpoint` of `dir`: one entry per log that has been compacted. */
   private writeCleanerCheckpointOf(dir: string): void {
+    if (this.offlineDirs.has(dir)) return;
     const cleaned: CheckpointEntry[] = [];
     for (const { log, logDir } of this.entries.values()) {
       if (logDir !== dir || log.cleanerCheckpoint <= log.logStartOffset) continue;
@@ -243,14 +311,19 @@ export class LogManager {
     if (this.retentionTimer !== null) clock.clearTimer(this.retentionTimer);
     if (this.checkpointTimer !== null) clock.clearTimer(this.checkpointTimer);
     await this.cleaner?.stop();
-    let clean = true;
-    for (const { log } of this.entries.values()) {
+    const unclean = new Set<string>(this.offlineDirs.keys());
+    for (const { log, logDir } of this.entries.values()) {
       await log.close();
-      if (log.isOffline) clean = false;
+      if (log.isOffline) unclean.add(logDir);
     }
-    this.checkpoint();
-    if (!clean) return;
+    try {
+      this.checkpoint();
+    } catch (e) {
+      this.deps.logger.error(`writing checkpoints at shutdown failed: ${String(e)}`);
+      for (const dir of this.logDirs) unclean.add(dir);
+    }
     for (const dir of this.logDirs) {
+      if (unclean.has(dir) || this.offlineDirs.has(dir)) continue;
       this.deps.fs.writeFileAtomic(`${dir}/${CLEAN_SHUTDOWN_FILE}`, new TextEncoder().encode("{}\n"));
     }
   }
@@ -263,12 +336,26 @@ export class LogManager {
     return this.opts.topicConfig?.(topic) ?? this.opts.defaultConfig ?? DEFAULT_LOG_CONFIG;
   }
 
+  /** The online log dir with the fewest partitions; KAFKA_STORAGE_ERROR when every dir is offline. */
   private leastLoadedDir(): string {
-    const counts = new Map<string, number>(this.logDirs.map((d) => [d, 0]));
-    for (const e of this.entries.values()) counts.set(e.logDir, (counts.get(e.logDir) ?? 0) + 1);
-    let best = this.logDirs[0];
-    for (const d of this.logDirs) if (counts.get(d)! < counts.get(best)!) best = d;
+    const online = this.logDirs.filter((d) => !this.offlineDirs.has(d));
+    if (online.length === 0) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `every log dir is offline (${this.logDirs.join(", ")})`);
+    const count = (d: string) => this.partitionsIn.get(d) ?? 0;
+    let best = online[0];
+    for (const d of online) if (count(d) < count(best)) best = d;
     return best;
+  }
+
+  /** Routes a log's I/O failure to its log dir: a disk failure takes the whole dir offline. */
+  private watch(log: PartitionLog, dir: string): void {
+    log.onIoError = (e) => this.noteFailure(dir, e);
+    if (this.offlineDirs.has(dir)) log.takeOffline(this.offlineDirs.get(dir));
+  }
+
+  /** Takes `dir` offline when `e` is a disk failure (EIO, ENOSPC, EROFS, EDQUOT). */
+  private noteFailure(dir: string, e: unknown): void {
+    const code = ioErrorCode(e);
+    if (code !== null && LOG_DIR_FAILURES.has(code)) this.logDirFailed(dir, e);
   }
 
   private readCheckpoint(path: string): Map<string, bigint> {
@@ -319,6 +406,8 @@ export class LogManager {
         cleanerCheckpoint: cleanerPoints.get(name),
       });
       this.entries.set(name, { log, logDir: dir, topicId: readPartitionMetadata(fs, path) });
+      this.partitionsIn.set(dir, (this.partitionsIn.get(dir) ?? 0) + 1);
+      this.watch(log, dir);
       await this.opts.afterPartitionLoaded?.(this.entries.size, total);
     }
     if (clean) {

@@ -176,6 +176,12 @@ export class PartitionLog {
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
+  /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
+  onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
+  /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
+  onIoError: ((e: unknown) => void) | null = null;
+  /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
+  onRoll: ((baseOffset: bigint) => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
@@ -336,7 +342,7 @@ export class PartitionLog {
    * {@link OffsetOutOfRangeError} when `fetchOffset` is outside [logStartOffset, logEndOffset].
    */
   read(fetchOffset: bigint, maxBytes: number, minOneBatch: boolean, upperBound?: bigint): ReadResult {
-    this.checkOpen();
+    this.checkOnline();
     if (fetchOffset < this.logStart || fetchOffset > this.leo) {
       throw new OffsetOutOfRangeError(this.name, fetchOffset, this.logStart, this.leo);
     }
@@ -376,7 +382,7 @@ export class PartitionLog {
    * walks that batch's records. Null if no record is that late.
    */
   offsetForTimestamp(timestamp: number): TimestampHit | null {
-    this.checkOpen();
+    this.checkOnline();
     const decompress = this.deps.decompress;
     for (let i = this.segmentIndexFor(this.logStart); i < this.segments.length; i++) {
       const seg = this.segments[i];
@@ -410,10 +416,12 @@ export class PartitionLog {
     if (offset > this.hw || offset < 0n) {
       throw new OffsetOutOfRangeError(this.name, offset, this.logStart, this.hw);
     }
+    const before = this.logStart;
     if (offset > this.logStart) this.logStart = offset;
     let k = 0;
     while (k + 1 < this.segments.length && this.segments[k + 1].baseOffset <= this.logStart) k++;
     this.deleteOldest(k, `log start offset ${this.logStart}`);
+    if (this.logStart > before && k <= 0) this.onLogStartMoved?.(this.logStart);
     return this.logStart;
   }
 
@@ -571,10 +579,22 @@ export class PartitionLog {
     if (this.offline !== null) throw new LogStorageError(this.name, this.offline);
   }
 
+  /** Reads refuse too once the log is offline (KIP-112: an offline replica answers KAFKA_STORAGE_ERROR). */
+  private checkOnline(): void {
+    this.checkWritable();
+  }
+
   private goOffline(e: unknown): void {
     if (this.offline !== null) return;
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
+    this.onIoError?.(e);
+  }
+
+  /** Takes the log offline because its log dir failed (another log's I/O error); reads and writes refuse from now on. */
+  takeOffline(cause: unknown): void {
+    if (this.offline !== null) return;
+    this.offline = cause;
   }
 
   /** The view of this log a compaction pass works through. */
@@ -744,6 +764,7 @@ export class PartitionLog {
       throw new LogStorageError(this.name, e);
     }
     if (this.pendingSealed.length > 0) this.sync().catch(noop);
+    this.onRoll?.(newBase);
   }
 
   private newSegment(base: bigint): Segment {
@@ -786,19 +807,12 @@ export class PartitionLog {
     const sealed = this.pendingSealed;
     if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();
     this.pendingSealed = [];
-    if (this.dirUnsynced) {
-      // New segment files are durable only once the directory entry is: a power cut must not lose a rolled segment.
-      try {
-        this.deps.fs.syncDir(this.dir);
-        this.dirUnsynced = false;
-      } catch (e) {
-        this.goOffline(e);
-        return Promise.reject(new LogStorageError(this.name, e));
-      }
-    }
+    // New segment files are durable only once their directory entries are: a power cut must not lose a rolled segment.
+    const dirSync = this.dirUnsynced ? this.deps.fs.syncDirAsync(this.dir) : null;
+    this.dirUnsynced = false;
     const active = this.active();
     this.flushInFlightTarget = target;
-    const done = Promise.all([...sealed.map((s) => s.sync()), active.sync()]).then(
+    const done = Promise.all([...sealed.map((s) => s.sync()), active.sync(), dirSync]).then(
       () => {
         if (target > this.flushedTo) this.flushedTo = target;
         this.lastFlushMs = this.deps.clock.nowMs();
@@ -840,6 +854,7 @@ export class PartitionLog {
     if (this.segments[0].baseOffset > this.logStart) this.logStart = this.segments[0].baseOffset;
     if (this.hw < this.logStart) this.hw = this.logStart;
     this.deps.logger.info(`${this.name}: deleted ${k} segment(s), ${bytes} bytes, by ${reason}; log start offset ${this.logStart}`);
+    this.onLogStartMoved?.(this.logStart);
     return bytes;
   }
 

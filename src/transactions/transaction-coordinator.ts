@@ -610,7 +610,8 @@ export class TransactionCoordinator {
 
   /** DescribeTransactions for one id. */
   describe(transactionalId: string): TxnDescription {
-    const empty = (errorCode: number): TxnDescription => ({ errorCode, transactionalId, state: "", timeoutMs: 0, startTimestamp: -1, producerId: NO_PRODUCER_ID, producerEpoch: NO_PRODUCER_EPOCH, topics: [] });
+    // As Kafka: an id it cannot describe carries the schema's default epoch (0), not NO_PRODUCER_EPOCH.
+    const empty = (errorCode: number): TxnDescription => ({ errorCode, transactionalId, state: "", timeoutMs: 0, startTimestamp: -1, producerId: NO_PRODUCER_ID, producerEpoch: 0, topics: [] });
     if (this.stopped) return empty(ErrorCode.NOT_COORDINATOR);
     if (transactionalId === "") return empty(ErrorCode.INVALID_REQUEST);
     const meta = this.txns.get(transactionalId);

@@ -1,14 +1,12 @@
 /**
  * Writing COMMIT/ABORT markers: a single node needs no WriteTxnMarkers round trip, so the coordinator appends the
- * control batches to the partition logs itself through {@link PartitionMarkerWriter}. Each marker ends the
- * producer's transaction in that partition's producer state (moving the last stable offset), an ABORT adds the
- * transaction to the partition's aborted-transaction index, and waiting fetches are woken. The broker is reached
- * through {@link MarkerHost}, which `Broker` satisfies structurally.
+ * control batches to the partitions itself through {@link PartitionMarkerWriter}, on the partitions' leader write
+ * path: there each marker ends the producer's transaction in that partition's producer state (moving the last
+ * stable offset), an ABORT adds the transaction to the partition's aborted-transaction index, and waiting fetches
+ * are woken. The broker is reached through {@link MarkerHost}, which `Broker` satisfies structurally.
  */
 import type { Clock } from "../platform/clock.ts";
 import { ControlRecordType, buildControlBatch } from "../protocol/control-record.ts";
-import type { PartitionLog } from "../storage/partition-log.ts";
-import type { AbortedTxnIndex } from "./aborted-txn-index.ts";
 import type { TransactionLogger } from "./transaction-config.ts";
 import type { TopicPartition } from "./transaction-state.ts";
 
@@ -35,32 +33,18 @@ export interface TxnMarkerWriter {
   writeMarkers(req: TxnMarkerRequest): Promise<TopicPartition[]>;
 }
 
-/** The producer state of a partition as markers use it (ProducerStateTable satisfies it). */
-export interface MarkerProducerState {
-  /** Ends the producer's transaction; returns its first offset here or null. */
-  completeTxn(producerId: bigint, epoch: number): bigint | null;
-  /** First offset of the oldest ongoing transaction, or null. */
-  firstUnstableOffset(): bigint | null;
-}
-
-/** A partition as the host keeps it (the broker's PartitionState satisfies it). */
+/** A partition as the marker writer uses it (the broker's partitions satisfy it). */
 export interface MarkerPartition {
-  /** The log. */
-  readonly log: PartitionLog;
-  /** Leader epoch stamped on appended batches. */
-  readonly leaderEpoch: number;
-  /** Producer state. */
-  readonly producers: MarkerProducerState;
-  /** Aborted transactions. */
-  readonly abortedTxns: AbortedTxnIndex;
+  /** The leader write path: appends, updates producer state and the aborted-transaction index, wakes fetches. */
+  appendAsLeader(records: Uint8Array): { baseOffset: bigint; lastOffset: bigint };
+  /** Resolves once the high watermark passed `offset` and the data is durable. */
+  whenCommitted(offset: bigint): Promise<void>;
 }
 
 /** What the broker offers the marker writer. */
 export interface MarkerHost<P extends MarkerPartition> {
   /** Topics by name. */
   readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[] }>;
-  /** Wakes fetches waiting on a partition after an append. */
-  notifyAppend(p: P): void;
 }
 
 /** Called after a marker is appended to a partition (the group coordinator completes transactional offsets). */
@@ -93,15 +77,9 @@ export class PartitionMarkerWriter<P extends MarkerPartition> implements TxnMark
       }
       try {
         const batch = buildControlBatch({ producerId: req.producerId, producerEpoch: req.producerEpoch, type, coordinatorEpoch: req.coordinatorEpoch, timestampMs: this.clock.nowMs() });
-        const r = p.log.append(batch, { leaderEpoch: p.leaderEpoch });
-        const first = p.producers.completeTxn(req.producerId, req.producerEpoch);
-        if (!req.commit && first !== null) {
-          p.abortedTxns.add({ producerId: req.producerId, firstOffset: first, lastOffset: r.baseOffset, lastStableOffset: p.producers.firstUnstableOffset() ?? r.baseOffset + 1n });
-        }
-        p.log.highWatermark = p.log.logEndOffset;
-        this.host.notifyAppend(p);
+        const r = p.appendAsLeader(batch);
         this.onWritten(tp, req.producerId, req.commit);
-        syncs.push({ tp, done: p.log.sync() });
+        syncs.push({ tp, done: p.whenCommitted(r.lastOffset + 1n) });
       } catch (e) {
         this.log.error(`transaction marker for ${tp.topic}-${tp.partition} failed: ${(e as Error).message}`);
         failed.push(tp);

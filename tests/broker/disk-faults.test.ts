@@ -1,7 +1,7 @@
 /**
  * Disk faults injected under a real broker: a segment write that fails halfway answers the producer with
- * KAFKA_STORAGE_ERROR (never UNKNOWN_SERVER_ERROR) and nothing of the failed batch becomes readable; other
- * partitions keep working.
+ * KAFKA_STORAGE_ERROR (never UNKNOWN_SERVER_ERROR), the partition is offline (fetches answer KAFKA_STORAGE_ERROR)
+ * and nothing of the failed batch becomes readable after a restart; other partitions keep working.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -39,13 +39,25 @@ test("a torn segment write answers KAFKA_STORAGE_ERROR and the other partition k
     probe.tearNextLogWriteAt = 10;
     const torn = await produce(0, batch(3));
     assert.equal(torn.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
-    const fetched = await c.request(1, 12, {
-      maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-      topics: [{ topic: "d", partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
-    });
-    assert.equal(fetched.responses[0].partitions[0].highWatermark, 3n, "the failed batch is not visible");
+    const fetch0 = async (client: RawClient) =>
+      (await client.request(1, 12, {
+        maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: "d", partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
+      })).responses[0].partitions[0];
+    assert.equal((await fetch0(c)).errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the offline partition refuses reads too (KIP-112)");
     const other = await produce(1, batch(2));
-    assert.equal(other.errorCode, 0, "another partition still takes writes");
+    assert.equal(other.errorCode, 0, "another partition still takes writes (a torn write is not a disk failure)");
+    // After a restart the torn batch is cut away: nothing of it becomes visible.
+    c.close();
+    await broker.stop().catch(() => {});
+    const again = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", dir]])), { logger: testLogger() });
+    const c2 = await RawClient.connect(again.port);
+    try {
+      assert.equal((await fetch0(c2)).highWatermark, 3n, "the failed batch is not visible");
+    } finally {
+      c2.close();
+      await again.stop();
+    }
   } finally {
     c.close();
     await broker.stop().catch(() => {});

@@ -47,7 +47,7 @@ test("a handler that throws answers UNKNOWN_SERVER_ERROR per topic, logs once, a
     assert.equal(meta13.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR, "v13 carries it at the top level");
 
     // A handler whose promise rejects: Produce answers the error for every partition it was asked about.
-    b.broker.createTopic("p", 2, 1, {}, false);
+    await b.broker.createTopic("p", 2, 1, {}, false);
     replaceHandler(b.broker.handlers, 0, () => Promise.reject(new Error("boom in produce")));
     const prod = await c.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: "p", partitionData: [{ index: 0, records: batch(1) }, { index: 1, records: batch(1) }] }] });
     assert.deepEqual(prod.responses[0].partitionResponses.map((p: { index: number; errorCode: number }) => [p.index, p.errorCode]), [[0, ErrorCode.UNKNOWN_SERVER_ERROR], [1, ErrorCode.UNKNOWN_SERVER_ERROR]]);
@@ -66,7 +66,7 @@ test("a handler that throws answers UNKNOWN_SERVER_ERROR per topic, logs once, a
 test("acks=0 produce: a failed partition closes the connection; a successful one keeps it", async () => {
   const b = await startTestBroker({ "auto.create.topics.enable": "false" });
   try {
-    b.broker.createTopic("z", 1, 1, {}, false);
+    await b.broker.createTopic("z", 1, 1, {}, false);
     const good = await RawClient.connect(b.port);
     const produce = (topic: string) => good.frame(0, 9, { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch(2) }] }] });
     await good.sendRaw(produce("z"), false);
@@ -83,7 +83,7 @@ test("acks=0 produce: a failed partition closes the connection; a successful one
   }
 });
 
-test("I/O errors in CreateTopics, DeleteTopics and Metadata auto-creation answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
+test("I/O errors in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-ioerr-"));
   let failing = false;
   const enospc = (op: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${op}`), { code: "ENOSPC" });
@@ -115,6 +115,10 @@ test("I/O errors in CreateTopics, DeleteTopics and Metadata auto-creation answer
     assert.equal(deleted.responses[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     const meta = await c.request(3, 12, { topics: [{ topicId: ZERO_UUID, name: "auto" }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false });
     assert.equal(meta.topics[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    const grown = await c.request(37, 3, { topics: [{ name: "kept", count: 3, assignments: null }], timeoutMs: 1000, validateOnly: false });
+    assert.equal(grown.results[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    const altered = await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: "kept", configs: [{ name: "retention.ms", configOperation: 0, value: "1000" }] }], validateOnly: false });
+    assert.equal(altered.responses[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     failing = false;
     assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, "the connection survived every failure");
     assert.ok(!lines.some((l) => l.includes("closing connection")), "no connection was closed");

@@ -142,7 +142,7 @@ test("retention by time removes old segments and ListOffsets earliest moves", as
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
       earliest = await listOffset(c, "ret", -2n);
-      if (earliest > 0n) break;
+      if (earliest > 0n && dirFiles().length < 3) break; // retention passes may take the segments one by one
     }
     assert.ok(earliest > 0n, "earliest offset moved");
     assert.ok(dirFiles().length < 3, `old segments removed: ${dirFiles()}`);

@@ -15,8 +15,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
 import { havePythonModule, PYTHON } from "../support/proc.ts";
-import { RawClient } from "../support/raw-client.ts";
-import { RecordCursor } from "../../src/protocol/record-batch.ts";
+import { parseAcks, readPartition } from "./read-partition.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
 import { forgetfulDiskSkipReason, mountForgetfulDisk, type ForgetfulDisk } from "./forgetful-disk.ts";
 
@@ -67,58 +66,12 @@ async function produceThenCut(b: BrokerProcess, round: number, acks: number): Pr
   disk.cut();
   child.kill("SIGKILL");
   await closed;
-  const acked = new Map<number, string>();
-  for (const line of out.split("\n")) {
-    if (!line) continue;
-    const [offset, key] = line.split(" ");
-    acked.set(Number(offset), key);
-  }
-  return acked;
-}
-
-/**
- * Reads partition 0 back with plain Fetch requests (maxWait 0): offset -> key of every record, stopping at the high
- * watermark or where the broker answers nothing below it (a hole left by forgotten data; a consumer would wait there).
- */
-async function readBack(b: BrokerProcess): Promise<Map<number, string>> {
-  const c = await RawClient.connect(b.port);
-  const present = new Map<number, string>();
-  const cursor = new RecordCursor();
-  try {
-    let offset = 0n;
-    for (;;) {
-      const res = await c.request(1, 12, {
-        maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: offset, partitionMaxBytes: 8 << 20 }] }], forgottenTopicsData: [], rackId: "",
-      });
-      const p = res.responses[0].partitions[0];
-      assert.equal(p.errorCode, 0, `fetch at ${offset}: error ${p.errorCode}`);
-      const records: Uint8Array | null = p.records;
-      if (records === null || records.length === 0) break;
-      const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
-      for (let at = 0; at + 12 <= records.length; ) {
-        const size = 12 + dv.getInt32(at + 8);
-        if (at + size > records.length) break;
-        cursor.resetBatch(records, at, size);
-        while (cursor.next()) {
-          const o = BigInt(cursor.baseOffset) + BigInt(cursor.offsetDelta);
-          const key = new TextDecoder().decode(records.subarray(cursor.keyStart, cursor.keyStart + cursor.keyLength));
-          present.set(Number(o), cursor.valueLength === VALUE_BYTES ? key : `${key} (${cursor.valueLength} bytes)`);
-          if (o >= offset) offset = o + 1n;
-        }
-        at += size;
-      }
-      if (offset >= p.highWatermark) break;
-    }
-  } finally {
-    c.close();
-  }
-  return present;
+  return parseAcks(out);
 }
 
 /** What went missing: every acknowledged offset whose record is absent or different after the restart. */
 async function lostAcks(b: BrokerProcess, acked: Map<number, string>): Promise<string[]> {
-  const present = await readBack(b);
+  const present = await readPartition(b.port, TOPIC, 0, VALUE_BYTES);
   const lost: string[] = [];
   for (const [offset, key] of acked) if (present.get(offset) !== key) lost.push(`offset ${offset}: acknowledged ${key}, found ${present.get(offset) ?? "nothing"}`);
   return lost;

@@ -9,6 +9,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { uuidHex } from "../../src/protocol/uuid.ts";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { Admin } from "../../src/client/admin.ts";
 
 const TEST_TIMEOUT = { timeout: 90_000 };
 
@@ -111,6 +112,15 @@ test("OffsetCommit v9-v10 and OffsetFetch v9-v10 use member epochs; ListGroups v
     assert.equal(dg.groups[0].errorMessage, "Group g is not a classic group.");
     const dg5 = await c.request(15, 5, { groups: ["g"], includeAuthorizedOperations: false });
     assert.deepEqual([dg5.groups[0].errorCode, dg5.groups[0].groupState], [ErrorCode.NONE, "Dead"]);
+    // Runnel's own Admin (runnel group describe) falls back to ConsumerGroupDescribe; the in-process lag sees it too.
+    const admin = new Admin({ bootstrap: b.bootstrap });
+    await admin.connect();
+    const [desc] = await admin.describeGroups(["g"]);
+    await admin.close();
+    assert.deepEqual([desc.errorCode, desc.state, desc.protocolType, desc.protocol], [ErrorCode.NONE, "Stable", "consumer", "uniform"]);
+    assert.deepEqual(desc.members.map((m) => [m.memberId, m.assignment.map((tp) => `${tp.topic}-${tp.partition}`)]), [["m", ["t-0", "t-1"]]]);
+    const lag = await b.broker.groups.describeGroupLag("g");
+    assert.deepEqual(lag.map((r) => [r.topic, r.partition, r.committed, r.memberId]), [["t", 0, 10n, "m"], ["t", 1, null, "m"]]);
     const before = await c.request(69, 1, { groupIds: ["g"], includeAuthorizedOperations: false });
     c.close();
     await b.stop({ keepDir: true });
@@ -126,6 +136,27 @@ test("OffsetCommit v9-v10 and OffsetFetch v9-v10 use member epochs; ListGroups v
     assert.equal(leave.errorCode, ErrorCode.NONE);
     const del = await c.request(42, 2, { groupsNames: ["g"] });
     assert.equal(del.results[0].errorCode, ErrorCode.NONE);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a group config set by IncrementalAlterConfigs (resource GROUP) gives its members that heartbeat interval; bounds come from the broker's min/max", TEST_TIMEOUT, async () => {
+  const b = await startTestBroker({ "group.consumer.min.heartbeat.interval.ms": "500", "group.consumer.max.heartbeat.interval.ms": "9000" });
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("t", 1, 1, {}, false);
+    const alter = (value: string) =>
+      c.request(44, 1, { resources: [{ resourceType: 32, resourceName: "g", configs: [{ name: "consumer.heartbeat.interval.ms", configOperation: 0, value }] }], validateOnly: false });
+    const tooLarge = await alter("9500");
+    assert.equal(tooLarge.responses[0].errorCode, ErrorCode.INVALID_CONFIG);
+    const ok = await alter("700");
+    assert.equal(ok.responses[0].errorCode, ErrorCode.NONE);
+    const j = await c.request(68, 1, join("g", "m"));
+    assert.equal(j.heartbeatIntervalMs, 700);
+    const other = await c.request(68, 1, join("other", "m"));
+    assert.equal(other.heartbeatIntervalMs, 5000);
   } finally {
     c.close();
     await b.stop();

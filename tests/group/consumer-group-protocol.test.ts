@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { advance, flush } from "./coordinator-harness.ts";
+import { advance, assignment, flush, joinDynamic, joinInput, subscription, track } from "./coordinator-harness.ts";
+import { assignedPartitionsOf } from "../../src/group/consumer-protocol.ts";
 import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
 
 test("a first member joins at epoch 1 with every partition and the broker's heartbeat interval", async () => {
@@ -123,6 +124,19 @@ test("a member without heartbeats for group.consumer.session.timeout.ms is remov
   assert.equal(last!.memberEpoch, 3);
   assert.deepEqual(assigned(last!), { [tid]: [0, 1, 2, 3, 4, 5] });
   assert.ok(h.logs.some((l) => l.includes("member B removed: no heartbeat")));
+});
+
+test("per-group consumer.session.timeout.ms and consumer.heartbeat.interval.ms override the broker's", async () => {
+  const h = consumerHarness({ t: 6 }, {}, { g: { "consumer.session.timeout.ms": "8000", "consumer.heartbeat.interval.ms": "6000" } });
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  assert.equal(a.heartbeatIntervalMs, 6000);
+  const other = await h.coord.consumerGroupHeartbeat(hb("other", "X"));
+  assert.equal(other.heartbeatIntervalMs, 5000, "other groups keep group.consumer.heartbeat.interval.ms");
+  await advance(h, 7999);
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 1);
+  await advance(h, 2);
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 0, "gone after the group's 8 s session timeout");
+  assert.equal(h.coord.describeConsumerGroup("other").members.length, 1, "the broker's 45 s still holds elsewhere");
 });
 
 test("a member that does not revoke within its rebalance timeout is fenced", async () => {
@@ -299,7 +313,7 @@ test("ListGroups reports types and states; DescribeGroups calls a consumer group
   assert.equal(h.coord.describeConsumerGroup("g").errorMessage, "Group g not found.");
 });
 
-test("conversion: an empty classic group becomes a consumer group (offsets kept) and back; a non-empty one is refused", async () => {
+test("conversion: an empty classic group becomes a consumer group (offsets kept) and back", async () => {
   const h = consumerHarness();
   await h.coord.commitOffsets({ groupId: "g", generationId: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 2, offset: 9n, leaderEpoch: -1, metadata: null }] });
   const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
@@ -309,19 +323,94 @@ test("conversion: an empty classic group becomes a consumer group (offsets kept)
   h.restart();
   assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "consumer");
   assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [2] }]).topics[0].partitions[0].offset, 9n);
-  // Non-empty consumer group: a classic JoinGroup is refused.
-  const join = await h.coord.joinGroup({ groupId: "g", memberId: "", groupInstanceId: null, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], clientId: "c", clientHost: "/h", requireKnownMemberId: false, supportsSkipAssignment: true });
-  assert.equal(join.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
-  // Once empty, the classic JoinGroup converts it back.
+  // Once empty, a classic JoinGroup converts it back.
   await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
-  const join2 = h.coord.joinGroup({ groupId: "g", memberId: "", groupInstanceId: null, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array(0) }], clientId: "c", clientHost: "/h", requireKnownMemberId: false, supportsSkipAssignment: true });
+  const join = track(h.coord.joinGroup(joinInput("g", { requireKnownMemberId: false })));
   await advance(h, 0);
-  assert.equal((await join2).errorCode, ErrorCode.NONE);
+  assert.equal(join.value!.errorCode, ErrorCode.NONE);
   assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "classic");
   assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [2] }]).topics[0].partitions[0].offset, 9n);
-  // A non-empty classic group is not taken over.
+  // While the classic group rebalances it is not taken over.
   const refused = await h.coord.consumerGroupHeartbeat(hb("g", "B"));
   assert.equal(refused.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   assert.equal(refused.errorMessage, "Group g is not a consumer group.");
+});
+
+/** A Stable classic group "g" of two members (range over t's 6 partitions: 0-2 and 3-5). */
+async function stableClassicGroup(h: ReturnType<typeof consumerHarness>) {
+  const a = await joinDynamic(h, "g", { protocols: [{ name: "range", metadata: subscription(["t"]) }] });
+  const b = await joinDynamic(h, "g", { protocols: [{ name: "range", metadata: subscription(["t"]) }] });
+  await advance(h, 0);
+  const gen = a.join.value!.generationId;
+  const assignments = [
+    { memberId: a.memberId, assignment: assignment([{ topic: "t", partitions: [0, 1, 2] }]) },
+    { memberId: b.memberId, assignment: assignment([{ topic: "t", partitions: [3, 4, 5] }]) },
+  ];
+  const leader = a.join.value!.leader === a.memberId ? a.memberId : b.memberId;
+  const follower = leader === a.memberId ? b.memberId : a.memberId;
+  const fs = h.coord.syncGroup({ groupId: "g", generationId: gen, memberId: follower, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [] });
+  await h.coord.syncGroup({ groupId: "g", generationId: gen, memberId: leader, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments });
+  await fs;
+  assert.equal(h.coord.groupState("g"), "Stable");
+  return { a: a.memberId, b: b.memberId, gen };
+}
+
+test("online upgrade: a consumer-protocol member converts a Stable classic group; classic members rejoin inside the consumer group", async () => {
+  const h = consumerHarness({ t: 6 }, { consumerSessionTimeoutMs: 45_000 });
+  const tid = h.topics.topic("t")!.idHex;
+  const { a, b, gen } = await stableClassicGroup(h);
+  const c = await h.coord.consumerGroupHeartbeat(hb("g", "C"));
+  assert.equal(c.errorCode, ErrorCode.NONE);
+  assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "consumer");
+  const d = h.coord.describeConsumerGroup("g");
+  assert.equal(d.groupEpoch, gen + 1);
+  assert.deepEqual(Object.fromEntries(d.members.filter((m) => m.memberId !== "C").map((m) => [m.memberId, [m.memberEpoch, m.assignment.topicPartitions[0].partitions]])), { [a]: [gen, [0, 1, 2]], [b]: [gen, [3, 4, 5]] });
+  assert.deepEqual(assigned(c), {}, "C waits until the classic members release partitions");
+  // The classic members learn about the new assignment through their heartbeat and rejoin.
+  assert.equal(h.coord.heartbeat({ groupId: "g", generationId: gen, memberId: a, groupInstanceId: null }), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(h.coord.heartbeat({ groupId: "g", generationId: gen + 5, memberId: a, groupInstanceId: null }), ErrorCode.ILLEGAL_GENERATION);
+  for (const id of [a, b]) {
+    // An eager classic consumer revokes everything before it rejoins (no owned partitions in its subscription).
+    const j = await h.coord.joinGroup(joinInput("g", { memberId: id, protocols: [{ name: "range", metadata: subscription(["t"]) }] }));
+    assert.equal(j.errorCode, ErrorCode.NONE);
+    assert.equal(j.generationId, gen + 1);
+    assert.equal(j.leader, "");
+    assert.equal(j.protocolName, "range");
+    const s = await h.coord.syncGroup({ groupId: "g", generationId: gen + 1, memberId: id, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments: [] });
+    assert.equal(s.errorCode, ErrorCode.NONE);
+    assert.equal(assignedPartitionsOf(s.assignment)![0].partitions.length, 2);
+    assert.equal(h.coord.heartbeat({ groupId: "g", generationId: gen + 1, memberId: id, groupInstanceId: null }), ErrorCode.NONE);
+  }
+  const c2 = await h.coord.consumerGroupHeartbeat(hb("g", "C", { memberEpoch: c.memberEpoch }));
+  assert.equal(assigned(c2)![tid].length, 2);
+  assert.equal(h.coord.groupState("g"), "Stable");
+  // Classic members commit with their member epoch as generation.
+  assert.deepEqual(await h.coord.commitOffsets({ groupId: "g", generationId: gen + 1, memberId: a, groupInstanceId: null, retentionTimeMs: -1, apiVersion: 8, offsets: [{ topic: "t", partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }), [ErrorCode.NONE]);
+  assert.deepEqual(await h.coord.commitOffsets({ groupId: "g", generationId: gen, memberId: a, groupInstanceId: null, retentionTimeMs: -1, apiVersion: 8, offsets: [{ topic: "t", partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] }), [ErrorCode.ILLEGAL_GENERATION]);
+  // The mixed group survives a restart (classic member metadata is persisted).
+  const before = h.coord.describeConsumerGroup("g");
+  h.restart();
+  assert.deepEqual(h.coord.describeConsumerGroup("g"), before);
+  assert.equal(h.coord.heartbeat({ groupId: "g", generationId: gen + 1, memberId: a, groupInstanceId: null }), ErrorCode.NONE);
+
+  // Online downgrade: the last consumer-protocol member leaves; the classic members get a classic group back.
+  await h.coord.consumerGroupHeartbeat(hb("g", "C", { memberEpoch: -1 }));
+  assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "classic");
+  assert.equal(h.coord.groupState("g"), "PreparingRebalance");
+  assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0].partitions[0].offset, 1n);
+  const ja = track(h.coord.joinGroup(joinInput("g", { memberId: a })));
+  const jb = track(h.coord.joinGroup(joinInput("g", { memberId: b })));
   await flush();
+  assert.ok(ja.done && jb.done);
+  assert.equal(ja.value!.errorCode, ErrorCode.NONE);
+  assert.equal(h.coord.groupState("g"), "CompletingRebalance");
+});
+
+test("group.consumer.migration.policy=disabled keeps a non-empty classic group classic", async () => {
+  const h = consumerHarness({ t: 6 }, { consumerMigrationPolicy: "disabled" });
+  await stableClassicGroup(h);
+  const c = await h.coord.consumerGroupHeartbeat(hb("g", "C"));
+  assert.equal(c.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  assert.equal(c.errorMessage, "Group g is not a consumer group.");
+  assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "classic");
 });

@@ -1,7 +1,7 @@
 /**
  * The web console in real headless Chromium: create a topic (seen by kcat), produce a message from the console
  * (read back by kcat with key, value and header), produce with kcat and find the record in the message browser by
- * offset and by key filter. Saves screenshots of the pages to docs/screenshots/.
+ * offset and by key filter; alter a topic config and delete the topic from the console. Saves screenshots of the pages to docs/screenshots/.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +10,7 @@ import { startHttpTestBroker } from "../support/http-broker.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { chromiumSkip, launchChromium } from "../support/chromium.ts";
 import { ROOT } from "../support/broker-process.ts";
+import { Admin } from "../../src/client/admin.ts";
 
 const skip = chromiumSkip() || (haveCommand("kcat") ? false : "kcat is not installed");
 const shot = (name: string) => path.join(ROOT, "docs", "screenshots", `${name}.png`);
@@ -77,12 +78,36 @@ test("console: create a topic, produce from the console, find kcat's records by 
     await detail.locator("button", { hasText: "JSON" }).click();
     await page.screenshot({ path: shot("messages") });
 
+    // A few more topics so the list screenshot looks like a real one.
+    for (const t of [{ name: "payments", partitions: 6 }, { name: "user-profiles", partitions: 3, configs: { "cleanup.policy": "compact" } }, { name: "audit-log", partitions: 1, configs: { "retention.ms": "2592000000" } }]) {
+      assert.equal((await fetch(`${b.url}/v1/topics`, { method: "POST", body: JSON.stringify(t) })).status, 201);
+    }
     await page.goto(`${b.url}/#/topics`);
-    await page.locator("[data-testid=topics] a", { hasText: "console-orders" }).waitFor();
+    await page.locator("[data-testid=topics] a", { hasText: "user-profiles" }).waitFor();
     await page.screenshot({ path: shot("topics") });
+    // Alter a config and delete the topic from its page.
     await page.goto(`${b.url}/#/topics/console-orders`);
     await page.locator("[data-testid=topic-configs] tbody tr").first().waitFor();
+    const alter = page.locator("[data-testid=alter-config]");
+    await alter.locator("select[name=key]").selectOption("retention.ms");
+    await alter.locator("input[name=value]").fill("3600000");
+    await alter.locator("button[type=submit]").click();
+    await page.locator("[data-testid=topic-configs] tr.override", { hasText: "retention.ms" }).waitFor();
+    const admin = new Admin({ bootstrap: b.bootstrap });
+    await admin.connect();
+    try {
+      const [entry] = await admin.describeConfigs(2, "console-orders", ["retention.ms"]);
+      assert.deepEqual([entry.value, entry.source], ["3600000", 1], "a dynamic topic config");
+    } finally {
+      await admin.close();
+    }
     await page.screenshot({ path: shot("topic") });
+    await page.locator("input[name=confirm]").fill("console-orders");
+    await page.locator("button.danger", { hasText: "Delete topic" }).click();
+    await page.waitForURL(/#\/topics$/);
+    const after = await runProc("kcat", ["-L", "-b", b.bootstrap], { timeoutMs: 30_000 });
+    assert.equal(after.code, 0, after.stderr);
+    assert.doesNotMatch(after.stdout, /console-orders/);
     assert.deepEqual(browser.errors, []);
   } finally {
     await browser.close();

@@ -74,6 +74,7 @@ test("console: throughput chart updates, group lag goes to 0, offsets reset with
     await admin.connect();
     try {
       assert.deepEqual((await admin.groupOffsets("billing")).map((o) => Number(o.offset)), [RECORDS], "the dry run committed nothing");
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
       await page.screenshot({ path: shot("group-reset-preview") });
       await reset.locator("button", { hasText: "Apply" }).click();
       await reset.locator("[data-testid=reset-result]", { hasText: "Offsets reset." }).waitFor();

@@ -1,6 +1,7 @@
 /**
  * /metrics after a known workload: the page parses with Prometheus's own text-format parser (prometheus_client),
- * reports exactly the bytes and records produced (checked against the segment files on disk) and consumed, the
+ * reports exactly the bytes and records produced (checked against the segment files on disk) and consumed, a
+ * long-poll fetch in the fetch purgatory while it waits, the
  * exact number of requests per API and error code a raw client sent, and the lag of a consumer group that stopped
  * part-way (checked against the records the consumer saw).
  */
@@ -58,10 +59,15 @@ test("/metrics reports exact traffic, request counts and a stopped group's lag",
     for (let i = 0; i < 3; i++) leo += sampleValue(s, "kafka_log_log_logendoffset", { topic: TOPIC, partition: String(i) });
     assert.equal(leo, RECORDS);
     assert.equal(sampleValue(s, "kafka_server_replicamanager_underreplicatedpartitions"), 0);
+    assert.equal(sampleValue(s, "kafka_server_replicamanager_underminisrpartitioncount"), 0);
     assert.equal(sampleValue(s, "kafka_controller_kafkacontroller_offlinepartitionscount"), 0);
     assert.ok(sampleValue(s, "kafka_log_logflushstats_logflushrateandtimems_count") > 0, "acks=all produce fsynced");
     assert.ok(sampleValue(s, "process_resident_memory_bytes") > 1e6);
     assert.ok(sampleValue(s, "kafka_network_requestmetrics_totaltimems_count", { request: "Produce" }) >= 1);
+
+    // A topic asking for 2 in-sync replicas on a single node is under its min ISR, partition by partition.
+    assert.equal((await httpJson(`${b.url}/v1/topics`, "POST", { name: "needs-two", partitions: 2, configs: { "min.insync.replicas": "2" } })).status, 201);
+    assert.equal(sampleValue(await scrape(b.url), "kafka_server_replicamanager_underminisrpartitioncount"), 2);
 
     // Exact request counts: only this raw client talks to the broker between the two scrapes.
     const before = (api: string) => (s.some((x) => x.name === "kafka_network_requestmetrics_requests_total" && x.labels.request === api) ? sampleValue(s, "kafka_network_requestmetrics_requests_total", { request: api }) : 0);
@@ -82,6 +88,26 @@ test("/metrics reports exact traffic, request counts and a stopped group's lag",
     assert.equal(sampleValue(s, "kafka_network_requestmetrics_requests_total", { request: "Metadata" }) - base.metadata, 4);
     assert.equal(sampleValue(s, "kafka_network_requestmetrics_requests_total", { request: "ListOffsets" }) - base.listOffsets, 2);
     assert.equal(sampleValue(s, "kafka_network_requestmetrics_errors_total", { request: "ListOffsets", error: "UNKNOWN_TOPIC_OR_PARTITION" }) - base.unknown, 2);
+
+    // The fetch purgatory: a long poll at the log end is counted while it waits, and no longer once data arrives.
+    const poller = await RawClient.connect(b.broker.port);
+    try {
+      const leo0 = BigInt(sampleValue(s, "kafka_log_log_logendoffset", { topic: TOPIC, partition: "0" }));
+      const waiting = poller.request(1, 12, {
+        replicaId: -1, maxWaitMs: 30_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
+        topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: leo0, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      });
+      const purgatory = async () => sampleValue(await scrape(b.url), "kafka_server_delayedoperationpurgatory_purgatorysize", { delayedOperation: "Fetch" });
+      while ((await purgatory()) === 0); // the request reaches the broker and parks
+      assert.equal(await purgatory(), 1);
+      const one = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "0"], { input: "wake-up\n", timeoutMs: 30_000 });
+      assert.equal(one.code, 0, one.stderr);
+      const res = await waiting;
+      assert.equal(res.responses[0].partitions[0].errorCode, 0);
+      assert.equal(await purgatory(), 0);
+    } finally {
+      poller.close();
+    }
 
     // A group that consumed part of the topic, committed and stopped.
     const consumer = new Consumer({ bootstrap: b.bootstrap, groupId: "stopped-part-way", autoOffsetReset: "earliest", enableAutoCommit: false, maxPollRecords: 40 });

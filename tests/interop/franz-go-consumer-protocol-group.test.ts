@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { goSkip, spawnGo } from "../support/go.ts";
 import { runGroupTakeover } from "../support/group-takeover.ts";
+import { runRegexPickup } from "../support/regex-pickup.ts";
 
 test("franz-go KIP-848 consumer group: 3 members over 6 partitions, one killed, the others take over, nothing skipped", { skip: goSkip, timeout: 240_000 }, async () => {
   await runGroupTakeover({
@@ -19,5 +20,14 @@ test("franz-go KIP-848 consumer group: 3 members over 6 partitions, one killed, 
     },
     check: (b) => assert.equal(b.broker.groups.listGroups().find((x) => x.groupId === "franz-kip848")?.type, "consumer", "a KIP-848 group, not a classic one"),
     startMember: (bootstrap) => spawnGo("franz-member", ["-bootstrap", bootstrap, "-group", "franz-kip848", "-topics", "franz-kip848", "-protocol", "consumer"]),
+  });
+});
+
+test("franz-go KIP-848 regex consumer (broker-side subscribed_topic_regex) picks up a topic created later", { skip: goSkip, timeout: 180_000 }, async () => {
+  await runRegexPickup({
+    brokerConfig: { "group.consumer.min.heartbeat.interval.ms": "500", "group.consumer.heartbeat.interval.ms": "500" },
+    startMember: (bootstrap) => spawnGo("franz-member", ["-bootstrap", bootstrap, "-group", "franz-re2", "-topics", "orders-.*", "-regex", "-protocol", "consumer"]),
+    // kgo wraps the pattern for Go's find semantics: .*(?:(?:orders-.*)).*, matched whole by the broker.
+    check: (b) => assert.equal(b.broker.groups.describeConsumerGroup("franz-re2").members[0].subscribedTopicRegex, ".*(?:(?:orders-.*)).*", "the broker resolved the regex"),
   });
 });

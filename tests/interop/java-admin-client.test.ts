@@ -1,6 +1,7 @@
 /**
  * Issue 13 acceptance, Kafka's Java AdminClient (4.4): every Admin method whose API Runnel serves, called in one
- * story by tests/java/src/runnel/AdminCalls.java, returns what a single-node Kafka 4 broker returns: results, config
+ * story by tests/java/src/runnel/AdminCalls.java (also removeMembersFromConsumerGroup, deleteConsumerGroupOffsets,
+ * fenceProducers, deleteTopics), returns what a single-node Kafka 4 broker returns: results, config
  * sources and types, and the exception class of each refused call. Broker-level config read-only flags and dynamic
  * broker configs are left to the config work; DescribeProducers, ACLs, quotas, reassignments, leader election,
  * delegation tokens and share/streams groups are not served (Kafka's client then reports UnsupportedVersionException).
@@ -9,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { javaSkip, runJava } from "../support/java.ts";
-import { jsonLines, type PeerEvent } from "../support/json-process.ts";
+import { storySteps } from "../support/json-process.ts";
 
 const topicEntry = (value: string, source: string, type: string) => ({ value, source, isDefault: source === "DEFAULT_CONFIG", readOnly: false, sensitive: false, type });
 
@@ -18,14 +19,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
   try {
     const r = await runJava("runnel.AdminCalls", ["--bootstrap", b.bootstrap]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const events = new Map<string, PeerEvent>(jsonLines(r.stdout).map((e) => [e.event, e]));
-    assert.ok(events.has("done"), r.stdout + r.stderr);
-    const result = (name: string) => {
-      const e = events.get(name)!;
-      assert.equal(e.error, undefined, `${name} failed: ${e.error} ${e.message}`);
-      return e.result;
-    };
-    const error = (name: string) => events.get(name)!.error;
+    const { result, error } = storySteps(r.stdout);
 
     assert.deepEqual(result("createTopics"), {
       "adm-a": { partitions: 3, replicationFactor: 1, topicIdSet: true, "retention.ms": "3600000", retentionSource: "DYNAMIC_TOPIC_CONFIG" },
@@ -82,6 +76,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
       state: "STABLE", type: "CLASSIC", assignor: "range", members: 1, assignment: ["adm-b-0", "adm-b-1", "adm-b-2", "adm-b-3"], clientIdSet: true, hostSet: true, simple: false,
     });
     assert.equal(error("alterConsumerGroupOffsets-active"), "UnknownMemberIdException", "offsets of a group with members cannot be altered");
+    assert.deepEqual(result("removeMembersFromConsumerGroup"), { state: "EMPTY", members: 0 }, "removing every member empties the group");
     assert.deepEqual(result("listConsumerGroups"), [{ groupId: "adm-g", simple: false, state: "EMPTY", type: "CLASSIC" }]);
     assert.deepEqual(result("listGroups"), [{ groupId: "adm-g", protocol: "consumer", state: "EMPTY", type: "CLASSIC" }]);
     assert.deepEqual(result("describeConsumerGroups"), { state: "EMPTY", type: "CLASSIC", assignor: "", members: 0, coordinator: 1, simple: false });
@@ -103,6 +98,9 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
     assert.equal(error("describeTransactions-missing"), "TransactionalIdNotFoundException");
     assert.deepEqual(result("listTransactions"), { "adm-done": { state: "COMPLETE_COMMIT", producerIdSet: true }, "adm-open": { state: "ONGOING", producerIdSet: true } });
     assert.deepEqual(result("listTransactions-ongoing"), ["adm-open"]);
+    // fenceProducers bumps the epoch twice (aborting the open transaction, then as InitProducerId does), so the
+    // fenced producer's next send is refused with InvalidProducerEpochException.
+    assert.deepEqual(result("fenceProducers"), { state: "EMPTY", epoch: 2, partitions: 0, fencedProducer: "InvalidProducerEpochException" });
 
     // metadata.version at Kafka 4.3-IV0 (level 30), the protocol generation Runnel serves; supported from 3.3-IV3 (7).
     assert.deepEqual(result("describeFeatures"), { finalized: { "metadata.version": [30, 30] }, supported: { "metadata.version": [7, 30] }, epochSet: true });

@@ -34,3 +34,21 @@ test("Java KafkaConsumer group.protocol=consumer with a broker-side regex (Subsc
     check: (b) => assert.equal(b.broker.groups.describeConsumerGroup("java-re2").members[0].subscribedTopicRegex, "orders-.*", "the broker resolved the regex"),
   });
 });
+
+test("Java KafkaConsumers, classic and group.protocol=consumer in one group: online upgrade when the consumer-protocol member joins, downgrade when it is killed, nothing skipped", { skip: javaSkip, timeout: 300_000 }, async () => {
+  await runGroupTakeover({
+    topic: "java-mixed",
+    joinsLast: true,
+    brokerConfig: FAST_CONSUMER_GROUPS,
+    check: (b) => {
+      assert.equal(b.broker.groups.listGroups().find((x) => x.groupId === "java-mixed")?.type, "consumer", "upgraded to a consumer group");
+      assert.equal(b.broker.groups.describeConsumerGroup("java-mixed").members.length, 3);
+    },
+    checkAfter: (b) => assert.equal(b.broker.groups.listGroups().find((x) => x.groupId === "java-mixed")?.type, "classic", "downgraded once only classic members are left"),
+    startMember: (bootstrap, name) =>
+      spawnJava("runnel.GroupMember", [
+        "--bootstrap", bootstrap, "--group", "java-mixed", "--topics", "java-mixed",
+        ...(name === "m2" ? ["--protocol", "consumer"] : ["--protocol", "classic", "--prop", "session.timeout.ms=3000", "--prop", "heartbeat.interval.ms=500"]),
+      ]),
+  });
+});

@@ -46,9 +46,9 @@ test("kafka-dump-log --deep-iteration reads Runnel's segments, indexes, snapshot
   let stopped = false;
   const tools = startToolSession();
   try {
-    b.broker.createTopic("dump-bulk", 1, 1, { "segment.bytes": "1048576" }, false);
-    b.broker.createTopic("java-idem", 3, 1, {}, false);
-    b.broker.createTopic("java-txn", 2, 1, {}, false);
+    await b.broker.createTopic("dump-bulk", 1, 1, { "segment.bytes": "1048576" }, false);
+    await b.broker.createTopic("java-idem", 3, 1, {}, false);
+    await b.broker.createTopic("java-txn", 2, 1, {}, false);
     for (const codec of CODECS) {
       const p = new Producer({ bootstrap: b.bootstrap, compressionType: codec, lingerMs: 5 });
       await p.connect();

@@ -57,8 +57,8 @@ test("Kafka Streams word count, exactly_once_v2, survives a broker restart mid-r
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-streams-"));
   const app = spawnJava("runnel.WordCount", ["--bootstrap", b.bootstrap, "--app-id", "wc-app", "--input", "wc-input", "--output", "wc-output", "--state-dir", stateDir]);
   try {
-    b.broker.createTopic("wc-input", 3, 1, {}, false);
-    b.broker.createTopic("wc-output", 3, 1, {}, false);
+    await b.broker.createTopic("wc-input", 3, 1, {}, false);
+    await b.broker.createTopic("wc-output", 3, 1, {}, false);
     await app.waitFor((e) => e.event === "state" && e.state === "RUNNING", 120_000, "the Streams app to run");
     const expected = new Map<string, bigint>();
     const total = 900;

@@ -14,7 +14,7 @@ const RECORDS = 100_000;
 test("kafka-verifiable-producer (100,000 records, acks=all) and kafka-verifiable-consumer: every acked record consumed", { skip: javaSkip, timeout: 240_000 }, async () => {
   const b = await startTestBroker();
   try {
-    b.broker.createTopic("verifiable", 3, 1, {}, false);
+    await b.broker.createTopic("verifiable", 3, 1, {}, false);
     const producer = spawnJava(KAFKA_TOOL.verifiableProducer, ["--bootstrap-server", b.bootstrap, "--topic", "verifiable", "--max-messages", String(RECORDS), "--acks", "-1"]);
     assert.equal(await producer.exited, 0, producer.output());
     const acked = new Map<number, Set<number>>();

@@ -1,12 +1,15 @@
 /**
  * Issue 13 acceptance, sarama (IBM/sarama v1.61, Kafka 4.3 protocol versions): an idempotent acks=all SyncProducer
  * sends 1,000 keyed records, a sarama ConsumerGroup consumes every one of them with the same values, and the
- * offsets it committed (read back through sarama's OffsetManager) are each partition's end.
+ * offsets it committed (read back through sarama's OffsetManager) are each partition's end; three sarama members
+ * over six partitions, one killed with SIGKILL, the others take over with nothing skipped
+ * (tests/support/group-takeover.ts).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
-import { goSkip, runGo } from "../support/go.ts";
+import { goSkip, runGo, spawnGo } from "../support/go.ts";
+import { runGroupTakeover } from "../support/group-takeover.ts";
 import { jsonLines } from "../support/json-process.ts";
 
 test("sarama: SyncProducer and ConsumerGroup round trip with committed offsets", { skip: goSkip, timeout: 180_000 }, async () => {
@@ -31,4 +34,12 @@ test("sarama: SyncProducer and ConsumerGroup round trip with committed offsets",
   } finally {
     await b.stop();
   }
+});
+
+test("sarama consumer group: 3 members over 6 partitions, one killed, the others take over, nothing skipped", { skip: goSkip, timeout: 240_000 }, async () => {
+  await runGroupTakeover({
+    topic: "sarama-takeover",
+    startMember: (bootstrap) =>
+      spawnGo("sarama-member", ["-bootstrap", bootstrap, "-group", "sarama-classic", "-topics", "sarama-takeover", "-session-timeout", "3s", "-heartbeat-interval", "500ms"]),
+  });
 });

@@ -63,15 +63,24 @@ export async function runGroupTakeover(opts: {
   phaseTimeoutMs?: number;
   /** Checks the broker once the three members share the partitions (for example the group's type). */
   check?: (b: TestBroker) => void;
+  /** Checks the broker once the survivors consumed everything. */
+  checkAfter?: (b: TestBroker) => void;
+  /** m2 (the one killed later) starts only once m1 and m3 share every partition: it joins a settled group. */
+  joinsLast?: boolean;
 }): Promise<void> {
   const broker = await startTestBroker({ "group.min.session.timeout.ms": "1000", ...opts.brokerConfig });
   const { topic } = opts;
   const perBatch = opts.recordsPerBatch ?? 600;
   const phaseMs = opts.phaseTimeoutMs ?? 60_000;
   await broker.broker.createTopic(topic, PARTITIONS, 1, {}, false);
-  const members: Member[] = ["m1", "m2", "m3"].map((name) => ({ name, proc: opts.startMember(broker.bootstrap, name), owned: new Set<string>() }));
-  const applied = new Map(members.map((m) => [m, { n: 0 }]));
-  const refresh = () => members.forEach((m) => trackOwnership(m, applied.get(m)!));
+  const start = (name: string): Member => ({ name, proc: opts.startMember(broker.bootstrap, name), owned: new Set<string>() });
+  const members: Member[] = opts.joinsLast ? [start("m1"), start("m3")] : ["m1", "m2", "m3"].map(start);
+  const applied = new Map<Member, { n: number }>();
+  const refresh = () =>
+    members.forEach((m) => {
+      if (!applied.has(m)) applied.set(m, { n: 0 });
+      trackOwnership(m, applied.get(m)!);
+    });
   const describe = () => {
     refresh();
     return members.map((m) => `${m.name}: owns [${[...m.owned].sort()}], ${consumedRows(m).length} rows, exit ${m.proc.child.exitCode ?? m.proc.child.signalCode ?? "running"}\n${m.proc.output().slice(-3000)}`).join("\n---\n");
@@ -88,6 +97,10 @@ export async function runGroupTakeover(opts: {
     return true;
   };
   try {
+    if (opts.joinsLast) {
+      await waitUntil(() => partitionsCovered(members) && members.every((m) => m.owned.size > 0), phaseMs, () => `m1 and m3 to share the 6 partitions:\n${describe()}`);
+      members.splice(1, 0, start("m2"));
+    }
     await waitUntil(() => partitionsCovered(members) && members.every((m) => m.owned.size > 0), phaseMs, () => `three members to share the 6 partitions:\n${describe()}`);
     opts.check?.(broker);
     const first = await produce(broker.bootstrap, topic, 0, perBatch);
@@ -105,6 +118,7 @@ export async function runGroupTakeover(opts: {
     await waitUntil(() => partitionsCovered(survivors), phaseMs, () => `the two survivors to take over all 6 partitions:\n${describe()}`);
     await waitUntil(() => consumedAll(second, survivors), phaseMs, () => `the survivors to consume the whole second batch:\n${describe()}`);
     assert.ok(consumedAll(first, members), "every record of the first batch was consumed");
+    opts.checkAfter?.(broker);
     const errors = members.flatMap((m) => m.proc.events.filter((e) => e.event === "error"));
     assert.deepEqual(errors, [], "no member reported an error");
   } finally {

@@ -5,6 +5,7 @@
  */
 import * as net from "node:net";
 import { readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 
 /** A running load; stop() ends it and closes its sockets. */
 export interface Load {
@@ -120,9 +121,92 @@ export async function pipeliningClient(port: number, count: number): Promise<Loa
   });
 }
 
+/** This process's hard open-file limit (what a child's soft limit may be raised to), or null when unknown. */
+export function openFileHardLimit(): number | null {
+  try {
+    const m = /^Max open files\s+\S+\s+(\d+|unlimited)\s/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    return m === null ? null : m[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
 /** Resident and peak resident memory of process `pid` in bytes (Linux /proc). */
 export function processMemory(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** The overload cases by name, for {@link startLoadProcess}. */
+export const LOADS: Record<string, (port: number) => Promise<Load>> = {
+  idle: (port) => idleConnections(port, 10_000),
+  "idle-1000": (port) => idleConnections(port, 1000),
+  loris: (port) => slowLoris(port, 500),
+  huge: async (port) => {
+    const over = await hugeAnnouncements(port, 100);
+    const within = await hugeAnnouncements(port, 100, 60 * 1024 * 1024, 3 * 1024 * 1024);
+    return { connected: over.connected + within.connected, closedByBroker: over.closedByBroker + within.closedByBroker, stop: () => (over.stop(), within.stop()) };
+  },
+  pipelined: (port) => pipeliningClient(port, 10_000),
+  all: async (port) => {
+    const loads: Load[] = [];
+    for (const name of ["idle", "loris", "huge", "pipelined"]) loads.push(await LOADS[name](port));
+    return { connected: loads.reduce((n, l) => n + l.connected, 0), closedByBroker: 0, stop: () => loads.forEach((l) => l.stop()) };
+  },
+};
+
+/** A load running in its own process (so its sockets get their own open-file limit). */
+export interface LoadProcess {
+  /** Sockets that connected. */
+  connected: number;
+  /** Stops the load and waits for the process to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs load `name` against `port` in a child process whose soft open-file limit is raised to `openFiles` by a shell
+ * (`ulimit -n`), so 10,000 sockets fit whatever this process's limit; resolves once the load is in place.
+ */
+export function startLoadProcess(name: string, port: number, openFiles: number): Promise<LoadProcess> {
+  const bun = new URL("../../node_modules/.bin/bun", import.meta.url).pathname;
+  const child = spawn("bash", ["-c", `ulimit -n ${openFiles} && exec "$0" "$@"`, bun, new URL(import.meta.url).pathname, name, String(port)], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`load ${name} exited (${code}) before it was ready: ${err}`)));
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /^ready (\d+)$/m.exec(out);
+      if (m === null) return;
+      child.removeAllListeners("exit");
+      resolve({
+        connected: Number(m[1]),
+        stop: () =>
+          new Promise<void>((res) => {
+            child.once("exit", () => res());
+            child.stdin!.end();
+          }),
+      });
+    });
+  });
+}
+
+// As a program: `bun tests/support/overload.ts NAME PORT` runs a load, prints "ready N", and stops when stdin ends.
+if (import.meta.main) {
+  const [name, port] = process.argv.slice(2);
+  const load = await LOADS[name](Number(port));
+  process.stdout.write(`ready ${load.connected}\n`);
+  process.stdin.on("end", () => {
+    load.stop();
+    process.exit(0);
+  });
+  process.stdin.resume();
+}
+
+/** CPU seconds (user + system) process `pid` has used so far (Linux /proc). */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
 }

@@ -13,6 +13,10 @@ export class RawClient {
   private buf = Buffer.alloc(0);
   private waiters: ((frame: Buffer | null) => void)[] = [];
   private correlation = 1;
+  /** Drop request fields the chosen version cannot carry instead of refusing (differential tests send one body at every version). */
+  lenient = false;
+  /** Longest `request` waits for an answer before it rejects (ms); 0 waits forever. */
+  timeoutMs = 0;
   /** Resolves when the broker closes the connection. */
   readonly closed: Promise<void>;
 
@@ -45,6 +49,7 @@ export class RawClient {
   /** Encodes a request frame (size prefix included). */
   frame(apiKey: number, version: number, body: unknown): Uint8Array {
     const w = new Writer(1024);
+    w.dropUnsupportedFields = this.lenient;
     w.reserve(4);
     writeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: this.correlation++, clientId: "raw-test" });
     API_CODECS[apiKey]!.writeRequest(w, version, body);
@@ -67,7 +72,14 @@ export class RawClient {
 
   /** Sends a request and decodes the response; throws if the broker closed the connection. */
   async request<T = any>(apiKey: number, version: number, body: unknown): Promise<T> {
-    const frame = await this.sendRaw(this.frame(apiKey, version, body));
+    const sent = this.sendRaw(this.frame(apiKey, version, body));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = this.timeoutMs <= 0 ? await sent : await Promise.race([
+      sent,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer to API ${apiKey} v${version} within ${this.timeoutMs} ms`)), this.timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
     if (frame === null) throw new Error(`connection closed instead of answering API ${apiKey} v${version}`);
     const r = new Reader(frame);
     readResponseHeader(r, responseHeaderVersion(apiKey, version));

@@ -10,9 +10,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
-import { ProducerStateTable } from "../../src/broker/producer-state.ts";
-import { decodeProducerSnapshot, encodeProducerSnapshot } from "../../src/broker/producer-snapshot.ts";
-import { AbortedTxnIndex, TXN_INDEX_ENTRY_SIZE, type TxnIndexLog } from "../../src/transactions/aborted-txn-index.ts";
+import { ProducerStateTable } from "../../src/partition/producer-state.ts";
+import { decodeProducerSnapshot, encodeProducerSnapshot } from "../../src/partition/producer-snapshot.ts";
+import { AbortedTxnIndex, TXN_INDEX_ENTRY_SIZE, type TxnIndexLog } from "../../src/partition/aborted-txn-index.ts";
 
 await initCrc32c();
 

@@ -21,6 +21,10 @@ import { setLogAppendTime } from "../../protocol/record-batch.ts";
 import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
+import { addPartitionsImplicitly } from "../implicit-txn-partitions.ts";
+
+/** Requests whose transactional partitions were already offered to the transaction (see addPartitionsImplicitly). */
+const implicitlyAdded = new WeakSet<object>();
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countProduced } from "../../http/metrics/topic-traffic.ts";
 import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
@@ -33,9 +37,15 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     maxVersion: 13,
     advertisedMinVersion: 0,
     handle(ctx, req) {
+      // Produce v12+: partitions join the producer's transaction first (then this request runs again, once).
+      if (!implicitlyAdded.has(req)) {
+        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req);
+        implicitlyAdded.add(req);
+        if (adding !== null) return adding.then(() => this.handle(ctx, req));
+      }
       const acks = req.acks;
       const responses: ProduceResponseTopicProduceResponse[] = [];
-      const toSync = new Set<PartitionState>();
+      const commits: PendingCommit[] = [];
       if (acks !== 0 && acks !== 1 && acks !== -1) {
         for (const td of req.topicData) {
           responses.push({
@@ -57,7 +67,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, toSync));
+          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion));
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
@@ -69,49 +79,56 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
         return new CloseConnection(`an acks=0 produce to ${failed.name || "a topic id"} failed with error code ${code}`);
       }
       const response: ProduceResponse = { responses, throttleTimeMs: 0 };
-      if (toSync.size === 0) return response;
-      const m = b.metrics; // produce purgatory: acks=all requests waiting for their fsync
+      if (commits.length === 0) return response;
+      const m = b.metrics; // produce purgatory: acks=all requests waiting for the high watermark and the fsync
       if (m !== null) m.waitingProduces++;
-      return Promise.all([...toSync].map((p) => p.log.sync())).then(
-        () => {
-          if (m !== null) m.waitingProduces--;
-          return response;
-        },
-        (e) => {
-          if (m !== null) m.waitingProduces--;
-          b.logger.error(`fdatasync failed: ${(e as Error).message}`);
-          for (const t of responses) for (const pr of t.partitionResponses) if (pr.errorCode === 0) pr.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-          return response;
-        },
-      );
+      return Promise.all(
+        commits.map((c) =>
+          c.done.catch((e) => {
+            // A partition deleted or no longer led answers its Kafka code; an fdatasync failure KAFKA_STORAGE_ERROR.
+            if (!(e instanceof KafkaError)) b.logger.error(`fdatasync failed: ${(e as Error).message}`);
+            c.response.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+          }),
+        ),
+      ).then(() => {
+        if (m !== null) m.waitingProduces--;
+        return response;
+      });
     },
   };
+}
+
+/** An acks=all partition response waiting for its commit (high watermark passed, data fdatasynced). */
+interface PendingCommit {
+  response: ProduceResponsePartitionProduceResponse;
+  done: Promise<void>;
 }
 
 function errorPartition(index: number, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: message };
 }
 
-/** Validates and appends one partition's records; adds the partition to `toSync` for acks=-1. */
+/** Validates and appends one partition's records; for acks=-1, adds the wait for its commit to `commits`. */
 function appendPartition(
   b: Broker,
   p: PartitionState,
   records: Uint8Array | null,
   acks: number,
-  toSync: Set<PartitionState>,
+  commits: PendingCommit[],
+  apiVersion: number,
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
   const now = b.clock.nowMs();
   const v = validateProduceRecords(records, config, now);
   if (!v.ok) {
     const r = errorPartition(p.index, v.code, v.message);
-    r.recordErrors = [{ batchIndex: v.batchIndex, batchIndexErrorMessage: v.message }];
+    r.recordErrors = v.recordErrors;
     return r;
   }
-  if (acks === -1 && config.minInsyncReplicas > 1) {
-    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only 1 replica is in sync`);
+  if (acks === -1 && p.isr.length < config.minInsyncReplicas) {
+    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only ${p.isr.length} replica(s) in sync`);
   }
-  const txnProblem = transactionProblem(b, p, v.records, v.batches);
+  const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion);
   if (txnProblem !== null) return txnProblem;
   // Idempotence: a retried batch is answered with the offset it got the first time.
   const first = v.batches[0];
@@ -137,24 +154,19 @@ function appendPartition(
   }
   let result;
   try {
-    result = p.log.append(v.records, { leaderEpoch: p.leaderEpoch, logAppendTimeMs: logAppendTimeMs >= 0 ? logAppendTimeMs : undefined });
+    result = p.appendAsLeader(v.records, logAppendTimeMs >= 0 ? logAppendTimeMs : undefined);
   } catch (e) {
     // An I/O failure without a Kafka code answers KAFKA_STORAGE_ERROR, never UNKNOWN_SERVER_ERROR.
     const code = errorCodeOf(e);
     if (!(e instanceof KafkaError)) b.logger.error(`append to ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
     return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code, (e as Error).message);
   }
-  if (first.producerId >= 0n) p.producers.record(first.producerId, first.producerEpoch, first.baseSequence, first.count, result.baseOffset, first.count - 1, v.maxTimestamp);
-  if (first.transactional) p.producers.beginTxn(first.producerId, result.baseOffset);
   if (b.metrics !== null) {
     let n = 0;
     for (const bt of v.batches) n += bt.count;
     countProduced(b.metrics, p.topic.name, v.records.length, n);
   }
-  p.log.highWatermark = p.log.logEndOffset;
-  b.notifyAppend(p);
-  if (acks === -1) toSync.add(p);
-  return {
+  const response: ProduceResponsePartitionProduceResponse = {
     index: p.index,
     errorCode: ErrorCode.NONE,
     baseOffset: result.baseOffset,
@@ -163,13 +175,15 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
+  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n) });
+  return response;
 }
 
 /**
  * Transactions: refuses control batches from clients, and a transactional batch unless it comes from the
  * producer's ongoing transaction at its current epoch with this partition in it. Null when the records may go on.
  */
-function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[]): ProduceResponsePartitionProduceResponse | null {
+function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number): ProduceResponsePartitionProduceResponse | null {
   let transactional = false;
   for (const bt of batches) {
     // The control bit lives in the low byte of the big-endian int16 attributes.
@@ -182,5 +196,6 @@ function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, b
   const code = b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
   if (code === ErrorCode.NONE) return null;
   const why = code === ErrorCode.INVALID_TXN_STATE ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}` : `producer ${first.producerId} epoch ${first.producerEpoch} is not current`;
-  return errorPartition(p.index, code, why);
+  // Produce v11+ clients (KIP-890) handle TRANSACTION_ABORTABLE, which Kafka answers there instead of INVALID_TXN_STATE.
+  return errorPartition(p.index, code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 11 ? ErrorCode.TRANSACTION_ABORTABLE : code, why);
 }

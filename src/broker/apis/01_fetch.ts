@@ -125,7 +125,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
         return buildResponse(results, session?.id ?? 0);
       };
-      const first = readAll(b, wanted, maxBytes, readCommitted, incremental);
+      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, useIds);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
       return new Promise<FetchResponse>((done) => {
@@ -135,25 +135,29 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           finished = true;
           if (b.metrics !== null) b.metrics.waitingFetches--;
           b.clock.clearTimer(timer);
-          for (const w of wanted) w.p?.waiters.delete(onData);
-          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental).results));
+          for (const w of wanted) w.p?.removeFetchWaiter(onData);
+          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, useIds).results));
+        };
+        // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
+        const park = () => {
+          for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
         };
         const onData = () => {
           if (finished) return;
-          const again = readAll(b, wanted, maxBytes, readCommitted, incremental);
+          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, useIds);
           if (again.bytes >= req.minBytes || again.hasError) finish();
-          else for (const w of wanted) w.p?.waiters.add(onData);
+          else park();
         };
         if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
         const timer = b.clock.setTimer(finish, waitMs);
-        for (const w of wanted) w.p?.waiters.add(onData);
+        park();
       });
     },
   };
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */
-function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean): { results: PartitionResult[]; bytes: number; hasError: boolean } {
+function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, useIds: boolean): { results: PartitionResult[]; bytes: number; hasError: boolean } {
   const results: PartitionResult[] = [];
   let remaining = maxBytes;
   let total = 0;
@@ -167,13 +171,22 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       logStartOffset: -1n,
       abortedTransactions: null,
       preferredReadReplica: -1,
-      records: null,
+      // Empty, never null, even beside an error: librdkafka rejects the whole response on a null record set.
+      records: EMPTY,
     };
     const r: PartitionResult = { w, data, bytes: 0 };
     results.push(r);
     const p = w.p;
     if (p === undefined) {
       data.errorCode = w.topicId !== undefined && w.topic === undefined && w.topicName === "" ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      data.abortedTransactions = [];
+      hasError = true;
+      continue;
+    }
+    if (p.isRemoved || b.topicsByName.get(p.topic.name) !== p.topic) {
+      // Deleted while this fetch waited (its partitions are being removed): an ordinary answer, not a storage failure.
+      // Kafka answers UNKNOWN_TOPIC_OR_PARTITION here at every version, topic ids or not (the differential test checks).
+      data.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       hasError = true;
       continue;
     }
@@ -201,6 +214,10 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       }
     } catch (e) {
       data.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+      // As Kafka: a partition that failed reports no offsets.
+      data.highWatermark = -1n;
+      data.lastStableOffset = -1n;
+      data.logStartOffset = -1n;
       if (!(e instanceof KafkaError)) b.logger.error(`fetch from ${p.topic.name}-${p.index} failed: ${(e as Error).stack ?? e}`);
       hasError = true;
     }

@@ -59,6 +59,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                 case ListOffsetsTimestamp.LATEST_TIERED:
                 case ListOffsetsTimestamp.EARLIEST_PENDING_UPLOAD:
                   out.offset = -1n;
+                  out.leaderEpoch = -1; // as Kafka: no tiered offset, so no epoch
                   break;
                 case ListOffsetsTimestamp.MAX_TIMESTAMP: {
                   const m = log.maxTimestampOffset();

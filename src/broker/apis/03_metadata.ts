@@ -9,11 +9,13 @@ import { ZERO_UUID } from "../../protocol/wire.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import { topicOperationError } from "../topic-operation-error.ts";
+import { topicNameProblem } from "../topic-names.ts";
+import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, CLUSTER_AUTHORIZED_OPERATIONS, TOPIC_AUTHORIZED_OPERATIONS } from "../authorized-operations.ts";
 import type { Broker, Topic } from "../broker.ts";
 
 /** Builds the Metadata handler. */
 export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, MetadataResponse> {
-  const describe = (t: Topic): MetadataResponseTopic => ({
+  const describe = (t: Topic, topicOps: number): MetadataResponseTopic => ({
     errorCode: ErrorCode.NONE,
     name: t.name,
     topicId: t.id,
@@ -21,38 +23,42 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
     partitions: t.partitions.map((p) => ({
       errorCode: ErrorCode.NONE,
       partitionIndex: p.index,
-      leaderId: b.nodeId,
+      leaderId: p.leader,
       leaderEpoch: p.leaderEpoch,
-      replicaNodes: [b.nodeId],
-      isrNodes: [b.nodeId],
-      offlineReplicas: [],
+      replicaNodes: [...p.replicas],
+      isrNodes: [...p.isr],
+      // KIP-112: this broker's replica is offline when a disk failure took its log dir offline.
+      offlineReplicas: p.log.isOffline ? [b.nodeId] : [],
     })),
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: topicOps,
   });
-  const missing = (name: string | null, id: Uint8Array, code: number): MetadataResponseTopic => ({
+  const missing = (name: string | null, id: Uint8Array, code: number, topicOps: number): MetadataResponseTopic => ({
     errorCode: code,
     name,
     topicId: id,
     isInternal: false,
     partitions: [],
-    topicAuthorizedOperations: -2147483648,
+    topicAuthorizedOperations: topicOps,
   });
   return {
     apiKey: 3,
     minVersion: 0,
     maxVersion: 13,
     async handle(ctx, req) {
+      // Without an authorizer every operation is allowed (Kafka answers the full set when asked, v8+).
+      const topicOps = ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations ? TOPIC_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED;
       const topics: MetadataResponseTopic[] = [];
       if (req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)) {
-        for (const t of b.topicsByName.values()) topics.push(describe(t));
+        for (const t of b.topicsByName.values()) topics.push(describe(t, topicOps));
       } else {
         const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation !== false) && b.config.bool("auto.create.topics.enable");
         for (const rt of req.topics) {
           // By id when one is given (the Java consumer sends name "" with it), as Kafka does; else by name.
           if (rt.name === null || rt.name === undefined || (rt.topicId !== undefined && rt.topicId.some((x) => x !== 0))) {
             const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
-            // Response topic names are nullable only from v12; older versions answer an empty name.
-            topics.push(t ? describe(t) : missing(ctx.apiVersion >= 12 ? null : "", rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID));
+            // Lookup by topic id needs v12 (nullable names); before that Kafka answers INVALID_REQUEST with an empty name.
+            if (ctx.apiVersion < 12) topics.push(missing("", rt.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST, topicOps));
+            else topics.push(t ? describe(t, topicOps) : missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID, topicOps));
             continue;
           }
           let t = b.topicsByName.get(rt.name);
@@ -66,12 +72,13 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
               code = err.code;
             }
             if (code !== ErrorCode.NONE) {
-              topics.push(missing(rt.name, ZERO_UUID, code));
+              topics.push(missing(rt.name, ZERO_UUID, code, topicOps));
               continue;
             }
             t = b.topicsByName.get(rt.name);
           }
-          topics.push(t ? describe(t) : missing(rt.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+          const unknownCode = topicNameProblem(rt.name) === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION;
+          topics.push(t ? describe(t, topicOps) : missing(rt.name, ZERO_UUID, unknownCode, topicOps));
         }
       }
       const adv = b.advertised();
@@ -81,7 +88,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
         clusterId: b.clusterId,
         controllerId: b.nodeId,
         topics,
-        clusterAuthorizedOperations: -2147483648,
+        clusterAuthorizedOperations: ctx.apiVersion >= 8 && req.includeClusterAuthorizedOperations ? CLUSTER_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
         errorCode: ErrorCode.NONE,
       };
     },

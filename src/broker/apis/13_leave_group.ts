@@ -17,13 +17,13 @@ export function leaveGroupHandler(b: Broker): ApiHandler<LeaveGroupRequest, Leav
     apiKey: 13,
     minVersion: 0,
     maxVersion: 5,
-    handle(ctx, req) {
+    async handle(ctx, req) {
       const batched = ctx.apiVersion >= 3;
       const members: LeavingMember[] = batched
         ? (req.members ?? []).map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason ?? null }))
         : [{ memberId: req.memberId ?? "", groupInstanceId: null }];
       if (members.length > MAX_LEAVING_MEMBERS) return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, members: [] };
-      const r = b.groups.leaveGroup(req.groupId, members);
+      const r = await b.groups.leaveAnyGroup(req.groupId, members);
       if (batched) return { throttleTimeMs: 0, errorCode: r.errorCode, members: r.members };
       const errorCode = r.errorCode !== ErrorCode.NONE ? r.errorCode : (r.members[0]?.errorCode ?? ErrorCode.NONE);
       return { throttleTimeMs: 0, errorCode };

@@ -40,7 +40,8 @@ export function describeGroupsHandler(b: Broker): ApiHandler<DescribeGroupsReque
             memberMetadata: m.metadata,
             memberAssignment: m.assignment,
           })),
-          authorizedOperations: ops,
+          // A group that does not exist has no operations to report (Kafka answers "not requested" for it).
+          authorizedOperations: d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? OPERATIONS_NOT_REQUESTED : ops,
         };
       });
       return { throttleTimeMs: 0, groups };

@@ -9,6 +9,7 @@ import { ZERO_UUID } from "../../protocol/wire.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
 import { describeTopicConfigs } from "../topic-configs.ts";
+import { parseLogConfig } from "../../storage/log-config.ts";
 
 /** Builds the CreateTopics handler. */
 export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, CreateTopicsResponse> {
@@ -21,7 +22,13 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
       for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
       // Topics are created one after the other; each succeeds or fails whole (see Broker.createTopic).
       const topics: CreateTopicsResponseCreatableTopicResult[] = [];
-      for (const t of req.topics) topics.push(await createOne(t));
+      const answered = new Set<string>();
+      for (const t of req.topics) {
+        // A name listed twice gets one answer (INVALID_REQUEST), as Kafka.
+        if (answered.has(t.name)) continue;
+        answered.add(t.name);
+        topics.push(await createOne(t));
+      }
       return { throttleTimeMs: 0, topics };
 
       async function createOne(t: CreateTopicsRequest["topics"][number]): Promise<CreateTopicsResponseCreatableTopicResult> {
@@ -32,11 +39,16 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           errorMessage: null,
           numPartitions: -1,
           replicationFactor: -1,
-          configs: null,
+          configs: [],
         };
         if ((seen.get(t.name) ?? 0) > 1) {
           out.errorCode = ErrorCode.INVALID_REQUEST;
           out.errorMessage = `Create topics request from client contains multiple entries for topic ${t.name}.`;
+          return out;
+        }
+        if (t.assignments.length > 0 && (t.numPartitions !== -1 || t.replicationFactor !== -1)) {
+          out.errorCode = ErrorCode.INVALID_REQUEST;
+          out.errorMessage = "A manual partition assignment was specified, but the partition count and replication factor were not both -1.";
           return out;
         }
         if (t.assignments.length > 0) {
@@ -65,9 +77,11 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           out.replicationFactor = 1;
           if (topic) out.topicId = topic.id;
           if (ctx.apiVersion >= 5) {
-            const cfg = topic?.config;
-            out.configs = cfg
-              ? describeTopicConfigs(b, topic!, null).map((e) => ({ name: e.name, value: e.value, readOnly: e.readOnly, configSource: e.configSource, isSensitive: false }))
+            // Validate-only creates nothing, but Kafka still reports the configs the topic would get.
+            const parsed = topic ? null : parseLogConfig(configs, b.defaultLogConfig);
+            const described = topic ?? (parsed?.ok ? { overrides: configs, config: parsed.config } : null);
+            out.configs = described
+              ? describeTopicConfigs(b, described, null).map((e) => ({ name: e.name, value: e.value, readOnly: e.readOnly, configSource: e.configSource, isSensitive: false }))
               : [];
           }
         } catch (e) {

@@ -1,7 +1,8 @@
 /**
- * OffsetForLeaderEpoch (key 23), versions 2-4: the end offset of a leader epoch, which consumers use to detect
- * log truncation after a leader change. A single node has only epoch 0, so every epoch at or above the
- * partition's answers with the log end offset. v3 replica id; v4 flexible.
+ * OffsetForLeaderEpoch (key 23), versions 2-4: the end offset of a leader epoch, which consumers (and followers)
+ * use to detect log truncation after a leader change, answered from the partition's epoch history
+ * (`leader-epoch-checkpoint`): the largest known epoch at or below the one asked and the offset where the next
+ * began (the log end offset for the current epoch). v3 replica id; v4 flexible.
  */
 import type { OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse } from "../../protocol/generated/23_offset_for_leader_epoch.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -26,8 +27,8 @@ export function offsetForLeaderEpochHandler(b: Broker): ApiHandler<OffsetForLead
             if (cle >= 0 && cle !== p.leaderEpoch) {
               return { errorCode: cle > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH, partition: rp.partition, leaderEpoch: -1, endOffset: -1n };
             }
-            if (rp.leaderEpoch > p.leaderEpoch) return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: -1, endOffset: -1n };
-            return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: p.leaderEpoch, endOffset: p.log.logEndOffset };
+            const end = p.leaderEpochs.endOffsetFor(rp.leaderEpoch, p.logEndOffset);
+            return { errorCode: ErrorCode.NONE, partition: rp.partition, leaderEpoch: end.epoch, endOffset: end.endOffset };
           }),
         })),
       };

@@ -1,9 +1,12 @@
-/** DescribeConfigs (key 32), versions 1-4. v1 synonyms and sources; v3 types and documentation; v4 flexible. */
+/**
+ * DescribeConfigs (key 32), versions 1-4. v1 synonyms and sources; v3 types and documentation; v4 flexible.
+ * Resources: topics, this broker or the cluster default (""; dynamic settings only), and groups.
+ */
 import type { DescribeConfigsRequest, DescribeConfigsResponse, DescribeConfigsResponseDescribeConfigsResult } from "../../protocol/generated/32_describe_configs.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
-import { ConfigResourceType, describeBrokerConfigs, describeTopicConfigs, type ConfigEntry } from "../topic-configs.ts";
+import { ConfigResourceType, describeBrokerConfigs, describeGroupConfigs, describeTopicConfigs, type ConfigEntry } from "../topic-configs.ts";
 
 /** Builds the DescribeConfigs handler. */
 export function describeConfigsHandler(b: Broker): ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse> {
@@ -23,7 +26,10 @@ export function describeConfigsHandler(b: Broker): ApiHandler<DescribeConfigsReq
           if (r.resourceName !== "" && r.resourceName !== String(b.nodeId)) {
             return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id ${r.resourceName}` };
           }
-          entries = describeBrokerConfigs(b, r.configurationKeys);
+          entries = describeBrokerConfigs(b, r.resourceName, r.configurationKeys);
+        } else if (r.resourceType === ConfigResourceType.GROUP) {
+          if (r.resourceName === "") return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Default group resources are not allowed." };
+          entries = describeGroupConfigs(b, r.resourceName, r.configurationKeys);
         } else {
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${r.resourceType}` };
         }

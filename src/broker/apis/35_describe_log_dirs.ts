@@ -33,10 +33,11 @@ export function describeLogDirsHandler(b: Broker): ApiHandler<DescribeLogDirsReq
           } catch {
             // statfs is not available everywhere; -1 means unknown.
           }
+          // KIP-112: a log dir a disk failure took offline answers KAFKA_STORAGE_ERROR and lists no partitions.
           return {
-            errorCode: ErrorCode.NONE,
+            errorCode: d.offline === null ? ErrorCode.NONE : ErrorCode.KAFKA_STORAGE_ERROR,
             logDir: d.dir,
-            topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+            topics: d.offline === null ? [...byTopic].map(([name, partitions]) => ({ name, partitions })) : [],
             totalBytes: total,
             usableBytes: usable,
             isCordoned: false,

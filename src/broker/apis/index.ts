@@ -20,6 +20,7 @@ import { describeLogDirsHandler } from "./35_describe_log_dirs.ts";
 import { createPartitionsHandler } from "./37_create_partitions.ts";
 import { incrementalAlterConfigsHandler } from "./44_incremental_alter_configs.ts";
 import { describeClusterHandler } from "./60_describe_cluster.ts";
+import { describeProducersHandler } from "./61_describe_producers.ts";
 import { API_CODECS } from "../../protocol/generated/index.ts";
 import { offsetCommitHandler } from "./08_offset_commit.ts";
 import { offsetFetchHandler } from "./09_offset_fetch.ts";
@@ -65,6 +66,7 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     createPartitionsHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
+    describeProducersHandler(b),
     ...[offsetFetchHandler, findCoordinatorHandler, heartbeatHandler, describeGroupsHandler, listGroupsHandler].map((f) => f(b)),
     ...[offsetCommitHandler, joinGroupHandler, leaveGroupHandler, syncGroupHandler, deleteGroupsHandler, offsetDeleteHandler, txnOffsetCommitHandler].map((f) => afterOffsetsTopic(b, f(b))),
     ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),

@@ -78,7 +78,7 @@ async function route(b: Broker, req: HttpRequest): Promise<HttpResponse> {
   if (a === "cluster" && parts.length === 1 && m === "GET") return jsonResponse(200, cluster(b));
   if (a === "brokers" && parts.length === 3 && sub === "configs" && m === "GET") {
     if (name !== String(b.nodeId)) throw new ApiError(404, "BROKER_NOT_AVAILABLE", `no broker ${name}`);
-    return jsonResponse(200, { configs: describeBrokerConfigs(b, null).map(configJson) });
+    return jsonResponse(200, { configs: describeBrokerConfigs(b, String(b.nodeId), null).map(configJson) });
   }
   if (a === "topics") {
     if (parts.length === 1 && m === "GET") return jsonResponse(200, { topics: [...b.topicsByName.values()].map((t) => topicSummary(t)) });
@@ -157,9 +157,9 @@ function topicDetail(b: Broker, t: Topic) {
     id: Buffer.from(t.id).toString("hex"),
     partitionDetails: t.partitions.map((p) => ({
       partition: p.index,
-      leader: p.log.isOffline ? -1 : b.nodeId,
-      replicas: [b.nodeId],
-      isr: p.log.isOffline ? [] : [b.nodeId],
+      leader: p.log.isOffline ? -1 : p.leader,
+      replicas: p.replicas,
+      isr: p.log.isOffline ? [] : p.isr,
       leaderEpoch: p.leaderEpoch,
       offline: p.log.isOffline,
       logStartOffset: p.log.isOffline ? null : p.log.logStartOffset,

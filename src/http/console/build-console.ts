@@ -1,7 +1,8 @@
 /**
  * Builds the web console and embeds it: bundles src/http/console/app.tsx (Preact) with `bun build`, and writes
  * src/http/console-bundle.generated.ts holding index.html, app.js and app.css as strings, so the compiled
- * executable serves the console with nothing beside it. Run by `npm run build` (and `npm run build:console`).
+ * executable serves the console with nothing beside it. Run `npm run build:console` after changing the console;
+ * the generated module is committed (so `npm run build` needs no front-end packages) and a test checks it is current.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { CONSOLE_CSS } from "./styles.ts";

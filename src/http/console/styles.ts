@@ -4,7 +4,7 @@ export const CONSOLE_CSS = `
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--text); background:var(--bg); }
 .layout { display:flex; min-height:100vh; }
-.sidebar { width:220px; flex:none; background:var(--side); color:var(--side-text); padding:18px 12px; display:flex; flex-direction:column; gap:2px; }
+.sidebar { position:sticky; top:0; height:100vh; width:220px; flex:none; background:var(--side); color:var(--side-text); padding:18px 12px; display:flex; flex-direction:column; gap:2px; }
 .brand { display:flex; align-items:center; gap:10px; color:#fff; font-weight:700; font-size:19px; text-decoration:none; padding:4px 10px 18px; }
 .brand svg { color:#60a5fa; }
 .nav { display:flex; align-items:center; gap:10px; color:var(--side-text); text-decoration:none; padding:9px 10px; border-radius:7px; }
@@ -20,6 +20,7 @@ a { color:var(--accent); }
 .card { background:var(--panel); border:1px solid var(--line); border-radius:10px; padding:12px 16px; }
 .card span { display:block; color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
 .card b { font-size:22px; font-weight:650; }
+.card span.state { display:inline-block; font-size:13px; text-transform:none; letter-spacing:0; margin-top:4px; }
 .panel { background:var(--panel); border:1px solid var(--line); border-radius:10px; padding:16px 18px; margin-bottom:16px; overflow-x:auto; }
 .panel.danger { border-color:#fecaca; }
 .grid2 { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:16px; }
@@ -56,6 +57,7 @@ label.check { flex-direction:row; align-items:center; margin-bottom:8px; font-we
 .produce label { margin-bottom:10px; }
 input, select, textarea { font:inherit; color:var(--text); padding:7px 9px; border:1px solid #cfd6e1; border-radius:7px; background:#fff; min-width:120px; }
 textarea { width:100%; font-family: ui-monospace, Menlo, Consolas, monospace; font-size:12.5px; }
+input[type=checkbox] { min-width:0; padding:0; margin:0 6px 0 0; }
 input:focus, select:focus, textarea:focus { outline:2px solid #bfdbfe; border-color:var(--accent); }
 button, a.button { font:inherit; font-weight:600; padding:7px 14px; border-radius:7px; border:1px solid #cfd6e1; background:#fff; color:var(--text); cursor:pointer; text-decoration:none; font-size:13px; }
 button:hover { background:#f3f5f9; }

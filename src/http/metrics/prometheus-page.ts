@@ -16,6 +16,12 @@ export interface MetricsPartition {
   readonly index: number;
   /** Its log. */
   readonly log: { readonly size: number; readonly segmentCount: number; readonly logEndOffset: bigint; readonly logStartOffset: bigint; readonly isOffline: boolean };
+  /** Node id of the leader (-1 for none). */
+  readonly leader: number;
+  /** Node ids holding a replica. */
+  readonly replicas: readonly number[];
+  /** Node ids in sync with the leader. */
+  readonly isr: readonly number[];
 }
 
 /** One topic as the page reads it. */
@@ -40,6 +46,8 @@ export interface MetricsSource {
   groupIds(): string[];
   /** A group's lag table. */
   groupLag(groupId: string): Promise<GroupLagRow[]>;
+  /** This broker's node id. */
+  readonly nodeId: number;
 }
 
 /** Renders the page. */
@@ -109,25 +117,27 @@ function requestMetrics(out: PrometheusText, m: BrokerMetrics): void {
 }
 
 function partitionHealth(out: PrometheusText, src: MetricsSource): void {
-  // A single node holds one replica of each partition: the ISR is {this broker} while its log is online, empty
-  // once the log went offline (disk failure). Replication will report its own replica sets here.
+  // From each partition's replica set and ISR (the Partition layer's; on a single node both are {this broker}). A
+  // partition whose log went offline (disk failure) has no live leader and counts as offline with an empty ISR.
   let partitions = 0;
+  let leaders = 0;
   let offline = 0;
   let underReplicated = 0;
   let underMinIsr = 0;
   for (const t of src.topics()) {
     for (const p of t.partitions) {
       partitions++;
-      const replicas = 1;
-      const isr = p.log.isOffline ? 0 : 1;
-      if (isr === 0) offline++;
-      if (isr < replicas) underReplicated++;
+      const dead = p.log.isOffline || p.leader < 0;
+      const isr = dead ? 0 : p.isr.length;
+      if (dead) offline++;
+      else if (p.leader === src.nodeId) leaders++;
+      if (isr < p.replicas.length) underReplicated++;
       if (isr < t.config.minInsyncReplicas) underMinIsr++;
     }
   }
   const g = (name: string, v: number, help: string) => out.family(name, "gauge", help).sample(name, v);
   g("kafka_server_replicamanager_partitioncount", partitions, "Partitions on this broker.");
-  g("kafka_server_replicamanager_leadercount", partitions - offline, "Partitions this broker leads.");
+  g("kafka_server_replicamanager_leadercount", leaders, "Partitions this broker leads.");
   g("kafka_server_replicamanager_underreplicatedpartitions", underReplicated, "Partitions whose ISR is smaller than their replica set.");
   g("kafka_server_replicamanager_underminisrpartitioncount", underMinIsr, "Partitions whose ISR is smaller than min.insync.replicas (acks=all produce fails).");
   g("kafka_controller_kafkacontroller_offlinepartitionscount", offline, "Partitions without a live leader (log offline after a disk failure).");

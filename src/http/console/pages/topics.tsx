@@ -170,7 +170,7 @@ function ConfigEditor({ topic }: { topic: string }) {
           </tr>
         </thead>
         <tbody>
-          {(data?.configs ?? []).map((c) => (
+          {[...(data?.configs ?? [])].sort((a, b) => Number(b.source === "dynamic topic") - Number(a.source === "dynamic topic") || a.name.localeCompare(b.name)).map((c) => (
             <tr class={c.source === "dynamic topic" ? "override" : ""}>
               <td class="mono" title={c.documentation}>
                 {c.name}

@@ -211,6 +211,11 @@ public final class AdminCalls {
         return map("state", d.groupState().name(), "type", d.type().name(), "assignor", d.partitionAssignor(), "members", d.members().size(), "assignment", tps, "clientIdSet", !m.clientId().isEmpty(), "hostSet", !m.host().isEmpty(), "simple", d.isSimpleConsumerGroup());
       });
       call("alterConsumerGroupOffsets-active", () -> admin.alterConsumerGroupOffsets("adm-g", Map.of(b0, new OffsetAndMetadata(5))).all().get());
+      call("removeMembersFromConsumerGroup", () -> {
+        admin.removeMembersFromConsumerGroup("adm-g", new RemoveMembersFromConsumerGroupOptions()).all().get();
+        ConsumerGroupDescription d = admin.describeConsumerGroups(List.of("adm-g")).all().get().get("adm-g");
+        return map("state", d.groupState().name(), "members", d.members().size());
+      });
     }
     call("listConsumerGroups", () -> {
       List<Object> out = new ArrayList<>();
@@ -269,7 +274,19 @@ public final class AdminCalls {
           out.add(l.transactionalId());
         return out;
       });
-      open.abortTransaction();
+      call("fenceProducers", () -> {
+        admin.fenceProducers(List.of("adm-open")).all().get();
+        TransactionDescription d = admin.describeTransactions(List.of("adm-open")).all().get().get("adm-open");
+        String sendAfter;
+        try {
+          open.send(new ProducerRecord<>("adm-a", 1, "k", "after-fence")).get();
+          open.commitTransaction();
+          sendAfter = "committed";
+        } catch (Exception e) {
+          sendAfter = (e instanceof ExecutionException ? e.getCause() : e).getClass().getSimpleName();
+        }
+        return map("state", d.state().name(), "epoch", d.producerEpoch(), "partitions", d.topicPartitions().size(), "fencedProducer", sendAfter);
+      });
     }
 
     call("describeFeatures", () -> {

@@ -79,35 +79,7 @@ export class AbortedTxnIndex {
     const idx = new AbortedTxnIndex(fs, log, warn);
     const files = fs.list(log.dir).filter((f) => f.endsWith(TXN_INDEX_SUFFIX) && /^\d{20}\./.test(f)).sort();
     for (const f of files) {
-      const path = `${log.dir}/${f}`;
-      const bytes = fs.readFile(path);
-      const dv = dataViewOf(bytes);
-      const whole = bytes.length - (bytes.length % TXN_INDEX_ENTRY_SIZE);
-      let kept = 0;
-      let dropped = whole !== bytes.length;
-      for (let at = 0; at < whole; at += TXN_INDEX_ENTRY_SIZE) {
-        const e: AbortedTxn = { producerId: dv.getBigInt64(at + 2), firstOffset: dv.getBigInt64(at + 10), lastOffset: dv.getBigInt64(at + 18), lastStableOffset: dv.getBigInt64(at + 26) };
-        if (dv.getInt16(at) !== TXN_INDEX_VERSION || e.lastOffset >= log.logEndOffset) {
-          dropped = true;
-          continue;
-        }
-        kept++;
-        if (e.lastOffset >= log.logStartOffset) idx.insert(e);
-      }
-      if (!dropped) continue;
-      // Rewrite the file with only the entries kept (or remove it).
-      if (kept === 0) fs.remove(path);
-      else {
-        const out = new Uint8Array(kept * TXN_INDEX_ENTRY_SIZE);
-        let o = 0;
-        for (let at = 0; at < whole; at += TXN_INDEX_ENTRY_SIZE) {
-          if (dv.getInt16(at) === TXN_INDEX_VERSION && dv.getBigInt64(at + 18) < log.logEndOffset) {
-            out.set(bytes.subarray(at, at + TXN_INDEX_ENTRY_SIZE), o);
-            o += TXN_INDEX_ENTRY_SIZE;
-          }
-        }
-        fs.writeFileAtomic(path, out);
-      }
+      idx.loadFile(`${log.dir}/${f}`, (e) => e.lastOffset < log.logEndOffset && e.lastOffset >= log.logStartOffset, (e) => e.lastOffset < log.logEndOffset);
     }
     return idx;
   }
@@ -185,6 +157,46 @@ export class AbortedTxnIndex {
       if (!f.endsWith(TXN_INDEX_SUFFIX) || !/^\d{20}\./.test(f)) continue;
       if (BigInt(f.slice(0, 20)) < first) this.fs.remove(`${this.log.dir}/${f}`);
     }
+  }
+
+  /** Forgets every transaction whose ABORT marker is at or past `offset` (the log was truncated to it), in memory and on disk. */
+  truncateTo(offset: bigint): void {
+    this.end = this.lowerBound(offset);
+    for (const f of this.fs.list(this.log.dir)) {
+      if (f.endsWith(TXN_INDEX_SUFFIX) && /^\d{20}\./.test(f)) this.rewriteFile(`${this.log.dir}/${f}`, (e) => e.lastOffset < offset);
+    }
+  }
+
+  /** Reads one `.txnindex` file: entries passing `inMemory` are held; the file is rewritten with those passing `onDisk`. */
+  private loadFile(path: string, inMemory: (e: AbortedTxn) => boolean, onDisk: (e: AbortedTxn) => boolean): void {
+    for (const e of this.rewriteFile(path, onDisk)) if (inMemory(e)) this.insert(e);
+  }
+
+  /**
+   * Keeps in the file only the whole, current-version entries passing `keep` (rewriting it atomically when any
+   * goes, removing it when none is left); returns the entries kept.
+   */
+  private rewriteFile(path: string, keep: (e: AbortedTxn) => boolean): AbortedTxn[] {
+    const bytes = this.fs.readFile(path);
+    const dv = dataViewOf(bytes);
+    const whole = bytes.length - (bytes.length % TXN_INDEX_ENTRY_SIZE);
+    const kept: AbortedTxn[] = [];
+    const keptAt: number[] = [];
+    for (let at = 0; at < whole; at += TXN_INDEX_ENTRY_SIZE) {
+      const e: AbortedTxn = { producerId: dv.getBigInt64(at + 2), firstOffset: dv.getBigInt64(at + 10), lastOffset: dv.getBigInt64(at + 18), lastStableOffset: dv.getBigInt64(at + 26) };
+      if (dv.getInt16(at) !== TXN_INDEX_VERSION || !keep(e)) continue;
+      kept.push(e);
+      keptAt.push(at);
+    }
+    if (kept.length * TXN_INDEX_ENTRY_SIZE === bytes.length) return kept;
+    if (kept.length === 0) {
+      this.fs.remove(path);
+      return kept;
+    }
+    const out = new Uint8Array(kept.length * TXN_INDEX_ENTRY_SIZE);
+    keptAt.forEach((at, i) => out.set(bytes.subarray(at, at + TXN_INDEX_ENTRY_SIZE), i * TXN_INDEX_ENTRY_SIZE));
+    this.fs.writeFileAtomic(path, out);
+    return kept;
   }
 
   /** Forgets everything in memory (the partition was emptied); files go with their segments. */

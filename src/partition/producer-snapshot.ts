@@ -1,8 +1,9 @@
 /**
  * Durable idempotent-producer state: `<offset>.snapshot` files in a partition directory, in Kafka's layout
- * (int16 version 1, uint32 CRC-32C of the rest, then the entries), written at clean shutdown. On start the
- * newest snapshot is loaded and the batch headers after it are replayed, so a producer retrying a batch that
- * was written just before a crash gets its original offset back instead of a duplicate.
+ * (int16 version 1, uint32 CRC-32C of the rest, then the entries), written at every segment roll (as Kafka does)
+ * and at clean shutdown. On start, and after a truncation, the newest snapshot not past the log end is loaded
+ * and the batch headers after it are replayed, so a producer retrying a batch that was written just before a crash
+ * gets its original offset back instead of a duplicate, and a restart replays little.
  *
  * Transactions: each entry carries the first offset of the producer's ongoing transaction (Kafka's
  * currentTxnFirstOffset); the replay opens transactions at transactional batches and ends them at COMMIT/ABORT
@@ -26,6 +27,7 @@ import {
   dataViewOf,
 } from "../protocol/batch-layout.ts";
 import type { FileSystem } from "../platform/fs.ts";
+import { writeFileAtomicAsync } from "./atomic-file-async.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import type { ProducerStateTable, ProducerSnapshotEntry } from "./producer-state.ts";
 import { ControlRecordType, readTxnMarker } from "../protocol/control-record.ts";
@@ -101,15 +103,47 @@ export function decodeProducerSnapshot(bytes: Uint8Array): ProducerSnapshotEntry
   return out;
 }
 
-/** Writes the table as `<logEndOffset>.snapshot` and removes older snapshots. */
+/** Offsets of the snapshot files in `dir`, ascending. */
+export function producerSnapshotOffsets(fs: FileSystem, dir: string): bigint[] {
+  return fs
+    .list(dir)
+    .filter((f) => SNAPSHOT_NAME.test(f))
+    .sort()
+    .map((f) => BigInt(f.slice(0, 20)));
+}
+
+const SNAPSHOT_NAME = /^\d{20}\.snapshot$/;
+
+/**
+ * Writes the table as `<logEndOffset>.snapshot` (clean shutdown) and removes snapshots that can no longer serve:
+ * those below the log start offset, except the newest.
+ */
 export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): void {
   const entries = table.entries();
-  const existing = fs.list(log.dir).filter((f) => f.endsWith(".snapshot"));
+  const existing = producerSnapshotOffsets(fs, log.dir);
   // A partition no idempotent producer ever wrote needs no snapshot: skip its two fsyncs at shutdown.
   if (entries.length === 0 && existing.length === 0) return;
-  const name = snapshotFileName(log.logEndOffset);
-  fs.writeFileAtomic(`${log.dir}/${name}`, encodeProducerSnapshot(entries));
-  for (const f of existing) if (f !== name) fs.remove(`${log.dir}/${f}`);
+  fs.writeFileAtomic(`${log.dir}/${snapshotFileName(log.logEndOffset)}`, encodeProducerSnapshot(entries));
+  pruneProducerSnapshots(fs, log.dir, log.logStartOffset);
+}
+
+/**
+ * Writes a snapshot of `entries` taken at `offset` without blocking the event loop (segment roll): a temp file,
+ * an asynchronous fdatasync, then the rename, so the file is either whole under its name or absent.
+ */
+export function writeProducerSnapshotAsync(fs: FileSystem, dir: string, offset: bigint, entries: readonly ProducerSnapshotEntry[]): Promise<void> {
+  return writeFileAtomicAsync(fs, `${dir}/${snapshotFileName(offset)}`, encodeProducerSnapshot(entries));
+}
+
+/** Removes snapshots below `logStartOffset`, keeping the newest one whatever its offset. */
+export function pruneProducerSnapshots(fs: FileSystem, dir: string, logStartOffset: bigint): void {
+  const offsets = producerSnapshotOffsets(fs, dir);
+  for (const o of offsets.slice(0, -1)) if (o < logStartOffset) fs.remove(`${dir}/${snapshotFileName(o)}`);
+}
+
+/** Removes snapshots taken after `offset` (the log was truncated to it: they describe records that are gone). */
+export function removeProducerSnapshotsAbove(fs: FileSystem, dir: string, offset: bigint): void {
+  for (const o of producerSnapshotOffsets(fs, dir)) if (o > offset) fs.remove(`${dir}/${snapshotFileName(o)}`);
 }
 
 /**
@@ -118,13 +152,11 @@ export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: 
  */
 export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, onAbort?: (a: ReplayedAbort) => void): string | null {
   let from = log.logStartOffset;
-  const snaps = fs.list(log.dir).filter((f) => /^\d{20}\.snapshot$/.test(f)).sort().reverse();
   let loaded = 0;
-  for (const f of snaps) {
-    const offset = BigInt(f.slice(0, 20));
+  for (const offset of producerSnapshotOffsets(fs, log.dir).reverse()) {
     if (offset > log.logEndOffset) continue; // the log was truncated below it
     try {
-      const entries = decodeProducerSnapshot(fs.readFile(`${log.dir}/${f}`));
+      const entries = decodeProducerSnapshot(fs.readFile(`${log.dir}/${snapshotFileName(offset)}`));
       table.restore(entries);
       loaded = entries.length;
       from = offset > from ? offset : from;
@@ -139,29 +171,39 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
   while (offset < log.logEndOffset && bytes < MAX_REPLAY_BYTES) {
     const r = log.read(offset, REPLAY_READ_BYTES, true);
     if (r.bytes === 0) break;
-    for (const chunk of r.chunks) {
-      const dv = dataViewOf(chunk);
-      for (let at = 0; at + BATCH_HEADER_SIZE <= chunk.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
-        const pid = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
-        if (pid < 0n) continue;
-        const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
-        const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
-        if (base < from) continue;
-        if ((attributes & ATTR_CONTROL) !== 0) {
-          replayMarker(table, chunk, at, dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD, pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), base, onAbort);
-          continue;
-        }
-        if ((attributes & ATTR_TRANSACTIONAL) !== 0) table.beginTxn(pid, base);
-        table.record(pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), dv.getInt32(at + BASE_SEQUENCE_OFFSET), dv.getInt32(at + RECORDS_COUNT_OFFSET), base, dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET), Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
-        replayed++;
-      }
-    }
+    for (const chunk of r.chunks) replayed += applyBatchesToProducerState(table, chunk, from, onAbort);
     bytes += r.bytes;
     offset = r.nextOffset;
   }
   if (loaded === 0 && replayed === 0) return null;
   const capped = offset < log.logEndOffset ? ` (stopped after ${MAX_REPLAY_BYTES} bytes)` : "";
   return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed${capped}`;
+}
+
+/**
+ * Brings producer state up to date with whole batches whose offsets are assigned (an append, leader or follower
+ * alike, or a replay): idempotent batches are recorded, transactional ones open their producer's transaction,
+ * COMMIT/ABORT markers end it (`onAbort` hears of each aborted one). Batches below `from` are skipped. Returns the
+ * number of data batches recorded.
+ */
+export function applyBatchesToProducerState(table: ProducerStateTable, chunk: Uint8Array, from: bigint, onAbort?: (a: ReplayedAbort) => void): number {
+  const dv = dataViewOf(chunk);
+  let recorded = 0;
+  for (let at = 0; at + BATCH_HEADER_SIZE <= chunk.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
+    const pid = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
+    if (pid < 0n) continue;
+    const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
+    const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
+    if (base < from) continue;
+    if ((attributes & ATTR_CONTROL) !== 0) {
+      replayMarker(table, chunk, at, dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD, pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), base, onAbort);
+      continue;
+    }
+    if ((attributes & ATTR_TRANSACTIONAL) !== 0) table.beginTxn(pid, base);
+    table.record(pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), dv.getInt32(at + BASE_SEQUENCE_OFFSET), dv.getInt32(at + RECORDS_COUNT_OFFSET), base, dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET), Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
+    recorded++;
+  }
+  return recorded;
 }
 
 /** Applies a COMMIT/ABORT marker met during the replay; other control batches and unreadable markers are skipped. */

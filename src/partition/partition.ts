@@ -1,0 +1,421 @@
+/**
+ * One partition as this broker serves it: the owner of its log, its leader epoch and epoch history, its producer
+ * state and aborted-transaction index, its replicas' log end offsets, its in-sync replica set, its high watermark,
+ * and the requests waiting on it (long-poll fetches, and produce requests with acks=all).
+ *
+ * Every write goes through one of two paths, so that "append, then producer state, then high watermark, then wake
+ * the waiters" is written once:
+ * - {@link Partition.appendAsLeader}: offsets and the leader epoch are assigned here (Produce, internal topics,
+ *   transaction markers);
+ * - {@link Partition.appendAsFollower}: batches arrive with offsets and epochs set by the leader (replication).
+ * Producer state and the aborted-transaction index are rebuilt from the appended batch headers in both cases, and
+ * rewound by {@link Partition.truncateTo}.
+ *
+ * Invariants (asserted, never clamped): logStartOffset <= highWatermark <= logEndOffset; the leader's high
+ * watermark never goes backwards; it is the smallest log end offset among the in-sync replicas (on a single node
+ * the ISR is this broker alone, so it is the log end offset right after each append).
+ */
+import type { Clock } from "../platform/clock.ts";
+import type { FileSystem } from "../platform/fs.ts";
+import type { AppendResult, PartitionLog } from "../storage/partition-log.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { BATCH_LENGTH_OFFSET, BASE_OFFSET_OFFSET, LOG_OVERHEAD, PARTITION_LEADER_EPOCH_OFFSET, BATCH_HEADER_SIZE, dataViewOf } from "../protocol/batch-layout.ts";
+import { ProducerStateTable } from "./producer-state.ts";
+import { AbortedTxnIndex } from "./aborted-txn-index.ts";
+import { LeaderEpochCache } from "./leader-epoch-cache.ts";
+import {
+  applyBatchesToProducerState,
+  loadProducerState,
+  producerSnapshotOffsets,
+  pruneProducerSnapshots,
+  removeProducerSnapshotsAbove,
+  writeProducerSnapshot,
+  writeProducerSnapshotAsync,
+  type ReplayedAbort,
+} from "./producer-snapshot.ts";
+
+/** Default bound on the fetches parked on one partition; past it a new long poll is answered at once. */
+export const MAX_WAITING_FETCHES_PER_PARTITION = 1000;
+/** Default bound on the acks=all produce requests parked on one partition for the high watermark. */
+export const MAX_WAITING_PRODUCES_PER_PARTITION = 10_000;
+
+/** Logging used by a partition. */
+export interface PartitionLogger {
+  /** Normal events. */
+  info(msg: string): void;
+  /** Handled problems. */
+  warn(msg: string): void;
+}
+
+/** What a partition needs from its broker. */
+export interface PartitionDeps {
+  /** File system (producer snapshots, epoch checkpoint, aborted-transaction index). */
+  fs: FileSystem;
+  /** Clock (replica fetch times). */
+  clock: Clock;
+  /** Logger. */
+  logger: PartitionLogger;
+  /** This broker's node id. */
+  localBrokerId: number;
+  /** Bound on parked fetches (default {@link MAX_WAITING_FETCHES_PER_PARTITION}). */
+  maxWaitingFetches?: number;
+  /** Bound on parked acks=all produces (default {@link MAX_WAITING_PRODUCES_PER_PARTITION}). */
+  maxWaitingProduces?: number;
+}
+
+/** Who leads and who is in sync (the cluster metadata's partition state, as far as this broker needs it). */
+export interface PartitionRoles {
+  /** Node id of the leader (-1 for none). */
+  leader: number;
+  /** Current leader epoch. */
+  leaderEpoch: number;
+  /** Node ids holding a replica. */
+  replicas: readonly number[];
+  /** Node ids in sync with the leader. */
+  isr: readonly number[];
+}
+
+/** What the leader knows of one follower. */
+export interface FollowerState {
+  /** The follower's log end offset, from its last fetch. */
+  logEndOffset: bigint;
+  /** Monotonic ms of its last fetch that reached the leader's log end offset (for replica.lag.time.max.ms). */
+  lastCaughtUpMs: number;
+}
+
+interface HighWatermarkWaiter {
+  offset: bigint;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** A partition of topic `T` (anything with a name). */
+export class Partition<T extends { readonly name: string } = { readonly name: string }> {
+  /** Owning topic. */
+  readonly topic: T;
+  /** Partition index. */
+  readonly index: number;
+  /** The durable log (reads go straight to it; writes go through this object). */
+  readonly log: PartitionLog;
+  /** Idempotent-producer state and ongoing transactions (the last stable offset). */
+  readonly producers = new ProducerStateTable();
+  /** Aborted transactions, for read_committed fetches. */
+  readonly abortedTxns: AbortedTxnIndex;
+  /** Leader epochs and where each began (`leader-epoch-checkpoint`). */
+  readonly leaderEpochs: LeaderEpochCache;
+  private readonly deps: PartitionDeps;
+  private roles: PartitionRoles;
+  private readonly followers = new Map<number, FollowerState>();
+  private readonly fetchWaiters = new Set<() => void>();
+  private hwWaiters: HighWatermarkWaiter[] = [];
+  private removed = false;
+  private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
+  private readonly onEpochWriteError = (e: Error): void => this.deps.logger.warn(`${this.log.name}: leader-epoch-checkpoint not written (retried): ${e.message}`);
+
+  private constructor(topic: T, index: number, log: PartitionLog, deps: PartitionDeps, roles: PartitionRoles) {
+    this.topic = topic;
+    this.index = index;
+    this.log = log;
+    this.deps = deps;
+    this.roles = roles;
+    const warn = (m: string) => deps.logger.warn(m);
+    this.abortedTxns = AbortedTxnIndex.open(deps.fs, log, warn);
+    this.leaderEpochs = LeaderEpochCache.open(deps.fs, log.dir, log.logEndOffset, warn);
+  }
+
+  /**
+   * Opens a partition over its recovered log: loads the producer state (newest snapshot plus replay), the aborted
+   * transactions and the epoch history, sets the high watermark from the checkpoint (`checkpointedHighWatermark`,
+   * at most the log end offset: a crash may have cut unsynced records), then takes up `roles`.
+   */
+  static open<T extends { readonly name: string }>(topic: T, index: number, log: PartitionLog, deps: PartitionDeps, roles: PartitionRoles, checkpointedHighWatermark?: bigint): Partition<T> {
+    const p = new Partition(topic, index, log, deps, roles);
+    const loaded = loadProducerState(deps.fs, log, p.producers, p.onAbort);
+    if (loaded !== null) deps.logger.info(loaded);
+    // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
+    // by a crash) or below the log start (records deleted since) starts at that bound instead.
+    const hw = checkpointedHighWatermark ?? log.logEndOffset;
+    log.highWatermark = hw < log.logStartOffset ? log.logStartOffset : hw > log.logEndOffset ? log.logEndOffset : hw;
+    p.seedEpochHistory();
+    log.onRoll = (base) => p.snapshotAtRoll(base);
+    log.onLogStartMoved = (start) => p.afterLogStartMoved(start);
+    p.takeRoles(roles);
+    return p;
+  }
+
+  /** Current leader epoch. */
+  get leaderEpoch(): number {
+    return this.roles.leaderEpoch;
+  }
+  /** Whether this broker leads the partition. */
+  get isLeader(): boolean {
+    return this.roles.leader === this.deps.localBrokerId;
+  }
+  /** Node id of the leader (-1 for none). */
+  get leader(): number {
+    return this.roles.leader;
+  }
+  /** Node ids holding a replica. */
+  get replicas(): readonly number[] {
+    return this.roles.replicas;
+  }
+  /** Node ids in sync with the leader. */
+  get isr(): readonly number[] {
+    return this.roles.isr;
+  }
+  /** Offset below which records are committed (visible to consumers, acknowledged to acks=all). */
+  get highWatermark(): bigint {
+    return this.log.highWatermark;
+  }
+  /** Offset the next record gets. */
+  get logEndOffset(): bigint {
+    return this.log.logEndOffset;
+  }
+  /** The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower. */
+  get lastStableOffset(): bigint {
+    return this.producers.lastStableOffset(this.log.highWatermark);
+  }
+  /** Whether the partition was deleted (its topic is gone); parked requests were answered. */
+  get isRemoved(): boolean {
+    return this.removed;
+  }
+  /** What the leader knows of a follower (undefined for this broker or an unknown replica). */
+  follower(replicaId: number): FollowerState | undefined {
+    return this.followers.get(replicaId);
+  }
+
+  /**
+   * Takes up new roles from cluster metadata. As leader of a newer epoch, the epoch begins at the log end offset;
+   * a broker that stops leading answers its parked acks=all produces with NOT_LEADER_OR_FOLLOWER.
+   */
+  takeRoles(roles: PartitionRoles): void {
+    if (roles.leaderEpoch < this.roles.leaderEpoch) throw new Error(`${this.log.name}: leader epoch ${roles.leaderEpoch} is older than ${this.roles.leaderEpoch}`);
+    const newEpoch = roles.leaderEpoch !== this.roles.leaderEpoch;
+    this.roles = { leader: roles.leader, leaderEpoch: roles.leaderEpoch, replicas: [...roles.replicas], isr: [...roles.isr] };
+    for (const id of [...this.followers.keys()]) if (!roles.replicas.includes(id)) this.followers.delete(id);
+    if (!this.isLeader) {
+      this.followers.clear();
+      this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker no longer leads it`));
+      return;
+    }
+    if (newEpoch || this.leaderEpochs.latestEpoch < roles.leaderEpoch) this.leaderEpochs.assign(roles.leaderEpoch, this.log.logEndOffset, false);
+    this.maybeAdvanceHighWatermark();
+  }
+
+  /**
+   * The leader's write path (Produce, internal topics, transaction markers): appends whole, validated batches with
+   * offsets and this epoch assigned, updates producer state and the aborted-transaction index from them, moves the
+   * high watermark as far as the ISR allows and wakes what waits on it. Throws NOT_LEADER_OR_FOLLOWER on a
+   * follower, and the log's error on an I/O failure (nothing was appended then).
+   */
+  appendAsLeader(records: Uint8Array, logAppendTimeMs?: number): AppendResult {
+    this.checkWritable();
+    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
+    const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
+    this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
+    if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
+    applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
+    this.maybeAdvanceHighWatermark();
+    return r;
+  }
+
+  /**
+   * The follower's write path: batches fetched from the leader with offsets and leader epochs already set; the
+   * epoch history and producer state are rebuilt from them. The high watermark follows the leader's through
+   * {@link Partition.updateHighWatermarkFromLeader}.
+   */
+  appendAsFollower(records: Uint8Array): AppendResult {
+    this.checkWritable();
+    if (this.isLeader) throw new Error(`${this.log.name}: the leader does not take follower appends`);
+    const r = this.log.appendWithOffsets(records);
+    const dv = dataViewOf(records);
+    for (let at = 0; at + BATCH_HEADER_SIZE <= records.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
+      const epoch = dv.getInt32(at + PARTITION_LEADER_EPOCH_OFFSET);
+      if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, dv.getBigInt64(at + BASE_OFFSET_OFFSET), false);
+    }
+    if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
+    applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
+    return r;
+  }
+
+  /** A follower takes the leader's high watermark, up to its own log end offset (what it has of the log). */
+  updateHighWatermarkFromLeader(leaderHighWatermark: bigint): void {
+    if (this.isLeader) throw new Error(`${this.log.name}: the leader sets its own high watermark`);
+    const hw = leaderHighWatermark < this.log.logEndOffset ? leaderHighWatermark : this.log.logEndOffset;
+    if (hw <= this.log.highWatermark) return;
+    this.log.highWatermark = hw;
+    this.wakeFetches();
+  }
+
+  /**
+   * Cuts the log back to `offset` (a follower's divergent tail): the log, its epoch history, producer state
+   * (reloaded from the newest snapshot at or below the new end and replayed) and the aborted-transaction index all
+   * forget what came at or after it. The high watermark comes down with the log end when it was above it.
+   */
+  truncateTo(offset: bigint): void {
+    this.checkWritable();
+    this.log.truncateTo(offset);
+    const end = this.log.logEndOffset;
+    this.leaderEpochs.truncateFromEnd(end);
+    removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, end);
+    this.producers.clear();
+    this.abortedTxns.truncateTo(end);
+    loadProducerState(this.deps.fs, this.log, this.producers, this.onAbort);
+    this.assertHighWatermark();
+  }
+
+  /** The leader hears a follower's fetch position: tracks it and moves the high watermark when the ISR allows. */
+  updateFollowerFetch(replicaId: number, logEndOffset: bigint): void {
+    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
+    if (!this.roles.replicas.includes(replicaId) || replicaId === this.deps.localBrokerId) {
+      throw new KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH, `${this.log.name}: ${replicaId} is not a follower of it`);
+    }
+    const prev = this.followers.get(replicaId);
+    const caughtUp = logEndOffset >= this.log.logEndOffset;
+    this.followers.set(replicaId, { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1) });
+    this.maybeAdvanceHighWatermark();
+  }
+
+  /**
+   * Parks a long-poll fetch until the high watermark moves (or the partition goes). False when
+   * `maxWaitingFetches` are already parked: the caller answers at once with what it has.
+   */
+  addFetchWaiter(wake: () => void): boolean {
+    if (this.removed) return false;
+    if (this.fetchWaiters.size >= (this.deps.maxWaitingFetches ?? MAX_WAITING_FETCHES_PER_PARTITION)) return false;
+    this.fetchWaiters.add(wake);
+    return true;
+  }
+
+  /** Unparks a fetch. */
+  removeFetchWaiter(wake: () => void): void {
+    this.fetchWaiters.delete(wake);
+  }
+
+  /** Fetches parked now. */
+  get waitingFetches(): number {
+    return this.fetchWaiters.size;
+  }
+
+  /**
+   * The acks=all wait (Kafka's produce purgatory): resolves once the high watermark reaches `offset` and this
+   * broker's copy is fdatasynced (Runnel's acks=all promise); rejects when the partition goes, leadership is lost,
+   * too many produces wait, or the fdatasync fails.
+   */
+  whenCommitted(offset: bigint): Promise<void> {
+    if (this.removed) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
+    const synced = this.log.sync();
+    if (offset <= this.log.highWatermark) return synced;
+    if (this.hwWaiters.length >= (this.deps.maxWaitingProduces ?? MAX_WAITING_PRODUCES_PER_PARTITION)) {
+      synced.catch(() => {}); // the caller hears of the bound, not of this flush
+      return Promise.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${this.log.name}: too many produce requests wait for replication`));
+    }
+    const replicated = new Promise<void>((resolve, reject) => this.hwWaiters.push({ offset, resolve, reject }));
+    return Promise.all([replicated, synced]).then(() => undefined);
+  }
+
+  /** The topic is deleted: parked fetches are woken (they find the partition gone), parked produces rejected. */
+  markRemoved(): void {
+    this.removed = true;
+    this.log.onRoll = null;
+    this.log.onLogStartMoved = null;
+    this.wakeFetches();
+    this.failHighWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
+  }
+
+  /**
+   * Clean shutdown: wakes parked fetches and writes the producer snapshot. The epoch history needs no write: an
+   * epoch with records was checkpointed at its first append, and one without is assigned again when the partition
+   * takes its roles at the next start.
+   */
+  close(): void {
+    this.log.onRoll = null;
+    this.log.onLogStartMoved = null;
+    this.wakeFetches();
+    this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
+    try {
+      writeProducerSnapshot(this.deps.fs, this.log, this.producers);
+    } catch (e) {
+      this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Leader: the high watermark becomes the smallest log end offset in the ISR, if that is further. */
+  private maybeAdvanceHighWatermark(): void {
+    if (!this.isLeader) return;
+    let hw = this.log.logEndOffset;
+    for (const id of this.roles.isr) {
+      if (id === this.deps.localBrokerId) continue;
+      const f = this.followers.get(id);
+      if (f === undefined) return; // an in-sync follower not heard from yet holds the high watermark
+      if (f.logEndOffset < hw) hw = f.logEndOffset;
+    }
+    if (hw <= this.log.highWatermark) return;
+    this.log.highWatermark = hw;
+    this.assertHighWatermark();
+    this.wakeFetches();
+    if (this.hwWaiters.length === 0) return;
+    const still: HighWatermarkWaiter[] = [];
+    for (const w of this.hwWaiters) {
+      if (w.offset <= hw) w.resolve();
+      else still.push(w);
+    }
+    this.hwWaiters = still;
+  }
+
+  private assertHighWatermark(): void {
+    const { logStartOffset, highWatermark, logEndOffset } = this.log;
+    if (highWatermark < logStartOffset || highWatermark > logEndOffset) {
+      throw new Error(`${this.log.name}: high watermark ${highWatermark} outside [${logStartOffset}, ${logEndOffset}]`);
+    }
+  }
+
+  private wakeFetches(): void {
+    if (this.fetchWaiters.size === 0) return;
+    const woken = [...this.fetchWaiters];
+    this.fetchWaiters.clear();
+    for (const w of woken) w();
+  }
+
+  private failHighWatermarkWaiters(e: Error): void {
+    const ws = this.hwWaiters;
+    this.hwWaiters = [];
+    for (const w of ws) w.reject(e);
+  }
+
+  private checkWritable(): void {
+    if (this.removed) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`);
+  }
+
+  /** A log written before epoch checkpoints existed: its history starts with the epoch of its first batch. */
+  private seedEpochHistory(): void {
+    if (this.leaderEpochs.latestEpoch >= 0 || this.log.logEndOffset === this.log.logStartOffset) return;
+    const first = this.log.read(this.log.logStartOffset, 1, true).chunks[0];
+    if (first === undefined || first.length < BATCH_HEADER_SIZE) return;
+    const epoch = dataViewOf(first).getInt32(PARTITION_LEADER_EPOCH_OFFSET);
+    if (epoch >= 0) this.leaderEpochs.assign(epoch, dataViewOf(first).getBigInt64(BASE_OFFSET_OFFSET), false);
+  }
+
+  /** Retention or DeleteRecords moved the log start: older epochs, snapshots and aborted transactions go too. */
+  private afterLogStartMoved(logStartOffset: bigint): void {
+    try {
+      this.leaderEpochs.truncateFromStart(logStartOffset);
+      this.abortedTxns.prune();
+      pruneProducerSnapshots(this.deps.fs, this.log.dir, logStartOffset);
+    } catch (e) {
+      this.deps.logger.warn(`${this.log.name}: cleaning up below log start offset ${logStartOffset} failed (retried at the next move): ${(e as Error).message}`);
+    }
+  }
+
+  /** At a segment roll: a producer snapshot at the new segment's base offset, written without blocking. */
+  private snapshotAtRoll(baseOffset: bigint): void {
+    const entries = this.producers.entries();
+    const { fs } = this.deps;
+    const dir = this.log.dir;
+    if (entries.length === 0 && producerSnapshotOffsets(fs, dir).length === 0) return;
+    writeProducerSnapshotAsync(fs, dir, baseOffset, entries).then(
+      () => pruneProducerSnapshots(fs, dir, this.log.logStartOffset),
+      (e) => this.deps.logger.warn(`producer snapshot of ${this.log.name} at ${baseOffset} not written (recovery replays more): ${(e as Error).message}`),
+    );
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Dynamic broker configs (KIP-226) and group configs: IncrementalAlterConfigs on this broker and on the cluster
+ * default is accepted, reported with DYNAMIC_BROKER_CONFIG / DYNAMIC_DEFAULT_BROKER_CONFIG, applied live to the
+ * topics' effective configs and partition logs, kept in the metadata store across a restart; static keys are
+ * refused; group configs are validated, described with DYNAMIC_GROUP_CONFIG and kept too.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startTestBroker } from "../support/broker.ts";
+import { RawClient } from "../support/raw-client.ts";
+
+const TOPIC = 2, BROKER = 4, GROUP = 32;
+const SET = 0, DELETE = 1;
+
+async function alter(c: RawClient, resourceType: number, resourceName: string, configs: { name: string; configOperation: number; value: string | null }[]) {
+  const r = await c.request(44, 1, { resources: [{ resourceType, resourceName, configs }], validateOnly: false });
+  return r.responses[0];
+}
+
+async function describe(c: RawClient, resourceType: number, resourceName: string, keys: string[]) {
+  const r = await c.request(32, 4, { resources: [{ resourceType, resourceName, configurationKeys: keys }], includeSynonyms: true, includeDocumentation: false });
+  return r.results[0];
+}
+
+test("dynamic broker configs: per-broker and cluster default, live on topics, kept across a restart; static keys refused", async () => {
+  let b = await startTestBroker({ "node.id": "1" });
+  const dir = b.dir;
+  let c = await RawClient.connect(b.port);
+  try {
+    await c.request(19, 7, { topics: [{ name: "dyn", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
+    assert.equal((await alter(c, BROKER, "", [{ name: "log.retention.ms", configOperation: SET, value: "3600000" }])).errorCode, 0);
+    assert.equal((await alter(c, BROKER, "1", [{ name: "message.max.bytes", configOperation: SET, value: "2000000" }])).errorCode, 0);
+    const refused = await alter(c, BROKER, "1", [{ name: "log.dirs", configOperation: SET, value: "/elsewhere" }]);
+    assert.equal(refused.errorCode, 42, "a static key cannot change at run time");
+    assert.equal((await alter(c, BROKER, "7", [{ name: "log.cleaner.threads", configOperation: SET, value: "2" }])).errorCode, 42, "another broker id is refused");
+
+    const topic = await describe(c, TOPIC, "dyn", ["retention.ms", "max.message.bytes"]);
+    const retention = topic.configs.find((e: any) => e.name === "retention.ms");
+    assert.equal(retention.value, "3600000");
+    assert.equal(retention.configSource, 3, "DYNAMIC_DEFAULT_BROKER_CONFIG");
+    assert.equal(b.broker.topicsByName.get("dyn")!.partitions[0].log.config.retentionMs, 3600000, "applied live to the partition log");
+    const broker = await describe(c, BROKER, "1", ["message.max.bytes"]);
+    assert.deepEqual(broker.configs[0].synonyms.map((s: any) => [s.value, s.source]), [["2000000", 2], ["1048588", 5]]);
+    assert.equal(broker.configs[0].readOnly, false);
+    assert.equal(b.broker.config.num("message.max.bytes"), 2000000, "live in the broker's settings");
+    const clusterDefault = await describe(c, BROKER, "", ["log.retention.ms", "message.max.bytes"]);
+    assert.deepEqual(clusterDefault.configs.map((e: any) => [e.name, e.value, e.configSource]), [["log.retention.ms", "3600000", 3]]);
+
+    c.close();
+    await b.stop({ keepDir: true });
+    b = await startTestBroker({ "node.id": "1" }, dir);
+    c = await RawClient.connect(b.port);
+    const after = await describe(c, TOPIC, "dyn", ["retention.ms"]);
+    assert.equal(after.configs[0].value, "3600000", "kept in the metadata store across a restart");
+    assert.equal(b.broker.topicsByName.get("dyn")!.partitions[0].log.config.retentionMs, 3600000);
+    assert.equal((await alter(c, BROKER, "", [{ name: "log.retention.ms", configOperation: DELETE, value: null }])).errorCode, 0);
+    assert.equal((await describe(c, TOPIC, "dyn", ["retention.ms"])).configs[0].value, "604800000", "back to the default once removed");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("group configs: set, validated against the broker's bounds, described with their source, kept across a restart", async () => {
+  let b = await startTestBroker();
+  const dir = b.dir;
+  let c = await RawClient.connect(b.port);
+  try {
+    assert.equal((await alter(c, GROUP, "g1", [{ name: "consumer.session.timeout.ms", configOperation: SET, value: "50000" }])).errorCode, 0);
+    assert.equal((await alter(c, GROUP, "g1", [{ name: "consumer.session.timeout.ms", configOperation: SET, value: "1" }])).errorCode, 40, "below group.consumer.min.session.timeout.ms");
+    assert.equal((await alter(c, GROUP, "g1", [{ name: "no.such.group.config", configOperation: SET, value: "1" }])).errorCode, 40);
+    assert.equal((await alter(c, GROUP, "", [{ name: "consumer.session.timeout.ms", configOperation: SET, value: "50000" }])).errorCode, 42);
+    c.close();
+    await b.stop({ keepDir: true });
+    b = await startTestBroker({}, dir);
+    c = await RawClient.connect(b.port);
+    const d = await describe(c, GROUP, "g1", ["consumer.session.timeout.ms", "consumer.heartbeat.interval.ms"]);
+    const session = d.configs.find((e: any) => e.name === "consumer.session.timeout.ms");
+    assert.deepEqual([session.value, session.configSource], ["50000", 8]);
+    const heartbeat = d.configs.find((e: any) => e.name === "consumer.heartbeat.interval.ms");
+    assert.deepEqual([heartbeat.value, heartbeat.configSource, heartbeat.synonyms[0].name], ["5000", 5, "group.consumer.heartbeat.interval.ms"]);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});

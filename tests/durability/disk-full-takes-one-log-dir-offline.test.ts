@@ -1,0 +1,119 @@
+/**
+ * Issue 16 acceptance 5 (KIP-112): two 16 MiB tmpfs mounts are the broker's two log.dirs. confluent-kafka produces
+ * with acks=all to a partition on the second until that disk is full: the broker takes that log dir offline (its
+ * partition answers KAFKA_STORAGE_ERROR, DescribeLogDirs reports the dir with KAFKA_STORAGE_ERROR) while the
+ * partition on the first dir keeps taking and serving records (kcat). After space is freed and the broker
+ * restarts, every acknowledged record is readable at its acknowledged offset.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawn } from "node:child_process";
+import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
+import { haveCommand, havePythonModule, PYTHON, runProc } from "../support/proc.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { parseAcks, readPartition } from "./read-partition.ts";
+
+const TOPIC = "full";
+const VALUE_BYTES = 4096;
+const PRODUCER = path.join(import.meta.dirname, "acked_producer.py");
+
+const skip =
+  (process.getuid?.() !== 0 && "mounting tmpfs log dirs needs root: disk-full test skipped") ||
+  (!haveCommand("kcat") && "kcat is not installed: disk-full test skipped") ||
+  (!(await havePythonModule("confluent_kafka")) && "python3-confluent-kafka is not installed: disk-full test skipped");
+
+async function mountTmpfs(dir: string): Promise<void> {
+  fs.mkdirSync(dir);
+  const r = await runProc("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", dir], { timeoutMs: 20_000 });
+  assert.equal(r.code, 0, `mount tmpfs on ${dir}: ${r.stderr}`);
+}
+
+function startBroker(a: string, b: string): Promise<BrokerProcess> {
+  const runtime = fs.existsSync(path.join(ROOT, "dist/runnel")) ? "binary" : "bun";
+  return startBrokerProcess(runtime, ["--port", "0", "-o", `log.dirs=${a},${b}`, "-o", "num.partitions=2"], 60_000);
+}
+
+/** Waits for a positive event in the broker's log. */
+async function logLine(b: BrokerProcess, re: RegExp, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!re.test(b.log())) {
+    if (Date.now() > deadline) throw new Error(`no ${what} in ${timeoutMs} ms:\n${b.log().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("a full disk takes one of two log dirs offline; the other keeps serving and nothing acknowledged is lost", { skip, timeout: 300_000 }, async () => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-diskfull-"));
+  const [dirA, dirB] = [path.join(base, "a"), path.join(base, "b")];
+  const mounted: string[] = [];
+  let b: BrokerProcess | null = null;
+  try {
+    for (const d of [dirA, dirB]) {
+      await mountTmpfs(d);
+      mounted.push(d);
+    }
+    const ballast = path.join(dirB, "ballast");
+    fs.writeFileSync(ballast, new Uint8Array(4 << 20));
+    b = await startBroker(dirA, dirB);
+
+    // Fill dir B through its partition (the topic is auto-created: partition 0 on A, partition 1 on B).
+    const child = spawn(PYTHON, [PRODUCER, b.bootstrap, TOPIC, "k", String(VALUE_BYTES), "1"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d.toString()));
+    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    try {
+      await logLine(b, new RegExp(`log dir ${dirB} is offline`), 120_000, "log dir offline line");
+    } finally {
+      child.kill("SIGKILL");
+      await closed;
+    }
+    const acked = parseAcks(out);
+    assert.ok(acked.size > 1000, `acknowledged ${acked.size} records before the disk filled`);
+    assert.ok(fs.existsSync(path.join(dirB, `${TOPIC}-1`)) && fs.existsSync(path.join(dirA, `${TOPIC}-0`)), "one partition per log dir");
+
+    const c = await RawClient.connect(b.port);
+    try {
+      const dirs = await c.request(35, 4, { topics: null });
+      const byDir = new Map(dirs.results.map((r: { logDir: string; errorCode: number }) => [r.logDir, r.errorCode]));
+      assert.equal(byDir.get(dirB), ErrorCode.KAFKA_STORAGE_ERROR, "DescribeLogDirs reports the full dir offline");
+      assert.equal(byDir.get(dirA), ErrorCode.NONE);
+      const fetched = await c.request(1, 12, {
+        maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic: TOPIC, partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
+      });
+      assert.equal(fetched.responses[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the offline partition answers KAFKA_STORAGE_ERROR");
+      const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const offline = new Map(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
+      assert.deepEqual(offline.get(1), [1], "Metadata lists the broker as an offline replica of the partition on the full disk");
+      assert.deepEqual(offline.get(0), []);
+    } finally {
+      c.close();
+    }
+
+    // The other log dir keeps serving: kcat writes with acks=all and reads back.
+    const lines = Array.from({ length: 50 }, (_, i) => `still-${i}`).join("\n") + "\n";
+    const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "0", "-X", "request.required.acks=-1"], { input: lines, timeoutMs: 60_000 });
+    assert.equal(p.code, 0, p.stderr);
+    const r = await runProc("kcat", ["-C", "-b", b.bootstrap, "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q"], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), lines.trim().split("\n"));
+
+    // Free space and restart: every acknowledged record is there, at its offset.
+    await b.stop();
+    fs.rmSync(ballast);
+    b = await startBroker(dirA, dirB);
+    const present = await readPartition(b.port, TOPIC, 1, VALUE_BYTES);
+    const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
+    const again = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "1", "-X", "request.required.acks=-1"], { input: "after-restart\n", timeoutMs: 60_000 });
+    assert.equal(again.code, 0, `the freed dir takes writes again: ${again.stderr}`);
+  } finally {
+    await b?.stop("SIGKILL");
+    for (const d of mounted) await runProc("umount", ["-l", d], { timeoutMs: 20_000 });
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,56 @@
+/**
+ * Reads one partition back with plain Fetch requests (maxWait 0), for durability checks: offset -> key of every
+ * record (marked when its value is not `valueBytes` long), stopping at the high watermark or where the broker
+ * answers nothing below it (a hole left by forgotten data, where a consumer would wait forever).
+ */
+import assert from "node:assert/strict";
+import { RawClient } from "../support/raw-client.ts";
+import { RecordCursor } from "../../src/protocol/record-batch.ts";
+
+/** Offset -> key of every record of `topic`-`partition` on the broker at 127.0.0.1:`port`. */
+export async function readPartition(port: number, topic: string, partition: number, valueBytes: number): Promise<Map<number, string>> {
+  const c = await RawClient.connect(port);
+  const present = new Map<number, string>();
+  const cursor = new RecordCursor();
+  try {
+    let offset = 0n;
+    for (;;) {
+      const res = await c.request(1, 12, {
+        maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: 8 << 20 }] }], forgottenTopicsData: [], rackId: "",
+      });
+      const p = res.responses[0].partitions[0];
+      assert.equal(p.errorCode, 0, `fetch of ${topic}-${partition} at ${offset}: error ${p.errorCode}`);
+      const records: Uint8Array | null = p.records;
+      if (records === null || records.length === 0) break;
+      const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+      for (let at = 0; at + 12 <= records.length; ) {
+        const size = 12 + dv.getInt32(at + 8);
+        if (at + size > records.length) break;
+        cursor.resetBatch(records, at, size);
+        while (cursor.next()) {
+          const o = BigInt(cursor.baseOffset) + BigInt(cursor.offsetDelta);
+          const key = new TextDecoder().decode(records.subarray(cursor.keyStart, cursor.keyStart + cursor.keyLength));
+          present.set(Number(o), cursor.valueLength === valueBytes ? key : `${key} (${cursor.valueLength} bytes)`);
+          if (o >= offset) offset = o + 1n;
+        }
+        at += size;
+      }
+      if (offset >= p.highWatermark) break;
+    }
+  } finally {
+    c.close();
+  }
+  return present;
+}
+
+/** Offset -> key of the acknowledgements acked_producer.py printed ("OFFSET KEY" lines). */
+export function parseAcks(out: string): Map<number, string> {
+  const acked = new Map<number, string>();
+  for (const line of out.split("\n")) {
+    if (!line) continue;
+    const [offset, key] = line.split(" ");
+    acked.set(Number(offset), key);
+  }
+  return acked;
+}

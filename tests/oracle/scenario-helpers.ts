@@ -1,0 +1,60 @@
+/** Steps shared by the differential scenarios: create a topic and wait for its leader, produce, build batches. */
+import assert from "node:assert/strict";
+import type { Side } from "./differential.ts";
+import { BatchBuilder, type BatchBuilderOptions } from "../../src/protocol/record-batch.ts";
+
+/** A fixed base timestamp, so that both brokers store byte-identical batches. */
+export const T0 = 1_700_000_000_000;
+
+/** Creates a topic and waits until Metadata lists a leader for every partition (Kafka creates asynchronously). */
+export async function createTopic(s: Side, name: string, partitions = 1, configs: { name: string; value: string }[] = []): Promise<Uint8Array> {
+  const r = await s.client.request(19, 5, { topics: [{ name, numPartitions: partitions, replicationFactor: 1, assignments: [], configs }], timeoutMs: 30000, validateOnly: false });
+  assert.equal(r.topics[0].errorCode, 0, `${s.name}: create ${name}: ${r.topics[0].errorMessage}`);
+  for (let i = 0; i < 200; i++) {
+    const md = await s.client.request(3, 12, { topics: [{ name, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const t = md.topics[0];
+    if (t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p: any) => p.leaderId >= 0)) {
+      // Metadata lists the leader before the partition serves (Kafka): wait until ListOffsets answers on each.
+      const lo = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, currentLeaderEpoch: -1, timestamp: -1n })) }] });
+      if (lo.topics[0].partitions.every((p: any) => p.errorCode === 0)) return t.topicId;
+    }
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`${s.name}: topic ${name} never got leaders`);
+}
+
+/** A batch of `n` keyed records at T0 + i seconds. */
+export function batch(n: number, opts: BatchBuilderOptions & { key?: (i: number) => Uint8Array | null; t0?: number } = {}): Uint8Array {
+  const bb = new BatchBuilder(1 << 20);
+  bb.reset(opts);
+  const key = opts.key ?? ((i: number) => new TextEncoder().encode(`k${i}`));
+  for (let i = 0; i < n; i++) bb.append((opts.t0 ?? T0) + i * 1000, key(i), new TextEncoder().encode(`value ${i}`));
+  return bb.finish();
+}
+
+/** Produces `records` to one partition at `version`, retrying while Kafka's new partition has no leader yet. */
+export async function produce(s: Side, topic: string, partition: number, records: Uint8Array | null, opts: { acks?: number; version?: number; transactionalId?: string | null } = {}): Promise<any> {
+  for (let i = 0; ; i++) {
+    const r = await s.client.request(0, opts.version ?? 9, { transactionalId: opts.transactionalId ?? null, acks: opts.acks ?? -1, timeoutMs: 10000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+    const p = r.responses[0]?.partitionResponses[0] ?? r;
+    if (p.errorCode !== 6 || i === 100) return p;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** InitProducerId (v4), first finding the transaction coordinator for a transactional id; retries while Kafka's coordinator loads. */
+export async function initProducer(s: Side, transactionalId: string | null, timeoutMs = 60000): Promise<any> {
+  if (transactionalId !== null) {
+    for (let i = 0; i < 200; i++) {
+      const fc = await s.client.request(10, 4, { keyType: 1, coordinatorKeys: [transactionalId] });
+      if (fc.coordinators[0].errorCode === 0) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  for (let i = 0; ; i++) {
+    const r = await s.client.request(22, 4, { transactionalId, transactionTimeoutMs: timeoutMs, producerId: -1n, producerEpoch: -1 });
+    // COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, CONCURRENT_TRANSACTIONS: retriable while Kafka starts its coordinator.
+    if (![14, 15, 16, 51].includes(r.errorCode) || i === 200) return r;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}

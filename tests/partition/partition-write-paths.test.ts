@@ -1,0 +1,225 @@
+/**
+ * The Partition object owns the write paths: the leader path assigns offsets and epochs, updates producer state
+ * and the aborted-transaction index from the batches, moves the high watermark as far as the ISR allows and wakes
+ * what waits; the follower path takes batches with offsets and epochs set and rebuilds the same state from them;
+ * truncation rewinds log, epochs, producer state and aborted transactions together.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ManualClock } from "../../src/platform/clock.ts";
+import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { BatchBuilder } from "../../src/protocol/record-batch.ts";
+import { ControlRecordType, buildControlBatch } from "../../src/protocol/control-record.ts";
+import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
+import { logConfigWith, type LogConfig } from "../../src/storage/log-config.ts";
+import { PartitionLog } from "../../src/storage/partition-log.ts";
+import { Partition, type PartitionDeps, type PartitionRoles } from "../../src/partition/partition.ts";
+import { LEADER_EPOCH_CHECKPOINT } from "../../src/partition/leader-epoch-cache.ts";
+import { recordingLogger } from "../storage/batch-fixture.ts";
+
+await initCrc32c();
+
+const enc = new TextEncoder();
+const LEADER = 1;
+const FOLLOWER = 2;
+
+/** A batch of `n` records; idempotent/transactional when `pid` is given. */
+function batch(n: number, pid?: { id: bigint; epoch: number; seq: number; txn?: boolean }): Uint8Array {
+  const bb = new BatchBuilder(1 << 16);
+  bb.reset(pid === undefined ? {} : { producerId: pid.id, producerEpoch: pid.epoch, baseSequence: pid.seq, isTransactional: pid.txn ?? false });
+  for (let i = 0; i < n; i++) bb.append(1_700_000_000_000 + i, null, enc.encode(`v${i}`));
+  return bb.finish().slice();
+}
+function abortMarker(id: bigint, epoch: number): Uint8Array {
+  return buildControlBatch({ producerId: id, producerEpoch: epoch, type: ControlRecordType.ABORT, coordinatorEpoch: 0, timestampMs: 1_700_000_000_000 });
+}
+
+interface Opened {
+  p: Partition;
+  dir: string;
+  deps: PartitionDeps;
+  config: LogConfig;
+  reopen(roles: PartitionRoles, opts?: { crash?: boolean }): Promise<Partition>;
+}
+
+const roots: string[] = [];
+function open(roles: PartitionRoles, fields: Partial<LogConfig> = {}, deps: Partial<PartitionDeps> = {}): Opened {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-partition-"));
+  roots.push(root);
+  const dir = `${root}/t-0`;
+  const clock = new ManualClock();
+  const logger = recordingLogger();
+  const config = logConfigWith(fields);
+  const storage = { fs: nodeFileSystem, clock, logger };
+  const d: PartitionDeps = { fs: nodeFileSystem, clock, logger, localBrokerId: LEADER, ...deps };
+  const o: Opened = {
+    p: Partition.open({ name: "t" }, 0, PartitionLog.open(dir, { topic: "t", partition: 0 }, config, storage), d, roles),
+    dir,
+    deps: d,
+    config,
+    async reopen(r, opts = {}) {
+      if (!opts.crash) {
+        o.p.close();
+        await o.p.log.close();
+      }
+      o.p = Partition.open({ name: "t" }, 0, PartitionLog.open(dir, { topic: "t", partition: 0 }, config, storage), d, r);
+      return o.p;
+    },
+  };
+  return o;
+}
+test.after(() => {
+  for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
+});
+
+const solo: PartitionRoles = { leader: LEADER, leaderEpoch: 0, replicas: [LEADER], isr: [LEADER] };
+
+test("the leader path: offsets, producer state, aborted transactions, high watermark and waiters in one step", async () => {
+  const { p } = open(solo);
+  let woken = 0;
+  assert.equal(p.addFetchWaiter(() => woken++), true);
+  const a = p.appendAsLeader(batch(3, { id: 7n, epoch: 0, seq: 0 }));
+  assert.equal(a.baseOffset, 0n);
+  assert.equal(p.highWatermark, 3n, "a single node's ISR is itself: the high watermark follows the append");
+  assert.equal(woken, 1);
+  assert.deepEqual(p.producers.check(7n, 0, 0, 3), { kind: "duplicate", baseOffset: 0n }, "producer state learned the batch");
+  await p.whenCommitted(a.lastOffset + 1n);
+
+  p.appendAsLeader(batch(2, { id: 9n, epoch: 0, seq: 0, txn: true }));
+  assert.equal(p.lastStableOffset, 3n, "an open transaction holds the last stable offset");
+  const m = p.appendAsLeader(abortMarker(9n, 0));
+  assert.equal(p.lastStableOffset, 6n);
+  assert.deepEqual(p.abortedTxns.entries(), [{ producerId: 9n, firstOffset: 3n, lastOffset: m.baseOffset, lastStableOffset: 6n }]);
+  // The first batch of the epoch checkpoints it, off the event loop.
+  const epochs = path.join(p.log.dir, LEADER_EPOCH_CHECKPOINT);
+  await until(() => fs.existsSync(epochs));
+  assert.equal(fs.readFileSync(epochs, "utf8"), "0\n1\n0 0\n");
+});
+
+/** Waits (bounded) for a condition that a background write makes true. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+test("with a follower in the ISR the high watermark waits for its fetch, and acks=all waits for the high watermark", async () => {
+  const { p } = open({ leader: LEADER, leaderEpoch: 3, replicas: [LEADER, FOLLOWER], isr: [LEADER, FOLLOWER] });
+  const a = p.appendAsLeader(batch(4));
+  assert.equal(p.highWatermark, 0n);
+  let committed = false;
+  const done = p.whenCommitted(a.lastOffset + 1n).then(() => (committed = true));
+  let woken = 0;
+  p.addFetchWaiter(() => woken++);
+  p.updateFollowerFetch(FOLLOWER, 2n);
+  assert.equal(p.highWatermark, 2n, "the high watermark is the smallest log end offset in the ISR");
+  assert.equal(woken, 1);
+  await Promise.resolve();
+  assert.equal(committed, false);
+  p.updateFollowerFetch(FOLLOWER, 4n);
+  await done;
+  assert.equal(p.highWatermark, 4n);
+  assert.throws(() => p.updateFollowerFetch(5, 1n), (e) => e instanceof KafkaError);
+  // Losing leadership answers parked acks=all produces.
+  const b = p.appendAsLeader(batch(1));
+  const lost = p.whenCommitted(b.lastOffset + 1n);
+  p.takeRoles({ leader: FOLLOWER, leaderEpoch: 4, replicas: [LEADER, FOLLOWER], isr: [FOLLOWER] });
+  await assert.rejects(lost, (e) => e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  assert.throws(() => p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+});
+
+test("a follower rebuilds producer state and epochs from the leader's batches, and truncation rewinds them all", async () => {
+  const leader = open({ leader: LEADER, leaderEpoch: 0, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  leader.p.appendAsLeader(batch(2, { id: 5n, epoch: 0, seq: 0 }));
+  leader.p.takeRoles({ leader: LEADER, leaderEpoch: 2, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  leader.p.appendAsLeader(batch(2, { id: 5n, epoch: 0, seq: 2 }));
+  leader.p.appendAsLeader(batch(3, { id: 6n, epoch: 1, seq: 0, txn: true }));
+  leader.p.appendAsLeader(abortMarker(6n, 1));
+  const bytes = Buffer.concat(leader.p.log.read(0n, 1 << 20, true).chunks);
+
+  const f = open({ leader: LEADER, leaderEpoch: 2, replicas: [LEADER, FOLLOWER], isr: [LEADER] }, {}, { localBrokerId: FOLLOWER });
+  assert.throws(() => f.p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  f.p.appendAsFollower(new Uint8Array(bytes));
+  assert.equal(f.p.logEndOffset, 8n);
+  assert.deepEqual(Buffer.concat(f.p.log.read(0n, 1 << 20, true).chunks), bytes, "the follower's log is the leader's, byte for byte");
+  assert.deepEqual(f.p.leaderEpochs.epochEntries(), [{ epoch: 0, startOffset: 0n }, { epoch: 2, startOffset: 2n }]);
+  assert.deepEqual(f.p.producers.check(5n, 0, 2, 2), { kind: "duplicate", baseOffset: 2n }, "a retried batch is recognised on the follower");
+  assert.equal(f.p.abortedTxns.entries().length, 1);
+  assert.equal(f.p.highWatermark, 0n);
+  f.p.updateHighWatermarkFromLeader(6n);
+  assert.equal(f.p.highWatermark, 6n);
+
+  // A divergent tail from offset 4: the transaction and its marker go, and the epoch-2 sequence 2 batch stays.
+  f.p.truncateTo(4n);
+  assert.equal(f.p.logEndOffset, 4n);
+  assert.equal(f.p.highWatermark, 4n);
+  assert.deepEqual(f.p.abortedTxns.entries(), []);
+  assert.equal(f.p.producers.ongoingTxnFirstOffset(6n), null);
+  assert.deepEqual(f.p.producers.check(6n, 1, 0, 3), { kind: "append" }, "producer 6 is forgotten");
+  assert.deepEqual(f.p.producers.check(5n, 0, 4, 1), { kind: "append" }, "producer 5 continues after sequence 3");
+  f.p.truncateTo(2n);
+  assert.deepEqual(f.p.leaderEpochs.epochEntries(), [{ epoch: 0, startOffset: 0n }]);
+  assert.equal(fs.readFileSync(path.join(f.dir, LEADER_EPOCH_CHECKPOINT), "utf8"), "0\n1\n0 0\n");
+  // What is on disk agrees: reopening gives the same state.
+  const again = await f.reopen({ leader: LEADER, leaderEpoch: 2, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  assert.equal(again.logEndOffset, 2n);
+  assert.deepEqual(again.producers.check(5n, 0, 2, 2), { kind: "append" });
+  assert.deepEqual(again.abortedTxns.entries(), []);
+});
+
+test("a producer snapshot is written at every segment roll and recovery replays only what follows the newest", async () => {
+  const o = open(solo, { segmentBytes: 300 });
+  let seq = 0;
+  const rolls: bigint[] = [];
+  for (let i = 0; i < 12; i++) {
+    const before = o.p.log.segmentCount;
+    o.p.appendAsLeader(batch(2, { id: 11n, epoch: 0, seq }));
+    seq += 2;
+    if (o.p.log.segmentCount > before) rolls.push(o.p.log.segmentBaseOffsets().at(-1)!);
+  }
+  assert.ok(rolls.length >= 3, `segments rolled ${rolls.length} times`);
+  const newest = rolls.at(-1)!;
+  const name = `${newest.toString().padStart(20, "0")}.snapshot`;
+  for (let i = 0; i < 200 && !fs.existsSync(path.join(o.dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(fs.existsSync(path.join(o.dir, name)), "a snapshot named by the new segment's base offset");
+  // A crash (no clean-shutdown snapshot): recovery loads the roll snapshot and replays the batches after it.
+  const lines: string[] = [];
+  o.deps.logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m) };
+  const p = await o.reopen(solo, { crash: true });
+  const replayed = Number((o.p.logEndOffset - newest) / 2n);
+  assert.ok(lines.some((l) => l.includes(`1 from snapshot, ${replayed} batches replayed`)), lines.join("\n"));
+  assert.deepEqual(p.producers.check(11n, 0, seq - 2, 2), { kind: "duplicate", baseOffset: BigInt(seq - 2) });
+});
+
+test("parked fetches are bounded per partition, and deletion answers what is parked", async () => {
+  const { p } = open(solo, {}, { maxWaitingFetches: 2 });
+  let woken = 0;
+  assert.equal(p.addFetchWaiter(() => woken++), true);
+  assert.equal(p.addFetchWaiter(() => woken++), true);
+  assert.equal(p.addFetchWaiter(() => woken++), false, "the third is answered at once by its caller");
+  assert.equal(p.waitingFetches, 2);
+  p.markRemoved();
+  assert.equal(woken, 2);
+  assert.equal(p.addFetchWaiter(() => woken++), false);
+  assert.throws(() => p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+});
+
+test("when the log start moves, older epochs and producer snapshots go with it", async () => {
+  const o = open(solo, { segmentBytes: 300 });
+  let seq = 0;
+  for (let i = 0; i < 6; i++, seq += 2) o.p.appendAsLeader(batch(2, { id: 12n, epoch: 0, seq }));
+  o.p.takeRoles({ ...solo, leaderEpoch: 1 });
+  for (let i = 0; i < 6; i++, seq += 2) o.p.appendAsLeader(batch(2, { id: 12n, epoch: 0, seq }));
+  assert.deepEqual(o.p.leaderEpochs.epochEntries(), [{ epoch: 0, startOffset: 0n }, { epoch: 1, startOffset: 12n }]);
+  const snapshots = () => fs.readdirSync(o.dir).filter((f) => f.endsWith(".snapshot")).sort().map((f) => BigInt(f.slice(0, 20)));
+  const rolls = o.p.log.segmentBaseOffsets().slice(1);
+  for (let i = 0; i < 200 && snapshots().length < rolls.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(snapshots(), rolls, "one snapshot per roll");
+  const cut = o.p.log.segmentBaseOffsets().find((b) => b > 12n)!;
+  o.p.log.deleteRecordsBefore(cut);
+  assert.deepEqual(o.p.leaderEpochs.epochEntries(), [{ epoch: 1, startOffset: cut }]);
+  assert.equal(fs.readFileSync(path.join(o.dir, LEADER_EPOCH_CHECKPOINT), "utf8"), `0\n1\n1 ${cut}\n`);
+  assert.deepEqual(snapshots(), rolls.filter((r) => r >= cut), "snapshots below the log start are gone");
+});

@@ -1,0 +1,217 @@
+/**
+ * Starts a real Apache Kafka broker (the jars tests/setup.d/30-kafka-jars.sh puts in tests/java/lib) for the
+ * differential tests and the benchmarks: a KRaft single-node combined broker+controller, formatted with a random
+ * cluster id in a fresh temporary directory, on loopback ports the OS chose, logging to a file through a log4j2
+ * config of our own. `stop()` sends SIGTERM, then SIGKILL after a bound, and removes the directory.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { RawClient } from "./raw-client.ts";
+import { runProc } from "./proc.ts";
+
+/** Where the Kafka jars are. */
+export const KAFKA_LIB = path.resolve(import.meta.dirname, "..", "java", "lib");
+/** The Java classpath of the Kafka jars. */
+export const KAFKA_CLASSPATH = `${KAFKA_LIB}/*`;
+/** Longest a Kafka start may take before it counts as failed (ms; the JVM is slow on a loaded two-core machine). */
+export const KAFKA_START_TIMEOUT_MS = 120_000;
+/** How long `stop()` waits after SIGTERM before SIGKILL (ms). */
+export const KAFKA_STOP_GRACE_MS = 15_000;
+
+/** Why Kafka cannot run here (no java, no jars), or null when it can. */
+export function kafkaUnavailable(): string | null {
+  const javaOnPath = (process.env.PATH ?? "").split(":").some((d) => d && fs.existsSync(path.join(d, "java")));
+  if (!javaOnPath) return "no java on PATH (install a JDK; tests/setup.d/30-kafka-jars.sh does it as root)";
+  if (!fs.existsSync(KAFKA_LIB) || !fs.readdirSync(KAFKA_LIB).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) {
+    return "no Kafka jars in tests/java/lib (run bash tests/setup.d/30-kafka-jars.sh)";
+  }
+  return null;
+}
+
+/** A running Apache Kafka broker. */
+export interface KafkaBroker {
+  /** The PLAINTEXT listener port. */
+  port: number;
+  /** "127.0.0.1:port". */
+  bootstrap: string;
+  /** Its temporary directory (data, config, log). */
+  dir: string;
+  /** The JVM's process id. */
+  pid: number;
+  /** The broker's log file (what our log4j2 config writes). */
+  logFile: string;
+  /** Milliseconds from spawning the JVM to ready (ApiVersions answered and Metadata lists the broker). */
+  startMs: number;
+  /** The controller listener port. */
+  controllerPort: number;
+  /**
+   * Stops the broker (SIGTERM, SIGKILL after KAFKA_STOP_GRACE_MS; `kill`: SIGKILL at once, a crash) and removes
+   * its directory unless keepDir.
+   */
+  stop(opts?: { keepDir?: boolean; kill?: boolean }): Promise<void>;
+}
+
+/** Options of a Kafka start. */
+export interface KafkaOptions {
+  /** Extra server.properties lines (Kafka key names), applied after ours. */
+  overrides?: Record<string, string>;
+  /** JVM heap (-Xmx and -Xms); default 512m. */
+  heap?: string;
+  /** Reuse this directory (already formatted) instead of a fresh one: a restart. */
+  dir?: string;
+  /** Log level of the broker's log file; default WARN. */
+  logLevel?: string;
+  /** Listener ports to reuse (a restart of a KRaft voter keeps its controller endpoint); default: free ones. */
+  ports?: { port: number; controllerPort: number };
+  /** Feature levels given to `kafka-storage format` (name to level); default transaction.version=1, as Runnel (below). */
+  features?: Record<string, number>;
+}
+
+/**
+ * Feature levels the harness formats Kafka with by default. Runnel finalizes no feature flags, so clients run the
+ * classic transaction protocol (explicit AddPartitionsToTxn); Kafka 4.4 would otherwise default to
+ * transaction.version=2, where a Produce v12+ adds its partition to the transaction implicitly (KIP-890).
+ */
+export const KAFKA_DEFAULT_FEATURES: Record<string, number> = { "transaction.version": 1 };
+
+/** Kafka JVMs started by this process; killed when it exits, so a test run cut short leaves none behind. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const c of running) c.kill("SIGKILL");
+  });
+}
+
+/** A free loopback port chosen by the OS. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function log4j2Config(logFile: string, level: string): string {
+  return [
+    "status = error",
+    "name = runnel-kafka-oracle",
+    "appender.file.type = File",
+    "appender.file.name = FILE",
+    `appender.file.fileName = ${logFile}`,
+    "appender.file.layout.type = PatternLayout",
+    "appender.file.layout.pattern = [%d] %p %m (%c)%n",
+    `rootLogger.level = ${level}`,
+    "rootLogger.appenderRef.file.ref = FILE",
+    "",
+  ].join("\n");
+}
+
+function serverProperties(dataDir: string, port: number, controllerPort: number, overrides: Record<string, string>): string {
+  const props: Record<string, string> = {
+    "process.roles": "broker,controller",
+    "node.id": "1",
+    "listeners": `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}`,
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}`,
+    "log.dirs": dataDir,
+    "num.partitions": "1",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "4",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "4",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    ...overrides,
+  };
+  return Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+}
+
+async function java(args: string[], dir: string, timeoutMs: number): Promise<string> {
+  const r = await runProc("java", ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`, "-cp", KAFKA_CLASSPATH, ...args], { timeoutMs });
+  if (r.code !== 0) throw new Error(`java ${args.slice(0, 2).join(" ")} failed (${r.code}): ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** Whether the broker at `port` answers ApiVersions and lists itself in Metadata. */
+async function ready(port: number): Promise<boolean> {
+  let c: RawClient | null = null;
+  try {
+    c = await RawClient.connect(port);
+    const av = await c.request(18, 3, { clientSoftwareName: "runnel-oracle", clientSoftwareVersion: "1" });
+    if (av.errorCode !== 0) return false;
+    const md = await c.request(3, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    return md.brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    c?.close();
+  }
+}
+
+/** Formats (unless reusing `opts.dir`) and starts a Kafka broker; resolves once it is ready. */
+export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
+  const why = kafkaUnavailable();
+  if (why) throw new Error(`cannot start Kafka: ${why}`);
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-kafka-"));
+  const dataDir = path.join(dir, "data");
+  const logFile = path.join(dir, "server.log");
+  const port = opts.ports?.port ?? (await freePort());
+  const controllerPort = opts.ports?.controllerPort ?? (await freePort());
+  const config = path.join(dir, "server.properties");
+  fs.writeFileSync(path.join(dir, "log4j2.properties"), log4j2Config(logFile, opts.logLevel ?? "WARN"));
+  fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, opts.overrides ?? {}));
+  if (!opts.dir) {
+    const clusterId = (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
+    const features = Object.entries(opts.features ?? KAFKA_DEFAULT_FEATURES).flatMap(([k, v]) => ["--feature", `${k}=${v}`]);
+    await java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, "--standalone", ...features], dir, 60_000);
+  }
+  const heap = opts.heap ?? "512m";
+  const out = fs.openSync(path.join(dir, "stdout.log"), "a");
+  const t0 = performance.now();
+  const child: ChildProcess = spawn("java", [
+    `-Xmx${heap}`, `-Xms${heap}`, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+    `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`, "-cp", KAFKA_CLASSPATH, "kafka.Kafka", config,
+  ], { stdio: ["ignore", out, out] });
+  fs.closeSync(out);
+  track(child);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once("exit", () => {
+    exited = true;
+    resolve();
+  }));
+  const stop = async (stopOpts?: { keepDir?: boolean; kill?: boolean }) => {
+    if (!exited) {
+      child.kill(stopOpts?.kill ? "SIGKILL" : "SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), KAFKA_STOP_GRACE_MS);
+      await exit;
+      clearTimeout(timer);
+    }
+    if (!stopOpts?.keepDir) fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + KAFKA_START_TIMEOUT_MS;
+  while (!(await ready(port))) {
+    if (exited || Date.now() > deadline) {
+      const tail = [logFile, path.join(dir, "stdout.log")].map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").slice(-3000) : "")).join("\n");
+      await stop();
+      throw new Error(`Kafka did not become ready (${exited ? "exited" : "timed out"}):\n${tail}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { port, controllerPort, bootstrap: `127.0.0.1:${port}`, dir, pid: child.pid!, logFile, startMs: performance.now() - t0, stop };
+}
