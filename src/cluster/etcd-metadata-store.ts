@@ -40,7 +40,7 @@ const partitionKey = (topic: string, partition: number): string => `${topic}\u00
 /** Dynamic config overrides of a broker (name = node id, "" = cluster default) or a group (MetadataStore's config record). */
 export interface StoredConfigRecord {
   /** Resource kind. */
-  resource: "broker" | "group";
+  resource: "broker" | "group" | "user";
   /** Node id, "" for the cluster default, or the group id. */
   name: string;
   /** Kafka key to value. */
@@ -122,6 +122,11 @@ export class EtcdMetadataStore implements MetadataStore {
   /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
   configRecord(resource: StoredConfigRecord["resource"], name: string): StoredConfigRecord | undefined {
     return this.configRecords.get(this.keys.config(resource, name));
+  }
+
+  /** Every config record of one resource kind. */
+  configRecordsOf(resource: StoredConfigRecord["resource"]): StoredConfigRecord[] {
+    return [...this.configRecords.values()].filter((c) => c.resource === resource);
   }
 
   /** Replaces a resource's dynamic config overrides (an empty set removes the record). */
