@@ -31,6 +31,7 @@ const DESCRIBED: Record<string, string> = {
   loris: "500 slow-loris connections",
   huge: "100 x 2 GiB + 100 x 60 MB announced (3 MB sent)",
   pipelined: "10,000 pipelined requests, unread",
+  all: "all four at once",
 };
 
 const rows: Record<string, string | number>[] = [];

@@ -10,7 +10,7 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
-import { type ConfigRecord, LocalMetadataStore, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
@@ -26,7 +26,7 @@ import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
 // Partitions (src/partition): log, producer state, epochs, high watermark and waiting requests of each partition.
 import { Partition, type PartitionDeps } from "../partition/partition.ts";
-import { readHighWatermarks, writeHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
+import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
@@ -100,6 +100,8 @@ export interface BrokerDeps {
   random?: RandomSource;
   /** Called after each partition log is loaded at start (readiness reporting); start waits for a returned promise. */
   recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
+  /** Cluster metadata (default: the local file store in the first log dir; a cluster passes its etcd store). */
+  metadata?: MetadataStore;
 }
 
 /** A running broker. */
@@ -155,10 +157,11 @@ export class Broker {
   /** The log dirs (absolute). */
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
+  private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -175,13 +178,14 @@ export class Broker {
     this.scramCredentials = new ScramCredentialStore(metadata, (r) => this.putConfigRecord(r));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
+    this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn);
     for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -225,15 +229,16 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const metadata = new LocalMetadataStore(d.fs, dirs[0]);
+    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
     applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
     broker.loadTopics();
+    broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
-    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata() });
+    broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata(), groupConfigs: (id) => broker.metadataView.configRecord("group", id)?.configs ?? {} });
     broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
     const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
@@ -266,6 +271,22 @@ export class Broker {
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
+  }
+
+  /**
+   * A change seen in the metadata store: a partition whose state changed (a controller's election, an ISR
+   * compare-and-set) takes its new leader, epoch and ISR. Topic records are applied by the writer (this broker on
+   * a single node).
+   */
+  private applyMetadataChange(c: MetadataChange): void {
+    if (c.kind !== "partition" || c.value === null) return;
+    const p = this.partition(c.topic, c.partition);
+    if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
+    try {
+      p.takeRoles(c.value);
+    } catch (e) {
+      this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
+    }
   }
 
   /** Registers this broker in the metadata store (a single node: in memory, for the cluster view). */
@@ -317,7 +338,7 @@ export class Broker {
     for (const l of this.kafkaListeners.values()) await l.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
-    this.checkpointHighWatermarks();
+    await this.hwCheckpoints.writeNow(this.highWatermarksByDir());
     this.txns?.stop();
     this.groups?.stop();
     await this.logs.close();
@@ -572,32 +593,24 @@ export class Broker {
     return this.topicsByName.get(topicName)?.partitions[index];
   }
 
-  /** Writes each log dir's `replication-offset-checkpoint` (on a timer and at shutdown). */
-  private checkpointHighWatermarks(): void {
-    const byDir = new Map<string, CheckpointEntry[]>();
+  /** Each log dir's partitions with their high watermarks, for `replication-offset-checkpoint`. */
+  private highWatermarksByDir(): Map<string, CheckpointEntry[]> {
+    const byDir = new Map<string, CheckpointEntry[]>(this.logDirPaths.map((d) => [d, []]));
     for (const t of this.topicsByName.values()) {
       for (const p of t.partitions) {
         const dir = this.logs.logDirOf({ topic: t.name, partition: p.index });
         if (dir === undefined || p.log.isOffline) continue;
-        let list = byDir.get(dir);
-        if (list === undefined) byDir.set(dir, (list = []));
-        list.push({ topic: t.name, partition: p.index, offset: p.highWatermark });
+        byDir.get(dir)?.push({ topic: t.name, partition: p.index, offset: p.highWatermark });
       }
     }
-    for (const dir of this.logDirPaths) {
-      try {
-        writeHighWatermarks(this.fs, dir, byDir.get(dir) ?? []);
-      } catch (e) {
-        this.logger.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`);
-      }
-    }
+    return byDir;
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */
   private scheduleHighWatermarkCheckpoint(): void {
     this.hwCheckpointTimer = this.clock.setTimer(() => {
       if (this.stopped) return;
-      this.checkpointHighWatermarks();
+      this.hwCheckpoints.writeSoon(this.highWatermarksByDir());
       this.scheduleHighWatermarkCheckpoint();
     }, this.config.num("replica.high.watermark.checkpoint.interval.ms"));
   }

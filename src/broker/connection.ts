@@ -3,9 +3,9 @@
  * dispatches it to its handler in arrival order, and writes responses back in request order even when handlers
  * finish out of order (a long-polling Fetch, an acks=all Produce waiting for fsync).
  *
- * Limits: a frame announcing more than `socket.request.max.bytes` (checked on its 4 size bytes, before anything is
- * allocated) or less than a header closes the connection. A frame's memory grows with the bytes that actually
- * arrived, never with the size it announces. Reading pauses (TCP back-pressure) while `queued.max.requests.per.connection`
+ * Limits: framing is {@link FrameSplitter}'s (a frame announcing more than `socket.request.max.bytes`, checked
+ * before anything is allocated, or less than a header closes the connection; memory follows the bytes that arrived).
+ * Dispatch stops between frames, and reading pauses (TCP back-pressure), while `queued.max.requests.per.connection`
  * requests are in flight, while the socket's send buffer is full, or while the broker-wide {@link RequestBudget} is
  * used up. Idle and half-sent connections are closed by {@link ConnectionTimeouts}.
  *
@@ -13,7 +13,7 @@
  * version, see {@link errorResponse}), logged once; the connection stays open.
  */
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { MalformedFrameError, Reader, Writer, concatBytes } from "../protocol/wire.ts";
+import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
 import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../protocol/generated/index.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/generated/headers.ts";
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "./api-handler.ts";
@@ -21,11 +21,10 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { errorResponse } from "./error-response.ts";
 import type { RequestBudget } from "./request-budget.ts";
 import type { ConnectionTimeouts, TimedConnection } from "./connection-timeouts.ts";
+import { FrameSplitter, MIN_FRAME_BYTES } from "./frame-splitter.ts";
 import { countResponseErrors, type BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import type { SecuritySession } from "../security/session.ts";
 
-/** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
-const MIN_FRAME_BYTES = 10;
 
 /** Settings and collaborators of a connection. */
 export interface ConnectionOptions {
@@ -75,17 +74,13 @@ interface Slot {
 /** Builds the per-connection handler for the platform's listener. */
 export function kafkaConnection(conn: Connection, opts: ConnectionOptions): ConnectionHandler {
   const { budget, writer } = opts;
-  let header: Uint8Array | null = null; // 1-3 bytes of a frame's size prefix
-  let parts: Uint8Array[] = []; // the body received so far of a frame spanning chunks
-  let partsFill = 0;
-  let frameSize = -1; // announced size of the frame being received, -1 between frames
-  let frameHeld = 0; // budget bytes counted for the frame being received
+  const frames = new FrameSplitter(opts.maxRequestBytes);
+  let frameHeld = 0; // budget bytes received and not yet handed to a request (a partial frame, unread bytes)
   let closed = false;
   let paused = false;
   let socketBlocked = false;
   let waitingForBudget = false;
   let responseHeld = 0; // budget bytes of responses queued behind a full socket
-  let unread: Uint8Array | null = null; // bytes received but not yet split into frames (held while reading is stopped)
   let draining = false; // a consume() of unread bytes is scheduled
   const slots: Slot[] = [];
   const metrics = opts.metrics;
@@ -97,7 +92,9 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
 
   const timed: TimedConnection = {
     lastActiveMs: opts.monotonicMs(),
-    frameStartedMs: -1,
+    get frameStartedMs() {
+      return frames.startedMs;
+    },
     busy: () => slots.length > 0,
     expire: (reason) => {
       if (reason.startsWith("idle")) close(null);
@@ -137,9 +134,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     budget.releaseBytes(frameHeld + responseHeld);
     frameHeld = 0;
     responseHeld = 0;
-    parts = [];
-    header = null;
-    unread = null;
+    frames.clear();
   };
 
   const releaseSlot = (s: Slot) => {
@@ -169,7 +164,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       paused = false;
       conn.resume();
     }
-    if (!shouldPause && unread !== null && !draining) {
+    if (!shouldPause && frames.hasUnread() && !draining) {
       draining = true;
       queueMicrotask(() => {
         draining = false;
@@ -351,19 +346,6 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     }
   };
 
-  /** Reads a frame's 4-byte size from `b` at `at`. */
-  const sizeAt = (b: Uint8Array, at: number) => ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) | 0;
-
-  /** Starts a frame of `size` announced bytes; false when the size is refused (connection closed). */
-  const beginFrame = (size: number): boolean => {
-    if (size < MIN_FRAME_BYTES || size > opts.maxRequestBytes) {
-      close(`frame size ${size} outside [${MIN_FRAME_BYTES}, ${opts.maxRequestBytes}] (socket.request.max.bytes)`);
-      return false;
-    }
-    frameSize = size;
-    return true;
-  };
-
   /**
    * Whether dispatching must stop: too many requests in flight here, a full socket, or (while this connection has a
    * request in flight) the broker-wide budget used up. A connection with nothing in flight may always dispatch one
@@ -377,67 +359,22 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
    * requests cannot run past `queued.max.requests.per.connection`.
    */
   const consume = () => {
-    const data = unread;
-    unread = null;
-    if (data === null || closed) return;
     const now = opts.monotonicMs();
-    let at = 0;
-    while (!closed && at < data.length) {
-      if (frameSize < 0 && header === null && mustStop()) {
-        unread = data.subarray(at);
-        break;
+    while (!closed) {
+      if (frames.betweenFrames() && mustStop()) break;
+      const next = frames.next(now);
+      if (next.kind === "partial") break;
+      if (next.kind === "bad-size") {
+        close(`frame size ${next.size} outside [${MIN_FRAME_BYTES}, ${opts.maxRequestBytes}] (socket.request.max.bytes)`);
+        return;
       }
-      if (timed.frameStartedMs < 0) timed.frameStartedMs = now;
-      if (frameSize < 0) {
-        // The size prefix, possibly split across chunks.
-        if (header !== null || data.length - at < 4) {
-          const need = 4 - (header?.length ?? 0);
-          const take = Math.min(need, data.length - at);
-          const h = new Uint8Array((header?.length ?? 0) + take);
-          if (header !== null) h.set(header, 0);
-          h.set(data.subarray(at, at + take), header?.length ?? 0);
-          at += take;
-          if (h.length < 4) {
-            header = h;
-            break;
-          }
-          header = null;
-          if (!beginFrame(sizeAt(h, 0))) return;
-        } else {
-          if (!beginFrame(sizeAt(data, at))) return;
-          at += 4;
-        }
-        if (partsFill === 0 && data.length - at >= frameSize) {
-          // The whole body is in this chunk: decode straight from it.
-          const body = data.subarray(at, at + frameSize);
-          at += frameSize;
-          completeFrame(body);
-          continue;
-        }
-      }
-      // A body spanning chunks: keep views of what arrived (memory follows the bytes, not the announced size).
-      const take = Math.min(frameSize - partsFill, data.length - at);
-      parts.push(data.subarray(at, at + take));
-      partsFill += take;
-      at += take;
-      if (partsFill === frameSize) {
-        const body = parts.length === 1 ? parts[0] : concatBytes(parts);
-        parts = [];
-        partsFill = 0;
-        completeFrame(body);
-      }
+      // The frame's budget bytes (body and size prefix) go with the request until it is answered.
+      const held = next.body.length + 4;
+      if (frameHeld < held) throw new Error(`frame of ${held} bytes holds only ${frameHeld} counted bytes`);
+      frameHeld -= held;
+      processFrame(next.body, held);
     }
     updatePause();
-  };
-
-  /** Hands a whole frame body to its handler with the budget bytes it holds (its body and size prefix). */
-  const completeFrame = (body: Uint8Array) => {
-    const held = frameSize + 4;
-    if (frameHeld < held) throw new Error(`frame of ${held} bytes holds only ${frameHeld} counted bytes`);
-    frameHeld -= held;
-    frameSize = -1;
-    timed.frameStartedMs = -1;
-    processFrame(body, held);
   };
 
   updatePause(); // a connection opened while the budget is used up starts muted
@@ -448,8 +385,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       timed.lastActiveMs = opts.monotonicMs();
       budget.addBytes(chunk.length);
       frameHeld += chunk.length;
-      // A runtime may deliver a chunk or two after pause(): queue it behind what is already waiting.
-      unread = unread === null ? chunk : concatBytes([unread, chunk]);
+      // A runtime may deliver a chunk or two after pause(): it queues behind what is already waiting.
+      frames.push(chunk);
       if (!draining) consume();
     },
     onDrain() {

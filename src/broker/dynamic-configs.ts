@@ -55,14 +55,17 @@ interface GroupConfigDef {
   brokerKey: string;
   min?: number;
   max?: number;
+  /** Broker keys holding the allowed range, when Kafka takes it from the broker's settings. */
+  minKey?: string;
+  maxKey?: string;
   oneOf?: readonly string[];
 }
 
 /** Kafka 4's group configs (GroupConfig), with its defaults and the bounds of the broker's min/max settings. */
 export const GROUP_CONFIG_DEFS: ReadonlyMap<string, GroupConfigDef> = new Map<string, GroupConfigDef>([
   ["consumer.assignment.interval.ms", { type: "int", default: "1000", brokerKey: "group.consumer.assignment.interval.ms", min: 0 }],
-  ["consumer.heartbeat.interval.ms", { type: "int", default: "5000", brokerKey: "group.consumer.heartbeat.interval.ms", min: 5000, max: 15000 }],
-  ["consumer.session.timeout.ms", { type: "int", default: "45000", brokerKey: "group.consumer.session.timeout.ms", min: 45000, max: 60000 }],
+  ["consumer.heartbeat.interval.ms", { type: "int", default: "5000", brokerKey: "group.consumer.heartbeat.interval.ms", min: 5000, max: 15000, minKey: "group.consumer.min.heartbeat.interval.ms", maxKey: "group.consumer.max.heartbeat.interval.ms" }],
+  ["consumer.session.timeout.ms", { type: "int", default: "45000", brokerKey: "group.consumer.session.timeout.ms", min: 45000, max: 60000, minKey: "group.consumer.min.session.timeout.ms", maxKey: "group.consumer.max.session.timeout.ms" }],
   ["errors.deadletterqueue.copy.record.enable", { type: "boolean", default: "false", brokerKey: "errors.deadletterqueue.copy.record.enable" }],
   ["errors.deadletterqueue.topic.name", { type: "string", default: "", brokerKey: "errors.deadletterqueue.topic.name" }],
   ["share.assignment.interval.ms", { type: "int", default: "1000", brokerKey: "group.share.assignment.interval.ms", min: 0 }],
@@ -230,8 +233,10 @@ export async function alterGroupConfigs(b: Broker, group: string, changes: reado
     if (problem !== null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${v} for configuration ${k}: ${problem}`);
     if (d.oneOf && !d.oneOf.includes(v)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${v} for configuration ${k}: must be one of ${d.oneOf.join(", ")}`);
     const n = Number(v);
-    if (d.min !== undefined && n < d.min) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${v} for configuration ${k}: Value must be at least ${d.min}`);
-    if (d.max !== undefined && n > d.max) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${v} for configuration ${k}: Value must be no more than ${d.max}`);
+    const min = d.minKey !== undefined ? b.config.num(d.minKey) : d.min;
+    const max = d.maxKey !== undefined ? b.config.num(d.maxKey) : d.max;
+    if (min !== undefined && n < min) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${v} for configuration ${k}: Value must be at least ${min}`);
+    if (max !== undefined && n > max) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Invalid value ${v} for configuration ${k}: Value must be no more than ${max}`);
   }
   if (validateOnly) return;
   await b.putConfigRecord({ resource: "group", name: group, configs: next });

@@ -93,6 +93,8 @@ export interface GroupCoordinatorOptions {
   randomId?: () => string;
   /** The topics KIP-848 consumer groups subscribe to (default: none). */
   metadata?: TopicMetadataSource;
+  /** A group's dynamic configs (`consumer.session.timeout.ms`, `consumer.heartbeat.interval.ms`); default none. */
+  groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
 }
 
 /** Topic metadata with no topics (a coordinator without a broker). */
@@ -140,6 +142,7 @@ export class GroupCoordinator {
       clock: this.clock,
       log: this.log,
       metadata: opts.metadata ?? NO_TOPICS,
+      groupConfigs: opts.groupConfigs,
       append: (groupId, records) => this.append(groupId, records, false),
       classic: {
         get: (groupId) => this.groups.get(groupId),
@@ -880,6 +883,16 @@ export class GroupCoordinator {
     const mg = this.consumer.get(req.groupId);
     if (mg !== undefined) {
       const invalid = this.consumer.validateOffsetCommit(mg, req.memberId, req.generationId, req.apiVersion ?? 9, false);
+      if (invalid === ErrorCode.STALE_MEMBER_EPOCH) {
+        // KIP-1251: partitions the member has held since the epoch it commits with are still accepted.
+        const ok = req.offsets.map((o) => this.consumer.ownsSinceEpoch(mg, req.memberId, req.generationId, o.topic, o.partition));
+        const accepted = req.offsets.filter((_, i) => ok[i]);
+        if (accepted.length === 0) return all(invalid);
+        return this.writeOffsets(mg.groupId, mg.offsets, { ...req, offsets: accepted }, () => {}).then((codes) => {
+          let j = 0;
+          return ok.map((yes) => (yes ? codes[j++] : ErrorCode.STALE_MEMBER_EPOCH));
+        });
+      }
       if (invalid !== ErrorCode.NONE) return all(invalid);
       return this.writeOffsets(mg.groupId, mg.offsets, req, () => {});
     }

@@ -6,6 +6,7 @@
  * OffsetForLeaderEpoch answers from it, and a follower uses it to find where its log diverges from the leader's.
  */
 import type { FileSystem } from "../platform/fs.ts";
+import { writeFileAtomicAsync } from "./atomic-file-async.ts";
 
 /** File name in each partition directory. */
 export const LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint";
@@ -59,7 +60,11 @@ export class LeaderEpochCache {
   private readonly fs: FileSystem;
   private readonly path: string;
   private entries: EpochEntry[];
-  private dirty = false;
+  /** Bumped on every change of `entries`. */
+  private generation = 0;
+  /** The generation the file holds. */
+  private persisted = 0;
+  private writingSoon = false;
 
   private constructor(fs: FileSystem, dir: string, entries: EpochEntry[]) {
     this.fs = fs;
@@ -108,15 +113,46 @@ export class LeaderEpochCache {
     const kept = this.entries.filter((e) => e.startOffset < startOffset);
     kept.push({ epoch, startOffset });
     this.entries = kept;
-    this.dirty = true;
+    this.generation++;
     if (persist) this.flush();
   }
 
-  /** Writes the checkpoint if memory holds changes it lacks. */
+  /** Whether memory holds changes the file lacks. */
+  get dirty(): boolean {
+    return this.generation > this.persisted;
+  }
+
+  /** Writes the checkpoint now (fsynced) if memory holds changes it lacks. */
   flush(): void {
     if (!this.dirty) return;
     this.fs.writeFileAtomic(this.path, new TextEncoder().encode(formatLeaderEpochCheckpoint(this.entries)));
-    this.dirty = false;
+    this.persisted = this.generation;
+  }
+
+  /**
+   * Writes the checkpoint without blocking (the append path: the first batch of an epoch). `onError` hears of a
+   * failed write; the change stays pending for the next flush. A newer synchronous flush wins over a slower
+   * asynchronous write of older content.
+   */
+  flushSoon(onError: (e: Error) => void): void {
+    if (!this.dirty || this.writingSoon) return;
+    this.writingSoon = true;
+    const gen = this.generation;
+    writeFileAtomicAsync(this.fs, this.path, new TextEncoder().encode(formatLeaderEpochCheckpoint(this.entries)), "soon").then(
+      () => {
+        this.writingSoon = false;
+        if (gen < this.persisted) {
+          // A synchronous flush of newer content finished first and this rename replaced it: write it again.
+          this.persisted = gen;
+          this.flush();
+        } else this.persisted = gen;
+        if (this.dirty) this.flushSoon(onError);
+      },
+      (e) => {
+        this.writingSoon = false; // stays dirty: the next change or flush writes it
+        onError(e as Error);
+      },
+    );
   }
 
   /** Forgets epochs that start at or past `endOffset` (the log was truncated to it). */
@@ -153,7 +189,7 @@ export class LeaderEpochCache {
 
   private replace(entries: EpochEntry[]): void {
     this.entries = entries;
-    this.dirty = true;
+    this.generation++;
     this.flush();
   }
 }

@@ -85,6 +85,7 @@ export interface FollowerState {
 
 interface HighWatermarkWaiter {
   offset: bigint;
+  minInsyncReplicas: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -110,6 +111,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private hwWaiters: HighWatermarkWaiter[] = [];
   private removed = false;
   private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
+  private readonly onEpochWriteError = (e: Error): void => this.deps.logger.warn(`${this.log.name}: leader-epoch-checkpoint not written (retried): ${e.message}`);
 
   private constructor(topic: T, index: number, log: PartitionLog, deps: PartitionDeps, roles: PartitionRoles) {
     this.topic = topic;
@@ -211,8 +213,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.checkWritable();
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
     const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
-    this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset);
-    this.leaderEpochs.flush();
+    this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
+    if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
     applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
     this.maybeAdvanceHighWatermark();
     return r;
@@ -230,8 +232,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const dv = dataViewOf(records);
     for (let at = 0; at + BATCH_HEADER_SIZE <= records.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
       const epoch = dv.getInt32(at + PARTITION_LEADER_EPOCH_OFFSET);
-      if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, dv.getBigInt64(at + BASE_OFFSET_OFFSET));
+      if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, dv.getBigInt64(at + BASE_OFFSET_OFFSET), false);
     }
+    if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
     applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
     return r;
   }
@@ -290,6 +293,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.fetchWaiters.delete(wake);
   }
 
+  /** acks=all produces parked for the high watermark now. */
+  get waitingProduces(): number {
+    return this.hwWaiters.length;
+  }
+
   /** Fetches parked now. */
   get waitingFetches(): number {
     return this.fetchWaiters.size;
@@ -298,16 +306,23 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /**
    * The acks=all wait (Kafka's produce purgatory): resolves once the high watermark reaches `offset` and this
    * broker's copy is fdatasynced (Runnel's acks=all promise); rejects when the partition goes, leadership is lost,
-   * too many produces wait, or the fdatasync fails.
+   * too many produces wait, or the fdatasync fails, and with NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR has
+   * fewer than `minInsyncReplicas` members by the time the high watermark gets there (Kafka's rule).
    */
-  whenCommitted(offset: bigint): Promise<void> {
-    const synced = this.log.sync();
-    if (offset <= this.log.highWatermark) return synced;
+  whenCommitted(offset: bigint, minInsyncReplicas = 1): Promise<void> {
     if (this.removed) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
+    const synced = this.log.sync();
+    if (offset <= this.log.highWatermark) {
+      const short = this.isrShortOf(minInsyncReplicas);
+      if (short === null) return synced;
+      synced.catch(() => {});
+      return Promise.reject(short);
+    }
     if (this.hwWaiters.length >= (this.deps.maxWaitingProduces ?? MAX_WAITING_PRODUCES_PER_PARTITION)) {
+      synced.catch(() => {}); // the caller hears of the bound, not of this flush
       return Promise.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${this.log.name}: too many produce requests wait for replication`));
     }
-    const replicated = new Promise<void>((resolve, reject) => this.hwWaiters.push({ offset, resolve, reject }));
+    const replicated = new Promise<void>((resolve, reject) => this.hwWaiters.push({ offset, minInsyncReplicas, resolve, reject }));
     return Promise.all([replicated, synced]).then(() => undefined);
   }
 
@@ -320,14 +335,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
   }
 
-  /** Clean shutdown: wakes parked fetches and writes the producer snapshot and epoch history. */
+  /**
+   * Clean shutdown: wakes parked fetches and writes the producer snapshot. The epoch history needs no write: an
+   * epoch with records was checkpointed at its first append, and one without is assigned again when the partition
+   * takes its roles at the next start.
+   */
   close(): void {
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
     try {
-      this.leaderEpochs.flush();
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
     } catch (e) {
       this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
@@ -351,10 +369,21 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.hwWaiters.length === 0) return;
     const still: HighWatermarkWaiter[] = [];
     for (const w of this.hwWaiters) {
-      if (w.offset <= hw) w.resolve();
-      else still.push(w);
+      if (w.offset > hw) {
+        still.push(w);
+        continue;
+      }
+      const short = this.isrShortOf(w.minInsyncReplicas);
+      if (short === null) w.resolve();
+      else w.reject(short);
     }
     this.hwWaiters = still;
+  }
+
+  /** NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is smaller than `min`, else null. */
+  private isrShortOf(min: number): KafkaError | null {
+    if (this.roles.isr.length >= min) return null;
+    return new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `${this.log.name}: the ISR shrank to ${this.roles.isr.length}, below min.insync.replicas=${min}, after the append`);
   }
 
   private assertHighWatermark(): void {

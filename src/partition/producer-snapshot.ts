@@ -27,6 +27,7 @@ import {
   dataViewOf,
 } from "../protocol/batch-layout.ts";
 import type { FileSystem } from "../platform/fs.ts";
+import { writeFileAtomicAsync } from "./atomic-file-async.ts";
 import type { PartitionLog } from "../storage/partition-log.ts";
 import type { ProducerStateTable, ProducerSnapshotEntry } from "./producer-state.ts";
 import { ControlRecordType, readTxnMarker } from "../protocol/control-record.ts";
@@ -130,18 +131,8 @@ export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: 
  * Writes a snapshot of `entries` taken at `offset` without blocking the event loop (segment roll): a temp file,
  * an asynchronous fdatasync, then the rename, so the file is either whole under its name or absent.
  */
-export async function writeProducerSnapshotAsync(fs: FileSystem, dir: string, offset: bigint, entries: readonly ProducerSnapshotEntry[]): Promise<void> {
-  const name = `${dir}/${snapshotFileName(offset)}`;
-  const h = fs.open(`${name}.tmp`, true);
-  try {
-    const bytes = encodeProducerSnapshot(entries);
-    h.truncate(0);
-    h.write(bytes, 0);
-    await h.datasync();
-  } finally {
-    h.close();
-  }
-  fs.rename(`${name}.tmp`, name);
+export function writeProducerSnapshotAsync(fs: FileSystem, dir: string, offset: bigint, entries: readonly ProducerSnapshotEntry[]): Promise<void> {
+  return writeFileAtomicAsync(fs, `${dir}/${snapshotFileName(offset)}`, encodeProducerSnapshot(entries));
 }
 
 /** Removes snapshots below `logStartOffset`, keeping the newest one whatever its offset. */

@@ -89,6 +89,8 @@ export class LogManager {
   private closed = false;
   /** The log cleaner, or null when `log.cleaner.enable` is false. */
   readonly cleaner: LogCleaner | null;
+  /** Partitions loaded per log dir (placement picks the least loaded without walking every partition). */
+  private readonly partitionsIn = new Map<string, number>();
   /** Log dirs taken offline by a disk failure, with the reason. */
   private readonly offlineDirs = new Map<string, string>();
 
@@ -171,6 +173,7 @@ export class LogManager {
       throw e;
     }
     this.entries.set(name, { log, logDir, topicId: id });
+    this.partitionsIn.set(logDir, (this.partitionsIn.get(logDir) ?? 0) + 1);
     this.watch(log, logDir);
     return log;
   }
@@ -182,6 +185,7 @@ export class LogManager {
     const entry = this.entries.get(name);
     if (!entry) return;
     this.entries.delete(name);
+    this.partitionsIn.set(entry.logDir, this.partitionsIn.get(entry.logDir)! - 1);
     entry.log.delete();
     this.deps.fs.syncDir(entry.logDir);
     this.deps.logger.info(`deleted log ${name} from ${entry.logDir}`);
@@ -336,10 +340,9 @@ export class LogManager {
   private leastLoadedDir(): string {
     const online = this.logDirs.filter((d) => !this.offlineDirs.has(d));
     if (online.length === 0) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `every log dir is offline (${this.logDirs.join(", ")})`);
-    const counts = new Map<string, number>(online.map((d) => [d, 0]));
-    for (const e of this.entries.values()) if (counts.has(e.logDir)) counts.set(e.logDir, counts.get(e.logDir)! + 1);
+    const count = (d: string) => this.partitionsIn.get(d) ?? 0;
     let best = online[0];
-    for (const d of online) if (counts.get(d)! < counts.get(best)!) best = d;
+    for (const d of online) if (count(d) < count(best)) best = d;
     return best;
   }
 
@@ -403,6 +406,7 @@ export class LogManager {
         cleanerCheckpoint: cleanerPoints.get(name),
       });
       this.entries.set(name, { log, logDir: dir, topicId: readPartitionMetadata(fs, path) });
+      this.partitionsIn.set(dir, (this.partitionsIn.get(dir) ?? 0) + 1);
       this.watch(log, dir);
       await this.opts.afterPartitionLoaded?.(this.entries.size, total);
     }

@@ -4,11 +4,11 @@
  * announcing 60 MB (within the 64 MiB socket.request.max.bytes set here) and sending 3 MB of it, 300 MB in all,
  * far more than the broker's 64 MiB `queued.max.request.bytes` (so reading is muted until
  * `socket.request.read.timeout.ms`, 5 s here, closes the stalled senders: clients are slowed, not failed); one
- * client pipelining 10,000 requests without reading. Each load runs in its own process with its open-file limit
- * raised by a shell, and the broker under prlimit with the same limit. Under each, kcat produces 10,000 records with acks=all and reads all of them back,
- * and the broker's peak RSS (VmHWM from /proc) stays under the case's bound ({@link RSS_BOUND}, or
- * {@link RSS_BOUND_WITH_BUDGET} where request bytes pile up). Every load is bounded in count and
- * time and stopped before the broker. bench/overload.ts reports the same figures.
+ * client pipelining 10,000 requests without reading; and all four at once. Each load runs in its own process with
+ * its open-file limit raised by a shell, the broker under prlimit with the same limit. Under each, kcat produces
+ * 10,000 records with acks=all and reads all of them back, and the broker's peak RSS (VmHWM from /proc) stays under
+ * the case's stated bound. Every load is bounded in count and time and stopped before the broker.
+ * bench/overload.ts reports the same figures.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -36,6 +36,8 @@ const RSS_BOUND = 144 * MiB;
  * and 70 MiB of slack (garbage not yet collected). The connection code before the budget peaked at 600 MiB here.
  */
 const RSS_BOUND_WITH_BUDGET = 224 * MiB;
+/** All four loads at once: what each adds over the 60 MiB at rest, together (measured peak about 300 MiB). */
+const RSS_BOUND_ALL = 384 * MiB;
 const RECORDS = 10_000;
 /** The broker's limits in every case (the rest at their defaults); 1,000 log files leave descriptors for 10,000 sockets. */
 const LIMITS = ["-o", `queued.max.request.bytes=${64 * 1024 * 1024}`, "-o", `socket.request.max.bytes=${64 * 1024 * 1024}`, "-o", "socket.request.read.timeout.ms=5000", "-o", "log.open.files.max=1000"];
@@ -59,6 +61,7 @@ const cases: [string, string, number, number][] = [
   ["500 slow-loris connections", "loris", 500, RSS_BOUND],
   ["100 connections announcing 2 GiB and 100 announcing 60 MB with 3 MB sent", "huge", 200, RSS_BOUND_WITH_BUDGET],
   ["a client pipelining 10,000 requests without reading", "pipelined", 1, RSS_BOUND],
+  ["all four at once", "all", 10_701, RSS_BOUND_ALL],
 ];
 
 for (const [name, loadName, connections, bound] of cases) {

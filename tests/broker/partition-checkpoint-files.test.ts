@@ -26,7 +26,9 @@ test("leader-epoch-checkpoint and replication-offset-checkpoint are written and 
     for (let i = 0; i < 500 && !lines().includes("cp 1 5"); i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(lines().slice(0, 2), ["0", "2"]);
     assert.ok(lines().includes("cp 0 0") && lines().includes("cp 1 5"), lines().join("|"));
-    assert.equal(fs.readFileSync(path.join(dir, "cp-1", "leader-epoch-checkpoint"), "utf8"), "0\n1\n0 0\n");
+    const epochs = path.join(dir, "cp-1", "leader-epoch-checkpoint");
+    for (let i = 0; i < 500 && !fs.existsSync(epochs); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(fs.readFileSync(epochs, "utf8"), "0\n1\n0 0\n");
     const ofle = await c.request(23, 4, { replicaId: -1, topics: [{ topic: "cp", partitions: [{ partition: 1, currentLeaderEpoch: 0, leaderEpoch: 0 }, { partition: 0, currentLeaderEpoch: -1, leaderEpoch: 3 }] }] });
     assert.deepEqual(
       ofle.topics[0].partitions.map((p: { errorCode: number; leaderEpoch: number; endOffset: bigint }) => [p.errorCode, p.leaderEpoch, p.endOffset]),

@@ -86,6 +86,10 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
         topics: [{ topic: TOPIC, partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
       });
       assert.equal(fetched.responses[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the offline partition answers KAFKA_STORAGE_ERROR");
+      const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const offline = new Map(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
+      assert.deepEqual(offline.get(1), [1], "Metadata lists the broker as an offline replica of the partition on the full disk");
+      assert.deepEqual(offline.get(0), []);
     } finally {
       c.close();
     }

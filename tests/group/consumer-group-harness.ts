@@ -40,10 +40,10 @@ export interface ConsumerHarness extends Harness {
 }
 
 /** Builds a coordinator with `topics` (name -> partitions) created. */
-export function consumerHarness(topics: Record<string, number> = { t: 6 }, overrides: Partial<GroupConfig> = {}): ConsumerHarness {
+export function consumerHarness(topics: Record<string, number> = { t: 6 }, overrides: Partial<GroupConfig> = {}, groupConfigs?: Record<string, Record<string, string>>): ConsumerHarness {
   const table = new TopicTable();
   for (const [n, p] of Object.entries(topics)) table.create(n, p);
-  return Object.assign(harness(overrides, table), { topics: table });
+  return Object.assign(harness(overrides, table, (id) => groupConfigs?.[id] ?? {}), { topics: table });
 }
 
 /** A heartbeat with defaults: v1, epoch 0 join subscribing to `t`. */

@@ -86,7 +86,7 @@ export interface Harness {
 }
 
 /** Builds a harness; initial rebalance delay 0 and 4 offsets partitions unless overridden; `metadata` for KIP-848 groups. */
-export function harness(overrides: Partial<GroupConfig> = {}, metadata?: TopicMetadataSource): Harness {
+export function harness(overrides: Partial<GroupConfig> = {}, metadata?: TopicMetadataSource, groupConfigs?: (groupId: string) => Record<string, string>): Harness {
   const clock = new ManualClock();
   const storage = new MemoryOffsetsStorage();
   const config: GroupConfig = { ...DEFAULT_GROUP_CONFIG, initialRebalanceDelayMs: 0, offsetsTopicPartitions: 4, ...overrides };
@@ -99,6 +99,7 @@ export function harness(overrides: Partial<GroupConfig> = {}, metadata?: TopicMe
       storage,
       randomId: () => `uuid${++n}`,
       metadata,
+      groupConfigs,
       logger: { info: (m) => logs.push(`INFO ${m}`), warn: (m) => logs.push(`WARN ${m}`), error: (m) => logs.push(`ERROR ${m}`) },
     });
     c.load();

@@ -2,7 +2,8 @@
  * Issue 13 acceptance, franz-go (kgo v1.22): the kgo producer (idempotent, acks=all) gets every record acknowledged
  * at contiguous offsets; three kgo members of a classic consumer group (cooperative-sticky, kgo's default) share six
  * partitions, one is killed with SIGKILL, the two others take over and nothing is skipped
- * (tests/support/group-takeover.ts).
+ * (tests/support/group-takeover.ts); a regex subscription picks up a topic created later
+ * (tests/support/regex-pickup.ts).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import { startTestBroker } from "../support/broker.ts";
 import { goSkip, runGo, spawnGo } from "../support/go.ts";
 import { jsonLines } from "../support/json-process.ts";
 import { runGroupTakeover } from "../support/group-takeover.ts";
+import { runRegexPickup } from "../support/regex-pickup.ts";
 
 test("franz-go kgo producer: 2,000 records acknowledged at contiguous offsets per partition", { skip: goSkip, timeout: 120_000 }, async () => {
   const b = await startTestBroker();
@@ -32,5 +34,12 @@ test("franz-go classic group: 3 members over 6 partitions, one killed, the other
     topic: "franz-takeover",
     startMember: (bootstrap) =>
       spawnGo("franz-member", ["-bootstrap", bootstrap, "-group", "franz-classic", "-topics", "franz-takeover", "-protocol", "classic", "-session-timeout", "3s", "-heartbeat-interval", "500ms"]),
+  });
+});
+
+test("franz-go classic group with a regex subscription (kgo.ConsumeRegex) picks up a topic created later", { skip: goSkip, timeout: 180_000 }, async () => {
+  await runRegexPickup({
+    startMember: (bootstrap) =>
+      spawnGo("franz-member", ["-bootstrap", bootstrap, "-group", "franz-regex", "-topics", "orders-.*", "-regex", "-protocol", "classic", "-metadata-max-age", "500ms"]),
   });
 });

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { goSkip, runGo } from "../support/go.ts";
-import { jsonLines, type PeerEvent } from "../support/json-process.ts";
+import { jsonLines, storySteps } from "../support/json-process.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { Consumer } from "../../src/client/consumer.ts";
 import { Admin } from "../../src/client/admin.ts";
@@ -64,16 +64,10 @@ test("franz-go kadm: admin calls answer as Kafka does", { skip: goSkip, timeout:
   try {
     const r = await runGo("franz-admin", ["-bootstrap", b.bootstrap]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const events = new Map<string, PeerEvent>(jsonLines(r.stdout).map((e) => [e.event, e]));
-    assert.ok(events.has("done"), r.stdout);
-    const result = (name: string) => {
-      const e = events.get(name)!;
-      assert.equal(e.error, undefined, `${name}: ${e.error}`);
-      return e.result;
-    };
+    const { result, error } = storySteps(r.stdout);
     const partition = (p: number) => ({ p, leader: 1, replicas: [1], isr: [1] });
     assert.deepEqual(result("CreateTopics"), { "kadm-a": { err: null, partitions: 2, rf: 1, idSet: true }, "kadm-b": { err: null, partitions: 2, rf: 1, idSet: true } });
-    assert.match(events.get("CreateTopics-existing")!.error ?? events.get("CreateTopics-existing")!.result, /^TOPIC_ALREADY_EXISTS/);
+    assert.match(error("CreateTopics-existing") ?? result("CreateTopics-existing"), /^TOPIC_ALREADY_EXISTS/);
     assert.deepEqual(result("ListTopics"), { "kadm-a": { internal: false, partitions: [partition(0), partition(1)] }, "kadm-b": { internal: false, partitions: [partition(0), partition(1)] } });
     assert.deepEqual(result("AlterTopicConfigs"), {
       "cleanup.policy": { value: "compact", source: "DYNAMIC_TOPIC_CONFIG" },

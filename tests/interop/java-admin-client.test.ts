@@ -10,7 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { javaSkip, runJava } from "../support/java.ts";
-import { jsonLines, type PeerEvent } from "../support/json-process.ts";
+import { storySteps } from "../support/json-process.ts";
 
 const topicEntry = (value: string, source: string, type: string) => ({ value, source, isDefault: source === "DEFAULT_CONFIG", readOnly: false, sensitive: false, type });
 
@@ -19,14 +19,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
   try {
     const r = await runJava("runnel.AdminCalls", ["--bootstrap", b.bootstrap]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const events = new Map<string, PeerEvent>(jsonLines(r.stdout).map((e) => [e.event, e]));
-    assert.ok(events.has("done"), r.stdout + r.stderr);
-    const result = (name: string) => {
-      const e = events.get(name)!;
-      assert.equal(e.error, undefined, `${name} failed: ${e.error} ${e.message}`);
-      return e.result;
-    };
-    const error = (name: string) => events.get(name)!.error;
+    const { result, error } = storySteps(r.stdout);
 
     assert.deepEqual(result("createTopics"), {
       "adm-a": { partitions: 3, replicationFactor: 1, topicIdSet: true, "retention.ms": "3600000", retentionSource: "DYNAMIC_TOPIC_CONFIG" },

@@ -317,4 +317,43 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
     });
     assertSame("DeleteRecords/ListOffsets", diffs);
   });
+  test("DescribeCluster (authorized operations, endpoint types), DeleteTopics (unknown names and ids, twice), OffsetForLeaderEpoch", async () => {
+    const p = await pair();
+    const diffs = await p.compare("Cluster/DeleteTopics/OffsetForLeaderEpoch", async (s) => {
+      const out: Record<string, unknown> = {};
+      for (const v of p.versions(60)) {
+        for (const include of [false, true]) {
+          const r = await s.client.request(60, v, { includeClusterAuthorizedOperations: include, endpointType: 1, includeFencedBrokers: false });
+          out[`describeCluster v${v} ${include}`] = { ...r, brokers: r.brokers.length };
+        }
+        if (v >= 1) out[`describeCluster v${v} controllers`] = (await s.client.request(60, v, { includeClusterAuthorizedOperations: false, endpointType: 2, includeFencedBrokers: false })).errorCode;
+      }
+      const id = await createTopic(s, "ofle-topic", 2);
+      await produce(s, "ofle-topic", 0, batch(5));
+      for (const v of p.versions(23)) {
+        const r = await s.client.request(23, v, {
+          replicaId: -1,
+          topics: [
+            { topic: "ofle-topic", partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }, { partition: 1, currentLeaderEpoch: 0, leaderEpoch: 0 }, { partition: 0, currentLeaderEpoch: 5, leaderEpoch: 0 }, { partition: 7, currentLeaderEpoch: -1, leaderEpoch: 0 }] },
+            { topic: "ofle-no-such", partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] },
+          ],
+        });
+        out[`offsetForLeaderEpoch v${v}`] = r.topics.map((t: any) => ({ topic: t.topic, partitions: t.partitions.map((x: any) => ({ ...x })).sort((a: any, b: any) => a.partition - b.partition || a.errorCode - b.errorCode) }));
+      }
+      for (const v of p.versions(20)) {
+        const name = `dt-${v}`;
+        const tid = await createTopic(s, name, 1);
+        const del = await s.client.request(20, v, { topicNames: [name, "dt-no-such"], topics: [{ name, topicId: new Uint8Array(16) }, { name: "dt-no-such", topicId: new Uint8Array(16) }], timeoutMs: 10000 });
+        out[`deleteTopics v${v}`] = del.responses;
+        if (v >= 6) {
+          const byId = await s.client.request(20, v, { topics: [{ name: null, topicId: new Uint8Array(16).fill(3) }], timeoutMs: 10000 });
+          out[`deleteTopics v${v} unknown id`] = byId.responses;
+        }
+        void tid;
+      }
+      void id;
+      return out;
+    });
+    assertSame("Cluster/DeleteTopics/OffsetForLeaderEpoch", diffs);
+  });
 });

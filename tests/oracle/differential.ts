@@ -64,11 +64,6 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
  * intentional ones. Each is filtered out of the comparison only where listed, so everything else still fails.
  */
 export const OPEN_MISMATCHES: { api: string; path: RegExp; note: string }[] = [
-  {
-    api: "Produce idempotent",
-    path: /^v1[23] (txn outside|seq 0|duplicate|next|not from seq 0|unknown producer)\[\]\.partitions\[\]\.(errorCode|baseOffset)$/,
-    note: "Produce v12+ adds the partition to the producer's transaction implicitly in Kafka 4 (KIP-890 part 2) even at transaction.version=1; Runnel answers TRANSACTION_ABORTABLE, and the offsets after it differ by that one batch",
-  },
 ];
 
 /** Keys by which arrays of objects are sorted before comparing (order that carries no meaning). */

@@ -7,6 +7,15 @@
 import { test } from "node:test";
 import { assertSame, oracleSuite, type Side } from "./differential.ts";
 import { batch, createTopic, initProducer, produce } from "./scenario-helpers.ts";
+import { BatchBuilder } from "../../src/protocol/record-batch.ts";
+
+/** A batch of `n` records whose timestamps `at(i)` chooses. */
+function timestampBatch(n: number, at: (i: number) => number): Uint8Array {
+  const bb = new BatchBuilder(1 << 16);
+  bb.reset({});
+  for (let i = 0; i < n; i++) bb.append(at(i), new Uint8Array([i]), new Uint8Array([i]));
+  return bb.finish();
+}
 
 /** Produce at `version`: name and topic id both given (v13+ addresses topics by id; the writer drops what a version cannot carry). */
 async function produceAt(s: Side, version: number, topic: string, topicId: Uint8Array, partition: number, records: Uint8Array | null, acks = -1, transactionalId: string | null = null): Promise<any> {
@@ -30,6 +39,7 @@ oracleSuite("produce and fetch match Apache Kafka", (pair) => {
       const out: Record<string, unknown> = {};
       const id = await createTopic(s, "pe-topic", 2, [{ name: "max.message.bytes", value: "2000" }]);
       const cid = await createTopic(s, "pe-compact", 1, [{ name: "cleanup.policy", value: "compact" }]);
+      const tsid = await createTopic(s, "pe-ts", 1, [{ name: "message.timestamp.after.max.ms", value: "3600000" }]);
       out.first = await produce(s, "pe-topic", 0, batch(3));
       for (const v of p.versions(0)) {
         const good = batch(2);
@@ -45,6 +55,9 @@ oracleSuite("produce and fetch match Apache Kafka", (pair) => {
         out[`v${v} acks=2`] = await produceAt(s, v, "pe-topic", id, 0, good, 2).catch((e) => `error ${e.message.slice(0, 40)}`);
         out[`v${v} null keys`] = await produceAt(s, v, "pe-compact", cid, 0, batch(5, { key: (i) => (i % 2 === 0 ? null : new Uint8Array([i])) }));
         out[`v${v} empty records`] = await produceAt(s, v, "pe-topic", id, 1, new Uint8Array(0));
+        // Records 2 and 4 are a day in the future, past message.timestamp.after.max.ms (one hour): per-record errors.
+        const future = (i: number) => (i === 2 || i === 4 ? Date.now() + 86_400_000 : Date.now());
+        out[`v${v} timestamps`] = await produceAt(s, v, "pe-ts", tsid, 0, timestampBatch(5, future));
       }
       return out;
     });

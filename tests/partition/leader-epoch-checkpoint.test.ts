@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
 import { LEADER_EPOCH_CHECKPOINT, LeaderEpochCache, parseLeaderEpochCheckpoint } from "../../src/partition/leader-epoch-cache.ts";
 
 test("epochs are checkpointed in Kafka's format and answer OffsetForLeaderEpoch as Kafka does", () => {
@@ -38,6 +38,36 @@ test("epochs are checkpointed in Kafka's format and answer OffsetForLeaderEpoch 
     assert.deepEqual(LeaderEpochCache.open(nodeFileSystem, dir, 100n, (m) => warnings.push(m)).epochEntries(), []);
     assert.match(warnings[0], /declares 2 entries and holds 1/);
     assert.throws(() => parseLeaderEpochCheckpoint("0\n2\n3 10\n2 20\n"), /goes backwards/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a checkpoint written off the event loop never replaces a newer one written meanwhile", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-epochs-"));
+  try {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slowSync: FileSystem = {
+      ...nodeFileSystem,
+      open(p, create) {
+        const h = nodeFileSystem.open(p, create);
+        return Object.assign(Object.create(Object.getPrototypeOf(h)), h, { datasync: () => gate.then(() => h.datasync()) });
+      },
+    };
+    const file = path.join(dir, LEADER_EPOCH_CHECKPOINT);
+    const cache = LeaderEpochCache.open(slowSync, dir, 0n);
+    const errors: Error[] = [];
+    cache.assign(1, 0n, false);
+    cache.flushSoon((e) => errors.push(e)); // waits at its fdatasync
+    cache.assign(2, 10n); // written at once
+    assert.equal(fs.readFileSync(file, "utf8"), "0\n2\n1 0\n2 10\n");
+    release();
+    for (let i = 0; i < 500 && fs.existsSync(`${file}.soon.tmp`); i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(fs.readFileSync(file, "utf8"), "0\n2\n1 0\n2 10\n", "the older asynchronous write did not win");
+    assert.equal(cache.dirty, false);
+    assert.deepEqual(errors, []);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

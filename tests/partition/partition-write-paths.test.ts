@@ -94,8 +94,16 @@ test("the leader path: offsets, producer state, aborted transactions, high water
   const m = p.appendAsLeader(abortMarker(9n, 0));
   assert.equal(p.lastStableOffset, 6n);
   assert.deepEqual(p.abortedTxns.entries(), [{ producerId: 9n, firstOffset: 3n, lastOffset: m.baseOffset, lastStableOffset: 6n }]);
-  assert.equal(fs.readFileSync(path.join(p.log.dir, LEADER_EPOCH_CHECKPOINT), "utf8"), "0\n1\n0 0\n");
+  // The first batch of the epoch checkpoints it, off the event loop.
+  const epochs = path.join(p.log.dir, LEADER_EPOCH_CHECKPOINT);
+  await until(() => fs.existsSync(epochs));
+  assert.equal(fs.readFileSync(epochs, "utf8"), "0\n1\n0 0\n");
 });
+
+/** Waits (bounded) for a condition that a background write makes true. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
 
 test("with a follower in the ISR the high watermark waits for its fetch, and acks=all waits for the high watermark", async () => {
   const { p } = open({ leader: LEADER, leaderEpoch: 3, replicas: [LEADER, FOLLOWER], isr: [LEADER, FOLLOWER] });

@@ -16,12 +16,14 @@ stamp="$dir/classes/.src-$(cat $sources "$dir/pom.xml" | sha1sum | cut -c1-12)"
 if [ -f "$stamp" ]; then echo "setup: Java test programs compiled"; exit 0; fi
 rm -rf "$dir/classes"
 mkdir -p "$dir/classes"
-if javac -nowarn -encoding UTF-8 --release 17 -cp "$dir/lib/*" -d "$dir/classes" $sources >/tmp/runnel-javac.log 2>&1; then
+log="$(mktemp -t runnel-javac.XXXXXX.log)"
+if javac -nowarn -encoding UTF-8 --release 17 -cp "$dir/lib/*" -d "$dir/classes" $sources >"$log" 2>&1; then
   touch "$stamp"
+  rm -f "$log"
   echo "setup: Java test programs compiled into tests/java/classes"
 else
-  echo "setup: javac failed (see /tmp/runnel-javac.log); Java tests will be skipped"
-  tail -20 /tmp/runnel-javac.log
+  echo "setup: javac failed (see $log); Java tests will be skipped"
+  tail -20 "$log"
   rm -rf "$dir/classes"
 fi
 exit 0

@@ -13,11 +13,13 @@ stamp="$dir/bin/.src-$(cat "$dir/go.mod" "$dir/go.sum" $(find "$dir/peer" -name 
 if [ -f "$stamp" ] && [ -x "$dir/bin/peer" ]; then echo "setup: Go test peer built"; exit 0; fi
 rm -rf "$dir/bin"
 mkdir -p "$dir/bin"
-if (cd "$dir" && go build -o bin/peer ./peer) >/tmp/runnel-go-build.log 2>&1; then
+log="$(mktemp -t runnel-go-build.XXXXXX.log)"
+if (cd "$dir" && go build -buildvcs=false -o bin/peer ./peer) >"$log" 2>&1; then
   touch "$stamp"
+  rm -f "$log"
   echo "setup: Go test peer built into tests/go/bin/peer"
 else
-  echo "setup: go build failed (see /tmp/runnel-go-build.log); franz-go and sarama tests will be skipped"
-  tail -20 /tmp/runnel-go-build.log
+  echo "setup: go build failed (see $log); franz-go and sarama tests will be skipped"
+  tail -20 "$log"
 fi
 exit 0

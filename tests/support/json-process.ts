@@ -130,3 +130,30 @@ export function spawnPeer(cmd: string, args: string[], opts: { env?: Record<stri
     },
   };
 }
+
+/** Steps of a one-shot "story" program that prints one event per step ({"result"} or {"error"}) and then "done". */
+export interface StorySteps {
+  /** The step's result; fails the test when the step failed or is missing. */
+  result(step: string): any;
+  /** The step's error (an exception class or message), or undefined when it succeeded. */
+  error(step: string): any;
+}
+
+/** Reads a story program's output; fails the test unless it printed "done". */
+export function storySteps(stdout: string): StorySteps {
+  const events = new Map<string, PeerEvent>(jsonLines(stdout).map((e) => [e.event, e]));
+  if (!events.has("done")) throw new Error(`the program did not finish its story:\n${stdout}`);
+  const step = (name: string) => {
+    const e = events.get(name);
+    if (e === undefined) throw new Error(`no step ${name} in:\n${stdout}`);
+    return e;
+  };
+  return {
+    result(name) {
+      const e = step(name);
+      if (e.error !== undefined) throw new Error(`${name} failed: ${e.error} ${e.message ?? ""}`);
+      return e.result;
+    },
+    error: (name) => step(name).error,
+  };
+}

@@ -77,6 +77,19 @@ export interface KafkaOptions {
  */
 export const KAFKA_DEFAULT_FEATURES: Record<string, number> = { "transaction.version": 1 };
 
+/** Kafka JVMs started by this process; killed when it exits, so a test run cut short leaves none behind. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const c of running) c.kill("SIGKILL");
+  });
+}
+
 /** A free loopback port chosen by the OS. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -176,6 +189,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`, "-cp", KAFKA_CLASSPATH, "kafka.Kafka", config,
   ], { stdio: ["ignore", out, out] });
   fs.closeSync(out);
+  track(child);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once("exit", () => {
     exited = true;

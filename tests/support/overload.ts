@@ -149,6 +149,11 @@ export const LOADS: Record<string, (port: number) => Promise<Load>> = {
     return { connected: over.connected + within.connected, closedByBroker: over.closedByBroker + within.closedByBroker, stop: () => (over.stop(), within.stop()) };
   },
   pipelined: (port) => pipeliningClient(port, 10_000),
+  all: async (port) => {
+    const loads: Load[] = [];
+    for (const name of ["idle", "loris", "huge", "pipelined"]) loads.push(await LOADS[name](port));
+    return { connected: loads.reduce((n, l) => n + l.connected, 0), closedByBroker: 0, stop: () => loads.forEach((l) => l.stop()) };
+  },
 };
 
 /** A load running in its own process (so its sockets get their own open-file limit). */

@@ -21,6 +21,10 @@ import { setLogAppendTime } from "../../protocol/record-batch.ts";
 import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
+import { addPartitionsImplicitly } from "../implicit-txn-partitions.ts";
+
+/** Requests whose transactional partitions were already offered to the transaction (see addPartitionsImplicitly). */
+const implicitlyAdded = new WeakSet<object>();
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countProduced } from "../../http/metrics/topic-traffic.ts";
 import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
@@ -33,6 +37,12 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     maxVersion: 13,
     advertisedMinVersion: 0,
     handle(ctx, req) {
+      // Produce v12+: partitions join the producer's transaction first (then this request runs again, once).
+      if (!implicitlyAdded.has(req)) {
+        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req);
+        implicitlyAdded.add(req);
+        if (adding !== null) return adding.then(() => this.handle(ctx, req));
+      }
       const acks = req.acks;
       const responses: ProduceResponseTopicProduceResponse[] = [];
       const commits: PendingCommit[] = [];
@@ -165,7 +175,7 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
-  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n) });
+  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n, config.minInsyncReplicas) });
   return response;
 }
 

@@ -27,7 +27,8 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
       leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas],
       isrNodes: [...p.isr],
-      offlineReplicas: [],
+      // KIP-112: this broker's replica is offline when a disk failure took its log dir offline.
+      offlineReplicas: p.log.isOffline ? [b.nodeId] : [],
     })),
     topicAuthorizedOperations: topicOps,
   });

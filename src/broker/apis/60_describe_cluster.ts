@@ -7,6 +7,8 @@ import type { Broker } from "../broker.ts";
 
 /** Endpoint type asked for: brokers (1) or controllers (2). */
 const ENDPOINT_BROKER = 1;
+/** DescribeCluster endpoint type of controllers (KIP-919). */
+const ENDPOINT_CONTROLLER = 2;
 
 /** Builds the DescribeCluster handler. */
 export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterRequest, DescribeClusterResponse> {
@@ -20,7 +22,8 @@ export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterReq
       if (endpointType !== ENDPOINT_BROKER) {
         return {
           throttleTimeMs: 0,
-          errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          // As Kafka: asking a broker listener for controllers is the wrong endpoint type; other values are unknown.
+          errorCode: endpointType === ENDPOINT_CONTROLLER ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
           errorMessage: "Only broker endpoints are served here.",
           endpointType,
           clusterId: b.clusterId,

@@ -1,9 +1,10 @@
 package main
 
 // franz-member: one kgo consumer group member that runs until "close" on stdin (or stdin closing). Flags:
-// -bootstrap, -group, -topics a,b or -regex (topics are then regular expressions), -protocol classic|consumer
+// -bootstrap, -group, -topics a,b or -regex (topics are then regular expressions; -metadata-max-age says how soon a
+// new matching topic is seen), -protocol classic|consumer
 // (consumer: KIP-848 through kgo.ServerSideBalancer), -instance-id (static membership), -session-timeout and -heartbeat-interval (classic). Commits after every poll that returned records.
-// Events: assigned/revoked/lost {"partitions":["t-0",...]}, records {"records":[[topic,partition,offset,key,value]]},
+// Events: assigned/revoked/lost {"partitions":["t-0",...],"assignment":[the whole current assignment]}, records {"records":[[topic,partition,offset,key,value]]},
 // committed, commit-failed, closed, error.
 
 import (
@@ -32,6 +33,33 @@ func partitionNames(m map[string][]int32) []string {
 	return out
 }
 
+// ownedPartitions is a member's current assignment, kept from its assigned/revoked/lost callbacks (which name only
+// the partitions that change under incremental protocols).
+type ownedPartitions map[string]map[int32]bool
+
+// change adds (or removes) the partitions of m and returns the whole assignment as sorted names.
+func (o ownedPartitions) change(m map[string][]int32, add bool) []string {
+	for t, ps := range m {
+		if o[t] == nil {
+			o[t] = map[int32]bool{}
+		}
+		for _, p := range ps {
+			if add {
+				o[t][p] = true
+			} else {
+				delete(o[t], p)
+			}
+		}
+	}
+	all := map[string][]int32{}
+	for t, ps := range o {
+		for p := range ps {
+			all[t] = append(all[t], p)
+		}
+	}
+	return partitionNames(all)
+}
+
 // closeOnStdin cancels ctx once stdin says "close" or ends.
 func closeOnStdin(cancel context.CancelFunc) {
 	go func() {
@@ -51,6 +79,7 @@ func franzMember(args []string) error {
 	group := fs.String("group", "", "group id")
 	topics := fs.String("topics", "", "comma-separated topics (regular expressions with -regex)")
 	regex := fs.Bool("regex", false, "treat -topics as regular expressions")
+	metadataMaxAge := fs.Duration("metadata-max-age", 0, "how often metadata (and so regex matches) is refreshed (0: kgo's default)")
 	protocol := fs.String("protocol", "classic", "group protocol: classic or consumer")
 	instance := fs.String("instance-id", "", "group.instance.id (static membership)")
 	session := fs.Duration("session-timeout", 0, "classic protocol session timeout (0: kgo's default)")
@@ -58,6 +87,7 @@ func franzMember(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	owned := ownedPartitions{}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(*bootstrap),
 		kgo.ConsumerGroup(*group),
@@ -65,16 +95,16 @@ func franzMember(args []string) error {
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
-			emit("assigned", "partitions", partitionNames(m))
+			emit("assigned", "partitions", partitionNames(m), "assignment", owned.change(m, true))
 		}),
 		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
 				emit("commit-failed", "message", err.Error())
 			}
-			emit("revoked", "partitions", partitionNames(m))
+			emit("revoked", "partitions", partitionNames(m), "assignment", owned.change(m, false))
 		}),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
-			emit("lost", "partitions", partitionNames(m))
+			emit("lost", "partitions", partitionNames(m), "assignment", owned.change(m, false))
 		}),
 	}
 	switch *protocol {
@@ -87,6 +117,9 @@ func franzMember(args []string) error {
 	}
 	if *regex {
 		opts = append(opts, kgo.ConsumeRegex())
+	}
+	if *metadataMaxAge > 0 {
+		opts = append(opts, kgo.MetadataMaxAge(*metadataMaxAge), kgo.MetadataMinAge(*metadataMaxAge/5))
 	}
 	if *session > 0 {
 		opts = append(opts, kgo.SessionTimeout(*session))

@@ -1,0 +1,121 @@
+/**
+ * Splits a connection's byte stream into Kafka request frames (a 4-byte big-endian size, then that many bytes).
+ * Memory follows the bytes that arrived, never the size a frame announces: a body spanning chunks is kept as views
+ * of the chunks and joined once whole. The size is checked against `socket.request.max.bytes` on its 4 bytes,
+ * before anything is allocated. Bytes pushed but not yet taken stay unread, so the caller can stop between frames
+ * (back-pressure) and resume later.
+ */
+import { concatBytes } from "../protocol/wire.ts";
+
+/** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
+export const MIN_FRAME_BYTES = 10;
+
+/** What {@link FrameSplitter.next} found. */
+export type NextFrame =
+  /** A whole frame body (without its size prefix). */
+  | { kind: "frame"; body: Uint8Array }
+  /** More bytes are needed. */
+  | { kind: "partial" }
+  /** The announced size is refused; the connection must close. */
+  | { kind: "bad-size"; size: number };
+
+/** The framing state of one connection. */
+export class FrameSplitter {
+  private unread: Uint8Array | null = null;
+  private sizeBytes: Uint8Array | null = null; // 1-3 bytes of a size prefix split across chunks
+  private parts: Uint8Array[] = [];
+  private partsFill = 0;
+  private frameSize = -1;
+  /** Monotonic ms when the frame being received started, or -1 between frames (for the request-read deadline). */
+  startedMs = -1;
+
+  /** @param maxBytes `socket.request.max.bytes`. */
+  constructor(private readonly maxBytes: number) {}
+
+  /** Appends received bytes (kept as views, not copied, unless unread bytes are already waiting). */
+  push(chunk: Uint8Array): void {
+    this.unread = this.unread === null ? chunk : concatBytes([this.unread, chunk]);
+  }
+
+  /** Whether pushed bytes wait to be split. */
+  hasUnread(): boolean {
+    return this.unread !== null;
+  }
+
+  /** Whether no frame is part-way received (a safe place to stop for back-pressure). */
+  betweenFrames(): boolean {
+    return this.frameSize < 0 && this.sizeBytes === null;
+  }
+
+  /** Takes the next whole frame from the unread bytes; `now` dates a frame's first byte. */
+  next(now: number): NextFrame {
+    let data = this.unread;
+    if (data === null) return { kind: "partial" };
+    let at = 0;
+    const rest = (): void => {
+      this.unread = at < data!.length ? data!.subarray(at) : null;
+    };
+    if (this.startedMs < 0) this.startedMs = now;
+    if (this.frameSize < 0) {
+      if (this.sizeBytes !== null || data.length < 4) {
+        const have = this.sizeBytes?.length ?? 0;
+        const take = Math.min(4 - have, data.length);
+        const s = new Uint8Array(have + take);
+        if (this.sizeBytes !== null) s.set(this.sizeBytes, 0);
+        s.set(data.subarray(0, take), have);
+        at = take;
+        if (s.length < 4) {
+          this.sizeBytes = s;
+          rest();
+          return { kind: "partial" };
+        }
+        this.sizeBytes = null;
+        this.frameSize = sizeAt(s, 0);
+      } else {
+        this.frameSize = sizeAt(data, 0);
+        at = 4;
+      }
+      if (this.frameSize < MIN_FRAME_BYTES || this.frameSize > this.maxBytes) {
+        this.unread = null;
+        return { kind: "bad-size", size: this.frameSize };
+      }
+      if (data.length - at >= this.frameSize) {
+        // The whole body is here: hand out a view, no copy.
+        const body = data.subarray(at, at + this.frameSize);
+        at += this.frameSize;
+        rest();
+        return this.done(body);
+      }
+    }
+    const take = Math.min(this.frameSize - this.partsFill, data.length - at);
+    this.parts.push(data.subarray(at, at + take));
+    this.partsFill += take;
+    at += take;
+    rest();
+    if (this.partsFill < this.frameSize) return { kind: "partial" };
+    const body = this.parts.length === 1 ? this.parts[0] : concatBytes(this.parts);
+    this.parts = [];
+    this.partsFill = 0;
+    data = null;
+    return this.done(body);
+  }
+
+  /** Drops everything (the connection closed). */
+  clear(): void {
+    this.unread = null;
+    this.sizeBytes = null;
+    this.parts = [];
+    this.partsFill = 0;
+    this.frameSize = -1;
+  }
+
+  private done(body: Uint8Array): NextFrame {
+    this.frameSize = -1;
+    this.startedMs = -1;
+    return { kind: "frame", body };
+  }
+}
+
+function sizeAt(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) | 0;
+}

@@ -1,0 +1,44 @@
+/**
+ * Produce v12+ adds the partitions of its transactional batches to the producer's transaction itself (KIP-890
+ * part 2, as Kafka 4 does whatever the transaction.version): a client may skip AddPartitionsToTxn. Clients on
+ * older versions still add partitions explicitly, and a batch outside a transaction is refused by verification.
+ */
+import type { ProduceRequest } from "../protocol/generated/00_produce.ts";
+import { ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET, BATCH_HEADER_SIZE, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, dataViewOf } from "../protocol/batch-layout.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { uuidHex } from "../protocol/uuid.ts";
+import type { Broker } from "./broker.ts";
+
+/** First Produce version whose transactional batches join the transaction implicitly. */
+export const IMPLICIT_ADD_PARTITIONS_MIN_VERSION = 12;
+
+/**
+ * Adds the partitions this request writes transactionally to the producer's transaction when they are not in it
+ * yet; resolves once the transaction state is durable (null when nothing needs adding). A refusal (fenced epoch,
+ * unknown producer, concurrent commit) is left to the produce verification, which answers it per partition.
+ */
+export function addPartitionsImplicitly(b: Broker, apiVersion: number, req: ProduceRequest): Promise<unknown> | null {
+  const tid = req.transactionalId;
+  if (apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION || tid === null || tid === "") return null;
+  const partitions: { topic: string; partition: number }[] = [];
+  let producerId = -1n;
+  let producerEpoch = -1;
+  for (const td of req.topicData) {
+    const topic = apiVersion >= 13 ? b.topicsById.get(uuidHex(td.topicId!)) : b.topicsByName.get(td.name!);
+    if (topic === undefined) continue;
+    for (const pd of td.partitionData) {
+      const records = pd.records as Uint8Array | null;
+      if (records === null || records.length < BATCH_HEADER_SIZE || topic.partitions[pd.index] === undefined) continue;
+      const dv = dataViewOf(records);
+      if ((dv.getInt16(ATTRIBUTES_OFFSET) & ATTR_TRANSACTIONAL) === 0) continue;
+      producerId = dv.getBigInt64(PRODUCER_ID_OFFSET);
+      producerEpoch = dv.getInt16(PRODUCER_EPOCH_OFFSET);
+      partitions.push({ topic: topic.name, partition: pd.index });
+    }
+  }
+  if (partitions.length === 0) return null;
+  const check = b.txns.verifyPartitions(tid, producerId, producerEpoch, partitions);
+  // Unknown producer or fenced epoch: nothing to add; already in the ongoing transaction: nothing to do.
+  if (check.errorCode !== ErrorCode.NONE || check.partitionErrors.every((e) => e === ErrorCode.NONE)) return null;
+  return b.txns.addPartitions(tid, producerId, producerEpoch, partitions);
+}
