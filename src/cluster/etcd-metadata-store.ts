@@ -181,29 +181,44 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /** Replaces a topic record (same name and id) and adds new partition states. */
-  updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void> {
+  async updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void> {
+    if (!(await this.updateTopicGuarded([], topic, addedPartitions))) throw new Error("unreachable: no extra guard to fail");
+  }
+
+  /** {@link updateTopic} that also requires `guard` (the controller epoch); false when the guard failed. */
+  updateTopicGuarded(guard: Compare[], topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<boolean> {
     return this.enqueue(async () => {
       assertPartitionsOf(topic, addedPartitions);
+      if (addedPartitions.length + 1 > ETCD_MAX_TXN_OPS) {
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most ${ETCD_MAX_TXN_OPS - 1} partitions can be added at once`);
+      }
       const topicKey = this.keys.topic(topic.name);
       for (let attempt = 0; attempt < UPDATE_TOPIC_ATTEMPTS; attempt++) {
         const kv = await this.client.get(topicKey);
         if (!kv || (JSON.parse(kvText(kv)) as TopicRecord).idHex !== topic.idHex) {
           throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
         }
-        const compares: Compare[] = [{ key: topicKey, target: "MOD", result: "EQUAL", value: kv.modRevision }];
+        const compares: Compare[] = [...guard, { key: topicKey, target: "MOD", result: "EQUAL", value: kv.modRevision }];
         const ops: TxnOp[] = [{ put: { key: topicKey, value: JSON.stringify(topic) } }];
         for (const p of addedPartitions) {
           const key = this.keys.partition(p.topic, p.partition);
           compares.push({ key, target: "CREATE", result: "EQUAL", value: 0 });
           ops.push({ put: { key, value: encodePartitionState(p) } });
         }
-        if (ops.length > ETCD_MAX_TXN_OPS) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most ${ETCD_MAX_TXN_OPS - 1} partitions can be added at once`);
-        const r = await this.client.txn(compares, ops);
-        if (r.succeeded) return this.mirror.waitFor(r.revision);
+        const r = await this.client.txn(compares, ops, [{ range: { key: topicKey } }]);
+        if (r.succeeded) {
+          await this.mirror.waitFor(r.revision);
+          return true;
+        }
+        // The topic changed under us: read it again. Unchanged: the guard failed, or a partition already exists.
+        if (r.results[0]?.kvs[0]?.modRevision !== kv.modRevision) continue;
+        if (guard.length > 0) return false;
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `some of the partitions added to '${topic.name}' already exist`);
       }
       throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `topic '${topic.name}' kept changing under the update`);
     });
   }
+
 
   /** Removes a topic and its partition states. */
   async deleteTopic(name: string): Promise<void> {
