@@ -26,7 +26,7 @@ import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
 // Partitions (src/partition): log, producer state, epochs, high watermark and waiting requests of each partition.
 import { Partition, type PartitionDeps } from "../partition/partition.ts";
-import { readHighWatermarks, writeHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
+import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
 import { FetchSessionCache } from "./fetch-sessions.ts";
@@ -149,6 +149,7 @@ export class Broker {
   /** The log dirs (absolute). */
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
+  private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
@@ -168,6 +169,7 @@ export class Broker {
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
+    this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn);
     for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
@@ -308,7 +310,7 @@ export class Broker {
     await this.listener?.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
-    this.checkpointHighWatermarks();
+    await this.hwCheckpoints.writeNow(this.highWatermarksByDir());
     this.txns?.stop();
     this.groups?.stop();
     await this.logs.close();
@@ -563,32 +565,24 @@ export class Broker {
     return this.topicsByName.get(topicName)?.partitions[index];
   }
 
-  /** Writes each log dir's `replication-offset-checkpoint` (on a timer and at shutdown). */
-  private checkpointHighWatermarks(): void {
-    const byDir = new Map<string, CheckpointEntry[]>();
+  /** Each log dir's partitions with their high watermarks, for `replication-offset-checkpoint`. */
+  private highWatermarksByDir(): Map<string, CheckpointEntry[]> {
+    const byDir = new Map<string, CheckpointEntry[]>(this.logDirPaths.map((d) => [d, []]));
     for (const t of this.topicsByName.values()) {
       for (const p of t.partitions) {
         const dir = this.logs.logDirOf({ topic: t.name, partition: p.index });
         if (dir === undefined || p.log.isOffline) continue;
-        let list = byDir.get(dir);
-        if (list === undefined) byDir.set(dir, (list = []));
-        list.push({ topic: t.name, partition: p.index, offset: p.highWatermark });
+        byDir.get(dir)?.push({ topic: t.name, partition: p.index, offset: p.highWatermark });
       }
     }
-    for (const dir of this.logDirPaths) {
-      try {
-        writeHighWatermarks(this.fs, dir, byDir.get(dir) ?? []);
-      } catch (e) {
-        this.logger.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`);
-      }
-    }
+    return byDir;
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */
   private scheduleHighWatermarkCheckpoint(): void {
     this.hwCheckpointTimer = this.clock.setTimer(() => {
       if (this.stopped) return;
-      this.checkpointHighWatermarks();
+      this.hwCheckpoints.writeSoon(this.highWatermarksByDir());
       this.scheduleHighWatermarkCheckpoint();
     }, this.config.num("replica.high.watermark.checkpoint.interval.ms"));
   }

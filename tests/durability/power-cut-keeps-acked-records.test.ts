@@ -20,7 +20,7 @@ import { SeededRandom } from "../../src/platform/random.ts";
 import { forgetfulDiskSkipReason, mountForgetfulDisk, type ForgetfulDisk } from "./forgetful-disk.ts";
 
 const SEED = Number(process.env.RUNNEL_CRASH_SEED ?? 16_2026);
-const CUTS = 3;
+const CUTS = 5;
 const VALUE_BYTES = 4096;
 const TOPIC = "powercut";
 const PRODUCER = path.join(import.meta.dirname, "acked_producer.py");
@@ -43,8 +43,11 @@ function startBroker(dataDir: string, unsafe: boolean): Promise<BrokerProcess> {
   return startBrokerProcess(runtime, ["--port", "0", "--data-dir", dataDir, "-o", "num.partitions=1", "-o", "log.segment.bytes=1048576"], 60_000, env);
 }
 
-/** Runs the producer until `acks` records are acknowledged, cuts the power, and returns offset -> key of every ack. */
-async function produceThenCut(b: BrokerProcess, round: number, acks: number): Promise<Map<number, string>> {
+/**
+ * Runs the producer until `acks` records are acknowledged, lets it run `extraMs` more (so the cut lands anywhere in
+ * a write, an fdatasync or a roll), cuts the power, and returns offset -> key of every ack.
+ */
+async function produceThenCut(b: BrokerProcess, round: number, acks: number, extraMs: number): Promise<Map<number, string>> {
   const child = spawn(PYTHON, [PRODUCER, b.bootstrap, TOPIC, `r${round}`, String(VALUE_BYTES)], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -62,6 +65,7 @@ async function produceThenCut(b: BrokerProcess, round: number, acks: number): Pr
       }
     });
   });
+  if (extraMs > 0) await new Promise((r) => setTimeout(r, extraMs));
   await b.stop("SIGKILL");
   disk.cut();
   child.kill("SIGKILL");
@@ -86,7 +90,8 @@ async function powerCutRounds(dataDir: string, cuts: number, unsafe: boolean): P
   try {
     for (let round = 0; round < cuts; round++) {
       const acks = 150 + Math.floor(random.float() * 450); // 0.6 to 2.4 segments of records
-      for (const [o, k] of await produceThenCut(b, round, acks)) acked.set(o, k);
+      const extraMs = Math.floor(random.float() * 40);
+      for (const [o, k] of await produceThenCut(b, round, acks, extraMs)) acked.set(o, k);
       b = await startBroker(dataDir, unsafe);
       lost = await lostAcks(b, acked);
       if (lost.length > 0) break;
