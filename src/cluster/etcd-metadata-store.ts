@@ -14,7 +14,7 @@ import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from
 import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
 import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
 import { BrokerSession } from "./broker-session.ts";
-import { assertPartitionsOf, type BrokerRegistration, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
+import { assertPartitionsOf, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
 
 /** etcd's default `--max-txn-ops`: operations one txn may carry. */
 export const ETCD_MAX_TXN_OPS = 128;
@@ -37,16 +37,6 @@ export interface EtcdMetadataStoreOptions {
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-/** Dynamic config overrides of a broker (name = node id, "" = cluster default) or a group (MetadataStore's config record). */
-export interface StoredConfigRecord {
-  /** Resource kind. */
-  resource: "broker" | "group";
-  /** Node id, "" for the cluster default, or the group id. */
-  name: string;
-  /** Kafka key to value. */
-  configs: Record<string, string>;
-}
-
 /** A {@link MetadataStore} kept in etcd. */
 export class EtcdMetadataStore implements MetadataStore {
   /** The etcd client (the controller writes fenced txns with it). */
@@ -59,7 +49,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly states = new Map<string, PartitionStateRecord>();
   private readonly registrations = new Map<number, BrokerRegistration>();
-  private readonly configRecords = new Map<string, StoredConfigRecord>();
+  private readonly configRecords = new Map<string, ConfigRecord>();
   private readonly listeners = new Set<MetadataListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: BrokerSession | null = null;
@@ -120,12 +110,17 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
-  configRecord(resource: StoredConfigRecord["resource"], name: string): StoredConfigRecord | undefined {
+  configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined {
     return this.configRecords.get(this.keys.config(resource, name));
   }
 
+  /** Every config record of one resource kind. */
+  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[] {
+    return [...this.configRecords.values()].filter((c) => c.resource === resource);
+  }
+
   /** Replaces a resource's dynamic config overrides (an empty set removes the record). */
-  putConfigRecord(record: StoredConfigRecord): Promise<void> {
+  putConfigRecord(record: ConfigRecord): Promise<void> {
     return this.enqueue(async () => {
       const key = this.keys.config(record.resource, record.name);
       const r = Object.keys(record.configs).length > 0
@@ -334,11 +329,10 @@ export class EtcdMetadataStore implements MetadataStore {
       } else if (key.startsWith(this.keys.configs)) {
         const id = this.keys.parseConfigKey(key);
         if (!id) continue;
-        const value = put ? (JSON.parse(kvText(e.kv)) as StoredConfigRecord) : null;
+        const value = put ? (JSON.parse(kvText(e.kv)) as ConfigRecord) : null;
         if (value) this.configRecords.set(key, value);
         else this.configRecords.delete(key);
-        // "config" changes join MetadataChange with the dynamic-config records; until then the cast widens it.
-        changes.push({ kind: "config", version, resource: id.resource, name: id.name, value } as unknown as MetadataChange);
+        changes.push({ kind: "config", version, resource: id.resource as ConfigRecord["resource"], name: id.name, value });
       } else {
         const id = this.keys.parsePartitionKey(key);
         if (!id) continue;
