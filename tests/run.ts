@@ -19,11 +19,13 @@ const DENO_SUITES = [
   "tests/storage",
   "tests/client",
   "tests/transactions",
+  "tests/partition",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
   "tests/http/ready-while-logs-recover.test.ts",
   "tests/cluster",
+  "tests/security",
 ];
 
 interface Counts {

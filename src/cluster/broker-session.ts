@@ -109,15 +109,19 @@ export class BrokerSession {
     const r = await this.client.txn(
       [{ key, target: "CREATE", result: "EQUAL", value: 0 }],
       [{ put: { key, value: JSON.stringify(this.record), lease: this.lease.id } }],
+      [{ range: { key } }],
     );
-    if (!r.succeeded) return -1;
+    // A held key is ours when an earlier attempt was applied but its answer was lost (same lease).
+    const held = r.succeeded ? null : r.results[0]?.kvs[0];
+    if (!r.succeeded && held?.lease !== this.lease.id) return -1;
+    const epoch = held ? held.createRevision : r.revision;
     if (this.stopped) {
       await this.lease.revoke();
       return -1;
     }
-    this.currentEpoch = r.revision;
-    this.opts.onRegistered?.(r.revision, this.lease.id);
-    return r.revision;
+    this.currentEpoch = epoch;
+    this.opts.onRegistered?.(epoch, this.lease.id);
+    return epoch;
   }
 
   private leaseLost(id: string): void {

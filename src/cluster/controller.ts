@@ -121,6 +121,22 @@ export class ClusterController {
     }
   }
 
+  /** Grows a topic to `count` partitions, placing the new ones like the first (CreatePartitions). */
+  async createPartitions(name: string, count: number): Promise<TopicRecord> {
+    const epoch = this.activeEpoch();
+    const topic = this.store.topic(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    if (count <= topic.partitions) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${count}.`);
+    }
+    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
+    const assignment = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    const grown: TopicRecord = { ...topic, partitions: count };
+    const states = assignment.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
+    if (!(await this.store.updateTopicGuarded([this.election.fence(epoch)], grown, states))) throw this.deposed();
+    return grown;
+  }
+
   /** Deletes a topic record and its partition states. */
   async deleteTopic(name: string): Promise<void> {
     if (!(await this.store.deleteTopicGuarded([this.election.fence(this.activeEpoch())], name))) throw this.deposed();

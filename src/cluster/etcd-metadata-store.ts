@@ -14,7 +14,7 @@ import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from
 import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
 import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
 import { BrokerSession } from "./broker-session.ts";
-import { assertPartitionsOf, type BrokerRegistration, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
+import { assertPartitionsOf, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
 
 /** etcd's default `--max-txn-ops`: operations one txn may carry. */
 export const ETCD_MAX_TXN_OPS = 128;
@@ -37,16 +37,6 @@ export interface EtcdMetadataStoreOptions {
 
 const partitionKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-/** Dynamic config overrides of a broker (name = node id, "" = cluster default) or a group (MetadataStore's config record). */
-export interface StoredConfigRecord {
-  /** Resource kind. */
-  resource: "broker" | "group";
-  /** Node id, "" for the cluster default, or the group id. */
-  name: string;
-  /** Kafka key to value. */
-  configs: Record<string, string>;
-}
-
 /** A {@link MetadataStore} kept in etcd. */
 export class EtcdMetadataStore implements MetadataStore {
   /** The etcd client (the controller writes fenced txns with it). */
@@ -59,7 +49,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly topicsByName = new Map<string, TopicRecord>();
   private readonly states = new Map<string, PartitionStateRecord>();
   private readonly registrations = new Map<number, BrokerRegistration>();
-  private readonly configRecords = new Map<string, StoredConfigRecord>();
+  private readonly configRecords = new Map<string, ConfigRecord>();
   private readonly listeners = new Set<MetadataListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: BrokerSession | null = null;
@@ -120,12 +110,17 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
-  configRecord(resource: StoredConfigRecord["resource"], name: string): StoredConfigRecord | undefined {
+  configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined {
     return this.configRecords.get(this.keys.config(resource, name));
   }
 
+  /** Every config record of one resource kind. */
+  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[] {
+    return [...this.configRecords.values()].filter((c) => c.resource === resource);
+  }
+
   /** Replaces a resource's dynamic config overrides (an empty set removes the record). */
-  putConfigRecord(record: StoredConfigRecord): Promise<void> {
+  putConfigRecord(record: ConfigRecord): Promise<void> {
     return this.enqueue(async () => {
       const key = this.keys.config(record.resource, record.name);
       const r = Object.keys(record.configs).length > 0
@@ -181,29 +176,44 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /** Replaces a topic record (same name and id) and adds new partition states. */
-  updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void> {
+  async updateTopic(topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<void> {
+    if (!(await this.updateTopicGuarded([], topic, addedPartitions))) throw new Error("unreachable: no extra guard to fail");
+  }
+
+  /** {@link updateTopic} that also requires `guard` (the controller epoch); false when the guard failed. */
+  updateTopicGuarded(guard: Compare[], topic: TopicRecord, addedPartitions: readonly PartitionStateRecord[]): Promise<boolean> {
     return this.enqueue(async () => {
       assertPartitionsOf(topic, addedPartitions);
+      if (addedPartitions.length + 1 > ETCD_MAX_TXN_OPS) {
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most ${ETCD_MAX_TXN_OPS - 1} partitions can be added at once`);
+      }
       const topicKey = this.keys.topic(topic.name);
       for (let attempt = 0; attempt < UPDATE_TOPIC_ATTEMPTS; attempt++) {
         const kv = await this.client.get(topicKey);
         if (!kv || (JSON.parse(kvText(kv)) as TopicRecord).idHex !== topic.idHex) {
           throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
         }
-        const compares: Compare[] = [{ key: topicKey, target: "MOD", result: "EQUAL", value: kv.modRevision }];
+        const compares: Compare[] = [...guard, { key: topicKey, target: "MOD", result: "EQUAL", value: kv.modRevision }];
         const ops: TxnOp[] = [{ put: { key: topicKey, value: JSON.stringify(topic) } }];
         for (const p of addedPartitions) {
           const key = this.keys.partition(p.topic, p.partition);
           compares.push({ key, target: "CREATE", result: "EQUAL", value: 0 });
           ops.push({ put: { key, value: encodePartitionState(p) } });
         }
-        if (ops.length > ETCD_MAX_TXN_OPS) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `at most ${ETCD_MAX_TXN_OPS - 1} partitions can be added at once`);
-        const r = await this.client.txn(compares, ops);
-        if (r.succeeded) return this.mirror.waitFor(r.revision);
+        const r = await this.client.txn(compares, ops, [{ range: { key: topicKey } }]);
+        if (r.succeeded) {
+          await this.mirror.waitFor(r.revision);
+          return true;
+        }
+        // The topic changed under us: read it again. Unchanged: the guard failed, or a partition already exists.
+        if (r.results[0]?.kvs[0]?.modRevision !== kv.modRevision) continue;
+        if (guard.length > 0) return false;
+        throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `some of the partitions added to '${topic.name}' already exist`);
       }
       throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `topic '${topic.name}' kept changing under the update`);
     });
   }
+
 
   /** Removes a topic and its partition states. */
   async deleteTopic(name: string): Promise<void> {
@@ -319,11 +329,10 @@ export class EtcdMetadataStore implements MetadataStore {
       } else if (key.startsWith(this.keys.configs)) {
         const id = this.keys.parseConfigKey(key);
         if (!id) continue;
-        const value = put ? (JSON.parse(kvText(e.kv)) as StoredConfigRecord) : null;
+        const value = put ? (JSON.parse(kvText(e.kv)) as ConfigRecord) : null;
         if (value) this.configRecords.set(key, value);
         else this.configRecords.delete(key);
-        // "config" changes join MetadataChange with the dynamic-config records; until then the cast widens it.
-        changes.push({ kind: "config", version, resource: id.resource, name: id.name, value } as unknown as MetadataChange);
+        changes.push({ kind: "config", version, resource: id.resource as ConfigRecord["resource"], name: id.name, value });
       } else {
         const id = this.keys.parsePartitionKey(key);
         if (!id) continue;

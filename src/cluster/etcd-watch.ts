@@ -203,6 +203,7 @@ export class EtcdMirror {
   private readonly clock: Clock;
   private readonly listeners: MirrorListener[] = [];
   private readonly map = new Map<string, KeyValue>();
+  private readonly abandon = new Set<(e: Error) => void>();
   private watch: EtcdWatch | null = null;
   private closed = false;
   private rev = 0;
@@ -250,21 +251,26 @@ export class EtcdMirror {
   /** Resolves once the mirror reflects at least `revision` (for read-your-writes after a write). */
   waitFor(revision: number): Promise<void> {
     if (this.rev >= revision) return Promise.resolve();
-    return new Promise((resolve) => {
+    if (this.closed) return Promise.reject(new Error("etcd mirror closed"));
+    return new Promise((resolve, reject) => {
       const check: MirrorListener = () => {
         if (this.rev < revision) return;
         const i = this.listeners.indexOf(check);
         if (i >= 0) this.listeners.splice(i, 1);
+        this.abandon.delete(reject);
         resolve();
       };
       this.listeners.push(check);
+      this.abandon.add(reject);
     });
   }
 
-  /** Stops watching. */
+  /** Stops watching; pending {@link EtcdMirror.waitFor} calls reject. */
   close(): void {
     this.closed = true;
     this.watch?.close();
+    for (const reject of this.abandon) reject(new Error("etcd mirror closed"));
+    this.abandon.clear();
   }
 
   private async relist(): Promise<void> {

@@ -34,6 +34,7 @@ import {
   encodePartitionMetadataValue,
   encodeTargetAssignmentMemberValue,
   encodeTargetAssignmentMetadataValue,
+  type AssignmentEpochs,
   type ClassicMemberMetadata,
   type TopicPartitionsById,
 } from "./consumer-group-records.ts";
@@ -61,6 +62,8 @@ import { GroupOffsets } from "./offset-store.ts";
 export const CONSUMER_GROUP_TYPE = "consumer";
 /** ConsumerGroupDescribe v1 member type of a consumer-protocol member. */
 const MEMBER_TYPE_CONSUMER = 1;
+/** ConsumerGroupDescribe v1 member type of a classic-protocol member. */
+const MEMBER_TYPE_CLASSIC = 0;
 /** Most distinct regexes resolved per metadata version (a bound on the cache). */
 const MAX_CACHED_REGEXES = 10_000;
 
@@ -175,7 +178,10 @@ export class ConsumerGroupCoordinator {
 
   /** Arms the session of every loaded member (after replaying `__consumer_offsets`). */
   afterLoad(): void {
-    for (const g of this.groups.values()) for (const m of g.members.values()) this.scheduleSession(g, m.memberId);
+    for (const g of this.groups.values()) {
+      this.refreshRegexes(g, false);
+      for (const m of g.members.values()) this.scheduleSession(g, m.memberId);
+    }
   }
 
   /** Cancels every timer. */
@@ -299,7 +305,8 @@ export class ConsumerGroupCoordinator {
           }
           // The restarted static member takes over the previous instance's partitions.
           replaced = existing;
-          member = { ...newMember(memberId), assigned: copyPartitions(existing.assigned) };
+          // It keeps the instance's subscription, so the group epoch only moves if the subscription changes.
+          member = { ...copyMember(existing), memberId, memberEpoch: 0, previousMemberEpoch: 0, state: MemberState.STABLE, pendingRevocation: new Map() };
           isNew = true;
           records.push(...memberRemovalRecords(groupId, existing.memberId));
           this.log.info(`group ${groupId}: static member ${req.instanceId} rejoins as ${memberId}, replacing ${existing.memberId}`);
@@ -322,7 +329,7 @@ export class ConsumerGroupCoordinator {
     updated.clientId = req.clientId;
     updated.clientHost = req.clientHost;
     updated.classic = classic;
-    let bump = isNew;
+    let bump = isNew && replaced === null;
     if (isNew || metadataChanged(member, updated)) {
       records.push({ key: encodeConsumerGroupMemberKey(T.MEMBER_METADATA, groupId, memberId), value: encodeMemberMetadataValue(updated) });
       if (!sameStrings(member.subscribedTopicNames, updated.subscribedTopicNames) || member.subscribedTopicRegex !== updated.subscribedTopicRegex) bump = true;
@@ -335,15 +342,17 @@ export class ConsumerGroupCoordinator {
     let groupEpoch = g.groupEpoch;
     const version = this.metadata.version();
     let subscription = g.subscriptionMetadata;
+    // As Kafka 4.4 does, a subscription change and a change of the subscribed topics' metadata each bump the epoch.
+    let bumps = bump ? 1 : 0;
     if (bump || g.metadataVersion !== version) {
-      subscription = this.subscribedTopics(members.values());
+      subscription = this.subscribedTopics(members.values(), g);
       if (!sameSubscription(subscription, g.subscriptionMetadata)) {
         records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
-        bump = true;
+        bumps++;
       }
     }
-    if (bump) {
-      groupEpoch++;
+    if (bumps > 0) {
+      groupEpoch += bumps;
       records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, groupId), value: encodeGroupEpochValue(groupEpoch) });
     }
     // 3. A new target assignment when the group epoch moved past the assignment epoch.
@@ -369,6 +378,16 @@ export class ConsumerGroupCoordinator {
     let reconciled = reconcileMember(updated, targetEpoch, target, owned, epochOf);
     // A member whose request already shows the revoked partitions released moves on at once.
     if (reconciled.state === MemberState.UNREVOKED_PARTITIONS && reconciled !== updated) reconciled = reconcileMember(reconciled, targetEpoch, target, owned, epochOf);
+    if (reconciled !== updated) {
+      // KIP-1251: a partition kept keeps the epoch it was assigned at; a new one is assigned at the new member epoch.
+      const epochs: AssignmentEpochs = new Map();
+      for (const [t, set] of reconciled.assigned) {
+        const e = new Map<number, number>();
+        for (const p of set) e.set(p, updated.assigned.get(t)?.has(p) ? (updated.assignmentEpochs.get(t)?.get(p) ?? updated.memberEpoch) : reconciled.memberEpoch);
+        epochs.set(t, e);
+      }
+      reconciled = { ...reconciled, assignmentEpochs: epochs };
+    }
     const assignmentChanged =
       isNew ||
       reconciled.memberEpoch !== member.memberEpoch ||
@@ -396,6 +415,7 @@ export class ConsumerGroupCoordinator {
       if (grp.state !== before || grp.stateTimestampMs < 0) grp.stateTimestampMs = this.clock.nowMs();
       if (replaced !== null) this.clearMemberTimers(grp, replaced.memberId);
       this.scheduleSession(grp, memberId);
+      this.maybeScheduleRegexRefresh(grp);
       if (assignmentChanged) {
         if (reconciled.state === MemberState.UNREVOKED_PARTITIONS) this.scheduleRebalanceTimeout(grp, memberId, reconciled.memberEpoch, reconciled.rebalanceTimeoutMs);
         else this.clearTimer(grp.rebalanceTimers, memberId);
@@ -457,7 +477,7 @@ export class ConsumerGroupCoordinator {
   private fenceRecords(g: ModernGroup, member: ModernMember): GroupRecord[] {
     const records = memberRemovalRecords(g.groupId, member.memberId);
     const rest = [...g.members.values()].filter((m) => m.memberId !== member.memberId);
-    const subscription = this.subscribedTopics(rest);
+    const subscription = this.subscribedTopics(rest, g);
     if (!sameSubscription(subscription, g.subscriptionMetadata)) {
       records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
     }
@@ -540,7 +560,7 @@ export class ConsumerGroupCoordinator {
     }
     const records: GroupRecord[] = [this.classic.tombstone(groupId)];
     for (const m of members) records.push({ key: encodeConsumerGroupMemberKey(T.MEMBER_METADATA, groupId, m.memberId), value: encodeMemberMetadataValue(m) });
-    records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, groupId), value: encodePartitionMetadataValue([...this.subscribedTopics(members).values()]) });
+    records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, groupId), value: encodePartitionMetadataValue([...this.subscribedTopics(members, null).values()]) });
     records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, groupId), value: encodeGroupEpochValue(gen) });
     for (const m of members) records.push({ key: encodeConsumerGroupMemberKey(T.TARGET_ASSIGNMENT_MEMBER, groupId, m.memberId), value: encodeTargetAssignmentMemberValue(m.assigned) });
     records.push({ key: encodeConsumerGroupKey(T.TARGET_ASSIGNMENT_METADATA, groupId), value: encodeTargetAssignmentMetadataValue(gen) });
@@ -576,7 +596,8 @@ export class ConsumerGroupCoordinator {
     const offsets = g.offsets;
     g.offsets = new GroupOffsets(); // kept for the classic group rather than adopted by a simple one
     this.applyRecords(g.groupId, records);
-    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch, offsets }, members, assignments);
+    // The classic generation is the epoch before the leave that triggered this (Kafka converts instead of fencing).
+    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch - 1, offsets }, members, assignments);
     this.log.info(`group ${g.groupId}: only classic members are left; converted to a classic group`);
   }
 
@@ -735,12 +756,12 @@ export class ConsumerGroupCoordinator {
   // -------------------------------------------------------------------------------------------------------------
   // Assignment
 
-  /** Subscribed topics that exist, by name, for these members (names plus regex matches). */
-  private subscribedTopics(members: Iterable<ModernMember>): Map<string, SubscribedTopic> {
+  /** Subscribed topics that exist, by name, for these members (names plus the group's resolved regexes). */
+  private subscribedTopics(members: Iterable<ModernMember>, g: ModernGroup | null): Map<string, SubscribedTopic> {
     const names = new Set<string>();
     for (const m of members) {
       for (const n of m.subscribedTopicNames) names.add(n);
-      if (m.subscribedTopicRegex !== null) for (const n of this.resolveRegex(m.subscribedTopicRegex)) names.add(n);
+      if (m.subscribedTopicRegex !== null) for (const n of this.regexTopics(g, m.subscribedTopicRegex)) names.add(n);
     }
     const out = new Map<string, SubscribedTopic>();
     for (const name of [...names].sort()) {
@@ -748,6 +769,67 @@ export class ConsumerGroupCoordinator {
       if (t !== undefined) out.set(name, { idHex: t.idHex, name, numPartitions: t.numPartitions });
     }
     return out;
+  }
+
+  /** The topics a group's regex resolved to (none before its first resolution). */
+  private regexTopics(g: ModernGroup | null, regex: string): ReadonlySet<string> {
+    return g?.resolvedRegexes.get(regex)?.topics ?? new Set();
+  }
+
+  /**
+   * Regexes are resolved after the heartbeat that brings them, and again after topics change, as Kafka does: the
+   * resolution bumps the group epoch when it changes what a regex matches, and the next heartbeat assigns.
+   */
+  private maybeScheduleRegexRefresh(g: ModernGroup): void {
+    if (this.stopped || g.regexRefreshTimer !== null) return;
+    const version = this.metadata.version();
+    let stale = false;
+    for (const m of g.members.values()) {
+      if (m.subscribedTopicRegex === null) continue;
+      if (g.resolvedRegexes.get(m.subscribedTopicRegex)?.version !== version) stale = true;
+    }
+    if (!stale) return;
+    g.regexRefreshTimer = this.clock.setTimer(() => {
+      g.regexRefreshTimer = null;
+      this.refreshRegexes(g);
+    }, 0);
+  }
+
+  /** Resolves every regex of the group now; writes a new group epoch when a resolution changed. */
+  private refreshRegexes(g: ModernGroup, bumpOnChange = true): void {
+    if (this.stopped || this.groups.get(g.groupId) !== g) return;
+    const version = this.metadata.version();
+    const previous = new Map(g.resolvedRegexes);
+    const used = new Set<string>();
+    let changed = false;
+    for (const m of g.members.values()) {
+      const regex = m.subscribedTopicRegex;
+      if (regex === null || used.has(regex)) continue;
+      used.add(regex);
+      const topics = this.resolveRegex(regex);
+      const old = previous.get(regex);
+      if (old === undefined ? topics.size > 0 : old.topics.size !== topics.size || [...topics].some((t) => !old.topics.has(t))) changed = true;
+      g.resolvedRegexes.set(regex, { topics, version });
+    }
+    for (const r of [...g.resolvedRegexes.keys()]) if (!used.has(r)) g.resolvedRegexes.delete(r);
+    if (!changed || !bumpOnChange) return;
+    const records: GroupRecord[] = [];
+    const subscription = this.subscribedTopics(g.members.values(), g);
+    if (!sameSubscription(subscription, g.subscriptionMetadata)) {
+      records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
+    }
+    records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, g.groupId), value: encodeGroupEpochValue(g.groupEpoch + 1) });
+    const appended = this.append(g.groupId, records);
+    if (!appended.ok) {
+      this.log.warn(`group ${g.groupId}: could not record the regex resolution (${appended.errorCode}); retrying`);
+      g.resolvedRegexes.clear();
+      for (const [k, v] of previous) g.resolvedRegexes.set(k, v);
+      this.maybeScheduleRegexRefresh(g);
+      return;
+    }
+    this.applyRecords(g.groupId, records);
+    g.metadataVersion = version;
+    this.log.info(`group ${g.groupId}: regex subscriptions resolved again; group epoch ${g.groupEpoch}`);
   }
 
   /** Topic names matching an RE2/J regex (whole name), cached per metadata version. */
@@ -786,7 +868,7 @@ export class ConsumerGroupCoordinator {
         if (t !== undefined) ids.add(t.idHex);
       }
       if (m.subscribedTopicRegex !== null) {
-        for (const n of this.resolveRegex(m.subscribedTopicRegex)) {
+        for (const n of this.regexTopics(g, m.subscribedTopicRegex)) {
           const t = subscription.get(n);
           if (t !== undefined) ids.add(t.idHex);
         }
@@ -921,6 +1003,8 @@ export class ConsumerGroupCoordinator {
     for (const t of g.rebalanceTimers.values()) this.clock.clearTimer(t);
     g.sessionTimers.clear();
     g.rebalanceTimers.clear();
+    if (g.regexRefreshTimer !== null) this.clock.clearTimer(g.regexRefreshTimer);
+    g.regexRefreshTimer = null;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -960,10 +1044,10 @@ export class ConsumerGroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         subscribedTopicNames: m.subscribedTopicNames,
-        subscribedTopicRegex: m.subscribedTopicRegex,
+        subscribedTopicRegex: m.subscribedTopicRegex ?? "",
         assignment: { topicPartitions: this.describedPartitions(m.assigned) },
         targetAssignment: { topicPartitions: this.describedPartitions(g.targetOf(m.memberId)) },
-        memberType: MEMBER_TYPE_CONSUMER,
+        memberType: m.classic !== null ? MEMBER_TYPE_CLASSIC : MEMBER_TYPE_CONSUMER,
       })),
     };
   }
@@ -1009,6 +1093,18 @@ export class ConsumerGroupCoordinator {
     return ErrorCode.NONE;
   }
 
+  /**
+   * KIP-1251: whether a commit with an older member epoch may still write `partition` of `topic`: the member has
+   * held it since that epoch or earlier.
+   */
+  ownsSinceEpoch(g: ModernGroup, memberId: string, memberEpoch: number, topic: string, partition: number): boolean {
+    const m = g.members.get(memberId);
+    const t = this.metadata.topic(topic);
+    if (m === undefined || m.classic !== null || t === undefined || memberEpoch < 0 || memberEpoch > m.memberEpoch) return false;
+    const since = ModernGroup.assignmentEpochOf(m, t.idHex, partition);
+    return since >= 0 && since <= memberEpoch;
+  }
+
   /** Validates an OffsetFetch v9+ carrying a member id and epoch; returns NONE or the error code. */
   validateOffsetFetch(g: ModernGroup, memberId: string | null, memberEpoch: number): number {
     if ((memberId === null || memberId === "") && memberEpoch < 0) return ErrorCode.NONE;
@@ -1020,7 +1116,7 @@ export class ConsumerGroupCoordinator {
 
   /** Topics the members subscribe to now (offsets of these never expire while the group has members). */
   subscribedTopicNames(g: ModernGroup): Set<string> {
-    return new Set(this.subscribedTopics(g.members.values()).keys());
+    return new Set(this.subscribedTopics(g.members.values(), g).keys());
   }
 }
 

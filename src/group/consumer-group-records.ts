@@ -33,6 +33,9 @@ export function isConsumerGroupRecordType(version: number): boolean {
 /** Partitions by topic id (hex). */
 export type TopicPartitionsById = Map<string, Set<number>>;
 
+/** Epochs by topic id (hex) and partition. */
+export type AssignmentEpochs = Map<string, Map<number, number>>;
+
 /** A decoded consumer group key. */
 export interface ConsumerGroupKey {
   /** Record type (key version). */
@@ -72,6 +75,8 @@ export interface CurrentAssignmentRecord {
   state: number;
   assigned: TopicPartitionsById;
   pendingRevocation: TopicPartitionsById;
+  /** KIP-1251: the member epoch at which each assigned partition was given to the member (tag 0 per topic). */
+  assignmentEpochs: AssignmentEpochs;
 }
 
 /** One subscribed topic as stored in ConsumerGroupPartitionMetadataValue. */
@@ -200,7 +205,7 @@ export function encodeCurrentAssignmentValue(a: CurrentAssignmentRecord): Uint8A
   w.int32(a.memberEpoch);
   w.int32(a.previousMemberEpoch);
   w.int8(a.state);
-  writeTopicPartitions(w, a.assigned);
+  writeTopicPartitions(w, a.assigned, a.assignmentEpochs);
   writeTopicPartitions(w, a.pendingRevocation);
   w.uvarint(0);
   return finish(w);
@@ -234,7 +239,7 @@ function decodeClassicMetadata(data: Uint8Array): ClassicMemberMetadata {
   return { sessionTimeoutMs, supportedProtocols };
 }
 
-function writeTopicPartitions(w: Writer, parts: TopicPartitionsById): void {
+function writeTopicPartitions(w: Writer, parts: TopicPartitionsById, epochs?: AssignmentEpochs): void {
   const topics = [...parts.keys()].sort();
   w.uvarint(topics.length + 1);
   for (const id of topics) {
@@ -242,7 +247,19 @@ function writeTopicPartitions(w: Writer, parts: TopicPartitionsById): void {
     const ps = [...parts.get(id)!].sort((a, b) => a - b);
     w.uvarint(ps.length + 1);
     for (const p of ps) w.int32(p);
-    w.uvarint(0);
+    const e = epochs?.get(id);
+    if (e === undefined) w.uvarint(0);
+    else {
+      // Tag 0: AssignmentEpochs, aligned with the partitions.
+      const tag = new Writer(64);
+      tag.uvarint(ps.length + 1);
+      for (const p of ps) tag.int32(e.get(p) ?? -1);
+      const bytes = tag.finishContiguous();
+      w.uvarint(1);
+      w.uvarint(0);
+      w.uvarint(bytes.length);
+      w.raw(bytes);
+    }
   }
 }
 
@@ -252,16 +269,25 @@ function count(r: Reader): number {
   return n;
 }
 
-function readTopicPartitions(r: Reader): TopicPartitionsById {
+function readTopicPartitions(r: Reader, epochs?: AssignmentEpochs): TopicPartitionsById {
   const out: TopicPartitionsById = new Map();
   const n = count(r);
   for (let i = 0; i < n; i++) {
     const id = uuidHex(r.uuid());
     const k = count(r);
-    const set = new Set<number>();
-    for (let j = 0; j < k; j++) set.add(r.int32());
-    r.unknownTagSection();
-    if (set.size > 0) out.set(id, set);
+    const list: number[] = [];
+    for (let j = 0; j < k; j++) list.push(r.int32());
+    const tag0 = r.unknownTagSection()?.find((t) => t.tag === 0);
+    if (epochs !== undefined && tag0 !== undefined) {
+      const tr = new Reader(tag0.data);
+      const m = tr.compactArrayLength(true);
+      if (m === list.length) {
+        const e = new Map<number, number>();
+        for (let j = 0; j < m; j++) e.set(list[j], tr.int32());
+        epochs.set(id, e);
+      }
+    }
+    if (list.length > 0) out.set(id, new Set(list));
   }
   return out;
 }
@@ -326,10 +352,11 @@ export function decodeConsumerGroupValue(type: number, value: Uint8Array): Consu
       const memberEpoch = r.int32();
       const previousMemberEpoch = r.int32();
       const state = r.int8();
-      const assigned = readTopicPartitions(r);
+      const assignmentEpochs: AssignmentEpochs = new Map();
+      const assigned = readTopicPartitions(r, assignmentEpochs);
       const pendingRevocation = readTopicPartitions(r);
       r.unknownTagSection();
-      return { type, assignment: { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation } };
+      return { type, assignment: { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation, assignmentEpochs } };
     }
     default:
       throw new MalformedFrameError(`unknown consumer group record type ${type}`, 0);

@@ -883,6 +883,12 @@ export class GroupCoordinator {
     const mg = this.consumer.get(req.groupId);
     if (mg !== undefined) {
       const invalid = this.consumer.validateOffsetCommit(mg, req.memberId, req.generationId, req.apiVersion ?? 9, false);
+      if (invalid === ErrorCode.STALE_MEMBER_EPOCH) {
+        // KIP-1251: an older epoch is accepted when the member has held every partition of the commit since then.
+        const held = req.offsets.every((o) => this.consumer.ownsSinceEpoch(mg, req.memberId, req.generationId, o.topic, o.partition));
+        if (!held) return all(invalid);
+        return this.writeOffsets(mg.groupId, mg.offsets, req, () => {});
+      }
       if (invalid !== ErrorCode.NONE) return all(invalid);
       return this.writeOffsets(mg.groupId, mg.offsets, req, () => {});
     }

@@ -50,12 +50,14 @@ export function newMember(memberId: string): ModernMember {
     state: MemberState.STABLE,
     assigned: new Map(),
     pendingRevocation: new Map(),
+    assignmentEpochs: new Map(),
   };
 }
 
 /** A deep copy of a member (assignment sets included). */
 export function copyMember(m: ModernMember): ModernMember {
-  return { ...m, subscribedTopicNames: [...m.subscribedTopicNames], assigned: copyPartitions(m.assigned), pendingRevocation: copyPartitions(m.pendingRevocation) };
+  const assignmentEpochs = new Map([...m.assignmentEpochs].map(([t, e]) => [t, new Map(e)]));
+  return { ...m, subscribedTopicNames: [...m.subscribedTopicNames], assigned: copyPartitions(m.assigned), pendingRevocation: copyPartitions(m.pendingRevocation), assignmentEpochs };
 }
 
 /** A deep copy of partitions by topic. */
@@ -117,6 +119,10 @@ export class ModernGroup {
   readonly sessionTimers = new Map<string, unknown>();
   /** Rebalance (revocation) timers by member id. */
   readonly rebalanceTimers = new Map<string, unknown>();
+  /** What each regex of the members matched, and at which topic metadata version. */
+  readonly resolvedRegexes = new Map<string, { topics: ReadonlySet<string>; version: number }>();
+  /** Pending regex resolution. */
+  regexRefreshTimer: unknown = null;
 
   constructor(groupId: string) {
     this.groupId = groupId;
@@ -131,6 +137,12 @@ export class ModernGroup {
       if (m.memberEpoch !== this.assignmentEpoch || m.state !== MemberState.STABLE) return "Reconciling";
     }
     return "Stable";
+  }
+
+  /** KIP-1251: the epoch since which `m` holds a partition (its member epoch when unknown), or -1 when it does not. */
+  static assignmentEpochOf(m: ModernMember, topicId: string, partition: number): number {
+    if (!m.assigned.get(topicId)?.has(partition)) return -1;
+    return m.assignmentEpochs.get(topicId)?.get(partition) ?? m.memberEpoch;
   }
 
   /** The member epoch owning a partition, or -1 when free. */
@@ -156,7 +168,7 @@ export class ModernGroup {
   }
 
   /** Sets a member's epochs, state and assignment, moving partition ownership. */
-  updateAssignment(memberId: string, a: { memberEpoch: number; previousMemberEpoch: number; state: number; assigned: TopicPartitionsById; pendingRevocation: TopicPartitionsById }): void {
+  updateAssignment(memberId: string, a: { memberEpoch: number; previousMemberEpoch: number; state: number; assigned: TopicPartitionsById; pendingRevocation: TopicPartitionsById; assignmentEpochs: Map<string, Map<number, number>> }): void {
     const m = this.members.get(memberId);
     if (m === undefined) throw new Error(`group ${this.groupId}: assignment of unknown member ${memberId}`);
     this.releasePartitions(m);
@@ -165,6 +177,7 @@ export class ModernGroup {
     m.state = a.state;
     m.assigned = a.assigned;
     m.pendingRevocation = a.pendingRevocation;
+    m.assignmentEpochs = a.assignmentEpochs;
     this.claimPartitions(m);
   }
 
@@ -178,6 +191,7 @@ export class ModernGroup {
     m.state = MemberState.STABLE;
     m.assigned = new Map();
     m.pendingRevocation = new Map();
+    m.assignmentEpochs = new Map();
   }
 
   private releasePartitions(m: ModernMember): void {

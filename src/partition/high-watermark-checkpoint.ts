@@ -5,7 +5,8 @@
  * forward as its ISR allows.
  */
 import type { FileSystem } from "../platform/fs.ts";
-import { readOffsetCheckpoint, writeOffsetCheckpoint, type CheckpointEntry } from "../storage/checkpoint.ts";
+import { formatOffsetCheckpoint, readOffsetCheckpoint, type CheckpointEntry } from "../storage/checkpoint.ts";
+import { writeFileAtomicAsync } from "./atomic-file-async.ts";
 
 /** File name in each log dir. */
 export const REPLICATION_OFFSET_CHECKPOINT = "replication-offset-checkpoint";
@@ -21,7 +22,46 @@ export function readHighWatermarks(fs: FileSystem, logDir: string, warn: (msg: s
   return out;
 }
 
-/** Writes the high watermarks of the partitions kept in `logDir`. */
-export function writeHighWatermarks(fs: FileSystem, logDir: string, entries: readonly CheckpointEntry[]): void {
-  writeOffsetCheckpoint(fs, `${logDir}/${REPLICATION_OFFSET_CHECKPOINT}`, entries);
+/**
+ * Writes the checkpoint of each log dir when its content changed: on the periodic timer without blocking the
+ * event loop (one write in flight per dir), at shutdown at once, after the writes in flight.
+ */
+export class HighWatermarkCheckpoints {
+  private readonly fs: FileSystem;
+  private readonly warn: (msg: string) => void;
+  private readonly written = new Map<string, string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(fs: FileSystem, warn: (msg: string) => void) {
+    this.fs = fs;
+    this.warn = warn;
+  }
+
+  /** Starts writing, off the event loop, each dir whose entries changed since its last write. */
+  writeSoon(entriesByDir: ReadonlyMap<string, readonly CheckpointEntry[]>): void {
+    for (const [dir, entries] of entriesByDir) {
+      const text = formatOffsetCheckpoint(entries);
+      if (this.written.get(dir) === text || this.inFlight.has(dir)) continue;
+      const done = writeFileAtomicAsync(this.fs, `${dir}/${REPLICATION_OFFSET_CHECKPOINT}`, new TextEncoder().encode(text)).then(
+        () => void this.written.set(dir, text),
+        (e) => this.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`),
+      );
+      this.inFlight.set(dir, done.finally(() => this.inFlight.delete(dir)));
+    }
+  }
+
+  /** Waits for the writes in flight, then writes every changed dir at once (shutdown). */
+  async writeNow(entriesByDir: ReadonlyMap<string, readonly CheckpointEntry[]>): Promise<void> {
+    await Promise.all(this.inFlight.values());
+    for (const [dir, entries] of entriesByDir) {
+      const text = formatOffsetCheckpoint(entries);
+      if (this.written.get(dir) === text) continue;
+      try {
+        this.fs.writeFileAtomic(`${dir}/${REPLICATION_OFFSET_CHECKPOINT}`, new TextEncoder().encode(text));
+        this.written.set(dir, text);
+      } catch (e) {
+        this.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`);
+      }
+    }
+  }
 }

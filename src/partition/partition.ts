@@ -85,6 +85,7 @@ export interface FollowerState {
 
 interface HighWatermarkWaiter {
   offset: bigint;
+  minInsyncReplicas: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -292,6 +293,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.fetchWaiters.delete(wake);
   }
 
+  /** acks=all produces parked for the high watermark now. */
+  get waitingProduces(): number {
+    return this.hwWaiters.length;
+  }
+
   /** Fetches parked now. */
   get waitingFetches(): number {
     return this.fetchWaiters.size;
@@ -300,17 +306,23 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /**
    * The acks=all wait (Kafka's produce purgatory): resolves once the high watermark reaches `offset` and this
    * broker's copy is fdatasynced (Runnel's acks=all promise); rejects when the partition goes, leadership is lost,
-   * too many produces wait, or the fdatasync fails.
+   * too many produces wait, or the fdatasync fails, and with NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR has
+   * fewer than `minInsyncReplicas` members by the time the high watermark gets there (Kafka's rule).
    */
-  whenCommitted(offset: bigint): Promise<void> {
+  whenCommitted(offset: bigint, minInsyncReplicas = 1): Promise<void> {
     if (this.removed) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
     const synced = this.log.sync();
-    if (offset <= this.log.highWatermark) return synced;
+    if (offset <= this.log.highWatermark) {
+      const short = this.isrShortOf(minInsyncReplicas);
+      if (short === null) return synced;
+      synced.catch(() => {});
+      return Promise.reject(short);
+    }
     if (this.hwWaiters.length >= (this.deps.maxWaitingProduces ?? MAX_WAITING_PRODUCES_PER_PARTITION)) {
       synced.catch(() => {}); // the caller hears of the bound, not of this flush
       return Promise.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${this.log.name}: too many produce requests wait for replication`));
     }
-    const replicated = new Promise<void>((resolve, reject) => this.hwWaiters.push({ offset, resolve, reject }));
+    const replicated = new Promise<void>((resolve, reject) => this.hwWaiters.push({ offset, minInsyncReplicas, resolve, reject }));
     return Promise.all([replicated, synced]).then(() => undefined);
   }
 
@@ -357,10 +369,21 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.hwWaiters.length === 0) return;
     const still: HighWatermarkWaiter[] = [];
     for (const w of this.hwWaiters) {
-      if (w.offset <= hw) w.resolve();
-      else still.push(w);
+      if (w.offset > hw) {
+        still.push(w);
+        continue;
+      }
+      const short = this.isrShortOf(w.minInsyncReplicas);
+      if (short === null) w.resolve();
+      else w.reject(short);
     }
     this.hwWaiters = still;
+  }
+
+  /** NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is smaller than `min`, else null. */
+  private isrShortOf(min: number): KafkaError | null {
+    if (this.roles.isr.length >= min) return null;
+    return new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `${this.log.name}: the ISR shrank to ${this.roles.isr.length}, below min.insync.replicas=${min}, after the append`);
   }
 
   private assertHighWatermark(): void {

@@ -1,9 +1,10 @@
 /**
  * Topic metadata is durable first, then visible (issue: "Metadata changes memory before disk"): with a disk that
  * refuses the metadata write (ENOSPC) or runs out of file descriptors while partition directories are created
- * (EMFILE), CreateTopics and DeleteTopics answer KAFKA_STORAGE_ERROR per topic on a connection that stays open;
- * a failed create leaves no live topic, no directory and no record (also after a restart); a failed delete leaves
- * the topic usable.
+ * (EMFILE), CreateTopics, CreatePartitions, DeleteTopics and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR
+ * per topic on a connection that stays open; a failed create leaves no live topic, no directory and no record (also
+ * after a restart), failed new partitions leave none of them, a failed delete leaves the topic usable and a failed
+ * config change changes nothing.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -70,6 +71,14 @@ test("failed metadata writes answer KAFKA_STORAGE_ERROR and leave no half topic,
     assert.equal((await describe("half")).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.deepEqual(dirsOf("half"), []);
 
+    // The same for partitions added to a topic: all of them or none.
+    faults.partitionDirsLeft = 1;
+    const grow = (await c.request(37, 3, { topics: [{ name: "kept", count: 5, assignments: null }], timeoutMs: 1000, validateOnly: false })).results[0];
+    assert.equal(grow.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    faults.partitionDirsLeft = -1;
+    assert.equal((await describe("kept")).partitions.length, 2);
+    assert.deepEqual(dirsOf("kept").sort(), ["kept-0", "kept-1"]);
+
     // The metadata file cannot be written: the create fails whole, the delete leaves the topic usable.
     faults.metadataFull = true;
     const full = await create("nospace", 3);
@@ -79,6 +88,9 @@ test("failed metadata writes answer KAFKA_STORAGE_ERROR and leave no half topic,
     assert.equal((await del("kept")).errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     assert.equal((await describe("kept")).errorCode, ErrorCode.NONE);
     assert.equal((await produce("kept")).errorCode, ErrorCode.NONE, "a topic whose delete failed still takes writes");
+    const alter = (await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: "kept", configs: [{ name: "retention.ms", configOperation: 0, value: "1234" }] }], validateOnly: false })).responses[0];
+    assert.equal(alter.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    assert.equal(broker.topicsByName.get("kept")!.overrides["retention.ms"], undefined, "a config change the disk refused is not applied");
     faults.metadataFull = false;
 
     // After a restart the broker knows exactly what it answered: "kept" with its 4 records, nothing else.

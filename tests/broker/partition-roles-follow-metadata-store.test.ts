@@ -1,8 +1,9 @@
 /**
  * Partitions take their leader epoch, replicas and ISR from the metadata store's partition state: a
  * compare-and-set on it (what a controller or an ISR change will write) reaches the partition through the store's
- * watch. Metadata reports it, the high watermark waits for an in-sync follower that has not fetched, and
- * min.insync.replicas counts the ISR.
+ * watch. Metadata reports it, the high watermark waits for an in-sync follower that has not fetched,
+ * min.insync.replicas counts the ISR, and an acks=all produce whose ISR shrank below it while it waited answers
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -24,8 +25,9 @@ test("a compare-and-set of a partition's state changes its leader epoch, ISR and
   const store = new LocalMetadataStore(nodeFileSystem, dir);
   const broker = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", dir], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
   const c = await RawClient.connect(broker.port);
-  const produce = async (acks: number) =>
-    (await c.request(0, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: "r", partitionData: [{ index: 0, records: makeRecordsBatch(2, Date.now()) }] }] })).responses[0].partitionResponses[0];
+  const c2 = await RawClient.connect(broker.port);
+  const produce = async (acks: number, via = c) =>
+    (await via.request(0, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: "r", partitionData: [{ index: 0, records: makeRecordsBatch(2, Date.now()) }] }] })).responses[0].partitionResponses[0];
   const highWatermark = async () =>
     (await c.request(1, 12, {
       replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
@@ -48,13 +50,19 @@ test("a compare-and-set of a partition's state changes its leader epoch, ISR and
 
     assert.equal((await produce(1)).errorCode, ErrorCode.NONE);
     assert.equal(await highWatermark(), 2n, "follower 2 is in sync but has fetched nothing: the high watermark waits");
-    // The ISR shrinks back to the leader alone: the high watermark reaches the log end.
+    const waiting = produce(-1, c2); // ISR {1,2} meets min.insync.replicas=2: appended, then waits for the follower
+    const p = broker.partition("r", 0)!;
+    for (let i = 0; i < 500 && p.waitingProduces === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(p.waitingProduces, 1);
+    // The ISR shrinks back to the leader alone: the high watermark reaches the log end, below min.insync.replicas.
     const s1 = store.partitionState("r", 0)!;
     assert.equal(await store.compareAndSetPartition({ ...s1, isr: [1], partitionEpoch: 2 }, 1), true);
-    assert.equal(await highWatermark(), 4n);
+    assert.equal((await waiting).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    assert.equal(await highWatermark(), 6n);
     assert.equal(await store.compareAndSetPartition({ ...s1, isr: [1, 2], partitionEpoch: 2 }, 1), false, "a stale compare-and-set loses");
   } finally {
     c.close();
+    c2.close();
     await broker.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -13,10 +13,10 @@ partition = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 producer = Producer({
     "bootstrap.servers": bootstrap,
     "acks": "all",
-    "linger.ms": 2,
+    "linger.ms": 1,
     "enable.idempotence": False,
     "message.timeout.ms": 300000,
-    "queue.buffering.max.messages": 200,
+    "queue.buffering.max.messages": 32,
 })
 value = b"v" * value_bytes
 

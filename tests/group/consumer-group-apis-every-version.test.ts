@@ -43,7 +43,7 @@ test("ConsumerGroupHeartbeat v0 (coordinator-made member id) and v1 (client id, 
     const v0 = await c.request(68, 0, join("g0", ""));
     assert.equal(v0.errorCode, ErrorCode.NONE);
     assert.match(v0.memberId, /^[A-Za-z0-9_-]{22}$/);
-    assert.equal(v0.memberEpoch, 1);
+    assert.equal(v0.memberEpoch, 2);
     assert.equal(v0.heartbeatIntervalMs, 5000);
     assert.deepEqual(v0.assignment.topicPartitions.map((tp: any) => [uuidHex(tp.topicId), tp.partitions]), [[t.idHex, [0, 1, 2, 3]]]);
     // v1: the member id must come from the client.
@@ -54,8 +54,15 @@ test("ConsumerGroupHeartbeat v0 (coordinator-made member id) and v1 (client id, 
     const v1 = await c.request(68, 1, join("g1", "m1", { subscribedTopicNames: null, subscribedTopicRegex: "t-.*", instanceId: "i1", rackId: "r1", serverAssignor: "range" }));
     assert.equal(v1.errorCode, ErrorCode.NONE);
     assert.equal(v1.memberId, "m1");
-    assert.equal(v1.assignment.topicPartitions[0].partitions.length, 2);
-    const hb = await c.request(68, 1, { groupId: "g1", memberId: "m1", memberEpoch: 1, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null });
+    assert.equal(v1.memberEpoch, 1);
+    assert.deepEqual(v1.assignment.topicPartitions, [], "the regex is resolved after the joining heartbeat");
+    const beat = (memberEpoch: number) =>
+      c.request(68, 1, { groupId: "g1", memberId: "m1", memberEpoch, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null });
+    let resolved = await beat(1);
+    for (let i = 0; i < 100 && resolved.memberEpoch === 1; i++) resolved = await beat(1);
+    assert.equal(resolved.memberEpoch, 2);
+    assert.equal(resolved.assignment.topicPartitions[0].partitions.length, 2);
+    const hb = await beat(2);
     assert.equal(hb.errorCode, ErrorCode.NONE);
     assert.equal(hb.assignment, null);
     const fenced = await c.request(68, 1, { groupId: "g1", memberId: "m1", memberEpoch: 9, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null });
@@ -64,9 +71,9 @@ test("ConsumerGroupHeartbeat v0 (coordinator-made member id) and v1 (client id, 
       const d = await c.request(69, v, { groupIds: ["g1", "nope"], includeAuthorizedOperations: true });
       const g = d.groups[0];
       assert.equal(g.errorCode, ErrorCode.NONE, `v${v}`);
-      assert.deepEqual([g.groupState, g.groupEpoch, g.assignmentEpoch, g.assignorName], ["Stable", 1, 1, "range"]);
+      assert.deepEqual([g.groupState, g.groupEpoch, g.assignmentEpoch, g.assignorName], ["Stable", 2, 2, "range"]);
       const m = g.members[0];
-      assert.deepEqual([m.memberId, m.instanceId, m.rackId, m.memberEpoch, m.clientHost, m.subscribedTopicRegex], ["m1", "i1", "r1", 1, "/127.0.0.1", "t-.*"]);
+      assert.deepEqual([m.memberId, m.instanceId, m.rackId, m.memberEpoch, m.clientHost, m.subscribedTopicRegex], ["m1", "i1", "r1", 2, "/127.0.0.1", "t-.*"]);
       assert.equal(m.assignment.topicPartitions[0].topicName, "t-re");
       assert.deepEqual(m.targetAssignment.topicPartitions[0].partitions, [0, 1]);
       if (v >= 1) assert.equal(m.memberType, 1);
@@ -88,20 +95,20 @@ test("OffsetCommit v9-v10 and OffsetFetch v9-v10 use member epochs; ListGroups v
   try {
     const t = (await b.broker.createTopic("t", 2, 1, {}, false))!;
     const j = await c.request(68, 1, join("g", "m"));
-    assert.equal(j.memberEpoch, 1);
+    assert.equal(j.memberEpoch, 2);
     for (const v of [9, 10]) {
       const topics = [{ name: "t", topicId: t.id, partitions: [{ partitionIndex: 0, committedOffset: BigInt(v), committedLeaderEpoch: -1, committedMetadata: "" }] }];
       const stale = await c.request(8, v, { groupId: "g", generationIdOrMemberEpoch: 0, memberId: "m", groupInstanceId: null, topics });
       assert.equal(stale.topics[0].partitions[0].errorCode, ErrorCode.STALE_MEMBER_EPOCH, `v${v}`);
-      const ok = await c.request(8, v, { groupId: "g", generationIdOrMemberEpoch: 1, memberId: "m", groupInstanceId: null, topics });
+      const ok = await c.request(8, v, { groupId: "g", generationIdOrMemberEpoch: 2, memberId: "m", groupInstanceId: null, topics });
       assert.equal(ok.topics[0].partitions[0].errorCode, ErrorCode.NONE, `v${v}`);
       const fetchTopics = [{ name: "t", topicId: t.id, partitionIndexes: [0] }];
       const staleFetch = await c.request(9, v, { groups: [{ groupId: "g", memberId: "m", memberEpoch: 0, topics: fetchTopics }], requireStable: false });
       assert.equal(staleFetch.groups[0].errorCode, ErrorCode.STALE_MEMBER_EPOCH, `v${v}`);
-      const f = await c.request(9, v, { groups: [{ groupId: "g", memberId: "m", memberEpoch: 1, topics: fetchTopics }], requireStable: false });
+      const f = await c.request(9, v, { groups: [{ groupId: "g", memberId: "m", memberEpoch: 2, topics: fetchTopics }], requireStable: false });
       assert.equal(f.groups[0].topics[0].partitions[0].committedOffset, BigInt(v), `v${v}`);
     }
-    const oldCommit = await c.request(8, 8, { groupId: "g", generationIdOrMemberEpoch: 1, memberId: "m", groupInstanceId: null, topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" }] }] });
+    const oldCommit = await c.request(8, 8, { groupId: "g", generationIdOrMemberEpoch: 2, memberId: "m", groupInstanceId: null, topics: [{ name: "t", partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: "" }] }] });
     assert.equal(oldCommit.topics[0].partitions[0].errorCode, ErrorCode.UNSUPPORTED_VERSION);
     const lg = await c.request(16, 5, { statesFilter: [], typesFilter: ["consumer"] });
     assert.deepEqual(lg.groups.map((g: any) => [g.groupId, g.protocolType, g.groupState, g.groupType]), [["g", "consumer", "Stable", "consumer"]]);
@@ -128,9 +135,9 @@ test("OffsetCommit v9-v10 and OffsetFetch v9-v10 use member epochs; ListGroups v
     c = await RawClient.connect(b.port);
     const after = await c.request(69, 1, { groupIds: ["g"], includeAuthorizedOperations: false });
     assert.deepEqual(after.groups, before.groups);
-    const hb = await c.request(68, 1, { groupId: "g", memberId: "m", memberEpoch: 1, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null });
+    const hb = await c.request(68, 1, { groupId: "g", memberId: "m", memberEpoch: 2, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null });
     assert.equal(hb.errorCode, ErrorCode.NONE);
-    const f = await c.request(9, 9, { groups: [{ groupId: "g", memberId: "m", memberEpoch: 1, topics: null }], requireStable: false });
+    const f = await c.request(9, 9, { groups: [{ groupId: "g", memberId: "m", memberEpoch: 2, topics: null }], requireStable: false });
     assert.equal(f.groups[0].topics[0].partitions[0].committedOffset, 10n);
     const leave = await c.request(68, 1, { groupId: "g", memberId: "m", memberEpoch: -1, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null });
     assert.equal(leave.errorCode, ErrorCode.NONE);

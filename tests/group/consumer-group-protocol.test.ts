@@ -10,24 +10,24 @@ import { advance, assignment, flush, joinDynamic, joinInput, subscription, track
 import { assignedPartitionsOf } from "../../src/group/consumer-protocol.ts";
 import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
 
-test("a first member joins at epoch 1 with every partition and the broker's heartbeat interval", async () => {
+test("a first member joins at epoch 2 (subscription and topic metadata each bump) with every partition and the broker's heartbeat interval", async () => {
   const h = consumerHarness();
   const tid = h.topics.topic("t")!.idHex;
   const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
   assert.equal(r.errorCode, ErrorCode.NONE);
   assert.equal(r.memberId, "A");
-  assert.equal(r.memberEpoch, 1);
+  assert.equal(r.memberEpoch, 2);
   assert.equal(r.heartbeatIntervalMs, 5000);
   assert.deepEqual(assigned(r), { [tid]: [0, 1, 2, 3, 4, 5] });
   assert.equal(h.coord.groupState("g"), "Stable");
   const d = h.coord.describeConsumerGroup("g");
-  assert.equal(d.groupEpoch, 1);
-  assert.equal(d.assignmentEpoch, 1);
+  assert.equal(d.groupEpoch, 2);
+  assert.equal(d.assignmentEpoch, 2);
   assert.equal(d.assignorName, "uniform");
   // A plain heartbeat with nothing changed carries no assignment.
-  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
   assert.equal(again.errorCode, ErrorCode.NONE);
-  assert.equal(again.memberEpoch, 1);
+  assert.equal(again.memberEpoch, 2);
   assert.equal(again.assignment, null);
 });
 
@@ -36,37 +36,60 @@ test("a second member only gets partitions after the first one revoked them", as
   const tid = h.topics.topic("t")!.idHex;
   await h.coord.consumerGroupHeartbeat(hb("g", "A"));
   const b1 = await h.coord.consumerGroupHeartbeat(hb("g", "B"));
-  assert.equal(b1.memberEpoch, 2, "B joins at the new group epoch");
+  assert.equal(b1.memberEpoch, 3, "B joins at the new group epoch");
   assert.deepEqual(assigned(b1), {}, "B waits: its target partitions are still owned by A");
   assert.equal(h.coord.groupState("g"), "Reconciling");
   // A is told to keep three partitions (and so to revoke the other three); it stays at epoch 1 until it does.
-  const a1 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
-  assert.equal(a1.memberEpoch, 1);
+  const a1 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  assert.equal(a1.memberEpoch, 2);
   const kept = assigned(a1)![tid];
   assert.equal(kept.length, 3);
   const revoked = [0, 1, 2, 3, 4, 5].filter((p) => !kept.includes(p));
   // Still owning the revoked partitions: no progress.
-  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned({ [tid]: [0, 1, 2, 3, 4, 5] }) }));
-  assert.equal(a2.memberEpoch, 1);
-  const b2 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: [0, 1, 2, 3, 4, 5] }) }));
+  assert.equal(a2.memberEpoch, 2);
+  const b2 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 3 }));
   assert.equal(b2.assignment, null, "nothing released yet");
   // A acknowledges the revocation: it moves to epoch 2 and B picks the partitions up.
-  const a3 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned({ [tid]: kept }) }));
-  assert.equal(a3.memberEpoch, 2);
-  const b3 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  const a3 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: kept }) }));
+  assert.equal(a3.memberEpoch, 3);
+  const b3 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 3 }));
   assert.deepEqual(assigned(b3), { [tid]: revoked });
   assert.equal(h.coord.groupState("g"), "Stable");
+});
+
+test("KIP-1251: a commit with an older member epoch is accepted for partitions held since that epoch", async () => {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  const kept = assigned(a)![tid];
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: kept }) }));
+  assert.equal(a2.memberEpoch, 3);
+  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 3 }));
+  const bParts = assigned(b)![tid];
+  const commit = (memberId: string, epoch: number, partition: number) =>
+    h.coord.commitOffsets({ groupId: "g", generationId: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [{ topic: "t", partition, offset: 5n, leaderEpoch: -1, metadata: null }] });
+  assert.deepEqual(await commit("A", 2, kept[0]), [ErrorCode.NONE], "A has held it since epoch 2");
+  const both = await h.coord.commitOffsets({ groupId: "g", generationId: 2, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [kept[0], bParts[0]].map((partition) => ({ topic: "t", partition, offset: 6n, leaderEpoch: -1, metadata: null })) });
+  assert.deepEqual(both, [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH], "all or nothing, as Kafka");
+  assert.deepEqual(await commit("A", 2, bParts[0]), [ErrorCode.STALE_MEMBER_EPOCH], "not A's any more");
+  assert.deepEqual(await commit("B", 2, bParts[0]), [ErrorCode.STALE_MEMBER_EPOCH], "B got it at epoch 3");
+  assert.deepEqual(await commit("B", 3, bParts[0]), [ErrorCode.NONE]);
+  h.restart();
+  assert.deepEqual(await commit("A", 2, kept[1]), [ErrorCode.NONE], "assignment epochs are persisted (tag 0 of the current assignment)");
 });
 
 test("fencing and request errors are Kafka's", async () => {
   const h = consumerHarness();
   await h.coord.consumerGroupHeartbeat(hb("g", "A"));
-  const greater = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 5 }));
+  const greater = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 6 }));
   assert.equal(greater.errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
-  assert.match(greater.errorMessage!, /greater member epoch \(5\)/);
-  const unknown = await h.coord.consumerGroupHeartbeat(hb("g", "Z", { memberEpoch: 1 }));
+  assert.match(greater.errorMessage!, /greater member epoch \(6\)/);
+  const unknown = await h.coord.consumerGroupHeartbeat(hb("g", "Z", { memberEpoch: 2 }));
   assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-  const noGroup = await h.coord.consumerGroupHeartbeat(hb("nope", "Z", { memberEpoch: 1 }));
+  const noGroup = await h.coord.consumerGroupHeartbeat(hb("nope", "Z", { memberEpoch: 2 }));
   assert.equal(noGroup.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   const emptyId = await h.coord.consumerGroupHeartbeat(hb("g", ""));
   assert.equal(emptyId.errorCode, ErrorCode.INVALID_REQUEST);
@@ -88,18 +111,18 @@ test("a leaving member bumps the group epoch and the others take its partitions 
   const tid = h.topics.topic("t")!.idHex;
   await h.coord.consumerGroupHeartbeat(hb("g", "A"));
   await h.coord.consumerGroupHeartbeat(hb("g", "B"));
-  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
-  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned(assigned(a)!) }));
-  await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned(assigned(a)!) }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 3 }));
   assert.equal(h.coord.groupState("g"), "Stable");
   const left = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: -1 }));
   assert.equal(left.errorCode, ErrorCode.NONE);
   assert.equal(left.memberEpoch, -1);
-  assert.equal(h.coord.describeConsumerGroup("g").groupEpoch, 3);
-  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
-  assert.equal(a2.memberEpoch, 3);
+  assert.equal(h.coord.describeConsumerGroup("g").groupEpoch, 4);
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 3 }));
+  assert.equal(a2.memberEpoch, 4);
   assert.deepEqual(assigned(a2), { [tid]: [0, 1, 2, 3, 4, 5] });
-  const gone = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  const gone = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 3 }));
   assert.equal(gone.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
 });
 
@@ -108,20 +131,20 @@ test("a member without heartbeats for group.consumer.session.timeout.ms is remov
   const tid = h.topics.topic("t")!.idHex;
   await h.coord.consumerGroupHeartbeat(hb("g", "A"));
   await h.coord.consumerGroupHeartbeat(hb("g", "B"));
-  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
-  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, topicPartitions: owned(assigned(a)!) }));
-  let epoch = 2;
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned(assigned(a)!) }));
+  let epoch = 3;
   let last = null as Awaited<ReturnType<typeof h.coord.consumerGroupHeartbeat>> | null;
   for (let i = 0; i < 3; i++) {
     await advance(h, 4000);
     last = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: epoch }));
     assert.equal(last.errorCode, ErrorCode.NONE);
-    if (i < 2) assert.equal(last.memberEpoch, 2, "B still counts before 10 s");
+    if (i < 2) assert.equal(last.memberEpoch, 3, "B still counts before 10 s");
     epoch = last.memberEpoch;
   }
   // B never heartbeat again: gone after 10 s; A got everything at the next epoch.
   assert.equal(h.coord.describeConsumerGroup("g").members.length, 1);
-  assert.equal(last!.memberEpoch, 3);
+  assert.equal(last!.memberEpoch, 4);
   assert.deepEqual(assigned(last!), { [tid]: [0, 1, 2, 3, 4, 5] });
   assert.ok(h.logs.some((l) => l.includes("member B removed: no heartbeat")));
 });
@@ -143,12 +166,12 @@ test("a member that does not revoke within its rebalance timeout is fenced", asy
   const h = consumerHarness();
   await h.coord.consumerGroupHeartbeat(hb("g", "A", { rebalanceTimeoutMs: 2000 }));
   await h.coord.consumerGroupHeartbeat(hb("g", "B"));
-  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
   assert.equal(countAssigned(a), 3, "A must revoke three partitions");
   await advance(h, 2001);
-  const late = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  const late = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
   assert.equal(late.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 3 }));
   assert.equal(countAssigned(b), 6);
 });
 
@@ -159,7 +182,7 @@ test("static members: UNRELEASED_INSTANCE_ID until the instance leaves with epoc
   assert.equal(countAssigned(a), 6);
   const clash = await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a" }));
   assert.equal(clash.errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
-  const fenced = await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a", memberEpoch: 1 }));
+  const fenced = await h.coord.consumerGroupHeartbeat(hb("g", "A2", { instanceId: "i-a", memberEpoch: 2 }));
   assert.equal(fenced.errorCode, ErrorCode.FENCED_INSTANCE_ID);
   const leave = await h.coord.consumerGroupHeartbeat(hb("g", "A1", { instanceId: "i-a", memberEpoch: -2 }));
   assert.equal(leave.errorCode, ErrorCode.NONE);
@@ -180,12 +203,21 @@ test("static members: UNRELEASED_INSTANCE_ID until the instance leaves with epoc
 test("a regex subscription picks up a topic created later, and full-matches like RE2/J", async () => {
   const h = consumerHarness({ "orders-eu": 2, "orders": 1, "other": 3 });
   const eu = h.topics.topic("orders-eu")!.idHex;
-  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: [], subscribedTopicRegex: "orders-.*" }));
-  assert.equal(r.errorCode, ErrorCode.NONE);
+  // As in Kafka, the regex is resolved after the heartbeat that brings it; that resolution bumps the group epoch.
+  const r0 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: [], subscribedTopicRegex: "orders-.*" }));
+  assert.equal(r0.errorCode, ErrorCode.NONE);
+  assert.equal(r0.memberEpoch, 1);
+  assert.deepEqual(assigned(r0), {});
+  await advance(h, 0);
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  assert.equal(r.memberEpoch, 2);
   assert.deepEqual(assigned(r), { [eu]: [0, 1] }, "'orders' itself does not match orders-.*");
   const us = h.topics.create("orders-us", 3);
-  const r2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: r.memberEpoch }));
-  assert.equal(r2.memberEpoch, r.memberEpoch + 1);
+  const seen = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  assert.equal(seen.memberEpoch, 2, "the new topic is resolved after this heartbeat");
+  await advance(h, 0);
+  const r2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  assert.equal(r2.memberEpoch, 3);
   assert.deepEqual(assigned(r2), { [eu]: [0, 1], [us]: [0, 1, 2] });
   const d = h.coord.describeConsumerGroup("g");
   assert.equal(d.members[0].subscribedTopicRegex, "orders-.*");
@@ -206,7 +238,7 @@ test("group.consumer.max.size caps members with GROUP_MAX_SIZE_REACHED", async (
   const r = await h.coord.consumerGroupHeartbeat(hb("g", "B"));
   assert.equal(r.errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED);
   assert.equal(r.errorMessage, "The consumer group has reached its maximum capacity of 1 members.");
-  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
   assert.equal(again.errorCode, ErrorCode.NONE);
 });
 
@@ -218,8 +250,8 @@ test("the members pick the range assignor by name; uniform spreads a heterogeneo
   assert.equal(h.coord.describeConsumerGroup("r").assignorName, "range");
   await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: a.memberEpoch, topicPartitions: owned({}) }));
   await h.coord.consumerGroupHeartbeat(hb("r", "B", { serverAssignor: "range", subscribedTopicNames: ["t", "u"] }));
-  await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: 1, topicPartitions: owned({}) }));
   await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: 2, topicPartitions: owned({}) }));
+  await h.coord.consumerGroupHeartbeat(hb("r", "A", { memberEpoch: 3, topicPartitions: owned({}) }));
   const d = h.coord.describeConsumerGroup("r");
   const target = Object.fromEntries(d.members.map((m) => [m.memberId, Object.fromEntries(m.targetAssignment.topicPartitions.map((tp) => [tp.topicName, tp.partitions]))]));
   assert.deepEqual(target, { A: { t: [0, 1, 2], u: [0, 1] }, B: { t: [3, 4, 5], u: [2] } });
@@ -254,9 +286,11 @@ test("a restart replays the consumer group records: epochs, members and assignme
   const h = consumerHarness();
   const tid = h.topics.topic("t")!.idHex;
   await h.coord.consumerGroupHeartbeat(hb("g", "A", { instanceId: "ia" }));
-  await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: null, subscribedTopicRegex: "t" }));
-  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, instanceId: "ia" }));
-  const codes = await h.coord.commitOffsets({ groupId: "g", generationId: 1, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 0, offset: 42n, leaderEpoch: -1, metadata: "" }] });
+  const b0 = await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: null, subscribedTopicRegex: "t" }));
+  await advance(h, 0); // B's regex is resolved: the group epoch moves on
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, instanceId: "ia" }));
+  assert.equal(a.memberEpoch, 2, "A must revoke first");
+  const codes = await h.coord.commitOffsets({ groupId: "g", generationId: 2, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 0, offset: 42n, leaderEpoch: -1, metadata: "" }] });
   assert.deepEqual(codes, [ErrorCode.NONE]);
   const before = h.coord.describeConsumerGroup("g");
   h.restart();
@@ -264,10 +298,11 @@ test("a restart replays the consumer group records: epochs, members and assignme
   assert.deepEqual(after, before);
   assert.equal(h.coord.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0].partitions[0].offset, 42n);
   // Members carry on with their epochs after the restart.
-  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1, instanceId: "ia", topicPartitions: owned(assigned(a)!) }));
+  const a2 = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, instanceId: "ia", topicPartitions: owned(assigned(a)!) }));
   assert.equal(a2.errorCode, ErrorCode.NONE);
-  assert.equal(a2.memberEpoch, 2);
-  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: 2 }));
+  assert.equal(a2.memberEpoch, before.groupEpoch);
+  const b = await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: b0.memberEpoch }));
+  assert.equal(b.errorCode, ErrorCode.NONE);
   assert.equal(countAssigned(b), 3);
   void tid;
 });
@@ -280,11 +315,11 @@ test("OffsetCommit and OffsetFetch check member epochs (STALE_MEMBER_EPOCH, UNKN
   assert.deepEqual(await commit("A", 0), [ErrorCode.STALE_MEMBER_EPOCH]);
   assert.deepEqual(await commit("Z", 1), [ErrorCode.UNKNOWN_MEMBER_ID]);
   assert.deepEqual(await commit("", -1), [ErrorCode.UNKNOWN_MEMBER_ID], "no admin commits into an active group");
-  assert.deepEqual(await commit("A", 1, 8), [ErrorCode.UNSUPPORTED_VERSION]);
-  assert.deepEqual(await commit("A", 1), [ErrorCode.NONE]);
+  assert.deepEqual(await commit("A", 2, 8), [ErrorCode.UNSUPPORTED_VERSION]);
+  assert.deepEqual(await commit("A", 2), [ErrorCode.NONE]);
   assert.equal(h.coord.fetchOffsets("g", null, { memberId: "A", memberEpoch: 0 }).errorCode, ErrorCode.STALE_MEMBER_EPOCH);
-  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "Z", memberEpoch: 1 }).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "A", memberEpoch: 1 }).topics[0].partitions[0].offset, 7n);
+  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "Z", memberEpoch: 2 }).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  assert.equal(h.coord.fetchOffsets("g", null, { memberId: "A", memberEpoch: 2 }).topics[0].partitions[0].offset, 7n);
   assert.equal(h.coord.fetchOffsets("g", null, { memberId: null, memberEpoch: -1 }).topics[0].partitions[0].offset, 7n);
   await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
   assert.deepEqual(await commit("", -1), [ErrorCode.NONE], "an empty group takes simple commits");

@@ -42,11 +42,11 @@ test("kafka-consumer-groups --list/--describe/--delete on a group.protocol=consu
 
     const members = await tool(["--describe", "--group", "kc-g", "--members", "--verbose"]);
     assert.deepEqual(cells(members[0]), ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "CURRENT-EPOCH", "CURRENT-ASSIGNMENT", "TARGET-EPOCH", "TARGET-ASSIGNMENT"]);
-    assert.deepEqual(cells(members[1]), ["kc-g", memberId, "/127.0.0.1", "kc-client", "4", "1", "kc:0,1,2,3", "1", "kc:0,1,2,3"]);
+    assert.deepEqual(cells(members[1]), ["kc-g", memberId, "/127.0.0.1", "kc-client", "4", "2", "kc:0,1,2,3", "2", "kc:0,1,2,3"]);
 
     const state = await tool(["--describe", "--group", "kc-g", "--state", "--verbose"]);
     assert.deepEqual(cells(state[0]), ["GROUP", "COORDINATOR", "(ID)", "ASSIGNMENT-STRATEGY", "STATE", "GROUP-EPOCH", "TARGET-ASSIGNMENT-EPOCH", "#MEMBERS"]);
-    assert.deepEqual(cells(state[1]), ["kc-g", b.bootstrap, "(1)", "uniform", "Stable", "1", "1", "1"]);
+    assert.deepEqual(cells(state[1]), ["kc-g", b.bootstrap, "(1)", "uniform", "Stable", "2", "2", "1"]);
 
     member.send("close");
     await member.waitFor((e) => e.event === "closed", 60_000, "the member to leave");

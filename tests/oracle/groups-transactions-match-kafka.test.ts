@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import { assertSame, oracleSuite, type Side } from "./differential.ts";
 import { batch, createTopic, initProducer } from "./scenario-helpers.ts";
+import { readBatchHeader } from "../../src/protocol/record-batch.ts";
 
 /** The largest version of `apiKey` both serve, capped at `cap`. */
 function top(versions: number[], cap = Infinity): number {
@@ -143,5 +144,142 @@ oracleSuite("groups and transactions match Apache Kafka", (pair) => {
       return out;
     });
     assertSame("Transactions", diffs);
+  });
+  test("OffsetFetch at every version (one group and many), OffsetDelete errors, static members fenced", async () => {
+    const p = await pair();
+    const diffs = await p.compare("Groups offsets/static", async (s) => {
+      const out: Record<string, unknown> = {};
+      await createTopic(s, "of-topic", 2);
+      await findCoordinator(s, "of-group", 0);
+      await findCoordinator(s, "of-empty", 0);
+      const commitV = top(p.versions(8));
+      // A simple (member-less) commit for of-group, then a live member of of-subscribed that consumes of-topic.
+      out.commit = (await s.client.request(8, commitV, { groupId: "of-group", generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: "of-topic", partitions: [{ partitionIndex: 0, committedOffset: 3n, committedLeaderEpoch: -1, committedMetadata: "x" }] }] })).topics;
+      for (const v of p.versions(9)) {
+        if (v < 8) {
+          const r = await s.client.request(9, v, { groupId: "of-group", topics: v >= 2 && v % 2 === 0 ? null : [{ name: "of-topic", partitionIndexes: [0, 1] }, { name: "of-no-such", partitionIndexes: [0] }], requireStable: false });
+          out[`fetch v${v}`] = r;
+        } else {
+          const r = await s.client.request(9, v, {
+            groups: [
+              { groupId: "of-group", memberId: null, memberEpoch: -1, topics: [{ name: "of-topic", partitionIndexes: [0, 1] }] },
+              { groupId: "of-empty", memberId: null, memberEpoch: -1, topics: null },
+              { groupId: "of-none", memberId: null, memberEpoch: -1, topics: [{ name: "of-topic", partitionIndexes: [0] }] },
+            ],
+            requireStable: true,
+          });
+          out[`fetch v${v}`] = r.groups;
+        }
+      }
+      const joinV = top(p.versions(11));
+      const join = (instance: string | null, memberId = "") =>
+        s.client.request(11, joinV, { groupId: "of-static", sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: instance, protocolType: "consumer", protocols: [{ name: "range", metadata: new Uint8Array([1]) }], reason: null });
+      const first = await join("inst-1");
+      out.staticJoin = { errorCode: first.errorCode, generationId: first.generationId };
+      const second = await join("inst-1");
+      out.staticRejoinNewMember = { errorCode: second.errorCode, generationId: second.generationId };
+      const hbV = top(p.versions(12));
+      out.oldMemberFenced = (await s.client.request(12, hbV, { groupId: "of-static", generationId: second.generationId, memberId: first.memberId, groupInstanceId: "inst-1" })).errorCode;
+      const delV = top(p.versions(47));
+      out.offsetDeleteUnknownGroup = (await s.client.request(47, delV, { groupId: "od-none", topics: [{ name: "of-topic", partitions: [{ partitionIndex: 0 }] }] })).errorCode;
+      const od = await s.client.request(47, delV, { groupId: "of-group", topics: [{ name: "of-topic", partitions: [{ partitionIndex: 0 }, { partitionIndex: 5 }] }, { name: "of-no-such", partitions: [{ partitionIndex: 0 }] }] });
+      out.offsetDelete = { errorCode: od.errorCode, topics: od.topics };
+      return out;
+    });
+    assertSame("Groups offsets/static", diffs);
+  });
+
+  test("read_committed and read_uncommitted fetch around an aborted and a committed transaction", async () => {
+    const p = await pair();
+    const V = { add: top(p.versions(24), 3), end: top(p.versions(26), 4), produce: top(p.versions(0), 11), fetch: top(p.versions(1), 12) };
+    const diffs = await p.compare("Fetch isolation", async (s) => {
+      const out: Record<string, unknown> = {};
+      await createTopic(s, "iso-topic", 1);
+      const tid = "iso-txn";
+      const init = await initProducer(s, tid);
+      const pid: bigint = init.producerId;
+      const epoch: number = init.producerEpoch;
+      const settle = async () => {
+        for (let i = 0; i < 100; i++) {
+          const d = await s.client.request(65, 0, { transactionalIds: [tid] });
+          if (!String(d.transactionStates[0].transactionState).startsWith("Prepare")) return;
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      };
+      let seq = 0;
+      for (const committed of [false, true]) {
+        await s.client.request(24, V.add, { v3AndBelowTransactionalId: tid, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: "iso-topic", partitions: [0] }] });
+        const r = await s.client.request(0, V.produce, { transactionalId: tid, acks: -1, timeoutMs: 10000, topicData: [{ name: "iso-topic", partitionData: [{ index: 0, records: batch(3, { producerId: pid, producerEpoch: epoch, baseSequence: seq, isTransactional: true }) }] }] });
+        seq += 3;
+        out[`produce ${committed}`] = r.responses[0].partitionResponses[0].errorCode;
+        out[`end ${committed}`] = (await s.client.request(26, V.end, { transactionalId: tid, producerId: pid, producerEpoch: epoch, committed })).errorCode;
+        await settle();
+      }
+      // An open transaction at the end holds the last stable offset back.
+      await s.client.request(24, V.add, { v3AndBelowTransactionalId: tid, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: "iso-topic", partitions: [0] }] });
+      await s.client.request(0, V.produce, { transactionalId: tid, acks: -1, timeoutMs: 10000, topicData: [{ name: "iso-topic", partitionData: [{ index: 0, records: batch(2, { producerId: pid, producerEpoch: epoch, baseSequence: seq, isTransactional: true }) }] }] });
+      for (const isolationLevel of [0, 1]) {
+        // Read as a consumer does, from each answer's end to the last stable offset / high watermark: Kafka may
+        // answer one batch at a time while the high watermark's file position is not yet known.
+        const batches: string[] = [];
+        const aborted: string[] = [];
+        let fetchOffset = 0n;
+        let last: any = null;
+        for (let round = 0; round < 20; round++) {
+          const r = await s.client.request(1, V.fetch, {
+            replicaId: -1, maxWaitMs: 10, minBytes: 1, maxBytes: 1 << 20, isolationLevel, sessionId: 0, sessionEpoch: -1, rackId: "",
+            topics: [{ topic: "iso-topic", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+            forgottenTopicsData: [],
+          });
+          const pd = r.responses[0].partitions[0];
+          last = pd;
+          for (const a of pd.abortedTransactions ?? []) aborted.push(String(a.firstOffset));
+          // Batches by header (the bytes carry each broker's own producer id): offsets, counts, control and transactional bits.
+          const rec = pd.records as Uint8Array;
+          for (let at = 0; at + 61 <= rec.length; ) {
+            const h = readBatchHeader(rec, at);
+            batches.push(`${h.baseOffset}+${h.recordsCount} attrs=${h.attributes}`);
+            fetchOffset = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+            at += 12 + h.batchLength;
+          }
+          if (rec.length === 0 || fetchOffset >= (isolationLevel === 1 ? pd.lastStableOffset : pd.highWatermark)) break;
+        }
+        out[`fetch isolation=${isolationLevel}`] = { errorCode: last.errorCode, highWatermark: last.highWatermark, lastStableOffset: last.lastStableOffset, aborted: [...new Set(aborted)], batches };
+        const lo = await s.client.request(2, 7, { replicaId: -1, isolationLevel, topics: [{ name: "iso-topic", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+        out[`listOffsets latest isolation=${isolationLevel}`] = lo.topics[0].partitions[0].offset;
+      }
+      out.abortOpen = (await s.client.request(26, V.end, { transactionalId: tid, producerId: pid, producerEpoch: epoch, committed: false })).errorCode;
+      return out;
+    });
+    assertSame("Fetch isolation", diffs);
+  });
+  test("KIP-848 ConsumerGroupHeartbeat and ConsumerGroupDescribe: join, assignment, fenced and unknown members, leave", async () => {
+    const p = await pair();
+    const diffs = await p.compare("ConsumerGroupHeartbeat", async (s) => {
+      const out: Record<string, unknown> = {};
+      await createTopic(s, "kg-topic", 3);
+      for (const v of p.versions(68)) {
+        const g = `kg-${v}`;
+        await findCoordinator(s, g, 0);
+        const memberId = `member-${v}-0123456789abcdef`;
+        const hb = (fields: Record<string, unknown>) =>
+          s.client.request(68, v, { groupId: g, memberId, memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ["kg-topic"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [], ...fields });
+        const view = (r: any) => ({ errorCode: r.errorCode, memberEpoch: r.memberEpoch, heartbeatIntervalMs: r.heartbeatIntervalMs, assigned: r.assignment?.topicPartitions.map((t: any) => [...t.partitions].sort()) ?? null });
+        out[`v${v} no subscription`] = view(await hb({ subscribedTopicNames: null }));
+        const joined = await hb({});
+        out[`v${v} join`] = view(joined);
+        const epoch: number = joined.memberEpoch;
+        out[`v${v} heartbeat`] = view(await hb({ memberEpoch: epoch, subscribedTopicNames: null, rebalanceTimeoutMs: -1, topicPartitions: null }));
+        out[`v${v} fenced epoch`] = view(await hb({ memberEpoch: epoch + 7, subscribedTopicNames: null, topicPartitions: null }));
+        out[`v${v} unknown member`] = view(await hb({ memberId: `nobody-${v}-0123456789abcd`, memberEpoch: 3, subscribedTopicNames: null, topicPartitions: null }));
+        const describeV = Math.max(...p.versions(69));
+        const d = await s.client.request(69, describeV, { groupIds: [g, `${g}-none`], includeAuthorizedOperations: true });
+        out[`v${v} describe`] = d.groups.map((x: any) => ({ ...x, members: x.members.map((m: any) => ({ memberEpoch: m.memberEpoch, clientId: m.clientId, subscribedTopicNames: m.subscribedTopicNames, assigned: m.assignment.topicPartitions.map((t: any) => [t.topicName, [...t.partitions].sort()]), target: m.targetAssignment.topicPartitions.map((t: any) => [t.topicName, [...t.partitions].sort()]) })) }));
+        out[`v${v} leave`] = view(await hb({ memberEpoch: -1, subscribedTopicNames: null, topicPartitions: null }));
+        out[`v${v} after leave`] = view(await hb({ memberEpoch: epoch, subscribedTopicNames: null, topicPartitions: null }));
+      }
+      return out;
+    });
+    assertSame("ConsumerGroupHeartbeat", diffs);
   });
 });

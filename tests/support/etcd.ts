@@ -33,6 +33,7 @@ export class TestEtcd {
   private readonly peerPort: number;
   private child: ChildProcess | null = null;
   private log = "";
+  private paused = false;
 
   private constructor(dataDir: string, clientPort: number, peerPort: number) {
     this.dataDir = dataDir;
@@ -98,6 +99,7 @@ export class TestEtcd {
   async stop(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const child = this.child;
     if (!child) return;
+    this.unpause();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -113,17 +115,20 @@ export class TestEtcd {
 
   /** Freezes the process (SIGSTOP): connections stay open and nothing answers, as behind a cut network. */
   pause(): void {
-    if (this.child) signalChild(this.child, "SIGSTOP");
+    // process.kill, not child.kill: Deno's child.kill marks the child killed even for SIGSTOP/SIGCONT and then
+    // ignores the real SIGKILL later.
+    if (this.child?.pid && !this.paused) process.kill(this.child.pid, "SIGSTOP");
+    this.paused = true;
   }
 
   /** Thaws a paused process (SIGCONT). */
   unpause(): void {
-    if (this.child) signalChild(this.child, "SIGCONT");
+    if (this.child?.pid && this.paused) process.kill(this.child.pid, "SIGCONT");
+    this.paused = false;
   }
 
   /** Stops etcd and removes its data dir. */
   async close(): Promise<void> {
-    this.unpause();
     await this.stop();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }

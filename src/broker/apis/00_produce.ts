@@ -175,7 +175,7 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
-  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n) });
+  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n, config.minInsyncReplicas) });
   return response;
 }
 
