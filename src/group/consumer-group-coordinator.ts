@@ -62,6 +62,8 @@ import { GroupOffsets } from "./offset-store.ts";
 export const CONSUMER_GROUP_TYPE = "consumer";
 /** ConsumerGroupDescribe v1 member type of a consumer-protocol member. */
 const MEMBER_TYPE_CONSUMER = 1;
+/** ConsumerGroupDescribe v1 member type of a classic-protocol member. */
+const MEMBER_TYPE_CLASSIC = 0;
 /** Most distinct regexes resolved per metadata version (a bound on the cache). */
 const MAX_CACHED_REGEXES = 10_000;
 
@@ -594,7 +596,8 @@ export class ConsumerGroupCoordinator {
     const offsets = g.offsets;
     g.offsets = new GroupOffsets(); // kept for the classic group rather than adopted by a simple one
     this.applyRecords(g.groupId, records);
-    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch, offsets }, members, assignments);
+    // The classic generation is the epoch before the leave that triggered this (Kafka converts instead of fencing).
+    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch - 1, offsets }, members, assignments);
     this.log.info(`group ${g.groupId}: only classic members are left; converted to a classic group`);
   }
 
@@ -1044,7 +1047,7 @@ export class ConsumerGroupCoordinator {
         subscribedTopicRegex: m.subscribedTopicRegex ?? "",
         assignment: { topicPartitions: this.describedPartitions(m.assigned) },
         targetAssignment: { topicPartitions: this.describedPartitions(g.targetOf(m.memberId)) },
-        memberType: MEMBER_TYPE_CONSUMER,
+        memberType: m.classic !== null ? MEMBER_TYPE_CLASSIC : MEMBER_TYPE_CONSUMER,
       })),
     };
   }

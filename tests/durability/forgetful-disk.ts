@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PYTHON, runProc } from "../support/proc.ts";
+import { after, before } from "node:test";
+import { havePythonModule, PYTHON, runProc } from "../support/proc.ts";
 
 const SCRIPT = path.join(import.meta.dirname, "forgetful_fs.py");
 
@@ -63,6 +64,30 @@ export async function mountForgetfulDisk(timeoutMs = 20_000): Promise<ForgetfulD
       if (!exited) child.kill("SIGTERM");
       await exit;
       fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Mounts one forgetful disk for the tests of a file (node:test before/after hooks) when the machine can, and the
+ * power-cut tests need confluent-kafka too. `skip` says why not; `disk()` is the mounted disk inside a test.
+ */
+export async function forgetfulDiskForPowerCutTests(): Promise<{ skip: string | false; disk(): ForgetfulDisk }> {
+  const skip =
+    (await forgetfulDiskSkipReason()) ||
+    (!(await havePythonModule("confluent_kafka")) && "python3-confluent-kafka is not installed: power-cut tests skipped");
+  let mounted: ForgetfulDisk | null = null;
+  before(async () => {
+    if (!skip) mounted = await mountForgetfulDisk();
+  });
+  after(async () => {
+    await mounted?.unmount();
+  });
+  return {
+    skip,
+    disk() {
+      if (mounted === null) throw new Error("the forgetful disk is not mounted");
+      return mounted;
     },
   };
 }

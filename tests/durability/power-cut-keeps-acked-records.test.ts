@@ -8,16 +8,16 @@
  *
  * Replay: RUNNEL_CRASH_SEED=<seed printed by the test>.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
-import { havePythonModule, PYTHON } from "../support/proc.ts";
+import { PYTHON } from "../support/proc.ts";
 import { parseAcks, readPartition } from "./read-partition.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
-import { forgetfulDiskSkipReason, mountForgetfulDisk, type ForgetfulDisk } from "./forgetful-disk.ts";
+import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
 
 const SEED = Number(process.env.RUNNEL_CRASH_SEED ?? 16_2026);
 const CUTS = 5;
@@ -25,17 +25,8 @@ const VALUE_BYTES = 4096;
 const TOPIC = "powercut";
 const PRODUCER = path.join(import.meta.dirname, "acked_producer.py");
 
-const skip =
-  (await forgetfulDiskSkipReason()) ||
-  (!(await havePythonModule("confluent_kafka")) && "python3-confluent-kafka is not installed: power-cut tests skipped");
-
-let disk: ForgetfulDisk;
-before(async () => {
-  if (!skip) disk = await mountForgetfulDisk();
-});
-after(async () => {
-  await disk?.unmount();
-});
+const forgetful = await forgetfulDiskForPowerCutTests();
+const skip = forgetful.skip;
 
 function startBroker(dataDir: string, unsafe: boolean): Promise<BrokerProcess> {
   const runtime = fs.existsSync(path.join(ROOT, "dist/runnel")) ? "binary" : "bun";
@@ -67,7 +58,7 @@ async function produceThenCut(b: BrokerProcess, round: number, acks: number, ext
   });
   if (extraMs > 0) await new Promise((r) => setTimeout(r, extraMs));
   await b.stop("SIGKILL");
-  disk.cut();
+  forgetful.disk().cut();
   child.kill("SIGKILL");
   await closed;
   return parseAcks(out);
@@ -105,7 +96,7 @@ async function powerCutRounds(dataDir: string, cuts: number, unsafe: boolean): P
 
 test(`power cuts at seeded moments during acks=all produce lose no acknowledged record (seed ${SEED})`, { skip, timeout: 300_000 }, async () => {
   console.log(`power-cut seed ${SEED} (replay with RUNNEL_CRASH_SEED=${SEED})`);
-  const r = await powerCutRounds(path.join(disk.dir, "safe"), CUTS, false);
+  const r = await powerCutRounds(path.join(forgetful.disk().dir, "safe"), CUTS, false);
   console.log(`acknowledged ${r.acked} records over ${CUTS} power cuts; ${r.segments} segments`);
   assert.deepEqual(r.lost.slice(0, 10), [], `seed ${SEED}: ${r.lost.length} of ${r.acked} acknowledged records lost`);
   assert.ok(r.acked >= CUTS * 150, `acknowledged ${r.acked}`);
@@ -113,7 +104,7 @@ test(`power cuts at seeded moments during acks=all produce lose no acknowledged 
 });
 
 test(`the same check finds lost records when fdatasync is switched off (seed ${SEED})`, { skip, timeout: 300_000 }, async () => {
-  const r = await powerCutRounds(path.join(disk.dir, "unsafe"), CUTS, true);
+  const r = await powerCutRounds(path.join(forgetful.disk().dir, "unsafe"), CUTS, true);
   console.log(`without fdatasync: ${r.lost.length} of ${r.acked} acknowledged records lost`);
   assert.ok(r.lost.length > 0, `seed ${SEED}: without fdatasync a power cut should lose acknowledged records; ${r.acked} all survived`);
 });

@@ -4,26 +4,17 @@
  * taking writes; a topic deleted with
  * DeleteTopics stays deleted. The cut comes right after the acknowledgement, so only what was fsynced counts.
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
-import { havePythonModule, PYTHON, runProc } from "../support/proc.ts";
-import { forgetfulDiskSkipReason, mountForgetfulDisk, type ForgetfulDisk } from "./forgetful-disk.ts";
+import { PYTHON, runProc } from "../support/proc.ts";
+import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
 
 const ADMIN = path.join(import.meta.dirname, "topic_admin.py");
-const skip =
-  (await forgetfulDiskSkipReason()) ||
-  (!(await havePythonModule("confluent_kafka")) && "python3-confluent-kafka is not installed: power-cut tests skipped");
-
-let disk: ForgetfulDisk;
-before(async () => {
-  if (!skip) disk = await mountForgetfulDisk();
-});
-after(async () => {
-  await disk?.unmount();
-});
+const forgetful = await forgetfulDiskForPowerCutTests();
+const skip = forgetful.skip;
 
 function startBroker(dataDir: string): Promise<BrokerProcess> {
   const runtime = fs.existsSync(path.join(ROOT, "dist/runnel")) ? "binary" : "bun";
@@ -38,12 +29,12 @@ async function admin(b: BrokerProcess, ...args: string[]): Promise<string> {
 
 async function cutAndRestart(b: BrokerProcess, dataDir: string): Promise<BrokerProcess> {
   await b.stop("SIGKILL");
-  disk.cut();
+  forgetful.disk().cut();
   return startBroker(dataDir);
 }
 
 test("a created topic survives a power cut right after CreateTopics answers; a deleted one stays deleted", { skip, timeout: 300_000 }, async () => {
-  const dataDir = path.join(disk.dir, "topics");
+  const dataDir = path.join(forgetful.disk().dir, "topics");
   let b = await startBroker(dataDir);
   try {
     await admin(b, "create", "kept", "3");

@@ -10,7 +10,7 @@ import { advance, assignment, flush, joinDynamic, joinInput, subscription, track
 import { assignedPartitionsOf } from "../../src/group/consumer-protocol.ts";
 import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
 
-test("a first member joins at epoch 1 with every partition and the broker's heartbeat interval", async () => {
+test("a first member joins at epoch 2 (subscription and topic metadata each bump) with every partition and the broker's heartbeat interval", async () => {
   const h = consumerHarness();
   const tid = h.topics.topic("t")!.idHex;
   const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
@@ -72,6 +72,8 @@ test("KIP-1251: a commit with an older member epoch is accepted for partitions h
   const commit = (memberId: string, epoch: number, partition: number) =>
     h.coord.commitOffsets({ groupId: "g", generationId: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [{ topic: "t", partition, offset: 5n, leaderEpoch: -1, metadata: null }] });
   assert.deepEqual(await commit("A", 2, kept[0]), [ErrorCode.NONE], "A has held it since epoch 2");
+  const both = await h.coord.commitOffsets({ groupId: "g", generationId: 2, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [kept[0], bParts[0]].map((partition) => ({ topic: "t", partition, offset: 6n, leaderEpoch: -1, metadata: null })) });
+  assert.deepEqual(both, [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH], "all or nothing, as Kafka");
   assert.deepEqual(await commit("A", 2, bParts[0]), [ErrorCode.STALE_MEMBER_EPOCH], "not A's any more");
   assert.deepEqual(await commit("B", 2, bParts[0]), [ErrorCode.STALE_MEMBER_EPOCH], "B got it at epoch 3");
   assert.deepEqual(await commit("B", 3, bParts[0]), [ErrorCode.NONE]);
