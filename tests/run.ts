@@ -20,6 +20,7 @@ const DENO_SUITES = [
   "tests/client",
   "tests/transactions",
   "tests/partition",
+  "tests/replication",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
