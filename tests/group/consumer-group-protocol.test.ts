@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { advance, assignment, flush, joinDynamic, joinInput, subscription, track } from "./coordinator-harness.ts";
 import { assignedPartitionsOf } from "../../src/group/consumer-protocol.ts";
-import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
+import { assigned, consumerHarness, countAssigned, hb, owned, storedRecords } from "./consumer-group-harness.ts";
+import { decodeConsumerGroupValue } from "../../src/group/consumer-group-records.ts";
 
 test("a first member joins at epoch 2 (subscription and topic metadata each bump) with every partition and the broker's heartbeat interval", async () => {
   const h = consumerHarness();
@@ -221,6 +222,14 @@ test("a regex subscription picks up a topic created later, and full-matches like
   assert.deepEqual(assigned(r2), { [eu]: [0, 1], [us]: [0, 1, 2] });
   const d = h.coord.describeConsumerGroup("g");
   assert.equal(d.members[0].subscribedTopicRegex, "orders-.*");
+  // Each resolution is a ConsumerGroupRegularExpression record (key version 16), as Kafka writes it.
+  const regexRecords = storedRecords(h).filter((r) => r.type === 16);
+  assert.deepEqual(regexRecords.map((r) => [r.group, r.member]), [["g", "orders-.*"], ["g", "orders-.*"]]);
+  const last = decodeConsumerGroupValue(16, regexRecords[1].value!);
+  assert.deepEqual(last.type === 16 ? last.topics : null, ["orders-eu", "orders-us"]);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  assert.deepEqual(await h.coord.deleteGroups(["g"]), [{ groupId: "g", errorCode: ErrorCode.NONE }]);
+  assert.equal(storedRecords(h).filter((r) => r.type === 16).at(-1)!.value, null, "deleting the group tombstones its regex");
 });
 
 test("new partitions of a subscribed topic bump the epoch and get assigned", async () => {
