@@ -25,6 +25,7 @@ const DENO_SUITES = [
   "tests/http/json-api-state-changes.test.ts",
   "tests/http/ready-while-logs-recover.test.ts",
   "tests/cluster",
+  "tests/security",
 ];
 
 interface Counts {

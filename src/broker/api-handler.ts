@@ -4,6 +4,7 @@
  * never advertised.
  */
 import type { RequestHeader } from "../protocol/generated/headers.ts";
+import type { SecuritySession } from "../security/session.ts";
 
 /** What a handler knows about the request it serves. */
 export interface RequestContext {
@@ -15,6 +16,8 @@ export interface RequestContext {
   readonly remote: string;
   /** Monotonic ms when the request was decoded. */
   readonly receivedAtMs: number;
+  /** The connection's listener, principal and SASL state (absent: an in-process caller, anonymous). */
+  readonly session?: SecuritySession;
 }
 
 /** Returned by a handler that sends no response (Produce with acks=0). */

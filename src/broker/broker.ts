@@ -11,7 +11,7 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
-import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
+import { mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
@@ -43,6 +43,10 @@ import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
 // Metrics (src/http/metrics): plain counters kept when `http.listeners` is set.
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { timedFileSystem } from "../platform/timed-fs.ts";
+// Security (src/security): listeners with their protocols, TLS and SASL.
+import { advertisedSpec, listenerDefs, validateListeners } from "../security/listeners.ts";
+import { listenerSecurity } from "../security/listener-security.ts";
+import { ScramCredentialStore } from "../security/scram-credentials.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -137,6 +141,10 @@ export class Broker {
   private readonly logs: LogManager;
   private readonly metadata: MetadataStore;
   private listener: KafkaListener | null = null;
+  /** Every Kafka listener by name (the first is also {@link Broker.listener}). */
+  private readonly kafkaListeners = new Map<string, KafkaListener>();
+  /** SCRAM credentials kept in the metadata store (AlterUserScramCredentials, SASL SCRAM logins). */
+  readonly scramCredentials: ScramCredentialStore;
   private stopped = false;
   /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
   private topicsVersion = 0;
@@ -167,6 +175,7 @@ export class Broker {
     this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
+    this.scramCredentials = new ScramCredentialStore(metadata, (r) => this.putConfigRecord(r));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn);
@@ -187,6 +196,10 @@ export class Broker {
       d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
     }
     const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
+    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
+    // Dynamic broker configs (KIP-226) from the metadata store count from the start: storage and the cleaner too.
+    const staticSettings = new Map(config.values);
+    mergeDynamicBrokerConfigs(config.values, staticSettings, metadata, config.nodeId);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
     const fdLimit = openFilesLimit();
@@ -220,10 +233,9 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
-    applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
+    rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();
@@ -239,13 +251,26 @@ export class Broker {
     broker.txns.load();
     broker.handlers = buildHandlers(broker);
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
-    const spec = config.listeners[0];
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
-    broker.listener = await startKafkaListener(spec.host || "0.0.0.0", spec.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined);
+    validateListeners(config);
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, log: (level: "info" | "warn", msg: string) => d.logger[level](msg) };
+    const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
+    try {
+      for (const sec of securities) {
+        const def = sec.def;
+        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec);
+        broker.kafkaListeners.set(def.name, l);
+        broker.listener ??= l;
+      }
+    } catch (e) {
+      for (const l of broker.kafkaListeners.values()) await l.close();
+      throw e;
+    }
+    const spec = securities[0].def;
     await broker.registerSelf();
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
-      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${spec.name}://${broker.listener.listener.host}:${broker.listener.listener.port}, ` +
+      `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${[...broker.kafkaListeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")}, ` +
         `data in ${dirs.join(", ")}, ${broker.topicsByName.size} topics, ready in ${ms} ms`,
     );
     return broker;
@@ -269,17 +294,16 @@ export class Broker {
 
   /** Registers this broker in the metadata store (a single node: in memory, for the cluster view). */
   private registerSelf(): Promise<void> {
-    const adv = this.advertised();
     return this.metadata.registerBroker({
       nodeId: this.nodeId,
       brokerEpoch: this.metadata.version + 1,
       rack: this.config.raw("broker.rack"),
-      endpoints: [{ name: this.config.advertisedListeners[0].name, host: adv.host, port: adv.port, securityProtocol: "PLAINTEXT" }],
+      endpoints: listenerDefs(this.config).map((def) => ({ name: def.name, ...this.advertised(def.name), securityProtocol: def.securityProtocol })),
     });
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
-  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch" | "configRecord"> {
+  get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch" | "configRecord" | "configRecordsOf"> {
     return this.metadata;
   }
 
@@ -295,11 +319,18 @@ export class Broker {
     return this.listener?.listener.port ?? -1;
   }
 
-  /** Host and port given to clients. */
-  advertised(): { host: string; port: number } {
-    const adv = this.config.advertisedListeners[0];
+  /** The bound port of listener `name`, or -1. */
+  listenerPort(name: string): number {
+    return this.kafkaListeners.get(name)?.listener.port ?? -1;
+  }
+
+  /** Host and port given to clients of listener `listenerName` (default: the first listener). */
+  advertised(listenerName?: string): { host: string; port: number } {
+    const name = listenerName ?? this.config.listeners[0].name;
+    const bound = this.config.listeners.find((l) => l.name === name) ?? this.config.listeners[0];
+    const adv = advertisedSpec(this.config, bound.name) ?? bound;
     const host = adv.host === "" || adv.host === "0.0.0.0" ? "127.0.0.1" : adv.host;
-    const port = adv.port === 0 ? this.port : adv.port;
+    const port = adv.port === 0 ? this.listenerPort(bound.name) : adv.port;
     return { host, port };
   }
 
@@ -307,7 +338,7 @@ export class Broker {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.listener?.close();
+    for (const l of this.kafkaListeners.values()) await l.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
     await this.hwCheckpoints.writeNow(this.highWatermarksByDir());

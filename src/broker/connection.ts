@@ -23,6 +23,7 @@ import type { RequestBudget } from "./request-budget.ts";
 import type { ConnectionTimeouts, TimedConnection } from "./connection-timeouts.ts";
 import { FrameSplitter, MIN_FRAME_BYTES } from "./frame-splitter.ts";
 import { countResponseErrors, type BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import type { SecuritySession } from "../security/session.ts";
 
 
 /** Settings and collaborators of a connection. */
@@ -45,6 +46,8 @@ export interface ConnectionOptions {
   log(level: "info" | "warn" | "error", msg: string): void;
   /** Request, error and connection counters for `/metrics` (src/http/metrics), when kept. */
   metrics?: BrokerMetrics;
+  /** Builds the connection's security session (listener, principal, SASL state; src/security), when the listener has one. */
+  security?: (conn: Connection) => SecuritySession;
 }
 
 /** Builds the response encoder to share between connections. */
@@ -81,6 +84,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   let draining = false; // a consume() of unread bytes is scheduled
   const slots: Slot[] = [];
   const metrics = opts.metrics;
+  const session = opts.security?.(conn);
   if (metrics !== undefined) {
     metrics.connections++;
     metrics.connectionsCreated++;
@@ -105,6 +109,14 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     if (why !== null) opts.log("warn", `closing connection ${conn.remote}: ${why}`);
     release();
     conn.close(false);
+  };
+
+  /** Closes after the responses already written are sent (a failed SASL authentication is answered, then closed). */
+  const closeAfterResponses = (why: string) => {
+    if (closed) return;
+    opts.log("info", `closing connection ${conn.remote}: ${why}`);
+    release();
+    conn.close(true);
   };
 
   /** Gives back everything this connection holds; runs once, on the first close from either side. */
@@ -207,6 +219,10 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       budget.releaseBytes(frameBytes);
       return close(`unsupported API key ${apiKey}`);
     }
+    if (session !== undefined && !session.admits(apiKey)) {
+      budget.releaseBytes(frameBytes);
+      return close(`${codec.name} request before SASL authentication on listener ${session.listenerName}`);
+    }
     // ApiVersions newer than ours is answered at v0 (KIP-511) so the client can retry with a version we know.
     const decodeVersion = apiKey === 18 && apiVersion > handler.maxVersion ? 0 : apiVersion;
     if (decodeVersion < codec.minVersion || decodeVersion > codec.maxVersion) {
@@ -233,7 +249,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       budget.releaseBytes(frameBytes);
       throw e;
     }
-    const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs() };
+    const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs(), session };
     const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs };
     slots.push(slot);
     budget.addRequest();
@@ -261,6 +277,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       }
       slot.done = true;
       flushSlots();
+      if (session?.closeAfterResponse != null) closeAfterResponses(session.closeAfterResponse);
     };
     const onError = (e: unknown) => {
       if (slot.released) {
@@ -300,7 +317,23 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     }
   };
 
+  /** A bare SASL token after a v0 SaslHandshake: answered with a bare token; a failure closes the connection. */
+  const handleRawToken = (s: SecuritySession, token: Uint8Array, frameBytes: number) => {
+    const res = s.authenticate(token.slice());
+    if (res.errorCode !== ErrorCode.NONE) {
+      budget.releaseBytes(frameBytes);
+      return close(`SASL authentication failed on listener ${s.listenerName}`);
+    }
+    const prefix = new Uint8Array(4);
+    new DataView(prefix.buffer).setInt32(0, res.authBytes.length);
+    const now = opts.monotonicMs();
+    slots.push({ done: true, frame: [prefix, res.authBytes], bytes: frameBytes, released: false, apiKey: 17, arrivedMs: now, startMs: now, localDoneMs: now, completedMs: now });
+    budget.addRequest();
+    flushSlots();
+  };
+
   const processFrame = (frame: Uint8Array, frameBytes: number) => {
+    if (session?.rawTokens) return handleRawToken(session, frame, frameBytes);
     try {
       handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0);
     } catch (e) {

@@ -3,7 +3,8 @@
  * listening socket at `max.connections` and resuming below it, and gives each connection the shared request
  * budget, deadlines and response encoder.
  */
-import { listen, type Listener } from "../platform/net.ts";
+import { listen, listenTls, type Listener } from "../platform/net.ts";
+import type { ListenerSecurity } from "../security/listener-security.ts";
 import type { ConnectionHandler } from "../platform/net.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
@@ -49,6 +50,7 @@ export async function startKafkaListener(
   log: ListenerLog,
   connectionFds: number | null,
   metrics?: BrokerMetrics,
+  security?: ListenerSecurity,
 ): Promise<KafkaListener> {
   const maxConnections = effectiveMaxConnections(config, connectionFds);
   const quotas = new ConnectionQuotas(maxConnections, config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides")));
@@ -65,6 +67,7 @@ export async function startKafkaListener(
     monotonicMs: () => clock.monotonicMs(),
     log,
     metrics,
+    security: security === undefined ? undefined : (c: Parameters<ListenerSecurity["session"]>[0]) => security.session(c),
   };
   let accepting = true;
   let listener: Listener | null = null;
@@ -81,7 +84,10 @@ export async function startKafkaListener(
     }
   };
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
-  listener = await listen(host, port, (conn) => {
+  const tls = security?.tls ?? null;
+  const onHandshakeError = (remote: string, message: string) => log("warn", `Failed authentication with ${remote} on listener ${security!.def.name} (SSL handshake failed: ${message})`);
+  const serve = tls === null ? listen : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on);
+  listener = await serve(host, port, (conn) => {
     if (!quotas.admit(conn.remoteIp)) {
       log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);
       conn.close(false);

@@ -2,6 +2,7 @@
  * Topic and broker configs as DescribeConfigs shows them, and the config changes AlterConfigs and
  * IncrementalAlterConfigs make. Sources use Kafka's numbering.
  */
+import { isSensitiveConfig } from "../security/sensitive-configs.ts";
 import { CONFIG_TYPE_CODE, LOG_CONFIG_KEYS, logConfigKey, logConfigValueString, parseLogConfig } from "../storage/log-config.ts";
 import { BROKER_CONFIG_DEFS } from "./config.ts";
 import { alterBrokerConfigs, alterGroupConfigs, configTypeCode, DYNAMIC_BROKER_KEYS, DYNAMIC_GROUP_CONFIG_SOURCE, dynamicBrokerConfigs, GROUP_CONFIG_DEFS, staticBrokerSettings } from "./dynamic-configs.ts";
@@ -37,6 +38,8 @@ export interface ConfigEntry {
   documentation: string;
   /** Synonyms in precedence order. */
   synonyms: { name: string; value: string | null; source: number }[];
+  /** A secret (value and synonyms' values answered as null). */
+  isSensitive?: boolean;
 }
 
 /** The effective configs of a topic (all keys, or only `keys`). */
@@ -108,6 +111,10 @@ export function describeBrokerConfigs(b: Broker, name: string, keys: readonly st
     const statik = staticSetting(b, key);
     if (statik !== undefined) synonyms.push({ name: key, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
     if (def !== null) synonyms.push({ name: key, value: def, source: ConfigSource.DEFAULT_CONFIG });
+    if (isSensitiveConfig(key)) {
+      for (const s of synonyms) s.value = null;
+      return { name: key, value: null, readOnly: !DYNAMIC_BROKER_KEYS.has(key), configSource: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG, configType: type, documentation: doc, synonyms, isSensitive: true };
+    }
     return {
       name: key,
       value: synonyms[0]?.value ?? def,

@@ -114,6 +114,11 @@ export class EtcdMetadataStore implements MetadataStore {
     return this.configRecords.get(this.keys.config(resource, name));
   }
 
+  /** Every config record of one resource kind. */
+  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[] {
+    return [...this.configRecords.values()].filter((c) => c.resource === resource);
+  }
+
   /** Replaces a resource's dynamic config overrides (an empty set removes the record). */
   putConfigRecord(record: ConfigRecord): Promise<void> {
     return this.enqueue(async () => {

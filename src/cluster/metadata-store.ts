@@ -70,7 +70,7 @@ export interface BrokerRegistration {
  */
 export interface ConfigRecord {
   /** Resource kind. */
-  resource: "broker" | "group";
+  resource: "broker" | "group" | "user";
   /** Node id, "" for the cluster default, or the group id. */
   name: string;
   /** Kafka key to value. */
@@ -148,6 +148,8 @@ export interface MetadataStore {
   watch(listener: MetadataListener): () => void;
   /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
   configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined;
+  /** Every config record of one resource kind (the users holding SCRAM credentials: "user"). */
+  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[];
   /** Replaces a resource's dynamic config overrides, durably (an empty set removes the record). */
   putConfigRecord(record: ConfigRecord): Promise<void>;
 }
@@ -285,6 +287,11 @@ export class LocalMetadataStore implements MetadataStore {
   /** A resource's dynamic config overrides, or undefined. */
   configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined {
     return this.configRecords.get(configKey(resource, name));
+  }
+
+  /** Every config record of one resource kind. */
+  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[] {
+    return [...this.configRecords.values()].filter((c) => c.resource === resource);
   }
 
   /** Replaces a resource's dynamic config overrides, durably; an empty set removes the record. */

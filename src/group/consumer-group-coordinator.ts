@@ -34,6 +34,7 @@ import {
   encodePartitionMetadataValue,
   encodeTargetAssignmentMemberValue,
   encodeTargetAssignmentMetadataValue,
+  encodeRegularExpressionValue,
   type AssignmentEpochs,
   type ClassicMemberMetadata,
   type TopicPartitionsById,
@@ -62,6 +63,8 @@ import { GroupOffsets } from "./offset-store.ts";
 export const CONSUMER_GROUP_TYPE = "consumer";
 /** ConsumerGroupDescribe v1 member type of a consumer-protocol member. */
 const MEMBER_TYPE_CONSUMER = 1;
+/** ConsumerGroupDescribe v1 member type of a classic-protocol member. */
+const MEMBER_TYPE_CLASSIC = 0;
 /** Most distinct regexes resolved per metadata version (a bound on the cache). */
 const MAX_CACHED_REGEXES = 10_000;
 
@@ -594,7 +597,8 @@ export class ConsumerGroupCoordinator {
     const offsets = g.offsets;
     g.offsets = new GroupOffsets(); // kept for the classic group rather than adopted by a simple one
     this.applyRecords(g.groupId, records);
-    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch, offsets }, members, assignments);
+    // The classic generation is the epoch before the leave that triggered this (Kafka converts instead of fencing).
+    this.classic.downgrade({ groupId: g.groupId, groupEpoch: g.groupEpoch - 1, offsets }, members, assignments);
     this.log.info(`group ${g.groupId}: only classic members are left; converted to a classic group`);
   }
 
@@ -808,9 +812,17 @@ export class ConsumerGroupCoordinator {
       if (old === undefined ? topics.size > 0 : old.topics.size !== topics.size || [...topics].some((t) => !old.topics.has(t))) changed = true;
       g.resolvedRegexes.set(regex, { topics, version });
     }
-    for (const r of [...g.resolvedRegexes.keys()]) if (!used.has(r)) g.resolvedRegexes.delete(r);
+    const dropped = [...g.resolvedRegexes.keys()].filter((r) => !used.has(r));
+    for (const r of dropped) g.resolvedRegexes.delete(r);
     if (!changed || !bumpOnChange) return;
     const records: GroupRecord[] = [];
+    const now = this.clock.nowMs();
+    for (const [regex, res] of g.resolvedRegexes) {
+      const old = previous.get(regex);
+      if (old !== undefined && old.topics.size === res.topics.size && [...res.topics].every((t) => old.topics.has(t))) continue;
+      records.push({ key: encodeConsumerGroupMemberKey(T.REGULAR_EXPRESSION, g.groupId, regex), value: encodeRegularExpressionValue([...res.topics], res.version, now) });
+    }
+    for (const r of dropped) records.push({ key: encodeConsumerGroupMemberKey(T.REGULAR_EXPRESSION, g.groupId, r), value: null });
     const subscription = this.subscribedTopics(g.members.values(), g);
     if (!sameSubscription(subscription, g.subscriptionMetadata)) {
       records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
@@ -916,6 +928,9 @@ export class ConsumerGroupCoordinator {
         case T.CURRENT_MEMBER_ASSIGNMENT:
           g.clearAssignment(k.member!);
           return;
+        case T.REGULAR_EXPRESSION:
+          g.resolvedRegexes.delete(k.member!);
+          return;
       }
       return;
     }
@@ -948,6 +963,9 @@ export class ConsumerGroupCoordinator {
       case 8:
         if (!g.members.has(k.member!)) g.putMemberMetadata(newMember(k.member!));
         g.updateAssignment(k.member!, v.assignment);
+        return;
+      case 16:
+        g.resolvedRegexes.set(k.member!, { topics: new Set(v.topics), version: Number(v.version) });
         return;
     }
   }
@@ -1044,7 +1062,7 @@ export class ConsumerGroupCoordinator {
         subscribedTopicRegex: m.subscribedTopicRegex ?? "",
         assignment: { topicPartitions: this.describedPartitions(m.assigned) },
         targetAssignment: { topicPartitions: this.describedPartitions(g.targetOf(m.memberId)) },
-        memberType: MEMBER_TYPE_CONSUMER,
+        memberType: m.classic !== null ? MEMBER_TYPE_CLASSIC : MEMBER_TYPE_CONSUMER,
       })),
     };
   }
@@ -1064,6 +1082,7 @@ export class ConsumerGroupCoordinator {
     for (const id of g.targetAssignment.keys()) {
       if (!g.members.has(id)) records.push({ key: encodeConsumerGroupMemberKey(T.TARGET_ASSIGNMENT_MEMBER, g.groupId, id), value: null });
     }
+    for (const regex of g.resolvedRegexes.keys()) records.push({ key: encodeConsumerGroupMemberKey(T.REGULAR_EXPRESSION, g.groupId, regex), value: null });
     records.push({ key: encodeConsumerGroupKey(T.TARGET_ASSIGNMENT_METADATA, g.groupId), value: null });
     records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: null });
     records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, g.groupId), value: null });

@@ -884,14 +884,10 @@ export class GroupCoordinator {
     if (mg !== undefined) {
       const invalid = this.consumer.validateOffsetCommit(mg, req.memberId, req.generationId, req.apiVersion ?? 9, false);
       if (invalid === ErrorCode.STALE_MEMBER_EPOCH) {
-        // KIP-1251: partitions the member has held since the epoch it commits with are still accepted.
-        const ok = req.offsets.map((o) => this.consumer.ownsSinceEpoch(mg, req.memberId, req.generationId, o.topic, o.partition));
-        const accepted = req.offsets.filter((_, i) => ok[i]);
-        if (accepted.length === 0) return all(invalid);
-        return this.writeOffsets(mg.groupId, mg.offsets, { ...req, offsets: accepted }, () => {}).then((codes) => {
-          let j = 0;
-          return ok.map((yes) => (yes ? codes[j++] : ErrorCode.STALE_MEMBER_EPOCH));
-        });
+        // KIP-1251: an older epoch is accepted when the member has held every partition of the commit since then.
+        const held = req.offsets.every((o) => this.consumer.ownsSinceEpoch(mg, req.memberId, req.generationId, o.topic, o.partition));
+        if (!held) return all(invalid);
+        return this.writeOffsets(mg.groupId, mg.offsets, req, () => {});
       }
       if (invalid !== ErrorCode.NONE) return all(invalid);
       return this.writeOffsets(mg.groupId, mg.offsets, req, () => {});

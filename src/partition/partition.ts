@@ -217,6 +217,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
     applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
     this.maybeAdvanceHighWatermark();
+    this.wakeFetches(); // followers wait for the log end, not the high watermark (a no-op when it already woke them)
     return r;
   }
 

@@ -5,6 +5,8 @@
  * never concatenated or copied. Elsewhere (Deno) it uses `node:net`. Writes take arrays of views.
  */
 import * as net from "node:net";
+import * as tls from "node:tls";
+import { X509Certificate } from "node:crypto";
 
 /** One accepted or dialled connection. */
 export interface Connection {
@@ -20,6 +22,24 @@ export interface Connection {
   resume(): void;
   /** Closes the connection (after queued writes when `graceful`). */
   close(graceful?: boolean): void;
+  /** On TLS: the verified client certificate's subject in RFC 2253 order (`CN=alice,O=Acme,C=US`), else null. */
+  readonly peerSubject?: string | null;
+}
+
+/** A TLS server's key material and client-certificate policy (PEM text). */
+export interface TlsServerOptions {
+  /** Private key. */
+  key: string;
+  /** Certificate chain. */
+  cert: string;
+  /** Password of an encrypted key. */
+  passphrase?: string;
+  /** CA certificates client certificates must chain to. */
+  ca?: string;
+  /** `required`: a verified client certificate is needed; `requested`: one is asked for and verified if sent. */
+  clientAuth: "required" | "requested" | "none";
+  /** A client failed the TLS handshake (not TLS at all, a bad certificate...): for the log. */
+  onHandshakeError?: (remote: string, message: string) => void;
 }
 
 /** Callbacks for one connection. */
@@ -46,9 +66,10 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandler): void {
+function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandler, peerSubject: string | null = null): void {
   socket.setNoDelay(true);
   const conn: Connection = {
+    peerSubject,
     remote: `${socket.remoteAddress}:${socket.remotePort}`,
     remoteIp: `${socket.remoteAddress}`,
     write(chunks) {
@@ -83,14 +104,15 @@ function listenNode(
   host: string,
   port: number,
   onConnection: (c: Connection) => ConnectionHandler,
+  tlsOptions: TlsServerOptions | null = null,
 ): Promise<Listener> {
   const sockets = new Set<net.Socket>();
-  const makeServer = () =>
-    net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      attach(socket, onConnection);
-    });
+  const accept = (socket: net.Socket, peerSubject: string | null) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    attach(socket, onConnection, peerSubject);
+  };
+  const makeServer = (): net.Server => (tlsOptions === null ? net.createServer((socket) => accept(socket, null)) : tlsServer(tlsOptions, accept));
   let server: net.Server | null = makeServer();
   return new Promise((resolve, reject) => {
     server!.once("error", reject);
@@ -119,6 +141,54 @@ function listenNode(
       });
     });
   });
+}
+
+/** The RFC 2253 subject of a verified peer certificate (most specific attribute first), or null. */
+function peerSubjectOf(socket: tls.TLSSocket): string | null {
+  const cert = socket.getPeerCertificate(false);
+  if (cert === null || cert === undefined || cert.raw === undefined) return null;
+  try {
+    return new X509Certificate(cert.raw).subject.split("\n").reverse().map((rdn) => rdn.replace(/([,+"\\<>;])/g, "\\$1")).join(",");
+  } catch {
+    return Object.entries(cert.subject ?? {}).reverse().map(([k, v]) => `${k}=${v}`).join(",");
+  }
+}
+
+/** A `node:tls` server that hands over connections once the handshake (and any client certificate check) is done. */
+function tlsServer(opts: TlsServerOptions, accept: (socket: net.Socket, peerSubject: string | null) => void): net.Server {
+  const server = tls.createServer(
+    {
+      key: opts.key,
+      cert: opts.cert,
+      passphrase: opts.passphrase,
+      ca: opts.ca,
+      requestCert: opts.clientAuth !== "none",
+      rejectUnauthorized: opts.clientAuth === "required",
+    },
+    (socket: tls.TLSSocket) => {
+      let subject: string | null = null;
+      if (opts.clientAuth !== "none") {
+        const presented = socket.getPeerCertificate(false)?.raw !== undefined;
+        if (presented && !socket.authorized) {
+          opts.onHandshakeError?.(`${socket.remoteAddress}:${socket.remotePort}`, `client certificate rejected: ${socket.authorizationError}`);
+          socket.destroy();
+          return;
+        }
+        if (presented) subject = peerSubjectOf(socket);
+      }
+      accept(socket, subject);
+    },
+  );
+  server.on("tlsClientError", (e: Error, socket: tls.TLSSocket) => {
+    opts.onHandshakeError?.(`${socket.remoteAddress}:${socket.remotePort}`, e.message);
+    socket.destroy();
+  });
+  return server;
+}
+
+/** Listens for TLS connections on host:port (through `node:tls` on every runtime). */
+export function listenTls(host: string, port: number, options: TlsServerOptions, onConnection: (c: Connection) => ConnectionHandler): Promise<Listener> {
+  return listenNode(host, port, onConnection, options);
 }
 
 /** Dials with `node:net`. */

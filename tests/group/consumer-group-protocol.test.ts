@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { advance, assignment, flush, joinDynamic, joinInput, subscription, track } from "./coordinator-harness.ts";
 import { assignedPartitionsOf } from "../../src/group/consumer-protocol.ts";
-import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
+import { assigned, consumerHarness, countAssigned, hb, owned, storedRecords } from "./consumer-group-harness.ts";
+import { decodeConsumerGroupValue } from "../../src/group/consumer-group-records.ts";
 
-test("a first member joins at epoch 1 with every partition and the broker's heartbeat interval", async () => {
+test("a first member joins at epoch 2 (subscription and topic metadata each bump) with every partition and the broker's heartbeat interval", async () => {
   const h = consumerHarness();
   const tid = h.topics.topic("t")!.idHex;
   const r = await h.coord.consumerGroupHeartbeat(hb("g", "A"));
@@ -72,6 +73,8 @@ test("KIP-1251: a commit with an older member epoch is accepted for partitions h
   const commit = (memberId: string, epoch: number, partition: number) =>
     h.coord.commitOffsets({ groupId: "g", generationId: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [{ topic: "t", partition, offset: 5n, leaderEpoch: -1, metadata: null }] });
   assert.deepEqual(await commit("A", 2, kept[0]), [ErrorCode.NONE], "A has held it since epoch 2");
+  const both = await h.coord.commitOffsets({ groupId: "g", generationId: 2, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [kept[0], bParts[0]].map((partition) => ({ topic: "t", partition, offset: 6n, leaderEpoch: -1, metadata: null })) });
+  assert.deepEqual(both, [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH], "all or nothing, as Kafka");
   assert.deepEqual(await commit("A", 2, bParts[0]), [ErrorCode.STALE_MEMBER_EPOCH], "not A's any more");
   assert.deepEqual(await commit("B", 2, bParts[0]), [ErrorCode.STALE_MEMBER_EPOCH], "B got it at epoch 3");
   assert.deepEqual(await commit("B", 3, bParts[0]), [ErrorCode.NONE]);
@@ -219,6 +222,14 @@ test("a regex subscription picks up a topic created later, and full-matches like
   assert.deepEqual(assigned(r2), { [eu]: [0, 1], [us]: [0, 1, 2] });
   const d = h.coord.describeConsumerGroup("g");
   assert.equal(d.members[0].subscribedTopicRegex, "orders-.*");
+  // Each resolution is a ConsumerGroupRegularExpression record (key version 16), as Kafka writes it.
+  const regexRecords = storedRecords(h).filter((r) => r.type === 16);
+  assert.deepEqual(regexRecords.map((r) => [r.group, r.member]), [["g", "orders-.*"], ["g", "orders-.*"]]);
+  const last = decodeConsumerGroupValue(16, regexRecords[1].value!);
+  assert.deepEqual(last.type === 16 ? last.topics : null, ["orders-eu", "orders-us"]);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  assert.deepEqual(await h.coord.deleteGroups(["g"]), [{ groupId: "g", errorCode: ErrorCode.NONE }]);
+  assert.equal(storedRecords(h).filter((r) => r.type === 16).at(-1)!.value, null, "deleting the group tombstones its regex");
 });
 
 test("new partitions of a subscribed topic bump the epoch and get assigned", async () => {

@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertSame, oracleSuite } from "./differential.ts";
-import { batch, createTopic, produce } from "./scenario-helpers.ts";
+import { batch, createTopic, initProducer, produce } from "./scenario-helpers.ts";
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -355,5 +355,25 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
       return out;
     });
     assertSame("Cluster/DeleteTopics/OffsetForLeaderEpoch", diffs);
+  });
+  test("DescribeProducers and DescribeLogDirs after idempotent writes", async () => {
+    const p = await pair();
+    const diffs = await p.compare("DescribeProducers/DescribeLogDirs", async (s) => {
+      const out: Record<string, unknown> = {};
+      await createTopic(s, "dp-topic", 2);
+      const init = await initProducer(s, null);
+      out.produce = await produce(s, "dp-topic", 0, batch(4, { producerId: init.producerId, producerEpoch: init.producerEpoch, baseSequence: 0 }));
+      for (const v of p.versions(61)) {
+        const r = await s.client.request(61, v, { topics: [{ name: "dp-topic", partitionIndexes: [0, 1, 9] }, { name: "dp-no-such", partitionIndexes: [0] }] });
+        out[`describeProducers v${v}`] = r.topics;
+      }
+      for (const v of p.versions(35)) {
+        const r = await s.client.request(35, v, { topics: [{ topic: "dp-topic", partitions: [0, 1] }, { topic: "dp-no-such", partitions: [0] }] });
+        // Paths and disk sizes are each machine's own; the topics and partition sizes are compared.
+        out[`describeLogDirs v${v}`] = { errorCode: r.errorCode, dirs: r.results.length, results: r.results.map((d: any) => ({ errorCode: d.errorCode, topics: d.topics, isCordoned: d.isCordoned })) };
+      }
+      return out;
+    });
+    assertSame("DescribeProducers/DescribeLogDirs", diffs);
   });
 });

@@ -3,7 +3,8 @@
  * reconciliation, leave, static members, fencing and every request error Kafka checks), ConsumerGroupDescribe,
  * OffsetCommit/OffsetFetch with member epochs, ListGroups with types and DescribeGroups on a consumer group: Runnel
  * answers as Apache Kafka does, at every version both serve. Topic ids in assignments are replaced by topic names
- * (each broker picks its own ids).
+ * (each broker picks its own ids). Also the online migration: a classic group upgraded by a consumer-protocol member,
+ * its classic member rejoining inside the consumer group, and the downgrade when the consumer-protocol member leaves.
  */
 import { test } from "node:test";
 import { uuidHex } from "../../src/protocol/uuid.ts";
@@ -72,13 +73,16 @@ oracleSuite("KIP-848 consumer groups match Apache Kafka", (pair) => {
           ...x,
           members: x.members.map((m: any) => ({ ...m, assignment: parts(m.assignment), targetAssignment: parts(m.targetAssignment) })),
         }));
+        // A partition A kept (with v0's random member ids which ones depends on the ids) and one it gave away.
+        const mine: number = kept[0].partitions[0];
+        const given = [0, 1, 2, 3].find((p) => !kept[0].partitions.includes(p))!;
         const commit = (memberId: string, epoch: number) =>
-          s.client.request(8, 9, { groupId: g, generationIdOrMemberEpoch: epoch, memberId, groupInstanceId: null, topics: [{ name: "cg-t", partitions: [{ partitionIndex: 0, committedOffset: 3n, committedLeaderEpoch: -1, committedMetadata: "" }] }] });
+          s.client.request(8, 9, { groupId: g, generationIdOrMemberEpoch: epoch, memberId, groupInstanceId: null, topics: [{ name: "cg-t", partitions: [mine, given].map((p) => ({ partitionIndex: p, committedOffset: 3n, committedLeaderEpoch: -1, committedMetadata: "" })) }] });
         out[`v${v} commit stale`] = (await commit(A, a3.memberEpoch - 1)).topics;
         out[`v${v} commit unknown`] = (await commit("nobody", a3.memberEpoch)).topics;
         out[`v${v} commit`] = (await commit(A, a3.memberEpoch)).topics;
         const fetch = (memberId: string | null, memberEpoch: number) =>
-          s.client.request(9, 9, { groups: [{ groupId: g, memberId, memberEpoch, topics: [{ name: "cg-t", partitionIndexes: [0] }] }], requireStable: false });
+          s.client.request(9, 9, { groups: [{ groupId: g, memberId, memberEpoch, topics: [{ name: "cg-t", partitionIndexes: [mine, given] }] }], requireStable: false });
         out[`v${v} fetch stale`] = (await fetch(A, a3.memberEpoch - 1)).groups;
         out[`v${v} fetch`] = (await fetch(A, a3.memberEpoch)).groups;
         out[`v${v} fetch admin`] = (await fetch(null, -1)).groups;
@@ -107,6 +111,55 @@ oracleSuite("KIP-848 consumer groups match Apache Kafka", (pair) => {
       return out;
     });
     assertSame("ConsumerGroups", diffs);
+  });
+
+  test("a classic consumer group upgraded by a consumer-protocol member, its classic member inside it, then downgraded", async () => {
+    const p = await pair();
+    const diffs = await p.compare("Migration", async (s: Side) => {
+      const out: Record<string, unknown> = {};
+      const ids = new Map<string, string>([[uuidHex(await createTopic(s, "mg-t", 4)), "mg-t"]]);
+      const g = "mg";
+      for (let i = 0; i < 200; i++) {
+        const r = await s.client.request(10, 4, { keyType: 0, coordinatorKeys: [g] });
+        const hb = await s.client.request(12, 4, { groupId: "mg-warmup", generationId: 1, memberId: "m", groupInstanceId: null });
+        if (r.coordinators[0].errorCode === 0 && ![14, 15, 16].includes(hb.errorCode)) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      await s.client.request(44, 1, { resources: [{ resourceType: 32, resourceName: g, configs: [{ name: "consumer.assignment.interval.ms", configOperation: 0, value: "0" }] }], validateOnly: false });
+      // Consumer protocol subscription v0 to mg-t, and an assignment v0 of all four partitions.
+      const sub = new Uint8Array([0, 0, 0, 0, 0, 1, 0, 4, ...new TextEncoder().encode("mg-t"), 255, 255, 255, 255]);
+      const all = new Uint8Array([0, 0, 0, 0, 0, 1, 0, 4, ...new TextEncoder().encode("mg-t"), 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 255, 255, 255, 255]);
+      const join = (memberId: string) =>
+        s.client.request(11, 9, { groupId: g, sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: sub }], reason: null });
+      let j = await join("");
+      if (j.errorCode === 79) j = await join(j.memberId);
+      const c: string = j.memberId;
+      out["classic join"] = { errorCode: j.errorCode, generationId: j.generationId, protocolName: j.protocolName };
+      const sync = (generationId: number, assignments: { memberId: string; assignment: Uint8Array }[]) =>
+        s.client.request(14, 5, { groupId: g, generationId, memberId: c, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments });
+      out["classic sync"] = (await sync(j.generationId, [{ memberId: c, assignment: all }])).errorCode;
+      const cg = await s.client.request(68, 1, { groupId: g, memberId: "mg-new", memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ["mg-t"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [] });
+      out["consumer joins"] = { errorCode: cg.errorCode, memberEpoch: cg.memberEpoch, assignment: named(ids, cg.assignment) };
+      out["list after upgrade"] = (await s.client.request(16, 5, { statesFilter: [], typesFilter: [] })).groups.filter((x: any) => x.groupId === g);
+      const gen = j.generationId;
+      out["classic heartbeat"] = (await s.client.request(12, 4, { groupId: g, generationId: gen, memberId: c, groupInstanceId: null })).errorCode;
+      const rj = await join(c);
+      out["classic rejoin"] = { errorCode: rj.errorCode, generationId: rj.generationId, protocolType: rj.protocolType, protocolName: rj.protocolName, skipAssignment: rj.skipAssignment, members: rj.members.length };
+      const rs = await sync(rj.generationId, []);
+      out["classic resync"] = { errorCode: rs.errorCode, protocolType: rs.protocolType, protocolName: rs.protocolName, assignment: [...rs.assignment] };
+      out["classic heartbeat 2"] = (await s.client.request(12, 4, { groupId: g, generationId: rj.generationId, memberId: c, groupInstanceId: null })).errorCode;
+      const d = await s.client.request(69, 1, { groupIds: [g], includeAuthorizedOperations: false });
+      // Member order carries no meaning (Kafka's is a hash order): one classic and one consumer member, by type.
+      out["describe"] = d.groups.map((x: any) => ({
+        ...x,
+        members: [...x.members].sort((a: any, b: any) => a.memberType - b.memberType).map((m: any) => ({ ...m, assignment: named(ids, m.assignment), targetAssignment: named(ids, m.targetAssignment) })),
+      }));
+      out["consumer leaves"] = (await s.client.request(68, 1, { groupId: g, memberId: "mg-new", memberEpoch: -1, instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null })).errorCode;
+      out["list after downgrade"] = (await s.client.request(16, 5, { statesFilter: [], typesFilter: [] })).groups.filter((x: any) => x.groupId === g);
+      out["classic heartbeat after downgrade"] = (await s.client.request(12, 4, { groupId: g, generationId: rj.generationId, memberId: c, groupInstanceId: null })).errorCode;
+      return out;
+    });
+    assertSame("Migration", diffs);
   });
 });
 

@@ -253,4 +253,33 @@ oracleSuite("groups and transactions match Apache Kafka", (pair) => {
     });
     assertSame("Fetch isolation", diffs);
   });
+  test("KIP-848 ConsumerGroupHeartbeat and ConsumerGroupDescribe: join, assignment, fenced and unknown members, leave", async () => {
+    const p = await pair();
+    const diffs = await p.compare("ConsumerGroupHeartbeat", async (s) => {
+      const out: Record<string, unknown> = {};
+      await createTopic(s, "kg-topic", 3);
+      for (const v of p.versions(68)) {
+        const g = `kg-${v}`;
+        await findCoordinator(s, g, 0);
+        const memberId = `member-${v}-0123456789abcdef`;
+        const hb = (fields: Record<string, unknown>) =>
+          s.client.request(68, v, { groupId: g, memberId, memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000, subscribedTopicNames: ["kg-topic"], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [], ...fields });
+        const view = (r: any) => ({ errorCode: r.errorCode, memberEpoch: r.memberEpoch, heartbeatIntervalMs: r.heartbeatIntervalMs, assigned: r.assignment?.topicPartitions.map((t: any) => [...t.partitions].sort()) ?? null });
+        out[`v${v} no subscription`] = view(await hb({ subscribedTopicNames: null }));
+        const joined = await hb({});
+        out[`v${v} join`] = view(joined);
+        const epoch: number = joined.memberEpoch;
+        out[`v${v} heartbeat`] = view(await hb({ memberEpoch: epoch, subscribedTopicNames: null, rebalanceTimeoutMs: -1, topicPartitions: null }));
+        out[`v${v} fenced epoch`] = view(await hb({ memberEpoch: epoch + 7, subscribedTopicNames: null, topicPartitions: null }));
+        out[`v${v} unknown member`] = view(await hb({ memberId: `nobody-${v}-0123456789abcd`, memberEpoch: 3, subscribedTopicNames: null, topicPartitions: null }));
+        const describeV = Math.max(...p.versions(69));
+        const d = await s.client.request(69, describeV, { groupIds: [g, `${g}-none`], includeAuthorizedOperations: true });
+        out[`v${v} describe`] = d.groups.map((x: any) => ({ ...x, members: x.members.map((m: any) => ({ memberEpoch: m.memberEpoch, clientId: m.clientId, subscribedTopicNames: m.subscribedTopicNames, assigned: m.assignment.topicPartitions.map((t: any) => [t.topicName, [...t.partitions].sort()]), target: m.targetAssignment.topicPartitions.map((t: any) => [t.topicName, [...t.partitions].sort()]) })) }));
+        out[`v${v} leave`] = view(await hb({ memberEpoch: -1, subscribedTopicNames: null, topicPartitions: null }));
+        out[`v${v} after leave`] = view(await hb({ memberEpoch: epoch, subscribedTopicNames: null, topicPartitions: null }));
+      }
+      return out;
+    });
+    assertSame("ConsumerGroupHeartbeat", diffs);
+  });
 });

@@ -81,7 +81,7 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
           topics.push(t ? describe(t, topicOps) : missing(rt.name, ZERO_UUID, unknownCode, topicOps));
         }
       }
-      const adv = b.advertised();
+      const adv = b.advertised(ctx.session?.listenerName);
       return {
         throttleTimeMs: 0,
         brokers: [{ nodeId: b.nodeId, host: adv.host, port: adv.port, rack: null }],

@@ -21,8 +21,8 @@ const MAX_COORDINATOR_KEYS = 10_000;
 
 /** Builds the FindCoordinator handler. */
 export function findCoordinatorHandler(b: Broker): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
-  const find = async (key: string, keyType: number): Promise<FindCoordinatorResponseCoordinator> => {
-    const adv = b.advertised();
+  const find = async (key: string, keyType: number, listenerName: string | undefined): Promise<FindCoordinatorResponseCoordinator> => {
+    const adv = b.advertised(listenerName);
     const ok = { key, nodeId: b.nodeId, host: adv.host, port: adv.port, errorCode: ErrorCode.NONE, errorMessage: null };
     const fail = (errorCode: number, errorMessage: string) => ({ key, nodeId: -1, host: "", port: -1, errorCode, errorMessage });
     switch (keyType) {
@@ -54,10 +54,10 @@ export function findCoordinatorHandler(b: Broker): ApiHandler<FindCoordinatorReq
           return { throttleTimeMs: 0, coordinators: keys.map((k) => ({ key: k, nodeId: -1, host: "", port: -1, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Too many keys." })) };
         }
         const coordinators: FindCoordinatorResponseCoordinator[] = [];
-        for (const k of keys) coordinators.push(await find(k, keyType));
+        for (const k of keys) coordinators.push(await find(k, keyType, ctx.session?.listenerName));
         return { throttleTimeMs: 0, coordinators };
       }
-      const c = await find(req.key ?? "", keyType);
+      const c = await find(req.key ?? "", keyType, ctx.session?.listenerName);
       return { throttleTimeMs: 0, errorCode: c.errorCode, errorMessage: c.errorMessage, nodeId: c.nodeId, host: c.host, port: c.port };
     },
   };

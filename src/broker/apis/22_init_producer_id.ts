@@ -1,6 +1,6 @@
 /**
- * InitProducerId (key 22), versions 0-5 (v6, two-phase commit, is not served). Gives idempotent producers a
- * producer id and epoch; a transactional id goes to the transaction coordinator (src/transactions), which bumps the
+ * InitProducerId (key 22), versions 0-5 (v6, two-phase commit, is not served). Gives idempotent producers a new
+ * producer id at epoch 0; a transactional id goes to the transaction coordinator (src/transactions), which bumps the
  * epoch of a known id, fencing older instances, and aborts its open transaction first.
  * v2 flexible; v3 producer id/epoch for epoch bumps; v4 PRODUCER_FENCED (older versions get INVALID_PRODUCER_EPOCH);
  * v5 changes only error handling. An empty transactional id is INVALID_REQUEST, as in Kafka.
@@ -26,12 +26,11 @@ export function initProducerIdHandler(b: Broker): ApiHandler<InitProducerIdReque
           .initProducerId({ transactionalId: req.transactionalId, transactionTimeoutMs: req.transactionTimeoutMs, producerId: req.producerId ?? -1n, producerEpoch: req.producerEpoch ?? -1 })
           .then((r) => ({ throttleTimeMs: 0, errorCode: fencedErrorCode(r.errorCode, ctx.apiVersion >= 4), producerId: r.producerId, producerEpoch: r.producerEpoch }));
       }
-      const pid = req.producerId ?? -1n;
-      const epoch = req.producerEpoch ?? -1;
-      if (pid >= 0n && epoch >= 0) {
-        // An idempotent producer bumping its epoch after a failed batch (KIP-360).
-        if (epoch >= 32766) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: b.producerIds.next(), producerEpoch: 0 };
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: epoch + 1 };
+      // An idempotent producer always gets a new producer id at epoch 0, as from Kafka's coordinator, also when it
+      // names its current id and epoch (KIP-360): two client sessions must never share an id and epoch, or the
+      // second's batches would be taken for duplicates of the first's and dropped. Naming only one is INVALID_REQUEST.
+      if ((req.producerId ?? -1n) < 0n !== (req.producerEpoch ?? -1) < 0) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1n, producerEpoch: -1 };
       }
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: b.producerIds.next(), producerEpoch: 0 };
     },

@@ -38,7 +38,7 @@ export function describeConfigsHandler(b: Broker): ApiHandler<DescribeConfigsReq
           value: e.value,
           readOnly: e.readOnly,
           configSource: e.configSource,
-          isSensitive: false,
+          isSensitive: e.isSensitive ?? false,
           synonyms: req.includeSynonyms ? e.synonyms : [],
           configType: e.configType,
           documentation: req.includeDocumentation ? e.documentation : null,

@@ -16,8 +16,8 @@ export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterReq
     apiKey: 60,
     minVersion: 0,
     maxVersion: 2,
-    handle(_ctx, req) {
-      const adv = b.advertised();
+    handle(ctx, req) {
+      const adv = b.advertised(ctx.session?.listenerName);
       const endpointType = req.endpointType ?? ENDPOINT_BROKER;
       if (endpointType !== ENDPOINT_BROKER) {
         return {

@@ -4,6 +4,7 @@
  * GROUP_ID_NOT_FOUND "Group X is not a consumer group.", as Kafka does (admin clients then use DescribeGroups).
  */
 import type { ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from "../../protocol/generated/69_consumer_group_describe.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { GROUP_AUTHORIZED_OPERATIONS } from "../../group/group-coordinator.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
@@ -30,7 +31,8 @@ export function consumerGroupDescribeHandler(b: Broker): ApiHandler<ConsumerGrou
           assignmentEpoch: d.assignmentEpoch,
           assignorName: d.assignorName,
           members: d.members.map((m) => ({ ...m, memberType: ctx.apiVersion >= 1 ? m.memberType : -1 })),
-          authorizedOperations: ops,
+          // A group that does not exist reports no operations (Kafka answers "not requested" for it).
+          authorizedOperations: d.errorCode === ErrorCode.NONE ? ops : OPERATIONS_NOT_REQUESTED,
         };
       });
       return { throttleTimeMs: 0, groups };

@@ -42,6 +42,10 @@ import { listTransactionsHandler } from "./66_list_transactions.ts";
 import { afterOffsetsTopic } from "./offsets-topic-first.ts";
 import { consumerGroupHeartbeatHandler } from "./68_consumer_group_heartbeat.ts";
 import { consumerGroupDescribeHandler } from "./69_consumer_group_describe.ts";
+import { saslHandshakeHandler } from "./17_sasl_handshake.ts";
+import { saslAuthenticateHandler } from "./36_sasl_authenticate.ts";
+import { describeUserScramCredentialsHandler } from "./50_describe_user_scram_credentials.ts";
+import { alterUserScramCredentialsHandler } from "./51_alter_user_scram_credentials.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -72,6 +76,10 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
     afterOffsetsTopic(b, consumerGroupHeartbeatHandler(b)),
     consumerGroupDescribeHandler(b),
+    saslHandshakeHandler(),
+    saslAuthenticateHandler(),
+    describeUserScramCredentialsHandler(b.scramCredentials),
+    alterUserScramCredentialsHandler(b.scramCredentials),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {

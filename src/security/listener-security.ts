@@ -1,0 +1,73 @@
+/**
+ * Everything a listener needs to secure its connections, resolved once at start-up from the config: its TLS server
+ * settings (SSL, SASL_SSL) and a factory of per-connection {@link SecuritySession}s carrying the listener, the
+ * certificate principal and the SASL mechanisms and credentials (SASL_PLAINTEXT, SASL_SSL).
+ */
+import type { BrokerConfig } from "../broker/config.ts";
+import type { Connection } from "../platform/net.ts";
+import type { FileSystem } from "../platform/fs.ts";
+import type { RandomSource } from "../platform/random.ts";
+import { listenerSetting, usesSasl, usesTls, type ListenerDef } from "./listeners.ts";
+import { listenerTls, type ListenerTls } from "./tls-config.ts";
+import { parseJaasConfig, plainUsers } from "./jaas.ts";
+import { SecuritySession, SCRAM_MECHANISM_NAMES, type SaslSettings } from "./session.ts";
+import type { ScramCredentialStore } from "./scram-credentials.ts";
+
+/** Mechanisms Runnel serves. */
+const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES]);
+
+/** A listener's resolved security. */
+export interface ListenerSecurity {
+  /** The listener. */
+  readonly def: ListenerDef;
+  /** TLS settings, or null on PLAINTEXT and SASL_PLAINTEXT. */
+  readonly tls: ListenerTls | null;
+  /** Builds the session of a new connection. */
+  session(conn: Connection): SecuritySession;
+}
+
+/** What resolving a listener's security needs. */
+export interface ListenerSecurityDeps {
+  /** Reads PEM files. */
+  fs: FileSystem;
+  /** SCRAM nonces. */
+  random: RandomSource;
+  /** SCRAM credentials. */
+  scram: ScramCredentialStore;
+  /** Log sink (messages never carry secrets). */
+  log(level: "info" | "warn", msg: string): void;
+}
+
+/** The SASL settings of listener `name`; throws on a mechanism Runnel does not serve or a malformed login config. */
+function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurityDeps): SaslSettings {
+  const mechanisms = (listenerSetting(config, name, "sasl.enabled.mechanisms") ?? "").split(",").map((m) => m.trim().toUpperCase()).filter((m) => m !== "");
+  for (const m of mechanisms) {
+    if (!SERVED_MECHANISMS.has(m)) throw new Error(`listener ${name}: sasl.enabled.mechanisms: ${m} is not served (Runnel serves ${[...SERVED_MECHANISMS].join(", ")})`);
+  }
+  if (mechanisms.length === 0) throw new Error(`listener ${name}: sasl.enabled.mechanisms is empty`);
+  let users = new Map<string, string>();
+  const jaasKey = `listener.name.${name.toLowerCase()}.plain.sasl.jaas.config`;
+  const jaas = config.values.get(jaasKey) ?? config.raw("sasl.jaas.config");
+  if (mechanisms.includes("PLAIN") && jaas !== null) {
+    const entry = parseJaasConfig(jaas);
+    if (!entry.loginModule.endsWith("PlainLoginModule")) throw new Error(`listener ${name}: ${jaasKey} must use org.apache.kafka.common.security.plain.PlainLoginModule for PLAIN`);
+    users = plainUsers(entry);
+  }
+  if (mechanisms.includes("PLAIN") && users.size === 0) deps.log("warn", `listener ${name}: PLAIN is enabled but ${jaasKey} names no user_<name> entries: every PLAIN login will fail`);
+  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random };
+}
+
+/** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */
+export function listenerSecurity(config: BrokerConfig, def: ListenerDef, deps: ListenerSecurityDeps): ListenerSecurity {
+  const tls = usesTls(def.securityProtocol) ? listenerTls(config, def.name, deps.fs) : null;
+  const sasl = usesSasl(def.securityProtocol) ? saslSettings(config, def.name, deps) : null;
+  return {
+    def,
+    tls,
+    session(conn) {
+      // A certificate principal counts on SSL; on SASL_SSL the SASL identity replaces it.
+      const certPrincipal = tls !== null && sasl === null && conn.peerSubject ? tls.principals.map(conn.peerSubject) : null;
+      return new SecuritySession(def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal);
+    },
+  };
+}

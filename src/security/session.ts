@@ -1,0 +1,139 @@
+/**
+ * The security state of one client connection: its listener and protocol, its principal (`User:ANONYMOUS` until
+ * authenticated; on SSL the mapped certificate subject), and on SASL listeners the SaslHandshake/SaslAuthenticate
+ * exchange (KIP-152). Before SASL authentication completes only ApiVersions and the two SASL APIs are admitted;
+ * anything else closes the connection, as in Kafka. A failed authentication is answered, logged once without
+ * secrets, and then the connection is closed.
+ */
+import { ErrorCode } from "../protocol/errors.ts";
+import type { RandomSource } from "../platform/random.ts";
+import { escapeLogText } from "../broker/log-escape.ts";
+import { usesSasl, type SecurityProtocol } from "./listeners.ts";
+import { SaslFailure, type SaslExchange } from "./sasl-mechanism.ts";
+import { PlainServer } from "./plain.ts";
+import { SCRAM_MECHANISMS, ScramServer, type ScramCredential } from "./scram.ts";
+
+/** API keys a SASL client may send before it is authenticated: SaslHandshake, ApiVersions, SaslAuthenticate. */
+const OPEN_BEFORE_AUTH: ReadonlySet<number> = new Set([17, 18, 36]);
+
+/** What a listener's SASL side knows: enabled mechanisms and where credentials come from. */
+export interface SaslSettings {
+  /** `sasl.enabled.mechanisms` of the listener (upper case). */
+  mechanisms: readonly string[];
+  /** PLAIN users (from the listener's PlainLoginModule `user_<name>` options). */
+  plainUsers: ReadonlyMap<string, string>;
+  /** SCRAM credential of a user for a mechanism. */
+  scramCredential(user: string, mechanism: string): ScramCredential | undefined;
+  /** Nonces. */
+  random: RandomSource;
+}
+
+/** Outcome of SaslHandshake. */
+export interface HandshakeResult {
+  /** Kafka error code. */
+  errorCode: number;
+  /** The listener's enabled mechanisms. */
+  mechanisms: string[];
+}
+
+/** Outcome of SaslAuthenticate. */
+export interface AuthenticateResult {
+  /** Kafka error code. */
+  errorCode: number;
+  /** Error message (no secrets). */
+  errorMessage: string | null;
+  /** The server's token. */
+  authBytes: Uint8Array;
+}
+
+/** One connection's security state. */
+export class SecuritySession {
+  /** The principal (`User:<name>`). */
+  principal = "User:ANONYMOUS";
+  /** Why the connection must close once the response in hand is sent, or null. */
+  closeAfterResponse: string | null = null;
+  /** After a v0 SaslHandshake: the SASL tokens arrive as bare size-prefixed frames, not SaslAuthenticate requests. */
+  rawTokens = false;
+  private authenticated: boolean;
+  private exchange: SaslExchange | null = null;
+  private mechanism: string | null = null;
+
+  constructor(
+    /** The listener's name (upper case). */
+    readonly listenerName: string,
+    /** The listener's security protocol. */
+    readonly securityProtocol: SecurityProtocol,
+    /** The client's "host:port". */
+    readonly remote: string,
+    private readonly sasl: SaslSettings | null,
+    private readonly log: (level: "info" | "warn", msg: string) => void,
+    /** The principal name from the TLS client certificate, or null. */
+    certificatePrincipal: string | null = null,
+  ) {
+    this.authenticated = !usesSasl(securityProtocol);
+    if (certificatePrincipal !== null) this.principal = `User:${certificatePrincipal}`;
+  }
+
+  /** Whether a request with this API key may be served now. */
+  admits(apiKey: number): boolean {
+    return this.authenticated || OPEN_BEFORE_AUTH.has(apiKey);
+  }
+
+  /** Whether SASL authentication is still to come (a request other than the open ones must close the connection). */
+  get awaitingSasl(): boolean {
+    return !this.authenticated;
+  }
+
+  /** SaslHandshake: picks the mechanism (`version` 0: the tokens then follow as bare frames). */
+  handshake(mechanism: string, version: number): HandshakeResult {
+    const mechanisms = [...(this.sasl?.mechanisms ?? [])];
+    if (this.sasl === null || this.authenticated || this.mechanism !== null) {
+      this.closeAfterResponse = "unexpected SaslHandshake";
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
+    }
+    if (!mechanisms.includes(mechanism)) {
+      this.failed(`unsupported SASL mechanism ${escapeLogText(mechanism)}`);
+      return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
+    }
+    this.mechanism = mechanism;
+    this.rawTokens = version === 0;
+    const sasl = this.sasl;
+    this.exchange = mechanism === "PLAIN"
+      ? new PlainServer(sasl.plainUsers)
+      : new ScramServer(mechanism, (u, m) => sasl.scramCredential(u, m), sasl.random);
+    return { errorCode: ErrorCode.NONE, mechanisms };
+  }
+
+  /** SaslAuthenticate: one token of the exchange. */
+  authenticate(token: Uint8Array): AuthenticateResult {
+    if (this.exchange === null || this.authenticated) {
+      this.closeAfterResponse = "SaslAuthenticate without a handshake";
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "Unexpected SaslAuthenticate request", authBytes: new Uint8Array(0) };
+    }
+    try {
+      const step = this.exchange.step(token);
+      if (step.principal !== null) {
+        this.authenticated = true;
+        this.rawTokens = false;
+        this.exchange = null;
+        this.principal = `User:${step.principal}`;
+        this.log("info", `authenticated ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
+      }
+      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response };
+    } catch (e) {
+      if (!(e instanceof SaslFailure)) throw e;
+      this.failed(`${this.mechanism}: ${escapeLogText(e.logDetail)}`);
+      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: e.clientMessage, authBytes: new Uint8Array(0) };
+    }
+  }
+
+  private failed(detail: string): void {
+    this.exchange = null;
+    this.rawTokens = false;
+    this.closeAfterResponse = "failed authentication";
+    this.log("warn", `Failed authentication with ${this.remote} on listener ${this.listenerName} (${detail})`);
+  }
+}
+
+/** The SCRAM mechanism names. */
+export const SCRAM_MECHANISM_NAMES: readonly string[] = SCRAM_MECHANISMS.map((m) => m.name);

@@ -1,0 +1,61 @@
+/**
+ * Several listeners at once with `listener.security.protocol.map` and `advertised.listeners` per listener: a
+ * client (kafkajs) is given the address of the listener it connected to in Metadata, FindCoordinator and
+ * DescribeCluster; broken listener settings stop the start with a message naming the key.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
+import { startTestBroker } from "../support/broker.ts";
+import { BrokerConfig } from "../../src/broker/config.ts";
+import { validateListeners, interBrokerListenerName } from "../../src/security/listeners.ts";
+import { PrincipalMapping } from "../../src/security/principal-mapping.ts";
+
+test("kafkajs on each of two listeners is told that listener's advertised address", { timeout: 60_000 }, async () => {
+  const b = await startTestBroker({
+    listeners: "INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
+    "listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+    "advertised.listeners": "EXTERNAL://localhost:0",
+    "inter.broker.listener.name": "INTERNAL",
+  });
+  try {
+    const internal = b.broker.listenerPort("INTERNAL");
+    const external = b.broker.listenerPort("EXTERNAL");
+    assert.notEqual(internal, external);
+    for (const [port, host] of [[internal, "127.0.0.1"], [external, "localhost"]] as const) {
+      const kafka = new Kafka({ clientId: "adv", brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING });
+      const admin = kafka.admin();
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      assert.deepEqual(cluster.brokers.map((x) => [x.host, x.port]), [[host, port]]);
+      await admin.createTopics({ topics: [{ topic: `t-${port}` }] });
+      const groups = await admin.describeGroups([`g-${port}`]);
+      assert.equal(groups.groups[0].groupId, `g-${port}`, "FindCoordinator's answer was reachable");
+      await admin.disconnect();
+    }
+    const registered = b.broker.metadataView.brokers()[0].endpoints;
+    assert.deepEqual(registered.map((e) => [e.name, e.host, e.port, e.securityProtocol]), [["INTERNAL", "127.0.0.1", internal, "PLAINTEXT"], ["EXTERNAL", "localhost", external, "PLAINTEXT"]]);
+    assert.equal(interBrokerListenerName(b.broker.config), "INTERNAL");
+  } finally {
+    await b.stop();
+  }
+});
+
+test("listener settings are checked: unmapped name, duplicate name, unknown advertised or inter-broker listener", () => {
+  const check = (values: Record<string, string>) => () => validateListeners(new BrokerConfig(new Map(Object.entries(values))));
+  assert.throws(check({ listeners: "CUSTOM://127.0.0.1:0" }), /no security protocol for listener CUSTOM/);
+  assert.throws(check({ listeners: "PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:1" }), /appears twice/);
+  assert.throws(check({ listeners: "PLAINTEXT://127.0.0.1:0", "advertised.listeners": "SSL://h:1" }), /SSL is not one of the listeners/);
+  assert.throws(check({ listeners: "PLAINTEXT://127.0.0.1:0", "inter.broker.listener.name": "REPL" }), /inter.broker.listener.name=REPL/);
+  assert.throws(check({ listeners: "A://127.0.0.1:0", "listener.security.protocol.map": "A:TLS" }), /invalid entry 'A:TLS'/);
+});
+
+test("ssl.principal.mapping.rules: RULE with case change, fall-through to DEFAULT", () => {
+  const m = PrincipalMapping.parse("RULE:^CN=([a-z]+),OU=eng,O=(.*)$/$1@$2/U, RULE:^CN=(.*?),.*$/$1/, DEFAULT");
+  assert.equal(m.map("CN=alice,OU=eng,O=Runnel"), "ALICE@RUNNEL");
+  assert.equal(m.map("CN=bob,OU=ops,O=Runnel"), "bob");
+  assert.equal(m.map("O=NoCommonName"), "O=NoCommonName");
+  assert.equal(PrincipalMapping.parse("DEFAULT").map("CN=x,O=y"), "CN=x,O=y");
+  assert.equal(PrincipalMapping.parse("RULE:^CN=(.*)\\/(.*)$/$2/L").map("CN=a/B"), "b");
+  assert.throws(() => PrincipalMapping.parse("RULE:^CN=x"), /unterminated RULE/);
+});
