@@ -266,6 +266,25 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.assertHighWatermark();
   }
 
+  /**
+   * The leader side of a follower's fetch (Fetch with a replica id): when the follower's last fetched epoch ends
+   * earlier here (or is unknown), returns that epoch and its end offset, to be answered instead of records so the
+   * follower truncates first (KIP-595's diverging epoch); otherwise takes the fetch offset as the follower's log end
+   * offset (moving the high watermark) and returns null. Throws NOT_LEADER_OR_FOLLOWER unless this broker leads
+   * and `replicaId` is another replica.
+   */
+  acceptFollowerFetch(replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number): { epoch: number; endOffset: bigint } | null {
+    if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
+    }
+    if (lastFetchedEpoch >= 0) {
+      const end = this.leaderEpochs.endOffsetFor(lastFetchedEpoch, this.log.logEndOffset);
+      if (end.endOffset < fetchOffset || end.epoch < lastFetchedEpoch) return end;
+    }
+    if (fetchOffset <= this.log.logEndOffset) this.updateFollowerFetch(replicaId, fetchOffset);
+    return null;
+  }
+
   /** The leader hears a follower's fetch position: tracks it and moves the high watermark when the ISR allows. */
   updateFollowerFetch(replicaId: number, logEndOffset: bigint): void {
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
