@@ -668,7 +668,23 @@ export class ConsumerGroupCoordinator {
       memberId,
       members: [],
     };
-    return this.commit(g.groupId, result.records, result.after, outcome, (code) => fail(code));
+    const after = () => {
+      result.after?.();
+      // Kafka's sync timeout: the member must send its SyncGroup within its rebalance timeout.
+      const grp = this.groups.get(g.groupId);
+      if (grp !== undefined) this.setClassicDeadline(grp, memberId, req.rebalanceTimeoutMs, "did not send SyncGroup within its rebalance timeout");
+    };
+    return this.commit(g.groupId, result.records, after, outcome, (code) => fail(code));
+  }
+
+  /** Arms (replacing any) the deadline by which a classic member must act, else it is removed. */
+  private setClassicDeadline(g: ModernGroup, memberId: string, ms: number, why: string): void {
+    if (this.stopped) return;
+    this.clearTimer(g.classicDeadlines, memberId);
+    g.classicDeadlines.set(memberId, this.clock.setTimer(() => {
+      g.classicDeadlines.delete(memberId);
+      this.fence(g, memberId, why);
+    }, Math.max(0, ms)));
   }
 
   /** A SyncGroup from a classic member of a consumer group: its current assignment. */
@@ -681,6 +697,7 @@ export class ConsumerGroupCoordinator {
       return err(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     this.scheduleSession(g, m.memberId);
+    this.clearTimer(g.classicDeadlines, m.memberId);
     return { errorCode: ErrorCode.NONE, protocolType: CONSUMER_PROTOCOL_TYPE, protocolName: req.protocolName ?? m.classic!.supportedProtocols[0].name, assignment: this.assignmentBytes(m.assigned) };
   }
 
@@ -691,7 +708,11 @@ export class ConsumerGroupCoordinator {
     if (req.generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
     this.scheduleSession(g, m.memberId);
     const target = g.targetOf(m.memberId);
-    if (m.memberEpoch < g.groupEpoch || m.state !== MemberState.STABLE || !samePartitions(target, m.assigned)) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (m.memberEpoch < g.groupEpoch || m.state !== MemberState.STABLE || !samePartitions(target, m.assigned)) {
+      // Kafka's join timeout: told to rejoin, the member must do so within its rebalance timeout.
+      if (!g.classicDeadlines.has(m.memberId)) this.setClassicDeadline(g, m.memberId, m.rebalanceTimeoutMs, "did not rejoin within its rebalance timeout");
+      return ErrorCode.REBALANCE_IN_PROGRESS;
+    }
     return ErrorCode.NONE;
   }
 
@@ -1011,13 +1032,16 @@ export class ConsumerGroupCoordinator {
   private clearMemberTimers(g: ModernGroup, memberId: string): void {
     this.clearTimer(g.sessionTimers, memberId);
     this.clearTimer(g.rebalanceTimers, memberId);
+    this.clearTimer(g.classicDeadlines, memberId);
   }
 
   private clearTimers(g: ModernGroup): void {
     for (const t of g.sessionTimers.values()) this.clock.clearTimer(t);
     for (const t of g.rebalanceTimers.values()) this.clock.clearTimer(t);
+    for (const t of g.classicDeadlines.values()) this.clock.clearTimer(t);
     g.sessionTimers.clear();
     g.rebalanceTimers.clear();
+    g.classicDeadlines.clear();
     if (g.regexRefreshTimer !== null) this.clock.clearTimer(g.regexRefreshTimer);
     g.regexRefreshTimer = null;
   }
