@@ -85,6 +85,7 @@ export function renderReport(r: SuiteResults): string {
     "",
   );
 
+  L.push("Apache Kafka itself, the system Runnel replaces, is measured head to head in [KAFKA.md](KAFKA.md) (`bun bench/kafka.ts`, the last step of `npm run bench`).", "");
   L.push("## Headline figures", "");
   L.push("| Measure | Runnel | Redis Streams | NATS JetStream | Runnel / Redis | Runnel / NATS | Limit | Runnel / limit |");
   L.push("| --- | --- | --- | --- | --- | --- | --- | --- |");

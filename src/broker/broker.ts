@@ -11,7 +11,7 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
-import { applyDynamicBrokerConfigs } from "./dynamic-configs.ts";
+import { mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
@@ -204,6 +204,10 @@ export class Broker {
       d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
     }
     const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
+    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
+    // Dynamic broker configs (KIP-226) from the metadata store count from the start: storage and the cleaner too.
+    const staticSettings = new Map(config.values);
+    mergeDynamicBrokerConfigs(config.values, staticSettings, metadata, config.nodeId);
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
     const fdLimit = openFilesLimit();
@@ -237,10 +241,9 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
     broker.metrics = metrics;
-    applyDynamicBrokerConfigs(broker); // KIP-226 settings kept in the metadata store, before topics take their defaults
+    rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();

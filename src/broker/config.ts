@@ -100,6 +100,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   // HTTP (src/http): metrics, health, JSON API and console.
   { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
   { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
+  // Cluster mode (src/cluster): metadata in etcd. Unset endpoints: a single node with its local metadata file.
+  { key: "metadata.etcd.endpoints", type: "list", default: "", doc: "etcd client URLs (http://host:port,...) holding the cluster metadata; empty: single node." },
+  { key: "broker.rack", type: "string", default: null, doc: "Rack of this broker, for rack-aware replica placement." },
+  { key: "broker.session.timeout.ms", type: "int", default: "9000", doc: "How long the broker's registration lease lives in etcd without keep-alives." },
+  { key: "unclean.leader.election.enable", type: "boolean", default: "false", doc: "Elect a leader outside the ISR when no ISR member is alive (data loss)." },
   // Security (src/security): listeners' protocols, TLS and SASL. Most ssl.* and sasl.* keys may be given per listener
   // as `listener.name.<listener>.<key>` (SASL login configs as `listener.name.<listener>.<mechanism>.sasl.jaas.config`).
   { key: "listener.security.protocol.map", type: "string", default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", doc: "Listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)." },

@@ -13,6 +13,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { logConfigFromBrokerProperties, parseLogConfig } from "../storage/log-config.ts";
 import { BROKER_CONFIG_DEFS } from "./config.ts";
 import type { Broker } from "./broker.ts";
+import type { MetadataStore } from "../cluster/metadata-store.ts";
 
 /** DescribeConfigs source of a group config set dynamically (Kafka's DYNAMIC_GROUP_CONFIG). */
 export const DYNAMIC_GROUP_CONFIG_SOURCE = 8;
@@ -120,6 +121,22 @@ export function staticBrokerSettings(b: Broker): ReadonlyMap<string, string> {
   return staticOf(b);
 }
 
+/** Records a broker's static settings, taken before the dynamic ones were merged in at start. */
+export function rememberStaticBrokerSettings(b: Broker, settings: ReadonlyMap<string, string>): void {
+  staticValues.set(b, new Map(settings));
+}
+
+/**
+ * Writes into `values` the effective settings: `statics`, then the cluster default, then this broker's own
+ * dynamic configs from the metadata store (the precedence Kafka gives them).
+ */
+export function mergeDynamicBrokerConfigs(values: Map<string, string>, statics: ReadonlyMap<string, string>, store: Pick<MetadataStore, "configRecord">, nodeId: number): void {
+  values.clear();
+  for (const [k, v] of statics) values.set(k, v);
+  for (const [k, v] of Object.entries(store.configRecord("broker", "")?.configs ?? {})) values.set(k, v);
+  for (const [k, v] of Object.entries(store.configRecord("broker", String(nodeId))?.configs ?? {})) values.set(k, v);
+}
+
 function staticOf(b: Broker): ReadonlyMap<string, string> {
   let s = staticValues.get(b);
   if (s === undefined) {
@@ -136,15 +153,12 @@ export function dynamicBrokerConfigs(b: Broker, name: string): Readonly<Record<s
 
 /**
  * Applies the stored dynamic broker configs: the effective values go into the broker's config map and the
- * topic defaults derived from them are recomputed and pushed to every topic. Called at start and after a change.
+ * topic defaults derived from them are recomputed and pushed to every topic. Called after each change (at start
+ * the broker merges them before opening storage).
  */
 export function applyDynamicBrokerConfigs(b: Broker): void {
-  const effective = new Map(staticOf(b));
-  for (const [k, v] of Object.entries(dynamicBrokerConfigs(b, ""))) effective.set(k, v);
-  for (const [k, v] of Object.entries(dynamicBrokerConfigs(b, String(b.nodeId)))) effective.set(k, v);
-  b.config.values.clear();
-  for (const [k, v] of effective) b.config.values.set(k, v);
-  const defaults = logConfigFromBrokerProperties(effective);
+  mergeDynamicBrokerConfigs(b.config.values, staticOf(b), b.metadataView, b.nodeId);
+  const defaults = logConfigFromBrokerProperties(b.config.values);
   if (!defaults.ok) {
     b.logger.warn(`dynamic broker configs give invalid topic defaults, keeping the previous ones: ${defaults.message}`);
     return;

@@ -217,6 +217,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
     applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
     this.maybeAdvanceHighWatermark();
+    this.wakeFetches(); // followers wait for the log end, not the high watermark (a no-op when it already woke them)
     return r;
   }
 
@@ -263,6 +264,25 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.abortedTxns.truncateTo(end);
     loadProducerState(this.deps.fs, this.log, this.producers, this.onAbort);
     this.assertHighWatermark();
+  }
+
+  /**
+   * The leader side of a follower's fetch (Fetch with a replica id): when the follower's last fetched epoch ends
+   * earlier here (or is unknown), returns that epoch and its end offset, to be answered instead of records so the
+   * follower truncates first (KIP-595's diverging epoch); otherwise takes the fetch offset as the follower's log end
+   * offset (moving the high watermark) and returns null. Throws NOT_LEADER_OR_FOLLOWER unless this broker leads
+   * and `replicaId` is another replica.
+   */
+  acceptFollowerFetch(replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number): { epoch: number; endOffset: bigint } | null {
+    if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
+    }
+    if (lastFetchedEpoch >= 0) {
+      const end = this.leaderEpochs.endOffsetFor(lastFetchedEpoch, this.log.logEndOffset);
+      if (end.endOffset < fetchOffset || end.epoch < lastFetchedEpoch) return end;
+    }
+    if (fetchOffset <= this.log.logEndOffset) this.updateFollowerFetch(replicaId, fetchOffset);
+    return null;
   }
 
   /** The leader hears a follower's fetch position: tracks it and moves the high watermark when the ISR allows. */

@@ -11,6 +11,13 @@
  * epoch -1 closes session N (full fetch); id N / epoch E > 0 is an incremental fetch that names only changed
  * partitions and gets back only partitions with news.
  *
+ * Replication: a fetch naming a replica (replica_id, or ReplicaState from v15) comes from a follower. The leader
+ * answers it up to its log end (not the high watermark), takes its fetch offset as the follower's log end offset
+ * (which moves the high watermark), and, when the follower's last fetched epoch ends earlier here, answers the
+ * diverging epoch instead of records (v12+) so the follower truncates first. Only replicas of a partition this
+ * broker leads may fetch so (NOT_LEADER_OR_FOLLOWER otherwise). Followers wait for appends, consumers for the
+ * high watermark.
+ *
  * Transactions: every response carries the last stable offset (LSO: the high watermark, or the first offset of
  * the oldest open transaction if lower); isolation_level=1 (read_committed) reads only below it and gets the
  * aborted transactions overlapping the returned range, whose records the client drops.
@@ -34,6 +41,8 @@ export const MAX_FETCH_WAIT_MS = 30_000;
 interface Wanted extends SessionPartition {
   topic: Topic | undefined;
   p: PartitionState | undefined;
+  /** Epoch of the last batch the fetching follower has (v12+), or -1. */
+  lastFetchedEpoch?: number;
 }
 
 interface PartitionResult {
@@ -51,6 +60,8 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
     handle(ctx, req) {
       const v = ctx.apiVersion;
       const useIds = v >= 13;
+      // A follower's fetch (replication) names its broker: replica_id before v15, ReplicaState from v15.
+      const replicaId = v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1);
       const resolve = (topicKey: string, name: string | undefined, id: Uint8Array | undefined) => {
         const topic = useIds ? b.topicsById.get(topicKey) : b.topicsByName.get(name!);
         return { topic, topicName: topic?.name ?? name ?? "", topicId: useIds ? id : topic?.id };
@@ -68,6 +79,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
             fetchOffset: fp.fetchOffset,
             maxBytes: fp.partitionMaxBytes,
             currentLeaderEpoch: fp.currentLeaderEpoch ?? -1,
+            lastFetchedEpoch: fp.lastFetchedEpoch ?? -1,
             sentHighWatermark: -1n,
             sentLogStartOffset: -1n,
           });
@@ -125,7 +137,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
         return buildResponse(results, session?.id ?? 0);
       };
-      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, useIds);
+      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
       return new Promise<FetchResponse>((done) => {
@@ -136,7 +148,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           if (b.metrics !== null) b.metrics.waitingFetches--;
           b.clock.clearTimer(timer);
           for (const w of wanted) w.p?.removeFetchWaiter(onData);
-          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, useIds).results));
+          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId).results));
         };
         // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
         const park = () => {
@@ -144,7 +156,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         };
         const onData = () => {
           if (finished) return;
-          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, useIds);
+          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId);
           if (again.bytes >= req.minBytes || again.hasError) finish();
           else park();
         };
@@ -157,7 +169,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */
-function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, useIds: boolean): { results: PartitionResult[]; bytes: number; hasError: boolean } {
+function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, replicaId: number): { results: PartitionResult[]; bytes: number; hasError: boolean } {
   const results: PartitionResult[] = [];
   let remaining = maxBytes;
   let total = 0;
@@ -200,9 +212,28 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       hasError = true;
       continue;
     }
+    if (replicaId >= 0) {
+      // A follower reads from the leader up to the log end, and its fetch offset tells the leader what it has.
+      let diverging;
+      try {
+        diverging = p.acceptFollowerFetch(replicaId, w.fetchOffset, w.lastFetchedEpoch ?? -1);
+      } catch (e) {
+        if (!(e instanceof KafkaError)) throw e;
+        data.errorCode = e.code;
+        hasError = true;
+        continue;
+      }
+      if (diverging !== null) {
+        data.divergingEpoch = diverging;
+        continue;
+      }
+      data.highWatermark = log.highWatermark;
+      data.lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
+    }
     if (readCommitted) data.abortedTransactions = [];
     try {
-      const got = log.read(w.fetchOffset, Math.max(Math.min(w.maxBytes, remaining), 0), total === 0, readCommitted ? lastStableOffset : log.highWatermark);
+      const upTo = replicaId >= 0 ? undefined : readCommitted ? lastStableOffset : log.highWatermark;
+      const got = log.read(w.fetchOffset, Math.max(Math.min(w.maxBytes, remaining), 0), total === 0, upTo);
       if (got.bytes > 0) {
         data.records = got.chunks.length === 1 ? got.chunks[0] : got.chunks;
         if (readCommitted) data.abortedTransactions = p.abortedTxns.collect(w.fetchOffset, got.nextOffset);
