@@ -150,6 +150,8 @@ export interface ConsumerGroupCoordinatorOptions {
   classic: ClassicGroups;
   /** A group's dynamic configs (IncrementalAlterConfigs on resource type GROUP), by Kafka key; default none. */
   groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
+  /** Makes member ids for classic members joining without one. */
+  randomId: () => string;
 }
 
 /** The KIP-848 consumer groups of one coordinator. */
@@ -163,6 +165,7 @@ export class ConsumerGroupCoordinator {
   private readonly append: RecordAppender;
   private readonly classic: ClassicGroups;
   private readonly groupConfigs: (groupId: string) => Readonly<Record<string, string>>;
+  private readonly randomId: () => string;
   private regexCache = new Map<string, Set<string>>();
   private regexCacheVersion = -1;
   private stopped = false;
@@ -175,6 +178,7 @@ export class ConsumerGroupCoordinator {
     this.append = opts.append;
     this.classic = opts.classic;
     this.groupConfigs = opts.groupConfigs ?? (() => ({}));
+    this.randomId = opts.randomId;
   }
 
   /** Arms the session of every loaded member (after replaying `__consumer_offsets`). */
@@ -615,7 +619,7 @@ export class ConsumerGroupCoordinator {
       Promise.resolve({ errorCode: code, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId, members: [] });
     if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const unknown = req.memberId === "";
-    const memberId = unknown ? crypto.randomUUID() : req.memberId;
+    const memberId = unknown ? this.randomId() : req.memberId;
     if (!g.members.has(memberId) && g.members.size >= this.config.consumerMaxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, "");
     if (unknown && req.requireKnownMemberId && req.groupInstanceId === null) return fail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
     if (!unknown && req.groupInstanceId === null && !g.members.has(memberId)) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
