@@ -67,7 +67,7 @@ export function listenerSecurity(config: BrokerConfig, def: ListenerDef, deps: L
     session(conn) {
       // A certificate principal counts on SSL; on SASL_SSL the SASL identity replaces it.
       const certPrincipal = tls !== null && sasl === null && conn.peerSubject ? tls.principals.map(conn.peerSubject) : null;
-      return new SecuritySession(def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal);
+      return new SecuritySession(def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal, conn.remoteIp);
     },
   };
 }

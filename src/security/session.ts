@@ -69,6 +69,8 @@ export class SecuritySession {
     private readonly log: (level: "info" | "warn", msg: string) => void,
     /** The principal name from the TLS client certificate, or null. */
     certificatePrincipal: string | null = null,
+    /** The client's address alone (ACL host matching). */
+    readonly clientHost: string = remote,
   ) {
     this.authenticated = !usesSasl(securityProtocol);
     if (certificatePrincipal !== null) this.principal = `User:${certificatePrincipal}`;

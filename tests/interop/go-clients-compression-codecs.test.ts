@@ -16,7 +16,7 @@ for (const lib of ["franz", "sarama"]) {
   test(`${lib === "franz" ? "franz-go" : "sarama"} with none/gzip/snappy/lz4/zstd: stored as sent, read back unchanged`, { skip: goSkip, timeout: 120_000 }, async () => {
     const b = await startTestBroker();
     try {
-      for (const codec of Object.keys(CODEC_IDS)) b.broker.createTopic(`${lib}-${codec}`, 1, 1, {}, false);
+      for (const codec of Object.keys(CODEC_IDS)) await b.broker.createTopic(`${lib}-${codec}`, 1, 1, {}, false);
       const r = await runGo("codecs", ["-bootstrap", b.bootstrap, "-lib", lib, "-count", String(COUNT)]);
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const results = jsonLines(r.stdout).filter((e) => e.event === "codec");
