@@ -119,6 +119,9 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "ssl.truststore.certificates", type: "string", default: null, doc: "Inline PEM CA certificates (instead of ssl.truststore.location)." },
   { key: "ssl.client.auth", type: "string", default: "none", doc: "required, requested or none: whether clients must present a certificate." },
   { key: "ssl.principal.mapping.rules", type: "string", default: "DEFAULT", doc: "Rules mapping a certificate subject to a principal name (RULE:pattern/replacement/[LU], DEFAULT)." },
+  { key: "authorizer.class.name", type: "string", default: "", doc: "Any non-empty value (e.g. org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns on ACL authorization." },
+  { key: "super.users", type: "string", default: "", doc: "Principals allowed everything, separated by ';' (User:admin;User:ops)." },
+  { key: "allow.everyone.if.no.acl.found", type: "boolean", default: "false", doc: "Allow an operation on a resource that has no ACL at all." },
   { key: "sasl.jaas.config", type: "string", default: null, doc: "Login config for every SASL listener without its own listener.name.<listener>.<mechanism>.sasl.jaas.config (PLAIN users as user_<name>=\"<password>\")." },
   { key: "sasl.enabled.mechanisms", type: "list", default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", doc: "SASL mechanisms offered on SASL listeners (Kafka's default is GSSAPI, which Runnel does not serve)." },
 ];
