@@ -56,7 +56,7 @@ import {
   type SubscribedTopic,
 } from "./modern-group.ts";
 import { assignorByName, type AssignorMember } from "./server-assignors.ts";
-import { compileTopicRegex, topicRegexProblem } from "./topic-regex.ts";
+import { compileTopicRegex, topicRegexProblem, type TopicRegex } from "./topic-regex.ts";
 import { GroupOffsets } from "./offset-store.ts";
 
 /** Group type reported by ListGroups v5+ and DescribeGroups for KIP-848 groups. */
@@ -876,7 +876,7 @@ export class ConsumerGroupCoordinator {
     let out = this.regexCache.get(regex);
     if (out !== undefined) return out;
     out = new Set();
-    let re: RegExp | null = null;
+    let re: TopicRegex | null = null;
     try {
       re = compileTopicRegex(regex);
     } catch {

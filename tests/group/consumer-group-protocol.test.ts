@@ -232,6 +232,16 @@ test("a regex subscription picks up a topic created later, and full-matches like
   assert.equal(storedRecords(h).filter((r) => r.type === 16).at(-1)!.value, null, "deleting the group tombstones its regex");
 });
 
+test("regexes match in linear time (RE2/J): a pathological one cannot stall the coordinator", async () => {
+  const long = "a".repeat(240) + "b";
+  const h = consumerHarness({ [long]: 1, "aaa": 1 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: [], subscribedTopicRegex: "(a+)+" }));
+  await advance(h, 0);
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  // A backtracking engine would need about 2^240 steps to reject the long name; RE2 needs one pass.
+  assert.deepEqual(Object.keys(assigned(r)!), [h.topics.topic("aaa")!.idHex]);
+});
+
 test("new partitions of a subscribed topic bump the epoch and get assigned", async () => {
   const h = consumerHarness({ t: 2 });
   const tid = h.topics.topic("t")!.idHex;
