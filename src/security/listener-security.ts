@@ -12,9 +12,10 @@ import { listenerTls, type ListenerTls } from "./tls-config.ts";
 import { parseJaasConfig, plainUsers } from "./jaas.ts";
 import { SecuritySession, SCRAM_MECHANISM_NAMES, type SaslSettings } from "./session.ts";
 import type { ScramCredentialStore } from "./scram-credentials.ts";
+import type { UnsecuredJwsOptions } from "./oauthbearer.ts";
 
 /** Mechanisms Runnel serves. */
-const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES]);
+const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES, "OAUTHBEARER"]);
 
 /** A listener's resolved security. */
 export interface ListenerSecurity {
@@ -34,6 +35,8 @@ export interface ListenerSecurityDeps {
   random: RandomSource;
   /** SCRAM credentials. */
   scram: ScramCredentialStore;
+  /** Wall clock in ms (token expiry). */
+  nowMs(): number;
   /** Log sink (messages never carry secrets). */
   log(level: "info" | "warn", msg: string): void;
 }
@@ -54,7 +57,21 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     users = plainUsers(entry);
   }
   if (mechanisms.includes("PLAIN") && users.size === 0) deps.log("warn", `listener ${name}: PLAIN is enabled but ${jaasKey} names no user_<name> entries: every PLAIN login will fail`);
-  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random };
+  let oauthBearer: UnsecuredJwsOptions | null = null;
+  if (mechanisms.includes("OAUTHBEARER")) {
+    const oauthJaas = config.values.get(`listener.name.${name.toLowerCase()}.oauthbearer.sasl.jaas.config`);
+    const options = oauthJaas === undefined ? new Map<string, string>() : parseJaasConfig(oauthJaas).options;
+    const skew = Number(options.get("unsecuredValidatorAllowableClockSkewMs") ?? "0");
+    if (!Number.isInteger(skew) || skew < 0) throw new Error(`listener ${name}: unsecuredValidatorAllowableClockSkewMs must be a non-negative integer`);
+    oauthBearer = {
+      principalClaim: options.get("unsecuredValidatorPrincipalClaimName") ?? "sub",
+      requiredScopes: (options.get("unsecuredValidatorRequiredScope") ?? "").split(/[\s,]+/).filter((x) => x !== ""),
+      clockSkewMs: skew,
+      nowMs: () => deps.nowMs(),
+    };
+    deps.log("warn", `listener ${name}: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator does: for development only`);
+  }
+  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer };
 }
 
 /** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */

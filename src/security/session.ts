@@ -12,6 +12,7 @@ import { usesSasl, type SecurityProtocol } from "./listeners.ts";
 import { SaslFailure, type SaslExchange } from "./sasl-mechanism.ts";
 import { PlainServer } from "./plain.ts";
 import { SCRAM_MECHANISMS, ScramServer, type ScramCredential } from "./scram.ts";
+import { OAuthBearerServer, type UnsecuredJwsOptions } from "./oauthbearer.ts";
 
 /** API keys a SASL client may send before it is authenticated: SaslHandshake, ApiVersions, SaslAuthenticate. */
 const OPEN_BEFORE_AUTH: ReadonlySet<number> = new Set([17, 18, 36]);
@@ -26,6 +27,8 @@ export interface SaslSettings {
   scramCredential(user: string, mechanism: string): ScramCredential | undefined;
   /** Nonces. */
   random: RandomSource;
+  /** OAUTHBEARER token validation, when that mechanism is enabled. */
+  oauthBearer: UnsecuredJwsOptions | null;
 }
 
 /** Outcome of SaslHandshake. */
@@ -102,6 +105,8 @@ export class SecuritySession {
     const sasl = this.sasl;
     this.exchange = mechanism === "PLAIN"
       ? new PlainServer(sasl.plainUsers)
+      : mechanism === "OAUTHBEARER"
+      ? new OAuthBearerServer(sasl.oauthBearer!)
       : new ScramServer(mechanism, (u, m) => sasl.scramCredential(u, m), sasl.random);
     return { errorCode: ErrorCode.NONE, mechanisms };
   }

@@ -2,7 +2,8 @@
  * `runnel start -o metadata.etcd.endpoints=...` against a real etcd: the broker registers itself in etcd (node id,
  * rack, advertised endpoint) under its lease, topics created by a Kafka client are kept in etcd, records round-trip,
  * a restarted broker finds its topics there, SIGTERM deregisters it, and a second broker on the same metadata is
- * refused (partitions are not replicated between brokers yet). A malformed endpoint is refused naming the
+ * refused (partitions are not replicated between brokers yet). With etcd down, CreateTopics answers the retriable
+ * REQUEST_TIMED_OUT while existing topics keep taking writes, and all resumes when etcd returns. A malformed endpoint is refused naming the
  * key (exit 2); an unreachable etcd fails the start (exit 1).
  */
 import { test } from "node:test";
@@ -16,6 +17,12 @@ import { kvText } from "../../src/cluster/etcd-client.ts";
 import { ETCD_SKIP_REASON, sharedTestEtcd } from "../support/etcd.ts";
 import { startBrokerProcess, ROOT } from "../support/broker-process.ts";
 import { runProc } from "../support/proc.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { BatchBuilder } from "../../src/protocol/record-batch.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { ErrorCode, errorName, isRetriable } from "../../src/protocol/errors.ts";
+
+await initCrc32c();
 
 const skip = ETCD_SKIP_REASON;
 const ctx = sharedTestEtcd();
@@ -58,6 +65,38 @@ test("a broker in cluster mode keeps its registration and topics in etcd; restar
     await admin2.disconnect();
     assert.deepEqual(offsets.map((o) => o.high).sort(), ["5", "5"], "the restarted broker serves the topic with its records");
   } finally {
+    await broker.stop("SIGTERM");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("etcd down: CreateTopics answers retriable REQUEST_TIMED_OUT while produce to existing topics works; etcd back: CreateTopics works, no restart", { skip, timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-etcd-mode-"));
+  const broker = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "-o", "node.id=5", "-o", `metadata.etcd.endpoints=${ctx.etcd.endpoint}`, "-o", "broker.session.timeout.ms=2000"], 60_000);
+  const c = await RawClient.connect(broker.port);
+  const create = async (name: string) => {
+    const r = await c.request(19, 7, { topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
+    return r.topics[0].errorCode as number;
+  };
+  const produce = async (topic: string) => {
+    const records = new BatchBuilder(1 << 16);
+    records.reset({});
+    records.append(Date.now(), null, new TextEncoder().encode("v"));
+    const r = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: 0, records: records.finish() }] }] });
+    return r.responses[0].partitionResponses[0].errorCode as number;
+  };
+  try {
+    assert.equal(await create("before"), ErrorCode.NONE);
+    await ctx.etcd.stop();
+    const code = await create("during");
+    assert.equal(code, ErrorCode.REQUEST_TIMED_OUT, errorName(code));
+    assert.ok(isRetriable(code));
+    assert.equal(await produce("before"), ErrorCode.NONE, "an existing topic keeps taking acks=all writes");
+    await ctx.etcd.resume();
+    assert.equal(await create("during"), ErrorCode.NONE);
+    assert.equal(JSON.parse(kvText((await ctx.client.get(keys.topic("during")))!)).partitions, 1);
+  } finally {
+    c.close();
     await broker.stop("SIGTERM");
     fs.rmSync(dir, { recursive: true, force: true });
   }
