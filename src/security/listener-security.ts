@@ -37,6 +37,8 @@ export interface ListenerSecurityDeps {
   scram: ScramCredentialStore;
   /** Wall clock in ms (token expiry). */
   nowMs(): number;
+  /** Monotonic clock in ms (session expiry). */
+  monotonicMs(): number;
   /** Log sink (messages never carry secrets). */
   log(level: "info" | "warn", msg: string): void;
 }
@@ -71,7 +73,9 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     };
     deps.log("warn", `listener ${name}: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator does: for development only`);
   }
-  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer };
+  const reauthMs = Number(listenerSetting(config, name, "connections.max.reauth.ms") ?? "0");
+  if (!Number.isInteger(reauthMs) || reauthMs < 0) throw new Error(`listener ${name}: connections.max.reauth.ms must be a non-negative integer`);
+  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs() };
 }
 
 /** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */

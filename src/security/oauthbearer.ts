@@ -67,6 +67,6 @@ export class OAuthBearerServer implements SaslExchange {
     const scopes = typeof claims.scope === "string" ? claims.scope.split(" ") : Array.isArray(claims.scope) ? claims.scope.map(String) : [];
     for (const s of this.opts.requiredScopes) if (!scopes.includes(s)) throw new SaslFailure(INVALID, `token of '${principal}' lacks scope '${s}'`);
     if (m[2] !== undefined && m[2] !== "" && m[2] !== principal) throw new SaslFailure(INVALID, "authorization id differs from the token's principal");
-    return { response: new Uint8Array(0), principal };
+    return { response: new Uint8Array(0), principal, lifetimeMs: claims.exp * 1000 - now };
   }
 }

@@ -29,6 +29,10 @@ export interface SaslSettings {
   random: RandomSource;
   /** OAUTHBEARER token validation, when that mechanism is enabled. */
   oauthBearer: UnsecuredJwsOptions | null;
+  /** `connections.max.reauth.ms` (KIP-368): session lifetime asked of clients; 0 = sessions never expire. */
+  reauthMs: number;
+  /** Monotonic clock, ms (session expiry). */
+  monotonicMs(): number;
 }
 
 /** Outcome of SaslHandshake. */
@@ -47,6 +51,8 @@ export interface AuthenticateResult {
   errorMessage: string | null;
   /** The server's token. */
   authBytes: Uint8Array;
+  /** KIP-368: ms until the client must re-authenticate (0: never). */
+  sessionLifetimeMs: number;
 }
 
 /** One connection's security state. */
@@ -60,6 +66,9 @@ export class SecuritySession {
   private authenticated: boolean;
   private exchange: SaslExchange | null = null;
   private mechanism: string | null = null;
+  /** Monotonic ms after which the authenticated session has expired (KIP-368), or null. */
+  private expiresAtMs: number | null = null;
+  private reauthenticating = false;
 
   constructor(
     /** The listener's name (upper case). */
@@ -79,20 +88,19 @@ export class SecuritySession {
     if (certificatePrincipal !== null) this.principal = `User:${certificatePrincipal}`;
   }
 
-  /** Whether a request with this API key may be served now. */
-  admits(apiKey: number): boolean {
-    return this.authenticated || OPEN_BEFORE_AUTH.has(apiKey);
-  }
-
-  /** Whether SASL authentication is still to come (a request other than the open ones must close the connection). */
-  get awaitingSasl(): boolean {
-    return !this.authenticated;
+  /** Why a request with this API key must close the connection instead of being served, or null to serve it. */
+  refusal(apiKey: number): string | null {
+    if (OPEN_BEFORE_AUTH.has(apiKey)) return null;
+    if (!this.authenticated) return `API ${apiKey} request before SASL authentication on listener ${this.listenerName}`;
+    if (this.expiresAtMs !== null && this.sasl!.monotonicMs() > this.expiresAtMs) return `SASL session of ${escapeLogText(this.principal)} expired (connections.max.reauth.ms) without re-authentication`;
+    return null;
   }
 
   /** SaslHandshake: picks the mechanism (`version` 0: the tokens then follow as bare frames). */
   handshake(mechanism: string, version: number): HandshakeResult {
     const mechanisms = [...(this.sasl?.mechanisms ?? [])];
-    if (this.sasl === null || this.authenticated || this.mechanism !== null) {
+    const reauth = this.authenticated && this.sasl !== null && this.sasl.reauthMs > 0 && this.exchange === null && mechanism === this.mechanism;
+    if (this.sasl === null || (this.authenticated && !reauth) || (!this.authenticated && this.mechanism !== null)) {
       this.closeAfterResponse = "unexpected SaslHandshake";
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     }
@@ -101,6 +109,7 @@ export class SecuritySession {
       return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
     }
     this.mechanism = mechanism;
+    this.reauthenticating = reauth;
     this.rawTokens = version === 0;
     const sasl = this.sasl;
     this.exchange = mechanism === "PLAIN"
@@ -113,24 +122,34 @@ export class SecuritySession {
 
   /** SaslAuthenticate: one token of the exchange. */
   authenticate(token: Uint8Array): AuthenticateResult {
-    if (this.exchange === null || this.authenticated) {
+    if (this.exchange === null) {
       this.closeAfterResponse = "SaslAuthenticate without a handshake";
-      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "Unexpected SaslAuthenticate request", authBytes: new Uint8Array(0) };
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "Unexpected SaslAuthenticate request", authBytes: new Uint8Array(0), sessionLifetimeMs: 0 };
     }
     try {
       const step = this.exchange.step(token);
+      let lifetime = 0;
       if (step.principal !== null) {
+        const principal = `User:${step.principal}`;
+        if (this.reauthenticating && principal !== this.principal) throw new SaslFailure("Cannot change principals during re-authentication", `re-authentication of ${this.principal} as ${principal}`);
+        const verb = this.reauthenticating ? "re-authenticated" : "authenticated";
         this.authenticated = true;
+        this.reauthenticating = false;
         this.rawTokens = false;
         this.exchange = null;
-        this.principal = `User:${step.principal}`;
-        this.log("info", `authenticated ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
+        this.principal = principal;
+        const sasl = this.sasl!;
+        if (sasl.reauthMs > 0) {
+          lifetime = Math.max(0, Math.min(sasl.reauthMs, step.lifetimeMs ?? Infinity));
+          this.expiresAtMs = sasl.monotonicMs() + lifetime;
+        }
+        this.log("info", `${verb} ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
       }
-      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response };
+      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response, sessionLifetimeMs: lifetime };
     } catch (e) {
       if (!(e instanceof SaslFailure)) throw e;
       this.failed(`${this.mechanism}: ${escapeLogText(e.logDetail)}`);
-      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: e.clientMessage, authBytes: new Uint8Array(0) };
+      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: e.clientMessage, authBytes: new Uint8Array(0), sessionLifetimeMs: 0 };
     }
   }
 

@@ -115,15 +115,13 @@ export class TestEtcd {
 
   /** Freezes the process (SIGSTOP): connections stay open and nothing answers, as behind a cut network. */
   pause(): void {
-    // process.kill, not child.kill: Deno's child.kill marks the child killed even for SIGSTOP/SIGCONT and then
-    // ignores the real SIGKILL later.
-    if (this.child?.pid && !this.paused) process.kill(this.child.pid, "SIGSTOP");
+    if (this.child && !this.paused) signalChild(this.child, "SIGSTOP");
     this.paused = true;
   }
 
   /** Thaws a paused process (SIGCONT). */
   unpause(): void {
-    if (this.child?.pid && this.paused) process.kill(this.child.pid, "SIGCONT");
+    if (this.child && this.paused) signalChild(this.child, "SIGCONT");
     this.paused = false;
   }
 
