@@ -150,12 +150,12 @@ test("producer perf test (transactional, acks=all) and consumer perf test, then 
 });
 
 test("console consumer --include (a regex) picks up a matching topic created while it runs", opts, async () => {
-  b.broker.createTopic("re-early", 1, 1, {}, false);
+  await b.broker.createTopic("re-early", 1, 1, {}, false);
   const consumed = tools.run(KAFKA_TOOL.consoleConsumer, [...bs, "--include", "re-.*", "--group", "cli-re", "--from-beginning", "--max-messages", "2",
     "--timeout-ms", "60000", "--command-property", "metadata.max.age.ms=500", "--formatter-property", "print.key=false"]);
   await waitUntil(() => b.broker.groups.listGroups().some((g) => g.groupId === "cli-re" && g.state === "Stable"), 60_000, "the console consumer's group to be stable");
-  b.broker.createTopic("re-late", 1, 1, {}, false);
-  b.broker.createTopic("other", 1, 1, {}, false);
+  await b.broker.createTopic("re-late", 1, 1, {}, false);
+  await b.broker.createTopic("other", 1, 1, {}, false);
   // The tool session runs one tool at a time, so the records are written with Runnel's own producer meanwhile.
   const p = new Producer({ bootstrap: b.bootstrap });
   await p.connect();
