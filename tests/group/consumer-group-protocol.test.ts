@@ -509,3 +509,16 @@ test("classic members of a consumer group must rejoin and sync within their reba
   assert.ok(h.logs.some((l) => l.includes(`member ${a} removed: did not send SyncGroup`)));
   assert.ok(h.logs.some((l) => l.includes(`member ${b} removed: did not rejoin`)));
 });
+
+test("OffsetDelete on a consumer group refuses subscribed topics and deletes the others", async () => {
+  const h = consumerHarness({ t: 1, u: 1 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  for (const topic of ["t", "u"]) {
+    assert.deepEqual(await h.coord.commitOffsets({ groupId: "g", generationId: 2, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [{ topic, partition: 0, offset: 3n, leaderEpoch: -1, metadata: null }] }), [ErrorCode.NONE]);
+  }
+  const r = await h.coord.deleteOffsets("g", [{ topic: "t", partitions: [0] }, { topic: "u", partitions: [0] }]);
+  assert.deepEqual(r.topics.map((t) => [t.topic, t.partitions[0].errorCode]), [["t", ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC], ["u", ErrorCode.NONE]]);
+  assert.deepEqual(h.coord.fetchOffsets("g", null).topics.map((t) => t.topic), ["t"]);
+  h.restart();
+  assert.deepEqual(h.coord.fetchOffsets("g", null).topics.map((t) => t.topic), ["t"], "the deletion is a tombstone");
+});
