@@ -241,7 +241,8 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
+    // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
+    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
