@@ -20,6 +20,7 @@ const DENO_SUITES = [
   "tests/client",
   "tests/transactions",
   "tests/partition",
+  "tests/replication",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
@@ -70,9 +71,16 @@ function countJunit(file: string, runner: string): Counts {
   return c;
 }
 
-function run(cmd: string, args: string[]): number {
+/**
+ * Longest the Deno run may take, ms. Deno's node:test ignores a test's `timeout` option, so a stuck test would
+ * block CI forever; this bound fails the run instead (the test printed last in the log is the stuck one).
+ */
+const DENO_RUN_LIMIT_MS = 15 * 60_000;
+
+function run(cmd: string, args: string[], limitMs?: number): number {
   console.log(`\n$ ${path.basename(cmd)} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", timeout: limitMs, killSignal: "SIGKILL", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+  if (r.signal) console.log(`\n${path.basename(cmd)} killed by ${r.signal}${r.error ? ` (${r.error.message}; limit ${limitMs} ms)` : ""}`);
   return r.status ?? 1;
 }
 
@@ -88,7 +96,7 @@ const bun = countJunit(bunXml, "bun");
 let deno: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
 if (only.length === 0) {
   const suites = DENO_SUITES.filter((s) => fs.existsSync(path.join(root, s)));
-  run(bin("deno"), ["test", "-A", "--no-check", `--junit-path=${denoXml}`, ...suites]);
+  run(bin("deno"), ["test", "-A", "--no-check", `--junit-path=${denoXml}`, ...suites], DENO_RUN_LIMIT_MS);
   deno = countJunit(denoXml, "deno");
 }
 

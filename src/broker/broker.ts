@@ -47,6 +47,8 @@ import { timedFileSystem } from "../platform/timed-fs.ts";
 import { advertisedSpec, listenerDefs, validateListeners } from "../security/listeners.ts";
 import { listenerSecurity } from "../security/listener-security.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
+import { AclStore } from "../security/acl-store.ts";
+import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -145,6 +147,10 @@ export class Broker {
   private readonly kafkaListeners = new Map<string, KafkaListener>();
   /** SCRAM credentials kept in the metadata store (AlterUserScramCredentials, SASL SCRAM logins). */
   readonly scramCredentials: ScramCredentialStore;
+  /** ACLs kept in the metadata store (CreateAcls, DescribeAcls, DeleteAcls). */
+  readonly acls: AclStore;
+  /** Decides requests when `authorizer.class.name` is set, else null (everything allowed). */
+  readonly authorizer: Authorizer | null;
   private stopped = false;
   /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
   private topicsVersion = 0;
@@ -176,6 +182,8 @@ export class Broker {
     this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
     this.scramCredentials = new ScramCredentialStore(metadata, (r) => this.putConfigRecord(r));
+    this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
+    this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn);
@@ -233,7 +241,8 @@ export class Broker {
       },
       afterPartitionLoaded: deps.recoveryProgress,
     });
-    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, d);
+    // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
+    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
@@ -253,7 +262,7 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     validateListeners(config);
-    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, log: (level: "info" | "warn", msg: string) => d.logger[level](msg) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     try {
       for (const sec of securities) {

@@ -100,6 +100,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   // HTTP (src/http): metrics, health, JSON API and console.
   { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
   { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
+  // Cluster mode (src/cluster): metadata in etcd. Unset endpoints: a single node with its local metadata file.
+  { key: "metadata.etcd.endpoints", type: "list", default: "", doc: "etcd client URLs (http://host:port,...) holding the cluster metadata; empty: single node." },
+  { key: "broker.rack", type: "string", default: null, doc: "Rack of this broker, for rack-aware replica placement." },
+  { key: "broker.session.timeout.ms", type: "int", default: "9000", doc: "How long the broker's registration lease lives in etcd without keep-alives." },
+  { key: "unclean.leader.election.enable", type: "boolean", default: "false", doc: "Elect a leader outside the ISR when no ISR member is alive (data loss)." },
   // Security (src/security): listeners' protocols, TLS and SASL. Most ssl.* and sasl.* keys may be given per listener
   // as `listener.name.<listener>.<key>` (SASL login configs as `listener.name.<listener>.<mechanism>.sasl.jaas.config`).
   { key: "listener.security.protocol.map", type: "string", default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", doc: "Listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)." },
@@ -114,7 +119,12 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "ssl.truststore.certificates", type: "string", default: null, doc: "Inline PEM CA certificates (instead of ssl.truststore.location)." },
   { key: "ssl.client.auth", type: "string", default: "none", doc: "required, requested or none: whether clients must present a certificate." },
   { key: "ssl.principal.mapping.rules", type: "string", default: "DEFAULT", doc: "Rules mapping a certificate subject to a principal name (RULE:pattern/replacement/[LU], DEFAULT)." },
+  { key: "authorizer.class.name", type: "string", default: "", doc: "Any non-empty value (e.g. org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns on ACL authorization." },
+  { key: "super.users", type: "string", default: "", doc: "Principals allowed everything, separated by ';' (User:admin;User:ops)." },
+  { key: "allow.everyone.if.no.acl.found", type: "boolean", default: "false", doc: "Allow an operation on a resource that has no ACL at all." },
+  { key: "connections.max.reauth.ms", type: "long", default: "0", doc: "KIP-368: SASL clients must re-authenticate within this time (an OAUTHBEARER token's expiry shortens it); 0 = never." },
   { key: "sasl.jaas.config", type: "string", default: null, doc: "Login config for every SASL listener without its own listener.name.<listener>.<mechanism>.sasl.jaas.config (PLAIN users as user_<name>=\"<password>\")." },
+  { key: "ssl.reload.check.interval.ms", type: "long", default: "10000", doc: "Runnel: how often TLS listeners read their PEM files again; changed key material is used for new connections." },
   { key: "sasl.enabled.mechanisms", type: "list", default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", doc: "SASL mechanisms offered on SASL listeners (Kafka's default is GSSAPI, which Runnel does not serve)." },
 ];
 

@@ -219,9 +219,10 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       budget.releaseBytes(frameBytes);
       return close(`unsupported API key ${apiKey}`);
     }
-    if (session !== undefined && !session.admits(apiKey)) {
+    const refused = session?.refusal(apiKey) ?? null;
+    if (refused !== null) {
       budget.releaseBytes(frameBytes);
-      return close(`${codec.name} request before SASL authentication on listener ${session.listenerName}`);
+      return close(`${codec.name}: ${refused}`);
     }
     // ApiVersions newer than ours is answered at v0 (KIP-511) so the client can retry with a version we know.
     const decodeVersion = apiKey === 18 && apiVersion > handler.maxVersion ? 0 : apiVersion;

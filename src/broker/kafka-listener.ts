@@ -109,12 +109,39 @@ export async function startKafkaListener(
       },
     };
   });
+  // TLS key material reload: the PEM files are read again every `ssl.reload.check.interval.ms`; changed and valid
+  // material is used for new connections (a broken file is reported and the old material kept).
+  let reloadTimer: unknown = null;
+  if (tls !== null && security !== undefined) {
+    let current = tls.server;
+    let lastProblem = "";
+    const check = () => {
+      reloadTimer = null;
+      if (stopped) return;
+      try {
+        const next = security.rereadTls().server;
+        lastProblem = "";
+        if (next.key !== current.key || next.cert !== current.cert || next.ca !== current.ca || next.passphrase !== current.passphrase) {
+          listener!.updateTls?.({ ...next, onHandshakeError });
+          current = next;
+          log("info", `listener ${security.def.name}: reloaded the TLS key and certificates`);
+        }
+      } catch (e) {
+        const problem = (e as Error).message;
+        if (problem !== lastProblem) log("warn", `listener ${security.def.name}: keeping the current TLS material: ${problem}`);
+        lastProblem = problem;
+      }
+      reloadTimer = clock.setTimer(check, config.num("ssl.reload.check.interval.ms"));
+    };
+    reloadTimer = clock.setTimer(check, config.num("ssl.reload.check.interval.ms"));
+  }
   return {
     listener,
     quotas,
     budget,
     async close() {
       stopped = true;
+      if (reloadTimer !== null) clock.clearTimer(reloadTimer);
       timeouts.stop();
       await listener!.close();
     },

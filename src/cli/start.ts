@@ -5,7 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
-import type { BrokerDeps } from "../broker/broker.ts";
+import { consoleLogger, type BrokerDeps } from "../broker/broker.ts";
+import { ControlPlane, parseEtcdEndpoints } from "../cluster/control-plane.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
@@ -26,6 +27,9 @@ Options:
       --http LIST            Shortcut for http.listeners: metrics, health, JSON API and web console
                              (e.g. http://127.0.0.1:9644; off by default)
   -h, --help                 Show this help
+
+Cluster metadata in etcd: -o metadata.etcd.endpoints=http://127.0.0.1:2379 (with node.id, broker.rack);
+without it the broker is a single node with a local metadata file.
 
 Environment: every key can be set as RUNNEL_<KEY> with dots as underscores, e.g. ${envNameOf("log.retention.ms")}.
 Priority: --override and shortcuts > environment > --config file > defaults.`;
@@ -91,6 +95,34 @@ export function startFailureMessage(e: unknown, fdLimit: number | null = openFil
   );
 }
 
+/**
+ * Cluster mode settings checked before anything starts: the etcd endpoints (empty: single node) and the
+ * inter-broker listener, which must name one of `listeners`. Throws with the key named.
+ */
+export function clusterEndpoints(config: BrokerConfig): string[] {
+  const endpoints = parseEtcdEndpoints(config.list("metadata.etcd.endpoints").join(","));
+  const listener = config.raw("inter.broker.listener.name");
+  if (endpoints.length > 0 && listener !== null && !config.listeners.some((l) => l.name === listener)) {
+    throw new Error(`inter.broker.listener.name=${listener} names none of the listeners (${config.listeners.map((l) => l.name).join(", ")})`);
+  }
+  return endpoints;
+}
+
+/** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
+function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
+  const log = consoleLogger;
+  return ControlPlane.start({
+    endpoints,
+    nodeId: config.nodeId,
+    sessionTimeoutMs: config.num("broker.session.timeout.ms"),
+    uncleanLeaderElectionEnable: config.bool("unclean.leader.election.enable"),
+    onRegistered: (epoch) => log.info(`registered in etcd (${endpoints.join(",")}) as broker ${config.nodeId}, broker epoch ${epoch}`),
+    onFenced: (epoch) => log.warn(`broker epoch ${epoch} fenced: the etcd lease was lost; registering again`),
+    onElected: (epoch) => log.info(`this broker is the active controller (controller epoch ${epoch})`),
+    onResigned: (epoch) => log.info(`this broker is no longer the controller (controller epoch ${epoch})`),
+  });
+}
+
 /** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
 export async function startCommand(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
@@ -109,10 +141,25 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${unsafe}`);
     return 2;
   }
+  let etcdEndpoints: string[];
+  try {
+    etcdEndpoints = clusterEndpoints(config);
+  } catch (e) {
+    console.error(`runnel start: ${(e as Error).message}`);
+    return 2;
+  }
+  let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>>;
   try {
-    started = await startBrokerWithHttp(config, unsafe);
+    if (etcdEndpoints.length > 0) {
+      plane = await startControlPlane(config, etcdEndpoints);
+      const others = plane.store.brokers().filter((b) => b.nodeId !== config.nodeId);
+      // Until partitions are replicated between brokers, two brokers on one metadata would both lead everything.
+      if (others.length > 0) throw new Error(`cluster mode serves one broker per etcd cluster until replication lands; broker ${others.map((b) => b.nodeId).join(", ")} is already registered`);
+    }
+    started = await startBrokerWithHttp(config, plane ? { ...unsafe, metadata: plane.store } : unsafe);
   } catch (e) {
+    await plane?.close().catch(() => {});
     console.error(`runnel start: ${startFailureMessage(e)}`);
     return 1;
   }
@@ -123,7 +170,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       broker.logger.info(`received ${signal}, shutting down`);
-      Promise.all([http?.close(), broker.stop()]).then(
+      Promise.all([http?.close(), broker.stop().then(() => plane?.close())]).then(
         () => resolve(0),
         (e) => {
           broker.logger.error(`shutdown failed: ${(e as Error).message}`);

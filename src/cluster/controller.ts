@@ -18,6 +18,8 @@ import { assignReplicas } from "./replica-assignment.ts";
 
 /** Kafka's topic config key for unclean election. */
 export const UNCLEAN_LEADER_ELECTION = "unclean.leader.election.enable";
+/** Partition changes the controller writes in one etcd txn (etcd allows 128 operations per txn). */
+export const CONTROLLER_PARTITIONS_PER_TXN = 64;
 /** Pause before a reconciliation pass that failed (etcd unreachable) runs again, ms. */
 export const CONTROLLER_RETRY_BACKOFF_MS = 250;
 
@@ -178,21 +180,29 @@ export class ClusterController {
     }
   }
 
-  /** One pass over every partition; false when etcd failed it (a timer retries). */
+  /**
+   * One pass over every partition; false when etcd failed it (a timer retries). Changes go in txns of
+   * CONTROLLER_PARTITIONS_PER_TXN; a batch that loses a compare is retried one partition at a time, so one
+   * concurrent ISR change does not hold back the others.
+   */
   private async reconcileOnce(): Promise<boolean> {
     if (!this.election.isActive) return true;
     const fence = [this.election.fence(this.election.current.epoch)];
     const live = new Set(this.store.brokers().map((b) => b.nodeId));
+    const changes: { next: PartitionStateRecord; expected: number }[] = [];
     for (const s of this.store.partitionStates()) {
       const next = reconcilePartition(s, live, this.uncleanFor(s.topic));
-      if (!next) continue;
-      try {
-        // A lost CAS means the state changed under us; its watch event schedules another pass.
-        await this.store.compareAndSetPartitionGuarded(fence, next, s.partitionEpoch);
-      } catch {
-        return false;
+      if (next) changes.push({ next, expected: s.partitionEpoch });
+    }
+    try {
+      for (let i = 0; i < changes.length && this.election.isActive; i += CONTROLLER_PARTITIONS_PER_TXN) {
+        const batch = changes.slice(i, i + CONTROLLER_PARTITIONS_PER_TXN);
+        if (await this.store.compareAndSetPartitionsGuarded(fence, batch)) continue;
+        // A lost CAS means that state changed under us; its watch event schedules another pass.
+        for (const c of batch) if (this.election.isActive) await this.store.compareAndSetPartitionGuarded(fence, c.next, c.expected);
       }
-      if (!this.election.isActive) return true;
+    } catch {
+      return false;
     }
     return true;
   }

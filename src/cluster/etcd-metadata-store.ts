@@ -264,6 +264,30 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /**
+   * Several partition compare-and-sets (each `next` against its expected epoch, as in
+   * {@link compareAndSetPartitionGuarded}) in one txn: all apply or none does. At most ETCD_MAX_TXN_OPS - 1 changes.
+   */
+  compareAndSetPartitionsGuarded(guard: Compare[], changes: readonly { next: PartitionStateRecord; expected: number }[]): Promise<boolean> {
+    return this.enqueue(async () => {
+      if (changes.length + guard.length > ETCD_MAX_TXN_OPS) throw new Error(`at most ${ETCD_MAX_TXN_OPS - guard.length} partition changes per txn`);
+      const compares: Compare[] = [...guard];
+      const ops: TxnOp[] = [];
+      for (const { next, expected } of changes) {
+        if (next.partitionEpoch !== expected + 1) throw new Error(`partition epoch of ${next.topic}-${next.partition} must be ${expected + 1}, not ${next.partitionEpoch}`);
+        const key = this.keys.partition(next.topic, next.partition);
+        const kv = this.mirror.get(key);
+        if (!kv || decodePartitionState(kv, next.topic, next.partition).partitionEpoch !== expected) return false;
+        compares.push({ key, target: "MOD", result: "EQUAL", value: kv.modRevision });
+        ops.push({ put: { key, value: encodePartitionState(next) } });
+      }
+      const r = await this.client.txn(compares, ops);
+      if (!r.succeeded) return false;
+      await this.mirror.waitFor(r.revision);
+      return true;
+    });
+  }
+
+  /**
    * Registers this broker under a new lease (its epoch is the key's create revision, whatever `brokerEpoch` says),
    * waiting out an older registration of the same node id; keeps it alive, and re-registers after a lost lease.
    */

@@ -70,7 +70,7 @@ export interface BrokerRegistration {
  */
 export interface ConfigRecord {
   /** Resource kind. */
-  resource: "broker" | "group" | "user";
+  resource: "broker" | "group" | "user" | "acl";
   /** Node id, "" for the cluster default, or the group id. */
   name: string;
   /** Kafka key to value. */

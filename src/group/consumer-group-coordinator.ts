@@ -34,6 +34,7 @@ import {
   encodePartitionMetadataValue,
   encodeTargetAssignmentMemberValue,
   encodeTargetAssignmentMetadataValue,
+  encodeRegularExpressionValue,
   type AssignmentEpochs,
   type ClassicMemberMetadata,
   type TopicPartitionsById,
@@ -55,7 +56,7 @@ import {
   type SubscribedTopic,
 } from "./modern-group.ts";
 import { assignorByName, type AssignorMember } from "./server-assignors.ts";
-import { compileTopicRegex, topicRegexProblem } from "./topic-regex.ts";
+import { compileTopicRegex, topicRegexProblem, type TopicRegex } from "./topic-regex.ts";
 import { GroupOffsets } from "./offset-store.ts";
 
 /** Group type reported by ListGroups v5+ and DescribeGroups for KIP-848 groups. */
@@ -149,6 +150,8 @@ export interface ConsumerGroupCoordinatorOptions {
   classic: ClassicGroups;
   /** A group's dynamic configs (IncrementalAlterConfigs on resource type GROUP), by Kafka key; default none. */
   groupConfigs?: (groupId: string) => Readonly<Record<string, string>>;
+  /** Makes member ids for classic members joining without one. */
+  randomId: () => string;
 }
 
 /** The KIP-848 consumer groups of one coordinator. */
@@ -162,6 +165,7 @@ export class ConsumerGroupCoordinator {
   private readonly append: RecordAppender;
   private readonly classic: ClassicGroups;
   private readonly groupConfigs: (groupId: string) => Readonly<Record<string, string>>;
+  private readonly randomId: () => string;
   private regexCache = new Map<string, Set<string>>();
   private regexCacheVersion = -1;
   private stopped = false;
@@ -174,6 +178,7 @@ export class ConsumerGroupCoordinator {
     this.append = opts.append;
     this.classic = opts.classic;
     this.groupConfigs = opts.groupConfigs ?? (() => ({}));
+    this.randomId = opts.randomId;
   }
 
   /** Arms the session of every loaded member (after replaying `__consumer_offsets`). */
@@ -614,7 +619,7 @@ export class ConsumerGroupCoordinator {
       Promise.resolve({ errorCode: code, generationId: -1, protocolType: null, protocolName: null, leader: "", skipAssignment: false, memberId, members: [] });
     if (req.protocolType !== CONSUMER_PROTOCOL_TYPE || req.protocols.length === 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     const unknown = req.memberId === "";
-    const memberId = unknown ? crypto.randomUUID() : req.memberId;
+    const memberId = unknown ? this.randomId() : req.memberId;
     if (!g.members.has(memberId) && g.members.size >= this.config.consumerMaxSize) return fail(ErrorCode.GROUP_MAX_SIZE_REACHED, "");
     if (unknown && req.requireKnownMemberId && req.groupInstanceId === null) return fail(ErrorCode.MEMBER_ID_REQUIRED, memberId);
     if (!unknown && req.groupInstanceId === null && !g.members.has(memberId)) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -667,7 +672,23 @@ export class ConsumerGroupCoordinator {
       memberId,
       members: [],
     };
-    return this.commit(g.groupId, result.records, result.after, outcome, (code) => fail(code));
+    const after = () => {
+      result.after?.();
+      // Kafka's sync timeout: the member must send its SyncGroup within its rebalance timeout.
+      const grp = this.groups.get(g.groupId);
+      if (grp !== undefined) this.setClassicDeadline(grp, memberId, req.rebalanceTimeoutMs, "did not send SyncGroup within its rebalance timeout");
+    };
+    return this.commit(g.groupId, result.records, after, outcome, (code) => fail(code));
+  }
+
+  /** Arms (replacing any) the deadline by which a classic member must act, else it is removed. */
+  private setClassicDeadline(g: ModernGroup, memberId: string, ms: number, why: string): void {
+    if (this.stopped) return;
+    this.clearTimer(g.classicDeadlines, memberId);
+    g.classicDeadlines.set(memberId, this.clock.setTimer(() => {
+      g.classicDeadlines.delete(memberId);
+      this.fence(g, memberId, why);
+    }, Math.max(0, ms)));
   }
 
   /** A SyncGroup from a classic member of a consumer group: its current assignment. */
@@ -680,6 +701,7 @@ export class ConsumerGroupCoordinator {
       return err(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
     this.scheduleSession(g, m.memberId);
+    this.clearTimer(g.classicDeadlines, m.memberId);
     return { errorCode: ErrorCode.NONE, protocolType: CONSUMER_PROTOCOL_TYPE, protocolName: req.protocolName ?? m.classic!.supportedProtocols[0].name, assignment: this.assignmentBytes(m.assigned) };
   }
 
@@ -690,7 +712,11 @@ export class ConsumerGroupCoordinator {
     if (req.generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
     this.scheduleSession(g, m.memberId);
     const target = g.targetOf(m.memberId);
-    if (m.memberEpoch < g.groupEpoch || m.state !== MemberState.STABLE || !samePartitions(target, m.assigned)) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (m.memberEpoch < g.groupEpoch || m.state !== MemberState.STABLE || !samePartitions(target, m.assigned)) {
+      // Kafka's join timeout: told to rejoin, the member must do so within its rebalance timeout.
+      if (!g.classicDeadlines.has(m.memberId)) this.setClassicDeadline(g, m.memberId, m.rebalanceTimeoutMs, "did not rejoin within its rebalance timeout");
+      return ErrorCode.REBALANCE_IN_PROGRESS;
+    }
     return ErrorCode.NONE;
   }
 
@@ -811,9 +837,17 @@ export class ConsumerGroupCoordinator {
       if (old === undefined ? topics.size > 0 : old.topics.size !== topics.size || [...topics].some((t) => !old.topics.has(t))) changed = true;
       g.resolvedRegexes.set(regex, { topics, version });
     }
-    for (const r of [...g.resolvedRegexes.keys()]) if (!used.has(r)) g.resolvedRegexes.delete(r);
+    const dropped = [...g.resolvedRegexes.keys()].filter((r) => !used.has(r));
+    for (const r of dropped) g.resolvedRegexes.delete(r);
     if (!changed || !bumpOnChange) return;
     const records: GroupRecord[] = [];
+    const now = this.clock.nowMs();
+    for (const [regex, res] of g.resolvedRegexes) {
+      const old = previous.get(regex);
+      if (old !== undefined && old.topics.size === res.topics.size && [...res.topics].every((t) => old.topics.has(t))) continue;
+      records.push({ key: encodeConsumerGroupMemberKey(T.REGULAR_EXPRESSION, g.groupId, regex), value: encodeRegularExpressionValue([...res.topics], res.version, now) });
+    }
+    for (const r of dropped) records.push({ key: encodeConsumerGroupMemberKey(T.REGULAR_EXPRESSION, g.groupId, r), value: null });
     const subscription = this.subscribedTopics(g.members.values(), g);
     if (!sameSubscription(subscription, g.subscriptionMetadata)) {
       records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
@@ -842,7 +876,7 @@ export class ConsumerGroupCoordinator {
     let out = this.regexCache.get(regex);
     if (out !== undefined) return out;
     out = new Set();
-    let re: RegExp | null = null;
+    let re: TopicRegex | null = null;
     try {
       re = compileTopicRegex(regex);
     } catch {
@@ -919,6 +953,9 @@ export class ConsumerGroupCoordinator {
         case T.CURRENT_MEMBER_ASSIGNMENT:
           g.clearAssignment(k.member!);
           return;
+        case T.REGULAR_EXPRESSION:
+          g.resolvedRegexes.delete(k.member!);
+          return;
       }
       return;
     }
@@ -951,6 +988,9 @@ export class ConsumerGroupCoordinator {
       case 8:
         if (!g.members.has(k.member!)) g.putMemberMetadata(newMember(k.member!));
         g.updateAssignment(k.member!, v.assignment);
+        return;
+      case 16:
+        g.resolvedRegexes.set(k.member!, { topics: new Set(v.topics), version: Number(v.version) });
         return;
     }
   }
@@ -996,13 +1036,16 @@ export class ConsumerGroupCoordinator {
   private clearMemberTimers(g: ModernGroup, memberId: string): void {
     this.clearTimer(g.sessionTimers, memberId);
     this.clearTimer(g.rebalanceTimers, memberId);
+    this.clearTimer(g.classicDeadlines, memberId);
   }
 
   private clearTimers(g: ModernGroup): void {
     for (const t of g.sessionTimers.values()) this.clock.clearTimer(t);
     for (const t of g.rebalanceTimers.values()) this.clock.clearTimer(t);
+    for (const t of g.classicDeadlines.values()) this.clock.clearTimer(t);
     g.sessionTimers.clear();
     g.rebalanceTimers.clear();
+    g.classicDeadlines.clear();
     if (g.regexRefreshTimer !== null) this.clock.clearTimer(g.regexRefreshTimer);
     g.regexRefreshTimer = null;
   }
@@ -1067,6 +1110,7 @@ export class ConsumerGroupCoordinator {
     for (const id of g.targetAssignment.keys()) {
       if (!g.members.has(id)) records.push({ key: encodeConsumerGroupMemberKey(T.TARGET_ASSIGNMENT_MEMBER, g.groupId, id), value: null });
     }
+    for (const regex of g.resolvedRegexes.keys()) records.push({ key: encodeConsumerGroupMemberKey(T.REGULAR_EXPRESSION, g.groupId, regex), value: null });
     records.push({ key: encodeConsumerGroupKey(T.TARGET_ASSIGNMENT_METADATA, g.groupId), value: null });
     records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: null });
     records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, g.groupId), value: null });

@@ -11,6 +11,7 @@
  * | 6 | ConsumerGroupTargetAssignmentMetadata | group | assignment epoch int32 |
  * | 7 | ConsumerGroupTargetAssignmentMember | group, member | topic partitions [id uuid, partitions []int32] |
  * | 8 | ConsumerGroupCurrentMemberAssignment | group, member | member epoch, previous member epoch int32, state int8, assigned and pending-revocation topic partitions |
+ * | 16 | ConsumerGroupRegularExpression | group, regex | topics [], version int64, timestamp int64 |
  */
 import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
 import { uuidFromHex, uuidHex } from "../protocol/uuid.ts";
@@ -23,11 +24,12 @@ export const ConsumerGroupRecordType = {
   TARGET_ASSIGNMENT_METADATA: 6,
   TARGET_ASSIGNMENT_MEMBER: 7,
   CURRENT_MEMBER_ASSIGNMENT: 8,
+  REGULAR_EXPRESSION: 16,
 } as const;
 
 /** Whether a key version is one of the consumer group records. */
 export function isConsumerGroupRecordType(version: number): boolean {
-  return version >= 3 && version <= 8;
+  return (version >= 3 && version <= 8) || version === 16;
 }
 
 /** Partitions by topic id (hex). */
@@ -93,7 +95,8 @@ export type ConsumerGroupValue =
   | { type: 5; member: MemberMetadataRecord }
   | { type: 6; assignmentEpoch: number }
   | { type: 7; partitions: TopicPartitionsById }
-  | { type: 8; assignment: CurrentAssignmentRecord };
+  | { type: 8; assignment: CurrentAssignmentRecord }
+  | { type: 16; topics: string[]; version: bigint; timestamp: number };
 
 /** Largest array length accepted when decoding (guards a corrupt length). */
 const MAX_DECODED_ITEMS = 1_000_000;
@@ -127,7 +130,8 @@ export function decodeConsumerGroupKey(key: Uint8Array): ConsumerGroupKey {
   const type = r.int16();
   if (!isConsumerGroupRecordType(type)) throw new MalformedFrameError(`not a consumer group key version ${type}`, 0);
   const group = r.string(false)!;
-  const member = type === 5 || type === 7 || type === 8 ? r.string(false)! : null;
+  // Member-level keys carry the member id; the regex key (16) carries the regular expression in the same place.
+  const member = type === 5 || type === 7 || type === 8 || type === 16 ? r.string(false)! : null;
   return { type, group, member };
 }
 
@@ -177,6 +181,18 @@ export function encodeMemberMetadataValue(m: MemberMetadataRecord): Uint8Array {
     w.uvarint(tag.length);
     w.raw(tag);
   }
+  return finish(w);
+}
+
+/** Encodes ConsumerGroupRegularExpressionValue v0: the topics a regex resolved to, the metadata version and when. */
+export function encodeRegularExpressionValue(topics: readonly string[], version: number, timestamp: number): Uint8Array {
+  const w = scratch.reset();
+  w.int16(0);
+  w.uvarint(topics.length + 1);
+  for (const t of [...topics].sort()) w.compactString(t);
+  w.int64(BigInt(version));
+  w.int64(BigInt(timestamp));
+  w.uvarint(0);
   return finish(w);
 }
 
@@ -347,6 +363,15 @@ export function decodeConsumerGroupValue(type: number, value: Uint8Array): Consu
       const partitions = readTopicPartitions(r);
       r.unknownTagSection();
       return { type, partitions };
+    }
+    case 16: {
+      const topics: string[] = [];
+      const n = count(r);
+      for (let i = 0; i < n; i++) topics.push(r.compactString(false)!);
+      const version = r.int64();
+      const timestamp = Number(r.int64());
+      r.unknownTagSection();
+      return { type, topics, version, timestamp };
     }
     case 8: {
       const memberEpoch = r.int32();

@@ -143,6 +143,7 @@ export class GroupCoordinator {
       log: this.log,
       metadata: opts.metadata ?? NO_TOPICS,
       groupConfigs: opts.groupConfigs,
+      randomId: () => this.randomId(),
       append: (groupId, records) => this.append(groupId, records, false),
       classic: {
         get: (groupId) => this.groups.get(groupId),

@@ -121,6 +121,8 @@ export class ModernGroup {
   readonly rebalanceTimers = new Map<string, unknown>();
   /** What each regex of the members matched, and at which topic metadata version. */
   readonly resolvedRegexes = new Map<string, { topics: ReadonlySet<string>; version: number }>();
+  /** Classic members' deadlines: SyncGroup after a JoinGroup, or JoinGroup after REBALANCE_IN_PROGRESS. */
+  readonly classicDeadlines = new Map<string, unknown>();
   /** Pending regex resolution. */
   regexRefreshTimer: unknown = null;
 

@@ -12,9 +12,10 @@ import { listenerTls, type ListenerTls } from "./tls-config.ts";
 import { parseJaasConfig, plainUsers } from "./jaas.ts";
 import { SecuritySession, SCRAM_MECHANISM_NAMES, type SaslSettings } from "./session.ts";
 import type { ScramCredentialStore } from "./scram-credentials.ts";
+import type { UnsecuredJwsOptions } from "./oauthbearer.ts";
 
 /** Mechanisms Runnel serves. */
-const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES]);
+const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES, "OAUTHBEARER"]);
 
 /** A listener's resolved security. */
 export interface ListenerSecurity {
@@ -24,6 +25,8 @@ export interface ListenerSecurity {
   readonly tls: ListenerTls | null;
   /** Builds the session of a new connection. */
   session(conn: Connection): SecuritySession;
+  /** Reads the TLS key material again (the PEM files may have changed); throws like start-up does. */
+  rereadTls(): ListenerTls;
 }
 
 /** What resolving a listener's security needs. */
@@ -34,6 +37,10 @@ export interface ListenerSecurityDeps {
   random: RandomSource;
   /** SCRAM credentials. */
   scram: ScramCredentialStore;
+  /** Wall clock in ms (token expiry). */
+  nowMs(): number;
+  /** Monotonic clock in ms (session expiry). */
+  monotonicMs(): number;
   /** Log sink (messages never carry secrets). */
   log(level: "info" | "warn", msg: string): void;
 }
@@ -54,7 +61,23 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     users = plainUsers(entry);
   }
   if (mechanisms.includes("PLAIN") && users.size === 0) deps.log("warn", `listener ${name}: PLAIN is enabled but ${jaasKey} names no user_<name> entries: every PLAIN login will fail`);
-  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random };
+  let oauthBearer: UnsecuredJwsOptions | null = null;
+  if (mechanisms.includes("OAUTHBEARER")) {
+    const oauthJaas = config.values.get(`listener.name.${name.toLowerCase()}.oauthbearer.sasl.jaas.config`);
+    const options = oauthJaas === undefined ? new Map<string, string>() : parseJaasConfig(oauthJaas).options;
+    const skew = Number(options.get("unsecuredValidatorAllowableClockSkewMs") ?? "0");
+    if (!Number.isInteger(skew) || skew < 0) throw new Error(`listener ${name}: unsecuredValidatorAllowableClockSkewMs must be a non-negative integer`);
+    oauthBearer = {
+      principalClaim: options.get("unsecuredValidatorPrincipalClaimName") ?? "sub",
+      requiredScopes: (options.get("unsecuredValidatorRequiredScope") ?? "").split(/[\s,]+/).filter((x) => x !== ""),
+      clockSkewMs: skew,
+      nowMs: () => deps.nowMs(),
+    };
+    deps.log("warn", `listener ${name}: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator does: for development only`);
+  }
+  const reauthMs = Number(listenerSetting(config, name, "connections.max.reauth.ms") ?? "0");
+  if (!Number.isInteger(reauthMs) || reauthMs < 0) throw new Error(`listener ${name}: connections.max.reauth.ms must be a non-negative integer`);
+  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs() };
 }
 
 /** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */
@@ -64,10 +87,11 @@ export function listenerSecurity(config: BrokerConfig, def: ListenerDef, deps: L
   return {
     def,
     tls,
+    rereadTls: () => listenerTls(config, def.name, deps.fs),
     session(conn) {
       // A certificate principal counts on SSL; on SASL_SSL the SASL identity replaces it.
       const certPrincipal = tls !== null && sasl === null && conn.peerSubject ? tls.principals.map(conn.peerSubject) : null;
-      return new SecuritySession(def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal);
+      return new SecuritySession(def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal, conn.remoteIp);
     },
   };
 }

@@ -6,6 +6,8 @@ export interface SaslStep {
   response: Uint8Array;
   /** The authenticated user name when this step completed the exchange, else null. */
   principal: string | null;
+  /** How long the credential stays valid from now (an OAUTHBEARER token's expiry), when it is limited. */
+  lifetimeMs?: number;
 }
 
 /** The server side of one SASL exchange. */

@@ -12,6 +12,7 @@ import { usesSasl, type SecurityProtocol } from "./listeners.ts";
 import { SaslFailure, type SaslExchange } from "./sasl-mechanism.ts";
 import { PlainServer } from "./plain.ts";
 import { SCRAM_MECHANISMS, ScramServer, type ScramCredential } from "./scram.ts";
+import { OAuthBearerServer, type UnsecuredJwsOptions } from "./oauthbearer.ts";
 
 /** API keys a SASL client may send before it is authenticated: SaslHandshake, ApiVersions, SaslAuthenticate. */
 const OPEN_BEFORE_AUTH: ReadonlySet<number> = new Set([17, 18, 36]);
@@ -26,6 +27,12 @@ export interface SaslSettings {
   scramCredential(user: string, mechanism: string): ScramCredential | undefined;
   /** Nonces. */
   random: RandomSource;
+  /** OAUTHBEARER token validation, when that mechanism is enabled. */
+  oauthBearer: UnsecuredJwsOptions | null;
+  /** `connections.max.reauth.ms` (KIP-368): session lifetime asked of clients; 0 = sessions never expire. */
+  reauthMs: number;
+  /** Monotonic clock, ms (session expiry). */
+  monotonicMs(): number;
 }
 
 /** Outcome of SaslHandshake. */
@@ -44,6 +51,8 @@ export interface AuthenticateResult {
   errorMessage: string | null;
   /** The server's token. */
   authBytes: Uint8Array;
+  /** KIP-368: ms until the client must re-authenticate (0: never). */
+  sessionLifetimeMs: number;
 }
 
 /** One connection's security state. */
@@ -57,6 +66,9 @@ export class SecuritySession {
   private authenticated: boolean;
   private exchange: SaslExchange | null = null;
   private mechanism: string | null = null;
+  /** Monotonic ms after which the authenticated session has expired (KIP-368), or null. */
+  private expiresAtMs: number | null = null;
+  private reauthenticating = false;
 
   constructor(
     /** The listener's name (upper case). */
@@ -69,25 +81,26 @@ export class SecuritySession {
     private readonly log: (level: "info" | "warn", msg: string) => void,
     /** The principal name from the TLS client certificate, or null. */
     certificatePrincipal: string | null = null,
+    /** The client's address alone (ACL host matching). */
+    readonly clientHost: string = remote,
   ) {
     this.authenticated = !usesSasl(securityProtocol);
     if (certificatePrincipal !== null) this.principal = `User:${certificatePrincipal}`;
   }
 
-  /** Whether a request with this API key may be served now. */
-  admits(apiKey: number): boolean {
-    return this.authenticated || OPEN_BEFORE_AUTH.has(apiKey);
-  }
-
-  /** Whether SASL authentication is still to come (a request other than the open ones must close the connection). */
-  get awaitingSasl(): boolean {
-    return !this.authenticated;
+  /** Why a request with this API key must close the connection instead of being served, or null to serve it. */
+  refusal(apiKey: number): string | null {
+    if (OPEN_BEFORE_AUTH.has(apiKey)) return null;
+    if (!this.authenticated) return `API ${apiKey} request before SASL authentication on listener ${this.listenerName}`;
+    if (this.expiresAtMs !== null && this.sasl!.monotonicMs() > this.expiresAtMs) return `SASL session of ${escapeLogText(this.principal)} expired (connections.max.reauth.ms) without re-authentication`;
+    return null;
   }
 
   /** SaslHandshake: picks the mechanism (`version` 0: the tokens then follow as bare frames). */
   handshake(mechanism: string, version: number): HandshakeResult {
     const mechanisms = [...(this.sasl?.mechanisms ?? [])];
-    if (this.sasl === null || this.authenticated || this.mechanism !== null) {
+    const reauth = this.authenticated && this.sasl !== null && this.sasl.reauthMs > 0 && this.exchange === null && mechanism === this.mechanism;
+    if (this.sasl === null || (this.authenticated && !reauth) || (!this.authenticated && this.mechanism !== null)) {
       this.closeAfterResponse = "unexpected SaslHandshake";
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms };
     }
@@ -96,34 +109,47 @@ export class SecuritySession {
       return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms };
     }
     this.mechanism = mechanism;
+    this.reauthenticating = reauth;
     this.rawTokens = version === 0;
     const sasl = this.sasl;
     this.exchange = mechanism === "PLAIN"
       ? new PlainServer(sasl.plainUsers)
+      : mechanism === "OAUTHBEARER"
+      ? new OAuthBearerServer(sasl.oauthBearer!)
       : new ScramServer(mechanism, (u, m) => sasl.scramCredential(u, m), sasl.random);
     return { errorCode: ErrorCode.NONE, mechanisms };
   }
 
   /** SaslAuthenticate: one token of the exchange. */
   authenticate(token: Uint8Array): AuthenticateResult {
-    if (this.exchange === null || this.authenticated) {
+    if (this.exchange === null) {
       this.closeAfterResponse = "SaslAuthenticate without a handshake";
-      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "Unexpected SaslAuthenticate request", authBytes: new Uint8Array(0) };
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "Unexpected SaslAuthenticate request", authBytes: new Uint8Array(0), sessionLifetimeMs: 0 };
     }
     try {
       const step = this.exchange.step(token);
+      let lifetime = 0;
       if (step.principal !== null) {
+        const principal = `User:${step.principal}`;
+        if (this.reauthenticating && principal !== this.principal) throw new SaslFailure("Cannot change principals during re-authentication", `re-authentication of ${this.principal} as ${principal}`);
+        const verb = this.reauthenticating ? "re-authenticated" : "authenticated";
         this.authenticated = true;
+        this.reauthenticating = false;
         this.rawTokens = false;
         this.exchange = null;
-        this.principal = `User:${step.principal}`;
-        this.log("info", `authenticated ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
+        this.principal = principal;
+        const sasl = this.sasl!;
+        if (sasl.reauthMs > 0) {
+          lifetime = Math.max(0, Math.min(sasl.reauthMs, step.lifetimeMs ?? Infinity));
+          this.expiresAtMs = sasl.monotonicMs() + lifetime;
+        }
+        this.log("info", `${verb} ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
       }
-      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response };
+      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response, sessionLifetimeMs: lifetime };
     } catch (e) {
       if (!(e instanceof SaslFailure)) throw e;
       this.failed(`${this.mechanism}: ${escapeLogText(e.logDetail)}`);
-      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: e.clientMessage, authBytes: new Uint8Array(0) };
+      return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: e.clientMessage, authBytes: new Uint8Array(0), sessionLifetimeMs: 0 };
     }
   }
 

@@ -20,9 +20,9 @@ import {
   MAX_TIMESTAMP_OFFSET,
 } from "../protocol/batch-layout.ts";
 import { INDEX_SUFFIX, LOG_SUFFIX, offsetFileStem, TIME_INDEX_SUFFIX, DELETED_SUFFIX } from "./log-file-names.ts";
-import { MAX_RELATIVE_OFFSET, OffsetIndex } from "./offset-index.ts";
+import { MAX_RELATIVE_OFFSET, OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from "./offset-index.ts";
 import type { StorageLogger } from "./storage-deps.ts";
-import { NO_TIMESTAMP, TimeIndex } from "./time-index.ts";
+import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from "./time-index.ts";
 
 /** Initial size of the shared scan buffer; recovery reads as much as it holds per syscall. */
 const SCAN_WINDOW_BYTES = 256 * 1024;
@@ -157,6 +157,51 @@ function takeBatches(buf: Uint8Array, dv: DataView, from: number, avail: number,
     at += size;
   }
   return at - from;
+}
+
+/**
+ * A file opened on its first write, read or sync (the active segment's index files); until then its size is the
+ * size it will have when opened (`sizeWhenOpened`), and closing it unopened does nothing.
+ */
+class DeferredFile implements FileHandle {
+  readonly path: string;
+  private file: FileHandle | null = null;
+  constructor(
+    path: string,
+    private readonly openNow: () => FileHandle,
+    private readonly sizeWhenOpened: () => number,
+  ) {
+    this.path = path;
+  }
+  private opened(): FileHandle {
+    if (this.file === null) this.file = this.openNow();
+    return this.file;
+  }
+  size(): number {
+    return this.file === null ? this.sizeWhenOpened() : this.file.size();
+  }
+  read(buf: Uint8Array, position: number): number {
+    return this.opened().read(buf, position);
+  }
+  write(buf: Uint8Array, position: number): void {
+    this.opened().write(buf, position);
+  }
+  writev(bufs: readonly Uint8Array[], position: number): number {
+    return this.opened().writev(bufs, position);
+  }
+  datasync(): Promise<void> {
+    return this.opened().datasync();
+  }
+  datasyncNow(): void {
+    this.opened().datasyncNow();
+  }
+  truncate(length: number): void {
+    this.opened().truncate(length);
+  }
+  close(): void {
+    this.file?.close();
+    this.file = null;
+  }
 }
 
 /** One segment of a partition log. */
@@ -425,14 +470,17 @@ export class Segment {
     return ts;
   }
 
-  /** Makes this segment take appends: opens its index files for appending (rewriting them if they differ from memory). */
+  /**
+   * Makes this segment take appends. Its index files open lazily, on the first index entry or at seal (rewritten
+   * then if they differ from memory): a partition that never writes `index.interval.bytes` holds one file, not three.
+   */
   activate(): void {
-    this.offsetIndex();
-    this.timeIndex();
+    const off = this.offsetIndex();
+    const time = this.timeIndex();
     this.loadTimestamps();
     this.dropMap();
-    this.offsetIdx!.attach(this.openIndexFile(this.indexPath, this.offsetIdx!.encode()));
-    this.timeIdx!.attach(this.openIndexFile(this.timeIndexPath, this.timeIdx!.encode()));
+    off.attach(new DeferredFile(this.indexPath, () => this.openIndexFile(this.indexPath, off.encode()), () => off.entries * OFFSET_INDEX_ENTRY_BYTES));
+    time.attach(new DeferredFile(this.timeIndexPath, () => this.openIndexFile(this.timeIndexPath, time.encode()), () => time.entries * TIME_INDEX_ENTRY_BYTES));
     this.sealedFlag = false;
   }
 

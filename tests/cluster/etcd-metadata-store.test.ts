@@ -98,6 +98,14 @@ test("compare-and-set: of two writers from the same partition epoch exactly one 
       assert.equal(await a.compareAndSetPartition({ ...base, partitionEpoch: e + 1 }, e), false, "a stale expected epoch loses");
       await until(() => a.partitionState("t", 0)!.partitionEpoch === e + 1, 20_000, "A sees the winner");
     }
+    // several partitions in one txn: all or none
+    await a.createTopic(topic("multi", 3), states("multi", 3));
+    const cur = [0, 1, 2].map((p) => a.partitionState("multi", p)!);
+    const bump = (st: PartitionStateRecord) => ({ next: { ...st, isr: [1], partitionEpoch: st.partitionEpoch + 1 }, expected: st.partitionEpoch });
+    assert.equal(await a.compareAndSetPartitionsGuarded([], [bump(cur[0]), bump(cur[1]), { ...bump(cur[2]), expected: 7, next: { ...cur[2], partitionEpoch: 8 } }]), false);
+    assert.deepEqual([0, 1, 2].map((p) => a.partitionState("multi", p)!.partitionEpoch), [0, 0, 0], "a stale member leaves every partition as it was");
+    assert.equal(await a.compareAndSetPartitionsGuarded([], cur.map(bump)), true);
+    assert.deepEqual([0, 1, 2].map((p) => a.partitionState("multi", p)!.isr), [[1], [1], [1]]);
     const results = await Promise.allSettled([a.createTopic(topic("dup", 2), states("dup", 2)), b.createTopic(topic("dup", 2, "cd".repeat(16)), states("dup", 2))]);
     assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
     const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;

@@ -4,6 +4,8 @@
  */
 import { uuidFromHex, uuidHex } from "../../src/protocol/uuid.ts";
 import type { GroupConfig } from "../../src/group/group-config.ts";
+import { RecordCursor } from "../../src/protocol/record-batch.ts";
+import { decodeConsumerGroupKey, isConsumerGroupRecordType } from "../../src/group/consumer-group-records.ts";
 import type { ConsumerGroupHeartbeatInput, ConsumerGroupHeartbeatOutcome, TopicMetadataSource } from "../../src/group/consumer-group-coordinator.ts";
 import { harness, type Harness } from "./coordinator-harness.ts";
 
@@ -44,6 +46,26 @@ export function consumerHarness(topics: Record<string, number> = { t: 6 }, overr
   const table = new TopicTable();
   for (const [n, p] of Object.entries(topics)) table.create(n, p);
   return Object.assign(harness(overrides, table, (id) => groupConfigs?.[id] ?? {}), { topics: table });
+}
+
+/** Every record stored in the harness's `__consumer_offsets`, in order: key version, decoded key, value or null. */
+export function storedRecords(h: Harness): { type: number; group: string; member: string | null; value: Uint8Array | null }[] {
+  const out: { type: number; group: string; member: string | null; value: Uint8Array | null }[] = [];
+  const c = new RecordCursor();
+  for (const part of h.storage.partitions) {
+    for (const b of part) {
+      c.resetBatch(b.bytes, 0, b.bytes.length);
+      while (c.next()) {
+        const key = c.key()!;
+        const type = new DataView(key.buffer, key.byteOffset).getInt16(0);
+        if (!isConsumerGroupRecordType(type)) continue;
+        const k = decodeConsumerGroupKey(key);
+        const v = c.value();
+        out.push({ type, group: k.group, member: k.member, value: v === null ? null : v.slice() });
+      }
+    }
+  }
+  return out;
 }
 
 /** A heartbeat with defaults: v1, epoch 0 join subscribing to `t`. */

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { advance, assignment, flush, joinDynamic, joinInput, subscription, track } from "./coordinator-harness.ts";
 import { assignedPartitionsOf } from "../../src/group/consumer-protocol.ts";
-import { assigned, consumerHarness, countAssigned, hb, owned } from "./consumer-group-harness.ts";
+import { assigned, consumerHarness, countAssigned, hb, owned, storedRecords } from "./consumer-group-harness.ts";
+import { decodeConsumerGroupValue } from "../../src/group/consumer-group-records.ts";
 
 test("a first member joins at epoch 2 (subscription and topic metadata each bump) with every partition and the broker's heartbeat interval", async () => {
   const h = consumerHarness();
@@ -221,6 +222,24 @@ test("a regex subscription picks up a topic created later, and full-matches like
   assert.deepEqual(assigned(r2), { [eu]: [0, 1], [us]: [0, 1, 2] });
   const d = h.coord.describeConsumerGroup("g");
   assert.equal(d.members[0].subscribedTopicRegex, "orders-.*");
+  // Each resolution is a ConsumerGroupRegularExpression record (key version 16), as Kafka writes it.
+  const regexRecords = storedRecords(h).filter((r) => r.type === 16);
+  assert.deepEqual(regexRecords.map((r) => [r.group, r.member]), [["g", "orders-.*"], ["g", "orders-.*"]]);
+  const last = decodeConsumerGroupValue(16, regexRecords[1].value!);
+  assert.deepEqual(last.type === 16 ? last.topics : null, ["orders-eu", "orders-us"]);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  assert.deepEqual(await h.coord.deleteGroups(["g"]), [{ groupId: "g", errorCode: ErrorCode.NONE }]);
+  assert.equal(storedRecords(h).filter((r) => r.type === 16).at(-1)!.value, null, "deleting the group tombstones its regex");
+});
+
+test("regexes match in linear time (RE2/J): a pathological one cannot stall the coordinator", async () => {
+  const long = "a".repeat(240) + "b";
+  const h = consumerHarness({ [long]: 1, "aaa": 1 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: [], subscribedTopicRegex: "(a+)+" }));
+  await advance(h, 0);
+  const r = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 1 }));
+  // A backtracking engine would need about 2^240 steps to reject the long name; RE2 needs one pass.
+  assert.deepEqual(Object.keys(assigned(r)!), [h.topics.topic("aaa")!.idHex]);
 });
 
 test("new partitions of a subscribed topic bump the epoch and get assigned", async () => {
@@ -448,4 +467,58 @@ test("group.consumer.migration.policy=disabled keeps a non-empty classic group c
   assert.equal(c.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   assert.equal(c.errorMessage, "Group g is not a consumer group.");
   assert.equal(h.coord.listGroups().find((g) => g.groupId === "g")!.type, "classic");
+});
+
+test("offsets of a consumer group expire like Kafka's: unsubscribed topics while members remain, everything once empty", async () => {
+  const h = consumerHarness({ t: 2, u: 1 }, { offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 0, consumerSessionTimeoutMs: 120_000 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  const commit = (topic: string, memberId: string, epoch: number) =>
+    h.coord.commitOffsets({ groupId: "g", generationId: epoch, memberId, groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [{ topic, partition: 0, offset: 1n, leaderEpoch: -1, metadata: null }] });
+  assert.deepEqual(await commit("t", "A", 2), [ErrorCode.NONE]);
+  assert.deepEqual(await commit("u", "A", 2), [ErrorCode.NONE], "a member may commit any topic");
+  await advance(h, 60_001);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2 }));
+  assert.equal(await h.coord.expireOffsets(), 1, "u is not subscribed: it expires");
+  assert.deepEqual(h.coord.fetchOffsets("g", null).topics.map((t) => t.topic), ["t"]);
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: -1 }));
+  await advance(h, 59_000);
+  assert.equal(await h.coord.expireOffsets(), 0, "the retention runs from when the group became empty");
+  await advance(h, 1_001);
+  assert.equal(await h.coord.expireOffsets(), 1);
+  assert.deepEqual(h.coord.fetchOffsets("g", null).topics, []);
+});
+
+test("classic members of a consumer group must rejoin and sync within their rebalance timeout", async () => {
+  const h = consumerHarness({ t: 6 }, { consumerSessionTimeoutMs: 60_000 });
+  const { a, b, gen } = await stableClassicGroup(h);
+  await h.coord.consumerGroupHeartbeat(hb("g", "C"));
+  assert.equal(h.coord.heartbeat({ groupId: "g", generationId: gen, memberId: a, groupInstanceId: null }), ErrorCode.REBALANCE_IN_PROGRESS);
+  assert.equal(h.coord.heartbeat({ groupId: "g", generationId: gen, memberId: b, groupInstanceId: null }), ErrorCode.REBALANCE_IN_PROGRESS);
+  // a rejoins (but never syncs); b never rejoins. Both keep heartbeating, so only the deadlines can remove them.
+  const j = await h.coord.joinGroup(joinInput("g", { memberId: a, protocols: [{ name: "range", metadata: subscription(["t"]) }] }));
+  assert.equal(j.errorCode, ErrorCode.NONE);
+  for (let t = 0; t < 25_000; t += 5000) {
+    await advance(h, 5000);
+    h.coord.heartbeat({ groupId: "g", generationId: j.generationId, memberId: a, groupInstanceId: null });
+    h.coord.heartbeat({ groupId: "g", generationId: gen, memberId: b, groupInstanceId: null });
+  }
+  assert.equal(h.coord.describeConsumerGroup("g").members.length, 3, "heartbeats keep their sessions alive");
+  await advance(h, 5001);
+  const left = h.coord.describeConsumerGroup("g").members.map((m) => m.memberId);
+  assert.deepEqual(left, ["C"], "both classic members missed their 30 s rebalance timeout");
+  assert.ok(h.logs.some((l) => l.includes(`member ${a} removed: did not send SyncGroup`)));
+  assert.ok(h.logs.some((l) => l.includes(`member ${b} removed: did not rejoin`)));
+});
+
+test("OffsetDelete on a consumer group refuses subscribed topics and deletes the others", async () => {
+  const h = consumerHarness({ t: 1, u: 1 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  for (const topic of ["t", "u"]) {
+    assert.deepEqual(await h.coord.commitOffsets({ groupId: "g", generationId: 2, memberId: "A", groupInstanceId: null, retentionTimeMs: -1, apiVersion: 9, offsets: [{ topic, partition: 0, offset: 3n, leaderEpoch: -1, metadata: null }] }), [ErrorCode.NONE]);
+  }
+  const r = await h.coord.deleteOffsets("g", [{ topic: "t", partitions: [0] }, { topic: "u", partitions: [0] }]);
+  assert.deepEqual(r.topics.map((t) => [t.topic, t.partitions[0].errorCode]), [["t", ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC], ["u", ErrorCode.NONE]]);
+  assert.deepEqual(h.coord.fetchOffsets("g", null).topics.map((t) => t.topic), ["t"]);
+  h.restart();
+  assert.deepEqual(h.coord.fetchOffsets("g", null).topics.map((t) => t.topic), ["t"], "the deletion is a tombstone");
 });

@@ -31,6 +31,7 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
     assert.deepEqual(result("listTopics"), ["adm-a", "adm-b"]);
     const replica = { leader: 1, replicas: [1], isr: [1] };
     assert.deepEqual(result("describeTopics"), { name: "adm-a", internal: false, topicIdSet: true, partitions: [0, 1, 2].map((partition) => ({ partition, ...replica })) });
+    assert.deepEqual(result("describeTopics-by-id"), { name: "adm-a", partitions: 3 }, "a topic found by its id");
     assert.equal(error("describeTopics-missing"), "UnknownTopicOrPartitionException");
     assert.deepEqual(result("describeCluster"), { clusterIdSet: true, controller: 1, nodes: [1], host: "127.0.0.1", port: b.port });
 
@@ -80,6 +81,8 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
     assert.deepEqual(result("listConsumerGroups"), [{ groupId: "adm-g", simple: false, state: "EMPTY", type: "CLASSIC" }]);
     assert.deepEqual(result("listGroups"), [{ groupId: "adm-g", protocol: "consumer", state: "EMPTY", type: "CLASSIC" }]);
     assert.deepEqual(result("describeConsumerGroups"), { state: "EMPTY", type: "CLASSIC", assignor: "", members: 0, coordinator: 1, simple: false });
+    assert.deepEqual(result("listTopics-internal"), { consumerOffsets: true, withoutInternal: false });
+    assert.deepEqual(result("describeReplicaLogDirs"), { dirSet: true, offsetLag: 0, future: null });
     assert.equal(error("describeConsumerGroups-missing"), "GroupIdNotFoundException");
     const empty = { offset: 0, metadata: "", leaderEpoch: null };
     const others = { "adm-b-1": empty, "adm-b-2": empty, "adm-b-3": empty };
@@ -95,6 +98,8 @@ test("Java AdminClient: topics, configs, partitions, records, offsets, log dirs,
       { done: ["COMPLETE_COMMIT", [], 60_000], open: ["ONGOING", ["adm-a-1"], 60_000] },
     );
     assert.notEqual(txns["adm-done"].producerId, txns["adm-open"].producerId);
+    // adm-a-1 holds one record of the open transaction: read_committed's latest offset is the LSO before it.
+    assert.deepEqual(result("listOffsets-isolation"), { readCommitted: 0, readUncommitted: 1 });
     assert.equal(error("describeTransactions-missing"), "TransactionalIdNotFoundException");
     assert.deepEqual(result("listTransactions"), { "adm-done": { state: "COMPLETE_COMMIT", producerIdSet: true }, "adm-open": { state: "ONGOING", producerIdSet: true } });
     assert.deepEqual(result("listTransactions-ongoing"), ["adm-open"]);

@@ -5,26 +5,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { startTestBroker } from "../support/broker.ts";
 import { javaSkip, runJava } from "../support/java.ts";
 import { jsonLines } from "../support/json-process.ts";
+import { CODEC_IDS, batchCodecs } from "../support/segment-codecs.ts";
 
-const CODEC_IDS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 const COUNT = 2000;
-
-/** The compression codec id of every batch in a segment file (attributes & 7). */
-function batchCodecs(file: string): number[] {
-  const buf = fs.readFileSync(file);
-  const out: number[] = [];
-  for (let pos = 0; pos + 61 <= buf.length; ) {
-    const length = buf.readInt32BE(pos + 8);
-    out.push(buf.readInt16BE(pos + 21) & 7);
-    pos += 12 + length;
-  }
-  return out;
-}
 
 test("Java KafkaProducer with none/gzip/snappy/lz4/zstd: stored as sent, read back by KafkaConsumer", { skip: javaSkip, timeout: 180_000 }, async () => {
   const b = await startTestBroker();

@@ -3,7 +3,7 @@
  * bin/kafka-*.sh do) against Runnel: kafka-topics, kafka-configs, the console producer and consumer,
  * kafka-consumer-groups (--list, --describe, --reset-offsets, --delete), kafka-get-offsets, kafka-delete-records,
  * kafka-log-dirs, kafka-transactions (list, describe, describe-producers, find-hanging) and the producer and consumer
- * perf tests. Each step checks the
+ * perf tests; the console consumer's --include regex picks up a topic created while it runs. Each step checks the
  * tool's exit code and the lines it prints, which are built from Runnel's answers. The tools run one after another
  * in one JVM (support/java.ts startToolSession) to spare the machine a JVM start per command.
  */
@@ -14,6 +14,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { javaSkip, startToolSession, KAFKA_TOOL, type ToolSession } from "../support/java.ts";
+import { waitUntil } from "../transactions/wait-until.ts";
+import { Producer } from "../../src/client/producer.ts";
 
 let b: TestBroker;
 let bs: string[];
@@ -145,4 +147,21 @@ test("producer perf test (transactional, acks=all) and consumer perf test, then 
   assert.ok(Number(lastSeq) > 0);
   const hanging = await tool(KAFKA_TOOL.transactions, [...bs, "find-hanging", "--broker-id", "1"]);
   assert.deepEqual(hanging.map(cells), [["Topic", "Partition", "ProducerId", "ProducerEpoch", "CoordinatorEpoch", "StartOffset", "LastTimestamp", "Duration(min)"]], "no hanging transaction");
+});
+
+test("console consumer --include (a regex) picks up a matching topic created while it runs", opts, async () => {
+  await b.broker.createTopic("re-early", 1, 1, {}, false);
+  const consumed = tools.run(KAFKA_TOOL.consoleConsumer, [...bs, "--include", "re-.*", "--group", "cli-re", "--from-beginning", "--max-messages", "2",
+    "--timeout-ms", "60000", "--command-property", "metadata.max.age.ms=500", "--formatter-property", "print.key=false"]);
+  await waitUntil(() => b.broker.groups.listGroups().some((g) => g.groupId === "cli-re" && g.state === "Stable"), 60_000, "the console consumer's group to be stable");
+  await b.broker.createTopic("re-late", 1, 1, {}, false);
+  await b.broker.createTopic("other", 1, 1, {}, false);
+  // The tool session runs one tool at a time, so the records are written with Runnel's own producer meanwhile.
+  const p = new Producer({ bootstrap: b.bootstrap });
+  await p.connect();
+  await Promise.all([p.send({ topic: "other", value: "not matched" }), p.send({ topic: "re-early", value: "early" }), p.send({ topic: "re-late", value: "late" })]);
+  await p.close();
+  const r = await consumed;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(r.stdout.split("\n").filter((l) => l !== "").sort(), ["early", "late"], r.stdout + r.stderr);
 });

@@ -52,7 +52,10 @@ oracleSuite("KIP-848 consumer groups match Apache Kafka", (pair) => {
         out[`v${v} unknown group`] = (await hb(v, { groupId: `${g}-none`, memberId: "a", memberEpoch: 3 })).errorCode;
         if (v >= 1) {
           out[`v${v} empty member id`] = (await join("")).errorCode;
-          out[`v${v} bad regex`] = (await join("a", { subscribedTopicNames: null, subscribedTopicRegex: "cg-(?=x)" })).errorCode;
+          for (const regex of ["cg-(?=x)", "(cg)\\1", "cg*+", "cg{1001}", "[z-a]"]) {
+            const r = await join("a", { subscribedTopicNames: null, subscribedTopicRegex: regex });
+            out[`v${v} bad regex ${regex}`] = { errorCode: r.errorCode, errorMessage: r.errorMessage };
+          }
         }
         const a = await join(v >= 1 ? `${g}-member-a` : "");
         const A: string = a.memberId;

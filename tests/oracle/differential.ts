@@ -64,11 +64,6 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
  * intentional ones. Each is filtered out of the comparison only where listed, so everything else still fails.
  */
 export const OPEN_MISMATCHES: { api: string; path: RegExp; note: string }[] = [
-  {
-    api: "ConsumerGroupHeartbeat",
-    path: /^v\d+ (join|heartbeat)\.memberEpoch$|^v\d+ describe\[\]\.(groupEpoch|assignmentEpoch|members\[\]\.memberEpoch)$/,
-    note: "KIP-848 epoch numbering: Kafka 4.4's first member of a new group gets epoch 2, Runnel's 1 (clients only echo epochs back, so nothing breaks; the cause on Kafka's side is not yet read)",
-  },
 ];
 
 /** Keys by which arrays of objects are sorted before comparing (order that carries no meaning). */

@@ -8,7 +8,7 @@ import { after, before } from "node:test";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { haveCommand } from "./proc.ts";
+import { haveCommand, signalChild } from "./proc.ts";
 import { freePort } from "../../bench/suite/processes.ts";
 import { EtcdClient } from "../../src/cluster/etcd-client.ts";
 
@@ -20,6 +20,8 @@ export const ETCD_SKIP_REASON: string | false = haveCommand(ETCD_BIN) ? false : 
 
 /** How long etcd may take to answer /health after start, ms (the machine is shared and loaded). */
 const START_TIMEOUT_MS = 30_000;
+/** How long a killed etcd may take to exit, ms. */
+const STOP_TIMEOUT_MS = 30_000;
 
 /** A running (or stopped) test etcd. */
 export class TestEtcd {
@@ -98,24 +100,28 @@ export class TestEtcd {
     const child = this.child;
     if (!child) return;
     this.unpause();
-    await new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
-      child.kill(signal);
-    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once("exit", () => resolve());
+        timer = setTimeout(() => reject(new Error(`etcd (pid ${child.pid}) did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}`)), STOP_TIMEOUT_MS);
+        signalChild(child, signal);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
     this.child = null;
   }
 
   /** Freezes the process (SIGSTOP): connections stay open and nothing answers, as behind a cut network. */
   pause(): void {
-    // process.kill, not child.kill: Deno's child.kill marks the child killed even for SIGSTOP/SIGCONT and then
-    // ignores the real SIGKILL later.
-    if (this.child?.pid && !this.paused) process.kill(this.child.pid, "SIGSTOP");
+    if (this.child && !this.paused) signalChild(this.child, "SIGSTOP");
     this.paused = true;
   }
 
   /** Thaws a paused process (SIGCONT). */
   unpause(): void {
-    if (this.child?.pid && this.paused) process.kill(this.child.pid, "SIGCONT");
+    if (this.child && this.paused) signalChild(this.child, "SIGCONT");
     this.paused = false;
   }
 

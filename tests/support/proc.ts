@@ -2,7 +2,7 @@
  * Runs a subprocess asynchronously (the broker under test lives in this process, so a blocking spawn would
  * starve it), with a hard time limit and stdin input.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 
 /** Output of a finished subprocess. */
@@ -42,6 +42,20 @@ export function runProc(cmd: string, args: string[], opts: { input?: string | Ui
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
+}
+
+/**
+ * Sends `signal` to a child by pid. `child.kill()` is not used for signals that may be sent more than once
+ * (SIGSTOP/SIGCONT, or SIGTERM then SIGKILL): Deno's node:child_process marks a child killed after its first
+ * `kill()`, whatever the signal, and silently sends nothing on every later call. A child already gone is not an error.
+ */
+export function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  try {
+    process.kill(child.pid, signal);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+  }
 }
 
 /** Whether an executable exists on PATH (or at the given absolute path). */

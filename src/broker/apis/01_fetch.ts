@@ -214,21 +214,19 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
     }
     if (replicaId >= 0) {
       // A follower reads from the leader up to the log end, and its fetch offset tells the leader what it has.
-      if (!p.isLeader || replicaId === b.nodeId || !p.replicas.includes(replicaId)) {
-        data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      let diverging;
+      try {
+        diverging = p.acceptFollowerFetch(replicaId, w.fetchOffset, w.lastFetchedEpoch ?? -1);
+      } catch (e) {
+        if (!(e instanceof KafkaError)) throw e;
+        data.errorCode = e.code;
         hasError = true;
         continue;
       }
-      const lastFetchedEpoch = w.lastFetchedEpoch ?? -1;
-      if (lastFetchedEpoch >= 0) {
-        // Its log diverges from ours where its last epoch ends here: it truncates to that point first (KIP-595).
-        const end = p.leaderEpochs.endOffsetFor(lastFetchedEpoch, p.logEndOffset);
-        if (end.endOffset < w.fetchOffset || end.epoch < lastFetchedEpoch) {
-          data.divergingEpoch = { epoch: end.epoch, endOffset: end.endOffset };
-          continue;
-        }
+      if (diverging !== null) {
+        data.divergingEpoch = diverging;
+        continue;
       }
-      if (w.fetchOffset <= p.logEndOffset) p.updateFollowerFetch(replicaId, w.fetchOffset);
       data.highWatermark = log.highWatermark;
       data.lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
     }

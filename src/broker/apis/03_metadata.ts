@@ -12,6 +12,8 @@ import { topicOperationError } from "../topic-operation-error.ts";
 import { topicNameProblem } from "../topic-names.ts";
 import { AUTHORIZED_OPERATIONS_NOT_REQUESTED, CLUSTER_AUTHORIZED_OPERATIONS, TOPIC_AUTHORIZED_OPERATIONS } from "../authorized-operations.ts";
 import type { Broker, Topic } from "../broker.ts";
+import { AclOperation } from "../../security/acl.ts";
+import { topicAllowed } from "../../security/request-authorization.ts";
 
 /** Builds the Metadata handler. */
 export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, MetadataResponse> {
@@ -48,8 +50,10 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
       // Without an authorizer every operation is allowed (Kafka answers the full set when asked, v8+).
       const topicOps = ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations ? TOPIC_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED;
       const topics: MetadataResponseTopic[] = [];
+      // With an authorizer: topics the principal may not describe are left out of a full listing and refused by name.
+      const mayDescribe = (name: string) => topicAllowed(b, ctx, AclOperation.DESCRIBE, name);
       if (req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0)) {
-        for (const t of b.topicsByName.values()) topics.push(describe(t, topicOps));
+        for (const t of b.topicsByName.values()) if (mayDescribe(t.name)) topics.push(describe(t, topicOps));
       } else {
         const autoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation !== false) && b.config.bool("auto.create.topics.enable");
         for (const rt of req.topics) {
@@ -58,11 +62,16 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
             const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
             // Lookup by topic id needs v12 (nullable names); before that Kafka answers INVALID_REQUEST with an empty name.
             if (ctx.apiVersion < 12) topics.push(missing("", rt.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST, topicOps));
+            else if (t !== undefined && !mayDescribe(t.name)) topics.push(missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, topicOps));
             else topics.push(t ? describe(t, topicOps) : missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID, topicOps));
             continue;
           }
+          if (!mayDescribe(rt.name)) {
+            topics.push(missing(rt.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, topicOps));
+            continue;
+          }
           let t = b.topicsByName.get(rt.name);
-          if (t === undefined && autoCreate) {
+          if (t === undefined && autoCreate && topicAllowed(b, ctx, AclOperation.CREATE, rt.name)) {
             let code: number;
             try {
               code = await b.autoCreateTopic(rt.name);

@@ -1,5 +1,5 @@
 /**
- * SaslAuthenticate (key 36), versions 0-2. v1 session lifetime (KIP-368; 0 here: no re-authentication is asked);
+ * SaslAuthenticate (key 36), versions 0-2. v1 session lifetime (KIP-368: `connections.max.reauth.ms`, 0 = none);
  * v2 flexible. Carries one SASL token each way (see src/security/session.ts).
  */
 import type { SaslAuthenticateRequest, SaslAuthenticateResponse } from "../../protocol/generated/36_sasl_authenticate.ts";
@@ -14,7 +14,8 @@ export function saslAuthenticateHandler(): ApiHandler<SaslAuthenticateRequest, S
     maxVersion: 2,
     handle(ctx, req) {
       if (ctx.session === undefined) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, errorMessage: "Unexpected SaslAuthenticate request", authBytes: new Uint8Array(0), sessionLifetimeMs: 0n };
-      return { ...ctx.session.authenticate(req.authBytes), sessionLifetimeMs: 0n };
+      const r = ctx.session.authenticate(req.authBytes);
+      return { errorCode: r.errorCode, errorMessage: r.errorMessage, authBytes: r.authBytes, sessionLifetimeMs: BigInt(r.sessionLifetimeMs) };
     },
   };
 }

@@ -46,6 +46,10 @@ import { saslHandshakeHandler } from "./17_sasl_handshake.ts";
 import { saslAuthenticateHandler } from "./36_sasl_authenticate.ts";
 import { describeUserScramCredentialsHandler } from "./50_describe_user_scram_credentials.ts";
 import { alterUserScramCredentialsHandler } from "./51_alter_user_scram_credentials.ts";
+import { describeAclsHandler } from "./29_describe_acls.ts";
+import { createAclsHandler } from "./30_create_acls.ts";
+import { deleteAclsHandler } from "./31_delete_acls.ts";
+import { authorizedHandler } from "./authorized-handler.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -80,6 +84,9 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     saslAuthenticateHandler(),
     describeUserScramCredentialsHandler(b.scramCredentials),
     alterUserScramCredentialsHandler(b.scramCredentials),
+    describeAclsHandler(b.acls),
+    createAclsHandler(b.acls),
+    deleteAclsHandler(b.acls),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {
@@ -89,7 +96,7 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
       throw new Error(`handler ${codec.name} serves ${h.minVersion}-${h.maxVersion}, codec has ${codec.minVersion}-${codec.maxVersion}`);
     }
     if (table[h.apiKey] !== undefined) throw new Error(`two handlers for API ${h.apiKey}`);
-    table[h.apiKey] = h;
+    table[h.apiKey] = b.authorizer === null ? h : authorizedHandler(h, b.authorizer, (id) => b.topicsById.get(id)?.name);
   }
   return table;
 }

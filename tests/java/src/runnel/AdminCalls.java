@@ -123,6 +123,11 @@ public final class AdminCalls {
     });
     call("listTopics", () -> new java.util.TreeSet<>(admin.listTopics().names().get()));
     call("describeTopics", () -> describeTopic(admin.describeTopics(List.of("adm-a")).allTopicNames().get().get("adm-a")));
+    call("describeTopics-by-id", () -> {
+      org.apache.kafka.common.Uuid id = admin.describeTopics(List.of("adm-a")).allTopicNames().get().get("adm-a").topicId();
+      TopicDescription d = admin.describeTopics(org.apache.kafka.common.TopicCollection.ofTopicIds(List.of(id))).allTopicIds().get().get(id);
+      return map("name", d.name(), "partitions", d.partitions().size());
+    });
     call("describeTopics-missing", () -> admin.describeTopics(List.of("adm-missing")).allTopicNames().get());
     call("describeCluster", () -> {
       DescribeClusterResult r = admin.describeCluster();
@@ -233,6 +238,15 @@ public final class AdminCalls {
       ConsumerGroupDescription d = admin.describeConsumerGroups(List.of("adm-g")).all().get().get("adm-g");
       return map("state", d.groupState().name(), "type", d.type().name(), "assignor", d.partitionAssignor(), "members", d.members().size(), "coordinator", d.coordinator().id(), "simple", d.isSimpleConsumerGroup());
     });
+    call("listTopics-internal", () -> {
+      java.util.TreeSet<String> names = new java.util.TreeSet<>(admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get());
+      return map("consumerOffsets", names.contains("__consumer_offsets"), "withoutInternal", new java.util.TreeSet<>(admin.listTopics().names().get()).contains("__consumer_offsets"));
+    });
+    call("describeReplicaLogDirs", () -> {
+      org.apache.kafka.common.TopicPartitionReplica r = new org.apache.kafka.common.TopicPartitionReplica("adm-b", 0, nodeId);
+      DescribeReplicaLogDirsResult.ReplicaLogDirInfo info = admin.describeReplicaLogDirs(List.of(r)).all().get().get(r);
+      return map("dirSet", info.getCurrentReplicaLogDir() != null, "offsetLag", info.getCurrentReplicaOffsetLag(), "future", info.getFutureReplicaLogDir());
+    });
     call("describeConsumerGroups-missing", () -> admin.describeConsumerGroups(List.of("adm-missing")).all().get());
     call("listConsumerGroupOffsets", () -> committed("adm-g"));
     call("alterConsumerGroupOffsets", () -> {
@@ -261,6 +275,12 @@ public final class AdminCalls {
         Map<String, Object> out = new TreeMap<>();
         admin.describeTransactions(List.of("adm-done", "adm-open")).all().get().forEach((id, d) -> out.put(id, transaction(d)));
         return out;
+      });
+      call("listOffsets-isolation", () -> {
+        TopicPartition a1 = new TopicPartition("adm-a", 1);
+        long committed = admin.listOffsets(Map.of(a1, OffsetSpec.latest()), new ListOffsetsOptions(org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).partitionResult(a1).get().offset();
+        long uncommitted = admin.listOffsets(Map.of(a1, OffsetSpec.latest()), new ListOffsetsOptions(org.apache.kafka.common.IsolationLevel.READ_UNCOMMITTED)).partitionResult(a1).get().offset();
+        return map("readCommitted", committed, "readUncommitted", uncommitted);
       });
       call("describeTransactions-missing", () -> admin.describeTransactions(List.of("adm-missing")).all().get());
       call("listTransactions", () -> {

@@ -1,0 +1,172 @@
+/**
+ * A follower's fetcher for one leader broker: one connection, one Fetch (v15+, ReplicaState with this broker's id
+ * and epoch) at a time for every partition it follows from that leader, each answer applied with
+ * {@link applyLeaderAnswer} (truncate at a diverging epoch, or append as follower and follow the high watermark).
+ * The leader's long poll (`replica.fetch.wait.max.ms`) paces it; errors back off `replica.fetch.backoff.ms`.
+ */
+import type { Clock } from "../platform/clock.ts";
+import type { BrokerChannel } from "../client/connection.ts";
+import type { FetchRequest, FetchResponse } from "../protocol/generated/01_fetch.ts";
+import type { Partition } from "../partition/partition.ts";
+import { uuidHex } from "../protocol/uuid.ts";
+import { applyLeaderAnswer, followerFetchPosition } from "./follower-fetch.ts";
+
+/** Kafka's replica fetcher settings. */
+export interface ReplicaFetcherSettings {
+  /** `replica.fetch.wait.max.ms` (Kafka default 500). */
+  maxWaitMs: number;
+  /** `replica.fetch.min.bytes` (Kafka default 1). */
+  minBytes: number;
+  /** `replica.fetch.response.max.bytes` (Kafka default 10 MiB). */
+  maxBytes: number;
+  /** `replica.fetch.max.bytes` per partition (Kafka default 1 MiB). */
+  partitionMaxBytes: number;
+  /** `replica.fetch.backoff.ms` (Kafka default 1000). */
+  backoffMs: number;
+}
+
+/** Kafka's defaults. */
+export const DEFAULT_REPLICA_FETCHER_SETTINGS: ReplicaFetcherSettings = { maxWaitMs: 500, minBytes: 1, maxBytes: 10 * 1024 * 1024, partitionMaxBytes: 1024 * 1024, backoffMs: 1000 };
+
+/** Lowest Fetch version a follower uses (ReplicaState). */
+const MIN_REPLICA_FETCH_VERSION = 15;
+
+/** What a fetcher needs. */
+export interface ReplicaFetcherDeps {
+  /** This broker's node id. */
+  replicaId: number;
+  /** This broker's epoch (its registration), or -1. */
+  brokerEpoch: bigint;
+  /** The connection to the leader. */
+  channel: BrokerChannel;
+  /** Clock for back-off. */
+  clock: Clock;
+  /** Problems worth a line. */
+  warn(msg: string): void;
+  /** Settings (Kafka's defaults when absent). */
+  settings?: Partial<ReplicaFetcherSettings>;
+}
+
+interface Followed {
+  topicId: Uint8Array;
+  partition: Partition;
+}
+
+/** Replicates the partitions it is given from one leader, until stopped. */
+export class ReplicaFetcher {
+  private readonly deps: ReplicaFetcherDeps;
+  private readonly settings: ReplicaFetcherSettings;
+  private readonly followed = new Map<string, Followed>();
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private wakeIdle: (() => void) | null = null;
+
+  constructor(deps: ReplicaFetcherDeps) {
+    this.deps = deps;
+    this.settings = { ...DEFAULT_REPLICA_FETCHER_SETTINGS, ...deps.settings };
+  }
+
+  /** Starts following `partition` (of the topic with `topicId`) from this fetcher's leader. */
+  add(topicId: Uint8Array, partition: Partition): void {
+    this.followed.set(`${uuidHex(topicId)}:${partition.index}`, { topicId, partition });
+    this.wakeIdle?.();
+  }
+
+  /** Stops following a partition (it became leader, moved, or was deleted). */
+  remove(topicId: Uint8Array, index: number): void {
+    this.followed.delete(`${uuidHex(topicId)}:${index}`);
+  }
+
+  /** Partitions followed. */
+  get size(): number {
+    return this.followed.size;
+  }
+
+  /** Starts the fetch loop. */
+  start(): void {
+    if (this.running === null) this.running = this.loop();
+  }
+
+  /** Stops after the fetch in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeIdle?.();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const live = [...this.followed.values()].filter((f) => !f.partition.isRemoved && !f.partition.isLeader);
+      if (live.length === 0) {
+        await new Promise<void>((resolve) => (this.wakeIdle = resolve));
+        this.wakeIdle = null;
+        continue;
+      }
+      try {
+        await this.fetchOnce(live);
+      } catch (e) {
+        if (this.stopped) break;
+        this.deps.warn(`replica fetch from broker ${this.deps.channel.nodeId} failed: ${(e as Error).message}; retrying in ${this.settings.backoffMs} ms`);
+        await this.sleep(this.settings.backoffMs);
+      }
+    }
+  }
+
+  /** One Fetch for every followed partition, its answers applied. */
+  private async fetchOnce(live: readonly Followed[]): Promise<void> {
+    const version = Math.min(this.deps.channel.version(1), 17);
+    if (version < MIN_REPLICA_FETCH_VERSION) throw new Error(`the leader serves Fetch up to v${version}; replication needs v${MIN_REPLICA_FETCH_VERSION}`);
+    const byTopic = new Map<string, { topicId: Uint8Array; partitions: FetchRequest["topics"][number]["partitions"] }>();
+    for (const f of live) {
+      const pos = followerFetchPosition(f.partition);
+      const key = uuidHex(f.topicId);
+      let t = byTopic.get(key);
+      if (t === undefined) byTopic.set(key, (t = { topicId: f.topicId, partitions: [] }));
+      t.partitions.push({
+        partition: f.partition.index,
+        currentLeaderEpoch: f.partition.leaderEpoch,
+        fetchOffset: pos.fetchOffset,
+        lastFetchedEpoch: pos.lastFetchedEpoch,
+        logStartOffset: f.partition.log.logStartOffset,
+        partitionMaxBytes: this.settings.partitionMaxBytes,
+      });
+    }
+    const req: FetchRequest = {
+      replicaState: { replicaId: this.deps.replicaId, replicaEpoch: this.deps.brokerEpoch },
+      maxWaitMs: this.settings.maxWaitMs,
+      minBytes: this.settings.minBytes,
+      maxBytes: this.settings.maxBytes,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic.values()].map((t) => ({ topicId: t.topicId, partitions: t.partitions })),
+      forgottenTopicsData: [],
+      rackId: "",
+    } as FetchRequest;
+    const res = await this.deps.channel.request<FetchResponse>(1, req, { version, timeoutMs: this.settings.maxWaitMs + 30_000 });
+    if (res.errorCode !== 0) throw new Error(`Fetch error code ${res.errorCode}`);
+    let failed = 0;
+    for (const t of res.responses) {
+      for (const pr of t.partitions) {
+        const f = this.followed.get(`${uuidHex(t.topicId!)}:${pr.partitionIndex}`);
+        if (f === undefined || f.partition.isRemoved || f.partition.isLeader) continue;
+        const out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch });
+        if (out.kind === "error") {
+          failed++;
+          this.deps.warn(`replica fetch of ${f.partition.log.name} from broker ${this.deps.channel.nodeId}: error code ${out.errorCode}`);
+        }
+      }
+    }
+    if (failed > 0) await this.sleep(this.settings.backoffMs);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.deps.clock.setTimer(resolve, ms);
+      this.wakeIdle = () => {
+        this.deps.clock.clearTimer(timer);
+        resolve();
+      };
+    });
+  }
+}

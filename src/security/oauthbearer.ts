@@ -1,0 +1,72 @@
+/**
+ * SASL OAUTHBEARER (RFC 7628) with Kafka's default server-side validation: unsecured JWS tokens (`alg: none`, for
+ * development, as Kafka's OAuthBearerUnsecuredValidatorCallbackHandler). The client's message is
+ * `n,[a=authzid],\x01auth=Bearer <token>\x01[key=value\x01]...\x01`; the token needs the principal claim
+ * (`unsecuredValidatorPrincipalClaimName`, default `sub`) and an `exp` in the future (within
+ * `unsecuredValidatorAllowableClockSkewMs`), and every `unsecuredValidatorRequiredScope` in its `scope`. Signed tokens
+ * (JWKS) are not validated here, so they are refused.
+ */
+import { SaslFailure, type SaslExchange, type SaslStep } from "./sasl-mechanism.ts";
+
+/** Validation options (Kafka's unsecured validator JAAS options). */
+export interface UnsecuredJwsOptions {
+  /** Claim holding the principal name. */
+  principalClaim: string;
+  /** Scopes the token must carry. */
+  requiredScopes: readonly string[];
+  /** Allowed clock skew in ms. */
+  clockSkewMs: number;
+  /** Wall clock, ms. */
+  nowMs(): number;
+}
+
+const INVALID = "Authentication failed: invalid OAUTHBEARER token";
+
+function base64urlJson(part: string, what: string): Record<string, unknown> {
+  if (!/^[A-Za-z0-9_-]*$/.test(part)) throw new SaslFailure(INVALID, `${what} is not base64url`);
+  try {
+    const v = JSON.parse(Buffer.from(part, "base64url").toString("utf8"));
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
+    return v as Record<string, unknown>;
+  } catch {
+    throw new SaslFailure(INVALID, `${what} is not a JSON object`);
+  }
+}
+
+/** The server side of one OAUTHBEARER exchange. */
+export class OAuthBearerServer implements SaslExchange {
+  private done = false;
+
+  constructor(private readonly opts: UnsecuredJwsOptions) {}
+
+  step(token: Uint8Array): SaslStep {
+    if (this.done) throw new SaslFailure("OAUTHBEARER exchange already complete", "a second OAUTHBEARER message");
+    this.done = true;
+    const text = new TextDecoder().decode(token);
+    const m = /^([ny]),(?:a=([^,\x01]*))?,\x01((?:[^\x01]*\x01)*)\x01$/.exec(text);
+    if (m === null) throw new SaslFailure("Invalid OAUTHBEARER client first message", "malformed client message");
+    const fields = new Map<string, string>();
+    for (const kv of m[3].split("\x01").filter((x) => x !== "")) {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new SaslFailure("Invalid OAUTHBEARER client first message", "malformed key=value");
+      fields.set(kv.slice(0, eq), kv.slice(eq + 1));
+    }
+    const auth = /^Bearer\s+([^\s]+)$/i.exec(fields.get("auth") ?? "");
+    if (auth === null) throw new SaslFailure("Invalid OAUTHBEARER client first message", "no auth=Bearer token");
+    const parts = auth[1].split(".");
+    if (parts.length !== 3) throw new SaslFailure(INVALID, "token is not a JWS");
+    const header = base64urlJson(parts[0], "JOSE header");
+    if (header.alg !== "none" || parts[2] !== "") throw new SaslFailure(INVALID, `signed token (alg ${String(header.alg)}) but only unsecured tokens are validated`);
+    const claims = base64urlJson(parts[1], "claims");
+    const principal = claims[this.opts.principalClaim];
+    if (typeof principal !== "string" || principal === "") throw new SaslFailure(INVALID, `no '${this.opts.principalClaim}' claim`);
+    const now = this.opts.nowMs();
+    if (typeof claims.exp !== "number") throw new SaslFailure(INVALID, "no numeric 'exp' claim");
+    if (claims.exp * 1000 + this.opts.clockSkewMs <= now) throw new SaslFailure(INVALID, `token of '${principal}' expired`);
+    if (typeof claims.iat === "number" && claims.iat * 1000 - this.opts.clockSkewMs > now) throw new SaslFailure(INVALID, `token of '${principal}' issued in the future`);
+    const scopes = typeof claims.scope === "string" ? claims.scope.split(" ") : Array.isArray(claims.scope) ? claims.scope.map(String) : [];
+    for (const s of this.opts.requiredScopes) if (!scopes.includes(s)) throw new SaslFailure(INVALID, `token of '${principal}' lacks scope '${s}'`);
+    if (m[2] !== undefined && m[2] !== "" && m[2] !== principal) throw new SaslFailure(INVALID, "authorization id differs from the token's principal");
+    return { response: new Uint8Array(0), principal, lifetimeMs: claims.exp * 1000 - now };
+  }
+}

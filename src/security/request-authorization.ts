@@ -1,0 +1,134 @@
+/**
+ * What each API asks of the authorizer, as Kafka checks it, when `authorizer.class.name` is set: the operation on
+ * each resource a request names and the error code a refusal answers (TOPIC_, GROUP_, CLUSTER_ or
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED). A refused resource answers the whole request with that code (a response
+ * shaped for the API, every error field set). Metadata filters topics itself ({@link canDescribeTopic}). An API
+ * without an entry here is refused with CLUSTER_AUTHORIZATION_FAILED while authorization is on.
+ */
+import { ErrorCode } from "../protocol/errors.ts";
+import { uuidHex } from "../protocol/uuid.ts";
+import { AclOperation as Op, ResourceType as R, CLUSTER_NAME, type Authorizer } from "./acl.ts";
+
+/** One check: `op` on resource (`type`, `name`), refused with `code`. */
+export interface Check {
+  op: number;
+  type: number;
+  name: string;
+  code: number;
+}
+
+/** Resolves topic ids (Fetch v13+, Produce v13) to names. */
+export type TopicNameById = (idHex: string) => string | undefined;
+
+const T = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+const G = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+const C = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+const X = ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+
+type Req = Record<string, any>;
+const topic = (op: number, name: string): Check => ({ op, type: R.TOPIC, name, code: T });
+const group = (op: number, name: string): Check => ({ op, type: R.GROUP, name, code: G });
+const cluster = (op: number): Check => ({ op, type: R.CLUSTER, name: CLUSTER_NAME, code: C });
+const txn = (op: number, name: string): Check => ({ op, type: R.TRANSACTIONAL_ID, name, code: X });
+
+/** Config resource types (DescribeConfigs and friends) to ACL checks. */
+function configResource(op: number, r: { resourceType: number; resourceName: string }): Check {
+  if (r.resourceType === 2) return topic(op, r.resourceName);
+  if (r.resourceType === 32) return group(op, r.resourceName);
+  return cluster(op);
+}
+
+/** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata). */
+export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): Check[] | null {
+  const topicName = (t: Req): string => t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
+  const topics = (list: Req[] | null | undefined, op: number) => (list ?? []).map((t) => topic(op, topicName(t)));
+  switch (apiKey) {
+    case 3: case 17: case 18: case 36:
+      return null;
+    case 0:
+      return [...(req.transactionalId ? [txn(Op.WRITE, req.transactionalId)] : []), ...topics(req.topicData, Op.WRITE)];
+    case 1:
+      return topics(req.topics, Op.READ);
+    case 2: case 23:
+      return topics(req.topics, Op.DESCRIBE);
+    case 8:
+      return [group(Op.READ, req.groupId), ...topics(req.topics, Op.READ)];
+    case 9:
+      return req.groups ? (req.groups as Req[]).flatMap((g) => [group(Op.DESCRIBE, g.groupId), ...topics(g.topics, Op.DESCRIBE)]) : [group(Op.DESCRIBE, req.groupId), ...topics(req.topics, Op.DESCRIBE)];
+    case 10: {
+      const keys: string[] = req.coordinatorKeys ?? [req.key ?? ""];
+      return keys.map((k) => (req.keyType === 1 ? txn(Op.DESCRIBE, k) : group(Op.DESCRIBE, k)));
+    }
+    case 11: case 12: case 13: case 14: case 68:
+      return [group(Op.READ, req.groupId)];
+    case 15:
+      return (req.groups as string[]).map((g) => group(Op.DESCRIBE, g));
+    case 69:
+      return (req.groupIds as string[]).map((g) => group(Op.DESCRIBE, g));
+    case 16: case 35: case 60: case 66: case 29: case 50:
+      return [cluster(Op.DESCRIBE)];
+    case 30: case 31: case 51:
+      return [cluster(Op.ALTER)];
+    case 19:
+      return topics(req.topics, Op.CREATE);
+    case 20:
+      return req.topicNames ? (req.topicNames as string[]).map((n) => topic(Op.DELETE, n)) : topics(req.topics, Op.DELETE);
+    case 21:
+      return topics(req.topics, Op.DELETE);
+    case 22:
+      return req.transactionalId ? [txn(Op.WRITE, req.transactionalId)] : [cluster(Op.IDEMPOTENT_WRITE)];
+    case 24:
+      return req.transactions ? (req.transactions as Req[]).flatMap((t) => [txn(Op.WRITE, t.transactionalId), ...topics(t.topics, Op.WRITE)]) : [txn(Op.WRITE, req.v3AndBelowTransactionalId), ...topics(req.v3AndBelowTopics, Op.WRITE)];
+    case 25:
+      return [txn(Op.WRITE, req.transactionalId), group(Op.READ, req.groupId)];
+    case 26:
+      return [txn(Op.WRITE, req.transactionalId)];
+    case 28:
+      return [txn(Op.WRITE, req.transactionalId), group(Op.READ, req.groupId), ...topics(req.topics, Op.READ)];
+    case 32:
+      return (req.resources as Req[]).map((r) => configResource(Op.DESCRIBE_CONFIGS, r as never));
+    case 33: case 44:
+      return (req.resources as Req[]).map((r) => configResource(Op.ALTER_CONFIGS, r as never));
+    case 37:
+      return topics(req.topics, Op.ALTER);
+    case 42:
+      return (req.groupsNames as string[]).map((g) => group(Op.DELETE, g));
+    case 47:
+      return [group(Op.DELETE, req.groupId), ...topics(req.topics, Op.READ)];
+    case 61:
+      return topics(req.topics, Op.READ);
+    case 65:
+      return (req.transactionalIds as string[]).map((t) => txn(Op.DESCRIBE, t));
+    default:
+      return [cluster(Op.CLUSTER_ACTION)];
+  }
+}
+
+/**
+ * The error code refusing `req`, or null when every check passes. CreateTopics passes a topic on CREATE for the
+ * cluster too; the idempotent producer passes on IDEMPOTENT_WRITE for the cluster or WRITE on any topic, as in Kafka.
+ */
+export function refusal(authz: Authorizer, who: { principal: string; host: string }, apiKey: number, req: Req, nameOf: TopicNameById): number | null {
+  const checks = requestChecks(apiKey, req, nameOf);
+  if (checks === null) return null;
+  for (const c of checks) {
+    if (authz.authorize(who, c.op, c.type, c.name)) continue;
+    if (apiKey === 19 && authz.authorize(who, Op.CREATE, R.CLUSTER, CLUSTER_NAME)) continue;
+    if (apiKey === 22 && c.type === R.CLUSTER && authz.authorizeAny(who, Op.WRITE, R.TOPIC)) continue;
+    return c.code;
+  }
+  return null;
+}
+
+/** What {@link topicAllowed} needs of the broker. */
+export interface AuthorizerHolder {
+  readonly authorizer: Authorizer | null;
+}
+
+/** Whether the request's principal may perform `op` on topic `name` (always, without an authorizer or a session); CREATE also passes on the cluster. */
+export function topicAllowed(b: AuthorizerHolder, ctx: { session?: { principal: string; clientHost: string } }, op: number, name: string): boolean {
+  if (b.authorizer === null || ctx.session === undefined) return true;
+  const who = { principal: ctx.session.principal, host: ctx.session.clientHost };
+  if (b.authorizer.authorize(who, op, R.TOPIC, name)) return true;
+  return op === Op.CREATE && b.authorizer.authorize(who, Op.CREATE, R.CLUSTER, CLUSTER_NAME);
+}

@@ -1,0 +1,67 @@
+/**
+ * Replication over a real connection: a follower partition (broker 2) fetches from a running broker (broker 1)
+ * with Fetch v15+ and ReplicaState; acks=all produces to the leader are answered once the follower has the
+ * records, and the follower's log ends byte for byte equal to the leader's with the same high watermark.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Broker } from "../../src/broker/broker.ts";
+import { BrokerConfig } from "../../src/broker/config.ts";
+import { LocalMetadataStore } from "../../src/cluster/metadata-store.ts";
+import { BrokerConnection } from "../../src/client/connection.ts";
+import { systemClock } from "../../src/platform/clock.ts";
+import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { logConfigWith } from "../../src/storage/log-config.ts";
+import { PartitionLog } from "../../src/storage/partition-log.ts";
+import { Partition } from "../../src/partition/partition.ts";
+import { ReplicaFetcher } from "../../src/replication/replica-fetcher.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { testLogger } from "../support/broker.ts";
+import { makeRecordsBatch, recordingLogger } from "../storage/batch-fixture.ts";
+
+test("a follower fetching over TCP lets acks=all complete and ends equal to the leader", { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-fetcher-"));
+  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
+  fs.mkdirSync(`${dir}/leader`);
+  const leader = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
+  const c = await RawClient.connect(leader.port);
+  let fetcher: ReplicaFetcher | null = null;
+  let channel: BrokerConnection | null = null;
+  try {
+    const topic = (await leader.createTopic("rep", 1, 1, {}, false))!;
+    const s0 = store.partitionState("rep", 0)!;
+    const roles = { leader: 1, leaderEpoch: 1, replicas: [1, 2], isr: [1, 2] };
+    assert.equal(await store.compareAndSetPartition({ ...s0, ...roles, partitionEpoch: 1 }, 0), true);
+
+    const logger = recordingLogger();
+    const log = PartitionLog.open(`${dir}/follower/rep-0`, { topic: "rep", partition: 0 }, logConfigWith({}), { fs: nodeFileSystem, clock: systemClock, logger });
+    const follower = Partition.open({ name: "rep" }, 0, log, { fs: nodeFileSystem, clock: systemClock, logger, localBrokerId: 2 }, roles);
+    channel = await BrokerConnection.open("127.0.0.1", leader.port, 1, { clientId: "replica-2" });
+    const warnings: string[] = [];
+    fetcher = new ReplicaFetcher({ replicaId: 2, brokerEpoch: -1n, channel, clock: systemClock, warn: (m) => warnings.push(m), settings: { maxWaitMs: 200, backoffMs: 50 } });
+    fetcher.add(topic.id, follower);
+    fetcher.start();
+
+    for (let i = 0; i < 5; i++) {
+      const r = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 10_000, topicData: [{ name: "rep", partitionData: [{ index: 0, records: makeRecordsBatch(10, Date.now()) }] }] });
+      assert.equal(r.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE, "acks=all is answered once the follower has the batch");
+    }
+    const lp = leader.partition("rep", 0)!;
+    assert.equal(lp.highWatermark, 50n);
+    for (let i = 0; i < 500 && follower.highWatermark < 50n; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(follower.highWatermark, 50n, "the follower follows the leader's high watermark");
+    assert.deepEqual(Buffer.concat(follower.log.read(0n, 1 << 22, true).chunks), Buffer.concat(lp.log.read(0n, 1 << 22, true).chunks));
+    assert.deepEqual(follower.leaderEpochs.epochEntries(), lp.leaderEpochs.epochEntries());
+    assert.deepEqual(warnings, []);
+  } finally {
+    await fetcher?.stop();
+    channel?.close();
+    c.close();
+    await leader.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
