@@ -64,6 +64,8 @@ export interface Listener {
   resumeAccepting(): void;
   /** Stops accepting and closes every open connection. */
   close(): Promise<void>;
+  /** TLS listeners: new connections use this key material from now on (open ones keep theirs). */
+  updateTls?(options: TlsServerOptions): void;
 }
 
 function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandler, peerSubject: string | null = null): void {
@@ -104,8 +106,9 @@ function listenNode(
   host: string,
   port: number,
   onConnection: (c: Connection) => ConnectionHandler,
-  tlsOptions: TlsServerOptions | null = null,
+  initialTls: TlsServerOptions | null = null,
 ): Promise<Listener> {
+  let tlsOptions = initialTls;
   const sockets = new Set<net.Socket>();
   const accept = (socket: net.Socket, peerSubject: string | null) => {
     sockets.add(socket);
@@ -131,6 +134,10 @@ function listenNode(
           server = makeServer();
           server.listen({ host, port: bound, backlog: 1024 });
         },
+        updateTls(next: TlsServerOptions) {
+          tlsOptions = next;
+          (server as tls.Server | null)?.setSecureContext(secureContextOptions(next));
+        },
         close: () =>
           new Promise<void>((res) => {
             for (const s of sockets) s.destroy();
@@ -154,14 +161,16 @@ function peerSubjectOf(socket: tls.TLSSocket): string | null {
   }
 }
 
+/** The key material part of TLS server options. */
+function secureContextOptions(opts: TlsServerOptions): tls.SecureContextOptions {
+  return { key: opts.key, cert: opts.cert, passphrase: opts.passphrase, ca: opts.ca };
+}
+
 /** A `node:tls` server that hands over connections once the handshake (and any client certificate check) is done. */
 function tlsServer(opts: TlsServerOptions, accept: (socket: net.Socket, peerSubject: string | null) => void): net.Server {
   const server = tls.createServer(
     {
-      key: opts.key,
-      cert: opts.cert,
-      passphrase: opts.passphrase,
-      ca: opts.ca,
+      ...secureContextOptions(opts),
       requestCert: opts.clientAuth !== "none",
       rejectUnauthorized: opts.clientAuth === "required",
     },

@@ -25,6 +25,8 @@ export interface ListenerSecurity {
   readonly tls: ListenerTls | null;
   /** Builds the session of a new connection. */
   session(conn: Connection): SecuritySession;
+  /** Reads the TLS key material again (the PEM files may have changed); throws like start-up does. */
+  rereadTls(): ListenerTls;
 }
 
 /** What resolving a listener's security needs. */
@@ -85,6 +87,7 @@ export function listenerSecurity(config: BrokerConfig, def: ListenerDef, deps: L
   return {
     def,
     tls,
+    rereadTls: () => listenerTls(config, def.name, deps.fs),
     session(conn) {
       // A certificate principal counts on SSL; on SASL_SSL the SASL identity replaces it.
       const certPrincipal = tls !== null && sasl === null && conn.peerSubject ? tls.principals.map(conn.peerSubject) : null;

@@ -807,12 +807,14 @@ export class PartitionLog {
     const sealed = this.pendingSealed;
     if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();
     this.pendingSealed = [];
-    // New segment files are durable only once their directory entries are: a power cut must not lose a rolled segment.
-    const dirSync = this.dirUnsynced ? this.deps.fs.syncDirAsync(this.dir) : null;
+    // New files are durable only once their directory entries are: a power cut must lose neither a rolled segment
+    // nor the index files a seal writes (they open lazily), so the directory is fsynced after them.
+    const syncDir = this.dirUnsynced || sealed.length > 0;
     this.dirUnsynced = false;
     const active = this.active();
     this.flushInFlightTarget = target;
-    const done = Promise.all([...sealed.map((s) => s.sync()), active.sync(), dirSync]).then(
+    const files = Promise.all([...sealed.map((s) => s.sync()), active.sync()]);
+    const done = (syncDir ? files.then(() => this.deps.fs.syncDirAsync(this.dir)) : files).then(
       () => {
         if (target > this.flushedTo) this.flushedTo = target;
         this.lastFlushMs = this.deps.clock.nowMs();

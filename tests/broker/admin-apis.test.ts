@@ -40,6 +40,9 @@ test("kafkajs admin: create with configs, describe/alter configs, add partitions
 
     await producer.connect();
     await producer.send({ topic: "a", messages: Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, partition: 0 })) });
+    // "a" is compact-only now: as in Kafka, its records cannot be deleted until the policy includes delete.
+    await assert.rejects(admin.deleteTopicRecords({ topic: "a", partitions: [{ partition: 0, offset: "6" }] }), (e: { cause?: { partitions?: { error?: { type?: string } }[] } }) => e.cause?.partitions?.[0]?.error?.type === "POLICY_VIOLATION");
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: "a", configEntries: [{ name: "cleanup.policy", value: "compact,delete" }] }] });
     await admin.deleteTopicRecords({ topic: "a", partitions: [{ partition: 0, offset: "6" }] });
     const offsets = await admin.fetchTopicOffsets("a");
     const p0 = offsets.find((o) => o.partition === 0)!;

@@ -65,6 +65,12 @@ export function makeTestCerts(): TestCerts {
   };
 }
 
+/** A new server key and certificate (same CA, another serial and subject) as one PEM keystore text. */
+export function reissueServerKeystore(certs: TestCerts, name: string): string {
+  issue(certs.dir, name, `/CN=127.0.0.1/O=${name}`, "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  return fs.readFileSync(path.join(certs.dir, `${name}.key`), "utf8") + fs.readFileSync(path.join(certs.dir, `${name}.crt`), "utf8");
+}
+
 /** A broker with the test certificates, a log kept in memory, and SCRAM users made over its PLAINTEXT listener. */
 export interface SecureBroker {
   broker: TestBroker;

@@ -66,7 +66,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                   if (m !== null) {
                     out.offset = m.offset;
                     out.timestamp = BigInt(m.timestamp);
-                  }
+                  } else out.leaderEpoch = -1; // as Kafka: an empty partition has no record and no epoch to report
                   break;
                 }
                 default: {
