@@ -909,6 +909,14 @@ export class PartitionLog {
       let minBase = 0n;
       for (let i = from; i < this.segments.length; i++) {
         const seg = this.segments[i];
+        if (i > from && seg.baseOffset > minBase && !this.cfg.cleanupPolicy.includes("compact")) {
+          // A gap before this segment: a power cut kept a later segment but lost the synced-too-late tail of the one
+          // before it. Nothing past the gap is a log; it goes (found by the deterministic simulation, tests/sim).
+          const later = this.segments.splice(i);
+          for (const s of later) s.deleteFiles();
+          notes.push(`deleted ${later.length} segment(s) after a gap at offset ${minBase}`);
+          break;
+        }
         const r = seg.recover(minBase);
         const parts: string[] = [];
         if (r.truncatedBytes > 0) parts.push(`truncated ${r.truncatedBytes} bytes (${r.stopReason})`);
