@@ -128,6 +128,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "connections.max.reauth.ms", type: "long", default: "0", doc: "KIP-368: SASL clients must re-authenticate within this time (an OAUTHBEARER token's expiry shortens it); 0 = never." },
   { key: "sasl.jaas.config", type: "string", default: null, doc: "Login config for every SASL listener without its own listener.name.<listener>.<mechanism>.sasl.jaas.config (PLAIN users as user_<name>=\"<password>\")." },
   { key: "ssl.reload.check.interval.ms", type: "long", default: "10000", doc: "Runnel: how often TLS listeners read their PEM files again; changed key material is used for new connections." },
+  { key: "sasl.oauthbearer.jwks.endpoint.url", type: "string", default: null, doc: "OAUTHBEARER: JWKS with the keys that sign accepted tokens (file:///path; when unset, unsecured tokens are accepted)." },
+  { key: "sasl.oauthbearer.expected.issuer", type: "string", default: null, doc: "OAUTHBEARER with JWKS: the required iss claim." },
+  { key: "sasl.oauthbearer.expected.audience", type: "list", default: null, doc: "OAUTHBEARER with JWKS: one of these must be in the aud claim." },
+  { key: "sasl.oauthbearer.sub.claim.name", type: "string", default: "sub", doc: "OAUTHBEARER with JWKS: claim holding the principal." },
+  { key: "sasl.oauthbearer.clock.skew.seconds", type: "int", default: "30", doc: "OAUTHBEARER with JWKS: allowed clock skew for exp and iat." },
   { key: "sasl.enabled.mechanisms", type: "list", default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", doc: "SASL mechanisms offered on SASL listeners (Kafka's default is GSSAPI, which Runnel does not serve)." },
 ];
 

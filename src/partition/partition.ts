@@ -110,6 +110,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private readonly fetchWaiters = new Set<() => void>();
   private hwWaiters: HighWatermarkWaiter[] = [];
   private removed = false;
+  /** Monotonic ms when this broker last took leadership (followers not heard from since count as caught up then). */
+  private leaderSinceMs = -1;
   private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
   private readonly onEpochWriteError = (e: Error): void => this.deps.logger.warn(`${this.log.name}: leader-epoch-checkpoint not written (retried): ${e.message}`);
 
@@ -199,6 +201,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker no longer leads it`));
       return;
     }
+    if (newEpoch || this.leaderSinceMs < 0) this.leaderSinceMs = this.deps.clock.monotonicMs();
     if (newEpoch || this.leaderEpochs.latestEpoch < roles.leaderEpoch) this.leaderEpochs.assign(roles.leaderEpoch, this.log.logEndOffset, false);
     this.maybeAdvanceHighWatermark();
   }
@@ -295,6 +298,37 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const caughtUp = logEndOffset >= this.log.logEndOffset;
     this.followers.set(replicaId, { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1) });
     this.maybeAdvanceHighWatermark();
+  }
+
+  /**
+   * The leader's ISR decision (Kafka's ISR shrink and expand; applied by the caller as a compare-and-set of the
+   * partition state, whose result comes back through {@link Partition.takeRoles}): an in-sync follower that has not
+   * been caught up to the log end for `replicaLagTimeMaxMs` (`replica.lag.time.max.ms`) leaves; a follower out of
+   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins. Null when the
+   * ISR stays as it is (or this broker does not lead).
+   */
+  proposedIsr(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
+    if (!this.isLeader) return null;
+    const self = this.deps.localBrokerId;
+    const currentEpochStart = this.leaderEpochs.epochEntries().find((e) => e.epoch === this.roles.leaderEpoch)?.startOffset ?? 0n;
+    const next: number[] = [];
+    let changed = false;
+    for (const id of this.roles.replicas) {
+      if (id === self) {
+        next.push(id);
+        continue;
+      }
+      const f = this.followers.get(id);
+      const lastCaughtUp = f !== undefined && f.lastCaughtUpMs >= 0 ? f.lastCaughtUpMs : this.leaderSinceMs;
+      if (this.roles.isr.includes(id)) {
+        if (nowMs - lastCaughtUp > replicaLagTimeMaxMs) changed = true;
+        else next.push(id);
+      } else if (f !== undefined && f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= currentEpochStart) {
+        next.push(id);
+        changed = true;
+      }
+    }
+    return changed ? next : null;
   }
 
   /**

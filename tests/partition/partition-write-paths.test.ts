@@ -223,3 +223,22 @@ test("when the log start moves, older epochs and producer snapshots go with it",
   assert.equal(fs.readFileSync(path.join(o.dir, LEADER_EPOCH_CHECKPOINT), "utf8"), `0\n1\n1 ${cut}\n`);
   assert.deepEqual(snapshots(), rolls.filter((r) => r >= cut), "snapshots below the log start are gone");
 });
+
+test("the leader proposes to drop a follower lagging past replica.lag.time.max.ms and to take back one that caught up", () => {
+  const clock = new ManualClock();
+  const o = open({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER, 3], isr: [LEADER, FOLLOWER, 3] }, {}, { clock });
+  const p = o.p;
+  p.appendAsLeader(batch(4));
+  assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null, "everyone is within the lag time of the election");
+  clock.advance(20_000);
+  p.updateFollowerFetch(FOLLOWER, 4n); // caught up now
+  p.updateFollowerFetch(3, 1n); // fetching, but behind
+  clock.advance(15_000);
+  assert.deepEqual(p.proposedIsr(clock.monotonicMs(), 30_000), [LEADER, FOLLOWER], "3 has not been caught up for 35 s");
+  p.takeRoles({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER, 3], isr: [LEADER, FOLLOWER] });
+  assert.equal(p.highWatermark, 4n, "without 3 the high watermark reaches the log end");
+  assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null);
+  p.updateFollowerFetch(3, 4n);
+  assert.deepEqual(p.proposedIsr(clock.monotonicMs(), 30_000), [LEADER, FOLLOWER, 3], "3 reached the high watermark: it comes back");
+  assert.equal(open({ ...solo, leader: FOLLOWER }).p.proposedIsr(0, 1), null, "only the leader decides");
+});
