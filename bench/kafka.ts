@@ -7,7 +7,7 @@
  * log.flush.interval.messages=1, Kafka's nearest equivalent to Runnel's fsync before acknowledging.
  * Writes bench/results/kafka.json, KAFKA.md and kafka-ratios.svg; every figure is also given as a ratio to Kafka.
  *
- * Usage: bun bench/kafka.ts [--quick] [--only runnel,kafka,kafkaFlush]
+ * Usage: bun bench/kafka.ts [--quick] [--only runnel,kafka,kafkaFlush] [--render]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -500,9 +500,14 @@ if (import.meta.main) {
       void Promise.all([...live].map((b) => b.stop({ kill: true }).catch(() => {}))).finally(() => process.exit(130));
     });
   }
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, only: { type: "string" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, only: { type: "string" }, render: { type: "boolean" } } });
   try {
-    await kafkaSuite(values.quick ?? false, values.only ? values.only.split(",") : []);
+    if (values.render) {
+      // Re-renders KAFKA.md and the chart from kafka.json (after a change to the report's layout).
+      const res = JSON.parse(fs.readFileSync(path.join(RESULTS, "kafka.json"), "utf8")) as KafkaBenchResults;
+      fs.writeFileSync(path.join(RESULTS, "KAFKA.md"), renderKafkaReport(res));
+      fs.writeFileSync(path.join(RESULTS, "kafka-ratios.svg"), ratioChart(res));
+    } else await kafkaSuite(values.quick ?? false, values.only ? values.only.split(",") : []);
   } catch (e) {
     console.error(`kafka head-to-head failed: ${(e as Error).stack ?? e}`);
     process.exitCode = 1;

@@ -18,7 +18,7 @@ import { openFilesLimit } from "../platform/process-limits.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { startKafkaListener, type KafkaListener } from "./kafka-listener.ts";
+import { listenerLimits, startKafkaListener, type KafkaListener } from "./kafka-listener.ts";
 import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
@@ -266,10 +266,11 @@ export class Broker {
     validateListeners(config);
     const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
+    const limits = listenerLimits(config, connectionFds);
     try {
       for (const sec of securities) {
         const def = sec.def;
-        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec);
+        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits);
         broker.kafkaListeners.set(def.name, l);
         broker.listener ??= l;
       }

@@ -40,6 +40,25 @@ export function effectiveMaxConnections(config: BrokerConfig, connectionFds: num
   return Math.max(1, Math.min(configured, connectionFds));
 }
 
+/** Connection limits shared by every listener of a broker (`max.connections` and the request budget are broker-wide). */
+export interface ListenerLimits {
+  /** Open connections per address and in total. */
+  readonly quotas: ConnectionQuotas;
+  /** In-flight requests and bytes. */
+  readonly budget: RequestBudget;
+  /** Every listener's pause (at the limit) and resume (below it again). */
+  readonly members: Set<{ pause(): void; resume(): void }>;
+}
+
+/** The broker-wide limits from the config (see {@link effectiveMaxConnections}). */
+export function listenerLimits(config: BrokerConfig, connectionFds: number | null): ListenerLimits {
+  return {
+    quotas: new ConnectionQuotas(effectiveMaxConnections(config, connectionFds), config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides"))),
+    budget: new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
+    members: new Set(),
+  };
+}
+
 /** Listens on host:port and serves Kafka connections with `handlers`. */
 export async function startKafkaListener(
   host: string,
@@ -51,10 +70,10 @@ export async function startKafkaListener(
   connectionFds: number | null,
   metrics?: BrokerMetrics,
   security?: ListenerSecurity,
+  limits?: ListenerLimits,
 ): Promise<KafkaListener> {
-  const maxConnections = effectiveMaxConnections(config, connectionFds);
-  const quotas = new ConnectionQuotas(maxConnections, config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides")));
-  const budget = new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes"));
+  const shared = limits ?? listenerLimits(config, connectionFds);
+  const { quotas, budget } = shared;
   const timeouts = new ConnectionTimeouts(clock, config.num("connections.max.idle.ms"), config.num("socket.request.read.timeout.ms"));
   const writer = responseWriter();
   const options = {
@@ -83,6 +102,14 @@ export async function startKafkaListener(
       clock.setTimer(resume, 1000);
     }
   };
+  const pause = () => {
+    if (stopped || !accepting) return;
+    accepting = false;
+    log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${port} until one closes`);
+    listener?.pauseAccepting();
+  };
+  const member = { pause, resume };
+  shared.members.add(member);
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
   const tls = security?.tls ?? null;
   const onHandshakeError = (remote: string, message: string) => log("warn", `Failed authentication with ${remote} on listener ${security!.def.name} (SSL handshake failed: ${message})`);
@@ -93,11 +120,8 @@ export async function startKafkaListener(
       conn.close(false);
       return refused;
     }
-    if (quotas.full() && accepting) {
-      accepting = false;
-      log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting until one closes`);
-      listener?.pauseAccepting();
-    }
+    // At the broker-wide limit every listener stops accepting.
+    if (quotas.full()) for (const m of shared.members) m.pause();
     const h = kafkaConnection(conn, options);
     return {
       onData: (c) => h.onData(c),
@@ -105,7 +129,8 @@ export async function startKafkaListener(
       onClose() {
         h.onClose();
         quotas.release(conn.remoteIp);
-        if (!accepting && !quotas.full()) resume();
+        // A closed connection on any listener makes room for all of them.
+        if (!quotas.full()) for (const m of shared.members) m.resume();
       },
     };
   });
@@ -141,6 +166,7 @@ export async function startKafkaListener(
     budget,
     async close() {
       stopped = true;
+      shared.members.delete(member);
       if (reloadTimer !== null) clock.clearTimer(reloadTimer);
       timeouts.stop();
       await listener!.close();

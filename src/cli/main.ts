@@ -14,6 +14,8 @@ Commands:
   produce <topic>       Produce lines from stdin or a file
   consume <topic>       Consume records
   group <sub>           list | describe | delete | reset-offsets
+  user <sub>            add | remove | list SCRAM users
+  acl <sub>             add | list | remove ACLs
   bench <kind>          produce | consume | e2e load tests against any Kafka broker
 
 Options:
@@ -53,6 +55,14 @@ export async function main(argv: string[]): Promise<number> {
     case "group": {
       const { groupCommand } = await import("./group.ts");
       return groupCommand(rest);
+    }
+    case "user": {
+      const { userCommand } = await import("./user.ts");
+      return userCommand(rest);
+    }
+    case "acl": {
+      const { aclCommand } = await import("./acl.ts");
+      return aclCommand(rest);
     }
     case "bench": {
       const { benchCommand } = await import("./bench.ts");

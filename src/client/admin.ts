@@ -147,6 +147,11 @@ export class Admin {
     await this.cluster.close();
   }
 
+  /** Sends any admin request (security commands: SCRAM users, ACLs) to the controller, retrying retriable failures. */
+  controllerRequest<T>(apiKey: number, body: unknown): Promise<T> {
+    return this.toController<T>(apiKey, body);
+  }
+
   /** Sends a request to the controller (any broker when none is known), retrying retriable failures. */
   private async toController<T>(apiKey: number, body: unknown): Promise<T> {
     let last: unknown = null;

@@ -48,6 +48,12 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.OffsetDelete,
   ApiKey.DescribeCluster,
   ApiKey.ConsumerGroupDescribe,
+  // Security administration (runnel user, runnel acl).
+  ApiKey.DescribeAcls,
+  ApiKey.CreateAcls,
+  ApiKey.DeleteAcls,
+  ApiKey.DescribeUserScramCredentials,
+  ApiKey.AlterUserScramCredentials,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

@@ -15,7 +15,7 @@ import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-
 import { haveCommand, havePythonModule, PYTHON, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { parseAcks, readPartition } from "./read-partition.ts";
+import { brokerLogLine, logDirErrors, parseAcks, readPartition } from "./read-partition.ts";
 
 const TOPIC = "full";
 const VALUE_BYTES = 4096;
@@ -35,15 +35,6 @@ async function mountTmpfs(dir: string): Promise<void> {
 function startBroker(a: string, b: string): Promise<BrokerProcess> {
   const runtime = fs.existsSync(path.join(ROOT, "dist/runnel")) ? "binary" : "bun";
   return startBrokerProcess(runtime, ["--port", "0", "-o", `log.dirs=${a},${b}`, "-o", "num.partitions=2"], 60_000);
-}
-
-/** Waits for a positive event in the broker's log. */
-async function logLine(b: BrokerProcess, re: RegExp, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!re.test(b.log())) {
-    if (Date.now() > deadline) throw new Error(`no ${what} in ${timeoutMs} ms:\n${b.log().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test("a full disk takes one of two log dirs offline; the other keeps serving and nothing acknowledged is lost", { skip, timeout: 300_000 }, async () => {
@@ -66,7 +57,7 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
     child.stdout!.on("data", (d) => (out += d.toString()));
     const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
     try {
-      await logLine(b, new RegExp(`log dir ${dirB} is offline`), 120_000, "log dir offline line");
+      await brokerLogLine(b, new RegExp(`log dir ${dirB} is offline`), 120_000, "log dir offline line");
     } finally {
       child.kill("SIGKILL");
       await closed;
@@ -77,8 +68,7 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
 
     const c = await RawClient.connect(b.port);
     try {
-      const dirs = await c.request(35, 4, { topics: null });
-      const byDir = new Map(dirs.results.map((r: { logDir: string; errorCode: number }) => [r.logDir, r.errorCode]));
+      const byDir = await logDirErrors(b.port);
       assert.equal(byDir.get(dirB), ErrorCode.KAFKA_STORAGE_ERROR, "DescribeLogDirs reports the full dir offline");
       assert.equal(byDir.get(dirA), ErrorCode.NONE);
       const fetched = await c.request(1, 12, {

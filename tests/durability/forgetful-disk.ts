@@ -18,6 +18,8 @@ export interface ForgetfulDisk {
   dir: string;
   /** Cuts the power: everything not fsynced (file data, directory entries) is forgotten. */
   cut(): void;
+  /** Makes writes, truncates, creates and fsyncs under `dir` (inside the mount) fail with EIO, or stops that (null). */
+  failWithEio(dir: string | null): void;
   /** Unmounts, stops the daemon and removes the mount point. */
   unmount(): Promise<void>;
 }
@@ -58,6 +60,9 @@ export async function mountForgetfulDisk(timeoutMs = 20_000): Promise<ForgetfulD
     dir,
     cut() {
       fs.writeFileSync(control, "cut\n");
+    },
+    failWithEio(sub) {
+      fs.writeFileSync(control, sub === null ? "eio off\n" : `eio /${path.relative(dir, sub)}\n`);
     },
     async unmount() {
       if (mounted(dir)) await runProc("umount", ["-l", dir], { timeoutMs: 20_000 });

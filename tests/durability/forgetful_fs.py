@@ -3,7 +3,8 @@
 directory holds now, what it held at its last fsync/fdatasync. Writing "cut" to the control file `/.forgetful`
 simulates a power cut: every file goes back to its last synced content and every directory to its last synced
 entries (creates, renames and unlinks are durable only once their directory is fsynced), so what remains is exactly
-what was synced. Files and directories that no synced entry reaches are gone.
+what was synced. Files and directories that no synced entry reaches are gone. Writing "eio /some/dir" makes every
+write, truncate and fsync under that directory fail with EIO (a failing disk) until "eio off".
 
 Usage: forgetful_fs.py MOUNTPOINT   (runs in the foreground, single-threaded; unmount with `umount MOUNTPOINT`)
 
@@ -58,6 +59,7 @@ class ForgetfulFS(Operations):
         self.next_fh = 1
         self.cuts = 0
         self.syncs = 0
+        self.failing = None  # path prefix whose writes and syncs fail with EIO
 
     # ---- paths ----
     def lookup(self, path):
@@ -89,6 +91,10 @@ class ForgetfulFS(Operations):
         self.next_fh += 1
         self.handles[fh] = node
         return fh
+
+    def check_failing(self, path):
+        if self.failing is not None and (path == self.failing or path.startswith(self.failing + "/")):
+            raise FuseOSError(errno.EIO)
 
     # ---- the power cut ----
     def cut(self):
@@ -195,6 +201,7 @@ class ForgetfulFS(Operations):
         return 0
 
     def fsyncdir(self, path, datasync, fh):
+        self.check_failing(path)
         node = self.lookup(path)
         node.synced_entries = dict(node.entries)
         self.syncs += 1
@@ -204,6 +211,7 @@ class ForgetfulFS(Operations):
     def create(self, path, mode, fi=None):
         if path == CONTROL:
             return 0
+        self.check_failing(path)
         parent, name = self.parent_of(path)
         node = parent.entries.get(name)
         if node is None:
@@ -230,10 +238,17 @@ class ForgetfulFS(Operations):
 
     def write(self, path, data, offset, fh):
         if path == CONTROL and not fh:
-            if data.strip() == b"cut":
+            command = data.strip().decode()
+            if command == "cut":
                 self.cut()
-                return len(data)
-            raise FuseOSError(errno.EINVAL)
+            elif command == "eio off":
+                self.failing = None
+            elif command.startswith("eio /"):
+                self.failing = command[4:].rstrip("/")
+            else:
+                raise FuseOSError(errno.EINVAL)
+            return len(data)
+        self.check_failing(path)
         node = self.node_for(path, fh)
         end = len(node.data)
         if offset > end:
@@ -245,6 +260,7 @@ class ForgetfulFS(Operations):
     def truncate(self, path, length, fh=None):
         if path == CONTROL:
             return 0
+        self.check_failing(path)
         node = self.node_for(path, fh)
         end = len(node.data)
         if length < end:
@@ -257,6 +273,7 @@ class ForgetfulFS(Operations):
     def fsync(self, path, datasync, fh):
         if path == CONTROL and not fh:
             return 0
+        self.check_failing(path)
         self.node_for(path, fh).sync_data()
         self.syncs += 1
         return 0

@@ -1,9 +1,11 @@
 /**
- * Reads one partition back with plain Fetch requests (maxWait 0), for durability checks: offset -> key of every
- * record (marked when its value is not `valueBytes` long), stopping at the high watermark or where the broker
- * answers nothing below it (a hole left by forgotten data, where a consumer would wait forever).
+ * Checks for durability tests: reads one partition back with plain Fetch requests (maxWait 0), offset -> key of
+ * every record (marked when its value is not `valueBytes` long), stopping at the high watermark or where the broker
+ * answers nothing below it (a hole left by forgotten data, where a consumer would wait forever); parses the
+ * producer's acknowledgements; asks DescribeLogDirs for each dir's error; waits for a broker log line.
  */
 import assert from "node:assert/strict";
+import type { BrokerProcess } from "../support/broker-process.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { RecordCursor } from "../../src/protocol/record-batch.ts";
 
@@ -53,4 +55,24 @@ export function parseAcks(out: string): Map<number, string> {
     acked.set(Number(offset), key);
   }
   return acked;
+}
+
+/** Log dir -> DescribeLogDirs error code (0, or KAFKA_STORAGE_ERROR for an offline dir). */
+export async function logDirErrors(port: number): Promise<Map<string, number>> {
+  const c = await RawClient.connect(port);
+  try {
+    const res = await c.request(35, 4, { topics: null });
+    return new Map(res.results.map((r: { logDir: string; errorCode: number }) => [r.logDir, r.errorCode]));
+  } finally {
+    c.close();
+  }
+}
+
+/** Waits for a line matching `re` in the broker's log (a positive event). */
+export async function brokerLogLine(b: BrokerProcess, re: RegExp, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!re.test(b.log())) {
+    if (Date.now() > deadline) throw new Error(`no ${what} in ${timeoutMs} ms:\n${b.log().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

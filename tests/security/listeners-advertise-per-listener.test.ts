@@ -1,9 +1,11 @@
 /**
  * Several listeners at once with `listener.security.protocol.map` and `advertised.listeners` per listener: a
  * client (kafkajs) is given the address of the listener it connected to in Metadata, FindCoordinator and
- * DescribeCluster; broken listener settings stop the start with a message naming the key.
+ * DescribeCluster; broken listener settings stop the start with a message naming the key; `max.connections` counts
+ * the connections of all listeners together.
  */
 import { test } from "node:test";
+import * as net from "node:net";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { startTestBroker } from "../support/broker.ts";
@@ -58,4 +60,43 @@ test("ssl.principal.mapping.rules: RULE with case change, fall-through to DEFAUL
   assert.equal(PrincipalMapping.parse("DEFAULT").map("CN=x,O=y"), "CN=x,O=y");
   assert.equal(PrincipalMapping.parse("RULE:^CN=(.*)\\/(.*)$/$2/L").map("CN=a/B"), "b");
   assert.throws(() => PrincipalMapping.parse("RULE:^CN=x"), /unterminated RULE/);
+});
+
+/** Connects and resolves "connected" or the error code (ECONNREFUSED when the listener is paused). */
+function tryConnect(port: number): Promise<{ outcome: string; sock: net.Socket }> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port });
+    sock.once("connect", () => resolve({ outcome: "connected", sock }));
+    sock.once("error", (e) => resolve({ outcome: (e as NodeJS.ErrnoException).code ?? String(e), sock }));
+  });
+}
+
+test("max.connections is broker-wide: a full broker stops accepting on every listener and resumes on all", { timeout: 60_000 }, async () => {
+  const b = await startTestBroker({ listeners: "PLAINTEXT://127.0.0.1:0,OTHER://127.0.0.1:0", "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT", "max.connections": "2" });
+  const socks: net.Socket[] = [];
+  const ports = [b.broker.listenerPort("PLAINTEXT"), b.broker.listenerPort("OTHER")];
+  try {
+    for (const port of ports) {
+      const r = await tryConnect(port);
+      socks.push(r.sock);
+      assert.equal(r.outcome, "connected");
+    }
+    for (const port of ports) {
+      const r = await tryConnect(port);
+      socks.push(r.sock);
+      assert.equal(r.outcome, "ECONNREFUSED", `listener on ${port} stopped accepting`);
+    }
+    socks[1].destroy(); // a connection of the OTHER listener closes: both accept again
+    let outcome = "";
+    for (let i = 0; i < 100 && outcome !== "connected"; i++) {
+      const r = await tryConnect(ports[0]);
+      socks.push(r.sock);
+      outcome = r.outcome;
+      if (outcome !== "connected") await new Promise((res) => setTimeout(res, 20));
+    }
+    assert.equal(outcome, "connected", "the PLAINTEXT listener accepts again");
+  } finally {
+    for (const s of socks) s.destroy();
+    await b.stop();
+  }
 });

@@ -1,0 +1,52 @@
+/** The properties checked after every simulation run; each returns the violations it found (empty = holds). */
+import type { ReadRecord } from "./records.ts";
+
+/** A record acknowledged to an acks=all producer. */
+export interface AckedRecord {
+  /** Producer index in the run. */
+  producer: number;
+  /** Whether the producer was idempotent (then the record must appear exactly once). */
+  idempotent: boolean;
+  /** The record's unique value. */
+  value: string;
+  /** The offset the acknowledgement gave it. */
+  offset: bigint;
+}
+
+/**
+ * Every acks=all acknowledged record is in `log` at its acknowledged offset; an idempotent producer's appears only
+ * once; each producer's acknowledged records are in acknowledgement order.
+ */
+export function checkAcknowledged(acked: readonly AckedRecord[], log: readonly ReadRecord[]): string[] {
+  const out: string[] = [];
+  const at = new Map<bigint, string>();
+  const count = new Map<string, number>();
+  for (const r of log) {
+    at.set(r.offset, r.value);
+    count.set(r.value, (count.get(r.value) ?? 0) + 1);
+  }
+  const lastOffset = new Map<number, bigint>();
+  for (const a of acked) {
+    const found = at.get(a.offset);
+    if (found !== a.value) out.push(`acks=all record ${a.value} acknowledged at offset ${a.offset} is missing (offset holds ${found ?? "nothing"})`);
+    if (a.idempotent && (count.get(a.value) ?? 0) > 1) out.push(`idempotent record ${a.value} appears ${count.get(a.value)} times`);
+    const prev = lastOffset.get(a.producer);
+    if (prev !== undefined && a.offset <= prev) out.push(`producer ${a.producer}: ${a.value} acknowledged at ${a.offset}, not after its previous record at ${prev}`);
+    lastOffset.set(a.producer, a.offset);
+  }
+  return out;
+}
+
+/** A consumer never receives a record at or past the high watermark it was served under. */
+export function checkReadBelowHighWatermark(read: readonly ReadRecord[], highWatermark: bigint, who: string): string[] {
+  const past = read.find((r) => r.offset >= highWatermark);
+  return past === undefined ? [] : [`${who} read offset ${past.offset} (${past.value}) at or past the high watermark ${highWatermark}`];
+}
+
+/** Two replicas hold the same bytes below `upTo`. */
+export function checkReplicasAgree(a: Uint8Array, b: Uint8Array, upTo: string): string[] {
+  if (a.length === b.length && Buffer.from(a).equals(Buffer.from(b))) return [];
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return [`replicas differ below ${upTo}: byte ${i} (lengths ${a.length} and ${b.length})`];
+}

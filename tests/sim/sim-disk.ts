@@ -1,0 +1,270 @@
+/**
+ * A simulated disk behind the FileSystem interface, driven by the simulation's seed. Each file keeps two states,
+ * as a page cache does: what the program sees (every write) and what is durable (the bytes as of the last
+ * completed fdatasync). A crash keeps the durable bytes plus a seeded prefix of the unsynced writes in order, the
+ * last of them possibly torn part-way. fdatasync completes after a seeded latency (a scheduling point); reads fail
+ * (EIO) or return one flipped bit at seeded rates while faults are armed. Namespace operations (create, rename,
+ * remove) are durable at once; writes and reads are synchronous in the interface, so they take no simulated time.
+ */
+import type { FileHandle, FileSystem } from "../../src/platform/fs.ts";
+import type { Sim } from "./scheduler.ts";
+
+/** Seeded fault rates of a {@link SimDisk}. */
+export interface DiskFaults {
+  /** Probability that one read fails with EIO. */
+  readErrorRate: number;
+  /** Probability that one read returns one flipped bit. */
+  bitFlipRate: number;
+  /** Probability that a crash tears the last surviving unsynced write part-way. */
+  tornWriteRate: number;
+  /** Largest fdatasync latency in simulated ms. */
+  maxSyncLatencyMs: number;
+  /** PLANTED BUG for the checker's own test: fdatasync reports success without making anything durable. */
+  lieAboutSync?: boolean;
+}
+
+type Op = { kind: "write"; pos: number; bytes: Uint8Array } | { kind: "truncate"; length: number };
+
+interface SimFile {
+  data: Uint8Array;
+  size: number;
+  durable: Uint8Array;
+  unsynced: Op[];
+}
+
+function grow(f: SimFile, need: number): void {
+  if (need <= f.data.length) return;
+  const n = new Uint8Array(Math.max(need, f.data.length * 2, 4096));
+  n.set(f.data.subarray(0, f.size));
+  f.data = n;
+}
+
+function applyOp(f: SimFile, op: Op): void {
+  if (op.kind === "truncate") {
+    if (op.length > f.size) grow(f, op.length);
+    f.data.fill(0, Math.min(op.length, f.size), Math.max(op.length, f.size));
+    f.size = op.length;
+    return;
+  }
+  grow(f, op.pos + op.bytes.length);
+  if (op.pos > f.size) f.data.fill(0, f.size, op.pos);
+  f.data.set(op.bytes, op.pos);
+  if (op.pos + op.bytes.length > f.size) f.size = op.pos + op.bytes.length;
+}
+
+function ioError(what: string, path: string): Error {
+  return Object.assign(new Error(`EIO: simulated ${what} error, ${path}`), { code: "EIO" });
+}
+
+/** The simulated disk of one broker. */
+export class SimDisk implements FileSystem {
+  private readonly files = new Map<string, SimFile>();
+  private readonly dirs = new Set<string>(["/"]);
+  private generation = 0;
+  private readonly pendingSyncs = new Set<(e: Error) => void>();
+  /** Whether read faults are injected now (off while a broker recovers, so faults hit serving, not recovery). */
+  readFaultsArmed = false;
+  /** Counters for the run report. */
+  readonly stats = { syncs: 0, readErrors: 0, bitFlips: 0, tornWrites: 0, lostWrites: 0 };
+
+  constructor(
+    private readonly sim: Sim,
+    private readonly faults: DiskFaults,
+  ) {}
+
+  /**
+   * Power cut: every file falls back to its durable bytes plus a seeded, in-order prefix of its unsynced writes
+   * (the last one possibly torn); fdatasyncs in flight fail.
+   */
+  crash(): void {
+    this.generation++;
+    for (const reject of [...this.pendingSyncs]) reject(ioError("power cut during fdatasync", ""));
+    this.pendingSyncs.clear();
+    for (const path of [...this.files.keys()].sort()) {
+      const f = this.files.get(path)!;
+      const kept = f.unsynced.length === 0 ? 0 : this.sim.int(f.unsynced.length + 1);
+      const n: SimFile = { data: f.durable.slice(), size: f.durable.length, durable: f.durable, unsynced: [] };
+      for (let i = 0; i < kept; i++) {
+        const op = f.unsynced[i];
+        if (i === kept - 1 && op.kind === "write" && op.bytes.length > 1 && this.sim.chance(this.faults.tornWriteRate)) {
+          applyOp(n, { kind: "write", pos: op.pos, bytes: op.bytes.subarray(0, 1 + this.sim.int(op.bytes.length - 1)) });
+          this.stats.tornWrites++;
+        } else applyOp(n, op);
+      }
+      this.stats.lostWrites += f.unsynced.length - kept;
+      n.durable = n.data.slice(0, n.size);
+      this.files.set(path, n);
+    }
+  }
+
+  /**
+   * The file system one broker process sees: after the next {@link SimDisk.crash} every call through it fails, so
+   * timers and promises of a crashed process cannot write into the disk its successor recovers from.
+   */
+  view(): FileSystem {
+    const gen = this.generation;
+    const live = (): SimDisk => {
+      if (gen !== this.generation) throw ioError("dead process", "");
+      return this;
+    };
+    return {
+      open: (p, c) => live().open(p, c),
+      openRead: (p) => live().openRead(p),
+      mmap: () => null,
+      exists: (p) => live().exists(p),
+      mkdirp: (p) => live().mkdirp(p),
+      list: (p) => live().list(p),
+      rename: (a, b) => live().rename(a, b),
+      remove: (p) => live().remove(p),
+      removeTree: (p) => live().removeTree(p),
+      readFile: (p) => live().readFile(p),
+      writeFileAtomic: (p, d) => live().writeFileAtomic(p, d),
+      syncDir: () => void live(),
+      syncDirAsync: () => live().syncDirAsync(),
+    };
+  }
+
+  private file(path: string): SimFile {
+    const f = this.files.get(path);
+    if (f === undefined) throw Object.assign(new Error(`ENOENT: no such file, ${path}`), { code: "ENOENT" });
+    return f;
+  }
+
+  private handle(path: string): FileHandle {
+    const disk = this;
+    const gen = this.generation;
+    let closed = false;
+    const live = (): SimFile => {
+      if (closed) throw Object.assign(new Error(`EBADF: closed, ${path}`), { code: "EBADF" });
+      if (gen !== disk.generation) throw ioError("stale handle after power cut", path);
+      return disk.file(path);
+    };
+    const write = (buf: Uint8Array, position: number): void => {
+      const f = live();
+      const op: Op = { kind: "write", pos: position, bytes: buf.slice() };
+      applyOp(f, op);
+      f.unsynced.push(op);
+    };
+    return {
+      path,
+      size: () => live().size,
+      read(buf, position) {
+        const f = live();
+        if (disk.readFaultsArmed && disk.sim.chance(disk.faults.readErrorRate)) {
+          disk.stats.readErrors++;
+          throw ioError("read", path);
+        }
+        const n = Math.max(0, Math.min(buf.length, f.size - position));
+        buf.set(f.data.subarray(position, position + n));
+        if (n > 0 && disk.readFaultsArmed && disk.sim.chance(disk.faults.bitFlipRate)) {
+          disk.stats.bitFlips++;
+          buf[disk.sim.int(n)] ^= 1 << disk.sim.int(8);
+        }
+        return n;
+      },
+      write,
+      writev(bufs, position) {
+        let total = 0;
+        for (const b of bufs) {
+          write(b, position + total);
+          total += b.length;
+        }
+        return total;
+      },
+      datasync() {
+        const f = live();
+        const snapshot = f.data.slice(0, f.size);
+        const upTo = f.unsynced.length;
+        return new Promise<void>((resolve, reject) => {
+          disk.pendingSyncs.add(reject);
+          disk.sim.after(1 + disk.sim.int(disk.faults.maxSyncLatencyMs), `fdatasync ${path}`, () => {
+            if (!disk.pendingSyncs.delete(reject)) return;
+            if (gen === disk.generation) disk.persist(f, snapshot, upTo);
+            resolve();
+          });
+        });
+      },
+      datasyncNow() {
+        const f = live();
+        disk.persist(f, f.data.slice(0, f.size), f.unsynced.length);
+      },
+      truncate(length) {
+        const f = live();
+        const op: Op = { kind: "truncate", length };
+        applyOp(f, op);
+        f.unsynced.push(op);
+      },
+      close() {
+        closed = true;
+      },
+    };
+  }
+
+  private persist(f: SimFile, snapshot: Uint8Array, upTo: number): void {
+    this.stats.syncs++;
+    if (this.faults.lieAboutSync) return;
+    f.durable = snapshot;
+    f.unsynced.splice(0, upTo);
+  }
+
+  open(path: string, create: boolean): FileHandle {
+    if (!this.files.has(path)) {
+      if (!create) this.file(path);
+      this.files.set(path, { data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), unsynced: [] });
+    }
+    return this.handle(path);
+  }
+  openRead(path: string): FileHandle {
+    this.file(path);
+    return this.handle(path);
+  }
+  mmap(): Uint8Array | null {
+    return null;
+  }
+  exists(path: string): boolean {
+    return this.files.has(path) || this.dirs.has(path);
+  }
+  mkdirp(path: string): void {
+    for (let p = path; p !== "/" && p !== "" && p !== "."; p = p.slice(0, Math.max(p.lastIndexOf("/"), 1))) this.dirs.add(p);
+  }
+  list(path: string): string[] {
+    const prefix = path.endsWith("/") ? path : `${path}/`;
+    const out = new Set<string>();
+    for (const p of [...this.files.keys(), ...this.dirs]) if (p.startsWith(prefix)) out.add(p.slice(prefix.length).split("/")[0]);
+    return [...out].sort();
+  }
+  rename(from: string, to: string): void {
+    if (this.files.has(from)) {
+      this.files.set(to, this.files.get(from)!);
+      this.files.delete(from);
+      return;
+    }
+    if (!this.dirs.has(from)) this.file(from);
+    for (const p of [...this.files.keys()]) if (p.startsWith(`${from}/`)) {
+      this.files.set(to + p.slice(from.length), this.files.get(p)!);
+      this.files.delete(p);
+    }
+    for (const d of [...this.dirs]) if (d === from || d.startsWith(`${from}/`)) {
+      this.dirs.delete(d);
+      this.dirs.add(to + d.slice(from.length));
+    }
+  }
+  remove(path: string): void {
+    this.files.delete(path);
+  }
+  removeTree(path: string): void {
+    for (const p of [...this.files.keys()]) if (p === path || p.startsWith(`${path}/`)) this.files.delete(p);
+    for (const d of [...this.dirs]) if (d === path || d.startsWith(`${path}/`)) this.dirs.delete(d);
+  }
+  readFile(path: string): Uint8Array {
+    const f = this.file(path);
+    return f.data.slice(0, f.size);
+  }
+  writeFileAtomic(path: string, data: Uint8Array): void {
+    this.files.set(path, { data: data.slice(), size: data.length, durable: data.slice(), unsynced: [] });
+  }
+  syncDir(): void {}
+  syncDirAsync(): Promise<void> {
+    return new Promise((resolve) => this.sim.after(1 + this.sim.int(this.faults.maxSyncLatencyMs), "dir fsync", resolve));
+  }
+}
