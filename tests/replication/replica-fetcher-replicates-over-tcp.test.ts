@@ -58,11 +58,7 @@ test("a follower fetching over TCP lets acks=all complete and ends equal to the 
     assert.deepEqual(follower.leaderEpochs.epochEntries(), lp.leaderEpochs.epochEntries());
     assert.deepEqual(warnings, []);
   } finally {
-    await fetcher?.stop();
-    channel?.close();
-    c.close();
-    await leader.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stopAll(fetcher, channel, c, leader, dir);
   }
 });
 
@@ -108,10 +104,15 @@ test("the leader takes a caught-up follower into the ISR and drops it after repl
     assert.equal(await produceAll(), ErrorCode.NONE, "the stopped follower no longer holds acks=all back");
     assert.ok(lines.some((l) => l.includes("isr-0: ISR 1,2 -> 1")), lines.join("\n"));
   } finally {
-    await fetcher?.stop();
-    channel?.close();
-    c.close();
-    await leader.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await stopAll(fetcher, channel, c, leader, dir);
   }
 });
+
+/** Stops what a test started: the fetcher, its connection, the client, the leader, and removes the directory. */
+async function stopAll(fetcher: ReplicaFetcher | null, channel: BrokerConnection | null, c: RawClient, leader: Broker, dir: string): Promise<void> {
+  await fetcher?.stop();
+  channel?.close();
+  c.close();
+  await leader.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
