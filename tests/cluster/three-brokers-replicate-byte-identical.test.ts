@@ -3,7 +3,9 @@
  * first, every broker reports all three brokers and the same controller, a topic with replication factor 3 and
  * min.insync.replicas=2 is placed over the three (4 is refused with INVALID_REPLICATION_FACTOR), 10,000 records
  * produced with acks=all are read back by kcat, and after the followers catch up every replica's segment files hold
- * the same bytes.
+ * the same bytes. Then failover: SIGKILL the leader of a partition while an idempotent producer sends with acks=all;
+ * the controller elects a new leader from the ISR, sends resume, and every acknowledged record is read back exactly
+ * once, in order.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -37,16 +39,41 @@ function segmentBytes(dataDir: string, partition: number): Buffer {
   return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
 }
 
-test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and byte-identical replicas", { skip, timeout: 300_000 }, async () => {
+/** Three brokers on a fresh etcd. */
+interface TestCluster {
+  etcd: TestEtcd;
+  brokers: BrokerProcess[];
+  dataDirs: string[];
+  close(): Promise<void>;
+}
+
+/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings) on OS-chosen loopback ports. */
+async function startCluster(extra: string[] = []): Promise<TestCluster> {
   const etcd = await TestEtcd.start();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
   const brokers: BrokerProcess[] = [];
   const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
+  const close = async () => {
+    for (const b of brokers) await b.stop("SIGKILL");
+    await etcd.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  };
   try {
     for (const id of [1, 2, 3]) {
-      const args = ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100"];
+      const args = ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra];
       brokers.push(await startBrokerProcess("bun", args, 90_000));
     }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { etcd, brokers, dataDirs, close };
+}
+
+test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and byte-identical replicas", { skip, timeout: 300_000 }, async () => {
+  const cluster = await startCluster();
+  const { brokers, dataDirs } = cluster;
+  try {
     const kafka = new Kafka({ clientId: "three-brokers", brokers: [brokers[0].bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
@@ -121,8 +148,53 @@ test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and
       });
     }
   } finally {
-    for (const b of brokers) await b.stop("SIGKILL");
-    await etcd.close();
-    fs.rmSync(base, { recursive: true, force: true });
+    await cluster.close();
+  }
+});
+
+test("SIGKILL of a partition leader: a new leader from the ISR, acks=all produce resumes, every acked record read once in order", { skip, timeout: 300_000 }, async () => {
+  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000"]);
+  const { brokers } = cluster;
+  try {
+    const kafka = new Kafka({ clientId: "failover", brokers: brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 1000 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "failover", numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const before = (await admin.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions[0];
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    const acked: string[] = [];
+    const send = async (from: number) => {
+      const values = Array.from({ length: 100 }, (_, j) => `v${from + j}`);
+      await producer.send({ topic: "failover", acks: -1, messages: values.map((value) => ({ value, partition: 0 })) });
+      acked.push(...values);
+    };
+    for (let i = 0; i < 1000; i += 100) await send(i);
+    const killed = brokers[before.leader - 1];
+    await killed.stop("SIGKILL");
+    const killedAt = Date.now();
+    await send(1000);
+    const resumedMs = Date.now() - killedAt;
+    for (let i = 1100; i < 2000; i += 100) await send(i);
+    await producer.disconnect();
+    console.error(`leader ${before.leader} killed: next acks=all produce succeeded after ${resumedMs} ms`);
+
+    const survivors = brokers.filter((b) => b !== killed);
+    const a = new Kafka({ clientId: "after", brokers: survivors.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await a.connect();
+    const after = (await a.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions[0];
+    await a.disconnect();
+    assert.notEqual(after.leader, before.leader);
+    assert.ok(before.isr.includes(after.leader), `new leader ${after.leader} came from the ISR ${before.isr}`);
+    assert.ok(!after.isr.includes(before.leader), `the dead broker left the ISR: ${after.isr}`);
+    assert.deepEqual(after.offlineReplicas, [before.leader]);
+
+    const kc = await runProc("kcat", ["-C", "-b", survivors.map((b) => b.bootstrap).join(","), "-t", "failover", "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\\n"], { timeoutMs: 120_000 });
+    assert.equal(kc.code, 0, kc.stderr);
+    const read = kc.stdout.split("\n").filter((l) => l.length > 0);
+    assert.deepEqual(read, acked, "every acknowledged record exactly once, in order");
+  } finally {
+    await cluster.close();
   }
 });
