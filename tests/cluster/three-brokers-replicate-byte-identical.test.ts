@@ -2,7 +2,8 @@
  * Three `runnel start` processes on one etcd form one cluster: they share the cluster id written to etcd by the
  * first, every broker reports all three brokers and the same controller, a topic with replication factor 3 and
  * min.insync.replicas=2 is placed over the three (4 is refused with INVALID_REPLICATION_FACTOR), 10,000 records
- * produced with acks=all are read back by kcat, and after the followers catch up every replica's segment files hold
+ * produced with acks=all are read back by kcat and by a kafkajs consumer group (FindCoordinator names the leader of the
+ * group's `__consumer_offsets` partition on every broker), and after the followers catch up every replica's segment files hold
  * the same bytes. Then failover: SIGKILL the leader of a partition while an idempotent producer sends with acks=all;
  * the controller elects a new leader from the ISR, sends resume, and every acknowledged record is read back exactly
  * once, in order.
@@ -16,6 +17,8 @@ import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON, TestEtcd } from "../support/etcd.ts";
 import { startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
 
 const skip = ETCD_SKIP_REASON || (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)");
 const TOPIC = "replicated";
@@ -138,6 +141,29 @@ test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and
     for (const l of lines) {
       const [p, v] = l.split(" ");
       assert.equal(Number(v.slice(1)) % PARTITIONS, Number(p), l);
+    }
+
+    // a consumer group: every broker names the leader of the group's __consumer_offsets partition as coordinator
+    const group = "readers";
+    const consumer = new Kafka({ clientId: "group", brokers: [brokers[2].bootstrap], logLevel: logLevel.NOTHING }).consumer({ groupId: group });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    const seen = new Set<string>();
+    await consumer.run({ eachMessage: async ({ message }) => void seen.add(message.value!.toString()) });
+    await until("the group to read every record", 120_000, () => seen.size === RECORDS);
+    await consumer.disconnect();
+    const offsetsMeta = new Kafka({ clientId: "offsets", brokers: [brokers[0].bootstrap], logLevel: logLevel.NOTHING }).admin();
+    await offsetsMeta.connect();
+    const offsetsPartitions = (await offsetsMeta.fetchTopicMetadata({ topics: ["__consumer_offsets"] })).topics[0].partitions;
+    await offsetsMeta.disconnect();
+    const groupLeader = offsetsPartitions.find((p) => p.partitionId === offsetsPartitionFor(group, offsetsPartitions.length))!.leader;
+    for (const b of brokers) {
+      const raw = await RawClient.connect(b.port);
+      const r = await raw.request(10, 3, { key: group, keyType: 0 });
+      raw.close();
+      assert.equal(r.errorCode, 0);
+      assert.equal(r.nodeId, groupLeader, `broker at ${b.bootstrap} names the group's coordinator`);
+      assert.equal(r.port, brokers[groupLeader - 1].port);
     }
 
     // after the followers catch up, every replica's segments hold the same bytes
