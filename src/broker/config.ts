@@ -81,6 +81,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   // Partitions (src/partition).
   { key: "fetch.purgatory.max.waiting.per.partition", type: "int", default: "1000", doc: "Long-poll fetches parked on one partition; past it a fetch is answered at once (Runnel)." },
   { key: "replica.high.watermark.checkpoint.interval.ms", type: "long", default: "5000", doc: "How often high watermarks are written to replication-offset-checkpoint." },
+  { key: "replica.lag.time.max.ms", type: "long", default: "30000", doc: "A follower not caught up for this long leaves the ISR (checked every half of it)." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
   { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },
@@ -99,7 +100,10 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
   // HTTP (src/http): metrics, health, JSON API and console.
   { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
-  { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
+  { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 or https://0.0.0.0:9644 (TLS from listener.name.http.ssl.* or ssl.*; off when empty)." },
+  { key: "http.authentication.methods", type: "list", default: "", doc: "How HTTP callers authenticate: BASIC (basic auth against the SASL PLAIN and SCRAM users) and/or BEARER (http.authentication.bearer.tokens); empty: no authentication (User:ANONYMOUS)." },
+  { key: "http.authentication.bearer.tokens", type: "list", default: "", doc: "Bearer tokens for the HTTP side, as <user>:<token> entries (the caller is User:<user>)." },
+  { key: "http.authentication.exempt.paths", type: "list", default: "/metrics,/v1/health,/v1/ready", doc: "HTTP paths served without credentials (Prometheus and health probes)." },
   // Cluster mode (src/cluster): metadata in etcd. Unset endpoints: a single node with its local metadata file.
   { key: "metadata.etcd.endpoints", type: "list", default: "", doc: "etcd client URLs (http://host:port,...) holding the cluster metadata; empty: single node." },
   { key: "broker.rack", type: "string", default: null, doc: "Rack of this broker, for rack-aware replica placement." },
@@ -125,6 +129,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "connections.max.reauth.ms", type: "long", default: "0", doc: "KIP-368: SASL clients must re-authenticate within this time (an OAUTHBEARER token's expiry shortens it); 0 = never." },
   { key: "sasl.jaas.config", type: "string", default: null, doc: "Login config for every SASL listener without its own listener.name.<listener>.<mechanism>.sasl.jaas.config (PLAIN users as user_<name>=\"<password>\")." },
   { key: "ssl.reload.check.interval.ms", type: "long", default: "10000", doc: "Runnel: how often TLS listeners read their PEM files again; changed key material is used for new connections." },
+  { key: "sasl.oauthbearer.jwks.endpoint.url", type: "string", default: null, doc: "OAUTHBEARER: JWKS with the keys that sign accepted tokens (file:///path; when unset, unsecured tokens are accepted)." },
+  { key: "sasl.oauthbearer.expected.issuer", type: "string", default: null, doc: "OAUTHBEARER with JWKS: the required iss claim." },
+  { key: "sasl.oauthbearer.expected.audience", type: "list", default: null, doc: "OAUTHBEARER with JWKS: one of these must be in the aud claim." },
+  { key: "sasl.oauthbearer.sub.claim.name", type: "string", default: "sub", doc: "OAUTHBEARER with JWKS: claim holding the principal." },
+  { key: "sasl.oauthbearer.clock.skew.seconds", type: "int", default: "30", doc: "OAUTHBEARER with JWKS: allowed clock skew for exp and iat." },
   { key: "sasl.enabled.mechanisms", type: "list", default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", doc: "SASL mechanisms offered on SASL listeners (Kafka's default is GSSAPI, which Runnel does not serve)." },
 ];
 

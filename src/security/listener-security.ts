@@ -13,6 +13,8 @@ import { parseJaasConfig, plainUsers } from "./jaas.ts";
 import { SecuritySession, SCRAM_MECHANISM_NAMES, type SaslSettings } from "./session.ts";
 import type { ScramCredentialStore } from "./scram-credentials.ts";
 import type { UnsecuredJwsOptions } from "./oauthbearer.ts";
+import type { KeyObject } from "node:crypto";
+import { publicKeyFromJwk } from "../platform/crypto.ts";
 
 /** Mechanisms Runnel serves. */
 const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES, "OAUTHBEARER"]);
@@ -67,17 +69,41 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     const options = oauthJaas === undefined ? new Map<string, string>() : parseJaasConfig(oauthJaas).options;
     const skew = Number(options.get("unsecuredValidatorAllowableClockSkewMs") ?? "0");
     if (!Number.isInteger(skew) || skew < 0) throw new Error(`listener ${name}: unsecuredValidatorAllowableClockSkewMs must be a non-negative integer`);
+    const jwksUrl = listenerSetting(config, name, "sasl.oauthbearer.jwks.endpoint.url");
+    const get = (key: string) => listenerSetting(config, name, key);
     oauthBearer = {
-      principalClaim: options.get("unsecuredValidatorPrincipalClaimName") ?? "sub",
+      principalClaim: jwksUrl !== null ? get("sasl.oauthbearer.sub.claim.name") ?? "sub" : options.get("unsecuredValidatorPrincipalClaimName") ?? "sub",
       requiredScopes: (options.get("unsecuredValidatorRequiredScope") ?? "").split(/[\s,]+/).filter((x) => x !== ""),
-      clockSkewMs: skew,
+      clockSkewMs: jwksUrl !== null ? Number(get("sasl.oauthbearer.clock.skew.seconds") ?? "30") * 1000 : skew,
       nowMs: () => deps.nowMs(),
+      jwks: jwksUrl === null ? null : readJwks(name, jwksUrl, deps.fs),
+      expectedIssuer: get("sasl.oauthbearer.expected.issuer"),
+      expectedAudience: (get("sasl.oauthbearer.expected.audience") ?? "").split(",").map((a) => a.trim()).filter((a) => a !== ""),
     };
-    deps.log("warn", `listener ${name}: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator does: for development only`);
+    if (jwksUrl === null) deps.log("warn", `listener ${name}: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator does: for development only`);
   }
   const reauthMs = Number(listenerSetting(config, name, "connections.max.reauth.ms") ?? "0");
   if (!Number.isInteger(reauthMs) || reauthMs < 0) throw new Error(`listener ${name}: connections.max.reauth.ms must be a non-negative integer`);
   return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs() };
+}
+
+/** The public keys of a JWKS file (`file:///path` or a path), by `kid`; throws naming the listener and the problem. */
+function readJwks(name: string, url: string, fs: FileSystem): Map<string, KeyObject> {
+  if (/^https?:/i.test(url)) throw new Error(`listener ${name}: sasl.oauthbearer.jwks.endpoint.url: only file URLs are read so far (got ${url})`);
+  const path = url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
+  let doc: { keys?: Array<Record<string, unknown>> };
+  try {
+    doc = JSON.parse(new TextDecoder().decode(fs.readFile(path)));
+  } catch (e) {
+    throw new Error(`listener ${name}: sasl.oauthbearer.jwks.endpoint.url=${url}: ${(e as Error).message}`);
+  }
+  const keys = new Map<string, KeyObject>();
+  for (const [i, jwk] of (doc.keys ?? []).entries()) {
+    if (jwk.use !== undefined && jwk.use !== "sig") continue;
+    keys.set(typeof jwk.kid === "string" ? jwk.kid : `#${i}`, publicKeyFromJwk(jwk));
+  }
+  if (keys.size === 0) throw new Error(`listener ${name}: sasl.oauthbearer.jwks.endpoint.url=${url} holds no signing keys`);
+  return keys;
 }
 
 /** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */

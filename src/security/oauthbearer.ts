@@ -3,9 +3,12 @@
  * development, as Kafka's OAuthBearerUnsecuredValidatorCallbackHandler). The client's message is
  * `n,[a=authzid],\x01auth=Bearer <token>\x01[key=value\x01]...\x01`; the token needs the principal claim
  * (`unsecuredValidatorPrincipalClaimName`, default `sub`) and an `exp` in the future (within
- * `unsecuredValidatorAllowableClockSkewMs`), and every `unsecuredValidatorRequiredScope` in its `scope`. Signed tokens
- * (JWKS) are not validated here, so they are refused.
+ * `unsecuredValidatorAllowableClockSkewMs`), and every `unsecuredValidatorRequiredScope` in its `scope`. With a JWKS
+ * (Kafka's OAuthBearerValidatorCallbackHandler, `sasl.oauthbearer.jwks.endpoint.url`) only signed tokens are
+ * accepted: the signature must verify with the key named by `kid`, and `iss`/`aud` must match when expected.
  */
+import type { KeyObject } from "node:crypto";
+import { verifyJws } from "../platform/crypto.ts";
 import { SaslFailure, type SaslExchange, type SaslStep } from "./sasl-mechanism.ts";
 
 /** Validation options (Kafka's unsecured validator JAAS options). */
@@ -18,6 +21,12 @@ export interface UnsecuredJwsOptions {
   clockSkewMs: number;
   /** Wall clock, ms. */
   nowMs(): number;
+  /** Signed-token validation: public keys by `kid` (null: unsecured tokens only). */
+  jwks: ReadonlyMap<string, KeyObject> | null;
+  /** `sasl.oauthbearer.expected.issuer`, or null. */
+  expectedIssuer: string | null;
+  /** `sasl.oauthbearer.expected.audience` (any one must appear in `aud`), empty = not checked. */
+  expectedAudience: readonly string[];
 }
 
 const INVALID = "Authentication failed: invalid OAUTHBEARER token";
@@ -56,8 +65,23 @@ export class OAuthBearerServer implements SaslExchange {
     const parts = auth[1].split(".");
     if (parts.length !== 3) throw new SaslFailure(INVALID, "token is not a JWS");
     const header = base64urlJson(parts[0], "JOSE header");
-    if (header.alg !== "none" || parts[2] !== "") throw new SaslFailure(INVALID, `signed token (alg ${String(header.alg)}) but only unsecured tokens are validated`);
+    const jwks = this.opts.jwks;
+    if (jwks === null) {
+      if (header.alg !== "none" || parts[2] !== "") throw new SaslFailure(INVALID, `signed token (alg ${String(header.alg)}) but only unsecured tokens are validated`);
+    } else {
+      if (header.alg === "none" || parts[2] === "") throw new SaslFailure(INVALID, "unsecured token but a signature is required (JWKS)");
+      const key = typeof header.kid === "string" ? jwks.get(header.kid) : jwks.size === 1 ? [...jwks.values()][0] : undefined;
+      if (key === undefined) throw new SaslFailure(INVALID, `no JWKS key for kid ${String(header.kid)}`);
+      if (!/^[A-Za-z0-9_-]+$/.test(parts[2]) || !verifyJws(String(header.alg), key, `${parts[0]}.${parts[1]}`, new Uint8Array(Buffer.from(parts[2], "base64url")))) {
+        throw new SaslFailure(INVALID, `bad signature (alg ${String(header.alg)}, kid ${String(header.kid)})`);
+      }
+    }
     const claims = base64urlJson(parts[1], "claims");
+    if (this.opts.expectedIssuer !== null && claims.iss !== this.opts.expectedIssuer) throw new SaslFailure(INVALID, "unexpected issuer");
+    if (this.opts.expectedAudience.length > 0) {
+      const aud = Array.isArray(claims.aud) ? claims.aud.map(String) : typeof claims.aud === "string" ? [claims.aud] : [];
+      if (!this.opts.expectedAudience.some((a) => aud.includes(a))) throw new SaslFailure(INVALID, "unexpected audience");
+    }
     const principal = claims[this.opts.principalClaim];
     if (typeof principal !== "string" || principal === "") throw new SaslFailure(INVALID, `no '${this.opts.principalClaim}' claim`);
     const now = this.opts.nowMs();
