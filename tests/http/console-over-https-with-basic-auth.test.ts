@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHttpTestBroker } from "../support/http-broker.ts";
+import { startHttpTestBroker, secureHttpSettings } from "../support/http-broker.ts";
 import { chromiumSkip, launchChromium } from "../support/chromium.ts";
 import { makeTestCerts, certSkip } from "../security/test-certs.ts";
 
@@ -13,15 +13,7 @@ const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required u
 
 test("console over HTTPS with basic auth: 401 without credentials, actions authorized as the logged-in user", { skip: chromiumSkip() || certSkip || undefined, timeout: 180_000 }, async () => {
   const certs = makeTestCerts();
-  const b = await startHttpTestBroker({
-    "http.listeners": "https://127.0.0.1:0",
-    "ssl.keystore.type": "PEM",
-    "ssl.keystore.location": certs.serverKeystore,
-    "sasl.jaas.config": JAAS,
-    "http.authentication.methods": "BASIC",
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
-  });
+  const b = await startHttpTestBroker(secureHttpSettings(certs.serverKeystore, JAAS));
   const url = `https://127.0.0.1:${b.http!.ports[0]}`;
   const browsers: Awaited<ReturnType<typeof launchChromium>>[] = [];
   try {
