@@ -27,6 +27,7 @@ const DENO_SUITES = [
   "tests/http/ready-while-logs-recover.test.ts",
   "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
   "tests/http/json-api-acls-and-users.test.ts",
+  "tests/http/ready-in-cluster-mode-needs-registration.test.ts",
   "tests/cluster",
   "tests/security",
 ];
