@@ -169,6 +169,7 @@ export class Broker {
   /** The log dirs (absolute). */
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
+  private isrCheckTimer: unknown = null;
   private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
@@ -256,6 +257,7 @@ export class Broker {
     broker.loadTopics();
     broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();
+    broker.scheduleIsrCheck();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
     broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata(), groupConfigs: (id) => broker.metadataView.configRecord("group", id)?.configs ?? {} });
@@ -270,7 +272,7 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     validateListeners(config);
-    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const limits = listenerLimits(config, connectionFds);
     try {
@@ -358,6 +360,7 @@ export class Broker {
     this.stopped = true;
     for (const l of this.kafkaListeners.values()) await l.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
+    if (this.isrCheckTimer !== null) this.clock.clearTimer(this.isrCheckTimer);
     for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
     await this.hwCheckpoints.writeNow(this.highWatermarksByDir());
     this.txns?.stop();
@@ -625,6 +628,32 @@ export class Broker {
       }
     }
     return byDir;
+  }
+
+  /**
+   * Every half `replica.lag.time.max.ms`, each partition this broker leads with followers decides its ISR
+   * (Partition.proposedIsr); a change is written as a compare-and-set of the partition state, and the partition
+   * takes it when the store's watch reports it. A lost race is simply decided again next time.
+   */
+  private scheduleIsrCheck(): void {
+    const lagMs = this.config.num("replica.lag.time.max.ms");
+    this.isrCheckTimer = this.clock.setTimer(() => {
+      if (this.stopped) return;
+      const now = this.clock.monotonicMs();
+      for (const t of this.topicsByName.values()) {
+        for (const p of t.partitions) {
+          if (!p.isLeader || p.replicas.length < 2) continue;
+          const isr = p.proposedIsr(now, lagMs);
+          const state = this.metadata.partitionState(t.name, p.index);
+          if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
+          this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch).then(
+            (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
+            (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
+          );
+        }
+      }
+      this.scheduleIsrCheck();
+    }, Math.max(1, Math.floor(lagMs / 2)));
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */

@@ -81,6 +81,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   // Partitions (src/partition).
   { key: "fetch.purgatory.max.waiting.per.partition", type: "int", default: "1000", doc: "Long-poll fetches parked on one partition; past it a fetch is answered at once (Runnel)." },
   { key: "replica.high.watermark.checkpoint.interval.ms", type: "long", default: "5000", doc: "How often high watermarks are written to replication-offset-checkpoint." },
+  { key: "replica.lag.time.max.ms", type: "long", default: "30000", doc: "A follower not caught up for this long leaves the ISR (checked every half of it)." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
   { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },
@@ -99,7 +100,10 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
   // HTTP (src/http): metrics, health, JSON API and console.
   { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
-  { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 (off when empty)." },
+  { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 or https://0.0.0.0:9644 (TLS from listener.name.http.ssl.* or ssl.*; off when empty)." },
+  { key: "http.authentication.methods", type: "list", default: "", doc: "How HTTP callers authenticate: BASIC (basic auth against the SASL PLAIN and SCRAM users) and/or BEARER (http.authentication.bearer.tokens); empty: no authentication (User:ANONYMOUS)." },
+  { key: "http.authentication.bearer.tokens", type: "list", default: "", doc: "Bearer tokens for the HTTP side, as <user>:<token> entries (the caller is User:<user>)." },
+  { key: "http.authentication.exempt.paths", type: "list", default: "/metrics,/v1/health,/v1/ready", doc: "HTTP paths served without credentials (Prometheus and health probes)." },
   // Cluster mode (src/cluster): metadata in etcd. Unset endpoints: a single node with its local metadata file.
   { key: "metadata.etcd.endpoints", type: "list", default: "", doc: "etcd client URLs (http://host:port,...) holding the cluster metadata; empty: single node." },
   { key: "broker.rack", type: "string", default: null, doc: "Rack of this broker, for rack-aware replica placement." },

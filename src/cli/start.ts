@@ -157,7 +157,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       // Until partitions are replicated between brokers, two brokers on one metadata would both lead everything.
       if (others.length > 0) throw new Error(`cluster mode serves one broker per etcd cluster until replication lands; broker ${others.map((b) => b.nodeId).join(", ")} is already registered`);
     }
-    started = await startBrokerWithHttp(config, plane ? { ...unsafe, metadata: plane.store } : unsafe);
+    const cluster = plane;
+    started = await startBrokerWithHttp(config, cluster ? { ...unsafe, metadata: cluster.store } : unsafe, undefined, cluster ? () => cluster.readinessProblem() : undefined);
   } catch (e) {
     await plane?.close().catch(() => {});
     console.error(`runnel start: ${startFailureMessage(e)}`);

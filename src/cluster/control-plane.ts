@@ -128,6 +128,16 @@ export class ControlPlane {
     return this.election.current.controllerId;
   }
 
+  /**
+   * Why this broker is not ready to serve in the cluster (`/v1/ready`), or null: it must hold its registration
+   * (not fenced). Seam for replication: once brokers replicate, also wait until every partition this broker
+   * follows has caught up (joined the ISR) before answering null.
+   */
+  readinessProblem(): string | null {
+    if (this.store.brokerEpoch < 0) return "not registered in the cluster metadata (etcd): registering or fenced";
+    return null;
+  }
+
   /** Stops the controller, resigns, deregisters the broker and stops watching. */
   async close(): Promise<void> {
     this.controller.close();

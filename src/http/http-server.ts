@@ -1,13 +1,17 @@
 /**
  * The broker's HTTP side (`http.listeners`, e.g. `http://127.0.0.1:9644`): `/metrics` (Prometheus),
- * `/v1/health` (live), `/v1/ready` (logs recovered and the Kafka listener bound), the JSON API under `/v1/`
- * (docs/http-api.md) and the web console at `/`. It starts before the logs are recovered, so probes are answered
- * (503) during a long recovery.
+ * `/v1/health` (live), `/v1/ready` (logs recovered, the Kafka listener bound and, in a cluster, the broker
+ * registered), the JSON API under `/v1/` (docs/http-api.md) and the web console at `/`. It starts before the logs
+ * are recovered, so probes are answered (503) during a long recovery.
  *
- * Security seam: once SASL/TLS land, `authorize` below is where basic auth against SASL users or a bearer token is
- * checked, and the listener gets the Kafka listeners' TLS settings; today every request is allowed.
+ * Security: `https://` listeners use the Kafka listeners' ssl.* PEM settings (scoped as `listener.name.http.ssl.*`
+ * or the plain keys); callers authenticate as `http.authentication.methods` says (http-authentication.ts), and
+ * the JSON API authorizes each action as the caller's principal with the broker's ACLs (api/api-access.ts).
  */
 import { serveHttp, type HttpListener, type HttpRequest, type HttpResponse } from "../platform/http.ts";
+import type { TlsServerOptions } from "../platform/net.ts";
+import { ApiAccess } from "./api/api-access.ts";
+import type { HttpAuthentication } from "./http-authentication.ts";
 import type { Broker, BrokerLogger } from "../broker/broker.ts";
 import { renderMetrics, type MetricsSource } from "./metrics/prometheus-page.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/prometheus-text.ts";
@@ -24,16 +28,29 @@ export interface HttpListenerSpec {
   host: string;
   /** Port (0 = OS-chosen). */
   port: number;
+  /** HTTPS (`https://`). */
+  tls: boolean;
 }
 
-/** Parses `http://host:port` (https is refused until TLS lands). */
+/** Parses `http://host:port` or `https://host:port`. */
 export function parseHttpListener(s: string): HttpListenerSpec {
-  const m = /^http:\/\/(\[[^\]]*\]|[^:/]*):(\d+)\/?$/.exec(s.trim());
-  if (!m) throw new Error(`invalid http.listeners entry '${s}' (expected http://host:port)`);
-  const port = Number(m[2]);
+  const m = /^(https?):\/\/(\[[^\]]*\]|[^:/]*):(\d+)\/?$/.exec(s.trim());
+  if (!m) throw new Error(`invalid http.listeners entry '${s}' (expected http://host:port or https://host:port)`);
+  const port = Number(m[3]);
   if (port > 65535) throw new Error(`invalid port in '${s}'`);
-  return { host: m[1].replace(/^\[|\]$/g, "") || "0.0.0.0", port };
+  return { host: m[2].replace(/^\[|\]$/g, "") || "0.0.0.0", port, tls: m[1] === "https" };
 }
+
+/** How the HTTP side is secured. */
+export interface HttpSecurity {
+  /** TLS settings of `https://` listeners, or null when there are none. */
+  tls: Omit<TlsServerOptions, "onHandshakeError"> | null;
+  /** Who callers are. */
+  authentication: HttpAuthentication;
+}
+
+/** A readiness condition beyond recovery: null when met, else why the broker is not ready. */
+export type ReadinessCheck = () => string | null;
 
 /** Start-up state reported by `/v1/ready`. */
 export interface Readiness {
@@ -48,19 +65,23 @@ export class HttpServer {
   private broker: Broker | null = null;
   private readonly progress: Readiness = { loaded: 0, total: 0 };
   private readonly runtime = new RuntimeStats();
+  private readonly readinessChecks: ReadinessCheck[] = [];
 
   private constructor(
     private readonly listeners: HttpListener[],
     private readonly logger: BrokerLogger,
+    private readonly security: HttpSecurity,
   ) {}
 
   /** Binds every `http.listeners` entry; the server answers 503 on `/v1/ready` until {@link HttpServer.attach}. */
-  static async start(specs: readonly HttpListenerSpec[], logger: BrokerLogger): Promise<HttpServer> {
+  static async start(specs: readonly HttpListenerSpec[], logger: BrokerLogger, security: HttpSecurity): Promise<HttpServer> {
     const listeners: HttpListener[] = [];
-    const server = new HttpServer(listeners, logger);
+    const server = new HttpServer(listeners, logger, security);
     try {
       for (const s of specs) {
-        listeners.push(await serveHttp(s.host, s.port, HTTP_MAX_BODY_BYTES, (req) => server.route(req), (e) => logger.error(`HTTP request failed: ${(e as Error)?.stack ?? e}`)));
+        if (s.tls && security.tls === null) throw new Error(`http.listeners: https://${s.host}:${s.port} needs TLS settings (ssl.keystore.location)`);
+        const tls = s.tls ? { ...security.tls!, onHandshakeError: (remote: string, msg: string) => logger.warn(`HTTPS handshake with ${remote} failed: ${msg}`) } : null;
+        listeners.push(await serveHttp(s.host, s.port, HTTP_MAX_BODY_BYTES, (req) => server.route(req), (e) => logger.error(`HTTP request failed: ${(e as Error)?.stack ?? e}`), tls));
       }
     } catch (e) {
       await server.close();
@@ -86,24 +107,47 @@ export class HttpServer {
     this.broker = broker;
   }
 
+  /** Adds a condition `/v1/ready` waits for once the logs are recovered (cluster registration, replication). */
+  addReadinessCheck(check: ReadinessCheck): void {
+    this.readinessChecks.push(check);
+  }
+
   /** Stops the listeners and the runtime probes. */
   async close(): Promise<void> {
     this.runtime.stop();
     await Promise.all(this.listeners.map((l) => l.close()));
   }
 
-  private authorize(_req: HttpRequest): HttpResponse | null {
-    return null; // security seam: basic auth / token once SASL lands
+  /** The caller's access (principal and ACL decisions), or the 401/503 refusing it. */
+  private authorize(req: HttpRequest): ApiAccess | HttpResponse {
+    const auth = this.security.authentication;
+    const host = req.remoteIp;
+    if (auth.exempts(req.path)) return new ApiAccess(this.broker?.authorizer ?? null, { principal: "User:ANONYMOUS", host });
+    // SCRAM users live in the broker's metadata: until it is up they cannot be checked.
+    if (this.broker === null) return json(503, { error: "the broker is starting (logs recovering)" });
+    const id = auth.identify(req);
+    this.broker.metrics!.authenticationDone("http", id.ok);
+    if (!id.ok) {
+      this.logger.info(`HTTP authentication failed from ${host}: ${id.reason}`);
+      const r = json(401, { error: "SASL_AUTHENTICATION_FAILED", message: "Authentication failed: invalid or missing credentials" });
+      r.headers!["www-authenticate"] = auth.challenge();
+      return r;
+    }
+    return new ApiAccess(this.broker.authorizer, { principal: id.principal, host });
   }
 
   private async route(req: HttpRequest): Promise<HttpResponse> {
-    const denied = this.authorize(req);
-    if (denied !== null) return denied;
+    const access = this.authorize(req);
+    if (!(access instanceof ApiAccess)) return access;
     const p = req.path;
     if (p === "/v1/health") return json(200, { status: "live" });
     if (p === "/v1/ready") {
       if (this.broker === null) {
         return json(503, { status: "starting", reason: `recovering logs: ${this.progress.loaded}/${this.progress.total} partitions loaded` });
+      }
+      for (const check of this.readinessChecks) {
+        const reason = check();
+        if (reason !== null) return json(503, { status: "not ready", reason });
       }
       return json(200, { status: "ready" });
     }
@@ -114,7 +158,7 @@ export class HttpServer {
     }
     if (p.startsWith("/v1/")) {
       if (b === null) return json(503, { error: "the broker is starting (logs recovering)" });
-      return handleApi(b, req);
+      return handleApi(b, req, access);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return json(405, { error: "method not allowed" });
     const asset = consoleAsset(p);

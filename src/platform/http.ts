@@ -4,6 +4,8 @@
  */
 import { Buffer } from "node:buffer";
 import * as http from "node:http";
+import * as https from "node:https";
+import type { TlsServerOptions } from "./net.ts";
 
 /** One HTTP request as the routes see it. */
 export interface HttpRequest {
@@ -17,6 +19,8 @@ export interface HttpRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The whole body (read up to the server's `maxBodyBytes`). */
   readonly body: Uint8Array;
+  /** The client's IP address. */
+  readonly remoteIp: string;
 }
 
 /** One HTTP response. */
@@ -42,9 +46,12 @@ export interface HttpListener {
 /** Handles one request. */
 export type HttpRoute = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
 
-/** Listens on host:port (0 = OS-chosen); bodies above `maxBodyBytes` get 413 without reaching `route`. */
-export function serveHttp(host: string, port: number, maxBodyBytes: number, route: HttpRoute, onError: (e: unknown) => void): Promise<HttpListener> {
-  const server = http.createServer((req, res) => {
+/**
+ * Listens on host:port (0 = OS-chosen), over TLS (HTTPS) when `tls` is given; bodies above `maxBodyBytes` get 413
+ * without reaching `route`.
+ */
+export function serveHttp(host: string, port: number, maxBodyBytes: number, route: HttpRoute, onError: (e: unknown) => void, tls: TlsServerOptions | null = null): Promise<HttpListener> {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Uint8Array[] = [];
     let size = 0;
     let tooLarge = false;
@@ -62,7 +69,7 @@ export function serveHttp(host: string, port: number, maxBodyBytes: number, rout
       if (tooLarge) return send({ status: 413, body: `request body above ${maxBodyBytes} bytes\n` });
       const url = new URL(req.url ?? "/", "http://localhost");
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      const request: HttpRequest = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers, body };
+      const request: HttpRequest = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers, body, remoteIp: req.socket.remoteAddress ?? "" };
       const fail = (e: unknown) => {
         onError(e);
         if (!res.headersSent) send({ status: 500, headers: { "content-type": "text/plain" }, body: "internal error\n" });
@@ -75,7 +82,15 @@ export function serveHttp(host: string, port: number, maxBodyBytes: number, rout
         fail(e);
       }
     });
-  });
+  };
+  const server =
+    tls === null
+      ? http.createServer(handle)
+      : https.createServer(
+          { key: tls.key, cert: tls.cert, passphrase: tls.passphrase, ca: tls.ca, requestCert: tls.clientAuth !== "none", rejectUnauthorized: tls.clientAuth === "required" },
+          handle,
+        );
+  if (tls?.onHandshakeError) server.on("tlsClientError", (e: Error, socket: { remoteAddress?: string; remotePort?: number }) => tls.onHandshakeError!(`${socket.remoteAddress}:${socket.remotePort}`, e.message));
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

@@ -33,6 +33,8 @@ export interface SaslSettings {
   reauthMs: number;
   /** Monotonic clock, ms (session expiry). */
   monotonicMs(): number;
+  /** Counts each authentication's outcome (the listener's authentication metrics), when metrics are kept. */
+  authenticated?(ok: boolean): void;
 }
 
 /** Outcome of SaslHandshake. */
@@ -146,6 +148,7 @@ export class SecuritySession {
           this.expiresAtMs = sasl.monotonicMs() + lifetime;
         }
         this.log("info", `${verb} ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
+        sasl.authenticated?.(true);
       }
       return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response, sessionLifetimeMs: lifetime };
     } catch (e) {
@@ -159,6 +162,7 @@ export class SecuritySession {
     this.exchange = null;
     this.rawTokens = false;
     this.closeAfterResponse = "failed authentication";
+    this.sasl?.authenticated?.(false);
     this.log("warn", `Failed authentication with ${this.remote} on listener ${this.listenerName} (${detail})`);
   }
 }

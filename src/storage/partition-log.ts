@@ -479,6 +479,14 @@ export class PartitionLog {
     const seg = this.segments[i];
     this.pendingSealed = this.pendingSealed.filter((s) => s !== seg);
     const removed = seg.truncateTo(offset);
+    try {
+      // The cut is made durable before anything is written after it: a power cut must not bring back the divergent
+      // tail under records and an epoch history that came later (found by the deterministic simulation, tests/sim).
+      if (removed > 0) seg.syncNow();
+    } catch (e) {
+      this.goOffline(e);
+      throw new LogStorageError(this.name, e);
+    }
     this.truncations++;
     this.leo = seg.nextOffset;
     if (this.logStart > this.leo) this.logStart = this.leo;

@@ -70,10 +70,10 @@ export class Sim {
     return this.clock.monotonicMs();
   }
 
-  /** Runs events in order until the queue is empty or simulated time passes `untilMs`. */
-  async run(untilMs: number): Promise<void> {
+  /** Runs events in order until the queue is empty, simulated time passes `untilMs`, or `stop` says so. */
+  async run(untilMs: number, stop: () => boolean = () => false): Promise<void> {
     await settle();
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !stop()) {
       let best = 0;
       for (let i = 1; i < this.queue.length; i++) {
         const e = this.queue[i];

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { BrokerConfig } from "../../src/broker/config.ts";
 import type { BrokerDeps } from "../../src/broker/broker.ts";
 import { startBrokerWithHttp, type RunningBroker } from "../../src/http/start-with-http.ts";
-import type { HttpServer } from "../../src/http/http-server.ts";
+import type { HttpServer, ReadinessCheck } from "../../src/http/http-server.ts";
 import { testLogger } from "./broker.ts";
 
 /** A running broker with HTTP. */
@@ -25,7 +25,7 @@ export interface HttpTestBroker extends RunningBroker {
 }
 
 /** Starts a broker with `http.listeners=http://127.0.0.1:0` plus `overrides`. */
-export async function startHttpTestBroker(overrides: Record<string, string> = {}, opts: { dir?: string; deps?: BrokerDeps; onHttpBound?: (h: HttpServer) => void; logLines?: string[] } = {}): Promise<HttpTestBroker> {
+export async function startHttpTestBroker(overrides: Record<string, string> = {}, opts: { dir?: string; deps?: BrokerDeps; onHttpBound?: (h: HttpServer) => void; logLines?: string[]; readiness?: ReadinessCheck } = {}): Promise<HttpTestBroker> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-http-"));
   const values = new Map<string, string>([
     ["listeners", "PLAINTEXT://127.0.0.1:0"],
@@ -35,7 +35,7 @@ export async function startHttpTestBroker(overrides: Record<string, string> = {}
     ["offsets.topic.num.partitions", "4"],
     ...Object.entries(overrides),
   ]);
-  const r = await startBrokerWithHttp(new BrokerConfig(values), { logger: testLogger(opts.logLines), ...opts.deps }, opts.onHttpBound);
+  const r = await startBrokerWithHttp(new BrokerConfig(values), { logger: testLogger(opts.logLines), ...opts.deps }, opts.onHttpBound, opts.readiness);
   return {
     ...r,
     bootstrap: `127.0.0.1:${r.broker.port}`,
@@ -45,6 +45,22 @@ export async function startHttpTestBroker(overrides: Record<string, string> = {}
       await r.stop();
       if (!o?.keepDir) fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Settings for an `https://127.0.0.1:0` HTTP listener with the PEM keystore at `keystore`, basic auth against the
+ * PLAIN users of `jaas`, and the standard authorizer with `User:admin` as super user.
+ */
+export function secureHttpSettings(keystore: string, jaas: string): Record<string, string> {
+  return {
+    "http.listeners": "https://127.0.0.1:0",
+    "ssl.keystore.type": "PEM",
+    "ssl.keystore.location": keystore,
+    "sasl.jaas.config": jaas,
+    "http.authentication.methods": "BASIC",
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:admin",
   };
 }
 

@@ -15,6 +15,9 @@ import { partitionForKey } from "../../client/partitioner.ts";
 import { assignedPartitionsOf, CONSUMER_PROTOCOL_TYPE } from "../../group/consumer-protocol.ts";
 import { browsePartition, MAX_BROWSE_LIMIT, type BrowsedRecord } from "./message-browser.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
+import { AclOperation as Op, ResourceType as R } from "../../security/acl.ts";
+import { ApiAccess } from "./api-access.ts";
+import { securityRoute } from "./security-routes.ts";
 
 /** Names of DescribeConfigs sources, as the console shows them. */
 const SOURCE_NAMES: Record<number, string> = { 1: "dynamic topic", 2: "dynamic broker", 3: "dynamic default", 4: "file", 5: "default" };
@@ -40,16 +43,20 @@ const STATUS_OF: Record<number, number> = {
   [ErrorCode.GROUP_ID_NOT_FOUND]: 404,
   [ErrorCode.TOPIC_ALREADY_EXISTS]: 409,
   [ErrorCode.NON_EMPTY_GROUP]: 409,
+  [ErrorCode.TOPIC_AUTHORIZATION_FAILED]: 403,
+  [ErrorCode.GROUP_AUTHORIZATION_FAILED]: 403,
+  [ErrorCode.CLUSTER_AUTHORIZATION_FAILED]: 403,
+  [ErrorCode.RESOURCE_NOT_FOUND]: 404,
 };
 
 function kafkaFailure(code: number, message: string): ApiError {
   return new ApiError(STATUS_OF[code] ?? 400, errorName(code), message);
 }
 
-/** Serves one `/v1/...` request. */
-export async function handleApi(b: Broker, req: HttpRequest): Promise<HttpResponse> {
+/** Serves one `/v1/...` request; `access` decides what the caller may do (everything when null). */
+export async function handleApi(b: Broker, req: HttpRequest, access: ApiAccess = new ApiAccess(null, { principal: "User:ANONYMOUS", host: req.remoteIp })): Promise<HttpResponse> {
   try {
-    return await route(b, req);
+    return await route(b, req, access);
   } catch (e) {
     if (e instanceof ApiError) return jsonResponse(e.status, { error: e.error, message: e.message });
     if (e instanceof KafkaError) {
@@ -71,18 +78,20 @@ function body(req: HttpRequest): Record<string, unknown> {
   }
 }
 
-async function route(b: Broker, req: HttpRequest): Promise<HttpResponse> {
+async function route(b: Broker, req: HttpRequest, access: ApiAccess): Promise<HttpResponse> {
   const parts = req.path.split("/").slice(2).map((s) => decodeURIComponent(s));
   const [a, name, sub] = parts;
   const m = req.method;
-  if (a === "cluster" && parts.length === 1 && m === "GET") return jsonResponse(200, cluster(b));
+  if (a === "cluster" && parts.length === 1 && m === "GET") return jsonResponse(200, cluster(b, access));
   if (a === "brokers" && parts.length === 3 && sub === "configs" && m === "GET") {
+    access.requireCluster(Op.DESCRIBE_CONFIGS);
     if (name !== String(b.nodeId)) throw new ApiError(404, "BROKER_NOT_AVAILABLE", `no broker ${name}`);
     return jsonResponse(200, { configs: describeBrokerConfigs(b, String(b.nodeId), null).map(configJson) });
   }
   if (a === "topics") {
-    if (parts.length === 1 && m === "GET") return jsonResponse(200, { topics: [...b.topicsByName.values()].map((t) => topicSummary(t)) });
-    if (parts.length === 1 && m === "POST") return jsonResponse(201, await createTopic(b, body(req)));
+    if (parts.length === 1 && m === "GET") return jsonResponse(200, { topics: [...b.topicsByName.values()].filter((t) => access.allows(Op.DESCRIBE, R.TOPIC, t.name)).map((t) => topicSummary(t)) });
+    if (parts.length === 1 && m === "POST") return jsonResponse(201, await createTopic(b, body(req), access));
+    if (name !== undefined) access.require(topicOperation(m, sub), R.TOPIC, name);
     const t = name === undefined ? undefined : b.topicsByName.get(name);
     if (t === undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${name}' does not exist`);
     if (parts.length === 2 && m === "GET") return jsonResponse(200, topicDetail(b, t));
@@ -98,14 +107,27 @@ async function route(b: Broker, req: HttpRequest): Promise<HttpResponse> {
     if (parts.length === 3 && sub === "messages" && m === "POST") return jsonResponse(201, await produce(b, t, body(req)));
   }
   if (a === "groups") {
-    if (parts.length === 1 && m === "GET") return jsonResponse(200, { groups: await listGroups(b) });
-    if (parts.length === 2 && m === "GET") return jsonResponse(200, await groupDetail(b, name));
-    if (parts.length === 3 && sub === "reset-offsets" && m === "POST") return jsonResponse(200, await resetOffsets(b, name, body(req)));
+    if (parts.length === 1 && m === "GET") return jsonResponse(200, { groups: await listGroups(b, access) });
+    if (parts.length === 2 && m === "GET") {
+      access.require(Op.DESCRIBE, R.GROUP, name);
+      return jsonResponse(200, await groupDetail(b, name));
+    }
+    if (parts.length === 3 && sub === "reset-offsets" && m === "POST") return jsonResponse(200, await resetOffsets(b, name, body(req), access));
   }
+  const secured = await securityRoute(b, req, parts, () => body(req), access);
+  if (secured !== null) return jsonResponse(secured.status, secured.body);
   throw new ApiError(404, "NOT_FOUND", `no route ${m} ${req.path}`);
 }
 
-function cluster(b: Broker) {
+/** The ACL operation a `/v1/topics/<name>[/sub]` request needs, as the matching Kafka API asks it. */
+function topicOperation(method: string, sub: string | undefined): number {
+  if (sub === "configs") return method === "GET" ? Op.DESCRIBE_CONFIGS : Op.ALTER_CONFIGS;
+  if (sub === "messages") return method === "GET" ? Op.READ : Op.WRITE;
+  return method === "DELETE" ? Op.DELETE : Op.DESCRIBE;
+}
+
+function cluster(b: Broker, access: ApiAccess) {
+  access.requireCluster(Op.DESCRIBE);
   const adv = b.advertised();
   let partitions = 0;
   let bytesIn = 0;
@@ -193,8 +215,9 @@ function intField(v: unknown, what: string, dflt: number): number {
   return n;
 }
 
-async function createTopic(b: Broker, q: Record<string, unknown>) {
+async function createTopic(b: Broker, q: Record<string, unknown>, access: ApiAccess) {
   if (typeof q.name !== "string") throw new ApiError(400, "INVALID_REQUEST", "name is required");
+  access.requireTopicCreate(q.name);
   const t = await b.createTopic(q.name, intField(q.partitions, "partitions", -1), intField(q.replicationFactor, "replicationFactor", -1), stringMap(q.configs, "configs"), q.validateOnly === true);
   return t === null ? { validated: q.name } : topicSummary(t);
 }
@@ -274,9 +297,10 @@ async function produce(b: Broker, t: Topic, q: Record<string, unknown>) {
   return { topic: t.name, partition, offset: pr.baseOffset };
 }
 
-async function listGroups(b: Broker) {
+async function listGroups(b: Broker, access: ApiAccess) {
   const out = [];
   for (const g of b.groups.listGroups()) {
+    if (!access.allows(Op.DESCRIBE, R.GROUP, g.groupId)) continue;
     const d = b.groups.describeGroup(g.groupId);
     let lag = 0n;
     for (const r of await b.groups.describeGroupLag(g.groupId)) lag += r.lag ?? 0n;
@@ -308,10 +332,13 @@ async function groupDetail(b: Broker, groupId: string) {
 }
 
 /** Resets a group's committed offsets (the group must be inactive, as kafka-consumer-groups requires). */
-async function resetOffsets(b: Broker, groupId: string, q: Record<string, unknown>) {
+async function resetOffsets(b: Broker, groupId: string, q: Record<string, unknown>, access: ApiAccess) {
   const dryRun = q.dryRun !== false;
   const to = q.to;
   if (typeof q.topic !== "string") throw new ApiError(400, "INVALID_REQUEST", "topic is required");
+  // As OffsetCommit asks: READ on the group and the topic (DESCRIBE for a dry run, as OffsetFetch).
+  access.require(dryRun ? Op.DESCRIBE : Op.READ, R.GROUP, groupId);
+  access.require(dryRun ? Op.DESCRIBE : Op.READ, R.TOPIC, q.topic);
   const t = b.topicsByName.get(q.topic);
   if (t === undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${q.topic}' does not exist`);
   const d = b.groups.describeGroup(groupId);
