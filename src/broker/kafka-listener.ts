@@ -87,6 +87,7 @@ export async function startKafkaListener(
     log,
     metrics,
     security: security === undefined ? undefined : (c: Parameters<ListenerSecurity["session"]>[0]) => security.session(c),
+    setTimer: (fn: () => void, ms: number) => clock.setTimer(fn, ms),
   };
   let accepting = true;
   let listener: Listener | null = null;

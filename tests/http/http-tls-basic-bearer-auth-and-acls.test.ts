@@ -82,6 +82,10 @@ test("https listener: TLS from ssl.* PEM files, basic auth (PLAIN and SCRAM user
     assert.equal((await call(base, ca, "GET", "/v1/topics", basic("carol", "wrong"))).status, 401);
     assert.equal((await call(base, ca, "GET", "/v1/topics", basic("nobody", "carol-pw"))).status, 401);
     assert.equal((await call(base, ca, "GET", "/v1/topics", "Bearer not-the-token")).status, 401);
+    // Each refusal counts as a failed authentication on listener "http"; the open paths count nothing.
+    const counted = String((await call(base, ca, "GET", "/metrics", null)).body);
+    assert.match(counted, /^kafka_server_socket_server_metrics_failed_authentication_total\{listener="http"\} 6$/m);
+    assert.match(counted, /^kafka_server_socket_server_metrics_successful_authentication_total\{listener="http"\} 0$/m);
 
     // The PLAIN super user creates a topic through the JSON API; the console page is served to it.
     const created = await call(base, ca, "POST", "/v1/topics", basic("admin", "admin-secret"), { name: "orders", partitions: 2 });

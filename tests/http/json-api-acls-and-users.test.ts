@@ -80,6 +80,10 @@ test("JSON API: SCRAM users and ACLs created and deleted over HTTP take effect f
     const again = kafka("scram-sha-512", "alice", "alice-pw").producer();
     await assert.rejects(again.connect(), /authentication|SASL/i);
     assert.equal((await http(["alice", "alice-pw"], "GET", "/topics")).status, 401);
+    // The refused SCRAM login is the listener's one failed authentication.
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    assert.match(metrics, /^kafka_server_socket_server_metrics_failed_authentication_total\{listener="SASL_PLAINTEXT"\} 1$/m);
+    assert.match(metrics, /^kafka_server_socket_server_metrics_successful_authentication_total\{listener="SASL_PLAINTEXT"\} [1-9]\d*$/m);
   } finally {
     await kafkaAdmin.disconnect();
     await b.stop();
