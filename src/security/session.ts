@@ -61,6 +61,8 @@ export interface AuthenticateResult {
 export class SecuritySession {
   /** The principal (`User:<name>`). */
   principal = "User:ANONYMOUS";
+  /** Monotonic ms until which a client quota mutes the connection (KIP-219), 0 when not muted. */
+  mutedUntilMs = 0;
   /** Why the connection must close once the response in hand is sent, or null. */
   closeAfterResponse: string | null = null;
   /** After a v0 SaslHandshake: the SASL tokens arrive as bare size-prefixed frames, not SaslAuthenticate requests. */
