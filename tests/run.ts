@@ -25,6 +25,9 @@ const DENO_SUITES = [
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
   "tests/http/ready-while-logs-recover.test.ts",
+  "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
+  "tests/http/json-api-acls-and-users.test.ts",
+  "tests/http/ready-in-cluster-mode-needs-registration.test.ts",
   "tests/cluster",
   "tests/security",
 ];

@@ -55,6 +55,8 @@ import { listenerSecurity } from "../security/listener-security.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
+import { ClientQuotaStore } from "../security/client-quotas.ts";
+import { QuotaRates } from "../security/quota-rate.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -171,6 +173,10 @@ export class Broker {
   readonly acls: AclStore;
   /** Decides requests when `authorizer.class.name` is set, else null (everything allowed). */
   readonly authorizer: Authorizer | null;
+  /** Client quotas kept in the metadata store (DescribeClientQuotas, AlterClientQuotas). */
+  readonly clientQuotas: ClientQuotaStore;
+  /** Byte-rate sensors of the client quotas. */
+  readonly quotaRates: QuotaRates;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -210,6 +216,8 @@ export class Broker {
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
     this.scramCredentials = new ScramCredentialStore(metadata, (r) => this.putConfigRecord(r));
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
+    this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
+    this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
@@ -292,7 +300,7 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     validateListeners(config);
-    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const limits = listenerLimits(config, connectionFds);
     try {

@@ -48,6 +48,8 @@ export interface ConnectionOptions {
   metrics?: BrokerMetrics;
   /** Builds the connection's security session (listener, principal, SASL state; src/security), when the listener has one. */
   security?: (conn: Connection) => SecuritySession;
+  /** Runs `fn` after `ms` (ends a client quota's mute, KIP-219). */
+  setTimer?: (fn: () => void, ms: number) => unknown;
 }
 
 /** Builds the response encoder to share between connections. */
@@ -149,14 +151,28 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     updatePause();
   };
 
+  /** Whether a client quota mutes this connection now (KIP-219: no reads until the throttle time is over). */
+  const quotaMuted = () => session !== undefined && session.mutedUntilMs > opts.monotonicMs();
+  let muteTimerArmed = false;
+  const armMuteTimer = () => {
+    if (muteTimerArmed || opts.setTimer === undefined) return;
+    muteTimerArmed = true;
+    opts.setTimer(() => {
+      muteTimerArmed = false;
+      updatePause();
+    }, Math.max(1, session!.mutedUntilMs - opts.monotonicMs()));
+  };
+
   const updatePause = () => {
     if (closed) return;
+    const muted = quotaMuted();
+    if (muted) armMuteTimer();
     const overBudget = !budget.hasRoom();
     if (overBudget && !waitingForBudget) {
       waitingForBudget = true;
       budget.waitForRoom(onRoom);
     }
-    const shouldPause = socketBlocked || slots.length >= opts.maxInFlight || overBudget;
+    const shouldPause = socketBlocked || slots.length >= opts.maxInFlight || overBudget || muted;
     if (shouldPause && !paused) {
       paused = true;
       conn.pause();
@@ -352,7 +368,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
    * request in flight) the broker-wide budget used up. A connection with nothing in flight may always dispatch one
    * request whose bytes are already here, so connections stopped over budget can never wait on each other.
    */
-  const mustStop = () => slots.length >= opts.maxInFlight || socketBlocked || (slots.length > 0 && !budget.hasRoom());
+  const mustStop = () => slots.length >= opts.maxInFlight || socketBlocked || (slots.length > 0 && !budget.hasRoom()) || quotaMuted();
 
   /**
    * Splits the unread bytes into frames and dispatches them, stopping between frames as soon as a limit is reached:

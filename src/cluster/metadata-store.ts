@@ -70,7 +70,7 @@ export interface BrokerRegistration {
  */
 export interface ConfigRecord {
   /** Resource kind. */
-  resource: "broker" | "group" | "user" | "acl";
+  resource: "broker" | "group" | "user" | "acl" | "client-quota";
   /** Node id, "" for the cluster default, or the group id. */
   name: string;
   /** Kafka key to value. */

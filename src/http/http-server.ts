@@ -126,6 +126,7 @@ export class HttpServer {
     // SCRAM users live in the broker's metadata: until it is up they cannot be checked.
     if (this.broker === null) return json(503, { error: "the broker is starting (logs recovering)" });
     const id = auth.identify(req);
+    this.broker.metrics!.authenticationDone("http", id.ok);
     if (!id.ok) {
       this.logger.info(`HTTP authentication failed from ${host}: ${id.reason}`);
       const r = json(401, { error: "SASL_AUTHENTICATION_FAILED", message: "Authentication failed: invalid or missing credentials" });

@@ -45,6 +45,8 @@ export interface ListenerSecurityDeps {
   monotonicMs(): number;
   /** Log sink (messages never carry secrets). */
   log(level: "info" | "warn", msg: string): void;
+  /** Counts an authentication outcome on `listener` (metrics), when kept. */
+  authenticated?(listener: string, ok: boolean): void;
 }
 
 /** The SASL settings of listener `name`; throws on a mechanism Runnel does not serve or a malformed login config. */
@@ -84,7 +86,7 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
   }
   const reauthMs = Number(listenerSetting(config, name, "connections.max.reauth.ms") ?? "0");
   if (!Number.isInteger(reauthMs) || reauthMs < 0) throw new Error(`listener ${name}: connections.max.reauth.ms must be a non-negative integer`);
-  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs() };
+  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs(), authenticated: (ok) => deps.authenticated?.(name, ok) };
 }
 
 /** The public keys of a JWKS file (`file:///path` or a path), by `kid`; throws naming the listener and the problem. */

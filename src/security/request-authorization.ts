@@ -69,6 +69,10 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
       return [cluster(Op.DESCRIBE)];
     case 30: case 31: case 51:
       return [cluster(Op.ALTER)];
+    case 48:
+      return [cluster(Op.DESCRIBE_CONFIGS)];
+    case 49:
+      return [cluster(Op.ALTER_CONFIGS)];
     case 19:
       return topics(req.topics, Op.CREATE);
     case 20:

@@ -33,6 +33,8 @@ export interface SaslSettings {
   reauthMs: number;
   /** Monotonic clock, ms (session expiry). */
   monotonicMs(): number;
+  /** Counts each authentication's outcome (the listener's authentication metrics), when metrics are kept. */
+  authenticated?(ok: boolean): void;
 }
 
 /** Outcome of SaslHandshake. */
@@ -59,6 +61,8 @@ export interface AuthenticateResult {
 export class SecuritySession {
   /** The principal (`User:<name>`). */
   principal = "User:ANONYMOUS";
+  /** Monotonic ms until which a client quota mutes the connection (KIP-219), 0 when not muted. */
+  mutedUntilMs = 0;
   /** Why the connection must close once the response in hand is sent, or null. */
   closeAfterResponse: string | null = null;
   /** After a v0 SaslHandshake: the SASL tokens arrive as bare size-prefixed frames, not SaslAuthenticate requests. */
@@ -144,6 +148,7 @@ export class SecuritySession {
           this.expiresAtMs = sasl.monotonicMs() + lifetime;
         }
         this.log("info", `${verb} ${escapeLogText(this.principal)} from ${this.remote} on ${this.listenerName} with ${this.mechanism}`);
+        sasl.authenticated?.(true);
       }
       return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.response, sessionLifetimeMs: lifetime };
     } catch (e) {
@@ -157,6 +162,7 @@ export class SecuritySession {
     this.exchange = null;
     this.rawTokens = false;
     this.closeAfterResponse = "failed authentication";
+    this.sasl?.authenticated?.(false);
     this.log("warn", `Failed authentication with ${this.remote} on listener ${this.listenerName} (${detail})`);
   }
 }

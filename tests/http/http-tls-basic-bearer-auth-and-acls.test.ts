@@ -11,7 +11,7 @@ import * as https from "node:https";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { execFile } from "node:child_process";
-import { startHttpTestBroker } from "../support/http-broker.ts";
+import { startHttpTestBroker, secureHttpSettings } from "../support/http-broker.ts";
 import { makeTestCerts, certSkip } from "../security/test-certs.ts";
 import { haveCommand } from "../support/proc.ts";
 import { credentialFromPassword } from "../../src/security/scram.ts";
@@ -56,14 +56,9 @@ const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:
 test("https listener: TLS from ssl.* PEM files, basic auth (PLAIN and SCRAM users) or bearer token, probes open, ACLs as the principal", { skip: certSkip || undefined, timeout: 120_000 }, async () => {
   const certs = makeTestCerts();
   const b = await startHttpTestBroker({
-    "http.listeners": "https://127.0.0.1:0",
-    "ssl.keystore.type": "PEM",
-    "ssl.keystore.location": certs.serverKeystore,
-    "sasl.jaas.config": JAAS,
+    ...secureHttpSettings(certs.serverKeystore, JAAS),
     "http.authentication.methods": "BASIC,BEARER",
     "http.authentication.bearer.tokens": "ci:ci-token-0123456789",
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
   });
   try {
     const base = `https://127.0.0.1:${b.http!.ports[0]}`;
@@ -87,6 +82,10 @@ test("https listener: TLS from ssl.* PEM files, basic auth (PLAIN and SCRAM user
     assert.equal((await call(base, ca, "GET", "/v1/topics", basic("carol", "wrong"))).status, 401);
     assert.equal((await call(base, ca, "GET", "/v1/topics", basic("nobody", "carol-pw"))).status, 401);
     assert.equal((await call(base, ca, "GET", "/v1/topics", "Bearer not-the-token")).status, 401);
+    // Each refusal counts as a failed authentication on listener "http"; the open paths count nothing.
+    const counted = String((await call(base, ca, "GET", "/metrics", null)).body);
+    assert.match(counted, /^kafka_server_socket_server_metrics_failed_authentication_total\{listener="http"\} 6$/m);
+    assert.match(counted, /^kafka_server_socket_server_metrics_successful_authentication_total\{listener="http"\} 0$/m);
 
     // The PLAIN super user creates a topic through the JSON API; the console page is served to it.
     const created = await call(base, ca, "POST", "/v1/topics", basic("admin", "admin-secret"), { name: "orders", partitions: 2 });

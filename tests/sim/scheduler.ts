@@ -5,6 +5,7 @@
  * caused settle before the next step. Every step is folded into a trace hash, so two runs of one seed can be
  * compared exactly.
  */
+import { setImmediate } from "node:timers";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
 
@@ -70,10 +71,10 @@ export class Sim {
     return this.clock.monotonicMs();
   }
 
-  /** Runs events in order until the queue is empty or simulated time passes `untilMs`. */
-  async run(untilMs: number): Promise<void> {
+  /** Runs events in order until the queue is empty, simulated time passes `untilMs`, or `stop` says so. */
+  async run(untilMs: number, stop: () => boolean = () => false): Promise<void> {
     await settle();
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && !stop()) {
       let best = 0;
       for (let i = 1; i < this.queue.length; i++) {
         const e = this.queue[i];

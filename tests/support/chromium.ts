@@ -27,13 +27,14 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches headless Chromium with a fresh profile. */
-export async function launchChromium(): Promise<TestBrowser> {
+/** Launches headless Chromium with a fresh profile (optionally sending basic-auth credentials, accepting the test CA's HTTPS). */
+export async function launchChromium(opts: { httpCredentials?: { username: string; password: string }; ignoreHTTPSErrors?: boolean } = {}): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 860 },
+    ...opts,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   const page = context.pages()[0] ?? (await context.newPage());

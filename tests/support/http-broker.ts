@@ -48,6 +48,22 @@ export async function startHttpTestBroker(overrides: Record<string, string> = {}
   };
 }
 
+/**
+ * Settings for an `https://127.0.0.1:0` HTTP listener with the PEM keystore at `keystore`, basic auth against the
+ * PLAIN users of `jaas`, and the standard authorizer with `User:admin` as super user.
+ */
+export function secureHttpSettings(keystore: string, jaas: string): Record<string, string> {
+  return {
+    "http.listeners": "https://127.0.0.1:0",
+    "ssl.keystore.type": "PEM",
+    "ssl.keystore.location": keystore,
+    "sasl.jaas.config": jaas,
+    "http.authentication.methods": "BASIC",
+    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "super.users": "User:admin",
+  };
+}
+
 /** GETs or sends JSON; returns status and parsed JSON (or text). */
 export async function httpJson(url: string, method = "GET", body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -50,6 +50,9 @@ import { describeAclsHandler } from "./29_describe_acls.ts";
 import { createAclsHandler } from "./30_create_acls.ts";
 import { deleteAclsHandler } from "./31_delete_acls.ts";
 import { authorizedHandler } from "./authorized-handler.ts";
+import { describeClientQuotasHandler } from "./48_describe_client_quotas.ts";
+import { alterClientQuotasHandler } from "./49_alter_client_quotas.ts";
+import { quotaThrottledHandler } from "./quota-throttled-handler.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -87,6 +90,8 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     describeAclsHandler(b.acls),
     createAclsHandler(b.acls),
     deleteAclsHandler(b.acls),
+    describeClientQuotasHandler(b.clientQuotas),
+    alterClientQuotasHandler(b.clientQuotas),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {
@@ -96,7 +101,8 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
       throw new Error(`handler ${codec.name} serves ${h.minVersion}-${h.maxVersion}, codec has ${codec.minVersion}-${codec.maxVersion}`);
     }
     if (table[h.apiKey] !== undefined) throw new Error(`two handlers for API ${h.apiKey}`);
-    table[h.apiKey] = b.authorizer === null ? h : authorizedHandler(h, b.authorizer, (id) => b.topicsById.get(id)?.name);
+    const limited = h.apiKey === 0 || h.apiKey === 1 ? quotaThrottledHandler(h, b.clientQuotas, b.quotaRates, b.clock) : h;
+    table[h.apiKey] = b.authorizer === null ? limited : authorizedHandler(limited, b.authorizer, (id) => b.topicsById.get(id)?.name);
   }
   return table;
 }

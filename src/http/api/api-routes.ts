@@ -17,6 +17,7 @@ import { browsePartition, MAX_BROWSE_LIMIT, type BrowsedRecord } from "./message
 import { RUNNEL_VERSION } from "../../version.ts";
 import { AclOperation as Op, ResourceType as R } from "../../security/acl.ts";
 import { ApiAccess } from "./api-access.ts";
+import { securityRoute } from "./security-routes.ts";
 
 /** Names of DescribeConfigs sources, as the console shows them. */
 const SOURCE_NAMES: Record<number, string> = { 1: "dynamic topic", 2: "dynamic broker", 3: "dynamic default", 4: "file", 5: "default" };
@@ -45,6 +46,7 @@ const STATUS_OF: Record<number, number> = {
   [ErrorCode.TOPIC_AUTHORIZATION_FAILED]: 403,
   [ErrorCode.GROUP_AUTHORIZATION_FAILED]: 403,
   [ErrorCode.CLUSTER_AUTHORIZATION_FAILED]: 403,
+  [ErrorCode.RESOURCE_NOT_FOUND]: 404,
 };
 
 function kafkaFailure(code: number, message: string): ApiError {
@@ -112,6 +114,8 @@ async function route(b: Broker, req: HttpRequest, access: ApiAccess): Promise<Ht
     }
     if (parts.length === 3 && sub === "reset-offsets" && m === "POST") return jsonResponse(200, await resetOffsets(b, name, body(req), access));
   }
+  const secured = await securityRoute(b, req, parts, () => body(req), access);
+  if (secured !== null) return jsonResponse(secured.status, secured.body);
   throw new ApiError(404, "NOT_FOUND", `no route ${m} ${req.path}`);
 }
 

@@ -10,6 +10,7 @@ import { TopicList, TopicDetail } from "./pages/topics.tsx";
 import { MessageBrowser } from "./pages/messages.tsx";
 import { GroupList, GroupDetail } from "./pages/groups.tsx";
 import { ClusterConfigs } from "./pages/cluster.tsx";
+import { AclList, UserList } from "./pages/security.tsx";
 
 const NAV: [string, string, string][] = [
   ["", "Overview", "M3 13h4v8H3zM10 3h4v18h-4zM17 8h4v13h-4z"],
@@ -17,6 +18,8 @@ const NAV: [string, string, string][] = [
   ["messages", "Messages", "M3 5h18v11H8l-5 4z"],
   ["groups", "Consumer groups", "M8 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM2 19c0-3 3-5 6-5s6 2 6 5zm12 0c0-1.5-.5-3-1.5-4 1-.6 2.2-1 3.5-1 3 0 6 2 6 5z"],
   ["cluster", "Cluster", "M12 2l9 5v10l-9 5-9-5V7zm0 3.3L6 8.6v6.8l6 3.3 6-3.3V8.6z"],
+  ["acls", "ACLs", "M12 2l8 3v6c0 5-3.4 9.4-8 11-4.6-1.6-8-6-8-11V5zm0 2.2L6 6.4V11c0 3.9 2.5 7.4 6 8.8 3.5-1.4 6-4.9 6-8.8V6.4z"],
+  ["users", "Users", "M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.2-8 5v2h16v-2c0-2.8-3.6-5-8-5z"],
 ];
 
 function Page({ route }: { route: string[] }) {
@@ -32,6 +35,10 @@ function Page({ route }: { route: string[] }) {
       return a === undefined ? <GroupList /> : <GroupDetail groupId={a} />;
     case "cluster":
       return <ClusterConfigs />;
+    case "acls":
+      return <AclList />;
+    case "users":
+      return <UserList />;
     default:
       return <p class="error">No page here.</p>;
   }

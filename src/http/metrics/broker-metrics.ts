@@ -42,10 +42,8 @@ export class BrokerMetrics {
   connectionsCreated = 0;
   /** Connections closed since start. */
   connectionsClosed = 0;
-  /** Failed authentications (stays 0 until SASL lands; the security layer increments it). */
-  failedAuthentications = 0;
-  /** Successful authentications (same). */
-  successfulAuthentications = 0;
+  /** Per listener name (`http` for the HTTP side): successful and failed authentications. */
+  readonly authentications = new Map<string, { successful: number; failed: number }>();
   /** Fetches parked in long polls (the fetch purgatory). */
   waitingFetches = 0;
   /** acks=all produces waiting for their fsync (the produce purgatory). */
@@ -56,6 +54,14 @@ export class BrokerMetrics {
   isrExpands = 0;
   /** fdatasync latency (ms) of log segments: Kafka's LogFlushRateAndTimeMs. */
   readonly fsync = new FixedHistogram();
+
+  /** Counts one authentication on `listener` (a SASL exchange; on the HTTP side, one request with credentials). */
+  authenticationDone(listener: string, ok: boolean): void {
+    let c = this.authentications.get(listener);
+    if (c === undefined) this.authentications.set(listener, (c = { successful: 0, failed: 0 }));
+    if (ok) c.successful++;
+    else c.failed++;
+  }
 
   /** Makes the latency histograms of each served API key. */
   serveApis(apiKeys: readonly number[]): void {

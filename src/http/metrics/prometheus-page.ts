@@ -178,8 +178,11 @@ function connectionMetrics(out: PrometheusText, m: BrokerMetrics): void {
   out.family("kafka_server_socket_server_metrics_connection_count", "gauge", "Open client connections.").sample("kafka_server_socket_server_metrics_connection_count", m.connections, l);
   out.family("kafka_server_socket_server_metrics_connection_creation_total", "counter", "Connections accepted.").sample("kafka_server_socket_server_metrics_connection_creation_total", m.connectionsCreated, l);
   out.family("kafka_server_socket_server_metrics_connection_close_total", "counter", "Connections closed.").sample("kafka_server_socket_server_metrics_connection_close_total", m.connectionsClosed, l);
-  out.family("kafka_server_socket_server_metrics_failed_authentication_total", "counter", "Failed SASL authentications (0 until security lands).").sample("kafka_server_socket_server_metrics_failed_authentication_total", m.failedAuthentications, l);
-  out.family("kafka_server_socket_server_metrics_successful_authentication_total", "counter", "Successful SASL authentications (0 until security lands).").sample("kafka_server_socket_server_metrics_successful_authentication_total", m.successfulAuthentications, l);
+  const outcomes = [...m.authentications];
+  const failed = out.family("kafka_server_socket_server_metrics_failed_authentication_total", "counter", "Failed authentications per listener (SASL exchanges; http: requests with bad or missing credentials).");
+  for (const [listener, c] of outcomes) failed.sample("kafka_server_socket_server_metrics_failed_authentication_total", c.failed, { listener });
+  const ok = out.family("kafka_server_socket_server_metrics_successful_authentication_total", "counter", "Successful authentications per listener (SASL exchanges; http: authenticated requests).");
+  for (const [listener, c] of outcomes) ok.sample("kafka_server_socket_server_metrics_successful_authentication_total", c.successful, { listener });
 }
 
 function processMetrics(out: PrometheusText, rt: RuntimeStats): void {

@@ -1,0 +1,84 @@
+/**
+ * Client quotas as Kafka keeps them: values (`producer_byte_rate`, `consumer_byte_rate`) set on an entity of a user and/or a client id, either named or the default (null),
+ * stored in the metadata store (resource "client-quota"). The quota in force for a (user, client id) follows
+ * Kafka's precedence: user+client, user+default client, user, default user+client, default user+default client,
+ * default user, client, default client.
+ */
+import type { ConfigRecord, MetadataStore } from "../cluster/metadata-store.ts";
+
+/** The quota keys Runnel enforces and so accepts (request_percentage and controller_mutation_rate are not served yet). */
+export const QUOTA_KEYS: ReadonlySet<string> = new Set(["producer_byte_rate", "consumer_byte_rate"]);
+
+/** One entity: its components by type ("user", "client-id"); a null name is the default entity. */
+export type QuotaEntity = ReadonlyArray<readonly [type: string, name: string | null]>;
+
+/** The store name of an entity (components sorted by type). */
+export function entityKey(entity: QuotaEntity): string {
+  return JSON.stringify([...entity].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+}
+
+/** The quota in force and the entity it is defined on (the sensor key shared by everyone it covers). */
+export interface ResolvedQuota {
+  /** Bytes or percent per second. */
+  value: number;
+  /** Stable key of the covering entity with the actual names in place of defaults. */
+  sensor: string;
+}
+
+/** Client quotas over the metadata store. */
+export class ClientQuotaStore {
+  /** Values by entity key, rebuilt from the store after any change (null: stale). */
+  private cache: Map<string, Record<string, string>> | null = null;
+
+  constructor(
+    private readonly view: Pick<MetadataStore, "configRecord" | "configRecordsOf" | "watch">,
+    private readonly put: (record: ConfigRecord) => Promise<void>,
+  ) {
+    view.watch((change) => {
+      if (change.kind === "config" && change.resource === "client-quota") this.cache = null;
+    });
+  }
+
+  private byEntity(): Map<string, Record<string, string>> {
+    if (this.cache === null) this.cache = new Map(this.view.configRecordsOf("client-quota").map((r) => [r.name, r.configs]));
+    return this.cache;
+  }
+
+  /** Every entity with its values. */
+  all(): Array<{ entity: QuotaEntity; values: Record<string, number> }> {
+    return this.view.configRecordsOf("client-quota").map((r) => ({ entity: JSON.parse(r.name) as QuotaEntity, values: Object.fromEntries(Object.entries(r.configs).map(([k, v]) => [k, Number(v)])) }));
+  }
+
+  /** Applies set and remove operations to one entity durably. */
+  async alter(entity: QuotaEntity, ops: ReadonlyArray<{ key: string; value: number; remove: boolean }>): Promise<void> {
+    const name = entityKey(entity);
+    const configs: Record<string, string> = { ...(this.view.configRecord("client-quota", name)?.configs ?? {}) };
+    for (const op of ops) {
+      if (op.remove) delete configs[op.key];
+      else configs[op.key] = String(op.value);
+    }
+    await this.put({ resource: "client-quota", name, configs });
+    this.cache = null;
+  }
+
+  /** The `key` quota for `user` and `clientId` by Kafka's precedence, or null when none applies. */
+  resolve(key: string, user: string, clientId: string): ResolvedQuota | null {
+    const known = this.byEntity();
+    if (known.size === 0) return null; // the common case: no quotas, nothing to look up
+    const order: Array<[QuotaEntity, string]> = [
+      [[["client-id", clientId], ["user", user]], `u=${user}/c=${clientId}`],
+      [[["client-id", null], ["user", user]], `u=${user}/c=${clientId}`],
+      [[["user", user]], `u=${user}`],
+      [[["client-id", clientId], ["user", null]], `u=${user}/c=${clientId}`],
+      [[["client-id", null], ["user", null]], `u=${user}/c=${clientId}`],
+      [[["user", null]], `u=${user}`],
+      [[["client-id", clientId]], `c=${clientId}`],
+      [[["client-id", null]], `c=${clientId}`],
+    ];
+    for (const [entity, sensor] of order) {
+      const v = known.get(entityKey(entity))?.[key];
+      if (v !== undefined) return { value: Number(v), sensor: `${key}:${sensor}` };
+    }
+    return null;
+  }
+}
