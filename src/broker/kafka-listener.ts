@@ -99,14 +99,14 @@ export async function startKafkaListener(
       accepting = true;
       log("info", `below max.connections=${quotas.maxConnections} again: accepting`);
     } catch (e) {
-      log("error", `could not listen again on ${host}:${port}: ${(e as Error).message}; retrying in 1 s`);
+      log("error", `could not listen again on ${host}:${listener?.port ?? port}: ${(e as Error).message}; retrying in 1 s`);
       clock.setTimer(resume, 1000);
     }
   };
   const pause = () => {
     if (stopped || !accepting) return;
     accepting = false;
-    log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${port} until one closes`);
+    log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${listener?.port ?? port} until one closes`);
     listener?.pauseAccepting();
   };
   const member = { pause, resume };

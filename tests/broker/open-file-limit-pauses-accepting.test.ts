@@ -15,6 +15,28 @@ import { haveCommand, runProc } from "../support/proc.ts";
 import { startLoadProcess } from "../support/overload.ts";
 import { RESERVED_FDS, logOpenFilesBudget } from "../../src/storage/file-handle-cache.ts";
 
+/**
+ * Established TCP connections that process `pid` holds on its local port `port`: the broker's side of its client
+ * connections (IPv4). Matched by socket inode, since once the broker closes its listening socket the kernel may hand
+ * the same port number to an unrelated outgoing connection.
+ */
+function connectionsHeld(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  return fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1).filter((line) => {
+    const f = line.trim().split(/\s+/); // sl local_address rem_address st ... inode (field 9)
+    return f.length > 9 && f[1].endsWith(`:${hexPort}`) && f[3] === "01" && inodes.has(f[9]);
+  }).length;
+}
+
 const skip = haveCommand("kcat") ? false : "kcat is not installed (tests/setup.sh installs it as root)";
 const LIMIT = 700;
 
@@ -24,8 +46,12 @@ test("a broker at its open-file limit pauses accepting, then accepts and serves 
   try {
     const load = await startLoadProcess("idle-1000", b.port, 2000);
     const cap = LIMIT - RESERVED_FDS - (logOpenFilesBudget(LIMIT, null) as number);
-    assert.ok(load.connected <= cap, `${load.connected} connections accepted, at most ${cap}`);
-    assert.ok(load.connected >= cap - 5, `${load.connected} connections accepted, about ${cap}`);
+    // Counted on the broker's side: the client also sees connects that the kernel completed in the backlog and
+    // reset when the broker closed its listening socket (more of them the slower the broker reacts).
+    const held = connectionsHeld(b.child.pid!, b.port);
+    assert.ok(held <= cap, `${held} connections held by the broker, at most ${cap}`);
+    assert.ok(held >= cap - 5, `${held} connections held by the broker, about ${cap}`);
+    assert.ok(load.connected >= held && load.connected < 1000, `${load.connected} of 1000 connects succeeded`);
     assert.match(b.log(), new RegExp(`max.connections=${cap} open connections: not accepting`));
     await load.stop();
     for (let i = 0; i < 200 && !b.log().includes("again: accepting"); i++) await new Promise((r) => setTimeout(r, 25));

@@ -90,6 +90,16 @@ test("/metrics reports exact traffic, request counts and a stopped group's lag",
     assert.equal(sampleValue(s, "kafka_network_requestmetrics_errors_total", { request: "ListOffsets", error: "UNKNOWN_TOPIC_OR_PARTITION" }) - base.unknown, 2);
 
     // The fetch purgatory: a long poll at the log end is counted while it waits, and no longer once data arrives.
+    const purgatory = async () => sampleValue(await scrape(b.url), "kafka_server_delayedoperationpurgatory_purgatorysize", { delayedOperation: "Fetch" });
+    const purgatoryIs = async (n: number, what: string) => {
+      const deadline = Date.now() + 30_000;
+      for (let v = await purgatory(); v !== n; v = await purgatory()) {
+        assert.ok(Date.now() < deadline, `fetch purgatory ${v}, waiting for ${n} (${what})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // kcat's last long poll (fetch.wait.max.ms 500) outlives kcat itself: it leaves the purgatory when its wait ends.
+    await purgatoryIs(0, "kcat's long polls expired");
     const poller = await RawClient.connect(b.broker.port);
     try {
       const leo0 = BigInt(sampleValue(s, "kafka_log_log_logendoffset", { topic: TOPIC, partition: "0" }));
@@ -97,9 +107,7 @@ test("/metrics reports exact traffic, request counts and a stopped group's lag",
         replicaId: -1, maxWaitMs: 30_000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
         topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: leo0, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
       });
-      const purgatory = async () => sampleValue(await scrape(b.url), "kafka_server_delayedoperationpurgatory_purgatorysize", { delayedOperation: "Fetch" });
-      while ((await purgatory()) === 0); // the request reaches the broker and parks
-      assert.equal(await purgatory(), 1);
+      await purgatoryIs(1, "the request reaches the broker and parks");
       const one = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "0"], { input: "wake-up\n", timeoutMs: 30_000 });
       assert.equal(one.code, 0, one.stderr);
       const res = await waiting;

@@ -151,6 +151,9 @@ export async function runSingleBroker(seed: number, opts: SingleBrokerOptions = 
         stats.epochBumps++;
         pr.epoch++;
         b.seq = 0;
+        // The batch goes again under the new epoch, which the broker cannot deduplicate against the old one
+        // (idempotence holds within one producer epoch): it carries new values, so the old ones may be in the log too.
+        b.values = b.values.map((v) => `${v}~e${pr.epoch}`);
         return again(1);
       }
       if (check.kind === "duplicate") {
