@@ -108,6 +108,8 @@ export interface ClusterView {
   createTopic(req: CreateTopicRequest): Promise<void>;
   /** Places and writes new partitions of a topic. */
   createPartitions(name: string, count: number): Promise<void>;
+  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
+  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
 }
 
 /** Things tests may inject. */
@@ -819,7 +821,9 @@ export class Broker {
           const isr = p.proposedIsr(now, lagMs);
           const state = this.metadata.partitionState(t.name, p.index);
           if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
-          this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch).then(
+          // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
+          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
+          write.then(
             (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
             (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
           );
