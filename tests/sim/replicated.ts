@@ -60,6 +60,7 @@ interface Broker {
   fetchCorr: number;
   fetchSentMs: number;
   alterPending: boolean;
+  committedIsr: number[];
 }
 
 interface Producer {
@@ -82,7 +83,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
   const violations: string[] = [];
   const acked: AckedRecord[] = [];
   const seen = new Map<bigint, string>();
-  const stats = { produced: 0, ackedAll: 0, crashes: 0, isolations: 0, leaderChanges: 0, consumed: 0, truncations: 0, epochBumps: 0 };
+  const stats = { corruptReadsSeen: 0, produced: 0, ackedAll: 0, crashes: 0, isolations: 0, leaderChanges: 0, consumed: 0, truncations: 0, epochBumps: 0 };
   let controllerLogged = 0;
   const traceController = () => {
     for (; controllerLogged < controller.log.length; controllerLogged++) sim.trace(`controller: ${controller.log[controllerLogged]}`);
@@ -90,7 +91,9 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
 
   const brokers: Broker[] = BROKERS.map((id) => ({
     id,
-    disk: new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10) }),
+    // Bit flips stay off here: a flip in a batch's base offset or leader epoch (outside its CRC, as in Kafka's
+    // format) would be copied to the replica undetected; the single-broker run covers flips.
+    disk: new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.001 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10) }),
     p: null,
     incarnation: 0,
     registered: false,
@@ -99,14 +102,18 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     fetchCorr: 0,
     fetchSentMs: 0,
     alterPending: false,
+    committedIsr: [],
   }));
+  let faultsOver = false;
   const byId = (id: number) => brokers.find((b) => b.id === id)!;
 
   const start = (b: Broker): void => {
+    b.disk.readFaultsArmed = false;
     const fs = b.disk.view();
     const log = PartitionLog.open(DIR, { topic: "sim", partition: 0 }, CONFIG, { fs, clock: sim.clock, logger: silentStorageLogger, random: sim.random });
     const p = Partition.open({ name: "sim" }, 0, log, { fs, clock: sim.clock, logger: silentStorageLogger, localBrokerId: b.id }, { leader: -1, leaderEpoch: 0, replicas: BROKERS, isr: [] });
     if (opts.plantHighWatermarkAheadOfIsr) plantHighWatermarkBug(p);
+    b.disk.readFaultsArmed = !faultsOver;
     b.p = p;
     b.registered = false;
     b.knownPartitionEpoch = -1;
@@ -118,6 +125,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     if (p === null || s.partitionEpoch <= b.knownPartitionEpoch || s.leaderEpoch < p.leaderEpoch) return;
     const wasLeader = p.isLeader;
     b.knownPartitionEpoch = s.partitionEpoch;
+    b.committedIsr = [...s.isr].sort();
     p.takeRoles({ leader: s.leader, leaderEpoch: s.leaderEpoch, replicas: s.replicas, isr: s.isr });
     if (p.isLeader && !wasLeader) {
       b.leaderSinceMs = sim.nowMs;
@@ -168,7 +176,10 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
           if (out.kind === "truncated") stats.truncations++;
           sim.trace(`follower ${b.id} ${out.kind === "error" ? `error ${out.errorCode}` : out.kind} leo=${p.logEndOffset} hw=${p.highWatermark}`);
         } catch (e) {
-          crash(b, `follower append failed: ${(e as Error).message}`);
+          if ((e as { code?: number }).code === ErrorCode.CORRUPT_MESSAGE) {
+            stats.corruptReadsSeen++; // as the replica fetcher: log it, fetch again
+            sim.trace(`follower ${b.id} rejected a corrupt batch`);
+          } else crash(b, `follower append failed: ${(e as Error).message}`);
         }
       });
     });
@@ -198,8 +209,9 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     if (p === null || !p.isLeader || b.alterPending) return;
     const now = sim.nowMs;
     const epochStart = p.leaderEpochs.epochEntries().find((e) => e.epoch === p.leaderEpoch)?.startOffset ?? p.logEndOffset;
-    let isr = [...p.isr];
-    for (const id of p.isr) {
+    // Proposals start from the ISR the controller committed (the local one may hold pending additions).
+    let isr = [...b.committedIsr];
+    for (const id of b.committedIsr) {
       if (id === b.id) continue;
       const f = p.follower(id);
       const last = f === undefined || f.lastCaughtUpMs < 0 ? b.leaderSinceMs : Math.max(f.lastCaughtUpMs, b.leaderSinceMs);
@@ -211,13 +223,13 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
       if (f !== undefined && f.logEndOffset >= p.highWatermark && f.logEndOffset >= epochStart && now - f.lastCaughtUpMs <= REPLICA_LAG_TIME_MAX_MS) isr.push(id);
     }
     isr.sort();
-    if (isr.join() === [...p.isr].sort().join()) return;
+    if (isr.join() === b.committedIsr.join()) return;
     b.alterPending = true;
     const [epoch, version] = [p.leaderEpoch, b.knownPartitionEpoch];
     // Kafka's maximal ISR: a member being added counts for the high watermark at once (the controller may already
     // count it in the ISR and elect it); a member being removed counts until the controller confirms.
-    const maximal = [...new Set([...p.isr, ...isr])].sort();
-    if (maximal.length > p.isr.length) p.takeRoles({ leader: p.leader, leaderEpoch: epoch, replicas: p.replicas, isr: maximal });
+    const maximal = [...new Set([...b.committedIsr, ...isr])].sort();
+    if (maximal.join() !== [...p.isr].sort().join()) p.takeRoles({ leader: p.leader, leaderEpoch: epoch, replicas: p.replicas, isr: maximal });
     net.send(b.id, CONTROLLER, `alter isr [${isr}]`, () => {
       controller.alterIsr(b.id, epoch, version, isr);
       traceController();
@@ -261,6 +273,9 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
           stats.epochBumps++;
           pr.epoch++;
           b.seq = 0;
+        // The batch goes again under the new epoch, which the broker cannot deduplicate against the old one
+        // (idempotence holds within one producer epoch): it carries new values, so the old ones may be in the log too.
+        b.values = b.values.map((v) => `${v}~e${pr.epoch}`);
           return again(1);
         }
         if (error !== 0) return again(10 + sim.int(20));
@@ -278,6 +293,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
       if (p === null || !p.isLeader) return reply(ErrorCode.NOT_LEADER_OR_FOLLOWER, -1n);
       const n = b.values.length;
       const check = p.producers.check(stamp.id, stamp.epoch, stamp.seq, n);
+      sim.trace(`leader ${leaderId} ${check.kind} ${stamp.epoch}/${stamp.seq} ${b.values.join(",")} leo=${p.logEndOffset}`);
       if (check.kind === "error") return reply(check.code, -1n);
       let base: bigint;
       if (check.kind === "duplicate") base = check.baseOffset;
@@ -323,8 +339,16 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     if (p === null || !p.isLeader) return;
     if (consumerPos > p.highWatermark) return; // this leader's high watermark has not caught up yet (Kafka answers OFFSET_NOT_AVAILABLE)
     const hw = p.highWatermark;
-    const recs = decodeBatches(p.log.read(consumerPos, 2048, true, hw).chunks);
-    if (recs === null) return void violations.push(`consumer read a batch that fails its CRC at ${consumerPos}`);
+    let recs: ReadRecord[] | null;
+    try {
+      recs = decodeBatches(p.log.read(consumerPos, 2048, true, hw).chunks);
+    } catch (e) {
+      return crash(byId(s.leader), `read failed: ${(e as Error).message}`);
+    }
+    if (recs === null) {
+      stats.corruptReadsSeen++; // the consumer's CRC check rejects a flipped bit; it fetches again
+      return;
+    }
     const fresh = recs.filter((r) => r.offset >= consumerPos);
     violations.push(...checkReadBelowHighWatermark(fresh, hw, "consumer"));
     for (const r of fresh) seen.set(r.offset, r.value);
@@ -368,6 +392,8 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
   faultLoop();
 
   await sim.run(durationMs);
+  for (const b of brokers) b.disk.readFaultsArmed = false;
+  faultsOver = true;
   // Quiesce: network healed, producers finish their last batch; then wait for the ISR to be full and the replicas to agree.
   net.heal();
   let settledAt = -1;

@@ -5,6 +5,7 @@
  * caused settle before the next step. Every step is folded into a trace hash, so two runs of one seed can be
  * compared exactly.
  */
+import { setImmediate } from "node:timers";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
 
