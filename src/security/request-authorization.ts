@@ -137,3 +137,8 @@ export function topicAllowed(b: AuthorizerHolder, ctx: { session?: { principal: 
   if (b.authorizer.authorize(who, op, R.TOPIC, name)) return true;
   return op === Op.CREATE && b.authorizer.authorize(who, Op.CREATE, R.CLUSTER, CLUSTER_NAME);
 }
+
+/** The name of a request's topic entry (by name, or by id through `nameOf`). */
+export function requestTopicName(t: Req, nameOf: TopicNameById): string {
+  return t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
+}
