@@ -48,7 +48,9 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.OffsetDelete,
   ApiKey.DescribeCluster,
   ApiKey.ConsumerGroupDescribe,
-  // Security administration (runnel user, runnel acl).
+  // SASL login and security administration (runnel user, runnel acl).
+  ApiKey.SaslHandshake,
+  ApiKey.SaslAuthenticate,
   ApiKey.DescribeAcls,
   ApiKey.CreateAcls,
   ApiKey.DeleteAcls,
