@@ -29,6 +29,7 @@ import { Partition, type PartitionDeps } from "../partition/partition.ts";
 // Replication (src/replication): followers fetch from their leaders in cluster mode.
 import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
+import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
@@ -392,11 +393,17 @@ export class Broker {
     if (leader < 0) return;
     let fetcher = this.fetchers.get(leader);
     if (fetcher === undefined) {
-      const listener = this.config.raw("inter.broker.listener.name") ?? this.config.listeners[0].name;
+      let sec: InterBrokerSecurity;
+      try {
+        sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
+      } catch (e) {
+        this.logger.error(`cannot replicate ${topic.name}-${p.index} from broker ${leader}: ${(e as Error).message}`);
+        return;
+      }
       const channel = new LeaderChannel(leader, () => {
         const reg = this.metadata.brokers().find((b) => b.nodeId === leader);
-        return reg === undefined ? undefined : (listenerEndpoint(reg, listener) ?? reg.endpoints[0]);
-      }, tcpDialer({ clientId: `runnel-replica-${this.nodeId}` }));
+        return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
+      }, tcpDialer({ clientId: `runnel-replica-${this.nodeId}`, tls: sec.tls, sasl: sec.sasl }));
       const cluster = this.cluster;
       fetcher = new ReplicaFetcher({
         replicaId: this.nodeId,
