@@ -237,13 +237,15 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     sim.after(REQUEST_TIMEOUT_MS, `alter timeout ${b.id}`, () => (b.alterPending = false));
   };
 
-  const crash = (b: Broker, why: string): void => {
+  /** The broker process dies; with `powerCut` its machine loses power too (unsynced writes lost or torn). */
+  const crash = (b: Broker, why: string, powerCut = false): void => {
     if (b.p === null) return;
-    sim.trace(`crash broker ${b.id}: ${why}`);
+    sim.trace(`crash broker ${b.id}${powerCut ? " and its power" : ""}: ${why}`);
     stats.crashes++;
     b.p = null;
     b.registered = false;
-    b.disk.crash();
+    if (powerCut) b.disk.crash();
+    else b.disk.endProcess();
     sim.after(20 + sim.int(200), `restart ${b.id}`, () => {
       b.incarnation++;
       b.fetchCorr = 0;
@@ -367,7 +369,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
       const victim = brokers[sim.int(brokers.length)];
       if (sim.chance(0.5)) {
         if (s.isr.length < BROKERS.length && !opts.powerCutsWhileUnderReplicated) return;
-        crash(victim, "power cut");
+        crash(victim, "power cut", true);
       } else {
         stats.isolations++;
         sim.trace(`isolate ${victim.id}`);
