@@ -141,6 +141,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "sasl.oauthbearer.expected.audience", type: "list", default: null, doc: "OAUTHBEARER with JWKS: one of these must be in the aud claim." },
   { key: "sasl.oauthbearer.sub.claim.name", type: "string", default: "sub", doc: "OAUTHBEARER with JWKS: claim holding the principal." },
   { key: "sasl.oauthbearer.clock.skew.seconds", type: "int", default: "30", doc: "OAUTHBEARER with JWKS: allowed clock skew for exp and iat." },
+  { key: "sasl.mechanism.inter.broker.protocol", type: "string", default: "PLAIN", doc: "SASL mechanism brokers log in with on a SASL inter-broker listener (Kafka's default GSSAPI is not served)." },
   { key: "sasl.enabled.mechanisms", type: "list", default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", doc: "SASL mechanisms offered on SASL listeners (Kafka's default is GSSAPI, which Runnel does not serve)." },
 ];
 
