@@ -56,6 +56,8 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.DeleteAcls,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
+  ApiKey.DescribeClientQuotas,
+  ApiKey.AlterClientQuotas,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */
