@@ -2,7 +2,7 @@
  * Three `runnel start` processes on one etcd form one cluster: they share the cluster id written to etcd by the
  * first, every broker reports all three brokers and the same controller, a topic with replication factor 3 and
  * min.insync.replicas=2 is placed over the three (4 is refused with INVALID_REPLICATION_FACTOR), 10,000 records
- * produced with acks=all are read back by kcat and by a kafkajs consumer group (FindCoordinator names the leader of the
+ * produced with acks=all are read back by kcat (a consumer fetch at a follower answers NOT_LEADER_OR_FOLLOWER) and by a kafkajs consumer group (FindCoordinator names the leader of the
  * group's `__consumer_offsets` partition on every broker), and after the followers catch up every replica's segment files hold
  * the same bytes. Then failover: SIGKILL the leader of a partition (the broker that is also the controller) while an idempotent producer sends with acks=all;
  * the controller elects a new leader from the ISR, sends resume, and every acknowledged record is read back exactly
@@ -79,6 +79,15 @@ test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and
       }
       const leaders = new Set((await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions.map((p) => p.leader));
       assert.ok(leaders.size >= 2, `leaders spread over the brokers: ${[...leaders].join(",")}`);
+      // consumers read from the leader only: another replica answers NOT_LEADER_OR_FOLLOWER
+      const p0Leader = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions.find((p) => p.partitionId === 0)!.leader;
+      const follower = await RawClient.connect(brokers.find((_, i) => i + 1 !== p0Leader)!.port);
+      const fetched = await follower.request(1, 12, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
+        topics: [{ topic: TOPIC, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      });
+      follower.close();
+      assert.equal(fetched.responses[0].partitions[0].errorCode, 6, "NOT_LEADER_OR_FOLLOWER from a follower");
 
       const producer = kafka.producer({ allowAutoTopicCreation: false });
       await producer.connect();
