@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { ETCD_SKIP_REASON, TestEtcd } from "../support/etcd.ts";
-import { startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
+import { ETCD_SKIP_REASON } from "../support/etcd.ts";
+import { startCluster, until } from "../support/cluster-processes.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
@@ -25,53 +25,11 @@ const TOPIC = "replicated";
 const PARTITIONS = 3;
 const RECORDS = 10_000;
 
-/** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The concatenated `.log` segment files of one partition in one data dir. */
 function segmentBytes(dataDir: string, partition: number): Buffer {
   const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
   return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
-}
-
-/** Three brokers on a fresh etcd. */
-interface TestCluster {
-  etcd: TestEtcd;
-  brokers: BrokerProcess[];
-  dataDirs: string[];
-  /** Starts broker `id` again on its data dir (after it was stopped). */
-  restart(id: number): Promise<BrokerProcess>;
-  close(): Promise<void>;
-}
-
-/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings) on OS-chosen loopback ports. */
-async function startCluster(extra: string[] = []): Promise<TestCluster> {
-  const etcd = await TestEtcd.start();
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
-  const brokers: BrokerProcess[] = [];
-  const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
-  const close = async () => {
-    for (const b of brokers) await b.stop("SIGKILL");
-    await etcd.close();
-    fs.rmSync(base, { recursive: true, force: true });
-  };
-  const args = (id: number) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra];
-  try {
-    for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
-  } catch (e) {
-    await close();
-    throw e;
-  }
-  const restart = async (id: number) => (brokers[id - 1] = await startBrokerProcess("bun", args(id), 90_000));
-  return { etcd, brokers, dataDirs, restart, close };
 }
 
 test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and byte-identical replicas", { skip, timeout: 300_000 }, async () => {
