@@ -29,6 +29,7 @@ import { Partition, type PartitionDeps } from "../partition/partition.ts";
 // Replication (src/replication): followers fetch from their leaders in cluster mode.
 import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
+import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
@@ -108,6 +109,8 @@ export interface ClusterView {
   createTopic(req: CreateTopicRequest): Promise<void>;
   /** Places and writes new partitions of a topic. */
   createPartitions(name: string, count: number): Promise<void>;
+  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
+  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
 }
 
 /** Things tests may inject. */
@@ -390,11 +393,17 @@ export class Broker {
     if (leader < 0) return;
     let fetcher = this.fetchers.get(leader);
     if (fetcher === undefined) {
-      const listener = this.config.raw("inter.broker.listener.name") ?? this.config.listeners[0].name;
+      let sec: InterBrokerSecurity;
+      try {
+        sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
+      } catch (e) {
+        this.logger.error(`cannot replicate ${topic.name}-${p.index} from broker ${leader}: ${(e as Error).message}`);
+        return;
+      }
       const channel = new LeaderChannel(leader, () => {
         const reg = this.metadata.brokers().find((b) => b.nodeId === leader);
-        return reg === undefined ? undefined : (listenerEndpoint(reg, listener) ?? reg.endpoints[0]);
-      }, tcpDialer({ clientId: `runnel-replica-${this.nodeId}` }));
+        return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
+      }, tcpDialer({ clientId: `runnel-replica-${this.nodeId}`, tls: sec.tls, sasl: sec.sasl }));
       const cluster = this.cluster;
       fetcher = new ReplicaFetcher({
         replicaId: this.nodeId,
@@ -819,7 +828,9 @@ export class Broker {
           const isr = p.proposedIsr(now, lagMs);
           const state = this.metadata.partitionState(t.name, p.index);
           if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
-          this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch).then(
+          // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
+          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
+          write.then(
             (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
             (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
           );

@@ -12,6 +12,7 @@ import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
 import { ClusterController, type CreateTopicRequest } from "./controller.ts";
 import { initialPartitionState } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
+import { alterPartitionIsr } from "./alter-partition.ts";
 import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
@@ -164,6 +165,15 @@ export class ControlPlane {
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
     const added = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
+  }
+
+  /**
+   * A partition leader's ISR change (Kafka's AlterPartition), fenced by this broker's epoch and the partition epoch
+   * it saw: the Kafka error code (NONE when written).
+   */
+  async alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number> {
+    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr });
+    return r.error;
   }
 
   /**

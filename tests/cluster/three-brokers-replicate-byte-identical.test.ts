@@ -4,9 +4,9 @@
  * min.insync.replicas=2 is placed over the three (4 is refused with INVALID_REPLICATION_FACTOR), 10,000 records
  * produced with acks=all are read back by kcat and by a kafkajs consumer group (FindCoordinator names the leader of the
  * group's `__consumer_offsets` partition on every broker), and after the followers catch up every replica's segment files hold
- * the same bytes. Then failover: SIGKILL the leader of a partition while an idempotent producer sends with acks=all;
+ * the same bytes. Then failover: SIGKILL the leader of a partition (the broker that is also the controller) while an idempotent producer sends with acks=all;
  * the controller elects a new leader from the ISR, sends resume, and every acknowledged record is read back exactly
- * once, in order.
+ * once, in order; the killed broker restarts and rejoins the ISR.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { ETCD_SKIP_REASON, TestEtcd } from "../support/etcd.ts";
-import { startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
+import { ETCD_SKIP_REASON } from "../support/etcd.ts";
+import { startCluster, until } from "../support/cluster-processes.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
@@ -25,52 +25,11 @@ const TOPIC = "replicated";
 const PARTITIONS = 3;
 const RECORDS = 10_000;
 
-/** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** The concatenated `.log` segment files of one partition in one data dir. */
 function segmentBytes(dataDir: string, partition: number): Buffer {
   const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
   return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
-}
-
-/** Three brokers on a fresh etcd. */
-interface TestCluster {
-  etcd: TestEtcd;
-  brokers: BrokerProcess[];
-  dataDirs: string[];
-  close(): Promise<void>;
-}
-
-/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings) on OS-chosen loopback ports. */
-async function startCluster(extra: string[] = []): Promise<TestCluster> {
-  const etcd = await TestEtcd.start();
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
-  const brokers: BrokerProcess[] = [];
-  const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
-  const close = async () => {
-    for (const b of brokers) await b.stop("SIGKILL");
-    await etcd.close();
-    fs.rmSync(base, { recursive: true, force: true });
-  };
-  try {
-    for (const id of [1, 2, 3]) {
-      const args = ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra];
-      brokers.push(await startBrokerProcess("bun", args, 90_000));
-    }
-  } catch (e) {
-    await close();
-    throw e;
-  }
-  return { etcd, brokers, dataDirs, close };
 }
 
 test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and byte-identical replicas", { skip, timeout: 300_000 }, async () => {
@@ -178,22 +137,26 @@ test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and
   }
 });
 
-test("SIGKILL of a partition leader: a new leader from the ISR, acks=all produce resumes, every acked record read once in order", { skip, timeout: 300_000 }, async () => {
-  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000"]);
+test("SIGKILL of a partition leader that is also the controller: a new controller, a new leader from the ISR, acks=all produce resumes, every acked record read once in order", { skip, timeout: 300_000 }, async () => {
+  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000"]);
   const { brokers } = cluster;
   try {
     const kafka = new Kafka({ clientId: "failover", brokers: brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 1000 } });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "failover", numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    const before = (await admin.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions[0];
+    // three partitions: one led by each broker; the one the controller leads is killed (two failovers at once)
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "failover", numPartitions: 3, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const controller = (await admin.describeCluster()).controller!;
+    const before = (await admin.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions.find((p) => p.leader === controller)!;
+    assert.ok(before !== undefined, `the controller ${controller} leads a partition`);
+    const partition = before.partitionId;
     await admin.disconnect();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
     const acked: string[] = [];
     const send = async (from: number) => {
       const values = Array.from({ length: 100 }, (_, j) => `v${from + j}`);
-      await producer.send({ topic: "failover", acks: -1, messages: values.map((value) => ({ value, partition: 0 })) });
+      await producer.send({ topic: "failover", acks: -1, messages: values.map((value) => ({ value, partition })) });
       acked.push(...values);
     };
     for (let i = 0; i < 1000; i += 100) await send(i);
@@ -209,17 +172,28 @@ test("SIGKILL of a partition leader: a new leader from the ISR, acks=all produce
     const survivors = brokers.filter((b) => b !== killed);
     const a = new Kafka({ clientId: "after", brokers: survivors.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
     await a.connect();
-    const after = (await a.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions[0];
+    const after = (await a.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions[partition];
+    assert.notEqual((await a.describeCluster()).controller, controller, "another broker is the controller");
     await a.disconnect();
     assert.notEqual(after.leader, before.leader);
     assert.ok(before.isr.includes(after.leader), `new leader ${after.leader} came from the ISR ${before.isr}`);
     assert.ok(!after.isr.includes(before.leader), `the dead broker left the ISR: ${after.isr}`);
     assert.deepEqual(after.offlineReplicas, [before.leader]);
 
-    const kc = await runProc("kcat", ["-C", "-b", survivors.map((b) => b.bootstrap).join(","), "-t", "failover", "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\\n"], { timeoutMs: 120_000 });
+    const kc = await runProc("kcat", ["-C", "-b", survivors.map((b) => b.bootstrap).join(","), "-t", "failover", "-p", String(partition), "-o", "beginning", "-e", "-q", "-f", "%s\\n"], { timeoutMs: 120_000 });
     assert.equal(kc.code, 0, kc.stderr);
     const read = kc.stdout.split("\n").filter((l) => l.length > 0);
     assert.deepEqual(read, acked, "every acknowledged record exactly once, in order");
+
+    // the killed broker restarts, catches up and the leader takes it back into the ISR (a fenced ISR write)
+    await cluster.restart(before.leader);
+    const back = new Kafka({ clientId: "back", brokers: survivors.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await back.connect();
+    await until("the restarted broker to rejoin the ISR", 60_000, async () => {
+      const p = (await back.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions[partition];
+      return p.isr.length === 3 && (p.offlineReplicas ?? []).length === 0;
+    });
+    await back.disconnect();
   } finally {
     await cluster.close();
   }
