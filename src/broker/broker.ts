@@ -407,7 +407,10 @@ export class Broker {
       const cluster = this.cluster;
       fetcher = new ReplicaFetcher({
         replicaId: this.nodeId,
-        brokerEpoch: BigInt(cluster.brokerEpoch()),
+        // read at every fetch: the epoch of this broker's current registration (a new one after a lost lease)
+        get brokerEpoch() {
+          return BigInt(cluster.brokerEpoch());
+        },
         channel,
         clock: this.clock,
         warn: (m) => this.logger.warn(m),
