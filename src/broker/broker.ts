@@ -26,6 +26,13 @@ import { buildHandlers } from "./apis/index.ts";
 import { ensureMetaProperties } from "./meta-properties.ts";
 // Partitions (src/partition): log, producer state, epochs, high watermark and waiting requests of each partition.
 import { Partition, type PartitionDeps } from "../partition/partition.ts";
+// Replication (src/replication): followers fetch from their leaders in cluster mode.
+import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
+import { LeaderChannel } from "../replication/leader-channel.ts";
+import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter-broker.ts";
+import { tcpDialer } from "../client/connection.ts";
+import { listenerEndpoint } from "../cluster/control-plane.ts";
+import type { CreateTopicRequest } from "../cluster/controller.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -92,6 +99,20 @@ export interface Topic {
   replicationFactor: number;
 }
 
+/** What a broker of a cluster reads of its control plane (src/cluster); absent on a single node. */
+export interface ClusterView {
+  /** The active controller's node id, or -1 when there is none. */
+  controllerId(): number;
+  /** This broker's epoch (its registration), or -1 while fenced. */
+  brokerEpoch(): number;
+  /** Places and writes a new topic (INVALID_REPLICATION_FACTOR beyond the registered brokers). */
+  createTopic(req: CreateTopicRequest): Promise<void>;
+  /** Places and writes new partitions of a topic. */
+  createPartitions(name: string, count: number): Promise<void>;
+  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
+  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
+}
+
 /** Things tests may inject. */
 export interface BrokerDeps {
   /** File system (default: the real one). */
@@ -106,6 +127,8 @@ export interface BrokerDeps {
   recoveryProgress?: (loaded: number, total: number) => void | Promise<void>;
   /** Cluster metadata (default: the local file store in the first log dir; a cluster passes its etcd store). */
   metadata?: MetadataStore;
+  /** Cluster mode: the control plane; topics then come from the store and followers replicate from leaders. */
+  cluster?: ClusterView;
 }
 
 /** A running broker. */
@@ -158,6 +181,12 @@ export class Broker {
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
   private stopped = false;
+  /** The control plane in cluster mode, else null (a single node). */
+  private cluster: ClusterView | null = null;
+  /** Replica fetchers of the partitions this broker follows, by leader id (cluster mode). */
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  /** The fetchers' connections (closed at stop). */
+  private readonly leaderChannels: LeaderChannel[] = [];
   /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
   private topicsVersion = 0;
   /** Tail of the queue of topic changes (create, delete, partitions, configs). */
@@ -174,7 +203,7 @@ export class Broker {
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -202,7 +231,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -253,8 +282,10 @@ export class Broker {
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
+    broker.cluster = deps.cluster ?? null;
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
+    for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
     broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();
     broker.scheduleIsrCheck();
@@ -298,10 +329,15 @@ export class Broker {
 
   /**
    * A change seen in the metadata store: a partition whose state changed (a controller's election, an ISR
-   * compare-and-set) takes its new leader, epoch and ISR. Topic records are applied by the writer (this broker on
-   * a single node).
+   * compare-and-set) takes its new leader, epoch and ISR, and its follower side follows the new leader. On a single
+   * node topic records are applied by the writer (this broker); in a cluster every broker opens, grows and drops
+   * topics as the store shows them, whoever wrote them.
    */
   private applyMetadataChange(c: MetadataChange): void {
+    if (c.kind === "topic") {
+      if (this.cluster !== null && !this.stopped) this.applyTopicRecord(c.name, c.value);
+      return;
+    }
     if (c.kind !== "partition" || c.value === null) return;
     const p = this.partition(c.topic, c.partition);
     if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
@@ -310,6 +346,84 @@ export class Broker {
     } catch (e) {
       this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
     }
+    this.followLeader(p.topic, p);
+  }
+
+  /** Cluster mode: a topic record written by any broker, applied here (open, grow, reconfigure or drop). */
+  private applyTopicRecord(name: string, rec: TopicRecord | null): void {
+    const known = this.topicsByName.get(name);
+    if (rec === null) {
+      if (known !== undefined) this.forgetTopic(known);
+      return;
+    }
+    const parsed = parseLogConfig(rec.configs, this.defaultLogConfig);
+    const config = parsed.ok ? parsed.config : this.defaultLogConfig;
+    try {
+      if (known === undefined || known.idHex !== rec.idHex) {
+        if (known !== undefined) this.forgetTopic(known);
+        const topic = this.makeTopic(rec, config);
+        topic.partitions = this.openPartitions(topic, 0, rec.partitions);
+        this.register(topic);
+        for (const p of topic.partitions) this.followLeader(topic, p);
+        this.logger.info(`opened topic ${name} (${rec.partitions} partition(s), replication factor ${rec.replicationFactor}) from the cluster metadata`);
+        return;
+      }
+      if (rec.partitions > known.partitions.length) {
+        const added = this.openPartitions(known, known.partitions.length, rec.partitions);
+        known.partitions.push(...added);
+        this.topicsVersion++;
+        for (const p of added) this.followLeader(known, p);
+      }
+      known.overrides = { ...rec.configs };
+      known.config = config;
+      for (const p of known.partitions) p.log.updateConfig(config);
+    } catch (e) {
+      this.logger.error(`topic ${name}: could not apply its metadata: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Cluster mode: makes the replica fetcher of the partition's leader follow it when this broker is one of its
+   * followers, and no fetcher follow it otherwise (it leads, or is not a replica, or has no leader).
+   */
+  private followLeader(topic: Topic, p: PartitionState): void {
+    if (this.cluster === null || this.stopped) return;
+    const leader = p.isLeader || p.isRemoved || !p.replicas.includes(this.nodeId) ? -1 : p.leader;
+    for (const [id, f] of this.fetchers) if (id !== leader) f.remove(topic.id, p.index);
+    if (leader < 0) return;
+    let fetcher = this.fetchers.get(leader);
+    if (fetcher === undefined) {
+      let sec: InterBrokerSecurity;
+      try {
+        sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
+      } catch (e) {
+        this.logger.error(`cannot replicate ${topic.name}-${p.index} from broker ${leader}: ${(e as Error).message}`);
+        return;
+      }
+      const channel = new LeaderChannel(leader, () => {
+        const reg = this.metadata.brokers().find((b) => b.nodeId === leader);
+        return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
+      }, tcpDialer({ clientId: `runnel-replica-${this.nodeId}`, tls: sec.tls, sasl: sec.sasl }));
+      const cluster = this.cluster;
+      fetcher = new ReplicaFetcher({
+        replicaId: this.nodeId,
+        brokerEpoch: BigInt(cluster.brokerEpoch()),
+        channel,
+        clock: this.clock,
+        warn: (m) => this.logger.warn(m),
+        settings: {
+          maxWaitMs: this.config.num("replica.fetch.wait.max.ms"),
+          minBytes: this.config.num("replica.fetch.min.bytes"),
+          maxBytes: this.config.num("replica.fetch.response.max.bytes"),
+          partitionMaxBytes: this.config.num("replica.fetch.max.bytes"),
+          backoffMs: this.config.num("replica.fetch.backoff.ms"),
+        },
+      });
+      this.fetchers.set(leader, fetcher);
+      this.leaderChannels.push(channel);
+      fetcher.start();
+    }
+    fetcher.add(topic.id, p);
   }
 
   /** Registers this broker in the metadata store (a single node: in memory, for the cluster view). */
@@ -361,6 +475,8 @@ export class Broker {
     for (const l of this.kafkaListeners.values()) await l.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     if (this.isrCheckTimer !== null) this.clock.clearTimer(this.isrCheckTimer);
+    for (const c of this.leaderChannels) c.close();
+    await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
     for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
     await this.hwCheckpoints.writeNow(this.highWatermarksByDir());
     this.txns?.stop();
@@ -463,12 +579,31 @@ export class Broker {
     if (partitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
     if (partitions > 100_000) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions is above 100000.");
     if (replicationFactor <= 0) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
-    if (replicationFactor > 1) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`);
+    const registered = this.cluster === null ? 1 : this.metadata.brokers().length;
+    if (replicationFactor > registered) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${registered} broker(s) are registered.`);
     }
     const parsed = parseLogConfig(configs, this.defaultLogConfig);
     if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (validateOnly) return null;
+    const cluster = this.cluster;
+    if (cluster !== null) {
+      // Cluster mode: the placement is written to the store; every replica (this broker too) opens it from the watch.
+      const creation = this.serialize(async () => {
+        this.checkNameFree(name);
+        try {
+          await cluster.createTopic({ name, partitions, replicationFactor, configs, idHex: uuidHex(randomUuid(this.random)) });
+        } catch (e) {
+          throw this.metadataFailure(`create topic ${name}`, e);
+        }
+        const topic = this.topicsByName.get(name);
+        if (topic === undefined) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `topic ${name} was written but could not be opened here`);
+        this.logger.info(`created topic ${name} with ${partitions} partition(s), replication factor ${replicationFactor}`);
+        return topic;
+      });
+      this.pendingCreations.set(name, creation);
+      return creation.finally(() => this.pendingCreations.delete(name));
+    }
     const creation = this.serialize(async () => {
       this.checkNameFree(name);
       const rec: TopicRecord = { name, idHex: uuidHex(randomUuid(this.random)), partitions, replicationFactor, configs, createdAtMs: this.clock.nowMs() };
@@ -549,15 +684,24 @@ export class Broker {
       } catch (e) {
         throw this.metadataFailure(`delete topic ${topic.name}`, e);
       }
-      this.topicsByName.delete(topic.name);
-      this.topicsById.delete(topic.idHex);
-      this.topicsVersion++;
-      this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
-      this.metrics?.topicDeleted(topic.name);
-      for (const p of topic.partitions) p.markRemoved();
-      this.dropPartitions(topic.name, 0, topic.partitions.length);
-      this.logger.info(`deleted topic ${topic.name}`);
+      // in cluster mode the store's watch may have dropped it already
+      if (this.topicsByName.get(topic.name) === topic) this.forgetTopic(topic);
     });
+  }
+
+  /** Drops a deleted topic here: no longer visible, parked requests answered, logs deleted. */
+  private forgetTopic(topic: Topic): void {
+    this.topicsByName.delete(topic.name);
+    this.topicsById.delete(topic.idHex);
+    this.topicsVersion++;
+    this.groups?.onTopicDeleted(topic.name); // committed offsets of a deleted topic go too
+    this.metrics?.topicDeleted(topic.name);
+    for (const p of topic.partitions) {
+      p.markRemoved();
+      this.followLeader(topic, p);
+    }
+    this.dropPartitions(topic.name, 0, topic.partitions.length);
+    this.logger.info(`deleted topic ${topic.name}`);
   }
 
   /** Grows a topic to `count` partitions (increase only); new logs first, then metadata, then visible. */
@@ -573,6 +717,15 @@ export class Broker {
     await this.serialize(async () => {
       if (this.topicsByName.get(topic.name) !== topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${topic.name}' does not exist.`);
       check();
+      const cluster = this.cluster;
+      if (cluster !== null) {
+        try {
+          await cluster.createPartitions(topic.name, count);
+        } catch (e) {
+          throw this.metadataFailure(`add partitions to ${topic.name}`, e);
+        }
+        return; // the store's watch opens them
+      }
       const from = topic.partitions.length;
       const added = this.openPartitions(topic, from, count);
       try {
@@ -612,6 +765,35 @@ export class Broker {
     };
   }
 
+  /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */
+  get controllerId(): number {
+    return this.cluster === null ? this.nodeId : this.cluster.controllerId();
+  }
+
+  /**
+   * The brokers clients are told about, each at its endpoint for listener `listenerName` (default: the first):
+   * every registered broker in a cluster, this one alone on a single node.
+   */
+  clusterBrokers(listenerName?: string): { nodeId: number; host: string; port: number; rack: string | null }[] {
+    if (this.cluster === null) return [{ nodeId: this.nodeId, ...this.advertised(listenerName), rack: null }];
+    const name = listenerName ?? this.config.listeners[0].name;
+    const out: { nodeId: number; host: string; port: number; rack: string | null }[] = [];
+    for (const reg of this.metadata.brokers()) {
+      const e = listenerEndpoint(reg, name) ?? reg.endpoints[0];
+      if (e !== undefined) out.push({ nodeId: reg.nodeId, host: e.host, port: e.port, rack: reg.rack });
+    }
+    return out.sort((a, b) => a.nodeId - b.nodeId);
+  }
+
+  /** Replicas of `p` that are offline: on a registered-broker basis in a cluster, plus this broker's failed log dir. */
+  offlineReplicas(p: PartitionState): number[] {
+    const out = p.log.isOffline ? [this.nodeId] : [];
+    if (this.cluster === null) return out;
+    const live = new Set(this.metadata.brokers().map((b) => b.nodeId));
+    for (const r of p.replicas) if (!live.has(r) && !out.includes(r)) out.push(r);
+    return out;
+  }
+
   /** The partition, or undefined when the topic or partition is unknown. */
   partition(topicName: string, index: number): PartitionState | undefined {
     return this.topicsByName.get(topicName)?.partitions[index];
@@ -646,7 +828,9 @@ export class Broker {
           const isr = p.proposedIsr(now, lagMs);
           const state = this.metadata.partitionState(t.name, p.index);
           if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
-          this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch).then(
+          // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
+          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
+          write.then(
             (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
             (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
           );

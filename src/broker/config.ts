@@ -81,6 +81,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   // Partitions (src/partition).
   { key: "fetch.purgatory.max.waiting.per.partition", type: "int", default: "1000", doc: "Long-poll fetches parked on one partition; past it a fetch is answered at once (Runnel)." },
   { key: "replica.high.watermark.checkpoint.interval.ms", type: "long", default: "5000", doc: "How often high watermarks are written to replication-offset-checkpoint." },
+  { key: "replica.fetch.wait.max.ms", type: "int", default: "500", doc: "Longest a follower's fetch waits at the leader for data." },
+  { key: "replica.fetch.min.bytes", type: "int", default: "1", doc: "Bytes a follower's fetch waits for at the leader." },
+  { key: "replica.fetch.max.bytes", type: "int", default: "1048576", doc: "Bytes a follower fetches per partition per request (at least one batch)." },
+  { key: "replica.fetch.response.max.bytes", type: "int", default: "10485760", doc: "Bytes a follower fetches per request (at least one batch)." },
+  { key: "replica.fetch.backoff.ms", type: "int", default: "1000", doc: "Pause of a follower's fetcher after a failed fetch." },
   { key: "replica.lag.time.max.ms", type: "long", default: "30000", doc: "A follower not caught up for this long leaves the ISR (checked every half of it)." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
@@ -136,6 +141,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "sasl.oauthbearer.expected.audience", type: "list", default: null, doc: "OAUTHBEARER with JWKS: one of these must be in the aud claim." },
   { key: "sasl.oauthbearer.sub.claim.name", type: "string", default: "sub", doc: "OAUTHBEARER with JWKS: claim holding the principal." },
   { key: "sasl.oauthbearer.clock.skew.seconds", type: "int", default: "30", doc: "OAUTHBEARER with JWKS: allowed clock skew for exp and iat." },
+  { key: "sasl.mechanism.inter.broker.protocol", type: "string", default: "PLAIN", doc: "SASL mechanism brokers log in with on a SASL inter-broker listener (Kafka's default GSSAPI is not served)." },
   { key: "sasl.enabled.mechanisms", type: "list", default: "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", doc: "SASL mechanisms offered on SASL listeners (Kafka's default is GSSAPI, which Runnel does not serve)." },
 ];
 

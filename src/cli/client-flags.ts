@@ -6,6 +6,9 @@
 import { errorName, KafkaError } from "../protocol/errors.ts";
 import { ConnectionError } from "../client/client-errors.ts";
 import type { ClusterOptions } from "../client/cluster-metadata.ts";
+import { parseProperties } from "../broker/config.ts";
+import { nodeFileSystem } from "../platform/fs.ts";
+import { clientSecurityFromProperties } from "../security/client-properties.ts";
 
 /** Default bootstrap server. */
 export const DEFAULT_BOOTSTRAP = "127.0.0.1:9092";
@@ -19,12 +22,15 @@ export const EXIT_FAILURE = 1;
 export const CLIENT_FLAGS = {
   bootstrap: { type: "string", short: "b" },
   "client-id": { type: "string" },
+  "command-config": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Help lines for {@link CLIENT_FLAGS}. */
 export const CLIENT_FLAGS_HELP = `  -b, --bootstrap HOST:PORT  Broker(s) to connect to (default ${DEFAULT_BOOTSTRAP}, or RUNNEL_BOOTSTRAP)
       --client-id ID         client.id sent to the broker (default runnel-cli)
+      --command-config FILE  Kafka client properties: security.protocol, sasl.mechanism, sasl.jaas.config,
+                             ssl.truststore.location, ssl.keystore.location (PEM)
   -h, --help                 Show this help`;
 
 /** A mistake in the command line: printed with the command's usage, exit code 2. */
@@ -36,11 +42,21 @@ export class UsageError extends Error {
 }
 
 /** Client settings from the common flags. */
-export function clusterOptions(values: { bootstrap?: string; "client-id"?: string }): ClusterOptions {
+export function clusterOptions(values: { bootstrap?: string; "client-id"?: string; "command-config"?: string }): ClusterOptions {
+  let security = {};
+  const file = values["command-config"];
+  if (file !== undefined) {
+    try {
+      security = clientSecurityFromProperties(parseProperties(new TextDecoder().decode(nodeFileSystem.readFile(file))), nodeFileSystem);
+    } catch (e) {
+      throw new UsageError(`--command-config ${file}: ${(e as Error).message}`);
+    }
+  }
   return {
     bootstrap: values.bootstrap ?? process.env.RUNNEL_BOOTSTRAP ?? DEFAULT_BOOTSTRAP,
     clientId: values["client-id"] ?? "runnel-cli",
     connectTimeoutMs: 10_000,
+    ...security,
   };
 }
 

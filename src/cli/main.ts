@@ -16,6 +16,7 @@ Commands:
   group <sub>           list | describe | delete | reset-offsets
   user <sub>            add | remove | list SCRAM users
   acl <sub>             add | list | remove ACLs
+  quota <sub>           set | remove | describe client quotas
   bench <kind>          produce | consume | e2e load tests against any Kafka broker
 
 Options:
@@ -59,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
     case "user": {
       const { userCommand } = await import("./user.ts");
       return userCommand(rest);
+    }
+    case "quota": {
+      const { quotaCommand } = await import("./quota.ts");
+      return quotaCommand(rest);
     }
     case "acl": {
       const { aclCommand } = await import("./acl.ts");

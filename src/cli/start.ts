@@ -5,8 +5,10 @@
  */
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
-import { consoleLogger, type BrokerDeps } from "../broker/broker.ts";
+import { consoleLogger, type BrokerDeps, type ClusterView } from "../broker/broker.ts";
 import { ControlPlane, parseEtcdEndpoints } from "../cluster/control-plane.ts";
+import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
+import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
@@ -15,7 +17,7 @@ import { startBrokerWithHttp } from "../http/start-with-http.ts";
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
 
-Starts a single-node Kafka-compatible broker. Any Kafka client can connect to it.
+Starts a Kafka-compatible broker (a single node, or one broker of a cluster with etcd metadata). Any Kafka client can connect to it.
 
 Options:
   -c, --config FILE          Kafka-style server.properties
@@ -123,6 +125,17 @@ function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<C
   });
 }
 
+/** What the broker reads of the control plane in cluster mode. */
+function clusterView(plane: ControlPlane): ClusterView {
+  return {
+    controllerId: () => plane.controllerId,
+    brokerEpoch: () => plane.store.brokerEpoch,
+    createTopic: (req) => plane.createTopic(req),
+    createPartitions: (name, count) => plane.createPartitions(name, count),
+    alterIsr: (state, isr) => plane.alterIsr(state, isr),
+  };
+}
+
 /** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
 export async function startCommand(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
@@ -153,12 +166,12 @@ export async function startCommand(argv: string[]): Promise<number> {
   try {
     if (etcdEndpoints.length > 0) {
       plane = await startControlPlane(config, etcdEndpoints);
-      const others = plane.store.brokers().filter((b) => b.nodeId !== config.nodeId);
-      // Until partitions are replicated between brokers, two brokers on one metadata would both lead everything.
-      if (others.length > 0) throw new Error(`cluster mode serves one broker per etcd cluster until replication lands; broker ${others.map((b) => b.nodeId).join(", ")} is already registered`);
+      // One cluster id per etcd cluster: the first broker writes it, the others adopt it (meta.properties checks it).
+      const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
+      config.values.set("cluster.id", clusterId);
     }
     const cluster = plane;
-    started = await startBrokerWithHttp(config, cluster ? { ...unsafe, metadata: cluster.store } : unsafe, undefined, cluster ? () => cluster.readinessProblem() : undefined);
+    started = await startBrokerWithHttp(config, cluster ? { ...unsafe, metadata: cluster.store, cluster: clusterView(cluster) } : unsafe, undefined, cluster ? () => cluster.readinessProblem() : undefined);
   } catch (e) {
     await plane?.close().catch(() => {});
     console.error(`runnel start: ${startFailureMessage(e)}`);

@@ -48,12 +48,16 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.OffsetDelete,
   ApiKey.DescribeCluster,
   ApiKey.ConsumerGroupDescribe,
-  // Security administration (runnel user, runnel acl).
+  // SASL login and security administration (runnel user, runnel acl).
+  ApiKey.SaslHandshake,
+  ApiKey.SaslAuthenticate,
   ApiKey.DescribeAcls,
   ApiKey.CreateAcls,
   ApiKey.DeleteAcls,
   ApiKey.DescribeUserScramCredentials,
   ApiKey.AlterUserScramCredentials,
+  ApiKey.DescribeClientQuotas,
+  ApiKey.AlterClientQuotas,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

@@ -7,7 +7,11 @@
  * The rest of the client talks to brokers only through the {@link BrokerChannel} interface, so tests can put a
  * scripted broker behind it.
  */
-import { connect as dial, type Connection } from "../platform/net.ts";
+import { connect as dial, connectTls, type Connection, type TlsClientOptions } from "../platform/net.ts";
+import { systemRandom } from "../platform/random.ts";
+import { saslClient, type SaslCredentials } from "../security/sasl-client.ts";
+import type { SaslHandshakeResponse } from "../protocol/generated/17_sasl_handshake.ts";
+import type { SaslAuthenticateResponse } from "../protocol/generated/36_sasl_authenticate.ts";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { Reader, Writer } from "../protocol/wire.ts";
 import { ErrorCode, KafkaError, errorName } from "../protocol/errors.ts";
@@ -74,6 +78,10 @@ export interface ConnectionOptions {
   clock?: Clock;
   /** Largest response frame accepted. */
   maxResponseBytes?: number;
+  /** `security.protocol` SSL / SASL_SSL: TLS with these settings. */
+  tls?: TlsClientOptions;
+  /** `security.protocol` SASL_PLAINTEXT / SASL_SSL: log in with these credentials after ApiVersions. */
+  sasl?: SaslCredentials;
 }
 
 interface Pending {
@@ -140,11 +148,12 @@ export class BrokerConnection implements BrokerChannel {
     const timeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     let timer: unknown = null;
     let timedOut = false;
-    const connected = dial(host, port, (conn) => {
+    const onConnection = (conn: Connection) => {
       c.conn = conn;
       if (timedOut) conn.close(false);
-      return { onData: (chunk) => c.onData(chunk), onDrain: () => {}, onClose: () => c.fail(new ConnectionError(`connection to ${c.address} closed`)) };
-    });
+      return { onData: (chunk: Uint8Array) => c.onData(chunk), onDrain: () => {}, onClose: () => c.fail(new ConnectionError(`connection to ${c.address} closed`)) };
+    };
+    const connected = opts.tls !== undefined ? connectTls(host, port, opts.tls, onConnection) : dial(host, port, onConnection);
     try {
       await new Promise<void>((resolve, reject) => {
         timer = clock.setTimer(() => {
@@ -159,6 +168,7 @@ export class BrokerConnection implements BrokerChannel {
     }
     try {
       await c.negotiate();
+      if (opts.sasl !== undefined) await c.authenticate(opts.sasl);
     } catch (e) {
       c.close();
       throw e;
@@ -264,6 +274,19 @@ export class BrokerConnection implements BrokerChannel {
     const conn = this.conn;
     if (conn === null) throw new ConnectionError(`not connected to ${this.address}`);
     conn.write(chunks);
+  }
+
+  /** SaslHandshake v1 then SaslAuthenticate until the exchange completes; throws with the broker's error. */
+  private async authenticate(creds: SaslCredentials): Promise<void> {
+    const hs = await this.request<SaslHandshakeResponse>(ApiKey.SaslHandshake, { mechanism: creds.mechanism });
+    if (hs.errorCode !== ErrorCode.NONE) throw new KafkaError(hs.errorCode, `SASL ${creds.mechanism} refused by ${this.address} (it offers ${hs.mechanisms.join(", ")})`);
+    const exchange = saslClient(creds, systemRandom);
+    let token: Uint8Array | null = exchange.first();
+    while (token !== null) {
+      const r: SaslAuthenticateResponse = await this.request<SaslAuthenticateResponse>(ApiKey.SaslAuthenticate, { authBytes: token });
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode, `SASL authentication with ${this.address} failed: ${r.errorMessage ?? errorName(r.errorCode)}`);
+      token = exchange.next(r.authBytes);
+    }
   }
 
   private async negotiate(): Promise<void> {

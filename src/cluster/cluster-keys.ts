@@ -4,6 +4,7 @@
  *   ROOT/controller/active     the active controller's id, bound to its lease (controller epoch = create revision)
  *   ROOT/topics/NAME           topic record (id, partition count, replication factor, config overrides)
  *   ROOT/partitions/NAME/P     partition state (replicas, ISR, leader, leader epoch, partition epoch)
+ *   ROOT/cluster/id            the cluster id (written once by the first broker, adopted by the others)
  *   ROOT/configs/KIND:NAME     dynamic config overrides of a broker (NAME = node id, "" = cluster default) or group
  */
 import { kvText, type KeyValue } from "./etcd-client.ts";
@@ -34,6 +35,10 @@ export class ClusterKeys {
     this.root = root;
   }
   /** Prefix of every broker registration. */
+  /** The cluster id key. */
+  get clusterId(): string {
+    return `${this.root}/cluster/id`;
+  }
   get brokers(): string {
     return `${this.root}/brokers/`;
   }

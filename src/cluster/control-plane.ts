@@ -5,10 +5,15 @@
  * registration is renewed under a new epoch. Settings use Kafka's names where Kafka has one.
  */
 import type { Clock } from "../platform/clock.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { systemClock } from "../platform/clock.ts";
-import type { RandomSource } from "../platform/random.ts";
+import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
-import { ClusterController } from "./controller.ts";
+import { ClusterController, type CreateTopicRequest } from "./controller.ts";
+import { initialPartitionState } from "./partition-state.ts";
+import { assignReplicas } from "./replica-assignment.ts";
+import { alterPartitionIsr } from "./alter-partition.ts";
+import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
 import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
@@ -78,7 +83,12 @@ export class ControlPlane {
   /** The controller (acts only while elected). */
   readonly controller: ClusterController;
 
-  private constructor(store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController) {
+  private readonly random: RandomSource;
+  private readonly clock: Clock;
+
+  private constructor(store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController, random: RandomSource, clock: Clock) {
+    this.random = random;
+    this.clock = clock;
     this.store = store;
     this.election = election;
     this.controller = controller;
@@ -120,12 +130,50 @@ export class ControlPlane {
     await store.start();
     controller.start();
     await election.start();
-    return new ControlPlane(store, election, controller);
+    return new ControlPlane(store, election, controller, s.random ?? systemRandom, clock);
   }
 
   /** The active controller's node id, or -1 when there is none (Metadata's controller_id). */
   get controllerId(): number {
     return this.election.current.controllerId;
+  }
+
+  /**
+   * Creates a topic in the cluster. On the active controller, the controller does it (its placement, fenced by the
+   * controller epoch). Elsewhere this broker writes it itself with the controller's placement function over the
+   * registered brokers, as a create-if-absent etcd txn (not fenced by the controller epoch; CreateTopics is not
+   * forwarded). INVALID_REPLICATION_FACTOR when it exceeds the registered brokers.
+   */
+  async createTopic(req: CreateTopicRequest): Promise<void> {
+    if (this.election.isActive) {
+      await this.controller.createTopic(req);
+      return;
+    }
+    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
+    const states = assignReplicas(brokers, req.partitions, req.replicationFactor, this.random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
+    await this.store.createTopic({ name: req.name, idHex: req.idHex, partitions: req.partitions, replicationFactor: req.replicationFactor, configs: req.configs ?? {}, createdAtMs: this.clock.nowMs() }, states);
+  }
+
+  /** Grows a topic to `count` partitions, placed like {@link ControlPlane.createTopic} places them. */
+  async createPartitions(name: string, count: number): Promise<void> {
+    if (this.election.isActive) {
+      await this.controller.createPartitions(name, count);
+      return;
+    }
+    const topic = this.store.topic(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
+    const added = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
+  }
+
+  /**
+   * A partition leader's ISR change (Kafka's AlterPartition), fenced by this broker's epoch and the partition epoch
+   * it saw: the Kafka error code (NONE when written).
+   */
+  async alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number> {
+    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr });
+    return r.error;
   }
 
   /**

@@ -100,11 +100,11 @@ export class ControllerElection {
     const kv = this.mirror.get(this.keys.controller);
     const view: ControllerView = kv ? { controllerId: JSON.parse(kvText(kv)).nodeId as number, epoch: kv.createRevision } : { controllerId: -1, epoch: -1 };
     const mine = kv !== undefined && view.controllerId === this.opts.nodeId && this.lease !== null && kv.lease === this.lease;
+    const changed = view.controllerId !== this.view.controllerId || view.epoch !== this.view.epoch;
+    // the view first: a newly elected controller fences its first writes with `current.epoch`
+    if (changed) this.view = view;
     this.setActive(mine && !this.closed ? view.epoch : -1);
-    if (view.controllerId !== this.view.controllerId || view.epoch !== this.view.epoch) {
-      this.view = view;
-      this.opts.onChange?.(view);
-    }
+    if (changed) this.opts.onChange?.(view);
     if (!kv && this.opts.candidate && this.lease && !this.closed) void this.campaign();
   }
 

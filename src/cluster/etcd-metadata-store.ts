@@ -136,6 +136,19 @@ export class EtcdMetadataStore implements MetadataStore {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * The cluster's id: `candidate` when this call writes it first (create-if-absent), else the id already stored,
+   * which every later broker adopts.
+   */
+  async adoptClusterId(candidate: string): Promise<string> {
+    const key = this.keys.clusterId;
+    const r = await this.client.txn([{ key, target: "CREATE", result: "EQUAL", value: 0 }], [{ put: { key, value: candidate } }], [{ range: { key } }]);
+    if (r.succeeded) return candidate;
+    const kv = r.results[0]?.kvs[0];
+    if (kv === undefined) throw new Error("etcd answered no cluster id although the key exists");
+    return kvText(kv);
+  }
+
   /** Creates a topic and its partition states (topic key absent, else TOPIC_ALREADY_EXISTS). */
   async createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void> {
     if (!(await this.createTopicGuarded([], topic, partitions))) throw new Error("unreachable: no extra guard to fail");

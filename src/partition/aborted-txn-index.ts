@@ -64,6 +64,7 @@ export class AbortedTxnIndex {
   private start = 0;
   private end = 0;
   private readonly entry = new Uint8Array(TXN_INDEX_ENTRY_SIZE);
+  private readonly unsynced = new Set<string>();
 
   private constructor(fs: FileSystem, log: TxnIndexLog, warn: (msg: string) => void) {
     this.fs = fs;
@@ -114,14 +115,54 @@ export class AbortedTxnIndex {
     const bases = this.log.segmentBaseOffsets();
     let base = bases[0] ?? 0n;
     for (const b of bases) if (b <= e.lastOffset) base = b;
-    const h = this.fs.open(`${this.log.dir}/${base.toString().padStart(20, "0")}${TXN_INDEX_SUFFIX}`, true);
+    const path = `${this.log.dir}/${base.toString().padStart(20, "0")}${TXN_INDEX_SUFFIX}`;
+    const h = this.fs.open(path, true);
     try {
       const size = h.size();
       h.write(this.entry, size - (size % TXN_INDEX_ENTRY_SIZE));
     } finally {
       h.close();
     }
+    this.unsynced.add(path);
     this.prune(bases);
+  }
+
+  /**
+   * Makes the entries written so far durable. A producer snapshot must not be durable before them: recovery
+   * replays the log only from the snapshot, so an entry below it that a power cut took would be gone for good and
+   * read_committed consumers would see that aborted transaction (found by the deterministic simulation, tests/sim).
+   */
+  async sync(): Promise<void> {
+    const paths = [...this.unsynced];
+    this.unsynced.clear();
+    try {
+      for (const path of paths) {
+        if (!this.fs.exists(path)) continue;
+        const h = this.fs.open(path, false);
+        try {
+          await h.datasync();
+        } finally {
+          h.close();
+        }
+      }
+    } catch (e) {
+      for (const path of paths) this.unsynced.add(path);
+      throw e;
+    }
+  }
+
+  /** {@link AbortedTxnIndex.sync}, blocking (clean shutdown). */
+  syncNow(): void {
+    for (const path of this.unsynced) {
+      if (!this.fs.exists(path)) continue;
+      const h = this.fs.open(path, false);
+      try {
+        h.datasyncNow();
+      } finally {
+        h.close();
+      }
+    }
+    this.unsynced.clear();
   }
 
   /**

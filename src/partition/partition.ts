@@ -400,6 +400,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
     try {
+      this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
     } catch (e) {
       this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
@@ -490,9 +491,12 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const { fs } = this.deps;
     const dir = this.log.dir;
     if (entries.length === 0 && producerSnapshotOffsets(fs, dir).length === 0) return;
-    writeProducerSnapshotAsync(fs, dir, baseOffset, entries).then(
-      () => pruneProducerSnapshots(fs, dir, this.log.logStartOffset),
-      (e) => this.deps.logger.warn(`producer snapshot of ${this.log.name} at ${baseOffset} not written (recovery replays more): ${(e as Error).message}`),
-    );
+    this.abortedTxns
+      .sync() // the aborted transactions below the snapshot are durable before it is
+      .then(() => writeProducerSnapshotAsync(fs, dir, baseOffset, entries))
+      .then(
+        () => pruneProducerSnapshots(fs, dir, this.log.logStartOffset),
+        (e) => this.deps.logger.warn(`producer snapshot of ${this.log.name} at ${baseOffset} not written (recovery replays more): ${(e as Error).message}`),
+      );
   }
 }

@@ -352,3 +352,30 @@ export async function connect(host: string, port: number, onConnection: (c: Conn
   if (bun === undefined) return connectNode(host, port, onConnection);
   await bun.connect({ hostname: host, port, socket: bunHandlers(onConnection) });
 }
+
+/** What a TLS client presents and trusts (PEM text). */
+export interface TlsClientOptions {
+  /** CA certificates the server's certificate must chain to. */
+  ca?: string;
+  /** Client certificate chain (mTLS). */
+  cert?: string;
+  /** Client private key (mTLS). */
+  key?: string;
+  /** Password of an encrypted key. */
+  passphrase?: string;
+  /** Host name checked against the server certificate (default: the dialled host). */
+  servername?: string;
+}
+
+/** Dials host:port over TLS (through `node:tls` on every runtime); resolves once the handshake succeeded. */
+export function connectTls(host: string, port: number, options: TlsClientOptions, onConnection: (c: Connection) => ConnectionHandler): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, ca: options.ca, cert: options.cert, key: options.key, passphrase: options.passphrase, servername: options.servername ?? (net.isIP(host) ? undefined : host) });
+    socket.once("error", reject);
+    socket.once("secureConnect", () => {
+      socket.off("error", reject);
+      attach(socket, onConnection);
+      resolve();
+    });
+  });
+}

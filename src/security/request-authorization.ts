@@ -48,7 +48,8 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
     case 0:
       return [...(req.transactionalId ? [txn(Op.WRITE, req.transactionalId)] : []), ...topics(req.topicData, Op.WRITE)];
     case 1:
-      return topics(req.topics, Op.READ);
+      // A follower's fetch (replica id set) needs CLUSTER_ACTION on the cluster, as in Kafka.
+      return (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? [cluster(Op.CLUSTER_ACTION)] : topics(req.topics, Op.READ);
     case 2: case 23:
       return topics(req.topics, Op.DESCRIBE);
     case 8:
@@ -135,4 +136,9 @@ export function topicAllowed(b: AuthorizerHolder, ctx: { session?: { principal: 
   const who = { principal: ctx.session.principal, host: ctx.session.clientHost };
   if (b.authorizer.authorize(who, op, R.TOPIC, name)) return true;
   return op === Op.CREATE && b.authorizer.authorize(who, Op.CREATE, R.CLUSTER, CLUSTER_NAME);
+}
+
+/** The name of a request's topic entry (by name, or by id through `nameOf`). */
+export function requestTopicName(t: Req, nameOf: TopicNameById): string {
+  return t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
 }

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ClusterKeys } from "../../src/cluster/cluster-keys.ts";
 import { ControllerElection } from "../../src/cluster/controller-election.ts";
+import { LeaseKeeper } from "../../src/cluster/etcd-lease.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import { ETCD_SKIP_REASON, sharedTestEtcd } from "../support/etcd.ts";
@@ -86,5 +87,25 @@ test("a revoked lease fences the controller's broker: the other takes over, the 
     await until(() => a.plane.controllerId === 2 && b.store.brokers().map((x) => x.brokerEpoch).includes(a.registered[1]), 20_000, "both agree");
   } finally {
     for (const n of nodes) await n.close();
+  }
+});
+
+test("a newly elected controller already sees its own epoch when told it is elected (its first writes fence with it)", { skip, timeout: 60_000 }, async () => {
+  const lease = await LeaseKeeper.grant(ctx.client, { ttlSeconds: 10, onLost: () => {} });
+  const seen: { epoch: number; current: number; controllerId: number }[] = [];
+  const election: ControllerElection = new ControllerElection(ctx.client, new ClusterKeys("/elected-view"), {
+    nodeId: 7,
+    candidate: true,
+    onElected: (epoch) => seen.push({ epoch, current: election.current.epoch, controllerId: election.current.controllerId }),
+  });
+  try {
+    await election.start();
+    election.setLease(lease.id);
+    await until(() => seen.length > 0, 20_000, "elected");
+    assert.deepEqual(seen, [{ epoch: seen[0].epoch, current: seen[0].epoch, controllerId: 7 }]);
+    assert.ok(seen[0].epoch > 0);
+  } finally {
+    await election.close();
+    await lease.revoke();
   }
 });

@@ -2,7 +2,7 @@
  * ACLs with Kafka's authorizer semantics through kafkajs: an admin (in `super.users`) creates ACLs; a principal
  * with only READ on topic `a` and on its group consumes `a` but cannot produce to it, does not see topic `b` in
  * Metadata and cannot create topics; a prefixed ALLOW with a literal DENY on one topic works as in Kafka (DENY wins)
- * until the DENY is deleted; TOPIC_, GROUP_, CLUSTER_ and TRANSACTIONAL_ID_AUTHORIZATION_FAILED each reach the
+ * until the DENY is deleted; a request mixing allowed and refused topics is refused per topic; TOPIC_, GROUP_, CLUSTER_ and TRANSACTIONAL_ID_AUTHORIZATION_FAILED each reach the
  * client; DescribeAcls and DeleteAcls filters match as Kafka's do.
  */
 import { test } from "node:test";
@@ -79,6 +79,10 @@ test("READ on topic a and its group: consume a, not produce; b hidden; no create
     await rejectsWith(producer.send({ topic: "a", messages: [{ value: "x" }] }), "TOPIC_AUTHORIZATION_FAILED");
     await producer.send({ topic: "p-1", messages: [{ value: "prefixed allow" }] });
     await rejectsWith(producer.send({ topic: "p-2", messages: [{ value: "denied" }] }), "TOPIC_AUTHORIZATION_FAILED");
+    // One request for an allowed and a refused topic: refused per topic, the allowed one is still written (as Kafka).
+    await rejectsWith(producer.sendBatch({ topicMessages: [{ topic: "a", messages: [{ value: "no" }] }, { topic: "p-1", messages: [{ value: "yes" }] }] }), "TOPIC_AUTHORIZATION_FAILED");
+    assert.equal((await adminClient.fetchTopicOffsets("p-1"))[0].high, "2", "the allowed topic of the mixed request was written");
+    assert.equal((await adminClient.fetchTopicOffsets("a"))[0].high, "2", "the refused topic was not");
     await producer.disconnect();
 
     const txProducer = alice.producer({ transactionalId: "tx-1", maxInFlightRequests: 1, idempotent: true, retry: { retries: 1 } });

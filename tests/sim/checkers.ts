@@ -50,3 +50,33 @@ export function checkReplicasAgree(a: Uint8Array, b: Uint8Array, upTo: string): 
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return [`replicas differ below ${upTo}: byte ${i} (lengths ${a.length} and ${b.length})`];
 }
+
+/**
+ * What a read_committed Kafka consumer keeps of `read` given the fetch's aborted-transaction list: no control
+ * records, and no record of a producer from an aborted transaction's first offset up to its ABORT marker.
+ */
+export function readCommittedView(read: readonly ReadRecord[], aborted: readonly { producerId: bigint; firstOffset: bigint }[]): ReadRecord[] {
+  const pending = [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1));
+  const abortedProducers = new Set<bigint>();
+  const out: ReadRecord[] = [];
+  for (const r of read) {
+    while (pending.length > 0 && pending[0].firstOffset <= r.offset) abortedProducers.add(pending.shift()!.producerId);
+    if (r.control) {
+      abortedProducers.delete(r.producerId); // the marker ends that producer's transaction either way
+      continue;
+    }
+    if (r.transactional && abortedProducers.has(r.producerId)) continue;
+    out.push(r);
+  }
+  return out;
+}
+
+/** No record of an aborted transaction is visible to read_committed, and nothing at or past the last stable offset. */
+export function checkReadCommitted(visible: readonly ReadRecord[], lastStableOffset: bigint, abortedValues: ReadonlySet<string>, who: string): string[] {
+  const out: string[] = [];
+  for (const r of visible) {
+    if (r.offset >= lastStableOffset) out.push(`${who} (read_committed) read offset ${r.offset} (${r.value}) at or past the last stable offset ${lastStableOffset}`);
+    if (abortedValues.has(r.value)) out.push(`${who} (read_committed) saw ${r.value} at ${r.offset}, a record of an aborted transaction`);
+  }
+  return out.slice(0, 3);
+}

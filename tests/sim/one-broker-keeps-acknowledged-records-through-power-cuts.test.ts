@@ -1,7 +1,9 @@
 /**
  * Deterministic simulation (a): one broker's real PartitionLog and Partition on a simulated disk that loses and
  * tears unsynced writes at power cuts and fails or flips bits on reads, 200 seeds. Every acks=all acknowledged
- * record must survive, once, at its offset, in order; no consumer reads past the high watermark. One seed replays
+ * record (and every record of an acknowledged COMMIT) must survive, once, at its offset, in order; no consumer
+ * reads past the high watermark, none with read_committed past the last stable offset or into an aborted
+ * transaction. One seed replays
  * to the same trace; and the checker catches a planted bug (fdatasync that persists nothing).
  */
 import { test } from "node:test";

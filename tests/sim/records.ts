@@ -1,5 +1,5 @@
 /** Building the simulation's batches and reading them back (values are unique strings naming their producer). */
-import { BatchBuilder, RecordCursor, readBatchHeader, verifyBatchIntegrity } from "../../src/protocol/record-batch.ts";
+import { BatchBuilder, RecordCursor, isControlAttributes, isTransactionalAttributes, readBatchHeader, verifyBatchIntegrity } from "../../src/protocol/record-batch.ts";
 import { BATCH_HEADER_SIZE, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../src/protocol/batch-layout.ts";
 import { concatBytes } from "../../src/protocol/wire.ts";
 
@@ -15,11 +15,13 @@ export interface ProducerStamp {
   epoch: number;
   /** Base sequence. */
   seq: number;
+  /** Part of a transaction. */
+  transactional?: boolean;
 }
 
 /** A batch of `values` (idempotent when `stamp` is given). */
 export function buildBatch(values: readonly string[], timestampMs: number, stamp: ProducerStamp | null): Uint8Array {
-  builder.reset(stamp === null ? {} : { producerId: stamp.id, producerEpoch: stamp.epoch, baseSequence: stamp.seq });
+  builder.reset(stamp === null ? {} : { producerId: stamp.id, producerEpoch: stamp.epoch, baseSequence: stamp.seq, isTransactional: stamp.transactional === true });
   for (const v of values) builder.append(timestampMs, null, enc.encode(v));
   return builder.finish().slice();
 }
@@ -30,6 +32,12 @@ export interface ReadRecord {
   offset: bigint;
   /** Its value. */
   value: string;
+  /** Its batch's producer id. */
+  producerId: bigint;
+  /** Its batch is transactional. */
+  transactional: boolean;
+  /** Its batch is a control batch (a transaction marker). */
+  control: boolean;
 }
 
 /** The records of whole, intact batches in `chunks`; null when a batch fails its CRC (a corrupted read). */
@@ -44,7 +52,11 @@ export function decodeBatches(chunks: readonly Uint8Array[]): ReadRecord[] | nul
     if (verifyBatchIntegrity(bytes, at, size) !== null) return null;
     const h = readBatchHeader(bytes, at);
     cursor.resetRange(bytes, at + BATCH_HEADER_SIZE, at + size, h.recordsCount, Number(h.baseTimestamp), h.baseOffset);
-    while (cursor.next()) out.push({ offset: h.baseOffset + BigInt(cursor.offsetDelta), value: dec.decode(cursor.bytes.subarray(cursor.valueStart, cursor.valueStart + cursor.valueLength)) });
+    const [producerId, transactional, control] = [h.producerId, isTransactionalAttributes(h.attributes), isControlAttributes(h.attributes)];
+    while (cursor.next()) {
+      const value = control ? "" : dec.decode(cursor.bytes.subarray(cursor.valueStart, cursor.valueStart + cursor.valueLength));
+      out.push({ offset: h.baseOffset + BigInt(cursor.offsetDelta), value, producerId, transactional, control });
+    }
     at += size;
   }
   return out;

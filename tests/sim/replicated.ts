@@ -34,6 +34,8 @@ export interface ReplicatedOptions {
   plantHighWatermarkAheadOfIsr?: boolean;
   /** Also cut power while the ISR is not full (followers do not fsync: a second cut can lose acknowledged records). */
   powerCutsWhileUnderReplicated?: boolean;
+  /** A restarted replica takes its log end offset as high watermark (what Partition.open does without a checkpoint). */
+  restartHighWatermarkAtLogEnd?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -61,6 +63,8 @@ interface Broker {
   fetchSentMs: number;
   alterPending: boolean;
   committedIsr: number[];
+  /** Leader side: the broker epoch (incarnation) each follower's latest fetch carried (KIP-903). */
+  followerIncarnation: Map<number, number>;
 }
 
 interface Producer {
@@ -103,6 +107,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     fetchSentMs: 0,
     alterPending: false,
     committedIsr: [],
+    followerIncarnation: new Map(),
   }));
   let faultsOver = false;
   const byId = (id: number) => brokers.find((b) => b.id === id)!;
@@ -111,7 +116,11 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     b.disk.readFaultsArmed = false;
     const fs = b.disk.view();
     const log = PartitionLog.open(DIR, { topic: "sim", partition: 0 }, CONFIG, { fs, clock: sim.clock, logger: silentStorageLogger, random: sim.random });
-    const p = Partition.open({ name: "sim" }, 0, log, { fs, clock: sim.clock, logger: silentStorageLogger, localBrokerId: b.id }, { leader: -1, leaderEpoch: 0, replicas: BROKERS, isr: [] });
+    // A replica restarts from its high-watermark checkpoint; the sim's is the most stale one possible (the log
+    // start). Without one, Partition.open takes the log end offset, which a restarted replica must not trust: it
+    // may hold records never committed, and if elected it would serve and acknowledge them (restartHighWatermarkAtLogEnd).
+    const checkpointed = opts.restartHighWatermarkAtLogEnd ? undefined : log.logStartOffset;
+    const p = Partition.open({ name: "sim" }, 0, log, { fs, clock: sim.clock, logger: silentStorageLogger, localBrokerId: b.id }, { leader: -1, leaderEpoch: 0, replicas: BROKERS, isr: [] }, checkpointed);
     if (opts.plantHighWatermarkAheadOfIsr) plantHighWatermarkBug(p);
     b.disk.readFaultsArmed = !faultsOver;
     b.p = p;
@@ -166,8 +175,9 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     const pos = followerFetchPosition(p);
     const epoch = p.leaderEpoch;
     const leaderId = p.leader;
+    const inc = b.incarnation;
     net.send(b.id, leaderId, `fetch ${pos.fetchOffset}`, () => {
-      const answer = serveFollowerFetch(byId(leaderId), b.id, epoch, pos.fetchOffset, pos.lastFetchedEpoch);
+      const answer = serveFollowerFetch(byId(leaderId), b.id, inc, epoch, pos.fetchOffset, pos.lastFetchedEpoch);
       net.send(leaderId, b.id, "fetch reply", () => {
         if (b.fetchCorr !== corr || b.p !== p || p.isLeader || p.leaderEpoch !== epoch || p.logEndOffset !== pos.fetchOffset) return;
         b.fetchCorr = 0;
@@ -184,10 +194,13 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
       });
     });
   };
-  const serveFollowerFetch = (leader: Broker, replicaId: number, epoch: number, fetchOffset: bigint, lastFetchedEpoch: number): LeaderFetchAnswer => {
+  const serveFollowerFetch = (leader: Broker, replicaId: number, incarnation: number, epoch: number, fetchOffset: bigint, lastFetchedEpoch: number): LeaderFetchAnswer => {
     const p = leader.p;
     const none = (errorCode: number): LeaderFetchAnswer => ({ errorCode, highWatermark: -1n, records: null });
     if (p === null || !p.isLeader) return none(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    // KIP-903: a fetch from an older incarnation of the follower (delayed or duplicated) says nothing of its log now.
+    if (incarnation < (leader.followerIncarnation.get(replicaId) ?? -1)) return none(ErrorCode.STALE_BROKER_EPOCH);
+    leader.followerIncarnation.set(replicaId, incarnation);
     if (epoch !== p.leaderEpoch) return none(epoch < p.leaderEpoch ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH);
     try {
       // As Kafka: the diverging-epoch check comes before the offset range check.
@@ -226,24 +239,27 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     if (isr.join() === b.committedIsr.join()) return;
     b.alterPending = true;
     const [epoch, version] = [p.leaderEpoch, b.knownPartitionEpoch];
+    const incarnations = new Map(isr.map((id) => [id, b.followerIncarnation.get(id) ?? -1]));
     // Kafka's maximal ISR: a member being added counts for the high watermark at once (the controller may already
     // count it in the ISR and elect it); a member being removed counts until the controller confirms.
     const maximal = [...new Set([...b.committedIsr, ...isr])].sort();
     if (maximal.join() !== [...p.isr].sort().join()) p.takeRoles({ leader: p.leader, leaderEpoch: epoch, replicas: p.replicas, isr: maximal });
     net.send(b.id, CONTROLLER, `alter isr [${isr}]`, () => {
-      controller.alterIsr(b.id, epoch, version, isr);
+      controller.alterIsr(b.id, epoch, version, isr, incarnations);
       traceController();
     });
     sim.after(REQUEST_TIMEOUT_MS, `alter timeout ${b.id}`, () => (b.alterPending = false));
   };
 
-  const crash = (b: Broker, why: string): void => {
+  /** The broker process dies; with `powerCut` its machine loses power too (unsynced writes lost or torn). */
+  const crash = (b: Broker, why: string, powerCut = false): void => {
     if (b.p === null) return;
-    sim.trace(`crash broker ${b.id}: ${why}`);
+    sim.trace(`crash broker ${b.id}${powerCut ? " and its power" : ""}: ${why}`);
     stats.crashes++;
     b.p = null;
     b.registered = false;
-    b.disk.crash();
+    if (powerCut) b.disk.crash();
+    else b.disk.endProcess();
     sim.after(20 + sim.int(200), `restart ${b.id}`, () => {
       b.incarnation++;
       b.fetchCorr = 0;
@@ -367,7 +383,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
       const victim = brokers[sim.int(brokers.length)];
       if (sim.chance(0.5)) {
         if (s.isr.length < BROKERS.length && !opts.powerCutsWhileUnderReplicated) return;
-        crash(victim, "power cut");
+        crash(victim, "power cut", true);
       } else {
         stats.isolations++;
         sim.trace(`isolate ${victim.id}`);

@@ -78,12 +78,15 @@ export class SimController {
 
   /**
    * AlterPartition from a leader: a compare-and-set on the partition epoch; refused unless `from` leads in
-   * `leaderEpoch`, `partitionEpoch` is current, and every new member is live. True when applied.
+   * `leaderEpoch`, `partitionEpoch` is current, and every new member is live and was last heard by the leader in
+   * its current registration (`incarnations`, KIP-903's broker epochs). True when applied.
    */
-  alterIsr(from: number, leaderEpoch: number, partitionEpoch: number, isr: readonly number[]): boolean {
+  alterIsr(from: number, leaderEpoch: number, partitionEpoch: number, isr: readonly number[], incarnations: ReadonlyMap<number, number>): boolean {
     const s = this.st;
     if (from !== s.leader || leaderEpoch !== s.leaderEpoch || partitionEpoch !== s.partitionEpoch) return false;
     if (!isr.includes(from) || isr.some((id) => !s.isr.includes(id) && !this.isLive(id))) return false;
+    // KIP-903: a member added must be known by the fetches of its current registration, not a previous one.
+    if (isr.some((id) => !s.isr.includes(id) && incarnations.get(id) !== this.leases.get(id)?.incarnation)) return false;
     this.change({ isr: [...isr].sort() }, `ISR ${s.isr} -> ${isr} by leader ${from}`);
     return true;
   }

@@ -77,9 +77,7 @@ export class SimDisk implements FileSystem {
    * (the last one possibly torn); fdatasyncs in flight fail.
    */
   crash(): void {
-    this.generation++;
-    for (const reject of [...this.pendingSyncs]) reject(ioError("power cut during fdatasync", ""));
-    this.pendingSyncs.clear();
+    this.endProcess();
     for (const path of [...this.files.keys()].sort()) {
       const f = this.files.get(path)!;
       const kept = f.unsynced.length === 0 ? 0 : this.sim.int(f.unsynced.length + 1);
@@ -95,6 +93,16 @@ export class SimDisk implements FileSystem {
       n.durable = n.data.slice(0, n.size);
       this.files.set(path, n);
     }
+  }
+
+  /**
+   * The process dies but the machine keeps running (the page cache survives): handles of the old process fail,
+   * its fdatasyncs in flight never answer it, and nothing written is lost.
+   */
+  endProcess(): void {
+    this.generation++;
+    for (const reject of [...this.pendingSyncs]) reject(ioError("process ended during fdatasync", ""));
+    this.pendingSyncs.clear();
   }
 
   /**

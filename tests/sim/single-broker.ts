@@ -2,7 +2,9 @@
  * Simulation (a): one broker's real storage (PartitionLog) and Partition on a {@link SimDisk}, driven by one seed.
  * Producers (idempotent and not) send batches with acks 0, 1 and all, retrying on failure as a Kafka producer
  * does (an idempotent one keeps its sequence; after an OUT_OF_ORDER_SEQUENCE_NUMBER it bumps its epoch);
- * consumers fetch up to the high watermark; the power is cut at seeded moments (unsynced writes lost or torn),
+ * a transactional producer commits or aborts (its COMMIT only after its batches were acknowledged, an ABORT after a
+ * crash); consumers fetch up to the high watermark, and one with read_committed up to the last stable offset,
+ * filtering with the aborted-transaction list as a Kafka client does; the power is cut at seeded moments (unsynced writes lost or torn),
  * and a read error also brings the broker down; the broker then recovers from what the disk kept. After the run a
  * last power cut and recovery, then the checkers.
  *
@@ -17,7 +19,8 @@ import { Partition } from "../../src/partition/partition.ts";
 import { Sim } from "./scheduler.ts";
 import { SimDisk, type DiskFaults } from "./sim-disk.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
-import { checkAcknowledged, checkReadBelowHighWatermark, type AckedRecord } from "./checkers.ts";
+import { checkAcknowledged, checkReadBelowHighWatermark, checkReadCommitted, readCommittedView, type AckedRecord } from "./checkers.ts";
+import { ControlRecordType, buildControlBatch } from "../../src/protocol/control-record.ts";
 
 await initCrc32c();
 
@@ -176,6 +179,107 @@ export async function runSingleBroker(seed: number, opts: SingleBrokerOptions = 
   };
   for (const pr of producers) sim.after(sim.int(10), `producer ${pr.index}`, () => send(pr));
 
+  // A transactional producer with its coordinator folded in: 1-3 batches, then a COMMIT or ABORT marker; a crash
+  // while the transaction is open turns the decision into ABORT with a bumped epoch (as a coordinator's timeout);
+  // a marker not yet durable at a crash is written again after recovery while the transaction is still open.
+  const TXN_PID = 3000n;
+  const txn = { epoch: 0, seq: 0, no: 0, batchesLeft: 0, values: [] as string[], offsets: [] as bigint[], startedIn: -1, marker: null as null | "commit" | "abort" };
+  const abortedValues = new Set<string>();
+  const readCommittedSeen: { value: string; offset: bigint }[] = [];
+  const txnStep = (): void => {
+    if (sim.nowMs > durationMs && txn.batchesLeft === 0 && txn.marker === null) return;
+    const again = (ms: number) => sim.after(ms, "txn producer", txnStep);
+    const part = p;
+    if (part === null) return again(20);
+    try {
+      if (txn.marker === null && txn.batchesLeft === 0) {
+        if (sim.nowMs > durationMs) return;
+        txn.no++;
+        txn.batchesLeft = 1 + sim.int(3);
+        txn.values = [];
+        txn.offsets = [];
+        txn.startedIn = incarnation;
+      }
+      if (txn.marker === null && txn.startedIn !== incarnation) txn.marker = "abort"; // a crash interrupted it
+      if (txn.marker === null && txn.batchesLeft > 0) {
+        const values = Array.from({ length: 1 + sim.int(2) }, (_, i) => `t${txn.no}-${txn.values.length + i}`);
+        const r = part.appendAsLeader(buildBatch(values, sim.clock.nowMs(), { id: TXN_PID, epoch: txn.epoch, seq: txn.seq, transactional: true }));
+        txn.seq += values.length;
+        values.forEach((v, i) => (txn.values.push(v), txn.offsets.push(r.baseOffset + BigInt(i))));
+        if (--txn.batchesLeft > 0) return again(1 + sim.int(10));
+        if (!sim.chance(0.6)) {
+          txn.marker = "abort";
+          return again(1 + sim.int(10));
+        }
+        // EndTxn(commit) comes only after every batch of the transaction was acknowledged with acks=all.
+        part.whenCommitted(r.lastOffset + 1n).then(
+          () => {
+            txn.marker = p === part ? "commit" : "abort";
+            again(1);
+          },
+          () => {
+            txn.marker = "abort";
+            again(20);
+          },
+        );
+        return;
+      }
+      const decision = txn.marker!;
+      if (decision === "abort") for (const v of txn.values) abortedValues.add(v);
+      const crashed = txn.startedIn !== incarnation;
+      if (crashed && part.producers.ongoingTxnFirstOffset(TXN_PID) === null) return finishTxn(decision); // nothing open survived, or the marker did
+      if (crashed && decision === "abort" && txn.startedIn >= 0) {
+        txn.epoch++; // the coordinator fences the old epoch when it aborts after a failure
+        txn.seq = 0;
+        txn.startedIn = -1;
+      }
+      const type = decision === "commit" ? ControlRecordType.COMMIT : ControlRecordType.ABORT;
+      const r = part.appendAsLeader(buildControlBatch({ producerId: TXN_PID, producerEpoch: txn.epoch, type, coordinatorEpoch: 0, timestampMs: sim.clock.nowMs() }));
+      sim.trace(`txn ${txn.no} ${decision} marker at ${r.baseOffset}`);
+      part.whenCommitted(r.baseOffset + 1n).then(
+        () => (p === part ? finishTxn(decision) : again(20)),
+        () => again(20),
+      );
+    } catch (e) {
+      crash(`transaction append failed: ${(e as Error).message}`);
+      again(20);
+    }
+  };
+  const finishTxn = (decision: "commit" | "abort"): void => {
+    if (decision === "commit") txn.values.forEach((value, i) => acked.push({ producer: 100, idempotent: true, value, offset: txn.offsets[i] }));
+    sim.trace(`txn ${txn.no} ${decision} done`);
+    txn.marker = null;
+    txn.batchesLeft = 0;
+    sim.after(1 + sim.int(10), "txn producer", txnStep);
+  };
+  sim.after(sim.int(10), "txn producer", txnStep);
+
+  let committedPos = 0n;
+  const consumeCommitted = (): void => {
+    if (sim.nowMs > durationMs) return;
+    sim.after(5 + sim.int(30), "read_committed consumer", consumeCommitted);
+    const part = p;
+    if (part === null) return;
+    if (committedPos > part.logEndOffset) committedPos = part.logEndOffset;
+    const lso = part.lastStableOffset;
+    if (committedPos >= lso) return;
+    let recs: ReadRecord[] | null;
+    try {
+      recs = decodeBatches(part.log.read(committedPos, 2048, true, lso).chunks);
+    } catch (e) {
+      return crash(`read failed: ${(e as Error).message}`);
+    }
+    if (recs === null) return void stats.corruptReadsSeen++;
+    const fresh = recs.filter((r) => r.offset >= committedPos);
+    if (fresh.length === 0) return;
+    const abortedList = part.abortedTxns.collect(committedPos, lso);
+    const visible = readCommittedView(fresh, abortedList);
+    violations.push(...checkReadCommitted(visible, lso, abortedValues, "consumer 2"));
+    for (const r of visible) readCommittedSeen.push(r);
+    committedPos = fresh[fresh.length - 1].offset + 1n;
+  };
+  consumeCommitted();
+
   const consumerPos = [0n, 0n];
   const consume = (c: number): void => {
     if (sim.nowMs > durationMs) return;
@@ -220,5 +324,7 @@ export async function runSingleBroker(seed: number, opts: SingleBrokerOptions = 
   const final = p as Partition | null;
   if (final === null) throw new Error("the broker did not restart");
   checkAfterRecovery(final, "final recovery");
+  const lateAborted = readCommittedSeen.find((r) => abortedValues.has(r.value));
+  if (lateAborted !== undefined) violations.push(`consumer 2 (read_committed) saw ${lateAborted.value} at ${lateAborted.offset} before its transaction was aborted`);
   return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...disk.stats, steps: sim.steps } };
 }

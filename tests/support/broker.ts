@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Broker, type BrokerLogger } from "../../src/broker/broker.ts";
+import { Broker, type BrokerDeps, type BrokerLogger } from "../../src/broker/broker.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
 
 /** A running test broker. */
@@ -32,7 +32,7 @@ export function testLogger(lines: string[] = []): BrokerLogger {
 }
 
 /** Starts a broker with test-friendly defaults plus `overrides`; reuses `dir` when given (restart tests). */
-export async function startTestBroker(overrides: Record<string, string> = {}, dir?: string, logLines?: string[]): Promise<TestBroker> {
+export async function startTestBroker(overrides: Record<string, string> = {}, dir?: string, logLines?: string[], deps: BrokerDeps = {}): Promise<TestBroker> {
   const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-test-"));
   const values = new Map<string, string>([
     ["listeners", "PLAINTEXT://127.0.0.1:0"],
@@ -41,7 +41,7 @@ export async function startTestBroker(overrides: Record<string, string> = {}, di
     ["offsets.topic.num.partitions", "4"],
     ...Object.entries(overrides),
   ]);
-  const broker = await Broker.start(new BrokerConfig(values), { logger: testLogger(logLines) });
+  const broker = await Broker.start(new BrokerConfig(values), { logger: testLogger(logLines), ...deps });
   return {
     port: broker.port,
     bootstrap: `127.0.0.1:${broker.port}`,

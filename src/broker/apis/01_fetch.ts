@@ -16,7 +16,7 @@
  * (which moves the high watermark), and, when the follower's last fetched epoch ends earlier here, answers the
  * diverging epoch instead of records (v12+) so the follower truncates first. Only replicas of a partition this
  * broker leads may fetch so (NOT_LEADER_OR_FOLLOWER otherwise). Followers wait for appends, consumers for the
- * high watermark.
+ * high watermark. Consumers fetch from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere, as Kafka without KIP-392).
  *
  * Transactions: every response carries the last stable offset (LSO: the high watermark, or the first offset of
  * the oldest open transaction if lower); isolation_level=1 (read_committed) reads only below it and gets the
@@ -229,6 +229,11 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       }
       data.highWatermark = log.highWatermark;
       data.lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
+    } else if (!p.isLeader) {
+      // Consumers read from the leader (no KIP-392 follower fetching): a stale client learns to refresh its metadata.
+      data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+      hasError = true;
+      continue;
     }
     if (readCommitted) data.abortedTransactions = [];
     try {

@@ -29,8 +29,8 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
       leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas],
       isrNodes: [...p.isr],
-      // KIP-112: this broker's replica is offline when a disk failure took its log dir offline.
-      offlineReplicas: p.log.isOffline ? [b.nodeId] : [],
+      // KIP-112: a replica is offline when a disk failure took its log dir offline or its broker is not registered.
+      offlineReplicas: b.offlineReplicas(p),
     })),
     topicAuthorizedOperations: topicOps,
   });
@@ -90,12 +90,11 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
           topics.push(t ? describe(t, topicOps) : missing(rt.name, ZERO_UUID, unknownCode, topicOps));
         }
       }
-      const adv = b.advertised(ctx.session?.listenerName);
       return {
         throttleTimeMs: 0,
-        brokers: [{ nodeId: b.nodeId, host: adv.host, port: adv.port, rack: null }],
+        brokers: b.clusterBrokers(ctx.session?.listenerName),
         clusterId: b.clusterId,
-        controllerId: b.nodeId,
+        controllerId: b.controllerId,
         topics,
         clusterAuthorizedOperations: ctx.apiVersion >= 8 && req.includeClusterAuthorizedOperations ? CLUSTER_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
         errorCode: ErrorCode.NONE,

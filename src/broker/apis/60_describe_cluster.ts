@@ -17,7 +17,6 @@ export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterReq
     minVersion: 0,
     maxVersion: 2,
     handle(ctx, req) {
-      const adv = b.advertised(ctx.session?.listenerName);
       const endpointType = req.endpointType ?? ENDPOINT_BROKER;
       if (endpointType !== ENDPOINT_BROKER) {
         return {
@@ -38,8 +37,8 @@ export function describeClusterHandler(b: Broker): ApiHandler<DescribeClusterReq
         errorMessage: null,
         endpointType,
         clusterId: b.clusterId,
-        controllerId: b.nodeId,
-        brokers: [{ brokerId: b.nodeId, host: adv.host, port: adv.port, rack: null, isFenced: false }],
+        controllerId: b.controllerId,
+        brokers: b.clusterBrokers(ctx.session?.listenerName).map((x) => ({ brokerId: x.nodeId, host: x.host, port: x.port, rack: x.rack, isFenced: false })),
         clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_NOT_REQUESTED,
       };
     },

@@ -1,12 +1,31 @@
 /**
  * Wraps a handler with the authorizer's checks for its API (src/security/request-authorization.ts): a refused
  * request is answered with Kafka's authorization error in a response shaped for the API, without running the
- * handler; an acks=0 Produce, which has no response, closes the connection instead.
+ * handler; an acks=0 Produce, which has no response, closes the connection instead. Produce and a consumer's Fetch
+ * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served.
  */
-import { CloseConnection, type ApiHandler } from "../api-handler.ts";
+import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
-import type { Authorizer } from "../../security/acl.ts";
-import { refusal, type TopicNameById } from "../../security/request-authorization.ts";
+import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+
+type Req = Record<string, any>;
+
+/** Produce or a consumer Fetch with some topics refused: serves the rest and adds the refused ones' errors. */
+function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicData" | "topics", denied: Set<number>): ReturnType<ApiHandler["handle"]> {
+  const list: Req[] = req[listKey];
+  const allowed = list.filter((_, i) => !denied.has(i));
+  const refused = errorResponse(h.apiKey, ctx.apiVersion, { ...req, [listKey]: list.filter((_, i) => denied.has(i)) }, ErrorCode.TOPIC_AUTHORIZATION_FAILED) as { responses: unknown[] };
+  const merge = (res: unknown) => {
+    if (res === NO_RESPONSE || res instanceof CloseConnection) return res;
+    const body = res as { responses: unknown[] };
+    body.responses = [...body.responses, ...refused.responses];
+    return res;
+  };
+  const res = h.handle(ctx, { ...req, [listKey]: allowed });
+  return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
+}
 
 /** `h` behind the authorizer. */
 export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
@@ -14,6 +33,18 @@ export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: Topi
     ...h,
     handle(ctx, req) {
       const s = ctx.session;
+      const r = req as Req;
+      const consumerFetch = h.apiKey === 1 && (r.replicaState?.replicaId ?? r.replicaId ?? -1) < 0;
+      if (s !== undefined && ((h.apiKey === 0 && !r.transactionalId && r.acks !== 0) || consumerFetch)) {
+        const listKey = h.apiKey === 0 ? "topicData" : "topics";
+        const op = h.apiKey === 0 ? AclOperation.WRITE : AclOperation.READ;
+        const who = { principal: s.principal, host: s.clientHost };
+        const denied = new Set<number>();
+        (r[listKey] as Req[]).forEach((t, i) => {
+          if (!authz.authorize(who, op, ResourceType.TOPIC, requestTopicName(t, nameOf))) denied.add(i);
+        });
+        if (denied.size > 0 && denied.size < r[listKey].length) return perTopic(h, ctx, r, listKey, denied);
+      }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);
         if (code !== null) {

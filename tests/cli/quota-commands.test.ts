@@ -1,0 +1,35 @@
+/**
+ * `runnel quota set|describe|remove`: quotas set by the CLI are what the broker enforces (resolved with Kafka's
+ * precedence), listed by `describe`, removed by `remove`; keys Runnel does not enforce are refused.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startTestBroker } from "../support/broker.ts";
+import { runnel } from "./run-cli.ts";
+
+test("runnel quota set, describe and remove", { timeout: 120_000 }, async () => {
+  const broker = await startTestBroker();
+  try {
+    const b = ["-b", broker.bootstrap];
+    const set = await runnel(["quota", "set", "--client", "loader", "--set", "producer_byte_rate=2048", ...b]);
+    assert.equal(set.code, 0, set.stderr);
+    const def = await runnel(["quota", "set", "--user-default", "--set", "consumer_byte_rate=4096", ...b]);
+    assert.equal(def.code, 0, def.stderr);
+    const q = broker.broker.clientQuotas;
+    assert.equal(q.resolve("producer_byte_rate", "ANONYMOUS", "loader")?.value, 2048);
+    assert.equal(q.resolve("consumer_byte_rate", "alice", "anything")?.value, 4096, "the default user's quota applies to every user");
+    const all = await runnel(["quota", "describe", ...b]);
+    assert.match(all.stdout, /client-id=loader\s+producer_byte_rate\s+2048/);
+    assert.match(all.stdout, /user=<default>\s+consumer_byte_rate\s+4096/);
+    const one = await runnel(["quota", "describe", "--client", "loader", ...b]);
+    assert.doesNotMatch(one.stdout, /consumer_byte_rate/);
+    const rm = await runnel(["quota", "remove", "--client", "loader", "--key", "producer_byte_rate", ...b]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.equal(q.resolve("producer_byte_rate", "ANONYMOUS", "loader"), null);
+    const bad = await runnel(["quota", "set", "--client", "x", "--set", "request_percentage=50", ...b]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Unrecognized quota key request_percentage/);
+  } finally {
+    await broker.stop();
+  }
+});

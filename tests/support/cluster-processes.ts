@@ -1,0 +1,52 @@
+/**
+ * A cluster of three `runnel start` processes (node ids 1, 2, 3) on a fresh etcd, all on OS-chosen loopback ports,
+ * each with its own data dir under one temp dir; for the cluster tests.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { TestEtcd } from "./etcd.ts";
+import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+
+/** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
+export async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Three brokers on a fresh etcd. */
+export interface TestCluster {
+  etcd: TestEtcd;
+  brokers: BrokerProcess[];
+  dataDirs: string[];
+  /** Starts broker `id` again on its data dir (after it was stopped). */
+  restart(id: number): Promise<BrokerProcess>;
+  close(): Promise<void>;
+}
+
+/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings) on OS-chosen loopback ports. */
+export async function startCluster(extra: string[] = []): Promise<TestCluster> {
+  const etcd = await TestEtcd.start();
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
+  const brokers: BrokerProcess[] = [];
+  const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
+  const close = async () => {
+    for (const b of brokers) await b.stop("SIGKILL");
+    await etcd.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  const args = (id: number) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra];
+  try {
+    for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const restart = async (id: number) => (brokers[id - 1] = await startBrokerProcess("bun", args(id), 90_000));
+  return { etcd, brokers, dataDirs, restart, close };
+}
+
