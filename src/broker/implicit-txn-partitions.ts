@@ -19,7 +19,7 @@ export const IMPLICIT_ADD_PARTITIONS_MIN_VERSION = 12;
  */
 export function addPartitionsImplicitly(b: Broker, apiVersion: number, req: ProduceRequest): Promise<unknown> | null {
   const tid = req.transactionalId;
-  if (apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION || tid === null || tid === "") return null;
+  if (apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION || !tid) return null;
   const partitions: { topic: string; partition: number }[] = [];
   let producerId = -1n;
   let producerEpoch = -1;
