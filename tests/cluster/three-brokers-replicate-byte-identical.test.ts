@@ -1,12 +1,15 @@
 /**
- * Three `runnel start` processes on one etcd form one cluster: they share the cluster id written to etcd by the
- * first, every broker reports all three brokers and the same controller, a topic with replication factor 3 and
- * min.insync.replicas=2 is placed over the three (4 is refused with INVALID_REPLICATION_FACTOR), 10,000 records
- * produced with acks=all are read back by kcat (a consumer fetch at a follower answers NOT_LEADER_OR_FOLLOWER) and by a kafkajs consumer group (FindCoordinator names the leader of the
- * group's `__consumer_offsets` partition on every broker), and after the followers catch up every replica's segment files hold
- * the same bytes. Then failover: SIGKILL the leader of a partition (the broker that is also the controller) while an idempotent producer sends with acks=all;
- * the controller elects a new leader from the ISR, sends resume, and every acknowledged record is read back exactly
- * once, in order; the killed broker restarts and rejoins the ISR.
+ * Three `runnel start` processes on one etcd form one cluster:
+ * - they share the cluster id the first wrote to etcd; every broker reports all three brokers and one controller;
+ * - a topic with replication factor 3 and min.insync.replicas=2 is placed over the three (4 is refused with
+ *   INVALID_REPLICATION_FACTOR); 10,000 records produced by kafkajs with acks=all are read back by kcat and by a
+ *   kafkajs consumer group (every broker's FindCoordinator names the leader of the group's `__consumer_offsets`
+ *   partition); a consumer fetch at a follower answers NOT_LEADER_OR_FOLLOWER;
+ * - confluent-kafka-python creates, fills (acks=all) and reads back a topic of its own;
+ * - after the followers catch up every replica's segment files hold the same bytes.
+ * Failover: SIGKILL the broker that is both the controller and a partition's leader while an idempotent producer
+ * sends with acks=all; a new controller elects a new leader from the ISR, sends resume, every acknowledged record is
+ * read back exactly once, in order; the killed broker restarts and rejoins the ISR.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,7 +19,7 @@ import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
-import { haveCommand, runProc } from "../support/proc.ts";
+import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
 
@@ -24,6 +27,44 @@ const skip = ETCD_SKIP_REASON || (haveCommand("kcat") ? false : "SKIPPED: no kca
 const TOPIC = "replicated";
 const PARTITIONS = 3;
 const RECORDS = 10_000;
+
+/** confluent-kafka-python: creates "py-replicated" (RF=3, min.insync.replicas=2), produces with acks=all, reads back. */
+const CONFLUENT_ROUND_TRIP = `
+import sys
+from confluent_kafka import Producer, Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+bootstrap = sys.argv[1]
+admin = AdminClient({"bootstrap.servers": bootstrap})
+for f in admin.create_topics([NewTopic("py-replicated", 1, 3, config={"min.insync.replicas": "2"})]).values():
+    f.result(60)
+md = admin.list_topics("py-replicated", timeout=30).topics["py-replicated"].partitions[0]
+acked = 0
+def delivered(err, msg):
+    global acked
+    if err is None:
+        acked += 1
+p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+for i in range(${RECORDS}):
+    p.produce("py-replicated", value=b"p%d" % i, partition=0, on_delivery=delivered)
+    p.poll(0)
+p.flush(120)
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "py-readers", "enable.auto.commit": False, "enable.partition.eof": True})
+c.assign([TopicPartition("py-replicated", 0, 0)])
+read = 0
+while True:
+    m = c.poll(30)
+    if m is None:
+        break
+    if m.error():
+        if m.error().code() == -191:
+            break
+        raise Exception(m.error())
+    if m.value() != b"p%d" % read:
+        raise Exception("out of order at %d: %r" % (read, m.value()))
+    read += 1
+c.close()
+print("replicas %d isr %d acked %d read %d" % (len(md.replicas), len(md.isrs), acked, read))
+`;
 
 /** The concatenated `.log` segment files of one partition in one data dir. */
 function segmentBytes(dataDir: string, partition: number): Buffer {
@@ -110,6 +151,13 @@ test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and
       const [p, v] = l.split(" ");
       assert.equal(Number(v.slice(1)) % PARTITIONS, Number(p), l);
     }
+
+    // confluent-kafka-python (librdkafka) does the same on its own topic: create RF=3, produce acks=all, read back
+    if (await havePythonModule("confluent_kafka")) {
+      const py = await runProc(PYTHON, ["-c", CONFLUENT_ROUND_TRIP, brokers.map((b) => b.bootstrap).join(",")], { timeoutMs: 180_000 });
+      assert.equal(py.code, 0, py.stderr);
+      assert.equal(py.stdout.trim(), `replicas 3 isr 3 acked ${RECORDS} read ${RECORDS}`);
+    } else console.error("SKIPPED the confluent-kafka leg: /usr/bin/python3 has no confluent_kafka (tests/setup.d/10-interop-peers.sh)");
 
     // a consumer group: every broker names the leader of the group's __consumer_offsets partition as coordinator
     const group = "readers";
