@@ -203,9 +203,11 @@ test("SIGKILL of a partition leader that is also the controller: a new controlle
     await admin.connect();
     // three partitions: one led by each broker; the one the controller leads is killed (two failovers at once)
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "failover", numPartitions: 3, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    const controller = (await admin.describeCluster()).controller!;
-    const before = (await admin.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions.find((p) => p.leader === controller)!;
-    assert.ok(before !== undefined, `the controller ${controller} leads a partition`);
+    let controller = -1;
+    await until("a controller", 30_000, async () => [1, 2, 3].includes((controller = (await admin.describeCluster()).controller ?? -1)));
+    const placed = (await admin.fetchTopicMetadata({ topics: ["failover"] })).topics[0].partitions;
+    const before = placed.find((p) => p.leader === controller)!;
+    assert.ok(before !== undefined, `the controller ${controller} leads a partition: ${JSON.stringify(placed)}`);
     const partition = before.partitionId;
     await admin.disconnect();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
