@@ -148,15 +148,18 @@ async function java(args: string[], dir: string, timeoutMs: number): Promise<str
   return r.stdout;
 }
 
-/** Whether the broker at `port` answers ApiVersions and lists itself in Metadata. */
-async function ready(port: number): Promise<boolean> {
+/**
+ * Whether the broker at `port` answers ApiVersions and lists itself in Metadata with `clusterId`: the id check makes
+ * sure the answer comes from the JVM we started, not from another broker that took the port we picked.
+ */
+async function ready(port: number, clusterId: string): Promise<boolean> {
   let c: RawClient | null = null;
   try {
     c = await RawClient.connect(port);
     const av = await c.request(18, 3, { clientSoftwareName: "runnel-oracle", clientSoftwareVersion: "1" });
     if (av.errorCode !== 0) return false;
     const md = await c.request(3, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-    return md.brokers.length > 0;
+    return md.brokers.length > 0 && md.clusterId === clusterId;
   } catch {
     return false;
   } finally {
@@ -176,10 +179,13 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const config = path.join(dir, "server.properties");
   fs.writeFileSync(path.join(dir, "log4j2.properties"), log4j2Config(logFile, opts.logLevel ?? "WARN"));
   fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, opts.overrides ?? {}));
+  let clusterId: string;
   if (!opts.dir) {
-    const clusterId = (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
+    clusterId = (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
     const features = Object.entries(opts.features ?? KAFKA_DEFAULT_FEATURES).flatMap(([k, v]) => ["--feature", `${k}=${v}`]);
     await java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, "--standalone", ...features], dir, 60_000);
+  } else {
+    clusterId = /^cluster\.id=(.*)$/m.exec(fs.readFileSync(path.join(dataDir, "meta.properties"), "utf8"))?.[1]?.trim() ?? "";
   }
   const heap = opts.heap ?? "512m";
   const out = fs.openSync(path.join(dir, "stdout.log"), "a");
@@ -205,7 +211,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     if (!stopOpts?.keepDir) fs.rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + KAFKA_START_TIMEOUT_MS;
-  while (!(await ready(port))) {
+  while (exited || !(await ready(port, clusterId))) {
     if (exited || Date.now() > deadline) {
       const tail = [logFile, path.join(dir, "stdout.log")].map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").slice(-3000) : "")).join("\n");
       await stop();
