@@ -5,7 +5,9 @@
  * - an RF=3 min.insync.replicas=2 topic takes acks=all records from kafkajs, kcat reads them all back, and every
  *   partition's `.log` files end byte-identical in the three data dirs;
  * - every leader logs that it authenticated `User:broker` on REPLICATION with SCRAM-SHA-512 (followers fetch there);
- * - a DENY ACL created through broker 1 makes broker 3 answer TOPIC_AUTHORIZATION_FAILED.
+ * - a DENY ACL created through broker 1 makes broker 3 answer TOPIC_AUTHORIZATION_FAILED;
+ * - with a wrong inter-broker password the leader logs failed logins on REPLICATION and acks=all answers
+ *   NOT_ENOUGH_REPLICAS (the followers have no other way in).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +22,7 @@ import { haveCommand, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
-import { certSkip, makeTestCerts } from "../security/test-certs.ts";
+import { certSkip, makeTestCerts, type TestCerts } from "../security/test-certs.ts";
 import { upsertScramUser } from "../security/scram-client.ts";
 
 await initCrc32c();
@@ -37,6 +39,23 @@ function segmentBytes(dataDir: string, partition: number): Buffer {
   return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
 }
 
+/** `runnel start` arguments: PLAINTEXT for clients, SASL_SSL SCRAM-SHA-512 REPLICATION between brokers, authorizer on. */
+function saslClusterArgs(id: number, dataDir: string, etcd: TestEtcd, certs: TestCerts, interBrokerPassword: string, extra: string[] = []): string[] {
+  return [
+    "--listeners", "PLAINTEXT://127.0.0.1:0,REPLICATION://127.0.0.1:0", "--data-dir", dataDir,
+    "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`,
+    "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100",
+    "-o", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,REPLICATION:SASL_SSL",
+    "-o", "inter.broker.listener.name=REPLICATION",
+    "-o", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+    "-o", "listener.name.replication.sasl.enabled.mechanisms=SCRAM-SHA-512",
+    "-o", `listener.name.replication.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="${interBrokerPassword}";`,
+    "-o", `ssl.keystore.location=${certs.serverKeystore}`, "-o", `ssl.truststore.location=${certs.caCert}`,
+    "-o", "authorizer.class.name=runnel", "-o", "super.users=User:broker", "-o", "allow.everyone.if.no.acl.found=true",
+    ...extra,
+  ];
+}
+
 test("three brokers replicate over a SASL_SSL SCRAM-SHA-512 inter-broker listener and enforce ACLs made on another broker", { skip, timeout: 300_000 }, async () => {
   const certs = makeTestCerts();
   const etcd = await TestEtcd.start();
@@ -44,19 +63,7 @@ test("three brokers replicate over a SASL_SSL SCRAM-SHA-512 inter-broker listene
   const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
   const brokers: BrokerProcess[] = [];
   try {
-    const args = (id: number) => [
-      "--listeners", "PLAINTEXT://127.0.0.1:0,REPLICATION://127.0.0.1:0", "--data-dir", dataDirs[id - 1],
-      "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`,
-      "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100",
-      "-o", "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,REPLICATION:SASL_SSL",
-      "-o", "inter.broker.listener.name=REPLICATION",
-      "-o", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
-      "-o", "listener.name.replication.sasl.enabled.mechanisms=SCRAM-SHA-512",
-      "-o", 'listener.name.replication.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-pw";',
-      "-o", `ssl.keystore.location=${certs.serverKeystore}`, "-o", `ssl.truststore.location=${certs.caCert}`,
-      "-o", "authorizer.class.name=runnel", "-o", "super.users=User:broker", "-o", "allow.everyone.if.no.acl.found=true",
-    ];
-    for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
+    for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", saslClusterArgs(id, dataDirs[id - 1], etcd, certs, "broker-pw"), 90_000));
     const replicationPorts = brokers.map((b) => Number(/REPLICATION:\/\/127\.0\.0\.1:(\d+)/.exec(b.log())![1]));
 
     // the inter-broker user's SCRAM credential goes to etcd through broker 1, before any replica has to fetch
@@ -123,6 +130,42 @@ test("three brokers replicate over a SASL_SSL SCRAM-SHA-512 inter-broker listene
     await aclAdmin.createAcls({ acl: [{ resourceType: 2, resourceName: TOPIC, resourcePatternType: 3, principal: "User:ANONYMOUS", host: "*", operation: 4, permissionType: 2 }] as never });
     await aclAdmin.disconnect();
     await until("broker 3 to refuse the write with TOPIC_AUTHORIZATION_FAILED", 10_000, async () => (await produceAt3()) === 29);
+  } finally {
+    for (const b of brokers) await b.stop("SIGKILL");
+    await etcd.close();
+    fs.rmSync(base, { recursive: true, force: true });
+    certs.remove();
+  }
+});
+
+test("with a wrong inter-broker password the leader refuses the followers' SCRAM logins and acks=all answers NOT_ENOUGH_REPLICAS", { skip, timeout: 180_000 }, async () => {
+  const certs = makeTestCerts();
+  const etcd = await TestEtcd.start();
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-badpw-"));
+  const brokers: BrokerProcess[] = [];
+  try {
+    for (const id of [1, 2, 3]) {
+      brokers.push(await startBrokerProcess("bun", saslClusterArgs(id, path.join(base, `b${id}`), etcd, certs, "not-the-password", ["-o", "replica.lag.time.max.ms=1000"]), 90_000));
+    }
+    const raw1 = await RawClient.connect(brokers[0].port);
+    assert.equal(await upsertScramUser(raw1, "broker", "broker-pw", "SCRAM-SHA-512"), 0);
+    raw1.close();
+    const admin = new Kafka({ clientId: "badpw", brokers: [brokers[0].bootstrap], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "badpw", numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const leader = (await admin.fetchTopicMetadata({ topics: ["badpw"] })).topics[0].partitions[0].leader;
+    await admin.disconnect();
+    const raw = await RawClient.connect(brokers[leader - 1].port);
+    try {
+      await until("acks=all to answer NOT_ENOUGH_REPLICAS", 60_000, async () => {
+        const r = await raw.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 2_000, topicData: [{ name: "badpw", partitionData: [{ index: 0, records: makeRecordsBatch(1, Date.now()) }] }] });
+        return r.responses[0].partitionResponses[0].errorCode === 19;
+      });
+    } finally {
+      raw.close();
+    }
+    assert.match(brokers[leader - 1].log(), /Failed authentication with .* on listener REPLICATION/);
+    assert.doesNotMatch(brokers[leader - 1].log(), /authenticated User:broker/);
   } finally {
     for (const b of brokers) await b.stop("SIGKILL");
     await etcd.close();
