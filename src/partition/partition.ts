@@ -61,6 +61,8 @@ export interface PartitionDeps {
   maxWaitingFetches?: number;
   /** Bound on parked acks=all produces (default {@link MAX_WAITING_PRODUCES_PER_PARTITION}). */
   maxWaitingProduces?: number;
+  /** Cluster mode: partitions may become replicated, so a missing high watermark checkpoint starts at the log start. */
+  replicated?: boolean;
 }
 
 /** Who leads and who is in sync (the cluster metadata's partition state, as far as this broker needs it). */
@@ -136,8 +138,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const loaded = loadProducerState(deps.fs, log, p.producers, p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
-    // by a crash) or below the log start (records deleted since) starts at that bound instead.
-    const hw = checkpointedHighWatermark ?? log.logEndOffset;
+    // by a crash) or below the log start (records deleted since) starts at that bound instead. With no checkpoint
+    // entry, a single node's log holds only acknowledged records (HW = log end); a replica may hold records never
+    // committed, so it starts at the log start and learns the HW from the leader (or, as leader, from the ISR).
+    const mayBeReplicated = deps.replicated === true || roles.replicas.length > 1;
+    const hw = checkpointedHighWatermark ?? (mayBeReplicated ? log.logStartOffset : log.logEndOffset);
     log.highWatermark = hw < log.logStartOffset ? log.logStartOffset : hw > log.logEndOffset ? log.logEndOffset : hw;
     p.seedEpochHistory();
     log.onRoll = (base) => p.snapshotAtRoll(base);

@@ -1,7 +1,7 @@
 /**
  * Replays one simulation seed:
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
- *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--restart-hw-at-leo] [--trace]
+ *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
 import { runSingleBroker } from "./single-broker.ts";
@@ -17,7 +17,7 @@ const verbose = flags.includes("--trace");
 const r =
   kind === "single"
     ? await runSingleBroker(seed, { verbose, plantLyingFdatasync: flags.includes("--plant-lying-fdatasync") })
-    : await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated"), restartHighWatermarkAtLogEnd: flags.includes("--restart-hw-at-leo") });
+    : await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated") });
 console.log(JSON.stringify({ seed: r.seed, traceHash: r.traceHash, simulatedMs: r.simulatedMs, stats: r.stats }));
 for (const v of r.violations) console.log(`VIOLATION ${v}`);
 process.exit(r.violations.length > 0 ? 1 : 0);

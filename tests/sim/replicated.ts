@@ -34,8 +34,6 @@ export interface ReplicatedOptions {
   plantHighWatermarkAheadOfIsr?: boolean;
   /** Also cut power while the ISR is not full (followers do not fsync: a second cut can lose acknowledged records). */
   powerCutsWhileUnderReplicated?: boolean;
-  /** A restarted replica takes its log end offset as high watermark (what Partition.open does without a checkpoint). */
-  restartHighWatermarkAtLogEnd?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -116,11 +114,9 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     b.disk.readFaultsArmed = false;
     const fs = b.disk.view();
     const log = PartitionLog.open(DIR, { topic: "sim", partition: 0 }, CONFIG, { fs, clock: sim.clock, logger: silentStorageLogger, random: sim.random });
-    // A replica restarts from its high-watermark checkpoint; the sim's is the most stale one possible (the log
-    // start). Without one, Partition.open takes the log end offset, which a restarted replica must not trust: it
-    // may hold records never committed, and if elected it would serve and acknowledge them (restartHighWatermarkAtLogEnd).
-    const checkpointed = opts.restartHighWatermarkAtLogEnd ? undefined : log.logStartOffset;
-    const p = Partition.open({ name: "sim" }, 0, log, { fs, clock: sim.clock, logger: silentStorageLogger, localBrokerId: b.id }, { leader: -1, leaderEpoch: 0, replicas: BROKERS, isr: [] }, checkpointed);
+    // A replica restarts with no high-watermark checkpoint entry (the most stale case): Partition.open's own rule
+    // for a replicated partition starts it at the log start, never at the log end (which may be uncommitted).
+    const p = Partition.open({ name: "sim" }, 0, log, { fs, clock: sim.clock, logger: silentStorageLogger, localBrokerId: b.id, replicated: true }, { leader: -1, leaderEpoch: 0, replicas: BROKERS, isr: [] }, undefined);
     if (opts.plantHighWatermarkAheadOfIsr) plantHighWatermarkBug(p);
     b.disk.readFaultsArmed = !faultsOver;
     b.p = p;
