@@ -180,6 +180,8 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Sensors of the controller_mutation_rate quotas (KIP-599). */
+  readonly mutationRates: QuotaRates;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -221,6 +223,7 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
