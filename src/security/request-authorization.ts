@@ -98,6 +98,10 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
       return topics(req.topics, Op.ALTER);
     case 42:
       return (req.groupsNames as string[]).map((g) => group(Op.DELETE, g));
+    case 45:
+      return [cluster(Op.ALTER)];
+    case 46:
+      return [cluster(Op.DESCRIBE)];
     case 47:
       return [group(Op.DELETE, req.groupId), ...topics(req.topics, Op.READ)];
     case 61:
