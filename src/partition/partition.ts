@@ -264,8 +264,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    */
   truncateTo(offset: bigint): void {
     this.checkWritable();
+    const before = this.log.logEndOffset;
     this.log.truncateTo(offset);
     const end = this.log.logEndOffset;
+    this.deps.logger.info(`${this.log.name}: truncated the log from log end offset ${before} to ${end} (leader epoch ${this.roles.leaderEpoch}, leader ${this.roles.leader})`);
     this.leaderEpochs.truncateFromEnd(end);
     removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, end);
     this.producers.clear();
