@@ -133,6 +133,7 @@ function clusterView(plane: ControlPlane): ClusterView {
     createTopic: (req) => plane.createTopic(req),
     createPartitions: (name, count) => plane.createPartitions(name, count),
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
+    alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
   };
 }
 

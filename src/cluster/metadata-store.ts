@@ -38,6 +38,10 @@ export interface PartitionStateRecord {
   isr: number[];
   /** Bumped on every change of this record; the compare-and-set version. */
   partitionEpoch: number;
+  /** Replicas a reassignment is adding (Kafka's adding_replicas); absent or empty when none moves. */
+  addingReplicas?: number[];
+  /** Replicas a reassignment will drop once the adding ones are in sync (Kafka's removing_replicas). */
+  removingReplicas?: number[];
 }
 
 /** One listener of a broker registration. */
