@@ -13,12 +13,15 @@ import { ClusterController, type CreateTopicRequest } from "./controller.ts";
 import { initialPartitionState } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
+import { cancelReassignment, checkTarget, startReassignment } from "./reassignment.ts";
 import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
 import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerEndpoint, BrokerRegistration } from "./metadata-store.ts";
 
+/** Attempts of a reassignment write that keeps losing its compare-and-set to concurrent partition changes. */
+export const REASSIGNMENT_CAS_ATTEMPTS = 10;
 /** Kafka's default `broker.session.timeout.ms`. */
 export const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 9_000;
 
@@ -169,11 +172,34 @@ export class ControlPlane {
 
   /**
    * A partition leader's ISR change (Kafka's AlterPartition), fenced by this broker's epoch and the partition epoch
-   * it saw: the Kafka error code (NONE when written).
+   * it saw, and by the broker epochs joining replicas fetched with (`joiningEpochs`): the Kafka error code (NONE
+   * when written).
    */
-  async alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number> {
-    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr });
+  async alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs?: ReadonlyMap<number, number>): Promise<number> {
+    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr }, joiningEpochs);
     return r.error;
+  }
+
+  /**
+   * Starts, replaces or (with `target` null) cancels the reassignment of one partition (AlterPartitionReassignments):
+   * a compare-and-set on the partition epoch from any broker, retried on a lost race; the controller completes the
+   * move once the target replicas are in sync. Throws a KafkaError (UNKNOWN_TOPIC_OR_PARTITION,
+   * INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, ...).
+   */
+  async alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange = true): Promise<void> {
+    for (let attempt = 0; attempt < REASSIGNMENT_CAS_ATTEMPTS; attempt++) {
+      const s = this.store.partitionState(topic, partition);
+      if (!s || !this.store.topic(topic)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
+      const live = new Set(this.store.brokers().map((b) => b.nodeId));
+      let next: PartitionStateRecord | null;
+      if (target === null) next = cancelReassignment(s, live);
+      else {
+        checkTarget(s, target, live, allowReplicationFactorChange);
+        next = startReassignment(s, target, live);
+      }
+      if (next === null || (await this.store.compareAndSetPartition(next, s.partitionEpoch))) return;
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `partition ${topic}-${partition} kept changing under the reassignment`);
   }
 
   /**
