@@ -114,8 +114,11 @@ export interface ClusterView {
   createTopic(req: CreateTopicRequest): Promise<void>;
   /** Places and writes new partitions of a topic. */
   createPartitions(name: string, count: number): Promise<void>;
-  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
-  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
+  /**
+   * Writes a leader's ISR change fenced by this broker's epoch, the partition epoch and the broker epochs the joining
+   * replicas fetched with; the Kafka error code.
+   */
+  alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
   /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
 }
@@ -315,6 +318,7 @@ export class Broker {
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
+    if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
@@ -938,7 +942,8 @@ export class Broker {
           const state = this.metadata.partitionState(t.name, p.index);
           if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
           // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
-          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
+          const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
+          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
           write.then(
             (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
             (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),

@@ -172,10 +172,11 @@ export class ControlPlane {
 
   /**
    * A partition leader's ISR change (Kafka's AlterPartition), fenced by this broker's epoch and the partition epoch
-   * it saw: the Kafka error code (NONE when written).
+   * it saw, and by the broker epochs joining replicas fetched with (`joiningEpochs`): the Kafka error code (NONE
+   * when written).
    */
-  async alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number> {
-    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr });
+  async alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs?: ReadonlyMap<number, number>): Promise<number> {
+    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr }, joiningEpochs);
     return r.error;
   }
 
