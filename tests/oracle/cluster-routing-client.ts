@@ -3,8 +3,8 @@
  * partition requests (Produce, Fetch, ListOffsets, DeleteRecords, OffsetForLeaderEpoch, DescribeProducers) to each
  * partition's leader (split by leader and the answers merged when a request spans several), group and transaction
  * requests to the coordinator FindCoordinator names, ListGroups and ListTransactions to every broker (answers
- * merged), an incremental Fetch to the brokers that hold its session, DescribeLogDirs to the broker hosting the
- * partitions it names, everything else to the first broker. So the
+ * merged), an incremental Fetch to the brokers that hold its session, DescribeLogDirs to the brokers hosting the
+ * partitions it names (answers merged), everything else to the first broker. So the
  * differential scenarios, written for one broker, run unchanged against the cluster.
  */
 import { RawClient } from "../support/raw-client.ts";
@@ -93,13 +93,7 @@ export class ClusterRoutingClient {
       const answers = await Promise.all(distinct.map((n) => this.send(n, apiKey, version, { ...body, [keyed.reqList!]: keys.filter((_, i) => nodes[i] === n) })));
       return { ...answers[0], [keyed.resList]: answers.flatMap((a: any) => a[keyed.resList!]) } as T;
     }
-    if (apiKey === 35 && body.topics?.length > 0) {
-      // DescribeLogDirs answers for the replicas a broker hosts: asked of the broker leading the first partition named.
-      const { byName } = await this.leaders();
-      const t = body.topics.find((x: any) => byName.get(x.topic)?.[x.partitions[0]] !== undefined);
-      const leader = t ? byName.get(t.topic)![t.partitions[0]] : this.home;
-      return this.send(this.ports.has(leader) ? leader : this.home, apiKey, version, body);
-    }
+    if (apiKey === 35 && body.topics?.length > 0) return this.describeLogDirs(version, body);
     const all = ALL_BROKER_APIS[apiKey];
     if (all) {
       const answers: any[] = await Promise.all([...this.ports.keys()].map((n) => this.send(n, apiKey, version, body)));
@@ -216,6 +210,40 @@ export class ClusterRoutingClient {
       this.sessions.set(answers[0].sessionId, nodes.map((node, i) => ({ node, id: answers[i].sessionId })));
     }
     return this.merge(shape, answers);
+  }
+
+  /**
+   * DescribeLogDirs answers for the replicas a broker hosts: each partition named is asked of its leader (the only
+   * replica at replication factor 1) and the brokers' topics are merged into the first log dir of the answer.
+   */
+  private async describeLogDirs(version: number, body: any): Promise<any> {
+    const { byName } = await this.leaders();
+    const split = new Map<number, any[]>();
+    for (const t of body.topics) {
+      for (const p of t.partitions) {
+        const l = byName.get(t.topic)?.[p];
+        const n = l !== undefined && this.ports.has(l) ? l : this.home;
+        let list = split.get(n);
+        if (list === undefined) split.set(n, (list = []));
+        let e = list.find((x) => x.topic === t.topic);
+        if (e === undefined) list.push((e = { ...t, partitions: [] }));
+        e.partitions.push(p);
+      }
+    }
+    const answers = await Promise.all([...split].map(([n, topics]) => this.send(n, 35, version, { ...body, topics })));
+    if (answers.length === 1) return answers[0];
+    const topics: any[] = [];
+    for (const a of answers) {
+      for (const d of a.results) {
+        for (const t of d.topics) {
+          const same = topics.find((x) => x.name === t.name);
+          if (same) same.partitions = [...same.partitions, ...t.partitions];
+          else topics.push({ ...t, partitions: [...t.partitions] });
+        }
+      }
+    }
+    const first = answers.find((a) => a.results.length > 0) ?? answers[0];
+    return { ...first, results: first.results.map((d: any, i: number) => (i === 0 ? { ...d, topics } : d)) };
   }
 
   /** One answer from the answers of the brokers a partition request was split over. */
