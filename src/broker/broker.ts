@@ -61,6 +61,7 @@ import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import { ClientQuotaStore } from "../security/client-quotas.ts";
 import { QuotaRates } from "../security/quota-rate.ts";
 import { memoryFileSystem } from "../platform/memory-fs.ts";
+import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
 
@@ -192,6 +193,12 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Sensors of the controller_mutation_rate quotas (KIP-599). */
+  readonly mutationRates: QuotaRates;
+  /** Replication throttle of this broker as a leader (`leader.replication.throttled.*`). */
+  readonly leaderThrottle: ReplicationThrottle;
+  /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
+  readonly followerThrottle: ReplicationThrottle;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -240,6 +247,18 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
+    const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
+      new ReplicationThrottle({
+        brokerId: config.nodeId,
+        rate: () => Number(config.raw(rateKey)),
+        replicas: (topic) => this.topicsByName.get(topic)?.config[replicasField] ?? "",
+        clock: deps.clock,
+        windowNum: config.num("replication.quota.window.num"),
+        windowMs: config.num("replication.quota.window.size.seconds") * 1000,
+      });
+    this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
+    this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
@@ -439,6 +458,7 @@ export class Broker {
         },
         channel,
         clock: this.clock,
+        throttle: this.followerThrottle,
         warn: (m) => this.logger.warn(m),
         settings: {
           maxWaitMs: this.config.num("replica.fetch.wait.max.ms"),
