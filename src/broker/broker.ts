@@ -111,6 +111,8 @@ export interface ClusterView {
   createPartitions(name: string, count: number): Promise<void>;
   /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
   alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
+  /** Reserves `size` producer ids cluster-wide; the first of them. */
+  reserveProducerIds(size: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -283,6 +285,7 @@ export class Broker {
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();

@@ -133,6 +133,7 @@ function clusterView(plane: ControlPlane): ClusterView {
     createTopic: (req) => plane.createTopic(req),
     createPartitions: (name, count) => plane.createPartitions(name, count),
     alterIsr: (state, isr) => plane.alterIsr(state, isr),
+    reserveProducerIds: (size) => plane.store.reserveProducerIds(size),
   };
 }
 
