@@ -11,8 +11,9 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
-import { mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
+import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
+import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
@@ -60,6 +61,7 @@ import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import { ClientQuotaStore } from "../security/client-quotas.ts";
 import { QuotaRates } from "../security/quota-rate.ts";
 import { memoryFileSystem } from "../platform/memory-fs.ts";
+import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
 
@@ -191,6 +193,12 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Sensors of the controller_mutation_rate quotas (KIP-599). */
+  readonly mutationRates: QuotaRates;
+  /** Replication throttle of this broker as a leader (`leader.replication.throttled.*`). */
+  readonly leaderThrottle: ReplicationThrottle;
+  /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
+  readonly followerThrottle: ReplicationThrottle;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -241,6 +249,18 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
+    const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
+      new ReplicationThrottle({
+        brokerId: config.nodeId,
+        rate: () => Number(config.raw(rateKey)),
+        replicas: (topic) => this.topicsByName.get(topic)?.config[replicasField] ?? "",
+        clock: deps.clock,
+        windowNum: config.num("replication.quota.window.num"),
+        windowMs: config.num("replication.quota.window.size.seconds") * 1000,
+      });
+    this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
+    this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
@@ -292,11 +312,7 @@ export class Broker {
     }, {
       retentionCheckIntervalMs: config.num("log.retention.check.interval.ms"),
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
-      cleaner: {
-        enable: config.bool("log.cleaner.enable"),
-        backoffMs: config.num("log.cleaner.backoff.ms"),
-        dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
-      },
+      cleaner: { enable: config.bool("log.cleaner.enable"), ...cleanerOptionsFrom(config) },
       afterPartitionLoaded: deps.recoveryProgress,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
@@ -360,6 +376,11 @@ export class Broker {
    * topics as the store shows them, whoever wrote them.
    */
   private applyMetadataChange(c: MetadataChange): void {
+    // A dynamic broker config changed through another broker of the cluster (KIP-226): apply it here too.
+    if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(this.nodeId))) {
+      applyDynamicBrokerConfigs(this);
+      return;
+    }
     if (c.kind === "topic") {
       if (this.cluster !== null && !this.stopped) this.applyTopicRecord(c.name, c.value);
       return;
@@ -443,6 +464,7 @@ export class Broker {
         },
         channel,
         clock: this.clock,
+        throttle: this.followerThrottle,
         warn: (m) => this.logger.warn(m),
         settings: {
           maxWaitMs: this.config.num("replica.fetch.wait.max.ms"),
@@ -467,6 +489,11 @@ export class Broker {
       rack: this.config.raw("broker.rack"),
       endpoints: listenerDefs(this.config).map((def) => ({ name: def.name, ...this.advertised(def.name), securityProtocol: def.securityProtocol })),
     });
+  }
+
+  /** The log cleaner, or null when `log.cleaner.enable` is false (dynamic cleaner configs reconfigure it). */
+  get logCleaner(): LogCleaner | null {
+    return this.logs.cleaner;
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */

@@ -138,6 +138,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
       const respond = (results: PartitionResult[]): FetchResponse => {
         const m = b.metrics;
         if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
+        if (replicaId >= 0) for (const r of results) if (r.bytes > 0) b.leaderThrottle.record(r.w.topicName, r.w.partition, r.bytes);
         return buildResponse(results, session?.id ?? 0);
       };
       const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch);
@@ -228,6 +229,11 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       }
       if (diverging !== null) {
         data.divergingEpoch = diverging;
+        continue;
+      }
+      if (b.leaderThrottle.shouldThrottle(p.topic.name, p.index, p.isr.includes(replicaId))) {
+        // leader.replication.throttled.rate reached: this out-of-sync follower gets no records of it for now
+        data.highWatermark = log.highWatermark;
         continue;
       }
       data.highWatermark = log.highWatermark;
