@@ -122,6 +122,8 @@ export interface ClusterView {
   alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
   /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
+  /** Reserves `size` producer ids cluster-wide; the first of them. */
+  reserveProducerIds(size: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -319,6 +321,7 @@ export class Broker {
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
     broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
