@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
+import { pythonReadInOrder } from "../support/python-read-loop.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { RACK_AWARE_REPLICA_SELECTOR } from "../../src/replication/replica-selector.ts";
@@ -22,19 +23,7 @@ import sys
 from confluent_kafka import Consumer, TopicPartition
 c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "near-readers", "client.rack": sys.argv[2], "enable.auto.commit": False, "enable.partition.eof": True, "fetch.wait.max.ms": 100})
 c.assign([TopicPartition("near", 0, 0)])
-read = 0
-while True:
-    m = c.poll(30)
-    if m is None:
-        break
-    if m.error():
-        if m.error().code() == -191:
-            break
-        raise Exception(m.error())
-    if m.value() != b"n%d" % read:
-        raise Exception("out of order at %d: %r" % (read, m.value()))
-    read += 1
-c.close()
+${pythonReadInOrder("n")}
 print("read %d" % read)
 `;
 
