@@ -33,6 +33,7 @@ import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter
 import { tcpDialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
+import type { ElectionResult } from "../cluster/leader-election.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -111,6 +112,8 @@ export interface ClusterView {
   createPartitions(name: string, count: number): Promise<void>;
   /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
   alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
+  /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
 }
 
 /** Things tests may inject. */
@@ -769,6 +772,18 @@ export class Broker {
     };
   }
 
+  /**
+   * Leader elections (ElectLeaders). In a cluster through the control plane; a single node leads every partition,
+   * so each one it has needs no election.
+   */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]> {
+    if (this.cluster !== null) return this.cluster.electLeaders(type, targets);
+    return Promise.resolve((targets ?? []).map(({ topic, partition }) => {
+      const known = this.partition(topic, partition) !== undefined;
+      return { topic, partition, error: known ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: known ? `broker ${this.nodeId} already leads it` : `${topic}-${partition} does not exist` };
+    }));
+  }
+
   /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */
   get controllerId(): number {
     return this.cluster === null ? this.nodeId : this.cluster.controllerId();
@@ -829,9 +844,12 @@ export class Broker {
       for (const t of this.topicsByName.values()) {
         for (const p of t.partitions) {
           if (!p.isLeader || p.replicas.length < 2) continue;
-          const isr = p.proposedIsr(now, lagMs);
+          const proposed = p.proposedIsr(now, lagMs);
           const state = this.metadata.partitionState(t.name, p.index);
-          if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
+          if (proposed === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
+          // a broker in a controlled shutdown does not join an ISR (the controller takes it out)
+          const isr = proposed.filter((r) => state.isr.includes(r) || !this.metadata.brokers().some((b) => b.nodeId === r && b.inControlledShutdown));
+          if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) continue;
           // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
           const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
           write.then(

@@ -17,6 +17,10 @@ export const CLUSTER_SUBCOMMANDS: Record<string, ClusterSubcommand> = {
     summary: "Brokers, racks, the controller, leaders per broker, under-replicated and offline partitions",
     run: async (argv) => (await import("./cluster-describe.ts")).clusterDescribeCommand(argv),
   },
+  "elect-leaders": {
+    summary: "Preferred (default) or unclean leader elections (Kafka's ElectLeaders)",
+    run: async (argv) => (await import("./cluster-elect-leaders.ts")).clusterElectLeadersCommand(argv),
+  },
 };
 
 /** Help text for `runnel cluster`. */
