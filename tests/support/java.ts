@@ -34,6 +34,7 @@ export const KAFKA_TOOL = {
   dumpLog: "org.apache.kafka.tools.DumpLogSegments",
   brokerApiVersions: "org.apache.kafka.tools.BrokerApiVersionsCommand",
   leaderElection: "org.apache.kafka.tools.LeaderElectionCommand",
+  reassignPartitions: "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
 } as const;
 
 /** Newest modification time (ms) of the files under `dir` whose names end with `ext`. */

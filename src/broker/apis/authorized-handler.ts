@@ -2,13 +2,15 @@
  * Wraps a handler with the authorizer's checks for its API (src/security/request-authorization.ts): a refused
  * request is answered with Kafka's authorization error in a response shaped for the API, without running the
  * handler; an acks=0 Produce, which has no response, closes the connection instead. Produce and a consumer's Fetch
- * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served.
+ * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served. So
+ * are the APIs naming a list of resources ({@link perResourceChecks}): the handler serves the allowed elements and
+ * the refused ones are answered with their error codes in the same response.
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { firstRefused, perResourceChecks, refusal, requestTopicName, type PerResource, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -24,6 +26,28 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
     return res;
   };
   const res = h.handle(ctx, { ...req, [listKey]: allowed });
+  return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
+}
+
+/** Serves the elements of `split.list` that pass and merges in the refused ones, answered with `codes` (by index). */
+function perResource(h: ApiHandler, ctx: RequestContext, req: Req, split: PerResource, codes: ReadonlyMap<number, number>): ReturnType<ApiHandler["handle"]> {
+  const items: unknown[] = req[split.list];
+  const allowed = items.filter((_, i) => !codes.has(i));
+  const refused: Record<string, unknown>[] = [];
+  for (const code of new Set(codes.values())) {
+    refused.push(errorResponse(h.apiKey, ctx.apiVersion, { ...req, [split.list]: items.filter((_, i) => codes.get(i) === code) }, code));
+  }
+  const merge = (res: unknown) => {
+    if (res === NO_RESPONSE || res instanceof CloseConnection) return res;
+    const body = res as Record<string, unknown>;
+    for (const part of refused) {
+      for (const [k, v] of Object.entries(part)) if (Array.isArray(v) && v.length > 0 && Array.isArray(body[k])) body[k] = [...(body[k] as unknown[]), ...v];
+    }
+    return res;
+  };
+  // With nothing left to serve, the response is the refusals alone (no error on the request as a whole).
+  if (allowed.length === 0) return merge(errorResponse(h.apiKey, ctx.apiVersion, { ...req, [split.list]: [] }, ErrorCode.NONE)) as never;
+  const res = h.handle(ctx, { ...req, [split.list]: allowed });
   return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
 }
 
@@ -44,6 +68,18 @@ export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: Topi
           if (!authz.authorize(who, op, ResourceType.TOPIC, requestTopicName(t, nameOf))) denied.add(i);
         });
         if (denied.size > 0 && denied.size < r[listKey].length) return perTopic(h, ctx, r, listKey, denied);
+      }
+      const split = s !== undefined ? perResourceChecks(h.apiKey, r, nameOf) : null;
+      if (s !== undefined && split !== null) {
+        const who = { principal: s.principal, host: s.clientHost };
+        const whole = firstRefused(authz, who, h.apiKey, split.whole);
+        if (whole !== null) return errorResponse(h.apiKey, ctx.apiVersion, req, whole);
+        const codes = new Map<number, number>();
+        split.each.forEach((checks, i) => {
+          const code = firstRefused(authz, who, h.apiKey, checks);
+          if (code !== null) codes.set(i, code);
+        });
+        return codes.size === 0 ? h.handle(ctx, req) : perResource(h, ctx, r, split, codes);
       }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);
