@@ -33,11 +33,8 @@ import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter
 import { tcpDialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
-<<<<<<< HEAD
 import type { ElectionResult } from "../cluster/leader-election.ts";
-=======
 import { checkTarget } from "../cluster/reassignment.ts";
->>>>>>> main
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -118,12 +115,6 @@ export interface ClusterView {
   createTopic(req: CreateTopicRequest): Promise<void>;
   /** Places and writes new partitions of a topic. */
   createPartitions(name: string, count: number): Promise<void>;
-<<<<<<< HEAD
-  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
-  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
-  /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
-  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
-=======
   /**
    * Writes a leader's ISR change fenced by this broker's epoch, the partition epoch and the broker epochs the joining
    * replicas fetched with; the Kafka error code.
@@ -131,7 +122,8 @@ export interface ClusterView {
   alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
   /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
->>>>>>> main
+  /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
 }
 
 /** Things tests may inject. */
@@ -871,7 +863,6 @@ export class Broker {
   }
 
   /**
-<<<<<<< HEAD
    * Leader elections (ElectLeaders). In a cluster through the control plane; a single node leads every partition,
    * so each one it has needs no election.
    */
@@ -881,7 +872,9 @@ export class Broker {
       const known = this.partition(topic, partition) !== undefined;
       return { topic, partition, error: known ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: known ? `broker ${this.nodeId} already leads it` : `${topic}-${partition} does not exist` };
     }));
-=======
+  }
+
+  /**
    * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
    * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
    */
@@ -898,7 +891,6 @@ export class Broker {
     if (state === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
     if (target === null) throw new KafkaError(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No reassignment is in progress for this partition.");
     checkTarget(state, target, new Set([this.nodeId]), allowReplicationFactorChange);
->>>>>>> main
   }
 
   /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */

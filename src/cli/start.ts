@@ -136,13 +136,9 @@ function clusterView(plane: ControlPlane): ClusterView {
     brokerEpoch: () => plane.store.brokerEpoch,
     createTopic: (req) => plane.createTopic(req),
     createPartitions: (name, count) => plane.createPartitions(name, count),
-<<<<<<< HEAD
-    alterIsr: (state, isr) => plane.alterIsr(state, isr),
-    electLeaders: (type, targets) => plane.electLeaders(type, targets),
-=======
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
->>>>>>> main
+    electLeaders: (type, targets) => plane.electLeaders(type, targets),
   };
 }
 

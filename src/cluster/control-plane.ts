@@ -13,11 +13,8 @@ import { ClusterController, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
-<<<<<<< HEAD
 import { electLeaders, type ElectionResult } from "./leader-election.ts";
-=======
 import { cancelReassignment, checkTarget, startReassignment } from "./reassignment.ts";
->>>>>>> main
 import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
@@ -101,7 +98,6 @@ export class ControlPlane {
   readonly nodeId: number;
   private readonly random: RandomSource;
   private readonly clock: Clock;
-  private readonly nodeId: number;
 
   private constructor(nodeId: number, store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController, random: RandomSource, clock: Clock) {
     this.nodeId = nodeId;
@@ -232,7 +228,6 @@ export class ControlPlane {
     return `catching up: not yet in the ISR of ${behind.length} partition(s) it follows (${behind.slice(0, READINESS_PARTITIONS_NAMED).join(", ")}${behind.length > READINESS_PARTITIONS_NAMED ? ", ..." : ""})`;
   }
 
-<<<<<<< HEAD
   /**
    * ElectLeaders (API 43) of `type` for `targets` (null: every partition, leaving out those that need none): on the
    * active controller fenced by its epoch, elsewhere by the partition epochs alone.
@@ -288,8 +283,6 @@ export class ControlPlane {
       signal?.addEventListener("abort", onAbort);
     });
   }
-=======
->>>>>>> main
 
   /** Stops the controller, resigns, deregisters the broker and stops watching. */
   async close(): Promise<void> {

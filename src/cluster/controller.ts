@@ -1,13 +1,9 @@
 /**
  * The active controller's work, on the etcd metadata store's view: creating and deleting topics (rack-aware replica
  * placement over the registered brokers) and keeping every partition led. When a broker's registration vanishes or
-<<<<<<< HEAD
  * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`); a broker in
- * a controlled shutdown loses its leaderships to other live ISR members and leaves the ISRs. Every write
-=======
- * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`), and it
- * completes partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
->>>>>>> main
+ * a controlled shutdown loses its leaderships to other live ISR members and leaves the ISRs; and it completes
+ * partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
  * is an etcd txn that compares the controller epoch (a deposed controller cannot write) and, for partitions, the
  * stored partition epoch (a concurrent ISR change wins; the controller decides again on the state it then sees).
  * It also runs Kafka's automatic leader rebalance (`auto.leader.rebalance.enable`). Only the broker holding the
@@ -22,11 +18,8 @@ import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
 import { initialPartitionState, reconcilePartition } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
-<<<<<<< HEAD
 import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
-=======
 import { completeReassignment } from "./reassignment.ts";
->>>>>>> main
 
 /** Kafka's topic config key for unclean election. */
 export const UNCLEAN_LEADER_ELECTION = "unclean.leader.election.enable";
@@ -259,12 +252,8 @@ export class ClusterController {
     const shuttingDown = new Set(this.store.brokers().filter((b) => b.inControlledShutdown).map((b) => b.nodeId));
     const changes: { next: PartitionStateRecord; expected: number }[] = [];
     for (const s of this.store.partitionStates()) {
-<<<<<<< HEAD
-      const next = reconcilePartition(s, live, this.uncleanFor(s.topic), shuttingDown);
-=======
       // a partition whose leadership is settled may finish its reassignment (its target replicas all in sync)
-      const next = reconcilePartition(s, live, this.uncleanFor(s.topic)) ?? completeReassignment(s, live);
->>>>>>> main
+      const next = reconcilePartition(s, live, this.uncleanFor(s.topic), shuttingDown) ?? completeReassignment(s, live);
       if (next) changes.push({ next, expected: s.partitionEpoch });
     }
     try {
