@@ -195,6 +195,8 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Sensors of the controller_mutation_rate quotas (KIP-599). */
+  readonly mutationRates: QuotaRates;
   /** Replication throttle of this broker as a leader (`leader.replication.throttled.*`). */
   readonly leaderThrottle: ReplicationThrottle;
   /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
@@ -247,6 +249,7 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
     const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
       new ReplicationThrottle({
         brokerId: config.nodeId,

@@ -145,6 +145,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "connections.max.reauth.ms", type: "long", default: "0", doc: "KIP-368: SASL clients must re-authenticate within this time (an OAUTHBEARER token's expiry shortens it); 0 = never." },
   { key: "quota.window.num", type: "int", default: "11", doc: "Samples kept for client quota rates." },
   { key: "quota.window.size.seconds", type: "int", default: "1", doc: "Length of one client quota rate sample." },
+  { key: "controller.quota.window.num", type: "int", default: "11", doc: "Samples kept for controller_mutation_rate quotas (KIP-599)." },
+  { key: "controller.quota.window.size.seconds", type: "int", default: "1", doc: "Length of one controller_mutation_rate sample." },
   { key: "sasl.jaas.config", type: "string", default: null, doc: "Login config for every SASL listener without its own listener.name.<listener>.<mechanism>.sasl.jaas.config (PLAIN users as user_<name>=\"<password>\")." },
   { key: "ssl.reload.check.interval.ms", type: "long", default: "10000", doc: "Runnel: how often TLS listeners read their PEM files again; changed key material is used for new connections." },
   { key: "sasl.oauthbearer.jwks.endpoint.url", type: "string", default: null, doc: "OAUTHBEARER: JWKS with the keys that sign accepted tokens (file:///path; when unset, unsecured tokens are accepted)." },
