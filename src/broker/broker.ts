@@ -11,8 +11,9 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
-import { mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
+import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
+import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
@@ -312,11 +313,7 @@ export class Broker {
     }, {
       retentionCheckIntervalMs: config.num("log.retention.check.interval.ms"),
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
-      cleaner: {
-        enable: config.bool("log.cleaner.enable"),
-        backoffMs: config.num("log.cleaner.backoff.ms"),
-        dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
-      },
+      cleaner: { enable: config.bool("log.cleaner.enable"), ...cleanerOptionsFrom(config) },
       afterPartitionLoaded: deps.recoveryProgress,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
@@ -376,6 +373,11 @@ export class Broker {
    * topics as the store shows them, whoever wrote them.
    */
   private applyMetadataChange(c: MetadataChange): void {
+    // A dynamic broker config changed through another broker of the cluster (KIP-226): apply it here too.
+    if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(this.nodeId))) {
+      applyDynamicBrokerConfigs(this);
+      return;
+    }
     if (c.kind === "topic") {
       if (this.cluster !== null && !this.stopped) this.applyTopicRecord(c.name, c.value);
       return;
@@ -484,6 +486,11 @@ export class Broker {
       rack: this.config.raw("broker.rack"),
       endpoints: listenerDefs(this.config).map((def) => ({ name: def.name, ...this.advertised(def.name), securityProtocol: def.securityProtocol })),
     });
+  }
+
+  /** The log cleaner, or null when `log.cleaner.enable` is false (dynamic cleaner configs reconfigure it). */
+  get logCleaner(): LogCleaner | null {
+    return this.logs.cleaner;
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
