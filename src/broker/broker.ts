@@ -55,7 +55,8 @@ import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { timedFileSystem } from "../platform/timed-fs.ts";
 // Security (src/security): listeners with their protocols, TLS and SASL.
 import { advertisedSpec, listenerDefs, validateListeners } from "../security/listeners.ts";
-import { listenerSecurity } from "../security/listener-security.ts";
+import { listenerSecurity, type ListenerSecurity } from "../security/listener-security.ts";
+import { fetchGet, type HttpGet } from "../platform/http-client.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
@@ -125,6 +126,8 @@ export interface ClusterView {
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
   /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
   electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
+  /** Reserves `size` producer ids cluster-wide; the first of them. */
+  reserveProducerIds(size: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -145,6 +148,8 @@ export interface BrokerDeps {
   cluster?: ClusterView;
   /** How plaintext Kafka listeners accept connections (default: the platform's TCP; the simulation passes its network). */
   listen?: ListenFn;
+  /** GETs an OAUTHBEARER JWKS from an http(s):// URL (default: the runtime's fetch). */
+  httpGet?: HttpGet;
 }
 
 /** A running broker. */
@@ -159,6 +164,8 @@ export class Broker {
   readonly topicsByName = new Map<string, Topic>();
   /** Topics by id hex. */
   readonly topicsById = new Map<string, Topic>();
+  /** The listeners' security (TLS, SASL, the OAUTHBEARER JWKS refreshes), closed on stop. */
+  private listenerSecurities: ListenerSecurity[] = [];
   /** Broker-level defaults for topic configs (recomputed when dynamic broker configs change). */
   defaultLogConfig: LogConfig;
   /** Clock. */
@@ -232,7 +239,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -272,7 +279,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -320,6 +327,7 @@ export class Broker {
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
     rememberStaticBrokerSettings(broker, staticSettings);
@@ -342,10 +350,12 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     validateListeners(config);
-    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok), httpGet: deps.httpGet ?? fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
+    broker.listenerSecurities = securities;
     const limits = listenerLimits(config, connectionFds);
     try {
+      await Promise.all(securities.map((sec) => sec.ready()));
       for (const sec of securities) {
         const def = sec.def;
         const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits, deps.listen);
@@ -353,7 +363,8 @@ export class Broker {
         broker.listener ??= l;
       }
     } catch (e) {
-      for (const l of broker.kafkaListeners.values()) await l.close();
+      // Close everything started so far (listeners, JWKS refreshes, logs, timers), then report the failure.
+      await broker.stop().catch((stopFailure) => d.logger.warn(`stopping after a failed start: ${(stopFailure as Error).message}`));
       throw e;
     }
     const spec = securities[0].def;
@@ -530,6 +541,7 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     for (const l of this.kafkaListeners.values()) await l.close();
+    for (const sec of this.listenerSecurities) sec.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     if (this.isrCheckTimer !== null) this.clock.clearTimer(this.isrCheckTimer);
     for (const c of this.leaderChannels) c.close();
