@@ -228,6 +228,8 @@ export class Broker {
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
   private isrCheckTimer: unknown = null;
+  /** Partitions whose ISR change is being written. */
+  private readonly isrWrites = new Set<PartitionState>();
   private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
@@ -330,6 +332,10 @@ export class Broker {
     if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
+    broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
+      const p = broker.partition(topic, index);
+      if (p !== undefined) broker.checkIsr(p);
+    };
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
@@ -971,27 +977,31 @@ export class Broker {
     const lagMs = this.config.num("replica.lag.time.max.ms");
     this.isrCheckTimer = this.clock.setTimer(() => {
       if (this.stopped) return;
-      const now = this.clock.monotonicMs();
-      for (const t of this.topicsByName.values()) {
-        for (const p of t.partitions) {
-          if (!p.isLeader || p.replicas.length < 2) continue;
-          const proposed = p.proposedIsr(now, lagMs);
-          const state = this.metadata.partitionState(t.name, p.index);
-          if (proposed === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
-          // a broker in a controlled shutdown does not join an ISR (the controller takes it out)
-          const isr = proposed.filter((r) => state.isr.includes(r) || !this.metadata.brokers().some((b) => b.nodeId === r && b.inControlledShutdown));
-          if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) continue;
-          // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
-          const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
-          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
-          write.then(
-            (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
-            (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
-          );
-        }
-      }
+      for (const t of this.topicsByName.values()) for (const p of t.partitions) this.checkIsr(p);
       this.scheduleIsrCheck();
     }, Math.max(1, Math.floor(lagMs / 2)));
+  }
+
+  /** A leader's ISR decision for one partition, written when it changes (one write at a time per partition). */
+  private checkIsr(p: PartitionState): void {
+    if (this.stopped || !p.isLeader || p.replicas.length < 2 || this.isrWrites.has(p)) return;
+    const proposed = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
+    const name = p.topic.name;
+    const state = this.metadata.partitionState(name, p.index);
+    if (proposed === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    // a broker in a controlled shutdown does not join an ISR (the controller takes it out)
+    const isr = proposed.filter((r) => state.isr.includes(r) || !this.metadata.brokers().some((b) => b.nodeId === r && b.inControlledShutdown));
+    if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) return;
+    // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
+    const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
+    const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
+    this.isrWrites.add(p);
+    write
+      .then(
+        (applied) => applied && this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
+        (e) => this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
+      )
+      .finally(() => this.isrWrites.delete(p));
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */

@@ -4,7 +4,8 @@
  * partition is cut off the bridge, so it reaches neither the other brokers nor etcd. Then:
  * - leadership moves: its lease expires and the controller elects a new leader from the ISR;
  * - the old leader acknowledges no acks=all write made to it after the cut (confluent-kafka inside its namespace
- *   gets an error for every one), while acks=1 writes to it succeed and land in its log;
+ *   gets an error for every one), while acks=1 writes to it succeed and land in its log; its high watermark does not
+ *   move past what the ISR had (kcat inside its namespace reads exactly the records committed before the cut);
  * - the majority side takes acks=all writes;
  * - after healing, the old leader truncates the acks=1 records, rejoins the ISR, and all three replicas' segment
  *   files become byte-identical;
@@ -22,12 +23,13 @@ import { startBrokerProcess, type BrokerProcess } from "../support/broker-proces
 import { until } from "../support/cluster-processes.ts";
 import { EtcdClient, kvText } from "../../src/cluster/etcd-client.ts";
 import { NetLab, netnsSkipReason } from "../support/netns.ts";
-import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
+import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { readBatchHeader, RecordCursor } from "../../src/protocol/record-batch.ts";
 import { BATCH_HEADER_SIZE, LOG_OVERHEAD } from "../../src/protocol/batch-layout.ts";
 
 const skip =
   ETCD_SKIP_REASON ||
+  (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)") ||
   (await netnsSkipReason()) ||
   ((await havePythonModule("confluent_kafka")) ? false : "SKIPPED: /usr/bin/python3 has no confluent_kafka (tests/setup.d/10-interop-peers.sh)");
 if (skip) console.error(skip);
@@ -170,6 +172,11 @@ test("network partition: the cut-off leader acknowledges no acks=all write, lead
     assert.deepEqual(ones.filter((d) => d.error !== null), [], "acks=1 writes to the old leader succeed during the cut");
     const lostAcked = lost.filter((d) => d.error === null);
     assert.deepEqual(lostAcked, [], "the cut-off leader acknowledged no acks=all write");
+    // Its high watermark stayed where the ISR left it: a consumer reading it to the end sees only what was committed.
+    const read = [...lab.exec(old), "kcat", "-C", "-b", addr(old), "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
+    const seen = await runProc(read[0], read.slice(1), { timeoutMs: 60_000 });
+    assert.equal(seen.code, 0, seen.stderr);
+    assert.deepEqual(seen.stdout.split("\n").filter((l) => l.length > 0), before.map((d) => d.value), "the cut-off leader's high watermark did not pass what its ISR had");
     const oldLog = new Set(replicaRecords(dataDirs[old - 1]).map((r) => r.value));
     assert.ok(ones.every((d) => oldLog.has(d.value)), "the acks=1 records are in the old leader's log during the cut");
 
