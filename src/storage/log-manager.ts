@@ -441,13 +441,17 @@ export class LogManager {
     if (this.closed || this.rollCheckpointTimer !== null) return;
     this.rollCheckpointTimer = this.deps.clock.setTimer(() => {
       this.rollCheckpointTimer = null;
-      if (this.closed) return;
-      try {
-        this.checkpoint();
-      } catch (e) {
-        this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
-      }
+      if (!this.closed) this.checkpointLogged();
     }, ROLL_CHECKPOINT_DELAY_MS);
+  }
+
+  /** {@link checkpoint}, a failure logged (the timers' way). */
+  private checkpointLogged(): void {
+    try {
+      this.checkpoint();
+    } catch (e) {
+      this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
+    }
   }
 
   private armCheckpoint(): void {
@@ -455,11 +459,7 @@ export class LogManager {
     this.checkpointTimer = this.deps.clock.setTimer(() => {
       this.checkpointTimer = null;
       if (this.closed) return;
-      try {
-        this.checkpoint();
-      } catch (e) {
-        this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
-      }
+      this.checkpointLogged();
       this.armCheckpoint();
     }, interval);
   }
