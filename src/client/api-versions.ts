@@ -58,6 +58,8 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeClientQuotas,
   ApiKey.AlterClientQuotas,
+  // Inter-broker: a transaction coordinator's markers to the leaders of the transaction's partitions.
+  ApiKey.WriteTxnMarkers,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

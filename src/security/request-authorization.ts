@@ -38,13 +38,13 @@ function configResource(op: number, r: { resourceType: number; resourceName: str
   return cluster(op);
 }
 
-/** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata). */
+/** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata, DescribeTopicPartitions). */
 export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): Check[] | null {
   const topicName = (t: Req): string => t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
   const topics = (list: Req[] | null | undefined, op: number) => (list ?? []).map((t) => topic(op, topicName(t)));
   switch (apiKey) {
-    case 3: case 17: case 18: case 36:
-      return null;
+    case 3: case 17: case 18: case 36: case 75:
+      return null; // Metadata and DescribeTopicPartitions check DESCRIBE per topic themselves
     case 0:
       return [...(req.transactionalId ? [txn(Op.WRITE, req.transactionalId)] : []), ...topics(req.topicData, Op.WRITE)];
     case 1:
