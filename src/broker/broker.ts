@@ -11,14 +11,15 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
-import { mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
+import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
+import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { listenerLimits, startKafkaListener, type KafkaListener } from "./kafka-listener.ts";
+import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "./kafka-listener.ts";
 import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
@@ -33,6 +34,7 @@ import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
+import { checkTarget } from "../cluster/reassignment.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -53,12 +55,17 @@ import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { timedFileSystem } from "../platform/timed-fs.ts";
 // Security (src/security): listeners with their protocols, TLS and SASL.
 import { advertisedSpec, listenerDefs, validateListeners } from "../security/listeners.ts";
-import { listenerSecurity } from "../security/listener-security.ts";
+import { listenerSecurity, type ListenerSecurity } from "../security/listener-security.ts";
+import { fetchGet, type HttpGet } from "../platform/http-client.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import { ClientQuotaStore } from "../security/client-quotas.ts";
 import { QuotaRates } from "../security/quota-rate.ts";
+import { memoryFileSystem } from "../platform/memory-fs.ts";
+import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
+import { PartitionLog } from "../storage/partition-log.ts";
+import { silentStorageLogger } from "../storage/storage-deps.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -110,8 +117,15 @@ export interface ClusterView {
   createTopic(req: CreateTopicRequest): Promise<void>;
   /** Places and writes new partitions of a topic. */
   createPartitions(name: string, count: number): Promise<void>;
-  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
-  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
+  /**
+   * Writes a leader's ISR change fenced by this broker's epoch, the partition epoch and the broker epochs the joining
+   * replicas fetched with; the Kafka error code.
+   */
+  alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
+  /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
+  alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
+  /** Reserves `size` producer ids cluster-wide; the first of them. */
+  reserveProducerIds(size: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -130,6 +144,10 @@ export interface BrokerDeps {
   metadata?: MetadataStore;
   /** Cluster mode: the control plane; topics then come from the store and followers replicate from leaders. */
   cluster?: ClusterView;
+  /** How plaintext Kafka listeners accept connections (default: the platform's TCP; the simulation passes its network). */
+  listen?: ListenFn;
+  /** GETs an OAUTHBEARER JWKS from an http(s):// URL (default: the runtime's fetch). */
+  httpGet?: HttpGet;
 }
 
 /** A running broker. */
@@ -144,6 +162,8 @@ export class Broker {
   readonly topicsByName = new Map<string, Topic>();
   /** Topics by id hex. */
   readonly topicsById = new Map<string, Topic>();
+  /** The listeners' security (TLS, SASL, the OAUTHBEARER JWKS refreshes), closed on stop. */
+  private listenerSecurities: ListenerSecurity[] = [];
   /** Broker-level defaults for topic configs (recomputed when dynamic broker configs change). */
   defaultLogConfig: LogConfig;
   /** Clock. */
@@ -181,6 +201,12 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Sensors of the controller_mutation_rate quotas (KIP-599). */
+  readonly mutationRates: QuotaRates;
+  /** Replication throttle of this broker as a leader (`leader.replication.throttled.*`). */
+  readonly leaderThrottle: ReplicationThrottle;
+  /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
+  readonly followerThrottle: ReplicationThrottle;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -202,11 +228,20 @@ export class Broker {
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
   private isrCheckTimer: unknown = null;
+  /** Partitions whose ISR change is being written. */
+  private readonly isrWrites = new Set<PartitionState>();
   private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
+  /**
+   * Cluster mode: partitions this broker knows of but holds no replica of. Each is an empty stand-in kept in memory
+   * (no file on disk), replaced by a real log when a reassignment adds this broker, and the real log is deleted when
+   * one removes it.
+   */
+  private readonly standIns = new WeakSet<PartitionState>();
+  private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -224,6 +259,18 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
+    const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
+      new ReplicationThrottle({
+        brokerId: config.nodeId,
+        rate: () => Number(config.raw(rateKey)),
+        replicas: (topic) => this.topicsByName.get(topic)?.config[replicasField] ?? "",
+        clock: deps.clock,
+        windowNum: config.num("replication.quota.window.num"),
+        windowMs: config.num("replication.quota.window.size.seconds") * 1000,
+      });
+    this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
+    this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
@@ -234,7 +281,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -275,18 +322,20 @@ export class Broker {
     }, {
       retentionCheckIntervalMs: config.num("log.retention.check.interval.ms"),
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
-      cleaner: {
-        enable: config.bool("log.cleaner.enable"),
-        backoffMs: config.num("log.cleaner.backoff.ms"),
-        dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
-      },
+      cleaner: { enable: config.bool("log.cleaner.enable"), ...cleanerOptionsFrom(config) },
       afterPartitionLoaded: deps.recoveryProgress,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
+    if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
+    broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
+      const p = broker.partition(topic, index);
+      if (p !== undefined) broker.checkIsr(p);
+    };
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
@@ -312,18 +361,21 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     validateListeners(config);
-    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok), httpGet: deps.httpGet ?? fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
+    broker.listenerSecurities = securities;
     const limits = listenerLimits(config, connectionFds);
     try {
+      await Promise.all(securities.map((sec) => sec.ready()));
       for (const sec of securities) {
         const def = sec.def;
-        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits);
+        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits, deps.listen);
         broker.kafkaListeners.set(def.name, l);
         broker.listener ??= l;
       }
     } catch (e) {
-      for (const l of broker.kafkaListeners.values()) await l.close();
+      // Close everything started so far (listeners, JWKS refreshes, logs, timers), then report the failure.
+      await broker.stop().catch((stopFailure) => d.logger.warn(`stopping after a failed start: ${(stopFailure as Error).message}`));
       throw e;
     }
     const spec = securities[0].def;
@@ -343,6 +395,11 @@ export class Broker {
    * topics as the store shows them, whoever wrote them.
    */
   private applyMetadataChange(c: MetadataChange): void {
+    // A dynamic broker config changed through another broker of the cluster (KIP-226): apply it here too.
+    if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(this.nodeId))) {
+      applyDynamicBrokerConfigs(this);
+      return;
+    }
     if (c.kind === "topic") {
       if (this.cluster !== null && !this.stopped) this.applyTopicRecord(c.name, c.value);
       if (c.name === OFFSETS_TOPIC || c.name === TRANSACTION_STATE_TOPIC) this.coordinatorsFollowLeaders();
@@ -351,6 +408,10 @@ export class Broker {
     if (c.kind !== "partition" || c.value === null) return;
     const p = this.partition(c.topic, c.partition);
     if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
+    if (this.standIns.has(p) === this.hosts(c.value)) {
+      this.rehost(p.topic, p, c.value);
+      return;
+    }
     try {
       p.takeRoles(c.value);
     } catch (e) {
@@ -474,6 +535,7 @@ export class Broker {
         },
         channel,
         clock: this.clock,
+        throttle: this.followerThrottle,
         warn: (m) => this.logger.warn(m),
         settings: {
           maxWaitMs: this.config.num("replica.fetch.wait.max.ms"),
@@ -497,6 +559,11 @@ export class Broker {
       rack: this.config.raw("broker.rack"),
       endpoints: listenerDefs(this.config).map((def) => ({ name: def.name, ...this.advertised(def.name), securityProtocol: def.securityProtocol })),
     });
+  }
+
+  /** The log cleaner, or null when `log.cleaner.enable` is false (dynamic cleaner configs reconfigure it). */
+  get logCleaner(): LogCleaner | null {
+    return this.logs.cleaner;
   }
 
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
@@ -536,6 +603,7 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     for (const l of this.kafkaListeners.values()) await l.close();
+    for (const sec of this.listenerSecurities) sec.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     if (this.isrCheckTimer !== null) this.clock.clearTimer(this.isrCheckTimer);
     for (const c of this.leaderChannels) c.close();
@@ -581,6 +649,61 @@ export class Broker {
     this.topicsVersion++;
   }
 
+  /** Whether this broker holds a replica of a partition in state `state` (always on a single node). */
+  private hosts(state: { replicas: readonly number[] } | undefined): boolean {
+    return this.cluster === null || state === undefined || state.replicas.includes(this.nodeId);
+  }
+
+  /**
+   * A reassignment added this broker to a partition's replicas (a real log replaces the stand-in and follows the
+   * leader) or removed it (the log's files are deleted and a stand-in takes its place). The old object takes the
+   * new roles first, so parked acks=all produces hear NOT_LEADER_OR_FOLLOWER.
+   */
+  private rehost(topic: Topic, old: PartitionState, state: PartitionStateRecord): void {
+    try {
+      old.takeRoles(state);
+    } catch (e) {
+      this.logger.warn(`${old.log.name}: ${(e as Error).message}`);
+    }
+    old.markRemoved();
+    this.followLeader(topic, old);
+    const hosted = this.hosts(state);
+    if (hosted) this.standInFs.removeTree(old.log.dir);
+    let next: PartitionState;
+    try {
+      if (!hosted) this.logs.delete({ topic: topic.name, partition: old.index });
+      next = this.openPartition(topic, old.index, state);
+    } catch (e) {
+      this.logger.error(`${old.log.name}: could not ${hosted ? "open the new replica" : "drop the replica"}: ${(e as Error).message}`);
+      return;
+    }
+    topic.partitions[old.index] = next;
+    this.logger.info(`${old.log.name}: ${hosted ? "now a replica here (reassigned), replicating from broker " + state.leader : "no longer a replica here (reassigned away), its files deleted"}`);
+    this.followLeader(topic, next);
+  }
+
+  /**
+   * Opens partition `i` of `topic` in the roles `state` gives it: on its log (created where missing) when this
+   * broker hosts it, else as an in-memory stand-in, after deleting a log left here from before.
+   */
+  private openPartition(topic: Topic, i: number, state: PartitionStateRecord | undefined): PartitionState {
+    const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
+    const tp = { topic: topic.name, partition: i };
+    if (!this.hosts(state)) {
+      if (this.logs.getLog(tp) !== undefined) {
+        this.logger.info(`${topic.name}-${i}: this broker is not one of its replicas ${roles.replicas.join(",")}; deleting its local log`);
+        this.logs.delete(tp);
+      }
+      this.standInFs.removeTree(`/${topic.name}-${i}`);
+      const log = PartitionLog.open(`/${topic.name}-${i}`, tp, topic.config, { fs: this.standInFs, clock: this.clock, logger: silentStorageLogger });
+      const p = Partition.open(topic, i, log, { ...this.partitionDeps, fs: this.standInFs }, roles);
+      this.standIns.add(p);
+      return p;
+    }
+    const log = this.logs.getOrCreate(tp, topic.config, uuidBase64(topic.id));
+    return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
+  }
+
   /**
    * Opens (creating where missing) partitions `from` to `to - 1` of `topic`. With `undo` (new partitions), all of
    * them or none: a failure deletes the logs opened so far. Without it (start-up), a failure stops the start.
@@ -588,12 +711,7 @@ export class Broker {
   private openPartitions(topic: Topic, from: number, to: number, undo = true): PartitionState[] {
     const opened: PartitionState[] = [];
     try {
-      for (let i = from; i < to; i++) {
-        const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
-        const state = this.metadata.partitionState(topic.name, i);
-        const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
-        opened.push(Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`)));
-      }
+      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, this.metadata.partitionState(topic.name, i)));
     } catch (e) {
       if (!undo) throw e;
       this.logger.error(`could not open partitions of ${topic.name}: ${(e as Error).message}`);
@@ -828,6 +946,25 @@ export class Broker {
     };
   }
 
+  /**
+   * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
+   * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
+   */
+  async alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void> {
+    if (this.cluster !== null) {
+      try {
+        await this.cluster.alterReassignment(topic, partition, target, allowReplicationFactorChange);
+      } catch (e) {
+        throw this.metadataFailure(`reassign ${topic}-${partition}`, e);
+      }
+      return;
+    }
+    const state = this.metadata.partitionState(topic, partition);
+    if (state === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
+    if (target === null) throw new KafkaError(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No reassignment is in progress for this partition.");
+    checkTarget(state, target, new Set([this.nodeId]), allowReplicationFactorChange);
+  }
+
   /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */
   get controllerId(): number {
     return this.cluster === null ? this.nodeId : this.cluster.controllerId();
@@ -884,23 +1021,28 @@ export class Broker {
     const lagMs = this.config.num("replica.lag.time.max.ms");
     this.isrCheckTimer = this.clock.setTimer(() => {
       if (this.stopped) return;
-      const now = this.clock.monotonicMs();
-      for (const t of this.topicsByName.values()) {
-        for (const p of t.partitions) {
-          if (!p.isLeader || p.replicas.length < 2) continue;
-          const isr = p.proposedIsr(now, lagMs);
-          const state = this.metadata.partitionState(t.name, p.index);
-          if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
-          // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
-          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
-          write.then(
-            (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
-            (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
-          );
-        }
-      }
+      for (const t of this.topicsByName.values()) for (const p of t.partitions) this.checkIsr(p);
       this.scheduleIsrCheck();
     }, Math.max(1, Math.floor(lagMs / 2)));
+  }
+
+  /** A leader's ISR decision for one partition, written when it changes (one write at a time per partition). */
+  private checkIsr(p: PartitionState): void {
+    if (this.stopped || !p.isLeader || p.replicas.length < 2 || this.isrWrites.has(p)) return;
+    const isr = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
+    const name = p.topic.name;
+    const state = this.metadata.partitionState(name, p.index);
+    if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
+    const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
+    const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
+    this.isrWrites.add(p);
+    write
+      .then(
+        (applied) => applied && this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
+        (e) => this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
+      )
+      .finally(() => this.isrWrites.delete(p));
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */

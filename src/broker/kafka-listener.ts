@@ -15,6 +15,9 @@ import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { RequestBudget } from "./request-budget.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
+/** Listens on host:port, calling back with each accepted connection (the platform's `listen`, or a simulated network). */
+export type ListenFn = typeof listen;
+
 /** Log sink of the listener. */
 export type ListenerLog = (level: "info" | "warn" | "error", msg: string) => void;
 
@@ -71,6 +74,7 @@ export async function startKafkaListener(
   metrics?: BrokerMetrics,
   security?: ListenerSecurity,
   limits?: ListenerLimits,
+  listenPlain: ListenFn = listen,
 ): Promise<KafkaListener> {
   const shared = limits ?? listenerLimits(config, connectionFds);
   const { quotas, budget } = shared;
@@ -114,7 +118,7 @@ export async function startKafkaListener(
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
   const tls = security?.tls ?? null;
   const onHandshakeError = (remote: string, message: string) => log("warn", `Failed authentication with ${remote} on listener ${security!.def.name} (SSL handshake failed: ${message})`);
-  const serve = tls === null ? listen : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on);
+  const serve = tls === null ? listenPlain : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on);
   listener = await serve(host, port, (conn) => {
     if (!quotas.admit(conn.remoteIp)) {
       log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);

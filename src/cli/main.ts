@@ -18,6 +18,7 @@ Commands:
   acl <sub>             add | list | remove ACLs
   quota <sub>           set | remove | describe client quotas
   bench <kind>          produce | consume | e2e load tests against any Kafka broker
+  cluster <sub>         describe | elect-leaders ... (operating a cluster; runnel cluster --help)
 
 Options:
   -h, --help            Show help (also: runnel <command> --help)
@@ -68,6 +69,10 @@ export async function main(argv: string[]): Promise<number> {
     case "acl": {
       const { aclCommand } = await import("./acl.ts");
       return aclCommand(rest);
+    }
+    case "cluster": {
+      const { clusterCommand } = await import("./cluster.ts");
+      return clusterCommand(rest);
     }
     case "bench": {
       const { benchCommand } = await import("./bench.ts");

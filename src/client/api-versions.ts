@@ -58,6 +58,9 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeClientQuotas,
   ApiKey.AlterClientQuotas,
+  // Partition reassignment (runnel cluster reassign, drain).
+  ApiKey.AlterPartitionReassignments,
+  ApiKey.ListPartitionReassignments,
   // Inter-broker: a transaction coordinator's markers to the leaders of the transaction's partitions.
   ApiKey.WriteTxnMarkers,
 ];

@@ -6,6 +6,7 @@
  *   ROOT/partitions/NAME/P     partition state (replicas, ISR, leader, leader epoch, partition epoch)
  *   ROOT/cluster/id            the cluster id (written once by the first broker, adopted by the others)
  *   ROOT/configs/KIND:NAME     dynamic config overrides of a broker (NAME = node id, "" = cluster default) or group
+ *   ROOT/producer-ids/next     the first producer id not yet reserved by any broker (decimal)
  */
 import { kvText, type KeyValue } from "./etcd-client.ts";
 import type { PartitionState } from "./partition-state.ts";
@@ -74,6 +75,10 @@ export class ClusterKeys {
   partition(topic: string, partition: number): string {
     return `${this.topicPartitions(topic)}${partition}`;
   }
+  /** The producer id block counter. */
+  get producerIdsNext(): string {
+    return `${this.root}/producer-ids/next`;
+  }
   /** Prefix of every dynamic config record. */
   get configs(): string {
     return `${this.root}/configs/`;
@@ -109,10 +114,20 @@ export function decodeBroker(kv: KeyValue): BrokerRegistration {
 /** A partition state read back from etcd (topic and partition come from the key). */
 export function decodePartitionState(kv: KeyValue, topic: string, partition: number): PartitionStateRecord {
   const s = JSON.parse(kvText(kv)) as PartitionState;
-  return { topic, partition, replicas: s.replicas, leader: s.leader, leaderEpoch: s.leaderEpoch, isr: s.isr, partitionEpoch: s.partitionEpoch };
+  const out: PartitionStateRecord = { topic, partition, replicas: s.replicas, leader: s.leader, leaderEpoch: s.leaderEpoch, isr: s.isr, partitionEpoch: s.partitionEpoch };
+  if (s.addingReplicas?.length || s.removingReplicas?.length) {
+    out.addingReplicas = s.addingReplicas ?? [];
+    out.removingReplicas = s.removingReplicas ?? [];
+  }
+  return out;
 }
 
-/** The stored text of a partition state (fixed field order, so equal states are equal bytes). */
+/**
+ * The stored text of a partition state (fixed field order, so equal states are equal bytes); the reassignment
+ * fields only while a reassignment runs.
+ */
 export function encodePartitionState(s: PartitionState): string {
-  return JSON.stringify({ replicas: s.replicas, isr: s.isr, leader: s.leader, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch });
+  const base = { replicas: s.replicas, isr: s.isr, leader: s.leader, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch };
+  if (!s.addingReplicas?.length && !s.removingReplicas?.length) return JSON.stringify(base);
+  return JSON.stringify({ ...base, addingReplicas: s.addingReplicas ?? [], removingReplicas: s.removingReplicas ?? [] });
 }

@@ -100,6 +100,10 @@ export class EtcdMetadataStore implements MetadataStore {
   brokers(): BrokerRegistration[] {
     return [...this.registrations.values()].sort((a, b) => a.nodeId - b.nodeId);
   }
+  /** The registration of broker `nodeId`, or undefined. */
+  broker(nodeId: number): BrokerRegistration | undefined {
+    return this.registrations.get(nodeId);
+  }
   /** This broker's epoch, or -1 while it is not registered (or fenced). */
   get brokerEpoch(): number {
     return this.session?.epoch ?? -1;
@@ -147,6 +151,22 @@ export class EtcdMetadataStore implements MetadataStore {
     const kv = r.results[0]?.kvs[0];
     if (kv === undefined) throw new Error("etcd answered no cluster id although the key exists");
     return kvText(kv);
+  }
+
+  /**
+   * Reserves `size` producer ids for this broker, cluster-wide (Kafka's AllocateProducerIds): moves the counter by
+   * compare-and-set and answers the first reserved id. Rejects with the retriable EtcdUnavailableError while etcd
+   * does not answer.
+   */
+  async reserveProducerIds(size: bigint): Promise<bigint> {
+    const key = this.keys.producerIdsNext;
+    for (;;) {
+      const kv = await this.client.get(key);
+      const first = kv === null ? 0n : BigInt(kvText(kv));
+      const guard: Compare = kv === null ? { key, target: "CREATE", result: "EQUAL", value: 0 } : { key, target: "MOD", result: "EQUAL", value: kv.modRevision };
+      const r = await this.client.txn([guard], [{ put: { key, value: String(first + size) } }]);
+      if (r.succeeded) return first;
+    }
   }
 
   /** Creates a topic and its partition states (topic key absent, else TOPIC_ALREADY_EXISTS). */

@@ -1,9 +1,12 @@
 /**
  * What each API asks of the authorizer, as Kafka checks it, when `authorizer.class.name` is set: the operation on
  * each resource a request names and the error code a refusal answers (TOPIC_, GROUP_, CLUSTER_ or
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED). A refused resource answers the whole request with that code (a response
- * shaped for the API, every error field set). Metadata filters topics itself ({@link canDescribeTopic}). An API
- * without an entry here is refused with CLUSTER_AUTHORIZATION_FAILED while authorization is on.
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED). APIs that name a list of resources ({@link perResourceChecks}) are
+ * answered per resource as in Kafka: a refused topic, group, config resource or transactional id gets its error and
+ * the others are served; a refused check on the request as a whole (the group of an OffsetCommit) answers the whole
+ * request with that code (a response shaped for the API, every error field set). Metadata filters topics itself
+ * ({@link topicAllowed}). An API without an entry here is refused with CLUSTER_AUTHORIZATION_FAILED while
+ * authorization is on.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import { uuidHex } from "../protocol/uuid.ts";
@@ -38,10 +41,79 @@ function configResource(op: number, r: { resourceType: number; resourceName: str
   return cluster(op);
 }
 
+/** A request Kafka authorizes resource by resource: checks on the request as a whole, and per element of `req[list]`. */
+export interface PerResource {
+  /** Checks that refuse the whole request. */
+  whole: Check[];
+  /** The request array naming the resources (structs or plain names). */
+  list: string;
+  /** The checks of each element of `req[list]`, in order. */
+  each: Check[][];
+}
+
+/**
+ * The per-resource checks of a request whose API Kafka answers per resource (CreateTopics, DeleteTopics,
+ * DeleteRecords, ListOffsets, OffsetForLeaderEpoch, CreatePartitions, Describe/Alter/IncrementalAlterConfigs,
+ * OffsetCommit, OffsetFetch, TxnOffsetCommit, OffsetDelete, DescribeGroups, DeleteGroups, ConsumerGroupDescribe,
+ * DescribeTransactions, DescribeProducers), or null for other APIs. OffsetFetch v8+ is split per group (a group with
+ * a refused topic is answered with that topic's error for the group).
+ */
+export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameById): PerResource | null {
+  const named = (t: Req | string): string => (typeof t === "string" ? t : requestTopicName(t, nameOf));
+  const over = (whole: Check[], list: string, check: (item: any) => Check[]): PerResource | null => {
+    const items = req[list];
+    return { whole, list, each: Array.isArray(items) ? items.map(check) : [] };
+  };
+  const topicsOf = (op: number) => (list: string, whole: Check[] = []) => over(whole, list, (t) => [topic(op, named(t))]);
+  switch (apiKey) {
+    case 2: case 23:
+      return topicsOf(Op.DESCRIBE)("topics");
+    case 8:
+      return topicsOf(Op.READ)("topics", [group(Op.READ, req.groupId)]);
+    case 9:
+      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId), ...(g.topics ?? []).map((t: Req) => topic(Op.DESCRIBE, named(t)))]);
+      return topicsOf(Op.DESCRIBE)("topics", [group(Op.DESCRIBE, req.groupId)]);
+    case 15:
+      return over([], "groups", (g: string) => [group(Op.DESCRIBE, g)]);
+    case 19:
+      return topicsOf(Op.CREATE)("topics");
+    case 20:
+      return topicsOf(Op.DELETE)(deleteTopicsList(req));
+    case 21:
+      return topicsOf(Op.DELETE)("topics");
+    case 28:
+      return topicsOf(Op.READ)("topics", [txn(Op.WRITE, req.transactionalId), group(Op.READ, req.groupId)]);
+    case 32:
+      return over([], "resources", (r) => [configResource(Op.DESCRIBE_CONFIGS, r)]);
+    case 33: case 44:
+      return over([], "resources", (r) => [configResource(Op.ALTER_CONFIGS, r)]);
+    case 37:
+      return topicsOf(Op.ALTER)("topics");
+    case 42:
+      return over([], "groupsNames", (g: string) => [group(Op.DELETE, g)]);
+    case 47:
+      return topicsOf(Op.READ)("topics", [group(Op.DELETE, req.groupId)]);
+    case 61:
+      return topicsOf(Op.READ)("topics");
+    case 65:
+      return over([], "transactionalIds", (t: string) => [txn(Op.DESCRIBE, t)]);
+    case 69:
+      return over([], "groupIds", (g: string) => [group(Op.DESCRIBE, g)]);
+    default:
+      return null;
+  }
+}
+
+/** The DeleteTopics request array naming the topics: `topicNames` (v0-5) or `topics` (v6+; the other is decoded empty). */
+export function deleteTopicsList(req: Req): "topicNames" | "topics" {
+  return Array.isArray(req.topics) && req.topics.length > 0 ? "topics" : "topicNames";
+}
+
 /** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata, DescribeTopicPartitions). */
 export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): Check[] | null {
-  const topicName = (t: Req): string => t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
-  const topics = (list: Req[] | null | undefined, op: number) => (list ?? []).map((t) => topic(op, topicName(t)));
+  const split = perResourceChecks(apiKey, req, nameOf);
+  if (split !== null) return [...split.whole, ...split.each.flat()];
+  const topics = (list: Req[] | null | undefined, op: number) => (list ?? []).map((t) => topic(op, requestTopicName(t, nameOf)));
   switch (apiKey) {
     case 3: case 17: case 18: case 36: case 75:
       return null; // Metadata and DescribeTopicPartitions check DESCRIBE per topic themselves
@@ -50,22 +122,12 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
     case 1:
       // A follower's fetch (replica id set) needs CLUSTER_ACTION on the cluster, as in Kafka.
       return (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? [cluster(Op.CLUSTER_ACTION)] : topics(req.topics, Op.READ);
-    case 2: case 23:
-      return topics(req.topics, Op.DESCRIBE);
-    case 8:
-      return [group(Op.READ, req.groupId), ...topics(req.topics, Op.READ)];
-    case 9:
-      return req.groups ? (req.groups as Req[]).flatMap((g) => [group(Op.DESCRIBE, g.groupId), ...topics(g.topics, Op.DESCRIBE)]) : [group(Op.DESCRIBE, req.groupId), ...topics(req.topics, Op.DESCRIBE)];
     case 10: {
       const keys: string[] = req.coordinatorKeys ?? [req.key ?? ""];
       return keys.map((k) => (req.keyType === 1 ? txn(Op.DESCRIBE, k) : group(Op.DESCRIBE, k)));
     }
     case 11: case 12: case 13: case 14: case 68:
       return [group(Op.READ, req.groupId)];
-    case 15:
-      return (req.groups as string[]).map((g) => group(Op.DESCRIBE, g));
-    case 69:
-      return (req.groupIds as string[]).map((g) => group(Op.DESCRIBE, g));
     case 16: case 35: case 60: case 66: case 29: case 50:
       return [cluster(Op.DESCRIBE)];
     case 30: case 31: case 51:
@@ -74,12 +136,6 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
       return [cluster(Op.DESCRIBE_CONFIGS)];
     case 49:
       return [cluster(Op.ALTER_CONFIGS)];
-    case 19:
-      return topics(req.topics, Op.CREATE);
-    case 20:
-      return req.topicNames ? (req.topicNames as string[]).map((n) => topic(Op.DELETE, n)) : topics(req.topics, Op.DELETE);
-    case 21:
-      return topics(req.topics, Op.DELETE);
     case 22:
       return req.transactionalId ? [txn(Op.WRITE, req.transactionalId)] : [cluster(Op.IDEMPOTENT_WRITE)];
     case 24:
@@ -88,22 +144,10 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
       return [txn(Op.WRITE, req.transactionalId), group(Op.READ, req.groupId)];
     case 26:
       return [txn(Op.WRITE, req.transactionalId)];
-    case 28:
-      return [txn(Op.WRITE, req.transactionalId), group(Op.READ, req.groupId), ...topics(req.topics, Op.READ)];
-    case 32:
-      return (req.resources as Req[]).map((r) => configResource(Op.DESCRIBE_CONFIGS, r as never));
-    case 33: case 44:
-      return (req.resources as Req[]).map((r) => configResource(Op.ALTER_CONFIGS, r as never));
-    case 37:
-      return topics(req.topics, Op.ALTER);
-    case 42:
-      return (req.groupsNames as string[]).map((g) => group(Op.DELETE, g));
-    case 47:
-      return [group(Op.DELETE, req.groupId), ...topics(req.topics, Op.READ)];
-    case 61:
-      return topics(req.topics, Op.READ);
-    case 65:
-      return (req.transactionalIds as string[]).map((t) => txn(Op.DESCRIBE, t));
+    case 45:
+      return [cluster(Op.ALTER)];
+    case 46:
+      return [cluster(Op.DESCRIBE)];
     default:
       return [cluster(Op.CLUSTER_ACTION)];
   }
@@ -115,7 +159,11 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
  */
 export function refusal(authz: Authorizer, who: { principal: string; host: string }, apiKey: number, req: Req, nameOf: TopicNameById): number | null {
   const checks = requestChecks(apiKey, req, nameOf);
-  if (checks === null) return null;
+  return checks === null ? null : firstRefused(authz, who, apiKey, checks);
+}
+
+/** The error code of the first of `checks` the authorizer refuses, or null when all pass (with the fallbacks of {@link refusal}). */
+export function firstRefused(authz: Authorizer, who: { principal: string; host: string }, apiKey: number, checks: readonly Check[]): number | null {
   for (const c of checks) {
     if (authz.authorize(who, c.op, c.type, c.name)) continue;
     if (apiKey === 19 && authz.authorize(who, Op.CREATE, R.CLUSTER, CLUSTER_NAME)) continue;

@@ -7,10 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
-import { startTestBroker } from "../support/broker.ts";
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from "kafkajs";
+import { aclClient, startAclBroker } from "./acl-broker.ts";
 
-const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";';
 
 /** The error or one of its causes carries Kafka error type `type`. */
 function hasType(e: unknown, type: string, depth = 0): boolean {
@@ -27,15 +26,8 @@ async function rejectsWith(p: Promise<unknown>, type: string): Promise<void> {
 }
 
 test("READ on topic a and its group: consume a, not produce; b hidden; no create; prefixed ALLOW with literal DENY; every authorization error", { timeout: 120_000 }, async () => {
-  const b = await startTestBroker({
-    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-    "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
-    "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-    "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-    "super.users": "User:admin",
-    "auto.create.topics.enable": "true",
-  });
-  const client = (user: string) => new Kafka({ clientId: user, brokers: [b.bootstrap], sasl: { mechanism: "plain", username: user, password: `${user}-pw` }, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const b = await startAclBroker({ "auto.create.topics.enable": "true" });
+  const client = (user: string) => aclClient(b, user);
   const adminClient = client("admin").admin();
   const alice = client("alice");
   const aliceAdmin = alice.admin();

@@ -80,3 +80,28 @@ export function checkReadCommitted(visible: readonly ReadRecord[], lastStableOff
   }
   return out.slice(0, 3);
 }
+
+/** One OffsetCommit of one partition, in the order the clients sent them (one at a time per partition). */
+export interface OffsetCommitAttempt {
+  /** The offset committed. */
+  value: bigint;
+  /** Whether the broker answered it with no error. */
+  acked: boolean;
+  /** The member that sent it. */
+  who: string;
+}
+
+/**
+ * Committed offsets never go backwards: an OffsetFetch answers the last commit acknowledged before it was sent
+ * (`lastAcked`, an index into `commits`) or a commit sent after that one; with no acknowledged commit, -1 or any
+ * commit sent. An acknowledged commit lost, or replaced by an older value, after a recovery breaks this.
+ */
+export function checkCommittedOffset(commits: readonly OffsetCommitAttempt[], lastAcked: number, fetched: bigint, who: string): string[] {
+  if (lastAcked < 0) {
+    if (fetched === -1n || commits.some((c) => c.value === fetched)) return [];
+    return [`${who}: answered ${fetched}, an offset nobody committed`];
+  }
+  for (let i = lastAcked; i < commits.length; i++) if (commits[i].value === fetched) return [];
+  const a = commits[lastAcked];
+  return [`${who}: committed offset went back to ${fetched}; the commit of ${a.value} by ${a.who} (#${lastAcked + 1}) was acknowledged before this fetch`];
+}

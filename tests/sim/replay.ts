@@ -2,22 +2,26 @@
  * Replays one simulation seed:
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
  *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
+ *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
 import { runSingleBroker } from "./single-broker.ts";
 import { runReplicated } from "./replicated.ts";
+import { runKafkaBroker } from "./kafka-broker.ts";
 
 const [kind, seedText, ...flags] = process.argv.slice(2);
 const seed = Number(seedText);
-if (!Number.isInteger(seed) || (kind !== "single" && kind !== "replicated")) {
-  console.error("usage: bun tests/sim/replay.ts <single|replicated> <seed> [--plant-lying-fdatasync | --plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]");
+if (!Number.isInteger(seed) || !["single", "replicated", "kafka"].includes(kind)) {
+  console.error("usage: bun tests/sim/replay.ts <single|replicated|kafka> <seed> [plant flags] [--trace]");
   process.exit(2);
 }
 const verbose = flags.includes("--trace");
 const r =
   kind === "single"
     ? await runSingleBroker(seed, { verbose, plantLyingFdatasync: flags.includes("--plant-lying-fdatasync") })
-    : await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated") });
+    : kind === "replicated"
+      ? await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated") })
+      : await runKafkaBroker(seed, { verbose, plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), plantForgetAbortedTransactions: flags.includes("--plant-forget-aborted-txns") });
 console.log(JSON.stringify({ seed: r.seed, traceHash: r.traceHash, simulatedMs: r.simulatedMs, stats: r.stats }));
 for (const v of r.violations) console.log(`VIOLATION ${v}`);
 process.exit(r.violations.length > 0 ? 1 : 0);

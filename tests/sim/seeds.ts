@@ -25,3 +25,12 @@ export async function runSeeds(seeds: readonly number[], run: (seed: number) => 
 export function seedRange(n: number, base = Number(process.env.SIM_SEED_BASE ?? 1)): number[] {
   return Array.from({ length: n }, (_, i) => base + i);
 }
+
+/** The first of `seeds` whose run has a violation `matches` accepts, described with its replay command; null when none. */
+export async function firstCaught(kind: string, seeds: readonly number[], run: (seed: number) => Promise<SimResult>, matches: (violation: string) => boolean, flags: string): Promise<string | null> {
+  for (const seed of seeds) {
+    const r = await run(seed);
+    if (r.violations.some(matches)) return describeFailure(kind, r, flags);
+  }
+  return null;
+}

@@ -2,13 +2,16 @@
  * Wraps a handler with the authorizer's checks for its API (src/security/request-authorization.ts): a refused
  * request is answered with Kafka's authorization error in a response shaped for the API, without running the
  * handler; an acks=0 Produce, which has no response, closes the connection instead. Produce and a consumer's Fetch
- * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served.
+ * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served. So
+ * are the APIs naming a list of resources ({@link perResourceChecks}): the handler serves the allowed elements and
+ * the refused ones are answered with their error codes in the same response.
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
+import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { firstRefused, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -44,6 +47,18 @@ export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: Topi
           if (!authz.authorize(who, op, ResourceType.TOPIC, requestTopicName(t, nameOf))) denied.add(i);
         });
         if (denied.size > 0 && denied.size < r[listKey].length) return perTopic(h, ctx, r, listKey, denied);
+      }
+      const split = s !== undefined ? perResourceChecks(h.apiKey, r, nameOf) : null;
+      if (s !== undefined && split !== null) {
+        const who = { principal: s.principal, host: s.clientHost };
+        const whole = firstRefused(authz, who, h.apiKey, split.whole);
+        if (whole !== null) return errorResponse(h.apiKey, ctx.apiVersion, req, whole);
+        const codes = new Map<number, number>();
+        split.each.forEach((checks, i) => {
+          const code = firstRefused(authz, who, h.apiKey, checks);
+          if (code !== null) codes.set(i, code);
+        });
+        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes);
       }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);

@@ -1,0 +1,605 @@
+/**
+ * Simulation (c): one real broker (`Broker.start`: LogManager, handlers, the group coordinator on
+ * `__consumer_offsets`, the transaction coordinator on `__transaction_state`) on a {@link SimDisk}, reached only
+ * through Kafka frames over a {@link SimWire}: clients encode requests with the generated codecs and the broker's
+ * connection layer, handlers and encoders answer them. Power cuts (unsynced writes lost or torn) and process kills
+ * hit at seeded moments; the broker then restarts through its whole start-up.
+ *
+ * Clients:
+ * - an idempotent producer (InitProducerId, acks=all, retries with its sequence; a new producer id after
+ *   OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID) and a plain one (acks 0, 1 and all);
+ * - a transactional producer (FindCoordinator, InitProducerId, AddPartitionsToTxn, Produce, EndTxn commit or
+ *   abort; on a failure mid-transaction it aborts, or re-initialises, as Kafka's producer does);
+ * - a consumer group of classic members (JoinGroup with MEMBER_ID_REQUIRED, SyncGroup with the leader's range-like
+ *   assignment, Heartbeat, OffsetFetch, Fetch (one member read_committed, one read_uncommitted), OffsetCommit), a
+ *   member now and then forgetting everything as a crashed consumer would.
+ *
+ * Checkers: every acks=all record (and every record of an acknowledged transaction commit) is in the log at its
+ * offset, in order, an idempotent one once; no consumer reads at or past the high watermark, none with
+ * read_committed at or past the last stable offset; no record of an aborted transaction is visible to
+ * read_committed; committed offsets never go backwards: every OffsetFetch (after any number of crashes) answers the
+ * last acknowledged commit of that partition or a commit sent after it; and once the faults stop, every
+ * transaction is completed (the last stable offset reaches the high watermark) and every committed transactional
+ * record is visible to read_committed.
+ */
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { initCompression } from "../../src/compression/index.ts";
+import { Writer } from "../../src/protocol/wire.ts";
+import { writeConsumerProtocolSubscription } from "../../src/protocol/generated/data_consumer_protocol_subscription.ts";
+import { assignedPartitionsOf, encodeConsumerAssignment } from "../../src/group/consumer-protocol.ts";
+import type { Broker } from "../../src/broker/broker.ts";
+import type { Partition } from "../../src/partition/partition.ts";
+import { Sim } from "./scheduler.ts";
+import { SimDisk } from "./sim-disk.ts";
+import { Disconnected, SimWire, SimKafkaConnection } from "./sim-wire.ts";
+import { SimBrokerProcess } from "./sim-broker.ts";
+import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
+import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, checkReadCommitted, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
+import { readWholeLog, type SimResult } from "./single-broker.ts";
+
+/** Knobs of one run. */
+export interface KafkaBrokerOptions {
+  /** Simulated ms of workload. */
+  durationMs?: number;
+  /** PLANTED BUG: the group coordinator answers OffsetCommit before its record is durable. */
+  plantOffsetCommitBeforeDurable?: boolean;
+  /** PLANTED BUG: a partition forgets its aborted transactions (read_committed Fetch gets no aborted list). */
+  plantForgetAbortedTransactions?: boolean;
+  /** Print the trace as it runs. */
+  verbose?: boolean;
+}
+
+const TOPIC = "sim";
+const PARTITIONS = 2;
+const GROUP = "sim-group";
+const TXN_ID = "sim-txn";
+const SESSION_TIMEOUT_MS = 1500;
+const TXN_TIMEOUT_MS = 1500;
+
+// API versions the clients speak (topic names, not ids).
+const V = { produce: 9, fetch: 12, offsetCommit: 8, offsetFetch: 8, findCoordinator: 4, joinGroup: 7, heartbeat: 4, syncGroup: 5, createTopics: 7, initProducerId: 4, addPartitionsToTxn: 3, endTxn: 3 };
+
+const RETRIABLE_COORDINATOR = new Set<number>([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR, ErrorCode.CONCURRENT_TRANSACTIONS]);
+
+function subscription(): Uint8Array {
+  const w = new Writer(64);
+  w.int16(0);
+  writeConsumerProtocolSubscription(w, 0, { topics: [TOPIC], userData: null } as never);
+  return w.finishContiguous().slice();
+}
+
+/** Runs simulation (c) for `seed`. */
+export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}): Promise<SimResult> {
+  // Real asynchronous start-up work (WASM codecs) happens once, before the simulation, so it cannot race the clock.
+  await Promise.all([initCrc32c(), initCompression()]);
+  const sim = new Sim(seed);
+  sim.verbose = opts.verbose === true;
+  const durationMs = opts.durationMs ?? 4000;
+  const violations: string[] = [];
+  const stats = { produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
+  const disk = new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15) });
+  const wire = new SimWire(sim, 1 + sim.int(8));
+  const settings: Record<string, string> = {
+    "node.id": "1",
+    "log.dirs": "/data/b1",
+    listeners: "PLAINTEXT://127.0.0.1:9092",
+    "offsets.topic.num.partitions": "2",
+    "transaction.state.log.num.partitions": "2",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200",
+    "group.initial.rebalance.delay.ms": "0",
+    "group.min.session.timeout.ms": "100",
+  };
+  const restore: (() => void)[] = [];
+  const proc = new SimBrokerProcess(sim, disk, wire, settings, (b) => {
+    if (opts.plantOffsetCommitBeforeDurable) plantOffsetCommitBeforeDurable(b);
+  });
+  if (opts.plantForgetAbortedTransactions) restore.push(await plantForgetAbortedTransactions());
+  let up = false;
+  let faultsOver = false;
+  const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
+
+  const boot = (): void => {
+    proc.start().then(
+      () => {
+        up = true;
+        sim.trace(`broker up (incarnation ${proc.incarnation})`);
+      },
+      (e) => {
+        if (!(e as Error).message.includes("died while starting")) violations.push(`the broker failed to start: ${(e as Error).message}`);
+      },
+    );
+  };
+  const crash = (powerCut: boolean, why: string): void => {
+    if (!up) return;
+    up = false;
+    stats.crashes++;
+    if (powerCut) stats.powerCuts++;
+    sim.trace(`crash (${powerCut ? "power cut" : "process killed"}): ${why}`);
+    proc.crash(powerCut);
+    sim.after(5 + sim.int(100), "restart", boot);
+  };
+
+  /** A client's connection, redialled after the broker restarts; `call` answers null when there is no answer. */
+  const client = (name: string) => {
+    let conn: SimKafkaConnection | null = null;
+    return async <T = any>(apiKey: number, version: number, body: unknown, noResponse = false): Promise<T | null> => {
+      if (conn === null || conn.closed) conn = SimKafkaConnection.open(wire, name);
+      if (conn === null) return null;
+      try {
+        return await conn.request<T>(apiKey, version, body, noResponse);
+      } catch (e) {
+        if (e instanceof Disconnected) return null;
+        throw e;
+      }
+    };
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Topic creation.
+  let topicReady = false;
+  const admin = client("admin");
+  const createTopic = async (): Promise<void> => {
+    while (!topicReady) {
+      const res = await admin(19, V.createTopics, { topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000 });
+      const code = res?.topics[0]?.errorCode;
+      if (code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS) topicReady = true;
+      else await sleep(20, "admin retry");
+    }
+  };
+  const waitTopic = async (label: string): Promise<void> => {
+    while (!topicReady) await sleep(20, label);
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Producers.
+  const acked: AckedRecord[][] = Array.from({ length: PARTITIONS }, () => []);
+  const produce = (call: ReturnType<typeof client>, acks: number, partition: number, batch: Uint8Array, transactionalId: string | null = null) =>
+    call(0, V.produce, { transactionalId, acks, timeoutMs: 1000, topicData: [{ name: TOPIC, partitionData: [{ index: partition, records: batch }] }] }, acks === 0);
+
+  const idempotentProducer = async (): Promise<void> => {
+    const call = client("idempotent");
+    await waitTopic("idempotent producer");
+    let pid = -1n;
+    let epoch = 0;
+    let seq = [0, 0];
+    let counter = 0;
+    let generation = 0;
+    while (sim.nowMs < durationMs) {
+      if (pid < 0n) {
+        const res = await call(22, V.initProducerId, { transactionalId: null, transactionTimeoutMs: -1, producerId: -1n, producerEpoch: -1 });
+        if (res === null || res.errorCode !== ErrorCode.NONE) {
+          await sleep(20, "idempotent init retry");
+          continue;
+        }
+        [pid, epoch, seq] = [res.producerId, res.producerEpoch, [0, 0]];
+        generation++;
+      }
+      const partition = sim.int(PARTITIONS);
+      let values = Array.from({ length: 1 + sim.int(3) }, () => `i${counter++}`);
+      for (;;) {
+        const res = await produce(call, -1, partition, buildBatch(values, sim.clock.nowMs(), { id: pid, epoch, seq: seq[partition] }));
+        const r = res?.responses[0]?.partitionResponses[0];
+        if (r === undefined) {
+          await sleep(10 + sim.int(20), "idempotent retry");
+          continue;
+        }
+        if (r.errorCode === ErrorCode.NONE) {
+          values.forEach((value, i) => acked[partition].push({ producer: 0, idempotent: true, value, offset: r.baseOffset + BigInt(i) }));
+          stats.ackedAll += values.length;
+          stats.produced += values.length;
+          seq[partition] += values.length;
+          sim.trace(`idempotent ${values[0]} acked at ${partition}/${r.baseOffset}`);
+          break;
+        }
+        if (r.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || r.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID || r.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH) {
+          // The broker lost what this producer had sent unacknowledged: a new producer id, and the batch with new
+          // values (the old ones may be in the log under the old id: idempotence holds within one producer id).
+          pid = -1n;
+          values = values.map((v) => `${v}~g${generation}`);
+          break;
+        }
+        await sleep(10 + sim.int(20), "idempotent retry");
+      }
+      await sleep(1 + sim.int(10), "idempotent next");
+    }
+  };
+
+  const plainProducer = async (): Promise<void> => {
+    const call = client("plain");
+    await waitTopic("plain producer");
+    let counter = 0;
+    while (sim.nowMs < durationMs) {
+      const partition = sim.int(PARTITIONS);
+      const acks = [0, 1, -1][sim.int(3)];
+      const values = Array.from({ length: 1 + sim.int(3) }, () => `p${counter++}`);
+      for (;;) {
+        const res = await produce(call, acks, partition, buildBatch(values, sim.clock.nowMs(), null));
+        if (acks === 0) break;
+        const r = res?.responses[0]?.partitionResponses[0];
+        if (r?.errorCode === ErrorCode.NONE) {
+          if (acks === -1) {
+            values.forEach((value, i) => acked[partition].push({ producer: 1, idempotent: false, value, offset: r.baseOffset + BigInt(i) }));
+            stats.ackedAll += values.length;
+          }
+          break;
+        }
+        await sleep(10 + sim.int(20), "plain retry");
+      }
+      stats.produced += values.length;
+      await sleep(1 + sim.int(10), "plain next");
+    }
+  };
+
+  // Transactions: values of definitely aborted transactions, and of transactions whose outcome the client never learnt.
+  const abortedValues = new Set<string>();
+  const uncertainValues = new Set<string>();
+  const committedTxnValues: { partition: number; value: string; offset: bigint }[] = [];
+  let txnDone = false;
+  const transactionalProducer = async (): Promise<void> => {
+    const call = client("transactional");
+    await waitTopic("transactional producer");
+    let pid = -1n;
+    let epoch = 0;
+    let txnNo = 0;
+    let seq = [0, 0]; // sequences run on across transactions of one producer epoch
+    const init = async (): Promise<void> => {
+      for (;;) {
+        const fc = await call(10, V.findCoordinator, { keyType: 1, coordinatorKeys: [TXN_ID] });
+        const c = fc?.coordinators?.[0];
+        if (c === undefined || c.errorCode !== ErrorCode.NONE) {
+          await sleep(20, "txn find coordinator retry");
+          continue;
+        }
+        const res = await call(22, V.initProducerId, { transactionalId: TXN_ID, transactionTimeoutMs: TXN_TIMEOUT_MS, producerId: -1n, producerEpoch: -1 });
+        if (res !== null && res.errorCode === ErrorCode.NONE) {
+          [pid, epoch, seq] = [res.producerId, res.producerEpoch, [0, 0]];
+          sim.trace(`txn producer ${pid}/${epoch}`);
+          return;
+        }
+        await sleep(20 + sim.int(30), "txn init retry");
+      }
+    };
+    /** Ends the open transaction; true when the coordinator answered success. */
+    const endTxn = async (commit: boolean): Promise<"ok" | "fenced" | "failed"> => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const res = await call(26, V.endTxn, { transactionalId: TXN_ID, producerId: pid, producerEpoch: epoch, committed: commit });
+        if (res !== null && res.errorCode === ErrorCode.NONE) return "ok";
+        if (res !== null && (res.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || res.errorCode === ErrorCode.PRODUCER_FENCED || res.errorCode === ErrorCode.INVALID_TXN_STATE)) return "fenced";
+        await sleep(20 + sim.int(30), "end txn retry");
+      }
+      return "failed";
+    };
+    await init();
+    while (sim.nowMs < durationMs) {
+      txnNo++;
+      const written: { partition: number; value: string; offset: bigint | null }[] = [];
+      const partitions = sim.chance(0.5) ? [0, 1] : [sim.int(PARTITIONS)];
+      let ok = false;
+      for (let attempt = 0; attempt < 10 && !ok; attempt++) {
+        const res = await call(24, V.addPartitionsToTxn, { v3AndBelowTransactionalId: TXN_ID, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: TOPIC, partitions }] });
+        const codes = res?.resultsByTopicV3AndBelow?.[0]?.resultsByPartition.map((p: { partitionErrorCode: number }) => p.partitionErrorCode) ?? [-1];
+        if (codes.every((c: number) => c === ErrorCode.NONE)) ok = true;
+        else if (codes.some((c: number) => c === ErrorCode.INVALID_PRODUCER_EPOCH || c === ErrorCode.PRODUCER_FENCED || c === ErrorCode.INVALID_TXN_STATE)) break;
+        else await sleep(20 + sim.int(30), "add partitions retry");
+      }
+      let failed = !ok;
+      const batches = 1 + sim.int(3);
+      for (let i = 0; i < batches && !failed; i++) {
+        const partition = partitions[sim.int(partitions.length)];
+        const values = Array.from({ length: 1 + sim.int(2) }, (_, k) => `t${txnNo}-${written.length + k}`);
+        const entries = values.map((value) => ({ partition, value, offset: null as bigint | null }));
+        written.push(...entries);
+        let done = false;
+        for (let attempt = 0; attempt < 10 && !done && !failed; attempt++) {
+          const res = await produce(call, -1, partition, buildBatch(values, sim.clock.nowMs(), { id: pid, epoch, seq: seq[partition], transactional: true }), TXN_ID);
+          const r = res?.responses[0]?.partitionResponses[0];
+          if (r?.errorCode === ErrorCode.NONE) {
+            entries.forEach((e, k) => (e.offset = r.baseOffset + BigInt(k)));
+            seq[partition] += values.length;
+            done = true;
+          } else if (r !== undefined && r.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && r.errorCode !== ErrorCode.KAFKA_STORAGE_ERROR && r.errorCode !== ErrorCode.REQUEST_TIMED_OUT) failed = true;
+          else await sleep(10 + sim.int(20), "txn produce retry");
+        }
+        if (!done) failed = true;
+      }
+      const commit = !failed && sim.chance(0.6);
+      const outcome = await endTxn(commit);
+      if (commit && outcome === "ok") {
+        stats.txnCommitted++;
+        for (const w of written) {
+          acked[w.partition].push({ producer: 100, idempotent: true, value: w.value, offset: w.offset! });
+          committedTxnValues.push({ partition: w.partition, value: w.value, offset: w.offset! });
+        }
+        sim.trace(`txn ${txnNo} committed`);
+      } else if (!commit && outcome !== "failed") {
+        // An abort answered, or the coordinator had fenced this epoch (it aborted the transaction itself).
+        stats.txnAborted++;
+        for (const w of written) abortedValues.add(w.value);
+        sim.trace(`txn ${txnNo} aborted`);
+      } else if (!commit) {
+        // Never asked to commit: re-initialising fences and aborts it.
+        stats.txnAborted++;
+        for (const w of written) abortedValues.add(w.value);
+        sim.trace(`txn ${txnNo} abandoned, re-initialising`);
+      } else {
+        // A commit whose outcome the client cannot know (no answer, or fenced after asking).
+        stats.txnUncertain++;
+        for (const w of written) uncertainValues.add(w.value);
+        sim.trace(`txn ${txnNo} commit outcome unknown (${outcome})`);
+      }
+      if (outcome !== "ok") await init();
+      await sleep(1 + sim.int(20), "txn next");
+    }
+    txnDone = true;
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Consumer group members and the committed offsets they make.
+  const commits: OffsetCommitAttempt[][] = Array.from({ length: PARTITIONS }, () => []);
+  const commitInFlight = [false, false];
+  const readCommittedSeen: ReadRecord[] = [];
+
+  const offsetFetch = async (call: ReturnType<typeof client>, partitions: number[], who: string): Promise<Map<number, bigint> | null> => {
+    const before = partitions.map((p) => commits[p].length);
+    const lastAcked = partitions.map((p) => commits[p].findLastIndex((c) => c.acked));
+    const res = await call(9, V.offsetFetch, { groups: [{ groupId: GROUP, topics: [{ name: TOPIC, partitionIndexes: partitions }] }], requireStable: true });
+    const g = res?.groups?.[0];
+    if (g === undefined || g.errorCode !== ErrorCode.NONE) return null;
+    const out = new Map<number, bigint>();
+    for (const t of g.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== ErrorCode.NONE) return null;
+        const i = partitions.indexOf(p.partitionIndex);
+        stats.offsetFetches++;
+        violations.push(...checkCommittedOffset(commits[p.partitionIndex], lastAcked[i], p.committedOffset, `${who}: OffsetFetch of ${TOPIC}-${p.partitionIndex} at ${sim.nowMs} ms (${before[i]} commits sent before)`));
+        out.set(p.partitionIndex, p.committedOffset);
+      }
+    }
+    return out;
+  };
+
+  const member = async (index: number): Promise<void> => {
+    const name = `member-${index}`;
+    const readCommitted = index === 0;
+    let call = client(name);
+    await waitTopic(name);
+    let memberId = "";
+    let generation = -1;
+    const meta = subscription();
+    while (sim.nowMs < durationMs) {
+      // Join.
+      const join = await call(11, V.joinGroup, { groupId: GROUP, sessionTimeoutMs: SESSION_TIMEOUT_MS, rebalanceTimeoutMs: SESSION_TIMEOUT_MS, memberId, groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: meta }], reason: null });
+      if (join === null) {
+        await sleep(20 + sim.int(30), `${name} join retry`);
+        continue;
+      }
+      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+        memberId = join.memberId;
+        continue;
+      }
+      if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+      if (join.errorCode !== ErrorCode.NONE) {
+        await sleep(20 + sim.int(30), `${name} join retry`);
+        continue;
+      }
+      memberId = join.memberId;
+      generation = join.generationId;
+      stats.rebalances++;
+      let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+      if (join.leader === memberId) {
+        const ids = join.members.map((m: { memberId: string }) => m.memberId).sort();
+        assignments = ids.map((id: string, k: number) => ({ memberId: id, assignment: encodeConsumerAssignment([{ topic: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % ids.length === k) }]) }));
+      }
+      const sync = await call(14, V.syncGroup, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments });
+      if (sync === null || sync.errorCode !== ErrorCode.NONE) {
+        if (sync?.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+        await sleep(10 + sim.int(20), `${name} sync retry`);
+        continue;
+      }
+      const mine = (assignedPartitionsOf(sync.assignment) ?? []).flatMap((t) => t.partitions);
+      sim.trace(`${name} generation ${generation} owns [${mine}]`);
+      const committed = mine.length === 0 ? new Map<number, bigint>() : await offsetFetch(call, mine, name);
+      if (committed === null) continue;
+      const position = new Map(mine.map((p) => [p, committed.get(p)! < 0n ? 0n : committed.get(p)!]));
+      let lastHeartbeat = sim.nowMs;
+      let lastCommit = sim.nowMs;
+      // Consume until a rebalance, a lost coordinator or this member's own crash.
+      for (;;) {
+        if (sim.nowMs >= durationMs) return;
+        if (sim.chance(0.002)) {
+          // The consumer process dies: it forgets its member id and assignment; the group fences it after its session.
+          sim.trace(`${name} consumer crashed`);
+          memberId = "";
+          call = client(`${name}-again`);
+          await sleep(SESSION_TIMEOUT_MS / 2, `${name} restart`);
+          break;
+        }
+        if (sim.nowMs - lastHeartbeat >= 100) {
+          const hb = await call(12, V.heartbeat, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null });
+          if (hb === null) break;
+          lastHeartbeat = sim.nowMs;
+          if (hb.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+          if (hb.errorCode !== ErrorCode.NONE) break;
+        }
+        if (mine.length > 0) {
+          const ok = await fetchOnce(call, position, readCommitted, name);
+          if (!ok) break;
+        }
+        if (mine.length > 0 && sim.nowMs - lastCommit >= 50 + sim.int(100)) {
+          lastCommit = sim.nowMs;
+          const parts = mine.filter((p) => !commitInFlight[p]);
+          if (parts.length > 0) {
+            const attempts = parts.map((p) => {
+              const a: OffsetCommitAttempt = { value: position.get(p)!, acked: false, who: name };
+              commits[p].push(a);
+              commitInFlight[p] = true;
+              return a;
+            });
+            const res = await call(8, V.offsetCommit, {
+              groupId: GROUP,
+              generationIdOrMemberEpoch: generation,
+              memberId,
+              groupInstanceId: null,
+              topics: [{ name: TOPIC, partitions: parts.map((p) => ({ partitionIndex: p, committedOffset: position.get(p)!, committedLeaderEpoch: -1, committedMetadata: "" })) }],
+            });
+            for (const p of parts) commitInFlight[p] = false;
+            if (res === null) break;
+            let stale = false;
+            for (const r of res.topics[0].partitions) {
+              const a = attempts[parts.indexOf(r.partitionIndex)];
+              if (r.errorCode === ErrorCode.NONE) {
+                a.acked = true;
+                stats.commitsAcked++;
+              } else stale = true;
+            }
+            if (stale) break;
+          }
+        }
+        await sleep(10 + sim.int(30), `${name} poll`);
+      }
+    }
+  };
+
+  /** One Fetch of the member's partitions; false when the member must rejoin or reconnect. */
+  const fetchOnce = async (call: ReturnType<typeof client>, position: Map<number, bigint>, readCommitted: boolean, who: string): Promise<boolean> => {
+    const parts = [...position.keys()];
+    const res = await call(1, V.fetch, {
+      replicaId: -1,
+      maxWaitMs: 20,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      isolationLevel: readCommitted ? 1 : 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{ topic: TOPIC, partitions: parts.map((p) => ({ partition: p, fetchOffset: position.get(p)!, partitionMaxBytes: 8192 })) }],
+    });
+    if (res === null || res.errorCode !== ErrorCode.NONE) return false;
+    for (const pd of res.responses[0]?.partitions ?? []) {
+      const p = pd.partitionIndex;
+      if (pd.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+        position.set(p, 0n); // the log lost an unacknowledged tail: start over (auto.offset.reset=earliest)
+        continue;
+      }
+      if (pd.errorCode !== ErrorCode.NONE) continue;
+      const recs = decodeBatches(pd.records === null ? [] : Array.isArray(pd.records) ? pd.records : [pd.records]);
+      if (recs === null) continue;
+      const pos = position.get(p)!;
+      const fresh = recs.filter((r) => r.offset >= pos);
+      if (fresh.length === 0) continue;
+      violations.push(...checkReadBelowHighWatermark(fresh, pd.highWatermark, `${who} ${TOPIC}-${p}`));
+      if (readCommitted) {
+        const visible = readCommittedView(fresh, pd.abortedTransactions ?? []);
+        violations.push(...checkReadCommitted(visible, pd.lastStableOffset, abortedValues, `${who} ${TOPIC}-${p}`));
+        readCommittedSeen.push(...visible);
+        stats.readCommitted += visible.length;
+      }
+      stats.consumed += fresh.length;
+      position.set(p, fresh[fresh.length - 1].offset + 1n);
+    }
+    return true;
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Faults.
+  const faults = async (): Promise<void> => {
+    while (sim.nowMs < durationMs) {
+      await sleep(150 + sim.int(700), "fault");
+      if (sim.nowMs >= durationMs) break;
+      crash(sim.chance(0.7), "seeded fault");
+    }
+    faultsOver = true;
+  };
+
+  const fail = (e: unknown) => violations.push(`a simulated client threw: ${(e as Error)?.stack ?? e}`);
+  boot();
+  void createTopic().catch(fail);
+  void idempotentProducer().catch(fail);
+  void plainProducer().catch(fail);
+  void transactionalProducer().catch(fail);
+  void member(0).catch(fail);
+  void member(1).catch(fail);
+  void faults().catch(fail);
+
+  try {
+    await sim.run(durationMs + 3000, () => violations.length > 20);
+    // Last power cut, then recovery; the coordinator finishes or aborts what was open; then the final checks.
+    await sim.run(durationMs + 10_000, () => up);
+    crash(true, "final power cut");
+    let settled = false;
+    const waitSettled = async (): Promise<void> => {
+      while (!up || !txnDone) await sleep(50, "settle wait");
+      await sleep(TXN_TIMEOUT_MS * 2, "settle: transaction timeouts");
+      settled = true;
+    };
+    void waitSettled().catch(fail);
+    await sim.run(durationMs + 30_000, () => settled);
+    if (!settled) violations.push("the broker did not come back and settle within 30 s of simulated time after the last power cut");
+    else await finalChecks();
+  } finally {
+    for (const r of restore) r();
+  }
+
+  async function finalChecks(): Promise<void> {
+    const b = proc.broker!;
+    const topic = b.topicsByName.get(TOPIC);
+    if (topic === undefined) {
+      if (acked.some((a) => a.length > 0)) violations.push(`topic ${TOPIC} is gone after the final recovery`);
+      return;
+    }
+    for (let p = 0; p < PARTITIONS; p++) {
+      const part = topic.partitions[p] as unknown as Partition;
+      const log = readWholeLog(part);
+      if (log === null) {
+        violations.push(`${TOPIC}-${p}: the recovered log has a batch that fails its CRC`);
+        continue;
+      }
+      violations.push(...checkAcknowledged(acked[p], log).map((v) => `final ${TOPIC}-${p}: ${v}`));
+      if (part.lastStableOffset !== part.highWatermark) violations.push(`${TOPIC}-${p}: a transaction is still open after the faults stopped and its timeout passed (last stable offset ${part.lastStableOffset}, high watermark ${part.highWatermark})`);
+      // What read_committed sees of the whole log now.
+      const visible = readCommittedView(log.filter((r) => r.offset < part.lastStableOffset), part.abortedTxns.collect(0n, part.lastStableOffset));
+      const visibleValues = new Set(visible.map((r) => r.value));
+      violations.push(...checkReadCommitted(visible, part.lastStableOffset, abortedValues, `final read_committed ${TOPIC}-${p}`));
+      const missing = committedTxnValues.find((c) => c.partition === p && !visibleValues.has(c.value));
+      if (missing !== undefined) violations.push(`${TOPIC}-${p}: ${missing.value} of a committed transaction is not visible to read_committed`);
+    }
+    const late = readCommittedSeen.find((r) => abortedValues.has(r.value));
+    if (late !== undefined) violations.push(`a read_committed consumer saw ${late.value} at ${late.offset}, a record of a transaction aborted later`);
+    // Committed offsets after the last recovery, through the protocol.
+    const call = client("final");
+    for (let attempt = 0; attempt < 50; attempt++) {
+      let done = false;
+      const p = offsetFetch(call, Array.from({ length: PARTITIONS }, (_, i) => i), "final check").then((r) => {
+        done = true;
+        return r;
+      });
+      await sim.run(sim.nowMs + 2000, () => done);
+      if ((await p) !== null) return;
+      await sim.run(sim.nowMs + 50);
+    }
+    violations.push("OffsetFetch never succeeded after the final recovery");
+  }
+
+  return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...disk.stats, ...wire.stats, steps: sim.steps } };
+}
+
+/** The planted bug: offset commits answered as soon as they are appended, before the offsets topic made them durable. */
+function plantOffsetCommitBeforeDurable(b: Broker): void {
+  const storage = (b.groups as unknown as { storage: { append(p: number, batches: Uint8Array): Promise<void> } }).storage;
+  const real = storage.append.bind(storage);
+  storage.append = (p, batches) => {
+    real(p, batches).catch(() => {});
+    return Promise.resolve();
+  };
+}
+
+/** The planted bug: every partition's aborted-transaction index answers nothing (read_committed cannot filter). */
+async function plantForgetAbortedTransactions(): Promise<() => void> {
+  const { AbortedTxnIndex } = await import("../../src/partition/aborted-txn-index.ts");
+  const proto = AbortedTxnIndex.prototype as unknown as { collect: (...a: unknown[]) => unknown[] };
+  const real = proto.collect;
+  proto.collect = () => [];
+  return () => {
+    proto.collect = real;
+  };
+}

@@ -1,0 +1,251 @@
+/**
+ * Leader kills under load, for the failover test and bench: an idempotent confluent-kafka producer
+ * (/usr/bin/python3, acks=all) sends numbered records to one partition without pause while the partition's leader
+ * is SIGKILLed at seeded random moments and restarted each time. Every delivery report is kept (index, offset,
+ * wall-clock ms), so a caller can check the read-back against what was acknowledged and measure the time from each
+ * kill to the next successful produce.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { Kafka, logLevel } from "kafkajs";
+import { SeededRandom } from "../../src/platform/random.ts";
+import { PYTHON, signalChild } from "./proc.ts";
+import { RawClient } from "./raw-client.ts";
+import { until, type TestCluster } from "./cluster-processes.ts";
+
+/**
+ * The producer: sends `v<i>` to partition 0 of argv[2] (bootstrap argv[1]) one record every ~2 ms until SIGTERM,
+ * then flushes. Prints `a <i> <offset> <ms>` per acknowledged record, `f <i> <error>` per failed one, `E <fatal>
+ * <error>` per client error, and `done <sent>` at the end.
+ */
+const PRODUCER_PY = `
+import signal, sys, time
+from confluent_kafka import Producer, KafkaError
+sys.stdout.reconfigure(line_buffering=True)
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+def on_error(err):
+    print("E %d %s" % (1 if err.fatal() else 0, err.name()))
+p = Producer({"bootstrap.servers": sys.argv[1], "enable.idempotence": True, "acks": "all", "linger.ms": 2,
+              "message.timeout.ms": 120000, "retry.backoff.ms": 50,
+              "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200, "topic.metadata.refresh.interval.ms": 1000,
+              "queue.buffering.max.messages": 20000, "error_cb": on_error})
+def delivered(err, msg):
+    if err is None:
+        print("a %s %d %d" % (msg.value().decode()[1:], msg.offset(), int(time.time() * 1000)))
+    else:
+        print("f %s %s" % (msg.value().decode()[1:], err.name()))
+i = 0
+while not stop:
+    try:
+        p.produce(sys.argv[2], value=b"v%d" % i, partition=0, on_delivery=delivered)
+        i += 1
+    except BufferError:
+        pass
+    p.poll(0.002)
+left = p.flush(120)
+print("done %d %d" % (i, left))
+`;
+
+/** One acknowledged record. */
+export interface Ack {
+  /** Its index (value `v<index>`). */
+  index: number;
+  /** The offset the leader gave it. */
+  offset: bigint;
+  /** Wall-clock ms of its delivery report. */
+  atMs: number;
+}
+
+/** The running producer and what it reported. */
+export class IdempotentProducer {
+  /** Acknowledged records, in delivery order. */
+  readonly acks: Ack[] = [];
+  /** `f` and `E` lines (failed records, client errors). */
+  readonly problems: string[] = [];
+  private readonly child: ChildProcess;
+  private stderr = "";
+  private done: string | null = null;
+  private readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined = undefined;
+
+  private constructor(child: ChildProcess) {
+    this.child = child;
+    let rest = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      const lines = (rest + b.toString()).split("\n");
+      rest = lines.pop()!;
+      for (const l of lines) this.onLine(l);
+    });
+    child.stderr!.on("data", (b: Buffer) => (this.stderr += b.toString()));
+    this.exited = new Promise((resolve) => child.on("exit", (code) => resolve((this.exitCode = code))));
+  }
+
+  /** Throws when the producer process is gone before it was stopped (with its stderr). */
+  assertRunning(): void {
+    if (this.exitCode !== undefined) throw new Error(`the producer exited with ${this.exitCode}: ${this.stderr}`);
+  }
+
+  /** Starts the producer against `bootstrap`, sending to partition 0 of `topic`. */
+  static start(bootstrap: string, topic: string): IdempotentProducer {
+    return new IdempotentProducer(spawn(PYTHON, ["-c", PRODUCER_PY, bootstrap, topic], { stdio: ["ignore", "pipe", "pipe"] }));
+  }
+
+  private onLine(l: string): void {
+    const parts = l.split(" ");
+    if (parts[0] === "a") this.acks.push({ index: Number(parts[1]), offset: BigInt(parts[2]), atMs: Number(parts[3]) });
+    else if (parts[0] === "done") this.done = l;
+    else if (l.length > 0) this.problems.push(l);
+  }
+
+  /** The first acknowledgement reported after wall-clock `ms`, or undefined. */
+  firstAckAfter(ms: number): Ack | undefined {
+    for (let i = this.acks.length - 1; i >= 0 && this.acks[i].atMs > ms; i--) if (i === 0 || this.acks[i - 1].atMs <= ms) return this.acks[i];
+    return undefined;
+  }
+
+  /** Stops sending, waits for the flush; the `done <sent> <unflushed>` line. */
+  async stop(): Promise<string> {
+    signalChild(this.child, "SIGTERM");
+    const code = await this.exited;
+    if (code !== 0 || this.done === null) throw new Error(`producer exited with ${code}: ${this.stderr}`);
+    return this.done;
+  }
+
+  /** Kills it (cleanup after a failure). */
+  kill(): void {
+    signalChild(this.child, "SIGKILL");
+  }
+}
+
+/** Leader, ISR and offline replicas of partition 0 of `topic`, asked of the broker on `port` (null when it does not answer). */
+export async function partitionRoles(port: number, topic: string): Promise<{ leader: number; leaderEpoch: number; isr: number[]; offline: number[] } | null> {
+  let c: RawClient | null = null;
+  try {
+    c = await RawClient.connect(port);
+    const md = await c.request(3, 12, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const p = md.topics[0]?.partitions?.find((x: { partitionIndex: number }) => x.partitionIndex === 0);
+    if (p === undefined || p.errorCode !== 0) return null;
+    return { leader: p.leaderId, leaderEpoch: p.leaderEpoch, isr: [...p.isrNodes].sort(), offline: [...p.offlineReplicas] };
+  } catch {
+    return null;
+  } finally {
+    c?.close();
+  }
+}
+
+/** What one kill did. */
+export interface KillRound {
+  /** The killed leader's node id. */
+  killed: number;
+  /** Random pause before the kill, ms. */
+  delayMs: number;
+  /** Kill to the next acknowledged record, ms. */
+  failoverMs: number;
+  /** The new leader. */
+  newLeader: number;
+  /** The ISR seen right after the next acknowledged record (the controller drops the dead broker with the election). */
+  isrAfterKill: number[];
+  /** acks=1 records written only to the old leader just before the kill (followers paused), or 0. */
+  tailRecords: number;
+  /** Offset of the first of them (-1 without). */
+  tailBaseOffset: bigint;
+  /** The restarted broker's log end offset before and after its truncation (when it logged one). */
+  truncatedFrom: bigint | null;
+  truncatedTo: bigint | null;
+  /** Restart to back in the ISR, ms. */
+  rejoinMs: number;
+}
+
+/** Settings of {@link killLeaders}. */
+export interface KillOptions {
+  topic: string;
+  /** Kills. */
+  rounds: number;
+  /** PRNG seed of the kill moments. */
+  seed: number;
+  /** Pause before each kill, drawn in [minDelayMs, maxDelayMs). */
+  minDelayMs: number;
+  maxDelayMs: number;
+  /** Every `tailEvery`-th round (1-based) first pauses the followers and writes `tailRecords` acks=1 records to the leader alone. */
+  tailEvery: number;
+  tailRecords: number;
+  /** Per round progress. */
+  log(msg: string): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The roles as seen by any live broker (the first that answers). */
+async function rolesFromAny(cluster: TestCluster, topic: string, except = -1): Promise<{ leader: number; leaderEpoch: number; isr: number[]; offline: number[] } | null> {
+  for (let id = 1; id <= cluster.brokers.length; id++) {
+    if (id === except) continue;
+    const r = await partitionRoles(cluster.brokers[id - 1].port, topic);
+    if (r !== null) return r;
+  }
+  return null;
+}
+
+/**
+ * Kills the leader of partition 0 of `opts.topic` `opts.rounds` times while `producer` sends: each round waits for
+ * a full ISR and fresh acknowledgements, pauses a seeded random time, (on tail rounds) SIGSTOPs the followers and
+ * writes acks=1 records to the leader alone, SIGKILLs the leader, waits for the next acknowledged record, restarts
+ * the killed broker and waits until it is back in the ISR.
+ */
+export async function killLeaders(cluster: TestCluster, producer: IdempotentProducer, opts: KillOptions): Promise<KillRound[]> {
+  const rng = new SeededRandom(opts.seed);
+  const rounds: KillRound[] = [];
+  for (let round = 1; round <= opts.rounds; round++) {
+    const acked = producer.acks.length;
+    await until(`a full ISR and new acknowledgements before kill ${round}`, 90_000, async () => {
+      producer.assertRunning();
+      return (await rolesFromAny(cluster, opts.topic))?.isr.length === 3 && producer.acks.length > acked;
+    });
+    const delayMs = Math.round(opts.minDelayMs + rng.float() * (opts.maxDelayMs - opts.minDelayMs));
+    await sleep(delayMs);
+    const roles = (await rolesFromAny(cluster, opts.topic))!;
+    const leader = roles.leader;
+    const victim = cluster.brokers[leader - 1];
+    const followers = [1, 2, 3].filter((id) => id !== leader).map((id) => cluster.brokers[id - 1]);
+    let tailRecords = 0;
+    let tailBaseOffset = -1n;
+    const withTail = opts.tailEvery > 0 && round % opts.tailEvery === 0;
+    if (withTail) {
+      // The followers stop; once their parked fetches have been answered (the producer appends every few ms), records
+      // written now reach the leader alone: a tail the restarted broker must truncate.
+      for (const f of followers) signalChild(f.child, "SIGSTOP");
+      await sleep(400);
+      const p = new Kafka({ clientId: "tail", brokers: [victim.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).producer({ allowAutoTopicCreation: false });
+      await p.connect();
+      const r = await p.send({ topic: opts.topic, acks: 1, messages: Array.from({ length: opts.tailRecords }, (_, j) => ({ value: `tail-${round}-${j}`, partition: 0 })) });
+      await p.disconnect();
+      tailRecords = opts.tailRecords;
+      tailBaseOffset = BigInt(r[0].baseOffset!);
+    }
+    const killedAt = Date.now();
+    await victim.stop("SIGKILL");
+    if (withTail) for (const f of followers) signalChild(f.child, "SIGCONT");
+    await until(`an acknowledged record after kill ${round}`, 60_000, () => {
+      producer.assertRunning();
+      return producer.firstAckAfter(killedAt) !== undefined;
+    });
+    const failoverMs = producer.firstAckAfter(killedAt)!.atMs - killedAt;
+    const after = (await rolesFromAny(cluster, opts.topic, leader))!;
+    const restartedAt = Date.now();
+    const back = await cluster.restart(leader);
+    await until(`broker ${leader} back in the ISR after kill ${round}`, 90_000, async () => (await partitionRoles(back.port, opts.topic))?.isr.length === 3);
+    const rejoinMs = Date.now() - restartedAt;
+    const cut = new RegExp(`${opts.topic}-0: truncated the log from log end offset (\\d+) to (\\d+)`).exec(back.log());
+    rounds.push({ killed: leader, delayMs, failoverMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs });
+    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; next acks=all produce after ${failoverMs} ms (new leader ${after.leader}); restarted, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
+  }
+  return rounds;
+}
+
+/** Median of `xs`. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
