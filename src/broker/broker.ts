@@ -63,6 +63,8 @@ import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import { ClientQuotaStore } from "../security/client-quotas.ts";
 import { QuotaRates } from "../security/quota-rate.ts";
 import { memoryFileSystem } from "../platform/memory-fs.ts";
+import { ClosestReplica } from "./closest-replica.ts";
+import { parseReplicaSelector } from "../replication/replica-selector.ts";
 import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
@@ -207,6 +209,8 @@ export class Broker {
   readonly leaderThrottle: ReplicationThrottle;
   /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
   readonly followerThrottle: ReplicationThrottle;
+  /** KIP-392: preferred read replicas as leader, consumer reads as follower (`replica.selector.class`). */
+  readonly closestReplica: ClosestReplica;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -269,6 +273,7 @@ export class Broker {
         windowNum: config.num("replication.quota.window.num"),
         windowMs: config.num("replication.quota.window.size.seconds") * 1000,
       });
+    this.closestReplica = new ClosestReplica({ nodeId: config.nodeId, selector: parseReplicaSelector(config.raw("replica.selector.class")), brokers: () => metadata.brokers(), info: (m) => deps.logger.info(m) });
     this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
     this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
