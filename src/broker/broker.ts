@@ -34,6 +34,7 @@ import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter
 import { tcpDialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
+import type { ElectionResult } from "../cluster/leader-election.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
@@ -125,6 +126,8 @@ export interface ClusterView {
   alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
   /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
+  /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
   /** Reserves `size` producer ids cluster-wide; the first of them. */
   reserveProducerIds(size: bigint): Promise<bigint>;
 }
@@ -893,6 +896,18 @@ export class Broker {
   }
 
   /**
+   * Leader elections (ElectLeaders). In a cluster through the control plane; a single node leads every partition,
+   * so each one it has needs no election.
+   */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]> {
+    if (this.cluster !== null) return this.cluster.electLeaders(type, targets);
+    return Promise.resolve((targets ?? []).map(({ topic, partition }) => {
+      const known = this.partition(topic, partition) !== undefined;
+      return { topic, partition, error: known ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: known ? `broker ${this.nodeId} already leads it` : `${topic}-${partition} does not exist` };
+    }));
+  }
+
+  /**
    * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
    * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
    */
@@ -980,10 +995,13 @@ export class Broker {
   /** A leader's ISR decision for one partition, written when it changes (one write at a time per partition). */
   private checkIsr(p: PartitionState): void {
     if (this.stopped || !p.isLeader || p.replicas.length < 2 || this.isrWrites.has(p)) return;
-    const isr = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
+    const proposed = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
     const name = p.topic.name;
     const state = this.metadata.partitionState(name, p.index);
-    if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    if (proposed === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    // a broker in a controlled shutdown does not join an ISR (the controller takes it out)
+    const isr = proposed.filter((r) => state.isr.includes(r) || !this.metadata.brokers().some((b) => b.nodeId === r && b.inControlledShutdown));
+    if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) return;
     // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
     const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
     const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);

@@ -119,6 +119,12 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "broker.rack", type: "string", default: null, doc: "Rack of this broker, for rack-aware replica placement." },
   { key: "broker.session.timeout.ms", type: "int", default: "9000", doc: "How long the broker's registration lease lives in etcd without keep-alives." },
   { key: "unclean.leader.election.enable", type: "boolean", default: "false", doc: "Elect a leader outside the ISR when no ISR member is alive (data loss)." },
+  { key: "auto.leader.rebalance.enable", type: "boolean", default: "true", doc: "The controller moves leadership back to preferred (first) replicas when a broker's imbalance passes leader.imbalance.per.broker.percentage." },
+  { key: "leader.imbalance.per.broker.percentage", type: "int", default: "10", doc: "Percentage of a broker's preferred leaderships held by others above which the controller rebalances." },
+  { key: "leader.imbalance.check.interval.seconds", type: "long", default: "300", doc: "How often the controller checks the leader imbalance." },
+  { key: "controlled.shutdown.enable", type: "boolean", default: "true", doc: "On SIGTERM, hand this broker's leaderships to other ISR members before stopping (cluster mode)." },
+  { key: "controlled.shutdown.max.retries", type: "int", default: "3", doc: "Attempts of a controlled shutdown, each waiting controlled.shutdown.retry.backoff.ms, before the broker stops anyway." },
+  { key: "controlled.shutdown.retry.backoff.ms", type: "long", default: "5000", doc: "How long each controlled shutdown attempt waits for the leaderships to move." },
   // Security (src/security): listeners' protocols, TLS and SASL. Most ssl.* and sasl.* keys may be given per listener
   // as `listener.name.<listener>.<key>` (SASL login configs as `listener.name.<listener>.<mechanism>.sasl.jaas.config`).
   { key: "listener.security.protocol.map", type: "string", default: "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL", doc: "Listener name to security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)." },

@@ -44,6 +44,7 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.DescribeConfigs,
   ApiKey.CreatePartitions,
   ApiKey.DeleteGroups,
+  ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
   ApiKey.OffsetDelete,
   ApiKey.DescribeCluster,

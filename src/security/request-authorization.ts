@@ -132,6 +132,8 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
       return [cluster(Op.DESCRIBE)];
     case 30: case 31: case 51:
       return [cluster(Op.ALTER)];
+    case 43:
+      return [cluster(Op.ALTER)];
     case 48:
       return [cluster(Op.DESCRIBE_CONFIGS)];
     case 49:

@@ -23,8 +23,8 @@ export interface TestCluster {
   etcd: TestEtcd;
   brokers: BrokerProcess[];
   dataDirs: string[];
-  /** Starts broker `id` again on its data dir (after it was stopped). */
-  restart(id: number): Promise<BrokerProcess>;
+  /** Starts broker `id` again on its data dir (after it was stopped); with `samePort` on the port it had. */
+  restart(id: number, opts?: { samePort?: boolean }): Promise<BrokerProcess>;
   /** Starts a new broker `id` (4, 5, ...) with only its own settings (`extra` added to the cluster's). */
   add(id: number, extra?: string[]): Promise<BrokerProcess>;
   close(): Promise<void>;
@@ -41,14 +41,14 @@ export async function startCluster(extra: string[] = [], perBroker: (id: number)
     await etcd.close();
     fs.rmSync(base, { recursive: true, force: true });
   };
-  const args = (id: number, more: string[] = []) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...perBroker(id), ...more];
+  const args = (id: number, more: string[] = [], port = 0) => ["--port", String(port), "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...perBroker(id), ...more];
   try {
     for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
   } catch (e) {
     await close();
     throw e;
   }
-  const restart = async (id: number) => (brokers[id - 1] = await startBrokerProcess("bun", args(id), 90_000));
+  const restart = async (id: number, opts: { samePort?: boolean } = {}) => (brokers[id - 1] = await startBrokerProcess("bun", args(id, [], opts.samePort ? brokers[id - 1].port : 0), 90_000));
   const add = async (id: number, more: string[] = []) => {
     dataDirs[id - 1] = path.join(base, `b${id}`);
     return (brokers[id - 1] = await startBrokerProcess("bun", args(id, more), 90_000));

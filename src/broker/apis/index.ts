@@ -18,6 +18,7 @@ import { describeConfigsHandler } from "./32_describe_configs.ts";
 import { alterConfigsHandler } from "./33_alter_configs.ts";
 import { describeLogDirsHandler } from "./35_describe_log_dirs.ts";
 import { createPartitionsHandler } from "./37_create_partitions.ts";
+import { electLeadersHandler } from "./43_elect_leaders.ts";
 import { incrementalAlterConfigsHandler } from "./44_incremental_alter_configs.ts";
 import { describeClusterHandler } from "./60_describe_cluster.ts";
 import { describeProducersHandler } from "./61_describe_producers.ts";
@@ -79,6 +80,7 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     alterConfigsHandler(b),
     describeLogDirsHandler(b),
     createPartitionsHandler(b),
+    electLeadersHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
     describeProducersHandler(b),
