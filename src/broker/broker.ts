@@ -118,8 +118,8 @@ export interface ClusterView {
   brokerEpoch(): number;
   /** Places and writes a new topic (INVALID_REPLICATION_FACTOR beyond the registered brokers). */
   createTopic(req: CreateTopicRequest): Promise<void>;
-  /** Places and writes new partitions of a topic. */
-  createPartitions(name: string, count: number): Promise<void>;
+  /** Places (or, with `manual`, puts on the given brokers) and writes new partitions of a topic. */
+  createPartitions(name: string, count: number, manual: number[][] | null): Promise<void>;
   /**
    * Writes a leader's ISR change fenced by this broker's epoch, the partition epoch and the broker epochs the joining
    * replicas fetched with; the Kafka error code.
@@ -894,7 +894,7 @@ export class Broker {
   }
 
   /** Grows a topic to `count` partitions (increase only); new logs first, then metadata, then visible. */
-  async createPartitions(topic: Topic, count: number, validateOnly: boolean): Promise<void> {
+  async createPartitions(topic: Topic, count: number, validateOnly: boolean, manual: number[][] | null = null): Promise<void> {
     const check = (): void => {
       if (count < topic.partitions.length) {
         throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions.length} partitions, which is higher than the requested ${count}.`);
@@ -909,7 +909,7 @@ export class Broker {
       const cluster = this.cluster;
       if (cluster !== null) {
         try {
-          await cluster.createPartitions(topic.name, count);
+          await cluster.createPartitions(topic.name, count, manual);
         } catch (e) {
           throw this.metadataFailure(`add partitions to ${topic.name}`, e);
         }
@@ -983,6 +983,11 @@ export class Broker {
     if (state === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
     if (target === null) throw new KafkaError(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No reassignment is in progress for this partition.");
     checkTarget(state, target, new Set([this.nodeId]), allowReplicationFactorChange);
+  }
+
+  /** Whether this broker is part of a cluster (etcd metadata) rather than a single node. */
+  get isClustered(): boolean {
+    return this.cluster !== null;
   }
 
   /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */
