@@ -135,7 +135,7 @@ function clusterView(plane: ControlPlane): ClusterView {
     controllerId: () => plane.controllerId,
     brokerEpoch: () => plane.store.brokerEpoch,
     createTopic: (req) => plane.createTopic(req),
-    createPartitions: (name, count) => plane.createPartitions(name, count),
+    createPartitions: (name, count, manual) => plane.createPartitions(name, count, manual),
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
     electLeaders: (type, targets) => plane.electLeaders(type, targets),

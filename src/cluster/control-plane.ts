@@ -11,7 +11,7 @@ import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
 import { ClusterController, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
-import { assignReplicas } from "./replica-assignment.ts";
+import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
 import { electLeaders, type ElectionResult } from "./leader-election.ts";
 import { cancelReassignment, checkTarget, startReassignment } from "./reassignment.ts";
@@ -169,15 +169,16 @@ export class ControlPlane {
   }
 
   /** Grows a topic to `count` partitions, placed like {@link ControlPlane.createTopic} places them. */
-  async createPartitions(name: string, count: number): Promise<void> {
+  async createPartitions(name: string, count: number, manual: number[][] | null = null): Promise<void> {
     if (this.election.isActive) {
-      await this.controller.createPartitions(name, count);
+      await this.controller.createPartitions(name, count, manual);
       return;
     }
     const topic = this.store.topic(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const added = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
+    const added = manual ?? assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
   }
 

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+import { RawClient } from "./raw-client.ts";
 
 /** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
 export async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
@@ -56,3 +57,19 @@ export async function startCluster(extra: string[] = [], perBroker: (id: number)
   return { etcd, brokers, dataDirs, restart, add, close };
 }
 
+
+/** The coordinator node id FindCoordinator (v3) at `port` names for `key` (keyType 0 group, 1 transaction); -1 on an error. */
+export async function coordinatorNodeAt(port: number, key: string, keyType: 0 | 1): Promise<number> {
+  const raw = await RawClient.connect(port);
+  try {
+    const r = await raw.request(10, 3, { key, keyType });
+    return r.errorCode === 0 ? r.nodeId : -1;
+  } finally {
+    raw.close();
+  }
+}
+
+/** Prints the end of every broker's log to stderr (a failed cluster test says what the brokers saw). */
+export function printBrokerLogs(brokers: readonly BrokerProcess[], chars = 6000): void {
+  for (const [i, b] of brokers.entries()) console.error(`--- broker ${i + 1} log (end) ---\n${b.log().slice(-chars)}`);
+}
