@@ -30,7 +30,7 @@ import { Partition, type PartitionDeps } from "../partition/partition.ts";
 import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
 import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter-broker.ts";
-import { tcpDialer } from "../client/connection.ts";
+import { tcpDialer, type Dialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
@@ -131,6 +131,8 @@ export interface BrokerDeps {
   cluster?: ClusterView;
   /** How plaintext Kafka listeners accept connections (default: the platform's TCP; the simulation passes its network). */
   listen?: ListenFn;
+  /** How replica fetchers reach leaders (default: TCP with the inter-broker listener's security; the simulation passes its network). */
+  dial?: Dialer;
 }
 
 /** A running broker. */
@@ -185,6 +187,8 @@ export class Broker {
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
+  /** The replica fetchers' dialer when injected (BrokerDeps.dial), else null (TCP). */
+  private dial: Dialer | null = null;
   /** Replica fetchers of the partitions this broker follows, by leader id (cluster mode). */
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   /** The fetchers' connections (closed at stop). */
@@ -205,7 +209,7 @@ export class Broker {
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -233,7 +237,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -285,6 +289,8 @@ export class Broker {
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
+    if (broker.cluster !== null) broker.producerIds.interleave(config.nodeId); // producer ids unique across the cluster
+    broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
@@ -406,7 +412,7 @@ export class Broker {
       const channel = new LeaderChannel(leader, () => {
         const reg = this.metadata.brokers().find((b) => b.nodeId === leader);
         return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
-      }, tcpDialer({ clientId: `runnel-replica-${this.nodeId}`, tls: sec.tls, sasl: sec.sasl }));
+      }, this.dial ?? tcpDialer({ clientId: `runnel-replica-${this.nodeId}`, tls: sec.tls, sasl: sec.sasl }));
       const cluster = this.cluster;
       fetcher = new ReplicaFetcher({
         replicaId: this.nodeId,
