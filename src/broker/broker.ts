@@ -33,6 +33,7 @@ import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter
 import { tcpDialer, type Dialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
+import { checkTarget } from "../cluster/reassignment.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -58,6 +59,10 @@ import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import { ClientQuotaStore } from "../security/client-quotas.ts";
 import { QuotaRates } from "../security/quota-rate.ts";
+import { memoryFileSystem } from "../platform/memory-fs.ts";
+import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
+import { PartitionLog } from "../storage/partition-log.ts";
+import { silentStorageLogger } from "../storage/storage-deps.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -109,8 +114,13 @@ export interface ClusterView {
   createTopic(req: CreateTopicRequest): Promise<void>;
   /** Places and writes new partitions of a topic. */
   createPartitions(name: string, count: number): Promise<void>;
-  /** Writes a leader's ISR change fenced by this broker's epoch and the partition epoch; the Kafka error code. */
-  alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number>;
+  /**
+   * Writes a leader's ISR change fenced by this broker's epoch, the partition epoch and the broker epochs the joining
+   * replicas fetched with; the Kafka error code.
+   */
+  alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
+  /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
+  alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
 }
 
 /** Things tests may inject. */
@@ -184,6 +194,10 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Replication throttle of this broker as a leader (`leader.replication.throttled.*`). */
+  readonly leaderThrottle: ReplicationThrottle;
+  /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
+  readonly followerThrottle: ReplicationThrottle;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -208,6 +222,13 @@ export class Broker {
   private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
+  /**
+   * Cluster mode: partitions this broker knows of but holds no replica of. Each is an empty stand-in kept in memory
+   * (no file on disk), replaced by a real log when a reassignment adds this broker, and the real log is deleted when
+   * one removes it.
+   */
+  private readonly standIns = new WeakSet<PartitionState>();
+  private readonly standInFs = memoryFileSystem();
 
   private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial">>) {
     this.config = config;
@@ -227,6 +248,17 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
+      new ReplicationThrottle({
+        brokerId: config.nodeId,
+        rate: () => Number(config.raw(rateKey)),
+        replicas: (topic) => this.topicsByName.get(topic)?.config[replicasField] ?? "",
+        clock: deps.clock,
+        windowNum: config.num("replication.quota.window.num"),
+        windowMs: config.num("replication.quota.window.size.seconds") * 1000,
+      });
+    this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
+    this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
@@ -292,6 +324,7 @@ export class Broker {
     if (broker.cluster !== null) broker.producerIds.interleave(config.nodeId); // producer ids unique across the cluster
     broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
+    if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
@@ -350,6 +383,10 @@ export class Broker {
     if (c.kind !== "partition" || c.value === null) return;
     const p = this.partition(c.topic, c.partition);
     if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
+    if (this.standIns.has(p) === this.hosts(c.value)) {
+      this.rehost(p.topic, p, c.value);
+      return;
+    }
     try {
       p.takeRoles(c.value);
     } catch (e) {
@@ -422,6 +459,7 @@ export class Broker {
         },
         channel,
         clock: this.clock,
+        throttle: this.followerThrottle,
         warn: (m) => this.logger.warn(m),
         settings: {
           maxWaitMs: this.config.num("replica.fetch.wait.max.ms"),
@@ -530,6 +568,61 @@ export class Broker {
     this.topicsVersion++;
   }
 
+  /** Whether this broker holds a replica of a partition in state `state` (always on a single node). */
+  private hosts(state: { replicas: readonly number[] } | undefined): boolean {
+    return this.cluster === null || state === undefined || state.replicas.includes(this.nodeId);
+  }
+
+  /**
+   * A reassignment added this broker to a partition's replicas (a real log replaces the stand-in and follows the
+   * leader) or removed it (the log's files are deleted and a stand-in takes its place). The old object takes the
+   * new roles first, so parked acks=all produces hear NOT_LEADER_OR_FOLLOWER.
+   */
+  private rehost(topic: Topic, old: PartitionState, state: PartitionStateRecord): void {
+    try {
+      old.takeRoles(state);
+    } catch (e) {
+      this.logger.warn(`${old.log.name}: ${(e as Error).message}`);
+    }
+    old.markRemoved();
+    this.followLeader(topic, old);
+    const hosted = this.hosts(state);
+    if (hosted) this.standInFs.removeTree(old.log.dir);
+    let next: PartitionState;
+    try {
+      if (!hosted) this.logs.delete({ topic: topic.name, partition: old.index });
+      next = this.openPartition(topic, old.index, state);
+    } catch (e) {
+      this.logger.error(`${old.log.name}: could not ${hosted ? "open the new replica" : "drop the replica"}: ${(e as Error).message}`);
+      return;
+    }
+    topic.partitions[old.index] = next;
+    this.logger.info(`${old.log.name}: ${hosted ? "now a replica here (reassigned), replicating from broker " + state.leader : "no longer a replica here (reassigned away), its files deleted"}`);
+    this.followLeader(topic, next);
+  }
+
+  /**
+   * Opens partition `i` of `topic` in the roles `state` gives it: on its log (created where missing) when this
+   * broker hosts it, else as an in-memory stand-in, after deleting a log left here from before.
+   */
+  private openPartition(topic: Topic, i: number, state: PartitionStateRecord | undefined): PartitionState {
+    const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
+    const tp = { topic: topic.name, partition: i };
+    if (!this.hosts(state)) {
+      if (this.logs.getLog(tp) !== undefined) {
+        this.logger.info(`${topic.name}-${i}: this broker is not one of its replicas ${roles.replicas.join(",")}; deleting its local log`);
+        this.logs.delete(tp);
+      }
+      this.standInFs.removeTree(`/${topic.name}-${i}`);
+      const log = PartitionLog.open(`/${topic.name}-${i}`, tp, topic.config, { fs: this.standInFs, clock: this.clock, logger: silentStorageLogger });
+      const p = Partition.open(topic, i, log, { ...this.partitionDeps, fs: this.standInFs }, roles);
+      this.standIns.add(p);
+      return p;
+    }
+    const log = this.logs.getOrCreate(tp, topic.config, uuidBase64(topic.id));
+    return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
+  }
+
   /**
    * Opens (creating where missing) partitions `from` to `to - 1` of `topic`. With `undo` (new partitions), all of
    * them or none: a failure deletes the logs opened so far. Without it (start-up), a failure stops the start.
@@ -537,12 +630,7 @@ export class Broker {
   private openPartitions(topic: Topic, from: number, to: number, undo = true): PartitionState[] {
     const opened: PartitionState[] = [];
     try {
-      for (let i = from; i < to; i++) {
-        const log = this.logs.getOrCreate({ topic: topic.name, partition: i }, topic.config, uuidBase64(topic.id));
-        const state = this.metadata.partitionState(topic.name, i);
-        const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
-        opened.push(Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`)));
-      }
+      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, this.metadata.partitionState(topic.name, i)));
     } catch (e) {
       if (!undo) throw e;
       this.logger.error(`could not open partitions of ${topic.name}: ${(e as Error).message}`);
@@ -777,6 +865,25 @@ export class Broker {
     };
   }
 
+  /**
+   * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
+   * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
+   */
+  async alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void> {
+    if (this.cluster !== null) {
+      try {
+        await this.cluster.alterReassignment(topic, partition, target, allowReplicationFactorChange);
+      } catch (e) {
+        throw this.metadataFailure(`reassign ${topic}-${partition}`, e);
+      }
+      return;
+    }
+    const state = this.metadata.partitionState(topic, partition);
+    if (state === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
+    if (target === null) throw new KafkaError(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No reassignment is in progress for this partition.");
+    checkTarget(state, target, new Set([this.nodeId]), allowReplicationFactorChange);
+  }
+
   /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */
   get controllerId(): number {
     return this.cluster === null ? this.nodeId : this.cluster.controllerId();
@@ -841,7 +948,8 @@ export class Broker {
           const state = this.metadata.partitionState(t.name, p.index);
           if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
           // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
-          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr).then((code) => code === ErrorCode.NONE);
+          const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
+          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
           write.then(
             (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
             (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),

@@ -87,6 +87,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "replica.fetch.response.max.bytes", type: "int", default: "10485760", doc: "Bytes a follower fetches per request (at least one batch)." },
   { key: "replica.fetch.backoff.ms", type: "int", default: "1000", doc: "Pause of a follower's fetcher after a failed fetch." },
   { key: "replica.lag.time.max.ms", type: "long", default: "30000", doc: "A follower not caught up for this long leaves the ISR (checked every half of it)." },
+  { key: "leader.replication.throttled.rate", type: "long", default: LONG_MAX, doc: "Bytes/s a leader serves to out-of-sync followers of the partitions in leader.replication.throttled.replicas (dynamic)." },
+  { key: "follower.replication.throttled.rate", type: "long", default: LONG_MAX, doc: "Bytes/s an out-of-sync follower fetches of the partitions in follower.replication.throttled.replicas (dynamic)." },
+  { key: "replication.quota.window.num", type: "int", default: "11", doc: "Samples kept for replication throttle rates." },
+  { key: "replication.quota.window.size.seconds", type: "int", default: "1", doc: "Length of one replication throttle sample." },
+  { key: "replica.selector.class", type: "string", default: null, doc: "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers read from a replica in their rack." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
   { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },

@@ -29,7 +29,7 @@ type TypeName = keyof typeof T;
 export const DYNAMIC_BROKER_KEYS: ReadonlyMap<string, TypeName> = new Map<string, TypeName>([
   ["background.threads", "int"], ["compression.gzip.level", "int"], ["compression.lz4.level", "int"], ["compression.type", "string"],
   ["compression.zstd.level", "int"], ["errors.deadletterqueue.auto.create.topics.enable", "boolean"], ["errors.deadletterqueue.topic.name.prefix", "string"],
-  ["follower.fetch.last.tiered.offset.enable", "boolean"], ["group.consumer.assignment.interval.ms", "int"], ["group.coordinator.cached.buffer.max.bytes", "int"],
+  ["follower.fetch.last.tiered.offset.enable", "boolean"], ["follower.replication.throttled.rate", "long"], ["leader.replication.throttled.rate", "long"], ["group.consumer.assignment.interval.ms", "int"], ["group.coordinator.cached.buffer.max.bytes", "int"],
   ["group.share.assignment.interval.ms", "int"], ["group.streams.assignment.interval.ms", "int"], ["log.cleaner.backoff.ms", "long"],
   ["log.cleaner.dedupe.buffer.size", "long"], ["log.cleaner.delete.retention.ms", "long"], ["log.cleaner.io.buffer.load.factor", "double"],
   ["log.cleaner.io.buffer.size", "int"], ["log.cleaner.io.max.bytes.per.second", "double"], ["log.cleaner.max.compaction.lag.ms", "long"],

@@ -132,7 +132,8 @@ export function clusterView(plane: ControlPlane): ClusterView {
     brokerEpoch: () => plane.store.brokerEpoch,
     createTopic: (req) => plane.createTopic(req),
     createPartitions: (name, count) => plane.createPartitions(name, count),
-    alterIsr: (state, isr) => plane.alterIsr(state, isr),
+    alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
+    alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
   };
 }
 

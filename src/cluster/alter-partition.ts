@@ -3,7 +3,8 @@
  * caught up), applied straight to etcd by compare-and-set, in the role of Kafka's AlterPartition. The txn holds only
  * if the partition state is still the one the leader saw (partition epoch, via the key's mod revision), the leader
  * still holds the broker epoch it leads with (a fenced leader cannot change the ISR), and every joining replica is
- * registered. A loser learns why with Kafka's AlterPartition error code.
+ * registered, with the broker epoch its fetches carried when the leader knows it (KIP-903: a replica that restarted
+ * since cannot join on its old incarnation's progress). A loser learns why with Kafka's AlterPartition error code.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Compare } from "./etcd-client.ts";
@@ -20,8 +21,11 @@ export interface AlterPartitionResult {
   state?: PartitionStateRecord;
 }
 
-/** Applies a leader's ISR change through its store by CAS; `brokerEpoch` is the leader's registration epoch. */
-export async function alterPartitionIsr(store: EtcdMetadataStore, topic: string, partition: number, brokerEpoch: number, req: IsrChangeRequest): Promise<AlterPartitionResult> {
+/**
+ * Applies a leader's ISR change through its store by CAS; `brokerEpoch` is the leader's registration epoch,
+ * `joiningEpochs` the broker epochs the joining replicas fetched with (where known).
+ */
+export async function alterPartitionIsr(store: EtcdMetadataStore, topic: string, partition: number, brokerEpoch: number, req: IsrChangeRequest, joiningEpochs: ReadonlyMap<number, number> = new Map()): Promise<AlterPartitionResult> {
   const { client, keys } = store;
   const current = store.partitionState(topic, partition);
   if (!current) return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
@@ -30,7 +34,10 @@ export async function alterPartitionIsr(store: EtcdMetadataStore, topic: string,
   if (checked.error !== ErrorCode.NONE) return { error: checked.error, state: current };
   const guard: Compare[] = [
     { key: keys.broker(req.leaderId), target: "CREATE", result: "EQUAL", value: brokerEpoch },
-    ...req.isr.filter((r) => !current.isr.includes(r)).map((r): Compare => ({ key: keys.broker(r), target: "CREATE", result: "GREATER", value: 0 })),
+    ...req.isr.filter((r) => !current.isr.includes(r)).map((r): Compare => {
+      const epoch = joiningEpochs.get(r);
+      return epoch !== undefined && epoch >= 0 ? { key: keys.broker(r), target: "CREATE", result: "EQUAL", value: epoch } : { key: keys.broker(r), target: "CREATE", result: "GREATER", value: 0 };
+    }),
   ];
   if (await store.compareAndSetPartitionGuarded(guard, checked.state!, req.partitionEpoch)) return { error: ErrorCode.NONE, state: checked.state };
   // Lost: say why, from etcd's current copy.

@@ -109,10 +109,20 @@ export function decodeBroker(kv: KeyValue): BrokerRegistration {
 /** A partition state read back from etcd (topic and partition come from the key). */
 export function decodePartitionState(kv: KeyValue, topic: string, partition: number): PartitionStateRecord {
   const s = JSON.parse(kvText(kv)) as PartitionState;
-  return { topic, partition, replicas: s.replicas, leader: s.leader, leaderEpoch: s.leaderEpoch, isr: s.isr, partitionEpoch: s.partitionEpoch };
+  const out: PartitionStateRecord = { topic, partition, replicas: s.replicas, leader: s.leader, leaderEpoch: s.leaderEpoch, isr: s.isr, partitionEpoch: s.partitionEpoch };
+  if (s.addingReplicas?.length || s.removingReplicas?.length) {
+    out.addingReplicas = s.addingReplicas ?? [];
+    out.removingReplicas = s.removingReplicas ?? [];
+  }
+  return out;
 }
 
-/** The stored text of a partition state (fixed field order, so equal states are equal bytes). */
+/**
+ * The stored text of a partition state (fixed field order, so equal states are equal bytes); the reassignment
+ * fields only while a reassignment runs.
+ */
 export function encodePartitionState(s: PartitionState): string {
-  return JSON.stringify({ replicas: s.replicas, isr: s.isr, leader: s.leader, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch });
+  const base = { replicas: s.replicas, isr: s.isr, leader: s.leader, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch };
+  if (!s.addingReplicas?.length && !s.removingReplicas?.length) return JSON.stringify(base);
+  return JSON.stringify({ ...base, addingReplicas: s.addingReplicas ?? [], removingReplicas: s.removingReplicas ?? [] });
 }

@@ -10,15 +10,21 @@ import { systemClock } from "../platform/clock.ts";
 import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
 import { ClusterController, type CreateTopicRequest } from "./controller.ts";
-import { initialPartitionState } from "./partition-state.ts";
+import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
+import { cancelReassignment, checkTarget, startReassignment } from "./reassignment.ts";
 import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
 import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerEndpoint, BrokerRegistration } from "./metadata-store.ts";
 import type { HttpTransport } from "../platform/http-client.ts";
+
+/** Attempts of a reassignment write that keeps losing its compare-and-set to concurrent partition changes. */
+export const REASSIGNMENT_CAS_ATTEMPTS = 10;
+/** How many lagging partitions a not-ready answer names. */
+const READINESS_PARTITIONS_NAMED = 5;
 
 /** Kafka's default `broker.session.timeout.ms`. */
 export const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 9_000;
@@ -88,8 +94,10 @@ export class ControlPlane {
 
   private readonly random: RandomSource;
   private readonly clock: Clock;
+  private readonly nodeId: number;
 
-  private constructor(store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController, random: RandomSource, clock: Clock) {
+  private constructor(nodeId: number, store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController, random: RandomSource, clock: Clock) {
+    this.nodeId = nodeId;
     this.random = random;
     this.clock = clock;
     this.store = store;
@@ -133,7 +141,7 @@ export class ControlPlane {
     await store.start();
     controller.start();
     await election.start();
-    return new ControlPlane(store, election, controller, s.random ?? systemRandom, clock);
+    return new ControlPlane(s.nodeId, store, election, controller, s.random ?? systemRandom, clock);
   }
 
   /** The active controller's node id, or -1 when there is none (Metadata's controller_id). */
@@ -172,22 +180,51 @@ export class ControlPlane {
 
   /**
    * A partition leader's ISR change (Kafka's AlterPartition), fenced by this broker's epoch and the partition epoch
-   * it saw: the Kafka error code (NONE when written).
+   * it saw, and by the broker epochs joining replicas fetched with (`joiningEpochs`): the Kafka error code (NONE
+   * when written).
    */
-  async alterIsr(state: PartitionStateRecord, isr: number[]): Promise<number> {
-    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr });
+  async alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs?: ReadonlyMap<number, number>): Promise<number> {
+    const r = await alterPartitionIsr(this.store, state.topic, state.partition, this.store.brokerEpoch, { leaderId: state.leader, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, isr }, joiningEpochs);
     return r.error;
   }
 
   /**
-   * Why this broker is not ready to serve in the cluster (`/v1/ready`), or null: it must hold its registration
-   * (not fenced). Seam for replication: once brokers replicate, also wait until every partition this broker
-   * follows has caught up (joined the ISR) before answering null.
+   * Starts, replaces or (with `target` null) cancels the reassignment of one partition (AlterPartitionReassignments):
+   * a compare-and-set on the partition epoch from any broker, retried on a lost race; the controller completes the
+   * move once the target replicas are in sync. Throws a KafkaError (UNKNOWN_TOPIC_OR_PARTITION,
+   * INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, ...).
+   */
+  async alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange = true): Promise<void> {
+    for (let attempt = 0; attempt < REASSIGNMENT_CAS_ATTEMPTS; attempt++) {
+      const s = this.store.partitionState(topic, partition);
+      if (!s || !this.store.topic(topic)) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
+      const live = new Set(this.store.brokers().map((b) => b.nodeId));
+      let next: PartitionStateRecord | null;
+      if (target === null) next = cancelReassignment(s, live);
+      else {
+        checkTarget(s, target, live, allowReplicationFactorChange);
+        next = startReassignment(s, target, live);
+      }
+      if (next === null || (await this.store.compareAndSetPartition(next, s.partitionEpoch))) return;
+    }
+    throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `partition ${topic}-${partition} kept changing under the reassignment`);
+  }
+
+  /**
+   * Why this broker is not ready to serve in the cluster (`/v1/ready`), or null: it must hold its registration (not
+   * fenced), and be in the ISR of every partition it follows that has a leader (a restarted broker is ready once it
+   * has caught up, so a rolling restart can wait for it before stopping the next one).
    */
   readinessProblem(): string | null {
     if (this.store.brokerEpoch < 0) return "not registered in the cluster metadata (etcd): registering or fenced";
-    return null;
+    const behind: string[] = [];
+    for (const s of this.store.partitionStates()) {
+      if (s.leader !== NO_LEADER && s.leader !== this.nodeId && s.replicas.includes(this.nodeId) && !s.isr.includes(this.nodeId)) behind.push(`${s.topic}-${s.partition}`);
+    }
+    if (behind.length === 0) return null;
+    return `catching up: not yet in the ISR of ${behind.length} partition(s) it follows (${behind.slice(0, READINESS_PARTITIONS_NAMED).join(", ")}${behind.length > READINESS_PARTITIONS_NAMED ? ", ..." : ""})`;
   }
+
 
   /** Stops the controller, resigns, deregisters the broker and stops watching. */
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The active controller's work, on the etcd metadata store's view: creating and deleting topics (rack-aware replica
  * placement over the registered brokers) and keeping every partition led. When a broker's registration vanishes or
- * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`). Every write
+ * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`), and it
+ * completes partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
  * is an etcd txn that compares the controller epoch (a deposed controller cannot write) and, for partitions, the
  * stored partition epoch (a concurrent ISR change wins; the controller decides again on the state it then sees).
  * Only the broker holding the election acts; the others answer NOT_CONTROLLER.
@@ -15,6 +16,7 @@ import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
 import { initialPartitionState, reconcilePartition } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
+import { completeReassignment } from "./reassignment.ts";
 
 /** Kafka's topic config key for unclean election. */
 export const UNCLEAN_LEADER_ELECTION = "unclean.leader.election.enable";
@@ -191,7 +193,8 @@ export class ClusterController {
     const live = new Set(this.store.brokers().map((b) => b.nodeId));
     const changes: { next: PartitionStateRecord; expected: number }[] = [];
     for (const s of this.store.partitionStates()) {
-      const next = reconcilePartition(s, live, this.uncleanFor(s.topic));
+      // a partition whose leadership is settled may finish its reassignment (its target replicas all in sync)
+      const next = reconcilePartition(s, live, this.uncleanFor(s.topic)) ?? completeReassignment(s, live);
       if (next) changes.push({ next, expected: s.partitionEpoch });
     }
     try {

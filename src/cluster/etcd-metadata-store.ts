@@ -100,6 +100,10 @@ export class EtcdMetadataStore implements MetadataStore {
   brokers(): BrokerRegistration[] {
     return [...this.registrations.values()].sort((a, b) => a.nodeId - b.nodeId);
   }
+  /** The registration of broker `nodeId`, or undefined. */
+  broker(nodeId: number): BrokerRegistration | undefined {
+    return this.registrations.get(nodeId);
+  }
   /** This broker's epoch, or -1 while it is not registered (or fenced). */
   get brokerEpoch(): number {
     return this.session?.epoch ?? -1;

@@ -38,6 +38,10 @@ export interface PartitionStateRecord {
   isr: number[];
   /** Bumped on every change of this record; the compare-and-set version. */
   partitionEpoch: number;
+  /** Replicas a reassignment is adding (Kafka's adding_replicas); absent or empty when none moves. */
+  addingReplicas?: number[];
+  /** Replicas a reassignment will drop once the adding ones are in sync (Kafka's removing_replicas). */
+  removingReplicas?: number[];
 }
 
 /** One listener of a broker registration. */
@@ -129,6 +133,8 @@ export interface MetadataStore {
   partitionState(topic: string, partition: number): PartitionStateRecord | undefined;
   /** Registered brokers, by node id. */
   brokers(): BrokerRegistration[];
+  /** The registration of broker `nodeId`, or undefined (no copy: cheap enough for every follower fetch). */
+  broker(nodeId: number): BrokerRegistration | undefined;
   /** Creates a topic with the states of all its partitions; rejects with TOPIC_ALREADY_EXISTS if the name is taken. */
   createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void>;
   /**
@@ -223,6 +229,10 @@ export class LocalMetadataStore implements MetadataStore {
   /** Registered brokers, by node id. */
   brokers(): BrokerRegistration[] {
     return [...this.registrations.values()].sort((a, b) => a.nodeId - b.nodeId);
+  }
+  /** The registration of broker `nodeId`, or undefined. */
+  broker(nodeId: number): BrokerRegistration | undefined {
+    return this.registrations.get(nodeId);
   }
 
   /** Creates a topic and its partition states, durably. */

@@ -11,7 +11,7 @@ import type { PartitionStateRecord } from "./metadata-store.ts";
 export const NO_LEADER = -1;
 
 /** Replication state of one partition: the fields of a {@link PartitionStateRecord} the decisions work on. */
-export type PartitionState = Pick<PartitionStateRecord, "replicas" | "isr" | "leader" | "leaderEpoch" | "partitionEpoch">;
+export type PartitionState = Pick<PartitionStateRecord, "replicas" | "isr" | "leader" | "leaderEpoch" | "partitionEpoch" | "addingReplicas" | "removingReplicas">;
 
 /** Asserts the invariants of a partition state (a broken one is a bug, never clamped). */
 export function assertPartitionState(s: PartitionState): void {
@@ -20,6 +20,11 @@ export function assertPartitionState(s: PartitionState): void {
   if (new Set(s.isr).size !== s.isr.length || !s.isr.every((r) => replicas.has(r))) throw new Error(`partition state: ISR ${JSON.stringify(s.isr)} not a subset of replicas`);
   if (s.leader !== NO_LEADER && !s.isr.includes(s.leader)) throw new Error(`partition state: leader ${s.leader} not in ISR ${JSON.stringify(s.isr)}`);
   if (s.leaderEpoch < 0 || s.partitionEpoch < 0) throw new Error("partition state: negative epoch");
+  const adding = s.addingReplicas ?? [];
+  const removing = s.removingReplicas ?? [];
+  if (![...adding, ...removing].every((r) => replicas.has(r)) || adding.some((r) => removing.includes(r))) {
+    throw new Error(`partition state: adding ${JSON.stringify(adding)} and removing ${JSON.stringify(removing)} must be disjoint subsets of the replicas`);
+  }
 }
 
 /** The state of a new partition: the first replica leads, every replica is in sync, epochs 0. */

@@ -1,7 +1,7 @@
 /**
  * The broker's HTTP side (`http.listeners`, e.g. `http://127.0.0.1:9644`): `/metrics` (Prometheus),
  * `/v1/health` (live), `/v1/ready` (logs recovered, the Kafka listener bound and, in a cluster, the broker
- * registered), the JSON API under `/v1/` (docs/http-api.md) and the web console at `/`. It starts before the logs
+ * registered and in the ISR of every partition it follows), the JSON API under `/v1/` (docs/http-api.md) and the web console at `/`. It starts before the logs
  * are recovered, so probes are answered (503) during a long recovery.
  *
  * Security: `https://` listeners use the Kafka listeners' ssl.* PEM settings (scoped as `listener.name.http.ssl.*`

@@ -63,6 +63,12 @@ export interface PartitionDeps {
   maxWaitingProduces?: number;
   /** Cluster mode: partitions may become replicated, so a missing high watermark checkpoint starts at the log start. */
   replicated?: boolean;
+  /**
+   * Cluster mode: the epoch of broker `nodeId`'s current registration, or undefined while it is not registered.
+   * Absent on a single node (no broker epochs). Fences follower fetches from stale incarnations and keeps them out
+   * of the ISR (KIP-903).
+   */
+  aliveBrokerEpoch?: (nodeId: number) => number | undefined;
 }
 
 /** Who leads and who is in sync (the cluster metadata's partition state, as far as this broker needs it). */
@@ -83,6 +89,8 @@ export interface FollowerState {
   logEndOffset: bigint;
   /** Monotonic ms of its last fetch that reached the leader's log end offset (for replica.lag.time.max.ms). */
   lastCaughtUpMs: number;
+  /** The broker epoch its last fetch carried (Fetch v15+ ReplicaState), or -1 when it carried none. */
+  brokerEpoch: bigint;
 }
 
 interface HighWatermarkWaiter {
@@ -281,29 +289,37 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * earlier here (or is unknown), returns that epoch and its end offset, to be answered instead of records so the
    * follower truncates first (KIP-595's diverging epoch); otherwise takes the fetch offset as the follower's log end
    * offset (moving the high watermark) and returns null. Throws NOT_LEADER_OR_FOLLOWER unless this broker leads
-   * and `replicaId` is another replica.
+   * and `replicaId` is another replica, and (as Kafka does) when `brokerEpoch` (ReplicaState's replica epoch, -1 for
+   * none) is older than the follower's current registration: the fetch comes from a stale incarnation of it.
    */
-  acceptFollowerFetch(replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number): { epoch: number; endOffset: bigint } | null {
+  acceptFollowerFetch(replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number, brokerEpoch = -1n): { epoch: number; endOffset: bigint } | null {
     if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
+    }
+    const registered = this.deps.aliveBrokerEpoch?.(replicaId);
+    if (brokerEpoch >= 0n && registered !== undefined && BigInt(registered) > brokerEpoch) {
+      throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: stale fetch from broker ${replicaId}: broker epoch ${brokerEpoch}, registered with ${registered}`);
     }
     if (lastFetchedEpoch >= 0) {
       const end = this.leaderEpochs.endOffsetFor(lastFetchedEpoch, this.log.logEndOffset);
       if (end.endOffset < fetchOffset || end.epoch < lastFetchedEpoch) return end;
     }
-    if (fetchOffset <= this.log.logEndOffset) this.updateFollowerFetch(replicaId, fetchOffset);
+    if (fetchOffset <= this.log.logEndOffset) this.updateFollowerFetch(replicaId, fetchOffset, brokerEpoch);
     return null;
   }
 
-  /** The leader hears a follower's fetch position: tracks it and moves the high watermark when the ISR allows. */
-  updateFollowerFetch(replicaId: number, logEndOffset: bigint): void {
+  /**
+   * The leader hears a follower's fetch position (and the broker epoch the fetch carried, -1 for none): tracks it
+   * and moves the high watermark when the ISR allows.
+   */
+  updateFollowerFetch(replicaId: number, logEndOffset: bigint, brokerEpoch = -1n): void {
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
     if (!this.roles.replicas.includes(replicaId) || replicaId === this.deps.localBrokerId) {
       throw new KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH, `${this.log.name}: ${replicaId} is not a follower of it`);
     }
     const prev = this.followers.get(replicaId);
     const caughtUp = logEndOffset >= this.log.logEndOffset;
-    this.followers.set(replicaId, { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1) });
+    this.followers.set(replicaId, { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1), brokerEpoch });
     this.maybeAdvanceHighWatermark();
   }
 
@@ -311,8 +327,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * The leader's ISR decision (Kafka's ISR shrink and expand; applied by the caller as a compare-and-set of the
    * partition state, whose result comes back through {@link Partition.takeRoles}): an in-sync follower that has not
    * been caught up to the log end for `replicaLagTimeMaxMs` (`replica.lag.time.max.ms`) leaves; a follower out of
-   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins. Null when the
-   * ISR stays as it is (or this broker does not lead).
+   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins, if its last
+   * fetch carried the epoch of its current registration (KIP-903; a fetch without an epoch is taken as it is). Null
+   * when the ISR stays as it is (or this broker does not lead).
    */
   proposedIsr(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
     if (!this.isLeader) return null;
@@ -330,7 +347,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       if (this.roles.isr.includes(id)) {
         if (nowMs - lastCaughtUp > replicaLagTimeMaxMs) changed = true;
         else next.push(id);
-      } else if (f !== undefined && f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= currentEpochStart) {
+      } else if (f !== undefined && f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= currentEpochStart && this.isrEligible(id, f)) {
         next.push(id);
         changed = true;
       }
@@ -440,6 +457,13 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       else w.reject(short);
     }
     this.hwWaiters = still;
+  }
+
+  /** Whether follower `id` may join the ISR as far as broker epochs go: registered, and fetching as that registration. */
+  private isrEligible(id: number, f: FollowerState): boolean {
+    if (this.deps.aliveBrokerEpoch === undefined) return true;
+    const registered = this.deps.aliveBrokerEpoch(id);
+    return registered !== undefined && (f.brokerEpoch < 0n || f.brokerEpoch === BigInt(registered));
   }
 
   /** NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is smaller than `min`, else null. */

@@ -10,6 +10,7 @@ import type { FetchRequest, FetchResponse } from "../protocol/generated/01_fetch
 import type { Partition } from "../partition/partition.ts";
 import { uuidHex } from "../protocol/uuid.ts";
 import { applyLeaderAnswer, followerFetchPosition } from "./follower-fetch.ts";
+import type { ReplicationThrottle } from "./replication-throttle.ts";
 
 /** Kafka's replica fetcher settings. */
 export interface ReplicaFetcherSettings {
@@ -41,6 +42,8 @@ export interface ReplicaFetcherDeps {
   channel: BrokerChannel;
   /** Clock for back-off. */
   clock: Clock;
+  /** The follower side's replication throttle (`follower.replication.throttled.*`), if any. */
+  throttle?: Pick<ReplicationThrottle, "shouldThrottle" | "record">;
   /** Problems worth a line. */
   warn(msg: string): void;
   /** Settings (Kafka's defaults when absent). */
@@ -96,7 +99,13 @@ export class ReplicaFetcher {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const live = [...this.followed.values()].filter((f) => !f.partition.isRemoved && !f.partition.isLeader);
+      const followed = [...this.followed.values()].filter((f) => !f.partition.isRemoved && !f.partition.isLeader);
+      const live = followed.filter((f) => !this.throttled(f.partition));
+      if (live.length === 0 && followed.length > 0) {
+        // every partition is held back by the follower throttle: wait for its rate to come down
+        await this.sleep(this.settings.backoffMs);
+        continue;
+      }
       if (live.length === 0) {
         await new Promise<void>((resolve) => (this.wakeIdle = resolve));
         this.wakeIdle = null;
@@ -150,6 +159,8 @@ export class ReplicaFetcher {
       for (const pr of t.partitions) {
         const f = this.followed.get(`${uuidHex(t.topicId!)}:${pr.partitionIndex}`);
         if (f === undefined || f.partition.isRemoved || f.partition.isLeader) continue;
+        const records = pr.records as Uint8Array | Uint8Array[] | null;
+        this.deps.throttle?.record(f.partition.topic.name, f.partition.index, records === null ? 0 : Array.isArray(records) ? records.reduce((n, r) => n + r.length, 0) : records.length);
         const out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch });
         if (out.kind === "error") {
           failed++;
@@ -158,6 +169,11 @@ export class ReplicaFetcher {
       }
     }
     if (failed > 0) await this.sleep(this.settings.backoffMs);
+  }
+
+  /** Whether the follower throttle holds this partition back now (it is out of the ISR and over the bound). */
+  private throttled(p: Partition): boolean {
+    return this.deps.throttle?.shouldThrottle(p.topic.name, p.index, p.isr.includes(this.deps.replicaId)) ?? false;
   }
 
   private sleep(ms: number): Promise<void> {

@@ -139,6 +139,10 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
       return [txn(Op.WRITE, req.transactionalId), group(Op.READ, req.groupId)];
     case 26:
       return [txn(Op.WRITE, req.transactionalId)];
+    case 45:
+      return [cluster(Op.ALTER)];
+    case 46:
+      return [cluster(Op.DESCRIBE)];
     default:
       return [cluster(Op.CLUSTER_ACTION)];
   }

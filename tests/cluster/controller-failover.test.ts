@@ -59,7 +59,11 @@ test("topics are placed rack-aware over live brokers; failover elects from the I
     assert.deepEqual([x.error, y.error].sort((a, b) => a - b), [ErrorCode.NONE, ErrorCode.INVALID_UPDATE_VERSION]);
     const stale = await alterPartitionIsr(leaderNode.store, "t", 0, leaderNode.store.brokerEpoch - 1, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: [p0.leader] });
     assert.equal(stale.error, ErrorCode.STALE_BROKER_EPOCH, "a leader with an old broker epoch is fenced");
-    const expand = await alterPartitionIsr(leaderNode.store, "t", 0, leaderNode.store.brokerEpoch, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: p0.replicas });
+    const dropped = p0.replicas.find((r) => !(x.error === ErrorCode.NONE ? x : y).state!.isr.includes(r))!;
+    const droppedEpoch = nodes.get(dropped)!.store.brokerEpoch;
+    const expandAs = (epoch: number) => alterPartitionIsr(leaderNode.store, "t", 0, leaderNode.store.brokerEpoch, { leaderId: p0.leader, leaderEpoch: 0, partitionEpoch: 1, isr: p0.replicas }, new Map([[dropped, epoch]]));
+    assert.equal((await expandAs(droppedEpoch - 1)).error, ErrorCode.INELIGIBLE_REPLICA, "a replica cannot join on the fetches of an older registration");
+    const expand = await expandAs(droppedEpoch);
     assert.equal(expand.error, ErrorCode.NONE);
     assert.equal(expand.state!.partitionEpoch, 2);
 

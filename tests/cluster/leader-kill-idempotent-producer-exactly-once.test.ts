@@ -8,8 +8,10 @@
  *   acknowledged with; no record failed and the producer hit no fatal error;
  * - a restarted broker with such a tail logs that it truncated it (from past the tail back to at most its first
  *   offset), and the tail's records are gone from the partition;
- * - every restarted broker comes back into the ISR (ISR=3 in Metadata), and at the end all three replicas' segment
- *   files hold the same bytes;
+ * - every killed broker leaves the ISR with the election, and after its restart comes back into it (ISR=3 in
+ *   Metadata); at the end all three replicas' segment files hold the same bytes;
+ * - a follower fetch carrying a broker epoch older than the follower's registration is refused
+ *   (NOT_LEADER_OR_FOLLOWER: a stale incarnation);
  * - the time from each kill to the next acknowledged record is printed (not asserted).
  */
 import { test } from "node:test";
@@ -20,6 +22,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
+import { RawClient } from "../support/raw-client.ts";
 import { IdempotentProducer, killLeaders, median, partitionRoles } from "../support/leader-kills.ts";
 
 const TOPIC = "kills";
@@ -79,6 +82,18 @@ test(`SIGKILL of the leader at ${KILLS} seeded moments under an idempotent acks=
     const sorted = [...producer.acks].sort((a, b) => a.index - b.index);
     assert.deepEqual(read.map(([, v]) => v), sorted.map((a) => `v${a.index}`), "every acknowledged record exactly once, in order");
     assert.deepEqual(read.map(([o]) => o), sorted.map((a) => String(a.offset)), "each at the offset it was acknowledged with");
+
+    // a follower fetch (v15) carrying a broker epoch older than the follower's registration comes from a stale
+    // incarnation of it: the leader answers NOT_LEADER_OR_FOLLOWER
+    const follower = [1, 2, 3].find((id) => id !== roles.leader)!;
+    const raw = await RawClient.connect(cluster.brokers[roles.leader - 1].port);
+    const md = await raw.request(3, 12, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const stale = await raw.request(1, 15, {
+      replicaState: { replicaId: follower, replicaEpoch: 1n }, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
+      topics: [{ topicId: md.topics[0].topicId, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    });
+    raw.close();
+    assert.equal(stale.responses[0].partitions[0].errorCode, 6, "NOT_LEADER_OR_FOLLOWER for a stale broker epoch");
 
     // all three replicas hold the same bytes
     await until("the three replicas to be byte-identical", 60_000, () => {

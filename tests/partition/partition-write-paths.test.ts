@@ -242,3 +242,24 @@ test("the leader proposes to drop a follower lagging past replica.lag.time.max.m
   assert.deepEqual(p.proposedIsr(clock.monotonicMs(), 30_000), [LEADER, FOLLOWER, 3], "3 reached the high watermark: it comes back");
   assert.equal(open({ ...solo, leader: FOLLOWER }).p.proposedIsr(0, 1), null, "only the leader decides");
 });
+
+test("the leader refuses a follower fetch from a stale broker epoch and takes a follower into the ISR only as its current registration", () => {
+  const clock = new ManualClock();
+  const registered = new Map<number, number>([[FOLLOWER, 7], [3, 9]]);
+  const o = open({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER, 3], isr: [LEADER, 3] }, {}, { clock, aliveBrokerEpoch: (id) => registered.get(id) });
+  const p = o.p;
+  p.appendAsLeader(batch(4));
+  const notLeader = (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  assert.throws(() => p.acceptFollowerFetch(FOLLOWER, 4n, 1, 6n), notLeader, "epoch 6 is older than the registration 7");
+  assert.equal(p.follower(FOLLOWER), undefined, "a refused fetch is not tracked");
+  assert.equal(p.acceptFollowerFetch(FOLLOWER, 4n, 1, 7n), null);
+  assert.equal(p.follower(FOLLOWER)!.brokerEpoch, 7n);
+  registered.set(FOLLOWER, 8); // it restarted and registered again before the leader decided
+  assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null, "caught up, but as the previous registration");
+  assert.throws(() => p.acceptFollowerFetch(FOLLOWER, 4n, 1, 7n), notLeader, "the old incarnation is fenced now");
+  p.acceptFollowerFetch(FOLLOWER, 4n, 1, 8n);
+  assert.deepEqual(p.proposedIsr(clock.monotonicMs(), 30_000), [LEADER, FOLLOWER, 3], "fetching as its current registration, it joins");
+  registered.delete(FOLLOWER);
+  assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null, "an unregistered broker does not join");
+  assert.equal(p.acceptFollowerFetch(FOLLOWER, 4n, 1, -1n), null, "a fetch without a broker epoch (before Fetch v15) is not fenced");
+});

@@ -25,6 +25,8 @@ export interface TestCluster {
   dataDirs: string[];
   /** Starts broker `id` again on its data dir (after it was stopped). */
   restart(id: number): Promise<BrokerProcess>;
+  /** Starts a new broker `id` (4, 5, ...) with only its own settings (`extra` added to the cluster's). */
+  add(id: number, extra?: string[]): Promise<BrokerProcess>;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export async function startCluster(extra: string[] = []): Promise<TestCluster> {
     await etcd.close();
     fs.rmSync(base, { recursive: true, force: true });
   };
-  const args = (id: number) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra];
+  const args = (id: number, more: string[] = []) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...more];
   try {
     for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
   } catch (e) {
@@ -47,6 +49,10 @@ export async function startCluster(extra: string[] = []): Promise<TestCluster> {
     throw e;
   }
   const restart = async (id: number) => (brokers[id - 1] = await startBrokerProcess("bun", args(id), 90_000));
-  return { etcd, brokers, dataDirs, restart, close };
+  const add = async (id: number, more: string[] = []) => {
+    dataDirs[id - 1] = path.join(base, `b${id}`);
+    return (brokers[id - 1] = await startBrokerProcess("bun", args(id, more), 90_000));
+  };
+  return { etcd, brokers, dataDirs, restart, add, close };
 }
 

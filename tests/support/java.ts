@@ -33,6 +33,7 @@ export const KAFKA_TOOL = {
   verifiableConsumer: "org.apache.kafka.tools.VerifiableConsumer",
   dumpLog: "org.apache.kafka.tools.DumpLogSegments",
   brokerApiVersions: "org.apache.kafka.tools.BrokerApiVersionsCommand",
+  reassignPartitions: "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
 } as const;
 
 /** Newest modification time (ms) of the files under `dir` whose names end with `ext`. */

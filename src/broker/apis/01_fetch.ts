@@ -15,7 +15,8 @@
  * answers it up to its log end (not the high watermark), takes its fetch offset as the follower's log end offset
  * (which moves the high watermark), and, when the follower's last fetched epoch ends earlier here, answers the
  * diverging epoch instead of records (v12+) so the follower truncates first. Only replicas of a partition this
- * broker leads may fetch so (NOT_LEADER_OR_FOLLOWER otherwise). Followers wait for appends, consumers for the
+ * broker leads may fetch so (NOT_LEADER_OR_FOLLOWER otherwise, and also, from v15, when ReplicaState's replica
+ * epoch is older than the follower's current registration in the cluster metadata). Followers wait for appends, consumers for the
  * high watermark. Consumers fetch from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere, as Kafka without KIP-392).
  *
  * Transactions: every response carries the last stable offset (LSO: the high watermark, or the first offset of
@@ -62,6 +63,8 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
       const useIds = v >= 13;
       // A follower's fetch (replication) names its broker: replica_id before v15, ReplicaState from v15.
       const replicaId = v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1);
+      // ...and from v15 the epoch of its registration, which the leader checks against the cluster metadata.
+      const replicaEpoch = v >= 15 ? (req.replicaState?.replicaEpoch ?? -1n) : -1n;
       const resolve = (topicKey: string, name: string | undefined, id: Uint8Array | undefined) => {
         const topic = useIds ? b.topicsById.get(topicKey) : b.topicsByName.get(name!);
         return { topic, topicName: topic?.name ?? name ?? "", topicId: useIds ? id : topic?.id };
@@ -135,9 +138,10 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
       const respond = (results: PartitionResult[]): FetchResponse => {
         const m = b.metrics;
         if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
+        if (replicaId >= 0) for (const r of results) if (r.bytes > 0) b.leaderThrottle.record(r.w.topicName, r.w.partition, r.bytes);
         return buildResponse(results, session?.id ?? 0);
       };
-      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId);
+      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
       return new Promise<FetchResponse>((done) => {
@@ -148,7 +152,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           if (b.metrics !== null) b.metrics.waitingFetches--;
           b.clock.clearTimer(timer);
           for (const w of wanted) w.p?.removeFetchWaiter(onData);
-          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId).results));
+          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch).results));
         };
         // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
         const park = () => {
@@ -156,7 +160,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         };
         const onData = () => {
           if (finished) return;
-          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId);
+          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch);
           if (again.bytes >= req.minBytes || again.hasError) finish();
           else park();
         };
@@ -169,7 +173,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */
-function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, replicaId: number): { results: PartitionResult[]; bytes: number; hasError: boolean } {
+function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, replicaId: number, replicaEpoch: bigint): { results: PartitionResult[]; bytes: number; hasError: boolean } {
   const results: PartitionResult[] = [];
   let remaining = maxBytes;
   let total = 0;
@@ -216,7 +220,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       // A follower reads from the leader up to the log end, and its fetch offset tells the leader what it has.
       let diverging;
       try {
-        diverging = p.acceptFollowerFetch(replicaId, w.fetchOffset, w.lastFetchedEpoch ?? -1);
+        diverging = p.acceptFollowerFetch(replicaId, w.fetchOffset, w.lastFetchedEpoch ?? -1, replicaEpoch);
       } catch (e) {
         if (!(e instanceof KafkaError)) throw e;
         data.errorCode = e.code;
@@ -225,6 +229,11 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       }
       if (diverging !== null) {
         data.divergingEpoch = diverging;
+        continue;
+      }
+      if (b.leaderThrottle.shouldThrottle(p.topic.name, p.index, p.isr.includes(replicaId))) {
+        // leader.replication.throttled.rate reached: this out-of-sync follower gets no records of it for now
+        data.highWatermark = log.highWatermark;
         continue;
       }
       data.highWatermark = log.highWatermark;

@@ -53,6 +53,8 @@ import { authorizedHandler } from "./authorized-handler.ts";
 import { describeClientQuotasHandler } from "./48_describe_client_quotas.ts";
 import { alterClientQuotasHandler } from "./49_alter_client_quotas.ts";
 import { quotaThrottledHandler } from "./quota-throttled-handler.ts";
+import { alterPartitionReassignmentsHandler } from "./45_alter_partition_reassignments.ts";
+import { listPartitionReassignmentsHandler } from "./46_list_partition_reassignments.ts";
 
 /** Extra handler factories registered by other layers (groups, transactions). */
 export type HandlerFactory = (b: Broker) => ApiHandler;
@@ -92,6 +94,8 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     deleteAclsHandler(b.acls),
     describeClientQuotasHandler(b.clientQuotas),
     alterClientQuotasHandler(b.clientQuotas),
+    alterPartitionReassignmentsHandler(b),
+    listPartitionReassignmentsHandler(b),
     ...extra.map((f) => f(b)),
   ];
   for (const h of list) {
