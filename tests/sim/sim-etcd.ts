@@ -52,6 +52,7 @@ export class SimEtcd {
   private readonly history: Event[] = [];
   private readonly watchers = new Set<Watcher>();
   private readonly isolated = new Set<number>();
+  private flushPending = false;
   /** Counters for the run report. */
   readonly stats = { etcdRequests: 0, etcdTimeouts: 0, leasesExpired: 0, watchStreamsBroken: 0 };
 
@@ -99,7 +100,7 @@ export class SimEtcd {
           if (this.isolated.has(node)) return timeout();
           this.sim.after(delay(), `etcd ${node} ${path}`, () => {
             if (this.isolated.has(node)) return timeout();
-            const reply = this.handle(path, JSON.parse(body));
+            const reply = this.handle(path, JSON.parse(body), node);
             this.sim.after(delay(), `etcd reply ${node} ${path}`, () => {
               if (this.isolated.has(node)) return timeout();
               if (alive()) resolve(reply);
@@ -132,7 +133,7 @@ export class SimEtcd {
     return [...this.kv.keys()].filter((k) => k >= from && (toEnd || k < end)).sort();
   }
 
-  private handle(path: string, b: Record<string, unknown>): HttpReply {
+  private handle(path: string, b: Record<string, unknown>, node: number): HttpReply {
     const ok = (doc: Record<string, unknown>): HttpReply => ({ status: 200, text: JSON.stringify({ header: this.header(), ...doc }) });
     const notFound = (msg: string): HttpReply => ({ status: 404, text: JSON.stringify({ error: msg, code: 5, message: msg }) });
     switch (path) {
@@ -159,6 +160,7 @@ export class SimEtcd {
         const id = String(this.nextLease++);
         const ttlS = Number(b.TTL);
         this.leases.set(id, { ttlS, expiresAt: this.sim.nowMs + ttlS * 1000, keys: new Set() });
+        this.sim.trace(`etcd lease ${id} granted to broker ${node}`);
         return ok({ ID: id, TTL: String(ttlS) });
       }
       case "/v3/lease/keepalive": {
@@ -174,6 +176,7 @@ export class SimEtcd {
       case "/v3/lease/revoke": {
         const id = String(b.ID);
         if (!this.leases.has(id)) return notFound("etcdserver: requested lease not found");
+        this.sim.trace(`etcd lease ${id} revoked by broker ${node}`);
         this.expire(id);
         return ok({});
       }
@@ -294,12 +297,24 @@ export class SimEtcd {
 
   private emit(e: Event): void {
     this.history.push(e);
-    // Events of one revision go out together once the request that made them is done.
-    if (this.history.length === 1 || this.history[this.history.length - 2].rev !== e.rev) this.sim.after(0, "etcd notify", () => this.notify(e.rev));
+    // Watchers hear of changes once the request that made them is done, every revision in order, each one once.
+    if (this.flushPending) return;
+    this.flushPending = true;
+    this.sim.after(0, "etcd notify", () => {
+      this.flushPending = false;
+      for (const w of [...this.watchers]) this.catchUp(w);
+    });
   }
 
-  private notify(rev: number): void {
-    for (const w of [...this.watchers]) this.deliver(w, this.history.filter((e) => e.rev === rev));
+  /** Sends `w` every event after the last revision it was sent, one message per revision. */
+  private catchUp(w: Watcher): void {
+    const past = this.history.filter((e) => e.rev > w.sentUpTo);
+    for (let i = 0; i < past.length; ) {
+      let j = i;
+      while (j < past.length && past[j].rev === past[i].rev) j++;
+      this.deliver(w, past.slice(i, j));
+      i = j;
+    }
   }
 
   private matches(w: Watcher, key: string): boolean {
@@ -309,15 +324,16 @@ export class SimEtcd {
 
   private deliver(w: Watcher, events: Event[]): void {
     const mine = events.filter((e) => e.rev > w.sentUpTo && this.matches(w, e.key));
+    if (events.length > 0) w.sentUpTo = Math.max(w.sentUpTo, events[events.length - 1].rev);
     if (mine.length === 0) return;
     const rev = mine[mine.length - 1].rev;
-    w.sentUpTo = rev;
     w.push(JSON.stringify({ result: { header: { revision: String(rev) }, events: mine.map((e) => (e.type === "PUT" ? { kv: this.kvJson(e.key, e.kv!) } : { type: "DELETE", kv: { key: keyB64(e.key), mod_revision: String(e.rev) } })) } }));
   }
 
   private watch(node: number, req: Record<string, unknown>, signal: AbortSignal, alive: () => boolean): AsyncIterable<Uint8Array> {
     const sim = this.sim;
     const queue: Uint8Array[] = [];
+    const inFlight: Uint8Array[] = [];
     let ended = false;
     let broken = false;
     let wake: (() => void) | null = null;
@@ -334,9 +350,11 @@ export class SimEtcd {
         // In order: each message after a seeded delay, never before the previous one.
         const at = Math.max(lastAt, sim.nowMs + 1 + sim.int(this.maxDelayMs));
         lastAt = at;
-        const bytes = new TextEncoder().encode(`${line}\n`);
+        inFlight.push(new TextEncoder().encode(`${line}\n`));
+        // Each event delivers the oldest message in flight, so events that tie on time cannot reorder the stream.
         sim.after(at - sim.nowMs, `etcd watch -> ${node}`, () => {
-          if (ended) return;
+          const bytes = inFlight.shift();
+          if (ended || bytes === undefined) return;
           if (this.isolated.has(node)) return w.fail();
           queue.push(bytes);
           wake?.();
@@ -360,15 +378,7 @@ export class SimEtcd {
     const start = Number(req.start_revision ?? 0);
     w.sentUpTo = start > 0 ? start - 1 : this.revision;
     w.push(JSON.stringify({ result: { header: this.header(), created: true } }));
-    if (start > 0) {
-      const past = this.history.filter((e) => e.rev >= start);
-      for (let i = 0; i < past.length; ) {
-        let j = i;
-        while (j < past.length && past[j].rev === past[i].rev) j++;
-        this.deliver(w, past.slice(i, j));
-        i = j;
-      }
-    }
+    this.catchUp(w);
     return {
       async *[Symbol.asyncIterator]() {
         for (;;) {
