@@ -35,11 +35,11 @@ export interface KafkaBenchSettings {
   e2eSeconds: number;
   /** Records of the 1,000-partition run. */
   manyPartitionRecords: number;
-  /** Data written before the restart measurement (bytes; the issue's 10 GB scaled down to fit the time budget). */
+  /** Data written before the restart measurement (bytes; the issue's 10 GB in a full run). */
   restartBytes: number;
 }
 
-const FULL: KafkaBenchSettings = { records100: 1_000_000, records1k: 300_000, produceSeconds: 3, e2eRates: [10_000, 100_000, 500_000], e2eSeconds: 5, manyPartitionRecords: 10_000, restartBytes: 500_000_000 };
+const FULL: KafkaBenchSettings = { records100: 1_000_000, records1k: 300_000, produceSeconds: 3, e2eRates: [10_000, 100_000, 500_000], e2eSeconds: 5, manyPartitionRecords: 10_000, restartBytes: 10_000_000_000 };
 const QUICK: KafkaBenchSettings = { records100: 300_000, records1k: 100_000, produceSeconds: 1, e2eRates: [10_000], e2eSeconds: 2, manyPartitionRecords: 20_000, restartBytes: 50_000_000 };
 
 /** Producer settings both generators use (the suite's throughput settings). */
@@ -47,6 +47,8 @@ const PRODUCER = { batchSize: 262144, lingerMs: 5, bufferMemory: 67108864 };
 /** Partitions of every topic except the 1,000-partition row. */
 const PARTITIONS = 4;
 const MANY_PARTITIONS = 1000;
+/** Longest a broker may take to be ready again on the restart row's data (ms). */
+const RESTART_TIMEOUT_MS = 600_000;
 /** batch.size of the 1,000-partition row (the Java client's default). */
 const MANY_PARTITION_BATCH = 16384;
 
@@ -118,7 +120,7 @@ async function startRunnelBroker(dir?: string, port?: number): Promise<Broker & 
   const t0 = performance.now();
   const server: Server = startServer(BINARY, ["start", "--port", String(p), "--data-dir", d, "-o", `num.partitions=${PARTITIONS}`]);
   while (!(await protocolReady(p))) {
-    if (performance.now() - t0 > 120_000) throw new Error(`runnel did not become ready: ${server.log().slice(-2000)}`);
+    if (performance.now() - t0 > RESTART_TIMEOUT_MS) throw new Error(`runnel did not become ready: ${server.log().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   const readyMs = performance.now() - t0;
@@ -139,8 +141,9 @@ async function startRunnelBroker(dir?: string, port?: number): Promise<Broker & 
 }
 
 /** Kafka with the bench's settings (4 partitions per new topic, 1 GiB heap as kafka-server-start). */
-async function startKafkaBroker(flushEveryMessage: boolean, reuse?: KafkaBroker): Promise<KafkaBroker> {
+async function startKafkaBroker(flushEveryMessage: boolean, reuse?: KafkaBroker, startTimeoutMs?: number): Promise<KafkaBroker> {
   return startKafka({
+    startTimeoutMs,
     heap: "1g",
     overrides: { "num.partitions": String(PARTITIONS), ...(flushEveryMessage ? { "log.flush.interval.messages": "1" } : {}) },
     dir: reuse?.dir,
@@ -207,14 +210,15 @@ async function perfConsume(port: number, topic: string, records: number): Promis
   return { value: get("fetch.nMsg.sec"), note: `${get("data.consumed.in.nMsg")} records` };
 }
 
-async function runnelBench(port: number, args: string[]): Promise<BenchReport> {
-  const r = await runCommand(BINARY, ["bench", ...args, "-b", `127.0.0.1:${port}`, "--json", "--progress-ms", "0"], { timeoutMs: 120_000 });
+async function runnelBench(port: number, args: string[], timeoutMs = 120_000): Promise<BenchReport> {
+  const r = await runCommand(BINARY, ["bench", ...args, "-b", `127.0.0.1:${port}`, "--json", "--progress-ms", "0"], { timeoutMs });
   if (r.code !== 0 && r.stdout.trim() === "") throw new Error(`runnel bench ${args.join(" ")} failed (${r.code}): ${r.stderr.trim().slice(-300)}`);
   return JSON.parse(r.stdout) as BenchReport;
 }
 
 async function benchProduce(port: number, topic: string, records: number, size: number, acks: string, seconds: number, partitions = PARTITIONS, batchSize = PRODUCER.batchSize): Promise<Figure> {
-  const rep = await runnelBench(port, ["produce", "-t", topic, "-P", String(partitions), "-n", String(records), "-s", String(size), "--acks", acks, "--duration", String(seconds), "--batch-size", String(batchSize), "--linger-ms", String(PRODUCER.lingerMs), "--buffer-memory", String(PRODUCER.bufferMemory), "--latency-every", "16"]);
+  const args = ["produce", "-t", topic, "-P", String(partitions), "-n", String(records), "-s", String(size), "--acks", acks, "--duration", String(seconds), "--batch-size", String(batchSize), "--linger-ms", String(PRODUCER.lingerMs), "--buffer-memory", String(PRODUCER.bufferMemory), "--latency-every", "16"];
+  const rep = await runnelBench(port, args, Math.max(120_000, seconds * 1000 + 60_000));
   const p = rep.produce!;
   if (p.errors > 0 && p.records === 0) throw new Error(p.firstError ?? "every record failed");
   return { value: p.recordsPerSec, note: p.latencyMs ? `p50 ${p.latencyMs.p50} ms, p99 ${p.latencyMs.p99} ms` : undefined };
@@ -302,35 +306,42 @@ export async function runKafkaHeadToHead(settings: KafkaBenchSettings, only: str
     { col: "runnel", flush: false, kafka: false },
     { col: "kafka", flush: false, kafka: true },
     { col: "kafkaFlush", flush: true, kafka: true },
-  ];
+  ].filter((sys) => only.length === 0 || only.includes(sys.col));
+  // Every system is started first and each row then runs on one system after the other, so that the load of the
+  // shared machine (which drifts over minutes) weighs on every system of a row alike.
+  const up = new Map<string, { broker: Broker; kafka: KafkaBroker | null }>();
   for (const sys of systems) {
-    if (only.length > 0 && !only.includes(sys.col)) continue;
-    step(`${sys.kafka ? `Apache Kafka${sys.flush ? " with log.flush.interval.messages=1" : ""}` : "Runnel"}`);
-    let broker: Broker;
-    let kafkaHandle: KafkaBroker | null = null;
+    step(`starting ${sys.kafka ? `Apache Kafka${sys.flush ? " with log.flush.interval.messages=1" : ""}` : "Runnel"}`);
     try {
       if (sys.kafka) {
         const k = await startKafkaBroker(sys.flush);
-        kafkaHandle = k;
-        broker = tracked(asBroker(k, sys.col));
+        up.set(sys.col, { broker: tracked(asBroker(k, sys.col)), kafka: k });
         if (!sys.flush) startRow.cells[sys.col] = { value: k.startMs };
       } else {
         const r = await startRunnelBroker();
-        broker = tracked(r);
+        up.set(sys.col, { broker: tracked(r), kafka: null });
         startRow.cells[sys.col] = { value: r.readyMs };
       }
     } catch (e) {
       notes.push(`starting ${sys.col} failed: ${(e as Error).message.split("\n")[0]}`);
-      continue;
     }
-    try {
-      if (!sys.flush) {
-        await new Promise((r) => setTimeout(r, 1000));
-        idleRow.cells[sys.col] = { value: rssMiB(broker.pid) * 1.048576 };
-      }
-      const only = (s: (typeof scenarios)[number]) => !sys.flush || s.acks === "all";
-      for (const [i, s] of scenarios.entries()) {
-        if (!only(s)) continue;
+  }
+  /** Runs `job` on each started system that `which` admits, one after the other. */
+  const each = async (which: (sys: (typeof systems)[number]) => boolean, job: (sys: (typeof systems)[number], broker: Broker) => Promise<void>) => {
+    for (const sys of systems) {
+      const u = up.get(sys.col);
+      if (u && which(sys)) await job(sys, u.broker);
+    }
+  };
+  const noFlush = (sys: (typeof systems)[number]) => !sys.flush;
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    await each(noFlush, async (sys, broker) => {
+      idleRow.cells[sys.col] = { value: rssMiB(broker.pid) * 1.048576 };
+    });
+    for (const [i, s] of scenarios.entries()) {
+      step(`Produce ${s.key}`);
+      await each((sys) => !sys.flush || s.acks === "all", async (sys, broker) => {
         const t1 = `perf-${i}`;
         const t2 = `bench-${i}`;
         await createTopic(broker.port, t1, PARTITIONS).catch((e) => notes.push(String(e)));
@@ -340,20 +351,30 @@ export async function runKafkaHeadToHead(settings: KafkaBenchSettings, only: str
         const job = attempt(produceRows[i], `${sys.col}/bench`, `runnel bench ${s.key} -> ${sys.col}`, () => benchProduce(broker.port, t2, s.records, s.size, s.acks, settings.produceSeconds));
         if (s.key === "1 KiB acks=1") loadRow.cells[sys.col] = { value: (await peakRss(broker.pid, job)).peakMB };
         else await job;
-      }
-      if (!sys.flush) {
-        await createTopic(broker.port, "ceiling", PARTITIONS).catch((e) => notes.push(String(e)));
-        await attempt(ceilingRows[0], `${sys.col}/perf`, `kafka-producer-perf-test acks=0 -> ${sys.col}`, () => perfProduce(broker.port, "ceiling", settings.records100, 100, "0"));
-        await attempt(ceilingRows[0], `${sys.col}/bench`, `runnel bench acks=0 -> ${sys.col}`, () => benchProduce(broker.port, "ceiling-b", settings.records100, 100, "0", settings.produceSeconds));
-        // Consume what the acks=1 runs wrote.
-        for (const [i, n] of [[0, settings.records100], [1, settings.records1k]] as const) {
-          await attempt(consumeRows[i], `${sys.col}/perf`, `kafka-consumer-perf-test ${consumeRows[i].measure} <- ${sys.col}`, () => perfConsume(broker.port, `perf-${i}`, n));
-          await attempt(consumeRows[i], `${sys.col}/bench`, `runnel bench consume ${consumeRows[i].measure} <- ${sys.col}`, () => benchConsume(broker.port, `perf-${i}`, n));
-        }
-      }
-      for (const [i, rate] of settings.e2eRates.entries()) {
+      });
+    }
+    step("Generator ceiling");
+    await each(noFlush, async (sys, broker) => {
+      await createTopic(broker.port, "ceiling", PARTITIONS).catch((e) => notes.push(String(e)));
+      await attempt(ceilingRows[0], `${sys.col}/perf`, `kafka-producer-perf-test acks=0 -> ${sys.col}`, () => perfProduce(broker.port, "ceiling", settings.records100, 100, "0"));
+      await attempt(ceilingRows[0], `${sys.col}/bench`, `runnel bench acks=0 -> ${sys.col}`, () => benchProduce(broker.port, "ceiling-b", settings.records100, 100, "0", settings.produceSeconds));
+    });
+    // Consume what the acks=1 runs wrote.
+    for (const [i, n] of [[0, settings.records100], [1, settings.records1k]] as const) {
+      step(consumeRows[i].measure);
+      await each(noFlush, async (sys, broker) => {
+        await attempt(consumeRows[i], `${sys.col}/perf`, `kafka-consumer-perf-test ${consumeRows[i].measure} <- ${sys.col}`, () => perfConsume(broker.port, `perf-${i}`, n));
+        await attempt(consumeRows[i], `${sys.col}/bench`, `runnel bench consume ${consumeRows[i].measure} <- ${sys.col}`, () => benchConsume(broker.port, `perf-${i}`, n));
+      });
+    }
+    for (const [i, rate] of settings.e2eRates.entries()) {
+      step(e2eRows[i].measure);
+      await each(() => true, async (sys, broker) => {
         await attempt(e2eRows[i], `${sys.col}/bench`, `runnel bench e2e ${rate} rec/s -> ${sys.col}`, () => benchE2e(broker.port, `e2e-${i}`, rate, settings.e2eSeconds));
-      }
+      });
+    }
+    step(manyRow.measure);
+    await each(() => true, async (sys, broker) => {
       await createTopic(broker.port, "many", MANY_PARTITIONS).catch((e) => notes.push(String(e)));
       // batch.size 16384 (the clients' default) here: 1,000 batches of 256 KiB would not fit buffer.memory.
       // With an fsync per append Kafka writes a few hundred records/s to 1,000 partitions: a tenth of the records.
@@ -362,34 +383,41 @@ export async function runKafkaHeadToHead(settings: KafkaBenchSettings, only: str
       await attempt(manyRow, `${sys.col}/bench`, `runnel bench 1,000 partitions -> ${sys.col}`, () => benchProduce(broker.port, "many", settings.manyPartitionRecords, 1024, "all", settings.produceSeconds, MANY_PARTITIONS, MANY_PARTITION_BATCH));
       // The restart row measures recovery of the bulk data alone: the 1,000-partition topic goes first.
       await runCommand(BINARY, ["topic", "delete", "many", "-b", `127.0.0.1:${broker.port}`], { timeoutMs: 120_000 });
-      if (!sys.flush) {
-        step(`  writing ${(settings.restartBytes / 1e9).toFixed(2)} GB for the restart row`);
-        // Created first and waited for: runnel bench's own create-then-produce raced Kafka's controller once.
-        await createTopic(broker.port, "bulk", PARTITIONS).catch((e) => notes.push(String(e)));
-        await new Promise((r) => setTimeout(r, 2000));
-        await benchProduce(broker.port, "bulk", Math.ceil(settings.restartBytes / 1024), 1024, "1", 600).catch((e) => notes.push(`bulk write to ${sys.col}: ${e}`));
-        await broker.stop({ keepDir: true, kill: true });
-        const t0 = performance.now();
-        try {
-          if (kafkaHandle !== null) {
-            const again = await startKafkaBroker(false, kafkaHandle);
-            restartRow.cells[sys.col] = { value: performance.now() - t0 };
-            broker = tracked(asBroker(again, sys.col));
-          } else {
-            const again = await startRunnelBroker(broker.dir, broker.port);
-            restartRow.cells[sys.col] = { value: again.readyMs };
-            broker = tracked(again);
-          }
-          step(`  restart of ${sys.col}: ${restartRow.cells[sys.col].value?.toFixed(0)} ms`);
-        } catch (e) {
-          notes.push(`restart of ${sys.col} failed: ${(e as Error).message.split("\n")[0]}`);
-          fs.rmSync(broker.dir, { recursive: true, force: true });
-          continue;
+    });
+    // The flush=1 Kafka has no restart row: stop it before the bulk writes.
+    await each((sys) => sys.flush, async (sys, broker) => {
+      await broker.stop();
+      up.delete(sys.col);
+    });
+    await each(noFlush, async (sys, broker) => {
+      step(`${sys.col}: writing ${(settings.restartBytes / 1e9).toFixed(2)} GB for the restart row`);
+      const kafkaHandle = up.get(sys.col)!.kafka;
+      await createTopic(broker.port, "bulk", PARTITIONS).catch((e) => notes.push(String(e)));
+      await benchProduce(broker.port, "bulk", Math.ceil(settings.restartBytes / 1024), 1024, "1", 1800).catch((e) => notes.push(`bulk write to ${sys.col}: ${e}`));
+      await broker.stop({ keepDir: true, kill: true });
+      up.delete(sys.col);
+      const t0 = performance.now();
+      try {
+        let again: Broker;
+        if (kafkaHandle !== null) {
+          const k = await startKafkaBroker(false, kafkaHandle, RESTART_TIMEOUT_MS);
+          restartRow.cells[sys.col] = { value: performance.now() - t0 };
+          again = tracked(asBroker(k, sys.col));
+        } else {
+          const r = await startRunnelBroker(broker.dir, broker.port);
+          restartRow.cells[sys.col] = { value: r.readyMs };
+          again = tracked(r);
         }
+        step(`  restart of ${sys.col}: ${restartRow.cells[sys.col].value?.toFixed(0)} ms`);
+        // Stopped at once (its data removed): the next system's bulk write gets the disk to itself.
+        await again.stop();
+      } catch (e) {
+        notes.push(`restart of ${sys.col} failed: ${(e as Error).message.split("\n")[0]}`);
+        fs.rmSync(broker.dir, { recursive: true, force: true });
       }
-    } finally {
-      await broker.stop().catch(() => {});
-    }
+    });
+  } finally {
+    for (const u of up.values()) await u.broker.stop().catch(() => {});
   }
   return {
     when: new Date().toISOString(),
@@ -443,13 +471,13 @@ export function renderKafkaReport(res: KafkaBenchResults): string {
   const out: string[] = [];
   out.push("# Runnel vs Apache Kafka", "");
   out.push(`Generated by \`bun bench/kafka.ts\` on ${res.when}, in ${res.seconds.toFixed(0)} s, on ${res.machine.cpus} × ${res.machine.cpu}; load average ${res.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" / ")} at start, ${res.machine.loadAvgEnd.map((x) => x.toFixed(2)).join(" / ")} at end. Other developers' work shares these two cores: compare within this report, not across reports.`, "");
-  out.push("Same machine, same run, one system at a time, 4 partitions per topic (except the 1,000-partition row), the same payload sizes and producer settings (batch.size 262144, linger.ms 5, buffer.memory 64 MiB) for both generators:", "");
+  out.push("Same machine, same run, one system at a time (all are started first, then each row runs on one system after the other, so that the shared machine's load, which drifts over minutes, weighs on every system of a row alike), 4 partitions per topic (except the 1,000-partition row), the same payload sizes and producer settings (batch.size 262144, linger.ms 5, buffer.memory 64 MiB) for both generators:", "");
   out.push("- **Runnel**: `dist/runnel start` with defaults (`num.partitions=4`). acks=1 answers after the write to the page cache; acks=all after fdatasync (group commit).");
   out.push("- **Kafka**: Apache Kafka 4.4.0 from Maven Central (tests/java/pom.xml), KRaft combined broker+controller from tests/support/kafka-broker.ts, 1 GiB heap with G1 (as `kafka-server-start.sh`), otherwise defaults: no fsync before acknowledging (the page cache, like Runnel's acks=1).");
   out.push("- **Kafka flush=1**: the same with `log.flush.interval.messages=1`, Kafka's nearest equivalent of fsync before acknowledging, for the acks=all rows (so readers see both).");
   out.push("- **Generators**: `kafka-producer-perf-test` / `kafka-consumer-perf-test` (org.apache.kafka.tools, Java client, one JVM per run; counts records, so a run lasts as long as its count takes) and `runnel bench` (Runnel's TypeScript client, runs bounded by seconds). The ceiling row (acks=0) shows what each generator can push at all: where a row is near it, the client is the limit, not the broker.");
   out.push(`- **End to end**: \`runnel bench e2e\` (producer and consumer in one process, acks=all, 100 B, 1 s warm-up left out) at fixed rates; the achieved rate is given where the generator could not keep up.`);
-  out.push(`- **Restart**: ${(res.settings.restartBytes / 1e9).toFixed(2)} GB of 1 KiB records written, the broker killed with SIGKILL, then started on the same data; time to ready by protocol. The issue asks for 10 GB; scaled down to keep the whole run within 10 minutes on this machine.`, "");
+  out.push(`- **Restart**: ${(res.settings.restartBytes / 1e9).toFixed(2)} GB of 1 KiB records written, the broker killed with SIGKILL, then started on the same data; time to ready by protocol. ${res.settings.restartBytes < 10e9 ? " The issue asks for 10 GB; scaled down to keep the whole run short." : ""}`, "");
   out.push("Ratios: Runnel over Kafka for rates; Kafka over Runnel for times and memory. Above 1x favours Runnel either way.", "");
   out.push(`| Measure | ${COLUMNS.map((c) => c.title).join(" | ")} | Runnel vs Kafka | Runnel vs Kafka flush=1 |`);
   out.push(`| --- | ${COLUMNS.map(() => "---").join(" | ")} | --- | --- |`);

@@ -22,8 +22,8 @@ const YIELD_EVERY_MS = 2;
 const CLOCK_CHECK_EVERY = 64;
 /** Shortest sleep worth taking when ahead of the pacing schedule (ms). */
 const MIN_PACING_SLEEP_MS = 1;
-/** How long to wait for the topic's metadata. */
-const TOPIC_WAIT_MS = 15_000;
+/** How long to wait for the topic's metadata (the Java producer's `max.block.ms` default; Kafka may take seconds to lead 1,000 new partitions). */
+const TOPIC_WAIT_MS = 60_000;
 
 /** Compression codecs the producer supports. */
 export const COMPRESSION_CODECS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
@@ -80,7 +80,7 @@ export interface ProduceLoadResult {
   seconds: number;
 }
 
-/** Creates `topic` with `partitions` partitions unless it exists; returns its partition count. */
+/** Creates `topic` with `partitions` partitions unless it exists, waits until every partition has a leader; returns its partition count. */
 export async function ensureTopic(bootstrap: string, clientId: string, topic: string, partitions: number, configs: Record<string, string> = {}): Promise<number> {
   const admin = new Admin({ bootstrap, clientId });
   try {
@@ -90,7 +90,9 @@ export async function ensureTopic(bootstrap: string, clientId: string, topic: st
     } catch (e) {
       if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
     }
-    const [info] = await admin.describeTopics([topic]);
+    // Kafka creates topics asynchronously: until its controller is done and the metadata has reached the broker,
+    // Metadata answers UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE; wait through both (retriable).
+    const info = await admin.cluster.waitForTopic(topic, TOPIC_WAIT_MS);
     return info.partitions.length;
   } finally {
     await admin.close();

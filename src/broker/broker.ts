@@ -11,8 +11,9 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
-import { mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
+import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { LogManager } from "../storage/log-manager.ts";
+import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
@@ -53,13 +54,16 @@ import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { timedFileSystem } from "../platform/timed-fs.ts";
 // Security (src/security): listeners with their protocols, TLS and SASL.
 import { advertisedSpec, listenerDefs, validateListeners } from "../security/listeners.ts";
-import { listenerSecurity } from "../security/listener-security.ts";
+import { listenerSecurity, type ListenerSecurity } from "../security/listener-security.ts";
+import { fetchGet, type HttpGet } from "../platform/http-client.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import { ClientQuotaStore } from "../security/client-quotas.ts";
 import { QuotaRates } from "../security/quota-rate.ts";
 import { memoryFileSystem } from "../platform/memory-fs.ts";
+import { ClosestReplica } from "./closest-replica.ts";
+import { parseReplicaSelector } from "../replication/replica-selector.ts";
 import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
@@ -121,6 +125,8 @@ export interface ClusterView {
   alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
   /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
+  /** Reserves `size` producer ids cluster-wide; the first of them. */
+  reserveProducerIds(size: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -143,6 +149,8 @@ export interface BrokerDeps {
   listen?: ListenFn;
   /** How replica fetchers reach leaders (default: TCP with the inter-broker listener's security; the simulation passes its network). */
   dial?: Dialer;
+  /** GETs an OAUTHBEARER JWKS from an http(s):// URL (default: the runtime's fetch). */
+  httpGet?: HttpGet;
 }
 
 /** A running broker. */
@@ -157,6 +165,8 @@ export class Broker {
   readonly topicsByName = new Map<string, Topic>();
   /** Topics by id hex. */
   readonly topicsById = new Map<string, Topic>();
+  /** The listeners' security (TLS, SASL, the OAUTHBEARER JWKS refreshes), closed on stop. */
+  private listenerSecurities: ListenerSecurity[] = [];
   /** Broker-level defaults for topic configs (recomputed when dynamic broker configs change). */
   defaultLogConfig: LogConfig;
   /** Clock. */
@@ -194,10 +204,14 @@ export class Broker {
   readonly clientQuotas: ClientQuotaStore;
   /** Byte-rate sensors of the client quotas. */
   readonly quotaRates: QuotaRates;
+  /** Sensors of the controller_mutation_rate quotas (KIP-599). */
+  readonly mutationRates: QuotaRates;
   /** Replication throttle of this broker as a leader (`leader.replication.throttled.*`). */
   readonly leaderThrottle: ReplicationThrottle;
   /** Replication throttle of this broker as a follower (`follower.replication.throttled.*`). */
   readonly followerThrottle: ReplicationThrottle;
+  /** KIP-392: preferred read replicas as leader, consumer reads as follower (`replica.selector.class`). */
+  readonly closestReplica: ClosestReplica;
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
@@ -219,6 +233,8 @@ export class Broker {
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
   private isrCheckTimer: unknown = null;
+  /** Partitions whose ISR change is being written. */
+  private readonly isrWrites = new Set<PartitionState>();
   private readonly hwCheckpoints: HighWatermarkCheckpoints;
   /** Topic creations under way, by name. */
   private readonly pendingCreations = new Map<string, Promise<Topic | null>>();
@@ -230,7 +246,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -248,6 +264,7 @@ export class Broker {
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
     this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+    this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
     const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
       new ReplicationThrottle({
         brokerId: config.nodeId,
@@ -257,6 +274,7 @@ export class Broker {
         windowNum: config.num("replication.quota.window.num"),
         windowMs: config.num("replication.quota.window.size.seconds") * 1000,
       });
+    this.closestReplica = new ClosestReplica({ nodeId: config.nodeId, selector: parseReplicaSelector(config.raw("replica.selector.class")), brokers: () => metadata.brokers(), info: (m) => deps.logger.info(m) });
     this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
     this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
@@ -269,7 +287,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -310,21 +328,21 @@ export class Broker {
     }, {
       retentionCheckIntervalMs: config.num("log.retention.check.interval.ms"),
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
-      cleaner: {
-        enable: config.bool("log.cleaner.enable"),
-        backoffMs: config.num("log.cleaner.backoff.ms"),
-        dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
-      },
+      cleaner: { enable: config.bool("log.cleaner.enable"), ...cleanerOptionsFrom(config) },
       afterPartitionLoaded: deps.recoveryProgress,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
-    if (broker.cluster !== null) broker.producerIds.interleave(config.nodeId); // producer ids unique across the cluster
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
     broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
+    broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
+      const p = broker.partition(topic, index);
+      if (p !== undefined) broker.checkIsr(p);
+    };
     rememberStaticBrokerSettings(broker, staticSettings);
     broker.loadTopics();
     for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
@@ -345,10 +363,12 @@ export class Broker {
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
     validateListeners(config);
-    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok), httpGet: deps.httpGet ?? fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
+    broker.listenerSecurities = securities;
     const limits = listenerLimits(config, connectionFds);
     try {
+      await Promise.all(securities.map((sec) => sec.ready()));
       for (const sec of securities) {
         const def = sec.def;
         const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits, deps.listen);
@@ -356,7 +376,8 @@ export class Broker {
         broker.listener ??= l;
       }
     } catch (e) {
-      for (const l of broker.kafkaListeners.values()) await l.close();
+      // Close everything started so far (listeners, JWKS refreshes, logs, timers), then report the failure.
+      await broker.stop().catch((stopFailure) => d.logger.warn(`stopping after a failed start: ${(stopFailure as Error).message}`));
       throw e;
     }
     const spec = securities[0].def;
@@ -376,6 +397,11 @@ export class Broker {
    * topics as the store shows them, whoever wrote them.
    */
   private applyMetadataChange(c: MetadataChange): void {
+    // A dynamic broker config changed through another broker of the cluster (KIP-226): apply it here too.
+    if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(this.nodeId))) {
+      applyDynamicBrokerConfigs(this);
+      return;
+    }
     if (c.kind === "topic") {
       if (this.cluster !== null && !this.stopped) this.applyTopicRecord(c.name, c.value);
       return;
@@ -486,6 +512,11 @@ export class Broker {
     });
   }
 
+  /** The log cleaner, or null when `log.cleaner.enable` is false (dynamic cleaner configs reconfigure it). */
+  get logCleaner(): LogCleaner | null {
+    return this.logs.cleaner;
+  }
+
   /** The metadata store (read-only view and watch; changes go through the broker's methods). */
   get metadataView(): Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState" | "brokers" | "watch" | "configRecord" | "configRecordsOf"> {
     return this.metadata;
@@ -523,6 +554,7 @@ export class Broker {
     if (this.stopped) return;
     this.stopped = true;
     for (const l of this.kafkaListeners.values()) await l.close();
+    for (const sec of this.listenerSecurities) sec.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     if (this.isrCheckTimer !== null) this.clock.clearTimer(this.isrCheckTimer);
     for (const c of this.leaderChannels) c.close();
@@ -940,24 +972,28 @@ export class Broker {
     const lagMs = this.config.num("replica.lag.time.max.ms");
     this.isrCheckTimer = this.clock.setTimer(() => {
       if (this.stopped) return;
-      const now = this.clock.monotonicMs();
-      for (const t of this.topicsByName.values()) {
-        for (const p of t.partitions) {
-          if (!p.isLeader || p.replicas.length < 2) continue;
-          const isr = p.proposedIsr(now, lagMs);
-          const state = this.metadata.partitionState(t.name, p.index);
-          if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) continue;
-          // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
-          const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
-          const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
-          write.then(
-            (applied) => applied && this.logger.info(`${t.name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
-            (e) => this.logger.warn(`${t.name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
-          );
-        }
-      }
+      for (const t of this.topicsByName.values()) for (const p of t.partitions) this.checkIsr(p);
       this.scheduleIsrCheck();
     }, Math.max(1, Math.floor(lagMs / 2)));
+  }
+
+  /** A leader's ISR decision for one partition, written when it changes (one write at a time per partition). */
+  private checkIsr(p: PartitionState): void {
+    if (this.stopped || !p.isLeader || p.replicas.length < 2 || this.isrWrites.has(p)) return;
+    const isr = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
+    const name = p.topic.name;
+    const state = this.metadata.partitionState(name, p.index);
+    if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
+    const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
+    const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
+    this.isrWrites.add(p);
+    write
+      .then(
+        (applied) => applied && this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
+        (e) => this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
+      )
+      .finally(() => this.isrWrites.delete(p));
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */

@@ -14,6 +14,8 @@ import { logConfigFromBrokerProperties, parseLogConfig } from "../storage/log-co
 import { BROKER_CONFIG_DEFS } from "./config.ts";
 import type { Broker } from "./broker.ts";
 import type { MetadataStore } from "../cluster/metadata-store.ts";
+import type { LogCleanerOptions } from "../storage/log-cleaner.ts";
+import type { BrokerConfig } from "./config.ts";
 
 /** DescribeConfigs source of a group config set dynamically (Kafka's DYNAMIC_GROUP_CONFIG). */
 export const DYNAMIC_GROUP_CONFIG_SOURCE = 8;
@@ -151,13 +153,25 @@ export function dynamicBrokerConfigs(b: Broker, name: string): Readonly<Record<s
   return b.metadataView.configRecord("broker", name)?.configs ?? {};
 }
 
+/** The log cleaner's settings (`log.cleaner.*`) from the effective broker config. */
+export function cleanerOptionsFrom(config: BrokerConfig): LogCleanerOptions {
+  const cap = Number(config.raw("log.cleaner.io.max.bytes.per.second") ?? "Infinity");
+  return {
+    backoffMs: config.num("log.cleaner.backoff.ms"),
+    dedupeBufferBytes: config.num("log.cleaner.dedupe.buffer.size"),
+    ioMaxBytesPerSecond: Number.isFinite(cap) && cap > 0 ? cap : undefined,
+  };
+}
+
 /**
- * Applies the stored dynamic broker configs: the effective values go into the broker's config map and the
- * topic defaults derived from them are recomputed and pushed to every topic. Called after each change (at start
- * the broker merges them before opening storage).
+ * Applies the stored dynamic broker configs: the effective values go into the broker's config map, the log
+ * cleaner is reconfigured, and the topic defaults derived from them are recomputed and pushed to every topic.
+ * Called after each change, here or (cluster) through another broker (at start the broker merges them before
+ * opening storage).
  */
 export function applyDynamicBrokerConfigs(b: Broker): void {
   mergeDynamicBrokerConfigs(b.config.values, staticOf(b), b.metadataView, b.nodeId);
+  b.logCleaner?.reconfigure(cleanerOptionsFrom(b.config));
   const defaults = logConfigFromBrokerProperties(b.config.values);
   if (!defaults.ok) {
     b.logger.warn(`dynamic broker configs give invalid topic defaults, keeping the previous ones: ${defaults.message}`);

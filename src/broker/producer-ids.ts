@@ -1,16 +1,21 @@
 /**
- * Producer id allocation for idempotent producers. Ids are handed out from blocks recorded durably before use
- * (like Kafka's AllocateProducerIds), so a restart never hands out an id twice. In a cluster every broker allocates
- * from its own log dir, so the ids of broker `node.id` are interleaved: `local * PRODUCER_ID_NODE_SPACE + node.id`,
- * never equal to another broker's (two producers sharing an id would have each other's batches taken for
- * duplicates and dropped).
+ * Producer id allocation for idempotent and transactional producers. Ids are handed out from blocks reserved
+ * durably before use (like Kafka's AllocateProducerIds), so no id is ever handed out twice:
+ * - a single node reserves its blocks in a file of its first log dir;
+ * - a broker of a cluster reserves them from the cluster (a compare-and-set counter in etcd), so two brokers never
+ *   give the same id to two producers (their batches would otherwise be taken for duplicates of each other and
+ *   acknowledged without being written). The next block is fetched while half of the current one is left; when none
+ *   is at hand {@link ProducerIdAllocator.next} throws the retriable COORDINATOR_LOAD_IN_PROGRESS, as Kafka's broker
+ *   answers while its block request to the controller is pending.
  */
 import type { FileSystem } from "../platform/fs.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
-/** Ids reserved per durable write. */
+/** Ids reserved per durable write (Kafka's producer id block size). */
 export const PRODUCER_ID_BLOCK_SIZE = 1000n;
-/** In a cluster: how many node ids the interleaving leaves room for (node.id must be below it). */
-export const PRODUCER_ID_NODE_SPACE = 1n << 20n;
+
+/** Reserves `size` ids cluster-wide and answers the first. */
+export type ProducerIdBlockSource = (size: bigint) => Promise<bigint>;
 
 /** Hands out unique producer ids. */
 export class ProducerIdAllocator {
@@ -18,7 +23,10 @@ export class ProducerIdAllocator {
   private blockEnd: bigint;
   private readonly path: string;
   private readonly fs: FileSystem;
-  private node: bigint | null = null;
+  private cluster: ProducerIdBlockSource | null = null;
+  /** A block reserved in the cluster and not yet in use. */
+  private spare: bigint | null = null;
+  private fetching: Promise<void> | null = null;
 
   constructor(fs: FileSystem, dir: string) {
     this.fs = fs;
@@ -28,19 +36,57 @@ export class ProducerIdAllocator {
     this.blockEnd = start;
   }
 
-  /** Cluster mode: from now on ids are interleaved with the other brokers' by `nodeId` (unique cluster-wide). */
-  interleave(nodeId: number): void {
-    if (!Number.isInteger(nodeId) || nodeId < 0 || BigInt(nodeId) >= PRODUCER_ID_NODE_SPACE) throw new Error(`node.id ${nodeId} must be in [0, ${PRODUCER_ID_NODE_SPACE}) in a cluster (producer ids are interleaved by node id)`);
-    this.node = BigInt(nodeId);
+  /** Cluster mode: blocks come from `source` from now on (the local file is no longer used); fetches the first. */
+  useClusterBlocks(source: ProducerIdBlockSource): void {
+    this.cluster = source;
+    this.next_ = 0n;
+    this.blockEnd = 0n;
+    void this.ready().catch(() => {}); // retried at the first InitProducerId
   }
 
-  /** The next unused producer id. */
+  /** Resolves once {@link next} has an id to give (in cluster mode it may have to reserve a block first). */
+  async ready(): Promise<void> {
+    if (this.cluster === null || this.next_ < this.blockEnd || this.spare !== null) return;
+    await this.fetchSpare();
+  }
+
+  /** The next unused producer id; COORDINATOR_LOAD_IN_PROGRESS in cluster mode while no block is at hand. */
   next(): bigint {
+    if (this.cluster !== null) return this.nextFromCluster();
     if (this.next_ >= this.blockEnd) {
       this.blockEnd = this.next_ + PRODUCER_ID_BLOCK_SIZE;
       this.fs.writeFileAtomic(this.path, new TextEncoder().encode(`${this.blockEnd}\n`));
     }
-    const local = this.next_++;
-    return this.node === null ? local : local * PRODUCER_ID_NODE_SPACE + this.node;
+    return this.next_++;
+  }
+
+  private nextFromCluster(): bigint {
+    if (this.next_ >= this.blockEnd) {
+      if (this.spare === null) {
+        void this.fetchSpare().catch(() => {});
+        throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "no producer id block reserved in the cluster yet; retry");
+      }
+      this.next_ = this.spare;
+      this.blockEnd = this.spare + PRODUCER_ID_BLOCK_SIZE;
+      this.spare = null;
+    }
+    if (this.spare === null && this.blockEnd - this.next_ <= PRODUCER_ID_BLOCK_SIZE / 2n) void this.fetchSpare().catch(() => {});
+    return this.next_++;
+  }
+
+  private fetchSpare(): Promise<void> {
+    const source = this.cluster;
+    if (source === null) return Promise.resolve();
+    this.fetching ??= source(PRODUCER_ID_BLOCK_SIZE).then(
+      (first) => {
+        this.fetching = null;
+        this.spare = first;
+      },
+      (e) => {
+        this.fetching = null;
+        throw e;
+      },
+    );
+    return this.fetching;
   }
 }

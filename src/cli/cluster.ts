@@ -17,6 +17,14 @@ export const CLUSTER_SUBCOMMANDS: Record<string, ClusterSubcommand> = {
     summary: "Brokers, racks, the controller, leaders per broker, under-replicated and offline partitions",
     run: async (argv) => (await import("./cluster-describe.ts")).clusterDescribeCommand(argv),
   },
+  reassign: {
+    summary: "Plan an even spread of replicas over the brokers (racks respected); --execute runs it with progress",
+    run: async (argv) => (await import("./cluster-reassign.ts")).clusterReassignCommand(argv),
+  },
+  drain: {
+    summary: "Move every replica off a broker before it is removed",
+    run: async (argv) => (await import("./cluster-reassign.ts")).clusterDrainCommand(argv),
+  },
 };
 
 /** Help text for `runnel cluster`. */

@@ -15,7 +15,7 @@ import { formatTable } from "./table.ts";
 export const QUOTA_USAGE = `Usage: runnel quota <command> ENTITY [options]
 
 Commands:
-  set ENTITY --set KEY=VALUE...     Set quotas (producer_byte_rate, consumer_byte_rate; bytes per second)
+  set ENTITY --set KEY=VALUE...     Set quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate)
   remove ENTITY --key KEY...        Remove quotas
   describe [ENTITY]                 Quotas of the entity, or of every entity
 

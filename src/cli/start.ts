@@ -134,6 +134,7 @@ export function clusterView(plane: ControlPlane): ClusterView {
     createPartitions: (name, count) => plane.createPartitions(name, count),
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
+    reserveProducerIds: (size) => plane.store.reserveProducerIds(size),
   };
 }
 

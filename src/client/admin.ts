@@ -253,13 +253,18 @@ export class Admin {
     return r.configs.map((c) => ({ name: c.name, value: c.value, source: c.configSource, readOnly: c.readOnly, sensitive: c.isSensitive }));
   }
 
-  /** Applies config changes to a topic or broker (IncrementalAlterConfigs). */
+  /** Applies config changes to a topic or broker (IncrementalAlterConfigs; a broker's own go to that broker). */
   async alterConfigs(resourceType: number, resourceName: string, changes: readonly ConfigChange[], validateOnly = false): Promise<void> {
     const ops = { set: AlterConfigOp.SET, delete: AlterConfigOp.DELETE, append: AlterConfigOp.APPEND, subtract: AlterConfigOp.SUBTRACT };
-    const res = await this.toController<IncrementalAlterConfigsResponse>(ApiKey.IncrementalAlterConfigs, {
+    const body = {
       resources: [{ resourceType, resourceName, configs: changes.map((c) => ({ name: c.name, configOperation: ops[c.op ?? "set"], value: c.op === "delete" ? null : (c.value ?? null) })) }],
       validateOnly,
-    });
+    };
+    // As Kafka's AdminClient: one broker's configs go to that broker, the rest to the controller.
+    const broker = resourceType === ConfigResourceType.BROKER && resourceName !== "" ? Number(resourceName) : -1;
+    const res = this.cluster.brokers.has(broker)
+      ? await (await this.cluster.channel(broker)).request<IncrementalAlterConfigsResponse>(ApiKey.IncrementalAlterConfigs, body)
+      : await this.toController<IncrementalAlterConfigsResponse>(ApiKey.IncrementalAlterConfigs, body);
     for (const r of res.responses) {
       if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode, `cannot alter configs of '${r.resourceName}': ${r.errorMessage ?? errorName(r.errorCode)}`);
     }

@@ -58,6 +58,9 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.AlterUserScramCredentials,
   ApiKey.DescribeClientQuotas,
   ApiKey.AlterClientQuotas,
+  // Partition reassignment (runnel cluster reassign, drain).
+  ApiKey.AlterPartitionReassignments,
+  ApiKey.ListPartitionReassignments,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

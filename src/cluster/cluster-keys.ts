@@ -6,6 +6,7 @@
  *   ROOT/partitions/NAME/P     partition state (replicas, ISR, leader, leader epoch, partition epoch)
  *   ROOT/cluster/id            the cluster id (written once by the first broker, adopted by the others)
  *   ROOT/configs/KIND:NAME     dynamic config overrides of a broker (NAME = node id, "" = cluster default) or group
+ *   ROOT/producer-ids/next     the first producer id not yet reserved by any broker (decimal)
  */
 import { kvText, type KeyValue } from "./etcd-client.ts";
 import type { PartitionState } from "./partition-state.ts";
@@ -73,6 +74,10 @@ export class ClusterKeys {
   /** One partition's state key. */
   partition(topic: string, partition: number): string {
     return `${this.topicPartitions(topic)}${partition}`;
+  }
+  /** The producer id block counter. */
+  get producerIdsNext(): string {
+    return `${this.root}/producer-ids/next`;
   }
   /** Prefix of every dynamic config record. */
   get configs(): string {

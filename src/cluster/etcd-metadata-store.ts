@@ -153,6 +153,22 @@ export class EtcdMetadataStore implements MetadataStore {
     return kvText(kv);
   }
 
+  /**
+   * Reserves `size` producer ids for this broker, cluster-wide (Kafka's AllocateProducerIds): moves the counter by
+   * compare-and-set and answers the first reserved id. Rejects with the retriable EtcdUnavailableError while etcd
+   * does not answer.
+   */
+  async reserveProducerIds(size: bigint): Promise<bigint> {
+    const key = this.keys.producerIdsNext;
+    for (;;) {
+      const kv = await this.client.get(key);
+      const first = kv === null ? 0n : BigInt(kvText(kv));
+      const guard: Compare = kv === null ? { key, target: "CREATE", result: "EQUAL", value: 0 } : { key, target: "MOD", result: "EQUAL", value: kv.modRevision };
+      const r = await this.client.txn([guard], [{ put: { key, value: String(first + size) } }]);
+      if (r.succeeded) return first;
+    }
+  }
+
   /** Creates a topic and its partition states (topic key absent, else TOPIC_ALREADY_EXISTS). */
   async createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void> {
     if (!(await this.createTopicGuarded([], topic, partitions))) throw new Error("unreachable: no extra guard to fail");

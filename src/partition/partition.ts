@@ -69,6 +69,11 @@ export interface PartitionDeps {
    * of the ISR (KIP-903).
    */
   aliveBrokerEpoch?: (nodeId: number) => number | undefined;
+  /**
+   * A follower out of the ISR has caught up on this leader (heard on its fetch): the owner writes the ISR change now
+   * rather than at its next periodic check, as Kafka expands the ISR on the fetch path. Absent: the periodic check.
+   */
+  onFollowerCaughtUp?: (topic: string, partition: number) => void;
 }
 
 /** Who leads and who is in sync (the cluster metadata's partition state, as far as this broker needs it). */
@@ -319,8 +324,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     }
     const prev = this.followers.get(replicaId);
     const caughtUp = logEndOffset >= this.log.logEndOffset;
-    this.followers.set(replicaId, { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1), brokerEpoch });
+    const f: FollowerState = { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1), brokerEpoch };
+    this.followers.set(replicaId, f);
     this.maybeAdvanceHighWatermark();
+    if (this.deps.onFollowerCaughtUp !== undefined && !this.roles.isr.includes(replicaId) && this.mayJoinIsr(replicaId, f)) this.deps.onFollowerCaughtUp(this.topic.name, this.index);
   }
 
   /**
@@ -334,7 +341,6 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   proposedIsr(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
     if (!this.isLeader) return null;
     const self = this.deps.localBrokerId;
-    const currentEpochStart = this.leaderEpochs.epochEntries().find((e) => e.epoch === this.roles.leaderEpoch)?.startOffset ?? 0n;
     const next: number[] = [];
     let changed = false;
     for (const id of this.roles.replicas) {
@@ -347,7 +353,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       if (this.roles.isr.includes(id)) {
         if (nowMs - lastCaughtUp > replicaLagTimeMaxMs) changed = true;
         else next.push(id);
-      } else if (f !== undefined && f.logEndOffset >= this.log.highWatermark && f.logEndOffset >= currentEpochStart && this.isrEligible(id, f)) {
+      } else if (f !== undefined && this.mayJoinIsr(id, f)) {
         next.push(id);
         changed = true;
       }
@@ -459,8 +465,13 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.hwWaiters = still;
   }
 
-  /** Whether follower `id` may join the ISR as far as broker epochs go: registered, and fetching as that registration. */
-  private isrEligible(id: number, f: FollowerState): boolean {
+  /**
+   * Whether follower `id` (out of the ISR) may join it: its log end offset reached the high watermark and the start
+   * of the current epoch, and it is registered and fetching as that registration.
+   */
+  private mayJoinIsr(id: number, f: FollowerState): boolean {
+    const currentEpochStart = this.leaderEpochs.epochEntries().find((e) => e.epoch === this.roles.leaderEpoch)?.startOffset ?? 0n;
+    if (f.logEndOffset < this.log.highWatermark || f.logEndOffset < currentEpochStart) return false;
     if (this.deps.aliveBrokerEpoch === undefined) return true;
     const registered = this.deps.aliveBrokerEpoch(id);
     return registered !== undefined && (f.brokerEpoch < 0n || f.brokerEpoch === BigInt(registered));

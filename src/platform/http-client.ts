@@ -1,6 +1,6 @@
 /**
- * HTTP for the etcd client, behind one small interface: JSON POSTs with a deadline, and POSTs whose response is a
- * long-lived byte stream (etcd watches). The real implementation is the web-standard `fetch`, which Bun, Deno and
+ * HTTP for the etcd client and the OAUTHBEARER JWKS fetch, behind one small interface: JSON POSTs with a deadline,
+ * POSTs whose response is a long-lived byte stream (etcd watches), and GETs with a deadline. The real implementation is the web-standard `fetch`, which Bun, Deno and
  * the `bun build --compile` executable all provide; tests and the simulation can inject their own.
  */
 
@@ -27,6 +27,15 @@ export interface HttpTransport {
   /** POSTs `body` and streams the response until it ends or `signal` aborts. */
   postStream(url: string, body: string, signal: AbortSignal): Promise<HttpStream>;
 }
+
+/** A GET with a deadline (https:// verified against the runtime's trusted CAs). */
+export type HttpGet = (url: string, timeoutMs: number) => Promise<HttpReply>;
+
+/** The real GET: the runtime's `fetch`. */
+export const fetchGet: HttpGet = async (url, timeoutMs) => {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, text: await res.text() };
+};
 
 const JSON_HEADERS = { "content-type": "application/json" };
 

@@ -1,13 +1,14 @@
 /**
- * Client quotas as Kafka keeps them: values (`producer_byte_rate`, `consumer_byte_rate`) set on an entity of a user and/or a client id, either named or the default (null),
+ * Client quotas as Kafka keeps them: values (`producer_byte_rate`, `consumer_byte_rate`, `request_percentage`,
+ * `controller_mutation_rate`) set on an entity of a user and/or a client id, either named or the default (null),
  * stored in the metadata store (resource "client-quota"). The quota in force for a (user, client id) follows
  * Kafka's precedence: user+client, user+default client, user, default user+client, default user+default client,
  * default user, client, default client.
  */
 import type { ConfigRecord, MetadataStore } from "../cluster/metadata-store.ts";
 
-/** The quota keys Runnel enforces and so accepts (request_percentage and controller_mutation_rate are not served yet). */
-export const QUOTA_KEYS: ReadonlySet<string> = new Set(["producer_byte_rate", "consumer_byte_rate"]);
+/** The quota keys Runnel enforces and so accepts. */
+export const QUOTA_KEYS: ReadonlySet<string> = new Set(["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"]);
 
 /** One entity: its components by type ("user", "client-id"); a null name is the default entity. */
 export type QuotaEntity = ReadonlyArray<readonly [type: string, name: string | null]>;

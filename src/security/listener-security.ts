@@ -13,8 +13,8 @@ import { parseJaasConfig, plainUsers } from "./jaas.ts";
 import { SecuritySession, SCRAM_MECHANISM_NAMES, type SaslSettings } from "./session.ts";
 import type { ScramCredentialStore } from "./scram-credentials.ts";
 import type { UnsecuredJwsOptions } from "./oauthbearer.ts";
-import type { KeyObject } from "node:crypto";
-import { publicKeyFromJwk } from "../platform/crypto.ts";
+import { JwksSource } from "./jwks-source.ts";
+import type { HttpGet } from "../platform/http-client.ts";
 
 /** Mechanisms Runnel serves. */
 const SERVED_MECHANISMS: ReadonlySet<string> = new Set(["PLAIN", ...SCRAM_MECHANISM_NAMES, "OAUTHBEARER"]);
@@ -29,6 +29,10 @@ export interface ListenerSecurity {
   session(conn: Connection): SecuritySession;
   /** Reads the TLS key material again (the PEM files may have changed); throws like start-up does. */
   rereadTls(): ListenerTls;
+  /** Loads what must be loaded before the listener opens (the OAUTHBEARER JWKS); rejects like a bad setting does. */
+  ready(): Promise<void>;
+  /** Stops background work (JWKS refreshes). */
+  close(): void;
 }
 
 /** What resolving a listener's security needs. */
@@ -47,10 +51,15 @@ export interface ListenerSecurityDeps {
   log(level: "info" | "warn", msg: string): void;
   /** Counts an authentication outcome on `listener` (metrics), when kept. */
   authenticated?(listener: string, ok: boolean): void;
+  /** GETs an http(s):// JWKS. */
+  httpGet: HttpGet;
+  /** Timers of JWKS refreshes. */
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
 }
 
-/** The SASL settings of listener `name`; throws on a mechanism Runnel does not serve or a malformed login config. */
-function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurityDeps): SaslSettings {
+/** The SASL settings of listener `name` and its JWKS source (null without one); throws on a mechanism Runnel does not serve or a malformed login config. */
+function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurityDeps): { settings: SaslSettings; jwks: JwksSource | null } {
   const mechanisms = (listenerSetting(config, name, "sasl.enabled.mechanisms") ?? "").split(",").map((m) => m.trim().toUpperCase()).filter((m) => m !== "");
   for (const m of mechanisms) {
     if (!SERVED_MECHANISMS.has(m)) throw new Error(`listener ${name}: sasl.enabled.mechanisms: ${m} is not served (Runnel serves ${[...SERVED_MECHANISMS].join(", ")})`);
@@ -66,6 +75,7 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
   }
   if (mechanisms.includes("PLAIN") && users.size === 0) deps.log("warn", `listener ${name}: PLAIN is enabled but ${jaasKey} names no user_<name> entries: every PLAIN login will fail`);
   let oauthBearer: UnsecuredJwsOptions | null = null;
+  let jwks: JwksSource | null = null;
   if (mechanisms.includes("OAUTHBEARER")) {
     const oauthJaas = config.values.get(`listener.name.${name.toLowerCase()}.oauthbearer.sasl.jaas.config`);
     const options = oauthJaas === undefined ? new Map<string, string>() : parseJaasConfig(oauthJaas).options;
@@ -73,12 +83,19 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     if (!Number.isInteger(skew) || skew < 0) throw new Error(`listener ${name}: unsecuredValidatorAllowableClockSkewMs must be a non-negative integer`);
     const jwksUrl = listenerSetting(config, name, "sasl.oauthbearer.jwks.endpoint.url");
     const get = (key: string) => listenerSetting(config, name, key);
+    const ms = (key: string, dflt: string) => Number(get(key) ?? dflt);
+    if (jwksUrl !== null) {
+      jwks = new JwksSource(
+        { listener: name, url: jwksUrl, refreshMs: ms("sasl.oauthbearer.jwks.endpoint.refresh.ms", "3600000"), backoffMs: ms("sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", "100"), backoffMaxMs: ms("sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", "10000") },
+        { readFile: (p) => deps.fs.readFile(p), get: deps.httpGet, monotonicMs: deps.monotonicMs, setTimer: deps.setTimer, clearTimer: deps.clearTimer, log: deps.log },
+      );
+    }
     oauthBearer = {
       principalClaim: jwksUrl !== null ? get("sasl.oauthbearer.sub.claim.name") ?? "sub" : options.get("unsecuredValidatorPrincipalClaimName") ?? "sub",
       requiredScopes: (options.get("unsecuredValidatorRequiredScope") ?? "").split(/[\s,]+/).filter((x) => x !== ""),
       clockSkewMs: jwksUrl !== null ? Number(get("sasl.oauthbearer.clock.skew.seconds") ?? "30") * 1000 : skew,
       nowMs: () => deps.nowMs(),
-      jwks: jwksUrl === null ? null : readJwks(name, jwksUrl, deps.fs),
+      jwks,
       expectedIssuer: get("sasl.oauthbearer.expected.issuer"),
       expectedAudience: (get("sasl.oauthbearer.expected.audience") ?? "").split(",").map((a) => a.trim()).filter((a) => a !== ""),
     };
@@ -86,36 +103,21 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
   }
   const reauthMs = Number(listenerSetting(config, name, "connections.max.reauth.ms") ?? "0");
   if (!Number.isInteger(reauthMs) || reauthMs < 0) throw new Error(`listener ${name}: connections.max.reauth.ms must be a non-negative integer`);
-  return { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs(), authenticated: (ok) => deps.authenticated?.(name, ok) };
-}
-
-/** The public keys of a JWKS file (`file:///path` or a path), by `kid`; throws naming the listener and the problem. */
-function readJwks(name: string, url: string, fs: FileSystem): Map<string, KeyObject> {
-  if (/^https?:/i.test(url)) throw new Error(`listener ${name}: sasl.oauthbearer.jwks.endpoint.url: only file URLs are read so far (got ${url})`);
-  const path = url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
-  let doc: { keys?: Array<Record<string, unknown>> };
-  try {
-    doc = JSON.parse(new TextDecoder().decode(fs.readFile(path)));
-  } catch (e) {
-    throw new Error(`listener ${name}: sasl.oauthbearer.jwks.endpoint.url=${url}: ${(e as Error).message}`);
-  }
-  const keys = new Map<string, KeyObject>();
-  for (const [i, jwk] of (doc.keys ?? []).entries()) {
-    if (jwk.use !== undefined && jwk.use !== "sig") continue;
-    keys.set(typeof jwk.kid === "string" ? jwk.kid : `#${i}`, publicKeyFromJwk(jwk));
-  }
-  if (keys.size === 0) throw new Error(`listener ${name}: sasl.oauthbearer.jwks.endpoint.url=${url} holds no signing keys`);
-  return keys;
+  return { jwks, settings: { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs(), authenticated: (ok) => deps.authenticated?.(name, ok) } };
 }
 
 /** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */
 export function listenerSecurity(config: BrokerConfig, def: ListenerDef, deps: ListenerSecurityDeps): ListenerSecurity {
   const tls = usesTls(def.securityProtocol) ? listenerTls(config, def.name, deps.fs) : null;
-  const sasl = usesSasl(def.securityProtocol) ? saslSettings(config, def.name, deps) : null;
+  const resolved = usesSasl(def.securityProtocol) ? saslSettings(config, def.name, deps) : null;
+  const sasl = resolved?.settings ?? null;
+  const jwks = resolved?.jwks ?? null;
   return {
     def,
     tls,
     rereadTls: () => listenerTls(config, def.name, deps.fs),
+    ready: async () => jwks?.start(),
+    close: () => jwks?.close(),
     session(conn) {
       // A certificate principal counts on SSL; on SASL_SSL the SASL identity replaces it.
       const certPrincipal = tls !== null && sasl === null && conn.peerSubject ? tls.principals.map(conn.peerSubject) : null;

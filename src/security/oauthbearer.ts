@@ -11,6 +11,14 @@ import type { KeyObject } from "node:crypto";
 import { verifyJws } from "../platform/crypto.ts";
 import { SaslFailure, type SaslExchange, type SaslStep } from "./sasl-mechanism.ts";
 
+/** The verification keys of signed tokens (a listener's JwksSource). */
+export interface VerificationKeys {
+  /** The keys by `kid` now. */
+  keys(): ReadonlyMap<string, KeyObject>;
+  /** Told when a token names a key id the keys lack (the source may refresh). */
+  missingKid(kid: string): void;
+}
+
 /** Validation options (Kafka's unsecured validator JAAS options). */
 export interface UnsecuredJwsOptions {
   /** Claim holding the principal name. */
@@ -21,8 +29,8 @@ export interface UnsecuredJwsOptions {
   clockSkewMs: number;
   /** Wall clock, ms. */
   nowMs(): number;
-  /** Signed-token validation: public keys by `kid` (null: unsecured tokens only). */
-  jwks: ReadonlyMap<string, KeyObject> | null;
+  /** Signed-token validation: the JWKS keys (null: unsecured tokens only). */
+  jwks: VerificationKeys | null;
   /** `sasl.oauthbearer.expected.issuer`, or null. */
   expectedIssuer: string | null;
   /** `sasl.oauthbearer.expected.audience` (any one must appear in `aud`), empty = not checked. */
@@ -65,13 +73,17 @@ export class OAuthBearerServer implements SaslExchange {
     const parts = auth[1].split(".");
     if (parts.length !== 3) throw new SaslFailure(INVALID, "token is not a JWS");
     const header = base64urlJson(parts[0], "JOSE header");
-    const jwks = this.opts.jwks;
-    if (jwks === null) {
+    const source = this.opts.jwks;
+    if (source === null) {
       if (header.alg !== "none" || parts[2] !== "") throw new SaslFailure(INVALID, `signed token (alg ${String(header.alg)}) but only unsecured tokens are validated`);
     } else {
       if (header.alg === "none" || parts[2] === "") throw new SaslFailure(INVALID, "unsecured token but a signature is required (JWKS)");
+      const jwks = source.keys();
       const key = typeof header.kid === "string" ? jwks.get(header.kid) : jwks.size === 1 ? [...jwks.values()][0] : undefined;
-      if (key === undefined) throw new SaslFailure(INVALID, `no JWKS key for kid ${String(header.kid)}`);
+      if (key === undefined) {
+        if (typeof header.kid === "string") source.missingKid(header.kid);
+        throw new SaslFailure(INVALID, `no JWKS key for kid ${String(header.kid)}`);
+      }
       if (!/^[A-Za-z0-9_-]+$/.test(parts[2]) || !verifyJws(String(header.alg), key, `${parts[0]}.${parts[1]}`, new Uint8Array(Buffer.from(parts[2], "base64url")))) {
         throw new SaslFailure(INVALID, `bad signature (alg ${String(header.alg)}, kid ${String(header.kid)})`);
       }

@@ -78,7 +78,7 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
     case 19:
       return topicsOf(Op.CREATE)("topics");
     case 20:
-      return Array.isArray(req.topicNames) ? topicsOf(Op.DELETE)("topicNames") : topicsOf(Op.DELETE)("topics");
+      return topicsOf(Op.DELETE)(deleteTopicsList(req));
     case 21:
       return topicsOf(Op.DELETE)("topics");
     case 28:
@@ -102,6 +102,11 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
     default:
       return null;
   }
+}
+
+/** The DeleteTopics request array naming the topics: `topicNames` (v0-5) or `topics` (v6+; the other is decoded empty). */
+export function deleteTopicsList(req: Req): "topicNames" | "topics" {
+  return Array.isArray(req.topics) && req.topics.length > 0 ? "topics" : "topicNames";
 }
 
 /** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata). */

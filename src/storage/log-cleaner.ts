@@ -220,6 +220,8 @@ class PassAbandoned extends Error {}
 export class CompactionPass {
   /** What the pass did (complete once {@link step} returned true). */
   readonly result: CompactionResult;
+  /** Segment bytes read so far (map and rewrite phases), for `log.cleaner.io.max.bytes.per.second`. */
+  bytesRead = 0;
   private readonly t: CleanerTarget;
   private readonly ws: CleanerWorkspace;
   private readonly section: CleanableSection;
@@ -340,6 +342,7 @@ export class CompactionPass {
         continue;
       }
       budget -= reader.size;
+      this.bytesRead += reader.size;
       if (reader.lastOffset < firstDirty) continue;
       if (reader.lastOffset >= end) return this.finishMap(reader.baseOffset < end ? reader.baseOffset : end);
       const dv = reader.dv;
@@ -454,6 +457,7 @@ export class CompactionPass {
         return;
       }
       budget -= reader.size;
+      this.bytesRead += reader.size;
       this.rewriteBatch();
     }
   }
@@ -568,6 +572,8 @@ export interface LogCleanerOptions extends CompactionOptions {
   backoffMs?: number;
   /** `log.cleaner.dedupe.buffer.size` (default 128 MiB). */
   dedupeBufferBytes?: number;
+  /** `log.cleaner.io.max.bytes.per.second`: segment bytes the cleaner reads per second at most (default unlimited). */
+  ioMaxBytesPerSecond?: number;
 }
 
 /**
@@ -577,9 +583,13 @@ export interface LogCleanerOptions extends CompactionOptions {
 export class LogCleaner {
   private readonly deps: StorageDeps;
   private readonly logs: () => Iterable<PartitionLog>;
-  private readonly opts: LogCleanerOptions;
+  private opts: LogCleanerOptions;
   private readonly onCleaned: (log: PartitionLog, result: CompactionResult) => void;
-  private readonly ws: CleanerWorkspace;
+  private ws: CleanerWorkspace;
+  /** A dedupe buffer size changed while a pass ran: the workspace is rebuilt once it ends. */
+  private newWorkspacePending = false;
+  /** Total time the cleaner waited to keep under `log.cleaner.io.max.bytes.per.second` (ms). */
+  throttledMs = 0;
   private readonly uncleanable = new WeakSet<PartitionLog>();
   private timer: unknown = null;
   private wake: (() => void) | null = null;
@@ -593,6 +603,29 @@ export class LogCleaner {
     this.opts = opts;
     this.onCleaned = onCleaned;
     this.ws = newCleanerWorkspace(opts.dedupeBufferBytes, deps.random);
+  }
+
+  /**
+   * Applies changed settings at once, as Kafka's dynamic cleaner configs (KIP-226): the backoff re-arms an idle
+   * cleaner, the I/O cap counts from the next step, a new dedupe buffer size takes effect from the next pass.
+   */
+  reconfigure(opts: LogCleanerOptions): void {
+    const resize = (opts.dedupeBufferBytes ?? null) !== (this.opts.dedupeBufferBytes ?? null);
+    const rearm = opts.backoffMs !== this.opts.backoffMs && this.timer !== null && this.running === null;
+    this.opts = { ...this.opts, ...opts };
+    if (resize) {
+      if (this.running === null) this.ws = newCleanerWorkspace(this.opts.dedupeBufferBytes, this.deps.random);
+      else this.newWorkspacePending = true;
+    }
+    if (rearm && !this.stopped) {
+      this.deps.clock.clearTimer(this.timer);
+      this.arm(this.opts.backoffMs ?? DEFAULT_CLEANER_BACKOFF_MS);
+    }
+  }
+
+  /** Most keys the next pass can map (from `log.cleaner.dedupe.buffer.size`). */
+  get dedupeMaxKeys(): number {
+    return this.ws.map.maxEntriesLimit;
   }
 
   /** Starts looking for dirty logs every `log.cleaner.backoff.ms`. */
@@ -676,6 +709,10 @@ export class LogCleaner {
     }
     const run = this.runPass(log, nowMs, true).then(() => {
       if (this.running === run) this.running = null;
+      if (this.newWorkspacePending) {
+        this.newWorkspacePending = false;
+        this.ws = newCleanerWorkspace(this.opts.dedupeBufferBytes, this.deps.random);
+      }
       this.arm(0);
     });
     this.running = run;
@@ -687,8 +724,9 @@ export class LogCleaner {
     try {
       pass = log.beginCompaction(nowMs, this.ws, this.opts);
       if (pass === null) return null;
+      const started = this.deps.clock.monotonicMs();
       while (!(await pass.step())) {
-        if (yieldBetweenSteps) await this.yieldTurn();
+        if (yieldBetweenSteps) await this.yieldTurn(this.throttleDelayMs(pass.bytesRead, this.deps.clock.monotonicMs() - started));
         if (this.stopped) pass.abort("the cleaner is stopping");
       }
       if (pass.result.abandoned === null) this.onCleaned(log, pass.result);
@@ -701,8 +739,21 @@ export class LogCleaner {
     }
   }
 
-  /** Lets the event loop run (other requests) before the next step. */
-  private yieldTurn(): Promise<void> {
+  /**
+   * How long to wait before the next step so that `bytesRead` over the pass so far stays within
+   * `log.cleaner.io.max.bytes.per.second` (Kafka's cleaner Throttler does the same over its checks).
+   */
+  private throttleDelayMs(bytesRead: number, elapsedMs: number): number {
+    const cap = this.opts.ioMaxBytesPerSecond;
+    if (cap === undefined || !(cap > 0) || !Number.isFinite(cap)) return 0;
+    const due = (bytesRead / cap) * 1000 - elapsedMs;
+    if (due <= 0) return 0;
+    this.throttledMs += due;
+    return due;
+  }
+
+  /** Lets the event loop run (other requests) before the next step, after `delayMs` when throttled. */
+  private yieldTurn(delayMs = 0): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       this.wake = resolve;
@@ -710,7 +761,7 @@ export class LogCleaner {
         this.timer = null;
         this.wake = null;
         resolve();
-      }, 0);
+      }, delayMs);
     });
   }
 }

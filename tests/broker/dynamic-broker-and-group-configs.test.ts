@@ -8,6 +8,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { BatchBuilder } from "../../src/protocol/record-batch.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+
+await initCrc32c();
 
 const TOPIC = 2, BROKER = 4, GROUP = 32;
 const SET = 0, DELETE = 1;
@@ -79,6 +83,40 @@ test("group configs: set, validated against the broker's bounds, described with 
     assert.deepEqual([session.value, session.configSource], ["50000", 8]);
     const heartbeat = d.configs.find((e: any) => e.name === "consumer.heartbeat.interval.ms");
     assert.deepEqual([heartbeat.value, heartbeat.configSource, heartbeat.synonyms[0].name], ["5000", 5, "group.consumer.heartbeat.interval.ms"]);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a lower cluster-default log.retention.ms deletes old segments of a topic without a retention override, live", async () => {
+  const b = await startTestBroker({ "node.id": "1", "log.retention.check.interval.ms": "100" });
+  const c = await RawClient.connect(b.port);
+  try {
+    // segment.ms=1 rolls a segment at each append after the first: every produce below gets its own segment.
+    const created = await c.request(19, 7, { topics: [{ name: "aging", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "segment.ms", value: "1" }] }], timeoutMs: 1000, validateOnly: false });
+    assert.equal(created.topics[0].errorCode, 0);
+    const hourAgo = Date.now() - 3_600_000;
+    for (let i = 0; i < 3; i++) {
+      const bb = new BatchBuilder(1 << 16);
+      bb.reset({});
+      bb.append(hourAgo + i, new TextEncoder().encode(`k${i}`), new TextEncoder().encode(`an hour old ${i}`));
+      const r = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "aging", partitionData: [{ index: 0, records: bb.finish() }] }] });
+      assert.equal(r.responses[0].partitionResponses[0].errorCode, 0);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    const earliest = async () => {
+      const r = await c.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: "aging", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2n }] }] });
+      return r.topics[0].partitions[0].offset as bigint;
+    };
+    assert.equal(await earliest(), 0n, "kept under the default retention of 7 days");
+    assert.equal((await alter(c, BROKER, "", [{ name: "log.retention.ms", configOperation: SET, value: "600000" }])).errorCode, 0);
+    const deadline = Date.now() + 30_000;
+    while ((await earliest()) === 0n) {
+      assert.ok(Date.now() < deadline, "retention of ten minutes never deleted the hour-old segments");
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.ok((await earliest()) >= 2n, "the sealed hour-old segments are gone");
   } finally {
     c.close();
     await b.stop();

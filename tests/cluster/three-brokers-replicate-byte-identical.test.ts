@@ -18,6 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
+import { pythonReadInOrder } from "../support/python-read-loop.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -50,19 +51,7 @@ for i in range(${RECORDS}):
 p.flush(120)
 c = Consumer({"bootstrap.servers": bootstrap, "group.id": "py-readers", "enable.auto.commit": False, "enable.partition.eof": True})
 c.assign([TopicPartition("py-replicated", 0, 0)])
-read = 0
-while True:
-    m = c.poll(30)
-    if m is None:
-        break
-    if m.error():
-        if m.error().code() == -191:
-            break
-        raise Exception(m.error())
-    if m.value() != b"p%d" % read:
-        raise Exception("out of order at %d: %r" % (read, m.value()))
-    read += 1
-c.close()
+${pythonReadInOrder("p")}
 print("replicas %d isr %d acked %d read %d" % (len(md.replicas), len(md.isrs), acked, read))
 `;
 

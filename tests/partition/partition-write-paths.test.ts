@@ -263,3 +263,16 @@ test("the leader refuses a follower fetch from a stale broker epoch and takes a 
   assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null, "an unregistered broker does not join");
   assert.equal(p.acceptFollowerFetch(FOLLOWER, 4n, 1, -1n), null, "a fetch without a broker epoch (before Fetch v15) is not fenced");
 });
+
+test("the leader calls onFollowerCaughtUp from the fetch path when a follower out of the ISR catches up, not before", () => {
+  const calls: string[] = [];
+  const o = open({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER], isr: [LEADER] }, {}, { onFollowerCaughtUp: (t, i) => calls.push(`${t}-${i}`) });
+  o.p.appendAsLeader(batch(4));
+  o.p.acceptFollowerFetch(FOLLOWER, 2n, 1);
+  assert.deepEqual(calls, [], "behind the high watermark");
+  o.p.acceptFollowerFetch(FOLLOWER, 4n, 1);
+  assert.deepEqual(calls, ["t-0"], "caught up: the ISR change is wanted now");
+  o.p.takeRoles({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER], isr: [LEADER, FOLLOWER] });
+  o.p.acceptFollowerFetch(FOLLOWER, 4n, 1);
+  assert.deepEqual(calls, ["t-0"], "already in the ISR");
+});

@@ -45,7 +45,7 @@ test("a producer limited to 1 MB/s is held near it while an unthrottled one is n
     const c = await RawClient.connect(b.port);
     const alter = await c.request(49, 1, { entries: [
       { entity: [{ entityType: "client-id", entityName: "raw-test" }], ops: [{ key: "consumer_byte_rate", value: 100_000, remove: false }] },
-      { entity: [{ entityType: "user", entityName: null }], ops: [{ key: "request_percentage", value: 50, remove: false }] },
+      { entity: [{ entityType: "user", entityName: null }], ops: [{ key: "no_such_rate", value: 50, remove: false }] },
     ], validateOnly: false });
     assert.deepEqual(alter.entries.map((e: { errorCode: number }) => e.errorCode), [0, 42]);
     const fetch = await c.request(1, 12, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 4 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: "fast", partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 4 << 20 }] }], forgottenTopicsData: [], rackId: "" });

@@ -30,8 +30,8 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings) on OS-chosen loopback ports. */
-export async function startCluster(extra: string[] = []): Promise<TestCluster> {
+/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings, and `perBroker(id)` for each) on OS-chosen loopback ports. */
+export async function startCluster(extra: string[] = [], perBroker: (id: number) => string[] = () => []): Promise<TestCluster> {
   const etcd = await TestEtcd.start();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
   const brokers: BrokerProcess[] = [];
@@ -41,7 +41,7 @@ export async function startCluster(extra: string[] = []): Promise<TestCluster> {
     await etcd.close();
     fs.rmSync(base, { recursive: true, force: true });
   };
-  const args = (id: number, more: string[] = []) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...more];
+  const args = (id: number, more: string[] = []) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...perBroker(id), ...more];
   try {
     for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
   } catch (e) {

@@ -35,17 +35,17 @@ export class TestEtcd {
   private log = "";
   private paused = false;
 
-  private constructor(dataDir: string, clientPort: number, peerPort: number) {
+  private constructor(dataDir: string, clientPort: number, peerPort: number, host: string) {
     this.dataDir = dataDir;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
-    this.endpoint = `http://127.0.0.1:${clientPort}`;
+    this.endpoint = `http://${host}:${clientPort}`;
   }
 
-  /** Starts a fresh etcd and waits until it is healthy. */
-  static async start(): Promise<TestEtcd> {
+  /** Starts a fresh etcd serving clients on `host` (default loopback) and waits until it is healthy. */
+  static async start(host = "127.0.0.1"): Promise<TestEtcd> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-etcd-"));
-    const e = new TestEtcd(dir, await freePort(), await freePort());
+    const e = new TestEtcd(dir, await freePort(), await freePort(), host);
     await e.resume();
     return e;
   }

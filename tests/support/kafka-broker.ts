@@ -68,6 +68,8 @@ export interface KafkaOptions {
   ports?: { port: number; controllerPort: number };
   /** Feature levels given to `kafka-storage format` (name to level); default transaction.version=1, as Runnel (below). */
   features?: Record<string, number>;
+  /** Longest to wait for ready (ms); default KAFKA_START_TIMEOUT_MS (a restart on gigabytes of data takes longer). */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -210,7 +212,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     }
     if (!stopOpts?.keepDir) fs.rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + KAFKA_START_TIMEOUT_MS;
+  const deadline = Date.now() + (opts.startTimeoutMs ?? KAFKA_START_TIMEOUT_MS);
   while (exited || !(await ready(port, clusterId))) {
     if (exited || Date.now() > deadline) {
       const tail = [logFile, path.join(dir, "stdout.log")].map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").slice(-3000) : "")).join("\n");

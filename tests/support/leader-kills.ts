@@ -178,6 +178,11 @@ export interface KillOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Value prefix of the acks=1 records that only the old leader gets (truncated after its restart). */
+export const TAIL_PREFIX = "tail-";
+/** Value prefix of the acks=1 record written first on tail rounds (the followers may or may not have it). */
+export const WAKE_PREFIX = "wake-";
+
 /** The roles as seen by any live broker (the first that answers). */
 async function rolesFromAny(cluster: TestCluster, topic: string, except = -1): Promise<{ leader: number; leaderEpoch: number; isr: number[]; offline: number[] } | null> {
   for (let id = 1; id <= cluster.brokers.length; id++) {
@@ -191,7 +196,7 @@ async function rolesFromAny(cluster: TestCluster, topic: string, except = -1): P
 /**
  * Kills the leader of partition 0 of `opts.topic` `opts.rounds` times while `producer` sends: each round waits for
  * a full ISR and fresh acknowledgements, pauses a seeded random time, (on tail rounds) SIGSTOPs the followers and
- * writes acks=1 records to the leader alone, SIGKILLs the leader, waits for the next acknowledged record, restarts
+ * writes acks=1 records to the leader alone (`wake-<round>`, then `tail-<round>-<i>`), SIGKILLs the leader, waits for the next acknowledged record, restarts
  * the killed broker and waits until it is back in the ISR.
  */
 export async function killLeaders(cluster: TestCluster, producer: IdempotentProducer, opts: KillOptions): Promise<KillRound[]> {
@@ -213,13 +218,16 @@ export async function killLeaders(cluster: TestCluster, producer: IdempotentProd
     let tailBaseOffset = -1n;
     const withTail = opts.tailEvery > 0 && round % opts.tailEvery === 0;
     if (withTail) {
-      // The followers stop; once their parked fetches have been answered (the producer appends every few ms), records
-      // written now reach the leader alone: a tail the restarted broker must truncate.
+      // The followers stop. A first acks=1 record answers the fetches they had parked at the leader (the answer waits
+      // in their socket buffers; stopped, they send no other), so records written after it reach the leader alone:
+      // a tail the restarted broker must truncate.
       for (const f of followers) signalChild(f.child, "SIGSTOP");
-      await sleep(400);
       const p = new Kafka({ clientId: "tail", brokers: [victim.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).producer({ allowAutoTopicCreation: false });
       await p.connect();
-      const r = await p.send({ topic: opts.topic, acks: 1, messages: Array.from({ length: opts.tailRecords }, (_, j) => ({ value: `tail-${round}-${j}`, partition: 0 })) });
+      await sleep(100);
+      await p.send({ topic: opts.topic, acks: 1, messages: [{ value: `${WAKE_PREFIX}${round}`, partition: 0 }] });
+      await sleep(200);
+      const r = await p.send({ topic: opts.topic, acks: 1, messages: Array.from({ length: opts.tailRecords }, (_, j) => ({ value: `${TAIL_PREFIX}${round}-${j}`, partition: 0 })) });
       await p.disconnect();
       tailRecords = opts.tailRecords;
       tailBaseOffset = BigInt(r[0].baseOffset!);

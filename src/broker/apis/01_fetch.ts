@@ -17,7 +17,9 @@
  * diverging epoch instead of records (v12+) so the follower truncates first. Only replicas of a partition this
  * broker leads may fetch so (NOT_LEADER_OR_FOLLOWER otherwise, and also, from v15, when ReplicaState's replica
  * epoch is older than the follower's current registration in the cluster metadata). Followers wait for appends, consumers for the
- * high watermark. Consumers fetch from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere, as Kafka without KIP-392).
+ * high watermark. Consumers fetch from the leader only (NOT_LEADER_OR_FOLLOWER elsewhere), unless `replica.selector.class`
+ * is set (KIP-392): then the leader names a consumer's preferred read replica from its rack (v11+ rack_id) and a
+ * follower serves consumers up to its high watermark.
  *
  * Transactions: every response carries the last stable offset (LSO: the high watermark, or the first offset of
  * the oldest open transaction if lower); isolation_level=1 (read_committed) reads only below it and gets the
@@ -135,13 +137,15 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 
       const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, b.config.num("fetch.max.bytes"));
       const readCommitted = (req.isolationLevel ?? 0) === 1;
+      const clientRack = replicaId < 0 && v >= 11 ? (req.rackId ?? "") : "";
       const respond = (results: PartitionResult[]): FetchResponse => {
         const m = b.metrics;
         if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
         if (replicaId >= 0) for (const r of results) if (r.bytes > 0) b.leaderThrottle.record(r.w.topicName, r.w.partition, r.bytes);
+        if (replicaId < 0) for (const r of results) if (r.bytes > 0 && r.w.p !== undefined && !r.w.p.isLeader) b.closestReplica.servedAsFollower(r.w.p, clientRack, r.bytes);
         return buildResponse(results, session?.id ?? 0);
       };
-      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch);
+      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
       return new Promise<FetchResponse>((done) => {
@@ -152,7 +156,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           if (b.metrics !== null) b.metrics.waitingFetches--;
           b.clock.clearTimer(timer);
           for (const w of wanted) w.p?.removeFetchWaiter(onData);
-          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch).results));
+          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
         };
         // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
         const park = () => {
@@ -160,7 +164,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         };
         const onData = () => {
           if (finished) return;
-          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch);
+          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
           if (again.bytes >= req.minBytes || again.hasError) finish();
           else park();
         };
@@ -173,10 +177,11 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */
-function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, replicaId: number, replicaEpoch: bigint): { results: PartitionResult[]; bytes: number; hasError: boolean } {
+function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: boolean, incremental: boolean, replicaId: number, replicaEpoch: bigint, clientRack: string): { results: PartitionResult[]; bytes: number; hasError: boolean } {
   const results: PartitionResult[] = [];
   let remaining = maxBytes;
   let total = 0;
+  /** Something to answer at once: an error, or a preferred read replica. */
   let hasError = false;
   for (const w of wanted) {
     const data: FetchResponsePartitionData = {
@@ -239,10 +244,21 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       data.highWatermark = log.highWatermark;
       data.lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
     } else if (!p.isLeader) {
-      // Consumers read from the leader (no KIP-392 follower fetching): a stale client learns to refresh its metadata.
-      data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-      hasError = true;
-      continue;
+      // Without replica.selector.class consumers read from the leader: a stale client learns to refresh its
+      // metadata. With it (KIP-392) a follower serves them up to its high watermark.
+      if (!b.closestReplica.servesAsFollower(p)) {
+        data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        hasError = true;
+        continue;
+      }
+    } else if (clientRack !== "") {
+      // KIP-392: a consumer closer to another in-sync replica is told to read there (no records in this answer).
+      const preferred = b.closestReplica.preferredReadReplica(p, clientRack, w.fetchOffset);
+      if (preferred >= 0) {
+        data.preferredReadReplica = preferred;
+        hasError = true; // answered at once (no long poll), as Kafka does with a preferred read replica
+        continue;
+      }
     }
     if (readCommitted) data.abortedTransactions = [];
     try {
@@ -268,7 +284,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
     }
   }
   const kept = incremental
-    ? results.filter((r) => r.bytes > 0 || r.data.errorCode !== 0 || r.data.highWatermark !== r.w.sentHighWatermark || r.data.logStartOffset !== r.w.sentLogStartOffset)
+    ? results.filter((r) => r.bytes > 0 || r.data.errorCode !== 0 || (r.data.preferredReadReplica ?? -1) >= 0 || r.data.highWatermark !== r.w.sentHighWatermark || r.data.logStartOffset !== r.w.sentLogStartOffset)
     : results;
   return { results: kept, bytes: total, hasError };
 }

@@ -19,6 +19,12 @@ export function initProducerIdHandler(b: Broker): ApiHandler<InitProducerIdReque
     minVersion: 0,
     maxVersion: 5,
     async handle(ctx, req) {
+      // In a cluster the ids come in blocks reserved in etcd: wait for one (retriable error while etcd is away).
+      const ready = await b.producerIds.ready().then(
+        () => true,
+        () => false,
+      );
+      if (!ready) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1n, producerEpoch: -1 };
       // Transactions: the coordinator answers for a transactional id (creating `__transaction_state` on first use).
       if (req.transactionalId !== null) {
         await b.ensureInternalTopic(TRANSACTION_STATE_TOPIC, () => b.txns.ensureStateTopic()).catch(() => 0); // the coordinator answers the error

@@ -8,9 +8,10 @@
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
+import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { firstRefused, perResourceChecks, refusal, requestTopicName, type PerResource, type TopicNameById } from "../../security/request-authorization.ts";
+import { firstRefused, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -26,28 +27,6 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
     return res;
   };
   const res = h.handle(ctx, { ...req, [listKey]: allowed });
-  return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
-}
-
-/** Serves the elements of `split.list` that pass and merges in the refused ones, answered with `codes` (by index). */
-function perResource(h: ApiHandler, ctx: RequestContext, req: Req, split: PerResource, codes: ReadonlyMap<number, number>): ReturnType<ApiHandler["handle"]> {
-  const items: unknown[] = req[split.list];
-  const allowed = items.filter((_, i) => !codes.has(i));
-  const refused: Record<string, unknown>[] = [];
-  for (const code of new Set(codes.values())) {
-    refused.push(errorResponse(h.apiKey, ctx.apiVersion, { ...req, [split.list]: items.filter((_, i) => codes.get(i) === code) }, code));
-  }
-  const merge = (res: unknown) => {
-    if (res === NO_RESPONSE || res instanceof CloseConnection) return res;
-    const body = res as Record<string, unknown>;
-    for (const part of refused) {
-      for (const [k, v] of Object.entries(part)) if (Array.isArray(v) && v.length > 0 && Array.isArray(body[k])) body[k] = [...(body[k] as unknown[]), ...v];
-    }
-    return res;
-  };
-  // With nothing left to serve, the response is the refusals alone (no error on the request as a whole).
-  if (allowed.length === 0) return merge(errorResponse(h.apiKey, ctx.apiVersion, { ...req, [split.list]: [] }, ErrorCode.NONE)) as never;
-  const res = h.handle(ctx, { ...req, [split.list]: allowed });
   return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
 }
 
@@ -79,7 +58,7 @@ export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: Topi
           const code = firstRefused(authz, who, h.apiKey, checks);
           if (code !== null) codes.set(i, code);
         });
-        return codes.size === 0 ? h.handle(ctx, req) : perResource(h, ctx, r, split, codes);
+        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes);
       }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);

@@ -53,6 +53,8 @@ import { authorizedHandler } from "./authorized-handler.ts";
 import { describeClientQuotasHandler } from "./48_describe_client_quotas.ts";
 import { alterClientQuotasHandler } from "./49_alter_client_quotas.ts";
 import { quotaThrottledHandler } from "./quota-throttled-handler.ts";
+import { requestQuotaHandler } from "./request-quota-handler.ts";
+import { mutationQuotaHandler, type MutationQuotaView } from "./mutation-quota-handler.ts";
 import { alterPartitionReassignmentsHandler } from "./45_alter_partition_reassignments.ts";
 import { listPartitionReassignmentsHandler } from "./46_list_partition_reassignments.ts";
 
@@ -98,6 +100,10 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     listPartitionReassignmentsHandler(b),
     ...extra.map((f) => f(b)),
   ];
+  const mutationView: MutationQuotaView = {
+    partitionCount: (name, idHex) => (name !== null ? b.topicsByName.get(name) : idHex !== null ? b.topicsById.get(idHex) : undefined)?.partitions.length,
+    defaultPartitions: () => b.config.num("num.partitions"),
+  };
   for (const h of list) {
     const codec = API_CODECS[h.apiKey];
     if (codec === undefined) throw new Error(`handler for API ${h.apiKey} has no codec`);
@@ -105,8 +111,11 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
       throw new Error(`handler ${codec.name} serves ${h.minVersion}-${h.maxVersion}, codec has ${codec.minVersion}-${codec.maxVersion}`);
     }
     if (table[h.apiKey] !== undefined) throw new Error(`two handlers for API ${h.apiKey}`);
-    const limited = h.apiKey === 0 || h.apiKey === 1 ? quotaThrottledHandler(h, b.clientQuotas, b.quotaRates, b.clock) : h;
-    table[h.apiKey] = b.authorizer === null ? limited : authorizedHandler(limited, b.authorizer, (id) => b.topicsById.get(id)?.name);
+    const limited = h.apiKey === 0 || h.apiKey === 1 ? quotaThrottledHandler(h, b.clientQuotas, b.quotaRates, b.clock)
+      : h.apiKey === 19 || h.apiKey === 20 || h.apiKey === 37 ? mutationQuotaHandler(h, b.clientQuotas, b.mutationRates, b.clock, mutationView)
+      : h;
+    const authorized = b.authorizer === null ? limited : authorizedHandler(limited, b.authorizer, (id) => b.topicsById.get(id)?.name);
+    table[h.apiKey] = requestQuotaHandler(authorized, b.clientQuotas, b.quotaRates, b.clock);
   }
   return table;
 }

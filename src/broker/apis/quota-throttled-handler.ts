@@ -21,26 +21,30 @@ function recordsBytes(r: unknown): number {
 }
 
 /** The user name of the request's principal (`ANONYMOUS` without a session), as Kafka's quota entities name it. */
-function quotaUser(ctx: RequestContext): string {
+export function quotaUser(ctx: RequestContext): string {
   const p = ctx.session?.principal ?? "User:ANONYMOUS";
   return p.startsWith("User:") ? p.slice(5) : p;
+}
+
+/** Mutes the request's connection until a quota's balance is repaid, `throttleMs` from now (KIP-219). */
+export function muteFor(ctx: RequestContext, clock: Clock, throttleMs: number): void {
+  if (ctx.session !== undefined && throttleMs > 0) ctx.session.mutedUntilMs = Math.max(ctx.session.mutedUntilMs, clock.monotonicMs() + throttleMs);
+}
+
+/** Puts a throttle time in a response (the largest of the quotas' throttle times wins, as in Kafka). */
+export function withThrottle<T>(res: T, throttleMs: number): T {
+  if (throttleMs <= 0 || res === NO_RESPONSE || res instanceof CloseConnection) return res;
+  const body = res as { throttleTimeMs?: number };
+  body.throttleTimeMs = Math.max(body.throttleTimeMs ?? 0, throttleMs);
+  return res;
 }
 
 /** `h` (Produce or Fetch) under the client quotas of `store`. */
 export function quotaThrottledHandler(h: ApiHandler, store: ClientQuotaStore, rates: QuotaRates, clock: Clock): ApiHandler {
   const produce = h.apiKey === 0;
   const key = produce ? "producer_byte_rate" : "consumer_byte_rate";
-  /** Mutes the connection until the quota's balance is repaid (`throttleMs` from now). */
-  const mute = (ctx: RequestContext, throttleMs: number): void => {
-    if (ctx.session !== undefined && throttleMs > 0) ctx.session.mutedUntilMs = Math.max(ctx.session.mutedUntilMs, clock.monotonicMs() + throttleMs);
-  };
-  /** Puts the throttle time in the response. */
-  const finish = (res: unknown, throttleMs: number): unknown => {
-    if (throttleMs <= 0 || res === NO_RESPONSE || res instanceof CloseConnection) return res;
-    const body = res as { throttleTimeMs?: number };
-    body.throttleTimeMs = Math.max(body.throttleTimeMs ?? 0, throttleMs);
-    return res;
-  };
+  const mute = (ctx: RequestContext, throttleMs: number) => muteFor(ctx, clock, throttleMs);
+  const finish = withThrottle;
   return {
     ...h,
     handle(ctx, req: Req) {

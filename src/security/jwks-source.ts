@@ -1,0 +1,150 @@
+/**
+ * The OAUTHBEARER verification keys of a listener, from `sasl.oauthbearer.jwks.endpoint.url` (https://, http:// or
+ * file://), kept fresh as Kafka's refreshing JWKS resolver does: the keys are loaded before the listener opens (a
+ * failed load is retried with exponential backoff from `sasl.oauthbearer.jwks.endpoint.retry.backoff.ms`, for at most
+ * `sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms` in total, then start-up fails), loaded again every
+ * `sasl.oauthbearer.jwks.endpoint.refresh.ms` (a failed refresh keeps the current keys), and at once when a token
+ * names a key id the set lacks (at most once a minute per key id, for at most {@link MISSING_KID_MAX} ids).
+ */
+import type { KeyObject } from "node:crypto";
+import { publicKeyFromJwk } from "../platform/crypto.ts";
+import type { HttpGet } from "../platform/http-client.ts";
+
+/** Time between two refreshes asked for by the same unknown key id (Kafka's missing key id cache). */
+const MISSING_KID_INTERVAL_MS = 60_000;
+/** Unknown key ids remembered at once. */
+const MISSING_KID_MAX = 16;
+/** Deadline of one JWKS GET. */
+const FETCH_TIMEOUT_MS = 10_000;
+
+/** Settings of one JWKS source. */
+export interface JwksSettings {
+  /** Listener name (messages). */
+  listener: string;
+  /** `sasl.oauthbearer.jwks.endpoint.url`. */
+  url: string;
+  /** `sasl.oauthbearer.jwks.endpoint.refresh.ms`. */
+  refreshMs: number;
+  /** `sasl.oauthbearer.jwks.endpoint.retry.backoff.ms`. */
+  backoffMs: number;
+  /** `sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms`. */
+  backoffMaxMs: number;
+}
+
+/** What a JWKS source needs of the platform. */
+export interface JwksDeps {
+  /** Reads a file:// JWKS. */
+  readFile(path: string): Uint8Array;
+  /** Fetches an http(s):// JWKS. */
+  get: HttpGet;
+  /** Monotonic ms. */
+  monotonicMs(): number;
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+  /** Log sink. */
+  log(level: "info" | "warn", msg: string): void;
+}
+
+/** The public signing keys of a JWKS document by `kid` (a key without one is `#<index>`); throws when there are none. */
+export function parseJwks(text: string): Map<string, KeyObject> {
+  const doc = JSON.parse(text) as { keys?: Array<Record<string, unknown>> };
+  const keys = new Map<string, KeyObject>();
+  for (const [i, jwk] of (doc.keys ?? []).entries()) {
+    if (jwk.use !== undefined && jwk.use !== "sig") continue;
+    keys.set(typeof jwk.kid === "string" ? jwk.kid : `#${i}`, publicKeyFromJwk(jwk));
+  }
+  if (keys.size === 0) throw new Error("the JWKS holds no signing keys");
+  return keys;
+}
+
+/** A listener's verification keys, refreshed in the background. */
+export class JwksSource {
+  private current: ReadonlyMap<string, KeyObject> = new Map();
+  private timer: unknown = null;
+  private loading: Promise<void> | null = null;
+  private closed = false;
+  private readonly missing = new Map<string, number>();
+
+  constructor(private readonly s: JwksSettings, private readonly deps: JwksDeps) {
+    if (!/^(https?|file):\/\//i.test(s.url) && !s.url.startsWith("/")) throw new Error(`listener ${s.listener}: sasl.oauthbearer.jwks.endpoint.url must be an https://, http:// or file:// URL (got ${s.url})`);
+    if (!(s.refreshMs > 0) || !(s.backoffMs > 0) || !(s.backoffMaxMs >= s.backoffMs)) throw new Error(`listener ${s.listener}: the sasl.oauthbearer.jwks.endpoint refresh and backoff settings must be positive, with retry.backoff.max.ms >= retry.backoff.ms`);
+  }
+
+  /** The keys by `kid` now. */
+  keys(): ReadonlyMap<string, KeyObject> {
+    return this.current;
+  }
+
+  /** Loads the keys, retrying with backoff; rejects naming the URL when every try failed. Then refreshes periodically. */
+  async start(): Promise<void> {
+    const began = this.deps.monotonicMs();
+    let wait = this.s.backoffMs;
+    for (;;) {
+      try {
+        this.current = await this.load();
+        break;
+      } catch (e) {
+        const spent = this.deps.monotonicMs() - began;
+        if (spent + wait > this.s.backoffMaxMs) throw new Error(`listener ${this.s.listener}: sasl.oauthbearer.jwks.endpoint.url=${this.s.url}: ${(e as Error).message}`);
+        this.deps.log("warn", `listener ${this.s.listener}: loading the JWKS from ${this.s.url} failed (${(e as Error).message}); retrying in ${wait} ms`);
+        await new Promise<void>((resolve) => this.deps.setTimer(resolve, wait));
+        wait = Math.min(wait * 2, this.s.backoffMaxMs);
+      }
+    }
+    this.deps.log("info", `listener ${this.s.listener}: ${this.current.size} JWKS key(s) from ${this.s.url}`);
+    this.schedule(this.s.refreshMs);
+  }
+
+  /** A token named key id `kid` that the set lacks: refreshes at once, unless this id asked within the last minute. */
+  missingKid(kid: string): void {
+    const now = this.deps.monotonicMs();
+    const last = this.missing.get(kid);
+    if (last !== undefined && now - last < MISSING_KID_INTERVAL_MS) return;
+    if (last === undefined && this.missing.size >= MISSING_KID_MAX) return;
+    this.missing.set(kid, now);
+    void this.refresh();
+  }
+
+  /** Stops refreshing. */
+  close(): void {
+    this.closed = true;
+    if (this.timer !== null) this.deps.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    if (this.timer !== null) this.deps.clearTimer(this.timer);
+    this.timer = this.deps.setTimer(() => {
+      this.timer = null;
+      void this.refresh().then(() => this.schedule(this.s.refreshMs));
+    }, ms);
+  }
+
+  /** Loads the keys again (one load at a time); a failure is logged and the current keys kept. */
+  private refresh(): Promise<void> {
+    this.loading ??= this.load().then(
+      (keys) => {
+        const changed = keys.size !== this.current.size || [...keys.keys()].some((k) => !this.current.has(k));
+        this.current = keys;
+        for (const kid of keys.keys()) this.missing.delete(kid);
+        if (changed) this.deps.log("info", `listener ${this.s.listener}: JWKS from ${this.s.url} now has key(s) ${[...keys.keys()].join(", ")}`);
+      },
+      (e) => this.deps.log("warn", `listener ${this.s.listener}: refreshing the JWKS from ${this.s.url} failed, keeping the current keys: ${(e as Error).message}`),
+    ).finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private async load(): Promise<Map<string, KeyObject>> {
+    const url = this.s.url;
+    if (!/^https?:/i.test(url)) {
+      const path = url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
+      return parseJwks(new TextDecoder().decode(this.deps.readFile(path)));
+    }
+    const reply = await this.deps.get(url, FETCH_TIMEOUT_MS);
+    if (reply.status !== 200) throw new Error(`HTTP status ${reply.status}`);
+    return parseJwks(reply.text);
+  }
+}

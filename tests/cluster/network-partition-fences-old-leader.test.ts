@@ -1,0 +1,215 @@
+/**
+ * Network partition (issue 9, acceptance 3). Three `runnel start` processes, each in its own network namespace on
+ * a bridge; etcd in the root namespace on the bridge's address. The leader of an RF=3, min.insync.replicas=2
+ * partition is cut off the bridge, so it reaches neither the other brokers nor etcd. Then:
+ * - leadership moves: its lease expires and the controller elects a new leader from the ISR;
+ * - the old leader acknowledges no acks=all write made to it after the cut (confluent-kafka inside its namespace
+ *   gets an error for every one), while acks=1 writes to it succeed and land in its log; its high watermark does not
+ *   move past what the ISR had (kcat inside its namespace reads exactly the records committed before the cut);
+ * - the majority side takes acks=all writes;
+ * - after healing, the old leader truncates the acks=1 records, rejoins the ISR, and all three replicas' segment
+ *   files become byte-identical;
+ * - a checker reads the partition from every replica's files: every acknowledged acks=all record is at the offset
+ *   it was acknowledged with, exactly once, and no record written only to the cut-off leader is anywhere.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { ETCD_SKIP_REASON, TestEtcd } from "../support/etcd.ts";
+import { startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
+import { until } from "../support/cluster-processes.ts";
+import { EtcdClient, kvText } from "../../src/cluster/etcd-client.ts";
+import { NetLab, netnsSkipReason } from "../support/netns.ts";
+import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
+import { readBatchHeader, RecordCursor } from "../../src/protocol/record-batch.ts";
+import { BATCH_HEADER_SIZE, LOG_OVERHEAD } from "../../src/protocol/batch-layout.ts";
+
+const skip =
+  ETCD_SKIP_REASON ||
+  (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)") ||
+  (await netnsSkipReason()) ||
+  ((await havePythonModule("confluent_kafka")) ? false : "SKIPPED: /usr/bin/python3 has no confluent_kafka (tests/setup.d/10-interop-peers.sh)");
+if (skip) console.error(skip);
+
+const TOPIC = "split";
+/** Every broker listens on this port in its own namespace. */
+const PORT = 9092;
+/** Lease TTL and ISR lag bound: short, so the test takes seconds. */
+const SESSION_MS = 3_000;
+
+/**
+ * confluent-kafka-python: produces COUNT records PREFIX-0.. to partition 0 with ACKS, waits for every answer and
+ * prints one JSON line per record: its value, its offset (or -1) and its error (or null).
+ */
+const PRODUCER = `
+import sys, json
+from confluent_kafka import Producer
+bootstrap, topic, prefix, count, acks, timeout_ms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+def delivered(err, msg):
+    print(json.dumps({"value": msg.value().decode(), "offset": msg.offset() if err is None else -1, "error": None if err is None else err.str()}), flush=True)
+p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "enable.idempotence": acks == "all" and prefix != "lost", "linger.ms": 5,
+              "message.timeout.ms": timeout_ms, "request.timeout.ms": min(5000, timeout_ms)})
+for i in range(count):
+    p.produce(topic, value=("%s-%d" % (prefix, i)).encode(), partition=0, on_delivery=delivered)
+    p.poll(0)
+left = p.flush(timeout_ms / 1000 + 30)
+if left:
+    sys.exit("%d records never answered" % left)
+`;
+
+interface Delivery {
+  value: string;
+  offset: number;
+  error: string | null;
+}
+
+/** Runs the producer (inside `prefix`'s namespace when given) and returns every record's answer. */
+async function produce(exec: string[], bootstrap: string, prefix: string, count: number, acks: "all" | "1", timeoutMs: number): Promise<Delivery[]> {
+  const argv = [...exec, PYTHON, "-c", PRODUCER, bootstrap, TOPIC, prefix, String(count), acks, String(timeoutMs)];
+  const r = await runProc(argv[0], argv.slice(1), { timeoutMs: timeoutMs + 90_000 });
+  assert.equal(r.code, 0, `producer ${prefix} failed:\n${r.stderr}`);
+  const out = r.stdout.trim().split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Delivery);
+  assert.equal(out.length, count, `producer ${prefix}: one answer per record`);
+  return out;
+}
+
+/** Every record (offset, value) in the `.log` files of partition 0 in `dataDir`, in file order; a torn tail is left out. */
+function replicaRecords(dataDir: string): { offset: bigint; value: string }[] {
+  const dir = path.join(dataDir, `${TOPIC}-0`);
+  if (!fs.existsSync(dir)) return [];
+  const out: { offset: bigint; value: string }[] = [];
+  const cursor = new RecordCursor();
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log")).sort()) {
+    const buf = new Uint8Array(fs.readFileSync(path.join(dir, f)));
+    for (let at = 0; at + BATCH_HEADER_SIZE <= buf.length; ) {
+      const h = readBatchHeader(buf, at);
+      const end = at + LOG_OVERHEAD + h.batchLength;
+      if (end > buf.length) break;
+      assert.equal(h.attributes & 0x7, 0, "the producers send uncompressed batches");
+      cursor.resetRange(buf, at + BATCH_HEADER_SIZE, end, h.recordsCount, Number(h.baseTimestamp), h.baseOffset);
+      while (cursor.next()) {
+        const v = cursor.bytes.subarray(cursor.valueStart, cursor.valueStart + cursor.valueLength);
+        out.push({ offset: h.baseOffset + BigInt(cursor.offsetDelta), value: Buffer.from(v).toString() });
+      }
+      at = end;
+    }
+  }
+  return out;
+}
+
+/** The concatenated `.log` files of partition 0 in `dataDir`. */
+function segmentBytes(dataDir: string): Buffer {
+  const dir = path.join(dataDir, `${TOPIC}-0`);
+  if (!fs.existsSync(dir)) return Buffer.alloc(0);
+  return Buffer.concat(fs.readdirSync(dir).filter((n) => n.endsWith(".log")).sort().map((n) => fs.readFileSync(path.join(dir, n))));
+}
+
+test("network partition: the cut-off leader acknowledges no acks=all write, leadership moves, its acks=1 tail is truncated on healing, no acknowledged record is lost", { skip, timeout: 300_000 }, async () => {
+  const lab = await NetLab.create(3);
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-netsplit-"));
+  const brokers: BrokerProcess[] = [];
+  let etcd: TestEtcd | undefined;
+  const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
+  const addr = (id: number) => `${lab.address(id)}:${PORT}`;
+  try {
+    etcd = await TestEtcd.start(lab.hostAddress);
+    for (const id of [1, 2, 3]) {
+      const args = [
+        "--data-dir", dataDirs[id - 1],
+        "-o", `listeners=PLAINTEXT://${addr(id)}`,
+        "-o", `node.id=${id}`,
+        "-o", `metadata.etcd.endpoints=${etcd.endpoint}`,
+        "-o", `broker.session.timeout.ms=${SESSION_MS}`,
+        "-o", `replica.lag.time.max.ms=${SESSION_MS}`,
+        "-o", "replica.fetch.wait.max.ms=100",
+        "-o", "replica.fetch.backoff.ms=100",
+      ];
+      brokers.push(await startBrokerProcess("bun", args, 90_000, {}, lab.exec(id)));
+    }
+    const all = [1, 2, 3].map(addr);
+    const kafka = new Kafka({ clientId: "netsplit", brokers: all, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const state = async (a = admin) => (await a.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions[0];
+    await until("the ISR to hold all three replicas", 60_000, async () => (await state()).isr.length === 3);
+    const old = (await state()).leader;
+    await admin.disconnect();
+    const others = [1, 2, 3].filter((id) => id !== old);
+
+    const before = await produce([], all.join(","), "before", 200, "all", 60_000);
+    assert.deepEqual(before.filter((d) => d.error !== null), [], "acks=all before the cut");
+
+    await lab.cut(old);
+    const cutAt = Date.now();
+    // Clients inside the old leader's namespace still reach it; it still believes it leads.
+    const oldSide = Promise.all([
+      produce(lab.exec(old), addr(old), "one", 50, "1", 20_000),
+      produce(lab.exec(old), addr(old), "lost", 20, "all", 10_000),
+    ]);
+
+    const survivors = new Kafka({ clientId: "netsplit-majority", brokers: others.map(addr), logLevel: logLevel.NOTHING }).admin();
+    await survivors.connect();
+    try {
+      await until("a new leader elected on the majority side", 60_000, async () => {
+        const s = await state(survivors);
+        return others.includes(s.leader);
+      });
+    } catch (e) {
+      const c = new EtcdClient({ endpoints: [etcd.endpoint], requestTimeoutMs: 5_000 });
+      const kvs = (await c.range("/runnel/", { prefix: true })).kvs.map((kv) => `${kv.key} lease=${kv.lease} ${kvText(kv)}`);
+      console.error(`etcd now:\n${kvs.join("\n")}`);
+      throw e;
+    }
+    console.error(`leadership moved ${Date.now() - cutAt} ms after the cut`);
+    const during = await produce([], others.map(addr).join(","), "during", 200, "all", 60_000);
+    assert.deepEqual(during.filter((d) => d.error !== null), [], "acks=all on the majority side during the cut");
+
+    const [ones, lost] = await oldSide;
+    assert.deepEqual(ones.filter((d) => d.error !== null), [], "acks=1 writes to the old leader succeed during the cut");
+    const lostAcked = lost.filter((d) => d.error === null);
+    assert.deepEqual(lostAcked, [], "the cut-off leader acknowledged no acks=all write");
+    // Its high watermark stayed where the ISR left it: a consumer reading it to the end sees only what was committed.
+    const read = [...lab.exec(old), "kcat", "-C", "-b", addr(old), "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
+    const seen = await runProc(read[0], read.slice(1), { timeoutMs: 60_000 });
+    assert.equal(seen.code, 0, seen.stderr);
+    assert.deepEqual(seen.stdout.split("\n").filter((l) => l.length > 0), before.map((d) => d.value), "the cut-off leader's high watermark did not pass what its ISR had");
+    const oldLog = new Set(replicaRecords(dataDirs[old - 1]).map((r) => r.value));
+    assert.ok(ones.every((d) => oldLog.has(d.value)), "the acks=1 records are in the old leader's log during the cut");
+
+    await lab.heal(old);
+    await until("the old leader to rejoin the ISR", 90_000, async () => (await state(survivors)).isr.length === 3);
+    await survivors.disconnect();
+    const after = await produce([], all.join(","), "after", 50, "all", 60_000);
+    assert.deepEqual(after.filter((d) => d.error !== null), [], "acks=all after healing");
+
+    await until("all three replicas to hold the same bytes", 60_000, () => {
+      const b = dataDirs.map(segmentBytes);
+      return b[0].length > 0 && b[0].equals(b[1]) && b[0].equals(b[2]);
+    });
+    const acked = [...before, ...during, ...after];
+    for (const [i, dir] of dataDirs.entries()) {
+      const records = replicaRecords(dir);
+      const at = new Map(records.map((r) => [r.value, r.offset]));
+      const count = new Map<string, number>();
+      for (const r of records) count.set(r.value, (count.get(r.value) ?? 0) + 1);
+      for (const d of acked) {
+        assert.equal(at.get(d.value), BigInt(d.offset), `replica ${i + 1}: ${d.value} at its acknowledged offset ${d.offset}`);
+        assert.equal(count.get(d.value), 1, `replica ${i + 1}: ${d.value} exactly once`);
+      }
+      const stray = records.filter((r) => r.value.startsWith("one-") || r.value.startsWith("lost-"));
+      assert.deepEqual(stray, [], `replica ${i + 1}: nothing written only to the cut-off leader survives`);
+    }
+  } catch (e) {
+    for (const [i, b] of brokers.entries()) console.error(`--- broker ${i + 1} log tail:\n${b.log().slice(-4000)}`);
+    throw e;
+  } finally {
+    for (const b of brokers) await b.stop("SIGKILL");
+    await etcd?.close();
+    await lab.close();
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+});
