@@ -30,10 +30,11 @@ import { Partition, type PartitionDeps } from "../partition/partition.ts";
 // Replication (src/replication): followers fetch from their leaders in cluster mode.
 import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
-import { interBrokerSecurity, type InterBrokerSecurity } from "../security/inter-broker.ts";
+import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer, type Dialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
+import type { ElectionResult } from "../cluster/leader-election.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
@@ -47,7 +48,8 @@ import type { TopicMetadataSource } from "../group/consumer-group-coordinator.ts
 // Transactions (src/transactions): coordinator, `__transaction_state`, markers, aborted-transaction index.
 import { TransactionCoordinator } from "../transactions/transaction-coordinator.ts";
 import { transactionConfigFrom } from "../transactions/transaction-config.ts";
-import { TransactionStateLog } from "../transactions/transaction-log.ts";
+import { TRANSACTION_STATE_TOPIC, TransactionStateLog } from "../transactions/transaction-log.ts";
+import { remoteMarkerSender } from "../transactions/remote-txn-markers.ts";
 import { PartitionMarkerWriter } from "../transactions/txn-markers.ts";
 // Metrics (src/http/metrics): plain counters kept when `http.listeners` is set.
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
@@ -116,8 +118,8 @@ export interface ClusterView {
   brokerEpoch(): number;
   /** Places and writes a new topic (INVALID_REPLICATION_FACTOR beyond the registered brokers). */
   createTopic(req: CreateTopicRequest): Promise<void>;
-  /** Places and writes new partitions of a topic. */
-  createPartitions(name: string, count: number): Promise<void>;
+  /** Places (or, with `manual`, puts on the given brokers) and writes new partitions of a topic. */
+  createPartitions(name: string, count: number, manual: number[][] | null): Promise<void>;
   /**
    * Writes a leader's ISR change fenced by this broker's epoch, the partition epoch and the broker epochs the joining
    * replicas fetched with; the Kafka error code.
@@ -125,6 +127,8 @@ export interface ClusterView {
   alterIsr(state: PartitionStateRecord, isr: number[], joiningEpochs: ReadonlyMap<number, number>): Promise<number>;
   /** Starts, replaces or (target null) cancels a partition reassignment; rejects with a KafkaError. */
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
+  /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
   /** Reserves `size` producer ids cluster-wide; the first of them. */
   reserveProducerIds(size: bigint): Promise<bigint>;
 }
@@ -219,8 +223,10 @@ export class Broker {
   private dial: Dialer | null = null;
   /** Replica fetchers of the partitions this broker follows, by leader id (cluster mode). */
   private readonly fetchers = new Map<number, ReplicaFetcher>();
-  /** The fetchers' connections (closed at stop). */
+  /** Every inter-broker connection: the fetchers', the control channels (closed at stop). */
   private readonly leaderChannels: LeaderChannel[] = [];
+  /** Connections for inter-broker control requests (WriteTxnMarkers), by node id. */
+  private readonly controlChannels = new Map<number, LeaderChannel>();
   /** Bumped whenever a topic is created, deleted or grows (KIP-848 groups re-resolve subscriptions). */
   private topicsVersion = 0;
   /** Tail of the queue of topic changes (create, delete, partitions, configs). */
@@ -352,13 +358,18 @@ export class Broker {
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
     broker.groups = new GroupCoordinator({ config: groupConfigFrom(config), clock: d.clock, logger: d.logger, randomId: () => d.random.uuid(), storage: offsetsLog, endOffsets: offsetsLog, metadata: broker.topicMetadata(), groupConfigs: (id) => broker.metadataView.configRecord("group", id)?.configs ?? {} });
-    broker.groups.load();
+    if (broker.cluster === null) broker.groups.load();
     // Transactions: replay __transaction_state; those caught between Prepare and Complete get their markers now.
-    const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, (tp, producerId, commit) => {
-      if (tp.topic === OFFSETS_TOPIC) broker.groups.onTransactionCompleted(producerId, tp.partition, commit);
-    });
+    const remoteMarkers = broker.cluster === null ? null : remoteMarkerSender((id) => broker.interBrokerChannel(id), d.logger);
+    const markers = new PartitionMarkerWriter(broker, d.clock, d.logger, broker.markerWritten, remoteMarkers);
     broker.txns = new TransactionCoordinator({ config: transactionConfigFrom(config), clock: d.clock, logger: d.logger, storage: new TransactionStateLog(broker), markers, producerIds: broker.producerIds });
-    broker.txns.load();
+    if (broker.cluster === null) broker.txns.load();
+    else {
+      // Cluster mode: each coordinator serves the partitions of its internal topic that this broker leads.
+      broker.groups.followLeadership();
+      broker.txns.followLeadership();
+      broker.coordinatorsFollowLeaders();
+    }
     broker.handlers = buildHandlers(broker);
     metrics?.serveApis(broker.handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     for (const key of config.unknownKeys()) d.logger.warn(`The configuration '${key}' was supplied but isn't a known config; it is ignored.`);
@@ -404,6 +415,7 @@ export class Broker {
     }
     if (c.kind === "topic") {
       if (this.cluster !== null && !this.stopped) this.applyTopicRecord(c.name, c.value);
+      if (c.name === OFFSETS_TOPIC || c.name === TRANSACTION_STATE_TOPIC) this.coordinatorsFollowLeaders();
       return;
     }
     if (c.kind !== "partition" || c.value === null) return;
@@ -419,6 +431,61 @@ export class Broker {
       this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
     }
     this.followLeader(p.topic, p);
+    if (c.topic === OFFSETS_TOPIC || c.topic === TRANSACTION_STATE_TOPIC) this.coordinatorsFollowLeaders();
+  }
+
+  /**
+   * Cluster mode: the group and transaction coordinators load the partitions of `__consumer_offsets` and
+   * `__transaction_state` this broker leads now and unload those it no longer leads.
+   */
+  private coordinatorsFollowLeaders(): void {
+    if (this.cluster === null || this.stopped || this.groups === undefined || this.txns === undefined) return;
+    const offsets = this.topicsByName.get(OFFSETS_TOPIC)?.partitions ?? [];
+    for (const p of offsets) {
+      if (p.isLeader && !p.isRemoved) this.groups.loadPartition(p.index);
+      else this.groups.unloadPartition(p.index);
+    }
+    const txnState = this.topicsByName.get(TRANSACTION_STATE_TOPIC)?.partitions ?? [];
+    for (const p of txnState) {
+      if (p.isLeader && !p.isRemoved) this.txns.loadPartitionOwnership(p.index);
+      else this.txns.unloadPartitionOwnership(p.index);
+    }
+  }
+
+  /** Called after a transaction marker is appended here: the group coordinator settles transactional offsets. */
+  readonly markerWritten = (tp: { topic: string; partition: number }, producerId: bigint, commit: boolean): void => {
+    if (tp.topic === OFFSETS_TOPIC) this.groups.onTransactionCompleted(producerId, tp.partition, commit);
+  };
+
+  /**
+   * Replication factor of a new internal topic (`offsets.topic.replication.factor`,
+   * `transaction.state.log.replication.factor`): at most the registered brokers (1 on a single node).
+   */
+  internalTopicReplicationFactor(topic: string): number {
+    const configured = this.config.num(topic === TRANSACTION_STATE_TOPIC ? "transaction.state.log.replication.factor" : "offsets.topic.replication.factor");
+    const registered = this.cluster === null ? 1 : this.metadata.brokers().length;
+    return Math.max(1, Math.min(configured, registered));
+  }
+
+  /** Cluster mode: a connection to broker `nodeId`'s inter-broker listener for control requests (WriteTxnMarkers). */
+  interBrokerChannel(nodeId: number): LeaderChannel {
+    let channel = this.controlChannels.get(nodeId);
+    if (channel === undefined) {
+      channel = this.dialInterBroker(nodeId, `runnel-broker-${this.nodeId}`);
+      this.controlChannels.set(nodeId, channel);
+    }
+    return channel;
+  }
+
+  /** A redialing connection to broker `nodeId` at its registered inter-broker endpoint, with that listener's security. */
+  private dialInterBroker(nodeId: number, clientId: string): LeaderChannel {
+    const sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
+    const channel = new LeaderChannel(nodeId, () => {
+      const reg = this.metadata.brokers().find((b) => b.nodeId === nodeId);
+      return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
+    }, this.dial ?? tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
+    this.leaderChannels.push(channel);
+    return channel;
   }
 
   /** Cluster mode: a topic record written by any broker, applied here (open, grow, reconfigure or drop). */
@@ -465,17 +532,13 @@ export class Broker {
     if (leader < 0) return;
     let fetcher = this.fetchers.get(leader);
     if (fetcher === undefined) {
-      let sec: InterBrokerSecurity;
+      let channel: LeaderChannel;
       try {
-        sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
+        channel = this.dialInterBroker(leader, `runnel-replica-${this.nodeId}`);
       } catch (e) {
         this.logger.error(`cannot replicate ${topic.name}-${p.index} from broker ${leader}: ${(e as Error).message}`);
         return;
       }
-      const channel = new LeaderChannel(leader, () => {
-        const reg = this.metadata.brokers().find((b) => b.nodeId === leader);
-        return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
-      }, this.dial ?? tcpDialer({ clientId: `runnel-replica-${this.nodeId}`, tls: sec.tls, sasl: sec.sasl }));
       const cluster = this.cluster;
       fetcher = new ReplicaFetcher({
         replicaId: this.nodeId,
@@ -496,7 +559,6 @@ export class Broker {
         },
       });
       this.fetchers.set(leader, fetcher);
-      this.leaderChannels.push(channel);
       fetcher.start();
     }
     fetcher.add(topic.id, p);
@@ -837,7 +899,7 @@ export class Broker {
   }
 
   /** Grows a topic to `count` partitions (increase only); new logs first, then metadata, then visible. */
-  async createPartitions(topic: Topic, count: number, validateOnly: boolean): Promise<void> {
+  async createPartitions(topic: Topic, count: number, validateOnly: boolean, manual: number[][] | null = null): Promise<void> {
     const check = (): void => {
       if (count < topic.partitions.length) {
         throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions.length} partitions, which is higher than the requested ${count}.`);
@@ -852,7 +914,7 @@ export class Broker {
       const cluster = this.cluster;
       if (cluster !== null) {
         try {
-          await cluster.createPartitions(topic.name, count);
+          await cluster.createPartitions(topic.name, count, manual);
         } catch (e) {
           throw this.metadataFailure(`add partitions to ${topic.name}`, e);
         }
@@ -898,6 +960,18 @@ export class Broker {
   }
 
   /**
+   * Leader elections (ElectLeaders). In a cluster through the control plane; a single node leads every partition,
+   * so each one it has needs no election.
+   */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]> {
+    if (this.cluster !== null) return this.cluster.electLeaders(type, targets);
+    return Promise.resolve((targets ?? []).map(({ topic, partition }) => {
+      const known = this.partition(topic, partition) !== undefined;
+      return { topic, partition, error: known ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: known ? `broker ${this.nodeId} already leads it` : `${topic}-${partition} does not exist` };
+    }));
+  }
+
+  /**
    * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
    * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
    */
@@ -914,6 +988,11 @@ export class Broker {
     if (state === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Partition ${topic}-${partition} does not exist.`);
     if (target === null) throw new KafkaError(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, "No reassignment is in progress for this partition.");
     checkTarget(state, target, new Set([this.nodeId]), allowReplicationFactorChange);
+  }
+
+  /** Whether this broker is part of a cluster (etcd metadata) rather than a single node. */
+  get isClustered(): boolean {
+    return this.cluster !== null;
   }
 
   /** The active controller's node id (this broker on a single node; -1 in a cluster without one). */
@@ -980,10 +1059,13 @@ export class Broker {
   /** A leader's ISR decision for one partition, written when it changes (one write at a time per partition). */
   private checkIsr(p: PartitionState): void {
     if (this.stopped || !p.isLeader || p.replicas.length < 2 || this.isrWrites.has(p)) return;
-    const isr = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
+    const proposed = p.proposedIsr(this.clock.monotonicMs(), this.config.num("replica.lag.time.max.ms"));
     const name = p.topic.name;
     const state = this.metadata.partitionState(name, p.index);
-    if (isr === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    if (proposed === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
+    // a broker in a controlled shutdown does not join an ISR (the controller takes it out)
+    const isr = proposed.filter((r) => state.isr.includes(r) || !this.metadata.brokers().some((b) => b.nodeId === r && b.inControlledShutdown));
+    if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) return;
     // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
     const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
     const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);

@@ -17,6 +17,10 @@ export const CLUSTER_SUBCOMMANDS: Record<string, ClusterSubcommand> = {
     summary: "Brokers, racks, the controller, leaders per broker, under-replicated and offline partitions",
     run: async (argv) => (await import("./cluster-describe.ts")).clusterDescribeCommand(argv),
   },
+  "elect-leaders": {
+    summary: "Preferred (default) or unclean leader elections (Kafka's ElectLeaders)",
+    run: async (argv) => (await import("./cluster-elect-leaders.ts")).clusterElectLeadersCommand(argv),
+  },
   reassign: {
     summary: "Plan an even spread of replicas over the brokers (racks respected); --execute runs it with progress",
     run: async (argv) => (await import("./cluster-reassign.ts")).clusterReassignCommand(argv),

@@ -10,6 +10,7 @@ Usage: runnel <command> [options]
 
 Commands:
   start                 Start the broker (default 127.0.0.1:9092, data in ./runnel-data)
+  dev                   A local cluster: etcd and 3 brokers on 127.0.0.1 (runnel dev --brokers N)
   topic <sub>           create | list | describe | alter-config | add-partitions | delete
   produce <topic>       Produce lines from stdin or a file
   consume <topic>       Consume records
@@ -41,6 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     case "start": {
       const { startCommand } = await import("./start.ts");
       return startCommand(rest);
+    }
+    case "dev": {
+      const { devCommand } = await import("./dev.ts");
+      return devCommand(rest);
     }
     case "topic": {
       const { topicCommand } = await import("./topic.ts");

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
-import { consoleLogger, type BrokerDeps, type ClusterView } from "../broker/broker.ts";
+import { consoleLogger, type BrokerDeps, type BrokerLogger, type ClusterView } from "../broker/broker.ts";
 import { ControlPlane, parseEtcdEndpoints } from "../cluster/control-plane.ts";
 import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
@@ -118,6 +118,10 @@ function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<C
     nodeId: config.nodeId,
     sessionTimeoutMs: config.num("broker.session.timeout.ms"),
     uncleanLeaderElectionEnable: config.bool("unclean.leader.election.enable"),
+    autoLeaderRebalance: config.bool("auto.leader.rebalance.enable")
+      ? { imbalancePercentage: config.num("leader.imbalance.per.broker.percentage"), checkIntervalMs: config.num("leader.imbalance.check.interval.seconds") * 1000 }
+      : null,
+    onRebalanced: (elected) => log.info(`automatic leader rebalance: preferred leaders elected for ${elected.map((r) => `${r.topic}-${r.partition}`).join(", ")}`),
     onRegistered: (epoch) => log.info(`registered in etcd (${endpoints.join(",")}) as broker ${config.nodeId}, broker epoch ${epoch}`),
     onFenced: (epoch) => log.warn(`broker epoch ${epoch} fenced: the etcd lease was lost; registering again`),
     onElected: (epoch) => log.info(`this broker is the active controller (controller epoch ${epoch})`),
@@ -131,11 +135,34 @@ export function clusterView(plane: ControlPlane): ClusterView {
     controllerId: () => plane.controllerId,
     brokerEpoch: () => plane.store.brokerEpoch,
     createTopic: (req) => plane.createTopic(req),
-    createPartitions: (name, count) => plane.createPartitions(name, count),
+    createPartitions: (name, count, manual) => plane.createPartitions(name, count, manual),
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
+    electLeaders: (type, targets) => plane.electLeaders(type, targets),
     reserveProducerIds: (size) => plane.store.reserveProducerIds(size),
   };
+}
+
+/**
+ * Cluster mode's controlled shutdown before the broker stops: the controller moves this broker's leaderships to
+ * other ISR members (see ControlPlane.controlledShutdown). Never throws: when it cannot finish (etcd down, timeout
+ * after `controlled.shutdown.max.retries` x `controlled.shutdown.retry.backoff.ms`, a second signal) the broker
+ * stops anyway.
+ */
+async function controlledShutdown(plane: ControlPlane, config: BrokerConfig, log: BrokerLogger, signal: AbortSignal): Promise<void> {
+  const started = Date.now();
+  try {
+    const done = await plane.controlledShutdown({
+      maxRetries: config.num("controlled.shutdown.max.retries"),
+      retryBackoffMs: config.num("controlled.shutdown.retry.backoff.ms"),
+      signal,
+      onRemaining: (left, attempt) => log.warn(`controlled shutdown attempt ${attempt}: still leading ${left.map((p) => `${p.topic}-${p.partition}`).join(", ")}`),
+    });
+    if (done) log.info(`controlled shutdown: leaderships moved to other in-sync replicas in ${Date.now() - started} ms`);
+    else log.warn("controlled shutdown did not complete: stopping anyway");
+  } catch (e) {
+    log.warn(`controlled shutdown failed (${(e as Error).message}): stopping anyway`);
+  }
 }
 
 /** Runs `runnel start`; resolves with the exit code once the broker has stopped. */
@@ -182,11 +209,17 @@ export async function startCommand(argv: string[]): Promise<number> {
   const { broker, http } = started;
   return await new Promise<number>((resolve) => {
     let stopping = false;
+    const handOver = new AbortController();
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        if (!handOver.signal.aborted) broker.logger.warn(`received ${signal} again: stopping at once`);
+        handOver.abort();
+        return;
+      }
       stopping = true;
       broker.logger.info(`received ${signal}, shutting down`);
-      Promise.all([http?.close(), broker.stop().then(() => plane?.close())]).then(
+      const controlled = plane !== null && config.bool("controlled.shutdown.enable") ? controlledShutdown(plane, config, broker.logger, handOver.signal) : Promise.resolve();
+      controlled.then(() => Promise.all([http?.close(), broker.stop().then(() => plane?.close())])).then(
         () => resolve(0),
         (e) => {
           broker.logger.error(`shutdown failed: ${(e as Error).message}`);

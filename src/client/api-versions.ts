@@ -44,6 +44,7 @@ const CLIENT_APIS: readonly number[] = [
   ApiKey.DescribeConfigs,
   ApiKey.CreatePartitions,
   ApiKey.DeleteGroups,
+  ApiKey.ElectLeaders,
   ApiKey.IncrementalAlterConfigs,
   ApiKey.OffsetDelete,
   ApiKey.DescribeCluster,
@@ -61,6 +62,8 @@ const CLIENT_APIS: readonly number[] = [
   // Partition reassignment (runnel cluster reassign, drain).
   ApiKey.AlterPartitionReassignments,
   ApiKey.ListPartitionReassignments,
+  // Inter-broker: a transaction coordinator's markers to the leaders of the transaction's partitions.
+  ApiKey.WriteTxnMarkers,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

@@ -3,8 +3,9 @@
  * caught up), applied straight to etcd by compare-and-set, in the role of Kafka's AlterPartition. The txn holds only
  * if the partition state is still the one the leader saw (partition epoch, via the key's mod revision), the leader
  * still holds the broker epoch it leads with (a fenced leader cannot change the ISR), and every joining replica is
- * registered, with the broker epoch its fetches carried when the leader knows it (KIP-903: a replica that restarted
- * since cannot join on its old incarnation's progress). A loser learns why with Kafka's AlterPartition error code.
+ * registered, not in a controlled shutdown, and with the broker epoch its fetches carried when the leader knows it
+ * (KIP-903: a replica that restarted since cannot join on its old incarnation's progress). A loser learns why with
+ * Kafka's AlterPartition error code.
  */
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Compare } from "./etcd-client.ts";
@@ -32,13 +33,19 @@ export async function alterPartitionIsr(store: EtcdMetadataStore, topic: string,
   // Liveness of joining replicas is checked in the txn (their registration keys must exist), so allow all here.
   const checked = applyIsrChange(current, req, new Set(current.replicas));
   if (checked.error !== ErrorCode.NONE) return { error: checked.error, state: current };
-  const guard: Compare[] = [
-    { key: keys.broker(req.leaderId), target: "CREATE", result: "EQUAL", value: brokerEpoch },
-    ...req.isr.filter((r) => !current.isr.includes(r)).map((r): Compare => {
-      const epoch = joiningEpochs.get(r);
-      return epoch !== undefined && epoch >= 0 ? { key: keys.broker(r), target: "CREATE", result: "EQUAL", value: epoch } : { key: keys.broker(r), target: "CREATE", result: "GREATER", value: 0 };
-    }),
-  ];
+  // A joining replica must be registered and not in a controlled shutdown: its registration key is unmodified
+  // since created (the shutdown mark is the only rewrite), i.e. its mod revision is still its epoch, which is the
+  // epoch its fetches carried when the leader knows it (KIP-903).
+  const joining: Compare[] = [];
+  for (const r of req.isr) {
+    if (current.isr.includes(r)) continue;
+    const reg = store.brokers().find((b) => b.nodeId === r);
+    const fetched = joiningEpochs.get(r);
+    const epoch = fetched !== undefined && fetched >= 0 ? fetched : reg?.brokerEpoch;
+    if (epoch === undefined || reg?.inControlledShutdown) return { error: ErrorCode.INELIGIBLE_REPLICA, state: current };
+    joining.push({ key: keys.broker(r), target: "MOD", result: "EQUAL", value: epoch });
+  }
+  const guard: Compare[] = [{ key: keys.broker(req.leaderId), target: "CREATE", result: "EQUAL", value: brokerEpoch }, ...joining];
   if (await store.compareAndSetPartitionGuarded(guard, checked.state!, req.partitionEpoch)) return { error: ErrorCode.NONE, state: checked.state };
   // Lost: say why, from etcd's current copy.
   const [stateKv, leaderKv] = await Promise.all([client.get(keys.partition(topic, partition)), client.get(keys.broker(req.leaderId))]);

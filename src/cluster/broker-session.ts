@@ -87,6 +87,20 @@ export class BrokerSession {
     }
   }
 
+  /**
+   * Marks the registration as in a controlled shutdown (rewrites the record under the same key and lease, so the
+   * epoch stays): the etcd revision written, or -1 when this session holds no registration.
+   */
+  async markControlledShutdown(): Promise<number> {
+    const lease = this.lease;
+    const epoch = this.currentEpoch;
+    if (lease === null || epoch < 0) return -1;
+    const key = this.keys.broker(this.opts.nodeId);
+    const record: StoredBrokerRecord = { ...this.record, inControlledShutdown: true };
+    const r = await this.client.txn([{ key, target: "CREATE", result: "EQUAL", value: epoch }], [{ put: { key, value: JSON.stringify(record), lease: lease.id } }]);
+    return r.succeeded ? r.revision : -1;
+  }
+
   /** Deregisters (revokes the lease, deleting the key). */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -25,6 +25,8 @@ export interface StoredBrokerRecord {
   endpoints: BrokerEndpoint[];
   /** Random id of this process run (tells restarts apart). */
   incarnationId: string;
+  /** Written (once, over the same key and lease) when the broker begins a controlled shutdown. */
+  inControlledShutdown?: boolean;
 }
 
 /** The key layout under one root. */
@@ -108,7 +110,9 @@ export class ClusterKeys {
 /** A broker registration read back from etcd; its epoch is the key's create revision. */
 export function decodeBroker(kv: KeyValue): BrokerRegistration {
   const r = JSON.parse(kvText(kv)) as StoredBrokerRecord;
-  return { nodeId: r.nodeId, brokerEpoch: kv.createRevision, rack: r.rack, endpoints: r.endpoints };
+  const reg: BrokerRegistration = { nodeId: r.nodeId, brokerEpoch: kv.createRevision, rack: r.rack, endpoints: r.endpoints };
+  if (r.inControlledShutdown === true) reg.inControlledShutdown = true;
+  return reg;
 }
 
 /** A partition state read back from etcd (topic and partition come from the key). */

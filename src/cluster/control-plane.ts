@@ -11,8 +11,9 @@ import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
 import { ClusterController, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
-import { assignReplicas } from "./replica-assignment.ts";
+import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
+import { electLeaders, type ElectionResult } from "./leader-election.ts";
 import { cancelReassignment, checkTarget, startReassignment } from "./reassignment.ts";
 import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
@@ -41,6 +42,10 @@ export interface ControlPlaneSettings {
   sessionTimeoutMs?: number;
   /** `unclean.leader.election.enable` broker default. */
   uncleanLeaderElectionEnable?: boolean;
+  /** `auto.leader.rebalance.enable` with `leader.imbalance.per.broker.percentage` and the check interval; null: off. */
+  autoLeaderRebalance?: { imbalancePercentage: number; checkIntervalMs: number } | null;
+  /** The controller gave partitions back to their preferred leaders by itself. */
+  onRebalanced?(elected: ElectionResult[]): void;
   /** Whether this broker may become controller (default true). */
   controllerCandidate?: boolean;
   /** Deadline of each etcd request, ms. */
@@ -92,9 +97,10 @@ export class ControlPlane {
   /** The controller (acts only while elected). */
   readonly controller: ClusterController;
 
+  /** This broker's `node.id`. */
+  readonly nodeId: number;
   private readonly random: RandomSource;
   private readonly clock: Clock;
-  private readonly nodeId: number;
 
   private constructor(nodeId: number, store: EtcdMetadataStore, election: ControllerElection, controller: ClusterController, random: RandomSource, clock: Clock) {
     this.nodeId = nodeId;
@@ -137,7 +143,7 @@ export class ControlPlane {
         s.onRegistered?.(epoch);
       },
     });
-    controller = new ClusterController(store, election, { uncleanLeaderElectionEnable: s.uncleanLeaderElectionEnable, random: s.random, clock });
+    controller = new ClusterController(store, election, { uncleanLeaderElectionEnable: s.uncleanLeaderElectionEnable, random: s.random, clock, autoLeaderRebalance: s.autoLeaderRebalance, onRebalanced: s.onRebalanced });
     await store.start();
     controller.start();
     await election.start();
@@ -166,15 +172,16 @@ export class ControlPlane {
   }
 
   /** Grows a topic to `count` partitions, placed like {@link ControlPlane.createTopic} places them. */
-  async createPartitions(name: string, count: number): Promise<void> {
+  async createPartitions(name: string, count: number, manual: number[][] | null = null): Promise<void> {
     if (this.election.isActive) {
-      await this.controller.createPartitions(name, count);
+      await this.controller.createPartitions(name, count, manual);
       return;
     }
     const topic = this.store.topic(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const added = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
+    const added = manual ?? assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
   }
 
@@ -225,6 +232,61 @@ export class ControlPlane {
     return `catching up: not yet in the ISR of ${behind.length} partition(s) it follows (${behind.slice(0, READINESS_PARTITIONS_NAMED).join(", ")}${behind.length > READINESS_PARTITIONS_NAMED ? ", ..." : ""})`;
   }
 
+  /**
+   * ElectLeaders (API 43) of `type` for `targets` (null: every partition, leaving out those that need none): on the
+   * active controller fenced by its epoch, elsewhere by the partition epochs alone.
+   */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]> {
+    if (this.election.isActive) return this.controller.electLeaders(type, targets);
+    return electLeaders(this.store, [], type, targets);
+  }
+
+  /**
+   * Partitions this broker leads that another live ISR member (not itself shutting down) could lead: what a
+   * controlled shutdown waits to see moved.
+   */
+  movableLeaderships(): PartitionStateRecord[] {
+    const me = this.store.brokerEpoch >= 0 ? this.nodeId : -1;
+    const eligible = new Set(this.store.brokers().filter((b) => !b.inControlledShutdown && b.nodeId !== me).map((b) => b.nodeId));
+    return this.store.partitionStates().filter((p) => p.leader === me && p.isr.some((r) => eligible.has(r)));
+  }
+
+  /**
+   * Kafka's controlled shutdown: marks this broker's registration so that the controller moves its leaderships to
+   * other ISR members and takes it out of the ISRs, then waits until this broker's view shows none it could hand
+   * over (partitions with no other live ISR member stay led until the broker is gone). Each of `maxRetries`
+   * attempts (`controlled.shutdown.max.retries`) waits up to `retryBackoffMs` (`controlled.shutdown.retry.backoff.ms`)
+   * and reports what is still led; `signal` (a second SIGTERM) ends the wait at once. True when everything moved.
+   */
+  async controlledShutdown(opts: { maxRetries: number; retryBackoffMs: number; signal?: AbortSignal; onRemaining?(remaining: PartitionStateRecord[], attempt: number): void }): Promise<boolean> {
+    if (!(await this.store.beginControlledShutdown())) return false;
+    for (let attempt = 1; attempt <= opts.maxRetries; attempt++) {
+      if (await this.waitForView(() => this.movableLeaderships().length === 0, opts.retryBackoffMs, opts.signal)) return true;
+      opts.onRemaining?.(this.movableLeaderships(), attempt);
+      if (opts.signal?.aborted) return false;
+    }
+    return false;
+  }
+
+  /** Resolves true as soon as `done()` holds for the metadata view, false after `timeoutMs` or on `signal`. */
+  private waitForView(done: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (done()) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const finish = (v: boolean) => {
+        stopWatching();
+        this.clock.clearTimer(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(v);
+      };
+      const onAbort = () => finish(false);
+      const stopWatching = this.store.watch(() => {
+        if (done()) finish(true);
+      });
+      const timer = this.clock.setTimer(() => finish(done()), timeoutMs);
+      signal?.addEventListener("abort", onAbort);
+    });
+  }
 
   /** Stops the controller, resigns, deregisters the broker and stops watching. */
   async close(): Promise<void> {

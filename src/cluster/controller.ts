@@ -1,11 +1,13 @@
 /**
  * The active controller's work, on the etcd metadata store's view: creating and deleting topics (rack-aware replica
  * placement over the registered brokers) and keeping every partition led. When a broker's registration vanishes or
- * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`), and it
- * completes partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
+ * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`); a broker in
+ * a controlled shutdown loses its leaderships to other live ISR members and leaves the ISRs; and it completes
+ * partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
  * is an etcd txn that compares the controller epoch (a deposed controller cannot write) and, for partitions, the
  * stored partition epoch (a concurrent ISR change wins; the controller decides again on the state it then sees).
- * Only the broker holding the election acts; the others answer NOT_CONTROLLER.
+ * It also runs Kafka's automatic leader rebalance (`auto.leader.rebalance.enable`). Only the broker holding the
+ * election acts; the others answer NOT_CONTROLLER.
  */
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Clock } from "../platform/clock.ts";
@@ -15,7 +17,8 @@ import type { ControllerElection } from "./controller-election.ts";
 import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
 import { initialPartitionState, reconcilePartition } from "./partition-state.ts";
-import { assignReplicas } from "./replica-assignment.ts";
+import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
+import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
 import { completeReassignment } from "./reassignment.ts";
 
 /** Kafka's topic config key for unclean election. */
@@ -33,6 +36,10 @@ export interface ControllerOptions {
   random?: RandomSource;
   /** Clock for topic creation times and retries. */
   clock?: Clock;
+  /** `auto.leader.rebalance.enable` (Kafka: true) with its threshold and interval; off when absent. */
+  autoLeaderRebalance?: { imbalancePercentage: number; checkIntervalMs: number } | null;
+  /** Told about each automatic rebalance (the partitions given back to their preferred leaders). */
+  onRebalanced?(elected: ElectionResult[]): void;
 }
 
 /** What a topic creation asks. */
@@ -61,6 +68,9 @@ export class ClusterController {
   private reconciling = false;
   private again = false;
   private retryTimer: unknown = null;
+  private rebalanceTimer: unknown = null;
+  private readonly rebalance: ControllerOptions["autoLeaderRebalance"];
+  private readonly onRebalanced: ControllerOptions["onRebalanced"];
   private idle: (() => void)[] = [];
 
   constructor(store: EtcdMetadataStore, election: ControllerElection, opts: ControllerOptions = {}) {
@@ -69,18 +79,66 @@ export class ClusterController {
     this.unclean = opts.uncleanLeaderElectionEnable ?? false;
     this.random = opts.random ?? systemRandom;
     this.clock = opts.clock ?? systemClock;
+    this.rebalance = opts.autoLeaderRebalance ?? null;
+    this.onRebalanced = opts.onRebalanced;
   }
 
   /** Starts reacting to metadata changes (reconciles whenever this broker is the active controller). */
   start(): void {
     this.stopWatching = this.store.watch(() => this.poke());
     this.poke();
+    this.scheduleRebalanceCheck();
   }
 
   /** Stops reacting. */
   close(): void {
     this.stopWatching?.();
     if (this.retryTimer !== null) this.clock.clearTimer(this.retryTimer);
+    if (this.rebalanceTimer !== null) this.clock.clearTimer(this.rebalanceTimer);
+    this.rebalanceTimer = null;
+  }
+
+  /** Runs elections of `type` (ElectLeaders) fenced by the controller epoch; `targets` null: every partition. */
+  electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]> {
+    return electLeaders(this.store, [this.election.fence(this.activeEpoch())], type, targets);
+  }
+
+  /**
+   * Kafka's automatic leader rebalance, one check: for every broker whose share of its preferred partitions led by
+   * others exceeds `leader.imbalance.per.broker.percentage`, and that is live and not shutting down, a preferred
+   * election of those partitions (those whose preferred replica is in the ISR). Returns what it elected.
+   */
+  async rebalanceLeaders(imbalancePercentage: number): Promise<ElectionResult[]> {
+    if (!this.election.isActive) return [];
+    const eligible = eligibleLeaders(this.store);
+    const byPreferred = new Map<number, PartitionStateRecord[]>();
+    for (const s of this.store.partitionStates()) {
+      const list = byPreferred.get(s.replicas[0]) ?? [];
+      list.push(s);
+      byPreferred.set(s.replicas[0], list);
+    }
+    const targets: { topic: string; partition: number }[] = [];
+    for (const [broker, list] of byPreferred) {
+      const elsewhere = list.filter((s) => s.leader !== broker);
+      if (!eligible.has(broker) || elsewhere.length * 100 <= imbalancePercentage * list.length) continue;
+      for (const s of elsewhere) if (s.isr.includes(broker)) targets.push({ topic: s.topic, partition: s.partition });
+    }
+    if (targets.length === 0) return [];
+    return (await this.electLeaders(ElectionType.PREFERRED, targets)).filter((r) => r.error === ErrorCode.NONE);
+  }
+
+  private scheduleRebalanceCheck(): void {
+    const r = this.rebalance;
+    if (!r) return;
+    this.rebalanceTimer = this.clock.setTimer(() => {
+      if (this.rebalanceTimer === null) return;
+      this.rebalanceLeaders(r.imbalancePercentage).then(
+        (elected) => elected.length > 0 && this.onRebalanced?.(elected),
+        () => {}, // etcd unreachable or deposed: the next check tries again
+      ).finally(() => {
+        if (this.rebalanceTimer !== null) this.scheduleRebalanceCheck();
+      });
+    }, r.checkIntervalMs);
   }
 
   /** The election became active: reconcile what changed while another controller (or none) was in charge. */
@@ -125,8 +183,8 @@ export class ClusterController {
     }
   }
 
-  /** Grows a topic to `count` partitions, placing the new ones like the first (CreatePartitions). */
-  async createPartitions(name: string, count: number): Promise<TopicRecord> {
+  /** Grows a topic to `count` partitions, placing the new ones like the first or on `manual` (CreatePartitions). */
+  async createPartitions(name: string, count: number, manual: number[][] | null = null): Promise<TopicRecord> {
     const epoch = this.activeEpoch();
     const topic = this.store.topic(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
@@ -134,7 +192,8 @@ export class ClusterController {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${count}.`);
     }
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const assignment = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
+    const assignment = manual ?? assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     const grown: TopicRecord = { ...topic, partitions: count };
     const states = assignment.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     if (!(await this.store.updateTopicGuarded([this.election.fence(epoch)], grown, states))) throw this.deposed();
@@ -191,10 +250,11 @@ export class ClusterController {
     if (!this.election.isActive) return true;
     const fence = [this.election.fence(this.election.current.epoch)];
     const live = new Set(this.store.brokers().map((b) => b.nodeId));
+    const shuttingDown = new Set(this.store.brokers().filter((b) => b.inControlledShutdown).map((b) => b.nodeId));
     const changes: { next: PartitionStateRecord; expected: number }[] = [];
     for (const s of this.store.partitionStates()) {
       // a partition whose leadership is settled may finish its reassignment (its target replicas all in sync)
-      const next = reconcilePartition(s, live, this.uncleanFor(s.topic)) ?? completeReassignment(s, live);
+      const next = reconcilePartition(s, live, this.uncleanFor(s.topic), shuttingDown) ?? completeReassignment(s, live);
       if (next) changes.push({ next, expected: s.partitionEpoch });
     }
     try {

@@ -347,6 +347,19 @@ export class EtcdMetadataStore implements MetadataStore {
     });
   }
 
+  /**
+   * Marks this broker's registration as in a controlled shutdown (the controller then moves its leaderships and
+   * takes it out of the ISRs); resolves true once the view shows the mark, false when not registered.
+   */
+  beginControlledShutdown(): Promise<boolean> {
+    return this.enqueue(async () => {
+      const revision = (await this.session?.markControlledShutdown()) ?? -1;
+      if (revision < 0) return false;
+      await this.mirror.waitFor(revision);
+      return true;
+    });
+  }
+
   /** Ends this broker's registration (controlled shutdown); other node ids are not this store's to remove. */
   unregisterBroker(nodeId: number): Promise<void> {
     return this.enqueue(async () => {

@@ -66,6 +66,8 @@ export interface BrokerRegistration {
   rack: string | null;
   /** Advertised listeners. */
   endpoints: BrokerEndpoint[];
+  /** Set once the broker began a controlled shutdown: it leads nothing new and leaves the ISRs (etcd only). */
+  inControlledShutdown?: boolean;
 }
 
 /**

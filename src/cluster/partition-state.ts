@@ -10,6 +10,8 @@ import type { PartitionStateRecord } from "./metadata-store.ts";
 /** No leader (Kafka's -1). */
 export const NO_LEADER = -1;
 
+const NOBODY: ReadonlySet<number> = new Set();
+
 /** Replication state of one partition: the fields of a {@link PartitionStateRecord} the decisions work on. */
 export type PartitionState = Pick<PartitionStateRecord, "replicas" | "isr" | "leader" | "leaderEpoch" | "partitionEpoch" | "addingReplicas" | "removingReplicas">;
 
@@ -43,20 +45,29 @@ function sameMembers(a: readonly number[], b: readonly number[]): boolean {
  * member: it keeps its claim to lead when it returns), and elects a new leader when the leader is dead or absent,
  * the first live ISR member in replica order. With `uncleanLeaderElection` (Kafka's
  * `unclean.leader.election.enable`) and no live ISR member, the first live replica leads alone, accepting data loss.
- * Returns the new state, or null when nothing changes.
+ * Brokers in `shuttingDown` (live, in a controlled shutdown) are treated as leaving: they leave the ISR and lose
+ * the leadership to another live ISR member where there is one; a shutting-down leader with no such successor keeps
+ * leading (and its ISR) until it is gone. Returns the new state, or null when nothing changes.
  */
-export function reconcilePartition<T extends PartitionState>(s: T, live: ReadonlySet<number>, uncleanLeaderElection: boolean): T | null {
+export function reconcilePartition<T extends PartitionState>(s: T, live: ReadonlySet<number>, uncleanLeaderElection: boolean, shuttingDown: ReadonlySet<number> = NOBODY): T | null {
   const liveIsr = s.isr.filter((r) => live.has(r));
-  if (s.leader !== NO_LEADER && live.has(s.leader)) {
-    if (sameMembers(liveIsr, s.isr)) return null;
-    return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
+  const eligibleIsr = liveIsr.filter((r) => !shuttingDown.has(r));
+  const successor = s.replicas.find((r) => eligibleIsr.includes(r));
+  if (s.leader !== NO_LEADER && live.has(s.leader) && !(shuttingDown.has(s.leader) && successor !== undefined)) {
+    // the leader stays: the ISR keeps the leader and the eligible members
+    const isr = liveIsr.filter((r) => r === s.leader || !shuttingDown.has(r));
+    if (sameMembers(isr, s.isr)) return null;
+    const kept = { ...s, isr, partitionEpoch: s.partitionEpoch + 1 };
+    assertPartitionState(kept);
+    return kept;
   }
-  const candidate = s.replicas.find((r) => liveIsr.includes(r));
+  const candidate = successor ?? s.replicas.find((r) => liveIsr.includes(r));
   let next: T;
   if (candidate !== undefined) {
-    next = { ...s, leader: candidate, isr: liveIsr, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
+    const isr = liveIsr.filter((r) => r === candidate || !shuttingDown.has(r));
+    next = { ...s, leader: candidate, isr, leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
   } else if (uncleanLeaderElection && s.replicas.some((r) => live.has(r))) {
-    const chosen = s.replicas.find((r) => live.has(r))!;
+    const chosen = s.replicas.find((r) => live.has(r) && !shuttingDown.has(r)) ?? s.replicas.find((r) => live.has(r))!;
     next = { ...s, leader: chosen, isr: [chosen], leaderEpoch: s.leaderEpoch + 1, partitionEpoch: s.partitionEpoch + 1 };
   } else {
     if (s.leader === NO_LEADER) return null;

@@ -181,9 +181,10 @@ export class ConsumerGroupCoordinator {
     this.randomId = opts.randomId;
   }
 
-  /** Arms the session of every loaded member (after replaying `__consumer_offsets`). */
-  afterLoad(): void {
+  /** Arms the session of every loaded member of the groups `loaded` selects (after replaying `__consumer_offsets`). */
+  afterLoad(loaded: (groupId: string) => boolean = () => true): void {
     for (const g of this.groups.values()) {
+      if (!loaded(g.groupId)) continue;
       this.refreshRegexes(g, false);
       for (const m of g.members.values()) this.scheduleSession(g, m.memberId);
     }
@@ -193,6 +194,18 @@ export class ConsumerGroupCoordinator {
   stop(): void {
     this.stopped = true;
     for (const g of this.groups.values()) this.clearTimers(g);
+  }
+
+  /** Forgets the groups `inPartition` selects (their partition moved to another coordinator); how many. */
+  unload(inPartition: (groupId: string) => boolean): number {
+    let dropped = 0;
+    for (const g of [...this.groups.values()]) {
+      if (!inPartition(g.groupId)) continue;
+      this.clearTimers(g);
+      this.groups.delete(g.groupId);
+      dropped++;
+    }
+    return dropped;
   }
 
   /** The consumer group with this id, or undefined. */

@@ -53,6 +53,7 @@ import {
 } from "./offsets-topic-records.ts";
 import { OFFSETS_TOPIC, type OffsetsTopicStorage, type PartitionEndOffsets } from "./offsets-topic-storage.ts";
 import { PendingTxnOffsets, type TxnOffsetCommitInput } from "./txn-offsets.ts";
+import { OwnedPartitions } from "../storage/owned-partitions.ts";
 import {
   CONSUMER_GROUP_TYPE,
   ConsumerGroupCoordinator,
@@ -127,6 +128,11 @@ export class GroupCoordinator {
   private readonly pendingTxnOffsets = new PendingTxnOffsets();
   private expiryTimer: unknown = null;
   private stopped = false;
+  /**
+   * The `__consumer_offsets` partitions this coordinator serves (cluster mode: those this broker leads), each
+   * loading or loaded; null on a single node, which serves every partition from {@link GroupCoordinator.load}.
+   */
+  private owned: OwnedPartitions | null = null;
   /** KIP-848 consumer groups (ConsumerGroupHeartbeat); group ids are unique across both kinds. */
   readonly consumer: ConsumerGroupCoordinator;
 
@@ -172,18 +178,98 @@ export class GroupCoordinator {
   load(): void {
     const n = this.storage.partitionCount();
     let records = 0;
+    for (let p = 0; p < n; p++) records += this.replayPartition(p);
+    this.afterReplay(() => true);
+    if (n > 0) this.log.info(`group coordinator loaded ${this.groups.size + this.consumer.groups.size} group(s) from ${records} record(s) in ${n} partition(s) of ${OFFSETS_TOPIC}`);
+    this.scheduleExpiry();
+  }
+
+  /**
+   * Cluster mode: serve only the partitions handed over with {@link GroupCoordinator.loadPartition} (those this
+   * broker leads); every other group is answered NOT_COORDINATOR. Starts the offset-expiry timer.
+   */
+  followLeadership(): void {
+    if (this.owned !== null) return;
+    this.owned = new OwnedPartitions(this.clock);
+    this.scheduleExpiry();
+  }
+
+  /** Whether this coordinator serves (or is loading) `partition` (always, on a single node). */
+  ownsPartition(partition: number): boolean {
+    return this.owned === null || this.owned.has(partition);
+  }
+
+  /**
+   * This broker became the leader of `partition`: its groups are replayed from the log on the next turn of the
+   * event loop (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS), then served.
+   */
+  loadPartition(partition: number): void {
+    if (this.owned === null || this.stopped) return;
+    this.owned.add(partition, () => {
+      const before = this.groups.size + this.consumer.groups.size;
+      let records: number;
+      try {
+        records = this.replayPartition(partition);
+      } catch (e) {
+        this.failed(`loading ${OFFSETS_TOPIC}-${partition}`, e);
+        this.dropPartitionGroups(partition);
+        return false;
+      }
+      this.afterReplay((groupId) => this.partitionFor(groupId) === partition);
+      this.log.info(`group coordinator loaded ${OFFSETS_TOPIC}-${partition}: ${this.groups.size + this.consumer.groups.size - before} group(s) from ${records} record(s)`);
+      return true;
+    });
+  }
+
+  /** This broker no longer leads `partition`: its groups are dropped, their parked requests answered NOT_COORDINATOR. */
+  unloadPartition(partition: number): void {
+    if (this.owned === null || !this.owned.remove(partition)) return;
+    const dropped = this.dropPartitionGroups(partition);
+    this.log.info(`group coordinator unloaded ${OFFSETS_TOPIC}-${partition} (${dropped} group(s))`);
+  }
+
+  /** NONE when this coordinator serves the group now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
+  private unavailable(groupId: string): number {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    return this.owned === null ? ErrorCode.NONE : this.owned.errorFor(this.partitionFor(groupId));
+  }
+
+  /** Replays one partition of `__consumer_offsets` into the groups; the number of records applied. */
+  private replayPartition(partition: number): number {
     const sink = { replay: (key: Uint8Array, value: Uint8Array | null) => this.consumer.replay(key, value), offsetsOf: (id: string) => this.consumer.get(id)?.offsets };
-    for (let p = 0; p < n; p++) records += loadOffsetsPartition(this.storage, this.groups, p, this.log, this.pendingTxnOffsets, sink);
+    return loadOffsetsPartition(this.storage, this.groups, partition, this.log, this.pendingTxnOffsets, sink);
+  }
+
+  /** After a replay: drops groups left with nothing, arms the sessions of the loaded groups' members. */
+  private afterReplay(loaded: (groupId: string) => boolean): void {
     for (const g of [...this.groups.values()]) {
+      if (!loaded(g.groupId)) continue;
       if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null) {
         this.groups.delete(g.groupId);
         continue;
       }
       for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
     }
-    this.consumer.afterLoad();
-    if (n > 0) this.log.info(`group coordinator loaded ${this.groups.size + this.consumer.groups.size} group(s) from ${records} record(s) in ${n} partition(s) of ${OFFSETS_TOPIC}`);
-    this.scheduleExpiry();
+    this.consumer.afterLoad(loaded);
+  }
+
+  /** Forgets every group of `partition` (classic and consumer) and its pending transactional offsets. */
+  private dropPartitionGroups(partition: number): number {
+    const inPartition = (groupId: string) => this.partitionFor(groupId) === partition;
+    let dropped = 0;
+    for (const g of [...this.groups.values()]) {
+      if (!inPartition(g.groupId)) continue;
+      for (const m of g.members.values()) {
+        this.clearSession(m);
+        this.completeJoin(m, joinError(m.memberId, ErrorCode.NOT_COORDINATOR));
+        this.completeSync(m, syncError(ErrorCode.NOT_COORDINATOR));
+      }
+      this.killGroup(g, false);
+      dropped++;
+    }
+    dropped += this.consumer.unload(inPartition);
+    this.pendingTxnOffsets.dropAll(inPartition);
+    return dropped;
   }
 
   /** Cancels every timer and answers parked requests with NOT_COORDINATOR. */
@@ -192,6 +278,7 @@ export class GroupCoordinator {
     this.stopped = true;
     if (this.expiryTimer !== null) this.clock.clearTimer(this.expiryTimer);
     this.expiryTimer = null;
+    this.owned?.clear();
     this.consumer.stop();
     for (const g of this.groups.values()) {
       this.clearJoinTimer(g);
@@ -235,11 +322,15 @@ export class GroupCoordinator {
 
   /** Handles a ConsumerGroupHeartbeat. */
   consumerGroupHeartbeat(req: ConsumerGroupHeartbeatInput): Promise<ConsumerGroupHeartbeatOutcome> {
+    const unavailable = this.unavailable(req.groupId);
+    if (unavailable !== ErrorCode.NONE) return Promise.resolve({ errorCode: unavailable, errorMessage: null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null });
     return this.consumer.heartbeat(req);
   }
 
   /** ConsumerGroupDescribe of one group. */
   describeConsumerGroup(groupId: string): ConsumerGroupDescription {
+    const unavailable = this.unavailable(groupId);
+    if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, errorMessage: null, groupId, groupState: "", groupEpoch: 0, assignmentEpoch: 0, assignorName: "", members: [] };
     return this.consumer.describe(groupId);
   }
 
@@ -294,7 +385,8 @@ export class GroupCoordinator {
 
   /** Handles a JoinGroup; the promise settles when the member's join phase completes or fails. */
   joinGroup(req: JoinGroupInput): Promise<JoinGroupOutcome> {
-    if (this.stopped) return Promise.resolve(joinError(req.memberId, ErrorCode.NOT_COORDINATOR));
+    const unavailable = this.unavailable(req.groupId);
+    if (unavailable !== ErrorCode.NONE) return Promise.resolve(joinError(req.memberId, unavailable));
     if (req.groupId === "") return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_GROUP_ID));
     if (req.sessionTimeoutMs < this.config.minSessionTimeoutMs || req.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
@@ -632,7 +724,8 @@ export class GroupCoordinator {
 
   /** Handles a SyncGroup; a follower's promise settles when the leader's assignment is stored. */
   syncGroup(req: SyncGroupInput): Promise<SyncGroupOutcome> {
-    if (this.stopped) return Promise.resolve(syncError(ErrorCode.NOT_COORDINATOR));
+    const unavailable = this.unavailable(req.groupId);
+    if (unavailable !== ErrorCode.NONE) return Promise.resolve(syncError(unavailable));
     if (req.groupId === "") return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
     const mg = this.consumer.get(req.groupId);
     if (mg !== undefined) return Promise.resolve(this.consumer.classicSync(mg, req));
@@ -712,7 +805,8 @@ export class GroupCoordinator {
 
   /** Handles a Heartbeat; returns its error code. */
   heartbeat(req: HeartbeatInput): number {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const unavailable = this.unavailable(req.groupId);
+    if (unavailable !== ErrorCode.NONE) return unavailable;
     if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const mg = this.consumer.get(req.groupId);
     if (mg !== undefined) return this.consumer.classicHeartbeat(mg, req);
@@ -738,14 +832,15 @@ export class GroupCoordinator {
 
   /** LeaveGroup for either kind of group: a consumer group's members leave once their removal is durable. */
   leaveAnyGroup(groupId: string, leaving: readonly LeavingMember[]): Promise<LeaveGroupOutcome> {
-    const mg = this.stopped ? undefined : this.consumer.get(groupId);
+    const mg = this.unavailable(groupId) !== ErrorCode.NONE ? undefined : this.consumer.get(groupId);
     if (mg !== undefined) return this.consumer.classicLeave(mg, leaving);
     return Promise.resolve(this.leaveGroup(groupId, leaving));
   }
 
   /** Handles a LeaveGroup of one or more members (v3+ batches; static members may be removed by instance id). */
   leaveGroup(groupId: string, leaving: readonly LeavingMember[]): LeaveGroupOutcome {
-    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+    const unavailable = this.unavailable(groupId);
+    if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, members: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const g = this.groups.get(groupId);
     const result = (m: LeavingMember, errorCode: number) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, errorCode });
@@ -879,7 +974,8 @@ export class GroupCoordinator {
   /** Handles an OffsetCommit; resolves to one error code per input offset, in order. */
   commitOffsets(req: OffsetCommitInput): Promise<number[]> {
     const all = (code: number) => Promise.resolve(req.offsets.map(() => code));
-    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(req.groupId);
+    if (unavailable !== ErrorCode.NONE) return all(unavailable);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     const mg = this.consumer.get(req.groupId);
     if (mg !== undefined) {
@@ -972,7 +1068,8 @@ export class GroupCoordinator {
    * checked against a consumer group's member epochs (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID).
    */
   fetchOffsets(groupId: string, topics: readonly { topic: string; partitions: readonly number[] }[] | null, member?: { memberId: string | null; memberEpoch: number }): OffsetFetchOutcome {
-    if (this.stopped) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const unavailable = this.unavailable(groupId);
+    if (unavailable !== ErrorCode.NONE) return { errorCode: unavailable, topics: [] };
     if (groupId === "") return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const mg = this.consumer.get(groupId);
     if (mg !== undefined && member !== undefined) {
@@ -1010,7 +1107,8 @@ export class GroupCoordinator {
   /** Handles an OffsetDelete: removes offsets of topics the group does not subscribe to. */
   deleteOffsets(groupId: string, topics: readonly { topic: string; partitions: readonly number[] }[]): Promise<OffsetDeleteOutcome> {
     const fail = (errorCode: number) => Promise.resolve({ errorCode, topics: [] });
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(groupId);
+    if (unavailable !== ErrorCode.NONE) return fail(unavailable);
     if (groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     const mg = this.consumer.get(groupId);
     const cg = this.groups.get(groupId);
@@ -1145,7 +1243,8 @@ export class GroupCoordinator {
    */
   commitTransactionalOffsets(req: TxnOffsetCommitInput): Promise<number[]> {
     const all = (code: number) => Promise.resolve(req.offsets.map(() => code));
-    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(req.groupId);
+    if (unavailable !== ErrorCode.NONE) return all(unavailable);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     const mg = this.consumer.get(req.groupId);
     if (mg !== undefined) {
@@ -1276,7 +1375,8 @@ export class GroupCoordinator {
   /** DescribeGroups for one group. */
   describeGroup(groupId: string): GroupDescription {
     const empty = (errorCode: number): GroupDescription => ({ errorCode, groupId, state: "Dead", protocolType: "", protocolData: "", members: [] });
-    if (this.stopped) return empty(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(groupId);
+    if (unavailable !== ErrorCode.NONE) return empty(unavailable);
     if (groupId === "") return empty(ErrorCode.INVALID_GROUP_ID);
     if (this.consumer.get(groupId) !== undefined) return { ...empty(ErrorCode.GROUP_ID_NOT_FOUND), errorMessage: `Group ${groupId} is not a classic group.` };
     const g = this.groups.get(groupId);
@@ -1302,10 +1402,10 @@ export class GroupCoordinator {
 
   /** DeleteGroups: deletes empty groups with their offsets; one error code per id, in order. */
   deleteGroups(groupIds: readonly string[]): Promise<{ groupId: string; errorCode: number }[]> {
-    if (this.stopped) return Promise.resolve(groupIds.map((groupId) => ({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })));
-    const results = groupIds.map((groupId) => ({ groupId, errorCode: ErrorCode.NONE as number }));
+    const results = groupIds.map((groupId) => ({ groupId, errorCode: this.unavailable(groupId) as number }));
     const waits: Promise<void>[] = [];
     for (const r of results) {
+      if (r.errorCode !== ErrorCode.NONE) continue;
       if (r.groupId === "") {
         r.errorCode = ErrorCode.INVALID_GROUP_ID;
         continue;

@@ -81,6 +81,11 @@ export class PendingTxnOffsets {
     return out;
   }
 
+  /** Drops every pending offset of the groups `inPartition` selects (their partition was unloaded). */
+  dropAll(inPartition: (groupId: string) => boolean): void {
+    for (const producerId of [...this.byProducer.keys()]) this.take(producerId, inPartition);
+  }
+
   /** Whether any producer holds a pending offset for the group's partition (OffsetFetch requireStable). */
   has(groupId: string, topic: string, partition: number): boolean {
     const key = `${groupId}\u0000${topic}\u0000${partition}`;

@@ -109,14 +109,14 @@ export function deleteTopicsList(req: Req): "topicNames" | "topics" {
   return Array.isArray(req.topics) && req.topics.length > 0 ? "topics" : "topicNames";
 }
 
-/** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata). */
+/** The checks of one request, or null when the API is open (ApiVersions, the SASL APIs, Metadata, DescribeTopicPartitions). */
 export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): Check[] | null {
   const split = perResourceChecks(apiKey, req, nameOf);
   if (split !== null) return [...split.whole, ...split.each.flat()];
   const topics = (list: Req[] | null | undefined, op: number) => (list ?? []).map((t) => topic(op, requestTopicName(t, nameOf)));
   switch (apiKey) {
-    case 3: case 17: case 18: case 36:
-      return null;
+    case 3: case 17: case 18: case 36: case 75:
+      return null; // Metadata and DescribeTopicPartitions check DESCRIBE per topic themselves
     case 0:
       return [...(req.transactionalId ? [txn(Op.WRITE, req.transactionalId)] : []), ...topics(req.topicData, Op.WRITE)];
     case 1:
@@ -131,6 +131,8 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
     case 16: case 35: case 60: case 66: case 29: case 50:
       return [cluster(Op.DESCRIBE)];
     case 30: case 31: case 51:
+      return [cluster(Op.ALTER)];
+    case 43:
       return [cluster(Op.ALTER)];
     case 48:
       return [cluster(Op.DESCRIBE_CONFIGS)];

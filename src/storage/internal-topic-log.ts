@@ -22,6 +22,8 @@ export interface InternalTopicPartition {
 export interface InternalTopicHost<P extends InternalTopicPartition> {
   /** Topics by name. */
   readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[] }>;
+  /** Replication factor to create internal topic `topic` with (its Kafka setting, at most the brokers there are). */
+  internalTopicReplicationFactor(topic: string): number;
   /** Creates a topic; rejects with a KafkaError on failure. */
   createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Promise<unknown>;
 }
@@ -45,8 +47,9 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
   }
 
   /**
-   * The topic's partition count. When the topic is missing this starts creating it (replication factor 1 on a
-   * single node) and throws COORDINATOR_NOT_AVAILABLE until the creation is durable, as Kafka answers while it
+   * The topic's partition count. When the topic is missing this starts creating it (with the host's replication
+   * factor for it: 1 on a single node, up to `offsets.topic.replication.factor` or
+   * `transaction.state.log.replication.factor` in a cluster) and throws COORDINATOR_NOT_AVAILABLE until the creation is durable, as Kafka answers while it
    * creates an internal topic; the broker's `ensureInternalTopic` waits for the creation instead.
    */
   ensureTopic(partitions: number, configs: Record<string, string>): number {
@@ -54,7 +57,7 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
     if (n > 0) return n;
     if (!this.creating) {
       this.creating = true;
-      this.host.createTopic(this.topic, partitions, 1, configs, false).then(
+      this.host.createTopic(this.topic, partitions, this.host.internalTopicReplicationFactor(this.topic), configs, false).then(
         () => (this.creating = false),
         () => (this.creating = false), // the next call tries again; the broker logged why
       );

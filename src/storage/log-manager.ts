@@ -29,6 +29,12 @@ export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 300_000;
 /** Default `log.flush.offset.checkpoint.interval.ms`. */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 60_000;
+/**
+ * Runnel: the recovery-point checkpoint is also written this long after a rolled segment became durable (at most
+ * once per this interval), so that a crash rescans only the active segments, not everything written since the
+ * last periodic checkpoint (Kafka waits for `log.flush.offset.checkpoint.interval.ms`).
+ */
+export const ROLL_CHECKPOINT_DELAY_MS = 1_000;
 
 /** How the LogManager is set up. */
 export interface LogManagerOptions {
@@ -86,6 +92,7 @@ export class LogManager {
   private readonly entries = new Map<string, LogEntry>();
   private retentionTimer: unknown = null;
   private checkpointTimer: unknown = null;
+  private rollCheckpointTimer: unknown = null;
   private closed = false;
   /** The log cleaner, or null when `log.cleaner.enable` is false. */
   readonly cleaner: LogCleaner | null;
@@ -310,6 +317,8 @@ export class LogManager {
     const clock = this.deps.clock;
     if (this.retentionTimer !== null) clock.clearTimer(this.retentionTimer);
     if (this.checkpointTimer !== null) clock.clearTimer(this.checkpointTimer);
+    if (this.rollCheckpointTimer !== null) clock.clearTimer(this.rollCheckpointTimer);
+    this.rollCheckpointTimer = null;
     await this.cleaner?.stop();
     const unclean = new Set<string>(this.offlineDirs.keys());
     for (const { log, logDir } of this.entries.values()) {
@@ -349,6 +358,7 @@ export class LogManager {
   /** Routes a log's I/O failure to its log dir: a disk failure takes the whole dir offline. */
   private watch(log: PartitionLog, dir: string): void {
     log.onIoError = (e) => this.noteFailure(dir, e);
+    log.onSealedDurable = () => this.scheduleRollCheckpoint();
     if (this.offlineDirs.has(dir)) log.takeOffline(this.offlineDirs.get(dir));
   }
 
@@ -426,16 +436,30 @@ export class LogManager {
     }, interval);
   }
 
+  /** Writes the checkpoints {@link ROLL_CHECKPOINT_DELAY_MS} from now, unless already scheduled. */
+  private scheduleRollCheckpoint(): void {
+    if (this.closed || this.rollCheckpointTimer !== null) return;
+    this.rollCheckpointTimer = this.deps.clock.setTimer(() => {
+      this.rollCheckpointTimer = null;
+      if (!this.closed) this.checkpointLogged();
+    }, ROLL_CHECKPOINT_DELAY_MS);
+  }
+
+  /** {@link checkpoint}, a failure logged (the timers' way). */
+  private checkpointLogged(): void {
+    try {
+      this.checkpoint();
+    } catch (e) {
+      this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
+    }
+  }
+
   private armCheckpoint(): void {
     const interval = this.opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     this.checkpointTimer = this.deps.clock.setTimer(() => {
       this.checkpointTimer = null;
       if (this.closed) return;
-      try {
-        this.checkpoint();
-      } catch (e) {
-        this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
-      }
+      this.checkpointLogged();
       this.armCheckpoint();
     }, interval);
   }

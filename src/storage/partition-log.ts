@@ -183,6 +183,8 @@ export class PartitionLog {
   onIoError: ((e: unknown) => void) | null = null;
   /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
   onRoll: ((baseOffset: bigint) => void) | null = null;
+  /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
+  onSealedDurable: (() => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
@@ -833,6 +835,7 @@ export class PartitionLog {
         if (target > this.flushedTo) this.flushedTo = target;
         this.lastFlushMs = this.deps.clock.nowMs();
         if (this.flushInFlight === done) this.flushInFlight = null;
+        if (sealed.length > 0) this.onSealedDurable?.();
       },
       (e: unknown) => {
         this.goOffline(e);

@@ -36,6 +36,7 @@ import {
   type TxnState,
 } from "./transaction-state.ts";
 import type { TxnMarkerWriter } from "./txn-markers.ts";
+import { OwnedPartitions } from "../storage/owned-partitions.ts";
 
 /** Most transactional ids one coordinator keeps. */
 export const MAX_TRANSACTIONAL_IDS = 1_000_000;
@@ -171,6 +172,11 @@ export class TransactionCoordinator {
   private abortTimer: unknown = null;
   private expiryTimer: unknown = null;
   private stopped = false;
+  /**
+   * The `__transaction_state` partitions this coordinator serves (cluster mode: those this broker leads), each
+   * loading or loaded; null on a single node, which serves every partition from {@link TransactionCoordinator.load}.
+   */
+  private owned: OwnedPartitions | null = null;
 
   constructor(opts: TransactionCoordinatorOptions) {
     this.config = opts.config;
@@ -193,21 +199,96 @@ export class TransactionCoordinator {
     let records = 0;
     const loaded = new Map<string, TxnRecord>();
     for (let p = 0; p < n; p++) records += this.loadPartition(p, loaded);
+    this.install(loaded);
+    if (n > 0) this.log.info(`transaction coordinator loaded ${this.txns.size} transactional id(s) from ${records} record(s) in ${n} partition(s) of ${TRANSACTION_STATE_TOPIC}`);
+    this.scheduleAbortCheck();
+    this.scheduleExpiry();
+  }
+
+  /** Makes replayed transactional ids current; those caught between Prepare and Complete get their markers again. */
+  private install(loaded: Map<string, TxnRecord>): void {
+    const resumed: TxnMetadata[] = [];
     for (const [id, r] of loaded) {
       if (r.state === "Dead" || r.state === "PrepareEpochFence") continue;
       const meta = new TxnMetadata(id, r);
       this.txns.set(id, meta);
       this.byProducerId.set(meta.producerId, meta);
+      if (meta.state === "PrepareCommit" || meta.state === "PrepareAbort") resumed.push(meta);
     }
-    if (n > 0) this.log.info(`transaction coordinator loaded ${this.txns.size} transactional id(s) from ${records} record(s) in ${n} partition(s) of ${TRANSACTION_STATE_TOPIC}`);
-    for (const meta of this.txns.values()) {
-      if (meta.state !== "PrepareCommit" && meta.state !== "PrepareAbort") continue;
-      this.log.info(`transactional id ${meta.transactionalId}: completing ${meta.state} left by the previous run`);
+    for (const meta of resumed) {
+      this.log.info(`transactional id ${meta.transactionalId}: completing ${meta.state} left by the previous coordinator`);
       meta.pendingMarkers = meta.partitionList();
       void this.completeTransaction(meta);
     }
+  }
+
+  /**
+   * Cluster mode: serve only the partitions handed over with {@link TransactionCoordinator.loadPartitionOwnership}
+   * (those this broker leads); other transactional ids are answered NOT_COORDINATOR. Starts the timers.
+   */
+  followLeadership(): void {
+    if (this.owned !== null) return;
+    this.owned = new OwnedPartitions(this.clock);
     this.scheduleAbortCheck();
     this.scheduleExpiry();
+  }
+
+  /** Whether this coordinator serves (or is loading) the partition of `transactionalId` (always on a single node). */
+  ownsTransactionalId(transactionalId: string): boolean {
+    return this.owned === null || this.owned.has(this.partitionFor(transactionalId));
+  }
+
+  /**
+   * This broker became the leader of `partition`: its transactional ids are replayed on the next turn of the event
+   * loop (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS); transactions left between Prepare and Complete
+   * by the previous coordinator are completed (their markers written again).
+   */
+  loadPartitionOwnership(partition: number): void {
+    if (this.owned === null || this.stopped) return;
+    this.owned.add(partition, () => {
+      const loaded = new Map<string, TxnRecord>();
+      let records: number;
+      try {
+        records = this.loadPartition(partition, loaded);
+      } catch (e) {
+        this.log.error(`loading ${TRANSACTION_STATE_TOPIC}-${partition} failed: ${(e as Error).stack ?? e}`);
+        return false;
+      }
+      this.install(loaded);
+      this.log.info(`transaction coordinator loaded ${TRANSACTION_STATE_TOPIC}-${partition}: ${loaded.size} transactional id(s) from ${records} record(s)`);
+      return true;
+    });
+  }
+
+  /** This broker no longer leads `partition`: its transactional ids are dropped (the new coordinator completes them). */
+  unloadPartitionOwnership(partition: number): void {
+    if (this.owned === null || !this.owned.remove(partition)) return;
+    let dropped = 0;
+    for (const meta of [...this.txns.values()]) {
+      if (this.partitionFor(meta.transactionalId) !== partition) continue;
+      this.forget(meta);
+      dropped++;
+    }
+    this.log.info(`transaction coordinator unloaded ${TRANSACTION_STATE_TOPIC}-${partition} (${dropped} transactional id(s))`);
+  }
+
+  /** Drops a transactional id from memory (not from the log) with its retry timer. */
+  private forget(meta: TxnMetadata): void {
+    if (meta.retryTimer !== null) this.clock.clearTimer(meta.retryTimer);
+    meta.retryTimer = null;
+    if (this.txns.get(meta.transactionalId) === meta) this.txns.delete(meta.transactionalId);
+    if (this.byProducerId.get(meta.producerId) === meta) this.byProducerId.delete(meta.producerId);
+  }
+
+  /** Whether `meta` is still the current state of its id here (not unloaded, expired or replaced). */
+  private isCurrent(meta: TxnMetadata): boolean {
+    return !this.stopped && this.txns.get(meta.transactionalId) === meta;
+  }
+
+  /** NONE when this coordinator serves the id now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
+  private unavailable(transactionalId: string): number {
+    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    return this.owned === null ? ErrorCode.NONE : this.owned.errorFor(this.partitionFor(transactionalId));
   }
 
   /** Cancels every timer; later requests get NOT_COORDINATOR. */
@@ -217,6 +298,7 @@ export class TransactionCoordinator {
     if (this.abortTimer !== null) this.clock.clearTimer(this.abortTimer);
     if (this.expiryTimer !== null) this.clock.clearTimer(this.expiryTimer);
     this.abortTimer = this.expiryTimer = null;
+    this.owned?.clear();
     for (const meta of this.txns.values()) {
       if (meta.retryTimer !== null) this.clock.clearTimer(meta.retryTimer);
       meta.retryTimer = null;
@@ -258,7 +340,8 @@ export class TransactionCoordinator {
    * its own id; a retried bump gets the same answer again.
    */
   async initProducerId(req: InitProducerIdInput): Promise<ProducerIdOutcome> {
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(req.transactionalId);
+    if (unavailable !== ErrorCode.NONE) return fail(unavailable);
     if (req.transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     if (req.transactionTimeoutMs <= 0 || req.transactionTimeoutMs > this.config.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     let meta = this.txns.get(req.transactionalId);
@@ -344,7 +427,8 @@ export class TransactionCoordinator {
    * new state is durable, or an error: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS.
    */
   async addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: readonly TopicPartition[]): Promise<number> {
-    if (this.stopped) return ErrorCode.NOT_COORDINATOR;
+    const unavailable = this.unavailable(transactionalId);
+    if (unavailable !== ErrorCode.NONE) return unavailable;
     if (transactionalId === "") return ErrorCode.INVALID_REQUEST;
     const meta = this.txns.get(transactionalId);
     if (meta === undefined || meta.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
@@ -369,7 +453,8 @@ export class TransactionCoordinator {
    */
   verifyPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: readonly TopicPartition[]): VerifyOutcome {
     const all = (errorCode: number): VerifyOutcome => ({ errorCode, partitionErrors: partitions.map(() => errorCode) });
-    if (this.stopped) return all(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(transactionalId);
+    if (unavailable !== ErrorCode.NONE) return all(unavailable);
     const meta = this.txns.get(transactionalId);
     if (meta === undefined || meta.producerId !== producerId) return all(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
     if (meta.producerEpoch !== producerEpoch) return all(ErrorCode.PRODUCER_FENCED);
@@ -383,12 +468,14 @@ export class TransactionCoordinator {
   /**
    * The check for a transactional Produce batch (by producer id, as the batch carries it): NONE when the
    * partition is in the producer's ongoing transaction at this epoch; INVALID_PRODUCER_EPOCH for another epoch;
-   * INVALID_TXN_STATE when the producer has no transaction holding the partition.
+   * INVALID_TXN_STATE when the producer has no transaction holding the partition. In a cluster a producer this
+   * coordinator does not know belongs to another broker's coordinator: its batch is accepted unverified, as Kafka
+   * does with `transaction.partition.verification.enable=false`.
    */
   verifyProduce(producerId: bigint, producerEpoch: number, topic: string, partition: number): number {
     if (this.stopped) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const meta = this.byProducerId.get(producerId);
-    if (meta === undefined) return ErrorCode.INVALID_TXN_STATE;
+    if (meta === undefined) return this.owned === null ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
     if (meta.producerEpoch !== producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
     if (meta.state !== "Ongoing" || !meta.hasPartition(topic, partition)) return ErrorCode.INVALID_TXN_STATE;
     return ErrorCode.NONE;
@@ -405,7 +492,8 @@ export class TransactionCoordinator {
    * the epoch is bumped at the end of every transaction and the new producer id/epoch are returned.
    */
   async endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, epochBump = false): Promise<ProducerIdOutcome> {
-    if (this.stopped) return fail(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(transactionalId);
+    if (unavailable !== ErrorCode.NONE) return fail(unavailable);
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     const meta = this.txns.get(transactionalId);
     if (meta === undefined) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
@@ -493,7 +581,7 @@ export class TransactionCoordinator {
    * the rest is retried after {@link COMPLETION_RETRY_BACKOFF_MS}.
    */
   private async completeTransaction(meta: TxnMetadata): Promise<void> {
-    if (this.stopped || meta.completing) return;
+    if (!this.isCurrent(meta) || meta.completing) return;
     if (meta.state !== "PrepareCommit" && meta.state !== "PrepareAbort") return;
     const commit = meta.state === "PrepareCommit";
     meta.completing = true;
@@ -513,6 +601,7 @@ export class TransactionCoordinator {
           failed = meta.pendingMarkers;
         }
         meta.pendingMarkers = failed;
+        if (!this.isCurrent(meta)) return; // unloaded meanwhile: the new coordinator completes it
         if (failed.length > 0) {
           this.scheduleCompletionRetry(meta);
           return;
@@ -538,9 +627,10 @@ export class TransactionCoordinator {
   }
 
   private scheduleCompletionRetry(meta: TxnMetadata): void {
-    if (this.stopped || meta.retryTimer !== null) return;
+    if (!this.isCurrent(meta) || meta.retryTimer !== null) return;
     meta.retryTimer = this.clock.setTimer(() => {
       meta.retryTimer = null;
+      if (!this.isCurrent(meta)) return;
       if (meta.state === "PrepareCommit" || meta.state === "PrepareAbort") {
         if (meta.pending === null) void this.completeTransaction(meta);
         else this.scheduleCompletionRetry(meta);
@@ -612,7 +702,8 @@ export class TransactionCoordinator {
   describe(transactionalId: string): TxnDescription {
     // As Kafka: an id it cannot describe carries the schema's default epoch (0), not NO_PRODUCER_EPOCH.
     const empty = (errorCode: number): TxnDescription => ({ errorCode, transactionalId, state: "", timeoutMs: 0, startTimestamp: -1, producerId: NO_PRODUCER_ID, producerEpoch: 0, topics: [] });
-    if (this.stopped) return empty(ErrorCode.NOT_COORDINATOR);
+    const unavailable = this.unavailable(transactionalId);
+    if (unavailable !== ErrorCode.NONE) return empty(unavailable);
     if (transactionalId === "") return empty(ErrorCode.INVALID_REQUEST);
     const meta = this.txns.get(transactionalId);
     if (meta === undefined || meta.state === "Dead" || meta.producerEpoch === NO_PRODUCER_EPOCH) return empty(ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);

@@ -1,12 +1,15 @@
 /**
- * Writing COMMIT/ABORT markers: a single node needs no WriteTxnMarkers round trip, so the coordinator appends the
- * control batches to the partitions itself through {@link PartitionMarkerWriter}, on the partitions' leader write
- * path: there each marker ends the producer's transaction in that partition's producer state (moving the last
- * stable offset), an ABORT adds the transaction to the partition's aborted-transaction index, and waiting fetches
- * are woken. The broker is reached through {@link MarkerHost}, which `Broker` satisfies structurally.
+ * Writing COMMIT/ABORT markers. A partition this broker leads gets its control batch from the coordinator itself
+ * through {@link PartitionMarkerWriter}, on the partition's leader write path: there each marker ends the
+ * producer's transaction in that partition's producer state (moving the last stable offset), an ABORT adds the
+ * transaction to the partition's aborted-transaction index, and waiting fetches are woken. In a cluster, a partition
+ * led by another broker gets its marker through a {@link RemoteMarkerSender} (WriteTxnMarkers to that leader, which
+ * appends it the same way with {@link writeLocalMarker}). The broker is reached through {@link MarkerHost}, which
+ * `Broker` satisfies structurally.
  */
 import type { Clock } from "../platform/clock.ts";
 import { ControlRecordType, buildControlBatch } from "../protocol/control-record.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { TransactionLogger } from "./transaction-config.ts";
 import type { TopicPartition } from "./transaction-state.ts";
 
@@ -35,6 +38,10 @@ export interface TxnMarkerWriter {
 
 /** A partition as the marker writer uses it (the broker's partitions satisfy it). */
 export interface MarkerPartition {
+  /** Whether this broker leads the partition. */
+  readonly isLeader: boolean;
+  /** The leader's node id (-1 when none). */
+  readonly leader: number;
   /** The leader write path: appends, updates producer state and the aborted-transaction index, wakes fetches. */
   appendAsLeader(records: Uint8Array): { baseOffset: bigint; lastOffset: bigint };
   /** Resolves once the high watermark passed `offset` and the data is durable. */
@@ -50,6 +57,32 @@ export interface MarkerHost<P extends MarkerPartition> {
 /** Called after a marker is appended to a partition (the group coordinator completes transactional offsets). */
 export type MarkerListener = (tp: TopicPartition, producerId: bigint, commit: boolean) => void;
 
+/** Sends markers to partitions another broker leads (WriteTxnMarkers); resolves to the partitions that failed. */
+export type RemoteMarkerSender = (leader: number, req: TxnMarkerRequest) => Promise<TopicPartition[]>;
+
+/**
+ * Appends one marker to a partition this broker leads and waits until it is replicated and durable; resolves to
+ * NONE (0) or the Kafka error code (NOT_LEADER_OR_FOLLOWER when another broker leads it). Used for the
+ * coordinator's own partitions and for WriteTxnMarkers.
+ */
+export async function writeLocalMarker<P extends MarkerPartition>(p: P, tp: TopicPartition, req: Omit<TxnMarkerRequest, "partitions">, nowMs: number, onWritten: MarkerListener): Promise<number> {
+  const type = req.commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT;
+  let lastOffset: bigint;
+  try {
+    const batch = buildControlBatch({ producerId: req.producerId, producerEpoch: req.producerEpoch, type, coordinatorEpoch: req.coordinatorEpoch, timestampMs: nowMs });
+    lastOffset = p.appendAsLeader(batch).lastOffset;
+  } catch (e) {
+    return e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+  onWritten(tp, req.producerId, req.commit);
+  try {
+    await p.whenCommitted(lastOffset + 1n);
+    return ErrorCode.NONE;
+  } catch (e) {
+    return e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+  }
+}
+
 /** Writes markers straight into the broker's partition logs. */
 export class PartitionMarkerWriter<P extends MarkerPartition> implements TxnMarkerWriter {
   private readonly host: MarkerHost<P>;
@@ -57,42 +90,52 @@ export class PartitionMarkerWriter<P extends MarkerPartition> implements TxnMark
   private readonly log: TransactionLogger;
   private readonly onWritten: MarkerListener;
 
-  constructor(host: MarkerHost<P>, clock: Clock, log: TransactionLogger, onWritten: MarkerListener = () => {}) {
+  private readonly remote: RemoteMarkerSender | null;
+
+  /** `remote` (cluster mode) sends the markers of partitions other brokers lead; without it they fail (retried). */
+  constructor(host: MarkerHost<P>, clock: Clock, log: TransactionLogger, onWritten: MarkerListener = () => {}, remote: RemoteMarkerSender | null = null) {
     this.host = host;
     this.clock = clock;
     this.log = log;
     this.onWritten = onWritten;
+    this.remote = remote;
   }
 
-  /** Appends one marker per partition, then waits for them to be durable. */
+  /** Appends one marker per partition (here or at its leader), then waits for them to be durable. */
   async writeMarkers(req: TxnMarkerRequest): Promise<TopicPartition[]> {
     const failed: TopicPartition[] = [];
-    const syncs: { tp: TopicPartition; done: Promise<void> }[] = [];
-    const type = req.commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT;
+    const waits: Promise<void>[] = [];
+    const byLeader = new Map<number, TopicPartition[]>();
     for (const tp of req.partitions) {
       const p = this.host.topicsByName.get(tp.topic)?.partitions[tp.partition];
       if (p === undefined) {
         this.log.warn(`transaction marker for ${tp.topic}-${tp.partition} skipped: the partition no longer exists`);
         continue;
       }
-      try {
-        const batch = buildControlBatch({ producerId: req.producerId, producerEpoch: req.producerEpoch, type, coordinatorEpoch: req.coordinatorEpoch, timestampMs: this.clock.nowMs() });
-        const r = p.appendAsLeader(batch);
-        this.onWritten(tp, req.producerId, req.commit);
-        syncs.push({ tp, done: p.whenCommitted(r.lastOffset + 1n) });
-      } catch (e) {
-        this.log.error(`transaction marker for ${tp.topic}-${tp.partition} failed: ${(e as Error).message}`);
+      if (this.remote !== null && !p.isLeader && p.leader >= 0) {
+        const list = byLeader.get(p.leader) ?? [];
+        list.push(tp);
+        byLeader.set(p.leader, list);
+        continue;
+      }
+      const local = writeLocalMarker(p, tp, req, this.clock.nowMs(), this.onWritten).then((code) => {
+        if (code === ErrorCode.NONE) return;
+        this.log.error(`transaction marker for ${tp.topic}-${tp.partition} failed with error ${code}`);
         failed.push(tp);
-      }
+      });
+      waits.push(local);
     }
-    for (const s of syncs) {
-      try {
-        await s.done;
-      } catch (e) {
-        this.log.error(`transaction marker for ${s.tp.topic}-${s.tp.partition} did not become durable: ${(e as Error).message}`);
-        failed.push(s.tp);
-      }
+    for (const [leader, partitions] of byLeader) {
+      const sent = this.remote!(leader, { ...req, partitions }).then(
+        (f) => void failed.push(...f),
+        (e) => {
+          this.log.warn(`transaction markers to broker ${leader} failed: ${(e as Error).message}`);
+          failed.push(...partitions);
+        },
+      );
+      waits.push(sent);
     }
+    await Promise.all(waits);
     return failed;
   }
 }

@@ -3,13 +3,17 @@
  * only, CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs and AlterConfigs (confluent-kafka
  * AdminClient, one future per resource) and DeleteGroups (kafkajs) serve the allowed resources and answer the
  * refused ones with TOPIC_ or GROUP_AUTHORIZATION_FAILED; the effects on the allowed ones are seen by an admin.
+ * Kafka's kafka-topics tool (DeleteTopics v6, topics named in structs) deletes only the topic alice may delete.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from "kafkajs";
 import { aclClient, startAclBroker } from "./acl-broker.ts";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
+import { KAFKA_TOOL, javaSkip, startToolSession } from "../support/java.ts";
 
 const pySkip = (await havePythonModule("confluent_kafka")) ? false : "python module confluent_kafka is not installed (tests/setup.sh installs it as root)";
 
@@ -65,6 +69,31 @@ test("mixed allowed and refused resources: allowed ones served, refused ones ans
     assert.deepEqual((await admin.listGroups()).groups.map((g) => g.groupId).sort(), ["g-no"], "the allowed group was deleted");
   } finally {
     await aliceAdmin.disconnect();
+    await admin.disconnect();
+    await b.stop();
+  }
+});
+
+test("kafka-topics --delete (DeleteTopics v6) removes only the topics the principal may delete", { skip: javaSkip, timeout: 120_000 }, async () => {
+  const b = await startAclBroker();
+  const admin = aclClient(b, "admin").admin();
+  const tools = startToolSession();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-acl-v6-"));
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: ["v6-ok", "v6-no"].map((topic) => ({ topic })) });
+    const allow = (operation: number, resourceName: string, resourcePatternType = ResourcePatternTypes.LITERAL) => ({ resourceType: AclResourceTypes.TOPIC, resourceName, resourcePatternType, principal: "User:alice", host: "*", operation, permissionType: AclPermissionTypes.ALLOW });
+    await admin.createAcls({ acl: [allow(AclOperationTypes.DESCRIBE, "v6-", ResourcePatternTypes.PREFIXED), allow(AclOperationTypes.DELETE, "v6-ok")] });
+    const props = path.join(dir, "alice.properties");
+    fs.writeFileSync(props, ["security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";', ""].join("\n"));
+    const r = await tools.run(KAFKA_TOOL.topics, ["--bootstrap-server", b.bootstrap, "--command-config", props, "--delete", "--topic", "v6-.*"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /TopicAuthorizationException|not authorized/i);
+    const topics = await admin.listTopics();
+    assert.ok(!topics.includes("v6-ok") && topics.includes("v6-no"), `after the delete: ${topics.join(", ")}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await tools.close();
     await admin.disconnect();
     await b.stop();
   }

@@ -4,17 +4,21 @@
  * RS256 token signed by key k1; after the endpoint rotates to key k2, a token naming k2 makes the broker load the
  * JWKS again at once (refresh.ms is an hour) and is then accepted, while k1's tokens are refused; a broker with a
  * short `...refresh.ms` loads the JWKS periodically; an endpoint that keeps failing past `...retry.backoff.max.ms`
- * fails start-up, naming the URL.
+ * fails start-up, naming the URL. Over https (a broker process trusting the test CA through NODE_EXTRA_CA_CERTS,
+ * the runtime's way to add a CA) a kafkajs client with a signed token is accepted.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { startTestBroker } from "../support/broker.ts";
+import { startBrokerProcess } from "../support/broker-process.ts";
+import { certSkip, makeTestCerts } from "./test-certs.ts";
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
 
@@ -23,12 +27,12 @@ function sign(claims: object, key: crypto.KeyObject, kid: string): string {
   return `${input}.${crypto.sign("sha256", Buffer.from(input), key).toString("base64url")}`;
 }
 
-/** A JWKS endpoint: GETs counted per path; `failures` of a path answer 500 until used up (-1: always). */
-async function jwksServer() {
+/** A JWKS endpoint (https with `tls`): GETs counted per path; `failures` of a path answer 500 until used up (-1: always). */
+async function jwksServer(tls?: { key: string; cert: string }) {
   const docs = new Map<string, string>();
   const gets = new Map<string, number>();
   const failures = new Map<string, number>();
-  const server = http.createServer((req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const p = req.url ?? "/";
     gets.set(p, (gets.get(p) ?? 0) + 1);
     const f = failures.get(p) ?? 0;
@@ -38,10 +42,11 @@ async function jwksServer() {
       return;
     }
     res.writeHead(200, { "content-type": "application/json" }).end(docs.get(p));
-  });
+  };
+  const server = tls === undefined ? http.createServer(handler) : https.createServer(tls, handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
-  return { docs, gets, failures, url: (p: string) => `http://127.0.0.1:${port}${p}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { docs, gets, failures, url: (p: string) => `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}${p}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 const jwk = (key: crypto.KeyObject, kid: string) => JSON.stringify({ keys: [{ ...key.export({ format: "jwk" }), kid, use: "sig", alg: "RS256" }] });
@@ -129,5 +134,33 @@ test("JWKS from an http URL: start-up retries, key rotation picked up on an unkn
   } finally {
     await b.stop();
     await srv.close();
+  }
+});
+
+test("JWKS from an https URL: a broker trusting the endpoint's CA accepts a signed token", { skip: certSkip, timeout: 120_000 }, async () => {
+  const certs = makeTestCerts();
+  const srv = await jwksServer({ key: fs.readFileSync(certs.serverKey, "utf8"), cert: fs.readFileSync(certs.serverCert, "utf8") });
+  const key = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  srv.docs.set("/jwks", jwk(key.publicKey, "k1"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-jwks-https-"));
+  const broker = await startBrokerProcess("bun", ["--data-dir", dir,
+    "-o", "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+    "-o", "listener.name.sasl_plaintext.sasl.enabled.mechanisms=OAUTHBEARER",
+    "-o", `listener.name.sasl_plaintext.sasl.oauthbearer.jwks.endpoint.url=${srv.url("/jwks")}`,
+  ], 30_000, { NODE_EXTRA_CA_CERTS: certs.caCert });
+  try {
+    assert.equal(srv.gets.get("/jwks"), 1);
+    const now = Math.floor(Date.now() / 1000);
+    const token = sign({ sub: "svc-https", iat: now, exp: now + 600 }, key.privateKey, "k1");
+    const admin = new Kafka({ clientId: "jwks-https", brokers: [broker.bootstrap], sasl: { mechanism: "oauthbearer", oauthBearerProvider: async () => ({ value: token }) }, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await admin.connect();
+    assert.ok(Array.isArray(await admin.listTopics()));
+    await admin.disconnect();
+    assert.match(broker.log(), /authenticated User:svc-https/);
+  } finally {
+    await broker.stop();
+    await srv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    certs.remove();
   }
 });

@@ -5,7 +5,7 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { logConfigWith } from "../../src/storage/log-config.ts";
-import { CLEAN_SHUTDOWN_FILE, LogManager } from "../../src/storage/log-manager.ts";
+import { CLEAN_SHUTDOWN_FILE, LogManager, ROLL_CHECKPOINT_DELAY_MS } from "../../src/storage/log-manager.ts";
 import type { StorageDeps } from "../../src/storage/storage-deps.ts";
 import { makeRecordsBatch, recordingLogger, tempDir } from "./batch-fixture.ts";
 
@@ -132,6 +132,27 @@ test("a topic config given to getOrCreate is applied to a log loaded at start", 
     mgr = await LogManager.open(s.dirs, s.deps);
     const changed = logConfigWith({ segmentBytes: 2000 });
     assert.equal(mgr.getOrCreate({ topic: "c", partition: 0 }, changed, null).config.segmentBytes, 2000);
+    await mgr.close();
+  } finally {
+    s.cleanup();
+  }
+});
+
+test("a rolled segment made durable is checkpointed within ROLL_CHECKPOINT_DELAY_MS, long before the periodic checkpoint", async () => {
+  const s = await setup();
+  try {
+    const mgr = await LogManager.open(s.dirs, s.deps, { defaultConfig: config, checkpointIntervalMs: 3_600_000 });
+    const log = mgr.getOrCreate({ topic: "rolls", partition: 0 }, config, ID);
+    const path = `${s.dirs[0]}/recovery-point-offset-checkpoint`;
+    const entry = () => (nodeFs.existsSync(path) ? nodeFs.readFileSync(path, "utf8").split("\n").find((l) => l.startsWith("rolls 0 ")) : undefined);
+    // segment.bytes 1000: batches of two 150-byte records roll a segment every few appends.
+    for (let i = 0; i < 8; i++) log.append(makeRecordsBatch(2, s.clock.nowMs(), 150), { leaderEpoch: 0 });
+    assert.ok(log.segmentBaseOffsets().length > 1, "rolled");
+    await log.sync();
+    const rolledTo = log.segmentBaseOffsets().at(-1)!;
+    s.clock.advance(ROLL_CHECKPOINT_DELAY_MS);
+    const offset = BigInt(entry()?.split(" ")[2] ?? "-1");
+    assert.ok(offset >= rolledTo, `checkpointed recovery point ${offset}, the active segment starts at ${rolledTo}`);
     await mgr.close();
   } finally {
     s.cleanup();

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+import { RawClient } from "./raw-client.ts";
 
 /** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
 export async function until(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
@@ -23,8 +24,8 @@ export interface TestCluster {
   etcd: TestEtcd;
   brokers: BrokerProcess[];
   dataDirs: string[];
-  /** Starts broker `id` again on its data dir (after it was stopped). */
-  restart(id: number): Promise<BrokerProcess>;
+  /** Starts broker `id` again on its data dir (after it was stopped); with `samePort` on the port it had. */
+  restart(id: number, opts?: { samePort?: boolean }): Promise<BrokerProcess>;
   /** Starts a new broker `id` (4, 5, ...) with only its own settings (`extra` added to the cluster's). */
   add(id: number, extra?: string[]): Promise<BrokerProcess>;
   close(): Promise<void>;
@@ -41,14 +42,14 @@ export async function startCluster(extra: string[] = [], perBroker: (id: number)
     await etcd.close();
     fs.rmSync(base, { recursive: true, force: true });
   };
-  const args = (id: number, more: string[] = []) => ["--port", "0", "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...perBroker(id), ...more];
+  const args = (id: number, more: string[] = [], port = 0) => ["--port", String(port), "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...perBroker(id), ...more];
   try {
     for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
   } catch (e) {
     await close();
     throw e;
   }
-  const restart = async (id: number) => (brokers[id - 1] = await startBrokerProcess("bun", args(id), 90_000));
+  const restart = async (id: number, opts: { samePort?: boolean } = {}) => (brokers[id - 1] = await startBrokerProcess("bun", args(id, [], opts.samePort ? brokers[id - 1].port : 0), 90_000));
   const add = async (id: number, more: string[] = []) => {
     dataDirs[id - 1] = path.join(base, `b${id}`);
     return (brokers[id - 1] = await startBrokerProcess("bun", args(id, more), 90_000));
@@ -56,3 +57,19 @@ export async function startCluster(extra: string[] = [], perBroker: (id: number)
   return { etcd, brokers, dataDirs, restart, add, close };
 }
 
+
+/** The coordinator node id FindCoordinator (v3) at `port` names for `key` (keyType 0 group, 1 transaction); -1 on an error. */
+export async function coordinatorNodeAt(port: number, key: string, keyType: 0 | 1): Promise<number> {
+  const raw = await RawClient.connect(port);
+  try {
+    const r = await raw.request(10, 3, { key, keyType });
+    return r.errorCode === 0 ? r.nodeId : -1;
+  } finally {
+    raw.close();
+  }
+}
+
+/** Prints the end of every broker's log to stderr (a failed cluster test says what the brokers saw). */
+export function printBrokerLogs(brokers: readonly BrokerProcess[], chars = 6000): void {
+  for (const [i, b] of brokers.entries()) console.error(`--- broker ${i + 1} log (end) ---\n${b.log().slice(-chars)}`);
+}

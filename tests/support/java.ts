@@ -33,6 +33,7 @@ export const KAFKA_TOOL = {
   verifiableConsumer: "org.apache.kafka.tools.VerifiableConsumer",
   dumpLog: "org.apache.kafka.tools.DumpLogSegments",
   brokerApiVersions: "org.apache.kafka.tools.BrokerApiVersionsCommand",
+  leaderElection: "org.apache.kafka.tools.LeaderElectionCommand",
   reassignPartitions: "org.apache.kafka.tools.reassign.ReassignPartitionsCommand",
 } as const;
 

@@ -152,8 +152,9 @@ export interface KillRound {
   tailRecords: number;
   /** Offset of the first of them (-1 without). */
   tailBaseOffset: bigint;
-  /** The restarted broker's log end offset before and after its truncation (when it logged one). */
+  /** The restarted broker's log end offset before its truncation (when it logged one). */
   truncatedFrom: bigint | null;
+  /** Its log end offset after the truncation. */
   truncatedTo: bigint | null;
   /** Restart to back in the ISR, ms. */
   rejoinMs: number;
@@ -161,16 +162,19 @@ export interface KillRound {
 
 /** Settings of {@link killLeaders}. */
 export interface KillOptions {
+  /** Topic whose partition 0 the producer writes. */
   topic: string;
   /** Kills. */
   rounds: number;
   /** PRNG seed of the kill moments. */
   seed: number;
-  /** Pause before each kill, drawn in [minDelayMs, maxDelayMs). */
+  /** Shortest pause before a kill (pauses are drawn in [minDelayMs, maxDelayMs)). */
   minDelayMs: number;
+  /** Longest pause before a kill. */
   maxDelayMs: number;
-  /** Every `tailEvery`-th round (1-based) first pauses the followers and writes `tailRecords` acks=1 records to the leader alone. */
+  /** Every `tailEvery`-th round (1-based; 0 never) first pauses the followers and writes acks=1 records to the leader alone. */
   tailEvery: number;
+  /** How many acks=1 records such a tail has. */
   tailRecords: number;
   /** Per round progress. */
   log(msg: string): void;

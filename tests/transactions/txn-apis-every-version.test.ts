@@ -1,18 +1,19 @@
 /**
- * Every version of the transaction APIs against a real broker over raw requests: ApiVersions ranges (WriteTxnMarkers
- * is not advertised), InitProducerId 0-5, AddPartitionsToTxn 0-3 and the batched 4-5 with verifyOnly,
+ * Every version of the transaction APIs against a real broker over raw requests: ApiVersions ranges, InitProducerId 0-5, AddPartitionsToTxn 0-3 and the batched 4-5 with verifyOnly,
  * AddOffsetsToTxn 0-4, TxnOffsetCommit 0-5 (v5 adds the offsets partition itself), EndTxn 0-5 (v5 bumps the epoch),
- * DescribeTransactions 0, ListTransactions 0-2; PRODUCER_FENCED only for versions that know it.
+ * DescribeTransactions 0, ListTransactions 0-2, WriteTxnMarkers 1-2 (what a coordinator sends to partition leaders
+ * in a cluster: the marker ends the transaction there); PRODUCER_FENCED only for versions that know it.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { batchOf } from "./raw-txn-client.ts";
 
 const OVERRIDES = { "transaction.state.log.num.partitions": "2" };
 
-test("ApiVersions advertises the transaction APIs (not WriteTxnMarkers) and every version answers", async () => {
+test("ApiVersions advertises the transaction APIs and every version answers", async () => {
   const b = await startTestBroker(OVERRIDES);
   const c = await RawClient.connect(b.port);
   try {
@@ -22,7 +23,7 @@ test("ApiVersions advertises the transaction APIs (not WriteTxnMarkers) and ever
       const e = av.apiKeys.find((x: { apiKey: number }) => x.apiKey === k);
       return e === undefined ? null : [e.minVersion, e.maxVersion];
     };
-    assert.deepEqual([22, 24, 25, 26, 27, 28, 65, 66].map(range), [[0, 5], [0, 5], [0, 4], [0, 5], null, [0, 5], [0, 0], [0, 2]]);
+    assert.deepEqual([22, 24, 25, 26, 27, 28, 65, 66].map(range), [[0, 5], [0, 5], [0, 4], [0, 5], [1, 2], [0, 5], [0, 0], [0, 2]]);
 
     const init = async (id: string, v = 4) => {
       const r = await c.request(22, v, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
@@ -106,6 +107,22 @@ test("ApiVersions advertises the transaction APIs (not WriteTxnMarkers) and ever
       const ids = l.transactionStates.map((s: { transactionalId: string }) => s.transactionalId).sort();
       assert.deepEqual(ids, v >= 2 ? ["tx-v0", "tx-v1", "tx-v2"] : ["offsets-v0", "offsets-v1", "offsets-v2", "offsets-v3", "offsets-v4", "offsets-v5", "tv2", "tx-v0", "tx-v1", "tx-v2", "tx-v3", "tx-v4"]);
     }
+    // WriteTxnMarkers v1-2: an ABORT marker written for an open transaction ends it in the partition (its producer
+    // state no longer holds the last stable offset back); an unknown partition is UNKNOWN_TOPIC_OR_PARTITION.
+    for (const v of [1, 2]) {
+      const id = `markers-v${v}`;
+      const m = await init(id);
+      await c.request(24, 3, { v3AndBelowTransactionalId: id, v3AndBelowProducerId: m.pid, v3AndBelowProducerEpoch: m.epoch, v3AndBelowTopics: [{ name: "t", partitions: [0] }] });
+      const records = batchOf(["a", "b"], m.pid, m.epoch, 0);
+      const produced = await c.request(0, 9, { transactionalId: id, acks: -1, timeoutMs: 10_000, topicData: [{ name: "t", partitionData: [{ index: 0, records }] }] });
+      assert.equal(produced.responses[0].partitionResponses[0].errorCode, 0);
+      const part = b.broker.partition("t", 0)!;
+      assert.ok(part.lastStableOffset < part.highWatermark, "the open transaction holds the last stable offset back");
+      const w = await c.request(27, v, { markers: [{ producerId: m.pid, producerEpoch: m.epoch, transactionResult: false, coordinatorEpoch: 0, transactionVersion: 0, topics: [{ name: "t", partitionIndexes: [0, 7] }] }] });
+      assert.deepEqual(w.markers[0].topics[0].partitions.map((x: { partitionIndex: number; errorCode: number }) => [x.partitionIndex, x.errorCode]), [[0, 0], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]], `WriteTxnMarkers v${v}`);
+      assert.equal(part.lastStableOffset, part.highWatermark, "the marker ended the transaction in the partition");
+    }
+
     const bad = await c.request(66, 2, { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: "([" });
     assert.equal(bad.errorCode, 128, "INVALID_REGULAR_EXPRESSION");
   } finally {

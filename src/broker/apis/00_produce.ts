@@ -139,7 +139,11 @@ function appendPartition(
     const check = p.producers.check(first.producerId, first.producerEpoch, first.baseSequence, first.count);
     if (check.kind === "error") return errorPartition(p.index, check.code, check.message);
     if (check.kind === "duplicate") {
-      return { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
+      const response = { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
+      // acks=all: the first copy may not be committed yet (its request timed out at the client, or this broker is a
+      // partitioned old leader); the retry waits for the high watermark like the first did, as in Kafka.
+      if (acks === -1) commits.push({ response, done: p.whenCommitted(check.baseOffset + BigInt(first.count), config.minInsyncReplicas) });
+      return response;
     }
   }
   let logAppendTimeMs = -1;

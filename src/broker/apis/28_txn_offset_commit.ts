@@ -54,7 +54,11 @@ export function txnOffsetCommitHandler(b: Broker): ApiHandler<TxnOffsetCommitReq
       // Transactions: the group's __consumer_offsets partition must be in the producer's ongoing transaction.
       const tp = { topic: OFFSETS_TOPIC, partition: b.groups.partitionFor(req.groupId) };
       let code: number;
-      if (ctx.apiVersion >= TXN_OFFSET_COMMIT_IMPLICIT_ADD_VERSION) {
+      if (!b.txns.ownsTransactionalId(req.transactionalId)) {
+        // Cluster mode: another broker coordinates this transaction (the client added the group's partition
+        // there with AddOffsetsToTxn); the offsets are held until that coordinator's marker arrives.
+        code = ErrorCode.NONE;
+      } else if (ctx.apiVersion >= TXN_OFFSET_COMMIT_IMPLICIT_ADD_VERSION) {
         code = await b.txns.addPartitions(req.transactionalId, req.producerId, req.producerEpoch, [tp]);
       } else {
         const v = b.txns.verifyPartitions(req.transactionalId, req.producerId, req.producerEpoch, [tp]);

@@ -18,6 +18,7 @@ import { describeConfigsHandler } from "./32_describe_configs.ts";
 import { alterConfigsHandler } from "./33_alter_configs.ts";
 import { describeLogDirsHandler } from "./35_describe_log_dirs.ts";
 import { createPartitionsHandler } from "./37_create_partitions.ts";
+import { electLeadersHandler } from "./43_elect_leaders.ts";
 import { incrementalAlterConfigsHandler } from "./44_incremental_alter_configs.ts";
 import { describeClusterHandler } from "./60_describe_cluster.ts";
 import { describeProducersHandler } from "./61_describe_producers.ts";
@@ -37,6 +38,8 @@ import { addPartitionsToTxnHandler } from "./24_add_partitions_to_txn.ts";
 import { addOffsetsToTxnHandler } from "./25_add_offsets_to_txn.ts";
 import { endTxnHandler } from "./26_end_txn.ts";
 import { txnOffsetCommitHandler } from "./28_txn_offset_commit.ts";
+import { writeTxnMarkersHandler } from "./27_write_txn_markers.ts";
+import { describeTopicPartitionsHandler } from "./75_describe_topic_partitions.ts";
 import { describeTransactionsHandler } from "./65_describe_transactions.ts";
 import { listTransactionsHandler } from "./66_list_transactions.ts";
 import { afterOffsetsTopic } from "./offsets-topic-first.ts";
@@ -79,12 +82,15 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
     alterConfigsHandler(b),
     describeLogDirsHandler(b),
     createPartitionsHandler(b),
+    electLeadersHandler(b),
     incrementalAlterConfigsHandler(b),
     describeClusterHandler(b),
     describeProducersHandler(b),
     ...[offsetFetchHandler, findCoordinatorHandler, heartbeatHandler, describeGroupsHandler, listGroupsHandler].map((f) => f(b)),
     ...[offsetCommitHandler, joinGroupHandler, leaveGroupHandler, syncGroupHandler, deleteGroupsHandler, offsetDeleteHandler, txnOffsetCommitHandler].map((f) => afterOffsetsTopic(b, f(b))),
     ...[addPartitionsToTxnHandler, addOffsetsToTxnHandler, endTxnHandler, describeTransactionsHandler, listTransactionsHandler].map((f) => f(b)),
+    writeTxnMarkersHandler(b),
+    describeTopicPartitionsHandler(b),
     afterOffsetsTopic(b, consumerGroupHeartbeatHandler(b)),
     consumerGroupDescribeHandler(b),
     saslHandshakeHandler(),

@@ -1,0 +1,97 @@
+/**
+ * The transaction coordinator follows the leader of the transactional id's `__transaction_state` partition (three
+ * `runnel start` processes on one etcd), with a kafkajs transactional producer:
+ * - `__transaction_state` is created with replication factor 3; FindCoordinator on every broker names the leader of
+ *   the id's partition;
+ * - a committed transaction over three partitions led by three brokers: the coordinator's markers reach the leaders
+ *   on the other brokers (WriteTxnMarkers), so a read_committed consumer gets past it on every partition;
+ * - the coordinator is SIGKILLed mid-transaction (records sent, not yet committed); the client's commit then goes
+ *   to the new leader of the partition, which loaded the transaction from its replica. The outcome the client got
+ *   decides what must be read: committed -> its records, aborted -> none of them. A later committed transaction is
+ *   read on every partition, so the markers of the interrupted one reached every partition leader.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Kafka, logLevel, type Consumer } from "kafkajs";
+import { ETCD_SKIP_REASON } from "../support/etcd.ts";
+import { coordinatorNodeAt, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
+
+const TOPIC = "payments";
+const PARTITIONS = 3;
+const TXN_ID = "payments-writer";
+const PER_TXN = 90;
+
+test("SIGKILL of a transaction coordinator mid-transaction: the transaction ends committed or aborted as the client was told, read_committed never sees aborted records, markers reach leaders on other brokers", { skip: ETCD_SKIP_REASON, timeout: 300_000 }, async () => {
+  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000", "-o", "transaction.state.log.num.partitions=6", "-o", "offsets.topic.num.partitions=6"]);
+  const { brokers } = cluster;
+  let consumer: Consumer | null = null;
+  try {
+    const retry = { retries: 40, initialRetryTime: 200, maxRetryTime: 1000 };
+    const kafka = new Kafka({ clientId: "txn-failover", brokers: brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry });
+    const admin = kafka.admin();
+    await admin.connect();
+    await until("three registered brokers", 30_000, async () => (await admin.describeCluster()).brokers.length === 3);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const leaders = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions.map((p) => p.leader);
+    assert.equal(new Set(leaders).size, 3, `each broker leads one partition: ${leaders}`);
+
+    const producer = kafka.producer({ transactionalId: TXN_ID, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry });
+    await producer.connect();
+    const messages = (tag: string) => Array.from({ length: PER_TXN }, (_, i) => ({ value: `${tag}-${i}`, partition: i % PARTITIONS }));
+
+    // a first transaction commits: markers go to the three leaders, two of them on other brokers than the coordinator
+    const t1 = await producer.transaction();
+    await t1.send({ topic: TOPIC, messages: messages("t1") });
+    await t1.commit();
+
+    const stateTopic = (await admin.fetchTopicMetadata({ topics: ["__transaction_state"] })).topics[0].partitions;
+    assert.equal(stateTopic.length, 6);
+    for (const p of stateTopic) assert.equal(p.replicas.length, 3, `__transaction_state-${p.partitionId} has replication factor 3`);
+    const coordinator = await coordinatorNodeAt(brokers[0].port, TXN_ID, 1);
+    assert.ok([1, 2, 3].includes(coordinator), `a transaction coordinator: ${coordinator}`);
+    for (const b of brokers) assert.equal(await coordinatorNodeAt(b.port, TXN_ID, 1), coordinator);
+
+    // the second transaction's records are written, then its coordinator dies before the commit
+    const t2 = await producer.transaction();
+    await t2.send({ topic: TOPIC, messages: messages("t2") });
+    await brokers[coordinator - 1].stop("SIGKILL");
+    const survivors = brokers.filter((_, i) => i + 1 !== coordinator);
+    let outcome: "committed" | "aborted";
+    try {
+      await t2.commit();
+      outcome = "committed";
+    } catch (e) {
+      console.error(`commit after the coordinator's death failed (${(e as Error).message}); aborting`);
+      await t2.abort();
+      outcome = "aborted";
+    }
+    const newCoordinator = await coordinatorNodeAt(survivors[0].port, TXN_ID, 1);
+    assert.ok(newCoordinator > 0 && newCoordinator !== coordinator, `a survivor coordinates ${TXN_ID}: ${newCoordinator}`);
+
+    // a third transaction commits with the new coordinator
+    const t3 = await producer.transaction();
+    await t3.send({ topic: TOPIC, messages: messages("t3") });
+    await t3.commit();
+    await producer.disconnect();
+    await admin.disconnect();
+
+    // read_committed: t1 and t3 on every partition, t2 exactly when the client was told it committed
+    const seen: string[] = [];
+    consumer = new Kafka({ clientId: "reader", brokers: survivors.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry }).consumer({ groupId: "payments-readers", readUncommitted: false });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [TOPIC], fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+    await until("the read_committed consumer to read t3 on every partition", 120_000, () => seen.filter((v) => v.startsWith("t3-")).length === PER_TXN);
+    const count = (tag: string) => seen.filter((v) => v.startsWith(`${tag}-`)).length;
+    assert.equal(count("t1"), PER_TXN, "the first transaction's records, once each");
+    assert.equal(count("t2"), outcome === "committed" ? PER_TXN : 0, `the interrupted transaction ${outcome}: its records ${outcome === "committed" ? "all" : "never"} read`);
+    assert.equal(new Set(seen).size, seen.length, "no record twice");
+    console.error(`transaction coordinator ${coordinator} killed mid-transaction; broker ${newCoordinator} took over; the transaction ${outcome}`);
+  } catch (e) {
+    printBrokerLogs(brokers);
+    throw e;
+  } finally {
+    await consumer?.disconnect().catch(() => undefined);
+    await cluster.close();
+  }
+});

@@ -1,0 +1,91 @@
+/**
+ * Cluster mode, coordinator side: a group or transaction coordinator that follows leadership serves only the
+ * partitions of its internal topic handed to it (those its broker leads). Before a partition is handed over its
+ * groups and transactional ids get NOT_COORDINATOR; while it is replayed, COORDINATOR_LOAD_IN_PROGRESS; once
+ * loaded, the state written by the previous leader; after it is taken away, NOT_COORDINATOR again, and parked
+ * JoinGroups are answered NOT_COORDINATOR. A transaction left between Prepare and Complete by the previous
+ * coordinator gets its markers from the new one.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { GroupCoordinator } from "../../src/group/group-coordinator.ts";
+import { TransactionCoordinator } from "../../src/transactions/transaction-coordinator.ts";
+import { flush, harness, joinInput, track } from "./coordinator-harness.ts";
+import { txnHarness } from "../transactions/txn-harness.ts";
+
+test("a group coordinator following leadership loads a partition on becoming its leader and unloads it on losing it", async () => {
+  const h = harness();
+  // the previous leader commits offsets for two groups in different partitions
+  const [a, b] = ["group-a", "group-b"];
+  assert.notEqual(h.coord.partitionFor(a), h.coord.partitionFor(b));
+  for (const g of [a, b]) assert.deepEqual(await h.coord.commitOffsets({ groupId: g, memberId: "", generationId: -1, groupInstanceId: null, retentionTimeMs: -1, offsets: [{ topic: "t", partition: 0, offset: 42n, leaderEpoch: -1, metadata: "" }] }), [0]);
+  h.coord.stop();
+
+  let ids = 0;
+  const c = new GroupCoordinator({ config: h.config, clock: h.clock, storage: h.storage, randomId: () => `id${++ids}` });
+  c.followLeadership();
+  const fetchA = () => c.fetchOffsets(a, [{ topic: "t", partitions: [0] }]);
+  assert.equal(fetchA().errorCode, ErrorCode.NOT_COORDINATOR, "not handed over yet");
+  c.loadPartition(c.partitionFor(a));
+  assert.equal(fetchA().errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "while it is replayed");
+  assert.equal((await c.joinGroup(joinInput(a))).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+  h.clock.advance(0);
+  assert.equal(fetchA().topics[0].partitions[0].offset, 42n, "the offsets the previous leader committed");
+  assert.equal(c.fetchOffsets(b, null).errorCode, ErrorCode.NOT_COORDINATOR, "another partition's group");
+  assert.equal(c.heartbeat({ groupId: b, memberId: "m", generationId: 1, groupInstanceId: null }), ErrorCode.NOT_COORDINATOR);
+
+  // a member parked in its join is answered NOT_COORDINATOR when the partition goes
+  const first = await c.joinGroup(joinInput(a));
+  assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  const parked = track(c.joinGroup(joinInput(a, { memberId: first.memberId, rebalanceTimeoutMs: 60_000 })));
+  // (the initial rebalance delay is 0: the join completes at once for a lone member, so rejoin as a second one)
+  await flush();
+  const second = await c.joinGroup(joinInput(a));
+  const parked2 = track(c.joinGroup(joinInput(a, { memberId: second.memberId })));
+  await flush();
+  c.unloadPartition(c.partitionFor(a));
+  await flush();
+  assert.ok(parked.done);
+  assert.ok(parked2.done, "the parked join is answered");
+  assert.equal(parked2.value!.errorCode, ErrorCode.NOT_COORDINATOR);
+  assert.equal(fetchA().errorCode, ErrorCode.NOT_COORDINATOR, "unloaded");
+  assert.deepEqual(c.listGroups().map((g) => g.groupId), [], "its groups are gone from memory");
+  // handed back: replayed again from the log
+  c.loadPartition(c.partitionFor(a));
+  h.clock.advance(0);
+  assert.equal(fetchA().topics[0].partitions[0].offset, 42n);
+  c.stop();
+});
+
+test("a transaction coordinator following leadership loads a partition, completes a transaction left prepared, and unloads it", async () => {
+  const h = txnHarness();
+  const id = "txn-1";
+  const init = await h.coord.initProducerId({ transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+  assert.equal(init.errorCode, 0);
+  assert.equal(await h.coord.addPartitions(id, init.producerId, init.producerEpoch, [{ topic: "t", partition: 0 }]), 0);
+  // the old coordinator writes PrepareCommit, then dies before any marker is written
+  h.markers.hang = true;
+  void h.coord.endTransaction(id, init.producerId, init.producerEpoch, true);
+  await flush();
+  h.coord.stop();
+  h.markers.hang = false;
+  const before = h.markers.requests.length;
+
+  const c = new TransactionCoordinator({ config: h.config, clock: h.clock, storage: h.storage, markers: h.markers, producerIds: { next: () => 5000n } });
+  c.followLeadership();
+  const partition = c.partitionFor(id);
+  assert.equal(c.describe(id).errorCode, ErrorCode.NOT_COORDINATOR);
+  assert.equal((await c.initProducerId({ transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 })).errorCode, ErrorCode.NOT_COORDINATOR);
+  c.loadPartitionOwnership(partition);
+  assert.equal(c.describe(id).errorCode, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+  h.clock.advance(0);
+  await flush();
+  assert.equal(h.markers.requests.length, before + 1, "the new coordinator writes the markers of the prepared transaction");
+  assert.deepEqual([h.markers.requests.at(-1)!.commit, h.markers.requests.at(-1)!.partitions], [true, [{ topic: "t", partition: 0 }]]);
+  assert.equal(c.describe(id).state, "CompleteCommit");
+  c.unloadPartitionOwnership(partition);
+  assert.equal(c.describe(id).errorCode, ErrorCode.NOT_COORDINATOR);
+  assert.equal(c.verifyProduce(init.producerId, init.producerEpoch, "t", 0), ErrorCode.NONE, "another coordinator's producer is not verified here");
+  c.stop();
+});
