@@ -422,15 +422,15 @@ export class Broker {
     const p = this.partition(c.topic, c.partition);
     if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
     if (this.standIns.has(p) === this.hosts(c.value)) {
-      this.rehost(p.topic, p, c.value);
-      return;
+      this.rehost(p.topic, p, c.value); // a reassignment added or removed this broker
+    } else {
+      try {
+        p.takeRoles(c.value);
+      } catch (e) {
+        this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
+      }
+      this.followLeader(p.topic, p);
     }
-    try {
-      p.takeRoles(c.value);
-    } catch (e) {
-      this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
-    }
-    this.followLeader(p.topic, p);
     if (c.topic === OFFSETS_TOPIC || c.topic === TRANSACTION_STATE_TOPIC) this.coordinatorsFollowLeaders();
   }
 

@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { systemClock } from "../platform/clock.ts";
 import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
-import { ClusterController, type CreateTopicRequest } from "./controller.ts";
+import { ClusterController, placementBrokers, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
 import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
@@ -166,8 +166,7 @@ export class ControlPlane {
       await this.controller.createTopic(req);
       return;
     }
-    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const states = assignReplicas(brokers, req.partitions, req.replicationFactor, this.random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
+    const states = assignReplicas(placementBrokers(this.store), req.partitions, req.replicationFactor, this.random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
     await this.store.createTopic({ name: req.name, idHex: req.idHex, partitions: req.partitions, replicationFactor: req.replicationFactor, configs: req.configs ?? {}, createdAtMs: this.clock.nowMs() }, states);
   }
 
@@ -181,7 +180,7 @@ export class ControlPlane {
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
     if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
-    const added = manual ?? assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    const added = manual ?? assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
   }
 
