@@ -128,7 +128,10 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
     }
     case 11: case 12: case 13: case 14: case 68:
       return [group(Op.READ, req.groupId)];
-    case 16: case 35: case 60: case 66: case 29: case 50:
+    case 16: case 60: case 66:
+      // Answered to everyone; what the principal may not describe is left out ({@link hideUnauthorized}).
+      return [];
+    case 35: case 29: case 50:
       return [cluster(Op.DESCRIBE)];
     case 30: case 31: case 51:
       return [cluster(Op.ALTER)];
@@ -191,4 +194,24 @@ export function topicAllowed(b: AuthorizerHolder, ctx: { session?: { principal: 
 /** The name of a request's topic entry (by name, or by id through `nameOf`). */
 export function requestTopicName(t: Req, nameOf: TopicNameById): string {
   return t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
+}
+
+/** The authorizer's answer for the request's principal: whether it may perform `op` on resource (`type`, `name`). */
+export type May = (op: number, type: number, name: string) => boolean;
+
+/**
+ * Leaves out of a response what Kafka hides from a principal instead of refusing the request: ListGroups lists only
+ * groups it may DESCRIBE (all with DESCRIBE on the cluster), ListTransactions only transactional ids it may DESCRIBE,
+ * and an OffsetFetch for all of a group's topics only topics it may DESCRIBE.
+ */
+export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, nameOf: TopicNameById): void {
+  const topicVisible = (t: Req) => may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf));
+  if (apiKey === 16 && !may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME)) res.groups = (res.groups as Req[]).filter((g) => may(Op.DESCRIBE, R.GROUP, g.groupId));
+  else if (apiKey === 66) res.transactionStates = (res.transactionStates as Req[]).filter((t) => may(Op.DESCRIBE, R.TRANSACTIONAL_ID, t.transactionalId));
+  else if (apiKey === 9) {
+    if (Array.isArray(req.groups)) {
+      const allTopics = new Set((req.groups as Req[]).filter((g) => g.topics === null).map((g) => g.groupId));
+      for (const g of (res.groups ?? []) as Req[]) if (allTopics.has(g.groupId)) g.topics = (g.topics as Req[]).filter(topicVisible);
+    } else if (req.topics === null && Array.isArray(res.topics)) res.topics = (res.topics as Req[]).filter(topicVisible);
+  }
 }
