@@ -55,8 +55,8 @@ export interface PerResource {
  * The per-resource checks of a request whose API Kafka answers per resource (CreateTopics, DeleteTopics,
  * DeleteRecords, ListOffsets, OffsetForLeaderEpoch, CreatePartitions, Describe/Alter/IncrementalAlterConfigs,
  * OffsetCommit, OffsetFetch, TxnOffsetCommit, OffsetDelete, DescribeGroups, DeleteGroups, ConsumerGroupDescribe,
- * DescribeTransactions, DescribeProducers), or null for other APIs. OffsetFetch v8+ is split per group (a group with
- * a refused topic is answered with that topic's error for the group).
+ * DescribeTransactions, DescribeProducers), or null for other APIs. OffsetFetch v8+ is split per group here and per
+ * topic inside each group by {@link offsetFetchTopicRefusals}.
  */
 export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameById): PerResource | null {
   const named = (t: Req | string): string => (typeof t === "string" ? t : requestTopicName(t, nameOf));
@@ -71,7 +71,8 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
     case 8:
       return topicsOf(Op.READ)("topics", [group(Op.READ, req.groupId)]);
     case 9:
-      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId), ...(g.topics ?? []).map((t: Req) => topic(Op.DESCRIBE, named(t)))]);
+      // v8+: per group; a group's refused topics are answered inside it ({@link offsetFetchTopicRefusals}).
+      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
       return topicsOf(Op.DESCRIBE)("topics", [group(Op.DESCRIBE, req.groupId)]);
     case 15:
       return over([], "groups", (g: string) => [group(Op.DESCRIBE, g)]);
@@ -214,4 +215,32 @@ export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, n
       for (const g of (res.groups ?? []) as Req[]) if (allTopics.has(g.groupId)) g.topics = (g.topics as Req[]).filter(topicVisible);
     } else if (req.topics === null && Array.isArray(res.topics)) res.topics = (res.topics as Req[]).filter(topicVisible);
   }
+}
+
+/**
+ * OffsetFetch v8+ naming topics the principal may not DESCRIBE inside a group: the request without them, and a step
+ * adding them back to the group's answer with TOPIC_AUTHORIZATION_FAILED on each partition, as Kafka answers; null
+ * when every named topic may be described.
+ */
+export function offsetFetchTopicRefusals(req: Req, may: May, nameOf: TopicNameById): { served: Req; answer(res: Req): void } | null {
+  if (!Array.isArray(req.groups)) return null;
+  const refused = new Map<string, Req[]>();
+  const groups = (req.groups as Req[]).map((g) => {
+    if (!Array.isArray(g.topics)) return g;
+    const no = (g.topics as Req[]).filter((t) => !may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf)));
+    if (no.length === 0) return g;
+    refused.set(g.groupId, no);
+    return { ...g, topics: (g.topics as Req[]).filter((t) => !no.includes(t)) };
+  });
+  if (refused.size === 0) return null;
+  return {
+    served: { ...req, groups },
+    answer(res) {
+      for (const g of (res.groups ?? []) as Req[]) {
+        const no = refused.get(g.groupId);
+        if (no === undefined || g.errorCode !== ErrorCode.NONE) continue;
+        g.topics = [...g.topics, ...no.map((t) => ({ name: t.name, topicId: t.topicId, partitions: (t.partitionIndexes as number[]).map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: T })) }))];
+      }
+    },
+  };
 }

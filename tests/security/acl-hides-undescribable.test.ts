@@ -2,7 +2,9 @@
  * What Kafka hides instead of refusing, with a principal (alice) that has DESCRIBE on group `g-mine`, READ on topic
  * `a` and DESCRIBE on transactional id `tx-mine` only: kafkajs listGroups shows only `g-mine` (no cluster DESCRIBE
  * needed) and describeCluster works; Kafka's kafka-consumer-groups --describe (OffsetFetch for all of a group's
- * topics) shows the offsets committed on `a` but not on `b`; kafka-transactions --list shows only `tx-mine`.
+ * topics) shows the offsets committed on `a` but not on `b`; kafka-transactions --list shows only `tx-mine`. The
+ * Java Admin's listConsumerGroupOffsets (OffsetFetch v8+) for partitions of `a` and `b` gets `a`'s offset, `b`
+ * being answered TOPIC_AUTHORIZATION_FAILED inside the group (which the Admin leaves out of its result).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from "kafkajs";
-import { KAFKA_TOOL, javaSkip, startToolSession } from "../support/java.ts";
+import { KAFKA_TOOL, javaSkip, runJava, startToolSession } from "../support/java.ts";
 import { aclClient, aclClientProperties, startAclBroker } from "./acl-broker.ts";
 
 test("ListGroups, ListTransactions and OffsetFetch of all topics leave out what the principal may not describe", { skip: javaSkip, timeout: 120_000 }, async () => {
@@ -50,6 +52,10 @@ test("ListGroups, ListTransactions and OffsetFetch of all topics leave out what 
     assert.equal(groups.code, 0, groups.stderr);
     const rows = groups.stdout.split("\n").filter((l) => l.startsWith("g-mine "));
     assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), ["a"], groups.stdout);
+    const offsets = await runJava("runnel.GroupOffsets", ["--bootstrap", b.bootstrap, "--group", "g-mine", "--partitions", "a-0,b-0", "--prop", "security.protocol=SASL_PLAINTEXT", "--prop", "sasl.mechanism=PLAIN", "--prop", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";']);
+    assert.equal(offsets.code, 0, offsets.stderr);
+    assert.deepEqual(JSON.parse(offsets.stdout.trim().split("\n").pop()!), { event: "offsets", result: { "a-0": 0 } });
+    assert.match(offsets.stderr, /Skipping return offset for b-0 due to error TOPIC_AUTHORIZATION_FAILED/);
     const txns = await tools.run(KAFKA_TOOL.transactions, ["--bootstrap-server", b.bootstrap, "--command-config", props("alice"), "list"]);
     assert.equal(txns.code, 0, txns.stderr);
     assert.match(txns.stdout, /tx-mine/);

@@ -12,7 +12,7 @@ import { errorResponse } from "../error-response.ts";
 import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { firstRefused, hideUnauthorized, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -38,12 +38,16 @@ export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: Topi
   return {
     ...checked,
     handle(ctx, req) {
-      const res = checked.handle(ctx, req);
       const s = ctx.session;
-      if (s === undefined) return res;
+      if (s === undefined) return checked.handle(ctx, req);
       const who = { principal: s.principal, host: s.clientHost };
+      const may = (op: number, type: number, name: string) => authz.authorize(who, op, type, name);
+      const topicRefusals = h.apiKey === 9 ? offsetFetchTopicRefusals(req as Req, may, nameOf) : null;
+      const res = checked.handle(ctx, topicRefusals?.served ?? req);
       const hide = (x: unknown) => {
-        if (x !== NO_RESPONSE && !(x instanceof CloseConnection)) hideUnauthorized(h.apiKey, req as Req, x as Req, (op, type, name) => authz.authorize(who, op, type, name), nameOf);
+        if (x === NO_RESPONSE || x instanceof CloseConnection) return x;
+        hideUnauthorized(h.apiKey, req as Req, x as Req, may, nameOf);
+        topicRefusals?.answer(x as Req);
         return x;
       };
       return (res instanceof Promise ? res.then(hide) : hide(res)) as never;
