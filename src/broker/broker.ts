@@ -31,7 +31,7 @@ import { Partition, type PartitionDeps } from "../partition/partition.ts";
 import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
 import { interBrokerSecurity } from "../security/inter-broker.ts";
-import { tcpDialer } from "../client/connection.ts";
+import { tcpDialer, type Dialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import type { ElectionResult } from "../cluster/leader-election.ts";
@@ -151,6 +151,8 @@ export interface BrokerDeps {
   cluster?: ClusterView;
   /** How plaintext Kafka listeners accept connections (default: the platform's TCP; the simulation passes its network). */
   listen?: ListenFn;
+  /** How replica fetchers reach leaders (default: TCP with the inter-broker listener's security; the simulation passes its network). */
+  dial?: Dialer;
   /** GETs an OAUTHBEARER JWKS from an http(s):// URL (default: the runtime's fetch). */
   httpGet?: HttpGet;
 }
@@ -217,6 +219,8 @@ export class Broker {
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
+  /** The replica fetchers' dialer when injected (BrokerDeps.dial), else null (TCP). */
+  private dial: Dialer | null = null;
   /** Replica fetchers of the partitions this broker follows, by leader id (cluster mode). */
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   /** Every inter-broker connection: the fetchers', the control channels (closed at stop). */
@@ -248,7 +252,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -289,7 +293,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -338,6 +342,7 @@ export class Broker {
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
     if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
+    broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
     broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
@@ -417,15 +422,15 @@ export class Broker {
     const p = this.partition(c.topic, c.partition);
     if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
     if (this.standIns.has(p) === this.hosts(c.value)) {
-      this.rehost(p.topic, p, c.value);
-      return;
+      this.rehost(p.topic, p, c.value); // a reassignment added or removed this broker
+    } else {
+      try {
+        p.takeRoles(c.value);
+      } catch (e) {
+        this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
+      }
+      this.followLeader(p.topic, p);
     }
-    try {
-      p.takeRoles(c.value);
-    } catch (e) {
-      this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
-    }
-    this.followLeader(p.topic, p);
     if (c.topic === OFFSETS_TOPIC || c.topic === TRANSACTION_STATE_TOPIC) this.coordinatorsFollowLeaders();
   }
 
@@ -478,7 +483,7 @@ export class Broker {
     const channel = new LeaderChannel(nodeId, () => {
       const reg = this.metadata.brokers().find((b) => b.nodeId === nodeId);
       return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
-    }, tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
+    }, this.dial ?? tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
     this.leaderChannels.push(channel);
     return channel;
   }

@@ -130,7 +130,7 @@ function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<C
 }
 
 /** What the broker reads of the control plane in cluster mode. */
-function clusterView(plane: ControlPlane): ClusterView {
+export function clusterView(plane: ControlPlane): ClusterView {
   return {
     controllerId: () => plane.controllerId,
     brokerEpoch: () => plane.store.brokerEpoch,

@@ -20,6 +20,7 @@ import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
 import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerEndpoint, BrokerRegistration } from "./metadata-store.ts";
+import type { HttpTransport } from "../platform/http-client.ts";
 
 /** Attempts of a reassignment write that keeps losing its compare-and-set to concurrent partition changes. */
 export const REASSIGNMENT_CAS_ATTEMPTS = 10;
@@ -53,6 +54,8 @@ export interface ControlPlaneSettings {
   clock?: Clock;
   /** Randomness (replica placement, incarnation ids). */
   random?: RandomSource;
+  /** How etcd's JSON gateway is reached (default: `fetch`; the simulation passes its simulated etcd). */
+  transport?: HttpTransport;
   /** The broker lost its lease (fenced at `epoch`); it registers again by itself. */
   onFenced?(epoch: number): void;
   /** The broker holds a registration with `epoch` (first time and after every renewal). */
@@ -114,7 +117,7 @@ export class ControlPlane {
    */
   static async start(s: ControlPlaneSettings): Promise<ControlPlane> {
     const clock = s.clock ?? systemClock;
-    const client = new EtcdClient({ endpoints: s.endpoints, requestTimeoutMs: s.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS });
+    const client = new EtcdClient({ endpoints: s.endpoints, requestTimeoutMs: s.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS, transport: s.transport, clock });
     const keys = new ClusterKeys(s.root ?? DEFAULT_ETCD_ROOT);
     let controller: ClusterController | null = null;
     const election = new ControllerElection(client, keys, {

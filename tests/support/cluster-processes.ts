@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
+import { Kafka, logLevel } from "kafkajs";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
 import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 import { RawClient } from "./raw-client.ts";
@@ -99,4 +100,21 @@ export async function waitForRegistrations(cluster: TestCluster, count = 3, time
     }
     return true;
   });
+}
+
+/**
+ * Creates `topic` (one partition, replication factor 3, min.insync.replicas=2) with kafkajs, waits until all three
+ * replicas are in its ISR and answers the leader's node id.
+ */
+export async function createReplicatedPartition(cluster: TestCluster, topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: `create-${topic}`, brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const state = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions[0];
+    await until(`the ISR of ${topic}-0 to hold three replicas`, 60_000, async () => (await state()).isr.length === 3);
+    return (await state()).leader;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -4,14 +4,15 @@
  * handler; an acks=0 Produce, which has no response, closes the connection instead. Produce and a consumer's Fetch
  * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served. So
  * are the APIs naming a list of resources ({@link perResourceChecks}): the handler serves the allowed elements and
- * the refused ones are answered with their error codes in the same response.
+ * the refused ones are answered with their error codes in the same response. ListGroups, ListTransactions and an
+ * OffsetFetch of all topics leave out what the principal may not describe, as Kafka does.
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
 import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { firstRefused, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -32,6 +33,30 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
 
 /** `h` behind the authorizer. */
 export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
+  const checked = checkedHandler(h, authz, nameOf);
+  if (h.apiKey !== 9 && h.apiKey !== 16 && h.apiKey !== 66) return checked;
+  return {
+    ...checked,
+    handle(ctx, req) {
+      const s = ctx.session;
+      if (s === undefined) return checked.handle(ctx, req);
+      const who = { principal: s.principal, host: s.clientHost };
+      const may = (op: number, type: number, name: string) => authz.authorize(who, op, type, name);
+      const topicRefusals = h.apiKey === 9 ? offsetFetchTopicRefusals(req as Req, may, nameOf) : null;
+      const res = checked.handle(ctx, topicRefusals?.served ?? req);
+      const hide = (x: unknown) => {
+        if (x === NO_RESPONSE || x instanceof CloseConnection) return x;
+        hideUnauthorized(h.apiKey, req as Req, x as Req, may, nameOf);
+        topicRefusals?.answer(x as Req);
+        return x;
+      };
+      return (res instanceof Promise ? res.then(hide) : hide(res)) as never;
+    },
+  };
+}
+
+/** `h` with the authorizer's checks (refusals), before anything is hidden from the response. */
+function checkedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
   return {
     ...h,
     handle(ctx, req) {

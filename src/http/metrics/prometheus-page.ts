@@ -144,6 +144,7 @@ function partitionHealth(out: PrometheusText, src: MetricsSource): void {
   const c = (name: string, v: number, help: string) => out.family(name, "counter", help).sample(name, v);
   c("kafka_server_replicamanager_isrshrinks_total", src.metrics.isrShrinks, "ISR shrinks (0 until replication lands).");
   c("kafka_server_replicamanager_isrexpands_total", src.metrics.isrExpands, "ISR expands (0 until replication lands).");
+  c("runnel_fetch_from_follower_bytes_total", src.metrics.fetchFromFollowerBytes, "Record bytes served to consumers by this broker as a follower (KIP-392, replica.selector.class).");
 }
 
 function logMetrics(out: PrometheusText, src: MetricsSource): void {
