@@ -126,11 +126,14 @@ function partitionHealth(out: PrometheusText, src: MetricsSource): void {
   let underMinIsr = 0;
   for (const t of src.topics()) {
     for (const p of t.partitions) {
-      partitions++;
       const dead = p.log.isOffline || p.leader < 0;
       const isr = dead ? 0 : p.isr.length;
       if (dead) offline++;
-      else if (p.leader === src.nodeId) leaders++;
+      // As Kafka: a broker counts the partitions it holds a replica of, and reports under-replication of those it leads.
+      if (!p.replicas.includes(src.nodeId)) continue;
+      partitions++;
+      if (!dead && p.leader !== src.nodeId) continue;
+      if (!dead) leaders++;
       if (isr < p.replicas.length) underReplicated++;
       if (isr < t.config.minInsyncReplicas) underMinIsr++;
     }
