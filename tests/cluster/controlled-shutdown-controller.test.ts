@@ -18,7 +18,7 @@ const ID = "00112233445566778899aabbccddeeff";
 test("a broker in controlled shutdown loses its leaderships and ISR places, cannot rejoin, and gets no new replicas", { skip: ETCD_SKIP_REASON, timeout: 60_000 }, async () => {
   const nodes: TestNode[] = [];
   try {
-    for (const id of [1, 2, 3]) nodes.push(await startNode(ctx.etcd.endpoint, "/controlled", id));
+    for (const id of [1, 2, 3]) nodes.push(await startNode(ctx.etcd.endpoint, "/controlled", id, { ttlSeconds: 15 }));
     await until(() => nodes.some((n) => n.election.isActive) && nodes.every((n) => n.store.brokers().length === 3), 20_000, "controller and 3 brokers");
     const ctl = nodes.find((n) => n.election.isActive)!;
     await ctl.controller.createTopic({ name: "t", partitions: 6, replicationFactor: 3, idHex: ID });
@@ -44,7 +44,7 @@ test("a broker in controlled shutdown loses its leaderships and ISR places, cann
     // nor can x be elected
     const preferredX = states.find((p) => p.replicas[0] === x.id)!;
     const [r] = await ctl.plane.electLeaders(ElectionType.PREFERRED, [{ topic: "t", partition: preferredX.partition }]);
-    assert.equal(r.error, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE);
+    assert.equal(r.error, ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, `${r.message}: ctl sees ${JSON.stringify(ctl.store.partitionState("t", preferredX.partition))}, x saw ${JSON.stringify(preferredX)}, x is ${x.id}, ctl ${ctl.id}`);
     // new topics are placed on the two other brokers only
     await ctl.controller.createTopic({ name: "later", partitions: 4, replicationFactor: 2, idHex: ID.replace("00", "11") });
     for (let p = 0; p < 4; p++) assert.ok(!ctl.store.partitionState("later", p)!.replicas.includes(x.id));

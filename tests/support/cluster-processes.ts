@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
 import { Kafka, logLevel } from "kafkajs";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 import { RawClient } from "./raw-client.ts";
 
 /** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
@@ -73,6 +74,32 @@ export async function coordinatorNodeAt(port: number, key: string, keyType: 0 | 
 /** Prints the end of every broker's log to stderr (a failed cluster test says what the brokers saw). */
 export function printBrokerLogs(brokers: readonly BrokerProcess[], chars = 6000): void {
   for (const [i, b] of brokers.entries()) console.error(`--- broker ${i + 1} log (end) ---\n${b.log().slice(-chars)}`);
+}
+
+/** Metadata v12 of every topic (`topics` null) or of none ([]) from the broker on 127.0.0.1:`port` (PLAINTEXT). */
+export async function metadataOf(port: number, topics: null | [] = null): Promise<MetadataResponse> {
+  const c = await RawClient.connect(port);
+  try {
+    c.timeoutMs = 10_000;
+    return await c.request<MetadataResponse>(3, 12, { topics, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Waits until every running broker's Metadata (PLAINTEXT) lists all `count` brokers, so that a topic created next
+ * is placed over all of them (each broker's view learns the others' registrations through its etcd watch).
+ */
+export async function waitForRegistrations(cluster: TestCluster, count = 3, timeoutMs = 60_000): Promise<void> {
+  await until(`every broker to see ${count} registered brokers`, timeoutMs, async () => {
+    for (const b of cluster.brokers) {
+      if (b.child.exitCode !== null || b.child.signalCode !== null) continue;
+      const md = await metadataOf(b.port, []).catch(() => null);
+      if (md === null || md.brokers.length < count) return false;
+    }
+    return true;
+  });
 }
 
 /**
