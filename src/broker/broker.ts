@@ -12,7 +12,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
-import { LogManager } from "../storage/log-manager.ts";
+import { LogManager, isLogDirStartFailure } from "../storage/log-manager.ts";
 import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
@@ -155,6 +155,8 @@ export interface BrokerDeps {
   dial?: Dialer;
   /** GETs an OAUTHBEARER JWKS from an http(s):// URL (default: the runtime's fetch). */
   httpGet?: HttpGet;
+  /** The broker shut itself down (every log dir failed, KIP-112): the process should exit with an error. */
+  onFatal?: (reason: string) => void;
 }
 
 /** A running broker. */
@@ -221,6 +223,8 @@ export class Broker {
   private cluster: ClusterView | null = null;
   /** The replica fetchers' dialer when injected (BrokerDeps.dial), else null (TCP). */
   private dial: Dialer | null = null;
+  /** Told when the broker shuts itself down (BrokerDeps.onFatal). */
+  private onFatal: ((reason: string) => void) | null = null;
   /** Replica fetchers of the partitions this broker follows, by leader id (cluster mode). */
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   /** Every inter-broker connection: the fetchers', the control channels (closed at stop). */
@@ -252,7 +256,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -293,18 +297,35 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
+    // KIP-112: a log dir whose disk fails at start goes offline and the broker starts with the others. The first one
+    // also holds the metadata (meta.properties, the local metadata store): its failure stops the start (Kafka's
+    // metadata log dir is fatal too).
+    const failedDirs = new Map<string, unknown>();
     for (const dir of dirs) {
-      if (d.fs.exists(dir)) continue;
-      d.fs.mkdirp(dir);
-      d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
+      try {
+        if (!d.fs.exists(dir)) {
+          d.fs.mkdirp(dir);
+          d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
+        }
+        d.fs.list(dir);
+      } catch (e) {
+        if (dir === dirs[0] || !isLogDirStartFailure(e)) throw e;
+        failedDirs.set(dir, e);
+      }
     }
-    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
+    let metaFailure: unknown = null;
+    const clusterId = ensureMetaProperties(d.fs, dirs.filter((dir) => !failedDirs.has(dir)), config.nodeId, config.raw("cluster.id"), d.random, (dir, e) => {
+      if (dir === dirs[0] || !isLogDirStartFailure(e)) metaFailure ??= e;
+      else failedDirs.set(dir, e);
+    });
+    if (metaFailure !== null) throw metaFailure;
     const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
+    let started: Broker | null = null; // set once constructed: a runtime failure of every log dir shuts it down
     // Dynamic broker configs (KIP-226) from the metadata store count from the start: storage and the cleaner too.
     const staticSettings = new Map(config.values);
     mergeDynamicBrokerConfigs(config.values, staticSettings, metadata, config.nodeId);
@@ -336,9 +357,13 @@ export class Broker {
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
       cleaner: { enable: config.bool("log.cleaner.enable"), ...cleanerOptionsFrom(config) },
       afterPartitionLoaded: deps.recoveryProgress,
+      failedDirs,
+      onAllLogDirsFailed: (reason) => started?.fatal(reason),
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
+    started = broker;
+    broker.onFatal = deps.onFatal ?? null;
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
     if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
@@ -611,6 +636,16 @@ export class Broker {
     return { host, port };
   }
 
+  /** Shuts the broker down after a failure it cannot serve through (every log dir offline), as Kafka halts. */
+  fatal(reason: string): void {
+    if (this.stopped) return;
+    this.logger.error(`Shutting down the broker because ${reason}`);
+    const told = this.onFatal;
+    void this.stop()
+      .catch((e) => this.logger.error(`shutdown after a fatal failure failed: ${(e as Error).message}`))
+      .finally(() => told?.(reason));
+  }
+
   /** Stops listening, flushes and closes every log. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -699,7 +734,7 @@ export class Broker {
    * Opens partition `i` of `topic` in the roles `state` gives it: on its log (created where missing) when this
    * broker hosts it, else as an in-memory stand-in, after deleting a log left here from before.
    */
-  private openPartition(topic: Topic, i: number, state: PartitionStateRecord | undefined): PartitionState {
+  private openPartition(topic: Topic, i: number, state: PartitionStateRecord | undefined, isNew = true): PartitionState {
     const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
     const tp = { topic: topic.name, partition: i };
     if (!this.hosts(state)) {
@@ -713,7 +748,19 @@ export class Broker {
       this.standIns.add(p);
       return p;
     }
-    const log = this.logs.getOrCreate(tp, topic.config, uuidBase64(topic.id));
+    let log: PartitionLog;
+    try {
+      log = this.logs.getOrCreate(tp, topic.config, uuidBase64(topic.id), isNew);
+    } catch (e) {
+      if (isNew || !this.logs.hasOfflineLogDirs) throw e;
+      // Its log dir may be the offline one (KIP-112): the partition is offline here, answering KAFKA_STORAGE_ERROR.
+      this.logger.warn(`${topic.name}-${i}: offline, ${(e as Error).message}`);
+      this.standInFs.removeTree(`/${topic.name}-${i}`);
+      const stand = PartitionLog.open(`/${topic.name}-${i}`, tp, topic.config, { fs: this.standInFs, clock: this.clock, logger: silentStorageLogger });
+      const p = Partition.open(topic, i, stand, { ...this.partitionDeps, fs: this.standInFs }, roles);
+      stand.takeOffline(e);
+      return p;
+    }
     return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
   }
 
@@ -724,7 +771,7 @@ export class Broker {
   private openPartitions(topic: Topic, from: number, to: number, undo = true): PartitionState[] {
     const opened: PartitionState[] = [];
     try {
-      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, this.metadata.partitionState(topic.name, i)));
+      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, this.metadata.partitionState(topic.name, i), undo));
     } catch (e) {
       if (!undo) throw e;
       this.logger.error(`could not open partitions of ${topic.name}: ${(e as Error).message}`);
