@@ -81,17 +81,17 @@ test("leases expire on the simulated clock TTL after the last keep-alive, deleti
   const etcd = new SimEtcd(sim, 5);
   const c = client(sim, etcd, 1);
   const lost: string[] = [];
-  let kept: LeaseKeeper | null = null;
-  let dropped: LeaseKeeper | null = null;
+  const leases: LeaseKeeper[] = [];
   void (async () => {
-    kept = await LeaseKeeper.grant(c, { ttlSeconds: 1, clock: sim.clock, onLost: (id) => lost.push(id) });
-    dropped = await LeaseKeeper.grant(c, { ttlSeconds: 1, clock: sim.clock, onLost: (id) => lost.push(id) });
+    const kept = await LeaseKeeper.grant(c, { ttlSeconds: 1, clock: sim.clock, onLost: (id) => lost.push(id) });
+    const dropped = await LeaseKeeper.grant(c, { ttlSeconds: 1, clock: sim.clock, onLost: (id) => lost.push(id) });
+    leases.push(kept, dropped);
     await c.put("/kept", "x", kept.id);
     await c.put("/dropped", "y", dropped.id);
   })();
   await sim.run(500);
-  assert.ok(kept !== null && dropped !== null);
-  dropped!.halt(); // keep-alives (every 333 ms) stop at 500 ms: the last one reached etcd after 333 ms
+  assert.equal(leases.length, 2);
+  leases[1].halt(); // keep-alives (every 333 ms) stop at 500 ms: the last one reached etcd after 333 ms
   await sim.run(1300);
   assert.equal(etcd.peek("/dropped"), "y", "not before its TTL ran out");
   await sim.run(1700);
