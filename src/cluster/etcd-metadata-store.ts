@@ -335,7 +335,12 @@ export class EtcdMetadataStore implements MetadataStore {
         clock: this.clock,
         random: this.opts.random,
         onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
-        onFenced: (epoch) => this.opts.onFenced?.(epoch),
+        onFenced: (epoch) => {
+          // etcd just answered (the lease is gone): a watch stream older than an outage may be dead, and this broker
+          // must see what the controller changed meanwhile (new leaders) before it acts as a leader any longer.
+          this.mirror.reconnect();
+          this.opts.onFenced?.(epoch);
+        },
       });
       this.session = session;
       try {
