@@ -17,7 +17,7 @@ import type { ControllerElection } from "./controller-election.ts";
 import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
 import { initialPartitionState, reconcilePartition } from "./partition-state.ts";
-import { assignReplicas } from "./replica-assignment.ts";
+import { assignReplicas, checkManualAssignment, type PlacementBroker } from "./replica-assignment.ts";
 import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
 import { completeReassignment } from "./reassignment.ts";
 
@@ -54,6 +54,11 @@ export interface CreateTopicRequest {
   configs?: Record<string, string>;
   /** Topic id, 16 bytes as hex (the caller makes it). */
   idHex: string;
+}
+
+/** Brokers that new replicas are placed on: registered and not in a controlled shutdown (Kafka's usable brokers). */
+export function placementBrokers(store: Pick<EtcdMetadataStore, "brokers">): PlacementBroker[] {
+  return store.brokers().filter((b) => !b.inControlledShutdown).map((b) => ({ id: b.nodeId, rack: b.rack }));
 }
 
 /** The cluster controller (acts only while its broker holds the election). */
@@ -163,8 +168,7 @@ export class ClusterController {
     if (this.creating.has(req.name) || this.store.topic(req.name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${req.name}' already exists.`);
     }
-    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const assignment = assignReplicas(brokers, req.partitions, req.replicationFactor, this.random);
+    const assignment = assignReplicas(placementBrokers(this.store), req.partitions, req.replicationFactor, this.random);
     const record: TopicRecord = {
       name: req.name,
       idHex: req.idHex,
@@ -183,8 +187,8 @@ export class ClusterController {
     }
   }
 
-  /** Grows a topic to `count` partitions, placing the new ones like the first (CreatePartitions). */
-  async createPartitions(name: string, count: number): Promise<TopicRecord> {
+  /** Grows a topic to `count` partitions, placing the new ones like the first or on `manual` (CreatePartitions). */
+  async createPartitions(name: string, count: number, manual: number[][] | null = null): Promise<TopicRecord> {
     const epoch = this.activeEpoch();
     const topic = this.store.topic(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
@@ -192,7 +196,8 @@ export class ClusterController {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${count}.`);
     }
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const assignment = assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
+    const assignment = manual ?? assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     const grown: TopicRecord = { ...topic, partitions: count };
     const states = assignment.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     if (!(await this.store.updateTopicGuarded([this.election.fence(epoch)], grown, states))) throw this.deposed();

@@ -35,6 +35,21 @@ export function rackAlternatedOrder(brokers: readonly PlacementBroker[]): number
   return out;
 }
 
+/**
+ * Checks a manual placement of new partitions (CreatePartitions with assignments), as Kafka does: each partition
+ * names `replicationFactor` distinct registered brokers. Throws INVALID_REPLICA_ASSIGNMENT.
+ */
+export function checkManualAssignment(assignment: readonly (readonly number[])[], replicationFactor: number, registered: ReadonlySet<number>): void {
+  for (const replicas of assignment) {
+    if (replicas.length !== replicationFactor) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes a partition with ${replicas.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`);
+    }
+    if (new Set(replicas).size !== replicas.length) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate replica ids in ${JSON.stringify(replicas)}.`);
+    const unknown = replicas.filter((r) => !registered.has(r));
+    if (unknown.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker(s) ${unknown.join(", ")} that are not registered.`);
+  }
+}
+
 /** Index of the `j`-th follower of the leader at `first` with shift `shift`, in a ring of `n` brokers. */
 function followerIndex(first: number, shift: number, j: number, n: number): number {
   return (first + 1 + ((shift + j) % (n - 1))) % n;

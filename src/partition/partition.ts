@@ -334,9 +334,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * The leader's ISR decision (Kafka's ISR shrink and expand; applied by the caller as a compare-and-set of the
    * partition state, whose result comes back through {@link Partition.takeRoles}): an in-sync follower that has not
    * been caught up to the log end for `replicaLagTimeMaxMs` (`replica.lag.time.max.ms`) leaves; a follower out of
-   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins, if its last
-   * fetch carried the epoch of its current registration (KIP-903; a fetch without an epoch is taken as it is). Null
-   * when the ISR stays as it is (or this broker does not lead).
+   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins, if (in a
+   * cluster) its last fetch carried the epoch of its current registration (KIP-903). Null when the ISR stays as it
+   * is (or this broker does not lead).
    */
   proposedIsr(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
     if (!this.isLeader) return null;
@@ -467,14 +467,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
 
   /**
    * Whether follower `id` (out of the ISR) may join it: its log end offset reached the high watermark and the start
-   * of the current epoch, and it is registered and fetching as that registration.
+   * of the current epoch, and (in a cluster) it is registered and fetching as that registration.
    */
   private mayJoinIsr(id: number, f: FollowerState): boolean {
     const currentEpochStart = this.leaderEpochs.epochEntries().find((e) => e.epoch === this.roles.leaderEpoch)?.startOffset ?? 0n;
     if (f.logEndOffset < this.log.highWatermark || f.logEndOffset < currentEpochStart) return false;
     if (this.deps.aliveBrokerEpoch === undefined) return true;
     const registered = this.deps.aliveBrokerEpoch(id);
-    return registered !== undefined && (f.brokerEpoch < 0n || f.brokerEpoch === BigInt(registered));
+    // Stricter than Kafka, which also admits fetches without an epoch (older followers): every Runnel follower fetches
+    // with ReplicaState, so -1 means it is not registered yet, and may be a restarted process whose predecessor's
+    // registration has not expired.
+    return registered !== undefined && f.brokerEpoch === BigInt(registered);
   }
 
   /** NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is smaller than `min`, else null. */

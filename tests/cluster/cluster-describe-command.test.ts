@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { startCluster, until } from "../support/cluster-processes.ts";
+import { startCluster, until, waitForRegistrations } from "../support/cluster-processes.ts";
 import { runnel } from "../cli/run-cli.ts";
 import type { ClusterDescription } from "../../src/cli/cluster-describe.ts";
 
@@ -21,6 +21,7 @@ test("runnel cluster describe: brokers, controller, leaders per broker, then und
   const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000"]);
   try {
     const kafka = new Kafka({ clientId: "describe", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
+    await waitForRegistrations(cluster);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "described", numPartitions: 3, replicationFactor: 3 }] });

@@ -2,8 +2,9 @@
  * `runnel cluster reassign` and `runnel cluster drain` on real processes: with a fourth broker added (only its own
  * settings), `reassign` prints a plan that spreads an 8-partition RF=2 topic evenly and changes nothing; with
  * `--execute --throttle` it runs the plan, prints progress, completes and removes the throttle, after which every
- * broker holds 4 replicas; `drain 1` moves every replica off broker 1, which then holds no file of the topic; every
- * record produced before is still read back.
+ * broker holds 4 replicas; `drain 1` moves every replica off broker 1, which then holds no file of the topic;
+ * CreatePartitions puts new partitions on the brokers asked for (unregistered ones refused) or lets the controller
+ * place them, and only their replicas hold files; every record produced before is still read back.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -62,6 +63,20 @@ test("cluster reassign spreads replicas over a new broker (plan, then --execute 
     assert.equal(after.get(1), 0, "broker 1 holds no replica");
     assert.ok([...after.values()].slice(1).every((n) => n >= 5 && n <= 6), JSON.stringify([...after]));
     await until("broker 1 to hold no file of the topic", 60_000, () => !fs.readdirSync(dataDirs[0]).some((f) => f.startsWith(`${TOPIC}-`)));
+
+    // CreatePartitions in a cluster: on the brokers asked for, or placed by the controller; only replicas hold files
+    await admin.createPartitions({ topicPartitions: [{ topic: TOPIC, count: 10, assignments: [[4, 2], [3, 4]] }] });
+    await admin.createPartitions({ topicPartitions: [{ topic: TOPIC, count: 12 }] });
+    const grown = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions.sort((a, b) => a.partitionId - b.partitionId);
+    assert.deepEqual(grown[8].replicas, [4, 2]);
+    assert.deepEqual(grown[9].replicas, [3, 4]);
+    for (const p of grown.slice(10)) assert.equal(new Set(p.replicas).size, 2, JSON.stringify(p));
+    for (const p of grown.slice(8)) {
+      await until(`only the replicas of ${TOPIC}-${p.partitionId} to hold its files`, 30_000, () =>
+        [1, 2, 3, 4].every((id) => fs.existsSync(`${dataDirs[id - 1]}/${TOPIC}-${p.partitionId}`) === p.replicas.includes(id)),
+      );
+    }
+    await assert.rejects(admin.createPartitions({ topicPartitions: [{ topic: TOPIC, count: 13, assignments: [[4, 9]] }] }), /replica assignment|not registered/i);
     await admin.disconnect();
 
     const kc = await runProc("kcat", ["-C", "-b", brokers[1].bootstrap, "-t", TOPIC, "-o", "beginning", "-e", "-q", "-f", "%s\\n"], { timeoutMs: 120_000 });

@@ -55,7 +55,8 @@ test(`SIGKILL of the leader at ${KILLS} seeded moments under an idempotent acks=
     const rounds = await killLeaders(cluster, producer, { topic: TOPIC, rounds: KILLS, seed, minDelayMs: 200, maxDelayMs: 1500, tailEvery: 2, tailRecords: 20, log: (m) => console.error(m) });
     const done = await producer.stop();
     const failovers = rounds.map((r) => r.failoverMs);
-    console.error(`kill to next acknowledged acks=all produce, ms: ${failovers.join(", ")} (median ${median(failovers)}, max ${Math.max(...failovers)}); ${done}`);
+    const elections = rounds.map((r) => r.electedMs);
+    console.error(`kill to next acknowledged acks=all produce, ms: ${failovers.join(", ")} (median ${median(failovers)}, max ${Math.max(...failovers)}); kill to new leader in Metadata: median ${median(elections)}, max ${Math.max(...elections)}; ${done}`);
 
     assert.deepEqual(producer.problems.filter((l) => l.startsWith("f ") || l.startsWith("E 1")), [], "no record failed, no fatal producer error");
     const [, sent, unflushed] = done.split(" ").map(Number);

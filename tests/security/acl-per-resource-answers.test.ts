@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from "kafkajs";
-import { aclClient, startAclBroker } from "./acl-broker.ts";
+import { aclClient, aclClientProperties, startAclBroker } from "./acl-broker.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
@@ -84,8 +84,7 @@ test("kafka-topics --delete (DeleteTopics v6) removes only the topics the princi
     await admin.createTopics({ topics: ["v6-ok", "v6-no"].map((topic) => ({ topic })) });
     const allow = (operation: number, resourceName: string, resourcePatternType = ResourcePatternTypes.LITERAL) => ({ resourceType: AclResourceTypes.TOPIC, resourceName, resourcePatternType, principal: "User:alice", host: "*", operation, permissionType: AclPermissionTypes.ALLOW });
     await admin.createAcls({ acl: [allow(AclOperationTypes.DESCRIBE, "v6-", ResourcePatternTypes.PREFIXED), allow(AclOperationTypes.DELETE, "v6-ok")] });
-    const props = path.join(dir, "alice.properties");
-    fs.writeFileSync(props, ["security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";', ""].join("\n"));
+    const props = aclClientProperties(dir, "alice");
     const r = await tools.run(KAFKA_TOOL.topics, ["--bootstrap-server", b.bootstrap, "--command-config", props, "--delete", "--topic", "v6-.*"]);
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /TopicAuthorizationException|not authorized/i);

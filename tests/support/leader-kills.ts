@@ -12,6 +12,9 @@ import { PYTHON, signalChild } from "./proc.ts";
 import { RawClient } from "./raw-client.ts";
 import { until, type TestCluster } from "./cluster-processes.ts";
 
+/** The producer's `topic.metadata.refresh.interval.ms`: how soon, at most, it finds a new leader after the election. */
+export const PRODUCER_METADATA_REFRESH_MS = 1000;
+
 /**
  * The producer: sends `v<i>` to partition 0 of argv[2] (bootstrap argv[1]) one record every ~2 ms until SIGTERM,
  * then flushes. Prints `a <i> <offset> <ms>` per acknowledged record, `f <i> <error>` per failed one, `E <fatal>
@@ -30,7 +33,7 @@ def on_error(err):
     print("E %d %s" % (1 if err.fatal() else 0, err.name()))
 p = Producer({"bootstrap.servers": sys.argv[1], "enable.idempotence": True, "acks": "all", "linger.ms": 2,
               "message.timeout.ms": 120000, "retry.backoff.ms": 50,
-              "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200, "topic.metadata.refresh.interval.ms": 1000,
+              "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200, "topic.metadata.refresh.interval.ms": ${PRODUCER_METADATA_REFRESH_MS},
               "queue.buffering.max.messages": 20000, "error_cb": on_error})
 def delivered(err, msg):
     if err is None:
@@ -100,10 +103,11 @@ export class IdempotentProducer {
     else if (l.length > 0) this.problems.push(l);
   }
 
-  /** The first acknowledgement reported after wall-clock `ms`, or undefined. */
-  firstAckAfter(ms: number): Ack | undefined {
-    for (let i = this.acks.length - 1; i >= 0 && this.acks[i].atMs > ms; i--) if (i === 0 || this.acks[i - 1].atMs <= ms) return this.acks[i];
-    return undefined;
+  /** The first acknowledgement reported after wall-clock `ms` of a record at `offset` or later, or undefined. */
+  firstAckAfter(ms: number, offset = 0n): Ack | undefined {
+    let first: Ack | undefined;
+    for (let i = this.acks.length - 1; i >= 0 && this.acks[i].atMs > ms; i--) if (this.acks[i].offset >= offset) first = this.acks[i];
+    return first;
   }
 
   /** Stops sending, waits for the flush; the `done <sent> <unflushed>` line. */
@@ -136,14 +140,31 @@ export async function partitionRoles(port: number, topic: string): Promise<{ lea
   }
 }
 
+/**
+ * Where leader epoch `epoch` starts on its leader on `port` (OffsetForLeaderEpoch for the epoch before it), or null
+ * while that broker does not lead in `epoch` yet.
+ */
+async function epochStartOffset(port: number, topic: string, epoch: number): Promise<bigint | null> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(23, 4, { replicaId: -1, topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: epoch, leaderEpoch: epoch - 1 }] }] });
+    const p = r.topics[0].partitions[0];
+    return p.errorCode === 0 ? p.endOffset : null;
+  } finally {
+    c.close();
+  }
+}
+
 /** What one kill did. */
 export interface KillRound {
   /** The killed leader's node id. */
   killed: number;
   /** Random pause before the kill, ms. */
   delayMs: number;
-  /** Kill to the next acknowledged record, ms. */
+  /** Kill to the next record acknowledged by the new leader (the first at or past where its epoch starts), ms. */
   failoverMs: number;
+  /** Kill to a surviving broker's Metadata naming a new leader (broker side only; polled every 20 ms), ms. */
+  electedMs: number;
   /** The new leader. */
   newLeader: number;
   /** The ISR seen right after the next acknowledged record (the controller drops the dead broker with the election). */
@@ -152,8 +173,9 @@ export interface KillRound {
   tailRecords: number;
   /** Offset of the first of them (-1 without). */
   tailBaseOffset: bigint;
-  /** The restarted broker's log end offset before and after its truncation (when it logged one). */
+  /** The restarted broker's log end offset before its truncation (when it logged one). */
   truncatedFrom: bigint | null;
+  /** Its log end offset after the truncation. */
   truncatedTo: bigint | null;
   /** Restart to back in the ISR, ms. */
   rejoinMs: number;
@@ -161,22 +183,28 @@ export interface KillRound {
 
 /** Settings of {@link killLeaders}. */
 export interface KillOptions {
+  /** Topic whose partition 0 the producer writes. */
   topic: string;
   /** Kills. */
   rounds: number;
   /** PRNG seed of the kill moments. */
   seed: number;
-  /** Pause before each kill, drawn in [minDelayMs, maxDelayMs). */
+  /** Shortest pause before a kill (pauses are drawn in [minDelayMs, maxDelayMs)). */
   minDelayMs: number;
+  /** Longest pause before a kill. */
   maxDelayMs: number;
-  /** Every `tailEvery`-th round (1-based) first pauses the followers and writes `tailRecords` acks=1 records to the leader alone. */
+  /** Every `tailEvery`-th round (1-based; 0 never) first pauses the followers and writes acks=1 records to the leader alone. */
   tailEvery: number;
+  /** How many acks=1 records such a tail has. */
   tailRecords: number;
   /** Per round progress. */
   log(msg: string): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How often a survivor's Metadata is asked for the new leader after a kill, ms. */
+const ELECTION_POLL_MS = 20;
 
 /** Value prefix of the acks=1 records that only the old leader gets (truncated after its restart). */
 export const TAIL_PREFIX = "tail-";
@@ -235,19 +263,33 @@ export async function killLeaders(cluster: TestCluster, producer: IdempotentProd
     const killedAt = Date.now();
     await victim.stop("SIGKILL");
     if (withTail) for (const f of followers) signalChild(f.child, "SIGCONT");
-    await until(`an acknowledged record after kill ${round}`, 60_000, () => {
+    // Acks reported after the kill may still be the old leader's (answered just before it died): the next
+    // successful produce is the first record acknowledged at or past the start of the new leader's epoch.
+    let electedMs = -1;
+    let epochStart: bigint | null = null;
+    await until(`a new leader and an acknowledged record after kill ${round}`, 60_000, async () => {
       producer.assertRunning();
-      return producer.firstAckAfter(killedAt) !== undefined;
+      for (; electedMs < 0; await sleep(ELECTION_POLL_MS)) {
+        const r = await partitionRoles(followers[0].port, opts.topic);
+        if (r !== null && r.leader >= 0 && r.leader !== leader) electedMs = Date.now() - killedAt;
+        else if (Date.now() - killedAt > 60_000) return false;
+      }
+      if (epochStart === null) {
+        const now = await rolesFromAny(cluster, opts.topic, leader);
+        if (now === null || now.leader < 0) return false;
+        epochStart = await epochStartOffset(cluster.brokers[now.leader - 1].port, opts.topic, now.leaderEpoch);
+      }
+      return epochStart !== null && producer.firstAckAfter(killedAt, epochStart) !== undefined;
     });
-    const failoverMs = producer.firstAckAfter(killedAt)!.atMs - killedAt;
+    const failoverMs = producer.firstAckAfter(killedAt, epochStart!)!.atMs - killedAt;
     const after = (await rolesFromAny(cluster, opts.topic, leader))!;
     const restartedAt = Date.now();
     const back = await cluster.restart(leader);
     await until(`broker ${leader} back in the ISR after kill ${round}`, 90_000, async () => (await partitionRoles(back.port, opts.topic))?.isr.length === 3);
     const rejoinMs = Date.now() - restartedAt;
     const cut = new RegExp(`${opts.topic}-0: truncated the log from log end offset (\\d+) to (\\d+)`).exec(back.log());
-    rounds.push({ killed: leader, delayMs, failoverMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs });
-    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; next acks=all produce after ${failoverMs} ms (new leader ${after.leader}); restarted, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
+    rounds.push({ killed: leader, delayMs, failoverMs, electedMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs });
+    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; new leader ${after.leader} in Metadata after ${electedMs} ms, next acks=all produce after ${failoverMs} ms; restarted, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
   }
   return rounds;
 }

@@ -84,15 +84,36 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
       if (commits.length === 0) return response;
       const m = b.metrics; // produce purgatory: acks=all requests waiting for the high watermark and the fsync
       if (m !== null) m.waitingProduces++;
-      return Promise.all(
-        commits.map((c) =>
-          c.done.catch((e) => {
+      const handled = commits.map((c) =>
+        c.done.then(
+          () => void (c.settled = true),
+          (e) => {
+            c.settled = true;
+            if (c.timedOut) return; // answered REQUEST_TIMED_OUT already
             // A partition deleted or no longer led answers its Kafka code; an fdatasync failure KAFKA_STORAGE_ERROR.
             if (!(e instanceof KafkaError)) b.logger.error(`fdatasync failed: ${(e as Error).message}`);
             c.response.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
-          }),
+          },
         ),
-      ).then(() => {
+      );
+      // Kafka's DelayedProduce: past the request's timeout_ms, a partition whose high watermark has not reached the
+      // batch answers REQUEST_TIMED_OUT (retriable; the records stay in the log and may still commit), so a leader
+      // cut off from its followers answers instead of holding the request. One that is replicated and only waits for
+      // its fdatasync (Runnel's acks=all promise) is waited for.
+      let timer: unknown = null;
+      const expiry = new Promise<void>((resolve) => (timer = b.clock.setTimer(resolve, Math.max(0, req.timeoutMs))));
+      return Promise.race([Promise.all(handled), expiry]).then(async () => {
+        b.clock.clearTimer(timer);
+        const syncing: Promise<void>[] = [];
+        for (const [i, c] of commits.entries()) {
+          if (c.settled) continue;
+          if (c.partition.highWatermark >= c.offset) syncing.push(handled[i]);
+          else {
+            c.timedOut = true;
+            c.response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+          }
+        }
+        await Promise.all(syncing);
         if (m !== null) m.waitingProduces--;
         return response;
       });
@@ -104,6 +125,17 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
 interface PendingCommit {
   response: ProduceResponsePartitionProduceResponse;
   done: Promise<void>;
+  /** The partition and the offset its high watermark must reach. */
+  partition: PartitionState;
+  offset: bigint;
+  /** `done` has settled. */
+  settled: boolean;
+  /** Answered REQUEST_TIMED_OUT (timeout_ms passed first). */
+  timedOut: boolean;
+}
+
+function pendingCommit(p: PartitionState, response: ProduceResponsePartitionProduceResponse, offset: bigint, minInsyncReplicas: number): PendingCommit {
+  return { response, done: p.whenCommitted(offset, minInsyncReplicas), partition: p, offset, settled: false, timedOut: false };
 }
 
 function errorPartition(index: number, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
@@ -142,7 +174,11 @@ function appendPartition(
     const check = p.producers.check(first.producerId, first.producerEpoch, first.baseSequence, first.count);
     if (check.kind === "error") return errorPartition(p.index, check.code, check.message);
     if (check.kind === "duplicate") {
-      return { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
+      const response = { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
+      // acks=all: the first copy may not be committed yet (its request timed out at the client, or this broker is a
+      // partitioned old leader); the retry waits for the high watermark like the first did, as in Kafka.
+      if (acks === -1) commits.push(pendingCommit(p, response, check.baseOffset + BigInt(first.count), config.minInsyncReplicas));
+      return response;
     }
   }
   let logAppendTimeMs = -1;
@@ -178,7 +214,7 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
-  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n, config.minInsyncReplicas) });
+  if (acks === -1) commits.push(pendingCommit(p, response, result.lastOffset + 1n, config.minInsyncReplicas));
   return response;
 }
 

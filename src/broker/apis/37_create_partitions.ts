@@ -1,4 +1,8 @@
-/** CreatePartitions (key 37), versions 0-3. v2 flexible. Increase only; a decrease gets INVALID_PARTITIONS. */
+/**
+ * CreatePartitions (key 37), versions 0-3. v2 flexible. Increase only; a decrease gets INVALID_PARTITIONS. A single
+ * node holds every replica itself; in a cluster the controller places the new partitions (rack-aware) or puts them
+ * on the brokers the request assigns (each registered, as many as the replication factor).
+ */
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from "../../protocol/generated/37_create_partitions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { topicOperationError } from "../topic-operation-error.ts";
@@ -31,11 +35,12 @@ export function createPartitionsHandler(b: Broker): ApiHandler<CreatePartitionsR
         if (t.assignments !== null && added > 0 && t.assignments.length !== added) {
           return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: `Attempted to add ${added} additional partition(s), but only ${t.assignments.length} assignment(s) were specified.` };
         }
-        if (t.assignments !== null && t.assignments.some((a) => a.brokerIds.some((id) => id !== b.nodeId))) {
+        // a single node holds every replica itself; a cluster checks the brokers named (Kafka's rules)
+        if (!b.isClustered && t.assignments !== null && t.assignments.some((a) => a.brokerIds.some((id) => id !== b.nodeId))) {
           return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: "Replicas must be on this broker." };
         }
         try {
-          await b.createPartitions(topic, t.count, req.validateOnly);
+          await b.createPartitions(topic, t.count, req.validateOnly, b.isClustered && t.assignments !== null ? t.assignments.map((a) => a.brokerIds) : null);
           return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (e) {
           const err = topicOperationError(e);
