@@ -129,8 +129,8 @@ export interface ClusterView {
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
   /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
   electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
-  /** Reserves `size` producer ids cluster-wide; the first of them. */
-  reserveProducerIds(size: bigint): Promise<bigint>;
+  /** Reserves `size` producer ids cluster-wide, none below `floor`; the first of them. */
+  reserveProducerIds(size: bigint, floor: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -366,7 +366,7 @@ export class Broker {
     broker.onFatal = deps.onFatal ?? null;
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
-    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size, floor) => deps.cluster!.reserveProducerIds(size, floor));
     broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;

@@ -139,7 +139,7 @@ export function clusterView(plane: ControlPlane): ClusterView {
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
     electLeaders: (type, targets) => plane.electLeaders(type, targets),
-    reserveProducerIds: (size) => plane.store.reserveProducerIds(size),
+    reserveProducerIds: (size, floor) => plane.store.reserveProducerIds(size, floor),
   };
 }
 

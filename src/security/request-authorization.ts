@@ -34,6 +34,16 @@ const group = (op: number, name: string): Check => ({ op, type: R.GROUP, name, c
 const cluster = (op: number): Check => ({ op, type: R.CLUSTER, name: CLUSTER_NAME, code: C });
 const txn = (op: number, name: string): Check => ({ op, type: R.TRANSACTIONAL_ID, name, code: X });
 
+/** Kafka's message for an authorization error code (null for other codes). */
+export function authorizationMessage(code: number): string | null {
+  return code === T ? "Topic authorization failed." : code === G ? "Group authorization failed." : code === C ? "Cluster authorization failed." : code === X ? "Transactional Id authorization failed." : null;
+}
+
+/** FindCoordinator's check of one key: DESCRIBE on the transactional id (key type 1) or the group. */
+function coordinatorKey(keyType: number, key: string): Check {
+  return keyType === 1 ? txn(Op.DESCRIBE, key) : group(Op.DESCRIBE, key);
+}
+
 /** Config resource types (DescribeConfigs and friends) to ACL checks. */
 function configResource(op: number, r: { resourceType: number; resourceName: string }): Check {
   if (r.resourceType === 2) return topic(op, r.resourceName);
@@ -52,7 +62,7 @@ export interface PerResource {
 }
 
 /**
- * The per-resource checks of a request whose API Kafka answers per resource (CreateTopics, DeleteTopics,
+ * The per-resource checks of a request whose API Kafka answers per resource (FindCoordinator v4+, CreateTopics, DeleteTopics,
  * DeleteRecords, ListOffsets, OffsetForLeaderEpoch, CreatePartitions, Describe/Alter/IncrementalAlterConfigs,
  * OffsetCommit, OffsetFetch, TxnOffsetCommit, OffsetDelete, DescribeGroups, DeleteGroups, ConsumerGroupDescribe,
  * DescribeTransactions, DescribeProducers), or null for other APIs. OffsetFetch v8+ is split per group here and per
@@ -74,6 +84,8 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
       // v8+: per group; a group's refused topics are answered inside it ({@link offsetFetchTopicRefusals}).
       if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
       return topicsOf(Op.DESCRIBE)("topics", [group(Op.DESCRIBE, req.groupId)]);
+    case 10:
+      return Array.isArray(req.coordinatorKeys) && req.coordinatorKeys.length > 0 ? over([], "coordinatorKeys", (k: string) => [coordinatorKey(req.keyType, k)]) : null;
     case 15:
       return over([], "groups", (g: string) => [group(Op.DESCRIBE, g)]);
     case 19:
@@ -123,10 +135,9 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
     case 1:
       // A follower's fetch (replica id set) needs CLUSTER_ACTION on the cluster, as in Kafka.
       return (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? [cluster(Op.CLUSTER_ACTION)] : topics(req.topics, Op.READ);
-    case 10: {
-      const keys: string[] = req.coordinatorKeys ?? [req.key ?? ""];
-      return keys.map((k) => (req.keyType === 1 ? txn(Op.DESCRIBE, k) : group(Op.DESCRIBE, k)));
-    }
+    case 10:
+      // v0-3 name one key (`key`; `coordinatorKeys` decodes empty); v4+ are answered per key (perResourceChecks).
+      return [coordinatorKey(req.keyType, req.key ?? "")];
     case 11: case 12: case 13: case 14: case 68:
       return [group(Op.READ, req.groupId)];
     case 16: case 60: case 66:
@@ -242,5 +253,23 @@ export function offsetFetchTopicRefusals(req: Req, may: May, nameOf: TopicNameBy
         g.topics = [...g.topics, ...no.map((t) => ({ name: t.name, topicId: t.topicId, partitions: (t.partitionIndexes as number[]).map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: T })) }))];
       }
     },
+  };
+}
+
+/**
+ * AddPartitionsToTxn v0-3 refused as Kafka refuses it, or null when it may proceed: without WRITE on the
+ * transactional id every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; otherwise, when any topic lacks
+ * WRITE, its partitions get TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED (nothing is added,
+ * and the client knows which topics to blame).
+ */
+export function addPartitionsRefusal(req: Req, may: May): Req | null {
+  const topics = (req.v3AndBelowTopics ?? []) as Req[];
+  const txnAllowed = may(Op.WRITE, R.TRANSACTIONAL_ID, req.v3AndBelowTransactionalId ?? "");
+  const topicAllowed = new Map(topics.map((t) => [t.name as string, may(Op.WRITE, R.TOPIC, t.name)]));
+  if (txnAllowed && [...topicAllowed.values()].every((ok) => ok)) return null;
+  const codeOf = (name: string) => (!txnAllowed ? X : topicAllowed.get(name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : T);
+  return {
+    throttleTimeMs: 0,
+    resultsByTopicV3AndBelow: topics.map((t) => ({ name: t.name, resultsByPartition: (t.partitions as number[]).map((partitionIndex) => ({ partitionIndex, partitionErrorCode: codeOf(t.name) })) })),
   };
 }

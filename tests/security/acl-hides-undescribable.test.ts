@@ -4,7 +4,9 @@
  * needed) and describeCluster works; Kafka's kafka-consumer-groups --describe (OffsetFetch for all of a group's
  * topics) shows the offsets committed on `a` but not on `b`; kafka-transactions --list shows only `tx-mine`. The
  * Java Admin's listConsumerGroupOffsets (OffsetFetch v8+) for partitions of `a` and `b` gets `a`'s offset, `b`
- * being answered TOPIC_AUTHORIZATION_FAILED inside the group (which the Admin leaves out of its result).
+ * being answered TOPIC_AUTHORIZATION_FAILED inside the group (which the Admin leaves out of its result); its
+ * describeConsumerGroups of `g-mine` and `g-other` at once (a batched FindCoordinator v4+) describes `g-mine` and
+ * refuses only `g-other`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -52,10 +54,14 @@ test("ListGroups, ListTransactions and OffsetFetch of all topics leave out what 
     assert.equal(groups.code, 0, groups.stderr);
     const rows = groups.stdout.split("\n").filter((l) => l.startsWith("g-mine "));
     assert.deepEqual(rows.map((l) => l.split(/\s+/)[1]), ["a"], groups.stdout);
-    const offsets = await runJava("runnel.GroupOffsets", ["--bootstrap", b.bootstrap, "--group", "g-mine", "--partitions", "a-0,b-0", "--prop", "security.protocol=SASL_PLAINTEXT", "--prop", "sasl.mechanism=PLAIN", "--prop", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";']);
+    const aliceProps = ["--prop", "security.protocol=SASL_PLAINTEXT", "--prop", "sasl.mechanism=PLAIN", "--prop", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";'];
+    const offsets = await runJava("runnel.GroupOffsets", ["--bootstrap", b.bootstrap, "--group", "g-mine", "--partitions", "a-0,b-0", ...aliceProps]);
     assert.equal(offsets.code, 0, offsets.stderr);
     assert.deepEqual(JSON.parse(offsets.stdout.trim().split("\n").pop()!), { event: "offsets", result: { "a-0": 0 } });
     assert.match(offsets.stderr, /Skipping return offset for b-0 due to error TOPIC_AUTHORIZATION_FAILED/);
+    const described = await runJava("runnel.DescribeGroupsAs", ["--bootstrap", b.bootstrap, "--groups", "g-mine,g-other", ...aliceProps]);
+    assert.equal(described.code, 0, described.stderr);
+    assert.deepEqual(JSON.parse(described.stdout.trim().split("\n").pop()!).result, { "g-mine": "Empty", "g-other": "GroupAuthorizationException" });
     const txns = await tools.run(KAFKA_TOOL.transactions, ["--bootstrap-server", b.bootstrap, "--command-config", props("alice"), "list"]);
     assert.equal(txns.code, 0, txns.stderr);
     assert.match(txns.stdout, /tx-mine/);

@@ -12,7 +12,7 @@ import { errorResponse } from "../error-response.ts";
 import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { addPartitionsRefusal, authorizationMessage, firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -29,6 +29,13 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
   };
   const res = h.handle(ctx, { ...req, [listKey]: allowed });
   return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
+}
+
+/** The response refusing the whole request with `code`, with Kafka's message for it where the response has one. */
+function refusedResponse(apiKey: number, version: number, req: unknown, code: number): Record<string, unknown> {
+  const res = errorResponse(apiKey, version, req, code);
+  if ("errorMessage" in res) res.errorMessage = authorizationMessage(code);
+  return res;
 }
 
 /** `h` behind the authorizer. */
@@ -77,19 +84,24 @@ function checkedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById)
       if (s !== undefined && split !== null) {
         const who = { principal: s.principal, host: s.clientHost };
         const whole = firstRefused(authz, who, h.apiKey, split.whole);
-        if (whole !== null) return errorResponse(h.apiKey, ctx.apiVersion, req, whole);
+        if (whole !== null) return refusedResponse(h.apiKey, ctx.apiVersion, req, whole);
         const codes = new Map<number, number>();
         split.each.forEach((checks, i) => {
           const code = firstRefused(authz, who, h.apiKey, checks);
           if (code !== null) codes.set(i, code);
         });
-        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes);
+        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes, authorizationMessage);
+      }
+      if (s !== undefined && h.apiKey === 24 && ctx.apiVersion <= 3) {
+        const refused = addPartitionsRefusal(r, (op, type, name) => authz.authorize({ principal: s.principal, host: s.clientHost }, op, type, name));
+        if (refused !== null) return refused;
+        return h.handle(ctx, req);
       }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);
         if (code !== null) {
           if (h.apiKey === 0 && (req as { acks?: number }).acks === 0) return new CloseConnection(`${s.principal} may not produce to a topic of the request`);
-          return errorResponse(h.apiKey, ctx.apiVersion, req, code);
+          return refusedResponse(h.apiKey, ctx.apiVersion, req, code);
         }
       }
       return h.handle(ctx, req);
