@@ -255,3 +255,21 @@ export function offsetFetchTopicRefusals(req: Req, may: May, nameOf: TopicNameBy
     },
   };
 }
+
+/**
+ * AddPartitionsToTxn v0-3 refused as Kafka refuses it, or null when it may proceed: without WRITE on the
+ * transactional id every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; otherwise, when any topic lacks
+ * WRITE, its partitions get TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED (nothing is added,
+ * and the client knows which topics to blame).
+ */
+export function addPartitionsRefusal(req: Req, may: May): Req | null {
+  const topics = (req.v3AndBelowTopics ?? []) as Req[];
+  const txnAllowed = may(Op.WRITE, R.TRANSACTIONAL_ID, req.v3AndBelowTransactionalId ?? "");
+  const topicAllowed = new Map(topics.map((t) => [t.name as string, may(Op.WRITE, R.TOPIC, t.name)]));
+  if (txnAllowed && [...topicAllowed.values()].every((ok) => ok)) return null;
+  const codeOf = (name: string) => (!txnAllowed ? X : topicAllowed.get(name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : T);
+  return {
+    throttleTimeMs: 0,
+    resultsByTopicV3AndBelow: topics.map((t) => ({ name: t.name, resultsByPartition: (t.partitions as number[]).map((partitionIndex) => ({ partitionIndex, partitionErrorCode: codeOf(t.name) })) })),
+  };
+}

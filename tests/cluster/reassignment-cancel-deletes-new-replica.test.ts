@@ -61,3 +61,28 @@ test("a cancelled move returns the partition to its original replica and the new
     await cluster.close();
   }
 });
+
+test("a new replica joins the ISR on the fetch that catches it up, so a move completes long before the periodic ISR check", { skip, timeout: 120_000 }, async () => {
+  // the periodic ISR check runs every replica.lag.time.max.ms / 2 = 300 s here: only the fetch path can finish this move
+  const cluster = await startCluster(["-o", "replica.lag.time.max.ms=600000"]);
+  const admin = new Admin({ bootstrap: cluster.brokers.map((b) => b.bootstrap).join(","), clientId: "join" });
+  try {
+    await admin.connect();
+    await admin.createTopics([{ name: "joining", numPartitions: 1, replicationFactor: 1 }]);
+    const [before] = await admin.describeTopics(["joining"]);
+    const from = before.partitions[0].replicas[0];
+    const producer = new Producer({ bootstrap: cluster.brokers.map((b) => b.bootstrap).join(","), clientId: "join-fill", acks: -1 });
+    await producer.connect();
+    await Promise.all(Array.from({ length: 500 }, (_, i) => producer.send({ topic: "joining", partition: 0, value: `j${i}` })));
+    await producer.close();
+    const to = [1, 2, 3].find((b) => b !== from)!;
+    await alterPartitionReassignments(admin, [{ topic: "joining", partition: 0, replicas: [from, to] }]);
+    await until("the move to complete", 60_000, async () => (await listPartitionReassignments(admin)).length === 0);
+    const [after] = await admin.describeTopics(["joining"]);
+    assert.deepEqual(after.partitions[0].replicas, [from, to]);
+    assert.deepEqual([...after.partitions[0].isr].sort(), [from, to].sort());
+  } finally {
+    await admin.close().catch(() => {});
+    await cluster.close();
+  }
+});

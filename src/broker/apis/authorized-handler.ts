@@ -12,7 +12,7 @@ import { errorResponse } from "../error-response.ts";
 import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { authorizationMessage, firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { addPartitionsRefusal, authorizationMessage, firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -91,6 +91,11 @@ function checkedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById)
           if (code !== null) codes.set(i, code);
         });
         return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes, authorizationMessage);
+      }
+      if (s !== undefined && h.apiKey === 24 && ctx.apiVersion <= 3) {
+        const refused = addPartitionsRefusal(r, (op, type, name) => authz.authorize({ principal: s.principal, host: s.clientHost }, op, type, name));
+        if (refused !== null) return refused;
+        return h.handle(ctx, req);
       }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);
