@@ -46,6 +46,8 @@ export interface KafkaBrokerOptions {
   plantOffsetCommitBeforeDurable?: boolean;
   /** PLANTED BUG: a partition forgets its aborted transactions (read_committed Fetch gets no aborted list). */
   plantForgetAbortedTransactions?: boolean;
+  /** PLANTED BUG: the last stable offset ignores open transactions (read_committed reads up to the high watermark). */
+  plantLsoIgnoresOpenTransactions?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -95,6 +97,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     if (opts.plantOffsetCommitBeforeDurable) plantOffsetCommitBeforeDurable(b);
   });
   if (opts.plantForgetAbortedTransactions) restore.push(await plantForgetAbortedTransactions());
+  if (opts.plantLsoIgnoresOpenTransactions) restore.push(await plantLsoIgnoresOpenTransactions());
   let up = false;
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
@@ -601,5 +604,16 @@ async function plantForgetAbortedTransactions(): Promise<() => void> {
   proto.collect = () => [];
   return () => {
     proto.collect = real;
+  };
+}
+
+/** The planted bug: the last stable offset is the high watermark, open transactions or not. */
+async function plantLsoIgnoresOpenTransactions(): Promise<() => void> {
+  const { ProducerStateTable } = await import("../../src/partition/producer-state.ts");
+  const proto = ProducerStateTable.prototype as unknown as { lastStableOffset: (highWatermark: bigint) => bigint };
+  const real = proto.lastStableOffset;
+  proto.lastStableOffset = (highWatermark) => highWatermark;
+  return () => {
+    proto.lastStableOffset = real;
   };
 }
