@@ -98,7 +98,7 @@ try {
   if (await havePythonModule("confluent_kafka")) {
     const producer = IdempotentProducer.start(cluster.brokers.map((b) => b.bootstrap).join(","), "failover");
     try {
-      const rounds = await killLeaders(cluster, producer, { topic: "failover", rounds: KILLS, seed: SEED, minDelayMs: 200, maxDelayMs: 1500, tailEvery: 0, tailRecords: 0, log: (m) => console.error(m) });
+      const rounds = await killLeaders(cluster, producer, { topic: "failover", rounds: KILLS, seed: SEED, minDelayMs: 200, maxDelayMs: 1500, tailEvery: 0, tailRecords: 0, quickRestartEvery: 0, log: (m) => console.error(m) });
       const done = await producer.stop();
       const ms = rounds.map((r) => r.failoverMs);
       const elected = rounds.map((r) => r.electedMs);

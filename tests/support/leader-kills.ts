@@ -179,6 +179,8 @@ export interface KillRound {
   truncatedTo: bigint | null;
   /** Restart to back in the ISR, ms. */
   rejoinMs: number;
+  /** Whether the killed broker was restarted at once (before the failover). */
+  quickRestart: boolean;
 }
 
 /** Settings of {@link killLeaders}. */
@@ -197,6 +199,8 @@ export interface KillOptions {
   tailEvery: number;
   /** How many acks=1 records such a tail has. */
   tailRecords: number;
+  /** Every `quickRestartEvery`-th round but one (rounds 3, 7, ... for 4; never on tail rounds; 0 never) restarts the killed broker at once, not after the failover. */
+  quickRestartEvery: number;
   /** Per round progress. */
   log(msg: string): void;
 }
@@ -260,9 +264,15 @@ export async function killLeaders(cluster: TestCluster, producer: IdempotentProd
       tailRecords = opts.tailRecords;
       tailBaseOffset = BigInt(r[0].baseOffset!);
     }
+    const quick = !withTail && opts.quickRestartEvery > 0 && round % opts.quickRestartEvery === opts.quickRestartEvery - 1;
     const killedAt = Date.now();
     await victim.stop("SIGKILL");
     if (withTail) for (const f of followers) signalChild(f.child, "SIGCONT");
+    // A quick restart begins at once: its registration waits for the killed one's lease to expire, then comes back
+    // about when the controller elects a new leader.
+    const restartedAt = Date.now();
+    const restarting = quick ? cluster.restart(leader) : null;
+    restarting?.catch(() => {}); // awaited below
     // Acks reported after the kill may still be the old leader's (answered just before it died): the next
     // successful produce is the first record acknowledged at or past the start of the new leader's epoch.
     let electedMs = -1;
@@ -283,13 +293,13 @@ export async function killLeaders(cluster: TestCluster, producer: IdempotentProd
     });
     const failoverMs = producer.firstAckAfter(killedAt, epochStart!)!.atMs - killedAt;
     const after = (await rolesFromAny(cluster, opts.topic, leader))!;
-    const restartedAt = Date.now();
-    const back = await cluster.restart(leader);
+    const backFrom = quick ? restartedAt : Date.now();
+    const back = await (restarting ?? cluster.restart(leader));
     await until(`broker ${leader} back in the ISR after kill ${round}`, 90_000, async () => (await partitionRoles(back.port, opts.topic))?.isr.length === 3);
-    const rejoinMs = Date.now() - restartedAt;
+    const rejoinMs = Date.now() - backFrom;
     const cut = new RegExp(`${opts.topic}-0: truncated the log from log end offset (\\d+) to (\\d+)`).exec(back.log());
-    rounds.push({ killed: leader, delayMs, failoverMs, electedMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs });
-    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; new leader ${after.leader} in Metadata after ${electedMs} ms, next acks=all produce after ${failoverMs} ms; restarted, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
+    rounds.push({ killed: leader, delayMs, failoverMs, electedMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs, quickRestart: quick });
+    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; new leader ${after.leader} in Metadata after ${electedMs} ms, next acks=all produce after ${failoverMs} ms; ${quick ? "restarted at once" : "restarted"}, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
   }
   return rounds;
 }
