@@ -1039,9 +1039,15 @@ export class GroupCoordinator {
       unused();
       return Promise.resolve(codes);
     }
-    for (const a of accepted) offsets.set(req.offsets[a.i].topic, req.offsets[a.i].partition, a.value);
+    // Committed once the write is (acks=all, as Kafka's coordinator): a refused write never becomes the answer to
+    // OffsetFetch. Writes to one partition settle in log order, so the last one acknowledged wins.
     return appended.durable.then((code) => {
-      if (code !== ErrorCode.NONE) for (const a of accepted) codes[a.i] = code;
+      if (code !== ErrorCode.NONE) {
+        for (const a of accepted) codes[a.i] = code;
+        unused();
+        return codes;
+      }
+      for (const a of accepted) offsets.set(req.offsets[a.i].topic, req.offsets[a.i].partition, a.value);
       return codes;
     });
   }

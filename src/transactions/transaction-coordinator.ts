@@ -468,14 +468,13 @@ export class TransactionCoordinator {
   /**
    * The check for a transactional Produce batch (by producer id, as the batch carries it): NONE when the
    * partition is in the producer's ongoing transaction at this epoch; INVALID_PRODUCER_EPOCH for another epoch;
-   * INVALID_TXN_STATE when the producer has no transaction holding the partition. In a cluster a producer this
-   * coordinator does not know belongs to another broker's coordinator: its batch is accepted unverified, as Kafka
-   * does with `transaction.partition.verification.enable=false`.
+   * INVALID_TXN_STATE when the producer has no transaction holding the partition. (In a cluster, a write whose
+   * transactional id another broker coordinates is verified there instead: src/broker/remote-txn-verification.ts.)
    */
   verifyProduce(producerId: bigint, producerEpoch: number, topic: string, partition: number): number {
     if (this.stopped) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
     const meta = this.byProducerId.get(producerId);
-    if (meta === undefined) return this.owned === null ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
+    if (meta === undefined) return ErrorCode.INVALID_TXN_STATE;
     if (meta.producerEpoch !== producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
     if (meta.state !== "Ongoing" || !meta.hasPartition(topic, partition)) return ErrorCode.INVALID_TXN_STATE;
     return ErrorCode.NONE;

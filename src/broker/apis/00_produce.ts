@@ -22,6 +22,7 @@ import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
 import { addPartitionsImplicitly } from "../implicit-txn-partitions.ts";
+import { remoteVerdict, verifyAtRemoteCoordinator } from "../remote-txn-verification.ts";
 
 /** Requests whose transactional partitions were already offered to the transaction (see addPartitionsImplicitly). */
 const implicitlyAdded = new WeakSet<object>();
@@ -37,9 +38,10 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     maxVersion: 13,
     advertisedMinVersion: 0,
     handle(ctx, req) {
-      // Produce v12+: partitions join the producer's transaction first (then this request runs again, once).
+      // Produce v12+: partitions join the producer's transaction first; in a cluster a transaction coordinated by
+      // another broker is verified there (KIP-890). Then this request runs again, once.
       if (!implicitlyAdded.has(req)) {
-        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req);
+        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req) ?? verifyAtRemoteCoordinator(b, ctx.apiVersion, req);
         implicitlyAdded.add(req);
         if (adding !== null) return adding.then(() => this.handle(ctx, req));
       }
@@ -67,7 +69,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion));
+          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, remoteVerdict(req, p.topic.name, p.index)));
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
@@ -148,6 +150,7 @@ function appendPartition(
   acks: number,
   commits: PendingCommit[],
   apiVersion: number,
+  verdict: number | undefined,
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
   const now = b.clock.nowMs();
@@ -160,7 +163,7 @@ function appendPartition(
   if (acks === -1 && p.isr.length < config.minInsyncReplicas) {
     return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only ${p.isr.length} replica(s) in sync`);
   }
-  const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion);
+  const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion, verdict);
   if (txnProblem !== null) return txnProblem;
   // Idempotence: a retried batch is answered with the offset it got the first time.
   const first = v.batches[0];
@@ -217,9 +220,11 @@ function appendPartition(
 
 /**
  * Transactions: refuses control batches from clients, and a transactional batch unless it comes from the
- * producer's ongoing transaction at its current epoch with this partition in it. Null when the records may go on.
+ * producer's ongoing transaction at its current epoch with this partition in it: checked by this broker's
+ * coordinator, or `verdict` when another broker's coordinator was asked (remote-txn-verification.ts). Null when
+ * the records may go on.
  */
-function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number): ProduceResponsePartitionProduceResponse | null {
+function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number, verdict: number | undefined): ProduceResponsePartitionProduceResponse | null {
   let transactional = false;
   for (const bt of batches) {
     // The control bit lives in the low byte of the big-endian int16 attributes.
@@ -229,9 +234,14 @@ function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, b
   if (!transactional) return null;
   const first = batches[0];
   if (!first.transactional || first.producerId < 0n) return errorPartition(p.index, ErrorCode.INVALID_RECORD, "a transactional batch needs a producer id and must come alone");
-  const code = b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
+  const code = verdict ?? b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
   if (code === ErrorCode.NONE) return null;
-  const why = code === ErrorCode.INVALID_TXN_STATE ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}` : `producer ${first.producerId} epoch ${first.producerEpoch} is not current`;
+  const why =
+    code === ErrorCode.INVALID_TXN_STATE
+      ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}`
+      : code === ErrorCode.INVALID_PRODUCER_EPOCH
+        ? `producer ${first.producerId} epoch ${first.producerEpoch} is not current`
+        : `the transaction coordinator could not verify this write now (error ${code})`;
   // Produce v11+ clients (KIP-890) handle TRANSACTION_ABORTABLE, which Kafka answers there instead of INVALID_TXN_STATE.
   return errorPartition(p.index, code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 11 ? ErrorCode.TRANSACTION_ABORTABLE : code, why);
 }
