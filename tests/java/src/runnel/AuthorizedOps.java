@@ -1,6 +1,5 @@
 package runnel;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,9 +26,7 @@ public final class AuthorizedOps {
 
   public static void main(String[] argv) throws Exception {
     Map<String, String> args = Out.args(argv);
-    Map<String, Object> props = new HashMap<>();
-    props.put("bootstrap.servers", args.get("bootstrap"));
-    Out.props(args, props);
+    Map<String, Object> props = Out.clientProps(args);
     try (Admin admin = Admin.create(props)) {
       Set<AclOperation> cluster = admin.describeCluster(new DescribeClusterOptions().includeAuthorizedOperations(true)).authorizedOperations().get();
       Set<AclOperation> topic = admin.describeTopics(List.of(args.get("topic")), new DescribeTopicsOptions().includeAuthorizedOperations(true)).allTopicNames().get().get(args.get("topic")).authorizedOperations();
