@@ -211,12 +211,31 @@ export function requestTopicName(t: Req, nameOf: TopicNameById): string {
 /** The authorizer's answer for the request's principal: whether it may perform `op` on resource (`type`, `name`). */
 export type May = (op: number, type: number, name: string) => boolean;
 
+/** The APIs whose responses {@link hideUnauthorized} narrows. */
+export const NARROWED_RESPONSES: ReadonlySet<number> = new Set([3, 9, 15, 16, 60, 66, 69, 75]);
+
+/** "Not requested" in an authorized-operations field. */
+const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+/** `ops` (a bit per ACL operation) narrowed to the operations the principal may perform on the resource. */
+function narrowOps(ops: number | undefined, may: May, type: number, name: string): number | undefined {
+  if (ops === undefined || ops === OPERATIONS_NOT_REQUESTED) return ops;
+  let out = 0;
+  for (let op = 0; op < 31; op++) if ((ops & (1 << op)) !== 0 && may(op, type, name)) out |= 1 << op;
+  return out;
+}
+
 /**
  * Leaves out of a response what Kafka hides from a principal instead of refusing the request: ListGroups lists only
  * groups it may DESCRIBE (all with DESCRIBE on the cluster), ListTransactions only transactional ids it may DESCRIBE,
- * and an OffsetFetch for all of a group's topics only topics it may DESCRIBE.
+ * an OffsetFetch for all of a group's topics only topics it may DESCRIBE; and the authorized operations reported
+ * for the cluster (Metadata, DescribeCluster), topics (Metadata, DescribeTopicPartitions) and groups
+ * (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform.
  */
 export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, nameOf: TopicNameById): void {
+  if (apiKey === 3 || apiKey === 60) res.clusterAuthorizedOperations = narrowOps(res.clusterAuthorizedOperations, may, R.CLUSTER, CLUSTER_NAME);
+  if (apiKey === 3 || apiKey === 75) for (const t of (res.topics ?? []) as Req[]) t.topicAuthorizedOperations = narrowOps(t.topicAuthorizedOperations, may, R.TOPIC, t.name ?? "");
+  if (apiKey === 15 || apiKey === 69) for (const g of (res.groups ?? []) as Req[]) g.authorizedOperations = narrowOps(g.authorizedOperations, may, R.GROUP, g.groupId);
   const topicVisible = (t: Req) => may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf));
   if (apiKey === 16 && !may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME)) res.groups = (res.groups as Req[]).filter((g) => may(Op.DESCRIBE, R.GROUP, g.groupId));
   else if (apiKey === 66) res.transactionStates = (res.transactionStates as Req[]).filter((t) => may(Op.DESCRIBE, R.TRANSACTIONAL_ID, t.transactionalId));

@@ -72,7 +72,7 @@ async function shutDownWatchingMetadata(cluster: TestCluster, id: number): Promi
 test("rolling restart with SIGTERM: leaderships move before each exit, no record lost or duplicated, no fatal producer error", { skip, timeout: 400_000 }, async () => {
   const cluster = await startCluster([
     "-o", "broker.session.timeout.ms=3000",
-    "-o", "replica.lag.time.max.ms=2000",
+    "-o", "replica.lag.time.max.ms=10000",
     "-o", "offsets.topic.replication.factor=3",
     "-o", "offsets.topic.num.partitions=3",
     "-o", "auto.leader.rebalance.enable=false",

@@ -6,7 +6,8 @@
  * Java Admin's listConsumerGroupOffsets (OffsetFetch v8+) for partitions of `a` and `b` gets `a`'s offset, `b`
  * being answered TOPIC_AUTHORIZATION_FAILED inside the group (which the Admin leaves out of its result); its
  * describeConsumerGroups of `g-mine` and `g-other` at once (a batched FindCoordinator v4+) describes `g-mine` and
- * refuses only `g-other`.
+ * refuses only `g-other`; the authorized operations it is told are alice's: none on the cluster, READ and DESCRIBE
+ * on `a`, DESCRIBE on `g-mine`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -62,6 +63,10 @@ test("ListGroups, ListTransactions and OffsetFetch of all topics leave out what 
     const described = await runJava("runnel.DescribeGroupsAs", ["--bootstrap", b.bootstrap, "--groups", "g-mine,g-other", ...aliceProps]);
     assert.equal(described.code, 0, described.stderr);
     assert.deepEqual(JSON.parse(described.stdout.trim().split("\n").pop()!).result, { "g-mine": "Empty", "g-other": "GroupAuthorizationException" });
+    const ops = await runJava("runnel.AuthorizedOps", ["--bootstrap", b.bootstrap, "--topic", "a", "--group", "g-mine", ...aliceProps]);
+    assert.equal(ops.code, 0, ops.stderr);
+    const told = JSON.parse(ops.stdout.trim().split("\n").pop()!);
+    assert.deepEqual([told.cluster, told.topic, told.group], [[], ["DESCRIBE", "READ"], ["DESCRIBE"]]);
     const txns = await tools.run(KAFKA_TOOL.transactions, ["--bootstrap-server", b.bootstrap, "--command-config", props("alice"), "list"]);
     assert.equal(txns.code, 0, txns.stderr);
     assert.match(txns.stdout, /tx-mine/);

@@ -5,14 +5,15 @@
  * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served. So
  * are the APIs naming a list of resources ({@link perResourceChecks}): the handler serves the allowed elements and
  * the refused ones are answered with their error codes in the same response. ListGroups, ListTransactions and an
- * OffsetFetch of all topics leave out what the principal may not describe, as Kafka does.
+ * OffsetFetch of all topics leave out what the principal may not describe, and reported authorized operations are
+ * the principal's, as Kafka does ({@link hideUnauthorized}).
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
 import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { addPartitionsRefusal, authorizationMessage, firstRefused, hideUnauthorized, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { addPartitionsRefusal, authorizationMessage, firstRefused, hideUnauthorized, NARROWED_RESPONSES, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -41,7 +42,7 @@ function refusedResponse(apiKey: number, version: number, req: unknown, code: nu
 /** `h` behind the authorizer. */
 export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
   const checked = checkedHandler(h, authz, nameOf);
-  if (h.apiKey !== 9 && h.apiKey !== 16 && h.apiKey !== 66) return checked;
+  if (!NARROWED_RESPONSES.has(h.apiKey)) return checked;
   return {
     ...checked,
     handle(ctx, req) {

@@ -1,6 +1,5 @@
 package runnel;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -19,9 +18,7 @@ public final class DescribeGroupsAs {
 
   public static void main(String[] argv) throws Exception {
     Map<String, String> args = Out.args(argv);
-    Map<String, Object> props = new HashMap<>();
-    props.put("bootstrap.servers", args.get("bootstrap"));
-    Out.props(args, props);
+    Map<String, Object> props = Out.clientProps(args);
     try (Admin admin = Admin.create(props)) {
       Map<String, Object> out = new TreeMap<>();
       for (Map.Entry<String, KafkaFuture<ConsumerGroupDescription>> e : admin.describeConsumerGroups(List.of(args.get("groups").split(","))).describedGroups().entrySet()) {

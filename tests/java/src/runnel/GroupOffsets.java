@@ -1,7 +1,6 @@
 package runnel;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -20,9 +19,7 @@ public final class GroupOffsets {
 
   public static void main(String[] argv) throws Exception {
     Map<String, String> args = Out.args(argv);
-    Map<String, Object> props = new HashMap<>();
-    props.put("bootstrap.servers", args.get("bootstrap"));
-    Out.props(args, props);
+    Map<String, Object> props = Out.clientProps(args);
     List<TopicPartition> tps = new ArrayList<>();
     for (String tp : args.get("partitions").split(",")) {
       int dash = tp.lastIndexOf('-');

@@ -1,7 +1,6 @@
 package runnel;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -23,13 +22,11 @@ public final class TxnSendAs {
 
   public static void main(String[] argv) throws Exception {
     Map<String, String> args = Out.args(argv);
-    Map<String, Object> props = new HashMap<>();
-    props.put("bootstrap.servers", args.get("bootstrap"));
+    Map<String, Object> props = Out.clientProps(args);
     props.put("transactional.id", args.get("transactional-id"));
     props.put("key.serializer", StringSerializer.class.getName());
     props.put("value.serializer", StringSerializer.class.getName());
     props.put("linger.ms", "50");
-    Out.props(args, props);
     try (KafkaProducer<String, String> p = new KafkaProducer<>(props)) {
       p.initTransactions();
       p.beginTransaction();
