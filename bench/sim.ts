@@ -3,15 +3,17 @@
  * random base seed (or --base), and reports seeds per second and simulated hours per second. Every failing seed is
  * printed with its replay command; the exit code is 1 when any failed.
  *
- * Usage: bun bench/sim.ts [--kind single|replicated|kafka|all] [--seconds 30] [--base N]
+ * Usage: bun bench/sim.ts [--kind single|replicated|kafka|cluster|all] [--seconds 30] [--base N]
  *   single: Partition + storage on a simulated disk; replicated: three replicas at the Partition level;
- *   kafka: one real broker (handlers, group and transaction coordinators) over encoded Kafka frames.
+ *   kafka: one real broker (handlers, group and transaction coordinators) over encoded Kafka frames;
+ *   cluster: three real brokers with their control planes on a simulated etcd, replica fetchers over the wire.
  */
 import { parseArgs } from "node:util";
 import { printTable, writeResults } from "./support.ts";
 import { runSingleBroker, type SimResult } from "../tests/sim/single-broker.ts";
 import { runReplicated } from "../tests/sim/replicated.ts";
 import { runKafkaBroker } from "../tests/sim/kafka-broker.ts";
+import { runCluster } from "../tests/sim/cluster.ts";
 import { describeFailure } from "../tests/sim/seeds.ts";
 
 const { values } = parseArgs({
@@ -21,8 +23,8 @@ const { values } = parseArgs({
     base: { type: "string" },
   },
 });
-const kinds = values.kind === "all" ? ["single", "replicated", "kafka"] : [values.kind!];
-const runners: Record<string, (seed: number) => Promise<SimResult>> = { single: (s) => runSingleBroker(s), replicated: (s) => runReplicated(s), kafka: (s) => runKafkaBroker(s) };
+const kinds = values.kind === "all" ? ["single", "replicated", "kafka", "cluster"] : [values.kind!];
+const runners: Record<string, (seed: number) => Promise<SimResult>> = { single: (s) => runSingleBroker(s), replicated: (s) => runReplicated(s), kafka: (s) => runKafkaBroker(s), cluster: (s) => runCluster(s) };
 for (const k of kinds) if (runners[k] === undefined) throw new Error(`unknown --kind ${k}`);
 const budgetMs = (Number(values.seconds) * 1000) / kinds.length;
 const base = values.base !== undefined ? Number(values.base) : Math.floor(Math.random() * 2 ** 31);

@@ -12,7 +12,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
-import { LogManager } from "../storage/log-manager.ts";
+import { LogManager, isLogDirStartFailure } from "../storage/log-manager.ts";
 import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
@@ -31,7 +31,7 @@ import { Partition, type PartitionDeps } from "../partition/partition.ts";
 import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
 import { interBrokerSecurity } from "../security/inter-broker.ts";
-import { tcpDialer } from "../client/connection.ts";
+import { tcpDialer, type Dialer } from "../client/connection.ts";
 import { listenerEndpoint } from "../cluster/control-plane.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import type { ElectionResult } from "../cluster/leader-election.ts";
@@ -129,8 +129,8 @@ export interface ClusterView {
   alterReassignment(topic: string, partition: number, target: number[] | null, allowReplicationFactorChange: boolean): Promise<void>;
   /** Runs leader elections (ElectLeaders) of `type`; `targets` null: every partition (those needing none left out). */
   electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
-  /** Reserves `size` producer ids cluster-wide; the first of them. */
-  reserveProducerIds(size: bigint): Promise<bigint>;
+  /** Reserves `size` producer ids cluster-wide, none below `floor`; the first of them. */
+  reserveProducerIds(size: bigint, floor: bigint): Promise<bigint>;
 }
 
 /** Things tests may inject. */
@@ -151,8 +151,12 @@ export interface BrokerDeps {
   cluster?: ClusterView;
   /** How plaintext Kafka listeners accept connections (default: the platform's TCP; the simulation passes its network). */
   listen?: ListenFn;
+  /** How replica fetchers reach leaders (default: TCP with the inter-broker listener's security; the simulation passes its network). */
+  dial?: Dialer;
   /** GETs an OAUTHBEARER JWKS from an http(s):// URL (default: the runtime's fetch). */
   httpGet?: HttpGet;
+  /** The broker shut itself down (every log dir failed, KIP-112): the process should exit with an error. */
+  onFatal?: (reason: string) => void;
 }
 
 /** A running broker. */
@@ -217,6 +221,10 @@ export class Broker {
   private stopped = false;
   /** The control plane in cluster mode, else null (a single node). */
   private cluster: ClusterView | null = null;
+  /** The replica fetchers' dialer when injected (BrokerDeps.dial), else null (TCP). */
+  private dial: Dialer | null = null;
+  /** Told when the broker shuts itself down (BrokerDeps.onFatal). */
+  private onFatal: ((reason: string) => void) | null = null;
   /** Replica fetchers of the partitions this broker follows, by leader id (cluster mode). */
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   /** Every inter-broker connection: the fetchers', the control channels (closed at stop). */
@@ -248,7 +256,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal">>) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -289,18 +297,35 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "httpGet">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
+    // KIP-112: a log dir whose disk fails at start goes offline and the broker starts with the others. The first one
+    // also holds the metadata (meta.properties, the local metadata store): its failure stops the start (Kafka's
+    // metadata log dir is fatal too).
+    const failedDirs = new Map<string, unknown>();
     for (const dir of dirs) {
-      if (d.fs.exists(dir)) continue;
-      d.fs.mkdirp(dir);
-      d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
+      try {
+        if (!d.fs.exists(dir)) {
+          d.fs.mkdirp(dir);
+          d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
+        }
+        d.fs.list(dir);
+      } catch (e) {
+        if (dir === dirs[0] || !isLogDirStartFailure(e)) throw e;
+        failedDirs.set(dir, e);
+      }
     }
-    const clusterId = ensureMetaProperties(d.fs, dirs, config.nodeId, config.raw("cluster.id"), d.random);
+    let metaFailure: unknown = null;
+    const clusterId = ensureMetaProperties(d.fs, dirs.filter((dir) => !failedDirs.has(dir)), config.nodeId, config.raw("cluster.id"), d.random, (dir, e) => {
+      if (dir === dirs[0] || !isLogDirStartFailure(e)) metaFailure ??= e;
+      else failedDirs.set(dir, e);
+    });
+    if (metaFailure !== null) throw metaFailure;
     const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
+    let started: Broker | null = null; // set once constructed: a runtime failure of every log dir shuts it down
     // Dynamic broker configs (KIP-226) from the metadata store count from the start: storage and the cleaner too.
     const staticSettings = new Map(config.values);
     mergeDynamicBrokerConfigs(config.values, staticSettings, metadata, config.nodeId);
@@ -332,14 +357,23 @@ export class Broker {
       checkpointIntervalMs: config.num("log.flush.offset.checkpoint.interval.ms"),
       cleaner: { enable: config.bool("log.cleaner.enable"), ...cleanerOptionsFrom(config) },
       afterPartitionLoaded: deps.recoveryProgress,
+      failedDirs,
+      onAllLogDirsFailed: (reason) => started?.fatal(reason),
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
     const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
+    started = broker;
+    broker.onFatal = deps.onFatal ?? null;
     broker.metrics = metrics;
     broker.cluster = deps.cluster ?? null;
-    if (deps.cluster) broker.producerIds.useClusterBlocks((size) => deps.cluster!.reserveProducerIds(size));
+    if (deps.cluster) broker.producerIds.useClusterBlocks((size, floor) => deps.cluster!.reserveProducerIds(size, floor));
+    broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
+    if (broker.cluster !== null) {
+      const cluster = broker.cluster;
+      broker.partitionDeps.unregistered = () => cluster.brokerEpoch() < 0;
+    }
     broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
       const p = broker.partition(topic, index);
       if (p !== undefined) broker.checkIsr(p);
@@ -417,15 +451,15 @@ export class Broker {
     const p = this.partition(c.topic, c.partition);
     if (p === undefined || c.value.leaderEpoch < p.leaderEpoch) return;
     if (this.standIns.has(p) === this.hosts(c.value)) {
-      this.rehost(p.topic, p, c.value);
-      return;
+      this.rehost(p.topic, p, c.value); // a reassignment added or removed this broker
+    } else {
+      try {
+        p.takeRoles(c.value);
+      } catch (e) {
+        this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
+      }
+      this.followLeader(p.topic, p);
     }
-    try {
-      p.takeRoles(c.value);
-    } catch (e) {
-      this.logger.error(`${c.topic}-${c.partition}: could not take the roles of metadata version ${c.version}: ${(e as Error).message}`);
-    }
-    this.followLeader(p.topic, p);
     if (c.topic === OFFSETS_TOPIC || c.topic === TRANSACTION_STATE_TOPIC) this.coordinatorsFollowLeaders();
   }
 
@@ -478,7 +512,7 @@ export class Broker {
     const channel = new LeaderChannel(nodeId, () => {
       const reg = this.metadata.brokers().find((b) => b.nodeId === nodeId);
       return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
-    }, tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
+    }, this.dial ?? tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
     this.leaderChannels.push(channel);
     return channel;
   }
@@ -606,6 +640,16 @@ export class Broker {
     return { host, port };
   }
 
+  /** Shuts the broker down after a failure it cannot serve through (every log dir offline), as Kafka halts. */
+  fatal(reason: string): void {
+    if (this.stopped) return;
+    this.logger.error(`Shutting down the broker because ${reason}`);
+    const told = this.onFatal;
+    void this.stop()
+      .catch((e) => this.logger.error(`shutdown after a fatal failure failed: ${(e as Error).message}`))
+      .finally(() => told?.(reason));
+  }
+
   /** Stops listening, flushes and closes every log. */
   async stop(): Promise<void> {
     if (this.stopped) return;
@@ -694,7 +738,7 @@ export class Broker {
    * Opens partition `i` of `topic` in the roles `state` gives it: on its log (created where missing) when this
    * broker hosts it, else as an in-memory stand-in, after deleting a log left here from before.
    */
-  private openPartition(topic: Topic, i: number, state: PartitionStateRecord | undefined): PartitionState {
+  private openPartition(topic: Topic, i: number, state: PartitionStateRecord | undefined, isNew = true): PartitionState {
     const roles = state ?? { leader: this.nodeId, leaderEpoch: 0, replicas: [this.nodeId], isr: [this.nodeId] };
     const tp = { topic: topic.name, partition: i };
     if (!this.hosts(state)) {
@@ -708,7 +752,19 @@ export class Broker {
       this.standIns.add(p);
       return p;
     }
-    const log = this.logs.getOrCreate(tp, topic.config, uuidBase64(topic.id));
+    let log: PartitionLog;
+    try {
+      log = this.logs.getOrCreate(tp, topic.config, uuidBase64(topic.id), isNew);
+    } catch (e) {
+      if (isNew || !this.logs.hasOfflineLogDirs) throw e;
+      // Its log dir may be the offline one (KIP-112): the partition is offline here, answering KAFKA_STORAGE_ERROR.
+      this.logger.warn(`${topic.name}-${i}: offline, ${(e as Error).message}`);
+      this.standInFs.removeTree(`/${topic.name}-${i}`);
+      const stand = PartitionLog.open(`/${topic.name}-${i}`, tp, topic.config, { fs: this.standInFs, clock: this.clock, logger: silentStorageLogger });
+      const p = Partition.open(topic, i, stand, { ...this.partitionDeps, fs: this.standInFs }, roles);
+      stand.takeOffline(e);
+      return p;
+    }
     return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
   }
 
@@ -719,7 +775,7 @@ export class Broker {
   private openPartitions(topic: Topic, from: number, to: number, undo = true): PartitionState[] {
     const opened: PartitionState[] = [];
     try {
-      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, this.metadata.partitionState(topic.name, i)));
+      for (let i = from; i < to; i++) opened.push(this.openPartition(topic, i, this.metadata.partitionState(topic.name, i), undo));
     } catch (e) {
       if (!undo) throw e;
       this.logger.error(`could not open partitions of ${topic.name}: ${(e as Error).message}`);

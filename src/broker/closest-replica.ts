@@ -3,7 +3,8 @@
  * `replica.selector.class` set: as leader it names a consumer's preferred read replica (Fetch v11+
  * `preferred_read_replica`) from the consumer's rack and the replicas' racks and positions; as a follower it serves
  * consumers up to its high watermark. Without it consumers are served by the leader only. The first read of a
- * partition by a consumer rack, on either side, is logged, and bytes served as a follower are counted.
+ * partition by a consumer rack, on either side, is logged (the bytes served as a follower are counted in
+ * `runnel_fetch_from_follower_bytes_total`).
  */
 import type { BrokerRegistration } from "../cluster/metadata-store.ts";
 import { selectReadReplica, type ReplicaSelector, type ReplicaView } from "../replication/replica-selector.ts";
@@ -25,8 +26,6 @@ export interface ClosestReplicaDeps {
 export class ClosestReplica {
   private readonly deps: ClosestReplicaDeps;
   private readonly noted = new Set<string>();
-  /** Bytes of records served to consumers as a follower. */
-  followerBytes = 0;
 
   constructor(deps: ClosestReplicaDeps) {
     this.deps = deps;
@@ -57,10 +56,9 @@ export class ClosestReplica {
     return this.deps.selector !== null && !p.isLeader && p.replicas.includes(this.deps.nodeId);
   }
 
-  /** Counts `bytes` served to a consumer in `clientRack` as a follower of `p`. */
-  servedAsFollower(p: Partition, clientRack: string, bytes: number): void {
-    this.followerBytes += bytes;
-    if (bytes > 0) this.note(`${p.log.name}: serving a consumer in rack ${clientRack || "(none)"} from this follower (KIP-392), up to its high watermark`);
+  /** Records served to a consumer in `clientRack` as a follower of `p` (logged the first time per rack). */
+  servedAsFollower(p: Partition, clientRack: string): void {
+    this.note(`${p.log.name}: serving a consumer in rack ${clientRack || "(none)"} from this follower (KIP-392), up to its high watermark`);
   }
 
   private note(line: string): void {

@@ -76,7 +76,7 @@ function mirrorArray(f: FieldSchema, reqFields: readonly FieldSchema[], req: Rec
   }
   // A request naming its entities by plain strings (DeleteTopics v1-5 `topicNames`, DescribeGroups `groups`...).
   const strings = reqFields.find((r) => r.array && r.type === "string" && inVersion(r, v) && Array.isArray(req[r.name]));
-  const nameField = elemFields.find((e) => e.type === "string" && !e.array && inVersion(e, v) && /^(name|groupId|transactionalId|topic)$/.test(e.name));
+  const nameField = elemFields.find((e) => e.type === "string" && !e.array && inVersion(e, v) && /^(name|groupId|transactionalId|topic|key)$/.test(e.name));
   if (strings !== undefined && nameField !== undefined && structArrays.length === 0) {
     return (req[strings.name] as (string | null)[]).map((s) => {
       const el = buildStruct(elemFields, [], null, v, code);

@@ -20,6 +20,27 @@ export const IMPLICIT_ADD_PARTITIONS_MIN_VERSION = 12;
 export function addPartitionsImplicitly(b: Broker, apiVersion: number, req: ProduceRequest): Promise<unknown> | null {
   const tid = req.transactionalId;
   if (apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION || !tid) return null;
+  const written = transactionalPartitions(b, apiVersion, req);
+  if (written === null) return null;
+  const { producerId, producerEpoch, partitions } = written;
+  const check = b.txns.verifyPartitions(tid, producerId, producerEpoch, partitions);
+  // Unknown producer or fenced epoch: nothing to add; already in the ongoing transaction: nothing to do.
+  if (check.errorCode !== ErrorCode.NONE || check.partitionErrors.every((e) => e === ErrorCode.NONE)) return null;
+  return b.txns.addPartitions(tid, producerId, producerEpoch, partitions);
+}
+
+/** The partitions a Produce request writes transactionally, with the producer of those batches. */
+export interface TransactionalWrite {
+  /** The batches' producer id. */
+  producerId: bigint;
+  /** The batches' producer epoch. */
+  producerEpoch: number;
+  /** The partitions with a transactional batch (known topics and partitions only). */
+  partitions: { topic: string; partition: number }[];
+}
+
+/** The partitions `req` writes transactionally (null when none). */
+export function transactionalPartitions(b: Broker, apiVersion: number, req: ProduceRequest): TransactionalWrite | null {
   const partitions: { topic: string; partition: number }[] = [];
   let producerId = -1n;
   let producerEpoch = -1;
@@ -36,9 +57,5 @@ export function addPartitionsImplicitly(b: Broker, apiVersion: number, req: Prod
       partitions.push({ topic: topic.name, partition: pd.index });
     }
   }
-  if (partitions.length === 0) return null;
-  const check = b.txns.verifyPartitions(tid, producerId, producerEpoch, partitions);
-  // Unknown producer or fenced epoch: nothing to add; already in the ongoing transaction: nothing to do.
-  if (check.errorCode !== ErrorCode.NONE || check.partitionErrors.every((e) => e === ErrorCode.NONE)) return null;
-  return b.txns.addPartitions(tid, producerId, producerEpoch, partitions);
+  return partitions.length === 0 ? null : { producerId, producerEpoch, partitions };
 }

@@ -7,17 +7,31 @@ import { parseProperties } from "./config.ts";
 import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { type RandomSource, systemRandom } from "../platform/random.ts";
 
-/** Reads or creates `meta.properties` in every dir; returns the cluster id they share. */
-export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: number, configuredClusterId: string | null, random: RandomSource = systemRandom): string {
+/**
+ * Reads or creates `meta.properties` in every dir; returns the cluster id they share. With `onIoError`, a dir whose
+ * file cannot be read or written is reported there and left out (the broker takes it offline); without, it throws.
+ */
+export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: number, configuredClusterId: string | null, random: RandomSource = systemRandom, onIoError?: (dir: string, e: unknown) => void): string {
   let clusterId: string | null = null;
   const missing: string[] = [];
+  const io = <T>(dir: string, fn: () => T): T | undefined => {
+    if (onIoError === undefined) return fn();
+    try {
+      return fn();
+    } catch (e) {
+      onIoError(dir, e);
+      return undefined;
+    }
+  };
   for (const dir of dirs) {
     const path = `${dir}/meta.properties`;
-    if (!fs.exists(path)) {
+    const text = io(dir, () => (fs.exists(path) ? new TextDecoder().decode(fs.readFile(path)) : null));
+    if (text === undefined) continue;
+    if (text === null) {
       missing.push(dir);
       continue;
     }
-    const props = parseProperties(new TextDecoder().decode(fs.readFile(path)));
+    const props = parseProperties(text);
     const id = props.get("cluster.id");
     const node = props.get("node.id");
     if (!id) throw new Error(`${path} has no cluster.id`);
@@ -31,7 +45,7 @@ export function ensureMetaProperties(fs: FileSystem, dirs: string[], nodeId: num
   clusterId ??= configuredClusterId ?? uuidBase64(randomUuid(random));
   for (const dir of missing) {
     const text = `#\n#Written by Runnel\nversion=1\nnode.id=${nodeId}\ncluster.id=${clusterId}\ndirectory.id=${uuidBase64(randomUuid(random))}\n`;
-    fs.writeFileAtomic(`${dir}/meta.properties`, new TextEncoder().encode(text));
+    io(dir, () => fs.writeFileAtomic(`${dir}/meta.properties`, new TextEncoder().encode(text)));
   }
   return clusterId;
 }

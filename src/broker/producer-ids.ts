@@ -14,13 +14,15 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 /** Ids reserved per durable write (Kafka's producer id block size). */
 export const PRODUCER_ID_BLOCK_SIZE = 1000n;
 
-/** Reserves `size` ids cluster-wide and answers the first. */
-export type ProducerIdBlockSource = (size: bigint) => Promise<bigint>;
+/** Reserves `size` ids cluster-wide, none below `floor`, and answers the first. */
+export type ProducerIdBlockSource = (size: bigint, floor: bigint) => Promise<bigint>;
 
 /** Hands out unique producer ids. */
 export class ProducerIdAllocator {
   private next_: bigint;
   private blockEnd: bigint;
+  /** The first id this broker's own file never handed out (ids a cluster must not hand out again). */
+  private readonly localEnd: bigint;
   private readonly path: string;
   private readonly fs: FileSystem;
   private cluster: ProducerIdBlockSource | null = null;
@@ -34,9 +36,13 @@ export class ProducerIdAllocator {
     const start = fs.exists(this.path) ? BigInt(new TextDecoder().decode(fs.readFile(this.path)).trim()) : 0n;
     this.next_ = start;
     this.blockEnd = start;
+    this.localEnd = start;
   }
 
-  /** Cluster mode: blocks come from `source` from now on (the local file is no longer used); fetches the first. */
+  /**
+   * Cluster mode: blocks come from `source` from now on, never below the ids this broker's file handed out before it
+   * joined a cluster (their producers may still be in the logs); fetches the first block.
+   */
   useClusterBlocks(source: ProducerIdBlockSource): void {
     this.cluster = source;
     this.next_ = 0n;
@@ -77,7 +83,7 @@ export class ProducerIdAllocator {
   private fetchSpare(): Promise<void> {
     const source = this.cluster;
     if (source === null) return Promise.resolve();
-    this.fetching ??= source(PRODUCER_ID_BLOCK_SIZE).then(
+    this.fetching ??= source(PRODUCER_ID_BLOCK_SIZE, this.localEnd).then(
       (first) => {
         this.fetching = null;
         this.spare = first;

@@ -130,7 +130,7 @@ function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<C
 }
 
 /** What the broker reads of the control plane in cluster mode. */
-function clusterView(plane: ControlPlane): ClusterView {
+export function clusterView(plane: ControlPlane): ClusterView {
   return {
     controllerId: () => plane.controllerId,
     brokerEpoch: () => plane.store.brokerEpoch,
@@ -139,7 +139,7 @@ function clusterView(plane: ControlPlane): ClusterView {
     alterIsr: (state, isr, joiningEpochs) => plane.alterIsr(state, isr, joiningEpochs),
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
     electLeaders: (type, targets) => plane.electLeaders(type, targets),
-    reserveProducerIds: (size) => plane.store.reserveProducerIds(size),
+    reserveProducerIds: (size, floor) => plane.store.reserveProducerIds(size, floor),
   };
 }
 
@@ -191,7 +191,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     return 2;
   }
   let plane: ControlPlane | null = null;
-  let started: Awaited<ReturnType<typeof startBrokerWithHttp>>;
+  let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
+  // The broker shut itself down (every log dir failed): exit 1, as Kafka does.
+  let exitAfterFatal: (code: number) => void = () => {};
+  const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
   try {
     if (etcdEndpoints.length > 0) {
       plane = await startControlPlane(config, etcdEndpoints);
@@ -200,14 +203,15 @@ export async function startCommand(argv: string[]): Promise<number> {
       config.values.set("cluster.id", clusterId);
     }
     const cluster = plane;
-    started = await startBrokerWithHttp(config, cluster ? { ...unsafe, metadata: cluster.store, cluster: clusterView(cluster) } : unsafe, undefined, cluster ? () => cluster.readinessProblem() : undefined);
+    const onFatal = () => void Promise.all([started?.http?.close(), plane?.close()]).finally(() => exitAfterFatal(1));
+    started = await startBrokerWithHttp(config, cluster ? { ...unsafe, metadata: cluster.store, cluster: clusterView(cluster), onFatal } : { ...unsafe, onFatal }, undefined, cluster ? () => cluster.readinessProblem() : undefined);
   } catch (e) {
     await plane?.close().catch(() => {});
     console.error(`runnel start: ${startFailureMessage(e)}`);
     return 1;
   }
   const { broker, http } = started;
-  return await new Promise<number>((resolve) => {
+  return await Promise.race([fatal, new Promise<number>((resolve) => {
     let stopping = false;
     const handOver = new AbortController();
     const stop = (signal: string) => {
@@ -229,5 +233,5 @@ export async function startCommand(argv: string[]): Promise<number> {
     };
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGTERM", () => stop("SIGTERM"));
-  });
+  })]);
 }

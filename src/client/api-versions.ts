@@ -62,8 +62,10 @@ const CLIENT_APIS: readonly number[] = [
   // Partition reassignment (runnel cluster reassign, drain).
   ApiKey.AlterPartitionReassignments,
   ApiKey.ListPartitionReassignments,
-  // Inter-broker: a transaction coordinator's markers to the leaders of the transaction's partitions.
+  // Inter-broker: a transaction coordinator's markers to the leaders of the transaction's partitions, and a
+  // partition leader's verification of a transactional write at its coordinator.
   ApiKey.WriteTxnMarkers,
+  ApiKey.AddPartitionsToTxn,
 ];
 
 /** The client's version range for `apiKey`, or undefined when the client never sends it. */

@@ -42,7 +42,7 @@ export class BrokerSession {
   private readonly keys: ClusterKeys;
   private readonly opts: BrokerSessionOptions;
   private readonly clock: Clock;
-  private readonly record: StoredBrokerRecord;
+  private record: StoredBrokerRecord;
   private lease: LeaseKeeper | null = null;
   private currentEpoch = -1;
   private stopped = false;
@@ -89,15 +89,17 @@ export class BrokerSession {
 
   /**
    * Marks the registration as in a controlled shutdown (rewrites the record under the same key and lease, so the
-   * epoch stays): the etcd revision written, or -1 when this session holds no registration.
+   * epoch stays; a later re-registration carries the mark too): the etcd revision written, or -1 when this session
+   * holds no registration.
    */
   async markControlledShutdown(): Promise<number> {
     const lease = this.lease;
     const epoch = this.currentEpoch;
     if (lease === null || epoch < 0) return -1;
     const key = this.keys.broker(this.opts.nodeId);
-    const record: StoredBrokerRecord = { ...this.record, inControlledShutdown: true };
-    const r = await this.client.txn([{ key, target: "CREATE", result: "EQUAL", value: epoch }], [{ put: { key, value: JSON.stringify(record), lease: lease.id } }]);
+    // kept for a re-registration after a lost lease too: a broker shutting down stays marked
+    this.record = { ...this.record, inControlledShutdown: true };
+    const r = await this.client.txn([{ key, target: "CREATE", result: "EQUAL", value: epoch }], [{ put: { key, value: JSON.stringify(this.record), lease: lease.id } }]);
     return r.succeeded ? r.revision : -1;
   }
 

@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { systemClock } from "../platform/clock.ts";
 import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
-import { ClusterController, type CreateTopicRequest } from "./controller.ts";
+import { ClusterController, placementBrokers, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
 import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
@@ -20,6 +20,7 @@ import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
 import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerEndpoint, BrokerRegistration } from "./metadata-store.ts";
+import type { HttpTransport } from "../platform/http-client.ts";
 
 /** Attempts of a reassignment write that keeps losing its compare-and-set to concurrent partition changes. */
 export const REASSIGNMENT_CAS_ATTEMPTS = 10;
@@ -53,6 +54,8 @@ export interface ControlPlaneSettings {
   clock?: Clock;
   /** Randomness (replica placement, incarnation ids). */
   random?: RandomSource;
+  /** How etcd's JSON gateway is reached (default: `fetch`; the simulation passes its simulated etcd). */
+  transport?: HttpTransport;
   /** The broker lost its lease (fenced at `epoch`); it registers again by itself. */
   onFenced?(epoch: number): void;
   /** The broker holds a registration with `epoch` (first time and after every renewal). */
@@ -114,7 +117,7 @@ export class ControlPlane {
    */
   static async start(s: ControlPlaneSettings): Promise<ControlPlane> {
     const clock = s.clock ?? systemClock;
-    const client = new EtcdClient({ endpoints: s.endpoints, requestTimeoutMs: s.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS });
+    const client = new EtcdClient({ endpoints: s.endpoints, requestTimeoutMs: s.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS, transport: s.transport, clock });
     const keys = new ClusterKeys(s.root ?? DEFAULT_ETCD_ROOT);
     let controller: ClusterController | null = null;
     const election = new ControllerElection(client, keys, {
@@ -163,8 +166,7 @@ export class ControlPlane {
       await this.controller.createTopic(req);
       return;
     }
-    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const states = assignReplicas(brokers, req.partitions, req.replicationFactor, this.random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
+    const states = assignReplicas(placementBrokers(this.store), req.partitions, req.replicationFactor, this.random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
     await this.store.createTopic({ name: req.name, idHex: req.idHex, partitions: req.partitions, replicationFactor: req.replicationFactor, configs: req.configs ?? {}, createdAtMs: this.clock.nowMs() }, states);
   }
 
@@ -178,7 +180,7 @@ export class ControlPlane {
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
     if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
-    const added = manual ?? assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    const added = manual ?? assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
   }
 

@@ -1,7 +1,8 @@
 /**
  * The active controller's work, on the etcd metadata store's view: creating and deleting topics (rack-aware replica
  * placement over the registered brokers) and keeping every partition led. When a broker's registration vanishes or
- * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`); a broker in
+ * returns it elects leaders from the live ISR and drops dead brokers from ISRs (`reconcilePartition`; a broker that
+ * re-registered with a new epoch before a pass saw it gone counts as gone for one pass: `liveIncarnations`); a broker in
  * a controlled shutdown loses its leaderships to other live ISR members and leaves the ISRs; and it completes
  * partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
  * is an etcd txn that compares the controller epoch (a deposed controller cannot write) and, for partitions, the
@@ -16,8 +17,8 @@ import { systemRandom, type RandomSource } from "../platform/random.ts";
 import type { ControllerElection } from "./controller-election.ts";
 import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
-import { initialPartitionState, reconcilePartition } from "./partition-state.ts";
-import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
+import { initialPartitionState, liveIncarnations, reconcilePartition } from "./partition-state.ts";
+import { assignReplicas, checkManualAssignment, type PlacementBroker } from "./replica-assignment.ts";
 import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
 import { completeReassignment } from "./reassignment.ts";
 
@@ -56,6 +57,11 @@ export interface CreateTopicRequest {
   idHex: string;
 }
 
+/** Brokers that new replicas are placed on: registered and not in a controlled shutdown (Kafka's usable brokers). */
+export function placementBrokers(store: Pick<EtcdMetadataStore, "brokers">): PlacementBroker[] {
+  return store.brokers().filter((b) => !b.inControlledShutdown).map((b) => ({ id: b.nodeId, rack: b.rack }));
+}
+
 /** The cluster controller (acts only while its broker holds the election). */
 export class ClusterController {
   private readonly store: EtcdMetadataStore;
@@ -72,6 +78,8 @@ export class ClusterController {
   private readonly rebalance: ControllerOptions["autoLeaderRebalance"];
   private readonly onRebalanced: ControllerOptions["onRebalanced"];
   private idle: (() => void)[] = [];
+  /** Registration epochs of the brokers at this controller's last complete pass (a changed one is a new incarnation). */
+  private readonly seenEpochs = new Map<number, number>();
 
   constructor(store: EtcdMetadataStore, election: ControllerElection, opts: ControllerOptions = {}) {
     this.store = store;
@@ -143,6 +151,7 @@ export class ClusterController {
 
   /** The election became active: reconcile what changed while another controller (or none) was in charge. */
   activated(): void {
+    this.seenEpochs.clear(); // epochs seen in an earlier term say nothing of what another controller has handled since
     this.poke();
   }
 
@@ -163,8 +172,7 @@ export class ClusterController {
     if (this.creating.has(req.name) || this.store.topic(req.name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${req.name}' already exists.`);
     }
-    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    const assignment = assignReplicas(brokers, req.partitions, req.replicationFactor, this.random);
+    const assignment = assignReplicas(placementBrokers(this.store), req.partitions, req.replicationFactor, this.random);
     const record: TopicRecord = {
       name: req.name,
       idHex: req.idHex,
@@ -193,7 +201,7 @@ export class ClusterController {
     }
     const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
     if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
-    const assignment = manual ?? assignReplicas(brokers, count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    const assignment = manual ?? assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
     const grown: TopicRecord = { ...topic, partitions: count };
     const states = assignment.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     if (!(await this.store.updateTopicGuarded([this.election.fence(epoch)], grown, states))) throw this.deposed();
@@ -249,7 +257,8 @@ export class ClusterController {
   private async reconcileOnce(): Promise<boolean> {
     if (!this.election.isActive) return true;
     const fence = [this.election.fence(this.election.current.epoch)];
-    const live = new Set(this.store.brokers().map((b) => b.nodeId));
+    const registered = this.store.brokers();
+    const { live, restarted } = liveIncarnations(registered, this.seenEpochs);
     const shuttingDown = new Set(this.store.brokers().filter((b) => b.inControlledShutdown).map((b) => b.nodeId));
     const changes: { next: PartitionStateRecord; expected: number }[] = [];
     for (const s of this.store.partitionStates()) {
@@ -257,15 +266,22 @@ export class ClusterController {
       const next = reconcilePartition(s, live, this.uncleanFor(s.topic), shuttingDown) ?? completeReassignment(s, live);
       if (next) changes.push({ next, expected: s.partitionEpoch });
     }
+    let allApplied = true;
     try {
       for (let i = 0; i < changes.length && this.election.isActive; i += CONTROLLER_PARTITIONS_PER_TXN) {
         const batch = changes.slice(i, i + CONTROLLER_PARTITIONS_PER_TXN);
         if (await this.store.compareAndSetPartitionsGuarded(fence, batch)) continue;
         // A lost CAS means that state changed under us; its watch event schedules another pass.
-        for (const c of batch) if (this.election.isActive) await this.store.compareAndSetPartitionGuarded(fence, c.next, c.expected);
+        for (const c of batch) if (this.election.isActive && !(await this.store.compareAndSetPartitionGuarded(fence, c.next, c.expected))) allApplied = false;
       }
     } catch {
       return false;
+    }
+    // A restarted broker counts as live from the next pass on, once this one has taken its old incarnation's roles.
+    if (allApplied && this.election.isActive) {
+      this.seenEpochs.clear();
+      for (const b of registered) this.seenEpochs.set(b.nodeId, b.brokerEpoch);
+      if (restarted.length > 0) this.again = true;
     }
     return true;
   }

@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { fetchTransport, type HttpTransport } from "../platform/http-client.ts";
+import { systemClock, type Clock } from "../platform/clock.ts";
 
 /** Deadline of one unary etcd request, ms. */
 export const ETCD_REQUEST_TIMEOUT_MS = 5_000;
@@ -140,6 +141,8 @@ export interface EtcdClientOptions {
   transport?: HttpTransport;
   /** Deadline of each unary request, ms. */
   requestTimeoutMs?: number;
+  /** Clock for the pause before a read is retried (default: the real one). */
+  clock?: Clock;
 }
 
 function rangeFields(key: string, prefix?: boolean): Record<string, string> {
@@ -153,6 +156,7 @@ export class EtcdClient {
   /** The transport, shared with watches. */
   readonly transport: HttpTransport;
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
   private current = 0;
 
   constructor(opts: EtcdClientOptions) {
@@ -160,6 +164,7 @@ export class EtcdClient {
     this.endpoints = opts.endpoints.map((e) => e.replace(/\/+$/, ""));
     this.transport = opts.transport ?? fetchTransport;
     this.timeoutMs = opts.requestTimeoutMs ?? ETCD_REQUEST_TIMEOUT_MS;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** The endpoint calls go to now (watches start here too). */
@@ -182,7 +187,7 @@ export class EtcdClient {
       } catch (e) {
         this.rotate();
         if (attempt < retries) {
-          await new Promise((r) => setTimeout(r, ETCD_RETRY_BACKOFF_MS));
+          await new Promise((r) => this.clock.setTimer(() => r(undefined), ETCD_RETRY_BACKOFF_MS));
           continue;
         }
         throw new EtcdUnavailableError(`${path}: ${(e as Error).message ?? e}`);

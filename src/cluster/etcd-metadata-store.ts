@@ -154,15 +154,16 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   /**
-   * Reserves `size` producer ids for this broker, cluster-wide (Kafka's AllocateProducerIds): moves the counter by
-   * compare-and-set and answers the first reserved id. Rejects with the retriable EtcdUnavailableError while etcd
-   * does not answer.
+   * Reserves `size` producer ids for this broker, cluster-wide (Kafka's AllocateProducerIds), none below `floor`:
+   * moves the counter by compare-and-set and answers the first reserved id. Rejects with the retriable
+   * EtcdUnavailableError while etcd does not answer.
    */
-  async reserveProducerIds(size: bigint): Promise<bigint> {
+  async reserveProducerIds(size: bigint, floor = 0n): Promise<bigint> {
     const key = this.keys.producerIdsNext;
     for (;;) {
       const kv = await this.client.get(key);
-      const first = kv === null ? 0n : BigInt(kvText(kv));
+      const stored = kv === null ? 0n : BigInt(kvText(kv));
+      const first = stored > floor ? stored : floor;
       const guard: Compare = kv === null ? { key, target: "CREATE", result: "EQUAL", value: 0 } : { key, target: "MOD", result: "EQUAL", value: kv.modRevision };
       const r = await this.client.txn([guard], [{ put: { key, value: String(first + size) } }]);
       if (r.succeeded) return first;
@@ -335,7 +336,12 @@ export class EtcdMetadataStore implements MetadataStore {
         clock: this.clock,
         random: this.opts.random,
         onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
-        onFenced: (epoch) => this.opts.onFenced?.(epoch),
+        onFenced: (epoch) => {
+          // etcd just answered (the lease is gone): a watch stream older than an outage may be dead, and this broker
+          // must see what the controller changed meanwhile (new leaders) before it acts as a leader any longer.
+          this.mirror.reconnect();
+          this.opts.onFenced?.(epoch);
+        },
       });
       this.session = session;
       try {

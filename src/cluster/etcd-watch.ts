@@ -80,6 +80,18 @@ export class EtcdWatch {
     return this.next;
   }
 
+  /**
+   * Drops the current stream and connects again now, resuming after the last delivered revision (nothing is lost or
+   * repeated): for a caller that has just heard from etcd while this stream may be one that a healed network cut
+   * left dead, which the probe would otherwise find only after its interval.
+   */
+  reconnect(): void {
+    if (this.closed) return;
+    this.backoffMs = ETCD_WATCH_RECONNECT_BACKOFF_MS;
+    this.abort?.abort();
+    this.wake?.();
+  }
+
   /** Stops the watch. */
   close(): void {
     this.closed = true;
@@ -263,6 +275,11 @@ export class EtcdMirror {
       this.listeners.push(check);
       this.abandon.add(reject);
     });
+  }
+
+  /** Reconnects the watch now ({@link EtcdWatch.reconnect}). */
+  reconnect(): void {
+    this.watch?.reconnect();
   }
 
   /** Stops watching; pending {@link EtcdMirror.waitFor} calls reject. */

@@ -41,6 +41,23 @@ function sameMembers(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * The brokers a controller pass counts as live: the registered ones, except those whose registration epoch differs
+ * from the one `seen` at the last pass. Such a broker is a new incarnation that came back before a pass saw it
+ * gone (a quick restart); as Kafka fences the previous incarnation of a re-registered broker, it counts as gone for
+ * this pass, so it loses its leaderships (a new leader epoch) and ISR places and rejoins by catching up.
+ */
+export function liveIncarnations(registered: readonly { nodeId: number; brokerEpoch: number }[], seen: ReadonlyMap<number, number>): { live: Set<number>; restarted: number[] } {
+  const live = new Set<number>();
+  const restarted: number[] = [];
+  for (const b of registered) {
+    const before = seen.get(b.nodeId);
+    if (before !== undefined && before !== b.brokerEpoch) restarted.push(b.nodeId);
+    else live.add(b.nodeId);
+  }
+  return { live, restarted };
+}
+
+/**
  * What the controller makes of a partition given the live brokers: drops dead brokers from the ISR (never the last
  * member: it keeps its claim to lead when it returns), and elects a new leader when the leader is dead or absent,
  * the first live ISR member in replica order. With `uncleanLeaderElection` (Kafka's

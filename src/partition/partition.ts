@@ -70,6 +70,12 @@ export interface PartitionDeps {
    */
   aliveBrokerEpoch?: (nodeId: number) => number | undefined;
   /**
+   * Cluster mode: whether this broker holds no registration now (restarting, or its lease lost). A broker without one
+   * does not act as a leader: it takes no writes and counts no follower fetches, so it acknowledges nothing in a
+   * leader epoch the controller may already have moved on from (or, restarted with a shorter log, still shows).
+   */
+  unregistered?: () => boolean;
+  /**
    * A follower out of the ISR has caught up on this leader (heard on its fetch): the owner writes the ISR change now
    * rather than at its next periodic check, as Kafka expands the ISR on the fetch path. Absent: the periodic check.
    */
@@ -233,6 +239,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   appendAsLeader(records: Uint8Array, logAppendTimeMs?: number): AppendResult {
     this.checkWritable();
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
+    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
     const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
     this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
@@ -301,6 +308,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
     }
+    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
     const registered = this.deps.aliveBrokerEpoch?.(replicaId);
     if (brokerEpoch >= 0n && registered !== undefined && BigInt(registered) > brokerEpoch) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: stale fetch from broker ${replicaId}: broker epoch ${brokerEpoch}, registered with ${registered}`);
@@ -334,9 +342,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * The leader's ISR decision (Kafka's ISR shrink and expand; applied by the caller as a compare-and-set of the
    * partition state, whose result comes back through {@link Partition.takeRoles}): an in-sync follower that has not
    * been caught up to the log end for `replicaLagTimeMaxMs` (`replica.lag.time.max.ms`) leaves; a follower out of
-   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins, if its last
-   * fetch carried the epoch of its current registration (KIP-903; a fetch without an epoch is taken as it is). Null
-   * when the ISR stays as it is (or this broker does not lead).
+   * the ISR whose log end offset reached the high watermark and the start of the current epoch joins, if (in a
+   * cluster) its last fetch carried the epoch of its current registration (KIP-903). Null when the ISR stays as it
+   * is (or this broker does not lead).
    */
   proposedIsr(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
     if (!this.isLeader) return null;
@@ -429,6 +437,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.onLogStartMoved = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
+    // Nothing is written into a log taken offline by a disk failure: a snapshot there could claim what its
+    // transaction index never got, and recovery (replaying from the snapshot) would not rebuild it.
+    if (this.log.isOffline) return;
     try {
       this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
@@ -467,14 +478,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
 
   /**
    * Whether follower `id` (out of the ISR) may join it: its log end offset reached the high watermark and the start
-   * of the current epoch, and it is registered and fetching as that registration.
+   * of the current epoch, and (in a cluster) it is registered and fetching as that registration.
    */
   private mayJoinIsr(id: number, f: FollowerState): boolean {
     const currentEpochStart = this.leaderEpochs.epochEntries().find((e) => e.epoch === this.roles.leaderEpoch)?.startOffset ?? 0n;
     if (f.logEndOffset < this.log.highWatermark || f.logEndOffset < currentEpochStart) return false;
     if (this.deps.aliveBrokerEpoch === undefined) return true;
     const registered = this.deps.aliveBrokerEpoch(id);
-    return registered !== undefined && (f.brokerEpoch < 0n || f.brokerEpoch === BigInt(registered));
+    // Stricter than Kafka, which also admits fetches without an epoch (older followers): every Runnel follower fetches
+    // with ReplicaState, so -1 means it is not registered yet, and may be a restarted process whose predecessor's
+    // registration has not expired.
+    return registered !== undefined && f.brokerEpoch === BigInt(registered);
   }
 
   /** NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is smaller than `min`, else null. */

@@ -28,12 +28,6 @@ export function throttledReplicasInclude(list: string, partition: number, broker
   return false;
 }
 
-/** Whether each entry of a throttled-replica list is `partition:broker` (or the list is `*` or empty). */
-export function validThrottledReplicas(list: string): boolean {
-  const text = list.trim();
-  return text === "" || text === "*" || text.split(",").every((e) => /^\s*\d+\s*:\s*\d+\s*$/.test(e));
-}
-
 /** What one side's throttle reads. */
 export interface ReplicationThrottleDeps {
   /** This broker's node id. */

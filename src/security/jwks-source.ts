@@ -12,7 +12,7 @@ import type { HttpGet } from "../platform/http-client.ts";
 
 /** Time between two refreshes asked for by the same unknown key id (Kafka's missing key id cache). */
 const MISSING_KID_INTERVAL_MS = 60_000;
-/** Unknown key ids remembered at once. */
+/** Unknown key ids remembered at once (ids older than the interval make room). */
 const MISSING_KID_MAX = 16;
 /** Deadline of one JWKS GET. */
 const FETCH_TIMEOUT_MS = 10_000;
@@ -100,7 +100,10 @@ export class JwksSource {
     const now = this.deps.monotonicMs();
     const last = this.missing.get(kid);
     if (last !== undefined && now - last < MISSING_KID_INTERVAL_MS) return;
-    if (last === undefined && this.missing.size >= MISSING_KID_MAX) return;
+    if (last === undefined && this.missing.size >= MISSING_KID_MAX) {
+      for (const [k, at] of this.missing) if (now - at >= MISSING_KID_INTERVAL_MS) this.missing.delete(k);
+      if (this.missing.size >= MISSING_KID_MAX) return;
+    }
     this.missing.set(kid, now);
     void this.refresh();
   }

@@ -11,7 +11,12 @@ interface Bucket {
   balance: number;
   /** Monotonic ms of the last update. */
   lastMs: number;
+  /** The quota (per second) of the last update. */
+  quota: number;
 }
+
+/** Sensors kept before those that are full again (no different from new ones) are dropped. */
+export const QUOTA_SENSORS_PRUNED_ABOVE = 10_000;
 
 /** The rate sensors of one broker. */
 export class QuotaRates {
@@ -39,13 +44,32 @@ export class QuotaRates {
     return quota <= 0 ? 0 : this.throttleOf(this.refilled(sensor, quota, nowMs), quota);
   }
 
+  /** How many sensors are kept. */
+  size(): number {
+    return this.buckets.size;
+  }
+
+  private burstOf(quota: number): number {
+    return (quota * (this.samples - 1) * this.windowMs) / 1000;
+  }
+
   private refilled(sensor: string, quota: number, nowMs: number): Bucket {
-    const burst = (quota * (this.samples - 1) * this.windowMs) / 1000;
     let b = this.buckets.get(sensor);
-    if (b === undefined) this.buckets.set(sensor, (b = { balance: burst, lastMs: nowMs }));
-    b.balance = Math.min(burst, b.balance + ((nowMs - b.lastMs) * quota) / 1000);
+    if (b === undefined) {
+      if (this.buckets.size >= QUOTA_SENSORS_PRUNED_ABOVE) this.prune(nowMs);
+      this.buckets.set(sensor, (b = { balance: this.burstOf(quota), lastMs: nowMs, quota }));
+    }
+    b.balance = Math.min(this.burstOf(quota), b.balance + ((nowMs - b.lastMs) * quota) / 1000);
     b.lastMs = nowMs;
+    b.quota = quota;
     return b;
+  }
+
+  /** Drops the sensors whose balance has refilled to the burst (a client that went quiet: a new sensor would be the same). */
+  private prune(nowMs: number): void {
+    for (const [sensor, b] of this.buckets) {
+      if (b.balance + ((nowMs - b.lastMs) * b.quota) / 1000 >= this.burstOf(b.quota)) this.buckets.delete(sensor);
+    }
   }
 
   private throttleOf(b: Bucket, quota: number): number {

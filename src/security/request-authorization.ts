@@ -34,6 +34,16 @@ const group = (op: number, name: string): Check => ({ op, type: R.GROUP, name, c
 const cluster = (op: number): Check => ({ op, type: R.CLUSTER, name: CLUSTER_NAME, code: C });
 const txn = (op: number, name: string): Check => ({ op, type: R.TRANSACTIONAL_ID, name, code: X });
 
+/** Kafka's message for an authorization error code (null for other codes). */
+export function authorizationMessage(code: number): string | null {
+  return code === T ? "Topic authorization failed." : code === G ? "Group authorization failed." : code === C ? "Cluster authorization failed." : code === X ? "Transactional Id authorization failed." : null;
+}
+
+/** FindCoordinator's check of one key: DESCRIBE on the transactional id (key type 1) or the group. */
+function coordinatorKey(keyType: number, key: string): Check {
+  return keyType === 1 ? txn(Op.DESCRIBE, key) : group(Op.DESCRIBE, key);
+}
+
 /** Config resource types (DescribeConfigs and friends) to ACL checks. */
 function configResource(op: number, r: { resourceType: number; resourceName: string }): Check {
   if (r.resourceType === 2) return topic(op, r.resourceName);
@@ -52,11 +62,11 @@ export interface PerResource {
 }
 
 /**
- * The per-resource checks of a request whose API Kafka answers per resource (CreateTopics, DeleteTopics,
+ * The per-resource checks of a request whose API Kafka answers per resource (FindCoordinator v4+, CreateTopics, DeleteTopics,
  * DeleteRecords, ListOffsets, OffsetForLeaderEpoch, CreatePartitions, Describe/Alter/IncrementalAlterConfigs,
  * OffsetCommit, OffsetFetch, TxnOffsetCommit, OffsetDelete, DescribeGroups, DeleteGroups, ConsumerGroupDescribe,
- * DescribeTransactions, DescribeProducers), or null for other APIs. OffsetFetch v8+ is split per group (a group with
- * a refused topic is answered with that topic's error for the group).
+ * DescribeTransactions, DescribeProducers), or null for other APIs. OffsetFetch v8+ is split per group here and per
+ * topic inside each group by {@link offsetFetchTopicRefusals}.
  */
 export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameById): PerResource | null {
   const named = (t: Req | string): string => (typeof t === "string" ? t : requestTopicName(t, nameOf));
@@ -71,8 +81,11 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
     case 8:
       return topicsOf(Op.READ)("topics", [group(Op.READ, req.groupId)]);
     case 9:
-      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId), ...(g.topics ?? []).map((t: Req) => topic(Op.DESCRIBE, named(t)))]);
+      // v8+: per group; a group's refused topics are answered inside it ({@link offsetFetchTopicRefusals}).
+      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
       return topicsOf(Op.DESCRIBE)("topics", [group(Op.DESCRIBE, req.groupId)]);
+    case 10:
+      return Array.isArray(req.coordinatorKeys) && req.coordinatorKeys.length > 0 ? over([], "coordinatorKeys", (k: string) => [coordinatorKey(req.keyType, k)]) : null;
     case 15:
       return over([], "groups", (g: string) => [group(Op.DESCRIBE, g)]);
     case 19:
@@ -122,13 +135,15 @@ export function requestChecks(apiKey: number, req: Req, nameOf: TopicNameById): 
     case 1:
       // A follower's fetch (replica id set) needs CLUSTER_ACTION on the cluster, as in Kafka.
       return (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? [cluster(Op.CLUSTER_ACTION)] : topics(req.topics, Op.READ);
-    case 10: {
-      const keys: string[] = req.coordinatorKeys ?? [req.key ?? ""];
-      return keys.map((k) => (req.keyType === 1 ? txn(Op.DESCRIBE, k) : group(Op.DESCRIBE, k)));
-    }
+    case 10:
+      // v0-3 name one key (`key`; `coordinatorKeys` decodes empty); v4+ are answered per key (perResourceChecks).
+      return [coordinatorKey(req.keyType, req.key ?? "")];
     case 11: case 12: case 13: case 14: case 68:
       return [group(Op.READ, req.groupId)];
-    case 16: case 35: case 60: case 66: case 29: case 50:
+    case 16: case 60: case 66:
+      // Answered to everyone; what the principal may not describe is left out ({@link hideUnauthorized}).
+      return [];
+    case 35: case 29: case 50:
       return [cluster(Op.DESCRIBE)];
     case 30: case 31: case 51:
       return [cluster(Op.ALTER)];
@@ -191,4 +206,89 @@ export function topicAllowed(b: AuthorizerHolder, ctx: { session?: { principal: 
 /** The name of a request's topic entry (by name, or by id through `nameOf`). */
 export function requestTopicName(t: Req, nameOf: TopicNameById): string {
   return t.name ?? t.topic ?? (t.topicId instanceof Uint8Array ? nameOf(uuidHex(t.topicId)) ?? "" : "");
+}
+
+/** The authorizer's answer for the request's principal: whether it may perform `op` on resource (`type`, `name`). */
+export type May = (op: number, type: number, name: string) => boolean;
+
+/** The APIs whose responses {@link hideUnauthorized} narrows. */
+export const NARROWED_RESPONSES: ReadonlySet<number> = new Set([3, 9, 15, 16, 60, 66, 69, 75]);
+
+/** "Not requested" in an authorized-operations field. */
+const OPERATIONS_NOT_REQUESTED = -2147483648;
+
+/** `ops` (a bit per ACL operation) narrowed to the operations the principal may perform on the resource. */
+function narrowOps(ops: number | undefined, may: May, type: number, name: string): number | undefined {
+  if (ops === undefined || ops === OPERATIONS_NOT_REQUESTED) return ops;
+  let out = 0;
+  for (let op = 0; op < 31; op++) if ((ops & (1 << op)) !== 0 && may(op, type, name)) out |= 1 << op;
+  return out;
+}
+
+/**
+ * Leaves out of a response what Kafka hides from a principal instead of refusing the request: ListGroups lists only
+ * groups it may DESCRIBE (all with DESCRIBE on the cluster), ListTransactions only transactional ids it may DESCRIBE,
+ * an OffsetFetch for all of a group's topics only topics it may DESCRIBE; and the authorized operations reported
+ * for the cluster (Metadata, DescribeCluster), topics (Metadata, DescribeTopicPartitions) and groups
+ * (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform.
+ */
+export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, nameOf: TopicNameById): void {
+  if (apiKey === 3 || apiKey === 60) res.clusterAuthorizedOperations = narrowOps(res.clusterAuthorizedOperations, may, R.CLUSTER, CLUSTER_NAME);
+  if (apiKey === 3 || apiKey === 75) for (const t of (res.topics ?? []) as Req[]) t.topicAuthorizedOperations = narrowOps(t.topicAuthorizedOperations, may, R.TOPIC, t.name ?? "");
+  if (apiKey === 15 || apiKey === 69) for (const g of (res.groups ?? []) as Req[]) g.authorizedOperations = narrowOps(g.authorizedOperations, may, R.GROUP, g.groupId);
+  const topicVisible = (t: Req) => may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf));
+  if (apiKey === 16 && !may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME)) res.groups = (res.groups as Req[]).filter((g) => may(Op.DESCRIBE, R.GROUP, g.groupId));
+  else if (apiKey === 66) res.transactionStates = (res.transactionStates as Req[]).filter((t) => may(Op.DESCRIBE, R.TRANSACTIONAL_ID, t.transactionalId));
+  else if (apiKey === 9) {
+    if (Array.isArray(req.groups)) {
+      const allTopics = new Set((req.groups as Req[]).filter((g) => g.topics === null).map((g) => g.groupId));
+      for (const g of (res.groups ?? []) as Req[]) if (allTopics.has(g.groupId)) g.topics = (g.topics as Req[]).filter(topicVisible);
+    } else if (req.topics === null && Array.isArray(res.topics)) res.topics = (res.topics as Req[]).filter(topicVisible);
+  }
+}
+
+/**
+ * OffsetFetch v8+ naming topics the principal may not DESCRIBE inside a group: the request without them, and a step
+ * adding them back to the group's answer with TOPIC_AUTHORIZATION_FAILED on each partition, as Kafka answers; null
+ * when every named topic may be described.
+ */
+export function offsetFetchTopicRefusals(req: Req, may: May, nameOf: TopicNameById): { served: Req; answer(res: Req): void } | null {
+  if (!Array.isArray(req.groups)) return null;
+  const refused = new Map<string, Req[]>();
+  const groups = (req.groups as Req[]).map((g) => {
+    if (!Array.isArray(g.topics)) return g;
+    const no = (g.topics as Req[]).filter((t) => !may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf)));
+    if (no.length === 0) return g;
+    refused.set(g.groupId, no);
+    return { ...g, topics: (g.topics as Req[]).filter((t) => !no.includes(t)) };
+  });
+  if (refused.size === 0) return null;
+  return {
+    served: { ...req, groups },
+    answer(res) {
+      for (const g of (res.groups ?? []) as Req[]) {
+        const no = refused.get(g.groupId);
+        if (no === undefined || g.errorCode !== ErrorCode.NONE) continue;
+        g.topics = [...g.topics, ...no.map((t) => ({ name: t.name, topicId: t.topicId, partitions: (t.partitionIndexes as number[]).map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: "", errorCode: T })) }))];
+      }
+    },
+  };
+}
+
+/**
+ * AddPartitionsToTxn v0-3 refused as Kafka refuses it, or null when it may proceed: without WRITE on the
+ * transactional id every partition gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; otherwise, when any topic lacks
+ * WRITE, its partitions get TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED (nothing is added,
+ * and the client knows which topics to blame).
+ */
+export function addPartitionsRefusal(req: Req, may: May): Req | null {
+  const topics = (req.v3AndBelowTopics ?? []) as Req[];
+  const txnAllowed = may(Op.WRITE, R.TRANSACTIONAL_ID, req.v3AndBelowTransactionalId ?? "");
+  const topicAllowed = new Map(topics.map((t) => [t.name as string, may(Op.WRITE, R.TOPIC, t.name)]));
+  if (txnAllowed && [...topicAllowed.values()].every((ok) => ok)) return null;
+  const codeOf = (name: string) => (!txnAllowed ? X : topicAllowed.get(name) ? ErrorCode.OPERATION_NOT_ATTEMPTED : T);
+  return {
+    throttleTimeMs: 0,
+    resultsByTopicV3AndBelow: topics.map((t) => ({ name: t.name, resultsByPartition: (t.partitions as number[]).map((partitionIndex) => ({ partitionIndex, partitionErrorCode: codeOf(t.name) })) })),
+  };
 }

@@ -12,16 +12,21 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 export interface InternalTopicPartition {
   /** The partition's log (reads). */
   readonly log: PartitionLog;
+  /** The in-sync replicas now. */
+  readonly isr: readonly number[];
   /** The leader write path: offsets assigned, producer state and high watermark moved, fetches woken. */
   appendAsLeader(records: Uint8Array): { lastOffset: bigint };
-  /** Resolves once the high watermark passed `offset` and the data is durable (the acks=all wait). */
-  whenCommitted(offset: bigint): Promise<void>;
+  /**
+   * Resolves once the high watermark passed `offset` and the data is durable (the acks=all wait); rejects with
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND when fewer than `minInsyncReplicas` are in sync by then.
+   */
+  whenCommitted(offset: bigint, minInsyncReplicas?: number): Promise<void>;
 }
 
 /** What the broker offers an internal topic (Broker implements it). */
 export interface InternalTopicHost<P extends InternalTopicPartition> {
   /** Topics by name. */
-  readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[] }>;
+  readonly topicsByName: ReadonlyMap<string, { readonly partitions: readonly P[]; readonly config: { readonly minInsyncReplicas: number } }>;
   /** Replication factor to create internal topic `topic` with (its Kafka setting, at most the brokers there are). */
   internalTopicReplicationFactor(topic: string): number;
   /** Creates a topic; rejects with a KafkaError on failure. */
@@ -65,10 +70,16 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
     throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${this.topic} is being created`);
   }
 
-  /** Appends batches like a Produce with acks=all: visible at once, resolved once fdatasynced. */
+  /**
+   * Appends batches like a Produce with acks=all, as Kafka's coordinators do: refused with NOT_ENOUGH_REPLICAS
+   * (synchronously) when fewer replicas than the topic's `min.insync.replicas` are in sync, visible at once, resolved
+   * once the high watermark passed them and they are fdatasynced.
+   */
   append(partition: number, batches: Uint8Array): Promise<void> {
     const p = this.partition(partition);
-    return p.whenCommitted(p.appendAsLeader(batches).lastOffset + 1n);
+    const minIsr = this.host.topicsByName.get(this.topic)!.config.minInsyncReplicas;
+    if (p.isr.length < minIsr) throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `${this.topic}-${partition}: min.insync.replicas=${minIsr} but only ${p.isr.length} replica(s) in sync`);
+    return p.whenCommitted(p.appendAsLeader(batches).lastOffset + 1n, minIsr);
   }
 
   /** Reads whole batches from `offset` (clamped to the log start offset), about `maxBytes` at most. */

@@ -135,6 +135,8 @@ export interface LogConfigKey {
   max?: number;
   /** Allowed values for strings and list items. */
   oneOf?: readonly string[];
+  /** Lists whose items are replicas (`partition:broker`), or the single wildcard `*` (Kafka's throttled-replica lists). */
+  replicaList?: true;
 }
 
 /** Every topic config key Runnel knows, in Kafka's alphabetical order. */
@@ -149,9 +151,9 @@ export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
   { name: "file.delete.delay.ms", field: "fileDeleteDelayMs", type: "long", default: "60000", serverDefaultKey: "log.segment.delete.delay.ms", min: 0, doc: "Wait before a deleted segment's files are removed." },
   { name: "flush.messages", field: "flushMessages", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.flush.interval.messages", min: 1, doc: "Messages appended before a forced fdatasync." },
   { name: "flush.ms", field: "flushMs", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.flush.interval.ms", min: 0, doc: "Time after an append before a forced fdatasync." },
-  { name: "follower.replication.throttled.replicas", field: "followerReplicationThrottledReplicas", type: "list", default: "", serverDefaultKey: null, doc: "Replicas (partition:broker, or *) whose out-of-sync follower fetches follower.replication.throttled.rate limits." },
+  { name: "follower.replication.throttled.replicas", field: "followerReplicationThrottledReplicas", type: "list", default: "", serverDefaultKey: null, replicaList: true, doc: "Replicas (partition:broker, or *) whose out-of-sync follower fetches follower.replication.throttled.rate limits." },
   { name: "index.interval.bytes", field: "indexIntervalBytes", type: "int", default: "4096", serverDefaultKey: "log.index.interval.bytes", min: 0, doc: "Bytes appended between offset index entries." },
-  { name: "leader.replication.throttled.replicas", field: "leaderReplicationThrottledReplicas", type: "list", default: "", serverDefaultKey: null, doc: "Replicas (partition:broker, or *) whose leader serves out-of-sync followers at most leader.replication.throttled.rate." },
+  { name: "leader.replication.throttled.replicas", field: "leaderReplicationThrottledReplicas", type: "list", default: "", serverDefaultKey: null, replicaList: true, doc: "Replicas (partition:broker, or *) whose leader serves out-of-sync followers at most leader.replication.throttled.rate." },
   { name: "local.retention.bytes", field: "localRetentionBytes", type: "long", default: "-2", serverDefaultKey: "log.local.retention.bytes", min: -2, doc: "Tiered storage local size limit (-2 = retention.bytes)." },
   { name: "local.retention.ms", field: "localRetentionMs", type: "long", default: "-2", serverDefaultKey: "log.local.retention.ms", min: -2, doc: "Tiered storage local time limit (-2 = retention.ms)." },
   { name: "max.compaction.lag.ms", field: "maxCompactionLagMs", type: "long", default: LONG_MAX_STRING, serverDefaultKey: "log.cleaner.max.compaction.lag.ms", min: 1, doc: "Longest a record stays ineligible for compaction." },
@@ -220,6 +222,9 @@ function parseValue(key: LogConfigKey, raw: string): { value: ParsedValue } | { 
         }
         if (items.length === 0) return { error: invalid(key, raw, "Empty list is not allowed") };
         return { value: [...new Set(items)] as CleanupPolicy[] };
+      }
+      if (key.replicaList && !(items.length === 1 && items[0] === "*") && !items.every((i) => /^\d+:\d+$/.test(i))) {
+        return { error: invalid(key, raw, `${key.name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`) };
       }
       return { value: items.join(",") };
     }

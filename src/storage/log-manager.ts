@@ -53,6 +53,10 @@ export interface LogManagerOptions {
    * for a returned promise, so the caller can report progress and let other work (health probes) run.
    */
   afterPartitionLoaded?: (loaded: number, total: number) => void | Promise<void>;
+  /** Log dirs that already failed before loading (the broker's start-up checks), with the error: offline from the start. */
+  failedDirs?: ReadonlyMap<string, unknown>;
+  /** Every log dir is offline (KIP-112): the broker shuts down, as Kafka does. */
+  onAllLogDirsFailed?: (reason: string) => void;
 }
 
 /** A log dir and the partitions in it, for DescribeLogDirs. */
@@ -67,6 +71,14 @@ export interface LogDirDescription {
 
 /** Errors that mean the disk under a log dir failed or filled up: the whole dir goes offline (KIP-112). */
 const LOG_DIR_FAILURES = new Set(["EIO", "ENOSPC", "EROFS", "EDQUOT"]);
+/** At start also a dir that cannot be reached at all (unmounted, permissions): Kafka's IOException while loading. */
+const LOG_DIR_START_FAILURES = new Set([...LOG_DIR_FAILURES, "EACCES", "EPERM", "ENOTDIR"]);
+
+/** Whether `e` means the disk or directory under a log dir failed, as far as loading it at start goes. */
+export function isLogDirStartFailure(e: unknown): boolean {
+  const code = ioErrorCode(e);
+  return code !== null && LOG_DIR_START_FAILURES.has(code);
+}
 
 /** The errno code of `e` (also inside a storage error's `ioError`), or null. */
 function ioErrorCode(e: unknown): string | null {
@@ -114,8 +126,32 @@ export class LogManager {
   static async open(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions = {}): Promise<LogManager> {
     await initCrc32c();
     const mgr = new LogManager(logDirs, deps, opts);
-    const total = mgr.logDirs.reduce((n, dir) => n + mgr.partitionDirsIn(dir).length, 0);
-    for (const dir of mgr.logDirs) await mgr.loadDir(dir, total);
+    // KIP-112 at start: a dir whose disk fails while it is read goes offline and the others load; none left fails the start.
+    const failedAtStart = (dir: string, e: unknown): void => {
+      if (!isLogDirStartFailure(e)) throw e;
+      mgr.logDirFailed(dir, e);
+    };
+    for (const [dir, e] of opts.failedDirs ?? []) failedAtStart(dir, e);
+    let total = 0;
+    for (const dir of mgr.logDirs) {
+      if (mgr.offlineDirs.has(dir)) continue;
+      try {
+        total += mgr.partitionDirsIn(dir).length;
+      } catch (e) {
+        failedAtStart(dir, e);
+      }
+    }
+    for (const dir of mgr.logDirs) {
+      if (mgr.offlineDirs.has(dir)) continue;
+      try {
+        await mgr.loadDir(dir, total);
+      } catch (e) {
+        failedAtStart(dir, e);
+      }
+    }
+    if (mgr.offlineDirs.size === mgr.logDirs.length) {
+      throw new Error(`all log dirs have failed (${[...mgr.offlineDirs].map(([d, r]) => `${d}: ${r}`).join("; ")}); the broker cannot start`);
+    }
     mgr.armRetention();
     mgr.armCheckpoint();
     mgr.cleaner?.start();
@@ -145,9 +181,10 @@ export class LogManager {
   /**
    * Returns the partition's log with `config` applied, creating it on the log dir with the fewest partitions if
    * it does not exist. `topicId` (16 bytes, or Kafka's printed base64url form) is written to `partition.metadata`
-   * when the log is created or has none yet.
+   * when the log is created or has none yet. `isNew` false (a partition this broker had before, opened at start):
+   * while a log dir is offline it is not created anew (it may be in that dir) and KAFKA_STORAGE_ERROR is thrown.
    */
-  getOrCreate(tp: TopicPartition, config: LogConfig, topicId: Uint8Array | string | null = null): PartitionLog {
+  getOrCreate(tp: TopicPartition, config: LogConfig, topicId: Uint8Array | string | null = null, isNew = true): PartitionLog {
     this.checkOpen();
     const name = partitionDirName(tp);
     const id = typeof topicId === "string" ? uuidFromBase64(topicId) : topicId;
@@ -160,6 +197,10 @@ export class LogManager {
         existing.topicId = id;
       }
       return existing.log;
+    }
+    // As Kafka: an existing partition not found while a log dir is offline may be in that dir; never start it empty elsewhere.
+    if (!isNew && this.offlineDirs.size > 0) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `cannot open the log of ${name}: log dir(s) ${[...this.offlineDirs.keys()].join(", ")} are offline and may hold it`);
     }
     const logDir = this.leastLoadedDir();
     const dir = `${logDir}/${name}`;
@@ -241,6 +282,12 @@ export class LogManager {
       `log dir ${dir} is offline after a disk failure (${reason}): its ${n} partition(s) answer KAFKA_STORAGE_ERROR until ` +
         `the broker restarts with the disk fixed; ${online.length > 0 ? `still serving ${online.join(", ")}` : "no log dir is left online"}`,
     );
+    if (online.length === 0) this.opts.onAllLogDirsFailed?.(`all log dirs (${this.logDirs.join(", ")}) have failed`);
+  }
+
+  /** Whether any log dir is offline (then a partition not found may be in it, and is not created anew elsewhere). */
+  get hasOfflineLogDirs(): boolean {
+    return this.offlineDirs.size > 0;
   }
 
   /** Runs retention on every log now; a failing log is reported and skipped. */

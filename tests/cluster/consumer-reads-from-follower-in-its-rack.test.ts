@@ -2,7 +2,8 @@
  * KIP-392 fetch from the closest replica on real processes: three brokers in racks rack1..rack3 with
  * `replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector`; a librdkafka consumer
  * (confluent-kafka-python) with `client.rack` set to a follower's rack is sent there by the leader
- * (preferred_read_replica) and reads every record from that follower, as both brokers' logs show; a kafkajs
+ * (preferred_read_replica) and reads every record from that follower, as both brokers' logs and the follower's
+ * `runnel_fetch_from_follower_bytes_total` show; a kafkajs
  * consumer without a rack keeps reading from the leader.
  */
 import { test } from "node:test";
@@ -28,7 +29,7 @@ print("read %d" % read)
 `;
 
 test("a librdkafka consumer with client.rack reads from the follower in its rack (KIP-392)", { skip, timeout: 300_000 }, async () => {
-  const cluster = await startCluster(["-o", `replica.selector.class=${RACK_AWARE_REPLICA_SELECTOR}`], (id) => ["-o", `broker.rack=rack${id}`]);
+  const cluster = await startCluster(["-o", `replica.selector.class=${RACK_AWARE_REPLICA_SELECTOR}`], (id) => ["-o", `broker.rack=rack${id}`, "-o", "http.listeners=http://127.0.0.1:0"]);
   const { brokers } = cluster;
   try {
     const kafka = new Kafka({ clientId: "near", brokers: brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
@@ -52,6 +53,13 @@ test("a librdkafka consumer with client.rack reads from the follower in its rack
     const served = `near-0: serving a consumer in rack rack${follower} from this follower (KIP-392)`;
     assert.ok(brokers[p.leader - 1].log().includes(sent), `the leader ${p.leader} named ${follower} as the preferred read replica`);
     assert.ok(brokers[follower - 1].log().includes(served), `the follower ${follower} served the consumer`);
+    const followerBytes = async (id: number) => {
+      const port = /HTTP \(metrics, health, console\) serving at http:\/\/127\.0\.0\.1:(\d+)/.exec(brokers[id - 1].log())![1];
+      const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^runnel_fetch_from_follower_bytes_total (\d+)/m.exec(page)![1]);
+    };
+    assert.ok((await followerBytes(follower)) >= RECORDS * 5, "the follower's metrics count the bytes it served to the consumer");
+    assert.equal(await followerBytes(p.leader), 0, "the leader served no consumer as a follower");
 
     // without a rack a consumer reads from the leader as before
     const plain = new Kafka({ clientId: "plain", brokers: [brokers[0].bootstrap], logLevel: logLevel.NOTHING }).consumer({ groupId: "plain-readers" });

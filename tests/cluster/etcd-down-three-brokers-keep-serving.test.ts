@@ -62,6 +62,7 @@ test("etcd down: leaders keep serving acks=all produce and fetch, CreateTopics a
         const code = r.topics[0].errorCode as number;
         assert.equal(code, ErrorCode.REQUEST_TIMED_OUT, `broker at ${b.bootstrap}: ${errorName(code)}`);
         assert.ok(isRetriable(code));
+        assert.match(r.topics[0].errorMessage ?? "", /etcd unavailable/, "the message says why");
       } finally {
         c.close();
       }

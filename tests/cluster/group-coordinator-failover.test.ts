@@ -8,7 +8,10 @@
  *   once replicated); the coordinator is SIGKILLed mid-consumption: another broker becomes the partition's leader,
  *   loads the group from its replica of the partition, FindCoordinator names it, the committed offsets there are at
  *   least the last acknowledged commit, the member reads everything produced before and after the kill with no
- *   gap, and its final commit of the end of every partition is taken by the new coordinator.
+ *   gap, and its final commit of the end of every partition is taken by the new coordinator;
+ * - commits are acks=all writes under the broker's min.insync.replicas=2: once the last follower is killed too and
+ *   leaves the ISR, OffsetCommit answers COORDINATOR_NOT_AVAILABLE (Kafka's mapping of NOT_ENOUGH_REPLICAS) and
+ *   OffsetFetch still answers the last acknowledged commit.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -81,7 +84,7 @@ test("SIGKILL of a group's coordinator mid-consumption: the new leader of its __
     t.skip("SKIPPED: /usr/bin/python3 has no confluent_kafka (tests/setup.d/10-interop-peers.sh)");
     return;
   }
-  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000", "-o", "offsets.topic.num.partitions=6"]);
+  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000", "-o", "offsets.topic.num.partitions=6", "-o", "min.insync.replicas=2"]);
   const { brokers } = cluster;
   let member: PeerProcess | null = null;
   try {
@@ -152,6 +155,23 @@ test("SIGKILL of a group's coordinator mid-consumption: the new leader of its __
       for (const e of end) assert.equal(final[0].partitions.find((p) => p.partition === e.partition)?.offset, e.high);
       const failures = m.events.filter((e) => e.event === "commit-failed").length;
       console.error(`coordinator ${coordinator} killed; broker ${newCoordinator} named coordinator after ${movedMs} ms; both phases read and committed ${resumedMs} ms after the kill (${failures} commit(s) failed during the move)`);
+      await m.exited;
+
+      // the last follower dies: with one replica in sync, min.insync.replicas=2 refuses commits
+      await brokers.find((_, i) => i + 1 !== coordinator && i + 1 !== newCoordinator)!.stop("SIGKILL");
+      const raw2 = await RawClient.connect(brokers[newCoordinator - 1].port);
+      try {
+        const commit = async (offset: bigint) => {
+          const r = await raw2.request(8, 8, { groupId: GROUP, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1n, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: "" }] }] });
+          return r.topics[0].partitions[0].errorCode as number;
+        };
+        await until("OffsetCommit to be refused with one replica in sync", 60_000, async () => (await commit(1n)) === 15);
+        const fetchedNow = await raw2.request(9, 8, { groups: [{ groupId: GROUP, topics: [{ name: TOPIC, partitionIndexes: [0] }] }], requireStable: false });
+        const p0 = end.find((e) => e.partition === 0)!.high;
+        assert.equal(String(fetchedNow.groups[0].topics[0].partitions[0].committedOffset), p0, "OffsetFetch answers the last acknowledged commit, not the refused one");
+      } finally {
+        raw2.close();
+      }
     } finally {
       await survivorAdmin.disconnect();
     }

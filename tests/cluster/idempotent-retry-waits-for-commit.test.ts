@@ -10,9 +10,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { startCluster, until } from "../support/cluster-processes.ts";
+import { createReplicatedPartition, startCluster, until } from "../support/cluster-processes.ts";
 import { signalChild } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
@@ -30,13 +29,7 @@ test("an idempotent acks=all retry is answered only after its first copy is comm
   const cluster = await startCluster();
   const frozen: number[] = [];
   try {
-    const admin = new Kafka({ clientId: "dup", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    const state = async () => (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions[0];
-    await until("the ISR to hold three replicas", 60_000, async () => (await state()).isr.length === 3);
-    const { leader } = await state();
-    await admin.disconnect();
+    const leader = await createReplicatedPartition(cluster, TOPIC);
 
     const c1 = await RawClient.connect(cluster.brokers[leader - 1].port);
     const c2 = await RawClient.connect(cluster.brokers[leader - 1].port);

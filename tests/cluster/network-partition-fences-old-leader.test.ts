@@ -1,15 +1,16 @@
 /**
  * Network partition (issue 9, acceptance 3). Three `runnel start` processes, each in its own network namespace on
- * a bridge; etcd in the root namespace on the bridge's address. The leader of an RF=3, min.insync.replicas=2
- * partition is cut off the bridge, so it reaches neither the other brokers nor etcd. Then:
+ * a bridge; etcd in the root namespace on the bridge's address. A topic of three RF=3, min.insync.replicas=2
+ * partitions; the leader of partition 0 (which follows the others) is cut off the bridge, so it reaches neither the
+ * other brokers nor etcd. Then:
  * - leadership moves: its lease expires and the controller elects a new leader from the ISR;
  * - the old leader acknowledges no acks=all write made to it after the cut (an idempotent confluent-kafka producer
  *   inside its namespace, retrying after request timeouts, gets an error for every one), while acks=1 writes to it succeed and land in its log; its high watermark does not
  *   move past what the ISR had (kcat inside its namespace reads exactly the records committed before the cut);
- * - the majority side takes acks=all writes;
+ * - the majority side takes acks=all writes to every partition (the cut-off broker leaves the ISRs it was in);
  * - after healing, the old leader truncates the acks=1 records, rejoins the ISR, and all three replicas' segment
  *   files become byte-identical;
- * - a checker reads the partition from every replica's files: every acknowledged acks=all record is at the offset
+ * - a checker reads every partition from every replica's files: every acknowledged acks=all record is at the offset
  *   it was acknowledged with, exactly once, and no record written only to the cut-off leader is anywhere.
  */
 import { test } from "node:test";
@@ -35,25 +36,29 @@ const skip =
 if (skip) console.error(skip);
 
 const TOPIC = "split";
+/** Partitions of the topic (placement spreads their leaders over the brokers). */
+const PARTITIONS = 3;
 /** Every broker listens on this port in its own namespace. */
 const PORT = 9092;
 /** Lease TTL and ISR lag bound: short, so the test takes seconds. */
 const SESSION_MS = 3_000;
 
 /**
- * confluent-kafka-python: produces COUNT records PREFIX-0.. to partition 0 with ACKS, waits for every answer and
- * prints one JSON line per record: its value, its offset (or -1) and its error (or null).
+ * confluent-kafka-python: produces COUNT records PREFIX-0.. with ACKS, record i to the i-th (round robin) of the
+ * comma-separated PARTITIONS, waits for every answer and prints one JSON line per record: its value, partition,
+ * offset (or -1) and error (or null).
  */
 const PRODUCER = `
 import sys, json
 from confluent_kafka import Producer
 bootstrap, topic, prefix, count, acks, timeout_ms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+partitions = [int(x) for x in sys.argv[7].split(",")]
 def delivered(err, msg):
-    print(json.dumps({"value": msg.value().decode(), "offset": msg.offset() if err is None else -1, "error": None if err is None else err.str()}), flush=True)
+    print(json.dumps({"value": msg.value().decode(), "partition": msg.partition(), "offset": msg.offset() if err is None else -1, "error": None if err is None else err.str()}), flush=True)
 p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "enable.idempotence": acks == "all", "linger.ms": 5,
               "message.timeout.ms": timeout_ms, "request.timeout.ms": min(3000, timeout_ms)})
 for i in range(count):
-    p.produce(topic, value=("%s-%d" % (prefix, i)).encode(), partition=0, on_delivery=delivered)
+    p.produce(topic, value=("%s-%d" % (prefix, i)).encode(), partition=partitions[i % len(partitions)], on_delivery=delivered)
     p.poll(0)
 left = p.flush(timeout_ms / 1000 + 30)
 if left:
@@ -62,13 +67,17 @@ if left:
 
 interface Delivery {
   value: string;
+  partition: number;
   offset: number;
   error: string | null;
 }
 
-/** Runs the producer (inside `prefix`'s namespace when given) and returns every record's answer. */
-async function produce(exec: string[], bootstrap: string, prefix: string, count: number, acks: "all" | "1", timeoutMs: number): Promise<Delivery[]> {
-  const argv = [...exec, PYTHON, "-c", PRODUCER, bootstrap, TOPIC, prefix, String(count), acks, String(timeoutMs)];
+/** Every partition of the topic. */
+const ALL_PARTITIONS = Array.from({ length: PARTITIONS }, (_, i) => i);
+
+/** Runs the producer (under the `exec` prefix: inside a namespace) to `partitions`; every record's answer. */
+async function produce(exec: string[], bootstrap: string, prefix: string, count: number, acks: "all" | "1", timeoutMs: number, partitions = ALL_PARTITIONS): Promise<Delivery[]> {
+  const argv = [...exec, PYTHON, "-c", PRODUCER, bootstrap, TOPIC, prefix, String(count), acks, String(timeoutMs), partitions.join(",")];
   const r = await runProc(argv[0], argv.slice(1), { timeoutMs: timeoutMs + 90_000 });
   assert.equal(r.code, 0, `producer ${prefix} failed:\n${r.stderr}`);
   const out = r.stdout.trim().split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Delivery);
@@ -76,9 +85,9 @@ async function produce(exec: string[], bootstrap: string, prefix: string, count:
   return out;
 }
 
-/** Every record (offset, value) in the `.log` files of partition 0 in `dataDir`, in file order; a torn tail is left out. */
-function replicaRecords(dataDir: string): { offset: bigint; value: string }[] {
-  const dir = path.join(dataDir, `${TOPIC}-0`);
+/** Every record (offset, value) in the `.log` files of `partition` in `dataDir`, in file order; a torn tail is left out. */
+function replicaRecords(dataDir: string, partition: number): { offset: bigint; value: string }[] {
+  const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   if (!fs.existsSync(dir)) return [];
   const out: { offset: bigint; value: string }[] = [];
   const cursor = new RecordCursor();
@@ -100,9 +109,9 @@ function replicaRecords(dataDir: string): { offset: bigint; value: string }[] {
   return out;
 }
 
-/** The concatenated `.log` files of partition 0 in `dataDir`. */
-function segmentBytes(dataDir: string): Buffer {
-  const dir = path.join(dataDir, `${TOPIC}-0`);
+/** The concatenated `.log` files of `partition` in `dataDir`. */
+function segmentBytes(dataDir: string, partition: number): Buffer {
+  const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   if (!fs.existsSync(dir)) return Buffer.alloc(0);
   return Buffer.concat(fs.readdirSync(dir).filter((n) => n.endsWith(".log")).sort().map((n) => fs.readFileSync(path.join(dir, n))));
 }
@@ -133,9 +142,10 @@ test("network partition: the cut-off leader acknowledges no acks=all write, lead
     const kafka = new Kafka({ clientId: "netsplit", brokers: all, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    const state = async (a = admin) => (await a.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions[0];
-    await until("the ISR to hold all three replicas", 60_000, async () => (await state()).isr.length === 3);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const states = async (a = admin) => (await a.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions;
+    const state = async (a = admin) => (await states(a)).find((p) => p.partitionId === 0)!;
+    await until("every ISR to hold all three replicas", 60_000, async () => (await states()).every((p) => p.isr.length === 3));
     const old = (await state()).leader;
     await admin.disconnect();
     const others = [1, 2, 3].filter((id) => id !== old);
@@ -147,16 +157,18 @@ test("network partition: the cut-off leader acknowledges no acks=all write, lead
     const cutAt = Date.now();
     // Clients inside the old leader's namespace still reach it; it still believes it leads.
     const oldSide = Promise.all([
-      produce(lab.exec(old), addr(old), "one", 50, "1", 20_000),
-      produce(lab.exec(old), addr(old), "lost", 20, "all", 10_000),
+      produce(lab.exec(old), addr(old), "one", 50, "1", 20_000, [0]),
+      produce(lab.exec(old), addr(old), "lost", 20, "all", 10_000, [0]),
     ]);
 
     const survivors = new Kafka({ clientId: "netsplit-majority", brokers: others.map(addr), logLevel: logLevel.NOTHING }).admin();
     await survivors.connect();
+    /** The partitions as the majority side reports them, or undefined when the admin client picked the cut-off broker. */
+    const majorityStates = () => states(survivors).catch(() => undefined);
     try {
       await until("a new leader elected on the majority side", 60_000, async () => {
-        const s = await state(survivors);
-        return others.includes(s.leader);
+        const s = (await majorityStates())?.find((p) => p.partitionId === 0);
+        return s !== undefined && others.includes(s.leader);
       });
     } catch (e) {
       const c = new EtcdClient({ endpoints: [etcd.endpoint], requestTimeoutMs: 5_000 });
@@ -176,33 +188,36 @@ test("network partition: the cut-off leader acknowledges no acks=all write, lead
     const read = [...lab.exec(old), "kcat", "-C", "-b", addr(old), "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\\n"];
     const seen = await runProc(read[0], read.slice(1), { timeoutMs: 60_000 });
     assert.equal(seen.code, 0, seen.stderr);
-    assert.deepEqual(seen.stdout.split("\n").filter((l) => l.length > 0), before.map((d) => d.value), "the cut-off leader's high watermark did not pass what its ISR had");
-    const oldLog = new Set(replicaRecords(dataDirs[old - 1]).map((r) => r.value));
+    assert.deepEqual(seen.stdout.split("\n").filter((l) => l.length > 0), before.filter((d) => d.partition === 0).map((d) => d.value), "the cut-off leader's high watermark did not pass what its ISR had");
+    const oldLog = new Set(replicaRecords(dataDirs[old - 1], 0).map((r) => r.value));
     assert.ok(ones.every((d) => oldLog.has(d.value)), "the acks=1 records are in the old leader's log during the cut");
 
     await lab.heal(old);
-    await until("the old leader to rejoin the ISR", 90_000, async () => (await state(survivors)).isr.length === 3);
+    await until("the cut-off broker to rejoin every ISR", 90_000, async () => (await majorityStates())?.every((p) => p.isr.length === 3) === true);
     await survivors.disconnect();
     const after = await produce([], all.join(","), "after", 50, "all", 60_000);
     assert.deepEqual(after.filter((d) => d.error !== null), [], "acks=all after healing");
 
-    await until("all three replicas to hold the same bytes", 60_000, () => {
-      const b = dataDirs.map(segmentBytes);
-      return b[0].length > 0 && b[0].equals(b[1]) && b[0].equals(b[2]);
-    });
-    const acked = [...before, ...during, ...after];
-    fs.writeFileSync(`/tmp/netsplit-debug.json`, JSON.stringify({ old, during: during.slice(0, 3), after: after.slice(0, 3), logs: brokers.map((b) => b.log()), replicas: dataDirs.map((d) => replicaRecords(d).map((r) => `${r.offset}:${r.value}`)) }, null, 1));
+    await until("the three replicas of every partition to hold the same bytes", 60_000, () =>
+      ALL_PARTITIONS.every((p) => {
+        const b = dataDirs.map((d) => segmentBytes(d, p));
+        return b[0].length > 0 && b[0].equals(b[1]) && b[0].equals(b[2]);
+      }),
+    );
     for (const [i, dir] of dataDirs.entries()) {
-      const records = replicaRecords(dir);
-      const at = new Map(records.map((r) => [r.value, r.offset]));
-      const count = new Map<string, number>();
-      for (const r of records) count.set(r.value, (count.get(r.value) ?? 0) + 1);
-      for (const d of acked) {
-        assert.equal(at.get(d.value), BigInt(d.offset), `replica ${i + 1}: ${d.value} at its acknowledged offset ${d.offset}`);
-        assert.equal(count.get(d.value), 1, `replica ${i + 1}: ${d.value} exactly once`);
+      for (const p of ALL_PARTITIONS) {
+        const acked = [...before, ...during, ...after].filter((d) => d.partition === p);
+        const records = replicaRecords(dir, p);
+        const at = new Map(records.map((r) => [r.value, r.offset]));
+        const count = new Map<string, number>();
+        for (const r of records) count.set(r.value, (count.get(r.value) ?? 0) + 1);
+        for (const d of acked) {
+          assert.equal(at.get(d.value), BigInt(d.offset), `broker ${i + 1}, partition ${p}: ${d.value} at its acknowledged offset ${d.offset}`);
+          assert.equal(count.get(d.value), 1, `broker ${i + 1}, partition ${p}: ${d.value} exactly once`);
+        }
+        const stray = records.filter((r) => r.value.startsWith("one-") || r.value.startsWith("lost-"));
+        assert.deepEqual(stray, [], `broker ${i + 1}, partition ${p}: nothing written only to the cut-off leader survives`);
       }
-      const stray = records.filter((r) => r.value.startsWith("one-") || r.value.startsWith("lost-"));
-      assert.deepEqual(stray, [], `replica ${i + 1}: nothing written only to the cut-off leader survives`);
     }
   } catch (e) {
     for (const [i, b] of brokers.entries()) console.error(`--- broker ${i + 1} log tail:\n${b.log().slice(-4000)}`);

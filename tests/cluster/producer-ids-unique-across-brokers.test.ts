@@ -1,9 +1,12 @@
 /**
  * Producer ids are unique across the brokers of a cluster: each broker reserves its blocks of ids in etcd (Kafka's
  * AllocateProducerIds), so idempotent producers that ask different brokers never share an id. (Sharing one made a
- * producer's batches look like duplicates of another's: the leader acknowledged them without writing them.)
+ * producer's batches look like duplicates of another's: the leader acknowledged them without writing them.) A broker
+ * that handed out ids from its own file before joining a cluster reserves only ids above them.
  */
 import { test } from "node:test";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import assert from "node:assert/strict";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startCluster } from "../support/cluster-processes.ts";
@@ -29,6 +32,19 @@ test("InitProducerId answered by three brokers of one cluster never gives the sa
       }
     }
     assert.equal(new Set(ids).size, ids.length, `producer ids ${ids.join(", ")}`);
+
+    // A broker whose data dir holds ids handed out before it joined a cluster (single-node file) never reuses them.
+    await cluster.brokers[0].stop("SIGTERM");
+    fs.writeFileSync(path.join(cluster.dataDirs[0], "__runnel_producer_ids"), "50000\n");
+    const restarted = await cluster.restart(1);
+    const c = await RawClient.connect(restarted.port);
+    try {
+      const r = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+      assert.equal(r.errorCode, ErrorCode.NONE, errorName(r.errorCode));
+      assert.ok((r.producerId as bigint) >= 50_000n, `producer id ${r.producerId} is above the ids the broker's own file handed out`);
+    } finally {
+      c.close();
+    }
   } finally {
     await cluster.close();
   }

@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { startCluster, until, type TestCluster } from "../support/cluster-processes.ts";
+import { startCluster, until, waitForRegistrations, metadataOf, type TestCluster } from "../support/cluster-processes.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { startProcess, type RunningProcess } from "../client/subprocess.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -25,15 +25,7 @@ const TOPIC = "rolling";
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "rolling_clients.py");
 const skip = ETCD_SKIP_REASON || ((await havePythonModule("confluent_kafka")) ? false : "SKIPPED: no confluent-kafka for /usr/bin/python3 (bash tests/setup.d/10-interop-peers.sh)");
 
-async function metadata(port: number): Promise<MetadataResponse> {
-  const c = await RawClient.connect(port);
-  try {
-    c.timeoutMs = 10_000;
-    return await c.request<MetadataResponse>(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-  } finally {
-    c.close();
-  }
-}
+const metadata = (port: number) => metadataOf(port);
 
 /**
  * Replicated partitions (of every topic, internal ones included) led by `id`, and whether every partition has a
@@ -80,7 +72,7 @@ async function shutDownWatchingMetadata(cluster: TestCluster, id: number): Promi
 test("rolling restart with SIGTERM: leaderships move before each exit, no record lost or duplicated, no fatal producer error", { skip, timeout: 400_000 }, async () => {
   const cluster = await startCluster([
     "-o", "broker.session.timeout.ms=3000",
-    "-o", "replica.lag.time.max.ms=2000",
+    "-o", "replica.lag.time.max.ms=10000",
     "-o", "offsets.topic.replication.factor=3",
     "-o", "offsets.topic.num.partitions=3",
     "-o", "auto.leader.rebalance.enable=false",
@@ -93,6 +85,7 @@ test("rolling restart with SIGTERM: leaderships move before each exit, no record
   try {
     const bootstrap = cluster.brokers.map((b) => b.bootstrap).join(",");
     const kafka = new Kafka({ clientId: "rolling", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
+    await waitForRegistrations(cluster);
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });

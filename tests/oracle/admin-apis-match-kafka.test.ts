@@ -2,8 +2,8 @@
  * Differential: ApiVersions, Metadata (unknown topics and topic ids, authorized operations), CreateTopics with
  * every validation error, DescribeConfigs (defaults, sources, types, synonyms) for topics, brokers and groups,
  * AlterConfigs / IncrementalAlterConfigs (errors, dynamic broker configs, group configs), CreatePartitions with bad
- * counts, DeleteRecords and ListOffsets for every timestamp kind: Runnel answers as Apache Kafka does, field by
- * field, at every version both serve.
+ * counts, DeleteRecords and ListOffsets for every timestamp kind, DescribeTopicPartitions (cursor pages, unknown
+ * topics): Runnel answers as Apache Kafka does, field by field, at every version both serve.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -375,5 +375,27 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
       return out;
     });
     assertSame("DescribeProducers/DescribeLogDirs", diffs);
+  });
+
+  test("DescribeTopicPartitions: named, unknown and invalid topics, pages by cursor, every topic, a cursor outside the list", async () => {
+    const p = await pair();
+    const diffs = await p.compare("DescribeTopicPartitions", async (s) => {
+      await createTopic(s, "dtp-a", 3);
+      await createTopic(s, "dtp-b", 2);
+      const out: Record<string, unknown> = {};
+      for (const v of p.versions(75)) {
+        const ask = (topics: string[], limit: number, cursor: { topicName: string; partitionIndex: number } | null) => s.client.request(75, v, { topics: topics.map((name) => ({ name })), responsePartitionLimit: limit, cursor });
+        out[`v${v} named`] = await ask(["dtp-b", "dtp-no-such", "bad/name", "dtp-a"], 2000, null);
+        out[`v${v} first page`] = await ask(["dtp-a", "dtp-b"], 2, null);
+        out[`v${v} mid-topic cursor`] = await ask(["dtp-a", "dtp-b"], 2, { topicName: "dtp-a", partitionIndex: 2 });
+        out[`v${v} topic cursor`] = await ask(["dtp-a", "dtp-b"], 2, { topicName: "dtp-b", partitionIndex: 0 });
+        out[`v${v} cursor outside the list`] = await ask(["dtp-a"], 10, { topicName: "dtp-b", partitionIndex: 0 });
+        out[`v${v} negative cursor partition`] = await ask(["dtp-a"], 10, { topicName: "dtp-a", partitionIndex: -1 });
+        const all = await ask([], 2000, null);
+        out[`v${v} all`] = { ...all, topics: all.topics.filter((t: { name: string }) => t.name.startsWith("dtp-")) };
+      }
+      return out;
+    });
+    assertSame("DescribeTopicPartitions", diffs);
   });
 });

@@ -28,10 +28,13 @@ const PARTITION_APIS: Record<number, PartitionShape> = {
   61: { reqTopics: "topics", reqParts: "partitionIndexes", reqIndex: null, resTopics: "topics", resParts: "partitions" },
 };
 
-/** Group requests: how to read the group ids, and the answer's array to merge when split (null: never split). */
+/**
+ * Group requests: how to read the group ids (one per item of the request's `reqList`, in order), and the answer's
+ * array to merge when split by coordinator (null: never split).
+ */
 const GROUP_APIS: Record<number, { keys: (b: any) => string[]; reqList: string | null; resList: string | null }> = {
   8: { keys: (b) => [b.groupId], reqList: null, resList: null },
-  9: { keys: (b) => (b.groups ? b.groups.map((g: any) => g.groupId) : [b.groupId]), reqList: null, resList: null },
+  9: { keys: (b) => (b.groups ? b.groups.map((g: any) => g.groupId) : [b.groupId]), reqList: "groups", resList: "groups" },
   11: { keys: (b) => [b.groupId], reqList: null, resList: null },
   12: { keys: (b) => [b.groupId], reqList: null, resList: null },
   13: { keys: (b) => [b.groupId], reqList: null, resList: null },
@@ -90,7 +93,9 @@ export class ClusterRoutingClient {
       const nodes = await Promise.all(keys.map((k) => this.coordinator(apiKey in GROUP_APIS ? 0 : 1, k)));
       const distinct = [...new Set(nodes)];
       if (distinct.length === 1 || keyed.reqList === null || keyed.resList === null) return this.send(nodes[0], apiKey, version, body);
-      const answers = await Promise.all(distinct.map((n) => this.send(n, apiKey, version, { ...body, [keyed.reqList!]: keys.filter((_, i) => nodes[i] === n) })));
+      // the request's own list items (names or structs, one per key, in order) that coordinator `n` serves
+      const list: unknown[] = body[keyed.reqList];
+      const answers = await Promise.all(distinct.map((n) => this.send(n, apiKey, version, { ...body, [keyed.reqList!]: list.filter((_, i) => nodes[i] === n) })));
       return { ...answers[0], [keyed.resList]: answers.flatMap((a: any) => a[keyed.resList!]) } as T;
     }
     if (apiKey === 35 && body.topics?.length > 0) return this.describeLogDirs(version, body);

@@ -71,12 +71,7 @@ export const CLUSTER_IGNORED: { api: string; path: RegExp; reason: string }[] = 
  * Scenarios (by the name given to `compare`) not yet compared on the 3-broker cluster, with why: cluster features
  * that other work is landing. Keep it short; remove an entry when its work lands.
  */
-export const CLUSTER_PENDING: { api: string; reason: string }[] = [
-  ...["Produce transactional", "Transactions", "Fetch isolation"].map((api) => ({
-    api,
-    reason: "transactions in a multi-broker cluster (dev/coord's work): FindCoordinator for a transactional id names the broker asked, and InitProducerId there answers NOT_COORDINATOR unless that broker leads the id's __transaction_state partition; markers for partitions led by other brokers need WriteTxnMarkers",
-  })),
-];
+export const CLUSTER_PENDING: { api: string; reason: string }[] = [];
 
 /** ORACLE_MESSAGES=1 keeps error messages in the comparison (to read Kafka's reasons while writing a fix). */
 const KEEP_MESSAGES = !!process.env.ORACLE_MESSAGES;

@@ -259,9 +259,12 @@ test("the leader refuses a follower fetch from a stale broker epoch and takes a 
   assert.throws(() => p.acceptFollowerFetch(FOLLOWER, 4n, 1, 7n), notLeader, "the old incarnation is fenced now");
   p.acceptFollowerFetch(FOLLOWER, 4n, 1, 8n);
   assert.deepEqual(p.proposedIsr(clock.monotonicMs(), 30_000), [LEADER, FOLLOWER, 3], "fetching as its current registration, it joins");
+  p.takeRoles({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER, 3], isr: [LEADER, 3] });
+  assert.equal(p.acceptFollowerFetch(FOLLOWER, 4n, 1, -1n), null, "a fetch without a broker epoch is not fenced");
+  assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null, "but does not join: the follower is not registered yet");
+  p.acceptFollowerFetch(FOLLOWER, 4n, 1, 8n);
   registered.delete(FOLLOWER);
   assert.equal(p.proposedIsr(clock.monotonicMs(), 30_000), null, "an unregistered broker does not join");
-  assert.equal(p.acceptFollowerFetch(FOLLOWER, 4n, 1, -1n), null, "a fetch without a broker epoch (before Fetch v15) is not fenced");
 });
 
 test("the leader calls onFollowerCaughtUp from the fetch path when a follower out of the ISR catches up, not before", () => {

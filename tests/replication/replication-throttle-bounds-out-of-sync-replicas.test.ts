@@ -7,7 +7,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { ReplicationThrottle, throttledReplicasInclude, validThrottledReplicas } from "../../src/replication/replication-throttle.ts";
+import { ReplicationThrottle, throttledReplicasInclude } from "../../src/replication/replication-throttle.ts";
+import { parseLogConfig } from "../../src/storage/log-config.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
 
 test("a throttled-replica list names partition:broker pairs or every replica", () => {
   assert.ok(throttledReplicasInclude("0:1,1:2", 1, 2));
@@ -15,8 +17,12 @@ test("a throttled-replica list names partition:broker pairs or every replica", (
   assert.ok(!throttledReplicasInclude("0:1,1:2", 2, 2));
   assert.ok(throttledReplicasInclude("*", 7, 9));
   assert.ok(!throttledReplicasInclude("", 0, 1));
-  assert.ok(validThrottledReplicas("0:1, 1:2") && validThrottledReplicas("*") && validThrottledReplicas(""));
-  assert.ok(!validThrottledReplicas("0-1") && !validThrottledReplicas("a:1"));
+  // as topic configs, Kafka's format is enforced (INVALID_CONFIG otherwise)
+  for (const ok of ["0:1, 1:2", "*", ""]) assert.ok(parseLogConfig({ "leader.replication.throttled.replicas": ok }).ok, ok);
+  for (const bad of ["0-1", "a:1", "*,0:1"]) {
+    const r = parseLogConfig({ "follower.replication.throttled.replicas": bad });
+    assert.ok(!r.ok && r.errorCode === ErrorCode.INVALID_CONFIG && /\[partitionId\]:\[brokerId\]/.test(r.message), bad);
+  }
 });
 
 test("out-of-sync replicas of listed partitions are held back once the rate's allowance is spent, and let go as time passes", () => {

@@ -14,8 +14,8 @@ import { aclClient, startAclBroker } from "./acl-broker.ts";
 /** The error or one of its causes carries Kafka error type `type`. */
 function hasType(e: unknown, type: string, depth = 0): boolean {
   if (e === null || typeof e !== "object" || depth > 6) return false;
-  const x = e as { type?: string; cause?: unknown; errors?: unknown[]; originalError?: unknown };
-  return x.type === type || hasType(x.cause, type, depth + 1) || hasType(x.originalError, type, depth + 1) || (x.errors ?? []).some((c) => hasType(c, type, depth + 1));
+  const x = e as { type?: string; cause?: unknown; errors?: unknown[]; groups?: unknown[]; error?: unknown; originalError?: unknown };
+  return x.type === type || [x.cause, x.originalError, x.error, ...(x.errors ?? []), ...(x.groups ?? [])].some((c) => hasType(c, type, depth + 1));
 }
 
 async function rejectsWith(p: Promise<unknown>, type: string): Promise<void> {
@@ -44,6 +44,8 @@ test("READ on topic a and its group: consume a, not produce; b hidden; no create
       acl(AclResourceTypes.GROUP, "g", ResourcePatternTypes.LITERAL, AclOperationTypes.READ),
       acl(AclResourceTypes.TOPIC, "p-", ResourcePatternTypes.PREFIXED, AclOperationTypes.WRITE),
       acl(AclResourceTypes.TOPIC, "p-2", ResourcePatternTypes.LITERAL, AclOperationTypes.WRITE, AclPermissionTypes.DENY),
+      // DESCRIBE lets FindCoordinator find tx-1's coordinator; producing in a transaction needs WRITE.
+      acl(AclResourceTypes.TRANSACTIONAL_ID, "tx-1", ResourcePatternTypes.LITERAL, AclOperationTypes.DESCRIBE),
     ] });
 
     // Consumes a in group g.
@@ -64,7 +66,8 @@ test("READ on topic a and its group: consume a, not produce; b hidden; no create
     assert.deepEqual((await aliceAdmin.listTopics()).sort(), ["a", "p-1", "p-2"], "b is hidden (DESCRIBE is implied by READ and WRITE only)");
     await rejectsWith(aliceAdmin.createTopics({ topics: [{ topic: "c" }] }), "TOPIC_AUTHORIZATION_FAILED");
     await rejectsWith(aliceAdmin.describeAcls({ resourceType: AclResourceTypes.ANY, resourcePatternType: ResourcePatternTypes.ANY, operation: AclOperationTypes.ANY, permissionType: AclPermissionTypes.ANY }), "CLUSTER_AUTHORIZATION_FAILED");
-    await rejectsWith(aliceAdmin.describeGroups(["other-group"]), "GROUP_AUTHORIZATION_FAILED");
+    // READ on group g implies DESCRIBE (FindCoordinator passes), not DELETE.
+    await rejectsWith(aliceAdmin.deleteGroups(["g"]), "GROUP_AUTHORIZATION_FAILED");
 
     const producer = alice.producer();
     await producer.connect();

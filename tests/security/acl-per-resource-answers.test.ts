@@ -3,17 +3,20 @@
  * only, CreateTopics, DeleteTopics, CreatePartitions, DescribeConfigs and AlterConfigs (confluent-kafka
  * AdminClient, one future per resource) and DeleteGroups (kafkajs) serve the allowed resources and answer the
  * refused ones with TOPIC_ or GROUP_AUTHORIZATION_FAILED; the effects on the allowed ones are seen by an admin.
- * Kafka's kafka-topics tool (DeleteTopics v6, topics named in structs) deletes only the topic alice may delete.
+ * Kafka's kafka-topics tool (DeleteTopics v6, topics named in structs) deletes only the topic alice may delete. A
+ * Java transactional producer adding a topic it may write and one it may not (AddPartitionsToTxn v3) has its
+ * transaction fail naming only the refused topic (a refused request answers the allowed topics'
+ * partitions OPERATION_NOT_ATTEMPTED, as Kafka; before, every topic of it was blamed).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from "kafkajs";
-import { aclClient, startAclBroker } from "./acl-broker.ts";
+import { aclClient, aclClientProperties, startAclBroker } from "./acl-broker.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
-import { KAFKA_TOOL, javaSkip, startToolSession } from "../support/java.ts";
+import { KAFKA_TOOL, javaSkip, runJava, startToolSession } from "../support/java.ts";
 
 const pySkip = (await havePythonModule("confluent_kafka")) ? false : "python module confluent_kafka is not installed (tests/setup.sh installs it as root)";
 
@@ -84,8 +87,7 @@ test("kafka-topics --delete (DeleteTopics v6) removes only the topics the princi
     await admin.createTopics({ topics: ["v6-ok", "v6-no"].map((topic) => ({ topic })) });
     const allow = (operation: number, resourceName: string, resourcePatternType = ResourcePatternTypes.LITERAL) => ({ resourceType: AclResourceTypes.TOPIC, resourceName, resourcePatternType, principal: "User:alice", host: "*", operation, permissionType: AclPermissionTypes.ALLOW });
     await admin.createAcls({ acl: [allow(AclOperationTypes.DESCRIBE, "v6-", ResourcePatternTypes.PREFIXED), allow(AclOperationTypes.DELETE, "v6-ok")] });
-    const props = path.join(dir, "alice.properties");
-    fs.writeFileSync(props, ["security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";', ""].join("\n"));
+    const props = aclClientProperties(dir, "alice");
     const r = await tools.run(KAFKA_TOOL.topics, ["--bootstrap-server", b.bootstrap, "--command-config", props, "--delete", "--topic", "v6-.*"]);
     assert.notEqual(r.code, 0);
     assert.match(r.stdout + r.stderr, /TopicAuthorizationException|not authorized/i);
@@ -94,6 +96,24 @@ test("kafka-topics --delete (DeleteTopics v6) removes only the topics the princi
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
     await tools.close();
+    await admin.disconnect();
+    await b.stop();
+  }
+});
+
+test("AddPartitionsToTxn with a refused topic: TOPIC_AUTHORIZATION_FAILED for it, OPERATION_NOT_ATTEMPTED for the others", { skip: javaSkip, timeout: 120_000 }, async () => {
+  const b = await startAclBroker();
+  const admin = aclClient(b, "admin").admin();
+  try {
+    await admin.connect();
+    await admin.createTopics({ topics: ["tx-yes", "tx-no"].map((topic) => ({ topic })) });
+    const allow = (resourceType: number, resourceName: string, operation: number) => ({ resourceType, resourceName, resourcePatternType: ResourcePatternTypes.LITERAL, principal: "User:alice", host: "*", operation, permissionType: AclPermissionTypes.ALLOW });
+    await admin.createAcls({ acl: [allow(AclResourceTypes.TRANSACTIONAL_ID, "tx-alice", AclOperationTypes.WRITE), allow(AclResourceTypes.TOPIC, "tx-yes", AclOperationTypes.WRITE), allow(AclResourceTypes.TOPIC, "tx-no", AclOperationTypes.DESCRIBE)] });
+    const r = await runJava("runnel.TxnSendAs", ["--bootstrap", b.bootstrap, "--transactional-id", "tx-alice", "--topics", "tx-yes,tx-no", "--prop", "security.protocol=SASL_PLAINTEXT", "--prop", "sasl.mechanism=PLAIN", "--prop", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";']);
+    assert.equal(r.code, 0, r.stderr);
+    const sent = JSON.parse(r.stdout.trim().split("\n").pop()!).result as Record<string, string>;
+    assert.deepEqual(sent, { "tx-no": "TopicAuthorizationException:[tx-no]", "tx-yes": "TopicAuthorizationException:[tx-no]" }, "both records fail with the transaction's error naming only tx-no");
+  } finally {
     await admin.disconnect();
     await b.stop();
   }

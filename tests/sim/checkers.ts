@@ -105,3 +105,12 @@ export function checkCommittedOffset(commits: readonly OffsetCommitAttempt[], la
   const a = commits[lastAcked];
   return [`${who}: committed offset went back to ${fetched}; the commit of ${a.value} by ${a.who} (#${lastAcked + 1}) was acknowledged before this fetch`];
 }
+
+/** What consumers read below the high watermark (`seen`: offset -> value) is still in `log`, unchanged. */
+export function checkReadRecordsStay(seen: ReadonlyMap<bigint, string>, log: readonly ReadRecord[]): string[] {
+  const at = new Map(log.map((r) => [r.offset, r.value]));
+  for (const [offset, value] of seen) {
+    if (at.get(offset) !== value) return [`a consumer read ${value} at ${offset} below the high watermark, but the log now holds ${at.get(offset) ?? "nothing"} there`];
+  }
+  return [];
+}

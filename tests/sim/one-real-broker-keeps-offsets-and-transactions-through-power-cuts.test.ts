@@ -5,8 +5,8 @@
  * OffsetCommit, OffsetFetch) and a read_committed member run through every restart. Checked: acks=all records and
  * committed transactions survive at their offsets; committed offsets never go backwards; no read_committed reader
  * sees an aborted record or passes the last stable offset; every transaction completes once the faults stop. One
- * seed replays exactly; two planted bugs are caught (offset commits answered before durable; the aborted
- * transaction index forgotten).
+ * seed replays exactly; three planted bugs are caught (offset commits answered before durable; the aborted
+ * transaction index forgotten; a last stable offset that ignores open transactions).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,4 +43,9 @@ test("planted bug caught within the budget: OffsetCommit answered before its rec
 test("planted bug caught within the budget: a forgotten aborted-transaction index shows aborted records to read_committed", { timeout: 600_000 }, async () => {
   const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { plantForgetAbortedTransactions: true }), (v) => v.includes("a record of an aborted transaction"), "--plant-forget-aborted-txns");
   assert.ok(caught !== null, `${SEEDS} seeds did not catch aborted records shown to read_committed`);
+});
+
+test("planted bug caught within the budget: a last stable offset that ignores open transactions lets read_committed pass it", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { plantLsoIgnoresOpenTransactions: true }), (v) => v.includes("aborted later") || v.includes("a record of an aborted transaction") || v.includes("last stable offset"), "--plant-lso-ignores-open-txns");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch read_committed reads past the true last stable offset`);
 });

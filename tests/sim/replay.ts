@@ -2,17 +2,19 @@
  * Replays one simulation seed:
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
  *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
- *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--trace]
+ *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--trace]
+ *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
 import { runSingleBroker } from "./single-broker.ts";
 import { runReplicated } from "./replicated.ts";
 import { runKafkaBroker } from "./kafka-broker.ts";
+import { runCluster } from "./cluster.ts";
 
 const [kind, seedText, ...flags] = process.argv.slice(2);
 const seed = Number(seedText);
-if (!Number.isInteger(seed) || !["single", "replicated", "kafka"].includes(kind)) {
-  console.error("usage: bun tests/sim/replay.ts <single|replicated|kafka> <seed> [plant flags] [--trace]");
+if (!Number.isInteger(seed) || !["single", "replicated", "kafka", "cluster"].includes(kind)) {
+  console.error("usage: bun tests/sim/replay.ts <single|replicated|kafka|cluster> <seed> [plant flags] [--trace]");
   process.exit(2);
 }
 const verbose = flags.includes("--trace");
@@ -21,7 +23,9 @@ const r =
     ? await runSingleBroker(seed, { verbose, plantLyingFdatasync: flags.includes("--plant-lying-fdatasync") })
     : kind === "replicated"
       ? await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated") })
-      : await runKafkaBroker(seed, { verbose, plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), plantForgetAbortedTransactions: flags.includes("--plant-forget-aborted-txns") });
+      : kind === "kafka"
+        ? await runKafkaBroker(seed, { verbose, plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), plantForgetAbortedTransactions: flags.includes("--plant-forget-aborted-txns"), plantLsoIgnoresOpenTransactions: flags.includes("--plant-lso-ignores-open-txns") })
+        : await runCluster(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr") });
 console.log(JSON.stringify({ seed: r.seed, traceHash: r.traceHash, simulatedMs: r.simulatedMs, stats: r.stats }));
 for (const v of r.violations) console.log(`VIOLATION ${v}`);
 process.exit(r.violations.length > 0 ? 1 : 0);

@@ -23,7 +23,7 @@ import { SimDisk } from "./sim-disk.ts";
 import { SimNetwork } from "./sim-network.ts";
 import { SimController, type PartitionState } from "./sim-controller.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
-import { checkAcknowledged, checkReadBelowHighWatermark, checkReplicasAgree, type AckedRecord } from "./checkers.ts";
+import { checkAcknowledged, checkReadBelowHighWatermark, checkReadRecordsStay, checkReplicasAgree, type AckedRecord } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 
 /** Knobs of one replicated run. */
@@ -426,13 +426,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
     if (all === null) violations.push("the leader's log has a batch that fails its CRC");
     else {
       violations.push(...checkAcknowledged(acked, all));
-      const at = new Map(all.map((r) => [r.offset, r.value]));
-      for (const [offset, value] of seen) {
-        if (at.get(offset) !== value) {
-          violations.push(`a consumer read ${value} at ${offset} below the high watermark, but the log now holds ${at.get(offset) ?? "nothing"} there`);
-          break;
-        }
-      }
+      violations.push(...checkReadRecordsStay(seen, all));
     }
     const bytes = (p: Partition) => Buffer.concat(readChunks(p, p.highWatermark));
     const ref = bytes(leader);
@@ -452,7 +446,7 @@ export async function runReplicated(seed: number, opts: ReplicatedOptions = {}):
 }
 
 /** The log's bytes from its start up to `upTo`. */
-function readChunks(p: Partition, upTo: bigint): Uint8Array[] {
+export function readChunks(p: Partition, upTo: bigint): Uint8Array[] {
   const out: Uint8Array[] = [];
   let at = p.log.logStartOffset;
   while (at < upTo) {

@@ -10,7 +10,18 @@ import { BrokerConfig } from "../../src/broker/config.ts";
 import type { Clock } from "../../src/platform/clock.ts";
 import type { Sim } from "./scheduler.ts";
 import type { SimDisk } from "./sim-disk.ts";
-import type { SimWire } from "./sim-wire.ts";
+import { simDialer, type SimWire } from "./sim-wire.ts";
+import type { SimEtcd } from "./sim-etcd.ts";
+import { ControlPlane } from "../../src/cluster/control-plane.ts";
+import { clusterView } from "../../src/cli/start.ts";
+
+/** A broker of a cluster: the simulated etcd its control plane talks to, and every broker's wire by port. */
+export interface SimClusterMember {
+  /** The simulated etcd. */
+  etcd: SimEtcd;
+  /** Each broker's listener port -> its wire (the replica fetchers dial through these). */
+  wires: ReadonlyMap<number, SimWire>;
+}
 
 /** The clock one process sees: its timers die with it. */
 function processClock(sim: Sim): Clock & { kill(): void } {
@@ -21,10 +32,11 @@ function processClock(sim: Sim): Clock & { kill(): void } {
     nowMs: () => base.nowMs(),
     monotonicMs: () => base.monotonicMs(),
     setTimer(fn, ms) {
+      // Whole milliseconds, as the real clock's wall time is (a third of a lease TTL would make fractional times).
       const h: unknown = base.setTimer(() => {
         live.delete(h);
         if (alive) fn();
-      }, ms);
+      }, Math.ceil(ms));
       live.add(h);
       return h;
     },
@@ -57,7 +69,15 @@ export class SimBrokerProcess {
     private readonly settings: Record<string, string>,
     /** Called with each started broker before clients reach it (planted bugs hook in here). */
     private readonly onStarted: (b: Broker) => void = () => {},
+    /** Cluster mode: the control plane on the simulated etcd, replica fetchers over the simulated wires. */
+    private readonly cluster: SimClusterMember | null = null,
   ) {}
+
+  /** Called when the running broker shut itself down (every log dir failed): the process exits. */
+  onExit: (reason: string) => void = () => {};
+
+  /** The control plane of the running process (cluster mode), or null. */
+  plane: ControlPlane | null = null;
 
   /** Starts a broker process on what the disk holds; resolves once it serves (or rejects when start-up fails). */
   async start(): Promise<Broker> {
@@ -77,7 +97,31 @@ export class SimBrokerProcess {
       },
     };
     const config = new BrokerConfig(new Map(Object.entries(this.settings)));
-    const b = await Broker.start(config, { fs: this.disk.view(), clock, logger, random: this.sim.random, listen: this.wire.listen });
+    const nodeId = config.nodeId;
+    let deps = {};
+    if (this.cluster !== null) {
+      const plane = await ControlPlane.start({
+        endpoints: ["http://etcd:2379"],
+        nodeId,
+        sessionTimeoutMs: config.num("broker.session.timeout.ms"),
+        clock,
+        random: this.sim.random,
+        transport: this.cluster.etcd.transport(nodeId, live),
+        requestTimeoutMs: 1000, // etcd deadline: a cut-off broker notices within a lease TTL
+        onRegistered: (epoch) => logger.info(`registered as broker ${nodeId}, epoch ${epoch}`),
+        onFenced: (epoch) => logger.info(`broker epoch ${epoch} fenced`),
+        onElected: (epoch) => logger.info(`controller (epoch ${epoch})`),
+      });
+      if (!live()) throw new Error("the broker process died while starting");
+      this.plane = plane;
+      config.values.set("cluster.id", await plane.store.adoptClusterId("c2ltdWxhdGVkLWNsdXN0ZXI"));
+      deps = { metadata: plane.store, cluster: clusterView(plane), dial: simDialer(this.sim, this.cluster.wires, nodeId, live) };
+    }
+    if (!live()) throw new Error("the broker process died while starting");
+    const onFatal = (reason: string) => {
+      if (live()) this.onExit(reason);
+    };
+    const b = await Broker.start(config, { fs: this.disk.view(), clock, logger, random: this.sim.random, listen: this.wire.listen, onFatal, ...deps });
     if (!live()) throw new Error("the broker process died while starting");
     this.onStarted(b);
     this.broker = b;
@@ -90,6 +134,7 @@ export class SimBrokerProcess {
     this.clock?.kill();
     this.clock = null;
     this.broker = null;
+    this.plane = null;
     this.wire.cutAll();
     if (powerCut) this.disk.crash();
     else this.disk.endProcess();

@@ -13,6 +13,10 @@ import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../../s
 import { readResponseHeader, writeRequestHeader } from "../../src/protocol/generated/headers.ts";
 import { concatBytes } from "../../src/protocol/wire.ts";
 import type { Sim } from "./scheduler.ts";
+import type { BrokerChannel, Dialer } from "../../src/client/connection.ts";
+import { ConnectionError, RequestTimeoutError } from "../../src/client/client-errors.ts";
+import { negotiateVersions } from "../../src/client/api-versions.ts";
+import type { ApiVersionsResponse } from "../../src/protocol/generated/18_api_versions.ts";
 
 /** One direction of a connection: writes delivered in order after seeded delays. */
 class Pipe {
@@ -71,7 +75,7 @@ export interface SimSocket {
 /** The network between the clients and one broker. */
 export class SimWire {
   private acceptor: ((c: Connection) => ConnectionHandler) | null = null;
-  private readonly cuts = new Set<() => void>();
+  private readonly cuts = new Map<() => void, number>();
   private nextPort = 40000;
   /** Counters for the run report. */
   readonly stats = { connections: 0, cutConnections: 0 };
@@ -79,7 +83,16 @@ export class SimWire {
   constructor(
     private readonly sim: Sim,
     private readonly maxDelayMs: number,
+    /** This broker's node id. */
+    readonly node = 1,
+    /** Nodes cut off from every other (shared by the wires of one cluster). */
+    private readonly isolated: ReadonlySet<number> = new Set(),
   ) {}
+
+  /** Cuts the connections between `node` and this broker (a partition starts). */
+  cutNode(node: number): void {
+    for (const [cut, from] of [...this.cuts]) if (from === node || this.node === node) cut();
+  }
 
   /** The broker's listener (BrokerDeps.listen): one acceptor at a time, the latest broker process's. */
   readonly listen: ListenFn = async (host, port, onConnection) => {
@@ -99,13 +112,13 @@ export class SimWire {
   /** The broker process died: its listener is gone and every connection is reset. */
   cutAll(): void {
     this.acceptor = null;
-    for (const cut of [...this.cuts]) cut();
+    for (const cut of [...this.cuts.keys()]) cut();
   }
 
-  /** Opens a connection to the broker; null when nothing listens (the client retries later). */
-  dial(onData: (b: Uint8Array) => void, onClose: () => void): SimSocket | null {
+  /** Opens a connection from node `from` (clients are 100) to the broker; null when nothing listens or a partition is in the way. */
+  dial(onData: (b: Uint8Array) => void, onClose: () => void, from = 100): SimSocket | null {
     const accept = this.acceptor;
-    if (accept === null) return null;
+    if (accept === null || this.isolated.has(from) || this.isolated.has(this.node)) return null;
     this.stats.connections++;
     const port = this.nextPort++;
     let handler: ConnectionHandler | null = null;
@@ -125,7 +138,7 @@ export class SimWire {
         onClose();
       });
     };
-    this.cuts.add(cut);
+    this.cuts.set(cut, from);
     const brokerSide: Connection = {
       remote: `10.0.0.2:${port}`,
       remoteIp: "10.0.0.2",
@@ -162,16 +175,18 @@ export class SimKafkaConnection {
   private constructor(
     wire: SimWire,
     private readonly clientId: string,
+    from: number,
   ) {
     this.socket = wire.dial(
       (b) => this.onData(b),
       () => this.onClose(),
+      from,
     );
   }
 
-  /** Dials the broker; null when nothing listens. */
-  static open(wire: SimWire, clientId: string): SimKafkaConnection | null {
-    const c = new SimKafkaConnection(wire, clientId);
+  /** Dials the broker from node `from` (clients are 100); null when nothing listens. */
+  static open(wire: SimWire, clientId: string, from = 100): SimKafkaConnection | null {
+    const c = new SimKafkaConnection(wire, clientId, from);
     return c.socket === null ? null : c;
   }
 
@@ -221,4 +236,61 @@ export class SimKafkaConnection {
     this.socket = null;
     for (const p of this.pending.splice(0)) p.reject(new Disconnected("connection closed"));
   }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+}
+
+/**
+ * A {@link Dialer} for a broker's replica fetchers: connections from node `from` to the broker listening on the
+ * port asked for, with ApiVersions negotiated on connect and requests timed out on the simulation clock (a timeout
+ * closes the connection, as the product's client does).
+ */
+export function simDialer(sim: Sim, wires: ReadonlyMap<number, SimWire>, from: number, alive: () => boolean): Dialer {
+  return async (host, port, nodeId) => {
+    const wire = wires.get(port);
+    const conn = wire === undefined || !alive() ? null : SimKafkaConnection.open(wire, `runnel-replica-${from}`, from);
+    if (conn === null) throw new ConnectionError(`cannot connect to ${host}:${port}`);
+    const timed = <T>(p: Promise<T>, timeoutMs: number): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        let done = false;
+        sim.after(timeoutMs, `replica request timeout ${from}->${nodeId}`, () => {
+          if (done) return;
+          done = true;
+          conn.close();
+          reject(new RequestTimeoutError(`request to ${host}:${port} timed out after ${timeoutMs} ms`));
+        });
+        p.then(
+          (v) => {
+            if (done) return;
+            done = true;
+            resolve(v);
+          },
+          (e) => {
+            if (done) return;
+            done = true;
+            reject(e instanceof Disconnected ? new ConnectionError(e.message) : e);
+          },
+        );
+      });
+    const av = await timed(conn.request<ApiVersionsResponse>(18, 3, { clientSoftwareName: "runnel-sim", clientSoftwareVersion: "0" }), 30_000);
+    const versions = negotiateVersions(av.apiKeys);
+    const channel: BrokerChannel = {
+      nodeId,
+      address: `${host}:${port}`,
+      request: <T>(apiKey: number, body: unknown, opts: { version?: number; noResponse?: boolean; timeoutMs?: number } = {}) => {
+        if (conn.closed) return Promise.reject(new ConnectionError(`connection to ${host}:${port} closed`));
+        return timed(conn.request<T>(apiKey, opts.version ?? channel.version(apiKey), body, opts.noResponse === true), opts.timeoutMs ?? 30_000);
+      },
+      version: (apiKey) => (apiKey >= 0 && apiKey < versions.length ? versions[apiKey] : -1),
+      inFlight: () => conn.inFlight,
+      get closed() {
+        return conn.closed;
+      },
+      close: () => conn.close(),
+    };
+    return channel;
+  };
 }

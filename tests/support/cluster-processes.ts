@@ -6,7 +6,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
+import { Kafka, logLevel } from "kafkajs";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 import { RawClient } from "./raw-client.ts";
 
 /** Waits until `check` answers true, polling; fails with `what` after `timeoutMs`. */
@@ -72,4 +74,47 @@ export async function coordinatorNodeAt(port: number, key: string, keyType: 0 | 
 /** Prints the end of every broker's log to stderr (a failed cluster test says what the brokers saw). */
 export function printBrokerLogs(brokers: readonly BrokerProcess[], chars = 6000): void {
   for (const [i, b] of brokers.entries()) console.error(`--- broker ${i + 1} log (end) ---\n${b.log().slice(-chars)}`);
+}
+
+/** Metadata v12 of every topic (`topics` null) or of none ([]) from the broker on 127.0.0.1:`port` (PLAINTEXT). */
+export async function metadataOf(port: number, topics: null | [] = null): Promise<MetadataResponse> {
+  const c = await RawClient.connect(port);
+  try {
+    c.timeoutMs = 10_000;
+    return await c.request<MetadataResponse>(3, 12, { topics, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Waits until every running broker's Metadata (PLAINTEXT) lists all `count` brokers, so that a topic created next
+ * is placed over all of them (each broker's view learns the others' registrations through its etcd watch).
+ */
+export async function waitForRegistrations(cluster: TestCluster, count = 3, timeoutMs = 60_000): Promise<void> {
+  await until(`every broker to see ${count} registered brokers`, timeoutMs, async () => {
+    for (const b of cluster.brokers) {
+      if (b.child.exitCode !== null || b.child.signalCode !== null) continue;
+      const md = await metadataOf(b.port, []).catch(() => null);
+      if (md === null || md.brokers.length < count) return false;
+    }
+    return true;
+  });
+}
+
+/**
+ * Creates `topic` (one partition, replication factor 3, min.insync.replicas=2) with kafkajs, waits until all three
+ * replicas are in its ISR and answers the leader's node id.
+ */
+export async function createReplicatedPartition(cluster: TestCluster, topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: `create-${topic}`, brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    const state = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions[0];
+    await until(`the ISR of ${topic}-0 to hold three replicas`, 60_000, async () => (await state()).isr.length === 3);
+    return (await state()).leader;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -12,6 +12,9 @@ import { PYTHON, signalChild } from "./proc.ts";
 import { RawClient } from "./raw-client.ts";
 import { until, type TestCluster } from "./cluster-processes.ts";
 
+/** The producer's `topic.metadata.refresh.interval.ms`: how soon, at most, it finds a new leader after the election. */
+export const PRODUCER_METADATA_REFRESH_MS = 1000;
+
 /**
  * The producer: sends `v<i>` to partition 0 of argv[2] (bootstrap argv[1]) one record every ~2 ms until SIGTERM,
  * then flushes. Prints `a <i> <offset> <ms>` per acknowledged record, `f <i> <error>` per failed one, `E <fatal>
@@ -30,7 +33,7 @@ def on_error(err):
     print("E %d %s" % (1 if err.fatal() else 0, err.name()))
 p = Producer({"bootstrap.servers": sys.argv[1], "enable.idempotence": True, "acks": "all", "linger.ms": 2,
               "message.timeout.ms": 120000, "retry.backoff.ms": 50,
-              "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200, "topic.metadata.refresh.interval.ms": 1000,
+              "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200, "topic.metadata.refresh.interval.ms": ${PRODUCER_METADATA_REFRESH_MS},
               "queue.buffering.max.messages": 20000, "error_cb": on_error})
 def delivered(err, msg):
     if err is None:
@@ -100,10 +103,11 @@ export class IdempotentProducer {
     else if (l.length > 0) this.problems.push(l);
   }
 
-  /** The first acknowledgement reported after wall-clock `ms`, or undefined. */
-  firstAckAfter(ms: number): Ack | undefined {
-    for (let i = this.acks.length - 1; i >= 0 && this.acks[i].atMs > ms; i--) if (i === 0 || this.acks[i - 1].atMs <= ms) return this.acks[i];
-    return undefined;
+  /** The first acknowledgement reported after wall-clock `ms` of a record at `offset` or later, or undefined. */
+  firstAckAfter(ms: number, offset = 0n): Ack | undefined {
+    let first: Ack | undefined;
+    for (let i = this.acks.length - 1; i >= 0 && this.acks[i].atMs > ms; i--) if (this.acks[i].offset >= offset) first = this.acks[i];
+    return first;
   }
 
   /** Stops sending, waits for the flush; the `done <sent> <unflushed>` line. */
@@ -136,14 +140,31 @@ export async function partitionRoles(port: number, topic: string): Promise<{ lea
   }
 }
 
+/**
+ * Where leader epoch `epoch` starts on its leader on `port` (OffsetForLeaderEpoch for the epoch before it), or null
+ * while that broker does not lead in `epoch` yet.
+ */
+async function epochStartOffset(port: number, topic: string, epoch: number): Promise<bigint | null> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(23, 4, { replicaId: -1, topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: epoch, leaderEpoch: epoch - 1 }] }] });
+    const p = r.topics[0].partitions[0];
+    return p.errorCode === 0 ? p.endOffset : null;
+  } finally {
+    c.close();
+  }
+}
+
 /** What one kill did. */
 export interface KillRound {
   /** The killed leader's node id. */
   killed: number;
   /** Random pause before the kill, ms. */
   delayMs: number;
-  /** Kill to the next acknowledged record, ms. */
+  /** Kill to the next record acknowledged by the new leader (the first at or past where its epoch starts), ms. */
   failoverMs: number;
+  /** Kill to a surviving broker's Metadata naming a new leader (broker side only; polled every 20 ms), ms. */
+  electedMs: number;
   /** The new leader. */
   newLeader: number;
   /** The ISR seen right after the next acknowledged record (the controller drops the dead broker with the election). */
@@ -158,6 +179,8 @@ export interface KillRound {
   truncatedTo: bigint | null;
   /** Restart to back in the ISR, ms. */
   rejoinMs: number;
+  /** Whether the killed broker was restarted at once (before the failover). */
+  quickRestart: boolean;
 }
 
 /** Settings of {@link killLeaders}. */
@@ -176,11 +199,16 @@ export interface KillOptions {
   tailEvery: number;
   /** How many acks=1 records such a tail has. */
   tailRecords: number;
+  /** Every `quickRestartEvery`-th round but one (rounds 3, 7, ... for 4; never on tail rounds; 0 never) restarts the killed broker at once, not after the failover. */
+  quickRestartEvery: number;
   /** Per round progress. */
   log(msg: string): void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How often a survivor's Metadata is asked for the new leader after a kill, ms. */
+const ELECTION_POLL_MS = 20;
 
 /** Value prefix of the acks=1 records that only the old leader gets (truncated after its restart). */
 export const TAIL_PREFIX = "tail-";
@@ -236,22 +264,42 @@ export async function killLeaders(cluster: TestCluster, producer: IdempotentProd
       tailRecords = opts.tailRecords;
       tailBaseOffset = BigInt(r[0].baseOffset!);
     }
+    const quick = !withTail && opts.quickRestartEvery > 0 && round % opts.quickRestartEvery === opts.quickRestartEvery - 1;
     const killedAt = Date.now();
     await victim.stop("SIGKILL");
     if (withTail) for (const f of followers) signalChild(f.child, "SIGCONT");
-    await until(`an acknowledged record after kill ${round}`, 60_000, () => {
-      producer.assertRunning();
-      return producer.firstAckAfter(killedAt) !== undefined;
-    });
-    const failoverMs = producer.firstAckAfter(killedAt)!.atMs - killedAt;
-    const after = (await rolesFromAny(cluster, opts.topic, leader))!;
+    // A quick restart begins at once: its registration waits for the killed one's lease to expire, then comes back
+    // about when the controller elects a new leader.
     const restartedAt = Date.now();
-    const back = await cluster.restart(leader);
+    const restarting = quick ? cluster.restart(leader) : null;
+    restarting?.catch(() => {}); // awaited below
+    // Acks reported after the kill may still be the old leader's (answered just before it died): the next
+    // successful produce is the first record acknowledged at or past the start of the new leader's epoch.
+    let electedMs = -1;
+    let epochStart: bigint | null = null;
+    await until(`a new leader and an acknowledged record after kill ${round}`, 60_000, async () => {
+      producer.assertRunning();
+      for (; electedMs < 0; await sleep(ELECTION_POLL_MS)) {
+        const r = await partitionRoles(followers[0].port, opts.topic);
+        if (r !== null && r.leader >= 0 && r.leader !== leader) electedMs = Date.now() - killedAt;
+        else if (Date.now() - killedAt > 60_000) return false;
+      }
+      if (epochStart === null) {
+        const now = await rolesFromAny(cluster, opts.topic, leader);
+        if (now === null || now.leader < 0) return false;
+        epochStart = await epochStartOffset(cluster.brokers[now.leader - 1].port, opts.topic, now.leaderEpoch);
+      }
+      return epochStart !== null && producer.firstAckAfter(killedAt, epochStart) !== undefined;
+    });
+    const failoverMs = producer.firstAckAfter(killedAt, epochStart!)!.atMs - killedAt;
+    const after = (await rolesFromAny(cluster, opts.topic, leader))!;
+    const backFrom = quick ? restartedAt : Date.now();
+    const back = await (restarting ?? cluster.restart(leader));
     await until(`broker ${leader} back in the ISR after kill ${round}`, 90_000, async () => (await partitionRoles(back.port, opts.topic))?.isr.length === 3);
-    const rejoinMs = Date.now() - restartedAt;
+    const rejoinMs = Date.now() - backFrom;
     const cut = new RegExp(`${opts.topic}-0: truncated the log from log end offset (\\d+) to (\\d+)`).exec(back.log());
-    rounds.push({ killed: leader, delayMs, failoverMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs });
-    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; next acks=all produce after ${failoverMs} ms (new leader ${after.leader}); restarted, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
+    rounds.push({ killed: leader, delayMs, failoverMs, electedMs, newLeader: after.leader, isrAfterKill: after.isr, tailRecords, tailBaseOffset, truncatedFrom: cut ? BigInt(cut[1]) : null, truncatedTo: cut ? BigInt(cut[2]) : null, rejoinMs, quickRestart: quick });
+    opts.log(`kill ${round}: leader ${leader} SIGKILLed after ${delayMs} ms${withTail ? ` with an acks=1 tail of ${tailRecords} at offset ${tailBaseOffset}` : ""}; new leader ${after.leader} in Metadata after ${electedMs} ms, next acks=all produce after ${failoverMs} ms; ${quick ? "restarted at once" : "restarted"}, back in the ISR after ${rejoinMs} ms${cut ? `; truncated ${cut[1]} -> ${cut[2]}` : ""}`);
   }
   return rounds;
 }

@@ -22,6 +22,7 @@ import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
 import { addPartitionsImplicitly } from "../implicit-txn-partitions.ts";
+import { remoteVerdict, verifyAtRemoteCoordinator } from "../remote-txn-verification.ts";
 
 /** Requests whose transactional partitions were already offered to the transaction (see addPartitionsImplicitly). */
 const implicitlyAdded = new WeakSet<object>();
@@ -37,9 +38,10 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     maxVersion: 13,
     advertisedMinVersion: 0,
     handle(ctx, req) {
-      // Produce v12+: partitions join the producer's transaction first (then this request runs again, once).
+      // Produce v12+: partitions join the producer's transaction first; in a cluster a transaction coordinated by
+      // another broker is verified there (KIP-890). Then this request runs again, once.
       if (!implicitlyAdded.has(req)) {
-        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req);
+        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req) ?? verifyAtRemoteCoordinator(b, ctx.apiVersion, req);
         implicitlyAdded.add(req);
         if (adding !== null) return adding.then(() => this.handle(ctx, req));
       }
@@ -67,7 +69,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion));
+          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, remoteVerdict(req, p.topic.name, p.index)));
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
@@ -82,15 +84,36 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
       if (commits.length === 0) return response;
       const m = b.metrics; // produce purgatory: acks=all requests waiting for the high watermark and the fsync
       if (m !== null) m.waitingProduces++;
-      return Promise.all(
-        commits.map((c) =>
-          c.done.catch((e) => {
+      const handled = commits.map((c) =>
+        c.done.then(
+          () => void (c.settled = true),
+          (e) => {
+            c.settled = true;
+            if (c.timedOut) return; // answered REQUEST_TIMED_OUT already
             // A partition deleted or no longer led answers its Kafka code; an fdatasync failure KAFKA_STORAGE_ERROR.
             if (!(e instanceof KafkaError)) b.logger.error(`fdatasync failed: ${(e as Error).message}`);
             c.response.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
-          }),
+          },
         ),
-      ).then(() => {
+      );
+      // Kafka's DelayedProduce: past the request's timeout_ms, a partition whose high watermark has not reached the
+      // batch answers REQUEST_TIMED_OUT (retriable; the records stay in the log and may still commit), so a leader
+      // cut off from its followers answers instead of holding the request. One that is replicated and only waits for
+      // its fdatasync (Runnel's acks=all promise) is waited for.
+      let timer: unknown = null;
+      const expiry = new Promise<void>((resolve) => (timer = b.clock.setTimer(resolve, Math.max(0, req.timeoutMs))));
+      return Promise.race([Promise.all(handled), expiry]).then(async () => {
+        b.clock.clearTimer(timer);
+        const syncing: Promise<void>[] = [];
+        for (const [i, c] of commits.entries()) {
+          if (c.settled) continue;
+          if (c.partition.highWatermark >= c.offset) syncing.push(handled[i]);
+          else {
+            c.timedOut = true;
+            c.response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+          }
+        }
+        await Promise.all(syncing);
         if (m !== null) m.waitingProduces--;
         return response;
       });
@@ -102,6 +125,17 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
 interface PendingCommit {
   response: ProduceResponsePartitionProduceResponse;
   done: Promise<void>;
+  /** The partition and the offset its high watermark must reach. */
+  partition: PartitionState;
+  offset: bigint;
+  /** `done` has settled. */
+  settled: boolean;
+  /** Answered REQUEST_TIMED_OUT (timeout_ms passed first). */
+  timedOut: boolean;
+}
+
+function pendingCommit(p: PartitionState, response: ProduceResponsePartitionProduceResponse, offset: bigint, minInsyncReplicas: number): PendingCommit {
+  return { response, done: p.whenCommitted(offset, minInsyncReplicas), partition: p, offset, settled: false, timedOut: false };
 }
 
 function errorPartition(index: number, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
@@ -116,6 +150,7 @@ function appendPartition(
   acks: number,
   commits: PendingCommit[],
   apiVersion: number,
+  verdict: number | undefined,
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
   const now = b.clock.nowMs();
@@ -128,7 +163,7 @@ function appendPartition(
   if (acks === -1 && p.isr.length < config.minInsyncReplicas) {
     return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only ${p.isr.length} replica(s) in sync`);
   }
-  const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion);
+  const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion, verdict);
   if (txnProblem !== null) return txnProblem;
   // Idempotence: a retried batch is answered with the offset it got the first time.
   const first = v.batches[0];
@@ -142,7 +177,7 @@ function appendPartition(
       const response = { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
       // acks=all: the first copy may not be committed yet (its request timed out at the client, or this broker is a
       // partitioned old leader); the retry waits for the high watermark like the first did, as in Kafka.
-      if (acks === -1) commits.push({ response, done: p.whenCommitted(check.baseOffset + BigInt(first.count), config.minInsyncReplicas) });
+      if (acks === -1) commits.push(pendingCommit(p, response, check.baseOffset + BigInt(first.count), config.minInsyncReplicas));
       return response;
     }
   }
@@ -179,15 +214,17 @@ function appendPartition(
     recordErrors: [],
     errorMessage: null,
   };
-  if (acks === -1) commits.push({ response, done: p.whenCommitted(result.lastOffset + 1n, config.minInsyncReplicas) });
+  if (acks === -1) commits.push(pendingCommit(p, response, result.lastOffset + 1n, config.minInsyncReplicas));
   return response;
 }
 
 /**
  * Transactions: refuses control batches from clients, and a transactional batch unless it comes from the
- * producer's ongoing transaction at its current epoch with this partition in it. Null when the records may go on.
+ * producer's ongoing transaction at its current epoch with this partition in it: checked by this broker's
+ * coordinator, or `verdict` when another broker's coordinator was asked (remote-txn-verification.ts). Null when
+ * the records may go on.
  */
-function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number): ProduceResponsePartitionProduceResponse | null {
+function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number, verdict: number | undefined): ProduceResponsePartitionProduceResponse | null {
   let transactional = false;
   for (const bt of batches) {
     // The control bit lives in the low byte of the big-endian int16 attributes.
@@ -197,9 +234,14 @@ function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, b
   if (!transactional) return null;
   const first = batches[0];
   if (!first.transactional || first.producerId < 0n) return errorPartition(p.index, ErrorCode.INVALID_RECORD, "a transactional batch needs a producer id and must come alone");
-  const code = b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
+  const code = verdict ?? b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
   if (code === ErrorCode.NONE) return null;
-  const why = code === ErrorCode.INVALID_TXN_STATE ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}` : `producer ${first.producerId} epoch ${first.producerEpoch} is not current`;
+  const why =
+    code === ErrorCode.INVALID_TXN_STATE
+      ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}`
+      : code === ErrorCode.INVALID_PRODUCER_EPOCH
+        ? `producer ${first.producerId} epoch ${first.producerEpoch} is not current`
+        : `the transaction coordinator could not verify this write now (error ${code})`;
   // Produce v11+ clients (KIP-890) handle TRANSACTION_ABORTABLE, which Kafka answers there instead of INVALID_TXN_STATE.
   return errorPartition(p.index, code === ErrorCode.INVALID_TXN_STATE && apiVersion >= 11 ? ErrorCode.TRANSACTION_ABORTABLE : code, why);
 }

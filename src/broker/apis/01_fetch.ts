@@ -142,7 +142,13 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         const m = b.metrics;
         if (m !== null) for (const r of results) if (r.bytes > 0) countFetched(m, r.w.topicName, r.bytes, r.data.records as Uint8Array | Uint8Array[]);
         if (replicaId >= 0) for (const r of results) if (r.bytes > 0) b.leaderThrottle.record(r.w.topicName, r.w.partition, r.bytes);
-        if (replicaId < 0) for (const r of results) if (r.bytes > 0 && r.w.p !== undefined && !r.w.p.isLeader) b.closestReplica.servedAsFollower(r.w.p, clientRack, r.bytes);
+        if (replicaId < 0) {
+          for (const r of results) {
+            if (r.bytes === 0 || r.w.p === undefined || r.w.p.isLeader) continue;
+            b.closestReplica.servedAsFollower(r.w.p, clientRack);
+            if (m !== null) m.fetchFromFollowerBytes += r.bytes;
+          }
+        }
         return buildResponse(results, session?.id ?? 0);
       };
       const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);

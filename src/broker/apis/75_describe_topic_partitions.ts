@@ -63,7 +63,7 @@ export function describeTopicPartitionsHandler(b: Broker): ApiHandler<DescribeTo
       const cursorTopic = cursor?.topicName ?? "";
       const invalid = (): DescribeTopicPartitionsResponse => ({
         throttleTimeMs: 0,
-        topics: req.topics.map((t) => failed(t.name, ErrorCode.INVALID_REQUEST, AUTHORIZED_OPERATIONS_NOT_REQUESTED)),
+        topics: req.topics.map((t) => ({ ...failed(t.name, ErrorCode.INVALID_REQUEST, AUTHORIZED_OPERATIONS_NOT_REQUESTED), isInternal: false })),
         nextCursor: null,
       });
       if (req.topics.length > MAX_REQUEST_TOPICS) return invalid();

@@ -4,14 +4,16 @@
  * handler; an acks=0 Produce, which has no response, closes the connection instead. Produce and a consumer's Fetch
  * are checked per topic, as in Kafka: refused topics get TOPIC_AUTHORIZATION_FAILED and the others are served. So
  * are the APIs naming a list of resources ({@link perResourceChecks}): the handler serves the allowed elements and
- * the refused ones are answered with their error codes in the same response.
+ * the refused ones are answered with their error codes in the same response. ListGroups, ListTransactions and an
+ * OffsetFetch of all topics leave out what the principal may not describe, and reported authorized operations are
+ * the principal's, as Kafka does ({@link hideUnauthorized}).
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import { errorResponse } from "../error-response.ts";
 import { serveExcept } from "./per-resource-response.ts";
 import { AclOperation, ResourceType, type Authorizer } from "../../security/acl.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { firstRefused, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
+import { addPartitionsRefusal, authorizationMessage, firstRefused, hideUnauthorized, NARROWED_RESPONSES, offsetFetchTopicRefusals, perResourceChecks, refusal, requestTopicName, type TopicNameById } from "../../security/request-authorization.ts";
 
 type Req = Record<string, any>;
 
@@ -30,8 +32,39 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
   return (res instanceof Promise ? res.then(merge) : merge(res)) as never;
 }
 
+/** The response refusing the whole request with `code`, with Kafka's message for it where the response has one. */
+function refusedResponse(apiKey: number, version: number, req: unknown, code: number): Record<string, unknown> {
+  const res = errorResponse(apiKey, version, req, code);
+  if ("errorMessage" in res) res.errorMessage = authorizationMessage(code);
+  return res;
+}
+
 /** `h` behind the authorizer. */
 export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
+  const checked = checkedHandler(h, authz, nameOf);
+  if (!NARROWED_RESPONSES.has(h.apiKey)) return checked;
+  return {
+    ...checked,
+    handle(ctx, req) {
+      const s = ctx.session;
+      if (s === undefined) return checked.handle(ctx, req);
+      const who = { principal: s.principal, host: s.clientHost };
+      const may = (op: number, type: number, name: string) => authz.authorize(who, op, type, name);
+      const topicRefusals = h.apiKey === 9 ? offsetFetchTopicRefusals(req as Req, may, nameOf) : null;
+      const res = checked.handle(ctx, topicRefusals?.served ?? req);
+      const hide = (x: unknown) => {
+        if (x === NO_RESPONSE || x instanceof CloseConnection) return x;
+        hideUnauthorized(h.apiKey, req as Req, x as Req, may, nameOf);
+        topicRefusals?.answer(x as Req);
+        return x;
+      };
+      return (res instanceof Promise ? res.then(hide) : hide(res)) as never;
+    },
+  };
+}
+
+/** `h` with the authorizer's checks (refusals), before anything is hidden from the response. */
+function checkedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
   return {
     ...h,
     handle(ctx, req) {
@@ -52,19 +85,24 @@ export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: Topi
       if (s !== undefined && split !== null) {
         const who = { principal: s.principal, host: s.clientHost };
         const whole = firstRefused(authz, who, h.apiKey, split.whole);
-        if (whole !== null) return errorResponse(h.apiKey, ctx.apiVersion, req, whole);
+        if (whole !== null) return refusedResponse(h.apiKey, ctx.apiVersion, req, whole);
         const codes = new Map<number, number>();
         split.each.forEach((checks, i) => {
           const code = firstRefused(authz, who, h.apiKey, checks);
           if (code !== null) codes.set(i, code);
         });
-        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes);
+        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes, authorizationMessage);
+      }
+      if (s !== undefined && h.apiKey === 24 && ctx.apiVersion <= 3) {
+        const refused = addPartitionsRefusal(r, (op, type, name) => authz.authorize({ principal: s.principal, host: s.clientHost }, op, type, name));
+        if (refused !== null) return refused;
+        return h.handle(ctx, req);
       }
       if (s !== undefined) {
         const code = refusal(authz, { principal: s.principal, host: s.clientHost }, h.apiKey, req, nameOf);
         if (code !== null) {
           if (h.apiKey === 0 && (req as { acks?: number }).acks === 0) return new CloseConnection(`${s.principal} may not produce to a topic of the request`);
-          return errorResponse(h.apiKey, ctx.apiVersion, req, code);
+          return refusedResponse(h.apiKey, ctx.apiVersion, req, code);
         }
       }
       return h.handle(ctx, req);

@@ -73,7 +73,7 @@ export function mutationQuotaHandler(h: ApiHandler, store: ClientQuotaStore, rat
         } else throttle = rates.record(q.sensor, n, q.value, now);
       });
       muteFor(ctx, clock, throttle);
-      const res = refused.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, list, refused, "The throttling quota has been exceeded.");
+      const res = refused.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, list, refused, () => "The throttling quota has been exceeded.");
       return (res instanceof Promise ? res.then((x) => withThrottle(x, throttle)) : withThrottle(res, throttle)) as never;
     },
   };

@@ -10,18 +10,18 @@ import { ErrorCode } from "../../protocol/errors.ts";
 
 type Req = Record<string, any>;
 
-/** Runs `h` on the elements of `req[list]` without an entry in `codes` (index to error code) and merges in the others' answers (with `message`, when given, on each). */
-export function serveExcept(h: ApiHandler, ctx: RequestContext, req: Req, list: string, codes: ReadonlyMap<number, number>, message: string | null = null): ReturnType<ApiHandler["handle"]> {
+/** Runs `h` on the elements of `req[list]` without an entry in `codes` (index to error code) and merges in the others' answers (with `messageOf(code)`, when not null, on each). */
+export function serveExcept(h: ApiHandler, ctx: RequestContext, req: Req, list: string, codes: ReadonlyMap<number, number>, messageOf: (code: number) => string | null = () => null): ReturnType<ApiHandler["handle"]> {
   const items: unknown[] = req[list];
   const served = items.filter((_, i) => !codes.has(i));
-  const answered: Record<string, unknown>[] = [];
+  const answered: Array<{ part: Record<string, unknown>; message: string | null }> = [];
   for (const code of new Set(codes.values())) {
-    answered.push(errorResponse(h.apiKey, ctx.apiVersion, { ...req, [list]: items.filter((_, i) => codes.get(i) === code) }, code));
+    answered.push({ part: errorResponse(h.apiKey, ctx.apiVersion, { ...req, [list]: items.filter((_, i) => codes.get(i) === code) }, code), message: messageOf(code) });
   }
   const merge = (res: unknown) => {
     if (res === NO_RESPONSE || res instanceof CloseConnection) return res;
     const body = res as Record<string, unknown>;
-    for (const part of answered) {
+    for (const { part, message } of answered) {
       for (const [k, v] of Object.entries(part)) {
         if (!Array.isArray(v) || v.length === 0 || !Array.isArray(body[k])) continue;
         if (message !== null) for (const el of v as Record<string, unknown>[]) if ("errorMessage" in el) el.errorMessage = message;

@@ -52,6 +52,8 @@ export class BrokerMetrics {
   isrShrinks = 0;
   /** ISR expands (same). */
   isrExpands = 0;
+  /** Bytes of records this broker served to consumers as a follower (KIP-392 fetch from the closest replica). */
+  fetchFromFollowerBytes = 0;
   /** fdatasync latency (ms) of log segments: Kafka's LogFlushRateAndTimeMs. */
   readonly fsync = new FixedHistogram();
 

@@ -126,11 +126,14 @@ function partitionHealth(out: PrometheusText, src: MetricsSource): void {
   let underMinIsr = 0;
   for (const t of src.topics()) {
     for (const p of t.partitions) {
-      partitions++;
       const dead = p.log.isOffline || p.leader < 0;
       const isr = dead ? 0 : p.isr.length;
       if (dead) offline++;
-      else if (p.leader === src.nodeId) leaders++;
+      // As Kafka: a broker counts the partitions it holds a replica of, and reports under-replication of those it leads.
+      if (!p.replicas.includes(src.nodeId)) continue;
+      partitions++;
+      if (!dead && p.leader !== src.nodeId) continue;
+      if (!dead) leaders++;
       if (isr < p.replicas.length) underReplicated++;
       if (isr < t.config.minInsyncReplicas) underMinIsr++;
     }
@@ -144,6 +147,7 @@ function partitionHealth(out: PrometheusText, src: MetricsSource): void {
   const c = (name: string, v: number, help: string) => out.family(name, "counter", help).sample(name, v);
   c("kafka_server_replicamanager_isrshrinks_total", src.metrics.isrShrinks, "ISR shrinks (0 until replication lands).");
   c("kafka_server_replicamanager_isrexpands_total", src.metrics.isrExpands, "ISR expands (0 until replication lands).");
+  c("runnel_fetch_from_follower_bytes_total", src.metrics.fetchFromFollowerBytes, "Record bytes served to consumers by this broker as a follower (KIP-392, replica.selector.class).");
 }
 
 function logMetrics(out: PrometheusText, src: MetricsSource): void {

@@ -47,6 +47,14 @@ public final class Out {
     }
   }
 
+  /** Client properties: bootstrap.servers from "--bootstrap" and the "--prop k=v" values of `args`. */
+  public static Map<String, Object> clientProps(Map<String, String> args) {
+    Map<String, Object> props = new java.util.HashMap<>();
+    props.put("bootstrap.servers", args.get("bootstrap"));
+    props(args, props);
+    return props;
+  }
+
   /** The name of an exception and its cause chain, for error events. */
   public static String describe(Throwable t) {
     StringBuilder sb = new StringBuilder();

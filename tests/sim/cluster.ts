@@ -1,0 +1,343 @@
+/**
+ * Simulation (d): three real brokers in cluster mode, each `Broker.start` on its own {@link SimDisk} with its real
+ * control plane (ControlPlane: EtcdMetadataStore, registration lease, controller election, ClusterController) on a
+ * {@link SimEtcd} (linearizable compare-and-set, leases expiring on the simulation clock, ordered asynchronous
+ * watches), its real ReplicaFetcher loop fetching from leaders over the simulated wires, and its real ISR checks
+ * writing AlterPartition compare-and-sets. Clients find the leader with Metadata and produce (idempotent, acks=all,
+ * min.insync.replicas=2) and fetch through encoded frames. Faults: process kills and restarts (often before the old
+ * registration lease ran out), power cuts (only while the ISR is full: followers do not fsync, so two cuts could
+ * lose what a majority acknowledged), and network partitions that cut one broker (the leader too) off from etcd and
+ * the other brokers.
+ *
+ * Checkers, once the faults stop and the cluster settles (a leader, a full ISR, equal log ends): every acks=all
+ * record is at its offset, once, in order; nothing a consumer read below the high watermark is lost or changed; the
+ * replicas agree byte for byte up to the high watermark; no consumer read at or past the high watermark.
+ */
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { initCompression } from "../../src/compression/index.ts";
+import { Partition } from "../../src/partition/partition.ts";
+import { Sim } from "./scheduler.ts";
+import { SimDisk } from "./sim-disk.ts";
+import { Disconnected, SimWire, SimKafkaConnection } from "./sim-wire.ts";
+import { SimEtcd } from "./sim-etcd.ts";
+import { SimBrokerProcess } from "./sim-broker.ts";
+import { buildBatch, decodeBatches } from "./records.ts";
+import { checkAcknowledged, checkReadBelowHighWatermark, checkReadRecordsStay, checkReplicasAgree, type AckedRecord } from "./checkers.ts";
+import { readWholeLog, type SimResult } from "./single-broker.ts";
+import { readChunks } from "./replicated.ts";
+
+/** Knobs of one run. */
+export interface ClusterOptions {
+  /** Simulated ms of workload. */
+  durationMs?: number;
+  /** PLANTED BUG: the leader moves the high watermark to its log end without waiting for the ISR. */
+  plantHighWatermarkAheadOfIsr?: boolean;
+  /** Print the trace as it runs. */
+  verbose?: boolean;
+}
+
+const TOPIC = "rep";
+const NODES = [1, 2, 3];
+const PORT_BASE = 9090;
+const ISR_KEY = `/runnel/partitions/${TOPIC}/0`;
+
+interface StoredState {
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+}
+
+/** Runs simulation (d) for `seed`. */
+export async function runCluster(seed: number, opts: ClusterOptions = {}): Promise<SimResult> {
+  await Promise.all([initCrc32c(), initCompression()]);
+  const sim = new Sim(seed);
+  sim.verbose = opts.verbose === true;
+  const durationMs = opts.durationMs ?? 5000;
+  const violations: string[] = [];
+  const stats = { produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0 };
+  const isolated = new Set<number>();
+  const etcd = new SimEtcd(sim, 1 + sim.int(5));
+  const wires = new Map<number, SimWire>();
+  for (const n of NODES) wires.set(PORT_BASE + n, new SimWire(sim, 1 + sim.int(5), n, isolated));
+  const restore: (() => void)[] = [];
+  if (opts.plantHighWatermarkAheadOfIsr) restore.push(plantHighWatermarkBug());
+  const procs = new Map<number, SimBrokerProcess>();
+  const up = new Map<number, boolean>();
+  for (const n of NODES) {
+    const settings: Record<string, string> = {
+      "node.id": String(n),
+      "log.dirs": `/data/b${n}`,
+      listeners: `PLAINTEXT://127.0.0.1:${PORT_BASE + n}`,
+      "broker.session.timeout.ms": "1000",
+      "replica.lag.time.max.ms": "600",
+      "replica.fetch.wait.max.ms": "50",
+      "replica.fetch.backoff.ms": "50",
+      "offsets.topic.replication.factor": "3",
+    };
+    procs.set(n, new SimBrokerProcess(sim, new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10) }), wires.get(PORT_BASE + n)!, settings, () => {}, { etcd, wires }));
+    up.set(n, false);
+  }
+  const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
+
+  const boot = (n: number): void => {
+    procs.get(n)!.start().then(
+      () => {
+        up.set(n, true);
+        sim.trace(`broker ${n} up (incarnation ${procs.get(n)!.incarnation})`);
+      },
+      (e) => {
+        const msg = (e as Error).message;
+        if (msg.includes("died while starting")) return;
+        // etcd out of reach at start-up: the process exits and is started again.
+        sim.trace(`broker ${n} failed to start: ${msg}`);
+        procs.get(n)!.crash(false);
+        sim.after(100 + sim.int(100), `restart ${n}`, () => boot(n));
+      },
+    );
+  };
+  const crash = (n: number, powerCut: boolean, why: string): void => {
+    if (!up.get(n)) return;
+    up.set(n, false);
+    stats.crashes++;
+    if (powerCut) stats.powerCuts++;
+    sim.trace(`crash broker ${n} (${powerCut ? "power cut" : "process killed"}): ${why}`);
+    procs.get(n)!.crash(powerCut);
+    // Often before its previous registration lease ran out: it then starts unregistered and must not lead yet.
+    sim.after(50 + sim.int(sim.chance(0.5) ? 300 : 1500), `restart ${n}`, () => boot(n));
+  };
+  const stored = (): StoredState | null => {
+    const text = etcd.peek(ISR_KEY);
+    return text === null ? null : (JSON.parse(text) as StoredState);
+  };
+
+  /** A client's connection to one broker, redialled as needed; null when there is no answer. */
+  const client = (name: string) => {
+    const conns = new Map<number, SimKafkaConnection>();
+    return async <T = any>(node: number, apiKey: number, version: number, body: unknown): Promise<T | null> => {
+      let conn = conns.get(node);
+      if (conn === undefined || conn.closed) {
+        const c = SimKafkaConnection.open(wires.get(PORT_BASE + node)!, name);
+        if (c === null) return null;
+        conns.set(node, c);
+        conn = c;
+      }
+      let timer = false;
+      const timeout = new Promise<null>((resolve) => sim.after(2000, `${name} request timeout`, () => ((timer = true), resolve(null))));
+      try {
+        const r = await Promise.race([conn.request<T>(apiKey, version, body), timeout]);
+        if (timer) conn.close();
+        return r;
+      } catch (e) {
+        if (e instanceof Disconnected) return null;
+        throw e;
+      }
+    };
+  };
+  const leaderOf = async (call: ReturnType<typeof client>): Promise<number> => {
+    const n = NODES[sim.int(NODES.length)];
+    const md = await call(n, 3, 12, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    return md?.topics?.[0]?.partitions?.[0]?.leaderId ?? -1;
+  };
+
+  // Topic creation through any broker (the cluster's CreateTopics path).
+  let topicReady = false;
+  const createTopic = async (): Promise<void> => {
+    const call = client("admin");
+    while (!topicReady) {
+      const n = NODES[sim.int(NODES.length)];
+      const res = await call(n, 19, 7, { topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [{ name: "min.insync.replicas", value: "2" }] }], timeoutMs: 2000 });
+      const code = res?.topics?.[0]?.errorCode;
+      if (code === ErrorCode.NONE || code === ErrorCode.TOPIC_ALREADY_EXISTS) topicReady = true;
+      else await sleep(50 + sim.int(50), "admin retry");
+    }
+    sim.trace("topic created");
+  };
+
+  const acked: AckedRecord[] = [];
+  let producersDone = 0;
+  const producer = async (index: number): Promise<void> => {
+    const call = client(`producer-${index}`);
+    while (!topicReady) await sleep(50, `producer ${index} waits`);
+    let pid = -1n;
+    let epoch = 0;
+    let seq = 0;
+    let counter = 0;
+    let generation = 0;
+    let leader = -1;
+    while (sim.nowMs < durationMs) {
+      if (pid < 0n) {
+        const res = await call(NODES[sim.int(NODES.length)], 22, 4, { transactionalId: null, transactionTimeoutMs: -1, producerId: -1n, producerEpoch: -1 });
+        if (res === null || res.errorCode !== ErrorCode.NONE) {
+          await sleep(50, "init retry");
+          continue;
+        }
+        [pid, epoch, seq] = [res.producerId, res.producerEpoch, 0];
+        generation++;
+      }
+      let values = Array.from({ length: 1 + sim.int(3) }, () => `p${index}-${counter++}`);
+      for (let attempt = 0; ; attempt++) {
+        if (leader < 0) leader = await leaderOf(call);
+        if (leader < 0) {
+          await sleep(50 + sim.int(50), "no leader");
+          continue;
+        }
+        const res = await call(leader, 0, 9, { transactionalId: null, acks: -1, timeoutMs: 1500, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: buildBatch(values, sim.clock.nowMs(), { id: pid, epoch, seq }) }] }] });
+        const r = res?.responses?.[0]?.partitionResponses?.[0];
+        if (r?.errorCode === ErrorCode.NONE) {
+          values.forEach((value, i) => acked.push({ producer: index, idempotent: true, value, offset: r.baseOffset + BigInt(i) }));
+          stats.ackedAll += values.length;
+          stats.produced += values.length;
+          seq += values.length;
+          sim.trace(`producer ${index} ${values[0]} acked at ${r.baseOffset} by ${leader}`);
+          break;
+        }
+        if (r !== undefined && (r.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || r.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID || r.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH)) {
+          pid = -1n;
+          values = values.map((v) => `${v}~g${generation}`);
+          break;
+        }
+        leader = -1; // refresh the leader (not the leader, no answer, not enough replicas)
+        await sleep(20 + sim.int(40), "produce retry");
+      }
+    }
+    producersDone++;
+  };
+
+  // A consumer reading from the leader up to its high watermark; what it read must stay.
+  const seen = new Map<bigint, string>();
+  const consumer = async (): Promise<void> => {
+    const call = client("consumer");
+    while (!topicReady) await sleep(50, "consumer waits");
+    let pos = 0n;
+    let leader = -1;
+    while (sim.nowMs < durationMs) {
+      await sleep(10 + sim.int(40), "consumer poll");
+      if (leader < 0) leader = await leaderOf(call);
+      if (leader < 0) continue;
+      const res = await call(leader, 1, 12, { replicaId: -1, maxWaitMs: 20, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: pos, partitionMaxBytes: 8192 }] }] });
+      const pd = res?.responses?.[0]?.partitions?.[0];
+      if (pd === undefined || pd.errorCode !== ErrorCode.NONE) {
+        leader = -1;
+        continue;
+      }
+      const recs = decodeBatches(pd.records === null ? [] : Array.isArray(pd.records) ? pd.records : [pd.records]);
+      if (recs === null) continue;
+      const fresh = recs.filter((r) => r.offset >= pos);
+      violations.push(...checkReadBelowHighWatermark(fresh, pd.highWatermark, `consumer (leader ${leader})`));
+      for (const r of fresh) seen.set(r.offset, r.value);
+      stats.consumed += fresh.length;
+      if (fresh.length > 0) pos = fresh[fresh.length - 1].offset + 1n;
+    }
+  };
+
+  // Faults: one at a time, with every broker up and nothing cut off.
+  let lastLeader = -1;
+  const faults = async (): Promise<void> => {
+    while (sim.nowMs < durationMs) {
+      await sleep(300 + sim.int(700), "fault");
+      const s = stored();
+      if (s !== null && s.leader !== lastLeader) {
+        stats.leaderChanges++;
+        lastLeader = s.leader;
+      }
+      if (sim.nowMs >= durationMs || isolated.size > 0 || NODES.some((n) => !up.get(n))) continue;
+      const victim = NODES[sim.int(NODES.length)];
+      const roll = sim.int(3);
+      if (roll === 0) crash(victim, false, "process killed");
+      else if (roll === 1) {
+        if (s === null || s.isr.length < NODES.length) continue; // a power cut only while every replica is in sync
+        crash(victim, true, "power cut");
+      } else {
+        stats.partitions++;
+        sim.trace(`partition: broker ${victim} cut off`);
+        isolated.add(victim);
+        etcd.isolate(victim);
+        for (const w of wires.values()) w.cutNode(victim);
+        await sleep(300 + sim.int(1200), "partition lasts");
+        isolated.clear();
+        etcd.heal();
+        sim.trace("partition healed");
+      }
+    }
+  };
+
+  const fail = (e: unknown) => violations.push(`a simulated client threw: ${(e as Error)?.stack ?? e}`);
+  try {
+    for (const n of NODES) boot(n);
+    void createTopic().catch(fail);
+    void producer(0).catch(fail);
+    void producer(1).catch(fail);
+    void consumer().catch(fail);
+    void faults().catch(fail);
+    await sim.run(durationMs, () => violations.length > 20);
+    // Settle: no more faults; every broker up, one leader, a full ISR, equal log ends and high watermarks.
+    isolated.clear();
+    etcd.heal();
+    let settled = false;
+    const settle = async (): Promise<void> => {
+      for (;;) {
+        await sleep(100, "settle check");
+        for (const n of NODES) if (!up.get(n) && procs.get(n)!.broker === null) continue;
+        const s = stored();
+        if (s === null || s.leader < 0 || s.isr.length !== NODES.length || producersDone < 2 || NODES.some((n) => !up.get(n))) continue;
+        const parts = NODES.map((n) => procs.get(n)!.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined);
+        if (parts.some((p) => p === undefined)) continue;
+        const leader = parts[NODES.indexOf(s.leader)]!;
+        if (!leader.isLeader || parts.some((p) => p!.logEndOffset !== leader.logEndOffset || p!.highWatermark !== leader.highWatermark || leader.highWatermark !== leader.logEndOffset)) continue;
+        settled = true;
+        return;
+      }
+    };
+    void settle().catch(fail);
+    await sim.run(durationMs + 30_000, () => settled || violations.length > 20);
+    if (!settled) {
+      const s = stored();
+      violations.push(`the cluster did not settle (leader, full ISR, equal logs) within 30 s of simulated time after the faults stopped: ${JSON.stringify(s)}, up ${NODES.filter((n) => up.get(n))}`);
+    } else finalChecks();
+  } finally {
+    for (const r of restore) r();
+  }
+
+  function finalChecks(): void {
+    const s = stored()!;
+    const parts = new Map(NODES.map((n) => [n, procs.get(n)!.broker!.topicsByName.get(TOPIC)!.partitions[0] as Partition]));
+    const leader = parts.get(s.leader)!;
+    const all = readWholeLog(leader);
+    if (all === null) {
+      violations.push("the leader's log has a batch that fails its CRC");
+      return;
+    }
+    violations.push(...checkAcknowledged(acked, all));
+    violations.push(...checkReadRecordsStay(seen, all));
+    const bytes = (p: Partition) => Buffer.concat(readChunks(p, p.highWatermark));
+    const ref = bytes(leader);
+    for (const [n, p] of parts) if (p !== leader) violations.push(...checkReplicasAgree(ref, bytes(p), `the high watermark ${leader.highWatermark} (leader ${s.leader}, replica ${n})`));
+  }
+
+  return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...etcd.stats, steps: sim.steps } };
+}
+
+/**
+ * The planted bug on every Partition: the leader moves the high watermark to its log end without waiting for the
+ * ISR (every in-sync follower counts as having the whole log), so acks=all is answered before any follower has
+ * the records.
+ */
+function plantHighWatermarkBug(): () => void {
+  type Follower = { logEndOffset: bigint; lastCaughtUpMs: number; brokerEpoch: bigint };
+  const proto = Partition.prototype as unknown as { maybeAdvanceHighWatermark(this: Partition): void };
+  const real = proto.maybeAdvanceHighWatermark;
+  proto.maybeAdvanceHighWatermark = function () {
+    const self = this as unknown as { followers: Map<number, Follower>; roles: { isr: number[] }; deps: { localBrokerId: number } };
+    for (const id of self.roles.isr) {
+      if (id === self.deps.localBrokerId) continue;
+      const f = self.followers.get(id);
+      self.followers.set(id, { logEndOffset: this.logEndOffset, lastCaughtUpMs: f?.lastCaughtUpMs ?? -1, brokerEpoch: f?.brokerEpoch ?? -1n });
+    }
+    real.call(this);
+  };
+  return () => {
+    proto.maybeAdvanceHighWatermark = real;
+  };
+}
