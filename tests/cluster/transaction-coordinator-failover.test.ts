@@ -8,7 +8,8 @@
  * - the coordinator is SIGKILLed mid-transaction (records sent, not yet committed); the client's commit then goes
  *   to the new leader of the partition, which loaded the transaction from its replica. The outcome the client got
  *   decides what must be read: committed -> its records, aborted -> none of them. A later committed transaction is
- *   read on every partition, so the markers of the interrupted one reached every partition leader.
+ *   read on every partition, so the markers of the interrupted one reached every partition leader; its offsets for
+ *   a group coordinated by another broker become that group's once its marker arrives there.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -68,12 +69,25 @@ test("SIGKILL of a transaction coordinator mid-transaction: the transaction ends
     const newCoordinator = await coordinatorNodeAt(survivors[0].port, TXN_ID, 1);
     assert.ok(newCoordinator > 0 && newCoordinator !== coordinator, `a survivor coordinates ${TXN_ID}: ${newCoordinator}`);
 
-    // a third transaction commits with the new coordinator
+    // a third transaction commits with the new coordinator, with offsets of a group another survivor coordinates:
+    // TxnOffsetCommit is verified at the transaction's coordinator, the COMMIT marker reaches the group's
+    // __consumer_offsets partition on the other broker, and only then are the offsets the group's
+    let group = "";
+    for (let i = 0; group === "" && i < 100; i++) {
+      const node = await coordinatorNodeAt(survivors[0].port, `settlement-${i}`, 0);
+      if (node > 0 && node !== newCoordinator) group = `settlement-${i}`;
+    }
+    assert.notEqual(group, "", "a group coordinated by the other survivor");
     const t3 = await producer.transaction();
     await t3.send({ topic: TOPIC, messages: messages("t3") });
+    await t3.sendOffsets({ consumerGroupId: group, topics: [{ topic: TOPIC, partitions: [{ partition: 0, offset: "42" }] }] });
     await t3.commit();
     await producer.disconnect();
     await admin.disconnect();
+    const survivorAdmin = new Kafka({ clientId: "offsets", brokers: survivors.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry }).admin();
+    await survivorAdmin.connect();
+    await until(`the transaction's offsets to be ${group}'s`, 30_000, async () => (await survivorAdmin.fetchOffsets({ groupId: group, topics: [TOPIC] }))[0].partitions.find((p) => p.partition === 0)?.offset === "42");
+    await survivorAdmin.disconnect();
 
     // read_committed: t1 and t3 on every partition, t2 exactly when the client was told it committed
     const seen: string[] = [];
