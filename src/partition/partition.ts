@@ -437,6 +437,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.onLogStartMoved = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
+    // Nothing is written into a log taken offline by a disk failure: a snapshot there could claim what its
+    // transaction index never got, and recovery (replaying from the snapshot) would not rebuild it.
+    if (this.log.isOffline) return;
     try {
       this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
