@@ -21,8 +21,7 @@ test("runnel cluster describe: brokers, controller, leaders per broker, then und
   const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000"]);
   try {
     const kafka = new Kafka({ clientId: "describe", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
-    await waitForRegistrations(cluster);
-    const admin = kafka.admin();
+      const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "described", numPartitions: 3, replicationFactor: 3 }] });
     await admin.disconnect();
