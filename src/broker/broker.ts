@@ -370,6 +370,10 @@ export class Broker {
     broker.dial = deps.dial ?? null;
     broker.partitionDeps.replicated = broker.cluster !== null; // before any partition opens (loadTopics)
     if (broker.cluster !== null) broker.partitionDeps.aliveBrokerEpoch = (id) => metadata.broker(id)?.brokerEpoch;
+    if (broker.cluster !== null) {
+      const cluster = broker.cluster;
+      broker.partitionDeps.unregistered = () => cluster.brokerEpoch() < 0;
+    }
     broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
       const p = broker.partition(topic, index);
       if (p !== undefined) broker.checkIsr(p);

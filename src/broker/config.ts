@@ -144,6 +144,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "authorizer.class.name", type: "string", default: "", doc: "Any non-empty value (e.g. org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns on ACL authorization." },
   { key: "super.users", type: "string", default: "", doc: "Principals allowed everything, separated by ';' (User:admin;User:ops)." },
   { key: "allow.everyone.if.no.acl.found", type: "boolean", default: "false", doc: "Allow an operation on a resource that has no ACL at all." },
+  { key: "sasl.server.max.receive.size", type: "int", default: "524288", doc: "Largest request frame accepted on a SASL listener before the client's first authentication completes." },
   { key: "connections.max.reauth.ms", type: "long", default: "0", doc: "KIP-368: SASL clients must re-authenticate within this time (an OAUTHBEARER token's expiry shortens it); 0 = never." },
   { key: "quota.window.num", type: "int", default: "11", doc: "Samples kept for client quota rates." },
   { key: "quota.window.size.seconds", type: "int", default: "1", doc: "Length of one client quota rate sample." },

@@ -379,10 +379,12 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     const now = opts.monotonicMs();
     while (!closed) {
       if (frames.betweenFrames() && mustStop()) break;
+      if (frames.betweenFrames()) frames.maxBytes = Math.min(opts.maxRequestBytes, session?.frameLimit() ?? opts.maxRequestBytes);
       const next = frames.next(now);
       if (next.kind === "partial") break;
       if (next.kind === "bad-size") {
-        close(`frame size ${next.size} outside [${MIN_FRAME_BYTES}, ${opts.maxRequestBytes}] (socket.request.max.bytes)`);
+        const limit = frames.maxBytes < opts.maxRequestBytes ? "sasl.server.max.receive.size before SASL authentication" : "socket.request.max.bytes";
+        close(`frame size ${next.size} outside [${MIN_FRAME_BYTES}, ${frames.maxBytes}] (${limit})`);
         return;
       }
       // The frame's budget bytes (body and size prefix) go with the request until it is answered.

@@ -29,8 +29,8 @@ export class FrameSplitter {
   /** Monotonic ms when the frame being received started, or -1 between frames (for the request-read deadline). */
   startedMs = -1;
 
-  /** @param maxBytes `socket.request.max.bytes`. */
-  constructor(private readonly maxBytes: number) {}
+  /** @param maxBytes `socket.request.max.bytes` (the connection lowers it to `sasl.server.max.receive.size` until SASL authentication is done). */
+  constructor(public maxBytes: number) {}
 
   /** Appends received bytes (kept as views, not copied, unless unread bytes are already waiting). */
   push(chunk: Uint8Array): void {

@@ -1,12 +1,13 @@
 /**
  * KIP-890 verification of transactional writes when another broker coordinates the transaction (cluster mode), as
- * Kafka's partition leaders do: before a Produce with a transactional id runs, the leader asks that id's
- * coordinator (the leader of its `__transaction_state` partition) with a batched AddPartitionsToTxn over the
- * inter-broker listener, `verifyOnly` for Produce v11 and older, adding the partitions for v12+ (their implicit
- * add). The coordinator's per-partition answers then decide each partition's append (see `remoteVerdict`). When the
+ * Kafka's partition leaders and group coordinators do: the broker asks that id's coordinator (the leader of its
+ * `__transaction_state` partition) with a batched AddPartitionsToTxn over the inter-broker listener, verify-only or
+ * adding the partitions. For Produce (`verifyAtRemoteCoordinator`, run before the request) that is verify-only up
+ * to v11 and adding from v12 (the implicit add); the answers then decide each partition's append
+ * (`remoteVerdict`). TxnOffsetCommit asks for the group's `__consumer_offsets` partition the same way. When the
  * coordinator cannot be asked or is moving (no leader, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
- * COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS, a failed request) the partitions get NOT_ENOUGH_REPLICAS,
- * which producers retry, as Kafka answers.
+ * COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS, a failed request) the write is told to retry: Produce with
+ * NOT_ENOUGH_REPLICAS, TxnOffsetCommit with COORDINATOR_NOT_AVAILABLE, as Kafka answers.
  */
 import type { ProduceRequest } from "../protocol/generated/00_produce.ts";
 import type { AddPartitionsToTxnResponse } from "../protocol/generated/24_add_partitions_to_txn.ts";
@@ -14,7 +15,7 @@ import { ApiKey } from "../protocol/generated/index.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { TRANSACTION_STATE_TOPIC } from "../transactions/transaction-log.ts";
 import { transactionPartitionFor } from "../transactions/transaction-coordinator.ts";
-import { IMPLICIT_ADD_PARTITIONS_MIN_VERSION, transactionalPartitions } from "./implicit-txn-partitions.ts";
+import { IMPLICIT_ADD_PARTITIONS_MIN_VERSION, transactionalPartitions, type TransactionalWrite } from "./implicit-txn-partitions.ts";
 import type { Broker } from "./broker.ts";
 
 /** The remote coordinator's answer per partition ("topic\0partition" -> Kafka error code), by Produce request. */
@@ -22,8 +23,43 @@ const verdicts = new WeakMap<object, Map<string, number>>();
 
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
-/** Coordinator answers that mean "ask again later": the producer is told NOT_ENOUGH_REPLICAS and retries. */
+/** Coordinator answers that mean "ask again later". */
 const RETRY_LATER = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.CONCURRENT_TRANSACTIONS]);
+
+/**
+ * Asks the coordinator of `tid` whether `write`'s partitions are in the producer's ongoing transaction (or adds
+ * them, unless `verifyOnly`); resolves to the coordinator's code per partition ("topic\0partition"), with
+ * COORDINATOR_NOT_AVAILABLE for every partition when the coordinator cannot be asked.
+ */
+async function askCoordinator(b: Broker, tid: string, write: TransactionalWrite, verifyOnly: boolean): Promise<Map<string, number>> {
+  const answers = new Map<string, number>();
+  const all = (code: number) => {
+    for (const tp of write.partitions) answers.set(keyOf(tp.topic, tp.partition), code);
+    return answers;
+  };
+  const stateTopic = b.topicsByName.get(TRANSACTION_STATE_TOPIC)?.partitions ?? [];
+  const leader = stateTopic.length === 0 ? -1 : stateTopic[transactionPartitionFor(tid, stateTopic.length)].leader;
+  if (leader < 0) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  const byTopic = new Map<string, number[]>();
+  for (const tp of write.partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+  const body = {
+    transactions: [{ transactionalId: tid, producerId: write.producerId, producerEpoch: write.producerEpoch, verifyOnly, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) }],
+  };
+  let res: AddPartitionsToTxnResponse;
+  try {
+    res = await b.interBrokerChannel(leader).request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, body);
+  } catch (e) {
+    b.logger.warn(`verifying transactional id ${tid} at broker ${leader} failed: ${(e as Error).message}`);
+    return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  }
+  const top = res.errorCode ?? ErrorCode.NONE;
+  all(top !== ErrorCode.NONE ? top : ErrorCode.COORDINATOR_NOT_AVAILABLE); // a partition the answer leaves out is asked again
+  if (top !== ErrorCode.NONE) return answers;
+  for (const t of res.resultsByTransaction ?? []) {
+    for (const r of t.topicResults) for (const p of r.resultsByPartition) answers.set(keyOf(r.name, p.partitionIndex), p.partitionErrorCode);
+  }
+  return answers;
+}
 
 /**
  * Asks the remote coordinator about the partitions `req` writes transactionally; resolves once the answers are
@@ -35,49 +71,10 @@ export function verifyAtRemoteCoordinator(b: Broker, apiVersion: number, req: Pr
   if (!tid || b.txns.ownsTransactionalId(tid)) return null;
   const written = transactionalPartitions(b, apiVersion, req);
   if (written === null) return null;
-  const answers = new Map<string, number>();
-  verdicts.set(req, answers);
-  const all = (code: number) => {
-    for (const tp of written.partitions) answers.set(keyOf(tp.topic, tp.partition), code);
-  };
-  const stateTopic = b.topicsByName.get(TRANSACTION_STATE_TOPIC)?.partitions ?? [];
-  const leader = stateTopic.length === 0 ? -1 : stateTopic[transactionPartitionFor(tid, stateTopic.length)].leader;
-  if (leader < 0) {
-    all(ErrorCode.NOT_ENOUGH_REPLICAS);
-    return null;
-  }
-  const byTopic = new Map<string, number[]>();
-  for (const tp of written.partitions) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
-  const body = {
-    transactions: [
-      {
-        transactionalId: tid,
-        producerId: written.producerId,
-        producerEpoch: written.producerEpoch,
-        verifyOnly: apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION,
-        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-      },
-    ],
-  };
-  return b
-    .interBrokerChannel(leader)
-    .request<AddPartitionsToTxnResponse>(ApiKey.AddPartitionsToTxn, body)
-    .then(
-      (res) => {
-        const top = res.errorCode ?? ErrorCode.NONE;
-        if (top !== ErrorCode.NONE) return all(RETRY_LATER.has(top) ? ErrorCode.NOT_ENOUGH_REPLICAS : produceCode(top));
-        all(ErrorCode.NOT_ENOUGH_REPLICAS); // a partition the answer leaves out is asked again
-        for (const t of res.resultsByTransaction ?? []) {
-          for (const r of t.topicResults) {
-            for (const p of r.resultsByPartition) answers.set(keyOf(r.name, p.partitionIndex), RETRY_LATER.has(p.partitionErrorCode) ? ErrorCode.NOT_ENOUGH_REPLICAS : produceCode(p.partitionErrorCode));
-          }
-        }
-      },
-      (e) => {
-        b.logger.warn(`verifying transactional id ${tid} at broker ${leader} failed: ${(e as Error).message}`);
-        all(ErrorCode.NOT_ENOUGH_REPLICAS);
-      },
-    );
+  return askCoordinator(b, tid, written, apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION).then((answers) => {
+    for (const [k, code] of answers) answers.set(k, RETRY_LATER.has(code) ? ErrorCode.NOT_ENOUGH_REPLICAS : produceCode(code));
+    verdicts.set(req, answers);
+  });
 }
 
 /** A coordinator's verification error as Produce answers it (as the local check does: fenced is INVALID_PRODUCER_EPOCH). */
@@ -90,4 +87,15 @@ function produceCode(code: number): number {
 /** The remote coordinator's answer for `req`'s write to a partition, or undefined when none was asked. */
 export function remoteVerdict(req: object, topic: string, partition: number): number | undefined {
   return verdicts.get(req)?.get(keyOf(topic, partition));
+}
+
+/**
+ * TxnOffsetCommit at a group coordinator that does not coordinate `tid`: whether the group's `__consumer_offsets`
+ * partition is in the producer's transaction (added, unless `verifyOnly`), asked at the transaction's coordinator;
+ * COORDINATOR_NOT_AVAILABLE when that cannot be told now.
+ */
+export async function verifyOffsetsPartitionRemotely(b: Broker, tid: string, producerId: bigint, producerEpoch: number, tp: { topic: string; partition: number }, verifyOnly: boolean): Promise<number> {
+  const answers = await askCoordinator(b, tid, { producerId, producerEpoch, partitions: [tp] }, verifyOnly);
+  const code = answers.get(keyOf(tp.topic, tp.partition)) ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  return RETRY_LATER.has(code) ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
 }

@@ -1,7 +1,8 @@
 /**
  * `runnel cluster describe`: what an operator checks first, from one Metadata request: the brokers (with racks),
- * the controller, how many partitions each broker leads and holds, and the partitions that are under-replicated
- * (ISR smaller than the replicas) or offline (no leader). `--json` prints the same as one JSON object.
+ * the controller, how many partitions each broker leads and holds (a broker that holds replicas but is not
+ * registered is listed as down), and the partitions that are under-replicated (ISR smaller than the replicas) or
+ * offline (no leader). `--json` prints the same as one JSON object.
  */
 import { parseArgs } from "node:util";
 import { Admin } from "../client/admin.ts";
@@ -47,6 +48,8 @@ export interface BrokerSummary {
   preferredLeaders: number;
   /** Partitions it holds a replica of. */
   replicas: number;
+  /** Named as a replica but not registered (down): Metadata does not list it. */
+  offline: boolean;
 }
 
 /** What `runnel cluster describe` reports. */
@@ -69,16 +72,17 @@ export interface ClusterDescription {
 export function describeCluster(clusterId: string | null, controllerId: number, brokers: Iterable<BrokerInfo>, topics: Iterable<TopicInfo>): ClusterDescription {
   const byId = new Map<number, BrokerSummary>();
   for (const b of [...brokers].sort((x, y) => x.nodeId - y.nodeId)) {
-    byId.set(b.nodeId, { nodeId: b.nodeId, endpoint: `${b.host}:${b.port}`, rack: b.rack, leaders: 0, preferredLeaders: 0, replicas: 0 });
+    byId.set(b.nodeId, { nodeId: b.nodeId, endpoint: `${b.host}:${b.port}`, rack: b.rack, leaders: 0, preferredLeaders: 0, replicas: 0, offline: false });
   }
-  const out: ClusterDescription = { clusterId, controllerId, brokers: [...byId.values()], partitions: 0, underReplicated: [], offline: [] };
+  const out: ClusterDescription = { clusterId, controllerId, brokers: [], partitions: 0, underReplicated: [], offline: [] };
   for (const t of topics) {
     for (const p of t.partitions) {
       out.partitions++;
       const health: PartitionHealth = { topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr };
       for (const r of p.replicas) {
-        const b = byId.get(r);
-        if (b) b.replicas++;
+        let b = byId.get(r);
+        if (b === undefined) byId.set(r, (b = { nodeId: r, endpoint: "-", rack: null, leaders: 0, preferredLeaders: 0, replicas: 0, offline: true }));
+        b.replicas++;
       }
       const leader = byId.get(p.leader);
       if (leader) {
@@ -89,6 +93,7 @@ export function describeCluster(clusterId: string | null, controllerId: number, 
       else if (p.isr.length < p.replicas.length) out.underReplicated.push(health);
     }
   }
+  out.brokers = [...byId.values()].sort((x, y) => x.nodeId - y.nodeId);
   const order = (a: PartitionHealth, b: PartitionHealth) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
   out.underReplicated.sort(order);
   out.offline.sort(order);
@@ -98,10 +103,11 @@ export function describeCluster(clusterId: string | null, controllerId: number, 
 /** The text form of a {@link ClusterDescription}. */
 export function formatClusterDescription(d: ClusterDescription): string {
   const ids = (xs: number[]) => xs.join(",");
-  let text = `Cluster ${d.clusterId ?? "(no id)"}, controller ${d.controllerId < 0 ? "none" : d.controllerId}, ${d.brokers.length} broker(s), ${d.partitions} partition(s)\n\n`;
+  const live = d.brokers.filter((b) => !b.offline).length;
+  let text = `Cluster ${d.clusterId ?? "(no id)"}, controller ${d.controllerId < 0 ? "none" : d.controllerId}, ${live} broker(s) up, ${d.brokers.length - live} down, ${d.partitions} partition(s)\n\n`;
   text += formatTable([
     ["BROKER", "ENDPOINT", "RACK", "LEADERS", "PREFERRED-LEADERS", "REPLICAS"],
-    ...d.brokers.map((b) => [`${b.nodeId}${b.nodeId === d.controllerId ? " (controller)" : ""}`, b.endpoint, b.rack ?? "-", String(b.leaders), String(b.preferredLeaders), String(b.replicas)]),
+    ...d.brokers.map((b) => [`${b.nodeId}${b.nodeId === d.controllerId ? " (controller)" : ""}${b.offline ? " (down)" : ""}`, b.endpoint, b.rack ?? "-", String(b.leaders), String(b.preferredLeaders), String(b.replicas)]),
   ]);
   const section = (title: string, list: PartitionHealth[]) => {
     text += `\n${title}: ${list.length}\n`;

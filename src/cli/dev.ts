@@ -2,7 +2,7 @@
  * `runnel dev --brokers 3`: a local cluster for trying replication and failover on one machine. It starts an etcd
  * (found on PATH) and N brokers on loopback, with every piece's data and log under one folder, prints the bootstrap
  * servers, and on Ctrl-C (SIGINT) or SIGTERM stops the brokers (each with its controlled shutdown), then etcd,
- * and exits once every process it started has exited.
+ * and exits once every process it started has exited; a second Ctrl-C kills them at once.
  */
 import { parseArgs } from "node:util";
 import * as nodeFs from "node:fs";
@@ -27,7 +27,7 @@ const DEV_REPLICATION_FACTOR = 3;
 export const DEV_USAGE = `Usage: runnel dev [options]
 
 Starts a local cluster on 127.0.0.1: one etcd (from PATH) and N brokers, all data and logs in one folder.
-Ctrl-C stops every process it started.
+Ctrl-C stops every process it started (brokers first, then etcd); a second Ctrl-C kills them at once.
 
 Options:
       --brokers N            Number of brokers (default 3, at most ${DEV_MAX_BROKERS})
@@ -131,9 +131,18 @@ export function devCommand(argv: string[]): Promise<number> {
       }
       return stopped;
     };
+    // the first signal stops everything in order; a second one kills what is left at once
+    let signals = 0;
     const signalled = new Promise<string>((resolve) => {
-      process.on("SIGINT", () => resolve("SIGINT"));
-      process.on("SIGTERM", () => resolve("SIGTERM"));
+      const on = (name: string) => {
+        if (++signals === 2) {
+          console.error(`runnel dev: ${name} again: killing every process it started`);
+          for (const c of children) c.signal("SIGKILL");
+        }
+        resolve(name);
+      };
+      process.on("SIGINT", () => on("SIGINT"));
+      process.on("SIGTERM", () => on("SIGTERM"));
     });
 
     const etcdPort = etcdPortFlag === 0 ? await freePort() : etcdPortFlag;

@@ -19,7 +19,7 @@ Commands:
   acl <sub>             add | list | remove ACLs
   quota <sub>           set | remove | describe client quotas
   bench <kind>          produce | consume | e2e load tests against any Kafka broker
-  cluster <sub>         describe | elect-leaders ... (operating a cluster; runnel cluster --help)
+  cluster <sub>         describe | reassign | drain | elect-leaders (operating a cluster; runnel cluster --help)
 
 Options:
   -h, --help            Show help (also: runnel <command> --help)

@@ -43,7 +43,7 @@ import type {
   SyncGroupInput,
 } from "./group-requests.ts";
 import { MAX_OFFSETS_PER_GROUP, type CommittedOffset } from "./offset-store.ts";
-import { loadOffsetsPartition } from "./offsets-topic-loader.ts";
+import { offsetsPartitionReplay } from "./offsets-topic-loader.ts";
 import {
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
@@ -53,7 +53,7 @@ import {
 } from "./offsets-topic-records.ts";
 import { OFFSETS_TOPIC, type OffsetsTopicStorage, type PartitionEndOffsets } from "./offsets-topic-storage.ts";
 import { PendingTxnOffsets, type TxnOffsetCommitInput } from "./txn-offsets.ts";
-import { OwnedPartitions } from "../storage/owned-partitions.ts";
+import { OwnedPartitions, finishSteps } from "../storage/owned-partitions.ts";
 import {
   CONSUMER_GROUP_TYPE,
   ConsumerGroupCoordinator,
@@ -178,7 +178,7 @@ export class GroupCoordinator {
   load(): void {
     const n = this.storage.partitionCount();
     let records = 0;
-    for (let p = 0; p < n; p++) records += this.replayPartition(p);
+    for (let p = 0; p < n; p++) records += finishSteps(this.replayPartition(p));
     this.afterReplay(() => true);
     if (n > 0) this.log.info(`group coordinator loaded ${this.groups.size + this.consumer.groups.size} group(s) from ${records} record(s) in ${n} partition(s) of ${OFFSETS_TOPIC}`);
     this.scheduleExpiry();
@@ -205,20 +205,23 @@ export class GroupCoordinator {
    */
   loadPartition(partition: number): void {
     if (this.owned === null || this.stopped) return;
-    this.owned.add(partition, () => {
-      const before = this.groups.size + this.consumer.groups.size;
-      let records: number;
-      try {
-        records = this.replayPartition(partition);
-      } catch (e) {
-        this.failed(`loading ${OFFSETS_TOPIC}-${partition}`, e);
-        this.dropPartitionGroups(partition);
-        return false;
-      }
-      this.afterReplay((groupId) => this.partitionFor(groupId) === partition);
-      this.log.info(`group coordinator loaded ${OFFSETS_TOPIC}-${partition}: ${this.groups.size + this.consumer.groups.size - before} group(s) from ${records} record(s)`);
-      return true;
-    });
+    this.owned.add(partition, () => this.loadSteps(partition));
+  }
+
+  /** Replays `partition` in steps, then arms its groups; ends with whether it loaded. */
+  private *loadSteps(partition: number): Generator<void, boolean, void> {
+    const before = this.groups.size + this.consumer.groups.size;
+    let records: number;
+    try {
+      records = yield* this.replayPartition(partition);
+    } catch (e) {
+      this.failed(`loading ${OFFSETS_TOPIC}-${partition}`, e);
+      this.dropPartitionGroups(partition);
+      return false;
+    }
+    this.afterReplay((groupId) => this.partitionFor(groupId) === partition);
+    this.log.info(`group coordinator loaded ${OFFSETS_TOPIC}-${partition}: ${this.groups.size + this.consumer.groups.size - before} group(s) from ${records} record(s)`);
+    return true;
   }
 
   /** This broker no longer leads `partition`: its groups are dropped, their parked requests answered NOT_COORDINATOR. */
@@ -234,10 +237,10 @@ export class GroupCoordinator {
     return this.owned === null ? ErrorCode.NONE : this.owned.errorFor(this.partitionFor(groupId));
   }
 
-  /** Replays one partition of `__consumer_offsets` into the groups; the number of records applied. */
-  private replayPartition(partition: number): number {
+  /** Replays one partition of `__consumer_offsets` into the groups, in steps; the number of records applied. */
+  private replayPartition(partition: number): Generator<void, number, void> {
     const sink = { replay: (key: Uint8Array, value: Uint8Array | null) => this.consumer.replay(key, value), offsetsOf: (id: string) => this.consumer.get(id)?.offsets };
-    return loadOffsetsPartition(this.storage, this.groups, partition, this.log, this.pendingTxnOffsets, sink);
+    return offsetsPartitionReplay(this.storage, this.groups, partition, this.log, this.pendingTxnOffsets, sink);
   }
 
   /** After a replay: drops groups left with nothing, arms the sessions of the loaded groups' members. */

@@ -41,23 +41,28 @@ export interface ConsumerGroupRecordSink {
 const LOAD_READ_BYTES = 4 * 1024 * 1024;
 
 /**
- * Replays one partition of `__consumer_offsets` into `groups` (later records win; tombstones delete); returns the
- * number of records applied. Unreadable records are skipped with a warning; compressed batches are decompressed
- * through the storage when it can.
+ * Replays one partition of `__consumer_offsets` into `groups` (later records win; tombstones delete) and ends with
+ * the number of records applied. Unreadable records are skipped with a warning; compressed batches are decompressed
+ * through the storage when it can. It pauses after each read of about {@link LOAD_READ_BYTES}, so a coordinator
+ * loading a partition while it serves others gives the event loop back in between (`finishSteps` runs it at once).
  */
-export function loadOffsetsPartition(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): number {
+export function* offsetsPartitionReplay(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): Generator<void, number, void> {
   let offset = 0n;
   let records = 0;
   const cursor = new RecordCursor();
-  for (;;) {
-    const r = storage.read(partition, offset, LOAD_READ_BYTES);
-    if (r.chunks.length === 0) break;
-    for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log, pending, consumer);
-    if (r.nextOffset <= offset) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} made no progress at offset ${offset}`);
-    offset = r.nextOffset;
-    if (offset >= r.endOffset) break;
+  try {
+    for (;;) {
+      const r = storage.read(partition, offset, LOAD_READ_BYTES);
+      if (r.chunks.length === 0) break;
+      for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log, pending, consumer);
+      if (r.nextOffset <= offset) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} made no progress at offset ${offset}`);
+      offset = r.nextOffset;
+      if (offset >= r.endOffset) break;
+      yield;
+    }
+  } finally {
+    cursor.release();
   }
-  cursor.release();
   return records;
 }
 

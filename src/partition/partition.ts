@@ -70,6 +70,12 @@ export interface PartitionDeps {
    */
   aliveBrokerEpoch?: (nodeId: number) => number | undefined;
   /**
+   * Cluster mode: whether this broker holds no registration now (restarting, or its lease lost). A broker without one
+   * does not act as a leader: it takes no writes and counts no follower fetches, so it acknowledges nothing in a
+   * leader epoch the controller may already have moved on from (or, restarted with a shorter log, still shows).
+   */
+  unregistered?: () => boolean;
+  /**
    * A follower out of the ISR has caught up on this leader (heard on its fetch): the owner writes the ISR change now
    * rather than at its next periodic check, as Kafka expands the ISR on the fetch path. Absent: the periodic check.
    */
@@ -233,6 +239,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   appendAsLeader(records: Uint8Array, logAppendTimeMs?: number): AppendResult {
     this.checkWritable();
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
+    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
     const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
     this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
@@ -301,6 +308,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
     }
+    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
     const registered = this.deps.aliveBrokerEpoch?.(replicaId);
     if (brokerEpoch >= 0n && registered !== undefined && BigInt(registered) > brokerEpoch) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: stale fetch from broker ${replicaId}: broker epoch ${brokerEpoch}, registered with ${registered}`);
@@ -429,6 +437,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.onLogStartMoved = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
+    // Nothing is written into a log taken offline by a disk failure: a snapshot there could claim what its
+    // transaction index never got, and recovery (replaying from the snapshot) would not rebuild it.
+    if (this.log.isOffline) return;
     try {
       this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);

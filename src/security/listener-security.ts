@@ -101,9 +101,11 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     };
     if (jwksUrl === null) deps.log("warn", `listener ${name}: OAUTHBEARER accepts unsecured (unsigned) tokens, as Kafka's default validator does: for development only`);
   }
+  const maxReceiveBytes = Number(listenerSetting(config, name, "sasl.server.max.receive.size") ?? "524288");
+  if (!Number.isInteger(maxReceiveBytes) || maxReceiveBytes < 1) throw new Error(`listener ${name}: sasl.server.max.receive.size must be a positive integer`);
   const reauthMs = Number(listenerSetting(config, name, "connections.max.reauth.ms") ?? "0");
   if (!Number.isInteger(reauthMs) || reauthMs < 0) throw new Error(`listener ${name}: connections.max.reauth.ms must be a non-negative integer`);
-  return { jwks, settings: { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, monotonicMs: () => deps.monotonicMs(), authenticated: (ok) => deps.authenticated?.(name, ok) } };
+  return { jwks, settings: { mechanisms, plainUsers: users, scramCredential: (u, m) => deps.scram.get(u, m), random: deps.random, oauthBearer, reauthMs, maxReceiveBytes, monotonicMs: () => deps.monotonicMs(), authenticated: (ok) => deps.authenticated?.(name, ok) } };
 }
 
 /** Resolves listener `def`'s security; throws (naming the key, never a secret) when its settings are incomplete. */

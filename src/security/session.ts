@@ -31,6 +31,8 @@ export interface SaslSettings {
   oauthBearer: UnsecuredJwsOptions | null;
   /** `connections.max.reauth.ms` (KIP-368): session lifetime asked of clients; 0 = sessions never expire. */
   reauthMs: number;
+  /** `sasl.server.max.receive.size`: largest frame accepted before the first authentication completes. */
+  maxReceiveBytes: number;
   /** Monotonic clock, ms (session expiry). */
   monotonicMs(): number;
   /** Counts each authentication's outcome (the listener's authentication metrics), when metrics are kept. */
@@ -93,6 +95,11 @@ export class SecuritySession {
   }
 
   /** Why a request with this API key must close the connection instead of being served, or null to serve it. */
+  /** The largest frame this connection may send now: `sasl.server.max.receive.size` until first authenticated, else null (no SASL limit). */
+  frameLimit(): number | null {
+    return this.authenticated || this.sasl === null ? null : this.sasl.maxReceiveBytes;
+  }
+
   refusal(apiKey: number): string | null {
     if (OPEN_BEFORE_AUTH.has(apiKey)) return null;
     if (!this.authenticated) return `API ${apiKey} request before SASL authentication on listener ${this.listenerName}`;

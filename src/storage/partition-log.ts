@@ -369,7 +369,15 @@ export class PartitionLog {
     const out = this.readOut;
     let offset = fetchOffset;
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
-      this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out);
+      try {
+        this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out);
+      } catch (e) {
+        // As Kafka (KIP-112): an I/O error on a read takes the log, and through onIoError its log dir, offline.
+        if (!isIoError(e)) throw e;
+        out.chunk = null;
+        this.goOffline(e);
+        throw new LogStorageError(this.name, e);
+      }
       if (out.chunk !== null) {
         if (result.batches === 0) result.firstOffset = out.firstOffset;
         result.chunks.push(out.chunk);
@@ -979,4 +987,9 @@ export class PartitionLog {
     this.lastFlushMs = this.deps.clock.nowMs();
     if (notes.length > 0) this.deps.logger.info(`recovered ${this.name}: ${notes.join("; ")}`);
   }
+}
+
+/** Whether `e` is an operating-system I/O error (it carries an errno code such as EIO), not a bug or a bad argument. */
+function isIoError(e: unknown): boolean {
+  return typeof (e as { code?: unknown } | null)?.code === "string";
 }

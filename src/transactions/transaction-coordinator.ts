@@ -36,7 +36,7 @@ import {
   type TxnState,
 } from "./transaction-state.ts";
 import type { TxnMarkerWriter } from "./txn-markers.ts";
-import { OwnedPartitions } from "../storage/owned-partitions.ts";
+import { OwnedPartitions, finishSteps } from "../storage/owned-partitions.ts";
 
 /** Most transactional ids one coordinator keeps. */
 export const MAX_TRANSACTIONAL_IDS = 1_000_000;
@@ -198,7 +198,7 @@ export class TransactionCoordinator {
     const n = this.storage.partitionCount();
     let records = 0;
     const loaded = new Map<string, TxnRecord>();
-    for (let p = 0; p < n; p++) records += this.loadPartition(p, loaded);
+    for (let p = 0; p < n; p++) records += finishSteps(this.replayPartition(p, loaded));
     this.install(loaded);
     if (n > 0) this.log.info(`transaction coordinator loaded ${this.txns.size} transactional id(s) from ${records} record(s) in ${n} partition(s) of ${TRANSACTION_STATE_TOPIC}`);
     this.scheduleAbortCheck();
@@ -245,19 +245,22 @@ export class TransactionCoordinator {
    */
   loadPartitionOwnership(partition: number): void {
     if (this.owned === null || this.stopped) return;
-    this.owned.add(partition, () => {
-      const loaded = new Map<string, TxnRecord>();
-      let records: number;
-      try {
-        records = this.loadPartition(partition, loaded);
-      } catch (e) {
-        this.log.error(`loading ${TRANSACTION_STATE_TOPIC}-${partition} failed: ${(e as Error).stack ?? e}`);
-        return false;
-      }
-      this.install(loaded);
-      this.log.info(`transaction coordinator loaded ${TRANSACTION_STATE_TOPIC}-${partition}: ${loaded.size} transactional id(s) from ${records} record(s)`);
-      return true;
-    });
+    this.owned.add(partition, () => this.loadSteps(partition));
+  }
+
+  /** Replays `partition` in steps, then makes its transactional ids current; ends with whether it loaded. */
+  private *loadSteps(partition: number): Generator<void, boolean, void> {
+    const loaded = new Map<string, TxnRecord>();
+    let records: number;
+    try {
+      records = yield* this.replayPartition(partition, loaded);
+    } catch (e) {
+      this.log.error(`loading ${TRANSACTION_STATE_TOPIC}-${partition} failed: ${(e as Error).stack ?? e}`);
+      return false;
+    }
+    this.install(loaded);
+    this.log.info(`transaction coordinator loaded ${TRANSACTION_STATE_TOPIC}-${partition}: ${loaded.size} transactional id(s) from ${records} record(s)`);
+    return true;
   }
 
   /** This broker no longer leads `partition`: its transactional ids are dropped (the new coordinator completes them). */
@@ -810,8 +813,11 @@ export class TransactionCoordinator {
     };
   }
 
-  /** Replays one partition into `out` (later records win, tombstones delete); returns the records applied. */
-  private loadPartition(partition: number, out: Map<string, TxnRecord>): number {
+  /**
+   * Replays one partition into `out` (later records win, tombstones delete) and ends with the records applied;
+   * pauses after each read of about {@link LOAD_READ_BYTES} (see `OwnedPartitions`).
+   */
+  private *replayPartition(partition: number, out: Map<string, TxnRecord>): Generator<void, number, void> {
     let offset = 0n;
     let records = 0;
     const cursor = new RecordCursor();
@@ -823,6 +829,7 @@ export class TransactionCoordinator {
         if (r.nextOffset <= offset) throw new Error(`loading ${TRANSACTION_STATE_TOPIC}-${partition} made no progress at offset ${offset}`);
         offset = r.nextOffset;
         if (offset >= r.endOffset) break;
+        yield;
       }
     } finally {
       cursor.release();

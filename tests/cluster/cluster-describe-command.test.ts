@@ -1,7 +1,7 @@
 /**
  * `runnel cluster describe` against three `runnel start` processes on one etcd: it names the three brokers, the
  * controller and the partitions each leads; after one broker is killed it lists the partitions that lost a replica
- * as under-replicated and names only the two live brokers.
+ * as under-replicated and the killed broker as down.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,8 +21,7 @@ test("runnel cluster describe: brokers, controller, leaders per broker, then und
   const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000"]);
   try {
     const kafka = new Kafka({ clientId: "describe", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
-    await waitForRegistrations(cluster);
-    const admin = kafka.admin();
+      const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "described", numPartitions: 3, replicationFactor: 3 }] });
     await admin.disconnect();
@@ -39,12 +38,14 @@ test("runnel cluster describe: brokers, controller, leaders per broker, then und
     await cluster.brokers[2].stop("SIGKILL");
     await until("describe to show the three partitions under-replicated", 60_000, async () => (await describe(cluster.brokers[0].bootstrap)).underReplicated.length === 3);
     const after = await describe(cluster.brokers[1].bootstrap);
-    assert.deepEqual(after.brokers.map((b) => b.nodeId), [1, 2]);
+    assert.deepEqual(after.brokers.map((b) => [b.nodeId, b.offline]), [[1, false], [2, false], [3, true]], "the killed broker is listed as down");
     for (const p of after.underReplicated) assert.ok(!p.isr.includes(3) && p.replicas.includes(3), JSON.stringify(p));
     const text = await runnel(["cluster", "describe", "-b", cluster.brokers[0].bootstrap]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /Under-replicated partitions: 3\n/);
     assert.match(text.stdout, /Offline partitions: 0\n/);
+    assert.match(text.stdout, /2 broker\(s\) up, 1 down/);
+    assert.match(text.stdout, /\n3 \(down\)\s+-\s/);
   } finally {
     await cluster.close();
   }

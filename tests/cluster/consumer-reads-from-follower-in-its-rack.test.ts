@@ -3,7 +3,8 @@
  * `replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector`; a librdkafka consumer
  * (confluent-kafka-python) with `client.rack` set to a follower's rack is sent there by the leader
  * (preferred_read_replica) and reads every record from that follower, as both brokers' logs and the follower's
- * `runnel_fetch_from_follower_bytes_total` show; a kafkajs
+ * `runnel_fetch_from_follower_bytes_total` show; raw Fetch v12 answers check preferred_read_replica, records from
+ * the follower, and OFFSET_NOT_AVAILABLE for an offset the follower does not hold yet; a kafkajs
  * consumer without a rack keeps reading from the leader.
  */
 import { test } from "node:test";
@@ -14,6 +15,22 @@ import { pythonReadInOrder } from "../support/python-read-loop.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { RACK_AWARE_REPLICA_SELECTOR } from "../../src/replication/replica-selector.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+
+/** One consumer Fetch v12 of near-0 at `fetchOffset` from the broker on `port`, as a client in `rackId`. */
+async function rawFetch(port: number, fetchOffset: bigint, rackId: string): Promise<{ errorCode: number; preferredReadReplica: number; records: unknown }> {
+  const raw = await RawClient.connect(port);
+  try {
+    const r = await raw.request(1, 12, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId, forgottenTopicsData: [],
+      topics: [{ topic: "near", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+    });
+    return r.responses[0].partitions[0];
+  } finally {
+    raw.close();
+  }
+}
 
 const skip = ETCD_SKIP_REASON || ((await havePythonModule("confluent_kafka")) ? false : "SKIPPED: /usr/bin/python3 has no confluent_kafka (tests/setup.d/10-interop-peers.sh)");
 const RECORDS = 2000;
@@ -60,6 +77,20 @@ test("a librdkafka consumer with client.rack reads from the follower in its rack
     };
     assert.ok((await followerBytes(follower)) >= RECORDS * 5, "the follower's metrics count the bytes it served to the consumer");
     assert.equal(await followerBytes(p.leader), 0, "the leader served no consumer as a follower");
+
+    // Then (after librdkafka, whose reads the lines above prove) the answers themselves: the leader names the
+    // follower for its rack with no records, the follower serves records, and an offset beyond what the follower
+    // holds is OFFSET_NOT_AVAILABLE there (OFFSET_OUT_OF_RANGE at the leader).
+    const atLeader = await rawFetch(brokers[p.leader - 1].port, 0n, `rack${follower}`);
+    assert.equal(atLeader.errorCode, ErrorCode.NONE);
+    assert.equal(atLeader.preferredReadReplica, follower);
+    assert.equal((atLeader.records as Uint8Array | null)?.length ?? 0, 0, "no records beside a preferred read replica");
+    assert.equal((await rawFetch(brokers[p.leader - 1].port, 0n, `rack${p.leader}`)).preferredReadReplica, -1, "a consumer in the leader's rack stays");
+    const atFollower = await rawFetch(brokers[follower - 1].port, 0n, `rack${follower}`);
+    assert.equal(atFollower.errorCode, ErrorCode.NONE);
+    assert.ok(((atFollower.records as Uint8Array | null)?.length ?? 0) > 0, "the follower answers with records");
+    assert.equal((await rawFetch(brokers[follower - 1].port, BigInt(RECORDS + 100), `rack${follower}`)).errorCode, ErrorCode.OFFSET_NOT_AVAILABLE);
+    assert.equal((await rawFetch(brokers[p.leader - 1].port, BigInt(RECORDS + 100), "")).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
 
     // without a rack a consumer reads from the leader as before
     const plain = new Kafka({ clientId: "plain", brokers: [brokers[0].bootstrap], logLevel: logLevel.NOTHING }).consumer({ groupId: "plain-readers" });

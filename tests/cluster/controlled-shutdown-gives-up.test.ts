@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { startCluster, waitForRegistrations, metadataOf } from "../support/cluster-processes.ts";
+import { startCluster, metadataOf } from "../support/cluster-processes.ts";
 import { signalChild } from "../support/proc.ts";
 import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 
@@ -23,8 +23,7 @@ test("with the controller frozen: SIGTERM stops after the retries, a second SIGT
   let frozen: number | null = null;
   try {
     const kafka = new Kafka({ clientId: "gives-up", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
-    await waitForRegistrations(cluster);
-    const admin = kafka.admin();
+      const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "stuck", numPartitions: 6, replicationFactor: 3 }] });
     await admin.disconnect();

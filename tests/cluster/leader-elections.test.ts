@@ -12,7 +12,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { startCluster, until, waitForRegistrations, type TestCluster } from "../support/cluster-processes.ts";
+import { startCluster, until, type TestCluster } from "../support/cluster-processes.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { javaSkip, KAFKA_TOOL, runJava } from "../support/java.ts";
 import { runnel } from "../cli/run-cli.ts";
@@ -42,7 +42,6 @@ const allPreferred = (ps: Partition[]) => ps.every((p) => p.leader === p.replica
 const allInSync = (ps: Partition[]) => ps.every((p) => p.leader >= 0 && p.isr.length === p.replicas.length);
 
 async function createTopic(cluster: TestCluster, topic: string, partitionsCount: number, rf: number): Promise<void> {
-  await waitForRegistrations(cluster);
   const kafka = new Kafka({ clientId: "elections", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

@@ -15,7 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { startCluster, until, waitForRegistrations, metadataOf, type TestCluster } from "../support/cluster-processes.ts";
+import { startCluster, until, metadataOf, type TestCluster } from "../support/cluster-processes.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { startProcess, type RunningProcess } from "../client/subprocess.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -85,8 +85,7 @@ test("rolling restart with SIGTERM: leaderships move before each exit, no record
   try {
     const bootstrap = cluster.brokers.map((b) => b.bootstrap).join(",");
     const kafka = new Kafka({ clientId: "rolling", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
-    await waitForRegistrations(cluster);
-    const admin = kafka.admin();
+      const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
     await admin.disconnect();

@@ -8,13 +8,19 @@
  * - the coordinator is SIGKILLed mid-transaction (records sent, not yet committed); the client's commit then goes
  *   to the new leader of the partition, which loaded the transaction from its replica. The outcome the client got
  *   decides what must be read: committed -> its records, aborted -> none of them. A later committed transaction is
- *   read on every partition, so the markers of the interrupted one reached every partition leader.
+ *   read on every partition, so the markers of the interrupted one reached every partition leader; its offsets for
+ *   a group coordinated by another broker become that group's once its marker arrives there.
+ * The same with a confluent-kafka-python (librdkafka) transactional producer: its coordinator is SIGKILLed between
+ * its sends and its commit_transaction; the outcome librdkafka reports (committed, or aborted after an abortable
+ * error) decides what a librdkafka read_committed consumer must read.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { coordinatorNodeAt, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
+import { PYTHON, havePythonModule } from "../support/proc.ts";
+import { spawnPeer, type PeerProcess } from "../support/json-process.ts";
 
 const TOPIC = "payments";
 const PARTITIONS = 3;
@@ -68,12 +74,25 @@ test("SIGKILL of a transaction coordinator mid-transaction: the transaction ends
     const newCoordinator = await coordinatorNodeAt(survivors[0].port, TXN_ID, 1);
     assert.ok(newCoordinator > 0 && newCoordinator !== coordinator, `a survivor coordinates ${TXN_ID}: ${newCoordinator}`);
 
-    // a third transaction commits with the new coordinator
+    // a third transaction commits with the new coordinator, with offsets of a group another survivor coordinates:
+    // TxnOffsetCommit is verified at the transaction's coordinator, the COMMIT marker reaches the group's
+    // __consumer_offsets partition on the other broker, and only then are the offsets the group's
+    let group = "";
+    for (let i = 0; group === "" && i < 100; i++) {
+      const node = await coordinatorNodeAt(survivors[0].port, `settlement-${i}`, 0);
+      if (node > 0 && node !== newCoordinator) group = `settlement-${i}`;
+    }
+    assert.notEqual(group, "", "a group coordinated by the other survivor");
     const t3 = await producer.transaction();
     await t3.send({ topic: TOPIC, messages: messages("t3") });
+    await t3.sendOffsets({ consumerGroupId: group, topics: [{ topic: TOPIC, partitions: [{ partition: 0, offset: "42" }] }] });
     await t3.commit();
     await producer.disconnect();
     await admin.disconnect();
+    const survivorAdmin = new Kafka({ clientId: "offsets", brokers: survivors.map((b) => b.bootstrap), logLevel: logLevel.NOTHING, retry }).admin();
+    await survivorAdmin.connect();
+    await until(`the transaction's offsets to be ${group}'s`, 30_000, async () => (await survivorAdmin.fetchOffsets({ groupId: group, topics: [TOPIC] }))[0].partitions.find((p) => p.partition === 0)?.offset === "42");
+    await survivorAdmin.disconnect();
 
     // read_committed: t1 and t3 on every partition, t2 exactly when the client was told it committed
     const seen: string[] = [];
@@ -92,6 +111,108 @@ test("SIGKILL of a transaction coordinator mid-transaction: the transaction ends
     throw e;
   } finally {
     await consumer?.disconnect().catch(() => undefined);
+    await cluster.close();
+  }
+});
+
+/**
+ * librdkafka's side: a transaction of `count` records over the partitions, then {"event":"sent"} and a wait for a
+ * line on stdin (the test kills the coordinator), then commit_transaction, retried while retriable and aborted when
+ * librdkafka says the transaction must abort; {"event":"outcome"}. Then a later transaction, committed.
+ */
+const TXN_PRODUCER = `
+import sys, json
+from confluent_kafka import Producer, KafkaException
+bootstrap, txn_id, topic, partitions, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+def emit(**e):
+    print(json.dumps(e), flush=True)
+p = Producer({"bootstrap.servers": bootstrap, "transactional.id": txn_id, "linger.ms": 5, "transaction.timeout.ms": 60000})
+p.init_transactions(60)
+def send(tag):
+    for i in range(count):
+        p.produce(topic, value=("%s-%d" % (tag, i)).encode(), partition=i % partitions)
+    p.flush(60)
+p.begin_transaction()
+send("l1")
+p.commit_transaction(60)
+p.begin_transaction()
+send("l2")
+emit(event="sent")
+sys.stdin.readline()
+outcome = None
+while outcome is None:
+    try:
+        p.commit_transaction(60)
+        outcome = "committed"
+    except KafkaException as e:
+        err = e.args[0]
+        if err.txn_requires_abort():
+            p.abort_transaction(60)
+            outcome = "aborted"
+        elif not err.retriable():
+            raise
+emit(event="outcome", outcome=outcome)
+p.begin_transaction()
+send("l3")
+p.commit_transaction(60)
+emit(event="done")
+`;
+
+/** A librdkafka read_committed consumer: every value up to the end of every partition, then {"event":"read"}. */
+const TXN_READER = `
+import sys, json
+from confluent_kafka import Consumer, TopicPartition
+bootstrap, topic, partitions, expect_l3 = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "l-readers", "isolation.level": "read_committed", "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+values = []
+while sum(1 for v in values if v.startswith("l3-")) < expect_l3:
+    for m in c.consume(num_messages=500, timeout=1.0):
+        if not m.error():
+            values.append(m.value().decode())
+print(json.dumps({"event": "read", "values": values}), flush=True)
+c.close()
+`;
+
+test("SIGKILL of a librdkafka transactional producer's coordinator before commit_transaction: committed or aborted as librdkafka reports, a read_committed librdkafka consumer agrees", { skip: ETCD_SKIP_REASON, timeout: 300_000 }, async (t) => {
+  if (!(await havePythonModule("confluent_kafka"))) {
+    t.skip("SKIPPED: /usr/bin/python3 has no confluent_kafka (tests/setup.d/10-interop-peers.sh)");
+    return;
+  }
+  const cluster = await startCluster(["-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=2000", "-o", "transaction.state.log.num.partitions=6", "-o", "offsets.topic.num.partitions=6"]);
+  const { brokers } = cluster;
+  const peers: PeerProcess[] = [];
+  try {
+    const admin = new Kafka({ clientId: "l-admin", brokers: brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await until("three registered brokers", 30_000, async () => (await admin.describeCluster()).brokers.length === 3);
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: "ledger", numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    await admin.disconnect();
+    const bootstrap = brokers.map((b) => b.bootstrap).join(",");
+    const producer = spawnPeer(PYTHON, ["-c", TXN_PRODUCER, bootstrap, "l-writer", "ledger", String(PARTITIONS), String(PER_TXN)]);
+    peers.push(producer);
+    await producer.waitFor((e) => e.event === "sent", 120_000, "the second transaction's records to be sent");
+    const coordinator = await coordinatorNodeAt(brokers[0].port, "l-writer", 1);
+    assert.ok([1, 2, 3].includes(coordinator), `a transaction coordinator: ${coordinator}`);
+    await brokers[coordinator - 1].stop("SIGKILL");
+    producer.send("commit");
+    const outcome = (await producer.waitFor((e) => e.event === "outcome", 120_000, "commit_transaction's outcome")).outcome as string;
+    await producer.waitFor((e) => e.event === "done", 120_000, "a later transaction to commit");
+    const survivors = brokers.filter((_, i) => i + 1 !== coordinator);
+    const reader = spawnPeer(PYTHON, ["-c", TXN_READER, survivors.map((b) => b.bootstrap).join(","), "ledger", String(PARTITIONS), String(PER_TXN)]);
+    peers.push(reader);
+    const values = (await reader.waitFor((e) => e.event === "read", 120_000, "the read_committed consumer to read the last transaction")).values as string[];
+    const count = (tag: string) => values.filter((v) => v.startsWith(`${tag}-`)).length;
+    assert.equal(count("l1"), PER_TXN);
+    assert.equal(count("l2"), outcome === "committed" ? PER_TXN : 0, `librdkafka reported the interrupted transaction ${outcome}`);
+    assert.equal(new Set(values).size, values.length, "no record twice");
+    console.error(`librdkafka: transaction coordinator ${coordinator} killed before commit_transaction; the transaction ${outcome}`);
+  } catch (e) {
+    printBrokerLogs(brokers);
+    for (const p of peers) console.error(`--- peer output ---\n${p.output().slice(-3000)}`);
+    throw e;
+  } finally {
+    for (const p of peers) await p.kill();
     await cluster.close();
   }
 });

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { RawClient } from "../support/raw-client.ts";
 
 const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";';
 
@@ -28,4 +29,19 @@ export function aclClientProperties(dir: string, user: string): string {
   const file = path.join(dir, `${user}.properties`);
   fs.writeFileSync(file, ["security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN", `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${user}" password="${user}-pw";`, ""].join("\n"));
   return file;
+}
+
+/** Commits offset 0 of partition 0 of `topic` for `groups` as the super user admin (a simple commit: no member, as Kafka's tools make). */
+export async function commitAsAdmin(b: TestBroker, topic: string, groups: readonly string[]): Promise<void> {
+  const c = await RawClient.connect(b.port);
+  try {
+    if ((await c.request(17, 1, { mechanism: "PLAIN" })).errorCode !== 0 || (await c.request(36, 2, { authBytes: Buffer.from("\0admin\0admin-pw") })).errorCode !== 0) throw new Error("admin login failed");
+    for (const groupId of groups) {
+      const r = await c.request(8, 8, { groupId, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+      const code = r.topics[0].partitions[0].errorCode;
+      if (code !== 0) throw new Error(`committing for ${groupId} failed with error ${code}`);
+    }
+  } finally {
+    c.close();
+  }
 }

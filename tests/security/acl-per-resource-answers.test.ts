@@ -12,7 +12,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from "kafkajs";
-import { aclClient, aclClientProperties, startAclBroker } from "./acl-broker.ts";
+import { aclClient, aclClientProperties, commitAsAdmin, startAclBroker } from "./acl-broker.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
@@ -63,7 +63,7 @@ test("mixed allowed and refused resources: allowed ones served, refused ones ans
     assert.notEqual(retention["cfg-no"], "3600000");
 
     // Two empty groups (offsets committed by the admin); alice may delete only g-ok.
-    for (const groupId of ["g-ok", "g-no"]) await admin.setOffsets({ groupId, topic: "cfg-ok", partitions: [{ partition: 0, offset: "0" }] });
+    await commitAsAdmin(b, "cfg-ok", ["g-ok", "g-no"]);
     await aliceAdmin.connect();
     await assert.rejects(aliceAdmin.deleteGroups(["g-ok", "g-no"]), (e: any) => {
       assert.deepEqual(e.groups?.map((g: any) => [g.groupId, g.error?.type]), [["g-no", "GROUP_AUTHORIZATION_FAILED"]], `${e.message}`);
@@ -112,7 +112,10 @@ test("AddPartitionsToTxn with a refused topic: TOPIC_AUTHORIZATION_FAILED for it
     const r = await runJava("runnel.TxnSendAs", ["--bootstrap", b.bootstrap, "--transactional-id", "tx-alice", "--topics", "tx-yes,tx-no", "--prop", "security.protocol=SASL_PLAINTEXT", "--prop", "sasl.mechanism=PLAIN", "--prop", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";']);
     assert.equal(r.code, 0, r.stderr);
     const sent = JSON.parse(r.stdout.trim().split("\n").pop()!).result as Record<string, string>;
-    assert.deepEqual(sent, { "tx-no": "TopicAuthorizationException:[tx-no]", "tx-yes": "TopicAuthorizationException:[tx-no]" }, "both records fail with the transaction's error naming only tx-no");
+    // The producer may add tx-yes in a request of its own (then its record may even be written before the refusal
+    // arrives); what must never happen is tx-yes being blamed.
+    assert.equal(sent["tx-no"], "TopicAuthorizationException:[tx-no]");
+    assert.ok(sent["tx-yes"] === "ok" || sent["tx-yes"] === "TopicAuthorizationException:[tx-no]", `tx-yes: ${sent["tx-yes"]}`);
   } finally {
     await admin.disconnect();
     await b.stop();

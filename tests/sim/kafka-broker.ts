@@ -79,8 +79,10 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 4000;
   const violations: string[] = [];
-  const stats = { produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
-  const disk = new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15) });
+  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
+  // Read faults while serving: an EIO takes the only log dir offline and the broker shuts down (KIP-112), a flipped
+  // bit reaches a consumer, whose CRC check rejects the batch.
+  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: sim.chance(0.5) ? 0.05 : 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15) });
   const wire = new SimWire(sim, 1 + sim.int(8));
   const settings: Record<string, string> = {
     "node.id": "1",
@@ -102,10 +104,12 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
 
+  proc.onExit = (reason) => crash(false, `the broker shut itself down: ${reason}`);
   const boot = (): void => {
     proc.start().then(
       () => {
         up = true;
+        disk.readFaultsArmed = !faultsOver;
         sim.trace(`broker up (incarnation ${proc.incarnation})`);
       },
       (e) => {
@@ -486,7 +490,10 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
       }
       if (pd.errorCode !== ErrorCode.NONE) continue;
       const recs = decodeBatches(pd.records === null ? [] : Array.isArray(pd.records) ? pd.records : [pd.records]);
-      if (recs === null) continue;
+      if (recs === null) {
+        stats.corruptBatchesRejected++; // the consumer's CRC check: fetch again
+        continue;
+      }
       const pos = position.get(p)!;
       const fresh = recs.filter((r) => r.offset >= pos);
       if (fresh.length === 0) continue;
@@ -527,6 +534,8 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   try {
     await sim.run(durationMs + 3000, () => violations.length > 20);
     // Last power cut, then recovery; the coordinator finishes or aborts what was open; then the final checks.
+    faultsOver = true;
+    disk.readFaultsArmed = false;
     await sim.run(durationMs + 10_000, () => up);
     crash(true, "final power cut");
     let settled = false;

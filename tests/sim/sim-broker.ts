@@ -73,6 +73,9 @@ export class SimBrokerProcess {
     private readonly cluster: SimClusterMember | null = null,
   ) {}
 
+  /** Called when the running broker shut itself down (every log dir failed): the process exits. */
+  onExit: (reason: string) => void = () => {};
+
   /** The control plane of the running process (cluster mode), or null. */
   plane: ControlPlane | null = null;
 
@@ -115,7 +118,10 @@ export class SimBrokerProcess {
       deps = { metadata: plane.store, cluster: clusterView(plane), dial: simDialer(this.sim, this.cluster.wires, nodeId, live) };
     }
     if (!live()) throw new Error("the broker process died while starting");
-    const b = await Broker.start(config, { fs: this.disk.view(), clock, logger, random: this.sim.random, listen: this.wire.listen, ...deps });
+    const onFatal = (reason: string) => {
+      if (live()) this.onExit(reason);
+    };
+    const b = await Broker.start(config, { fs: this.disk.view(), clock, logger, random: this.sim.random, listen: this.wire.listen, onFatal, ...deps });
     if (!live()) throw new Error("the broker process died while starting");
     this.onStarted(b);
     this.broker = b;

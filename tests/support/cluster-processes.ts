@@ -56,7 +56,14 @@ export async function startCluster(extra: string[] = [], perBroker: (id: number)
     dataDirs[id - 1] = path.join(base, `b${id}`);
     return (brokers[id - 1] = await startBrokerProcess("bun", args(id, more), 90_000));
   };
-  return { etcd, brokers, dataDirs, restart, add, close };
+  const cluster: TestCluster = { etcd, brokers, dataDirs, restart, add, close };
+  try {
+    await waitForRegistrations(cluster);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return cluster;
 }
 
 
@@ -88,15 +95,17 @@ export async function metadataOf(port: number, topics: null | [] = null): Promis
 }
 
 /**
- * Waits until every running broker's Metadata (PLAINTEXT) lists all `count` brokers, so that a topic created next
- * is placed over all of them (each broker's view learns the others' registrations through its etcd watch).
+ * Waits until every running broker's Metadata lists all `count` brokers, so that a topic created next is placed
+ * over all of them (each broker's view learns the others' registrations through its etcd watch; a topic created
+ * before could be refused INVALID_REPLICATION_FACTOR). A broker that does not answer a plain Metadata request (a
+ * TLS or SASL first listener) is not waited for. {@link startCluster} does this before it returns.
  */
 export async function waitForRegistrations(cluster: TestCluster, count = 3, timeoutMs = 60_000): Promise<void> {
   await until(`every broker to see ${count} registered brokers`, timeoutMs, async () => {
     for (const b of cluster.brokers) {
       if (b.child.exitCode !== null || b.child.signalCode !== null) continue;
       const md = await metadataOf(b.port, []).catch(() => null);
-      if (md === null || md.brokers.length < count) return false;
+      if (md !== null && md.brokers.length < count) return false;
     }
     return true;
   });

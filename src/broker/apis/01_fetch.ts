@@ -257,6 +257,12 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
         hasError = true;
         continue;
       }
+      if (w.fetchOffset > log.logEndOffset) {
+        // an offset this follower has not replicated yet: retriable (the consumer backs off), not out of range
+        data.errorCode = ErrorCode.OFFSET_NOT_AVAILABLE;
+        hasError = true;
+        continue;
+      }
     } else if (clientRack !== "") {
       // KIP-392: a consumer closer to another in-sync replica is told to read there (no records in this answer).
       const preferred = b.closestReplica.preferredReadReplica(p, clientRack, w.fetchOffset);

@@ -17,6 +17,7 @@ import type { OffsetToCommit } from "../../group/group-requests.ts";
 import { OFFSETS_TOPIC } from "../../group/offsets-topic-storage.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
+import { verifyOffsetsPartitionRemotely } from "../remote-txn-verification.ts";
 
 /** First TxnOffsetCommit version with transaction version 2 semantics (implicit AddOffsetsToTxn). */
 export const TXN_OFFSET_COMMIT_IMPLICIT_ADD_VERSION = 5;
@@ -55,9 +56,8 @@ export function txnOffsetCommitHandler(b: Broker): ApiHandler<TxnOffsetCommitReq
       const tp = { topic: OFFSETS_TOPIC, partition: b.groups.partitionFor(req.groupId) };
       let code: number;
       if (!b.txns.ownsTransactionalId(req.transactionalId)) {
-        // Cluster mode: another broker coordinates this transaction (the client added the group's partition
-        // there with AddOffsetsToTxn); the offsets are held until that coordinator's marker arrives.
-        code = ErrorCode.NONE;
+        // Cluster mode: another broker coordinates this transaction; it is asked (added from v5, as here).
+        code = await verifyOffsetsPartitionRemotely(b, req.transactionalId, req.producerId, req.producerEpoch, tp, ctx.apiVersion < TXN_OFFSET_COMMIT_IMPLICIT_ADD_VERSION);
       } else if (ctx.apiVersion >= TXN_OFFSET_COMMIT_IMPLICIT_ADD_VERSION) {
         code = await b.txns.addPartitions(req.transactionalId, req.producerId, req.producerEpoch, [tp]);
       } else {

@@ -31,12 +31,14 @@ export function muteFor(ctx: RequestContext, clock: Clock, throttleMs: number): 
   if (ctx.session !== undefined && throttleMs > 0) ctx.session.mutedUntilMs = Math.max(ctx.session.mutedUntilMs, clock.monotonicMs() + throttleMs);
 }
 
-/** Puts a throttle time in a response (the largest of the quotas' throttle times wins, as in Kafka). */
+/**
+ * The response with a throttle time (the largest of the quotas' throttle times wins, as in Kafka); a copy, so a
+ * response object a handler shares between requests is never changed.
+ */
 export function withThrottle<T>(res: T, throttleMs: number): T {
   if (throttleMs <= 0 || res === NO_RESPONSE || res instanceof CloseConnection) return res;
   const body = res as { throttleTimeMs?: number };
-  body.throttleTimeMs = Math.max(body.throttleTimeMs ?? 0, throttleMs);
-  return res;
+  return { ...body, throttleTimeMs: Math.max(body.throttleTimeMs ?? 0, throttleMs) } as T;
 }
 
 /** `h` (Produce or Fetch) under the client quotas of `store`. */

@@ -3,7 +3,8 @@
  * partition from broker 1 to broker 2, held back by a replication throttle, is listed by ListPartitionReassignments
  * with its adding and removing replicas; the cancel puts the partition back on broker 1 alone, broker 2 deletes the
  * files it had copied, the move is no longer listed, and a second cancel answers NO_REASSIGNMENT_IN_PROGRESS; every
- * record is still read back from broker 1.
+ * record is still read back from broker 1. A new replica joins the ISR on its catching-up fetch (no wait for the
+ * periodic check). A broker moved off a partition while it was down deletes its stale copy when it starts again.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -81,6 +82,28 @@ test("a new replica joins the ISR on the fetch that catches it up, so a move com
     const [after] = await admin.describeTopics(["joining"]);
     assert.deepEqual(after.partitions[0].replicas, [from, to]);
     assert.deepEqual([...after.partitions[0].isr].sort(), [from, to].sort());
+  } finally {
+    await admin.close().catch(() => {});
+    await cluster.close();
+  }
+});
+
+test("a broker moved off a partition while it was down deletes its stale copy when it starts again", { skip, timeout: 120_000 }, async () => {
+  const cluster = await startCluster(["-o", "replica.lag.time.max.ms=2000", "-o", "broker.session.timeout.ms=2000"]);
+  const admin = new Admin({ bootstrap: cluster.brokers.map((b) => b.bootstrap).join(","), clientId: "stale" });
+  try {
+    await admin.connect();
+    await admin.createTopics([{ name: "stale", numPartitions: 1, replicationFactor: 1 }]);
+    await alterPartitionReassignments(admin, [{ topic: "stale", partition: 0, replicas: [1, 2] }]);
+    await until("the partition on brokers 1 and 2, both in sync", 30_000, async () => (await listPartitionReassignments(admin)).length === 0);
+    await until("broker 2 to hold a copy", 30_000, () => fs.existsSync(`${cluster.dataDirs[1]}/stale-0`));
+    await cluster.brokers[1].stop("SIGKILL");
+    await alterPartitionReassignments(admin, [{ topic: "stale", partition: 0, replicas: [1, 3] }]);
+    await until("the move to {1,3} to complete without broker 2", 60_000, async () => (await listPartitionReassignments(admin)).length === 0);
+    assert.ok(fs.existsSync(`${cluster.dataDirs[1]}/stale-0`), "the stopped broker's copy is still on disk");
+    const restarted = await cluster.restart(2);
+    await until("broker 2 to delete its stale copy", 30_000, () => !fs.existsSync(`${cluster.dataDirs[1]}/stale-0`));
+    assert.match(restarted.log(), /stale-0: this broker is not one of its replicas 1,3; deleting its local log/);
   } finally {
     await admin.close().catch(() => {});
     await cluster.close();
