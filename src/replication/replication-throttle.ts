@@ -16,16 +16,22 @@ export const LEADER_REPLICATION_THROTTLED_RATE = "leader.replication.throttled.r
 /** Broker dynamic config: the follower side's bound, bytes/s. */
 export const FOLLOWER_REPLICATION_THROTTLED_RATE = "follower.replication.throttled.rate";
 
+/** Parsed throttled-replica lists by their text (a topic's list is parsed once, not at every fetch). */
+const parsedLists = new Map<string, ReadonlySet<string> | "*">();
+/** Bound on {@link parsedLists} (distinct list texts; cleared when reached). */
+const MAX_PARSED_LISTS = 1024;
+
 /** Whether a throttled-replica list (`0:101,1:102` or `*`) names partition `partition` on broker `brokerId`. */
 export function throttledReplicasInclude(list: string, partition: number, brokerId: number): boolean {
-  const text = list.trim();
-  if (text === "") return false;
-  if (text === "*") return true;
-  for (const entry of text.split(",")) {
-    const [p, b] = entry.trim().split(":");
-    if (Number(p) === partition && Number(b) === brokerId) return true;
+  if (list === "") return false;
+  let parsed = parsedLists.get(list);
+  if (parsed === undefined) {
+    const text = list.trim();
+    parsed = text === "*" ? "*" : new Set(text.split(",").map((e) => e.split(":").map((x) => Number(x.trim())).join(":")));
+    if (parsedLists.size >= MAX_PARSED_LISTS) parsedLists.clear();
+    parsedLists.set(list, parsed);
   }
-  return false;
+  return parsed === "*" || parsed.has(`${partition}:${brokerId}`);
 }
 
 /** What one side's throttle reads. */

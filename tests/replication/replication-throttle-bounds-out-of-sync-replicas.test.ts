@@ -13,6 +13,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 
 test("a throttled-replica list names partition:broker pairs or every replica", () => {
   assert.ok(throttledReplicasInclude("0:1,1:2", 1, 2));
+  assert.ok(throttledReplicasInclude(" 0:1, 1:2 ", 1, 2), "spaces around entries are allowed");
   assert.ok(!throttledReplicasInclude("0:1,1:2", 1, 1));
   assert.ok(!throttledReplicasInclude("0:1,1:2", 2, 2));
   assert.ok(throttledReplicasInclude("*", 7, 9));

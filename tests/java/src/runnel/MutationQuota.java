@@ -11,7 +11,7 @@ import org.apache.kafka.common.quota.ClientQuotaEntity;
 
 /**
  * KIP-599 from the Java Admin client: sets controller_mutation_rate for client id "mut" (AlterClientQuotas), then,
- * as "mut", creates topics mq-1..mq-3 (6 partitions each), grows mq-1 and mq-2 to 12 partitions and deletes all
+ * as "mut", creates topics mq-1..mq-3 (6 partitions each), grows mq-1 and mq-2 to 18 partitions and deletes all
  * three, each first with
  * retryOnQuotaViolation(false) (per topic: "ok" or "throttled:<throttle ms>"), then with the default retries
  * ("ok" once the quota allows). One event per step. Arguments: --bootstrap --rate.
@@ -49,8 +49,8 @@ public final class MutationQuota {
       Out.emit("create-strict", "result", outcomes(admin.createTopics(topics, new CreateTopicsOptions().retryOnQuotaViolation(false)).values()));
       Out.emit("create-retrying", "result", outcomes(admin.createTopics(topics).values()));
       Map<String, NewPartitions> grow = new java.util.LinkedHashMap<>();
-      grow.put("mq-1", NewPartitions.increaseTo(12));
-      grow.put("mq-2", NewPartitions.increaseTo(12));
+      grow.put("mq-1", NewPartitions.increaseTo(18));
+      grow.put("mq-2", NewPartitions.increaseTo(18));
       Out.emit("partitions-strict", "result", outcomes(admin.createPartitions(grow, new CreatePartitionsOptions().retryOnQuotaViolation(false)).values()));
       grow.remove("mq-1");
       Out.emit("partitions-retrying", "result", outcomes(admin.createPartitions(grow).values()));
