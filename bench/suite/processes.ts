@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
+import { signalChild } from "../../tests/support/proc.ts";
 
 /** How long a stopped child gets between SIGTERM and SIGKILL. */
 const STOP_GRACE_MS = 3000;
@@ -63,13 +64,13 @@ export function stopChild(child: ChildProcess): Promise<void> {
     return Promise.resolve();
   }
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+    const timer = setTimeout(() => signalChild(child, "SIGKILL"), STOP_GRACE_MS);
     child.once("exit", () => {
       clearTimeout(timer);
       children.delete(child);
       resolve();
     });
-    child.kill("SIGTERM");
+    signalChild(child, "SIGTERM");
   });
 }
 
@@ -80,7 +81,7 @@ export async function stopAll(): Promise<void> {
 
 /** Kills every tracked child synchronously (for process exit). */
 export function killAllNow(): void {
-  for (const c of children) c.kill("SIGKILL");
+  for (const c of children) signalChild(c, "SIGKILL");
   children.clear();
 }
 

@@ -855,6 +855,7 @@ export class Broker {
       const topic = this.makeTopic(rec, parsed.config);
       topic.partitions = this.openPartitions(topic, 0, partitions);
       try {
+        await this.logs.syncCreated(); // the new logs' fsyncs, off the event loop, before the topic is recorded
         await this.metadata.createTopic(rec, this.localPartitionStates(name, 0, partitions));
       } catch (e) {
         this.dropPartitions(name, 0, partitions);
@@ -974,6 +975,7 @@ export class Broker {
       const from = topic.partitions.length;
       const added = this.openPartitions(topic, from, count);
       try {
+        await this.logs.syncCreated();
         await this.metadata.updateTopic(this.recordOf(topic, count), this.localPartitionStates(topic.name, from, count));
       } catch (e) {
         this.dropPartitions(topic.name, from, count);

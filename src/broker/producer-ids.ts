@@ -1,13 +1,15 @@
 /**
  * Producer id allocation for idempotent and transactional producers. Ids are handed out from blocks reserved
  * durably before use (like Kafka's AllocateProducerIds), so no id is ever handed out twice:
- * - a single node reserves its blocks in a file of its first log dir;
+ * - a single node reserves its blocks in a file of its first log dir, written off the event loop (temp file,
+ *   asynchronous fdatasync, rename, directory fsync) before any id of the block is handed out;
  * - a broker of a cluster reserves them from the cluster (a compare-and-set counter in etcd), so two brokers never
  *   give the same id to two producers (their batches would otherwise be taken for duplicates of each other and
  *   acknowledged without being written). The next block is fetched while half of the current one is left; when none
  *   is at hand {@link ProducerIdAllocator.next} throws the retriable COORDINATOR_LOAD_IN_PROGRESS, as Kafka's broker
  *   answers while its block request to the controller is pending.
  */
+import * as nodePath from "node:path";
 import type { FileSystem } from "../platform/fs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
@@ -22,11 +24,14 @@ export class ProducerIdAllocator {
   private next_: bigint;
   private blockEnd: bigint;
   /** The first id this broker's own file never handed out (ids a cluster must not hand out again). */
-  private readonly localEnd: bigint;
+  private localEnd: bigint;
   private readonly path: string;
   private readonly fs: FileSystem;
-  private cluster: ProducerIdBlockSource | null = null;
-  /** A block reserved in the cluster and not yet in use. */
+  /** Where blocks come from: this broker's file, or the cluster once {@link useClusterBlocks} is called. */
+  private source: ProducerIdBlockSource;
+  /** The end of the last block reserved in the file (reserved in memory before its write, so blocks never overlap). */
+  private fileReservedEnd: bigint;
+  /** A block reserved and not yet in use. */
   private spare: bigint | null = null;
   private fetching: Promise<void> | null = null;
 
@@ -37,6 +42,17 @@ export class ProducerIdAllocator {
     this.next_ = start;
     this.blockEnd = start;
     this.localEnd = start;
+    this.fileReservedEnd = start;
+    this.source = (size) => this.reserveInFile(size);
+  }
+
+  /** Reserves the next `size` ids in the file, durably, without blocking the event loop; answers the first. */
+  private async reserveInFile(size: bigint): Promise<bigint> {
+    const first = this.fileReservedEnd;
+    this.fileReservedEnd = first + size;
+    await this.fs.writeFileAtomicAsync(this.path, new TextEncoder().encode(`${this.fileReservedEnd}\n`), "reserve");
+    await this.fs.syncDirAsync(nodePath.dirname(this.path));
+    return first;
   }
 
   /**
@@ -44,33 +60,27 @@ export class ProducerIdAllocator {
    * joined a cluster (their producers may still be in the logs); fetches the first block.
    */
   useClusterBlocks(source: ProducerIdBlockSource): void {
-    this.cluster = source;
+    this.source = source;
+    this.localEnd = this.fileReservedEnd;
     this.next_ = 0n;
     this.blockEnd = 0n;
+    this.spare = null;
+    this.fetching = null;
     void this.ready().catch(() => {}); // retried at the first InitProducerId
   }
 
-  /** Resolves once {@link next} has an id to give (in cluster mode it may have to reserve a block first). */
+  /** Resolves once {@link next} has an id to give (a block may have to be reserved first). */
   async ready(): Promise<void> {
-    if (this.cluster === null || this.next_ < this.blockEnd || this.spare !== null) return;
+    if (this.next_ < this.blockEnd || this.spare !== null) return;
     await this.fetchSpare();
   }
 
-  /** The next unused producer id; COORDINATOR_LOAD_IN_PROGRESS in cluster mode while no block is at hand. */
+  /** The next unused producer id; COORDINATOR_LOAD_IN_PROGRESS while no reserved block is at hand (see {@link ready}). */
   next(): bigint {
-    if (this.cluster !== null) return this.nextFromCluster();
-    if (this.next_ >= this.blockEnd) {
-      this.blockEnd = this.next_ + PRODUCER_ID_BLOCK_SIZE;
-      this.fs.writeFileAtomic(this.path, new TextEncoder().encode(`${this.blockEnd}\n`));
-    }
-    return this.next_++;
-  }
-
-  private nextFromCluster(): bigint {
     if (this.next_ >= this.blockEnd) {
       if (this.spare === null) {
         void this.fetchSpare().catch(() => {});
-        throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "no producer id block reserved in the cluster yet; retry");
+        throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "no producer id block reserved yet; retry");
       }
       this.next_ = this.spare;
       this.blockEnd = this.spare + PRODUCER_ID_BLOCK_SIZE;
@@ -81,15 +91,15 @@ export class ProducerIdAllocator {
   }
 
   private fetchSpare(): Promise<void> {
-    const source = this.cluster;
-    if (source === null) return Promise.resolve();
+    const source = this.source;
     this.fetching ??= source(PRODUCER_ID_BLOCK_SIZE, this.localEnd).then(
       (first) => {
+        if (this.source !== source) return; // reserved before cluster mode began: not the cluster's
         this.fetching = null;
         this.spare = first;
       },
       (e) => {
-        this.fetching = null;
+        if (this.source === source) this.fetching = null;
         throw e;
       },
     );

@@ -3,6 +3,7 @@
  * watchable interface. A single node keeps it in one JSON file in the first log dir ({@link LocalMetadataStore});
  * a cluster keeps the same records in etcd behind the same interface.
  */
+import * as nodePath from "node:path";
 import type { FileSystem } from "../platform/fs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
@@ -186,7 +187,8 @@ function byName(a: TopicRecord, b: TopicRecord): number {
 }
 
 /**
- * A {@link MetadataStore} in one local JSON file, rewritten atomically (tmp + fsync + rename + directory fsync)
+ * A {@link MetadataStore} in one local JSON file, rewritten atomically off the event loop (tmp + asynchronous
+ * fdatasync + rename + asynchronous directory fsync)
  * on every change. Writes are queued and applied one at a time.
  */
 export class LocalMetadataStore implements MetadataStore {
@@ -275,8 +277,7 @@ export class LocalMetadataStore implements MetadataStore {
       }
       const cur = this.states.get(partitionKey(next.topic, next.partition));
       if (cur === undefined || cur.partitionEpoch !== expectedPartitionEpoch) return false;
-      this.commit([], [], [next], []);
-      return true;
+      return this.commit([], [], [next], []).then(() => true);
     });
   }
 
@@ -314,10 +315,11 @@ export class LocalMetadataStore implements MetadataStore {
       const next = new Map(this.configRecords);
       if (value === null) next.delete(key);
       else next.set(key, value);
-      this.commit([], [], [], [], next);
-      if (value === null) this.configRecords.delete(key);
-      else this.configRecords.set(key, value);
-      this.emit({ kind: "config", version: this.storeVersion, resource: record.resource, name: record.name, value });
+      return this.commit([], [], [], [], next).then(() => {
+        if (value === null) this.configRecords.delete(key);
+        else this.configRecords.set(key, value);
+        this.emit({ kind: "config", version: this.storeVersion, resource: record.resource, name: record.name, value });
+      });
     });
   }
 
@@ -328,14 +330,18 @@ export class LocalMetadataStore implements MetadataStore {
   }
 
   /** Runs `step` after every earlier write; a failed step does not stop later ones. */
-  private enqueue<T>(step: () => T): Promise<T> {
+  private enqueue<T>(step: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(step);
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Writes the file with the changes applied; only then applies them to the view and tells the watchers. */
-  private commit(put: readonly TopicRecord[], removed: readonly string[], putStates: readonly PartitionStateRecord[], removedStates: readonly PartitionStateRecord[], configs: ReadonlyMap<string, ConfigRecord> = this.configRecords): void {
+  /**
+   * Writes the file with the changes applied, off the event loop (temp file, asynchronous fdatasync, rename,
+   * directory fsync); only then applies them to the view and tells the watchers. Callers run it inside
+   * {@link enqueue}, so commits never overlap.
+   */
+  private async commit(put: readonly TopicRecord[], removed: readonly string[], putStates: readonly PartitionStateRecord[], removedStates: readonly PartitionStateRecord[], configs: ReadonlyMap<string, ConfigRecord> = this.configRecords): Promise<void> {
     const version = this.storeVersion + 1;
     const topics = new Map(this.topicsByName);
     for (const n of removed) topics.delete(n);
@@ -345,7 +351,8 @@ export class LocalMetadataStore implements MetadataStore {
     for (const s of putStates) states.set(partitionKey(s.topic, s.partition), s);
     const doc: MetadataDocument = { version: FORMAT_VERSION, storeVersion: version, topics: [...topics.values()].sort(byName), partitions: [...states.values()], configs: [...configs.values()] };
     try {
-      this.fs.writeFileAtomic(this.path, new TextEncoder().encode(JSON.stringify(doc, null, 1)));
+      await this.fs.writeFileAtomicAsync(this.path, new TextEncoder().encode(JSON.stringify(doc, null, 1)), "commit");
+      await this.fs.syncDirAsync(nodePath.dirname(this.path));
     } catch (e) {
       throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not write ${this.path}: ${(e as Error).message}`);
     }

@@ -53,6 +53,12 @@ export interface FileSystem {
   readFile(path: string): Uint8Array;
   /** Writes a small file atomically: write to `path.tmp`, fsync, rename, fsync the directory. */
   writeFileAtomic(path: string, data: Uint8Array): void;
+  /**
+   * {@link writeFileAtomic} off the event loop: `<path>.<tag>.tmp`, an asynchronous fdatasync, then the rename
+   * (callers writing one path concurrently use distinct tags); the directory entry is made durable by the next
+   * {@link syncDir} or {@link syncDirAsync}.
+   */
+  writeFileAtomicAsync(path: string, data: Uint8Array, tag?: string): Promise<void>;
   /** Fsyncs a directory so that creates and renames in it are durable. */
   syncDir(path: string): void;
   /** {@link FileSystem.syncDir} off the event loop (the flush after a segment roll). */
@@ -147,6 +153,9 @@ export const nodeFileSystem: FileSystem = {
     nodeFs.renameSync(tmp, path);
     this.syncDir(nodePath.dirname(path));
   },
+  writeFileAtomicAsync(path, data, tag) {
+    return writeFileAtomicThroughHandles(this, path, data, tag);
+  },
   async syncDirAsync(path) {
     let fd = -1;
     try {
@@ -172,6 +181,23 @@ export const nodeFileSystem: FileSystem = {
   },
 };
 
+/**
+ * {@link FileSystem.writeFileAtomicAsync} over `fs`'s own handles: the temp file is written (page cache), made
+ * durable by the handle's asynchronous `datasync`, then renamed into place.
+ */
+export async function writeFileAtomicThroughHandles(fs: FileSystem, path: string, data: Uint8Array, tag = "async"): Promise<void> {
+  const tmp = `${path}.${tag}.tmp`;
+  const h = fs.open(tmp, true);
+  try {
+    h.truncate(0);
+    h.write(data, 0);
+    await h.datasync();
+  } finally {
+    h.close();
+  }
+  fs.rename(tmp, path);
+}
+
 /** Errors with which a platform refuses to open or fsync a directory (not I/O failures). */
 const DIR_SYNC_REFUSALS = new Set(["EINVAL", "ENOTSUP", "EOPNOTSUPP", "EISDIR", "EBADF", "EPERM", "EACCES"]);
 
@@ -187,6 +213,7 @@ export function withoutFdatasync(fs: FileSystem): FileSystem {
     open: (path, create) => new UnsyncedFileHandle(fs.open(path, create)),
     openRead: (path) => new UnsyncedFileHandle(fs.openRead(path)),
     writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
+    writeFileAtomicAsync: (path, data, tag) => fs.writeFileAtomicAsync(path, data, tag),
     syncDir: (path) => fs.syncDir(path),
     syncDirAsync: (path) => fs.syncDirAsync(path),
   };

@@ -115,6 +115,10 @@ export function memoryFileSystem(): FileSystem {
       f.length = data.length;
       files.set(path, f);
     },
+    writeFileAtomicAsync(path, data) {
+      this.writeFileAtomic(path, data);
+      return Promise.resolve();
+    },
     syncDir() {},
     syncDirAsync: () => Promise.resolve(),
   };

@@ -1,5 +1,5 @@
 /** A {@link FileSystem} that reports how long each fdatasync of a file took (for the fsync latency metric). */
-import type { FileHandle, FileSystem } from "./fs.ts";
+import { type FileHandle, type FileSystem, writeFileAtomicThroughHandles } from "./fs.ts";
 
 class TimedFileHandle implements FileHandle {
   readonly path: string;
@@ -53,6 +53,9 @@ export function timedFileSystem(fs: FileSystem, onSync: (ms: number) => void): F
     removeTree: (path) => fs.removeTree(path),
     readFile: (path) => fs.readFile(path),
     writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
+    writeFileAtomicAsync(path, data, tag) {
+      return writeFileAtomicThroughHandles(this, path, data, tag); // through the timed handles
+    },
     syncDir: (path) => fs.syncDir(path),
     syncDirAsync: (path) => fs.syncDirAsync(path),
   };

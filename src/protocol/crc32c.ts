@@ -1,26 +1,45 @@
 /**
- * CRC-32C (Castagnoli), the checksum of Kafka record batches, computed by hash-wasm's WASM CRC-32 with the
- * Castagnoli polynomial. The WASM module is instantiated once by {@link initCrc32c}; after that every call is
- * synchronous and allocates nothing but the 4-byte digest.
+ * CRC-32C (Castagnoli), the checksum of Kafka record batches. {@link initCrc32c} picks the fastest implementation
+ * the runtime can load: native code through the Node-API addon behind src/platform (SSE4.2; Bun, and Deno with
+ * `--allow-ffi`), else hash-wasm's WASM CRC-32 with the Castagnoli polynomial (portable: every runtime). After it
+ * every call is synchronous; the native path reads the bytes in place, the WASM path copies them into its memory.
+ * bench/crc32c.ts measures both; tests/protocol/crc32c-implementations-agree.test.ts checks that they agree.
  */
 import { createCRC32, type IHasher } from "hash-wasm";
+import { type Crc32cFunction, loadNativeCrc32c } from "../platform/native-crc32c.ts";
 
 /** The reflected CRC-32C polynomial. */
 export const CRC32C_POLYNOMIAL = 0x82f63b78;
 
 let hasher: IHasher | null = null;
+let native: Crc32cFunction | null = null;
+let initialized = false;
 
-/** Instantiates the WASM hasher. Must be awaited once before {@link crc32c} is called. */
+/** Loads the implementations. Must be awaited once before {@link crc32c} is called. */
 export async function initCrc32c(): Promise<void> {
+  if (initialized) return;
   if (hasher === null) hasher = await createCRC32(CRC32C_POLYNOMIAL);
+  native ??= await loadNativeCrc32c();
+  initialized = true;
 }
 
 /** Returns the CRC-32C of `data` as an unsigned 32-bit integer. Requires {@link initCrc32c}. */
 export function crc32c(data: Uint8Array): number {
+  const n = native;
+  return n !== null ? n(data) : crc32cWasm(data);
+}
+
+/** The WASM implementation (the portable fallback), whatever {@link crc32c} uses. Requires {@link initCrc32c}. */
+export function crc32cWasm(data: Uint8Array): number {
   const h = hasher;
   if (h === null) throw new Error("crc32c used before initCrc32c()");
   h.init();
   h.update(data);
   const d = h.digest("binary");
   return ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
+}
+
+/** The native implementation, or null where the runtime could not load it. Requires {@link initCrc32c}. */
+export function nativeCrc32c(): Crc32cFunction | null {
+  return native;
 }

@@ -72,6 +72,11 @@ export function readOffsetCheckpoint(fs: FileSystem, path: string): CheckpointEn
   return parseOffsetCheckpoint(new TextDecoder().decode(fs.readFile(path)));
 }
 
+/** {@link writeOffsetCheckpoint} without blocking the event loop (asynchronous fdatasync; temp file `<path>.timer.tmp`). */
+export function writeOffsetCheckpointAsync(fs: FileSystem, path: string, entries: readonly CheckpointEntry[]): Promise<void> {
+  return fs.writeFileAtomicAsync(path, new TextEncoder().encode(formatOffsetCheckpoint(entries)), "timer");
+}
+
 /** Writes a checkpoint file atomically. */
 export function writeOffsetCheckpoint(fs: FileSystem, path: string, entries: readonly CheckpointEntry[]): void {
   fs.writeFileAtomic(path, new TextEncoder().encode(formatOffsetCheckpoint(entries)));

@@ -12,12 +12,13 @@ import {
   readOffsetCheckpoint,
   RECOVERY_POINT_CHECKPOINT,
   writeOffsetCheckpoint,
+  writeOffsetCheckpointAsync,
 } from "./checkpoint.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "./log-config.ts";
 import { LogCleaner, type LogCleanerOptions } from "./log-cleaner.ts";
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicPartition } from "./log-file-names.ts";
-import { readPartitionMetadata, writePartitionMetadata } from "./partition-metadata.ts";
+import { readPartitionMetadata, writePartitionMetadata, writePartitionMetadataSoon } from "./partition-metadata.ts";
 import { uuidFromBase64 } from "../protocol/uuid.ts";
 import { PartitionLog } from "./partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
@@ -105,6 +106,12 @@ export class LogManager {
   private retentionTimer: unknown = null;
   private checkpointTimer: unknown = null;
   private rollCheckpointTimer: unknown = null;
+  /** New partitions' fsyncs under way, and failed ones not yet reported ({@link syncCreated}). */
+  private readonly creationsInFlight = new Set<Promise<void>>();
+  /** The timers' checkpoint write under way (off the event loop), or null. */
+  private checkpointing: Promise<void> | null = null;
+  /** A timer fired while {@link checkpointing} ran: write once more when it is done (with the newer offsets). */
+  private checkpointAgain = false;
   private closed = false;
   /** The log cleaner, or null when `log.cleaner.enable` is false. */
   readonly cleaner: LogCleaner | null;
@@ -205,10 +212,10 @@ export class LogManager {
     const logDir = this.leastLoadedDir();
     const dir = `${logDir}/${name}`;
     let log: PartitionLog;
+    let metadataDurable: (() => Promise<void>) | null = null;
     try {
       this.deps.fs.mkdirp(dir);
-      if (id !== null) writePartitionMetadata(this.deps.fs, dir, id);
-      this.deps.fs.syncDir(logDir);
+      if (id !== null) metadataDurable = writePartitionMetadataSoon(this.deps.fs, dir, id);
       log = PartitionLog.open(dir, tp, config, this.deps);
     } catch (e) {
       this.noteFailure(logDir, e);
@@ -221,9 +228,48 @@ export class LogManager {
       throw e;
     }
     this.entries.set(name, { log, logDir, topicId: id });
+    this.trackCreation(log, logDir, metadataDurable);
     this.partitionsIn.set(logDir, (this.partitionsIn.get(logDir) ?? 0) + 1);
     this.watch(log, logDir);
     return log;
+  }
+
+  /**
+   * Resolves once every partition created so far is durable: its `partition.metadata`, first segment files and
+   * directory entries, then the log dir's entry for it. Creation starts these fsyncs at once, asynchronously, so
+   * nothing blocks the event loop; callers await this before recording a creation (CreateTopics, CreatePartitions).
+   * Throws the first failure (the log dir goes offline as with any disk failure).
+   */
+  async syncCreated(): Promise<void> {
+    const pending = [...this.creationsInFlight];
+    try {
+      await Promise.all(pending);
+    } finally {
+      for (const p of pending) this.creationsInFlight.delete(p);
+    }
+  }
+
+  /** Starts making a new partition durable (see {@link syncCreated}). */
+  private trackCreation(log: PartitionLog, logDir: string, metadataDurable: (() => Promise<void>) | null): void {
+    const durable = async (): Promise<void> => {
+      if (metadataDurable !== null) await metadataDurable();
+      await log.sync();
+      await this.deps.fs.syncDirAsync(logDir);
+    };
+    const done: Promise<void> = durable().then(
+      () => void this.creationsInFlight.delete(done),
+      (e: unknown) => {
+        // A partition deleted again (or the manager closed) before its fsyncs ran is no disk failure.
+        if (this.closed || this.entries.get(log.name)?.log !== log) {
+          this.creationsInFlight.delete(done);
+          return;
+        }
+        this.noteFailure(logDir, e);
+        throw e; // kept in the set for syncCreated to report
+      },
+    );
+    done.catch(() => {}); // reported by syncCreated
+    this.creationsInFlight.add(done);
   }
 
   /** Deletes a partition's log and directory (no-op if absent). */
@@ -322,6 +368,11 @@ export class LogManager {
 
   /** Writes the checkpoints of one log dir. */
   private checkpointDir(dir: string): void {
+    for (const [name, entries] of this.checkpointFiles(dir)) writeOffsetCheckpoint(this.deps.fs, `${dir}/${name}`, entries);
+  }
+
+  /** The checkpoint files of one log dir with their entries, as of now. */
+  private checkpointFiles(dir: string): [string, CheckpointEntry[]][] {
     const recovery: CheckpointEntry[] = [];
     const starts: CheckpointEntry[] = [];
     for (const { log, logDir } of this.entries.values()) {
@@ -330,9 +381,11 @@ export class LogManager {
       recovery.push({ topic, partition, offset: log.recoveryPoint });
       starts.push({ topic, partition, offset: log.logStartOffset });
     }
-    writeOffsetCheckpoint(this.deps.fs, `${dir}/${RECOVERY_POINT_CHECKPOINT}`, recovery);
-    writeOffsetCheckpoint(this.deps.fs, `${dir}/${LOG_START_OFFSET_CHECKPOINT}`, starts);
-    this.writeCleanerCheckpointOf(dir);
+    return [
+      [RECOVERY_POINT_CHECKPOINT, recovery],
+      [LOG_START_OFFSET_CHECKPOINT, starts],
+      [CLEANER_OFFSET_CHECKPOINT, this.cleanedEntries(dir)],
+    ];
   }
 
   /** Writes `cleaner-offset-checkpoint` of the log dir holding `log` (after a compaction pass). */
@@ -349,12 +402,17 @@ export class LogManager {
   /** Writes `cleaner-offset-checkpoint` of `dir`: one entry per log that has been compacted. */
   private writeCleanerCheckpointOf(dir: string): void {
     if (this.offlineDirs.has(dir)) return;
+    writeOffsetCheckpoint(this.deps.fs, `${dir}/${CLEANER_OFFSET_CHECKPOINT}`, this.cleanedEntries(dir));
+  }
+
+  /** `cleaner-offset-checkpoint` entries of `dir`: one per log that has been compacted. */
+  private cleanedEntries(dir: string): CheckpointEntry[] {
     const cleaned: CheckpointEntry[] = [];
     for (const { log, logDir } of this.entries.values()) {
       if (logDir !== dir || log.cleanerCheckpoint <= log.logStartOffset) continue;
       cleaned.push({ topic: log.topicPartition.topic, partition: log.topicPartition.partition, offset: log.cleanerCheckpoint });
     }
-    writeOffsetCheckpoint(this.deps.fs, `${dir}/${CLEANER_OFFSET_CHECKPOINT}`, cleaned);
+    return cleaned;
   }
 
   /** Stops the timers, flushes and closes every log, writes final checkpoints and the clean-shutdown markers. */
@@ -367,6 +425,7 @@ export class LogManager {
     if (this.rollCheckpointTimer !== null) clock.clearTimer(this.rollCheckpointTimer);
     this.rollCheckpointTimer = null;
     await this.cleaner?.stop();
+    await this.checkpointsSettled(); // the final checkpoint below must be the last one renamed into place
     const unclean = new Set<string>(this.offlineDirs.keys());
     for (const { log, logDir } of this.entries.values()) {
       await log.close();
@@ -492,13 +551,48 @@ export class LogManager {
     }, ROLL_CHECKPOINT_DELAY_MS);
   }
 
-  /** {@link checkpoint}, a failure logged (the timers' way). */
+  /**
+   * The timers' checkpoint: the same files as {@link checkpoint}, written without blocking the event loop (each
+   * through a temp file made durable by an asynchronous fdatasync, then renamed, then the dir synced); a failure is
+   * logged and takes the dir offline. At most one runs at a time: a timer firing meanwhile asks for one more after it.
+   */
   private checkpointLogged(): void {
-    try {
-      this.checkpoint();
-    } catch (e) {
-      this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
+    if (this.checkpointing !== null) {
+      this.checkpointAgain = true;
+      return;
     }
+    const settle = (): void => {
+      this.checkpointing = null;
+      if (this.checkpointAgain && !this.closed) {
+        this.checkpointAgain = false;
+        this.checkpointLogged();
+      }
+    };
+    this.checkpointing = this.checkpointAsync().then(settle, (e) => {
+      this.deps.logger.error(`writing checkpoints failed: ${String(e)}`);
+      settle();
+    });
+  }
+
+  /** Resolves once no timer checkpoint write is under way (tests; {@link close}). */
+  async checkpointsSettled(): Promise<void> {
+    while (this.checkpointing !== null) await this.checkpointing;
+  }
+
+  private async checkpointAsync(): Promise<void> {
+    let failure: unknown = null;
+    for (const dir of this.logDirs) {
+      if (this.offlineDirs.has(dir)) continue;
+      const files = this.checkpointFiles(dir);
+      try {
+        for (const [name, entries] of files) await writeOffsetCheckpointAsync(this.deps.fs, `${dir}/${name}`, entries);
+        await this.deps.fs.syncDirAsync(dir);
+      } catch (e) {
+        this.noteFailure(dir, e);
+        failure ??= e;
+      }
+    }
+    if (failure !== null) throw failure;
   }
 
   private armCheckpoint(): void {

@@ -924,8 +924,9 @@ export class PartitionLog {
       const start = state.logStartOffset ?? state.recoveryPoint ?? 0n;
       this.segments = [this.newSegment(start < 0n ? 0n : start)];
       this.leo = this.logStart = this.flushedTo = this.segments[0].baseOffset;
-      fs.syncDir(this.dir); // the new partition's first segment files, as Kafka does on creation
-      this.dirUnsynced = false;
+      // The new partition's first segment files become durable with the first flush (asynchronous, off the event
+      // loop): LogManager.syncCreated runs it before a created topic is recorded, and an ack waits for one anyway.
+      this.dirUnsynced = true;
     } else {
       this.segments = bases.map((b) => Segment.open(this.ctx, this.dir, b));
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;

@@ -122,3 +122,23 @@ test("a lower cluster-default log.retention.ms deletes old segments of a topic w
     await b.stop();
   }
 });
+
+test("dynamic log.cleaner.* broker configs reach the running cleaner: a smaller dedupe buffer sizes its next pass", async () => {
+  const b = await startTestBroker({ "node.id": "1" });
+  const c = await RawClient.connect(b.port);
+  try {
+    const before = b.broker.logCleaner!.dedupeMaxKeys;
+    const r = await alter(c, BROKER, "", [
+      { name: "log.cleaner.dedupe.buffer.size", configOperation: SET, value: String(1 << 20) },
+      { name: "log.cleaner.io.max.bytes.per.second", configOperation: SET, value: "1048576" },
+      { name: "log.cleaner.backoff.ms", configOperation: SET, value: "1000" },
+    ]);
+    assert.equal(r.errorCode, 0, r.errorMessage);
+    assert.ok(b.broker.logCleaner!.dedupeMaxKeys < before, `${b.broker.logCleaner!.dedupeMaxKeys} keys, was ${before}`);
+    const d = await describe(c, BROKER, "", ["log.cleaner.io.max.bytes.per.second"]);
+    assert.deepEqual(d.configs.map((e: any) => [e.value, e.configSource]), [["1048576", 3]]);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});

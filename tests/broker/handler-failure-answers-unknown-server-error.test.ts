@@ -86,19 +86,21 @@ test("acks=0 produce: a failed partition closes the connection; a successful one
 test("I/O errors in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-ioerr-"));
   let failing = false;
-  const enospc = (op: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${op}`), { code: "ENOSPC" });
+  // EMFILE, not a disk failure: a disk failure (ENOSPC, EIO...) takes the only log dir offline and shuts the broker
+  // down (KIP-112, tests/durability), while an I/O error that leaves the dir online must cost only that topic.
+  const emfile = (op: string) => Object.assign(new Error(`EMFILE: too many open files, ${op}`), { code: "EMFILE" });
   const faulty: FileSystem = {
     ...nodeFileSystem,
     mkdirp: (p) => {
-      if (failing) throw enospc(`mkdir '${p}'`);
+      if (failing) throw emfile(`mkdir '${p}'`);
       nodeFileSystem.mkdirp(p);
     },
     writeFileAtomic: (p, d) => {
-      if (failing) throw enospc(`write '${p}'`);
+      if (failing) throw emfile(`write '${p}'`);
       nodeFileSystem.writeFileAtomic(p, d);
     },
     removeTree: (p) => {
-      if (failing) throw enospc(`rmdir '${p}'`);
+      if (failing) throw emfile(`rmdir '${p}'`);
       nodeFileSystem.removeTree(p);
     },
   };

@@ -36,6 +36,10 @@ function faultyFs(faults: Faults): FileSystem {
       if (faults.metadataFull && p.endsWith("__runnel_metadata.json")) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
       nodeFileSystem.writeFileAtomic(p, data);
     },
+    writeFileAtomicAsync(p, data, tag) {
+      if (faults.metadataFull && p.endsWith("__runnel_metadata.json")) return Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+      return nodeFileSystem.writeFileAtomicAsync(p, data, tag);
+    },
     mkdirp(p) {
       if (/-\d+$/.test(p) && faults.partitionDirsLeft >= 0 && faults.partitionDirsLeft-- === 0) {
         throw Object.assign(new Error(`EMFILE: too many open files, mkdir '${p}'`), { code: "EMFILE" });

@@ -18,7 +18,7 @@ function topic(name: string, partitions = 2): TopicRecord {
 function state(t: string, partition: number, partitionEpoch = 0): PartitionStateRecord {
   return { topic: t, partition, replicas: [1], leader: 1, leaderEpoch: 0, isr: [1], partitionEpoch };
 }
-/** The real file system whose atomic file writes fail with ENOSPC while `full` is set. */
+/** The real file system whose atomic file writes (blocking or not) fail with ENOSPC while `full` is set. */
 function fillableFs(): { fs: FileSystem; disk: { full: boolean } } {
   const disk = { full: false };
   return {
@@ -28,6 +28,10 @@ function fillableFs(): { fs: FileSystem; disk: { full: boolean } } {
       writeFileAtomic(p, data) {
         if (disk.full) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
         nodeFileSystem.writeFileAtomic(p, data);
+      },
+      writeFileAtomicAsync(p, data, tag) {
+        if (disk.full) return Promise.reject(Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" }));
+        return nodeFileSystem.writeFileAtomicAsync(p, data, tag);
       },
     },
   };

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { signalChild } from "../support/proc.ts";
 
 /** Repository root. */
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -88,8 +89,8 @@ export class ConsumerProcess {
   /** Sends `signal` and waits for the exit (SIGKILL after `graceMs`). */
   async stop(signal: NodeJS.Signals = "SIGTERM", graceMs = 15_000): Promise<void> {
     if (this.exit !== undefined) return;
-    this.child.kill(signal);
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    signalChild(this.child, signal);
+    const timer = setTimeout(() => signalChild(this.child, "SIGKILL"), graceMs);
     await this.exited;
     clearTimeout(timer);
   }

@@ -6,7 +6,7 @@
  * (EIO) or return one flipped bit at seeded rates while faults are armed. Namespace operations (create, rename,
  * remove) are durable at once; writes and reads are synchronous in the interface, so they take no simulated time.
  */
-import type { FileHandle, FileSystem } from "../../src/platform/fs.ts";
+import { type FileHandle, type FileSystem, writeFileAtomicThroughHandles } from "../../src/platform/fs.ts";
 import type { Sim } from "./scheduler.ts";
 
 /** Seeded fault rates of a {@link SimDisk}. */
@@ -115,7 +115,7 @@ export class SimDisk implements FileSystem {
       if (gen !== this.generation) throw ioError("dead process", "");
       return this;
     };
-    return {
+    const view: FileSystem = {
       open: (p, c) => live().open(p, c),
       openRead: (p) => live().openRead(p),
       mmap: () => null,
@@ -127,9 +127,11 @@ export class SimDisk implements FileSystem {
       removeTree: (p) => live().removeTree(p),
       readFile: (p) => live().readFile(p),
       writeFileAtomic: (p, d) => live().writeFileAtomic(p, d),
+      writeFileAtomicAsync: (p, d, t) => writeFileAtomicThroughHandles(view, p, d, t),
       syncDir: () => void live(),
       syncDirAsync: () => live().syncDirAsync(),
     };
+    return view;
   }
 
   private file(path: string): SimFile {
@@ -270,6 +272,9 @@ export class SimDisk implements FileSystem {
   }
   writeFileAtomic(path: string, data: Uint8Array): void {
     this.files.set(path, { data: data.slice(), size: data.length, durable: data.slice(), unsynced: [] });
+  }
+  writeFileAtomicAsync(path: string, data: Uint8Array, tag?: string): Promise<void> {
+    return writeFileAtomicThroughHandles(this, path, data, tag);
   }
   syncDir(): void {}
   syncDirAsync(): Promise<void> {

@@ -114,6 +114,7 @@ test("retention and checkpoints run on the clock", async () => {
     for (let i = 0; i < 6; i++) log.append(makeRecordsBatch(2, s.clock.nowMs(), 150), { leaderEpoch: 0 });
     log.highWatermark = log.logEndOffset;
     s.clock.advance(3_600_000 + 600_000);
+    await mgr.checkpointsSettled();
     assert.equal(log.logStartOffset, 12n);
     assert.equal(log.segmentCount, 1);
     assert.ok(nodeFs.readFileSync(`${s.dirs[0]}/log-start-offset-checkpoint`, "utf8").includes("r 0 12"));
@@ -151,6 +152,7 @@ test("a rolled segment made durable is checkpointed within ROLL_CHECKPOINT_DELAY
     await log.sync();
     const rolledTo = log.segmentBaseOffsets().at(-1)!;
     s.clock.advance(ROLL_CHECKPOINT_DELAY_MS);
+    await mgr.checkpointsSettled();
     const offset = BigInt(entry()?.split(" ")[2] ?? "-1");
     assert.ok(offset >= rolledTo, `checkpointed recovery point ${offset}, the active segment starts at ${rolledTo}`);
     await mgr.close();

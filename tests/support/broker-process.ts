@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { signalChild } from "./proc.ts";
 
 /** Repository root. */
 export const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -70,7 +71,7 @@ export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeo
             if (exited !== undefined) return Promise.resolve(exited);
             return new Promise((res) => {
               exitWaiters.push(res);
-              child.kill(signal);
+              signalChild(child, signal); // by pid: a SIGKILL after a SIGTERM that hung must still be sent under Deno
             });
           },
         });

@@ -10,7 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RawClient } from "./raw-client.ts";
-import { runProc } from "./proc.ts";
+import { runProc, signalChild } from "./proc.ts";
 
 /** Where the Kafka jars are. */
 export const KAFKA_LIB = path.resolve(import.meta.dirname, "..", "java", "lib");
@@ -88,7 +88,7 @@ function track(child: ChildProcess): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once("exit", () => {
-    for (const c of running) c.kill("SIGKILL");
+    for (const c of running) signalChild(c, "SIGKILL");
   });
 }
 
@@ -205,8 +205,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   }));
   const stop = async (stopOpts?: { keepDir?: boolean; kill?: boolean }) => {
     if (!exited) {
-      child.kill(stopOpts?.kill ? "SIGKILL" : "SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), KAFKA_STOP_GRACE_MS);
+      signalChild(child, stopOpts?.kill ? "SIGKILL" : "SIGTERM");
+      const timer = setTimeout(() => signalChild(child, "SIGKILL"), KAFKA_STOP_GRACE_MS);
       await exit;
       clearTimeout(timer);
     }

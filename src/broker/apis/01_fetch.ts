@@ -156,13 +156,14 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
       if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
       return new Promise<FetchResponse>((done) => {
         let finished = false;
-        const finish = () => {
+        /** Answers with `results` when the wake already read them, else reads once now. */
+        const finish = (results?: PartitionResult[]) => {
           if (finished) return;
           finished = true;
           if (b.metrics !== null) b.metrics.waitingFetches--;
           b.clock.clearTimer(timer);
           for (const w of wanted) w.p?.removeFetchWaiter(onData);
-          done(respond(readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
+          done(respond(results ?? readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
         };
         // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
         const park = () => {
@@ -170,16 +171,41 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         };
         const onData = () => {
           if (finished) return;
+          // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
+          // shows news, with a single read; nothing is read while nothing new is readable.
+          if (replicaId < 0 && req.minBytes <= 1) {
+            if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finish();
+            else park();
+            return;
+          }
           const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-          if (again.bytes >= req.minBytes || again.hasError) finish();
+          if (again.bytes >= req.minBytes || again.hasError) finish(again.results);
           else park();
         };
+        const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
         if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
-        const timer = b.clock.setTimer(finish, waitMs);
+        const timer = b.clock.setTimer(() => finish(), waitMs);
         park();
       });
     },
   };
+}
+
+/**
+ * Whether a parked consumer fetch may have something to answer, by offsets alone: a partition's readable end (the
+ * high watermark, or the last stable offset for read_committed) passed its fetch offset, its log start passed it
+ * (out of range), or it is gone or its leadership here changed since the fetch came (`ledAtStart`, per wanted
+ * partition): an error or a new answer.
+ */
+function consumerMayHaveNews(wanted: readonly Wanted[], ledAtStart: readonly boolean[], readCommitted: boolean): boolean {
+  for (let i = 0; i < wanted.length; i++) {
+    const p = wanted[i].p;
+    const w = wanted[i];
+    if (p === undefined || p.isRemoved || p.isLeader !== ledAtStart[i]) return true;
+    const end = readCommitted ? p.lastStableOffset : p.highWatermark;
+    if (end > w.fetchOffset || p.log.logStartOffset > w.fetchOffset) return true;
+  }
+  return false;
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */

@@ -189,13 +189,15 @@ function connectionMetrics(out: PrometheusText, m: BrokerMetrics): void {
   for (const [listener, c] of outcomes) ok.sample("kafka_server_socket_server_metrics_successful_authentication_total", c.successful, { listener });
 }
 
-function processMetrics(out: PrometheusText, rt: RuntimeStats): void {
+/** Process and runtime families (memory, CPU, event-loop lag, GC). */
+export function processMetrics(out: PrometheusText, rt: RuntimeStats): void {
   out.family("process_resident_memory_bytes", "gauge", "Resident memory of the broker process.").sample("process_resident_memory_bytes", rt.rssBytes());
   out.family("process_cpu_seconds_total", "counter", "User and system CPU time of the process.").sample("process_cpu_seconds_total", rt.cpuSeconds());
   out.family("process_start_time_seconds", "gauge", "Start time of the process (Unix seconds).").sample("process_start_time_seconds", rt.startTimeSeconds);
   out.family("runnel_heap_used_bytes", "gauge", "JavaScript heap in use.").sample("runnel_heap_used_bytes", rt.heapUsedBytes());
   out.family("runnel_eventloop_lag_seconds", "gauge", "How late the last event-loop probe timer fired.").sample("runnel_eventloop_lag_seconds", rt.lagMs / 1000);
   out.family("runnel_eventloop_lag_max_seconds", "gauge", "Largest event-loop lag since start.").sample("runnel_eventloop_lag_max_seconds", rt.maxLagMs / 1000);
+  out.family("runnel_eventloop_lag_ms", "histogram", "How late each event-loop probe timer fired (ms); a stall shows as one sample of its length.").histogram("runnel_eventloop_lag_ms", rt.lagHistogram);
   if (rt.gcCount >= 0) {
     out.family("runnel_gc_collections_total", "counter", "Garbage collections reported by the runtime.").sample("runnel_gc_collections_total", rt.gcCount);
     out.family("runnel_gc_pause_seconds_total", "counter", "Time spent in garbage collection.").sample("runnel_gc_pause_seconds_total", rt.gcMs / 1000);

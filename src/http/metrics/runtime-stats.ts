@@ -4,9 +4,10 @@
  * runtimes; Bun and Deno do not emit them today, and the GC series is then left out rather than shown as 0).
  */
 import { PerformanceObserver } from "node:perf_hooks";
+import { FixedHistogram, LATENCY_BUCKETS_MS } from "./histogram.ts";
 
-/** How often the event-loop lag is sampled. */
-export const EVENT_LOOP_SAMPLE_MS = 500;
+/** How often the event-loop lag is sampled (a short period catches short stalls; one timer callback per period). */
+export const EVENT_LOOP_SAMPLE_MS = 20;
 
 /** Samples event-loop lag and counts GC pauses until {@link RuntimeStats.stop}. */
 export class RuntimeStats {
@@ -14,19 +15,36 @@ export class RuntimeStats {
   lagMs = 0;
   /** Largest lag since start (ms). */
   maxLagMs = 0;
+  /** Every sampled lag (ms): how late each probe fired; a stall of the loop shows as one sample of its length. */
+  readonly lagHistogram = new FixedHistogram(LATENCY_BUCKETS_MS);
   /** GC pauses seen, or -1 when the runtime reports none. */
   gcCount = -1;
   /** Total GC pause time (ms). */
   gcMs = 0;
   /** Unix seconds when the process started. */
   readonly startTimeSeconds: number;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
   private observer: PerformanceObserver | null = null;
-  private expected = 0;
+  private readonly sampleMs: number;
+  private last = 0;
+  /** The probe, bound once: sampling allocates nothing. */
+  private readonly probe = (): void => {
+    const now = performance.now();
+    const lag = Math.max(0, now - this.last - this.sampleMs);
+    this.last = now;
+    this.lagMs = lag;
+    if (lag > this.maxLagMs) this.maxLagMs = lag;
+    this.lagHistogram.observe(lag);
+  };
 
-  constructor() {
+  /** Starts the lag probe: a timer every `sampleMs` whose drift is the lag. */
+  constructor(sampleMs: number = EVENT_LOOP_SAMPLE_MS) {
+    if (!(sampleMs > 0)) throw new Error(`event-loop sample period must be positive, got ${sampleMs}`);
+    this.sampleMs = sampleMs;
     this.startTimeSeconds = Math.floor((Date.now() - performance.now()) / 1000);
-    this.arm();
+    this.last = performance.now();
+    this.timer = setInterval(this.probe, sampleMs);
+    (this.timer as { unref?: () => void }).unref?.();
     try {
       const obs = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
@@ -40,17 +58,6 @@ export class RuntimeStats {
     } catch {
       this.observer = null; // the runtime has no gc entries
     }
-  }
-
-  private arm(): void {
-    this.expected = performance.now() + EVENT_LOOP_SAMPLE_MS;
-    this.timer = setTimeout(() => {
-      const lag = Math.max(0, performance.now() - this.expected);
-      this.lagMs = lag;
-      if (lag > this.maxLagMs) this.maxLagMs = lag;
-      this.arm();
-    }, EVENT_LOOP_SAMPLE_MS);
-    (this.timer as { unref?: () => void }).unref?.();
   }
 
   /** Resident set size in bytes. */
@@ -71,7 +78,7 @@ export class RuntimeStats {
 
   /** Stops sampling. */
   stop(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.observer?.disconnect();
   }

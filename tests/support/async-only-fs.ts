@@ -1,0 +1,52 @@
+/**
+ * The real file system with every blocking fsync refused (`writeFileAtomic`, `syncDir`, a handle's `datasyncNow`)
+ * and the asynchronous ones counted: code run over it proves it keeps fsyncs off the event loop.
+ */
+import { type FileHandle, type FileSystem, nodeFileSystem } from "../../src/platform/fs.ts";
+
+/** Counts of asynchronous fsyncs seen by an {@link asyncOnlyFileSystem}. */
+export interface AsyncSyncCounts {
+  /** File fdatasyncs, by the file's path. */
+  readonly files: string[];
+  /** Directory fsyncs, by the directory's path. */
+  readonly dirs: string[];
+}
+
+/** A file system that throws on blocking fsyncs; `refuse` false lets them through (setup before the checked phase). */
+export function asyncOnlyFileSystem(): { fs: FileSystem; syncs: AsyncSyncCounts; setRefusing(on: boolean): void } {
+  const syncs = { files: [] as string[], dirs: [] as string[] };
+  let refusing = true;
+  const refuse = (what: string): void => {
+    if (refusing) throw new Error(`blocking ${what} on the event loop`);
+  };
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    open(path, create): FileHandle {
+      const h = nodeFileSystem.open(path, create);
+      return {
+        path: h.path,
+        size: () => h.size(),
+        read: (buf, position) => h.read(buf, position),
+        write: (buf, position) => h.write(buf, position),
+        writev: (bufs, position) => h.writev(bufs, position),
+        datasync: () => h.datasync().then(() => void syncs.files.push(path)),
+        datasyncNow: () => {
+          refuse(`fdatasync of ${path}`);
+          h.datasyncNow();
+        },
+        truncate: (length) => h.truncate(length),
+        close: () => h.close(),
+      };
+    },
+    writeFileAtomic(path, data) {
+      refuse(`writeFileAtomic(${path})`);
+      nodeFileSystem.writeFileAtomic(path, data);
+    },
+    syncDir(path) {
+      refuse(`fsync of directory ${path}`);
+      nodeFileSystem.syncDir(path);
+    },
+    syncDirAsync: (path) => nodeFileSystem.syncDirAsync(path).then(() => void syncs.dirs.push(path)),
+  };
+  return { fs, syncs, setRefusing: (on) => void (refusing = on) };
+}
