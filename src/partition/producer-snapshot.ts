@@ -72,7 +72,7 @@ export function encodeProducerSnapshot(entries: readonly ProducerSnapshotEntry[]
     dv.setBigInt64(at + 14, e.lastOffset);
     dv.setInt32(at + 22, e.offsetDelta);
     dv.setBigInt64(at + 26, BigInt(e.timestamp));
-    dv.setInt32(at + 34, -1);
+    dv.setInt32(at + 34, e.coordinatorEpoch ?? -1);
     dv.setBigInt64(at + 38, e.currentTxnFirstOffset ?? -1n);
     at += ENTRY_BYTES;
   }
@@ -98,6 +98,7 @@ export function decodeProducerSnapshot(bytes: Uint8Array): ProducerSnapshotEntry
       offsetDelta: dv.getInt32(at + 22),
       timestamp: Number(dv.getBigInt64(at + 26)),
       currentTxnFirstOffset: dv.getBigInt64(at + 38),
+      coordinatorEpoch: dv.getInt32(at + 34),
     });
   }
   return out;
@@ -215,7 +216,7 @@ function replayMarker(table: ProducerStateTable, chunk: Uint8Array, at: number, 
     return;
   }
   if (marker === null) return;
-  const first = table.completeTxn(pid, epoch);
+  const first = table.completeTxn(pid, epoch, marker.coordinatorEpoch);
   if (marker.type !== ControlRecordType.ABORT || first === null || onAbort === undefined) return;
   onAbort({ producerId: pid, firstOffset: first, lastOffset: offset, lastStableOffset: table.firstUnstableOffset() ?? offset + 1n });
 }

@@ -26,6 +26,8 @@ interface ProducerEntry {
   epoch: number;
   lastSeq: number;
   batches: BatchMeta[];
+  /** Epoch of the transaction coordinator whose last marker ended a transaction of this producer (-1: none). */
+  coordinatorEpoch: number;
 }
 
 /** What a snapshot keeps of one producer: its last batch (as Kafka's producer snapshots do). */
@@ -44,6 +46,8 @@ export interface ProducerSnapshotEntry {
   timestamp: number;
   /** First offset of the producer's ongoing transaction in this partition (absent or -1 = none). */
   currentTxnFirstOffset?: bigint;
+  /** Epoch of the coordinator that wrote the producer's last marker here (absent or -1 = none). */
+  coordinatorEpoch?: number;
 }
 
 /** What {@link ProducerStateTable.check} decided about a batch. */
@@ -87,7 +91,7 @@ export class ProducerStateTable {
   record(pid: bigint, epoch: number, baseSeq: number, count: number, baseOffset: bigint, offsetDelta = count - 1, timestamp = -1): void {
     let e = this.producers.get(pid);
     if (e === undefined || epoch !== e.epoch) {
-      e = { epoch, lastSeq: -1, batches: [] };
+      e = { epoch, lastSeq: -1, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
       if (this.producers.size >= MAX_PRODUCERS_PER_PARTITION) {
         // The least recently used producer goes, unless it is in a transaction (its state is needed for the LSO).
         for (const oldest of this.producers.keys()) {
@@ -120,6 +124,7 @@ export class ProducerStateTable {
         offsetDelta: last.offsetDelta,
         timestamp: last.timestamp,
         currentTxnFirstOffset: this.ongoingTxns.get(producerId) ?? -1n,
+        coordinatorEpoch: e.coordinatorEpoch,
       });
     }
     return out;
@@ -132,7 +137,7 @@ export class ProducerStateTable {
     for (const s of entries) {
       const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
       const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
-      this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastSequence, batches: [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }] });
+      this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastSequence, batches: [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }], coordinatorEpoch: s.coordinatorEpoch ?? -1 });
       const first = s.currentTxnFirstOffset ?? -1n;
       if (first >= 0n) txns.push({ pid: s.producerId, first });
     }
@@ -163,9 +168,9 @@ export class ProducerStateTable {
    * A COMMIT/ABORT marker of `pid` at `epoch` was written: ends its ongoing transaction and returns that
    * transaction's first offset here (null when it wrote nothing here). A marker with a newer epoch (the coordinator
    * fenced the producer or bumped its epoch) makes that epoch current, so older batches are refused and the new
-   * epoch starts at sequence 0.
+   * epoch starts at sequence 0. The marker's `coordinatorEpoch` is remembered for {@link markerProblem}.
    */
-  completeTxn(pid: bigint, epoch: number): bigint | null {
+  completeTxn(pid: bigint, epoch: number, coordinatorEpoch = -1): bigint | null {
     const first = this.ongoingTxns.get(pid);
     this.ongoingTxns.delete(pid);
     const e = this.producers.get(pid);
@@ -174,7 +179,17 @@ export class ProducerStateTable {
       e.lastSeq = -1;
       e.batches = [];
     }
+    if (e !== undefined && coordinatorEpoch > e.coordinatorEpoch) e.coordinatorEpoch = coordinatorEpoch;
     return first ?? null;
+  }
+
+  /**
+   * Whether a marker for `pid` from a coordinator at `coordinatorEpoch` may be written: TRANSACTION_COORDINATOR_FENCED
+   * when a newer coordinator already wrote one here (a stale coordinator still finishing transactions), else NONE.
+   */
+  markerProblem(pid: bigint, coordinatorEpoch: number): number {
+    const e = this.producers.get(pid);
+    return e !== undefined && coordinatorEpoch < e.coordinatorEpoch ? ErrorCode.TRANSACTION_COORDINATOR_FENCED : ErrorCode.NONE;
   }
 
   /** First offset of `pid`'s ongoing transaction here, or null. */

@@ -14,6 +14,8 @@ export interface InternalTopicPartition {
   readonly log: PartitionLog;
   /** The in-sync replicas now. */
   readonly isr: readonly number[];
+  /** The leader epoch this broker knows. */
+  readonly leaderEpoch: number;
   /** The leader write path: offsets assigned, producer state and high watermark moved, fetches woken. */
   appendAsLeader(records: Uint8Array): { lastOffset: bigint };
   /**

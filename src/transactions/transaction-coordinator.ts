@@ -46,7 +46,7 @@ export const COMPLETION_RETRY_BACKOFF_MS = 1000;
 const RECORDS_BATCH_BYTES = 64 * 1024;
 /** Bytes read per step when loading a partition of `__transaction_state`. */
 const LOAD_READ_BYTES = 4 * 1024 * 1024;
-/** Coordinator epoch written on markers (a single node never changes coordinator). */
+/** Coordinator epoch written on markers when the storage cannot tell the partition's leader epoch (unit tests). */
 export const COORDINATOR_EPOCH = 0;
 
 /** Hands out producer ids (the broker's durable allocator). */
@@ -281,6 +281,18 @@ export class TransactionCoordinator {
     meta.retryTimer = null;
     if (this.txns.get(meta.transactionalId) === meta) this.txns.delete(meta.transactionalId);
     if (this.byProducerId.get(meta.producerId) === meta) this.byProducerId.delete(meta.producerId);
+  }
+
+  /**
+   * The coordinator epoch of a transactional id's partition (its leader epoch on this broker, as Kafka's): a
+   * coordinator elected later writes markers with a higher one, and partitions refuse the older one's after that.
+   */
+  private coordinatorEpochOf(transactionalId: string): number {
+    try {
+      return this.storage.coordinatorEpoch?.(this.partitionFor(transactionalId)) ?? COORDINATOR_EPOCH;
+    } catch {
+      return COORDINATOR_EPOCH; // the partition is gone: its markers are retried and the next try tells
+    }
   }
 
   /** Whether `meta` is still the current state of its id here (not unloaded, expired or replaced). */
@@ -595,7 +607,7 @@ export class TransactionCoordinator {
             producerId: meta.producerId,
             producerEpoch: meta.producerEpoch,
             commit,
-            coordinatorEpoch: COORDINATOR_EPOCH,
+            coordinatorEpoch: this.coordinatorEpochOf(meta.transactionalId),
             partitions: meta.pendingMarkers,
           });
         } catch (e) {

@@ -20,6 +20,8 @@ export interface TransactionLogStorage {
   append(partition: number, batches: Uint8Array): Promise<void>;
   /** Reads whole batches from `offset` (clamped to the log start), about `maxBytes` at most, for loading. */
   read(partition: number, offset: bigint, maxBytes: number): { chunks: Uint8Array[]; nextOffset: bigint; endOffset: bigint };
+  /** The coordinator epoch of `partition` (its leader epoch here), written on markers; absent: a constant. */
+  coordinatorEpoch?(partition: number): number;
 }
 
 /** A partition as the host keeps it. */
@@ -32,5 +34,10 @@ export type TransactionLogHost<P extends TransactionLogPartition> = InternalTopi
 export class TransactionStateLog<P extends TransactionLogPartition> extends InternalTopicLog<P> implements TransactionLogStorage {
   constructor(host: TransactionLogHost<P>) {
     super(host, TRANSACTION_STATE_TOPIC);
+  }
+
+  /** The leader epoch of `partition` as this broker knows it: markers carry it so that a stale coordinator's are refused. */
+  coordinatorEpoch(partition: number): number {
+    return this.partition(partition).leaderEpoch;
   }
 }

@@ -40,6 +40,8 @@ export interface TxnMarkerWriter {
 export interface MarkerPartition {
   /** Whether this broker leads the partition. */
   readonly isLeader: boolean;
+  /** The partition's producer state (a stale coordinator's markers are refused by epoch). */
+  readonly producers: { markerProblem(producerId: bigint, coordinatorEpoch: number): number };
   /** The leader's node id (-1 when none). */
   readonly leader: number;
   /** The leader write path: appends, updates producer state and the aborted-transaction index, wakes fetches. */
@@ -62,11 +64,14 @@ export type RemoteMarkerSender = (leader: number, req: TxnMarkerRequest) => Prom
 
 /**
  * Appends one marker to a partition this broker leads and waits until it is replicated and durable; resolves to
- * NONE (0) or the Kafka error code (NOT_LEADER_OR_FOLLOWER when another broker leads it). Used for the
- * coordinator's own partitions and for WriteTxnMarkers.
+ * NONE (0) or the Kafka error code (NOT_LEADER_OR_FOLLOWER when another broker leads it; TRANSACTION_COORDINATOR_FENCED
+ * when a coordinator with a newer epoch already wrote a marker for the producer here). Used for the coordinator's own
+ * partitions and for WriteTxnMarkers.
  */
 export async function writeLocalMarker<P extends MarkerPartition>(p: P, tp: TopicPartition, req: Omit<TxnMarkerRequest, "partitions">, nowMs: number, onWritten: MarkerListener): Promise<number> {
   const type = req.commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT;
+  const fenced = p.producers.markerProblem(req.producerId, req.coordinatorEpoch);
+  if (fenced !== ErrorCode.NONE) return fenced;
   let lastOffset: bigint;
   try {
     const batch = buildControlBatch({ producerId: req.producerId, producerEpoch: req.producerEpoch, type, coordinatorEpoch: req.coordinatorEpoch, timestampMs: nowMs });

@@ -84,6 +84,21 @@ test("producer snapshots keep each producer's open transaction (Kafka's currentT
   assert.equal(back.ongoingTxnFirstOffset(8n), null);
 });
 
+test("a marker from an older transaction coordinator than the last one is refused (TRANSACTION_COORDINATOR_FENCED), also after a snapshot", () => {
+  const t = new ProducerStateTable();
+  t.record(5n, 0, 0, 2, 0n);
+  t.beginTxn(5n, 0n);
+  assert.equal(t.markerProblem(5n, 3), 0);
+  t.completeTxn(5n, 0, 3); // the coordinator at epoch 3 ended the transaction
+  assert.equal(t.markerProblem(5n, 2), 52, "a stale coordinator (epoch 2) is fenced");
+  assert.equal(t.markerProblem(5n, 3), 0, "the same coordinator again");
+  assert.equal(t.markerProblem(5n, 4), 0, "a newer one");
+  assert.equal(t.markerProblem(6n, 0), 0, "a producer never seen here");
+  const back = new ProducerStateTable();
+  back.restore(decodeProducerSnapshot(encodeProducerSnapshot(t.entries())));
+  assert.equal(back.markerProblem(5n, 2), 52, "kept in Kafka's snapshot coordinator_epoch field");
+});
+
 test(".txnindex entries are Kafka's 34-byte layout, one file per segment, reloaded and trimmed at open", () => {
   const log = tempLog([0n, 100n]);
   try {

@@ -118,9 +118,12 @@ test("ApiVersions advertises the transaction APIs and every version answers", as
       assert.equal(produced.responses[0].partitionResponses[0].errorCode, 0);
       const part = b.broker.partition("t", 0)!;
       assert.ok(part.lastStableOffset < part.highWatermark, "the open transaction holds the last stable offset back");
-      const w = await c.request(27, v, { markers: [{ producerId: m.pid, producerEpoch: m.epoch, transactionResult: false, coordinatorEpoch: 0, transactionVersion: 0, topics: [{ name: "t", partitionIndexes: [0, 7] }] }] });
-      assert.deepEqual(w.markers[0].topics[0].partitions.map((x: { partitionIndex: number; errorCode: number }) => [x.partitionIndex, x.errorCode]), [[0, 0], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]], `WriteTxnMarkers v${v}`);
+      const marker = (coordinatorEpoch: number, partitionIndexes: number[]) => c.request(27, v, { markers: [{ producerId: m.pid, producerEpoch: m.epoch, transactionResult: false, coordinatorEpoch, transactionVersion: 0, topics: [{ name: "t", partitionIndexes }] }] });
+      const codes = (w: { markers: { topics: { partitions: { partitionIndex: number; errorCode: number }[] }[] }[] }) => w.markers[0].topics[0].partitions.map((x) => [x.partitionIndex, x.errorCode]);
+      assert.deepEqual(codes(await marker(5, [0, 7])), [[0, 0], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]], `WriteTxnMarkers v${v}`);
       assert.equal(part.lastStableOffset, part.highWatermark, "the marker ended the transaction in the partition");
+      // a coordinator with an older epoch than the one that wrote that marker is fenced
+      assert.deepEqual(codes(await marker(4, [0])), [[0, ErrorCode.TRANSACTION_COORDINATOR_FENCED]]);
     }
 
     const bad = await c.request(66, 2, { stateFilters: [], producerIdFilters: [], durationFilter: -1n, transactionalIdPattern: "([" });
