@@ -64,13 +64,20 @@ async function askCoordinator(b: Broker, tid: string, write: TransactionalWrite,
 /**
  * Asks the remote coordinator about the partitions `req` writes transactionally; resolves once the answers are
  * kept for {@link remoteVerdict}. Null when there is nothing to ask (no transactional id, no transactional batch,
- * or this broker coordinates the id).
+ * this broker coordinates the id, or it is loading the id's partition: then NOT_ENOUGH_REPLICAS is kept at once).
  */
 export function verifyAtRemoteCoordinator(b: Broker, apiVersion: number, req: ProduceRequest): Promise<void> | null {
   const tid = req.transactionalId;
-  if (!tid || b.txns.ownsTransactionalId(tid)) return null;
+  if (!tid) return null;
+  const here = b.txns.availability(tid);
+  if (here === ErrorCode.NONE) return null; // this broker's coordinator verifies
   const written = transactionalPartitions(b, apiVersion, req);
   if (written === null) return null;
+  if (here === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+    // this broker is loading the id's partition: the producer retries once it is loaded
+    verdicts.set(req, new Map(written.partitions.map((tp) => [keyOf(tp.topic, tp.partition), ErrorCode.NOT_ENOUGH_REPLICAS])));
+    return null;
+  }
   return askCoordinator(b, tid, written, apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION).then((answers) => {
     for (const [k, code] of answers) answers.set(k, RETRY_LATER.has(code) ? ErrorCode.NOT_ENOUGH_REPLICAS : produceCode(code));
     verdicts.set(req, answers);

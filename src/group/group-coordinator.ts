@@ -194,11 +194,6 @@ export class GroupCoordinator {
     this.scheduleExpiry();
   }
 
-  /** Whether this coordinator serves (or is loading) `partition` (always, on a single node). */
-  ownsPartition(partition: number): boolean {
-    return this.owned === null || this.owned.has(partition);
-  }
-
   /**
    * This broker became the leader of `partition`: its groups are replayed from the log on the next turn of the
    * event loop (requests meanwhile get COORDINATOR_LOAD_IN_PROGRESS), then served.

@@ -301,7 +301,7 @@ export class TransactionCoordinator {
   }
 
   /** NONE when this coordinator serves the id now, else NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. */
-  private unavailable(transactionalId: string): number {
+  availability(transactionalId: string): number {
     if (this.stopped) return ErrorCode.NOT_COORDINATOR;
     return this.owned === null ? ErrorCode.NONE : this.owned.errorFor(this.partitionFor(transactionalId));
   }
@@ -355,7 +355,7 @@ export class TransactionCoordinator {
    * its own id; a retried bump gets the same answer again.
    */
   async initProducerId(req: InitProducerIdInput): Promise<ProducerIdOutcome> {
-    const unavailable = this.unavailable(req.transactionalId);
+    const unavailable = this.availability(req.transactionalId);
     if (unavailable !== ErrorCode.NONE) return fail(unavailable);
     if (req.transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     if (req.transactionTimeoutMs <= 0 || req.transactionTimeoutMs > this.config.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
@@ -442,7 +442,7 @@ export class TransactionCoordinator {
    * new state is durable, or an error: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS.
    */
   async addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: readonly TopicPartition[]): Promise<number> {
-    const unavailable = this.unavailable(transactionalId);
+    const unavailable = this.availability(transactionalId);
     if (unavailable !== ErrorCode.NONE) return unavailable;
     if (transactionalId === "") return ErrorCode.INVALID_REQUEST;
     const meta = this.txns.get(transactionalId);
@@ -468,7 +468,7 @@ export class TransactionCoordinator {
    */
   verifyPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: readonly TopicPartition[]): VerifyOutcome {
     const all = (errorCode: number): VerifyOutcome => ({ errorCode, partitionErrors: partitions.map(() => errorCode) });
-    const unavailable = this.unavailable(transactionalId);
+    const unavailable = this.availability(transactionalId);
     if (unavailable !== ErrorCode.NONE) return all(unavailable);
     const meta = this.txns.get(transactionalId);
     if (meta === undefined || meta.producerId !== producerId) return all(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
@@ -506,7 +506,7 @@ export class TransactionCoordinator {
    * the epoch is bumped at the end of every transaction and the new producer id/epoch are returned.
    */
   async endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, epochBump = false): Promise<ProducerIdOutcome> {
-    const unavailable = this.unavailable(transactionalId);
+    const unavailable = this.availability(transactionalId);
     if (unavailable !== ErrorCode.NONE) return fail(unavailable);
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
     const meta = this.txns.get(transactionalId);
@@ -716,7 +716,7 @@ export class TransactionCoordinator {
   describe(transactionalId: string): TxnDescription {
     // As Kafka: an id it cannot describe carries the schema's default epoch (0), not NO_PRODUCER_EPOCH.
     const empty = (errorCode: number): TxnDescription => ({ errorCode, transactionalId, state: "", timeoutMs: 0, startTimestamp: -1, producerId: NO_PRODUCER_ID, producerEpoch: 0, topics: [] });
-    const unavailable = this.unavailable(transactionalId);
+    const unavailable = this.availability(transactionalId);
     if (unavailable !== ErrorCode.NONE) return empty(unavailable);
     if (transactionalId === "") return empty(ErrorCode.INVALID_REQUEST);
     const meta = this.txns.get(transactionalId);
