@@ -6,7 +6,12 @@
  * ZstdOutputStream and librdkafka's streaming writers omit it. When the size is declared and larger than the
  * limit we stop at once; otherwise we decompress into a buffer that starts at the declared size (or a guess)
  * and doubles on "destination too small", never past `maxOutputBytes`.
+ *
+ * The `*Async` variants use the runtime's node:zlib zstd streams (Bun and Deno have them), slice by slice with
+ * loop turns (zlib-stream.ts), so a large batch never holds the event loop.
  */
+import { Buffer } from "node:buffer";
+import { constants as zlibConstants, createZstdCompress, createZstdDecompress } from "node:zlib";
 import {
   assertMaxOutputBytes,
   checkLevel,
@@ -14,6 +19,7 @@ import {
   CorruptCompressedDataError,
   DecompressionLimitError,
 } from "./codec.ts";
+import { throughStream } from "./zlib-stream.ts";
 import {
   initZstdWasm,
   ZSTD_ERROR_DST_SIZE_TOO_SMALL,
@@ -100,4 +106,88 @@ export const zstdCodec: CompressionCodec = {
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array {
     return decompressZstd(data, maxOutputBytes);
   },
+  compressAsync(data: Uint8Array, level?: number): Promise<Uint8Array> {
+    const lvl = checkLevel("zstd", level, ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL, ZSTD_DEFAULT_LEVEL);
+    const z = createZstdCompress({ params: { [zlibConstants.ZSTD_c_compressionLevel]: lvl } });
+    return throughStream("zstd", z, data, Infinity, (err) => err as Error);
+  },
+  decompressAsync(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array> {
+    return decompressZstdFrames(data, maxOutputBytes);
+  },
 };
+
+/**
+ * Decompresses zstd frames through node:zlib streams, one stream per frame: node:zlib's zstd (Bun, Deno) answers a
+ * truncated frame with what it decoded, and Deno's stops after the first frame, so frames are found first.
+ */
+async function decompressZstdFrames(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array> {
+  assertMaxOutputBytes(maxOutputBytes);
+  const frames = data.length === 0 ? "empty input" : zstdFrameBounds(data);
+  if (typeof frames === "string") throw new CorruptCompressedDataError("zstd", frames);
+  const corrupt = (err: unknown) => new CorruptCompressedDataError("zstd", (err as Error).message ?? String(err), { cause: err });
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < frames.length; i += 2) {
+    let part: Uint8Array;
+    try {
+      part = await throughStream("zstd", createZstdDecompress(), data.subarray(frames[i], frames[i + 1]), maxOutputBytes - total, corrupt);
+    } catch (e) {
+      throw e instanceof DecompressionLimitError ? new DecompressionLimitError("zstd", maxOutputBytes) : e;
+    }
+    parts.push(part);
+    total += part.length;
+  }
+  if (parts.length === 1) return parts[0];
+  const out = Buffer.concat(parts, total);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** First 4 bytes of a zstd frame (little-endian). */
+const ZSTD_FRAME_MAGIC = 0xfd2fb528;
+/** Skippable frames: magic 0x184D2A50..0x184D2A5F, then a 4-byte length. */
+const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+/** Reserved block type (RFC 8878 3.1.1.2.2). */
+const BLOCK_TYPE_RESERVED = 3;
+/** RLE blocks carry one byte whatever their size field says. */
+const BLOCK_TYPE_RLE = 1;
+
+/**
+ * Start and end (pairs, flattened) of each zstd frame in `data`, skippable frames left out (none: no output); or why `data` is not a
+ * whole sequence of frames (RFC 8878: headers, block headers and sizes, checksum). Block contents are not checked
+ * here; the decoder does that.
+ */
+export function zstdFrameBounds(data: Uint8Array): number[] | string {
+  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const bounds: number[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const start = pos;
+    if (data.length - pos < 4) return "truncated frame magic";
+    const magic = dv.getUint32(pos, true);
+    if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {
+      if (data.length - pos < 8) return "truncated skippable frame";
+      pos += 8 + dv.getUint32(pos + 4, true);
+      continue;
+    }
+    if (magic !== ZSTD_FRAME_MAGIC) return "unknown frame magic";
+    if (data.length - pos < 5) return "truncated frame header";
+    const fhd = data[pos + 4];
+    const singleSegment = (fhd >> 5) & 1;
+    const fcsBytes = [singleSegment, 2, 4, 8][fhd >> 6];
+    pos += 5 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][fhd & 3] + fcsBytes;
+    for (let last = 0; last === 0; ) {
+      if (data.length - pos < 3) return "truncated block header";
+      const header = data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16);
+      last = header & 1;
+      const type = (header >> 1) & 3;
+      if (type === BLOCK_TYPE_RESERVED) return "reserved block type";
+      pos += 3 + (type === BLOCK_TYPE_RLE ? 1 : header >>> 3);
+    }
+    if ((fhd >> 2) & 1) pos += 4; // content checksum
+    if (pos > data.length) return "truncated frame";
+    bounds.push(start, pos);
+  }
+  if (pos !== data.length) return "truncated skippable frame";
+  return bounds;
+}
