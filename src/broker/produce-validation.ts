@@ -7,7 +7,7 @@
  *
  * The checks are one generator that yields each codec call it needs. {@link validateProduceRecords} runs those
  * calls on the loop when they are small or the codec has no off-loop path, and returns a promise once one large
- * call goes to the codec's thread pool (gzip: node:zlib), so a big batch never holds the event loop.
+ * call goes off the loop (gzip and zstd: node:zlib streams), so a big batch never holds the event loop.
  */
 import {
   ATTRIBUTES_OFFSET,

@@ -3,8 +3,9 @@
  *
  * A record batch (magic 2) stores its records section compressed with the codec named by attribute
  * bits 0-2: 1 gzip, 2 snappy, 3 lz4, 4 zstd. Codecs are synchronous once {@link initCompression} (index.ts)
- * has instantiated their WASM; gzip also offers promise-returning variants that run on the runtime's zlib thread pool. Decompression is bounded: callers pass the most bytes they accept, and a
- * codec throws {@link DecompressionLimitError} before it would produce (or allocate) more than that.
+ * has instantiated their WASM; gzip and zstd also offer promise-returning variants over node:zlib streams
+ * (zlib-stream.ts) that keep the event loop free. Decompression is bounded: callers pass the most bytes they
+ * accept, and a codec throws {@link DecompressionLimitError} before it would produce (or allocate) more than that.
  */
 
 /** Kafka's name for a codec, as used in `compression.type`. */
