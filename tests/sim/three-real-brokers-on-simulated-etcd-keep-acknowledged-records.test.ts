@@ -14,9 +14,13 @@
  * later replaced; a broker without a registration (starting, or fenced) now takes no leader writes and counts no
  * follower fetches.
  *
- * Open (not in this budget): with a transactional producer (`bun tests/sim/replay.ts cluster 36 --transactions`,
- * also seed 18), a power cut of the broker coordinating the transaction leaves read_committed showing records of a
- * transaction the client aborted (seed 36), or not showing records of one whose commit was acknowledged (seed 18).
+ * Found with a transactional producer (`bun tests/sim/replay.ts cluster 36 --transactions`) and fixed: the broker
+ * coordinating a transaction, restarted after a power cut while still named leader of its `__transaction_state`
+ * partition, loaded a state record only it had and answered AddPartitionsToTxn from it; the coordinator elected
+ * next knew nothing of transaction 3, and the producer's next commit made its records visible. Coordinators now
+ * answer only once what they loaded is committed on the ISR (tests/transactions/coordinator-answers-only-from-
+ * committed-state.test.ts). Seed 18's symptom (a committed transaction's records not visible) was the simulated
+ * client reusing the sequence numbers of a batch sent without an answer; it now bumps its epoch as Kafka's does.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
