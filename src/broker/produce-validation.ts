@@ -4,6 +4,10 @@
  * its records), size limits, and, when the topic's `compression.type` names a codec other than what the client
  * used, recompresses the records section (the compression pipeline). Batches that need no change stay the very
  * bytes of the request.
+ *
+ * The checks are one generator that yields each codec call it needs. {@link validateProduceRecords} runs those
+ * calls on the loop when they are small or the codec has no off-loop path, and returns a promise once one large
+ * call goes to the codec's thread pool (gzip: node:zlib), so a big batch never holds the event loop.
  */
 import {
   ATTRIBUTES_OFFSET,
@@ -26,7 +30,7 @@ import {
 import { batchProblemErrorCode, RecordCursor, verifyBatch, verifyRecords } from "../protocol/record-batch.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { concatBytes } from "../protocol/wire.ts";
-import { codecById, codecIdByName } from "../compression/index.ts";
+import { codecById, codecIdByName, MAX_DECOMPRESSED_BYTES, OFF_LOOP_CODEC_MIN_BYTES, type CompressionCodec } from "../compression/index.ts";
 import type { LogConfig } from "../storage/log-config.ts";
 
 /** Most batches accepted in one partition's records of one request. */
@@ -64,8 +68,64 @@ export interface RecordError {
 /** Most record errors listed in one answer (Kafka lists them all; this bounds the response for a huge batch). */
 export const MAX_RECORD_ERRORS = 10_000;
 
-/** Validates (and, if the topic asks, recompresses) the records for one partition. */
-export function validateProduceRecords(records: Uint8Array | null, config: LogConfig, nowMs: number): ProduceValidation {
+/** One codec call the checks need: the driver runs it and resumes the checks with its output (or its error). */
+interface CodecCall {
+  codec: CompressionCodec;
+  /** Decompress (`arg` = most output bytes) or compress (`arg` = level). */
+  decompress: boolean;
+  data: Uint8Array;
+  arg: number | undefined;
+}
+
+/** The checks, suspended at each codec call. */
+type ValidationSteps = Generator<CodecCall, ProduceValidation, Uint8Array>;
+
+/**
+ * Validates (and, if the topic asks, recompresses) the records for one partition. Synchronous unless a codec call
+ * of at least OFF_LOOP_CODEC_MIN_BYTES has an off-loop path; then the answer is a promise.
+ */
+export function validateProduceRecords(records: Uint8Array | null, config: LogConfig, nowMs: number): ProduceValidation | Promise<ProduceValidation> {
+  const steps = validationSteps(records, config, nowMs);
+  let step = steps.next();
+  while (!step.done) {
+    const call = step.value;
+    if (offLoop(call)) return finishOffLoop(steps, call);
+    let out: Uint8Array;
+    try {
+      out = call.decompress ? call.codec.decompress(call.data, call.arg!) : call.codec.compress(call.data, call.arg);
+    } catch (e) {
+      step = steps.throw(e);
+      continue;
+    }
+    step = steps.next(out);
+  }
+  return step.value;
+}
+
+/** Whether `call` goes to the codec's thread pool. */
+function offLoop(call: CodecCall): boolean {
+  return call.data.length >= OFF_LOOP_CODEC_MIN_BYTES && (call.decompress ? call.codec.decompressAsync : call.codec.compressAsync) !== undefined;
+}
+
+/** Runs the rest of the checks, from `call` on, awaiting each codec call that has an off-loop path. */
+async function finishOffLoop(steps: ValidationSteps, call: CodecCall): Promise<ProduceValidation> {
+  for (;;) {
+    let step: IteratorResult<CodecCall, ProduceValidation>;
+    try {
+      const c = call.codec;
+      const out = call.decompress
+        ? await (c.decompressAsync?.(call.data, call.arg!) ?? c.decompress(call.data, call.arg!))
+        : await (c.compressAsync?.(call.data, call.arg) ?? c.compress(call.data, call.arg));
+      step = steps.next(out);
+    } catch (e) {
+      step = steps.throw(e);
+    }
+    if (step.done) return step.value;
+    call = step.value;
+  }
+}
+
+function* validationSteps(records: Uint8Array | null, config: LogConfig, nowMs: number): ValidationSteps {
   if (records === null || records.length === 0) {
     return { ok: false, code: ErrorCode.INVALID_RECORD, message: "Produce request carries no records", recordErrors: [] };
   }
@@ -97,7 +157,7 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
       const codec = codecById(codecId);
       if (codec === null) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown codec ${codecId}`);
       try {
-        section = codec.decompress(records.subarray(at + BATCH_HEADER_SIZE, at + size), config.maxMessageBytes * 64 + 1024);
+        section = yield { codec, decompress: true, data: records.subarray(at + BATCH_HEADER_SIZE, at + size), arg: maxDecompressedBytes(config) };
       } catch (e) {
         return fail(ErrorCode.CORRUPT_MESSAGE, `cannot decompress ${codec.name} batch: ${(e as Error).message}`);
       }
@@ -120,7 +180,8 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
     let batchBytes = records.subarray(at, at + size);
     if (targetCodec !== codecId) {
       const plain = section ?? records.subarray(at + BATCH_HEADER_SIZE, at + size);
-      batchBytes = rebuildBatch(batchBytes, plain, targetCodec, config);
+      const body = targetCodec === 0 ? plain : yield { codec: codecById(targetCodec)!, decompress: false, data: plain, arg: levelFor(targetCodec, config) };
+      batchBytes = rebuildBatch(batchBytes, body, targetCodec);
       if (rebuilt === null) rebuilt = splitBefore(records, at);
     }
     if (rebuilt !== null) rebuilt.push(batchBytes);
@@ -185,6 +246,11 @@ function splitBefore(records: Uint8Array, at: number): Uint8Array[] {
   return at > 0 ? [records.subarray(0, at)] : [];
 }
 
+/** Most bytes a compressed batch of this topic may inflate to: 64 times `max.message.bytes`, within a JS array's reach. */
+function maxDecompressedBytes(config: LogConfig): number {
+  return Math.min(MAX_DECOMPRESSED_BYTES, config.maxMessageBytes * 64 + 1024);
+}
+
 /** The codec level a topic config asks for, or undefined for the codec's default. */
 function levelFor(codecId: number, config: LogConfig): number | undefined {
   switch (codecId) {
@@ -200,15 +266,10 @@ function levelFor(codecId: number, config: LogConfig): number | undefined {
 }
 
 /**
- * A copy of `batch` whose records section is `plain` compressed with `codecId` (0 = stored uncompressed). The
+ * A copy of `batch` whose records section is `body`, already in codec `codecId` (0 = stored uncompressed). The
  * header keeps offsets, timestamps and producer fields; only the codec bits, length and CRC change.
  */
-export function rebuildBatch(batch: Uint8Array, plain: Uint8Array, codecId: number, config: LogConfig): Uint8Array {
-  let body = plain;
-  if (codecId !== 0) {
-    const codec = codecById(codecId)!;
-    body = codec.compress(plain, levelFor(codecId, config));
-  }
+function rebuildBatch(batch: Uint8Array, body: Uint8Array, codecId: number): Uint8Array {
   const out = new Uint8Array(BATCH_HEADER_SIZE + body.length);
   out.set(batch.subarray(0, BATCH_HEADER_SIZE), 0);
   out.set(body, BATCH_HEADER_SIZE);

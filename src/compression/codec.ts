@@ -3,7 +3,7 @@
  *
  * A record batch (magic 2) stores its records section compressed with the codec named by attribute
  * bits 0-2: 1 gzip, 2 snappy, 3 lz4, 4 zstd. Codecs are synchronous once {@link initCompression} (index.ts)
- * has instantiated their WASM. Decompression is bounded: callers pass the most bytes they accept, and a
+ * has instantiated their WASM; gzip also offers promise-returning variants that run on the runtime's zlib thread pool. Decompression is bounded: callers pass the most bytes they accept, and a
  * codec throws {@link DecompressionLimitError} before it would produce (or allocate) more than that.
  */
 
@@ -20,7 +20,14 @@ export interface CompressionCodec {
   compress(data: Uint8Array, level?: number): Uint8Array;
   /** Decompresses `data`; throws {@link DecompressionLimitError} past `maxOutputBytes` output bytes. */
   decompress(data: Uint8Array, maxOutputBytes: number): Uint8Array;
+  /** {@link compress} off the event loop (the runtime's thread pool), where the codec has such a path. */
+  compressAsync?(data: Uint8Array, level?: number): Promise<Uint8Array>;
+  /** {@link decompress} off the event loop, where the codec has such a path; rejects with the same errors. */
+  decompressAsync?(data: Uint8Array, maxOutputBytes: number): Promise<Uint8Array>;
 }
+
+/** Smallest input (bytes) worth sending off the loop: below it the hop costs more than the codec blocks. */
+export const OFF_LOOP_CODEC_MIN_BYTES = 32 * 1024;
 
 /** Largest `maxOutputBytes` a caller may ask for: Kafka sizes are int32, and so is a JS typed array index. */
 export const MAX_DECOMPRESSED_BYTES = 0x7fff_ffff;

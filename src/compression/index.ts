@@ -20,6 +20,7 @@ export {
   CorruptCompressedDataError,
   DecompressionLimitError,
   MAX_DECOMPRESSED_BYTES,
+  OFF_LOOP_CODEC_MIN_BYTES,
   UnsupportedCompressionTypeError,
 } from "./codec.ts";
 export { gzipCodec } from "./gzip.ts";

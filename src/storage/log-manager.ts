@@ -235,8 +235,8 @@ export class LogManager {
   }
 
   /**
-   * Resolves once every partition created so far is durable: its `partition.metadata`, first segment files and
-   * directory entries, then the log dir's entry for it. Creation starts these fsyncs at once, asynchronously, so
+   * Resolves once every partition created so far is durable: its `partition.metadata` and the log dir's entry for
+   * it (flushes of the log wait for these), then its first segment files and directory entries. Creation starts these fsyncs at once, asynchronously, so
    * nothing blocks the event loop; callers await this before recording a creation (CreateTopics, CreatePartitions).
    * Throws the first failure (the log dir goes offline as with any disk failure).
    */
@@ -251,10 +251,15 @@ export class LogManager {
 
   /** Starts making a new partition durable (see {@link syncCreated}). */
   private trackCreation(log: PartitionLog, logDir: string, metadataDurable: (() => Promise<void>) | null): void {
-    const durable = async (): Promise<void> => {
+    // The partition's own entry in the log dir first: no flush of the log (no acknowledgement) counts before it.
+    const entry = (async (): Promise<void> => {
       if (metadataDurable !== null) await metadataDurable();
-      await log.sync();
       await this.deps.fs.syncDirAsync(logDir);
+    })();
+    log.holdFlushesUntil(entry);
+    const durable = async (): Promise<void> => {
+      await entry;
+      await log.sync();
     };
     const done: Promise<void> = durable().then(
       () => void this.creationsInFlight.delete(done),

@@ -174,6 +174,8 @@ export class PartitionLog {
   private closed = false;
   /** A segment file was created since the partition directory was last fsynced (the next flush syncs it). */
   private dirUnsynced = false;
+  /** What must be durable before any flush of this log counts (a new partition's directory entry), or null. */
+  private flushGate: Promise<void> | null = null;
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
@@ -825,6 +827,21 @@ export class PartitionLog {
     this.flushTimer = null;
   }
 
+  /**
+   * Makes every flush from now on wait for `gate` before its fsyncs (a new partition: its directory entry in the
+   * log dir, fsynced asynchronously, must be durable before an acknowledged record counts as durable). A failing
+   * gate fails the flush like a failing fsync.
+   */
+  holdFlushesUntil(gate: Promise<void>): void {
+    this.flushGate = gate;
+    gate.then(
+      () => {
+        if (this.flushGate === gate) this.flushGate = null;
+      },
+      () => {}, // reported by the flush that waited on it, and by its owner
+    );
+  }
+
   private startFlush(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
     const target = this.leo;
@@ -837,7 +854,9 @@ export class PartitionLog {
     this.dirUnsynced = false;
     const active = this.active();
     this.flushInFlightTarget = target;
-    const files = Promise.all([...sealed.map((s) => s.sync()), active.sync()]);
+    const gate = this.flushGate;
+    const fsyncs = () => Promise.all([...sealed.map((s) => s.sync()), active.sync()]);
+    const files = gate === null ? fsyncs() : gate.then(fsyncs);
     const done = (syncDir ? files.then(() => this.deps.fs.syncDirAsync(this.dir)) : files).then(
       () => {
         if (target > this.flushedTo) this.flushedTo = target;

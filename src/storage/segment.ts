@@ -650,8 +650,8 @@ export class Segment {
     });
     if (this.sealedFlag) time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     this.timestampsKnown = true;
-    this.writeIndexIfChanged(this.indexPath, null, off.encode());
-    this.writeIndexIfChanged(this.timeIndexPath, null, time.encode());
+    this.writeIndexIfChanged(this.indexPath, null, off.encode(), false);
+    this.writeIndexIfChanged(this.timeIndexPath, null, time.encode(), false);
     this.offsetIdx = off;
     this.timeIdx = time;
   }
@@ -718,15 +718,31 @@ export class Segment {
     return this.ctx.fs.exists(path) ? this.ctx.fs.readFile(path) : null;
   }
 
-  private writeIndexIfChanged(path: string, old: Uint8Array | null, bytes: Uint8Array): void {
+  /**
+   * Rewrites an index file unless it already holds `bytes`. `syncNow` (recovery at start) fsyncs before returning;
+   * otherwise (a rebuild while serving a read) the fsync runs asynchronously, off the event loop: an index is
+   * derived from the log, so one lost to a crash is only rebuilt again.
+   */
+  private writeIndexIfChanged(path: string, old: Uint8Array | null, bytes: Uint8Array, syncNow = true): void {
     if (old !== null && old.length === bytes.length && old.every((v, i) => v === bytes[i])) return;
     const f = this.ctx.fs.open(path, true);
+    let closeNow = true;
     try {
       f.truncate(0);
       if (bytes.length > 0) f.write(bytes, 0);
-      f.datasyncNow();
+      if (syncNow) f.datasyncNow();
+      else {
+        closeNow = false;
+        f.datasync().then(
+          () => f.close(),
+          (e: unknown) => {
+            f.close();
+            this.ctx.logger.warn(`${this.ctx.label}: fsync of rebuilt ${path} failed (rebuilt again if needed): ${String(e)}`);
+          },
+        );
+      }
     } finally {
-      f.close();
+      if (closeNow) f.close();
     }
   }
 

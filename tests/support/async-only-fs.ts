@@ -12,7 +12,7 @@ export interface AsyncSyncCounts {
   readonly dirs: string[];
 }
 
-/** A file system that throws on blocking fsyncs; `refuse` false lets them through (setup before the checked phase). */
+/** A file system that throws on blocking fsyncs while refusing (`setRefusing(false)` lets them through, for setup). */
 export function asyncOnlyFileSystem(): { fs: FileSystem; syncs: AsyncSyncCounts; setRefusing(on: boolean): void } {
   const syncs = { files: [] as string[], dirs: [] as string[] };
   let refusing = true;

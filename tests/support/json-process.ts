@@ -4,6 +4,7 @@
  * for failure messages.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { signalChild } from "./proc.ts";
 
 /** One event a peer program printed (a JSON object on its own stdout line). */
 export type PeerEvent = Record<string, any>;
@@ -125,7 +126,7 @@ export function spawnPeer(cmd: string, args: string[], opts: { env?: Record<stri
       });
     },
     kill(signal = "SIGKILL") {
-      if (exitValue === undefined) child.kill(signal);
+      if (exitValue === undefined) signalChild(child, signal);
       return exited;
     },
   };

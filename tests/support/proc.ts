@@ -47,7 +47,8 @@ export function runProc(cmd: string, args: string[], opts: { input?: string | Ui
 /**
  * Sends `signal` to a child by pid. `child.kill()` is not used for signals that may be sent more than once
  * (SIGSTOP/SIGCONT, or SIGTERM then SIGKILL): Deno's node:child_process marks a child killed after its first
- * `kill()`, whatever the signal, and silently sends nothing on every later call. A child already gone is not an error.
+ * `kill()`, whatever the signal, and silently sends nothing on every later call; it also reports the exit of a child
+ * it signalled as (null, that signal) even when the child caught it and exited 0. A child already gone is not an error.
  */
 export function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null) return;

@@ -18,9 +18,10 @@ import type {
 } from "../../protocol/generated/00_produce.ts";
 import { ErrorCode, KafkaError, errorCodeOf } from "../../protocol/errors.ts";
 import { setLogAppendTime } from "../../protocol/record-batch.ts";
-import { CloseConnection, NO_RESPONSE, type ApiHandler } from "../api-handler.ts";
+import { CloseConnection, NO_RESPONSE, type ApiHandler, type HandlerResult } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
-import { validateProduceRecords, type BatchProducerInfo } from "../produce-validation.ts";
+import { validateProduceRecords, type BatchProducerInfo, type ProduceValidation } from "../produce-validation.ts";
+import { appendInArrivalOrder } from "../partition-append-order.ts";
 import { addPartitionsImplicitly } from "../implicit-txn-partitions.ts";
 import { remoteVerdict, verifyAtRemoteCoordinator } from "../remote-txn-verification.ts";
 
@@ -58,6 +59,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
         }
         return { responses, throttleTimeMs: 0 };
       }
+      const waiting: Promise<void>[] = []; // partitions whose codec work runs off the loop
       for (const td of req.topicData) {
         const topic: Topic | undefined =
           ctx.apiVersion >= 13 ? b.topicsById.get(uuidHex(td.topicId!)) : b.topicsByName.get(td.name!);
@@ -69,56 +71,67 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          partitionResponses.push(appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, remoteVerdict(req, p.topic.name, p.index)));
+          const r = appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, remoteVerdict(req, p.topic.name, p.index));
+          if (r instanceof Promise) {
+            const slot = partitionResponses.length;
+            partitionResponses.push(errorPartition(pd.index, ErrorCode.UNKNOWN_SERVER_ERROR, null)); // replaced below
+            waiting.push(r.then((done) => void (partitionResponses[slot] = done)));
+          } else partitionResponses.push(r);
         }
         responses.push({ name: td.name ?? topic?.name ?? "", topicId: td.topicId, partitionResponses });
       }
-      if (acks === 0) {
-        // No response can carry an error: close the connection, as Kafka does, so the client notices and refreshes.
-        const failed = responses.find((t) => t.partitionResponses.some((pr) => pr.errorCode !== ErrorCode.NONE));
-        if (failed === undefined) return NO_RESPONSE;
-        const code = failed.partitionResponses.find((pr) => pr.errorCode !== ErrorCode.NONE)!.errorCode;
-        return new CloseConnection(`an acks=0 produce to ${failed.name || "a topic id"} failed with error code ${code}`);
-      }
-      const response: ProduceResponse = { responses, throttleTimeMs: 0 };
-      if (commits.length === 0) return response;
-      const m = b.metrics; // produce purgatory: acks=all requests waiting for the high watermark and the fsync
-      if (m !== null) m.waitingProduces++;
-      const handled = commits.map((c) =>
-        c.done.then(
-          () => void (c.settled = true),
-          (e) => {
-            c.settled = true;
-            if (c.timedOut) return; // answered REQUEST_TIMED_OUT already
-            // A partition deleted or no longer led answers its Kafka code; an fdatasync failure KAFKA_STORAGE_ERROR.
-            if (!(e instanceof KafkaError)) b.logger.error(`fdatasync failed: ${(e as Error).message}`);
-            c.response.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
-          },
-        ),
-      );
-      // Kafka's DelayedProduce: past the request's timeout_ms, a partition whose high watermark has not reached the
-      // batch answers REQUEST_TIMED_OUT (retriable; the records stay in the log and may still commit), so a leader
-      // cut off from its followers answers instead of holding the request. One that is replicated and only waits for
-      // its fdatasync (Runnel's acks=all promise) is waited for.
-      let timer: unknown = null;
-      const expiry = new Promise<void>((resolve) => (timer = b.clock.setTimer(resolve, Math.max(0, req.timeoutMs))));
-      return Promise.race([Promise.all(handled), expiry]).then(async () => {
-        b.clock.clearTimer(timer);
-        const syncing: Promise<void>[] = [];
-        for (const [i, c] of commits.entries()) {
-          if (c.settled) continue;
-          if (c.partition.highWatermark >= c.offset) syncing.push(handled[i]);
-          else {
-            c.timedOut = true;
-            c.response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
-          }
-        }
-        await Promise.all(syncing);
-        if (m !== null) m.waitingProduces--;
-        return response;
-      });
+      if (waiting.length > 0) return Promise.all(waiting).then(() => respond(b, req.timeoutMs, acks, responses, commits));
+      return respond(b, req.timeoutMs, acks, responses, commits);
     },
   };
+}
+
+/** The answer once every partition is appended: none for acks=0, after the commits for acks=-1. */
+function respond(b: Broker, timeoutMs: number, acks: number, responses: ProduceResponseTopicProduceResponse[], commits: PendingCommit[]): HandlerResult<ProduceResponse> {
+  if (acks === 0) {
+    // No response can carry an error: close the connection, as Kafka does, so the client notices and refreshes.
+    const failed = responses.find((t) => t.partitionResponses.some((pr) => pr.errorCode !== ErrorCode.NONE));
+    if (failed === undefined) return NO_RESPONSE;
+    const code = failed.partitionResponses.find((pr) => pr.errorCode !== ErrorCode.NONE)!.errorCode;
+    return new CloseConnection(`an acks=0 produce to ${failed.name || "a topic id"} failed with error code ${code}`);
+  }
+  const response: ProduceResponse = { responses, throttleTimeMs: 0 };
+  if (commits.length === 0) return response;
+  const m = b.metrics; // produce purgatory: acks=all requests waiting for the high watermark and the fsync
+  if (m !== null) m.waitingProduces++;
+  const handled = commits.map((c) =>
+    c.done.then(
+      () => void (c.settled = true),
+      (e) => {
+        c.settled = true;
+        if (c.timedOut) return; // answered REQUEST_TIMED_OUT already
+        // A partition deleted or no longer led answers its Kafka code; an fdatasync failure KAFKA_STORAGE_ERROR.
+        if (!(e instanceof KafkaError)) b.logger.error(`fdatasync failed: ${(e as Error).message}`);
+        c.response.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+      },
+    ),
+  );
+  // Kafka's DelayedProduce: past the request's timeout_ms, a partition whose high watermark has not reached the
+  // batch answers REQUEST_TIMED_OUT (retriable; the records stay in the log and may still commit), so a leader
+  // cut off from its followers answers instead of holding the request. One that is replicated and only waits for
+  // its fdatasync (Runnel's acks=all promise) is waited for.
+  let timer: unknown = null;
+  const expiry = new Promise<void>((resolve) => (timer = b.clock.setTimer(resolve, Math.max(0, timeoutMs))));
+  return Promise.race([Promise.all(handled), expiry]).then(async () => {
+    b.clock.clearTimer(timer);
+    const syncing: Promise<void>[] = [];
+    for (const [i, c] of commits.entries()) {
+      if (c.settled) continue;
+      if (c.partition.highWatermark >= c.offset) syncing.push(handled[i]);
+      else {
+        c.timedOut = true;
+        c.response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+      }
+    }
+    await Promise.all(syncing);
+    if (m !== null) m.waitingProduces--;
+    return response;
+  });
 }
 
 /** An acks=all partition response waiting for its commit (high watermark passed, data fdatasynced). */
@@ -142,7 +155,10 @@ function errorPartition(index: number, code: number, message: string | null): Pr
   return { index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: message };
 }
 
-/** Validates and appends one partition's records; for acks=-1, adds the wait for its commit to `commits`. */
+/**
+ * Validates and appends one partition's records; for acks=-1, adds the wait for its commit to `commits`. A promise
+ * when the validation's codec work runs off the loop, or an earlier append of the partition still waits for its.
+ */
 function appendPartition(
   b: Broker,
   p: PartitionState,
@@ -151,10 +167,23 @@ function appendPartition(
   commits: PendingCommit[],
   apiVersion: number,
   verdict: number | undefined,
+): ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse> {
+  const validation = validateProduceRecords(records, p.topic.config, b.clock.nowMs());
+  return appendInArrivalOrder(p, validation, (v) => appendValidated(b, p, v, acks, commits, apiVersion, verdict));
+}
+
+/** Appends records that passed {@link validateProduceRecords} (or answers why they did not). */
+function appendValidated(
+  b: Broker,
+  p: PartitionState,
+  v: ProduceValidation,
+  acks: number,
+  commits: PendingCommit[],
+  apiVersion: number,
+  verdict: number | undefined,
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
   const now = b.clock.nowMs();
-  const v = validateProduceRecords(records, config, now);
   if (!v.ok) {
     const r = errorPartition(p.index, v.code, v.message);
     r.recordErrors = v.recordErrors;
