@@ -373,6 +373,8 @@ export class Broker {
     if (broker.cluster !== null) {
       const cluster = broker.cluster;
       broker.partitionDeps.unregistered = () => cluster.brokerEpoch() < 0;
+      const store: MetadataStore = metadata;
+      broker.partitionDeps.staleRoles = (topic, index) => cluster.brokerEpoch() > (store.partitionStateRevision?.(topic, index) ?? Infinity);
     }
     broker.partitionDeps.onFollowerCaughtUp = (topic, index) => {
       const p = broker.partition(topic, index);

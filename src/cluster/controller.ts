@@ -17,7 +17,7 @@ import { systemRandom, type RandomSource } from "../platform/random.ts";
 import type { ControllerElection } from "./controller-election.ts";
 import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
-import { initialPartitionState, liveIncarnations, reconcilePartition } from "./partition-state.ts";
+import { initialPartitionState, liveForState, liveIncarnations, reconcilePartition } from "./partition-state.ts";
 import { assignReplicas, checkManualAssignment, type PlacementBroker } from "./replica-assignment.ts";
 import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
 import { completeReassignment } from "./reassignment.ts";
@@ -261,9 +261,12 @@ export class ClusterController {
     const { live, restarted } = liveIncarnations(registered, this.seenEpochs);
     const shuttingDown = new Set(this.store.brokers().filter((b) => b.inControlledShutdown).map((b) => b.nodeId));
     const changes: { next: PartitionStateRecord; expected: number }[] = [];
+    let staleLeaders = false;
     for (const s of this.store.partitionStates()) {
+      const liveHere = liveForState(s.leader, registered, live, this.store.partitionStateRevision(s.topic, s.partition));
+      staleLeaders ||= liveHere !== live;
       // a partition whose leadership is settled may finish its reassignment (its target replicas all in sync)
-      const next = reconcilePartition(s, live, this.uncleanFor(s.topic), shuttingDown) ?? completeReassignment(s, live);
+      const next = reconcilePartition(s, liveHere, this.uncleanFor(s.topic), shuttingDown) ?? completeReassignment(s, liveHere);
       if (next) changes.push({ next, expected: s.partitionEpoch });
     }
     let allApplied = true;
@@ -281,7 +284,7 @@ export class ClusterController {
     if (allApplied && this.election.isActive) {
       this.seenEpochs.clear();
       for (const b of registered) this.seenEpochs.set(b.nodeId, b.brokerEpoch);
-      if (restarted.length > 0) this.again = true;
+      if (restarted.length > 0 || staleLeaders) this.again = true;
     }
     return true;
   }

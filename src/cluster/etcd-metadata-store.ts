@@ -92,6 +92,10 @@ export class EtcdMetadataStore implements MetadataStore {
   partitionState(topic: string, partition: number): PartitionStateRecord | undefined {
     return this.states.get(partitionKey(topic, partition));
   }
+  /** The etcd revision that last wrote a partition's state (0 when none): compared with broker epochs. */
+  partitionStateRevision(topic: string, partition: number): number {
+    return this.mirror.get(this.keys.partition(topic, partition))?.modRevision ?? 0;
+  }
   /** Every partition state in the view. */
   partitionStates(): PartitionStateRecord[] {
     return [...this.states.values()];

@@ -134,6 +134,11 @@ export interface MetadataStore {
   topic(name: string): TopicRecord | undefined;
   /** The state of one partition, or undefined. */
   partitionState(topic: string, partition: number): PartitionStateRecord | undefined;
+  /**
+   * Cluster mode: the etcd revision that last wrote a partition's state (0 when none). A broker whose registration
+   * (its broker epoch) is newer holds none of the roles that state names: they were given to an earlier incarnation.
+   */
+  partitionStateRevision?(topic: string, partition: number): number;
   /** Registered brokers, by node id. */
   brokers(): BrokerRegistration[];
   /** The registration of broker `nodeId`, or undefined (no copy: cheap enough for every follower fetch). */

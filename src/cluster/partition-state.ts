@@ -58,6 +58,21 @@ export function liveIncarnations(registered: readonly { nodeId: number; brokerEp
 }
 
 /**
+ * The brokers of `live` for a partition whose state was written at etcd revision `written` and names `leader`: all
+ * of them, except a leader registered after that write (broker epoch newer). That leader is a later incarnation than
+ * the one elected, restarted without any pass of this controller seeing it (another controller was in charge, or
+ * none); it must not go on in the old leader epoch with a log a power cut may have shortened. Counted as gone, it
+ * loses the leadership (or, the last in-sync replica, is elected again in a new leader epoch on the next pass).
+ */
+export function liveForState(leader: number, registered: readonly { nodeId: number; brokerEpoch: number }[], live: ReadonlySet<number>, written: number): ReadonlySet<number> {
+  const reg = leader >= 0 && live.has(leader) ? registered.find((b) => b.nodeId === leader) : undefined;
+  if (reg === undefined || reg.brokerEpoch <= written) return live;
+  const rest = new Set(live);
+  rest.delete(leader);
+  return rest;
+}
+
+/**
  * What the controller makes of a partition given the live brokers: drops dead brokers from the ISR (never the last
  * member: it keeps its claim to lead when it returns), and elects a new leader when the leader is dead or absent,
  * the first live ISR member in replica order. With `uncleanLeaderElection` (Kafka's

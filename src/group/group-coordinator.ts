@@ -53,7 +53,7 @@ import {
 } from "./offsets-topic-records.ts";
 import { OFFSETS_TOPIC, type OffsetsTopicStorage, type PartitionEndOffsets } from "./offsets-topic-storage.ts";
 import { PendingTxnOffsets, type TxnOffsetCommitInput } from "./txn-offsets.ts";
-import { OwnedPartitions, finishSteps } from "../storage/owned-partitions.ts";
+import { OwnedPartitions, finishSteps, untilLogCommitted, type LoadStep } from "../storage/owned-partitions.ts";
 import {
   CONSUMER_GROUP_TYPE,
   ConsumerGroupCoordinator,
@@ -204,11 +204,14 @@ export class GroupCoordinator {
   }
 
   /** Replays `partition` in steps, then arms its groups; ends with whether it loaded. */
-  private *loadSteps(partition: number): Generator<void, boolean, void> {
+  private *loadSteps(partition: number): Generator<LoadStep, boolean, void> {
     const before = this.groups.size + this.consumer.groups.size;
     let records: number;
     try {
       records = yield* this.replayPartition(partition);
+      // answer only from offsets on the ISR (a restarted leader's own tail is not the partition's state)
+      const storage = this.storage;
+      if (storage.whenLogCommitted !== undefined) yield* untilLogCommitted(() => storage.whenLogCommitted!(partition), this.clock);
     } catch (e) {
       this.failed(`loading ${OFFSETS_TOPIC}-${partition}`, e);
       this.dropPartitionGroups(partition);

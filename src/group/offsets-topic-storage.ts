@@ -21,6 +21,8 @@ export interface OffsetsTopicStorage {
   read(partition: number, offset: bigint, maxBytes: number): { chunks: Uint8Array[]; nextOffset: bigint; endOffset: bigint };
   /** Decompresses a compressed records section (codec id 1-4); absent = compressed batches are skipped. */
   decompress?(codecId: number, section: Uint8Array): Uint8Array;
+  /** Resolves once all of `partition`'s log now is committed (replicated to the ISR) and durable; absent: at once. */
+  whenLogCommitted?(partition: number): Promise<void>;
 }
 
 /** Log end offsets of user topics, for lag. */

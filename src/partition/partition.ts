@@ -76,6 +76,11 @@ export interface PartitionDeps {
    */
   unregistered?: () => boolean;
   /**
+   * Cluster mode: whether this partition's roles were written before this broker's registration (given to an
+   * earlier incarnation, which a restart ended): it does not act as their leader until the controller elects again.
+   */
+  staleRoles?: (topic: string, partition: number) => boolean;
+  /**
    * A follower out of the ISR has caught up on this leader (heard on its fetch): the owner writes the ISR change now
    * rather than at its next periodic check, as Kafka expands the ISR on the fetch path. Absent: the periodic check.
    */
@@ -230,6 +235,12 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.maybeAdvanceHighWatermark();
   }
 
+  /** Throws NOT_LEADER_OR_FOLLOWER when this broker may not act as leader: unregistered, or its roles predate its registration. */
+  private checkRegistered(): void {
+    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
+    if (this.deps.staleRoles?.(this.topic.name, this.index)) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: its leadership was given to an earlier incarnation of this broker; waiting for the controller`);
+  }
+
   /**
    * The leader's write path (Produce, internal topics, transaction markers): appends whole, validated batches with
    * offsets and this epoch assigned, updates producer state and the aborted-transaction index from them, moves the
@@ -239,7 +250,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   appendAsLeader(records: Uint8Array, logAppendTimeMs?: number): AppendResult {
     this.checkWritable();
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
-    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
+    this.checkRegistered();
     const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
     this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
@@ -308,7 +319,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
     }
-    if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
+    this.checkRegistered();
     const registered = this.deps.aliveBrokerEpoch?.(replicaId);
     if (brokerEpoch >= 0n && registered !== undefined && BigInt(registered) > brokerEpoch) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: stale fetch from broker ${replicaId}: broker epoch ${brokerEpoch}, registered with ${registered}`);

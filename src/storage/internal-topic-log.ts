@@ -84,6 +84,17 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
     return p.whenCommitted(p.appendAsLeader(batches).lastOffset + 1n, minIsr);
   }
 
+  /**
+   * Resolves once everything in the partition's log now is committed (the high watermark at today's log end offset)
+   * and durable; rejects when the partition goes or this broker stops leading it. A coordinator that loaded the log
+   * waits for this before it answers from what it loaded: a tail its followers never got (a leader restarted after a
+   * power cut, not yet deposed) is not the state of the partition.
+   */
+  whenLogCommitted(partition: number): Promise<void> {
+    const p = this.partition(partition);
+    return p.whenCommitted(p.log.logEndOffset);
+  }
+
   /** Reads whole batches from `offset` (clamped to the log start offset), about `maxBytes` at most. */
   read(partition: number, offset: bigint, maxBytes: number): { chunks: Uint8Array[]; nextOffset: bigint; endOffset: bigint } {
     const log = this.partition(partition).log;

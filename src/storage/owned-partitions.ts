@@ -12,14 +12,40 @@ import { ErrorCode } from "../protocol/errors.ts";
 interface PartitionLoad {
   timer: unknown;
   loaded: boolean;
-  steps: Generator<void, boolean, void>;
+  steps: Generator<LoadStep, boolean, void>;
 }
 
+/**
+ * What one step of a load yields: nothing (the next step runs on the next turn of the event loop), or a promise the
+ * next step waits for (it must not reject), such as the high watermark passing what was replayed.
+ */
+export type LoadStep = void | Promise<void>;
+
 /** Runs `steps` to the end at once; its result. */
-export function finishSteps<T>(steps: Generator<void, T, void>): T {
+export function finishSteps<T>(steps: Generator<LoadStep, T, void>): T {
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
+  }
+}
+
+/** Pause before a load waits again for its partition's log to be committed, after the wait was refused. */
+export const LOAD_COMMIT_RETRY_MS = 100;
+
+/**
+ * Load steps that end once `whenCommitted()` resolves: everything the coordinator replayed is on the ISR (Kafka's
+ * coordinators load the log of a leader the ISR follows). A refused wait (leadership lost: the partition is then
+ * taken away; too many waiters) is tried again after LOAD_COMMIT_RETRY_MS. A broker restarted after a power cut and
+ * still named leader until its old lease runs out may hold a tail no follower has: it must not answer from it.
+ */
+export function* untilLogCommitted(whenCommitted: () => Promise<void>, clock: Clock): Generator<LoadStep, void, void> {
+  for (;;) {
+    let committed = true;
+    yield whenCommitted().catch(() => {
+      committed = false;
+    });
+    if (committed) return;
+    yield new Promise<void>((resolve) => clock.setTimer(resolve, LOAD_COMMIT_RETRY_MS));
   }
 }
 
@@ -39,23 +65,24 @@ export class OwnedPartitions {
 
   /**
    * Starts serving `partition` (nothing when it is already served): `load()` replays it, one step per turn of the
-   * event loop from the next one, and ends with whether it succeeded; when it did not (or threw), the partition is
-   * not served (a later hand-over retries).
+   * event loop from the next one (or once the promise a step yielded settles), and ends with whether it succeeded;
+   * when it did not (or threw), the partition is not served (a later hand-over retries).
    */
-  add(partition: number, load: () => Generator<void, boolean, void>): void {
+  add(partition: number, load: () => Generator<LoadStep, boolean, void>): void {
     if (this.loads.has(partition)) return;
     const entry: PartitionLoad = { timer: null, loaded: false, steps: load() };
     this.loads.set(partition, entry);
     const step = () => {
       entry.timer = null;
       if (this.loads.get(partition) !== entry) return;
-      let r: IteratorResult<void, boolean>;
+      let r: IteratorResult<LoadStep, boolean>;
       try {
         r = entry.steps.next();
       } catch {
         r = { done: true, value: false };
       }
-      if (!r.done) entry.timer = this.clock.setTimer(step, 0);
+      if (!r.done && r.value instanceof Promise) void r.value.then(() => (entry.timer = this.clock.setTimer(step, 0)));
+      else if (!r.done) entry.timer = this.clock.setTimer(step, 0);
       else if (r.value) entry.loaded = true;
       else this.loads.delete(partition);
     };

@@ -36,7 +36,7 @@ import {
   type TxnState,
 } from "./transaction-state.ts";
 import type { TxnMarkerWriter } from "./txn-markers.ts";
-import { OwnedPartitions, finishSteps } from "../storage/owned-partitions.ts";
+import { OwnedPartitions, finishSteps, untilLogCommitted, type LoadStep } from "../storage/owned-partitions.ts";
 
 /** Most transactional ids one coordinator keeps. */
 export const MAX_TRANSACTIONAL_IDS = 1_000_000;
@@ -249,7 +249,7 @@ export class TransactionCoordinator {
   }
 
   /** Replays `partition` in steps, then makes its transactional ids current; ends with whether it loaded. */
-  private *loadSteps(partition: number): Generator<void, boolean, void> {
+  private *loadSteps(partition: number): Generator<LoadStep, boolean, void> {
     const loaded = new Map<string, TxnRecord>();
     let records: number;
     try {
@@ -258,6 +258,9 @@ export class TransactionCoordinator {
       this.log.error(`loading ${TRANSACTION_STATE_TOPIC}-${partition} failed: ${(e as Error).stack ?? e}`);
       return false;
     }
+    // answer only from state on the ISR (a restarted leader's own tail is not the partition's state)
+    const storage = this.storage;
+    if (storage.whenLogCommitted !== undefined) yield* untilLogCommitted(() => storage.whenLogCommitted!(partition), this.clock);
     this.install(loaded);
     this.log.info(`transaction coordinator loaded ${TRANSACTION_STATE_TOPIC}-${partition}: ${loaded.size} transactional id(s) from ${records} record(s)`);
     return true;

@@ -20,6 +20,8 @@ export interface TransactionLogStorage {
   append(partition: number, batches: Uint8Array): Promise<void>;
   /** Reads whole batches from `offset` (clamped to the log start), about `maxBytes` at most, for loading. */
   read(partition: number, offset: bigint, maxBytes: number): { chunks: Uint8Array[]; nextOffset: bigint; endOffset: bigint };
+  /** Resolves once all of `partition`'s log now is committed (replicated to the ISR) and durable; absent: at once. */
+  whenLogCommitted?(partition: number): Promise<void>;
   /** The coordinator epoch of `partition` (its leader epoch here), written on markers; absent: a constant. */
   coordinatorEpoch?(partition: number): number;
 }

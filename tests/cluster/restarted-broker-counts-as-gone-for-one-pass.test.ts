@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { initialPartitionState, liveIncarnations, reconcilePartition } from "../../src/cluster/partition-state.ts";
+import { initialPartitionState, liveForState, liveIncarnations, reconcilePartition } from "../../src/cluster/partition-state.ts";
 
 const reg = (nodeId: number, brokerEpoch: number) => ({ nodeId, brokerEpoch });
 
@@ -26,4 +26,28 @@ test("a broker back with a new registration epoch loses its leadership and ISR p
   assert.deepEqual([...again.live].sort(), [1, 2, 3]);
   assert.equal(reconcilePartition(next, again.live, false), null, "nothing more: it rejoins the ISR by catching up");
   assert.deepEqual([...liveIncarnations([reg(4, 50)], seen).live], [4], "a broker not seen before is live");
+});
+
+test("a controller that never saw the earlier epoch: a broker registered after a partition state was written leads nothing of it until it is written again", () => {
+  // seed 124 of `bun tests/sim/replay.ts cluster 124 --transactions` before the fix: the controller (broker 2) lost
+  // power; broker 2 restarted, registered again and won the election with no epochs seen, so it kept leading
+  // (leader epoch 0, a log shorter by what the power cut took) and wrote other records at offsets its followers had
+  const registered = [reg(1, 4), reg(2, 69), reg(3, 8)];
+  const { live } = liveIncarnations(registered, new Map());
+  assert.deepEqual([...live].sort(), [1, 2, 3], "a fresh controller takes every registered broker for live");
+  const led = initialPartitionState([2, 1, 3]);
+  const here = liveForState(led.leader, registered, live, 30);
+  assert.deepEqual([...here].sort(), [1, 3], "broker 2 registered (69) after the state was written (30)");
+  const next = reconcilePartition(led, here, false)!;
+  assert.equal(next.leader, 1);
+  assert.equal(next.leaderEpoch, led.leaderEpoch + 1);
+  assert.deepEqual(next.isr, [1, 3]);
+  assert.equal(liveForState(2, registered, live, 70), live, "written again after its registration: live for it");
+  assert.equal(liveForState(1, registered, live, 30), live, "a follower registered later keeps its place (it truncates as any follower)");
+  // the last in-sync replica, restarted: no leader for one pass, then elected again in a new leader epoch
+  const alone = { replicas: [2, 1, 3], isr: [2], leader: 2, leaderEpoch: 3, partitionEpoch: 9 };
+  const orphan = reconcilePartition(alone, liveForState(2, registered, live, 30), false)!;
+  assert.deepEqual([orphan.leader, orphan.isr], [-1, [2]]);
+  const back = reconcilePartition(orphan, liveForState(orphan.leader, registered, live, 71), false)!;
+  assert.deepEqual([back.leader, back.leaderEpoch], [2, 5]);
 });

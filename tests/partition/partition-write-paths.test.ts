@@ -279,3 +279,20 @@ test("the leader calls onFollowerCaughtUp from the fetch path when a follower ou
   o.p.acceptFollowerFetch(FOLLOWER, 4n, 1);
   assert.deepEqual(calls, ["t-0"], "already in the ISR");
 });
+
+test("a leader whose roles were written before this broker's registration takes no writes and serves no follower fetch until elected again", () => {
+  let stale = true;
+  const asked: string[] = [];
+  const o = open({ leader: LEADER, leaderEpoch: 0, replicas: [LEADER, FOLLOWER], isr: [LEADER, FOLLOWER] }, {}, {
+    staleRoles: (topic, partition) => {
+      asked.push(`${topic}-${partition}`);
+      return stale;
+    },
+  });
+  assert.throws(() => o.p.appendAsLeader(batch(2)), (e: KafkaError) => e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER, "a restarted leader does not write in its earlier incarnation's leader epoch");
+  assert.throws(() => o.p.acceptFollowerFetch(FOLLOWER, 0n, -1), (e: KafkaError) => e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER, "nor moves the high watermark");
+  assert.deepEqual(asked, ["t-0", "t-0"]);
+  stale = false; // the controller wrote the partition again (here: re-elected it)
+  o.p.takeRoles({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  assert.equal(o.p.appendAsLeader(batch(2)).baseOffset, 0n);
+});

@@ -238,6 +238,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
         }
         const res = await call(coordinator, apiKey, version, body);
         const code = res === null ? -1 : (res.errorCode ?? res.resultsByTopicV3AndBelow?.[0]?.resultsByPartition?.[0]?.partitionErrorCode ?? 0);
+        sim.trace(`txn api ${apiKey} to ${coordinator}: error ${code}${res?.producerId === undefined ? "" : `, producer ${res.producerId} epoch ${res.producerEpoch}`}`);
         if (res !== null && !RETRY.has(code)) return res;
         if (res === null || code === ErrorCode.NOT_COORDINATOR || code === ErrorCode.COORDINATOR_NOT_AVAILABLE) coordinator = -1;
         await sleep(30 + sim.int(50), "txn coordinator retry");
@@ -259,6 +260,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       txnNo++;
       const written: string[] = [];
       let failed = false;
+      // A batch sent without an answer may be in the log: its sequence numbers are spent. As Kafka's producer does
+      // (unresolved sequences), end the transaction, then bump the epoch before the next one (resending the same
+      // sequence with other records would be taken for a duplicate of that batch).
+      let unresolved = false;
       const added = await toCoordinator(24, 3, { v3AndBelowTransactionalId: "rep-txn", v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: TOPIC, partitions: [0] }] });
       if (added?.resultsByTopicV3AndBelow?.[0]?.resultsByPartition?.[0]?.partitionErrorCode !== ErrorCode.NONE) failed = true;
       for (let b = 0; b < 1 + sim.int(3) && !failed; b++) {
@@ -273,6 +278,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
           }
           const res = await call(leader, 0, 9, { transactionalId: "rep-txn", acks: -1, timeoutMs: 1500, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: buildBatch(values, sim.clock.nowMs(), { id: pid, epoch, seq, transactional: true }) }] }] });
           const r = res?.responses?.[0]?.partitionResponses?.[0];
+          sim.trace(`txn produce ${values.join(",")} (epoch ${epoch}, sequence ${seq}) to ${leader}: ${r === undefined ? "no answer" : `error ${r.errorCode} at ${r.baseOffset}`}`);
           if (r?.errorCode === ErrorCode.NONE) {
             seq += values.length;
             done = true;
@@ -282,7 +288,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
             await sleep(30 + sim.int(40), "txn produce retry");
           }
         }
-        if (!done) failed = true;
+        if (!done) {
+          failed = true;
+          unresolved = true;
+        }
       }
       const commit = !failed && sim.chance(0.6);
       const end = await toCoordinator(26, 3, { transactionalId: "rep-txn", producerId: pid, producerEpoch: epoch, committed: commit });
@@ -295,7 +304,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
         for (const v of written) abortedValues.add(v);
         sim.trace(`cluster txn ${txnNo} aborted`);
       }
-      if (!ok) await init();
+      if (!ok || unresolved) await init();
       await sleep(5 + sim.int(30), "txn next");
     }
     txnDone = true;
