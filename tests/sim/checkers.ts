@@ -106,6 +106,20 @@ export function checkCommittedOffset(commits: readonly OffsetCommitAttempt[], la
   return [`${who}: committed offset went back to ${fetched}; the commit of ${a.value} by ${a.who} (#${lastAcked + 1}) was acknowledged before this fetch`];
 }
 
+/**
+ * Committed offsets never go backwards, by value: an OffsetFetch answers at least `ackedBefore`, the highest commit
+ * acknowledged before it was sent (-1 when none), and only an offset some member committed (or -1 before any
+ * acknowledged commit). Used where a commit that got no answer may still be applied later (a request timed out on a
+ * connection the broker still reads): positions only move forward, so such a late commit is never below an
+ * acknowledged one of a later generation unless the coordinator lost or replaced it.
+ */
+export function checkCommittedOffsetNotOlder(commits: readonly OffsetCommitAttempt[], ackedBefore: bigint, fetched: bigint, who: string): string[] {
+  if (fetched === -1n && ackedBefore < 0n) return [];
+  if (!commits.some((c) => c.value === fetched)) return [`${who}: answered ${fetched}, an offset nobody committed`];
+  if (fetched < ackedBefore) return [`${who}: committed offset went back to ${fetched}; a commit of ${ackedBefore} was acknowledged before this fetch`];
+  return [];
+}
+
 /** What consumers read below the high watermark (`seen`: offset -> value) is still in `log`, unchanged. */
 export function checkReadRecordsStay(seen: ReadonlyMap<bigint, string>, log: readonly ReadRecord[]): string[] {
   const at = new Map(log.map((r) => [r.offset, r.value]));

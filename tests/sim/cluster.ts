@@ -23,9 +23,11 @@ import { Disconnected, SimWire, SimKafkaConnection } from "./sim-wire.ts";
 import { SimEtcd } from "./sim-etcd.ts";
 import { SimBrokerProcess } from "./sim-broker.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
-import { checkAcknowledged, checkReadBelowHighWatermark, checkReadCommitted, checkReadRecordsStay, checkReplicasAgree, readCommittedView, type AckedRecord } from "./checkers.ts";
+import { assignedPartitionsOf, encodeConsumerAssignment } from "../../src/group/consumer-protocol.ts";
+import { checkAcknowledged, checkCommittedOffsetNotOlder, checkReadBelowHighWatermark, checkReadCommitted, checkReadRecordsStay, checkReplicasAgree, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { readChunks } from "./replicated.ts";
+import { plantOffsetCommitBeforeDurable, subscription } from "./kafka-broker.ts";
 
 /** Knobs of one run. */
 export interface ClusterOptions {
@@ -36,6 +38,14 @@ export interface ClusterOptions {
    * partition) and check read_committed. Off in the CI budget: it finds open problems (see the test file).
    */
   transactions?: boolean;
+  /**
+   * Also run a consumer group of two classic members (JoinGroup, SyncGroup, Heartbeat, OffsetFetch, OffsetCommit)
+   * whose coordinator is found with FindCoordinator and followed as it moves with its __consumer_offsets partition;
+   * checks that committed offsets never go backwards.
+   */
+  groups?: boolean;
+  /** PLANTED BUG: group coordinators answer OffsetCommit once appended, before the ISR has the record. */
+  plantOffsetCommitBeforeDurable?: boolean;
   /** PLANTED BUG: the leader moves the high watermark to its log end without waiting for the ISR. */
   plantHighWatermarkAheadOfIsr?: boolean;
   /** Print the trace as it runs. */
@@ -46,6 +56,8 @@ const TOPIC = "rep";
 const NODES = [1, 2, 3];
 const PORT_BASE = 9090;
 const ISR_KEY = `/runnel/partitions/${TOPIC}/0`;
+const GROUP = "rep-group";
+const GROUP_SESSION_TIMEOUT_MS = 1500;
 
 interface StoredState {
   replicas: number[];
@@ -61,7 +73,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 5000;
   const violations: string[] = [];
-  const stats = { produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0 };
+  const stats = { produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
   const isolated = new Set<number>();
   const etcd = new SimEtcd(sim, 1 + sim.int(5));
   const wires = new Map<number, SimWire>();
@@ -80,8 +92,12 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       "replica.fetch.wait.max.ms": "50",
       "replica.fetch.backoff.ms": "50",
       "offsets.topic.replication.factor": "3",
+      "group.initial.rebalance.delay.ms": "0",
+      "group.min.session.timeout.ms": "100",
     };
-    procs.set(n, new SimBrokerProcess(sim, new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10) }), wires.get(PORT_BASE + n)!, settings, () => {}, { etcd, wires }));
+    procs.set(n, new SimBrokerProcess(sim, new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10) }), wires.get(PORT_BASE + n)!, settings, (b) => {
+      if (opts.plantOffsetCommitBeforeDurable) plantOffsetCommitBeforeDurable(b);
+    }, { etcd, wires }));
     up.set(n, false);
   }
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
@@ -341,6 +357,158 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     }
   };
 
+  // Consumer group members: the coordinator found with FindCoordinator (keyType 0) and found again after
+  // NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS or no answer, as Kafka's consumer does.
+  // Every commit of the partition, in the order sent (one in flight at a time), for the committed-offset checker.
+  const commits: OffsetCommitAttempt[] = [];
+  let commitInFlight = false;
+  const COORDINATOR_GONE = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+  const groupCoordinator = (call: ReturnType<typeof client>, who: string) => {
+    let coordinator = -1;
+    /** One request to the coordinator; null when it has moved or did not answer (the caller rejoins or retries). */
+    return async (apiKey: number, version: number, body: unknown, codeOf: (res: any) => number): Promise<any> => {
+      if (coordinator < 0) {
+        const fc = await call(NODES[sim.int(NODES.length)], 10, 4, { keyType: 0, coordinatorKeys: [GROUP] });
+        const c = fc?.coordinators?.[0];
+        if (c === undefined || c.errorCode !== ErrorCode.NONE) {
+          sim.trace(`${who} FindCoordinator: ${c === undefined ? "no answer" : `error ${c.errorCode}`}`);
+          return null;
+        }
+        if (c.nodeId !== lastGroupCoordinator) {
+          if (lastGroupCoordinator >= 0) stats.coordinatorMoves++;
+          lastGroupCoordinator = c.nodeId;
+        }
+        coordinator = c.nodeId;
+      }
+      const res = await call(coordinator, apiKey, version, body);
+      const code = res === null ? -1 : codeOf(res);
+      if (res === null || COORDINATOR_GONE.has(code)) {
+        sim.trace(`${who} api ${apiKey} to coordinator ${coordinator}: ${res === null ? "no answer" : `error ${code}`}, finding it again`);
+        coordinator = -1;
+        return null;
+      }
+      return res;
+    };
+  };
+  let lastGroupCoordinator = -1;
+  let groupsDone = opts.groups !== true;
+  let membersDone = 0;
+
+  const offsetFetch = async (toCoordinator: ReturnType<typeof groupCoordinator>, who: string): Promise<bigint | null> => {
+    const sentBefore = commits.length;
+    const ackedBefore = commits.reduce((m, c) => (c.acked && c.value > m ? c.value : m), -1n);
+    const res = await toCoordinator(9, 8, { groups: [{ groupId: GROUP, topics: [{ name: TOPIC, partitionIndexes: [0] }] }], requireStable: true }, (r) => r.groups?.[0]?.errorCode ?? 0);
+    const g = res?.groups?.[0];
+    if (g === undefined || g.errorCode !== ErrorCode.NONE) return null;
+    const p = g.topics?.[0]?.partitions?.[0];
+    if (p === undefined || p.errorCode !== ErrorCode.NONE) return null;
+    stats.offsetFetches++;
+    violations.push(...checkCommittedOffsetNotOlder(commits, ackedBefore, p.committedOffset, `${who}: OffsetFetch of ${TOPIC}-0 at ${sim.nowMs} ms (${sentBefore} commits sent before)`));
+    return p.committedOffset;
+  };
+
+  const member = async (index: number): Promise<void> => {
+    const name = `member-${index}`;
+    let call = client(name);
+    let toCoordinator = groupCoordinator(call, name);
+    while (!topicReady) await sleep(50, `${name} waits`);
+    let memberId = "";
+    let generation = -1;
+    let leader = -1;
+    const meta = subscription(TOPIC);
+    while (sim.nowMs < durationMs) {
+      const join = await toCoordinator(11, 7, { groupId: GROUP, sessionTimeoutMs: GROUP_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: GROUP_SESSION_TIMEOUT_MS, memberId, groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: meta }], reason: null }, (r) => r.errorCode);
+      if (join === null) {
+        await sleep(30 + sim.int(50), `${name} join retry`);
+        continue;
+      }
+      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+        memberId = join.memberId;
+        continue;
+      }
+      if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+      if (join.errorCode !== ErrorCode.NONE) {
+        sim.trace(`${name} JoinGroup: error ${join.errorCode}`);
+        await sleep(30 + sim.int(50), `${name} join retry`);
+        continue;
+      }
+      memberId = join.memberId;
+      generation = join.generationId;
+      stats.rebalances++;
+      let assignments: { memberId: string; assignment: Uint8Array }[] = [];
+      if (join.leader === memberId) {
+        const ids = join.members.map((m: { memberId: string }) => m.memberId).sort();
+        assignments = ids.map((id: string, k: number) => ({ memberId: id, assignment: encodeConsumerAssignment([{ topic: TOPIC, partitions: k === 0 ? [0] : [] }]) }));
+      }
+      const sync = await toCoordinator(14, 5, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments }, (r) => r.errorCode);
+      if (sync === null || sync.errorCode !== ErrorCode.NONE) {
+        if (sync?.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+        await sleep(20 + sim.int(30), `${name} sync retry`);
+        continue;
+      }
+      const owns = (assignedPartitionsOf(sync.assignment) ?? []).some((t) => t.partitions.includes(0));
+      sim.trace(`${name} generation ${generation}${owns ? " owns partition 0" : " owns nothing"}`);
+      let position = 0n;
+      if (owns) {
+        const committed = await offsetFetch(toCoordinator, name);
+        if (committed === null) continue;
+        position = committed < 0n ? 0n : committed;
+      }
+      let lastHeartbeat = sim.nowMs;
+      let lastCommit = sim.nowMs;
+      for (;;) {
+        if (sim.nowMs >= durationMs) break;
+        if (sim.chance(0.003)) {
+          // The consumer process dies: it forgets its member id; the group fences it after its session.
+          sim.trace(`${name} consumer crashed`);
+          memberId = "";
+          call = client(`${name}-again`);
+          toCoordinator = groupCoordinator(call, name);
+          leader = -1;
+          await sleep(GROUP_SESSION_TIMEOUT_MS / 2, `${name} restart`);
+          break;
+        }
+        if (sim.nowMs - lastHeartbeat >= 100) {
+          const hb = await toCoordinator(12, 4, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null }, (r) => r.errorCode);
+          if (hb === null) break;
+          lastHeartbeat = sim.nowMs;
+          if (hb.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+          if (hb.errorCode !== ErrorCode.NONE) break;
+        }
+        if (owns) {
+          if (leader < 0) leader = await leaderOf(call);
+          if (leader >= 0) {
+            const res = await call(leader, 1, 12, { replicaId: -1, maxWaitMs: 20, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: position, partitionMaxBytes: 8192 }] }] });
+            const pd = res?.responses?.[0]?.partitions?.[0];
+            if (pd === undefined || pd.errorCode !== ErrorCode.NONE) leader = -1;
+            else {
+              const recs = decodeBatches(pd.records === null ? [] : Array.isArray(pd.records) ? pd.records : [pd.records]);
+              const fresh = (recs ?? []).filter((r) => r.offset >= position);
+              violations.push(...checkReadBelowHighWatermark(fresh, pd.highWatermark, `${name} (leader ${leader})`));
+              if (fresh.length > 0) position = fresh[fresh.length - 1].offset + 1n;
+            }
+          }
+          if (sim.nowMs - lastCommit >= 50 + sim.int(100) && !commitInFlight) {
+            lastCommit = sim.nowMs;
+            const attempt: OffsetCommitAttempt = { value: position, acked: false, who: name };
+            commits.push(attempt);
+            commitInFlight = true;
+            const res = await toCoordinator(8, 8, { groupId: GROUP, generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: position, committedLeaderEpoch: -1, committedMetadata: "" }] }] }, (r) => r.topics?.[0]?.partitions?.[0]?.errorCode ?? 0);
+            commitInFlight = false;
+            if (res === null) break;
+            const code = res.topics?.[0]?.partitions?.[0]?.errorCode;
+            sim.trace(`${name} commit ${position} (generation ${generation}): error ${code}`);
+            if (code !== ErrorCode.NONE) break;
+            attempt.acked = true;
+            stats.commitsAcked++;
+          }
+        }
+        await sleep(10 + sim.int(30), `${name} poll`);
+      }
+    }
+    if (++membersDone === 2) groupsDone = true;
+  };
+
   // Faults: one at a time, with every broker up and nothing cut off.
   let lastLeader = -1;
   const faults = async (): Promise<void> => {
@@ -380,6 +548,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     void producer(1).catch(fail);
     void consumer().catch(fail);
     if (opts.transactions) void transactional().catch(fail);
+    if (opts.groups) {
+      void member(0).catch(fail);
+      void member(1).catch(fail);
+    }
     void faults().catch(fail);
     await sim.run(durationMs, () => violations.length > 20);
     // Settle: no more faults; every broker up, one leader, a full ISR, equal log ends and high watermarks.
@@ -391,11 +563,14 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
         await sleep(100, "settle check");
         for (const n of NODES) if (!up.get(n) && procs.get(n)!.broker === null) continue;
         const s = stored();
-        if (s === null || s.leader < 0 || s.isr.length !== NODES.length || producersDone < 2 || !txnDone || NODES.some((n) => !up.get(n))) continue;
+        if (s === null || s.leader < 0 || s.isr.length !== NODES.length || producersDone < 2 || !txnDone || !groupsDone || NODES.some((n) => !up.get(n))) continue;
         const parts = NODES.map((n) => procs.get(n)!.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined);
         if (parts.some((p) => p === undefined)) continue;
         const leader = parts[NODES.indexOf(s.leader)]!;
         if (!leader.isLeader || parts.some((p) => p!.logEndOffset !== leader.logEndOffset || p!.highWatermark !== leader.highWatermark || leader.highWatermark !== leader.logEndOffset)) continue;
+        // The coordinator writes transaction markers after it answers EndTxn (retrying while the leader is away):
+        // wait for them, up to the settle bound, rather than checking a moment after a commit was answered.
+        if (leader.lastStableOffset !== leader.highWatermark && sim.nowMs < durationMs + 20_000) continue;
         settled = true;
         return;
       }
@@ -405,9 +580,28 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     if (!settled) {
       const s = stored();
       violations.push(`the cluster did not settle (leader, full ISR, equal logs) within 30 s of simulated time after the faults stopped: ${JSON.stringify(s)}, up ${NODES.filter((n) => up.get(n))}`);
-    } else finalChecks();
+    } else {
+      finalChecks();
+      if (opts.groups) await finalOffsetFetch();
+    }
   } finally {
     for (const r of restore) r();
+  }
+
+  /** The committed offset once the faults stopped, through FindCoordinator and OffsetFetch. */
+  async function finalOffsetFetch(): Promise<void> {
+    const toCoordinator = groupCoordinator(client("final"), "final check");
+    for (let attempt = 0; attempt < 50; attempt++) {
+      let done = false;
+      const p = offsetFetch(toCoordinator, "final check").then((r) => {
+        done = true;
+        return r;
+      });
+      await sim.run(sim.nowMs + 3000, () => done);
+      if ((await p) !== null) return;
+      await sim.run(sim.nowMs + 100);
+    }
+    violations.push("OffsetFetch never succeeded after the faults stopped");
   }
 
   function finalChecks(): void {

@@ -64,10 +64,11 @@ const V = { produce: 9, fetch: 12, offsetCommit: 8, offsetFetch: 8, findCoordina
 
 const RETRIABLE_COORDINATOR = new Set<number>([ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR, ErrorCode.CONCURRENT_TRANSACTIONS]);
 
-function subscription(): Uint8Array {
+/** A classic consumer's JoinGroup metadata subscribing to `topic`. */
+export function subscription(topic = TOPIC): Uint8Array {
   const w = new Writer(64);
   w.int16(0);
-  writeConsumerProtocolSubscription(w, 0, { topics: [TOPIC], userData: null } as never);
+  writeConsumerProtocolSubscription(w, 0, { topics: [topic], userData: null } as never);
   return w.finishContiguous().slice();
 }
 
@@ -599,7 +600,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
 }
 
 /** The planted bug: offset commits answered as soon as they are appended, before the offsets topic made them durable. */
-function plantOffsetCommitBeforeDurable(b: Broker): void {
+export function plantOffsetCommitBeforeDurable(b: Broker): void {
   const storage = (b.groups as unknown as { storage: { append(p: number, batches: Uint8Array): Promise<void> } }).storage;
   const real = storage.append.bind(storage);
   storage.append = (p, batches) => {

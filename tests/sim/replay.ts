@@ -3,7 +3,7 @@
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
  *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
  *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--trace]
- *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--trace]
+ *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--groups] [--plant-offset-commit-before-durable] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
 import { runSingleBroker } from "./single-broker.ts";
@@ -25,7 +25,7 @@ const r =
       ? await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated") })
       : kind === "kafka"
         ? await runKafkaBroker(seed, { verbose, plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), plantForgetAbortedTransactions: flags.includes("--plant-forget-aborted-txns"), plantLsoIgnoresOpenTransactions: flags.includes("--plant-lso-ignores-open-txns") })
-        : await runCluster(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), transactions: flags.includes("--transactions") });
+        : await runCluster(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), transactions: flags.includes("--transactions"), groups: flags.includes("--groups"), plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable") });
 console.log(JSON.stringify({ seed: r.seed, traceHash: r.traceHash, simulatedMs: r.simulatedMs, stats: r.stats }));
 for (const v of r.violations) console.log(`VIOLATION ${v}`);
 process.exit(r.violations.length > 0 ? 1 : 0);

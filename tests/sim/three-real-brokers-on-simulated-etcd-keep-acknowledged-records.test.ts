@@ -27,6 +27,13 @@
  * leader registered after its partition's state was written now leads nothing until the controller elects again
  * (tests/cluster/restarted-broker-counts-as-gone-for-one-pass.test.ts). Every other seed runs the transactional
  * producer.
+ *
+ * Every third seed also runs a consumer group of two members that find their coordinator with FindCoordinator and
+ * find it again after NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS or no answer, as it
+ * moves with the leadership of its __consumer_offsets partition through kills, power cuts and cut-off brokers;
+ * committed offsets never go backwards: every OffsetFetch (members after each rebalance, and once more after the
+ * faults stop) answers at least the highest commit acknowledged before it was sent, and only an offset a member
+ * committed. A planted bug (OffsetCommit answered before the ISR has the record) is caught.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -38,15 +45,20 @@ const SEEDS = 200;
 /** Every other seed also runs a transactional producer (its coordinator moving with the faults). */
 const withTransactions = (seed: number): boolean => seed % 2 === 0;
 
-test(`three real brokers on a simulated etcd: ${SEEDS} seeds of kills, quick restarts, power cuts and partitions lose no acks=all record, and read_committed sees exactly the committed transactions`, { timeout: 900_000 }, async () => {
-  const totals = { ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, leaderChanges: 0, leasesExpired: 0 };
+/** Every third seed also runs a consumer group committing offsets (its coordinator moving with the faults). */
+const withGroups = (seed: number): boolean => seed % 3 === 0;
+
+const flagsOf = (seed: number): string => [withTransactions(seed) ? "--transactions" : "", withGroups(seed) ? "--groups" : ""].filter((f) => f !== "").join(" ");
+
+test(`three real brokers on a simulated etcd: ${SEEDS} seeds of kills, quick restarts, power cuts and partitions lose no acks=all record, read_committed sees exactly the committed transactions, and committed offsets never go backwards`, { timeout: 900_000 }, async () => {
+  const totals = { ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, leaderChanges: 0, leasesExpired: 0, commitsAcked: 0, offsetFetches: 0, coordinatorMoves: 0 };
   const failed = await runSeeds(seedRange(SEEDS), async (seed) => {
-    const r = await runCluster(seed, { transactions: withTransactions(seed) });
+    const r = await runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed) });
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
     return r;
   });
-  assert.deepEqual(failed.map((r) => describeFailure("cluster", r, withTransactions(r.seed) ? "--transactions" : "")), []);
-  assert.ok(totals.ackedAll > SEEDS * 500 && totals.crashes > SEEDS && totals.powerCuts > SEEDS / 2 && totals.partitions > SEEDS / 2 && totals.leaderChanges > SEEDS && totals.leasesExpired > SEEDS * 2, JSON.stringify(totals));
+  assert.deepEqual(failed.map((r) => describeFailure("cluster", r, flagsOf(r.seed))), []);
+  assert.ok(totals.ackedAll > SEEDS * 500 && totals.crashes > SEEDS && totals.powerCuts > SEEDS / 2 && totals.partitions > SEEDS / 2 && totals.leaderChanges > SEEDS && totals.leasesExpired > SEEDS * 2 && totals.commitsAcked > SEEDS * 3 && totals.offsetFetches > SEEDS / 3 && totals.coordinatorMoves > SEEDS / 6, JSON.stringify(totals));
 });
 
 test("a cluster seed replays exactly: the same event trace hash", { timeout: 120_000 }, async () => {
@@ -60,4 +72,10 @@ test("a cluster seed replays exactly: the same event trace hash", { timeout: 120
 test("planted bug caught within the budget: the high watermark advanced before the ISR has the data loses acks=all records", { timeout: 900_000 }, async () => {
   const caught = await firstCaught("cluster", seedRange(SEEDS), (seed) => runCluster(seed, { plantHighWatermarkAheadOfIsr: true }), (v) => v.includes("is missing") || v.includes("replicas differ") || v.includes("consumer read"), "--plant-hw-ahead-of-isr");
   assert.ok(caught !== null, `${SEEDS} seeds did not catch a high watermark that runs ahead of the ISR`);
+});
+
+test("planted bug caught within the budget: OffsetCommit answered before the ISR has the record makes a committed offset go back after a failover", { timeout: 900_000 }, async () => {
+  const groupSeeds = seedRange(SEEDS).filter(withGroups);
+  const caught = await firstCaught("cluster", groupSeeds, (seed) => runCluster(seed, { groups: true, plantOffsetCommitBeforeDurable: true }), (v) => v.includes("committed offset went back"), "--groups --plant-offset-commit-before-durable");
+  assert.ok(caught !== null, `${groupSeeds.length} seeds with groups did not catch OffsetCommit answered before the ISR has it`);
 });
