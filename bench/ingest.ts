@@ -17,10 +17,10 @@ import { parseArgs } from "node:util";
 import { Writer } from "../src/protocol/wire.ts";
 import { writeRequestHeader } from "../src/protocol/generated/headers.ts";
 import { writeProduceRequest } from "../src/protocol/generated/00_produce.ts";
-import { readFetchResponse, writeFetchRequest } from "../src/protocol/generated/01_fetch.ts";
-import { readResponseHeader } from "../src/protocol/generated/headers.ts";
+import { writeFetchRequest } from "../src/protocol/generated/01_fetch.ts";
+import { StreamingFetchConnection } from "./fetch-stream.ts";
 import { writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
-import { Reader, ZERO_UUID } from "../src/protocol/wire.ts";
+import { ZERO_UUID } from "../src/protocol/wire.ts";
 import { BatchBuilder } from "../src/protocol/record-batch.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
 import { ROOT, RawKafkaConnection, printTable, writeResults } from "./support.ts";
@@ -182,7 +182,7 @@ try {
   let fetchedRecords = 0;
   await Promise.all(
     Array.from({ length: PARTITIONS }, async (_, p) => {
-      const c = await RawKafkaConnection.connect("127.0.0.1", port);
+      const c = await StreamingFetchConnection.connect("127.0.0.1", port);
       let offset = 0n;
       for (;;) {
         const f = frame(1, 12, 2, (w) =>
@@ -199,20 +199,13 @@ try {
             rackId: "",
           }),
         );
-        const resp = await c.request(f);
-        const r = new Reader(resp);
-        readResponseHeader(r, 1);
-        const records = readFetchResponse(r, 12).responses[0].partitions[0].records as Uint8Array | null;
-        if (records === null || records.length === 0) break;
-        fetched += records.length;
-        // Walk the batch headers to the next offset (no record is decoded).
-        const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
-        for (let at = 0; at + 61 <= records.length; ) {
-          const size = dv.getInt32(at + 8) + 12;
-          offset = dv.getBigInt64(at) + BigInt(dv.getInt32(at + 23)) + 1n;
-          fetchedRecords += dv.getInt32(at + 57);
-          at += size;
-        }
+        // Streamed: batch headers are read as they pass, the response is never assembled (bench/fetch-stream.ts).
+        const got = await c.fetch(f, offset);
+        if (got.errorCode !== 0) throw new Error(`fetch from partition ${p} failed with error ${got.errorCode}`);
+        if (got.recordBytes === 0) break;
+        fetched += got.recordBytes;
+        fetchedRecords += got.records;
+        offset = got.nextOffset;
       }
       c.close();
     }),

@@ -43,15 +43,50 @@ export class RawKafkaConnection {
   private partsLength = 0;
   private need = -1;
   private waiters: ((frame: Uint8Array) => void)[] = [];
+  /** Reused receive buffer (reuse mode only) and how many bytes of the current frame it holds. */
+  private buf = new Uint8Array(0);
+  private have = 0;
 
-  /** Connects to host:port. */
-  static async connect(host: string, port: number): Promise<RawKafkaConnection> {
+  /**
+   * Connects to host:port. With `reuse`, each response is assembled in one per-connection buffer that is reused:
+   * a response body is valid only until the next request is sent, and only one request may be outstanding. This
+   * spares a large consumer a fresh allocation (zero fill and page faults) and a second copy per response.
+   */
+  static async connect(host: string, port: number, reuse = false): Promise<RawKafkaConnection> {
     const rc = new RawKafkaConnection();
     await connect(host, port, (conn) => {
       rc.conn = conn;
-      return { onData: (b) => rc.onData(b), onDrain: () => {}, onClose: () => {} };
+      return { onData: (b) => (reuse ? rc.onDataReuse(b) : rc.onData(b)), onDrain: () => {}, onClose: () => {} };
     });
     return rc;
+  }
+
+  private onDataReuse(b: Uint8Array): void {
+    let at = 0;
+    for (;;) {
+      const want = this.need < 0 ? 4 : this.need;
+      if (this.buf.length < want) {
+        const grown = new Uint8Array(Math.max(want, 64 * 1024));
+        grown.set(this.buf.subarray(0, this.have));
+        this.buf = grown;
+      }
+      const n = Math.min(want - this.have, b.length - at);
+      this.buf.set(b.subarray(at, at + n), this.have);
+      this.have += n;
+      at += n;
+      if (this.have < want) return;
+      if (this.need < 0) {
+        this.need = new DataView(this.buf.buffer, this.buf.byteOffset).getInt32(0) + 4;
+        continue;
+      }
+      const frame = this.buf.subarray(4, this.need);
+      this.have = 0;
+      this.need = -1;
+      const waiter = this.waiters.shift();
+      if (waiter === undefined || this.waiters.length > 0) throw new Error("reuse mode allows one outstanding request");
+      waiter(frame);
+      if (at === b.length) return;
+    }
   }
 
   private join(): Uint8Array {
