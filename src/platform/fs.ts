@@ -6,6 +6,9 @@
  */
 import * as nodeFs from "node:fs";
 import * as nodePath from "node:path";
+import { asyncFsyncSlots, MAX_ASYNC_FSYNCS_IN_FLIGHT } from "./fd-slots.ts";
+
+export { MAX_ASYNC_FSYNCS_IN_FLIGHT };
 
 /** An open file. Positions are byte offsets; sizes are plain numbers (files stay below 2^53 bytes). */
 export interface FileHandle {
@@ -63,6 +66,11 @@ export interface FileSystem {
   syncDir(path: string): void;
   /** {@link FileSystem.syncDir} off the event loop (the flush after a segment roll). */
   syncDirAsync(path: string): Promise<void>;
+  /**
+   * Runs asynchronous work that keeps a file open while it waits, within the file system's bound on such work
+   * (the real disk: {@link MAX_ASYNC_FSYNCS_IN_FLIGHT}); absent where there is no descriptor limit (simulated disks).
+   */
+  holdingFd?<T>(work: () => Promise<T>): Promise<T>;
 }
 
 class NodeFileHandle implements FileHandle {
@@ -154,19 +162,12 @@ export const nodeFileSystem: FileSystem = {
     this.syncDir(nodePath.dirname(path));
   },
   writeFileAtomicAsync(path, data, tag) {
-    return writeFileAtomicThroughHandles(this, path, data, tag);
+    return asyncFsyncSlots.run(() => writeFileAtomicThroughHandles(this, path, data, tag));
   },
-  async syncDirAsync(path) {
-    let fd = -1;
-    try {
-      fd = await new Promise<number>((resolve, reject) => nodeFs.open(path, "r", (e, n) => (e ? reject(e) : resolve(n))));
-      await new Promise<void>((resolve, reject) => nodeFs.fsync(fd, (e) => (e ? reject(e) : resolve())));
-    } catch (e) {
-      if (!DIR_SYNC_REFUSALS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
-    } finally {
-      if (fd >= 0) nodeFs.closeSync(fd);
-    }
+  syncDirAsync(path) {
+    return asyncFsyncSlots.run(() => syncDirHoldingFd(path));
   },
+  holdingFd: (work) => asyncFsyncSlots.run(work),
   syncDir(path) {
     let fd = -1;
     try {
@@ -196,6 +197,19 @@ export async function writeFileAtomicThroughHandles(fs: FileSystem, path: string
     h.close();
   }
   fs.rename(tmp, path);
+}
+
+/** Opens `path` (a directory), fsyncs it and closes it; refusals of directory fsync are ignored. */
+async function syncDirHoldingFd(path: string): Promise<void> {
+  let fd = -1;
+  try {
+    fd = await new Promise<number>((resolve, reject) => nodeFs.open(path, "r", (e, n) => (e ? reject(e) : resolve(n))));
+    await new Promise<void>((resolve, reject) => nodeFs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+  } catch (e) {
+    if (!DIR_SYNC_REFUSALS.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+  } finally {
+    if (fd >= 0) nodeFs.closeSync(fd);
+  }
 }
 
 /** Errors with which a platform refuses to open or fsync a directory (not I/O failures). */

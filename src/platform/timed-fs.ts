@@ -54,9 +54,11 @@ export function timedFileSystem(fs: FileSystem, onSync: (ms: number) => void): F
     readFile: (path) => fs.readFile(path),
     writeFileAtomic: (path, data) => fs.writeFileAtomic(path, data),
     writeFileAtomicAsync(path, data, tag) {
-      return writeFileAtomicThroughHandles(this, path, data, tag); // through the timed handles
+      const write = () => writeFileAtomicThroughHandles(this, path, data, tag); // through the timed handles
+      return fs.holdingFd ? fs.holdingFd(write) : write();
     },
     syncDir: (path) => fs.syncDir(path),
     syncDirAsync: (path) => fs.syncDirAsync(path),
+    holdingFd: fs.holdingFd?.bind(fs),
   };
 }

@@ -83,7 +83,7 @@ test("acks=0 produce: a failed partition closes the connection; a successful one
   }
 });
 
-test("I/O errors in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
+test("I/O errors that are not disk failures (EMFILE) in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-ioerr-"));
   let failing = false;
   // EMFILE, not a disk failure: a disk failure (ENOSPC, EIO...) takes the only log dir offline and shuts the broker
@@ -99,6 +99,7 @@ test("I/O errors in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePa
       if (failing) throw emfile(`write '${p}'`);
       nodeFileSystem.writeFileAtomic(p, d);
     },
+    writeFileAtomicAsync: (p, d, tag) => failing ? Promise.reject(emfile(`write '${p}'`)) : nodeFileSystem.writeFileAtomicAsync(p, d, tag),
     removeTree: (p) => {
       if (failing) throw emfile(`rmdir '${p}'`);
       nodeFileSystem.removeTree(p);
