@@ -369,12 +369,10 @@ export class PartitionLog {
     };
     if (fetchOffset >= bound || maxBytes < 0) return result;
     const out = this.readOut;
-    // Below the high watermark nothing is truncated (short of an unclean election): views of the active map are safe.
-    const mapActive = upperBound !== undefined && upperBound <= this.hw;
     let offset = fetchOffset;
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
       try {
-        this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out, mapActive);
+        this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out);
       } catch (e) {
         // As Kafka (KIP-112): an I/O error on a read takes the log, and through onIoError its log dir, offline.
         if (!isIoError(e)) throw e;
