@@ -55,7 +55,18 @@ test("a broker in cluster mode keeps its registration and topics in etcd; restar
     broker = await startBrokerProcess("bun", args, 60_000);
     const admin2 = new Kafka({ clientId: "etcd-mode-2", brokers: [broker.bootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin2.connect();
-    const offsets = await admin2.fetchTopicOffsets("kept");
+    // The restarted broker leads again once the controller has seen its new registration (a restart counts as gone
+    // for one pass, so Metadata may name no leader for a moment): ask until the offsets are answered.
+    let offsets: Awaited<ReturnType<typeof admin2.fetchTopicOffsets>>;
+    for (const deadline = Date.now() + 30_000; ; ) {
+      try {
+        offsets = await admin2.fetchTopicOffsets("kept");
+        break;
+      } catch (e) {
+        if (Date.now() > deadline || (e as { retriable?: boolean }).retriable !== true) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
     await admin2.disconnect();
     assert.deepEqual(offsets.map((o) => o.high).sort(), ["5", "5"], "the restarted broker serves the topic with its records");
   } finally {
