@@ -4,7 +4,8 @@
  * Transactional offset commits (TxnOffsetCommit) are held per producer until their COMMIT marker (applied) or ABORT
  * marker (dropped); those of transactions still open at the end stay pending.
  */
-import { RecordCursor } from "../protocol/record-batch.ts";
+import type { RecordCursor } from "../protocol/record-batch.ts";
+import { replayInSteps } from "../storage/owned-partitions.ts";
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
@@ -37,33 +38,19 @@ export interface ConsumerGroupRecordSink {
   offsetsOf(groupId: string): GroupOffsets | undefined;
 }
 
-/** Bytes read per step when loading a partition of the offsets topic. */
-const LOAD_READ_BYTES = 4 * 1024 * 1024;
-
 /**
  * Replays one partition of `__consumer_offsets` into `groups` (later records win; tombstones delete) and ends with
  * the number of records applied. Unreadable records are skipped with a warning; compressed batches are decompressed
- * through the storage when it can. It pauses after each read of about {@link LOAD_READ_BYTES}, so a coordinator
- * loading a partition while it serves others gives the event loop back in between (`finishSteps` runs it at once).
+ * through the storage when it can. It pauses after each read of about `REPLAY_READ_BYTES` (owned-partitions.ts), so
+ * a coordinator loading a partition while it serves others gives the event loop back in between (`finishSteps` runs
+ * it at once).
  */
-export function* offsetsPartitionReplay(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): Generator<void, number, void> {
-  let offset = 0n;
-  let records = 0;
-  const cursor = new RecordCursor();
-  try {
-    for (;;) {
-      const r = storage.read(partition, offset, LOAD_READ_BYTES);
-      if (r.chunks.length === 0) break;
-      for (const chunk of r.chunks) records += replayChunk(storage, groups, partition, chunk, cursor, log, pending, consumer);
-      if (r.nextOffset <= offset) throw new Error(`loading ${OFFSETS_TOPIC}-${partition} made no progress at offset ${offset}`);
-      offset = r.nextOffset;
-      if (offset >= r.endOffset) break;
-      yield;
-    }
-  } finally {
-    cursor.release();
-  }
-  return records;
+export function offsetsPartitionReplay(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): Generator<void, number, void> {
+  return replayInSteps(
+    `${OFFSETS_TOPIC}-${partition}`,
+    (offset, maxBytes) => storage.read(partition, offset, maxBytes),
+    (chunk, cursor) => replayChunk(storage, groups, partition, chunk, cursor, log, pending, consumer),
+  );
 }
 
 function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGroup>, partition: number, chunk: Uint8Array, cursor: RecordCursor, log: GroupLogger, pending?: PendingTxnOffsets, consumer?: ConsumerGroupRecordSink): number {

@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../platform/clock.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import { RecordCursor } from "../protocol/record-batch.ts";
 
 /** One partition handed over: its replay and the timer of its next step until replayed. */
 interface PartitionLoad {
@@ -27,6 +28,38 @@ export function finishSteps<T>(steps: Generator<LoadStep, T, void>): T {
     const r = steps.next();
     if (r.done) return r.value;
   }
+}
+
+/** Bytes read per step when a coordinator replays a partition of its internal topic. */
+export const REPLAY_READ_BYTES = 4 * 1024 * 1024;
+
+/** Reads whole batches of one partition from `offset`, about `maxBytes` at most (a coordinator's storage). */
+export type ReplayRead = (offset: bigint, maxBytes: number) => { chunks: Uint8Array[]; nextOffset: bigint; endOffset: bigint };
+
+/**
+ * Replays the partition `label` from its start to its end: each read of about {@link REPLAY_READ_BYTES} is handed,
+ * chunk by chunk, to `replayChunk` (with one cursor shared by the whole replay; it returns the records it applied),
+ * and the replay pauses (yields) after each read but the last, so a coordinator loading a large partition gives the
+ * event loop back in between. Ends with the records applied; throws when a read makes no progress.
+ */
+export function* replayInSteps(label: string, read: ReplayRead, replayChunk: (chunk: Uint8Array, cursor: RecordCursor) => number): Generator<void, number, void> {
+  let offset = 0n;
+  let records = 0;
+  const cursor = new RecordCursor();
+  try {
+    for (;;) {
+      const r = read(offset, REPLAY_READ_BYTES);
+      if (r.chunks.length === 0) break;
+      for (const chunk of r.chunks) records += replayChunk(chunk, cursor);
+      if (r.nextOffset <= offset) throw new Error(`loading ${label} made no progress at offset ${offset}`);
+      offset = r.nextOffset;
+      if (offset >= r.endOffset) break;
+      yield;
+    }
+  } finally {
+    cursor.release();
+  }
+  return records;
 }
 
 /** Pause before a load waits again for its partition's log to be committed, after the wait was refused. */

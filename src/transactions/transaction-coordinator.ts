@@ -36,7 +36,7 @@ import {
   type TxnState,
 } from "./transaction-state.ts";
 import type { TxnMarkerWriter } from "./txn-markers.ts";
-import { OwnedPartitions, finishSteps, untilLogCommitted, type LoadStep } from "../storage/owned-partitions.ts";
+import { OwnedPartitions, finishSteps, replayInSteps, untilLogCommitted, type LoadStep } from "../storage/owned-partitions.ts";
 
 /** Most transactional ids one coordinator keeps. */
 export const MAX_TRANSACTIONAL_IDS = 1_000_000;
@@ -44,8 +44,6 @@ export const MAX_TRANSACTIONAL_IDS = 1_000_000;
 export const COMPLETION_RETRY_BACKOFF_MS = 1000;
 /** Capacity of the batch builder for state records (a larger record gets its own buffer). */
 const RECORDS_BATCH_BYTES = 64 * 1024;
-/** Bytes read per step when loading a partition of `__transaction_state`. */
-const LOAD_READ_BYTES = 4 * 1024 * 1024;
 /** Coordinator epoch written on markers when the storage cannot tell the partition's leader epoch (unit tests). */
 export const COORDINATOR_EPOCH = 0;
 
@@ -830,26 +828,14 @@ export class TransactionCoordinator {
 
   /**
    * Replays one partition into `out` (later records win, tombstones delete) and ends with the records applied;
-   * pauses after each read of about {@link LOAD_READ_BYTES} (see `OwnedPartitions`).
+   * pauses after each read of about `REPLAY_READ_BYTES` (see `OwnedPartitions`).
    */
-  private *replayPartition(partition: number, out: Map<string, TxnRecord>): Generator<void, number, void> {
-    let offset = 0n;
-    let records = 0;
-    const cursor = new RecordCursor();
-    try {
-      for (;;) {
-        const r = this.storage.read(partition, offset, LOAD_READ_BYTES);
-        if (r.chunks.length === 0) break;
-        for (const chunk of r.chunks) records += this.replayChunk(partition, chunk, cursor, out);
-        if (r.nextOffset <= offset) throw new Error(`loading ${TRANSACTION_STATE_TOPIC}-${partition} made no progress at offset ${offset}`);
-        offset = r.nextOffset;
-        if (offset >= r.endOffset) break;
-        yield;
-      }
-    } finally {
-      cursor.release();
-    }
-    return records;
+  private replayPartition(partition: number, out: Map<string, TxnRecord>): Generator<void, number, void> {
+    return replayInSteps(
+      `${TRANSACTION_STATE_TOPIC}-${partition}`,
+      (offset, maxBytes) => this.storage.read(partition, offset, maxBytes),
+      (chunk, cursor) => this.replayChunk(partition, chunk, cursor, out),
+    );
   }
 
   private replayChunk(partition: number, chunk: Uint8Array, cursor: RecordCursor, out: Map<string, TxnRecord>): number {
