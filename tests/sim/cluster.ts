@@ -24,6 +24,7 @@ import { SimEtcd } from "./sim-etcd.ts";
 import { SimBrokerProcess } from "./sim-broker.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
 import { assignedPartitionsOf, encodeConsumerAssignment } from "../../src/group/consumer-protocol.ts";
+import { joinAndSync, type GroupJoinSetup, type MemberIdentity } from "./group-join.ts";
 import { checkAcknowledged, checkCommittedOffsetNotOlder, checkReadBelowHighWatermark, checkReadCommitted, checkReadRecordsStay, checkReplicasAgree, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { readChunks } from "./replicated.ts";
@@ -412,41 +413,28 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     let call = client(name);
     let toCoordinator = groupCoordinator(call, name);
     while (!topicReady) await sleep(50, `${name} waits`);
-    let memberId = "";
-    let generation = -1;
+    const me: MemberIdentity = { memberId: "" };
     let leader = -1;
-    const meta = subscription(TOPIC);
+    const setup: GroupJoinSetup = {
+      sim,
+      name,
+      group: GROUP,
+      sessionTimeoutMs: GROUP_SESSION_TIMEOUT_MS,
+      metadata: subscription(TOPIC),
+      join: (body) => toCoordinator(11, 7, body, (r) => r.errorCode),
+      sync: (body) => toCoordinator(14, 5, body, (r) => r.errorCode),
+      sleep,
+      assign: (ids) => ids.map((_, k) => encodeConsumerAssignment([{ topic: TOPIC, partitions: k === 0 ? [0] : [] }])),
+      joinRetry: { base: 30, spread: 50 },
+      syncRetry: { base: 20, spread: 30 },
+      traceJoinErrors: true,
+      onJoined: () => void stats.rebalances++,
+    };
     while (sim.nowMs < durationMs) {
-      const join = await toCoordinator(11, 7, { groupId: GROUP, sessionTimeoutMs: GROUP_SESSION_TIMEOUT_MS, rebalanceTimeoutMs: GROUP_SESSION_TIMEOUT_MS, memberId, groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: meta }], reason: null }, (r) => r.errorCode);
-      if (join === null) {
-        await sleep(30 + sim.int(50), `${name} join retry`);
-        continue;
-      }
-      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
-        memberId = join.memberId;
-        continue;
-      }
-      if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
-      if (join.errorCode !== ErrorCode.NONE) {
-        sim.trace(`${name} JoinGroup: error ${join.errorCode}`);
-        await sleep(30 + sim.int(50), `${name} join retry`);
-        continue;
-      }
-      memberId = join.memberId;
-      generation = join.generationId;
-      stats.rebalances++;
-      let assignments: { memberId: string; assignment: Uint8Array }[] = [];
-      if (join.leader === memberId) {
-        const ids = join.members.map((m: { memberId: string }) => m.memberId).sort();
-        assignments = ids.map((id: string, k: number) => ({ memberId: id, assignment: encodeConsumerAssignment([{ topic: TOPIC, partitions: k === 0 ? [0] : [] }]) }));
-      }
-      const sync = await toCoordinator(14, 5, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments }, (r) => r.errorCode);
-      if (sync === null || sync.errorCode !== ErrorCode.NONE) {
-        if (sync?.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
-        await sleep(20 + sim.int(30), `${name} sync retry`);
-        continue;
-      }
-      const owns = (assignedPartitionsOf(sync.assignment) ?? []).some((t) => t.partitions.includes(0));
+      const joined = await joinAndSync(setup, me);
+      if (joined === null) continue;
+      const generation = joined.generation;
+      const owns = (assignedPartitionsOf(joined.assignment) ?? []).some((t) => t.partitions.includes(0));
       sim.trace(`${name} generation ${generation}${owns ? " owns partition 0" : " owns nothing"}`);
       let position = 0n;
       if (owns) {
@@ -461,7 +449,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
         if (sim.chance(0.003)) {
           // The consumer process dies: it forgets its member id; the group fences it after its session.
           sim.trace(`${name} consumer crashed`);
-          memberId = "";
+          me.memberId = "";
           call = client(`${name}-again`);
           toCoordinator = groupCoordinator(call, name);
           leader = -1;
@@ -469,10 +457,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
           break;
         }
         if (sim.nowMs - lastHeartbeat >= 100) {
-          const hb = await toCoordinator(12, 4, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null }, (r) => r.errorCode);
+          const hb = await toCoordinator(12, 4, { groupId: GROUP, generationId: generation, memberId: me.memberId, groupInstanceId: null }, (r) => r.errorCode);
           if (hb === null) break;
           lastHeartbeat = sim.nowMs;
-          if (hb.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+          if (hb.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) me.memberId = "";
           if (hb.errorCode !== ErrorCode.NONE) break;
         }
         if (owns) {
@@ -493,7 +481,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
             const attempt: OffsetCommitAttempt = { value: position, acked: false, who: name };
             commits.push(attempt);
             commitInFlight = true;
-            const res = await toCoordinator(8, 8, { groupId: GROUP, generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: position, committedLeaderEpoch: -1, committedMetadata: "" }] }] }, (r) => r.topics?.[0]?.partitions?.[0]?.errorCode ?? 0);
+            const res = await toCoordinator(8, 8, { groupId: GROUP, generationIdOrMemberEpoch: generation, memberId: me.memberId, groupInstanceId: null, topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, committedOffset: position, committedLeaderEpoch: -1, committedMetadata: "" }] }] }, (r) => r.topics?.[0]?.partitions?.[0]?.errorCode ?? 0);
             commitInFlight = false;
             if (res === null) break;
             const code = res.topics?.[0]?.partitions?.[0]?.errorCode;

@@ -28,6 +28,7 @@ import { initCompression } from "../../src/compression/index.ts";
 import { Writer } from "../../src/protocol/wire.ts";
 import { writeConsumerProtocolSubscription } from "../../src/protocol/generated/data_consumer_protocol_subscription.ts";
 import { assignedPartitionsOf, encodeConsumerAssignment } from "../../src/group/consumer-protocol.ts";
+import { joinAndSync, type GroupJoinSetup, type MemberIdentity } from "./group-join.ts";
 import type { Broker } from "../../src/broker/broker.ts";
 import type { Partition } from "../../src/partition/partition.ts";
 import { Sim } from "./scheduler.ts";
@@ -374,40 +375,27 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     const readCommitted = index === 0;
     let call = client(name);
     await waitTopic(name);
-    let memberId = "";
-    let generation = -1;
-    const meta = subscription();
+    const me: MemberIdentity = { memberId: "" };
+    const setup: GroupJoinSetup = {
+      sim,
+      name,
+      group: GROUP,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      metadata: subscription(),
+      join: (body) => call(11, V.joinGroup, body),
+      sync: (body) => call(14, V.syncGroup, body),
+      sleep,
+      assign: (ids) => ids.map((_, k) => encodeConsumerAssignment([{ topic: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % ids.length === k) }])),
+      joinRetry: { base: 20, spread: 30 },
+      syncRetry: { base: 10, spread: 20 },
+      traceJoinErrors: false,
+      onJoined: () => void stats.rebalances++,
+    };
     while (sim.nowMs < durationMs) {
-      // Join.
-      const join = await call(11, V.joinGroup, { groupId: GROUP, sessionTimeoutMs: SESSION_TIMEOUT_MS, rebalanceTimeoutMs: SESSION_TIMEOUT_MS, memberId, groupInstanceId: null, protocolType: "consumer", protocols: [{ name: "range", metadata: meta }], reason: null });
-      if (join === null) {
-        await sleep(20 + sim.int(30), `${name} join retry`);
-        continue;
-      }
-      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
-        memberId = join.memberId;
-        continue;
-      }
-      if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
-      if (join.errorCode !== ErrorCode.NONE) {
-        await sleep(20 + sim.int(30), `${name} join retry`);
-        continue;
-      }
-      memberId = join.memberId;
-      generation = join.generationId;
-      stats.rebalances++;
-      let assignments: { memberId: string; assignment: Uint8Array }[] = [];
-      if (join.leader === memberId) {
-        const ids = join.members.map((m: { memberId: string }) => m.memberId).sort();
-        assignments = ids.map((id: string, k: number) => ({ memberId: id, assignment: encodeConsumerAssignment([{ topic: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % ids.length === k) }]) }));
-      }
-      const sync = await call(14, V.syncGroup, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null, protocolType: "consumer", protocolName: "range", assignments });
-      if (sync === null || sync.errorCode !== ErrorCode.NONE) {
-        if (sync?.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
-        await sleep(10 + sim.int(20), `${name} sync retry`);
-        continue;
-      }
-      const mine = (assignedPartitionsOf(sync.assignment) ?? []).flatMap((t) => t.partitions);
+      const joined = await joinAndSync(setup, me);
+      if (joined === null) continue;
+      const generation = joined.generation;
+      const mine = (assignedPartitionsOf(joined.assignment) ?? []).flatMap((t) => t.partitions);
       sim.trace(`${name} generation ${generation} owns [${mine}]`);
       const committed = mine.length === 0 ? new Map<number, bigint>() : await offsetFetch(call, mine, name);
       if (committed === null) continue;
@@ -420,16 +408,16 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
         if (sim.chance(0.002)) {
           // The consumer process dies: it forgets its member id and assignment; the group fences it after its session.
           sim.trace(`${name} consumer crashed`);
-          memberId = "";
+          me.memberId = "";
           call = client(`${name}-again`);
           await sleep(SESSION_TIMEOUT_MS / 2, `${name} restart`);
           break;
         }
         if (sim.nowMs - lastHeartbeat >= 100) {
-          const hb = await call(12, V.heartbeat, { groupId: GROUP, generationId: generation, memberId, groupInstanceId: null });
+          const hb = await call(12, V.heartbeat, { groupId: GROUP, generationId: generation, memberId: me.memberId, groupInstanceId: null });
           if (hb === null) break;
           lastHeartbeat = sim.nowMs;
-          if (hb.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) memberId = "";
+          if (hb.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) me.memberId = "";
           if (hb.errorCode !== ErrorCode.NONE) break;
         }
         if (mine.length > 0) {
@@ -449,7 +437,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
             const res = await call(8, V.offsetCommit, {
               groupId: GROUP,
               generationIdOrMemberEpoch: generation,
-              memberId,
+              memberId: me.memberId,
               groupInstanceId: null,
               topics: [{ name: TOPIC, partitions: parts.map((p) => ({ partitionIndex: p, committedOffset: position.get(p)!, committedLeaderEpoch: -1, committedMetadata: "" })) }],
             });
