@@ -22,6 +22,8 @@ export interface FileSystemProbe {
   logDatasyncGate: (() => Promise<void>) | null;
   /** Called when an asynchronous fdatasync of a `.log` file completed: the file's size when it was asked for is durable. */
   onLogDatasynced: ((path: string, durableSize: number) => void) | null;
+  /** pread calls on files whose path ends with `.log`. */
+  logReads: number;
 }
 
 class WrappedHandle implements FileHandle {
@@ -36,6 +38,7 @@ class WrappedHandle implements FileHandle {
     return this.inner.size();
   }
   read(buf: Uint8Array, position: number): number {
+    if (this.path.endsWith(".log")) this.probe.logReads++;
     return this.inner.read(buf, position);
   }
   write(buf: Uint8Array, position: number): void {
@@ -83,7 +86,7 @@ class WrappedHandle implements FileHandle {
 
 /** The real file system with a probe to count and inject faults. */
 export function wrappedFileSystem(): { fs: FileSystem; probe: FileSystemProbe } {
-  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logDatasyncGate: null, onLogDatasynced: null };
+  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logReads: 0, logDatasyncGate: null, onLogDatasynced: null };
   const fs: FileSystem = {
     ...nodeFileSystem,
     open: (path, create) => new WrappedHandle(nodeFileSystem.open(path, create), probe),
