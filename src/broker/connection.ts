@@ -50,6 +50,8 @@ export interface ConnectionOptions {
   security?: (conn: Connection) => SecuritySession;
   /** Runs `fn` after `ms` (ends a client quota's mute, KIP-219). */
   setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Told once when the connection closed, from either side (the sharded front closes its shard channels). */
+  onClosed?: (session: SecuritySession | undefined, remote: string) => void;
 }
 
 /** Builds the response encoder to share between connections. */
@@ -137,6 +139,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     frameHeld = 0;
     responseHeld = 0;
     frames.clear();
+    opts.onClosed?.(session, conn.remote);
   };
 
   const releaseSlot = (s: Slot) => {
