@@ -4,7 +4,9 @@
  * compiled executable, then reads everything back with Fetch requests (from page cache). For scale the same run
  * measures loopback TCP bandwidth (same generator, a sink server that discards) and sequential file writes.
  *
- * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--profile]
+ * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--profile] [--binary dist/runnel]
+ * (`--binary` runs another build of the broker, for A/B runs.) The fetch row is compared with iperf3 loopback
+ * (`-l 1M`, bench/iperf3.ts) measured right after it, with CPU seconds per GB and the load average.
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
  * Markdown under bench/results/profiles/.
  */
@@ -24,6 +26,7 @@ import { ZERO_UUID } from "../src/protocol/wire.ts";
 import { BatchBuilder } from "../src/protocol/record-batch.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
 import { ROOT, RawKafkaConnection, printTable, writeResults } from "./support.ts";
+import { measureIperf3 } from "./iperf3.ts";
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     inflight: { type: "string", default: "4" },
     partitions: { type: "string", default: "4" },
     profile: { type: "boolean", default: false },
+    binary: { type: "string", default: "dist/runnel" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -150,9 +154,29 @@ function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncM
   return { mbps: totalBytes / 1e6 / writeSecs, syncMbps: totalBytes / 1e6 / syncSecs };
 }
 
+/** User + system CPU seconds a process has used so far (Linux /proc; 100 ticks per second). */
+function processCpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function printFetchVsIperf3(f: { fetchMBps: number; iperf3: Awaited<ReturnType<typeof measureIperf3>>; ratio: number | null; brokerSecondsPerGB: number; consumerSecondsPerGB: number; loadAverage1m: number[] }): void {
+  const load = f.loadAverage1m.map((l) => l.toFixed(2)).join(" -> ");
+  if ("skipped" in f.iperf3) {
+    console.log(`\nfetch vs iperf3: SKIPPED (${f.iperf3.skipped}); fetch ${f.fetchMBps.toFixed(0)} MB/s, load ${load}`);
+    return;
+  }
+  printTable(`fetch vs iperf3 loopback (same run; load average 1 min ${load})`, [
+    { measure: "Runnel fetch from page cache", "MB/s": f.fetchMBps, "CPU s/GB": `broker ${f.brokerSecondsPerGB.toFixed(2)}, consumer ${f.consumerSecondsPerGB.toFixed(2)}` },
+    { measure: f.iperf3.command.replace(/ -p \d+/, ""), "MB/s": f.iperf3.mbps, "CPU s/GB": `both ends ${f.iperf3.cpuSecondsPerGB.toFixed(2)}` },
+    { measure: "fetch / iperf3", "MB/s": `${(f.ratio! * 100).toFixed(0)}%`, "CPU s/GB": "" },
+  ]);
+}
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-"));
-const binary = path.join(ROOT, "dist", "runnel");
-if (!values.profile && !fs.existsSync(binary)) throw new Error("dist/runnel is missing: run `npm run build` first");
+const binary = path.resolve(ROOT, values.binary);
+if (!values.profile && !fs.existsSync(binary)) throw new Error(`${binary} is missing: run \`npm run build\` first`);
 const brokerCmd = values.profile
   ? [path.join(ROOT, "node_modules", ".bin", "bun"), ["--cpu-prof-md", `--cpu-prof-dir=${path.join(ROOT, "bench", "results", "profiles")}`, path.join(ROOT, "src", "cli", "main.ts")]] as const
   : [binary, []] as const;
@@ -177,6 +201,10 @@ try {
   const ingestMBps = ingest.bytes / 1e6 / ingest.seconds;
 
   // Fetch everything back from page cache: one connection per partition, from offset 0, 16 MiB per response.
+  // CPU time of the broker (from /proc) and of this consumer process, and the load average, go with the figure.
+  const loadBefore = os.loadavg()[0];
+  const brokerCpuBefore = processCpuSeconds(broker.pid!);
+  const consumerCpuBefore = process.cpuUsage();
   const fetchStart = performance.now();
   let fetched = 0;
   let fetchedRecords = 0;
@@ -212,6 +240,21 @@ try {
   );
   const fetchSecs = (performance.now() - fetchStart) / 1000;
   const fetchMBps = fetched / 1e6 / fetchSecs;
+  const consumerCpu = process.cpuUsage(consumerCpuBefore);
+  const fetchCpu = {
+    brokerSecondsPerGB: (processCpuSeconds(broker.pid!) - brokerCpuBefore) / (fetched / 1e9),
+    consumerSecondsPerGB: (consumerCpu.user + consumerCpu.system) / 1e6 / (fetched / 1e9),
+  };
+  // The issue's yardstick, right after the fetch: iperf3 over loopback with 1 MiB writes.
+  const iperf = await measureIperf3(Math.min(SECONDS, 3));
+  const loadAfter = os.loadavg()[0];
+  const fetchVsIperf3 = {
+    fetchMBps,
+    iperf3: iperf,
+    ratio: "skipped" in iperf ? null : fetchMBps / iperf.mbps,
+    ...fetchCpu,
+    loadAverage1m: [loadBefore, loadAfter],
+  };
 
   const sink = await sinkServer();
   const tcp = await drive("127.0.0.1", sink.port, produceFrames, Math.min(SECONDS, 3));
@@ -227,7 +270,8 @@ try {
     { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "" },
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, rows })}`);
+  printFetchVsIperf3(fetchVsIperf3);
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, rows, fetchVsIperf3 })}`);
 } finally {
   broker.kill("SIGTERM");
   await new Promise((r) => broker.on("exit", r));
