@@ -4,9 +4,13 @@
  * compiled executable, then reads everything back with Fetch requests (from page cache). For scale the same run
  * measures loopback TCP bandwidth (same generator, a sink server that discards) and sequential file writes.
  *
- * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--profile]
+ * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only]
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
- * Markdown under bench/results/profiles/.
+ * Markdown under bench/results/profiles/. With --ingest-only the run stops after the produce phase (for a profile
+ * of ingest alone) and writes no results file.
+ *
+ * Besides wall throughput, each phase reports the broker's CPU seconds (user + system, from /proc) per GB moved and
+ * the load average: on a shared machine wall figures swing with the load, CPU per GB much less.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -32,8 +36,16 @@ const { values } = parseArgs({
     inflight: { type: "string", default: "4" },
     partitions: { type: "string", default: "4" },
     profile: { type: "boolean", default: false },
+    "ingest-only": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only]");
+  console.log("  --profile      run the broker from the sources under `bun --cpu-prof-md` (profile in bench/results/profiles/)");
+  console.log("  --ingest-only  stop after the produce phase (profile ingest alone); writes no results file");
+  process.exit(0);
+}
 const SECONDS = Number(values.seconds);
 const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
@@ -136,6 +148,19 @@ async function sinkServer(): Promise<{ port: number; close(): void }> {
   return { port: l.port, close: () => void l.close() };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ of /proc/PID/stat on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncMbps: number } {
   const file = path.join(dir, "seq.bin");
   const fd = fs.openSync(file, "w");
@@ -173,10 +198,24 @@ try {
   await meta.request(frame(3, 12, 2, (w) => writeMetadataRequest(w, 12, { topics: [{ topicId: ZERO_UUID, name: "ingest" }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false })));
   meta.close();
 
+  const loadBefore = os.loadavg()[0];
+  let cpu0 = cpuSeconds(broker.pid!);
+  const genCpu0 = process.cpuUsage();
   const ingest = await drive("127.0.0.1", port, produceFrames, SECONDS);
+  const genCpu = process.cpuUsage(genCpu0);
   const ingestMBps = ingest.bytes / 1e6 / ingest.seconds;
+  const ingestCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (ingest.bytes / 1e9);
+  const generatorCpuPerGB = (genCpu.user + genCpu.system) / 1e6 / (ingest.bytes / 1e9);
+  const ingestLoad = `${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}`;
+  if (values["ingest-only"]) {
+    printTable(`ingest only: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, [
+      { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
+    ]);
+    process.exitCode = 0;
+  } else {
 
   // Fetch everything back from page cache: one connection per partition, from offset 0, 16 MiB per response.
+  cpu0 = cpuSeconds(broker.pid!);
   const fetchStart = performance.now();
   let fetched = 0;
   let fetchedRecords = 0;
@@ -212,6 +251,7 @@ try {
   );
   const fetchSecs = (performance.now() - fetchStart) / 1000;
   const fetchMBps = fetched / 1e6 / fetchSecs;
+  const fetchCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (fetched / 1e9);
 
   const sink = await sinkServer();
   const tcp = await drive("127.0.0.1", sink.port, produceFrames, Math.min(SECONDS, 3));
@@ -220,14 +260,15 @@ try {
   const seq = sequentialWrite(tmp, 2 * 1024 * 1024 * 1024);
 
   const rows = [
-    { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "records/s": Math.round((ingest.requests * recordsPerBatch) / ingest.seconds), "vs loopback TCP": `${((ingestMBps / tcpMBps) * 100).toFixed(0)}%` },
-    { measure: "Runnel fetch from page cache", "MB/s": fetchMBps, "records/s": Math.round(fetchedRecords / fetchSecs), "vs loopback TCP": `${((fetchMBps / tcpMBps) * 100).toFixed(0)}%` },
-    { measure: "loopback TCP (same generator, discarding sink)", "MB/s": tcpMBps, "records/s": 0, "vs loopback TCP": "100%" },
-    { measure: "sequential file write (page cache)", "MB/s": seq.mbps, "records/s": 0, "vs loopback TCP": "" },
-    { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "" },
+    { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "records/s": Math.round((ingest.requests * recordsPerBatch) / ingest.seconds), "vs loopback TCP": `${((ingestMBps / tcpMBps) * 100).toFixed(0)}%`, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
+    { measure: "Runnel fetch from page cache", "MB/s": fetchMBps, "records/s": Math.round(fetchedRecords / fetchSecs), "vs loopback TCP": `${((fetchMBps / tcpMBps) * 100).toFixed(0)}%`, "broker CPU s/GB": fetchCpuPerGB.toFixed(2), "load avg 1m": "" },
+    { measure: "loopback TCP (same generator, discarding sink)", "MB/s": tcpMBps, "records/s": 0, "vs loopback TCP": "100%", "broker CPU s/GB": "", "load avg 1m": "" },
+    { measure: "sequential file write (page cache)", "MB/s": seq.mbps, "records/s": 0, "vs loopback TCP": "", "broker CPU s/GB": "", "load avg 1m": "" },
+    { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "", "broker CPU s/GB": "", "load avg 1m": "" },
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, rows })}`);
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows })}`);
+  }
 } finally {
   broker.kill("SIGTERM");
   await new Promise((r) => broker.on("exit", r));
