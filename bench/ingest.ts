@@ -18,16 +18,13 @@ import { listen } from "../src/platform/net.ts";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { Writer } from "../src/protocol/wire.ts";
-import { writeRequestHeader } from "../src/protocol/generated/headers.ts";
+import type { Writer } from "../src/protocol/wire.ts";
 import { writeProduceRequest } from "../src/protocol/generated/00_produce.ts";
-import { writeFetchRequest } from "../src/protocol/generated/01_fetch.ts";
-import { StreamingFetchConnection } from "./fetch-stream.ts";
+import { fetchPartitionToEnd } from "./fetch-stream.ts";
 import { writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
 import { ZERO_UUID } from "../src/protocol/wire.ts";
-import { BatchBuilder } from "../src/protocol/record-batch.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
-import { ROOT, RawKafkaConnection, printTable, writeResults } from "./support.ts";
+import { ROOT, RawKafkaConnection, benchBatch, printTable, requestFrame, writeResults } from "./support.ts";
 
 const { values } = parseArgs({
   options: {
@@ -55,26 +52,8 @@ const RECORD_BYTES = 1024;
 
 await initCrc32c();
 
-function frame(apiKey: number, version: number, headerVersion: number, body: (w: Writer) => void): Uint8Array {
-  const w = new Writer(BATCH_BYTES + 4096);
-  w.reserve(4);
-  writeRequestHeader(w, headerVersion, { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: "bench" });
-  body(w);
-  const out = w.finishContiguous().slice();
-  new DataView(out.buffer).setInt32(0, out.length - 4);
-  return out;
-}
-
-function buildBatch(): { batch: Uint8Array; records: number } {
-  const b = new BatchBuilder(BATCH_BYTES);
-  b.reset({});
-  const value = new Uint8Array(RECORD_BYTES - 30);
-  for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
-  const now = Date.now();
-  let n = 0;
-  while (b.append(now, null, value)) n++;
-  return { batch: b.finish(), records: n };
-}
+const frame = (apiKey: number, version: number, headerVersion: number, body: (w: Writer) => void) => requestFrame(apiKey, version, headerVersion, body, BATCH_BYTES + 4096);
+const buildBatch = () => benchBatch(BATCH_BYTES, RECORD_BYTES);
 
 const { batch, records: recordsPerBatch } = buildBatch();
 const produceFrames = Array.from({ length: PARTITIONS }, (_, p) =>
@@ -221,32 +200,10 @@ try {
   let fetchedRecords = 0;
   await Promise.all(
     Array.from({ length: PARTITIONS }, async (_, p) => {
-      const c = await StreamingFetchConnection.connect("127.0.0.1", port);
-      let offset = 0n;
-      for (;;) {
-        const f = frame(1, 12, 2, (w) =>
-          writeFetchRequest(w, 12, {
-            replicaId: -1,
-            maxWaitMs: 0,
-            minBytes: 0,
-            maxBytes: 64 << 20,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [{ topic: "ingest", partitions: [{ partition: p, fetchOffset: offset, partitionMaxBytes: 16 << 20 }] }],
-            forgottenTopicsData: [],
-            rackId: "",
-          }),
-        );
-        // Streamed: batch headers are read as they pass, the response is never assembled (bench/fetch-stream.ts).
-        const got = await c.fetch(f, offset);
-        if (got.errorCode !== 0) throw new Error(`fetch from partition ${p} failed with error ${got.errorCode}`);
-        if (got.recordBytes === 0) break;
-        fetched += got.recordBytes;
-        fetchedRecords += got.records;
-        offset = got.nextOffset;
-      }
-      c.close();
+      // Streamed: batch headers are read as they pass, the response is never assembled (bench/fetch-stream.ts).
+      const got = await fetchPartitionToEnd("127.0.0.1", port, "ingest", p);
+      fetched += got.bytes;
+      fetchedRecords += got.records;
     }),
   );
   const fetchSecs = (performance.now() - fetchStart) / 1000;

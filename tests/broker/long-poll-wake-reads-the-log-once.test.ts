@@ -32,6 +32,8 @@ function countingFs(): { fs: FileSystem; logReads: () => number } {
     ...nodeFileSystem,
     open: (path, create) => counted(nodeFileSystem.open(path, create)),
     openRead: (path) => counted(nodeFileSystem.openRead(path)),
+    // No maps, so every read of the log is a counted pread (the active segment is otherwise mapped for consumers).
+    mmap: () => null,
   };
   return { fs, logReads: () => reads };
 }

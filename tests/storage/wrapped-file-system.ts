@@ -18,6 +18,8 @@ export interface FileSystemProbe {
   allowMmap: boolean;
   /** Maps handed out. */
   mmaps: number;
+  /** pread calls on files whose path ends with `.log`. */
+  logReads: number;
 }
 
 class WrappedHandle implements FileHandle {
@@ -32,6 +34,7 @@ class WrappedHandle implements FileHandle {
     return this.inner.size();
   }
   read(buf: Uint8Array, position: number): number {
+    if (this.path.endsWith(".log")) this.probe.logReads++;
     return this.inner.read(buf, position);
   }
   write(buf: Uint8Array, position: number): void {
@@ -75,7 +78,7 @@ class WrappedHandle implements FileHandle {
 
 /** The real file system with a probe to count and inject faults. */
 export function wrappedFileSystem(): { fs: FileSystem; probe: FileSystemProbe } {
-  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0 };
+  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logReads: 0 };
   const fs: FileSystem = {
     ...nodeFileSystem,
     open: (path, create) => new WrappedHandle(nodeFileSystem.open(path, create), probe),
