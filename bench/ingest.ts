@@ -4,11 +4,16 @@
  * compiled executable, then reads everything back with Fetch requests (from page cache). For scale the same run
  * measures loopback TCP bandwidth (same generator, a sink server that discards) and sequential file writes.
  *
- * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--profile] [--binary dist/runnel]
+ * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only]
+ *   [--binary dist/runnel]
  * (`--binary` runs another build of the broker, for A/B runs.) The fetch row is compared with iperf3 loopback
- * (`-l 1M`, bench/iperf3.ts) measured right after it, with CPU seconds per GB and the load average.
+ * (`-l 1M`, bench/iperf3.ts) measured right after it, with the consumer's CPU seconds per GB too.
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
- * Markdown under bench/results/profiles/.
+ * Markdown under bench/results/profiles/. With --ingest-only the run stops after the produce phase (for a profile
+ * of ingest alone) and writes no results file.
+ *
+ * Besides wall throughput, each phase reports the broker's CPU seconds (user + system, from /proc) per GB moved and
+ * the load average: on a shared machine wall figures swing with the load, CPU per GB much less.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -16,16 +21,13 @@ import { listen } from "../src/platform/net.ts";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { Writer } from "../src/protocol/wire.ts";
-import { writeRequestHeader } from "../src/protocol/generated/headers.ts";
+import type { Writer } from "../src/protocol/wire.ts";
 import { writeProduceRequest } from "../src/protocol/generated/00_produce.ts";
-import { writeFetchRequest } from "../src/protocol/generated/01_fetch.ts";
-import { StreamingFetchConnection } from "./fetch-stream.ts";
+import { fetchPartitionToEnd } from "./fetch-stream.ts";
 import { writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
 import { ZERO_UUID } from "../src/protocol/wire.ts";
-import { BatchBuilder } from "../src/protocol/record-batch.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
-import { ROOT, RawKafkaConnection, printTable, writeResults } from "./support.ts";
+import { ROOT, RawKafkaConnection, benchBatch, printTable, requestFrame, writeResults } from "./support.ts";
 import { measureIperf3 } from "./iperf3.ts";
 
 const { values } = parseArgs({
@@ -36,8 +38,17 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "4" },
     profile: { type: "boolean", default: false },
     binary: { type: "string", default: "dist/runnel" },
+    "ingest-only": { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only] [--binary dist/runnel]");
+  console.log("  --binary       the broker executable to run (for A/B runs of two builds)");
+  console.log("  --profile      run the broker from the sources under `bun --cpu-prof-md` (profile in bench/results/profiles/)");
+  console.log("  --ingest-only  stop after the produce phase (profile ingest alone); writes no results file");
+  process.exit(0);
+}
 const SECONDS = Number(values.seconds);
 const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
@@ -47,26 +58,8 @@ const RECORD_BYTES = 1024;
 
 await initCrc32c();
 
-function frame(apiKey: number, version: number, headerVersion: number, body: (w: Writer) => void): Uint8Array {
-  const w = new Writer(BATCH_BYTES + 4096);
-  w.reserve(4);
-  writeRequestHeader(w, headerVersion, { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: "bench" });
-  body(w);
-  const out = w.finishContiguous().slice();
-  new DataView(out.buffer).setInt32(0, out.length - 4);
-  return out;
-}
-
-function buildBatch(): { batch: Uint8Array; records: number } {
-  const b = new BatchBuilder(BATCH_BYTES);
-  b.reset({});
-  const value = new Uint8Array(RECORD_BYTES - 30);
-  for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
-  const now = Date.now();
-  let n = 0;
-  while (b.append(now, null, value)) n++;
-  return { batch: b.finish(), records: n };
-}
+const frame = (apiKey: number, version: number, headerVersion: number, body: (w: Writer) => void) => requestFrame(apiKey, version, headerVersion, body, BATCH_BYTES + 4096);
+const buildBatch = () => benchBatch(BATCH_BYTES, RECORD_BYTES);
 
 const { batch, records: recordsPerBatch } = buildBatch();
 const produceFrames = Array.from({ length: PARTITIONS }, (_, p) =>
@@ -140,6 +133,19 @@ async function sinkServer(): Promise<{ port: number; close(): void }> {
   return { port: l.port, close: () => void l.close() };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ of /proc/PID/stat on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncMbps: number } {
   const file = path.join(dir, "seq.bin");
   const fd = fs.openSync(file, "w");
@@ -154,13 +160,7 @@ function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncM
   return { mbps: totalBytes / 1e6 / writeSecs, syncMbps: totalBytes / 1e6 / syncSecs };
 }
 
-/** User + system CPU seconds a process has used so far (Linux /proc; 100 ticks per second). */
-function processCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
+/** The fetch row next to iperf3 measured right after it, with CPU per GB and the load average. */
 function printFetchVsIperf3(f: { fetchMBps: number; iperf3: Awaited<ReturnType<typeof measureIperf3>>; ratio: number | null; brokerSecondsPerGB: number; consumerSecondsPerGB: number; loadAverage1m: number[] }): void {
   const load = f.loadAverage1m.map((l) => l.toFixed(2)).join(" -> ");
   if ("skipped" in f.iperf3) {
@@ -197,63 +197,51 @@ try {
   await meta.request(frame(3, 12, 2, (w) => writeMetadataRequest(w, 12, { topics: [{ topicId: ZERO_UUID, name: "ingest" }], allowAutoTopicCreation: true, includeTopicAuthorizedOperations: false })));
   meta.close();
 
+  const loadBefore = os.loadavg()[0];
+  let cpu0 = cpuSeconds(broker.pid!);
+  const genCpu0 = process.cpuUsage();
   const ingest = await drive("127.0.0.1", port, produceFrames, SECONDS);
+  const genCpu = process.cpuUsage(genCpu0);
   const ingestMBps = ingest.bytes / 1e6 / ingest.seconds;
+  const ingestCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (ingest.bytes / 1e9);
+  const generatorCpuPerGB = (genCpu.user + genCpu.system) / 1e6 / (ingest.bytes / 1e9);
+  const ingestLoad = `${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}`;
+  if (values["ingest-only"]) {
+    printTable(`ingest only: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, [
+      { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
+    ]);
+    process.exitCode = 0;
+  } else {
 
   // Fetch everything back from page cache: one connection per partition, from offset 0, 16 MiB per response.
-  // CPU time of the broker (from /proc) and of this consumer process, and the load average, go with the figure.
-  const loadBefore = os.loadavg()[0];
-  const brokerCpuBefore = processCpuSeconds(broker.pid!);
+  // With the broker's CPU (from /proc), this consumer's and the load average, for the fetch-vs-iperf3 table.
+  const fetchLoadBefore = os.loadavg()[0];
   const consumerCpuBefore = process.cpuUsage();
+  cpu0 = cpuSeconds(broker.pid!);
   const fetchStart = performance.now();
   let fetched = 0;
   let fetchedRecords = 0;
   await Promise.all(
     Array.from({ length: PARTITIONS }, async (_, p) => {
-      const c = await StreamingFetchConnection.connect("127.0.0.1", port);
-      let offset = 0n;
-      for (;;) {
-        const f = frame(1, 12, 2, (w) =>
-          writeFetchRequest(w, 12, {
-            replicaId: -1,
-            maxWaitMs: 0,
-            minBytes: 0,
-            maxBytes: 64 << 20,
-            isolationLevel: 0,
-            sessionId: 0,
-            sessionEpoch: -1,
-            topics: [{ topic: "ingest", partitions: [{ partition: p, fetchOffset: offset, partitionMaxBytes: 16 << 20 }] }],
-            forgottenTopicsData: [],
-            rackId: "",
-          }),
-        );
-        // Streamed: batch headers are read as they pass, the response is never assembled (bench/fetch-stream.ts).
-        const got = await c.fetch(f, offset);
-        if (got.errorCode !== 0) throw new Error(`fetch from partition ${p} failed with error ${got.errorCode}`);
-        if (got.recordBytes === 0) break;
-        fetched += got.recordBytes;
-        fetchedRecords += got.records;
-        offset = got.nextOffset;
-      }
-      c.close();
+      // Streamed: batch headers are read as they pass, the response is never assembled (bench/fetch-stream.ts).
+      const got = await fetchPartitionToEnd("127.0.0.1", port, "ingest", p);
+      fetched += got.bytes;
+      fetchedRecords += got.records;
     }),
   );
   const fetchSecs = (performance.now() - fetchStart) / 1000;
   const fetchMBps = fetched / 1e6 / fetchSecs;
+  const fetchCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (fetched / 1e9);
   const consumerCpu = process.cpuUsage(consumerCpuBefore);
-  const fetchCpu = {
-    brokerSecondsPerGB: (processCpuSeconds(broker.pid!) - brokerCpuBefore) / (fetched / 1e9),
-    consumerSecondsPerGB: (consumerCpu.user + consumerCpu.system) / 1e6 / (fetched / 1e9),
-  };
   // The issue's yardstick, right after the fetch: iperf3 over loopback with 1 MiB writes.
   const iperf = await measureIperf3(Math.min(SECONDS, 3));
-  const loadAfter = os.loadavg()[0];
   const fetchVsIperf3 = {
     fetchMBps,
     iperf3: iperf,
     ratio: "skipped" in iperf ? null : fetchMBps / iperf.mbps,
-    ...fetchCpu,
-    loadAverage1m: [loadBefore, loadAfter],
+    brokerSecondsPerGB: fetchCpuPerGB,
+    consumerSecondsPerGB: (consumerCpu.user + consumerCpu.system) / 1e6 / (fetched / 1e9),
+    loadAverage1m: [fetchLoadBefore, os.loadavg()[0]],
   };
 
   const sink = await sinkServer();
@@ -263,15 +251,16 @@ try {
   const seq = sequentialWrite(tmp, 2 * 1024 * 1024 * 1024);
 
   const rows = [
-    { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "records/s": Math.round((ingest.requests * recordsPerBatch) / ingest.seconds), "vs loopback TCP": `${((ingestMBps / tcpMBps) * 100).toFixed(0)}%` },
-    { measure: "Runnel fetch from page cache", "MB/s": fetchMBps, "records/s": Math.round(fetchedRecords / fetchSecs), "vs loopback TCP": `${((fetchMBps / tcpMBps) * 100).toFixed(0)}%` },
-    { measure: "loopback TCP (same generator, discarding sink)", "MB/s": tcpMBps, "records/s": 0, "vs loopback TCP": "100%" },
-    { measure: "sequential file write (page cache)", "MB/s": seq.mbps, "records/s": 0, "vs loopback TCP": "" },
-    { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "" },
+    { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "records/s": Math.round((ingest.requests * recordsPerBatch) / ingest.seconds), "vs loopback TCP": `${((ingestMBps / tcpMBps) * 100).toFixed(0)}%`, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
+    { measure: "Runnel fetch from page cache", "MB/s": fetchMBps, "records/s": Math.round(fetchedRecords / fetchSecs), "vs loopback TCP": `${((fetchMBps / tcpMBps) * 100).toFixed(0)}%`, "broker CPU s/GB": fetchCpuPerGB.toFixed(2), "load avg 1m": "" },
+    { measure: "loopback TCP (same generator, discarding sink)", "MB/s": tcpMBps, "records/s": 0, "vs loopback TCP": "100%", "broker CPU s/GB": "", "load avg 1m": "" },
+    { measure: "sequential file write (page cache)", "MB/s": seq.mbps, "records/s": 0, "vs loopback TCP": "", "broker CPU s/GB": "", "load avg 1m": "" },
+    { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "", "broker CPU s/GB": "", "load avg 1m": "" },
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
   printFetchVsIperf3(fetchVsIperf3);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, rows, fetchVsIperf3 })}`);
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 })}`);
+  }
 } finally {
   broker.kill("SIGTERM");
   await new Promise((r) => broker.on("exit", r));
