@@ -187,7 +187,7 @@ export class PartitionLog {
   onRoll: ((baseOffset: bigint) => void) | null = null;
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
   onSealedDurable: (() => void) | null = null;
-  private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false };
+  private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false, mapEnded: false };
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
     this.dir = dir;
@@ -369,10 +369,12 @@ export class PartitionLog {
     };
     if (fetchOffset >= bound || maxBytes < 0) return result;
     const out = this.readOut;
+    // Below the high watermark nothing is truncated (short of an unclean election): views of the active map are safe.
+    const mapActive = upperBound !== undefined && upperBound <= this.hw;
     let offset = fetchOffset;
     for (let i = this.segmentIndexFor(fetchOffset); i < this.segments.length; i++) {
       try {
-        this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out);
+        this.segments[i].read(offset, maxBytes - result.bytes, minOneBatch && result.batches === 0, bound, out, mapActive);
       } catch (e) {
         // As Kafka (KIP-112): an I/O error on a read takes the log, and through onIoError its log dir, offline.
         if (!isIoError(e)) throw e;
@@ -388,7 +390,9 @@ export class PartitionLog {
         result.nextOffset = out.nextOffset;
         offset = out.nextOffset;
       }
-      if (!out.endOfSegment || (result.batches > 0 && result.bytes >= maxBytes)) break;
+      if (result.batches > 0 && result.bytes >= maxBytes) break;
+      if (out.mapEnded) i--; // the same segment goes on past its map
+      else if (!out.endOfSegment) break;
     }
     out.chunk = null;
     return result;

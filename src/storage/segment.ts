@@ -1,7 +1,9 @@
 /**
  * One log segment: `<20-digit base offset>.log` (record batches back to back, exactly as on the wire) with its
  * sparse `.index` and `.timeindex`. The active segment appends; sealed segments are read-only, served from a
- * memory map where the runtime has one (Bun) or by one pread per read call otherwise.
+ * memory map where the runtime has one (Bun) or by one pread per read call otherwise. The active segment is served
+ * from a map of the prefix it had when last mapped (remapped after every {@link ACTIVE_REMAP_BYTES} appended), and
+ * by pread beyond it, so tail reads copy and catch-up reads do not.
  *
  * Index files are not preallocated: entries are appended as they are made, so a file always holds whole entries
  * and nothing has to be trimmed on roll or close. Indexes of sealed segments load lazily on first use, are checked
@@ -37,6 +39,8 @@ const MAX_SHARED_SCAN_BYTES = 64 * 1024 * 1024;
  * for a 1 GiB segment of large batches; a segment of small batches needs fewer preads per step.
  */
 export const INDEX_REBUILD_BATCHES_PER_STEP = 1024;
+/** Bytes the active segment grows past its last map before a read maps it again (bounds maps per segment). */
+const ACTIVE_REMAP_BYTES = 16 * 1024 * 1024;
 /** Largest segment position: positions are int32 in the offset index. */
 export const MAX_SEGMENT_POSITION = 2147483647;
 
@@ -102,6 +106,11 @@ export interface SegmentRead {
   batches: number;
   /** Whether the read consumed the segment to its end, so the next segment may continue it. */
   endOfSegment: boolean;
+  /**
+   * Whether the read stopped only because the map of the active segment (a prefix of it) ended: the segment holds
+   * more, and a read from {@link SegmentRead.nextOffset} of the same segment continues it (by pread).
+   */
+  mapEnded: boolean;
 }
 
 /** Shared scan buffer: scans are synchronous, and a window re-reads if another window used the buffer since. */
@@ -356,28 +365,41 @@ export class Segment {
 
   /**
    * Reads whole batches starting with the one that holds `offset`: at most `maxBytes` (but the first batch even if
-   * larger when `minOne`), none whose last offset is >= `upperBound`.
+   * larger when `minOne`), none whose last offset is >= `upperBound`. `mapActive` lets the active segment answer
+   * with views of its map: only for reads below the high watermark, as truncation (a follower's, to the leader's
+   * log) would make a view still queued on a socket fault; other reads of the active segment copy.
    */
-  read(offset: bigint, maxBytes: number, minOne: boolean, upperBound: bigint, out: SegmentRead): void {
+  read(offset: bigint, maxBytes: number, minOne: boolean, upperBound: bigint, out: SegmentRead, mapActive = false): void {
     out.chunk = null;
     out.batches = 0;
     out.firstOffset = offset;
     out.nextOffset = offset;
     out.endOfSegment = false;
-    const view = this.mappedView();
+    out.mapEnded = false;
+    const view = this.sealedFlag || mapActive ? this.mappedView() : null;
     if (view !== null) {
+      // `view` covers the whole of a sealed segment, and a prefix of the active one (pread serves the rest).
+      const end = view.length;
       const dv = dataViewOf(view);
       let pos = this.positionFor(offset);
-      while (pos + BATCH_HEADER_SIZE <= this.size) {
+      while (pos + BATCH_HEADER_SIZE <= end) {
         const size = batchSizeAt(dv, pos);
         if (size < BATCH_HEADER_SIZE) throw new Error(`bad batch length at ${pos} in ${this.logPath}`);
         if (dv.getBigInt64(pos + BASE_OFFSET_OFFSET) + BigInt(dv.getInt32(pos + LAST_OFFSET_DELTA_OFFSET)) >= offset) break;
         pos += size;
       }
-      const took = takeBatches(view, dv, pos, this.size - pos, maxBytes, minOne, upperBound, out);
+      const took = takeBatches(view, dv, pos, end - pos, maxBytes, minOne, upperBound, out);
       if (took > 0) out.chunk = view.subarray(pos, pos + took);
-      out.endOfSegment = pos + took >= this.size;
-      return;
+      // Stopped inside the map (a limit was reached), or the map covers the whole segment: the read is answered.
+      if (pos + took < end || end === this.size) {
+        out.endOfSegment = pos + took >= this.size;
+        return;
+      }
+      // The map ended before the read did: the caller goes on in this segment, past the map, by pread.
+      if (took > 0) {
+        out.mapEnded = true;
+        return;
+      }
     }
     const info = this.locate(offset);
     if (info === null) {
@@ -419,7 +441,7 @@ export class Segment {
   /** Reads the whole batch described by `b` (from the map where there is one). */
   readBatch(b: BatchInfo): Uint8Array {
     const view = this.mappedView();
-    if (view !== null) return view.subarray(b.position, b.position + b.size);
+    if (view !== null && b.position + b.size <= view.length) return view.subarray(b.position, b.position + b.size);
     const buf = new Uint8Array(b.size);
     if (this.log.read(buf, b.position) !== b.size) throw new Error(`short read of ${this.logPath} at ${b.position}`);
     return buf;
@@ -516,6 +538,7 @@ export class Segment {
     this.timeIdx!.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     for (const f of [this.offsetIdx!.detach(), this.timeIdx!.detach()]) if (f !== null) this.unsyncedIndexFiles.push(f);
     this.sealedFlag = true;
+    this.dropMap(); // a map taken while active covers only a prefix: the next read maps the whole segment
   }
 
   /** Flushes the `.log` (and index files of a freshly sealed segment) to stable storage. */
@@ -770,8 +793,9 @@ export class Segment {
   }
 
   private mappedView(): Uint8Array | null {
-    if (!this.sealedFlag || this.size === 0) return null;
-    if (this.mapped === undefined) {
+    if (this.size === 0) return null;
+    const stale = this.mapped !== undefined && this.mapped !== null && this.size - this.mapped.length >= ACTIVE_REMAP_BYTES;
+    if (this.mapped === undefined || stale) {
       const map = this.ctx.fs.mmap(this.logPath);
       this.mapped = map !== null && map.length >= this.size ? map.subarray(0, this.size) : null;
     }

@@ -15,9 +15,13 @@ import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 /** The real file system, counting reads of `.log` files in partition directories of topic `lw`. */
 function countingFs(): { fs: FileSystem; logReads: () => number } {
   let reads = 0;
-  const fs = readNotingFileSystem((path) => {
-    if (/\/lw-\d+\/\d+\.log$/.test(path)) reads++;
-  });
+  const fs: FileSystem = {
+    ...readNotingFileSystem((path) => {
+      if (/\/lw-\d+\/\d+\.log$/.test(path)) reads++;
+    }),
+    // No maps, so every read of the log is a counted pread (the active segment is otherwise mapped for consumers).
+    mmap: () => null,
+  };
   return { fs, logReads: () => reads };
 }
 
