@@ -13,6 +13,7 @@ import { kafkaConnection, responseWriter, type ConnectionOptions } from "./conne
 import { ConnectionQuotas, parsePerIpOverrides } from "./connection-quotas.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { RequestBudget } from "./request-budget.ts";
+import { FrameBufferPool } from "./frame-buffer-pool.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
 /** Listens on host:port, calling back with each accepted connection (the platform's `listen`, or a simulated network). */
@@ -94,6 +95,7 @@ export async function startKafkaListener(
     security: security === undefined ? undefined : (c: Parameters<ListenerSecurity["session"]>[0]) => security.session(c),
     setTimer: (fn: () => void, ms: number) => clock.setTimer(fn, ms),
     onClosed: onConnectionClosed,
+    framePool: new FrameBufferPool(),
   };
   let accepting = true;
   let listener: Listener | null = null;

@@ -393,21 +393,17 @@ export class LogManager {
     ];
   }
 
-  /** Writes `cleaner-offset-checkpoint` of the log dir holding `log` (after a compaction pass). */
-  private writeCleanerCheckpoint(log: PartitionLog): void {
+  /**
+   * After a compaction pass over `log`: writes the checkpoints (`cleaner-offset-checkpoint` among them) the way the
+   * timer does, off the event loop and one write at a time, and resolves once a write that began after the pass is
+   * done. A failure is logged (and takes the dir offline); the pass still counts, and a crash before the file is
+   * durable only makes the next start clean that section again.
+   */
+  private writeCleanerCheckpoint(log: PartitionLog): Promise<void> {
     const entry = this.entries.get(log.name);
-    if (entry === undefined || entry.log !== log) return;
-    try {
-      this.writeCleanerCheckpointOf(entry.logDir);
-    } catch (e) {
-      this.deps.logger.error(`writing ${CLEANER_OFFSET_CHECKPOINT} failed: ${String(e)}`);
-    }
-  }
-
-  /** Writes `cleaner-offset-checkpoint` of `dir`: one entry per log that has been compacted. */
-  private writeCleanerCheckpointOf(dir: string): void {
-    if (this.offlineDirs.has(dir)) return;
-    writeOffsetCheckpoint(this.deps.fs, `${dir}/${CLEANER_OFFSET_CHECKPOINT}`, this.cleanedEntries(dir));
+    if (entry === undefined || entry.log !== log || this.closed) return Promise.resolve();
+    this.checkpointLogged();
+    return this.checkpointsSettled();
   }
 
   /** `cleaner-offset-checkpoint` entries of `dir`: one per log that has been compacted. */
@@ -557,7 +553,7 @@ export class LogManager {
   }
 
   /**
-   * The timers' checkpoint: the same files as {@link checkpoint}, written without blocking the event loop (each
+   * The timers' (and the cleaner's) checkpoint: the same files as {@link checkpoint}, written without blocking the event loop (each
    * through a temp file made durable by an asynchronous fdatasync, then renamed, then the dir synced); a failure is
    * logged and takes the dir offline. At most one runs at a time: a timer firing meanwhile asks for one more after it.
    */

@@ -139,42 +139,48 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         }
         return buildResponse(results, session?.id ?? 0);
       };
-      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-      const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
-      if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
-      return new Promise<FetchResponse>((done) => {
-        let finished = false;
-        /** Answers with `results` when the wake already read them, else reads once now. */
-        const finish = (results?: PartitionResult[]) => {
-          if (finished) return;
-          finished = true;
-          if (b.metrics !== null) b.metrics.waitingFetches--;
-          b.clock.clearTimer(timer);
-          for (const w of wanted) w.p?.removeFetchWaiter(onData);
-          done(respond(results ?? readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
-        };
-        // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
-        const park = () => {
-          for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
-        };
-        const onData = () => {
-          if (finished) return;
-          // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
-          // shows news, with a single read; nothing is read while nothing new is readable.
-          if (replicaId < 0 && req.minBytes <= 1) {
-            if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finish();
+      const serve = (): FetchResponse | Promise<FetchResponse> => {
+        const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
+        const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
+        if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
+        return new Promise<FetchResponse>((done) => {
+          let finished = false;
+          /** Answers with `results` when the wake already read them, else reads once now. */
+          const finish = (results?: PartitionResult[]) => {
+            if (finished) return;
+            finished = true;
+            if (b.metrics !== null) b.metrics.waitingFetches--;
+            b.clock.clearTimer(timer);
+            for (const w of wanted) w.p?.removeFetchWaiter(onData);
+            done(respond(results ?? readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
+          };
+          // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
+          const park = () => {
+            for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
+          };
+          const onData = () => {
+            if (finished) return;
+            // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
+            // shows news, with a single read; nothing is read while nothing new is readable.
+            if (replicaId < 0 && req.minBytes <= 1) {
+              if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finish();
+              else park();
+              return;
+            }
+            const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
+            if (again.bytes >= req.minBytes || again.hasError) finish(again.results);
             else park();
-            return;
-          }
-          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-          if (again.bytes >= req.minBytes || again.hasError) finish(again.results);
-          else park();
-        };
-        const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
-        if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
-        const timer = b.clock.setTimer(() => finish(), waitMs);
-        park();
-      });
+          };
+          const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
+          if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
+          const timer = b.clock.setTimer(() => finish(), waitMs);
+          park();
+        });
+      };
+      // A segment whose index files are missing or corrupt gets them rebuilt step by step (loop turns between)
+      // before the first read, so that the read itself never walks a whole segment on the loop.
+      const rebuilding = indexRebuildsFor(wanted);
+      return rebuilding === null ? serve() : rebuilding.then(serve);
     },
   };
 }
@@ -194,6 +200,16 @@ function consumerMayHaveNews(wanted: readonly Wanted[], ledAtStart: readonly boo
     if (end > w.fetchOffset || p.log.logStartOffset > w.fetchOffset) return true;
   }
   return false;
+}
+
+/** Index rebuilds the first read of `wanted` would need (see PartitionLog.indexesReadyFor), or null if none. */
+function indexRebuildsFor(wanted: readonly Wanted[]): Promise<unknown> | null {
+  let pending: Promise<void>[] | null = null;
+  for (const w of wanted) {
+    const ready = w.p?.log.indexesReadyFor(w.fetchOffset) ?? null;
+    if (ready !== null) (pending ??= []).push(ready);
+  }
+  return pending === null ? null : Promise.all(pending);
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */
