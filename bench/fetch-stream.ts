@@ -7,6 +7,8 @@
 import { connect, type Connection } from "../src/platform/net.ts";
 import { Reader } from "../src/protocol/wire.ts";
 import { readResponseHeader } from "../src/protocol/generated/headers.ts";
+import { writeFetchRequest } from "../src/protocol/generated/01_fetch.ts";
+import { requestFrame } from "./support.ts";
 
 /** What one streamed Fetch response carried. */
 export interface StreamedFetch {
@@ -137,5 +139,45 @@ export class StreamingFetchConnection {
     const resolve = this.resolve;
     this.resolve = null;
     resolve?.(this.result);
+  }
+}
+
+/** Bytes one partition may bring in one response of {@link fetchPartitionToEnd}. */
+const PARTITION_MAX_BYTES = 16 << 20;
+
+/**
+ * Reads `topic`-`partition` from offset 0 to its end (Fetch v12, no waiting, one partition per request) over one
+ * streaming connection; the record bytes and records read. Throws on a partition error.
+ */
+export async function fetchPartitionToEnd(host: string, port: number, topic: string, partition: number): Promise<{ bytes: number; records: number }> {
+  const c = await StreamingFetchConnection.connect(host, port);
+  let offset = 0n;
+  let bytes = 0;
+  let records = 0;
+  try {
+    for (;;) {
+      const f = requestFrame(1, 12, 2, (w) =>
+        writeFetchRequest(w, 12, {
+          replicaId: -1,
+          maxWaitMs: 0,
+          minBytes: 0,
+          maxBytes: 64 << 20,
+          isolationLevel: 0,
+          sessionId: 0,
+          sessionEpoch: -1,
+          topics: [{ topic, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: PARTITION_MAX_BYTES }] }],
+          forgottenTopicsData: [],
+          rackId: "",
+        }),
+      );
+      const got = await c.fetch(f, offset);
+      if (got.errorCode !== 0) throw new Error(`fetch from ${topic}-${partition} failed with error ${got.errorCode}`);
+      if (got.recordBytes === 0) return { bytes, records };
+      bytes += got.recordBytes;
+      records += got.records;
+      offset = got.nextOffset;
+    }
+  } finally {
+    c.close();
   }
 }

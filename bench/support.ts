@@ -4,7 +4,9 @@
  */
 import * as fs from "node:fs";
 import { connect, type Connection } from "../src/platform/net.ts";
-import { concatBytes } from "../src/protocol/wire.ts";
+import { concatBytes, Writer } from "../src/protocol/wire.ts";
+import { writeRequestHeader } from "../src/protocol/generated/headers.ts";
+import { BatchBuilder } from "../src/protocol/record-batch.ts";
 import * as path from "node:path";
 
 /** Repository root. */
@@ -31,6 +33,29 @@ export function writeResults(name: string, data: unknown): string {
   const doc = { name, when: new Date().toISOString(), machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) }, runtime: `bun ${process.versions.bun ?? "?"}`, data };
   fs.writeFileSync(file, JSON.stringify(doc, null, 2) + "\n");
   return file;
+}
+
+/** One request frame (size prefix included) of `apiKey` at `version`, with request header `headerVersion`. */
+export function requestFrame(apiKey: number, version: number, headerVersion: number, body: (w: Writer) => void, capacity = 64 * 1024): Uint8Array {
+  const w = new Writer(capacity);
+  w.reserve(4);
+  writeRequestHeader(w, headerVersion, { requestApiKey: apiKey, requestApiVersion: version, correlationId: 1, clientId: "bench" });
+  body(w);
+  const out = w.finishContiguous().slice();
+  new DataView(out.buffer).setInt32(0, out.length - 4);
+  return out;
+}
+
+/** A record batch of up to `batchBytes` filled with `recordBytes`-sized keyless records (CRC-32C must be initialised). */
+export function benchBatch(batchBytes: number, recordBytes: number): { batch: Uint8Array; records: number } {
+  const b = new BatchBuilder(batchBytes);
+  b.reset({});
+  const value = new Uint8Array(recordBytes - 30);
+  for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
+  const now = Date.now();
+  let n = 0;
+  while (b.append(now, null, value)) n++;
+  return { batch: b.finish(), records: n };
 }
 
 /**

@@ -21,6 +21,8 @@ const DENO_SUITES = [
   "tests/transactions",
   "tests/partition",
   "tests/replication",
+  // Worker threads and port connections (src/platform/worker.ts) under Deno's node:worker_threads.
+  "tests/platform/worker-echoes-bytes-over-port-connection.test.ts",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
@@ -31,6 +33,15 @@ const DENO_SUITES = [
   "tests/cluster",
   "tests/security",
 ];
+
+/**
+ * Real-client test files that run a second time with every node the shared helpers start sharded
+ * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, crash recovery. Files
+ * that reach into an in-process Broker stay single-shard.
+ */
+const SHARDED_SUITES: string[] = [];
+/** Shards of each node in the sharded pass. */
+const SHARDED_PASS_SHARDS = 2;
 
 interface Counts {
   passed: number;
@@ -80,18 +91,22 @@ function countJunit(file: string, runner: string): Counts {
  */
 const DENO_RUN_LIMIT_MS = 15 * 60_000;
 
-function run(cmd: string, args: string[], limitMs?: number): number {
-  console.log(`\n$ ${path.basename(cmd)} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", timeout: limitMs, killSignal: "SIGKILL", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" } });
+function run(cmd: string, args: string[], limitMs?: number, env: Record<string, string> = {}): number {
+  const started = Date.now();
+  console.log(`\n$ ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join("")}${path.basename(cmd)} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", timeout: limitMs, killSignal: "SIGKILL", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", ...env } });
   if (r.signal) console.log(`\n${path.basename(cmd)} killed by ${r.signal}${r.error ? ` (${r.error.message}; limit ${limitMs} ms)` : ""}`);
+  console.log(`(${path.basename(cmd)} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return r.status ?? 1;
 }
 
 const only = process.argv.slice(2);
 const bunXml = path.join(out, "bun.xml");
 const denoXml = path.join(out, "deno.xml");
+const shardedXml = path.join(out, "bun-sharded.xml");
 fs.rmSync(bunXml, { force: true });
 fs.rmSync(denoXml, { force: true });
+fs.rmSync(shardedXml, { force: true });
 
 run(bin("bun"), ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${bunXml}`, ...(only.length ? only : ["tests/"])]);
 const bun = countJunit(bunXml, "bun");
@@ -103,13 +118,22 @@ if (only.length === 0) {
   deno = countJunit(denoXml, "deno");
 }
 
+let sharded: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
+const shardedFiles = only.length === 0 ? SHARDED_SUITES.filter((s) => fs.existsSync(path.join(root, s))) : [];
+if (shardedFiles.length > 0) {
+  console.log(`\nsharded pass: these files run again with RUNNEL_TEST_SHARDS=${SHARDED_PASS_SHARDS} (every node they start has ${SHARDED_PASS_SHARDS} shards):\n  ${shardedFiles.join("\n  ")}`);
+  run(bin("bun"), ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${shardedXml}`, ...shardedFiles], undefined, { RUNNEL_TEST_SHARDS: String(SHARDED_PASS_SHARDS) });
+  sharded = countJunit(shardedXml, `bun (${SHARDED_PASS_SHARDS} shards)`);
+}
+
 const total = {
-  passed: bun.passed + deno.passed,
-  failed: bun.failed + deno.failed,
-  skipped: bun.skipped + deno.skipped,
+  passed: bun.passed + deno.passed + sharded.passed,
+  failed: bun.failed + deno.failed + sharded.failed,
+  skipped: bun.skipped + deno.skipped + sharded.skipped,
 };
 console.log(`\nbun:  ${bun.passed} passed, ${bun.failed} failed, ${bun.skipped} skipped`);
 console.log(`deno: ${deno.passed} passed, ${deno.failed} failed, ${deno.skipped} skipped`);
-for (const f of [...bun.failures, ...deno.failures]) console.log(`FAILED ${f}`);
+if (shardedFiles.length > 0) console.log(`bun, ${SHARDED_PASS_SHARDS} shards: ${sharded.passed} passed, ${sharded.failed} failed, ${sharded.skipped} skipped (${shardedFiles.length} files)`);
+for (const f of [...bun.failures, ...deno.failures, ...sharded.failures]) console.log(`FAILED ${f}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed > 0 ? 1 : 0);

@@ -23,6 +23,9 @@ export interface BrokerConfigDef {
 
 const LONG_MAX = "9223372036854775807";
 
+/** Most shards one node may run (`runnel.shards`): one worker thread each, far beyond any core count we serve. */
+export const RUNNEL_SHARDS_MAX = 256;
+
 /** Every broker setting Runnel reads, with Kafka's defaults except where noted. */
 export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "node.id", type: "int", default: "1", doc: "This broker's id." },
@@ -46,6 +49,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.flush.interval.messages", type: "long", default: LONG_MAX, doc: "Messages between forced flushes." },
   { key: "log.flush.interval.ms", type: "long", default: null, doc: "Time between forced flushes." },
   { key: "log.retention.check.interval.ms", type: "long", default: "300000", doc: "How often retention runs." },
+  { key: "runnel.log.flush.rounds", type: "boolean", default: "false", doc: "Runnel: acks=all fdatasyncs run in broker-wide rounds (one round at a time covers every partition that asked since the last one started) instead of one group-commit queue per partition." },
   { key: "log.flush.offset.checkpoint.interval.ms", type: "int", default: "60000", doc: "How often recovery points are checkpointed." },
   { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
   { key: "log.cleanup.policy", type: "list", default: "delete", doc: "delete and/or compact." },
@@ -110,6 +114,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "transaction.abort.timed.out.transaction.cleanup.interval.ms", type: "int", default: "10000", doc: "How often timed-out transactions are aborted." },
   { key: "transaction.remove.expired.transaction.cleanup.interval.ms", type: "int", default: "3600000", doc: "How often expired transactional ids are removed." },
   { key: "cluster.id", type: "string", default: null, doc: "Cluster id for a new data directory (random when unset)." },
+  // Shards (src/shard, docs/sharding.md): worker threads of one node, each owning a disjoint set of partitions.
+  { key: "runnel.shards", type: "int", default: "1", doc: `Runnel: shards (worker threads) of this node, 1 to ${RUNNEL_SHARDS_MAX}; each owns a disjoint set of partitions behind one front. 1: the single-node broker, no workers.` },
   // HTTP (src/http): metrics, health, JSON API and console.
   { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
   { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 or https://0.0.0.0:9644 (TLS from listener.name.http.ssl.* or ssl.*; off when empty)." },
@@ -181,9 +187,9 @@ export function parseProperties(text: string): Map<string, string> {
   return out;
 }
 
-/** The environment variable that sets `key` (`log.dirs` -> `RUNNEL_LOG_DIRS`). */
+/** The environment variable that sets `key` (`log.dirs` -> `RUNNEL_LOG_DIRS`; Runnel's own `runnel.shards` -> `RUNNEL_SHARDS`). */
 export function envNameOf(key: string): string {
-  return "RUNNEL_" + key.toUpperCase().replace(/[.-]/g, "_");
+  return "RUNNEL_" + key.replace(/^runnel\./, "").toUpperCase().replace(/[.-]/g, "_");
 }
 
 /** A resolved broker configuration: raw strings plus typed accessors. */
@@ -214,6 +220,8 @@ export class BrokerConfig {
     for (const key of ["queued.max.requests", "queued.max.requests.per.connection", "max.connections", "socket.request.max.bytes"]) {
       if (this.num(key) < 1) throw new Error(`config ${key}=${this.raw(key)}: must be at least 1`);
     }
+    const shards = this.num("runnel.shards");
+    if (shards < 1 || shards > RUNNEL_SHARDS_MAX) throw new Error(`config runnel.shards=${this.raw("runnel.shards")}: must be 1 to ${RUNNEL_SHARDS_MAX}`);
   }
 
   /** Keys set explicitly that Runnel does not know (warned about at start-up, as Kafka does). */

@@ -584,7 +584,7 @@ export class LogCleaner {
   private readonly deps: StorageDeps;
   private readonly logs: () => Iterable<PartitionLog>;
   private opts: LogCleanerOptions;
-  private readonly onCleaned: (log: PartitionLog, result: CompactionResult) => void;
+  private readonly onCleaned: (log: PartitionLog, result: CompactionResult) => void | Promise<void>;
   private ws: CleanerWorkspace;
   /** A dedupe buffer size changed while a pass ran: the workspace is rebuilt once it ends. */
   private newWorkspacePending = false;
@@ -596,8 +596,8 @@ export class LogCleaner {
   private running: Promise<void> | null = null;
   private stopped = false;
 
-  /** A cleaner over `logs()`; `onCleaned` runs after each finished pass (the LogManager writes the checkpoint). */
-  constructor(deps: StorageDeps, logs: () => Iterable<PartitionLog>, opts: LogCleanerOptions = {}, onCleaned: (log: PartitionLog, result: CompactionResult) => void = () => {}) {
+  /** A cleaner over `logs()`; `onCleaned` runs (and is awaited) after each finished pass (the LogManager writes the checkpoint). */
+  constructor(deps: StorageDeps, logs: () => Iterable<PartitionLog>, opts: LogCleanerOptions = {}, onCleaned: (log: PartitionLog, result: CompactionResult) => void | Promise<void> = () => {}) {
     this.deps = deps;
     this.logs = logs;
     this.opts = opts;
@@ -729,7 +729,7 @@ export class LogCleaner {
         if (yieldBetweenSteps) await this.yieldTurn(this.throttleDelayMs(pass.bytesRead, this.deps.clock.monotonicMs() - started));
         if (this.stopped) pass.abort("the cleaner is stopping");
       }
-      if (pass.result.abandoned === null) this.onCleaned(log, pass.result);
+      if (pass.result.abandoned === null) await this.onCleaned(log, pass.result);
       return pass.result;
     } catch (e) {
       this.uncleanable.add(log);

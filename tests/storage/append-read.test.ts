@@ -104,12 +104,94 @@ test("read never splits a batch and respects maxBytes, minOneBatch and upperBoun
       assert.equal(r.nextOffset, 40n);
       assert.equal(r.chunks.length, t.log.segmentCount);
       for (const c of r.chunks) assert.ok(c.length > 0);
-      // Sealed segments are served from a memory map where the runtime has one (Bun), never the active one.
+      // Sealed segments are served from a memory map where the runtime has one (Bun); the active one only to reads
+      // below the high watermark (none here).
       const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
       assert.equal(probe.mmaps, allowMmap && isBun ? t.log.segmentCount - 1 : 0);
     } finally {
       await t.cleanup();
     }
+  }
+});
+
+test("consumer reads of the active segment use a map of its prefix, pread beyond it and above the high watermark", async () => {
+  const { fs, probe } = wrappedFileSystem();
+  const t = await openTestLog({}, { fs });
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  // A consumer reads up to the high watermark (the single-node broker keeps it at the log end).
+  const consume = (from: bigint) => {
+    t.log.highWatermark = t.log.logEndOffset;
+    return t.log.read(from, 1 << 30, false, t.log.highWatermark);
+  };
+  try {
+    const first = [0, 1, 2].map((i) => makeRecordsBatch(2, 1000 + i, 100));
+    for (const b of first) t.log.append(b, { leaderEpoch: 0 });
+    // A follower's read (no upper bound) may be truncated away later: it is copied, never mapped.
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat(first));
+    assert.equal(probe.mmaps, 0);
+    const preads = probe.logReads;
+    let r = consume(0n);
+    assert.deepEqual(concat(r.chunks), concat(first));
+    if (isBun) {
+      assert.equal(probe.mmaps, 1);
+      assert.equal(probe.logReads, preads, "a catch-up read of the active segment copies nothing");
+    }
+    // Appended after the map: served by pread, and the mapped prefix still answers reads inside it.
+    const later = [3, 4].map((i) => makeRecordsBatch(2, 1000 + i, 100));
+    for (const b of later) t.log.append(b, { leaderEpoch: 0 });
+    r = consume(6n);
+    assert.deepEqual(concat(r.chunks), concat(later));
+    // A read from inside the map goes on past its end (a short read here made read_committed consumers and their
+    // tests see 2 of 5 batches, commit 090fdac): the mapped prefix is one view, the rest one pread.
+    r = consume(0n);
+    assert.deepEqual(concat(r.chunks), concat([...first, ...later]));
+    assert.equal(r.nextOffset, 10n);
+    if (isBun) assert.equal(r.chunks.length, 2);
+    // ... within the byte limit and the upper bound, as any read.
+    r = t.log.read(0n, concat([...first, later[0]]).length + 10, false, t.log.highWatermark);
+    assert.deepEqual(concat(r.chunks), concat([...first, later[0]]));
+    r = t.log.read(2n, 1 << 30, false, 8n);
+    assert.deepEqual(batchBaseOffsets(r.chunks), [2n, 4n, 6n]);
+    if (isBun) assert.equal(probe.mmaps, 1);
+    // 16 MiB more: the next read maps the segment again and serves all of it without a copy.
+    const big = Array.from({ length: 17 }, (_, i) => makeRecordsBatch(1, 2000 + i, 1 << 20));
+    for (const b of big) t.log.append(b, { leaderEpoch: 0 });
+    const reads = probe.logReads;
+    r = consume(0n);
+    assert.deepEqual(concat(r.chunks), concat([...first, ...later, ...big]));
+    if (isBun) {
+      assert.equal(probe.mmaps, 2);
+      assert.equal(probe.logReads, reads);
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("a truncation below bytes handed out as views leaves those views as they were (the file is replaced, not cut)", async () => {
+  const { fs, probe } = wrappedFileSystem();
+  const t = await openTestLog({}, { fs });
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  try {
+    const old = [0, 1, 2].map((i) => makeRecordsBatch(2, 1000 + i, 100));
+    for (const b of old) t.log.append(b, { leaderEpoch: 0 });
+    t.log.highWatermark = t.log.logEndOffset;
+    // A consumer's read: on Bun a view of the active segment's map, as a response queued on a socket holds it.
+    const queued = t.log.read(0n, 1 << 30, false, t.log.highWatermark).chunks;
+    assert.deepEqual(concat(queued), concat(old));
+    if (isBun) assert.equal(probe.mmaps, 1);
+    // An unclean election cuts below what was handed out, and the new leader's batches take the same positions.
+    t.log.truncateTo(2n);
+    const replacement = [1, 2].map((i) => makeRecordsBatch(2, 5000 + i, 100));
+    for (const b of replacement) t.log.append(b, { leaderEpoch: 1 });
+    assert.deepEqual(concat(queued), concat(old), "the queued response still sends what it was built from");
+    t.log.highWatermark = t.log.logEndOffset;
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false, t.log.highWatermark).chunks), concat([old[0], ...replacement]));
+    // What is on disk is the truncated log with the new batches, and it opens clean.
+    await t.reopen();
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat([old[0], ...replacement]));
+  } finally {
+    await t.cleanup();
   }
 });
 

@@ -26,11 +26,34 @@ export interface BrokerProcess {
 /** How to run the broker. */
 export type BrokerRuntime = "bun" | "deno" | "binary";
 
+/** The environment variable that makes the shared test helpers start nodes with that many shards (docs/sharding.md). */
+export const TEST_SHARDS_ENV = "RUNNEL_TEST_SHARDS";
+
+/** Shards of every node the shared helpers start: `RUNNEL_TEST_SHARDS` (tests/run.ts's sharded pass sets 2), default 1. */
+export function testShards(env: Record<string, string | undefined> = process.env): number {
+  const v = env[TEST_SHARDS_ENV];
+  if (v === undefined || v === "") return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${TEST_SHARDS_ENV}=${v}: expected a shard count of at least 1`);
+  return n;
+}
+
+/**
+ * The `--shards` argument {@link testShards} adds to `runnel start` arguments: none when 1, when the arguments set the
+ * count themselves, or for a broker of an etcd cluster (which runs one shard).
+ */
+export function testShardArgs(args: readonly string[], shards = testShards()): string[] {
+  if (shards === 1 || args.some((a) => a === "--shards" || a.startsWith("runnel.shards=") || a.startsWith("metadata.etcd.endpoints="))) return [];
+  return ["--shards", String(shards)];
+}
+
 /**
  * Starts a broker process with `args` after `start` (and `env` added to this process's, and the command run under
- * `prefix`, e.g. `prlimit --nofile=1024:1024`); resolves once it logs that it listens.
+ * `prefix`, e.g. `prlimit --nofile=1024:1024`); resolves once it logs that it listens. Under `RUNNEL_TEST_SHARDS=N`
+ * the node runs N shards ({@link testShardArgs}).
  */
 export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeoutMs = 20_000, env: Record<string, string> = {}, prefix: string[] = []): Promise<BrokerProcess> {
+  args = [...args, ...testShardArgs(args)];
   const bin = (n: string) => path.join(ROOT, "node_modules", ".bin", n);
   const [cmd, argv] =
     runtime === "bun"

@@ -7,6 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Broker, type BrokerDeps, type BrokerLogger } from "../../src/broker/broker.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
+import { testShards } from "./broker-process.ts";
+import { startShardedTestBroker } from "./sharded-test-broker.ts";
 
 /** A running test broker. */
 export interface TestBroker {
@@ -31,8 +33,12 @@ export function testLogger(lines: string[] = []): BrokerLogger {
   return { info: put("INFO"), warn: put("WARN"), error: put("ERROR") };
 }
 
-/** Starts a broker with test-friendly defaults plus `overrides`; reuses `dir` when given (restart tests). */
+/**
+ * Starts a broker with test-friendly defaults plus `overrides`; reuses `dir` when given (restart tests). Under
+ * `RUNNEL_TEST_SHARDS=N` (N > 1) it is a sharded node in its own process instead (tests/support/sharded-test-broker.ts).
+ */
 export async function startTestBroker(overrides: Record<string, string> = {}, dir?: string, logLines?: string[], deps: BrokerDeps = {}): Promise<TestBroker> {
+  if (testShards() > 1) return startShardedTestBroker(overrides, dir, logLines, deps);
   const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-test-"));
   const values = new Map<string, string>([
     ["listeners", "PLAINTEXT://127.0.0.1:0"],

@@ -1,0 +1,61 @@
+/**
+ * `startTestBroker` under `RUNNEL_TEST_SHARDS=N` (N > 1): the node runs as `runnel start --shards N` in its own
+ * process, exactly as shipped, with the same test defaults. Tests that only talk to it over the wire run unchanged;
+ * of the in-process `Broker` only `createTopic` is offered (through CreateTopics), and any other use of `broker`
+ * throws, naming the test as one that cannot run sharded (docs/sharding.md, "Tests").
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Broker, BrokerDeps } from "../../src/broker/broker.ts";
+import { Admin } from "../../src/client/admin.ts";
+import { startBrokerProcess, testShards, TEST_SHARDS_ENV } from "./broker-process.ts";
+import type { TestBroker } from "./broker.ts";
+
+/** How long a sharded node may take to start on a loaded machine (it spawns a worker per shard). */
+const SHARDED_START_TIMEOUT_MS = 90_000;
+
+/** The part of `Broker` a sharded node offers a test: creating topics, over the wire. */
+function wireBroker(bootstrap: string): Broker {
+  const offered = {
+    async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean) {
+      const admin = new Admin({ bootstrap, clientId: "test-helper" });
+      try {
+        await admin.connect();
+        await admin.createTopics([{ name, numPartitions: partitions, replicationFactor, configs }], { validateOnly });
+      } finally {
+        await admin.close();
+      }
+      return null;
+    },
+  };
+  return new Proxy(offered, {
+    get(target, key) {
+      if (key in target) return target[key as keyof typeof target];
+      if (key === "then") return undefined; // not a thenable
+      throw new Error(`this test reaches into the in-process Broker (broker.${String(key)}), which a node with ${TEST_SHARDS_ENV}=${testShards()} does not have: it runs single-shard only`);
+    },
+  }) as unknown as Broker;
+}
+
+/** Starts a sharded node process with the test defaults plus `overrides`; reuses `dir` when given (restart tests). */
+export async function startShardedTestBroker(overrides: Record<string, string>, dir: string | undefined, logLines: string[] | undefined, deps: BrokerDeps): Promise<TestBroker> {
+  if (Object.keys(deps).length > 0) throw new Error(`this test injects broker deps (${Object.keys(deps).join(", ")}) into an in-process Broker: it runs single-shard only, not under ${TEST_SHARDS_ENV}`);
+  const dataDir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-test-"));
+  const settings: Record<string, string> = { "group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "4", ...overrides };
+  const args = ["--port", "0", "--data-dir", dataDir, ...Object.entries(settings).flatMap(([k, v]) => ["-o", `${k}=${v}`])];
+  if ("listeners" in overrides) args.splice(0, 2);
+  const node = await startBrokerProcess("bun", args, SHARDED_START_TIMEOUT_MS);
+  return {
+    port: node.port,
+    bootstrap: node.bootstrap,
+    broker: wireBroker(node.bootstrap),
+    dir: dataDir,
+    async stop(opts) {
+      const exit = await node.stop("SIGTERM");
+      logLines?.push(...node.log().split("\n").filter(Boolean));
+      if (!opts?.keepDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      if (exit !== 0) throw new Error(`the sharded node exited with ${exit} after SIGTERM:\n${node.log().slice(-4000)}`);
+    },
+  };
+}
