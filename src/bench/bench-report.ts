@@ -2,6 +2,7 @@
  * The final report of `runnel bench`: one JSON document (for `--json` and for the bench suite) and its
  * plain-text rendering, with throughput in records/s and MB/s (10^6 bytes) and latency percentiles in ms.
  */
+import { type BrokerPhases, formatBrokerPhases } from "./broker-phases.ts";
 import type { LatencySummary } from "./latency-histogram.ts";
 
 /** Throughput of one side of a run. */
@@ -36,6 +37,8 @@ export interface BenchReport {
   consume: SideReport | null;
   /** Producer-send to consumer-receive latency (e2e runs). */
   e2eLatencyMs: LatencySummary | null;
+  /** The broker's request phases over the measured part of the run (`--broker-metrics`), when read. */
+  broker?: BrokerPhases | null;
 }
 
 /** Builds a side's report from its totals. */
@@ -79,5 +82,6 @@ export function formatReport(r: BenchReport): string {
   if (r.produce !== null) lines.push(...sideLines("produce", r.produce, "send-to-ack latency"));
   if (r.consume !== null) lines.push(...sideLines("consume", r.consume, "latency"));
   if (r.e2eLatencyMs !== null && r.e2eLatencyMs.count > 0) lines.push(latencyLine("end-to-end latency", r.e2eLatencyMs));
+  if (r.broker != null) lines.push(...formatBrokerPhases(r.broker));
   return lines.join("\n") + "\n";
 }

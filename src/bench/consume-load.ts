@@ -133,8 +133,14 @@ export async function awaitPositions(consumers: readonly Consumer[], timeoutMs: 
   }
 }
 
-/** Polls until `stop` says so, counting into `meter` (and timing stamped values when `stamped`). */
-export async function runConsumeLoad(consumers: readonly Consumer[], meter: LoadMeter, stop: ConsumeStop, stamped: boolean): Promise<ConsumeLoadResult> {
+/**
+ * Polls until `stop` says so, counting into `meter`. With `stampClockOffsetMs` (end-to-end runs) each stamped value
+ * is timed: the stamp is the producer's performance.now(), and the producer's clock is this process's
+ * performance.now() plus the offset (0 when the producer runs here).
+ */
+export async function runConsumeLoad(consumers: readonly Consumer[], meter: LoadMeter, stop: ConsumeStop, stampClockOffsetMs: number | null): Promise<ConsumeLoadResult> {
+  const stamped = stampClockOffsetMs !== null;
+  const offset = stampClockOffsetMs ?? 0;
   let first = -1;
   let lastRecordAt = -1;
   let lastActivity = performance.now();
@@ -149,6 +155,7 @@ export async function runConsumeLoad(consumers: readonly Consumer[], meter: Load
       const recs = await c.poll(POLL_TIMEOUT_MS);
       if (recs.length === 0) continue;
       const at = performance.now();
+      const atProducer = at + offset;
       let bytes = 0;
       for (let i = 0; i < recs.length; i++) {
         const v = recs[i].value;
@@ -156,7 +163,7 @@ export async function runConsumeLoad(consumers: readonly Consumer[], meter: Load
         bytes += v.length;
         if (stamped) {
           const sent = readStamp(v);
-          if (sent === sent) meter.recordLatency((at - sent) * 1000);
+          if (sent === sent) meter.recordLatency((atProducer - sent) * 1000);
         }
       }
       meter.count(recs.length, bytes);
@@ -168,4 +175,31 @@ export async function runConsumeLoad(consumers: readonly Consumer[], meter: Load
   const from = first >= 0 ? first : start;
   const to = lastRecordAt >= 0 ? lastRecordAt : performance.now();
   return { records: meter.records, bytes: meter.bytes, seconds: Math.max(0, to - from) / 1000 };
+}
+
+/**
+ * The stop condition of an end-to-end run's consumers: run until told how many records were acknowledged
+ * ({@link DrainStop.expect}), then until that many arrived or `drainMs` passed; {@link DrainStop.stop} ends at once.
+ */
+export class DrainStop implements ConsumeStop {
+  stopped = false;
+  records = Infinity;
+  readonly durationMs = 0;
+  readonly idleMs = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly drainMs: number) {}
+
+  /** `records` were acknowledged: stop once they are all here, or `drainMs` from now. */
+  expect(records: number): void {
+    this.records = records;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.stop(), this.drainMs);
+  }
+
+  /** Stops now. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.stopped = true;
+  }
 }

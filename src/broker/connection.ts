@@ -22,6 +22,7 @@ import { errorResponse } from "./error-response.ts";
 import type { RequestBudget } from "./request-budget.ts";
 import type { ConnectionTimeouts, TimedConnection } from "./connection-timeouts.ts";
 import { FrameSplitter, MIN_FRAME_BYTES } from "./frame-splitter.ts";
+import type { FrameBufferPool } from "./frame-buffer-pool.ts";
 import { countResponseErrors, type BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import type { SecuritySession } from "../security/session.ts";
 
@@ -50,6 +51,10 @@ export interface ConnectionOptions {
   security?: (conn: Connection) => SecuritySession;
   /** Runs `fn` after `ms` (ends a client quota's mute, KIP-219). */
   setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Told once when the connection closed, from either side (the sharded front closes its shard channels). */
+  onClosed?: (session: SecuritySession | undefined, remote: string) => void;
+  /** Free buffers for large frames arriving in several chunks (Produce frames go back once answered). */
+  framePool?: FrameBufferPool;
 }
 
 /** Builds the response encoder to share between connections. */
@@ -76,7 +81,7 @@ interface Slot {
 /** Builds the per-connection handler for the platform's listener. */
 export function kafkaConnection(conn: Connection, opts: ConnectionOptions): ConnectionHandler {
   const { budget, writer } = opts;
-  const frames = new FrameSplitter(opts.maxRequestBytes);
+  const frames = new FrameSplitter(opts.maxRequestBytes, opts.framePool ?? null);
   let frameHeld = 0; // budget bytes received and not yet handed to a request (a partial frame, unread bytes)
   let closed = false;
   let paused = false;
@@ -137,6 +142,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     frameHeld = 0;
     responseHeld = 0;
     frames.clear();
+    opts.onClosed?.(session, conn.remote);
   };
 
   const releaseSlot = (s: Slot) => {
@@ -225,9 +231,18 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return chunks;
   };
 
-  const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number) => {
+  const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number, owned: boolean) => {
     const r = new Reader(frame);
     const apiKey = r.int16();
+    // A Produce frame of its own goes back to the pool once its handler has finished and its response is encoded:
+    // the handler writes the records to the log before it finishes, and neither the decoded request nor the
+    // response is kept after that. (Other APIs keep views of their frames, e.g. group member metadata.)
+    let poolable = owned && apiKey === 0 && opts.framePool !== undefined;
+    const recycleFrame = () => {
+      if (!poolable) return;
+      poolable = false;
+      opts.framePool!.give(frame);
+    };
     const apiVersion = r.int16();
     const codec = API_CODECS[apiKey];
     const handler = opts.handlers[apiKey];
@@ -271,6 +286,13 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     slots.push(slot);
     budget.addRequest();
     const complete = (res: unknown) => {
+      try {
+        answer(res);
+      } finally {
+        recycleFrame();
+      }
+    };
+    const answer = (res: unknown) => {
       if (slot.released) return; // the connection closed while the handler worked
       if (metrics !== undefined) {
         slot.completedMs = opts.monotonicMs();
@@ -296,6 +318,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       flushSlots();
       if (session?.closeAfterResponse != null) closeAfterResponses(session.closeAfterResponse);
     };
+    // A failed handler's frame is not given back: work it started (an off-loop codec call) may still read it.
     const onError = (e: unknown) => {
       if (slot.released) {
         // The client went away while the handler worked: nobody to answer, but the failure is still ours to see.
@@ -349,10 +372,10 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     flushSlots();
   };
 
-  const processFrame = (frame: Uint8Array, frameBytes: number) => {
+  const processFrame = (frame: Uint8Array, frameBytes: number, owned: boolean) => {
     if (session?.rawTokens) return handleRawToken(session, frame, frameBytes);
     try {
-      handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0);
+      handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0, owned);
     } catch (e) {
       if (e instanceof MalformedFrameError) close(`malformed request: ${e.message}`);
       else if ((e as Error)?.name === "UnsupportedVersionError") close((e as Error).message);
@@ -391,7 +414,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       const held = next.body.length + 4;
       if (frameHeld < held) throw new Error(`frame of ${held} bytes holds only ${frameHeld} counted bytes`);
       frameHeld -= held;
-      processFrame(next.body, held);
+      processFrame(next.body, held, next.owned);
     }
     updatePause();
   };

@@ -1,19 +1,24 @@
 /**
  * Splits a connection's byte stream into Kafka request frames (a 4-byte big-endian size, then that many bytes).
  * Memory follows the bytes that arrived, never the size a frame announces: a body spanning chunks is kept as views
- * of the chunks and joined once whole. The size is checked against `socket.request.max.bytes` on its 4 bytes,
- * before anything is allocated. Bytes pushed but not yet taken stay unread, so the caller can stop between frames
- * (back-pressure) and resume later.
+ * of the chunks and joined once whole, or, when a {@link FrameBufferPool} has a free buffer that fits (memory that
+ * exists already), copied into it as the chunks arrive. The size is checked against `socket.request.max.bytes` on
+ * its 4 bytes, before anything is allocated. Bytes pushed but not yet taken stay unread, so the caller can stop
+ * between frames (back-pressure) and resume later.
  */
 import { concatBytes } from "../protocol/wire.ts";
+import type { FrameBufferPool } from "./frame-buffer-pool.ts";
 
 /** Smallest legal frame: apiKey + apiVersion + correlationId + clientId length. */
 export const MIN_FRAME_BYTES = 10;
 
 /** What {@link FrameSplitter.next} found. */
 export type NextFrame =
-  /** A whole frame body (without its size prefix). */
-  | { kind: "frame"; body: Uint8Array }
+  /**
+   * A whole frame body (without its size prefix). `owned`: the body is a buffer of its own (joined or pooled, not a
+   * view of received chunks) that may go back to the pool once nothing refers to it.
+   */
+  | { kind: "frame"; body: Uint8Array; owned: boolean }
   /** More bytes are needed. */
   | { kind: "partial" }
   /** The announced size is refused; the connection must close. */
@@ -25,12 +30,16 @@ export class FrameSplitter {
   private sizeBytes: Uint8Array | null = null; // 1-3 bytes of a size prefix split across chunks
   private parts: Uint8Array[] = [];
   private partsFill = 0;
+  private pooled: Uint8Array | null = null; // the pool's buffer the body being received is copied into
   private frameSize = -1;
   /** Monotonic ms when the frame being received started, or -1 between frames (for the request-read deadline). */
   startedMs = -1;
 
   /** @param maxBytes `socket.request.max.bytes` (the connection lowers it to `sasl.server.max.receive.size` until SASL authentication is done). */
-  constructor(public maxBytes: number) {}
+  constructor(
+    public maxBytes: number,
+    private readonly pool: FrameBufferPool | null = null,
+  ) {}
 
   /** Appends received bytes (kept as views, not copied, unless unread bytes are already waiting). */
   push(chunk: Uint8Array): void {
@@ -84,20 +93,31 @@ export class FrameSplitter {
         const body = data.subarray(at, at + this.frameSize);
         at += this.frameSize;
         rest();
-        return this.done(body);
+        return this.done(body, false);
       }
+      this.pooled = this.pool?.take(this.frameSize) ?? null;
     }
     const take = Math.min(this.frameSize - this.partsFill, data.length - at);
-    this.parts.push(data.subarray(at, at + take));
+    if (this.pooled !== null) this.pooled.set(data.subarray(at, at + take), this.partsFill);
+    else this.parts.push(data.subarray(at, at + take));
     this.partsFill += take;
     at += take;
     rest();
     if (this.partsFill < this.frameSize) return { kind: "partial" };
-    const body = this.parts.length === 1 ? this.parts[0] : concatBytes(this.parts);
+    let body: Uint8Array;
+    let owned: boolean;
+    if (this.pooled !== null) {
+      body = this.pooled.subarray(0, this.frameSize);
+      owned = true;
+    } else {
+      owned = this.parts.length > 1;
+      body = owned ? concatBytes(this.parts) : this.parts[0];
+    }
     this.parts = [];
     this.partsFill = 0;
+    this.pooled = null;
     data = null;
-    return this.done(body);
+    return this.done(body, owned);
   }
 
   /** Drops everything (the connection closed). */
@@ -106,13 +126,14 @@ export class FrameSplitter {
     this.sizeBytes = null;
     this.parts = [];
     this.partsFill = 0;
+    this.pooled = null; // dropped, not given back: it holds a part of a frame nobody will finish
     this.frameSize = -1;
   }
 
-  private done(body: Uint8Array): NextFrame {
+  private done(body: Uint8Array, owned: boolean): NextFrame {
     this.frameSize = -1;
     this.startedMs = -1;
-    return { kind: "frame", body };
+    return { kind: "frame", body, owned };
   }
 }
 

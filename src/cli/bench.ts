@@ -6,8 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { type BenchReport, formatReport, sideReport } from "../bench/bench-report.ts";
-import { awaitPositions, type ConsumeLoadSettings, type ConsumeStop, connectConsumers, recordsInTopic, runConsumeLoad } from "../bench/consume-load.ts";
+import { awaitPositions, type ConsumeLoadSettings, type ConsumeStop, connectConsumers, DrainStop, recordsInTopic, runConsumeLoad } from "../bench/consume-load.ts";
 import { DEFAULT_PROGRESS_INTERVAL_MS, LoadMeter, startProgress } from "../bench/load-meter.ts";
+import { type BrokerWindow, openBrokerWindow } from "../bench/broker-phases.ts";
+import { E2E_DRAIN_MS, E2E_POSITIONS_TIMEOUT_MS, runE2eConsumerChild, startE2eConsumerProcess } from "../bench/e2e-consumer-process.ts";
 import { COMPRESSION_CODECS, connectProducers, ensureTopic, type ProduceLoadSettings, runProduceLoad, type StopFlag } from "../bench/produce-load.ts";
 import { CLIENT_FLAGS, CLIENT_FLAGS_HELP, clusterOptions, intFlag, runCommand, UsageError } from "./client-flags.ts";
 
@@ -16,13 +18,17 @@ export const BENCH_USAGE = `Usage: runnel bench produce|consume|e2e [options]
 
   produce   Send records as fast as possible (or at --throughput) and report records/s, MB/s and send-to-ack latency
   consume   Read a topic (by default everything in it now) and report records/s and MB/s
-  e2e       Produce at --throughput while consuming; report end-to-end latency (send to receive)
+  e2e       Produce at --throughput while consuming; report end-to-end latency (send to receive). The consumers
+            run in a process of their own (this same runnel, as \`bench e2e-consumer\`) unless --in-process
 
 Common options:
   -t, --topic NAME               Topic (default runnel-bench; created with --partitions if missing)
   -P, --partitions N             Partitions of a topic this command creates (default 4)
       --json                     Print the final report as JSON
       --progress-ms MS           Progress line interval on stderr (default 1000; 0: none)
+      --broker-metrics URL       Read this Runnel /metrics page before and after the measured part (after
+                                 --warmup) and report the broker's request phases for that part (produce, e2e)
+      --in-process               e2e: consume in this process instead of a child process
 ${CLIENT_FLAGS_HELP}
 
 Producer options (produce, e2e):
@@ -58,8 +64,6 @@ Examples:
   runnel bench consume -t runnel-bench --json
   runnel bench e2e --throughput 100000 --duration 5 --acks all`;
 
-/** Longest an e2e run waits after producing for the consumers to catch up (ms). */
-const E2E_DRAIN_MS = 10_000;
 /** Default e2e duration when neither --records nor --duration is given (s). */
 const E2E_DEFAULT_SECONDS = 10;
 const DEFAULT_TOPIC = "runnel-bench";
@@ -132,6 +136,7 @@ function consumeSettings(values: Values, kind: "consume" | "e2e", bootstrap: str
 
 /** Runs `runnel bench`; returns the exit code. */
 export function benchCommand(argv: string[]): Promise<number> {
+  if (argv[0] === "e2e-consumer" && argv.length === 2) return runE2eConsumerChild(argv[1], progressWriter);
   return runCommand("bench", BENCH_USAGE, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -141,6 +146,8 @@ export function benchCommand(argv: string[]): Promise<number> {
         partitions: { type: "string", short: "P" },
         json: { type: "boolean" },
         "progress-ms": { type: "string" },
+        "broker-metrics": { type: "string" },
+        "in-process": { type: "boolean" },
         records: { type: "string", short: "n" },
         "record-size": { type: "string", short: "s" },
         duration: { type: "string" },
@@ -189,6 +196,9 @@ export function benchCommand(argv: string[]): Promise<number> {
     const prod = kind === "consume" ? null : produceSettings(v, kind, bootstrap, clientId, topic);
     const cons = kind === "produce" ? null : consumeSettings(v, kind, bootstrap, clientId, topic);
     const consumeRecords = kind === "consume" ? intFlag("records", str(v, "records"), 1) : undefined;
+    const brokerMetrics = str(v, "broker-metrics") ?? null;
+    if (brokerMetrics !== null && kind === "consume") throw new UsageError("--broker-metrics is for produce and e2e");
+    const inProcess = values["in-process"] === true;
     const stop: StopFlag = { stopped: false };
     const onSignal = () => {
       stop.stopped = true;
@@ -198,10 +208,12 @@ export function benchCommand(argv: string[]): Promise<number> {
       if (kind !== "consume") await ensureTopic(bootstrap, clientId, topic, partitions);
       const report =
         kind === "produce"
-          ? await benchProduce(prod!, progressMs, stop, warmupS)
+          ? await benchProduce(prod!, progressMs, stop, warmupS, brokerMetrics)
           : kind === "consume"
             ? await benchConsume(cons!, consumeRecords ?? (await recordsInTopic(bootstrap, clientId, topic)), idleMs, progressMs, stop)
-            : await benchE2e(prod!, cons!, progressMs, stop, warmupS);
+            : inProcess
+              ? await benchE2e(prod!, cons!, progressMs, stop, warmupS, brokerMetrics)
+              : await benchE2eTwoProcesses(prod!, cons!, progressMs, stop, warmupS, brokerMetrics);
       report.settings = { topic, partitions, ...report.settings };
       process.stdout.write(values.json ? JSON.stringify(report, null, 2) + "\n" : formatReport(report));
       const failed = (report.produce?.errors ?? 0) > 0;
@@ -247,12 +259,15 @@ function consumeSettingsReport(s: ConsumeLoadSettings): Record<string, string | 
   };
 }
 
-async function benchProduce(s: ProduceLoadSettings, progressMs: number, stop: StopFlag, warmupS: number): Promise<BenchReport> {
+async function benchProduce(s: ProduceLoadSettings, progressMs: number, stop: StopFlag, warmupS: number, brokerMetrics: string | null): Promise<BenchReport> {
   const producers = await connectProducers(s);
   const meter = new LoadMeter();
-  if (warmupS > 0) meter.measureFromMs = performance.now() + warmupS * 1000;
-  const progress = startProgress([{ name: "produce", meter }], progressMs, progressWriter);
+  let progress = startProgress([], 0, progressWriter);
+  let window: BrokerWindow | null = null;
   try {
+    window = brokerMetrics === null ? null : await openBrokerWindow(brokerMetrics, warmupS);
+    if (warmupS > 0) meter.measureFromMs = performance.now() + warmupS * 1000;
+    progress = startProgress([{ name: "produce", meter }], progressMs, progressWriter);
     const r = await runProduceLoad(s, producers, meter, stop);
     return {
       kind: "produce",
@@ -260,8 +275,10 @@ async function benchProduce(s: ProduceLoadSettings, progressMs: number, stop: St
       produce: sideReport(r.records, r.bytes, r.seconds, r.errors, r.firstError, meter.latency.summary()),
       consume: null,
       e2eLatencyMs: null,
+      broker: await window?.finish(),
     };
   } finally {
+    window?.cancel();
     progress.stop();
     await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));
   }
@@ -280,7 +297,7 @@ async function benchConsume(s: ConsumeLoadSettings, records: number, idleMs: num
     idleMs,
   };
   try {
-    const r = await runConsumeLoad(consumers, meter, until, false);
+    const r = await runConsumeLoad(consumers, meter, until, null);
     return {
       kind: "consume",
       settings: { records, ...consumeSettingsReport(s) },
@@ -294,25 +311,52 @@ async function benchConsume(s: ConsumeLoadSettings, records: number, idleMs: num
   }
 }
 
-async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progressMs: number, stop: StopFlag, warmupS: number): Promise<BenchReport> {
+/** e2e with the consumers in a child process (the default). */
+async function benchE2eTwoProcesses(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progressMs: number, stop: StopFlag, warmupS: number, brokerMetrics: string | null): Promise<BenchReport> {
+  const child = startE2eConsumerProcess({ consume: cs, warmupS, progressMs });
+  let producers: Awaited<ReturnType<typeof connectProducers>> = [];
+  const sent = new LoadMeter();
+  let progress = startProgress([], 0, progressWriter);
+  let window: BrokerWindow | null = null;
+  try {
+    await child.ready;
+    producers = await connectProducers(ps);
+    const clockErrorMs = await child.syncClocks();
+    window = brokerMetrics === null ? null : await openBrokerWindow(brokerMetrics, warmupS);
+    if (warmupS > 0) sent.measureFromMs = performance.now() + warmupS * 1000;
+    child.go();
+    progress = startProgress([{ name: "produce", meter: sent }], progressMs, progressWriter);
+    const p = await runProduceLoad(ps, producers, sent, stop);
+    const c = await child.finish(p.records);
+    return {
+      kind: "e2e",
+      settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs), warmupS, consumerProcess: true, clockSyncErrorMs: Math.round(clockErrorMs * 1000) / 1000 },
+      produce: sideReport(p.records, p.bytes, p.seconds, p.errors, p.firstError, sent.latency.summary()),
+      consume: sideReport(c.records, c.bytes, c.seconds, 0, null, null),
+      e2eLatencyMs: c.latency,
+      broker: await window?.finish(),
+    };
+  } finally {
+    window?.cancel();
+    progress.stop();
+    await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));
+    await child.stop();
+  }
+}
+
+/** e2e with producers and consumers on this process's one thread (`--in-process`). */
+async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progressMs: number, stop: StopFlag, warmupS: number, brokerMetrics: string | null): Promise<BenchReport> {
   const consumers = await connectConsumers(cs);
   let producers: Awaited<ReturnType<typeof connectProducers>> = [];
   const sent = new LoadMeter();
   const received = new LoadMeter();
-  let stopConsuming = false;
-  const until: ConsumeStop = {
-    get stopped() {
-      return stopConsuming;
-    },
-    records: Infinity,
-    durationMs: 0,
-    idleMs: 0,
-  };
+  const until = new DrainStop(E2E_DRAIN_MS);
   let progress = startProgress([], 0, progressWriter);
-  let drainTimer: ReturnType<typeof setTimeout> | undefined;
+  let window: BrokerWindow | null = null;
   try {
-    await awaitPositions(consumers, 15_000);
+    await awaitPositions(consumers, E2E_POSITIONS_TIMEOUT_MS);
     producers = await connectProducers(ps);
+    window = brokerMetrics === null ? null : await openBrokerWindow(brokerMetrics, warmupS);
     if (warmupS > 0) sent.measureFromMs = received.measureFromMs = performance.now() + warmupS * 1000;
     progress = startProgress(
       [
@@ -322,24 +366,22 @@ async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progre
       progressMs,
       progressWriter,
     );
-    const consuming = runConsumeLoad(consumers, received, until, true);
+    const consuming = runConsumeLoad(consumers, received, until, 0);
     const p = await runProduceLoad(ps, producers, sent, stop);
     // Everything acknowledged should arrive; wait a bounded time for it.
-    until.records = p.records;
-    drainTimer = setTimeout(() => {
-      stopConsuming = true;
-    }, E2E_DRAIN_MS);
+    until.expect(p.records);
     const c = await consuming;
     return {
       kind: "e2e",
-      settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs), warmupS },
+      settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs), warmupS, consumerProcess: false },
       produce: sideReport(p.records, p.bytes, p.seconds, p.errors, p.firstError, sent.latency.summary()),
       consume: sideReport(c.records, c.bytes, c.seconds, 0, null, null),
       e2eLatencyMs: received.latency.summary(),
+      broker: await window?.finish(),
     };
   } finally {
-    clearTimeout(drainTimer);
-    stopConsuming = true;
+    window?.cancel();
+    until.stop();
     progress.stop();
     await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));
     await Promise.all(consumers.map((c) => c.close().catch(() => {})));

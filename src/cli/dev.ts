@@ -7,12 +7,12 @@
 import { parseArgs } from "node:util";
 import * as nodeFs from "node:fs";
 import * as nodePath from "node:path";
-import { fileURLToPath } from "node:url";
 import { findOnPath, startProgram, type ChildProgram } from "../platform/child-process.ts";
 import { listen } from "../platform/net.ts";
 import { EtcdClient } from "../cluster/etcd-client.ts";
 import { BROKER_CONFIG_DEFS } from "../broker/config.ts";
 import { keyValues, runCommand, UsageError, intFlag } from "./client-flags.ts";
+import { runnelCommand } from "./runnel-command.ts";
 
 /** Longest wait for etcd and each broker to become ready, ms. */
 export const DEV_START_TIMEOUT_MS = 90_000;
@@ -37,16 +37,6 @@ Options:
       --etcd PATH            etcd executable (default: etcd found on PATH)
   -o, --override KEY=VALUE   Broker setting for every broker (repeatable)
   -h, --help                 Show this help`;
-
-/** How to run this same `runnel` (the compiled binary, or the runtime with main.ts). */
-function runnelCommand(): { command: string; args: string[] } {
-  const exe = process.execPath;
-  const base = nodePath.basename(exe).replace(/\.exe$/, "");
-  const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-  if (base === "deno") return { command: exe, args: ["run", "-A", "--no-check", main] };
-  if (base === "bun" || base === "node") return { command: exe, args: [main] };
-  return { command: exe, args: [] };
-}
 
 /** A loopback port that was free a moment ago (the OS chose it). */
 async function freePort(): Promise<number> {

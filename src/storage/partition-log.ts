@@ -399,6 +399,40 @@ export class PartitionLog {
   }
 
   /**
+   * Null when a {@link read} at `fetchOffset` needs no index work now; otherwise a promise that settles once the
+   * indexes of the segment holding it (missing or corrupt files) have been rebuilt step by step, a loop turn
+   * between steps, so that the read then does no rebuild. A read continuing into later segments needs no index
+   * there. Failures are left for the read to report.
+   */
+  indexesReadyFor(fetchOffset: bigint): Promise<void> | null {
+    if (this.offline !== null || this.closed || fetchOffset < this.logStart || fetchOffset >= this.leo) return null;
+    try {
+      return this.segments[this.segmentIndexFor(fetchOffset)].prepareIndexes()?.catch(noop) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * {@link indexesReadyFor} for a timestamp lookup ({@link offsetForTimestamp}, {@link maxTimestampOffset}), which
+   * may use the indexes of every segment from the log start: null when none needs a rebuild, or a promise that
+   * settles once those that do have been rebuilt step by step.
+   */
+  indexesReadyForTimestamps(): Promise<void> | null {
+    if (this.offline !== null || this.closed) return null;
+    let pending: Promise<void>[] | null = null;
+    try {
+      for (let i = this.segmentIndexFor(this.logStart); i < this.segments.length; i++) {
+        const ready = this.segments[i].prepareIndexes();
+        if (ready !== null) (pending ??= []).push(ready.catch(noop));
+      }
+    } catch {
+      // left for the lookup to report
+    }
+    return pending === null ? null : Promise.all(pending).then(noop);
+  }
+
+  /**
    * The first record with timestamp >= `timestamp` (and offset >= the log start offset), for ListOffsets:
    * finds the first segment and batch whose max timestamp reaches it through the time and offset indexes, then
    * walks that batch's records. Null if no record is that late.
@@ -460,6 +494,8 @@ export class PartitionLog {
       let k = 0;
       while (k < this.segments.length && this.deletable(k)) {
         const seg = this.segments[k];
+        // A segment whose index files must be rebuilt first is rebuilt step by step and judged at the next check.
+        if (seg.prepareIndexes() !== null) break;
         const ts = seg.largestTimestamp();
         if (nowMs - (ts >= 0 ? ts : seg.lastAppendMs) <= retentionMs) break;
         k++;

@@ -58,11 +58,29 @@ test("bench produce and consume --json are valid JSON with matching counts", asy
   assert.equal(cr.produce, null);
 });
 
-test("bench e2e at a fixed rate reports end-to-end latency for every record", async () => {
+test("bench e2e at a fixed rate reports end-to-end latency for every record, consumed in a child process", async () => {
   const r = await runnel(["bench", "e2e", "-t", "bench-e2e", "--throughput", "5000", "-n", "2500", "--acks", "all", "--json", ...b]);
   assert.equal(r.code, 0, r.stderr);
   const e = JSON.parse(r.stdout);
   assert.equal(e.kind, "e2e");
+  assert.equal(e.settings.consumerProcess, true);
+  // The two processes' clocks were lined up over the pipe; half the best round trip bounds the error.
+  assert.ok(e.settings.clockSyncErrorMs >= 0 && e.settings.clockSyncErrorMs < 1000, String(e.settings.clockSyncErrorMs));
+  assert.equal(e.produce.records, 2500);
+  assert.equal(e.consume.records, 2500);
+  assert.equal(e.e2eLatencyMs.count, 2500);
+  // Paced at 5000/s, 2500 records take about half a second. Latencies are positive: the stamps of one process
+  // were read on the other's clock plus the measured offset (not on a clock starting at another moment).
+  assert.ok(e.produce.seconds >= 0.4, `took ${e.produce.seconds}s`);
+  assert.ok(e.e2eLatencyMs.min > 0 && e.e2eLatencyMs.p50 > 0 && e.e2eLatencyMs.p50 < 5000, JSON.stringify(e.e2eLatencyMs));
+});
+
+test("bench e2e --in-process consumes on the producer's thread", async () => {
+  const r = await runnel(["bench", "e2e", "-t", "bench-e2e-one", "--throughput", "5000", "-n", "2500", "--acks", "all", "--in-process", "--json", ...b]);
+  assert.equal(r.code, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.kind, "e2e");
+  assert.equal(e.settings.consumerProcess, false);
   assert.equal(e.produce.records, 2500);
   assert.equal(e.consume.records, 2500);
   assert.equal(e.e2eLatencyMs.count, 2500);

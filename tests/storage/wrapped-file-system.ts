@@ -18,6 +18,10 @@ export interface FileSystemProbe {
   allowMmap: boolean;
   /** Maps handed out. */
   mmaps: number;
+  /** When set, an asynchronous fdatasync of a `.log` file starts only once the promise this returns settles. */
+  logDatasyncGate: (() => Promise<void>) | null;
+  /** Called when an asynchronous fdatasync of a `.log` file completed: the file's size when it was asked for is durable. */
+  onLogDatasynced: ((path: string, durableSize: number) => void) | null;
   /** pread calls on files whose path ends with `.log`. */
   logReads: number;
 }
@@ -57,7 +61,11 @@ class WrappedHandle implements FileHandle {
   datasync(): Promise<void> {
     this.count();
     if (this.probe.failDatasync) return Promise.reject(new Error("injected fdatasync failure"));
-    return this.inner.datasync();
+    if (!this.path.endsWith(".log")) return this.inner.datasync();
+    const gate = this.probe.logDatasyncGate;
+    const size = this.inner.size();
+    const synced = gate === null ? this.inner.datasync() : gate().then(() => this.inner.datasync());
+    return synced.then(() => this.probe.onLogDatasynced?.(this.path, size));
   }
   datasyncNow(): void {
     this.count();
@@ -78,7 +86,7 @@ class WrappedHandle implements FileHandle {
 
 /** The real file system with a probe to count and inject faults. */
 export function wrappedFileSystem(): { fs: FileSystem; probe: FileSystemProbe } {
-  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logReads: 0 };
+  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logReads: 0, logDatasyncGate: null, onLogDatasynced: null };
   const fs: FileSystem = {
     ...nodeFileSystem,
     open: (path, create) => new WrappedHandle(nodeFileSystem.open(path, create), probe),

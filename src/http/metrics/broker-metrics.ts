@@ -34,6 +34,11 @@ export class BrokerMetrics {
   readonly errors: (Map<number, number> | undefined)[] = new Array(MAX_API_KEYS);
   /** Per API key: phase histograms, made for the APIs the broker serves. */
   readonly latency: (PhaseHistograms | undefined)[] = new Array(MAX_API_KEYS);
+  /**
+   * Per API key: the broker's own time per request (request queue + local + response send, i.e. arrival to
+   * response written minus the remote wait and the wait for earlier responses), made with {@link latency}.
+   */
+  readonly ownTime: (FixedHistogram | undefined)[] = new Array(MAX_API_KEYS);
   /** Per-topic bytes and messages. */
   readonly topics = new Map<string, TopicCounters>();
   /** Open client connections. */
@@ -70,6 +75,7 @@ export class BrokerMetrics {
     for (const k of apiKeys) {
       if (k < 0 || k >= MAX_API_KEYS) throw new RangeError(`API key ${k} outside the metrics table`);
       this.latency[k] ??= REQUEST_PHASES.map(() => new FixedHistogram());
+      this.ownTime[k] ??= new FixedHistogram();
     }
   }
 
@@ -84,6 +90,7 @@ export class BrokerMetrics {
     h[3].observe(responseQueueMs);
     h[4].observe(sendMs);
     h[5].observe(totalMs);
+    this.ownTime[apiKey]!.observe(queueMs + localMs + sendMs);
   }
 
   /** Counts one error code (0 = NONE included, as Kafka's ErrorsPerSec does) in a response of `apiKey`. */

@@ -1,7 +1,12 @@
 /** A fixed-bucket histogram: observing a value touches two numbers and allocates nothing. */
 
-/** Upper bounds (ms) of the latency buckets Runnel uses for request phases and fsync. */
-export const LATENCY_BUCKETS_MS: readonly number[] = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+/**
+ * Upper bounds (ms) of the latency buckets Runnel uses for request phases and fsync: fine below 3 ms (where the
+ * broker's own share of a request lies, so a p99 can be read to 0.05-0.25 ms), coarse above.
+ */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+];
 
 /** Cumulative-bucket histogram with fixed upper bounds (Prometheus `le`), plus sum and count. */
 export class FixedHistogram {

@@ -114,6 +114,13 @@ function requestMetrics(out: PrometheusText, m: BrokerMetrics): void {
       out.histogram(name, h[i], { request: API_CODECS[k]?.name ?? String(k) });
     }
   });
+  const own = "runnel_request_own_time_ms";
+  out.family(own, "histogram", "Milliseconds of the broker's own work per request: request queue + local + response send (total minus the remote wait and the wait for earlier responses).");
+  for (let k = 0; k < MAX_API_KEYS; k++) {
+    const h = m.ownTime[k];
+    if (h === undefined || h.count === 0) continue;
+    out.histogram(own, h, { request: API_CODECS[k]?.name ?? String(k) });
+  }
 }
 
 function partitionHealth(out: PrometheusText, src: MetricsSource): void {
