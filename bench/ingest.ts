@@ -5,6 +5,9 @@
  * measures loopback TCP bandwidth (same generator, a sink server that discards) and sequential file writes.
  *
  * Usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only]
+ *   [--binary dist/runnel]
+ * (`--binary` runs another build of the broker, for A/B runs.) The fetch row is compared with iperf3 loopback
+ * (`-l 1M`, bench/iperf3.ts) measured right after it, with the consumer's CPU seconds per GB too.
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
  * Markdown under bench/results/profiles/. With --ingest-only the run stops after the produce phase (for a profile
  * of ingest alone) and writes no results file.
@@ -25,6 +28,7 @@ import { writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
 import { ZERO_UUID } from "../src/protocol/wire.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
 import { ROOT, RawKafkaConnection, benchBatch, printTable, requestFrame, writeResults } from "./support.ts";
+import { measureIperf3 } from "./iperf3.ts";
 
 const { values } = parseArgs({
   options: {
@@ -33,12 +37,14 @@ const { values } = parseArgs({
     inflight: { type: "string", default: "4" },
     partitions: { type: "string", default: "4" },
     profile: { type: "boolean", default: false },
+    binary: { type: "string", default: "dist/runnel" },
     "ingest-only": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only]");
+  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only] [--binary dist/runnel]");
+  console.log("  --binary       the broker executable to run (for A/B runs of two builds)");
   console.log("  --profile      run the broker from the sources under `bun --cpu-prof-md` (profile in bench/results/profiles/)");
   console.log("  --ingest-only  stop after the produce phase (profile ingest alone); writes no results file");
   process.exit(0);
@@ -154,9 +160,23 @@ function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncM
   return { mbps: totalBytes / 1e6 / writeSecs, syncMbps: totalBytes / 1e6 / syncSecs };
 }
 
+/** The fetch row next to iperf3 measured right after it, with CPU per GB and the load average. */
+function printFetchVsIperf3(f: { fetchMBps: number; iperf3: Awaited<ReturnType<typeof measureIperf3>>; ratio: number | null; brokerSecondsPerGB: number; consumerSecondsPerGB: number; loadAverage1m: number[] }): void {
+  const load = f.loadAverage1m.map((l) => l.toFixed(2)).join(" -> ");
+  if ("skipped" in f.iperf3) {
+    console.log(`\nfetch vs iperf3: SKIPPED (${f.iperf3.skipped}); fetch ${f.fetchMBps.toFixed(0)} MB/s, load ${load}`);
+    return;
+  }
+  printTable(`fetch vs iperf3 loopback (same run; load average 1 min ${load})`, [
+    { measure: "Runnel fetch from page cache", "MB/s": f.fetchMBps, "CPU s/GB": `broker ${f.brokerSecondsPerGB.toFixed(2)}, consumer ${f.consumerSecondsPerGB.toFixed(2)}` },
+    { measure: f.iperf3.command.replace(/ -p \d+/, ""), "MB/s": f.iperf3.mbps, "CPU s/GB": `both ends ${f.iperf3.cpuSecondsPerGB.toFixed(2)}` },
+    { measure: "fetch / iperf3", "MB/s": `${(f.ratio! * 100).toFixed(0)}%`, "CPU s/GB": "" },
+  ]);
+}
+
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-"));
-const binary = path.join(ROOT, "dist", "runnel");
-if (!values.profile && !fs.existsSync(binary)) throw new Error("dist/runnel is missing: run `npm run build` first");
+const binary = path.resolve(ROOT, values.binary);
+if (!values.profile && !fs.existsSync(binary)) throw new Error(`${binary} is missing: run \`npm run build\` first`);
 const brokerCmd = values.profile
   ? [path.join(ROOT, "node_modules", ".bin", "bun"), ["--cpu-prof-md", `--cpu-prof-dir=${path.join(ROOT, "bench", "results", "profiles")}`, path.join(ROOT, "src", "cli", "main.ts")]] as const
   : [binary, []] as const;
@@ -194,6 +214,9 @@ try {
   } else {
 
   // Fetch everything back from page cache: one connection per partition, from offset 0, 16 MiB per response.
+  // With the broker's CPU (from /proc), this consumer's and the load average, for the fetch-vs-iperf3 table.
+  const fetchLoadBefore = os.loadavg()[0];
+  const consumerCpuBefore = process.cpuUsage();
   cpu0 = cpuSeconds(broker.pid!);
   const fetchStart = performance.now();
   let fetched = 0;
@@ -209,6 +232,17 @@ try {
   const fetchSecs = (performance.now() - fetchStart) / 1000;
   const fetchMBps = fetched / 1e6 / fetchSecs;
   const fetchCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (fetched / 1e9);
+  const consumerCpu = process.cpuUsage(consumerCpuBefore);
+  // The issue's yardstick, right after the fetch: iperf3 over loopback with 1 MiB writes.
+  const iperf = await measureIperf3(Math.min(SECONDS, 3));
+  const fetchVsIperf3 = {
+    fetchMBps,
+    iperf3: iperf,
+    ratio: "skipped" in iperf ? null : fetchMBps / iperf.mbps,
+    brokerSecondsPerGB: fetchCpuPerGB,
+    consumerSecondsPerGB: (consumerCpu.user + consumerCpu.system) / 1e6 / (fetched / 1e9),
+    loadAverage1m: [fetchLoadBefore, os.loadavg()[0]],
+  };
 
   const sink = await sinkServer();
   const tcp = await drive("127.0.0.1", sink.port, produceFrames, Math.min(SECONDS, 3));
@@ -224,7 +258,8 @@ try {
     { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "", "broker CPU s/GB": "", "load avg 1m": "" },
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows })}`);
+  printFetchVsIperf3(fetchVsIperf3);
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 })}`);
   }
 } finally {
   broker.kill("SIGTERM");

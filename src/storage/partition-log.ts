@@ -399,6 +399,40 @@ export class PartitionLog {
   }
 
   /**
+   * Null when a {@link read} at `fetchOffset` needs no index work now; otherwise a promise that settles once the
+   * indexes of the segment holding it (missing or corrupt files) have been rebuilt step by step, a loop turn
+   * between steps, so that the read then does no rebuild. A read continuing into later segments needs no index
+   * there. Failures are left for the read to report.
+   */
+  indexesReadyFor(fetchOffset: bigint): Promise<void> | null {
+    if (this.offline !== null || this.closed || fetchOffset < this.logStart || fetchOffset >= this.leo) return null;
+    try {
+      return this.segments[this.segmentIndexFor(fetchOffset)].prepareIndexes()?.catch(noop) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * {@link indexesReadyFor} for a timestamp lookup ({@link offsetForTimestamp}, {@link maxTimestampOffset}), which
+   * may use the indexes of every segment from the log start: null when none needs a rebuild, or a promise that
+   * settles once those that do have been rebuilt step by step.
+   */
+  indexesReadyForTimestamps(): Promise<void> | null {
+    if (this.offline !== null || this.closed) return null;
+    let pending: Promise<void>[] | null = null;
+    try {
+      for (let i = this.segmentIndexFor(this.logStart); i < this.segments.length; i++) {
+        const ready = this.segments[i].prepareIndexes();
+        if (ready !== null) (pending ??= []).push(ready.catch(noop));
+      }
+    } catch {
+      // left for the lookup to report
+    }
+    return pending === null ? null : Promise.all(pending).then(noop);
+  }
+
+  /**
    * The first record with timestamp >= `timestamp` (and offset >= the log start offset), for ListOffsets:
    * finds the first segment and batch whose max timestamp reaches it through the time and offset indexes, then
    * walks that batch's records. Null if no record is that late.
@@ -460,6 +494,8 @@ export class PartitionLog {
       let k = 0;
       while (k < this.segments.length && this.deletable(k)) {
         const seg = this.segments[k];
+        // A segment whose index files must be rebuilt first is rebuilt step by step and judged at the next check.
+        if (seg.prepareIndexes() !== null) break;
         const ts = seg.largestTimestamp();
         if (nowMs - (ts >= 0 ? ts : seg.lastAppendMs) <= retentionMs) break;
         k++;
@@ -544,6 +580,17 @@ export class PartitionLog {
   sync(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
     if (this.leo > this.flushRequestedTo) this.flushRequestedTo = this.leo;
+    const rounds = this.deps.flushRounds;
+    if (rounds !== undefined) {
+      // One broker-wide round at a time; close() waits for the round this log last joined.
+      const joined = rounds.request(this);
+      this.flushQueued = joined;
+      const settled = () => {
+        if (this.flushQueued === joined) this.flushQueued = null;
+      };
+      joined.then(settled, settled);
+      return joined;
+    }
     if (this.flushQueued !== null) return this.flushQueued;
     if (this.flushInFlight === null) return this.startFlush();
     if (this.leo <= this.flushInFlightTarget && this.pendingSealed.length === 0) return this.flushInFlight;
@@ -846,8 +893,19 @@ export class PartitionLog {
     );
   }
 
-  private startFlush(): Promise<void> {
+  /** Whether the flush started last covers everything appended so far (for FlushRounds). */
+  flushCoversAppended(): boolean {
+    return this.leo <= (this.flushInFlightTarget > this.flushedTo ? this.flushInFlightTarget : this.flushedTo) && this.pendingSealed.length === 0 && !this.dirUnsynced;
+  }
+
+  /**
+   * Starts one flush of everything appended so far: fdatasyncs of the sealed segments waiting for one and of the
+   * active segment, then of the directory when a file was created. Called by {@link sync} (or by FlushRounds, one
+   * round at a time); the recovery point moves when it completes.
+   */
+  startFlush(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
+    if (this.closed) return this.flushedTo >= this.leo ? Promise.resolve() : Promise.reject(new Error(`log ${this.name} is closed`));
     const target = this.leo;
     const sealed = this.pendingSealed;
     if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();

@@ -3,12 +3,14 @@
  * sparse `.index` and `.timeindex`. The active segment appends; sealed segments are read-only, served from a
  * memory map where the runtime has one (Bun) or by one pread per read call otherwise. The active segment is served
  * from a map of the prefix it had when last mapped (remapped after every {@link ACTIVE_REMAP_BYTES} appended), and
- * by pread beyond it, so tail reads copy and catch-up reads do not.
+ * by pread beyond it, so tail reads copy and catch-up reads do not. A truncation below bytes handed out as views
+ * replaces the `.log` with a copy of the kept prefix instead of cutting it, so queued views never change.
  *
  * Index files are not preallocated: entries are appended as they are made, so a file always holds whole entries
  * and nothing has to be trimmed on roll or close. Indexes of sealed segments load lazily on first use, are checked
  * against the log then, and are rebuilt from the log if they are missing or corrupt.
  */
+import { setImmediate } from "node:timers";
 import type { FileHandle, FileSystem } from "../platform/fs.ts";
 import {
   BASE_OFFSET_OFFSET,
@@ -32,6 +34,16 @@ const SCAN_WINDOW_BYTES = 256 * 1024;
 const HEADER_READAHEAD_BYTES = 16 * 1024;
 /** Largest the shared scan buffer may grow to hold one batch; bigger batches get a buffer of their own. */
 const MAX_SHARED_SCAN_BYTES = 64 * 1024 * 1024;
+/** Bytes copied per step when a truncation rewrites the kept prefix of a `.log` into a new file. */
+const TRUNCATE_COPY_BYTES = 8 * 1024 * 1024;
+/** Suffix of that new file until it is renamed over the `.log` (a leftover is removed at open, as `.tmp`). */
+const TRUNCATE_TMP_SUFFIX = ".tmp";
+/**
+ * Batch headers an index rebuild during reads walks per event-loop turn: each costs at most one pread of
+ * HEADER_READAHEAD_BYTES from the page cache and a few field reads, so a turn stays around a few milliseconds even
+ * for a 1 GiB segment of large batches; a segment of small batches needs fewer preads per step.
+ */
+export const INDEX_REBUILD_BATCHES_PER_STEP = 1024;
 /** Bytes the active segment grows past its last map before a read maps it again (bounds maps per segment). */
 const ACTIVE_REMAP_BYTES = 16 * 1024 * 1024;
 /** Largest segment position: positions are int32 in the offset index. */
@@ -242,11 +254,18 @@ export class Segment {
   private offsetIdx: OffsetIndex | null = null;
   private timeIdx: TimeIndex | null = null;
   private mapped: Uint8Array | null | undefined = undefined;
+  /**
+   * End of the bytes of this `.log` file handed out as views of a map: a response queued on a socket may still
+   * send them, so a truncation below it must not cut or overwrite this file (see {@link truncateTo}).
+   */
+  private viewedEnd = 0;
   private sealedFlag = true;
   private unsyncedIndexFiles: FileHandle[] = [];
   private syncing = 0;
   private closeWhenIdle = false;
   private closed = false;
+  /** The stepwise index rebuild under way ({@link prepareIndexes}), or null. */
+  private rebuilding: Promise<void> | null = null;
 
   private constructor(ctx: SegmentContext, dir: string, baseOffset: bigint, log: FileHandle) {
     this.ctx = ctx;
@@ -308,6 +327,23 @@ export class Segment {
     return this.timeIdx!;
   }
 
+  /**
+   * Makes both indexes ready without holding the event loop: null when they are loaded, or load now from their
+   * files (small; checked against the log); otherwise (missing or corrupt) a promise that settles once they have
+   * been rebuilt from the log's batch headers INDEX_REBUILD_BATCHES_PER_STEP per loop turn. A synchronous use
+   * meanwhile ({@link offsetIndex}) still rebuilds them at once; the stepwise rebuild then stops.
+   */
+  prepareIndexes(): Promise<void> | null {
+    if (this.offsetIdx !== null && this.timeIdx !== null) return null;
+    if (this.rebuilding !== null) return this.rebuilding;
+    if (this.loadIndexFiles()) return null;
+    const rebuild = this.rebuildIndexesStepwise().finally(() => {
+      if (this.rebuilding === rebuild) this.rebuilding = null;
+    });
+    this.rebuilding = rebuild;
+    return rebuild;
+  }
+
   /** Whether `batches` more batches could overflow either index (the segment must roll first). */
   indexWouldOverflow(batches: number): boolean {
     return this.offsetIndex().wouldOverflow(batches) || this.timeIndex().wouldOverflow(batches + 1);
@@ -355,7 +391,7 @@ export class Segment {
       // `view` covers the whole of a sealed segment, and a prefix of the active one (pread serves the rest).
       const end = view.length;
       const dv = dataViewOf(view);
-      let pos = this.offsetIndex().lookup(offset);
+      let pos = this.positionFor(offset);
       while (pos + BATCH_HEADER_SIZE <= end) {
         const size = batchSizeAt(dv, pos);
         if (size < BATCH_HEADER_SIZE) throw new Error(`bad batch length at ${pos} in ${this.logPath}`);
@@ -363,7 +399,10 @@ export class Segment {
         pos += size;
       }
       const took = takeBatches(view, dv, pos, end - pos, maxBytes, minOne, upperBound, out);
-      if (took > 0) out.chunk = view.subarray(pos, pos + took);
+      if (took > 0) {
+        out.chunk = view.subarray(pos, pos + took);
+        if (pos + took > this.viewedEnd) this.viewedEnd = pos + took;
+      }
       // Stopped inside the map (a limit was reached), or the map covers the whole segment: the read is answered.
       if (pos + took < end || end === this.size) {
         out.endOfSegment = pos + took >= this.size;
@@ -399,7 +438,7 @@ export class Segment {
   /** The batch holding `offset` or the first one after it (first with last offset >= `offset`), or null. */
   locate(offset: bigint): BatchInfo | null {
     let found: BatchInfo | null = null;
-    this.scan(this.offsetIndex().lookup(offset), this.size, this.baseOffset, false, (b) => {
+    this.scan(this.positionFor(offset), this.size, this.baseOffset, false, (b) => {
       if (b.lastOffset < offset) return true;
       found = { ...b };
       return false;
@@ -415,7 +454,10 @@ export class Segment {
   /** Reads the whole batch described by `b` (from the map where there is one). */
   readBatch(b: BatchInfo): Uint8Array {
     const view = this.mappedView();
-    if (view !== null && b.position + b.size <= view.length) return view.subarray(b.position, b.position + b.size);
+    if (view !== null && b.position + b.size <= view.length) {
+      if (b.position + b.size > this.viewedEnd) this.viewedEnd = b.position + b.size;
+      return view.subarray(b.position, b.position + b.size);
+    }
     const buf = new Uint8Array(b.size);
     if (this.log.read(buf, b.position) !== b.size) throw new Error(`short read of ${this.logPath} at ${b.position}`);
     return buf;
@@ -556,7 +598,8 @@ export class Segment {
     let removed = 0;
     if (info !== null) {
       removed = this.size - info.position;
-      this.log.truncate(info.position);
+      if (info.position < this.viewedEnd) this.replaceWithPrefix(info.position);
+      else this.log.truncate(info.position);
       this.size = info.position;
       this.offsetIndex().truncateToPosition(info.position);
       this.timeIndex().truncateToOffset(info.baseOffset);
@@ -575,6 +618,36 @@ export class Segment {
     if (this.size === 0) this.rollStartMs = -1;
     this.activate();
     return removed;
+  }
+
+  /**
+   * Truncation below bytes handed out as views (an unclean election; a follower read of a sealed segment): the
+   * kept prefix is copied into a new file renamed over the `.log`, so the old file, still mapped, keeps what the
+   * queued views send; cutting it in place would make them fault, or send the batches appended after the cut.
+   */
+  private replaceWithPrefix(length: number): void {
+    const tmp = this.logPath + TRUNCATE_TMP_SUFFIX;
+    const f = this.ctx.fs.open(tmp, true);
+    try {
+      f.truncate(0);
+      const buf = new Uint8Array(Math.min(TRUNCATE_COPY_BYTES, length));
+      for (let at = 0; at < length; ) {
+        const n = Math.min(buf.length, length - at);
+        const got = this.log.read(buf.subarray(0, n), at);
+        if (got !== n) throw new Error(`short read of ${this.logPath}: ${got} of ${n} bytes at ${at}`);
+        f.write(buf.subarray(0, n), at);
+        at += n;
+      }
+      f.datasyncNow();
+    } finally {
+      f.close();
+    }
+    this.ctx.fs.rename(tmp, this.logPath);
+    this.ctx.fs.syncDir(this.logPath.slice(0, this.logPath.lastIndexOf("/")));
+    const old = this.log;
+    this.log = this.ctx.fs.open(this.logPath, false);
+    old.close();
+    this.viewedEnd = 0;
   }
 
   /** Closes the files (once in-flight syncs finish). */
@@ -642,8 +715,25 @@ export class Segment {
     this.timestampsKnown = true;
   }
 
+  /**
+   * Where to start looking for `offset`: the offset index's entry, or the segment's start when the indexes are not
+   * loaded and `offset` is at or below the base offset (a read that continues from the previous segment needs no
+   * index, so it never triggers a rebuild).
+   */
+  private positionFor(offset: bigint): number {
+    if (this.offsetIdx === null && offset <= this.baseOffset) return 0;
+    return this.offsetIndex().lookup(offset);
+  }
+
   /** Loads both index files, checking them against the log; rebuilds them from the log if either is bad. */
   private loadIndexes(): void {
+    if (this.loadIndexFiles()) return;
+    const steps = this.rebuildSteps();
+    while (!steps.next().done);
+  }
+
+  /** Loads both index files if both are present and agree with the log; otherwise reports why and returns false. */
+  private loadIndexFiles(): boolean {
     const relLimit = this.sealedFlag && this.nextOffset > this.baseOffset ? this.relLimit() : MAX_RELATIVE_OFFSET;
     const offBytes = this.readIfExists(this.indexPath);
     const timeBytes = this.readIfExists(this.timeIndexPath);
@@ -652,25 +742,50 @@ export class Segment {
     if (typeof off !== "string" && typeof time !== "string") {
       this.offsetIdx = off;
       this.timeIdx = time;
-      return;
+      return true;
     }
     this.ctx.logger.warn(
       `${this.ctx.label}: rebuilding indexes of segment ${this.baseOffset} (${typeof off === "string" ? `.index ${off}` : `.timeindex ${time}`})`,
     );
-    this.rebuildIndexes();
+    return false;
   }
 
-  /** Rebuilds both indexes from batch headers (no truncation) and rewrites their files. */
-  private rebuildIndexes(): void {
+  /** Runs {@link rebuildSteps} with a loop turn between steps; stops early if the segment closes or a synchronous load won. */
+  private async rebuildIndexesStepwise(): Promise<void> {
+    const steps = this.rebuildSteps();
+    while (!steps.next().done) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.closed || this.closeWhenIdle || this.offsetIdx !== null) {
+        steps.return();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Rebuilds both indexes from batch headers (no truncation) and rewrites their files, yielding after every
+   * INDEX_REBUILD_BATCHES_PER_STEP headers; nothing is installed until the last step.
+   */
+  private *rebuildSteps(): Generator<void, void, void> {
     const off = new OffsetIndex(this.baseOffset, this.ctx.indexBytes);
     const time = new TimeIndex(this.baseOffset, this.ctx.indexBytes);
     this.maxTs = NO_TIMESTAMP;
     this.offsetOfMaxTs = -1n;
     this.bytesSinceIndexEntry = 0;
-    this.scan(0, this.size, this.baseOffset, false, (b) => {
-      this.indexBatch(off, time, b.position, b.size, b.lastOffset, b.maxTimestamp);
-      return true;
-    });
+    let position = 0;
+    let expected = this.baseOffset;
+    for (;;) {
+      let budget = INDEX_REBUILD_BATCHES_PER_STEP;
+      const stop = this.scan(position, this.size, expected, false, (b) => {
+        if (budget-- === 0) return false;
+        this.indexBatch(off, time, b.position, b.size, b.lastOffset, b.maxTimestamp);
+        return true;
+      });
+      if (budget >= 0 || stop.reason !== null) break;
+      position = stop.position;
+      expected = stop.nextOffset;
+      yield;
+    }
     if (this.sealedFlag) time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     this.timestampsKnown = true;
     this.writeIndexIfChanged(this.indexPath, null, off.encode(), false);

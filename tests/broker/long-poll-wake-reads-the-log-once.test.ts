@@ -5,7 +5,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type FileHandle, type FileSystem, nodeFileSystem } from "../../src/platform/fs.ts";
+import type { FileSystem } from "../../src/platform/fs.ts";
+import { readNotingFileSystem } from "../support/read-noting-fs.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { startTestBroker } from "../support/broker.ts";
@@ -14,24 +15,10 @@ import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 /** The real file system, counting reads of `.log` files in partition directories of topic `lw`. */
 function countingFs(): { fs: FileSystem; logReads: () => number } {
   let reads = 0;
-  const counted = (h: FileHandle): FileHandle => ({
-    path: h.path,
-    size: () => h.size(),
-    read: (buf, position) => {
-      if (/\/lw-\d+\/\d+\.log$/.test(h.path)) reads++;
-      return h.read(buf, position);
-    },
-    write: (buf, position) => h.write(buf, position),
-    writev: (bufs, position) => h.writev(bufs, position),
-    datasync: () => h.datasync(),
-    datasyncNow: () => h.datasyncNow(),
-    truncate: (length) => h.truncate(length),
-    close: () => h.close(),
-  });
   const fs: FileSystem = {
-    ...nodeFileSystem,
-    open: (path, create) => counted(nodeFileSystem.open(path, create)),
-    openRead: (path) => counted(nodeFileSystem.openRead(path)),
+    ...readNotingFileSystem((path) => {
+      if (/\/lw-\d+\/\d+\.log$/.test(path)) reads++;
+    }),
     // No maps, so every read of the log is a counted pread (the active segment is otherwise mapped for consumers).
     mmap: () => null,
   };

@@ -26,6 +26,7 @@ test("a read that rebuilds a missing index fsyncs the new index asynchronously",
     setRefusing(true);
     assert.deepEqual(batchBaseOffsets(log.read(0n, 1 << 20, false).chunks), expected);
     assert.equal(log.read(40n, 1 << 20, false).firstOffset, 39n);
+    assert.equal(log.read(10n, 1 << 20, false).firstOffset, 9n, "a read inside segment 0 uses (and rebuilds) its index");
     for (let i = 0; i < 1000 && !syncs.files.includes(idx); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(syncs.files.includes(idx), "the rebuilt index was fsynced asynchronously");
     assert.deepEqual([...nodeFs.readFileSync(idx)], [...good], "index rewritten as before");

@@ -120,6 +120,8 @@ test("a deleted or corrupt index is rebuilt and reads stay right", async () => {
       assert.deepEqual(batchBaseOffsets(log.read(0n, 1 << 20, false).chunks), expected, damage);
       const mid = log.read(40n, 1 << 20, false);
       assert.equal(mid.firstOffset, 39n, damage);
+      // A read from a segment's start needs no index; one inside segment 0 rebuilds it.
+      assert.equal(log.read(10n, 1 << 20, false).firstOffset, 9n, damage);
       assert.deepEqual([...nodeFs.readFileSync(idx)], [...good], `${damage}: index rewritten as before`);
       assert.ok(t.logger.lines.some((l) => l.includes("rebuilding indexes of segment 0")), damage);
       // And through full recovery too.

@@ -36,7 +36,7 @@ import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countFetched } from "../../http/metrics/topic-traffic.ts";
-import { nextSessionEpoch, sessionPartitionKey, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
+import { nextSessionEpoch, sessionPartitionKey, updateSession, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
 
 /** Upper bound on a long poll, whatever the client asks. */
 export const MAX_FETCH_WAIT_MS = 30_000;
@@ -107,19 +107,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         const s = b.fetchSessions.get(sessionId);
         if (s === undefined) return topError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
         if (s.nextEpoch !== epoch) return topError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
-        for (const w of fromRequest) {
-          const key = sessionPartitionKey(w.topicKey, w.partition);
-          const old = s.partitions.get(key);
-          if (old) {
-            w.sentHighWatermark = old.sentHighWatermark;
-            w.sentLogStartOffset = old.sentLogStartOffset;
-          }
-          s.partitions.set(key, w);
-        }
-        for (const f of req.forgottenTopicsData ?? []) {
-          const topicKey = useIds ? uuidHex(f.topicId!) : f.topic!;
-          for (const p of f.partitions) s.partitions.delete(sessionPartitionKey(topicKey, p));
-        }
+        updateSession(s, fromRequest, (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions })));
         // Re-resolve every followed partition: topics may have been created or deleted since.
         wanted = [...s.partitions.values()].map((sp) => {
           const r = resolve(sp.topicKey, sp.topicName, sp.topicId);
@@ -151,42 +139,48 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         }
         return buildResponse(results, session?.id ?? 0);
       };
-      const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-      const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
-      if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
-      return new Promise<FetchResponse>((done) => {
-        let finished = false;
-        /** Answers with `results` when the wake already read them, else reads once now. */
-        const finish = (results?: PartitionResult[]) => {
-          if (finished) return;
-          finished = true;
-          if (b.metrics !== null) b.metrics.waitingFetches--;
-          b.clock.clearTimer(timer);
-          for (const w of wanted) w.p?.removeFetchWaiter(onData);
-          done(respond(results ?? readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
-        };
-        // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
-        const park = () => {
-          for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
-        };
-        const onData = () => {
-          if (finished) return;
-          // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
-          // shows news, with a single read; nothing is read while nothing new is readable.
-          if (replicaId < 0 && req.minBytes <= 1) {
-            if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finish();
+      const serve = (): FetchResponse | Promise<FetchResponse> => {
+        const first = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
+        const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
+        if (first.bytes >= req.minBytes || waitMs === 0 || first.hasError || wanted.length === 0) return respond(first.results);
+        return new Promise<FetchResponse>((done) => {
+          let finished = false;
+          /** Answers with `results` when the wake already read them, else reads once now. */
+          const finish = (results?: PartitionResult[]) => {
+            if (finished) return;
+            finished = true;
+            if (b.metrics !== null) b.metrics.waitingFetches--;
+            b.clock.clearTimer(timer);
+            for (const w of wanted) w.p?.removeFetchWaiter(onData);
+            done(respond(results ?? readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack).results));
+          };
+          // Parks on every partition read; a partition with its limit of parked fetches reached answers at once.
+          const park = () => {
+            for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
+          };
+          const onData = () => {
+            if (finished) return;
+            // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
+            // shows news, with a single read; nothing is read while nothing new is readable.
+            if (replicaId < 0 && req.minBytes <= 1) {
+              if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finish();
+              else park();
+              return;
+            }
+            const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
+            if (again.bytes >= req.minBytes || again.hasError) finish(again.results);
             else park();
-            return;
-          }
-          const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-          if (again.bytes >= req.minBytes || again.hasError) finish(again.results);
-          else park();
-        };
-        const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
-        if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
-        const timer = b.clock.setTimer(() => finish(), waitMs);
-        park();
-      });
+          };
+          const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
+          if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory
+          const timer = b.clock.setTimer(() => finish(), waitMs);
+          park();
+        });
+      };
+      // A segment whose index files are missing or corrupt gets them rebuilt step by step (loop turns between)
+      // before the first read, so that the read itself never walks a whole segment on the loop.
+      const rebuilding = indexRebuildsFor(wanted);
+      return rebuilding === null ? serve() : rebuilding.then(serve);
     },
   };
 }
@@ -206,6 +200,16 @@ function consumerMayHaveNews(wanted: readonly Wanted[], ledAtStart: readonly boo
     if (end > w.fetchOffset || p.log.logStartOffset > w.fetchOffset) return true;
   }
   return false;
+}
+
+/** Index rebuilds the first read of `wanted` would need (see PartitionLog.indexesReadyFor), or null if none. */
+function indexRebuildsFor(wanted: readonly Wanted[]): Promise<unknown> | null {
+  let pending: Promise<void>[] | null = null;
+  for (const w of wanted) {
+    const ready = w.p?.log.indexesReadyFor(w.fetchOffset) ?? null;
+    if (ready !== null) (pending ??= []).push(ready);
+  }
+  return pending === null ? null : Promise.all(pending);
 }
 
 /** Reads every wanted partition; in an incremental session, keeps only partitions with news. */

@@ -7,7 +7,7 @@
  */
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from "../../protocol/generated/02_list_offsets.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
-import type { ApiHandler } from "../api-handler.ts";
+import type { ApiHandler, RequestContext } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
 
 /** ListOffsets special timestamps. */
@@ -27,67 +27,87 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
     minVersion: 1,
     maxVersion: 11,
     handle(ctx, req) {
-      return {
-        throttleTimeMs: 0,
-        topics: req.topics.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
-            const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
-            const p = b.partition(t.name, rp.partitionIndex);
-            if (p === undefined) {
-              out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-              return out;
-            }
-            const cle = rp.currentLeaderEpoch ?? -1;
-            if (cle >= 0 && cle !== p.leaderEpoch) {
-              out.errorCode = cle > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
-              return out;
-            }
-            const log = p.log;
-            // Transactions: read_committed sees offsets up to the last stable offset only.
-            const lastFetchable = (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
-            if (ctx.apiVersion >= 4) out.leaderEpoch = p.leaderEpoch;
-            try {
-              switch (rp.timestamp) {
-                case ListOffsetsTimestamp.LATEST:
-                  out.offset = lastFetchable;
-                  break;
-                case ListOffsetsTimestamp.EARLIEST:
-                case ListOffsetsTimestamp.EARLIEST_LOCAL:
-                  out.offset = log.logStartOffset;
-                  break;
-                case ListOffsetsTimestamp.LATEST_TIERED:
-                case ListOffsetsTimestamp.EARLIEST_PENDING_UPLOAD:
-                  out.offset = -1n;
-                  out.leaderEpoch = -1; // as Kafka: no tiered offset, so no epoch
-                  break;
-                case ListOffsetsTimestamp.MAX_TIMESTAMP: {
-                  const m = log.maxTimestampOffset();
-                  if (m !== null) {
-                    out.offset = m.offset;
-                    out.timestamp = BigInt(m.timestamp);
-                  } else out.leaderEpoch = -1; // as Kafka: an empty partition has no record and no epoch to report
-                  break;
-                }
-                default: {
-                  if (rp.timestamp < 0n) {
-                    out.errorCode = ErrorCode.INVALID_REQUEST;
-                    break;
-                  }
-                  const found = log.offsetForTimestamp(Number(rp.timestamp));
-                  if (found !== null && found.offset < lastFetchable) {
-                    out.offset = found.offset;
-                    out.timestamp = BigInt(found.timestamp);
-                  } else out.leaderEpoch = -1; // as Kafka: no record at or after the timestamp has no epoch either
-                }
-              }
-            } catch (e) {
-              out.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
-            }
-            return out;
-          }),
-        })),
-      };
+      // Timestamp lookups walk time and offset indexes: a segment whose index files are missing or corrupt gets them
+      // rebuilt step by step (loop turns between) first, so the lookup never walks a whole segment on the loop.
+      const rebuilding = timestampIndexRebuildsFor(b, req);
+      return rebuilding === null ? answer(ctx, req) : rebuilding.then(() => answer(ctx, req));
     },
   };
+
+  function answer(ctx: RequestContext, req: ListOffsetsRequest): ListOffsetsResponse {
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
+          const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+          const p = b.partition(t.name, rp.partitionIndex);
+          if (p === undefined) {
+            out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+            return out;
+          }
+          const cle = rp.currentLeaderEpoch ?? -1;
+          if (cle >= 0 && cle !== p.leaderEpoch) {
+            out.errorCode = cle > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+            return out;
+          }
+          const log = p.log;
+          // Transactions: read_committed sees offsets up to the last stable offset only.
+          const lastFetchable = (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
+          if (ctx.apiVersion >= 4) out.leaderEpoch = p.leaderEpoch;
+          try {
+            switch (rp.timestamp) {
+              case ListOffsetsTimestamp.LATEST:
+                out.offset = lastFetchable;
+                break;
+              case ListOffsetsTimestamp.EARLIEST:
+              case ListOffsetsTimestamp.EARLIEST_LOCAL:
+                out.offset = log.logStartOffset;
+                break;
+              case ListOffsetsTimestamp.LATEST_TIERED:
+              case ListOffsetsTimestamp.EARLIEST_PENDING_UPLOAD:
+                out.offset = -1n;
+                out.leaderEpoch = -1; // as Kafka: no tiered offset, so no epoch
+                break;
+              case ListOffsetsTimestamp.MAX_TIMESTAMP: {
+                const m = log.maxTimestampOffset();
+                if (m !== null) {
+                  out.offset = m.offset;
+                  out.timestamp = BigInt(m.timestamp);
+                } else out.leaderEpoch = -1; // as Kafka: an empty partition has no record and no epoch to report
+                break;
+              }
+              default: {
+                if (rp.timestamp < 0n) {
+                  out.errorCode = ErrorCode.INVALID_REQUEST;
+                  break;
+                }
+                const found = log.offsetForTimestamp(Number(rp.timestamp));
+                if (found !== null && found.offset < lastFetchable) {
+                  out.offset = found.offset;
+                  out.timestamp = BigInt(found.timestamp);
+                } else out.leaderEpoch = -1; // as Kafka: no record at or after the timestamp has no epoch either
+              }
+            }
+          } catch (e) {
+            out.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+          }
+          return out;
+        }),
+      })),
+    };
+  }
+}
+
+/** Index rebuilds the timestamp lookups of `req` would need (see PartitionLog.indexesReadyForTimestamps), or null. */
+function timestampIndexRebuildsFor(b: Broker, req: ListOffsetsRequest): Promise<unknown> | null {
+  let pending: Promise<void>[] | null = null;
+  for (const t of req.topics) {
+    for (const rp of t.partitions) {
+      if (rp.timestamp < 0n && rp.timestamp !== ListOffsetsTimestamp.MAX_TIMESTAMP) continue;
+      const ready = b.partition(t.name, rp.partitionIndex)?.log.indexesReadyForTimestamps() ?? null;
+      if (ready !== null) (pending ??= []).push(ready);
+    }
+  }
+  return pending === null ? null : Promise.all(pending);
 }
