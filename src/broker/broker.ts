@@ -12,6 +12,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
+import { FlushRounds } from "../storage/flush-rounds.ts";
 import { LogManager, isLogDirStartFailure } from "../storage/log-manager.ts";
 import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
@@ -351,6 +352,7 @@ export class Broker {
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
+      flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
       clock: d.clock,
       logger: d.logger,
       random: d.random,
