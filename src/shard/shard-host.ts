@@ -182,11 +182,12 @@ export class ShardSet {
   }
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
-  open(shard: number, client: AcceptedClient, clientId = "runnel-front"): Promise<BrokerChannel> {
+  open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
+    const { remote, remoteIp, principal, listenerName, clientId } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
-      clientId,
+      clientId: clientId ?? "runnel-front",
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, client, onConnection);
+        this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
         return Promise.resolve();
       },
     });
