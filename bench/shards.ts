@@ -25,6 +25,7 @@ import { readProduceResponse, writeProduceRequest } from "../src/protocol/genera
 import { readMetadataResponse, writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
 import { fetchPartitionToEnd } from "./fetch-stream.ts";
+import { LISTENING_LINE } from "../tests/support/broker-process.ts";
 import { ROOT, RawKafkaConnection, benchBatch, printTable, requestFrame, writeResults } from "./support.ts";
 
 const { values } = parseArgs({
@@ -117,7 +118,7 @@ async function startBroker(mode: string, dir: string): Promise<Broker> {
     let log = "";
     child.stderr!.on("data", (b) => {
       log += b;
-      const m = /listening on \w+:\/\/[^:\s]+:(\d+)/.exec(log);
+      const m = LISTENING_LINE.exec(log);
       if (m) resolve(Number(m[1]));
     });
     child.on("exit", () => reject(new Error(`broker (${mode}) exited before listening:\n${log}`)));

@@ -13,6 +13,7 @@ import { initCompression, codecById } from "../compression/index.ts";
 import { CodecPool, defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
+import { FlushRounds } from "../storage/flush-rounds.ts";
 import { LogManager, isLogDirStartFailure } from "../storage/log-manager.ts";
 import type { LogCleaner } from "../storage/log-cleaner.ts";
 import { FileHandleCache, RESERVED_FDS, logOpenFilesBudget } from "../storage/file-handle-cache.ts";
@@ -70,6 +71,8 @@ import { parseReplicaSelector } from "../replication/replica-selector.ts";
 import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE, ReplicationThrottle } from "../replication/replication-throttle.ts";
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
+import { UNSHARED_LOG_DIRS, type LogDirShare } from "../storage/log-dir-share.ts";
+import { takeBackFromShards } from "./log-dir-layout.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -158,6 +161,11 @@ export interface BrokerDeps {
   httpGet?: HttpGet;
   /** The broker shut itself down (every log dir failed, KIP-112): the process should exit with an error. */
   onFatal?: (reason: string) => void;
+  /**
+   * A shard of a node (src/shard): its log dirs are shared with the other shards (only owned partitions, its own
+   * root files), and the shard host keeps meta.properties (this broker takes `cluster.id` from its config).
+   */
+  logDirShare?: LogDirShare;
 }
 
 /** A running broker. */
@@ -259,7 +267,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal">>) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare">>, share: LogDirShare) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -293,14 +301,14 @@ export class Broker {
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
-    this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn);
-    for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn)) this.checkpointedHighWatermarks.set(tp, hw);
+    this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn, share.suffix);
+    for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn, share.suffix)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -322,12 +330,17 @@ export class Broker {
       }
     }
     let metaFailure: unknown = null;
-    const clusterId = ensureMetaProperties(d.fs, dirs.filter((dir) => !failedDirs.has(dir)), config.nodeId, config.raw("cluster.id"), d.random, (dir, e) => {
+    const share = deps.logDirShare ?? UNSHARED_LOG_DIRS;
+    const shardClusterId = deps.logDirShare === undefined ? null : config.raw("cluster.id");
+    if (deps.logDirShare !== undefined && shardClusterId === null) throw new Error("a shard takes cluster.id from the shard host");
+    const clusterId = shardClusterId ?? ensureMetaProperties(d.fs, dirs.filter((dir) => !failedDirs.has(dir)), config.nodeId, config.raw("cluster.id"), d.random, (dir, e) => {
       if (dir === dirs[0] || !isLogDirStartFailure(e)) metaFailure ??= e;
       else failedDirs.set(dir, e);
     });
     if (metaFailure !== null) throw metaFailure;
     const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
+    // A single node on dirs a sharded run left (runnel.shards > 1 before): its partitions and root files come back to it.
+    if (deps.metadata === undefined && deps.cluster === undefined) await takeBackFromShards(d.fs, dirs, metadata as LocalMetadataStore, config.nodeId);
     let started: Broker | null = null; // set once constructed: a runtime failure of every log dir shuts it down
     // Dynamic broker configs (KIP-226) from the metadata store count from the start: storage and the cleaner too.
     const staticSettings = new Map(config.values);
@@ -342,6 +355,7 @@ export class Broker {
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
+      flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
       clock: d.clock,
       logger: d.logger,
       random: d.random,
@@ -362,9 +376,10 @@ export class Broker {
       afterPartitionLoaded: deps.recoveryProgress,
       failedDirs,
       onAllLogDirsFailed: (reason) => started?.fatal(reason),
+      share,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
-    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem });
+    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem }, share);
     started = broker;
     broker.onFatal = deps.onFatal ?? null;
     broker.metrics = metrics;

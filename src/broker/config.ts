@@ -49,6 +49,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.flush.interval.messages", type: "long", default: LONG_MAX, doc: "Messages between forced flushes." },
   { key: "log.flush.interval.ms", type: "long", default: null, doc: "Time between forced flushes." },
   { key: "log.retention.check.interval.ms", type: "long", default: "300000", doc: "How often retention runs." },
+  { key: "runnel.log.flush.rounds", type: "boolean", default: "false", doc: "Runnel: acks=all fdatasyncs run in broker-wide rounds (one round at a time covers every partition that asked since the last one started) instead of one group-commit queue per partition." },
   { key: "log.flush.offset.checkpoint.interval.ms", type: "int", default: "60000", doc: "How often recovery points are checkpointed." },
   { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
   { key: "log.cleanup.policy", type: "list", default: "delete", doc: "delete and/or compact." },

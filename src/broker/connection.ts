@@ -51,6 +51,8 @@ export interface ConnectionOptions {
   security?: (conn: Connection) => SecuritySession;
   /** Runs `fn` after `ms` (ends a client quota's mute, KIP-219). */
   setTimer?: (fn: () => void, ms: number) => unknown;
+  /** Told once when the connection closed, from either side (the sharded front closes its shard channels). */
+  onClosed?: (session: SecuritySession | undefined, remote: string) => void;
   /** Free buffers for large frames arriving in several chunks (Produce frames go back once answered). */
   framePool?: FrameBufferPool;
 }
@@ -140,6 +142,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     frameHeld = 0;
     responseHeld = 0;
     frames.clear();
+    opts.onClosed?.(session, conn.remote);
   };
 
   const releaseSlot = (s: Slot) => {

@@ -51,6 +51,23 @@ export function nextSessionEpoch(epoch: number): number {
   return epoch >= 0x7fffffff ? 1 : epoch + 1;
 }
 
+/**
+ * Applies an incremental fetch to session `s`: each partition it names replaces the session's entry (keeping what
+ * was last sent for it), and the partitions it forgets (`topicKey` with their indexes) leave the session.
+ */
+export function updateSession(s: FetchSession, named: readonly SessionPartition[], forgotten: readonly { topicKey: string; partitions: readonly number[] }[]): void {
+  for (const w of named) {
+    const key = sessionPartitionKey(w.topicKey, w.partition);
+    const old = s.partitions.get(key);
+    if (old) {
+      w.sentHighWatermark = old.sentHighWatermark;
+      w.sentLogStartOffset = old.sentLogStartOffset;
+    }
+    s.partitions.set(key, w);
+  }
+  for (const f of forgotten) for (const p of f.partitions) s.partitions.delete(sessionPartitionKey(f.topicKey, p));
+}
+
 /** All open fetch sessions of the broker. */
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();

@@ -9,7 +9,7 @@ import type { ConnectionHandler } from "../platform/net.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { kafkaConnection, responseWriter } from "./connection.ts";
+import { kafkaConnection, responseWriter, type ConnectionOptions } from "./connection.ts";
 import { ConnectionQuotas, parsePerIpOverrides } from "./connection-quotas.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { RequestBudget } from "./request-budget.ts";
@@ -76,6 +76,7 @@ export async function startKafkaListener(
   security?: ListenerSecurity,
   limits?: ListenerLimits,
   listenPlain: ListenFn = listen,
+  onConnectionClosed?: ConnectionOptions["onClosed"],
 ): Promise<KafkaListener> {
   const shared = limits ?? listenerLimits(config, connectionFds);
   const { quotas, budget } = shared;
@@ -93,6 +94,7 @@ export async function startKafkaListener(
     metrics,
     security: security === undefined ? undefined : (c: Parameters<ListenerSecurity["session"]>[0]) => security.session(c),
     setTimer: (fn: () => void, ms: number) => clock.setTimer(fn, ms),
+    onClosed: onConnectionClosed,
     framePool: new FrameBufferPool(),
   };
   let accepting = true;

@@ -46,9 +46,12 @@ export class ProducerIdAllocator {
     this.source = (size) => this.reserveInFile(size);
   }
 
-  /** Reserves the next `size` ids in the file, durably, without blocking the event loop; answers the first. */
-  private async reserveInFile(size: bigint): Promise<bigint> {
-    const first = this.fileReservedEnd;
+  /**
+   * Reserves the next `size` ids in the file, none below `floor`, durably, without blocking the event loop; answers
+   * the first. Also the block source of a node's shards (served by the shard host from the node's file).
+   */
+  async reserveInFile(size: bigint, floor = 0n): Promise<bigint> {
+    const first = this.fileReservedEnd > floor ? this.fileReservedEnd : floor;
     this.fileReservedEnd = first + size;
     await this.fs.writeFileAtomicAsync(this.path, new TextEncoder().encode(`${this.fileReservedEnd}\n`), "reserve");
     await this.fs.syncDirAsync(nodePath.dirname(this.path));

@@ -7,7 +7,7 @@
  * The rest of the client talks to brokers only through the {@link BrokerChannel} interface, so tests can put a
  * scripted broker behind it.
  */
-import { connect as dial, connectTls, type Connection, type TlsClientOptions } from "../platform/net.ts";
+import { connect as dial, connectTls, type Connection, type ConnectionHandler, type TlsClientOptions } from "../platform/net.ts";
 import { systemRandom } from "../platform/random.ts";
 import { saslClient, type SaslCredentials } from "../security/sasl-client.ts";
 import type { SaslHandshakeResponse } from "../protocol/generated/17_sasl_handshake.ts";
@@ -82,6 +82,8 @@ export interface ConnectionOptions {
   tls?: TlsClientOptions;
   /** `security.protocol` SASL_PLAINTEXT / SASL_SSL: log in with these credentials after ApiVersions. */
   sasl?: SaslCredentials;
+  /** How the connection is made instead of TCP (a node's shards talk over MessagePorts: src/shard). */
+  transport?: (host: string, port: number, onConnection: (c: Connection) => ConnectionHandler) => Promise<void>;
 }
 
 interface Pending {
@@ -153,7 +155,7 @@ export class BrokerConnection implements BrokerChannel {
       if (timedOut) conn.close(false);
       return { onData: (chunk: Uint8Array) => c.onData(chunk), onDrain: () => {}, onClose: () => c.fail(new ConnectionError(`connection to ${c.address} closed`)) };
     };
-    const connected = opts.tls !== undefined ? connectTls(host, port, opts.tls, onConnection) : dial(host, port, onConnection);
+    const connected = opts.transport !== undefined ? opts.transport(host, port, onConnection) : opts.tls !== undefined ? connectTls(host, port, opts.tls, onConnection) : dial(host, port, onConnection);
     try {
       await new Promise<void>((resolve, reject) => {
         timer = clock.setTimer(() => {

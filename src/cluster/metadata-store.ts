@@ -191,38 +191,13 @@ function byName(a: TopicRecord, b: TopicRecord): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-/**
- * A {@link MetadataStore} in one local JSON file, rewritten atomically off the event loop (tmp + asynchronous
- * fdatasync + rename + asynchronous directory fsync)
- * on every change. Writes are queued and applied one at a time.
- */
-export class LocalMetadataStore implements MetadataStore {
-  private readonly path: string;
-  private readonly fs: FileSystem;
-  private readonly topicsByName = new Map<string, TopicRecord>();
-  private readonly states = new Map<string, PartitionStateRecord>();
-  private readonly registrations = new Map<number, BrokerRegistration>();
-  private readonly configRecords = new Map<string, ConfigRecord>();
-  private readonly listeners = new Set<MetadataListener>();
-  private storeVersion = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+/** The in-memory view of a metadata store and its synchronous reads (the local store's, a shard's mirror's). */
+export class MetadataView {
+  protected readonly topicsByName = new Map<string, TopicRecord>();
+  protected readonly states = new Map<string, PartitionStateRecord>();
+  protected readonly registrations = new Map<number, BrokerRegistration>();
+  protected readonly configRecords = new Map<string, ConfigRecord>();
 
-  constructor(fs: FileSystem, dir: string) {
-    this.fs = fs;
-    this.path = `${dir}/${FILE_NAME}`;
-    if (!fs.exists(this.path)) return;
-    const doc = JSON.parse(new TextDecoder().decode(fs.readFile(this.path)));
-    if (doc.version !== 1 && doc.version !== FORMAT_VERSION) throw new Error(`${this.path}: unknown metadata version ${doc.version}`);
-    for (const t of doc.topics as TopicRecord[]) this.topicsByName.set(t.name, t);
-    for (const p of (doc.partitions ?? []) as PartitionStateRecord[]) this.states.set(partitionKey(p.topic, p.partition), p);
-    for (const c of (doc.configs ?? []) as ConfigRecord[]) this.configRecords.set(configKey(c.resource, c.name), c);
-    this.storeVersion = doc.storeVersion ?? 0;
-  }
-
-  /** Version of the last applied change. */
-  get version(): number {
-    return this.storeVersion;
-  }
   /** All topics, sorted by name. */
   topics(): TopicRecord[] {
     return [...this.topicsByName.values()].sort(byName);
@@ -242,6 +217,60 @@ export class LocalMetadataStore implements MetadataStore {
   /** The registration of broker `nodeId`, or undefined. */
   broker(nodeId: number): BrokerRegistration | undefined {
     return this.registrations.get(nodeId);
+  }
+  /** A resource's dynamic config overrides, or undefined. */
+  configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined {
+    return this.configRecords.get(configKey(resource, name));
+  }
+  /** Every config record of one resource kind. */
+  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[] {
+    return [...this.configRecords.values()].filter((c) => c.resource === resource);
+  }
+
+  /** Applies one change (as watchers see it) to the view. */
+  protected applyChange(c: MetadataChange): void {
+    if (c.kind === "topic") {
+      if (c.value === null) this.topicsByName.delete(c.name);
+      else this.topicsByName.set(c.name, c.value);
+    } else if (c.kind === "partition") {
+      if (c.value === null) this.states.delete(partitionKey(c.topic, c.partition));
+      else this.states.set(partitionKey(c.topic, c.partition), c.value);
+    } else if (c.kind === "config") {
+      if (c.value === null) this.configRecords.delete(configKey(c.resource, c.name));
+      else this.configRecords.set(configKey(c.resource, c.name), c.value);
+    } else if (c.value === null) this.registrations.delete(c.nodeId);
+    else this.registrations.set(c.nodeId, c.value);
+  }
+}
+
+/**
+ * A {@link MetadataStore} in one local JSON file, rewritten atomically off the event loop (tmp + asynchronous
+ * fdatasync + rename + asynchronous directory fsync)
+ * on every change. Writes are queued and applied one at a time.
+ */
+export class LocalMetadataStore extends MetadataView implements MetadataStore {
+  private readonly path: string;
+  private readonly fs: FileSystem;
+  private readonly listeners = new Set<MetadataListener>();
+  private storeVersion = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(fs: FileSystem, dir: string) {
+    super();
+    this.fs = fs;
+    this.path = `${dir}/${FILE_NAME}`;
+    if (!fs.exists(this.path)) return;
+    const doc = JSON.parse(new TextDecoder().decode(fs.readFile(this.path)));
+    if (doc.version !== 1 && doc.version !== FORMAT_VERSION) throw new Error(`${this.path}: unknown metadata version ${doc.version}`);
+    for (const t of doc.topics as TopicRecord[]) this.topicsByName.set(t.name, t);
+    for (const p of (doc.partitions ?? []) as PartitionStateRecord[]) this.states.set(partitionKey(p.topic, p.partition), p);
+    for (const c of (doc.configs ?? []) as ConfigRecord[]) this.configRecords.set(configKey(c.resource, c.name), c);
+    this.storeVersion = doc.storeVersion ?? 0;
+  }
+
+  /** Version of the last applied change. */
+  get version(): number {
+    return this.storeVersion;
   }
 
   /** Creates a topic and its partition states, durably. */
@@ -286,6 +315,20 @@ export class LocalMetadataStore implements MetadataStore {
     });
   }
 
+  /**
+   * Replaces existing partition states in one durable commit, without compare-and-set: for start-up placement
+   * changes (src/cluster/placement-normalization.ts), before anything else writes. Each must bump its partition epoch.
+   */
+  rewritePartitionStates(states: readonly PartitionStateRecord[]): Promise<void> {
+    return this.enqueue(() => {
+      for (const next of states) {
+        const cur = this.states.get(partitionKey(next.topic, next.partition));
+        if (cur === undefined || next.partitionEpoch !== cur.partitionEpoch + 1) throw new Error(`partition ${next.topic}-${next.partition}: a rewrite must follow the stored state (epoch ${cur?.partitionEpoch})`);
+      }
+      return this.commit([], [], states, []);
+    });
+  }
+
   /** Registers a broker (kept in memory: a single node's registration ends with its process). */
   registerBroker(registration: BrokerRegistration): Promise<void> {
     return this.enqueue(() => {
@@ -300,16 +343,6 @@ export class LocalMetadataStore implements MetadataStore {
       if (!this.registrations.delete(nodeId)) return;
       this.emit({ kind: "broker", version: ++this.storeVersion, nodeId, value: null });
     });
-  }
-
-  /** A resource's dynamic config overrides, or undefined. */
-  configRecord(resource: ConfigRecord["resource"], name: string): ConfigRecord | undefined {
-    return this.configRecords.get(configKey(resource, name));
-  }
-
-  /** Every config record of one resource kind. */
-  configRecordsOf(resource: ConfigRecord["resource"]): ConfigRecord[] {
-    return [...this.configRecords.values()].filter((c) => c.resource === resource);
   }
 
   /** Replaces a resource's dynamic config overrides, durably; an empty set removes the record. */

@@ -11,13 +11,17 @@ import { writeFileAtomicAsync } from "./atomic-file-async.ts";
 /** File name in each log dir. */
 export const REPLICATION_OFFSET_CHECKPOINT = "replication-offset-checkpoint";
 
-/** The high watermarks checkpointed in `logDir`, by `topic-partition` (none when the file is missing or damaged). */
-export function readHighWatermarks(fs: FileSystem, logDir: string, warn: (msg: string) => void = () => {}): Map<string, bigint> {
+/**
+ * The high watermarks checkpointed in `logDir`, by `topic-partition` (none when the file is missing or damaged);
+ * `suffix` names a shard's own file (src/storage/log-dir-share.ts).
+ */
+export function readHighWatermarks(fs: FileSystem, logDir: string, warn: (msg: string) => void = () => {}, suffix = ""): Map<string, bigint> {
   const out = new Map<string, bigint>();
+  const path = `${logDir}/${REPLICATION_OFFSET_CHECKPOINT}${suffix}`;
   try {
-    for (const e of readOffsetCheckpoint(fs, `${logDir}/${REPLICATION_OFFSET_CHECKPOINT}`)) out.set(`${e.topic}-${e.partition}`, e.offset);
+    for (const e of readOffsetCheckpoint(fs, path)) out.set(`${e.topic}-${e.partition}`, e.offset);
   } catch (e) {
-    warn(`${logDir}/${REPLICATION_OFFSET_CHECKPOINT}: ${(e as Error).message}; high watermarks start from the log ends`);
+    warn(`${path}: ${(e as Error).message}; high watermarks start from the log ends`);
   }
   return out;
 }
@@ -31,10 +35,13 @@ export class HighWatermarkCheckpoints {
   private readonly warn: (msg: string) => void;
   private readonly written = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly name: string;
 
-  constructor(fs: FileSystem, warn: (msg: string) => void) {
+  /** `suffix`: a shard's own file name suffix (src/storage/log-dir-share.ts), "" for a broker alone. */
+  constructor(fs: FileSystem, warn: (msg: string) => void, suffix = "") {
     this.fs = fs;
     this.warn = warn;
+    this.name = REPLICATION_OFFSET_CHECKPOINT + suffix;
   }
 
   /** Starts writing, off the event loop, each dir whose entries changed since its last write. */
@@ -42,7 +49,7 @@ export class HighWatermarkCheckpoints {
     for (const [dir, entries] of entriesByDir) {
       const text = formatOffsetCheckpoint(entries);
       if (this.written.get(dir) === text || this.inFlight.has(dir)) continue;
-      const done = writeFileAtomicAsync(this.fs, `${dir}/${REPLICATION_OFFSET_CHECKPOINT}`, new TextEncoder().encode(text)).then(
+      const done = writeFileAtomicAsync(this.fs, `${dir}/${this.name}`, new TextEncoder().encode(text)).then(
         () => void this.written.set(dir, text),
         (e) => this.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`),
       );
@@ -57,7 +64,7 @@ export class HighWatermarkCheckpoints {
       const text = formatOffsetCheckpoint(entries);
       if (this.written.get(dir) === text) continue;
       try {
-        this.fs.writeFileAtomic(`${dir}/${REPLICATION_OFFSET_CHECKPOINT}`, new TextEncoder().encode(text));
+        this.fs.writeFileAtomic(`${dir}/${this.name}`, new TextEncoder().encode(text));
         this.written.set(dir, text);
       } catch (e) {
         this.warn(`could not write the high watermark checkpoint of ${dir}: ${(e as Error).message}`);

@@ -24,6 +24,10 @@ export interface Connection {
   close(graceful?: boolean): void;
   /** On TLS: the verified client certificate's subject in RFC 2253 order (`CN=alice,O=Acme,C=US`), else null. */
   readonly peerSubject?: string | null;
+  /** A shard's connection from its node's front (src/shard): the principal the front authenticated (`User:alice`). */
+  readonly principal?: string;
+  /** A shard's connection from its node's front: the name of the listener the client connected to. */
+  readonly listenerName?: string;
 }
 
 /** A TLS server's key material and client-certificate policy (PEM text). */

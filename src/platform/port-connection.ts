@@ -26,13 +26,15 @@ export interface PortLike {
 
 /**
  * Runs one end of a connection over `port`: calls `onConnection` at once with the {@link Connection} and feeds
- * the returned handler. `remote` names the peer ("shard-1", "front") for logs; `remoteIp` defaults to it.
+ * the returned handler. `remote` names the peer ("shard-1", or the front's client address) for logs; `remoteIp`
+ * defaults to it; `client` carries who the front's client is (principal, listener name) to a shard.
  */
 export function openPortConnection(
   port: PortLike,
   remote: string,
   onConnection: (c: Connection) => ConnectionHandler,
   remoteIp: string = remote,
+  client: { principal?: string; listenerName?: string } = {},
 ): Connection {
   let unacked = 0;
   let blocked = false;
@@ -58,6 +60,8 @@ export function openPortConnection(
     remote,
     remoteIp,
     peerSubject: null,
+    principal: client.principal,
+    listenerName: client.listenerName,
     write(chunks) {
       if (closed) return true;
       const buf = concatBytes(chunks).buffer as ArrayBuffer;

@@ -123,7 +123,9 @@ export function listenerSecurity(config: BrokerConfig, def: ListenerDef, deps: L
     session(conn) {
       // A certificate principal counts on SSL; on SASL_SSL the SASL identity replaces it.
       const certPrincipal = tls !== null && sasl === null && conn.peerSubject ? tls.principals.map(conn.peerSubject) : null;
-      return new SecuritySession(def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal, conn.remoteIp);
+      const session = new SecuritySession(conn.listenerName ?? def.name, def.securityProtocol, conn.remote, sasl, deps.log, certPrincipal, conn.remoteIp);
+      if (conn.principal !== undefined) session.principal = conn.principal; // a shard serving its node's front's client
+      return session;
     },
   };
 }

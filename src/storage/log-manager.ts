@@ -18,6 +18,7 @@ import { initCrc32c } from "../protocol/crc32c.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "./log-config.ts";
 import { LogCleaner, type LogCleanerOptions } from "./log-cleaner.ts";
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicPartition } from "./log-file-names.ts";
+import { UNSHARED_LOG_DIRS, type LogDirShare } from "./log-dir-share.ts";
 import { readPartitionMetadata, writePartitionMetadata, writePartitionMetadataSoon } from "./partition-metadata.ts";
 import { uuidFromBase64 } from "../protocol/uuid.ts";
 import { PartitionLog } from "./partition-log.ts";
@@ -58,6 +59,8 @@ export interface LogManagerOptions {
   failedDirs?: ReadonlyMap<string, unknown>;
   /** Every log dir is offline (KIP-112): the broker shuts down, as Kafka does. */
   onAllLogDirsFailed?: (reason: string) => void;
+  /** Log dirs shared with the other shards of the node: only owned partitions, root files with a suffix (default: alone). */
+  share?: LogDirShare;
 }
 
 /** A log dir and the partitions in it, for DescribeLogDirs. */
@@ -119,11 +122,14 @@ export class LogManager {
   private readonly partitionsIn = new Map<string, number>();
   /** Log dirs taken offline by a disk failure, with the reason. */
   private readonly offlineDirs = new Map<string, string>();
+  /** Which partitions of the log dirs are this broker's, and the suffix of its root files. */
+  private readonly share: LogDirShare;
 
   private constructor(logDirs: readonly string[], deps: StorageDeps, opts: LogManagerOptions) {
     if (logDirs.length === 0) throw new Error("log.dirs lists no directory");
     this.logDirs = [...logDirs];
     this.opts = opts;
+    this.share = opts.share ?? UNSHARED_LOG_DIRS;
     this.deps = deps;
     const c = opts.cleaner ?? {};
     this.cleaner = c.enable === false ? null : new LogCleaner(deps, () => this.allLogs(), c, (log) => this.writeCleanerCheckpoint(log));
@@ -386,10 +392,11 @@ export class LogManager {
       recovery.push({ topic, partition, offset: log.recoveryPoint });
       starts.push({ topic, partition, offset: log.logStartOffset });
     }
+    const suffix = this.share.suffix;
     return [
-      [RECOVERY_POINT_CHECKPOINT, recovery],
-      [LOG_START_OFFSET_CHECKPOINT, starts],
-      [CLEANER_OFFSET_CHECKPOINT, this.cleanedEntries(dir)],
+      [RECOVERY_POINT_CHECKPOINT + suffix, recovery],
+      [LOG_START_OFFSET_CHECKPOINT + suffix, starts],
+      [CLEANER_OFFSET_CHECKPOINT + suffix, this.cleanedEntries(dir)],
     ];
   }
 
@@ -440,7 +447,7 @@ export class LogManager {
     }
     for (const dir of this.logDirs) {
       if (unclean.has(dir) || this.offlineDirs.has(dir)) continue;
-      this.deps.fs.writeFileAtomic(`${dir}/${CLEAN_SHUTDOWN_FILE}`, new TextEncoder().encode("{}\n"));
+      this.deps.fs.writeFileAtomic(`${dir}/${CLEAN_SHUTDOWN_FILE}${this.share.suffix}`, new TextEncoder().encode("{}\n"));
     }
   }
 
@@ -490,27 +497,31 @@ export class LogManager {
     this.deps.fs.mkdirp(dir);
     return this.deps.fs.list(dir).filter((name) => {
       const tp = parsePartitionDirName(name);
-      return tp !== null && partitionDirName(tp) === name;
+      return tp !== null && partitionDirName(tp) === name && this.share.owns(tp);
     });
   }
 
   private async loadDir(dir: string, total: number): Promise<void> {
     const fs = this.deps.fs;
     fs.mkdirp(dir);
-    const marker = `${dir}/${CLEAN_SHUTDOWN_FILE}`;
+    const suffix = this.share.suffix;
+    const marker = `${dir}/${CLEAN_SHUTDOWN_FILE}${suffix}`;
     const clean = fs.exists(marker);
-    const recoveryPoints = this.readCheckpoint(`${dir}/${RECOVERY_POINT_CHECKPOINT}`);
-    const logStarts = this.readCheckpoint(`${dir}/${LOG_START_OFFSET_CHECKPOINT}`);
-    const cleanerPoints = this.readCheckpoint(`${dir}/${CLEANER_OFFSET_CHECKPOINT}`);
+    const recoveryPoints = this.readCheckpoint(`${dir}/${RECOVERY_POINT_CHECKPOINT}${suffix}`);
+    const logStarts = this.readCheckpoint(`${dir}/${LOG_START_OFFSET_CHECKPOINT}${suffix}`);
+    const cleanerPoints = this.readCheckpoint(`${dir}/${CLEANER_OFFSET_CHECKPOINT}${suffix}`);
     for (const name of fs.list(dir).sort()) {
       const path = `${dir}/${name}`;
       if (name.endsWith(DELETE_DIR_SUFFIX)) {
+        // `<topic>-<partition>.<id>-delete`: only the owner of that partition removes it (shards share the dir).
+        const doomed = parsePartitionDirName(name.slice(0, name.lastIndexOf(".")));
+        if (doomed !== null && !this.share.owns(doomed)) continue;
         fs.removeTree(path);
         this.deps.logger.info(`removed ${path} left by an interrupted delete`);
         continue;
       }
       const tp = parsePartitionDirName(name);
-      if (tp === null || partitionDirName(tp) !== name) continue;
+      if (tp === null || partitionDirName(tp) !== name || !this.share.owns(tp)) continue;
       if (this.entries.has(name)) {
         this.deps.logger.error(`partition ${name} is in more than one log dir; keeping the one in ${this.entries.get(name)!.logDir}`);
         continue;

@@ -580,6 +580,17 @@ export class PartitionLog {
   sync(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
     if (this.leo > this.flushRequestedTo) this.flushRequestedTo = this.leo;
+    const rounds = this.deps.flushRounds;
+    if (rounds !== undefined) {
+      // One broker-wide round at a time; close() waits for the round this log last joined.
+      const joined = rounds.request(this);
+      this.flushQueued = joined;
+      const settled = () => {
+        if (this.flushQueued === joined) this.flushQueued = null;
+      };
+      joined.then(settled, settled);
+      return joined;
+    }
     if (this.flushQueued !== null) return this.flushQueued;
     if (this.flushInFlight === null) return this.startFlush();
     if (this.leo <= this.flushInFlightTarget && this.pendingSealed.length === 0) return this.flushInFlight;
@@ -882,8 +893,19 @@ export class PartitionLog {
     );
   }
 
-  private startFlush(): Promise<void> {
+  /** Whether the flush started last covers everything appended so far (for FlushRounds). */
+  flushCoversAppended(): boolean {
+    return this.leo <= (this.flushInFlightTarget > this.flushedTo ? this.flushInFlightTarget : this.flushedTo) && this.pendingSealed.length === 0 && !this.dirUnsynced;
+  }
+
+  /**
+   * Starts one flush of everything appended so far: fdatasyncs of the sealed segments waiting for one and of the
+   * active segment, then of the directory when a file was created. Called by {@link sync} (or by FlushRounds, one
+   * round at a time); the recovery point moves when it completes.
+   */
+  startFlush(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
+    if (this.closed) return this.flushedTo >= this.leo ? Promise.resolve() : Promise.reject(new Error(`log ${this.name} is closed`));
     const target = this.leo;
     const sealed = this.pendingSealed;
     if (target <= this.flushedTo && sealed.length === 0 && !this.dirUnsynced) return Promise.resolve();

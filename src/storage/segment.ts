@@ -3,7 +3,8 @@
  * sparse `.index` and `.timeindex`. The active segment appends; sealed segments are read-only, served from a
  * memory map where the runtime has one (Bun) or by one pread per read call otherwise. The active segment is served
  * from a map of the prefix it had when last mapped (remapped after every {@link ACTIVE_REMAP_BYTES} appended), and
- * by pread beyond it, so tail reads copy and catch-up reads do not.
+ * by pread beyond it, so tail reads copy and catch-up reads do not. A truncation below bytes handed out as views
+ * replaces the `.log` with a copy of the kept prefix instead of cutting it, so queued views never change.
  *
  * Index files are not preallocated: entries are appended as they are made, so a file always holds whole entries
  * and nothing has to be trimmed on roll or close. Indexes of sealed segments load lazily on first use, are checked
@@ -33,6 +34,10 @@ const SCAN_WINDOW_BYTES = 256 * 1024;
 const HEADER_READAHEAD_BYTES = 16 * 1024;
 /** Largest the shared scan buffer may grow to hold one batch; bigger batches get a buffer of their own. */
 const MAX_SHARED_SCAN_BYTES = 64 * 1024 * 1024;
+/** Bytes copied per step when a truncation rewrites the kept prefix of a `.log` into a new file. */
+const TRUNCATE_COPY_BYTES = 8 * 1024 * 1024;
+/** Suffix of that new file until it is renamed over the `.log` (a leftover is removed at open, as `.tmp`). */
+const TRUNCATE_TMP_SUFFIX = ".tmp";
 /**
  * Batch headers an index rebuild during reads walks per event-loop turn: each costs at most one pread of
  * HEADER_READAHEAD_BYTES from the page cache and a few field reads, so a turn stays around a few milliseconds even
@@ -249,6 +254,11 @@ export class Segment {
   private offsetIdx: OffsetIndex | null = null;
   private timeIdx: TimeIndex | null = null;
   private mapped: Uint8Array | null | undefined = undefined;
+  /**
+   * End of the bytes of this `.log` file handed out as views of a map: a response queued on a socket may still
+   * send them, so a truncation below it must not cut or overwrite this file (see {@link truncateTo}).
+   */
+  private viewedEnd = 0;
   private sealedFlag = true;
   private unsyncedIndexFiles: FileHandle[] = [];
   private syncing = 0;
@@ -389,7 +399,10 @@ export class Segment {
         pos += size;
       }
       const took = takeBatches(view, dv, pos, end - pos, maxBytes, minOne, upperBound, out);
-      if (took > 0) out.chunk = view.subarray(pos, pos + took);
+      if (took > 0) {
+        out.chunk = view.subarray(pos, pos + took);
+        if (pos + took > this.viewedEnd) this.viewedEnd = pos + took;
+      }
       // Stopped inside the map (a limit was reached), or the map covers the whole segment: the read is answered.
       if (pos + took < end || end === this.size) {
         out.endOfSegment = pos + took >= this.size;
@@ -441,7 +454,10 @@ export class Segment {
   /** Reads the whole batch described by `b` (from the map where there is one). */
   readBatch(b: BatchInfo): Uint8Array {
     const view = this.mappedView();
-    if (view !== null && b.position + b.size <= view.length) return view.subarray(b.position, b.position + b.size);
+    if (view !== null && b.position + b.size <= view.length) {
+      if (b.position + b.size > this.viewedEnd) this.viewedEnd = b.position + b.size;
+      return view.subarray(b.position, b.position + b.size);
+    }
     const buf = new Uint8Array(b.size);
     if (this.log.read(buf, b.position) !== b.size) throw new Error(`short read of ${this.logPath} at ${b.position}`);
     return buf;
@@ -582,7 +598,8 @@ export class Segment {
     let removed = 0;
     if (info !== null) {
       removed = this.size - info.position;
-      this.log.truncate(info.position);
+      if (info.position < this.viewedEnd) this.replaceWithPrefix(info.position);
+      else this.log.truncate(info.position);
       this.size = info.position;
       this.offsetIndex().truncateToPosition(info.position);
       this.timeIndex().truncateToOffset(info.baseOffset);
@@ -601,6 +618,36 @@ export class Segment {
     if (this.size === 0) this.rollStartMs = -1;
     this.activate();
     return removed;
+  }
+
+  /**
+   * Truncation below bytes handed out as views (an unclean election; a follower read of a sealed segment): the
+   * kept prefix is copied into a new file renamed over the `.log`, so the old file, still mapped, keeps what the
+   * queued views send; cutting it in place would make them fault, or send the batches appended after the cut.
+   */
+  private replaceWithPrefix(length: number): void {
+    const tmp = this.logPath + TRUNCATE_TMP_SUFFIX;
+    const f = this.ctx.fs.open(tmp, true);
+    try {
+      f.truncate(0);
+      const buf = new Uint8Array(Math.min(TRUNCATE_COPY_BYTES, length));
+      for (let at = 0; at < length; ) {
+        const n = Math.min(buf.length, length - at);
+        const got = this.log.read(buf.subarray(0, n), at);
+        if (got !== n) throw new Error(`short read of ${this.logPath}: ${got} of ${n} bytes at ${at}`);
+        f.write(buf.subarray(0, n), at);
+        at += n;
+      }
+      f.datasyncNow();
+    } finally {
+      f.close();
+    }
+    this.ctx.fs.rename(tmp, this.logPath);
+    this.ctx.fs.syncDir(this.logPath.slice(0, this.logPath.lastIndexOf("/")));
+    const old = this.log;
+    this.log = this.ctx.fs.open(this.logPath, false);
+    old.close();
+    this.viewedEnd = 0;
   }
 
   /** Closes the files (once in-flight syncs finish). */

@@ -2,6 +2,7 @@
 import type { Clock } from "../platform/clock.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import type { RandomSource } from "../platform/random.ts";
+import type { FlushRounds } from "./flush-rounds.ts";
 
 /** Where storage reports recovery, retention and I/O failures. Any logger with these methods fits. */
 export interface StorageLogger {
@@ -36,6 +37,8 @@ export interface StorageDeps {
   compress?: Compress;
   /** Randomness (segment.jitter.ms, delete-dir names, cleaner hash seeds); the runtime's when absent. */
   random?: RandomSource;
+  /** Broker-wide flush rounds (`runnel.log.flush.rounds`); absent: each log group-commits its own fdatasyncs. */
+  flushRounds?: FlushRounds;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -168,6 +168,33 @@ test("consumer reads of the active segment use a map of its prefix, pread beyond
   }
 });
 
+test("a truncation below bytes handed out as views leaves those views as they were (the file is replaced, not cut)", async () => {
+  const { fs, probe } = wrappedFileSystem();
+  const t = await openTestLog({}, { fs });
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  try {
+    const old = [0, 1, 2].map((i) => makeRecordsBatch(2, 1000 + i, 100));
+    for (const b of old) t.log.append(b, { leaderEpoch: 0 });
+    t.log.highWatermark = t.log.logEndOffset;
+    // A consumer's read: on Bun a view of the active segment's map, as a response queued on a socket holds it.
+    const queued = t.log.read(0n, 1 << 30, false, t.log.highWatermark).chunks;
+    assert.deepEqual(concat(queued), concat(old));
+    if (isBun) assert.equal(probe.mmaps, 1);
+    // An unclean election cuts below what was handed out, and the new leader's batches take the same positions.
+    t.log.truncateTo(2n);
+    const replacement = [1, 2].map((i) => makeRecordsBatch(2, 5000 + i, 100));
+    for (const b of replacement) t.log.append(b, { leaderEpoch: 1 });
+    assert.deepEqual(concat(queued), concat(old), "the queued response still sends what it was built from");
+    t.log.highWatermark = t.log.logEndOffset;
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false, t.log.highWatermark).chunks), concat([old[0], ...replacement]));
+    // What is on disk is the truncated log with the new batches, and it opens clean.
+    await t.reopen();
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat([old[0], ...replacement]));
+  } finally {
+    await t.cleanup();
+  }
+});
+
 test("read at the log end is empty and outside the log is OFFSET_OUT_OF_RANGE", async () => {
   const t = await openTestLog();
   try {

@@ -5,6 +5,7 @@ import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { type LogConfig, logConfigWith } from "../../src/storage/log-config.ts";
 import { type LogOpenState, PartitionLog } from "../../src/storage/partition-log.ts";
 import type { Decompress, StorageDeps } from "../../src/storage/storage-deps.ts";
+import type { FlushRounds } from "../../src/storage/flush-rounds.ts";
 import { recordingLogger, tempDir } from "./batch-fixture.ts";
 
 /** What a test gets: the log, its deps, and how to reopen and clean up. */
@@ -22,13 +23,13 @@ export interface TestLog {
 }
 
 /** Opens `orders-0` in a fresh temp dir. */
-export async function openTestLog(fields: Partial<LogConfig> = {}, opts: { fs?: FileSystem; decompress?: Decompress; clock?: ManualClock } = {}): Promise<TestLog> {
+export async function openTestLog(fields: Partial<LogConfig> = {}, opts: { fs?: FileSystem; decompress?: Decompress; clock?: ManualClock; flushRounds?: FlushRounds } = {}): Promise<TestLog> {
   await initCrc32c();
   const { dir: root, cleanup } = tempDir();
   const dir = `${root}/orders-0`;
   const clock = opts.clock ?? new ManualClock();
   const logger = recordingLogger();
-  const deps: StorageDeps = { fs: opts.fs ?? nodeFileSystem, clock, logger, decompress: opts.decompress };
+  const deps: StorageDeps = { fs: opts.fs ?? nodeFileSystem, clock, logger, decompress: opts.decompress, flushRounds: opts.flushRounds };
   const config = logConfigWith(fields);
   const tp = { topic: "orders", partition: 0 };
   const t: TestLog = {

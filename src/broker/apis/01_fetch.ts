@@ -36,7 +36,7 @@ import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countFetched } from "../../http/metrics/topic-traffic.ts";
-import { nextSessionEpoch, sessionPartitionKey, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
+import { nextSessionEpoch, sessionPartitionKey, updateSession, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
 
 /** Upper bound on a long poll, whatever the client asks. */
 export const MAX_FETCH_WAIT_MS = 30_000;
@@ -107,19 +107,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         const s = b.fetchSessions.get(sessionId);
         if (s === undefined) return topError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
         if (s.nextEpoch !== epoch) return topError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
-        for (const w of fromRequest) {
-          const key = sessionPartitionKey(w.topicKey, w.partition);
-          const old = s.partitions.get(key);
-          if (old) {
-            w.sentHighWatermark = old.sentHighWatermark;
-            w.sentLogStartOffset = old.sentLogStartOffset;
-          }
-          s.partitions.set(key, w);
-        }
-        for (const f of req.forgottenTopicsData ?? []) {
-          const topicKey = useIds ? uuidHex(f.topicId!) : f.topic!;
-          for (const p of f.partitions) s.partitions.delete(sessionPartitionKey(topicKey, p));
-        }
+        updateSession(s, fromRequest, (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions })));
         // Re-resolve every followed partition: topics may have been created or deleted since.
         wanted = [...s.partitions.values()].map((sp) => {
           const r = resolve(sp.topicKey, sp.topicName, sp.topicId);

@@ -1,0 +1,62 @@
+/**
+ * One client connection's channels to the shards: opened lazily, one per shard, reused for every request of that
+ * connection so a shard sees the client's requests in the order they came (an idempotent producer's pipelined
+ * batches stay in sequence), and closed with the client's connection.
+ */
+import type { BrokerChannel, RequestOptions } from "../../client/connection.ts";
+import type { RequestContext } from "../../broker/api-handler.ts";
+import type { FrontShards, ShardClientInfo } from "./front-shards.ts";
+
+/**
+ * How long the front waits for a shard's answer: a shard is in the same process, so only the request's own wait
+ * bounds it (a JoinGroup waits up to its rebalance timeout, at most `group.max.session.timeout.ms`, 30 minutes).
+ */
+export const SHARD_REQUEST_TIMEOUT_MS = 30 * 60_000;
+
+/** The channels of one client connection. */
+export class FrontClient {
+  private readonly channels = new Map<number, Promise<BrokerChannel>>();
+  private closed = false;
+
+  constructor(
+    private readonly shards: FrontShards,
+    /** Who this client is, for the shards. */
+    readonly info: ShardClientInfo,
+  ) {}
+
+  /** The client's channel to `shard`, opened on first use (and again after it closed). */
+  channel(shard: number): Promise<BrokerChannel> {
+    let c = this.channels.get(shard);
+    if (c === undefined) {
+      c = this.shards.open(shard, this.info);
+      this.channels.set(shard, c);
+      c.then((ch) => {
+        if (this.closed) ch.close();
+      }, () => this.channels.delete(shard));
+      return c;
+    }
+    return c.then((ch) => {
+      if (!ch.closed) return ch;
+      if (this.channels.get(shard) === c) this.channels.delete(shard);
+      return this.channel(shard);
+    });
+  }
+
+  /** Sends `body` to `shard` at the client's version of the API and resolves with the shard's answer. */
+  async send<T>(ctx: RequestContext, shard: number, body: unknown, opts: RequestOptions = {}): Promise<T> {
+    const ch = await this.channel(shard);
+    return ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+  }
+
+  /** Opens a separate, short-lived channel to `shard` (a long poll that must not hold the shared one). */
+  openExtra(shard: number): Promise<BrokerChannel> {
+    return this.shards.open(shard, this.info);
+  }
+
+  /** Closes every channel (the client's connection closed). */
+  close(): void {
+    this.closed = true;
+    for (const c of this.channels.values()) c.then((ch) => ch.close(), () => {});
+    this.channels.clear();
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * Fetch at the front. The front keeps the client's fetch session (KIP-227, the broker's {@link FetchSessionCache});
+ * the shards get sessionless fetches naming exactly the partitions they lead.
+ *
+ * One shard involved: the request goes to it as the client sent it (its min bytes and max wait), on the client's
+ * channel. Several: every shard is asked at once without waiting; when together they bring less than min bytes
+ * and the client may wait, each shard is long-polled on its own short-lived channel and the front answers when the
+ * first one brings data or an error (a shard answers early only then), closing the others, which ends their waits.
+ * Record data passes from the shards' answers to the client's as views (the response encoder sends large payloads
+ * as their own chunks); the response keeps `max_bytes`, dropping records past it after the first partition with
+ * data (the client fetches those again), as a single broker stops reading there.
+ */
+import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
+import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
+import { nextSessionEpoch, sessionPartitionKey, updateSession, type FetchSession, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { uuidHex } from "../../protocol/uuid.ts";
+import { recordsLength } from "../../protocol/wire.ts";
+import type { BrokerChannel } from "../../client/connection.ts";
+import { DEFAULT_SHARD, type ShardRouting } from "./shard-routing.ts";
+import { SHARD_REQUEST_TIMEOUT_MS, type FrontClient } from "./front-client.ts";
+import { rewriteFetch, type NodeFace } from "./node-rewrite.ts";
+import { mergeTop } from "./partition-split.ts";
+import { MAX_FETCH_WAIT_MS } from "../../broker/apis/01_fetch.ts";
+
+/** What the front's Fetch needs. */
+export interface FrontFetchDeps {
+  /** Partition owners. */
+  readonly routing: ShardRouting;
+  /** The front's fetch sessions. */
+  readonly sessions: FetchSessionCache;
+  /** `fetch.max.bytes`. */
+  readonly fetchMaxBytes: number;
+  /** The channels of the request's client. */
+  client(ctx: RequestContext): FrontClient;
+  /** The node as the request's client sees it. */
+  face(ctx: RequestContext): NodeFace;
+}
+
+/** A partition the fetch reads, with the client's own request entry for it (sent on to its shard as is). */
+interface Wanted extends SessionPartition {
+  source: FetchRequestFetchPartition;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Builds the front's Fetch handler serving `minVersion`-`maxVersion` (what the shards serve). */
+export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxVersion: number): ApiHandler<FetchRequest, FetchResponse> {
+  return {
+    apiKey: 1,
+    minVersion,
+    maxVersion,
+    async handle(ctx, req) {
+      const v = ctx.apiVersion;
+      const useIds = v >= 13;
+      const fromRequest: Wanted[] = [];
+      for (const t of req.topics) {
+        const topicKey = useIds ? uuidHex(t.topicId!) : t.topic!;
+        const topicName = useIds ? (deps.routing.topicName(topicKey) ?? "") : t.topic!;
+        for (const p of t.partitions) {
+          fromRequest.push({ topicKey, topicName, topicId: useIds ? t.topicId : undefined, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1, sentHighWatermark: -1n, sentLogStartOffset: -1n, source: p });
+        }
+      }
+      const opened = openSession(deps.sessions, req, v, fromRequest, useIds);
+      if (typeof opened === "number") return { throttleTimeMs: 0, errorCode: opened, sessionId: 0, responses: [] };
+      const { session, incremental, wanted } = opened;
+      const client = deps.client(ctx);
+      const byShard = new Map<number, Wanted[]>();
+      for (const w of wanted) {
+        const shard = deps.routing.partitionOwner(w.topicName === "" ? undefined : w.topicName, w.partition);
+        let list = byShard.get(shard);
+        if (list === undefined) byShard.set(shard, (list = []));
+        list.push(w);
+      }
+      const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, deps.fetchMaxBytes);
+      const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
+      const respond = (answers: FetchResponse[]) => rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds), deps.face(ctx));
+      if (byShard.size === 0) return respond([]);
+      if (byShard.size === 1) {
+        const [[shard, ws]] = byShard;
+        return respond([await client.send<FetchResponse>(ctx, shard, subFetch(req, v, ws, waitMs, req.minBytes), { timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS })]);
+      }
+      const shards = [...byShard.keys()];
+      const first = await Promise.all(shards.map((s) => client.send<FetchResponse>(ctx, s, subFetch(req, v, byShard.get(s)!, 0, req.minBytes))));
+      const news = first.reduce((n, a) => n + answerNews(a).bytes, 0);
+      if (news >= req.minBytes || waitMs === 0 || first.some((a) => answerNews(a).error)) return respond(first);
+      const polled = await longPoll(ctx, client, shards.map((s) => ({ shard: s, request: subFetch(req, v, byShard.get(s)!, waitMs, req.minBytes) })), waitMs);
+      return respond([...first, ...polled]);
+    },
+  };
+}
+
+/**
+ * Applies the request to the client's fetch session: the session (null when sessionless or none could be opened),
+ * whether the fetch is incremental, and every partition it reads; or the top-level error code to answer.
+ */
+function openSession(cache: FetchSessionCache, req: FetchRequest, v: number, fromRequest: Wanted[], useIds: boolean): { session: FetchSession | null; incremental: boolean; wanted: Wanted[] } | number {
+  const sessionId = v >= 7 ? (req.sessionId ?? 0) : 0;
+  const epoch = v >= 7 ? (req.sessionEpoch ?? -1) : -1;
+  if (sessionId === 0) {
+    if (epoch > 0) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+    const session = epoch === 0 ? cache.create() : null;
+    if (session !== null) {
+      for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
+      session.nextEpoch = nextSessionEpoch(0);
+    }
+    return { session, incremental: false, wanted: fromRequest };
+  }
+  if (epoch === -1) {
+    cache.remove(sessionId);
+    return { session: null, incremental: false, wanted: fromRequest };
+  }
+  const s = cache.get(sessionId);
+  if (s === undefined) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+  if (s.nextEpoch !== epoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+  updateSession(s, fromRequest, (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions })));
+  s.nextEpoch = nextSessionEpoch(epoch);
+  return { session: s, incremental: true, wanted: [...s.partitions.values()] as Wanted[] };
+}
+
+/** The sessionless fetch of `ws` for their shard, at the client's version, from the client's own entries. */
+function subFetch(req: FetchRequest, v: number, ws: readonly Wanted[], maxWaitMs: number, minBytes: number): FetchRequest {
+  const topics: FetchRequestFetchTopic[] = [];
+  let last: FetchRequestFetchTopic | null = null;
+  let lastKey = "";
+  for (const w of ws) {
+    if (last === null || lastKey !== w.topicKey) {
+      last = v >= 13 ? { topicId: w.topicId, partitions: [] } : { topic: w.topicKey, partitions: [] };
+      lastKey = w.topicKey;
+      topics.push(last);
+    }
+    // A partition the session remembers is fetched from where the client last said, with its own byte limit.
+    last.partitions.push({ ...w.source, fetchOffset: w.fetchOffset, partitionMaxBytes: w.maxBytes });
+  }
+  const sub: FetchRequest = { ...req, maxWaitMs, minBytes, topics };
+  if (v >= 7) {
+    sub.sessionId = 0;
+    sub.sessionEpoch = -1;
+    sub.forgottenTopicsData = [];
+  }
+  return sub;
+}
+
+/** Record bytes in a shard's answer and whether it carries an error (then the fetch is answered at once). */
+function answerNews(a: FetchResponse): { bytes: number; error: boolean } {
+  let bytes = 0;
+  let error = (a.errorCode ?? 0) !== 0;
+  for (const t of a.responses) {
+    for (const p of t.partitions) {
+      bytes += recordsLength(p.records);
+      if (p.errorCode !== 0) error = true;
+    }
+  }
+  return { bytes, error };
+}
+
+/**
+ * Long-polls every shard on its own channel; resolves with the first answer that brings data or an error (closing
+ * the other channels ends their waits), or with all answers once every shard's wait ended empty.
+ */
+async function longPoll(ctx: RequestContext, client: FrontClient, polls: { shard: number; request: FetchRequest }[], waitMs: number): Promise<FetchResponse[]> {
+  const channels: BrokerChannel[] = [];
+  try {
+    for (const p of polls) channels.push(await client.openExtra(p.shard));
+    return await new Promise<FetchResponse[]>((resolve, reject) => {
+      const answers: FetchResponse[] = [];
+      let settled = false;
+      polls.forEach((p, i) => {
+        channels[i].request<FetchResponse>(ctx.header.requestApiKey, p.request, { version: ctx.apiVersion, timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }).then((a) => {
+          if (settled) return;
+          answers.push(a);
+          const n = answerNews(a);
+          if (n.bytes > 0 || n.error || answers.length === polls.length) {
+            settled = true;
+            resolve(answers);
+          }
+        }, (e) => {
+          if (settled) return;
+          settled = true;
+          reject(e);
+        });
+      });
+    });
+  } finally {
+    for (const c of channels) c.close();
+  }
+}
+
+/**
+ * The client's answer from the shards' answers (a later answer for a partition replaces an earlier one): partitions
+ * in session order, only those with news when incremental, records kept within `maxBytes` after the first.
+ */
+function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], incremental: boolean, maxBytes: number, sessionId: number, useIds: boolean): FetchResponse {
+  const top = answers.length === 0 ? { throttleTimeMs: 0 } : mergeTop(answers);
+  const failed = answers.find((a) => (a.errorCode ?? 0) !== 0);
+  if (failed !== undefined) return { throttleTimeMs: top.throttleTimeMs, errorCode: failed.errorCode, sessionId: 0, responses: [] };
+  const got = new Map<string, FetchResponsePartitionData>();
+  let endpoints: FetchResponse["nodeEndpoints"];
+  for (const a of answers) {
+    if (a.nodeEndpoints !== undefined && a.nodeEndpoints.length > 0) endpoints = a.nodeEndpoints;
+    for (const t of a.responses) {
+      const key = useIds ? uuidHex(t.topicId!) : t.topic!;
+      for (const p of t.partitions) got.set(sessionPartitionKey(key, p.partitionIndex), p);
+    }
+  }
+  const responses: FetchResponseFetchableTopicResponse[] = [];
+  let last: FetchResponseFetchableTopicResponse | null = null;
+  let lastKey = "";
+  let total = 0;
+  for (const w of wanted) {
+    let data = got.get(sessionPartitionKey(w.topicKey, w.partition));
+    if (data === undefined) {
+      data = { partitionIndex: w.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: [], preferredReadReplica: -1, records: EMPTY };
+    }
+    let bytes = recordsLength(data.records);
+    if (bytes > 0 && total > 0 && total + bytes > maxBytes) {
+      data = { ...data, records: EMPTY, abortedTransactions: data.abortedTransactions === null ? null : [] };
+      bytes = 0;
+    }
+    const news = bytes > 0 || data.errorCode !== 0 || (data.preferredReadReplica ?? -1) >= 0 || data.highWatermark !== w.sentHighWatermark || (data.logStartOffset ?? -1n) !== w.sentLogStartOffset;
+    if (incremental && !news) continue;
+    total += bytes;
+    if (last === null || lastKey !== w.topicKey) {
+      last = { topic: w.topicName, topicId: w.topicId, partitions: [] };
+      lastKey = w.topicKey;
+      responses.push(last);
+    }
+    last.partitions.push(data);
+    w.sentHighWatermark = data.highWatermark;
+    w.sentLogStartOffset = data.logStartOffset ?? -1n;
+  }
+  const res: FetchResponse = { throttleTimeMs: top.throttleTimeMs, errorCode: ErrorCode.NONE, sessionId, responses };
+  if (endpoints !== undefined) res.nodeEndpoints = endpoints;
+  return res;
+}

@@ -1,0 +1,304 @@
+/**
+ * The front's API table: for every API the shards serve and the front knows how to route, a handler in exactly the
+ * shards' version range (learnt from shard 0's ApiVersions at start), so the front never advertises more than the
+ * shards serve. ApiVersions, SaslHandshake and SaslAuthenticate are answered by the front itself (it terminates
+ * SASL); everything else goes to shards:
+ *
+ * - by partition, split by owning shard and merged: Produce (acks=0 too), Fetch (./front-fetch.ts), ListOffsets,
+ *   DeleteRecords, OffsetForLeaderEpoch, DescribeProducers; DescribeLogDirs (every shard, or the owners of the
+ *   partitions named, merged by log dir);
+ * - by group id to the group's coordinator shard: OffsetCommit, OffsetFetch, JoinGroup, Heartbeat, LeaveGroup,
+ *   SyncGroup, TxnOffsetCommit, OffsetDelete, ConsumerGroupHeartbeat, and split by coordinator where a request names
+ *   several groups (OffsetFetch v8+, DescribeGroups, DeleteGroups, ConsumerGroupDescribe);
+ * - by transactional id to the transaction coordinator shard: InitProducerId (with an id; without one: shard 0),
+ *   AddPartitionsToTxn (split when it names several), AddOffsetsToTxn, EndTxn, DescribeTransactions (split);
+ * - to every shard, answers concatenated: ListGroups, ListTransactions;
+ * - to shard 0, which sees the node's whole metadata: Metadata, CreateTopics, DeleteTopics, CreatePartitions,
+ *   FindCoordinator, DescribeCluster, DescribeTopicPartitions, configs, ACLs, client quotas, SCRAM credentials,
+ *   ElectLeaders, partition reassignments. A BROKER (or BROKER_LOGGER) config resource named by the node's id is
+ *   shard 0's when described and every shard's when altered.
+ *
+ * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts). WriteTxnMarkers (broker to
+ * broker; shards send it to each other directly) is not served at the front.
+ */
+import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
+import { NO_RESPONSE } from "../../broker/api-handler.ts";
+import { apiVersionsHandler } from "../../broker/apis/18_api_versions.ts";
+import { saslHandshakeHandler } from "../../broker/apis/17_sasl_handshake.ts";
+import { saslAuthenticateHandler } from "../../broker/apis/36_sasl_authenticate.ts";
+import type { FetchSessionCache } from "../../broker/fetch-sessions.ts";
+import type { ApiVersionsResponse } from "../../protocol/generated/18_api_versions.ts";
+import type { DescribeLogDirsResponse, DescribeLogDirsResponseDescribeLogDirsResult } from "../../protocol/generated/35_describe_log_dirs.ts";
+import { ApiKey } from "../../protocol/generated/index.ts";
+import type { SecuritySession } from "../../security/session.ts";
+import { RUNNEL_VERSION } from "../../version.ts";
+import { FrontClient } from "./front-client.ts";
+import { frontFetchHandler } from "./front-fetch.ts";
+import type { FrontIdentity, FrontShards } from "./front-shards.ts";
+import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
+import { PARTITION_SHAPES, mergeTop, mergeTopics, splitTopics } from "./partition-split.ts";
+import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
+
+/** What the front's handlers need. */
+export interface FrontHandlerDeps {
+  /** The node's shards. */
+  readonly shards: FrontShards;
+  /** How the node presents itself. */
+  readonly identity: FrontIdentity;
+  /** The front's fetch sessions (`max.incremental.fetch.session.cache.slots`). */
+  readonly fetchSessions: FetchSessionCache;
+  /** `fetch.max.bytes`. */
+  readonly fetchMaxBytes: number;
+}
+
+/** Serves one request at the front (the version range comes from the shards). */
+type Route = (ctx: RequestContext, req: any, f: FrontRouter) => unknown;
+
+/** Config resource types naming a broker (`resourceName` = its node id). */
+const BROKER_RESOURCE_TYPES: ReadonlySet<number> = new Set([4, 8]);
+
+/** Per-client channels, routing and the node's face: what every route uses. */
+export class FrontRouter {
+  /** Partition and coordinator owners. */
+  readonly routing: ShardRouting;
+  private readonly clients = new Map<SecuritySession | string, FrontClient>();
+
+  constructor(readonly deps: FrontHandlerDeps) {
+    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count);
+  }
+
+  /** The channels of the request's client connection (created on its first request). */
+  client(ctx: RequestContext): FrontClient {
+    const key = ctx.session ?? ctx.remote;
+    let c = this.clients.get(key);
+    if (c === undefined) {
+      const s = ctx.session;
+      c = new FrontClient(this.deps.shards, {
+        principal: s?.principal ?? "User:ANONYMOUS",
+        listenerName: s?.listenerName ?? "",
+        securityProtocol: s?.securityProtocol ?? "PLAINTEXT",
+        remote: ctx.remote,
+        clientId: ctx.header.clientId ?? null,
+      });
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  /** A client connection closed: its shard channels close too. */
+  connectionClosed(session: SecuritySession | undefined, remote: string): void {
+    const key = session ?? remote;
+    this.clients.get(key)?.close();
+    this.clients.delete(key);
+  }
+
+  /** Client connections with open shard channels. */
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** The node as the request's client sees it (the endpoint of the listener it came in on). */
+  face(ctx: RequestContext): NodeFace {
+    const id = this.deps.identity;
+    return { nodeId: id.nodeId, rack: id.rack, ...id.endpoint(ctx.session?.listenerName ?? "") };
+  }
+
+  /** Sends the request unchanged to `shard`. */
+  forward<T>(ctx: RequestContext, shard: number, req: unknown): Promise<T> {
+    return this.client(ctx).send<T>(ctx, shard, req);
+  }
+
+  /** Sends `parts` (shard, request) and returns the answers in the same order. */
+  fanOut<T>(ctx: RequestContext, parts: Iterable<[number, unknown]>): Promise<T[]> {
+    const c = this.client(ctx);
+    return Promise.all([...parts].map(([shard, body]) => c.send<T>(ctx, shard, body)));
+  }
+
+  /** Every shard's id. */
+  allShards(): number[] {
+    return Array.from({ length: this.deps.shards.count }, (_, i) => i);
+  }
+}
+
+/** A partition request split by owning shard; the answers merged. */
+function byPartition(apiKey: number): Route {
+  const shape = PARTITION_SHAPES[apiKey];
+  return async (ctx, req, f) => {
+    const split = splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+    const parts: [number, unknown][] = split.size <= 1 ? [[split.keys().next().value ?? DEFAULT_SHARD, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
+    if (apiKey === ApiKey.Produce && req.acks === 0) {
+      const c = f.client(ctx);
+      await Promise.all(parts.map(([s, body]) => c.send(ctx, s, body, { noResponse: true })));
+      return NO_RESPONSE;
+    }
+    const merged = mergeTopics(await f.fanOut<Record<string, any>>(ctx, parts), shape.resTopics, shape.resParts);
+    return apiKey === ApiKey.Produce ? rewriteProduce(merged as any, f.face(ctx)) : merged;
+  };
+}
+
+/**
+ * A request keyed by group or transactional ids: to the one coordinator shard, or split by coordinator over the
+ * request's list `reqList` (one item per key, in order) with the answers' `resList` concatenated.
+ */
+function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null | undefined)[], reqList: ((req: any) => string | null) | string | null, resList: string | null): Route {
+  return async (ctx, req, f) => {
+    const ks = keys(req);
+    if (ks.length === 0 || ks.some((k) => typeof k !== "string")) return f.forward(ctx, DEFAULT_SHARD, req);
+    const shards = (ks as string[]).map((k) => f.routing.coordinator(kind, k));
+    const list = typeof reqList === "function" ? reqList(req) : reqList;
+    const distinct = [...new Set(shards)];
+    if (distinct.length === 1 || list === null || resList === null) return f.forward(ctx, shards[0], req);
+    const items: unknown[] = req[list];
+    const answers = await f.fanOut<Record<string, any>>(ctx, distinct.map((s) => [s, { ...req, [list]: items.filter((_, i) => shards[i] === s) }]));
+    return { ...mergeTop(answers), [resList]: answers.flatMap((a) => a[resList]) };
+  };
+}
+
+/** A request every shard answers for its own share: the lists `lists` concatenated. */
+function everyShard(list: string): Route {
+  return async (ctx, req, f) => {
+    const answers = await f.fanOut<Record<string, any>>(ctx, f.allShards().map((s) => [s, req]));
+    return { ...mergeTop(answers), [list]: answers.flatMap((a) => a[list]) };
+  };
+}
+
+/** To shard 0, the answer rewritten by `rewrite`. */
+function toDefault(rewrite?: (res: any, face: NodeFace) => unknown): Route {
+  return async (ctx, req, f) => {
+    const res = await f.forward(ctx, DEFAULT_SHARD, req);
+    return rewrite === undefined ? res : rewrite(res, f.face(ctx));
+  };
+}
+
+/** DescribeLogDirs: every shard (or the owners of the partitions named), topics merged per log dir. */
+const describeLogDirs: Route = async (ctx, req, f) => {
+  const parts: [number, unknown][] = req.topics === null ? f.allShards().map((s) => [s, req]) : [...splitTopics(req.topics, "partitions", null, f.routing)].map(([s, topics]) => [s, { ...req, topics }]);
+  if (parts.length === 0) parts.push([DEFAULT_SHARD, req]);
+  const answers = await f.fanOut<DescribeLogDirsResponse>(ctx, parts);
+  const dirs = new Map<string, DescribeLogDirsResponseDescribeLogDirsResult>();
+  for (const a of answers) {
+    for (const d of a.results) {
+      const same = dirs.get(d.logDir);
+      if (same === undefined) dirs.set(d.logDir, { ...d, topics: d.topics.map((t) => ({ ...t, partitions: [...t.partitions] })) });
+      else {
+        if (same.errorCode === 0) same.errorCode = d.errorCode;
+        for (const t of d.topics) {
+          const st = same.topics.find((x) => x.name === t.name);
+          if (st === undefined) same.topics.push({ ...t, partitions: [...t.partitions] });
+          else st.partitions.push(...t.partitions);
+        }
+      }
+    }
+  }
+  return { ...mergeTop(answers), results: [...dirs.values()] };
+};
+
+/** Renames broker resources named `from` to `to` in a configs request or answer list. */
+function renameBrokers<T extends { resourceType: number; resourceName: string }>(list: readonly T[], from: string, to: string): T[] {
+  return list.map((r) => (BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === from ? { ...r, resourceName: to } : r));
+}
+
+/** DescribeConfigs: shard 0 describes, the node's broker resources asked of it as shard 0's. */
+const describeConfigs: Route = async (ctx, req, f) => {
+  const self = String(f.deps.identity.nodeId);
+  const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, DEFAULT_SHARD, { ...req, resources: renameBrokers(req.resources, self, String(DEFAULT_SHARD)) });
+  return { ...res, results: renameBrokers(res.results, String(DEFAULT_SHARD), self) };
+};
+
+/** AlterConfigs / IncrementalAlterConfigs: as shard 0's answer; a change to the node's broker resource goes to every shard. */
+const alterConfigs: Route = async (ctx, req, f) => {
+  const self = String(f.deps.identity.nodeId);
+  const own = req.resources.filter((r: { resourceType: number; resourceName: string }) => BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === self);
+  const others = f.allShards().filter((s) => s !== DEFAULT_SHARD && own.length > 0);
+  const [res] = await f.fanOut<{ responses: { resourceType: number; resourceName: string }[] }>(ctx, [
+    [DEFAULT_SHARD, { ...req, resources: renameBrokers(req.resources, self, String(DEFAULT_SHARD)) }],
+    ...others.map((s): [number, unknown] => [s, { ...req, resources: renameBrokers(own, self, String(s)) }]),
+  ]);
+  return { ...res, responses: renameBrokers(res.responses, String(DEFAULT_SHARD), self) };
+};
+
+const groupIds = (req: any) => [req.groupId];
+const txnIds = (req: any) => [req.transactionalId];
+
+/** How the front routes each API it serves (see the file comment). */
+const ROUTES: ReadonlyMap<number, Route> = new Map<number, Route>([
+  [ApiKey.Produce, byPartition(ApiKey.Produce)],
+  [ApiKey.ListOffsets, byPartition(ApiKey.ListOffsets)],
+  [ApiKey.DeleteRecords, byPartition(ApiKey.DeleteRecords)],
+  [ApiKey.OffsetForLeaderEpoch, byPartition(ApiKey.OffsetForLeaderEpoch)],
+  [ApiKey.DescribeProducers, byPartition(ApiKey.DescribeProducers)],
+  [ApiKey.DescribeLogDirs, describeLogDirs],
+  [ApiKey.OffsetCommit, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.OffsetFetch, byCoordinator(CoordinatorKind.Group, (r) => (r.groups?.length > 0 ? r.groups.map((g: any) => g.groupId) : [r.groupId]), (r) => (r.groups?.length > 0 ? "groups" : null), "groups")],
+  [ApiKey.JoinGroup, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.Heartbeat, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.LeaveGroup, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.SyncGroup, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.DescribeGroups, byCoordinator(CoordinatorKind.Group, (r) => r.groups, "groups", "groups")],
+  [ApiKey.DeleteGroups, byCoordinator(CoordinatorKind.Group, (r) => r.groupsNames, "groupsNames", "results")],
+  [ApiKey.TxnOffsetCommit, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.OffsetDelete, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.ConsumerGroupHeartbeat, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
+  [ApiKey.ConsumerGroupDescribe, byCoordinator(CoordinatorKind.Group, (r) => r.groupIds, "groupIds", "groups")],
+  [ApiKey.ListGroups, everyShard("groups")],
+  [ApiKey.InitProducerId, byCoordinator(CoordinatorKind.Transaction, (r) => (r.transactionalId === null ? [] : [r.transactionalId]), null, null)],
+  [ApiKey.AddPartitionsToTxn, byCoordinator(CoordinatorKind.Transaction, (r) => (r.transactions?.length > 0 ? r.transactions.map((t: any) => t.transactionalId) : [r.v3AndBelowTransactionalId]), (r) => (r.transactions?.length > 0 ? "transactions" : null), "resultsByTransaction")],
+  [ApiKey.AddOffsetsToTxn, byCoordinator(CoordinatorKind.Transaction, txnIds, null, null)],
+  [ApiKey.EndTxn, byCoordinator(CoordinatorKind.Transaction, txnIds, null, null)],
+  [ApiKey.DescribeTransactions, byCoordinator(CoordinatorKind.Transaction, (r) => r.transactionalIds, "transactionalIds", "transactionStates")],
+  [ApiKey.ListTransactions, everyShard("transactionStates")],
+  [ApiKey.Metadata, toDefault(rewriteMetadata)],
+  [ApiKey.FindCoordinator, toDefault(rewriteFindCoordinator)],
+  [ApiKey.DescribeCluster, toDefault(rewriteDescribeCluster)],
+  [ApiKey.DescribeTopicPartitions, toDefault(rewriteDescribeTopicPartitions)],
+  [ApiKey.ListPartitionReassignments, toDefault(rewriteListPartitionReassignments)],
+  [ApiKey.DescribeConfigs, describeConfigs],
+  [ApiKey.AlterConfigs, alterConfigs],
+  [ApiKey.IncrementalAlterConfigs, alterConfigs],
+  ...[ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.ElectLeaders, ApiKey.AlterPartitionReassignments, ApiKey.DescribeAcls, ApiKey.CreateAcls, ApiKey.DeleteAcls, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeUserScramCredentials, ApiKey.AlterUserScramCredentials].map((k): [number, Route] => [k, toDefault()]),
+]);
+
+/** APIs the front answers itself. */
+const LOCAL_APIS: ReadonlySet<number> = new Set([ApiKey.ApiVersions, ApiKey.SaslHandshake, ApiKey.SaslAuthenticate]);
+
+/** The API versions shard 0 serves (its ApiVersions answer). */
+export async function shardApiVersions(shards: FrontShards): Promise<ApiVersionsResponse["apiKeys"]> {
+  const ch = await shards.open(DEFAULT_SHARD, { principal: "User:ANONYMOUS", listenerName: "", securityProtocol: "PLAINTEXT", remote: "front", clientId: "runnel-front" });
+  try {
+    const res = await ch.request<ApiVersionsResponse>(ApiKey.ApiVersions, { clientSoftwareName: "runnel-front", clientSoftwareVersion: RUNNEL_VERSION }, { version: 3 });
+    if (res.errorCode !== 0) throw new Error(`shard ${DEFAULT_SHARD} answered ApiVersions with error ${res.errorCode}`);
+    return res.apiKeys;
+  } finally {
+    ch.close();
+  }
+}
+
+/**
+ * The front's handlers, indexed by API key: each API the shards serve (`served`, shard 0's ApiVersions keys) that
+ * the front routes or answers, in the shards' versions.
+ */
+export function buildFrontHandlers(router: FrontRouter, served: ApiVersionsResponse["apiKeys"]): ApiHandler[] {
+  const table: ApiHandler[] = [];
+  const local: Record<number, ApiHandler> = {
+    [ApiKey.ApiVersions]: apiVersionsHandler(() => table),
+    [ApiKey.SaslHandshake]: saslHandshakeHandler(),
+    [ApiKey.SaslAuthenticate]: saslAuthenticateHandler(),
+  };
+  for (const k of served) {
+    if (LOCAL_APIS.has(k.apiKey)) {
+      table[k.apiKey] = local[k.apiKey];
+      continue;
+    }
+    // Produce advertises v0 beside the versions it serves (KAFKA-18659): its handler starts at v3.
+    const minVersion = k.apiKey === ApiKey.Produce ? Math.max(k.minVersion, 3) : k.minVersion;
+    const range = { apiKey: k.apiKey, minVersion, maxVersion: k.maxVersion, ...(minVersion !== k.minVersion ? { advertisedMinVersion: k.minVersion } : {}) };
+    if (k.apiKey === ApiKey.Fetch) {
+      table[k.apiKey] = frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion);
+      continue;
+    }
+    const route = ROUTES.get(k.apiKey);
+    if (route === undefined) continue;
+    table[k.apiKey] = { ...range, handle: (ctx, req) => route(ctx, req, router) as Promise<unknown> };
+  }
+  return table;
+}

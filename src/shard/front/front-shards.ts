@@ -1,0 +1,44 @@
+/**
+ * What the front needs from the shards of a node (shard-core's `ShardSet` satisfies it): how many there are, the
+ * node's metadata (the main thread's store, which routing reads) and a way to open a Kafka-protocol channel to one
+ * shard on behalf of one client.
+ */
+import type { BrokerChannel } from "../../client/connection.ts";
+import type { MetadataStore } from "../../cluster/metadata-store.ts";
+
+/** Who a front channel speaks for, so the shard's ACLs, quotas and logs see the real client. */
+export interface ShardClientInfo {
+  /** The client's principal (`User:name`). */
+  principal: string;
+  /** Listener the client connected to. */
+  listenerName: string;
+  /** Kafka security protocol of that listener. */
+  securityProtocol: string;
+  /** "host:port" of the client. */
+  remote: string;
+  /** `client.id` of the client's first request, or null. */
+  clientId: string | null;
+}
+
+/** The metadata reads routing needs. */
+export type FrontMetadata = Pick<MetadataStore, "version" | "topics" | "topic" | "partitionState">;
+
+/** The shards of this node as the front sees them. */
+export interface FrontShards {
+  /** Number of shards (internal node ids 0..count-1). */
+  readonly count: number;
+  /** The node's metadata view (leaders of partitions are internal shard ids). */
+  readonly metadata: FrontMetadata;
+  /** Opens a channel to shard `shard` speaking for `client` (closing it ends whatever waits on it). */
+  open(shard: number, client: ShardClientInfo): Promise<BrokerChannel>;
+}
+
+/** How the node presents itself to clients: one broker. */
+export interface FrontIdentity {
+  /** The node's `node.id`. */
+  readonly nodeId: number;
+  /** `broker.rack`, or null. */
+  readonly rack: string | null;
+  /** The advertised endpoint of listener `listenerName` (what clients connect to). */
+  endpoint(listenerName: string): { host: string; port: number };
+}

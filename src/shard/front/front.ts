@@ -1,0 +1,99 @@
+/**
+ * The front of a sharded node: listens on the node's Kafka listeners (TLS and SASL terminated here, with the
+ * broker's own listener code and limits) and serves every connection with the front's handlers, which route each
+ * request, or each partition-level part of it, to the owning shard. Clients see one broker with the node's id.
+ */
+import type { BrokerConfig } from "../../broker/config.ts";
+import type { BrokerLogger } from "../../broker/broker.ts";
+import { FetchSessionCache } from "../../broker/fetch-sessions.ts";
+import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "../../broker/kafka-listener.ts";
+import type { Clock } from "../../platform/clock.ts";
+import type { FileSystem } from "../../platform/fs.ts";
+import { fetchGet } from "../../platform/http-client.ts";
+import type { RandomSource } from "../../platform/random.ts";
+import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
+import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
+import type { ScramCredentialStore } from "../../security/scram-credentials.ts";
+import { buildFrontHandlers, FrontRouter, shardApiVersions } from "./front-handlers.ts";
+import type { FrontIdentity, FrontShards } from "./front-shards.ts";
+
+/** What the front runs with. */
+export interface FrontDeps {
+  /** The node's config (listeners, limits, `node.id`, `broker.rack`). */
+  config: BrokerConfig;
+  /** The node's shards. */
+  shards: FrontShards;
+  /** SCRAM credentials for SASL/SCRAM listeners (read from the node's metadata). */
+  scram: ScramCredentialStore;
+  clock: Clock;
+  fs: FileSystem;
+  random: RandomSource;
+  logger: BrokerLogger;
+  /** Listens for plain TCP (tests may pass a simulated network). */
+  listen?: ListenFn;
+}
+
+/** A running front. */
+export class Front {
+  private constructor(
+    private readonly listeners: Map<string, KafkaListener>,
+    private readonly securities: ListenerSecurity[],
+    /** The router (per-client channels, routing). */
+    readonly router: FrontRouter,
+  ) {}
+
+  /** Learns the shards' API versions, then listens on every configured listener. */
+  static async start(d: FrontDeps): Promise<Front> {
+    const { config } = d;
+    const listeners = new Map<string, KafkaListener>();
+    const identity: FrontIdentity = {
+      nodeId: config.nodeId,
+      rack: config.raw("broker.rack"),
+      endpoint(name) {
+        const bound = config.listeners.find((l) => l.name === name) ?? config.listeners[0];
+        const adv = advertisedSpec(config, bound.name) ?? bound;
+        const host = adv.host === "" || adv.host === "0.0.0.0" ? "127.0.0.1" : adv.host;
+        const port = adv.port === 0 ? (listeners.get(bound.name)?.listener.port ?? -1) : adv.port;
+        return { host, port };
+      },
+    };
+    const router = new FrontRouter({
+      shards: d.shards,
+      identity,
+      fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
+      fetchMaxBytes: config.num("fetch.max.bytes"),
+    });
+    const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
+    const log = (level: "info" | "warn" | "error", msg: string) => d.logger[level](msg);
+    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
+    const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
+    const front = new Front(listeners, securities, router);
+    const limits = listenerLimits(config, null);
+    try {
+      await Promise.all(securities.map((s) => s.ready()));
+      for (const sec of securities) {
+        const def = sec.def;
+        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, handlers, d.clock, log, null, undefined, sec, limits, d.listen, (session, remote) => router.connectionClosed(session, remote));
+        listeners.set(def.name, l);
+      }
+    } catch (e) {
+      await front.stop();
+      throw e;
+    }
+    d.logger.info(`front of node ${config.nodeId} listening on ${[...listeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")} for ${d.shards.count} shards`);
+    return front;
+  }
+
+  /** The bound port of listener `name` (default: the first), or -1. */
+  port(name?: string): number {
+    const l = name === undefined ? this.listeners.values().next().value : this.listeners.get(name);
+    return l?.listener.port ?? -1;
+  }
+
+  /** Stops listening and closes every client connection (and with them their shard channels). */
+  async stop(): Promise<void> {
+    for (const l of this.listeners.values()) await l.close();
+    this.listeners.clear();
+    for (const s of this.securities) s.close();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The shards' internal node ids (0..N-1) rewritten to the node's own `node.id`, and their endpoints to the
+ * listener the client connected to, in every response that names brokers: clients see exactly one broker.
+ */
+import type { MetadataResponse } from "../../protocol/generated/03_metadata.ts";
+import type { DescribeClusterResponse } from "../../protocol/generated/60_describe_cluster.ts";
+import type { FindCoordinatorResponse } from "../../protocol/generated/10_find_coordinator.ts";
+import type { ProduceResponse } from "../../protocol/generated/00_produce.ts";
+import type { FetchResponse } from "../../protocol/generated/01_fetch.ts";
+import type { DescribeTopicPartitionsResponse } from "../../protocol/generated/75_describe_topic_partitions.ts";
+import type { ListPartitionReassignmentsResponse } from "../../protocol/generated/46_list_partition_reassignments.ts";
+
+/** The node as clients see it on one listener. */
+export interface NodeFace {
+  /** `node.id`. */
+  readonly nodeId: number;
+  /** Advertised host of the listener. */
+  readonly host: string;
+  /** Advertised port of the listener. */
+  readonly port: number;
+  /** `broker.rack`, or null. */
+  readonly rack: string | null;
+}
+
+/** Calls `fn` on every partition of `topics`. */
+function eachPartition<P>(topics: readonly { partitions: readonly P[] }[], fn: (p: P) => void): void {
+  for (const t of topics) for (const p of t.partitions) fn(p);
+}
+
+/** A broker id: any shard becomes the node; -1 (none) stays. */
+function node(face: NodeFace, id: number): number {
+  return id >= 0 ? face.nodeId : id;
+}
+
+/** A replica list: the node once when any shard is named (a shard holds the only replica), else empty. */
+function nodes(face: NodeFace, ids: readonly number[]): number[] {
+  return ids.length > 0 ? [face.nodeId] : [];
+}
+
+/** A nullable replica list (DescribeTopicPartitions' ELR fields). */
+function nullableNodes(face: NodeFace, ids: readonly number[] | null): number[] | null {
+  return ids === null ? null : nodes(face, ids);
+}
+
+/** A partition's leader and replica lists name the node. */
+function leaderAndReplicas(p: { leaderId: number; replicaNodes: number[]; isrNodes: number[]; offlineReplicas?: number[] }, face: NodeFace): void {
+  p.leaderId = node(face, p.leaderId);
+  p.replicaNodes = nodes(face, p.replicaNodes);
+  p.isrNodes = nodes(face, p.isrNodes);
+  if (p.offlineReplicas !== undefined) p.offlineReplicas = nodes(face, p.offlineReplicas);
+}
+
+/** Metadata: one broker, the node as controller and as every partition's leader and replica. */
+export function rewriteMetadata(res: MetadataResponse, face: NodeFace): MetadataResponse {
+  res.brokers = [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
+  if (res.controllerId !== undefined) res.controllerId = node(face, res.controllerId);
+  eachPartition(res.topics, (p) => leaderAndReplicas(p, face));
+  return res;
+}
+
+/** DescribeCluster: one broker, the node as controller. */
+export function rewriteDescribeCluster(res: DescribeClusterResponse, face: NodeFace): DescribeClusterResponse {
+  if (res.errorCode !== 0) return res;
+  res.brokers = [{ brokerId: face.nodeId, host: face.host, port: face.port, rack: face.rack, isFenced: false }];
+  res.controllerId = node(face, res.controllerId);
+  return res;
+}
+
+/** FindCoordinator: every coordinator found is the node, at the client's listener. */
+export function rewriteFindCoordinator(res: FindCoordinatorResponse, face: NodeFace): FindCoordinatorResponse {
+  if (res.nodeId !== undefined && res.nodeId >= 0) {
+    res.nodeId = face.nodeId;
+    res.host = face.host;
+    res.port = face.port;
+  }
+  for (const c of res.coordinators ?? []) {
+    if (c.nodeId < 0) continue;
+    c.nodeId = face.nodeId;
+    c.host = face.host;
+    c.port = face.port;
+  }
+  return res;
+}
+
+/** Produce: current-leader hints name the node, and the node's endpoint when any hint is given. */
+export function rewriteProduce(res: ProduceResponse, face: NodeFace): ProduceResponse {
+  for (const t of res.responses) for (const p of t.partitionResponses) if (p.currentLeader !== undefined) p.currentLeader.leaderId = node(face, p.currentLeader.leaderId);
+  if (res.nodeEndpoints !== undefined && res.nodeEndpoints.length > 0) res.nodeEndpoints = [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
+  return res;
+}
+
+/** Fetch: current-leader hints name the node; no preferred read replica (the node is the only one). */
+export function rewriteFetch(res: FetchResponse, face: NodeFace): FetchResponse {
+  eachPartition(res.responses, (p) => {
+    if (p.currentLeader !== undefined) p.currentLeader.leaderId = node(face, p.currentLeader.leaderId);
+    if (p.preferredReadReplica !== undefined) p.preferredReadReplica = -1;
+  });
+  if (res.nodeEndpoints !== undefined && res.nodeEndpoints.length > 0) res.nodeEndpoints = [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
+  return res;
+}
+
+/** DescribeTopicPartitions: leaders and replica lists name the node. */
+export function rewriteDescribeTopicPartitions(res: DescribeTopicPartitionsResponse, face: NodeFace): DescribeTopicPartitionsResponse {
+  eachPartition(res.topics, (p) => {
+    leaderAndReplicas(p, face);
+    p.eligibleLeaderReplicas = nullableNodes(face, p.eligibleLeaderReplicas);
+    p.lastKnownElr = nullableNodes(face, p.lastKnownElr);
+  });
+  return res;
+}
+
+/** ListPartitionReassignments: replica lists name the node. */
+export function rewriteListPartitionReassignments(res: ListPartitionReassignmentsResponse, face: NodeFace): ListPartitionReassignmentsResponse {
+  eachPartition(res.topics, (p) => {
+    p.replicas = nodes(face, p.replicas);
+    p.addingReplicas = nodes(face, p.addingReplicas);
+    p.removingReplicas = nodes(face, p.removingReplicas);
+  });
+  return res;
+}

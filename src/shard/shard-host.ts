@@ -1,0 +1,209 @@
+/**
+ * The shard host: the main thread's side of a node with `runnel.shards` = N > 1. It keeps the node's one metadata
+ * store (the local file, as a single node does), places partitions on shards (moving them at start when N changed),
+ * merges the per-shard root files of the log dirs into the layout of this N, starts the N shards (worker threads,
+ * or in this thread for tests), serves each its metadata mirror and cluster view, and switches connections between
+ * them. The front (src/shard/front) reaches the shards through {@link ShardSet.open} and {@link ShardSet.connect}.
+ * A shard that dies stops the node with an error (`onFatal`); it is not restarted behind the clients' backs.
+ */
+import * as nodePath from "node:path";
+import { consoleLogger, type BrokerLogger } from "../broker/broker.ts";
+import type { BrokerConfig } from "../broker/config.ts";
+import { ROOT_CHECKPOINTS, ROOT_MARKER } from "../broker/log-dir-layout.ts";
+import { ensureMetaProperties } from "../broker/meta-properties.ts";
+import { ProducerIdAllocator } from "../broker/producer-ids.ts";
+import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
+import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
+import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
+import type { Connection, ConnectionHandler } from "../platform/net.ts";
+import { openPortConnection } from "../platform/port-connection.ts";
+import { messagePortPair, spawnWorker, type WorkerHandle } from "../platform/worker.ts";
+import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.ts";
+import { serveMetadata } from "./metadata-mirror.ts";
+import { placeOnShards } from "./placement.ts";
+import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
+import { shardClusterService } from "./shard-cluster-view.ts";
+import { ShardLink } from "./shard-link.ts";
+
+/** The worker entry module (relative to src/; an entry point of the compiled executable). */
+export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
+
+/** The port in a shard's internal listener address `shard-K:9092` (nothing listens on it: connections come over ports). */
+export const SHARD_PORT = 9092;
+
+/** Settings a shard never takes from the node: the front owns the listeners and HTTP; the host the shard count. */
+const NODE_ONLY_SETTINGS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name", "security.inter.broker.protocol", "http.listeners", "runnel.shards"];
+
+/** The settings of shard `index`: the node's, with its own node id and an internal plaintext listener. */
+export function shardSettings(node: BrokerConfig, index: number, clusterId: string): [string, string][] {
+  const out = new Map(node.values);
+  for (const k of NODE_ONLY_SETTINGS) out.delete(k);
+  out.set("node.id", String(index));
+  out.set("listeners", `PLAINTEXT://shard-${index}:${SHARD_PORT}`);
+  out.set("cluster.id", clusterId);
+  // One replica per partition on a single node, internal topics included.
+  out.set("offsets.topic.replication.factor", "1");
+  out.set("transaction.state.log.replication.factor", "1");
+  return [...out];
+}
+
+/** How the host runs. */
+export interface ShardHostOptions {
+  /** Run the shards in this thread instead of worker threads (tests). */
+  inThread?: boolean;
+  /** File system of the host's own files (default: the real one; workers always use the real one). */
+  fs?: FileSystem;
+  /** Logger of the host and of in-thread shards (default: stderr). */
+  logger?: BrokerLogger;
+  /** A shard died or shut itself down after the start: the node must stop with an error. */
+  onFatal?: (reason: string) => void;
+}
+
+/** One running shard as the host holds it. */
+interface HostedShard {
+  index: number;
+  link: ShardLink;
+  worker: WorkerHandle<unknown, never> | null;
+  /** Resolves when the shard reported `stopped` (or died). */
+  stopped: Promise<void>;
+  /** The shard's run in this thread (in-thread variant), else null. */
+  run: Promise<void> | null;
+}
+
+/** The shards of a node, for the front: what it routes to and how it reaches them. */
+export class ShardSet {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    /** Shard count N. */
+    readonly count: number,
+    /** The node's metadata (the host's store; read-only for the front: changes go through the shards). */
+    readonly metadata: MetadataStore,
+    /** The node's cluster id. */
+    readonly clusterId: string,
+    private readonly shards: HostedShard[],
+  ) {}
+
+  /**
+   * Starts the N = `runnel.shards` shards of `config`'s node: places partitions, merges the log-dir root files,
+   * spawns the shards and resolves once every one serves (rejects, with every shard stopped, when one fails).
+   */
+  static async start(config: BrokerConfig, opts: ShardHostOptions = {}): Promise<ShardSet> {
+    const count = config.num("runnel.shards");
+    const fs = opts.fs ?? nodeFileSystem;
+    const logger = opts.logger ?? consoleLogger;
+    const dirs = config.logDirs.map((p) => nodePath.resolve(p));
+    for (const dir of dirs) fs.mkdirp(dir);
+    const clusterId = ensureMetaProperties(fs, dirs, config.nodeId, config.raw("cluster.id"));
+    const store = new LocalMetadataStore(fs, dirs[0]);
+    const moved = await placeOnShards(store, count);
+    if (moved > 0) logger.info(`${moved} partition(s) placed on their shards of ${count}`);
+    const suffixes = Array.from({ length: count }, (_, k) => shardFileSuffix(k));
+    for (const dir of dirs) {
+      consolidateRootFiles(fs, dir, {
+        checkpoints: ROOT_CHECKPOINTS,
+        marker: ROOT_MARKER,
+        suffixes,
+        suffixOf: (tp) => {
+          const s = store.partitionState(tp.topic, tp.partition);
+          return s === undefined ? null : shardFileSuffix(s.leader);
+        },
+      });
+    }
+    const producerIds = new ProducerIdAllocator(fs, dirs[0]);
+    const service = shardClusterService(store, count, (size, floor) => producerIds.reserveInFile(size, floor), () => Date.now());
+    const shards: HostedShard[] = [];
+    const started: Promise<void>[] = [];
+    let fatal = (reason: string) => opts.onFatal?.(reason);
+    for (let k = 0; k < count; k++) {
+      const [hostPort, shardPort] = messagePortPair();
+      const link = new ShardLink(hostPort);
+      serveMetadata(store, link, (op, args) => service(k, op, args));
+      link.on("dial", (m) => {
+        const to = shards[m.to as number];
+        if (to === undefined) throw new Error(`shard ${k} dialled unknown shard ${m.to}`);
+        to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+      });
+      let onStopped!: () => void;
+      const stopped = new Promise<void>((r) => (onStopped = r));
+      link.on("stopped", () => onStopped());
+      link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
+      let failStart: (why: string) => void = () => {};
+      started.push(
+        new Promise<void>((resolve, reject) => {
+          failStart = (why) => reject(new Error(`shard ${k} could not start: ${why}`));
+          link.on("started", () => {
+            failStart = () => {};
+            resolve();
+          });
+          link.on("failed", (m) => {
+            onStopped();
+            failStart(m.message as string);
+          });
+        }),
+      );
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId) };
+      let worker: WorkerHandle<unknown, never> | null = null;
+      let run: Promise<void> | null = null;
+      if (opts.inThread) run = runShard(init, shardPort, logger);
+      else {
+        worker = spawnWorker<unknown, never>(SHARD_WORKER_MODULE, init);
+        worker.post({ port: shardPort }, [shardPort]);
+        worker.onExit((error) => {
+          onStopped();
+          failStart(error?.message ?? "its thread ended");
+          if (error !== null) fatal(`shard ${k} died: ${error.message}`);
+        });
+      }
+      shards.push({ index: k, link, worker, stopped, run });
+    }
+    const set = new ShardSet(count, store, clusterId, shards);
+    try {
+      await Promise.all(started);
+    } catch (e) {
+      fatal = () => {};
+      await set.stop();
+      throw e;
+    }
+    logger.info(`${count} shards serving (${opts.inThread ? "in this thread" : "worker threads"}), cluster ${clusterId}`);
+    return set;
+  }
+
+  /**
+   * A raw connection to shard `shard` for `client` (Kafka frames both ways, as over TCP): `onConnection` gets the
+   * front's end; the shard sees the client's address, principal and listener name.
+   */
+  connect(shard: number, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler): Connection {
+    const s = this.shards[shard];
+    if (s === undefined) throw new Error(`no shard ${shard} of ${this.count}`);
+    const [mine, theirs] = messagePortPair();
+    s.link.post({ t: "accept", port: theirs, client }, [theirs]);
+    return openPortConnection(mine, `shard-${shard}`, onConnection);
+  }
+
+  /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
+  open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
+    const { remote, remoteIp, principal, listenerName, clientId } = client;
+    return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
+      clientId: clientId ?? "runnel-front",
+      transport: (_host, _port, onConnection) => {
+        this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  /** Stops every shard (each closes its logs cleanly), then their threads. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const s of this.shards) s.link.post({ t: "stop" });
+      await Promise.all(this.shards.map((s) => s.stopped));
+      await Promise.all(this.shards.map(async (s) => {
+        await s.run;
+        await s.worker?.terminate();
+        s.link.close();
+      }));
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One shard of a node: a Broker in cluster mode (internal node id = shard index) that owns the partitions the
+ * metadata store places on it. Everything it needs from outside comes over its control link to the shard host:
+ * the metadata mirror, the cluster view, the connections accepted for it (from the front, or dialled by another
+ * shard), and its own dials to other shards. The same code runs in a worker thread (src/shard/shard-worker.ts) and
+ * in the host's thread (the in-thread variant for tests).
+ */
+import { Broker, consoleLogger, type BrokerLogger } from "../broker/broker.ts";
+import { BrokerConfig } from "../broker/config.ts";
+import type { ListenFn } from "../broker/kafka-listener.ts";
+import { BrokerConnection, type Dialer } from "../client/connection.ts";
+import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts";
+import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
+import { messagePortPair } from "../platform/worker.ts";
+import { shardFileSuffix } from "../storage/log-dir-share.ts";
+import { MetadataMirror } from "./metadata-mirror.ts";
+import { shardOf } from "./placement.ts";
+import { shardClusterView } from "./shard-cluster-view.ts";
+import { ShardLink } from "./shard-link.ts";
+
+/** What a shard is started with (structured-clonable: it crosses to the worker). */
+export interface ShardInit {
+  /** The shard's index, 0 .. count-1 (its internal node id). */
+  index: number;
+  /** Shards in the node. */
+  count: number;
+  /** The shard's broker settings (the node's, with the shard's node id, listener and cluster id). */
+  settings: [string, string][];
+}
+
+/**
+ * Who a connection accepted by a shard comes from (the front's client, or another shard); the front's
+ * `ShardClientInfo` (src/shard/front/front-shards.ts) is one.
+ */
+export interface AcceptedClient {
+  /** "host:port" of the client (or "shard-K"). */
+  remote: string;
+  /** The client's address alone (default: `remote` without its port). */
+  remoteIp?: string;
+  /** The principal the front authenticated (`User:alice`), when it did. */
+  principal?: string;
+  /** The listener the client connected to at the front. */
+  listenerName?: string;
+  /** The client's `client.id`, or null. */
+  clientId?: string | null;
+}
+
+/** The address part of "host:port" (IPv6 "[::1]:port" too). */
+function hostOf(remote: string): string {
+  const colon = remote.lastIndexOf(":");
+  return colon <= 0 ? remote : remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+}
+
+/** The messages a shard sends its host besides calls. */
+export type ShardEvent = { t: "started" } | { t: "failed"; message: string } | { t: "fatal"; reason: string } | { t: "stopped" };
+
+/** A logger that prefixes every line with the shard. */
+function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
+  return { info: (m) => base.info(`[shard ${index}] ${m}`), warn: (m) => base.warn(`[shard ${index}] ${m}`), error: (m) => base.error(`[shard ${index}] ${m}`) };
+}
+
+/**
+ * Runs shard `init` on its control `port` until the host asks it to stop: reports `started` (or `failed`), then
+ * `stopped`. `base` logs (default: stderr).
+ */
+export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
+  const link = new ShardLink(port);
+  const metadata = MetadataMirror.open(link);
+  let askStop!: () => void;
+  const stopAsked = new Promise<void>((r) => (askStop = r));
+  link.on("stop", () => askStop());
+  const logger = shardLogger(init.index, base);
+  let acceptor: ((c: Connection) => ConnectionHandler) | null = null;
+  const waiting: { port: PortLike; client: AcceptedClient }[] = [];
+  const open = new Set<Connection>();
+  const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
+    const who = { principal: client.principal, listenerName: client.listenerName };
+    openPortConnection(p, client.remote, (c) => {
+      open.add(c);
+      const h = onConnection(c);
+      return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
+    }, client.remoteIp ?? hostOf(client.remote), who);
+  };
+  const accept = (p: PortLike, client: AcceptedClient) => {
+    if (acceptor === null) waiting.push({ port: p, client });
+    else serve(p, client, acceptor);
+  };
+  link.on("accept", (m) => accept(m.port as PortLike, m.client as AcceptedClient));
+  const listen: ListenFn = (host, port, onConnection) => {
+    acceptor = onConnection;
+    for (const w of waiting.splice(0)) serve(w.port, w.client, onConnection);
+    const listener: Listener = {
+      host,
+      port,
+      pauseAccepting: () => {},
+      resumeAccepting: () => {},
+      close: async () => {
+        acceptor = null;
+        for (const c of [...open]) c.close();
+      },
+    };
+    return Promise.resolve(listener);
+  };
+  const dial: Dialer = (host, p, nodeId) =>
+    BrokerConnection.open(host, p, nodeId, {
+      clientId: `runnel-shard-${init.index}`,
+      transport: (_h, _p, onConnection) => {
+        const [mine, theirs] = messagePortPair();
+        link.post({ t: "dial", to: nodeId, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}` } }, [theirs]);
+        openPortConnection(mine, `shard-${nodeId}`, onConnection);
+        return Promise.resolve();
+      },
+    });
+  let broker: Broker;
+  try {
+    const mirror = await metadata;
+    const config = new BrokerConfig(new Map(init.settings));
+    broker = await Broker.start(config, {
+      logger,
+      metadata: mirror,
+      cluster: shardClusterView(link, init.index, mirror),
+      listen,
+      dial,
+      onFatal: (reason) => link.post({ t: "fatal", reason }),
+      logDirShare: {
+        suffix: shardFileSuffix(init.index),
+        owns: (tp) => {
+          const s = mirror.partitionState(tp.topic, tp.partition);
+          return s === undefined ? shardOf(tp.topic, tp.partition, init.count) === init.index : s.replicas.includes(init.index);
+        },
+      },
+    });
+  } catch (e) {
+    link.post({ t: "failed", message: (e as Error).stack ?? String(e) });
+    link.close();
+    return;
+  }
+  link.post({ t: "started" });
+  await stopAsked;
+  try {
+    await broker.stop();
+  } finally {
+    link.post({ t: "stopped" });
+    link.close();
+  }
+}
