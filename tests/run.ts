@@ -23,6 +23,8 @@ const DENO_SUITES = [
   "tests/replication",
   // Worker threads and port connections (src/platform/worker.ts) under Deno's node:worker_threads.
   "tests/platform/worker-echoes-bytes-over-port-connection.test.ts",
+  // A node's shards (worker threads, metadata mirror, port connections) and its front under Deno.
+  "tests/shard",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",

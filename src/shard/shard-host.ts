@@ -110,8 +110,15 @@ export class ShardSet {
         },
       });
     }
+    // Shards ask for producer id blocks concurrently: one file write at a time, each after the one before.
     const producerIds = new ProducerIdAllocator(fs, dirs[0]);
-    const service = shardClusterService(store, count, (size, floor) => producerIds.reserveInFile(size, floor), () => Date.now());
+    let reserving: Promise<unknown> = Promise.resolve();
+    const reserve = (size: bigint, floor: bigint): Promise<bigint> => {
+      const next = reserving.then(() => producerIds.reserveInFile(size, floor));
+      reserving = next.catch(() => undefined);
+      return next;
+    };
+    const service = shardClusterService(store, count, reserve, () => Date.now());
     const shards: HostedShard[] = [];
     const started: Promise<void>[] = [];
     let fatal = (reason: string) => opts.onFatal?.(reason);
@@ -182,11 +189,12 @@ export class ShardSet {
   }
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
-  open(shard: number, client: AcceptedClient, clientId = "runnel-front"): Promise<BrokerChannel> {
+  open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
+    const { remote, remoteIp, principal, listenerName, clientId } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
-      clientId,
+      clientId: clientId ?? "runnel-front",
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, client, onConnection);
+        this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
         return Promise.resolve();
       },
     });

@@ -28,16 +28,27 @@ export interface ShardInit {
   settings: [string, string][];
 }
 
-/** Who a connection accepted by a shard comes from (the front's client, or another shard). */
+/**
+ * Who a connection accepted by a shard comes from (the front's client, or another shard); the front's
+ * `ShardClientInfo` (src/shard/front/front-shards.ts) is one.
+ */
 export interface AcceptedClient {
   /** "host:port" of the client (or "shard-K"). */
   remote: string;
-  /** The client's address alone. */
-  remoteIp: string;
-  /** The principal the front authenticated, when it did. */
+  /** The client's address alone (default: `remote` without its port). */
+  remoteIp?: string;
+  /** The principal the front authenticated (`User:alice`), when it did. */
   principal?: string;
   /** The listener the client connected to at the front. */
   listenerName?: string;
+  /** The client's `client.id`, or null. */
+  clientId?: string | null;
+}
+
+/** The address part of "host:port" (IPv6 "[::1]:port" too). */
+function hostOf(remote: string): string {
+  const colon = remote.lastIndexOf(":");
+  return colon <= 0 ? remote : remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
 }
 
 /** The messages a shard sends its host besides calls. */
@@ -63,11 +74,12 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const waiting: { port: PortLike; client: AcceptedClient }[] = [];
   const open = new Set<Connection>();
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
+    const who = { principal: client.principal, listenerName: client.listenerName };
     openPortConnection(p, client.remote, (c) => {
       open.add(c);
       const h = onConnection(c);
       return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
-    }, client.remoteIp, client);
+    }, client.remoteIp ?? hostOf(client.remote), who);
   };
   const accept = (p: PortLike, client: AcceptedClient) => {
     if (acceptor === null) waiting.push({ port: p, client });
