@@ -10,6 +10,7 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
+import { CodecPool, defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { FlushRounds } from "../storage/flush-rounds.ts";
@@ -195,6 +196,8 @@ export class Broker {
   readonly producerIds: ProducerIdAllocator;
   /** Open fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
+  /** Worker threads for lz4 and snappy work on produced batches (started on first use, stopped with the broker). */
+  readonly codecPool = new CodecPool(defaultCodecPoolThreads());
   /** Handlers by API key. */
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
   /** Consumer group coordinator (src/group), loaded from `__consumer_offsets` in {@link Broker.start}. */
@@ -682,6 +685,7 @@ export class Broker {
     this.txns?.stop();
     this.groups?.stop();
     await this.logs.close();
+    await this.codecPool.close();
     this.logger.info("Runnel broker stopped");
   }
 
