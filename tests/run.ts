@@ -41,7 +41,27 @@ const DENO_SUITES = [
  * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, crash recovery. Files
  * that reach into an in-process Broker stay single-shard.
  */
-const SHARDED_SUITES: string[] = [];
+const SHARDED_SUITES: string[] = [
+  // client round trips and admin
+  "tests/interop/node-clients.test.ts",
+  "tests/interop/python-clients.test.ts",
+  "tests/interop/kcat.test.ts",
+  "tests/interop/kafka-verifiable-producer-consumer.test.ts",
+  "tests/client/producer-idempotent-acks-real-broker.test.ts",
+  "tests/interop/java-admin-client.test.ts",
+  "tests/interop/python-admin-clients.test.ts",
+  // consumer groups
+  "tests/client/consumer-group-rebalance.test.ts",
+  "tests/interop/franz-go-producer-consumer-group.test.ts",
+  "tests/interop/sarama-producer-consumer-group.test.ts",
+  "tests/interop/java-consumer-group-takeover.test.ts",
+  "tests/cli/group-commands.test.ts",
+  // transactions
+  "tests/interop/java-producer-idempotent-transactional.test.ts",
+  "tests/interop/franz-go-transact-session-and-kadm.test.ts",
+  // crash recovery (tests/durability/sharded-node-crash-keeps-acked-records.test.ts runs sharded in the first pass)
+  "tests/broker/crash-recovery.test.ts",
+];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
 
