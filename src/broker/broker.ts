@@ -197,7 +197,7 @@ export class Broker {
   /** Open fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
   /** Worker threads for lz4 and snappy work on produced batches (started on first use, stopped with the broker). */
-  readonly codecPool = new CodecPool(defaultCodecPoolThreads());
+  readonly codecPool = new CodecPool(defaultCodecPoolThreads(), (e) => this.logger.warn(`a codec worker thread failed (its call ran on the event loop): ${e.message}`));
   /** Handlers by API key. */
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
   /** Consumer group coordinator (src/group), loaded from `__consumer_offsets` in {@link Broker.start}. */
