@@ -51,9 +51,16 @@ export function openPortConnection(
     port.close();
     handler?.onClose();
   };
+  // Acknowledgements of the data delivered in one turn of the event loop go back as one message.
+  let toAck = 0;
+  const sendAck = () => {
+    if (!closed && toAck > 0) port.postMessage(toAck);
+    toAck = 0;
+  };
   const deliver = (bytes: Uint8Array) => {
     handler!.onData(bytes);
-    if (!closed) port.postMessage(bytes.length);
+    if (toAck === 0) queueMicrotask(sendAck);
+    toAck += bytes.length;
   };
 
   const conn: Connection = {

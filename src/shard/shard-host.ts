@@ -110,8 +110,15 @@ export class ShardSet {
         },
       });
     }
+    // Shards ask for producer id blocks concurrently: one file write at a time, each after the one before.
     const producerIds = new ProducerIdAllocator(fs, dirs[0]);
-    const service = shardClusterService(store, count, (size, floor) => producerIds.reserveInFile(size, floor), () => Date.now());
+    let reserving: Promise<unknown> = Promise.resolve();
+    const reserve = (size: bigint, floor: bigint): Promise<bigint> => {
+      const next = reserving.then(() => producerIds.reserveInFile(size, floor));
+      reserving = next.catch(() => undefined);
+      return next;
+    };
+    const service = shardClusterService(store, count, reserve, () => Date.now());
     const shards: HostedShard[] = [];
     const started: Promise<void>[] = [];
     let fatal = (reason: string) => opts.onFatal?.(reason);
