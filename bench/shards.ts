@@ -11,7 +11,8 @@
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
  *        [--connections 4] [--inflight 4] [--source]
- * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`. The broker is
+ * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`; `front1` runs one
+ * shard behind the front (bench/front-one-shard.ts, from the sources), which isolates the front's cost. The broker is
  * dist/runnel (npm run build) unless `--source` (bun src/cli/main.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -51,7 +52,7 @@ const RECORD_BYTES = 1024;
 const TOPIC = "shards";
 /** Linux clock ticks per second of /proc/PID/task/TID/stat utime and stime. */
 const CLOCK_TICKS = 100;
-for (const m of MODES) if (m !== "plain" && !(Number.isInteger(Number(m)) && Number(m) >= 1)) throw new Error(`--modes: '${m}' is neither plain nor a shard count`);
+for (const m of MODES) if (m !== "plain" && m !== "front1" && !(Number.isInteger(Number(m)) && Number(m) >= 1)) throw new Error(`--modes: '${m}' is neither plain nor a shard count`);
 if (PARTITIONS % PER_REQUEST !== 0) throw new Error("--partitions must be a multiple of --per-request");
 
 await initCrc32c();
@@ -109,10 +110,17 @@ interface Broker {
 
 async function startBroker(mode: string, dir: string): Promise<Broker> {
   const args = ["start", "--port", "0", "--data-dir", dir, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824"];
-  if (mode !== "plain") args.push("--shards", mode);
-  const [cmd, pre] = values.source ? [path.join(ROOT, "node_modules", ".bin", "bun"), [path.join(ROOT, "src", "cli", "main.ts")]] : [path.join(ROOT, "dist", "runnel"), []];
-  if (!values.source && !fs.existsSync(cmd)) throw new Error("dist/runnel is missing: run `npm run build` first (or pass --source)");
-  const child = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  if (mode !== "plain" && mode !== "front1") args.push("--shards", mode);
+  const bun = path.join(ROOT, "node_modules", ".bin", "bun");
+  const [cmd, pre] =
+    mode === "front1"
+      ? [bun, [path.join(ROOT, "bench", "front-one-shard.ts")]]
+      : values.source
+        ? [bun, [path.join(ROOT, "src", "cli", "main.ts")]]
+        : [path.join(ROOT, "dist", "runnel"), []];
+  if (cmd !== bun && !fs.existsSync(cmd)) throw new Error("dist/runnel is missing: run `npm run build` first (or pass --source)");
+  // front-one-shard.ts takes runnel start's arguments without the command word.
+  const child = spawn(cmd, [...pre, ...(mode === "front1" ? args.slice(1) : args)], { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
   const port: number = await new Promise((resolve, reject) => {
     let log = "";
