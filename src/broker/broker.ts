@@ -304,7 +304,7 @@ export class Broker {
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn, share.suffix);
-    this.codecPool = new CodecPool(codecPoolThreads);
+    this.codecPool = new CodecPool(codecPoolThreads, (e) => this.logger.warn(`a codec worker thread failed (its call ran on the event loop): ${e.message}`));
     for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn, share.suffix)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
