@@ -166,6 +166,8 @@ export interface BrokerDeps {
    * root files), and the shard host keeps meta.properties (this broker takes `cluster.id` from its config).
    */
   logDirShare?: LogDirShare;
+  /** Threads of the lz4/snappy codec pool (default: the cores but one, at most 4; a node's shards share the cores). */
+  codecPoolThreads?: number;
 }
 
 /** A running broker. */
@@ -197,7 +199,7 @@ export class Broker {
   /** Open fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
   /** Worker threads for lz4 and snappy work on produced batches (started on first use, stopped with the broker). */
-  readonly codecPool = new CodecPool(defaultCodecPoolThreads());
+  readonly codecPool: CodecPool;
   /** Handlers by API key. */
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
   /** Consumer group coordinator (src/group), loaded from `__consumer_offsets` in {@link Broker.start}. */
@@ -267,7 +269,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare">>, share: LogDirShare) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">>, share: LogDirShare, codecPoolThreads: number) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -302,13 +304,14 @@ export class Broker {
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn, share.suffix);
+    this.codecPool = new CodecPool(codecPoolThreads, (e) => this.logger.warn(`a codec worker thread failed (its call ran on the event loop): ${e.message}`));
     for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn, share.suffix)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -379,7 +382,7 @@ export class Broker {
       share,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
-    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem }, share);
+    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem }, share, deps.codecPoolThreads ?? defaultCodecPoolThreads());
     started = broker;
     broker.onFatal = deps.onFatal ?? null;
     broker.metrics = metrics;

@@ -83,8 +83,12 @@ export class CodecPool {
   /** Calls refused because the queue was full (their callers ran them on their own thread). */
   refused = 0;
 
-  /** A pool of `threads` workers (1 to MAX_CODEC_POOL_THREADS), started on first use. */
-  constructor(threads: number) {
+  /** Told when a worker ends with an error (its call then runs on the caller's thread). */
+  private readonly onWorkerError: (e: Error) => void;
+
+  /** A pool of `threads` workers (1 to MAX_CODEC_POOL_THREADS), started on first use; `onWorkerError` hears of workers that fail. */
+  constructor(threads: number, onWorkerError: (e: Error) => void = () => {}) {
+    this.onWorkerError = onWorkerError;
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_CODEC_POOL_THREADS) {
       throw new RangeError(`codec pool threads must be 1-${MAX_CODEC_POOL_THREADS}, got ${threads}`);
     }
@@ -151,6 +155,7 @@ export class CodecPool {
       this.dispatch();
     });
     w.handle.onExit((error) => {
+      if (error !== null && !this.closed) this.onWorkerError(error);
       const i = this.workers.indexOf(w);
       if (i >= 0) this.workers.splice(i, 1);
       w.call?.reject(new CodecThreadError(`codec worker ended during a call: ${error?.message ?? "exited"}`));

@@ -13,6 +13,7 @@ import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
+import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
 import { shardClusterView } from "./shard-cluster-view.ts";
@@ -122,6 +123,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),
+      // The node's cores are shared: each shard's codec pool gets its part of the default.
+      codecPoolThreads: Math.max(1, Math.floor(defaultCodecPoolThreads() / init.count)),
       logDirShare: {
         suffix: shardFileSuffix(init.index),
         owns: (tp) => {
