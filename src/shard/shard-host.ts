@@ -82,6 +82,8 @@ export class ShardSet {
     /** The node's cluster id. */
     readonly clusterId: string,
     private readonly shards: HostedShard[],
+    /** Requests one channel of {@link ShardSet.open} keeps in flight: as many as one client connection may pipeline. */
+    private readonly maxInFlight: number,
   ) {}
 
   /**
@@ -164,7 +166,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards);
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"));
     try {
       await Promise.all(started);
     } catch (e) {
@@ -193,6 +195,7 @@ export class ShardSet {
     const { remote, remoteIp, principal, listenerName, clientId } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
+      maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
         this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
         return Promise.resolve();
