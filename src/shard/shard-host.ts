@@ -16,7 +16,7 @@ import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { openPortConnection } from "../platform/port-connection.ts";
+import { openPortConnection, refusePortConnection } from "../platform/port-connection.ts";
 import { messagePortPair, spawnWorker, type WorkerHandle } from "../platform/worker.ts";
 import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.ts";
 import { serveMetadata } from "./metadata-mirror.ts";
@@ -130,8 +130,12 @@ export class ShardSet {
       serveMetadata(store, link, (op, args) => service(k, op, args));
       link.on("dial", (m) => {
         const to = shards[m.to as number];
-        if (to === undefined) throw new Error(`shard ${k} dialled unknown shard ${m.to}`);
-        to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+        if (to !== undefined) to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+        else {
+          // No such shard (a dial by a stale id): the dialler sees its connection closed.
+          logger.warn(`shard ${k} dialled unknown shard ${m.to}`);
+          refusePortConnection(m.port as MessagePort);
+        }
       });
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));

@@ -52,17 +52,14 @@ function hostOf(remote: string): string {
   return colon <= 0 ? remote : remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
 }
 
-/** The messages a shard sends its host besides calls. */
-export type ShardEvent = { t: "started" } | { t: "failed"; message: string } | { t: "fatal"; reason: string } | { t: "stopped" };
-
 /** A logger that prefixes every line with the shard. */
 function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
   return { info: (m) => base.info(`[shard ${index}] ${m}`), warn: (m) => base.warn(`[shard ${index}] ${m}`), error: (m) => base.error(`[shard ${index}] ${m}`) };
 }
 
 /**
- * Runs shard `init` on its control `port` until the host asks it to stop: reports `started` (or `failed`), then
- * `stopped`. `base` logs (default: stderr).
+ * Runs shard `init` on its control `port` until the host asks it to stop (`stop`): reports `started` (or `failed`
+ * with the reason), `fatal` if its broker shuts itself down, then `stopped`. `base` logs (default: stderr).
  */
 export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
   const link = new ShardLink(port);
