@@ -17,6 +17,7 @@ import { BatchBuilder } from "../src/protocol/record-batch.ts";
 import { logConfigWith } from "../src/storage/log-config.ts";
 import { PartitionLog } from "../src/storage/partition-log.ts";
 import { silentStorageLogger } from "../src/storage/storage-deps.ts";
+import { longestTimerGap } from "./loop-stall.ts";
 
 const MIB = 1024 * 1024;
 const arg = (name: string, fallback: number): number => {
@@ -35,24 +36,13 @@ const deps = { fs: nodeFileSystem, clock: new ManualClock(Date.now()), logger: s
 
 /** Longest gap between ticks of a 1 ms interval timer while `work` runs, and how long `work` took. */
 async function stall(work: () => Promise<void>): Promise<{ gapMs: number; tookMs: number }> {
-  let last = performance.now();
-  let gap = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    gap = Math.max(gap, now - last);
-    last = now;
-  }, 1);
-  await new Promise((r) => setTimeout(r, 20));
-  last = performance.now();
-  gap = 0;
-  const start = performance.now();
-  try {
+  let tookMs = 0;
+  const gapMs = await longestTimerGap(async () => {
+    const start = performance.now();
     await work();
-  } finally {
-    clearInterval(timer);
-  }
-  const end = performance.now();
-  return { gapMs: Math.max(gap, end - last), tookMs: end - start };
+    tookMs = performance.now() - start;
+  });
+  return { gapMs, tookMs };
 }
 
 try {

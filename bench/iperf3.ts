@@ -21,6 +21,14 @@ export interface Iperf3Result {
   command: string;
 }
 
+/** What iperf3 -J reports (the parts read here). */
+interface IperfReport {
+  end?: { sum_received?: { bytes: number; seconds: number }; cpu_utilization_percent?: { host_total: number; remote_total: number } };
+  error?: string;
+}
+
+/** Client runs tried before the row is reported as skipped. */
+const IPERF3_ATTEMPTS = 3;
 /** Longest wait for the iperf3 server to accept connections. */
 const SERVER_START_TIMEOUT_MS = 10_000;
 
@@ -40,15 +48,27 @@ export async function measureIperf3(seconds: number): Promise<Iperf3Result | { s
   try {
     await waitForPort(port, SERVER_START_TIMEOUT_MS);
     const args = ["-c", "127.0.0.1", "-p", String(port), "-l", "1M", "-t", String(seconds), "-J"];
-    const client = await runCommand("iperf3", args, { timeoutMs: (seconds + 30) * 1000 });
-    if (client.code !== 0) return { skipped: `iperf3 client failed: ${client.stdout}${client.stderr}` };
-    const report = JSON.parse(client.stdout) as {
-      end: { sum_received: { bytes: number; seconds: number }; cpu_utilization_percent: { host_total: number; remote_total: number } };
-    };
-    const got = report.end.sum_received;
-    const cpu = report.end.cpu_utilization_percent;
-    const cpuSeconds = ((cpu.host_total + cpu.remote_total) / 100) * got.seconds;
-    return { mbps: got.bytes / 1e6 / got.seconds, seconds: got.seconds, cpuSecondsPerGB: cpuSeconds / (got.bytes / 1e9), command: `iperf3 ${args.join(" ")}` };
+    let why = "";
+    // The readiness probe's connection can leave the server briefly busy: a refused run is tried again.
+    for (let attempt = 0; attempt < IPERF3_ATTEMPTS; attempt++) {
+      const client = await runCommand("iperf3", args, { timeoutMs: (seconds + 30) * 1000 });
+      let report: IperfReport;
+      try {
+        report = JSON.parse(client.stdout) as IperfReport;
+      } catch {
+        why = `iperf3 printed no report: ${client.stdout}${client.stderr}`;
+        continue;
+      }
+      const got = report.end?.sum_received;
+      const cpu = report.end?.cpu_utilization_percent;
+      if (got === undefined || cpu === undefined || got.bytes === 0) {
+        why = `iperf3 failed: ${report.error ?? "no result"}`;
+        continue;
+      }
+      const cpuSeconds = ((cpu.host_total + cpu.remote_total) / 100) * got.seconds;
+      return { mbps: got.bytes / 1e6 / got.seconds, seconds: got.seconds, cpuSecondsPerGB: cpuSeconds / (got.bytes / 1e9), command: `iperf3 ${args.join(" ")}` };
+    }
+    return { skipped: why };
   } finally {
     await server.stop();
   }

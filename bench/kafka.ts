@@ -234,7 +234,7 @@ async function benchConsume(port: number, topic: string, records: number): Promi
 }
 
 async function benchE2e(port: number, topic: string, rate: number, seconds: number): Promise<Figure> {
-  const rep = await runnelBench(port, ["e2e", "-t", topic, "-s", "100", "--acks", "all", "--throughput", String(rate), "--duration", String(seconds), "--warmup", "1", "--batch-size", "16384", "--linger-ms", "1", "--fetch-max-wait-ms", "100"]);
+  const rep = await runnelBench(port, ["e2e", "-t", topic, "-s", "100", "--acks", "all", "--throughput", String(rate), "--duration", String(seconds), "--warmup", "1", "--batch-size", "16384", "--linger-ms", "1", "--fetch-max-wait-ms", "100", "--in-process"]);
   const l = rep.e2eLatencyMs;
   return { value: l ? l.p99 : null, note: l ? `p50 ${l.p50}, p99 ${l.p99}, p99.9 ${l.p999} ms; achieved ${Math.round(rep.produce?.recordsPerSec ?? 0).toLocaleString("en-US")} rec/s` : undefined };
 }

@@ -11,7 +11,8 @@
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
  *        [--connections 4] [--inflight 4] [--source]
- * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`. The broker is
+ * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`; `front1` runs one
+ * shard behind the front (bench/front-one-shard.ts, from the sources), which isolates the front's cost. The broker is
  * dist/runnel (npm run build) unless `--source` (bun src/cli/main.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -25,6 +26,7 @@ import { readProduceResponse, writeProduceRequest } from "../src/protocol/genera
 import { readMetadataResponse, writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
 import { fetchPartitionToEnd } from "./fetch-stream.ts";
+import { LISTENING_LINE } from "../tests/support/broker-process.ts";
 import { ROOT, RawKafkaConnection, benchBatch, printTable, requestFrame, writeResults } from "./support.ts";
 
 const { values } = parseArgs({
@@ -50,7 +52,7 @@ const RECORD_BYTES = 1024;
 const TOPIC = "shards";
 /** Linux clock ticks per second of /proc/PID/task/TID/stat utime and stime. */
 const CLOCK_TICKS = 100;
-for (const m of MODES) if (m !== "plain" && !(Number.isInteger(Number(m)) && Number(m) >= 1)) throw new Error(`--modes: '${m}' is neither plain nor a shard count`);
+for (const m of MODES) if (m !== "plain" && m !== "front1" && !(Number.isInteger(Number(m)) && Number(m) >= 1)) throw new Error(`--modes: '${m}' is neither plain nor a shard count`);
 if (PARTITIONS % PER_REQUEST !== 0) throw new Error("--partitions must be a multiple of --per-request");
 
 await initCrc32c();
@@ -108,16 +110,23 @@ interface Broker {
 
 async function startBroker(mode: string, dir: string): Promise<Broker> {
   const args = ["start", "--port", "0", "--data-dir", dir, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824"];
-  if (mode !== "plain") args.push("--shards", mode);
-  const [cmd, pre] = values.source ? [path.join(ROOT, "node_modules", ".bin", "bun"), [path.join(ROOT, "src", "cli", "main.ts")]] : [path.join(ROOT, "dist", "runnel"), []];
-  if (!values.source && !fs.existsSync(cmd)) throw new Error("dist/runnel is missing: run `npm run build` first (or pass --source)");
-  const child = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  if (mode !== "plain" && mode !== "front1") args.push("--shards", mode);
+  const bun = path.join(ROOT, "node_modules", ".bin", "bun");
+  const [cmd, pre] =
+    mode === "front1"
+      ? [bun, [path.join(ROOT, "bench", "front-one-shard.ts")]]
+      : values.source
+        ? [bun, [path.join(ROOT, "src", "cli", "main.ts")]]
+        : [path.join(ROOT, "dist", "runnel"), []];
+  if (cmd !== bun && !fs.existsSync(cmd)) throw new Error("dist/runnel is missing: run `npm run build` first (or pass --source)");
+  // front-one-shard.ts takes runnel start's arguments without the command word.
+  const child = spawn(cmd, [...pre, ...(mode === "front1" ? args.slice(1) : args)], { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
   const port: number = await new Promise((resolve, reject) => {
     let log = "";
     child.stderr!.on("data", (b) => {
       log += b;
-      const m = /listening on \w+:\/\/[^:\s]+:(\d+)/.exec(log);
+      const m = LISTENING_LINE.exec(log);
       if (m) resolve(Number(m[1]));
     });
     child.on("exit", () => reject(new Error(`broker (${mode}) exited before listening:\n${log}`)));
@@ -263,13 +272,14 @@ printTable(
 );
 
 /**
- * Projection for `cores` cores from a sharded run's per-MB CPU costs: the shards' work spreads over the cores, the
- * front's stays on the one main thread, so the node moves at most min(cores / total, 1 / main) MB per CPU-ms.
+ * Projections for `cores` cores from a sharded run's per-MB CPU costs. As built, the front is one thread: the node
+ * moves at most min(cores / total, 1 / front) MB per CPU-ms. If the front's work were spread over the cores too
+ * (not built: accepting on every shard), the bound would be cores / total.
  */
-function projection(p: Phase, cores: number): { mbps: number; bound: string } {
+function projection(p: Phase, cores: number): { oneFront: number; bound: string; spreadFront: number } {
   const allCores = (cores * 1000) / p.cpuMsPerMB.total;
   const frontThread = p.cpuMsPerMB.main > 0 ? 1000 / p.cpuMsPerMB.main : Infinity;
-  return allCores <= frontThread ? { mbps: allCores, bound: "all cores busy" } : { mbps: frontThread, bound: "front thread saturated" };
+  return { oneFront: Math.min(allCores, frontThread), bound: allCores <= frontThread ? "all cores busy" : "front thread saturated", spreadFront: allCores };
 }
 
 const plain = (name: Phase["phase"]) => phases.find((p) => p.mode === "plain" && p.phase === name);
@@ -285,11 +295,13 @@ const derived = phases
       "front CPU ms/MB": p.cpuMsPerMB.main.toFixed(2),
       "overhead vs plain ms/MB": base ? (p.cpuMsPerMB.total - base.cpuMsPerMB.total).toFixed(2) : "n/a",
       "overhead vs plain": base ? `${(((p.cpuMsPerMB.total - base.cpuMsPerMB.total) / base.cpuMsPerMB.total) * 100).toFixed(0)}%` : "n/a",
-      "16-core MB/s": Math.round(at16.mbps),
-      "16-core bound": at16.bound,
+      "plain 1-thread MB/s": base ? Math.round(1000 / base.cpuMsPerMB.main) : "n/a",
+      "16 cores, 1 front MB/s": Math.round(at16.oneFront),
+      bound: at16.bound,
+      "16 cores, front spread MB/s": Math.round(at16.spreadFront),
     };
   });
-printTable("per-MB costs and the projection for 16 cores (min of 16 cores / total CPU per MB and 1 front thread / front CPU per MB)", derived);
+printTable("per-MB costs; ceilings: plain = 1 thread / its CPU per MB; 16 cores = min(16 / total CPU per MB, 1 front thread / front CPU per MB); front spread = 16 / total", derived);
 
 console.log(
   `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, recordsPerBatch, source: values.source, phases, derived })}`,

@@ -24,6 +24,7 @@ const PHASES = [
   ["send", "kafka_network_requestmetrics_responsesendtimems"],
   ["own", "runnel_request_own_time_ms"],
   ["total", "kafka_network_requestmetrics_totaltimems"],
+  ["wokenPath", "runnel_request_woken_path_ms"],
 ] as const;
 
 /** p50 and p99 (bucket upper bounds, ms) and the count of one histogram over a run. */

@@ -18,6 +18,11 @@ export interface RequestContext {
   readonly receivedAtMs: number;
   /** The connection's listener, principal and SASL state (absent: an in-process caller, anonymous). */
   readonly session?: SecuritySession;
+  /**
+   * Set by a handler whose parked request was answered because another request's handler woke it (a long-poll
+   * Fetch woken by a Produce's append): that request's arrival (monotonic ms), for `runnel_request_woken_path_ms`.
+   */
+  wokenByArrivalMs?: number;
 }
 
 /** Returned by a handler that sends no response (Produce with acks=0). */

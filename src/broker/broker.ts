@@ -10,6 +10,7 @@ import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
+import { CodecPool, defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { type ConfigRecord, LocalMetadataStore, type MetadataChange, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import { applyDynamicBrokerConfigs, cleanerOptionsFrom, mergeDynamicBrokerConfigs, rememberStaticBrokerSettings } from "./dynamic-configs.ts";
 import { FlushRounds } from "../storage/flush-rounds.ts";
@@ -165,6 +166,8 @@ export interface BrokerDeps {
    * root files), and the shard host keeps meta.properties (this broker takes `cluster.id` from its config).
    */
   logDirShare?: LogDirShare;
+  /** Threads of the lz4/snappy codec pool (default: the cores but one, at most 4; a node's shards share the cores). */
+  codecPoolThreads?: number;
 }
 
 /** A running broker. */
@@ -195,6 +198,8 @@ export class Broker {
   readonly producerIds: ProducerIdAllocator;
   /** Open fetch sessions (KIP-227). */
   readonly fetchSessions: FetchSessionCache;
+  /** Worker threads for lz4 and snappy work on produced batches (started on first use, stopped with the broker). */
+  readonly codecPool: CodecPool;
   /** Handlers by API key. */
   handlers: ReadonlyArray<ApiHandler | undefined> = [];
   /** Consumer group coordinator (src/group), loaded from `__consumer_offsets` in {@link Broker.start}. */
@@ -264,7 +269,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare">>, share: LogDirShare) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">>, share: LogDirShare, codecPoolThreads: number) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -299,13 +304,14 @@ export class Broker {
     this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn, share.suffix);
+    this.codecPool = new CodecPool(codecPoolThreads, (e) => this.logger.warn(`a codec worker thread failed (its call ran on the event loop): ${e.message}`));
     for (const dir of this.logDirPaths) for (const [tp, hw] of readHighWatermarks(deps.fs, dir, warn, share.suffix)) this.checkpointedHighWatermarks.set(tp, hw);
   }
 
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c(), initCompression()]);
@@ -376,7 +382,7 @@ export class Broker {
       share,
     });
     // Partition-layer files (snapshots, checkpoints) share the log files' descriptor bound.
-    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem }, share);
+    const broker = new Broker(config, clusterId, logs, metadata, defaults.config, { ...d, fs: logFiles.fileSystem }, share, deps.codecPoolThreads ?? defaultCodecPoolThreads());
     started = broker;
     broker.onFatal = deps.onFatal ?? null;
     broker.metrics = metrics;
@@ -682,6 +688,7 @@ export class Broker {
     this.txns?.stop();
     this.groups?.stop();
     await this.logs.close();
+    await this.codecPool.close();
     this.logger.info("Runnel broker stopped");
   }
 

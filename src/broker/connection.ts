@@ -76,6 +76,10 @@ interface Slot {
   startMs: number;
   localDoneMs: number;
   completedMs: number;
+  /** Metrics: ms spent encoding the response (part of the broker's own time). */
+  encodeMs: number;
+  /** Metrics: arrival (monotonic ms) of the request whose handler woke this parked one, or -1. */
+  wokenByArrivalMs: number;
 }
 
 /** Builds the per-connection handler for the platform's listener. */
@@ -211,7 +215,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       }
       if (metrics !== undefined) {
         const end = opts.monotonicMs();
-        metrics.requestDone(s.apiKey, s.startMs - s.arrivedMs, s.localDoneMs - s.startMs, s.completedMs - s.localDoneMs, sendStart - s.completedMs, end - sendStart, end - s.arrivedMs);
+        metrics.requestDone(s.apiKey, s.startMs - s.arrivedMs, s.localDoneMs - s.startMs, s.completedMs - s.localDoneMs, sendStart - s.completedMs, end - sendStart, end - s.arrivedMs, s.encodeMs);
+        if (s.wokenByArrivalMs >= 0) metrics.wokenRequestDone(s.apiKey, end - s.wokenByArrivalMs);
       }
       releaseSlot(s);
     }
@@ -282,7 +287,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       throw e;
     }
     const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs(), session };
-    const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs };
+    const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs, encodeMs: 0, wokenByArrivalMs: -1 };
     slots.push(slot);
     budget.addRequest();
     const complete = (res: unknown) => {
@@ -296,6 +301,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       if (slot.released) return; // the connection closed while the handler worked
       if (metrics !== undefined) {
         slot.completedMs = opts.monotonicMs();
+        slot.wokenByArrivalMs = ctx.wokenByArrivalMs ?? -1;
         if (res !== NO_RESPONSE && !(res instanceof CloseConnection)) countResponseErrors(metrics, apiKey, res);
       }
       if (res instanceof CloseConnection) {
@@ -305,6 +311,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       if (res !== NO_RESPONSE) {
         try {
           slot.frame = encode(ctx, res);
+          if (metrics !== undefined) slot.encodeMs = opts.monotonicMs() - slot.completedMs;
         } catch (e) {
           opts.log("error", `encoding ${codec.name} v${ctx.apiVersion} response failed: ${(e as Error)?.stack ?? e}`);
           slot.frame = encodeError(ctx, request);
@@ -338,11 +345,16 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     };
     if (unsupported) return complete(errorResponse(apiKey, apiVersion, null, ErrorCode.UNSUPPORTED_VERSION));
     try {
+      if (metrics !== undefined) metrics.runningRequestArrivedMs = arrivedMs;
       const result = handler.handle(ctx, request);
-      if (metrics !== undefined) slot.localDoneMs = opts.monotonicMs();
+      if (metrics !== undefined) {
+        metrics.runningRequestArrivedMs = -1;
+        slot.localDoneMs = opts.monotonicMs();
+      }
       if (result instanceof Promise) result.then(complete, onError);
       else complete(result);
     } catch (e) {
+      if (metrics !== undefined) metrics.runningRequestArrivedMs = -1;
       onError(e);
     }
   };
@@ -367,7 +379,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     const prefix = new Uint8Array(4);
     new DataView(prefix.buffer).setInt32(0, res.authBytes.length);
     const now = opts.monotonicMs();
-    slots.push({ done: true, frame: [prefix, res.authBytes], bytes: frameBytes, released: false, apiKey: 17, arrivedMs: now, startMs: now, localDoneMs: now, completedMs: now });
+    slots.push({ done: true, frame: [prefix, res.authBytes], bytes: frameBytes, released: false, apiKey: 17, arrivedMs: now, startMs: now, localDoneMs: now, completedMs: now, encodeMs: 0, wokenByArrivalMs: -1 });
     budget.addRequest();
     flushSlots();
   };

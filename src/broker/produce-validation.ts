@@ -6,8 +6,9 @@
  * bytes of the request.
  *
  * The checks are one generator that yields each codec call it needs. {@link validateProduceRecords} runs those
- * calls on the loop when they are small or the codec has no off-loop path, and returns a promise once one large
- * call goes off the loop (gzip and zstd: node:zlib streams), so a big batch never holds the event loop.
+ * calls on the loop when they are small, and returns a promise once one large call goes off the loop (gzip and
+ * zstd: node:zlib streams; lz4 and snappy: the broker's codec worker threads), so a big batch never holds the
+ * event loop.
  */
 import {
   ATTRIBUTES_OFFSET,
@@ -31,6 +32,7 @@ import { batchProblemErrorCode, RecordCursor, verifyBatch, verifyRecords } from 
 import { ErrorCode } from "../protocol/errors.ts";
 import { concatBytes } from "../protocol/wire.ts";
 import { codecById, codecIdByName, MAX_DECOMPRESSED_BYTES, OFF_LOOP_CODEC_MIN_BYTES, type CompressionCodec } from "../compression/index.ts";
+import { CodecThreadError } from "../compression/codec-pool.ts";
 import type { LogConfig } from "../storage/log-config.ts";
 
 /** Most batches accepted in one partition's records of one request. */
@@ -80,19 +82,27 @@ interface CodecCall {
 /** The checks, suspended at each codec call. */
 type ValidationSteps = Generator<CodecCall, ProduceValidation, Uint8Array>;
 
+/** Codec work off the event loop for codecs without an asynchronous path of their own (the broker's CodecPool). */
+export interface CodecThreads {
+  /** Runs one codec call on another thread, or answers null when it cannot take it now (the caller runs it). */
+  run(codecId: number, decompress: boolean, data: Uint8Array, arg: number | undefined): Promise<Uint8Array> | null;
+}
+
 /**
  * Validates (and, if the topic asks, recompresses) the records for one partition. Synchronous unless a codec call
- * of at least OFF_LOOP_CODEC_MIN_BYTES has an off-loop path; then the answer is a promise.
+ * of at least OFF_LOOP_CODEC_MIN_BYTES goes off the loop (gzip and zstd through node:zlib streams, lz4 and snappy
+ * through `threads`); then the answer is a promise.
  */
-export function validateProduceRecords(records: Uint8Array | null, config: LogConfig, nowMs: number): ProduceValidation | Promise<ProduceValidation> {
+export function validateProduceRecords(records: Uint8Array | null, config: LogConfig, nowMs: number, threads: CodecThreads | null = null): ProduceValidation | Promise<ProduceValidation> {
   const steps = validationSteps(records, config, nowMs);
   let step = steps.next();
   while (!step.done) {
     const call = step.value;
-    if (offLoop(call)) return finishOffLoop(steps, call);
     let out: Uint8Array;
     try {
-      out = call.decompress ? call.codec.decompress(call.data, call.arg!) : call.codec.compress(call.data, call.arg);
+      const pending = offLoop(call, threads);
+      if (pending !== null) return finishOffLoop(steps, call, pending, threads);
+      out = onLoop(call);
     } catch (e) {
       step = steps.throw(e);
       continue;
@@ -102,26 +112,50 @@ export function validateProduceRecords(records: Uint8Array | null, config: LogCo
   return step.value;
 }
 
-/** Whether `call` goes to the codec's thread pool. */
-function offLoop(call: CodecCall): boolean {
-  return call.data.length >= OFF_LOOP_CODEC_MIN_BYTES && (call.decompress ? call.codec.decompressAsync : call.codec.compressAsync) !== undefined;
+/** Runs `call` on this thread. */
+function onLoop(call: CodecCall): Uint8Array {
+  return call.decompress ? call.codec.decompress(call.data, call.arg!) : call.codec.compress(call.data, call.arg);
 }
 
-/** Runs the rest of the checks, from `call` on, awaiting each codec call that has an off-loop path. */
-async function finishOffLoop(steps: ValidationSteps, call: CodecCall): Promise<ProduceValidation> {
+/**
+ * Starts `call` off the loop if it is large enough (below OFF_LOOP_CODEC_MIN_BYTES the hop costs about what the
+ * codec does; see bench/codec-pool-threshold.ts) and a way exists: the codec's own asynchronous path, else
+ * `threads`. Null: run it on the loop.
+ */
+function offLoop(call: CodecCall, threads: CodecThreads | null): Promise<Uint8Array> | null {
+  if (call.data.length < OFF_LOOP_CODEC_MIN_BYTES) return null;
+  const c = call.codec;
+  const own = call.decompress ? c.decompressAsync?.(call.data, call.arg!) : c.compressAsync?.(call.data, call.arg);
+  return own ?? threads?.run(c.id, call.decompress, call.data, call.arg) ?? null;
+}
+
+/**
+ * Runs the rest of the checks once `pending` (`call`, gone off the loop) is done, each later call off the loop
+ * where it can go. A call the codec threads could not finish (closed, a worker died) runs on the loop instead.
+ */
+async function finishOffLoop(steps: ValidationSteps, call: CodecCall, pending: Promise<Uint8Array>, threads: CodecThreads | null): Promise<ProduceValidation> {
+  let next: Promise<Uint8Array> | null = pending;
   for (;;) {
     let step: IteratorResult<CodecCall, ProduceValidation>;
     try {
-      const c = call.codec;
-      const out = call.decompress
-        ? await (c.decompressAsync?.(call.data, call.arg!) ?? c.decompress(call.data, call.arg!))
-        : await (c.compressAsync?.(call.data, call.arg) ?? c.compress(call.data, call.arg));
+      let out: Uint8Array;
+      try {
+        out = next !== null ? await next : onLoop(call);
+      } catch (e) {
+        if (!(e instanceof CodecThreadError)) throw e;
+        out = onLoop(call);
+      }
       step = steps.next(out);
     } catch (e) {
       step = steps.throw(e);
     }
     if (step.done) return step.value;
     call = step.value;
+    try {
+      next = offLoop(call, threads);
+    } catch (e) {
+      next = Promise.reject(e);
+    }
   }
 }
 

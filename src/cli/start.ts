@@ -13,6 +13,7 @@ import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
+import { startShardedNode, type ShardedNode } from "../shard/sharded-node.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -115,17 +116,63 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 }
 
 /**
- * Why this node's `runnel.shards` cannot start, or null when it can (1: the single-node broker). More than one
- * shard is refused inside an etcd cluster (each node of a cluster is one broker for now) and, until the shard host
- * and the front are in, altogether (see docs/sharding.md, "Not done yet").
+ * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
+ * cluster (each broker of a cluster is one shard), with the HTTP side (metrics and console read one in-process
+ * broker; not served by a sharded node yet) and with the test-only fdatasync switch (the shards' worker threads
+ * always use the real file system).
  */
-export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
+export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[], unsafe: BrokerDeps): string | null {
   const shards = config.num("runnel.shards");
   if (shards === 1) return null;
   if (etcdEndpoints.length > 0) {
     return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
   }
-  return `runnel.shards=${shards}: a sharded node (more than one shard) is not available in this build yet; run with runnel.shards=1 (docs/sharding.md)`;
+  if (config.list("http.listeners").length > 0) {
+    return `runnel.shards=${shards} with http.listeners: a sharded node does not serve metrics, health or the console yet (drop http.listeners, or run with runnel.shards=1; docs/sharding.md)`;
+  }
+  if (unsafe.fs !== undefined) return `runnel.shards=${shards} with ${UNSAFE_SKIP_FDATASYNC_ENV}: the shards always fdatasync; the switch works with runnel.shards=1 only`;
+  return null;
+}
+
+/** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
+async function runShardedNode(config: BrokerConfig): Promise<number> {
+  const log = consoleLogger;
+  // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
+  let signalled: string | null = null;
+  let onSignal = (signal: string) => void (signalled ??= signal);
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  let exitAfterFatal: (code: number) => void = () => {};
+  const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
+  let node: ShardedNode;
+  try {
+    node = await startShardedNode(config, {
+      logger: log,
+      onFatal: (reason) => {
+        log.error(`${reason}: stopping the node`);
+        void node.stop().finally(() => exitAfterFatal(1));
+      },
+    });
+  } catch (e) {
+    console.error(`runnel start: ${startFailureMessage(e)}`);
+    return 1;
+  }
+  return await Promise.race([fatal, new Promise<number>((resolve) => {
+    let stopping = false;
+    onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`received ${signal}, shutting down the front and ${node.shards.count} shards`);
+      node.stop().then(
+        () => resolve(0),
+        (e) => {
+          log.error(`shutdown failed: ${(e as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    if (signalled !== null) onSignal(signalled);
+  })]);
 }
 
 /** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
@@ -208,11 +255,12 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}`);
     return 2;
   }
-  const refusal = shardsRefusal(config, etcdEndpoints);
+  const refusal = shardsRefusal(config, etcdEndpoints, unsafe);
   if (refusal !== null) {
     console.error(`runnel start: ${refusal}`);
     return 2;
   }
+  if (config.num("runnel.shards") > 1) return runShardedNode(config);
   let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
   // The broker shut itself down (every log dir failed): exit 1, as Kafka does.

@@ -7,6 +7,7 @@
 import * as nodeFs from "node:fs";
 import * as nodePath from "node:path";
 import { asyncFsyncSlots, MAX_ASYNC_FSYNCS_IN_FLIGHT } from "./fd-slots.ts";
+import { denoMmap } from "./deno-mmap.ts";
 
 export { MAX_ASYNC_FSYNCS_IN_FLIGHT };
 
@@ -134,7 +135,7 @@ export const nodeFileSystem: FileSystem = {
   },
   mmap(path) {
     const bun = (globalThis as { Bun?: BunLike }).Bun;
-    if (!bun?.mmap) return null;
+    if (!bun?.mmap) return denoMmap(path);
     try {
       return bun.mmap(path, { shared: true });
     } catch {

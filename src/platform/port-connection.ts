@@ -2,17 +2,25 @@
  * A {@link Connection} (src/platform/net.ts) over a MessagePort, so the Kafka connection layer and our client run
  * unchanged between threads. Both ends are the same: bytes written on one are delivered, in order, on the other.
  *
- * On the port: an ArrayBuffer is data (one write's views copied into one buffer, which is transferred, not
- * cloned); a number acknowledges that many delivered bytes; the string "close" ends the connection, which the
- * peer sees as {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES}
- * unacknowledged bytes gets `false` from `write` and `onDrain` once the reader caught up, as with a socket; a
- * paused reader keeps what arrives and acknowledges it only when it resumes.
+ * On the port: an ArrayBuffer is data (the views of every write of one event-loop turn, copied into one buffer,
+ * which is transferred, not cloned: one message per turn however many responses a turn writes); a number
+ * acknowledges that many delivered bytes (sent once {@link PORT_CONNECTION_ACK_BYTES} have been delivered, so
+ * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
+ * {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES} unacknowledged
+ * bytes gets `false` from `write` and `onDrain` once it is down to half of that, as with a socket; a paused reader
+ * keeps what arrives and acknowledges it only when it resumes. As with our sockets, written views must not change
+ * after `write` (they are copied at the end of the turn).
  */
 import type { Connection, ConnectionHandler } from "./net.ts";
 import { concatBytes } from "../protocol/wire.ts";
 
 /** Unacknowledged bytes a writer may have in flight before `write` reports back-pressure. */
 export const PORT_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
+/**
+ * Delivered bytes a reader acknowledges at once: under half the window, so a blocked writer always gets an
+ * acknowledgement that brings it down to half (what is left unacknowledged is below this).
+ */
+export const PORT_CONNECTION_ACK_BYTES = PORT_CONNECTION_WINDOW_BYTES / 4;
 
 const CLOSE = "close";
 
@@ -51,9 +59,22 @@ export function openPortConnection(
     port.close();
     handler?.onClose();
   };
+  let toAck = 0;
   const deliver = (bytes: Uint8Array) => {
     handler!.onData(bytes);
-    if (!closed) port.postMessage(bytes.length);
+    toAck += bytes.length;
+    if (toAck >= PORT_CONNECTION_ACK_BYTES && !closed) {
+      port.postMessage(toAck);
+      toAck = 0;
+    }
+  };
+  // The writes of this turn, posted together at its end.
+  let pending: Uint8Array[] = [];
+  const flush = () => {
+    if (pending.length === 0 || closed) return;
+    const buf = concatBytes(pending).buffer as ArrayBuffer;
+    pending = [];
+    port.postMessage(buf, [buf]);
   };
 
   const conn: Connection = {
@@ -64,10 +85,12 @@ export function openPortConnection(
     listenerName: client.listenerName,
     write(chunks) {
       if (closed) return true;
-      const buf = concatBytes(chunks).buffer as ArrayBuffer;
-      if (buf.byteLength === 0) return !blocked;
-      unacked += buf.byteLength;
-      port.postMessage(buf, [buf]);
+      for (const c of chunks) {
+        if (c.length === 0) continue;
+        if (pending.length === 0) queueMicrotask(flush);
+        pending.push(c);
+        unacked += c.length;
+      }
       if (unacked > PORT_CONNECTION_WINDOW_BYTES) blocked = true;
       return !blocked;
     },
@@ -81,6 +104,7 @@ export function openPortConnection(
     },
     close() {
       if (closed) return;
+      flush();
       port.postMessage(CLOSE);
       finish();
     },
@@ -107,4 +131,10 @@ export function openPortConnection(
   port.start?.();
   handler = onConnection(conn);
   return conn;
+}
+
+/** Closes a port no connection was opened on (nobody to accept it): the other end sees its connection closed. */
+export function refusePortConnection(port: PortLike): void {
+  port.postMessage(CLOSE);
+  port.close();
 }

@@ -16,7 +16,7 @@ import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { openPortConnection } from "../platform/port-connection.ts";
+import { openPortConnection, refusePortConnection } from "../platform/port-connection.ts";
 import { messagePortPair, spawnWorker, type WorkerHandle } from "../platform/worker.ts";
 import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.ts";
 import { serveMetadata } from "./metadata-mirror.ts";
@@ -82,6 +82,8 @@ export class ShardSet {
     /** The node's cluster id. */
     readonly clusterId: string,
     private readonly shards: HostedShard[],
+    /** Requests one channel of {@link ShardSet.open} keeps in flight: as many as one client connection may pipeline. */
+    private readonly maxInFlight: number,
   ) {}
 
   /**
@@ -110,8 +112,15 @@ export class ShardSet {
         },
       });
     }
+    // Shards ask for producer id blocks concurrently: one file write at a time, each after the one before.
     const producerIds = new ProducerIdAllocator(fs, dirs[0]);
-    const service = shardClusterService(store, count, (size, floor) => producerIds.reserveInFile(size, floor), () => Date.now());
+    let reserving: Promise<unknown> = Promise.resolve();
+    const reserve = (size: bigint, floor: bigint): Promise<bigint> => {
+      const next = reserving.then(() => producerIds.reserveInFile(size, floor));
+      reserving = next.catch(() => undefined);
+      return next;
+    };
+    const service = shardClusterService(store, count, reserve, () => Date.now());
     const shards: HostedShard[] = [];
     const started: Promise<void>[] = [];
     let fatal = (reason: string) => opts.onFatal?.(reason);
@@ -121,8 +130,12 @@ export class ShardSet {
       serveMetadata(store, link, (op, args) => service(k, op, args));
       link.on("dial", (m) => {
         const to = shards[m.to as number];
-        if (to === undefined) throw new Error(`shard ${k} dialled unknown shard ${m.to}`);
-        to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+        if (to !== undefined) to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+        else {
+          // No such shard (a dial by a stale id): the dialler sees its connection closed.
+          logger.warn(`shard ${k} dialled unknown shard ${m.to}`);
+          refusePortConnection(m.port as MessagePort);
+        }
       });
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));
@@ -157,7 +170,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards);
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"));
     try {
       await Promise.all(started);
     } catch (e) {
@@ -182,11 +195,13 @@ export class ShardSet {
   }
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
-  open(shard: number, client: AcceptedClient, clientId = "runnel-front"): Promise<BrokerChannel> {
+  open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
+    const { remote, remoteIp, principal, listenerName, clientId } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
-      clientId,
+      clientId: clientId ?? "runnel-front",
+      maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, client, onConnection);
+        this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
         return Promise.resolve();
       },
     });

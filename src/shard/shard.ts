@@ -13,6 +13,7 @@ import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
+import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
 import { shardClusterView } from "./shard-cluster-view.ts";
@@ -28,20 +29,28 @@ export interface ShardInit {
   settings: [string, string][];
 }
 
-/** Who a connection accepted by a shard comes from (the front's client, or another shard). */
+/**
+ * Who a connection accepted by a shard comes from (the front's client, or another shard); the front's
+ * `ShardClientInfo` (src/shard/front/front-shards.ts) is one.
+ */
 export interface AcceptedClient {
   /** "host:port" of the client (or "shard-K"). */
   remote: string;
-  /** The client's address alone. */
-  remoteIp: string;
-  /** The principal the front authenticated, when it did. */
+  /** The client's address alone (default: `remote` without its port). */
+  remoteIp?: string;
+  /** The principal the front authenticated (`User:alice`), when it did. */
   principal?: string;
   /** The listener the client connected to at the front. */
   listenerName?: string;
+  /** The client's `client.id`, or null. */
+  clientId?: string | null;
 }
 
-/** The messages a shard sends its host besides calls. */
-export type ShardEvent = { t: "started" } | { t: "failed"; message: string } | { t: "fatal"; reason: string } | { t: "stopped" };
+/** The address part of "host:port" (IPv6 "[::1]:port" too). */
+function hostOf(remote: string): string {
+  const colon = remote.lastIndexOf(":");
+  return colon <= 0 ? remote : remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+}
 
 /** A logger that prefixes every line with the shard. */
 function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
@@ -49,8 +58,8 @@ function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
 }
 
 /**
- * Runs shard `init` on its control `port` until the host asks it to stop: reports `started` (or `failed`), then
- * `stopped`. `base` logs (default: stderr).
+ * Runs shard `init` on its control `port` until the host asks it to stop (`stop`): reports `started` (or `failed`
+ * with the reason), `fatal` if its broker shuts itself down, then `stopped`. `base` logs (default: stderr).
  */
 export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
   const link = new ShardLink(port);
@@ -63,11 +72,12 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const waiting: { port: PortLike; client: AcceptedClient }[] = [];
   const open = new Set<Connection>();
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
+    const who = { principal: client.principal, listenerName: client.listenerName };
     openPortConnection(p, client.remote, (c) => {
       open.add(c);
       const h = onConnection(c);
       return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
-    }, client.remoteIp, client);
+    }, client.remoteIp ?? hostOf(client.remote), who);
   };
   const accept = (p: PortLike, client: AcceptedClient) => {
     if (acceptor === null) waiting.push({ port: p, client });
@@ -110,6 +120,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),
+      // The node's cores are shared: each shard's codec pool gets its part of the default.
+      codecPoolThreads: Math.max(1, Math.floor(defaultCodecPoolThreads() / init.count)),
       logDirShare: {
         suffix: shardFileSuffix(init.index),
         owns: (tp) => {

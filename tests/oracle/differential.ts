@@ -10,7 +10,7 @@
  * with Kafka's the same way; the fields that must differ because the cluster has three brokers and Kafka one are
  * in CLUSTER_IGNORED, beside IGNORED_FIELDS. ORACLE_CLUSTER=0 leaves the cluster out (to iterate faster).
  */
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -340,9 +340,11 @@ export function oracleSuite(title: string, body: (pair: () => Promise<Pair>) => 
   const pair = () => (started ??= startPair());
   if (CLUSTER_SKIP_REASON !== null) test(`${title}: against a 3-broker Runnel cluster too (SKIPPED: ${CLUSTER_SKIP_REASON})`, { skip: CLUSTER_SKIP_REASON }, () => {});
   body(pair);
-  test(`${title}: stop both brokers`, async () => {
-    if (started) await (await started).stop();
-  });
+  let stopped: Promise<void> | null = null;
+  const stop = () => (stopped ??= started ? started.then((p) => p.stop()) : Promise.resolve());
+  test(`${title}: stop both brokers`, () => stop());
+  // A run filtered to some tests (bun test -t) skips the test above; Kafka, etcd and the cluster are stopped all the same.
+  after(() => stop());
 }
 
 /** Fails with every difference listed (one per line), prefixed by the scenario name. */

@@ -7,14 +7,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
 
 const MAX_WAIT_MS = 25_000;
 
-test("a fetch session over both shards; a long poll answers when the second shard gets data", { skip: ETCD_SKIP_REASON, timeout: 180_000 }, async () => {
-  const node = await startFrontOverShards();
+test("a fetch session over both shards; a long poll answers when the second shard gets data", { timeout: 180_000 }, async () => {
+  const node = await startFrontOverShards({ inThread: true });
   const kafka = new Kafka({ clientId: "lp", brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
   const producer = kafka.producer();
   let raw: RawClient | null = null;
@@ -31,9 +30,9 @@ test("a fetch session over both shards; a long poll answers when the second shar
     assert.ok(onFirst >= 0 && onSecond >= 0, `partitions on both shards: ${owners}`);
     raw = await RawClient.connect(node.port);
     // The front advertises exactly the shards' versions, less WriteTxnMarkers (shards send it to each other).
-    const apiVersions = async (c: RawClient) => (await c.request(18, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" })).apiKeys.map((k: any) => `${k.apiKey}:${k.minVersion}-${k.maxVersion}`);
-    const shard0 = await RawClient.connect(node.shards[0].port);
-    const shardKeys = await apiVersions(shard0);
+    const apiVersions = async (c: { request(k: number, v: number, b: unknown): Promise<any> }) => (await c.request(18, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" })).apiKeys.map((k: any) => `${k.apiKey}:${k.minVersion}-${k.maxVersion}`);
+    const shard0 = await node.openShard(0);
+    const shardKeys = await apiVersions({ request: (k, v, b) => shard0.request(k, b, { version: v }) });
     shard0.close();
     assert.deepEqual(await apiVersions(raw), shardKeys.filter((k: string) => !k.startsWith("27:")));
     const topicId = (await raw.request(3, 12, { topics: [{ name: "lp", topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).topics[0].topicId as Uint8Array;

@@ -1,24 +1,19 @@
 /**
- * A sharded front over two real shards for the front's tests: two in-process brokers in cluster mode (internal node
- * ids 0 and 1, every topic at replication factor 1, so each partition lives on exactly one of them) on a fresh
- * etcd, and a {@link Front} with node id 7 routing to them over TCP. It stands in for shard-core's worker shards
- * with the same contract (FrontShards); the front cannot tell the difference.
+ * A sharded node for the front's tests: shard-core's {@link ShardSet} with two shards (worker threads, or in this
+ * thread) on a fresh temp dir, and the {@link Front} with node id 7 routing to them, on an OS-chosen port.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { BrokerConfig } from "../../src/broker/config.ts";
-import { BrokerConnection } from "../../src/client/connection.ts";
+import type { BrokerChannel } from "../../src/client/connection.ts";
 import { systemClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { systemRandom } from "../../src/platform/random.ts";
 import { ScramCredentialStore } from "../../src/security/scram-credentials.ts";
 import { Front } from "../../src/shard/front/front.ts";
-import type { FrontShards } from "../../src/shard/front/front-shards.ts";
-import { startTestBroker, testLogger, type TestBroker } from "../support/broker.ts";
-import { TestEtcd } from "../support/etcd.ts";
-import { ControlPlane } from "../../src/cluster/control-plane.ts";
-import { clusterView } from "../../src/cli/start.ts";
+import { ShardSet } from "../../src/shard/shard-host.ts";
+import { testLogger } from "../support/broker.ts";
 
 /** The node id clients must see. */
 export const FRONT_NODE_ID = 7;
@@ -30,59 +25,55 @@ export interface FrontOverShards {
   /** The front's port. */
   port: number;
   front: Front;
-  /** The shards (index = internal node id). */
-  shards: TestBroker[];
-  /** The shard leading `topic`-`partition`. */
+  /** The shards. */
+  shards: ShardSet;
+  /** The shard leading `topic`-`partition` (-1 when unknown). */
   ownerOf(topic: string, partition: number): number;
-  /** Stops the front, the shards and etcd; removes their directories. */
+  /** Partition count of `topic` (0 when unknown). */
+  partitionsOf(topic: string): number;
+  /** A channel to shard `k` directly (bypassing the front). */
+  openShard(k: number): Promise<BrokerChannel>;
+  /** Stops the front and the shards; removes the data dir. */
   close(): Promise<void>;
 }
 
-/** Starts etcd, two shards and the front. */
-export async function startFrontOverShards(extra: Record<string, string> = {}): Promise<FrontOverShards> {
-  const etcd = await TestEtcd.start();
-  const shards: TestBroker[] = [];
-  const planes: ControlPlane[] = [];
+/** Starts two shards (worker threads unless `inThread`) and the front over them. */
+export async function startFrontOverShards(opts: { inThread?: boolean; extra?: Record<string, string> } = {}): Promise<FrontOverShards> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-front-"));
+  const config = new BrokerConfig(new Map(Object.entries({
+    "listeners": "PLAINTEXT://127.0.0.1:0",
+    "node.id": String(FRONT_NODE_ID),
+    "log.dirs": dir,
+    "runnel.shards": "2",
+    "num.partitions": "4",
+    "offsets.topic.num.partitions": "4",
+    "transaction.state.log.num.partitions": "4",
+    "group.initial.rebalance.delay.ms": "0",
+    ...opts.extra,
+  })));
+  const logger = testLogger();
+  let shards: ShardSet | null = null;
   let front: Front | null = null;
   const close = async () => {
     await front?.stop();
-    for (const s of shards) await s.stop();
-    for (const p of planes) await p.close();
-    await etcd.close();
+    await shards?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const common = {
-      "metadata.etcd.endpoints": etcd.endpoint,
-      "offsets.topic.replication.factor": "1",
-      "transaction.state.log.replication.factor": "1",
-      "transaction.state.log.num.partitions": "4",
-      "default.replication.factor": "1",
-      "min.insync.replicas": "1",
-      "num.partitions": "4",
-      ...extra,
-    };
-    for (const id of [0, 1]) {
-      const plane = await ControlPlane.start({ endpoints: [etcd.endpoint], nodeId: id, sessionTimeoutMs: 10_000 });
-      planes.push(plane);
-      shards.push(await startTestBroker({ ...common, "node.id": String(id) }, undefined, undefined, { metadata: plane.store, cluster: clusterView(plane) }));
-    }
-    const metadata = shards[0].broker.metadataView;
-    // Topics are spread over the brokers registered when they are created: wait until shard 0 sees both.
-    for (const deadline = Date.now() + 30_000; metadata.brokers().length < 2; ) {
-      if (Date.now() > deadline) throw new Error("shard 1 never registered");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const set: FrontShards = {
-      count: 2,
-      metadata,
-      open: (k, info) => BrokerConnection.open("127.0.0.1", shards[k].port, k, { clientId: info.clientId ?? "front", maxInFlight: 100 }),
-    };
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-front-"));
-    fs.rmSync(dir, { recursive: true, force: true });
-    const config = new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["node.id", String(FRONT_NODE_ID)], ["log.dirs", dir]]));
-    front = await Front.start({ config, shards: set, scram: new ScramCredentialStore(metadata, () => Promise.reject(new Error("read only"))), clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: testLogger() });
+    shards = await ShardSet.start(config, { inThread: opts.inThread ?? false, logger, onFatal: (r) => logger.error(`FATAL ${r}`) });
+    const set = shards;
+    front = await Front.start({ config, shards: set, scram: new ScramCredentialStore(set.metadata, (r) => set.metadata.putConfigRecord(r)), clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger });
     const port = front.port();
-    return { bootstrap: `127.0.0.1:${port}`, port, front, shards, ownerOf: (t, p) => metadata.partitionState(t, p)?.leader ?? -1, close };
+    return {
+      bootstrap: `127.0.0.1:${port}`,
+      port,
+      front,
+      shards: set,
+      ownerOf: (t, p) => set.metadata.partitionState(t, p)?.leader ?? -1,
+      partitionsOf: (t) => set.metadata.topic(t)?.partitions ?? 0,
+      openShard: (k) => set.open(k, { remote: "test:1", principal: "User:ANONYMOUS", listenerName: "PLAINTEXT", clientId: "test" }),
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

@@ -1,18 +1,16 @@
 /**
- * kafkajs against a front over two shards: it sees one broker (the node's id, never a shard's), produces to
+ * kafkajs against a front over two shards (worker threads): it sees one broker (the node's id, never a shard's), produces to
  * partitions living on both shards, and a consumer group whose coordinator is on one shard reads and commits
  * partitions of both.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
-import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { FRONT_NODE_ID, startFrontOverShards, type FrontOverShards } from "./front-fixture.ts";
 import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
 
-const skip = ETCD_SKIP_REASON;
 
-test("one broker, records across both shards, a group coordinated on one shard reading both", { skip, timeout: 120_000 }, async () => {
+test("one broker, records across both shards, a group coordinated on one shard reading both", { timeout: 120_000 }, async () => {
   const node = await startFrontOverShards();
   try {
     await scenario(node);
@@ -74,8 +72,7 @@ async function scenario(node: FrontOverShards): Promise<void> {
 
   // The group's coordinator lives on the shard leading its __consumer_offsets partition; the other shard holds
   // partitions it read and committed.
-  const offsetsTopic = node.shards[0].broker.metadataView.topic("__consumer_offsets")!;
-  const coordinator = node.ownerOf("__consumer_offsets", offsetsPartitionFor("readers", offsetsTopic.partitions));
+  const coordinator = node.ownerOf("__consumer_offsets", offsetsPartitionFor("readers", node.partitionsOf("__consumer_offsets")));
   assert.ok(owners.some((o) => o !== coordinator), "some partitions are on the shard that does not coordinate the group");
   const committed = await admin.fetchOffsets({ groupId: "readers", topics: ["orders"] });
   assert.deepEqual(committed[0].partitions.map((p) => p.offset).sort(), ["10", "10", "10", "10"]);

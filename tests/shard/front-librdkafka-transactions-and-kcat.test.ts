@@ -8,12 +8,11 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
-import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { transactionPartitionFor } from "../../src/transactions/transaction-coordinator.ts";
 import { FRONT_NODE_ID, startFrontOverShards } from "./front-fixture.ts";
 
-const skip = ETCD_SKIP_REASON || (!(await havePythonModule("confluent_kafka")) ? "SKIPPED: confluent-kafka-python is missing for /usr/bin/python3 (tests/setup.sh installs python3-confluent-kafka)" : !haveCommand("kcat") ? "SKIPPED: kcat is not installed (tests/setup.sh installs it as root)" : false);
+const skip = (!(await havePythonModule("confluent_kafka")) ? "SKIPPED: confluent-kafka-python is missing for /usr/bin/python3 (tests/setup.sh installs python3-confluent-kafka)" : !haveCommand("kcat") ? "SKIPPED: kcat is not installed (tests/setup.sh installs it as root)" : false);
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "transactions", "fixtures", "librdkafka_transactions.py");
 
 /** Runs the transactions fixture in `mode`; returns its JSON events (throws with its output on failure). */
@@ -25,7 +24,7 @@ async function py(mode: string, settings: Record<string, unknown>): Promise<Reco
 }
 
 test("confluent-kafka transactions across shards, read_committed; kcat sees one broker and every record", { skip, timeout: 240_000 }, async () => {
-  const node = await startFrontOverShards({ "group.min.session.timeout.ms": "1000" });
+  const node = await startFrontOverShards({ inThread: true, extra: { "group.min.session.timeout.ms": "1000" } });
   try {
     const kafka = new Kafka({ clientId: "setup", brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
@@ -33,7 +32,6 @@ test("confluent-kafka transactions across shards, read_committed; kcat sees one 
     await admin.createTopics({ topics: [{ topic: "tx-orders", numPartitions: 4 }], waitForLeaders: true });
     await admin.disconnect();
     const owners = [0, 1, 2, 3].map((p) => node.ownerOf("tx-orders", p));
-    const txnTopic = () => node.shards[0].broker.metadataView.topic("__transaction_state");
 
     const ev = await py("produce", {
       bootstrap: node.bootstrap,
@@ -50,7 +48,7 @@ test("confluent-kafka transactions across shards, read_committed; kcat sees one 
     const done = ev.find((e) => e.event === "done")!;
     assert.equal(done.committed.length, 40);
     // The coordinator is one shard; the transaction wrote partitions of both.
-    const coordinator = node.ownerOf("__transaction_state", transactionPartitionFor("front-tx", txnTopic()!.partitions));
+    const coordinator = node.ownerOf("__transaction_state", transactionPartitionFor("front-tx", node.partitionsOf("__transaction_state")));
     assert.ok(owners.some((o) => o !== coordinator), `partitions ${owners} all on the coordinator's shard ${coordinator}`);
 
     const read = await py("consume", { bootstrap: node.bootstrap, topic: "tx-orders", group: "rc", isolation: "read_committed", expect: 40 });

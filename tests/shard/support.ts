@@ -13,7 +13,7 @@ export function tempDataDir(): string {
 
 /** A node config of `shards` shards on `dataDir`. */
 export function nodeConfig(dataDir: string, shards: number, extra: Record<string, string> = {}): BrokerConfig {
-  return new BrokerConfig(new Map(Object.entries({ "log.dirs": dataDir, "runnel.shards": String(shards), "num.partitions": "1", "group.initial.rebalance.delay.ms": "0", ...extra })));
+  return new BrokerConfig(new Map(Object.entries({ "log.dirs": dataDir, "runnel.shards": String(shards), "num.partitions": "1", "group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "4", ...extra })));
 }
 
 const quiet = { info: () => {}, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };

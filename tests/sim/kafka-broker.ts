@@ -49,6 +49,8 @@ export interface KafkaBrokerOptions {
   plantForgetAbortedTransactions?: boolean;
   /** PLANTED BUG: the last stable offset ignores open transactions (read_committed reads up to the high watermark). */
   plantLsoIgnoresOpenTransactions?: boolean;
+  /** Run the broker with `runnel.log.flush.rounds=true` (broker-wide flush rounds). */
+  flushRounds?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -97,6 +99,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200",
     "group.initial.rebalance.delay.ms": "0",
     "group.min.session.timeout.ms": "100",
+    ...(opts.flushRounds ? { "runnel.log.flush.rounds": "true" } : {}),
   };
   const restore: (() => void)[] = [];
   const proc = new SimBrokerProcess(sim, disk, wire, settings, (b) => {

@@ -27,6 +27,19 @@ test(`one real broker over the Kafka protocol: ${SEEDS} seeds of power cuts keep
   assert.ok(totals.ackedAll > SEEDS * 200 && totals.commitsAcked > SEEDS * 5 && totals.offsetFetches > SEEDS * 5 && totals.txnCommitted > SEEDS * 5 && totals.txnAborted > SEEDS * 5 && totals.powerCuts > SEEDS * 3 && totals.readCommitted > SEEDS * 50, JSON.stringify(totals));
 });
 
+const ROUND_SEEDS = 60;
+
+test(`with broker-wide flush rounds (runnel.log.flush.rounds=true): ${ROUND_SEEDS} seeds of power cuts keep acks=all records, committed offsets and transactions`, { timeout: 600_000 }, async () => {
+  let ackedAll = 0;
+  const failed = await runSeeds(seedRange(ROUND_SEEDS), async (seed) => {
+    const r = await runKafkaBroker(seed, { flushRounds: true });
+    ackedAll += r.stats.ackedAll;
+    return r;
+  });
+  assert.deepEqual(failed.map((r) => describeFailure("kafka", r)), []);
+  assert.ok(ackedAll > ROUND_SEEDS * 200, `acks=all records acknowledged: ${ackedAll}`);
+});
+
 test("a seed of the real broker replays exactly: the same event trace hash", { timeout: 120_000 }, async () => {
   const a = await runKafkaBroker(4242);
   const b = await runKafkaBroker(4242);

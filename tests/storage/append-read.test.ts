@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import * as nodeFs from "node:fs";
 import { OffsetOutOfRangeError } from "../../src/storage/storage-errors.ts";
 import { baseOffsetAt, batchBaseOffsets, concat, makeBatch, makeRecordsBatch } from "./batch-fixture.ts";
 import { openTestLog } from "./log-fixture.ts";
-import { wrappedFileSystem } from "./wrapped-file-system.ts";
+import { runtimeMapsFiles, wrappedFileSystem } from "./wrapped-file-system.ts";
 
 test("append assigns offsets and leader epoch in place and read returns the same bytes", async () => {
   const t = await openTestLog();
@@ -104,10 +105,10 @@ test("read never splits a batch and respects maxBytes, minOneBatch and upperBoun
       assert.equal(r.nextOffset, 40n);
       assert.equal(r.chunks.length, t.log.segmentCount);
       for (const c of r.chunks) assert.ok(c.length > 0);
-      // Sealed segments are served from a memory map where the runtime has one (Bun); the active one only to reads
+      // Sealed segments are served from a memory map where the runtime has one (Bun, Deno); the active one only to reads
       // below the high watermark (none here).
-      const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-      assert.equal(probe.mmaps, allowMmap && isBun ? t.log.segmentCount - 1 : 0);
+      const maps = runtimeMapsFiles();
+      assert.equal(probe.mmaps, allowMmap && maps ? t.log.segmentCount - 1 : 0);
     } finally {
       await t.cleanup();
     }
@@ -117,7 +118,7 @@ test("read never splits a batch and respects maxBytes, minOneBatch and upperBoun
 test("consumer reads of the active segment use a map of its prefix, pread beyond it and above the high watermark", async () => {
   const { fs, probe } = wrappedFileSystem();
   const t = await openTestLog({}, { fs });
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const maps = runtimeMapsFiles();
   // A consumer reads up to the high watermark (the single-node broker keeps it at the log end).
   const consume = (from: bigint) => {
     t.log.highWatermark = t.log.logEndOffset;
@@ -132,7 +133,7 @@ test("consumer reads of the active segment use a map of its prefix, pread beyond
     const preads = probe.logReads;
     let r = consume(0n);
     assert.deepEqual(concat(r.chunks), concat(first));
-    if (isBun) {
+    if (maps) {
       assert.equal(probe.mmaps, 1);
       assert.equal(probe.logReads, preads, "a catch-up read of the active segment copies nothing");
     }
@@ -146,20 +147,20 @@ test("consumer reads of the active segment use a map of its prefix, pread beyond
     r = consume(0n);
     assert.deepEqual(concat(r.chunks), concat([...first, ...later]));
     assert.equal(r.nextOffset, 10n);
-    if (isBun) assert.equal(r.chunks.length, 2);
+    if (maps) assert.equal(r.chunks.length, 2);
     // ... within the byte limit and the upper bound, as any read.
     r = t.log.read(0n, concat([...first, later[0]]).length + 10, false, t.log.highWatermark);
     assert.deepEqual(concat(r.chunks), concat([...first, later[0]]));
     r = t.log.read(2n, 1 << 30, false, 8n);
     assert.deepEqual(batchBaseOffsets(r.chunks), [2n, 4n, 6n]);
-    if (isBun) assert.equal(probe.mmaps, 1);
+    if (maps) assert.equal(probe.mmaps, 1);
     // 16 MiB more: the next read maps the segment again and serves all of it without a copy.
     const big = Array.from({ length: 17 }, (_, i) => makeRecordsBatch(1, 2000 + i, 1 << 20));
     for (const b of big) t.log.append(b, { leaderEpoch: 0 });
     const reads = probe.logReads;
     r = consume(0n);
     assert.deepEqual(concat(r.chunks), concat([...first, ...later, ...big]));
-    if (isBun) {
+    if (maps) {
       assert.equal(probe.mmaps, 2);
       assert.equal(probe.logReads, reads);
     }
@@ -171,7 +172,7 @@ test("consumer reads of the active segment use a map of its prefix, pread beyond
 test("a truncation below bytes handed out as views leaves those views as they were (the file is replaced, not cut)", async () => {
   const { fs, probe } = wrappedFileSystem();
   const t = await openTestLog({}, { fs });
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const maps = runtimeMapsFiles();
   try {
     const old = [0, 1, 2].map((i) => makeRecordsBatch(2, 1000 + i, 100));
     for (const b of old) t.log.append(b, { leaderEpoch: 0 });
@@ -179,7 +180,7 @@ test("a truncation below bytes handed out as views leaves those views as they we
     // A consumer's read: on Bun a view of the active segment's map, as a response queued on a socket holds it.
     const queued = t.log.read(0n, 1 << 30, false, t.log.highWatermark).chunks;
     assert.deepEqual(concat(queued), concat(old));
-    if (isBun) assert.equal(probe.mmaps, 1);
+    if (maps) assert.equal(probe.mmaps, 1);
     // An unclean election cuts below what was handed out, and the new leader's batches take the same positions.
     t.log.truncateTo(2n);
     const replacement = [1, 2].map((i) => makeRecordsBatch(2, 5000 + i, 100));
@@ -190,6 +191,28 @@ test("a truncation below bytes handed out as views leaves those views as they we
     // What is on disk is the truncated log with the new batches, and it opens clean.
     await t.reopen();
     assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat([old[0], ...replacement]));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("a truncation at or above every byte handed out as a view cuts the file in place (no copy)", async () => {
+  const t = await openTestLog();
+  try {
+    const batches = [0, 1, 2, 3].map((i) => makeRecordsBatch(2, 1000 + i, 100));
+    for (const b of batches) t.log.append(b, { leaderEpoch: 0 });
+    // Consumers read up to the high watermark (offset 4); the follower's truncation (a leader change) keeps that.
+    t.log.highWatermark = 4n;
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false, 4n).chunks), concat(batches.slice(0, 2)));
+    const logFile = `${t.dir}/00000000000000000000.log`;
+    const inode = nodeFs.statSync(logFile).ino;
+    t.log.truncateTo(4n);
+    assert.equal(nodeFs.statSync(logFile).ino, inode, "the same file, cut");
+    assert.equal(nodeFs.statSync(logFile).size, concat(batches.slice(0, 2)).length);
+    // Below a handed-out view the file is replaced instead (where the runtime maps files).
+    t.log.truncateTo(2n);
+    assert.equal(nodeFs.statSync(logFile).ino !== inode, runtimeMapsFiles());
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat(batches.slice(0, 1)));
   } finally {
     await t.cleanup();
   }

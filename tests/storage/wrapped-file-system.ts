@@ -2,6 +2,9 @@
  * File systems for storage tests that wrap the real one: one counts fdatasync calls (group commit), one fails
  * a write halfway through (torn write), one can fail fdatasync.
  */
+import * as nodeFs from "node:fs";
+import * as nodeOs from "node:os";
+import * as nodePath from "node:path";
 import { type FileHandle, type FileSystem, nodeFileSystem } from "../../src/platform/fs.ts";
 
 /** Counters and switches shared by the handles of a {@link wrappedFileSystem}. */
@@ -99,4 +102,16 @@ export function wrappedFileSystem(): { fs: FileSystem; probe: FileSystemProbe } 
     writeFileAtomic: (path, data) => nodeFileSystem.writeFileAtomic(path, data),
   };
   return { fs, probe };
+}
+
+/** Whether this runtime maps files (Bun.mmap, Deno through FFI): reads are served from maps only then. */
+export function runtimeMapsFiles(): boolean {
+  const dir = nodeFs.mkdtempSync(nodePath.join(nodeOs.tmpdir(), "runnel-map-probe-"));
+  try {
+    const file = nodePath.join(dir, "probe");
+    nodeFs.writeFileSync(file, new Uint8Array([1, 2, 3]));
+    return nodeFileSystem.mmap(file) !== null;
+  } finally {
+    nodeFs.rmSync(dir, { recursive: true, force: true });
+  }
 }

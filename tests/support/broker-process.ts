@@ -26,6 +26,13 @@ export interface BrokerProcess {
 /** How to run the broker. */
 export type BrokerRuntime = "bun" | "deno" | "binary";
 
+/**
+ * The log line of a node that serves clients, with its port: a broker's "listening on NAME://host:port", or a sharded
+ * node's front ("front of node N listening on ..."); a shard's own line (`[shard K] ... listening on
+ * PLAINTEXT://shard-K:9092`) names no port a client can use.
+ */
+export const LISTENING_LINE = /^(?!.*\[shard \d+\]).*listening on \w+:\/\/[^:\s]+:(\d+)/m;
+
 /** The environment variable that makes the shared test helpers start nodes with that many shards (docs/sharding.md). */
 export const TEST_SHARDS_ENV = "RUNNEL_TEST_SHARDS";
 
@@ -81,7 +88,7 @@ export function startBrokerProcess(runtime: BrokerRuntime, args: string[], timeo
     });
     child.stderr!.on("data", (b) => {
       err += b.toString();
-      const m = /listening on \w+:\/\/[^:\s]+:(\d+)/.exec(err);
+      const m = LISTENING_LINE.exec(err);
       if (m) {
         clearTimeout(timer);
         const port = Number(m[1]);

@@ -16,7 +16,7 @@ import type { TestBroker } from "./broker.ts";
 const SHARDED_START_TIMEOUT_MS = 90_000;
 
 /** The part of `Broker` a sharded node offers a test: creating topics, over the wire. */
-function wireBroker(bootstrap: string): Broker {
+function wireBroker(bootstrap: string, shards: number): Broker {
   const offered = {
     async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean) {
       const admin = new Admin({ bootstrap, clientId: "test-helper" });
@@ -33,7 +33,7 @@ function wireBroker(bootstrap: string): Broker {
     get(target, key) {
       if (key in target) return target[key as keyof typeof target];
       if (key === "then") return undefined; // not a thenable
-      throw new Error(`this test reaches into the in-process Broker (broker.${String(key)}), which a node with ${TEST_SHARDS_ENV}=${testShards()} does not have: it runs single-shard only`);
+      throw new Error(`this test reaches into the in-process Broker (broker.${String(key)}), which a node with ${TEST_SHARDS_ENV}=${shards} does not have: it runs single-shard only`);
     },
   }) as unknown as Broker;
 }
@@ -45,15 +45,27 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
   const settings: Record<string, string> = { "group.initial.rebalance.delay.ms": "0", "offsets.topic.num.partitions": "4", ...overrides };
   const args = ["--port", "0", "--data-dir", dataDir, ...Object.entries(settings).flatMap(([k, v]) => ["-o", `${k}=${v}`])];
   if ("listeners" in overrides) args.splice(0, 2);
+  const shards = testShards();
   const node = await startBrokerProcess("bun", args, SHARDED_START_TIMEOUT_MS);
+  if (logLines) {
+    // The node's whole log lines as they come (stderr, where it logs), for tests that wait for one.
+    let at = 0;
+    const take = () => {
+      const all = node.log();
+      const end = all.lastIndexOf("\n") + 1;
+      if (end > at) logLines.push(...all.slice(at, end).split("\n").filter(Boolean));
+      at = Math.max(at, end);
+    };
+    take();
+    node.child.stderr!.on("data", take);
+  }
   return {
     port: node.port,
     bootstrap: node.bootstrap,
-    broker: wireBroker(node.bootstrap),
+    broker: wireBroker(node.bootstrap, shards),
     dir: dataDir,
     async stop(opts) {
       const exit = await node.stop("SIGTERM");
-      logLines?.push(...node.log().split("\n").filter(Boolean));
       if (!opts?.keepDir) fs.rmSync(dataDir, { recursive: true, force: true });
       if (exit !== 0) throw new Error(`the sharded node exited with ${exit} after SIGTERM:\n${node.log().slice(-4000)}`);
     },

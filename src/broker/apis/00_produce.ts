@@ -168,7 +168,7 @@ function appendPartition(
   apiVersion: number,
   verdict: number | undefined,
 ): ProduceResponsePartitionProduceResponse | Promise<ProduceResponsePartitionProduceResponse> {
-  const validation = validateProduceRecords(records, p.topic.config, b.clock.nowMs());
+  const validation = validateProduceRecords(records, p.topic.config, b.clock.nowMs(), b.codecPool);
   return appendInArrivalOrder(p, validation, (v) => appendValidated(b, p, v, acks, commits, apiVersion, verdict));
 }
 

@@ -158,17 +158,23 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           const park = () => {
             for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
           };
+          /** Answers a wake-up; one from inside another request's handler (a Produce's append) notes its arrival. */
+          const finishWoken = (results?: PartitionResult[]) => {
+            const waker = b.metrics?.runningRequestArrivedMs ?? -1;
+            if (waker >= 0) ctx.wokenByArrivalMs = waker;
+            finish(results);
+          };
           const onData = () => {
             if (finished) return;
             // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
             // shows news, with a single read; nothing is read while nothing new is readable.
             if (replicaId < 0 && req.minBytes <= 1) {
-              if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finish();
+              if (consumerMayHaveNews(wanted, ledAtStart, readCommitted)) finishWoken();
               else park();
               return;
             }
             const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-            if (again.bytes >= req.minBytes || again.hasError) finish(again.results);
+            if (again.bytes >= req.minBytes || again.hasError) finishWoken(again.results);
             else park();
           };
           const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);

@@ -99,13 +99,14 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
   }
 }
 
-/** Index rebuilds the timestamp lookups of `req` would need (see PartitionLog.indexesReadyForTimestamps), or null. */
+/** Index rebuilds the timestamp lookups of `req` would need (see PartitionLog.indexesReadyForTimestamp), or null. */
 function timestampIndexRebuildsFor(b: Broker, req: ListOffsetsRequest): Promise<unknown> | null {
   let pending: Promise<void>[] | null = null;
   for (const t of req.topics) {
     for (const rp of t.partitions) {
       if (rp.timestamp < 0n && rp.timestamp !== ListOffsetsTimestamp.MAX_TIMESTAMP) continue;
-      const ready = b.partition(t.name, rp.partitionIndex)?.log.indexesReadyForTimestamps() ?? null;
+      const target = rp.timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP ? null : Number(rp.timestamp);
+      const ready = b.partition(t.name, rp.partitionIndex)?.log.indexesReadyForTimestamp(target) ?? null;
       if (ready !== null) (pending ??= []).push(ready);
     }
   }

@@ -35,10 +35,19 @@ export class BrokerMetrics {
   /** Per API key: phase histograms, made for the APIs the broker serves. */
   readonly latency: (PhaseHistograms | undefined)[] = new Array(MAX_API_KEYS);
   /**
-   * Per API key: the broker's own time per request (request queue + local + response send, i.e. arrival to
-   * response written minus the remote wait and the wait for earlier responses), made with {@link latency}.
+   * Per API key: the broker's own time per request (request queue + local + response encoding + response send,
+   * i.e. arrival to response written minus the remote wait and the wait for earlier responses), made with
+   * {@link latency}.
    */
   readonly ownTime: (FixedHistogram | undefined)[] = new Array(MAX_API_KEYS);
+  /**
+   * Per API key: for a parked request woken by another request's handler (a long-poll Fetch woken by a Produce's
+   * append), from the waking request's arrival to this response written: the broker's share of a record's
+   * end-to-end latency.
+   */
+  readonly wokenPath: (FixedHistogram | undefined)[] = new Array(MAX_API_KEYS);
+  /** Arrival (monotonic ms) of the request whose handler runs right now (synchronously), or -1. */
+  runningRequestArrivedMs = -1;
   /** Per-topic bytes and messages. */
   readonly topics = new Map<string, TopicCounters>();
   /** Open client connections. */
@@ -76,11 +85,12 @@ export class BrokerMetrics {
       if (k < 0 || k >= MAX_API_KEYS) throw new RangeError(`API key ${k} outside the metrics table`);
       this.latency[k] ??= REQUEST_PHASES.map(() => new FixedHistogram());
       this.ownTime[k] ??= new FixedHistogram();
+      this.wokenPath[k] ??= new FixedHistogram();
     }
   }
 
-  /** Records one finished request: its API and the six phase durations (ms). */
-  requestDone(apiKey: number, queueMs: number, localMs: number, remoteMs: number, responseQueueMs: number, sendMs: number, totalMs: number): void {
+  /** Records one finished request: its API, the six phase durations and the response's encoding time (ms). */
+  requestDone(apiKey: number, queueMs: number, localMs: number, remoteMs: number, responseQueueMs: number, sendMs: number, totalMs: number, encodeMs = 0): void {
     this.requests[apiKey]++;
     const h = this.latency[apiKey];
     if (h === undefined) return;
@@ -90,7 +100,12 @@ export class BrokerMetrics {
     h[3].observe(responseQueueMs);
     h[4].observe(sendMs);
     h[5].observe(totalMs);
-    this.ownTime[apiKey]!.observe(queueMs + localMs + sendMs);
+    this.ownTime[apiKey]!.observe(queueMs + localMs + encodeMs + sendMs);
+  }
+
+  /** Records a woken request's path: from the waking request's arrival to this response written (ms). */
+  wokenRequestDone(apiKey: number, ms: number): void {
+    this.wokenPath[apiKey]?.observe(ms);
   }
 
   /** Counts one error code (0 = NONE included, as Kafka's ErrorsPerSec does) in a response of `apiKey`. */

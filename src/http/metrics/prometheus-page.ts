@@ -7,6 +7,7 @@ import { API_CODECS } from "../../protocol/generated/index.ts";
 import { errorName } from "../../protocol/errors.ts";
 import type { GroupLagRow } from "../../group/group-lag.ts";
 import { MAX_API_KEYS, REQUEST_PHASES, type BrokerMetrics } from "./broker-metrics.ts";
+import type { FixedHistogram } from "./histogram.ts";
 import { PrometheusText } from "./prometheus-text.ts";
 import type { RuntimeStats } from "./runtime-stats.ts";
 
@@ -114,12 +115,16 @@ function requestMetrics(out: PrometheusText, m: BrokerMetrics): void {
       out.histogram(name, h[i], { request: API_CODECS[k]?.name ?? String(k) });
     }
   });
-  const own = "runnel_request_own_time_ms";
-  out.family(own, "histogram", "Milliseconds of the broker's own work per request: request queue + local + response send (total minus the remote wait and the wait for earlier responses).");
+  perApiHistogram(out, "runnel_request_own_time_ms", "Milliseconds of the broker's own work per request: request queue + local + response encoding + send (total minus the remote wait and the wait for earlier responses).", m.ownTime);
+  perApiHistogram(out, "runnel_request_woken_path_ms", "For a parked request woken by another request (a long-poll Fetch woken by a Produce's append): milliseconds from that request's arrival to this response written.", m.wokenPath);
+}
+
+function perApiHistogram(out: PrometheusText, name: string, help: string, hs: readonly (FixedHistogram | undefined)[]): void {
+  out.family(name, "histogram", help);
   for (let k = 0; k < MAX_API_KEYS; k++) {
-    const h = m.ownTime[k];
+    const h = hs[k];
     if (h === undefined || h.count === 0) continue;
-    out.histogram(own, h, { request: API_CODECS[k]?.name ?? String(k) });
+    out.histogram(name, h, { request: API_CODECS[k]?.name ?? String(k) });
   }
 }
 
