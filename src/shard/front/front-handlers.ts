@@ -16,7 +16,9 @@
  * - to shard 0, which sees the node's whole metadata: Metadata, CreateTopics, DeleteTopics, CreatePartitions,
  *   FindCoordinator, DescribeCluster, DescribeTopicPartitions, configs, ACLs, client quotas, SCRAM credentials,
  *   ElectLeaders, partition reassignments. A BROKER (or BROKER_LOGGER) config resource named by the node's id is
- *   shard 0's when described and every shard's when altered.
+ *   shard 0's when described and every shard's when altered; a replica assignment naming the node's id names shard 0
+ *   in CreateTopics (which then places as without one), and in CreatePartitions and AlterPartitionReassignments the
+ *   shard that holds, or by placement will hold, the partition.
  *
  * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts). WriteTxnMarkers (broker to
  * broker; shards send it to each other directly) is not served at the front.
@@ -36,8 +38,9 @@ import { FrontClient } from "./front-client.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
-import { PARTITION_SHAPES, mergeTop, mergeTopics, splitTopics } from "./partition-split.ts";
+import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
+import { shardOf } from "../placement.ts";
 
 /** What the front's handlers need. */
 export interface FrontHandlerDeps {
@@ -124,8 +127,9 @@ export class FrontRouter {
 function byPartition(apiKey: number): Route {
   const shape = PARTITION_SHAPES[apiKey];
   return async (ctx, req, f) => {
-    const split = splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    const parts: [number, unknown][] = split.size <= 1 ? [[split.keys().next().value ?? DEFAULT_SHARD, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
+    // A request for one shard goes on as it came; only one spanning shards is split.
+    const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+    const parts: [number, unknown][] = sole !== null ? [[sole, req]] : [...splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing)].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
     if (apiKey === ApiKey.Produce && req.acks === 0) {
       const c = f.client(ctx);
       await Promise.all(parts.map(([s, body]) => c.send(ctx, s, body, { noResponse: true })));
@@ -217,6 +221,38 @@ const alterConfigs: Route = async (ctx, req, f) => {
   return { ...res, responses: renameBrokers(res.responses, String(DEFAULT_SHARD), self) };
 };
 
+/** A replica list as the shards read it: the node's id becomes `owner`, the shard holding (or to hold) the partition. */
+function replicasForShards(ids: readonly number[], nodeId: number, owner: number): number[] {
+  return ids.map((id) => (id === nodeId ? owner : id));
+}
+
+/**
+ * CreateTopics: a manual assignment naming the node names shard 0, which takes one naming only itself as a plain
+ * partition count (a single node's rule) and places the partitions on their shards.
+ */
+const createTopics: Route = (ctx, req, f) => {
+  const { nodeId } = f.deps.identity;
+  const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, DEFAULT_SHARD) })) }));
+  return f.forward(ctx, DEFAULT_SHARD, { ...req, topics });
+};
+
+/** CreatePartitions: manual assignments naming the node name the shard placement gives each new partition. */
+const createPartitions: Route = (ctx, req, f) => {
+  const { nodeId } = f.deps.identity;
+  const topics = req.topics.map((t: any) => {
+    const existing = f.deps.shards.metadata.topic(t.name)?.partitions ?? 0;
+    return t.assignments === null ? t : { ...t, assignments: t.assignments.map((a: any, i: number) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, shardOf(t.name, existing + i, f.deps.shards.count)) })) };
+  });
+  return f.forward(ctx, DEFAULT_SHARD, { ...req, topics });
+};
+
+/** AlterPartitionReassignments: a target naming the node names the partition's shard (the node's only replica). */
+const alterPartitionReassignments: Route = (ctx, req, f) => {
+  const { nodeId } = f.deps.identity;
+  const topics = req.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.replicas === null ? p : { ...p, replicas: replicasForShards(p.replicas, nodeId, f.routing.partitionOwner(t.name, p.partitionIndex)) })) }));
+  return f.forward(ctx, DEFAULT_SHARD, { ...req, topics });
+};
+
 const groupIds = (req: any) => [req.groupId];
 const txnIds = (req: any) => [req.transactionalId];
 
@@ -255,7 +291,10 @@ const ROUTES: ReadonlyMap<number, Route> = new Map<number, Route>([
   [ApiKey.DescribeConfigs, describeConfigs],
   [ApiKey.AlterConfigs, alterConfigs],
   [ApiKey.IncrementalAlterConfigs, alterConfigs],
-  ...[ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.ElectLeaders, ApiKey.AlterPartitionReassignments, ApiKey.DescribeAcls, ApiKey.CreateAcls, ApiKey.DeleteAcls, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeUserScramCredentials, ApiKey.AlterUserScramCredentials].map((k): [number, Route] => [k, toDefault()]),
+  [ApiKey.CreateTopics, createTopics],
+  [ApiKey.CreatePartitions, createPartitions],
+  [ApiKey.AlterPartitionReassignments, alterPartitionReassignments],
+  ...[ApiKey.DeleteTopics, ApiKey.ElectLeaders, ApiKey.DescribeAcls, ApiKey.CreateAcls, ApiKey.DeleteAcls, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeUserScramCredentials, ApiKey.AlterUserScramCredentials].map((k): [number, Route] => [k, toDefault()]),
 ]);
 
 /** APIs the front answers itself. */
