@@ -2,7 +2,8 @@
  * Shard scaling (issue 15, docs/sharding.md): produce and fetch throughput of one node run as a plain single broker
  * and with `runnel.shards=N`, the broker process's CPU time per MB split by thread (main thread = the front when
  * sharded, worker threads = the shards, the rest = GC/JIT helpers), the load average around every figure, and a
- * projection for more cores from the per-MB CPU costs.
+ * projection for more cores from the per-MB CPU costs. Codec pool threads are worker threads too; they stay idle
+ * here (the batches are uncompressed).
  *
  * The load generator (this process) sends pre-built Produce v9 requests (acks=1, `--batch-kib` batches of 1 KiB
  * records, `--per-request` partitions per request) over `--connections` x `--inflight`, checks every partition answer
