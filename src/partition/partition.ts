@@ -136,6 +136,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private readonly fetchWaiters = new Set<() => void>();
   private hwWaiters: HighWatermarkWaiter[] = [];
   private removed = false;
+  /** Set by close(): the broker is stopping, and no fetch parks here any more. */
+  private closed = false;
   /** Monotonic ms when this broker last took leadership (followers not heard from since count as caught up then). */
   private leaderSinceMs = -1;
   private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
@@ -210,6 +212,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /** Whether the partition was deleted (its topic is gone); parked requests were answered. */
   get isRemoved(): boolean {
     return this.removed;
+  }
+  /** Whether the partition was closed (the broker is stopping); parked requests were answered. */
+  get isClosed(): boolean {
+    return this.closed;
   }
   /** What the leader knows of a follower (undefined for this broker or an unknown replica). */
   follower(replicaId: number): FollowerState | undefined {
@@ -382,10 +388,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
 
   /**
    * Parks a long-poll fetch until the high watermark moves (or the partition goes). False when
-   * `maxWaitingFetches` are already parked: the caller answers at once with what it has.
+   * `maxWaitingFetches` are already parked, or the partition is deleted or closed: the caller answers at once.
    */
   addFetchWaiter(wake: () => void): boolean {
-    if (this.removed) return false;
+    if (this.removed || this.closed) return false;
     if (this.fetchWaiters.size >= (this.deps.maxWaitingFetches ?? MAX_WAITING_FETCHES_PER_PARTITION)) return false;
     this.fetchWaiters.add(wake);
     return true;
@@ -444,6 +450,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * takes its roles at the next start.
    */
   close(): void {
+    this.closed = true; // before the wake: a woken fetch cannot park again and answers now, while the log is open
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
     this.wakeFetches();
