@@ -241,6 +241,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.maybeAdvanceHighWatermark();
   }
 
+  /** Throws NOT_LEADER_OR_FOLLOWER unless this broker may act as the partition's leader now (Produce, ListOffsets). */
+  checkLeader(): void {
+    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
+    this.checkRegistered();
+  }
+
+  /** Whether this broker holds a replica of the partition (not an in-memory stand-in for one held elsewhere). */
+  get isLocalReplica(): boolean {
+    return this.roles.replicas.includes(this.deps.localBrokerId);
+  }
+
   /** Throws NOT_LEADER_OR_FOLLOWER when this broker may not act as leader: unregistered, or its roles predate its registration. */
   private checkRegistered(): void {
     if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
@@ -255,8 +266,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    */
   appendAsLeader(records: Uint8Array, logAppendTimeMs?: number): AppendResult {
     this.checkWritable();
-    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
-    this.checkRegistered();
+    this.checkLeader();
     const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
     this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
