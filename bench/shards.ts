@@ -2,7 +2,8 @@
  * Shard scaling (issue 15, docs/sharding.md): produce and fetch throughput of one node run as a plain single broker
  * and with `runnel.shards=N`, the broker process's CPU time per MB split by thread (main thread = the front when
  * sharded, worker threads = the shards, the rest = GC/JIT helpers), the load average around every figure, and a
- * projection for more cores from the per-MB CPU costs.
+ * projection for more cores from the per-MB CPU costs. Codec pool threads are worker threads too; they stay idle
+ * here (the batches are uncompressed).
  *
  * The load generator (this process) sends pre-built Produce v9 requests (acks=1, `--batch-kib` batches of 1 KiB
  * records, `--per-request` partitions per request) over `--connections` x `--inflight`, checks every partition answer
@@ -10,7 +11,9 @@
  * that it got every record it was acknowledged.
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
- *        [--connections 4] [--inflight 4] [--source]
+ *        [--connections 4] [--inflight 4] [--source] [--repeat 1]
+ * With `--repeat N` the modes run N times, interleaved, and the per-MB costs and projections are taken from each
+ * mode's median run (on a shared machine one run's CPU per MB can be off by a factor of three).
  * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`; `front1` runs one
  * shard behind the front (bench/front-one-shard.ts, from the sources), which isolates the front's cost. The broker is
  * dist/runnel (npm run build) unless `--source` (bun src/cli/main.ts).
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "4" },
     inflight: { type: "string", default: "4" },
     source: { type: "boolean", default: false },
+    repeat: { type: "string", default: "1" },
   },
 });
 const MODES = values.modes.split(",").map((m) => m.trim());
@@ -48,6 +52,7 @@ const BATCH_BYTES = Number(values["batch-kib"]) * 1024;
 const PER_REQUEST = Number(values["per-request"]);
 const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
+const REPEAT = Number(values.repeat);
 const RECORD_BYTES = 1024;
 const TOPIC = "shards";
 /** Linux clock ticks per second of /proc/PID/task/TID/stat utime and stime. */
@@ -231,7 +236,7 @@ function phase(mode: string, name: Phase["phase"], moved: { bytes: number; recor
 }
 
 const phases: Phase[] = [];
-for (const mode of MODES) {
+for (const mode of Array.from({ length: REPEAT }, () => MODES).flat()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-shards-"));
   const broker = await startBroker(mode, dir);
   try {
@@ -282,18 +287,29 @@ function projection(p: Phase, cores: number): { oneFront: number; bound: string;
   return { oneFront: Math.min(allCores, frontThread), bound: allCores <= frontThread ? "all cores busy" : "front thread saturated", spreadFront: allCores };
 }
 
-const plain = (name: Phase["phase"]) => phases.find((p) => p.mode === "plain" && p.phase === name);
-const derived = phases
+/** The run of `mode`'s `name` phase with the median total CPU per MB (the lower middle of an even count). */
+function median(mode: string, name: Phase["phase"]): Phase | undefined {
+  const runs = phases.filter((p) => p.mode === mode && p.phase === name).sort((a, b) => a.cpuMsPerMB.total - b.cpuMsPerMB.total);
+  return runs[Math.floor((runs.length - 1) / 2)];
+}
+
+const medians = MODES.flatMap((mode) => (["produce", "fetch"] as const).map((name) => median(mode, name)!));
+const spread = (p: Phase) => {
+  const totals = phases.filter((q) => q.mode === p.mode && q.phase === p.phase).map((q) => q.cpuMsPerMB.total);
+  return `${Math.min(...totals).toFixed(2)}-${Math.max(...totals).toFixed(2)}`;
+};
+const derived = medians
   .filter((p) => p.mode !== "plain")
   .map((p) => {
-    const base = plain(p.phase);
+    const base = median("plain", p.phase);
     const at16 = projection(p, 16);
     return {
       mode: p.mode,
       phase: p.phase,
+      "total CPU ms/MB (median; range)": `${p.cpuMsPerMB.total.toFixed(2)} (${spread(p)})`,
+      "plain total (median; range)": base ? `${base.cpuMsPerMB.total.toFixed(2)} (${spread(base)})` : "n/a",
       "shard CPU ms/MB": p.cpuMsPerMB.workers.toFixed(2),
       "front CPU ms/MB": p.cpuMsPerMB.main.toFixed(2),
-      "overhead vs plain ms/MB": base ? (p.cpuMsPerMB.total - base.cpuMsPerMB.total).toFixed(2) : "n/a",
       "overhead vs plain": base ? `${(((p.cpuMsPerMB.total - base.cpuMsPerMB.total) / base.cpuMsPerMB.total) * 100).toFixed(0)}%` : "n/a",
       "plain 1-thread MB/s": base ? Math.round(1000 / base.cpuMsPerMB.main) : "n/a",
       "16 cores, 1 front MB/s": Math.round(at16.oneFront),
@@ -301,8 +317,8 @@ const derived = phases
       "16 cores, front spread MB/s": Math.round(at16.spreadFront),
     };
   });
-printTable("per-MB costs; ceilings: plain = 1 thread / its CPU per MB; 16 cores = min(16 / total CPU per MB, 1 front thread / front CPU per MB); front spread = 16 / total", derived);
+printTable(`median runs of ${REPEAT}; ceilings: plain = 1 thread / its CPU per MB; 16 cores = min(16 / total CPU per MB, 1 front thread / front CPU per MB); front spread = 16 / total`, derived);
 
 console.log(
-  `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, recordsPerBatch, source: values.source, phases, derived })}`,
+  `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, repeat: REPEAT, recordsPerBatch, source: values.source, phases, derived })}`,
 );

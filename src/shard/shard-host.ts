@@ -207,6 +207,24 @@ export class ShardSet {
     });
   }
 
+  /**
+   * Asks every shard to accept clients too, on the node's `ports` (SO_REUSEPORT) with the node's settings; resolves
+   * with how many did (a shard that could not is logged and left to the main thread's front).
+   */
+  async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
+    const settings = [...config.values];
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports]).then(() => true, (e) => {
+      logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
+      return false;
+    })));
+    return started.filter((x) => x).length;
+  }
+
+  /** Client connections each shard's own front has served (0 for a shard without one). */
+  frontClients(): Promise<number[]> {
+    return Promise.all(this.shards.map((s) => s.link.call<number>("front.clients", [])));
+  }
+
   /** Stops every shard (each closes its logs cleanly), then their threads. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {

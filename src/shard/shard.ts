@@ -18,6 +18,8 @@ import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
 import { shardClusterView } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
+import { startShardFront } from "./shard-front.ts";
+import type { Front } from "./front/front.ts";
 
 /** What a shard is started with (structured-clonable: it crosses to the worker). */
 export interface ShardInit {
@@ -135,9 +137,21 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     link.close();
     return;
   }
+  // The host may ask this shard to accept clients too (runnel.shards.accept), once the main front has its ports.
+  let front: Front | null = null;
+  link.serve(async (op, args) => {
+    if (op === "front.start") {
+      const [nodeSettings, ports] = args as [[string, string][], Record<string, number>];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal: accept, logger });
+      return front.boundPorts();
+    }
+    if (op === "front.clients") return front?.router.servedClients ?? 0;
+    throw new Error(`shard ${init.index}: no call ${op}`);
+  });
   link.post({ t: "started" });
   await stopAsked;
   try {
+    await (front as Front | null)?.stop();
     await broker.stop();
   } finally {
     link.post({ t: "stopped" });

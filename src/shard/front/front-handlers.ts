@@ -65,6 +65,8 @@ export class FrontRouter {
   /** Partition and coordinator owners. */
   readonly routing: ShardRouting;
   private readonly clients = new Map<SecuritySession | string, FrontClient>();
+  /** Client connections served so far (each counted at its first routed request). */
+  servedClients = 0;
 
   constructor(readonly deps: FrontHandlerDeps) {
     this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count);
@@ -84,6 +86,7 @@ export class FrontRouter {
         clientId: ctx.header.clientId ?? null,
       });
       this.clients.set(key, c);
+      this.servedClients++;
     }
     return c;
   }

@@ -10,6 +10,7 @@ import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn }
 import type { Clock } from "../../platform/clock.ts";
 import type { FileSystem } from "../../platform/fs.ts";
 import { fetchGet } from "../../platform/http-client.ts";
+import { listen } from "../../platform/net.ts";
 import type { RandomSource } from "../../platform/random.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
@@ -31,6 +32,10 @@ export interface FrontDeps {
   logger: BrokerLogger;
   /** Listens for plain TCP (tests may pass a simulated network). */
   listen?: ListenFn;
+  /** Bind with SO_REUSEPORT, so the fronts of several threads share the node's ports. */
+  reusePort?: boolean;
+  /** Ports to bind by listener name instead of the configured ones (a shard's front binds the ports the main one got). */
+  ports?: Readonly<Record<string, number>>;
 }
 
 /** A running front. */
@@ -73,7 +78,9 @@ export class Front {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
         const def = sec.def;
-        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, handlers, d.clock, log, null, undefined, sec, limits, d.listen, (session, remote) => router.connectionClosed(session, remote));
+        const listenFn = d.listen ?? listen;
+        const plain: ListenFn = (host, port, onConnection) => listenFn(host, port, onConnection, { reusePort: d.reusePort ?? false });
+        const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, undefined, sec, limits, plain, (session, remote) => router.connectionClosed(session, remote));
         listeners.set(def.name, l);
       }
     } catch (e) {
@@ -82,6 +89,11 @@ export class Front {
     }
     d.logger.info(`front of node ${config.nodeId} listening on ${[...listeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")} for ${d.shards.count} shards`);
     return front;
+  }
+
+  /** The bound port of every listener, by name. */
+  boundPorts(): Record<string, number> {
+    return Object.fromEntries([...this.listeners].map(([name, l]) => [name, l.listener.port]));
   }
 
   /** The bound port of listener `name` (default: the first), or -1. */
