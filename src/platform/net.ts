@@ -201,8 +201,8 @@ function tlsServer(opts: TlsServerOptions, accept: (socket: net.Socket, peerSubj
 }
 
 /** Listens for TLS connections on host:port (through `node:tls` on every runtime). */
-export function listenTls(host: string, port: number, options: TlsServerOptions, onConnection: (c: Connection) => ConnectionHandler): Promise<Listener> {
-  return listenNode(host, port, onConnection, options);
+export function listenTls(host: string, port: number, options: TlsServerOptions, onConnection: (c: Connection) => ConnectionHandler, opts: ListenOptions = {}): Promise<Listener> {
+  return listenNode(host, port, onConnection, options, opts.reusePort ?? false);
 }
 
 /** Dials with `node:net`. */

@@ -11,7 +11,6 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { Front } from "./front/front.ts";
 import { reusePortSupported } from "../platform/net.ts";
-import { listenerDefs, usesTls } from "../security/listeners.ts";
 import { ShardSet } from "./shard-host.ts";
 
 /** What a sharded node runs with. */
@@ -42,9 +41,9 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
     const scram = new ScramCredentialStore(shards.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-    // Every shard thread accepts clients too (runnel.shards.accept) where SO_REUSEPORT spreads connections and no
-    // listener runs TLS (the shards' fronts listen in plain TCP only); else this thread's front accepts them all.
-    const accept = config.bool("runnel.shards.accept") && reusePortSupported() && listenerDefs(config).every((l) => !usesTls(l.securityProtocol));
+    // Every shard thread accepts clients too (runnel.shards.accept) where SO_REUSEPORT spreads connections; else
+    // this thread's front accepts them all.
+    const accept = config.bool("runnel.shards.accept") && reusePortSupported();
     front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept });
     if (accept) logger.info(`${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too`);
   } catch (e) {

@@ -2,7 +2,8 @@
  * `runnel.shards.accept` (default true, Bun): the shard threads of a sharded node listen on the node's port too
  * (SO_REUSEPORT) and serve the clients the kernel gives them with the front's routing: 30 connections are spread
  * over the main thread and the shard threads, every one sees the same single broker, and kafkajs round-trips
- * records over partitions of both shards. With `runnel.shards.accept=false` only the main thread serves clients.
+ * records over partitions of both shards; over a TLS listener too. With `runnel.shards.accept=false` only the main
+ * thread serves clients.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,14 +16,15 @@ import { reusePortSupported } from "../../src/platform/net.ts";
 import { startShardedNode, type ShardedNode } from "../../src/shard/sharded-node.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
+import { certSkip, makeTestCerts } from "../security/test-certs.ts";
 
 const skip = reusePortSupported() ? false : "SKIPPED: SO_REUSEPORT listeners are used on Bun only";
 const CONNECTIONS = 30;
 
 /** Starts a 2-shard node (worker threads) with node id 5 on a temp dir. */
-async function startNode(accept: boolean): Promise<{ node: ShardedNode; dir: string }> {
+async function startNode(accept: boolean, extra: [string, string][] = []): Promise<{ node: ShardedNode; dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-accept-"));
-  const config = new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["node.id", "5"], ["log.dirs", dir], ["runnel.shards", "2"], ["num.partitions", "4"], ["group.initial.rebalance.delay.ms", "0"], ["runnel.shards.accept", String(accept)]]));
+  const config = new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["node.id", "5"], ["log.dirs", dir], ["runnel.shards", "2"], ["num.partitions", "4"], ["group.initial.rebalance.delay.ms", "0"], ["runnel.shards.accept", String(accept)], ...extra]));
   return { node: await startShardedNode(config, { logger: testLogger() }), dir };
 }
 
@@ -87,5 +89,27 @@ test("runnel.shards.accept=false: only the main thread's front serves clients", 
   } finally {
     await node.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("over a TLS listener too: shard threads terminate TLS for the clients they get", { skip: skip || certSkip, timeout: 120_000 }, async () => {
+  const certs = makeTestCerts();
+  const { node, dir } = await startNode(true, [["listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0"], ["ssl.keystore.location", certs.serverKeystore]]);
+  try {
+    const sslPort = node.port("SSL");
+    const kafka = new Kafka({ clientId: "tls", brokers: [`127.0.0.1:${sslPort}`], ssl: { ca: [fs.readFileSync(certs.caCert, "utf8")] }, logLevel: logLevel.NOTHING });
+    for (let i = 0; i < 12; i++) {
+      const admin = kafka.admin();
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      assert.deepEqual(cluster.brokers.map((b) => [b.nodeId, b.port]), [[5, sslPort]]);
+      await admin.disconnect();
+    }
+    const byShards = await node.shards.frontClients();
+    assert.ok(byShards.some((n) => n > 0), `no TLS connection reached a shard thread: main ${node.front.router.servedClients}, shards ${byShards}`);
+  } finally {
+    await node.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+    certs.remove();
   }
 });

@@ -10,7 +10,6 @@ import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn }
 import type { Clock } from "../../platform/clock.ts";
 import type { FileSystem } from "../../platform/fs.ts";
 import { fetchGet } from "../../platform/http-client.ts";
-import { listen } from "../../platform/net.ts";
 import type { RandomSource } from "../../platform/random.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
@@ -78,9 +77,10 @@ export class Front {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
         const def = sec.def;
-        const listenFn = d.listen ?? listen;
-        const plain: ListenFn = (host, port, onConnection) => listenFn(host, port, onConnection, { reusePort: d.reusePort ?? false });
-        const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, undefined, sec, limits, plain, (session, remote) => router.connectionClosed(session, remote));
+        const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, undefined, sec, limits, d.listen, {
+          onConnectionClosed: (session, remote) => router.connectionClosed(session, remote),
+          reusePort: d.reusePort ?? false,
+        });
         listeners.set(def.name, l);
       }
     } catch (e) {
