@@ -11,7 +11,8 @@
  * that it got every record it was acknowledged.
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
- *        [--connections 4] [--inflight 4] [--source] [--repeat 1]
+ *        [--connections 4] [--inflight 4] [--source] [--repeat 1] [-o key=value ...]
+ * `-o key=value` passes a broker setting to every node (e.g. `-o runnel.shards.accept=false`).
  * With `--repeat N` the modes run N times, interleaved, and the per-MB costs and projections are taken from each
  * mode's median run (on a shared machine one run's CPU per MB can be off by a factor of three).
  * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`; `front1` runs one
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     inflight: { type: "string", default: "4" },
     source: { type: "boolean", default: false },
     repeat: { type: "string", default: "1" },
+    override: { type: "string", short: "o", multiple: true, default: [] },
   },
 });
 const MODES = values.modes.split(",").map((m) => m.trim());
@@ -114,7 +116,7 @@ interface Broker {
 }
 
 async function startBroker(mode: string, dir: string): Promise<Broker> {
-  const args = ["start", "--port", "0", "--data-dir", dir, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824"];
+  const args = ["start", "--port", "0", "--data-dir", dir, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824", ...values.override.flatMap((o) => ["-o", o])];
   if (mode !== "plain" && mode !== "front1") args.push("--shards", mode);
   const bun = path.join(ROOT, "node_modules", ".bin", "bun");
   const [cmd, pre] =
@@ -277,9 +279,10 @@ printTable(
 );
 
 /**
- * Projections for `cores` cores from a sharded run's per-MB CPU costs. As built, the front is one thread: the node
- * moves at most min(cores / total, 1 / front) MB per CPU-ms. If the front's work were spread over the cores too
- * (not built: accepting on every shard), the bound would be cores / total.
+ * Projections for `cores` cores from a sharded run's per-MB CPU costs. With only the main thread's front accepting
+ * clients (`runnel.shards.accept=false`, Deno), the node moves at most min(cores / total, 1 / front) MB per CPU-ms;
+ * with every shard thread accepting too (the default on Bun) the front's work is spread and the bound is
+ * cores / total.
  */
 function projection(p: Phase, cores: number): { oneFront: number; bound: string; spreadFront: number } {
   const allCores = (cores * 1000) / p.cpuMsPerMB.total;
@@ -314,11 +317,11 @@ const derived = medians
       "plain 1-thread MB/s": base ? Math.round(1000 / base.cpuMsPerMB.main) : "n/a",
       "16 cores, 1 front MB/s": Math.round(at16.oneFront),
       bound: at16.bound,
-      "16 cores, front spread MB/s": Math.round(at16.spreadFront),
+      "16 cores, all threads accept MB/s": Math.round(at16.spreadFront),
     };
   });
-printTable(`median runs of ${REPEAT}; ceilings: plain = 1 thread / its CPU per MB; 16 cores = min(16 / total CPU per MB, 1 front thread / front CPU per MB); front spread = 16 / total`, derived);
+printTable(`median runs of ${REPEAT}; ceilings: plain = 1 thread / its CPU per MB; 16 cores = min(16 / total CPU per MB, 1 front thread / front CPU per MB) when only the main thread accepts; all threads accept = 16 / total`, derived);
 
 console.log(
-  `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, repeat: REPEAT, recordsPerBatch, source: values.source, phases, derived })}`,
+  `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, repeat: REPEAT, overrides: values.override, recordsPerBatch, source: values.source, phases, derived })}`,
 );
