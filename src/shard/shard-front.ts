@@ -45,6 +45,7 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
   const maxInFlight = config.num("queued.max.requests.per.connection");
   const shards: FrontShards = {
     count: d.count,
+    home: d.index,
     metadata: d.metadata,
     open(k: number, client: ShardClientInfo): Promise<BrokerChannel> {
       return BrokerConnection.open(`shard-${k}`, 0, k, {

@@ -10,13 +10,14 @@
  * - by group id to the group's coordinator shard: OffsetCommit, OffsetFetch, JoinGroup, Heartbeat, LeaveGroup,
  *   SyncGroup, TxnOffsetCommit, OffsetDelete, ConsumerGroupHeartbeat, and split by coordinator where a request names
  *   several groups (OffsetFetch v8+, DescribeGroups, DeleteGroups, ConsumerGroupDescribe);
- * - by transactional id to the transaction coordinator shard: InitProducerId (with an id; without one: shard 0),
+ * - by transactional id to the transaction coordinator shard: InitProducerId (with an id; without one: home),
  *   AddPartitionsToTxn (split when it names several), AddOffsetsToTxn, EndTxn, DescribeTransactions (split);
  * - to every shard, answers concatenated: ListGroups, ListTransactions;
- * - to shard 0, which sees the node's whole metadata: Metadata, CreateTopics, DeleteTopics, CreatePartitions,
+ * - to the home shard (shard 0; a shard's own front: its shard), which sees the node's whole metadata: Metadata,
+ *   CreateTopics, DeleteTopics, CreatePartitions,
  *   FindCoordinator, DescribeCluster, DescribeTopicPartitions, configs, ACLs, client quotas, SCRAM credentials,
  *   ElectLeaders, partition reassignments. A BROKER (or BROKER_LOGGER) config resource named by the node's id is
- *   shard 0's when described and every shard's when altered; a replica assignment naming the node's id names shard 0
+ *   home's when described and every shard's when altered; a replica assignment naming the node's id names home
  *   in CreateTopics (which then places as without one), and in CreatePartitions and AlterPartitionReassignments the
  *   shard that holds, or by placement will hold, the partition.
  *
@@ -69,7 +70,7 @@ export class FrontRouter {
   servedClients = 0;
 
   constructor(readonly deps: FrontHandlerDeps) {
-    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count);
+    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD);
   }
 
   /** The channels of the request's client connection (created on its first request). */
@@ -150,7 +151,7 @@ function byPartition(apiKey: number): Route {
 function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null | undefined)[], reqList: ((req: any) => string | null) | string | null, resList: string | null): Route {
   return async (ctx, req, f) => {
     const ks = keys(req);
-    if (ks.length === 0 || ks.some((k) => typeof k !== "string")) return f.forward(ctx, DEFAULT_SHARD, req);
+    if (ks.length === 0 || ks.some((k) => typeof k !== "string")) return f.forward(ctx, f.routing.home, req);
     const shards = (ks as string[]).map((k) => f.routing.coordinator(kind, k));
     const list = typeof reqList === "function" ? reqList(req) : reqList;
     const distinct = [...new Set(shards)];
@@ -169,10 +170,10 @@ function everyShard(list: string): Route {
   };
 }
 
-/** To shard 0, the answer rewritten by `rewrite`. */
+/** To the home shard, the answer rewritten by `rewrite`. */
 function toDefault(rewrite?: (res: any, face: NodeFace) => unknown): Route {
   return async (ctx, req, f) => {
-    const res = await f.forward(ctx, DEFAULT_SHARD, req);
+    const res = await f.forward(ctx, f.routing.home, req);
     return rewrite === undefined ? res : rewrite(res, f.face(ctx));
   };
 }
@@ -180,7 +181,7 @@ function toDefault(rewrite?: (res: any, face: NodeFace) => unknown): Route {
 /** DescribeLogDirs: every shard (or the owners of the partitions named), topics merged per log dir. */
 const describeLogDirs: Route = async (ctx, req, f) => {
   const parts: [number, unknown][] = req.topics === null ? f.allShards().map((s) => [s, req]) : [...splitTopics(req.topics, "partitions", null, f.routing)].map(([s, topics]) => [s, { ...req, topics }]);
-  if (parts.length === 0) parts.push([DEFAULT_SHARD, req]);
+  if (parts.length === 0) parts.push([f.routing.home, req]);
   const answers = await f.fanOut<DescribeLogDirsResponse>(ctx, parts);
   const dirs = new Map<string, DescribeLogDirsResponseDescribeLogDirsResult>();
   for (const a of answers) {
@@ -205,23 +206,23 @@ function renameBrokers<T extends { resourceType: number; resourceName: string }>
   return list.map((r) => (BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === from ? { ...r, resourceName: to } : r));
 }
 
-/** DescribeConfigs: shard 0 describes, the node's broker resources asked of it as shard 0's. */
+/** DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own. */
 const describeConfigs: Route = async (ctx, req, f) => {
   const self = String(f.deps.identity.nodeId);
-  const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, DEFAULT_SHARD, { ...req, resources: renameBrokers(req.resources, self, String(DEFAULT_SHARD)) });
-  return { ...res, results: renameBrokers(res.results, String(DEFAULT_SHARD), self) };
+  const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) });
+  return { ...res, results: renameBrokers(res.results, String(f.routing.home), self) };
 };
 
-/** AlterConfigs / IncrementalAlterConfigs: as shard 0's answer; a change to the node's broker resource goes to every shard. */
+/** AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to every shard. */
 const alterConfigs: Route = async (ctx, req, f) => {
   const self = String(f.deps.identity.nodeId);
   const own = req.resources.filter((r: { resourceType: number; resourceName: string }) => BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === self);
-  const others = f.allShards().filter((s) => s !== DEFAULT_SHARD && own.length > 0);
+  const others = f.allShards().filter((s) => s !== f.routing.home && own.length > 0);
   const [res] = await f.fanOut<{ responses: { resourceType: number; resourceName: string }[] }>(ctx, [
-    [DEFAULT_SHARD, { ...req, resources: renameBrokers(req.resources, self, String(DEFAULT_SHARD)) }],
+    [f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) }],
     ...others.map((s): [number, unknown] => [s, { ...req, resources: renameBrokers(own, self, String(s)) }]),
   ]);
-  return { ...res, responses: renameBrokers(res.responses, String(DEFAULT_SHARD), self) };
+  return { ...res, responses: renameBrokers(res.responses, String(f.routing.home), self) };
 };
 
 /** A replica list as the shards read it: the node's id becomes `owner`, the shard holding (or to hold) the partition. */
@@ -230,13 +231,13 @@ function replicasForShards(ids: readonly number[], nodeId: number, owner: number
 }
 
 /**
- * CreateTopics: a manual assignment naming the node names shard 0, which takes one naming only itself as a plain
+ * CreateTopics: a manual assignment naming the node names the home shard, which takes one naming only itself as a plain
  * partition count (a single node's rule) and places the partitions on their shards.
  */
 const createTopics: Route = (ctx, req, f) => {
   const { nodeId } = f.deps.identity;
-  const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, DEFAULT_SHARD) })) }));
-  return f.forward(ctx, DEFAULT_SHARD, { ...req, topics });
+  const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, f.routing.home) })) }));
+  return f.forward(ctx, f.routing.home, { ...req, topics });
 };
 
 /** CreatePartitions: manual assignments naming the node name the shard placement gives each new partition. */
@@ -246,14 +247,14 @@ const createPartitions: Route = (ctx, req, f) => {
     const existing = f.deps.shards.metadata.topic(t.name)?.partitions ?? 0;
     return t.assignments === null ? t : { ...t, assignments: t.assignments.map((a: any, i: number) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, shardOf(t.name, existing + i, f.deps.shards.count)) })) };
   });
-  return f.forward(ctx, DEFAULT_SHARD, { ...req, topics });
+  return f.forward(ctx, f.routing.home, { ...req, topics });
 };
 
 /** AlterPartitionReassignments: a target naming the node names the partition's shard (the node's only replica). */
 const alterPartitionReassignments: Route = (ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.replicas === null ? p : { ...p, replicas: replicasForShards(p.replicas, nodeId, f.routing.partitionOwner(t.name, p.partitionIndex)) })) }));
-  return f.forward(ctx, DEFAULT_SHARD, { ...req, topics });
+  return f.forward(ctx, f.routing.home, { ...req, topics });
 };
 
 const groupIds = (req: any) => [req.groupId];

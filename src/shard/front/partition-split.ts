@@ -49,7 +49,7 @@ function mergeKey(t: TopicEntry): string {
   return named !== undefined && named !== "" ? named : t.topicId !== undefined ? uuidHex(t.topicId) : "";
 }
 
-/** The one shard owning every partition of `topics` (shard 0 for none), or null when they span several. */
+/** The one shard owning every partition of `topics` (the home shard for none), or null when they span several. */
 export function soleOwner(topics: readonly TopicEntry[], parts: string, index: string | null, routing: ShardRouting): number | null {
   let owner = -1;
   for (const t of topics) {
@@ -60,7 +60,7 @@ export function soleOwner(topics: readonly TopicEntry[], parts: string, index: s
       else if (owner !== shard) return null;
     }
   }
-  return owner === -1 ? 0 : owner;
+  return owner === -1 ? routing.home : owner;
 }
 
 /**
