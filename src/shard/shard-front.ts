@@ -1,8 +1,9 @@
 /**
  * A shard's own front (`runnel.shards.accept`): the shard thread listens on the node's ports too (SO_REUSEPORT, so
  * the kernel spreads client connections over the main thread and every shard) and routes each request with the
- * front's code. Its own partitions are reached over a port connection inside the thread; the other shards' over the
- * host's dial, which carries the client's address and principal as the main thread's front does.
+ * front's code. Its own partitions are reached over an in-thread connection (./local-connection.ts: no port, no
+ * copy); the other shards' over the host's dial, which carries the client's address and principal as the main
+ * thread's front does.
  */
 import { BrokerConfig } from "../broker/config.ts";
 import type { BrokerLogger } from "../broker/broker.ts";
@@ -10,7 +11,8 @@ import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import type { MetadataStore } from "../cluster/metadata-store.ts";
 import { systemClock } from "../platform/clock.ts";
 import { nodeFileSystem } from "../platform/fs.ts";
-import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
+import type { Connection, ConnectionHandler } from "../platform/net.ts";
+import { openPortConnection } from "../platform/port-connection.ts";
 import { systemRandom } from "../platform/random.ts";
 import { messagePortPair } from "../platform/worker.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
@@ -33,8 +35,8 @@ export interface ShardFrontDeps {
   metadata: MetadataStore;
   /** The shard's control link (dials to other shards go through the host). */
   link: ShardLink;
-  /** Hands a port connection to this shard's own broker as an accepted client. */
-  acceptLocal(port: PortLike, client: ShardClientInfo): void;
+  /** Connects `onFrontEnd` to this shard's own broker inside the thread, as an accepted `client`. */
+  acceptLocal(client: ShardClientInfo, onFrontEnd: (c: Connection) => ConnectionHandler): void;
   /** The shard's logger. */
   logger: BrokerLogger;
 }
@@ -52,9 +54,12 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
         clientId: client.clientId ?? "runnel-front",
         maxInFlight,
         transport: (_host, _port, onConnection) => {
+          if (k === d.index) {
+            d.acceptLocal(client, onConnection);
+            return Promise.resolve();
+          }
           const [mine, theirs] = messagePortPair();
-          if (k === d.index) d.acceptLocal(theirs, client);
-          else d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName } }, [theirs]);
+          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName } }, [theirs]);
           openPortConnection(mine, `shard-${k}`, onConnection);
           return Promise.resolve();
         },

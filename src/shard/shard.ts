@@ -19,6 +19,7 @@ import { shardOf } from "./placement.ts";
 import { shardClusterView } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 import { startShardFront } from "./shard-front.ts";
+import { localConnectionPair } from "./local-connection.ts";
 import type { Front } from "./front/front.ts";
 
 /** What a shard is started with (structured-clonable: it crosses to the worker). */
@@ -86,6 +87,16 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     else serve(p, client, acceptor);
   };
   link.on("accept", (m) => accept(m.port as PortLike, m.client as AcceptedClient));
+  /** A client of this shard's own front reaching this shard's broker inside the thread (no port, no copy). */
+  const acceptLocal = (client: AcceptedClient, onFrontEnd: (c: Connection) => ConnectionHandler) => {
+    const self = `shard-${init.index}`;
+    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName }, onFrontEnd, (c) => {
+      if (acceptor === null) throw new Error(`shard ${init.index} is not listening`);
+      open.add(c);
+      const h = acceptor(c);
+      return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
+    });
+  };
   const listen: ListenFn = (host, port, onConnection) => {
     acceptor = onConnection;
     for (const w of waiting.splice(0)) serve(w.port, w.client, onConnection);
@@ -142,7 +153,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   link.serve(async (op, args) => {
     if (op === "front.start") {
       const [nodeSettings, ports] = args as [[string, string][], Record<string, number>];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal: accept, logger });
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger });
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;
