@@ -2,7 +2,8 @@
  * Shard scaling (issue 15, docs/sharding.md): produce and fetch throughput of one node run as a plain single broker
  * and with `runnel.shards=N`, the broker process's CPU time per MB split by thread (main thread = the front when
  * sharded, worker threads = the shards, the rest = GC/JIT helpers), the load average around every figure, and a
- * projection for more cores from the per-MB CPU costs.
+ * projection for more cores from the per-MB CPU costs. Codec pool threads are worker threads too; they stay idle
+ * here (the batches are uncompressed).
  *
  * The load generator (this process) sends pre-built Produce v9 requests (acks=1, `--batch-kib` batches of 1 KiB
  * records, `--per-request` partitions per request) over `--connections` x `--inflight`, checks every partition answer
@@ -10,7 +11,10 @@
  * that it got every record it was acknowledged.
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
- *        [--connections 4] [--inflight 4] [--source]
+ *        [--connections 4] [--inflight 4] [--source] [--repeat 1] [-o key=value ...]
+ * `-o key=value` passes a broker setting to every node (e.g. `-o runnel.shards.accept=false`).
+ * With `--repeat N` the modes run N times, interleaved, and the per-MB costs and projections are taken from each
+ * mode's median run (on a shared machine one run's CPU per MB can be off by a factor of three).
  * `plain` runs `runnel start` as the single-node broker; a number N runs `runnel start --shards N`; `front1` runs one
  * shard behind the front (bench/front-one-shard.ts, from the sources), which isolates the front's cost. The broker is
  * dist/runnel (npm run build) unless `--source` (bun src/cli/main.ts).
@@ -39,6 +43,8 @@ const { values } = parseArgs({
     connections: { type: "string", default: "4" },
     inflight: { type: "string", default: "4" },
     source: { type: "boolean", default: false },
+    repeat: { type: "string", default: "1" },
+    override: { type: "string", short: "o", multiple: true, default: [] },
   },
 });
 const MODES = values.modes.split(",").map((m) => m.trim());
@@ -48,6 +54,7 @@ const BATCH_BYTES = Number(values["batch-kib"]) * 1024;
 const PER_REQUEST = Number(values["per-request"]);
 const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
+const REPEAT = Number(values.repeat);
 const RECORD_BYTES = 1024;
 const TOPIC = "shards";
 /** Linux clock ticks per second of /proc/PID/task/TID/stat utime and stime. */
@@ -109,7 +116,7 @@ interface Broker {
 }
 
 async function startBroker(mode: string, dir: string): Promise<Broker> {
-  const args = ["start", "--port", "0", "--data-dir", dir, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824"];
+  const args = ["start", "--port", "0", "--data-dir", dir, "-o", `num.partitions=${PARTITIONS}`, "-o", "log.segment.bytes=1073741824", ...values.override.flatMap((o) => ["-o", o])];
   if (mode !== "plain" && mode !== "front1") args.push("--shards", mode);
   const bun = path.join(ROOT, "node_modules", ".bin", "bun");
   const [cmd, pre] =
@@ -231,7 +238,7 @@ function phase(mode: string, name: Phase["phase"], moved: { bytes: number; recor
 }
 
 const phases: Phase[] = [];
-for (const mode of MODES) {
+for (const mode of Array.from({ length: REPEAT }, () => MODES).flat()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-shards-"));
   const broker = await startBroker(mode, dir);
   try {
@@ -272,34 +279,49 @@ printTable(
 );
 
 /**
- * Projection for `cores` cores from a sharded run's per-MB CPU costs: the shards' work spreads over the cores, the
- * front's stays on the one main thread, so the node moves at most min(cores / total, 1 / main) MB per CPU-ms.
+ * Projections for `cores` cores from a sharded run's per-MB CPU costs. With only the main thread's front accepting
+ * clients (`runnel.shards.accept=false`, Deno), the node moves at most min(cores / total, 1 / front) MB per CPU-ms;
+ * with every shard thread accepting too (the default on Bun) the front's work is spread and the bound is
+ * cores / total.
  */
-function projection(p: Phase, cores: number): { mbps: number; bound: string } {
+function projection(p: Phase, cores: number): { oneFront: number; bound: string; spreadFront: number } {
   const allCores = (cores * 1000) / p.cpuMsPerMB.total;
   const frontThread = p.cpuMsPerMB.main > 0 ? 1000 / p.cpuMsPerMB.main : Infinity;
-  return allCores <= frontThread ? { mbps: allCores, bound: "all cores busy" } : { mbps: frontThread, bound: "front thread saturated" };
+  return { oneFront: Math.min(allCores, frontThread), bound: allCores <= frontThread ? "all cores busy" : "front thread saturated", spreadFront: allCores };
 }
 
-const plain = (name: Phase["phase"]) => phases.find((p) => p.mode === "plain" && p.phase === name);
-const derived = phases
+/** The run of `mode`'s `name` phase with the median total CPU per MB (the lower middle of an even count). */
+function median(mode: string, name: Phase["phase"]): Phase | undefined {
+  const runs = phases.filter((p) => p.mode === mode && p.phase === name).sort((a, b) => a.cpuMsPerMB.total - b.cpuMsPerMB.total);
+  return runs[Math.floor((runs.length - 1) / 2)];
+}
+
+const medians = MODES.flatMap((mode) => (["produce", "fetch"] as const).map((name) => median(mode, name)!));
+const spread = (p: Phase) => {
+  const totals = phases.filter((q) => q.mode === p.mode && q.phase === p.phase).map((q) => q.cpuMsPerMB.total);
+  return `${Math.min(...totals).toFixed(2)}-${Math.max(...totals).toFixed(2)}`;
+};
+const derived = medians
   .filter((p) => p.mode !== "plain")
   .map((p) => {
-    const base = plain(p.phase);
+    const base = median("plain", p.phase);
     const at16 = projection(p, 16);
     return {
       mode: p.mode,
       phase: p.phase,
+      "total CPU ms/MB (median; range)": `${p.cpuMsPerMB.total.toFixed(2)} (${spread(p)})`,
+      "plain total (median; range)": base ? `${base.cpuMsPerMB.total.toFixed(2)} (${spread(base)})` : "n/a",
       "shard CPU ms/MB": p.cpuMsPerMB.workers.toFixed(2),
       "front CPU ms/MB": p.cpuMsPerMB.main.toFixed(2),
-      "overhead vs plain ms/MB": base ? (p.cpuMsPerMB.total - base.cpuMsPerMB.total).toFixed(2) : "n/a",
       "overhead vs plain": base ? `${(((p.cpuMsPerMB.total - base.cpuMsPerMB.total) / base.cpuMsPerMB.total) * 100).toFixed(0)}%` : "n/a",
-      "16-core MB/s": Math.round(at16.mbps),
-      "16-core bound": at16.bound,
+      "plain 1-thread MB/s": base ? Math.round(1000 / base.cpuMsPerMB.main) : "n/a",
+      "16 cores, 1 front MB/s": Math.round(at16.oneFront),
+      bound: at16.bound,
+      "16 cores, all threads accept MB/s": Math.round(at16.spreadFront),
     };
   });
-printTable("per-MB costs and the projection for 16 cores (min of 16 cores / total CPU per MB and 1 front thread / front CPU per MB)", derived);
+printTable(`median runs of ${REPEAT}; ceilings: plain = 1 thread / its CPU per MB; 16 cores = min(16 / total CPU per MB, 1 front thread / front CPU per MB) when only the main thread accepts; all threads accept = 16 / total`, derived);
 
 console.log(
-  `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, recordsPerBatch, source: values.source, phases, derived })}`,
+  `\nwrote ${writeResults("shards", { modes: MODES, partitions: PARTITIONS, batchBytes: BATCH_BYTES, perRequest: PER_REQUEST, connections: CONNS, inflight: INFLIGHT, seconds: SECONDS, repeat: REPEAT, overrides: values.override, recordsPerBatch, source: values.source, phases, derived })}`,
 );

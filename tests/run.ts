@@ -39,29 +39,27 @@ const DENO_SUITES = [
 
 /**
  * Real-client test files that run a second time with every node the shared helpers start sharded
- * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, crash recovery. Files
- * that reach into an in-process Broker stay single-shard.
+ * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, recovery. Chosen to
+ * fit CI's 30 minutes (about a minute sharded); more files pass sharded (docs/sharding.md lists them). Files that
+ * reach into an in-process Broker stay single-shard. The SIGKILL crash test with shards runs in the first pass.
  */
 const SHARDED_SUITES: string[] = [
   // client round trips and admin
-  "tests/interop/node-clients.test.ts",
   "tests/interop/python-clients.test.ts",
   "tests/interop/kcat.test.ts",
-  "tests/interop/kafka-verifiable-producer-consumer.test.ts",
   "tests/client/producer-idempotent-acks-real-broker.test.ts",
+  "tests/broker/init-producer-id-idempotent-new-id.test.ts",
   "tests/interop/java-admin-client.test.ts",
-  "tests/interop/python-admin-clients.test.ts",
-  // consumer groups
+  // consumer groups (franz-go: a member killed, the others take over)
   "tests/client/consumer-group-rebalance.test.ts",
   "tests/interop/franz-go-producer-consumer-group.test.ts",
-  "tests/interop/sarama-producer-consumer-group.test.ts",
-  "tests/interop/java-consumer-group-takeover.test.ts",
-  "tests/cli/group-commands.test.ts",
   // transactions
   "tests/interop/java-producer-idempotent-transactional.test.ts",
   "tests/interop/franz-go-transact-session-and-kadm.test.ts",
-  // crash recovery (tests/durability/sharded-node-crash-keeps-acked-records.test.ts runs sharded in the first pass)
-  "tests/broker/crash-recovery.test.ts",
+  // malformed frames and failed SASL logins at the front; restart with log recovery
+  "tests/broker/bad-input.test.ts",
+  "tests/security/failed-login-storm.test.ts",
+  "tests/broker/lifecycle.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

@@ -343,7 +343,8 @@ export class Broker {
     if (metaFailure !== null) throw metaFailure;
     const metadata = deps.metadata ?? new LocalMetadataStore(d.fs, dirs[0]);
     // A single node on dirs a sharded run left (runnel.shards > 1 before): its partitions and root files come back to it.
-    if (deps.metadata === undefined && deps.cluster === undefined) await takeBackFromShards(d.fs, dirs, metadata as LocalMetadataStore, config.nodeId);
+    // Dirs that already failed at start are left alone here (they go offline below).
+    if (deps.metadata === undefined && deps.cluster === undefined) await takeBackFromShards(d.fs, dirs.filter((dir) => !failedDirs.has(dir)), metadata as LocalMetadataStore, config.nodeId);
     let started: Broker | null = null; // set once constructed: a runtime failure of every log dir shuts it down
     // Dynamic broker configs (KIP-226) from the metadata store count from the start: storage and the cleaner too.
     const staticSettings = new Map(config.values);

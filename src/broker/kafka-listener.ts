@@ -19,6 +19,14 @@ import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 /** Listens on host:port, calling back with each accepted connection (the platform's `listen`, or a simulated network). */
 export type ListenFn = typeof listen;
 
+/** What the front of a sharded node (src/shard/front) adds to a listener. */
+export interface FrontListening {
+  /** Told when a connection closed (the front closes that client's shard channels). */
+  onConnectionClosed?: ConnectionOptions["onClosed"];
+  /** Bind with SO_REUSEPORT, so the fronts of several threads share the port. */
+  reusePort?: boolean;
+}
+
 /** Log sink of the listener. */
 export type ListenerLog = (level: "info" | "warn" | "error", msg: string) => void;
 
@@ -76,7 +84,7 @@ export async function startKafkaListener(
   security?: ListenerSecurity,
   limits?: ListenerLimits,
   listenPlain: ListenFn = listen,
-  onConnectionClosed?: ConnectionOptions["onClosed"],
+  front: FrontListening = {},
 ): Promise<KafkaListener> {
   const shared = limits ?? listenerLimits(config, connectionFds);
   const { quotas, budget } = shared;
@@ -94,7 +102,7 @@ export async function startKafkaListener(
     metrics,
     security: security === undefined ? undefined : (c: Parameters<ListenerSecurity["session"]>[0]) => security.session(c),
     setTimer: (fn: () => void, ms: number) => clock.setTimer(fn, ms),
-    onClosed: onConnectionClosed,
+    onClosed: front.onConnectionClosed,
     framePool: new FrameBufferPool(),
   };
   let accepting = true;
@@ -122,7 +130,9 @@ export async function startKafkaListener(
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
   const tls = security?.tls ?? null;
   const onHandshakeError = (remote: string, message: string) => log("warn", `Failed authentication with ${remote} on listener ${security!.def.name} (SSL handshake failed: ${message})`);
-  const serve = tls === null ? listenPlain : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on);
+  const serve = tls === null
+    ? (h: string, p: number, on: Parameters<typeof listen>[2]) => listenPlain(h, p, on, { reusePort: front.reusePort ?? false })
+    : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on, { reusePort: front.reusePort ?? false });
   listener = await serve(host, port, (conn) => {
     if (!quotas.admit(conn.remoteIp)) {
       log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);

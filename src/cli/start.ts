@@ -137,6 +137,11 @@ export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly stri
 /** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
 async function runShardedNode(config: BrokerConfig): Promise<number> {
   const log = consoleLogger;
+  // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
+  let signalled: string | null = null;
+  let onSignal = (signal: string) => void (signalled ??= signal);
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
   let exitAfterFatal: (code: number) => void = () => {};
   const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
   let node: ShardedNode;
@@ -154,7 +159,7 @@ async function runShardedNode(config: BrokerConfig): Promise<number> {
   }
   return await Promise.race([fatal, new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    onSignal = (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info(`received ${signal}, shutting down the front and ${node.shards.count} shards`);
@@ -166,8 +171,7 @@ async function runShardedNode(config: BrokerConfig): Promise<number> {
         },
       );
     };
-    process.on("SIGINT", () => stop("SIGINT"));
-    process.on("SIGTERM", () => stop("SIGTERM"));
+    if (signalled !== null) onSignal(signalled);
   })]);
 }
 

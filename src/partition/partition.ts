@@ -136,6 +136,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private readonly fetchWaiters = new Set<() => void>();
   private hwWaiters: HighWatermarkWaiter[] = [];
   private removed = false;
+  /** Set by close(): the broker is stopping, and no fetch parks here any more. */
+  private closed = false;
   /** Monotonic ms when this broker last took leadership (followers not heard from since count as caught up then). */
   private leaderSinceMs = -1;
   private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
@@ -211,6 +213,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   get isRemoved(): boolean {
     return this.removed;
   }
+  /** Whether the partition was closed (the broker is stopping); parked requests were answered. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
   /** What the leader knows of a follower (undefined for this broker or an unknown replica). */
   follower(replicaId: number): FollowerState | undefined {
     return this.followers.get(replicaId);
@@ -235,6 +241,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.maybeAdvanceHighWatermark();
   }
 
+  /** Throws NOT_LEADER_OR_FOLLOWER unless this broker may act as the partition's leader now (Produce, ListOffsets). */
+  checkLeader(): void {
+    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
+    this.checkRegistered();
+  }
+
+  /** Whether this broker holds a replica of the partition (not an in-memory stand-in for one held elsewhere). */
+  get isLocalReplica(): boolean {
+    return this.roles.replicas.includes(this.deps.localBrokerId);
+  }
+
   /** Throws NOT_LEADER_OR_FOLLOWER when this broker may not act as leader: unregistered, or its roles predate its registration. */
   private checkRegistered(): void {
     if (this.deps.unregistered?.()) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not registered in the cluster (starting, or fenced)`);
@@ -249,8 +266,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    */
   appendAsLeader(records: Uint8Array, logAppendTimeMs?: number): AppendResult {
     this.checkWritable();
-    if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
-    this.checkRegistered();
+    this.checkLeader();
     const r = this.log.append(records, { leaderEpoch: this.roles.leaderEpoch, logAppendTimeMs });
     this.leaderEpochs.assign(this.roles.leaderEpoch, r.baseOffset, false);
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
@@ -382,10 +398,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
 
   /**
    * Parks a long-poll fetch until the high watermark moves (or the partition goes). False when
-   * `maxWaitingFetches` are already parked: the caller answers at once with what it has.
+   * `maxWaitingFetches` are already parked, or the partition is deleted or closed: the caller answers at once.
    */
   addFetchWaiter(wake: () => void): boolean {
-    if (this.removed) return false;
+    if (this.removed || this.closed) return false;
     if (this.fetchWaiters.size >= (this.deps.maxWaitingFetches ?? MAX_WAITING_FETCHES_PER_PARTITION)) return false;
     this.fetchWaiters.add(wake);
     return true;
@@ -444,6 +460,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * takes its roles at the next start.
    */
   close(): void {
+    this.closed = true; // before the wake: a woken fetch cannot park again and answers now, while the log is open
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
     this.wakeFetches();

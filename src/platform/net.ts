@@ -111,6 +111,7 @@ function listenNode(
   port: number,
   onConnection: (c: Connection) => ConnectionHandler,
   initialTls: TlsServerOptions | null = null,
+  reusePort = false,
 ): Promise<Listener> {
   let tlsOptions = initialTls;
   const sockets = new Set<net.Socket>();
@@ -123,7 +124,7 @@ function listenNode(
   let server: net.Server | null = makeServer();
   return new Promise((resolve, reject) => {
     server!.once("error", reject);
-    server!.listen({ host, port, backlog: 1024 }, () => {
+    server!.listen({ host, port, backlog: 1024, ...(reusePort ? { reusePort } : {}) }, () => {
       server!.off("error", reject);
       const bound = (server!.address() as net.AddressInfo).port;
       resolve({
@@ -136,7 +137,7 @@ function listenNode(
         resumeAccepting() {
           if (server !== null) return;
           server = makeServer();
-          server.listen({ host, port: bound, backlog: 1024 });
+          server.listen({ host, port: bound, backlog: 1024, ...(reusePort ? { reusePort } : {}) });
         },
         updateTls(next: TlsServerOptions) {
           tlsOptions = next;
@@ -200,8 +201,8 @@ function tlsServer(opts: TlsServerOptions, accept: (socket: net.Socket, peerSubj
 }
 
 /** Listens for TLS connections on host:port (through `node:tls` on every runtime). */
-export function listenTls(host: string, port: number, options: TlsServerOptions, onConnection: (c: Connection) => ConnectionHandler): Promise<Listener> {
-  return listenNode(host, port, onConnection, options);
+export function listenTls(host: string, port: number, options: TlsServerOptions, onConnection: (c: Connection) => ConnectionHandler, opts: ListenOptions = {}): Promise<Listener> {
+  return listenNode(host, port, onConnection, options, opts.reusePort ?? false);
 }
 
 /** Dials with `node:net`. */
@@ -315,9 +316,24 @@ function bunHandlers(onConnection: (c: Connection) => ConnectionHandler) {
   };
 }
 
+/** Whether {@link ListenOptions.reusePort} spreads connections over listeners here (Bun's listen; elsewhere untested). */
+export function reusePortSupported(): boolean {
+  return bun !== undefined;
+}
+
+/** Listening options. */
+export interface ListenOptions {
+  /**
+   * SO_REUSEPORT: several listeners (threads) of this process bind the same port and the kernel spreads new
+   * connections over them (Bun; Node's and Deno's node:net where they support it).
+   */
+  reusePort?: boolean;
+}
+
 /** Listens on host:port (port 0 = OS-chosen) and calls `onConnection` for each accepted socket. */
-export function listen(host: string, port: number, onConnection: (c: Connection) => ConnectionHandler): Promise<Listener> {
-  if (bun === undefined) return listenNode(host, port, onConnection);
+export function listen(host: string, port: number, onConnection: (c: Connection) => ConnectionHandler, opts: ListenOptions = {}): Promise<Listener> {
+  const reusePort = opts.reusePort ?? false;
+  if (bun === undefined) return listenNode(host, port, onConnection, null, reusePort);
   const open = new Set<BunSocket>();
   const handlers = bunHandlers(onConnection);
   const socket = {
@@ -331,7 +347,7 @@ export function listen(host: string, port: number, onConnection: (c: Connection)
       handlers.close(sock);
     },
   };
-  let server: { port: number; stop(closeActive?: boolean): void } | null = bun.listen({ hostname: host, port, socket });
+  let server: { port: number; stop(closeActive?: boolean): void } | null = bun.listen({ hostname: host, port, socket, reusePort });
   const bound = server.port;
   return Promise.resolve({
     host,
@@ -341,7 +357,7 @@ export function listen(host: string, port: number, onConnection: (c: Connection)
       server = null;
     },
     resumeAccepting() {
-      if (server === null) server = bun.listen({ hostname: host, port: bound, socket });
+      if (server === null) server = bun.listen({ hostname: host, port: bound, socket, reusePort });
     },
     close: async () => {
       server?.stop(true);

@@ -132,3 +132,9 @@ export function openPortConnection(
   handler = onConnection(conn);
   return conn;
 }
+
+/** Closes a port no connection was opened on (nobody to accept it): the other end sees its connection closed. */
+export function refusePortConnection(port: PortLike): void {
+  port.postMessage(CLOSE);
+  port.close();
+}

@@ -16,7 +16,7 @@ import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { openPortConnection } from "../platform/port-connection.ts";
+import { openPortConnection, refusePortConnection } from "../platform/port-connection.ts";
 import { messagePortPair, spawnWorker, type WorkerHandle } from "../platform/worker.ts";
 import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.ts";
 import { serveMetadata } from "./metadata-mirror.ts";
@@ -82,6 +82,8 @@ export class ShardSet {
     /** The node's cluster id. */
     readonly clusterId: string,
     private readonly shards: HostedShard[],
+    /** Requests one channel of {@link ShardSet.open} keeps in flight: as many as one client connection may pipeline. */
+    private readonly maxInFlight: number,
   ) {}
 
   /**
@@ -128,8 +130,12 @@ export class ShardSet {
       serveMetadata(store, link, (op, args) => service(k, op, args));
       link.on("dial", (m) => {
         const to = shards[m.to as number];
-        if (to === undefined) throw new Error(`shard ${k} dialled unknown shard ${m.to}`);
-        to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+        if (to !== undefined) to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
+        else {
+          // No such shard (a dial by a stale id): the dialler sees its connection closed.
+          logger.warn(`shard ${k} dialled unknown shard ${m.to}`);
+          refusePortConnection(m.port as MessagePort);
+        }
       });
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));
@@ -164,7 +170,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards);
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"));
     try {
       await Promise.all(started);
     } catch (e) {
@@ -193,11 +199,30 @@ export class ShardSet {
     const { remote, remoteIp, principal, listenerName, clientId } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
+      maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
         this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
         return Promise.resolve();
       },
     });
+  }
+
+  /**
+   * Asks every shard to accept clients too, on the node's `ports` (SO_REUSEPORT) with the node's settings; resolves
+   * with how many did (a shard that could not is logged and left to the main thread's front).
+   */
+  async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
+    const settings = [...config.values];
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports]).then(() => true, (e) => {
+      logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
+      return false;
+    })));
+    return started.filter((x) => x).length;
+  }
+
+  /** Client connections each shard's own front has served (0 for a shard without one). */
+  frontClients(): Promise<number[]> {
+    return Promise.all(this.shards.map((s) => s.link.call<number>("front.clients", [])));
   }
 
   /** Stops every shard (each closes its logs cleanly), then their threads. */

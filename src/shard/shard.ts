@@ -18,6 +18,9 @@ import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
 import { shardClusterView } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
+import { startShardFront } from "./shard-front.ts";
+import { localConnectionPair } from "./local-connection.ts";
+import type { Front } from "./front/front.ts";
 
 /** What a shard is started with (structured-clonable: it crosses to the worker). */
 export interface ShardInit {
@@ -52,17 +55,14 @@ function hostOf(remote: string): string {
   return colon <= 0 ? remote : remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
 }
 
-/** The messages a shard sends its host besides calls. */
-export type ShardEvent = { t: "started" } | { t: "failed"; message: string } | { t: "fatal"; reason: string } | { t: "stopped" };
-
 /** A logger that prefixes every line with the shard. */
 function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
   return { info: (m) => base.info(`[shard ${index}] ${m}`), warn: (m) => base.warn(`[shard ${index}] ${m}`), error: (m) => base.error(`[shard ${index}] ${m}`) };
 }
 
 /**
- * Runs shard `init` on its control `port` until the host asks it to stop: reports `started` (or `failed`), then
- * `stopped`. `base` logs (default: stderr).
+ * Runs shard `init` on its control `port` until the host asks it to stop (`stop`): reports `started` (or `failed`
+ * with the reason), `fatal` if its broker shuts itself down, then `stopped`. `base` logs (default: stderr).
  */
 export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
   const link = new ShardLink(port);
@@ -87,6 +87,16 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     else serve(p, client, acceptor);
   };
   link.on("accept", (m) => accept(m.port as PortLike, m.client as AcceptedClient));
+  /** A client of this shard's own front reaching this shard's broker inside the thread (no port, no copy). */
+  const acceptLocal = (client: AcceptedClient, onFrontEnd: (c: Connection) => ConnectionHandler) => {
+    const self = `shard-${init.index}`;
+    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName }, onFrontEnd, (c) => {
+      if (acceptor === null) throw new Error(`shard ${init.index} is not listening`);
+      open.add(c);
+      const h = acceptor(c);
+      return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
+    });
+  };
   const listen: ListenFn = (host, port, onConnection) => {
     acceptor = onConnection;
     for (const w of waiting.splice(0)) serve(w.port, w.client, onConnection);
@@ -138,9 +148,21 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     link.close();
     return;
   }
+  // The host may ask this shard to accept clients too (runnel.shards.accept), once the main front has its ports.
+  let front: Front | null = null;
+  link.serve(async (op, args) => {
+    if (op === "front.start") {
+      const [nodeSettings, ports] = args as [[string, string][], Record<string, number>];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger });
+      return front.boundPorts();
+    }
+    if (op === "front.clients") return front?.router.servedClients ?? 0;
+    throw new Error(`shard ${init.index}: no call ${op}`);
+  });
   link.post({ t: "started" });
   await stopAsked;
   try {
+    await (front as Front | null)?.stop();
     await broker.stop();
   } finally {
     link.post({ t: "stopped" });

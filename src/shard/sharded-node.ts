@@ -3,7 +3,6 @@
  * thread, the front that clients talk to on the node's listeners. What `runnel start` runs instead of a `Broker`.
  */
 import type { BrokerConfig } from "../broker/config.ts";
-import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { consoleLogger, type BrokerLogger } from "../broker/broker.ts";
 import { systemClock } from "../platform/clock.ts";
 import { nodeFileSystem } from "../platform/fs.ts";
@@ -11,8 +10,8 @@ import { systemRandom } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { Front } from "./front/front.ts";
-import type { FrontShards, ShardClientInfo } from "./front/front-shards.ts";
-import { SHARD_PORT, ShardSet } from "./shard-host.ts";
+import { reusePortSupported } from "../platform/net.ts";
+import { ShardSet } from "./shard-host.ts";
 
 /** What a sharded node runs with. */
 export interface ShardedNodeDeps {
@@ -34,35 +33,6 @@ export interface ShardedNode {
   stop(): Promise<void>;
 }
 
-/** The client's address without its port ("10.0.0.1:5000" -> "10.0.0.1", "[::1]:5000" -> "::1"). */
-function hostOf(remote: string): string {
-  const colon = remote.lastIndexOf(":");
-  const host = colon > 0 ? remote.slice(0, colon) : remote;
-  return host.replace(/^\[|\]$/g, "");
-}
-
-/**
- * The shards as the front reaches them: a channel per (client connection, shard) speaking for that client, allowed
- * as many requests in flight as one client connection may pipeline (`queued.max.requests.per.connection`).
- */
-function frontShards(set: ShardSet, maxInFlight: number): FrontShards {
-  return {
-    count: set.count,
-    metadata: set.metadata,
-    open(shard: number, client: ShardClientInfo): Promise<BrokerChannel> {
-      const accepted = { remote: client.remote, remoteIp: hostOf(client.remote), principal: client.principal, listenerName: client.listenerName };
-      return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
-        clientId: client.clientId ?? "runnel-front",
-        maxInFlight,
-        transport: (_host, _port, onConnection) => {
-          set.connect(shard, accepted, onConnection);
-          return Promise.resolve();
-        },
-      });
-    },
-  };
-}
-
 /** Starts the shards of `config`'s node, then the front on its listeners; resolves once clients can connect. */
 export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDeps = {}): Promise<ShardedNode> {
   const logger = deps.logger ?? consoleLogger;
@@ -71,7 +41,11 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
     const scram = new ScramCredentialStore(shards.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-    front = await Front.start({ config, shards: frontShards(shards, config.num("queued.max.requests.per.connection")), scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger });
+    // Every shard thread accepts clients too (runnel.shards.accept) where SO_REUSEPORT spreads connections; else
+    // this thread's front accepts them all.
+    const accept = config.bool("runnel.shards.accept") && reusePortSupported();
+    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept });
+    if (accept) logger.info(`${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too`);
   } catch (e) {
     await shards.stop();
     throw e;

@@ -296,8 +296,14 @@ export class CompactionPass {
     if (this.phase === "done") return true;
     try {
       this.checkLog();
-      if (this.phase === "map") this.mapStep();
-      else await this.rewriteStep();
+      if (this.phase === "map") {
+        const rebuilding = this.indexOfNextMappedSegment();
+        if (rebuilding !== null) {
+          await rebuilding;
+          this.checkLog();
+        }
+        this.mapStep();
+      } else await this.rewriteStep();
     } catch (e) {
       this.release();
       if (e instanceof PassAbandoned) {
@@ -319,6 +325,16 @@ export class CompactionPass {
   }
 
   // ---- map phase ----
+
+  /**
+   * The stepwise index rebuild the next map step would otherwise do at once: mapping starts inside the segment
+   * holding the first dirty offset, found through its offset index, which may be missing or corrupt. Null if none.
+   */
+  private indexOfNextMappedSegment(): Promise<void> | null {
+    if (this.readerOpen || this.mapIdx >= this.plan.length) return null;
+    const seg = this.plan[this.mapIdx];
+    return seg.baseOffset < this.section.firstDirtyOffset ? seg.prepareIndexes() : null;
+  }
 
   private mapStep(): void {
     const reader = this.ws.reader;

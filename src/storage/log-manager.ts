@@ -109,7 +109,7 @@ export class LogManager {
   private retentionTimer: unknown = null;
   private checkpointTimer: unknown = null;
   private rollCheckpointTimer: unknown = null;
-  /** New partitions' fsyncs under way, and failed ones not yet reported ({@link syncCreated}). */
+  /** New partitions' fsyncs and deleted ones' log dir fsyncs under way, and failed ones not yet reported ({@link syncCreated}). */
   private readonly creationsInFlight = new Set<Promise<void>>();
   /** The timers' checkpoint write under way (off the event loop), or null. */
   private checkpointing: Promise<void> | null = null;
@@ -244,7 +244,9 @@ export class LogManager {
    * Resolves once every partition created so far is durable: its `partition.metadata` and the log dir's entry for
    * it (flushes of the log wait for these), then its first segment files and directory entries. Creation starts these fsyncs at once, asynchronously, so
    * nothing blocks the event loop; callers await this before recording a creation (CreateTopics, CreatePartitions).
-   * Throws the first failure (the log dir goes offline as with any disk failure).
+   * It also waits for the removals of partitions deleted so far ({@link delete}): a topic created again under the
+   * same name never finds an old directory come back after a crash. Throws the first failure (the log dir goes
+   * offline as with any disk failure).
    */
   async syncCreated(): Promise<void> {
     const pending = [...this.creationsInFlight];
@@ -292,8 +294,30 @@ export class LogManager {
     this.entries.delete(name);
     this.partitionsIn.set(entry.logDir, this.partitionsIn.get(entry.logDir)! - 1);
     entry.log.delete();
-    this.deps.fs.syncDir(entry.logDir);
+    this.trackRemoval(entry.logDir, name);
     this.deps.logger.info(`deleted log ${name} from ${entry.logDir}`);
+  }
+
+  /**
+   * Makes a deleted partition's removal from `logDir` durable with an asynchronous fsync of the dir (a creation
+   * recorded later waits for it through {@link syncCreated}). A crash before it lands may bring the directory back:
+   * the next start deletes it again (its topic is gone, or this broker no longer hosts it).
+   */
+  private trackRemoval(logDir: string, name: string): void {
+    const done: Promise<void> = this.deps.fs.syncDirAsync(logDir).then(
+      () => void this.creationsInFlight.delete(done),
+      (e: unknown) => {
+        if (this.closed) {
+          this.creationsInFlight.delete(done);
+          return;
+        }
+        this.deps.logger.error(`making the deletion of ${name} durable failed: ${String(e)}`);
+        this.noteFailure(logDir, e);
+        throw e; // kept in the set for syncCreated to report
+      },
+    );
+    done.catch(() => {}); // reported by syncCreated
+    this.creationsInFlight.add(done);
   }
 
   /** Deletes every loaded log whose topic `keepTopic` rejects (topics deleted while the broker was down). */

@@ -414,17 +414,21 @@ export class PartitionLog {
   }
 
   /**
-   * {@link indexesReadyFor} for a timestamp lookup ({@link offsetForTimestamp}, {@link maxTimestampOffset}), which
-   * may use the indexes of every segment from the log start: null when none needs a rebuild, or a promise that
-   * settles once those that do have been rebuilt step by step.
+   * {@link indexesReadyFor} for a timestamp lookup: {@link offsetForTimestamp} of `timestamp`, which uses the
+   * indexes of the segments from the log start up to the first whose largest timestamp reaches it, or (null)
+   * {@link maxTimestampOffset}, which uses every segment's. Null when none of those needs a rebuild, or a promise
+   * that settles once those that do have been rebuilt step by step (then a later segment may still be loaded, from
+   * its files, by the lookup). Segments are loaded no further than the lookup itself would load them.
    */
-  indexesReadyForTimestamps(): Promise<void> | null {
+  indexesReadyForTimestamp(timestamp: number | null): Promise<void> | null {
     if (this.offline !== null || this.closed) return null;
     let pending: Promise<void>[] | null = null;
     try {
       for (let i = this.segmentIndexFor(this.logStart); i < this.segments.length; i++) {
-        const ready = this.segments[i].prepareIndexes();
+        const seg = this.segments[i];
+        const ready = seg.prepareIndexes();
         if (ready !== null) (pending ??= []).push(ready.catch(noop));
+        else if (timestamp !== null && seg.largestTimestamp() >= timestamp) break;
       }
     } catch {
       // left for the lookup to report

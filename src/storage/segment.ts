@@ -451,13 +451,13 @@ export class Segment {
     this.scan(position, this.size, this.baseOffset, false, visit);
   }
 
-  /** Reads the whole batch described by `b` (from the map where there is one). */
+  /**
+   * Reads the whole batch described by `b` (from the map where there is one), for use at once: unlike {@link read},
+   * the view is not counted as handed out, so it must not be kept past a truncation.
+   */
   readBatch(b: BatchInfo): Uint8Array {
     const view = this.mappedView();
-    if (view !== null && b.position + b.size <= view.length) {
-      if (b.position + b.size > this.viewedEnd) this.viewedEnd = b.position + b.size;
-      return view.subarray(b.position, b.position + b.size);
-    }
+    if (view !== null && b.position + b.size <= view.length) return view.subarray(b.position, b.position + b.size);
     const buf = new Uint8Array(b.size);
     if (this.log.read(buf, b.position) !== b.size) throw new Error(`short read of ${this.logPath} at ${b.position}`);
     return buf;

@@ -4,7 +4,7 @@
  * validate its records) runs in the codec pool's worker threads, never on the event loop: with the main thread's
  * lz4 and snappy refusing any input of OFF_LOOP_CODEC_MIN_BYTES or more, such batches are still stored (in the
  * topic's codec), a large corrupt one still gets CORRUPT_MESSAGE, and a later batch to the same partition from
- * another connection is appended after one still in a worker.
+ * another connection is appended after one still in a worker. A call the threads cannot finish runs on the loop.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -16,6 +16,7 @@ import { ATTRIBUTES_OFFSET, ATTR_COMPRESSION_MASK, BATCH_HEADER_SIZE, computeBat
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { type CompressionCodec, initCompression, lz4Codec, OFF_LOOP_CODEC_MIN_BYTES, snappyCodec } from "../../src/compression/index.ts";
+import { CodecThreadError } from "../../src/compression/codec-pool.ts";
 
 await initCrc32c();
 await initCompression();
@@ -106,6 +107,29 @@ test("a batch sent on another connection while an earlier one of the same partit
       return () => void (pool.run = run);
     });
   } finally {
+    await b.stop();
+  }
+});
+
+test("a call the codec threads cannot finish (a worker died, the pool closed) runs on the loop and the batch is stored", { timeout: 60_000 }, async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  const pool = b.broker.codecPool;
+  const run = pool.run;
+  let failed = 0;
+  try {
+    await b.broker.createTopic("fallback", 1, 1, { "compression.type": "snappy" }, false);
+    pool.run = () => (failed++, Promise.reject(new CodecThreadError("codec worker ended during a call: test")));
+    const plain = codecWordBatch(400 * 1024);
+    const r = await produce(c, "fallback", plain.batch);
+    assert.equal(r.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE, r.responses[0].partitionResponses[0].errorMessage);
+    assert.equal(failed, 1, "the pool was asked first");
+    const stored = b.broker.partition("fallback", 0)!.log.read(0n, 1 << 24, true).chunks[0];
+    assert.equal(dataViewOf(stored).getInt16(ATTRIBUTES_OFFSET) & ATTR_COMPRESSION_MASK, snappyCodec.id);
+    assert.equal(b.broker.partition("fallback", 0)!.log.logEndOffset, BigInt(plain.count));
+  } finally {
+    pool.run = run;
+    c.close();
     await b.stop();
   }
 });

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CODEC_POOL_MAX_QUEUED_CALLS, CodecPool } from "../../src/compression/codec-pool.ts";
+import { CODEC_POOL_MAX_QUEUED_CALLS, CodecPool, CodecThreadError } from "../../src/compression/codec-pool.ts";
 import { CorruptCompressedDataError, DecompressionLimitError, initCompression, lz4Codec, snappyCodec, zstdCodec } from "../../src/compression/index.ts";
 import { jsonRecords, sameBytes } from "./sample-payloads.ts";
 
@@ -66,6 +66,9 @@ test("the codec pool queues at most CODEC_POOL_MAX_QUEUED_CALLS calls, serves on
   const again = pool.run(lz4Codec.id, false, small, undefined);
   assert.ok(again instanceof Promise, "room again once the queue drained");
   await again;
+  const inFlight = pool.run(lz4Codec.id, false, PAYLOAD, undefined)!;
+  const cutOff = failureOf(() => inFlight);
   await pool.close();
+  assert.ok((await cutOff) instanceof CodecThreadError, "a call cut off by close fails as the pool's, not the codec's");
   assert.equal(pool.run(lz4Codec.id, false, small, undefined), null);
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { messagePortPair, spawnWorker } from "../../src/platform/worker.ts";
-import { openPortConnection, PORT_CONNECTION_WINDOW_BYTES } from "../../src/platform/port-connection.ts";
+import { openPortConnection, PORT_CONNECTION_WINDOW_BYTES, refusePortConnection } from "../../src/platform/port-connection.ts";
 import type { Connection } from "../../src/platform/net.ts";
 
 const ECHO = new URL("./fixtures/echo-worker.ts", import.meta.url);
@@ -73,4 +73,11 @@ test("a worker that throws is reported as exited with its error", { timeout: 60_
   assert.ok(error instanceof Error);
   assert.match(error.message, /asked to crash/);
   await worker.terminate();
+});
+
+test("a refused port connection is seen closed by the one who opened it", { timeout: 10_000 }, async () => {
+  const [mine, theirs] = messagePortPair();
+  const closed = new Promise<void>((resolve) => openPortConnection(mine, "nobody", () => ({ onData: () => {}, onDrain: () => {}, onClose: resolve })));
+  refusePortConnection(theirs);
+  await closed;
 });

@@ -12,7 +12,7 @@ import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.
 import type { FrontMetadata } from "../../src/shard/front/front-shards.ts";
 import type { PartitionStateRecord, TopicRecord } from "../../src/cluster/metadata-store.ts";
 import { ShardRouting, CoordinatorKind } from "../../src/shard/front/shard-routing.ts";
-import { mergeTopics, splitTopics, PARTITION_SHAPES } from "../../src/shard/front/partition-split.ts";
+import { mergeTopics, soleOwner, splitTopics, PARTITION_SHAPES } from "../../src/shard/front/partition-split.ts";
 import { rewriteMetadata } from "../../src/shard/front/node-rewrite.ts";
 import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
 import { transactionPartitionFor } from "../../src/transactions/transaction-coordinator.ts";
@@ -55,6 +55,10 @@ test("a Produce request splits by owning shard and each part survives the wire",
   // An unknown topic goes to shard 0, which answers UNKNOWN_TOPIC_OR_PARTITION.
   assert.deepEqual(parts(0), [["a", [[0, 0], [2, 2]]], ["unknown", [[0, 8]]]]);
   assert.deepEqual(parts(1), [["a", [[1, 1], [3, 3]]], ["b", [[1, 9]]]]);
+  // Spanning both shards: no sole owner; one shard's partitions only: that shard, and the request goes on unsplit.
+  assert.equal(soleOwner(req.topicData, shape.reqParts, shape.reqIndex, routing), null);
+  assert.equal(soleOwner(split.get(1)!, shape.reqParts, shape.reqIndex, routing), 1);
+  assert.equal(soleOwner([], shape.reqParts, shape.reqIndex, routing), 0);
 });
 
 test("shards' answers merge per topic, keeping the longest throttle", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import * as nodeFs from "node:fs";
 import { OffsetOutOfRangeError } from "../../src/storage/storage-errors.ts";
 import { baseOffsetAt, batchBaseOffsets, concat, makeBatch, makeRecordsBatch } from "./batch-fixture.ts";
 import { openTestLog } from "./log-fixture.ts";
@@ -190,6 +191,28 @@ test("a truncation below bytes handed out as views leaves those views as they we
     // What is on disk is the truncated log with the new batches, and it opens clean.
     await t.reopen();
     assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat([old[0], ...replacement]));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("a truncation at or above every byte handed out as a view cuts the file in place (no copy)", async () => {
+  const t = await openTestLog();
+  try {
+    const batches = [0, 1, 2, 3].map((i) => makeRecordsBatch(2, 1000 + i, 100));
+    for (const b of batches) t.log.append(b, { leaderEpoch: 0 });
+    // Consumers read up to the high watermark (offset 4); the follower's truncation (a leader change) keeps that.
+    t.log.highWatermark = 4n;
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false, 4n).chunks), concat(batches.slice(0, 2)));
+    const logFile = `${t.dir}/00000000000000000000.log`;
+    const inode = nodeFs.statSync(logFile).ino;
+    t.log.truncateTo(4n);
+    assert.equal(nodeFs.statSync(logFile).ino, inode, "the same file, cut");
+    assert.equal(nodeFs.statSync(logFile).size, concat(batches.slice(0, 2)).length);
+    // Below a handed-out view the file is replaced instead (where the runtime maps files).
+    t.log.truncateTo(2n);
+    assert.equal(nodeFs.statSync(logFile).ino !== inode, runtimeMapsFiles());
+    assert.deepEqual(concat(t.log.read(0n, 1 << 30, false).chunks), concat(batches.slice(0, 1)));
   } finally {
     await t.cleanup();
   }

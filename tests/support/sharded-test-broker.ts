@@ -47,6 +47,18 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
   if ("listeners" in overrides) args.splice(0, 2);
   const shards = testShards();
   const node = await startBrokerProcess("bun", args, SHARDED_START_TIMEOUT_MS);
+  if (logLines) {
+    // The node's whole log lines as they come (stderr, where it logs), for tests that wait for one.
+    let at = 0;
+    const take = () => {
+      const all = node.log();
+      const end = all.lastIndexOf("\n") + 1;
+      if (end > at) logLines.push(...all.slice(at, end).split("\n").filter(Boolean));
+      at = Math.max(at, end);
+    };
+    take();
+    node.child.stderr!.on("data", take);
+  }
   return {
     port: node.port,
     bootstrap: node.bootstrap,
@@ -54,7 +66,6 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
     dir: dataDir,
     async stop(opts) {
       const exit = await node.stop("SIGTERM");
-      logLines?.push(...node.log().split("\n").filter(Boolean));
       if (!opts?.keepDir) fs.rmSync(dataDir, { recursive: true, force: true });
       if (exit !== 0) throw new Error(`the sharded node exited with ${exit} after SIGTERM:\n${node.log().slice(-4000)}`);
     },

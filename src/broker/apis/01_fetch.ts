@@ -6,6 +6,7 @@
  * Long polling: when fewer than `minBytes` are ready the request waits, up to `maxWaitMs`, for an append to any
  * partition it reads. Whole batches only; the first partition with data returns at least one batch even above the
  * byte limits (as Kafka does, so a large batch can never block a consumer). Records are views of the log files.
+ * A fetch parked when the broker stops is answered by the stop (NOT_LEADER_OR_FOLLOWER), not at its max wait.
  *
  * Sessions: id 0 / epoch -1 is a sessionless full fetch; id 0 / epoch 0 opens a session (full fetch); id N /
  * epoch -1 closes session N (full fetch); id N / epoch E > 0 is an incremental fetch that names only changed
@@ -201,7 +202,7 @@ function consumerMayHaveNews(wanted: readonly Wanted[], ledAtStart: readonly boo
   for (let i = 0; i < wanted.length; i++) {
     const p = wanted[i].p;
     const w = wanted[i];
-    if (p === undefined || p.isRemoved || p.isLeader !== ledAtStart[i]) return true;
+    if (p === undefined || p.isRemoved || p.isClosed || p.isLeader !== ledAtStart[i]) return true;
     const end = readCommitted ? p.lastStableOffset : p.highWatermark;
     if (end > w.fetchOffset || p.log.logStartOffset > w.fetchOffset) return true;
   }
@@ -250,6 +251,12 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       // Deleted while this fetch waited (its partitions are being removed): an ordinary answer, not a storage failure.
       // Kafka answers UNKNOWN_TOPIC_OR_PARTITION here at every version, topic ids or not (the differential test checks).
       data.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      hasError = true;
+      continue;
+    }
+    if (p.isClosed) {
+      // The broker is stopping (its logs close next): as a produce waiting there, the client is sent elsewhere.
+      data.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
       hasError = true;
       continue;
     }

@@ -4,6 +4,11 @@
  * other value: the first offset whose record timestamp is >= it. v2 isolation level (read_committed: latest is the
  * last stable offset, and a timestamp lookup finds only offsets below it); v4 leader epoch; v6 flexible;
  * v10 timeout.
+ *
+ * Leadership (as Kafka): a consumer's request (replica_id -1) and a follower's (>= 0) are answered by the partition's
+ * leader only, NOT_LEADER_OR_FOLLOWER elsewhere; a debugging request (-2) by any broker holding a replica. Only a
+ * consumer's request honours the isolation level; the others see up to the log end offset. A current_leader_epoch
+ * that differs from this broker's is checked first: FENCED_LEADER_EPOCH when older, UNKNOWN_LEADER_EPOCH when newer.
  */
 import type { ListOffsetsRequest, ListOffsetsResponse, ListOffsetsResponseListOffsetsPartitionResponse } from "../../protocol/generated/02_list_offsets.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
@@ -19,6 +24,9 @@ export const ListOffsetsTimestamp = {
   LATEST_TIERED: -5n,
   EARLIEST_PENDING_UPLOAD: -6n,
 } as const;
+
+/** ListOffsets replica ids that are not brokers: a consumer (leader only) and a debugging tool (any replica). */
+export const ListOffsetsReplicaId = { CONSUMER: -1, DEBUGGING: -2 } as const;
 
 /** Builds the ListOffsets handler. */
 export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, ListOffsetsResponse> {
@@ -52,10 +60,12 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
             return out;
           }
           const log = p.log;
-          // Transactions: read_committed sees offsets up to the last stable offset only.
-          const lastFetchable = (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
           if (ctx.apiVersion >= 4) out.leaderEpoch = p.leaderEpoch;
           try {
+            if (req.replicaId !== ListOffsetsReplicaId.DEBUGGING) p.checkLeader();
+            else if (!p.isLocalReplica) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${p.log.name} has no replica here`);
+            // Transactions: a consumer's read_committed sees offsets up to the last stable offset only.
+            const lastFetchable = req.replicaId !== ListOffsetsReplicaId.CONSUMER ? log.logEndOffset : (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
             switch (rp.timestamp) {
               case ListOffsetsTimestamp.LATEST:
                 out.offset = lastFetchable;
@@ -91,6 +101,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
             }
           } catch (e) {
             out.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+            out.leaderEpoch = -1; // as Kafka's error answer: no offset, no epoch
           }
           return out;
         }),
@@ -99,13 +110,14 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
   }
 }
 
-/** Index rebuilds the timestamp lookups of `req` would need (see PartitionLog.indexesReadyForTimestamps), or null. */
+/** Index rebuilds the timestamp lookups of `req` would need (see PartitionLog.indexesReadyForTimestamp), or null. */
 function timestampIndexRebuildsFor(b: Broker, req: ListOffsetsRequest): Promise<unknown> | null {
   let pending: Promise<void>[] | null = null;
   for (const t of req.topics) {
     for (const rp of t.partitions) {
       if (rp.timestamp < 0n && rp.timestamp !== ListOffsetsTimestamp.MAX_TIMESTAMP) continue;
-      const ready = b.partition(t.name, rp.partitionIndex)?.log.indexesReadyForTimestamps() ?? null;
+      const target = rp.timestamp === ListOffsetsTimestamp.MAX_TIMESTAMP ? null : Number(rp.timestamp);
+      const ready = b.partition(t.name, rp.partitionIndex)?.log.indexesReadyForTimestamp(target) ?? null;
       if (ready !== null) (pending ??= []).push(ready);
     }
   }

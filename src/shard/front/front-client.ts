@@ -17,6 +17,8 @@ export const SHARD_REQUEST_TIMEOUT_MS = 30 * 60_000;
 export class FrontClient {
   private readonly channels = new Map<number, Promise<BrokerChannel>>();
   private closed = false;
+  /** Sends not finished yet (a channel opening, a request written, an answer awaited). */
+  private sending = 0;
 
   constructor(
     private readonly shards: FrontShards,
@@ -30,9 +32,7 @@ export class FrontClient {
     if (c === undefined) {
       c = this.shards.open(shard, this.info);
       this.channels.set(shard, c);
-      c.then((ch) => {
-        if (this.closed) ch.close();
-      }, () => this.channels.delete(shard));
+      c.catch(() => this.channels.delete(shard));
       return c;
     }
     return c.then((ch) => {
@@ -44,8 +44,14 @@ export class FrontClient {
 
   /** Sends `body` to `shard` at the client's version of the API and resolves with the shard's answer. */
   async send<T>(ctx: RequestContext, shard: number, body: unknown, opts: RequestOptions = {}): Promise<T> {
-    const ch = await this.channel(shard);
-    return ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+    this.sending++;
+    try {
+      const ch = await this.channel(shard);
+      return await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+    } finally {
+      this.sending--;
+      if (this.closed && this.sending === 0) this.closeChannels();
+    }
   }
 
   /** Opens a separate, short-lived channel to `shard` (a long poll that must not hold the shared one). */
@@ -53,9 +59,16 @@ export class FrontClient {
     return this.shards.open(shard, this.info);
   }
 
-  /** Closes every channel (the client's connection closed). */
+  /**
+   * The client's connection closed: its channels close once the requests already read from it have been passed on
+   * (as Kafka appends a produce it has read even when its client is gone, acks=0 included).
+   */
   close(): void {
     this.closed = true;
+    if (this.sending === 0) this.closeChannels();
+  }
+
+  private closeChannels(): void {
     for (const c of this.channels.values()) c.then((ch) => ch.close(), () => {});
     this.channels.clear();
   }

@@ -17,7 +17,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { recordsLength } from "../../protocol/wire.ts";
 import type { BrokerChannel } from "../../client/connection.ts";
-import { DEFAULT_SHARD, type ShardRouting } from "./shard-routing.ts";
+import type { ShardRouting } from "./shard-routing.ts";
 import { SHARD_REQUEST_TIMEOUT_MS, type FrontClient } from "./front-client.ts";
 import { rewriteFetch, type NodeFace } from "./node-rewrite.ts";
 import { mergeTop } from "./partition-split.ts";

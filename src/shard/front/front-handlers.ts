@@ -10,13 +10,16 @@
  * - by group id to the group's coordinator shard: OffsetCommit, OffsetFetch, JoinGroup, Heartbeat, LeaveGroup,
  *   SyncGroup, TxnOffsetCommit, OffsetDelete, ConsumerGroupHeartbeat, and split by coordinator where a request names
  *   several groups (OffsetFetch v8+, DescribeGroups, DeleteGroups, ConsumerGroupDescribe);
- * - by transactional id to the transaction coordinator shard: InitProducerId (with an id; without one: shard 0),
+ * - by transactional id to the transaction coordinator shard: InitProducerId (with an id; without one: home),
  *   AddPartitionsToTxn (split when it names several), AddOffsetsToTxn, EndTxn, DescribeTransactions (split);
  * - to every shard, answers concatenated: ListGroups, ListTransactions;
- * - to shard 0, which sees the node's whole metadata: Metadata, CreateTopics, DeleteTopics, CreatePartitions,
+ * - to the home shard (shard 0; a shard's own front: its shard), which sees the node's whole metadata: Metadata,
+ *   CreateTopics, DeleteTopics, CreatePartitions,
  *   FindCoordinator, DescribeCluster, DescribeTopicPartitions, configs, ACLs, client quotas, SCRAM credentials,
  *   ElectLeaders, partition reassignments. A BROKER (or BROKER_LOGGER) config resource named by the node's id is
- *   shard 0's when described and every shard's when altered.
+ *   home's when described and every shard's when altered; a replica assignment naming the node's id names home
+ *   in CreateTopics (which then places as without one), and in CreatePartitions and AlterPartitionReassignments the
+ *   shard that holds, or by placement will hold, the partition.
  *
  * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts). WriteTxnMarkers (broker to
  * broker; shards send it to each other directly) is not served at the front.
@@ -36,8 +39,9 @@ import { FrontClient } from "./front-client.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
-import { PARTITION_SHAPES, mergeTop, mergeTopics, splitTopics } from "./partition-split.ts";
+import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
+import { shardOf } from "../placement.ts";
 
 /** What the front's handlers need. */
 export interface FrontHandlerDeps {
@@ -62,9 +66,11 @@ export class FrontRouter {
   /** Partition and coordinator owners. */
   readonly routing: ShardRouting;
   private readonly clients = new Map<SecuritySession | string, FrontClient>();
+  /** Client connections served so far (each counted at its first routed request). */
+  servedClients = 0;
 
   constructor(readonly deps: FrontHandlerDeps) {
-    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count);
+    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD);
   }
 
   /** The channels of the request's client connection (created on its first request). */
@@ -81,6 +87,7 @@ export class FrontRouter {
         clientId: ctx.header.clientId ?? null,
       });
       this.clients.set(key, c);
+      this.servedClients++;
     }
     return c;
   }
@@ -124,8 +131,9 @@ export class FrontRouter {
 function byPartition(apiKey: number): Route {
   const shape = PARTITION_SHAPES[apiKey];
   return async (ctx, req, f) => {
-    const split = splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    const parts: [number, unknown][] = split.size <= 1 ? [[split.keys().next().value ?? DEFAULT_SHARD, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
+    // A request for one shard goes on as it came; only one spanning shards is split.
+    const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+    const parts: [number, unknown][] = sole !== null ? [[sole, req]] : [...splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing)].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
     if (apiKey === ApiKey.Produce && req.acks === 0) {
       const c = f.client(ctx);
       await Promise.all(parts.map(([s, body]) => c.send(ctx, s, body, { noResponse: true })));
@@ -143,7 +151,7 @@ function byPartition(apiKey: number): Route {
 function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null | undefined)[], reqList: ((req: any) => string | null) | string | null, resList: string | null): Route {
   return async (ctx, req, f) => {
     const ks = keys(req);
-    if (ks.length === 0 || ks.some((k) => typeof k !== "string")) return f.forward(ctx, DEFAULT_SHARD, req);
+    if (ks.length === 0 || ks.some((k) => typeof k !== "string")) return f.forward(ctx, f.routing.home, req);
     const shards = (ks as string[]).map((k) => f.routing.coordinator(kind, k));
     const list = typeof reqList === "function" ? reqList(req) : reqList;
     const distinct = [...new Set(shards)];
@@ -162,10 +170,10 @@ function everyShard(list: string): Route {
   };
 }
 
-/** To shard 0, the answer rewritten by `rewrite`. */
+/** To the home shard, the answer rewritten by `rewrite`. */
 function toDefault(rewrite?: (res: any, face: NodeFace) => unknown): Route {
   return async (ctx, req, f) => {
-    const res = await f.forward(ctx, DEFAULT_SHARD, req);
+    const res = await f.forward(ctx, f.routing.home, req);
     return rewrite === undefined ? res : rewrite(res, f.face(ctx));
   };
 }
@@ -173,7 +181,7 @@ function toDefault(rewrite?: (res: any, face: NodeFace) => unknown): Route {
 /** DescribeLogDirs: every shard (or the owners of the partitions named), topics merged per log dir. */
 const describeLogDirs: Route = async (ctx, req, f) => {
   const parts: [number, unknown][] = req.topics === null ? f.allShards().map((s) => [s, req]) : [...splitTopics(req.topics, "partitions", null, f.routing)].map(([s, topics]) => [s, { ...req, topics }]);
-  if (parts.length === 0) parts.push([DEFAULT_SHARD, req]);
+  if (parts.length === 0) parts.push([f.routing.home, req]);
   const answers = await f.fanOut<DescribeLogDirsResponse>(ctx, parts);
   const dirs = new Map<string, DescribeLogDirsResponseDescribeLogDirsResult>();
   for (const a of answers) {
@@ -198,23 +206,55 @@ function renameBrokers<T extends { resourceType: number; resourceName: string }>
   return list.map((r) => (BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === from ? { ...r, resourceName: to } : r));
 }
 
-/** DescribeConfigs: shard 0 describes, the node's broker resources asked of it as shard 0's. */
+/** DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own. */
 const describeConfigs: Route = async (ctx, req, f) => {
   const self = String(f.deps.identity.nodeId);
-  const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, DEFAULT_SHARD, { ...req, resources: renameBrokers(req.resources, self, String(DEFAULT_SHARD)) });
-  return { ...res, results: renameBrokers(res.results, String(DEFAULT_SHARD), self) };
+  const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) });
+  return { ...res, results: renameBrokers(res.results, String(f.routing.home), self) };
 };
 
-/** AlterConfigs / IncrementalAlterConfigs: as shard 0's answer; a change to the node's broker resource goes to every shard. */
+/** AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to every shard. */
 const alterConfigs: Route = async (ctx, req, f) => {
   const self = String(f.deps.identity.nodeId);
   const own = req.resources.filter((r: { resourceType: number; resourceName: string }) => BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === self);
-  const others = f.allShards().filter((s) => s !== DEFAULT_SHARD && own.length > 0);
+  const others = f.allShards().filter((s) => s !== f.routing.home && own.length > 0);
   const [res] = await f.fanOut<{ responses: { resourceType: number; resourceName: string }[] }>(ctx, [
-    [DEFAULT_SHARD, { ...req, resources: renameBrokers(req.resources, self, String(DEFAULT_SHARD)) }],
+    [f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) }],
     ...others.map((s): [number, unknown] => [s, { ...req, resources: renameBrokers(own, self, String(s)) }]),
   ]);
-  return { ...res, responses: renameBrokers(res.responses, String(DEFAULT_SHARD), self) };
+  return { ...res, responses: renameBrokers(res.responses, String(f.routing.home), self) };
+};
+
+/** A replica list as the shards read it: the node's id becomes `owner`, the shard holding (or to hold) the partition. */
+function replicasForShards(ids: readonly number[], nodeId: number, owner: number): number[] {
+  return ids.map((id) => (id === nodeId ? owner : id));
+}
+
+/**
+ * CreateTopics: a manual assignment naming the node names the home shard, which takes one naming only itself as a plain
+ * partition count (a single node's rule) and places the partitions on their shards.
+ */
+const createTopics: Route = (ctx, req, f) => {
+  const { nodeId } = f.deps.identity;
+  const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, f.routing.home) })) }));
+  return f.forward(ctx, f.routing.home, { ...req, topics });
+};
+
+/** CreatePartitions: manual assignments naming the node name the shard placement gives each new partition. */
+const createPartitions: Route = (ctx, req, f) => {
+  const { nodeId } = f.deps.identity;
+  const topics = req.topics.map((t: any) => {
+    const existing = f.deps.shards.metadata.topic(t.name)?.partitions ?? 0;
+    return t.assignments === null ? t : { ...t, assignments: t.assignments.map((a: any, i: number) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, shardOf(t.name, existing + i, f.deps.shards.count)) })) };
+  });
+  return f.forward(ctx, f.routing.home, { ...req, topics });
+};
+
+/** AlterPartitionReassignments: a target naming the node names the partition's shard (the node's only replica). */
+const alterPartitionReassignments: Route = (ctx, req, f) => {
+  const { nodeId } = f.deps.identity;
+  const topics = req.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.replicas === null ? p : { ...p, replicas: replicasForShards(p.replicas, nodeId, f.routing.partitionOwner(t.name, p.partitionIndex)) })) }));
+  return f.forward(ctx, f.routing.home, { ...req, topics });
 };
 
 const groupIds = (req: any) => [req.groupId];
@@ -255,7 +295,10 @@ const ROUTES: ReadonlyMap<number, Route> = new Map<number, Route>([
   [ApiKey.DescribeConfigs, describeConfigs],
   [ApiKey.AlterConfigs, alterConfigs],
   [ApiKey.IncrementalAlterConfigs, alterConfigs],
-  ...[ApiKey.CreateTopics, ApiKey.DeleteTopics, ApiKey.CreatePartitions, ApiKey.ElectLeaders, ApiKey.AlterPartitionReassignments, ApiKey.DescribeAcls, ApiKey.CreateAcls, ApiKey.DeleteAcls, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeUserScramCredentials, ApiKey.AlterUserScramCredentials].map((k): [number, Route] => [k, toDefault()]),
+  [ApiKey.CreateTopics, createTopics],
+  [ApiKey.CreatePartitions, createPartitions],
+  [ApiKey.AlterPartitionReassignments, alterPartitionReassignments],
+  ...[ApiKey.DeleteTopics, ApiKey.ElectLeaders, ApiKey.DescribeAcls, ApiKey.CreateAcls, ApiKey.DeleteAcls, ApiKey.DescribeClientQuotas, ApiKey.AlterClientQuotas, ApiKey.DescribeUserScramCredentials, ApiKey.AlterUserScramCredentials].map((k): [number, Route] => [k, toDefault()]),
 ]);
 
 /** APIs the front answers itself. */

@@ -29,6 +29,8 @@ export interface FrontShards {
   readonly count: number;
   /** The node's metadata view (leaders of partitions are internal shard ids). */
   readonly metadata: FrontMetadata;
+  /** The shard for metadata-wide requests and what no shard owns (default 0; a shard's own front: itself). */
+  readonly home?: number;
   /** Opens a channel to shard `shard` speaking for `client` (closing it ends whatever waits on it). */
   open(shard: number, client: ShardClientInfo): Promise<BrokerChannel>;
 }

@@ -31,6 +31,10 @@ export interface FrontDeps {
   logger: BrokerLogger;
   /** Listens for plain TCP (tests may pass a simulated network). */
   listen?: ListenFn;
+  /** Bind with SO_REUSEPORT, so the fronts of several threads share the node's ports. */
+  reusePort?: boolean;
+  /** Ports to bind by listener name instead of the configured ones (a shard's front binds the ports the main one got). */
+  ports?: Readonly<Record<string, number>>;
 }
 
 /** A running front. */
@@ -73,7 +77,10 @@ export class Front {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
         const def = sec.def;
-        const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, handlers, d.clock, log, null, undefined, sec, limits, d.listen, (session, remote) => router.connectionClosed(session, remote));
+        const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, undefined, sec, limits, d.listen, {
+          onConnectionClosed: (session, remote) => router.connectionClosed(session, remote),
+          reusePort: d.reusePort ?? false,
+        });
         listeners.set(def.name, l);
       }
     } catch (e) {
@@ -82,6 +89,11 @@ export class Front {
     }
     d.logger.info(`front of node ${config.nodeId} listening on ${[...listeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")} for ${d.shards.count} shards`);
     return front;
+  }
+
+  /** The bound port of every listener, by name. */
+  boundPorts(): Record<string, number> {
+    return Object.fromEntries([...this.listeners].map(([name, l]) => [name, l.listener.port]));
   }
 
   /** The bound port of listener `name` (default: the first), or -1. */

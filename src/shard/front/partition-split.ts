@@ -49,6 +49,20 @@ function mergeKey(t: TopicEntry): string {
   return named !== undefined && named !== "" ? named : t.topicId !== undefined ? uuidHex(t.topicId) : "";
 }
 
+/** The one shard owning every partition of `topics` (the home shard for none), or null when they span several. */
+export function soleOwner(topics: readonly TopicEntry[], parts: string, index: string | null, routing: ShardRouting): number | null {
+  let owner = -1;
+  for (const t of topics) {
+    const name = topicNameOf(t, routing);
+    for (const p of (t as Record<string, unknown>)[parts] as unknown[]) {
+      const shard = routing.partitionOwner(name, index === null ? (p as number) : (p as Record<string, number>)[index]);
+      if (owner === -1) owner = shard;
+      else if (owner !== shard) return null;
+    }
+  }
+  return owner === -1 ? routing.home : owner;
+}
+
 /**
  * `topics` split by the shard owning each partition, in request order within each shard; every topic entry is a
  * shallow copy holding only that shard's partitions.

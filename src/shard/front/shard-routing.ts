@@ -2,7 +2,8 @@
  * Where a request part goes: a partition to the shard that leads it in the node's metadata (the single source of
  * truth, never the placement hash), a group or transactional id to the shard leading its `__consumer_offsets` /
  * `__transaction_state` partition (Kafka's partitionFor). What has no owner yet (an unknown topic, a coordinator
- * topic not created yet) goes to shard 0, which answers with Kafka's error or creates the topic.
+ * topic not created yet) goes to the home shard (shard 0, or a shard front's own shard), which answers with Kafka's
+ * error or creates the topic.
  */
 import { offsetsPartitionFor } from "../../group/group-partitioning.ts";
 import { OFFSETS_TOPIC } from "../../group/offsets-topic-storage.ts";
@@ -28,13 +29,15 @@ export class ShardRouting {
     private readonly metadata: FrontMetadata,
     /** Number of shards. */
     readonly count: number,
+    /** The shard that answers what no shard owns, and the metadata-wide requests (a shard's own front: itself). */
+    readonly home: number = DEFAULT_SHARD,
   ) {}
 
-  /** The shard leading `topic`-`partition`, or {@link DEFAULT_SHARD} when unknown or leaderless. */
+  /** The shard leading `topic`-`partition`, or {@link ShardRouting.home} when unknown or leaderless. */
   partitionOwner(topic: string | undefined, partition: number): number {
-    if (topic === undefined) return DEFAULT_SHARD;
+    if (topic === undefined) return this.home;
     const leader = this.metadata.partitionState(topic, partition)?.leader ?? -1;
-    return leader >= 0 && leader < this.count ? leader : DEFAULT_SHARD;
+    return leader >= 0 && leader < this.count ? leader : this.home;
   }
 
   /** The name of the topic with id `idHex`, or undefined. */
@@ -51,7 +54,7 @@ export class ShardRouting {
   coordinator(kind: CoordinatorKind, key: string): number {
     const topic = kind === CoordinatorKind.Group ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
     const partitions = this.metadata.topic(topic)?.partitions ?? 0;
-    if (partitions <= 0) return DEFAULT_SHARD;
+    if (partitions <= 0) return this.home;
     const p = kind === CoordinatorKind.Group ? offsetsPartitionFor(key, partitions) : transactionPartitionFor(key, partitions);
     return this.partitionOwner(topic, p);
   }

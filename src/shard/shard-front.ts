@@ -1,0 +1,72 @@
+/**
+ * A shard's own front (`runnel.shards.accept`): the shard thread listens on the node's ports too (SO_REUSEPORT, so
+ * the kernel spreads client connections over the main thread and every shard) and routes each request with the
+ * front's code. Its own partitions are reached over an in-thread connection (./local-connection.ts: no port, no
+ * copy); the other shards' over the host's dial, which carries the client's address and principal as the main
+ * thread's front does.
+ */
+import { BrokerConfig } from "../broker/config.ts";
+import type { BrokerLogger } from "../broker/broker.ts";
+import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
+import type { MetadataStore } from "../cluster/metadata-store.ts";
+import { systemClock } from "../platform/clock.ts";
+import { nodeFileSystem } from "../platform/fs.ts";
+import type { Connection, ConnectionHandler } from "../platform/net.ts";
+import { openPortConnection } from "../platform/port-connection.ts";
+import { systemRandom } from "../platform/random.ts";
+import { messagePortPair } from "../platform/worker.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ScramCredentialStore } from "../security/scram-credentials.ts";
+import { Front } from "./front/front.ts";
+import type { FrontShards, ShardClientInfo } from "./front/front-shards.ts";
+import type { ShardLink } from "./shard-link.ts";
+
+/** What a shard's front runs with. */
+export interface ShardFrontDeps {
+  /** The shard's index. */
+  index: number;
+  /** Shards in the node. */
+  count: number;
+  /** The node's settings (its listeners, security, limits). */
+  nodeSettings: [string, string][];
+  /** The ports the main thread's front bound, by listener name. */
+  ports: Record<string, number>;
+  /** The shard's metadata mirror. */
+  metadata: MetadataStore;
+  /** The shard's control link (dials to other shards go through the host). */
+  link: ShardLink;
+  /** Connects `onFrontEnd` to this shard's own broker inside the thread, as an accepted `client`. */
+  acceptLocal(client: ShardClientInfo, onFrontEnd: (c: Connection) => ConnectionHandler): void;
+  /** The shard's logger. */
+  logger: BrokerLogger;
+}
+
+/** Starts the shard's front on the node's ports. */
+export function startShardFront(d: ShardFrontDeps): Promise<Front> {
+  const config = new BrokerConfig(new Map(d.nodeSettings));
+  const maxInFlight = config.num("queued.max.requests.per.connection");
+  const shards: FrontShards = {
+    count: d.count,
+    home: d.index,
+    metadata: d.metadata,
+    open(k: number, client: ShardClientInfo): Promise<BrokerChannel> {
+      return BrokerConnection.open(`shard-${k}`, 0, k, {
+        clientId: client.clientId ?? "runnel-front",
+        maxInFlight,
+        transport: (_host, _port, onConnection) => {
+          if (k === d.index) {
+            d.acceptLocal(client, onConnection);
+            return Promise.resolve();
+          }
+          const [mine, theirs] = messagePortPair();
+          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName } }, [theirs]);
+          openPortConnection(mine, `shard-${k}`, onConnection);
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+  // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
+  const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
+  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports });
+}
