@@ -60,6 +60,21 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/bad-input.test.ts",
   "tests/security/failed-login-storm.test.ts",
   "tests/broker/lifecycle.test.ts",
+  // more client families, CLI commands and crash recovery (75 tests, 96 s alone on a quiet machine)
+  "tests/interop/node-clients.test.ts",
+  "tests/interop/sarama-producer-consumer-group.test.ts",
+  "tests/interop/java-consumer-group-takeover.test.ts",
+  "tests/interop/kafka-verifiable-producer-consumer.test.ts",
+  "tests/interop/python-admin-clients.test.ts",
+  "tests/broker/crash-recovery.test.ts",
+  "tests/cli/group-commands.test.ts",
+  "tests/cli/produce-consume-commands.test.ts",
+  "tests/cli/topic-commands.test.ts",
+  "tests/cli/bench-produce-consume-e2e-report.test.ts",
+  "tests/cli/bench-waits-for-new-topic-metadata.test.ts",
+  "tests/client/producer-codecs-read-by-kcat-kafkajs-python.test.ts",
+  "tests/client/consumer-fetch-settings-and-positions.test.ts",
+  "tests/client/consumer-reads-kcat-kafkajs-python-producers.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
