@@ -74,13 +74,15 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   let acceptor: ((c: Connection) => ConnectionHandler) | null = null;
   const waiting: { port: PortLike; client: AcceptedClient }[] = [];
   const open = new Set<Connection>();
+  /** Hands `c` to the broker's acceptor, keeping it in `open` until it closes (so the listener's close ends it). */
+  const track = (c: Connection, onConnection: (c: Connection) => ConnectionHandler): ConnectionHandler => {
+    open.add(c);
+    const h = onConnection(c);
+    return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
+  };
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
     const who = { principal: client.principal, listenerName: client.listenerName };
-    openPortConnection(p, client.remote, (c) => {
-      open.add(c);
-      const h = onConnection(c);
-      return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
-    }, client.remoteIp ?? hostOf(client.remote), who);
+    openPortConnection(p, client.remote, (c) => track(c, onConnection), client.remoteIp ?? hostOf(client.remote), who);
   };
   const accept = (p: PortLike, client: AcceptedClient) => {
     if (acceptor === null) waiting.push({ port: p, client });
@@ -92,9 +94,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     const self = `shard-${init.index}`;
     localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName }, onFrontEnd, (c) => {
       if (acceptor === null) throw new Error(`shard ${init.index} is not listening`);
-      open.add(c);
-      const h = acceptor(c);
-      return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
+      return track(c, acceptor);
     });
   };
   const listen: ListenFn = (host, port, onConnection) => {
