@@ -1,25 +1,29 @@
 /**
  * CRC-32C (Castagnoli), the checksum of Kafka record batches. {@link initCrc32c} picks the fastest implementation
- * the runtime can load: native code through the Node-API addon behind src/platform (SSE4.2; Bun, and Deno with
+ * the runtime can load: native code through a Node-API addon behind src/platform (aws-crt or @node-rs/crc32; Bun, and Deno with
  * `--allow-ffi`), else hash-wasm's WASM CRC-32 with the Castagnoli polynomial (portable: every runtime). After it
  * every call is synchronous; the native path reads the bytes in place, the WASM path copies them into its memory.
  * bench/crc32c.ts measures both; tests/protocol/crc32c-implementations-agree.test.ts checks that they agree.
  */
 import { createCRC32, type IHasher } from "hash-wasm";
-import { type Crc32cFunction, loadNativeCrc32c } from "../platform/native-crc32c.ts";
+import { type Crc32cFunction, type NativeCrc32c, loadNativeCrc32cImplementations } from "../platform/native-crc32c.ts";
 
 /** The reflected CRC-32C polynomial. */
 export const CRC32C_POLYNOMIAL = 0x82f63b78;
 
 let hasher: IHasher | null = null;
 let native: Crc32cFunction | null = null;
+let natives: NativeCrc32c[] = [];
 let initialized = false;
 
 /** Loads the implementations. Must be awaited once before {@link crc32c} is called. */
 export async function initCrc32c(): Promise<void> {
   if (initialized) return;
   if (hasher === null) hasher = await createCRC32(CRC32C_POLYNOMIAL);
-  native ??= await loadNativeCrc32c();
+  if (native === null) {
+    natives = await loadNativeCrc32cImplementations();
+    native = natives[0]?.crc ?? null;
+  }
   initialized = true;
 }
 
@@ -37,6 +41,11 @@ export function crc32cWasm(data: Uint8Array): number {
   h.update(data);
   const d = h.digest("binary");
   return ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
+}
+
+/** Every native implementation that loaded, the one {@link crc32c} uses first. Requires {@link initCrc32c}. */
+export function nativeCrc32cImplementations(): readonly NativeCrc32c[] {
+  return natives;
 }
 
 /** The native implementation, or null where the runtime could not load it. Requires {@link initCrc32c}. */

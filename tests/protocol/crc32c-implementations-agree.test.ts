@@ -1,12 +1,12 @@
 /**
- * Every CRC-32C implementation gives the reference's answer: the native Node-API addon (when the runtime loads
- * it), the WASM fallback, the TypeScript slicing-by-8 candidate of bench/crc32c.ts, and `crc32c` itself, on random
+ * Every CRC-32C implementation gives the reference's answer: each native Node-API addon (aws-crt, @node-rs/crc32:
+ * those the runtime loads), the WASM fallback, the TypeScript slicing-by-8 candidate of bench/crc32c.ts, and `crc32c` itself, on random
  * bytes of random lengths read at unaligned offsets, and on the RFC 3720 check value.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { crc32c, crc32cWasm, initCrc32c, nativeCrc32c } from "../../src/protocol/crc32c.ts";
+import { crc32c, crc32cWasm, initCrc32c, nativeCrc32c, nativeCrc32cImplementations } from "../../src/protocol/crc32c.ts";
 import { crc32cSliced } from "../../bench/crc32c-sliced.ts";
 
 /** Bit-at-a-time CRC-32C straight from the definition (reflected polynomial 0x82f63b78). */
@@ -19,7 +19,7 @@ function reference(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-test("native, WASM, slicing-by-8 and crc32c agree with the reference on random unaligned inputs", async () => {
+test("each native, WASM, slicing-by-8 and crc32c agree with the reference on random unaligned inputs", async () => {
   await initCrc32c();
   const native = nativeCrc32c();
   if (native === null) console.log("native CRC-32C not loaded on this runtime: checking WASM and TypeScript only");
@@ -28,7 +28,19 @@ test("native, WASM, slicing-by-8 and crc32c agree with the reference on random u
     ["sliced", (b) => crc32cSliced(b)],
     ["crc32c", crc32c],
   ];
-  if (native !== null) impls.push(["native", native]);
+  for (const n of nativeCrc32cImplementations()) impls.push([n.name, n.crc]);
+  // Large inputs too: the fast native paths switch to interleaved streams past a few KiB.
+  if (native !== null) {
+    const big = new Uint8Array(3 * 1024 * 1024 + 5);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    const shared = new Uint8Array(new SharedArrayBuffer(big.length)); // pooled frame buffers may be shared memory
+    shared.set(big);
+    const want = reference(big.subarray(3));
+    for (const [name, f] of impls) {
+      assert.equal(f(big.subarray(3)), want, `${name} on 3 MiB`);
+      assert.equal(f(shared.subarray(3)), want, `${name} on 3 MiB of shared memory`);
+    }
+  }
   const check = new TextEncoder().encode("123456789");
   for (const [name, f] of impls) assert.equal(f(check), 0xe3069283, `${name}: RFC 3720 check value`);
   fc.assert(
