@@ -4,8 +4,10 @@
  * - aws-crt's `checksums_crc32c` (aws-checksums: interleaved SSE4.2 `crc32` streams folded with carry-less
  *   multiplies), for linux-x64 with glibc only (its other platforms' binaries would all be embedded too);
  * - @node-rs/crc32 (one SSE4.2 `crc32` stream on x86-64, the ARMv8 CRC instructions on arm64), everywhere else.
- * bench/crc32c.ts measures them. Deno loads an addon only when allowed to (`--allow-ffi`); where none loads,
- * callers fall back to the portable WASM implementation.
+ * The first costs more to load (a 7 MB library: ~20-50 ms, two idle threads of its own), so it is loaded only
+ * for processes that checksum bulk data (the broker), on request. bench/crc32c.ts measures them. Deno loads an
+ * addon only when allowed to (`--allow-ffi`); where none loads, callers fall back to the portable WASM
+ * implementation.
  */
 
 /** A CRC-32C function over a byte range: unsigned 32-bit result. */
@@ -55,17 +57,15 @@ async function loadNodeRs(): Promise<NativeCrc32c | null> {
   }
 }
 
-/** Every native implementation that loads here and gives the known answer, fastest first (empty: none). */
-export async function loadNativeCrc32cImplementations(): Promise<NativeCrc32c[]> {
+/**
+ * Every native implementation that loads here and gives the known answer, fastest first (empty: none); the
+ * bigger aws-crt addon only when `bulk`.
+ */
+export async function loadNativeCrc32cImplementations(bulk: boolean): Promise<NativeCrc32c[]> {
   const found: NativeCrc32c[] = [];
-  for (const load of [loadAwsCrt, loadNodeRs]) {
-    const impl = await load();
-    if (impl !== null) found.push(impl);
-  }
+  const aws = bulk ? loadAwsCrt() : null;
+  if (aws !== null) found.push(aws);
+  const rs = await loadNodeRs();
+  if (rs !== null) found.push(rs);
   return found;
-}
-
-/** Loads the fastest native CRC-32C; null when no addon loads or the runtime refuses them. */
-export async function loadNativeCrc32c(): Promise<Crc32cFunction | null> {
-  return (await loadNativeCrc32cImplementations())[0]?.crc ?? null;
 }

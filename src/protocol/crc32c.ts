@@ -15,15 +15,19 @@ let hasher: IHasher | null = null;
 let native: Crc32cFunction | null = null;
 let natives: NativeCrc32c[] = [];
 let initialized = false;
+let bulkLoaded = false;
 
-/** Loads the implementations. Must be awaited once before {@link crc32c} is called. */
-export async function initCrc32c(): Promise<void> {
-  if (initialized) return;
+/**
+ * Loads the implementations. Must be awaited once before {@link crc32c} is called. `bulk`: this process checksums
+ * bulk data (the broker), so the fastest native addon is worth its longer load too (src/platform/native-crc32c.ts);
+ * a later call with `bulk` upgrades an earlier one without.
+ */
+export async function initCrc32c(bulk = false): Promise<void> {
+  if (initialized && (bulkLoaded || !bulk)) return;
   if (hasher === null) hasher = await createCRC32(CRC32C_POLYNOMIAL);
-  if (native === null) {
-    natives = await loadNativeCrc32cImplementations();
-    native = natives[0]?.crc ?? null;
-  }
+  natives = await loadNativeCrc32cImplementations(bulk);
+  native = natives[0]?.crc ?? null;
+  bulkLoaded = bulk;
   initialized = true;
 }
 

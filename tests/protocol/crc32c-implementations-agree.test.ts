@@ -20,7 +20,7 @@ function reference(data: Uint8Array): number {
 }
 
 test("each native, WASM, slicing-by-8 and crc32c agree with the reference on random unaligned inputs", async () => {
-  await initCrc32c();
+  await initCrc32c(true);
   const native = nativeCrc32c();
   if (native === null) console.log("native CRC-32C not loaded on this runtime: checking WASM and TypeScript only");
   const impls: [string, (b: Uint8Array) => number][] = [
@@ -54,4 +54,18 @@ test("each native, WASM, slicing-by-8 and crc32c agree with the reference on ran
     { numRuns: 300 },
   );
   if (native !== null) assert.equal(crc32c(check), native(check), "crc32c uses the native implementation when it loads");
+});
+
+test("a bulk init on Bun on linux-x64 (glibc) uses the fastest addon, aws-crt", async () => {
+  const g = globalThis as { Bun?: unknown; process?: { platform?: string; arch?: string; report?: { getReport?(): { header?: { glibcVersionRuntime?: string } } } } };
+  const glibc = g.process?.report?.getReport?.()?.header?.glibcVersionRuntime !== undefined;
+  if (g.Bun === undefined || g.process?.platform !== "linux" || g.process.arch !== "x64" || !glibc) {
+    console.log("SKIPPED: aws-crt's CRC-32C is loaded only by Bun on linux-x64 with glibc");
+    return;
+  }
+  await initCrc32c(true);
+  const first = nativeCrc32cImplementations()[0];
+  assert.match(first?.name ?? "none", /aws-crt/);
+  const check = new TextEncoder().encode("123456789");
+  assert.equal(crc32c(check), first.crc(check));
 });
