@@ -4,10 +4,10 @@
  * - aws-crt's `checksums_crc32c` (aws-checksums: interleaved SSE4.2 `crc32` streams folded with carry-less
  *   multiplies), for linux-x64 with glibc only (its other platforms' binaries would all be embedded too);
  * - @node-rs/crc32 (one SSE4.2 `crc32` stream on x86-64, the ARMv8 CRC instructions on arm64), everywhere else.
- * The first costs more to load (a 7 MB library: ~20-50 ms, two idle threads of its own), so it is loaded only
- * for processes that checksum bulk data (the broker), on request. bench/crc32c.ts measures them. Deno loads an
- * addon only when allowed to (`--allow-ffi`); where none loads, callers fall back to the portable WASM
- * implementation.
+ * The first costs more to load (a 7 MB library: 50-100 ms, ~15 MB of resident memory, one thread of its own), so
+ * it is loaded only on request ({@link loadBulkNativeCrc32c}), by processes that checksum bulk data.
+ * bench/crc32c.ts measures them. Deno loads an addon only when allowed to (`--allow-ffi`); where none loads,
+ * callers fall back to the portable WASM implementation.
  */
 
 /** A CRC-32C function over a byte range: unsigned 32-bit result. */
@@ -29,7 +29,8 @@ function knownAnswer(f: Crc32cFunction): boolean {
 /** CommonJS `require` where the runtime gives ES modules one (Bun); `bun build --compile` embeds what it names. */
 declare const require: ((id: string) => unknown) | undefined;
 
-function loadAwsCrt(): NativeCrc32c | null {
+/** Loads the faster, bigger addon (synchronously: it blocks the calling thread while it loads); null where it cannot. */
+export function loadBulkNativeCrc32c(): NativeCrc32c | null {
   const g = globalThis as { process?: { platform?: string; arch?: string } };
   if (g.process?.platform !== "linux" || g.process.arch !== "x64" || typeof require !== "function") return null;
   try {
@@ -47,7 +48,8 @@ interface AwsCrtBinding {
   checksums_crc32c(data: Uint8Array, previous: number): number;
 }
 
-async function loadNodeRs(): Promise<NativeCrc32c | null> {
+/** The small native implementation, or null when it does not load or the runtime refuses addons. */
+export async function loadNativeCrc32c(): Promise<NativeCrc32c | null> {
   try {
     const addon = (await import("@node-rs/crc32")) as { crc32c(input: Uint8Array, initial?: number): number };
     const f: Crc32cFunction = (data) => addon.crc32c(data) >>> 0;
@@ -55,17 +57,4 @@ async function loadNodeRs(): Promise<NativeCrc32c | null> {
   } catch {
     return null;
   }
-}
-
-/**
- * Every native implementation that loads here and gives the known answer, fastest first (empty: none); the
- * bigger aws-crt addon only when `bulk`.
- */
-export async function loadNativeCrc32cImplementations(bulk: boolean): Promise<NativeCrc32c[]> {
-  const found: NativeCrc32c[] = [];
-  const aws = bulk ? loadAwsCrt() : null;
-  if (aws !== null) found.push(aws);
-  const rs = await loadNodeRs();
-  if (rs !== null) found.push(rs);
-  return found;
 }

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { crc32c, crc32cWasm, initCrc32c, nativeCrc32c, nativeCrc32cImplementations } from "../../src/protocol/crc32c.ts";
+import { BULK_CRC32C_LOAD_AFTER_BYTES, crc32c, crc32cWasm, initCrc32c, nativeCrc32c, nativeCrc32cImplementations } from "../../src/protocol/crc32c.ts";
 import { crc32cSliced } from "../../bench/crc32c-sliced.ts";
 
 /** Bit-at-a-time CRC-32C straight from the definition (reflected polynomial 0x82f63b78). */
@@ -19,8 +19,36 @@ function reference(data: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
+/** Whether this runtime can load aws-crt's CRC-32C (Bun on linux-x64 with glibc). */
+function awsCrtLoadsHere(): boolean {
+  const g = globalThis as { Bun?: unknown; process?: { platform?: string; arch?: string; report?: { getReport?(): { header?: { glibcVersionRuntime?: string } } } } };
+  const glibc = g.process?.report?.getReport?.()?.header?.glibcVersionRuntime !== undefined;
+  return g.Bun !== undefined && g.process?.platform === "linux" && g.process.arch === "x64" && glibc;
+}
+
+test("a lazy bulk init switches to aws-crt once BULK_CRC32C_LOAD_AFTER_BYTES have been checksummed, with the same answers", async () => {
+  if (!awsCrtLoadsHere()) {
+    console.log("SKIPPED: aws-crt's CRC-32C is loaded only by Bun on linux-x64 with glibc");
+    return;
+  }
+  await initCrc32c("lazy");
+  const block = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 31) >>> 3;
+  const before = crc32c(block);
+  // Already switched when another test file of this process went first; otherwise the switch waits for the bytes.
+  const switched = () => /aws-crt/.test(nativeCrc32cImplementations()[0]?.name ?? "");
+  if (!switched()) {
+    assert.equal(nativeCrc32cImplementations().some((n) => /aws-crt/.test(n.name)), false, "nothing loaded before the bytes");
+    for (let done = block.length; done < BULK_CRC32C_LOAD_AFTER_BYTES; done += block.length) crc32c(block);
+    const deadline = Date.now() + 30_000;
+    while (!switched() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(switched(), "aws-crt is the first implementation after the bulk bytes");
+  assert.equal(crc32c(block), before);
+});
+
 test("each native, WASM, slicing-by-8 and crc32c agree with the reference on random unaligned inputs", async () => {
-  await initCrc32c(true);
+  await initCrc32c("now");
   const native = nativeCrc32c();
   if (native === null) console.log("native CRC-32C not loaded on this runtime: checking WASM and TypeScript only");
   const impls: [string, (b: Uint8Array) => number][] = [
@@ -56,14 +84,12 @@ test("each native, WASM, slicing-by-8 and crc32c agree with the reference on ran
   if (native !== null) assert.equal(crc32c(check), native(check), "crc32c uses the native implementation when it loads");
 });
 
-test("a bulk init on Bun on linux-x64 (glibc) uses the fastest addon, aws-crt", async () => {
-  const g = globalThis as { Bun?: unknown; process?: { platform?: string; arch?: string; report?: { getReport?(): { header?: { glibcVersionRuntime?: string } } } } };
-  const glibc = g.process?.report?.getReport?.()?.header?.glibcVersionRuntime !== undefined;
-  if (g.Bun === undefined || g.process?.platform !== "linux" || g.process.arch !== "x64" || !glibc) {
+test("a bulk init now on Bun on linux-x64 (glibc) uses the fastest addon, aws-crt", async () => {
+  if (!awsCrtLoadsHere()) {
     console.log("SKIPPED: aws-crt's CRC-32C is loaded only by Bun on linux-x64 with glibc");
     return;
   }
-  await initCrc32c(true);
+  await initCrc32c("now");
   const first = nativeCrc32cImplementations()[0];
   assert.match(first?.name ?? "none", /aws-crt/);
   const check = new TextEncoder().encode("123456789");
