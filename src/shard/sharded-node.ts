@@ -26,6 +26,8 @@ export interface ShardedNodeDeps {
   logger?: BrokerLogger;
   /** A shard died or shut itself down after the start: the process should exit with an error. */
   onFatal?: (reason: string) => void;
+  /** Test-only: the shards run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
 }
 
 /** A running sharded node. */
@@ -54,7 +56,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
   let shards: ShardSet;
   try {
-    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal });
+    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync });
   } catch (e) {
     await http?.close();
     throw e;
