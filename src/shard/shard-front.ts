@@ -39,6 +39,8 @@ export interface ShardFrontDeps {
   acceptLocal(client: ShardClientInfo, onFrontEnd: (c: Connection) => ConnectionHandler): void;
   /** The shard's logger. */
   logger: BrokerLogger;
+  /** The node's connection table (src/broker/connection-quotas.ts). */
+  nodeConnections: SharedArrayBuffer;
 }
 
 /** Starts the shard's front on the node's ports. */
@@ -68,5 +70,5 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports });
+  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, nodeConnections: d.nodeConnections });
 }

@@ -13,6 +13,7 @@ import { ROOT_CHECKPOINTS, ROOT_MARKER } from "../broker/log-dir-layout.ts";
 import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
+import { nodeConnectionTable } from "../broker/connection-quotas.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
@@ -84,6 +85,8 @@ export class ShardSet {
     private readonly shards: HostedShard[],
     /** Requests one channel of {@link ShardSet.open} keeps in flight: as many as one client connection may pipeline. */
     private readonly maxInFlight: number,
+    /** The node's connection table, shared by every accepting thread's front (src/broker/connection-quotas.ts). */
+    readonly nodeConnections: SharedArrayBuffer = nodeConnectionTable().buffer,
   ) {}
 
   /**
@@ -213,7 +216,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));

@@ -152,8 +152,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   let front: Front | null = null;
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports] = args as [[string, string][], Record<string, number>];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger });
+      const [nodeSettings, ports, nodeConnections] = args as [[string, string][], Record<string, number>, SharedArrayBuffer];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, nodeConnections });
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;

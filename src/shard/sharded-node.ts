@@ -44,7 +44,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // Every shard thread accepts clients too (runnel.shards.accept) where SO_REUSEPORT spreads connections; else
     // this thread's front accepts them all.
     const accept = config.bool("runnel.shards.accept") && reusePortSupported();
-    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept });
+    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, nodeConnections: shards.nodeConnections });
     if (accept) logger.info(`${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too`);
   } catch (e) {
     await shards.stop();
