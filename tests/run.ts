@@ -75,6 +75,10 @@ const SHARDED_SUITES: string[] = [
   "tests/client/producer-codecs-read-by-kcat-kafkajs-python.test.ts",
   "tests/client/consumer-fetch-settings-and-positions.test.ts",
   "tests/client/consumer-reads-kcat-kafkajs-python-producers.test.ts",
+  // power cuts on the forgetful disk (acked records, topic changes; the negative control without fdatasync too)
+  "tests/durability/power-cut-keeps-acked-records.test.ts",
+  "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
+  "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

@@ -72,7 +72,7 @@ import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE,
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
 import { UNSHARED_LOG_DIRS, type LogDirShare } from "../storage/log-dir-share.ts";
-import { takeBackFromShards } from "./log-dir-layout.ts";
+import { createLogDir, takeBackFromShards } from "./log-dir-layout.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -322,10 +322,7 @@ export class Broker {
     const failedDirs = new Map<string, unknown>();
     for (const dir of dirs) {
       try {
-        if (!d.fs.exists(dir)) {
-          d.fs.mkdirp(dir);
-          d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
-        }
+        createLogDir(d.fs, dir);
         d.fs.list(dir);
       } catch (e) {
         if (dir === dirs[0] || !isLogDirStartFailure(e)) throw e;

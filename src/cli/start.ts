@@ -117,11 +117,10 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 
 /**
  * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard), with the HTTP side (metrics and console read one in-process
- * broker; not served by a sharded node yet) and with the test-only fdatasync switch (the shards' worker threads
- * always use the real file system).
+ * cluster (each broker of a cluster is one shard) and with the HTTP side (metrics and console read one in-process
+ * broker; not served by a sharded node yet).
  */
-export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[], unsafe: BrokerDeps): string | null {
+export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
   const shards = config.num("runnel.shards");
   if (shards === 1) return null;
   if (etcdEndpoints.length > 0) {
@@ -130,12 +129,11 @@ export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly stri
   if (config.list("http.listeners").length > 0) {
     return `runnel.shards=${shards} with http.listeners: a sharded node does not serve metrics, health or the console yet (drop http.listeners, or run with runnel.shards=1; docs/sharding.md)`;
   }
-  if (unsafe.fs !== undefined) return `runnel.shards=${shards} with ${UNSAFE_SKIP_FDATASYNC_ENV}: the shards always fdatasync; the switch works with runnel.shards=1 only`;
   return null;
 }
 
 /** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
-async function runShardedNode(config: BrokerConfig): Promise<number> {
+async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -148,6 +146,7 @@ async function runShardedNode(config: BrokerConfig): Promise<number> {
   try {
     node = await startShardedNode(config, {
       logger: log,
+      unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
         log.error(`${reason}: stopping the node`);
         void node.stop().finally(() => exitAfterFatal(1));
@@ -255,12 +254,12 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}`);
     return 2;
   }
-  const refusal = shardsRefusal(config, etcdEndpoints, unsafe);
+  const refusal = shardsRefusal(config, etcdEndpoints);
   if (refusal !== null) {
     console.error(`runnel start: ${refusal}`);
     return 2;
   }
-  if (config.num("runnel.shards") > 1) return runShardedNode(config);
+  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe);
   let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
   // The broker shut itself down (every log dir failed): exit 1, as Kafka does.

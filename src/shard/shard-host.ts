@@ -9,7 +9,7 @@
 import * as nodePath from "node:path";
 import { consoleLogger, type BrokerLogger } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
-import { ROOT_CHECKPOINTS, ROOT_MARKER } from "../broker/log-dir-layout.ts";
+import { createLogDir, ROOT_CHECKPOINTS, ROOT_MARKER } from "../broker/log-dir-layout.ts";
 import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
@@ -58,6 +58,8 @@ export interface ShardHostOptions {
   logger?: BrokerLogger;
   /** A shard died or shut itself down after the start: the node must stop with an error. */
   onFatal?: (reason: string) => void;
+  /** Test-only: the shards' brokers run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
 }
 
 /** One running shard as the host holds it. */
@@ -98,7 +100,7 @@ export class ShardSet {
     const fs = opts.fs ?? nodeFileSystem;
     const logger = opts.logger ?? consoleLogger;
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
-    for (const dir of dirs) fs.mkdirp(dir);
+    for (const dir of dirs) createLogDir(fs, dir); // a new data dir's name must survive a power cut, as a single node's
     const clusterId = ensureMetaProperties(fs, dirs, config.nodeId, config.raw("cluster.id"));
     const store = new LocalMetadataStore(fs, dirs[0]);
     const moved = await placeOnShards(store, count);
@@ -158,7 +160,7 @@ export class ShardSet {
           });
         }),
       );
-      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId) };
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true };
       let worker: WorkerHandle<unknown, never> | null = null;
       let run: Promise<void> | null = null;
       if (opts.inThread) run = runShard(init, shardPort, logger);

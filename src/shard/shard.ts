@@ -12,6 +12,7 @@ import { BrokerConnection, type Dialer } from "../client/connection.ts";
 import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts";
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
+import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
 import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
@@ -30,6 +31,8 @@ export interface ShardInit {
   count: number;
   /** The shard's broker settings (the node's, with the shard's node id, listener and cluster id). */
   settings: [string, string][];
+  /** Test-only: the shard's broker runs without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
 }
 
 /**
@@ -127,6 +130,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     const mirror = await metadata;
     const config = new BrokerConfig(new Map(init.settings));
     broker = await Broker.start(config, {
+      ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
       cluster: shardClusterView(link, init.index, mirror),

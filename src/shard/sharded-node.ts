@@ -19,6 +19,8 @@ export interface ShardedNodeDeps {
   logger?: BrokerLogger;
   /** A shard died or shut itself down after the start: the process should exit with an error. */
   onFatal?: (reason: string) => void;
+  /** Test-only: the shards run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
 }
 
 /** A running sharded node. */
@@ -36,7 +38,7 @@ export interface ShardedNode {
 /** Starts the shards of `config`'s node, then the front on its listeners; resolves once clients can connect. */
 export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDeps = {}): Promise<ShardedNode> {
   const logger = deps.logger ?? consoleLogger;
-  const shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal });
+  const shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync });
   let front: Front;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
