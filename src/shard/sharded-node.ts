@@ -21,6 +21,8 @@ export interface ShardedNodeDeps {
   onFatal?: (reason: string) => void;
   /** Test-only: the shards run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
   unsafeSkipFdatasync?: boolean;
+  /** The module each shard's worker runs (tests inject a hung shard; default: the shard worker). */
+  shardWorkerModule?: string | URL;
 }
 
 /** A running sharded node. */
@@ -38,7 +40,7 @@ export interface ShardedNode {
 /** Starts the shards of `config`'s node, then the front on its listeners; resolves once clients can connect. */
 export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDeps = {}): Promise<ShardedNode> {
   const logger = deps.logger ?? consoleLogger;
-  const shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync });
+  const shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule });
   let front: Front;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
