@@ -13,6 +13,7 @@ import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
+import { SHARD_PRINCIPAL } from "../security/acl.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
 import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
@@ -120,7 +121,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       clientId: `runnel-shard-${init.index}`,
       transport: (_h, _p, onConnection) => {
         const [mine, theirs] = messagePortPair();
-        link.post({ t: "dial", to: nodeId, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}` } }, [theirs]);
+        link.post({ t: "dial", to: nodeId, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}`, principal: SHARD_PRINCIPAL } }, [theirs]);
         openPortConnection(mine, `shard-${nodeId}`, onConnection);
         return Promise.resolve();
       },
