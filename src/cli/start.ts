@@ -117,17 +117,13 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 
 /**
  * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard) and with the HTTP side (metrics and console read one in-process
- * broker; not served by a sharded node yet).
+ * cluster (each broker of a cluster is one shard).
  */
 export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
   const shards = config.num("runnel.shards");
   if (shards === 1) return null;
   if (etcdEndpoints.length > 0) {
     return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
-  }
-  if (config.list("http.listeners").length > 0) {
-    return `runnel.shards=${shards} with http.listeners: a sharded node does not serve metrics, health or the console yet (drop http.listeners, or run with runnel.shards=1; docs/sharding.md)`;
   }
   return null;
 }

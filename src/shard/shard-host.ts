@@ -32,8 +32,11 @@ export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
 /** The port in a shard's internal listener address `shard-K:9092` (nothing listens on it: connections come over ports). */
 export const SHARD_PORT = 9092;
 
-/** Settings a shard never takes from the node: the front owns the listeners and HTTP; the host the shard count. */
-const NODE_ONLY_SETTINGS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name", "security.inter.broker.protocol", "http.listeners", "runnel.shards"];
+/**
+ * Settings a shard never takes from the node: the front owns the listeners; the host the shard count.
+ * `http.listeners` stays: a shard keeps its metrics when the node serves HTTP (the host serves it; shards bind none).
+ */
+export const NODE_ONLY_SETTINGS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name", "security.inter.broker.protocol", "runnel.shards"];
 
 /** The settings of shard `index`: the node's, with its own node id and an internal plaintext listener. */
 export function shardSettings(node: BrokerConfig, index: number, clusterId: string): [string, string][] {
@@ -233,6 +236,23 @@ export class ShardSet {
   /** Client connections each shard's own front has served (0 for a shard without one). */
   frontClients(): Promise<number[]> {
     return Promise.all(this.shards.map((s) => s.link.call<number>("front.clients", [])));
+  }
+
+  /** Calls `op` on shard `shard` over its control link (the HTTP side's calls: src/shard/shard-http.ts). */
+  call<T>(shard: number, op: string, args: unknown[]): Promise<T> {
+    const s = this.shards[shard];
+    if (s === undefined) return Promise.reject(new Error(`no shard ${shard} of ${this.count}`));
+    return s.link.call<T>(op, args);
+  }
+
+  /** Calls `op` on every shard; a shard that fails or does not answer within `timeoutMs` gives an Error instead. */
+  callEach<T>(op: string, args: unknown[], timeoutMs: number): Promise<(T | Error)[]> {
+    return Promise.all(this.shards.map((s) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`shard ${s.index} did not answer ${op} within ${timeoutMs} ms`)), timeoutMs)));
+      const answer = s.link.call<T>(op, args).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      return Promise.race([answer, late]).finally(() => clearTimeout(timer));
+    }));
   }
 
   /**

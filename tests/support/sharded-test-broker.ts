@@ -15,9 +15,10 @@ import type { TestBroker } from "./broker.ts";
 /** How long a sharded node may take to start on a loaded machine (it spawns a worker per shard). */
 const SHARDED_START_TIMEOUT_MS = 90_000;
 
-/** The part of `Broker` a sharded node offers a test: creating topics, over the wire. */
+/** The part of `Broker` a sharded node offers a test: its Kafka port, and creating topics over the wire. */
 function wireBroker(bootstrap: string, shards: number): Broker {
   const offered = {
+    port: Number(bootstrap.slice(bootstrap.lastIndexOf(":") + 1)),
     async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean) {
       const admin = new Admin({ bootstrap, clientId: "test-helper" });
       try {
