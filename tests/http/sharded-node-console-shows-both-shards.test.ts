@@ -7,14 +7,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { startBrokerProcess } from "../support/broker-process.ts";
 import { chromiumSkip, launchChromium } from "../support/chromium.ts";
-import { httpJson, waitUntilReady } from "../support/http-broker.ts";
+import { httpJson } from "../support/http-broker.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
-import { Consumer } from "../../src/client/consumer.ts";
+import { readSomeAndLeave, startShardedHttpNode } from "../support/sharded-http-node.ts";
 import { shardOf } from "../../src/shard/placement.ts";
 
 const skip = chromiumSkip() || (haveCommand("kcat") ? false : "kcat is not installed");
@@ -27,13 +23,10 @@ const countOf = (p: number) => 2 + 3 * p;
 
 test("console of a 2-shard node: partitions of both shards, the node's configs, a group reset and its lag", { skip, timeout: 180_000 }, async () => {
   assert.equal(new Set(Array.from({ length: PARTITIONS }, (_, p) => shardOf(TOPIC, p, SHARDS))).size, SHARDS, "the topic's partitions are led by both shards");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-sharded-console-"));
-  const node = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "--shards", String(SHARDS), "--http", "http://127.0.0.1:0", "-o", `node.id=${NODE_ID}`, "-o", "offsets.topic.num.partitions=4", "-o", "group.initial.rebalance.delay.ms=0"], 90_000);
+  const { node, url, stop } = await startShardedHttpNode(SHARDS, { "node.id": NODE_ID });
   const browser = await launchChromium();
   const page = browser.page;
   try {
-    const url = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(node.log())![1];
-    await waitUntilReady(url);
     assert.equal((await httpJson(`${url}/v1/topics`, "POST", { name: TOPIC, partitions: PARTITIONS })).status, 201);
     let total = 0;
     for (let p = 0; p < PARTITIONS; p++) {
@@ -61,15 +54,7 @@ test("console of a 2-shard node: partitions of both shards, the node's configs, 
     assert.match(listeners, /^PLAINTEXT:\/\/127\.0\.0\.1:\d+$/, "the node's listener, not a shard's");
 
     // A group that read something and stopped, then reset to the earliest offsets from the console.
-    const consumer = new Consumer({ bootstrap: node.bootstrap, groupId: "billing", autoOffsetReset: "earliest", enableAutoCommit: false, maxPollRecords: 5 });
-    try {
-      await consumer.connect();
-      consumer.subscribe([TOPIC]);
-      while ((await consumer.poll(1000)).length === 0);
-      await consumer.commit();
-    } finally {
-      await consumer.close();
-    }
+    await readSomeAndLeave(node.bootstrap, "billing", TOPIC);
     await page.goto(`${url}/#/groups/billing`);
     await page.waitForFunction(() => document.body.textContent?.includes("Empty") ?? false, null, { timeout: 30_000 });
     const reset = page.locator("[data-testid=reset-offsets]");
@@ -86,8 +71,6 @@ test("console of a 2-shard node: partitions of both shards, the node's configs, 
     assert.deepEqual(browser.errors, []);
   } finally {
     await browser.close();
-    const exit = await node.stop("SIGTERM");
-    fs.rmSync(dir, { recursive: true, force: true });
-    assert.equal(exit, 0, node.log().slice(-3000));
+    await stop();
   }
 });
