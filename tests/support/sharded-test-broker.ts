@@ -21,7 +21,7 @@ const FRONT_LINE = /^(?!.*\[shard \d+\]).*front of node (\d+) listening on (.*) 
 /** The host's line naming the cluster: `K shards serving (worker threads), cluster ID`. */
 const CLUSTER_LINE = /^(?!.*\[shard \d+\]).*shards serving .*, cluster (\S+)$/m;
 
-/** The part of `Broker` a sharded node offers a test: creating topics over the wire, and what its log (`log()`) says. */
+/** The part of `Broker` a sharded node offers a test: its Kafka port, creating topics over the wire, and what its log (`log()`) says. */
 function wireBroker(bootstrap: string, shards: number, log: () => string): Broker {
   const front = () => {
     const m = FRONT_LINE.exec(log());
@@ -29,6 +29,7 @@ function wireBroker(bootstrap: string, shards: number, log: () => string): Broke
     return { nodeId: Number(m[1]), ports: new Map(m[2].split(", ").map((l) => [l.slice(0, l.indexOf("://")), Number(l.slice(l.lastIndexOf(":") + 1))])) };
   };
   const offered = {
+    port: Number(bootstrap.slice(bootstrap.lastIndexOf(":") + 1)),
     get nodeId() {
       return front().nodeId;
     },
