@@ -13,7 +13,7 @@ import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
-import { startShardedNode, type ShardedNode } from "../shard/sharded-node.ts";
+import { startShardedNode, type ShardedNode, type ShardedNodeDeps } from "../shard/sharded-node.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -128,8 +128,11 @@ export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly stri
   return null;
 }
 
-/** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
-async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps): Promise<number> {
+/**
+ * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
+ * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
+ */
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -141,11 +144,12 @@ async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps): Promise
   let node: ShardedNode;
   try {
     node = await startShardedNode(config, {
+      ...nodeDeps,
       logger: log,
       unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
         log.error(`${reason}: stopping the node`);
-        void node.stop().finally(() => exitAfterFatal(1));
+        void node.stop().catch((e) => log.error(`shutdown failed: ${(e as Error).message}`)).finally(() => exitAfterFatal(1));
       },
     });
   } catch (e) {

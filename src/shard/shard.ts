@@ -186,8 +186,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports] = args as [[string, string][], Record<string, number>];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics });
+      const [nodeSettings, ports, nodeConnections] = args as [[string, string][], Record<string, number>, SharedArrayBuffer];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections });
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;

@@ -28,6 +28,8 @@ export interface ShardedNodeDeps {
   onFatal?: (reason: string) => void;
   /** Test-only: the shards run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
   unsafeSkipFdatasync?: boolean;
+  /** The module each shard's worker runs (tests inject a hung shard; default: the shard worker). */
+  shardWorkerModule?: string | URL;
 }
 
 /** A running sharded node. */
@@ -56,7 +58,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
   let shards: ShardSet;
   try {
-    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync });
+    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule });
   } catch (e) {
     await http?.close();
     throw e;
@@ -69,7 +71,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // this thread's front accepts them all.
     const accept = config.bool("runnel.shards.accept") && reusePortSupported();
     const metrics = http === null ? undefined : new BrokerMetrics();
-    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics });
+    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections });
     if (http !== null) {
       scramOf = (u, m) => scram.get(u, m);
       const noChange = () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the HTTP side of a sharded node changes ACLs through a shard"));

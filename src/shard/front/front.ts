@@ -11,6 +11,7 @@ import type { Clock } from "../../platform/clock.ts";
 import type { FileSystem } from "../../platform/fs.ts";
 import { fetchGet } from "../../platform/http-client.ts";
 import type { RandomSource } from "../../platform/random.ts";
+import { SharedKeyTable } from "../../platform/shared-table.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
 import type { ScramCredentialStore } from "../../security/scram-credentials.ts";
@@ -36,6 +37,8 @@ export interface FrontDeps {
   reusePort?: boolean;
   /** Ports to bind by listener name instead of the configured ones (a shard's front binds the ports the main one got). */
   ports?: Readonly<Record<string, number>>;
+  /** The node's connection table (every accepting thread counts `max.connections` and per-address limits in it). */
+  nodeConnections?: SharedArrayBuffer;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -78,7 +81,7 @@ export class Front {
     const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const front = new Front(listeners, securities, router, identity);
-    const limits = listenerLimits(config, null);
+    const limits = listenerLimits(config, null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
     try {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
