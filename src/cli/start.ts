@@ -13,7 +13,7 @@ import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
-import { startShardedNode, type ShardedNode } from "../shard/sharded-node.ts";
+import { startShardedNode, type ShardedNode, type ShardedNodeDeps } from "../shard/sharded-node.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -117,8 +117,7 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 
 /**
  * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard) and with the HTTP side (metrics and console read one in-process
- * broker; not served by a sharded node yet).
+ * cluster (each broker of a cluster is one shard).
  */
 export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
   const shards = config.num("runnel.shards");
@@ -126,14 +125,14 @@ export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly stri
   if (etcdEndpoints.length > 0) {
     return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
   }
-  if (config.list("http.listeners").length > 0) {
-    return `runnel.shards=${shards} with http.listeners: a sharded node does not serve metrics, health or the console yet (drop http.listeners, or run with runnel.shards=1; docs/sharding.md)`;
-  }
   return null;
 }
 
-/** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
-async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps): Promise<number> {
+/**
+ * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
+ * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
+ */
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -145,11 +144,12 @@ async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps): Promise
   let node: ShardedNode;
   try {
     node = await startShardedNode(config, {
+      ...nodeDeps,
       logger: log,
       unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
         log.error(`${reason}: stopping the node`);
-        void node.stop().finally(() => exitAfterFatal(1));
+        void node.stop().catch((e) => log.error(`shutdown failed: ${(e as Error).message}`)).finally(() => exitAfterFatal(1));
       },
     });
   } catch (e) {
