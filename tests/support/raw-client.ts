@@ -106,6 +106,16 @@ export class RawClient {
     }
   }
 
+  /**
+   * FindCoordinator (v4) for `key` (`keyType` 0: group, 1: transactional id) until it is found and loaded, as a
+   * Kafka client does before its first group or transaction request: a sharded node creates the internal topic
+   * and places the coordinator only then (a single broker also when a group request comes first).
+   */
+  async findCoordinator(key: string, keyType: 0 | 1): Promise<void> {
+    const found = await this.requestWhileCoordinatorLoads(10, 4, { keyType, coordinatorKeys: [key] }, (r) => r.coordinators[0].errorCode);
+    if (found.coordinators[0].errorCode !== 0) throw new Error(`FindCoordinator ${key}: error ${found.coordinators[0].errorCode}`);
+  }
+
   /** Closes the connection. */
   close(): void {
     this.sock.destroy();
