@@ -14,7 +14,7 @@ import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
-import type { ShardedNode } from "../shard/sharded-node.ts";
+import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -118,25 +118,22 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 
 /**
  * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard), with the HTTP side (metrics and console read one in-process
- * broker; not served by a sharded node yet) and with the test-only fdatasync switch (the shards' worker threads
- * always use the real file system).
+ * cluster (each broker of a cluster is one shard).
  */
-export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[], unsafe: BrokerDeps): string | null {
+export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
   const shards = config.num("runnel.shards");
   if (shards === 1) return null;
   if (etcdEndpoints.length > 0) {
     return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
   }
-  if (config.list("http.listeners").length > 0) {
-    return `runnel.shards=${shards} with http.listeners: a sharded node does not serve metrics, health or the console yet (drop http.listeners, or run with runnel.shards=1; docs/sharding.md)`;
-  }
-  if (unsafe.fs !== undefined) return `runnel.shards=${shards} with ${UNSAFE_SKIP_FDATASYNC_ENV}: the shards always fdatasync; the switch works with runnel.shards=1 only`;
   return null;
 }
 
-/** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
-async function runShardedNode(config: BrokerConfig): Promise<number> {
+/**
+ * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
+ * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
+ */
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -150,10 +147,12 @@ async function runShardedNode(config: BrokerConfig): Promise<number> {
     // Loaded only here: a node of one shard never loads the shard host, the front and their worker plumbing.
     const { startShardedNode } = await import("../shard/sharded-node.ts");
     node = await startShardedNode(config, {
+      ...nodeDeps,
       logger: log,
+      unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
         log.error(`${reason}: stopping the node`);
-        void node.stop().finally(() => exitAfterFatal(1));
+        void node.stop().catch((e) => log.error(`shutdown failed: ${(e as Error).message}`)).finally(() => exitAfterFatal(1));
       },
     });
   } catch (e) {
@@ -260,12 +259,12 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}`);
     return 2;
   }
-  const refusal = shardsRefusal(config, etcdEndpoints, unsafe);
+  const refusal = shardsRefusal(config, etcdEndpoints);
   if (refusal !== null) {
     console.error(`runnel start: ${refusal}`);
     return 2;
   }
-  if (config.num("runnel.shards") > 1) return runShardedNode(config);
+  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe);
   let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
   // The broker shut itself down (every log dir failed): exit 1, as Kafka does.
