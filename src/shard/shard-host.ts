@@ -51,6 +51,9 @@ export function shardSettings(node: BrokerConfig, index: number, clusterId: stri
   return [...out];
 }
 
+/** A shard did not answer a call of the host in time. */
+export class ShardCallTimeout extends Error {}
+
 /** How the host runs. */
 export interface ShardHostOptions {
   /** Run the shards in this thread instead of worker threads (tests). */
@@ -238,21 +241,22 @@ export class ShardSet {
     return Promise.all(this.shards.map((s) => s.link.call<number>("front.clients", [])));
   }
 
-  /** Calls `op` on shard `shard` over its control link (the HTTP side's calls: src/shard/shard-http.ts). */
-  call<T>(shard: number, op: string, args: unknown[]): Promise<T> {
+  /**
+   * Calls `op` on shard `shard` over its control link (the HTTP side's calls: src/shard/shard-http.ts); with
+   * `timeoutMs`, fails when the shard has not answered by then.
+   */
+  call<T>(shard: number, op: string, args: unknown[], timeoutMs?: number): Promise<T> {
     const s = this.shards[shard];
     if (s === undefined) return Promise.reject(new Error(`no shard ${shard} of ${this.count}`));
-    return s.link.call<T>(op, args);
+    if (timeoutMs === undefined) return s.link.call<T>(op, args);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ShardCallTimeout(`shard ${shard} did not answer ${op} within ${timeoutMs} ms`)), timeoutMs)));
+    return Promise.race([s.link.call<T>(op, args), late]).finally(() => clearTimeout(timer));
   }
 
   /** Calls `op` on every shard; a shard that fails or does not answer within `timeoutMs` gives an Error instead. */
   callEach<T>(op: string, args: unknown[], timeoutMs: number): Promise<(T | Error)[]> {
-    return Promise.all(this.shards.map((s) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`shard ${s.index} did not answer ${op} within ${timeoutMs} ms`)), timeoutMs)));
-      const answer = s.link.call<T>(op, args).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-      return Promise.race([answer, late]).finally(() => clearTimeout(timer));
-    }));
+    return Promise.all(this.shards.map((s) => this.call<T>(s.index, op, args, timeoutMs).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
   }
 
   /**

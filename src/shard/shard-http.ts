@@ -17,7 +17,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
 import type { GroupLagRow } from "../group/group-lag.ts";
 import { ApiAccess } from "../http/api/api-access.ts";
-import { answerApi, body, brokerResetSource, handleApi, intField, jsonResponse, keptRecords, producePartition, resetOffsets, type OffsetResetSource } from "../http/api/api-routes.ts";
+import { answerApi, ApiError, body, brokerResetSource, handleApi, intField, jsonResponse, keptRecords, producePartition, resetOffsets, type OffsetResetSource } from "../http/api/api-routes.ts";
 import type { BrowsedRecord } from "../http/api/message-browser.ts";
 import type { HttpBackend } from "../http/http-server.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
@@ -26,11 +26,14 @@ import { AclOperation as Op } from "../security/acl.ts";
 import type { Authorizer } from "../security/acl.ts";
 import { CoordinatorKind, ShardRouting } from "./front/shard-routing.ts";
 import type { ShardSet } from "./shard-host.ts";
-import { NODE_ONLY_SETTINGS } from "./shard-host.ts";
+import { NODE_ONLY_SETTINGS, ShardCallTimeout } from "./shard-host.ts";
 import { correctLag, highWatermarkTable, nodeMetricsPage, ownHighWatermarks } from "./shard-metrics.ts";
 
 /** The shard that answers the node's metadata-wide requests. */
 const METADATA_SHARD = 0;
+
+/** Longest the JSON API waits for a shard's answer (Kafka's `request.timeout.ms` default); then 503. */
+export const SHARD_API_TIMEOUT_MS = 30_000;
 
 /** A `/v1/` request as it crosses to a shard (structured-clonable). */
 export interface ShardApiRequest {
@@ -108,10 +111,18 @@ export function shardedHttpBackend(d: ShardedHttpDeps): HttpBackend {
   };
 }
 
+/** Calls `op` on shard `k`, answering 503 when it does not answer within {@link SHARD_API_TIMEOUT_MS}. */
+function callShard<T>(d: ShardedHttpDeps, k: number, op: string, args: unknown[]): Promise<T> {
+  return d.shards.call<T>(k, op, args, SHARD_API_TIMEOUT_MS).catch((e: unknown) => {
+    if (e instanceof ShardCallTimeout) throw new ApiError(503, "REQUEST_TIMED_OUT", e.message);
+    throw e;
+  });
+}
+
 /** Asks shard `k` to serve `req` (with `path` or `payload` in place of the request's own). */
 function ask(d: ShardedHttpDeps, k: number, req: HttpRequest, access: ApiAccess, change: { path?: string; payload?: Uint8Array } = {}): Promise<ShardApiAnswer> {
   const r: ShardApiRequest = { method: req.method, path: change.path ?? req.path, query: req.query.toString(), body: change.payload ?? req.body, principal: access.who.principal, remoteIp: access.who.host };
-  return d.shards.call<ShardApiAnswer>(k, "http", [r]);
+  return callShard<ShardApiAnswer>(d, k, "http", [r]);
 }
 
 /** Asks every shard. */
@@ -131,13 +142,13 @@ function failure(answers: readonly ShardApiAnswer[]): ShardApiAnswer | null {
 
 /** The node's high watermarks, by partition (every shard's own partitions). */
 async function highWatermarks(d: ShardedHttpDeps): Promise<Map<string, bigint>> {
-  const all = await Promise.all(Array.from({ length: d.shards.count }, (_, k) => d.shards.call<[string, number, bigint][]>(k, "highWatermarks", [])));
+  const all = await Promise.all(Array.from({ length: d.shards.count }, (_, k) => callShard<[string, number, bigint][]>(d, k, "highWatermarks", [])));
   return highWatermarkTable(all.map((h) => ({ highWatermarks: h })));
 }
 
 /** Group `groupId`'s lag rows, log end offsets from the partitions' owners. */
 async function groupLag(d: ShardedHttpDeps, routing: ShardRouting, groupId: string, hws: Map<string, bigint>): Promise<GroupLagRow[]> {
-  const rows = await d.shards.call<GroupLagRow[]>(routing.coordinator(CoordinatorKind.Group, groupId), "groups.lag", [groupId]);
+  const rows = await callShard<GroupLagRow[]>(d, routing.coordinator(CoordinatorKind.Group, groupId), "groups.lag", [groupId]);
   return correctLag(rows.map((r) => [groupId, r]), hws).map(([, r]) => r);
 }
 
@@ -255,9 +266,9 @@ function shardedResetSource(d: ShardedHttpDeps, routing: ShardRouting): OffsetRe
   const coordinator = (groupId: string) => routing.coordinator(CoordinatorKind.Group, groupId);
   return {
     partitionCount: (topic) => d.shards.metadata.topic(topic)?.partitions,
-    groupState: (groupId) => d.shards.call<string>(coordinator(groupId), "groups.state", [groupId]),
+    groupState: (groupId) => callShard<string>(d, coordinator(groupId), "groups.state", [groupId]),
     async committed(groupId, topic) {
-      const rows = await d.shards.call<GroupLagRow[]>(coordinator(groupId), "groups.lag", [groupId]);
+      const rows = await callShard<GroupLagRow[]>(d, coordinator(groupId), "groups.lag", [groupId]);
       return new Map(rows.filter((r) => r.topic === topic && r.committed !== null).map((r) => [r.partition, r.committed!]));
     },
     async offsets(topic, partitions, timestamp) {
@@ -268,11 +279,11 @@ function shardedResetSource(d: ShardedHttpDeps, routing: ShardRouting): OffsetRe
       }
       const found = new Map<number, { lo: bigint; hi: bigint; atTimestamp: bigint | null }>();
       await Promise.all([...byOwner].map(async ([k, ps]) => {
-        const got = await d.shards.call<{ lo: bigint; hi: bigint; atTimestamp: bigint | null }[]>(k, "partitions.offsets", [topic, ps, timestamp]);
+        const got = await callShard<{ lo: bigint; hi: bigint; atTimestamp: bigint | null }[]>(d, k, "partitions.offsets", [topic, ps, timestamp]);
         ps.forEach((p, i) => found.set(p, got[i]));
       }));
       return partitions.map((p) => found.get(p)!);
     },
-    commit: (groupId, offsets) => d.shards.call<number[]>(coordinator(groupId), "groups.commit", [groupId, offsets]),
+    commit: (groupId, offsets) => callShard<number[]>(d, coordinator(groupId), "groups.commit", [groupId, offsets]),
   };
 }

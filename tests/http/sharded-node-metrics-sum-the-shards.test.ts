@@ -9,12 +9,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { startBrokerProcess } from "../support/broker-process.ts";
-import { havePrometheusParser, httpJson, waitUntilReady, parsePrometheus, sampleValue, type PromSample } from "../support/http-broker.ts";
+import { havePrometheusParser, httpJson, parsePrometheus, sampleValue, type PromSample } from "../support/http-broker.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
-import { Consumer } from "../../src/client/consumer.ts";
+import { readSomeAndLeave, startShardedHttpNode } from "../support/sharded-http-node.ts";
 import { shardOf } from "../../src/shard/placement.ts";
 
 const skip = !havePrometheusParser() ? "python3-prometheus-client is not installed (tests/setup.d/45-prometheus-parser.sh)" : !haveCommand("kcat") ? "kcat is not installed" : false;
@@ -41,14 +39,11 @@ function assertNoDuplicates(text: string): void {
 }
 
 test("a 2-shard node's /metrics sums the shards, passes partition series through and corrects group lag", { skip, timeout: 180_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-sharded-metrics-"));
   const partitions = PARTITIONS;
   const owners = new Set(Array.from({ length: partitions }, (_, p) => shardOf(TOPIC, p, SHARDS)));
   assert.equal(owners.size, SHARDS, "the topic's partitions are led by both shards");
-  const node = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "--shards", String(SHARDS), "--http", "http://127.0.0.1:0", "-o", "offsets.topic.num.partitions=4", "-o", "group.initial.rebalance.delay.ms=0"], 90_000);
+  const { node, url, dir, stop } = await startShardedHttpNode(SHARDS);
   try {
-    const url = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(node.log())![1];
-    await waitUntilReady(url);
     const scrape = async (): Promise<{ text: string; samples: PromSample[] }> => {
       const res = await fetch(`${url}/metrics`);
       assert.equal(res.status, 200);
@@ -103,15 +98,7 @@ test("a 2-shard node's /metrics sums the shards, passes partition series through
     assert.equal(s.filter((x) => x.name === "process_resident_memory_bytes").length, 1);
 
     // A group that consumed and stopped; then its offsets set to 1 everywhere, so every partition lags.
-    const consumer = new Consumer({ bootstrap: node.bootstrap, groupId: "stopped", autoOffsetReset: "earliest", enableAutoCommit: false, maxPollRecords: 10 });
-    try {
-      await consumer.connect();
-      consumer.subscribe([TOPIC]);
-      while ((await consumer.poll(1000)).length === 0);
-      await consumer.commit();
-    } finally {
-      await consumer.close();
-    }
+    await readSomeAndLeave(node.bootstrap, "stopped", TOPIC);
     const reset = await httpJson(`${url}/v1/groups/stopped/reset-offsets`, "POST", { topic: TOPIC, to: "offset", offset: 1, dryRun: false });
     assert.equal(reset.status, 200, JSON.stringify(reset.body));
     const after = (await scrape()).samples;
@@ -130,8 +117,6 @@ test("a 2-shard node's /metrics sums the shards, passes partition series through
     const listed = await httpJson(`${url}/v1/groups`);
     assert.equal(listed.body.groups.find((g: { groupId: string }) => g.groupId === "stopped").lag, lag);
   } finally {
-    const exit = await node.stop("SIGTERM");
-    fs.rmSync(dir, { recursive: true, force: true });
-    assert.equal(exit, 0, node.log().slice(-3000));
+    await stop();
   }
 });
