@@ -197,10 +197,10 @@ const DENO_RUN_LIMIT_MS = 15 * 60_000;
 
 /**
  * Test files the second lane runs under Bun after its Deno and sharded passes (the first lane runs every other
- * file under Bun), chosen so that both lanes take about as long: the simulations (CPU, not waiting), the oracle
- * comparisons with a real Kafka and the client interop files, about 4 of the Bun pass's 13 minutes.
+ * file under Bun), chosen so that both lanes take about as long: the simulations (CPU, not waiting) and the oracle
+ * comparisons with a real Kafka, about 2 of the Bun pass's 13 minutes.
  */
-const SECOND_LANE_BUN_FILES = ["tests/sim", "tests/oracle", "tests/interop"];
+const SECOND_LANE_BUN_FILES = ["tests/sim", "tests/oracle"];
 
 /**
  * Lanes run at once (RUNNEL_TEST_LANES): 2 runs the Bun pass of most files in one process while another runs the
