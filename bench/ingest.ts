@@ -10,7 +10,8 @@
  * (`-l 1M`, bench/iperf3.ts) measured right after it, with the consumer's CPU seconds per GB too.
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
  * Markdown under bench/results/profiles/. With --ingest-only the run stops after the produce phase (for a profile
- * of ingest alone) and writes no results file.
+ * of ingest alone) and writes no results file; it then prints what writing to new page-cache pages costs right now
+ * (and overwriting cached ones), the machine-state part of the figure.
  *
  * Besides wall throughput, each phase reports the broker's CPU seconds (user + system, from /proc) per GB moved and
  * the load average: on a shared machine wall figures swing with the load, CPU per GB much less.
@@ -54,6 +55,8 @@ const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
 const PARTITIONS = Number(values.partitions);
 const BATCH_BYTES = 1 << 20;
+/** Bytes written by the page-cache probe that follows an --ingest-only run. */
+const PAGE_CACHE_PROBE_BYTES = 256 * 1024 * 1024;
 const RECORD_BYTES = 1024;
 
 await initCrc32c();
@@ -161,6 +164,29 @@ function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncM
   return { mbps: totalBytes / 1e6 / writeSecs, syncMbps: totalBytes / 1e6 / syncSecs };
 }
 
+/**
+ * CPU seconds per GB this process spends writing `totalBytes` in 1 MiB writes to new page-cache pages (appending
+ * to a fresh file), and then overwriting the same, already cached pages. On this VM the first moves with what else
+ * runs (fresh guest pages are slow to touch under load) and the second hardly at all; the broker's log append is
+ * the first kind, so the pair tells how much of an ingest figure is the machine's state.
+ */
+function pageCacheProbe(dir: string, totalBytes: number): { appendCpuPerGB: number; overwriteCpuPerGB: number } {
+  const file = path.join(dir, "probe.bin");
+  const fd = fs.openSync(file, "w+");
+  const chunk = new Uint8Array(BATCH_BYTES).fill(7);
+  const pass = (): number => {
+    const c0 = process.cpuUsage();
+    for (let at = 0; at < totalBytes; at += chunk.length) fs.writeSync(fd, chunk, 0, chunk.length, at);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e6 / (totalBytes / 1e9);
+  };
+  const appendCpuPerGB = pass();
+  const overwriteCpuPerGB = pass();
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  return { appendCpuPerGB, overwriteCpuPerGB };
+}
+
 /** The fetch row next to iperf3 measured right after it, with CPU per GB and the load average. */
 function printFetchVsIperf3(f: { fetchMBps: number; iperf3: Awaited<ReturnType<typeof measureIperf3>>; ratio: number | null; brokerSecondsPerGB: number; consumerSecondsPerGB: number; loadAverage1m: number[] }): void {
   const load = f.loadAverage1m.map((l) => l.toFixed(2)).join(" -> ");
@@ -208,9 +234,11 @@ try {
   const generatorCpuPerGB = (genCpu.user + genCpu.system) / 1e6 / (ingest.bytes / 1e9);
   const ingestLoad = `${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}`;
   if (values["ingest-only"]) {
+    const probe = pageCacheProbe(tmp, PAGE_CACHE_PROBE_BYTES);
     printTable(`ingest only: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, [
       { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
     ]);
+    console.log(`page-cache probe right after (256 MiB of 1 MiB writes): new pages ${probe.appendCpuPerGB.toFixed(2)} CPU s/GB, overwriting cached pages ${probe.overwriteCpuPerGB.toFixed(2)} CPU s/GB`);
     process.exitCode = 0;
   } else {
 

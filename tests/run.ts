@@ -100,6 +100,17 @@ const SHARDED_SUITES: string[] = [
   "tests/interop/kafka-dump-log-reads-runnel-files.test.ts",
   "tests/interop/kafka-dump-log-reads-consumer-group-records.test.ts",
   "tests/interop/java-consumer-regex-subscription.test.ts",
+  // consumer groups read over the wire (tests/support/group-state.ts): kafkajs (a member killed, a broker restart), kcat -G
+  "tests/group/kafkajs-consumer-groups.test.ts",
+  "tests/group/kcat-consumer-group.test.ts",
+  // the HTTP side of a sharded node: metrics, JSON API, console
+  "tests/http/metrics-report-known-workload.test.ts",
+  "tests/http/woken-fetch-path-from-produce-arrival.test.ts",
+  "tests/http/json-api-state-changes.test.ts",
+  "tests/http/json-api-acls-and-users.test.ts",
+  "tests/http/console-create-topic-produce-and-browse.test.ts",
+  "tests/http/console-group-lag-and-reset.test.ts",
+  "tests/http/console-escapes-record-contents.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
