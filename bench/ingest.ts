@@ -39,13 +39,15 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "4" },
     profile: { type: "boolean", default: false },
     binary: { type: "string", default: "dist/runnel" },
+    out: { type: "string", default: path.join(ROOT, "bench", "results") },
     "ingest-only": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only] [--binary dist/runnel]");
+  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only] [--binary dist/runnel] [--out bench/results]");
   console.log("  --binary       the broker executable to run (for A/B runs of two builds)");
+  console.log("  --out          the directory ingest.json is written to");
   console.log("  --profile      run the broker from the sources under `bun --cpu-prof-md` (profile in bench/results/profiles/)");
   console.log("  --ingest-only  stop after the produce phase (profile ingest alone); writes no results file");
   process.exit(0);
@@ -288,7 +290,7 @@ try {
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
   printFetchVsIperf3(fetchVsIperf3);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 })}`);
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 }, values.out)}`);
   }
 } finally {
   broker.kill("SIGTERM");

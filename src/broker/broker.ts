@@ -34,7 +34,7 @@ import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
 import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer, type Dialer } from "../client/connection.ts";
-import { listenerEndpoint } from "../cluster/control-plane.ts";
+import { listenerEndpoint } from "../cluster/cluster-endpoints.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import type { ElectionResult } from "../cluster/leader-election.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
