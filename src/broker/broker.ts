@@ -34,7 +34,7 @@ import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
 import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer, type Dialer } from "../client/connection.ts";
-import { listenerEndpoint } from "../cluster/control-plane.ts";
+import { listenerEndpoint } from "../cluster/cluster-endpoints.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import type { ElectionResult } from "../cluster/leader-election.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
@@ -354,9 +354,11 @@ export class Broker {
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
     d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
+    if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
+      maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,

@@ -6,14 +6,15 @@
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
 import { consoleLogger, type BrokerDeps, type BrokerLogger, type ClusterView } from "../broker/broker.ts";
-import { ControlPlane, parseEtcdEndpoints } from "../cluster/control-plane.ts";
+import type { ControlPlane } from "../cluster/control-plane.ts";
+import { parseEtcdEndpoints } from "../cluster/cluster-endpoints.ts";
 import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
-import { startShardedNode, type ShardedNode, type ShardedNodeDeps } from "../shard/sharded-node.ts";
+import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -143,6 +144,8 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
   const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
   let node: ShardedNode;
   try {
+    // Loaded only here: a node of one shard never loads the shard host, the front and their worker plumbing.
+    const { startShardedNode } = await import("../shard/sharded-node.ts");
     node = await startShardedNode(config, {
       ...nodeDeps,
       logger: log,
@@ -175,9 +178,11 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
 }
 
 /** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
-function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
+async function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
   const log = consoleLogger;
-  return ControlPlane.start({
+  // Loaded only in cluster mode: a single-node broker never loads the etcd client and the controller.
+  const { ControlPlane } = await import("../cluster/control-plane.ts");
+  return await ControlPlane.start({
     endpoints,
     nodeId: config.nodeId,
     sessionTimeoutMs: config.num("broker.session.timeout.ms"),

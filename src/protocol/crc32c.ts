@@ -16,7 +16,7 @@ export const CRC32C_POLYNOMIAL = 0x82f63b78;
  * that a broker which never sees bulk traffic keeps its small footprint, little enough that the one load
  * (50-100 ms of this thread, once) is paid back within seconds of bulk ingest.
  */
-export const BULK_CRC32C_LOAD_AFTER_BYTES = 256 * 1024 * 1024;
+export const BULK_CRC32C_LOAD_AFTER_BYTES = 64 * 1024 * 1024;
 
 let hasher: IHasher | null = null;
 let native: Crc32cFunction | null = null;

@@ -14,7 +14,7 @@ import { reusePortSupported } from "../platform/net.ts";
 import { ShardSet } from "./shard-host.ts";
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { HttpServer, parseHttpListener } from "../http/http-server.ts";
-import { httpSecurity } from "../http/start-with-http.ts";
+import { httpSecurity } from "../http/http-side.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
 import type { ScramCredential } from "../security/scram.ts";
