@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, startBrokerProcess, type BrokerRuntime } from "../support/broker-process.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
+import { waitUntil } from "../transactions/wait-until.ts";
 
 const kcatSkip = haveCommand("kcat") ? false : "kcat is not installed";
 
@@ -56,11 +57,13 @@ for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
 }
 
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
-  test(`a node with 2 shards started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip over partitions of both shards`, { skip: kcatSkip, timeout: 90_000 }, async () => {
+  test(`a node with 2 shards started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip over partitions of both shards`, { skip: kcatSkip, timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-${runtime}-shards-`));
     const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", "num.partitions=4", "--http", "http://127.0.0.1:0"], 90_000);
     try {
       assert.match(b.log(), /listening on \S+ for 2 shards/);
+      // On Linux both runtimes let the shard threads accept clients too (SO_REUSEPORT).
+      await waitUntil(() => /2 of 2 shard threads accept clients too/.test(b.log()), 30_000, () => `the shard threads' fronts:\n${b.log().slice(-2000)}`);
       await kcatRoundTrip(b.bootstrap);
       // Both shards' workers answer the scrape: the records are counted once, over both.
       const url = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(b.log())![1];
