@@ -103,6 +103,14 @@ const SHARDED_SUITES: string[] = [
   // consumer groups read over the wire (tests/support/group-state.ts): kafkajs (a member killed, a broker restart), kcat -G
   "tests/group/kafkajs-consumer-groups.test.ts",
   "tests/group/kcat-consumer-group.test.ts",
+  "tests/group/librdkafka-consumer-groups.test.ts",
+  "tests/interop/kafka-cli-tools.test.ts",
+  "tests/interop/kafka-consumer-groups-kip848.test.ts",
+  "tests/interop/franz-go-consumer-protocol-group.test.ts",
+  // transactions with kafkajs and confluent-kafka (consume-transform-produce, fencing); an open one across a restart
+  "tests/transactions/kafkajs-transactional-producer.test.ts",
+  "tests/transactions/librdkafka-transactional-producer.test.ts",
+  "tests/transactions/broker-restart-open-transaction.test.ts",
   // the HTTP side of a sharded node: metrics, JSON API, console
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/woken-fetch-path-from-produce-arrival.test.ts",
