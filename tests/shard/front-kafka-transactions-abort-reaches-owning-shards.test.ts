@@ -15,6 +15,7 @@ import { BrokerConfig } from "../../src/broker/config.ts";
 import { startShardedNode } from "../../src/shard/sharded-node.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
+import { topicOnTwoShards } from "./support.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { KAFKA_TOOL, javaSkip, startToolSession } from "../support/java.ts";
 
@@ -37,14 +38,7 @@ test("kafka-transactions abort ends a hanging transaction on partitions of both 
   const tools = startToolSession();
   try {
     const bootstrap = `127.0.0.1:${node.port()}`;
-    let topic = "";
-    for (let i = 0; topic === ""; i++) {
-      const name = `hang-${i}`;
-      const created = await c.request(19, 7, { topics: [{ name, numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
-      assert.equal(created.topics[0].errorCode, 0);
-      const owners = [0, 1].map((p) => node.shards.metadata.partitionState(name, p)!.leader);
-      if (owners[0] !== owners[1]) topic = name;
-    }
+    const topic = await topicOnTwoShards(c, node.shards, "hang");
     const r = await runProc(PYTHON, [SCRIPT, bootstrap, topic], { timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /written/);
