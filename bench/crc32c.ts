@@ -6,11 +6,11 @@
  *   node_modules/.bin/deno run -A bench/crc32c.ts
  *
  * Candidates: hash-wasm's WASM CRC-32 with the Castagnoli polynomial (the portable fallback), a TypeScript
- * slicing-by-8 (bench/crc32c-sliced.ts), and, where it loads, the Node-API addon @node-rs/crc32 (SSE4.2) that the
- * broker uses when it can (src/platform/native-crc32c.ts).
+ * slicing-by-8 (bench/crc32c-sliced.ts), and, where they load, the Node-API addons aws-crt (aws-checksums) and
+ * @node-rs/crc32 (SSE4.2), the first of which the broker uses when it can (src/platform/native-crc32c.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { crc32cWasm, initCrc32c, nativeCrc32c } from "../src/protocol/crc32c.ts";
+import { crc32cWasm, initCrc32c, nativeCrc32cImplementations } from "../src/protocol/crc32c.ts";
 import { crc32cSliced } from "./crc32c-sliced.ts";
 
 /** Each measurement runs at least this long. */
@@ -38,14 +38,13 @@ function measure(crc: (buf: Uint8Array) => number, buf: Uint8Array): number {
   return best;
 }
 
-await initCrc32c();
+await initCrc32c("now");
 const impls: Impl[] = [
   { name: "wasm hash-wasm", crc: (b) => crc32cWasm(b) },
   { name: "ts slicing-by-8", crc: (b) => crc32cSliced(b) },
 ];
-const native = nativeCrc32c();
-if (native !== null) impls.push({ name: "napi @node-rs/crc32 (SSE4.2)", crc: native });
-else console.log("napi @node-rs/crc32: not loaded on this runtime (Deno needs --allow-ffi)");
+for (const n of nativeCrc32cImplementations()) impls.push({ name: n.name, crc: n.crc });
+if (nativeCrc32cImplementations().length === 0) console.log("napi CRC-32C addons: none loaded on this runtime (Deno needs --allow-ffi)");
 
 const backing = new Uint8Array(1024 * 1024 + 3);
 for (let i = 0; i < backing.length; i++) backing[i] = (i * 2654435761) >>> 24;

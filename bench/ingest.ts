@@ -10,7 +10,8 @@
  * (`-l 1M`, bench/iperf3.ts) measured right after it, with the consumer's CPU seconds per GB too.
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
  * Markdown under bench/results/profiles/. With --ingest-only the run stops after the produce phase (for a profile
- * of ingest alone) and writes no results file.
+ * of ingest alone) and writes no results file; it then prints what writing to new page-cache pages costs right now
+ * (and overwriting cached ones), the machine-state part of the figure.
  *
  * Besides wall throughput, each phase reports the broker's CPU seconds (user + system, from /proc) per GB moved and
  * the load average: on a shared machine wall figures swing with the load, CPU per GB much less.
@@ -38,13 +39,15 @@ const { values } = parseArgs({
     partitions: { type: "string", default: "4" },
     profile: { type: "boolean", default: false },
     binary: { type: "string", default: "dist/runnel" },
+    out: { type: "string", default: path.join(ROOT, "bench", "results") },
     "ingest-only": { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only] [--binary dist/runnel]");
+  console.log("usage: bun bench/ingest.ts [--seconds 5] [--connections 4] [--inflight 4] [--partitions 4] [--profile] [--ingest-only] [--binary dist/runnel] [--out bench/results]");
   console.log("  --binary       the broker executable to run (for A/B runs of two builds)");
+  console.log("  --out          the directory ingest.json is written to");
   console.log("  --profile      run the broker from the sources under `bun --cpu-prof-md` (profile in bench/results/profiles/)");
   console.log("  --ingest-only  stop after the produce phase (profile ingest alone); writes no results file");
   process.exit(0);
@@ -54,6 +57,8 @@ const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
 const PARTITIONS = Number(values.partitions);
 const BATCH_BYTES = 1 << 20;
+/** Bytes written by the page-cache probe that follows an --ingest-only run. */
+const PAGE_CACHE_PROBE_BYTES = 256 * 1024 * 1024;
 const RECORD_BYTES = 1024;
 
 await initCrc32c();
@@ -80,7 +85,8 @@ async function drive(host: string, port: number, frames: Uint8Array[], seconds: 
         let k = ci * INFLIGHT + li;
         while (performance.now() < end) {
           const f = frames[k++ % frames.length];
-          // Each request must carry its own copy: the broker writes offsets into it, and we reuse the frame.
+          // The same pre-encoded frame is written again each time (no copy here: the broker stamps offsets into the
+          // bytes it received, not into ours), so the generator's CPU is almost all the kernel's send copy.
           await c.request(f);
           requests++;
           bytes += f.length;
@@ -160,6 +166,29 @@ function sequentialWrite(dir: string, totalBytes: number): { mbps: number; syncM
   return { mbps: totalBytes / 1e6 / writeSecs, syncMbps: totalBytes / 1e6 / syncSecs };
 }
 
+/**
+ * CPU seconds per GB this process spends writing `totalBytes` in 1 MiB writes to new page-cache pages (appending
+ * to a fresh file), and then overwriting the same, already cached pages. On this VM the first moves with what else
+ * runs (fresh guest pages are slow to touch under load) and the second hardly at all; the broker's log append is
+ * the first kind, so the pair tells how much of an ingest figure is the machine's state.
+ */
+function pageCacheProbe(dir: string, totalBytes: number): { appendCpuPerGB: number; overwriteCpuPerGB: number } {
+  const file = path.join(dir, "probe.bin");
+  const fd = fs.openSync(file, "w+");
+  const chunk = new Uint8Array(BATCH_BYTES).fill(7);
+  const pass = (): number => {
+    const c0 = process.cpuUsage();
+    for (let at = 0; at < totalBytes; at += chunk.length) fs.writeSync(fd, chunk, 0, chunk.length, at);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e6 / (totalBytes / 1e9);
+  };
+  const appendCpuPerGB = pass();
+  const overwriteCpuPerGB = pass();
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  return { appendCpuPerGB, overwriteCpuPerGB };
+}
+
 /** The fetch row next to iperf3 measured right after it, with CPU per GB and the load average. */
 function printFetchVsIperf3(f: { fetchMBps: number; iperf3: Awaited<ReturnType<typeof measureIperf3>>; ratio: number | null; brokerSecondsPerGB: number; consumerSecondsPerGB: number; loadAverage1m: number[] }): void {
   const load = f.loadAverage1m.map((l) => l.toFixed(2)).join(" -> ");
@@ -207,9 +236,11 @@ try {
   const generatorCpuPerGB = (genCpu.user + genCpu.system) / 1e6 / (ingest.bytes / 1e9);
   const ingestLoad = `${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}`;
   if (values["ingest-only"]) {
+    const probe = pageCacheProbe(tmp, PAGE_CACHE_PROBE_BYTES);
     printTable(`ingest only: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, [
       { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
     ]);
+    console.log(`page-cache probe right after (256 MiB of 1 MiB writes): new pages ${probe.appendCpuPerGB.toFixed(2)} CPU s/GB, overwriting cached pages ${probe.overwriteCpuPerGB.toFixed(2)} CPU s/GB`);
     process.exitCode = 0;
   } else {
 
@@ -259,7 +290,7 @@ try {
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
   printFetchVsIperf3(fetchVsIperf3);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 })}`);
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 }, values.out)}`);
   }
 } finally {
   broker.kill("SIGTERM");

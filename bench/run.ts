@@ -6,8 +6,11 @@
  * peers with apt-get, runs every server on 127.0.0.1 with a free port and a bounded run, stops everything it
  * started, and writes bench/results/REPORT.md, suite.json and SVG charts.
  *
- * Usage: bun bench/run.ts [--quick] [--no-kafka]   (--quick: shorter runs and a smaller sweep, for trying the suite out;
- * the head to head with Apache Kafka, bench/kafka.ts, runs last unless --no-kafka and writes its own KAFKA.md)
+ * Usage: bun bench/run.ts [--quick] [--no-kafka] [--out DIR] [--binary PATH]   (--quick: shorter runs and a smaller
+ * sweep, for trying the suite out; the head to head with Apache Kafka, bench/kafka.ts, runs last unless --no-kafka and
+ * writes its own KAFKA.md; --out writes the report, suite.json, ingest.json and the charts to DIR instead of
+ * bench/results, for a scratch run to compare with the committed report; --binary measures that executable instead of
+ * building dist/runnel, for A/B runs of two builds)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -27,13 +30,13 @@ import { CONSUME_SCENARIOS, PRODUCE_SCENARIOS, type SuiteResults, type SweepRow,
 import { barChart, scatterChart } from "./suite/svg-chart.ts";
 import { kafkaSuite } from "./kafka.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" } } });
+const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" }, out: { type: "string" }, binary: { type: "string" } } });
 const QUICK = values.quick ?? false;
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const RESULTS = path.join(ROOT, "bench", "results");
+const RESULTS = path.resolve(values.out ?? path.join(ROOT, "bench", "results"));
 const BUN = path.join(ROOT, "node_modules", ".bin", "bun");
-const BINARY = path.join(ROOT, "dist", "runnel");
+const BINARY = path.resolve(values.binary ?? path.join(ROOT, "dist", "runnel"));
 
 /** Seconds of each as-fast-as-possible produce run. */
 const PRODUCE_SECONDS = QUICK ? 1.5 : 3;
@@ -274,9 +277,11 @@ async function main(): Promise<void> {
   step("checking peers (redis-server, nats-server, iperf3, fio)");
   const tools = await ensureTools(ROOT);
   notes.push(...tools.notes);
-  step("building dist/runnel (npm run build)");
-  const build = await runCommand("npm", ["run", "build"], { cwd: ROOT, timeoutMs: 300_000 });
-  if (build.code !== 0 || !fs.existsSync(BINARY)) throw new Error(`npm run build failed: ${build.stderr.trim().split("\n").slice(-5).join("\n")}`);
+  if (values.binary === undefined) {
+    step("building dist/runnel (npm run build)");
+    const build = await runCommand("npm", ["run", "build"], { cwd: ROOT, timeoutMs: 300_000 });
+    if (build.code !== 0 || !fs.existsSync(BINARY)) throw new Error(`npm run build failed: ${build.stderr.trim().split("\n").slice(-5).join("\n")}`);
+  } else if (!fs.existsSync(BINARY)) throw new Error(`${BINARY} is missing`);
 
   const versions: Record<string, string> = {
     runnel: (await versionOf(BINARY, ["--version"])).replace(/^runnel /, ""),
@@ -303,7 +308,7 @@ async function main(): Promise<void> {
   step(`  loopback TCP ${limits.tcpMBps?.toFixed(0)} MB/s; disk write ${limits.diskWriteMBps?.toFixed(0)} MB/s; fdatasync p50 ${limits.fdatasyncMs?.p50.toFixed(3)} ms p99 ${limits.fdatasyncMs?.p99.toFixed(3)} ms`);
 
   step("broker-only ingest and fetch with 1 MiB batches (bench/ingest.ts)");
-  const ingest = await attempt("bench/ingest.ts", () => runIngest(ROOT, BUN, QUICK ? 2 : 3));
+  const ingest = await attempt("bench/ingest.ts", () => runIngest(ROOT, BUN, QUICK ? 2 : 3, BINARY, RESULTS));
   if (ingest) step(`  ingest ${ingest.ingestMBps.toFixed(0)} MB/s, fetch ${ingest.fetchMBps.toFixed(0)} MB/s, TCP sink ${ingest.sinkMBps.toFixed(0)} MB/s`);
 
   step("Runnel: produce, consume, end to end");
@@ -347,7 +352,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(RESULTS, "suite.json"), JSON.stringify(results, null, 2) + "\n");
   writeCharts(results);
   fs.writeFileSync(path.join(RESULTS, "REPORT.md"), renderReport(results));
-  step(`wrote bench/results/REPORT.md, suite.json, produce-throughput.svg, e2e-latency.svg, sweep-throughput.svg, sweep-tradeoff.svg`);
+  step(`wrote ${path.relative(ROOT, RESULTS) || "."}/REPORT.md, suite.json, produce-throughput.svg, e2e-latency.svg, sweep-throughput.svg, sweep-tradeoff.svg`);
   if (!values["no-kafka"]) {
     step("Apache Kafka head to head (bench/kafka.ts)");
     // Not through attempt(): the head to head takes minutes; each of its measurements is bounded on its own.

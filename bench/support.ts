@@ -25,8 +25,7 @@ export function printTable(title: string, rows: Record<string, string | number>[
 }
 
 /** Writes `data` as bench/results/<name>.json with the machine and time. */
-export function writeResults(name: string, data: unknown): string {
-  const dir = path.join(ROOT, "bench", "results");
+export function writeResults(name: string, data: unknown, dir = path.join(ROOT, "bench", "results")): string {
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
   const os = require("node:os") as typeof import("node:os");

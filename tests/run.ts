@@ -75,6 +75,42 @@ const SHARDED_SUITES: string[] = [
   "tests/client/producer-codecs-read-by-kcat-kafkajs-python.test.ts",
   "tests/client/consumer-fetch-settings-and-positions.test.ts",
   "tests/client/consumer-reads-kcat-kafkajs-python-producers.test.ts",
+  // power cuts on the forgetful disk (acked records, topic changes; the negative control without fdatasync too)
+  "tests/durability/power-cut-keeps-acked-records.test.ts",
+  "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
+  "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
+  // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
+  "tests/security/sasl-plain-scram-kafkajs.test.ts",
+  "tests/security/tls-sasl-librdkafka.test.ts",
+  "tests/security/runnel-client-tls-sasl.test.ts",
+  "tests/security/tls-certificate-reload.test.ts",
+  "tests/security/mtls-principal-acls.test.ts",
+  "tests/security/oauthbearer-unsecured-jws.test.ts",
+  "tests/security/oauthbearer-jwks-kafkajs.test.ts",
+  "tests/security/acl-authorization-kafkajs.test.ts",
+  "tests/cli/commands-over-sasl-ssl.test.ts",
+  "tests/cli/user-and-acl-commands.test.ts",
+  // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
+  "tests/broker/compaction-consumer-offsets-restart.test.ts",
+  "tests/broker/idempotence.test.ts",
+  "tests/broker/fetch-sessions.test.ts",
+  "tests/broker/large-produce-frames-stored-intact.test.ts",
+  "tests/broker/list-offsets-nothing-found-has-no-epoch.test.ts",
+  "tests/broker/log-lines-escape-client-ids.test.ts",
+  "tests/interop/kafka-dump-log-reads-runnel-files.test.ts",
+  "tests/interop/kafka-dump-log-reads-consumer-group-records.test.ts",
+  "tests/interop/java-consumer-regex-subscription.test.ts",
+  // consumer groups read over the wire (tests/support/group-state.ts): kafkajs (a member killed, a broker restart), kcat -G
+  "tests/group/kafkajs-consumer-groups.test.ts",
+  "tests/group/kcat-consumer-group.test.ts",
+  // the HTTP side of a sharded node: metrics, JSON API, console
+  "tests/http/metrics-report-known-workload.test.ts",
+  "tests/http/woken-fetch-path-from-produce-arrival.test.ts",
+  "tests/http/json-api-state-changes.test.ts",
+  "tests/http/json-api-acls-and-users.test.ts",
+  "tests/http/console-create-topic-produce-and-browse.test.ts",
+  "tests/http/console-group-lag-and-reset.test.ts",
+  "tests/http/console-escapes-record-contents.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

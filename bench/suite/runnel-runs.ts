@@ -54,11 +54,11 @@ export interface IngestFigures {
   fileWriteMBps: number;
 }
 
-/** Runs bench/ingest.ts for `seconds` and reads the figures it wrote to bench/results/ingest.json. */
-export async function runIngest(root: string, bun: string, seconds: number): Promise<IngestFigures> {
-  const r = await runCommand(bun, [path.join(root, "bench", "ingest.ts"), "--seconds", String(seconds)], { cwd: root, timeoutMs: 180_000 });
+/** Runs bench/ingest.ts for `seconds` against `binary` and reads the figures it wrote to `outDir`/ingest.json. */
+export async function runIngest(root: string, bun: string, seconds: number, binary: string, outDir: string): Promise<IngestFigures> {
+  const r = await runCommand(bun, [path.join(root, "bench", "ingest.ts"), "--seconds", String(seconds), "--binary", binary, "--out", outDir], { cwd: root, timeoutMs: 180_000 });
   if (r.code !== 0) throw new Error(`bench/ingest.ts failed (${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
-  const doc = JSON.parse(fs.readFileSync(path.join(root, "bench", "results", "ingest.json"), "utf8")) as { data: { rows: { measure: string; "MB/s": number }[] } };
+  const doc = JSON.parse(fs.readFileSync(path.join(outDir, "ingest.json"), "utf8")) as { data: { rows: { measure: string; "MB/s": number }[] } };
   const rows = doc.data.rows;
   const find = (prefix: string) => rows.find((x) => x.measure.startsWith(prefix))?.["MB/s"] ?? NaN;
   return {

@@ -3,6 +3,7 @@
  * plain-text rendering, with throughput in records/s and MB/s (10^6 bytes) and latency percentiles in ms.
  */
 import { type BrokerPhases, formatBrokerPhases } from "./broker-phases.ts";
+import type { E2eBreakdown } from "./e2e-breakdown.ts";
 import type { LatencySummary } from "./latency-histogram.ts";
 
 /** Throughput of one side of a run. */
@@ -37,6 +38,8 @@ export interface BenchReport {
   consume: SideReport | null;
   /** Producer-send to consumer-receive latency (e2e runs). */
   e2eLatencyMs: LatencySummary | null;
+  /** Client-side parts of the end-to-end latency (e2e runs). */
+  e2eBreakdownMs?: E2eBreakdown;
   /** The broker's request phases over the measured part of the run (`--broker-metrics`), when read. */
   broker?: BrokerPhases | null;
 }
@@ -82,6 +85,24 @@ export function formatReport(r: BenchReport): string {
   if (r.produce !== null) lines.push(...sideLines("produce", r.produce, "send-to-ack latency"));
   if (r.consume !== null) lines.push(...sideLines("consume", r.consume, "latency"));
   if (r.e2eLatencyMs !== null && r.e2eLatencyMs.count > 0) lines.push(latencyLine("end-to-end latency", r.e2eLatencyMs));
+  if (r.e2eBreakdownMs !== undefined) lines.push(...formatBreakdown(r.e2eBreakdownMs));
   if (r.broker != null) lines.push(...formatBrokerPhases(r.broker));
   return lines.join("\n") + "\n";
+}
+
+const BREAKDOWN_LABELS: readonly [Exclude<keyof E2eBreakdown, "produceRequests" | "producerCpuS" | "consumerCpuS">, string][] = [
+  ["producerBatchAge", "producer: batch age at send (per record)"],
+  ["producerBeyondLinger", "producer: beyond linger.ms (per record)"],
+  ["producerTimerLate", "producer: linger timer lateness"],
+  ["sendToFetchResponse", "send to Fetch response decoded"],
+  ["inConsumer", "Fetch response decoded to record timed"],
+  ["producerLoopLag", "producer event-loop lag"],
+  ["consumerLoopLag", "consumer event-loop lag"],
+];
+
+function formatBreakdown(b: E2eBreakdown): string[] {
+  const cpu = `producer CPU ${b.producerCpuS} s, consumer CPU ${b.consumerCpuS} s`;
+  const lines = [`end-to-end breakdown (client side; ${b.produceRequests.toLocaleString("en-US")} Produce requests; ${cpu}):`];
+  for (const [key, label] of BREAKDOWN_LABELS) if (b[key].count > 0) lines.push(latencyLine(` ${label}`, b[key]));
+  return lines;
 }

@@ -5,6 +5,7 @@
  */
 import { Admin } from "../client/admin.ts";
 import { Consumer, type ConsumerConfig, type TopicPartition } from "../client/consumer.ts";
+import type { ReceiveTiming } from "./e2e-breakdown.ts";
 import type { LoadMeter } from "./load-meter.ts";
 import { readStamp } from "./payloads.ts";
 import type { StopFlag } from "./produce-load.ts";
@@ -136,9 +137,10 @@ export async function awaitPositions(consumers: readonly Consumer[], timeoutMs: 
 /**
  * Polls until `stop` says so, counting into `meter`. With `stampClockOffsetMs` (end-to-end runs) each stamped value
  * is timed: the stamp is the producer's performance.now(), and the producer's clock is this process's
- * performance.now() plus the offset (0 when the producer runs here).
+ * performance.now() plus the offset (0 when the producer runs here). With `timing`, each timed record's latency is
+ * also split at the moment the Fetch response that carried it was decoded.
  */
-export async function runConsumeLoad(consumers: readonly Consumer[], meter: LoadMeter, stop: ConsumeStop, stampClockOffsetMs: number | null): Promise<ConsumeLoadResult> {
+export async function runConsumeLoad(consumers: readonly Consumer[], meter: LoadMeter, stop: ConsumeStop, stampClockOffsetMs: number | null, timing?: ReceiveTiming): Promise<ConsumeLoadResult> {
   const stamped = stampClockOffsetMs !== null;
   const offset = stampClockOffsetMs ?? 0;
   let first = -1;
@@ -156,6 +158,8 @@ export async function runConsumeLoad(consumers: readonly Consumer[], meter: Load
       if (recs.length === 0) continue;
       const at = performance.now();
       const atProducer = at + offset;
+      const split = timing !== undefined && at >= meter.measureFromMs && c.lastPollReceivedAtMs === c.lastPollReceivedAtMs;
+      const receivedAtProducer = c.lastPollReceivedAtMs + offset;
       let bytes = 0;
       for (let i = 0; i < recs.length; i++) {
         const v = recs[i].value;
@@ -163,7 +167,13 @@ export async function runConsumeLoad(consumers: readonly Consumer[], meter: Load
         bytes += v.length;
         if (stamped) {
           const sent = readStamp(v);
-          if (sent === sent) meter.recordLatency((atProducer - sent) * 1000);
+          if (sent === sent) {
+            meter.recordLatency((atProducer - sent) * 1000);
+            if (split) {
+              timing.toFetchResponse.record((receivedAtProducer - sent) * 1000);
+              timing.inConsumer.record((atProducer - receivedAtProducer) * 1000);
+            }
+          }
         }
       }
       meter.count(recs.length, bytes);

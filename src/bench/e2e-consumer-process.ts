@@ -12,6 +12,7 @@
 import { runnelCommand } from "../cli/runnel-command.ts";
 import { type LineChild, lineSplitter, startLineChild } from "../platform/child-process.ts";
 import { awaitPositions, type ConsumeLoadSettings, connectConsumers, DrainStop, runConsumeLoad } from "./consume-load.ts";
+import { type ConsumerBreakdown, consumerBreakdown, LoopLagProbe, ReceiveTiming } from "./e2e-breakdown.ts";
 import type { LatencySummary } from "./latency-histogram.ts";
 import { LoadMeter, startProgress } from "./load-meter.ts";
 
@@ -42,6 +43,8 @@ export interface E2eConsumerResult {
   seconds: number;
   /** Send-to-receive latency after the warm-up. */
   latency: LatencySummary;
+  /** The consumer's part of the latency breakdown. */
+  breakdown: ConsumerBreakdown;
 }
 
 /** The parent's handle on a started consumer process. */
@@ -117,6 +120,8 @@ export async function runE2eConsumerChild(settingsJson: string, progressWrite: (
   let offsetMs = 0;
   const until = new DrainStop(E2E_DRAIN_MS);
   let progress = startProgress([], 0, progressWrite);
+  const timing = new ReceiveTiming();
+  const loop = new LoopLagProbe(Infinity);
   try {
     await awaitPositions(consumers, E2E_POSITIONS_TIMEOUT_MS);
     let started!: () => void;
@@ -129,6 +134,8 @@ export async function runE2eConsumerChild(settingsJson: string, progressWrite: (
         if (msg.go === true) {
           offsetMs = msg.offset!;
           if (s.warmupS > 0) meter.measureFromMs = performance.now() + s.warmupS * 1000;
+          loop.measureFromMs = meter.measureFromMs;
+          loop.start();
           progress = startProgress([{ name: "e2e", meter }], s.progressMs, progressWrite);
           started();
         }
@@ -141,12 +148,15 @@ export async function runE2eConsumerChild(settingsJson: string, progressWrite: (
     });
     write({ ready: true });
     await go;
-    const r = await runConsumeLoad(consumers, meter, until, offsetMs);
-    const result: E2eConsumerResult = { records: r.records, bytes: r.bytes, seconds: r.seconds, latency: meter.latency.summary() };
+    const r = await runConsumeLoad(consumers, meter, until, offsetMs, timing);
+    loop.stop();
+    const breakdown = consumerBreakdown(timing, loop);
+    const result: E2eConsumerResult = { records: r.records, bytes: r.bytes, seconds: r.seconds, latency: meter.latency.summary(), breakdown };
     write({ result });
     return 0;
   } finally {
     until.stop();
+    loop.stop();
     progress.stop();
     process.stdin.pause();
     await Promise.all(consumers.map((c) => c.close().catch(() => {})));

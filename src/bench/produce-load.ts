@@ -9,15 +9,23 @@
  * yields to the event loop every few milliseconds so responses are read while it runs.
  */
 import { Admin } from "../client/admin.ts";
-import { Producer, type ProducerConfig, type ProducerRecord } from "../client/producer.ts";
+import { Producer, type ProducerConfig, type ProducerInstrument, type ProducerRecord } from "../client/producer.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { LoadMeter } from "./load-meter.ts";
 import { payloadPool, STAMP_BYTES, stampTime } from "./payloads.ts";
 
 /** Most producers one bench process runs. */
 export const MAX_PRODUCERS = 64;
-/** Longest the send loop runs without yielding to the event loop (ms). */
-const YIELD_EVERY_MS = 2;
+/**
+ * Longest the send loop runs without yielding to the event loop (ms): timers (the producer's linger) and socket
+ * reads (acknowledgements that free the in-flight window) wait this long at most while it catches up.
+ */
+const YIELD_EVERY_MS = 0.5;
+/**
+ * Records the send loop appends between microtask yields, so a batch that filled (or a new batch's timer) is
+ * handed to the producer's sender within a few microseconds instead of when the loop next sleeps.
+ */
+const MICROTASK_YIELD_EVERY = 16;
 /** How many records the loop sends between clock reads when unpaced. */
 const CLOCK_CHECK_EVERY = 64;
 /** Shortest sleep worth taking when ahead of the pacing schedule (ms). */
@@ -113,8 +121,8 @@ export interface StopFlag {
   stopped: boolean;
 }
 
-/** Connects producers with `s`'s settings (not yet sending). */
-export async function connectProducers(s: ProduceLoadSettings): Promise<Producer[]> {
+/** Connects producers with `s`'s settings (not yet sending), each observed by `instrument` when given. */
+export async function connectProducers(s: ProduceLoadSettings, instrument?: ProducerInstrument): Promise<Producer[]> {
   if (!Number.isInteger(s.producers) || s.producers < 1 || s.producers > MAX_PRODUCERS) throw new RangeError(`producers must be 1..${MAX_PRODUCERS}`);
   const config: ProducerConfig = {
     bootstrap: s.bootstrap,
@@ -126,6 +134,7 @@ export async function connectProducers(s: ProduceLoadSettings): Promise<Producer
     maxInFlightRequestsPerConnection: s.maxInFlight,
     bufferMemory: s.bufferMemory,
     maxRequestSize: s.maxRequestSize,
+    instrument,
   };
   const producers: Producer[] = [];
   try {
@@ -230,6 +239,7 @@ async function sendLoop(
       // Counted when the next sampled record is acknowledged (or at the end).
       p.sendAndForget(record);
     }
+    if (i % MICROTASK_YIELD_EVERY === MICROTASK_YIELD_EVERY - 1) await null;
     if (p.blockedRecords > 0) {
       // The producer kept a reference to the value: the next stamped record needs a fresh buffer.
       if (scratch !== null) scratch = new Uint8Array(size);

@@ -34,7 +34,7 @@ import { ReplicaFetcher } from "../replication/replica-fetcher.ts";
 import { LeaderChannel } from "../replication/leader-channel.ts";
 import { interBrokerSecurity } from "../security/inter-broker.ts";
 import { tcpDialer, type Dialer } from "../client/connection.ts";
-import { listenerEndpoint } from "../cluster/control-plane.ts";
+import { listenerEndpoint } from "../cluster/cluster-endpoints.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import type { ElectionResult } from "../cluster/leader-election.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
@@ -72,7 +72,7 @@ import { FOLLOWER_REPLICATION_THROTTLED_RATE, LEADER_REPLICATION_THROTTLED_RATE,
 import { PartitionLog } from "../storage/partition-log.ts";
 import { silentStorageLogger } from "../storage/storage-deps.ts";
 import { UNSHARED_LOG_DIRS, type LogDirShare } from "../storage/log-dir-share.ts";
-import { takeBackFromShards } from "./log-dir-layout.ts";
+import { createLogDir, takeBackFromShards } from "./log-dir-layout.ts";
 
 /** Logger used across the broker. */
 export interface BrokerLogger {
@@ -314,7 +314,7 @@ export class Broker {
     const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
-    await Promise.all([initCrc32c(), initCompression()]);
+    await Promise.all([initCrc32c("lazy"), initCompression()]); // every produced batch's CRC is checked: bulk once traffic is
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     // KIP-112: a log dir whose disk fails at start goes offline and the broker starts with the others. The first one
     // also holds the metadata (meta.properties, the local metadata store): its failure stops the start (Kafka's
@@ -322,10 +322,7 @@ export class Broker {
     const failedDirs = new Map<string, unknown>();
     for (const dir of dirs) {
       try {
-        if (!d.fs.exists(dir)) {
-          d.fs.mkdirp(dir);
-          d.fs.syncDir(nodePath.dirname(dir)); // a new log dir's name must survive a power cut, as Kafka does
-        }
+        createLogDir(d.fs, dir);
         d.fs.list(dir);
       } catch (e) {
         if (dir === dirs[0] || !isLogDirStartFailure(e)) throw e;
@@ -357,9 +354,11 @@ export class Broker {
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
     d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
+    if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
+      maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,

@@ -6,7 +6,10 @@
  *   runs out of descriptors.
  * - `max.connections.per.ip` and `max.connections.per.ip.overrides` (`host:count,host:count`): a connection over
  *   its address's limit is accepted and closed at once, as Kafka does.
+ * On a sharded node every accepting thread counts in one node-wide table ({@link NodeConnectionQuotas}), so the
+ * limits hold for the node as one broker, whichever thread the kernel gave a connection.
  */
+import { SharedKeyTable } from "../platform/shared-table.ts";
 
 /** Parses `max.connections.per.ip.overrides` (`host:count` pairs, comma separated). */
 export function parsePerIpOverrides(text: string): Map<string, number> {
@@ -21,8 +24,28 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
   return out;
 }
 
+/** The connection counts a listener admits against (one broker's, or a whole sharded node's). */
+export interface ConnectionCounts {
+  /** The effective `max.connections`. */
+  readonly maxConnections: number;
+  /** Open connections. */
+  readonly total: number;
+  /** Counts a new connection from `ip`; null, or (nothing counted) the name of the limit that refuses it. */
+  admit(ip: string): string | null;
+  /** Forgets a closed connection from `ip`. */
+  release(ip: string): void;
+  /** Whether the listener must stop accepting. */
+  full(): boolean;
+  /**
+   * Counts shared with other threads: a counter of changes of {@link ConnectionCounts.full} and a wait for the next
+   * change after it, so every thread's listeners pause when the node is full and resume when a connection closes in
+   * any thread; `wake` ends every such wait (a listener closing).
+   */
+  readonly shared?: { changes(): number; changedSince(seen: number): Promise<void>; wake(): void };
+}
+
 /** Counts open connections per address and in total. */
-export class ConnectionQuotas {
+export class ConnectionQuotas implements ConnectionCounts {
   private readonly perIp = new Map<string, number>();
   /** Open connections. */
   total = 0;
@@ -36,13 +59,13 @@ export class ConnectionQuotas {
     if (!(maxConnections >= 1)) throw new Error(`max.connections must be at least 1, got ${maxConnections}`);
   }
 
-  /** Counts a new connection from `ip`; false (and nothing counted) when `ip` is at its limit. */
-  admit(ip: string): boolean {
+  /** Counts a new connection from `ip`; "max.connections.per.ip" (and nothing counted) when `ip` is at its limit. */
+  admit(ip: string): string | null {
     const n = this.perIp.get(ip) ?? 0;
-    if (n >= (this.overrides.get(ip) ?? this.maxPerIp)) return false;
+    if (n >= (this.overrides.get(ip) ?? this.maxPerIp)) return "max.connections.per.ip";
     this.perIp.set(ip, n + 1);
     this.total++;
-    return true;
+    return null;
   }
 
   /** Forgets a closed connection from `ip`. */
@@ -55,6 +78,79 @@ export class ConnectionQuotas {
   }
 
   /** Whether the listener must stop accepting. */
+  full(): boolean {
+    return this.total >= this.maxConnections;
+  }
+}
+
+/** Client addresses with open connections a sharded node tracks when per-address limits are set. */
+export const NODE_CONNECTION_ADDRESSES = 16_384;
+/** Address characters kept exactly (an IPv6 address has at most 45). */
+const ADDRESS_CHARS = 48;
+
+/** A new node-wide connection table for {@link NodeConnectionQuotas} (its buffer goes to every accepting thread). */
+export function nodeConnectionTable(): SharedKeyTable {
+  return SharedKeyTable.create({ slots: NODE_CONNECTION_ADDRESSES, keyChars: ADDRESS_CHARS, values: 1, globals: 1 });
+}
+
+/**
+ * The connection counts of a sharded node, in a table every accepting thread shares: the total (global 0) and, when
+ * `max.connections.per.ip` or its overrides are set, the open connections of each address. A thread that accepts a
+ * connection over a limit closes it at once (another thread may have filled the node just before).
+ */
+export class NodeConnectionQuotas implements ConnectionCounts {
+  private readonly perIpLimited: boolean;
+  readonly shared: ConnectionCounts["shared"];
+
+  constructor(readonly maxConnections: number, readonly maxPerIp: number, readonly overrides: ReadonlyMap<string, number>, private readonly table: SharedKeyTable) {
+    if (!(maxConnections >= 1)) throw new Error(`max.connections must be at least 1, got ${maxConnections}`);
+    this.perIpLimited = maxPerIp < 2147483647 || overrides.size > 0;
+    this.shared = { changes: () => table.wakeCount(), changedSince: (seen) => table.changedSince(seen), wake: () => table.wake() };
+  }
+
+  get total(): number {
+    return this.table.locked(() => this.table.global(0));
+  }
+
+  admit(ip: string): string | null {
+    const t = this.table;
+    const over = t.locked(() => {
+      const total = t.global(0);
+      if (total >= this.maxConnections) return `max.connections=${this.maxConnections} (node-wide)`;
+      if (this.perIpLimited) {
+        const slot = t.find(ip, true);
+        if (slot < 0) return `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`;
+        const n = t.value(slot, 0);
+        if (n >= (this.overrides.get(ip) ?? this.maxPerIp)) {
+          if (n === 0) t.remove(slot);
+          return "max.connections.per.ip";
+        }
+        t.setValue(slot, 0, n + 1);
+      }
+      t.setGlobal(0, total + 1);
+      return null;
+    });
+    if (over === null && this.full()) t.wake();
+    return over;
+  }
+
+  release(ip: string): void {
+    const t = this.table;
+    const wasFull = t.locked(() => {
+      const full = t.global(0) >= this.maxConnections;
+      if (this.perIpLimited) {
+        const slot = t.find(ip, false);
+        if (slot < 0 || t.global(0) <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
+        const n = t.value(slot, 0);
+        if (n <= 1) t.remove(slot);
+        else t.setValue(slot, 0, n - 1);
+      } else if (t.global(0) <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
+      t.setGlobal(0, t.global(0) - 1);
+      return full;
+    });
+    if (wasFull) t.wake();
+  }
+
   full(): boolean {
     return this.total >= this.maxConnections;
   }

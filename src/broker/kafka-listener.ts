@@ -10,7 +10,8 @@ import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection, responseWriter, type ConnectionOptions } from "./connection.ts";
-import { ConnectionQuotas, parsePerIpOverrides } from "./connection-quotas.ts";
+import { ConnectionQuotas, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts } from "./connection-quotas.ts";
+import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { RequestBudget } from "./request-budget.ts";
 import { FrameBufferPool } from "./frame-buffer-pool.ts";
@@ -35,7 +36,7 @@ export interface KafkaListener {
   /** The platform listener. */
   readonly listener: Listener;
   /** Open connections per address and in total. */
-  readonly quotas: ConnectionQuotas;
+  readonly quotas: ConnectionCounts;
   /** In-flight requests and bytes. */
   readonly budget: RequestBudget;
   /** Stops accepting, closes every connection and stops the timers. */
@@ -55,17 +56,21 @@ export function effectiveMaxConnections(config: BrokerConfig, connectionFds: num
 /** Connection limits shared by every listener of a broker (`max.connections` and the request budget are broker-wide). */
 export interface ListenerLimits {
   /** Open connections per address and in total. */
-  readonly quotas: ConnectionQuotas;
+  readonly quotas: ConnectionCounts;
   /** In-flight requests and bytes. */
   readonly budget: RequestBudget;
   /** Every listener's pause (at the limit) and resume (below it again). */
   readonly members: Set<{ pause(): void; resume(): void }>;
 }
 
-/** The broker-wide limits from the config (see {@link effectiveMaxConnections}). */
-export function listenerLimits(config: BrokerConfig, connectionFds: number | null): ListenerLimits {
+/**
+ * The broker-wide limits from the config (see {@link effectiveMaxConnections}); with `nodeConnections` (a sharded
+ * node's table, src/broker/connection-quotas.ts) the connection limits count for the whole node.
+ */
+export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable): ListenerLimits {
+  const args = [effectiveMaxConnections(config, connectionFds), config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides"))] as const;
   return {
-    quotas: new ConnectionQuotas(effectiveMaxConnections(config, connectionFds), config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides"))),
+    quotas: nodeConnections === undefined ? new ConnectionQuotas(...args) : new NodeConnectionQuotas(...args, nodeConnections),
     budget: new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
     members: new Set(),
   };
@@ -125,6 +130,16 @@ export async function startKafkaListener(
     log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${listener?.port ?? port} until one closes`);
     listener?.pauseAccepting();
   };
+  // Counts shared with other threads (a sharded node): every change of the node's fullness, in any thread, pauses
+  // or resumes this listener too, so the whole node stops accepting at the limit and accepts again below it.
+  const followNode = async (counts: NonNullable<ConnectionCounts["shared"]>) => {
+    while (!stopped) {
+      const seen = counts.changes();
+      if (quotas.full()) pause();
+      else resume();
+      await counts.changedSince(seen);
+    }
+  };
   const member = { pause, resume };
   shared.members.add(member);
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
@@ -134,8 +149,9 @@ export async function startKafkaListener(
     ? (h: string, p: number, on: Parameters<typeof listen>[2]) => listenPlain(h, p, on, { reusePort: front.reusePort ?? false })
     : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on, { reusePort: front.reusePort ?? false });
   listener = await serve(host, port, (conn) => {
-    if (!quotas.admit(conn.remoteIp)) {
-      log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);
+    const over = quotas.admit(conn.remoteIp);
+    if (over !== null) {
+      log("warn", `refusing connection from ${conn.remote}: ${over} reached`);
       conn.close(false);
       return refused;
     }
@@ -153,6 +169,7 @@ export async function startKafkaListener(
       },
     };
   });
+  if (quotas.shared !== undefined) void followNode(quotas.shared);
   // TLS key material reload: the PEM files are read again every `ssl.reload.check.interval.ms`; changed and valid
   // material is used for new connections (a broken file is reported and the old material kept).
   let reloadTimer: unknown = null;
@@ -185,6 +202,7 @@ export async function startKafkaListener(
     budget,
     async close() {
       stopped = true;
+      quotas.shared?.wake();
       shared.members.delete(member);
       if (reloadTimer !== null) clock.clearTimer(reloadTimer);
       timeouts.stop();

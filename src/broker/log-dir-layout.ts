@@ -3,6 +3,7 @@
  * after a sharded run (`runnel.shards` > 1) used the dirs: shards keep these files with a per-shard suffix
  * (src/storage/log-dir-share.ts), and their partition states name the shards' internal node ids.
  */
+import * as nodePath from "node:path";
 import type { FileSystem } from "../platform/fs.ts";
 import { CLEANER_OFFSET_CHECKPOINT, LOG_START_OFFSET_CHECKPOINT, RECOVERY_POINT_CHECKPOINT } from "../storage/checkpoint.ts";
 import { CLEAN_SHUTDOWN_FILE } from "../storage/log-manager.ts";
@@ -16,6 +17,13 @@ export const ROOT_CHECKPOINTS: readonly string[] = [RECOVERY_POINT_CHECKPOINT, L
 
 /** The clean-shutdown marker at a log dir's root. */
 export const ROOT_MARKER = CLEAN_SHUTDOWN_FILE;
+
+/** Creates `dir` if it is missing and syncs its parent, so that a new log dir's name survives a power cut (as Kafka does). */
+export function createLogDir(fs: FileSystem, dir: string): void {
+  if (fs.exists(dir)) return;
+  fs.mkdirp(dir);
+  fs.syncDir(nodePath.dirname(dir));
+}
 
 /**
  * A single node starting on dirs a sharded run used: every partition comes back to `nodeId` (next leader epoch) and

@@ -9,6 +9,7 @@ import { type BenchReport, formatReport, sideReport } from "../bench/bench-repor
 import { awaitPositions, type ConsumeLoadSettings, type ConsumeStop, connectConsumers, DrainStop, recordsInTopic, runConsumeLoad } from "../bench/consume-load.ts";
 import { DEFAULT_PROGRESS_INTERVAL_MS, LoadMeter, startProgress } from "../bench/load-meter.ts";
 import { type BrokerWindow, openBrokerWindow } from "../bench/broker-phases.ts";
+import { consumerBreakdown, e2eBreakdown, LoopLagProbe, ReceiveTiming, SenderTiming } from "../bench/e2e-breakdown.ts";
 import { E2E_DRAIN_MS, E2E_POSITIONS_TIMEOUT_MS, runE2eConsumerChild, startE2eConsumerProcess } from "../bench/e2e-consumer-process.ts";
 import { COMPRESSION_CODECS, connectProducers, ensureTopic, type ProduceLoadSettings, runProduceLoad, type StopFlag } from "../bench/produce-load.ts";
 import { CLIENT_FLAGS, CLIENT_FLAGS_HELP, clusterOptions, intFlag, runCommand, UsageError } from "./client-flags.ts";
@@ -316,28 +317,36 @@ async function benchE2eTwoProcesses(ps: ProduceLoadSettings, cs: ConsumeLoadSett
   const child = startE2eConsumerProcess({ consume: cs, warmupS, progressMs });
   let producers: Awaited<ReturnType<typeof connectProducers>> = [];
   const sent = new LoadMeter();
+  const timing = new SenderTiming(ps.lingerMs, Infinity);
+  let loop: LoopLagProbe | null = null;
   let progress = startProgress([], 0, progressWriter);
   let window: BrokerWindow | null = null;
   try {
     await child.ready;
-    producers = await connectProducers(ps);
+    producers = await connectProducers(ps, timing);
     const clockErrorMs = await child.syncClocks();
     window = brokerMetrics === null ? null : await openBrokerWindow(brokerMetrics, warmupS);
     if (warmupS > 0) sent.measureFromMs = performance.now() + warmupS * 1000;
+    timing.measureFromMs = sent.measureFromMs;
+    loop = new LoopLagProbe(sent.measureFromMs);
+    loop.start();
     child.go();
     progress = startProgress([{ name: "produce", meter: sent }], progressMs, progressWriter);
     const p = await runProduceLoad(ps, producers, sent, stop);
     const c = await child.finish(p.records);
+    loop.stop();
     return {
       kind: "e2e",
       settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs), warmupS, consumerProcess: true, clockSyncErrorMs: Math.round(clockErrorMs * 1000) / 1000 },
       produce: sideReport(p.records, p.bytes, p.seconds, p.errors, p.firstError, sent.latency.summary()),
       consume: sideReport(c.records, c.bytes, c.seconds, 0, null, null),
       e2eLatencyMs: c.latency,
+      e2eBreakdownMs: e2eBreakdown(timing, loop, c.breakdown),
       broker: await window?.finish(),
     };
   } finally {
     window?.cancel();
+    loop?.stop();
     progress.stop();
     await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));
     await child.stop();
@@ -351,13 +360,19 @@ async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progre
   const sent = new LoadMeter();
   const received = new LoadMeter();
   const until = new DrainStop(E2E_DRAIN_MS);
+  const timing = new SenderTiming(ps.lingerMs, Infinity);
+  const receiving = new ReceiveTiming();
+  let loop: LoopLagProbe | null = null;
   let progress = startProgress([], 0, progressWriter);
   let window: BrokerWindow | null = null;
   try {
     await awaitPositions(consumers, E2E_POSITIONS_TIMEOUT_MS);
-    producers = await connectProducers(ps);
+    producers = await connectProducers(ps, timing);
     window = brokerMetrics === null ? null : await openBrokerWindow(brokerMetrics, warmupS);
     if (warmupS > 0) sent.measureFromMs = received.measureFromMs = performance.now() + warmupS * 1000;
+    timing.measureFromMs = sent.measureFromMs;
+    loop = new LoopLagProbe(sent.measureFromMs);
+    loop.start();
     progress = startProgress(
       [
         { name: "produce", meter: sent },
@@ -366,21 +381,25 @@ async function benchE2e(ps: ProduceLoadSettings, cs: ConsumeLoadSettings, progre
       progressMs,
       progressWriter,
     );
-    const consuming = runConsumeLoad(consumers, received, until, 0);
+    const consuming = runConsumeLoad(consumers, received, until, 0, receiving);
     const p = await runProduceLoad(ps, producers, sent, stop);
     // Everything acknowledged should arrive; wait a bounded time for it.
     until.expect(p.records);
     const c = await consuming;
+    loop.stop();
+    const lag = consumerBreakdown(receiving, loop);
     return {
       kind: "e2e",
       settings: { ...produceSettingsReport(ps), ...consumeSettingsReport(cs), warmupS, consumerProcess: false },
       produce: sideReport(p.records, p.bytes, p.seconds, p.errors, p.firstError, sent.latency.summary()),
       consume: sideReport(c.records, c.bytes, c.seconds, 0, null, null),
       e2eLatencyMs: received.latency.summary(),
+      e2eBreakdownMs: e2eBreakdown(timing, loop, lag),
       broker: await window?.finish(),
     };
   } finally {
     window?.cancel();
+    loop?.stop();
     until.stop();
     progress.stop();
     await Promise.all(producers.map((p) => p.close({ timeoutMs: 5000 })));

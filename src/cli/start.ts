@@ -6,14 +6,15 @@
 import { parseArgs } from "node:util";
 import { BrokerConfig, envNameOf } from "../broker/config.ts";
 import { consoleLogger, type BrokerDeps, type BrokerLogger, type ClusterView } from "../broker/broker.ts";
-import { ControlPlane, parseEtcdEndpoints } from "../cluster/control-plane.ts";
+import type { ControlPlane } from "../cluster/control-plane.ts";
+import { parseEtcdEndpoints } from "../cluster/cluster-endpoints.ts";
 import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
-import { startShardedNode, type ShardedNode } from "../shard/sharded-node.ts";
+import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -117,25 +118,22 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 
 /**
  * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard), with the HTTP side (metrics and console read one in-process
- * broker; not served by a sharded node yet) and with the test-only fdatasync switch (the shards' worker threads
- * always use the real file system).
+ * cluster (each broker of a cluster is one shard).
  */
-export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[], unsafe: BrokerDeps): string | null {
+export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
   const shards = config.num("runnel.shards");
   if (shards === 1) return null;
   if (etcdEndpoints.length > 0) {
     return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
   }
-  if (config.list("http.listeners").length > 0) {
-    return `runnel.shards=${shards} with http.listeners: a sharded node does not serve metrics, health or the console yet (drop http.listeners, or run with runnel.shards=1; docs/sharding.md)`;
-  }
-  if (unsafe.fs !== undefined) return `runnel.shards=${shards} with ${UNSAFE_SKIP_FDATASYNC_ENV}: the shards always fdatasync; the switch works with runnel.shards=1 only`;
   return null;
 }
 
-/** Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1). */
-async function runShardedNode(config: BrokerConfig): Promise<number> {
+/**
+ * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
+ * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
+ */
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -146,11 +144,15 @@ async function runShardedNode(config: BrokerConfig): Promise<number> {
   const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
   let node: ShardedNode;
   try {
+    // Loaded only here: a node of one shard never loads the shard host, the front and their worker plumbing.
+    const { startShardedNode } = await import("../shard/sharded-node.ts");
     node = await startShardedNode(config, {
+      ...nodeDeps,
       logger: log,
+      unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
         log.error(`${reason}: stopping the node`);
-        void node.stop().finally(() => exitAfterFatal(1));
+        void node.stop().catch((e) => log.error(`shutdown failed: ${(e as Error).message}`)).finally(() => exitAfterFatal(1));
       },
     });
   } catch (e) {
@@ -176,9 +178,11 @@ async function runShardedNode(config: BrokerConfig): Promise<number> {
 }
 
 /** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
-function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
+async function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
   const log = consoleLogger;
-  return ControlPlane.start({
+  // Loaded only in cluster mode: a single-node broker never loads the etcd client and the controller.
+  const { ControlPlane } = await import("../cluster/control-plane.ts");
+  return await ControlPlane.start({
     endpoints,
     nodeId: config.nodeId,
     sessionTimeoutMs: config.num("broker.session.timeout.ms"),
@@ -255,12 +259,12 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}`);
     return 2;
   }
-  const refusal = shardsRefusal(config, etcdEndpoints, unsafe);
+  const refusal = shardsRefusal(config, etcdEndpoints);
   if (refusal !== null) {
     console.error(`runnel start: ${refusal}`);
     return 2;
   }
-  if (config.num("runnel.shards") > 1) return runShardedNode(config);
+  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe);
   let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
   // The broker shut itself down (every log dir failed): exit 1, as Kafka does.

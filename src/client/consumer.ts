@@ -104,6 +104,11 @@ function key(topic: string, partition: number): string {
 export class Consumer {
   /** The cluster view and connections. */
   readonly cluster: Cluster;
+  /**
+   * Monotonic ms when the oldest Fetch response whose records the last poll returned was decoded (NaN when it
+   * returned none): poll's caller can tell time spent waiting for records from time spent after they came.
+   */
+  lastPollReceivedAtMs = NaN;
   private readonly clock: Clock;
   private readonly cfg: Required<Pick<ConsumerConfig, "fetchMinBytes" | "fetchMaxWaitMs" | "fetchMaxBytes" | "maxPartitionFetchBytes" | "maxPollRecords" | "autoOffsetReset" | "autoCommitIntervalMs">>;
   private readonly config: ConsumerConfig;
@@ -341,6 +346,7 @@ export class Consumer {
 
   private drainBuffered(out: ConsumerRecord[]): void {
     const max = this.cfg.maxPollRecords;
+    if (out.length === 0) this.lastPollReceivedAtMs = NaN;
     for (const s of this.states.values()) {
       if (out.length >= max) return;
       const f = s.fetched;
@@ -350,7 +356,7 @@ export class Consumer {
         s.fetched = null;
         continue;
       }
-      f.drain(max - out.length, out);
+      if (f.drain(max - out.length, out) > 0 && !(this.lastPollReceivedAtMs <= f.receivedAtMs)) this.lastPollReceivedAtMs = f.receivedAtMs;
       s.position = f.position;
       if (f.exhausted) s.fetched = null;
     }
@@ -524,6 +530,7 @@ export class Consumer {
   }
 
   private onFetchResponse(res: FetchResponse, list: PartitionState[], offsets: bigint[]): void {
+    const receivedAtMs = this.clock.monotonicMs();
     const sent = new Map<string, bigint>();
     for (let i = 0; i < list.length; i++) sent.set(key(list[i].topic, list[i].partition), offsets[i]);
     for (const t of res.responses) {
@@ -543,6 +550,7 @@ export class Consumer {
           else if (records !== null && records.length > 0) bytes = concatBytes(records);
           if (bytes !== null && bytes.length > 0) {
             s.fetched = new FetchedPartition(topic, p.partitionIndex, fetchOffset, bytes, p.highWatermark, this.readCommitted, p.abortedTransactions);
+            s.fetched.receivedAtMs = receivedAtMs;
           }
         } else if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
           if (this.cfg.autoOffsetReset === "none") {

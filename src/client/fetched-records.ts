@@ -66,6 +66,8 @@ export class FetchedPartition {
   position: bigint;
   /** High watermark the response reported. */
   readonly highWatermark: bigint;
+  /** Monotonic ms when the Fetch response carrying these records was decoded (set by the consumer). */
+  receivedAtMs = 0;
   private readonly bytes: Uint8Array;
   private readonly dv: DataView;
   private pos = 0;

@@ -41,6 +41,15 @@ export const DEFAULT_MAX_BLOCK_MS = 60_000;
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 120_000;
 /** Default `max.request.size`. */
 export const DEFAULT_MAX_REQUEST_SIZE = 1_048_576;
+/**
+ * How early a sender pass treats a batch's linger.ms (or retry back-off) as over (ms). Timers fire in whole
+ * milliseconds: Bun truncates a fractional delay (1.5 ms fires after 1) and waits at least 1 ms even for 0, so a
+ * batch whose linger ends 0.4 ms after a pass (another batch's timer, a batch filling up) would otherwise wait for a
+ * timer of its own that fires up to 1.1 ms late. Sending it with that pass keeps batches within about half a
+ * millisecond of their linger.ms, early or late; the Java producer, which counts linger in whole milliseconds,
+ * sends up to 1 ms early. The timer itself is armed for the exact end of the earliest linger.
+ */
+export const LINGER_TIMER_SLACK_MS = 0.5;
 /** Most records that may wait for buffer memory or metadata at once. */
 export const MAX_WAITING_RECORDS = 100_000;
 /** Errors after which partition leadership is likely stale. */
@@ -83,6 +92,16 @@ export interface ProducerConfig extends ClusterOptions {
   enableIdempotence?: boolean;
   /** Partitioner (default: murmur2 keys, sticky null keys). */
   partitioner?: Partitioner;
+  /** Observer of the sender's timing (benchmarks); none by default, and then nothing is measured. */
+  instrument?: ProducerInstrument;
+}
+
+/** Timing callbacks of the sender, for load generators that break latency into parts. */
+export interface ProducerInstrument {
+  /** A Produce request with `batches` was handed to the connection at monotonic `nowMs`. */
+  requestSent(batches: readonly ProducerBatch[], nowMs: number): void;
+  /** The sender's timer (linger, back-off) ran `lateMs` after it was due. */
+  timerFired(lateMs: number): void;
 }
 
 /** A record to send. Strings are encoded as UTF-8. */
@@ -160,6 +179,7 @@ export class Producer {
   private readonly requestTimeoutMs: number;
   private readonly idempotent: boolean;
   private readonly partitioner: Partitioner;
+  private readonly instrument: ProducerInstrument | null;
   private readonly compressionType: string;
   private readonly compressionLevel: number | undefined;
   private accumulator: RecordAccumulator;
@@ -195,6 +215,7 @@ export class Producer {
       if (config.retries === 0) throw new RangeError("enable.idempotence requires retries > 0");
     }
     this.acks = acks;
+    this.instrument = config.instrument ?? null;
     this.clock = config.clock ?? systemClock;
     this.retries = config.retries ?? Number.MAX_SAFE_INTEGER;
     if (!(this.retries >= 0)) throw new RangeError("retries must be >= 0");
@@ -506,7 +527,9 @@ export class Producer {
     try {
       const now = this.clock.monotonicMs();
       const expiryIn = this.accumulator.expire(now);
-      const check = this.accumulator.ready(now);
+      // Batches due within the slack go now (see LINGER_TIMER_SLACK_MS).
+      const due = now + LINGER_TIMER_SLACK_MS;
+      const check = this.accumulator.ready(due);
       let needMetadata = false;
       const byNode = new Map<number, PartitionQueue[]>();
       for (const q of check.ready) {
@@ -519,9 +542,9 @@ export class Producer {
         if (list === undefined) byNode.set(leader, (list = []));
         list.push(q);
       }
-      for (const [node, queues] of byNode) this.drainNode(node, queues, now);
+      for (const [node, queues] of byNode) this.drainNode(node, queues, due);
       if (needMetadata || this.cluster.needsRefresh()) this.refreshMetadata();
-      this.armTimer(Math.min(check.nextDelayMs, expiryIn));
+      this.armTimer(Math.min(check.nextDelayMs + LINGER_TIMER_SLACK_MS, expiryIn));
     } finally {
       this.sending = false;
     }
@@ -534,13 +557,15 @@ export class Producer {
     this.clock.clearTimer(this.timer);
     this.timerAtMs = at;
     this.timer = this.clock.setTimer(() => {
+      if (this.instrument !== null) this.instrument.timerFired(this.clock.monotonicMs() - this.timerAtMs);
       this.timer = null;
       this.timerAtMs = Infinity;
       this.runSender();
     }, Math.max(0, delayMs));
   }
 
-  private drainNode(node: number, queues: PartitionQueue[], now: number): void {
+  /** Sends the batches of `queues` that are sendable at monotonic `dueMs`, as the in-flight window allows. */
+  private drainNode(node: number, queues: PartitionQueue[], dueMs: number): void {
     const ch = this.nodeChannels.get(node);
     if (ch === undefined || ch.closed) {
       this.nodeChannels.delete(node);
@@ -553,7 +578,7 @@ export class Producer {
       const batches: ProducerBatch[] = [];
       let size = 0;
       for (const q of queues) {
-        if (q.batches.length === 0 || this.accumulator.waitMs(q, now) > 0) continue;
+        if (q.batches.length === 0 || this.accumulator.waitMs(q, dueMs) > 0) continue;
         const head = q.batches[0];
         const estimate = head.bytes?.length ?? head.builder?.sizeInBytes ?? 0;
         if (batches.length > 0 && size + estimate > this.maxRequestSize) continue;
@@ -625,6 +650,7 @@ export class Producer {
       (res) => this.onProduceResponse(node, batches, res),
       (e: Error) => this.onProduceFailure(node, batches, e),
     );
+    if (this.instrument !== null) this.instrument.requestSent(batches, this.clock.monotonicMs());
   }
 
   private produceVersion(ch: BrokerChannel, batches: ProducerBatch[]): number {

@@ -19,7 +19,6 @@ import type { PartitionStateRecord } from "./metadata-store.ts";
 import { ControllerElection } from "./controller-election.ts";
 import { EtcdClient, ETCD_REQUEST_TIMEOUT_MS } from "./etcd-client.ts";
 import { EtcdMetadataStore } from "./etcd-metadata-store.ts";
-import type { BrokerEndpoint, BrokerRegistration } from "./metadata-store.ts";
 import type { HttpTransport } from "../platform/http-client.ts";
 
 /** Attempts of a reassignment write that keeps losing its compare-and-set to concurrent partition changes. */
@@ -64,28 +63,6 @@ export interface ControlPlaneSettings {
   onElected?(epoch: number): void;
   /** This broker stopped being the active controller. */
   onResigned?(epoch: number): void;
-}
-
-/** Parses `metadata.etcd.endpoints` (comma-separated http(s) URLs); throws on a malformed one. */
-export function parseEtcdEndpoints(value: string): string[] {
-  const out = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
-  for (const e of out) {
-    let url: URL;
-    try {
-      url = new URL(e);
-    } catch {
-      throw new Error(`metadata.etcd.endpoints: '${e}' is not a URL (expected http://host:port)`);
-    }
-    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.port === "" || url.pathname.length > 1) {
-      throw new Error(`metadata.etcd.endpoints: '${e}' must be http://host:port or https://host:port`);
-    }
-  }
-  return out;
-}
-
-/** The endpoint a broker registered under `listenerName` (Kafka's `inter.broker.listener.name`), or undefined. */
-export function listenerEndpoint(broker: BrokerRegistration, listenerName: string): BrokerEndpoint | undefined {
-  return broker.endpoints.find((e) => e.name === listenerName);
 }
 
 /** One broker's control plane. */

@@ -13,6 +13,7 @@ import type { TlsServerOptions } from "../platform/net.ts";
 import { ApiAccess } from "./api/api-access.ts";
 import type { HttpAuthentication } from "./http-authentication.ts";
 import type { Broker, BrokerLogger } from "../broker/broker.ts";
+import type { Authorizer } from "../security/acl.ts";
 import { renderMetrics, type MetricsSource } from "./metrics/prometheus-page.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./metrics/prometheus-text.ts";
 import { RuntimeStats } from "./metrics/runtime-stats.ts";
@@ -60,9 +61,36 @@ export interface Readiness {
   total: number;
 }
 
+/**
+ * What the HTTP side serves once the node is up: one in-process broker ({@link brokerBackend}), or a sharded node
+ * (src/shard/sharded-http.ts), whose shards live in other threads.
+ */
+export interface HttpBackend {
+  /** Decides the JSON API's requests when `authorizer.class.name` is set, else null. */
+  readonly authorizer: Authorizer | null;
+  /** Counts one HTTP request's authentication (listener `http`). */
+  authenticationDone(ok: boolean): void;
+  /** The `/metrics` page. */
+  metricsPage(runtime: RuntimeStats): Promise<string>;
+  /** Serves one `/v1/...` request (not health or ready) for `access`'s caller. */
+  api(req: HttpRequest, access: ApiAccess): Promise<HttpResponse>;
+}
+
+/** The HTTP side of one in-process broker (kept metrics: `http.listeners` set). */
+export function brokerBackend(b: Broker): HttpBackend {
+  if (b.metrics === null) throw new Error("the broker keeps no metrics (http.listeners is empty)");
+  const metrics = b.metrics;
+  return {
+    authorizer: b.authorizer,
+    authenticationDone: (ok) => metrics.authenticationDone("http", ok),
+    metricsPage: (runtime) => renderMetrics(metricsSource(b), runtime),
+    api: (req, access) => handleApi(b, req, access),
+  };
+}
+
 /** The running HTTP side of one broker. */
 export class HttpServer {
-  private broker: Broker | null = null;
+  private broker: HttpBackend | null = null;
   private readonly progress: Readiness = { loaded: 0, total: 0 };
   private readonly runtime = new RuntimeStats();
   private readonly readinessChecks: ReadinessCheck[] = [];
@@ -102,9 +130,8 @@ export class HttpServer {
   }
 
   /** The broker is up (logs recovered, Kafka listener bound): APIs and readiness go live. */
-  attach(broker: Broker): void {
-    if (broker.metrics === null) throw new Error("the broker keeps no metrics (http.listeners is empty)");
-    this.broker = broker;
+  attach(broker: Broker | HttpBackend): void {
+    this.broker = "metricsPage" in broker ? broker : brokerBackend(broker);
   }
 
   /** Adds a condition `/v1/ready` waits for once the logs are recovered (cluster registration, replication). */
@@ -126,7 +153,7 @@ export class HttpServer {
     // SCRAM users live in the broker's metadata: until it is up they cannot be checked.
     if (this.broker === null) return json(503, { error: "the broker is starting (logs recovering)" });
     const id = auth.identify(req);
-    this.broker.metrics!.authenticationDone("http", id.ok);
+    this.broker.authenticationDone(id.ok);
     if (!id.ok) {
       this.logger.info(`HTTP authentication failed from ${host}: ${id.reason}`);
       const r = json(401, { error: "SASL_AUTHENTICATION_FAILED", message: "Authentication failed: invalid or missing credentials" });
@@ -154,11 +181,11 @@ export class HttpServer {
     const b = this.broker;
     if (p === "/metrics") {
       if (b === null) return json(503, { error: "starting" });
-      return { status: 200, headers: { "content-type": PROMETHEUS_CONTENT_TYPE }, body: await renderMetrics(metricsSource(b), this.runtime) };
+      return { status: 200, headers: { "content-type": PROMETHEUS_CONTENT_TYPE }, body: await b.metricsPage(this.runtime) };
     }
     if (p.startsWith("/v1/")) {
       if (b === null) return json(503, { error: "the broker is starting (logs recovering)" });
-      return handleApi(b, req, access);
+      return b.api(req, access);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return json(405, { error: "method not allowed" });
     const asset = consoleAsset(p);

@@ -6,24 +6,9 @@
 import { setImmediate } from "node:timers";
 import { Broker, consoleLogger, type BrokerDeps } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
-import { HttpServer, parseHttpListener, type HttpSecurity, type ReadinessCheck } from "./http-server.ts";
-import { HttpAuthentication } from "./http-authentication.ts";
-import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
-import { listenerTls } from "../security/tls-config.ts";
-import { configuredPlainUsers, PasswordVerifier } from "../security/password-verifier.ts";
+import type { HttpServer, ReadinessCheck } from "./http-server.ts";
+import { nodeFileSystem } from "../platform/fs.ts";
 import type { ScramCredential } from "../security/scram.ts";
-
-/** The listener name whose `listener.name.<name>.ssl.*` keys configure `https://` HTTP listeners. */
-export const HTTP_LISTENER_NAME = "http";
-
-/** The HTTP side's TLS (when a listener is https) and authentication, from the config; throws naming the key. */
-export function httpSecurity(config: BrokerConfig, fs: FileSystem, scram: (user: string, mechanism: string) => ScramCredential | undefined): HttpSecurity {
-  const https = config.list("http.listeners").map(parseHttpListener).some((s) => s.tls);
-  return {
-    tls: https ? listenerTls(config, HTTP_LISTENER_NAME, fs).server : null,
-    authentication: HttpAuthentication.fromConfig(config, new PasswordVerifier(configuredPlainUsers(config), scram)),
-  };
-}
 
 /** A broker and, when `http.listeners` is set, its HTTP server. */
 export interface RunningBroker {
@@ -43,13 +28,14 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * mode: the broker is registered).
  */
 export async function startBrokerWithHttp(config: BrokerConfig, deps: BrokerDeps = {}, onHttpBound?: (http: HttpServer) => void, readiness?: ReadinessCheck): Promise<RunningBroker> {
-  const specs = config.list("http.listeners").map(parseHttpListener);
   const logger = deps.logger ?? consoleLogger;
   let scramOf: ((user: string, mechanism: string) => ScramCredential | undefined) | null = null;
-  const http = specs.length > 0 ? await HttpServer.start(specs, logger, httpSecurity(config, deps.fs ?? nodeFileSystem, (u, m) => scramOf?.(u, m))) : null;
-  if (http !== null) {
+  let http: HttpServer | null = null;
+  if (config.list("http.listeners").length > 0) {
+    // Loaded only here: a broker without http.listeners never loads the HTTP server, the console or the /v1 API.
+    const { bindHttpListeners } = await import("./http-side.ts");
+    http = await bindHttpListeners(config, deps.fs ?? nodeFileSystem, logger, (u, m) => scramOf?.(u, m));
     if (readiness) http.addReadinessCheck(readiness);
-    logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
     onHttpBound?.(http);
   }
   let broker: Broker;

@@ -1,20 +1,59 @@
 /**
- * CRC-32C in native code where the runtime can load a Node-API addon: @node-rs/crc32 (SSE4.2 `crc32`
- * instructions on x86-64, the ARMv8 CRC instructions on arm64), a prebuilt binary from npm that
- * `bun build --compile` embeds in the executable. Deno loads it only when allowed to (`--allow-ffi`); where it
- * does not load, callers fall back to the portable WASM implementation.
+ * CRC-32C in native code where the runtime can load a Node-API addon; prebuilt binaries from npm that
+ * `bun build --compile` embeds in the executable. Two addons, fastest first:
+ * - aws-crt's `checksums_crc32c` (aws-checksums: interleaved SSE4.2 `crc32` streams folded with carry-less
+ *   multiplies), for linux-x64 with glibc only (its other platforms' binaries would all be embedded too);
+ * - @node-rs/crc32 (one SSE4.2 `crc32` stream on x86-64, the ARMv8 CRC instructions on arm64), everywhere else.
+ * The first costs more to load (a 7 MB library: 50-100 ms, ~15 MB of resident memory, one thread of its own), so
+ * it is loaded only on request ({@link loadBulkNativeCrc32c}), by processes that checksum bulk data.
+ * bench/crc32c.ts measures them. Deno loads an addon only when allowed to (`--allow-ffi`); where none loads,
+ * callers fall back to the portable WASM implementation.
  */
 
 /** A CRC-32C function over a byte range: unsigned 32-bit result. */
 export type Crc32cFunction = (data: Uint8Array) => number;
 
-/** Loads the native CRC-32C; null when the addon is missing or the runtime refuses it. */
-export async function loadNativeCrc32c(): Promise<Crc32cFunction | null> {
+/** One native implementation that loaded and gave the known answer. */
+export interface NativeCrc32c {
+  /** Which addon (for benches and tests). */
+  name: string;
+  /** The function. */
+  crc: Crc32cFunction;
+}
+
+/** Known answer of the CRC-32C check string "123456789" (RFC 3720 B.4): a wrong build is never used. */
+function knownAnswer(f: Crc32cFunction): boolean {
+  return f(new TextEncoder().encode("123456789")) === 0xe3069283;
+}
+
+/** CommonJS `require` where the runtime gives ES modules one (Bun); `bun build --compile` embeds what it names. */
+declare const require: ((id: string) => unknown) | undefined;
+
+/** Loads the faster, bigger addon (synchronously: it blocks the calling thread while it loads); null where it cannot. */
+export function loadBulkNativeCrc32c(): NativeCrc32c | null {
+  const g = globalThis as { process?: { platform?: string; arch?: string } };
+  if (g.process?.platform !== "linux" || g.process.arch !== "x64" || typeof require !== "function") return null;
+  try {
+    // Node-API modules load through require (an import of a .node file is refused).
+    const binding = require("aws-crt/dist/bin/linux-x64-glibc/aws-crt-nodejs.node") as AwsCrtBinding;
+    const f: Crc32cFunction = (data) => binding.checksums_crc32c(data, 0) >>> 0;
+    return knownAnswer(f) ? { name: "napi aws-crt (aws-checksums)", crc: f } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The part of aws-crt's native binding used here. */
+interface AwsCrtBinding {
+  checksums_crc32c(data: Uint8Array, previous: number): number;
+}
+
+/** The small native implementation, or null when it does not load or the runtime refuses addons. */
+export async function loadNativeCrc32c(): Promise<NativeCrc32c | null> {
   try {
     const addon = (await import("@node-rs/crc32")) as { crc32c(input: Uint8Array, initial?: number): number };
     const f: Crc32cFunction = (data) => addon.crc32c(data) >>> 0;
-    // Known answer of the CRC-32C check string "123456789" (RFC 3720 B.4): a wrong build is never used.
-    return f(new TextEncoder().encode("123456789")) === 0xe3069283 ? f : null;
+    return knownAnswer(f) ? { name: "napi @node-rs/crc32 (SSE4.2)", crc: f } : null;
   } catch {
     return null;
   }

@@ -37,9 +37,15 @@ export interface ParentChannel<In, Out> {
   close(): void;
 }
 
-/** Whether this code runs inside the `bun build --compile` executable (embedded modules live under `/$bunfs/`). */
+/**
+ * Whether this code runs inside the `bun build --compile` executable (embedded modules live under `/$bunfs/`). The
+ * executable's entry (process.argv[1]) says so; import.meta.url does not when the build has `--bytecode`, where it
+ * keeps the path the module was built from.
+ */
 function inCompiledExecutable(): boolean {
-  return import.meta.url.startsWith("file:///$bunfs/") || import.meta.url.startsWith("file:///B:/~BUN/");
+  const url = import.meta.url;
+  const entry = process.argv[1] ?? "";
+  return url.startsWith("file:///$bunfs/") || url.startsWith("file:///B:/~BUN/") || entry.startsWith("/$bunfs/") || entry.startsWith("B:/~BUN/") || entry.startsWith("B:\\~BUN\\");
 }
 
 /** Where the worker module `srcPath` (relative to `src/`) is loaded from in this process. */

@@ -1,30 +1,71 @@
 /**
  * CRC-32C (Castagnoli), the checksum of Kafka record batches. {@link initCrc32c} picks the fastest implementation
- * the runtime can load: native code through the Node-API addon behind src/platform (SSE4.2; Bun, and Deno with
+ * the runtime can load: native code through a Node-API addon behind src/platform (aws-crt or @node-rs/crc32; Bun, and Deno with
  * `--allow-ffi`), else hash-wasm's WASM CRC-32 with the Castagnoli polynomial (portable: every runtime). After it
  * every call is synchronous; the native path reads the bytes in place, the WASM path copies them into its memory.
  * bench/crc32c.ts measures both; tests/protocol/crc32c-implementations-agree.test.ts checks that they agree.
  */
 import { createCRC32, type IHasher } from "hash-wasm";
-import { type Crc32cFunction, loadNativeCrc32c } from "../platform/native-crc32c.ts";
+import { type Crc32cFunction, type NativeCrc32c, loadBulkNativeCrc32c, loadNativeCrc32c } from "../platform/native-crc32c.ts";
 
 /** The reflected CRC-32C polynomial. */
 export const CRC32C_POLYNOMIAL = 0x82f63b78;
 
+/**
+ * Bytes a bulk process ({@link initCrc32c} `"lazy"`) checksums before it loads the faster, bigger addon: enough
+ * that a broker which never sees bulk traffic keeps its small footprint, little enough that the one load
+ * (50-100 ms of this thread, once) is paid back within seconds of bulk ingest.
+ */
+export const BULK_CRC32C_LOAD_AFTER_BYTES = 64 * 1024 * 1024;
+
 let hasher: IHasher | null = null;
 let native: Crc32cFunction | null = null;
+let natives: NativeCrc32c[] = [];
 let initialized = false;
+/** Bytes counted toward {@link BULK_CRC32C_LOAD_AFTER_BYTES}, or -1 when not counting. */
+let bulkBytes = -1;
+let bulkTried = false;
 
-/** Loads the implementations. Must be awaited once before {@link crc32c} is called. */
-export async function initCrc32c(): Promise<void> {
-  if (initialized) return;
-  if (hasher === null) hasher = await createCRC32(CRC32C_POLYNOMIAL);
-  native ??= await loadNativeCrc32c();
-  initialized = true;
+/**
+ * Loads the implementations. Must be awaited once before {@link crc32c} is called. `bulk`: this process checksums
+ * bulk data (the broker), so the fastest native addon (src/platform/native-crc32c.ts) is worth its bigger load:
+ * `"now"` loads it here; `"lazy"` once {@link BULK_CRC32C_LOAD_AFTER_BYTES} have been checksummed, on a timer of
+ * its own (never inside a caller's request). A later call may ask for more than an earlier one did.
+ */
+export async function initCrc32c(bulk: "no" | "lazy" | "now" = "no"): Promise<void> {
+  if (!initialized) {
+    hasher = await createCRC32(CRC32C_POLYNOMIAL);
+    const small = await loadNativeCrc32c();
+    natives = small === null ? [] : [small];
+    native = small?.crc ?? null;
+    initialized = true;
+  }
+  if (bulk === "now") loadBulk();
+  else if (bulk === "lazy" && !bulkTried && bulkBytes < 0) bulkBytes = 0;
+}
+
+/** Loads the bulk addon once and, when it loads, makes it the one {@link crc32c} uses. */
+function loadBulk(): void {
+  if (bulkTried) return;
+  bulkTried = true;
+  bulkBytes = -1;
+  const fast = loadBulkNativeCrc32c();
+  if (fast === null) return;
+  natives = [fast, ...natives];
+  native = fast.crc;
+}
+
+/** Counts bulk bytes; past the threshold, loads the bulk addon on a timer (outside the caller's work). */
+function countBulk(n: number): void {
+  bulkBytes += n;
+  if (bulkBytes < BULK_CRC32C_LOAD_AFTER_BYTES) return;
+  bulkBytes = -1;
+  setTimeout(loadBulk, 0);
 }
 
 /** Returns the CRC-32C of `data` as an unsigned 32-bit integer. Requires {@link initCrc32c}. */
 export function crc32c(data: Uint8Array): number {
+  if (bulkBytes >= 0) countBulk(data.length);
   const n = native;
   return n !== null ? n(data) : crc32cWasm(data);
 }
@@ -37,6 +78,11 @@ export function crc32cWasm(data: Uint8Array): number {
   h.update(data);
   const d = h.digest("binary");
   return ((d[0] << 24) | (d[1] << 16) | (d[2] << 8) | d[3]) >>> 0;
+}
+
+/** Every native implementation loaded so far, the one {@link crc32c} uses first. Requires {@link initCrc32c}. */
+export function nativeCrc32cImplementations(): readonly NativeCrc32c[] {
+  return natives;
 }
 
 /** The native implementation, or null where the runtime could not load it. Requires {@link initCrc32c}. */

@@ -82,6 +82,13 @@ export interface Requester {
   host: string;
 }
 
+/**
+ * The principal of a shard's requests to another shard of its node (transaction markers, verification of
+ * partitions; src/shard): an inter-broker identity that passes like a super user. No client gets it: SASL and TLS
+ * authenticate `User:` principals, and only the shard host hands a connection a principal of its own.
+ */
+export const SHARD_PRINCIPAL = "Runnel:shard";
+
 /** Decides authorization from the current ACLs. */
 export class Authorizer {
   constructor(
@@ -92,7 +99,7 @@ export class Authorizer {
 
   /** Whether `who` may perform `op` on the resource. */
   authorize(who: Requester, op: number, resourceType: number, name: string): boolean {
-    if (this.superUsers.has(who.principal)) return true;
+    if (this.superUsers.has(who.principal) || who.principal === SHARD_PRINCIPAL) return true;
     let any = false;
     let allowed = false;
     for (const a of this.acls()) {
@@ -113,7 +120,7 @@ export class Authorizer {
 
   /** Whether `who` holds an ALLOW for `op` on some resource of `resourceType` (Kafka's authorizeByResourceType, simplified: DENYs on other names do not count). */
   authorizeAny(who: Requester, op: number, resourceType: number): boolean {
-    if (this.superUsers.has(who.principal)) return true;
+    if (this.superUsers.has(who.principal) || who.principal === SHARD_PRINCIPAL) return true;
     return this.acls().some((a) => a.resourceType === resourceType && a.permissionType === AclPermission.ALLOW && (a.principal === who.principal || a.principal === "User:*") && (a.host === "*" || a.host === who.host) && implied(a.operation, op) && this.authorize(who, op, resourceType, a.patternType === PatternType.LITERAL ? a.resourceName : a.resourceName + "\u0000"));
   }
 }

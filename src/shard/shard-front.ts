@@ -7,6 +7,7 @@
  */
 import { BrokerConfig } from "../broker/config.ts";
 import type { BrokerLogger } from "../broker/broker.ts";
+import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import type { MetadataStore } from "../cluster/metadata-store.ts";
 import { systemClock } from "../platform/clock.ts";
@@ -39,6 +40,10 @@ export interface ShardFrontDeps {
   acceptLocal(client: ShardClientInfo, onFrontEnd: (c: Connection) => ConnectionHandler): void;
   /** The shard's logger. */
   logger: BrokerLogger;
+  /** The node's connection table (src/broker/connection-quotas.ts). */
+  nodeConnections: SharedArrayBuffer;
+  /** Counters of this front's clients when the node serves `/metrics`. */
+  metrics?: BrokerMetrics;
 }
 
 /** Starts the shard's front on the node's ports. */
@@ -68,5 +73,5 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports });
+  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections });
 }

@@ -9,10 +9,12 @@
 import * as nodePath from "node:path";
 import { consoleLogger, type BrokerLogger } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
-import { ROOT_CHECKPOINTS, ROOT_MARKER } from "../broker/log-dir-layout.ts";
+import { createLogDir, ROOT_CHECKPOINTS, ROOT_MARKER } from "../broker/log-dir-layout.ts";
 import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
+import { nodeConnectionTable } from "../broker/connection-quotas.ts";
+import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
@@ -31,8 +33,11 @@ export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
 /** The port in a shard's internal listener address `shard-K:9092` (nothing listens on it: connections come over ports). */
 export const SHARD_PORT = 9092;
 
-/** Settings a shard never takes from the node: the front owns the listeners and HTTP; the host the shard count. */
-const NODE_ONLY_SETTINGS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name", "security.inter.broker.protocol", "http.listeners", "runnel.shards"];
+/**
+ * Settings a shard never takes from the node: the front owns the listeners; the host the shard count.
+ * `http.listeners` stays: a shard keeps its metrics when the node serves HTTP (the host serves it; shards bind none).
+ */
+export const NODE_ONLY_SETTINGS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name", "security.inter.broker.protocol", "runnel.shards"];
 
 /** The settings of shard `index`: the node's, with its own node id and an internal plaintext listener. */
 export function shardSettings(node: BrokerConfig, index: number, clusterId: string): [string, string][] {
@@ -47,6 +52,9 @@ export function shardSettings(node: BrokerConfig, index: number, clusterId: stri
   return [...out];
 }
 
+/** A shard did not answer a call of the host in time. */
+export class ShardCallTimeout extends Error {}
+
 /** How the host runs. */
 export interface ShardHostOptions {
   /** Run the shards in this thread instead of worker threads (tests). */
@@ -57,6 +65,10 @@ export interface ShardHostOptions {
   logger?: BrokerLogger;
   /** A shard died or shut itself down after the start: the node must stop with an error. */
   onFatal?: (reason: string) => void;
+  /** The module a shard's worker runs (default {@link SHARD_WORKER_MODULE}; tests inject a shard that hangs). */
+  workerModule?: string | URL;
+  /** Test-only: the shards' brokers run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
 }
 
 /** One running shard as the host holds it. */
@@ -84,6 +96,11 @@ export class ShardSet {
     private readonly shards: HostedShard[],
     /** Requests one channel of {@link ShardSet.open} keeps in flight: as many as one client connection may pipeline. */
     private readonly maxInFlight: number,
+    /** `runnel.shards.stop.timeout.ms`. */
+    private readonly stopTimeoutMs: number,
+    private readonly logger: BrokerLogger,
+    /** The node's connection table, shared by every accepting thread's front (src/broker/connection-quotas.ts). */
+    readonly nodeConnections: SharedArrayBuffer = nodeConnectionTable().buffer,
   ) {}
 
   /**
@@ -95,7 +112,7 @@ export class ShardSet {
     const fs = opts.fs ?? nodeFileSystem;
     const logger = opts.logger ?? consoleLogger;
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
-    for (const dir of dirs) fs.mkdirp(dir);
+    for (const dir of dirs) createLogDir(fs, dir); // a new data dir's name must survive a power cut, as a single node's
     const clusterId = ensureMetaProperties(fs, dirs, config.nodeId, config.raw("cluster.id"));
     const store = new LocalMetadataStore(fs, dirs[0]);
     const moved = await placeOnShards(store, count);
@@ -122,6 +139,7 @@ export class ShardSet {
     };
     const service = shardClusterService(store, count, reserve, () => Date.now());
     const shards: HostedShard[] = [];
+    const quotaSensors = { rates: sharedQuotaTable().buffer, mutations: sharedQuotaTable().buffer };
     const started: Promise<void>[] = [];
     let fatal = (reason: string) => opts.onFatal?.(reason);
     for (let k = 0; k < count; k++) {
@@ -155,12 +173,12 @@ export class ShardSet {
           });
         }),
       );
-      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId) };
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors };
       let worker: WorkerHandle<unknown, never> | null = null;
       let run: Promise<void> | null = null;
       if (opts.inThread) run = runShard(init, shardPort, logger);
       else {
-        worker = spawnWorker<unknown, never>(SHARD_WORKER_MODULE, init);
+        worker = spawnWorker<unknown, never>(opts.workerModule ?? SHARD_WORKER_MODULE, init);
         worker.post({ port: shardPort }, [shardPort]);
         worker.onExit((error) => {
           onStopped();
@@ -170,7 +188,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"));
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger);
     try {
       await Promise.all(started);
     } catch (e) {
@@ -213,7 +231,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));
@@ -225,17 +243,54 @@ export class ShardSet {
     return Promise.all(this.shards.map((s) => s.link.call<number>("front.clients", [])));
   }
 
-  /** Stops every shard (each closes its logs cleanly), then their threads. */
+  /**
+   * Calls `op` on shard `shard` over its control link (the HTTP side's calls: src/shard/shard-http.ts); with
+   * `timeoutMs`, fails when the shard has not answered by then.
+   */
+  call<T>(shard: number, op: string, args: unknown[], timeoutMs?: number): Promise<T> {
+    const s = this.shards[shard];
+    if (s === undefined) return Promise.reject(new Error(`no shard ${shard} of ${this.count}`));
+    if (timeoutMs === undefined) return s.link.call<T>(op, args);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ShardCallTimeout(`shard ${shard} did not answer ${op} within ${timeoutMs} ms`)), timeoutMs)));
+    return Promise.race([s.link.call<T>(op, args), late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Calls `op` on every shard; a shard that fails or does not answer within `timeoutMs` gives an Error instead. */
+  callEach<T>(op: string, args: unknown[], timeoutMs: number): Promise<(T | Error)[]> {
+    return Promise.all(this.shards.map((s) => this.call<T>(s.index, op, args, timeoutMs).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+  }
+
+  /**
+   * Stops every shard (each closes its logs cleanly), then their threads. A shard not stopped within
+   * `runnel.shards.stop.timeout.ms` has its thread terminated, and the stop rejects naming it (the node must exit
+   * with an error: that shard's logs were not closed cleanly).
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const s of this.shards) s.link.post({ t: "stop" });
-      await Promise.all(this.shards.map((s) => s.stopped));
+      const hung = (await Promise.all(this.shards.map((s) => this.stoppedInTime(s)))).filter((s): s is HostedShard => s !== null);
       await Promise.all(this.shards.map(async (s) => {
-        await s.run;
+        if (!hung.includes(s)) await s.run;
         await s.worker?.terminate();
         s.link.close();
       }));
+      if (hung.length > 0) {
+        const which = hung.map((s) => s.index).join(", ");
+        throw new Error(`shard ${which} did not stop within runnel.shards.stop.timeout.ms=${this.stopTimeoutMs}: ${hung.some((s) => s.worker !== null) ? "its thread was terminated; " : ""}its logs were not closed cleanly (recovered at the next start)`);
+      }
     })();
     return this.stopping;
+  }
+
+  /** Waits for shard `s` to stop, at most `runnel.shards.stop.timeout.ms`; null when it did, else `s`. */
+  private async stoppedInTime(s: HostedShard): Promise<HostedShard | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.stopTimeoutMs)));
+    const timedOut = await Promise.race([s.stopped.then(() => false), late]);
+    clearTimeout(timer);
+    if (!timedOut) return null;
+    this.logger.error(`shard ${s.index} did not stop within runnel.shards.stop.timeout.ms=${this.stopTimeoutMs}${s.worker === null ? "" : ": terminating its thread"}`);
+    return s;
   }
 }

@@ -12,6 +12,10 @@ import { BrokerConnection, type Dialer } from "../client/connection.ts";
 import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts";
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
+import { monotonicOriginMs } from "../platform/clock.ts";
+import { SharedKeyTable } from "../platform/shared-table.ts";
+import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
+import { SHARD_PRINCIPAL } from "../security/acl.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
 import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
@@ -21,6 +25,10 @@ import { ShardLink } from "./shard-link.ts";
 import { startShardFront } from "./shard-front.ts";
 import { localConnectionPair } from "./local-connection.ts";
 import type { Front } from "./front/front.ts";
+import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import { RuntimeStats } from "../http/metrics/runtime-stats.ts";
+import { scrapeShard, type ShardTraffic } from "./shard-metrics.ts";
+import { serveShardHttpCall } from "./shard-http.ts";
 
 /** What a shard is started with (structured-clonable: it crosses to the worker). */
 export interface ShardInit {
@@ -30,6 +38,10 @@ export interface ShardInit {
   count: number;
   /** The shard's broker settings (the node's, with the shard's node id, listener and cluster id). */
   settings: [string, string][];
+  /** Test-only: the shard's broker runs without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
+  /** The node's client-quota sensors (src/security/quota-rate.ts), shared by every shard: byte rates and request time, controller mutations. */
+  quotaSensors?: { rates: SharedArrayBuffer; mutations: SharedArrayBuffer };
 }
 
 /**
@@ -53,6 +65,24 @@ export interface AcceptedClient {
 function hostOf(remote: string): string {
   const colon = remote.lastIndexOf(":");
   return colon <= 0 ? remote : remote.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+}
+
+/** `c`, counting the bytes written to it in `traffic.bytesOut`. */
+function countedConnection(c: Connection, traffic: ShardTraffic): Connection {
+  return {
+    remote: c.remote,
+    remoteIp: c.remoteIp,
+    principal: c.principal,
+    listenerName: c.listenerName,
+    peerSubject: c.peerSubject,
+    write(chunks) {
+      for (let i = 0; i < chunks.length; i++) traffic.bytesOut += chunks[i].length;
+      return c.write(chunks);
+    },
+    pause: () => c.pause(),
+    resume: () => c.resume(),
+    close: (graceful) => c.close(graceful),
+  };
 }
 
 /** A logger that prefixes every line with the shard. */
@@ -80,9 +110,13 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     const h = onConnection(c);
     return { onData: (b) => h.onData(b), onDrain: () => h.onDrain(), onClose: () => (open.delete(c), h.onClose()) };
   };
+  const traffic: ShardTraffic = { bytesIn: 0, bytesOut: 0 };
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
     const who = { principal: client.principal, listenerName: client.listenerName };
-    openPortConnection(p, client.remote, (c) => track(c, onConnection), client.remoteIp ?? hostOf(client.remote), who);
+    openPortConnection(p, client.remote, (c) => {
+      const h = track(countedConnection(c, traffic), onConnection);
+      return { onData: (b) => ((traffic.bytesIn += b.length), h.onData(b)), onDrain: () => h.onDrain(), onClose: () => h.onClose() };
+    }, client.remoteIp ?? hostOf(client.remote), who);
   };
   const accept = (p: PortLike, client: AcceptedClient) => {
     if (acceptor === null) waiting.push({ port: p, client });
@@ -117,7 +151,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       clientId: `runnel-shard-${init.index}`,
       transport: (_h, _p, onConnection) => {
         const [mine, theirs] = messagePortPair();
-        link.post({ t: "dial", to: nodeId, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}` } }, [theirs]);
+        link.post({ t: "dial", to: nodeId, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}`, principal: SHARD_PRINCIPAL } }, [theirs]);
         openPortConnection(mine, `shard-${nodeId}`, onConnection);
         return Promise.resolve();
       },
@@ -127,6 +161,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     const mirror = await metadata;
     const config = new BrokerConfig(new Map(init.settings));
     broker = await Broker.start(config, {
+      ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
       cluster: shardClusterView(link, init.index, mirror),
@@ -148,20 +183,33 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     link.close();
     return;
   }
+  // Client quotas count for the node: a client whose requests reach several shards spends from one balance.
+  if (init.quotaSensors !== undefined) {
+    const originMs = monotonicOriginMs();
+    broker.quotaRates.share({ table: SharedKeyTable.attach(init.quotaSensors.rates), originMs });
+    broker.mutationRates.share({ table: SharedKeyTable.attach(init.quotaSensors.mutations), originMs });
+  }
   // The host may ask this shard to accept clients too (runnel.shards.accept), once the main front has its ports.
   let front: Front | null = null;
+  // When the node serves HTTP (the host does), this thread's probes and its front's client counters.
+  const runtime = broker.metrics === null ? null : new RuntimeStats();
+  const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports] = args as [[string, string][], Record<string, number>];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger });
+      const [nodeSettings, ports, nodeConnections] = args as [[string, string][], Record<string, number>, SharedArrayBuffer];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections });
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;
+    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
+    const http = serveShardHttpCall(broker, op, args);
+    if (http !== null) return http;
     throw new Error(`shard ${init.index}: no call ${op}`);
   });
   link.post({ t: "started" });
   await stopAsked;
   try {
+    runtime?.stop();
     await (front as Front | null)?.stop();
     await broker.stop();
   } finally {

@@ -12,6 +12,13 @@ import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { Front } from "./front/front.ts";
 import { reusePortSupported } from "../platform/net.ts";
 import { ShardSet } from "./shard-host.ts";
+import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import { HttpServer, parseHttpListener } from "../http/http-server.ts";
+import { httpSecurity } from "../http/http-side.ts";
+import { AclStore } from "../security/acl-store.ts";
+import { Authorizer, parseSuperUsers } from "../security/acl.ts";
+import type { ScramCredential } from "../security/scram.ts";
+import { shardedHttpBackend } from "./shard-http.ts";
 
 /** What a sharded node runs with. */
 export interface ShardedNodeDeps {
@@ -19,6 +26,10 @@ export interface ShardedNodeDeps {
   logger?: BrokerLogger;
   /** A shard died or shut itself down after the start: the process should exit with an error. */
   onFatal?: (reason: string) => void;
+  /** Test-only: the shards run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
+  unsafeSkipFdatasync?: boolean;
+  /** The module each shard's worker runs (tests inject a hung shard; default: the shard worker). */
+  shardWorkerModule?: string | URL;
 }
 
 /** A running sharded node. */
@@ -27,16 +38,31 @@ export interface ShardedNode {
   readonly shards: ShardSet;
   /** The front. */
   readonly front: Front;
+  /** The HTTP side (`/metrics`, health, the JSON API and console), or null when `http.listeners` is empty. */
+  readonly http: HttpServer | null;
   /** The bound port of listener `name` (default: the first). */
   port(name?: string): number;
   /** Stops the front (clients first), then every shard. */
   stop(): Promise<void>;
 }
 
-/** Starts the shards of `config`'s node, then the front on its listeners; resolves once clients can connect. */
+/**
+ * Starts the HTTP side (when `http.listeners` is set: probes answer while the shards start), the shards of
+ * `config`'s node, then the front on its listeners; resolves once clients can connect.
+ */
 export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDeps = {}): Promise<ShardedNode> {
   const logger = deps.logger ?? consoleLogger;
-  const shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal });
+  const specs = config.list("http.listeners").map(parseHttpListener);
+  let scramOf: ((user: string, mechanism: string) => ScramCredential | undefined) | null = null;
+  const http = specs.length > 0 ? await HttpServer.start(specs, logger, httpSecurity(config, nodeFileSystem, (u, m) => scramOf?.(u, m))) : null;
+  if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
+  let shards: ShardSet;
+  try {
+    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule });
+  } catch (e) {
+    await http?.close();
+    throw e;
+  }
   let front: Front;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
@@ -44,17 +70,29 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // Every shard thread accepts clients too (runnel.shards.accept) where SO_REUSEPORT spreads connections; else
     // this thread's front accepts them all.
     const accept = config.bool("runnel.shards.accept") && reusePortSupported();
-    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept });
+    const metrics = http === null ? undefined : new BrokerMetrics();
+    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections });
+    if (http !== null) {
+      scramOf = (u, m) => scram.get(u, m);
+      const noChange = () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the HTTP side of a sharded node changes ACLs through a shard"));
+      const acls = new AclStore(shards.metadata, noChange);
+      const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
+      const listener = config.listeners[0].name;
+      http.attach(shardedHttpBackend({ shards, config, frontMetrics: metrics!, authorizer, endpoint: () => front.identity.endpoint(listener) }));
+    }
     if (accept) logger.info(`${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too`);
   } catch (e) {
+    await http?.close();
     await shards.stop();
     throw e;
   }
   return {
     shards,
     front,
+    http,
     port: (name) => front.port(name),
     async stop() {
+      await http?.close();
       await front.stop();
       await shards.stop();
     },

@@ -21,10 +21,11 @@ test("a group id with a newline and terminal escapes is logged escaped, on one l
   const b = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "-o", "group.initial.rebalance.delay.ms=0", "-o", "offsets.topic.num.partitions=1"]);
   const c = await RawClient.connect(b.port);
   try {
-    const join = (memberId: string) => c.request(11, 5, {
+    const join = (memberId: string) => c.requestWhileCoordinatorLoads(11, 5, {
       groupId: evil, sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId, groupInstanceId: null, protocolType: "consumer",
       protocols: [{ name: "range", metadata: new Uint8Array(0) }],
-    });
+    }, (r) => r.errorCode);
+    await c.findCoordinator(evil, 0);
     const first = await join("");
     assert.equal(first.errorCode, 79, "MEMBER_ID_REQUIRED");
     assert.equal((await join(first.memberId)).errorCode, 0);

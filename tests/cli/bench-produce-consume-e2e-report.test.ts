@@ -58,6 +58,20 @@ test("bench produce and consume --json are valid JSON with matching counts", asy
   assert.equal(cr.produce, null);
 });
 
+/** The client-side breakdown covers every record, and per record its two consumer-side parts add up to the whole. */
+function checkBreakdown(e: { e2eLatencyMs: { mean: number; count: number }; e2eBreakdownMs: Record<string, { count: number; mean: number } | number> }, records: number): void {
+  const b = e.e2eBreakdownMs as Record<string, { count: number; mean: number }>;
+  assert.equal(b.producerBatchAge.count, records, "every record's batch was timed when its Produce was sent");
+  assert.equal(b.producerBeyondLinger.count, records);
+  assert.equal(b.sendToFetchResponse.count, records);
+  assert.equal(b.inConsumer.count, records);
+  const sum = b.sendToFetchResponse.mean + b.inConsumer.mean;
+  assert.ok(Math.abs(sum - e.e2eLatencyMs.mean) < 0.01, `parts ${sum} vs end-to-end ${e.e2eLatencyMs.mean}`);
+  assert.ok((e.e2eBreakdownMs.produceRequests as number) > 0);
+  assert.ok((e.e2eBreakdownMs.producerCpuS as number) > 0 && (e.e2eBreakdownMs.consumerCpuS as number) > 0);
+  assert.ok(b.producerLoopLag.count > 0 && b.consumerLoopLag.count > 0, "both event loops were probed");
+}
+
 test("bench e2e at a fixed rate reports end-to-end latency for every record, consumed in a child process", async () => {
   const r = await runnel(["bench", "e2e", "-t", "bench-e2e", "--throughput", "5000", "-n", "2500", "--acks", "all", "--json", ...b]);
   assert.equal(r.code, 0, r.stderr);
@@ -73,6 +87,7 @@ test("bench e2e at a fixed rate reports end-to-end latency for every record, con
   // were read on the other's clock plus the measured offset (not on a clock starting at another moment).
   assert.ok(e.produce.seconds >= 0.4, `took ${e.produce.seconds}s`);
   assert.ok(e.e2eLatencyMs.min > 0 && e.e2eLatencyMs.p50 > 0 && e.e2eLatencyMs.p50 < 5000, JSON.stringify(e.e2eLatencyMs));
+  checkBreakdown(e, 2500);
 });
 
 test("bench e2e --in-process consumes on the producer's thread", async () => {
@@ -87,6 +102,7 @@ test("bench e2e --in-process consumes on the producer's thread", async () => {
   // Paced at 5000/s, 2500 records take about half a second.
   assert.ok(e.produce.seconds >= 0.4, `took ${e.produce.seconds}s`);
   assert.ok(e.e2eLatencyMs.p50 > 0 && e.e2eLatencyMs.p50 < 5000);
+  checkBreakdown(e, 2500);
 });
 
 test("bench usage errors exit 2", async () => {

@@ -1,6 +1,6 @@
 /**
  * `runnel.shards` (docs/sharding.md): `runnel start --shards N` and `-o runnel.shards=N` are validated before anything
- * starts (exit 2 with the key named); a sharded node inside an etcd cluster, or with http.listeners, is refused.
+ * starts (exit 2 with the key named); a sharded node inside an etcd cluster is refused.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,7 +21,7 @@ test("runnel.shards: default 1; --shards, -o and RUNNEL_SHARDS set it; out of ra
   assert.throws(() => startConfig(["--shards", "two"], {}), /runnel\.shards=two: expected an integer/);
 });
 
-test("runnel start refuses bad shard counts, shards inside an etcd cluster and shards with the HTTP side with exit 2, before touching the data dir", async () => {
+test("runnel start refuses bad shard counts, and shards inside an etcd cluster with exit 2, before touching the data dir", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-shards-"));
   const data = path.join(dir, "data");
   try {
@@ -31,9 +31,6 @@ test("runnel start refuses bad shard counts, shards inside an etcd cluster and s
     const etcd = await runnel(["start", "--port", "0", "--data-dir", data, "--shards", "2", "-o", "metadata.etcd.endpoints=http://127.0.0.1:1"]);
     assert.equal(etcd.code, 2, etcd.stderr);
     assert.match(etcd.stderr, /runnel\.shards=2 with metadata\.etcd\.endpoints: a broker of an etcd cluster runs one shard/);
-    const http = await runnel(["start", "--port", "0", "--data-dir", data, "--shards", "2", "--http", "http://127.0.0.1:0"]);
-    assert.equal(http.code, 2, http.stderr);
-    assert.match(http.stderr, /runnel\.shards=2 with http\.listeners: a sharded node does not serve metrics, health or the console yet/);
     assert.equal(fs.existsSync(data), false, "nothing written before the settings are accepted");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,49 @@ test("records wait linger.ms and then go out together in one batch", async () =>
   await producer.close();
 });
 
+test("a batch whose linger.ms ends within half a millisecond goes out with the pass that sends an earlier one", async () => {
+  // Timers fire in whole milliseconds; without the slack the second batch would wait for a timer of its own.
+  const { clock, broker, producer } = await setup({ lingerMs: 100 }, 2);
+  const first = producer.send({ topic: "t", value: "a", partition: 0 });
+  await settle();
+  clock.advance(0.4);
+  const second = producer.send({ topic: "t", value: "b", partition: 1, timestamp: 1 });
+  await settle();
+  clock.advance(99.5);
+  await settle();
+  assert.equal(broker.produces.length, 0, "nothing before the first batch's linger.ms");
+  clock.advance(0.1);
+  await settle();
+  assert.equal(broker.produces.length, 1, "one request at the first batch's linger.ms");
+  assert.equal(broker.produces[0].atMs, 100);
+  assert.deepEqual(broker.produces[0].batches.map((b) => b.partition).sort(), [0, 1], "the batch due 0.4 ms later rides along");
+  await Promise.all([first, second]);
+  await producer.close();
+});
+
+test("a batch whose linger.ms ends later than half a millisecond after a pass keeps waiting for it", async () => {
+  const { clock, broker, producer } = await setup({ lingerMs: 100 }, 2);
+  const first = producer.send({ topic: "t", value: "a", partition: 0 });
+  await settle();
+  clock.advance(0.6);
+  const second = producer.send({ topic: "t", value: "b", partition: 1, timestamp: 1 });
+  await settle();
+  clock.advance(99.4);
+  await settle();
+  assert.equal(broker.produces.length, 1);
+  assert.deepEqual(broker.produces[0].batches.map((b) => b.partition), [0]);
+  clock.advance(0.5);
+  await settle();
+  assert.equal(broker.produces.length, 1, "the second batch is not sent early by a timer of its own");
+  clock.advance(0.1);
+  await settle();
+  assert.equal(broker.produces.length, 2, "the second batch goes at its own linger.ms");
+  assert.ok(Math.abs(broker.produces[1].atMs - 100.6) < 1e-9, `sent at ${broker.produces[1].atMs}`);
+  assert.deepEqual(broker.produces[1].batches.map((b) => b.partition), [1]);
+  await Promise.all([first, second]);
+  await producer.close();
+});
+
 test("a batch that reaches batch.size is sent without waiting for linger.ms", async () => {
   const { clock, broker, producer } = await setup({ lingerMs: 60_000, batchSize: 1024 });
   const value = new Uint8Array(100);

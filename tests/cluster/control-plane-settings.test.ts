@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { listenerEndpoint, parseEtcdEndpoints } from "../../src/cluster/control-plane.ts";
+import { listenerEndpoint, parseEtcdEndpoints } from "../../src/cluster/cluster-endpoints.ts";
 
 test("metadata.etcd.endpoints: comma-separated http(s)://host:port, anything else refused naming the key", () => {
   assert.deepEqual(parseEtcdEndpoints("http://127.0.0.1:2379, http://10.0.0.2:2379,"), ["http://127.0.0.1:2379", "http://10.0.0.2:2379"]);

@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { testShards } from "../support/broker-process.ts";
+import { committedOffsets, describeGroup, listGroups, waitFor } from "../support/group-state.ts";
 import { BUN, ConsumerProcess, FIXTURES, killAll, sleep, waitUntil } from "./consumer-process.ts";
+
+/** The broker's own lag table (src/group) is read in-process; a sharded node's lives in its shards (RUNNEL_TEST_SHARDS). */
+const IN_PROCESS = testShards() === 1;
 
 const TEST_TIMEOUT = { timeout: 120_000 };
 const OVERRIDES = { "group.min.session.timeout.ms": "1000" };
@@ -50,16 +55,16 @@ async function startConsumer(kafka: Kafka, groupId: string, topic: string, seen:
 
 /** Waits until the group is Stable with `members` members. */
 async function waitStable(b: TestBroker, groupId: string, members: number, timeoutMs = 30_000): Promise<void> {
-  await waitUntil(() => {
-    const d = b.broker.groups.describeGroup(groupId);
-    return d.state === "Stable" && d.members.length === members;
-  }, timeoutMs, () => `group ${groupId} Stable with ${members} members (now ${JSON.stringify(b.broker.groups.describeGroup(groupId).state)}, ${b.broker.groups.describeGroup(groupId).members.length})`);
+  const d = () => describeGroup(b.port, groupId);
+  await waitFor(async () => {
+    const now = await d();
+    return now.state === "Stable" && now.members.length === members;
+  }, timeoutMs, async () => `group ${groupId} Stable with ${members} members (now ${JSON.stringify(await d())})`);
 }
 
 /** Committed offsets of a group by partition of `topic`. */
-function committed(b: TestBroker, groupId: string, topic: string, partitions: number): bigint[] {
-  const r = b.broker.groups.fetchOffsets(groupId, [{ topic, partitions: Array.from({ length: partitions }, (_, i) => i) }]);
-  return r.topics[0].partitions.map((p) => p.offset);
+function committed(b: TestBroker, groupId: string, topic: string, partitions: number): Promise<bigint[]> {
+  return committedOffsets(b.port, groupId, topic, Array.from({ length: partitions }, (_, i) => i));
 }
 
 test("kafkajs: three members of one group on a 6-partition topic get two partitions each and read every record once while committing", TEST_TIMEOUT, async () => {
@@ -75,15 +80,20 @@ test("kafkajs: three members of one group on a 6-partition topic get two partiti
     assert.deepEqual(seen.flatMap((s) => s.assigned).sort(), [0, 1, 2, 3, 4, 5]);
     const values = await produce(kafka, "orders", "o", 600, 6);
     await waitUntil(() => seen.reduce((n, s) => n + s.records.length, 0) >= 600, 30_000, "600 records");
-    await waitUntil(() => committed(b, "g3", "orders", 6).every((o) => o === 100n), 15_000, "all offsets committed");
+    await waitFor(async () => (await committed(b, "g3", "orders", 6)).every((o) => o === 100n), 15_000, "all offsets committed");
     await sleep(300);
     const all = seen.flatMap((s) => s.records.map((r) => r.v));
     assert.equal(all.length, 600, "no record delivered twice");
     assert.deepEqual(new Set(all), new Set(values));
     for (const s of seen) for (const r of s.records) assert.ok(s.assigned.includes(r.p), `record of partition ${r.p} went to its owner`);
-    const lag = await b.broker.groups.describeGroupLag("g3");
-    assert.equal(lag.length, 6);
-    assert.ok(lag.every((row) => row.lag === 0n && row.memberId !== null && row.host === "/127.0.0.1"));
+    const members = (await describeGroup(b.port, "g3")).members;
+    assert.equal(members.length, 3);
+    assert.ok(members.every((m) => m.clientHost === "/127.0.0.1"));
+    if (IN_PROCESS) {
+      const lag = await b.broker.groups.describeGroupLag("g3");
+      assert.equal(lag.length, 6);
+      assert.ok(lag.every((row) => row.lag === 0n && row.memberId !== null && row.host === "/127.0.0.1"));
+    }
   } finally {
     await Promise.all(consumers.map((c) => c.disconnect().catch(() => {})));
     await b.stop();
@@ -147,7 +157,7 @@ test("kafkajs: two groups on the same topic each read every record", TEST_TIMEOU
     const bVals = gb.flatMap((s) => s.records.map((r) => r.v));
     assert.equal(bVals.length, 200);
     assert.deepEqual(new Set(bVals), new Set(values));
-    const groups = b.broker.groups.listGroups().map((g) => g.groupId).sort();
+    const groups = (await listGroups(b.port)).map((g) => g.groupId).sort();
     assert.deepEqual(groups, ["ga", "gb"]);
   } finally {
     await Promise.all(consumers.map((c) => c.disconnect().catch(() => {})));
@@ -166,7 +176,7 @@ test("kafkajs: consumers resume from committed offsets after a restart of the co
     const s1: Seen = { assigned: [], records: [] };
     consumer = await startConsumer(kafka, "gr", "resume", s1);
     await waitUntil(() => s1.records.length >= 90, 30_000, "first 90");
-    await waitUntil(() => committed(b, "gr", "resume", 3).every((o) => o === 30n), 15_000, "commits");
+    await waitFor(async () => (await committed(b, "gr", "resume", 3)).every((o) => o === 30n), 15_000, "commits");
     await consumer.disconnect();
     consumer = null;
     assert.deepEqual(new Set(s1.records.map((r) => r.v)), new Set(first));
@@ -175,7 +185,7 @@ test("kafkajs: consumers resume from committed offsets after a restart of the co
     const s2: Seen = { assigned: [], records: [] };
     consumer = await startConsumer(kafka, "gr", "resume", s2);
     await waitUntil(() => s2.records.length >= 30, 30_000, "the next 30");
-    await waitUntil(() => committed(b, "gr", "resume", 3).every((o) => o === 40n), 15_000, "commits");
+    await waitFor(async () => (await committed(b, "gr", "resume", 3)).every((o) => o === 40n), 15_000, "commits");
     await sleep(300);
     assert.deepEqual(s2.records.map((r) => r.v).sort(), [...second].sort(), "only the new records after a consumer restart");
     await consumer.disconnect();
@@ -185,8 +195,8 @@ test("kafkajs: consumers resume from committed offsets after a restart of the co
     await b.stop({ keepDir: true });
     b = await startTestBroker(OVERRIDES, dir);
     kafka = client(b);
-    assert.equal(b.broker.groups.groupState("gr"), "Empty", "the group survived the restart");
-    assert.deepEqual(committed(b, "gr", "resume", 3), [40n, 40n, 40n]);
+    assert.equal((await describeGroup(b.port, "gr")).state, "Empty", "the group survived the restart");
+    assert.deepEqual(await committed(b, "gr", "resume", 3), [40n, 40n, 40n]);
     const s3: Seen = { assigned: [], records: [] };
     consumer = await startConsumer(kafka, "gr", "resume", s3);
     await waitUntil(() => s3.records.length >= 30, 30_000, "the 30 produced before the broker restart");
@@ -209,7 +219,7 @@ test("kafkajs admin: lag after producing more, and DeleteGroups refuses a live g
     await produce(kafka, "lagging", "x", 60, 3);
     const s: Seen = { assigned: [], records: [] };
     consumer = await startConsumer(kafka, "gl", "lagging", s);
-    await waitUntil(() => committed(b, "gl", "lagging", 3).every((o) => o === 20n), 30_000, "60 consumed and committed");
+    await waitFor(async () => (await committed(b, "gl", "lagging", 3)).every((o) => o === 20n), 30_000, "60 consumed and committed");
 
     const refused = await admin.deleteGroups(["gl"]).then(
       () => null,
@@ -224,13 +234,15 @@ test("kafkajs admin: lag after producing more, and DeleteGroups refuses a live g
     await consumer.disconnect();
     consumer = null;
     await produce(kafka, "lagging", "y", 25, 3); // partitions 0,1 get 9 and 8... (25 = 9 + 8 + 8)
-    const rows = await b.broker.groups.describeGroupLag("gl");
-    assert.deepEqual(rows.map((r) => [r.partition, r.committed, r.logEndOffset, r.lag]), [
-      [0, 20n, 29n, 9n],
-      [1, 20n, 28n, 8n],
-      [2, 20n, 28n, 8n],
-    ]);
-    assert.ok(rows.every((r) => r.memberId === null), "no member once the consumer left");
+    if (IN_PROCESS) {
+      const rows = await b.broker.groups.describeGroupLag("gl");
+      assert.deepEqual(rows.map((r) => [r.partition, r.committed, r.logEndOffset, r.lag]), [
+        [0, 20n, 29n, 9n],
+        [1, 20n, 28n, 8n],
+        [2, 20n, 28n, 8n],
+      ]);
+      assert.ok(rows.every((r) => r.memberId === null), "no member once the consumer left");
+    }
     // The same numbers through the admin APIs a CLI uses (OffsetFetch + ListOffsets).
     const fetched = await admin.fetchOffsets({ groupId: "gl", topics: ["lagging"] });
     const ends = await admin.fetchTopicOffsets("lagging");

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { haveCommand } from "../support/proc.ts";
+import { committedOffsets, describeGroup, waitFor } from "../support/group-state.ts";
 import { ConsumerProcess, killAll, sleep, waitUntil } from "./consumer-process.ts";
 
 const skip = haveCommand("kcat") ? false : "kcat is not installed (tests/setup.sh installs it as root)";
@@ -44,8 +45,8 @@ test("kcat -G: three members share a 6-partition topic, read every record once a
   try {
     await b.broker.createTopic("kc", 6, 1, {}, false);
     for (let i = 0; i < 3; i++) procs.push(kcat(`kcat-${i}`, b, "gkc", "kc"));
-    await waitUntil(() => {
-      const d = b.broker.groups.describeGroup("gkc");
+    await waitFor(async () => {
+      const d = await describeGroup(b.port, "gkc");
       return d.state === "Stable" && d.members.length === 3;
     }, 45_000, "the group to be Stable with three kcat members");
     await waitUntil(() => procs.every((p) => lastAssigned(p, "kc")?.length === 2), 20_000, () => `two partitions each: ${procs.map((p) => p.stderr.slice(-400)).join("\n")}`);
@@ -59,8 +60,8 @@ test("kcat -G: three members share a 6-partition topic, read every record once a
     await producer.disconnect();
 
     await waitUntil(() => procs.reduce((n, p) => n + rows(p).length, 0) >= 600, 45_000, "600 records");
-    const offsets = () => b.broker.groups.fetchOffsets("gkc", [{ topic: "kc", partitions: [0, 1, 2, 3, 4, 5] }]).topics[0].partitions.map((p) => p.offset);
-    await waitUntil(() => offsets().every((o) => o === 100n), 20_000, () => `auto-commits to reach the log end (${offsets().join(",")})`);
+    const offsets = () => committedOffsets(b.port, "gkc", "kc", [0, 1, 2, 3, 4, 5]);
+    await waitFor(async () => (await offsets()).every((o) => o === 100n), 20_000, async () => `auto-commits to reach the log end (${(await offsets()).join(",")})`);
     await sleep(300);
     const all = procs.flatMap(rows);
     assert.equal(all.length, 600, "no record twice");
@@ -70,7 +71,7 @@ test("kcat -G: three members share a 6-partition topic, read every record once a
       assert.ok(rows(p).every((r) => mine.includes(r.p)), `${p.name} read only its partitions`);
     }
     await Promise.all(procs.map((p) => p.stop("SIGTERM")));
-    await waitUntil(() => b.broker.groups.groupState("gkc") === "Empty", 20_000, "the group to be empty after the kcats left");
+    await waitFor(async () => (await describeGroup(b.port, "gkc")).state === "Empty", 20_000, "the group to be empty after the kcats left");
 
     const late = kcat("kcat-late", b, "gkc", "kc");
     procs.push(late);

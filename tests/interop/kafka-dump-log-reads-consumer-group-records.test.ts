@@ -20,7 +20,8 @@ test("kafka-dump-log --offsets-decoder decodes Runnel's consumer group records",
     await b.broker.createTopic("dl-t", 2, 1, {}, false);
     const c = await RawClient.connect(b.port);
     const hb = (req: Record<string, unknown>) =>
-      c.request(68, 1, { groupId: "dl-g", instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...req });
+      c.requestWhileCoordinatorLoads(68, 1, { groupId: "dl-g", instanceId: null, rackId: null, rebalanceTimeoutMs: -1, subscribedTopicNames: null, subscribedTopicRegex: null, serverAssignor: null, topicPartitions: null, ...req }, (r) => r.errorCode);
+    await c.findCoordinator("dl-g", 0);
     const a = await hb({ memberId: "dl-a", memberEpoch: 0, instanceId: "dl-inst", rebalanceTimeoutMs: 30000, subscribedTopicNames: ["dl-t"], topicPartitions: [] });
     assert.equal(a.errorCode, 0);
     const r = await hb({ memberId: "dl-r", memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: [], subscribedTopicRegex: "dl-.*", topicPartitions: [] });

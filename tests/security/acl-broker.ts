@@ -37,7 +37,8 @@ export async function commitAsAdmin(b: TestBroker, topic: string, groups: readon
   try {
     if ((await c.request(17, 1, { mechanism: "PLAIN" })).errorCode !== 0 || (await c.request(36, 2, { authBytes: Buffer.from("\0admin\0admin-pw") })).errorCode !== 0) throw new Error("admin login failed");
     for (const groupId of groups) {
-      const r = await c.request(8, 8, { groupId, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }] }] });
+      await c.findCoordinator(groupId, 0);
+      const r = await c.requestWhileCoordinatorLoads(8, 8, { groupId, generationIdOrMemberEpoch: -1, memberId: "", groupInstanceId: null, topics: [{ name: topic, partitions: [{ partitionIndex: 0, committedOffset: 0n, committedLeaderEpoch: -1, committedMetadata: null }] }] }, (r) => r.topics[0].partitions[0].errorCode);
       const code = r.topics[0].partitions[0].errorCode;
       if (code !== 0) throw new Error(`committing for ${groupId} failed with error ${code}`);
     }

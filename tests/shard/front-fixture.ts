@@ -18,6 +18,15 @@ import { testLogger } from "../support/broker.ts";
 /** The node id clients must see. */
 export const FRONT_NODE_ID = 7;
 
+/** Settings of a node with one SASL_PLAINTEXT (PLAIN) listener, users admin (a super user) and alice, and Kafka's authorizer on; every password is `<user>-pw`. */
+export const SASL_ACL_SETTINGS: Record<string, string> = {
+  listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+  "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+  "listener.name.sasl_plaintext.plain.sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";',
+  "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+  "super.users": "User:admin",
+};
+
 /** A front and its two shards. */
 export interface FrontOverShards {
   /** "127.0.0.1:port" of the front. */

@@ -7,20 +7,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
-import { startFrontOverShards } from "./front-fixture.ts";
-
-const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";';
+import { SASL_ACL_SETTINGS, startFrontOverShards } from "./front-fixture.ts";
 
 test("SASL at the front, ACLs on the shards with the client's principal", { timeout: 120_000 }, async () => {
   const node = await startFrontOverShards({
     inThread: true,
-    extra: {
-      listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-      "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
-      "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
-      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-      "super.users": "User:admin",
-    },
+    extra: SASL_ACL_SETTINGS,
   });
   const client = (user: string, password = `${user}-pw`) => new Kafka({ clientId: user, brokers: [node.bootstrap], sasl: { mechanism: "plain", username: user, password }, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 } });
   try {

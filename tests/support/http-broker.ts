@@ -11,6 +11,8 @@ import type { BrokerDeps } from "../../src/broker/broker.ts";
 import { startBrokerWithHttp, type RunningBroker } from "../../src/http/start-with-http.ts";
 import type { HttpServer, ReadinessCheck } from "../../src/http/http-server.ts";
 import { testLogger } from "./broker.ts";
+import { testShards, TEST_SHARDS_ENV } from "./broker-process.ts";
+import { startShardedTestBroker } from "./sharded-test-broker.ts";
 
 /** A running broker with HTTP. */
 export interface HttpTestBroker extends RunningBroker {
@@ -24,8 +26,13 @@ export interface HttpTestBroker extends RunningBroker {
   stop(opts?: { keepDir?: boolean }): Promise<void>;
 }
 
-/** Starts a broker with `http.listeners=http://127.0.0.1:0` plus `overrides`. */
+/**
+ * Starts a broker with `http.listeners=http://127.0.0.1:0` plus `overrides`. Under `RUNNEL_TEST_SHARDS=N` (N > 1) it is
+ * a sharded node in its own process (`runnel start --shards N`); of the in-process broker only what
+ * tests/support/sharded-test-broker.ts offers is there, and `http` is null.
+ */
 export async function startHttpTestBroker(overrides: Record<string, string> = {}, opts: { dir?: string; deps?: BrokerDeps; onHttpBound?: (h: HttpServer) => void; logLines?: string[]; readiness?: ReadinessCheck } = {}): Promise<HttpTestBroker> {
+  if (testShards() > 1) return startShardedHttpTestBroker(overrides, opts);
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-http-"));
   const values = new Map<string, string>([
     ["listeners", "PLAINTEXT://127.0.0.1:0"],
@@ -46,6 +53,34 @@ export async function startHttpTestBroker(overrides: Record<string, string> = {}
       if (!o?.keepDir) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** {@link startHttpTestBroker} under `RUNNEL_TEST_SHARDS`: the node's HTTP URL read from its log. */
+async function startShardedHttpTestBroker(overrides: Record<string, string>, opts: { dir?: string; deps?: BrokerDeps; onHttpBound?: unknown; logLines?: string[]; readiness?: unknown }): Promise<HttpTestBroker> {
+  if (opts.onHttpBound !== undefined || opts.readiness !== undefined) throw new Error(`this test hooks into the in-process HTTP server: it runs single-shard only, not under ${TEST_SHARDS_ENV}`);
+  const lines = opts.logLines ?? [];
+  const node = await startShardedTestBroker({ "http.listeners": "http://127.0.0.1:0", ...overrides }, opts.dir, lines, opts.deps ?? {});
+  const url = lines.map((l) => /HTTP \(metrics, health, console\) serving at (https?:\/\/[^,\s]+)/.exec(l)?.[1]).find((u) => u !== undefined);
+  if (url === undefined) {
+    await node.stop();
+    throw new Error("the sharded node logged no HTTP listener");
+  }
+  await waitUntilReady(url);
+  return { broker: node.broker, http: null, bootstrap: node.bootstrap, url, dir: node.dir, stop: (o) => node.stop(o) };
+}
+
+/** Longest a test waits for a node's `/v1/ready` (a sharded node attaches its HTTP side once its front listens). */
+const READY_TIMEOUT_MS = 30_000;
+
+/** Polls `url`/v1/ready until it answers 200. */
+export async function waitUntilReady(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const r = await fetch(`${url}/v1/ready`).then((res) => res.status, () => 0);
+    if (r === 200) return;
+    if (Date.now() > deadline) throw new Error(`${url}/v1/ready did not answer 200 within ${READY_TIMEOUT_MS} ms (last: ${r})`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
 }
 
 /**

@@ -7,6 +7,9 @@ import { Reader, Writer } from "../../src/protocol/wire.ts";
 import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../../src/protocol/generated/index.ts";
 import { readResponseHeader, writeRequestHeader } from "../../src/protocol/generated/headers.ts";
 
+/** COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR: a Kafka client finds the coordinator again and retries. */
+const COORDINATOR_RETRIABLE = new Set([14, 15, 16]);
+
 /** A test connection to a broker. */
 export class RawClient {
   private sock: net.Socket;
@@ -84,6 +87,33 @@ export class RawClient {
     const r = new Reader(frame);
     readResponseHeader(r, responseHeaderVersion(apiKey, version));
     return API_CODECS[apiKey]!.readResponse(r, version) as T;
+  }
+
+  /**
+   * Sends a request again, as Kafka's clients do, while the answer's error (read by `errorOf`) says the coordinator
+   * is still loading or not there yet: COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR (a
+   * node's coordinators load their partitions after the first FindCoordinator creates the internal topic). Returns
+   * the first other answer; throws after `timeoutMs`.
+   */
+  async requestWhileCoordinatorLoads<T = any>(apiKey: number, version: number, body: unknown, errorOf: (r: T) => number, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.request<T>(apiKey, version, body);
+      const code = errorOf(r);
+      if (!COORDINATOR_RETRIABLE.has(code)) return r;
+      if (Date.now() > deadline) throw new Error(`API ${apiKey} v${version} still answers error ${code} after ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
+  /**
+   * FindCoordinator (v4) for `key` (`keyType` 0: group, 1: transactional id) until it is found and loaded, as a
+   * Kafka client does before its first group or transaction request: a sharded node creates the internal topic
+   * and places the coordinator only then (a single broker also when a group request comes first).
+   */
+  async findCoordinator(key: string, keyType: 0 | 1): Promise<void> {
+    const found = await this.requestWhileCoordinatorLoads(10, 4, { keyType, coordinatorKeys: [key] }, (r) => r.coordinators[0].errorCode);
+    if (found.coordinators[0].errorCode !== 0) throw new Error(`FindCoordinator ${key}: error ${found.coordinators[0].errorCode}`);
   }
 
   /** Closes the connection. */

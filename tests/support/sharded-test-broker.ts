@@ -1,8 +1,9 @@
 /**
  * `startTestBroker` under `RUNNEL_TEST_SHARDS=N` (N > 1): the node runs as `runnel start --shards N` in its own
  * process, exactly as shipped, with the same test defaults. Tests that only talk to it over the wire run unchanged;
- * of the in-process `Broker` only `createTopic` is offered (through CreateTopics), and any other use of `broker`
- * throws, naming the test as one that cannot run sharded (docs/sharding.md, "Tests").
+ * of the in-process `Broker` only `createTopic` (through CreateTopics) and what the node's log says (`listenerPort`,
+ * `nodeId`, `clusterId`) are offered, and any other use of `broker` throws, naming the test as one that cannot run
+ * sharded (docs/sharding.md, "Tests").
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,9 +16,31 @@ import type { TestBroker } from "./broker.ts";
 /** How long a sharded node may take to start on a loaded machine (it spawns a worker per shard). */
 const SHARDED_START_TIMEOUT_MS = 90_000;
 
-/** The part of `Broker` a sharded node offers a test: creating topics, over the wire. */
-function wireBroker(bootstrap: string, shards: number): Broker {
+/** The front's line naming the node and every listener: `front of node N listening on NAME://host:port, ... for K shards`. */
+const FRONT_LINE = /^(?!.*\[shard \d+\]).*front of node (\d+) listening on (.*) for \d+ shards$/m;
+/** The host's line naming the cluster: `K shards serving (worker threads), cluster ID`. */
+const CLUSTER_LINE = /^(?!.*\[shard \d+\]).*shards serving .*, cluster (\S+)$/m;
+
+/** The part of `Broker` a sharded node offers a test: its Kafka port, creating topics over the wire, and what its log (`log()`) says. */
+function wireBroker(bootstrap: string, shards: number, log: () => string): Broker {
+  const front = () => {
+    const m = FRONT_LINE.exec(log());
+    if (m === null) throw new Error(`no front line in the sharded node's log:\n${log().slice(-2000)}`);
+    return { nodeId: Number(m[1]), ports: new Map(m[2].split(", ").map((l) => [l.slice(0, l.indexOf("://")), Number(l.slice(l.lastIndexOf(":") + 1))])) };
+  };
   const offered = {
+    port: Number(bootstrap.slice(bootstrap.lastIndexOf(":") + 1)),
+    get nodeId() {
+      return front().nodeId;
+    },
+    get clusterId() {
+      const m = CLUSTER_LINE.exec(log());
+      if (m === null) throw new Error(`no cluster id in the sharded node's log:\n${log().slice(-2000)}`);
+      return m[1];
+    },
+    listenerPort(name: string) {
+      return front().ports.get(name) ?? -1;
+    },
     async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean) {
       const admin = new Admin({ bootstrap, clientId: "test-helper" });
       try {
@@ -62,7 +85,7 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
   return {
     port: node.port,
     bootstrap: node.bootstrap,
-    broker: wireBroker(node.bootstrap, shards),
+    broker: wireBroker(node.bootstrap, shards, () => node.log()),
     dir: dataDir,
     async stop(opts) {
       const exit = await node.stop("SIGTERM");

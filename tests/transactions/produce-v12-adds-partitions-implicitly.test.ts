@@ -24,8 +24,9 @@ test("a transactional Produce v12 joins the transaction by itself; v11 and v10 a
   const c = await RawClient.connect(b.port);
   try {
     await c.request(19, 7, { topics: [{ name: "implicit", numPartitions: 3, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 5000, validateOnly: false });
-    assert.equal((await c.request(10, 4, { keyType: 1, coordinatorKeys: ["tx-implicit"] })).coordinators[0].errorCode, 0);
-    const init = await c.request(22, 4, { transactionalId: "tx-implicit", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+    const found = await c.requestWhileCoordinatorLoads(10, 4, { keyType: 1, coordinatorKeys: ["tx-implicit"] }, (r) => r.coordinators[0].errorCode);
+    assert.equal(found.coordinators[0].errorCode, 0);
+    const init = await c.requestWhileCoordinatorLoads(22, 4, { transactionalId: "tx-implicit", transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }, (r) => r.errorCode);
     assert.equal(init.errorCode, 0);
     const send = async (version: number, partition: number, seq: number) => {
       const r = await c.request(0, version, { transactionalId: "tx-implicit", acks: -1, timeoutMs: 5000, topicData: [{ name: "implicit", partitionData: [{ index: partition, records: txnBatch(init.producerId, init.producerEpoch, seq) }] }] });

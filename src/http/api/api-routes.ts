@@ -23,7 +23,7 @@ import { securityRoute } from "./security-routes.ts";
 const SOURCE_NAMES: Record<number, string> = { 1: "dynamic topic", 2: "dynamic broker", 3: "dynamic default", 4: "file", 5: "default" };
 
 /** A client error with an HTTP status. */
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly error: string,
@@ -49,14 +49,20 @@ const STATUS_OF: Record<number, number> = {
   [ErrorCode.RESOURCE_NOT_FOUND]: 404,
 };
 
-function kafkaFailure(code: number, message: string): ApiError {
+/** The API error of a Kafka error code (its name, and the HTTP status that fits it). */
+export function kafkaFailure(code: number, message: string): ApiError {
   return new ApiError(STATUS_OF[code] ?? 400, errorName(code), message);
 }
 
 /** Serves one `/v1/...` request; `access` decides what the caller may do (everything when null). */
-export async function handleApi(b: Broker, req: HttpRequest, access: ApiAccess = new ApiAccess(null, { principal: "User:ANONYMOUS", host: req.remoteIp })): Promise<HttpResponse> {
+export function handleApi(b: Broker, req: HttpRequest, access: ApiAccess = new ApiAccess(null, { principal: "User:ANONYMOUS", host: req.remoteIp })): Promise<HttpResponse> {
+  return answerApi(() => route(b, req, access));
+}
+
+/** Runs `serve`, answering its ApiError or KafkaError as a JSON error (other failures are thrown on). */
+export async function answerApi(serve: () => Promise<HttpResponse>): Promise<HttpResponse> {
   try {
-    return await route(b, req, access);
+    return await serve();
   } catch (e) {
     if (e instanceof ApiError) return jsonResponse(e.status, { error: e.error, message: e.message });
     if (e instanceof KafkaError) {
@@ -67,7 +73,8 @@ export async function handleApi(b: Broker, req: HttpRequest, access: ApiAccess =
   }
 }
 
-function body(req: HttpRequest): Record<string, unknown> {
+/** The request's JSON object body ({} when empty). */
+export function body(req: HttpRequest): Record<string, unknown> {
   if (req.body.length === 0) return {};
   try {
     const v = JSON.parse(new TextDecoder().decode(req.body));
@@ -112,7 +119,7 @@ async function route(b: Broker, req: HttpRequest, access: ApiAccess): Promise<Ht
       access.require(Op.DESCRIBE, R.GROUP, name);
       return jsonResponse(200, await groupDetail(b, name));
     }
-    if (parts.length === 3 && sub === "reset-offsets" && m === "POST") return jsonResponse(200, await resetOffsets(b, name, body(req), access));
+    if (parts.length === 3 && sub === "reset-offsets" && m === "POST") return jsonResponse(200, await resetOffsets(brokerResetSource(b), name, body(req), access));
   }
   const secured = await securityRoute(b, req, parts, () => body(req), access);
   if (secured !== null) return jsonResponse(secured.status, secured.body);
@@ -208,7 +215,8 @@ function stringMap(v: unknown, what: string): Record<string, string> {
   return out;
 }
 
-function intField(v: unknown, what: string, dflt: number): number {
+/** An integer field of a body or query (`dflt` when absent). */
+export function intField(v: unknown, what: string, dflt: number): number {
   if (v === undefined || v === null || v === "") return dflt;
   const n = typeof v === "string" ? Number(v) : v;
   if (typeof n !== "number" || !Number.isInteger(n)) throw new ApiError(400, "INVALID_REQUEST", `${what} must be an integer`);
@@ -261,14 +269,26 @@ function browse(t: Topic, q: URLSearchParams) {
     records.push(...got.records);
     next[p.index] = Number(got.nextOffset);
   }
-  // Several partitions: the newest N overall when asked for the newest, else the first N by time.
+  return { topic: t.name, records: keptRecords(records, q, limit), nextOffsets: next };
+}
+
+/**
+ * What a browse (query `q`) answers of the `records` read from its partitions, sorted by time: the newest `limit`
+ * overall when asked for the newest, else the first `limit`.
+ */
+export function keptRecords(records: BrowsedRecord[], q: URLSearchParams, limit: number): BrowsedRecord[] {
   const byTime = (x: BrowsedRecord, y: BrowsedRecord) => x.timestamp - y.timestamp || x.partition - y.partition || x.offset - y.offset;
   records.sort(byTime);
-  const kept = offset === null && timestamp === null ? records.slice(Math.max(0, records.length - limit)) : records.slice(0, limit);
-  return { topic: t.name, records: kept, nextOffsets: next };
+  return q.get("offset") === null && q.get("timestamp") === null ? records.slice(Math.max(0, records.length - limit)) : records.slice(0, limit);
 }
 
 let roundRobin = 0;
+
+/** The partition a message produced through the API goes to: `asked`, else its key's hash, else the next in turn. */
+export function producePartition(asked: unknown, key: Uint8Array | null, partitions: number): number {
+  if (asked !== undefined && asked !== null) return intField(asked, "partition", 0);
+  return key !== null ? partitionForKey(key, partitions) : roundRobin++ % partitions;
+}
 
 async function produce(b: Broker, t: Topic, q: Record<string, unknown>) {
   const enc = new TextEncoder();
@@ -280,7 +300,7 @@ async function produce(b: Broker, t: Topic, q: Record<string, unknown>) {
   const key = bytesOf(q.key, "key");
   const value = bytesOf(q.value, "value");
   const headers: RecordHeader[] = Object.entries(stringMap(q.headers, "headers")).map(([k, v]) => ({ key: k, value: enc.encode(v) }));
-  const partition = q.partition === undefined || q.partition === null ? (key !== null ? partitionForKey(key, t.partitions.length) : roundRobin++ % t.partitions.length) : intField(q.partition, "partition", 0);
+  const partition = producePartition(q.partition, key, t.partitions.length);
   if (partition < 0 || partition >= t.partitions.length) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${t.name}' has no partition ${partition}`);
   const builder = new BatchBuilder(Math.max(1024, b.config.num("message.max.bytes")));
   builder.reset();
@@ -331,63 +351,71 @@ async function groupDetail(b: Broker, groupId: string) {
   };
 }
 
+/** What a reset of a group's offsets reads and writes: one broker ({@link brokerResetSource}), or a sharded node's shards. */
+export interface OffsetResetSource {
+  /** Partitions of `topic`, or undefined when it does not exist. */
+  partitionCount(topic: string): number | undefined;
+  /** The group's state (`Empty`, `Stable`, ...; `Dead` when unknown). */
+  groupState(groupId: string): Promise<string>;
+  /** The group's committed offsets in `topic`, by partition. */
+  committed(groupId: string, topic: string): Promise<Map<number, bigint>>;
+  /** Per partition of `partitions`: log start offset, high watermark, first offset at or after `timestamp` (when given). */
+  offsets(topic: string, partitions: readonly number[], timestamp: number | null): Promise<{ lo: bigint; hi: bigint; atTimestamp: bigint | null }[]>;
+  /** Commits `offsets` as an admin (no generation); an error code per offset. */
+  commit(groupId: string, offsets: { topic: string; partition: number; offset: bigint }[]): Promise<number[]>;
+}
+
+/** {@link OffsetResetSource} of one in-process broker. */
+export function brokerResetSource(b: Broker): OffsetResetSource {
+  return {
+    partitionCount: (topic) => b.topicsByName.get(topic)?.partitions.length,
+    groupState: (groupId) => Promise.resolve(b.groups.describeGroup(groupId).state),
+    async committed(groupId, topic) {
+      const m = new Map<number, bigint>();
+      for (const r of await b.groups.describeGroupLag(groupId)) if (r.topic === topic && r.committed !== null) m.set(r.partition, r.committed);
+      return m;
+    },
+    offsets: (topic, partitions, timestamp) =>
+      Promise.resolve(partitions.map((i) => {
+        const log = b.topicsByName.get(topic)!.partitions[i].log;
+        return { lo: log.logStartOffset, hi: log.highWatermark, atTimestamp: timestamp === null ? null : (log.offsetForTimestamp(timestamp)?.offset ?? null) };
+      })),
+    commit: (groupId, offsets) =>
+      b.groups.commitOffsets({ groupId, generationId: -1, memberId: "", groupInstanceId: null, retentionTimeMs: -1, offsets: offsets.map((o) => ({ ...o, leaderEpoch: -1, metadata: null })) }),
+  };
+}
+
 /** Resets a group's committed offsets (the group must be inactive, as kafka-consumer-groups requires). */
-async function resetOffsets(b: Broker, groupId: string, q: Record<string, unknown>, access: ApiAccess) {
+export async function resetOffsets(src: OffsetResetSource, groupId: string, q: Record<string, unknown>, access: ApiAccess) {
   const dryRun = q.dryRun !== false;
-  const to = q.to;
   if (typeof q.topic !== "string") throw new ApiError(400, "INVALID_REQUEST", "topic is required");
+  const topic = q.topic;
   // As OffsetCommit asks: READ on the group and the topic (DESCRIBE for a dry run, as OffsetFetch).
   access.require(dryRun ? Op.DESCRIBE : Op.READ, R.GROUP, groupId);
-  access.require(dryRun ? Op.DESCRIBE : Op.READ, R.TOPIC, q.topic);
-  const t = b.topicsByName.get(q.topic);
-  if (t === undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${q.topic}' does not exist`);
-  const d = b.groups.describeGroup(groupId);
-  if (d.state !== "Empty" && d.state !== "Dead") {
-    throw new ApiError(409, "NON_EMPTY_GROUP", `offsets can only be reset while group '${groupId}' is inactive; its state is ${d.state}`);
+  access.require(dryRun ? Op.DESCRIBE : Op.READ, R.TOPIC, topic);
+  const count = src.partitionCount(topic);
+  if (count === undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${topic}' does not exist`);
+  const state = await src.groupState(groupId);
+  if (state !== "Empty" && state !== "Dead") {
+    throw new ApiError(409, "NON_EMPTY_GROUP", `offsets can only be reset while group '${groupId}' is inactive; its state is ${state}`);
   }
-  const wanted = Array.isArray(q.partitions) ? q.partitions.map((p) => intField(p, "partitions[]", 0)) : t.partitions.map((p) => p.index);
-  const committed = new Map<number, bigint>();
-  for (const r of await b.groups.describeGroupLag(groupId)) if (r.topic === t.name && r.committed !== null) committed.set(r.partition, r.committed);
-  const plan = wanted.map((i) => {
-    const p = t.partitions[i];
-    if (p === undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${t.name}' has no partition ${i}`);
-    const lo = p.log.logStartOffset;
-    const hi = p.log.highWatermark;
-    const cur = committed.get(i) ?? null;
-    let target: bigint;
-    switch (to) {
-      case "earliest":
-        target = lo;
-        break;
-      case "latest":
-        target = hi;
-        break;
-      case "offset":
-        target = BigInt(intField(q.offset, "offset", 0));
-        break;
-      case "shift":
-        target = (cur ?? lo) + BigInt(intField(q.shift, "shift", 0));
-        break;
-      case "timestamp":
-        target = p.log.offsetForTimestamp(intField(q.timestamp, "timestamp", 0))?.offset ?? hi;
-        break;
-      default:
-        throw new ApiError(400, "INVALID_REQUEST", "to must be earliest, latest, offset, shift or timestamp");
-    }
+  const wanted = Array.isArray(q.partitions) ? q.partitions.map((p) => intField(p, "partitions[]", 0)) : Array.from({ length: count }, (_, i) => i);
+  const missing = wanted.find((i) => !(i >= 0 && i < count));
+  if (missing !== undefined) throw new ApiError(404, "UNKNOWN_TOPIC_OR_PARTITION", `topic '${topic}' has no partition ${missing}`);
+  if (!["earliest", "latest", "offset", "shift", "timestamp"].includes(q.to as string)) throw new ApiError(400, "INVALID_REQUEST", "to must be earliest, latest, offset, shift or timestamp");
+  const committed = await src.committed(groupId, topic);
+  const ends = await src.offsets(topic, wanted, q.to === "timestamp" ? intField(q.timestamp, "timestamp", 0) : null);
+  const plan = wanted.map((i, n) => {
+    const { lo, hi, atTimestamp } = ends[n];
+    const current = committed.get(i) ?? null;
+    let target = q.to === "earliest" ? lo : q.to === "latest" ? hi : q.to === "offset" ? BigInt(intField(q.offset, "offset", 0)) : q.to === "shift" ? (current ?? lo) + BigInt(intField(q.shift, "shift", 0)) : (atTimestamp ?? hi);
     // Like kafka-consumer-groups: keep the target inside the partition's offsets.
     if (target < lo) target = lo;
     if (target > hi) target = hi;
-    return { topic: t.name, partition: i, current: cur, target, lagAfter: hi - target };
+    return { topic, partition: i, current, target, lagAfter: hi - target };
   });
   if (!dryRun) {
-    const codes = await b.groups.commitOffsets({
-      groupId,
-      generationId: -1,
-      memberId: "",
-      groupInstanceId: null,
-      retentionTimeMs: -1,
-      offsets: plan.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target, leaderEpoch: -1, metadata: null })),
-    });
+    const codes = await src.commit(groupId, plan.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target })));
     const bad = codes.find((c) => c !== ErrorCode.NONE);
     if (bad !== undefined) throw kafkaFailure(bad, `committing offsets failed: ${errorName(bad)}`);
   }

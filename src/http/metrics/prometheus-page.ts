@@ -54,20 +54,33 @@ export interface MetricsSource {
 /** Renders the page. */
 export async function renderMetrics(src: MetricsSource, runtime: RuntimeStats): Promise<string> {
   const out = new PrometheusText();
+  dataFamilies(out, src);
+  groupLagFamilies(out, await groupLagRows(src));
+  clientFamilies(out, src.metrics);
+  processMetrics(out, runtime);
+  return out.toString();
+}
+
+/**
+ * The families of what a broker holds: traffic per topic, purgatories, partition health, logs, fsync latency (a
+ * sharded node's shards each render these for their own partitions; src/shard/shard-metrics.ts).
+ */
+export function dataFamilies(out: PrometheusText, src: MetricsSource): void {
   const m = src.metrics;
   topicTraffic(out, m);
-  requestMetrics(out, m);
   out.family("kafka_server_delayedoperationpurgatory_purgatorysize", "gauge", "Requests waiting in a purgatory: Fetch = long polls waiting for data, Produce = acks=all produces waiting for fsync.");
   out.sample("kafka_server_delayedoperationpurgatory_purgatorysize", m.waitingFetches, { delayedOperation: "Fetch" });
   out.sample("kafka_server_delayedoperationpurgatory_purgatorysize", m.waitingProduces, { delayedOperation: "Produce" });
   partitionHealth(out, src);
   logMetrics(out, src);
-  await groupLag(out, src);
-  connectionMetrics(out, m);
   out.family("kafka_log_logflushstats_logflushrateandtimems", "histogram", "fdatasync latency of log segment files in milliseconds.");
   out.histogram("kafka_log_logflushstats_logflushrateandtimems", m.fsync);
-  processMetrics(out, runtime);
-  return out.toString();
+}
+
+/** The families of the clients' side: requests, errors and latencies per API, connections, authentications. */
+export function clientFamilies(out: PrometheusText, m: BrokerMetrics): void {
+  requestMetrics(out, m);
+  connectionMetrics(out, m);
 }
 
 function topicTraffic(out: PrometheusText, m: BrokerMetrics): void {
@@ -116,6 +129,14 @@ function requestMetrics(out: PrometheusText, m: BrokerMetrics): void {
     }
   });
   perApiHistogram(out, "runnel_request_own_time_ms", "Milliseconds of the broker's own work per request: request queue + local + response encoding + send (total minus the remote wait and the wait for earlier responses).", m.ownTime);
+  wokenPathFamily(out, m);
+}
+
+/**
+ * `runnel_request_woken_path_ms`, recorded where requests wait for each other (a broker; on a sharded node the shards,
+ * from the waking request's arrival at the shard).
+ */
+export function wokenPathFamily(out: PrometheusText, m: BrokerMetrics): void {
   perApiHistogram(out, "runnel_request_woken_path_ms", "For a parked request woken by another request (a long-poll Fetch woken by a Produce's append): milliseconds from that request's arrival to this response written.", m.wokenPath);
 }
 
@@ -176,11 +197,17 @@ function logMetrics(out: PrometheusText, src: MetricsSource): void {
   }
 }
 
-async function groupLag(out: PrometheusText, src: MetricsSource): Promise<void> {
-  out.family("kafka_consumergroup_lag", "gauge", "Log end offset minus committed offset, per group and partition, computed by the broker.");
-  out.family("kafka_consumergroup_current_offset", "gauge", "Committed offset per group and partition.");
+/** Every group's lag rows, as (group id, row) pairs. */
+export async function groupLagRows(src: Pick<MetricsSource, "groupIds" | "groupLag">): Promise<[string, GroupLagRow][]> {
   const rows: [string, GroupLagRow][] = [];
   for (const id of src.groupIds()) for (const r of await src.groupLag(id)) rows.push([id, r]);
+  return rows;
+}
+
+/** The consumer lag families of (group id, row) pairs. */
+export function groupLagFamilies(out: PrometheusText, rows: readonly [string, GroupLagRow][]): void {
+  out.family("kafka_consumergroup_lag", "gauge", "Log end offset minus committed offset, per group and partition, computed by the broker.");
+  out.family("kafka_consumergroup_current_offset", "gauge", "Committed offset per group and partition.");
   for (const [consumergroup, r] of rows) {
     if (r.lag !== null) out.sample("kafka_consumergroup_lag", Number(r.lag), { consumergroup, topic: r.topic, partition: r.partition });
   }

@@ -36,6 +36,13 @@ export class PrometheusText {
     return this;
   }
 
+  /** A comment line (`# text`, on one line; not a HELP or TYPE line). */
+  comment(text: string): this {
+    if (/^(HELP|TYPE) /.test(text)) throw new Error(`a comment may not start like a HELP or TYPE line: ${text}`);
+    this.lines.push(`# ${text.replace(/\n/g, " ")}`);
+    return this;
+  }
+
   /** One sample of a counter or gauge. */
   sample(name: string, value: number, labels?: Record<string, string | number>): this {
     this.lines.push(`${name}${labelText(labels)} ${num(value)}`);

@@ -11,9 +11,11 @@ import type { Clock } from "../../platform/clock.ts";
 import type { FileSystem } from "../../platform/fs.ts";
 import { fetchGet } from "../../platform/http-client.ts";
 import type { RandomSource } from "../../platform/random.ts";
+import { SharedKeyTable } from "../../platform/shared-table.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
 import type { ScramCredentialStore } from "../../security/scram-credentials.ts";
+import type { BrokerMetrics } from "../../http/metrics/broker-metrics.ts";
 import { buildFrontHandlers, FrontRouter, shardApiVersions } from "./front-handlers.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 
@@ -35,6 +37,10 @@ export interface FrontDeps {
   reusePort?: boolean;
   /** Ports to bind by listener name instead of the configured ones (a shard's front binds the ports the main one got). */
   ports?: Readonly<Record<string, number>>;
+  /** The node's connection table (every accepting thread counts `max.connections` and per-address limits in it). */
+  nodeConnections?: SharedArrayBuffer;
+  /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
+  metrics?: BrokerMetrics;
 }
 
 /** A running front. */
@@ -44,6 +50,8 @@ export class Front {
     private readonly securities: ListenerSecurity[],
     /** The router (per-client channels, routing). */
     readonly router: FrontRouter,
+    /** How the node presents itself (its id, its advertised endpoints). */
+    readonly identity: FrontIdentity,
   ) {}
 
   /** Learns the shards' API versions, then listens on every configured listener. */
@@ -74,16 +82,17 @@ export class Front {
       fetchMaxBytes: config.num("fetch.max.bytes"),
     });
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
+    d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const log = (level: "info" | "warn" | "error", msg: string) => d.logger[level](msg);
-    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
-    const front = new Front(listeners, securities, router);
-    const limits = listenerLimits(config, null);
+    const front = new Front(listeners, securities, router, identity);
+    const limits = listenerLimits(config, null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
     try {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
         const def = sec.def;
-        const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, undefined, sec, limits, d.listen, {
+        const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, d.metrics, sec, limits, d.listen, {
           onConnectionClosed: (session, remote) => router.connectionClosed(session, remote),
           reusePort: d.reusePort ?? false,
         });
