@@ -42,7 +42,7 @@ test("dist/runnel --version and --help work with no node_modules beside it", asy
 });
 
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
-  test(`broker started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip`, { skip: kcatSkip }, async () => {
+  test(`broker started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip`, { skip: kcatSkip, timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-${runtime}-`));
     const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir], 60_000);
     try {
@@ -55,7 +55,7 @@ for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
 }
 
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
-  test(`a node with 2 shards started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip over partitions of both shards`, { skip: kcatSkip }, async () => {
+  test(`a node with 2 shards started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip over partitions of both shards`, { skip: kcatSkip, timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-${runtime}-shards-`));
     const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", "num.partitions=4"], 90_000);
     try {
