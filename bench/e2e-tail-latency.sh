@@ -5,7 +5,8 @@
 # the 1-minute load average before -> after, e2e p50/p99, the client-side breakdown (p99 of each part, see
 # src/bench/e2e-breakdown.ts), the CPU seconds of producer, consumer and broker, and the broker's own figures
 # (bucket upper bounds from --broker-metrics). Extra arguments go to `bench e2e` (e.g. --acks 1 as a control).
-# Usage: [RUNS=3] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
+# BROKER_OPTS adds broker settings (e.g. BROKER_OPTS="-o log.preallocate=true").
+# Usage: [RUNS=3] [BROKER_OPTS=...] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
 set -euo pipefail
 BIN=${1:-dist/runnel}
 shift || true
@@ -15,7 +16,7 @@ for run in $(seq "${RUNS:-3}"); do
 s=[socket.socket() for _ in range(2)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(*[x.getsockname()[1] for x in s])')
-  "$BIN" start --port "$PORT" --data-dir "$DATA" --http "http://127.0.0.1:$HTTP" -o num.partitions=4 >"$DATA.log" 2>&1 &
+  "$BIN" start --port "$PORT" --data-dir "$DATA" --http "http://127.0.0.1:$HTTP" -o num.partitions=4 ${BROKER_OPTS:-} >"$DATA.log" 2>&1 &
   PID=$!
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA" "$DATA.log"' EXIT
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null && break; sleep 0.1; done

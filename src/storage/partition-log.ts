@@ -819,6 +819,7 @@ export class PartitionLog {
       throw new LogStorageError(this.name, e);
     }
     this.leo = prep.lastOffset + 1n;
+    if (this.cfg.preallocate) seg.preallocateAhead(this.cfg.segmentBytes);
     this.afterAppend();
     return {
       baseOffset: prep.baseOffset,

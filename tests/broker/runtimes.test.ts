@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, startBrokerProcess, type BrokerRuntime } from "../support/broker-process.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
+import { waitUntil } from "../transactions/wait-until.ts";
 
 const kcatSkip = haveCommand("kcat") ? false : "kcat is not installed";
 
@@ -60,6 +61,8 @@ for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
     const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", "num.partitions=4"], 90_000);
     try {
       assert.match(b.log(), /listening on \S+ for 2 shards/);
+      // On Linux both runtimes let the shard threads accept clients too (SO_REUSEPORT).
+      await waitUntil(() => /2 of 2 shard threads accept clients too/.test(b.log()), 30_000, () => `the shard threads' fronts:\n${b.log().slice(-2000)}`);
       await kcatRoundTrip(b.bootstrap);
     } finally {
       assert.equal(await b.stop("SIGTERM"), 0, `clean exit on SIGTERM\n${b.log().slice(-2000)}`);
