@@ -13,6 +13,7 @@ import { BrokerConfig } from "../../src/broker/config.ts";
 import { startShardedNode } from "../../src/shard/sharded-node.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
+import { topicOnTwoShards } from "./support.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 
 const skip = (await havePythonModule("confluent_kafka")) ? false : "python module confluent_kafka is not installed (tests/setup.sh installs it as root)";
@@ -29,14 +30,7 @@ test("a producer spread over both shards is throttled by its node-wide producer_
     const alter = await c.request(49, 1, { entries: [{ entity: [{ entityType: "client-id", entityName: "spread" }], ops: [{ key: "producer_byte_rate", value: QUOTA, remove: false }] }], validateOnly: false });
     assert.deepEqual(alter.entries.map((e: { errorCode: number }) => e.errorCode), [0]);
     // Created after the quota: a shard that knows the topic knows the quota too (its metadata comes in order).
-    let topic = "";
-    for (let i = 0; topic === ""; i++) {
-      const name = `spread-${i}`;
-      const created = await c.request(19, 7, { topics: [{ name, numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
-      assert.equal(created.topics[0].errorCode, 0);
-      const owners = [0, 1].map((p) => node.shards.metadata.partitionState(name, p)!.leader);
-      if (owners[0] !== owners[1]) topic = name;
-    }
+    const topic = await topicOnTwoShards(c, node.shards, "spread");
     const r = await runProc(PYTHON, [SCRIPT, `127.0.0.1:${node.port()}`, topic, "spread"], { timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /delivered 80/);
