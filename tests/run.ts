@@ -124,6 +124,7 @@ const SHARDED_SUITES: string[] = [
   "tests/cli/user-and-acl-commands.test.ts",
   // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
+  "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
