@@ -3,7 +3,7 @@
  * runners' JUnit reports, and prints one summary line `N passed, N failed, N skipped` (Bun's and Deno's own
  * summaries are not what CI reads).
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -35,6 +35,38 @@ const DENO_SUITES = [
   "tests/http/ready-in-cluster-mode-needs-registration.test.ts",
   "tests/cluster",
   "tests/security",
+];
+
+/**
+ * Files under DENO_SUITES left out of the Deno pass: every broker they test is a `bun src/cli/main.ts start`
+ * process (tests/support/cluster-processes.ts, or startBrokerProcess("bun")), so under Deno the same Bun brokers
+ * ran again and only the test's own client side changed (kafkajs, src/client and the etcd client, which the Deno
+ * pass covers elsewhere). They run in the Bun pass; left out, they save about 200 s of Deno time.
+ */
+const DENO_SKIPS_BUN_BROKER_PROCESSES = [
+  "tests/cluster/acks-all-answers-request-timed-out.test.ts",
+  "tests/cluster/cluster-describe-command.test.ts",
+  "tests/cluster/cluster-reassign-and-drain-commands.test.ts",
+  "tests/cluster/consumer-reads-from-follower-in-its-rack.test.ts",
+  "tests/cluster/controlled-shutdown-gives-up.test.ts",
+  "tests/cluster/dynamic-broker-configs-reach-every-broker.test.ts",
+  "tests/cluster/etcd-down-three-brokers-keep-serving.test.ts",
+  "tests/cluster/group-coordinator-failover.test.ts",
+  "tests/cluster/idempotent-retry-waits-for-commit.test.ts",
+  "tests/cluster/leader-elections.test.ts",
+  "tests/cluster/leader-kill-idempotent-producer-exactly-once.test.ts",
+  "tests/cluster/list-offsets-at-a-follower.test.ts",
+  "tests/cluster/min-insync-replicas-with-two-brokers-down.test.ts",
+  "tests/cluster/network-partition-fences-old-leader.test.ts",
+  "tests/cluster/producer-ids-unique-across-brokers.test.ts",
+  "tests/cluster/reassignment-cancel-and-stale-replicas-delete-files.test.ts",
+  "tests/cluster/reassignment-under-load.test.ts",
+  "tests/cluster/rolling-restart-controlled-shutdown.test.ts",
+  "tests/cluster/start-with-etcd-metadata.test.ts",
+  "tests/cluster/three-brokers-replicate-byte-identical.test.ts",
+  "tests/cluster/three-brokers-replicate-over-sasl-ssl.test.ts",
+  "tests/cluster/topic-admin-at-any-broker-and-describe-topic-partitions.test.ts",
+  "tests/cluster/transaction-coordinator-failover.test.ts",
 ];
 
 /**
@@ -92,6 +124,7 @@ const SHARDED_SUITES: string[] = [
   "tests/cli/user-and-acl-commands.test.ts",
   // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
+  "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
@@ -103,6 +136,14 @@ const SHARDED_SUITES: string[] = [
   // consumer groups read over the wire (tests/support/group-state.ts): kafkajs (a member killed, a broker restart), kcat -G
   "tests/group/kafkajs-consumer-groups.test.ts",
   "tests/group/kcat-consumer-group.test.ts",
+  "tests/group/librdkafka-consumer-groups.test.ts",
+  "tests/interop/kafka-cli-tools.test.ts",
+  "tests/interop/kafka-consumer-groups-kip848.test.ts",
+  "tests/interop/franz-go-consumer-protocol-group.test.ts",
+  // transactions with kafkajs and confluent-kafka (consume-transform-produce, fencing); an open one across a restart
+  "tests/transactions/kafkajs-transactional-producer.test.ts",
+  "tests/transactions/librdkafka-transactional-producer.test.ts",
+  "tests/transactions/broker-restart-open-transaction.test.ts",
   // the HTTP side of a sharded node: metrics, JSON API, console
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/woken-fetch-path-from-produce-arrival.test.ts",
@@ -163,49 +204,144 @@ function countJunit(file: string, runner: string): Counts {
  */
 const DENO_RUN_LIMIT_MS = 15 * 60_000;
 
-function run(cmd: string, args: string[], limitMs?: number, env: Record<string, string> = {}): number {
+/**
+ * Test files the second lane runs under Bun after its Deno and sharded passes (the first lane runs every other
+ * file under Bun), chosen so that both lanes take about as long: the simulations (CPU, not waiting) and the oracle
+ * comparisons with a real Kafka, about 2 of the Bun pass's 13 minutes.
+ */
+const SECOND_LANE_BUN_FILES = ["tests/sim", "tests/oracle"];
+
+/**
+ * Lanes run at once (RUNNEL_TEST_LANES): 2 runs the Bun pass of most files in one process while another runs the
+ * Deno pass, the sharded pass and the Bun pass of SECOND_LANE_BUN_FILES one after the other (the tests mostly wait
+ * on sockets, timers and child processes, so two processes share 2 cores well); 1 runs every pass one after the
+ * other, as before.
+ */
+const LANES = Number(process.env.RUNNEL_TEST_LANES ?? 2);
+if (LANES !== 1 && LANES !== 2) throw new Error(`RUNNEL_TEST_LANES must be 1 or 2, got ${process.env.RUNNEL_TEST_LANES}`);
+
+/** Every test file under `dir` (what `bun test dir` finds), as paths relative to the repository. */
+function testFiles(dir: string): string[] {
+  const found: string[] = [];
+  for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== "node_modules" && !e.name.startsWith(".")) found.push(...testFiles(rel));
+    } else if (/[._](test|spec)\.[cm]?[jt]sx?$/.test(e.name)) found.push(rel);
+  }
+  return found.sort();
+}
+
+/**
+ * Runs one pass and resolves with its exit code. Its output goes to the console line by line, each line prefixed
+ * with the lane's name when lanes run at once, and whole to `.test-results/<name>.log`.
+ */
+function run(name: string, cmd: string, args: string[], limitMs?: number, env: Record<string, string> = {}): Promise<number> {
   const started = Date.now();
-  console.log(`\n$ ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join("")}${path.basename(cmd)} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", timeout: limitMs, killSignal: "SIGKILL", env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", ...env } });
-  if (r.signal) console.log(`\n${path.basename(cmd)} killed by ${r.signal}${r.error ? ` (${r.error.message}; limit ${limitMs} ms)` : ""}`);
-  console.log(`(${path.basename(cmd)} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
-  return r.status ?? 1;
+  const prefix = LANES > 1 && only.length === 0 ? `[${name}] ` : "";
+  const logFile = fs.createWriteStream(path.join(out, `${name}.log`));
+  const say = (line: string) => {
+    console.log(prefix + line);
+    logFile.write(line + "\n");
+  };
+  say(`$ ${Object.entries(env).map(([k, v]) => `${k}=${v} `).join("")}${path.basename(cmd)} ${args.join(" ")}`);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1", ...env } });
+    const lines = (stream: NodeJS.ReadableStream) => {
+      let rest = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        const parts = (rest + chunk).split("\n");
+        rest = parts.pop()!;
+        for (const l of parts) say(l);
+      });
+      stream.on("end", () => {
+        if (rest !== "") say(rest);
+      });
+    };
+    lines(child.stdout!);
+    lines(child.stderr!);
+    let killedAfterLimit = false;
+    const limit = limitMs === undefined ? null : setTimeout(() => {
+      killedAfterLimit = true;
+      child.kill("SIGKILL");
+    }, limitMs);
+    child.on("close", (code, signal) => {
+      if (limit) clearTimeout(limit);
+      if (signal) say(`${path.basename(cmd)} killed by ${signal}${killedAfterLimit ? ` (limit ${limitMs} ms)` : ""}`);
+      say(`(${name}: ${path.basename(cmd)} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      logFile.end();
+      resolve(code ?? 1);
+    });
+  });
 }
 
 const only = process.argv.slice(2);
 const bunXml = path.join(out, "bun.xml");
+const bun2Xml = path.join(out, "bun-lane2.xml");
 const denoXml = path.join(out, "deno.xml");
 const shardedXml = path.join(out, "bun-sharded.xml");
-fs.rmSync(bunXml, { force: true });
-fs.rmSync(denoXml, { force: true });
-fs.rmSync(shardedXml, { force: true });
+for (const f of [bunXml, bun2Xml, denoXml, shardedXml]) fs.rmSync(f, { force: true });
+const none = (): Counts => ({ passed: 0, failed: 0, skipped: 0, failures: [] });
+const bunArgs = (xml: string) => ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${xml}`];
+const startedAll = Date.now();
 
-run(bin("bun"), ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${bunXml}`, ...(only.length ? only : ["tests/"])]);
-const bun = countJunit(bunXml, "bun");
-
-let deno: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
-if (only.length === 0) {
-  const suites = DENO_SUITES.filter((s) => fs.existsSync(path.join(root, s)));
-  run(bin("deno"), ["test", "-A", "--no-check", `--junit-path=${denoXml}`, ...suites], DENO_RUN_LIMIT_MS);
-  deno = countJunit(denoXml, "deno");
+/** The Bun pass of `files` (all of tests/ when given none). */
+async function bunPass(name: string, xml: string, files: string[]): Promise<Counts> {
+  await run(name, bin("bun"), [...bunArgs(xml), ...files]);
+  return countJunit(xml, "bun");
 }
 
-let sharded: Counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
+async function denoPass(): Promise<Counts> {
+  for (const f of DENO_SKIPS_BUN_BROKER_PROCESSES) if (!fs.existsSync(path.join(root, f))) console.log(`run.ts: DENO_SKIPS_BUN_BROKER_PROCESSES names ${f}, which is gone`);
+  const files = DENO_SUITES.filter((s) => fs.existsSync(path.join(root, s)))
+    .flatMap((s) => (fs.statSync(path.join(root, s)).isDirectory() ? testFiles(s) : [s]))
+    .filter((f) => !DENO_SKIPS_BUN_BROKER_PROCESSES.includes(f));
+  await run("deno", bin("deno"), ["test", "-A", "--no-check", `--junit-path=${denoXml}`, ...files.map((f) => `./${f}`)], DENO_RUN_LIMIT_MS);
+  return countJunit(denoXml, "deno");
+}
+
 const shardedFiles = only.length === 0 ? SHARDED_SUITES.filter((s) => fs.existsSync(path.join(root, s))) : [];
-if (shardedFiles.length > 0) {
+async function shardedPass(): Promise<Counts> {
+  if (shardedFiles.length === 0) return none();
   console.log(`\nsharded pass: these files run again with RUNNEL_TEST_SHARDS=${SHARDED_PASS_SHARDS} (every node they start has ${SHARDED_PASS_SHARDS} shards):\n  ${shardedFiles.join("\n  ")}`);
-  run(bin("bun"), ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${shardedXml}`, ...shardedFiles], undefined, { RUNNEL_TEST_SHARDS: String(SHARDED_PASS_SHARDS) });
-  sharded = countJunit(shardedXml, `bun (${SHARDED_PASS_SHARDS} shards)`);
+  await run("sharded", bin("bun"), [...bunArgs(shardedXml), ...shardedFiles], undefined, { RUNNEL_TEST_SHARDS: String(SHARDED_PASS_SHARDS) });
+  return countJunit(shardedXml, `bun (${SHARDED_PASS_SHARDS} shards)`);
 }
 
+let bun: Counts;
+let bun2 = none();
+let deno = none();
+let sharded = none();
+if (only.length > 0) {
+  bun = await bunPass("bun", bunXml, only);
+} else if (LANES === 1) {
+  bun = await bunPass("bun", bunXml, ["tests/"]);
+  deno = await denoPass();
+  sharded = await shardedPass();
+} else {
+  // the two lanes' Bun file lists split tests/ between them: every file runs in exactly one
+  const all = testFiles("tests");
+  const inSecond = (f: string) => SECOND_LANE_BUN_FILES.some((d) => f === d || f.startsWith(d + "/"));
+  const first = all.filter((f) => !inSecond(f)).map((f) => `./${f}`);
+  const second = all.filter(inSecond).map((f) => `./${f}`);
+  console.log(`lanes: [bun] runs ${first.length} files under Bun; [deno], then [sharded], then [bun-lane2] (${second.length} files: ${SECOND_LANE_BUN_FILES.join(", ")}) run beside it`);
+  [bun, [deno, sharded, bun2]] = await Promise.all([
+    bunPass("bun", bunXml, first),
+    (async (): Promise<[Counts, Counts, Counts]> => [await denoPass(), await shardedPass(), await bunPass("bun-lane2", bun2Xml, second)])(),
+  ]);
+}
+
+const bunAll: Counts = { passed: bun.passed + bun2.passed, failed: bun.failed + bun2.failed, skipped: bun.skipped + bun2.skipped, failures: [...bun.failures, ...bun2.failures] };
 const total = {
-  passed: bun.passed + deno.passed + sharded.passed,
-  failed: bun.failed + deno.failed + sharded.failed,
-  skipped: bun.skipped + deno.skipped + sharded.skipped,
+  passed: bunAll.passed + deno.passed + sharded.passed,
+  failed: bunAll.failed + deno.failed + sharded.failed,
+  skipped: bunAll.skipped + deno.skipped + sharded.skipped,
 };
-console.log(`\nbun:  ${bun.passed} passed, ${bun.failed} failed, ${bun.skipped} skipped`);
+console.log(`\nall passes took ${((Date.now() - startedAll) / 1000).toFixed(0)} s (${LANES} lane${LANES > 1 ? "s" : ""}; each pass's output is also in .test-results/*.log)`);
+console.log(`bun:  ${bunAll.passed} passed, ${bunAll.failed} failed, ${bunAll.skipped} skipped`);
 console.log(`deno: ${deno.passed} passed, ${deno.failed} failed, ${deno.skipped} skipped`);
 if (shardedFiles.length > 0) console.log(`bun, ${SHARDED_PASS_SHARDS} shards: ${sharded.passed} passed, ${sharded.failed} failed, ${sharded.skipped} skipped (${shardedFiles.length} files)`);
-for (const f of [...bun.failures, ...deno.failures, ...sharded.failures]) console.log(`FAILED ${f}`);
+for (const f of [...bunAll.failures, ...deno.failures, ...sharded.failures]) console.log(`FAILED ${f}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed > 0 ? 1 : 0);

@@ -354,9 +354,11 @@ export class Broker {
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
     d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
+    if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
+      maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,

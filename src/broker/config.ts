@@ -49,6 +49,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.flush.interval.messages", type: "long", default: LONG_MAX, doc: "Messages between forced flushes." },
   { key: "log.flush.interval.ms", type: "long", default: null, doc: "Time between forced flushes." },
   { key: "log.retention.check.interval.ms", type: "long", default: "300000", doc: "How often retention runs." },
+  { key: "runnel.log.flush.overlapping", type: "int", default: "1", doc: "Runnel: most fdatasyncs of one partition that may run at once (acks=all group commit). 1: a flush asked for while one runs waits for it, then covers everyone who asked meanwhile; 2: it starts at once and counts (moves the recovery point, answers acks=all) only after the earlier one." },
   { key: "runnel.log.flush.rounds", type: "boolean", default: "false", doc: "Runnel: acks=all fdatasyncs run in broker-wide rounds (one round at a time covers every partition that asked since the last one started) instead of one group-commit queue per partition." },
   { key: "log.flush.offset.checkpoint.interval.ms", type: "int", default: "60000", doc: "How often recovery points are checkpointed." },
   { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
@@ -117,7 +118,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   // Shards (src/shard, docs/sharding.md): worker threads of one node, each owning a disjoint set of partitions.
   { key: "runnel.shards", type: "int", default: "1", doc: `Runnel: shards (worker threads) of this node, 1 to ${RUNNEL_SHARDS_MAX}; each owns a disjoint set of partitions behind one front. 1: the single-node broker, no workers.` },
   { key: "runnel.shards.stop.timeout.ms", type: "int", default: "60000", doc: "Runnel: how long a stopping sharded node waits for each shard to close its logs; a shard still running then has its thread terminated and the node exits with an error (its logs are recovered at the next start)." },
-  { key: "runnel.shards.accept", type: "boolean", default: "true", doc: "Runnel: with runnel.shards > 1 on Bun, every shard thread also accepts client connections on the node's listeners (SO_REUSEPORT: the kernel spreads connections over the threads) and routes what it does not own; false or another runtime: only the main thread's front accepts." },
+  { key: "runnel.shards.accept", type: "boolean", default: "true", doc: "Runnel: with runnel.shards > 1 on Bun, or Deno on Linux, every shard thread also accepts client connections on the node's listeners (SO_REUSEPORT: the kernel spreads connections over the threads) and routes what it does not own; false or another runtime: only the main thread's front accepts." },
   // HTTP (src/http): metrics, health, JSON API and console.
   { key: "log.open.files.max", type: "int", default: null, doc: "Runnel: most log files (segments and indexes) open at once; idle ones are closed and reopened on use (default: half the open-files limit left after 64 reserved)." },
   { key: "http.listeners", type: "list", default: "", doc: "HTTP listeners for /metrics, /v1/health, /v1/ready, the /v1 JSON API and the web console, e.g. http://127.0.0.1:9644 or https://0.0.0.0:9644 (TLS from listener.name.http.ssl.* or ssl.*; off when empty)." },

@@ -18,6 +18,11 @@ export const systemClock: Clock = {
   clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+/** Epoch ms at which this thread's {@link systemClock} monotonic time was 0 (threads differ: to compare their times). */
+export function monotonicOriginMs(): number {
+  return performance.timeOrigin;
+}
+
 /** A manual clock for deterministic tests: time moves only when {@link ManualClock.advance} is called. */
 export class ManualClock implements Clock {
   private now: number;

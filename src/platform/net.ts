@@ -316,9 +316,13 @@ function bunHandlers(onConnection: (c: Connection) => ConnectionHandler) {
   };
 }
 
-/** Whether {@link ListenOptions.reusePort} spreads connections over listeners here (Bun's listen; elsewhere untested). */
+/**
+ * Whether {@link ListenOptions.reusePort} spreads connections over listeners here: Bun's listen, and Deno's `node:net`
+ * on Linux (Deno 2.9 passes `reusePort` to the socket; elsewhere SO_REUSEPORT does not balance, or is not offered).
+ */
 export function reusePortSupported(): boolean {
-  return bun !== undefined;
+  if (bun !== undefined) return true;
+  return (globalThis as { Deno?: { build: { os: string } } }).Deno?.build.os === "linux";
 }
 
 /** Listening options. */

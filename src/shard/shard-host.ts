@@ -14,6 +14,7 @@ import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { nodeConnectionTable } from "../broker/connection-quotas.ts";
+import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
@@ -138,6 +139,7 @@ export class ShardSet {
     };
     const service = shardClusterService(store, count, reserve, () => Date.now());
     const shards: HostedShard[] = [];
+    const quotaSensors = { rates: sharedQuotaTable().buffer, mutations: sharedQuotaTable().buffer };
     const started: Promise<void>[] = [];
     let fatal = (reason: string) => opts.onFatal?.(reason);
     for (let k = 0; k < count; k++) {
@@ -171,7 +173,7 @@ export class ShardSet {
           });
         }),
       );
-      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true };
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors };
       let worker: WorkerHandle<unknown, never> | null = null;
       let run: Promise<void> | null = null;
       if (opts.inThread) run = runShard(init, shardPort, logger);

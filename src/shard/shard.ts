@@ -12,6 +12,8 @@ import { BrokerConnection, type Dialer } from "../client/connection.ts";
 import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts";
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
+import { monotonicOriginMs } from "../platform/clock.ts";
+import { SharedKeyTable } from "../platform/shared-table.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { SHARD_PRINCIPAL } from "../security/acl.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
@@ -38,6 +40,8 @@ export interface ShardInit {
   settings: [string, string][];
   /** Test-only: the shard's broker runs without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
   unsafeSkipFdatasync?: boolean;
+  /** The node's client-quota sensors (src/security/quota-rate.ts), shared by every shard: byte rates and request time, controller mutations. */
+  quotaSensors?: { rates: SharedArrayBuffer; mutations: SharedArrayBuffer };
 }
 
 /**
@@ -178,6 +182,12 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     link.post({ t: "failed", message: (e as Error).stack ?? String(e) });
     link.close();
     return;
+  }
+  // Client quotas count for the node: a client whose requests reach several shards spends from one balance.
+  if (init.quotaSensors !== undefined) {
+    const originMs = monotonicOriginMs();
+    broker.quotaRates.share({ table: SharedKeyTable.attach(init.quotaSensors.rates), originMs });
+    broker.mutationRates.share({ table: SharedKeyTable.attach(init.quotaSensors.mutations), originMs });
   }
   // The host may ask this shard to accept clients too (runnel.shards.accept), once the main front has its ports.
   let front: Front | null = null;

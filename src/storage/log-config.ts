@@ -70,7 +70,7 @@ export interface LogConfig {
   minCompactionLagMs: number;
   /** `min.insync.replicas`. */
   minInsyncReplicas: number;
-  /** `preallocate` (accepted, ignored: Runnel never preallocates). */
+  /** `preallocate`: keep zero-filled, fdatasynced space ahead of the active segment's end (see Segment.preallocateAhead). */
   preallocate: boolean;
   /** `remote.storage.enable` (accepted, only false is supported). */
   remoteStorageEnable: boolean;
@@ -165,7 +165,7 @@ export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
   { name: "min.cleanable.dirty.ratio", field: "minCleanableDirtyRatio", type: "double", default: "0.5", serverDefaultKey: "log.cleaner.min.cleanable.ratio", min: 0, max: 1, doc: "Dirty share of the log before compaction runs." },
   { name: "min.compaction.lag.ms", field: "minCompactionLagMs", type: "long", default: "0", serverDefaultKey: "log.cleaner.min.compaction.lag.ms", min: 0, doc: "Shortest time a record stays uncompacted." },
   { name: "min.insync.replicas", field: "minInsyncReplicas", type: "int", default: "1", serverDefaultKey: "min.insync.replicas", min: 1, doc: "Replicas that must have a write for acks=all." },
-  { name: "preallocate", field: "preallocate", type: "boolean", default: "false", serverDefaultKey: "log.preallocate", doc: "Preallocate segment files (accepted, ignored)." },
+  { name: "preallocate", field: "preallocate", type: "boolean", default: "false", serverDefaultKey: "log.preallocate", doc: "Preallocate the active segment file: Runnel keeps 0.25-1 MiB of zero-filled, fdatasynced space ahead of its end (cut off at roll and close), so acks=all fdatasyncs write only data." },
   { name: "remote.copy.lag.bytes", field: "remoteCopyLagBytes", type: "long", default: "-1", serverDefaultKey: "log.remote.copy.lag.bytes", min: -1, doc: "Tiered storage copy lag (accepted, unused)." },
   { name: "remote.copy.lag.ms", field: "remoteCopyLagMs", type: "long", default: "0", serverDefaultKey: "log.remote.copy.lag.ms", min: -1, doc: "Tiered storage copy lag (accepted, unused)." },
   { name: "remote.log.copy.disable", field: "remoteLogCopyDisable", type: "boolean", default: "false", serverDefaultKey: null, doc: "Tiered storage copy switch (accepted, unused)." },

@@ -54,6 +54,14 @@ import type { StorageDeps } from "./storage-deps.ts";
 import { systemRandom } from "../platform/random.ts";
 import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./storage-errors.ts";
 
+/**
+ * Default of StorageDeps.maxOverlappingFlushes: one flush of a log at a time. With more, a flush asked for while one
+ * runs starts at once instead of after it (on ext4 every fdatasync after an append waits for a journal commit, and
+ * one that starts while the earlier one is still writing can join the same commit); it counts (moves the recovery
+ * point, answers acks=all) only once every earlier flush has completed too. Asks beyond the limit wait for the
+ * latest running flush, then start one.
+ */
+const DEFAULT_MAX_OVERLAPPING_FLUSHES = 1;
 /** Longest delay one timer may be armed for (setTimeout's int32 limit); longer flush.ms re-arms. */
 const MAX_TIMER_DELAY_MS = 2147483647;
 
@@ -167,6 +175,8 @@ export class PartitionLog {
   private flushInFlight: Promise<void> | null = null;
   private flushInFlightTarget = -1n;
   private flushQueued: Promise<void> | null = null;
+  /** Flushes started and not settled (at most StorageDeps.maxOverlappingFlushes). */
+  private flushesRunning = 0;
   private pendingSealed: Segment[] = [];
   private flushTimer: unknown = null;
   private lastFlushMs = 0;
@@ -577,9 +587,10 @@ export class PartitionLog {
   }
 
   /**
-   * Flushes appended data to stable storage, with group commit: callers that arrive while an fdatasync is in
-   * flight share the next one, which covers their data; a caller whose data the in-flight one already covers
-   * shares that. Moves the recovery point when done.
+   * Flushes appended data to stable storage, with group commit: a caller whose data the latest running flush
+   * covers shares it; otherwise a new flush starts at once if fewer than StorageDeps.maxOverlappingFlushes run
+   * (see DEFAULT_MAX_OVERLAPPING_FLUSHES), or else callers share the next one, which starts when the latest
+   * running one completes and covers their data. Moves the recovery point when done, in order.
    */
   sync(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
@@ -598,6 +609,7 @@ export class PartitionLog {
     if (this.flushQueued !== null) return this.flushQueued;
     if (this.flushInFlight === null) return this.startFlush();
     if (this.leo <= this.flushInFlightTarget && this.pendingSealed.length === 0) return this.flushInFlight;
+    if (this.flushesRunning < (this.deps.maxOverlappingFlushes ?? DEFAULT_MAX_OVERLAPPING_FLUSHES)) return this.startFlush();
     const queued = this.flushInFlight.then(noop, noop).then(() => {
       this.flushQueued = null;
       return this.startFlush();
@@ -807,6 +819,7 @@ export class PartitionLog {
       throw new LogStorageError(this.name, e);
     }
     this.leo = prep.lastOffset + 1n;
+    if (this.cfg.preallocate) seg.preallocateAhead(this.cfg.segmentBytes);
     this.afterAppend();
     return {
       baseOffset: prep.baseOffset,
@@ -923,14 +936,26 @@ export class PartitionLog {
     const gate = this.flushGate;
     const fsyncs = () => Promise.all([...sealed.map((s) => s.sync()), active.sync()]);
     const files = gate === null ? fsyncs() : gate.then(fsyncs);
-    const done = (syncDir ? files.then(() => this.deps.fs.syncDirAsync(this.dir)) : files).then(
+    const own = syncDir ? files.then(() => this.deps.fs.syncDirAsync(this.dir)) : files;
+    // A flush overlapping an earlier one counts only once that one has completed too.
+    const earlier = this.flushInFlight;
+    const ordered = earlier === null ? own : Promise.all([own, earlier]);
+    this.flushesRunning++;
+    const done = ordered.then(
       () => {
+        this.flushesRunning--;
         if (target > this.flushedTo) this.flushedTo = target;
         this.lastFlushMs = this.deps.clock.nowMs();
         if (this.flushInFlight === done) this.flushInFlight = null;
         if (sealed.length > 0) this.onSealedDurable?.();
       },
       (e: unknown) => {
+        this.flushesRunning--;
+        if (e instanceof LogStorageError && earlier !== null) {
+          // The earlier flush failed and took the log offline; this one fails with it.
+          if (this.flushInFlight === done) this.flushInFlight = null;
+          throw e;
+        }
         this.goOffline(e);
         if (this.flushInFlight === done) this.flushInFlight = null;
         throw new LogStorageError(this.name, e);

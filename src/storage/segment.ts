@@ -225,6 +225,15 @@ class DeferredFile implements FileHandle {
   }
 }
 
+/**
+ * With `preallocate`: bytes zero-filled at a time ahead of the active segment's end (one write, then an
+ * fdatasync off the event loop), and how few zeroed bytes may remain ahead before the next fill starts.
+ */
+export const PREALLOCATE_CHUNK_BYTES = 1 << 20;
+/** See {@link PREALLOCATE_CHUNK_BYTES}. */
+export const PREALLOCATE_REFILL_BELOW_BYTES = 256 * 1024;
+const ZEROS = new Uint8Array(PREALLOCATE_CHUNK_BYTES);
+
 /** One segment of a partition log. */
 export class Segment {
   /** First offset the segment may hold (its file name). */
@@ -266,6 +275,12 @@ export class Segment {
   private closed = false;
   /** The stepwise index rebuild under way ({@link prepareIndexes}), or null. */
   private rebuilding: Promise<void> | null = null;
+  /** With `preallocate`: [size, zeroedEnd) of the `.log` holds zeros that an fdatasync made durable. */
+  private zeroedEnd = 0;
+  /** With `preallocate`: a zero fill's fdatasync is running. */
+  private zeroing = false;
+  /** Bumped whenever the zero tail is cut off, so a zero fill that completes afterwards does not count. */
+  private zeroGeneration = 0;
 
   private constructor(ctx: SegmentContext, dir: string, baseOffset: bigint, log: FileHandle) {
     this.ctx = ctx;
@@ -482,6 +497,8 @@ export class Segment {
       return true;
     });
     time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
+    // Zeros to the end of the file are a preallocated tail (`preallocate`), not damage: the log simply ends there.
+    if (stop.reason !== null && this.zerosFrom(stop.position, fileSize)) stop.reason = null;
     const truncatedBytes = fileSize - stop.position;
     if (truncatedBytes > 0) this.log.truncate(stop.position);
     this.log.datasyncNow();
@@ -551,10 +568,50 @@ export class Segment {
   /** Stops appends: records the final max timestamp in the time index; index files stay open until {@link sync}. */
   seal(): void {
     if (this.sealedFlag) return;
+    this.dropPreallocated();
     this.timeIdx!.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     for (const f of [this.offsetIdx!.detach(), this.timeIdx!.detach()]) if (f !== null) this.unsyncedIndexFiles.push(f);
     this.sealedFlag = true;
     this.dropMap(); // a map taken while active covers only a prefix: the next read maps the whole segment
+  }
+
+  /**
+   * `preallocate`: keeps zeros ahead of the end of this active segment, up to `limit` (segment.bytes), so that an
+   * append overwrites blocks that are already allocated and durable and its fdatasync writes only data (on ext4 an
+   * append that grows the file makes every fdatasync wait for a journal commit shared with the whole disk). When
+   * fewer than PREALLOCATE_REFILL_BELOW_BYTES remain, the next PREALLOCATE_CHUNK_BYTES are written with zeros now and
+   * count once their fdatasync completes. Recovery reads a zero tail as the end of the log; seal cuts it off.
+   */
+  preallocateAhead(limit: number): void {
+    if (this.sealedFlag || this.closed || this.zeroing || this.zeroedEnd - this.size >= PREALLOCATE_REFILL_BELOW_BYTES) return;
+    const from = this.zeroedEnd > this.size ? this.zeroedEnd : this.size;
+    const to = Math.min(from + PREALLOCATE_CHUNK_BYTES, limit, MAX_SEGMENT_POSITION);
+    if (to <= from) return;
+    this.log.write(ZEROS.subarray(0, to - from), from);
+    this.zeroing = true;
+    this.syncing++;
+    const generation = this.zeroGeneration;
+    this.log.datasync().then(
+      () => {
+        this.zeroing = false;
+        this.syncing--;
+        if (!this.sealedFlag && generation === this.zeroGeneration && this.zeroedEnd < to) this.zeroedEnd = to;
+        if (this.closeWhenIdle && this.syncing === 0) this.closeFiles();
+      },
+      () => {
+        // A failing disk shows on the next flush, which takes the log offline.
+        this.zeroing = false;
+        this.syncing--;
+        if (this.closeWhenIdle && this.syncing === 0) this.closeFiles();
+      },
+    );
+  }
+
+  /** Cuts a preallocated zero tail off the `.log` (seal, truncation): the file ends at the last batch again. */
+  private dropPreallocated(): void {
+    this.zeroedEnd = 0;
+    this.zeroGeneration++;
+    if (this.log.size() > this.size) this.log.truncate(this.size);
   }
 
   /** Flushes the `.log` (and index files of a freshly sealed segment) to stable storage. */
@@ -595,6 +652,7 @@ export class Segment {
     }
     this.sealedFlag = true;
     this.dropMap();
+    this.dropPreallocated();
     let removed = 0;
     if (info !== null) {
       removed = this.size - info.position;
@@ -837,6 +895,18 @@ export class Segment {
       pos += size;
     }
     return stop(null);
+  }
+
+  /** Whether the `.log` holds only zero bytes in [from, to). */
+  private zerosFrom(from: number, to: number): boolean {
+    const buf = new Uint8Array(Math.min(PREALLOCATE_CHUNK_BYTES, Math.max(0, to - from)));
+    for (let at = from; at < to; ) {
+      const n = Math.min(buf.length, to - at);
+      if (this.log.read(buf.subarray(0, n), at) !== n) return false;
+      for (let i = 0; i < n; i++) if (buf[i] !== 0) return false;
+      at += n;
+    }
+    return true;
   }
 
   private mappedView(): Uint8Array | null {

@@ -39,6 +39,8 @@ export interface StorageDeps {
   random?: RandomSource;
   /** Broker-wide flush rounds (`runnel.log.flush.rounds`); absent: each log group-commits its own fdatasyncs. */
   flushRounds?: FlushRounds;
+  /** Most fdatasyncs of one log that may run at once (`runnel.log.flush.overlapping`; default 1, at least 1). */
+  maxOverlappingFlushes?: number;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

@@ -95,6 +95,8 @@ test("topics are placed rack-aware over live brokers; failover elects from the I
     const led = after_.findIndex((s) => s.leader === survivor.id);
     assert.ok(led >= 0, "the surviving non-controller broker leads some partition");
     const s = after_[led];
+    // the survivor checks the change against its own mirror of the state, which may not have the failover yet
+    await until(() => survivor.store.partitionState("t", led)!.partitionEpoch === s.partitionEpoch, 30_000, "the survivor's mirror has the failover");
     const alone = await alterPartitionIsr(survivor.store, "t", led, survivor.store.brokerEpoch, { leaderId: survivor.id, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, isr: [survivor.id] });
     assert.equal(alone.error, ErrorCode.NONE);
     await survivor.close();

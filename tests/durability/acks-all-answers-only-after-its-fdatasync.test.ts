@@ -34,14 +34,20 @@ function batchEnds(file: string): Map<number, number> {
   return ends;
 }
 
-for (const rounds of [false, true]) {
-  test(`acks=all answers only after an fdatasync covering its batch (runnel.log.flush.rounds=${rounds})`, { skip, timeout: 60_000 }, async () => {
+const MODES: Record<string, string>[] = [
+  { "runnel.log.flush.rounds": "false" },
+  { "runnel.log.flush.rounds": "true" },
+  { "runnel.log.flush.overlapping": "2" },
+];
+for (const mode of MODES) {
+  const label = Object.entries(mode).map(([k, v]) => `${k}=${v}`).join(" ");
+  test(`acks=all answers only after an fdatasync covering its batch (${label})`, { skip, timeout: 60_000 }, async () => {
     const { fs: wrapped, probe } = wrappedFileSystem();
     let n = 0;
     probe.logDatasyncGate = () => new Promise((r) => setTimeout(r, 1 + (n++ % 7) * 2));
     const durable = new Map<string, number>();
     probe.onLogDatasynced = (file, size) => durable.set(file, Math.max(durable.get(file) ?? 0, size));
-    const b = await startTestBroker({ "runnel.log.flush.rounds": String(rounds) }, undefined, undefined, { fs: wrapped });
+    const b = await startTestBroker(mode, undefined, undefined, { fs: wrapped });
     const admin = new Admin({ bootstrap: b.bootstrap, clientId: "durable-acks" });
     const producer = new Producer({ bootstrap: b.bootstrap, clientId: "durable-acks", acks: "all", lingerMs: 0, maxInFlightRequestsPerConnection: 5 });
     const segment = (p: number) => path.join(b.dir, `acked-${p}`, "00000000000000000000.log");

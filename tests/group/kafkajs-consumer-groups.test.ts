@@ -9,12 +9,8 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { Kafka, logLevel, type Consumer } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
-import { testShards } from "../support/broker-process.ts";
-import { committedOffsets, describeGroup, listGroups, waitFor } from "../support/group-state.ts";
+import { committedOffsets, describeGroup, listGroups, waitFor, IN_PROCESS } from "../support/group-state.ts";
 import { BUN, ConsumerProcess, FIXTURES, killAll, sleep, waitUntil } from "./consumer-process.ts";
-
-/** The broker's own lag table (src/group) is read in-process; a sharded node's lives in its shards (RUNNEL_TEST_SHARDS). */
-const IN_PROCESS = testShards() === 1;
 
 const TEST_TIMEOUT = { timeout: 120_000 };
 const OVERRIDES = { "group.min.session.timeout.ms": "1000" };

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { javaSkip, spawnJava } from "../support/java.ts";
 import { runGroupTakeover } from "../support/group-takeover.ts";
 import { runRegexPickup } from "../support/regex-pickup.ts";
+import { describeConsumerGroup, listGroups } from "../support/group-state.ts";
 
 /** Broker settings for fast KIP-848 failure detection. */
 const FAST_CONSUMER_GROUPS = {
@@ -22,7 +23,7 @@ test("Java KafkaConsumer group.protocol=consumer: 3 members over 6 partitions, o
   await runGroupTakeover({
     topic: "java-kip848",
     brokerConfig: FAST_CONSUMER_GROUPS,
-    check: (b) => assert.equal(b.broker.groups.listGroups().find((x) => x.groupId === "java-kip848")?.type, "consumer", "a KIP-848 group, not a classic one"),
+    check: async (b) => assert.equal((await listGroups(b.port)).find((x) => x.groupId === "java-kip848")?.type, "consumer", "a KIP-848 group, not a classic one"),
     startMember: (bootstrap) => spawnJava("runnel.GroupMember", ["--bootstrap", bootstrap, "--group", "java-kip848", "--topics", "java-kip848", "--protocol", "consumer"]),
   });
 });
@@ -31,7 +32,7 @@ test("Java KafkaConsumer group.protocol=consumer with a broker-side regex (Subsc
   await runRegexPickup({
     brokerConfig: FAST_CONSUMER_GROUPS,
     startMember: (bootstrap) => spawnJava("runnel.GroupMember", ["--bootstrap", bootstrap, "--group", "java-re2", "--re2", "orders-.*", "--protocol", "consumer", "--prop", "metadata.max.age.ms=500"]),
-    check: (b) => assert.equal(b.broker.groups.describeConsumerGroup("java-re2").members[0].subscribedTopicRegex, "orders-.*", "the broker resolved the regex"),
+    check: async (b) => assert.equal((await describeConsumerGroup(b.port, "java-re2")).members[0].subscribedTopicRegex, "orders-.*", "the broker resolved the regex"),
   });
 });
 
@@ -40,11 +41,11 @@ test("Java KafkaConsumers, classic and group.protocol=consumer in one group: onl
     topic: "java-mixed",
     joinsLast: true,
     brokerConfig: FAST_CONSUMER_GROUPS,
-    check: (b) => {
-      assert.equal(b.broker.groups.listGroups().find((x) => x.groupId === "java-mixed")?.type, "consumer", "upgraded to a consumer group");
-      assert.equal(b.broker.groups.describeConsumerGroup("java-mixed").members.length, 3);
+    check: async (b) => {
+      assert.equal((await listGroups(b.port)).find((x) => x.groupId === "java-mixed")?.type, "consumer", "upgraded to a consumer group");
+      assert.equal((await describeConsumerGroup(b.port, "java-mixed")).members.length, 3);
     },
-    checkAfter: (b) => assert.equal(b.broker.groups.listGroups().find((x) => x.groupId === "java-mixed")?.type, "classic", "downgraded once only classic members are left"),
+    checkAfter: async (b) => assert.equal((await listGroups(b.port)).find((x) => x.groupId === "java-mixed")?.type, "classic", "downgraded once only classic members are left"),
     startMember: (bootstrap, name) =>
       spawnJava("runnel.GroupMember", [
         "--bootstrap", bootstrap, "--group", "java-mixed", "--topics", "java-mixed",

@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { javaSkip, startToolSession, KAFKA_TOOL, type ToolSession } from "../support/java.ts";
-import { waitUntil } from "../transactions/wait-until.ts";
+import { listGroups, waitFor } from "../support/group-state.ts";
 import { Producer } from "../../src/client/producer.ts";
 
 let b: TestBroker;
@@ -153,7 +153,7 @@ test("console consumer --include (a regex) picks up a matching topic created whi
   await b.broker.createTopic("re-early", 1, 1, {}, false);
   const consumed = tools.run(KAFKA_TOOL.consoleConsumer, [...bs, "--include", "re-.*", "--group", "cli-re", "--from-beginning", "--max-messages", "2",
     "--timeout-ms", "60000", "--command-property", "metadata.max.age.ms=500", "--formatter-property", "print.key=false"]);
-  await waitUntil(() => b.broker.groups.listGroups().some((g) => g.groupId === "cli-re" && g.state === "Stable"), 60_000, "the console consumer's group to be stable");
+  await waitFor(async () => (await listGroups(b.port)).some((g) => g.groupId === "cli-re" && g.state === "Stable"), 60_000, "the console consumer's group to be stable");
   await b.broker.createTopic("re-late", 1, 1, {}, false);
   await b.broker.createTopic("other", 1, 1, {}, false);
   // The tool session runs one tool at a time, so the records are written with Runnel's own producer meanwhile.

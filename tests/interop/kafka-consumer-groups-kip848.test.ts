@@ -10,6 +10,7 @@ import { startTestBroker } from "../support/broker.ts";
 import { javaSkip, spawnJava, startToolSession, KAFKA_TOOL } from "../support/java.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
+import { describeConsumerGroup, groupState, waitFor } from "../support/group-state.ts";
 
 const cells = (line: string) => line.trim().split(/\s+/);
 
@@ -29,7 +30,7 @@ test("kafka-consumer-groups --list/--describe/--delete on a group.protocol=consu
     await Promise.all([...Array(20).keys()].map((i) => p.send({ topic: "kc", key: `k${i}`, value: `v${i}` })));
     await p.close();
     await waitUntil(() => member.events.filter((e) => e.event === "committed").reduce((n, e) => n + e.count, 0) >= 20, 60_000, () => `the member to consume and commit 20 records:\n${member.output()}`);
-    const memberId = b.broker.groups.describeConsumerGroup("kc-g").members[0].memberId;
+    const memberId = (await describeConsumerGroup(b.port, "kc-g")).members[0].memberId;
 
     const listed = await tool(["--list", "--type"]);
     assert.deepEqual(listed.map(cells), [["GROUP", "TYPE"], ["kc-g", "Consumer"]]);
@@ -50,7 +51,7 @@ test("kafka-consumer-groups --list/--describe/--delete on a group.protocol=consu
 
     member.send("close");
     await member.waitFor((e) => e.event === "closed", 60_000, "the member to leave");
-    await waitUntil(() => b.broker.groups.groupState("kc-g") === "Empty", 30_000, () => "the group to be empty");
+    await waitFor(async () => (await groupState(b.port, "kc-g")) === "Empty", 30_000, "the group to be empty");
     assert.deepEqual(await tool(["--delete", "--group", "kc-g"]), ["Deletion of requested consumer groups ('kc-g') was successful."]);
     assert.deepEqual(await tool(["--list"]), []);
   } finally {

@@ -15,7 +15,7 @@ import { startShardedNode, type ShardedNode } from "../../src/shard/sharded-node
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
 
-const skip = reusePortSupported() ? false : "SKIPPED: shard threads accept clients on Bun only (SO_REUSEPORT)";
+const skip = reusePortSupported() ? false : "SKIPPED: shard threads accept clients on Bun and on Deno on Linux only (SO_REUSEPORT)";
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
 const ATTEMPTS = 12;
 

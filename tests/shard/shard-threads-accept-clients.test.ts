@@ -18,7 +18,7 @@ import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
 import { certSkip, makeTestCerts } from "../security/test-certs.ts";
 
-const skip = reusePortSupported() ? false : "SKIPPED: SO_REUSEPORT listeners are used on Bun only";
+const skip = reusePortSupported() ? false : "SKIPPED: SO_REUSEPORT listeners are used on Bun and on Deno on Linux only";
 const CONNECTIONS = 30;
 
 /** Starts a 2-shard node (worker threads) with node id 5 on a temp dir. */

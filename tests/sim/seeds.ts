@@ -21,6 +21,16 @@ export async function runSeeds(seeds: readonly number[], run: (seed: number) => 
   return failed;
 }
 
+/**
+ * How many seeds a simulation runs: `ci` unless SIM_SEEDS in the environment asks for more (or fewer), as in the
+ * longer opt-in run `SIM_SEEDS=1000 bun test tests/sim`.
+ */
+export function seedBudget(ci: number): number {
+  const n = Number(process.env.SIM_SEEDS ?? ci);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SIM_SEEDS must be a positive integer, got ${process.env.SIM_SEEDS}`);
+  return n;
+}
+
 /** `n` consecutive seeds from `base` (SIM_SEED_BASE in the environment moves the CI budget to other seeds). */
 export function seedRange(n: number, base = Number(process.env.SIM_SEED_BASE ?? 1)): number[] {
   return Array.from({ length: n }, (_, i) => base + i);

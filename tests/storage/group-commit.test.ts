@@ -51,6 +51,95 @@ test("a caller arriving during an fdatasync waits for the next one, which covers
   }
 });
 
+/** A datasync gate whose calls the test releases one by one. */
+function heldDatasyncs() {
+  const held: (() => void)[] = [];
+  const failures: ((e: Error) => void)[] = [];
+  const gate = () =>
+    new Promise<void>((resolve, reject) => {
+      held.push(resolve);
+      failures.push(reject);
+    });
+  return { held, failures, gate };
+}
+
+/** Waits (generously: real fdatasyncs on a loaded machine) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 30_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+  assert.ok(cond(), "condition not reached");
+}
+
+test("with maxOverlappingFlushes 2, a flush asked for while one runs starts at once but counts only after the earlier one", async () => {
+  const { fs, probe } = wrappedFileSystem();
+  const t = await openTestLog({}, { fs, maxOverlappingFlushes: 2 });
+  const { held, gate } = heldDatasyncs();
+  try {
+    probe.logDatasyncGate = gate;
+    t.log.append(makeRecordsBatch(1, 1), { leaderEpoch: 0 });
+    let firstDone = false;
+    const first = t.log.sync().then(() => (firstDone = true));
+    await until(() => held.length === 1);
+    t.log.append(makeRecordsBatch(1, 2), { leaderEpoch: 0 });
+    let secondDone = false;
+    const second = t.log.sync().then(() => (secondDone = true));
+    await until(() => held.length === 2); // the second fdatasync started while the first is held
+    let completed = 0;
+    probe.onLogDatasynced = () => void completed++;
+    held[1]();
+    await until(() => completed === 1);
+    // Whatever the second flush's chain does next, it cannot finish while the first fdatasync is held.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(secondDone, false, "the second flush does not count before the first completes");
+    assert.equal(t.log.recoveryPoint, 0n);
+    // A third ask while two run waits for the latest, then starts its own fdatasync.
+    t.log.append(makeRecordsBatch(1, 3), { leaderEpoch: 0 });
+    const third = t.log.sync();
+    assert.equal(held.length, 2);
+    held[0]();
+    await Promise.all([first, second]);
+    assert.ok(firstDone && secondDone);
+    assert.equal(t.log.recoveryPoint, 2n);
+    await until(() => held.length === 3);
+    held[2]();
+    await third;
+    assert.equal(t.log.recoveryPoint, 3n);
+  } finally {
+    probe.logDatasyncGate = null;
+    probe.onLogDatasynced = null;
+    for (const release of held) release();
+    await t.cleanup();
+  }
+});
+
+test("when an earlier overlapping flush fails, the later one fails with it and the recovery point stays", async () => {
+  const { fs, probe } = wrappedFileSystem();
+  const t = await openTestLog({}, { fs, maxOverlappingFlushes: 2 });
+  const { held, failures, gate } = heldDatasyncs();
+  try {
+    probe.logDatasyncGate = gate;
+    t.log.append(makeRecordsBatch(1, 1), { leaderEpoch: 0 });
+    const first = t.log.sync();
+    await until(() => held.length === 1);
+    t.log.append(makeRecordsBatch(1, 2), { leaderEpoch: 0 });
+    const second = t.log.sync();
+    await until(() => held.length === 2);
+    let completed = 0;
+    probe.onLogDatasynced = () => void completed++;
+    held[1]();
+    await until(() => completed === 1);
+    failures[0](new Error("injected fdatasync failure"));
+    await assert.rejects(first, (e: unknown) => e instanceof LogStorageError && e.code === 56);
+    await assert.rejects(second, (e: unknown) => e instanceof LogStorageError && e.code === 56);
+    assert.equal(t.log.recoveryPoint, 0n, "the second fdatasync succeeded, but not everything before it did");
+    assert.ok(t.log.isOffline);
+  } finally {
+    probe.logDatasyncGate = null;
+    probe.onLogDatasynced = null;
+    for (const release of held) release();
+    await t.cleanup();
+  }
+});
+
 test("a caller whose data the in-flight fdatasync covers shares it", async () => {
   const { fs, probe } = wrappedFileSystem();
   const t = await openTestLog({}, { fs });

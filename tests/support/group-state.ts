@@ -5,6 +5,10 @@
  * its own connection and asks again while the coordinator loads.
  */
 import { RawClient } from "./raw-client.ts";
+import { testShards } from "./broker-process.ts";
+
+/** Whether `startTestBroker` gives an in-process `Broker` whose coordinators a test may read (else a sharded node: RUNNEL_TEST_SHARDS). */
+export const IN_PROCESS = testShards() === 1;
 
 async function ask<T>(port: number, apiKey: number, version: number, body: unknown, errorOf: (r: T) => number): Promise<T> {
   const c = await RawClient.connect(port);
@@ -15,12 +19,12 @@ async function ask<T>(port: number, apiKey: number, version: number, body: unkno
   }
 }
 
-/** A classic group as DescribeGroups (v5) tells it: state (`Dead` when unknown) and members. */
-export async function describeGroup(port: number, groupId: string): Promise<{ state: string; members: { memberId: string; groupInstanceId: string | null; clientHost: string }[] }> {
+/** A classic group as DescribeGroups (v5) tells it: state (`Dead` when unknown), protocol (the assignor) and members. */
+export async function describeGroup(port: number, groupId: string): Promise<{ state: string; protocolData: string; members: { memberId: string; groupInstanceId: string | null; clientHost: string }[] }> {
   const r = await ask<any>(port, 15, 5, { groups: [groupId], includeAuthorizedOperations: false }, (r) => r.groups[0].errorCode);
   const g = r.groups[0];
   if (g.errorCode !== 0) throw new Error(`DescribeGroups ${groupId}: error ${g.errorCode}`);
-  return { state: g.groupState, members: g.members };
+  return { state: g.groupState, protocolData: g.protocolData, members: g.members };
 }
 
 /** The state of group `groupId` (classic or consumer) as ListGroups (v5) tells it, or `Dead` when it is not listed. */
@@ -68,6 +72,25 @@ export async function describeTransaction(port: number, transactionalId: string)
   const t = r.transactionStates[0];
   if (t.errorCode !== 0) throw new Error(`DescribeTransactions ${transactionalId}: error ${t.errorCode}`);
   return { state: t.transactionState, producerId: t.producerId, producerEpoch: t.producerEpoch };
+}
+
+/**
+ * Partition `topic`-`partition` as a read_committed consumer sees it, by Fetch (v12, from offset 0, no wait): the
+ * high watermark, the last stable offset and how many aborted transactions the answer lists.
+ */
+export async function readCommittedView(port: number, topic: string, partition: number): Promise<{ highWatermark: bigint; lastStableOffset: bigint; abortedTransactions: number }> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(1, 12, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 8 << 20, isolationLevel: 1, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 8 << 20 }] }], forgottenTopicsData: [], rackId: "",
+    });
+    const p = r.responses[0].partitions[0];
+    if (p.errorCode !== 0) throw new Error(`Fetch ${topic}-${partition}: error ${p.errorCode}`);
+    return { highWatermark: p.highWatermark, lastStableOffset: p.lastStableOffset, abortedTransactions: (p.abortedTransactions ?? []).length };
+  } finally {
+    c.close();
+  }
 }
 
 /** Polls `cond` until it holds; fails naming `what` after `timeoutMs`. */

@@ -62,9 +62,9 @@ export async function runGroupTakeover(opts: {
   /** How long each phase may take (the kill phase waits out the session timeout). */
   phaseTimeoutMs?: number;
   /** Checks the broker once the three members share the partitions (for example the group's type). */
-  check?: (b: TestBroker) => void;
+  check?: (b: TestBroker) => void | Promise<void>;
   /** Checks the broker once the survivors consumed everything. */
-  checkAfter?: (b: TestBroker) => void;
+  checkAfter?: (b: TestBroker) => void | Promise<void>;
   /** m2 (the one killed later) starts only once m1 and m3 share every partition: it joins a settled group. */
   joinsLast?: boolean;
 }): Promise<void> {
@@ -102,7 +102,7 @@ export async function runGroupTakeover(opts: {
       members.splice(1, 0, start("m2"));
     }
     await waitUntil(() => partitionsCovered(members) && members.every((m) => m.owned.size > 0), phaseMs, () => `three members to share the 6 partitions:\n${describe()}`);
-    opts.check?.(broker);
+    await opts.check?.(broker);
     const first = await produce(broker.bootstrap, topic, 0, perBatch);
     await waitUntil(() => consumedAll(first, members), phaseMs, () => `the first batch to be consumed:\n${describe()}`);
     await waitUntil(
@@ -118,7 +118,7 @@ export async function runGroupTakeover(opts: {
     await waitUntil(() => partitionsCovered(survivors), phaseMs, () => `the two survivors to take over all 6 partitions:\n${describe()}`);
     await waitUntil(() => consumedAll(second, survivors), phaseMs, () => `the survivors to consume the whole second batch:\n${describe()}`);
     assert.ok(consumedAll(first, members), "every record of the first batch was consumed");
-    opts.checkAfter?.(broker);
+    await opts.checkAfter?.(broker);
     const errors = members.flatMap((m) => m.proc.events.filter((e) => e.event === "error"));
     assert.deepEqual(errors, [], "no member reported an error");
   } finally {

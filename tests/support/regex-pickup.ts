@@ -22,7 +22,7 @@ function ownedAfter(member: PeerProcess): Set<string> {
 export async function runRegexPickup(opts: {
   startMember: (bootstrap: string) => PeerProcess;
   brokerConfig?: Record<string, string>;
-  check?: (b: TestBroker) => void;
+  check?: (b: TestBroker) => void | Promise<void>;
 }): Promise<void> {
   const b = await startTestBroker(opts.brokerConfig ?? {});
   // The first topics exist before the member starts: a client that matches a regex against its own metadata
@@ -49,7 +49,7 @@ export async function runRegexPickup(opts: {
     const assignedTopics = new Set(member.events.filter((e) => e.event === "assigned").flatMap((e) => e.partitions.map((n: string) => n.replace(/-\d+$/, ""))));
     assert.deepEqual([...assignedTopics].sort(), ["orders-eu", "orders-us"]);
     assert.ok(!seen.has("payments:other"));
-    opts.check?.(b);
+    await opts.check?.(b);
   } finally {
     if (started !== null) {
       started.send("close");

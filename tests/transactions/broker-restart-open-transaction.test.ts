@@ -13,6 +13,7 @@ import { sleep, waitUntil } from "./wait-until.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import type { TxnMarkerWriter } from "../../src/transactions/txn-markers.ts";
 import { fetchPartition } from "./raw-txn-client.ts";
+import { describeTransaction, IN_PROCESS, waitFor } from "../support/group-state.ts";
 
 const TEST_TIMEOUT = { timeout: 120_000 };
 const OVERRIDES = { "transaction.state.log.num.partitions": "2", "transaction.abort.timed.out.transaction.cleanup.interval.ms": "200" };
@@ -43,16 +44,16 @@ test("an open transaction survives a restart holding the LSO and is aborted afte
     await done.commit();
     const open = await producer.transaction();
     await open.send({ topic: "r", messages: [0, 1].map((p) => ({ value: `open-${p}`, partition: p })) });
-    const { producerId, producerEpoch } = b.broker.txns.describe("slow");
+    const { producerId, producerEpoch } = await describeTransaction(b.port, "slow");
     await producer.disconnect();
     await b.stop({ keepDir: true });
 
     b = await startTestBroker(OVERRIDES, dir);
     raw = await RawClient.connect(b.port);
-    assert.equal(b.broker.txns.describe("slow").state, "Ongoing", "still open after the restart");
+    assert.equal((await describeTransaction(b.port, "slow")).state, "Ongoing", "still open after the restart");
     const held = await fetchPartition(raw, "r", 0, 0n, true);
     assert.ok(held.data.lastStableOffset < held.data.highWatermark, "the open transaction holds the LSO");
-    await waitUntil(() => b.broker.txns.describe("slow").state === "CompleteAbort", 20_000, () => `abort after the timeout (state ${b.broker.txns.describe("slow").state})`);
+    await waitFor(async () => (await describeTransaction(b.port, "slow")).state === "CompleteAbort", 20_000, async () => `abort after the timeout (state ${(await describeTransaction(b.port, "slow")).state})`);
     for (const p of [0, 1]) {
       const r = await fetchPartition(raw, "r", p, 0n, true);
       assert.equal(r.data.lastStableOffset, r.data.highWatermark);
@@ -74,7 +75,7 @@ test("an open transaction survives a restart holding the LSO and is aborted afte
   }
 });
 
-test("a transaction left in PrepareCommit by a stop before its markers is committed when the broker starts again", TEST_TIMEOUT, async () => {
+test("a transaction left in PrepareCommit by a stop before its markers is committed when the broker starts again", { ...TEST_TIMEOUT, skip: IN_PROCESS ? false : "injects a marker writer that never finishes into the in-process transaction coordinator (single-shard only)" }, async () => {
   let b = await startTestBroker(OVERRIDES);
   const dir = b.dir;
   const consumers: Consumer[] = [];

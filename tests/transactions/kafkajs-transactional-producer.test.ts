@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { committedOffsets as committedOver, describeTransaction, readCommittedView, waitFor } from "../support/group-state.ts";
 import { sleep, waitUntil } from "./wait-until.ts";
 
 const TEST_TIMEOUT = { timeout: 120_000 };
@@ -71,11 +72,11 @@ test("kafkajs: read_committed sees committed transactions only, read_uncommitted
     assert.equal(committed.length, 60, "nothing twice");
     assert.deepEqual(new Set(uncommitted), new Set([...c1, ...a2, ...c3]));
     assert.equal(uncommitted.length, 90, "markers are not records");
-    assert.equal(b.broker.txns.describe("kjs-tx").state, "CompleteCommit");
+    assert.equal((await describeTransaction(b.port, "kjs-tx")).state, "CompleteCommit");
     for (let p = 0; p < 3; p++) {
-      const part = b.broker.partition("orders", p)!;
-      assert.equal(part.producers.lastStableOffset(part.log.highWatermark), part.log.highWatermark);
-      assert.equal(part.abortedTxns.size, 1, `partition ${p} has one aborted transaction`);
+      const view = await readCommittedView(b.port, "orders", p);
+      assert.equal(view.lastStableOffset, view.highWatermark);
+      assert.equal(view.abortedTransactions, 1, `partition ${p} has one aborted transaction`);
     }
   } finally {
     for (const c of consumers) await c.disconnect();
@@ -90,7 +91,7 @@ test("kafkajs: a consume-transform-produce loop with sendOffsets commits offsets
   const producer = txnProducer(kafka, "ctp-tx");
   const plain = kafka.producer();
   const consumers: Consumer[] = [];
-  const committedOffsets = (p: number) => b.broker.groups.fetchOffsets("ctp", [{ topic: "in", partitions: [p] }]).topics[0].partitions[0].offset;
+  const committedOffsets = async (p: number) => (await committedOver(b.port, "ctp", "in", [p]))[0];
   try {
     await b.broker.createTopic("in", 2, 1, {}, false);
     await b.broker.createTopic("out", 2, 1, {}, false);
@@ -110,17 +111,18 @@ test("kafkajs: a consume-transform-produce loop with sendOffsets commits offsets
       eachBatch: async ({ batch, heartbeat }) => {
         const next = (BigInt(batch.lastOffset()) + 1n).toString();
         const work = async (commit: boolean) => {
-          const before = committedOffsets(batch.partition);
+          const before = await committedOffsets(batch.partition);
           const txn = await producer.transaction();
           await txn.send({ topic: "out", messages: batch.messages.map((m) => ({ value: m.value!.toString().toUpperCase(), partition: batch.partition })) });
           await txn.sendOffsets({ consumerGroupId: "ctp", topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
-          if (committedOffsets(batch.partition) !== before) checks.push(`offsets moved before the commit on ${batch.partition}`);
+          if ((await committedOffsets(batch.partition)) !== before) checks.push(`offsets moved before the commit on ${batch.partition}`);
           if (commit) {
             await txn.commit();
-            if (committedOffsets(batch.partition) !== BigInt(next)) checks.push(`offset ${committedOffsets(batch.partition)} after commit, expected ${next}`);
+            const after = await committedOffsets(batch.partition);
+            if (after !== BigInt(next)) checks.push(`offset ${after} after commit, expected ${next}`);
           } else {
             await txn.abort();
-            if (committedOffsets(batch.partition) !== before) checks.push(`offsets moved by an abort on ${batch.partition}`);
+            if ((await committedOffsets(batch.partition)) !== before) checks.push(`offsets moved by an abort on ${batch.partition}`);
           }
         };
         // The first batch of each partition fails once: its transaction is aborted and the batch done again.
@@ -132,7 +134,7 @@ test("kafkajs: a consume-transform-produce loop with sendOffsets commits offsets
         await heartbeat();
       },
     });
-    await waitUntil(() => committedOffsets(0) === 50n && committedOffsets(1) === 50n, 60_000, () => `offsets 50/50 (have ${committedOffsets(0)}/${committedOffsets(1)})`);
+    await waitFor(async () => (await committedOffsets(0)) === 50n && (await committedOffsets(1)) === 50n, 60_000, async () => `offsets 50/50 (have ${await committedOffsets(0)}/${await committedOffsets(1)})`);
     assert.deepEqual(checks, []);
     assert.equal(aborted, 2);
 
@@ -164,10 +166,10 @@ test("kafkajs: a second producer with the same transactionalId fences the first 
     await first.connect();
     const zombie = await first.transaction();
     await zombie.send({ topic: "z", messages: [{ value: "zombie" }] });
-    const epoch = b.broker.txns.describe("shared").producerEpoch;
+    const epoch = (await describeTransaction(b.port, "shared")).producerEpoch;
     await second.connect();
     const txn = await second.transaction(); // InitProducerId: aborts the open transaction, bumps the epoch twice
-    assert.equal(b.broker.txns.describe("shared").producerEpoch, epoch + 2);
+    assert.equal((await describeTransaction(b.port, "shared")).producerEpoch, epoch + 2);
     await txn.send({ topic: "z", messages: [{ value: "winner" }] });
     await txn.commit();
     await assert.rejects(zombie.commit(), (e: Error & { type?: string }) => /PRODUCER_FENCED|INVALID_PRODUCER_EPOCH/.test(e.type ?? e.message));

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Kafka, logLevel } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
+import { committedOffsets, describeTransaction, hasPendingTransactionalOffset } from "../support/group-state.ts";
 
 const skip = (await havePythonModule("confluent_kafka")) ? false : "confluent-kafka-python is missing for /usr/bin/python3 (tests/setup.sh installs python3-confluent-kafka)";
 const TEST_TIMEOUT = { timeout: 180_000, skip };
@@ -48,7 +49,7 @@ test("confluent-kafka: committed transactions reach a read_committed consumer, a
     });
     const done = ev.find((e) => e.event === "done")!;
     assert.equal(done.committed.length, 60);
-    assert.equal(b.broker.txns.describe("py-tx").state, "CompleteCommit");
+    assert.equal((await describeTransaction(b.port, "py-tx")).state, "CompleteCommit");
 
     // kafkajs writes to the same topic: one aborted and one committed transaction.
     const kafka = new Kafka({ clientId: "kjs", brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
@@ -76,7 +77,7 @@ test("confluent-kafka: committed transactions reach a read_committed consumer, a
 
 test("confluent-kafka: send_offsets_to_transaction commits the group's offsets only when the transaction commits", TEST_TIMEOUT, async () => {
   const b = await startTestBroker(OVERRIDES);
-  const committed = (group: string, topic: string, p: number) => b.broker.groups.fetchOffsets(group, [{ topic, partitions: [p] }]).topics[0].partitions[0].offset;
+  const committed = async (group: string, topic: string, p: number) => (await committedOffsets(b.port, group, topic, [p]))[0];
   try {
     await b.broker.createTopic("src", 1, 1, {}, false);
     // Offsets sent with an aborted transaction are dropped; with a committed one they are kept.
@@ -90,8 +91,8 @@ test("confluent-kafka: send_offsets_to_transaction commits the group's offsets o
         { prefix: "y", count: 5, commit: false, offset: 10 },
       ],
     });
-    assert.equal(committed("py-g", "src", 0), 5n);
-    assert.equal(b.broker.groups.hasPendingTransactionalOffset("py-g", "src", 0), false);
+    assert.equal(await committed("py-g", "src", 0), 5n);
+    assert.equal(await hasPendingTransactionalOffset(b.port, "py-g", "src", 0), false);
 
     // A consume-transform-produce loop (first transaction aborted and redone).
     await b.broker.createTopic("in", 2, 1, {}, false);
@@ -105,7 +106,7 @@ test("confluent-kafka: send_offsets_to_transaction commits the group's offsets o
     const ev = await py("ctp", { bootstrap: b.bootstrap, txn_id: "py-ctp", group: "py-ctp", in_topic: "in", out_topic: "out", partitions: 2, expect: 60, abort_first: true });
     assert.deepEqual(ev.find((e) => e.event === "checks")!.problems, []);
     assert.equal(ev.find((e) => e.event === "done")!.processed, 60);
-    assert.deepEqual([committed("py-ctp", "in", 0), committed("py-ctp", "in", 1)], [30n, 30n]);
+    assert.deepEqual([await committed("py-ctp", "in", 0), await committed("py-ctp", "in", 1)], [30n, 30n]);
     const out = await readAll(b, "out", "out-rc", "read_committed", 60);
     assert.equal(out.length, 60, "each input once in the committed output");
     assert.deepEqual(new Set(out), new Set(input.map((v) => v.toUpperCase())));

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# End-to-end latency at 100,000 records/s with acks=all (issue 15, "Tail latency"), RUNS times: each run starts
+# BINARY (default dist/runnel) on free ports with a fresh temp data dir and 4 partitions per topic, runs the
+# `bench e2e` command of bench/results/tail-latency.md against a new topic, stops the broker and prints one line:
+# the 1-minute load average before -> after, e2e p50/p99, the client-side breakdown (p99 of each part, see
+# src/bench/e2e-breakdown.ts), the CPU seconds of producer, consumer and broker, and the broker's own figures
+# (bucket upper bounds from --broker-metrics). Extra arguments go to `bench e2e` (e.g. --acks 1 as a control).
+# BROKER_OPTS adds broker settings (e.g. BROKER_OPTS="-o log.preallocate=true").
+# Usage: [RUNS=3] [BROKER_OPTS=...] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
+set -euo pipefail
+BIN=${1:-dist/runnel}
+shift || true
+for run in $(seq "${RUNS:-3}"); do
+  DATA=$(mktemp -d /tmp/runnel-e2e-XXXXXX)
+  read -r PORT HTTP < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+  "$BIN" start --port "$PORT" --data-dir "$DATA" --http "http://127.0.0.1:$HTTP" -o num.partitions=4 ${BROKER_OPTS:-} >"$DATA.log" 2>&1 &
+  PID=$!
+  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA" "$DATA.log"' EXIT
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null && break; sleep 0.1; done
+  LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+  OUT=$("$BIN" bench e2e -b "127.0.0.1:$PORT" -t "e2e-$run" --throughput 100000 --duration 6 --warmup 1 -s 100 \
+    --acks all --batch-size 16384 --linger-ms 1 --fetch-max-wait-ms 100 --json --progress-ms 0 \
+    --broker-metrics "http://127.0.0.1:$HTTP/metrics" "$@")
+  LOAD1=$(cut -d' ' -f1 /proc/loadavg)
+  BROKER_CPU=$(awk '{print ($14 + $15) / 100}' "/proc/$PID/stat")
+  kill $PID; wait $PID 2>/dev/null || true
+  rm -rf "$DATA" "$DATA.log"
+  trap - EXIT
+  echo "$OUT" | RUN=$run LOAD="$LOAD0->$LOAD1" BROKER_CPU=$BROKER_CPU python3 -c '
+import json, os, sys
+r = json.load(sys.stdin); e = r["e2eLatencyMs"]; b = r.get("e2eBreakdownMs") or {}; k = r.get("broker") or {}
+def p99(name): return "%.2f" % b[name]["p99"] if name in b else "-"
+def up(api, phase):
+    v = (k.get(api) or {}).get(phase)
+    return "<=%g" % v["p99"] if v else "-"
+print("run %s | load %s | e2e p50 %.2f p99 %.2f ms | p99 of: batch age %s, beyond linger %s, timer late %s, send->fetch response %s, in consumer %s, loop lag P %s C %s | CPU s P %s C %s B %s | broker p99: Produce own %s, fsync wait %s, Fetch own %s, woken path %s, fdatasync %s" % (
+    os.environ["RUN"], os.environ["LOAD"], e["p50"], e["p99"], p99("producerBatchAge"), p99("producerBeyondLinger"), p99("producerTimerLate"),
+    p99("sendToFetchResponse"), p99("inConsumer"), p99("producerLoopLag"), p99("consumerLoopLag"), b.get("producerCpuS", "-"), b.get("consumerCpuS", "-"),
+    os.environ["BROKER_CPU"], up("produce", "own"), up("produce", "remote"), up("fetch", "own"), up("fetch", "wokenPath"),
+    "<=%g" % k["fsync"]["p99"] if k.get("fsync") else "-"))'
+done

@@ -1,0 +1,57 @@
+/**
+ * Why acks=all's fdatasync has a long tail on this machine (issue 15, "Tail latency"): on ext4 an fdatasync after
+ * an append that grows the file must commit the file system's journal (the new size and block allocation are
+ * metadata), and that journal is shared with every other process writing to the same disk; an fdatasync after
+ * overwriting blocks that were already written and synced only writes the data. This writes 16 KiB (one
+ * producer batch) and fdatasyncs, N times, into three files in a temp dir on the same disk as the broker's data:
+ * - append: each write extends the file (what a segment file does today);
+ * - sparse: the file was extended with ftruncate beforehand (what Kafka's `log.preallocate` does on Linux);
+ * - prezeroed: the file was written with zeros and synced beforehand (what a zero-filled preallocation would do).
+ * Prints p50/p90/p99/max per file and round. Usage: bun bench/fdatasync-append-vs-overwrite.ts [N=1500] [ROUNDS=2]
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** Bytes written before each fdatasync (one default batch.size). */
+const WRITE_BYTES = 16_384;
+/** Size of the zero blocks used to prefill. */
+const PREFILL_CHUNK = 1 << 20;
+
+const n = Number(process.argv[2] ?? 1500);
+const rounds = Number(process.argv[3] ?? 2);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fdatasync-tail-"));
+const data = new Uint8Array(WRITE_BYTES).fill(7);
+
+function percentile(sorted: number[], p: number): string {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))].toFixed(2);
+}
+
+async function run(kind: "append" | "sparse" | "prezeroed", round: number): Promise<void> {
+  const fd = fs.openSync(path.join(dir, `${kind}-${round}`), "w+");
+  const total = n * WRITE_BYTES;
+  if (kind === "sparse") fs.ftruncateSync(fd, total);
+  if (kind === "prezeroed") {
+    const zeros = new Uint8Array(PREFILL_CHUNK);
+    for (let at = 0; at < total; at += PREFILL_CHUNK) fs.writeSync(fd, zeros, 0, PREFILL_CHUNK, at);
+  }
+  fs.fsyncSync(fd);
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    fs.writeSync(fd, data, 0, WRITE_BYTES, i * WRITE_BYTES);
+    const t = performance.now();
+    await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    ms.push(performance.now() - t);
+  }
+  fs.closeSync(fd);
+  ms.sort((a, b) => a - b);
+  console.log(`${kind.padEnd(9)} round ${round}: ${n} fdatasyncs, p50 ${percentile(ms, 50)} p90 ${percentile(ms, 90)} p99 ${percentile(ms, 99)} max ${percentile(ms, 100)} ms`);
+}
+
+try {
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  for (let r = 1; r <= rounds; r++) for (const kind of ["append", "sparse", "prezeroed"] as const) await run(kind, r);
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
