@@ -44,7 +44,7 @@ test("dist/runnel --version and --help work with no node_modules beside it", asy
 });
 
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
-  test(`broker started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip`, { skip: kcatSkip }, async () => {
+  test(`broker started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip`, { skip: kcatSkip, timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-${runtime}-`));
     const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir], 60_000);
     try {
