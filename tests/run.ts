@@ -124,6 +124,7 @@ const SHARDED_SUITES: string[] = [
   "tests/cli/user-and-acl-commands.test.ts",
   // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
+  "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
@@ -143,6 +144,7 @@ const SHARDED_SUITES: string[] = [
   "tests/transactions/kafkajs-transactional-producer.test.ts",
   "tests/transactions/librdkafka-transactional-producer.test.ts",
   "tests/transactions/broker-restart-open-transaction.test.ts",
+  "tests/transactions/read-committed-lso-and-verification.test.ts",
   // the HTTP side of a sharded node: metrics, JSON API, console
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/woken-fetch-path-from-produce-arrival.test.ts",

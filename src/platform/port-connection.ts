@@ -2,8 +2,9 @@
  * A {@link Connection} (src/platform/net.ts) over a MessagePort, so the Kafka connection layer and our client run
  * unchanged between threads. Both ends are the same: bytes written on one are delivered, in order, on the other.
  *
- * On the port: an ArrayBuffer is data (the views of every write of one event-loop turn, copied into one buffer,
- * which is transferred, not cloned: one message per turn however many responses a turn writes); a number
+ * On the port: an ArrayBuffer is data (the views of every write of one event-loop turn, copied into one fresh buffer
+ * that is not zero-filled first, which is transferred, not cloned: one message per turn however many responses a
+ * turn writes); a number
  * acknowledges that many delivered bytes (sent once {@link PORT_CONNECTION_ACK_BYTES} have been delivered, so
  * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
  * {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES} unacknowledged
@@ -12,7 +13,7 @@
  * after `write` (they are copied at the end of the turn).
  */
 import type { Connection, ConnectionHandler } from "./net.ts";
-import { concatBytes } from "../protocol/wire.ts";
+import { Buffer } from "node:buffer";
 
 /** Unacknowledged bytes a writer may have in flight before `write` reports back-pressure. */
 export const PORT_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
@@ -72,7 +73,17 @@ export function openPortConnection(
   let pending: Uint8Array[] = [];
   const flush = () => {
     if (pending.length === 0 || closed) return;
-    const buf = concatBytes(pending).buffer as ArrayBuffer;
+    let n = 0;
+    for (const c of pending) n += c.length;
+    // Not zero-filled first: every byte is copied over at once (a fresh buffer of its own, so it can be transferred).
+    const out = Buffer.allocUnsafeSlow(n);
+    if (out.byteOffset !== 0 || out.buffer.byteLength !== n) throw new Error(`port connection to ${remote}: a fresh buffer of ${n} bytes shares its memory`);
+    let at = 0;
+    for (const c of pending) {
+      out.set(c, at);
+      at += c.length;
+    }
+    const buf = out.buffer as ArrayBuffer;
     pending = [];
     port.postMessage(buf, [buf]);
   };

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { rootCheckpointOffset } from "../support/root-checkpoint.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { offsetsPartitionFor } from "../../src/group/group-partitioning.ts";
 
@@ -34,12 +35,7 @@ function logFiles(b: TestBroker, partition: number): { base: bigint; size: numbe
 }
 
 function cleanerCheckpoint(b: TestBroker, partition: number): bigint {
-  // A single broker's file, or on a sharded node its owning shard's (`cleaner-offset-checkpoint.shard_K`).
-  for (const name of fs.readdirSync(b.dir).filter((n) => n === "cleaner-offset-checkpoint" || n.startsWith("cleaner-offset-checkpoint.shard_"))) {
-    const line = fs.readFileSync(path.join(b.dir, name), "utf8").split("\n").find((l) => l.startsWith(`__consumer_offsets ${partition} `));
-    if (line !== undefined) return BigInt(line.split(" ")[2]);
-  }
-  return -1n;
+  return rootCheckpointOffset(b.dir, "cleaner-offset-checkpoint", "__consumer_offsets", partition);
 }
 
 async function fetchCommitted(c: RawClient): Promise<{ offset: bigint; metadata: string }[]> {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { rootCheckpointOffset } from "../support/root-checkpoint.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
@@ -43,12 +44,9 @@ function segments(b: TestBroker, topic: string): { base: bigint; size: number }[
     .sort((x, y) => (x.base < y.base ? -1 : 1));
 }
 
-/** The cleaner checkpoint of `topic-0` in the broker's log dir, or -1. */
+/** The cleaner checkpoint of `topic-0` in the broker's log dir (its shard's on a sharded node), or -1. */
 function cleanerCheckpoint(b: TestBroker, topic: string): bigint {
-  const file = path.join(b.dir, "cleaner-offset-checkpoint");
-  if (!fs.existsSync(file)) return -1n;
-  const line = fs.readFileSync(file, "utf8").split("\n").find((l) => l.startsWith(`${topic} 0 `));
-  return line === undefined ? -1n : BigInt(line.split(" ")[2]);
+  return rootCheckpointOffset(b.dir, "cleaner-offset-checkpoint", topic, 0);
 }
 
 async function waitFor(what: string, ok: () => boolean, ms = 60_000): Promise<void> {

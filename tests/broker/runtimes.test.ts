@@ -1,7 +1,8 @@
 /**
  * The broker runs from the compiled executable (copied alone into an empty directory, no node_modules beside it)
  * and under Deno, and in each case passes a kcat produce/consume round trip; so does a node with 2 shards (worker
- * threads: the shard worker entry is embedded in the executable, and Deno runs it from the sources).
+ * threads: the shard worker entry is embedded in the executable, and Deno runs it from the sources), whose /metrics
+ * counts the records over both shards.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -43,7 +44,7 @@ test("dist/runnel --version and --help work with no node_modules beside it", asy
 });
 
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
-  test(`broker started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip`, { skip: kcatSkip }, async () => {
+  test(`broker started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip`, { skip: kcatSkip, timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-${runtime}-`));
     const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir], 60_000);
     try {
@@ -58,12 +59,18 @@ for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
   test(`a node with 2 shards started by ${runtime === "binary" ? "the compiled executable" : "Deno"} passes a kcat round trip over partitions of both shards`, { skip: kcatSkip, timeout: 120_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-${runtime}-shards-`));
-    const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", "num.partitions=4"], 90_000);
+    const b = await startBrokerProcess(runtime, ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", "num.partitions=4", "--http", "http://127.0.0.1:0"], 90_000);
     try {
       assert.match(b.log(), /listening on \S+ for 2 shards/);
       // On Linux both runtimes let the shard threads accept clients too (SO_REUSEPORT).
       await waitUntil(() => /2 of 2 shard threads accept clients too/.test(b.log()), 30_000, () => `the shard threads' fronts:\n${b.log().slice(-2000)}`);
       await kcatRoundTrip(b.bootstrap);
+      // Both shards' workers answer the scrape: the records are counted once, over both.
+      const url = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(b.log())![1];
+      const page = await (await fetch(`${url}/metrics`)).text();
+      assert.match(page, /^runnel_shard_up\{shard="0"\} 1$/m);
+      assert.match(page, /^runnel_shard_up\{shard="1"\} 1$/m);
+      assert.match(page, /^kafka_server_brokertopicmetrics_messagesin_total\{topic="rt"\} 500$/m);
     } finally {
       assert.equal(await b.stop("SIGTERM"), 0, `clean exit on SIGTERM\n${b.log().slice(-2000)}`);
       fs.rmSync(dir, { recursive: true, force: true });

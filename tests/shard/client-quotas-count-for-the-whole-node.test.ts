@@ -1,7 +1,8 @@
 /**
  * Client quotas on a 2-shard node count for the node as one broker: a confluent-kafka producer with a
  * `producer_byte_rate` quota that writes to partitions on both shards is answered with a throttle time once its
- * bytes on the two shards together exceed the quota's burst, although each shard alone got less than it.
+ * bytes on the two shards together exceed the quota's burst, although each shard alone got less than it; so is a
+ * confluent-kafka consumer with a `consumer_byte_rate` quota reading both partitions.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,14 +14,22 @@ import { BrokerConfig } from "../../src/broker/config.ts";
 import { startShardedNode } from "../../src/shard/sharded-node.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
+import { topicOnTwoShards } from "./support.ts";
 import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 
 const skip = (await havePythonModule("confluent_kafka")) ? false : "python module confluent_kafka is not installed (tests/setup.sh installs it as root)";
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "py_spread_producer.py");
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "py_spread_client.py");
 /** Bytes per second; with 2 windows of 1 s the burst is one second's worth, 64 KiB, and each shard gets ~40 KiB. */
 const QUOTA = 64 * 1024;
 
-test("a producer spread over both shards is throttled by its node-wide producer_byte_rate", { skip, timeout: 120_000 }, async () => {
+/** Checks a client's output shows a throttle time answered, none longer than the quota window (2 s). */
+function assertThrottled(out: string): void {
+  const throttles = [...out.matchAll(/throttle (\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(throttles.some((t) => t > 0), `no throttle time answered: ${out}`);
+  assert.ok(throttles.every((t) => t <= 2000), `a throttle longer than the quota window: ${throttles}`);
+}
+
+test("a producer and a consumer spread over both shards are throttled by their node-wide byte-rate quotas", { skip, timeout: 120_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-node-quotas-"));
   const config = new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", dir], ["runnel.shards", "2"], ["quota.window.num", "2"], ["quota.window.size.seconds", "1"]]));
   const node = await startShardedNode(config, { logger: testLogger() });
@@ -29,20 +38,21 @@ test("a producer spread over both shards is throttled by its node-wide producer_
     const alter = await c.request(49, 1, { entries: [{ entity: [{ entityType: "client-id", entityName: "spread" }], ops: [{ key: "producer_byte_rate", value: QUOTA, remove: false }] }], validateOnly: false });
     assert.deepEqual(alter.entries.map((e: { errorCode: number }) => e.errorCode), [0]);
     // Created after the quota: a shard that knows the topic knows the quota too (its metadata comes in order).
-    let topic = "";
-    for (let i = 0; topic === ""; i++) {
-      const name = `spread-${i}`;
-      const created = await c.request(19, 7, { topics: [{ name, numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
-      assert.equal(created.topics[0].errorCode, 0);
-      const owners = [0, 1].map((p) => node.shards.metadata.partitionState(name, p)!.leader);
-      if (owners[0] !== owners[1]) topic = name;
-    }
-    const r = await runProc(PYTHON, [SCRIPT, `127.0.0.1:${node.port()}`, topic, "spread"], { timeoutMs: 90_000 });
+    const topic = await topicOnTwoShards(c, node.shards, "spread");
+    const r = await runProc(PYTHON, [SCRIPT, "produce", `127.0.0.1:${node.port()}`, topic, "spread"], { timeoutMs: 90_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /delivered 80/);
-    const throttles = [...r.stdout.matchAll(/throttle (\d+)/g)].map((m) => Number(m[1]));
-    assert.ok(throttles.some((t) => t > 0), `no throttle time answered: ${r.stdout}`);
-    assert.ok(throttles.every((t) => t <= 2000), `a throttle longer than the quota window: ${throttles}`);
+    assertThrottled(r.stdout);
+
+    // consumer_byte_rate: one fetch over both shards answers 80 KiB, more than the burst of 64 KiB.
+    const reader = await c.request(49, 1, { entries: [{ entity: [{ entityType: "client-id", entityName: "reader" }], ops: [{ key: "consumer_byte_rate", value: QUOTA, remove: false }] }], validateOnly: false });
+    assert.deepEqual(reader.entries.map((e: { errorCode: number }) => e.errorCode), [0]);
+    // The quota reaches both shards' mirrors before a topic created after it.
+    await topicOnTwoShards(c, node.shards, "after-reader-quota");
+    const consumed = await runProc(PYTHON, [SCRIPT, "consume", `127.0.0.1:${node.port()}`, topic, "reader"], { timeoutMs: 90_000 });
+    assert.equal(consumed.code, 0, consumed.stderr);
+    assert.match(consumed.stdout, /consumed 80/);
+    assertThrottled(consumed.stdout);
   } finally {
     c.close();
     await node.stop();

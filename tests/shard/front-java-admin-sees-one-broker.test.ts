@@ -38,7 +38,7 @@ test("Java AdminClient story and kafka-broker-api-versions through the front", {
     const brokers = versions.stdout.split("\n").filter((l) => / \(id: -?\d+ /.test(l));
     assert.deepEqual(brokers, [`127.0.0.1:${node.port} (id: ${FRONT_NODE_ID} rack: null isFenced: false) -> (`]);
     assert.match(versions.stdout, /Produce\(0\): 0 to \d+ \[usable: \d+\]/);
-    assert.match(versions.stdout, /WriteTxnMarkers\(27\): UNSUPPORTED/);
+    assert.match(versions.stdout, /WriteTxnMarkers\(27\): 1 to 2 \[usable: 2\]/);
   } finally {
     await node.close();
   }

@@ -31,3 +31,17 @@ export function shardDialer(set: ShardSet): Dialer {
     return set.open(shard, { remote: "test-client:1", remoteIp: "test-client" });
   };
 }
+
+/**
+ * Creates a 2-partition topic `prefix-N` over `raw` (a client of the node's front) whose partitions are on different
+ * shards of `shards` (trying N = 0, 1, ... until placement splits one), and returns its name.
+ */
+export async function topicOnTwoShards(raw: { request(k: number, v: number, b: unknown): Promise<any> }, shards: Pick<ShardSet, "metadata">, prefix: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const name = `${prefix}-${i}`;
+    const created = await raw.request(19, 7, { topics: [{ name, numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+    if (created.topics[0].errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${created.topics[0].errorCode}`);
+    const owners = [0, 1].map((p) => shards.metadata.partitionState(name, p)!.leader);
+    if (owners[0] !== owners[1]) return name;
+  }
+}

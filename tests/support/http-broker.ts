@@ -3,6 +3,8 @@
  * 127.0.0.1 with OS-chosen ports, a fresh temporary data directory removed by `stop()` (unless `keepDir`).
  */
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
@@ -18,7 +20,7 @@ import { startShardedTestBroker } from "./sharded-test-broker.ts";
 export interface HttpTestBroker extends RunningBroker {
   /** "127.0.0.1:port" of the Kafka listener. */
   bootstrap: string;
-  /** "http://127.0.0.1:port" of the HTTP listener. */
+  /** "http://127.0.0.1:port" (or https://) of the first HTTP listener. */
   url: string;
   /** Data directory. */
   dir: string;
@@ -46,7 +48,7 @@ export async function startHttpTestBroker(overrides: Record<string, string> = {}
   return {
     ...r,
     bootstrap: `127.0.0.1:${r.broker.port}`,
-    url: `http://127.0.0.1:${r.http!.ports[0]}`,
+    url: `${values.get("http.listeners")!.startsWith("https:") ? "https" : "http"}://127.0.0.1:${r.http!.ports[0]}`,
     dir,
     async stop(o) {
       await r.stop();
@@ -72,11 +74,23 @@ async function startShardedHttpTestBroker(overrides: Record<string, string>, opt
 /** Longest a test waits for a node's `/v1/ready` (a sharded node attaches its HTTP side once its front listens). */
 const READY_TIMEOUT_MS = 30_000;
 
+/** The status of a GET of `url` (0 when it fails); an https:// server's certificate is not checked (a probe). */
+function probeStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const get = url.startsWith("https:") ? https.get : http.get;
+    const req = get(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", () => resolve(0));
+  });
+}
+
 /** Polls `url`/v1/ready until it answers 200. */
 export async function waitUntilReady(url: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    const r = await fetch(`${url}/v1/ready`).then((res) => res.status, () => 0);
+    const r = await probeStatus(`${url}/v1/ready`);
     if (r === 200) return;
     if (Date.now() > deadline) throw new Error(`${url}/v1/ready did not answer 200 within ${READY_TIMEOUT_MS} ms (last: ${r})`);
     await new Promise((res) => setTimeout(res, 20));

@@ -21,8 +21,11 @@
  *   in CreateTopics (which then places as without one), and in CreatePartitions and AlterPartitionReassignments the
  *   shard that holds, or by placement will hold, the partition.
  *
- * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts). WriteTxnMarkers (broker to
- * broker; shards send it to each other directly) is not served at the front.
+ * - WriteTxnMarkers from a client (Kafka's `Admin.abortTransaction`, `kafka-transactions abort`, sends it to the
+ *   partition's leader; the shards' own coordinators send theirs to each other directly): each marker split by the
+ *   shards owning its partitions, the answers put back under their markers.
+ *
+ * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts).
  */
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
 import { NO_RESPONSE } from "../../broker/api-handler.ts";
@@ -32,6 +35,7 @@ import { saslAuthenticateHandler } from "../../broker/apis/36_sasl_authenticate.
 import type { FetchSessionCache } from "../../broker/fetch-sessions.ts";
 import type { ApiVersionsResponse } from "../../protocol/generated/18_api_versions.ts";
 import type { DescribeLogDirsResponse, DescribeLogDirsResponseDescribeLogDirsResult } from "../../protocol/generated/35_describe_log_dirs.ts";
+import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from "../../protocol/generated/27_write_txn_markers.ts";
 import { ApiKey } from "../../protocol/generated/index.ts";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
@@ -257,6 +261,24 @@ const alterPartitionReassignments: Route = (ctx, req, f) => {
   return f.forward(ctx, f.routing.home, { ...req, topics });
 };
 
+/** WriteTxnMarkers: each marker's partitions to their owners; every marker answered with all of its partitions. */
+const writeTxnMarkers: Route = async (ctx, req: WriteTxnMarkersRequest, f) => {
+  const parts = new Map<number, { markers: WriteTxnMarkersRequest["markers"]; from: number[] }>();
+  req.markers.forEach((m, i) => {
+    for (const [shard, topics] of splitTopics(m.topics, "partitionIndexes", null, f.routing)) {
+      let part = parts.get(shard);
+      if (part === undefined) parts.set(shard, (part = { markers: [], from: [] }));
+      part.markers.push({ ...m, topics });
+      part.from.push(i);
+    }
+  });
+  const shards = [...parts];
+  const answers = await f.fanOut<WriteTxnMarkersResponse>(ctx, shards.map(([s, p]) => [s, { ...req, markers: p.markers }]));
+  const byMarker: WriteTxnMarkersResponse["markers"][] = req.markers.map(() => []);
+  answers.forEach((a, k) => a.markers.forEach((r, j) => byMarker[shards[k][1].from[j]].push(r)));
+  return { markers: byMarker.map((rs, i) => (rs.length === 0 ? { producerId: req.markers[i].producerId, topics: [] } : mergeTopics(rs, "topics", "partitions"))) };
+};
+
 const groupIds = (req: any) => [req.groupId];
 const txnIds = (req: any) => [req.transactionalId];
 
@@ -268,6 +290,7 @@ const ROUTES: ReadonlyMap<number, Route> = new Map<number, Route>([
   [ApiKey.OffsetForLeaderEpoch, byPartition(ApiKey.OffsetForLeaderEpoch)],
   [ApiKey.DescribeProducers, byPartition(ApiKey.DescribeProducers)],
   [ApiKey.DescribeLogDirs, describeLogDirs],
+  [ApiKey.WriteTxnMarkers, writeTxnMarkers],
   [ApiKey.OffsetCommit, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],
   [ApiKey.OffsetFetch, byCoordinator(CoordinatorKind.Group, (r) => (r.groups?.length > 0 ? r.groups.map((g: any) => g.groupId) : [r.groupId]), (r) => (r.groups?.length > 0 ? "groups" : null), "groups")],
   [ApiKey.JoinGroup, byCoordinator(CoordinatorKind.Group, groupIds, null, null)],

@@ -58,15 +58,21 @@ export class Front {
   static async start(d: FrontDeps): Promise<Front> {
     const { config } = d;
     const listeners = new Map<string, KafkaListener>();
+    const endpoints = new Map<string, { host: string; port: number }>();
     const identity: FrontIdentity = {
       nodeId: config.nodeId,
       rack: config.raw("broker.rack"),
       endpoint(name) {
+        // Asked for every Produce and Fetch answer: parsed once per listener, once its port is known.
+        const known = endpoints.get(name);
+        if (known !== undefined) return known;
         const bound = config.listeners.find((l) => l.name === name) ?? config.listeners[0];
         const adv = advertisedSpec(config, bound.name) ?? bound;
         const host = adv.host === "" || adv.host === "0.0.0.0" ? "127.0.0.1" : adv.host;
         const port = adv.port === 0 ? (listeners.get(bound.name)?.listener.port ?? -1) : adv.port;
-        return { host, port };
+        const found = { host, port };
+        if (port >= 0) endpoints.set(name, found);
+        return found;
       },
     };
     const router = new FrontRouter({
