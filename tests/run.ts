@@ -110,6 +110,8 @@ const SHARDED_SUITES: string[] = [
   // power cuts on the forgetful disk (acked records, topic changes; the negative control without fdatasync too)
   "tests/durability/power-cut-keeps-acked-records.test.ts",
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
+  "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
+  "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
   // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
