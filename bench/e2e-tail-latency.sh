@@ -36,8 +36,9 @@ def p99(name): return "%.2f" % b[name]["p99"] if name in b else "-"
 def up(api, phase):
     v = (k.get(api) or {}).get(phase)
     return "<=%g" % v["p99"] if v else "-"
-print("run %s | load %s | e2e p50 %.2f p99 %.2f ms | p99 of: batch age %s, beyond linger %s, timer late %s, send->fetch response %s, in consumer %s, loop lag P %s C %s | CPU s P %s C %s B %s | broker p99: Produce own %s, fsync wait %s, Fetch own %s, woken path %s, fdatasync %s" % (
-    os.environ["RUN"], os.environ["LOAD"], e["p50"], e["p99"], p99("producerBatchAge"), p99("producerBeyondLinger"), p99("producerTimerLate"),
+stalls = b.get("producerWindowStalls") or {"count": 0, "max": 0}
+print("run %s | load %s | e2e p50 %.2f p99 %.2f ms | p99 of: batch age %s, beyond linger %s, timer late %s, window stalls %d (max %.1f), send->fetch response %s, in consumer %s, loop lag P %s C %s | CPU s P %s C %s B %s | broker p99: Produce own %s, fsync wait %s, Fetch own %s, woken path %s, fdatasync %s" % (
+    os.environ["RUN"], os.environ["LOAD"], e["p50"], e["p99"], p99("producerBatchAge"), p99("producerBeyondLinger"), p99("producerTimerLate"), stalls["count"], stalls["max"],
     p99("sendToFetchResponse"), p99("inConsumer"), p99("producerLoopLag"), p99("consumerLoopLag"), b.get("producerCpuS", "-"), b.get("consumerCpuS", "-"),
     os.environ["BROKER_CPU"], up("produce", "own"), up("produce", "remote"), up("fetch", "own"), up("fetch", "wokenPath"),
     "<=%g" % k["fsync"]["p99"] if k.get("fsync") else "-"))'

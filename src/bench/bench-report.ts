@@ -94,6 +94,7 @@ const BREAKDOWN_LABELS: readonly [Exclude<keyof E2eBreakdown, "produceRequests" 
   ["producerBatchAge", "producer: batch age at send (per record)"],
   ["producerBeyondLinger", "producer: beyond linger.ms (per record)"],
   ["producerTimerLate", "producer: linger timer lateness"],
+  ["producerWindowStalls", "producer: in-flight window stalls"],
   ["sendToFetchResponse", "send to Fetch response decoded"],
   ["inConsumer", "Fetch response decoded to record timed"],
   ["producerLoopLag", "producer event-loop lag"],

@@ -3,8 +3,9 @@
  * from its own metrics, `--broker-metrics`). Every figure is a histogram over the measured part of the run:
  * - producer: how long records waited in the producer before their Produce request was handed to the socket
  *   (the age of the batch's oldest record, counted once per record in it, so an upper bound per record), the part
- *   of that beyond linger.ms (timer lateness, a full in-flight window, a busy event loop), and how late the
- *   producer's linger timer ran;
+ *   of that beyond linger.ms (timer lateness, a full in-flight window, a busy event loop), how late the
+ *   producer's linger timer ran, and how long each stall of the in-flight window lasted (ready batches, every
+ *   slot taken by an unanswered Produce);
  * - consumer: per record, the time from the send stamp to the Fetch response that carried it being decoded
  *   (producer wait + network + broker + network), and from that decode to the record's latency being taken (the
  *   consumer's own scheduling and decoding);
@@ -69,8 +70,11 @@ export class SenderTiming implements ProducerInstrument {
   readonly beyondLinger = new LatencyHistogram();
   /** Per timer run: how late the sender's timer ran (us). */
   readonly timerLate = new LatencyHistogram();
+  /** Per stall: how long ready batches waited for a free slot in the in-flight window (us). */
+  readonly windowStalls = new LatencyHistogram();
   /** Produce requests sent in the measured part. */
   requests = 0;
+  private stalledSinceMs = -1;
 
   constructor(
     private readonly lingerMs: number,
@@ -80,6 +84,10 @@ export class SenderTiming implements ProducerInstrument {
 
   /** See {@link ProducerInstrument.requestSent}. */
   requestSent(batches: readonly ProducerBatch[], nowMs: number): void {
+    if (this.stalledSinceMs >= 0) {
+      if (this.stalledSinceMs >= this.measureFromMs) this.windowStalls.record((nowMs - this.stalledSinceMs) * 1000);
+      this.stalledSinceMs = -1;
+    }
     if (nowMs < this.measureFromMs) return;
     this.requests++;
     for (let i = 0; i < batches.length; i++) {
@@ -89,6 +97,11 @@ export class SenderTiming implements ProducerInstrument {
       this.batchAge.recordMany(age * 1000, b.recordCount);
       this.beyondLinger.recordMany(Math.max(0, age - this.lingerMs) * 1000, b.recordCount);
     }
+  }
+
+  /** See {@link ProducerInstrument.windowFull}. */
+  windowFull(nowMs: number): void {
+    if (this.stalledSinceMs < 0) this.stalledSinceMs = nowMs;
   }
 
   /** See {@link ProducerInstrument.timerFired}. */
@@ -113,6 +126,8 @@ export interface E2eBreakdown {
   producerBeyondLinger: LatencySummary;
   /** The producer's linger/back-off timer lateness. */
   producerTimerLate: LatencySummary;
+  /** Stalls of the producer's in-flight window: ready batches waiting for an answer to free a slot. */
+  producerWindowStalls: LatencySummary;
   /** Produce requests sent in the measured part. */
   produceRequests: number;
   /** Records: send stamp to the Fetch response carrying them decoded by the consumer. */
@@ -143,6 +158,7 @@ export function e2eBreakdown(s: SenderTiming, producerLoop: LoopLagProbe, c: Con
     producerBatchAge: s.batchAge.summary(),
     producerBeyondLinger: s.beyondLinger.summary(),
     producerTimerLate: s.timerLate.summary(),
+    producerWindowStalls: s.windowStalls.summary(),
     produceRequests: s.requests,
     ...c,
     producerLoopLag: producerLoop.lag.summary(),

@@ -102,6 +102,8 @@ export interface ProducerInstrument {
   requestSent(batches: readonly ProducerBatch[], nowMs: number): void;
   /** The sender's timer (linger, back-off) ran `lateMs` after it was due. */
   timerFired(lateMs: number): void;
+  /** At monotonic `nowMs` batches were ready for a broker but max.in.flight.requests.per.connection were unanswered. */
+  windowFull(nowMs: number): void;
 }
 
 /** A record to send. Strings are encoded as UTF-8. */
@@ -573,8 +575,12 @@ export class Producer {
       return;
     }
     // Each request carries at most one batch per partition; keep going while the in-flight window allows.
-    for (let round = 0; round < this.maxInFlight; round++) {
-      if ((this.nodeInFlight.get(node) ?? 0) >= this.maxInFlight) return;
+    for (let round = 0; ; round++) {
+      if ((this.nodeInFlight.get(node) ?? 0) >= this.maxInFlight) {
+        if (this.instrument !== null && queues.some((q) => q.batches.length > 0 && this.accumulator.waitMs(q, dueMs) <= 0)) this.instrument.windowFull(this.clock.monotonicMs());
+        return;
+      }
+      if (round >= this.maxInFlight) return;
       const batches: ProducerBatch[] = [];
       let size = 0;
       for (const q of queues) {

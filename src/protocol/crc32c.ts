@@ -25,23 +25,35 @@ let initialized = false;
 /** Bytes counted toward {@link BULK_CRC32C_LOAD_AFTER_BYTES}, or -1 when not counting. */
 let bulkBytes = -1;
 let bulkTried = false;
+/** The small addon's load, once started. */
+let smallLoad: Promise<void> | null = null;
 
 /**
  * Loads the implementations. Must be awaited once before {@link crc32c} is called. `bulk`: this process checksums
  * bulk data (the broker), so the fastest native addon (src/platform/native-crc32c.ts) is worth its bigger load:
  * `"now"` loads it here; `"lazy"` once {@link BULK_CRC32C_LOAD_AFTER_BYTES} have been checksummed, on a timer of
- * its own (never inside a caller's request). A later call may ask for more than an earlier one did.
+ * its own (never inside a caller's request), and until then loads no addon at all (WASM serves: an idle broker
+ * holds neither addon, about 3 MB of RSS for @node-rs/crc32). A later call may ask for more than an earlier one did;
+ * `"no"` while a lazy load waits for its bytes changes nothing.
  */
 export async function initCrc32c(bulk: "no" | "lazy" | "now" = "no"): Promise<void> {
   if (!initialized) {
     hasher = await createCRC32(CRC32C_POLYNOMIAL);
-    const small = await loadNativeCrc32c();
-    natives = small === null ? [] : [small];
-    native = small?.crc ?? null;
     initialized = true;
   }
+  if (bulk === "now" || (bulk === "no" && bulkBytes < 0)) await loadSmall();
   if (bulk === "now") loadBulk();
   else if (bulk === "lazy" && !bulkTried && bulkBytes < 0) bulkBytes = 0;
+}
+
+/** Loads the small addon (@node-rs/crc32) once; it serves unless the bulk addon has loaded. */
+function loadSmall(): Promise<void> {
+  smallLoad ??= loadNativeCrc32c().then((small) => {
+    if (small === null) return;
+    natives = [...natives, small];
+    native ??= small.crc;
+  });
+  return smallLoad;
 }
 
 /** Loads the bulk addon once and, when it loads, makes it the one {@link crc32c} uses. */
@@ -55,12 +67,12 @@ function loadBulk(): void {
   native = fast.crc;
 }
 
-/** Counts bulk bytes; past the threshold, loads the bulk addon on a timer (outside the caller's work). */
+/** Counts bulk bytes; past the threshold, loads the addons on a timer (outside the caller's work). */
 function countBulk(n: number): void {
   bulkBytes += n;
   if (bulkBytes < BULK_CRC32C_LOAD_AFTER_BYTES) return;
   bulkBytes = -1;
-  setTimeout(loadBulk, 0);
+  setTimeout(() => void loadSmall().then(loadBulk), 0);
 }
 
 /** Returns the CRC-32C of `data` as an unsigned 32-bit integer. Requires {@link initCrc32c}. */

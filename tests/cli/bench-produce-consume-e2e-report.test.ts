@@ -70,6 +70,7 @@ function checkBreakdown(e: { e2eLatencyMs: { mean: number; count: number }; e2eB
   assert.ok((e.e2eBreakdownMs.produceRequests as number) > 0);
   assert.ok((e.e2eBreakdownMs.producerCpuS as number) > 0 && (e.e2eBreakdownMs.consumerCpuS as number) > 0);
   assert.ok(b.producerLoopLag.count > 0 && b.consumerLoopLag.count > 0, "both event loops were probed");
+  assert.ok(b.producerWindowStalls.count >= 0 && b.producerTimerLate.count >= 0);
 }
 
 test("bench e2e at a fixed rate reports end-to-end latency for every record, consumed in a child process", async () => {

@@ -233,6 +233,25 @@ test("no more than max.in.flight.requests.per.connection Produce requests are ou
   await producer.close();
 });
 
+test("an instrument hears when ready batches wait for the in-flight window and when each request goes out", async () => {
+  const events: string[] = [];
+  const instrument = {
+    requestSent: (batches: readonly { recordCount: number }[]) => void events.push(`sent ${batches.map((b) => b.recordCount).join("+")}`),
+    timerFired: () => {},
+    windowFull: () => void events.push("window full"),
+  };
+  const { broker, producer } = await setup({ lingerMs: 0, batchSize: 100, maxInFlightRequestsPerConnection: 1, instrument });
+  broker.hold = true;
+  const sends = [producer.send({ topic: "t", value: new Uint8Array(60) }), producer.send({ topic: "t", value: new Uint8Array(60) })];
+  await settle();
+  assert.deepEqual(events, ["sent 1", "window full"], "the second batch is ready but the only slot is taken");
+  broker.hold = false;
+  broker.release();
+  await Promise.all(sends);
+  assert.deepEqual(events.slice(2), ["sent 1"], "the answer frees the slot and the waiting batch goes");
+  await producer.close();
+});
+
 test("acks=0 completes without a response, with unknown offsets", async () => {
   const { broker, producer } = await setup({ lingerMs: 0, acks: 0 });
   const meta = await producer.send({ topic: "t", value: "x" });

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDataDir } from "./support.ts";
+import { signalChild } from "../support/proc.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -21,7 +22,7 @@ test("a shard that does not stop is terminated after runnel.shards.stop.timeout.
   ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
   try {
     let log = "";
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
     const serving = new Promise<void>((resolve, reject) => {
       child.stderr!.on("data", (b) => {
         log += b.toString();
@@ -30,13 +31,13 @@ test("a shard that does not stop is terminated after runnel.shards.stop.timeout.
       void exited.then(() => reject(new Error(`the node exited before serving:\n${log}`)));
     });
     await serving;
-    child.kill("SIGTERM");
+    signalChild(child, "SIGTERM"); // by pid: Deno's child.kill() reports the exit as by signal
     assert.equal(await exited, 1, log);
     assert.match(log, /shard 1 did not stop within runnel\.shards\.stop\.timeout\.ms=500: terminating its thread/);
     assert.match(log, /shutdown failed: shard 1 did not stop within runnel\.shards\.stop\.timeout\.ms=500/);
     assert.doesNotMatch(log, /shard 0 did not stop/);
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    signalChild(child, "SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -67,11 +67,11 @@ export async function describeConsumerGroup(port: number, groupId: string): Prom
 }
 
 /** Transaction `transactionalId` as DescribeTransactions (v0) tells it. */
-export async function describeTransaction(port: number, transactionalId: string): Promise<{ state: string; producerId: bigint; producerEpoch: number }> {
+export async function describeTransaction(port: number, transactionalId: string): Promise<{ state: string; producerId: bigint; producerEpoch: number; topics: { topic: string; partitions: number[] }[] }> {
   const r = await ask<any>(port, 65, 0, { transactionalIds: [transactionalId] }, (r) => r.transactionStates[0].errorCode);
   const t = r.transactionStates[0];
   if (t.errorCode !== 0) throw new Error(`DescribeTransactions ${transactionalId}: error ${t.errorCode}`);
-  return { state: t.transactionState, producerId: t.producerId, producerEpoch: t.producerEpoch };
+  return { state: t.transactionState, producerId: t.producerId, producerEpoch: t.producerEpoch, topics: t.topics.map((x: { topic: string; partitions: number[] }) => ({ topic: x.topic, partitions: x.partitions })) };
 }
 
 /**

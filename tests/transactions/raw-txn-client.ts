@@ -94,10 +94,11 @@ export class RawTxnProducer {
 
   constructor(private readonly c: RawClient, readonly transactionalId: string, private readonly timeoutMs = 60_000) {}
 
-  /** InitProducerId (retrying CONCURRENT_TRANSACTIONS); returns the error code. */
+  /** InitProducerId after FindCoordinator, as a Kafka client does (retrying CONCURRENT_TRANSACTIONS and a loading coordinator); returns the error code. */
   async init(version = 4): Promise<number> {
+    await this.c.findCoordinator(this.transactionalId, 1);
     for (let i = 0; i < 50; i++) {
-      const r = await this.c.request(22, version, { transactionalId: this.transactionalId, transactionTimeoutMs: this.timeoutMs, producerId: -1n, producerEpoch: -1 });
+      const r = await this.c.requestWhileCoordinatorLoads(22, version, { transactionalId: this.transactionalId, transactionTimeoutMs: this.timeoutMs, producerId: -1n, producerEpoch: -1 }, (r) => r.errorCode);
       if (r.errorCode === 51) {
         await new Promise((res) => setTimeout(res, 20));
         continue;
@@ -135,7 +136,8 @@ export class RawTxnProducer {
 
   /** TxnOffsetCommit v3 of one partition; its error code. */
   async commitOffset(groupId: string, topic: string, partition: number, offset: bigint): Promise<number> {
-    const r = await this.c.request(28, 3, {
+    await this.c.findCoordinator(groupId, 0);
+    const r = await this.c.requestWhileCoordinatorLoads(28, 3, {
       transactionalId: this.transactionalId,
       groupId,
       producerId: this.pid,
@@ -144,13 +146,13 @@ export class RawTxnProducer {
       memberId: "",
       groupInstanceId: null,
       topics: [{ name: topic, partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: "" }] }],
-    });
+    }, (r) => r.topics[0].partitions[0].errorCode);
     return r.topics[0].partitions[0].errorCode;
   }
 
-  /** EndTxn v3; the error code. */
+  /** EndTxn v3 (asked again while the coordinator loads, e.g. after a restart); the error code. */
   async end(commit: boolean): Promise<number> {
-    const r = await this.c.request(26, 3, { transactionalId: this.transactionalId, producerId: this.pid, producerEpoch: this.epoch, committed: commit });
+    const r = await this.c.requestWhileCoordinatorLoads(26, 3, { transactionalId: this.transactionalId, producerId: this.pid, producerEpoch: this.epoch, committed: commit }, (r) => r.errorCode);
     return r.errorCode;
   }
 }

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startTestBroker } from "../support/broker.ts";
+import { committedOffsets, describeTransaction, hasPendingTransactionalOffset } from "../support/group-state.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { buildControlBatch } from "../../src/protocol/control-record.ts";
@@ -95,7 +96,7 @@ test("a transactional produce needs its partition in the ongoing transaction and
     assert.equal(rc.data.lastStableOffset, 0n, "the transaction is still open");
     // Unknown partitions in AddPartitionsToTxn: nothing is added.
     assert.deepEqual(await p.add("t", [1, 7]), [ErrorCode.OPERATION_NOT_ATTEMPTED, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
-    assert.deepEqual(b.broker.txns.describe("txn").topics, [{ topic: "t", partitions: [0] }]);
+    assert.deepEqual((await describeTransaction(b.port, "txn")).topics, [{ topic: "t", partitions: [0] }]);
     assert.equal(await p.end(true), 0);
     assert.equal((await p.send("t", 0, ["after"])).errorCode, ErrorCode.INVALID_TXN_STATE, "the next transaction must add it again");
   } finally {
@@ -133,7 +134,7 @@ for (const how of ["clean restart", "crash"] as const) {
       let rc = await fetchPartition(c, "t", 0, 0n, true);
       assert.equal(rc.data.lastStableOffset, 2n, "x's transaction is still open");
       assert.deepEqual(rc.data.abortedTransactions, [{ producerId: y.pid, firstOffset: 0n }]);
-      assert.equal(b.broker.txns.describe("x").state, "Ongoing");
+      assert.equal((await describeTransaction(b.port, "x")).state, "Ongoing");
       const x2 = new RawTxnProducer(c, "x");
       assert.equal(await x2.init(), 0, "a new instance fences x and aborts its transaction");
       assert.equal(x2.epoch, x.epoch + 2);
@@ -151,7 +152,7 @@ test("TxnOffsetCommit: offsets commit with the transaction, are dropped on abort
   let b = await startTestBroker(OVERRIDES);
   const dir = b.dir;
   let c = await RawClient.connect(b.port);
-  const committed = () => b.broker.groups.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0].partitions[0].offset;
+  const committed = async () => (await committedOffsets(b.port, "g", "t", [0]))[0];
   try {
     await b.broker.createTopic("t", 1, 1, {}, false);
     const p = new RawTxnProducer(c, "tx");
@@ -159,18 +160,18 @@ test("TxnOffsetCommit: offsets commit with the transaction, are dropped on abort
     assert.equal(await p.commitOffset("g", "t", 0, 10n), ErrorCode.INVALID_TXN_STATE, "AddOffsetsToTxn first");
     assert.equal(await p.addOffsets("g"), 0);
     assert.equal(await p.commitOffset("g", "t", 0, 42n), 0);
-    assert.equal(committed(), -1n, "not visible before the commit");
-    assert.equal(b.broker.groups.hasPendingTransactionalOffset("g", "t", 0), true);
+    assert.equal(await committed(), -1n, "not visible before the commit");
+    assert.equal(await hasPendingTransactionalOffset(b.port, "g", "t", 0), true);
     const fetchOffsets = (requireStable: boolean) => c.request(9, 7, { groupId: "g", topics: [{ name: "t", partitionIndexes: [0] }], requireStable });
     assert.equal((await fetchOffsets(true)).topics[0].partitions[0].errorCode, ErrorCode.UNSTABLE_OFFSET_COMMIT, "requireStable waits for the transaction");
     assert.equal((await fetchOffsets(false)).topics[0].partitions[0].errorCode, 0);
     assert.equal(await p.end(true), 0);
     assert.equal((await fetchOffsets(true)).topics[0].partitions[0].committedOffset, 42n, "stable once committed");
-    assert.equal(committed(), 42n);
+    assert.equal(await committed(), 42n);
     assert.equal(await p.addOffsets("g"), 0);
     assert.equal(await p.commitOffset("g", "t", 0, 50n), 0);
     assert.equal(await p.end(false), 0);
-    assert.equal(committed(), 42n, "dropped on abort");
+    assert.equal(await committed(), 42n, "dropped on abort");
     // A transaction with offsets left open across a restart.
     assert.equal(await p.addOffsets("g"), 0);
     assert.equal(await p.commitOffset("g", "t", 0, 60n), 0);
@@ -178,13 +179,13 @@ test("TxnOffsetCommit: offsets commit with the transaction, are dropped on abort
     await b.stop({ keepDir: true });
     b = await startTestBroker(OVERRIDES, dir);
     c = await RawClient.connect(b.port);
-    assert.equal(committed(), 42n, "replayed: committed 42, aborted 50, 60 still pending");
-    assert.equal(b.broker.groups.hasPendingTransactionalOffset("g", "t", 0), true);
+    assert.equal(await committed(), 42n, "replayed: committed 42, aborted 50, 60 still pending");
+    assert.equal(await hasPendingTransactionalOffset(b.port, "g", "t", 0), true);
     const again = new RawTxnProducer(c, "tx");
     again.pid = p.pid;
     again.epoch = p.epoch;
     assert.equal(await again.end(true), 0, "the same producer commits after the restart");
-    assert.equal(committed(), 60n);
+    assert.equal(await committed(), 60n);
   } finally {
     c.close();
     await b.stop();
