@@ -126,6 +126,7 @@ const SHARDED_SUITES: string[] = [
   "tests/cli/commands-over-sasl-ssl.test.ts",
   "tests/cli/user-and-acl-commands.test.ts",
   "tests/security/sasl-reauthentication.test.ts",
+  "tests/security/sasl-oversized-and-truncated-tokens.test.ts",
   "tests/security/request-and-mutation-quotas.test.ts",
   "tests/security/client-quotas-throttle.test.ts",
   "tests/broker/admin-apis.test.ts",
