@@ -125,6 +125,12 @@ const SHARDED_SUITES: string[] = [
   "tests/security/acl-authorization-kafkajs.test.ts",
   "tests/cli/commands-over-sasl-ssl.test.ts",
   "tests/cli/user-and-acl-commands.test.ts",
+  "tests/security/sasl-reauthentication.test.ts",
+  "tests/security/sasl-oversized-and-truncated-tokens.test.ts",
+  "tests/security/request-and-mutation-quotas.test.ts",
+  "tests/security/client-quotas-throttle.test.ts",
+  "tests/broker/admin-apis.test.ts",
+  "tests/interop/kafka-streams-word-count-eos.test.ts",
   // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
   "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
