@@ -25,24 +25,36 @@ let initialized = false;
 /** Bytes counted toward {@link BULK_CRC32C_LOAD_AFTER_BYTES}, or -1 when not counting. */
 let bulkBytes = -1;
 let bulkTried = false;
+/** The small addon's load, once started. */
+let smallLoad: Promise<void> | null = null;
 
 /**
  * Loads the implementations. Must be awaited once before {@link crc32c} is called. `bulk`: this process checksums
  * bulk data (the broker), so the fastest native addon (src/platform/native-crc32c.ts) is worth its bigger load:
- * `"now"` loads it here; `"lazy"` once {@link BULK_CRC32C_LOAD_AFTER_BYTES} have been checksummed, first on a
- * worker thread (the library's mapping and relocation), then on this one (~1-20 ms). A later call may ask for more
- * than an earlier one did.
+ * `"now"` loads it here; `"lazy"` once {@link BULK_CRC32C_LOAD_AFTER_BYTES} have been checksummed, on a timer of
+ * its own (never inside a caller's request; the bulk library is first loaded by a worker thread, then here in
+ * ~1-20 ms), and until then loads no addon at all (WASM serves: an idle broker holds neither addon, about 3 MB of
+ * RSS for @node-rs/crc32). A later call may ask for more than an earlier one did; `"no"` while a lazy load waits
+ * for its bytes changes nothing.
  */
 export async function initCrc32c(bulk: "no" | "lazy" | "now" = "no"): Promise<void> {
   if (!initialized) {
     hasher = await createCRC32(CRC32C_POLYNOMIAL);
-    const small = await loadNativeCrc32c();
-    natives = small === null ? [] : [small];
-    native = small?.crc ?? null;
     initialized = true;
   }
+  if (bulk === "now" || (bulk === "no" && bulkBytes < 0)) await loadSmall();
   if (bulk === "now") loadBulk();
   else if (bulk === "lazy" && !bulkTried && bulkBytes < 0) bulkBytes = 0;
+}
+
+/** Loads the small addon (@node-rs/crc32) once; it serves unless the bulk addon has loaded. */
+function loadSmall(): Promise<void> {
+  smallLoad ??= loadNativeCrc32c().then((small) => {
+    if (small === null) return;
+    natives = [...natives, small];
+    native ??= small.crc;
+  });
+  return smallLoad;
 }
 
 /** Loads the bulk addon once, here and now, and makes it the one {@link crc32c} uses when it loads. */
@@ -60,13 +72,16 @@ function adopt(fast: NativeCrc32c | null): void {
   native = fast.crc;
 }
 
-/** Counts bulk bytes; past the threshold, loads the bulk addon, the expensive part on another thread. */
+/**
+ * Counts bulk bytes; past the threshold, loads the small addon and then the bulk one, the bulk library's expensive
+ * part on another thread, all on a timer (outside the caller's work).
+ */
 function countBulk(n: number): void {
   bulkBytes += n;
   if (bulkBytes < BULK_CRC32C_LOAD_AFTER_BYTES) return;
   bulkBytes = -1;
   bulkTried = true;
-  loadBulkNativeCrc32cOffThread().then(adopt, () => {});
+  setTimeout(() => void loadSmall().then(loadBulkNativeCrc32cOffThread).then(adopt, () => {}), 0);
 }
 
 /** Returns the CRC-32C of `data` as an unsigned 32-bit integer. Requires {@link initCrc32c}. */
