@@ -71,9 +71,10 @@ const DENO_SKIPS_BUN_BROKER_PROCESSES = [
 
 /**
  * Real-client test files that run a second time with every node the shared helpers start sharded
- * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, recovery. Chosen to
- * fit CI's 30 minutes (about a minute sharded); more files pass sharded (docs/sharding.md lists them). Files that
- * reach into an in-process Broker stay single-shard. The SIGKILL crash test with shards runs in the first pass.
+ * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, security at the
+ * front, the HTTP side, crash, power-cut and disk-failure recovery. An include list, to keep CI under 30 minutes; a
+ * few more files pass sharded by hand, and docs/sharding.md ("Tests") lists every file that does not run sharded
+ * and why. Files that reach into an in-process Broker stay single-shard. The always-sharded tests run in the first pass.
  */
 const SHARDED_SUITES: string[] = [
   // client round trips and admin
@@ -110,6 +111,8 @@ const SHARDED_SUITES: string[] = [
   // power cuts on the forgetful disk (acked records, topic changes; the negative control without fdatasync too)
   "tests/durability/power-cut-keeps-acked-records.test.ts",
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
+  "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
+  "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
   // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
@@ -122,6 +125,12 @@ const SHARDED_SUITES: string[] = [
   "tests/security/acl-authorization-kafkajs.test.ts",
   "tests/cli/commands-over-sasl-ssl.test.ts",
   "tests/cli/user-and-acl-commands.test.ts",
+  "tests/security/sasl-reauthentication.test.ts",
+  "tests/security/sasl-oversized-and-truncated-tokens.test.ts",
+  "tests/security/request-and-mutation-quotas.test.ts",
+  "tests/security/client-quotas-throttle.test.ts",
+  "tests/broker/admin-apis.test.ts",
+  "tests/interop/kafka-streams-word-count-eos.test.ts",
   // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
   "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
@@ -145,6 +154,7 @@ const SHARDED_SUITES: string[] = [
   "tests/transactions/librdkafka-transactional-producer.test.ts",
   "tests/transactions/broker-restart-open-transaction.test.ts",
   "tests/transactions/read-committed-lso-and-verification.test.ts",
+  "tests/transactions/txn-apis-every-version.test.ts",
   // the HTTP side of a sharded node: metrics, JSON API, console
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/woken-fetch-path-from-produce-arrival.test.ts",
@@ -153,6 +163,8 @@ const SHARDED_SUITES: string[] = [
   "tests/http/console-create-topic-produce-and-browse.test.ts",
   "tests/http/console-group-lag-and-reset.test.ts",
   "tests/http/console-escapes-record-contents.test.ts",
+  "tests/http/console-acls-and-users.test.ts",
+  "tests/http/console-over-https-with-basic-auth.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
