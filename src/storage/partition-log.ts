@@ -1057,7 +1057,7 @@ export class PartitionLog {
         }
         const r = seg.recover(minBase);
         const parts: string[] = [];
-        if (r.truncatedBytes > 0) parts.push(`truncated ${r.truncatedBytes} bytes (${r.stopReason})`);
+        if (r.truncatedBytes > 0) parts.push(`truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled preallocated tail"})`);
         if (r.indexRebuilt) parts.push("rebuilt index");
         if (parts.length > 0) notes.push(`segment ${seg.baseOffset}: ${parts.join(", ")}`);
         if (r.stopReason !== null) {
@@ -1071,7 +1071,7 @@ export class PartitionLog {
       const active = this.active();
       if (from >= this.segments.length && !active.loadTail()) {
         const r = active.recover(active.baseOffset);
-        notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason}), ` : ""}rebuilt index`);
+        notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled preallocated tail"}), ` : ""}rebuilt index`);
       }
       active.activate();
       if (active.size > 0) {
