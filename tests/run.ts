@@ -71,9 +71,10 @@ const DENO_SKIPS_BUN_BROKER_PROCESSES = [
 
 /**
  * Real-client test files that run a second time with every node the shared helpers start sharded
- * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, recovery. Chosen to
- * fit CI's 30 minutes (about a minute sharded); more files pass sharded (docs/sharding.md lists them). Files that
- * reach into an in-process Broker stay single-shard. The SIGKILL crash test with shards runs in the first pass.
+ * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, security at the
+ * front, the HTTP side, crash, power-cut and disk-failure recovery. An include list, to keep CI under 30 minutes; a
+ * few more files pass sharded by hand, and docs/sharding.md ("Tests") lists every file that does not run sharded
+ * and why. Files that reach into an in-process Broker stay single-shard. The always-sharded tests run in the first pass.
  */
 const SHARDED_SUITES: string[] = [
   // client round trips and admin
@@ -110,6 +111,8 @@ const SHARDED_SUITES: string[] = [
   // power cuts on the forgetful disk (acked records, topic changes; the negative control without fdatasync too)
   "tests/durability/power-cut-keeps-acked-records.test.ts",
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
+  "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
+  "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
   // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
@@ -122,6 +125,12 @@ const SHARDED_SUITES: string[] = [
   "tests/security/acl-authorization-kafkajs.test.ts",
   "tests/cli/commands-over-sasl-ssl.test.ts",
   "tests/cli/user-and-acl-commands.test.ts",
+  "tests/security/sasl-reauthentication.test.ts",
+  "tests/security/sasl-oversized-and-truncated-tokens.test.ts",
+  "tests/security/request-and-mutation-quotas.test.ts",
+  "tests/security/client-quotas-throttle.test.ts",
+  "tests/broker/admin-apis.test.ts",
+  "tests/interop/kafka-streams-word-count-eos.test.ts",
   // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
   "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
@@ -145,6 +154,8 @@ const SHARDED_SUITES: string[] = [
   "tests/transactions/librdkafka-transactional-producer.test.ts",
   "tests/transactions/broker-restart-open-transaction.test.ts",
   "tests/transactions/read-committed-lso-and-verification.test.ts",
+  "tests/transactions/txn-apis-every-version.test.ts",
+  "tests/interop/sarama-admin-and-transactions.test.ts",
   // the HTTP side of a sharded node: metrics, JSON API, console
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/woken-fetch-path-from-produce-arrival.test.ts",
@@ -153,6 +164,8 @@ const SHARDED_SUITES: string[] = [
   "tests/http/console-create-topic-produce-and-browse.test.ts",
   "tests/http/console-group-lag-and-reset.test.ts",
   "tests/http/console-escapes-record-contents.test.ts",
+  "tests/http/console-acls-and-users.test.ts",
+  "tests/http/console-over-https-with-basic-auth.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
@@ -206,20 +219,20 @@ function countJunit(file: string, runner: string): Counts {
 const DENO_RUN_LIMIT_MS = 15 * 60_000;
 
 /**
- * Test files the second lane runs under Bun after its Deno and sharded passes (the first lane runs every other
- * file under Bun), chosen so that both lanes take about as long: the simulations (CPU, not waiting) and the oracle
- * comparisons with a real Kafka, about 2 of the Bun pass's 13 minutes.
+ * With several lanes the Bun pass runs as these jobs, one `bun test` each, the longest first (on a quiet machine:
+ * about 4, 3, 2, 1.5, 1.5 and 1.3 minutes), so that the lanes can share the work out: directories of tests/, and
+ * "rest", every file in none of them.
  */
-const SECOND_LANE_BUN_FILES = ["tests/sim", "tests/oracle"];
+const BUN_JOBS = ["tests/cluster", "rest", "tests/interop", "tests/sim", "tests/security", "tests/broker"];
 
 /**
- * Lanes run at once (RUNNEL_TEST_LANES): 2 runs the Bun pass of most files in one process while another runs the
- * Deno pass, the sharded pass and the Bun pass of SECOND_LANE_BUN_FILES one after the other (the tests mostly wait
- * on sockets, timers and child processes, so two processes share 2 cores well); 1 runs every pass one after the
- * other, as before.
+ * Lanes running at once (RUNNEL_TEST_LANES, default 2): each lane takes the next job from one queue (the Deno
+ * pass, the sharded pass, then the Bun pass's jobs) until none is left, so the lanes end together whatever the
+ * load. The tests mostly wait on sockets, timers and child processes, so two processes share 2 cores well. 1 runs
+ * the Bun pass over tests/ in one process, then the Deno pass, then the sharded pass, as before.
  */
 const LANES = Number(process.env.RUNNEL_TEST_LANES ?? 2);
-if (LANES !== 1 && LANES !== 2) throw new Error(`RUNNEL_TEST_LANES must be 1 or 2, got ${process.env.RUNNEL_TEST_LANES}`);
+if (!Number.isInteger(LANES) || LANES < 1 || LANES > 4) throw new Error(`RUNNEL_TEST_LANES must be 1 to 4, got ${process.env.RUNNEL_TEST_LANES}`);
 
 /** Every test file under `dir` (what `bun test dir` finds), as paths relative to the repository. */
 function testFiles(dir: string): string[] {
@@ -278,17 +291,17 @@ function run(name: string, cmd: string, args: string[], limitMs?: number, env: R
 }
 
 const only = process.argv.slice(2);
-const bunXml = path.join(out, "bun.xml");
-const bun2Xml = path.join(out, "bun-lane2.xml");
 const denoXml = path.join(out, "deno.xml");
 const shardedXml = path.join(out, "bun-sharded.xml");
-for (const f of [bunXml, bun2Xml, denoXml, shardedXml]) fs.rmSync(f, { force: true });
+for (const f of fs.readdirSync(out)) if (/^(bun|deno).*\.xml$|\.log$/.test(f)) fs.rmSync(path.join(out, f), { force: true });
 const none = (): Counts => ({ passed: 0, failed: 0, skipped: 0, failures: [] });
+const add = (a: Counts, b: Counts): Counts => ({ passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped, failures: [...a.failures, ...b.failures] });
 const bunArgs = (xml: string) => ["test", "--timeout", "300000", "--reporter=junit", `--reporter-outfile=${xml}`];
 const startedAll = Date.now();
 
-/** The Bun pass of `files` (all of tests/ when given none). */
-async function bunPass(name: string, xml: string, files: string[]): Promise<Counts> {
+/** The Bun pass of `files` (all of tests/ when given none) as job `name`. */
+async function bunPass(name: string, files: string[]): Promise<Counts> {
+  const xml = path.join(out, `${name.replace(/[^a-z0-9-]/gi, "-")}.xml`);
   await run(name, bin("bun"), [...bunArgs(xml), ...files]);
   return countJunit(xml, "bun");
 }
@@ -310,39 +323,37 @@ async function shardedPass(): Promise<Counts> {
   return countJunit(shardedXml, `bun (${SHARDED_PASS_SHARDS} shards)`);
 }
 
-let bun: Counts;
-let bun2 = none();
+let bun = none();
 let deno = none();
 let sharded = none();
 if (only.length > 0) {
-  bun = await bunPass("bun", bunXml, only);
+  bun = await bunPass("bun", only);
 } else if (LANES === 1) {
-  bun = await bunPass("bun", bunXml, ["tests/"]);
+  bun = await bunPass("bun", ["tests/"]);
   deno = await denoPass();
   sharded = await shardedPass();
 } else {
-  // the two lanes' Bun file lists split tests/ between them: every file runs in exactly one
+  // the Bun jobs' file lists split tests/ between them: every file runs in exactly one
   const all = testFiles("tests");
-  const inSecond = (f: string) => SECOND_LANE_BUN_FILES.some((d) => f === d || f.startsWith(d + "/"));
-  const first = all.filter((f) => !inSecond(f)).map((f) => `./${f}`);
-  const second = all.filter(inSecond).map((f) => `./${f}`);
-  console.log(`lanes: [bun] runs ${first.length} files under Bun; [deno], then [sharded], then [bun-lane2] (${second.length} files: ${SECOND_LANE_BUN_FILES.join(", ")}) run beside it`);
-  [bun, [deno, sharded, bun2]] = await Promise.all([
-    bunPass("bun", bunXml, first),
-    (async (): Promise<[Counts, Counts, Counts]> => [await denoPass(), await shardedPass(), await bunPass("bun-lane2", bun2Xml, second)])(),
-  ]);
+  const jobOf = (f: string) => BUN_JOBS.find((d) => d !== "rest" && f.startsWith(d + "/")) ?? "rest";
+  const bunJobs = BUN_JOBS.map((job) => ({ job, files: all.filter((f) => jobOf(f) === job).map((f) => `./${f}`) })).filter((j) => j.files.length > 0);
+  const queue: (() => Promise<void>)[] = [
+    async () => void (deno = await denoPass()),
+    async () => void (sharded = await shardedPass()),
+    ...bunJobs.map(({ job, files }) => async () => void (bun = add(bun, await bunPass(`bun:${job.replace(/^tests\//, "")}`, files)))),
+  ];
+  console.log(`${LANES} lanes take these jobs in turn: deno, sharded, ${bunJobs.map((j) => `bun:${j.job.replace(/^tests\//, "")} (${j.files.length} files)`).join(", ")}`);
+  const lane = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) await job();
+  };
+  await Promise.all(Array.from({ length: LANES }, lane));
 }
 
-const bunAll: Counts = { passed: bun.passed + bun2.passed, failed: bun.failed + bun2.failed, skipped: bun.skipped + bun2.skipped, failures: [...bun.failures, ...bun2.failures] };
-const total = {
-  passed: bunAll.passed + deno.passed + sharded.passed,
-  failed: bunAll.failed + deno.failed + sharded.failed,
-  skipped: bunAll.skipped + deno.skipped + sharded.skipped,
-};
+const total = add(add(bun, deno), sharded);
 console.log(`\nall passes took ${((Date.now() - startedAll) / 1000).toFixed(0)} s (${LANES} lane${LANES > 1 ? "s" : ""}; each pass's output is also in .test-results/*.log)`);
-console.log(`bun:  ${bunAll.passed} passed, ${bunAll.failed} failed, ${bunAll.skipped} skipped`);
+console.log(`bun:  ${bun.passed} passed, ${bun.failed} failed, ${bun.skipped} skipped`);
 console.log(`deno: ${deno.passed} passed, ${deno.failed} failed, ${deno.skipped} skipped`);
 if (shardedFiles.length > 0) console.log(`bun, ${SHARDED_PASS_SHARDS} shards: ${sharded.passed} passed, ${sharded.failed} failed, ${sharded.skipped} skipped (${shardedFiles.length} files)`);
-for (const f of [...bunAll.failures, ...deno.failures, ...sharded.failures]) console.log(`FAILED ${f}`);
+for (const f of total.failures) console.log(`FAILED ${f}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed > 0 ? 1 : 0);

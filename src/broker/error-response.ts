@@ -8,21 +8,29 @@
  * one element per request element, copying the identifying fields both sides share (name, topicId,
  * partitionIndex...). Every other field takes its schema default.
  */
-import { MESSAGE_SCHEMAS, type FieldSchema } from "../protocol/generated/schema.ts";
+import { messageSchemas, type FieldSchema } from "../protocol/generated/schema.ts";
 import { ZERO_UUID } from "../protocol/wire.ts";
 
-const RESPONSE_FIELDS = new Map<number, readonly FieldSchema[]>();
-const REQUEST_FIELDS = new Map<number, readonly FieldSchema[]>();
-for (const m of MESSAGE_SCHEMAS) {
-  if (m.kind === "response") RESPONSE_FIELDS.set(m.apiKey, m.fields);
-  else if (m.kind === "request") REQUEST_FIELDS.set(m.apiKey, m.fields);
+/** Request and response fields per API key, from the schemas on the first error response (none held before). */
+let byApiKey: { responses: Map<number, readonly FieldSchema[]>; requests: Map<number, readonly FieldSchema[]> } | null = null;
+
+function schemaFields(): NonNullable<typeof byApiKey> {
+  if (byApiKey !== null) return byApiKey;
+  const responses = new Map<number, readonly FieldSchema[]>();
+  const requests = new Map<number, readonly FieldSchema[]>();
+  for (const m of messageSchemas()) {
+    if (m.kind === "response") responses.set(m.apiKey, m.fields);
+    else if (m.kind === "request") requests.set(m.apiKey, m.fields);
+  }
+  return (byApiKey = { responses, requests });
 }
 
 /** Builds the response of API `apiKey` at `version` answering `request` with `errorCode` everywhere it can go. */
 export function errorResponse(apiKey: number, version: number, request: unknown, errorCode: number): Record<string, unknown> {
-  const fields = RESPONSE_FIELDS.get(apiKey);
+  const { responses, requests } = schemaFields();
+  const fields = responses.get(apiKey);
   if (fields === undefined) throw new Error(`no response schema for API key ${apiKey}`);
-  const reqFields = REQUEST_FIELDS.get(apiKey) ?? [];
+  const reqFields = requests.get(apiKey) ?? [];
   return buildStruct(fields, reqFields, asRecord(request), version, errorCode);
 }
 

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigResourceTypes, Kafka, logLevel } from "kafkajs";
 import { startTestBroker } from "../support/broker.ts";
+import { topicOverride, topicPartitionCount } from "../support/topic-state.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 
@@ -69,17 +70,17 @@ test("IncrementalAlterConfigs, OffsetForLeaderEpoch, DescribeLogDirs, ListOffset
   try {
     const vo = await c.request(19, 7, { topics: [{ name: "v", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: true });
     assert.equal(vo.topics[0].errorCode, 0);
-    assert.equal(b.broker.topicsByName.has("v"), false, "validate-only creates nothing");
+    assert.equal(await topicPartitionCount(b.port, "v"), null, "validate-only creates nothing");
 
     await b.broker.createTopic("t", 1, 1, {}, false);
     const inc = (ops: { name: string; configOperation: number; value: string | null }[]) =>
       c.request(44, 1, { resources: [{ resourceType: 2, resourceName: "t", configs: ops }], validateOnly: false });
     assert.equal((await inc([{ name: "cleanup.policy", configOperation: 2, value: "compact" }])).responses[0].errorCode, 0);
-    assert.equal(b.broker.topicsByName.get("t")!.overrides["cleanup.policy"], "delete,compact");
+    assert.equal(await topicOverride(b.port, "t", "cleanup.policy"), "delete,compact");
     assert.equal((await inc([{ name: "cleanup.policy", configOperation: 3, value: "delete" }])).responses[0].errorCode, 0);
-    assert.equal(b.broker.topicsByName.get("t")!.overrides["cleanup.policy"], "compact");
+    assert.equal(await topicOverride(b.port, "t", "cleanup.policy"), "compact");
     assert.equal((await inc([{ name: "cleanup.policy", configOperation: 1, value: null }])).responses[0].errorCode, 0);
-    assert.equal(b.broker.topicsByName.get("t")!.overrides["cleanup.policy"], undefined);
+    assert.equal(await topicOverride(b.port, "t", "cleanup.policy"), undefined);
     assert.equal((await inc([{ name: "no.such.key", configOperation: 0, value: "1" }])).responses[0].errorCode, ErrorCode.INVALID_CONFIG);
 
     const { BatchBuilder } = await import("../../src/protocol/record-batch.ts");

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MESSAGE_SCHEMAS } from "../../src/protocol/generated/schema.ts";
+import { messageSchemas } from "../../src/protocol/generated/schema.ts";
 import { API_CODECS } from "../../src/protocol/generated/index.ts";
 import { Reader, Writer } from "../../src/protocol/wire.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -31,7 +31,7 @@ test("error responses for every served API and version encode, decode and carry 
   const handlers = buildHandlers({} as Broker).filter((h) => h !== undefined);
   let checked = 0;
   for (const h of handlers) {
-    const reqSchema = MESSAGE_SCHEMAS.find((m) => m.kind === "request" && m.apiKey === h.apiKey)!;
+    const reqSchema = messageSchemas().find((m) => m.kind === "request" && m.apiKey === h.apiKey)!;
     const codec = API_CODECS[h.apiKey]!;
     for (let v = h.minVersion; v <= h.maxVersion; v++) {
       for (const req of fc.sample(messageArb(reqSchema, v), { numRuns: 5, seed: h.apiKey * 100 + v })) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
-import { MESSAGE_SCHEMAS } from "../../src/protocol/generated/schema.ts";
+import { messageSchemas } from "../../src/protocol/generated/schema.ts";
 import { messageArb } from "../protocol/codec-arbitraries.ts";
 
 const SEED = Number(process.env.RUNNEL_FUZZ_SEED ?? 4242);
@@ -30,7 +30,7 @@ test(`random well-formed requests to every served API and version never cause an
     await b.broker.createTopic("f", 2, 1, {}, false);
     for (const h of b.broker.handlers) {
       if (h === undefined || SKIP.has(h.apiKey)) continue;
-      const schema = MESSAGE_SCHEMAS.find((m) => m.kind === "request" && m.apiKey === h.apiKey)!;
+      const schema = messageSchemas().find((m) => m.kind === "request" && m.apiKey === h.apiKey)!;
       for (let v = h.minVersion; v <= h.maxVersion; v++) {
         const samples = fc.sample(messageArb(schema, v), { numRuns: SAMPLES, seed: SEED + h.apiKey * 100 + v });
         for (const [i, raw] of samples.entries()) {

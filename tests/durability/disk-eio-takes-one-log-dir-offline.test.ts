@@ -13,7 +13,7 @@ import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-
 import { PYTHON, runProc } from "../support/proc.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
-import { brokerLogLine, logDirErrors, parseAcks, readPartition } from "./read-partition.ts";
+import { brokerLogLine, logDirErrors, parseAcks, partitionInEachDir, readPartition } from "./read-partition.ts";
 
 const TOPIC = "failing";
 const VALUE_BYTES = 1024;
@@ -29,7 +29,8 @@ test("EIO under one of two log dirs takes it offline; the other keeps serving an
   const [dirA, dirB] = [path.join(disk.dir, "eio-a"), path.join(disk.dir, "eio-b")];
   let b = await startBroker(dirA, dirB);
   try {
-    const child = spawn(PYTHON, [path.join(import.meta.dirname, "acked_producer.py"), b.bootstrap, TOPIC, "k", String(VALUE_BYTES), "1"], { stdio: ["ignore", "pipe", "pipe"] });
+    const { inA, inB } = await partitionInEachDir(b.port, TOPIC, dirA, dirB);
+    const child = spawn(PYTHON, [path.join(import.meta.dirname, "acked_producer.py"), b.bootstrap, TOPIC, "k", String(VALUE_BYTES), String(inB)], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let acks = 0;
     const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
@@ -43,7 +44,6 @@ test("EIO under one of two log dirs takes it offline; the other keeps serving an
     try {
       await Promise.race([enough, closed]);
       assert.ok(acks >= 300, `acknowledged ${acks} records before the disk failed`);
-      assert.ok(fs.existsSync(path.join(dirB, `${TOPIC}-1`)), "partition 1 lives on the second dir");
       disk.failWithEio(dirB);
       await brokerLogLine(b, new RegExp(`log dir ${dirB} is offline`), 60_000, "log dir offline line");
     } finally {
@@ -54,13 +54,13 @@ test("EIO under one of two log dirs takes it offline; the other keeps serving an
     const errors = await logDirErrors(b.port);
     assert.equal(errors.get(dirB), ErrorCode.KAFKA_STORAGE_ERROR, "DescribeLogDirs reports the failing dir offline");
     assert.equal(errors.get(dirA), ErrorCode.NONE);
-    const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "0", "-X", "request.required.acks=-1"], { input: "still-served\n", timeoutMs: 60_000 });
+    const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", String(inA), "-X", "request.required.acks=-1"], { input: "still-served\n", timeoutMs: 60_000 });
     assert.equal(p.code, 0, `the healthy dir keeps taking writes: ${p.stderr}`);
 
     disk.failWithEio(null);
     await b.stop("SIGKILL");
     b = await startBroker(dirA, dirB);
-    const present = await readPartition(b.port, TOPIC, 1, VALUE_BYTES);
+    const present = await readPartition(b.port, TOPIC, inB, VALUE_BYTES);
     const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
   } finally {

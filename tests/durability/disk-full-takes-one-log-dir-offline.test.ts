@@ -15,7 +15,7 @@ import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-
 import { haveCommand, havePythonModule, PYTHON, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { brokerLogLine, logDirErrors, parseAcks, readPartition } from "./read-partition.ts";
+import { brokerLogLine, logDirErrors, parseAcks, partitionInEachDir, readPartition } from "./read-partition.ts";
 
 const TOPIC = "full";
 const VALUE_BYTES = 4096;
@@ -51,8 +51,9 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
     fs.writeFileSync(ballast, new Uint8Array(4 << 20));
     b = await startBroker(dirA, dirB);
 
-    // Fill dir B through its partition (the topic is auto-created: partition 0 on A, partition 1 on B).
-    const child = spawn(PYTHON, [PRODUCER, b.bootstrap, TOPIC, "k", String(VALUE_BYTES), "1"], { stdio: ["ignore", "pipe", "pipe"] });
+    // Fill dir B through a partition that lives there.
+    const { inA, inB } = await partitionInEachDir(b.port, TOPIC, dirA, dirB);
+    const child = spawn(PYTHON, [PRODUCER, b.bootstrap, TOPIC, "k", String(VALUE_BYTES), String(inB)], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (d) => (out += d.toString()));
     const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
@@ -64,7 +65,6 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
     }
     const acked = parseAcks(out);
     assert.ok(acked.size > 1000, `acknowledged ${acked.size} records before the disk filled`);
-    assert.ok(fs.existsSync(path.join(dirB, `${TOPIC}-1`)) && fs.existsSync(path.join(dirA, `${TOPIC}-0`)), "one partition per log dir");
 
     const c = await RawClient.connect(b.port);
     try {
@@ -73,22 +73,31 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
       assert.equal(byDir.get(dirA), ErrorCode.NONE);
       const fetched = await c.request(1, 12, {
         maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic: TOPIC, partitions: [{ partition: 1, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
+        topics: [{ topic: TOPIC, partitions: [{ partition: inB, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
       });
       assert.equal(fetched.responses[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the offline partition answers KAFKA_STORAGE_ERROR");
-      const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-      const offline = new Map(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
-      assert.deepEqual(offline.get(1), [1], "Metadata lists the broker as an offline replica of the partition on the full disk");
-      assert.deepEqual(offline.get(0), []);
+      // Metadata follows the metadata store, which learns of the offline dir after the log does (on a sharded node
+      // from the shard, through the host): wait for it.
+      const offlineReplicas = async () => {
+        const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+        return new Map<number, number[]>(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
+      };
+      let offline = await offlineReplicas();
+      for (let i = 0; i < 300 && offline.get(inB)?.length !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        offline = await offlineReplicas();
+      }
+      assert.deepEqual(offline.get(inB), [1], "Metadata lists the broker as an offline replica of the partition on the full disk");
+      assert.deepEqual(offline.get(inA), []);
     } finally {
       c.close();
     }
 
     // The other log dir keeps serving: kcat writes with acks=all and reads back.
     const lines = Array.from({ length: 50 }, (_, i) => `still-${i}`).join("\n") + "\n";
-    const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "0", "-X", "request.required.acks=-1"], { input: lines, timeoutMs: 60_000 });
+    const p = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", String(inA), "-X", "request.required.acks=-1"], { input: lines, timeoutMs: 60_000 });
     assert.equal(p.code, 0, p.stderr);
-    const r = await runProc("kcat", ["-C", "-b", b.bootstrap, "-t", TOPIC, "-p", "0", "-o", "beginning", "-e", "-q"], { timeoutMs: 60_000 });
+    const r = await runProc("kcat", ["-C", "-b", b.bootstrap, "-t", TOPIC, "-p", String(inA), "-o", "beginning", "-e", "-q"], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trim().split("\n"), lines.trim().split("\n"));
 
@@ -96,10 +105,10 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
     await b.stop();
     fs.rmSync(ballast);
     b = await startBroker(dirA, dirB);
-    const present = await readPartition(b.port, TOPIC, 1, VALUE_BYTES);
+    const present = await readPartition(b.port, TOPIC, inB, VALUE_BYTES);
     const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
-    const again = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", "1", "-X", "request.required.acks=-1"], { input: "after-restart\n", timeoutMs: 60_000 });
+    const again = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", String(inB), "-X", "request.required.acks=-1"], { input: "after-restart\n", timeoutMs: 60_000 });
     assert.equal(again.code, 0, `the freed dir takes writes again: ${again.stderr}`);
   } finally {
     await b?.stop("SIGKILL");

@@ -5,6 +5,8 @@
  * producer's acknowledgements; asks DescribeLogDirs for each dir's error; waits for a broker log line.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { BrokerProcess } from "../support/broker-process.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { RecordCursor } from "../../src/protocol/record-batch.ts";
@@ -75,4 +77,29 @@ export async function brokerLogLine(b: BrokerProcess, re: RegExp, timeoutMs: num
     if (Date.now() > deadline) throw new Error(`no ${what} in ${timeoutMs} ms:\n${b.log().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Creates `topic` with 4 partitions (CreateTopics) and waits until each has its directory; returns a partition in
+ * log dir `a` and one in `b`. A broker puts a new partition on the dir holding the fewest; on a sharded node each
+ * shard counts its own, so which partition lands where differs, but both dirs get some.
+ */
+export async function partitionInEachDir(port: number, topic: string, a: string, b: string): Promise<{ inA: number; inB: number }> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(19, 7, { topics: [{ name: topic, numPartitions: 4, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+    assert.equal(r.topics[0].errorCode, 0, `CreateTopics ${topic}`);
+  } finally {
+    c.close();
+  }
+  const where = (p: number) => [a, b].find((d) => fs.existsSync(path.join(d, `${topic}-${p}`)));
+  const deadline = Date.now() + 30_000;
+  while ([0, 1, 2, 3].some((p) => where(p) === undefined)) {
+    if (Date.now() > deadline) throw new Error(`the partitions of ${topic} got no directories in 30 s`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const inA = [0, 1, 2, 3].find((p) => where(p) === a);
+  const inB = [0, 1, 2, 3].find((p) => where(p) === b);
+  assert.ok(inA !== undefined && inB !== undefined, `${topic} has partitions in both log dirs`);
+  return { inA, inB };
 }

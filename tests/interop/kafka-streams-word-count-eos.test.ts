@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
+import { topicOverride, topicPartitionCount } from "../support/topic-state.ts";
 import { javaSkip, spawnJava } from "../support/java.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { Consumer } from "../../src/client/consumer.ts";
@@ -77,8 +78,8 @@ test("Kafka Streams word count, exactly_once_v2, survives a broker restart mid-r
       for (let i = 1; i < counts.length; i++) assert.ok(counts[i] > counts[i - 1], `${w}: counts rise strictly (${counts.join(",")})`);
       assert.equal(counts.at(-1), expected.get(w), w);
     }
-    assert.ok(b.broker.topicsByName.has("wc-app-by-word-repartition"), "the repartition topic exists");
-    assert.equal(b.broker.topicsByName.get("wc-app-word-counts-changelog")?.overrides["cleanup.policy"], "compact", "the changelog is compacted");
+    assert.notEqual(await topicPartitionCount(b.port, "wc-app-by-word-repartition"), null, "the repartition topic exists");
+    assert.equal(await topicOverride(b.port, "wc-app-word-counts-changelog", "cleanup.policy"), "compact", "the changelog is compacted");
     assert.deepEqual(app.events.filter((e) => e.event === "thread-error"), [], "no stream thread died");
   } finally {
     app.send("close");

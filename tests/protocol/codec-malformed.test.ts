@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MESSAGE_SCHEMAS } from "../../src/protocol/generated/schema.ts";
+import { messageSchemas } from "../../src/protocol/generated/schema.ts";
 import { MalformedFrameError, Reader, Writer } from "../../src/protocol/wire.ts";
 import { codecFor, messageArb, type ReadFn, versionsOf } from "./codec-arbitraries.ts";
 
@@ -52,7 +52,7 @@ function positions(length: number): number[] {
 }
 
 function encodeSamples(name: string, v: number): Uint8Array[] {
-  const schema = MESSAGE_SCHEMAS.find((m) => m.name === name);
+  const schema = messageSchemas().find((m) => m.name === name);
   if (schema === undefined) throw new Error(name);
   const { write } = codecFor(name);
   return fc.sample(messageArb(schema, v), { numRuns: SAMPLES_PER_VERSION, seed: 0xbad + v }).map((x) => {
@@ -62,7 +62,7 @@ function encodeSamples(name: string, v: number): Uint8Array[] {
   });
 }
 
-for (const schema of MESSAGE_SCHEMAS) {
+for (const schema of messageSchemas()) {
   test(`${schema.name} decoders reject malformed frames with MalformedFrameError only`, () => {
     const { read } = codecFor(schema.name);
     for (const v of versionsOf(schema)) {
@@ -93,7 +93,7 @@ for (const schema of MESSAGE_SCHEMAS) {
 }
 
 test("random bytes decode or fail with MalformedFrameError for every decoder", () => {
-  const targets = MESSAGE_SCHEMAS.flatMap((m) => versionsOf(m).map((v) => ({ name: m.name, v })));
+  const targets = messageSchemas().flatMap((m) => versionsOf(m).map((v) => ({ name: m.name, v })));
   fc.assert(
     fc.property(fc.constantFrom(...targets), fc.uint8Array({ maxLength: 96 }), (t, bytes) => {
       decodeExpectingOnlyMalformed(codecFor(t.name).read, bytes, t.v, `${t.name} v${t.v} random`);

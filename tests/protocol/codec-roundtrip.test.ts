@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { MESSAGE_SCHEMAS } from "../../src/protocol/generated/schema.ts";
+import { messageSchemas } from "../../src/protocol/generated/schema.ts";
 import {
   type FetchResponse,
   readFetchResponse,
@@ -27,7 +27,7 @@ function encode(write: (w: Writer) => void): Uint8Array {
   return w.finishContiguous().slice();
 }
 
-for (const schema of MESSAGE_SCHEMAS) {
+for (const schema of messageSchemas()) {
   test(`${schema.name} round-trips in every valid version`, () => {
     const { read, write } = codecFor(schema.name);
     for (const v of versionsOf(schema)) {
@@ -48,7 +48,7 @@ for (const schema of MESSAGE_SCHEMAS) {
 }
 
 test("versions outside validVersions throw UnsupportedVersionError", () => {
-  for (const schema of MESSAGE_SCHEMAS) {
+  for (const schema of messageSchemas()) {
     const { read, write } = codecFor(schema.name);
     const above = schema.validVersions[1] + 1;
     assert.throws(() => read(new Reader(new Uint8Array(64)), above), UnsupportedVersionError);

@@ -64,7 +64,15 @@ test("Java producer re-authenticates across several session lifetimes", { skip: 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-reauth-"));
   const tools = startToolSession();
   try {
-    await b.broker.createTopic("reauth", 1, 1, {}, false);
+    // Created by a logged-in client (the node has only the SASL listener).
+    const c = await RawClient.connect(b.port);
+    try {
+      assert.equal((await login(c, "alice")).errorCode, 0);
+      const created = await c.request(19, 7, { topics: [{ name: "reauth", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+      assert.equal(created.topics[0].errorCode, 0);
+    } finally {
+      c.close();
+    }
     const props = path.join(dir, "producer.properties");
     fs.writeFileSync(props, ["security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN", 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="alice-pw";'].join("\n") + "\n");
     const r = await tools.run(KAFKA_TOOL.verifiableProducer, ["--bootstrap-server", b.bootstrap, "--topic", "reauth", "--max-messages", "30", "--throughput", "5", "--producer.config", props]);

@@ -13,6 +13,9 @@ import { Admin } from "../../src/client/admin.ts";
 import { startBrokerProcess, testShards, TEST_SHARDS_ENV } from "./broker-process.ts";
 import type { TestBroker } from "./broker.ts";
 
+/** The timestamp that starts each line of a node's log (`2026-12-05T06:21:50.552Z INFO ...`). */
+const LOG_LINE_TIME = /^\d{4}-\d\d-\d\dT[\d:.]+Z (?=(?:INFO|WARN|ERROR) )/;
+
 /** How long a sharded node may take to start on a loaded machine (it spawns a worker per shard). */
 const SHARDED_START_TIMEOUT_MS = 90_000;
 
@@ -71,12 +74,13 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
   const shards = testShards();
   const node = await startBrokerProcess("bun", args, SHARDED_START_TIMEOUT_MS);
   if (logLines) {
-    // The node's whole log lines as they come (stderr, where it logs), for tests that wait for one.
+    // The node's whole log lines as they come (stderr, where it logs), for tests that wait for one; a timestamped
+    // line becomes `LEVEL message`, as the in-process broker's test logger keeps it (tests/support/broker.ts).
     let at = 0;
     const take = () => {
       const all = node.log();
       const end = all.lastIndexOf("\n") + 1;
-      if (end > at) logLines.push(...all.slice(at, end).split("\n").filter(Boolean));
+      if (end > at) logLines.push(...all.slice(at, end).split("\n").filter(Boolean).map((l) => l.replace(LOG_LINE_TIME, "")));
       at = Math.max(at, end);
     };
     take();

@@ -61,7 +61,7 @@ function emitFields(b: CodeBuilder, fields: readonly FieldModel[]): void {
 export function emitSchema(messages: readonly MessageModel[]): string {
   const b = new CodeBuilder();
   b.line(GENERATED_HEADER);
-  b.line("// Machine-readable description of the generated messages, for tests and tools (not needed at run time).");
+  b.line("// Machine-readable description of the generated messages, for tests, tools and the broker's error responses.");
   b.line("");
   b.doc("Inclusive version range [lo, hi]; hi is 32767 when open-ended.");
   b.line("export type VersionRange = readonly [number, number];");
@@ -118,8 +118,14 @@ export function emitSchema(messages: readonly MessageModel[]): string {
   b.line("readonly fields: readonly FieldSchema[];");
   b.close();
   b.line("");
-  b.doc("Every generated message: headers, broker API requests and responses, and data schemas.");
-  b.open("export const MESSAGE_SCHEMAS: readonly MessageSchema[] = [");
+  b.line("let schemas: readonly MessageSchema[] | null = null;");
+  b.line("");
+  b.doc(
+    "Every generated message: headers, broker API requests and responses, and data schemas. Built on the first call, " +
+      "so a process that never needs them (a broker that shapes no error response) never holds them.",
+  );
+  b.open("export function messageSchemas(): readonly MessageSchema[] {");
+  b.open("schemas ??= [");
   for (const m of messages) {
     b.open("{");
     b.line(`name: ${JSON.stringify(m.name)},`);
@@ -134,5 +140,7 @@ export function emitSchema(messages: readonly MessageModel[]): string {
     b.close("},");
   }
   b.close("];");
+  b.line("return schemas;");
+  b.close("}");
   return b.toString();
 }

@@ -1,0 +1,37 @@
+/**
+ * What a test reads of a node's topics over the wire (Metadata, DescribeConfigs) instead of from the in-process
+ * broker's topic table: the same test then runs against a single broker and a sharded node.
+ */
+import { RawClient } from "./raw-client.ts";
+
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+/** DescribeConfigs config source of a topic's own setting (an override). */
+const TOPIC_CONFIG = 1;
+
+/** The partition count of `topic` (Metadata v12), or null when the node has no such topic. */
+export async function topicPartitionCount(port: number, topic: string): Promise<number | null> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(3, 12, { topics: [{ name: topic, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const t = r.topics[0];
+    if (t.errorCode === UNKNOWN_TOPIC_OR_PARTITION) return null;
+    if (t.errorCode !== 0) throw new Error(`Metadata ${topic}: error ${t.errorCode}`);
+    return t.partitions.length;
+  } finally {
+    c.close();
+  }
+}
+
+/** The value `topic` sets for config `key` itself (DescribeConfigs v4, source TOPIC_CONFIG), or undefined when it does not. */
+export async function topicOverride(port: number, topic: string, key: string): Promise<string | undefined> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(32, 4, { resources: [{ resourceType: 2, resourceName: topic, configurationKeys: [key] }], includeSynonyms: false, includeDocumentation: false });
+    const res = r.results[0];
+    if (res.errorCode !== 0) throw new Error(`DescribeConfigs ${topic}: error ${res.errorCode}`);
+    const entry = res.configs.find((e: { name: string }) => e.name === key);
+    return entry !== undefined && entry.configSource === TOPIC_CONFIG ? entry.value : undefined;
+  } finally {
+    c.close();
+  }
+}
