@@ -27,6 +27,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `n` distinct free loopback ports: each is held open until all are picked, so none is handed out twice. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => resolve());
+      });
+    }
+    return servers.map((srv) => (srv.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
+}
+
 /** A server child process. */
 export interface Server {
   /** The child. */

@@ -26,16 +26,23 @@ function knownAnswer(f: Crc32cFunction): boolean {
   return f(new TextEncoder().encode("123456789")) === 0xe3069283;
 }
 
+import { spawnWorker } from "./worker.ts";
+
 /** CommonJS `require` where the runtime gives ES modules one (Bun); `bun build --compile` embeds what it names. */
 declare const require: ((id: string) => unknown) | undefined;
 
+/** Whether the bulk addon can load in this runtime and platform (Bun on linux-x64; glibc is checked by loading). */
+function bulkAddonMayLoad(): boolean {
+  const g = globalThis as { process?: { platform?: string; arch?: string } };
+  return g.process?.platform === "linux" && g.process.arch === "x64" && typeof require === "function";
+}
+
 /** Loads the faster, bigger addon (synchronously: it blocks the calling thread while it loads); null where it cannot. */
 export function loadBulkNativeCrc32c(): NativeCrc32c | null {
-  const g = globalThis as { process?: { platform?: string; arch?: string } };
-  if (g.process?.platform !== "linux" || g.process.arch !== "x64" || typeof require !== "function") return null;
+  if (!bulkAddonMayLoad()) return null;
   try {
     // Node-API modules load through require (an import of a .node file is refused).
-    const binding = require("aws-crt/dist/bin/linux-x64-glibc/aws-crt-nodejs.node") as AwsCrtBinding;
+    const binding = require!("aws-crt/dist/bin/linux-x64-glibc/aws-crt-nodejs.node") as AwsCrtBinding;
     const f: Crc32cFunction = (data) => binding.checksums_crc32c(data, 0) >>> 0;
     return knownAnswer(f) ? { name: "napi aws-crt (aws-checksums)", crc: f } : null;
   } catch {
@@ -54,6 +61,25 @@ export async function loadNativeCrc32c(): Promise<NativeCrc32c | null> {
     const addon = (await import("@node-rs/crc32")) as { crc32c(input: Uint8Array, initial?: number): number };
     const f: Crc32cFunction = (data) => addon.crc32c(data) >>> 0;
     return knownAnswer(f) ? { name: "napi @node-rs/crc32 (SSE4.2)", crc: f } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Loads the bulk addon with the expensive part off this thread: a worker thread loads it first
+ * (native-crc32c-preload-worker.ts), then this thread does, quickly. Null where it cannot load.
+ */
+export async function loadBulkNativeCrc32cOffThread(): Promise<NativeCrc32c | null> {
+  if (!bulkAddonMayLoad()) return null;
+  try {
+    const worker = spawnWorker<never, boolean>("platform/native-crc32c-preload-worker.ts", null);
+    const loaded = await new Promise<boolean>((resolve) => {
+      worker.onMessage(resolve);
+      worker.onExit(() => resolve(false));
+    });
+    await worker.terminate();
+    return loaded ? loadBulkNativeCrc32c() : null;
   } catch {
     return null;
   }

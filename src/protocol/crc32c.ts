@@ -6,15 +6,15 @@
  * bench/crc32c.ts measures both; tests/protocol/crc32c-implementations-agree.test.ts checks that they agree.
  */
 import { createCRC32, type IHasher } from "hash-wasm";
-import { type Crc32cFunction, type NativeCrc32c, loadBulkNativeCrc32c, loadNativeCrc32c } from "../platform/native-crc32c.ts";
+import { type Crc32cFunction, type NativeCrc32c, loadBulkNativeCrc32c, loadBulkNativeCrc32cOffThread, loadNativeCrc32c } from "../platform/native-crc32c.ts";
 
 /** The reflected CRC-32C polynomial. */
 export const CRC32C_POLYNOMIAL = 0x82f63b78;
 
 /**
  * Bytes a bulk process ({@link initCrc32c} `"lazy"`) checksums before it loads the faster, bigger addon: enough
- * that a broker which never sees bulk traffic keeps its small footprint, little enough that the one load
- * (50-100 ms of this thread, once) is paid back within seconds of bulk ingest.
+ * that a broker which never sees bulk traffic keeps its small footprint, little enough that the one load (~50 ms
+ * of CPU, mostly on a worker thread) is paid back within seconds of bulk ingest.
  */
 export const BULK_CRC32C_LOAD_AFTER_BYTES = 64 * 1024 * 1024;
 
@@ -32,9 +32,10 @@ let smallLoad: Promise<void> | null = null;
  * Loads the implementations. Must be awaited once before {@link crc32c} is called. `bulk`: this process checksums
  * bulk data (the broker), so the fastest native addon (src/platform/native-crc32c.ts) is worth its bigger load:
  * `"now"` loads it here; `"lazy"` once {@link BULK_CRC32C_LOAD_AFTER_BYTES} have been checksummed, on a timer of
- * its own (never inside a caller's request), and until then loads no addon at all (WASM serves: an idle broker
- * holds neither addon, about 3 MB of RSS for @node-rs/crc32). A later call may ask for more than an earlier one did;
- * `"no"` while a lazy load waits for its bytes changes nothing.
+ * its own (never inside a caller's request; the bulk library is first loaded by a worker thread, then here in
+ * ~1-20 ms), and until then loads no addon at all (WASM serves: an idle broker holds neither addon, about 3 MB of
+ * RSS for @node-rs/crc32). A later call may ask for more than an earlier one did; `"no"` while a lazy load waits
+ * for its bytes changes nothing.
  */
 export async function initCrc32c(bulk: "no" | "lazy" | "now" = "no"): Promise<void> {
   if (!initialized) {
@@ -56,23 +57,31 @@ function loadSmall(): Promise<void> {
   return smallLoad;
 }
 
-/** Loads the bulk addon once and, when it loads, makes it the one {@link crc32c} uses. */
+/** Loads the bulk addon once, here and now, and makes it the one {@link crc32c} uses when it loads. */
 function loadBulk(): void {
   if (bulkTried) return;
   bulkTried = true;
   bulkBytes = -1;
-  const fast = loadBulkNativeCrc32c();
-  if (fast === null) return;
+  adopt(loadBulkNativeCrc32c());
+}
+
+/** Makes `fast` (when it loaded) the implementation {@link crc32c} uses. */
+function adopt(fast: NativeCrc32c | null): void {
+  if (fast === null || natives.includes(fast)) return;
   natives = [fast, ...natives];
   native = fast.crc;
 }
 
-/** Counts bulk bytes; past the threshold, loads the addons on a timer (outside the caller's work). */
+/**
+ * Counts bulk bytes; past the threshold, loads the small addon and then the bulk one, the bulk library's expensive
+ * part on another thread, all on a timer (outside the caller's work).
+ */
 function countBulk(n: number): void {
   bulkBytes += n;
   if (bulkBytes < BULK_CRC32C_LOAD_AFTER_BYTES) return;
   bulkBytes = -1;
-  setTimeout(() => void loadSmall().then(loadBulk), 0);
+  bulkTried = true;
+  setTimeout(() => void loadSmall().then(loadBulkNativeCrc32cOffThread).then(adopt, () => {}), 0);
 }
 
 /** Returns the CRC-32C of `data` as an unsigned 32-bit integer. Requires {@link initCrc32c}. */

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { haveCommand, signalChild } from "./proc.ts";
-import { freePort } from "../../bench/suite/processes.ts";
+import { freePorts } from "../../bench/suite/processes.ts";
 import { EtcdClient } from "../../src/cluster/etcd-client.ts";
 
 /** The etcd binary tests run. */
@@ -45,7 +45,8 @@ export class TestEtcd {
   /** Starts a fresh etcd serving clients on `host` (default loopback) and waits until it is healthy. */
   static async start(host = "127.0.0.1"): Promise<TestEtcd> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-etcd-"));
-    const e = new TestEtcd(dir, await freePort(), await freePort(), host);
+    const [clientPort, peerPort] = await freePorts(2);
+    const e = new TestEtcd(dir, clientPort, peerPort, host);
     await e.resume();
     return e;
   }

@@ -6,11 +6,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RawClient } from "./raw-client.ts";
 import { runProc, signalChild } from "./proc.ts";
+import { freePorts } from "../../bench/suite/processes.ts";
 
 /** Where the Kafka jars are. */
 export const KAFKA_LIB = path.resolve(import.meta.dirname, "..", "java", "lib");
@@ -92,18 +92,6 @@ function track(child: ChildProcess): void {
   });
 }
 
-/** A free loopback port chosen by the OS. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function log4j2Config(logFile: string, level: string): string {
   return [
     "status = error",
@@ -176,8 +164,8 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-kafka-"));
   const dataDir = path.join(dir, "data");
   const logFile = path.join(dir, "server.log");
-  const port = opts.ports?.port ?? (await freePort());
-  const controllerPort = opts.ports?.controllerPort ?? (await freePort());
+  // two distinct ports: two single picks may get the same port back (Kafka then refuses both listeners on it)
+  const [port, controllerPort] = opts.ports ? [opts.ports.port, opts.ports.controllerPort] : await freePorts(2);
   const config = path.join(dir, "server.properties");
   fs.writeFileSync(path.join(dir, "log4j2.properties"), log4j2Config(logFile, opts.logLevel ?? "WARN"));
   fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, opts.overrides ?? {}));

@@ -10,6 +10,7 @@ import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { batchOf } from "./raw-txn-client.ts";
+import { describeTransaction, readCommittedView } from "../support/group-state.ts";
 
 const OVERRIDES = { "transaction.state.log.num.partitions": "2" };
 
@@ -26,7 +27,8 @@ test("ApiVersions advertises the transaction APIs and every version answers", as
     assert.deepEqual([22, 24, 25, 26, 27, 28, 65, 66].map(range), [[0, 5], [0, 5], [0, 4], [0, 5], [1, 2], [0, 5], [0, 0], [0, 2]]);
 
     const init = async (id: string, v = 4) => {
-      const r = await c.request(22, v, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 });
+      await c.findCoordinator(id, 1);
+      const r = await c.requestWhileCoordinatorLoads(22, v, { transactionalId: id, transactionTimeoutMs: 60_000, producerId: -1n, producerEpoch: -1 }, (x) => x.errorCode);
       assert.equal(r.errorCode, 0, `InitProducerId v${v}`);
       return { pid: r.producerId as bigint, epoch: r.producerEpoch as number };
     };
@@ -48,7 +50,7 @@ test("ApiVersions advertises the transaction APIs and every version answers", as
       assert.equal(end.errorCode, 0, `EndTxn v${v}`);
       const fenced = await c.request(26, v, { transactionalId: id, producerId: p.pid, producerEpoch: p.epoch + 3, committed: true });
       assert.equal(fenced.errorCode, v >= 2 ? ErrorCode.PRODUCER_FENCED : ErrorCode.INVALID_PRODUCER_EPOCH);
-      assert.equal(b.broker.txns.describe(id).state, "CompleteCommit");
+      assert.equal((await describeTransaction(b.port, id)).state, "CompleteCommit");
     }
 
     // The batched v4/v5 form: two transactions in one request, and verifyOnly.
@@ -75,6 +77,7 @@ test("ApiVersions advertises the transaction APIs and every version answers", as
       const id = `offsets-v${v}`;
       const p = await init(id);
       if (v <= 4) assert.equal((await c.request(25, v, { transactionalId: id, producerId: p.pid, producerEpoch: p.epoch, groupId: `g${v}` })).errorCode, 0, `AddOffsetsToTxn v${v}`);
+      await c.findCoordinator(`g${v}`, 0);
       const r = await c.request(28, v, {
         transactionalId: id,
         groupId: `g${v}`,
@@ -87,8 +90,9 @@ test("ApiVersions advertises the transaction APIs and every version answers", as
       });
       assert.deepEqual(r.topics[0].partitions.map((x: { errorCode: number }) => x.errorCode), [0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], `TxnOffsetCommit v${v}`);
       assert.equal((await c.request(26, 3, { transactionalId: id, producerId: p.pid, producerEpoch: p.epoch, committed: true })).errorCode, 0);
-      const got = b.broker.groups.fetchOffsets(`g${v}`, [{ topic: "t", partitions: [1] }]).topics[0].partitions[0];
-      assert.deepEqual([got.offset, got.metadata], [BigInt(100 + v), "m"]);
+      const fetched = await c.requestWhileCoordinatorLoads(9, 7, { groupId: `g${v}`, topics: [{ name: "t", partitionIndexes: [1] }], requireStable: false }, (x) => x.errorCode);
+      const got = fetched.topics[0].partitions[0];
+      assert.deepEqual([got.committedOffset, got.metadata], [BigInt(100 + v), "m"]);
     }
 
     // EndTxn v5: transaction version 2 bumps the epoch at every end.
@@ -116,12 +120,13 @@ test("ApiVersions advertises the transaction APIs and every version answers", as
       const records = batchOf(["a", "b"], m.pid, m.epoch, 0);
       const produced = await c.request(0, 9, { transactionalId: id, acks: -1, timeoutMs: 10_000, topicData: [{ name: "t", partitionData: [{ index: 0, records }] }] });
       assert.equal(produced.responses[0].partitionResponses[0].errorCode, 0);
-      const part = b.broker.partition("t", 0)!;
-      assert.ok(part.lastStableOffset < part.highWatermark, "the open transaction holds the last stable offset back");
+      const held = await readCommittedView(b.port, "t", 0);
+      assert.ok(held.lastStableOffset < held.highWatermark, "the open transaction holds the last stable offset back");
       const marker = (coordinatorEpoch: number, partitionIndexes: number[]) => c.request(27, v, { markers: [{ producerId: m.pid, producerEpoch: m.epoch, transactionResult: false, coordinatorEpoch, transactionVersion: 0, topics: [{ name: "t", partitionIndexes }] }] });
       const codes = (w: { markers: { topics: { partitions: { partitionIndex: number; errorCode: number }[] }[] }[] }) => w.markers[0].topics[0].partitions.map((x) => [x.partitionIndex, x.errorCode]);
       assert.deepEqual(codes(await marker(5, [0, 7])), [[0, 0], [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]], `WriteTxnMarkers v${v}`);
-      assert.equal(part.lastStableOffset, part.highWatermark, "the marker ended the transaction in the partition");
+      const ended = await readCommittedView(b.port, "t", 0);
+      assert.equal(ended.lastStableOffset, ended.highWatermark, "the marker ended the transaction in the partition");
       // a coordinator with an older epoch than the one that wrote that marker is fenced
       assert.deepEqual(codes(await marker(4, [0])), [[0, ErrorCode.TRANSACTION_COORDINATOR_FENCED]]);
     }
