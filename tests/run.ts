@@ -155,6 +155,7 @@ const SHARDED_SUITES: string[] = [
   "tests/transactions/broker-restart-open-transaction.test.ts",
   "tests/transactions/read-committed-lso-and-verification.test.ts",
   "tests/transactions/txn-apis-every-version.test.ts",
+  "tests/interop/sarama-admin-and-transactions.test.ts",
   // the HTTP side of a sharded node: metrics, JSON API, console
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/woken-fetch-path-from-produce-arrival.test.ts",

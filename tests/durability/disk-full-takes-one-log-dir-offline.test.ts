@@ -76,8 +76,17 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
         topics: [{ topic: TOPIC, partitions: [{ partition: inB, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
       });
       assert.equal(fetched.responses[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the offline partition answers KAFKA_STORAGE_ERROR");
-      const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-      const offline = new Map(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
+      // Metadata follows the metadata store, which learns of the offline dir after the log does (on a sharded node
+      // from the shard, through the host): wait for it.
+      const offlineReplicas = async () => {
+        const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+        return new Map<number, number[]>(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
+      };
+      let offline = await offlineReplicas();
+      for (let i = 0; i < 300 && offline.get(inB)?.length !== 1; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        offline = await offlineReplicas();
+      }
       assert.deepEqual(offline.get(inB), [1], "Metadata lists the broker as an offline replica of the partition on the full disk");
       assert.deepEqual(offline.get(inA), []);
     } finally {

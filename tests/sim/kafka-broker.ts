@@ -51,6 +51,10 @@ export interface KafkaBrokerOptions {
   plantLsoIgnoresOpenTransactions?: boolean;
   /** Run the broker with `runnel.log.flush.rounds=true` (broker-wide flush rounds). */
   flushRounds?: boolean;
+  /** Run the broker with `log.preallocate=true` (zero-filled space ahead of active segments). */
+  preallocate?: boolean;
+  /** Run the broker with `runnel.log.flush.overlapping` set to this (overlapping fdatasyncs per partition). */
+  flushOverlapping?: number;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -100,6 +104,8 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     "group.initial.rebalance.delay.ms": "0",
     "group.min.session.timeout.ms": "100",
     ...(opts.flushRounds ? { "runnel.log.flush.rounds": "true" } : {}),
+    ...(opts.preallocate ? { "log.preallocate": "true" } : {}),
+    ...(opts.flushOverlapping !== undefined ? { "runnel.log.flush.overlapping": String(opts.flushOverlapping) } : {}),
   };
   const restore: (() => void)[] = [];
   const proc = new SimBrokerProcess(sim, disk, wire, settings, (b) => {

@@ -1,7 +1,7 @@
 /**
  * A simulated disk behind the FileSystem interface, driven by the simulation's seed. Each file keeps two states,
  * as a page cache does: what the program sees (every write) and what is durable (the bytes as of the last
- * completed fdatasync). A crash keeps the durable bytes plus a seeded prefix of the unsynced writes in order, the
+ * completed fdatasync; fdatasyncs that overlap and complete out of order never make it shrink). A crash keeps the durable bytes plus a seeded prefix of the unsynced writes in order, the
  * last of them possibly torn part-way. fdatasync completes after a seeded latency (a scheduling point); reads fail
  * (EIO) or return one flipped bit at seeded rates while faults are armed. Namespace operations (create, rename,
  * remove) are durable at once; writes and reads are synchronous in the interface, so they take no simulated time.
@@ -30,6 +30,10 @@ interface SimFile {
   size: number;
   durable: Uint8Array;
   unsynced: Op[];
+  /** Ops ever written to this file state (the unsynced ones are the last unsynced.length of them). */
+  pushed: number;
+  /** Ops the durable bytes cover. */
+  synced: number;
 }
 
 function grow(f: SimFile, need: number): void {
@@ -81,7 +85,7 @@ export class SimDisk implements FileSystem {
     for (const path of [...this.files.keys()].sort()) {
       const f = this.files.get(path)!;
       const kept = f.unsynced.length === 0 ? 0 : this.sim.int(f.unsynced.length + 1);
-      const n: SimFile = { data: f.durable.slice(), size: f.durable.length, durable: f.durable, unsynced: [] };
+      const n: SimFile = { data: f.durable.slice(), size: f.durable.length, durable: f.durable, unsynced: [], pushed: 0, synced: 0 };
       for (let i = 0; i < kept; i++) {
         const op = f.unsynced[i];
         if (i === kept - 1 && op.kind === "write" && op.bytes.length > 1 && this.sim.chance(this.faults.tornWriteRate)) {
@@ -154,6 +158,7 @@ export class SimDisk implements FileSystem {
       const op: Op = { kind: "write", pos: position, bytes: buf.slice() };
       applyOp(f, op);
       f.unsynced.push(op);
+      f.pushed++;
     };
     return {
       path,
@@ -184,7 +189,7 @@ export class SimDisk implements FileSystem {
       datasync() {
         const f = live();
         const snapshot = f.data.slice(0, f.size);
-        const upTo = f.unsynced.length;
+        const upTo = f.pushed;
         return new Promise<void>((resolve, reject) => {
           disk.pendingSyncs.add(reject);
           disk.sim.after(1 + disk.sim.int(disk.faults.maxSyncLatencyMs), `fdatasync ${path}`, () => {
@@ -196,13 +201,14 @@ export class SimDisk implements FileSystem {
       },
       datasyncNow() {
         const f = live();
-        disk.persist(f, f.data.slice(0, f.size), f.unsynced.length);
+        disk.persist(f, f.data.slice(0, f.size), f.pushed);
       },
       truncate(length) {
         const f = live();
         const op: Op = { kind: "truncate", length };
         applyOp(f, op);
         f.unsynced.push(op);
+        f.pushed++;
       },
       close() {
         closed = true;
@@ -213,14 +219,17 @@ export class SimDisk implements FileSystem {
   private persist(f: SimFile, snapshot: Uint8Array, upTo: number): void {
     this.stats.syncs++;
     if (this.faults.lieAboutSync) return;
+    // Durability only grows: an fdatasync that completes after a later one (they overlap) adds nothing.
+    if (upTo <= f.synced) return;
     f.durable = snapshot;
-    f.unsynced.splice(0, upTo);
+    f.unsynced.splice(0, upTo - f.synced);
+    f.synced = upTo;
   }
 
   open(path: string, create: boolean): FileHandle {
     if (!this.files.has(path)) {
       if (!create) this.file(path);
-      this.files.set(path, { data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), unsynced: [] });
+      this.files.set(path, { data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), unsynced: [], pushed: 0, synced: 0 });
     }
     return this.handle(path);
   }
@@ -271,7 +280,7 @@ export class SimDisk implements FileSystem {
     return f.data.slice(0, f.size);
   }
   writeFileAtomic(path: string, data: Uint8Array): void {
-    this.files.set(path, { data: data.slice(), size: data.length, durable: data.slice(), unsynced: [] });
+    this.files.set(path, { data: data.slice(), size: data.length, durable: data.slice(), unsynced: [], pushed: 0, synced: 0 });
   }
   writeFileAtomicAsync(path: string, data: Uint8Array, tag?: string): Promise<void> {
     return writeFileAtomicThroughHandles(this, path, data, tag);
