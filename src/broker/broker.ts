@@ -314,7 +314,7 @@ export class Broker {
     const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
-    await Promise.all([initCrc32c("lazy"), initCompression()]); // every produced batch's CRC is checked: bulk once traffic is
+    await Promise.all([initCrc32c("lazy"), initCompression("on first use")]); // every produced batch's CRC is checked: bulk once traffic is
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     // KIP-112: a log dir whose disk fails at start goes offline and the broker starts with the others. The first one
     // also holds the metadata (meta.properties, the local metadata store): its failure stops the start (Kafka's

@@ -29,6 +29,18 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   assert.ok(cond(), what);
 }
 
+/**
+ * How many threads accept the broker's clients, each reloading the TLS material on its own: 1 for a single broker; on
+ * a sharded node the main thread's front plus the shard threads that say they accept clients too.
+ */
+async function acceptingThreads(lines: string[]): Promise<number> {
+  if (!lines.some((l) => l.includes("front of node"))) return 1;
+  const said = /(\d+) of \d+ shard threads accept clients too/;
+  for (let i = 0; i < 600 && !lines.some((l) => said.test(l)); i++) await new Promise((r) => setTimeout(r, 50));
+  const line = lines.find((l) => said.test(l));
+  return 1 + (line === undefined ? 0 : Number(said.exec(line)![1]));
+}
+
 test("a changed keystore file is used for new TLS connections; a broken one is reported and ignored", { skip, timeout: 120_000 }, async () => {
   const secure = await startSecureBroker((c) => ({ listeners: "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.location": c.serverKeystore, "ssl.reload.check.interval.ms": "100" }));
   try {
@@ -37,14 +49,16 @@ test("a changed keystore file is used for new TLS connections; a broken one is r
     const next = reissueServerKeystore(secure.certs, "server2");
     fs.writeFileSync(`${secure.certs.serverKeystore}.tmp`, next);
     fs.renameSync(`${secure.certs.serverKeystore}.tmp`, secure.certs.serverKeystore);
-    await until("the reload is logged", () => secure.logLines.some((l) => l.includes("listener SSL: reloaded the TLS key and certificates")));
+    const threads = await acceptingThreads(secure.logLines);
+    const logged = (text: string) => secure.logLines.filter((l) => l.includes(text)).length >= threads;
+    await until("the reload is logged by every accepting thread", () => logged("listener SSL: reloaded the TLS key and certificates"));
     const after = await serialOf(port, secure.certs.caCert);
     assert.notEqual(after, before);
     const md = await runProc("kcat", ["-L", "-b", `127.0.0.1:${port}`, "-X", "security.protocol=ssl", "-X", `ssl.ca.location=${secure.certs.caCert}`], { timeoutMs: 30_000 });
     assert.equal(md.code, 0, md.stderr);
 
     fs.writeFileSync(secure.certs.serverKeystore, "-----BEGIN CERTIFICATE-----\nnot pem\n-----END CERTIFICATE-----\n");
-    await until("the broken file is reported", () => secure.logLines.some((l) => l.includes("keeping the current TLS material")));
+    await until("the broken file is reported by every accepting thread", () => logged("keeping the current TLS material"));
     assert.equal(await serialOf(port, secure.certs.caCert), after);
   } finally {
     await secure.stop();
