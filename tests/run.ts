@@ -194,7 +194,7 @@ function countJunit(file: string, runner: string): Counts {
   for (let m; (m = re.exec(xml)); ) {
     const attrs = m[1];
     const name = decodeXml(/\bname="([^"]*)"/.exec(attrs)?.[1] ?? "?");
-    const f = /\b(?:file|classname)="([^"]*)"/.exec(attrs)?.[1] ?? "";
+    const f = /\bfile="([^"]+)"/.exec(attrs)?.[1] ?? /\bclassname="([^"]*)"/.exec(attrs)?.[1] ?? "";
     cases.push({ name, body: m[3] ?? "", file: f });
   }
   const names = new Set(cases.map((k) => k.name));
@@ -339,7 +339,10 @@ if (only.length > 0) {
   const queue: (() => Promise<void>)[] = [
     async () => void (deno = await denoPass()),
     async () => void (sharded = await shardedPass()),
-    ...bunJobs.map(({ job, files }) => async () => void (bun = add(bun, await bunPass(`bun:${job.replace(/^tests\//, "")}`, files)))),
+    ...bunJobs.map(({ job, files }) => async () => {
+      const counts = await bunPass(`bun:${job.replace(/^tests\//, "")}`, files);
+      bun = add(bun, counts); // after the await: another lane may have added its job's counts meanwhile
+    }),
   ];
   console.log(`${LANES} lanes take these jobs in turn: deno, sharded, ${bunJobs.map((j) => `bun:${j.job.replace(/^tests\//, "")} (${j.files.length} files)`).join(", ")}`);
   const lane = async () => {
