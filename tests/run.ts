@@ -118,7 +118,6 @@ const SHARDED_SUITES: string[] = [
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
   "tests/security/tls-sasl-librdkafka.test.ts",
   "tests/security/runnel-client-tls-sasl.test.ts",
-  "tests/security/tls-certificate-reload.test.ts",
   "tests/security/mtls-principal-acls.test.ts",
   "tests/security/oauthbearer-unsecured-jws.test.ts",
   "tests/security/oauthbearer-jwks-kafkajs.test.ts",

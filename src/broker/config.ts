@@ -46,6 +46,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.roll.hours", type: "int", default: "168", doc: "Segment age before roll in hours." },
   { key: "log.index.interval.bytes", type: "int", default: "4096", doc: "Bytes between offset index entries." },
   { key: "log.index.size.max.bytes", type: "int", default: "10485760", doc: "Largest offset index before roll." },
+  { key: "log.preallocate", type: "boolean", default: "false", doc: "Topics' default for preallocate: zero-filled, fdatasynced space ahead of the active segment (acks=all fdatasyncs write only data)." },
   { key: "log.flush.interval.messages", type: "long", default: LONG_MAX, doc: "Messages between forced flushes." },
   { key: "log.flush.interval.ms", type: "long", default: null, doc: "Time between forced flushes." },
   { key: "log.retention.check.interval.ms", type: "long", default: "300000", doc: "How often retention runs." },

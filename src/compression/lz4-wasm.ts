@@ -28,10 +28,24 @@ interface Lz4WasmExports {
 
 let wasm: Lz4WasmExports | null = null;
 
-/** Instantiates the embedded lz4-wasm module once. */
+/**
+ * Compiles the embedded lz4-wasm module off this thread and instantiates it, once. Optional: the first
+ * {@link compressLz4BlockInto} builds the module itself if this has not run, so a process that never compresses lz4
+ * never holds its compiled code.
+ */
 export async function initLz4Wasm(): Promise<void> {
   if (wasm !== null) return;
-  const bytes = decodeEmbeddedWasm(LZ4_WASM.gzipBase64, LZ4_WASM.byteLength);
+  const module = await WebAssembly.compile(lz4WasmBytes());
+  if (wasm === null) instantiateLz4(module);
+}
+
+/** The embedded module's bytes. */
+function lz4WasmBytes(): Uint8Array<ArrayBuffer> {
+  return decodeEmbeddedWasm(LZ4_WASM.gzipBase64, LZ4_WASM.byteLength);
+}
+
+/** Instantiates `module`. */
+function instantiateLz4(module: WebAssembly.Module): Lz4WasmExports {
   const imports = {
     "./lz4_wasm_bg.js": {
       // Only reached from the `decompress` export (to build an error string), which the glue never calls.
@@ -40,8 +54,13 @@ export async function initLz4Wasm(): Promise<void> {
       },
     },
   };
-  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), imports);
-  if (wasm === null) wasm = instance.exports as unknown as Lz4WasmExports;
+  wasm = new WebAssembly.Instance(module, imports).exports as unknown as Lz4WasmExports;
+  return wasm;
+}
+
+/** Whether the lz4-wasm module has been compiled and instantiated in this thread. */
+export function lz4WasmCompiled(): boolean {
+  return wasm !== null;
 }
 
 /**
@@ -49,8 +68,7 @@ export async function initLz4Wasm(): Promise<void> {
  * Returns the block's length, or -1 (nothing written) if it would be longer than `maxLength`.
  */
 export function compressLz4BlockInto(src: Uint8Array, out: Uint8Array, outPos: number, maxLength: number): number {
-  const w = wasm;
-  if (w === null) throw new Error("lz4 used before initCompression()");
+  const w = wasm ?? instantiateLz4(new WebAssembly.Module(lz4WasmBytes()));
   const retptr = w.__wbindgen_add_to_stack_pointer(-RETURN_AREA_BYTES);
   try {
     // The Rust side takes ownership of (and frees) the input allocation.

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
+import { waitUntil } from "../transactions/wait-until.ts";
 
 const kcatSkip = haveCommand("kcat") ? false : "kcat is not installed (tests/setup.sh installs it as root)";
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
@@ -31,7 +32,7 @@ test("OAUTHBEARER: kcat round trip with an unsecured token; bad tokens refused",
     const cons = await runProc("kcat", ["-b", at, "-G", "oauth-g", "-c", "3", "-X", "auto.offset.reset=earliest", ...sec, "oauth"], { timeoutMs: 60_000 });
     assert.equal(cons.code, 0, cons.stderr);
     assert.deepEqual(cons.stdout.trim().split("\n"), ["a", "b", "c"]);
-    assert.ok(logLines.some((l) => l.includes("authenticated User:frank") && l.includes("OAUTHBEARER")));
+    await waitUntil(() => logLines.some((l) => l.includes("authenticated User:frank") && l.includes("OAUTHBEARER")), 10_000, "the authentication line");
     const noScope = await runProc("kcat", ["-L", "-b", at, ...sec.slice(0, -2), "-X", "sasl.oauthbearer.config=principal=frank", "-m", "3"], { timeoutMs: 30_000 });
     assert.notEqual(noScope.code, 0);
 
@@ -48,7 +49,7 @@ test("OAUTHBEARER: kcat round trip with an unsecured token; bad tokens refused",
       const r = await c.request(36, 2, { authBytes: message(token) });
       assert.equal(r.errorCode, 58, why);
       await c.closed;
-      assert.ok(logLines.some((l) => l.includes("Failed authentication") && l.includes(why)), why);
+      await waitUntil(() => logLines.some((l) => l.includes("Failed authentication") && l.includes(why)), 10_000, `the failed authentication line (${why})`);
       assert.ok(!logLines.some((l) => l.includes(token)), `the token (${why}) is not logged`);
     }
   } finally {
