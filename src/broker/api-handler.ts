@@ -18,6 +18,8 @@ export interface RequestContext {
   readonly receivedAtMs: number;
   /** The connection's listener, principal and SASL state (absent: an in-process caller, anonymous). */
   readonly session?: SecuritySession;
+  /** The client connection the request came on (the same object for all its requests; absent: an in-process caller). */
+  readonly connection?: object;
   /**
    * Set by a handler whose parked request was answered because another request's handler woke it (a long-poll
    * Fetch woken by a Produce's append): that request's arrival (monotonic ms), for `runnel_request_woken_path_ms`.

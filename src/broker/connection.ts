@@ -286,7 +286,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       budget.releaseBytes(frameBytes);
       throw e;
     }
-    const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs(), session };
+    const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs(), session, connection: conn };
     const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs, encodeMs: 0, wokenByArrivalMs: -1 };
     slots.push(slot);
     budget.addRequest();

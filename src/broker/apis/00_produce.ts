@@ -27,6 +27,9 @@ import { remoteVerdict, verifyAtRemoteCoordinator } from "../remote-txn-verifica
 
 /** Requests whose transactional partitions were already offered to the transaction (see addPartitionsImplicitly). */
 const implicitlyAdded = new WeakSet<object>();
+/** Per client connection: the last Produce request still joining its partitions to a transaction (settles, never rejects). */
+const joiningOn = new WeakMap<object, Promise<void>>();
+const noop = (): void => {};
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countProduced } from "../../http/metrics/topic-traffic.ts";
 import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
@@ -41,10 +44,25 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     handle(ctx, req) {
       // Produce v12+: partitions join the producer's transaction first; in a cluster a transaction coordinated by
       // another broker is verified there (KIP-890). Then this request runs again, once.
+      // A connection's requests are read ahead of their answers, so a later Produce must not overtake an earlier one
+      // still waiting here: it waits for that one, then looks again (Kafka reads the next request only after answering).
       if (!implicitlyAdded.has(req)) {
-        const adding = addPartitionsImplicitly(b, ctx.apiVersion, req) ?? verifyAtRemoteCoordinator(b, ctx.apiVersion, req);
         implicitlyAdded.add(req);
-        if (adding !== null) return adding.then(() => this.handle(ctx, req));
+        const joinFirst = () => addPartitionsImplicitly(b, ctx.apiVersion, req) ?? verifyAtRemoteCoordinator(b, ctx.apiVersion, req);
+        const earlier = ctx.connection === undefined ? undefined : joiningOn.get(ctx.connection);
+        const adding = earlier === undefined ? joinFirst() : earlier.then(joinFirst);
+        if (adding !== null) {
+          const resumed = adding.then(() => this.handle(ctx, req));
+          if (ctx.connection !== undefined) {
+            const connection = ctx.connection;
+            const settled: Promise<void> = adding.then(noop, noop);
+            joiningOn.set(connection, settled);
+            void settled.then(() => {
+              if (joiningOn.get(connection) === settled) joiningOn.delete(connection);
+            });
+          }
+          return resumed;
+        }
       }
       const acks = req.acks;
       const responses: ProduceResponseTopicProduceResponse[] = [];
