@@ -239,11 +239,18 @@ async function startOracleCluster(overrides: Record<string, string>): Promise<Te
 
 /** Starts Kafka, Runnel and (unless CLUSTER_SKIP_REASON) a 3-broker Runnel cluster side by side. */
 export async function startPair(runnelOverrides: Record<string, string> = {}, kafkaOverrides: Record<string, string> = {}): Promise<Pair> {
-  const [kafka, runnel, cluster] = await Promise.all([
+  const started = await Promise.allSettled([
     startKafka({ overrides: { ...SHARED_SETTINGS, ...kafkaOverrides } }),
     startTestBroker({ ...SHARED_SETTINGS, "node.id": "1", ...runnelOverrides }),
     CLUSTER_SKIP_REASON === null ? startOracleCluster(runnelOverrides) : Promise.resolve(null),
-  ]);
+  ] as const);
+  if (started.some((r) => r.status === "rejected")) {
+    // stop what did start (a Kafka that failed to start left the Runnel cluster and its etcd running before)
+    const [k, r, c] = started;
+    await Promise.allSettled([k.status === "fulfilled" ? k.value.stop() : null, r.status === "fulfilled" ? r.value.stop() : null, c.status === "fulfilled" ? c.value?.close() : null]);
+    throw started.find((x): x is PromiseRejectedResult => x.status === "rejected")!.reason;
+  }
+  const [kafka, runnel, cluster] = started.map((x) => (x as PromiseFulfilledResult<unknown>).value) as [Awaited<ReturnType<typeof startKafka>>, Awaited<ReturnType<typeof startTestBroker>>, Awaited<ReturnType<typeof startOracleCluster>> | null];
   await formatLikeKafka(runnel.port);
   const [kv, rv] = await Promise.all([versionTable(kafka.port), versionTable(runnel.port)]);
   const clusterPorts = new Map(cluster?.brokers.map((b, i) => [i + 1, b.port]) ?? []);
