@@ -93,6 +93,7 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/bad-input.test.ts",
   "tests/security/failed-login-storm.test.ts",
   "tests/broker/lifecycle.test.ts",
+  "tests/broker/open-file-limit-pauses-accepting.test.ts",
   // more client families, CLI commands and crash recovery (75 tests, 96 s alone on a quiet machine)
   "tests/interop/node-clients.test.ts",
   "tests/interop/sarama-producer-consumer-group.test.ts",

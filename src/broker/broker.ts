@@ -166,6 +166,8 @@ export interface BrokerDeps {
    * root files), and the shard host keeps meta.properties (this broker takes `cluster.id` from its config).
    */
   logDirShare?: LogDirShare;
+  /** A shard's part of the node's log-file budget (src/shard/shard-host.ts); unset: from the open-files limit. */
+  maxOpenLogFiles?: number;
   /** Threads of the lz4/snappy codec pool (default: the cores but one, at most 4; a node's shards share the cores). */
   codecPoolThreads?: number;
 }
@@ -269,7 +271,7 @@ export class Broker {
   private readonly standIns = new WeakSet<PartitionState>();
   private readonly standInFs = memoryFileSystem();
 
-  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">>, share: LogDirShare, codecPoolThreads: number) {
+  private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads" | "maxOpenLogFiles">>, share: LogDirShare, codecPoolThreads: number) {
     this.config = config;
     this.nodeId = config.nodeId;
     this.clusterId = clusterId;
@@ -311,7 +313,7 @@ export class Broker {
   /** Opens storage, recovers logs, loads topics and starts listening. */
   static async start(config: BrokerConfig, deps: BrokerDeps = {}): Promise<Broker> {
     const startedAt = performance.now();
-    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
+    const d: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads" | "maxOpenLogFiles">> = { fs: deps.fs ?? nodeFileSystem, clock: deps.clock ?? systemClock, logger: deps.logger ?? consoleLogger, random: deps.random ?? systemRandom };
     const metrics = config.list("http.listeners").length > 0 ? new BrokerMetrics() : null;
     if (metrics !== null) d.fs = timedFileSystem(d.fs, (ms) => metrics.fsync.observe(ms));
     await Promise.all([initCrc32c("lazy"), initCompression("on first use")]); // every produced batch's CRC is checked: bulk once traffic is
@@ -349,10 +351,10 @@ export class Broker {
     const defaults = logConfigFromBrokerProperties(config.values);
     if (!defaults.ok) throw new Error(defaults.message);
     const fdLimit = openFilesLimit();
-    const maxOpenLogFiles = logOpenFilesBudget(fdLimit, config.raw("log.open.files.max") === null ? null : config.num("log.open.files.max"));
+    const maxOpenLogFiles = deps.maxOpenLogFiles ?? logOpenFilesBudget(fdLimit, config.raw("log.open.files.max") === null ? null : config.num("log.open.files.max"));
     if (typeof maxOpenLogFiles === "string") throw new Error(maxOpenLogFiles);
     const logFiles = new FileHandleCache(d.fs, maxOpenLogFiles);
-    d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
+    if (deps.maxOpenLogFiles === undefined) d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     const logs = await LogManager.open(dirs, {

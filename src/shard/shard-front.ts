@@ -42,6 +42,8 @@ export interface ShardFrontDeps {
   logger: BrokerLogger;
   /** The node's connection table (src/broker/connection-quotas.ts). */
   nodeConnections: SharedArrayBuffer;
+  /** Client connections the whole node may hold by its open-files limit (null: unknown). */
+  connectionFds: number | null;
   /** Counters of this front's clients when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -73,5 +75,5 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections });
+  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds });
 }

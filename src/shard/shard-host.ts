@@ -6,6 +6,8 @@
  * them. The front (src/shard/front) reaches the shards through {@link ShardSet.open} and {@link ShardSet.connect}.
  * A shard that dies stops the node with an error (`onFatal`); it is not restarted behind the clients' backs.
  */
+import { openFilesLimit } from "../platform/process-limits.ts";
+import { shardedFdBudget } from "../storage/file-handle-cache.ts";
 import * as nodePath from "node:path";
 import { consoleLogger, type BrokerLogger } from "../broker/broker.ts";
 import type { BrokerConfig } from "../broker/config.ts";
@@ -101,6 +103,8 @@ export class ShardSet {
     private readonly logger: BrokerLogger,
     /** The node's connection table, shared by every accepting thread's front (src/broker/connection-quotas.ts). */
     readonly nodeConnections: SharedArrayBuffer = nodeConnectionTable().buffer,
+    /** Client connections the whole node may hold by its open-files limit (`shardedFdBudget`; null: unknown). */
+    readonly connectionFds: number | null = null,
   ) {}
 
   /**
@@ -111,6 +115,12 @@ export class ShardSet {
     const count = config.num("runnel.shards");
     const fs = opts.fs ?? nodeFileSystem;
     const logger = opts.logger ?? consoleLogger;
+    // One process's open-files limit for every thread: each shard opens its part of the log files, and the
+    // accepting threads together hold at most the node's connections.
+    const fdLimit = openFilesLimit();
+    const fds = shardedFdBudget(fdLimit, count, config.raw("log.open.files.max") === null ? null : config.num("log.open.files.max"));
+    if (typeof fds === "string") throw new Error(fds);
+    logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"} for ${count} shards, at most ${fds.logFilesPerShard} log files open per shard (log.open.files.max), ${fds.connectionFds ?? "the rest"} for the node's connections`);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     for (const dir of dirs) createLogDir(fs, dir); // a new data dir's name must survive a power cut, as a single node's
     const clusterId = ensureMetaProperties(fs, dirs, config.nodeId, config.raw("cluster.id"));
@@ -173,7 +183,7 @@ export class ShardSet {
           });
         }),
       );
-      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors };
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors, maxOpenLogFiles: fds.logFilesPerShard };
       let worker: WorkerHandle<unknown, never> | null = null;
       let run: Promise<void> | null = null;
       if (opts.inThread) run = runShard(init, shardPort, logger);
@@ -188,7 +198,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger);
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds);
     try {
       await Promise.all(started);
     } catch (e) {
@@ -231,7 +241,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));

@@ -42,6 +42,8 @@ export interface ShardInit {
   unsafeSkipFdatasync?: boolean;
   /** The node's client-quota sensors (src/security/quota-rate.ts), shared by every shard: byte rates and request time, controller mutations. */
   quotaSensors?: { rates: SharedArrayBuffer; mutations: SharedArrayBuffer };
+  /** The shard's part of the node's log-file budget (`shardedFdBudget`, src/storage/file-handle-cache.ts). */
+  maxOpenLogFiles?: number;
 }
 
 /**
@@ -170,6 +172,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       onFatal: (reason) => link.post({ t: "fatal", reason }),
       // The node's cores are shared: each shard's codec pool gets its part of the default.
       codecPoolThreads: Math.max(1, Math.floor(defaultCodecPoolThreads() / init.count)),
+      maxOpenLogFiles: init.maxOpenLogFiles,
       logDirShare: {
         suffix: shardFileSuffix(init.index),
         owns: (tp) => {
@@ -196,8 +199,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports, nodeConnections] = args as [[string, string][], Record<string, number>, SharedArrayBuffer];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections });
+      const [nodeSettings, ports, nodeConnections, connectionFds] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds });
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;

@@ -40,6 +40,41 @@ export function logOpenFilesBudget(fdLimit: number | null, configured: number | 
   return configured ?? Math.max(MIN_LOG_OPEN_FILES, Math.floor((fdLimit - RESERVED_FDS) / 2));
 }
 
+/** A sharded node's split of the open-files limit: log files per shard, connections for the whole node. */
+export interface ShardedFdBudget {
+  /** Log files each shard's cache may hold open (its share of `log.open.files.max`, which counts for the node). */
+  logFilesPerShard: number;
+  /** Client connections the whole node may hold (every accepting thread together); null when the limit is unknown. */
+  connectionFds: number | null;
+}
+
+/**
+ * The split of one process's open-files limit (`ulimit -n`, null when unknown) among a node's `shards` worker threads
+ * and its main thread: {@link RESERVED_FDS} for each thread, log files (`configured` for the node, or half the rest)
+ * divided among the shards, the rest for the node's connections. Returns a message naming `ulimit -n` when the
+ * limit does not leave each shard {@link MIN_LOG_OPEN_FILES} log files and the node as many connections.
+ */
+export function shardedFdBudget(fdLimit: number | null, shards: number, configured: number | null): ShardedFdBudget | string {
+  if (!(Number.isInteger(shards) && shards >= 1)) throw new Error(`shardedFdBudget: shards must be a positive integer, got ${shards}`);
+  const least = MIN_LOG_OPEN_FILES * shards;
+  if (configured !== null && (!Number.isInteger(configured) || configured < least)) {
+    return `log.open.files.max counts for the whole node of ${shards} shards: it must be an integer >= ${least} (${MIN_LOG_OPEN_FILES} per shard), got ${configured}`;
+  }
+  if (fdLimit === null) return { logFilesPerShard: Math.floor((configured ?? DEFAULT_LOG_OPEN_FILES) / shards), connectionFds: null };
+  const reserved = RESERVED_FDS * (shards + 1);
+  const need = (configured ?? least) + reserved + MIN_LOG_OPEN_FILES;
+  if (fdLimit < need) {
+    const what = configured === null ? "" : ` with log.open.files.max=${configured}`;
+    return (
+      `the open-files limit (ulimit -n) is ${fdLimit}, but a node of ${shards} shards needs at least ${need} file descriptors${what} ` +
+      `(log files + ${RESERVED_FDS} reserved per thread + connections): raise it (ulimit -n ${need} or more; LimitNOFILE= under systemd)` +
+      (configured === null ? " or run fewer shards" : " or lower log.open.files.max")
+    );
+  }
+  const logFilesPerShard = Math.floor((configured ?? Math.max(least, Math.floor((fdLimit - reserved) / 2))) / shards);
+  return { logFilesPerShard, connectionFds: fdLimit - reserved - logFilesPerShard * shards };
+}
+
 /** A file of the cache: its descriptor comes and goes, its path and dirtiness stay. */
 class CachedFile implements FileHandle {
   readonly path: string;

@@ -15,7 +15,9 @@ const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 test("a shard that cannot start fails the node's start with its reason", { timeout: 60_000 }, async () => {
   const dir = tempDataDir();
   try {
-    await assert.rejects(ShardSet.start(nodeConfig(dir, 2, { "log.open.files.max": "1" }), { logger: quiet }), /shard \d could not start: .*log\.open\.files\.max/);
+    await assert.rejects(ShardSet.start(nodeConfig(dir, 2, { "runnel.log.flush.overlapping": "0" }), { logger: quiet }), /shard \d could not start: .*runnel\.log\.flush\.overlapping/);
+    // The node's open-files split is checked once, by the host, before any shard starts.
+    await assert.rejects(ShardSet.start(nodeConfig(dir, 2, { "log.open.files.max": "1" }), { logger: quiet }), /log\.open\.files\.max counts for the whole node of 2 shards/);
     const set = await ShardSet.start(nodeConfig(dir, 2), { logger: quiet });
     assert.equal(set.count, 2);
     await set.stop();

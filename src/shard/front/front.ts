@@ -39,6 +39,8 @@ export interface FrontDeps {
   ports?: Readonly<Record<string, number>>;
   /** The node's connection table (every accepting thread counts `max.connections` and per-address limits in it). */
   nodeConnections?: SharedArrayBuffer;
+  /** Client connections the whole node may hold by its open-files limit (`shardedFdBudget`; null or unset: unknown). */
+  connectionFds?: number | null;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -87,7 +89,7 @@ export class Front {
     const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const front = new Front(listeners, securities, router, identity);
-    const limits = listenerLimits(config, null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
+    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
     try {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
