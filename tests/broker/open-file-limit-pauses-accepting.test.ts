@@ -58,7 +58,11 @@ test("a broker at its open-file limit pauses accepting, then accepts and serves 
     const held = connectionsHeld(b.child.pid!, b.port);
     assert.ok(held <= cap, `${held} connections held by the broker, at most ${cap}`);
     assert.ok(held >= cap - 5, `${held} connections held by the broker, about ${cap}`);
-    assert.ok(load.connected >= held && load.connected < 1000, `${load.connected} of 1000 connects succeeded`);
+    // A single broker closes its listening socket when full, so some connects fail. On a sharded node a thread that
+    // has not yet seen the node-wide count reach the cap accepts and at once closes the connection over it, so every
+    // connect may complete at the TCP level there; what counts is what the node holds (above) and its log line.
+    assert.ok(load.connected >= held, `${load.connected} of 1000 connects succeeded, ${held} held`);
+    if (shards === 1) assert.ok(load.connected < 1000, `${load.connected} of 1000 connects succeeded`);
     assert.match(b.log(), new RegExp(`max.connections=${cap} open connections: not accepting`));
     await load.stop();
     for (let i = 0; i < 200 && !b.log().includes("again: accepting"); i++) await new Promise((r) => setTimeout(r, 25));
