@@ -88,3 +88,18 @@ export async function startFrontOverShards(opts: { inThread?: boolean; extra?: R
     throw e;
   }
 }
+
+/** Reads `topic` from the beginning with a kafkajs consumer until `count` values came, then leaves; the values as strings. */
+export async function consumeValues(consumer: import("kafkajs").Consumer, topic: string, count: number): Promise<string[]> {
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const got: string[] = [];
+  await new Promise<void>((resolve) => {
+    void consumer.run({ eachMessage: async ({ message }) => {
+      got.push(message.value!.toString());
+      if (got.length === count) resolve();
+    } });
+  });
+  await consumer.disconnect();
+  return got;
+}

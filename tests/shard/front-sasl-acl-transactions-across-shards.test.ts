@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
-import { SASL_ACL_SETTINGS, startFrontOverShards } from "./front-fixture.ts";
+import { consumeValues, SASL_ACL_SETTINGS, startFrontOverShards } from "./front-fixture.ts";
 
 test("with ACLs, a client's transaction over partitions of both shards commits and aborts", { timeout: 120_000 }, async () => {
   const node = await startFrontOverShards({
@@ -37,17 +37,7 @@ test("with ACLs, a client's transaction over partitions of both shards commits a
     await transact("alice", "tx-a", "aborted-", false);
     await transact("admin", "tx-admin", "admin-", true);
 
-    const consumer = client("admin").consumer({ groupId: "reader", maxWaitTimeInMs: 200, readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topics: ["a"], fromBeginning: true });
-    const got: string[] = [];
-    await new Promise<void>((resolve) => {
-      void consumer.run({ eachMessage: async ({ message }) => {
-        got.push(message.value!.toString());
-        if (got.length === 8) resolve();
-      } });
-    });
-    await consumer.disconnect();
+    const got = await consumeValues(client("admin").consumer({ groupId: "reader", maxWaitTimeInMs: 200, readUncommitted: false }), "a", 8);
     assert.deepEqual(got.sort(), ["admin-0", "admin-1", "admin-2", "admin-3", "alice-0", "alice-1", "alice-2", "alice-3"]);
   } finally {
     await node.close();

@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } from "kafkajs";
-import { SASL_ACL_SETTINGS, startFrontOverShards } from "./front-fixture.ts";
+import { consumeValues, SASL_ACL_SETTINGS, startFrontOverShards } from "./front-fixture.ts";
 
 test("SASL at the front, ACLs on the shards with the client's principal", { timeout: 120_000 }, async () => {
   const node = await startFrontOverShards({
@@ -29,17 +29,7 @@ test("SASL at the front, ACLs on the shards with the client's principal", { time
     await admin.disconnect();
 
     const alice = client("alice");
-    const consumer = alice.consumer({ groupId: "g", maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: ["a"], fromBeginning: true });
-    const got: string[] = [];
-    await new Promise<void>((resolve) => {
-      void consumer.run({ eachMessage: async ({ message }) => {
-        got.push(message.value!.toString());
-        if (got.length === 4) resolve();
-      } });
-    });
-    await consumer.disconnect();
+    const got = await consumeValues(alice.consumer({ groupId: "g", maxWaitTimeInMs: 200 }), "a", 4);
     assert.deepEqual(got.sort(), ["m0", "m1", "m2", "m3"]);
 
     const aliceProducer = alice.producer();
