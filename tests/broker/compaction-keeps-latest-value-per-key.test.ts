@@ -34,14 +34,24 @@ function pad(i: number): string {
   return out;
 }
 
-/** Sizes of the partition's `.log` files by base offset. */
+/**
+ * Sizes of the partition's `.log` files by base offset. The cleaner may swap a segment between the listing and the
+ * stat (it renames the cleaned file over the old one and deletes emptied ones), so a listing that loses a file to
+ * it is taken again.
+ */
 function segments(b: TestBroker, topic: string): { base: bigint; size: number }[] {
   const dir = path.join(b.dir, `${topic}-0`);
-  return fs
-    .readdirSync(dir)
-    .filter((n) => /^\d{20}\.log$/.test(n))
-    .map((n) => ({ base: BigInt(n.slice(0, 20)), size: fs.statSync(path.join(dir, n)).size }))
-    .sort((x, y) => (x.base < y.base ? -1 : 1));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return fs
+        .readdirSync(dir)
+        .filter((n) => /^\d{20}\.log$/.test(n))
+        .map((n) => ({ base: BigInt(n.slice(0, 20)), size: fs.statSync(path.join(dir, n)).size }))
+        .sort((x, y) => (x.base < y.base ? -1 : 1));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 100) throw e;
+    }
+  }
 }
 
 /** The cleaner checkpoint of `topic-0` in the broker's log dir (its shard's on a sharded node), or -1. */
