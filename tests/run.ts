@@ -177,6 +177,9 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/compression-pipeline.test.ts",
   "tests/broker/many-partitions-under-low-fd-limit.test.ts",
   "tests/cli/bench-broker-metrics-breakdown.test.ts",
+  // TLS key material reloaded by every accepting thread; max.connections node-wide, every thread's listener paused
+  "tests/security/tls-certificate-reload.test.ts",
+  "tests/broker/connection-limits-and-timeouts.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
