@@ -50,7 +50,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "log.flush.interval.messages", type: "long", default: LONG_MAX, doc: "Messages between forced flushes." },
   { key: "log.flush.interval.ms", type: "long", default: null, doc: "Time between forced flushes." },
   { key: "log.retention.check.interval.ms", type: "long", default: "300000", doc: "How often retention runs." },
-  { key: "runnel.log.flush.overlapping", type: "int", default: "1", doc: "Runnel: most fdatasyncs of one partition that may run at once (acks=all group commit). 1: a flush asked for while one runs waits for it, then covers everyone who asked meanwhile; 2: it starts at once and counts (moves the recovery point, answers acks=all) only after the earlier one. Ignored (1) for topics with preallocate." },
+  { key: "runnel.log.flush.overlapping", type: "int", default: "1", doc: "Runnel: most fdatasyncs of one partition that may run at once (acks=all group commit). 1: a flush asked for while one runs waits for it, then covers everyone who asked meanwhile; 2: it starts at once and counts (moves the recovery point, answers acks=all) only after the earlier one." },
   { key: "runnel.log.flush.rounds", type: "boolean", default: "false", doc: "Runnel: acks=all fdatasyncs run in broker-wide rounds (one round at a time covers every partition that asked since the last one started) instead of one group-commit queue per partition." },
   { key: "log.flush.offset.checkpoint.interval.ms", type: "int", default: "60000", doc: "How often recovery points are checkpointed." },
   { key: "log.message.timestamp.type", type: "string", default: "CreateTime", doc: "CreateTime or LogAppendTime." },
