@@ -183,6 +183,11 @@ const SHARDED_SUITES: string[] = [
   // TLS key material reloaded by every accepting thread; max.connections node-wide, every thread's listener paused
   "tests/security/tls-certificate-reload.test.ts",
   "tests/broker/connection-limits-and-timeouts.test.ts",
+  // read over the wire where they read broker internals (DescribeClientQuotas, DescribeUserScramCredentials, Fetch)
+  "tests/cli/quota-commands.test.ts",
+  "tests/security/kafka-tools-scram-users.test.ts",
+  "tests/security/listeners-advertise-per-listener.test.ts",
+  "tests/interop/platformatic-kafka-idempotence-transactions-groups.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

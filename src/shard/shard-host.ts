@@ -225,12 +225,12 @@ export class ShardSet {
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
   open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
-    const { remote, remoteIp, principal, listenerName, clientId } = client;
+    const { remote, remoteIp, principal, listenerName, clientId, fileSlices } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
+        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices }, onConnection);
         return Promise.resolve();
       },
     });

@@ -611,9 +611,7 @@ export class PartitionLog {
     if (this.flushQueued !== null) return this.flushQueued;
     if (this.flushInFlight === null) return this.startFlush();
     if (this.leo <= this.flushInFlightTarget && this.pendingSealed.length === 0) return this.flushInFlight;
-    // Not with preallocate: the deterministic simulation (tests/sim) loses acknowledged records with both on.
-    const overlapping = this.cfg.preallocate ? 1 : (this.deps.maxOverlappingFlushes ?? DEFAULT_MAX_OVERLAPPING_FLUSHES);
-    if (this.flushesRunning < overlapping) return this.startFlush();
+    if (this.flushesRunning < (this.deps.maxOverlappingFlushes ?? DEFAULT_MAX_OVERLAPPING_FLUSHES)) return this.startFlush();
     const queued = this.flushInFlight.then(noop, noop).then(() => {
       this.flushQueued = null;
       return this.startFlush();
