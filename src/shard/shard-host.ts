@@ -26,7 +26,7 @@ import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.
 import { serveMetadata } from "./metadata-mirror.ts";
 import { placeOnShards } from "./placement.ts";
 import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
-import { shardClusterService } from "./shard-cluster-view.ts";
+import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 import type { SegmentMapCounts } from "./front/segment-maps.ts";
 
@@ -169,6 +169,7 @@ export class ShardSet {
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));
       link.on("stopped", () => onStopped());
+      link.on("replica-offline", (m) => relayOfflineReplicas(shards.map((s) => s.link), k, m));
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
       let failStart: (why: string) => void = () => {};
       started.push(
