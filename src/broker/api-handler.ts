@@ -25,6 +25,21 @@ export interface RequestContext {
    * Fetch woken by a Produce's append): that request's arrival (monotonic ms), for `runnel_request_woken_path_ms`.
    */
   wokenByArrivalMs?: number;
+  /**
+   * Produce only: takes the request's frame (its body without the size prefix: header, then the request) out of the
+   * connection's hands, so a sharded node's front can forward it whole; the connection then never reuses it.
+   */
+  takeFrame?: () => TakenFrame;
+}
+
+/** A request frame a handler took from its connection ({@link RequestContext.takeFrame}). */
+export interface TakenFrame {
+  /** The frame's body: request header, then the request. */
+  readonly body: Uint8Array;
+  /** The body is a buffer of its own (its whole ArrayBuffer may move to another thread), not a view of received bytes. */
+  readonly owned: boolean;
+  /** Gives the body back to the connection's free buffers once nothing reads it any more (nothing when not owned). */
+  release(): void;
 }
 
 /** Returned by a handler that sends no response (Produce with acks=0). */

@@ -287,6 +287,13 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       throw e;
     }
     const ctx: RequestContext = { header, apiVersion: decodeVersion, remote: conn.remote, receivedAtMs: opts.monotonicMs(), session, connection: conn };
+    if (apiKey === 0) {
+      ctx.takeFrame = () => {
+        const pooled = poolable;
+        poolable = false;
+        return { body: frame, owned, release: () => pooled && opts.framePool!.give(frame) };
+      };
+    }
     const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs, encodeMs: 0, wokenByArrivalMs: -1 };
     slots.push(slot);
     budget.addRequest();

@@ -88,15 +88,20 @@ export class FrameSplitter {
         this.unread = null;
         return { kind: "bad-size", size: this.frameSize };
       }
-      if (data.length - at >= this.frameSize) {
-        // The whole body is here: hand out a view, no copy.
-        const body = data.subarray(at, at + this.frameSize);
-        at += this.frameSize;
-        rest();
-        return this.done(body, false);
-      }
-      this.pooled = this.pool?.take(this.frameSize) ?? null;
     }
+    if (this.partsFill === 0 && data.length - at >= this.frameSize) {
+      // The whole body is here (in the prefix's chunk, or in the next one alone: a frame a sharded node's front
+      // forwards whole): hand out a view, no copy.
+      const body = data.subarray(at, at + this.frameSize);
+      at += this.frameSize;
+      rest();
+      return this.done(body, false);
+    }
+    if (at === data.length) {
+      rest();
+      return { kind: "partial" };
+    }
+    if (this.partsFill === 0) this.pooled = this.pool?.take(this.frameSize) ?? null;
     const take = Math.min(this.frameSize - this.partsFill, data.length - at);
     if (this.pooled !== null) this.pooled.set(data.subarray(at, at + take), this.partsFill);
     else this.parts.push(data.subarray(at, at + take));

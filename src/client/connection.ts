@@ -59,6 +59,15 @@ export interface BrokerChannel {
   readonly closed: boolean;
   /** Closes the connection; pending requests fail with a {@link ConnectionError}. */
   close(): void;
+  /**
+   * Sends a request frame as a client wrote it (its body without the size prefix: the client's header, correlation
+   * id and client id included) in the request order of this channel, and resolves with the decoded answer; with
+   * `move`, the frame's whole buffer may move to the other end instead of being copied ({@link BrokerChannel.movesFrames}).
+   * A sharded node's front forwards a Produce for one shard so.
+   */
+  forwardFrame?<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts?: RequestOptions & { move?: boolean }): Promise<T>;
+  /** Whether a frame forwarded with `move` leaves this thread without a copy (a connection over a MessagePort). */
+  movesFrames?(): boolean;
 }
 
 /** Opens a {@link BrokerChannel}; injectable so tests can run the client against a scripted broker. */
@@ -99,6 +108,9 @@ interface Queued {
   apiKey: number;
   version: number;
   body: unknown;
+  /** A client's request frame sent as it is instead of encoding `body`, and whether its buffer may move. */
+  frame: Uint8Array | null;
+  move: boolean;
   timeoutMs: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
@@ -195,6 +207,20 @@ export class BrokerConnection implements BrokerChannel {
 
   /** See {@link BrokerChannel.request}. */
   request<T = unknown>(apiKey: number, body: unknown, opts: RequestOptions = {}): Promise<T> {
+    return this.enqueue<T>(apiKey, body, null, false, opts);
+  }
+
+  /** See {@link BrokerChannel.forwardFrame}. */
+  forwardFrame<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts: RequestOptions & { move?: boolean } = {}): Promise<T> {
+    return this.enqueue<T>(apiKey, null, frame, opts.move === true, { ...opts, version });
+  }
+
+  /** See {@link BrokerChannel.movesFrames}. */
+  movesFrames(): boolean {
+    return this.conn?.writeMoving !== undefined;
+  }
+
+  private enqueue<T>(apiKey: number, body: unknown, frame: Uint8Array | null, move: boolean, opts: RequestOptions): Promise<T> {
     if (this.isClosed) return Promise.reject(new ConnectionError(`${this.closeReason} (${this.address})`));
     const version = opts.version ?? this.version(apiKey);
     if (version < 0) {
@@ -204,14 +230,14 @@ export class BrokerConnection implements BrokerChannel {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     if (opts.noResponse) {
       try {
-        this.write(apiKey, version, body, this.nextCorrelationId++);
+        this.write(apiKey, version, body, frame, move, this.nextCorrelationId++);
       } catch (e) {
         return Promise.reject(e);
       }
       return Promise.resolve(undefined as T);
     }
     return new Promise<T>((resolve, reject) => {
-      const q: Queued = { apiKey, version, body, timeoutMs, resolve: resolve as (v: unknown) => void, reject };
+      const q: Queued = { apiKey, version, body, frame, move, timeoutMs, resolve: resolve as (v: unknown) => void, reject };
       if (this.pending.length < this.maxInFlight) {
         this.send(q);
         return;
@@ -230,10 +256,11 @@ export class BrokerConnection implements BrokerChannel {
   }
 
   private send(q: Queued): void {
-    const correlationId = this.nextCorrelationId++;
+    // A forwarded frame keeps its client's correlation id (answers are matched in order, the id only checked).
+    const correlationId = q.frame !== null ? new DataView(q.frame.buffer, q.frame.byteOffset, 8).getInt32(4) : this.nextCorrelationId++;
     if (this.nextCorrelationId > 0x7fffffff) this.nextCorrelationId = 1;
     try {
-      this.write(q.apiKey, q.version, q.body, correlationId);
+      this.write(q.apiKey, q.version, q.body, q.frame, q.move, correlationId);
     } catch (e) {
       q.reject(e as Error);
       return;
@@ -258,7 +285,8 @@ export class BrokerConnection implements BrokerChannel {
     this.pending.push(p);
   }
 
-  private write(apiKey: number, version: number, body: unknown, correlationId: number): void {
+  private write(apiKey: number, version: number, body: unknown, frame: Uint8Array | null, move: boolean, correlationId: number): void {
+    if (frame !== null) return this.writeFrame(frame, move);
     const codec = API_CODECS[apiKey];
     if (codec === undefined) throw new RangeError(`no codec for API key ${apiKey}`);
     const w = this.writer;
@@ -276,6 +304,16 @@ export class BrokerConnection implements BrokerChannel {
     const conn = this.conn;
     if (conn === null) throw new ConnectionError(`not connected to ${this.address}`);
     conn.write(chunks);
+  }
+
+  /** Writes a client's request frame behind its size prefix; `move`: its buffer moves with it where the connection can. */
+  private writeFrame(frame: Uint8Array, move: boolean): void {
+    const conn = this.conn;
+    if (conn === null) throw new ConnectionError(`not connected to ${this.address}`);
+    const prefix = new Uint8Array(4);
+    new DataView(prefix.buffer).setInt32(0, frame.length);
+    if (move && conn.writeMoving !== undefined) conn.writeMoving([prefix, frame]);
+    else conn.write([prefix, frame]);
   }
 
   /** SaslHandshake v1 then SaslAuthenticate until the exchange completes; throws with the broker's error. */

@@ -16,6 +16,12 @@ export interface Connection {
   readonly remoteIp: string;
   /** Queues bytes to send; returns false when the socket's buffer is full (back-pressure). */
   write(chunks: readonly Uint8Array[]): boolean;
+  /**
+   * Like {@link Connection.write}, but the last chunk's whole ArrayBuffer becomes the connection's: a connection to
+   * another thread (src/platform/port-connection.ts) moves it there instead of copying it, and it is unusable here
+   * afterwards. Absent on sockets.
+   */
+  writeMoving?(chunks: readonly Uint8Array[]): boolean;
   /** Stops delivering data until {@link Connection.resume}. */
   pause(): void;
   /** Resumes delivering data. */

@@ -4,7 +4,8 @@
  *
  * On the port: an ArrayBuffer is data (the views of every write of one event-loop turn, copied into one fresh buffer
  * that is not zero-filled first, which is transferred, not cloned: one message per turn however many responses a
- * turn writes); a number
+ * turn writes); a Uint8Array is data too: the last view of a `writeMoving`, whose own ArrayBuffer is transferred
+ * as it is, without a copy (a request frame the front forwards whole); a number
  * acknowledges that many delivered bytes (sent once {@link PORT_CONNECTION_ACK_BYTES} have been delivered, so
  * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
  * {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES} unacknowledged
@@ -69,23 +70,39 @@ export function openPortConnection(
       toAck = 0;
     }
   };
-  // The writes of this turn, posted together at its end.
+  // The writes of this turn, posted together at its end; `moving` marks the views whose buffers move as they are.
   let pending: Uint8Array[] = [];
-  const flush = () => {
-    if (pending.length === 0 || closed) return;
+  let moving: Set<Uint8Array> | null = null;
+  /** Posts `views` copied into one fresh buffer of its own (not zero-filled first: every byte is copied over at once). */
+  const postCopy = (views: Uint8Array[]) => {
+    if (views.length === 0) return;
     let n = 0;
-    for (const c of pending) n += c.length;
-    // Not zero-filled first: every byte is copied over at once (a fresh buffer of its own, so it can be transferred).
+    for (const c of views) n += c.length;
     const out = Buffer.allocUnsafeSlow(n);
     if (out.byteOffset !== 0 || out.buffer.byteLength !== n) throw new Error(`port connection to ${remote}: a fresh buffer of ${n} bytes shares its memory`);
     let at = 0;
-    for (const c of pending) {
+    for (const c of views) {
       out.set(c, at);
       at += c.length;
     }
     const buf = out.buffer as ArrayBuffer;
-    pending = [];
     port.postMessage(buf, [buf]);
+  };
+  const flush = () => {
+    if (pending.length === 0 || closed) return;
+    const turn = pending;
+    const moved = moving;
+    pending = [];
+    moving = null;
+    if (moved === null) return postCopy(turn);
+    let from = 0;
+    for (let i = 0; i < turn.length; i++) {
+      if (!moved.has(turn[i])) continue;
+      postCopy(turn.slice(from, i));
+      port.postMessage(turn[i], [turn[i].buffer as ArrayBuffer]);
+      from = i + 1;
+    }
+    postCopy(turn.slice(from));
   };
 
   const conn: Connection = {
@@ -106,6 +123,11 @@ export function openPortConnection(
       if (unacked > PORT_CONNECTION_WINDOW_BYTES) blocked = true;
       return !blocked;
     },
+    writeMoving(chunks) {
+      const last = chunks[chunks.length - 1];
+      if (!closed && last !== undefined && last.length > 0) (moving ??= new Set()).add(last);
+      return conn.write(chunks);
+    },
     pause() {
       paused = true;
     },
@@ -125,8 +147,8 @@ export function openPortConnection(
   port.onmessage = (event: MessageEvent) => {
     if (closed) return;
     const m = event.data;
-    if (m instanceof ArrayBuffer) {
-      const bytes = new Uint8Array(m);
+    if (m instanceof ArrayBuffer || m instanceof Uint8Array) {
+      const bytes = m instanceof Uint8Array ? m : new Uint8Array(m);
       if (paused || held.length > 0) held.push(bytes);
       else deliver(bytes);
     } else if (typeof m === "number") {

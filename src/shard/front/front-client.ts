@@ -4,7 +4,7 @@
  * batches stay in sequence), and closed with the client's connection.
  */
 import type { BrokerChannel, RequestOptions } from "../../client/connection.ts";
-import type { RequestContext } from "../../broker/api-handler.ts";
+import type { RequestContext, TakenFrame } from "../../broker/api-handler.ts";
 import type { FrontShards, ShardClientInfo } from "./front-shards.ts";
 
 /**
@@ -57,6 +57,25 @@ export class FrontClient {
     try {
       const ch = await this.channel(shard, copied);
       return await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+    } finally {
+      this.sending--;
+      if (this.closed && this.sending === 0) this.closeChannels();
+    }
+  }
+
+  /**
+   * Forwards the client's request frame `frame` to `shard` as it came (no decode and re-encode; over a port its
+   * buffer moves when it is one of its own); resolves with the shard's answer (undefined for `noResponse`) and
+   * whether the frame moved, or null when the channel cannot forward frames (then nothing was sent).
+   */
+  async forwardFrame<T>(ctx: RequestContext, shard: number, frame: TakenFrame, noResponse: boolean): Promise<{ answer: T; moved: boolean } | null> {
+    this.sending++;
+    try {
+      const ch = await this.channel(shard);
+      if (ch.forwardFrame === undefined) return null;
+      const moved = frame.owned && ch.movesFrames?.() === true;
+      const answer = await ch.forwardFrame<T>(ctx.header.requestApiKey, ctx.apiVersion, frame.body, { move: moved, noResponse, timeoutMs: SHARD_REQUEST_TIMEOUT_MS });
+      return { answer, moved };
     } finally {
       this.sending--;
       if (this.closed && this.sending === 0) this.closeChannels();

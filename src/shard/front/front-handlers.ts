@@ -75,6 +75,10 @@ export class FrontRouter {
   private readonly clients = new Map<SecuritySession | string, FrontClient>();
   /** Client connections served so far (each counted at its first routed request). */
   servedClients = 0;
+  /** Produce requests forwarded to their one shard as the client's frame (no decode and re-encode at the front). */
+  producesForwarded = 0;
+  /** Of those, frames whose buffer moved to the shard's thread without a copy. */
+  produceFramesMoved = 0;
 
   constructor(readonly deps: FrontHandlerDeps) {
     this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD);
@@ -135,12 +139,36 @@ export class FrontRouter {
   }
 }
 
+/**
+ * A Produce whose partitions are all one shard's goes to it as the client's frame, not decoded and re-encoded: its
+ * record bytes are not copied at the front (over a port, a frame in a buffer of its own moves to the shard's thread
+ * as it is). The shard's answer is rewritten like any. Null: the channel cannot forward frames (nothing was sent).
+ */
+async function forwardProduce(ctx: RequestContext, shard: number, req: any, f: FrontRouter): Promise<unknown> {
+  const frame = ctx.takeFrame!();
+  const noResponse = req.acks === 0;
+  const sent = await f.client(ctx).forwardFrame<Record<string, any>>(ctx, shard, frame, noResponse);
+  if (sent === null) return null; // not given back: the split path re-encodes the request's views of it
+  f.producesForwarded++;
+  if (sent.moved) f.produceFramesMoved++;
+  if (noResponse) return NO_RESPONSE; // the shard may read the frame after this: it is never given back
+  const res = sent.answer;
+  // The frame goes back to the connection's free buffers only when the shard is done with it: every partition
+  // answered without an error (a failed handler's off-loop work may still read it).
+  if (!sent.moved && res.responses.every((t: any) => t.partitionResponses.every((p: any) => p.errorCode === 0))) frame.release();
+  return rewriteProduce(res as any, f.face(ctx));
+}
+
 /** A partition request split by owning shard; the answers merged. */
 function byPartition(apiKey: number): Route {
   const shape = PARTITION_SHAPES[apiKey];
   return async (ctx, req, f) => {
     // A request for one shard goes on as it came; only one spanning shards is split.
     const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
+      const forwarded = await forwardProduce(ctx, sole, req, f);
+      if (forwarded !== null) return forwarded;
+    }
     const parts: [number, unknown][] = sole !== null ? [[sole, req]] : [...splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing)].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
     if (apiKey === ApiKey.Produce && req.acks === 0) {
       const c = f.client(ctx);

@@ -1,0 +1,99 @@
+/**
+ * A sharded node's front forwards a Produce whose partitions are all one shard's as the client's own frame, not
+ * decoded and re-encoded, and a frame in a buffer of its own (a large one, joined from several socket reads) moves
+ * to the shard's thread without a copy. The client gets the same answers (offsets, acks=1 and acks=all, and acks=0
+ * stored too), the records read back intact from both shards, and a Produce naming partitions of both shards is
+ * still split and merged.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { BatchBuilder } from "../../src/protocol/record-batch.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { startFrontOverShards } from "./front-fixture.ts";
+
+const TOPIC = "forwarded";
+const PARTITIONS = 4;
+
+test("a Produce for one shard reaches it as the client's frame, large frames move without a copy, answers unchanged", { timeout: 180_000 }, async () => {
+  const node = await startFrontOverShards();
+  const kafka = new Kafka({ clientId: "forward", brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const admin = kafka.admin();
+  const consumer = kafka.consumer({ groupId: "forward-check" });
+  let raw: RawClient | null = null;
+  try {
+    await admin.connect();
+    await producer.connect();
+    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }], waitForLeaders: true });
+    const owners = Array.from({ length: PARTITIONS }, (_, p) => node.ownerOf(TOPIC, p));
+    assert.deepEqual(new Set(owners), new Set([0, 1]), `partitions on both shards: ${owners}`);
+    const router = node.front.router;
+    const expected: string[][] = Array.from({ length: PARTITIONS }, () => []);
+    let singleShardSends = 0;
+    // One partition per request: small values (the frame arrives in one socket read) and 300 KiB ones (joined).
+    for (let round = 0; round < 3; round++) {
+      for (let p = 0; p < PARTITIONS; p++) {
+        const size = round === 1 ? 300 * 1024 : 200;
+        const values = Array.from({ length: 2 }, (_, i) => `${p}-${round}-${i}-`.padEnd(size, String.fromCharCode(97 + ((p + round + i) % 26))));
+        const res = await producer.send({ topic: TOPIC, acks: round === 2 ? 1 : -1, messages: values.map((value) => ({ partition: p, value })) });
+        assert.equal(res.length, 1);
+        assert.equal(res[0].errorCode, 0);
+        assert.equal(res[0].partition, p);
+        assert.equal(res[0].baseOffset, String(expected[p].length), `partition ${p} round ${round}`);
+        expected[p].push(...values);
+        singleShardSends++;
+      }
+    }
+    assert.equal(router.producesForwarded, singleShardSends, "every single-shard Produce went on as the client's frame");
+    assert.ok(router.produceFramesMoved >= PARTITIONS, `the 300 KiB frames moved to the shards' threads (${router.produceFramesMoved} moved)`);
+
+    // A Produce naming partitions of both shards is split and merged (not counted as forwarded).
+    const spanning = await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, value: `span-${p}` })) });
+    assert.equal(spanning.length, PARTITIONS);
+    for (const r of spanning) {
+      assert.equal(r.errorCode, 0);
+      assert.equal(r.baseOffset, String(expected[r.partition].length));
+      expected[r.partition].push(`span-${r.partition}`);
+    }
+    assert.equal(router.producesForwarded, singleShardSends);
+
+    // acks=0 forwarded too: no answer, the records stored (read back below). A Produce v9 frame by hand.
+    raw = await RawClient.connect(node.port);
+    await initCrc32c();
+    const bb = new BatchBuilder(1 << 16);
+    bb.reset({});
+    for (const v of ["acks0-a", "acks0-b"]) bb.append(Date.now(), null, new TextEncoder().encode(v));
+    const batch = bb.finish().slice();
+    for (let p = 0; p < PARTITIONS; p++) {
+      void raw.sendRaw(raw.frame(0, 9, { transactionalId: null, acks: 0, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: p, records: batch }] }] }), false);
+      expected[p].push("acks0-a", "acks0-b");
+    }
+    // An answered request after them on the same connection: the acks=0 ones were passed on before it.
+    const after = await raw.request<any>(3, 12, { topics: [{ topicId: new Uint8Array(16), name: TOPIC }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.equal(after.topics[0].errorCode, 0);
+    assert.equal(router.producesForwarded, singleShardSends + PARTITIONS);
+
+    await consumer.connect();
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    const seen: string[][] = Array.from({ length: PARTITIONS }, () => []);
+    const total = expected.reduce((n, e) => n + e.length, 0);
+    let count = 0;
+    await new Promise<void>((resolve, reject) => {
+      consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen[partition].push(message.value!.toString());
+          if (++count === total) resolve();
+        },
+      }).catch(reject);
+    });
+    for (let p = 0; p < PARTITIONS; p++) assert.deepEqual(seen[p], expected[p], `partition ${p} (shard ${owners[p]}) reads back what was produced`);
+  } finally {
+    raw?.close();
+    await consumer.disconnect().catch(() => {});
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+    await node.close();
+  }
+});
