@@ -185,6 +185,15 @@ const SHARDED_SUITES: string[] = [
   "tests/security/kafka-tools-scram-users.test.ts",
   "tests/security/listeners-advertise-per-listener.test.ts",
   "tests/interop/platformatic-kafka-idempotence-transactions-groups.test.ts",
+  // parked fetches by the purgatory size on /metrics, checkpoint files per shard, topics and groups by Metadata,
+  // DescribeConfigs, ListGroups and OffsetFetch, log ends by ListOffsets (what they read in-process stays single-shard)
+  "tests/broker/fetch-long-poll-topic-deleted.test.ts",
+  "tests/broker/fetch-waiters-bounded-per-partition.test.ts",
+  "tests/broker/partition-checkpoint-files.test.ts",
+  "tests/broker/reads-rebuild-missing-index-in-steps.test.ts",
+  "tests/broker/dynamic-broker-and-group-configs.test.ts",
+  "tests/broker/produce-codec-work-off-the-event-loop.test.ts",
+  "tests/group/group-apis-every-version.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

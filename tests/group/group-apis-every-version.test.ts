@@ -2,7 +2,8 @@
  * Every version of every group API on the wire, with requests encoded by the generated codecs: FindCoordinator 0-6
  * (batched keys from v4), JoinGroup 0-9 with SyncGroup 0-5, Heartbeat 0-4 and LeaveGroup 0-5 (batched from v3),
  * OffsetCommit 2-10 and OffsetFetch 1-10 (multi-group from v8, topic ids in v10), DescribeGroups 0-6,
- * ListGroups 0-5, DeleteGroups 0-2 and OffsetDelete 0.
+ * ListGroups 0-5, DeleteGroups 0-2 and OffsetDelete 0. Group and topic state is read over the wire (ListGroups,
+ * OffsetFetch, Metadata, DescribeConfigs), so the file runs against a sharded node too.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,13 +11,23 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { assignment, subscription } from "./coordinator-harness.ts";
+import { groupState } from "../support/group-state.ts";
+import { topicConfig, topicDescription } from "../support/topic-state.ts";
 
 const TEST_TIMEOUT = { timeout: 60_000 };
 
-async function withBroker(fn: (b: TestBroker, c: RawClient) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` against a fresh broker, after finding the coordinator of each of `groups` as a Kafka client does first (a
+ * sharded node's coordinators load their `__consumer_offsets` partitions only after that) and waiting for it to load.
+ */
+async function withBroker(groups: readonly string[], fn: (b: TestBroker, c: RawClient) => Promise<void>): Promise<void> {
   const b = await startTestBroker({ "group.min.session.timeout.ms": "1000" });
   const c = await RawClient.connect(b.port);
   try {
+    for (const g of groups) {
+      await c.findCoordinator(g, 0);
+      await c.requestWhileCoordinatorLoads(15, 5, { groups: [g], includeAuthorizedOperations: false }, (r) => r.groups[0].errorCode);
+    }
     await fn(b, c);
   } finally {
     c.close();
@@ -25,8 +36,8 @@ async function withBroker(fn: (b: TestBroker, c: RawClient) => Promise<void>): P
 }
 
 test("FindCoordinator v0-v6 names this broker for groups, creates __consumer_offsets, refuses share keys", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
-    assert.equal(b.broker.topicsByName.has("__consumer_offsets"), false);
+  await withBroker([], async (b, c) => {
+    assert.equal(await topicDescription(b.port, "__consumer_offsets"), null);
     for (let v = 0; v <= 6; v++) {
       if (v < 4) {
         const r = await c.request(10, v, v === 0 ? { key: "g" } : { key: "g", keyType: 0 });
@@ -43,15 +54,15 @@ test("FindCoordinator v0-v6 names this broker for groups, creates __consumer_off
         assert.equal(txn.coordinators[0].errorCode, 0);
       }
     }
-    const topic = b.broker.topicsByName.get("__consumer_offsets")!;
-    assert.equal(topic.partitions.length, 4, "offsets.topic.num.partitions of the test broker");
+    const topic = (await topicDescription(b.port, "__consumer_offsets"))!;
+    assert.equal(topic.partitions, 4, "offsets.topic.num.partitions of the test broker");
     assert.equal(topic.internal, true);
-    assert.deepEqual(topic.config.cleanupPolicy, ["compact"]);
+    assert.equal(await topicConfig(b.port, "__consumer_offsets", "cleanup.policy"), "compact");
   });
 });
 
 test("JoinGroup v0-v9 with SyncGroup v0-v5, Heartbeat v0-v4 and LeaveGroup v0-v5", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
+  await withBroker([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((v) => `join-v${v}`), async (b, c) => {
     const metadata = subscription(["t"]);
     for (let v = 0; v <= 9; v++) {
       const groupId = `join-v${v}`;
@@ -99,13 +110,13 @@ test("JoinGroup v0-v9 with SyncGroup v0-v5, Heartbeat v0-v4 and LeaveGroup v0-v5
         const again = await c.request(13, lv, { groupId, memberId });
         assert.equal(again.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
       }
-      assert.equal(b.broker.groups.groupState(groupId), "Empty");
+      assert.equal(await groupState(b.port, groupId), "Empty");
     }
   });
 });
 
 test("JoinGroup v5+ static members join without MEMBER_ID_REQUIRED; v9 tells a rejoining static leader to skip assignment", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
+  await withBroker(["st"], async (b, c) => {
     const body = { groupId: "st", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000, memberId: "", groupInstanceId: "inst", protocolType: "consumer", protocols: [{ name: "range", metadata: subscription(["t"]) }] };
     const r = await c.request(11, 9, body);
     assert.equal(r.errorCode, 0);
@@ -124,8 +135,9 @@ test("JoinGroup v5+ static members join without MEMBER_ID_REQUIRED; v9 tells a r
 });
 
 test("OffsetCommit v2-v10 and OffsetFetch v1-v10 (single group, all topics, several groups, topic ids)", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
-    const t = (await b.broker.createTopic("t", 3, 1, {}, false))!;
+  await withBroker([2, 3, 4, 5, 6, 7, 8, 9, 10].map((v) => `oc-${v}`).concat("nobody"), async (b, c) => {
+    await b.broker.createTopic("t", 3, 1, {}, false);
+    const t = (await topicDescription(b.port, "t"))!;
     for (let v = 2; v <= 10; v++) {
       const body: Record<string, unknown> = { groupId: `oc-${v}`, generationIdOrMemberEpoch: -1, memberId: "" };
       if (v >= 7) body.groupInstanceId = null;
@@ -181,7 +193,7 @@ test("OffsetCommit v2-v10 and OffsetFetch v1-v10 (single group, all topics, seve
 });
 
 test("DescribeGroups v0-v6, ListGroups v0-v5 with filters, DeleteGroups v0-v2 and OffsetDelete v0", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
+  await withBroker(["live", "idle-0", "idle-1", "idle-2", "nope"], async (b, c) => {
     await b.broker.createTopic("t", 2, 1, {}, false);
     const j1 = await c.request(11, 9, { groupId: "live", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000, memberId: "", groupInstanceId: "i1", protocolType: "consumer", protocols: [{ name: "range", metadata: subscription(["t"]) }] });
     await c.request(14, 5, { groupId: "live", generationId: 1, memberId: j1.memberId, groupInstanceId: "i1", protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j1.memberId, assignment: assignment([{ topic: "t", partitions: [0, 1] }]) }] });
@@ -225,7 +237,8 @@ test("DescribeGroups v0-v6, ListGroups v0-v5 with filters, DeleteGroups v0-v2 an
     assert.equal(od.topics[1].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const od2 = await c.request(47, 0, { groupId: "idle-0", topics: [{ name: "t", partitions: [{ partitionIndex: 0 }] }] });
     assert.equal(od2.topics[0].partitions[0].errorCode, 0);
-    assert.equal(b.broker.groups.fetchOffsets("idle-0", null).topics.length, 0);
+    const fetched = await c.request(9, 7, { groupId: "idle-0", topics: null, requireStable: false });
+    assert.deepEqual([fetched.errorCode, fetched.topics.length], [0, 0], "OffsetDelete removed the group's only offset");
     const od3 = await c.request(47, 0, { groupId: "nope", topics: [] });
     assert.equal(od3.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     for (let v = 0; v <= 2; v++) {

@@ -10,16 +10,7 @@ const TOPIC_CONFIG = 1;
 
 /** The partition count of `topic` (Metadata v12), or null when the node has no such topic. */
 export async function topicPartitionCount(port: number, topic: string): Promise<number | null> {
-  const c = await RawClient.connect(port);
-  try {
-    const r = await c.request(3, 12, { topics: [{ name: topic, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-    const t = r.topics[0];
-    if (t.errorCode === UNKNOWN_TOPIC_OR_PARTITION) return null;
-    if (t.errorCode !== 0) throw new Error(`Metadata ${topic}: error ${t.errorCode}`);
-    return t.partitions.length;
-  } finally {
-    c.close();
-  }
+  return (await topicDescription(port, topic))?.partitions ?? null;
 }
 
 /** The value `topic` sets for config `key` itself (DescribeConfigs v4, source TOPIC_CONFIG), or undefined when it does not. */
@@ -31,6 +22,33 @@ export async function topicOverride(port: number, topic: string, key: string): P
     if (res.errorCode !== 0) throw new Error(`DescribeConfigs ${topic}: error ${res.errorCode}`);
     const entry = res.configs.find((e: { name: string }) => e.name === key);
     return entry !== undefined && entry.configSource === TOPIC_CONFIG ? entry.value : undefined;
+  } finally {
+    c.close();
+  }
+}
+
+/** `topic` as Metadata (v12) tells it: its id, partition count and whether it is internal; null when the node has no such topic. */
+export async function topicDescription(port: number, topic: string): Promise<{ id: Uint8Array; partitions: number; internal: boolean } | null> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(3, 12, { topics: [{ name: topic, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const t = r.topics[0];
+    if (t.errorCode === UNKNOWN_TOPIC_OR_PARTITION) return null;
+    if (t.errorCode !== 0) throw new Error(`Metadata ${topic}: error ${t.errorCode}`);
+    return { id: new Uint8Array(t.topicId), partitions: t.partitions.length, internal: t.isInternal };
+  } finally {
+    c.close();
+  }
+}
+
+/** The effective value of config `key` of `topic`, whatever its source (DescribeConfigs v4). */
+export async function topicConfig(port: number, topic: string, key: string): Promise<string | null | undefined> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(32, 4, { resources: [{ resourceType: 2, resourceName: topic, configurationKeys: [key] }], includeSynonyms: false, includeDocumentation: false });
+    const res = r.results[0];
+    if (res.errorCode !== 0) throw new Error(`DescribeConfigs ${topic}: error ${res.errorCode}`);
+    return res.configs.find((e: { name: string }) => e.name === key)?.value;
   } finally {
     c.close();
   }

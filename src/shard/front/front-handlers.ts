@@ -166,8 +166,24 @@ function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null
     if (distinct.length === 1 || list === null || resList === null) return f.forward(ctx, shards[0], req);
     const items: unknown[] = req[list];
     const answers = await f.fanOut<Record<string, any>>(ctx, distinct.map((s) => [s, { ...req, [list]: items.filter((_, i) => shards[i] === s) }]));
-    return { ...mergeTop(answers), [resList]: answers.flatMap((a) => a[resList]) };
+    return { ...mergeTop(answers), [resList]: inRequestOrder(shards, distinct, answers.map((a) => a[resList])) };
   };
+}
+
+/**
+ * The shards' answer lists (`lists[j]` from shard `distinct[j]`, one entry per item it was sent, in that order) put
+ * back in the order of the request's items (item i went to `shards[i]`), as one broker answers; concatenated when a
+ * shard answered another count.
+ */
+function inRequestOrder<T>(shards: readonly number[], distinct: readonly number[], lists: readonly T[][]): T[] {
+  const next = new Map(distinct.map((s) => [s, 0]));
+  const sent = (s: number) => shards.filter((x) => x === s).length;
+  if (distinct.some((s, j) => lists[j].length !== sent(s))) return lists.flat();
+  return shards.map((s) => {
+    const at = next.get(s)!;
+    next.set(s, at + 1);
+    return lists[distinct.indexOf(s)][at];
+  });
 }
 
 /** A request every shard answers for its own share: the lists `lists` concatenated. */
