@@ -113,7 +113,10 @@ const SHARDED_SUITES: string[] = [
   "tests/durability/power-cut-keeps-acked-records.test.ts",
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
   "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
+  "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
+  "tests/transactions/pipelined-transactional-produce-keeps-sequence-order.test.ts",
+  "tests/transactions/produce-while-another-add-is-written-retries.test.ts",
   // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
   "tests/security/tls-sasl-librdkafka.test.ts",

@@ -198,6 +198,8 @@ export class PartitionLog {
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
   onIoError: ((e: unknown) => void) | null = null;
+  /** Called once when the log goes offline, by its own I/O error or its log dir's (KIP-112). */
+  onOffline: (() => void) | null = null;
   /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
   onRoll: ((baseOffset: bigint) => void) | null = null;
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
@@ -703,12 +705,14 @@ export class PartitionLog {
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
     this.onIoError?.(e);
+    this.onOffline?.();
   }
 
   /** Takes the log offline because its log dir failed (another log's I/O error); reads and writes refuse from now on. */
   takeOffline(cause: unknown): void {
     if (this.offline !== null) return;
     this.offline = cause;
+    this.onOffline?.();
   }
 
   /** The view of this log a compaction pass works through. */
