@@ -188,6 +188,10 @@ const SHARDED_SUITES: string[] = [
   "tests/security/kafka-tools-scram-users.test.ts",
   "tests/security/listeners-advertise-per-listener.test.ts",
   "tests/interop/platformatic-kafka-idempotence-transactions-groups.test.ts",
+  "tests/broker/dynamic-broker-and-group-configs.test.ts",
+  "tests/group/group-apis-every-version.test.ts",
+  "tests/group/consumer-group-apis-every-version.test.ts",
+  "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
