@@ -113,7 +113,10 @@ const SHARDED_SUITES: string[] = [
   "tests/durability/power-cut-keeps-acked-records.test.ts",
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
   "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
+  "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
+  "tests/transactions/pipelined-transactional-produce-keeps-sequence-order.test.ts",
+  "tests/transactions/produce-while-another-add-is-written-retries.test.ts",
   // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
   "tests/security/tls-sasl-librdkafka.test.ts",
@@ -185,15 +188,17 @@ const SHARDED_SUITES: string[] = [
   "tests/security/kafka-tools-scram-users.test.ts",
   "tests/security/listeners-advertise-per-listener.test.ts",
   "tests/interop/platformatic-kafka-idempotence-transactions-groups.test.ts",
-  // parked fetches by the purgatory size on /metrics, checkpoint files per shard, topics and groups by Metadata,
-  // DescribeConfigs, ListGroups and OffsetFetch, log ends by ListOffsets (what they read in-process stays single-shard)
+  "tests/broker/dynamic-broker-and-group-configs.test.ts",
+  "tests/group/group-apis-every-version.test.ts",
+  "tests/group/consumer-group-apis-every-version.test.ts",
+  "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
+  // parked fetches by the purgatory size on /metrics, checkpoint files per shard, log ends by ListOffsets, a rebuilt
+  // index by its file (what they read in-process, the loop turns and the codec watches, stays single-shard)
   "tests/broker/fetch-long-poll-topic-deleted.test.ts",
   "tests/broker/fetch-waiters-bounded-per-partition.test.ts",
   "tests/broker/partition-checkpoint-files.test.ts",
   "tests/broker/reads-rebuild-missing-index-in-steps.test.ts",
-  "tests/broker/dynamic-broker-and-group-configs.test.ts",
   "tests/broker/produce-codec-work-off-the-event-loop.test.ts",
-  "tests/group/group-apis-every-version.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

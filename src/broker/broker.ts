@@ -135,6 +135,10 @@ export interface ClusterView {
   electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
   /** Reserves `size` producer ids cluster-wide, none below `floor`; the first of them. */
   reserveProducerIds(size: bigint, floor: bigint): Promise<bigint>;
+  /** KIP-112: this broker's replica of partition `partition` of topic `topicIdHex` went offline (a disk failure); the others are told (a node's shards). */
+  replicaOffline?(topicIdHex: string, partition: number): void;
+  /** KIP-112: the other brokers whose replica of the partition is known offline (a node's shards: their failed log dirs). */
+  offlineReplicas?(topicIdHex: string, partition: number): readonly number[];
 }
 
 /** Things tests may inject. */
@@ -357,10 +361,14 @@ export class Broker {
     if (deps.maxOpenLogFiles === undefined) d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
+    if (!(config.num("runnel.log.pretouch.bytes") >= 0)) throw new Error("runnel.log.pretouch.bytes must be at least 0");
+    if (!(config.num("runnel.log.pretouch.pause.ms") >= 0)) throw new Error("runnel.log.pretouch.pause.ms must be at least 0");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
       maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
+      pretouchBytes: config.num("runnel.log.pretouch.bytes"),
+      pretouchPauseMs: config.num("runnel.log.pretouch.pause.ms"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,
@@ -789,9 +797,19 @@ export class Broker {
       const stand = PartitionLog.open(`/${topic.name}-${i}`, tp, topic.config, { fs: this.standInFs, clock: this.clock, logger: silentStorageLogger });
       const p = Partition.open(topic, i, stand, { ...this.partitionDeps, fs: this.standInFs }, roles);
       stand.takeOffline(e);
+      this.tellOffline(topic, i, stand);
       return p;
     }
+    this.tellOffline(topic, i, log);
     return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
+  }
+
+  /** Cluster mode: tells the cluster view when this broker's replica on `log` is (or goes) offline (KIP-112). */
+  private tellOffline(topic: Topic, i: number, log: PartitionLog): void {
+    const cluster = this.cluster;
+    if (cluster?.replicaOffline === undefined) return;
+    if (log.isOffline) cluster.replicaOffline(topic.idHex, i);
+    else log.onOffline = () => cluster.replicaOffline!(topic.idHex, i);
   }
 
   /**
@@ -1098,6 +1116,7 @@ export class Broker {
   offlineReplicas(p: PartitionState): number[] {
     const out = p.log.isOffline ? [this.nodeId] : [];
     if (this.cluster === null) return out;
+    for (const r of this.cluster.offlineReplicas?.(p.topic.idHex, p.index) ?? []) if (!out.includes(r)) out.push(r);
     const live = new Set(this.metadata.brokers().map((b) => b.nodeId));
     for (const r of p.replicas) if (!live.has(r) && !out.includes(r)) out.push(r);
     return out;

@@ -26,8 +26,9 @@ import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.
 import { serveMetadata } from "./metadata-mirror.ts";
 import { placeOnShards } from "./placement.ts";
 import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
-import { shardClusterService } from "./shard-cluster-view.ts";
+import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
+import type { SegmentMapCounts } from "./front/segment-maps.ts";
 
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
 export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
@@ -168,6 +169,7 @@ export class ShardSet {
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));
       link.on("stopped", () => onStopped());
+      link.on("replica-offline", (m) => relayOfflineReplicas(shards.map((s) => s.link), k, m));
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
       let failStart: (why: string) => void = () => {};
       started.push(
@@ -233,6 +235,11 @@ export class ShardSet {
         return Promise.resolve();
       },
     });
+  }
+
+  /** What each shard's own front did with Fetch records given as file slices (null: no front, or no slices). */
+  frontSlices(): Promise<(SegmentMapCounts | null)[]> {
+    return Promise.all(this.shards.map((s) => s.link.call<SegmentMapCounts | null>("front.slices", [])));
   }
 
   /**

@@ -20,7 +20,7 @@ import { shardFileSuffix } from "../storage/log-dir-share.ts";
 import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
-import { shardClusterView } from "./shard-cluster-view.ts";
+import { OfflineReplicas, shardClusterView } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 import { startShardFront } from "./shard-front.ts";
 import { localConnectionPair } from "./local-connection.ts";
@@ -101,6 +101,7 @@ function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
  */
 export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
   const link = new ShardLink(port);
+  const offlineReplicas = new OfflineReplicas(link);
   const metadata = MetadataMirror.open(link);
   let askStop!: () => void;
   const stopAsked = new Promise<void>((r) => (askStop = r));
@@ -169,7 +170,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
-      cluster: shardClusterView(link, init.index, mirror),
+      cluster: shardClusterView(link, init.index, mirror, offlineReplicas),
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),
@@ -207,6 +208,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;
+    if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
     if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
     const http = serveShardHttpCall(broker, op, args);
     if (http !== null) return http;

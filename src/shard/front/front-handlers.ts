@@ -154,7 +154,7 @@ function byPartition(apiKey: number): Route {
 
 /**
  * A request keyed by group or transactional ids: to the one coordinator shard, or split by coordinator over the
- * request's list `reqList` (one item per key, in order) with the answers' `resList` concatenated.
+ * request's list `reqList` (one item per key, in order) with the answers' `resList` items in the request's order.
  */
 function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null | undefined)[], reqList: ((req: any) => string | null) | string | null, resList: string | null): Route {
   return async (ctx, req, f) => {
@@ -171,18 +171,17 @@ function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null
 }
 
 /**
- * The shards' answer lists (`lists[j]` from shard `distinct[j]`, one entry per item it was sent, in that order) put
- * back in the order of the request's items (item i went to `shards[i]`), as one broker answers; concatenated when a
- * shard answered another count.
+ * The answer items of a request split by shard, put back in the order of the request's items (`shards[i]`: the
+ * shard of item i; `lists[k]`: the answer items of shard `distinct[k]`, one per item it was given, in order), as one
+ * broker answers them. A shard that answered a different count keeps its items together, shard by shard.
  */
-function inRequestOrder<T>(shards: readonly number[], distinct: readonly number[], lists: readonly T[][]): T[] {
-  const next = new Map(distinct.map((s) => [s, 0]));
-  const sent = (s: number) => shards.filter((x) => x === s).length;
-  if (distinct.some((s, j) => lists[j].length !== sent(s))) return lists.flat();
+function inRequestOrder(shards: readonly number[], distinct: readonly number[], lists: readonly unknown[][]): unknown[] {
+  const given = distinct.map((s) => shards.filter((x) => x === s).length);
+  if (lists.some((l, k) => l.length !== given[k])) return lists.flat();
+  const next = distinct.map(() => 0);
   return shards.map((s) => {
-    const at = next.get(s)!;
-    next.set(s, at + 1);
-    return lists[distinct.indexOf(s)][at];
+    const k = distinct.indexOf(s);
+    return lists[k][next[k]++];
   });
 }
 
