@@ -36,8 +36,11 @@ export interface RequestContext {
 export interface TakenFrame {
   /** The frame's body: request header, then the request. */
   readonly body: Uint8Array;
-  /** The body is a buffer of its own (its whole ArrayBuffer may move to another thread), not a view of received bytes. */
-  readonly owned: boolean;
+  /**
+   * Nothing else lies in the body's ArrayBuffer that anyone still reads (a joined frame, or a received chunk that
+   * held only this frame and its size prefix), so the whole buffer may move to another thread.
+   */
+  readonly movable: boolean;
   /** Gives the body back to the connection's free buffers once nothing reads it any more (nothing when not owned). */
   release(): void;
 }

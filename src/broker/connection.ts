@@ -243,7 +243,11 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     // the handler writes the records to the log before it finishes, and neither the decoded request nor the
     // response is kept after that. (Other APIs keep views of their frames, e.g. group member metadata.)
     let poolable = owned && apiKey === 0 && opts.framePool !== undefined;
+    // A Produce frame that came from another thread in a buffer of its own goes back to its sender the same way.
+    let returnable = !owned && apiKey === 0 && conn.giveBack !== undefined;
     const recycleFrame = () => {
+      if (returnable) conn.giveBack!(frame);
+      returnable = false;
       if (!poolable) return;
       poolable = false;
       opts.framePool!.give(frame);
@@ -291,7 +295,11 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       ctx.takeFrame = () => {
         const pooled = poolable;
         poolable = false;
-        return { body: frame, owned, release: () => pooled && opts.framePool!.give(frame) };
+        returnable = false;
+        // A joined frame not kept for the pool, or a chunk holding only this frame's prefix (already read) and its
+        // body: nothing else reads its buffer.
+        const alone = frame.byteOffset <= 4 && frame.byteOffset + frame.length === frame.buffer.byteLength;
+        return { body: frame, movable: !pooled && (owned || alone), release: () => pooled && opts.framePool!.give(frame) };
       };
     }
     const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs, encodeMs: 0, wokenByArrivalMs: -1 };

@@ -62,12 +62,10 @@ export interface BrokerChannel {
   /**
    * Sends a request frame as a client wrote it (its body without the size prefix: the client's header, correlation
    * id and client id included) in the request order of this channel, and resolves with the decoded answer; with
-   * `move`, the frame's whole buffer may move to the other end instead of being copied ({@link BrokerChannel.movesFrames}).
-   * A sharded node's front forwards a Produce for one shard so.
+   * `move`, nothing else in the frame's ArrayBuffer is read any more, so the buffer may move to another thread
+   * instead of being copied ({@link Connection.writeFrame}). A sharded node's front forwards a Produce for one shard so.
    */
   forwardFrame?<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts?: RequestOptions & { move?: boolean }): Promise<T>;
-  /** Whether a frame forwarded with `move` leaves this thread without a copy (a connection over a MessagePort). */
-  movesFrames?(): boolean;
 }
 
 /** Opens a {@link BrokerChannel}; injectable so tests can run the client against a scripted broker. */
@@ -215,11 +213,6 @@ export class BrokerConnection implements BrokerChannel {
     return this.enqueue<T>(apiKey, null, frame, opts.move === true, { ...opts, version });
   }
 
-  /** See {@link BrokerChannel.movesFrames}. */
-  movesFrames(): boolean {
-    return this.conn?.writeMoving !== undefined;
-  }
-
   private enqueue<T>(apiKey: number, body: unknown, frame: Uint8Array | null, move: boolean, opts: RequestOptions): Promise<T> {
     if (this.isClosed) return Promise.reject(new ConnectionError(`${this.closeReason} (${this.address})`));
     const version = opts.version ?? this.version(apiKey);
@@ -306,13 +299,13 @@ export class BrokerConnection implements BrokerChannel {
     conn.write(chunks);
   }
 
-  /** Writes a client's request frame behind its size prefix; `move`: its buffer moves with it where the connection can. */
+  /** Writes a client's request frame behind its size prefix, in a message of its own where the connection has them. */
   private writeFrame(frame: Uint8Array, move: boolean): void {
     const conn = this.conn;
     if (conn === null) throw new ConnectionError(`not connected to ${this.address}`);
     const prefix = new Uint8Array(4);
     new DataView(prefix.buffer).setInt32(0, frame.length);
-    if (move && conn.writeMoving !== undefined) conn.writeMoving([prefix, frame]);
+    if (conn.writeFrame !== undefined) conn.writeFrame(prefix, frame, move);
     else conn.write([prefix, frame]);
   }
 

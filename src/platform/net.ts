@@ -17,11 +17,18 @@ export interface Connection {
   /** Queues bytes to send; returns false when the socket's buffer is full (back-pressure). */
   write(chunks: readonly Uint8Array[]): boolean;
   /**
-   * Like {@link Connection.write}, but the last chunk's whole ArrayBuffer becomes the connection's: a connection to
-   * another thread (src/platform/port-connection.ts) moves it there instead of copying it, and it is unusable here
-   * afterwards. Absent on sockets.
+   * Writes one request frame (its 4-byte size prefix, then its body) so that it reaches the peer in a buffer of its
+   * own, which the peer hands back with {@link Connection.giveBack} (src/platform/port-connection.ts, between
+   * threads): with `movable` (nothing else in the body's ArrayBuffer is read any more) that buffer moves as it is and
+   * is unusable here afterwards; otherwise the body is copied into a buffer handed back earlier, or a fresh one.
+   * Absent on sockets.
    */
-  writeMoving?(chunks: readonly Uint8Array[]): boolean;
+  writeFrame?(prefix: Uint8Array, body: Uint8Array, movable: boolean): boolean;
+  /**
+   * The handler no longer reads `frame`, a whole frame it received: a connection from another thread sends its
+   * buffer back to be reused when the frame came in a buffer of its own ({@link Connection.writeFrame}).
+   */
+  giveBack?(frame: Uint8Array): void;
   /** Stops delivering data until {@link Connection.resume}. */
   pause(): void;
   /** Resumes delivering data. */

@@ -4,8 +4,10 @@
  *
  * On the port: an ArrayBuffer is data (the views of every write of one event-loop turn, copied into one fresh buffer
  * that is not zero-filled first, which is transferred, not cloned: one message per turn however many responses a
- * turn writes); a Uint8Array is data too: the last view of a `writeMoving`, whose own ArrayBuffer is transferred
- * as it is, without a copy (a request frame the front forwards whole); a number
+ * turn writes); a Uint8Array is data too: one request frame of `writeFrame` (a Produce a front forwards to its
+ * shard) in a transferred buffer of its own, the sender's own when it may move, else a copy in a buffer the reader
+ * sent back earlier; `{ back: ArrayBuffer }` is such a buffer sent back by the reader once its handler is done with
+ * the frame (`giveBack`), so frames cost no fresh allocation and no garbage in either thread; a number
  * acknowledges that many delivered bytes (sent once {@link PORT_CONNECTION_ACK_BYTES} have been delivered, so
  * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
  * {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES} unacknowledged
@@ -23,6 +25,8 @@ export const PORT_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
  * acknowledgement that brings it down to half (what is left unacknowledged is below this).
  */
 export const PORT_CONNECTION_ACK_BYTES = PORT_CONNECTION_WINDOW_BYTES / 4;
+/** Most bytes of buffers sent back by the reader that a writer keeps for its next frames. */
+export const PORT_CONNECTION_SPARE_BYTES = 2 * PORT_CONNECTION_WINDOW_BYTES;
 
 const CLOSE = "close";
 
@@ -70,9 +74,14 @@ export function openPortConnection(
       toAck = 0;
     }
   };
-  // The writes of this turn, posted together at its end; `moving` marks the views whose buffers move as they are.
+  // The writes of this turn, posted together at its end; a `writeFrame` body (in `frames`) goes in a message of its own.
   let pending: Uint8Array[] = [];
-  let moving: Set<Uint8Array> | null = null;
+  let frames: Map<Uint8Array, boolean> | null = null;
+  /** Buffers the reader sent back, for the next frames' copies (at most {@link PORT_CONNECTION_SPARE_BYTES}). */
+  const spares: ArrayBuffer[] = [];
+  let spareBytes = 0;
+  /** Buffers of frames received in messages of their own, not yet given back. */
+  const lent = new WeakSet<ArrayBuffer>();
   /** Posts `views` copied into one fresh buffer of its own (not zero-filled first: every byte is copied over at once). */
   const postCopy = (views: Uint8Array[]) => {
     if (views.length === 0) return;
@@ -88,18 +97,51 @@ export function openPortConnection(
     const buf = out.buffer as ArrayBuffer;
     port.postMessage(buf, [buf]);
   };
+  /** Posts a frame's size prefix and body copied into a spare buffer (one of n to 2n bytes) or a fresh one. */
+  const postFrameCopy = (prefix: Uint8Array, body: Uint8Array) => {
+    const n = prefix.length + body.length;
+    let buf: ArrayBuffer | null = null;
+    for (let i = spares.length - 1; i >= 0; i--) {
+      if (spares[i].byteLength < n || spares[i].byteLength > 2 * n) continue;
+      buf = spares[i];
+      spares[i] = spares[spares.length - 1];
+      spares.pop();
+      spareBytes -= buf.byteLength;
+      break;
+    }
+    buf ??= Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer;
+    const out = new Uint8Array(buf, 0, n);
+    out.set(prefix, 0);
+    out.set(body, prefix.length);
+    port.postMessage(out, [buf]);
+  };
   const flush = () => {
     if (pending.length === 0 || closed) return;
     const turn = pending;
-    const moved = moving;
+    const own = frames;
     pending = [];
-    moving = null;
-    if (moved === null) return postCopy(turn);
+    frames = null;
+    if (own === null) return postCopy(turn);
     let from = 0;
     for (let i = 0; i < turn.length; i++) {
-      if (!moved.has(turn[i])) continue;
-      postCopy(turn.slice(from, i));
-      port.postMessage(turn[i], [turn[i].buffer as ArrayBuffer]);
+      const movable = own.get(turn[i]);
+      if (movable === undefined) continue;
+      // turn[i - 1] is the frame's size prefix.
+      const body = turn[i];
+      let moved = false;
+      if (movable) {
+        postCopy(turn.slice(from, i));
+        try {
+          port.postMessage(body, [body.buffer as ArrayBuffer]);
+          moved = true;
+        } catch {
+          // A buffer the runtime does not let go: copied below, without its prefix (already posted).
+        }
+        if (!moved) postFrameCopy(new Uint8Array(0), body);
+      } else {
+        postCopy(turn.slice(from, i - 1));
+        postFrameCopy(turn[i - 1], body);
+      }
       from = i + 1;
     }
     postCopy(turn.slice(from));
@@ -123,10 +165,16 @@ export function openPortConnection(
       if (unacked > PORT_CONNECTION_WINDOW_BYTES) blocked = true;
       return !blocked;
     },
-    writeMoving(chunks) {
-      const last = chunks[chunks.length - 1];
-      if (!closed && last !== undefined && last.length > 0) (moving ??= new Set()).add(last);
-      return conn.write(chunks);
+    writeFrame(prefix, body, movable) {
+      if (prefix.length !== 4 || body.length === 0) throw new Error(`port connection to ${remote}: a frame is a 4-byte prefix and a body`);
+      if (!closed) (frames ??= new Map()).set(body, movable);
+      return conn.write([prefix, body]);
+    },
+    giveBack(frame) {
+      const buf = frame.buffer as ArrayBuffer;
+      if (closed || !lent.has(buf)) return;
+      lent.delete(buf);
+      port.postMessage({ back: buf }, [buf]);
     },
     pause() {
       paused = true;
@@ -148,7 +196,11 @@ export function openPortConnection(
     if (closed) return;
     const m = event.data;
     if (m instanceof ArrayBuffer || m instanceof Uint8Array) {
-      const bytes = m instanceof Uint8Array ? m : new Uint8Array(m);
+      let bytes: Uint8Array;
+      if (m instanceof Uint8Array) {
+        bytes = m;
+        lent.add(m.buffer as ArrayBuffer);
+      } else bytes = new Uint8Array(m);
       if (paused || held.length > 0) held.push(bytes);
       else deliver(bytes);
     } else if (typeof m === "number") {
@@ -160,6 +212,11 @@ export function openPortConnection(
       }
     } else if (m === CLOSE) {
       finish();
+    } else if (m !== null && typeof m === "object" && m.back instanceof ArrayBuffer) {
+      if (spareBytes + m.back.byteLength <= PORT_CONNECTION_SPARE_BYTES) {
+        spares.push(m.back);
+        spareBytes += m.back.byteLength;
+      }
     }
   };
   port.start?.();

@@ -84,6 +84,7 @@ function countedConnection(c: Connection, traffic: ShardTraffic): Connection {
       for (let i = 0; i < chunks.length; i++) traffic.bytesOut += chunks[i].length;
       return c.write(chunks);
     },
+    ...(c.giveBack === undefined ? {} : { giveBack: (frame: Uint8Array) => c.giveBack!(frame) }),
     pause: () => c.pause(),
     resume: () => c.resume(),
     close: (graceful) => c.close(graceful),

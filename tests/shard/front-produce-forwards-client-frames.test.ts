@@ -1,7 +1,7 @@
 /**
  * A sharded node's front forwards a Produce whose partitions are all one shard's as the client's own frame, not
- * decoded and re-encoded, and a frame in a buffer of its own (a large one, joined from several socket reads) moves
- * to the shard's thread without a copy. The client gets the same answers (offsets, acks=1 and acks=all, and acks=0
+ * re-encoded, in a message of its own: a frame alone in its buffer moves to the shard's thread without a copy,
+ * others are copied into a buffer the shard sent back. The client gets the same answers (offsets, acks=1 and acks=all, and acks=0
  * stored too), the records read back intact from both shards, and a Produce naming partitions of both shards is
  * still split and merged.
  */
@@ -16,7 +16,7 @@ import { startFrontOverShards } from "./front-fixture.ts";
 const TOPIC = "forwarded";
 const PARTITIONS = 4;
 
-test("a Produce for one shard reaches it as the client's frame, large frames move without a copy, answers unchanged", { timeout: 180_000 }, async () => {
+test("a Produce for one shard reaches it as the client's frame, frames alone in their buffer move, answers unchanged", { timeout: 180_000 }, async () => {
   const node = await startFrontOverShards();
   const kafka = new Kafka({ clientId: "forward", brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -47,7 +47,9 @@ test("a Produce for one shard reaches it as the client's frame, large frames mov
       }
     }
     assert.equal(router.producesForwarded, singleShardSends, "every single-shard Produce went on as the client's frame");
-    assert.ok(router.produceFramesMoved >= PARTITIONS, `the 300 KiB frames moved to the shards' threads (${router.produceFramesMoved} moved)`);
+    // On Bun a small frame read alone from the socket is the only thing in its buffer, which moves to the shard's
+    // thread as it is; the joined 300 KiB ones stay in the front's frame pool and are copied.
+    if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") assert.ok(router.produceFramesMoved > 0, "frames alone in their buffer moved");
 
     // A Produce naming partitions of both shards is split and merged (not counted as forwarded).
     const spanning = await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, value: `span-${p}` })) });

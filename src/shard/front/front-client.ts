@@ -64,18 +64,17 @@ export class FrontClient {
   }
 
   /**
-   * Forwards the client's request frame `frame` to `shard` as it came (no decode and re-encode; over a port its
-   * buffer moves when it is one of its own); resolves with the shard's answer (undefined for `noResponse`) and
-   * whether the frame moved, or null when the channel cannot forward frames (then nothing was sent).
+   * Forwards the client's request frame `frame` to `shard` as it came (no decode and re-encode; over a port in a
+   * message of its own, its buffer moved when {@link TakenFrame.movable}); resolves with the shard's answer
+   * (undefined for `noResponse`), or null when the channel cannot forward frames (then nothing was sent).
    */
-  async forwardFrame<T>(ctx: RequestContext, shard: number, frame: TakenFrame, noResponse: boolean): Promise<{ answer: T; moved: boolean } | null> {
+  async forwardFrame<T>(ctx: RequestContext, shard: number, frame: TakenFrame, noResponse: boolean): Promise<{ answer: T } | null> {
     this.sending++;
     try {
       const ch = await this.channel(shard);
       if (ch.forwardFrame === undefined) return null;
-      const moved = frame.owned && ch.movesFrames?.() === true;
-      const answer = await ch.forwardFrame<T>(ctx.header.requestApiKey, ctx.apiVersion, frame.body, { move: moved, noResponse, timeoutMs: SHARD_REQUEST_TIMEOUT_MS });
-      return { answer, moved };
+      const answer = await ch.forwardFrame<T>(ctx.header.requestApiKey, ctx.apiVersion, frame.body, { move: frame.movable, noResponse, timeoutMs: SHARD_REQUEST_TIMEOUT_MS });
+      return { answer };
     } finally {
       this.sending--;
       if (this.closed && this.sending === 0) this.closeChannels();

@@ -77,7 +77,7 @@ export class FrontRouter {
   servedClients = 0;
   /** Produce requests forwarded to their one shard as the client's frame (no decode and re-encode at the front). */
   producesForwarded = 0;
-  /** Of those, frames whose buffer moved to the shard's thread without a copy. */
+  /** Of those, frames whose buffer could move to the shard's thread without a copy (nothing else in it). */
   produceFramesMoved = 0;
 
   constructor(readonly deps: FrontHandlerDeps) {
@@ -150,12 +150,12 @@ async function forwardProduce(ctx: RequestContext, shard: number, req: any, f: F
   const sent = await f.client(ctx).forwardFrame<Record<string, any>>(ctx, shard, frame, noResponse);
   if (sent === null) return null; // not given back: the split path re-encodes the request's views of it
   f.producesForwarded++;
-  if (sent.moved) f.produceFramesMoved++;
+  if (frame.movable) f.produceFramesMoved++;
   if (noResponse) return NO_RESPONSE; // the shard may read the frame after this: it is never given back
   const res = sent.answer;
-  // The frame goes back to the connection's free buffers only when the shard is done with it: every partition
-  // answered without an error (a failed handler's off-loop work may still read it).
-  if (!sent.moved && res.responses.every((t: any) => t.partitionResponses.every((p: any) => p.errorCode === 0))) frame.release();
+  // A pooled frame (never a movable one) goes back to the connection's free buffers only when the shard is done
+  // with it: every partition answered without an error (a failed handler's off-loop work may still read it).
+  if (res.responses.every((t: any) => t.partitionResponses.every((p: any) => p.errorCode === 0))) frame.release();
   return rewriteProduce(res as any, f.face(ctx));
 }
 
