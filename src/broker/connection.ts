@@ -296,10 +296,11 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
         const pooled = poolable;
         poolable = false;
         returnable = false;
-        // A joined frame not kept for the pool, or a chunk holding only this frame's prefix (already read) and its
-        // body: nothing else reads its buffer.
+        // A joined or pooled frame, or a chunk holding only this frame's prefix (already read) and its body:
+        // nothing else reads its buffer.
         const alone = frame.byteOffset <= 4 && frame.byteOffset + frame.length === frame.buffer.byteLength;
-        return { body: frame, movable: !pooled && (owned || alone), release: () => pooled && opts.framePool!.give(frame) };
+        // A pooled frame that moved comes back to the pool from the other thread (its view here is detached).
+        return { body: frame, movable: owned || alone, release: () => pooled && frame.buffer.byteLength > 0 && opts.framePool!.give(frame) };
       };
     }
     const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs, encodeMs: 0, wokenByArrivalMs: -1 };

@@ -10,6 +10,8 @@
  * size, so a large buffer is not spent on a small frame.
  */
 
+import type { PortBuffers } from "../platform/port-connection.ts";
+
 /** Smallest frame body worth a pooled buffer (smaller ones usually arrive whole in one chunk). */
 export const POOLED_FRAME_MIN_BYTES = 64 * 1024;
 
@@ -49,6 +51,11 @@ export class FrameBufferPool {
     for (const b of this.free) if (b.buffer === whole.buffer) throw new Error("frame buffer given back twice");
     this.free.push(whole);
     this.freeBytes += whole.length;
+  }
+
+  /** This pool as free buffers for frames sent to and back from another thread (src/platform/port-connection.ts). */
+  forPorts(): PortBuffers {
+    return { take: (size) => (this.take(size)?.buffer as ArrayBuffer | undefined) ?? null, give: (buffer) => this.give(new Uint8Array(buffer)) };
   }
 
   /** Bytes of free buffers held now. */

@@ -26,6 +26,8 @@ export interface FrontListening {
   onConnectionClosed?: ConnectionOptions["onClosed"];
   /** Bind with SO_REUSEPORT, so the fronts of several threads share the port. */
   reusePort?: boolean;
+  /** Free buffers for large frames, shared with the front's channels to its shards (default: the listener's own). */
+  framePool?: FrameBufferPool;
 }
 
 /** Log sink of the listener. */
@@ -108,7 +110,7 @@ export async function startKafkaListener(
     security: security === undefined ? undefined : (c: Parameters<ListenerSecurity["session"]>[0]) => security.session(c),
     setTimer: (fn: () => void, ms: number) => clock.setTimer(fn, ms),
     onClosed: front.onConnectionClosed,
-    framePool: new FrameBufferPool(),
+    framePool: front.framePool ?? new FrameBufferPool(),
   };
   let accepting = true;
   let listener: Listener | null = null;

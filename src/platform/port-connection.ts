@@ -4,8 +4,8 @@
  *
  * On the port: an ArrayBuffer is data (the views of every write of one event-loop turn, copied into one fresh buffer
  * that is not zero-filled first, which is transferred, not cloned: one message per turn however many responses a
- * turn writes); a Uint8Array is data too: one request frame of `writeFrame` (a Produce a front forwards to its
- * shard) in a transferred buffer of its own, the sender's own when it may move, else a copy in a buffer the reader
+ * turn writes); a Uint8Array is data too: one request frame of `writeFrame` of at least
+ * {@link PORT_CONNECTION_OWN_FRAME_MIN_BYTES} (a Produce a front forwards to its shard) in a transferred buffer of its own, the sender's own when it may move, else a copy in a buffer the reader
  * sent back earlier; `{ back: ArrayBuffer }` is such a buffer sent back by the reader once its handler is done with
  * the frame (`giveBack`), so frames cost no fresh allocation and no garbage in either thread; a number
  * acknowledges that many delivered bytes (sent once {@link PORT_CONNECTION_ACK_BYTES} have been delivered, so
@@ -25,10 +25,23 @@ export const PORT_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
  * acknowledgement that brings it down to half (what is left unacknowledged is below this).
  */
 export const PORT_CONNECTION_ACK_BYTES = PORT_CONNECTION_WINDOW_BYTES / 4;
+/** Smallest `writeFrame` body sent in a message of its own (smaller ones are copied with the rest of their turn). */
+export const PORT_CONNECTION_OWN_FRAME_MIN_BYTES = 64 * 1024;
 /** Most bytes of buffers sent back by the reader that a writer keeps for its next frames. */
 export const PORT_CONNECTION_SPARE_BYTES = 2 * PORT_CONNECTION_WINDOW_BYTES;
 
 const CLOSE = "close";
+
+/**
+ * Free buffers a writer copies `writeFrame` bodies into and takes back the buffers the reader sends back into (a
+ * sharded node's front shares its listeners' frame buffer pool so; without one, a connection keeps its own).
+ */
+export interface PortBuffers {
+  /** A free buffer of at least `size` bytes, or null. */
+  take(size: number): ArrayBuffer | null;
+  /** A buffer sent back by the reader. */
+  give(buffer: ArrayBuffer): void;
+}
 
 /** The part of the web MessagePort used here (Bun's and Deno's, and node:worker_threads' ports alike). */
 export interface PortLike {
@@ -49,6 +62,7 @@ export function openPortConnection(
   onConnection: (c: Connection) => ConnectionHandler,
   remoteIp: string = remote,
   client: { principal?: string; listenerName?: string; fileSlices?: boolean } = {},
+  buffers?: PortBuffers,
 ): Connection {
   let unacked = 0;
   let blocked = false;
@@ -100,14 +114,13 @@ export function openPortConnection(
   /** Posts a frame's size prefix and body copied into a spare buffer (one of n to 2n bytes) or a fresh one. */
   const postFrameCopy = (prefix: Uint8Array, body: Uint8Array) => {
     const n = prefix.length + body.length;
-    let buf: ArrayBuffer | null = null;
-    for (let i = spares.length - 1; i >= 0; i--) {
+    let buf: ArrayBuffer | null = buffers?.take(n) ?? null;
+    for (let i = spares.length - 1; i >= 0 && buf === null; i--) {
       if (spares[i].byteLength < n || spares[i].byteLength > 2 * n) continue;
       buf = spares[i];
       spares[i] = spares[spares.length - 1];
       spares.pop();
       spareBytes -= buf.byteLength;
-      break;
     }
     buf ??= Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer;
     const out = new Uint8Array(buf, 0, n);
@@ -167,7 +180,7 @@ export function openPortConnection(
     },
     writeFrame(prefix, body, movable) {
       if (prefix.length !== 4 || body.length === 0) throw new Error(`port connection to ${remote}: a frame is a 4-byte prefix and a body`);
-      if (!closed) (frames ??= new Map()).set(body, movable);
+      if (!closed && body.length >= PORT_CONNECTION_OWN_FRAME_MIN_BYTES) (frames ??= new Map()).set(body, movable);
       return conn.write([prefix, body]);
     },
     giveBack(frame) {
@@ -213,7 +226,8 @@ export function openPortConnection(
     } else if (m === CLOSE) {
       finish();
     } else if (m !== null && typeof m === "object" && m.back instanceof ArrayBuffer) {
-      if (spareBytes + m.back.byteLength <= PORT_CONNECTION_SPARE_BYTES) {
+      if (buffers !== undefined) buffers.give(m.back);
+      else if (spareBytes + m.back.byteLength <= PORT_CONNECTION_SPARE_BYTES) {
         spares.push(m.back);
         spareBytes += m.back.byteLength;
       }

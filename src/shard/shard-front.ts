@@ -13,7 +13,7 @@ import type { MetadataStore } from "../cluster/metadata-store.ts";
 import { systemClock } from "../platform/clock.ts";
 import { nodeFileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { openPortConnection } from "../platform/port-connection.ts";
+import { openPortConnection, type PortBuffers } from "../platform/port-connection.ts";
 import { systemRandom } from "../platform/random.ts";
 import { messagePortPair } from "../platform/worker.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
@@ -56,7 +56,7 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
     count: d.count,
     home: d.index,
     metadata: d.metadata,
-    open(k: number, client: ShardClientInfo): Promise<BrokerChannel> {
+    open(k: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel> {
       return BrokerConnection.open(`shard-${k}`, 0, k, {
         clientId: client.clientId ?? "runnel-front",
         maxInFlight,
@@ -67,7 +67,7 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
           }
           const [mine, theirs] = messagePortPair();
           d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices } }, [theirs]);
-          openPortConnection(mine, `shard-${k}`, onConnection);
+          openPortConnection(mine, `shard-${k}`, onConnection, undefined, undefined, buffers);
           return Promise.resolve();
         },
       });

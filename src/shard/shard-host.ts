@@ -20,7 +20,7 @@ import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
-import { openPortConnection, refusePortConnection } from "../platform/port-connection.ts";
+import { openPortConnection, refusePortConnection, type PortBuffers } from "../platform/port-connection.ts";
 import { messagePortPair, spawnWorker, type WorkerHandle } from "../platform/worker.ts";
 import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.ts";
 import { serveMetadata } from "./metadata-mirror.ts";
@@ -216,22 +216,22 @@ export class ShardSet {
    * A raw connection to shard `shard` for `client` (Kafka frames both ways, as over TCP): `onConnection` gets the
    * front's end; the shard sees the client's address, principal and listener name.
    */
-  connect(shard: number, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler): Connection {
+  connect(shard: number, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler, buffers?: PortBuffers): Connection {
     const s = this.shards[shard];
     if (s === undefined) throw new Error(`no shard ${shard} of ${this.count}`);
     const [mine, theirs] = messagePortPair();
     s.link.post({ t: "accept", port: theirs, client }, [theirs]);
-    return openPortConnection(mine, `shard-${shard}`, onConnection);
+    return openPortConnection(mine, `shard-${shard}`, onConnection, undefined, undefined, buffers);
   }
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
-  open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
+  open(shard: number, client: AcceptedClient, buffers?: PortBuffers): Promise<BrokerChannel> {
     const { remote, remoteIp, principal, listenerName, clientId, fileSlices } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices }, onConnection);
+        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices }, onConnection, buffers);
         return Promise.resolve();
       },
     });

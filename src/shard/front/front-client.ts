@@ -6,6 +6,7 @@
 import type { BrokerChannel, RequestOptions } from "../../client/connection.ts";
 import type { RequestContext, TakenFrame } from "../../broker/api-handler.ts";
 import type { FrontShards, ShardClientInfo } from "./front-shards.ts";
+import type { PortBuffers } from "../../platform/port-connection.ts";
 
 /**
  * How long the front waits for a shard's answer: a shard is in the same process, so only the request's own wait
@@ -26,6 +27,8 @@ export class FrontClient {
     private readonly shards: FrontShards,
     /** Who this client is, for the shards. */
     readonly info: ShardClientInfo,
+    /** The front's frame buffers (forwarded Produce frames are copied into them and come back to them). */
+    private readonly buffers?: PortBuffers,
   ) {}
 
   /**
@@ -36,7 +39,7 @@ export class FrontClient {
     const channels = copied ? this.copyChannels : this.channels;
     let c = channels.get(shard);
     if (c === undefined) {
-      c = this.shards.open(shard, copied ? { ...this.info, fileSlices: false } : this.info);
+      c = this.shards.open(shard, copied ? { ...this.info, fileSlices: false } : this.info, this.buffers);
       channels.set(shard, c);
       c.catch(() => channels.delete(shard));
       return c;

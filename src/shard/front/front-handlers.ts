@@ -41,6 +41,7 @@ import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
 import { FrontClient } from "./front-client.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
+import type { PortBuffers } from "../../platform/port-connection.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
@@ -60,6 +61,8 @@ export interface FrontHandlerDeps {
   readonly fetchMaxBytes: number;
   /** The front's maps of segment files, through which it reads Fetch records the shards name (null: it asks for the bytes). */
   readonly segmentMaps?: SegmentMaps | null;
+  /** The front's frame buffers, shared by its listeners and its channels to the shards. */
+  readonly frameBuffers?: PortBuffers;
 }
 
 /** Serves one request at the front (the version range comes from the shards). */
@@ -97,7 +100,7 @@ export class FrontRouter {
         remote: ctx.remote,
         clientId: ctx.header.clientId ?? null,
         fileSlices: (this.deps.segmentMaps ?? null) !== null,
-      });
+      }, this.deps.frameBuffers);
       this.clients.set(key, c);
       this.servedClients++;
     }

@@ -5,6 +5,7 @@
  */
 import type { BrokerChannel } from "../../client/connection.ts";
 import type { MetadataStore } from "../../cluster/metadata-store.ts";
+import type { PortBuffers } from "../../platform/port-connection.ts";
 
 /** Who a front channel speaks for, so the shard's ACLs, quotas and logs see the real client. */
 export interface ShardClientInfo {
@@ -33,8 +34,11 @@ export interface FrontShards {
   readonly metadata: FrontMetadata;
   /** The shard for metadata-wide requests and what no shard owns (default 0; a shard's own front: itself). */
   readonly home?: number;
-  /** Opens a channel to shard `shard` speaking for `client` (closing it ends whatever waits on it). */
-  open(shard: number, client: ShardClientInfo): Promise<BrokerChannel>;
+  /**
+   * Opens a channel to shard `shard` speaking for `client` (closing it ends whatever waits on it); `buffers`: the
+   * front's frame buffers, which forwarded Produce frames are copied into and come back to.
+   */
+  open(shard: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel>;
 }
 
 /** How the node presents itself to clients: one broker. */

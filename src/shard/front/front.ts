@@ -6,6 +6,7 @@
 import type { BrokerConfig } from "../../broker/config.ts";
 import type { BrokerLogger } from "../../broker/broker.ts";
 import { FetchSessionCache } from "../../broker/fetch-sessions.ts";
+import { FrameBufferPool } from "../../broker/frame-buffer-pool.ts";
 import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "../../broker/kafka-listener.ts";
 import type { Clock } from "../../platform/clock.ts";
 import { fileIdentity, mmapSupported, type FileSystem } from "../../platform/fs.ts";
@@ -78,7 +79,10 @@ export class Front {
         return found;
       },
     };
+    // One pool for every listener's large frames and the shard channels' forwarded ones, which come back to it.
+    const framePool = new FrameBufferPool();
     const router = new FrontRouter({
+      frameBuffers: framePool.forPorts(),
       shards: d.shards,
       identity,
       fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
@@ -99,6 +103,7 @@ export class Front {
         const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, d.metrics, sec, limits, d.listen, {
           onConnectionClosed: (session, remote) => router.connectionClosed(session, remote),
           reusePort: d.reusePort ?? false,
+          framePool,
         });
         listeners.set(def.name, l);
       }
