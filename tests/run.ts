@@ -72,9 +72,9 @@ const DENO_SKIPS_BUN_BROKER_PROCESSES = [
 /**
  * Real-client test files that run a second time with every node the shared helpers start sharded
  * (`RUNNEL_TEST_SHARDS`, docs/sharding.md): client round trips, consumer groups, transactions, security at the
- * front, the HTTP side, crash, power-cut and disk-failure recovery. An include list, to keep CI under 30 minutes; a
- * few more files pass sharded by hand, and docs/sharding.md ("Tests") lists every file that does not run sharded
- * and why. Files that reach into an in-process Broker stay single-shard. The always-sharded tests run in the first pass.
+ * front, the HTTP side, crash, power-cut and disk-failure recovery, the Kafka differential suites. An include list:
+ * docs/sharding.md ("Tests") lists every file that does not run sharded and why. Files that reach into an
+ * in-process Broker stay single-shard. The always-sharded tests run in the first pass.
  */
 const SHARDED_SUITES: string[] = [
   // client round trips and admin
@@ -113,7 +113,10 @@ const SHARDED_SUITES: string[] = [
   "tests/durability/power-cut-keeps-acked-records.test.ts",
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
   "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
+  "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
+  "tests/transactions/pipelined-transactional-produce-keeps-sequence-order.test.ts",
+  "tests/transactions/produce-while-another-add-is-written-retries.test.ts",
   // TLS, SASL (PLAIN, SCRAM, OAUTHBEARER), mTLS principals and ACLs terminated at the front; CLI over SASL_SSL
   "tests/security/sasl-plain-scram-kafkajs.test.ts",
   "tests/security/tls-sasl-librdkafka.test.ts",
@@ -165,6 +168,26 @@ const SHARDED_SUITES: string[] = [
   "tests/http/console-escapes-record-contents.test.ts",
   "tests/http/console-acls-and-users.test.ts",
   "tests/http/console-over-https-with-basic-auth.test.ts",
+  // the Kafka differential suites (each answer matches a real Kafka JVM's), Java and Go codecs, the compression
+  // pipeline, 3,000 partitions under a 1,024 open-files limit, bench's broker metrics (112 s together at load 2-3)
+  "tests/oracle/admin-apis-match-kafka.test.ts",
+  "tests/oracle/consumer-groups-match-kafka.test.ts",
+  "tests/oracle/groups-transactions-match-kafka.test.ts",
+  "tests/oracle/produce-fetch-match-kafka.test.ts",
+  "tests/interop/java-consumer-protocol-groups.test.ts",
+  "tests/interop/java-compression-codecs.test.ts",
+  "tests/interop/go-clients-compression-codecs.test.ts",
+  "tests/broker/compression-pipeline.test.ts",
+  "tests/broker/many-partitions-under-low-fd-limit.test.ts",
+  "tests/cli/bench-broker-metrics-breakdown.test.ts",
+  // TLS key material reloaded by every accepting thread; max.connections node-wide, every thread's listener paused
+  "tests/security/tls-certificate-reload.test.ts",
+  "tests/broker/connection-limits-and-timeouts.test.ts",
+  // read over the wire where they read broker internals (DescribeClientQuotas, DescribeUserScramCredentials, Fetch)
+  "tests/cli/quota-commands.test.ts",
+  "tests/security/kafka-tools-scram-users.test.ts",
+  "tests/security/listeners-advertise-per-listener.test.ts",
+  "tests/interop/platformatic-kafka-idempotence-transactions-groups.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

@@ -135,6 +135,10 @@ export interface ClusterView {
   electLeaders(type: number, targets: readonly { topic: string; partition: number }[] | null): Promise<ElectionResult[]>;
   /** Reserves `size` producer ids cluster-wide, none below `floor`; the first of them. */
   reserveProducerIds(size: bigint, floor: bigint): Promise<bigint>;
+  /** KIP-112: this broker's replica of partition `partition` of topic `topicIdHex` went offline (a disk failure); the others are told (a node's shards). */
+  replicaOffline?(topicIdHex: string, partition: number): void;
+  /** KIP-112: the other brokers whose replica of the partition is known offline (a node's shards: their failed log dirs). */
+  offlineReplicas?(topicIdHex: string, partition: number): readonly number[];
 }
 
 /** Things tests may inject. */
@@ -789,9 +793,19 @@ export class Broker {
       const stand = PartitionLog.open(`/${topic.name}-${i}`, tp, topic.config, { fs: this.standInFs, clock: this.clock, logger: silentStorageLogger });
       const p = Partition.open(topic, i, stand, { ...this.partitionDeps, fs: this.standInFs }, roles);
       stand.takeOffline(e);
+      this.tellOffline(topic, i, stand);
       return p;
     }
+    this.tellOffline(topic, i, log);
     return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
+  }
+
+  /** Cluster mode: tells the cluster view when this broker's replica on `log` is (or goes) offline (KIP-112). */
+  private tellOffline(topic: Topic, i: number, log: PartitionLog): void {
+    const cluster = this.cluster;
+    if (cluster?.replicaOffline === undefined) return;
+    if (log.isOffline) cluster.replicaOffline(topic.idHex, i);
+    else log.onOffline = () => cluster.replicaOffline!(topic.idHex, i);
   }
 
   /**
@@ -1098,6 +1112,7 @@ export class Broker {
   offlineReplicas(p: PartitionState): number[] {
     const out = p.log.isOffline ? [this.nodeId] : [];
     if (this.cluster === null) return out;
+    for (const r of this.cluster.offlineReplicas?.(p.topic.idHex, p.index) ?? []) if (!out.includes(r)) out.push(r);
     const live = new Set(this.metadata.brokers().map((b) => b.nodeId));
     for (const r of p.replicas) if (!live.has(r) && !out.includes(r)) out.push(r);
     return out;

@@ -127,8 +127,9 @@ export async function startKafkaListener(
   const pause = () => {
     if (stopped || !accepting) return;
     accepting = false;
-    log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${listener?.port ?? port} until one closes`);
     listener?.pauseAccepting();
+    // logged once the listening socket is closed: from this line on, new connections to this thread are refused
+    log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${listener?.port ?? port} until one closes`);
   };
   // Counts shared with other threads (a sharded node): every change of the node's fullness, in any thread, pauses
   // or resumes this listener too, so the whole node stops accepting at the limit and accepts again below it.

@@ -4,7 +4,7 @@
  * `__transaction_state` partition) with a batched AddPartitionsToTxn over the inter-broker listener, verify-only or
  * adding the partitions. For Produce (`verifyAtRemoteCoordinator`, run before the request) that is verify-only up
  * to v11 and adding from v12 (the implicit add); the answers then decide each partition's append
- * (`remoteVerdict`). TxnOffsetCommit asks for the group's `__consumer_offsets` partition the same way. When the
+ * (kept in txn-verdicts.ts). TxnOffsetCommit asks for the group's `__consumer_offsets` partition the same way. When the
  * coordinator cannot be asked or is moving (no leader, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
  * COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS, a failed request) the write is told to retry: Produce with
  * NOT_ENOUGH_REPLICAS, TxnOffsetCommit with COORDINATOR_NOT_AVAILABLE, as Kafka answers.
@@ -16,15 +16,10 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { TRANSACTION_STATE_TOPIC } from "../transactions/transaction-log.ts";
 import { transactionPartitionFor } from "../transactions/transaction-coordinator.ts";
 import { IMPLICIT_ADD_PARTITIONS_MIN_VERSION, transactionalPartitions, type TransactionalWrite } from "./implicit-txn-partitions.ts";
+import { COORDINATOR_RETRY_LATER, keepVerdict } from "./txn-verdicts.ts";
 import type { Broker } from "./broker.ts";
 
-/** The remote coordinator's answer per partition ("topic\0partition" -> Kafka error code), by Produce request. */
-const verdicts = new WeakMap<object, Map<string, number>>();
-
 const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-
-/** Coordinator answers that mean "ask again later". */
-const RETRY_LATER = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.CONCURRENT_TRANSACTIONS]);
 
 /**
  * Asks the coordinator of `tid` whether `write`'s partitions are in the producer's ongoing transaction (or adds
@@ -63,7 +58,7 @@ async function askCoordinator(b: Broker, tid: string, write: TransactionalWrite,
 
 /**
  * Asks the remote coordinator about the partitions `req` writes transactionally; resolves once the answers are
- * kept for {@link remoteVerdict}. Null when there is nothing to ask (no transactional id, no transactional batch,
+ * kept as the request's verdicts (txn-verdicts.ts). Null when there is nothing to ask (no transactional id, no transactional batch,
  * this broker coordinates the id, or it is loading the id's partition: then NOT_ENOUGH_REPLICAS is kept at once).
  */
 export function verifyAtRemoteCoordinator(b: Broker, apiVersion: number, req: ProduceRequest): Promise<void> | null {
@@ -75,25 +70,12 @@ export function verifyAtRemoteCoordinator(b: Broker, apiVersion: number, req: Pr
   if (written === null) return null;
   if (here === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
     // this broker is loading the id's partition: the producer retries once it is loaded
-    verdicts.set(req, new Map(written.partitions.map((tp) => [keyOf(tp.topic, tp.partition), ErrorCode.NOT_ENOUGH_REPLICAS])));
+    keepVerdict(req, written.partitions, here);
     return null;
   }
   return askCoordinator(b, tid, written, apiVersion < IMPLICIT_ADD_PARTITIONS_MIN_VERSION).then((answers) => {
-    for (const [k, code] of answers) answers.set(k, RETRY_LATER.has(code) ? ErrorCode.NOT_ENOUGH_REPLICAS : produceCode(code));
-    verdicts.set(req, answers);
+    for (const tp of written.partitions) keepVerdict(req, [tp], answers.get(keyOf(tp.topic, tp.partition)) ?? ErrorCode.COORDINATOR_NOT_AVAILABLE);
   });
-}
-
-/** A coordinator's verification error as Produce answers it (as the local check does: fenced is INVALID_PRODUCER_EPOCH). */
-function produceCode(code: number): number {
-  if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
-  if (code === ErrorCode.INVALID_PRODUCER_ID_MAPPING) return ErrorCode.INVALID_TXN_STATE;
-  return code;
-}
-
-/** The remote coordinator's answer for `req`'s write to a partition, or undefined when none was asked. */
-export function remoteVerdict(req: object, topic: string, partition: number): number | undefined {
-  return verdicts.get(req)?.get(keyOf(topic, partition));
 }
 
 /**
@@ -104,5 +86,5 @@ export function remoteVerdict(req: object, topic: string, partition: number): nu
 export async function verifyOffsetsPartitionRemotely(b: Broker, tid: string, producerId: bigint, producerEpoch: number, tp: { topic: string; partition: number }, verifyOnly: boolean): Promise<number> {
   const answers = await askCoordinator(b, tid, { producerId, producerEpoch, partitions: [tp] }, verifyOnly);
   const code = answers.get(keyOf(tp.topic, tp.partition)) ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-  return RETRY_LATER.has(code) ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
+  return COORDINATOR_RETRY_LATER.has(code) ? ErrorCode.COORDINATOR_NOT_AVAILABLE : code;
 }

@@ -62,9 +62,37 @@ export class ProducerStateTable {
   /** Ongoing transactions: producer id -> first offset, in first-offset order (Map insertion order). */
   private readonly ongoingTxns = new Map<bigint, bigint>();
   private lastTxnFirstOffset = -1n;
+  /**
+   * Producers whose first transactional batch here is waiting to join the transaction (KIP-890 verification, as
+   * Kafka's VerificationStateEntry): the epoch and the lowest first sequence among those batches, by producer id.
+   */
+  private readonly joining = new Map<bigint, { epoch: number; lowestSeq: number }>();
+
+  /**
+   * A transactional batch of `pid` at `epoch` starting at `baseSeq` waits for this partition to join the
+   * producer's transaction (nothing is noted when its transaction is already open here). Until a transactional
+   * batch or marker of `pid` is appended here, a batch starting above the lowest such sequence is out of order: a
+   * later request that joined first must not overtake an earlier one refused meanwhile (even from a producer this
+   * partition does not know, whose first sequence is otherwise taken as it comes).
+   */
+  startJoining(pid: bigint, epoch: number, baseSeq: number): void {
+    if (this.ongoingTxns.has(pid)) return;
+    const j = this.joining.get(pid);
+    if (j !== undefined && epoch === j.epoch) {
+      if (baseSeq < j.lowestSeq) j.lowestSeq = baseSeq;
+      return;
+    }
+    if (j !== undefined && epoch < j.epoch) return;
+    if (j === undefined && this.joining.size >= MAX_PRODUCERS_PER_PARTITION) this.joining.delete(this.joining.keys().next().value!);
+    this.joining.set(pid, { epoch, lowestSeq: baseSeq });
+  }
 
   /** Decides whether a batch from `pid` with `epoch` and sequences [baseSeq, baseSeq+count) may be appended. */
   check(pid: bigint, epoch: number, baseSeq: number, count: number): SequenceCheck {
+    const j = this.joining.get(pid);
+    if (j !== undefined && baseSeq > j.lowestSeq) {
+      return { kind: "error", code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Out of order sequence number for producer ${pid}: its batch at sequence ${j.lowestSeq} has not joined the transaction yet, got ${baseSeq}` };
+    }
     const e = this.producers.get(pid);
     if (e === undefined) return { kind: "append" };
     if (epoch < e.epoch) {
@@ -149,14 +177,16 @@ export class ProducerStateTable {
   clear(): void {
     this.producers.clear();
     this.ongoingTxns.clear();
+    this.joining.clear();
     this.lastTxnFirstOffset = -1n;
   }
 
   // ---------------------------------------------------------------------------------------------------------
   // Transactions
 
-  /** Notes that `pid` wrote a transactional batch at `offset`; the first one opens its transaction here. */
+  /** Notes that `pid` wrote a transactional batch at `offset`; the first one opens its transaction here (and ends its {@link startJoining} wait). */
   beginTxn(pid: bigint, offset: bigint): void {
+    this.joining.delete(pid);
     if (this.ongoingTxns.has(pid)) return;
     // Appends are in offset order, so Map insertion order stays first-offset order.
     if (offset < this.lastTxnFirstOffset) throw new Error(`transaction of producer ${pid} starts at ${offset}, before ${this.lastTxnFirstOffset}`);
@@ -171,6 +201,7 @@ export class ProducerStateTable {
    * epoch starts at sequence 0. The marker's `coordinatorEpoch` is remembered for {@link markerProblem}.
    */
   completeTxn(pid: bigint, epoch: number, coordinatorEpoch = -1): bigint | null {
+    this.joining.delete(pid); // the transaction is over: what waited to join it is refused or retried in the next
     const first = this.ongoingTxns.get(pid);
     this.ongoingTxns.delete(pid);
     const e = this.producers.get(pid);

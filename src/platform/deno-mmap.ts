@@ -45,6 +45,14 @@ function openLibc(deno: DenoFfi): Libc | null {
   return null;
 }
 
+/** Whether {@link denoMmap} can map files here (Deno with FFI granted and libc found). */
+export function denoMmapSupported(): boolean {
+  const deno = (globalThis as { Deno?: DenoFfi }).Deno;
+  if (deno === undefined || typeof deno.dlopen !== "function") return false;
+  if (libc === undefined) libc = deno.permissions.querySync({ name: "ffi" }).state === "granted" ? openLibc(deno) : null;
+  return libc !== null;
+}
+
 /** Maps the whole of `path` read-only on Deno; null elsewhere, for an empty file, or when mapping fails. */
 export function denoMmap(path: string): Uint8Array | null {
   const deno = (globalThis as { Deno?: DenoFfi }).Deno;

@@ -7,7 +7,7 @@
 import * as nodeFs from "node:fs";
 import * as nodePath from "node:path";
 import { asyncFsyncSlots, MAX_ASYNC_FSYNCS_IN_FLIGHT } from "./fd-slots.ts";
-import { denoMmap } from "./deno-mmap.ts";
+import { denoMmap, denoMmapSupported } from "./deno-mmap.ts";
 
 export { MAX_ASYNC_FSYNCS_IN_FLIGHT };
 
@@ -122,6 +122,55 @@ class NodeFileHandle implements FileHandle {
   }
 }
 
+/** Which file a map returned by {@link nodeFileSystem}'s `mmap` shows: its path when mapped and its identity. */
+export interface MappedFile {
+  /** Path the file was mapped by. */
+  readonly path: string;
+  /** Device of the file (stat's `st_dev`). */
+  readonly dev: bigint;
+  /** Inode of the file (stat's `st_ino`): a file replaced at the same path (a rename over it) has another. */
+  readonly ino: bigint;
+  /** Byte offset of the map's first byte within its ArrayBuffer. */
+  readonly start: number;
+  /** Bytes mapped (the file's size when mapped). */
+  readonly length: number;
+}
+
+const mappedFiles = new WeakMap<ArrayBufferLike, MappedFile>();
+
+/**
+ * The file a view of an `mmap` map lies in and the view's byte position in it, or null when `view` is not a view of
+ * such a map (a buffer read by pread, a map whose path changed while it was taken, a simulated disk's).
+ */
+export function mappedFileOf(view: Uint8Array): { file: MappedFile; position: number } | null {
+  const file = mappedFiles.get(view.buffer);
+  if (file === undefined) return null;
+  const position = view.byteOffset - file.start;
+  if (position < 0 || position + view.length > file.length) return null;
+  return { file, position };
+}
+
+/** A file's identity: device and inode (stat's `st_dev`, `st_ino`). */
+export interface FileId {
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
+/** Device and inode of the file at `path` now, or null if there is none (stat follows symlinks). */
+export function fileIdentity(path: string): FileId | null {
+  try {
+    const s = nodeFs.statSync(path, { bigint: true });
+    return { dev: s.dev, ino: s.ino };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether {@link nodeFileSystem}'s `mmap` can map files in this runtime (Bun; Deno with FFI granted). */
+export function mmapSupported(): boolean {
+  return typeof (globalThis as { Bun?: BunLike }).Bun?.mmap === "function" || denoMmapSupported();
+}
+
 type BunLike = { mmap?: (path: string, opts?: { shared?: boolean }) => Uint8Array };
 
 /** The real file system. */
@@ -134,13 +183,23 @@ export const nodeFileSystem: FileSystem = {
     return new NodeFileHandle(path, nodeFs.openSync(path, "r"));
   },
   mmap(path) {
+    const before = fileIdentity(path);
     const bun = (globalThis as { Bun?: BunLike }).Bun;
-    if (!bun?.mmap) return denoMmap(path);
-    try {
-      return bun.mmap(path, { shared: true });
-    } catch {
-      return null;
+    let map: Uint8Array | null;
+    if (!bun?.mmap) map = denoMmap(path);
+    else {
+      try {
+        map = bun.mmap(path, { shared: true });
+      } catch {
+        map = null;
+      }
     }
+    // The path named the same file before and after the map was taken: the map is of that file (inode).
+    const after = map === null || before === null ? null : fileIdentity(path);
+    if (map !== null && before !== null && after !== null && before.dev === after.dev && before.ino === after.ino) {
+      mappedFiles.set(map.buffer, { path, dev: before.dev, ino: before.ino, start: map.byteOffset, length: map.length });
+    }
+    return map;
   },
   exists: (path) => nodeFs.existsSync(path),
   mkdirp: (path) => void nodeFs.mkdirSync(path, { recursive: true }),

@@ -28,6 +28,11 @@ export interface Connection {
   readonly principal?: string;
   /** A shard's connection from its node's front: the name of the listener the client connected to. */
   readonly listenerName?: string;
+  /**
+   * A shard's connection from its node's front, which maps the segment files itself: Fetch answers name where the
+   * records lie instead of carrying them (src/storage/record-slices.ts).
+   */
+  readonly fileSlices?: boolean;
 }
 
 /** A TLS server's key material and client-certificate policy (PEM text). */

@@ -36,14 +36,14 @@ export interface PortLike {
 /**
  * Runs one end of a connection over `port`: calls `onConnection` at once with the {@link Connection} and feeds
  * the returned handler. `remote` names the peer ("shard-1", or the front's client address) for logs; `remoteIp`
- * defaults to it; `client` carries who the front's client is (principal, listener name) to a shard.
+ * defaults to it; `client` carries who the front's client is (principal, listener name, whether it reads file slices) to a shard.
  */
 export function openPortConnection(
   port: PortLike,
   remote: string,
   onConnection: (c: Connection) => ConnectionHandler,
   remoteIp: string = remote,
-  client: { principal?: string; listenerName?: string } = {},
+  client: { principal?: string; listenerName?: string; fileSlices?: boolean } = {},
 ): Connection {
   let unacked = 0;
   let blocked = false;
@@ -94,6 +94,7 @@ export function openPortConnection(
     peerSubject: null,
     principal: client.principal,
     listenerName: client.listenerName,
+    fileSlices: client.fileSlices,
     write(chunks) {
       if (closed) return true;
       for (const c of chunks) {

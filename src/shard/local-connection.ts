@@ -16,6 +16,8 @@ export interface LocalEndInfo {
   principal?: string;
   /** The listener name the peer's session takes. */
   listenerName?: string;
+  /** The peer maps segment files itself (a front): Fetch answers name where records lie (`Connection.fileSlices`). */
+  fileSlices?: boolean;
 }
 
 interface End {
@@ -54,6 +56,7 @@ export function localConnectionPair(first: LocalEndInfo, second: LocalEndInfo, o
         peerSubject: null,
         principal: seenAs.principal,
         listenerName: seenAs.listenerName,
+        fileSlices: seenAs.fileSlices,
         write(chunks) {
           if (closed) return true;
           const peer = ends[peerIndex];

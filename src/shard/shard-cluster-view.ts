@@ -14,7 +14,7 @@ import { initialPartitionState } from "../cluster/partition-state.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { shardOf } from "./placement.ts";
-import type { ShardLink } from "./shard-link.ts";
+import type { LinkMessage, ShardLink } from "./shard-link.ts";
 
 /** Where the service gets producer id blocks (the node's `__runnel_producer_ids` file). */
 export type ProducerIdBlocks = (size: bigint, floor: bigint) => Promise<bigint>;
@@ -96,8 +96,39 @@ export function shardClusterService(store: LocalMetadataStore, count: number, pr
   };
 }
 
-/** Shard side: the ClusterView of shard `index`, served by the host over `link`. */
-export function shardClusterView(link: ShardLink, index: number, metadata: MetadataStore): ClusterView {
+/**
+ * Shard side: the replicas other shards of the node reported offline (KIP-112: their log dir failed), by topic id
+ * and partition, as the host relays them, so that this shard's Metadata lists them as the node's offline replicas
+ * whichever thread's front asks (the partition's owner alone knows its log is offline).
+ */
+export class OfflineReplicas {
+  private readonly byPartition = new Map<string, number[]>();
+
+  /** Takes the host's relays on `link`: made before the shard's broker starts, so that none is missed. */
+  constructor(link: ShardLink) {
+    link.on("replica-offline", (m) => {
+      const key = `${m.topicIdHex as string}/${m.partition as number}`;
+      const shards = this.byPartition.get(key) ?? [];
+      if (!shards.includes(m.shard as number)) this.byPartition.set(key, [...shards, m.shard as number]);
+    });
+  }
+
+  /** The shards whose replica of the partition is offline. */
+  of(topicIdHex: string, partition: number): readonly number[] {
+    return this.byPartition.get(`${topicIdHex}/${partition}`) ?? [];
+  }
+}
+
+/**
+ * Host side: relays shard `from`'s report of an offline replica to every other shard (each keeps them in its
+ * {@link OfflineReplicas}).
+ */
+export function relayOfflineReplicas(links: readonly ShardLink[], from: number, report: LinkMessage): void {
+  for (const [k, link] of links.entries()) if (k !== from) link.post({ t: "replica-offline", topicIdHex: report.topicIdHex, partition: report.partition, shard: from });
+}
+
+/** Shard side: the ClusterView of shard `index`, served by the host over `link`; `offline` keeps the other shards' offline replicas. */
+export function shardClusterView(link: ShardLink, index: number, metadata: MetadataStore, offline: OfflineReplicas): ClusterView {
   return {
     controllerId: () => 0,
     brokerEpoch: () => metadata.broker(index)?.brokerEpoch ?? -1,
@@ -107,5 +138,7 @@ export function shardClusterView(link: ShardLink, index: number, metadata: Metad
     alterReassignment: (topic, partition, target, allowRf) => link.call("cluster.alterReassignment", [topic, partition, target, allowRf]),
     electLeaders: (type, targets) => link.call("cluster.electLeaders", [type, targets]),
     reserveProducerIds: (size, floor) => link.call("cluster.reserveProducerIds", [size, floor]),
+    replicaOffline: (topicIdHex, partition) => link.post({ t: "replica-offline", topicIdHex, partition }),
+    offlineReplicas: (topicIdHex, partition) => offline.of(topicIdHex, partition),
   };
 }

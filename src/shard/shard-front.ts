@@ -66,7 +66,7 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
             return Promise.resolve();
           }
           const [mine, theirs] = messagePortPair();
-          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName } }, [theirs]);
+          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices } }, [theirs]);
           openPortConnection(mine, `shard-${k}`, onConnection);
           return Promise.resolve();
         },

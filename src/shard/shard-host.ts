@@ -26,7 +26,7 @@ import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.
 import { serveMetadata } from "./metadata-mirror.ts";
 import { placeOnShards } from "./placement.ts";
 import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
-import { shardClusterService } from "./shard-cluster-view.ts";
+import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
@@ -168,6 +168,7 @@ export class ShardSet {
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));
       link.on("stopped", () => onStopped());
+      link.on("replica-offline", (m) => relayOfflineReplicas(shards.map((s) => s.link), k, m));
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
       let failStart: (why: string) => void = () => {};
       started.push(
@@ -224,12 +225,12 @@ export class ShardSet {
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
   open(shard: number, client: AcceptedClient): Promise<BrokerChannel> {
-    const { remote, remoteIp, principal, listenerName, clientId } = client;
+    const { remote, remoteIp, principal, listenerName, clientId, fileSlices } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, { remote, remoteIp, principal, listenerName }, onConnection);
+        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices }, onConnection);
         return Promise.resolve();
       },
     });

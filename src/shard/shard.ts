@@ -20,7 +20,7 @@ import { shardFileSuffix } from "../storage/log-dir-share.ts";
 import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
-import { shardClusterView } from "./shard-cluster-view.ts";
+import { OfflineReplicas, shardClusterView } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 import { startShardFront } from "./shard-front.ts";
 import { localConnectionPair } from "./local-connection.ts";
@@ -61,6 +61,8 @@ export interface AcceptedClient {
   listenerName?: string;
   /** The client's `client.id`, or null. */
   clientId?: string | null;
+  /** The front reads Fetch records through its own maps of the segment files (`Connection.fileSlices`). */
+  fileSlices?: boolean;
 }
 
 /** The address part of "host:port" (IPv6 "[::1]:port" too). */
@@ -76,6 +78,7 @@ function countedConnection(c: Connection, traffic: ShardTraffic): Connection {
     remoteIp: c.remoteIp,
     principal: c.principal,
     listenerName: c.listenerName,
+    fileSlices: c.fileSlices,
     peerSubject: c.peerSubject,
     write(chunks) {
       for (let i = 0; i < chunks.length; i++) traffic.bytesOut += chunks[i].length;
@@ -98,6 +101,7 @@ function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
  */
 export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
   const link = new ShardLink(port);
+  const offlineReplicas = new OfflineReplicas(link);
   const metadata = MetadataMirror.open(link);
   let askStop!: () => void;
   const stopAsked = new Promise<void>((r) => (askStop = r));
@@ -114,7 +118,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   };
   const traffic: ShardTraffic = { bytesIn: 0, bytesOut: 0 };
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
-    const who = { principal: client.principal, listenerName: client.listenerName };
+    const who = { principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices };
     openPortConnection(p, client.remote, (c) => {
       const h = track(countedConnection(c, traffic), onConnection);
       return { onData: (b) => ((traffic.bytesIn += b.length), h.onData(b)), onDrain: () => h.onDrain(), onClose: () => h.onClose() };
@@ -128,7 +132,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   /** A client of this shard's own front reaching this shard's broker inside the thread (no port, no copy). */
   const acceptLocal = (client: AcceptedClient, onFrontEnd: (c: Connection) => ConnectionHandler) => {
     const self = `shard-${init.index}`;
-    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName }, onFrontEnd, (c) => {
+    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices }, onFrontEnd, (c) => {
       if (acceptor === null) throw new Error(`shard ${init.index} is not listening`);
       return track(c, acceptor);
     });
@@ -166,7 +170,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
-      cluster: shardClusterView(link, init.index, mirror),
+      cluster: shardClusterView(link, init.index, mirror, offlineReplicas),
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),

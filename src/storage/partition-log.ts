@@ -193,6 +193,8 @@ export class PartitionLog {
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
   onIoError: ((e: unknown) => void) | null = null;
+  /** Called once when the log goes offline, by its own I/O error or its log dir's (KIP-112). */
+  onOffline: (() => void) | null = null;
   /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
   onRoll: ((baseOffset: bigint) => void) | null = null;
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
@@ -609,9 +611,7 @@ export class PartitionLog {
     if (this.flushQueued !== null) return this.flushQueued;
     if (this.flushInFlight === null) return this.startFlush();
     if (this.leo <= this.flushInFlightTarget && this.pendingSealed.length === 0) return this.flushInFlight;
-    // Not with preallocate: the deterministic simulation (tests/sim) loses acknowledged records with both on.
-    const overlapping = this.cfg.preallocate ? 1 : (this.deps.maxOverlappingFlushes ?? DEFAULT_MAX_OVERLAPPING_FLUSHES);
-    if (this.flushesRunning < overlapping) return this.startFlush();
+    if (this.flushesRunning < (this.deps.maxOverlappingFlushes ?? DEFAULT_MAX_OVERLAPPING_FLUSHES)) return this.startFlush();
     const queued = this.flushInFlight.then(noop, noop).then(() => {
       this.flushQueued = null;
       return this.startFlush();
@@ -684,12 +684,14 @@ export class PartitionLog {
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
     this.onIoError?.(e);
+    this.onOffline?.();
   }
 
   /** Takes the log offline because its log dir failed (another log's I/O error); reads and writes refuse from now on. */
   takeOffline(cause: unknown): void {
     if (this.offline !== null) return;
     this.offline = cause;
+    this.onOffline?.();
   }
 
   /** The view of this log a compaction pass works through. */

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
 
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
@@ -59,15 +60,25 @@ test("idle connections and half-sent or trickled frames are closed by their dead
   }
 });
 
+/** How many threads have logged that they stopped accepting at max.connections=3. */
+const paused = (lines: string[]) => lines.filter((l) => l.includes("max.connections=3 open connections: not accepting")).length;
+
 test("max.connections: the listener stops accepting at the limit and accepts again when a connection closes", async () => {
-  const b = await startTestBroker({ "max.connections": "3" });
+  const lines: string[] = [];
+  const b = await startTestBroker({ "max.connections": "3" }, undefined, lines);
   const socks: net.Socket[] = [];
   try {
+    const threads = await acceptingThreads(lines);
     for (let i = 0; i < 3; i++) {
       const r = await tryConnect(b.port);
       assert.equal(r.outcome, "connected");
       socks.push(r.sock);
     }
+    // The positive event: every thread that accepts clients (one, or a sharded node's main front and shard threads,
+    // each with its own listening socket) has stopped listening. A connection that reached a listening socket
+    // before that (its TCP handshake completes in the kernel) would be accepted and closed at once, not served.
+    for (let i = 0; i < 600 && paused(lines) < threads; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(paused(lines), threads, `every accepting thread stopped accepting:\n${lines.join("\n")}`);
     const refused = await tryConnect(b.port);
     socks.push(refused.sock);
     assert.equal(refused.outcome, "ECONNREFUSED", "the fourth is not accepted");

@@ -1,6 +1,7 @@
 /**
  * An acks=all Produce is answered only after an fdatasync that covers its batch has completed, with per-partition
- * group commit and with broker-wide flush rounds (`runnel.log.flush.rounds=true`). The broker runs on a file
+ * group commit, with broker-wide flush rounds (`runnel.log.flush.rounds=true`), with overlapping flushes and with
+ * `log.preallocate` (alone and with overlapping flushes). The broker runs on a file
  * system that delays every segment fdatasync by a varying few milliseconds and notes, when one completes, how
  * many bytes of that file it made durable; each acknowledgement the producer gets is checked against what was
  * durable at that moment: the end of its batch in the segment file must be.
@@ -26,7 +27,9 @@ function batchEnds(file: string): Map<number, number> {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const ends = new Map<number, number>();
   for (let at = 0; at + LOG_OVERHEAD <= buf.length; ) {
-    const end = at + LOG_OVERHEAD + dv.getInt32(at + BATCH_LENGTH_OFFSET);
+    const length = dv.getInt32(at + BATCH_LENGTH_OFFSET);
+    if (length === 0) break; // a preallocated zero tail (log.preallocate)
+    const end = at + LOG_OVERHEAD + length;
     const last = Number(dv.getBigInt64(at)) + dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET);
     ends.set(last, end);
     at = end;
@@ -38,6 +41,9 @@ const MODES: Record<string, string>[] = [
   { "runnel.log.flush.rounds": "false" },
   { "runnel.log.flush.rounds": "true" },
   { "runnel.log.flush.overlapping": "2" },
+  // The zero fill's own fdatasync must not let a flush that finds the segment clean answer before it completes.
+  { "log.preallocate": "true" },
+  { "log.preallocate": "true", "runnel.log.flush.overlapping": "2" },
 ];
 for (const mode of MODES) {
   const label = Object.entries(mode).map(([k, v]) => `${k}=${v}`).join(" ");

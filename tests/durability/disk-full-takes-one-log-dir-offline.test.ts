@@ -20,6 +20,8 @@ import { brokerLogLine, logDirErrors, parseAcks, partitionInEachDir, readPartiti
 const TOPIC = "full";
 const VALUE_BYTES = 4096;
 const PRODUCER = path.join(import.meta.dirname, "acked_producer.py");
+/** Connections that each ask Metadata (a sharded node's accepting threads each answer from their own view). */
+const METADATA_CONNECTIONS = 12;
 
 const skip =
   (process.getuid?.() !== 0 && "mounting tmpfs log dirs needs root: disk-full test skipped") ||
@@ -76,19 +78,27 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
         topics: [{ topic: TOPIC, partitions: [{ partition: inB, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "",
       });
       assert.equal(fetched.responses[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, "the offline partition answers KAFKA_STORAGE_ERROR");
-      // Metadata follows the metadata store, which learns of the offline dir after the log does (on a sharded node
-      // from the shard, through the host): wait for it.
-      const offlineReplicas = async () => {
-        const md = await c.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      // Metadata lists the broker as an offline replica on every connection: on a sharded node each accepting
+      // thread answers from its own shard, which hears of another shard's offline replica through the host, so
+      // several connections (the kernel spreads them over the threads) ask, each until it shows.
+      const offlineReplicas = async (conn: RawClient) => {
+        const md = await conn.request(3, 12, { topics: [{ name: TOPIC, topicId: new Uint8Array(16) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
         return new Map<number, number[]>(md.topics[0].partitions.map((p: { partitionIndex: number; offlineReplicas: number[] }) => [p.partitionIndex, p.offlineReplicas]));
       };
-      let offline = await offlineReplicas();
-      for (let i = 0; i < 300 && offline.get(inB)?.length !== 1; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        offline = await offlineReplicas();
+      for (let n = 0; n < METADATA_CONNECTIONS; n++) {
+        const conn = n === 0 ? c : await RawClient.connect(b.port);
+        try {
+          let offline = await offlineReplicas(conn);
+          for (let i = 0; i < 300 && offline.get(inB)?.length !== 1; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+            offline = await offlineReplicas(conn);
+          }
+          assert.deepEqual(offline.get(inB), [1], `connection ${n}: Metadata lists the broker as an offline replica of the partition on the full disk`);
+          assert.deepEqual(offline.get(inA), []);
+        } finally {
+          if (conn !== c) conn.close();
+        }
       }
-      assert.deepEqual(offline.get(inB), [1], "Metadata lists the broker as an offline replica of the partition on the full disk");
-      assert.deepEqual(offline.get(inA), []);
     } finally {
       c.close();
     }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as tls from "node:tls";
 import { haveCommand, runProc } from "../support/proc.ts";
+import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { certSkip, reissueServerKeystore, startSecureBroker } from "./test-certs.ts";
 
 const skip = certSkip || (haveCommand("kcat") ? false : "kcat is not installed (tests/setup.sh installs it as root)");
@@ -29,27 +30,18 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   assert.ok(cond(), what);
 }
 
-/**
- * How many threads accept the broker's clients, each reloading the TLS material on its own: 1 for a single broker; on
- * a sharded node the main thread's front plus the shard threads that say they accept clients too.
- */
-async function acceptingThreads(lines: string[]): Promise<number> {
-  if (!lines.some((l) => l.includes("front of node"))) return 1;
-  const said = /(\d+) of \d+ shard threads accept clients too/;
-  for (let i = 0; i < 600 && !lines.some((l) => said.test(l)); i++) await new Promise((r) => setTimeout(r, 50));
-  const line = lines.find((l) => said.test(l));
-  return 1 + (line === undefined ? 0 : Number(said.exec(line)![1]));
-}
-
 test("a changed keystore file is used for new TLS connections; a broken one is reported and ignored", { skip, timeout: 120_000 }, async () => {
   const secure = await startSecureBroker((c) => ({ listeners: "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0", "ssl.keystore.location": c.serverKeystore, "ssl.reload.check.interval.ms": "100" }));
   try {
     const port = secure.broker.broker.listenerPort("SSL");
     const before = await serialOf(port, secure.certs.caCert);
+    // Every accepting thread has read the first keystore before it changes (a sharded node's shard threads start
+    // their fronts after the main one listens; one started after the change would serve the new file from the
+    // start and have nothing to reload).
+    const threads = await acceptingThreads(secure.logLines);
     const next = reissueServerKeystore(secure.certs, "server2");
     fs.writeFileSync(`${secure.certs.serverKeystore}.tmp`, next);
     fs.renameSync(`${secure.certs.serverKeystore}.tmp`, secure.certs.serverKeystore);
-    const threads = await acceptingThreads(secure.logLines);
     const logged = (text: string) => secure.logLines.filter((l) => l.includes(text)).length >= threads;
     await until("the reload is logged by every accepting thread", () => logged("listener SSL: reloaded the TLS key and certificates"));
     const after = await serialOf(port, secure.certs.caCert);

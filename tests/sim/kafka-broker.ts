@@ -241,6 +241,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
           if (acks === -1) {
             values.forEach((value, i) => acked[partition].push({ producer: 1, idempotent: false, value, offset: r.baseOffset + BigInt(i) }));
             stats.ackedAll += values.length;
+            sim.trace(`plain ${values.join(",")} acked at ${partition}/${r.baseOffset}`);
           }
           break;
         }

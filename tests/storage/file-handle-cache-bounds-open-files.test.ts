@@ -8,46 +8,10 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type FileHandle, type FileSystem, nodeFileSystem } from "../../src/platform/fs.ts";
 import { FileHandleCache, logOpenFilesBudget, MIN_LOG_OPEN_FILES, RESERVED_FDS } from "../../src/storage/file-handle-cache.ts";
 import { openTestLog } from "./log-fixture.ts";
+import { countingFileSystem } from "./counting-file-system.ts";
 import { makeRecordsBatch } from "./batch-fixture.ts";
-
-/** The real file system, counting descriptors open now and at most; fdatasync can be held open by the test. */
-function countingFileSystem() {
-  const stats = { open: 0, maxOpen: 0, opens: 0, hold: null as Promise<void> | null, syncingClosed: 0 };
-  const wrap = (h: FileHandle): FileHandle => {
-    stats.open++;
-    stats.opens++;
-    stats.maxOpen = Math.max(stats.maxOpen, stats.open);
-    let closed = false;
-    let syncing = 0;
-    return {
-      path: h.path,
-      size: () => h.size(),
-      read: (b, p) => h.read(b, p),
-      write: (b, p) => h.write(b, p),
-      writev: (b, p) => h.writev(b, p),
-      async datasync() {
-        syncing++;
-        if (stats.hold) await stats.hold;
-        await h.datasync();
-        syncing--;
-      },
-      datasyncNow: () => h.datasyncNow(),
-      truncate: (n) => h.truncate(n),
-      close() {
-        if (closed) return;
-        if (syncing > 0) stats.syncingClosed++;
-        closed = true;
-        stats.open--;
-        h.close();
-      },
-    };
-  };
-  const fsys: FileSystem = { ...nodeFileSystem, open: (p, c) => wrap(nodeFileSystem.open(p, c)), openRead: (p) => wrap(nodeFileSystem.openRead(p)) };
-  return { fs: fsys, stats };
-}
 
 test("50 files through a cache of 8: at most 8 descriptors, every byte read back after reopening", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-fdcache-"));

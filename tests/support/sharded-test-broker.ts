@@ -98,3 +98,17 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
     },
   };
 }
+
+/**
+ * How many threads accept the node's clients, each with its own listener sockets, TLS material and pause at
+ * `max.connections`: 1 for a single broker; for a sharded node (its log `lines`) the main thread's front plus the
+ * shard threads that say they accept clients too, waiting up to 30 s for that line (the test helpers return once the
+ * main front listens, before the shard threads' fronts have started).
+ */
+export async function acceptingThreads(lines: string[]): Promise<number> {
+  if (!lines.some((l) => l.includes("front of node"))) return 1;
+  const said = /(\d+) of \d+ shard threads accept clients too/;
+  for (let i = 0; i < 600 && !lines.some((l) => said.test(l)); i++) await new Promise((r) => setTimeout(r, 50));
+  const line = lines.find((l) => said.test(l));
+  return 1 + (line === undefined ? 0 : Number(said.exec(line)![1]));
+}

@@ -22,8 +22,9 @@ import { CloseConnection, NO_RESPONSE, type ApiHandler, type HandlerResult } fro
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { validateProduceRecords, type BatchProducerInfo, type ProduceValidation } from "../produce-validation.ts";
 import { appendInArrivalOrder } from "../partition-append-order.ts";
-import { addPartitionsImplicitly } from "../implicit-txn-partitions.ts";
-import { remoteVerdict, verifyAtRemoteCoordinator } from "../remote-txn-verification.ts";
+import { addPartitionsImplicitly, noteJoining } from "../implicit-txn-partitions.ts";
+import { verifyAtRemoteCoordinator } from "../remote-txn-verification.ts";
+import { txnVerdict } from "../txn-verdicts.ts";
 
 /** Requests whose transactional partitions were already offered to the transaction (see addPartitionsImplicitly). */
 const implicitlyAdded = new WeakSet<object>();
@@ -48,6 +49,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
       // still waiting here: it waits for that one, then looks again (Kafka reads the next request only after answering).
       if (!implicitlyAdded.has(req)) {
         implicitlyAdded.add(req);
+        noteJoining(b, ctx.apiVersion, req);
         const joinFirst = () => addPartitionsImplicitly(b, ctx.apiVersion, req) ?? verifyAtRemoteCoordinator(b, ctx.apiVersion, req);
         const earlier = ctx.connection === undefined ? undefined : joiningOn.get(ctx.connection);
         const adding = earlier === undefined ? joinFirst() : earlier.then(joinFirst);
@@ -89,7 +91,7 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
             partitionResponses.push(errorPartition(pd.index, code, null));
             continue;
           }
-          const r = appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, remoteVerdict(req, p.topic.name, p.index));
+          const r = appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, txnVerdict(req, p.topic.name, p.index));
           if (r instanceof Promise) {
             const slot = partitionResponses.length;
             partitionResponses.push(errorPartition(pd.index, ErrorCode.UNKNOWN_SERVER_ERROR, null)); // replaced below
@@ -268,8 +270,8 @@ function appendValidated(
 /**
  * Transactions: refuses control batches from clients, and a transactional batch unless it comes from the
  * producer's ongoing transaction at its current epoch with this partition in it: checked by this broker's
- * coordinator, or `verdict` when another broker's coordinator was asked (remote-txn-verification.ts). Null when
- * the records may go on.
+ * coordinator, or `verdict` when a coordinator already answered for this request (another broker's asked, or this
+ * one busy with the implicit add: txn-verdicts.ts). Null when the records may go on.
  */
 function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, batches: readonly BatchProducerInfo[], apiVersion: number, verdict: number | undefined): ProduceResponsePartitionProduceResponse | null {
   let transactional = false;

@@ -56,6 +56,7 @@ import { authorizedHandler } from "./authorized-handler.ts";
 import { describeClientQuotasHandler } from "./48_describe_client_quotas.ts";
 import { alterClientQuotasHandler } from "./49_alter_client_quotas.ts";
 import { quotaThrottledHandler } from "./quota-throttled-handler.ts";
+import { fileSlicedFetchHandler } from "./fetch-file-slices.ts";
 import { requestQuotaHandler } from "./request-quota-handler.ts";
 import { mutationQuotaHandler, type MutationQuotaView } from "./mutation-quota-handler.ts";
 import { alterPartitionReassignmentsHandler } from "./45_alter_partition_reassignments.ts";
@@ -121,7 +122,8 @@ export function buildHandlers(b: Broker, extra: readonly HandlerFactory[] = []):
       : h.apiKey === 19 || h.apiKey === 20 || h.apiKey === 37 ? mutationQuotaHandler(h, b.clientQuotas, b.mutationRates, b.clock, mutationView)
       : h;
     const authorized = b.authorizer === null ? limited : authorizedHandler(limited, b.authorizer, (id) => b.topicsById.get(id)?.name);
-    table[h.apiKey] = requestQuotaHandler(authorized, b.clientQuotas, b.quotaRates, b.clock);
+    const served = requestQuotaHandler(authorized, b.clientQuotas, b.quotaRates, b.clock);
+    table[h.apiKey] = h.apiKey === 1 ? fileSlicedFetchHandler(served) : served;
   }
   return table;
 }

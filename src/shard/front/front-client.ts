@@ -16,6 +16,8 @@ export const SHARD_REQUEST_TIMEOUT_MS = 30 * 60_000;
 /** The channels of one client connection. */
 export class FrontClient {
   private readonly channels = new Map<number, Promise<BrokerChannel>>();
+  /** Channels whose Fetch answers carry the record bytes (for slices the front could not read itself). */
+  private readonly copyChannels = new Map<number, Promise<BrokerChannel>>();
   private closed = false;
   /** Sends not finished yet (a channel opening, a request written, an answer awaited). */
   private sending = 0;
@@ -26,27 +28,34 @@ export class FrontClient {
     readonly info: ShardClientInfo,
   ) {}
 
-  /** The client's channel to `shard`, opened on first use (and again after it closed). */
-  channel(shard: number): Promise<BrokerChannel> {
-    let c = this.channels.get(shard);
+  /**
+   * The client's channel to `shard`, opened on first use (and again after it closed); with `copied`, the one whose
+   * Fetch answers carry the record bytes even when the front reads file slices.
+   */
+  channel(shard: number, copied = false): Promise<BrokerChannel> {
+    const channels = copied ? this.copyChannels : this.channels;
+    let c = channels.get(shard);
     if (c === undefined) {
-      c = this.shards.open(shard, this.info);
-      this.channels.set(shard, c);
-      c.catch(() => this.channels.delete(shard));
+      c = this.shards.open(shard, copied ? { ...this.info, fileSlices: false } : this.info);
+      channels.set(shard, c);
+      c.catch(() => channels.delete(shard));
       return c;
     }
     return c.then((ch) => {
       if (!ch.closed) return ch;
-      if (this.channels.get(shard) === c) this.channels.delete(shard);
-      return this.channel(shard);
+      if (channels.get(shard) === c) channels.delete(shard);
+      return this.channel(shard, copied);
     });
   }
 
-  /** Sends `body` to `shard` at the client's version of the API and resolves with the shard's answer. */
-  async send<T>(ctx: RequestContext, shard: number, body: unknown, opts: RequestOptions = {}): Promise<T> {
+  /**
+   * Sends `body` to `shard` at the client's version of the API and resolves with the shard's answer; `copied`: on
+   * the channel whose Fetch answers carry the record bytes.
+   */
+  async send<T>(ctx: RequestContext, shard: number, body: unknown, opts: RequestOptions = {}, copied = false): Promise<T> {
     this.sending++;
     try {
-      const ch = await this.channel(shard);
+      const ch = await this.channel(shard, copied);
       return await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
     } finally {
       this.sending--;
@@ -69,7 +78,9 @@ export class FrontClient {
   }
 
   private closeChannels(): void {
-    for (const c of this.channels.values()) c.then((ch) => ch.close(), () => {});
-    this.channels.clear();
+    for (const channels of [this.channels, this.copyChannels]) {
+      for (const c of channels.values()) c.then((ch) => ch.close(), () => {});
+      channels.clear();
+    }
   }
 }

@@ -7,7 +7,9 @@
  * and the client may wait, each shard is long-polled on its own short-lived channel and the front answers when the
  * first one brings data or an error (a shard answers early only then), closing the others, which ends their waits.
  * Record data passes from the shards' answers to the client's as views (the response encoder sends large payloads
- * as their own chunks); the response keeps `max_bytes`, dropping records past it after the first partition with
+ * as their own chunks): with the front's segment maps, the shards name where the records lie and the front views
+ * its own map of each file (src/shard/front/segment-maps.ts), asking a shard again for the bytes of a partition
+ * whose file it could not map as named; the response keeps `max_bytes`, dropping records past it after the first partition with
  * data (the client fetches those again), as a single broker stops reading there.
  */
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
@@ -22,6 +24,7 @@ import { SHARD_REQUEST_TIMEOUT_MS, type FrontClient } from "./front-client.ts";
 import { rewriteFetch, type NodeFace } from "./node-rewrite.ts";
 import { mergeTop } from "./partition-split.ts";
 import { MAX_FETCH_WAIT_MS } from "../../broker/apis/01_fetch.ts";
+import type { SegmentMaps } from "./segment-maps.ts";
 
 /** What the front's Fetch needs. */
 export interface FrontFetchDeps {
@@ -31,6 +34,8 @@ export interface FrontFetchDeps {
   readonly sessions: FetchSessionCache;
   /** `fetch.max.bytes`. */
   readonly fetchMaxBytes: number;
+  /** The front's maps of segment files, through which it reads the records the shards name (null: answers carry bytes). */
+  readonly segmentMaps: SegmentMaps | null;
   /** The channels of the request's client. */
   client(ctx: RequestContext): FrontClient;
   /** The node as the request's client sees it. */
@@ -78,13 +83,17 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       if (byShard.size === 0) return respond([]);
       if (byShard.size === 1) {
         const [[shard, ws]] = byShard;
-        return respond([await client.send<FetchResponse>(ctx, shard, subFetch(req, v, ws, waitMs, req.minBytes), { timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS })]);
+        const sub = subFetch(req, v, ws, waitMs, req.minBytes);
+        return respond([await withRecords(deps.segmentMaps, ctx, client, shard, sub, await client.send<FetchResponse>(ctx, shard, sub, { timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }))]);
       }
       const shards = [...byShard.keys()];
-      const first = await Promise.all(shards.map((s) => client.send<FetchResponse>(ctx, s, subFetch(req, v, byShard.get(s)!, 0, req.minBytes))));
+      const first = await Promise.all(shards.map(async (s) => {
+        const sub = subFetch(req, v, byShard.get(s)!, 0, req.minBytes);
+        return withRecords(deps.segmentMaps, ctx, client, s, sub, await client.send<FetchResponse>(ctx, s, sub));
+      }));
       const news = first.reduce((n, a) => n + answerNews(a).bytes, 0);
       if (news >= req.minBytes || waitMs === 0 || first.some((a) => answerNews(a).error)) return respond(first);
-      const polled = await longPoll(ctx, client, shards.map((s) => ({ shard: s, request: subFetch(req, v, byShard.get(s)!, waitMs, req.minBytes) })), waitMs);
+      const polled = await longPoll(ctx, client, deps.segmentMaps, shards.map((s) => ({ shard: s, request: subFetch(req, v, byShard.get(s)!, waitMs, req.minBytes) })), waitMs);
       return respond([...first, ...polled]);
     },
   };
@@ -141,6 +150,45 @@ function subFetch(req: FetchRequest, v: number, ws: readonly Wanted[], maxWaitMs
   return sub;
 }
 
+/**
+ * `a` (the answer of `shard` to `sent`) with every records value the shard gave in slice form read through the
+ * front's maps; the partitions whose slices could not be read as named (a file deleted, compacted or replaced since
+ * the answer) are fetched from `shard` again at once with their bytes, and their answers replace those entries.
+ */
+async function withRecords(maps: SegmentMaps | null, ctx: RequestContext, client: FrontClient, shard: number, sent: FetchRequest, a: FetchResponse): Promise<FetchResponse> {
+  if (maps === null) return a;
+  const useIds = ctx.apiVersion >= 13;
+  const keyOf = (t: { topic?: string; topicId?: Uint8Array }, partition: number) => sessionPartitionKey(useIds ? uuidHex(t.topicId!) : t.topic!, partition);
+  let redo: Set<string> | null = null;
+  for (const t of a.responses) {
+    for (const p of t.partitions) {
+      const r = p.records;
+      if (!(r instanceof Uint8Array) || r.length === 0) continue;
+      const views = maps.resolve(r);
+      if (views !== null) p.records = views.length === 1 ? views[0] : views;
+      else (redo ??= new Set()).add(keyOf(t, p.partitionIndex));
+    }
+  }
+  if (redo === null) return a;
+  const topics: FetchRequestFetchTopic[] = [];
+  for (const t of sent.topics) {
+    const partitions = t.partitions.filter((p) => redo.has(keyOf(t, p.partition)));
+    if (partitions.length > 0) topics.push({ ...t, partitions });
+  }
+  const again = await client.send<FetchResponse>(ctx, shard, { ...sent, maxWaitMs: 0, minBytes: 0, topics }, {}, true);
+  const fresh = new Map<string, FetchResponsePartitionData>();
+  for (const t of again.responses) for (const p of t.partitions) fresh.set(keyOf(t, p.partitionIndex), p);
+  for (const t of a.responses) {
+    t.partitions = t.partitions.map((p) => {
+      const key = keyOf(t, p.partitionIndex);
+      if (!redo.has(key)) return p;
+      // The shard's second answer for it; if it had none (a top-level error), the partition reports that error.
+      return fresh.get(key) ?? { ...p, errorCode: again.errorCode || ErrorCode.UNKNOWN_SERVER_ERROR, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: null, records: EMPTY };
+    });
+  }
+  return a;
+}
+
 /** Record bytes in a shard's answer and whether it carries an error (then the fetch is answered at once). */
 function answerNews(a: FetchResponse): { bytes: number; error: boolean } {
   let bytes = 0;
@@ -158,7 +206,7 @@ function answerNews(a: FetchResponse): { bytes: number; error: boolean } {
  * Long-polls every shard on its own channel; resolves with the first answer that brings data or an error (closing
  * the other channels ends their waits), or with all answers once every shard's wait ended empty.
  */
-async function longPoll(ctx: RequestContext, client: FrontClient, polls: { shard: number; request: FetchRequest }[], waitMs: number): Promise<FetchResponse[]> {
+async function longPoll(ctx: RequestContext, client: FrontClient, maps: SegmentMaps | null, polls: { shard: number; request: FetchRequest }[], waitMs: number): Promise<FetchResponse[]> {
   const channels: BrokerChannel[] = [];
   try {
     for (const p of polls) channels.push(await client.openExtra(p.shard));
@@ -166,7 +214,7 @@ async function longPoll(ctx: RequestContext, client: FrontClient, polls: { shard
       const answers: FetchResponse[] = [];
       let settled = false;
       polls.forEach((p, i) => {
-        channels[i].request<FetchResponse>(ctx.header.requestApiKey, p.request, { version: ctx.apiVersion, timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }).then((a) => {
+        channels[i].request<FetchResponse>(ctx.header.requestApiKey, p.request, { version: ctx.apiVersion, timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }).then((a) => withRecords(maps, ctx, client, p.shard, p.request, a)).then((a) => {
           if (settled) return;
           answers.push(a);
           const n = answerNews(a);

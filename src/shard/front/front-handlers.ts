@@ -40,6 +40,7 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
 import { FrontClient } from "./front-client.ts";
+import type { SegmentMaps } from "./segment-maps.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
@@ -57,6 +58,8 @@ export interface FrontHandlerDeps {
   readonly fetchSessions: FetchSessionCache;
   /** `fetch.max.bytes`. */
   readonly fetchMaxBytes: number;
+  /** The front's maps of segment files, through which it reads Fetch records the shards name (null: it asks for the bytes). */
+  readonly segmentMaps?: SegmentMaps | null;
 }
 
 /** Serves one request at the front (the version range comes from the shards). */
@@ -89,6 +92,7 @@ export class FrontRouter {
         securityProtocol: s?.securityProtocol ?? "PLAINTEXT",
         remote: ctx.remote,
         clientId: ctx.header.clientId ?? null,
+        fileSlices: (this.deps.segmentMaps ?? null) !== null,
       });
       this.clients.set(key, c);
       this.servedClients++;
@@ -359,7 +363,7 @@ export function buildFrontHandlers(router: FrontRouter, served: ApiVersionsRespo
     const minVersion = k.apiKey === ApiKey.Produce ? Math.max(k.minVersion, 3) : k.minVersion;
     const range = { apiKey: k.apiKey, minVersion, maxVersion: k.maxVersion, ...(minVersion !== k.minVersion ? { advertisedMinVersion: k.minVersion } : {}) };
     if (k.apiKey === ApiKey.Fetch) {
-      table[k.apiKey] = frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion);
+      table[k.apiKey] = frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion);
       continue;
     }
     const route = ROUTES.get(k.apiKey);

@@ -18,6 +18,8 @@ export interface ShardClientInfo {
   remote: string;
   /** `client.id` of the client's first request, or null. */
   clientId: string | null;
+  /** Fetch answers name where records lie in the segment files, which the front reads itself (`Connection.fileSlices`). */
+  fileSlices?: boolean;
 }
 
 /** The metadata reads routing needs. */

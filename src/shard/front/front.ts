@@ -8,7 +8,8 @@ import type { BrokerLogger } from "../../broker/broker.ts";
 import { FetchSessionCache } from "../../broker/fetch-sessions.ts";
 import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "../../broker/kafka-listener.ts";
 import type { Clock } from "../../platform/clock.ts";
-import type { FileSystem } from "../../platform/fs.ts";
+import { fileIdentity, mmapSupported, type FileSystem } from "../../platform/fs.ts";
+import { SegmentMaps } from "./segment-maps.ts";
 import { fetchGet } from "../../platform/http-client.ts";
 import type { RandomSource } from "../../platform/random.ts";
 import { SharedKeyTable } from "../../platform/shared-table.ts";
@@ -82,6 +83,7 @@ export class Front {
       identity,
       fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
       fetchMaxBytes: config.num("fetch.max.bytes"),
+      segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity) : null,
     });
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));

@@ -1,0 +1,41 @@
+/**
+ * KIP-890 verification guard of a partition's producer state (as Kafka's VerificationStateEntry): while a
+ * transactional batch waits to join its transaction, or after it was refused, a later batch of the producer starting
+ * above it is OUT_OF_ORDER_SEQUENCE_NUMBER, even from a producer the partition has not seen; the guard ends when a
+ * transactional batch or a marker of the producer is written, or a newer epoch starts joining.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ProducerStateTable } from "../../src/partition/producer-state.ts";
+import { ErrorCode } from "../../src/protocol/errors.ts";
+
+const code = (c: ReturnType<ProducerStateTable["check"]>) => (c.kind === "error" ? c.code : c.kind);
+
+test("a later batch cannot overtake a transactional batch still joining its transaction", () => {
+  const t = new ProducerStateTable();
+  assert.equal(code(t.check(7n, 0, 5, 1)), "append", "an unknown producer's first sequence is taken as it comes");
+  t.startJoining(7n, 0, 0);
+  t.startJoining(7n, 0, 1);
+  assert.equal(code(t.check(7n, 0, 1, 1)), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  assert.equal(code(t.check(7n, 0, 0, 1)), "append");
+  t.record(7n, 0, 0, 1, 10n);
+  t.beginTxn(7n, 10n);
+  assert.equal(code(t.check(7n, 0, 1, 1)), "append", "written: the guard is gone");
+  t.startJoining(7n, 0, 3); // the transaction is open here: nothing to guard
+  assert.equal(code(t.check(7n, 0, 1, 1)), "append");
+});
+
+test("the guard ends with the producer's marker or a newer epoch joining", () => {
+  const t = new ProducerStateTable();
+  t.startJoining(8n, 2, 4);
+  assert.equal(code(t.check(8n, 2, 5, 1)), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  t.completeTxn(8n, 2); // aborted before the batch joined (written elsewhere)
+  assert.equal(code(t.check(8n, 2, 5, 1)), "append");
+  t.startJoining(9n, 0, 6);
+  t.startJoining(9n, 1, 0);
+  assert.equal(code(t.check(9n, 1, 0, 1)), "append");
+  assert.equal(code(t.check(9n, 1, 1, 1)), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  t.startJoining(9n, 0, 0); // an older epoch does not move the guard
+  t.clear();
+  assert.equal(code(t.check(9n, 1, 1, 1)), "append", "a cleared partition forgets it");
+});
