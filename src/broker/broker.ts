@@ -361,10 +361,14 @@ export class Broker {
     if (deps.maxOpenLogFiles === undefined) d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
+    if (!(config.num("runnel.log.pretouch.bytes") >= 0)) throw new Error("runnel.log.pretouch.bytes must be at least 0");
+    if (!(config.num("runnel.log.pretouch.pause.ms") >= 0)) throw new Error("runnel.log.pretouch.pause.ms must be at least 0");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
       maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
+      pretouchBytes: config.num("runnel.log.pretouch.bytes"),
+      pretouchPauseMs: config.num("runnel.log.pretouch.pause.ms"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,

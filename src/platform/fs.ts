@@ -31,7 +31,19 @@ export interface FileHandle {
   truncate(length: number): void;
   /** Closes the file. */
   close(): void;
+  /**
+   * Appends `length` (at most {@link ZERO_APPEND_MAX_BYTES}) zero bytes at the end the file has when the write
+   * runs, off the event loop (on the runtime's thread pool, through a second descriptor of the file opened O_APPEND
+   * and kept until the handle is closed and no such write is pending): never over bytes written before, whatever
+   * else writes meanwhile. Best effort: it settles, never rejects. Absent where files have no page cache to warm.
+   */
+  appendZeros?(length: number): Promise<void>;
 }
+
+/** Most bytes one {@link FileHandle.appendZeros} writes. */
+export const ZERO_APPEND_MAX_BYTES = 1 << 20;
+/** The zeros {@link FileHandle.appendZeros} writes (never written to). */
+let zeroSource: Uint8Array | null = null;
 
 /** Directory and file operations used by storage and metadata. */
 export interface FileSystem {
@@ -77,6 +89,10 @@ export interface FileSystem {
 class NodeFileHandle implements FileHandle {
   readonly path: string;
   private fd: number;
+  /** {@link appendZeros}' own O_APPEND descriptor: -1 until first needed, -2 once closed or unusable. */
+  private appendFd = -1;
+  /** Zero appends not yet done: the O_APPEND descriptor closes after the last (a reused number must never get them). */
+  private appendsInFlight = 0;
   constructor(path: string, fd: number) {
     this.path = path;
     this.fd = fd;
@@ -119,6 +135,40 @@ class NodeFileHandle implements FileHandle {
   close(): void {
     if (this.fd >= 0) nodeFs.closeSync(this.fd);
     this.fd = -1;
+    if (this.appendsInFlight === 0) this.closeAppendDescriptor();
+  }
+  appendZeros(length: number): Promise<void> {
+    if (!(length <= ZERO_APPEND_MAX_BYTES)) throw new RangeError(`appendZeros of ${length} bytes (at most ${ZERO_APPEND_MAX_BYTES})`);
+    if (this.fd < 0 || length <= 0) return Promise.resolve();
+    if (this.appendFd === -1) this.appendFd = this.openAppendDescriptor();
+    if (this.appendFd < 0) return Promise.resolve();
+    zeroSource ??= new Uint8Array(ZERO_APPEND_MAX_BYTES);
+    const zeros = zeroSource;
+    this.appendsInFlight++;
+    return new Promise((resolve) =>
+      nodeFs.write(this.appendFd, zeros, 0, length, null, () => {
+        if (--this.appendsInFlight === 0 && this.fd < 0) this.closeAppendDescriptor();
+        resolve();
+      }),
+    );
+  }
+  /** A second, O_APPEND descriptor of this very file (-2 if the path names another file by now, or cannot be opened). */
+  private openAppendDescriptor(): number {
+    let fd = -1;
+    try {
+      fd = nodeFs.openSync(this.path, nodeFs.constants.O_WRONLY | nodeFs.constants.O_APPEND);
+      const mine = nodeFs.fstatSync(this.fd);
+      const other = nodeFs.fstatSync(fd);
+      if (mine.dev === other.dev && mine.ino === other.ino) return fd;
+    } catch {
+      // Appending zeros is an optimisation: without the descriptor there are none.
+    }
+    if (fd >= 0) nodeFs.closeSync(fd);
+    return -2;
+  }
+  private closeAppendDescriptor(): void {
+    if (this.appendFd >= 0) nodeFs.closeSync(this.appendFd);
+    this.appendFd = -2;
   }
 }
 
@@ -320,5 +370,8 @@ class UnsyncedFileHandle implements FileHandle {
   }
   close(): void {
     this.file.close();
+  }
+  appendZeros(length: number): Promise<void> {
+    return this.file.appendZeros?.(length) ?? Promise.resolve();
   }
 }

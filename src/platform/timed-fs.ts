@@ -37,6 +37,9 @@ class TimedFileHandle implements FileHandle {
   close(): void {
     this.inner.close();
   }
+  appendZeros(length: number): Promise<void> {
+    return this.inner.appendZeros?.(length) ?? Promise.resolve();
+  }
 }
 
 /** Wraps `fs` so that every datasync of a file it opens calls `onSync` with the milliseconds it took. */

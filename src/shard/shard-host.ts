@@ -28,6 +28,7 @@ import { placeOnShards } from "./placement.ts";
 import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
 import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
+import type { SegmentMapCounts } from "./front/segment-maps.ts";
 
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
 export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
@@ -234,6 +235,11 @@ export class ShardSet {
         return Promise.resolve();
       },
     });
+  }
+
+  /** What each shard's own front did with Fetch records given as file slices (null: no front, or no slices). */
+  frontSlices(): Promise<(SegmentMapCounts | null)[]> {
+    return Promise.all(this.shards.map((s) => s.link.call<SegmentMapCounts | null>("front.slices", [])));
   }
 
   /**

@@ -208,6 +208,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;
+    if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
     if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
     const http = serveShardHttpCall(broker, op, args);
     if (http !== null) return http;

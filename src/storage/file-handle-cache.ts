@@ -160,6 +160,9 @@ class CachedFile implements FileHandle {
     this.closed = true;
     this.cache.forget(this);
   }
+  appendZeros(length: number): Promise<void> {
+    return this.use().appendZeros?.(length) ?? Promise.resolve();
+  }
 
   private use(): FileHandle {
     if (this.closed) throw new Error(`${this.path} is closed`);

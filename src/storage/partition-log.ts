@@ -49,7 +49,7 @@ import {
 } from "./log-file-names.ts";
 import { MAX_RELATIVE_OFFSET } from "./offset-index.ts";
 import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts";
-import { MAX_SEGMENT_POSITION, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
+import { MAX_SEGMENT_POSITION, PRETOUCH_MIN_APPEND_BYTES, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 import { systemRandom } from "../platform/random.ts";
 import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./storage-errors.ts";
@@ -62,6 +62,11 @@ import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./sto
  * latest running flush, then start one.
  */
 const DEFAULT_MAX_OVERLAPPING_FLUSHES = 1;
+/**
+ * Default of StorageDeps.pretouchPauseMs: how long after a flush was asked for (acks=all, flush.messages, flush.ms)
+ * appends start no zeros ahead, since an fdatasync would also write out zeros that no append has overwritten yet.
+ */
+export const DEFAULT_PRETOUCH_PAUSE_MS = 1000;
 /** Longest delay one timer may be armed for (setTimeout's int32 limit); longer flush.ms re-arms. */
 const MAX_TIMER_DELAY_MS = 2147483647;
 
@@ -200,6 +205,12 @@ export class PartitionLog {
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
   onSealedDurable: (() => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false, mapEnded: false };
+  /** `runnel.log.pretouch.bytes` (StorageDeps.pretouchBytes). */
+  private readonly pretouchBytes: number;
+  /** `runnel.log.pretouch.pause.ms` (StorageDeps.pretouchPauseMs). */
+  private readonly pretouchPauseMs: number;
+  /** Clock time {@link sync} was last called (acks=all, flush.messages, flush.ms): pretouch pauses after it. */
+  private lastSyncAskedMs = Number.NEGATIVE_INFINITY;
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
     this.dir = dir;
@@ -207,6 +218,8 @@ export class PartitionLog {
     this.name = partitionDirName(tp);
     this.cfg = config;
     this.deps = deps;
+    this.pretouchBytes = deps.pretouchBytes ?? 0;
+    this.pretouchPauseMs = deps.pretouchPauseMs ?? DEFAULT_PRETOUCH_PAUSE_MS;
     this.ctx = {
       fs: deps.fs,
       logger: deps.logger,
@@ -595,6 +608,12 @@ export class PartitionLog {
    * running one completes and covers their data. Moves the recovery point when done, in order.
    */
   sync(): Promise<void> {
+    this.lastSyncAskedMs = this.deps.clock.nowMs();
+    return this.flush();
+  }
+
+  /** {@link sync}, but for a roll: flushing the sealed segment does not pause the pretouch of the new one. */
+  private flush(): Promise<void> {
     if (this.offline !== null) return Promise.reject(new LogStorageError(this.name, this.offline));
     if (this.leo > this.flushRequestedTo) this.flushRequestedTo = this.leo;
     const rounds = this.deps.flushRounds;
@@ -626,6 +645,8 @@ export class PartitionLog {
     this.cancelFlushTimer();
     await (this.flushQueued ?? this.flushInFlight ?? Promise.resolve()).catch(noop);
     this.closed = true;
+    // No append can start more zeros now; those in flight must have landed before the seal below cuts them off.
+    await Promise.all(this.segments.map((seg) => seg.zerosSettled()));
     if (this.offline === null) {
       try {
         this.active().seal();
@@ -824,6 +845,9 @@ export class PartitionLog {
     }
     this.leo = prep.lastOffset + 1n;
     if (this.cfg.preallocate) seg.preallocateAhead(this.cfg.segmentBytes);
+    else if (records.length >= PRETOUCH_MIN_APPEND_BYTES && this.pretouchBytes > 0 && now - this.lastSyncAskedMs >= this.pretouchPauseMs) {
+      seg.pretouchAhead(this.pretouchBytes, this.cfg.segmentBytes);
+    }
     this.afterAppend();
     return {
       baseOffset: prep.baseOffset,
@@ -861,7 +885,7 @@ export class PartitionLog {
       this.goOffline(e);
       throw new LogStorageError(this.name, e);
     }
-    if (this.pendingSealed.length > 0) this.sync().catch(noop);
+    if (this.pendingSealed.length > 0) this.flush().catch(noop);
     this.onRoll?.(newBase);
   }
 
@@ -1059,7 +1083,7 @@ export class PartitionLog {
         }
         const r = seg.recover(minBase);
         const parts: string[] = [];
-        if (r.truncatedBytes > 0) parts.push(`truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled preallocated tail"})`);
+        if (r.truncatedBytes > 0) parts.push(`truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled tail ahead of the log: preallocate, pretouch"})`);
         if (r.indexRebuilt) parts.push("rebuilt index");
         if (parts.length > 0) notes.push(`segment ${seg.baseOffset}: ${parts.join(", ")}`);
         if (r.stopReason !== null) {
@@ -1073,7 +1097,7 @@ export class PartitionLog {
       const active = this.active();
       if (from >= this.segments.length && !active.loadTail()) {
         const r = active.recover(active.baseOffset);
-        notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled preallocated tail"}), ` : ""}rebuilt index`);
+        notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled tail ahead of the log: preallocate, pretouch"}), ` : ""}rebuilt index`);
       }
       active.activate();
       if (active.size > 0) {

@@ -11,7 +11,7 @@
  * against the log then, and are rebuilt from the log if they are missing or corrupt.
  */
 import { setImmediate } from "node:timers";
-import type { FileHandle, FileSystem } from "../platform/fs.ts";
+import { type FileHandle, type FileSystem, ZERO_APPEND_MAX_BYTES } from "../platform/fs.ts";
 import {
   BASE_OFFSET_OFFSET,
   BATCH_HEADER_SIZE,
@@ -233,6 +233,10 @@ export const PREALLOCATE_CHUNK_BYTES = 1 << 20;
 /** See {@link PREALLOCATE_CHUNK_BYTES}. */
 export const PREALLOCATE_REFILL_BELOW_BYTES = 256 * 1024;
 const ZEROS = new Uint8Array(PREALLOCATE_CHUNK_BYTES);
+/** With `runnel.log.pretouch.bytes`: most zero appends of one segment in flight at once (when they land late). */
+const PRETOUCH_WRITES_IN_FLIGHT = 16;
+/** With `runnel.log.pretouch.bytes`: smallest append that keeps the space ahead cached (bulk ingest, see {@link Segment.pretouchAhead}). */
+export const PRETOUCH_MIN_APPEND_BYTES = 32 * 1024;
 
 /** One segment of a partition log. */
 export class Segment {
@@ -270,6 +274,7 @@ export class Segment {
   private viewedEnd = 0;
   private sealedFlag = true;
   private unsyncedIndexFiles: FileHandle[] = [];
+  /** Asynchronous work on the `.log` in flight (fdatasyncs, zero appends): closing waits for it. */
   private syncing = 0;
   private closeWhenIdle = false;
   private closed = false;
@@ -281,6 +286,12 @@ export class Segment {
   private zeroing = false;
   /** Bumped whenever the zero tail is cut off, so a zero fill that completes afterwards does not count. */
   private zeroGeneration = 0;
+  /** With `runnel.log.pretouch.bytes`: zeros asked for reach at least this far (0 after a cut). */
+  private touchedEnd = 0;
+  /** Zero appends of {@link pretouchAhead} in flight (counted in {@link syncing} too). */
+  private touching = 0;
+  /** Waiting for {@link touching} to reach 0. */
+  private readonly zeroWaiters: (() => void)[] = [];
 
   private constructor(ctx: SegmentContext, dir: string, baseOffset: bigint, log: FileHandle) {
     this.ctx = ctx;
@@ -607,15 +618,67 @@ export class Segment {
     );
   }
 
-  /** Cuts a preallocated zero tail off the `.log` (seal, truncation): the file ends at the last batch again. */
+  /**
+   * `runnel.log.pretouch.bytes`: keeps about `bytes` of written zeros (up to `limit`, segment.bytes) ahead of this
+   * active segment's end, so the event loop's appends overwrite page-cache pages that exist (and are dirty) already
+   * instead of allocating new ones: on a VM whose freed memory goes back to the host, the first touch of a page costs
+   * several times its copy, and the thread pool pays it instead. The zeros are appended by the runtime's thread
+   * pool (FileHandle.appendZeros, O_APPEND: each lands at the file's end as it is then, never over an append, even
+   * one that overtook it), ZERO_APPEND_MAX_BYTES at a time, at most PRETOUCH_WRITES_IN_FLIGHT at once. They are
+   * not fdatasynced. Like preallocate's zeros they are cut off at seal (roll, close) and truncation; zeros that land
+   * on a sealed segment are cut when they land, and its {@link sync} waits for them first. Recovery reads a zero
+   * tail as the end of the log.
+   */
+  pretouchAhead(bytes: number, limit: number): void {
+    if (this.sealedFlag || this.closed || this.log.appendZeros === undefined) return;
+    const cap = Math.min(limit, MAX_SEGMENT_POSITION);
+    const want = Math.min(this.size + bytes, cap);
+    while (this.touching < PRETOUCH_WRITES_IN_FLIGHT) {
+      const from = Math.max(this.touchedEnd, this.size);
+      const n = Math.min(ZERO_APPEND_MAX_BYTES, want - from);
+      // Whole writes only, but for the last piece before the segment's limit.
+      if (n <= 0 || (n < ZERO_APPEND_MAX_BYTES && want < cap)) return;
+      this.touchedEnd = from + n;
+      this.touching++;
+      this.syncing++;
+      void this.log.appendZeros(n).then(() => this.zerosLanded());
+    }
+  }
+
+  /** Settles a zero append of {@link pretouchAhead}: zeros that landed after a seal are cut off again. */
+  private zerosLanded(): void {
+    this.touching--;
+    this.syncing--;
+    if (this.sealedFlag && !this.closed) {
+      try {
+        if (this.log.size() > this.size) this.log.truncate(this.size);
+      } catch {
+        // A failing disk shows on the segment's next flush, which takes the log offline.
+      }
+    }
+    if (this.touching === 0) for (const resolve of this.zeroWaiters.splice(0)) resolve();
+    if (this.closeWhenIdle && this.syncing === 0) this.closeFiles();
+  }
+
+  /** Settles once no zero append of {@link pretouchAhead} is in flight. */
+  zerosSettled(): Promise<void> {
+    if (this.touching === 0) return Promise.resolve();
+    return new Promise((resolve) => this.zeroWaiters.push(resolve));
+  }
+
+  /** Cuts preallocated or pretouched zeros off the `.log` (seal, truncation): the file ends at the last batch again. */
   private dropPreallocated(): void {
     this.zeroedEnd = 0;
+    this.touchedEnd = 0;
     this.zeroGeneration++;
     if (this.log.size() > this.size) this.log.truncate(this.size);
   }
 
   /** Flushes the `.log` (and index files of a freshly sealed segment) to stable storage. */
   async sync(): Promise<void> {
+    if (this.closed) return;
+    // Zeros still landing on a sealed segment are cut when they land: only then may the cut be made durable.
+    if (this.sealedFlag && this.touching > 0) await this.zerosSettled();
     if (this.closed) return;
     const indexFiles = this.unsyncedIndexFiles;
     this.unsyncedIndexFiles = [];

@@ -41,6 +41,10 @@ export interface StorageDeps {
   flushRounds?: FlushRounds;
   /** Most fdatasyncs of one log that may run at once (`runnel.log.flush.overlapping`; default 1, at least 1). */
   maxOverlappingFlushes?: number;
+  /** `runnel.log.pretouch.bytes`: space kept cached ahead of an active segment's end by bulk appends (Segment.pretouchAhead); 0 or absent: none. */
+  pretouchBytes?: number;
+  /** `runnel.log.pretouch.pause.ms`: appends start no zeros for this long after a flush was asked for (default DEFAULT_PRETOUCH_PAUSE_MS). */
+  pretouchPauseMs?: number;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

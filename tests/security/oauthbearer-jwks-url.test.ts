@@ -87,7 +87,10 @@ test("JWKS from an http URL: start-up retries, key rotation picked up on an unkn
     const kafka = client(sign(claims, k1.privateKey, "k1"));
     const producer = kafka.producer();
     await producer.connect();
-    await b.broker.createTopic("jwks-url", 1, 1, {}, false);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "jwks-url" }], waitForLeaders: true });
+    await admin.disconnect();
     await producer.send({ topic: "jwks-url", messages: [{ value: "signed by k1" }] });
     await producer.disconnect();
     const consumer = kafka.consumer({ groupId: "jwks-url-g" });

@@ -23,13 +23,13 @@ export interface TestLog {
 }
 
 /** Opens `orders-0` in a fresh temp dir. */
-export async function openTestLog(fields: Partial<LogConfig> = {}, opts: { fs?: FileSystem; decompress?: Decompress; clock?: ManualClock; flushRounds?: FlushRounds; maxOverlappingFlushes?: number } = {}): Promise<TestLog> {
+export async function openTestLog(fields: Partial<LogConfig> = {}, opts: { fs?: FileSystem; decompress?: Decompress; clock?: ManualClock; flushRounds?: FlushRounds; maxOverlappingFlushes?: number; pretouchBytes?: number } = {}): Promise<TestLog> {
   await initCrc32c();
   const { dir: root, cleanup } = tempDir();
   const dir = `${root}/orders-0`;
   const clock = opts.clock ?? new ManualClock();
   const logger = recordingLogger();
-  const deps: StorageDeps = { fs: opts.fs ?? nodeFileSystem, clock, logger, decompress: opts.decompress, flushRounds: opts.flushRounds, maxOverlappingFlushes: opts.maxOverlappingFlushes };
+  const deps: StorageDeps = { fs: opts.fs ?? nodeFileSystem, clock, logger, decompress: opts.decompress, flushRounds: opts.flushRounds, maxOverlappingFlushes: opts.maxOverlappingFlushes, pretouchBytes: opts.pretouchBytes };
   const config = logConfigWith(fields);
   const tp = { topic: "orders", partition: 0 };
   const t: TestLog = {

@@ -27,6 +27,14 @@ export interface FileSystemProbe {
   onLogDatasynced: ((path: string, durableSize: number) => void) | null;
   /** pread calls on files whose path ends with `.log`. */
   logReads: number;
+  /** Zero appends asked for (`runnel.log.pretouch.bytes`). */
+  zeroAppends: number;
+  /** Zero appends that have landed. */
+  zeroAppendsDone: number;
+  /** Called when an fdatasync of a `.log` file is asked for, with the file's size then. */
+  onLogDatasyncAsked: ((path: string, size: number) => void) | null;
+  /** When set, a zero append starts only once the promise this returns settles. */
+  zeroAppendGate: (() => Promise<void>) | null;
 }
 
 class WrappedHandle implements FileHandle {
@@ -67,6 +75,7 @@ class WrappedHandle implements FileHandle {
     if (!this.path.endsWith(".log")) return this.inner.datasync();
     const gate = this.probe.logDatasyncGate;
     const size = this.inner.size();
+    this.probe.onLogDatasyncAsked?.(this.path, size);
     const synced = gate === null ? this.inner.datasync() : gate().then(() => this.inner.datasync());
     return synced.then(() => this.probe.onLogDatasynced?.(this.path, size));
   }
@@ -81,6 +90,12 @@ class WrappedHandle implements FileHandle {
   close(): void {
     this.inner.close();
   }
+  appendZeros(length: number): Promise<void> {
+    this.probe.zeroAppends++;
+    const gate = this.probe.zeroAppendGate;
+    const append = () => this.inner.appendZeros?.(length) ?? Promise.resolve();
+    return (gate === null ? append() : gate().then(append)).then(() => void this.probe.zeroAppendsDone++);
+  }
   private count(): void {
     this.probe.datasyncs++;
     if (this.path.endsWith(".log")) this.probe.logDatasyncs++;
@@ -89,7 +104,7 @@ class WrappedHandle implements FileHandle {
 
 /** The real file system with a probe to count and inject faults. */
 export function wrappedFileSystem(): { fs: FileSystem; probe: FileSystemProbe } {
-  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logReads: 0, logDatasyncGate: null, onLogDatasynced: null };
+  const probe: FileSystemProbe = { logDatasyncs: 0, datasyncs: 0, tearNextLogWriteAt: -1, failDatasync: false, allowMmap: true, mmaps: 0, logReads: 0, logDatasyncGate: null, onLogDatasynced: null, zeroAppends: 0, zeroAppendsDone: 0, zeroAppendGate: null, onLogDatasyncAsked: null };
   const fs: FileSystem = {
     ...nodeFileSystem,
     open: (path, create) => new WrappedHandle(nodeFileSystem.open(path, create), probe),

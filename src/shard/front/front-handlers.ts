@@ -154,7 +154,7 @@ function byPartition(apiKey: number): Route {
 
 /**
  * A request keyed by group or transactional ids: to the one coordinator shard, or split by coordinator over the
- * request's list `reqList` (one item per key, in order) with the answers' `resList` concatenated.
+ * request's list `reqList` (one item per key, in order) with the answers' `resList` items in the request's order.
  */
 function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null | undefined)[], reqList: ((req: any) => string | null) | string | null, resList: string | null): Route {
   return async (ctx, req, f) => {
@@ -166,8 +166,23 @@ function byCoordinator(kind: CoordinatorKind, keys: (req: any) => (string | null
     if (distinct.length === 1 || list === null || resList === null) return f.forward(ctx, shards[0], req);
     const items: unknown[] = req[list];
     const answers = await f.fanOut<Record<string, any>>(ctx, distinct.map((s) => [s, { ...req, [list]: items.filter((_, i) => shards[i] === s) }]));
-    return { ...mergeTop(answers), [resList]: answers.flatMap((a) => a[resList]) };
+    return { ...mergeTop(answers), [resList]: inRequestOrder(shards, distinct, answers.map((a) => a[resList])) };
   };
+}
+
+/**
+ * The answer items of a request split by shard, put back in the order of the request's items (`shards[i]`: the
+ * shard of item i; `lists[k]`: the answer items of shard `distinct[k]`, one per item it was given, in order), as one
+ * broker answers them. A shard that answered a different count keeps its items together, shard by shard.
+ */
+function inRequestOrder(shards: readonly number[], distinct: readonly number[], lists: readonly unknown[][]): unknown[] {
+  const given = distinct.map((s) => shards.filter((x) => x === s).length);
+  if (lists.some((l, k) => l.length !== given[k])) return lists.flat();
+  const next = distinct.map(() => 0);
+  return shards.map((s) => {
+    const k = distinct.indexOf(s);
+    return lists[k][next[k]++];
+  });
 }
 
 /** A request every shard answers for its own share: the lists `lists` concatenated. */
