@@ -192,6 +192,7 @@ const SHARDED_SUITES: string[] = [
   "tests/group/group-apis-every-version.test.ts",
   "tests/group/consumer-group-apis-every-version.test.ts",
   "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
+  "tests/security/oauthbearer-jwks-url.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
