@@ -26,6 +26,8 @@ const DENO_SUITES = [
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
   "tests/shard/host-serves-partitions-on-owning-shards.test.ts",
   "tests/shard/metadata-mirror-keeps-order-and-forwards-writes.test.ts",
+  // Fetch records as file slices through Deno's FFI mmap (src/platform/deno-mmap.ts).
+  "tests/shard/front-fetch-reads-file-slices.test.ts",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
@@ -193,6 +195,13 @@ const SHARDED_SUITES: string[] = [
   "tests/group/consumer-group-apis-every-version.test.ts",
   "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
   "tests/security/oauthbearer-jwks-url.test.ts",
+  // parked fetches by the purgatory size on /metrics, checkpoint files per shard, log ends by ListOffsets, a rebuilt
+  // index by its file (what they read in-process, the loop turns and the codec watches, stays single-shard)
+  "tests/broker/fetch-long-poll-topic-deleted.test.ts",
+  "tests/broker/fetch-waiters-bounded-per-partition.test.ts",
+  "tests/broker/partition-checkpoint-files.test.ts",
+  "tests/broker/reads-rebuild-missing-index-in-steps.test.ts",
+  "tests/broker/produce-codec-work-off-the-event-loop.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
