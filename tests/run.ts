@@ -194,6 +194,7 @@ const SHARDED_SUITES: string[] = [
   "tests/group/group-apis-every-version.test.ts",
   "tests/group/consumer-group-apis-every-version.test.ts",
   "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
+  "tests/security/oauthbearer-jwks-url.test.ts",
   // parked fetches by the purgatory size on /metrics, checkpoint files per shard, log ends by ListOffsets, a rebuilt
   // index by its file (what they read in-process, the loop turns and the codec watches, stays single-shard)
   "tests/broker/fetch-long-poll-topic-deleted.test.ts",
