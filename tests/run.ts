@@ -26,6 +26,8 @@ const DENO_SUITES = [
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
   "tests/shard/host-serves-partitions-on-owning-shards.test.ts",
   "tests/shard/metadata-mirror-keeps-order-and-forwards-writes.test.ts",
+  // Fetch records as file slices through Deno's FFI mmap (src/platform/deno-mmap.ts).
+  "tests/shard/front-fetch-reads-file-slices.test.ts",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",
@@ -188,6 +190,24 @@ const SHARDED_SUITES: string[] = [
   "tests/security/kafka-tools-scram-users.test.ts",
   "tests/security/listeners-advertise-per-listener.test.ts",
   "tests/interop/platformatic-kafka-idempotence-transactions-groups.test.ts",
+  "tests/broker/dynamic-broker-and-group-configs.test.ts",
+  "tests/group/group-apis-every-version.test.ts",
+  "tests/group/consumer-group-apis-every-version.test.ts",
+  "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
+  "tests/security/oauthbearer-jwks-url.test.ts",
+  // parked fetches by the purgatory size on /metrics, checkpoint files per shard, log ends by ListOffsets, a rebuilt
+  // index by its file (what they read in-process, the loop turns and the codec watches, stays single-shard)
+  "tests/broker/fetch-long-poll-topic-deleted.test.ts",
+  "tests/broker/fetch-waiters-bounded-per-partition.test.ts",
+  "tests/broker/partition-checkpoint-files.test.ts",
+  "tests/broker/reads-rebuild-missing-index-in-steps.test.ts",
+  "tests/broker/produce-codec-work-off-the-event-loop.test.ts",
+  // acks=0 failures close the client's connection at the front; codec work and record counts read over the wire;
+  // every shard recovers after an unclean stop
+  "tests/broker/handler-failure-answers-unknown-server-error.test.ts",
+  "tests/broker/produce-lz4-snappy-work-in-codec-threads.test.ts",
+  "tests/broker/fetch-counts-compressed-records-from-headers.test.ts",
+  "tests/http/ready-while-logs-recover.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

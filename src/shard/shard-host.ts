@@ -16,6 +16,7 @@ import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { nodeConnectionTable } from "../broker/connection-quotas.ts";
+import { SharedTexts } from "../platform/shared-text.ts";
 import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
@@ -33,6 +34,8 @@ import type { SegmentMapCounts } from "./front/segment-maps.ts";
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
 export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
 
+/** Bytes of one listener's JWKS document the node's threads share (a JWKS of dozens of RSA keys takes ~20 KiB). */
+const JWKS_SHARED_MAX_BYTES = 64 * 1024;
 /** The port in a shard's internal listener address `shard-K:9092` (nothing listens on it: connections come over ports). */
 export const SHARD_PORT = 9092;
 
@@ -106,6 +109,8 @@ export class ShardSet {
     readonly nodeConnections: SharedArrayBuffer = nodeConnectionTable().buffer,
     /** Client connections the whole node may hold by its open-files limit (`shardedFdBudget`; null: unknown). */
     readonly connectionFds: number | null = null,
+    /** The JWKS documents of the node's listeners, shared by every accepting thread (src/security/jwks-source.ts). */
+    readonly jwksDocuments: SharedArrayBuffer = SharedTexts.create(0, 1).buffer,
   ) {}
 
   /**
@@ -200,7 +205,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds);
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     try {
       await Promise.all(started);
     } catch (e) {
@@ -248,7 +253,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));

@@ -3,7 +3,8 @@
  * sealed segment whose `.index` is missing (found only when a read first needs it) gets the right answer, and the
  * broker walks the segment's batch headers to rebuild the index over several event-loop turns
  * (INDEX_REBUILD_BATCHES_PER_STEP headers per turn), not in one go inside the request; the rebuilt index file is
- * back on disk afterwards.
+ * back on disk afterwards. Against a sharded node (a separate process: no file system can be injected to see the loop
+ * turns) the same test checks the answer and the rebuilt index file.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,6 +16,7 @@ import { ErrorCode } from "../../src/protocol/errors.ts";
 import { INDEX_REBUILD_BATCHES_PER_STEP } from "../../src/storage/segment.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { startTestBroker } from "../support/broker.ts";
+import { testShards } from "../support/broker-process.ts";
 import { batchBaseOffsets, concat, makeRecordsBatch } from "../storage/batch-fixture.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 
@@ -57,11 +59,13 @@ async function dirWithMissingIndex(): Promise<{ dir: string; index: string; good
     // One large batch that does not fit the first segment: it rolls, sealing the segment of small batches.
     const r2 = await produce(makeRecordsBatch(1, t0 + BATCHES, 600 * 1024));
     assert.equal(r2.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    const read = (await producer.request(1, 12, fetchRequest(3000n))).responses[0].partitions[0];
+    assert.equal(read.errorCode, ErrorCode.NONE);
+    const expectedAt3000 = batchBaseOffsets([read.records as Uint8Array]);
     producer.close();
-    const log = b.broker.partition("ri", 0)!.log;
-    assert.deepEqual(log.segmentBaseOffsets(), [0n, BigInt(BATCHES)]);
-    const expectedAt3000 = batchBaseOffsets(log.read(3000n, 64 * 1024, false).chunks);
     await b.stop({ keepDir: true });
+    const segments = nodeFs.readdirSync(`${b.dir}/ri-0`).filter((n) => n.endsWith(".log")).sort();
+    assert.deepEqual(segments, [0, BATCHES].map((o) => `${String(o).padStart(20, "0")}.log`));
     const index = `${b.dir}/ri-0/00000000000000000000.index`;
     const good = nodeFs.readFileSync(index);
     nodeFs.rmSync(index);
@@ -81,7 +85,7 @@ async function restartNotingTurns(dir: string) {
     if (ticking) setImmediate(tick);
   };
   const { fs, readTurns } = turnNotingFs(() => turns);
-  const b = await startTestBroker({}, dir, undefined, { fs });
+  const b = await startTestBroker({}, dir, undefined, testShards() === 1 ? { fs } : {});
   tick();
   const c = await RawClient.connect(b.port);
   return {
@@ -114,7 +118,7 @@ for (const api of ["Fetch", "ListOffsets by timestamp"] as const) {
         assert.equal(p.timestamp, BigInt(d.t0 + 4000));
       }
       const scanTurns = new Set(r.readTurns.slice(before));
-      assert.ok(scanTurns.size >= 4, `the header walk of ${BATCHES} batches spread over several loop turns (turns ${[...scanTurns].join(",")})`);
+      if (testShards() === 1) assert.ok(scanTurns.size >= 4, `the header walk of ${BATCHES} batches spread over several loop turns (turns ${[...scanTurns].join(",")})`);
       for (let i = 0; i < 500 && !nodeFs.existsSync(d.index); i++) await new Promise((res) => setTimeout(res, 10));
       assert.deepEqual([...nodeFs.readFileSync(d.index)], [...d.good], "the index is rewritten as it was");
     } finally {

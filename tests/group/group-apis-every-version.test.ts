@@ -9,14 +9,23 @@ import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { groupState } from "../support/group-state.ts";
+import { topicConfigValue, topicMetadata } from "../support/topic-state.ts";
 import { assignment, subscription } from "./coordinator-harness.ts";
 
 const TEST_TIMEOUT = { timeout: 60_000 };
 
-async function withBroker(fn: (b: TestBroker, c: RawClient) => Promise<void>): Promise<void> {
+/**
+ * Runs `fn` on a fresh broker with a connection to it, after finding the coordinator of each of `groups` as a Kafka
+ * client does before its first group request, and waiting until it has loaded (a sharded node creates
+ * `__consumer_offsets` and loads each group's coordinator only then; until then it answers NOT_COORDINATOR or
+ * COORDINATOR_LOAD_IN_PROGRESS, as Kafka does, where a client retries).
+ */
+async function withBroker(groups: readonly string[], fn: (b: TestBroker, c: RawClient) => Promise<void>): Promise<void> {
   const b = await startTestBroker({ "group.min.session.timeout.ms": "1000" });
   const c = await RawClient.connect(b.port);
   try {
+    for (const g of groups) await c.findCoordinator(g, 0);
     await fn(b, c);
   } finally {
     c.close();
@@ -25,8 +34,8 @@ async function withBroker(fn: (b: TestBroker, c: RawClient) => Promise<void>): P
 }
 
 test("FindCoordinator v0-v6 names this broker for groups, creates __consumer_offsets, refuses share keys", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
-    assert.equal(b.broker.topicsByName.has("__consumer_offsets"), false);
+  await withBroker([], async (b, c) => {
+    assert.equal(await topicMetadata(b.port, "__consumer_offsets"), null);
     for (let v = 0; v <= 6; v++) {
       if (v < 4) {
         const r = await c.request(10, v, v === 0 ? { key: "g" } : { key: "g", keyType: 0 });
@@ -43,15 +52,15 @@ test("FindCoordinator v0-v6 names this broker for groups, creates __consumer_off
         assert.equal(txn.coordinators[0].errorCode, 0);
       }
     }
-    const topic = b.broker.topicsByName.get("__consumer_offsets")!;
-    assert.equal(topic.partitions.length, 4, "offsets.topic.num.partitions of the test broker");
+    const topic = (await topicMetadata(b.port, "__consumer_offsets"))!;
+    assert.equal(topic.partitions, 4, "offsets.topic.num.partitions of the test broker");
     assert.equal(topic.internal, true);
-    assert.deepEqual(topic.config.cleanupPolicy, ["compact"]);
+    assert.equal(await topicConfigValue(b.port, "__consumer_offsets", "cleanup.policy"), "compact");
   });
 });
 
 test("JoinGroup v0-v9 with SyncGroup v0-v5, Heartbeat v0-v4 and LeaveGroup v0-v5", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
+  await withBroker(Array.from({ length: 10 }, (_, v) => `join-v${v}`), async (b, c) => {
     const metadata = subscription(["t"]);
     for (let v = 0; v <= 9; v++) {
       const groupId = `join-v${v}`;
@@ -99,13 +108,13 @@ test("JoinGroup v0-v9 with SyncGroup v0-v5, Heartbeat v0-v4 and LeaveGroup v0-v5
         const again = await c.request(13, lv, { groupId, memberId });
         assert.equal(again.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
       }
-      assert.equal(b.broker.groups.groupState(groupId), "Empty");
+      assert.equal(await groupState(b.port, groupId), "Empty");
     }
   });
 });
 
 test("JoinGroup v5+ static members join without MEMBER_ID_REQUIRED; v9 tells a rejoining static leader to skip assignment", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
+  await withBroker(["st"], async (b, c) => {
     const body = { groupId: "st", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000, memberId: "", groupInstanceId: "inst", protocolType: "consumer", protocols: [{ name: "range", metadata: subscription(["t"]) }] };
     const r = await c.request(11, 9, body);
     assert.equal(r.errorCode, 0);
@@ -124,8 +133,9 @@ test("JoinGroup v5+ static members join without MEMBER_ID_REQUIRED; v9 tells a r
 });
 
 test("OffsetCommit v2-v10 and OffsetFetch v1-v10 (single group, all topics, several groups, topic ids)", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
-    const t = (await b.broker.createTopic("t", 3, 1, {}, false))!;
+  await withBroker([...Array.from({ length: 9 }, (_, i) => `oc-${i + 2}`), "nobody"], async (b, c) => {
+    await b.broker.createTopic("t", 3, 1, {}, false);
+    const t = (await topicMetadata(b.port, "t"))!;
     for (let v = 2; v <= 10; v++) {
       const body: Record<string, unknown> = { groupId: `oc-${v}`, generationIdOrMemberEpoch: -1, memberId: "" };
       if (v >= 7) body.groupInstanceId = null;
@@ -181,7 +191,7 @@ test("OffsetCommit v2-v10 and OffsetFetch v1-v10 (single group, all topics, seve
 });
 
 test("DescribeGroups v0-v6, ListGroups v0-v5 with filters, DeleteGroups v0-v2 and OffsetDelete v0", TEST_TIMEOUT, async () => {
-  await withBroker(async (b, c) => {
+  await withBroker(["live", "idle-0", "idle-1", "idle-2", "nope"], async (b, c) => {
     await b.broker.createTopic("t", 2, 1, {}, false);
     const j1 = await c.request(11, 9, { groupId: "live", sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 5000, memberId: "", groupInstanceId: "i1", protocolType: "consumer", protocols: [{ name: "range", metadata: subscription(["t"]) }] });
     await c.request(14, 5, { groupId: "live", generationId: 1, memberId: j1.memberId, groupInstanceId: "i1", protocolType: "consumer", protocolName: "range", assignments: [{ memberId: j1.memberId, assignment: assignment([{ topic: "t", partitions: [0, 1] }]) }] });
@@ -225,7 +235,7 @@ test("DescribeGroups v0-v6, ListGroups v0-v5 with filters, DeleteGroups v0-v2 an
     assert.equal(od.topics[1].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const od2 = await c.request(47, 0, { groupId: "idle-0", topics: [{ name: "t", partitions: [{ partitionIndex: 0 }] }] });
     assert.equal(od2.topics[0].partitions[0].errorCode, 0);
-    assert.equal(b.broker.groups.fetchOffsets("idle-0", null).topics.length, 0);
+    assert.deepEqual((await c.request(9, 7, { groupId: "idle-0", topics: null })).topics, [], "its only offset is gone");
     const od3 = await c.request(47, 0, { groupId: "nope", topics: [] });
     assert.equal(od3.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
     for (let v = 0; v <= 2; v++) {

@@ -109,11 +109,14 @@ export class RawClient {
   /**
    * FindCoordinator (v4) for `key` (`keyType` 0: group, 1: transactional id) until it is found and loaded, as a
    * Kafka client does before its first group or transaction request: a sharded node creates the internal topic
-   * and places the coordinator only then (a single broker also when a group request comes first).
+   * and places the coordinator only then (a single broker also when a group request comes first). A group's
+   * coordinator may still be loading when it is named: DescribeGroups (v5, which creates nothing) is asked until it
+   * answers without COORDINATOR_LOAD_IN_PROGRESS.
    */
   async findCoordinator(key: string, keyType: 0 | 1): Promise<void> {
     const found = await this.requestWhileCoordinatorLoads(10, 4, { keyType, coordinatorKeys: [key] }, (r) => r.coordinators[0].errorCode);
     if (found.coordinators[0].errorCode !== 0) throw new Error(`FindCoordinator ${key}: error ${found.coordinators[0].errorCode}`);
+    if (keyType === 0) await this.requestWhileCoordinatorLoads(15, 5, { groups: [key], includeAuthorizedOperations: false }, (r) => r.groups[0].errorCode);
   }
 
   /** Closes the connection. */

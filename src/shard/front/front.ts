@@ -12,6 +12,7 @@ import { fileIdentity, mmapSupported, type FileSystem } from "../../platform/fs.
 import { SegmentMaps } from "./segment-maps.ts";
 import { fetchGet } from "../../platform/http-client.ts";
 import type { RandomSource } from "../../platform/random.ts";
+import { SharedTexts } from "../../platform/shared-text.ts";
 import { SharedKeyTable } from "../../platform/shared-table.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
@@ -42,6 +43,8 @@ export interface FrontDeps {
   nodeConnections?: SharedArrayBuffer;
   /** Client connections the whole node may hold by its open-files limit (`shardedFdBudget`; null or unset: unknown). */
   connectionFds?: number | null;
+  /** The node's JWKS documents, one slot per listener, shared by every accepting thread (unset: this thread's own). */
+  jwksDocuments?: SharedArrayBuffer;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -88,7 +91,7 @@ export class Front {
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const log = (level: "info" | "warn" | "error", msg: string) => d.logger[level](msg);
-    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h), sharedJwks: d.jwksDocuments === undefined ? undefined : SharedTexts.attach(d.jwksDocuments) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const front = new Front(listeners, securities, router, identity);
     const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
