@@ -208,6 +208,8 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/produce-lz4-snappy-work-in-codec-threads.test.ts",
   "tests/broker/fetch-counts-compressed-records-from-headers.test.ts",
   "tests/http/ready-while-logs-recover.test.ts",
+  // memory under overload, with the node-wide request budget (RSS bounds plus 40 MiB per shard past the first)
+  "tests/broker/overload-keeps-serving.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
