@@ -15,9 +15,11 @@
  * real runs (bench/results/tail-latency.md) and are left out. No CPU contention is modelled: the producer's own
  * event-loop delays, which a real run also has, are not in these figures.
  *
- * Usage: bun bench/producer-window-model.ts [--samples N=3000] [--seconds S=6] [--trace FILE] [--measure-only]
- *   --trace FILE replays fdatasync durations (ms, one per line) instead of measuring them; a measured trace is
- *   written to /tmp/fdatasync-trace-<pid>.txt for re-use (--measure-only: only that).
+ * Usage: bun bench/producer-window-model.ts [--samples N=3000] [--seconds S=6] [--trace FILE] [--overwrite] [--measure-only]
+ *   --trace FILE replays fdatasync durations (ms, one per line) instead of measuring them; measured traces are
+ *   written to /tmp/fdatasync-trace-<pid>-<i>.txt for re-use (--measure-only: only that). --overwrite also
+ *   measures, alternating with the appends, fdatasyncs of batches written over zeros prepared and synced
+ *   beforehand (space prepared ahead of the log end), and runs the variants on both traces.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -48,24 +50,43 @@ const WARMUP_MS = 1000;
 /** Bytes written before each measured fdatasync (one default batch.size). */
 const TRACE_WRITE_BYTES = 16_384;
 
-const { values: args } = parseArgs({ options: { samples: { type: "string" }, seconds: { type: "string" }, trace: { type: "string" }, "measure-only": { type: "boolean" } } });
+const { values: args } = parseArgs({ options: { samples: { type: "string" }, seconds: { type: "string" }, trace: { type: "string" }, overwrite: { type: "boolean" }, "measure-only": { type: "boolean" } } });
 const seconds = Number(args.seconds ?? 6);
 
-/** fdatasync durations (ms): appends of one batch to a fresh file, each followed by fdatasync. */
-function measureTrace(n: number): number[] {
+/**
+ * fdatasync durations (ms) of one batch written and fdatasynced, `n` times: appended to a fresh file (what a segment
+ * does), and, with `overwrite`, alternating with that, written over zeros that were written and fdatasynced
+ * beforehand (what space prepared ahead of the log end gives: no file growth, so no journal commit for it), so that
+ * both traces meet the same disk.
+ */
+function measureTraces(n: number, overwrite: boolean): { append: number[]; overwrite: number[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "window-model-"));
-  const fd = fs.openSync(path.join(dir, "segment"), "w+");
+  const appendFd = fs.openSync(path.join(dir, "segment"), "w+");
+  const overFd = overwrite ? fs.openSync(path.join(dir, "prepared"), "w+") : -1;
   const data = new Uint8Array(TRACE_WRITE_BYTES).fill(7);
-  const out: number[] = [];
+  const out = { append: [] as number[], overwrite: [] as number[] };
+  const timed = (fd: number) => {
+    const t0 = performance.now();
+    fs.fdatasyncSync(fd);
+    return performance.now() - t0;
+  };
   try {
+    if (overwrite) {
+      const zeros = new Uint8Array(1 << 20);
+      for (let at = 0; at < n * TRACE_WRITE_BYTES; at += zeros.length) fs.writeSync(overFd, zeros, 0, zeros.length, at);
+      fs.fdatasyncSync(overFd);
+    }
     for (let i = 0; i < n; i++) {
-      fs.writeSync(fd, data);
-      const t0 = performance.now();
-      fs.fdatasyncSync(fd);
-      out.push(performance.now() - t0);
+      fs.writeSync(appendFd, data);
+      out.append.push(timed(appendFd));
+      if (overwrite) {
+        fs.writeSync(overFd, data, 0, data.length, i * TRACE_WRITE_BYTES);
+        out.overwrite.push(timed(overFd));
+      }
     }
   } finally {
-    fs.closeSync(fd);
+    fs.closeSync(appendFd);
+    if (overFd >= 0) fs.closeSync(overFd);
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return out;
@@ -282,13 +303,19 @@ async function runVariant(v: Variant, trace: readonly number[]): Promise<Variant
   return { wait: wait.summary(), requestsPerSecond: requests / (seconds - WARMUP_MS / 1000), windowFullPasses: windowFull, fdatasyncs: broker.fdatasyncs };
 }
 
-const trace = args.trace !== undefined ? fs.readFileSync(args.trace, "utf8").split("\n").filter((l) => l.trim() !== "").map(Number) : measureTrace(Number(args.samples ?? 3000));
-if (args.trace === undefined) fs.writeFileSync(`/tmp/fdatasync-trace-${process.pid}.txt`, trace.map((d) => d.toFixed(4)).join("\n") + "\n");
-const sorted = [...trace].sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))].toFixed(2);
-console.log(`fdatasync trace: ${trace.length} samples${args.trace ? ` from ${args.trace}` : " measured now"}, p50 ${pct(50)} p90 ${pct(90)} p99 ${pct(99)} max ${sorted[sorted.length - 1].toFixed(2)} ms (load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]})`);
-if (args["measure-only"] === true) process.exit(0);
-const variants: Variant[] = [
+const load = () => fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0];
+const traces: { label: string; trace: number[] }[] = [];
+if (args.trace !== undefined) {
+  traces.push({ label: `from ${args.trace}`, trace: fs.readFileSync(args.trace, "utf8").split("\n").filter((l) => l.trim() !== "").map(Number) });
+} else {
+  const loadBefore = load();
+  const m = measureTraces(Number(args.samples ?? 3000), args.overwrite === true);
+  const when = `measured now (load ${loadBefore} -> ${load()})`;
+  traces.push({ label: `append, ${when}`, trace: m.append });
+  if (args.overwrite === true) traces.push({ label: `overwrite of prepared zeros, interleaved with the append trace, ${when}`, trace: m.overwrite });
+  for (const [i, t] of traces.entries()) fs.writeFileSync(`/tmp/fdatasync-trace-${process.pid}-${i}.txt`, t.trace.map((d) => d.toFixed(4)).join("\n") + "\n");
+}
+const all: Variant[] = [
   { name: "linger.ms 1, overlapping 1, mid-batch switch (before 0108d27)", lingerMs: 1, overlapping: 1, acksAll: true, midBatchSwitch: true },
   { name: "linger.ms 5, overlapping 1, mid-batch switch (before 0108d27)", lingerMs: 5, overlapping: 1, acksAll: true, midBatchSwitch: true },
   { name: "linger.ms 1, overlapping 1", lingerMs: 1, overlapping: 1, acksAll: true },
@@ -299,10 +326,16 @@ const variants: Variant[] = [
   { name: "linger.ms 5 (default), acks=1", lingerMs: 5, overlapping: 1, acksAll: false },
   { name: "linger.ms 5, acks=1, mid-batch switch (before 0108d27)", lingerMs: 5, overlapping: 1, acksAll: false, midBatchSwitch: true },
 ];
-console.log("| variant | records' wait in the producer p50 / p99 / p99.9 / max (ms) | Produce requests/s | sender passes finding the window full | fdatasyncs |");
-console.log("|---|---|---|---|---|");
-for (const v of variants) {
-  const r = await runVariant(v, trace);
-  const w = r.wait;
-  console.log(`| ${v.name} | ${w.p50.toFixed(2)} / ${w.p99.toFixed(2)} / ${w.p999.toFixed(2)} / ${w.max.toFixed(2)} | ${Math.round(r.requestsPerSecond)} | ${r.windowFullPasses} | ${r.fdatasyncs} |`);
+for (const { label, trace } of traces) {
+  const sorted = [...trace].sort((a, b) => a - b);
+  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))].toFixed(2);
+  console.log(`fdatasync trace: ${trace.length} samples ${label}: p50 ${pct(50)} p90 ${pct(90)} p99 ${pct(99)} max ${sorted[sorted.length - 1].toFixed(2)} ms`);
+  if (args["measure-only"] === true) continue;
+  console.log("| variant | records' wait in the producer p50 / p99 / p99.9 / max (ms) | Produce requests/s | sender passes finding the window full | fdatasyncs |");
+  console.log("|---|---|---|---|---|");
+  for (const v of all) {
+    const r = await runVariant(v, trace);
+    const w = r.wait;
+    console.log(`| ${v.name} | ${w.p50.toFixed(2)} / ${w.p99.toFixed(2)} / ${w.p999.toFixed(2)} / ${w.max.toFixed(2)} | ${Math.round(r.requestsPerSecond)} | ${r.windowFullPasses} | ${r.fdatasyncs} |`);
+  }
 }

@@ -363,12 +363,14 @@ export class Broker {
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     if (!(config.num("runnel.log.pretouch.bytes") >= 0)) throw new Error("runnel.log.pretouch.bytes must be at least 0");
     if (!(config.num("runnel.log.pretouch.pause.ms") >= 0)) throw new Error("runnel.log.pretouch.pause.ms must be at least 0");
+    if (!(config.num("runnel.log.pretouch.min.append.bytes") >= 1)) throw new Error("runnel.log.pretouch.min.append.bytes must be at least 1");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
       maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
       pretouchBytes: config.num("runnel.log.pretouch.bytes"),
       pretouchPauseMs: config.num("runnel.log.pretouch.pause.ms"),
+      pretouchMinAppendBytes: config.num("runnel.log.pretouch.min.append.bytes"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,

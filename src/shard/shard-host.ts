@@ -16,6 +16,7 @@ import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { nodeConnectionTable } from "../broker/connection-quotas.ts";
+import { nodeRequestBudgetBuffer } from "../broker/request-budget.ts";
 import { SharedTexts } from "../platform/shared-text.ts";
 import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
@@ -111,6 +112,8 @@ export class ShardSet {
     readonly connectionFds: number | null = null,
     /** The JWKS documents of the node's listeners, shared by every accepting thread (src/security/jwks-source.ts). */
     readonly jwksDocuments: SharedArrayBuffer = SharedTexts.create(0, 1).buffer,
+    /** The node's request budget, shared by every accepting thread's front (src/broker/request-budget.ts). */
+    readonly requestBudget: SharedArrayBuffer = nodeRequestBudgetBuffer(),
   ) {}
 
   /**
@@ -253,7 +256,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments, this.requestBudget]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));

@@ -203,8 +203,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments });
+      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget });
       return front.boundPorts();
     }
     if (op === "front.clients") return front?.router.servedClients ?? 0;

@@ -4,7 +4,7 @@
  * shards serve. ApiVersions, SaslHandshake and SaslAuthenticate are answered by the front itself (it terminates
  * SASL); everything else goes to shards:
  *
- * - by partition, split by owning shard and merged: Produce (acks=0 too), Fetch (./front-fetch.ts), ListOffsets,
+ * - by partition, split by owning shard and merged: Produce (acks=0 too, asked of the shards with acks=1 so that a failure closes the client's connection), Fetch (./front-fetch.ts), ListOffsets,
  *   DeleteRecords, OffsetForLeaderEpoch, DescribeProducers; DescribeLogDirs (every shard, or the owners of the
  *   partitions named, merged by log dir);
  * - by group id to the group's coordinator shard: OffsetCommit, OffsetFetch, JoinGroup, Heartbeat, LeaveGroup,
@@ -28,7 +28,8 @@
  * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts).
  */
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
-import { NO_RESPONSE } from "../../broker/api-handler.ts";
+import { CloseConnection, NO_RESPONSE } from "../../broker/api-handler.ts";
+import type { ProduceRequest, ProduceResponse } from "../../protocol/generated/00_produce.ts";
 import { apiVersionsHandler } from "../../broker/apis/18_api_versions.ts";
 import { saslHandshakeHandler } from "../../broker/apis/17_sasl_handshake.ts";
 import { saslAuthenticateHandler } from "../../broker/apis/36_sasl_authenticate.ts";
@@ -143,8 +144,13 @@ function byPartition(apiKey: number): Route {
     const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
     const parts: [number, unknown][] = sole !== null ? [[sole, req]] : [...splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing)].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
     if (apiKey === ApiKey.Produce && req.acks === 0) {
-      const c = f.client(ctx);
-      await Promise.all(parts.map(([s, body]) => c.send(ctx, s, body, { noResponse: true })));
+      // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
+      // client's connection, as one broker does (the client has no response to read the error from either way).
+      const answers = await f.fanOut<ProduceResponse>(ctx, parts.map(([s, body]) => [s, { ...(body as ProduceRequest), acks: 1 }]));
+      for (const t of answers.flatMap((a) => a.responses)) {
+        const failed = t.partitionResponses.find((p) => p.errorCode !== 0);
+        if (failed !== undefined) return new CloseConnection(`an acks=0 produce to ${t.name || "a topic id"} failed with error code ${failed.errorCode}`);
+      }
       return NO_RESPONSE;
     }
     const merged = mergeTopics(await f.fanOut<Record<string, any>>(ctx, parts), shape.resTopics, shape.resParts);

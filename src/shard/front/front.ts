@@ -45,6 +45,8 @@ export interface FrontDeps {
   connectionFds?: number | null;
   /** The node's JWKS documents, one slot per listener, shared by every accepting thread (unset: this thread's own). */
   jwksDocuments?: SharedArrayBuffer;
+  /** The node's request budget (`queued.max.request.bytes`, `queued.max.requests`), shared by every accepting thread. */
+  requestBudget?: SharedArrayBuffer;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -94,7 +96,7 @@ export class Front {
     const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h), sharedJwks: d.jwksDocuments === undefined ? undefined : SharedTexts.attach(d.jwksDocuments) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const front = new Front(listeners, securities, router, identity);
-    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
+    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget);
     try {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
