@@ -624,10 +624,10 @@ export class Segment {
    * instead of allocating new ones: on a VM whose freed memory goes back to the host, the first touch of a page costs
    * several times its copy, and the thread pool pays it instead. The zeros are appended by the runtime's thread
    * pool (FileHandle.appendZeros, O_APPEND: each lands at the file's end as it is then, never over an append, even
-   * one that overtook it), ZERO_APPEND_MAX_BYTES (or `bytes`, if less) at a time, at most PRETOUCH_WRITES_IN_FLIGHT at once. They are
-   * not fdatasynced. Like preallocate's zeros they are cut off at seal (roll, close) and truncation; zeros that land
-   * on a sealed segment are cut when they land, and its {@link sync} waits for them first. Recovery reads a zero
-   * tail as the end of the log.
+   * one that overtook it), ZERO_APPEND_MAX_BYTES (or `bytes`, if less) at a time, at most PRETOUCH_WRITES_IN_FLIGHT
+   * at once. They are not fdatasynced. Like preallocate's zeros they are cut off at seal (roll, close) and
+   * truncation; zeros that land on a sealed segment are cut when they land, and its {@link sync} waits for them
+   * first. Recovery reads a zero tail as the end of the log.
    */
   pretouchAhead(bytes: number, limit: number): void {
     if (this.sealedFlag || this.closed || this.log.appendZeros === undefined) return;
