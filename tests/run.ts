@@ -213,6 +213,8 @@ const SHARDED_SUITES: string[] = [
   // ACLs as Kafka answers them per resource and hides what a principal may not describe (Kafka's tools, Java clients)
   "tests/security/acl-hides-undescribable.test.ts",
   "tests/security/acl-per-resource-answers.test.ts",
+  // the codec worker threads of a 2-shard node started by the compiled executable and by Deno
+  "tests/broker/codec-threads-in-executable-and-deno.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;
