@@ -639,10 +639,16 @@ export class Segment {
       const n = Math.min(chunk, want - from);
       // Whole writes only, but for the last piece before the segment's limit.
       if (n <= 0 || (n < chunk && want < cap)) return;
+      let landing: Promise<void>;
+      try {
+        landing = this.log.appendZeros(n);
+      } catch {
+        return; // the file cannot be reopened now (an evicted descriptor): the append itself is done, zeros are optional
+      }
       this.touchedEnd = from + n;
       this.touching++;
       this.syncing++;
-      void this.log.appendZeros(n).then(() => this.zerosLanded());
+      void landing.then(() => this.zerosLanded());
     }
   }
 
