@@ -1079,6 +1079,9 @@ export class Broker {
       try {
         await this.cluster.alterReassignment(topic, partition, target, allowReplicationFactorChange);
       } catch (e) {
+        // The controller's (or a sharded node's host's) verdict on the request, such as an unknown partition or an
+        // invalid target, is the client's answer, not a failure of this broker.
+        if (e instanceof KafkaError && e.code !== ErrorCode.KAFKA_STORAGE_ERROR) throw e;
         throw this.metadataFailure(`reassign ${topic}-${partition}`, e);
       }
       return;

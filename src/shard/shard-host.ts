@@ -287,14 +287,20 @@ export class ShardSet {
   }
 
   /**
-   * Stops every shard (each closes its logs cleanly), then their threads. A shard not stopped within
+   * Stops every shard (each closes its logs cleanly), then their threads: first every shard thread's front, so that
+   * no client is left whose request a stopping shard could fail (one broker closes all its connections before its
+   * partitions), then the shards. A shard not stopped within
    * `runnel.shards.stop.timeout.ms` has its thread terminated, and the stop rejects naming it (the node must exit
    * with an error: that shard's logs were not closed cleanly).
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // One deadline for both steps. A shard that has died, or whose front does not stop in time, is stopped anyway
+      // below (and named if it hangs).
+      const deadline = Date.now() + this.stopTimeoutMs;
+      await Promise.all(this.shards.map((s) => Promise.race([this.call(s.index, "front.stop", [], this.stopTimeoutMs).catch(() => {}), s.stopped])));
       for (const s of this.shards) s.link.post({ t: "stop" });
-      const hung = (await Promise.all(this.shards.map((s) => this.stoppedInTime(s)))).filter((s): s is HostedShard => s !== null);
+      const hung = (await Promise.all(this.shards.map((s) => this.stoppedInTime(s, deadline)))).filter((s): s is HostedShard => s !== null);
       await Promise.all(this.shards.map(async (s) => {
         if (!hung.includes(s)) await s.run;
         await s.worker?.terminate();
@@ -308,10 +314,10 @@ export class ShardSet {
     return this.stopping;
   }
 
-  /** Waits for shard `s` to stop, at most `runnel.shards.stop.timeout.ms`; null when it did, else `s`. */
-  private async stoppedInTime(s: HostedShard): Promise<HostedShard | null> {
+  /** Waits for shard `s` to stop until `deadline` (the stop's start plus `runnel.shards.stop.timeout.ms`); null when it did, else `s`. */
+  private async stoppedInTime(s: HostedShard, deadline: number): Promise<HostedShard | null> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.stopTimeoutMs)));
+    const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()))));
     const timedOut = await Promise.race([s.stopped.then(() => false), late]);
     clearTimeout(timer);
     if (!timedOut) return null;

@@ -41,6 +41,7 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
 import { FrontClient } from "./front-client.ts";
+import { ConnectionError } from "../../client/client-errors.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
@@ -384,12 +385,30 @@ export function buildFrontHandlers(router: FrontRouter, served: ApiVersionsRespo
     const minVersion = k.apiKey === ApiKey.Produce ? Math.max(k.minVersion, 3) : k.minVersion;
     const range = { apiKey: k.apiKey, minVersion, maxVersion: k.maxVersion, ...(minVersion !== k.minVersion ? { advertisedMinVersion: k.minVersion } : {}) };
     if (k.apiKey === ApiKey.Fetch) {
-      table[k.apiKey] = frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion);
+      table[k.apiKey] = quietOnceGone(router, frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion));
       continue;
     }
     const route = ROUTES.get(k.apiKey);
     if (route === undefined) continue;
-    table[k.apiKey] = { ...range, handle: (ctx, req) => route(ctx, req, router) as Promise<unknown> };
+    table[k.apiKey] = quietOnceGone(router, { ...range, handle: (ctx, req) => route(ctx, req, router) as Promise<unknown> });
   }
   return table;
+}
+
+/**
+ * `h`, except that a request whose client has gone and whose shard channel then closed (the shard stopping with the
+ * node, as a broker closes its connections first) ends without an answer instead of failing: nobody is left to
+ * answer, and nothing went wrong (one broker has no such second connection to lose).
+ */
+function quietOnceGone(router: FrontRouter, h: ApiHandler): ApiHandler {
+  return {
+    ...h,
+    handle(ctx, req) {
+      const client = router.client(ctx);
+      return Promise.resolve(h.handle(ctx, req)).catch((e: unknown) => {
+        if (e instanceof ConnectionError && client.clientGone) return NO_RESPONSE;
+        throw e;
+      });
+    },
+  };
 }
