@@ -111,7 +111,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "queued.max.requests.per.connection", type: "int", default: "100", doc: "Runnel: pipelined requests one connection may have in flight before its reads pause." },
   { key: "socket.request.read.timeout.ms", type: "long", default: "30000", doc: "Runnel: a request frame must arrive whole within this time (slow or stalled senders are closed)." },
   { key: "transactional.id.expiration.ms", type: "int", default: "604800000", doc: "Expiry of idle transactional ids." },
-  { key: "producer.id.expiration.ms", type: "int", default: "86400000", doc: "Expiry of idle producer ids." },
+  { key: "producer.id.expiration.ms", type: "int", default: "86400000", doc: "Expiry of idle producer ids. Runnel: a partition drops a producer's KIP-890 verification guard (a transactional batch that waited to join its transaction and never did) after this long; producer entries themselves are bounded by count (10,000 per partition, least recently used dropped), not by time." },
   { key: "transaction.max.timeout.ms", type: "int", default: "900000", doc: "Largest transaction timeout a producer may ask." },
   { key: "transaction.state.log.num.partitions", type: "int", default: "50", doc: "Partitions of __transaction_state." },
   { key: "transaction.state.log.replication.factor", type: "int", default: "3", doc: "Replication factor of __transaction_state; at most the registered brokers (1 on a single node)." },
