@@ -219,6 +219,8 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/fetch-long-poll-answered-at-stop.test.ts",
   // every served API and version fuzzed through the front (the list by ApiVersions, the log read after the stop)
   "tests/broker/fuzz-requests.test.ts",
+  // mutated captured frames over TCP through the front (the in-memory 100,000-frame run stays single-shard)
+  "tests/broker/fuzz-mutated-captured-frames.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

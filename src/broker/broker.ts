@@ -922,9 +922,15 @@ export class Broker {
     if (collides) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic '${collides}'.`);
   }
 
-  /** A metadata write failure as the KafkaError to answer (a store rejects with one; anything else is I/O). */
+  /**
+   * A metadata write failure as the KafkaError to answer (a store rejects with one; anything else is I/O). A store's,
+   * controller's or sharded node's host's verdict on the request (a KafkaError other than KAFKA_STORAGE_ERROR: the
+   * topic exists already, the partition does not, two shards created `__consumer_offsets` at once) is the client's
+   * answer, logged as INFO; only a failure to write is an ERROR.
+   */
   private metadataFailure(what: string, e: unknown): KafkaError {
-    this.logger.error(`could not ${what}: ${(e as Error).message}`);
+    const verdict = e instanceof KafkaError && e.code !== ErrorCode.KAFKA_STORAGE_ERROR;
+    this.logger[verdict ? "info" : "error"](`could not ${what}: ${(e as Error).message}`);
     return e instanceof KafkaError ? e : new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not ${what}: ${(e as Error).message}`);
   }
 
@@ -1079,9 +1085,6 @@ export class Broker {
       try {
         await this.cluster.alterReassignment(topic, partition, target, allowReplicationFactorChange);
       } catch (e) {
-        // The controller's (or a sharded node's host's) verdict on the request, such as an unknown partition or an
-        // invalid target, is the client's answer, not a failure of this broker.
-        if (e instanceof KafkaError && e.code !== ErrorCode.KAFKA_STORAGE_ERROR) throw e;
         throw this.metadataFailure(`reassign ${topic}-${partition}`, e);
       }
       return;
