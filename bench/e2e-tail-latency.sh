@@ -5,6 +5,9 @@
 # the 1-minute load average before -> after, e2e p50/p99, the client-side breakdown (p99 of each part, see
 # src/bench/e2e-breakdown.ts), the CPU seconds of producer, consumer and broker, and the broker's own figures
 # (bucket upper bounds from --broker-metrics). Extra arguments go to `bench e2e` (e.g. --acks 1 as a control).
+# The producer and consumer keep the client's defaults, as a Kafka user's would (batch.size 16384, linger.ms 5 as in
+# Kafka 4; fetch.max.wait.ms is bench e2e's 100). Until 2026-12-05 10:00 the script passed --linger-ms 1
+# --batch-size 16384 --fetch-max-wait-ms 100; add --linger-ms 1 to repeat those runs.
 # BROKER_OPTS adds broker settings (e.g. BROKER_OPTS="-o log.preallocate=true").
 # Usage: [RUNS=3] [BROKER_OPTS=...] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
 set -euo pipefail
@@ -22,7 +25,7 @@ print(*[x.getsockname()[1] for x in s])')
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null && break; sleep 0.1; done
   LOAD0=$(cut -d' ' -f1 /proc/loadavg)
   OUT=$("$BIN" bench e2e -b "127.0.0.1:$PORT" -t "e2e-$run" --throughput 100000 --duration 6 --warmup 1 -s 100 \
-    --acks all --batch-size 16384 --linger-ms 1 --fetch-max-wait-ms 100 --json --progress-ms 0 \
+    --acks all --json --progress-ms 0 \
     --broker-metrics "http://127.0.0.1:$HTTP/metrics" "$@")
   LOAD1=$(cut -d' ' -f1 /proc/loadavg)
   BROKER_CPU=$(awk '{print ($14 + $15) / 100}' "/proc/$PID/stat")

@@ -60,10 +60,11 @@ const IDLE_MS = 1000;
 /** Runnel settings for the headline produce runs (chosen for throughput; see the sweep for others). */
 const PRODUCE_FLAGS = ["--batch-size", "262144", "--linger-ms", "5", "--buffer-memory", "67108864", "--latency-every", "16"];
 /**
- * Runnel settings for the end-to-end run (low linger for latency), producer and consumer in one process as the
+ * Runnel settings for the end-to-end run: the client's defaults, as a Kafka user's producer has them (batch.size
+ * 16384, linger.ms 5; until 2026-12-05 this run used linger.ms 1), producer and consumer in one process as the
  * Redis and NATS peers measure (runnel bench e2e consumes in a child process otherwise).
  */
-const E2E_FLAGS = ["--batch-size", "16384", "--linger-ms", "1", "--fetch-max-wait-ms", "100", "--in-process"];
+const E2E_FLAGS = ["--in-process"];
 /** Runnel consumer settings for the consume runs. */
 const CONSUME_FLAGS = ["--max-poll-records", "10000", "--max-partition-fetch-bytes", "8388608", "--fetch-max-wait-ms", "50", "--timeout", "5000"];
 

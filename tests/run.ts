@@ -194,6 +194,7 @@ const SHARDED_SUITES: string[] = [
   "tests/group/group-apis-every-version.test.ts",
   "tests/group/consumer-group-apis-every-version.test.ts",
   "tests/http/http-tls-basic-bearer-auth-and-acls.test.ts",
+  "tests/security/oauthbearer-jwks-url.test.ts",
   // parked fetches by the purgatory size on /metrics, checkpoint files per shard, log ends by ListOffsets, a rebuilt
   // index by its file (what they read in-process, the loop turns and the codec watches, stays single-shard)
   "tests/broker/fetch-long-poll-topic-deleted.test.ts",
@@ -201,6 +202,25 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/partition-checkpoint-files.test.ts",
   "tests/broker/reads-rebuild-missing-index-in-steps.test.ts",
   "tests/broker/produce-codec-work-off-the-event-loop.test.ts",
+  // acks=0 failures close the client's connection at the front; codec work and record counts read over the wire;
+  // every shard recovers after an unclean stop
+  "tests/broker/handler-failure-answers-unknown-server-error.test.ts",
+  "tests/broker/produce-lz4-snappy-work-in-codec-threads.test.ts",
+  "tests/broker/fetch-counts-compressed-records-from-headers.test.ts",
+  "tests/http/ready-while-logs-recover.test.ts",
+  // memory under overload, with the node-wide request budget (RSS bounds plus 40 MiB per shard past the first)
+  "tests/broker/overload-keeps-serving.test.ts",
+  // ACLs as Kafka answers them per resource and hides what a principal may not describe (Kafka's tools, Java clients)
+  "tests/security/acl-hides-undescribable.test.ts",
+  "tests/security/acl-per-resource-answers.test.ts",
+  // the codec worker threads of a 2-shard node started by the compiled executable and by Deno
+  "tests/broker/codec-threads-in-executable-and-deno.test.ts",
+  // parked fetches end with the node's stop (every thread's front stops before any shard)
+  "tests/broker/fetch-long-poll-answered-at-stop.test.ts",
+  // every served API and version fuzzed through the front (the list by ApiVersions, the log read after the stop)
+  "tests/broker/fuzz-requests.test.ts",
+  // mutated captured frames over TCP through the front (the in-memory 100,000-frame run stays single-shard)
+  "tests/broker/fuzz-mutated-captured-frames.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

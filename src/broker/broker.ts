@@ -307,7 +307,7 @@ export class Broker {
     this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
     this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
-    this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition") };
+    this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition"), producerIdExpirationMs: config.num("producer.id.expiration.ms") };
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn, share.suffix);
     this.codecPool = new CodecPool(codecPoolThreads, (e) => this.logger.warn(`a codec worker thread failed (its call ran on the event loop): ${e.message}`));
@@ -363,12 +363,14 @@ export class Broker {
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     if (!(config.num("runnel.log.pretouch.bytes") >= 0)) throw new Error("runnel.log.pretouch.bytes must be at least 0");
     if (!(config.num("runnel.log.pretouch.pause.ms") >= 0)) throw new Error("runnel.log.pretouch.pause.ms must be at least 0");
+    if (!(config.num("runnel.log.pretouch.min.append.bytes") >= 1)) throw new Error("runnel.log.pretouch.min.append.bytes must be at least 1");
     const logs = await LogManager.open(dirs, {
       fs: logFiles.fileSystem,
       flushRounds: config.bool("runnel.log.flush.rounds") ? new FlushRounds() : undefined,
       maxOverlappingFlushes: config.num("runnel.log.flush.overlapping"),
       pretouchBytes: config.num("runnel.log.pretouch.bytes"),
       pretouchPauseMs: config.num("runnel.log.pretouch.pause.ms"),
+      pretouchMinAppendBytes: config.num("runnel.log.pretouch.min.append.bytes"),
       clock: d.clock,
       logger: d.logger,
       random: d.random,
@@ -920,9 +922,15 @@ export class Broker {
     if (collides) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic '${collides}'.`);
   }
 
-  /** A metadata write failure as the KafkaError to answer (a store rejects with one; anything else is I/O). */
+  /**
+   * A metadata write failure as the KafkaError to answer (a store rejects with one; anything else is I/O). A store's,
+   * controller's or sharded node's host's verdict on the request (a KafkaError other than KAFKA_STORAGE_ERROR: the
+   * topic exists already, the partition does not, two shards created `__consumer_offsets` at once) is the client's
+   * answer, logged as INFO; only a failure to write is an ERROR.
+   */
   private metadataFailure(what: string, e: unknown): KafkaError {
-    this.logger.error(`could not ${what}: ${(e as Error).message}`);
+    const verdict = e instanceof KafkaError && e.code !== ErrorCode.KAFKA_STORAGE_ERROR;
+    this.logger[verdict ? "info" : "error"](`could not ${what}: ${(e as Error).message}`);
     return e instanceof KafkaError ? e : new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not ${what}: ${(e as Error).message}`);
   }
 

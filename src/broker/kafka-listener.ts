@@ -13,7 +13,7 @@ import { kafkaConnection, responseWriter, type ConnectionOptions } from "./conne
 import { ConnectionQuotas, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts } from "./connection-quotas.ts";
 import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
-import { RequestBudget } from "./request-budget.ts";
+import { NodeRequestBudget, RequestBudget } from "./request-budget.ts";
 import { FrameBufferPool } from "./frame-buffer-pool.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 
@@ -67,13 +67,14 @@ export interface ListenerLimits {
 
 /**
  * The broker-wide limits from the config (see {@link effectiveMaxConnections}); with `nodeConnections` (a sharded
- * node's table, src/broker/connection-quotas.ts) the connection limits count for the whole node.
+ * node's table, src/broker/connection-quotas.ts) the connection limits count for the whole node, and with
+ * `nodeBudget` (its shared buffer, src/broker/request-budget.ts) the request budget does.
  */
-export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable): ListenerLimits {
+export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer): ListenerLimits {
   const args = [effectiveMaxConnections(config, connectionFds), config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides"))] as const;
   return {
     quotas: nodeConnections === undefined ? new ConnectionQuotas(...args) : new NodeConnectionQuotas(...args, nodeConnections),
-    budget: new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
+    budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
     members: new Set(),
   };
 }

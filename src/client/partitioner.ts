@@ -63,8 +63,17 @@ export interface Partitioner {
    * empty, then any partition below `numPartitions` may be chosen).
    */
   partition(topic: string, key: Uint8Array | null, numPartitions: number, available: readonly number[]): number;
-  /** Tells the partitioner that `bytes` were appended to `partition` of `topic` (drives sticky switching). */
-  onAppend(topic: string, partition: number, bytes: number): void;
+  /**
+   * Tells the partitioner that `bytes` were appended to `partition` of `topic` (drives sticky switching);
+   * `batchesFull`: the partition has no open batch with room left.
+   */
+  onAppend(topic: string, partition: number, bytes: number, batchesFull: boolean): void;
+  /**
+   * Called for a record without key or partition that `partition` chose when the partition's open batch cannot
+   * take it (or there is none), before it opens a new batch there; true if the partitioner moved to another
+   * partition, which the producer then asks for with {@link partition}.
+   */
+  onNewBatch?(topic: string, partition: number): boolean;
 }
 
 /** Per-topic state of the sticky choice for keyless records. */
@@ -78,8 +87,10 @@ interface StickyState {
 }
 
 /**
- * The default partitioner: murmur2 for keys, uniform sticky for null keys. The sticky partition changes once at
- * least `batchSize` bytes were appended to it, to a random other available partition.
+ * The default partitioner: murmur2 for keys, uniform sticky for null keys. The sticky partition changes to a random
+ * other available partition once at least `batchSize` bytes were appended to it and its batches are full (the
+ * next record would open a new batch), or at `2 * batchSize` bytes in any case, as KIP-794's partitioner in the
+ * Java client does: a switch in the middle of a batch would leave that batch part-filled, waiting for linger.ms.
  */
 export class DefaultPartitioner implements Partitioner {
   private readonly batchSize: number;
@@ -111,15 +122,26 @@ export class DefaultPartitioner implements Partitioner {
   }
 
   /** See {@link Partitioner.onAppend}. */
-  onAppend(topic: string, partition: number, bytes: number): void {
+  onAppend(topic: string, partition: number, bytes: number, batchesFull: boolean): void {
     const s = this.sticky.get(topic);
     if (s === undefined || s.partition !== partition) return;
     s.bytes += bytes;
-    if (s.bytes >= this.batchSize) {
-      s.previous = partition;
-      s.partition = -1;
-      s.bytes = 0;
-    }
+    if ((batchesFull && s.bytes >= this.batchSize) || s.bytes >= 2 * this.batchSize) this.leave(s);
+  }
+
+  /** See {@link Partitioner.onNewBatch}. */
+  onNewBatch(topic: string, partition: number): boolean {
+    const s = this.sticky.get(topic);
+    if (s === undefined || s.partition !== partition || s.bytes < this.batchSize) return false;
+    this.leave(s);
+    return true;
+  }
+
+  /** Gives up the sticky partition; the next keyless record picks another. */
+  private leave(s: StickyState): void {
+    s.previous = s.partition;
+    s.partition = -1;
+    s.bytes = 0;
   }
 
   /** The sticky partition of `topic` now, or -1 when none is chosen (for tests and metrics). */

@@ -385,11 +385,17 @@ export class Producer {
       if (partition >= n) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${partition} of topic '${topic}' does not exist (${n} partitions)`);
     } else {
       partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
+      if (key === null && this.partitioner.onNewBatch !== undefined && this.accumulator.opensNewBatch(topic, partition, timestamp, key, value, headers)) {
+        // The record does not fit the sticky partition's open batch: close that batch (sendable now) and let the
+        // partitioner move on before a new batch is opened there, as the Java producer does.
+        if (this.accumulator.closeOpenBatch(topic, partition)) this.wake();
+        if (this.partitioner.onNewBatch(topic, partition)) partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
+      }
     }
     const completion = done === undefined ? this.fireAndForgetCompletion : this.recordCompletion(topic, partition, done);
     const r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
     if (r === AppendResult.NoMemory) return false;
-    this.partitioner.onAppend(topic, partition, (key?.length ?? 0) + (value?.length ?? 0));
+    this.partitioner.onAppend(topic, partition, (key?.length ?? 0) + (value?.length ?? 0), this.accumulator.batchesFull(topic, partition));
     if (r === AppendResult.BatchFull || r === AppendResult.NewBatch) this.wake();
     return true;
   }

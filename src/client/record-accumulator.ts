@@ -199,6 +199,36 @@ export class RecordAccumulator {
     return q;
   }
 
+  /** The open batch of a partition (the last queued one, if not sealed), or undefined. */
+  private openBatch(topic: string, partition: number): ProducerBatch | undefined {
+    const q = this.queues.get(topic)?.[partition];
+    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
+    return last !== undefined && last.builder !== null ? last : undefined;
+  }
+
+  /**
+   * Whether the partition's open batch cannot take this record, so that {@link append} would open a new batch
+   * (true when there is no open batch).
+   */
+  opensNewBatch(topic: string, partition: number, timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined): boolean {
+    const open = this.openBatch(topic, partition);
+    return open === undefined || !open.builder!.fits(timestampMs, key, value, headers);
+  }
+
+  /** Seals the partition's open batch so that it is sendable now, as Kafka's producer closes a batch a record did not fit in; true if there was one. */
+  closeOpenBatch(topic: string, partition: number): boolean {
+    const open = this.openBatch(topic, partition);
+    if (open === undefined) return false;
+    this.seal(open);
+    return true;
+  }
+
+  /** True when no batch of the partition has room left: none is open, or the open one has reached batch.size. */
+  batchesFull(topic: string, partition: number): boolean {
+    const open = this.openBatch(topic, partition);
+    return open === undefined || open.builder!.sizeInBytes >= this.opts.batchSize;
+  }
+
   /**
    * Encodes a record into the partition's open batch (opening one if needed). Throws RecordTooLargeError when the
    * record alone could never fit in `buffer.memory`.

@@ -59,6 +59,8 @@ export interface PartitionDeps {
   localBrokerId: number;
   /** Bound on parked fetches (default {@link MAX_WAITING_FETCHES_PER_PARTITION}). */
   maxWaitingFetches?: number;
+  /** `producer.id.expiration.ms`: how long a producer's KIP-890 joining guard lasts at most (ProducerStateTable; default Kafka's, 1 day). */
+  producerIdExpirationMs?: number;
   /** Bound on parked acks=all produces (default {@link MAX_WAITING_PRODUCES_PER_PARTITION}). */
   maxWaitingProduces?: number;
   /** Cluster mode: partitions may become replicated, so a missing high watermark checkpoint starts at the log start. */
@@ -125,7 +127,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /** The durable log (reads go straight to it; writes go through this object). */
   readonly log: PartitionLog;
   /** Idempotent-producer state and ongoing transactions (the last stable offset). */
-  readonly producers = new ProducerStateTable();
+  readonly producers: ProducerStateTable;
   /** Aborted transactions, for read_committed fetches. */
   readonly abortedTxns: AbortedTxnIndex;
   /** Leader epochs and where each began (`leader-epoch-checkpoint`). */
@@ -149,6 +151,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log = log;
     this.deps = deps;
     this.roles = roles;
+    this.producers = new ProducerStateTable({ nowMs: () => deps.clock.monotonicMs(), producerIdExpirationMs: deps.producerIdExpirationMs });
     const warn = (m: string) => deps.logger.warn(m);
     this.abortedTxns = AbortedTxnIndex.open(deps.fs, log, warn);
     this.leaderEpochs = LeaderEpochCache.open(deps.fs, log.dir, log.logEndOffset, warn);

@@ -13,6 +13,16 @@ import { ErrorCode } from "../protocol/errors.ts";
 export const PRODUCER_BATCH_HISTORY = 5;
 /** Most producer ids remembered per partition before the least recently used is dropped. */
 export const MAX_PRODUCERS_PER_PARTITION = 10_000;
+/** Default `producer.id.expiration.ms` (Kafka's): how long a producer's {@link ProducerStateTable.startJoining} guard lasts at most. */
+export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
+
+/** What a {@link ProducerStateTable} needs: a clock and `producer.id.expiration.ms`. */
+export interface ProducerStateOptions {
+  /** Milliseconds on a monotonic clock (default: always 0, so nothing expires). */
+  nowMs?: () => number;
+  /** `producer.id.expiration.ms`: a joining guard older than this is dropped (default {@link DEFAULT_PRODUCER_ID_EXPIRATION_MS}). */
+  producerIdExpirationMs?: number;
+}
 
 interface BatchMeta {
   firstSeq: number;
@@ -64,9 +74,20 @@ export class ProducerStateTable {
   private lastTxnFirstOffset = -1n;
   /**
    * Producers whose first transactional batch here is waiting to join the transaction (KIP-890 verification, as
-   * Kafka's VerificationStateEntry): the epoch and the lowest first sequence among those batches, by producer id.
+   * Kafka's VerificationStateEntry): the epoch, the lowest first sequence among those batches and when the entry
+   * was made, by producer id, oldest first (Map insertion order). An entry expires after `producer.id.expiration.ms`,
+   * as Kafka drops its verification state with the producer id's expiry: a batch refused for good (its partition never
+   * joined, no marker comes here) does not hold the producer's later sequences back, nor its memory, for ever.
    */
-  private readonly joining = new Map<bigint, { epoch: number; lowestSeq: number }>();
+  private readonly joining = new Map<bigint, { epoch: number; lowestSeq: number; sinceMs: number }>();
+  private readonly nowMs: () => number;
+  private readonly expirationMs: number;
+
+  constructor(opts: ProducerStateOptions = {}) {
+    this.nowMs = opts.nowMs ?? (() => 0);
+    this.expirationMs = opts.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+    if (!(this.expirationMs >= 1)) throw new RangeError(`producer.id.expiration.ms must be at least 1, got ${this.expirationMs}`);
+  }
 
   /**
    * A transactional batch of `pid` at `epoch` starting at `baseSeq` waits for this partition to join the
@@ -77,19 +98,39 @@ export class ProducerStateTable {
    */
   startJoining(pid: bigint, epoch: number, baseSeq: number): void {
     if (this.ongoingTxns.has(pid)) return;
+    const now = this.nowMs();
+    this.expireJoining(now);
     const j = this.joining.get(pid);
     if (j !== undefined && epoch === j.epoch) {
       if (baseSeq < j.lowestSeq) j.lowestSeq = baseSeq;
       return;
     }
     if (j !== undefined && epoch < j.epoch) return;
-    if (j === undefined && this.joining.size >= MAX_PRODUCERS_PER_PARTITION) this.joining.delete(this.joining.keys().next().value!);
-    this.joining.set(pid, { epoch, lowestSeq: baseSeq });
+    if (j !== undefined) this.joining.delete(pid); // a newer epoch: a new entry, at the end (oldest-first order)
+    else if (this.joining.size >= MAX_PRODUCERS_PER_PARTITION) this.joining.delete(this.joining.keys().next().value!);
+    this.joining.set(pid, { epoch, lowestSeq: baseSeq, sinceMs: now });
+  }
+
+  /** Producers with a {@link startJoining} guard now (expired ones not dropped yet included). */
+  get joiningCount(): number {
+    return this.joining.size;
+  }
+
+  /** Drops the joining guards older than `producer.id.expiration.ms` (they are oldest first). */
+  private expireJoining(now: number): void {
+    for (const [pid, j] of this.joining) {
+      if (now - j.sinceMs < this.expirationMs) return;
+      this.joining.delete(pid);
+    }
   }
 
   /** Decides whether a batch from `pid` with `epoch` and sequences [baseSeq, baseSeq+count) may be appended. */
   check(pid: bigint, epoch: number, baseSeq: number, count: number): SequenceCheck {
-    const j = this.joining.get(pid);
+    let j = this.joining.get(pid);
+    if (j !== undefined && this.nowMs() - j.sinceMs >= this.expirationMs) {
+      this.joining.delete(pid);
+      j = undefined;
+    }
     if (j !== undefined && baseSeq > j.lowestSeq) {
       return { kind: "error", code: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: `Out of order sequence number for producer ${pid}: its batch at sequence ${j.lowestSeq} has not joined the transaction yet, got ${baseSeq}` };
     }

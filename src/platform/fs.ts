@@ -33,8 +33,8 @@ export interface FileHandle {
   close(): void;
   /**
    * Appends `length` (at most {@link ZERO_APPEND_MAX_BYTES}) zero bytes at the end the file has when the write
-   * runs, off the event loop (on the runtime's thread pool, through a second descriptor of the file opened O_APPEND
-   * and kept until the handle is closed and no such write is pending): never over bytes written before, whatever
+   * runs, off the event loop (on the runtime's thread pool, through a second descriptor of the file opened O_APPEND,
+   * held while such writes are pending, even past the handle's close): never over bytes written before, whatever
    * else writes meanwhile. Best effort: it settles, never rejects. Absent where files have no page cache to warm.
    */
   appendZeros?(length: number): Promise<void>;
@@ -89,7 +89,7 @@ export interface FileSystem {
 class NodeFileHandle implements FileHandle {
   readonly path: string;
   private fd: number;
-  /** {@link appendZeros}' own O_APPEND descriptor: -1 until first needed, -2 once closed or unusable. */
+  /** {@link appendZeros}' own O_APPEND descriptor, open only while zero appends are pending: -1 when none, -2 if unusable. */
   private appendFd = -1;
   /** Zero appends not yet done: the O_APPEND descriptor closes after the last (a reused number must never get them). */
   private appendsInFlight = 0;
@@ -147,7 +147,7 @@ class NodeFileHandle implements FileHandle {
     this.appendsInFlight++;
     return new Promise((resolve) =>
       nodeFs.write(this.appendFd, zeros, 0, length, null, () => {
-        if (--this.appendsInFlight === 0 && this.fd < 0) this.closeAppendDescriptor();
+        if (--this.appendsInFlight === 0) this.closeAppendDescriptor();
         resolve();
       }),
     );
@@ -166,9 +166,10 @@ class NodeFileHandle implements FileHandle {
     if (fd >= 0) nodeFs.closeSync(fd);
     return -2;
   }
+  /** Closes the O_APPEND descriptor (idle: no zero append pending); opened again by the next one while the file is open. */
   private closeAppendDescriptor(): void {
     if (this.appendFd >= 0) nodeFs.closeSync(this.appendFd);
-    this.appendFd = -2;
+    this.appendFd = this.fd >= 0 ? -1 : -2;
   }
 }
 

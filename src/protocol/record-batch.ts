@@ -986,6 +986,13 @@ export class BatchBuilder {
     return this;
   }
 
+  /** Whether {@link append} would take this record now (the first record of an empty batch always fits). */
+  fits(timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers?: readonly RecordHeader[]): boolean {
+    if (this.count === 0) return true;
+    const body = recordBodySize(this.count, timestampMs - this.baseTimestamp, key, value, headers);
+    return this.pos + varintSize(body) + body <= this.buf.length;
+  }
+
   /**
    * Appends a record; returns false (and changes nothing) if it does not fit in the remaining capacity.
    * The first record of an empty batch always fits.

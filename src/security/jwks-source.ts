@@ -4,7 +4,10 @@
  * failed load is retried with exponential backoff from `sasl.oauthbearer.jwks.endpoint.retry.backoff.ms`, for at most
  * `sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms` in total, then start-up fails), loaded again every
  * `sasl.oauthbearer.jwks.endpoint.refresh.ms` (a failed refresh keeps the current keys), and at once when a token
- * names a key id the set lacks (at most once a minute per key id, for at most {@link MISSING_KID_MAX} ids).
+ * names a key id the set lacks (at most once a minute per key id, for at most {@link MISSING_KID_MAX} ids). The
+ * accepting threads of a sharded node each have a source of the listener; given a shared slot, they keep one key set
+ * as one broker does: a thread that loads a changed document publishes it there, and every thread takes the newest
+ * one before its next verification (and at start, instead of loading it again).
  */
 import type { KeyObject } from "node:crypto";
 import { publicKeyFromJwk } from "../platform/crypto.ts";
@@ -43,6 +46,18 @@ export interface JwksDeps {
   clearTimer(handle: unknown): void;
   /** Log sink. */
   log(level: "info" | "warn", msg: string): void;
+  /** The node's shared slot of this listener's JWKS document (a sharded node's accepting threads), if any. */
+  shared?: SharedJwksSlot;
+}
+
+/** One slot of a JWKS document shared by the threads of a node (src/platform/shared-text.ts). */
+export interface SharedJwksSlot {
+  /** Publications so far (0: none). */
+  generation(): number;
+  /** Publishes `text`; its generation, or null when it is too long to share. */
+  publish(text: string): number | null;
+  /** The newest document and its generation, or null. */
+  read(): { generation: number; text: string } | null;
 }
 
 /** The public signing keys of a JWKS document by `kid` (a key without one is `#<index>`); throws when there are none. */
@@ -64,24 +79,36 @@ export class JwksSource {
   private loading: Promise<void> | null = null;
   private closed = false;
   private readonly missing = new Map<string, number>();
+  /** Generation of the shared document the current keys came from or were published as. */
+  private seen = 0;
 
   constructor(private readonly s: JwksSettings, private readonly deps: JwksDeps) {
     if (!/^(https?|file):\/\//i.test(s.url) && !s.url.startsWith("/")) throw new Error(`listener ${s.listener}: sasl.oauthbearer.jwks.endpoint.url must be an https://, http:// or file:// URL (got ${s.url})`);
     if (!(s.refreshMs > 0) || !(s.backoffMs > 0) || !(s.backoffMaxMs >= s.backoffMs)) throw new Error(`listener ${s.listener}: the sasl.oauthbearer.jwks.endpoint refresh and backoff settings must be positive, with retry.backoff.max.ms >= retry.backoff.ms`);
   }
 
-  /** The keys by `kid` now. */
+  /** The keys by `kid` now (the node's newest shared set, when another thread has loaded a changed one). */
   keys(): ReadonlyMap<string, KeyObject> {
+    const shared = this.deps.shared;
+    if (shared !== undefined && shared.generation() !== this.seen) this.adoptShared(shared);
     return this.current;
   }
 
   /** Loads the keys, retrying with backoff; rejects naming the URL when every try failed. Then refreshes periodically. */
   async start(): Promise<void> {
+    const shared = this.deps.shared;
+    if (shared !== undefined && shared.generation() > 0 && this.adoptShared(shared)) {
+      this.deps.log("info", `listener ${this.s.listener}: ${this.current.size} JWKS key(s) from ${this.s.url} (as loaded by another thread of the node)`);
+      this.schedule(this.s.refreshMs);
+      return;
+    }
     const began = this.deps.monotonicMs();
     let wait = this.s.backoffMs;
     for (;;) {
       try {
-        this.current = await this.load();
+        const loaded = await this.load();
+        this.current = loaded.keys;
+        this.share(loaded.text);
         break;
       } catch (e) {
         const spent = this.deps.monotonicMs() - began;
@@ -127,9 +154,10 @@ export class JwksSource {
   /** Loads the keys again (one load at a time); a failure is logged and the current keys kept. */
   private refresh(): Promise<void> {
     this.loading ??= this.load().then(
-      (keys) => {
+      ({ keys, text }) => {
         const changed = keys.size !== this.current.size || [...keys.keys()].some((k) => !this.current.has(k));
         this.current = keys;
+        if (changed) this.share(text);
         for (const kid of keys.keys()) this.missing.delete(kid);
         if (changed) this.deps.log("info", `listener ${this.s.listener}: JWKS from ${this.s.url} now has key(s) ${[...keys.keys()].join(", ")}`);
       },
@@ -140,14 +168,40 @@ export class JwksSource {
     return this.loading;
   }
 
-  private async load(): Promise<Map<string, KeyObject>> {
+  /** Publishes a loaded document to the node's other threads (when shared). */
+  private share(text: string): void {
+    const shared = this.deps.shared;
+    if (shared === undefined) return;
+    const generation = shared.publish(text);
+    if (generation === null) this.deps.log("warn", `listener ${this.s.listener}: the JWKS from ${this.s.url} is too long to share between the node's threads; each keeps its own`);
+    else this.seen = generation;
+  }
+
+  /** Takes the newest shared document; false (keeping the current keys) when there is none or it does not parse. */
+  private adoptShared(shared: SharedJwksSlot): boolean {
+    const doc = shared.read();
+    if (doc === null) return false;
+    this.seen = doc.generation;
+    try {
+      this.current = parseJwks(doc.text);
+    } catch {
+      return false; // published only after it parsed in the publishing thread
+    }
+    for (const kid of this.current.keys()) this.missing.delete(kid);
+    return true;
+  }
+
+  private async load(): Promise<{ keys: Map<string, KeyObject>; text: string }> {
     const url = this.s.url;
+    let text: string;
     if (!/^https?:/i.test(url)) {
       const path = url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
-      return parseJwks(new TextDecoder().decode(this.deps.readFile(path)));
+      text = new TextDecoder().decode(this.deps.readFile(path));
+    } else {
+      const reply = await this.deps.get(url, FETCH_TIMEOUT_MS);
+      if (reply.status !== 200) throw new Error(`HTTP status ${reply.status}`);
+      text = reply.text;
     }
-    const reply = await this.deps.get(url, FETCH_TIMEOUT_MS);
-    if (reply.status !== 200) throw new Error(`HTTP status ${reply.status}`);
-    return parseJwks(reply.text);
+    return { keys: parseJwks(text), text };
   }
 }

@@ -13,7 +13,8 @@ import { parseJaasConfig, plainUsers } from "./jaas.ts";
 import { SecuritySession, SCRAM_MECHANISM_NAMES, type SaslSettings } from "./session.ts";
 import type { ScramCredentialStore } from "./scram-credentials.ts";
 import type { UnsecuredJwsOptions } from "./oauthbearer.ts";
-import { JwksSource } from "./jwks-source.ts";
+import { JwksSource, type SharedJwksSlot } from "./jwks-source.ts";
+import type { SharedTexts } from "../platform/shared-text.ts";
 import type { HttpGet } from "../platform/http-client.ts";
 
 /** Mechanisms Runnel serves. */
@@ -56,6 +57,19 @@ export interface ListenerSecurityDeps {
   /** Timers of JWKS refreshes. */
   setTimer(fn: () => void, ms: number): unknown;
   clearTimer(handle: unknown): void;
+  /**
+   * A sharded node's JWKS documents shared by its accepting threads, one slot per listener in `listeners` order
+   * (so that the node keeps one key set per listener, as one broker does); unset: this thread's own.
+   */
+  sharedJwks?: SharedTexts;
+}
+
+/** Listener `name`'s slot of the node's shared JWKS documents, or undefined without them. */
+function sharedJwksSlot(config: BrokerConfig, name: string, shared: SharedTexts | undefined): SharedJwksSlot | undefined {
+  if (shared === undefined) return undefined;
+  const slot = config.listeners.findIndex((l) => l.name === name);
+  if (slot < 0 || slot >= shared.slotCount) return undefined;
+  return { generation: () => shared.generation(slot), publish: (text) => shared.publish(slot, text), read: () => shared.read(slot) };
 }
 
 /** The SASL settings of listener `name` and its JWKS source (null without one); throws on a mechanism Runnel does not serve or a malformed login config. */
@@ -87,7 +101,7 @@ function saslSettings(config: BrokerConfig, name: string, deps: ListenerSecurity
     if (jwksUrl !== null) {
       jwks = new JwksSource(
         { listener: name, url: jwksUrl, refreshMs: ms("sasl.oauthbearer.jwks.endpoint.refresh.ms", "3600000"), backoffMs: ms("sasl.oauthbearer.jwks.endpoint.retry.backoff.ms", "100"), backoffMaxMs: ms("sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", "10000") },
-        { readFile: (p) => deps.fs.readFile(p), get: deps.httpGet, monotonicMs: deps.monotonicMs, setTimer: deps.setTimer, clearTimer: deps.clearTimer, log: deps.log },
+        { readFile: (p) => deps.fs.readFile(p), get: deps.httpGet, monotonicMs: deps.monotonicMs, setTimer: deps.setTimer, clearTimer: deps.clearTimer, log: deps.log, shared: sharedJwksSlot(config, name, deps.sharedJwks) },
       );
     }
     oauthBearer = {

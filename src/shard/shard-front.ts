@@ -44,6 +44,10 @@ export interface ShardFrontDeps {
   nodeConnections: SharedArrayBuffer;
   /** Client connections the whole node may hold by its open-files limit (null: unknown). */
   connectionFds: number | null;
+  /** The node's JWKS documents shared by its accepting threads (src/security/jwks-source.ts). */
+  jwksDocuments: SharedArrayBuffer;
+  /** The node's request budget (src/broker/request-budget.ts NodeRequestBudget). */
+  requestBudget: SharedArrayBuffer;
   /** Counters of this front's clients when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -75,5 +79,5 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds });
+  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget });
 }

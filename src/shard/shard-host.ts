@@ -16,6 +16,8 @@ import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { nodeConnectionTable } from "../broker/connection-quotas.ts";
+import { nodeRequestBudgetBuffer } from "../broker/request-budget.ts";
+import { SharedTexts } from "../platform/shared-text.ts";
 import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
@@ -33,6 +35,8 @@ import type { SegmentMapCounts } from "./front/segment-maps.ts";
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
 export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
 
+/** Bytes of one listener's JWKS document the node's threads share (a JWKS of dozens of RSA keys takes ~20 KiB). */
+const JWKS_SHARED_MAX_BYTES = 64 * 1024;
 /** The port in a shard's internal listener address `shard-K:9092` (nothing listens on it: connections come over ports). */
 export const SHARD_PORT = 9092;
 
@@ -106,6 +110,10 @@ export class ShardSet {
     readonly nodeConnections: SharedArrayBuffer = nodeConnectionTable().buffer,
     /** Client connections the whole node may hold by its open-files limit (`shardedFdBudget`; null: unknown). */
     readonly connectionFds: number | null = null,
+    /** The JWKS documents of the node's listeners, shared by every accepting thread (src/security/jwks-source.ts). */
+    readonly jwksDocuments: SharedArrayBuffer = SharedTexts.create(0, 1).buffer,
+    /** The node's request budget, shared by every accepting thread's front (src/broker/request-budget.ts). */
+    readonly requestBudget: SharedArrayBuffer = nodeRequestBudgetBuffer(),
   ) {}
 
   /**
@@ -200,7 +208,7 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds);
+    const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     try {
       await Promise.all(started);
     } catch (e) {
@@ -248,7 +256,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments, this.requestBudget]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));
@@ -279,14 +287,20 @@ export class ShardSet {
   }
 
   /**
-   * Stops every shard (each closes its logs cleanly), then their threads. A shard not stopped within
+   * Stops every shard (each closes its logs cleanly), then their threads: first every shard thread's front, so that
+   * no client is left whose request a stopping shard could fail (one broker closes all its connections before its
+   * partitions), then the shards. A shard not stopped within
    * `runnel.shards.stop.timeout.ms` has its thread terminated, and the stop rejects naming it (the node must exit
    * with an error: that shard's logs were not closed cleanly).
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // One deadline for both steps. A shard that has died, or whose front does not stop in time, is stopped anyway
+      // below (and named if it hangs).
+      const deadline = Date.now() + this.stopTimeoutMs;
+      await Promise.all(this.shards.map((s) => Promise.race([this.call(s.index, "front.stop", [], this.stopTimeoutMs).catch(() => {}), s.stopped])));
       for (const s of this.shards) s.link.post({ t: "stop" });
-      const hung = (await Promise.all(this.shards.map((s) => this.stoppedInTime(s)))).filter((s): s is HostedShard => s !== null);
+      const hung = (await Promise.all(this.shards.map((s) => this.stoppedInTime(s, deadline)))).filter((s): s is HostedShard => s !== null);
       await Promise.all(this.shards.map(async (s) => {
         if (!hung.includes(s)) await s.run;
         await s.worker?.terminate();
@@ -300,10 +314,10 @@ export class ShardSet {
     return this.stopping;
   }
 
-  /** Waits for shard `s` to stop, at most `runnel.shards.stop.timeout.ms`; null when it did, else `s`. */
-  private async stoppedInTime(s: HostedShard): Promise<HostedShard | null> {
+  /** Waits for shard `s` to stop until `deadline` (the stop's start plus `runnel.shards.stop.timeout.ms`); null when it did, else `s`. */
+  private async stoppedInTime(s: HostedShard, deadline: number): Promise<HostedShard | null> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), this.stopTimeoutMs)));
+    const late = new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()))));
     const timedOut = await Promise.race([s.stopped.then(() => false), late]);
     clearTimeout(timer);
     if (!timedOut) return null;

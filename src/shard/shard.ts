@@ -199,15 +199,19 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   }
   // The host may ask this shard to accept clients too (runnel.shards.accept), once the main front has its ports.
   let front: Front | null = null;
+  let frontStopping: Promise<void> | null = null;
+  /** Stops this thread's front (once): the host stops every thread's front before any shard stops. */
+  const stopFront = () => (frontStopping ??= (front as Front | null)?.stop() ?? Promise.resolve());
   // When the node serves HTTP (the host does), this thread's probes and its front's client counters.
   const runtime = broker.metrics === null ? null : new RuntimeStats();
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports, nodeConnections, connectionFds] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds });
+      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer];
+      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget });
       return front.boundPorts();
     }
+    if (op === "front.stop") return stopFront();
     if (op === "front.clients") return front?.router.servedClients ?? 0;
     if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
     if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
@@ -219,7 +223,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   await stopAsked;
   try {
     runtime?.stop();
-    await (front as Front | null)?.stop();
+    await stopFront();
     await broker.stop();
   } finally {
     link.post({ t: "stopped" });

@@ -3,7 +3,8 @@
  * {@link FileHandleCache.fileSystem} is opened at once, but when more than the bound are open the least recently
  * used idle one is closed, and reopened (by path) on its next use. A file in an asynchronous fdatasync is never
  * closed under it, and at most half the bound may be syncing at once (more fdatasyncs wait), so a read or write
- * always finds an idle descriptor to close: the bound is never passed. So 50,000 partitions (each with an active `.log`, `.index` and `.timeindex`) run under a 20,000
+ * always finds an idle descriptor to close: the bound is never passed. The second descriptor a zero append
+ * (`runnel.log.pretouch.bytes`) holds while it lands counts too (at most a quarter of the bound; none without room). So 50,000 partitions (each with an active `.log`, `.index` and `.timeindex`) run under a 20,000
  * descriptor limit, with sockets getting the rest.
  *
  * Durability is unchanged: an fdatasync through a reopened descriptor flushes the whole file's dirty pages, since
@@ -87,6 +88,9 @@ class CachedFile implements FileHandle {
   /** The fdatasync started last, until it settles: a clean file's sync must still wait for it. */
   private latestSync: Promise<void> | null = null;
   private closed = false;
+  /** Zero appends in flight, and the descriptor they went to (whose second, O_APPEND descriptor they hold open). */
+  private zeroAppends = 0;
+  private zeroHandle: FileHandle | null = null;
 
   constructor(
     private readonly cache: FileHandleCache,
@@ -160,8 +164,36 @@ class CachedFile implements FileHandle {
     this.closed = true;
     this.cache.forget(this);
   }
+  /**
+   * Zero appends run through a second descriptor of the file (FileHandle.appendZeros), held until they all land: it
+   * counts in the cache's bound like any other, and where the bound has no room for it no zeros are written (they
+   * only warm the page cache). Zeros for a descriptor reopened while earlier ones still land are skipped too, so
+   * each file holds at most one such descriptor.
+   */
   appendZeros(length: number): Promise<void> {
-    return this.use().appendZeros?.(length) ?? Promise.resolve();
+    const h = this.use();
+    if (h.appendZeros === undefined) return Promise.resolve();
+    if (this.zeroAppends === 0) {
+      if (!this.cache.takeZeroDescriptor()) return Promise.resolve();
+      this.zeroHandle = h;
+    } else if (this.zeroHandle !== h) {
+      return Promise.resolve();
+    }
+    this.zeroAppends++;
+    let landing: Promise<void>;
+    try {
+      landing = h.appendZeros(length);
+    } catch (e) {
+      this.zerosLanded();
+      throw e;
+    }
+    return landing.then(() => this.zerosLanded());
+  }
+
+  private zerosLanded(): void {
+    if (--this.zeroAppends > 0) return;
+    this.zeroHandle = null;
+    this.cache.releaseZeroDescriptor();
   }
 
   private use(): FileHandle {
@@ -183,6 +215,8 @@ export class FileHandleCache {
   private readonly lru = new Map<CachedFile, true>();
   private readonly syncWaiters: (() => void)[] = [];
   private syncing = 0;
+  /** Second descriptors held by zero appends in flight (one per file at most), counted in the bound. */
+  private zeroDescriptors = 0;
 
   constructor(fs: FileSystem, maxOpen: number) {
     if (!Number.isInteger(maxOpen) || maxOpen < 1) throw new RangeError(`log.open.files.max must be a positive integer, got ${maxOpen}`);
@@ -203,9 +237,29 @@ export class FileHandleCache {
     return Math.max(1, Math.floor(this.maxOpen / 2));
   }
 
-  /** Descriptors open now. */
+  /** Descriptors open now (zero appends' second descriptors included). */
   get openCount(): number {
-    return this.lru.size;
+    return this.lru.size + this.zeroDescriptors;
+  }
+
+  /**
+   * Most second descriptors zero appends may hold at once: a quarter of the bound, so that with at most half of it
+   * syncing a read or write still finds an idle descriptor to close.
+   */
+  get maxZeroDescriptors(): number {
+    return Math.floor(this.maxOpen / 4);
+  }
+
+  /** Counts a zero append's second descriptor if the bound has room for it now; false (no zeros) if not. */
+  takeZeroDescriptor(): boolean {
+    if (this.zeroDescriptors >= this.maxZeroDescriptors || this.lru.size + this.zeroDescriptors >= this.maxOpen) return false;
+    this.zeroDescriptors++;
+    return true;
+  }
+
+  /** A zero append's second descriptor is closed. */
+  releaseZeroDescriptor(): void {
+    if (--this.zeroDescriptors < 0) throw new Error("file handle cache: released more zero-append descriptors than taken");
   }
 
   /** The descriptor of `f`, reopening it (and closing the least recently used idle file) if it was evicted. */
@@ -252,7 +306,7 @@ export class FileHandleCache {
   }
 
   private makeRoom(): void {
-    if (this.lru.size < this.maxOpen) return;
+    if (this.lru.size + this.zeroDescriptors < this.maxOpen) return;
     if (this.maxOpen > 1 && this.syncing >= this.maxOpen) throw new Error(`file handle cache: ${this.syncing} files syncing, bound ${this.maxOpen}`);
     for (const f of this.lru.keys()) {
       if (f.pinned > 0) continue;
@@ -260,7 +314,7 @@ export class FileHandleCache {
       f.handle!.close();
       f.handle = null;
       this.evictions++;
-      if (this.lru.size < this.maxOpen) return;
+      if (this.lru.size + this.zeroDescriptors < this.maxOpen) return;
     }
   }
 }

@@ -209,6 +209,8 @@ export class PartitionLog {
   private readonly pretouchBytes: number;
   /** `runnel.log.pretouch.pause.ms` (StorageDeps.pretouchPauseMs). */
   private readonly pretouchPauseMs: number;
+  /** `runnel.log.pretouch.min.append.bytes` (StorageDeps.pretouchMinAppendBytes). */
+  private readonly pretouchMinAppendBytes: number;
   /** Clock time {@link sync} was last called (acks=all, flush.messages, flush.ms): pretouch pauses after it. */
   private lastSyncAskedMs = Number.NEGATIVE_INFINITY;
 
@@ -220,6 +222,7 @@ export class PartitionLog {
     this.deps = deps;
     this.pretouchBytes = deps.pretouchBytes ?? 0;
     this.pretouchPauseMs = deps.pretouchPauseMs ?? DEFAULT_PRETOUCH_PAUSE_MS;
+    this.pretouchMinAppendBytes = deps.pretouchMinAppendBytes ?? PRETOUCH_MIN_APPEND_BYTES;
     this.ctx = {
       fs: deps.fs,
       logger: deps.logger,
@@ -845,7 +848,7 @@ export class PartitionLog {
     }
     this.leo = prep.lastOffset + 1n;
     if (this.cfg.preallocate) seg.preallocateAhead(this.cfg.segmentBytes);
-    else if (records.length >= PRETOUCH_MIN_APPEND_BYTES && this.pretouchBytes > 0 && now - this.lastSyncAskedMs >= this.pretouchPauseMs) {
+    else if (records.length >= this.pretouchMinAppendBytes && this.pretouchBytes > 0 && now - this.lastSyncAskedMs >= this.pretouchPauseMs) {
       seg.pretouchAhead(this.pretouchBytes, this.cfg.segmentBytes);
     }
     this.afterAppend();

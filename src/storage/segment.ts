@@ -235,7 +235,7 @@ export const PREALLOCATE_REFILL_BELOW_BYTES = 256 * 1024;
 const ZEROS = new Uint8Array(PREALLOCATE_CHUNK_BYTES);
 /** With `runnel.log.pretouch.bytes`: most zero appends of one segment in flight at once (when they land late). */
 const PRETOUCH_WRITES_IN_FLIGHT = 16;
-/** With `runnel.log.pretouch.bytes`: smallest append that keeps the space ahead cached (bulk ingest, see {@link Segment.pretouchAhead}). */
+/** Default of `runnel.log.pretouch.min.append.bytes`: smallest append that keeps zeros coming ahead (bulk ingest, see {@link Segment.pretouchAhead}). */
 export const PRETOUCH_MIN_APPEND_BYTES = 32 * 1024;
 
 /** One segment of a partition log. */
@@ -624,24 +624,31 @@ export class Segment {
    * instead of allocating new ones: on a VM whose freed memory goes back to the host, the first touch of a page costs
    * several times its copy, and the thread pool pays it instead. The zeros are appended by the runtime's thread
    * pool (FileHandle.appendZeros, O_APPEND: each lands at the file's end as it is then, never over an append, even
-   * one that overtook it), ZERO_APPEND_MAX_BYTES at a time, at most PRETOUCH_WRITES_IN_FLIGHT at once. They are
-   * not fdatasynced. Like preallocate's zeros they are cut off at seal (roll, close) and truncation; zeros that land
-   * on a sealed segment are cut when they land, and its {@link sync} waits for them first. Recovery reads a zero
-   * tail as the end of the log.
+   * one that overtook it), ZERO_APPEND_MAX_BYTES (or `bytes`, if less) at a time, at most PRETOUCH_WRITES_IN_FLIGHT
+   * at once. They are not fdatasynced. Like preallocate's zeros they are cut off at seal (roll, close) and
+   * truncation; zeros that land on a sealed segment are cut when they land, and its {@link sync} waits for them
+   * first. Recovery reads a zero tail as the end of the log.
    */
   pretouchAhead(bytes: number, limit: number): void {
     if (this.sealedFlag || this.closed || this.log.appendZeros === undefined) return;
     const cap = Math.min(limit, MAX_SEGMENT_POSITION);
     const want = Math.min(this.size + bytes, cap);
+    const chunk = Math.min(ZERO_APPEND_MAX_BYTES, bytes);
     while (this.touching < PRETOUCH_WRITES_IN_FLIGHT) {
       const from = Math.max(this.touchedEnd, this.size);
-      const n = Math.min(ZERO_APPEND_MAX_BYTES, want - from);
+      const n = Math.min(chunk, want - from);
       // Whole writes only, but for the last piece before the segment's limit.
-      if (n <= 0 || (n < ZERO_APPEND_MAX_BYTES && want < cap)) return;
+      if (n <= 0 || (n < chunk && want < cap)) return;
+      let landing: Promise<void>;
+      try {
+        landing = this.log.appendZeros(n);
+      } catch {
+        return; // the file cannot be reopened now (an evicted descriptor): the append itself is done, zeros are optional
+      }
       this.touchedEnd = from + n;
       this.touching++;
       this.syncing++;
-      void this.log.appendZeros(n).then(() => this.zerosLanded());
+      void landing.then(() => this.zerosLanded());
     }
   }
 

@@ -45,6 +45,8 @@ export interface StorageDeps {
   pretouchBytes?: number;
   /** `runnel.log.pretouch.pause.ms`: appends start no zeros for this long after a flush was asked for (default DEFAULT_PRETOUCH_PAUSE_MS). */
   pretouchPauseMs?: number;
+  /** `runnel.log.pretouch.min.append.bytes`: smallest append that keeps zeros coming ahead (default PRETOUCH_MIN_APPEND_BYTES). */
+  pretouchMinAppendBytes?: number;
 }
 
 /** A logger that drops everything (tests, benchmarks). */

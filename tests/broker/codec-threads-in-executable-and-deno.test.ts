@@ -17,11 +17,14 @@ import { OFF_LOOP_CODEC_MIN_BYTES } from "../../src/compression/index.ts";
 const kcatSkip = haveCommand("kcat") ? false : "kcat is not installed";
 const VALUE_BYTES = 2000;
 
-/** Codec id and record count of each batch in a `.log` file. */
+/**
+ * Codec id and record count of each batch in a `.log` file, up to the end of its batches (an active segment may
+ * have zeros written ahead of its end: `runnel.log.pretouch.bytes`, `log.preallocate`).
+ */
 function batchesIn(file: string): { codec: number; records: number }[] {
   const buf = fs.readFileSync(file);
   const out: { codec: number; records: number }[] = [];
-  for (let at = 0; at + 61 <= buf.length; at += buf.readInt32BE(at + 8) + 12) out.push({ codec: buf.readInt16BE(at + 21) & 7, records: buf.readInt32BE(at + 57) });
+  for (let at = 0; at + 61 <= buf.length && buf.readInt32BE(at + 8) > 0; at += buf.readInt32BE(at + 8) + 12) out.push({ codec: buf.readInt16BE(at + 21) & 7, records: buf.readInt32BE(at + 57) });
   return out;
 }
 

@@ -3,6 +3,8 @@
  * UNKNOWN_SERVER_ERROR in a response shaped for its API and version, the failure is logged once, and the same
  * connection keeps working. An acks=0 produce that fails closes the connection instead (it has no response to
  * carry the error), as Kafka does. Topic operations that hit an I/O error answer KAFKA_STORAGE_ERROR for that topic.
+ * Against a sharded node (RUNNEL_TEST_SHARDS) only the acks=0 test runs: the others replace the in-process broker's
+ * handlers or start a broker over a faulty file system in this process.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,6 +20,7 @@ import { Broker } from "../../src/broker/broker.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
 import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
 import type { ApiHandler } from "../../src/broker/api-handler.ts";
+import { IN_PROCESS } from "../support/group-state.ts";
 
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
 
@@ -33,7 +36,7 @@ function batch(n: number): Uint8Array {
   return bb.finish();
 }
 
-test("a handler that throws answers UNKNOWN_SERVER_ERROR per topic, logs once, and the connection stays open", async () => {
+test("a handler that throws answers UNKNOWN_SERVER_ERROR per topic, logs once, and the connection stays open", { skip: IN_PROCESS ? false : "replaces handlers of the in-process broker (single-shard only)" }, async () => {
   const lines: string[] = [];
   const b = await startTestBroker({}, undefined, lines);
   const c = await RawClient.connect(b.port);
@@ -71,7 +74,8 @@ test("acks=0 produce: a failed partition closes the connection; a successful one
     const produce = (topic: string) => good.frame(0, 9, { transactionalId: null, acks: 0, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records: batch(2) }] }] });
     await good.sendRaw(produce("z"), false);
     assert.equal((await good.request(18, 3, apiVersions)).errorCode, 0, "a successful acks=0 produce keeps the connection");
-    assert.equal(b.broker.partition("z", 0)!.log.logEndOffset, 2n);
+    const end = await good.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: "z", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+    assert.equal(end.topics[0].partitions[0].offset, 2n, "the acks=0 records were appended");
 
     await good.sendRaw(produce("no-such-topic"), false);
     await good.closed; // the positive event: the broker closed it
@@ -83,7 +87,7 @@ test("acks=0 produce: a failed partition closes the connection; a successful one
   }
 });
 
-test("I/O errors that are not disk failures (EMFILE) in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", async () => {
+test("I/O errors that are not disk failures (EMFILE) in CreateTopics, DeleteTopics, Metadata auto-creation, CreatePartitions and IncrementalAlterConfigs answer KAFKA_STORAGE_ERROR for that topic and keep the connection", { skip: IN_PROCESS ? false : "starts its own in-process broker over a faulty file system (the same run as single-shard)" }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-ioerr-"));
   let failing = false;
   // EMFILE, not a disk failure: a disk failure (ENOSPC, EIO...) takes the only log dir offline and shuts the broker

@@ -2,18 +2,21 @@
  * At the open-file limit the broker stops accepting instead of failing accept() in a loop: a broker process with a
  * soft limit of 700 descriptors caps its connections at what the reserve and the log files' share
  * (`log.open.files.max`, half by default) leave, 318, refuses the rest of
- * 1,000 connection attempts while it is full, says so in its log, and once the load goes away accepts again and
+ * 1,000 connection attempts while it is full, says so in its log (then a new connect is refused, every accepting
+ * thread of a sharded node having closed its listening socket), and once the load goes away accepts again and
  * serves a kcat round trip. A sharded node (RUNNEL_TEST_SHARDS=2) holds at most its node-wide share of the same
  * limit, over all its accepting threads together.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startBrokerProcess, testShards } from "../support/broker-process.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { startLoadProcess } from "../support/overload.ts";
+import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { RESERVED_FDS, logOpenFilesBudget, shardedFdBudget } from "../../src/storage/file-handle-cache.ts";
 
 /**
@@ -64,6 +67,18 @@ test("a broker at its open-file limit pauses accepting, then accepts and serves 
     assert.ok(load.connected >= held, `${load.connected} of 1000 connects succeeded, ${held} held`);
     if (shards === 1) assert.ok(load.connected < 1000, `${load.connected} of 1000 connects succeeded`);
     assert.match(b.log(), new RegExp(`max.connections=${cap} open connections: not accepting`));
+    // Once every accepting thread has said so (each logs after closing its listening socket), a new connect is
+    // refused, on one broker or a sharded node alike.
+    const threads = await acceptingThreads(b.log().split("\n"));
+    const paused = () => b.log().split("\n").filter((l) => full.test(l)).length;
+    for (let i = 0; i < 400 && paused() < threads; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(paused() >= threads, `every accepting thread paused:\n${b.log().slice(-3000)}`);
+    const refused = await new Promise<string>((resolve) => {
+      const sock = net.connect({ host: "127.0.0.1", port: b.port });
+      sock.once("connect", () => (sock.destroy(), resolve("connected")));
+      sock.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+    });
+    assert.equal(refused, "ECONNREFUSED", "a full node accepts no new connection");
     await load.stop();
     for (let i = 0; i < 200 && !b.log().includes("again: accepting"); i++) await new Promise((r) => setTimeout(r, 25));
     assert.match(b.log(), /below max.connections=\d+ again: accepting/);

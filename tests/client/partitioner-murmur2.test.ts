@@ -46,7 +46,7 @@ test("keyed records land on the partitions kafkajs's Java-compatible partitioner
   }
 });
 
-test("null keys stick to one partition until batch.size bytes, then move to another", () => {
+test("null keys stick to one partition until batch.size bytes in full batches, then move to another", () => {
   const randoms = [0.5, 0.0, 0.99];
   let i = 0;
   const p = new DefaultPartitioner(100, () => randoms[i++ % randoms.length]);
@@ -54,10 +54,10 @@ test("null keys stick to one partition until batch.size bytes, then move to anot
   assert.equal(first, 2);
   for (let k = 0; k < 9; k++) {
     assert.equal(p.partition("t", null, 4, [0, 1, 2, 3]), first);
-    p.onAppend("t", first, 10);
+    p.onAppend("t", first, 10, true);
   }
   assert.equal(p.partition("t", null, 4, [0, 1, 2, 3]), first, "90 bytes < batch.size: still sticky");
-  p.onAppend("t", first, 10);
+  p.onAppend("t", first, 10, true);
   const second = p.partition("t", null, 4, [0, 1, 2, 3]);
   assert.notEqual(second, first, "after batch.size bytes the partition changes");
   assert.equal(second, 0);
@@ -68,7 +68,7 @@ test("null keys stick to one partition until batch.size bytes, then move to anot
 test("sticky choice only uses partitions that have a leader", () => {
   const p = new DefaultPartitioner(10, () => 0.999);
   assert.equal(p.partition("t", null, 6, [1, 4]), 4);
-  p.onAppend("t", 4, 10);
+  p.onAppend("t", 4, 10, true);
   assert.equal(p.partition("t", null, 6, [1, 4]), 1, "switches away from 4 to the only other available one");
   // Leader of the sticky partition disappears: re-chosen among available ones.
   assert.equal(p.partition("t", null, 6, [3]), 3);
@@ -82,7 +82,24 @@ test("the sticky choice spreads evenly over partitions over time", () => {
   for (let k = 0; k < 50_000; k++) {
     const part = p.partition("t", null, 5, [0, 1, 2, 3, 4]);
     counts[part]++;
-    p.onAppend("t", part, 100);
+    p.onAppend("t", part, 100, true);
   }
   for (const c of counts) assert.ok(c > 7000 && c < 13000, `uneven spread ${counts}`);
+});
+
+test("a sticky partition is kept past batch.size while its batch has room, and left when the batch is full or at twice batch.size", () => {
+  const p = new DefaultPartitioner(100, () => 0.5);
+  const first = p.partition("t", null, 4, []);
+  p.onAppend("t", first, 60, false);
+  assert.equal(p.onNewBatch("t", first), false, "60 bytes < batch.size: a new batch stays on the partition");
+  p.onAppend("t", first, 60, false);
+  assert.equal(p.partition("t", null, 4, []), first, "120 bytes but the open batch has room: no switch in mid-batch");
+  assert.equal(p.onNewBatch("t", first), true, "the next record would open a new batch: switch");
+  const second = p.partition("t", null, 4, []);
+  assert.notEqual(second, first);
+  assert.equal(p.onNewBatch("t", first), false, "only the current sticky partition is left");
+  for (let k = 0; k < 3; k++) p.onAppend("t", second, 60, false);
+  assert.equal(p.partition("t", null, 4, []), second, "180 bytes, open batch has room");
+  p.onAppend("t", second, 60, false);
+  assert.notEqual(p.partition("t", null, 4, []), second, "240 bytes >= 2 x batch.size: switch even in mid-batch");
 });

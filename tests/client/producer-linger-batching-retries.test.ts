@@ -260,6 +260,26 @@ test("acks=0 completes without a response, with unknown offsets", async () => {
   await producer.close();
 });
 
+test("keyless records move to another partition only when the sticky partition's batch is full, leaving no part-filled batch to linger", async () => {
+  // batch.size 200: a batch holds 3 records of a 30-byte value (61 + 3 x 37 bytes). The sticky partition is left
+  // after batch.size value bytes only when the next record would open a new batch there (KIP-794); leaving it
+  // after 7 records (210 bytes) would strand a 1-record batch until linger.ms on every partition left.
+  const { clock, broker, producer } = await setup({ lingerMs: 60_000, batchSize: 200 }, 4);
+  const value = new Uint8Array(30);
+  const sends: Promise<RecordMetadata>[] = [];
+  for (let i = 0; i < 20; i++) sends.push(producer.send({ topic: "t", value }));
+  await settle();
+  const early = broker.produces.flatMap((p) => p.batches);
+  assert.deepEqual(early.map((b) => b.header.recordsCount), [3, 3, 3, 3, 3, 3], "only full batches go out before linger.ms");
+  assert.equal(new Set(early.map((b) => b.partition)).size, 2, "three full batches on each of two partitions");
+  clock.advance(60_000);
+  await settle();
+  const late = broker.produces.flatMap((p) => p.batches).slice(early.length);
+  assert.deepEqual(late.map((b) => b.header.recordsCount), [2], "at linger.ms only the open batch of the current partition is left");
+  await Promise.all(sends);
+  await producer.close();
+});
+
 test("keys pick partitions with murmur2; keyless records stick to one partition", async () => {
   const { broker, producer } = await setup({ lingerMs: 0 }, 8);
   const m1 = await producer.send({ topic: "t", key: "21", value: "x" });

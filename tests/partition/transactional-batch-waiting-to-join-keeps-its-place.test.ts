@@ -39,3 +39,31 @@ test("the guard ends with the producer's marker or a newer epoch joining", () =>
   t.clear();
   assert.equal(code(t.check(9n, 1, 1, 1)), "append", "a cleared partition forgets it");
 });
+
+test("the guard expires after producer.id.expiration.ms, as Kafka drops verification state", () => {
+  let now = 1_000;
+  const t = new ProducerStateTable({ nowMs: () => now, producerIdExpirationMs: 60_000 });
+  t.startJoining(11n, 0, 2); // refused for good: its partition never joins, no marker comes here
+  now += 30_000;
+  t.startJoining(12n, 0, 0);
+  assert.equal(code(t.check(11n, 0, 7, 1)), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "within the expiry the guard holds");
+  now += 30_000;
+  assert.equal(code(t.check(11n, 0, 7, 1)), "append", "expired: the producer's later sequences go on");
+  assert.equal(code(t.check(12n, 0, 1, 1)), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "a younger guard still holds");
+  now += 30_000;
+  t.startJoining(13n, 0, 0); // drops every expired guard, oldest first
+  assert.equal(t.joiningCount, 1, "only the new guard is kept");
+  assert.equal(code(t.check(12n, 0, 1, 1)), "append");
+});
+
+test("a newer epoch's guard starts its own expiry", () => {
+  let now = 0;
+  const t = new ProducerStateTable({ nowMs: () => now, producerIdExpirationMs: 100 });
+  t.startJoining(14n, 0, 4);
+  now = 90;
+  t.startJoining(14n, 1, 0);
+  now = 150;
+  assert.equal(code(t.check(14n, 1, 1, 1)), ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, "the epoch 1 guard is 60 ms old");
+  now = 190;
+  assert.equal(code(t.check(14n, 1, 1, 1)), "append");
+});

@@ -55,6 +55,10 @@ export interface KafkaBrokerOptions {
   preallocate?: boolean;
   /** Run the broker with `runnel.log.flush.overlapping` set to this (overlapping fdatasyncs per partition). */
   flushOverlapping?: number;
+  /** Run the broker with zeros appended ahead of every append (`runnel.log.pretouch.*`, no pause after flushes). */
+  pretouch?: boolean;
+  /** PLANTED BUG (with `pretouch`): zero appends land where the file ended when they were asked for. */
+  plantZerosAtAskedEnd?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -92,7 +96,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
   // with flips showed read_committed records of an aborted transaction); the single-broker run covers flips.
-  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15) });
+  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd });
   const wire = new SimWire(sim, 1 + sim.int(8));
   const settings: Record<string, string> = {
     "node.id": "1",
@@ -106,6 +110,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     ...(opts.flushRounds ? { "runnel.log.flush.rounds": "true" } : {}),
     ...(opts.preallocate ? { "log.preallocate": "true" } : {}),
     ...(opts.flushOverlapping !== undefined ? { "runnel.log.flush.overlapping": String(opts.flushOverlapping) } : {}),
+    ...(opts.pretouch ? { "runnel.log.pretouch.bytes": "4096", "runnel.log.pretouch.min.append.bytes": "1", "runnel.log.pretouch.pause.ms": "0" } : {}),
   };
   const restore: (() => void)[] = [];
   const proc = new SimBrokerProcess(sim, disk, wire, settings, (b) => {

@@ -6,8 +6,10 @@
  * committed transactions survive at their offsets; committed offsets never go backwards; no read_committed reader
  * sees an aborted record or passes the last stable offset; every transaction completes once the faults stop. One
  * seed replays exactly; 60 seeds run with broker-wide flush rounds, 10 with log.preallocate, 30 with overlapping
- * flushes, 3 (once failing) with both; three planted bugs are caught (offset commits answered before durable; the aborted
- * transaction index forgotten; a last stable offset that ignores open transactions).
+ * flushes, 3 (once failing) with both, 20 with zeros appended ahead of every append by a seeded-delay O_APPEND
+ * write (runnel.log.pretouch.*); four planted bugs are caught (offset commits answered before durable; the aborted
+ * transaction index forgotten; a last stable offset that ignores open transactions; zeros written at the end known
+ * when they were asked for instead of the end when they land).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -48,6 +50,7 @@ for (const [label, opts, seeds, flags] of [
   ["log.preallocate=true", { preallocate: true }, seedRange(10), "--preallocate"],
   ["runnel.log.flush.overlapping=2", { flushOverlapping: 2 }, seedRange(30), "--flush-overlapping=2"],
   ["log.preallocate=true and runnel.log.flush.overlapping=2", { preallocate: true, flushOverlapping: 2 }, [3, 13, 18], "--preallocate --flush-overlapping=2"],
+  ["zeros appended ahead of every append (runnel.log.pretouch.*)", { pretouch: true }, seedRange(20), "--pretouch"],
 ] as const) {
   test(`with ${label}: ${seeds.length} seeds of power cuts keep acks=all records, committed offsets and transactions`, { timeout: 600_000 }, async () => {
     let ackedAll = 0;
@@ -82,4 +85,9 @@ test("planted bug caught within the budget: a forgotten aborted-transaction inde
 test("planted bug caught within the budget: a last stable offset that ignores open transactions lets read_committed pass it", { timeout: 600_000 }, async () => {
   const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { plantLsoIgnoresOpenTransactions: true }), (v) => v.includes("aborted later") || v.includes("a record of an aborted transaction") || v.includes("last stable offset"), "--plant-lso-ignores-open-txns");
   assert.ok(caught !== null, `${SEEDS} seeds did not catch read_committed reads past the true last stable offset`);
+});
+
+test("planted bug caught within the budget: zeros written ahead at the end known when they were asked for land on acknowledged records", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { pretouch: true, plantZerosAtAskedEnd: true }), (v) => v.includes("is missing"), "--pretouch --plant-zeros-at-asked-end");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch zero appends landing on appended records`);
 });

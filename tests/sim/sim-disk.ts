@@ -21,6 +21,11 @@ export interface DiskFaults {
   maxSyncLatencyMs: number;
   /** PLANTED BUG for the checker's own test: fdatasync reports success without making anything durable. */
   lieAboutSync?: boolean;
+  /**
+   * PLANTED BUG: a zero append lands where the file ended when it was asked for (a plain positioned write), not
+   * where it ends when it runs, so it can land on appends that overtook it.
+   */
+  zerosAtAskedEnd?: boolean;
 }
 
 type Op = { kind: "write"; pos: number; bytes: Uint8Array } | { kind: "truncate"; length: number };
@@ -212,6 +217,23 @@ export class SimDisk implements FileSystem {
       },
       close() {
         closed = true;
+      },
+      // As O_APPEND on a descriptor of its own: lands at the end the file has when the write runs (after a seeded
+      // delay, a scheduling point), even if this handle was closed meanwhile; nothing after a power cut.
+      appendZeros(length) {
+        const askedEnd = live().size;
+        return new Promise<void>((resolve) => {
+          disk.sim.after(disk.sim.int(1 + disk.faults.maxSyncLatencyMs), `append zeros ${path}`, () => {
+            const f = disk.files.get(path);
+            if (gen === disk.generation && f !== undefined) {
+              const op: Op = { kind: "write", pos: disk.faults.zerosAtAskedEnd ? askedEnd : f.size, bytes: new Uint8Array(length) };
+              applyOp(f, op);
+              f.unsynced.push(op);
+              f.pushed++;
+            }
+            resolve();
+          });
+        });
       },
     };
   }

@@ -91,3 +91,29 @@ test("the budget: half of what the reserve leaves by default, and a message nami
   assert.match(logOpenFilesBudget(50, null) as string, /ulimit -n/);
   assert.equal(typeof logOpenFilesBudget(1024, 3), "string");
 });
+
+test("zero appends' second descriptors count in the bound: no zeros without room, idle files closed for them", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-fdcache-"));
+  const { fs: counted, stats } = countingFileSystem();
+  const cache = new FileHandleCache(counted, 8);
+  try {
+    let release!: () => void;
+    stats.holdZeros = new Promise((r) => (release = r));
+    const files = Array.from({ length: 4 }, (_, i) => cache.fileSystem.open(path.join(dir, `z${i}`), true));
+    const landing = files.map((f) => f.appendZeros!(4096));
+    assert.equal(cache.openCount, 4 + 2, "two of the four got a second descriptor: a quarter of the bound");
+    const more = Array.from({ length: 6 }, (_, i) => cache.fileSystem.open(path.join(dir, `m${i}`), true));
+    more.forEach((f) => f.write(new Uint8Array([1]), 0));
+    assert.ok(stats.maxOpen <= 8, `at most 8 descriptors while zeros land, saw ${stats.maxOpen}`);
+    release();
+    stats.holdZeros = null;
+    await Promise.all(landing);
+    assert.deepEqual(files.map((f) => f.size()), [4096, 4096, 0, 0], "the zeros that had room landed");
+    assert.ok(cache.openCount <= 8);
+    for (const f of [...files, ...more]) f.close();
+    assert.equal(stats.open, 0);
+    assert.equal(cache.openCount, 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

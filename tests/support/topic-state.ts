@@ -50,3 +50,33 @@ async function describedTopicConfig(port: number, topic: string, key: string): P
     c.close();
   }
 }
+
+/** The log end offset (high watermark) of `topic`-`partition` by ListOffsets (v7, latest), instead of the in-process log's. */
+export async function logEndOffset(port: number, topic: string, partition = 0): Promise<bigint> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+    const p = r.topics[0].partitions[0];
+    if (p.errorCode !== 0) throw new Error(`ListOffsets ${topic}-${partition}: error ${p.errorCode}`);
+    return p.offset;
+  } finally {
+    c.close();
+  }
+}
+
+/** The record batches of `topic`-`partition` from `offset` as a Fetch (v12) serves them, as stored. */
+export async function fetchStored(port: number, topic: string, partition = 0, offset = 0n): Promise<Uint8Array> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(1, 12, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 26, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 26 }] }],
+      forgottenTopicsData: [], rackId: "",
+    });
+    const p = r.responses[0].partitions[0];
+    if (p.errorCode !== 0) throw new Error(`Fetch ${topic}-${partition}: error ${p.errorCode}`);
+    return p.records as Uint8Array;
+  } finally {
+    c.close();
+  }
+}

@@ -89,6 +89,11 @@ export class FrontClient {
     return this.shards.open(shard, this.info);
   }
 
+  /** Whether the client's connection has closed. */
+  get clientGone(): boolean {
+    return this.closed;
+  }
+
   /**
    * The client's connection closed: its channels close once the requests already read from it have been passed on
    * (as Kafka appends a produce it has read even when its client is gone, acks=0 included).

@@ -4,7 +4,7 @@
  * shards serve. ApiVersions, SaslHandshake and SaslAuthenticate are answered by the front itself (it terminates
  * SASL); everything else goes to shards:
  *
- * - by partition, split by owning shard and merged: Produce (acks=0 too), Fetch (./front-fetch.ts), ListOffsets,
+ * - by partition, split by owning shard and merged: Produce (acks=0 too, asked of the shards with acks=1 so that a failure closes the client's connection), Fetch (./front-fetch.ts), ListOffsets,
  *   DeleteRecords, OffsetForLeaderEpoch, DescribeProducers; DescribeLogDirs (every shard, or the owners of the
  *   partitions named, merged by log dir);
  * - by group id to the group's coordinator shard: OffsetCommit, OffsetFetch, JoinGroup, Heartbeat, LeaveGroup,
@@ -28,7 +28,8 @@
  * Every answer naming brokers is rewritten to name the node (./node-rewrite.ts).
  */
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
-import { NO_RESPONSE } from "../../broker/api-handler.ts";
+import { CloseConnection, NO_RESPONSE } from "../../broker/api-handler.ts";
+import type { ProduceRequest, ProduceResponse } from "../../protocol/generated/00_produce.ts";
 import { apiVersionsHandler } from "../../broker/apis/18_api_versions.ts";
 import { saslHandshakeHandler } from "../../broker/apis/17_sasl_handshake.ts";
 import { saslAuthenticateHandler } from "../../broker/apis/36_sasl_authenticate.ts";
@@ -40,6 +41,7 @@ import { ApiKey } from "../../protocol/generated/index.ts";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
 import { FrontClient } from "./front-client.ts";
+import { ConnectionError } from "../../client/client-errors.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
 import type { PortBuffers } from "../../platform/port-connection.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
@@ -174,8 +176,13 @@ function byPartition(apiKey: number): Route {
     }
     const parts: [number, unknown][] = sole !== null ? [[sole, req]] : [...splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing)].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
     if (apiKey === ApiKey.Produce && req.acks === 0) {
-      const c = f.client(ctx);
-      await Promise.all(parts.map(([s, body]) => c.send(ctx, s, body, { noResponse: true })));
+      // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
+      // client's connection, as one broker does (the client has no response to read the error from either way).
+      const answers = await f.fanOut<ProduceResponse>(ctx, parts.map(([s, body]) => [s, { ...(body as ProduceRequest), acks: 1 }]));
+      for (const t of answers.flatMap((a) => a.responses)) {
+        const failed = t.partitionResponses.find((p) => p.errorCode !== 0);
+        if (failed !== undefined) return new CloseConnection(`an acks=0 produce to ${t.name || "a topic id"} failed with error code ${failed.errorCode}`);
+      }
       return NO_RESPONSE;
     }
     const merged = mergeTopics(await f.fanOut<Record<string, any>>(ctx, parts), shape.resTopics, shape.resParts);
@@ -409,12 +416,30 @@ export function buildFrontHandlers(router: FrontRouter, served: ApiVersionsRespo
     const minVersion = k.apiKey === ApiKey.Produce ? Math.max(k.minVersion, 3) : k.minVersion;
     const range = { apiKey: k.apiKey, minVersion, maxVersion: k.maxVersion, ...(minVersion !== k.minVersion ? { advertisedMinVersion: k.minVersion } : {}) };
     if (k.apiKey === ApiKey.Fetch) {
-      table[k.apiKey] = frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion);
+      table[k.apiKey] = quietOnceGone(router, frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion));
       continue;
     }
     const route = ROUTES.get(k.apiKey);
     if (route === undefined) continue;
-    table[k.apiKey] = { ...range, handle: (ctx, req) => route(ctx, req, router) as Promise<unknown> };
+    table[k.apiKey] = quietOnceGone(router, { ...range, handle: (ctx, req) => route(ctx, req, router) as Promise<unknown> });
   }
   return table;
+}
+
+/**
+ * `h`, except that a request whose client has gone and whose shard channel then closed (the shard stopping with the
+ * node, as a broker closes its connections first) ends without an answer instead of failing: nobody is left to
+ * answer, and nothing went wrong (one broker has no such second connection to lose).
+ */
+function quietOnceGone(router: FrontRouter, h: ApiHandler): ApiHandler {
+  return {
+    ...h,
+    handle(ctx, req) {
+      const client = router.client(ctx);
+      return Promise.resolve(h.handle(ctx, req)).catch((e: unknown) => {
+        if (e instanceof ConnectionError && client.clientGone) return NO_RESPONSE;
+        throw e;
+      });
+    },
+  };
 }

@@ -13,6 +13,7 @@ import { fileIdentity, mmapSupported, type FileSystem } from "../../platform/fs.
 import { SegmentMaps } from "./segment-maps.ts";
 import { fetchGet } from "../../platform/http-client.ts";
 import type { RandomSource } from "../../platform/random.ts";
+import { SharedTexts } from "../../platform/shared-text.ts";
 import { SharedKeyTable } from "../../platform/shared-table.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
@@ -43,6 +44,10 @@ export interface FrontDeps {
   nodeConnections?: SharedArrayBuffer;
   /** Client connections the whole node may hold by its open-files limit (`shardedFdBudget`; null or unset: unknown). */
   connectionFds?: number | null;
+  /** The node's JWKS documents, one slot per listener, shared by every accepting thread (unset: this thread's own). */
+  jwksDocuments?: SharedArrayBuffer;
+  /** The node's request budget (`queued.max.request.bytes`, `queued.max.requests`), shared by every accepting thread. */
+  requestBudget?: SharedArrayBuffer;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
 }
@@ -87,15 +92,15 @@ export class Front {
       identity,
       fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
       fetchMaxBytes: config.num("fetch.max.bytes"),
-      segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity) : null,
+      segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity, d.clock) : null,
     });
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const log = (level: "info" | "warn" | "error", msg: string) => d.logger[level](msg);
-    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
+    const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h), sharedJwks: d.jwksDocuments === undefined ? undefined : SharedTexts.attach(d.jwksDocuments) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     const front = new Front(listeners, securities, router, identity);
-    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections));
+    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget);
     try {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
@@ -131,5 +136,6 @@ export class Front {
     for (const l of this.listeners.values()) await l.close();
     this.listeners.clear();
     for (const s of this.securities) s.close();
+    this.router.deps.segmentMaps?.close();
   }
 }
