@@ -88,7 +88,7 @@ export class Front {
       identity,
       fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
       fetchMaxBytes: config.num("fetch.max.bytes"),
-      segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity) : null,
+      segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity, d.clock) : null,
     });
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
@@ -131,5 +131,6 @@ export class Front {
     for (const l of this.listeners.values()) await l.close();
     this.listeners.clear();
     for (const s of this.securities) s.close();
+    this.router.deps.segmentMaps?.close();
   }
 }

@@ -43,15 +43,39 @@ export interface SegmentMapCounts {
 export class SegmentMaps {
   private readonly maps = new Map<string, CachedMap>();
   private lastSweepMs: number;
+  private sweepTimer: unknown = null;
   /** What happened so far. */
   readonly counts: SegmentMapCounts = { served: 0, refused: 0, mapped: 0 };
 
+  /**
+   * With `timers`, the cache also sweeps every {@link FRONT_SEGMENT_MAP_SWEEP_MS} while no Fetch comes (until
+   * {@link close}): a front whose clients stopped fetching would otherwise hold its maps of segments that retention
+   * or compaction deleted since, and with them their disk space, for ever.
+   */
   constructor(
     private readonly fs: FileSystem,
     private readonly nowMs: () => number,
     private readonly identity: (path: string) => FileId | null,
+    private readonly timers?: { setTimer(fn: () => void, ms: number): unknown; clearTimer(handle: unknown): void },
   ) {
     this.lastSweepMs = nowMs();
+    this.armSweep();
+  }
+
+  /** Stops the sweep timer and drops every map (the maps unmap once no view of them is left). */
+  close(): void {
+    if (this.sweepTimer !== null) this.timers?.clearTimer(this.sweepTimer);
+    this.sweepTimer = null;
+    this.maps.clear();
+  }
+
+  private armSweep(): void {
+    if (this.timers === undefined) return;
+    this.sweepTimer = this.timers.setTimer(() => {
+      this.sweepTimer = null;
+      this.maybeSweep();
+      this.armSweep();
+    }, FRONT_SEGMENT_MAP_SWEEP_MS);
   }
 
   /**
