@@ -361,6 +361,7 @@ export class Broker {
     if (deps.maxOpenLogFiles === undefined) d.logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"}, at most ${maxOpenLogFiles} log files open (log.open.files.max), the rest for connections`);
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
+    if (!(config.num("producer.id.expiration.ms") >= 1)) throw new Error("producer.id.expiration.ms must be at least 1");
     if (!(config.num("runnel.log.pretouch.bytes") >= 0)) throw new Error("runnel.log.pretouch.bytes must be at least 0");
     if (!(config.num("runnel.log.pretouch.pause.ms") >= 0)) throw new Error("runnel.log.pretouch.pause.ms must be at least 0");
     if (!(config.num("runnel.log.pretouch.min.append.bytes") >= 1)) throw new Error("runnel.log.pretouch.min.append.bytes must be at least 1");

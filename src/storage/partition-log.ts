@@ -211,7 +211,7 @@ export class PartitionLog {
   private readonly pretouchPauseMs: number;
   /** `runnel.log.pretouch.min.append.bytes` (StorageDeps.pretouchMinAppendBytes). */
   private readonly pretouchMinAppendBytes: number;
-  /** Clock time {@link sync} was last called (acks=all, flush.messages, flush.ms): pretouch pauses after it. */
+  /** Monotonic time {@link sync} was last called (acks=all, flush.messages, flush.ms): pretouch pauses after it. */
   private lastSyncAskedMs = Number.NEGATIVE_INFINITY;
 
   private constructor(dir: string, tp: TopicPartition, config: LogConfig, deps: StorageDeps) {
@@ -611,7 +611,7 @@ export class PartitionLog {
    * running one completes and covers their data. Moves the recovery point when done, in order.
    */
   sync(): Promise<void> {
-    this.lastSyncAskedMs = this.deps.clock.nowMs();
+    this.lastSyncAskedMs = this.deps.clock.monotonicMs();
     return this.flush();
   }
 
@@ -848,7 +848,7 @@ export class PartitionLog {
     }
     this.leo = prep.lastOffset + 1n;
     if (this.cfg.preallocate) seg.preallocateAhead(this.cfg.segmentBytes);
-    else if (records.length >= this.pretouchMinAppendBytes && this.pretouchBytes > 0 && now - this.lastSyncAskedMs >= this.pretouchPauseMs) {
+    else if (records.length >= this.pretouchMinAppendBytes && this.pretouchBytes > 0 && this.deps.clock.monotonicMs() - this.lastSyncAskedMs >= this.pretouchPauseMs) {
       seg.pretouchAhead(this.pretouchBytes, this.cfg.segmentBytes);
     }
     this.afterAppend();

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import * as nodeFs from "node:fs";
 import { test } from "node:test";
 import { ZERO_APPEND_MAX_BYTES } from "../../src/platform/fs.ts";
+import { ManualClock } from "../../src/platform/clock.ts";
 import { makeRecordsBatch } from "./batch-fixture.ts";
 import { openTestLog, type TestLog } from "./log-fixture.ts";
 import { wrappedFileSystem, type FileSystemProbe } from "./wrapped-file-system.ts";
@@ -195,6 +196,30 @@ test("a clean close with zeros still in flight waits for them, then cuts them of
     assert.equal(log.logEndOffset, 5n);
   } finally {
     release();
+    await t.cleanup();
+  }
+});
+
+/** A manual clock whose wall-clock time can be set back (an NTP step) while its monotonic time goes on. */
+class SteppedClock extends ManualClock {
+  setBackMs = 0;
+  override nowMs(): number {
+    return super.nowMs() - this.setBackMs;
+  }
+}
+
+test("the pause after a flush is measured on the monotonic clock: a wall clock set back does not stretch it", async () => {
+  const { fs, probe } = wrappedFileSystem();
+  const clock = new SteppedClock();
+  const t = await openTestLog({}, { fs, pretouchBytes: AHEAD, clock });
+  try {
+    await t.log.sync();
+    clock.advance(1000);
+    clock.setBackMs = 3_600_000; // the wall clock is stepped back an hour
+    bulk(t, 1);
+    assert.equal(probe.zeroAppends, AHEAD / CHUNK, "a second after the flush, bulk appends warm the space ahead again");
+    await landed(probe);
+  } finally {
     await t.cleanup();
   }
 });
