@@ -187,7 +187,8 @@ export function openPortConnection(
       const buf = frame.buffer as ArrayBuffer;
       if (closed || !lent.has(buf)) return;
       lent.delete(buf);
-      port.postMessage({ back: buf }, [buf]);
+      // A buffer something here moved on (detached) is not sent back; the writer allocates another.
+      if (buf.byteLength > 0) port.postMessage({ back: buf }, [buf]);
     },
     pause() {
       paused = true;
