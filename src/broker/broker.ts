@@ -307,7 +307,7 @@ export class Broker {
     this.leaderThrottle = throttle(LEADER_REPLICATION_THROTTLED_RATE, "leaderReplicationThrottledReplicas");
     this.followerThrottle = throttle(FOLLOWER_REPLICATION_THROTTLED_RATE, "followerReplicationThrottledReplicas");
     this.authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => this.acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
-    this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition"), producerIdExpirationMs: config.num("producer.id.expiration.ms") };
+    this.partitionDeps = { fs: deps.fs, clock: deps.clock, logger: deps.logger, localBrokerId: config.nodeId, maxWaitingFetches: config.num("fetch.purgatory.max.waiting.per.partition"), get producerIdExpirationMs() { return config.num("producer.id.expiration.ms"); } }; // read live: a dynamic change reaches partitions opened later (open ones: applyDynamicBrokerConfigs)
     const warn = (m: string) => deps.logger.warn(m);
     this.hwCheckpoints = new HighWatermarkCheckpoints(deps.fs, warn, share.suffix);
     this.codecPool = new CodecPool(codecPoolThreads, (e) => this.logger.warn(`a codec worker thread failed (its call ran on the event loop): ${e.message}`));

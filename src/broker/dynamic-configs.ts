@@ -165,13 +165,17 @@ export function cleanerOptionsFrom(config: BrokerConfig): LogCleanerOptions {
 
 /**
  * Applies the stored dynamic broker configs: the effective values go into the broker's config map, the log
- * cleaner is reconfigured, and the topic defaults derived from them are recomputed and pushed to every topic.
+ * cleaner is reconfigured, open partitions take `producer.id.expiration.ms`, and the topic defaults derived from them are recomputed and pushed to every topic.
  * Called after each change, here or (cluster) through another broker (at start the broker merges them before
  * opening storage).
  */
 export function applyDynamicBrokerConfigs(b: Broker): void {
   mergeDynamicBrokerConfigs(b.config.values, staticOf(b), b.metadataView, b.nodeId);
   b.logCleaner?.reconfigure(cleanerOptionsFrom(b.config));
+  const expirationMs = b.config.num("producer.id.expiration.ms");
+  if (expirationMs >= 1) {
+    for (const t of b.topicsByName.values()) for (const p of t.partitions) p.producers.setExpirationMs(expirationMs);
+  } else b.logger.warn(`dynamic producer.id.expiration.ms ${expirationMs} is below 1, keeping the previous one`);
   const defaults = logConfigFromBrokerProperties(b.config.values);
   if (!defaults.ok) {
     b.logger.warn(`dynamic broker configs give invalid topic defaults, keeping the previous ones: ${defaults.message}`);
@@ -241,6 +245,7 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
     const type = DYNAMIC_BROKER_KEYS.get(c.name);
     const problem = type !== undefined && c.value !== null && c.op === 0 ? typeProblem(type, c.value) : null;
     if (problem !== null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: ${problem}`);
+    if (c.name === "producer.id.expiration.ms" && c.op === 0 && Number(c.value) < 1) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: Value must be at least 1`);
   }
   const current = replace ? {} : { ...dynamicBrokerConfigs(b, name) };
   const next = applyChanges(current, changes, (k) => DYNAMIC_BROKER_KEYS.get(k) === "list", (k) => b.config.raw(k) ?? brokerDefault(k));

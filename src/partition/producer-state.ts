@@ -81,7 +81,7 @@ export class ProducerStateTable {
    */
   private readonly joining = new Map<bigint, { epoch: number; lowestSeq: number; sinceMs: number }>();
   private readonly nowMs: () => number;
-  private readonly expirationMs: number;
+  private expirationMs: number;
 
   constructor(opts: ProducerStateOptions = {}) {
     this.nowMs = opts.nowMs ?? (() => 0);
@@ -109,6 +109,12 @@ export class ProducerStateTable {
     if (j !== undefined) this.joining.delete(pid); // a newer epoch: a new entry, at the end (oldest-first order)
     else if (this.joining.size >= MAX_PRODUCERS_PER_PARTITION) this.joining.delete(this.joining.keys().next().value!);
     this.joining.set(pid, { epoch, lowestSeq: baseSeq, sinceMs: now });
+  }
+
+  /** Takes a new `producer.id.expiration.ms` (a dynamic broker config change); it applies to the guards already kept too. */
+  setExpirationMs(ms: number): void {
+    if (!(ms >= 1)) throw new RangeError(`producer.id.expiration.ms must be at least 1, got ${ms}`);
+    this.expirationMs = ms;
   }
 
   /** Producers with a {@link startJoining} guard now (expired ones not dropped yet included). */
