@@ -1,8 +1,9 @@
 /**
  * Texts that one thread of a process publishes and every other thread reads, in a SharedArrayBuffer: a fixed number
  * of slots, each holding at most `maxBytes` of UTF-8 and a generation that counts its publications. Readers never
- * wait: a sequence word (odd while a publication is being written) tells a torn read, which is read again; writers of
- * one slot take turns through a spin lock. The buffer crosses to workers in a structured clone and stays shared.
+ * wait long: a sequence word (odd while a publication is being written) tells a torn read, which is read again, at
+ * most {@link READ_SPINS_MAX} times (a writer stopped mid-publication leaves it odd for good); writers of one slot
+ * take turns through a spin lock. The buffer crosses to workers in a structured clone and stays shared.
  */
 
 /** Int32 words at the head of each slot: writer lock, sequence (twice the generation, odd while writing), length. */
@@ -14,6 +15,9 @@ const SLOT_HEADER_BYTES = 16;
 const HEADER_BYTES = 8;
 /** Spins after which a writer's lock is taken as lost (a thread stopped while holding it). */
 const LOCK_SPINS_MAX = 100_000_000;
+
+/** Reads of a slot being written after which a reader gives up ({@link SharedTexts.read} answers "writing"). */
+export const READ_SPINS_MAX = 1_000_000;
 
 /** Slots of shared texts (see the module comment). */
 export class SharedTexts {
@@ -75,10 +79,14 @@ export class SharedTexts {
     }
   }
 
-  /** The text last published in slot `slot` with its generation, or null when none was. */
-  read(slot: number): { generation: number; text: string } | null {
+  /**
+   * The text last published in slot `slot` with its generation, null when none was, or "writing" when a publication
+   * stayed unfinished through {@link READ_SPINS_MAX} reads (its writer may have stopped mid-publication).
+   */
+  read(slot: number): { generation: number; text: string } | null | "writing" {
     const seq = this.word(slot, SEQ);
-    for (;;) {
+    for (let spins = 0; ; spins++) {
+      if (spins >= READ_SPINS_MAX) return "writing";
       const before = Atomics.load(this.i32, seq);
       if (before === 0) return null;
       if ((before & 1) === 1) continue;

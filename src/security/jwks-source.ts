@@ -56,8 +56,8 @@ export interface SharedJwksSlot {
   generation(): number;
   /** Publishes `text`; its generation, or null when it is too long to share. */
   publish(text: string): number | null;
-  /** The newest document and its generation, or null. */
-  read(): { generation: number; text: string } | null;
+  /** The newest document and its generation, null, or "writing" when a publication stays unfinished (its writer stopped?). */
+  read(): { generation: number; text: string } | null | "writing";
 }
 
 /** The public signing keys of a JWKS document by `kid` (a key without one is `#<index>`); throws when there are none. */
@@ -81,6 +81,8 @@ export class JwksSource {
   private readonly missing = new Map<string, number>();
   /** Generation of the shared document the current keys came from or were published as. */
   private seen = 0;
+  /** The shared slot stayed unfinished at the last read: this thread keeps (and loads) its own keys, publishing none, until a read succeeds. */
+  private sharedStuck = false;
 
   constructor(private readonly s: JwksSettings, private readonly deps: JwksDeps) {
     if (!/^(https?|file):\/\//i.test(s.url) && !s.url.startsWith("/")) throw new Error(`listener ${s.listener}: sasl.oauthbearer.jwks.endpoint.url must be an https://, http:// or file:// URL (got ${s.url})`);
@@ -171,8 +173,15 @@ export class JwksSource {
   /** Publishes a loaded document to the node's other threads (when shared). */
   private share(text: string): void {
     const shared = this.deps.shared;
-    if (shared === undefined) return;
-    const generation = shared.publish(text);
+    if (shared === undefined || this.sharedStuck) return;
+    let generation: number | null;
+    try {
+      generation = shared.publish(text);
+    } catch (e) {
+      this.deps.log("warn", `listener ${this.s.listener}: cannot publish the JWKS to the node's other threads (${(e as Error).message}); this thread keeps its own keys`);
+      this.sharedStuck = true;
+      return;
+    }
     if (generation === null) this.deps.log("warn", `listener ${this.s.listener}: the JWKS from ${this.s.url} is too long to share between the node's threads; each keeps its own`);
     else this.seen = generation;
   }
@@ -180,6 +189,13 @@ export class JwksSource {
   /** Takes the newest shared document; false (keeping the current keys) when there is none or it does not parse. */
   private adoptShared(shared: SharedJwksSlot): boolean {
     const doc = shared.read();
+    if (doc === "writing") {
+      if (!this.sharedStuck) this.deps.log("warn", `listener ${this.s.listener}: the node's shared JWKS stays half-written (a thread stopped while publishing it?); this thread keeps its own keys`);
+      this.sharedStuck = true;
+      this.seen = shared.generation(); // read again only when a publication completes
+      return false;
+    }
+    this.sharedStuck = false;
     if (doc === null) return false;
     this.seen = doc.generation;
     try {

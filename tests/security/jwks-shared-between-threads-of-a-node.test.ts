@@ -3,7 +3,8 @@
  * (src/platform/shared-text.ts, src/security/jwks-source.ts): a source that starts after another takes its published
  * document without loading it again; when one loads a changed document (a key rotation asked for by an unknown kid),
  * the other answers from it at its next verification, so a rotated-out key is refused by every thread. A document
- * too long for the slot is kept per thread, and the slots read back what was published, by generation.
+ * too long for the slot is kept per thread, and the slots read back what was published, by generation. A slot left
+ * half-written by a stopped writer makes a thread keep its own keys (logged once).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -85,4 +86,18 @@ test("with a document too long for the shared slot, each thread keeps its own se
   a.src.missingKid("k2");
   for (let i = 0; i < 100 && !a.src.keys().has("k2"); i++) await new Promise((r) => setTimeout(r, 1));
   assert.deepEqual([...b.src.keys().keys()], ["k1"], "b has not loaded since");
+});
+
+test("a shared slot left half-written (its writer stopped): logged once, the thread loads and keeps its own keys, publishes nothing", async () => {
+  let publishes = 0;
+  const stuck: SharedJwksSlot = { generation: () => 1, publish: () => (publishes++, 2), read: () => "writing" };
+  const logs: string[] = [];
+  const a = source(() => JSON.stringify({ keys: [jwk("own")] }), stuck, logs);
+  await a.src.start();
+  assert.equal(a.loads(), 1, "loaded its own document");
+  assert.deepEqual([...a.src.keys().keys()], ["own"]);
+  assert.deepEqual([...a.src.keys().keys()], ["own"], "asked again: still its own keys");
+  assert.equal(logs.filter((m) => m.includes("half-written")).length, 1, `logged once: ${logs.join(" | ")}`);
+  assert.equal(publishes, 0, "published nothing into the stuck slot");
+  a.src.close();
 });
