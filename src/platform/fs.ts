@@ -89,7 +89,10 @@ export interface FileSystem {
 class NodeFileHandle implements FileHandle {
   readonly path: string;
   private fd: number;
-  /** {@link appendZeros}' own O_APPEND descriptor, open only while zero appends are pending: -1 when none, -2 if unusable. */
+  /**
+   * {@link appendZeros}' own O_APPEND descriptor, open only while zero appends are pending: -1 when none, -2 if unusable
+   * (the path names another file). An open that failed (EMFILE, ENOENT...) leaves -1: the next zero append tries again.
+   */
   private appendFd = -1;
   /** Zero appends not yet done: the O_APPEND descriptor closes after the last (a reused number must never get them). */
   private appendsInFlight = 0;
@@ -152,7 +155,10 @@ class NodeFileHandle implements FileHandle {
       }),
     );
   }
-  /** A second, O_APPEND descriptor of this very file (-2 if the path names another file by now, or cannot be opened). */
+  /**
+   * A second, O_APPEND descriptor of this very file; -2 if the path names another file by now, -1 if it cannot be
+   * opened now (tried again by the next zero append).
+   */
   private openAppendDescriptor(): number {
     let fd = -1;
     try {
@@ -161,7 +167,8 @@ class NodeFileHandle implements FileHandle {
       const other = nodeFs.fstatSync(fd);
       if (mine.dev === other.dev && mine.ino === other.ino) return fd;
     } catch {
-      // Appending zeros is an optimisation: without the descriptor there are none.
+      // Appending zeros is an optimisation: without the descriptor there are none, this time.
+      if (fd < 0) return -1;
     }
     if (fd >= 0) nodeFs.closeSync(fd);
     return -2;
