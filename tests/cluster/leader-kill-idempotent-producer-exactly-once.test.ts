@@ -25,6 +25,7 @@ import { startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { IdempotentProducer, TAIL_PREFIX, WAKE_PREFIX, killLeaders, median, partitionRoles } from "../support/leader-kills.ts";
+import { logFileBatchBytes } from "../support/log-file-bytes.ts";
 
 const TOPIC = "kills";
 const KILLS = 10;
@@ -35,11 +36,11 @@ const skip =
   (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)") ||
   ((await havePythonModule("confluent_kafka")) ? false : `SKIPPED: ${PYTHON} has no confluent_kafka (tests/setup.d/10-interop-peers.sh)`);
 
-/** The concatenated `.log` segment files of partition 0 of TOPIC in one data dir. */
+/** The concatenated `.log` segment files of partition 0 of TOPIC in one data dir, each up to the end of its batches. */
 function segmentBytes(dataDir: string): Buffer {
   const dir = path.join(dataDir, `${TOPIC}-0`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
+  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
 }
 
 test(`SIGKILL of the leader at ${KILLS} seeded moments under an idempotent acks=all producer: every acked record once, in order; restarted brokers truncate and rejoin the ISR`, { skip, timeout: 400_000 }, async () => {

@@ -19,6 +19,7 @@ import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { javaSkip, KAFKA_TOOL, runJava } from "../support/java.ts";
+import { logFileBatchBytes } from "../support/log-file-bytes.ts";
 
 const skip = ETCD_SKIP_REASON || (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)") || (javaSkip ? `SKIPPED: ${javaSkip}` : false);
 /** The throttle the move runs under, bytes/s (with replication.quota.window.num=2 the first second passes freely). */
@@ -26,12 +27,12 @@ const THROTTLE = 1_000_000;
 const TOPIC = "moving";
 const PARTITIONS = 6;
 
-/** The concatenated `.log` segment files of one partition in one data dir ("" when it has none). */
+/** The concatenated `.log` segment files of one partition in one data dir ("" when it has none), each up to the end of its batches. */
 function segmentBytes(dataDir: string, partition: number): Buffer {
   const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   if (!fs.existsSync(dir)) return Buffer.alloc(0);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
+  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
 }
 
 /** Whether the shorter of two byte strings is a prefix of the longer (replicas still catching up). */

@@ -54,12 +54,13 @@ c.assign([TopicPartition("py-replicated", 0, 0)])
 ${pythonReadInOrder("p")}
 print("replicas %d isr %d acked %d read %d" % (len(md.replicas), len(md.isrs), acked, read))
 `;
+import { logFileBatchBytes } from "../support/log-file-bytes.ts";
 
-/** The concatenated `.log` segment files of one partition in one data dir. */
+/** The concatenated `.log` segment files of one partition in one data dir, each up to the end of its batches. */
 function segmentBytes(dataDir: string, partition: number): Buffer {
   const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
+  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
 }
 
 test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and byte-identical replicas", { skip, timeout: 300_000 }, async () => {

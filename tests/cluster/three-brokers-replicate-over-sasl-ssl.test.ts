@@ -24,6 +24,7 @@ import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { certSkip, makeTestCerts, type TestCerts } from "../security/test-certs.ts";
 import { upsertScramUser } from "../security/scram-client.ts";
+import { logFileBatchBytes } from "../support/log-file-bytes.ts";
 
 await initCrc32c();
 
@@ -32,11 +33,11 @@ const TOPIC = "replicated-sasl";
 const PARTITIONS = 3;
 const RECORDS = 3_000;
 
-/** The concatenated `.log` segment files of one partition in one data dir. */
+/** The concatenated `.log` segment files of one partition in one data dir, each up to the end of its batches. */
 function segmentBytes(dataDir: string, partition: number): Buffer {
   const dir = path.join(dataDir, `${TOPIC}-${partition}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => fs.readFileSync(path.join(dir, f))));
+  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
 }
 
 /** `runnel start` arguments: PLAINTEXT for clients, SASL_SSL SCRAM-SHA-512 REPLICATION between brokers, authorizer on. */
