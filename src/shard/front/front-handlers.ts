@@ -150,13 +150,12 @@ export class FrontRouter {
  * as it is). The shard's answer is rewritten like any. Null: the channel cannot forward frames (nothing was sent).
  */
 async function forwardProduce(ctx: RequestContext, shard: number, req: any, f: FrontRouter): Promise<unknown> {
+  if (req.acks === 0) throw new Error("invariant: an acks=0 Produce is not forwarded as a frame");
   const frame = ctx.takeFrame!();
-  const noResponse = req.acks === 0;
-  const sent = await f.client(ctx).forwardFrame<Record<string, any>>(ctx, shard, frame, noResponse);
+  const sent = await f.client(ctx).forwardFrame<Record<string, any>>(ctx, shard, frame, false);
   if (sent === null) return null; // not given back: the split path re-encodes the request's views of it
   f.producesForwarded++;
   if (frame.movable) f.produceFramesMoved++;
-  if (noResponse) return NO_RESPONSE; // the shard may read the frame after this: it is never given back
   const res = sent.answer;
   // A pooled frame (never a movable one) goes back to the connection's free buffers only when the shard is done
   // with it: every partition answered without an error (a failed handler's off-loop work may still read it).
@@ -170,7 +169,9 @@ function byPartition(apiKey: number): Route {
   return async (ctx, req, f) => {
     // A request for one shard goes on as it came; only one spanning shards is split.
     const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
+    // An acks=0 Produce is not forwarded as it came: the shard would answer nothing, so a failed partition could not
+    // close the client's connection (below, it is sent with acks=1 instead).
+    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined && req.acks !== 0) {
       const forwarded = await forwardProduce(ctx, sole, req, f);
       if (forwarded !== null) return forwarded;
     }
