@@ -24,8 +24,10 @@ test("leader-epoch-checkpoint and replication-offset-checkpoint are written and 
     const produce = await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: "cp", partitionData: [{ index: 1, records: makeRecordsBatch(5, Date.now()) }] }] });
     assert.equal(produce.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
     const name = "replication-offset-checkpoint";
-    // The timer writes it while the broker runs.
-    for (let i = 0; i < 500 && rootCheckpointOffset(dir, name, "cp", 1) !== 5n; i++) await new Promise((r) => setTimeout(r, 10));
+    // The timer writes it while the broker runs (on a sharded node each shard writes its own file on its own timer,
+    // and the two partitions may be on different shards: wait for both entries).
+    const written = () => rootCheckpointOffset(dir, name, "cp", 1) === 5n && rootCheckpointOffset(dir, name, "cp", 0) !== -1n;
+    for (let i = 0; i < 500 && !written(); i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(rootCheckpointOffset(dir, name, "cp", 1), 5n);
     assert.equal(rootCheckpointOffset(dir, name, "cp", 0), 0n);
     // Kafka's layout: version 0, the entry count, then one `topic partition offset` line each (per shard's file).
