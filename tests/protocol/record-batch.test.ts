@@ -553,3 +553,21 @@ test("non-minimal varints and varlongs padded with zero continuation bytes are a
   assert.equal(c.offsetDelta, 0);
   assert.equal(c.next(), false);
 });
+
+test("fits() answers what append() then does, for records up to and past the batch's end (with and without headers)", () => {
+  for (const capacity of [256, 1000, 4096]) {
+    for (let valueLen = 0; valueLen <= 300; valueLen += 7) {
+      for (const headers of [undefined, [{ key: "h", value: bytes("v") }]]) {
+        const b = new BatchBuilder(capacity);
+        b.reset({});
+        const value = new Uint8Array(valueLen);
+        for (let i = 0; i < 200; i++) {
+          const ts = T0 + i * 1_000_003; // timestamp deltas of growing varint widths
+          const fits = b.fits(ts, bytes("k"), value, headers);
+          assert.equal(b.append(ts, bytes("k"), value, headers), fits, `capacity ${capacity}, value ${valueLen}, record ${i}`);
+          if (!fits) break;
+        }
+      }
+    }
+  }
+});
