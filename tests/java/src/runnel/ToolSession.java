@@ -9,6 +9,7 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.reflect.InvocationTargetException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.utils.internals.Exit;
@@ -18,7 +19,9 @@ import org.apache.kafka.common.utils.internals.Exit;
  * so a test pays for one JVM start instead of one per command. Reads one JSON command per stdin line:
  * {"main": class, "args": [...], "input": text for the tool's stdin (optional)}; answers with one event per command:
  * {"event":"done","code":exit code,"stdout":...,"stderr":...}. Kafka's tools exit through Exit, which is redirected
- * here: the first exit code a tool asks for is its result. Shutdown hooks the tools register are not run.
+ * here: the first exit code a tool asks for is its result. Shutdown hooks a tool registers run when its main
+ * returns or exits, as they would when its own JVM ends (VerifiableProducer, for one, closes and so flushes its
+ * producer in its hook; without it the last sends' acknowledgements could print after the result was taken).
  */
 public final class ToolSession {
   private ToolSession() {}
@@ -31,6 +34,22 @@ public final class ToolSession {
   }
 
   private static Integer exitCode;
+  private static final List<Runnable> hooks = new ArrayList<>();
+
+  /** Runs the hooks the last tool registered, each on its own thread as the JVM would, waiting up to 60 s each. */
+  private static void runHooks() {
+    for (Runnable hook : hooks) {
+      Thread t = new Thread(hook, "tool-shutdown-hook");
+      t.start();
+      try {
+        t.join(60_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (t.isAlive()) System.err.println("a shutdown hook was still running after 60 s");
+    }
+    hooks.clear();
+  }
 
   public static void main(String[] argv) throws Exception {
     ObjectMapper json = new ObjectMapper();
@@ -42,7 +61,7 @@ public final class ToolSession {
       if (exitCode == null) exitCode = code;
       throw new ToolExit();
     });
-    Exit.setShutdownHookAdder((name, hook) -> {});
+    Exit.setShutdownHookAdder((name, hook) -> hooks.add(hook));
     PrintStream realOut = System.out;
     PrintStream realErr = System.err;
     InputStream realIn = System.in;
@@ -72,6 +91,7 @@ public final class ToolSession {
         t.printStackTrace();
         if (exitCode == null) exitCode = 1;
       } finally {
+        runHooks();
         System.out.flush();
         System.err.flush();
         System.setOut(realOut);
