@@ -385,17 +385,24 @@ export class Producer {
       if (partition >= n) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${partition} of topic '${topic}' does not exist (${n} partitions)`);
     } else {
       partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
-      if (key === null && this.partitioner.onNewBatch !== undefined && this.accumulator.opensNewBatch(topic, partition, timestamp, key, value, headers)) {
-        // The record does not fit the sticky partition's open batch: close that batch (sendable now) and let the
-        // partitioner move on before a new batch is opened there, as the Java producer does.
-        if (this.accumulator.closeOpenBatch(topic, partition)) this.wake();
-        if (this.partitioner.onNewBatch(topic, partition)) partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
-      }
     }
-    const completion = done === undefined ? this.fireAndForgetCompletion : this.recordCompletion(topic, partition, done);
-    const r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
+    // A keyless record the partitioner placed is not added where it would open a new batch: the accumulator seals
+    // the batch it did not fit and the partitioner may move on first (KIP-794; the Java producer's abortOnNewBatch).
+    const abortOnNewBatch = key === null && partitionIn < 0 && this.partitioner.onNewBatch !== undefined;
+    let completion = done === undefined ? this.fireAndForgetCompletion : this.recordCompletion(topic, partition, done);
+    let r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion, abortOnNewBatch);
+    if (r === AppendResult.NewBatchNeeded) {
+      this.wake();
+      if (this.partitioner.onNewBatch!(topic, partition)) {
+        partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
+        if (done !== undefined) completion = this.recordCompletion(topic, partition, done);
+      }
+      r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
+    }
     if (r === AppendResult.NoMemory) return false;
-    this.partitioner.onAppend(topic, partition, (key?.length ?? 0) + (value?.length ?? 0), this.accumulator.batchesFull(topic, partition));
+    // Appended and NewBatch leave room in the record's batch; BatchFull may also mean an older batch was sealed.
+    const batchesFull = r === AppendResult.BatchFull && this.accumulator.batchesFull(topic, partition);
+    this.partitioner.onAppend(topic, partition, (key?.length ?? 0) + (value?.length ?? 0), batchesFull);
     if (r === AppendResult.BatchFull || r === AppendResult.NewBatch) this.wake();
     return true;
   }

@@ -30,6 +30,11 @@ export const AppendResult = {
   BatchFull: 2,
   /** Not added: `buffer.memory` is exhausted; retry after {@link RecordAccumulator.whenMemoryFreed}. */
   NoMemory: 3,
+  /**
+   * Not added (only with `abortOnNewBatch`): the record would open a new batch; the open batch it did not fit, if
+   * any, was sealed and is sendable.
+   */
+  NewBatchNeeded: 4,
 } as const;
 
 /** One of {@link AppendResult}. */
@@ -199,39 +204,19 @@ export class RecordAccumulator {
     return q;
   }
 
-  /** The open batch of a partition (the last queued one, if not sealed), or undefined. */
-  private openBatch(topic: string, partition: number): ProducerBatch | undefined {
-    const q = this.queues.get(topic)?.[partition];
-    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
-    return last !== undefined && last.builder !== null ? last : undefined;
-  }
-
-  /**
-   * Whether the partition's open batch cannot take this record, so that {@link append} would open a new batch
-   * (true when there is no open batch).
-   */
-  opensNewBatch(topic: string, partition: number, timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined): boolean {
-    const open = this.openBatch(topic, partition);
-    return open === undefined || !open.builder!.fits(timestampMs, key, value, headers);
-  }
-
-  /** Seals the partition's open batch so that it is sendable now, as Kafka's producer closes a batch a record did not fit in; true if there was one. */
-  closeOpenBatch(topic: string, partition: number): boolean {
-    const open = this.openBatch(topic, partition);
-    if (open === undefined) return false;
-    this.seal(open);
-    return true;
-  }
-
   /** True when no batch of the partition has room left: none is open, or the open one has reached batch.size. */
   batchesFull(topic: string, partition: number): boolean {
-    const open = this.openBatch(topic, partition);
-    return open === undefined || open.builder!.sizeInBytes >= this.opts.batchSize;
+    const q = this.queues.get(topic)?.[partition];
+    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
+    return last === undefined || last.builder === null || last.builder.sizeInBytes >= this.opts.batchSize;
   }
 
   /**
-   * Encodes a record into the partition's open batch (opening one if needed). Throws RecordTooLargeError when the
-   * record alone could never fit in `buffer.memory`.
+   * Encodes a record into the partition's open batch (opening one if needed), sizing it once. With
+   * `abortOnNewBatch`, a record that would open a new batch is not added: the open batch it does not fit (if any) is
+   * sealed and {@link AppendResult.NewBatchNeeded} returned, so that a sticky partitioner can move on before the
+   * record is placed (the Java producer's `abortOnNewBatch`). Throws RecordTooLargeError when the record alone could
+   * never fit in `buffer.memory`.
    */
   append(
     topic: string,
@@ -241,17 +226,19 @@ export class RecordAccumulator {
     value: Uint8Array | null,
     headers: readonly RecordHeader[] | undefined,
     completion: RecordCompletion | undefined,
+    abortOnNewBatch = false,
   ): AppendResult {
     const q = this.queue(topic, partition);
     const last = q.batches.length > 0 ? q.batches[q.batches.length - 1] : undefined;
     let sealed = false;
     if (last !== undefined && last.builder !== null) {
       if (this.appendTo(last, timestampMs, key, value, headers, completion)) {
-        return last.builder !== null && last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
+        return last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
       }
       this.seal(last);
       sealed = true;
     }
+    if (abortOnNewBatch) return AppendResult.NewBatchNeeded;
     // Worst-case size of the record as the first of a new batch (offset and timestamp deltas are 0).
     const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
     if (size > this.opts.bufferMemory) {
