@@ -5,7 +5,9 @@
  * `buffer.memory`. Every open or unacknowledged batch holds `batch.size` bytes (more for one oversized record) of
  * `buffer.memory`; an append that would exceed it is refused so the producer can make its caller wait.
  *
- * Nothing here allocates per record except the completion bookkeeping of records that asked for one.
+ * Nothing here allocates per record except the completion bookkeeping of records that asked for one; records
+ * without a completion (fire-and-forget) cost nothing after encoding, and only their number is reported when their
+ * batch fails ({@link AccumulatorOptions.onUntrackedFailure}).
  */
 import type { Clock } from "../platform/clock.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/batch-layout.ts";
@@ -83,6 +85,11 @@ export class ProducerBatch {
     this.builder = builder;
   }
 
+  /** Records of the batch that have a completion. */
+  get trackedRecords(): number {
+    return this.completions.length;
+  }
+
   /** Remembers that record `index` (timestamp `timestampMs`) wants `completion`. */
   addCompletion(index: number, timestampMs: number, completion: RecordCompletion): void {
     this.completionIndex.push(index);
@@ -135,6 +142,8 @@ export interface AccumulatorOptions {
   deliveryTimeoutMs: number;
   /** Clock (monotonic time drives linger and retries). */
   clock: Clock;
+  /** Called when a batch fails with the number of its records that were appended without a completion. */
+  onUntrackedFailure?: (records: number, error: Error) => void;
 }
 
 /** Partitions with a sendable batch and when to look again. */
@@ -362,7 +371,9 @@ export class RecordAccumulator {
         if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
       }
     }
+    const untracked = batch.recordCount - batch.trackedRecords;
     batch.fire(error, baseOffset, logAppendTimeMs);
+    if (error !== null && untracked > 0) this.opts.onUntrackedFailure?.(untracked, error);
     this.usedMemory -= batch.reserved;
     this.incompleteBatches--;
     if (this.usedMemory < 0 || this.incompleteBatches < 0) throw new Error("accumulator accounting went negative");

@@ -159,6 +159,19 @@ test("a non-retriable error fails the record without retrying", async () => {
   await producer.close();
 });
 
+test("fire-and-forget records of a failed batch are counted in failedRecords, next to the ones with a callback", async () => {
+  const { broker, producer } = await setup({ lingerMs: 100 });
+  broker.script = () => ErrorCode.INVALID_RECORD;
+  for (let i = 0; i < 5; i++) assert.equal(producer.sendAndForget({ topic: "t", value: `f${i}` }), true);
+  const tracked = producer.send({ topic: "t", value: "tracked" });
+  producer.sendAndForget({ topic: "t", value: "f5" });
+  await assert.rejects(producer.flush().then(() => tracked), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_RECORD);
+  assert.equal(broker.produces.length, 1, "one batch of 7 records");
+  assert.equal(producer.failedRecords, 6, "the 6 records without a callback");
+  assert.ok(producer.lastError instanceof KafkaError && producer.lastError.code === ErrorCode.INVALID_RECORD);
+  await producer.close();
+});
+
 test("retries = N gives up after N retries", async () => {
   const { clock, broker, producer } = await setup({ lingerMs: 0, retries: 2, retryBackoffMs: 10 });
   broker.script = () => ErrorCode.NOT_ENOUGH_REPLICAS;
