@@ -11,7 +11,7 @@
  */
 import type { Clock } from "../platform/clock.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/batch-layout.ts";
-import { BatchBuilder, type BatchCompressor, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
+import { BatchBuilder, type BatchCompressor, RECORD_WITHOUT_HEADERS_MAX_OVERHEAD, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
 import { ClientTimeoutError, RecordTooLargeError } from "./client-errors.ts";
 
 /** Called once per record when its batch is acknowledged (error null) or fails. */
@@ -460,6 +460,8 @@ export class RecordAccumulator {
 
   /** Rejects a record bigger than `maxRequestSize` as a batch of its own. */
   static checkRecordSize(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined, maxRequestSize: number): void {
+    // A record without headers that fits with every varint at its widest needs no sizing here (most records).
+    if ((headers === undefined || headers.length === 0) && BATCH_HEADER_SIZE + (key?.length ?? 0) + (value?.length ?? 0) + RECORD_WITHOUT_HEADERS_MAX_OVERHEAD <= maxRequestSize) return;
     const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
     if (size > maxRequestSize) {
       throw new RecordTooLargeError(`record of ${size} bytes (as a batch) is larger than max.request.size (${maxRequestSize})`);
