@@ -80,7 +80,10 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
       const listener = config.listeners[0].name;
       http.attach(shardedHttpBackend({ shards, config, frontMetrics: metrics!, authorizer, endpoint: () => front.identity.endpoint(listener) }));
     }
-    if (accept) logger.info(`${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too`);
+    // Logged once every accepting thread listens, so that a client (or a test helper) that waits for this line
+    // finds every thread's listener in place.
+    const threads = accept ? `${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
+    logger.info(`${front.listeningLine(config.nodeId, shards.count)}; ${threads}`);
   } catch (e) {
     await http?.close();
     await shards.stop();
