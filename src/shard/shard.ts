@@ -200,6 +200,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),
+      // The host's HTTP side reports each shard's recovery on `/v1/ready`.
+      recoveryProgress: (loaded, total) => link.post({ t: "recovering", loaded, total }),
       // The node's cores are shared: each shard's codec pool gets its part of the default.
       codecPoolThreads: Math.max(1, Math.floor(defaultCodecPoolThreads() / init.count)),
       maxOpenLogFiles: init.maxOpenLogFiles,
