@@ -241,7 +241,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     if (op === "front.stop") return stopFront();
     if (op === "front.clients") return front?.router.servedClients ?? 0;
     if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
-    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
+    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : { metrics: frontMetrics!, slices: front.router.deps.segmentMaps?.counts ?? null }, runtime, traffic);
     const http = serveShardHttpCall(broker, op, args);
     if (http !== null) return http;
     throw new Error(`shard ${init.index}: no call ${op}`);

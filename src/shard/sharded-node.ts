@@ -83,7 +83,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
       const acls = new AclStore(shards.metadata, noChange);
       const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
       const listener = config.listeners[0].name;
-      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, authorizer, endpoint: () => front.identity.endpoint(listener) });
+      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: front.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => front.identity.endpoint(listener) });
     }
     const threads = accept ? `${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
     // A broker of an etcd cluster: the node's one registration, with the listeners its fronts serve.
