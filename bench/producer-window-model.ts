@@ -15,11 +15,13 @@
  * real runs (bench/results/tail-latency.md) and are left out. No CPU contention is modelled: the producer's own
  * event-loop delays, which a real run also has, are not in these figures.
  *
- * Usage: bun bench/producer-window-model.ts [--samples N=3000] [--seconds S=6] [--trace FILE] [--overwrite] [--measure-only]
+ * Usage: bun bench/producer-window-model.ts [--samples N=3000] [--seconds S=6] [--trace FILE] [--overwrite] [--measure-only] [--bursts-ms B]
  *   --trace FILE replays fdatasync durations (ms, one per line) instead of measuring them; measured traces are
  *   written to /tmp/fdatasync-trace-<pid>-<i>.txt for re-use (--measure-only: only that). --overwrite also
  *   measures, alternating with the appends, fdatasyncs of batches written over zeros prepared and synced
  *   beforehand (space prepared ahead of the log end), and runs the variants on both traces.
+ *   --bursts-ms B: records arrive as a paced load sending on a timer sent them before 2026-12-05 (B ms of records
+ *   at once, all stamped then, every B ms) instead of evenly.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -50,7 +52,12 @@ const WARMUP_MS = 1000;
 /** Bytes written before each measured fdatasync (one default batch.size). */
 const TRACE_WRITE_BYTES = 16_384;
 
-const { values: args } = parseArgs({ options: { samples: { type: "string" }, seconds: { type: "string" }, trace: { type: "string" }, overwrite: { type: "boolean" }, "measure-only": { type: "boolean" } } });
+const { values: args } = parseArgs({
+  options: { samples: { type: "string" }, seconds: { type: "string" }, trace: { type: "string" }, overwrite: { type: "boolean" }, "measure-only": { type: "boolean" }, "bursts-ms": { type: "string" } },
+});
+/** Records arrive in bursts of this many ms, all stamped at the burst's start (0: evenly, STEP_MS apart). */
+const burstsMs = Number(args["bursts-ms"] ?? 0);
+if (!(burstsMs >= 0)) throw new RangeError("--bursts-ms must be >= 0");
 const seconds = Number(args.seconds ?? 6);
 
 /**
@@ -282,10 +289,12 @@ async function runVariant(v: Variant, trace: readonly number[]): Promise<Variant
   const record = { topic: "t", value, key: null, timestamp: 1_700_000_000_000 };
   const steps = Math.round((seconds * 1000) / STEP_MS);
   let i = 0;
+  const stepsPerBurst = burstsMs > 0 ? Math.max(1, Math.round(burstsMs / STEP_MS)) : 1;
   for (let s = 0; s < steps; s++) {
-    for (let k = 0; k < PER_STEP; k++) {
+    const n = burstsMs === 0 ? PER_STEP : s % stepsPerBurst === 0 ? PER_STEP * stepsPerBurst : 0;
+    for (let k = 0; k < n; k++) {
       value.set(pool[i++ % pool.length]);
-      stampTime(value, clock.monotonicMs() + (k * STEP_MS) / PER_STEP);
+      stampTime(value, burstsMs > 0 ? clock.monotonicMs() : clock.monotonicMs() + (k * STEP_MS) / PER_STEP);
       producer.sendAndForget(record);
     }
     await settle();

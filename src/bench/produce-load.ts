@@ -33,8 +33,21 @@ const FLAT_OUT_YIELD_EVERY_MS = 2;
 const MICROTASK_YIELD_EVERY = 16;
 /** How many records the loop sends between clock reads when unpaced. */
 const CLOCK_CHECK_EVERY = 64;
-/** Shortest sleep worth taking when ahead of the pacing schedule (ms). */
-const MIN_PACING_SLEEP_MS = 1;
+/**
+ * How far ahead of the pacing schedule a paced loop sleeps on a timer (ms), waking this long before the next record
+ * is due: Bun and Deno fire even a 0 ms timer after about 1.1 ms, so a timer sleep is only taken when the schedule
+ * is further ahead than that.
+ */
+const PACING_TIMER_MIN_MS = 2;
+/**
+ * Pause of a paced loop that is less than a timer tick ahead (ms): the thread blocks this long (no CPU), then the
+ * event loop runs once (socket reads, the linger timer), then every record due by then is sent. At 100K records/s
+ * that is ~10-20 records per pause, a few thousand pauses per second.
+ * Before 2026-12-05 the loop sent every record due within the next 1 ms at once and then slept on a timer
+ * (1.1 ms or later): a record at the end of such a burst waited in its batch for the next burst, up to two timer
+ * ticks, which put the producer's batch age p99 at ~3 ms at 100K records/s (bench/results/tail-latency.md).
+ */
+const PACING_PAUSE_MS = 0.1;
 /** How long to wait for the topic's metadata (the Java producer's `max.block.ms` default; Kafka may take seconds to lead 1,000 new partitions). */
 const TOPIC_WAIT_MS = 60_000;
 
@@ -91,6 +104,8 @@ export interface ProduceLoadResult {
   firstError: string | null;
   /** From the first send to the last acknowledgement (s). */
   seconds: number;
+  /** performance.now() when sending started: a paced load sends record i (in send order) at this + i/rate, not before. */
+  startedAtMs: number;
 }
 
 /** Creates `topic` with `partitions` partitions unless it exists, waits until every partition has a leader; returns its partition count. */
@@ -110,6 +125,33 @@ export async function ensureTopic(bootstrap: string, clientId: string, topic: st
   } finally {
     await admin.close();
   }
+}
+
+/** What a paced send loop does when its next record is due `aheadMs` from now (negative: overdue). */
+export type PacingWait = { kind: "send" } | { kind: "timer"; ms: number } | { kind: "pause"; ms: number };
+
+/**
+ * A paced loop's next step: send when the record is due, sleep on a timer when the schedule is more than
+ * PACING_TIMER_MIN_MS ahead (waking a timer tick early), and otherwise pause the thread for PACING_PAUSE_MS, so
+ * records leave spread over time as an application's would, not a timer tick's worth at once.
+ */
+export function pacingWait(aheadMs: number): PacingWait {
+  if (aheadMs <= 0) return { kind: "send" };
+  if (aheadMs >= PACING_TIMER_MIN_MS) return { kind: "timer", ms: aheadMs - PACING_TIMER_MIN_MS / 2 };
+  return { kind: "pause", ms: PACING_PAUSE_MS };
+}
+
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+let pauseEndedAtMs = -Infinity;
+
+/**
+ * Blocks the thread for `ms` (sub-millisecond; nothing wakes it early), unless it ended such a pause less than half
+ * of it ago: several producers' loops of one process, run in the same event-loop turn, share one pause.
+ */
+function pauseThread(ms: number): void {
+  if (performance.now() - pauseEndedAtMs < ms / 2) return;
+  Atomics.wait(pauseCell, 0, 0, ms);
+  pauseEndedAtMs = performance.now();
 }
 
 function sleep(ms: number): Promise<void> {
@@ -179,7 +221,7 @@ export async function runProduceLoad(s: ProduceLoadSettings, producers: readonly
       meter.firstError ??= p.lastError;
     }
   }
-  return { records: meter.records, bytes: meter.bytes, errors: meter.errors, firstError: meter.firstError?.message ?? null, seconds };
+  return { records: meter.records, bytes: meter.bytes, errors: meter.errors, firstError: meter.firstError?.message ?? null, seconds, startedAtMs: start };
 }
 
 async function sendLoop(
@@ -202,14 +244,21 @@ async function sendLoop(
   const every = s.latencyEvery;
   for (let i = 0; i < share; i++) {
     if (rate > 0) {
-      // Paced: send record i at start + i/rate; sleep when more than a timer tick ahead.
-      const now = performance.now();
-      if (now >= deadline || stop.stopped) break;
+      // Paced: send record i at start + i/rate, not before (see pacingWait).
       const due = start + (i * 1000) / rate;
-      if (due - now >= MIN_PACING_SLEEP_MS) {
-        await sleep(due - now);
-        lastYield = performance.now();
-      } else if (now - lastYield >= PACED_YIELD_EVERY_MS) {
+      let now = performance.now();
+      if (now >= deadline || stop.stopped) break;
+      for (let wait = pacingWait(due - now); wait.kind !== "send"; wait = pacingWait(due - now)) {
+        if (wait.kind === "timer") await sleep(wait.ms);
+        else {
+          pauseThread(wait.ms);
+          await yieldToEventLoop();
+        }
+        lastYield = now = performance.now();
+        if (now >= deadline || stop.stopped) break;
+      }
+      if (now >= deadline || stop.stopped) break;
+      if (now - lastYield >= PACED_YIELD_EVERY_MS) {
         await yieldToEventLoop();
         lastYield = performance.now();
       }

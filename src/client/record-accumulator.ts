@@ -5,11 +5,13 @@
  * `buffer.memory`. Every open or unacknowledged batch holds `batch.size` bytes (more for one oversized record) of
  * `buffer.memory`; an append that would exceed it is refused so the producer can make its caller wait.
  *
- * Nothing here allocates per record except the completion bookkeeping of records that asked for one.
+ * Nothing here allocates per record except the completion bookkeeping of records that asked for one; records
+ * without a completion (fire-and-forget) cost nothing after encoding, and only their number is reported when their
+ * batch fails ({@link AccumulatorOptions.onUntrackedFailure}).
  */
 import type { Clock } from "../platform/clock.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/batch-layout.ts";
-import { BatchBuilder, type BatchCompressor, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
+import { BatchBuilder, type BatchCompressor, RECORD_WITHOUT_HEADERS_MAX_OVERHEAD, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
 import { ClientTimeoutError, RecordTooLargeError } from "./client-errors.ts";
 
 /** Called once per record when its batch is acknowledged (error null) or fails. */
@@ -30,6 +32,11 @@ export const AppendResult = {
   BatchFull: 2,
   /** Not added: `buffer.memory` is exhausted; retry after {@link RecordAccumulator.whenMemoryFreed}. */
   NoMemory: 3,
+  /**
+   * Not added (only with `abortOnNewBatch`): the record would open a new batch; the open batch it did not fit, if
+   * any, was sealed and is sendable.
+   */
+  NewBatchNeeded: 4,
 } as const;
 
 /** One of {@link AppendResult}. */
@@ -76,6 +83,11 @@ export class ProducerBatch {
     this.createdMs = createdMs;
     this.reserved = reserved;
     this.builder = builder;
+  }
+
+  /** Records of the batch that have a completion. */
+  get trackedRecords(): number {
+    return this.completions.length;
   }
 
   /** Remembers that record `index` (timestamp `timestampMs`) wants `completion`. */
@@ -130,6 +142,8 @@ export interface AccumulatorOptions {
   deliveryTimeoutMs: number;
   /** Clock (monotonic time drives linger and retries). */
   clock: Clock;
+  /** Called when a batch fails with the number of its records that were appended without a completion. */
+  onUntrackedFailure?: (records: number, error: Error) => void;
 }
 
 /** Partitions with a sendable batch and when to look again. */
@@ -199,39 +213,19 @@ export class RecordAccumulator {
     return q;
   }
 
-  /** The open batch of a partition (the last queued one, if not sealed), or undefined. */
-  private openBatch(topic: string, partition: number): ProducerBatch | undefined {
-    const q = this.queues.get(topic)?.[partition];
-    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
-    return last !== undefined && last.builder !== null ? last : undefined;
-  }
-
-  /**
-   * Whether the partition's open batch cannot take this record, so that {@link append} would open a new batch
-   * (true when there is no open batch).
-   */
-  opensNewBatch(topic: string, partition: number, timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined): boolean {
-    const open = this.openBatch(topic, partition);
-    return open === undefined || !open.builder!.fits(timestampMs, key, value, headers);
-  }
-
-  /** Seals the partition's open batch so that it is sendable now, as Kafka's producer closes a batch a record did not fit in; true if there was one. */
-  closeOpenBatch(topic: string, partition: number): boolean {
-    const open = this.openBatch(topic, partition);
-    if (open === undefined) return false;
-    this.seal(open);
-    return true;
-  }
-
   /** True when no batch of the partition has room left: none is open, or the open one has reached batch.size. */
   batchesFull(topic: string, partition: number): boolean {
-    const open = this.openBatch(topic, partition);
-    return open === undefined || open.builder!.sizeInBytes >= this.opts.batchSize;
+    const q = this.queues.get(topic)?.[partition];
+    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
+    return last === undefined || last.builder === null || last.builder.sizeInBytes >= this.opts.batchSize;
   }
 
   /**
-   * Encodes a record into the partition's open batch (opening one if needed). Throws RecordTooLargeError when the
-   * record alone could never fit in `buffer.memory`.
+   * Encodes a record into the partition's open batch (opening one if needed), sizing it once. With
+   * `abortOnNewBatch`, a record that would open a new batch is not added: the open batch it does not fit (if any) is
+   * sealed and {@link AppendResult.NewBatchNeeded} returned, so that a sticky partitioner can move on before the
+   * record is placed (the Java producer's `abortOnNewBatch`). Throws RecordTooLargeError when the record alone could
+   * never fit in `buffer.memory`.
    */
   append(
     topic: string,
@@ -241,17 +235,19 @@ export class RecordAccumulator {
     value: Uint8Array | null,
     headers: readonly RecordHeader[] | undefined,
     completion: RecordCompletion | undefined,
+    abortOnNewBatch = false,
   ): AppendResult {
     const q = this.queue(topic, partition);
     const last = q.batches.length > 0 ? q.batches[q.batches.length - 1] : undefined;
     let sealed = false;
     if (last !== undefined && last.builder !== null) {
       if (this.appendTo(last, timestampMs, key, value, headers, completion)) {
-        return last.builder !== null && last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
+        return last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
       }
       this.seal(last);
       sealed = true;
     }
+    if (abortOnNewBatch) return AppendResult.NewBatchNeeded;
     // Worst-case size of the record as the first of a new batch (offset and timestamp deltas are 0).
     const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
     if (size > this.opts.bufferMemory) {
@@ -375,7 +371,9 @@ export class RecordAccumulator {
         if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
       }
     }
+    const untracked = batch.recordCount - batch.trackedRecords;
     batch.fire(error, baseOffset, logAppendTimeMs);
+    if (error !== null && untracked > 0) this.opts.onUntrackedFailure?.(untracked, error);
     this.usedMemory -= batch.reserved;
     this.incompleteBatches--;
     if (this.usedMemory < 0 || this.incompleteBatches < 0) throw new Error("accumulator accounting went negative");
@@ -462,6 +460,8 @@ export class RecordAccumulator {
 
   /** Rejects a record bigger than `maxRequestSize` as a batch of its own. */
   static checkRecordSize(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined, maxRequestSize: number): void {
+    // A record without headers that fits with every varint at its widest needs no sizing here (most records).
+    if ((headers === undefined || headers.length === 0) && BATCH_HEADER_SIZE + (key?.length ?? 0) + (value?.length ?? 0) + RECORD_WITHOUT_HEADERS_MAX_OVERHEAD <= maxRequestSize) return;
     const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
     if (size > maxRequestSize) {
       throw new RecordTooLargeError(`record of ${size} bytes (as a batch) is larger than max.request.size (${maxRequestSize})`);

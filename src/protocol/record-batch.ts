@@ -818,7 +818,7 @@ function writeBytesFieldAt(buf: Uint8Array, pos: number, b: Uint8Array | null): 
  * Most bytes a record without headers takes beyond its key and value: length varint 5, attributes 1, timestamp delta
  * varlong 10, offset delta varint 5, key and value length varints 5 each, header count 1.
  */
-const RECORD_WITHOUT_HEADERS_MAX_OVERHEAD = 32;
+export const RECORD_WITHOUT_HEADERS_MAX_OVERHEAD = 32;
 
 /** Size of a record body (everything after its length varint). */
 function recordBodySize(
@@ -990,15 +990,6 @@ export class BatchBuilder {
     this.maxTimestamp = NO_TIMESTAMP;
     if (!Number.isSafeInteger(this.baseTimestamp)) throw new RangeError("baseTimestamp is not a safe integer");
     return this;
-  }
-
-  /** Whether {@link append} would take this record now (the first record of an empty batch always fits). */
-  fits(timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers?: readonly RecordHeader[]): boolean {
-    if (this.count === 0) return true;
-    // A record without headers that fits even with every varint at its widest needs no sizing (most records).
-    if ((headers === undefined || headers.length === 0) && this.pos + (key?.length ?? 0) + (value?.length ?? 0) + RECORD_WITHOUT_HEADERS_MAX_OVERHEAD <= this.buf.length) return true;
-    const body = recordBodySize(this.count, timestampMs - this.baseTimestamp, key, value, headers);
-    return this.pos + varintSize(body) + body <= this.buf.length;
   }
 
   /**

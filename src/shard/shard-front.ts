@@ -53,7 +53,7 @@ export interface ShardFrontDeps {
 }
 
 /** Starts the shard's front on the node's ports. */
-export function startShardFront(d: ShardFrontDeps): Promise<Front> {
+export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
   const config = new BrokerConfig(new Map(d.nodeSettings));
   const maxInFlight = config.num("queued.max.requests.per.connection");
   const shards: FrontShards = {
@@ -79,5 +79,7 @@ export function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  return Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget });
+  const front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget });
+  d.logger.info(front.listeningLine(config.nodeId, d.count));
+  return front;
 }

@@ -6,6 +6,7 @@
  * them. The front (src/shard/front) reaches the shards through {@link ShardSet.open} and {@link ShardSet.connect}.
  * A shard that dies stops the node with an error (`onFatal`); it is not restarted behind the clients' backs.
  */
+import type { ShardStartWatcher } from "../http/recovery-progress.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { shardedFdBudget } from "../storage/file-handle-cache.ts";
 import * as nodePath from "node:path";
@@ -76,6 +77,8 @@ export interface ShardHostOptions {
   workerModule?: string | URL;
   /** Test-only: the shards' brokers run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
   unsafeSkipFdatasync?: boolean;
+  /** Told of each shard's log recovery (after each partition it loads) and when it serves (the HTTP side's `/v1/ready`). */
+  startWatcher?: ShardStartWatcher;
 }
 
 /** One running shard as the host holds it. */
@@ -179,12 +182,14 @@ export class ShardSet {
       link.on("stopped", () => onStopped());
       link.on("replica-offline", (m) => relayOfflineReplicas(shards.map((s) => s.link), k, m));
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
+      link.on("recovering", (m) => opts.startWatcher?.recovering(k, m.loaded as number, m.total as number));
       let failStart: (why: string) => void = () => {};
       started.push(
         new Promise<void>((resolve, reject) => {
           failStart = (why) => reject(new Error(`shard ${k} could not start: ${why}`));
           link.on("started", () => {
             failStart = () => {};
+            opts.startWatcher?.serving(k);
             resolve();
           });
           link.on("failed", (m) => {

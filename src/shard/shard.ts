@@ -175,6 +175,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),
+      // The host's HTTP side reports each shard's recovery on `/v1/ready`.
+      recoveryProgress: (loaded, total) => link.post({ t: "recovering", loaded, total }),
       // The node's cores are shared: each shard's codec pool gets its part of the default.
       codecPoolThreads: Math.max(1, Math.floor(defaultCodecPoolThreads() / init.count)),
       maxOpenLogFiles: init.maxOpenLogFiles,
@@ -214,7 +216,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     if (op === "front.stop") return stopFront();
     if (op === "front.clients") return front?.router.servedClients ?? 0;
     if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
-    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
+    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : { metrics: frontMetrics!, slices: front.router.deps.segmentMaps?.counts ?? null }, runtime, traffic);
     const http = serveShardHttpCall(broker, op, args);
     if (http !== null) return http;
     throw new Error(`shard ${init.index}: no call ${op}`);

@@ -13,7 +13,7 @@ import { Front } from "./front/front.ts";
 import { reusePortSupported } from "../platform/net.ts";
 import { ShardSet } from "./shard-host.ts";
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
-import { HttpServer, parseHttpListener } from "../http/http-server.ts";
+import { HttpServer, parseHttpListener, type HttpBackend } from "../http/http-server.ts";
 import { httpSecurity } from "../http/http-side.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
@@ -58,12 +58,13 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
   let shards: ShardSet;
   try {
-    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule });
+    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")) });
   } catch (e) {
     await http?.close();
     throw e;
   }
   let front: Front;
+  let backend: HttpBackend | null = null;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
     const scram = new ScramCredentialStore(shards.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
@@ -78,9 +79,13 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
       const acls = new AclStore(shards.metadata, noChange);
       const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
       const listener = config.listeners[0].name;
-      http.attach(shardedHttpBackend({ shards, config, frontMetrics: metrics!, authorizer, endpoint: () => front.identity.endpoint(listener) }));
+      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: front.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => front.identity.endpoint(listener) });
     }
-    if (accept) logger.info(`${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too`);
+    const threads = accept ? `${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
+    // Ready (`/v1/ready`) and logged once every accepting thread listens, so that a client, probe or test helper
+    // that waits for either finds every thread's listener in place.
+    if (backend !== null) http?.attach(backend);
+    logger.info(`${front.listeningLine(config.nodeId, shards.count)}; ${threads}`);
   } catch (e) {
     await http?.close();
     await shards.stop();

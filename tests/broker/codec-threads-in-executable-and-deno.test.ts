@@ -12,21 +12,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startBrokerProcess, type BrokerRuntime } from "../support/broker-process.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
+import { segmentFileBatches } from "../support/segment-batches.ts";
 import { OFF_LOOP_CODEC_MIN_BYTES } from "../../src/compression/index.ts";
 
 const kcatSkip = haveCommand("kcat") ? false : "kcat is not installed";
 const VALUE_BYTES = 2000;
-
-/**
- * Codec id and record count of each batch in a `.log` file, up to the end of its batches (an active segment may
- * have zeros written ahead of its end: `runnel.log.pretouch.bytes`, `log.preallocate`).
- */
-function batchesIn(file: string): { codec: number; records: number }[] {
-  const buf = fs.readFileSync(file);
-  const out: { codec: number; records: number }[] = [];
-  for (let at = 0; at + 61 <= buf.length && buf.readInt32BE(at + 8) > 0; at += buf.readInt32BE(at + 8) + 12) out.push({ codec: buf.readInt16BE(at + 21) & 7, records: buf.readInt32BE(at + 57) });
-  return out;
-}
 
 for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
   for (const codec of [{ name: "lz4", id: 3 }, { name: "snappy", id: 2 }]) {
@@ -40,9 +30,10 @@ for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
         const c = await runProc("kcat", ["-C", "-b", b.bootstrap, "-t", "ct", "-e", "-u", "-f", "%k:%s\n"], { timeoutMs: 30_000 });
         assert.equal(c.code, 0, c.stderr);
         assert.deepEqual(c.stdout.split("\n").filter(Boolean), lines);
-        const batches = batchesIn(path.join(dir, "ct-0", "00000000000000000000.log"));
-        assert.ok(batches.every((x) => x.codec === codec.id), `stored as ${codec.name}: ${JSON.stringify(batches)}`);
-        assert.ok(batches.some((x) => x.records * VALUE_BYTES >= OFF_LOOP_CODEC_MIN_BYTES), `a batch large enough for the codec threads: ${JSON.stringify(batches)}`);
+        const batches = segmentFileBatches(path.join(dir, "ct-0", "00000000000000000000.log"));
+        const seen = JSON.stringify(batches.map((x) => ({ codec: x.codec, records: x.records })));
+        assert.ok(batches.every((x) => x.codec === codec.id), `stored as ${codec.name}: ${seen}`);
+        assert.ok(batches.some((x) => x.records * VALUE_BYTES >= OFF_LOOP_CODEC_MIN_BYTES), `a batch large enough for the codec threads: ${seen}`);
         assert.doesNotMatch(b.log(), /codec worker thread failed/);
       } finally {
         assert.equal(await b.stop("SIGTERM"), 0, `clean exit on SIGTERM\n${b.log().slice(-2000)}`);

@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { CompressionCodecs, CompressionTypes, Kafka, logLevel } from "kafkajs";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { CODEC_IDS, batchCodecs } from "../support/segment-batches.ts";
 import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -108,14 +109,9 @@ c.close()
 function storedCodecs(b: TestBroker, topic: string): Set<number> {
   const dir = path.join(b.dir, `${topic}-0`);
   const codecs = new Set<number>();
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log"))) {
-    const buf = fs.readFileSync(path.join(dir, f));
-    for (let at = 0; at + 61 <= buf.length; at += buf.readInt32BE(at + 8) + 12) codecs.add(buf.readInt16BE(at + 21) & 7);
-  }
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(".log"))) for (const codec of batchCodecs(path.join(dir, f))) codecs.add(codec);
   return codecs;
 }
-
-const codecIds = { gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 
 for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
   test(`kcat -z ${codec}: stored as ${codec} and read back by kcat, kafkajs, confluent-kafka and Runnel's consumer`, { skip: kcatSkip || pySkip }, async () => {
@@ -127,7 +123,7 @@ for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
       assert.equal(p.code, 0, p.stderr);
       // Full batches (linger.ms: kcat reading its input slowly under load sent a first one-record batch, which
       // librdkafka sends uncompressed when compression does not make it smaller).
-      assert.deepEqual([...storedCodecs(b, topic)], [codecIds[codec]], "batches stay compressed as the producer sent them");
+      assert.deepEqual([...storedCodecs(b, topic)], [CODEC_IDS[codec]], "batches stay compressed as the producer sent them");
       assert.deepEqual(await readWithKcat(b, topic), expected);
       assert.deepEqual(await readWithKafkajs(b, topic), expected);
       assert.deepEqual(await readWithPython(b, topic), expected);
@@ -149,7 +145,7 @@ for (const [name, type] of [["gzip", CompressionTypes.GZIP], ["snappy", Compress
       await producer.connect();
       const msgs = lines.map((l) => ({ key: l.split("\t")[0], value: l.split("\t")[1] }));
       for (let i = 0; i < N; i += 100) await producer.send({ topic, compression: type, messages: msgs.slice(i, i + 100) });
-      assert.deepEqual([...storedCodecs(b, topic)], [codecIds[name]]);
+      assert.deepEqual([...storedCodecs(b, topic)], [CODEC_IDS[name]]);
       assert.deepEqual(await readWithKcat(b, topic), expected);
       assert.deepEqual(await readWithPython(b, topic), expected);
       assert.deepEqual(await readWithRunnel(b, topic), expected);

@@ -68,7 +68,7 @@ test("max.connections: the listener stops accepting at the limit and accepts aga
   const b = await startTestBroker({ "max.connections": "3" }, undefined, lines);
   const socks: net.Socket[] = [];
   try {
-    const threads = await acceptingThreads(lines);
+    const threads = acceptingThreads(lines);
     for (let i = 0; i < 3; i++) {
       const r = await tryConnect(b.port);
       assert.equal(r.outcome, "connected");

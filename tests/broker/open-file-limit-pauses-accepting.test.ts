@@ -74,7 +74,7 @@ test("a broker at its open-file limit pauses accepting, then accepts and serves 
     assert.match(b.log(), new RegExp(`max.connections=${cap} open connections: not accepting`));
     // Once every accepting thread has said so (each logs after closing its listening socket), a new connect is
     // refused, on one broker or a sharded node alike.
-    const threads = await acceptingThreads(b.log().split("\n"));
+    const threads = acceptingThreads(b.log().split("\n"));
     const paused = () => b.log().split("\n").filter((l) => full.test(l)).length;
     for (let i = 0; i < 400 && paused() < threads; i++) await new Promise((r) => setTimeout(r, 25));
     assert.ok(paused() >= threads, `every accepting thread paused:\n${b.log().slice(-3000)}`);

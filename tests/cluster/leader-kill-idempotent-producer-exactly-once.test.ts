@@ -25,7 +25,7 @@ import { startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, haveCommand, havePythonModule, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { IdempotentProducer, TAIL_PREFIX, WAKE_PREFIX, killLeaders, median, partitionRoles } from "../support/leader-kills.ts";
-import { logFileBatchBytes } from "../support/log-file-bytes.ts";
+import { partitionLogBytes } from "../support/segment-batches.ts";
 
 const TOPIC = "kills";
 const KILLS = 10;
@@ -36,12 +36,6 @@ const skip =
   (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)") ||
   ((await havePythonModule("confluent_kafka")) ? false : `SKIPPED: ${PYTHON} has no confluent_kafka (tests/setup.d/10-interop-peers.sh)`);
 
-/** The concatenated `.log` segment files of partition 0 of TOPIC in one data dir, each up to the end of its batches. */
-function segmentBytes(dataDir: string): Buffer {
-  const dir = path.join(dataDir, `${TOPIC}-0`);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
-}
 
 test(`SIGKILL of the leader at ${KILLS} seeded moments under an idempotent acks=all producer: every acked record once, in order; restarted brokers truncate and rejoin the ISR`, { skip, timeout: 400_000 }, async () => {
   console.error(`leader kills: seed ${seed} (set RUNNEL_LEADER_KILL_SEED=${seed} to replay the same kill moments)`);
@@ -103,7 +97,7 @@ test(`SIGKILL of the leader at ${KILLS} seeded moments under an idempotent acks=
 
     // all three replicas hold the same bytes
     await until("the three replicas to be byte-identical", 60_000, () => {
-      const [a, b, c] = cluster.dataDirs.map(segmentBytes);
+      const [a, b, c] = cluster.dataDirs.map((d) => partitionLogBytes(d, TOPIC, 0));
       return a.length > 0 && a.equals(b) && a.equals(c);
     });
   } finally {

@@ -64,7 +64,7 @@ left = p.flush(timeout_ms / 1000 + 30)
 if left:
     sys.exit("%d records never answered" % left)
 `;
-import { logFileBatchBytes } from "../support/log-file-bytes.ts";
+import { partitionLogBytes } from "../support/segment-batches.ts";
 
 interface Delivery {
   value: string;
@@ -110,12 +110,6 @@ function replicaRecords(dataDir: string, partition: number): { offset: bigint; v
   return out;
 }
 
-/** The concatenated `.log` files of `partition` in `dataDir`, each up to the end of its batches. */
-function segmentBytes(dataDir: string, partition: number): Buffer {
-  const dir = path.join(dataDir, `${TOPIC}-${partition}`);
-  if (!fs.existsSync(dir)) return Buffer.alloc(0);
-  return Buffer.concat(fs.readdirSync(dir).filter((n) => n.endsWith(".log")).sort().map((n) => logFileBatchBytes(path.join(dir, n))));
-}
 
 test("network partition: the cut-off leader acknowledges no acks=all write, leadership moves, its acks=1 tail is truncated on healing, no acknowledged record is lost", { skip, timeout: 300_000 }, async () => {
   const lab = await NetLab.create(3);
@@ -201,7 +195,7 @@ test("network partition: the cut-off leader acknowledges no acks=all write, lead
 
     await until("the three replicas of every partition to hold the same bytes", 60_000, () =>
       ALL_PARTITIONS.every((p) => {
-        const b = dataDirs.map((d) => segmentBytes(d, p));
+        const b = dataDirs.map((d) => partitionLogBytes(d, TOPIC, p));
         return b[0].length > 0 && b[0].equals(b[1]) && b[0].equals(b[2]);
       }),
     );

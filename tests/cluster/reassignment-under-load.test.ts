@@ -19,7 +19,7 @@ import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { javaSkip, KAFKA_TOOL, runJava } from "../support/java.ts";
-import { logFileBatchBytes } from "../support/log-file-bytes.ts";
+import { partitionLogBytes } from "../support/segment-batches.ts";
 
 const skip = ETCD_SKIP_REASON || (haveCommand("kcat") ? false : "SKIPPED: no kcat (bash tests/setup.d/*kcat*.sh)") || (javaSkip ? `SKIPPED: ${javaSkip}` : false);
 /** The throttle the move runs under, bytes/s (with replication.quota.window.num=2 the first second passes freely). */
@@ -27,13 +27,6 @@ const THROTTLE = 1_000_000;
 const TOPIC = "moving";
 const PARTITIONS = 6;
 
-/** The concatenated `.log` segment files of one partition in one data dir ("" when it has none), each up to the end of its batches. */
-function segmentBytes(dataDir: string, partition: number): Buffer {
-  const dir = path.join(dataDir, `${TOPIC}-${partition}`);
-  if (!fs.existsSync(dir)) return Buffer.alloc(0);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
-}
 
 /** Whether the shorter of two byte strings is a prefix of the longer (replicas still catching up). */
 function samePrefix(a: Buffer, b: Buffer): boolean {
@@ -88,7 +81,7 @@ test("a 6-partition RF=1 topic moves to RF=3, then from brokers {1,2,3} to {2,3,
       assert.equal(p.leader, initial[p.partitionId].replicas[0], "leadership stayed on the original replica");
       assert.deepEqual([...p.isr].sort(), [1, 2, 3]);
       // the new replicas hold the old replica's bytes (a prefix while the producer keeps appending)
-      const [a, b, c] = [1, 2, 3].map((id) => segmentBytes(dataDirs[id - 1], p.partitionId));
+      const [a, b, c] = [1, 2, 3].map((id) => partitionLogBytes(dataDirs[id - 1], TOPIC, p.partitionId));
       assert.ok(a.length > 0 && samePrefix(a, b) && samePrefix(a, c), `replicas of ${TOPIC}-${p.partitionId} agree`);
     }
     await until("more records after the first move", 60_000, () => sent >= 9000);
@@ -144,7 +137,7 @@ test("a 6-partition RF=1 topic moves to RF=3, then from brokers {1,2,3} to {2,3,
     await until("broker 1 to hold no file of the topic", 60_000, () => !fs.readdirSync(dataDirs[0]).some((f) => f.startsWith(`${TOPIC}-`)));
     for (let p = 0; p < PARTITIONS; p++) {
       await until(`the replicas of ${TOPIC}-${p} on 2, 3 and 4 to be identical`, 60_000, () => {
-        const [a, b, c] = [2, 3, 4].map((id) => segmentBytes(dataDirs[id - 1], p));
+        const [a, b, c] = [2, 3, 4].map((id) => partitionLogBytes(dataDirs[id - 1], TOPIC, p));
         return a.length > 0 && a.equals(b) && a.equals(c);
       });
     }

@@ -54,14 +54,8 @@ c.assign([TopicPartition("py-replicated", 0, 0)])
 ${pythonReadInOrder("p")}
 print("replicas %d isr %d acked %d read %d" % (len(md.replicas), len(md.isrs), acked, read))
 `;
-import { logFileBatchBytes } from "../support/log-file-bytes.ts";
+import { partitionLogBytes } from "../support/segment-batches.ts";
 
-/** The concatenated `.log` segment files of one partition in one data dir, each up to the end of its batches. */
-function segmentBytes(dataDir: string, partition: number): Buffer {
-  const dir = path.join(dataDir, `${TOPIC}-${partition}`);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
-}
 
 test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and byte-identical replicas", { skip, timeout: 300_000 }, async () => {
   const cluster = await startCluster();
@@ -175,7 +169,7 @@ test("three brokers on one etcd replicate an RF=3 topic: acks=all round trip and
     // after the followers catch up, every replica's segments hold the same bytes
     for (let p = 0; p < PARTITIONS; p++) {
       await until(`replicas of partition ${p} to be identical`, 60_000, () => {
-        const [a, b, c] = dataDirs.map((d) => segmentBytes(d, p));
+        const [a, b, c] = dataDirs.map((d) => partitionLogBytes(d, TOPIC, p));
         return a.length > 0 && a.equals(b) && a.equals(c);
       });
     }

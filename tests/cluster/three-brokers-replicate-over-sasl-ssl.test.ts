@@ -24,7 +24,7 @@ import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { certSkip, makeTestCerts, type TestCerts } from "../security/test-certs.ts";
 import { upsertScramUser } from "../security/scram-client.ts";
-import { logFileBatchBytes } from "../support/log-file-bytes.ts";
+import { partitionLogBytes } from "../support/segment-batches.ts";
 
 await initCrc32c();
 
@@ -33,12 +33,6 @@ const TOPIC = "replicated-sasl";
 const PARTITIONS = 3;
 const RECORDS = 3_000;
 
-/** The concatenated `.log` segment files of one partition in one data dir, each up to the end of its batches. */
-function segmentBytes(dataDir: string, partition: number): Buffer {
-  const dir = path.join(dataDir, `${TOPIC}-${partition}`);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".log")).sort();
-  return Buffer.concat(files.map((f) => logFileBatchBytes(path.join(dir, f))));
-}
 
 /** `runnel start` arguments: PLAINTEXT for clients, SASL_SSL SCRAM-SHA-512 REPLICATION between brokers, authorizer on. */
 function saslClusterArgs(id: number, dataDir: string, etcd: TestEtcd, certs: TestCerts, interBrokerPassword: string, extra: string[] = []): string[] {
@@ -109,7 +103,7 @@ test("three brokers replicate over a SASL_SSL SCRAM-SHA-512 inter-broker listene
 
     for (let p = 0; p < PARTITIONS; p++) {
       await until(`replicas of partition ${p} to be byte-identical`, 60_000, () => {
-        const [a, b, c] = dataDirs.map((d) => segmentBytes(d, p));
+        const [a, b, c] = dataDirs.map((d) => partitionLogBytes(d, TOPIC, p));
         return a.length > 0 && a.equals(b) && a.equals(c);
       });
     }

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { startTestBroker } from "../support/broker.ts";
 import { goSkip, runGo } from "../support/go.ts";
 import { jsonLines } from "../support/json-process.ts";
-import { CODEC_IDS, batchCodecs } from "../support/segment-codecs.ts";
+import { CODEC_IDS, batchCodecs } from "../support/segment-batches.ts";
 
 const COUNT = 1000;
 

@@ -83,7 +83,7 @@ test("max.connections is broker-wide: a full broker stops accepting on every lis
   const socks: net.Socket[] = [];
   const ports = [b.broker.listenerPort("PLAINTEXT"), b.broker.listenerPort("OTHER")];
   try {
-    const threads = await acceptingThreads(lines);
+    const threads = acceptingThreads(lines);
     for (const port of ports) {
       const r = await tryConnect(port);
       socks.push(r.sock);

@@ -35,10 +35,10 @@ test("a changed keystore file is used for new TLS connections; a broken one is r
   try {
     const port = secure.broker.broker.listenerPort("SSL");
     const before = await serialOf(port, secure.certs.caCert);
-    // Every accepting thread has read the first keystore before it changes (a sharded node's shard threads start
-    // their fronts after the main one listens; one started after the change would serve the new file from the
-    // start and have nothing to reload).
-    const threads = await acceptingThreads(secure.logLines);
+    // Every accepting thread has read the first keystore before it changes: a sharded node logs its listening line,
+    // which the helpers wait for, once every thread's front listens (a thread started after the change would serve
+    // the new file from the start and have nothing to reload).
+    const threads = acceptingThreads(secure.logLines);
     const next = reissueServerKeystore(secure.certs, "server2");
     fs.writeFileSync(`${secure.certs.serverKeystore}.tmp`, next);
     fs.renameSync(`${secure.certs.serverKeystore}.tmp`, secure.certs.serverKeystore);

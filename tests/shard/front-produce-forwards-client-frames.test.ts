@@ -13,6 +13,7 @@ import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
+import { readBackEveryPartition } from "./support.ts";
 
 const TOPIC = "forwarded";
 const PARTITIONS = 4;
@@ -78,20 +79,7 @@ test("a Produce for one shard reaches it as the client's frame, large frames in 
     assert.equal(after.topics[0].errorCode, 0);
     assert.equal(router.producesForwarded, singleShardSends, "acks=0 Produces are not forwarded as frames");
 
-    await consumer.connect();
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    const seen: string[][] = Array.from({ length: PARTITIONS }, () => []);
-    const total = expected.reduce((n, e) => n + e.length, 0);
-    let count = 0;
-    await new Promise<void>((resolve, reject) => {
-      consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          seen[partition].push(message.value!.toString());
-          if (++count === total) resolve();
-        },
-      }).catch(reject);
-    });
-    for (let p = 0; p < PARTITIONS; p++) assert.deepEqual(seen[p], expected[p], `partition ${p} (shard ${owners[p]}) reads back what was produced`);
+    await readBackEveryPartition(consumer, TOPIC, expected, owners);
   } finally {
     raw?.close();
     await consumer.disconnect().catch(() => {});

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import assert from "node:assert/strict";
 import { BrokerConfig } from "../../src/broker/config.ts";
 import type { Dialer } from "../../src/client/connection.ts";
 import { ShardSet } from "../../src/shard/shard-host.ts";
@@ -44,4 +45,26 @@ export async function topicOnTwoShards(raw: { request(k: number, v: number, b: u
     const owners = [0, 1].map((p) => shards.metadata.partitionState(name, p)!.leader);
     if (owners[0] !== owners[1]) return name;
   }
+}
+
+/**
+ * Reads every record of `topic` from the beginning with a kafkajs `consumer` (connected here) until it has as many as
+ * `expected` holds, and checks each partition's values against `expected[partition]`, in order; `owners` names each
+ * partition's shard in the failure message.
+ */
+export async function readBackEveryPartition(consumer: { connect(): Promise<void>; subscribe(s: { topic: string; fromBeginning: boolean }): Promise<void>; run(c: { eachMessage(p: { partition: number; message: { value: Buffer | null } }): Promise<void> }): Promise<void> }, topic: string, expected: string[][], owners: number[]): Promise<void> {
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: string[][] = expected.map(() => []);
+  const total = expected.reduce((n, e) => n + e.length, 0);
+  let count = 0;
+  await new Promise<void>((resolve, reject) => {
+    consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        seen[partition].push(message.value!.toString());
+        if (++count === total) resolve();
+      },
+    }).catch(reject);
+  });
+  for (let p = 0; p < expected.length; p++) assert.deepEqual(seen[p], expected[p], `partition ${p} (shard ${owners[p]}) reads back what was produced`);
 }

@@ -19,8 +19,11 @@ const LOG_LINE_TIME = /^\d{4}-\d\d-\d\dT[\d:.]+Z (?=(?:INFO|WARN|ERROR) )/;
 /** How long a sharded node may take to start on a loaded machine (it spawns a worker per shard). */
 const SHARDED_START_TIMEOUT_MS = 90_000;
 
-/** The front's line naming the node and every listener: `front of node N listening on NAME://host:port, ... for K shards`. */
-const FRONT_LINE = /^(?!.*\[shard \d+\]).*front of node (\d+) listening on (.*) for \d+ shards$/m;
+/**
+ * The main front's line naming the node and every listener, logged once every accepting thread listens:
+ * `front of node N listening on NAME://host:port, ... for K shards; T of K shard threads accept clients too`.
+ */
+const FRONT_LINE = /^(?!.*\[shard \d+\]).*front of node (\d+) listening on (.*) for \d+ shards;/m;
 /** The host's line naming the cluster: `K shards serving (worker threads), cluster ID`. */
 const CLUSTER_LINE = /^(?!.*\[shard \d+\]).*shards serving .*, cluster (\S+)$/m;
 
@@ -102,13 +105,12 @@ export async function startShardedTestBroker(overrides: Record<string, string>, 
 /**
  * How many threads accept the node's clients, each with its own listener sockets, TLS material and pause at
  * `max.connections`: 1 for a single broker; for a sharded node (its log `lines`) the main thread's front plus the
- * shard threads that say they accept clients too, waiting up to 30 s for that line (the test helpers return once the
- * main front listens, before the shard threads' fronts have started).
+ * shard threads its listening line says accept clients too. The node logs that line once every accepting thread
+ * listens, and the helpers return only after it, so it is there to read.
  */
-export async function acceptingThreads(lines: string[]): Promise<number> {
-  if (!lines.some((l) => l.includes("front of node"))) return 1;
-  const said = /(\d+) of \d+ shard threads accept clients too/;
-  for (let i = 0; i < 600 && !lines.some((l) => said.test(l)); i++) await new Promise((r) => setTimeout(r, 50));
-  const line = lines.find((l) => said.test(l));
-  return 1 + (line === undefined ? 0 : Number(said.exec(line)![1]));
+export function acceptingThreads(lines: string[]): number {
+  const front = lines.find((l) => FRONT_LINE.test(l));
+  if (front === undefined) return 1;
+  const said = /; (\d+) of \d+ shard threads accept clients too$/.exec(front);
+  return 1 + (said === null ? 0 : Number(said[1]));
 }

@@ -84,6 +84,8 @@ export class FrontRouter {
   producesForwarded = 0;
   /** Of those, frames whose buffer could move to the shard's thread without a copy (nothing else in it). */
   produceFramesMoved = 0;
+  /** Socket reads holding several forwarded frames whose buffer moved with the last of them (the others copied out first). */
+  produceReadsMoved = 0;
 
   constructor(readonly deps: FrontHandlerDeps) {
     this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD);

@@ -109,6 +109,8 @@ export class Front {
           onConnectionClosed: (session, remote) => router.connectionClosed(session, remote),
           reusePort: d.reusePort ?? false,
           framePool,
+          followReads: true,
+          onReadMoved: () => router.produceReadsMoved++,
         });
         listeners.set(def.name, l);
       }
@@ -116,8 +118,15 @@ export class Front {
       await front.stop();
       throw e;
     }
-    d.logger.info(`front of node ${config.nodeId} listening on ${[...listeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")} for ${d.shards.count} shards`);
     return front;
+  }
+
+  /**
+   * `front of node N listening on NAME://host:port, ... for K shards`: what the caller logs once this front, and on
+   * the main thread every other accepting thread's, listens (test helpers wait for the main thread's line).
+   */
+  listeningLine(nodeId: number, shards: number): string {
+    return `front of node ${nodeId} listening on ${[...this.listeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")} for ${shards} shards`;
   }
 
   /** The bound port of every listener, by name. */
