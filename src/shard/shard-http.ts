@@ -105,7 +105,7 @@ export interface ShardedHttpDeps {
 
 /** The HTTP backend of a sharded node. */
 export function shardedHttpBackend(d: ShardedHttpDeps): HttpBackend {
-  const routing = new ShardRouting(d.shards.metadata, d.shards.count, METADATA_SHARD);
+  const routing = new ShardRouting(d.shards.metadata, d.shards.count, METADATA_SHARD, d.shards.clustered);
   return {
     authorizer: d.authorizer,
     authenticationDone: (ok) => d.frontMetrics.authenticationDone("http", ok),
