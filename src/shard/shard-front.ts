@@ -59,6 +59,7 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
   const shards: FrontShards = {
     count: d.count,
     home: d.index,
+    inThread: d.index,
     metadata: d.metadata,
     open(k: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel> {
       return BrokerConnection.open(`shard-${k}`, 0, k, {
