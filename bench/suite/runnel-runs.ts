@@ -52,13 +52,15 @@ export interface IngestFigures {
   sinkMBps: number;
   /** Sequential file write (page cache) from Bun, MB/s. */
   fileWriteMBps: number;
+  /** CPU seconds per GB of writing new page-cache pages right after the ingest phase (the VM's state; NaN if absent). */
+  newPageCpuPerGB: number;
 }
 
 /** Runs bench/ingest.ts for `seconds` against `binary` and reads the figures it wrote to `outDir`/ingest.json. */
 export async function runIngest(root: string, bun: string, seconds: number, binary: string, outDir: string): Promise<IngestFigures> {
   const r = await runCommand(bun, [path.join(root, "bench", "ingest.ts"), "--seconds", String(seconds), "--binary", binary, "--out", outDir], { cwd: root, timeoutMs: 180_000 });
   if (r.code !== 0) throw new Error(`bench/ingest.ts failed (${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
-  const doc = JSON.parse(fs.readFileSync(path.join(outDir, "ingest.json"), "utf8")) as { data: { rows: { measure: string; "MB/s": number }[] } };
+  const doc = JSON.parse(fs.readFileSync(path.join(outDir, "ingest.json"), "utf8")) as { data: { rows: { measure: string; "MB/s": number }[]; pageCacheProbeCpuSecondsPerGB?: { newPages: number } } };
   const rows = doc.data.rows;
   const find = (prefix: string) => rows.find((x) => x.measure.startsWith(prefix))?.["MB/s"] ?? NaN;
   return {
@@ -66,5 +68,6 @@ export async function runIngest(root: string, bun: string, seconds: number, bina
     fetchMBps: find("Runnel fetch"),
     sinkMBps: find("loopback TCP"),
     fileWriteMBps: find("sequential file write (page cache)"),
+    newPageCpuPerGB: doc.data.pageCacheProbeCpuSecondsPerGB?.newPages ?? NaN,
   };
 }

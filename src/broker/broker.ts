@@ -546,7 +546,7 @@ export class Broker {
   private dialInterBroker(nodeId: number, clientId: string): LeaderChannel {
     const sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
     const channel = new LeaderChannel(nodeId, () => {
-      const reg = this.metadata.brokers().find((b) => b.nodeId === nodeId);
+      const reg = this.metadata.broker(nodeId); // a clustered shard's store also names its sibling shards (src/shard/cluster-siblings.ts)
       return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
     }, this.dial ?? tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
     this.leaderChannels.push(channel);
@@ -1126,8 +1126,7 @@ export class Broker {
     const out = p.log.isOffline ? [this.nodeId] : [];
     if (this.cluster === null) return out;
     for (const r of this.cluster.offlineReplicas?.(p.topic.idHex, p.index) ?? []) if (!out.includes(r)) out.push(r);
-    const live = new Set(this.metadata.brokers().map((b) => b.nodeId));
-    for (const r of p.replicas) if (!live.has(r) && !out.includes(r)) out.push(r);
+    for (const r of p.replicas) if (this.metadata.broker(r) === undefined && !out.includes(r)) out.push(r);
     return out;
   }
 

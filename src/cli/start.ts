@@ -117,23 +117,10 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 }
 
 /**
- * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard).
- */
-export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
-  const shards = config.num("runnel.shards");
-  if (shards === 1) return null;
-  if (etcdEndpoints.length > 0) {
-    return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
-  }
-  return null;
-}
-
-/**
  * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
  * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
  */
-export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}): Promise<number> {
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}, etcdEndpoints: string[] = []): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -143,11 +130,22 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
   let exitAfterFatal: (code: number) => void = () => {};
   const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
   let node: ShardedNode;
+  // A broker of an etcd cluster: the main thread holds the node's control plane (its registration, the controller).
+  let plane: ControlPlane | null = null;
   try {
     // Loaded only here: a node of one shard never loads the shard host, the front and their worker plumbing.
     const { startShardedNode } = await import("../shard/sharded-node.ts");
+    let cluster: ShardedNodeDeps["cluster"];
+    if (etcdEndpoints.length > 0) {
+      plane = await startControlPlane(config, etcdEndpoints);
+      const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
+      config.values.set("cluster.id", clusterId);
+      const p = plane;
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r) };
+    }
     node = await startShardedNode(config, {
       ...nodeDeps,
+      cluster,
       logger: log,
       unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
@@ -156,16 +154,23 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
       },
     });
   } catch (e) {
+    await plane?.close().catch(() => {});
     console.error(`runnel start: ${startFailureMessage(e)}`);
     return 1;
   }
   return await Promise.race([fatal, new Promise<number>((resolve) => {
     let stopping = false;
+    const handOver = new AbortController();
     onSignal = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        if (plane !== null && !handOver.signal.aborted) log.warn(`received ${signal} again: stopping at once`);
+        handOver.abort();
+        return;
+      }
       stopping = true;
       log.info(`received ${signal}, shutting down the front and ${node.shards.count} shards`);
-      node.stop().then(
+      const controlled = plane !== null && config.bool("controlled.shutdown.enable") ? controlledShutdown(plane, config, log, handOver.signal) : Promise.resolve();
+      controlled.then(() => node.stop()).then(() => plane?.close()).then(
         () => resolve(0),
         (e) => {
           log.error(`shutdown failed: ${(e as Error).message}`);
@@ -259,12 +264,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}`);
     return 2;
   }
-  const refusal = shardsRefusal(config, etcdEndpoints);
-  if (refusal !== null) {
-    console.error(`runnel start: ${refusal}`);
-    return 2;
-  }
-  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe);
+  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe, {}, etcdEndpoints);
   let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
   // The broker shut itself down (every log dir failed): exit 1, as Kafka does.

@@ -11,7 +11,9 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { Front } from "./front/front.ts";
 import { reusePortSupported } from "../platform/net.ts";
-import { ShardSet } from "./shard-host.ts";
+import { ShardSet, type ShardCluster } from "./shard-host.ts";
+import type { BrokerRegistration } from "../cluster/metadata-store.ts";
+import { listenerDefs } from "../security/listeners.ts";
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { HttpServer, parseHttpListener, type HttpBackend } from "../http/http-server.ts";
 import { httpSecurity } from "../http/http-side.ts";
@@ -30,6 +32,8 @@ export interface ShardedNodeDeps {
   unsafeSkipFdatasync?: boolean;
   /** The module each shard's worker runs (tests inject a hung shard; default: the shard worker). */
   shardWorkerModule?: string | URL;
+  /** The etcd cluster the node is a broker of: its shards run over the cluster's store; the node registers once its front listens. */
+  cluster?: ShardCluster & { register(registration: BrokerRegistration): Promise<void> };
 }
 
 /** A running sharded node. */
@@ -58,7 +62,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
   let shards: ShardSet;
   try {
-    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")) });
+    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")), cluster: deps.cluster });
   } catch (e) {
     await http?.close();
     throw e;
@@ -79,9 +83,12 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
       const acls = new AclStore(shards.metadata, noChange);
       const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
       const listener = config.listeners[0].name;
-      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, authorizer, endpoint: () => front.identity.endpoint(listener) });
+      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: front.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => front.identity.endpoint(listener) });
     }
     const threads = accept ? `${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
+    // A broker of an etcd cluster: the node's one registration, with the listeners its fronts serve.
+    const endpoints = listenerDefs(config).map((def) => ({ name: def.name, ...front.identity.endpoint(def.name), securityProtocol: def.securityProtocol }));
+    await deps.cluster?.register({ nodeId: config.nodeId, brokerEpoch: 0, rack: config.raw("broker.rack"), endpoints });
     // Ready (`/v1/ready`) and logged once every accepting thread listens, so that a client, probe or test helper
     // that waits for either finds every thread's listener in place.
     if (backend !== null) http?.attach(backend);

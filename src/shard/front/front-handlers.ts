@@ -97,7 +97,7 @@ export class FrontRouter {
   private readonly partWriter = new Writer(64 * 1024);
 
   constructor(readonly deps: FrontHandlerDeps) {
-    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD);
+    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD, deps.shards.clustered === true);
   }
 
   /** The channels of the request's client connection (created on its first request). */
@@ -135,7 +135,7 @@ export class FrontRouter {
   /** The node as the request's client sees it (the endpoint of the listener it came in on). */
   face(ctx: RequestContext): NodeFace {
     const id = this.deps.identity;
-    return { nodeId: id.nodeId, rack: id.rack, ...id.endpoint(ctx.session?.listenerName ?? "") };
+    return { nodeId: id.nodeId, rack: id.rack, ...id.endpoint(ctx.session?.listenerName ?? ""), clustered: this.deps.shards.clustered === true };
   }
 
   /** Sends the request unchanged to `shard`. */
