@@ -142,7 +142,7 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
       const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
       config.values.set("cluster.id", clusterId);
       const p = plane;
-      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r) };
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem() };
     }
     node = await startShardedNode(config, {
       ...nodeDeps,
