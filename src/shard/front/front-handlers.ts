@@ -132,6 +132,14 @@ export class FrontRouter {
     return this.clients.size;
   }
 
+  /**
+   * The node is a broker of an etcd cluster: requests name its real id, which its shards' brokers run with
+   * (../cluster-siblings.ts), so broker ids and broker resources in requests go to the shards unrenamed.
+   */
+  get clustered(): boolean {
+    return this.deps.shards.clustered === true;
+  }
+
   /** The node as the request's client sees it (the endpoint of the listener it came in on). */
   face(ctx: RequestContext): NodeFace {
     const id = this.deps.identity;
@@ -330,6 +338,7 @@ function renameBrokers<T extends { resourceType: number; resourceName: string }>
 
 /** DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own. */
 const describeConfigs: Route = async (ctx, req, f) => {
+  if (f.clustered) return f.forward(ctx, f.routing.home, req);
   const self = String(f.deps.identity.nodeId);
   const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) });
   return { ...res, results: renameBrokers(res.results, String(f.routing.home), self) };
@@ -337,6 +346,8 @@ const describeConfigs: Route = async (ctx, req, f) => {
 
 /** AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to every shard. */
 const alterConfigs: Route = async (ctx, req, f) => {
+  // In a cluster every shard applies the node's broker configs from the store, where the home shard writes them.
+  if (f.clustered) return f.forward(ctx, f.routing.home, req);
   const self = String(f.deps.identity.nodeId);
   const own = req.resources.filter((r: { resourceType: number; resourceName: string }) => BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === self);
   const others = f.allShards().filter((s) => s !== f.routing.home && own.length > 0);
@@ -357,6 +368,7 @@ function replicasForShards(ids: readonly number[], nodeId: number, owner: number
  * partition count (a single node's rule) and places the partitions on their shards.
  */
 const createTopics: Route = (ctx, req, f) => {
+  if (f.clustered) return f.forward(ctx, f.routing.home, req);
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, f.routing.home) })) }));
   return f.forward(ctx, f.routing.home, { ...req, topics });
@@ -364,6 +376,7 @@ const createTopics: Route = (ctx, req, f) => {
 
 /** CreatePartitions: manual assignments naming the node name the shard placement gives each new partition. */
 const createPartitions: Route = (ctx, req, f) => {
+  if (f.clustered) return f.forward(ctx, f.routing.home, req);
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => {
     const existing = f.deps.shards.metadata.topic(t.name)?.partitions ?? 0;
@@ -374,6 +387,7 @@ const createPartitions: Route = (ctx, req, f) => {
 
 /** AlterPartitionReassignments: a target naming the node names the partition's shard (the node's only replica). */
 const alterPartitionReassignments: Route = (ctx, req, f) => {
+  if (f.clustered) return f.forward(ctx, f.routing.home, req);
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.replicas === null ? p : { ...p, replicas: replicasForShards(p.replicas, nodeId, f.routing.partitionOwner(t.name, p.partitionIndex)) })) }));
   return f.forward(ctx, f.routing.home, { ...req, topics });
