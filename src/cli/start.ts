@@ -143,7 +143,7 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
       const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
       config.values.set("cluster.id", clusterId);
       const p = plane;
-      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), watchController: (w) => void controllerWatchers.add(w) };
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem(), watchController: (w) => void controllerWatchers.add(w) };
     }
     node = await startShardedNode(config, {
       ...nodeDeps,

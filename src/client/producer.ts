@@ -698,7 +698,8 @@ export class Producer {
           continue;
         }
         if (r.errorCode === ErrorCode.NONE || r.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
-          this.accumulator.complete(b, null, r.baseOffset, Number(r.logAppendTimeMs));
+          // The answer came after the broker read the whole request: no socket holds the batch's bytes any more.
+          this.accumulator.complete(b, null, r.baseOffset, Number(r.logAppendTimeMs), true);
         } else {
           this.retryOrFail(b, r.errorCode, r.errorMessage ?? null, now);
         }

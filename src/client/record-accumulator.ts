@@ -19,6 +19,11 @@ export type RecordCompletion = (error: Error | null, offset: bigint, timestampMs
 
 /** Builders kept for reuse once their batch is sealed. */
 const MAX_POOLED_BUILDERS = 64;
+/**
+ * Bytes of batch buffers kept for reuse: an uncompressed batch is sealed in its builder's buffer (no copy) and the
+ * buffer comes back once the broker has answered the only request that carried it.
+ */
+const MAX_POOLED_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Largest sequence number before it wraps to 0 (int32). */
 const MAX_SEQUENCE = 0x7fffffff;
 
@@ -159,6 +164,7 @@ export class RecordAccumulator {
   private readonly opts: AccumulatorOptions;
   private readonly queues = new Map<string, PartitionQueue[]>();
   private readonly pool: BatchBuilder[] = [];
+  private readonly buffers: Uint8Array[] = [];
   private usedMemory = 0;
   private nextBatchId = 0;
   private incompleteBatches = 0;
@@ -256,6 +262,7 @@ export class RecordAccumulator {
     const reserve = Math.max(this.opts.batchSize, size);
     if (this.usedMemory + reserve > this.opts.bufferMemory) return AppendResult.NoMemory;
     const builder = this.pool.pop() ?? new BatchBuilder(this.opts.batchSize);
+    if (!builder.hasBuffer) builder.giveBuffer(this.buffers.pop() ?? new Uint8Array(this.opts.batchSize));
     let baseSequence = -1;
     if (this.producerId >= 0n) baseSequence = q.nextSequence;
     builder.reset(this.producerId >= 0n ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence } : {});
@@ -290,7 +297,7 @@ export class RecordAccumulator {
     const b = batch.builder;
     if (b === null) return;
     batch.uncompressedBytes = b.sizeInBytes;
-    batch.bytes = b.finish(this.opts.compressor ?? undefined);
+    batch.bytes = this.opts.compressor === null ? b.finishInPlace() : b.finish(this.opts.compressor);
     batch.builder = null;
     if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
     if (batch.baseSequence >= 0) {
@@ -354,8 +361,12 @@ export class RecordAccumulator {
     q.batches.splice(at, 0, batch);
   }
 
-  /** Completes a batch: acknowledged (error null) with its base offset, or failed. Frees its memory. */
-  complete(batch: ProducerBatch, error: Error | null, baseOffset: bigint, logAppendTimeMs: number): void {
+  /**
+   * Completes a batch: acknowledged (error null) with its base offset, or failed. Frees its memory. With
+   * `bytesReleased` (the broker answered the only request that carried the batch, so no socket still holds a view of
+   * its bytes) the batch's buffer is kept for a later batch.
+   */
+  complete(batch: ProducerBatch, error: Error | null, baseOffset: bigint, logAppendTimeMs: number, bytesReleased = false): void {
     if (batch.done) return;
     batch.done = true;
     const q = this.queue(batch.topic, batch.partition);
@@ -371,6 +382,7 @@ export class RecordAccumulator {
         if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
       }
     }
+    if (bytesReleased && batch.attempts === 0) this.reuseBuffer(batch);
     const untracked = batch.recordCount - batch.trackedRecords;
     batch.fire(error, baseOffset, logAppendTimeMs);
     if (error !== null && untracked > 0) this.opts.onUntrackedFailure?.(untracked, error);
@@ -387,6 +399,14 @@ export class RecordAccumulator {
       this.idleListeners = [];
       for (const l of ls) l();
     }
+  }
+
+  /** Keeps the whole batch.size buffer under a completed batch's bytes for a later batch; the batch lets go of its bytes. */
+  private reuseBuffer(batch: ProducerBatch): void {
+    const bytes = batch.bytes;
+    if (bytes === null || bytes.byteOffset !== 0 || bytes.buffer.byteLength !== this.opts.batchSize) return;
+    batch.bytes = null;
+    if ((this.buffers.length + 1) * this.opts.batchSize <= MAX_POOLED_BUFFER_BYTES) this.buffers.push(new Uint8Array(bytes.buffer));
   }
 
   /** Fails batches (not in flight) older than `delivery.timeout.ms`; returns ms until the next would expire. */
