@@ -1122,11 +1122,11 @@ export class Broker {
   }
 
   /**
-   * Broker `nodeId` at its `listenerName` endpoint (its first endpoint when it has none by that name), or undefined
-   * when it is not registered; a clustered shard's store also resolves its sibling shards (src/shard/cluster-siblings.ts).
+   * Broker `nodeId` as {@link Broker.clusterBrokers} lists it, found by its registration (in a clustered shard's
+   * store also a sibling shard of its node, src/shard/cluster-siblings.ts, which no list names), or undefined.
    */
-  brokerEndpoint(nodeId: number, listenerName?: string): { nodeId: number; host: string; port: number; rack: string | null } | undefined {
-    if (this.cluster === null) return nodeId === this.nodeId ? { nodeId, ...this.advertised(listenerName), rack: null } : undefined;
+  clusterBroker(nodeId: number, listenerName?: string): { nodeId: number; host: string; port: number; rack: string | null } | undefined {
+    if (this.cluster === null) return nodeId === this.nodeId ? this.clusterBrokers(listenerName)[0] : undefined;
     const reg = this.metadata.broker(nodeId);
     const e = reg === undefined ? undefined : (listenerEndpoint(reg, listenerName ?? this.config.listeners[0].name) ?? reg.endpoints[0]);
     return e === undefined ? undefined : { nodeId, host: e.host, port: e.port, rack: reg!.rack };
