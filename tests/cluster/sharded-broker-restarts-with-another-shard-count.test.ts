@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startBrokerProcess } from "../support/broker-process.ts";
-import { printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
+import { createInSyncTopic, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
 
 const TOPIC = "reshard";
 const PARTITIONS = 6;
@@ -22,9 +22,7 @@ test("a broker of the cluster restarted with 3 shards instead of 2 rejoins every
     const kafka = new Kafka({ clientId: "reshard", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    const partitions = async () => (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions;
-    await until("every ISR to hold three replicas", 60_000, async () => (await partitions()).every((p) => p.isr.length === 3));
+    const partitions = await createInSyncTopic(admin, TOPIC, PARTITIONS);
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const acked: string[] = [];
