@@ -13,7 +13,8 @@
  * wrote, end to end at 100,000 records/s acks=all (3 s, 1 s of it warm-up); then bench/ingest.ts for `--seconds`
  * (ingest and fetch MB/s, and the broker's CPU seconds per GB, which swing less with the load than wall rates).
  * Each executable runs its own `runnel bench`, as in the report; where the baseline's lacks a flag of a row (its
- * e2e has no --in-process), both sides use B's load generator for that row and the output says so.
+ * e2e has no --in-process), both sides use B's load generator for that row and the output says so; `--generator b`
+ * does that for every row (to tell a broker regression from a client one).
  *
  * Verdict per row (bench/suite/paired-verdict.ts): the round's ratio q = B/A for rates, A/B for times and memory
  * (q < 1: B worse); regressed when the sign-test interval of the median q lies below 1 and the median below
@@ -22,9 +23,9 @@
  * round and the first of the next are the same executable), the A/A noise of this run.
  *
  * Usage: bun bench/regression-ab.ts [--baseline 30fab97 | --a PATH] [--b PATH] [--rounds 6] [--seconds 2.5]
- *   [--tolerance 0.05] [--rows startup,produce,consume,e2e,ingest] [--out DIR]
+ *   [--tolerance 0.05] [--rows startup,produce,consume,e2e,ingest] [--generator own|b] [--out DIR]
  * Writes regression-ab.md and regression-ab.json to --out (default a new /tmp/runnel-regression-ab-* directory).
- * About 70 s per round on a quiet machine: 6 rounds take ~8 minutes plus the builds.
+ * A round took 110 s at load 8-14 (6 rounds: 11 minutes); quiet, an estimated ~70 s (6 rounds ~7-8 minutes).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -58,6 +59,7 @@ const { values } = parseArgs({
     tolerance: { type: "string", default: "0.05" },
     rows: { type: "string", default: "startup,produce,consume,e2e,ingest" },
     out: { type: "string" },
+    generator: { type: "string", default: "own" },
   },
 });
 
@@ -153,6 +155,11 @@ type Generators = Record<"produce" | "consume" | "e2e", (side: Side) => string>;
 async function chooseGenerators(a: Side, b: Side): Promise<Generators> {
   const probe = { produce: produceArgs(PRODUCE_SCENARIOS[0], 1), consume: consumeArgs(CONSUME_SCENARIOS[0]), e2e: e2eArgs(E2E_AB_SECONDS, E2E_WARMUP_SECONDS) };
   const gens = {} as Generators;
+  if (values.generator === "b") {
+    notes.push("--generator b: every row uses B's runnel bench against both brokers (the A/B compares brokers only)");
+    return { produce: () => b.exe, consume: () => b.exe, e2e: () => b.exe };
+  }
+  if (values.generator !== "own") throw new Error("--generator own|b");
   for (const kind of ["produce", "consume", "e2e"] as const) {
     const known = await benchOptions(a.exe, kind);
     const missing = probe[kind].filter((x) => x.startsWith("--") && !known.has(x));
