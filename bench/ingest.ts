@@ -16,7 +16,8 @@
  *
  * Besides wall throughput, each phase reports the broker's CPU seconds (user + system, from /proc) per GB moved and
  * the load average: on a shared machine wall figures swing with the load, CPU per GB much less. The ingest phase
- * also reports the broker's page faults as MB per GB ingested: fresh memory it touched besides the page cache.
+ * also reports the broker's and the generator's page faults as MB per GB ingested: fresh memory touched besides
+ * the page cache (the generator sends the same frames again and should touch almost none).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -260,8 +261,10 @@ try {
   const sys0 = systemSeconds(broker.pid!);
   const faults0 = minorFaults(broker.pid!);
   const genCpu0 = process.cpuUsage();
+  const genFaults0 = process.resourceUsage().minorPageFault;
   const ingest = await drive("127.0.0.1", port, produceFrames, SECONDS);
   const genCpu = process.cpuUsage(genCpu0);
+  const generatorFaultMBPerGB = ((process.resourceUsage().minorPageFault - genFaults0) * PAGE_BYTES) / 1e6 / (ingest.bytes / 1e9);
   const ingestMBps = ingest.bytes / 1e6 / ingest.seconds;
   const ingestCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (ingest.bytes / 1e9);
   const ingestSystemCpuPerGB = (systemSeconds(broker.pid!) - sys0) / (ingest.bytes / 1e9);
@@ -275,7 +278,7 @@ try {
   const probeLine = `page-cache probe right after (256 MiB of 1 MiB writes): new pages ${probe.appendCpuPerGB.toFixed(2)} CPU s/GB, overwriting cached pages ${probe.overwriteCpuPerGB.toFixed(2)} CPU s/GB`;
   if (values["ingest-only"]) {
     printTable(`ingest only: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, [
-      { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "of which kernel": ingestSystemCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "broker page faults MB/GB": brokerFreshMBPerGB.toFixed(0), "load avg 1m": ingestLoad },
+      { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "of which kernel": ingestSystemCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "broker page faults MB/GB": brokerFreshMBPerGB.toFixed(0), "generator page faults MB/GB": generatorFaultMBPerGB.toFixed(0), "load avg 1m": ingestLoad },
     ]);
     console.log(probeLine);
     process.exitCode = 0;

@@ -10,7 +10,8 @@
  * sweep, for trying the suite out; the head to head with Apache Kafka, bench/kafka.ts, runs last unless --no-kafka and
  * writes its own KAFKA.md; --out writes the report, suite.json, ingest.json and the charts to DIR instead of
  * bench/results, for a scratch run to compare with the committed report; --binary measures that executable instead of
- * building dist/runnel, for A/B runs of two builds)
+ * building dist/runnel, for A/B runs of two builds; --produce-only runs only Runnel's four produce rows against a
+ * fresh broker, prints them as JSON and writes nothing: about 20 s, for A/B pairs of the rows with --binary)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -50,7 +51,9 @@ import { CONSUME_SCENARIOS, PRODUCE_SCENARIOS, type SuiteResults, type SweepRow,
 import { barChart, scatterChart } from "./suite/svg-chart.ts";
 import { kafkaSuite } from "./kafka.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" }, out: { type: "string" }, binary: { type: "string" } } });
+const { values } = parseArgs({
+  options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" }, out: { type: "string" }, binary: { type: "string" }, "produce-only": { type: "boolean" } },
+});
 const QUICK = values.quick ?? false;
 /** Seconds of the ingest row's produce phase: bench/ingest.ts's default, so the row is the acceptance command's figure. */
 const INGEST_SECONDS = 5;
@@ -117,6 +120,17 @@ async function deleteTopics(port: number, topics: string[]): Promise<void> {
   }
 }
 
+/** Runs Runnel's produce rows against `b` into `results.produce`. */
+async function runnelProduceRows(b: RunnelBroker, results: SystemResults): Promise<void> {
+  for (const sc of PRODUCE_SCENARIOS) {
+    const rep = await attempt(`Runnel produce ${sc.key}`, () =>
+      runnelBench(BINARY, b.port, produceArgs(sc, PRODUCE_SECONDS)),
+    );
+    if (rep?.produce) results.produce[sc.key] = rep.produce;
+    step(`  Runnel produce ${sc.key}: ${brief(rep?.produce)}`);
+  }
+}
+
 async function runnelRuns(): Promise<{ results: SystemResults; sweep: SweepRow[] }> {
   const results: SystemResults = { produce: {}, consume: {}, e2e: null };
   const sweep: SweepRow[] = [];
@@ -124,13 +138,7 @@ async function runnelRuns(): Promise<{ results: SystemResults; sweep: SweepRow[]
   if (broker === null) return { results, sweep };
   const b = broker;
   try {
-    for (const sc of PRODUCE_SCENARIOS) {
-      const rep = await attempt(`Runnel produce ${sc.key}`, () =>
-        runnelBench(BINARY, b.port, produceArgs(sc, PRODUCE_SECONDS)),
-      );
-      if (rep?.produce) results.produce[sc.key] = rep.produce;
-      step(`  Runnel produce ${sc.key}: ${brief(rep?.produce)}`);
-    }
+    await runnelProduceRows(b, results);
     for (const sc of CONSUME_SCENARIOS) {
       const rep = await attempt(`Runnel consume ${sc.key}`, () => runnelBench(BINARY, b.port, consumeArgs(sc)));
       if (rep?.consume) results.consume[sc.key] = rep.consume;
@@ -278,14 +286,26 @@ async function main(): Promise<void> {
   fs.mkdirSync(RESULTS, { recursive: true });
   const loadAvgStart = os.loadavg();
   step(`bench suite${QUICK ? " (quick)" : ""}: load average ${loadAvgStart.map((x) => x.toFixed(2)).join(" ")}`);
-  step("checking peers (redis-server, nats-server, iperf3, fio)");
-  const tools = await ensureTools(ROOT);
-  notes.push(...tools.notes);
   if (values.binary === undefined) {
     step("building dist/runnel (npm run build)");
     const build = await runCommand("npm", ["run", "build"], { cwd: ROOT, timeoutMs: 300_000 });
     if (build.code !== 0 || !fs.existsSync(BINARY)) throw new Error(`npm run build failed: ${build.stderr.trim().split("\n").slice(-5).join("\n")}`);
   } else if (!fs.existsSync(BINARY)) throw new Error(`${BINARY} is missing`);
+
+  if (values["produce-only"]) {
+    const results: SystemResults = { produce: {}, consume: {}, e2e: null };
+    const broker = await startRunnel(BINARY);
+    try {
+      await runnelProduceRows(broker, results);
+    } finally {
+      await broker.stop();
+    }
+    console.log(JSON.stringify({ binary: BINARY, loadavg: [loadAvgStart, os.loadavg()], produce: results.produce, notes }));
+    return;
+  }
+  step("checking peers (redis-server, nats-server, iperf3, fio)");
+  const tools = await ensureTools(ROOT);
+  notes.push(...tools.notes);
 
   const versions: Record<string, string> = {
     runnel: (await versionOf(BINARY, ["--version"])).replace(/^runnel /, ""),

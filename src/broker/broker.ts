@@ -1121,6 +1121,17 @@ export class Broker {
     return out.sort((a, b) => a.nodeId - b.nodeId);
   }
 
+  /**
+   * Broker `nodeId` as {@link Broker.clusterBrokers} lists it, found by its registration (in a clustered shard's
+   * store also a sibling shard of its node, src/shard/cluster-siblings.ts, which no list names), or undefined.
+   */
+  clusterBroker(nodeId: number, listenerName?: string): { nodeId: number; host: string; port: number; rack: string | null } | undefined {
+    if (this.cluster === null) return nodeId === this.nodeId ? this.clusterBrokers(listenerName)[0] : undefined;
+    const reg = this.metadata.broker(nodeId);
+    const e = reg === undefined ? undefined : (listenerEndpoint(reg, listenerName ?? this.config.listeners[0].name) ?? reg.endpoints[0]);
+    return e === undefined ? undefined : { nodeId, host: e.host, port: e.port, rack: reg!.rack };
+  }
+
   /** Replicas of `p` that are offline: on a registered-broker basis in a cluster, plus this broker's failed log dir. */
   offlineReplicas(p: PartitionState): number[] {
     const out = p.log.isOffline ? [this.nodeId] : [];

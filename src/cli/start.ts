@@ -12,6 +12,7 @@ import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
+import { execWithShardedAllocatorSettings } from "../platform/allocator-settings.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
 import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
@@ -141,7 +142,7 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
       const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
       config.values.set("cluster.id", clusterId);
       const p = plane;
-      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r) };
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem() };
     }
     node = await startShardedNode(config, {
       ...nodeDeps,
@@ -252,6 +253,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}\n\n${START_USAGE}`);
     return 2;
   }
+  // A sharded node runs with the allocator settings it needs (src/platform/allocator-settings.ts): the process
+  // re-executes itself with them once, before anything is opened or started.
+  if (config.num("runnel.shards") > 1) execWithShardedAllocatorSettings();
   const unsafe = unsafeTestSwitches(process.env);
   if (typeof unsafe === "string") {
     console.error(`runnel start: ${unsafe}`);

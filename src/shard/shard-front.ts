@@ -61,6 +61,7 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
   const shards: FrontShards = {
     count: d.count,
     home: d.index,
+    inThread: d.index,
     clustered: d.clustered === true,
     metadata: d.metadata,
     open(k: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel> {

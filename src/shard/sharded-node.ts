@@ -15,7 +15,7 @@ import { ShardSet, type ShardCluster } from "./shard-host.ts";
 import type { BrokerRegistration } from "../cluster/metadata-store.ts";
 import { listenerDefs } from "../security/listeners.ts";
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
-import { HttpServer, parseHttpListener, type HttpBackend } from "../http/http-server.ts";
+import { HttpServer, parseHttpListener, type HttpBackend, type ReadinessCheck } from "../http/http-server.ts";
 import { httpSecurity } from "../http/http-side.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
@@ -33,7 +33,11 @@ export interface ShardedNodeDeps {
   /** The module each shard's worker runs (tests inject a hung shard; default: the shard worker). */
   shardWorkerModule?: string | URL;
   /** The etcd cluster the node is a broker of: its shards run over the cluster's store; the node registers once its front listens. */
-  cluster?: ShardCluster & { register(registration: BrokerRegistration): Promise<void> };
+  cluster?: ShardCluster & {
+    register(registration: BrokerRegistration): Promise<void>;
+    /** Why the node is not ready in the cluster (not registered, or outside the ISR of a partition it follows), or null: a condition of `/v1/ready`. */
+    readiness?: ReadinessCheck;
+  };
 }
 
 /** A running sharded node. */
@@ -59,6 +63,8 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   const specs = config.list("http.listeners").map(parseHttpListener);
   let scramOf: ((user: string, mechanism: string) => ScramCredential | undefined) | null = null;
   const http = specs.length > 0 ? await HttpServer.start(specs, logger, httpSecurity(config, nodeFileSystem, (u, m) => scramOf?.(u, m))) : null;
+  // In an etcd cluster `/v1/ready` also waits for the node's registration and its followers' catch-up, as one broker's does.
+  if (http !== null && deps.cluster?.readiness !== undefined) http.addReadinessCheck(deps.cluster.readiness);
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
   let shards: ShardSet;
   try {

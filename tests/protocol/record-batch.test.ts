@@ -424,7 +424,8 @@ test("verifyBatch throws a RangeError for a range outside the buffer (a caller b
 
 test("varint and varlong encodings match wire.ts Writer byte for byte", () => {
   const longs = [0, 1, -1, 63, -64, 64, -65, 127, 128, 8191, -8192, 2 ** 31, -(2 ** 31) - 1, T0, -T0, 2 ** 52,
-    -(2 ** 52), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 53 - 2, 2 ** 49, 2 ** 49 - 1];
+    -(2 ** 52), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 53 - 2, 2 ** 49, 2 ** 49 - 1, 2 ** 31 - 1, -(2 ** 31),
+    2 ** 30, -(2 ** 30), 2 ** 30 - 1, -(2 ** 30) - 1, 2 ** 31 + 1, 2 ** 32, -(2 ** 32), 0x7fffffff * 3, -0];
   const w = new Writer(64);
   const buf = new Uint8Array(16);
   for (const v of longs) {
