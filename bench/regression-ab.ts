@@ -45,6 +45,7 @@ import {
   runnelBench,
   runnelStartCommand,
   startRunnel,
+  treeCommit,
 } from "./suite/runnel-runs.ts";
 import { measureStartup } from "./suite/startup.ts";
 import { CONSUME_SCENARIOS, PRODUCE_SCENARIOS } from "./suite/suite-results.ts";
@@ -330,9 +331,8 @@ async function main(): Promise<void> {
     step("building dist/runnel (npm run build)");
     bExe = await npmBuild(ROOT);
   }
-  const dirty = (await git(["status", "--porcelain", "--untracked-files=no"])) !== "";
   const a: Side = { name: "A", exe: base.exe, commit: base.commit };
-  const b: Side = { name: "B", exe: bExe, commit: values.b ? "given" : `${await git(["rev-parse", "--short=7", "HEAD"])}${dirty ? "+changes" : ""}` };
+  const b: Side = { name: "B", exe: bExe, commit: values.b ? "given" : ((await treeCommit(ROOT)) ?? "?") };
   const gens = await chooseGenerators(a, b);
   const rounds: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) {

@@ -45,6 +45,7 @@ import {
   runnelStartCommand,
   scenarioTopic,
   startRunnel,
+  treeCommit,
 } from "./suite/runnel-runs.ts";
 import { measureStartup, type StartupFigures } from "./suite/startup.ts";
 import { CONSUME_SCENARIOS, PRODUCE_SCENARIOS, type SuiteResults, type SweepRow, type SystemResults } from "./suite/suite-results.ts";
@@ -354,6 +355,7 @@ async function main(): Promise<void> {
   const results: SuiteResults = {
     when: new Date().toISOString(),
     suiteSeconds: (performance.now() - started) / 1000,
+    commit: values.binary === undefined ? await treeCommit(ROOT) : undefined,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "?", memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), loadAvgStart, loadAvgEnd: os.loadavg() },
     versions,
     settings: {

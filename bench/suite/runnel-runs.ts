@@ -68,6 +68,14 @@ export interface RunnelBroker {
   stop(): Promise<void>;
 }
 
+/** The commit the tree at `root` is at, "+changes" when tracked files differ from it (what `npm run build` compiles there). */
+export async function treeCommit(root: string): Promise<string | undefined> {
+  const head = await runCommand("git", ["rev-parse", "--short=7", "HEAD"], { cwd: root });
+  if (head.code !== 0) return undefined;
+  const dirty = await runCommand("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root });
+  return `${head.stdout.trim()}${dirty.stdout.trim() !== "" ? "+changes" : ""}`;
+}
+
 /** Starts `binary start` on a free port with a fresh data directory and 4 partitions per new topic. */
 export async function startRunnel(binary: string): Promise<RunnelBroker> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-suite-"));
