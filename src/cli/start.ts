@@ -138,11 +138,13 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
     const { startShardedNode } = await import("../shard/sharded-node.ts");
     let cluster: ShardedNodeDeps["cluster"];
     if (etcdEndpoints.length > 0) {
-      plane = await startControlPlane(config, etcdEndpoints);
+      // The shards hear of each new controller as the main thread's watch sees it (once they run).
+      const controllerWatchers = new Set<(id: number) => void>();
+      plane = await startControlPlane(config, etcdEndpoints, (id) => controllerWatchers.forEach((w) => w(id)));
       const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
       config.values.set("cluster.id", clusterId);
       const p = plane;
-      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem() };
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem(), watchController: (w) => void controllerWatchers.add(w) };
     }
     node = await startShardedNode(config, {
       ...nodeDeps,
@@ -184,7 +186,7 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
 }
 
 /** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
-async function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
+async function startControlPlane(config: BrokerConfig, endpoints: string[], onControllerChange?: (controllerId: number) => void): Promise<ControlPlane> {
   const log = consoleLogger;
   // Loaded only in cluster mode: a single-node broker never loads the etcd client and the controller.
   const { ControlPlane } = await import("../cluster/control-plane.ts");
@@ -201,6 +203,7 @@ async function startControlPlane(config: BrokerConfig, endpoints: string[]): Pro
     onFenced: (epoch) => log.warn(`broker epoch ${epoch} fenced: the etcd lease was lost; registering again`),
     onElected: (epoch) => log.info(`this broker is the active controller (controller epoch ${epoch})`),
     onResigned: (epoch) => log.info(`this broker is no longer the controller (controller epoch ${epoch})`),
+    onControllerChange,
   });
 }
 

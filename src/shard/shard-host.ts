@@ -79,10 +79,9 @@ export interface ShardCluster {
   clusterId: string;
   /** The node's cluster operations (src/cli/start.ts `clusterView`). */
   view: ClusterView;
+  /** Calls `watcher` with the active controller's id at each change (-1: none). */
+  watchController(watcher: (controllerId: number) => void): void;
 }
-
-/** How often the host looks for a new active controller to tell the shards of a clustered node. */
-const CONTROLLER_RELAY_INTERVAL_MS = 100;
 
 /** Host side: the cluster operations a clustered node's shards call, served by the node's control plane. */
 function clusterService(view: ClusterView) {
@@ -144,8 +143,6 @@ export class ShardSet {
   private stopping: Promise<void> | null = null;
   /** The node is a broker of an etcd cluster: partitions go to their `shardOf` shard, sibling ids name the node. */
   clustered = false;
-  /** The timer telling a clustered node's shards the controller (cleared at stop). */
-  private controllerRelay: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     /** Shard count N. */
@@ -220,7 +217,6 @@ export class ShardSet {
     };
     const service = cluster === undefined ? shardClusterService(store as LocalMetadataStore, count, reserve, () => Date.now()) : clusterService(cluster.view);
     const shards: HostedShard[] = [];
-    let controllerRelay: ReturnType<typeof setInterval> | undefined;
     const quotaSensors = { rates: sharedQuotaTable().buffer, mutations: sharedQuotaTable().buffer };
     const started: Promise<void>[] = [];
     let fatal = (reason: string) => opts.onFatal?.(reason);
@@ -274,19 +270,12 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    if (cluster !== undefined) {
-      // The shards' brokers read the controller id synchronously: the host tells them each change it sees.
-      let told = cluster.view.controllerId();
-      controllerRelay = setInterval(() => {
-        const now = cluster.view.controllerId();
-        if (now === told) return;
-        told = now;
-        for (const s of shards) s.link.post({ t: "controller", id: now });
-      }, CONTROLLER_RELAY_INTERVAL_MS);
-    }
+    // The shards' brokers read the controller id synchronously: the host tells them each change its watch sees.
+    cluster?.watchController((id) => {
+      for (const s of shards) s.link.post({ t: "controller", id });
+    });
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
-    set.controllerRelay = controllerRelay;
     try {
       await Promise.all(started);
     } catch (e) {
@@ -373,7 +362,6 @@ export class ShardSet {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.controllerRelay);
       // One deadline for both steps. A shard that has died, or whose front does not stop in time, is stopped anyway
       // below (and named if it hangs).
       const deadline = Date.now() + this.stopTimeoutMs;

@@ -209,7 +209,11 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
         suffix: shardFileSuffix(init.index),
         owns: (tp) => {
           const s = mirror.partitionState(tp.topic, tp.partition);
-          return s === undefined ? shardOf(tp.topic, tp.partition, init.count) === init.index : s.replicas.includes(selfId);
+          if (s === undefined) return shardOf(tp.topic, tp.partition, init.count) === init.index;
+          if (s.replicas.includes(selfId)) return true;
+          // A clustered node's files of a partition it holds no replica of any more (moved away while it was down):
+          // its shardOf shard opens them, and its broker deletes them as a one-shard broker would.
+          return siblings !== undefined && !s.replicas.some(isSiblingId) && shardOf(tp.topic, tp.partition, init.count) === init.index;
         },
       },
     });

@@ -16,6 +16,7 @@ function results(): SuiteResults {
   return {
     when: "2026-01-01T00:00:00.000Z",
     suiteSeconds: 200,
+    commit: "abc1234",
     machine: { cpus: 2, cpu: "test cpu", memGiB: 24, kernel: "6.0", loadAvgStart: [1, 1, 1], loadAvgEnd: [1, 1, 1] },
     versions: { runnel: "0.1.0" },
     settings: { produceSeconds: 3, consumeMaxRecords: 3_000_000, produceFlags: "-x", consumeFlags: "-y", e2eFlags: "-z", e2eRate: 100_000, e2eSeconds: 5, e2eRecordSize: 100, sweepSeconds: 1.5, sweepRate: 20_000 },
@@ -51,6 +52,7 @@ test("the report shows figures with ratios to peers and limits and says how much
   assert.match(md, /\| Broker ingest, 1 MiB batches of 1 KiB records, acks=1 \| 1,200 MB\/s \|.*new page-cache pages right after: 2\.50 CPU s\/GB \|/);
   assert.match(md, /\| 16,384 \| 5 \| lz4 \| 150,000 \|/);
   assert.match(md, /- nats-server missing: NATS runs skipped/);
+  assert.match(md, /\(`bun bench\/run\.ts`\) at commit abc1234 on 2026-01-01/);
   assert.equal(ratio(3, 2), "1.50x");
   assert.equal(ratio(3, 0), "—");
   assert.equal(ratio(null, 2), "—");

@@ -132,14 +132,6 @@ export class FrontRouter {
     return this.clients.size;
   }
 
-  /**
-   * The node is a broker of an etcd cluster: requests name its real id, which its shards' brokers run with
-   * (../cluster-siblings.ts), so broker ids and broker resources in requests go to the shards unrenamed.
-   */
-  get clustered(): boolean {
-    return this.deps.shards.clustered === true;
-  }
-
   /** The node as the request's client sees it (the endpoint of the listener it came in on). */
   face(ctx: RequestContext): NodeFace {
     const id = this.deps.identity;
@@ -336,18 +328,23 @@ function renameBrokers<T extends { resourceType: number; resourceName: string }>
   return list.map((r) => (BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === from ? { ...r, resourceName: to } : r));
 }
 
-/** DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own. */
+/**
+ * DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own (a clustered node's
+ * shards run with the node's id: nothing to rename).
+ */
 const describeConfigs: Route = async (ctx, req, f) => {
-  if (f.clustered) return f.forward(ctx, f.routing.home, req);
+  if (f.deps.shards.clustered === true) return f.forward(ctx, f.routing.home, req);
   const self = String(f.deps.identity.nodeId);
   const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) });
   return { ...res, results: renameBrokers(res.results, String(f.routing.home), self) };
 };
 
-/** AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to every shard. */
+/**
+ * AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to
+ * every shard (a clustered node's: to the home shard, whose write to etcd every shard's broker applies as its own).
+ */
 const alterConfigs: Route = async (ctx, req, f) => {
-  // In a cluster every shard applies the node's broker configs from the store, where the home shard writes them.
-  if (f.clustered) return f.forward(ctx, f.routing.home, req);
+  if (f.deps.shards.clustered === true) return f.forward(ctx, f.routing.home, req);
   const self = String(f.deps.identity.nodeId);
   const own = req.resources.filter((r: { resourceType: number; resourceName: string }) => BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === self);
   const others = f.allShards().filter((s) => s !== f.routing.home && own.length > 0);
@@ -363,35 +360,37 @@ function replicasForShards(ids: readonly number[], nodeId: number, owner: number
   return ids.map((id) => (id === nodeId ? owner : id));
 }
 
+/** The replica-naming requests of a clustered node go on unchanged: its shards take the cluster's broker ids. */
+function forwardedAsIs(route: Route): Route {
+  return (ctx, req, f) => (f.deps.shards.clustered === true ? f.forward(ctx, f.routing.home, req) : route(ctx, req, f));
+}
+
 /**
  * CreateTopics: a manual assignment naming the node names the home shard, which takes one naming only itself as a plain
  * partition count (a single node's rule) and places the partitions on their shards.
  */
-const createTopics: Route = (ctx, req, f) => {
-  if (f.clustered) return f.forward(ctx, f.routing.home, req);
+const createTopics: Route = forwardedAsIs((ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, f.routing.home) })) }));
   return f.forward(ctx, f.routing.home, { ...req, topics });
-};
+});
 
 /** CreatePartitions: manual assignments naming the node name the shard placement gives each new partition. */
-const createPartitions: Route = (ctx, req, f) => {
-  if (f.clustered) return f.forward(ctx, f.routing.home, req);
+const createPartitions: Route = forwardedAsIs((ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => {
     const existing = f.deps.shards.metadata.topic(t.name)?.partitions ?? 0;
     return t.assignments === null ? t : { ...t, assignments: t.assignments.map((a: any, i: number) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, shardOf(t.name, existing + i, f.deps.shards.count)) })) };
   });
   return f.forward(ctx, f.routing.home, { ...req, topics });
-};
+});
 
 /** AlterPartitionReassignments: a target naming the node names the partition's shard (the node's only replica). */
-const alterPartitionReassignments: Route = (ctx, req, f) => {
-  if (f.clustered) return f.forward(ctx, f.routing.home, req);
+const alterPartitionReassignments: Route = forwardedAsIs((ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.replicas === null ? p : { ...p, replicas: replicasForShards(p.replicas, nodeId, f.routing.partitionOwner(t.name, p.partitionIndex)) })) }));
   return f.forward(ctx, f.routing.home, { ...req, topics });
-};
+});
 
 /** WriteTxnMarkers: each marker's partitions to their owners; every marker answered with all of its partitions. */
 const writeTxnMarkers: Route = async (ctx, req: WriteTxnMarkersRequest, f) => {
