@@ -10,11 +10,14 @@
  * (`-l 1M`, bench/iperf3.ts) measured right after it, with the consumer's CPU seconds per GB too.
  * With --profile the broker runs from the sources under `bun --cpu-prof-md` and writes its CPU profile as
  * Markdown under bench/results/profiles/. With --ingest-only the run stops after the produce phase (for a profile
- * of ingest alone) and writes no results file; it then prints what writing to new page-cache pages costs right now
- * (and overwriting cached ones), the machine-state part of the figure.
+ * of ingest alone) and writes no results file. Right after the produce phase, in both modes, it measures what writing
+ * to new page-cache pages costs right now (and overwriting cached ones), the machine-state part of the figure.
+ * The bench report's ingest row (bench/run.ts) is this script with its default duration.
  *
  * Besides wall throughput, each phase reports the broker's CPU seconds (user + system, from /proc) per GB moved and
- * the load average: on a shared machine wall figures swing with the load, CPU per GB much less.
+ * the load average: on a shared machine wall figures swing with the load, CPU per GB much less. The ingest phase
+ * also reports the broker's and the generator's page faults as MB per GB ingested: fresh memory touched besides
+ * the page cache (the generator sends the same frames again and should touch almost none).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -139,16 +142,43 @@ async function sinkServer(): Promise<{ port: number; close(): void }> {
   return { port: l.port, close: () => void l.close() };
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number): number {
+/** The fields of /proc/PID/stat after the command name (Linux); null elsewhere. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
-    return NaN;
+    return null;
   }
 }
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  return userSeconds(pid) + systemSeconds(pid);
+}
+/** CPU seconds a process has used so far in user space (JavaScript, Bun's copies, CRC-32C); NaN elsewhere. */
+function userSeconds(pid: number): number {
+  const fields = procStat(pid);
+  return fields === null ? NaN : Number(fields[11]) / CLOCK_TICKS_PER_SECOND;
+}
+/**
+ * CPU seconds a process has used so far in the kernel (socket reads, the copy into the page cache, page faults); NaN
+ * elsewhere. A host fault taken while the kernel copies into a page the host had reclaimed is counted here.
+ */
+function systemSeconds(pid: number): number {
+  const fields = procStat(pid);
+  return fields === null ? NaN : Number(fields[12]) / CLOCK_TICKS_PER_SECOND;
+}
+/**
+ * Minor page faults a process has taken so far (/proc/PID/stat); NaN elsewhere. Each is a first touch of a page the
+ * process had not used (mostly fresh anonymous memory: Bun's buffer for each socket read, the heap growing), so
+ * faults x 4 KiB per GB ingested is the fresh memory the broker touches besides the page cache the data goes to.
+ */
+function minorFaults(pid: number): number {
+  const fields = procStat(pid);
+  return fields === null ? NaN : Number(fields[7]);
+}
+/** Bytes per page fault counted by {@link minorFaults} (x86-64 and arm64 base pages). */
+const PAGE_BYTES = 4096;
 /** USER_HZ of /proc/PID/stat on Linux. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -228,19 +258,29 @@ try {
 
   const loadBefore = os.loadavg()[0];
   let cpu0 = cpuSeconds(broker.pid!);
+  const sys0 = systemSeconds(broker.pid!);
+  const faults0 = minorFaults(broker.pid!);
   const genCpu0 = process.cpuUsage();
+  const genFaults0 = process.resourceUsage().minorPageFault;
   const ingest = await drive("127.0.0.1", port, produceFrames, SECONDS);
   const genCpu = process.cpuUsage(genCpu0);
+  const generatorFaultMBPerGB = ((process.resourceUsage().minorPageFault - genFaults0) * PAGE_BYTES) / 1e6 / (ingest.bytes / 1e9);
   const ingestMBps = ingest.bytes / 1e6 / ingest.seconds;
   const ingestCpuPerGB = (cpuSeconds(broker.pid!) - cpu0) / (ingest.bytes / 1e9);
+  const ingestSystemCpuPerGB = (systemSeconds(broker.pid!) - sys0) / (ingest.bytes / 1e9);
+  const brokerFreshMBPerGB = ((minorFaults(broker.pid!) - faults0) * PAGE_BYTES) / 1e6 / (ingest.bytes / 1e9);
   const generatorCpuPerGB = (genCpu.user + genCpu.system) / 1e6 / (ingest.bytes / 1e9);
   const ingestLoad = `${loadBefore.toFixed(2)} -> ${os.loadavg()[0].toFixed(2)}`;
+  // Right after the ingest phase, in both modes: what a new page-cache page costs now (see ingest-profile.md: on this
+  // VM it is 0.15-0.25 CPU s/GB while the kernel can hand out memory the host still backs, 1.5-3.5 once it must take
+  // blocks it has reported to the host as free), so each ingest figure carries the machine state it was taken in.
+  const probe = pageCacheProbe(tmp, PAGE_CACHE_PROBE_BYTES);
+  const probeLine = `page-cache probe right after (256 MiB of 1 MiB writes): new pages ${probe.appendCpuPerGB.toFixed(2)} CPU s/GB, overwriting cached pages ${probe.overwriteCpuPerGB.toFixed(2)} CPU s/GB`;
   if (values["ingest-only"]) {
-    const probe = pageCacheProbe(tmp, PAGE_CACHE_PROBE_BYTES);
     printTable(`ingest only: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, [
-      { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "load avg 1m": ingestLoad },
+      { measure: "Runnel ingest (acks=1, 1 MiB batches)", "MB/s": ingestMBps, "broker CPU s/GB": ingestCpuPerGB.toFixed(2), "of which kernel": ingestSystemCpuPerGB.toFixed(2), "generator CPU s/GB": generatorCpuPerGB.toFixed(2), "broker page faults MB/GB": brokerFreshMBPerGB.toFixed(0), "generator page faults MB/GB": generatorFaultMBPerGB.toFixed(0), "load avg 1m": ingestLoad },
     ]);
-    console.log(`page-cache probe right after (256 MiB of 1 MiB writes): new pages ${probe.appendCpuPerGB.toFixed(2)} CPU s/GB, overwriting cached pages ${probe.overwriteCpuPerGB.toFixed(2)} CPU s/GB`);
+    console.log(probeLine);
     process.exitCode = 0;
   } else {
 
@@ -289,8 +329,10 @@ try {
     { measure: "sequential file write + fdatasync", "MB/s": seq.syncMbps, "records/s": 0, "vs loopback TCP": "", "broker CPU s/GB": "", "load avg 1m": "" },
   ];
   printTable(`ingest: ${CONNS} connections x ${INFLIGHT} in flight, ${PARTITIONS} partitions, ${SECONDS}s, ${recordsPerBatch} records/batch`, rows);
+  console.log(`broker during ingest: ${ingestSystemCpuPerGB.toFixed(2)} of the ${ingestCpuPerGB.toFixed(2)} CPU s/GB in the kernel, page faults ${brokerFreshMBPerGB.toFixed(0)} MB per GB ingested; ${probeLine}`);
   printFetchVsIperf3(fetchVsIperf3);
-  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, rows, fetchVsIperf3 }, values.out)}`);
+  const pageCacheProbeCpuSecondsPerGB = { newPages: probe.appendCpuPerGB, overwrite: probe.overwriteCpuPerGB };
+  console.log(`\nwrote ${writeResults("ingest", { connections: CONNS, inflight: INFLIGHT, partitions: PARTITIONS, seconds: SECONDS, recordsPerBatch, brokerCpuSecondsPerGB: { ingest: ingestCpuPerGB, ingestKernel: ingestSystemCpuPerGB, fetch: fetchCpuPerGB }, generatorCpuSecondsPerGB: generatorCpuPerGB, brokerPageFaultMBPerGB: brokerFreshMBPerGB, pageCacheProbeCpuSecondsPerGB, rows, fetchVsIperf3 }, values.out)}`);
   }
 } finally {
   broker.kill("SIGTERM");

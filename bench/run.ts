@@ -10,7 +10,8 @@
  * sweep, for trying the suite out; the head to head with Apache Kafka, bench/kafka.ts, runs last unless --no-kafka and
  * writes its own KAFKA.md; --out writes the report, suite.json, ingest.json and the charts to DIR instead of
  * bench/results, for a scratch run to compare with the committed report; --binary measures that executable instead of
- * building dist/runnel, for A/B runs of two builds)
+ * building dist/runnel, for A/B runs of two builds; --produce-only runs only Runnel's four produce rows against a
+ * fresh broker, prints them as JSON and writes nothing: about 20 s, for A/B pairs of the rows with --binary)
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -21,52 +22,59 @@ import type { BenchReport, SideReport } from "../src/bench/bench-report.ts";
 import { ensureTools, versionOf } from "./suite/install.ts";
 import { measureLimits, type Limits } from "./suite/limits.ts";
 import { natsConsume, natsE2e, natsProduce, natsVersion, startNats } from "./suite/nats-peer.ts";
-import { killAllNow, runCommand, stopAll } from "./suite/processes.ts";
+import { runBenchMain, runCommand } from "./suite/processes.ts";
 import { redisConsume, redisE2e, redisProduce, redisVersion, startRedis } from "./suite/redis-peer.ts";
 import { renderReport } from "./suite/report.ts";
-import { type RunnelBroker, runIngest, runnelBench, startRunnel } from "./suite/runnel-runs.ts";
+import {
+  CONSUME_FLAGS,
+  CONSUME_MAX_RECORDS,
+  consumeArgs,
+  E2E_FLAGS,
+  E2E_RATE,
+  E2E_RECORD_SIZE,
+  E2E_SECONDS as REPORT_E2E_SECONDS,
+  E2E_WARMUP_SECONDS,
+  e2eArgs,
+  IDLE_MS,
+  PRODUCE_FLAGS,
+  PRODUCE_SECONDS as REPORT_PRODUCE_SECONDS,
+  produceArgs,
+  type RunnelBroker,
+  runIngest,
+  runnelBench,
+  runnelStartCommand,
+  scenarioTopic,
+  startRunnel,
+  treeCommit,
+} from "./suite/runnel-runs.ts";
 import { measureStartup, type StartupFigures } from "./suite/startup.ts";
 import { CONSUME_SCENARIOS, PRODUCE_SCENARIOS, type SuiteResults, type SweepRow, type SystemResults } from "./suite/suite-results.ts";
 import { barChart, scatterChart } from "./suite/svg-chart.ts";
 import { kafkaSuite } from "./kafka.ts";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" }, out: { type: "string" }, binary: { type: "string" } } });
+const { values } = parseArgs({
+  options: { quick: { type: "boolean" }, "no-kafka": { type: "boolean" }, out: { type: "string" }, binary: { type: "string" }, "produce-only": { type: "boolean" } },
+});
 const QUICK = values.quick ?? false;
+/** Seconds of the ingest row's produce phase: bench/ingest.ts's default, so the row is the acceptance command's figure. */
+const INGEST_SECONDS = 5;
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const RESULTS = path.resolve(values.out ?? path.join(ROOT, "bench", "results"));
 const BUN = path.join(ROOT, "node_modules", ".bin", "bun");
 const BINARY = path.resolve(values.binary ?? path.join(ROOT, "dist", "runnel"));
 
-/** Seconds of each as-fast-as-possible produce run. */
-const PRODUCE_SECONDS = QUICK ? 1.5 : 3;
-/** Most records a consume run reads. */
-const CONSUME_MAX_RECORDS = 3_000_000;
-/** Fixed rate and duration of the end-to-end runs. */
-const E2E_RATE = 100_000;
-const E2E_SECONDS = QUICK ? 3 : 6;
-/** Seconds at the start of each end-to-end run left out of its latency figures (warm-up, as OpenMessaging Benchmark does). */
-const E2E_WARMUP_SECONDS = 1;
-const E2E_RECORD_SIZE = 100;
+/** Seconds of each as-fast-as-possible produce run, and of the end-to-end runs (the report's are in runnel-runs.ts). */
+const PRODUCE_SECONDS = QUICK ? 1.5 : REPORT_PRODUCE_SECONDS;
+const E2E_SECONDS = QUICK ? 3 : REPORT_E2E_SECONDS;
 /** Sweep: 1 KiB records; each configuration runs flat out, then paced. */
 const SWEEP_BATCH_SIZES = QUICK ? [16_384, 1_048_576] : [16_384, 131_072, 1_048_576];
 const SWEEP_LINGERS = QUICK ? [0, 20] : [0, 5, 20];
 const SWEEP_CODECS = QUICK ? ["none", "zstd"] : ["none", "lz4", "zstd"];
 const SWEEP_SECONDS = QUICK ? 1 : 1.5;
 const SWEEP_RATE = 20_000;
-/** Starts per server for start-up time, and how long each idles before RSS is read (ms). */
+/** Starts per server for start-up time. */
 const STARTS = 5;
-const IDLE_MS = 1000;
-/** Runnel settings for the headline produce runs (chosen for throughput; see the sweep for others). */
-const PRODUCE_FLAGS = ["--batch-size", "262144", "--linger-ms", "5", "--buffer-memory", "67108864", "--latency-every", "16"];
-/**
- * Runnel settings for the end-to-end run: the client's defaults, as a Kafka user's producer has them (batch.size
- * 16384, linger.ms 5; until 2026-12-05 this run used linger.ms 1), producer and consumer in one process as the
- * Redis and NATS peers measure (runnel bench e2e consumes in a child process otherwise).
- */
-const E2E_FLAGS = ["--in-process"];
-/** Runnel consumer settings for the consume runs. */
-const CONSUME_FLAGS = ["--max-poll-records", "10000", "--max-partition-fetch-bytes", "8388608", "--fetch-max-wait-ms", "50", "--timeout", "5000"];
 
 const notes: string[] = [];
 const started = performance.now();
@@ -113,6 +121,17 @@ async function deleteTopics(port: number, topics: string[]): Promise<void> {
   }
 }
 
+/** Runs Runnel's produce rows against `b` into `results.produce`. */
+async function runnelProduceRows(b: RunnelBroker, results: SystemResults): Promise<void> {
+  for (const sc of PRODUCE_SCENARIOS) {
+    const rep = await attempt(`Runnel produce ${sc.key}`, () =>
+      runnelBench(BINARY, b.port, produceArgs(sc, PRODUCE_SECONDS)),
+    );
+    if (rep?.produce) results.produce[sc.key] = rep.produce;
+    step(`  Runnel produce ${sc.key}: ${brief(rep?.produce)}`);
+  }
+}
+
 async function runnelRuns(): Promise<{ results: SystemResults; sweep: SweepRow[] }> {
   const results: SystemResults = { produce: {}, consume: {}, e2e: null };
   const sweep: SweepRow[] = [];
@@ -120,22 +139,15 @@ async function runnelRuns(): Promise<{ results: SystemResults; sweep: SweepRow[]
   if (broker === null) return { results, sweep };
   const b = broker;
   try {
-    const topicOf = (key: string) => `p-${key.replace(/[^a-zA-Z0-9]+/g, "-")}`;
-    for (const sc of PRODUCE_SCENARIOS) {
-      const rep = await attempt(`Runnel produce ${sc.key}`, () =>
-        runnelBench(BINARY, b.port, ["produce", "-t", topicOf(sc.key), "-s", String(sc.recordSize), "--acks", sc.acks, "--duration", String(PRODUCE_SECONDS), ...PRODUCE_FLAGS]),
-      );
-      if (rep?.produce) results.produce[sc.key] = rep.produce;
-      step(`  Runnel produce ${sc.key}: ${brief(rep?.produce)}`);
-    }
+    await runnelProduceRows(b, results);
     for (const sc of CONSUME_SCENARIOS) {
-      const rep = await attempt(`Runnel consume ${sc.key}`, () => runnelBench(BINARY, b.port, ["consume", "-t", topicOf(sc.from), "-n", String(CONSUME_MAX_RECORDS), ...CONSUME_FLAGS]));
+      const rep = await attempt(`Runnel consume ${sc.key}`, () => runnelBench(BINARY, b.port, consumeArgs(sc)));
       if (rep?.consume) results.consume[sc.key] = rep.consume;
       step(`  Runnel consume ${sc.key}: ${brief(rep?.consume)}`);
     }
-    await deleteTopics(b.port, PRODUCE_SCENARIOS.map((s) => topicOf(s.key)));
+    await deleteTopics(b.port, PRODUCE_SCENARIOS.map((s) => scenarioTopic(s.key)));
     const e2e: BenchReport | null = await attempt("Runnel e2e", () =>
-      runnelBench(BINARY, b.port, ["e2e", "-t", "e2e", "-s", String(E2E_RECORD_SIZE), "--acks", "all", "--throughput", String(E2E_RATE), "--duration", String(E2E_SECONDS), "--warmup", String(E2E_WARMUP_SECONDS), ...E2E_FLAGS]),
+      runnelBench(BINARY, b.port, e2eArgs(E2E_SECONDS, E2E_WARMUP_SECONDS)),
     );
     if (e2e?.produce && e2e.e2eLatencyMs && e2e.consume) results.e2e = { produce: e2e.produce, e2eLatencyMs: e2e.e2eLatencyMs, received: e2e.consume.records };
     step(`  Runnel e2e at ${E2E_RATE} rec/s: ${e2e?.e2eLatencyMs ? `p50 ${e2e.e2eLatencyMs.p50} ms, p99 ${e2e.e2eLatencyMs.p99} ms, p99.9 ${e2e.e2eLatencyMs.p999} ms` : "no result"}`);
@@ -275,14 +287,26 @@ async function main(): Promise<void> {
   fs.mkdirSync(RESULTS, { recursive: true });
   const loadAvgStart = os.loadavg();
   step(`bench suite${QUICK ? " (quick)" : ""}: load average ${loadAvgStart.map((x) => x.toFixed(2)).join(" ")}`);
-  step("checking peers (redis-server, nats-server, iperf3, fio)");
-  const tools = await ensureTools(ROOT);
-  notes.push(...tools.notes);
   if (values.binary === undefined) {
     step("building dist/runnel (npm run build)");
     const build = await runCommand("npm", ["run", "build"], { cwd: ROOT, timeoutMs: 300_000 });
     if (build.code !== 0 || !fs.existsSync(BINARY)) throw new Error(`npm run build failed: ${build.stderr.trim().split("\n").slice(-5).join("\n")}`);
   } else if (!fs.existsSync(BINARY)) throw new Error(`${BINARY} is missing`);
+
+  if (values["produce-only"]) {
+    const results: SystemResults = { produce: {}, consume: {}, e2e: null };
+    const broker = await startRunnel(BINARY);
+    try {
+      await runnelProduceRows(broker, results);
+    } finally {
+      await broker.stop();
+    }
+    console.log(JSON.stringify({ binary: BINARY, loadavg: [loadAvgStart, os.loadavg()], produce: results.produce, notes }));
+    return;
+  }
+  step("checking peers (redis-server, nats-server, iperf3, fio)");
+  const tools = await ensureTools(ROOT);
+  notes.push(...tools.notes);
 
   const versions: Record<string, string> = {
     runnel: (await versionOf(BINARY, ["--version"])).replace(/^runnel /, ""),
@@ -295,7 +319,7 @@ async function main(): Promise<void> {
 
   step("start-up time and idle RSS");
   const startup: Record<string, StartupFigures | null> = {};
-  startup.runnel = await attempt("Runnel start-up", () => measureStartup((port, dir) => ({ cmd: BINARY, args: ["start", "--port", String(port), "--data-dir", dir] }), STARTS, IDLE_MS));
+  startup.runnel = await attempt("Runnel start-up", () => measureStartup(runnelStartCommand(BINARY), STARTS, IDLE_MS));
   if (tools.have["redis-server"]) {
     startup.redis = await attempt("redis start-up", () =>
       measureStartup((port, dir) => ({ cmd: "redis-server", args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no", "--daemonize", "no"] }), STARTS, IDLE_MS),
@@ -304,13 +328,16 @@ async function main(): Promise<void> {
   if (tools.have["nats-server"]) startup.nats = await attempt("nats start-up", () => measureStartup((port, dir) => ({ cmd: "nats-server", args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir] }), STARTS, IDLE_MS));
   for (const [k, v] of Object.entries(startup)) if (v) step(`  ${k}: ready in ${v.readyMs.toFixed(1)} ms (${v.readyAllMs.join(", ")}), idle RSS ${v.idleRssMB.toFixed(1)} MB`);
 
+  // The acceptance command's own run: as long as `bun bench/ingest.ts` runs by default, and before the fio step,
+  // whose 1 GiB written and deleted would otherwise hand the ingest run memory the host still backs (on this VM a new
+  // page-cache page costs ~10x more once it comes from memory reported to the host as free; ingest-profile.md).
+  step("broker-only ingest and fetch with 1 MiB batches (bench/ingest.ts)");
+  const ingest = await attempt("bench/ingest.ts", () => runIngest(ROOT, BUN, QUICK ? 2 : INGEST_SECONDS, BINARY, RESULTS));
+  if (ingest) step(`  ingest ${ingest.ingestMBps.toFixed(0)} MB/s, fetch ${ingest.fetchMBps.toFixed(0)} MB/s, TCP sink ${ingest.sinkMBps.toFixed(0)} MB/s, new page-cache pages ${ingest.newPageCpuPerGB.toFixed(2)} CPU s/GB`);
+
   step("physical limits (iperf3, fio)");
   const limits: Limits = await measureLimits(tools.have);
   step(`  loopback TCP ${limits.tcpMBps?.toFixed(0)} MB/s; disk write ${limits.diskWriteMBps?.toFixed(0)} MB/s; fdatasync p50 ${limits.fdatasyncMs?.p50.toFixed(3)} ms p99 ${limits.fdatasyncMs?.p99.toFixed(3)} ms`);
-
-  step("broker-only ingest and fetch with 1 MiB batches (bench/ingest.ts)");
-  const ingest = await attempt("bench/ingest.ts", () => runIngest(ROOT, BUN, QUICK ? 2 : 3, BINARY, RESULTS));
-  if (ingest) step(`  ingest ${ingest.ingestMBps.toFixed(0)} MB/s, fetch ${ingest.fetchMBps.toFixed(0)} MB/s, TCP sink ${ingest.sinkMBps.toFixed(0)} MB/s`);
 
   step("Runnel: produce, consume, end to end");
   const runnel = await runnelRuns();
@@ -328,6 +355,7 @@ async function main(): Promise<void> {
   const results: SuiteResults = {
     when: new Date().toISOString(),
     suiteSeconds: (performance.now() - started) / 1000,
+    commit: values.binary === undefined ? await treeCommit(ROOT) : undefined,
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "?", memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), loadAvgStart, loadAvgEnd: os.loadavg() },
     versions,
     settings: {
@@ -361,19 +389,4 @@ async function main(): Promise<void> {
   }
 }
 
-const onSignal = (sig: string) => {
-  console.error(`\n${sig}: stopping everything the suite started`);
-  void stopAll().finally(() => process.exit(130));
-};
-process.on("SIGINT", () => onSignal("SIGINT"));
-process.on("SIGTERM", () => onSignal("SIGTERM"));
-process.on("exit", killAllNow);
-
-try {
-  await main();
-} catch (e) {
-  console.error(`bench suite failed: ${(e as Error).stack ?? e}`);
-  process.exitCode = 1;
-} finally {
-  await stopAll();
-}
+await runBenchMain("bench suite", main);

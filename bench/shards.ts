@@ -107,6 +107,12 @@ function cpuOf(pid: number): CpuSample {
 }
 
 const minus = (a: CpuSample, b: CpuSample): CpuSample => ({ main: a.main - b.main, workers: a.workers - b.workers, other: a.other - b.other });
+
+/** Minor page faults of a process so far, all its threads (field 10 of /proc/PID/stat): fresh memory touched. */
+function minorFaultsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+}
 const load1 = () => os.loadavg()[0];
 
 interface Broker {
@@ -213,6 +219,8 @@ interface Phase {
   recordsPerSec: number;
   /** Broker CPU milliseconds per MB moved, by thread role, and in total. */
   cpuMsPerMB: CpuSample & { total: number };
+  /** The broker's minor page faults per MB moved (fresh memory it touched: a fault per 4 KiB page). */
+  faultsPerMB: number;
   /** Broker CPU use over the phase in cores (CPU seconds / wall seconds). */
   cores: number;
   /** The load generator's (this process's) CPU use over the phase in cores: it shares the machine's cores. */
@@ -221,7 +229,7 @@ interface Phase {
   load1After: number;
 }
 
-function phase(mode: string, name: Phase["phase"], moved: { bytes: number; records: number; seconds: number }, cpu: CpuSample, generator: NodeJS.CpuUsage, loadBefore: number): Phase {
+function phase(mode: string, name: Phase["phase"], moved: { bytes: number; records: number; seconds: number }, cpu: CpuSample, faults: number, generator: NodeJS.CpuUsage, loadBefore: number): Phase {
   const mb = moved.bytes / 1e6;
   const total = cpu.main + cpu.workers + cpu.other;
   return {
@@ -230,6 +238,7 @@ function phase(mode: string, name: Phase["phase"], moved: { bytes: number; recor
     mbps: mb / moved.seconds,
     recordsPerSec: Math.round(moved.records / moved.seconds),
     cpuMsPerMB: { main: (cpu.main * 1000) / mb, workers: (cpu.workers * 1000) / mb, other: (cpu.other * 1000) / mb, total: (total * 1000) / mb },
+    faultsPerMB: faults / mb,
     cores: total / moved.seconds,
     generatorCores: (generator.user + generator.system) / 1e6 / moved.seconds,
     load1Before: loadBefore,
@@ -246,14 +255,16 @@ for (const mode of Array.from({ length: REPEAT }, () => MODES).flat()) {
     const pid = broker.child.pid!;
     let loadBefore = load1();
     let before = cpuOf(pid);
+    let faults = minorFaultsOf(pid);
     let generator = process.cpuUsage();
     const produced = await produce(broker.port, SECONDS);
-    phases.push(phase(mode, "produce", produced, minus(cpuOf(pid), before), process.cpuUsage(generator), loadBefore));
+    phases.push(phase(mode, "produce", produced, minus(cpuOf(pid), before), minorFaultsOf(pid) - faults, process.cpuUsage(generator), loadBefore));
     loadBefore = load1();
     before = cpuOf(pid);
+    faults = minorFaultsOf(pid);
     generator = process.cpuUsage();
     const fetched = await fetchAll(broker.port);
-    phases.push(phase(mode, "fetch", fetched, minus(cpuOf(pid), before), process.cpuUsage(generator), loadBefore));
+    phases.push(phase(mode, "fetch", fetched, minus(cpuOf(pid), before), minorFaultsOf(pid) - faults, process.cpuUsage(generator), loadBefore));
     if (fetched.records !== produced.records) throw new Error(`${mode}: fetched ${fetched.records} records, ${produced.records} were acknowledged`);
   } finally {
     await broker.stop();
@@ -272,6 +283,7 @@ printTable(
     "main ms/MB": p.cpuMsPerMB.main.toFixed(2),
     "workers ms/MB": p.cpuMsPerMB.workers.toFixed(2),
     "other ms/MB": p.cpuMsPerMB.other.toFixed(2),
+    "faults/MB": p.faultsPerMB.toFixed(0),
     "broker cores": p.cores.toFixed(2),
     "generator cores": p.generatorCores.toFixed(2),
     load1: `${p.load1Before.toFixed(2)}->${p.load1After.toFixed(2)}`,

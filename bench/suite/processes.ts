@@ -103,6 +103,28 @@ export function killAllNow(): void {
   children.clear();
 }
 
+/**
+ * Runs a bench script's `main`: every child it started is stopped when it ends, fails, or gets SIGINT/SIGTERM, and
+ * killed at process exit; a failure is printed as "`what` failed: ..." with exit code 1.
+ */
+export async function runBenchMain(what: string, main: () => Promise<void>): Promise<void> {
+  const onSignal = (sig: string) => {
+    console.error(`\n${sig}: stopping everything the ${what} started`);
+    void stopAll().finally(() => process.exit(130));
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("exit", killAllNow);
+  try {
+    await main();
+  } catch (e) {
+    console.error(`${what} failed: ${(e as Error).stack ?? e}`);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+}
+
 /** The outcome of a one-shot command. */
 export interface CommandResult {
   /** Exit code (-1 when killed). */

@@ -8,6 +8,55 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { BenchReport } from "../../src/bench/bench-report.ts";
 import { freePort, runCommand, type Server, startServer, waitForPort } from "./processes.ts";
+import type { ServerCommand } from "./startup.ts";
+import type { CONSUME_SCENARIOS, PRODUCE_SCENARIOS } from "./suite-results.ts";
+
+/** Seconds of each as-fast-as-possible produce run of the report. */
+export const PRODUCE_SECONDS = 3;
+/** Runnel settings for the headline produce runs (chosen for throughput; see the sweep for others). */
+export const PRODUCE_FLAGS = ["--batch-size", "262144", "--linger-ms", "5", "--buffer-memory", "67108864", "--latency-every", "16"];
+/** Most records a consume run reads. */
+export const CONSUME_MAX_RECORDS = 3_000_000;
+/** Runnel consumer settings for the consume runs. */
+export const CONSUME_FLAGS = ["--max-poll-records", "10000", "--max-partition-fetch-bytes", "8388608", "--fetch-max-wait-ms", "50", "--timeout", "5000"];
+/** Fixed rate, record size, duration and warm-up (left out of the latency figures, as OpenMessaging Benchmark does) of the end-to-end run. */
+export const E2E_RATE = 100_000;
+export const E2E_RECORD_SIZE = 100;
+export const E2E_SECONDS = 6;
+export const E2E_WARMUP_SECONDS = 1;
+/**
+ * Runnel settings for the end-to-end run: the client's defaults, as a Kafka user's producer has them (batch.size
+ * 16384, linger.ms 5; until 2026-12-05 this run used linger.ms 1), producer and consumer in one process as the
+ * Redis and NATS peers measure (runnel bench e2e consumes in a child process otherwise).
+ */
+export const E2E_FLAGS = ["--in-process"];
+/** How long a started server idles before its RSS is read (ms). */
+export const IDLE_MS = 1000;
+
+/** The topic a produce scenario writes (and its consume scenario reads). */
+export function scenarioTopic(key: string): string {
+  return `p-${key.replace(/[^a-zA-Z0-9]+/g, "-")}`;
+}
+
+/** `runnel bench` arguments of a headline produce row. */
+export function produceArgs(sc: (typeof PRODUCE_SCENARIOS)[number], seconds: number): string[] {
+  return ["produce", "-t", scenarioTopic(sc.key), "-s", String(sc.recordSize), "--acks", sc.acks, "--duration", String(seconds), ...PRODUCE_FLAGS];
+}
+
+/** `runnel bench` arguments of a consume row (reads what its produce row wrote). */
+export function consumeArgs(sc: (typeof CONSUME_SCENARIOS)[number]): string[] {
+  return ["consume", "-t", scenarioTopic(sc.from), "-n", String(CONSUME_MAX_RECORDS), ...CONSUME_FLAGS];
+}
+
+/** `runnel bench` arguments of the end-to-end row. */
+export function e2eArgs(seconds: number, warmupSeconds: number): string[] {
+  return ["e2e", "-t", "e2e", "-s", String(E2E_RECORD_SIZE), "--acks", "all", "--throughput", String(E2E_RATE), "--duration", String(seconds), "--warmup", String(warmupSeconds), ...E2E_FLAGS];
+}
+
+/** How the start-up row starts `binary` (defaults, fresh data directory). */
+export function runnelStartCommand(binary: string): ServerCommand {
+  return (port, dir) => ({ cmd: binary, args: ["start", "--port", String(port), "--data-dir", dir] });
+}
 
 /** A running Runnel broker. */
 export interface RunnelBroker {
@@ -17,6 +66,14 @@ export interface RunnelBroker {
   server: Server;
   /** Stops it and removes its data. */
   stop(): Promise<void>;
+}
+
+/** The commit the tree at `root` is at, "+changes" when tracked files differ from it (what `npm run build` compiles there). */
+export async function treeCommit(root: string): Promise<string | undefined> {
+  const head = await runCommand("git", ["rev-parse", "--short=7", "HEAD"], { cwd: root });
+  if (head.code !== 0) return undefined;
+  const dirty = await runCommand("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root });
+  return `${head.stdout.trim()}${dirty.stdout.trim() !== "" ? "+changes" : ""}`;
 }
 
 /** Starts `binary start` on a free port with a fresh data directory and 4 partitions per new topic. */
@@ -52,13 +109,17 @@ export interface IngestFigures {
   sinkMBps: number;
   /** Sequential file write (page cache) from Bun, MB/s. */
   fileWriteMBps: number;
+  /** CPU seconds per GB of writing new page-cache pages right after the ingest phase (the VM's state; NaN if absent). */
+  newPageCpuPerGB: number;
+  /** The broker's CPU seconds (user + system) per GB ingested, and per GB fetched (NaN if ingest.json has none; absent in reports before 2026-12-05). */
+  brokerCpuPerGB?: { ingest: number; fetch: number };
 }
 
 /** Runs bench/ingest.ts for `seconds` against `binary` and reads the figures it wrote to `outDir`/ingest.json. */
 export async function runIngest(root: string, bun: string, seconds: number, binary: string, outDir: string): Promise<IngestFigures> {
   const r = await runCommand(bun, [path.join(root, "bench", "ingest.ts"), "--seconds", String(seconds), "--binary", binary, "--out", outDir], { cwd: root, timeoutMs: 180_000 });
   if (r.code !== 0) throw new Error(`bench/ingest.ts failed (${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
-  const doc = JSON.parse(fs.readFileSync(path.join(outDir, "ingest.json"), "utf8")) as { data: { rows: { measure: string; "MB/s": number }[] } };
+  const doc = JSON.parse(fs.readFileSync(path.join(outDir, "ingest.json"), "utf8")) as { data: { rows: { measure: string; "MB/s": number }[]; pageCacheProbeCpuSecondsPerGB?: { newPages: number }; brokerCpuSecondsPerGB?: { ingest: number; fetch: number } } };
   const rows = doc.data.rows;
   const find = (prefix: string) => rows.find((x) => x.measure.startsWith(prefix))?.["MB/s"] ?? NaN;
   return {
@@ -66,5 +127,7 @@ export async function runIngest(root: string, bun: string, seconds: number, bina
     fetchMBps: find("Runnel fetch"),
     sinkMBps: find("loopback TCP"),
     fileWriteMBps: find("sequential file write (page cache)"),
+    newPageCpuPerGB: doc.data.pageCacheProbeCpuSecondsPerGB?.newPages ?? NaN,
+    brokerCpuPerGB: { ingest: doc.data.brokerCpuSecondsPerGB?.ingest ?? NaN, fetch: doc.data.brokerCpuSecondsPerGB?.fetch ?? NaN },
   };
 }

@@ -61,6 +61,8 @@ export interface SuiteResults {
   when: string;
   /** Seconds the whole suite took. */
   suiteSeconds: number;
+  /** Commit the measured dist/runnel was built from ("+changes": with uncommitted changes); absent for --binary and before 2026-12-05. */
+  commit?: string;
   /** The machine. */
   machine: { cpus: number; cpu: string; memGiB: number; kernel: string; loadAvgStart: number[]; loadAvgEnd: number[] };
   /** Versions of everything measured. */

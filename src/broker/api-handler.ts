@@ -5,6 +5,7 @@
  */
 import type { RequestHeader } from "../protocol/generated/headers.ts";
 import type { SecuritySession } from "../security/session.ts";
+import type { SharedRead } from "../platform/net.ts";
 
 /** What a handler knows about the request it serves. */
 export interface RequestContext {
@@ -43,6 +44,12 @@ export interface TakenFrame {
   readonly movable: boolean;
   /** Gives the body back to the connection's free buffers once nothing reads it any more (nothing when not owned). */
   release(): void;
+  /**
+   * Not movable, but a view of a socket read whose other frames may all go to other threads too: the read's buffer
+   * may then move with the last of them ({@link SharedRead}); absent when the frame is movable or shares its read with
+   * bytes nobody hands over.
+   */
+  readonly read?: SharedRead;
 }
 
 /** Returned by a handler that sends no response (Produce with acks=0). */

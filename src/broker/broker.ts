@@ -546,7 +546,7 @@ export class Broker {
   private dialInterBroker(nodeId: number, clientId: string): LeaderChannel {
     const sec = interBrokerSecurity(this.config, this.fs); // inter.broker.listener.name with its TLS and SASL
     const channel = new LeaderChannel(nodeId, () => {
-      const reg = this.metadata.brokers().find((b) => b.nodeId === nodeId);
+      const reg = this.metadata.broker(nodeId); // a clustered shard's store also names its sibling shards (src/shard/cluster-siblings.ts)
       return reg === undefined ? undefined : (listenerEndpoint(reg, sec.listenerName) ?? reg.endpoints[0]);
     }, this.dial ?? tcpDialer({ clientId, tls: sec.tls, sasl: sec.sasl }));
     this.leaderChannels.push(channel);
@@ -1121,13 +1121,23 @@ export class Broker {
     return out.sort((a, b) => a.nodeId - b.nodeId);
   }
 
+  /**
+   * Broker `nodeId` as {@link Broker.clusterBrokers} lists it, found by its registration (in a clustered shard's
+   * store also a sibling shard of its node, src/shard/cluster-siblings.ts, which no list names), or undefined.
+   */
+  clusterBroker(nodeId: number, listenerName?: string): { nodeId: number; host: string; port: number; rack: string | null } | undefined {
+    if (this.cluster === null) return nodeId === this.nodeId ? this.clusterBrokers(listenerName)[0] : undefined;
+    const reg = this.metadata.broker(nodeId);
+    const e = reg === undefined ? undefined : (listenerEndpoint(reg, listenerName ?? this.config.listeners[0].name) ?? reg.endpoints[0]);
+    return e === undefined ? undefined : { nodeId, host: e.host, port: e.port, rack: reg!.rack };
+  }
+
   /** Replicas of `p` that are offline: on a registered-broker basis in a cluster, plus this broker's failed log dir. */
   offlineReplicas(p: PartitionState): number[] {
     const out = p.log.isOffline ? [this.nodeId] : [];
     if (this.cluster === null) return out;
     for (const r of this.cluster.offlineReplicas?.(p.topic.idHex, p.index) ?? []) if (!out.includes(r)) out.push(r);
-    const live = new Set(this.metadata.brokers().map((b) => b.nodeId));
-    for (const r of p.replicas) if (!live.has(r) && !out.includes(r)) out.push(r);
+    for (const r of p.replicas) if (this.metadata.broker(r) === undefined && !out.includes(r)) out.push(r);
     return out;
   }
 

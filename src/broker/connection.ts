@@ -12,7 +12,8 @@
  * A handler that throws answers that one request with UNKNOWN_SERVER_ERROR (a response shaped for the API and
  * version, see {@link errorResponse}), logged once; the connection stays open.
  */
-import type { Connection, ConnectionHandler } from "../platform/net.ts";
+import type { Connection, ConnectionHandler, SharedRead } from "../platform/net.ts";
+import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES } from "../platform/port-connection.ts";
 import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
 import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../protocol/generated/index.ts";
 import { readRequestHeader, writeResponseHeader } from "../protocol/generated/headers.ts";
@@ -55,6 +56,14 @@ export interface ConnectionOptions {
   onClosed?: (session: SecuritySession | undefined, remote: string) => void;
   /** Free buffers for large frames arriving in several chunks (Produce frames go back once answered). */
   framePool?: FrameBufferPool;
+  /**
+   * A sharded node's front: follow the frames cut from each socket read (a chunk that is a whole ArrayBuffer), so
+   * that when all of them go to shards in messages of their own the read's buffer moves with the last instead of
+   * being copied ({@link TakenFrame.read}).
+   */
+  followReads?: boolean;
+  /** Told each time a followed read moved with its last frame. */
+  onReadMoved?: () => void;
 }
 
 /** Builds the response encoder to share between connections. */
@@ -82,6 +91,42 @@ interface Slot {
   wokenByArrivalMs: number;
 }
 
+/** Most socket reads whose frames a connection follows at once for {@link SocketRead} (older ones never move). */
+const OPEN_READS_MAX = 4;
+
+/**
+ * A socket read (a chunk that is its own whole ArrayBuffer) and the frames cut from it as views: once the framing
+ * keeps nothing of it ({@link SocketRead.sealed}) and every one of those frames was taken by its handler and sent to
+ * another thread in a message of its own, the last one sent takes the buffer along instead of being copied.
+ */
+class SocketRead implements SharedRead {
+  /** Frames cut from the read. */
+  cut = 0;
+  private enlisted = 0;
+  private out = 0;
+  /** The framing holds no view of the read any more: no more frames will be cut from it. */
+  sealed = false;
+
+  constructor(
+    readonly buffer: ArrayBufferLike,
+    private readonly onMoved: (() => void) | undefined,
+  ) {}
+
+  enlist(): void {
+    this.enlisted++;
+  }
+
+  lastOut(): boolean {
+    this.out++;
+    if (this.out > this.enlisted) throw new Error(`socket read: ${this.out} frames sent of ${this.enlisted} enlisted`);
+    return this.sealed && this.enlisted === this.cut && this.out === this.cut;
+  }
+
+  moved(): void {
+    this.onMoved?.();
+  }
+}
+
 /** Builds the per-connection handler for the platform's listener. */
 export function kafkaConnection(conn: Connection, opts: ConnectionOptions): ConnectionHandler {
   const { budget, writer } = opts;
@@ -94,6 +139,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   let responseHeld = 0; // budget bytes of responses queued behind a full socket
   let draining = false; // a consume() of unread bytes is scheduled
   const slots: Slot[] = [];
+  /** Socket reads frames are still being cut from (see {@link SocketRead}), oldest first. */
+  const openReads: SocketRead[] = [];
   const metrics = opts.metrics;
   const session = opts.security?.(conn);
   if (metrics !== undefined) {
@@ -236,7 +283,7 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     return chunks;
   };
 
-  const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number, owned: boolean) => {
+  const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number, owned: boolean, read: SocketRead | undefined) => {
     const r = new Reader(frame);
     const apiKey = r.int16();
     // A Produce frame of its own goes back to the pool once its handler has finished and its response is encoded:
@@ -300,7 +347,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
         // nothing else reads its buffer.
         const alone = frame.byteOffset <= 4 && frame.byteOffset + frame.length === frame.buffer.byteLength;
         // A pooled frame that moved comes back to the pool from the other thread (its view here is detached).
-        return { body: frame, movable: owned || alone, release: () => pooled && frame.buffer.byteLength > 0 && opts.framePool!.give(frame) };
+        const movable = owned || alone;
+        return { body: frame, movable, read: movable ? undefined : read, release: () => pooled && frame.buffer.byteLength > 0 && opts.framePool!.give(frame) };
       };
     }
     const slot: Slot = { done: false, frame: null, bytes: frameBytes, released: false, apiKey, arrivedMs, startMs: ctx.receivedAtMs, localDoneMs: ctx.receivedAtMs, completedMs: ctx.receivedAtMs, encodeMs: 0, wokenByArrivalMs: -1 };
@@ -401,9 +449,14 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
   };
 
   const processFrame = (frame: Uint8Array, frameBytes: number, owned: boolean) => {
+    let read: SocketRead | undefined;
+    if (!owned) {
+      for (const r of openReads) if (r.buffer === frame.buffer) read = r;
+      if (read !== undefined) read.cut++;
+    }
     if (session?.rawTokens) return handleRawToken(session, frame, frameBytes);
     try {
-      handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0, owned);
+      handleFrame(frame, frameBytes, metrics !== undefined ? opts.monotonicMs() : 0, owned, read);
     } catch (e) {
       if (e instanceof MalformedFrameError) close(`malformed request: ${e.message}`);
       else if ((e as Error)?.name === "UnsupportedVersionError") close((e as Error).message);
@@ -444,6 +497,12 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       frameHeld -= held;
       processFrame(next.body, held, next.owned);
     }
+    // A read the framing no longer holds a view of gets no more frames: its last one sent may take it along.
+    for (let i = openReads.length - 1; i >= 0; i--) {
+      if (frames.references(openReads[i].buffer)) continue;
+      openReads[i].sealed = true;
+      openReads.splice(i, 1);
+    }
     updatePause();
   };
 
@@ -455,6 +514,12 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
       timed.lastActiveMs = opts.monotonicMs();
       budget.addBytes(chunk.length);
       frameHeld += chunk.length;
+      // A chunk that is a whole ArrayBuffer of its own (a socket read on Bun) may move to a shard with its frames, if
+      // it can hold a frame that goes in a message of its own.
+      if (opts.followReads === true && chunk.length >= PORT_CONNECTION_OWN_FRAME_MIN_BYTES && chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength) {
+        if (openReads.length === OPEN_READS_MAX) openReads.shift();
+        openReads.push(new SocketRead(chunk.buffer, opts.onReadMoved));
+      }
       // A runtime may deliver a chunk or two after pause(): it queues behind what is already waiting.
       frames.push(chunk);
       if (!draining) consume();

@@ -6,14 +6,20 @@
  * before its handler finishes, see connection.ts), so a buffer is never in two frames at once.
  *
  * Limits: frames below {@link POOLED_FRAME_MIN_BYTES} are not pooled; at most {@link FRAME_POOL_MAX_BYTES} of free
- * buffers are kept (more are left to the garbage collector); a buffer serves frames from half its size up to its
- * size, so a large buffer is not spent on a small frame.
+ * buffers are kept (more are left to the garbage collector); a buffer serves frames from
+ * {@link POOLED_FRAME_MIN_FILL} of its size up to its size, so a large buffer is not spent on a small frame. That
+ * bound is below one half so that a 512 KiB socket read given back by a shard (a sharded node's front moves reads to
+ * its shards) serves a 256 KiB batch's frame, whose body is a little over half of it with its header: with one half,
+ * a front's pool filled with such reads and every frame copy or join took fresh memory.
  */
 
 import type { PortBuffers } from "../platform/port-connection.ts";
 
 /** Smallest frame body worth a pooled buffer (smaller ones usually arrive whole in one chunk). */
 export const POOLED_FRAME_MIN_BYTES = 64 * 1024;
+
+/** Smallest share of a free buffer's size a frame must have to be given it. */
+export const POOLED_FRAME_MIN_FILL = 0.4;
 
 /** Most bytes of free buffers a pool keeps. */
 export const FRAME_POOL_MAX_BYTES = 64 * 1024 * 1024;
@@ -26,12 +32,12 @@ export class FrameBufferPool {
   /** @param maxBytes most bytes of free buffers kept. */
   constructor(readonly maxBytes = FRAME_POOL_MAX_BYTES) {}
 
-  /** A free buffer of `size` to twice `size` bytes, taken out of the pool, or null (none fits, or `size` is small). */
+  /** A free buffer of `size` to `size` / {@link POOLED_FRAME_MIN_FILL} bytes, taken out of the pool, or null (none fits, or `size` is small). */
   take(size: number): Uint8Array | null {
     if (size < POOLED_FRAME_MIN_BYTES) return null;
     for (let i = this.free.length - 1; i >= 0; i--) {
       const b = this.free[i];
-      if (b.length < size || b.length > 2 * size) continue;
+      if (b.length < size || b.length * POOLED_FRAME_MIN_FILL > size) continue;
       this.free[i] = this.free[this.free.length - 1];
       this.free.pop();
       this.freeBytes -= b.length;

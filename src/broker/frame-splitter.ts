@@ -51,6 +51,13 @@ export class FrameSplitter {
     return this.unread !== null;
   }
 
+  /** Whether bytes kept here for later frames (unread, or parts of a frame being received) are views of `buffer`. */
+  references(buffer: ArrayBufferLike): boolean {
+    if (this.unread?.buffer === buffer) return true;
+    for (const p of this.parts) if (p.buffer === buffer) return true;
+    return false;
+  }
+
   /** Whether no frame is part-way received (a safe place to stop for back-pressure). */
   betweenFrames(): boolean {
     return this.frameSize < 0 && this.sizeBytes === null;

@@ -28,6 +28,10 @@ export interface FrontListening {
   reusePort?: boolean;
   /** Free buffers for large frames, shared with the front's channels to its shards (default: the listener's own). */
   framePool?: FrameBufferPool;
+  /** Follow each socket read's frames so that a read whose frames all go to shards can move with the last ({@link ConnectionOptions.followReads}). */
+  followReads?: boolean;
+  /** Told each time a followed read moved with its last frame. */
+  onReadMoved?: () => void;
 }
 
 /** Log sink of the listener. */
@@ -112,6 +116,8 @@ export async function startKafkaListener(
     setTimer: (fn: () => void, ms: number) => clock.setTimer(fn, ms),
     onClosed: front.onConnectionClosed,
     framePool: front.framePool ?? new FrameBufferPool(),
+    followReads: front.followReads ?? false,
+    onReadMoved: front.onReadMoved,
   };
   let accepting = true;
   let listener: Listener | null = null;

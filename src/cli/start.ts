@@ -12,6 +12,7 @@ import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
+import { execWithShardedAllocatorSettings } from "../platform/allocator-settings.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
 import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
@@ -117,23 +118,10 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 }
 
 /**
- * Why this node's `runnel.shards` cannot start, or null when it can. More than one shard is refused inside an etcd
- * cluster (each broker of a cluster is one shard).
- */
-export function shardsRefusal(config: BrokerConfig, etcdEndpoints: readonly string[]): string | null {
-  const shards = config.num("runnel.shards");
-  if (shards === 1) return null;
-  if (etcdEndpoints.length > 0) {
-    return `runnel.shards=${shards} with metadata.etcd.endpoints: a broker of an etcd cluster runs one shard (set runnel.shards=1, or drop metadata.etcd.endpoints for a sharded single node)`;
-  }
-  return null;
-}
-
-/**
  * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
  * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
  */
-export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}): Promise<number> {
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}, etcdEndpoints: string[] = []): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -143,11 +131,24 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
   let exitAfterFatal: (code: number) => void = () => {};
   const fatal = new Promise<number>((resolve) => (exitAfterFatal = resolve));
   let node: ShardedNode;
+  // A broker of an etcd cluster: the main thread holds the node's control plane (its registration, the controller).
+  let plane: ControlPlane | null = null;
   try {
     // Loaded only here: a node of one shard never loads the shard host, the front and their worker plumbing.
     const { startShardedNode } = await import("../shard/sharded-node.ts");
+    let cluster: ShardedNodeDeps["cluster"];
+    if (etcdEndpoints.length > 0) {
+      // The shards hear of each new controller as the main thread's watch sees it (once they run).
+      const controllerWatchers = new Set<(id: number) => void>();
+      plane = await startControlPlane(config, etcdEndpoints, (id) => controllerWatchers.forEach((w) => w(id)));
+      const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
+      config.values.set("cluster.id", clusterId);
+      const p = plane;
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem(), watchController: (w) => void controllerWatchers.add(w) };
+    }
     node = await startShardedNode(config, {
       ...nodeDeps,
+      cluster,
       logger: log,
       unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
@@ -156,16 +157,23 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
       },
     });
   } catch (e) {
+    await plane?.close().catch(() => {});
     console.error(`runnel start: ${startFailureMessage(e)}`);
     return 1;
   }
   return await Promise.race([fatal, new Promise<number>((resolve) => {
     let stopping = false;
+    const handOver = new AbortController();
     onSignal = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        if (plane !== null && !handOver.signal.aborted) log.warn(`received ${signal} again: stopping at once`);
+        handOver.abort();
+        return;
+      }
       stopping = true;
       log.info(`received ${signal}, shutting down the front and ${node.shards.count} shards`);
-      node.stop().then(
+      const controlled = plane !== null && config.bool("controlled.shutdown.enable") ? controlledShutdown(plane, config, log, handOver.signal) : Promise.resolve();
+      controlled.then(() => node.stop()).then(() => plane?.close()).then(
         () => resolve(0),
         (e) => {
           log.error(`shutdown failed: ${(e as Error).message}`);
@@ -178,7 +186,7 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
 }
 
 /** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
-async function startControlPlane(config: BrokerConfig, endpoints: string[]): Promise<ControlPlane> {
+async function startControlPlane(config: BrokerConfig, endpoints: string[], onControllerChange?: (controllerId: number) => void): Promise<ControlPlane> {
   const log = consoleLogger;
   // Loaded only in cluster mode: a single-node broker never loads the etcd client and the controller.
   const { ControlPlane } = await import("../cluster/control-plane.ts");
@@ -195,6 +203,7 @@ async function startControlPlane(config: BrokerConfig, endpoints: string[]): Pro
     onFenced: (epoch) => log.warn(`broker epoch ${epoch} fenced: the etcd lease was lost; registering again`),
     onElected: (epoch) => log.info(`this broker is the active controller (controller epoch ${epoch})`),
     onResigned: (epoch) => log.info(`this broker is no longer the controller (controller epoch ${epoch})`),
+    onControllerChange,
   });
 }
 
@@ -247,6 +256,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}\n\n${START_USAGE}`);
     return 2;
   }
+  // A sharded node runs with the allocator settings it needs (src/platform/allocator-settings.ts): the process
+  // re-executes itself with them once, before anything is opened or started.
+  if (config.num("runnel.shards") > 1) execWithShardedAllocatorSettings();
   const unsafe = unsafeTestSwitches(process.env);
   if (typeof unsafe === "string") {
     console.error(`runnel start: ${unsafe}`);
@@ -259,12 +271,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.error(`runnel start: ${(e as Error).message}`);
     return 2;
   }
-  const refusal = shardsRefusal(config, etcdEndpoints);
-  if (refusal !== null) {
-    console.error(`runnel start: ${refusal}`);
-    return 2;
-  }
-  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe);
+  if (config.num("runnel.shards") > 1) return runShardedNode(config, unsafe, {}, etcdEndpoints);
   let plane: ControlPlane | null = null;
   let started: Awaited<ReturnType<typeof startBrokerWithHttp>> | undefined;
   // The broker shut itself down (every log dir failed): exit 1, as Kafka does.

@@ -7,7 +7,7 @@
  * The rest of the client talks to brokers only through the {@link BrokerChannel} interface, so tests can put a
  * scripted broker behind it.
  */
-import { connect as dial, connectTls, type Connection, type ConnectionHandler, type TlsClientOptions } from "../platform/net.ts";
+import { connect as dial, connectTls, type Connection, type ConnectionHandler, type SharedRead, type TlsClientOptions } from "../platform/net.ts";
 import { systemRandom } from "../platform/random.ts";
 import { saslClient, type SaslCredentials } from "../security/sasl-client.ts";
 import type { SaslHandshakeResponse } from "../protocol/generated/17_sasl_handshake.ts";
@@ -65,8 +65,11 @@ export interface BrokerChannel {
    * `move`, nothing else in the frame's ArrayBuffer is read any more, so the buffer may move to another thread
    * instead of being copied ({@link Connection.writeFrame}). A sharded node's front forwards a Produce for one shard so.
    */
-  forwardFrame?<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts?: RequestOptions & { move?: boolean }): Promise<T>;
+  forwardFrame?<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts?: ForwardOptions): Promise<T>;
 }
+
+/** Options of {@link BrokerChannel.forwardFrame}: `move`, the frame's buffer may move; `read`, the socket read it shares (may move with the last of its frames). */
+export type ForwardOptions = RequestOptions & { move?: boolean; read?: SharedRead };
 
 /** Opens a {@link BrokerChannel}; injectable so tests can run the client against a scripted broker. */
 export type Dialer = (host: string, port: number, nodeId: number) => Promise<BrokerChannel>;
@@ -109,6 +112,7 @@ interface Queued {
   /** A client's request frame sent as it is instead of encoding `body`, and whether its buffer may move. */
   frame: Uint8Array | null;
   move: boolean;
+  read: SharedRead | undefined;
   timeoutMs: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
@@ -209,11 +213,11 @@ export class BrokerConnection implements BrokerChannel {
   }
 
   /** See {@link BrokerChannel.forwardFrame}. */
-  forwardFrame<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts: RequestOptions & { move?: boolean } = {}): Promise<T> {
-    return this.enqueue<T>(apiKey, null, frame, opts.move === true, { ...opts, version });
+  forwardFrame<T = unknown>(apiKey: number, version: number, frame: Uint8Array, opts: ForwardOptions = {}): Promise<T> {
+    return this.enqueue<T>(apiKey, null, frame, opts.move === true, { ...opts, version }, opts.read);
   }
 
-  private enqueue<T>(apiKey: number, body: unknown, frame: Uint8Array | null, move: boolean, opts: RequestOptions): Promise<T> {
+  private enqueue<T>(apiKey: number, body: unknown, frame: Uint8Array | null, move: boolean, opts: RequestOptions, read?: SharedRead): Promise<T> {
     if (this.isClosed) return Promise.reject(new ConnectionError(`${this.closeReason} (${this.address})`));
     const version = opts.version ?? this.version(apiKey);
     if (version < 0) {
@@ -223,14 +227,14 @@ export class BrokerConnection implements BrokerChannel {
     const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
     if (opts.noResponse) {
       try {
-        this.write(apiKey, version, body, frame, move, this.nextCorrelationId++);
+        this.write(apiKey, version, body, frame, move, read, this.nextCorrelationId++);
       } catch (e) {
         return Promise.reject(e);
       }
       return Promise.resolve(undefined as T);
     }
     return new Promise<T>((resolve, reject) => {
-      const q: Queued = { apiKey, version, body, frame, move, timeoutMs, resolve: resolve as (v: unknown) => void, reject };
+      const q: Queued = { apiKey, version, body, frame, move, read, timeoutMs, resolve: resolve as (v: unknown) => void, reject };
       if (this.pending.length < this.maxInFlight) {
         this.send(q);
         return;
@@ -253,7 +257,7 @@ export class BrokerConnection implements BrokerChannel {
     const correlationId = q.frame !== null ? new DataView(q.frame.buffer, q.frame.byteOffset, 8).getInt32(4) : this.nextCorrelationId++;
     if (this.nextCorrelationId > 0x7fffffff) this.nextCorrelationId = 1;
     try {
-      this.write(q.apiKey, q.version, q.body, q.frame, q.move, correlationId);
+      this.write(q.apiKey, q.version, q.body, q.frame, q.move, q.read, correlationId);
     } catch (e) {
       q.reject(e as Error);
       return;
@@ -278,8 +282,8 @@ export class BrokerConnection implements BrokerChannel {
     this.pending.push(p);
   }
 
-  private write(apiKey: number, version: number, body: unknown, frame: Uint8Array | null, move: boolean, correlationId: number): void {
-    if (frame !== null) return this.writeFrame(frame, move);
+  private write(apiKey: number, version: number, body: unknown, frame: Uint8Array | null, move: boolean, read: SharedRead | undefined, correlationId: number): void {
+    if (frame !== null) return this.writeFrame(frame, move, read);
     const codec = API_CODECS[apiKey];
     if (codec === undefined) throw new RangeError(`no codec for API key ${apiKey}`);
     const w = this.writer;
@@ -300,12 +304,12 @@ export class BrokerConnection implements BrokerChannel {
   }
 
   /** Writes a client's request frame behind its size prefix, in a message of its own where the connection has them. */
-  private writeFrame(frame: Uint8Array, move: boolean): void {
+  private writeFrame(frame: Uint8Array, move: boolean, read: SharedRead | undefined): void {
     const conn = this.conn;
     if (conn === null) throw new ConnectionError(`not connected to ${this.address}`);
     const prefix = new Uint8Array(4);
     new DataView(prefix.buffer).setInt32(0, frame.length);
-    if (conn.writeFrame !== undefined) conn.writeFrame(prefix, frame, move);
+    if (conn.writeFrame !== undefined) conn.writeFrame(prefix, frame, move, read);
     else conn.write([prefix, frame]);
   }
 

@@ -27,7 +27,7 @@ import { ClientClosedError, ClientTimeoutError } from "./client-errors.ts";
 import { Cluster, type ClusterOptions, isZeroId, type TopicInfo } from "./cluster-metadata.ts";
 import type { BrokerChannel } from "./connection.ts";
 import { DefaultPartitioner, type Partitioner } from "./partitioner.ts";
-import { AppendResult, type PartitionQueue, type ProducerBatch, RecordAccumulator } from "./record-accumulator.ts";
+import { type AccumulatorOptions, AppendResult, type PartitionQueue, type ProducerBatch, RecordAccumulator } from "./record-accumulator.ts";
 
 /** Default `batch.size`. */
 export const DEFAULT_BATCH_SIZE = 16_384;
@@ -185,7 +185,7 @@ export class Producer {
   private readonly compressionType: string;
   private readonly compressionLevel: number | undefined;
   private accumulator: RecordAccumulator;
-  private readonly accumulatorOptions: { batchSize: number; lingerMs: number; bufferMemory: number; deliveryTimeoutMs: number };
+  private readonly accumulatorOptions: Omit<AccumulatorOptions, "compressor" | "clock">;
   private readonly waiting: WaitingRecord[] = [];
   private readonly nodeInFlight = new Map<number, number>();
   private readonly nodeChannels = new Map<number, BrokerChannel>();
@@ -231,7 +231,7 @@ export class Producer {
     const deliveryTimeoutMs = config.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
     const lingerMs = config.lingerMs ?? DEFAULT_LINGER_MS;
     this.cluster = new Cluster({ ...config, clock: this.clock, maxInFlight: this.maxInFlight + 1 });
-    this.accumulatorOptions = { batchSize, lingerMs, bufferMemory: config.bufferMemory ?? DEFAULT_BUFFER_MEMORY, deliveryTimeoutMs };
+    this.accumulatorOptions = { batchSize, lingerMs, bufferMemory: config.bufferMemory ?? DEFAULT_BUFFER_MEMORY, deliveryTimeoutMs, onUntrackedFailure: this.fireAndForgetFailures };
     // Replaced in connect() by one with the compressor, once the codecs' WASM is instantiated.
     this.accumulator = new RecordAccumulator({ ...this.accumulatorOptions, compressor: null, clock: this.clock });
   }
@@ -385,26 +385,32 @@ export class Producer {
       if (partition >= n) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `partition ${partition} of topic '${topic}' does not exist (${n} partitions)`);
     } else {
       partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
-      if (key === null && this.partitioner.onNewBatch !== undefined && this.accumulator.opensNewBatch(topic, partition, timestamp, key, value, headers)) {
-        // The record does not fit the sticky partition's open batch: close that batch (sendable now) and let the
-        // partitioner move on before a new batch is opened there, as the Java producer does.
-        if (this.accumulator.closeOpenBatch(topic, partition)) this.wake();
-        if (this.partitioner.onNewBatch(topic, partition)) partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
-      }
     }
-    const completion = done === undefined ? this.fireAndForgetCompletion : this.recordCompletion(topic, partition, done);
-    const r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
+    // A keyless record the partitioner placed is not added where it would open a new batch: the accumulator seals
+    // the batch it did not fit and the partitioner may move on first (KIP-794; the Java producer's abortOnNewBatch).
+    const abortOnNewBatch = key === null && partitionIn < 0 && this.partitioner.onNewBatch !== undefined;
+    // Fire-and-forget records carry no completion: their batch reports how many failed (fireAndForgetFailures).
+    let completion = done === undefined ? undefined : this.recordCompletion(topic, partition, done);
+    let r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion, abortOnNewBatch);
+    if (r === AppendResult.NewBatchNeeded) {
+      this.wake();
+      if (this.partitioner.onNewBatch!(topic, partition)) {
+        partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
+        if (done !== undefined) completion = this.recordCompletion(topic, partition, done);
+      }
+      r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
+    }
     if (r === AppendResult.NoMemory) return false;
-    this.partitioner.onAppend(topic, partition, (key?.length ?? 0) + (value?.length ?? 0), this.accumulator.batchesFull(topic, partition));
+    // Appended and NewBatch leave room in the record's batch; BatchFull may also mean an older batch was sealed.
+    const batchesFull = r === AppendResult.BatchFull && this.accumulator.batchesFull(topic, partition);
+    this.partitioner.onAppend(topic, partition, (key?.length ?? 0) + (value?.length ?? 0), batchesFull);
     if (r === AppendResult.BatchFull || r === AppendResult.NewBatch) this.wake();
     return true;
   }
 
-  private readonly fireAndForgetCompletion = (error: Error | null): void => {
-    if (error !== null) {
-      this.failedRecords++;
-      this.lastError = error;
-    }
+  private readonly fireAndForgetFailures = (records: number, error: Error): void => {
+    this.failedRecords += records;
+    this.lastError = error;
   };
 
   private recordCompletion(topic: string, partition: number, done: SendCallback) {
@@ -415,7 +421,7 @@ export class Producer {
 
   private finishRecord(done: SendCallback | undefined, error: Error | null, meta: RecordMetadata | null): void {
     if (done === undefined) {
-      if (error !== null) this.fireAndForgetCompletion(error);
+      if (error !== null) this.fireAndForgetFailures(1, error);
       return;
     }
     try {
@@ -692,7 +698,8 @@ export class Producer {
           continue;
         }
         if (r.errorCode === ErrorCode.NONE || r.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
-          this.accumulator.complete(b, null, r.baseOffset, Number(r.logAppendTimeMs));
+          // The answer came after the broker read the whole request: no socket holds the batch's bytes any more.
+          this.accumulator.complete(b, null, r.baseOffset, Number(r.logAppendTimeMs), true);
         } else {
           this.retryOrFail(b, r.errorCode, r.errorMessage ?? null, now);
         }

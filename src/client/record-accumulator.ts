@@ -5,11 +5,13 @@
  * `buffer.memory`. Every open or unacknowledged batch holds `batch.size` bytes (more for one oversized record) of
  * `buffer.memory`; an append that would exceed it is refused so the producer can make its caller wait.
  *
- * Nothing here allocates per record except the completion bookkeeping of records that asked for one.
+ * Nothing here allocates per record except the completion bookkeeping of records that asked for one; records
+ * without a completion (fire-and-forget) cost nothing after encoding, and only their number is reported when their
+ * batch fails ({@link AccumulatorOptions.onUntrackedFailure}).
  */
 import type { Clock } from "../platform/clock.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/batch-layout.ts";
-import { BatchBuilder, type BatchCompressor, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
+import { BatchBuilder, type BatchCompressor, RECORD_WITHOUT_HEADERS_MAX_OVERHEAD, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
 import { ClientTimeoutError, RecordTooLargeError } from "./client-errors.ts";
 
 /** Called once per record when its batch is acknowledged (error null) or fails. */
@@ -17,6 +19,11 @@ export type RecordCompletion = (error: Error | null, offset: bigint, timestampMs
 
 /** Builders kept for reuse once their batch is sealed. */
 const MAX_POOLED_BUILDERS = 64;
+/**
+ * Bytes of batch buffers kept for reuse: an uncompressed batch is sealed in its builder's buffer (no copy) and the
+ * buffer comes back once the broker has answered the only request that carried it.
+ */
+const MAX_POOLED_BUFFER_BYTES = 16 * 1024 * 1024;
 /** Largest sequence number before it wraps to 0 (int32). */
 const MAX_SEQUENCE = 0x7fffffff;
 
@@ -30,6 +37,11 @@ export const AppendResult = {
   BatchFull: 2,
   /** Not added: `buffer.memory` is exhausted; retry after {@link RecordAccumulator.whenMemoryFreed}. */
   NoMemory: 3,
+  /**
+   * Not added (only with `abortOnNewBatch`): the record would open a new batch; the open batch it did not fit, if
+   * any, was sealed and is sendable.
+   */
+  NewBatchNeeded: 4,
 } as const;
 
 /** One of {@link AppendResult}. */
@@ -76,6 +88,11 @@ export class ProducerBatch {
     this.createdMs = createdMs;
     this.reserved = reserved;
     this.builder = builder;
+  }
+
+  /** Records of the batch that have a completion. */
+  get trackedRecords(): number {
+    return this.completions.length;
   }
 
   /** Remembers that record `index` (timestamp `timestampMs`) wants `completion`. */
@@ -130,6 +147,8 @@ export interface AccumulatorOptions {
   deliveryTimeoutMs: number;
   /** Clock (monotonic time drives linger and retries). */
   clock: Clock;
+  /** Called when a batch fails with the number of its records that were appended without a completion. */
+  onUntrackedFailure?: (records: number, error: Error) => void;
 }
 
 /** Partitions with a sendable batch and when to look again. */
@@ -145,6 +164,7 @@ export class RecordAccumulator {
   private readonly opts: AccumulatorOptions;
   private readonly queues = new Map<string, PartitionQueue[]>();
   private readonly pool: BatchBuilder[] = [];
+  private readonly buffers: Uint8Array[] = [];
   private usedMemory = 0;
   private nextBatchId = 0;
   private incompleteBatches = 0;
@@ -199,39 +219,19 @@ export class RecordAccumulator {
     return q;
   }
 
-  /** The open batch of a partition (the last queued one, if not sealed), or undefined. */
-  private openBatch(topic: string, partition: number): ProducerBatch | undefined {
-    const q = this.queues.get(topic)?.[partition];
-    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
-    return last !== undefined && last.builder !== null ? last : undefined;
-  }
-
-  /**
-   * Whether the partition's open batch cannot take this record, so that {@link append} would open a new batch
-   * (true when there is no open batch).
-   */
-  opensNewBatch(topic: string, partition: number, timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined): boolean {
-    const open = this.openBatch(topic, partition);
-    return open === undefined || !open.builder!.fits(timestampMs, key, value, headers);
-  }
-
-  /** Seals the partition's open batch so that it is sendable now, as Kafka's producer closes a batch a record did not fit in; true if there was one. */
-  closeOpenBatch(topic: string, partition: number): boolean {
-    const open = this.openBatch(topic, partition);
-    if (open === undefined) return false;
-    this.seal(open);
-    return true;
-  }
-
   /** True when no batch of the partition has room left: none is open, or the open one has reached batch.size. */
   batchesFull(topic: string, partition: number): boolean {
-    const open = this.openBatch(topic, partition);
-    return open === undefined || open.builder!.sizeInBytes >= this.opts.batchSize;
+    const q = this.queues.get(topic)?.[partition];
+    const last = q === undefined || q.batches.length === 0 ? undefined : q.batches[q.batches.length - 1];
+    return last === undefined || last.builder === null || last.builder.sizeInBytes >= this.opts.batchSize;
   }
 
   /**
-   * Encodes a record into the partition's open batch (opening one if needed). Throws RecordTooLargeError when the
-   * record alone could never fit in `buffer.memory`.
+   * Encodes a record into the partition's open batch (opening one if needed), sizing it once. With
+   * `abortOnNewBatch`, a record that would open a new batch is not added: the open batch it does not fit (if any) is
+   * sealed and {@link AppendResult.NewBatchNeeded} returned, so that a sticky partitioner can move on before the
+   * record is placed (the Java producer's `abortOnNewBatch`). Throws RecordTooLargeError when the record alone could
+   * never fit in `buffer.memory`.
    */
   append(
     topic: string,
@@ -241,17 +241,19 @@ export class RecordAccumulator {
     value: Uint8Array | null,
     headers: readonly RecordHeader[] | undefined,
     completion: RecordCompletion | undefined,
+    abortOnNewBatch = false,
   ): AppendResult {
     const q = this.queue(topic, partition);
     const last = q.batches.length > 0 ? q.batches[q.batches.length - 1] : undefined;
     let sealed = false;
     if (last !== undefined && last.builder !== null) {
       if (this.appendTo(last, timestampMs, key, value, headers, completion)) {
-        return last.builder !== null && last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
+        return last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
       }
       this.seal(last);
       sealed = true;
     }
+    if (abortOnNewBatch) return AppendResult.NewBatchNeeded;
     // Worst-case size of the record as the first of a new batch (offset and timestamp deltas are 0).
     const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
     if (size > this.opts.bufferMemory) {
@@ -260,6 +262,7 @@ export class RecordAccumulator {
     const reserve = Math.max(this.opts.batchSize, size);
     if (this.usedMemory + reserve > this.opts.bufferMemory) return AppendResult.NoMemory;
     const builder = this.pool.pop() ?? new BatchBuilder(this.opts.batchSize);
+    if (!builder.hasBuffer) builder.giveBuffer(this.buffers.pop() ?? new Uint8Array(this.opts.batchSize));
     let baseSequence = -1;
     if (this.producerId >= 0n) baseSequence = q.nextSequence;
     builder.reset(this.producerId >= 0n ? { producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence } : {});
@@ -294,7 +297,7 @@ export class RecordAccumulator {
     const b = batch.builder;
     if (b === null) return;
     batch.uncompressedBytes = b.sizeInBytes;
-    batch.bytes = b.finish(this.opts.compressor ?? undefined);
+    batch.bytes = this.opts.compressor === null ? b.finishInPlace() : b.finish(this.opts.compressor);
     batch.builder = null;
     if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
     if (batch.baseSequence >= 0) {
@@ -358,8 +361,12 @@ export class RecordAccumulator {
     q.batches.splice(at, 0, batch);
   }
 
-  /** Completes a batch: acknowledged (error null) with its base offset, or failed. Frees its memory. */
-  complete(batch: ProducerBatch, error: Error | null, baseOffset: bigint, logAppendTimeMs: number): void {
+  /**
+   * Completes a batch: acknowledged (error null) with its base offset, or failed. Frees its memory. With
+   * `bytesReleased` (the broker answered the only request that carried the batch, so no socket still holds a view of
+   * its bytes) the batch's buffer is kept for a later batch.
+   */
+  complete(batch: ProducerBatch, error: Error | null, baseOffset: bigint, logAppendTimeMs: number, bytesReleased = false): void {
     if (batch.done) return;
     batch.done = true;
     const q = this.queue(batch.topic, batch.partition);
@@ -375,7 +382,10 @@ export class RecordAccumulator {
         if (this.pool.length < MAX_POOLED_BUILDERS) this.pool.push(b);
       }
     }
+    if (bytesReleased && batch.attempts === 0) this.reuseBuffer(batch);
+    const untracked = batch.recordCount - batch.trackedRecords;
     batch.fire(error, baseOffset, logAppendTimeMs);
+    if (error !== null && untracked > 0) this.opts.onUntrackedFailure?.(untracked, error);
     this.usedMemory -= batch.reserved;
     this.incompleteBatches--;
     if (this.usedMemory < 0 || this.incompleteBatches < 0) throw new Error("accumulator accounting went negative");
@@ -389,6 +399,14 @@ export class RecordAccumulator {
       this.idleListeners = [];
       for (const l of ls) l();
     }
+  }
+
+  /** Keeps the whole batch.size buffer under a completed batch's bytes for a later batch; the batch lets go of its bytes. */
+  private reuseBuffer(batch: ProducerBatch): void {
+    const bytes = batch.bytes;
+    if (bytes === null || bytes.byteOffset !== 0 || bytes.buffer.byteLength !== this.opts.batchSize) return;
+    batch.bytes = null;
+    if ((this.buffers.length + 1) * this.opts.batchSize <= MAX_POOLED_BUFFER_BYTES) this.buffers.push(new Uint8Array(bytes.buffer));
   }
 
   /** Fails batches (not in flight) older than `delivery.timeout.ms`; returns ms until the next would expire. */
@@ -462,6 +480,8 @@ export class RecordAccumulator {
 
   /** Rejects a record bigger than `maxRequestSize` as a batch of its own. */
   static checkRecordSize(key: Uint8Array | null, value: Uint8Array | null, headers: readonly RecordHeader[] | undefined, maxRequestSize: number): void {
+    // A record without headers that fits with every varint at its widest needs no sizing here (most records).
+    if ((headers === undefined || headers.length === 0) && BATCH_HEADER_SIZE + (key?.length ?? 0) + (value?.length ?? 0) + RECORD_WITHOUT_HEADERS_MAX_OVERHEAD <= maxRequestSize) return;
     const size = BATCH_HEADER_SIZE + recordSize(0, 0, key, value, headers);
     if (size > maxRequestSize) {
       throw new RecordTooLargeError(`record of ${size} bytes (as a batch) is larger than max.request.size (${maxRequestSize})`);

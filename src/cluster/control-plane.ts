@@ -63,6 +63,8 @@ export interface ControlPlaneSettings {
   onElected?(epoch: number): void;
   /** This broker stopped being the active controller. */
   onResigned?(epoch: number): void;
+  /** The active controller changed (`controllerId` -1: none), as this broker's watch saw it. */
+  onControllerChange?(controllerId: number): void;
 }
 
 /** One broker's control plane. */
@@ -106,6 +108,7 @@ export class ControlPlane {
         s.onElected?.(epoch);
       },
       onResigned: (epoch) => s.onResigned?.(epoch),
+      onChange: (view) => s.onControllerChange?.(view.controllerId),
     });
     const store = new EtcdMetadataStore(client, keys, {
       sessionTimeoutSeconds: Math.max(1, Math.ceil((s.sessionTimeoutMs ?? DEFAULT_BROKER_SESSION_TIMEOUT_MS) / 1000)),

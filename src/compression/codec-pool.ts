@@ -10,10 +10,13 @@
  * caller runs the codec on its own thread, as before the pool. Results may come back in any order across workers;
  * callers that need an order (Produce appends to one partition) keep it themselves (partition-append-order.ts).
  *
- * Workers start on first use and stop with {@link CodecPool.close}. A worker that dies fails its call with a
+ * Workers start on first use and stop with {@link CodecPool.close}, or after {@link CODEC_THREAD_IDLE_MS} without a
+ * call (a thread holds 12-18 MB of memory; a sharded node has a pool per shard), to start again on the next call.
+ * A worker that dies fails its call with a
  * {@link CodecThreadError} (the codec never judged the input; callers run it themselves) and is replaced on the
  * next call.
  */
+import { setTimeout, clearTimeout } from "node:timers";
 import { spawnWorker, type WorkerHandle } from "../platform/worker.ts";
 import { CorruptCompressedDataError, type CodecName, DecompressionLimitError } from "./codec.ts";
 
@@ -21,6 +24,8 @@ import { CorruptCompressedDataError, type CodecName, DecompressionLimitError } f
 export const MAX_CODEC_POOL_THREADS = 4;
 /** Most calls waiting for a worker; one more is refused (and run by the caller). */
 export const CODEC_POOL_MAX_QUEUED_CALLS = 1024;
+/** How long a worker thread stays without a call before it ends (the next call starts one again). */
+export const CODEC_THREAD_IDLE_MS = 60_000;
 /** Most input bytes waiting for a worker; a call that would pass it is refused (and run by the caller). */
 export const CODEC_POOL_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 /** Threads for a pool on this machine: one core is left to the event loop, at most MAX_CODEC_POOL_THREADS. */
@@ -69,6 +74,8 @@ interface PendingCall {
 interface PoolWorker {
   handle: WorkerHandle<CodecCallMessage, CodecReplyMessage>;
   call: PendingCall | null;
+  /** While idle: the timer that ends it after the pool's idle time. */
+  idle: ReturnType<typeof setTimeout> | null;
 }
 
 /** The worker threads, their queue and its limits. */
@@ -86,13 +93,22 @@ export class CodecPool {
   /** Told when a worker ends with an error (its call then runs on the caller's thread). */
   private readonly onWorkerError: (e: Error) => void;
 
-  /** A pool of `threads` workers (1 to MAX_CODEC_POOL_THREADS), started on first use; `onWorkerError` hears of workers that fail. */
-  constructor(threads: number, onWorkerError: (e: Error) => void = () => {}) {
+  /**
+   * A pool of `threads` workers (1 to MAX_CODEC_POOL_THREADS), started on first use and ended after `idleMs` without
+   * a call; `onWorkerError` hears of workers that fail.
+   */
+  constructor(threads: number, onWorkerError: (e: Error) => void = () => {}, private readonly idleMs = CODEC_THREAD_IDLE_MS) {
     this.onWorkerError = onWorkerError;
+    if (!(idleMs > 0)) throw new RangeError(`codec thread idle time must be positive, got ${idleMs}`);
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_CODEC_POOL_THREADS) {
       throw new RangeError(`codec pool threads must be 1-${MAX_CODEC_POOL_THREADS}, got ${threads}`);
     }
     this.threads = threads;
+  }
+
+  /** Worker threads running now (started, not yet ended by idleness, a failure or close). */
+  get liveThreads(): number {
+    return this.workers.length;
   }
 
   /**
@@ -124,6 +140,7 @@ export class CodecPool {
     for (const w of workers) {
       w.call?.reject(gone);
       w.call = null;
+      this.wake(w);
     }
     await Promise.all(workers.map((w) => w.handle.terminate()));
   }
@@ -138,13 +155,33 @@ export class CodecPool {
       }
       const call = this.queue.shift()!;
       this.queuedBytes -= call.message.input.byteLength;
+      this.wake(w);
       w.call = call;
       w.handle.post(call.message, [call.message.input]);
     }
+    for (const w of this.workers) if (w.call === null && w.idle === null) this.sleep(w);
+  }
+
+  /** Arms the timer that ends idle worker `w` (it does not keep the process alive). */
+  private sleep(w: PoolWorker): void {
+    w.idle = setTimeout(() => {
+      w.idle = null;
+      const i = this.workers.indexOf(w);
+      if (w.call !== null || i < 0) return;
+      this.workers.splice(i, 1);
+      void w.handle.terminate();
+    }, this.idleMs);
+    (w.idle as { unref?: () => void }).unref?.();
+  }
+
+  /** Disarms worker `w`'s idle timer. */
+  private wake(w: PoolWorker): void {
+    if (w.idle !== null) clearTimeout(w.idle);
+    w.idle = null;
   }
 
   private startWorker(): PoolWorker {
-    const w: PoolWorker = { handle: spawnWorker<CodecCallMessage, CodecReplyMessage>("compression/codec-worker.ts", {}), call: null };
+    const w: PoolWorker = { handle: spawnWorker<CodecCallMessage, CodecReplyMessage>("compression/codec-worker.ts", {}), call: null, idle: null };
     this.workers.push(w);
     w.handle.onMessage((reply) => {
       const call = w.call;
@@ -156,6 +193,7 @@ export class CodecPool {
     });
     w.handle.onExit((error) => {
       if (error !== null && !this.closed) this.onWorkerError(error);
+      this.wake(w);
       const i = this.workers.indexOf(w);
       if (i >= 0) this.workers.splice(i, 1);
       w.call?.reject(new CodecThreadError(`codec worker ended during a call: ${error?.message ?? "exited"}`));

@@ -19,6 +19,7 @@ import { PROMETHEUS_CONTENT_TYPE } from "./metrics/prometheus-text.ts";
 import { RuntimeStats } from "./metrics/runtime-stats.ts";
 import { handleApi, jsonResponse as json } from "./api/api-routes.ts";
 import { consoleAsset } from "./console-assets.ts";
+import { RecoveryProgress, type ShardStartWatcher } from "./recovery-progress.ts";
 
 /** Largest request body the JSON API accepts (a produced message with headers fits well below it). */
 export const HTTP_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -53,14 +54,6 @@ export interface HttpSecurity {
 /** A readiness condition beyond recovery: null when met, else why the broker is not ready. */
 export type ReadinessCheck = () => string | null;
 
-/** Start-up state reported by `/v1/ready`. */
-export interface Readiness {
-  /** Partitions loaded so far and found in total. */
-  loaded: number;
-  /** Partitions found in the log dirs. */
-  total: number;
-}
-
 /**
  * What the HTTP side serves once the node is up: one in-process broker ({@link brokerBackend}), or a sharded node
  * (src/shard/sharded-http.ts), whose shards live in other threads.
@@ -91,7 +84,7 @@ export function brokerBackend(b: Broker): HttpBackend {
 /** The running HTTP side of one broker. */
 export class HttpServer {
   private broker: HttpBackend | null = null;
-  private readonly progress: Readiness = { loaded: 0, total: 0 };
+  private recovery = new RecoveryProgress(1);
   private readonly runtime = new RuntimeStats();
   private readonly readinessChecks: ReadinessCheck[] = [];
 
@@ -125,8 +118,13 @@ export class HttpServer {
 
   /** Records recovery progress (called by the broker after each partition it loads). */
   recovering(loaded: number, total: number): void {
-    this.progress.loaded = loaded;
-    this.progress.total = total;
+    this.recovery.recovering(0, loaded, total);
+  }
+
+  /** A sharded node of `shards` shards starts: `/v1/ready` reports each shard's recovery, told to the watcher returned. */
+  shardsStarting(shards: number): ShardStartWatcher {
+    this.recovery = new RecoveryProgress(shards);
+    return this.recovery;
   }
 
   /** The broker is up (logs recovered, Kafka listener bound): APIs and readiness go live. */
@@ -170,7 +168,7 @@ export class HttpServer {
     if (p === "/v1/health") return json(200, { status: "live" });
     if (p === "/v1/ready") {
       if (this.broker === null) {
-        return json(503, { status: "starting", reason: `recovering logs: ${this.progress.loaded}/${this.progress.total} partitions loaded` });
+        return json(503, { status: "starting", ...this.recovery.state() });
       }
       for (const check of this.readinessChecks) {
         const reason = check();

@@ -23,7 +23,7 @@ export interface Connection {
    * is unusable here afterwards; otherwise the body is copied into a buffer handed back earlier, or a fresh one.
    * Absent on sockets.
    */
-  writeFrame?(prefix: Uint8Array, body: Uint8Array, movable: boolean): boolean;
+  writeFrame?(prefix: Uint8Array, body: Uint8Array, movable: boolean, read?: SharedRead): boolean;
   /**
    * The handler no longer reads `frame`, a whole frame it received: a connection from another thread sends its
    * buffer back to be reused when the frame came in a buffer of its own ({@link Connection.writeFrame}).
@@ -46,6 +46,25 @@ export interface Connection {
    * records lie instead of carrying them (src/storage/record-slices.ts).
    */
   readonly fileSlices?: boolean;
+}
+
+/**
+ * One socket read that several request frames were cut from (views of its ArrayBuffer), told about each of those
+ * frames that goes to another thread in a message of its own ({@link Connection.writeFrame}). When every frame cut
+ * from the read goes so and nothing else reads the buffer any more, the frame sent last may take the whole buffer
+ * with it (moved, not copied) once the others have been copied out.
+ */
+export interface SharedRead {
+  /** One of the read's frames is queued to go in a message of its own. */
+  enlist(): void;
+  /**
+   * An enlisted frame is about to be sent: true when it is the read's last one out and the buffer may move with it
+   * (every other frame cut from the read was enlisted and already copied out, and the read is no longer referenced
+   * by the connection's framing); false: copy this frame.
+   */
+  lastOut(): boolean;
+  /** The buffer did move with the frame {@link SharedRead.lastOut} allowed. */
+  moved(): void;
 }
 
 /** A TLS server's key material and client-certificate policy (PEM text). */

@@ -6,7 +6,8 @@
  * that is not zero-filled first, which is transferred, not cloned: one message per turn however many responses a
  * turn writes); a Uint8Array is data too: one request frame of `writeFrame` of at least
  * {@link PORT_CONNECTION_OWN_FRAME_MIN_BYTES} (a Produce a front forwards to its shard) in a transferred buffer of its own, the sender's own when it may move, else a copy in a buffer the reader
- * sent back earlier; `{ back: ArrayBuffer }` is such a buffer sent back by the reader once its handler is done with
+ * sent back earlier (a frame that shares its socket read with other frames, {@link SharedRead}, takes the read's
+ * buffer along when it is the last of them sent, the others copied out before it); `{ back: ArrayBuffer }` is such a buffer sent back by the reader once its handler is done with
  * the frame (`giveBack`), so frames cost no fresh allocation and no garbage in either thread; a number
  * acknowledges that many delivered bytes (sent once {@link PORT_CONNECTION_ACK_BYTES} have been delivered, so
  * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
@@ -15,7 +16,7 @@
  * keeps what arrives and acknowledges it only when it resumes. As with our sockets, written views must not change
  * after `write` (they are copied at the end of the turn).
  */
-import type { Connection, ConnectionHandler } from "./net.ts";
+import type { Connection, ConnectionHandler, SharedRead } from "./net.ts";
 import { Buffer } from "node:buffer";
 
 /** Unacknowledged bytes a writer may have in flight before `write` reports back-pressure. */
@@ -90,7 +91,7 @@ export function openPortConnection(
   };
   // The writes of this turn, posted together at its end; a `writeFrame` body (in `frames`) goes in a message of its own.
   let pending: Uint8Array[] = [];
-  let frames: Map<Uint8Array, boolean> | null = null;
+  let frames: Map<Uint8Array, { movable: boolean; read: SharedRead | undefined }> | null = null;
   /** Buffers the reader sent back, for the next frames' copies (at most {@link PORT_CONNECTION_SPARE_BYTES}). */
   const spares: ArrayBuffer[] = [];
   let spareBytes = 0;
@@ -137,16 +138,19 @@ export function openPortConnection(
     if (own === null) return postCopy(turn);
     let from = 0;
     for (let i = 0; i < turn.length; i++) {
-      const movable = own.get(turn[i]);
-      if (movable === undefined) continue;
+      const frame = own.get(turn[i]);
+      if (frame === undefined) continue;
       // turn[i - 1] is the frame's size prefix.
       const body = turn[i];
       let moved = false;
-      if (movable) {
+      // A frame sharing its socket read with others moves the read's buffer when it is the last of them out.
+      const lastOfRead = !frame.movable && frame.read !== undefined && frame.read.lastOut();
+      if (frame.movable || lastOfRead) {
         postCopy(turn.slice(from, i));
         try {
           port.postMessage(body, [body.buffer as ArrayBuffer]);
           moved = true;
+          if (lastOfRead) frame.read!.moved();
         } catch {
           // A buffer the runtime does not let go: copied below, without its prefix (already posted).
         }
@@ -178,9 +182,12 @@ export function openPortConnection(
       if (unacked > PORT_CONNECTION_WINDOW_BYTES) blocked = true;
       return !blocked;
     },
-    writeFrame(prefix, body, movable) {
+    writeFrame(prefix, body, movable, read) {
       if (prefix.length !== 4 || body.length === 0) throw new Error(`port connection to ${remote}: a frame is a 4-byte prefix and a body`);
-      if (!closed && body.length >= PORT_CONNECTION_OWN_FRAME_MIN_BYTES) (frames ??= new Map()).set(body, movable);
+      if (!closed && body.length >= PORT_CONNECTION_OWN_FRAME_MIN_BYTES) {
+        (frames ??= new Map()).set(body, { movable, read });
+        if (!movable) read?.enlist();
+      }
       return conn.write([prefix, body]);
     },
     giveBack(frame) {

@@ -736,6 +736,8 @@ function zigzagSplit(x: number): void {
 
 /** Encoded size of a zigzag varlong holding the safe integer `v`. */
 export function varlongSize(v: number): number {
+  // An int32 (every timestamp delta within 24 days of the batch's first) zigzags to the same bytes as a varint.
+  if ((v | 0) === v) return varintSize(v);
   if (!Number.isSafeInteger(v)) throw new RangeError(`varlong ${v} is not a safe integer`);
   zigzagSplit(v);
   let n = 1;
@@ -745,6 +747,7 @@ export function varlongSize(v: number): number {
 
 /** Writes the zigzag varlong `v` (a safe integer) at `pos`; returns the position after it. */
 export function writeVarlongAt(buf: Uint8Array, pos: number, v: number): number {
+  if ((v | 0) === v) return writeVarintAt(buf, pos, v);
   if (!Number.isSafeInteger(v)) throw new RangeError(`varlong ${v} is not a safe integer`);
   zigzagSplit(v);
   let h = zigzagHigh;
@@ -818,7 +821,7 @@ function writeBytesFieldAt(buf: Uint8Array, pos: number, b: Uint8Array | null): 
  * Most bytes a record without headers takes beyond its key and value: length varint 5, attributes 1, timestamp delta
  * varlong 10, offset delta varint 5, key and value length varints 5 each, header count 1.
  */
-const RECORD_WITHOUT_HEADERS_MAX_OVERHEAD = 32;
+export const RECORD_WITHOUT_HEADERS_MAX_OVERHEAD = 32;
 
 /** Size of a record body (everything after its length varint). */
 function recordBodySize(
@@ -929,17 +932,21 @@ export interface BatchCompressor {
 
 /** Highest codec id a v2 batch can carry (zstd). */
 const MAX_CODEC_ID = 4;
+/** The buffer of a builder that has none (handed over by finishInPlace, until giveBuffer). */
+const NO_BUFFER = new Uint8Array(0);
 
 /**
  * Builds one producer batch at a time into a buffer preallocated at `capacity` bytes (the producer's
  * `batch.size`, header included). Records are written straight into the buffer. {@link append} refuses a
  * record that would exceed the capacity, except as the first record of an empty batch, for which a one-off
- * buffer of the exact size is used. {@link finish} returns a new, owned Uint8Array holding the sealed batch.
+ * buffer of the exact size is used. {@link finish} returns a new, owned Uint8Array holding the sealed batch;
+ * {@link finishInPlace} seals it in the builder's buffer and hands that buffer over.
  */
 export class BatchBuilder {
   /** The configured capacity (batch.size). */
   readonly capacity: number;
-  private readonly standardBuffer: Uint8Array;
+  /** The capacity-sized buffer batches are built in; null after {@link finishInPlace} handed it over. */
+  private standardBuffer: Uint8Array | null;
   private buf: Uint8Array;
   private pos = BATCH_HEADER_SIZE;
   private count = 0;
@@ -959,8 +966,9 @@ export class BatchBuilder {
       throw new RangeError(`batch capacity ${capacity} out of range`);
     }
     this.capacity = capacity;
-    this.standardBuffer = new Uint8Array(capacity);
-    this.buf = this.standardBuffer;
+    const buffer = new Uint8Array(capacity);
+    this.standardBuffer = buffer;
+    this.buf = buffer;
   }
 
   /** Number of records appended so far. */
@@ -973,9 +981,23 @@ export class BatchBuilder {
     return this.pos;
   }
 
+  /** Whether the builder has a buffer to build the next batch in (false after {@link finishInPlace}). */
+  get hasBuffer(): boolean {
+    return this.standardBuffer !== null;
+  }
+
+  /** Gives a builder whose buffer was handed over a new one of its capacity (its bytes need not be zero). */
+  giveBuffer(buffer: Uint8Array): void {
+    if (this.standardBuffer !== null) throw new Error("BatchBuilder.giveBuffer while it has a buffer");
+    if (buffer.length !== this.capacity) throw new RangeError(`buffer of ${buffer.length} bytes for a builder of capacity ${this.capacity}`);
+    this.standardBuffer = buffer;
+  }
+
   /** Starts a new, empty batch. */
   reset(opts: BatchBuilderOptions = {}): this {
-    this.buf = this.standardBuffer;
+    const buffer = this.standardBuffer;
+    if (buffer === null) throw new Error("BatchBuilder.reset without a buffer; call giveBuffer() first");
+    this.buf = buffer;
     this.pos = BATCH_HEADER_SIZE;
     this.count = 0;
     this.open = true;
@@ -990,15 +1012,6 @@ export class BatchBuilder {
     this.maxTimestamp = NO_TIMESTAMP;
     if (!Number.isSafeInteger(this.baseTimestamp)) throw new RangeError("baseTimestamp is not a safe integer");
     return this;
-  }
-
-  /** Whether {@link append} would take this record now (the first record of an empty batch always fits). */
-  fits(timestampMs: number, key: Uint8Array | null, value: Uint8Array | null, headers?: readonly RecordHeader[]): boolean {
-    if (this.count === 0) return true;
-    // A record without headers that fits even with every varint at its widest needs no sizing (most records).
-    if ((headers === undefined || headers.length === 0) && this.pos + (key?.length ?? 0) + (value?.length ?? 0) + RECORD_WITHOUT_HEADERS_MAX_OVERHEAD <= this.buf.length) return true;
-    const body = recordBodySize(this.count, timestampMs - this.baseTimestamp, key, value, headers);
-    return this.pos + varintSize(body) + body <= this.buf.length;
   }
 
   /**
@@ -1056,6 +1069,13 @@ export class BatchBuilder {
       out.set(compressed, BATCH_HEADER_SIZE);
       attributes |= codecId;
     }
+    this.sealInto(out, attributes);
+    this.buf = this.standardBuffer!;
+    return out;
+  }
+
+  /** Writes the header (lastOffsetDelta, timestamps, count, `attributes`) and the CRC of the batch in `out`; closes the builder. */
+  private sealInto(out: Uint8Array, attributes: number): void {
     writeBatchHeader(out, 0, {
       baseOffset: this.baseOffset,
       batchLength: out.length - LOG_OVERHEAD,
@@ -1073,7 +1093,20 @@ export class BatchBuilder {
     });
     sealBatch(out, 0, out.length);
     this.open = false;
-    this.buf = this.standardBuffer;
+  }
+
+  /**
+   * Seals the batch uncompressed like {@link finish}, but in the builder's own buffer: returns a view of it
+   * instead of a copy, and the caller owns that buffer from now on. A builder that handed over its
+   * capacity-sized buffer this way needs {@link giveBuffer} before its next {@link reset}.
+   */
+  finishInPlace(): Uint8Array {
+    if (!this.open) throw new Error("BatchBuilder.finishInPlace called twice; call reset() first");
+    if (this.count === 0) throw new Error("BatchBuilder.finishInPlace on an empty batch");
+    const out = this.buf.subarray(0, this.pos);
+    this.sealInto(out, this.isTransactional ? ATTR_TRANSACTIONAL : 0);
+    if (this.buf === this.standardBuffer) this.standardBuffer = null;
+    this.buf = NO_BUFFER;
     return out;
   }
 }

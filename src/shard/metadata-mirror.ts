@@ -7,6 +7,7 @@
  */
 import { MetadataView, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
 import type { ShardLink } from "./shard-link.ts";
+import { isSiblingId, SIBLING_ID_BASE, siblingChange, siblingRegistration, siblingState, type SiblingView } from "./cluster-siblings.ts";
 
 /** The resource kinds of config records (all of them travel in the snapshot). */
 const CONFIG_RESOURCES: readonly ConfigRecord["resource"][] = ["broker", "group", "user", "acl", "client-quota"];
@@ -29,14 +30,14 @@ export interface MetadataSnapshot {
 const WRITES = ["createTopic", "updateTopic", "deleteTopic", "compareAndSetPartition", "registerBroker", "unregisterBroker", "putConfigRecord"] as const;
 type Write = (typeof WRITES)[number];
 
-/** A snapshot of `store` (its view now). */
-export function snapshotOf(store: MetadataStore): MetadataSnapshot {
+/** A snapshot of `store` (its view now), as shard `siblings.index` of a clustered node sees it when given. */
+export function snapshotOf(store: MetadataStore, siblings?: SiblingView): MetadataSnapshot {
   const topics = store.topics();
   const partitions: PartitionStateRecord[] = [];
   for (const t of topics) {
     for (let p = 0; p < t.partitions; p++) {
       const s = store.partitionState(t.name, p);
-      if (s !== undefined) partitions.push(s);
+      if (s !== undefined) partitions.push(siblings === undefined ? s : siblingState(s, siblings));
     }
   }
   return { version: store.version, topics, partitions, configs: CONFIG_RESOURCES.flatMap((r) => store.configRecordsOf(r)), brokers: store.brokers() };
@@ -44,18 +45,25 @@ export function snapshotOf(store: MetadataStore): MetadataSnapshot {
 
 /**
  * Host side: sends `store`'s snapshot over `link`, then every change, and applies the mirror's forwarded writes.
- * `extra` serves other calls on the same link (the cluster view). Returns the function that stops the stream.
+ * `extra` serves other calls on the same link (the cluster view). With `siblings` (a shard of a broker of an etcd
+ * cluster) the partition states go as that shard sees them (./cluster-siblings.ts) and the shard's own registration
+ * is not written: the host holds the node's one registration. Returns the function that stops the stream.
  */
-export function serveMetadata(store: MetadataStore, link: ShardLink, extra: (op: string, args: unknown[]) => Promise<unknown>): () => void {
-  link.post({ t: "snapshot", snapshot: snapshotOf(store) });
+export function serveMetadata(store: MetadataStore, link: ShardLink, extra: (op: string, args: unknown[]) => Promise<unknown>, siblings?: SiblingView): () => void {
+  link.post({ t: "snapshot", snapshot: snapshotOf(store, siblings) });
   // The changes of one write are emitted together, synchronously: they travel as one batch, so a mirror applies a
   // whole write (a topic with its partition states) before its watchers look, as the host's own view does.
   let batch: MetadataChange[] = [];
   const stop = store.watch((change) => {
     if (batch.length === 0) queueMicrotask(() => link.post({ t: "changes", changes: batch.splice(0) }));
-    batch.push(change);
+    batch.push(siblings === undefined ? change : siblingChange(change, siblings));
   });
   link.serve((op, args) => {
+    if (siblings !== undefined) {
+      if (op === "registerBroker" || op === "unregisterBroker") return Promise.resolve();
+      // A shard of a clustered node changes partition states only through the cluster view (ISR, reassignment).
+      if (op === "compareAndSetPartition") return Promise.reject(new Error("a shard of a broker of an etcd cluster writes no partition state itself"));
+    }
     if ((WRITES as readonly string[]).includes(op)) return (store[op as Write] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
     return extra(op, args);
   });
@@ -67,7 +75,7 @@ export class MetadataMirror extends MetadataView implements MetadataStore {
   private storeVersion: number;
   private readonly listeners = new Set<MetadataListener>();
 
-  private constructor(private readonly link: ShardLink, snapshot: MetadataSnapshot) {
+  private constructor(private readonly link: ShardLink, snapshot: MetadataSnapshot, private readonly siblings?: SiblingView) {
     super();
     this.storeVersion = snapshot.version;
     for (const value of snapshot.topics) this.applyChange({ kind: "topic", version: 0, name: value.name, value });
@@ -77,9 +85,17 @@ export class MetadataMirror extends MetadataView implements MetadataStore {
     link.on("changes", (m) => this.apply(m.changes as MetadataChange[]));
   }
 
-  /** Waits for the host's snapshot on `link` and mirrors from there. */
-  static open(link: ShardLink): Promise<MetadataMirror> {
-    return new Promise((resolve) => link.on("snapshot", (m) => resolve(new MetadataMirror(link, m.snapshot as MetadataSnapshot))));
+  /** Waits for the host's snapshot on `link` and mirrors from there; `siblings`: a shard of a broker of an etcd cluster. */
+  static open(link: ShardLink, siblings?: SiblingView): Promise<MetadataMirror> {
+    return new Promise((resolve) => link.on("snapshot", (m) => resolve(new MetadataMirror(link, m.snapshot as MetadataSnapshot, siblings))));
+  }
+
+  /** The registration of broker `nodeId`; a sibling id names another shard of this node (reached through the host). */
+  override broker(nodeId: number): BrokerRegistration | undefined {
+    const v = this.siblings;
+    if (v === undefined || !isSiblingId(nodeId)) return super.broker(nodeId);
+    const k = nodeId - SIBLING_ID_BASE;
+    return k < v.count && k !== v.index ? siblingRegistration(k, super.broker(v.nodeId)?.brokerEpoch ?? 0) : undefined;
   }
 
   /** Version of the last applied change. */

@@ -104,16 +104,20 @@ export function shardClusterService(store: LocalMetadataStore, count: number, pr
 export class OfflineReplicas {
   private readonly byPartition = new Map<string, number[]>();
 
-  /** Takes the host's relays on `link`: made before the shard's broker starts, so that none is missed. */
-  constructor(link: ShardLink) {
+  /**
+   * Takes the host's relays on `link`: made before the shard's broker starts, so that none is missed. `idOf`: the
+   * broker id shard k has in this shard's view (its index; a clustered node's sibling id).
+   */
+  constructor(link: ShardLink, idOf: (k: number) => number = (k) => k) {
     link.on("replica-offline", (m) => {
       const key = `${m.topicIdHex as string}/${m.partition as number}`;
       const shards = this.byPartition.get(key) ?? [];
-      if (!shards.includes(m.shard as number)) this.byPartition.set(key, [...shards, m.shard as number]);
+      const id = idOf(m.shard as number);
+      if (!shards.includes(id)) this.byPartition.set(key, [...shards, id]);
     });
   }
 
-  /** The shards whose replica of the partition is offline. */
+  /** The broker ids of the shards whose replica of the partition is offline. */
   of(topicIdHex: string, partition: number): readonly number[] {
     return this.byPartition.get(`${topicIdHex}/${partition}`) ?? [];
   }
@@ -127,14 +131,18 @@ export function relayOfflineReplicas(links: readonly ShardLink[], from: number, 
   for (const [k, link] of links.entries()) if (k !== from) link.post({ t: "replica-offline", topicIdHex: report.topicIdHex, partition: report.partition, shard: from });
 }
 
-/** Shard side: the ClusterView of shard `index`, served by the host over `link`; `offline` keeps the other shards' offline replicas. */
-export function shardClusterView(link: ShardLink, index: number, metadata: MetadataStore, offline: OfflineReplicas): ClusterView {
+/**
+ * Shard side: the ClusterView of shard `index` (its broker id: the node's id in an etcd cluster), served by the
+ * host over `link`; `offline` keeps the other shards' offline replicas; `controllerId` (a clustered shard: the
+ * cluster's controller as the host last told it; else shard 0).
+ */
+export function shardClusterView(link: ShardLink, index: number, metadata: MetadataStore, offline: OfflineReplicas, controllerId: () => number = () => 0): ClusterView {
   return {
-    controllerId: () => 0,
+    controllerId,
     brokerEpoch: () => metadata.broker(index)?.brokerEpoch ?? -1,
     createTopic: (req) => link.call("cluster.createTopic", [req]),
     createPartitions: (name, count, manual) => link.call("cluster.createPartitions", [name, count, manual]),
-    alterIsr: (state, isr) => link.call("cluster.alterIsr", [state, isr]),
+    alterIsr: (state, isr, joiningEpochs) => link.call("cluster.alterIsr", [state, isr, joiningEpochs]),
     alterReassignment: (topic, partition, target, allowRf) => link.call("cluster.alterReassignment", [topic, partition, target, allowRf]),
     electLeaders: (type, targets) => link.call("cluster.electLeaders", [type, targets]),
     reserveProducerIds: (size, floor) => link.call("cluster.reserveProducerIds", [size, floor]),

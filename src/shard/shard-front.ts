@@ -50,6 +50,8 @@ export interface ShardFrontDeps {
   requestBudget: SharedArrayBuffer;
   /** Counters of this front's clients when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
+  /** The node is a broker of an etcd cluster (./front/front-shards.ts `clustered`). */
+  clustered?: boolean;
 }
 
 /** Starts the shard's front on the node's ports. */
@@ -59,6 +61,8 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
   const shards: FrontShards = {
     count: d.count,
     home: d.index,
+    inThread: d.index,
+    clustered: d.clustered === true,
     metadata: d.metadata,
     open(k: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel> {
       return BrokerConnection.open(`shard-${k}`, 0, k, {

@@ -6,6 +6,7 @@
  * them. The front (src/shard/front) reaches the shards through {@link ShardSet.open} and {@link ShardSet.connect}.
  * A shard that dies stops the node with an error (`onFatal`); it is not restarted behind the clients' backs.
  */
+import type { ShardStartWatcher } from "../http/recovery-progress.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
 import { shardedFdBudget } from "../storage/file-handle-cache.ts";
 import * as nodePath from "node:path";
@@ -20,13 +21,15 @@ import { nodeRequestBudgetBuffer } from "../broker/request-budget.ts";
 import { SharedTexts } from "../platform/shared-text.ts";
 import { sharedQuotaTable } from "../security/quota-rate.ts";
 import { LocalMetadataStore, type MetadataStore } from "../cluster/metadata-store.ts";
+import type { ClusterView } from "../broker/broker.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
 import { openPortConnection, refusePortConnection, type PortBuffers } from "../platform/port-connection.ts";
 import { messagePortPair, spawnWorker, type WorkerHandle } from "../platform/worker.ts";
 import { consolidateRootFiles, shardFileSuffix } from "../storage/log-dir-share.ts";
 import { serveMetadata } from "./metadata-mirror.ts";
-import { placeOnShards } from "./placement.ts";
+import { placeOnShards, shardOf } from "./placement.ts";
+import { SIBLING_ID_BASE } from "./cluster-siblings.ts";
 import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
 import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
@@ -46,17 +49,59 @@ export const SHARD_PORT = 9092;
  */
 export const NODE_ONLY_SETTINGS = ["listeners", "advertised.listeners", "listener.security.protocol.map", "inter.broker.listener.name", "security.inter.broker.protocol", "runnel.shards"];
 
-/** The settings of shard `index`: the node's, with its own node id and an internal plaintext listener. */
-export function shardSettings(node: BrokerConfig, index: number, clusterId: string): [string, string][] {
+/**
+ * The settings of shard `index`: the node's, with an internal plaintext listener and its own node id (a broker of
+ * an etcd cluster, `clustered`: the node's id, which every shard's broker runs with).
+ */
+export function shardSettings(node: BrokerConfig, index: number, clusterId: string, clustered = false): [string, string][] {
   const out = new Map(node.values);
   for (const k of NODE_ONLY_SETTINGS) out.delete(k);
-  out.set("node.id", String(index));
+  if (!clustered) out.set("node.id", String(index));
   out.set("listeners", `PLAINTEXT://shard-${index}:${SHARD_PORT}`);
   out.set("cluster.id", clusterId);
-  // One replica per partition on a single node, internal topics included.
-  out.set("offsets.topic.replication.factor", "1");
-  out.set("transaction.state.log.replication.factor", "1");
+  if (!clustered) {
+    // One replica per partition on a single node, internal topics included.
+    out.set("offsets.topic.replication.factor", "1");
+    out.set("transaction.state.log.replication.factor", "1");
+  }
   return [...out];
+}
+
+/**
+ * The etcd cluster a sharded node is a broker of (docs/sharding.md, "A sharded broker of an etcd cluster"): the
+ * main thread holds the node's one control plane; its shards see its store (./cluster-siblings.ts) and call its
+ * operations.
+ */
+export interface ShardCluster {
+  /** The node's view of the cluster's metadata (the etcd store). */
+  store: MetadataStore;
+  /** The cluster id (adopted from etcd). */
+  clusterId: string;
+  /** The node's cluster operations (src/cli/start.ts `clusterView`). */
+  view: ClusterView;
+  /** Calls `watcher` with the active controller's id at each change (-1: none). */
+  watchController(watcher: (controllerId: number) => void): void;
+}
+
+/** Host side: the cluster operations a clustered node's shards call, served by the node's control plane. */
+function clusterService(view: ClusterView) {
+  return (_shard: number, op: string, args: unknown[]): Promise<unknown> => {
+    switch (op) {
+      case "cluster.createTopic":
+        return view.createTopic(args[0] as Parameters<ClusterView["createTopic"]>[0]);
+      case "cluster.createPartitions":
+        return view.createPartitions(...(args as Parameters<ClusterView["createPartitions"]>));
+      case "cluster.alterIsr":
+        return view.alterIsr(...(args as Parameters<ClusterView["alterIsr"]>));
+      case "cluster.alterReassignment":
+        return view.alterReassignment(...(args as Parameters<ClusterView["alterReassignment"]>));
+      case "cluster.electLeaders":
+        return view.electLeaders(...(args as Parameters<ClusterView["electLeaders"]>));
+      case "cluster.reserveProducerIds":
+        return view.reserveProducerIds(...(args as Parameters<ClusterView["reserveProducerIds"]>));
+    }
+    return Promise.reject(new Error(`unknown shard cluster operation ${op}`));
+  };
 }
 
 /** A shard did not answer a call of the host in time. */
@@ -76,6 +121,10 @@ export interface ShardHostOptions {
   workerModule?: string | URL;
   /** Test-only: the shards' brokers run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
   unsafeSkipFdatasync?: boolean;
+  /** The node is a broker of this etcd cluster (default: a single node with its local metadata file). */
+  cluster?: ShardCluster;
+  /** Told of each shard's log recovery (after each partition it loads) and when it serves (the HTTP side's `/v1/ready`). */
+  startWatcher?: ShardStartWatcher;
 }
 
 /** One running shard as the host holds it. */
@@ -92,6 +141,8 @@ interface HostedShard {
 /** The shards of a node, for the front: what it routes to and how it reaches them. */
 export class ShardSet {
   private stopping: Promise<void> | null = null;
+  /** The node is a broker of an etcd cluster: partitions go to their `shardOf` shard, sibling ids name the node. */
+  clustered = false;
 
   private constructor(
     /** Shard count N. */
@@ -132,10 +183,17 @@ export class ShardSet {
     logger.info(`file descriptors: open-files limit ${fdLimit ?? "unknown"} for ${count} shards, at most ${fds.logFilesPerShard} log files open per shard (log.open.files.max), ${fds.connectionFds ?? "the rest"} for the node's connections`);
     const dirs = config.logDirs.map((p) => nodePath.resolve(p));
     for (const dir of dirs) createLogDir(fs, dir); // a new data dir's name must survive a power cut, as a single node's
-    const clusterId = ensureMetaProperties(fs, dirs, config.nodeId, config.raw("cluster.id"));
-    const store = new LocalMetadataStore(fs, dirs[0]);
-    const moved = await placeOnShards(store, count);
-    if (moved > 0) logger.info(`${moved} partition(s) placed on their shards of ${count}`);
+    const cluster = opts.cluster;
+    if (cluster !== undefined && config.nodeId >= SIBLING_ID_BASE) throw new Error(`a sharded broker of an etcd cluster needs node.id below ${SIBLING_ID_BASE} (the ids from there on name the shards of a node)`);
+    const clusterId = ensureMetaProperties(fs, dirs, config.nodeId, cluster?.clusterId ?? config.raw("cluster.id"));
+    const store = cluster?.store ?? new LocalMetadataStore(fs, dirs[0]);
+    if (cluster === undefined) {
+      const moved = await placeOnShards(store as LocalMetadataStore, count);
+      if (moved > 0) logger.info(`${moved} partition(s) placed on their shards of ${count}`);
+    }
+    // The shard owning a partition's files here: its leader on a single node; in a cluster, its shardOf when the node holds a replica.
+    const ownerOf = (s: { topic: string; partition: number; replicas: number[]; leader: number }): number | null =>
+      cluster === undefined ? s.leader : s.replicas.includes(config.nodeId) ? shardOf(s.topic, s.partition, count) : null;
     const suffixes = Array.from({ length: count }, (_, k) => shardFileSuffix(k));
     for (const dir of dirs) {
       consolidateRootFiles(fs, dir, {
@@ -144,7 +202,8 @@ export class ShardSet {
         suffixes,
         suffixOf: (tp) => {
           const s = store.partitionState(tp.topic, tp.partition);
-          return s === undefined ? null : shardFileSuffix(s.leader);
+          const owner = s === undefined ? null : ownerOf(s);
+          return owner === null ? null : shardFileSuffix(owner);
         },
       });
     }
@@ -156,7 +215,7 @@ export class ShardSet {
       reserving = next.catch(() => undefined);
       return next;
     };
-    const service = shardClusterService(store, count, reserve, () => Date.now());
+    const service = cluster === undefined ? shardClusterService(store as LocalMetadataStore, count, reserve, () => Date.now()) : clusterService(cluster.view);
     const shards: HostedShard[] = [];
     const quotaSensors = { rates: sharedQuotaTable().buffer, mutations: sharedQuotaTable().buffer };
     const started: Promise<void>[] = [];
@@ -164,7 +223,7 @@ export class ShardSet {
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
       const link = new ShardLink(hostPort);
-      serveMetadata(store, link, (op, args) => service(k, op, args));
+      serveMetadata(store, link, (op, args) => service(k, op, args), cluster === undefined ? undefined : { nodeId: config.nodeId, index: k, count });
       link.on("dial", (m) => {
         const to = shards[m.to as number];
         if (to !== undefined) to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
@@ -179,12 +238,14 @@ export class ShardSet {
       link.on("stopped", () => onStopped());
       link.on("replica-offline", (m) => relayOfflineReplicas(shards.map((s) => s.link), k, m));
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
+      link.on("recovering", (m) => opts.startWatcher?.recovering(k, m.loaded as number, m.total as number));
       let failStart: (why: string) => void = () => {};
       started.push(
         new Promise<void>((resolve, reject) => {
           failStart = (why) => reject(new Error(`shard ${k} could not start: ${why}`));
           link.on("started", () => {
             failStart = () => {};
+            opts.startWatcher?.serving(k);
             resolve();
           });
           link.on("failed", (m) => {
@@ -193,7 +254,8 @@ export class ShardSet {
           });
         }),
       );
-      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors, maxOpenLogFiles: fds.logFilesPerShard };
+      if (cluster !== undefined) link.post({ t: "controller", id: cluster.view.controllerId() });
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId, cluster !== undefined), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors, maxOpenLogFiles: fds.logFilesPerShard, ...(cluster === undefined ? {} : { cluster: { nodeId: config.nodeId, nodeSettings: [...config.values] } }) };
       let worker: WorkerHandle<unknown, never> | null = null;
       let run: Promise<void> | null = null;
       if (opts.inThread) run = runShard(init, shardPort, logger);
@@ -208,7 +270,12 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
+    // The shards' brokers read the controller id synchronously: the host tells them each change its watch sees.
+    cluster?.watchController((id) => {
+      for (const s of shards) s.link.post({ t: "controller", id });
+    });
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
+    set.clustered = cluster !== undefined;
     try {
       await Promise.all(started);
     } catch (e) {

@@ -27,6 +27,7 @@ import type { Authorizer } from "../security/acl.ts";
 import { CoordinatorKind, ShardRouting } from "./front/shard-routing.ts";
 import type { ShardSet } from "./shard-host.ts";
 import { NODE_ONLY_SETTINGS, ShardCallTimeout } from "./shard-host.ts";
+import type { SegmentMapCounts } from "./front/segment-maps.ts";
 import { correctLag, highWatermarkTable, nodeMetricsPage, ownHighWatermarks } from "./shard-metrics.ts";
 
 /** The shard that answers the node's metadata-wide requests. */
@@ -94,6 +95,8 @@ export interface ShardedHttpDeps {
   config: BrokerConfig;
   /** The main thread's front's client counters (and the HTTP side's authentications). */
   frontMetrics: BrokerMetrics;
+  /** What the main thread's front did with Fetch records as file slices (null: it reads none). */
+  frontSlices: SegmentMapCounts | null;
   /** The node's advertised endpoint (its first listener's). */
   endpoint(): { host: string; port: number };
   /** The node's ACL authorizer (over the node's metadata), or null. */
@@ -102,11 +105,11 @@ export interface ShardedHttpDeps {
 
 /** The HTTP backend of a sharded node. */
 export function shardedHttpBackend(d: ShardedHttpDeps): HttpBackend {
-  const routing = new ShardRouting(d.shards.metadata, d.shards.count, METADATA_SHARD);
+  const routing = new ShardRouting(d.shards.metadata, d.shards.count, METADATA_SHARD, d.shards.clustered);
   return {
     authorizer: d.authorizer,
     authenticationDone: (ok) => d.frontMetrics.authenticationDone("http", ok),
-    metricsPage: (runtime) => nodeMetricsPage(d.shards, d.frontMetrics, runtime),
+    metricsPage: (runtime) => nodeMetricsPage(d.shards, d.frontMetrics, d.frontSlices, runtime),
     api: (req, access) => answerApi(() => shardedApi(d, routing, req, access)),
   };
 }

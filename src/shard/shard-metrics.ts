@@ -15,6 +15,7 @@ import { clientFamilies, dataFamilies, groupLagFamilies, groupLagRows, processMe
 import { PrometheusText } from "../http/metrics/prometheus-text.ts";
 import type { RuntimeStats } from "../http/metrics/runtime-stats.ts";
 import type { ShardSet } from "./shard-host.ts";
+import type { SegmentMapCounts } from "./front/segment-maps.ts";
 
 /** Longest the host waits for one shard's answer to a scrape; a shard that is later is named on the page. */
 export const SHARD_SCRAPE_TIMEOUT_MS = 2_000;
@@ -51,14 +52,30 @@ export function ownPartitionsSource(b: Broker, metrics: BrokerMetrics): MetricsS
   };
 }
 
-/** Shard `index`'s answer to a scrape: its broker's families, its front's (if any), its own series. */
-export async function scrapeShard(index: number, b: Broker, frontMetrics: BrokerMetrics | null, runtime: RuntimeStats, traffic: ShardTraffic): Promise<ShardScrape> {
+/**
+ * A front's Fetch records read as file slices (docs/sharding.md, "Fetch records as file slices"), summed over the
+ * node's fronts by the merge; nothing when the front reads no slices (`runnel.shards.fetch.slices=false`, or a
+ * runtime that cannot map files).
+ */
+export function fileSliceFamilies(out: PrometheusText, slices: SegmentMapCounts | null): void {
+  if (slices === null) return;
+  const c = (name: string, help: string, v: number) => out.family(name, "counter", help).sample(name, v);
+  c("runnel_fetch_file_slices_served_total", "Fetch record slices a front served as views of its own map of the shard's segment file.", slices.served);
+  c("runnel_fetch_file_slice_fallbacks_total", "Partition answers a front fetched again as bytes (copied through the shard) because a slice could not be mapped as named: its segment deleted or replaced since the shard's answer.", slices.refused);
+  c("runnel_fetch_file_slice_maps_total", "Segment file maps a front took to serve slices.", slices.mapped);
+}
+
+/** Shard `index`'s answer to a scrape: its broker's families, its front's (if any: its clients, its file slices), its own series. */
+export async function scrapeShard(index: number, b: Broker, front: { metrics: BrokerMetrics; slices: SegmentMapCounts | null } | null, runtime: RuntimeStats, traffic: ShardTraffic): Promise<ShardScrape> {
   if (b.metrics === null) throw new Error(`shard ${index} keeps no metrics (the node has no http.listeners)`);
   const src = ownPartitionsSource(b, b.metrics);
   const out = new PrometheusText();
   dataFamilies(out, src);
   wokenPathFamily(out, b.metrics);
-  if (frontMetrics !== null) clientFamilies(out, frontMetrics);
+  if (front !== null) {
+    clientFamilies(out, front.metrics);
+    fileSliceFamilies(out, front.slices);
+  }
   const shard = String(index);
   const g = (name: string, help: string, v: number) => out.family(name, "gauge", help).sample(name, v, { shard });
   const c = (name: string, help: string, v: number) => out.family(name, "counter", help).sample(name, v, { shard });
@@ -105,8 +122,8 @@ export function highWatermarkTable(scrapes: readonly { highWatermarks: [string, 
   return m;
 }
 
-/** The node's page: every shard's scrape (bounded wait), the main front's clients, the corrected lag, the process. */
-export async function nodeMetricsPage(shards: ShardSet, frontMetrics: BrokerMetrics, runtime: RuntimeStats): Promise<string> {
+/** The node's page: every shard's scrape (bounded wait), the main front's clients and file slices, the corrected lag, the process. */
+export async function nodeMetricsPage(shards: ShardSet, frontMetrics: BrokerMetrics, frontSlices: SegmentMapCounts | null, runtime: RuntimeStats): Promise<string> {
   const answers = await shards.callEach<ShardScrape>("metrics", [], SHARD_SCRAPE_TIMEOUT_MS);
   const scrapes = answers.filter((a): a is ShardScrape => !(a instanceof Error));
   const out = new PrometheusText();
@@ -116,6 +133,7 @@ export async function nodeMetricsPage(shards: ShardSet, frontMetrics: BrokerMetr
   out.family("runnel_shard_up", "gauge", `1 when the shard answered this scrape within ${SHARD_SCRAPE_TIMEOUT_MS} ms, else 0 (its series are then missing).`);
   answers.forEach((a, k) => out.sample("runnel_shard_up", a instanceof Error ? 0 : 1, { shard: k }));
   clientFamilies(out, frontMetrics);
+  fileSliceFamilies(out, frontSlices);
   groupLagFamilies(out, correctLag(scrapes.flatMap((s) => s.groupLag), highWatermarkTable(scrapes)));
   processMetrics(out, runtime);
   return mergeExpositions([out.toString(), ...scrapes.map((s) => s.text)]);

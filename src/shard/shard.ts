@@ -8,7 +8,9 @@
 import { Broker, consoleLogger, type BrokerLogger } from "../broker/broker.ts";
 import { BrokerConfig } from "../broker/config.ts";
 import type { ListenFn } from "../broker/kafka-listener.ts";
-import { BrokerConnection, type Dialer } from "../client/connection.ts";
+import { BrokerConnection, tcpDialer, type Dialer } from "../client/connection.ts";
+import { interBrokerSecurity } from "../security/inter-broker.ts";
+import { listenerEndpoint } from "../cluster/cluster-endpoints.ts";
 import type { Connection, ConnectionHandler, Listener } from "../platform/net.ts";
 import { openPortConnection, type PortLike } from "../platform/port-connection.ts";
 import { messagePortPair } from "../platform/worker.ts";
@@ -21,6 +23,7 @@ import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
 import { MetadataMirror } from "./metadata-mirror.ts";
 import { shardOf } from "./placement.ts";
 import { OfflineReplicas, shardClusterView } from "./shard-cluster-view.ts";
+import { isSiblingId, SIBLING_ID_BASE, type SiblingView } from "./cluster-siblings.ts";
 import { ShardLink } from "./shard-link.ts";
 import { startShardFront } from "./shard-front.ts";
 import { localConnectionPair } from "./local-connection.ts";
@@ -44,6 +47,11 @@ export interface ShardInit {
   quotaSensors?: { rates: SharedArrayBuffer; mutations: SharedArrayBuffer };
   /** The shard's part of the node's log-file budget (`shardedFdBudget`, src/storage/file-handle-cache.ts). */
   maxOpenLogFiles?: number;
+  /**
+   * The node is a broker of an etcd cluster: the shard's broker runs with the node's id among the cluster's brokers
+   * (./cluster-siblings.ts) and reaches the others as the node would (its inter-broker listener, TLS and SASL).
+   */
+  cluster?: { nodeId: number; nodeSettings: [string, string][] };
 }
 
 /**
@@ -102,8 +110,14 @@ function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
  */
 export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
   const link = new ShardLink(port);
-  const offlineReplicas = new OfflineReplicas(link);
-  const metadata = MetadataMirror.open(link);
+  const siblings: SiblingView | undefined = init.cluster === undefined ? undefined : { nodeId: init.cluster.nodeId, index: init.index, count: init.count };
+  const offlineReplicas = new OfflineReplicas(link, siblings === undefined ? undefined : (k) => SIBLING_ID_BASE + k);
+  // The broker id this shard's broker runs with: its index in a node, the node's id in an etcd cluster.
+  const selfId = siblings?.nodeId ?? init.index;
+  const metadata = MetadataMirror.open(link, siblings);
+  // A clustered shard's controller id: the cluster's active controller as the host last told it.
+  let controller = -1;
+  if (siblings !== undefined) link.on("controller", (m) => (controller = m.id as number));
   let askStop!: () => void;
   const stopAsked = new Promise<void>((r) => (askStop = r));
   link.on("stop", () => askStop());
@@ -153,16 +167,27 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     };
     return Promise.resolve(listener);
   };
-  const dial: Dialer = (host, p, nodeId) =>
-    BrokerConnection.open(host, p, nodeId, {
+  // A clustered shard reaches the cluster's other brokers over TCP at their endpoint of the node's inter-broker
+  // listener, with its security; its siblings through the host.
+  const interBroker = init.cluster === undefined ? null : interBrokerSecurity(new BrokerConfig(new Map(init.cluster.nodeSettings)), nodeFileSystem);
+  const tcp = interBroker === null ? null : tcpDialer({ clientId: `runnel-shard-${init.index}`, tls: interBroker.tls, sasl: interBroker.sasl });
+  const dial: Dialer = async (host, p, nodeId) => {
+    if (tcp !== null && !isSiblingId(nodeId)) {
+      const reg = (await metadata).broker(nodeId);
+      const e = reg === undefined ? undefined : listenerEndpoint(reg, interBroker!.listenerName);
+      return tcp(e?.host ?? host, e?.port ?? p, nodeId);
+    }
+    const to = siblings === undefined ? nodeId : nodeId - SIBLING_ID_BASE;
+    return BrokerConnection.open(host, p, nodeId, {
       clientId: `runnel-shard-${init.index}`,
       transport: (_h, _p, onConnection) => {
         const [mine, theirs] = messagePortPair();
-        link.post({ t: "dial", to: nodeId, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}`, principal: SHARD_PRINCIPAL } }, [theirs]);
-        openPortConnection(mine, `shard-${nodeId}`, onConnection);
+        link.post({ t: "dial", to, port: theirs, client: { remote: `shard-${init.index}`, remoteIp: `shard-${init.index}`, principal: SHARD_PRINCIPAL } }, [theirs]);
+        openPortConnection(mine, `shard-${to}`, onConnection);
         return Promise.resolve();
       },
     });
+  };
   let broker: Broker;
   try {
     const mirror = await metadata;
@@ -171,10 +196,12 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
-      cluster: shardClusterView(link, init.index, mirror, offlineReplicas),
+      cluster: shardClusterView(link, selfId, mirror, offlineReplicas, siblings === undefined ? undefined : () => controller),
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),
+      // The host's HTTP side reports each shard's recovery on `/v1/ready`.
+      recoveryProgress: (loaded, total) => link.post({ t: "recovering", loaded, total }),
       // The node's cores are shared: each shard's codec pool gets its part of the default.
       codecPoolThreads: Math.max(1, Math.floor(defaultCodecPoolThreads() / init.count)),
       maxOpenLogFiles: init.maxOpenLogFiles,
@@ -182,7 +209,11 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
         suffix: shardFileSuffix(init.index),
         owns: (tp) => {
           const s = mirror.partitionState(tp.topic, tp.partition);
-          return s === undefined ? shardOf(tp.topic, tp.partition, init.count) === init.index : s.replicas.includes(init.index);
+          if (s === undefined) return shardOf(tp.topic, tp.partition, init.count) === init.index;
+          if (s.replicas.includes(selfId)) return true;
+          // A clustered node's files of a partition it holds no replica of any more (moved away while it was down):
+          // its shardOf shard opens them, and its broker deletes them as a one-shard broker would.
+          return siblings !== undefined && !s.replicas.some(isSiblingId) && shardOf(tp.topic, tp.partition, init.count) === init.index;
         },
       },
     });
@@ -208,13 +239,13 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   link.serve(async (op, args) => {
     if (op === "front.start") {
       const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer];
-      front = await startShardFront({ index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget });
+      front = await startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget });
       return front.boundPorts();
     }
     if (op === "front.stop") return stopFront();
     if (op === "front.clients") return front?.router.servedClients ?? 0;
     if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
-    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : frontMetrics!, runtime, traffic);
+    if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : { metrics: frontMetrics!, slices: front.router.deps.segmentMaps?.counts ?? null }, runtime, traffic);
     const http = serveShardHttpCall(broker, op, args);
     if (http !== null) return http;
     throw new Error(`shard ${init.index}: no call ${op}`);

@@ -11,9 +11,11 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { Front } from "./front/front.ts";
 import { reusePortSupported } from "../platform/net.ts";
-import { ShardSet } from "./shard-host.ts";
+import { ShardSet, type ShardCluster } from "./shard-host.ts";
+import type { BrokerRegistration } from "../cluster/metadata-store.ts";
+import { listenerDefs } from "../security/listeners.ts";
 import { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
-import { HttpServer, parseHttpListener } from "../http/http-server.ts";
+import { HttpServer, parseHttpListener, type HttpBackend, type ReadinessCheck } from "../http/http-server.ts";
 import { httpSecurity } from "../http/http-side.ts";
 import { AclStore } from "../security/acl-store.ts";
 import { Authorizer, parseSuperUsers } from "../security/acl.ts";
@@ -30,6 +32,12 @@ export interface ShardedNodeDeps {
   unsafeSkipFdatasync?: boolean;
   /** The module each shard's worker runs (tests inject a hung shard; default: the shard worker). */
   shardWorkerModule?: string | URL;
+  /** The etcd cluster the node is a broker of: its shards run over the cluster's store; the node registers once its front listens. */
+  cluster?: ShardCluster & {
+    register(registration: BrokerRegistration): Promise<void>;
+    /** Why the node is not ready in the cluster (not registered, or outside the ISR of a partition it follows), or null: a condition of `/v1/ready`. */
+    readiness?: ReadinessCheck;
+  };
 }
 
 /** A running sharded node. */
@@ -55,15 +63,18 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   const specs = config.list("http.listeners").map(parseHttpListener);
   let scramOf: ((user: string, mechanism: string) => ScramCredential | undefined) | null = null;
   const http = specs.length > 0 ? await HttpServer.start(specs, logger, httpSecurity(config, nodeFileSystem, (u, m) => scramOf?.(u, m))) : null;
+  // In an etcd cluster `/v1/ready` also waits for the node's registration and its followers' catch-up, as one broker's does.
+  if (http !== null && deps.cluster?.readiness !== undefined) http.addReadinessCheck(deps.cluster.readiness);
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
   let shards: ShardSet;
   try {
-    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule });
+    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")), cluster: deps.cluster });
   } catch (e) {
     await http?.close();
     throw e;
   }
   let front: Front;
+  let backend: HttpBackend | null = null;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
     const scram = new ScramCredentialStore(shards.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
@@ -78,11 +89,15 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
       const acls = new AclStore(shards.metadata, noChange);
       const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
       const listener = config.listeners[0].name;
-      http.attach(shardedHttpBackend({ shards, config, frontMetrics: metrics!, authorizer, endpoint: () => front.identity.endpoint(listener) }));
+      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: front.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => front.identity.endpoint(listener) });
     }
-    // Logged once every accepting thread listens, so that a client (or a test helper) that waits for this line
-    // finds every thread's listener in place.
     const threads = accept ? `${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
+    // A broker of an etcd cluster: the node's one registration, with the listeners its fronts serve.
+    const endpoints = listenerDefs(config).map((def) => ({ name: def.name, ...front.identity.endpoint(def.name), securityProtocol: def.securityProtocol }));
+    await deps.cluster?.register({ nodeId: config.nodeId, brokerEpoch: 0, rack: config.raw("broker.rack"), endpoints });
+    // Ready (`/v1/ready`) and logged once every accepting thread listens, so that a client, probe or test helper
+    // that waits for either finds every thread's listener in place.
+    if (backend !== null) http?.attach(backend);
     logger.info(`${front.listeningLine(config.nodeId, shards.count)}; ${threads}`);
   } catch (e) {
     await http?.close();

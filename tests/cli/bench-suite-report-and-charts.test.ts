@@ -16,12 +16,13 @@ function results(): SuiteResults {
   return {
     when: "2026-01-01T00:00:00.000Z",
     suiteSeconds: 200,
+    commit: "abc1234",
     machine: { cpus: 2, cpu: "test cpu", memGiB: 24, kernel: "6.0", loadAvgStart: [1, 1, 1], loadAvgEnd: [1, 1, 1] },
     versions: { runnel: "0.1.0" },
     settings: { produceSeconds: 3, consumeMaxRecords: 3_000_000, produceFlags: "-x", consumeFlags: "-y", e2eFlags: "-z", e2eRate: 100_000, e2eSeconds: 5, e2eRecordSize: 100, sweepSeconds: 1.5, sweepRate: 20_000 },
     limits: { tcpMBps: 2000, diskWriteMBps: 800, fdatasyncMs: { mean: 0.2, p50: 0.1, p99: 0.5, p999: 1 }, fdatasyncPerSec: 5000, notes: [] },
     startup: { runnel: { readyMs: 150, readyAllMs: [150], idleRssMB: 40 }, redis: { readyMs: 10, readyAllMs: [10], idleRssMB: 12 }, nats: null },
-    ingest: { ingestMBps: 1200, fetchMBps: 2000, sinkMBps: 1500, fileWriteMBps: 900 },
+    ingest: { ingestMBps: 1200, fetchMBps: 2000, sinkMBps: 1500, fileWriteMBps: 900, newPageCpuPerGB: 2.5 },
     systems: {
       runnel: {
         produce: { "100B acks=1": side(1_200_000, 100), "100B acks=all": side(600_000, 100), "1KiB acks=1": side(300_000, 1024), "1KiB acks=all": side(200_000, 1024) },
@@ -48,8 +49,10 @@ test("the report shows figures with ratios to peers and limits and says how much
   assert.match(md, /\| End-to-end p99 at 100,000 rec\/s, acks=all \| <= 3 ms \| 4\.00 ms \| \*\*no\*\* \| missed by 1\.00 ms \(1\.33x the target\) \|/);
   assert.match(md, /\| Start to ready listener \| <= 100 ms \| 150\.0 ms \| \*\*no\*\* \| missed by 50\.0 ms/);
   assert.match(md, /\| Idle RSS \| <= 60 MB \| 40\.0 MB \| yes \|/);
+  assert.match(md, /\| Broker ingest, 1 MiB batches of 1 KiB records, acks=1 \| 1,200 MB\/s \|.*new page-cache pages right after: 2\.50 CPU s\/GB \|/);
   assert.match(md, /\| 16,384 \| 5 \| lz4 \| 150,000 \|/);
   assert.match(md, /- nats-server missing: NATS runs skipped/);
+  assert.match(md, /\(`bun bench\/run\.ts`\) at commit abc1234 on 2026-01-01/);
   assert.equal(ratio(3, 2), "1.50x");
   assert.equal(ratio(3, 0), "—");
   assert.equal(ratio(null, 2), "—");

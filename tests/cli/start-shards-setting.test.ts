@@ -1,6 +1,6 @@
 /**
  * `runnel.shards` (docs/sharding.md): `runnel start --shards N` and `-o runnel.shards=N` are validated before anything
- * starts (exit 2 with the key named); a sharded node inside an etcd cluster is refused.
+ * starts (exit 2 with the key named).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,16 +21,13 @@ test("runnel.shards: default 1; --shards, -o and RUNNEL_SHARDS set it; out of ra
   assert.throws(() => startConfig(["--shards", "two"], {}), /runnel\.shards=two: expected an integer/);
 });
 
-test("runnel start refuses bad shard counts, and shards inside an etcd cluster with exit 2, before touching the data dir", async () => {
+test("runnel start refuses bad shard counts with exit 2, before touching the data dir", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-shards-"));
   const data = path.join(dir, "data");
   try {
     const zero = await runnel(["start", "--port", "0", "--data-dir", data, "--shards", "0"]);
     assert.equal(zero.code, 2, zero.stderr);
     assert.match(zero.stderr, /runnel\.shards=0: must be 1 to 256/);
-    const etcd = await runnel(["start", "--port", "0", "--data-dir", data, "--shards", "2", "-o", "metadata.etcd.endpoints=http://127.0.0.1:1"]);
-    assert.equal(etcd.code, 2, etcd.stderr);
-    assert.match(etcd.stderr, /runnel\.shards=2 with metadata\.etcd\.endpoints: a broker of an etcd cluster runs one shard/);
     assert.equal(fs.existsSync(data), false, "nothing written before the settings are accepted");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

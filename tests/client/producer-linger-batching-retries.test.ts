@@ -11,6 +11,7 @@ import { ManualClock } from "../../src/platform/clock.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 import { RecordCursor } from "../../src/protocol/record-batch.ts";
 import { Producer, type ProducerConfig, type RecordMetadata } from "../../src/client/producer.ts";
+import { RecordTooLargeError } from "../../src/client/client-errors.ts";
 import { ScriptedBroker, settle } from "./scripted-broker.ts";
 
 async function setup(over: Partial<ProducerConfig> = {}, partitions = 1) {
@@ -156,6 +157,29 @@ test("a non-retriable error fails the record without retrying", async () => {
   broker.script = () => ErrorCode.INVALID_RECORD;
   await assert.rejects(producer.send({ topic: "t", value: "x" }), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_RECORD);
   assert.equal(broker.produces.length, 1);
+  await producer.close();
+});
+
+test("fire-and-forget records of a failed batch are counted in failedRecords, next to the ones with a callback", async () => {
+  const { broker, producer } = await setup({ lingerMs: 100 });
+  broker.script = () => ErrorCode.INVALID_RECORD;
+  for (let i = 0; i < 5; i++) assert.equal(producer.sendAndForget({ topic: "t", value: `f${i}` }), true);
+  const tracked = producer.send({ topic: "t", value: "tracked" });
+  producer.sendAndForget({ topic: "t", value: "f5" });
+  await assert.rejects(producer.flush().then(() => tracked), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_RECORD);
+  assert.equal(broker.produces.length, 1, "one batch of 7 records");
+  assert.equal(producer.failedRecords, 6, "the 6 records without a callback");
+  assert.ok(producer.lastError instanceof KafkaError && producer.lastError.code === ErrorCode.INVALID_RECORD);
+  await producer.close();
+});
+
+test("max.request.size refuses a record one byte over it as a batch of its own, and takes one at it", async () => {
+  // A 930-byte value without key or headers: record body 937 bytes, record 939, batch 61 + 939 = 1000.
+  const { producer } = await setup({ lingerMs: 0, maxRequestSize: 1000 });
+  assert.equal(producer.sendAndForget({ topic: "t", value: new Uint8Array(930) }), true);
+  assert.throws(() => producer.sendAndForget({ topic: "t", value: new Uint8Array(931) }), (e: unknown) => e instanceof RecordTooLargeError && /1001 bytes/.test(e.message));
+  await producer.flush();
+  assert.equal(producer.failedRecords, 0);
   await producer.close();
 });
 

@@ -189,3 +189,36 @@ test("idempotent batches carry the producer id and consecutive sequence numbers"
   }
   assert.equal(seq, 5);
 });
+
+test("an uncompressed batch is sealed in its builder's buffer, which a later batch reuses only once the broker answered its only request", () => {
+  const clock = new ManualClock();
+  const acc = make(clock, { lingerMs: 0 });
+  const send = (partition: number, value: string) => {
+    acc.append("t", partition, clock.nowMs(), null, enc.encode(value), undefined, undefined);
+    return acc.take(acc.queue("t", partition));
+  };
+  const valuesOf = (bytes: Uint8Array) => {
+    const c = new RecordCursor().resetBatch(bytes, 0, bytes.length);
+    const out: string[] = [];
+    while (c.next()) out.push(new TextDecoder().decode(c.value()!));
+    return out;
+  };
+  const first = send(0, "first");
+  const firstBuffer = first.bytes!.buffer;
+  assert.equal(firstBuffer.byteLength, 1024, "the batch is a view of the builder's batch.size buffer, not a copy");
+  acc.complete(first, null, 0n, -1, true);
+  assert.equal(first.bytes, null, "the completed batch lets go of the bytes");
+  const second = send(1, "second");
+  assert.equal(second.bytes!.buffer, firstBuffer, "the answered batch's buffer is reused");
+  assert.equal(verifyBatch(second.bytes!, 0, second.bytes!.length), null);
+  assert.deepEqual(valuesOf(second.bytes!), ["second"]);
+  // Not answered (acks=0, failure) or sent more than once: its bytes may still be in a socket's queue; not reused.
+  acc.complete(second, null, -1n, -1);
+  const third = send(2, "third");
+  assert.notEqual(third.bytes!.buffer, firstBuffer);
+  acc.reenqueue(third, clock.monotonicMs());
+  const retried = acc.take(acc.queue("t", 2));
+  acc.complete(retried, null, 5n, -1, true);
+  assert.notEqual(send(0, "fourth").bytes!.buffer, third.bytes!.buffer, "a retried batch's buffer is not reused");
+  assert.deepEqual(valuesOf(second.bytes!), ["second"], "an unreleased batch keeps its bytes");
+});

@@ -134,6 +134,14 @@ test("network partition: the cut-off leader acknowledges no acks=all write, lead
       brokers.push(await startBrokerProcess("bun", args, 90_000, {}, lab.exec(id)));
     }
     const all = [1, 2, 3].map(addr);
+    // Every broker's view has all three registrations before the topic is placed (a sharded broker's shards learn
+    // them a hop after its etcd watch does).
+    for (const a of all) {
+      const one = new Kafka({ clientId: "netsplit-registrations", brokers: [a], logLevel: logLevel.NOTHING }).admin();
+      await one.connect();
+      await until(`broker at ${a} to see three registered brokers`, 60_000, async () => (await one.describeCluster()).brokers.length === 3);
+      await one.disconnect();
+    }
     const kafka = new Kafka({ clientId: "netsplit", brokers: all, logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();

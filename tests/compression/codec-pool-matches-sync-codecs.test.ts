@@ -72,3 +72,20 @@ test("the codec pool queues at most CODEC_POOL_MAX_QUEUED_CALLS calls, serves on
   assert.ok((await cutOff) instanceof CodecThreadError, "a call cut off by close fails as the pool's, not the codec's");
   assert.equal(pool.run(lz4Codec.id, false, small, undefined), null);
 });
+
+test("an idle codec thread ends after the pool's idle time and the next call starts one again", { timeout: 60_000 }, async () => {
+  const pool = new CodecPool(2, (e) => assert.fail(`no worker fails: ${e.message}`), 100);
+  try {
+    const small = PAYLOAD.subarray(0, 4096);
+    await Promise.all([pool.run(lz4Codec.id, false, small, undefined)!, pool.run(lz4Codec.id, false, small, undefined)!]);
+    assert.equal(pool.liveThreads, 2, "two calls at once started both threads");
+    for (let i = 0; i < 600 && pool.liveThreads > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(pool.liveThreads, 0, "both threads ended while idle");
+    const out = await pool.run(lz4Codec.id, false, small, undefined)!;
+    assert.ok(sameBytes(lz4Codec.decompress(out, small.length), small), "a call after they ended is served");
+    assert.equal(pool.liveThreads, 1);
+  } finally {
+    await pool.close();
+  }
+  assert.equal(pool.liveThreads, 0);
+});

@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROOT } from "../support/broker-process.ts";
+import { LISTENING_LINE, ROOT } from "../support/broker-process.ts";
 import { havePrometheusParser, parsePrometheus, sampleValue, waitUntilReady } from "../support/http-broker.ts";
 import { SHARD_SCRAPE_TIMEOUT_MS } from "../../src/shard/shard-metrics.ts";
 
@@ -28,7 +28,7 @@ test("a shard that does not answer a scrape is named on the page, which still co
       child.stderr!.on("data", (b) => {
         log += b.toString();
         const m = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(log);
-        if (m !== null && log.includes("front of node")) resolve(m[1]);
+        if (m !== null && LISTENING_LINE.test(log)) resolve(m[1]);
       });
       void exited.then(() => reject(new Error(`the node exited before serving:\n${log}`)));
     });

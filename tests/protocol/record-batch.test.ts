@@ -25,6 +25,7 @@ import {
   readBatchHeader,
   RecordCursor,
   type RecordHeader,
+  RECORD_WITHOUT_HEADERS_MAX_OVERHEAD,
   recordSize,
   sealBatch,
   setBaseOffset,
@@ -423,7 +424,8 @@ test("verifyBatch throws a RangeError for a range outside the buffer (a caller b
 
 test("varint and varlong encodings match wire.ts Writer byte for byte", () => {
   const longs = [0, 1, -1, 63, -64, 64, -65, 127, 128, 8191, -8192, 2 ** 31, -(2 ** 31) - 1, T0, -T0, 2 ** 52,
-    -(2 ** 52), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 53 - 2, 2 ** 49, 2 ** 49 - 1];
+    -(2 ** 52), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 53 - 2, 2 ** 49, 2 ** 49 - 1, 2 ** 31 - 1, -(2 ** 31),
+    2 ** 30, -(2 ** 30), 2 ** 30 - 1, -(2 ** 30) - 1, 2 ** 31 + 1, 2 ** 32, -(2 ** 32), 0x7fffffff * 3, -0];
   const w = new Writer(64);
   const buf = new Uint8Array(16);
   for (const v of longs) {
@@ -554,20 +556,23 @@ test("non-minimal varints and varlongs padded with zero continuation bytes are a
   assert.equal(c.next(), false);
 });
 
-test("fits() answers what append() then does, for records up to and past the batch's end (with and without headers)", () => {
-  for (const capacity of [256, 1000, 4096]) {
-    for (let valueLen = 0; valueLen <= 300; valueLen += 7) {
-      for (const headers of [undefined, [{ key: "h", value: bytes("v") }]]) {
-        const b = new BatchBuilder(capacity);
-        b.reset({});
-        const value = new Uint8Array(valueLen);
-        for (let i = 0; i < 200; i++) {
-          const ts = T0 + i * 1_000_003; // timestamp deltas of growing varint widths
-          const fits = b.fits(ts, bytes("k"), value, headers);
-          assert.equal(b.append(ts, bytes("k"), value, headers), fits, `capacity ${capacity}, value ${valueLen}, record ${i}`);
-          if (!fits) break;
+test("a record without headers takes at most RECORD_WITHOUT_HEADERS_MAX_OVERHEAD bytes beyond its key and value", () => {
+  const deltas = [0, 1, 63, 64, 8191, 8192, 2 ** 20, 2 ** 31 - 1];
+  const timestampDeltas = [0, -1, 2 ** 31, -(2 ** 40), Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER];
+  const lengths = [null, 0, 1, 63, 64, 8191, 8192, 1_048_575, 1_048_576];
+  let widest = 0;
+  for (const offsetDelta of deltas) {
+    for (const timestampDelta of timestampDeltas) {
+      for (const keyLen of lengths) {
+        for (const valueLen of lengths) {
+          const key = keyLen === null ? null : new Uint8Array(keyLen);
+          const value = valueLen === null ? null : new Uint8Array(valueLen);
+          const overhead = recordSize(offsetDelta, timestampDelta, key, value) - (keyLen ?? 0) - (valueLen ?? 0);
+          assert.ok(overhead <= RECORD_WITHOUT_HEADERS_MAX_OVERHEAD, `overhead ${overhead} at offset delta ${offsetDelta}, timestamp delta ${timestampDelta}, key ${keyLen}, value ${valueLen}`);
+          widest = Math.max(widest, overhead);
         }
       }
     }
   }
+  assert.ok(widest > RECORD_WITHOUT_HEADERS_MAX_OVERHEAD - 8, `the bound is near the widest record (${widest})`);
 });

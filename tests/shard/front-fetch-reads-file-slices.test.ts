@@ -16,26 +16,10 @@ import { concatBytes } from "../../src/protocol/wire.ts";
 import { decodeRecordSlices } from "../../src/storage/record-slices.ts";
 import { SegmentMaps } from "../../src/shard/front/segment-maps.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { fetchFromStartBody, recordsOf } from "../support/fetch-from-start.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
 
 const VERSION = 12;
-
-function fetchBody(topic: string) {
-  return {
-    replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 24, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-    topics: [{ topic, partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 24 }] }],
-    forgottenTopicsData: [], rackId: "",
-  };
-}
-
-/** The records value of partition 0 of the only topic in a Fetch answer, as one buffer. */
-function recordsOf(res: any): Uint8Array {
-  const p = res.responses[0].partitions[0];
-  assert.equal(p.errorCode, 0, `fetch error ${p.errorCode}`);
-  const r = p.records as Uint8Array | Uint8Array[] | null;
-  // A plain Uint8Array copy whichever client decoded it (the raw client's are Buffers).
-  return new Uint8Array(r === null ? new Uint8Array(0) : r instanceof Uint8Array ? r : concatBytes(r));
-}
 
 test("fetch records cross from shard to front as file slices; replaced or deleted segments never give other bytes", { timeout: 180_000 }, async () => {
   const node = await startFrontOverShards({ inThread: true });
@@ -58,7 +42,7 @@ test("fetch records cross from shard to front as file slices; replaced or delete
     const client = (shard: number, fileSlices: boolean) => node.shards.open(shard, { remote: "test:1", principal: "User:ANONYMOUS", listenerName: "PLAINTEXT", clientId: "test", fileSlices }).then((c) => (channels.push(c), c));
     const shardFetch = async (topic: string, fileSlices: boolean) => {
       const ch = await client(node.ownerOf(topic, 0), fileSlices);
-      return ch.request<any>(1, fetchBody(topic), { version: VERSION });
+      return ch.request<any>(1, fetchFromStartBody(topic), { version: VERSION });
     };
     const maps = node.front.router.deps.segmentMaps;
     assert.ok(maps !== null && maps !== undefined, "the front reads file slices (Bun maps files)");
@@ -80,7 +64,7 @@ test("fetch records cross from shard to front as file slices; replaced or delete
 
     // ...and the client of the front gets exactly those records, read through the front's own map.
     const servedBefore = maps.counts.served;
-    assert.deepEqual(recordsOf(await raw.request(1, VERSION, fetchBody("slices"))), bytes);
+    assert.deepEqual(recordsOf(await raw.request(1, VERSION, fetchFromStartBody("slices"))), bytes);
     assert.ok(maps.counts.served > servedBefore, "the front served a slice");
 
     // 2. Replaced: the shard has read (mapped) the segment; then a different file is renamed over its path, as the
@@ -95,7 +79,7 @@ test("fetch records cross from shard to front as file slices; replaced or delete
     fs.writeFileSync(`${segPath}.swap`, other);
     fs.renameSync(`${segPath}.swap`, segPath);
     const refusedBefore = maps.counts.refused;
-    assert.deepEqual(recordsOf(await raw.request(1, VERSION, fetchBody("replaced"))), original);
+    assert.deepEqual(recordsOf(await raw.request(1, VERSION, fetchFromStartBody("replaced"))), original);
     assert.equal(maps.counts.refused, refusedBefore + 1, "the front refused the replaced file and asked for the bytes");
 
     // 3. Deleted: a map taken before the deletion still reads the named bytes; none can be taken after; the front
@@ -113,7 +97,7 @@ test("fetch records cross from shard to front as file slices; replaced or delete
     }
     assert.deepEqual(concatBytes(warm.resolve(deletedBlob)!), deletedBytes, "the old file stays readable through its map");
     assert.equal(cold.resolve(deletedBlob), null, "a deleted file is not mapped by its old path");
-    const gone = await raw.request(1, VERSION, fetchBody("deleted"));
+    const gone = await raw.request(1, VERSION, fetchFromStartBody("deleted"));
     assert.equal(gone.responses[0].partitions[0].errorCode, 3, "UNKNOWN_TOPIC_OR_PARTITION");
   } finally {
     for (const c of channels) c.close();

@@ -8,28 +8,23 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Kafka, logLevel } from "kafkajs";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
+import { kafkajsOnFront, readBackEveryPartition } from "./support.ts";
 
 const TOPIC = "forwarded";
 const PARTITIONS = 4;
 
 test("a Produce for one shard reaches it as the client's frame, large frames in buffers of their own that come back, answers unchanged", { timeout: 180_000 }, async () => {
   const node = await startFrontOverShards();
-  const kafka = new Kafka({ clientId: "forward", brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const admin = kafka.admin();
-  const consumer = kafka.consumer({ groupId: "forward-check" });
+  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "forward", TOPIC, PARTITIONS).catch(async (e) => {
+    await node.close();
+    throw e;
+  });
   let raw: RawClient | null = null;
   try {
-    await admin.connect();
-    await producer.connect();
-    await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS }], waitForLeaders: true });
-    const owners = Array.from({ length: PARTITIONS }, (_, p) => node.ownerOf(TOPIC, p));
-    assert.deepEqual(new Set(owners), new Set([0, 1]), `partitions on both shards: ${owners}`);
     const router = node.front.router;
     const expected: string[][] = Array.from({ length: PARTITIONS }, () => []);
     let singleShardSends = 0;
@@ -78,25 +73,10 @@ test("a Produce for one shard reaches it as the client's frame, large frames in 
     assert.equal(after.topics[0].errorCode, 0);
     assert.equal(router.producesForwarded, singleShardSends, "acks=0 Produces are not forwarded as frames");
 
-    await consumer.connect();
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    const seen: string[][] = Array.from({ length: PARTITIONS }, () => []);
-    const total = expected.reduce((n, e) => n + e.length, 0);
-    let count = 0;
-    await new Promise<void>((resolve, reject) => {
-      consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          seen[partition].push(message.value!.toString());
-          if (++count === total) resolve();
-        },
-      }).catch(reject);
-    });
-    for (let p = 0; p < PARTITIONS; p++) assert.deepEqual(seen[p], expected[p], `partition ${p} (shard ${owners[p]}) reads back what was produced`);
+    await readBackEveryPartition(consumer, TOPIC, expected, owners);
   } finally {
     raw?.close();
-    await consumer.disconnect().catch(() => {});
-    await producer.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await disconnect();
     await node.close();
   }
 });

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDataDir } from "./support.ts";
 import { signalChild } from "../support/proc.ts";
+import { LISTENING_LINE } from "../support/broker-process.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -26,7 +27,7 @@ test("a shard that does not stop is terminated after runnel.shards.stop.timeout.
     const serving = new Promise<void>((resolve, reject) => {
       child.stderr!.on("data", (b) => {
         log += b.toString();
-        if (log.includes("front of node")) resolve();
+        if (LISTENING_LINE.test(log)) resolve();
       });
       void exited.then(() => reject(new Error(`the node exited before serving:\n${log}`)));
     });

@@ -2,6 +2,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import assert from "node:assert/strict";
+import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
+import type { FrontOverShards } from "./front-fixture.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
 import type { Dialer } from "../../src/client/connection.ts";
 import { ShardSet } from "../../src/shard/shard-host.ts";
@@ -43,5 +46,64 @@ export async function topicOnTwoShards(raw: { request(k: number, v: number, b: u
     if (created.topics[0].errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${created.topics[0].errorCode}`);
     const owners = [0, 1].map((p) => shards.metadata.partitionState(name, p)!.leader);
     if (owners[0] !== owners[1]) return name;
+  }
+}
+
+/**
+ * Reads every record of `topic` from the beginning with a kafkajs `consumer` (connected here) until it has as many as
+ * `expected` holds, and checks each partition's values against `expected[partition]`, in order; `owners` names each
+ * partition's shard in the failure message.
+ */
+export async function readBackEveryPartition(consumer: { connect(): Promise<void>; subscribe(s: { topic: string; fromBeginning: boolean }): Promise<void>; run(c: { eachMessage(p: { partition: number; message: { value: Buffer | null } }): Promise<void> }): Promise<void> }, topic: string, expected: string[][], owners: number[]): Promise<void> {
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: string[][] = expected.map(() => []);
+  const total = expected.reduce((n, e) => n + e.length, 0);
+  let count = 0;
+  await new Promise<void>((resolve, reject) => {
+    consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        seen[partition].push(message.value!.toString());
+        if (++count === total) resolve();
+      },
+    }).catch(reject);
+  });
+  for (let p = 0; p < expected.length; p++) assert.deepEqual(seen[p], expected[p], `partition ${p} (shard ${owners[p]}) reads back what was produced`);
+}
+
+/** kafkajs clients on a front-over-shards node, a topic spread over its shards, and what each partition's owner is. */
+export interface KafkajsOnFront {
+  producer: Producer;
+  consumer: Consumer;
+  /** The shard owning each partition of the topic (both shards own some). */
+  owners: number[];
+  /** Disconnects the clients. */
+  disconnect(): Promise<void>;
+}
+
+/**
+ * Connects a kafkajs producer, admin and consumer (group `<clientId>-check`) to `node`, creates `topic` with
+ * `partitions` partitions and checks that they lie on both shards.
+ */
+export async function kafkajsOnFront(node: FrontOverShards, clientId: string, topic: string, partitions: number): Promise<KafkajsOnFront> {
+  const kafka = new Kafka({ clientId, brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const admin = kafka.admin();
+  const consumer = kafka.consumer({ groupId: `${clientId}-check` });
+  const disconnect = async () => {
+    await consumer.disconnect().catch(() => {});
+    await producer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+  };
+  try {
+    await admin.connect();
+    await producer.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    const owners = Array.from({ length: partitions }, (_, p) => node.ownerOf(topic, p));
+    assert.deepEqual(new Set(owners), new Set([0, 1]), `partitions on both shards: ${owners}`);
+    return { producer, consumer, owners, disconnect };
+  } catch (e) {
+    await disconnect();
+    throw e;
   }
 }

@@ -2,7 +2,7 @@
  * The sharded test pass (tests/run.ts, docs/sharding.md): under `RUNNEL_TEST_SHARDS=2` the shared helpers start nodes
  * with 2 shards: `startTestBroker` a `runnel start --shards 2` process that serves clients and creates topics over
  * the wire, and refuses, by name, a test that reaches into the in-process Broker; `startBrokerProcess` adds
- * `--shards 2` except for a broker of an etcd cluster.
+ * `--shards 2`, to a broker of an etcd cluster too.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ test("RUNNEL_TEST_SHARDS: the count, and the --shards argument added to runnel s
   assert.deepEqual(testShardArgs(["--port", "0"], 2), ["--shards", "2"]);
   assert.deepEqual(testShardArgs(["--port", "0"], 1), []);
   assert.deepEqual(testShardArgs(["--shards", "3"], 2), [], "a test that names its shard count keeps it");
-  assert.deepEqual(testShardArgs(["-o", "metadata.etcd.endpoints=http://127.0.0.1:2379"], 2), [], "a broker of an etcd cluster runs one shard");
+  assert.deepEqual(testShardArgs(["-o", "metadata.etcd.endpoints=http://127.0.0.1:2379"], 2), ["--shards", "2"], "a broker of an etcd cluster runs sharded too");
 });
 
 test("startTestBroker under RUNNEL_TEST_SHARDS=2 serves a sharded node: topics over the wire, one broker seen, in-process use refused", { timeout: 120_000 }, async () => {

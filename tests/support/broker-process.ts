@@ -46,11 +46,11 @@ export function testShards(env: Record<string, string | undefined> = process.env
 }
 
 /**
- * The `--shards` argument {@link testShards} adds to `runnel start` arguments: none when 1, when the arguments set the
- * count themselves, or for a broker of an etcd cluster (which runs one shard).
+ * The `--shards` argument {@link testShards} adds to `runnel start` arguments (brokers of an etcd cluster too): none
+ * when 1, or when the arguments set the count themselves.
  */
 export function testShardArgs(args: readonly string[], shards = testShards()): string[] {
-  if (shards === 1 || args.some((a) => a === "--shards" || a.startsWith("runnel.shards=") || a.startsWith("metadata.etcd.endpoints="))) return [];
+  if (shards === 1 || args.some((a) => a === "--shards" || a.startsWith("runnel.shards="))) return [];
   return ["--shards", String(shards)];
 }
 

@@ -32,7 +32,7 @@ function leaderOf(b: Broker, topic: string, partitionOf: (partitions: number) =>
   const partitions = b.topicsByName.get(topic)?.partitions ?? [];
   if (partitions.length === 0) return undefined;
   const leader = partitions[partitionOf(partitions.length)].leader;
-  return b.clusterBrokers(listenerName).find((x) => x.nodeId === leader);
+  return b.clusterBroker(leader, listenerName);
 }
 
 /** Builds the FindCoordinator handler. */

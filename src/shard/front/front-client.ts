@@ -76,7 +76,7 @@ export class FrontClient {
     try {
       const ch = await this.channel(shard);
       if (ch.forwardFrame === undefined) return null;
-      const answer = await ch.forwardFrame<T>(ctx.header.requestApiKey, ctx.apiVersion, frame.body, { move: frame.movable, noResponse, timeoutMs: SHARD_REQUEST_TIMEOUT_MS });
+      const answer = await ch.forwardFrame<T>(ctx.header.requestApiKey, ctx.apiVersion, frame.body, { move: frame.movable, read: frame.read, noResponse, timeoutMs: SHARD_REQUEST_TIMEOUT_MS });
       return { answer };
     } finally {
       this.sending--;

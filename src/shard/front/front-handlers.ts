@@ -37,13 +37,16 @@ import type { FetchSessionCache } from "../../broker/fetch-sessions.ts";
 import type { ApiVersionsResponse } from "../../protocol/generated/18_api_versions.ts";
 import type { DescribeLogDirsResponse, DescribeLogDirsResponseDescribeLogDirsResult } from "../../protocol/generated/35_describe_log_dirs.ts";
 import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from "../../protocol/generated/27_write_txn_markers.ts";
-import { ApiKey } from "../../protocol/generated/index.ts";
+import { API_CODECS, ApiKey, requestHeaderVersion } from "../../protocol/generated/index.ts";
+import { writeRequestHeader } from "../../protocol/generated/headers.ts";
+import { Writer } from "../../protocol/wire.ts";
+import { Buffer } from "node:buffer";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
 import { FrontClient } from "./front-client.ts";
 import { ConnectionError } from "../../client/client-errors.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
-import type { PortBuffers } from "../../platform/port-connection.ts";
+import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES, type PortBuffers } from "../../platform/port-connection.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
@@ -84,9 +87,17 @@ export class FrontRouter {
   producesForwarded = 0;
   /** Of those, frames whose buffer could move to the shard's thread without a copy (nothing else in it). */
   produceFramesMoved = 0;
+  /** Socket reads holding several forwarded frames whose buffer moved with the last of them (the others copied out first). */
+  produceReadsMoved = 0;
+  /** Parts of split Produce requests (and acks=0 ones) sent to their shard as frames in the front's buffers. */
+  producePartsFramed = 0;
+  /** Of those, parts for which no buffer had come back (a fresh one was allocated). */
+  producePartBuffersFresh = 0;
+  /** Encodes {@link FrontRouter.partFrame}s. */
+  private readonly partWriter = new Writer(64 * 1024);
 
   constructor(readonly deps: FrontHandlerDeps) {
-    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD);
+    this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD, deps.shards.clustered === true);
   }
 
   /** The channels of the request's client connection (created on its first request). */
@@ -124,7 +135,7 @@ export class FrontRouter {
   /** The node as the request's client sees it (the endpoint of the listener it came in on). */
   face(ctx: RequestContext): NodeFace {
     const id = this.deps.identity;
-    return { nodeId: id.nodeId, rack: id.rack, ...id.endpoint(ctx.session?.listenerName ?? "") };
+    return { nodeId: id.nodeId, rack: id.rack, ...id.endpoint(ctx.session?.listenerName ?? ""), clustered: this.deps.shards.clustered === true };
   }
 
   /** Sends the request unchanged to `shard`. */
@@ -136,6 +147,37 @@ export class FrontRouter {
   fanOut<T>(ctx: RequestContext, parts: Iterable<[number, unknown]>): Promise<T[]> {
     const c = this.client(ctx);
     return Promise.all([...parts].map(([shard, body]) => c.send<T>(ctx, shard, body)));
+  }
+
+  /**
+   * `part`, a Produce for `shard` cut from the request of `ctx`, as a request frame body (the client's header, then
+   * `part`) copied into one of the front's frame buffers, which moves to the shard's thread and comes back when its
+   * handler is done; null when it is too small for a message of its own, or `shard` is reached inside this thread.
+   */
+  partFrame(ctx: RequestContext, shard: number, part: ProduceRequest): Uint8Array | null {
+    const buffers = this.deps.frameBuffers;
+    if (buffers === undefined || shard === this.deps.shards.inThread) return null;
+    let records = 0;
+    for (const t of part.topicData) for (const p of t.partitionData) records += p.records?.length ?? 0;
+    if (records < PORT_CONNECTION_OWN_FRAME_MIN_BYTES) return null;
+    const w = this.partWriter;
+    w.beginMessage();
+    writeRequestHeader(w, requestHeaderVersion(ApiKey.Produce, ctx.apiVersion), ctx.header);
+    API_CODECS[ApiKey.Produce]!.writeRequest(w, ctx.apiVersion, part);
+    const n = w.length();
+    const chunks = w.finish();
+    let buf = buffers.take(n);
+    if (buf === null) {
+      this.producePartBuffersFresh++;
+      buf = Buffer.allocUnsafeSlow(n).buffer as ArrayBuffer;
+    }
+    const body = new Uint8Array(buf, 0, n);
+    let at = 0;
+    for (const c of chunks) {
+      body.set(c, at);
+      at += c.length;
+    }
+    return body;
   }
 
   /** Every shard's id. */
@@ -163,6 +205,23 @@ async function forwardProduce(ctx: RequestContext, shard: number, req: any, f: F
   return rewriteProduce(res as any, f.face(ctx));
 }
 
+/**
+ * Sends `part`, a Produce for `shard` cut from the client's request, in a frame buffer of the front's when it is large
+ * ({@link FrontRouter.partFrame}: one copy into recycled memory, moved to the shard's thread and given back), else
+ * encoded with the rest of its turn.
+ */
+async function sendProducePart(ctx: RequestContext, shard: number, part: ProduceRequest, f: FrontRouter): Promise<ProduceResponse> {
+  const body = f.partFrame(ctx, shard, part);
+  if (body !== null) {
+    const sent = await f.client(ctx).forwardFrame<ProduceResponse>(ctx, shard, { body, movable: true, release: () => {} }, false);
+    if (sent !== null) {
+      f.producePartsFramed++;
+      return sent.answer;
+    }
+  }
+  return f.client(ctx).send<ProduceResponse>(ctx, shard, part);
+}
+
 /** A partition request split by owning shard; the answers merged. */
 function byPartition(apiKey: number): Route {
   const shape = PARTITION_SHAPES[apiKey];
@@ -179,14 +238,15 @@ function byPartition(apiKey: number): Route {
     if (apiKey === ApiKey.Produce && req.acks === 0) {
       // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
       // client's connection, as one broker does (the client has no response to read the error from either way).
-      const answers = await f.fanOut<ProduceResponse>(ctx, parts.map(([s, body]) => [s, { ...(body as ProduceRequest), acks: 1 }]));
+      const answers = await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, { ...(body as ProduceRequest), acks: 1 }, f)));
       for (const t of answers.flatMap((a) => a.responses)) {
         const failed = t.partitionResponses.find((p) => p.errorCode !== 0);
         if (failed !== undefined) return new CloseConnection(`an acks=0 produce to ${t.name || "a topic id"} failed with error code ${failed.errorCode}`);
       }
       return NO_RESPONSE;
     }
-    const merged = mergeTopics(await f.fanOut<Record<string, any>>(ctx, parts), shape.resTopics, shape.resParts);
+    const answers = apiKey === ApiKey.Produce ? await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, body as ProduceRequest, f))) : await f.fanOut<Record<string, any>>(ctx, parts);
+    const merged = mergeTopics(answers as Record<string, any>[], shape.resTopics, shape.resParts);
     return apiKey === ApiKey.Produce ? rewriteProduce(merged as any, f.face(ctx)) : merged;
   };
 }
@@ -268,15 +328,23 @@ function renameBrokers<T extends { resourceType: number; resourceName: string }>
   return list.map((r) => (BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === from ? { ...r, resourceName: to } : r));
 }
 
-/** DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own. */
+/**
+ * DescribeConfigs: the home shard describes, the node's broker resources asked of it as its own (a clustered node's
+ * shards run with the node's id: nothing to rename).
+ */
 const describeConfigs: Route = async (ctx, req, f) => {
+  if (f.deps.shards.clustered === true) return f.forward(ctx, f.routing.home, req);
   const self = String(f.deps.identity.nodeId);
   const res = await f.forward<{ results: { resourceType: number; resourceName: string }[] }>(ctx, f.routing.home, { ...req, resources: renameBrokers(req.resources, self, String(f.routing.home)) });
   return { ...res, results: renameBrokers(res.results, String(f.routing.home), self) };
 };
 
-/** AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to every shard. */
+/**
+ * AlterConfigs / IncrementalAlterConfigs: as the home shard's answer; a change to the node's broker resource goes to
+ * every shard (a clustered node's: to the home shard, whose write to etcd every shard's broker applies as its own).
+ */
 const alterConfigs: Route = async (ctx, req, f) => {
+  if (f.deps.shards.clustered === true) return f.forward(ctx, f.routing.home, req);
   const self = String(f.deps.identity.nodeId);
   const own = req.resources.filter((r: { resourceType: number; resourceName: string }) => BROKER_RESOURCE_TYPES.has(r.resourceType) && r.resourceName === self);
   const others = f.allShards().filter((s) => s !== f.routing.home && own.length > 0);
@@ -292,32 +360,37 @@ function replicasForShards(ids: readonly number[], nodeId: number, owner: number
   return ids.map((id) => (id === nodeId ? owner : id));
 }
 
+/** The replica-naming requests of a clustered node go on unchanged: its shards take the cluster's broker ids. */
+function forwardedAsIs(route: Route): Route {
+  return (ctx, req, f) => (f.deps.shards.clustered === true ? f.forward(ctx, f.routing.home, req) : route(ctx, req, f));
+}
+
 /**
  * CreateTopics: a manual assignment naming the node names the home shard, which takes one naming only itself as a plain
  * partition count (a single node's rule) and places the partitions on their shards.
  */
-const createTopics: Route = (ctx, req, f) => {
+const createTopics: Route = forwardedAsIs((ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, assignments: t.assignments.map((a: any) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, f.routing.home) })) }));
   return f.forward(ctx, f.routing.home, { ...req, topics });
-};
+});
 
 /** CreatePartitions: manual assignments naming the node name the shard placement gives each new partition. */
-const createPartitions: Route = (ctx, req, f) => {
+const createPartitions: Route = forwardedAsIs((ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => {
     const existing = f.deps.shards.metadata.topic(t.name)?.partitions ?? 0;
     return t.assignments === null ? t : { ...t, assignments: t.assignments.map((a: any, i: number) => ({ ...a, brokerIds: replicasForShards(a.brokerIds, nodeId, shardOf(t.name, existing + i, f.deps.shards.count)) })) };
   });
   return f.forward(ctx, f.routing.home, { ...req, topics });
-};
+});
 
 /** AlterPartitionReassignments: a target naming the node names the partition's shard (the node's only replica). */
-const alterPartitionReassignments: Route = (ctx, req, f) => {
+const alterPartitionReassignments: Route = forwardedAsIs((ctx, req, f) => {
   const { nodeId } = f.deps.identity;
   const topics = req.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.replicas === null ? p : { ...p, replicas: replicasForShards(p.replicas, nodeId, f.routing.partitionOwner(t.name, p.partitionIndex)) })) }));
   return f.forward(ctx, f.routing.home, { ...req, topics });
-};
+});
 
 /** WriteTxnMarkers: each marker's partitions to their owners; every marker answered with all of its partitions. */
 const writeTxnMarkers: Route = async (ctx, req: WriteTxnMarkersRequest, f) => {

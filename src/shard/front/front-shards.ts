@@ -34,6 +34,10 @@ export interface FrontShards {
   readonly metadata: FrontMetadata;
   /** The shard for metadata-wide requests and what no shard owns (default 0; a shard's own front: itself). */
   readonly home?: number;
+  /** The shard reached inside this thread (a shard thread's front to its own broker, no port), if any. */
+  readonly inThread?: number;
+  /** The node is a broker of an etcd cluster: partitions go to their `shardOf` shard and sibling ids name the node (src/shard/cluster-siblings.ts). */
+  readonly clustered?: boolean;
   /**
    * Opens a channel to shard `shard` speaking for `client` (closing it ends whatever waits on it); `buffers`: the
    * front's frame buffers, which forwarded Produce frames are copied into and come back to.

@@ -109,6 +109,8 @@ export class Front {
           onConnectionClosed: (session, remote) => router.connectionClosed(session, remote),
           reusePort: d.reusePort ?? false,
           framePool,
+          followReads: true,
+          onReadMoved: () => router.produceReadsMoved++,
         });
         listeners.set(def.name, l);
       }

@@ -1,7 +1,10 @@
 /**
  * The shards' internal node ids (0..N-1) rewritten to the node's own `node.id`, and their endpoints to the
- * listener the client connected to, in every response that names brokers: clients see exactly one broker.
+ * listener the client connected to, in every response that names brokers: clients see exactly one broker. On a
+ * broker of an etcd cluster (`NodeFace.clustered`) the shards already answer with the cluster's real broker ids and
+ * endpoints; only the sibling ids that name another shard of this node (../cluster-siblings.ts) become the node.
  */
+import { isSiblingId } from "../cluster-siblings.ts";
 import type { MetadataResponse } from "../../protocol/generated/03_metadata.ts";
 import type { DescribeClusterResponse } from "../../protocol/generated/60_describe_cluster.ts";
 import type { FindCoordinatorResponse } from "../../protocol/generated/10_find_coordinator.ts";
@@ -20,6 +23,8 @@ export interface NodeFace {
   readonly port: number;
   /** `broker.rack`, or null. */
   readonly rack: string | null;
+  /** The node is a broker of an etcd cluster: other brokers' ids and endpoints stay. */
+  readonly clustered?: boolean;
 }
 
 /** Calls `fn` on every partition of `topics`. */
@@ -29,12 +34,19 @@ function eachPartition<P>(topics: readonly { partitions: readonly P[] }[], fn: (
 
 /** A broker id: any shard becomes the node; -1 (none) stays. */
 function node(face: NodeFace, id: number): number {
+  if (face.clustered) return isSiblingId(id) ? face.nodeId : id;
   return id >= 0 ? face.nodeId : id;
 }
 
-/** A replica list: the node once when any shard is named (a shard holds the only replica), else empty. */
+/** A replica list: the node once when any shard is named (a shard holds the only replica), else empty; in a cluster, sibling ids become the node. */
 function nodes(face: NodeFace, ids: readonly number[]): number[] {
+  if (face.clustered) return ids.some(isSiblingId) ? ids.map((id) => node(face, id)) : (ids as number[]);
   return ids.length > 0 ? [face.nodeId] : [];
+}
+
+/** Whether an answer's broker entry names a real broker (a sibling shard is never listed). */
+function realBroker(b: { nodeId?: number; brokerId?: number }): boolean {
+  return !isSiblingId(b.nodeId ?? b.brokerId ?? -1);
 }
 
 /** A nullable replica list (DescribeTopicPartitions' ELR fields). */
@@ -52,7 +64,7 @@ function leaderAndReplicas(p: { leaderId: number; replicaNodes: number[]; isrNod
 
 /** Metadata: one broker, the node as controller and as every partition's leader and replica. */
 export function rewriteMetadata(res: MetadataResponse, face: NodeFace): MetadataResponse {
-  res.brokers = [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
+  res.brokers = face.clustered ? res.brokers.filter(realBroker) : [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
   if (res.controllerId !== undefined) res.controllerId = node(face, res.controllerId);
   eachPartition(res.topics, (p) => leaderAndReplicas(p, face));
   return res;
@@ -61,20 +73,20 @@ export function rewriteMetadata(res: MetadataResponse, face: NodeFace): Metadata
 /** DescribeCluster: one broker, the node as controller. */
 export function rewriteDescribeCluster(res: DescribeClusterResponse, face: NodeFace): DescribeClusterResponse {
   if (res.errorCode !== 0) return res;
-  res.brokers = [{ brokerId: face.nodeId, host: face.host, port: face.port, rack: face.rack, isFenced: false }];
+  res.brokers = face.clustered ? res.brokers.filter(realBroker) : [{ brokerId: face.nodeId, host: face.host, port: face.port, rack: face.rack, isFenced: false }];
   res.controllerId = node(face, res.controllerId);
   return res;
 }
 
 /** FindCoordinator: every coordinator found is the node, at the client's listener. */
 export function rewriteFindCoordinator(res: FindCoordinatorResponse, face: NodeFace): FindCoordinatorResponse {
-  if (res.nodeId !== undefined && res.nodeId >= 0) {
+  if (res.nodeId !== undefined && res.nodeId >= 0 && (!face.clustered || isSiblingId(res.nodeId))) {
     res.nodeId = face.nodeId;
     res.host = face.host;
     res.port = face.port;
   }
   for (const c of res.coordinators ?? []) {
-    if (c.nodeId < 0) continue;
+    if (c.nodeId < 0 || (face.clustered && !isSiblingId(c.nodeId))) continue;
     c.nodeId = face.nodeId;
     c.host = face.host;
     c.port = face.port;
@@ -85,17 +97,25 @@ export function rewriteFindCoordinator(res: FindCoordinatorResponse, face: NodeF
 /** Produce: current-leader hints name the node, and the node's endpoint when any hint is given. */
 export function rewriteProduce(res: ProduceResponse, face: NodeFace): ProduceResponse {
   for (const t of res.responses) for (const p of t.partitionResponses) if (p.currentLeader !== undefined) p.currentLeader.leaderId = node(face, p.currentLeader.leaderId);
-  if (res.nodeEndpoints !== undefined && res.nodeEndpoints.length > 0) res.nodeEndpoints = [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
+  rewriteEndpoints(res, face);
   return res;
+}
+
+/** KIP-951 leader endpoints: the node alone; in a cluster, the real brokers named, with the node for a sibling. */
+function rewriteEndpoints(res: { nodeEndpoints?: { nodeId: number; host: string; port: number; rack: string | null }[] }, face: NodeFace): void {
+  if (res.nodeEndpoints === undefined || res.nodeEndpoints.length === 0) return;
+  const self = { nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack };
+  if (!face.clustered) res.nodeEndpoints = [self];
+  else if (res.nodeEndpoints.some((e) => isSiblingId(e.nodeId))) res.nodeEndpoints = [...res.nodeEndpoints.filter((e) => !isSiblingId(e.nodeId) && e.nodeId !== face.nodeId), self];
 }
 
 /** Fetch: current-leader hints name the node; no preferred read replica (the node is the only one). */
 export function rewriteFetch(res: FetchResponse, face: NodeFace): FetchResponse {
   eachPartition(res.responses, (p) => {
     if (p.currentLeader !== undefined) p.currentLeader.leaderId = node(face, p.currentLeader.leaderId);
-    if (p.preferredReadReplica !== undefined) p.preferredReadReplica = -1;
+    if (p.preferredReadReplica !== undefined) p.preferredReadReplica = face.clustered ? node(face, p.preferredReadReplica) : -1;
   });
-  if (res.nodeEndpoints !== undefined && res.nodeEndpoints.length > 0) res.nodeEndpoints = [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
+  rewriteEndpoints(res, face);
   return res;
 }
 

@@ -10,6 +10,7 @@ import { OFFSETS_TOPIC } from "../../group/offsets-topic-storage.ts";
 import { TRANSACTION_STATE_TOPIC } from "../../transactions/transaction-log.ts";
 import { transactionPartitionFor } from "../../transactions/transaction-coordinator.ts";
 import type { FrontMetadata } from "./front-shards.ts";
+import { shardOf } from "../placement.ts";
 
 /** The shard that answers what no shard owns. */
 export const DEFAULT_SHARD = 0;
@@ -31,11 +32,17 @@ export class ShardRouting {
     readonly count: number,
     /** The shard that answers what no shard owns, and the metadata-wide requests (a shard's own front: itself). */
     readonly home: number = DEFAULT_SHARD,
+    /** A broker of an etcd cluster: a known partition goes to its `shardOf` shard, which holds this node's replica if any (else answers as a non-replica). */
+    private readonly clustered = false,
   ) {}
 
-  /** The shard leading `topic`-`partition`, or {@link ShardRouting.home} when unknown or leaderless. */
+  /**
+   * The shard leading `topic`-`partition` (in a cluster: the one placed to hold this node's replica), or
+   * {@link ShardRouting.home} when unknown or leaderless.
+   */
   partitionOwner(topic: string | undefined, partition: number): number {
     if (topic === undefined) return this.home;
+    if (this.clustered) return this.metadata.partitionState(topic, partition) === undefined ? this.home : shardOf(topic, partition, this.count);
     const leader = this.metadata.partitionState(topic, partition)?.leader ?? -1;
     return leader >= 0 && leader < this.count ? leader : this.home;
   }
