@@ -11,7 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
+import { createInSyncTopic, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
 import { PYTHON, havePythonModule } from "../support/proc.ts";
 import { IdempotentProducer } from "../support/leader-kills.ts";
 
@@ -30,9 +30,7 @@ test("3 brokers of 2 shards: RF 3 in sync on every shard; acks=all records survi
     const kafka = new Kafka({ clientId: "sharded-cluster", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    const partitions = async () => (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions;
-    await until("every partition's ISR to hold three replicas", 60_000, async () => (await partitions()).every((p) => p.isr.length === 3));
+    const partitions = await createInSyncTopic(admin, TOPIC, PARTITIONS);
     const victim = (await partitions()).find((p) => p.partitionId === 0)!.leader;
 
     producer = IdempotentProducer.start(cluster.brokers.map((b) => b.bootstrap).join(","), TOPIC);

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type Admin, type PartitionMetadata } from "kafkajs";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
 import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 import { RawClient } from "./raw-client.ts";
@@ -109,6 +109,17 @@ export async function waitForRegistrations(cluster: TestCluster, count = 3, time
     }
     return true;
   });
+}
+
+/**
+ * Creates `topic` with `partitions` partitions, replication factor 3 and min.insync.replicas=2 through `admin`
+ * (connected) and waits until every ISR holds three replicas; answers the reader of its partitions' metadata.
+ */
+export async function createInSyncTopic(admin: Admin, topic: string, partitions: number): Promise<() => Promise<PartitionMetadata[]>> {
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor: 3, configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+  const read = async () => (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0].partitions;
+  await until(`every ISR of ${topic} to hold three replicas`, 60_000, async () => (await read()).every((p) => p.isr.length === 3));
+  return read;
 }
 
 /**
