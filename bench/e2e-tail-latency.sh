@@ -2,7 +2,7 @@
 # End-to-end latency at 100,000 records/s with acks=all (issue 15, "Tail latency"), RUNS times: each run starts
 # BINARY (default dist/runnel) on free ports with a fresh temp data dir and 4 partitions per topic, runs the
 # `bench e2e` command of bench/results/tail-latency.md against a new topic, stops the broker and prints one line:
-# the 1-minute load average before -> after, e2e p50/p99, the client-side breakdown (p99 of each part, see
+# the 1-minute load average before -> after, e2e p50/p90/p99, the client-side breakdown (p99 of each part, see
 # src/bench/e2e-breakdown.ts), the CPU seconds of producer, consumer and broker, and the broker's own figures
 # (bucket upper bounds from --broker-metrics). Extra arguments go to `bench e2e` (e.g. --acks 1 as a control).
 # The producer and consumer keep the client's defaults, as a Kafka user's would (batch.size 16384, linger.ms 5 as in
@@ -36,12 +36,13 @@ print(*[x.getsockname()[1] for x in s])')
 import json, os, sys
 r = json.load(sys.stdin); e = r["e2eLatencyMs"]; b = r.get("e2eBreakdownMs") or {}; k = r.get("broker") or {}
 def p99(name): return "%.2f" % b[name]["p99"] if name in b else "-"
+def p50(name): return "%.2f" % b[name]["p50"] if name in b else "-"
 def up(api, phase):
     v = (k.get(api) or {}).get(phase)
     return "<=%g" % v["p99"] if v else "-"
 stalls = b.get("producerWindowStalls") or {"count": 0, "max": 0}
-print("run %s | load %s | e2e p50 %.2f p99 %.2f ms | p99 of: batch age %s, beyond linger %s, timer late %s, window stalls %d (max %.1f), send->fetch response %s, in consumer %s, loop lag P %s C %s | CPU s P %s C %s B %s | broker p99: Produce own %s, fsync wait %s, Fetch own %s, woken path %s, fdatasync %s" % (
-    os.environ["RUN"], os.environ["LOAD"], e["p50"], e["p99"], p99("producerBatchAge"), p99("producerBeyondLinger"), p99("producerTimerLate"), stalls["count"], stalls["max"],
+print("run %s | load %s | e2e p50 %.2f p90 %.2f p99 %.2f ms | batch age p50 %s | p99 of: batch age %s, beyond linger %s, timer late %s, window stalls %d (max %.1f), send->fetch response %s, in consumer %s, loop lag P %s C %s | CPU s P %s C %s B %s | broker p99: Produce own %s, fsync wait %s, Fetch own %s, woken path %s, fdatasync %s" % (
+    os.environ["RUN"], os.environ["LOAD"], e["p50"], e["p90"], e["p99"], p50("producerBatchAge"), p99("producerBatchAge"), p99("producerBeyondLinger"), p99("producerTimerLate"), stalls["count"], stalls["max"],
     p99("sendToFetchResponse"), p99("inConsumer"), p99("producerLoopLag"), p99("consumerLoopLag"), b.get("producerCpuS", "-"), b.get("consumerCpuS", "-"),
     os.environ["BROKER_CPU"], up("produce", "own"), up("produce", "remote"), up("fetch", "own"), up("fetch", "wokenPath"),
     "<=%g" % k["fsync"]["p99"] if k.get("fsync") else "-"))'
