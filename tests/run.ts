@@ -241,6 +241,10 @@ const SHARDED_SUITES: string[] = [
   "tests/cluster/list-offsets-at-a-follower.test.ts",
   "tests/cluster/etcd-down-three-brokers-keep-serving.test.ts",
   "tests/cluster/network-partition-fences-old-leader.test.ts",
+  // byte-identical replicas and FindCoordinator at every broker; replication over a SASL_SSL inter-broker listener
+  // (each shard dials the other brokers with the node's inter-broker TLS and SASL)
+  "tests/cluster/three-brokers-replicate-byte-identical.test.ts",
+  "tests/cluster/three-brokers-replicate-over-sasl-ssl.test.ts",
 ];
 /** Shards of each node in the sharded pass. */
 const SHARDED_PASS_SHARDS = 2;

@@ -153,7 +153,13 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
       unsafeSkipFdatasync: unsafe.fs !== undefined,
       onFatal: (reason) => {
         log.error(`${reason}: stopping the node`);
-        void node.stop().catch((e) => log.error(`shutdown failed: ${(e as Error).message}`)).finally(() => exitAfterFatal(1));
+        // In an etcd cluster the node's registration goes too (its lease revoked), so its leaderships move at once.
+        void node
+          .stop()
+          .catch((e) => log.error(`shutdown failed: ${(e as Error).message}`))
+          .then(() => plane?.close())
+          .catch(() => {})
+          .finally(() => exitAfterFatal(1));
       },
     });
   } catch (e) {

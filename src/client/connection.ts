@@ -249,7 +249,10 @@ export class BrokerConnection implements BrokerChannel {
 
   /** See {@link BrokerChannel.close}. */
   close(): void {
-    this.fail(new ConnectionError(`connection to ${this.address} closed by the client`));
+    // Nothing waits for an answer: end gracefully, so that requests still queued behind a full socket (acks=0
+    // produces) are sent; with requests in flight their answers are given up, as before.
+    const graceful = this.pending.length === 0 && this.queued.length === 0;
+    this.fail(new ConnectionError(`connection to ${this.address} closed by the client`), graceful);
   }
 
   private send(q: Queued): void {
@@ -422,11 +425,11 @@ export class BrokerConnection implements BrokerChannel {
     while (this.queued.length > 0 && this.pending.length < this.maxInFlight && !this.isClosed) this.send(this.queued.shift()!);
   }
 
-  private fail(err: Error): void {
+  private fail(err: Error, graceful = false): void {
     if (this.isClosed) return;
     this.isClosed = true;
     this.closeReason = err.message;
-    this.conn?.close(false);
+    this.conn?.close(graceful);
     const pending = this.pending.splice(0);
     const queued = this.queued.splice(0);
     for (const p of pending) {

@@ -187,7 +187,9 @@ async function shardedApi(d: ShardedHttpDeps, routing: ShardRouting, req: HttpRe
       access.requireCluster(Op.DESCRIBE_CONFIGS);
       return jsonResponse(404, { error: "BROKER_NOT_AVAILABLE", message: `no broker ${name}` });
     }
-    const answer = await ask(d, METADATA_SHARD, req, access, { path: `/v1/brokers/${METADATA_SHARD}/configs` });
+    // A clustered node's shards run with the node's id; a single node's with their index.
+    const shardName = d.shards.clustered ? String(nodeId) : String(METADATA_SHARD);
+    const answer = await ask(d, METADATA_SHARD, req, access, { path: `/v1/brokers/${shardName}/configs` });
     if (answer.status !== 200) return passOn(answer);
     // The shard's own listener, node id and shard count are not the node's: show the node's settings.
     const nodeKeys = new Set([...NODE_ONLY_SETTINGS, "node.id", "broker.id"]);
@@ -216,7 +218,11 @@ async function shardedApi(d: ShardedHttpDeps, routing: ShardRouting, req: HttpRe
       return jsonResponse(200, { topics: bodies[0].topics.map((t: { name: string; size: number; messages: number }) => sum(t, byName.flatMap((mp) => mp.get(t.name) ?? []))) });
     }
     const topic = sum(bodies[0], bodies.slice(1));
-    topic.partitionDetails = topic.partitionDetails.map((p: { partition: number }) => asNode(bodies[routing.partitionOwner(name, p.partition)].partitionDetails[p.partition], nodeId));
+    // Each partition as its shard sees it; a clustered node's shards name the cluster's real brokers already.
+    topic.partitionDetails = topic.partitionDetails.map((p: { partition: number }) => {
+      const detail = bodies[routing.partitionOwner(name, p.partition)].partitionDetails[p.partition];
+      return d.shards.clustered ? detail : asNode(detail, nodeId);
+    });
     return jsonResponse(200, topic);
   }
   if (a === "topics" && parts.length === 3 && sub === "messages" && m === "GET") {
