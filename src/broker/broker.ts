@@ -118,6 +118,8 @@ export interface Topic {
 export interface ClusterView {
   /** The active controller's node id, or -1 when there is none. */
   controllerId(): number;
+  /** Resolves once an active controller is known: the broker says it listens only then (absent: it does not wait). */
+  controllerKnown?(): Promise<void>;
   /** This broker's epoch (its registration), or -1 while fenced. */
   brokerEpoch(): number;
   /** Places and writes a new topic (INVALID_REPLICATION_FACTOR beyond the registered brokers). */
@@ -458,6 +460,9 @@ export class Broker {
     }
     const spec = securities[0].def;
     await broker.registerSelf();
+    // In a cluster the controller is elected once some broker registered: a broker that says it listens names it in
+    // Metadata (controller -1 fails a Kafka admin client's controller requests).
+    await broker.cluster?.controllerKnown?.();
     const ms = (performance.now() - startedAt).toFixed(0);
     d.logger.info(
       `Runnel broker ${broker.nodeId} (cluster ${clusterId}) listening on ${[...broker.kafkaListeners].map(([name, l]) => `${name}://${l.listener.host}:${l.listener.port}`).join(", ")}, ` +

@@ -16,6 +16,7 @@ import { execWithShardedAllocatorSettings } from "../platform/allocator-settings
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
 import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
+import type { HttpTransport } from "../platform/http-client.ts";
 
 /** Help text for `runnel start`. */
 export const START_USAGE = `Usage: runnel start [options]
@@ -119,9 +120,10 @@ export function clusterEndpoints(config: BrokerConfig): string[] {
 
 /**
  * Runs a node of `runnel.shards` > 1 shards until SIGINT/SIGTERM (exit 0) or a shard's failure (exit 1), or a
- * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard.
+ * shard not stopped within `runnel.shards.stop.timeout.ms` (exit 1); `nodeDeps` lets tests inject a hung shard or
+ * a slow etcd (`etcdTransport`).
  */
-export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> = {}, etcdEndpoints: string[] = []): Promise<number> {
+export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, nodeDeps: Pick<ShardedNodeDeps, "shardWorkerModule"> & { etcdTransport?: HttpTransport } = {}, etcdEndpoints: string[] = []): Promise<number> {
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
@@ -140,14 +142,14 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
     if (etcdEndpoints.length > 0) {
       // The shards hear of each new controller as the main thread's watch sees it (once they run).
       const controllerWatchers = new Set<(id: number) => void>();
-      plane = await startControlPlane(config, etcdEndpoints, (id) => controllerWatchers.forEach((w) => w(id)));
+      plane = await startControlPlane(config, etcdEndpoints, (id) => controllerWatchers.forEach((w) => w(id)), nodeDeps.etcdTransport);
       const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
       config.values.set("cluster.id", clusterId);
       const p = plane;
       cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem(), watchController: (w) => void controllerWatchers.add(w) };
     }
     node = await startShardedNode(config, {
-      ...nodeDeps,
+      shardWorkerModule: nodeDeps.shardWorkerModule,
       cluster,
       logger: log,
       unsafeSkipFdatasync: unsafe.fs !== undefined,
@@ -192,12 +194,13 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
 }
 
 /** Starts the etcd control plane of cluster mode (the broker then keeps its metadata in its store). */
-async function startControlPlane(config: BrokerConfig, endpoints: string[], onControllerChange?: (controllerId: number) => void): Promise<ControlPlane> {
+async function startControlPlane(config: BrokerConfig, endpoints: string[], onControllerChange?: (controllerId: number) => void, transport?: HttpTransport): Promise<ControlPlane> {
   const log = consoleLogger;
   // Loaded only in cluster mode: a single-node broker never loads the etcd client and the controller.
   const { ControlPlane } = await import("../cluster/control-plane.ts");
   return await ControlPlane.start({
     endpoints,
+    transport,
     nodeId: config.nodeId,
     sessionTimeoutMs: config.num("broker.session.timeout.ms"),
     uncleanLeaderElectionEnable: config.bool("unclean.leader.election.enable"),
@@ -217,6 +220,7 @@ async function startControlPlane(config: BrokerConfig, endpoints: string[], onCo
 export function clusterView(plane: ControlPlane): ClusterView {
   return {
     controllerId: () => plane.controllerId,
+    controllerKnown: () => plane.controllerKnown(),
     brokerEpoch: () => plane.store.brokerEpoch,
     createTopic: (req) => plane.createTopic(req),
     createPartitions: (name, count, manual) => plane.createPartitions(name, count, manual),

@@ -135,6 +135,11 @@ export class ControlPlane {
     return this.election.current.controllerId;
   }
 
+  /** Resolves once this broker's watch knows an active controller (after registering, its campaign or another's). */
+  controllerKnown(): Promise<void> {
+    return this.election.controllerKnown();
+  }
+
   /**
    * Creates a topic in the cluster. On the active controller, the controller does it (its placement, fenced by the
    * controller epoch). Elsewhere this broker writes it itself with the controller's placement function over the

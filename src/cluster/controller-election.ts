@@ -50,6 +50,7 @@ export class ControllerElection {
   private activeEpoch = -1;
   private campaigning = false;
   private closed = false;
+  private awaitingController: (() => void)[] = [];
 
   constructor(client: EtcdClient, keys: ClusterKeys, opts: ControllerElectionOptions) {
     this.client = client;
@@ -69,6 +70,12 @@ export class ControllerElection {
   /** The controller as last seen. */
   get current(): ControllerView {
     return this.view;
+  }
+
+  /** Resolves once a controller is known (at once when one is): it may still change, or be gone again, later. */
+  controllerKnown(): Promise<void> {
+    if (this.view.controllerId >= 0) return Promise.resolve();
+    return new Promise((resolve) => this.awaitingController.push(resolve));
   }
 
   /** Whether this broker is the active controller. */
@@ -105,6 +112,7 @@ export class ControllerElection {
     if (changed) this.view = view;
     this.setActive(mine && !this.closed ? view.epoch : -1);
     if (changed) this.opts.onChange?.(view);
+    if (view.controllerId >= 0 && this.awaitingController.length > 0) for (const w of this.awaitingController.splice(0)) w();
     if (!kv && this.opts.candidate && this.lease && !this.closed) void this.campaign();
   }
 

@@ -219,6 +219,14 @@ export class ShardSet {
     const shards: HostedShard[] = [];
     const quotaSensors = { rates: sharedQuotaTable().buffer, mutations: sharedQuotaTable().buffer };
     const started: Promise<void>[] = [];
+    // The cluster's active controller as the node's watch sees it, in memory every shard reads: a shard's broker reads
+    // it synchronously (Metadata, DescribeCluster), so every shard names the new controller the moment the watch sees
+    // it, as one broker reading its control plane does (a message per change left a shard naming the one before).
+    const controllerCell = cluster === undefined ? undefined : new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    if (cluster !== undefined && controllerCell !== undefined) {
+      Atomics.store(controllerCell, 0, cluster.view.controllerId());
+      cluster.watchController((id) => Atomics.store(controllerCell, 0, id));
+    }
     let fatal = (reason: string) => opts.onFatal?.(reason);
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
@@ -254,8 +262,7 @@ export class ShardSet {
           });
         }),
       );
-      if (cluster !== undefined) link.post({ t: "controller", id: cluster.view.controllerId() });
-      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId, cluster !== undefined), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors, maxOpenLogFiles: fds.logFilesPerShard, ...(cluster === undefined ? {} : { cluster: { nodeId: config.nodeId, nodeSettings: [...config.values] } }) };
+      const init: ShardInit = { index: k, count, settings: shardSettings(config, k, clusterId, cluster !== undefined), unsafeSkipFdatasync: opts.unsafeSkipFdatasync === true, quotaSensors, maxOpenLogFiles: fds.logFilesPerShard, ...(cluster === undefined || controllerCell === undefined ? {} : { cluster: { nodeId: config.nodeId, nodeSettings: [...config.values], controller: controllerCell.buffer as SharedArrayBuffer } }) };
       let worker: WorkerHandle<unknown, never> | null = null;
       let run: Promise<void> | null = null;
       if (opts.inThread) run = runShard(init, shardPort, logger);
@@ -270,10 +277,6 @@ export class ShardSet {
       }
       shards.push({ index: k, link, worker, stopped, run });
     }
-    // The shards' brokers read the controller id synchronously: the host tells them each change its watch sees.
-    cluster?.watchController((id) => {
-      for (const s of shards) s.link.post({ t: "controller", id });
-    });
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
     try {

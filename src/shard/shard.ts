@@ -49,9 +49,10 @@ export interface ShardInit {
   maxOpenLogFiles?: number;
   /**
    * The node is a broker of an etcd cluster: the shard's broker runs with the node's id among the cluster's brokers
-   * (./cluster-siblings.ts) and reaches the others as the node would (its inter-broker listener, TLS and SASL).
+   * (./cluster-siblings.ts) and reaches the others as the node would (its inter-broker listener, TLS and SASL);
+   * `controller` holds the cluster's active controller id (an Int32Array cell the host writes at each change).
    */
-  cluster?: { nodeId: number; nodeSettings: [string, string][] };
+  cluster?: { nodeId: number; nodeSettings: [string, string][]; controller: SharedArrayBuffer };
 }
 
 /**
@@ -115,9 +116,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   // The broker id this shard's broker runs with: its index in a node, the node's id in an etcd cluster.
   const selfId = siblings?.nodeId ?? init.index;
   const metadata = MetadataMirror.open(link, siblings);
-  // A clustered shard's controller id: the cluster's active controller as the host last told it.
-  let controller = -1;
-  if (siblings !== undefined) link.on("controller", (m) => (controller = m.id as number));
+  // A clustered shard's controller id: the cluster's active controller as the node's watch sees it (shared memory).
+  const controllerCell = init.cluster === undefined ? null : new Int32Array(init.cluster.controller);
   let askStop!: () => void;
   const stopAsked = new Promise<void>((r) => (askStop = r));
   link.on("stop", () => askStop());
@@ -196,7 +196,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
-      cluster: shardClusterView(link, selfId, mirror, offlineReplicas, siblings === undefined ? undefined : () => controller),
+      cluster: shardClusterView(link, selfId, mirror, offlineReplicas, controllerCell === null ? undefined : () => Atomics.load(controllerCell, 0)),
       listen,
       dial,
       onFatal: (reason) => link.post({ t: "fatal", reason }),

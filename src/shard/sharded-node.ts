@@ -95,6 +95,9 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // A broker of an etcd cluster: the node's one registration, with the listeners its fronts serve.
     const endpoints = listenerDefs(config).map((def) => ({ name: def.name, ...front.identity.endpoint(def.name), securityProtocol: def.securityProtocol }));
     await deps.cluster?.register({ nodeId: config.nodeId, brokerEpoch: 0, rack: config.raw("broker.rack"), endpoints });
+    // The controller is elected once a broker registered: as one broker does, the node says it listens (and is ready)
+    // once its shards name it in Metadata (controller -1 fails a Kafka admin client's controller requests).
+    await deps.cluster?.view.controllerKnown?.();
     // Ready (`/v1/ready`) and logged once every accepting thread listens, so that a client, probe or test helper
     // that waits for either finds every thread's listener in place.
     if (backend !== null) http?.attach(backend);
