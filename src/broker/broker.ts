@@ -289,7 +289,8 @@ export class Broker {
     this.logger = deps.logger;
     this.random = deps.random;
     this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
-    this.producerIds = new ProducerIdAllocator(deps.fs, config.logDirs.map((p) => nodePath.resolve(p))[0]);
+    // A shard (suffixed root files) never reads the node's producer id file: the shard host keeps it.
+    this.producerIds = new ProducerIdAllocator(deps.fs, share.suffix === "" ? config.logDirs.map((p) => nodePath.resolve(p))[0] : null);
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
     this.scramCredentials = new ScramCredentialStore(metadata, (r) => this.putConfigRecord(r));
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));

@@ -7,7 +7,10 @@
  *   give the same id to two producers (their batches would otherwise be taken for duplicates of each other and
  *   acknowledged without being written). The next block is fetched while half of the current one is left; when none
  *   is at hand {@link ProducerIdAllocator.next} throws the retriable COORDINATOR_LOAD_IN_PROGRESS, as Kafka's broker
- *   answers while its block request to the controller is pending.
+ *   answers while its block request to the controller is pending;
+ * - a shard of a node has no file of its own: its blocks come through the shard host, which alone reads and writes
+ *   the node's file (read before any shard starts) and keeps the node's floor. A shard reading the file while the
+ *   host renames a new block over it could fail (ENOENT on a FUSE or network file system) and stop the node's start.
  */
 import * as nodePath from "node:path";
 import type { FileSystem } from "../platform/fs.ts";
@@ -25,7 +28,8 @@ export class ProducerIdAllocator {
   private blockEnd: bigint;
   /** The first id this broker's own file never handed out (ids a cluster must not hand out again). */
   private localEnd: bigint;
-  private readonly path: string;
+  /** The block file, or null for a shard of a node (its host keeps the node's file). */
+  private readonly path: string | null;
   private readonly fs: FileSystem;
   /** Where blocks come from: this broker's file, or the cluster once {@link useClusterBlocks} is called. */
   private source: ProducerIdBlockSource;
@@ -35,10 +39,14 @@ export class ProducerIdAllocator {
   private spare: bigint | null = null;
   private fetching: Promise<void> | null = null;
 
-  constructor(fs: FileSystem, dir: string) {
+  /**
+   * `dir`: the log dir holding this broker's block file; null for a shard of a node, which never touches the node's
+   * file (its blocks come through the host: {@link useClusterBlocks}).
+   */
+  constructor(fs: FileSystem, dir: string | null) {
     this.fs = fs;
-    this.path = `${dir}/__runnel_producer_ids`;
-    const start = fs.exists(this.path) ? BigInt(new TextDecoder().decode(fs.readFile(this.path)).trim()) : 0n;
+    this.path = dir === null ? null : `${dir}/__runnel_producer_ids`;
+    const start = this.path !== null && fs.exists(this.path) ? BigInt(new TextDecoder().decode(fs.readFile(this.path)).trim()) : 0n;
     this.next_ = start;
     this.blockEnd = start;
     this.localEnd = start;
@@ -51,11 +59,17 @@ export class ProducerIdAllocator {
    * the first. Also the block source of a node's shards (served by the shard host from the node's file).
    */
   async reserveInFile(size: bigint, floor = 0n): Promise<bigint> {
+    if (this.path === null) throw new Error("a shard has no producer id file: its blocks come from the shard host");
     const first = this.fileReservedEnd > floor ? this.fileReservedEnd : floor;
     this.fileReservedEnd = first + size;
     await this.fs.writeFileAtomicAsync(this.path, new TextEncoder().encode(`${this.fileReservedEnd}\n`), "reserve");
     await this.fs.syncDirAsync(nodePath.dirname(this.path));
     return first;
+  }
+
+  /** The first id this broker's file never reserved: the floor of the ids a cluster may hand out to this node. */
+  get fileEnd(): bigint {
+    return this.fileReservedEnd;
   }
 
   /**

@@ -84,7 +84,7 @@ export interface ShardCluster {
 }
 
 /** Host side: the cluster operations a clustered node's shards call, served by the node's control plane. */
-function clusterService(view: ClusterView) {
+function clusterService(view: ClusterView, producerIdFloor: bigint) {
   return (_shard: number, op: string, args: unknown[]): Promise<unknown> => {
     switch (op) {
       case "cluster.createTopic":
@@ -97,8 +97,11 @@ function clusterService(view: ClusterView) {
         return view.alterReassignment(...(args as Parameters<ClusterView["alterReassignment"]>));
       case "cluster.electLeaders":
         return view.electLeaders(...(args as Parameters<ClusterView["electLeaders"]>));
-      case "cluster.reserveProducerIds":
-        return view.reserveProducerIds(...(args as Parameters<ClusterView["reserveProducerIds"]>));
+      case "cluster.reserveProducerIds": {
+        // Never below the ids the node's own file handed out before it joined (shards never read that file).
+        const [size, floor] = args as Parameters<ClusterView["reserveProducerIds"]>;
+        return view.reserveProducerIds(size, floor > producerIdFloor ? floor : producerIdFloor);
+      }
     }
     return Promise.reject(new Error(`unknown shard cluster operation ${op}`));
   };
@@ -207,7 +210,8 @@ export class ShardSet {
         },
       });
     }
-    // Shards ask for producer id blocks concurrently: one file write at a time, each after the one before.
+    // The node's producer id file, read here before any shard starts: the shards never read it (a read racing the
+    // rename of a new block could fail), they ask for blocks, one file write at a time, each after the one before.
     const producerIds = new ProducerIdAllocator(fs, dirs[0]);
     let reserving: Promise<unknown> = Promise.resolve();
     const reserve = (size: bigint, floor: bigint): Promise<bigint> => {
@@ -215,7 +219,7 @@ export class ShardSet {
       reserving = next.catch(() => undefined);
       return next;
     };
-    const service = cluster === undefined ? shardClusterService(store as LocalMetadataStore, count, reserve, () => Date.now()) : clusterService(cluster.view);
+    const service = cluster === undefined ? shardClusterService(store as LocalMetadataStore, count, reserve, () => Date.now()) : clusterService(cluster.view, producerIds.fileEnd);
     const shards: HostedShard[] = [];
     const quotaSensors = { rates: sharedQuotaTable().buffer, mutations: sharedQuotaTable().buffer };
     const started: Promise<void>[] = [];
