@@ -19,6 +19,7 @@ import { ClusterKeys } from "../../src/cluster/cluster-keys.ts";
 import { ControlPlane } from "../../src/cluster/control-plane.ts";
 import { ETCD_SKIP_REASON, sharedTestEtcd } from "../support/etcd.ts";
 import { LISTENING_LINE, ROOT } from "../support/broker-process.ts";
+import { signalChild } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { slowControllerCampaign } from "./fixtures/slow-controller-campaign.ts";
 
@@ -75,10 +76,10 @@ test("a sharded broker of an etcd cluster says it listens only once its shards n
     const port = await listening;
     assert.match(log, /controller campaign held back/, "the controller campaign was held back");
     assert.equal(await controllerOf(port), 62, `the first Metadata names the controller\n${log.slice(-2000)}`);
-    child.kill("SIGTERM");
+    signalChild(child, "SIGTERM"); // by pid: Deno's child.kill() reports the exit as by signal
     assert.equal(await exited, 0, log.slice(-3000));
   } finally {
-    if (child.exitCode === null) child.kill("SIGKILL");
+    if (child.exitCode === null) signalChild(child, "SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
