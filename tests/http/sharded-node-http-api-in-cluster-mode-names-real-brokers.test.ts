@@ -7,29 +7,23 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { ControlPlane } from "../../src/cluster/control-plane.ts";
 import { ETCD_SKIP_REASON, sharedTestEtcd } from "../support/etcd.ts";
-import { startBrokerProcess } from "../support/broker-process.ts";
-import { httpJson, waitUntilReady } from "../support/http-broker.ts";
+import { startShardedHttpNode, type ShardedHttpNode } from "../support/sharded-http-node.ts";
+import { httpJson } from "../support/http-broker.ts";
 import { until } from "../support/cluster-processes.ts";
 
 const skip = ETCD_SKIP_REASON;
 const ctx = sharedTestEtcd();
-const HTTP_LINE = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/;
 const NODE_ID = 31;
 
 test("a sharded node in an etcd cluster: /v1/topics/{name} names the real leaders and replicas, /v1/brokers/{node.id}/configs describes the node", { skip, timeout: 180_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-sharded-http-cluster-"));
   const other = await ControlPlane.start({ endpoints: [ctx.etcd.endpoint], nodeId: 32, controllerCandidate: false });
-  let node: Awaited<ReturnType<typeof startBrokerProcess>> | null = null;
+  let node: ShardedHttpNode | null = null;
   try {
     await other.store.registerBroker({ nodeId: 32, brokerEpoch: 0, rack: null, endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 1, securityProtocol: "PLAINTEXT" }] });
-    node = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "--shards", "2", "--http", "http://127.0.0.1:0", "-o", `node.id=${NODE_ID}`, "-o", `metadata.etcd.endpoints=${ctx.etcd.endpoint}`], 90_000);
-    const url = HTTP_LINE.exec(node.log())![1];
-    await waitUntilReady(url);
+    node = await startShardedHttpNode(2, { "node.id": String(NODE_ID), "metadata.etcd.endpoints": ctx.etcd.endpoint });
+    const url = node.url;
     await other.store.createTopic({ name: "t", idHex: "0123456789abcdef0123456789abcdef", partitions: 2, replicationFactor: 2, configs: {}, createdAtMs: 0 }, [
       { topic: "t", partition: 0, replicas: [32, NODE_ID], leader: 32, leaderEpoch: 0, isr: [32, NODE_ID], partitionEpoch: 0 },
       { topic: "t", partition: 1, replicas: [NODE_ID, 32], leader: NODE_ID, leaderEpoch: 0, isr: [NODE_ID, 32], partitionEpoch: 0 },
@@ -46,8 +40,7 @@ test("a sharded node in an etcd cluster: /v1/topics/{name} names the real leader
     assert.equal(configs.status, 200, JSON.stringify(configs.body));
     assert.equal(configs.body.configs.find((c: { name: string }) => c.name === "node.id")?.value, String(NODE_ID));
   } finally {
-    if (node !== null) assert.equal(await node.stop("SIGTERM"), 0, node.log().slice(-3000));
+    await node?.stop();
     await other.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

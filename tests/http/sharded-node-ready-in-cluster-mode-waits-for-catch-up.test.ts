@@ -8,29 +8,23 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { ControlPlane } from "../../src/cluster/control-plane.ts";
 import { ETCD_SKIP_REASON, sharedTestEtcd } from "../support/etcd.ts";
-import { startBrokerProcess } from "../support/broker-process.ts";
-import { httpJson, waitUntilReady } from "../support/http-broker.ts";
+import { startShardedHttpNode, type ShardedHttpNode } from "../support/sharded-http-node.ts";
+import { httpJson } from "../support/http-broker.ts";
 import { until } from "../support/cluster-processes.ts";
 
 const skip = ETCD_SKIP_REASON;
 const ctx = sharedTestEtcd();
-const HTTP_LINE = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/;
 
 test("a sharded node in an etcd cluster: /v1/ready is 503 while it is outside the ISR of a partition it follows, 200 once it is in", { skip, timeout: 180_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-sharded-ready-catch-up-"));
   // The test's own view of the cluster: it registers the other broker (32) and writes the partition states.
   const other = await ControlPlane.start({ endpoints: [ctx.etcd.endpoint], nodeId: 32, controllerCandidate: false });
-  let node: Awaited<ReturnType<typeof startBrokerProcess>> | null = null;
+  let node: ShardedHttpNode | null = null;
   try {
     await other.store.registerBroker({ nodeId: 32, brokerEpoch: 0, rack: null, endpoints: [{ name: "PLAINTEXT", host: "127.0.0.1", port: 1, securityProtocol: "PLAINTEXT" }] });
-    node = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "--shards", "2", "--http", "http://127.0.0.1:0", "-o", "node.id=31", "-o", `metadata.etcd.endpoints=${ctx.etcd.endpoint}`], 90_000);
-    const url = HTTP_LINE.exec(node.log())![1];
-    await waitUntilReady(url);
+    node = await startShardedHttpNode(2, { "node.id": "31", "metadata.etcd.endpoints": ctx.etcd.endpoint });
+    const url = node.url;
 
     await other.store.createTopic({ name: "t", idHex: "0123456789abcdef0123456789abcdef", partitions: 1, replicationFactor: 2, configs: {}, createdAtMs: 0 }, [
       { topic: "t", partition: 0, replicas: [32, 31], leader: 32, leaderEpoch: 0, isr: [32], partitionEpoch: 0 },
@@ -43,8 +37,7 @@ test("a sharded node in an etcd cluster: /v1/ready is 503 while it is outside th
     assert.ok(await other.store.compareAndSetPartition({ ...p0, isr: [32, 31], partitionEpoch: p0.partitionEpoch + 1 }, p0.partitionEpoch));
     await until("/v1/ready to answer 200", 30_000, async () => (await httpJson(`${url}/v1/ready`)).status === 200);
   } finally {
-    if (node !== null) assert.equal(await node.stop("SIGTERM"), 0, node.log().slice(-3000));
+    await node?.stop();
     await other.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

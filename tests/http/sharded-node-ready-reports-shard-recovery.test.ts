@@ -15,10 +15,10 @@ import { httpJson, waitUntilReady } from "../support/http-broker.ts";
 import { signalChild } from "../support/proc.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { CLEAN_SHUTDOWN_FILE } from "../../src/storage/log-manager.ts";
+import { HTTP_LINE } from "../support/sharded-http-node.ts";
 
 const PARTITIONS = 8;
 const MESSAGES = 400;
-const HTTP_LINE = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/;
 
 test("a sharded node's /v1/ready reports each shard's log recovery, then ready", { timeout: 180_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-sharded-ready-"));

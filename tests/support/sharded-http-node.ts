@@ -9,6 +9,9 @@ import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
 import { waitUntilReady } from "./http-broker.ts";
 import { Consumer } from "../../src/client/consumer.ts";
 
+/** The node's log line naming its HTTP side; group 1 is its URL. */
+export const HTTP_LINE = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/;
+
 /** How long the node may take to start on a loaded machine. */
 const START_TIMEOUT_MS = 90_000;
 
@@ -34,7 +37,7 @@ export async function startShardedHttpNode(shards: number, settings: Record<stri
     fs.rmSync(dir, { recursive: true, force: true });
     if (exit !== 0) throw new Error(`the sharded node exited with ${exit}:\n${node.log().slice(-3000)}`);
   };
-  const url = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(node.log())?.[1];
+  const url = HTTP_LINE.exec(node.log())?.[1];
   if (url === undefined) {
     await stop();
     throw new Error("the sharded node logged no HTTP listener");
