@@ -22,9 +22,9 @@ const HANG_MS = 60_000;
 async function startWithShardDyingAt(at: "start" | "front.start"): Promise<{ exit: number | string | null; log: string }> {
   const dir = tempDataDir();
   const child = spawn(path.join(ROOT, "node_modules/.bin/bun"), [
-    path.join(ROOT, "tests/shard/fixtures/node-with-shard-dying-at-start.ts"),
+    path.join(ROOT, "tests/support/node-with-test-shard-worker.ts"),
     "--port", "0", "--data-dir", dir, "--shards", "2",
-  ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, RUNNEL_TEST_SHARD_DIES_AT: at } });
+  ], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, RUNNEL_TEST_SHARD_WORKER: path.join(ROOT, "tests/shard/fixtures/shard-dying-at-start-worker.ts"), RUNNEL_TEST_SHARD_DIES_AT: at } });
   try {
     let log = "";
     child.stdout!.on("data", (b) => (log += b.toString()));
