@@ -9,6 +9,7 @@
  * - CPU seconds per MB produced of each node (utime + stime of all its threads, /proc/PID/task/TID/stat, over the
  *   produce), and of all three together (each MB is written by three replicas); the main thread's share of each
  *   node's (the main front, the control plane; one shard: the whole broker);
+ * - Fetch requests the three nodes answered per MB produced (replica fetches, from each node's /metrics);
  * - replication lag: every 100 ms during the produce, each node's `kafka_log_log_logendoffset` of every partition
  *   (its /metrics, `--http`), and per partition the leader's log end minus the slowest replica's, in records; the
  *   mean and maximum over samples and partitions, and the time from the producer's last answer until every replica
@@ -88,6 +89,13 @@ async function logEnds(url: string): Promise<Map<number, number>> {
   return out;
 }
 
+/** Fetch requests node `url` has answered so far (followers' and consumers'; a sharded node's summed over its shards). */
+async function fetchRequests(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^kafka_network_requestmetrics_requests_total\{request="Fetch"\} (\S+)$/m.exec(text);
+  return m === null ? 0 : Number(m[1]);
+}
+
 /** Per partition: the largest log end of its replicas minus the smallest (records the slowest replica lacks). */
 async function lags(urls: readonly string[]): Promise<number[]> {
   const ends = await Promise.all(urls.map(logEnds));
@@ -108,6 +116,7 @@ interface Run {
   cpuMsPerMbByNode: number[];
   cpuMsPerMbAll: number;
   mainThreadShareByNode: number[];
+  fetchRequestsPerMb: number;
   lagMeanRecords: number;
   lagMaxRecords: number;
   drainMs: number;
@@ -133,6 +142,7 @@ async function runOnce(mode: (typeof MODES)[number]): Promise<Run> {
     const idle0 = pids.map((p) => cpuOf(p));
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const idle = pids.map((p, i) => ((cpuOf(p) - idle0[i]) * 1000) / (IDLE_MS / 1000));
+    const fetches0 = await Promise.all(urls.map(fetchRequests));
     const cpu0 = pids.map((p) => cpuOf(p));
     const main0 = pids.map((p) => cpuOf(p, true));
     const samples: number[] = [];
@@ -153,6 +163,7 @@ async function runOnce(mode: (typeof MODES)[number]): Promise<Run> {
     await until("every replica at the same log end", 60_000, async () => (await lags(urls)).every((l) => l === 0));
     const drainMs = performance.now() - producedAt;
     const cpu = pids.map((p, i) => cpuOf(p) - cpu0[i]);
+    const fetches = (await Promise.all(urls.map(fetchRequests))).reduce((a, b, i) => a + b - fetches0[i], 0);
     const main = pids.map((p, i) => cpuOf(p, true) - main0[i]);
     const p = (JSON.parse(r.stdout) as { produce: { mbPerSec: number; errors: number; latencyMs: { p50: number; p99: number } } }).produce;
     const mb = (RECORDS * SIZE) / 1e6;
@@ -164,6 +175,7 @@ async function runOnce(mode: (typeof MODES)[number]): Promise<Run> {
       errors: p.errors,
       cpuMsPerMbByNode: cpu.map((c) => Number(((c * 1000) / mb).toFixed(2))),
       cpuMsPerMbAll: Number(((cpu.reduce((a, b) => a + b, 0) * 1000) / mb).toFixed(2)),
+      fetchRequestsPerMb: Math.round(fetches / mb),
       mainThreadShareByNode: main.map((m, i) => Number((m / cpu[i]).toFixed(2))),
       lagMeanRecords: samples.length === 0 ? 0 : Math.round(samples.reduce((a, b) => a + b, 0) / samples.length),
       lagMaxRecords: samples.length === 0 ? 0 : Math.max(...samples),
@@ -187,6 +199,7 @@ printTable(`3 nodes, RF 3 (min.insync.replicas=2), ${PARTITIONS} partitions, ack
   "CPU ms/MB per node": r.cpuMsPerMbByNode.join(" "),
   "CPU ms/MB all": r.cpuMsPerMbAll,
   "main thread share": r.mainThreadShareByNode.join(" "),
+  "fetch req/MB": r.fetchRequestsPerMb,
   "lag mean/max rec": `${r.lagMeanRecords}/${r.lagMaxRecords}`,
   "drain ms": r.drainMs,
   "conns into node": r.connectionsInto.join(" "),
