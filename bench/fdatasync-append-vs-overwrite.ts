@@ -8,8 +8,12 @@
  * - sparse: the file was extended with ftruncate beforehand (what Kafka's `log.preallocate` does on Linux);
  * - prezeroed: the file was written with zeros and synced beforehand (the best a zero-filled preallocation can do);
  * - preallocate: what `log.preallocate=true` does: zeros written 1 MiB at a time ahead of the writes, each chunk
- *   fdatasynced in the background when fewer than 256 KiB of zeros remain (the same constants as the broker).
- * Prints p50/p90/p99/max per file and round. Usage: bun bench/fdatasync-append-vs-overwrite.ts [N=1500] [ROUNDS=2]
+ *   fdatasynced in the background when fewer than 256 KiB of zeros remain (the same constants as the broker);
+ * - preallocate-8m: the same with 8 MiB chunks, refilled below 2 MiB (fewer fills, each longer).
+ * Prints p50/p90/p99/max per file and round; for the preallocate files also split by whether a zero fill's
+ * fdatasync was in flight when the write's fdatasync started (a fill extends the file, so an fdatasync of the same
+ * file meanwhile waits for the fill's journal commit and its zeros' writeback).
+ * Usage: bun bench/fdatasync-append-vs-overwrite.ts [N=1500] [ROUNDS=2]
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -30,7 +34,15 @@ function percentile(sorted: number[], p: number): string {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))].toFixed(2);
 }
 
-async function run(kind: "append" | "sparse" | "prezeroed" | "preallocate", round: number): Promise<void> {
+type Kind = "append" | "sparse" | "prezeroed" | "preallocate" | "preallocate-8m";
+
+function stats(ms: number[]): string {
+  if (ms.length === 0) return "none";
+  ms.sort((a, b) => a - b);
+  return `p50 ${percentile(ms, 50)} p90 ${percentile(ms, 90)} p99 ${percentile(ms, 99)} max ${percentile(ms, 100)} ms`;
+}
+
+async function run(kind: Kind, round: number): Promise<void> {
   const fd = fs.openSync(path.join(dir, `${kind}-${round}`), "w+");
   const total = n * WRITE_BYTES;
   if (kind === "sparse") fs.ftruncateSync(fd, total);
@@ -40,33 +52,42 @@ async function run(kind: "append" | "sparse" | "prezeroed" | "preallocate", roun
   }
   fs.fsyncSync(fd);
   const ms: number[] = [];
+  const duringFill: number[] = [];
+  const noFill: number[] = [];
   let zeroedEnd = 0;
   let zeroing = false;
-  const zeros = new Uint8Array(PREALLOCATE_CHUNK_BYTES);
+  const chunk = kind === "preallocate-8m" ? 8 << 20 : PREALLOCATE_CHUNK_BYTES;
+  const refillBelow = kind === "preallocate-8m" ? 2 << 20 : PREALLOCATE_REFILL_BELOW_BYTES;
+  const zeros = new Uint8Array(chunk);
   for (let i = 0; i < n; i++) {
     const end = (i + 1) * WRITE_BYTES;
-    if (kind === "preallocate" && !zeroing && zeroedEnd - end < PREALLOCATE_REFILL_BELOW_BYTES) {
+    if (kind.startsWith("preallocate") && !zeroing && zeroedEnd - end < refillBelow) {
       const from = Math.max(zeroedEnd, end);
-      fs.writeSync(fd, zeros, 0, PREALLOCATE_CHUNK_BYTES, from);
+      fs.writeSync(fd, zeros, 0, chunk, from);
       zeroing = true;
       fs.fdatasync(fd, () => {
         zeroing = false;
-        zeroedEnd = from + PREALLOCATE_CHUNK_BYTES;
+        zeroedEnd = from + chunk;
       });
     }
     fs.writeSync(fd, data, 0, WRITE_BYTES, i * WRITE_BYTES);
+    const filling = zeroing;
     const t = performance.now();
     await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-    ms.push(performance.now() - t);
+    const took = performance.now() - t;
+    ms.push(took);
+    (filling ? duringFill : noFill).push(took);
   }
   fs.closeSync(fd);
-  ms.sort((a, b) => a - b);
-  console.log(`${kind.padEnd(9)} round ${round}: ${n} fdatasyncs, p50 ${percentile(ms, 50)} p90 ${percentile(ms, 90)} p99 ${percentile(ms, 99)} max ${percentile(ms, 100)} ms`);
+  console.log(`${kind.padEnd(14)} round ${round}: ${n} fdatasyncs, ${stats(ms)}`);
+  if (kind.startsWith("preallocate")) {
+    console.log(`${"".padEnd(14)}   ${duringFill.length} with a fill in flight: ${stats(duringFill)}; ${noFill.length} without: ${stats(noFill)}`);
+  }
 }
 
 try {
   console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-  for (let r = 1; r <= rounds; r++) for (const kind of ["append", "sparse", "prezeroed", "preallocate"] as const) await run(kind, r);
+  for (let r = 1; r <= rounds; r++) for (const kind of ["append", "sparse", "prezeroed", "preallocate", "preallocate-8m"] as const) await run(kind, r);
   console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

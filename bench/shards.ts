@@ -11,7 +11,10 @@
  * that it got every record it was acknowledged.
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
- *        [--connections 4] [--inflight 4] [--source] [--repeat 1] [-o key=value ...]
+ *        [--connections 4] [--inflight 4] [--acks 1] [--source] [--repeat 1] [-o key=value ...]
+ * `--broker-log FILE` appends every broker's standard error to FILE (e.g. with `BUN_JSC_logGC=1` in the environment).
+ * `--acks 0` sends the Produce requests with acks=0, each followed on its connection by an ApiVersions request whose
+ * answer (given in order, after the Produce was handled) paces the sender; the fetch phase checks every record arrived.
  * `-o key=value` passes a broker setting to every node (e.g. `-o runnel.shards.accept=false`).
  * With `--repeat N` the modes run N times, interleaved, and the per-MB costs and projections are taken from each
  * mode's median run (on a shared machine one run's CPU per MB can be off by a factor of three).
@@ -28,6 +31,7 @@ import { Reader, type Writer, ZERO_UUID } from "../src/protocol/wire.ts";
 import { readResponseHeader } from "../src/protocol/generated/headers.ts";
 import { readProduceResponse, writeProduceRequest } from "../src/protocol/generated/00_produce.ts";
 import { readMetadataResponse, writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
+import { writeApiVersionsRequest } from "../src/protocol/generated/18_api_versions.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
 import { fetchPartitionToEnd } from "./fetch-stream.ts";
 import { LISTENING_LINE } from "../tests/support/broker-process.ts";
@@ -42,6 +46,8 @@ const { values } = parseArgs({
     "per-request": { type: "string", default: "1" },
     connections: { type: "string", default: "4" },
     inflight: { type: "string", default: "4" },
+    acks: { type: "string", default: "1" },
+    "broker-log": { type: "string" },
     source: { type: "boolean", default: false },
     repeat: { type: "string", default: "1" },
     override: { type: "string", short: "o", multiple: true, default: [] },
@@ -55,6 +61,8 @@ const PER_REQUEST = Number(values["per-request"]);
 const CONNS = Number(values.connections);
 const INFLIGHT = Number(values.inflight);
 const REPEAT = Number(values.repeat);
+const ACKS = Number(values.acks);
+if (ACKS !== 0 && ACKS !== 1 && ACKS !== -1) throw new Error("--acks must be 0, 1 or -1");
 const RECORD_BYTES = 1024;
 const TOPIC = "shards";
 /** Linux clock ticks per second of /proc/PID/task/TID/stat utime and stime. */
@@ -73,12 +81,15 @@ const produceFrames = Array.from({ length: PARTITIONS / PER_REQUEST }, (_, k) =>
   frame(0, 9, (w) =>
     writeProduceRequest(w, 9, {
       transactionalId: null,
-      acks: 1,
+      acks: ACKS,
       timeoutMs: 30000,
       topicData: [{ name: TOPIC, partitionData: Array.from({ length: PER_REQUEST }, (_, i) => ({ index: k * PER_REQUEST + i, records: batch })) }],
     }),
   ),
 );
+
+/** Paces an acks=0 sender (see `--acks`). */
+const apiVersionsFrame = requestFrame(18, 3, 2, (w) => writeApiVersionsRequest(w, 3, { clientSoftwareName: "bench", clientSoftwareVersion: "1" }));
 
 /** CPU seconds of one process so far, by thread role. */
 interface CpuSample {
@@ -138,6 +149,7 @@ async function startBroker(mode: string, dir: string): Promise<Broker> {
   const port: number = await new Promise((resolve, reject) => {
     let log = "";
     child.stderr!.on("data", (b) => {
+      if (values["broker-log"] !== undefined) fs.appendFileSync(values["broker-log"], b);
       log += b;
       const m = LISTENING_LINE.exec(log);
       if (m) resolve(Number(m[1]));
@@ -186,11 +198,17 @@ async function produce(port: number, seconds: number): Promise<{ bytes: number; 
           let k = ci * INFLIGHT + li;
           while (performance.now() < end) {
             const f = produceFrames[k++ % produceFrames.length];
-            const body = await c.request(f);
-            const r = new Reader(body);
-            readResponseHeader(r, 1);
-            for (const t of readProduceResponse(r, 9).responses) {
-              for (const p of t.partitionResponses) if (p.errorCode !== 0) throw new Error(`produce to ${TOPIC}-${p.index} failed with error ${p.errorCode}`);
+            if (ACKS === 0) {
+              // No answer to an acks=0 Produce: the ApiVersions after it is answered once it was handled.
+              c.send(f);
+              await c.request(apiVersionsFrame);
+            } else {
+              const body = await c.request(f);
+              const r = new Reader(body);
+              readResponseHeader(r, 1);
+              for (const t of readProduceResponse(r, 9).responses) {
+                for (const p of t.partitionResponses) if (p.errorCode !== 0) throw new Error(`produce to ${TOPIC}-${p.index} failed with error ${p.errorCode}`);
+              }
             }
             requests++;
             bytes += f.length;
@@ -273,7 +291,7 @@ for (const mode of Array.from({ length: REPEAT }, () => MODES).flat()) {
 }
 
 printTable(
-  `shards: ${PARTITIONS} partitions, ${CONNS} connections x ${INFLIGHT} in flight, ${values["batch-kib"]} KiB batches (${recordsPerBatch} records), ${PER_REQUEST} partition(s) per produce request, ${SECONDS}s; ${os.cpus().length} cores`,
+  `shards: ${PARTITIONS} partitions, ${CONNS} connections x ${INFLIGHT} in flight, ${values["batch-kib"]} KiB batches (${recordsPerBatch} records), ${PER_REQUEST} partition(s) per produce request, acks=${ACKS}, ${SECONDS}s; ${os.cpus().length} cores`,
   phases.map((p) => ({
     mode: p.mode,
     phase: p.phase,

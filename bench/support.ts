@@ -149,6 +149,11 @@ export class RawKafkaConnection {
     });
   }
 
+  /** Sends one frame (size prefix included) that gets no response (an acks=0 Produce). */
+  send(frame: Uint8Array): void {
+    this.conn.write([frame]);
+  }
+
   /** Closes the socket. */
   close(): void {
     this.conn.close();

@@ -179,8 +179,10 @@ async function shardedApi(d: ShardedHttpDeps, routing: ShardRouting, req: HttpRe
       home.groups += r.groups;
       for (const k of Object.keys(home.traffic)) home.traffic[k] += r.traffic[k];
     }
+    // A clustered node's shards list the cluster's registered brokers under their own ids (the node's among them).
+    if (d.shards.clustered) return jsonResponse(200, { ...home, nodeId });
     const { host, port } = d.endpoint();
-    return jsonResponse(200, { ...home, controllerId: nodeId, brokers: [{ nodeId, host, port, controller: true }] });
+    return jsonResponse(200, { ...home, nodeId, controllerId: nodeId, brokers: [{ nodeId, host, port, rack: null, controller: true, state: "RUNNING" }] });
   }
   if (a === "brokers" && parts.length === 3 && sub === "configs" && m === "GET") {
     if (name !== String(nodeId)) {

@@ -16,7 +16,7 @@ import { openPortConnection, type PortLike } from "../platform/port-connection.t
 import { messagePortPair } from "../platform/worker.ts";
 import { monotonicOriginMs } from "../platform/clock.ts";
 import { SharedKeyTable } from "../platform/shared-table.ts";
-import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
+import { nodeFileSystem, withoutFdatasync, type FileSystem } from "../platform/fs.ts";
 import { SHARD_PRINCIPAL } from "../security/acl.ts";
 import { shardFileSuffix } from "../storage/log-dir-share.ts";
 import { defaultCodecPoolThreads } from "../compression/codec-pool.ts";
@@ -107,9 +107,10 @@ function shardLogger(index: number, base: BrokerLogger): BrokerLogger {
 
 /**
  * Runs shard `init` on its control `port` until the host asks it to stop (`stop`): reports `started` (or `failed`
- * with the reason), `fatal` if its broker shuts itself down, then `stopped`. `base` logs (default: stderr).
+ * with the reason), `fatal` if its broker shuts itself down, then `stopped`. `base` logs (default: stderr); `fs`,
+ * when given (a test's shard worker), is the file system its broker runs on.
  */
-export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger): Promise<void> {
+export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogger = consoleLogger, fs?: FileSystem): Promise<void> {
   const link = new ShardLink(port);
   const siblings: SiblingView | undefined = init.cluster === undefined ? undefined : { nodeId: init.cluster.nodeId, index: init.index, count: init.count };
   const offlineReplicas = new OfflineReplicas(link, siblings === undefined ? undefined : (k) => SIBLING_ID_BASE + k);
@@ -193,7 +194,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     const mirror = await metadata;
     const config = new BrokerConfig(new Map(init.settings));
     broker = await Broker.start(config, {
-      ...(init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
+      ...(fs !== undefined ? { fs } : init.unsafeSkipFdatasync === true ? { fs: withoutFdatasync(nodeFileSystem) } : {}),
       logger,
       metadata: mirror,
       cluster: shardClusterView(link, selfId, mirror, offlineReplicas, controllerCell === null ? undefined : () => Atomics.load(controllerCell, 0)),

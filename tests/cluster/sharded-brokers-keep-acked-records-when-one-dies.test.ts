@@ -5,13 +5,14 @@
  * shards of the other nodes, through their fronts). An idempotent confluent-kafka producer sends with acks=all to
  * partition 0 while its leader is killed with SIGKILL; the controller elects another leader, the producer goes on,
  * and a kafkajs consumer reading from another broker finds every acknowledged record at the offset it was
- * acknowledged with.
+ * acknowledged with. In the Deno pass of tests/run.ts broker 3 runs under Deno (its shards in Deno's workers), so a
+ * Deno node leads and follows replicas of Bun nodes.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { createInSyncTopic, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
+import { createInSyncTopic, printBrokerLogs, startCluster, TEST_RUNTIME, until } from "../support/cluster-processes.ts";
 import { PYTHON, havePythonModule } from "../support/proc.ts";
 import { IdempotentProducer } from "../support/leader-kills.ts";
 
@@ -24,13 +25,15 @@ const ACKS_AFTER = 300;
 const skip = ETCD_SKIP_REASON ?? ((await havePythonModule("confluent_kafka")) ? false : `SKIPPED: ${PYTHON} has no confluent_kafka (tests/setup.d/10-interop-peers.sh)`);
 
 test("3 brokers of 2 shards: RF 3 in sync on every shard; acks=all records survive the leader's SIGKILL and are read at their offsets from another broker", { skip, timeout: 300_000 }, async () => {
-  const cluster = await startCluster(["--shards", "2", "-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=3000"]);
+  const cluster = await startCluster(["--shards", "2", "-o", "broker.session.timeout.ms=2000", "-o", "replica.lag.time.max.ms=3000"], () => [], (id) => (id === 3 ? TEST_RUNTIME : "bun"));
   let producer: IdempotentProducer | null = null;
   try {
     const kafka = new Kafka({ clientId: "sharded-cluster", brokers: cluster.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
     const partitions = await createInSyncTopic(admin, TOPIC, PARTITIONS);
+    // leaders spread round-robin: every broker (broker 3 under Deno in the Deno pass) leads one and follows others
+    assert.deepEqual([...new Set((await partitions()).map((p) => p.leader))].sort(), [1, 2, 3]);
     const victim = (await partitions()).find((p) => p.partitionId === 0)!.leader;
 
     producer = IdempotentProducer.start(cluster.brokers.map((b) => b.bootstrap).join(","), TOPIC);

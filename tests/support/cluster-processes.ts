@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { TestEtcd } from "./etcd.ts";
 import { Kafka, logLevel, type Admin, type PartitionMetadata } from "kafkajs";
-import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
+import { startBrokerProcess, type BrokerProcess, type BrokerRuntime } from "./broker-process.ts";
 import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 import { RawClient } from "./raw-client.ts";
 
@@ -33,8 +33,14 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-/** Starts etcd and brokers 1, 2 and 3 (with `extra` settings, and `perBroker(id)` for each) on OS-chosen loopback ports. */
-export async function startCluster(extra: string[] = [], perBroker: (id: number) => string[] = () => []): Promise<TestCluster> {
+/** The runtime the test itself runs on: "deno" in Deno's test pass, else "bun". */
+export const TEST_RUNTIME: BrokerRuntime = "Deno" in globalThis ? "deno" : "bun";
+
+/**
+ * Starts etcd and brokers 1, 2 and 3 (with `extra` settings, and `perBroker(id)` for each) on OS-chosen loopback
+ * ports, broker `id` under `runtimeOf(id)` (Bun by default; restarts and added brokers too).
+ */
+export async function startCluster(extra: string[] = [], perBroker: (id: number) => string[] = () => [], runtimeOf: (id: number) => BrokerRuntime = () => "bun"): Promise<TestCluster> {
   const etcd = await TestEtcd.start();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
   const brokers: BrokerProcess[] = [];
@@ -46,15 +52,15 @@ export async function startCluster(extra: string[] = [], perBroker: (id: number)
   };
   const args = (id: number, more: string[] = [], port = 0) => ["--port", String(port), "--data-dir", dataDirs[id - 1], "-o", `node.id=${id}`, "-o", `metadata.etcd.endpoints=${etcd.endpoint}`, "-o", "replica.fetch.wait.max.ms=100", "-o", "replica.fetch.backoff.ms=100", ...extra, ...perBroker(id), ...more];
   try {
-    for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess("bun", args(id), 90_000));
+    for (const id of [1, 2, 3]) brokers.push(await startBrokerProcess(runtimeOf(id), args(id), 90_000));
   } catch (e) {
     await close();
     throw e;
   }
-  const restart = async (id: number, opts: { samePort?: boolean } = {}) => (brokers[id - 1] = await startBrokerProcess("bun", args(id, [], opts.samePort ? brokers[id - 1].port : 0), 90_000));
+  const restart = async (id: number, opts: { samePort?: boolean } = {}) => (brokers[id - 1] = await startBrokerProcess(runtimeOf(id), args(id, [], opts.samePort ? brokers[id - 1].port : 0), 90_000));
   const add = async (id: number, more: string[] = []) => {
     dataDirs[id - 1] = path.join(base, `b${id}`);
-    return (brokers[id - 1] = await startBrokerProcess("bun", args(id, more), 90_000));
+    return (brokers[id - 1] = await startBrokerProcess(runtimeOf(id), args(id, more), 90_000));
   };
   const cluster: TestCluster = { etcd, brokers, dataDirs, restart, add, close };
   try {

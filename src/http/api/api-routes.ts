@@ -133,9 +133,21 @@ function topicOperation(method: string, sub: string | undefined): number {
   return method === "DELETE" ? Op.DELETE : Op.DESCRIBE;
 }
 
+/** Kafka's BrokerState names of what a registration says: serving, or in a controlled shutdown. */
+type BrokerStateName = "RUNNING" | "PENDING_CONTROLLED_SHUTDOWN";
+
+/**
+ * Every broker the cluster metadata registers (this one alone on a single node), at its endpoint of the first
+ * listener, with its state and whether it is the active controller.
+ */
+function brokersOf(b: Broker) {
+  const controllerId = b.controllerId;
+  const shuttingDown = new Set(b.isClustered ? b.metadataView.brokers().filter((r) => r.inControlledShutdown === true).map((r) => r.nodeId) : []);
+  return b.clusterBrokers().map((x) => ({ ...x, controller: x.nodeId === controllerId, state: (shuttingDown.has(x.nodeId) ? "PENDING_CONTROLLED_SHUTDOWN" : "RUNNING") satisfies BrokerStateName }));
+}
+
 function cluster(b: Broker, access: ApiAccess) {
   access.requireCluster(Op.DESCRIBE);
-  const adv = b.advertised();
   let partitions = 0;
   let bytesIn = 0;
   let bytesOut = 0;
@@ -150,9 +162,10 @@ function cluster(b: Broker, access: ApiAccess) {
   }
   return {
     clusterId: b.clusterId,
-    controllerId: b.nodeId,
+    nodeId: b.nodeId,
+    controllerId: b.controllerId,
     version: RUNNEL_VERSION,
-    brokers: [{ nodeId: b.nodeId, host: adv.host, port: adv.port, controller: true }],
+    brokers: brokersOf(b),
     topics: b.topicsByName.size,
     partitions,
     groups: b.groups.listGroups().length,

@@ -4,7 +4,7 @@
  * shards serve. ApiVersions, SaslHandshake and SaslAuthenticate are answered by the front itself (it terminates
  * SASL); everything else goes to shards:
  *
- * - by partition, split by owning shard and merged: Produce (acks=0 too, asked of the shards with acks=1 so that a failure closes the client's connection), Fetch (./front-fetch.ts), ListOffsets,
+ * - by partition, split by owning shard and merged: Produce (one shard's as the client's frame; acks=0 too, asked of the shards with acks=1 so that a failure closes the client's connection), Fetch (./front-fetch.ts), ListOffsets,
  *   DeleteRecords, OffsetForLeaderEpoch, DescribeProducers; DescribeLogDirs (every shard, or the owners of the
  *   partitions named, merged by log dir);
  * - by group id to the group's coordinator shard: OffsetCommit, OffsetFetch, JoinGroup, Heartbeat, LeaveGroup,
@@ -53,6 +53,7 @@ import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoor
 import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
 import { shardOf } from "../placement.ts";
+import { rewriteProduceAcks } from "./produce-acks.ts";
 
 /** What the front's handlers need. */
 export interface FrontHandlerDeps {
@@ -85,6 +86,8 @@ export class FrontRouter {
   servedClients = 0;
   /** Produce requests forwarded to their one shard as the client's frame (no decode and re-encode at the front). */
   producesForwarded = 0;
+  /** Of those, acks=0 ones (sent with their `acks` rewritten to 1 in the frame). */
+  producesAcks0Forwarded = 0;
   /** Of those, frames whose buffer could move to the shard's thread without a copy (nothing else in it). */
   produceFramesMoved = 0;
   /** Socket reads holding several forwarded frames whose buffer moved with the last of them (the others copied out first). */
@@ -189,20 +192,40 @@ export class FrontRouter {
 /**
  * A Produce whose partitions are all one shard's goes to it as the client's frame, not decoded and re-encoded: its
  * record bytes are not copied at the front (over a port, a frame in a buffer of its own moves to the shard's thread
- * as it is). The shard's answer is rewritten like any. Null: the channel cannot forward frames (nothing was sent).
+ * as it is). The shard's answer is rewritten like any. An acks=0 one goes with its `acks` rewritten to 1 in the frame
+ * (the shard answers, so a failed partition closes the client's connection) and the client gets no answer. Null: the
+ * channel cannot forward frames, or the frame's acks are not where they were read (nothing was sent).
  */
 async function forwardProduce(ctx: RequestContext, shard: number, req: any, f: FrontRouter): Promise<unknown> {
-  if (req.acks === 0) throw new Error("invariant: an acks=0 Produce is not forwarded as a frame");
   const frame = ctx.takeFrame!();
+  const acks0 = req.acks === 0;
+  // The split path re-encodes the request's views of a frame not sent (it is not given back).
+  if (acks0 && !rewriteProduceAcks(frame.body, ctx.apiVersion, 0, 1)) return null;
   const sent = await f.client(ctx).forwardFrame<Record<string, any>>(ctx, shard, frame, false);
-  if (sent === null) return null; // not given back: the split path re-encodes the request's views of it
+  if (sent === null) return null;
   f.producesForwarded++;
+  if (acks0) f.producesAcks0Forwarded++;
   if (frame.movable) f.produceFramesMoved++;
   const res = sent.answer;
   // A pooled frame (never a movable one) goes back to the connection's free buffers only when the shard is done
   // with it: every partition answered without an error (a failed handler's off-loop work may still read it).
   if (res.responses.every((t: any) => t.partitionResponses.every((p: any) => p.errorCode === 0))) frame.release();
+  if (acks0) return acks0Outcome([res as ProduceResponse]);
   return rewriteProduce(res as any, f.face(ctx));
+}
+
+/**
+ * What the client of an acks=0 Produce gets once the shards answered its parts (asked with acks=1): nothing, or its
+ * connection closed when a partition failed, as one broker does (the client has no response to read the error from).
+ */
+function acks0Outcome(answers: readonly ProduceResponse[]): unknown {
+  for (const a of answers) {
+    for (const t of a.responses) {
+      const failed = t.partitionResponses.find((p) => p.errorCode !== 0);
+      if (failed !== undefined) return new CloseConnection(`an acks=0 produce to ${t.name || "a topic id"} failed with error code ${failed.errorCode}`);
+    }
+  }
+  return NO_RESPONSE;
 }
 
 /**
@@ -228,9 +251,7 @@ function byPartition(apiKey: number): Route {
   return async (ctx, req, f) => {
     // A request for one shard goes on as it came; only one spanning shards is split.
     const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    // An acks=0 Produce is not forwarded as it came: the shard would answer nothing, so a failed partition could not
-    // close the client's connection (below, it is sent with acks=1 instead).
-    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined && req.acks !== 0) {
+    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
       const forwarded = await forwardProduce(ctx, sole, req, f);
       if (forwarded !== null) return forwarded;
     }
@@ -238,12 +259,7 @@ function byPartition(apiKey: number): Route {
     if (apiKey === ApiKey.Produce && req.acks === 0) {
       // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
       // client's connection, as one broker does (the client has no response to read the error from either way).
-      const answers = await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, { ...(body as ProduceRequest), acks: 1 }, f)));
-      for (const t of answers.flatMap((a) => a.responses)) {
-        const failed = t.partitionResponses.find((p) => p.errorCode !== 0);
-        if (failed !== undefined) return new CloseConnection(`an acks=0 produce to ${t.name || "a topic id"} failed with error code ${failed.errorCode}`);
-      }
-      return NO_RESPONSE;
+      return acks0Outcome(await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, { ...(body as ProduceRequest), acks: 1 }, f))));
     }
     const answers = apiKey === ApiKey.Produce ? await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, body as ProduceRequest, f))) : await f.fanOut<Record<string, any>>(ctx, parts);
     const merged = mergeTopics(answers as Record<string, any>[], shape.resTopics, shape.resParts);

@@ -40,11 +40,12 @@ function ConfigTable({ configs, filter }: { configs: Config[]; filter: string })
 
 /** The cluster page. */
 export function ClusterConfigs() {
-  const { data: cluster } = useApi<{ brokers: { nodeId: number }[] }>("/cluster");
+  const { data: cluster } = useApi<{ nodeId: number }>("/cluster");
   const { data: topics } = useApi<{ topics: { name: string }[] }>("/topics");
   const [resource, setResource] = useState("broker");
   const [filter, setFilter] = useState("");
-  const brokerId = cluster?.brokers[0]?.nodeId;
+  // Only the answering broker's configs are served here (GET /v1/brokers/{id}/configs).
+  const brokerId = cluster?.nodeId;
   const path = resource === "broker" ? (brokerId === undefined ? null : `/brokers/${brokerId}/configs`) : `/topics/${encodeURIComponent(resource.slice(6))}/configs`;
   const { data, error } = useApi<{ configs: Config[] }>(path);
   return (
@@ -54,9 +55,7 @@ export function ClusterConfigs() {
         <label>
           Resource
           <select name="resource" value={resource} onChange={(e) => setResource(e.currentTarget.value)}>
-            {(cluster?.brokers ?? []).map((b) => (
-              <option value="broker">broker {b.nodeId}</option>
-            ))}
+            {brokerId !== undefined && <option value="broker">broker {brokerId}</option>}
             {(topics?.topics ?? []).map((t) => (
               <option value={`topic:${t.name}`}>topic {t.name}</option>
             ))}

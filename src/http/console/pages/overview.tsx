@@ -10,7 +10,7 @@ interface Cluster {
   clusterId: string;
   controllerId: number;
   version: string;
-  brokers: { nodeId: number; host: string; port: number; controller: boolean }[];
+  brokers: { nodeId: number; host: string; port: number; controller: boolean; state: string }[];
   topics: number;
   partitions: number;
   groups: number;
@@ -124,9 +124,7 @@ export function Overview() {
                       {b.host}:{b.port}
                     </td>
                     <td>{b.controller ? <span class="badge">controller</span> : "broker"}</td>
-                    <td>
-                      <span class="dot ok" /> online
-                    </td>
+                    <td>{b.state === "RUNNING" ? <><span class="dot ok" /> online</> : "shutting down"}</td>
                   </tr>
                 ))}
               </tbody>
