@@ -12,10 +12,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as os from "node:os";
-import { spawn } from "node:child_process";
 import { startTestBroker } from "../support/broker.ts";
-import { LISTENING_LINE, ROOT, testShards } from "../support/broker-process.ts";
-import { signalChild } from "../support/proc.ts";
+import { testShards } from "../support/broker-process.ts";
+import { startNodeWithShardWorker, type NodeWithShardWorker } from "../support/node-with-test-shard-worker.ts";
 import { wrappedFileSystem } from "../storage/wrapped-file-system.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { Admin } from "../../src/client/admin.ts";
@@ -109,7 +108,7 @@ for (const mode of MODES) {
 }
 
 /**
- * The same on a 2-shard node (`runnel start --shards 2`, a process of its own, every thread accepting): its shards
+ * The same on a 2-shard node (`runnel start --shards 2`, a process of its own, every thread accepting; tests/support/node-with-test-shard-worker.ts): its shards
  * run on the held-back, noting file system of tests/durability/fixtures/fdatasync-noting-shard-worker.ts, which
  * writes what each completed fdatasync made durable to a file per partition before the shard goes on, so the
  * test reads, when an acknowledgement arrives, what was durable before the node sent it. Two of the modes above.
@@ -122,21 +121,9 @@ for (const mode of [MODES[0], MODES[4]]) {
     fs.mkdirSync(noted);
     const dataDir = path.join(dir, "data");
     const args = ["--port", "0", "--data-dir", dataDir, "--shards", "2", ...Object.entries(mode).flatMap(([k, v]) => ["-o", `${k}=${v}`])];
-    const child = spawn(path.join(ROOT, "node_modules/.bin/bun"), [path.join(ROOT, "tests/durability/fixtures/node-noting-fdatasyncs.ts"), ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, RUNNEL_TEST_DURABLE_DIR: noted } });
-    let log = "";
-    child.stdout!.on("data", (b) => (log += b.toString()));
-    child.stderr!.on("data", (b) => (log += b.toString()));
-    const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+    let node: NodeWithShardWorker | null = null;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        const look = () => {
-          const m = LISTENING_LINE.exec(log);
-          if (m) return resolve(Number(m[1]));
-          if (child.exitCode !== null) return reject(new Error(`the node exited before it listened:\n${log}`));
-          setTimeout(look, 20);
-        };
-        look();
-      });
+      node = await startNodeWithShardWorker(path.join(import.meta.dirname, "fixtures", "fdatasync-noting-shard-worker.ts"), args, { RUNNEL_TEST_DURABLE_DIR: noted });
       const durableNow = (p: number) => {
         try {
           return Number(fs.readFileSync(path.join(noted, `acked-${p}`), "utf8"));
@@ -144,13 +131,11 @@ for (const mode of [MODES[0], MODES[4]]) {
           return 0; // no fdatasync of that partition completed yet
         }
       };
-      await produceAndCheck(`127.0.0.1:${port}`, dataDir, durableNow);
-      assert.match(log, /2 shards serving/);
-      signalChild(child, "SIGTERM");
-      assert.equal(await exited, 0, log.slice(-3000));
+      await produceAndCheck(`127.0.0.1:${node.port}`, dataDir, durableNow);
+      assert.match(node.log(), /2 shards serving/);
+      assert.equal(await node.stop(), 0, node.log().slice(-3000));
     } finally {
-      if (child.exitCode === null && child.signalCode === null) signalChild(child, "SIGKILL");
-      await exited;
+      await node?.kill();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
