@@ -12,6 +12,7 @@
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
  *        [--connections 4] [--inflight 4] [--acks 1] [--source] [--repeat 1] [-o key=value ...]
+ * `--broker-log FILE` appends every broker's standard error to FILE (e.g. with `BUN_JSC_logGC=1` in the environment).
  * `--acks 0` sends the Produce requests with acks=0, each followed on its connection by an ApiVersions request whose
  * answer (given in order, after the Produce was handled) paces the sender; the fetch phase checks every record arrived.
  * `-o key=value` passes a broker setting to every node (e.g. `-o runnel.shards.accept=false`).
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     connections: { type: "string", default: "4" },
     inflight: { type: "string", default: "4" },
     acks: { type: "string", default: "1" },
+    "broker-log": { type: "string" },
     source: { type: "boolean", default: false },
     repeat: { type: "string", default: "1" },
     override: { type: "string", short: "o", multiple: true, default: [] },
@@ -147,6 +149,7 @@ async function startBroker(mode: string, dir: string): Promise<Broker> {
   const port: number = await new Promise((resolve, reject) => {
     let log = "";
     child.stderr!.on("data", (b) => {
+      if (values["broker-log"] !== undefined) fs.appendFileSync(values["broker-log"], b);
       log += b;
       const m = LISTENING_LINE.exec(log);
       if (m) resolve(Number(m[1]));

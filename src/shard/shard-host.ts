@@ -278,6 +278,8 @@ export class ShardSet {
         worker.onExit((error) => {
           onStopped();
           failStart(error?.message ?? "its thread ended");
+          // Nothing answers a dead shard's calls: those still waiting (the host's `front.start`, an HTTP scrape) fail now.
+          link.close();
           if (error !== null) fatal(`shard ${k} died: ${error.message}`);
         });
       }

@@ -12,18 +12,28 @@ import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { waitFor } from "../support/group-state.ts";
+import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
 import { kafkajsOnFront, readBackEveryPartition } from "./support.ts";
 
 const TOPIC = "forwarded";
+const havePy = await havePythonModule("confluent_kafka");
+/** Two records to each partition with acks=0 (argv: bootstrap, topic, partitions); the second one 80 KiB. */
+const PY_ACKS0 = `
+import sys
+from confluent_kafka import Producer
+bootstrap, topic, partitions = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p = Producer({"bootstrap.servers": bootstrap, "acks": 0, "linger.ms": 50, "compression.type": "none"})
+for partition in range(partitions):
+    p.produce(topic, f"acks0-py-{partition}-0".encode(), partition=partition)
+    p.produce(topic, f"acks0-py-{partition}-1".ljust(80 * 1024, "p").encode(), partition=partition)
+assert p.flush(60) == 0, "records left unsent"
+`;
 const PARTITIONS = 4;
 
 test("a Produce for one shard reaches it as the client's frame, large frames in buffers of their own that come back, answers unchanged", { timeout: 180_000 }, async () => {
   const node = await startFrontOverShards();
-  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "forward", TOPIC, PARTITIONS).catch(async (e) => {
-    await node.close();
-    throw e;
-  });
+  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "forward", TOPIC, PARTITIONS);
   let raw: RawClient | null = null;
   try {
     const router = node.front.router;
@@ -58,7 +68,7 @@ test("a Produce for one shard reaches it as the client's frame, large frames in 
     assert.equal(router.producesForwarded, singleShardSends);
 
     // acks=0 for one shard is forwarded as the client's frame too, its acks rewritten to 1 in the frame (the shard
-    // answers the front, the client gets nothing): kafkajs (v7, non-flexible), and frames by hand of the oldest
+    // answers the front, the client gets nothing): kafkajs (v7, non-flexible), confluent-kafka (below), and frames by hand of the oldest
     // version (v3), the last non-flexible (v8), the first flexible (v9) and topic ids' (v13 is not sent: the
     // fixture's shards may not serve it) versions, with and without a client id of another length.
     const forwardedBefore = router.producesForwarded;
@@ -90,11 +100,21 @@ test("a Produce for one shard reaches it as the client's frame, large frames in 
     assert.equal(router.producesForwarded, forwardedBefore + acks0Sends);
 
     // An acks=0 frame for a partition the shard does not have: the connection is closed (no answer to carry the error).
+    const beforeFailing = router.producesAcks0Forwarded;
     bb.reset({});
     bb.append(Date.now(), null, new TextEncoder().encode("lost"));
     void raw.sendRaw(raw.frame(0, 8, { transactionalId: null, acks: 0, timeoutMs: 30_000, topicData: [{ name: "no-such-topic", partitionData: [{ index: 0, records: bb.finish().slice() }] }] }), false);
     await raw.closed;
-    assert.equal(router.producesAcks0Forwarded, acks0Sends + 1, "the failing acks=0 Produce went as a frame too");
+    assert.equal(router.producesAcks0Forwarded, beforeFailing + 1, "the failing acks=0 Produce went as a frame too");
+
+    // confluent-kafka (librdkafka: a Produce per partition) with acks=0: forwarded as frames, read back below.
+    if (havePy) {
+      const before = router.producesAcks0Forwarded;
+      const py = await runProc(PYTHON, ["-c", PY_ACKS0, `127.0.0.1:${node.port}`, TOPIC, String(PARTITIONS)], { timeoutMs: 90_000 });
+      assert.equal(py.code, 0, py.stderr);
+      for (let p = 0; p < PARTITIONS; p++) expected[p].push(`acks0-py-${p}-0`, `acks0-py-${p}-1`.padEnd(80 * 1024, "p"));
+      await waitFor(async () => router.producesAcks0Forwarded > before, 60_000, "confluent-kafka's acks=0 Produces forwarded as frames");
+    }
 
     await readBackEveryPartition(consumer, TOPIC, expected, owners);
   } finally {

@@ -80,6 +80,14 @@ type Route = (ctx: RequestContext, req: any, f: FrontRouter) => unknown;
 /** Config resource types naming a broker (`resourceName` = its node id). */
 const BROKER_RESOURCE_TYPES: ReadonlySet<number> = new Set([4, 8]);
 
+/**
+ * Scratch bytes of the writer that encodes the parts of split Produce requests ({@link FrontRouter.partFrame}): the
+ * request header, the per-partition fields and record sets under `WRITER_ZERO_COPY_THRESHOLD` are written into it
+ * (larger record sets go as chunks of their own); it grows when a part needs more, and each part is copied out
+ * before the next is written.
+ */
+const PART_WRITER_SCRATCH_BYTES = 64 * 1024;
+
 /** Per-client channels, routing and the node's face: what every route uses. */
 export class FrontRouter {
   /** Partition and coordinator owners. */
@@ -100,7 +108,7 @@ export class FrontRouter {
   /** Of those, parts for which no buffer had come back (a fresh one was allocated). */
   producePartBuffersFresh = 0;
   /** Encodes {@link FrontRouter.partFrame}s. */
-  private readonly partWriter = new Writer(64 * 1024);
+  private readonly partWriter = new Writer(PART_WRITER_SCRATCH_BYTES);
 
   constructor(readonly deps: FrontHandlerDeps) {
     this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD, deps.shards.clustered === true);
