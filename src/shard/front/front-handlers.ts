@@ -48,6 +48,7 @@ import { ConnectionError } from "../../client/client-errors.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
 import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES, type PortBuffers } from "../../platform/port-connection.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
+import type { FrontFetchQuota } from "./front-fetch-quota.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
 import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
@@ -69,6 +70,8 @@ export interface FrontHandlerDeps {
   readonly segmentMaps?: SegmentMaps | null;
   /** The front's frame buffers, shared by its listeners and its channels to the shards. */
   readonly frameBuffers?: PortBuffers;
+  /** `consumer_byte_rate` charged at the front for what its Fetch answers carry (unset: the shards charge theirs). */
+  readonly fetchQuota?: FrontFetchQuota;
 }
 
 /** Serves one request at the front (the version range comes from the shards). */
@@ -124,6 +127,7 @@ export class FrontRouter {
         remote: ctx.remote,
         clientId: ctx.header.clientId ?? null,
         fileSlices: (this.deps.segmentMaps ?? null) !== null,
+        fetchQuotaAtFront: this.deps.fetchQuota !== undefined,
       }, this.deps.frameBuffers);
       this.clients.set(key, c);
       this.servedClients++;
@@ -514,7 +518,7 @@ export function buildFrontHandlers(router: FrontRouter, served: ApiVersionsRespo
     const minVersion = k.apiKey === ApiKey.Produce ? Math.max(k.minVersion, 3) : k.minVersion;
     const range = { apiKey: k.apiKey, minVersion, maxVersion: k.maxVersion, ...(minVersion !== k.minVersion ? { advertisedMinVersion: k.minVersion } : {}) };
     if (k.apiKey === ApiKey.Fetch) {
-      table[k.apiKey] = quietOnceGone(router, frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion));
+      table[k.apiKey] = quietOnceGone(router, frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx), quota: router.deps.fetchQuota }, minVersion, k.maxVersion));
       continue;
     }
     const route = ROUTES.get(k.apiKey);
