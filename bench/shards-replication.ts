@@ -29,7 +29,7 @@ import { execFileSync } from "node:child_process";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../tests/support/etcd.ts";
 import { startCluster, until, type TestCluster } from "../tests/support/cluster-processes.ts";
-import { HTTP_LINE } from "../tests/support/sharded-http-node.ts";
+import { HTTP_LINE } from "../tests/support/http-broker.ts";
 import { runProc } from "../tests/support/proc.ts";
 import { ROOT, printTable, writeResults } from "./support.ts";
 

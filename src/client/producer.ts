@@ -187,6 +187,12 @@ export class Producer {
   private accumulator: RecordAccumulator;
   private readonly accumulatorOptions: Omit<AccumulatorOptions, "compressor" | "clock">;
   private readonly waiting: WaitingRecord[] = [];
+  /**
+   * Set by {@link tryAppend} when a keyless record could not be appended after the partitioner moved on for it
+   * (onNewBatch): the partition it then waits on, so that its retry appends there without telling the partitioner
+   * again (Java's producer calls onNewBatch once per record and then blocks on that partition); -1 otherwise.
+   */
+  private placedPastNewBatch = -1;
   private readonly nodeInFlight = new Map<number, number>();
   private readonly nodeChannels = new Map<number, BrokerChannel>();
   private readonly dialing = new Set<number>();
@@ -358,16 +364,22 @@ export class Producer {
     const timestamp = record.timestamp ?? this.clock.nowMs();
     const partition = record.partition ?? -1;
     if (!Number.isInteger(partition) || partition < -1) throw new RangeError(`invalid partition ${record.partition}`);
+    this.placedPastNewBatch = -1;
     if (this.waiting.length === 0 && this.tryAppend(record.topic, partition, timestamp, key, value, headers, done)) return true;
     if (this.waiting.length >= MAX_WAITING_RECORDS) {
       throw new ClientTimeoutError(`more than ${MAX_WAITING_RECORDS} records are waiting for buffer memory or metadata`);
     }
-    this.waiting.push({ topic: record.topic, partition, timestamp, key, value, headers, done, deadlineMs: this.clock.monotonicMs() + this.maxBlockMs });
+    // A record the partitioner already moved on for waits for memory on the partition it moved to (as Java's does).
+    const waitOn = this.placedPastNewBatch >= 0 ? this.placedPastNewBatch : partition;
+    this.waiting.push({ topic: record.topic, partition: waitOn, timestamp, key, value, headers, done, deadlineMs: this.clock.monotonicMs() + this.maxBlockMs });
     this.pump();
     return false;
   }
 
-  /** Appends now if metadata is known and memory is free; false if it must wait. Throws for bad partitions. */
+  /**
+   * Appends now if metadata is known and memory is free; false if it must wait (then {@link placedPastNewBatch} names
+   * the partition when the partitioner already moved on for this record). Throws for bad partitions.
+   */
   private tryAppend(
     topic: string,
     partitionIn: number,
@@ -399,6 +411,8 @@ export class Producer {
         if (done !== undefined) completion = this.recordCompletion(topic, partition, done);
       }
       r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
+      // The partitioner heard onNewBatch for this record once: when it waits for memory, it waits on `partition`.
+      if (r === AppendResult.NoMemory) this.placedPastNewBatch = partition;
     }
     if (r === AppendResult.NoMemory) return false;
     // Appended and NewBatch leave room in the record's batch; BatchFull may also mean an older batch was sealed.
@@ -461,6 +475,7 @@ export class Producer {
           break;
         }
         let appended: boolean;
+        this.placedPastNewBatch = -1;
         try {
           appended = this.tryAppend(w.topic, w.partition, w.timestamp, w.key, w.value, w.headers, w.done);
         } catch (e) {
@@ -469,6 +484,7 @@ export class Producer {
           continue;
         }
         if (!appended) {
+          if (this.placedPastNewBatch >= 0) w.partition = this.placedPastNewBatch;
           this.armMemoryWait(w.deadlineMs - now);
           break;
         }

@@ -102,7 +102,7 @@ export function openPortConnection(
   remote: string,
   onConnection: (c: Connection) => ConnectionHandler,
   remoteIp: string = remote,
-  client: { principal?: string; listenerName?: string; fileSlices?: boolean } = {},
+  client: { principal?: string; listenerName?: string; fileSlices?: boolean; fetchQuotaAtFront?: boolean } = {},
   buffers?: PortBuffers,
 ): Connection {
   let unacked = 0;
@@ -251,6 +251,7 @@ export function openPortConnection(
     principal: client.principal,
     listenerName: client.listenerName,
     fileSlices: client.fileSlices,
+    fetchQuotaAtFront: client.fetchQuotaAtFront,
     write(chunks) {
       if (closed) return true;
       for (const c of chunks) {

@@ -26,7 +26,10 @@ import { shardedHttpBackend } from "./shard-http.ts";
 export interface ShardedNodeDeps {
   /** Logger of the host, the in-thread parts and the front (default: stderr). */
   logger?: BrokerLogger;
-  /** A shard died or shut itself down after the start: the process should exit with an error. */
+  /**
+   * A shard died or shut itself down after the start: the process should exit with an error. Never called before
+   * {@link startShardedNode} resolves: a shard that dies or shuts itself down while the node starts fails the start.
+   */
   onFatal?: (reason: string) => void;
   /** Test-only: the shards run without fdatasync (`RUNNEL_UNSAFE_SKIP_FDATASYNC`, src/cli/start.ts). */
   unsafeSkipFdatasync?: boolean;
@@ -66,14 +69,22 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   // In an etcd cluster `/v1/ready` also waits for the node's registration and its followers' catch-up, as one broker's does.
   if (http !== null && deps.cluster?.readiness !== undefined) http.addReadinessCheck(deps.cluster.readiness);
   if (http !== null) logger.info(`HTTP (metrics, health, console) serving at ${specs.map((s, i) => `${s.tls ? "https" : "http"}://${s.host}:${http.ports[i]}`).join(", ")}`);
+  // Until the start is done, a shard's failure fails the start (the caller has no node to stop yet); then it is
+  // the caller's `onFatal`.
+  let startFailure: Error | null = null;
+  let started = false;
+  const onFatal = (reason: string) => {
+    if (started) deps.onFatal?.(reason);
+    else startFailure ??= new Error(reason);
+  };
   let shards: ShardSet;
   try {
-    shards = await ShardSet.start(config, { logger, onFatal: deps.onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")), cluster: deps.cluster });
+    shards = await ShardSet.start(config, { logger, onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")), cluster: deps.cluster });
   } catch (e) {
     await http?.close();
     throw e;
   }
-  let front: Front;
+  let front: Front | null = null;
   let backend: HttpBackend | null = null;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
@@ -82,28 +93,32 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // this thread's front accepts them all.
     const accept = config.bool("runnel.shards.accept") && reusePortSupported();
     const metrics = http === null ? undefined : new BrokerMetrics();
-    front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections, connectionFds: shards.connectionFds, jwksDocuments: shards.jwksDocuments, requestBudget: shards.requestBudget });
+    const f = (front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections, connectionFds: shards.connectionFds, jwksDocuments: shards.jwksDocuments, requestBudget: shards.requestBudget, quotas: shards.quotaSensors === null ? undefined : { metadata: shards.metadata, sensors: shards.quotaSensors } }));
     if (http !== null) {
       scramOf = (u, m) => scram.get(u, m);
       const noChange = () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the HTTP side of a sharded node changes ACLs through a shard"));
       const acls = new AclStore(shards.metadata, noChange);
       const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
       const listener = config.listeners[0].name;
-      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: front.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => front.identity.endpoint(listener) });
+      backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: f.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => f.identity.endpoint(listener) });
     }
-    const threads = accept ? `${await shards.startFronts(config, front.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
+    const threads = accept ? `${await shards.startFronts(config, f.boundPorts(), logger)} of ${shards.count} shard threads accept clients too` : "only the main thread accepts clients";
     // A broker of an etcd cluster: the node's one registration, with the listeners its fronts serve.
-    const endpoints = listenerDefs(config).map((def) => ({ name: def.name, ...front.identity.endpoint(def.name), securityProtocol: def.securityProtocol }));
+    const endpoints = listenerDefs(config).map((def) => ({ name: def.name, ...f.identity.endpoint(def.name), securityProtocol: def.securityProtocol }));
+    if (startFailure !== null) throw startFailure;
     await deps.cluster?.register({ nodeId: config.nodeId, brokerEpoch: 0, rack: config.raw("broker.rack"), endpoints });
     // The controller is elected once a broker registered: as one broker does, the node says it listens (and is ready)
     // once its shards name it in Metadata (controller -1 fails a Kafka admin client's controller requests).
     await deps.cluster?.view.controllerKnown?.();
     // Ready (`/v1/ready`) and logged once every accepting thread listens, so that a client, probe or test helper
     // that waits for either finds every thread's listener in place.
+    if (startFailure !== null) throw startFailure;
+    started = true;
     if (backend !== null) http?.attach(backend);
-    logger.info(`${front.listeningLine(config.nodeId, shards.count)}; ${threads}`);
+    logger.info(`${f.listeningLine(config.nodeId, shards.count)}; ${threads}`);
   } catch (e) {
     await http?.close();
+    await front?.stop();
     await shards.stop();
     throw e;
   }

@@ -30,3 +30,11 @@ export function portDropping(port: PortLike, drop: (data: HostMessage) => boolea
 export function portDelaying(port: PortLike, hold: (data: HostMessage) => boolean, ms: number): PortLike {
   return portIntercepting(port, (data, pass) => (hold(data) ? void setTimeout(pass, ms) : pass()));
 }
+
+/** `port` that throws `message` (uncaught in its thread: the thread ends) on the first incoming message for which `fail(message data)` holds. */
+export function portFailing(port: PortLike, fail: (data: HostMessage) => boolean, message: string): PortLike {
+  return portIntercepting(port, (data, pass) => {
+    if (fail(data)) throw new Error(message);
+    pass();
+  });
+}
