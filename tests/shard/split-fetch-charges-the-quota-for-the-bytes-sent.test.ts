@@ -3,7 +3,9 @@
  * client receives, not for what the shards read: a kafkajs consumer reads two partitions, one on each shard, each
  * holding one batch of ~S bytes, with `maxBytes` 1.5 S. Its first Fetch gets both batches from the shards and the
  * front sends one (the other is past `max_bytes`; the client fetches it next). Charged by the shards, that fetch cost
- * 2 S and the whole read 3 S for the 2 S delivered.
+ * 2 S and the whole read 3 S for the 2 S delivered. With `minBytes` 3 S the first round's 2 S is too little, the
+ * front long-polls both shards and answers with the first polled answer: the shards charged the first round and
+ * the polled answers again (3-4 S for 2 S).
  *
  * The quota is a token bucket (src/security/quota-rate.ts) whose burst, `quota.window.num` - 1 windows of
  * `quota.window.size.seconds` at the quota's rate, is set just above the 2 S on the disk, so the consumer is never
@@ -26,13 +28,16 @@ import { shardOf } from "../../src/shard/placement.ts";
 const WINDOW_S = 60;
 const RECORDS = 100;
 const VALUE_BYTES = 2000;
+/** About the bytes of one partition's batch. */
+const S = RECORDS * VALUE_BYTES;
 
-test("a Fetch split over two shards charges consumer_byte_rate for the bytes the client gets", { timeout: 180_000 }, async () => {
+/** Reads a topic with a batch on each shard with a kafkajs consumer of `fetch` options; checks the probe's throttle. */
+async function readAndProbe(fetch: { maxBytes: number; minBytes: number; maxWaitTimeInMs: number }): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-split-fetch-quota-"));
   const node = await startBrokerProcess("bun", ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", "quota.window.num=2", "-o", `quota.window.size.seconds=${WINDOW_S}`, "-o", "group.initial.rebalance.delay.ms=0"], 90_000);
   const raw = await RawClient.connect(node.port);
   const kafka = new Kafka({ clientId: "split-reader", brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: "split-reader", maxBytes: 1.5 * RECORDS * VALUE_BYTES, maxBytesPerPartition: 1.5 * RECORDS * VALUE_BYTES, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: "split-reader", maxBytesPerPartition: fetch.maxBytes, ...fetch });
   try {
     const topic = "split";
     const created = await raw.request(19, 7, { topics: [{ name: topic, numPartitions: 2, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
@@ -84,4 +89,10 @@ test("a Fetch split over two shards charges consumer_byte_rate for the bytes the
     await node.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test("a Fetch split over two shards charges consumer_byte_rate for the bytes sent, not for records dropped past max_bytes", { timeout: 180_000 }, () =>
+  readAndProbe({ maxBytes: 1.5 * S, minBytes: 1, maxWaitTimeInMs: 100 }));
+
+test("a Fetch split over two shards that long-polls for min_bytes charges consumer_byte_rate once for the bytes sent", { timeout: 180_000 }, () =>
+  readAndProbe({ maxBytes: 4 * S, minBytes: 3 * S, maxWaitTimeInMs: 300 }));
