@@ -24,6 +24,7 @@ const DENO_SUITES = [
   // Worker threads and port connections (src/platform/worker.ts) under Deno's node:worker_threads.
   "tests/platform/worker-echoes-bytes-over-port-connection.test.ts",
   "tests/platform/port-connection-frames-move-and-come-back.test.ts",
+  "tests/platform/port-connection-frames-go-in-shared-slots.test.ts",
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
   "tests/shard/host-serves-partitions-on-owning-shards.test.ts",
   "tests/shard/metadata-mirror-keeps-order-and-forwards-writes.test.ts",

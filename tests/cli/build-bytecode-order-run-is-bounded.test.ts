@@ -42,8 +42,8 @@ test("a recording broker that never listens is given up after the start time and
     const order = await recordBytecodeOrder(fakeBroker(dir, false), dir, (m) => warnings.push(m), LIMITS);
     assert.equal(order, null);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /broker did not start\); keeping the unordered build/);
-    assert.match(warnings[0], /did not exit within 300 ms of SIGTERM: killed/);
+    assert.match(warnings[0], /broker did not start; .*\); keeping the unordered build/);
+    assert.match(warnings[0], /did not exit within 300 ms of SIGTERM and was killed/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

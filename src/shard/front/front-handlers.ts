@@ -251,6 +251,8 @@ async function sendProducePart(ctx: RequestContext, shard: number, part: Produce
     const sent = await f.client(ctx).forwardFrame<ProduceResponse>(ctx, shard, { body, movable: true, release: () => {} }, false);
     if (sent !== null) {
       f.producePartsFramed++;
+      // Copied into a frame slot rather than moved: the buffer is free again once the shard has answered.
+      if (body.buffer.byteLength > 0) f.deps.frameBuffers?.give(body.buffer as ArrayBuffer);
       return sent.answer;
     }
   }

@@ -93,7 +93,7 @@ export class Front {
     // One pool for every listener's large frames and the shard channels' forwarded ones, which come back to it.
     const framePool = new FrameBufferPool();
     const router = new FrontRouter({
-      frameBuffers: framePool.forPorts(),
+      frameBuffers: framePool.forPorts(config.bool("runnel.shards.frame.slots")),
       shards: d.shards,
       identity,
       fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
