@@ -5,17 +5,23 @@
  * acks=0, every batch of distinct random bytes, uncompressed or gzip, lz4 or snappy, which the shard checks off its
  * event loop while the frame waits in its slot) to partitions of both shards, so slots are lent, freed and reused
  * while other handlers still run: every batch must be stored byte for byte as it was sent (a slot reused too early
- * would store or refuse another frame's bytes).
+ * would store or refuse another frame's bytes). Against the front of a node's fixture (main thread), and against
+ * `runnel start --shards 2` under the test's runtime, whose shard threads accept clients too and forward to each other.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomFillSync } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder, type BatchCompressor } from "../../src/protocol/record-batch.ts";
 import { codecByName, initCompression } from "../../src/compression/index.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
 import { kafkajsOnFront } from "./support.ts";
+import { startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
+import { TEST_RUNTIME } from "../support/cluster-processes.ts";
 
 const TOPIC = "slots";
 const PARTITIONS = 4;
@@ -39,15 +45,17 @@ function sameBatch(stored: Uint8Array, sent: Uint8Array): boolean {
   return Buffer.compare(stored.subarray(8, 12), sent.subarray(8, 12)) === 0 && Buffer.compare(stored.subarray(16), sent.subarray(16)) === 0;
 }
 
-test("concurrent large Produces over frame slots are stored byte for byte as sent", { timeout: 180_000 }, async () => {
-  const node = await startFrontOverShards();
-  const { disconnect } = await kafkajsOnFront(node, "slots", TOPIC, PARTITIONS);
+/**
+ * Pipelines {@link PER_CONNECTION} large Produces on each of {@link CONNECTIONS} raw connections to the node at `port`
+ * (topic {@link TOPIC}, partitions on both shards), then reads every partition back and checks each batch byte for
+ * byte; `where(p)` names a partition in messages.
+ */
+async function produceAndCheck(port: number, where: (p: number) => string): Promise<void> {
   const clients: RawClient[] = [];
   try {
-    await disconnect();
     await Promise.all([initCrc32c(), initCompression()]);
     const sent: Uint8Array[][] = Array.from({ length: PARTITIONS }, () => []);
-    for (let c = 0; c < CONNECTIONS; c++) clients.push(await RawClient.connect(node.port));
+    for (let c = 0; c < CONNECTIONS; c++) clients.push(await RawClient.connect(port));
     await Promise.all(clients.map(async (raw, c) => {
       const bb = new BatchBuilder(1 << 16);
       const codec = CODECS[c % CODECS.length] === null ? null : codecByName(CODECS[c % CODECS.length]!);
@@ -68,7 +76,6 @@ test("concurrent large Produces over frame slots are stored byte for byte as sen
       assert.equal(last.errorCode, 0);
       for (const a of await Promise.all(answers)) assert.equal(a.responses[0].partitionResponses[0].errorCode, 0, `connection ${c}: a Produce failed`);
     }));
-    assert.ok(node.front.router.producesForwarded >= CONNECTIONS * PER_CONNECTION, `Produces forwarded as frames: ${node.front.router.producesForwarded}`);
 
     // Read every partition back from the start (any order across connections; per batch, the exact bytes).
     const reader = clients[0];
@@ -99,12 +106,42 @@ test("concurrent large Produces over frame slots are stored byte for byte as sen
       const unmatched = [...sent[p]];
       for (const s of stored) {
         const i = unmatched.findIndex((b) => sameBatch(s, b));
-        assert.ok(i >= 0, `partition ${p} (shard ${node.ownerOf(TOPIC, p)}): a stored batch of ${s.length} bytes is none of those sent`);
+        assert.ok(i >= 0, `partition ${p} (${where(p)}): a stored batch of ${s.length} bytes is none of those sent`);
         unmatched.splice(i, 1);
       }
     }
   } finally {
     for (const c of clients) c.close();
+  }
+}
+
+test("concurrent large Produces over frame slots are stored byte for byte as sent (front in this thread)", { timeout: 180_000 }, async () => {
+  const node = await startFrontOverShards();
+  const { disconnect } = await kafkajsOnFront(node, "slots", TOPIC, PARTITIONS);
+  try {
+    await disconnect();
+    await produceAndCheck(node.port, (p) => `shard ${node.ownerOf(TOPIC, p)}`);
+    assert.ok(node.front.router.producesForwarded >= CONNECTIONS * PER_CONNECTION, `Produces forwarded as frames: ${node.front.router.producesForwarded}`);
+  } finally {
     await node.close();
+  }
+});
+
+test("concurrent large Produces over frame slots are stored byte for byte as sent (runnel start --shards 2 under this runtime, every thread accepting)", { timeout: 180_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-slots-"));
+  let b: BrokerProcess | null = null;
+  try {
+    b = await startBrokerProcess(TEST_RUNTIME, ["--port", "0", "--data-dir", dir, "--shards", "2", "-o", `num.partitions=${PARTITIONS}`], 90_000);
+    const admin = await RawClient.connect(b.port);
+    try {
+      const created = await admin.request<any>(19, 5, { topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
+      assert.equal(created.topics[0].errorCode, 0);
+    } finally {
+      admin.close();
+    }
+    await produceAndCheck(b.port, (p) => `partition ${p} of a 2-shard node`);
+  } finally {
+    await b?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
