@@ -22,6 +22,8 @@ export type QuotaMetadata = Pick<MetadataStore, "configRecord" | "configRecordsO
 export interface FrontFetchQuota {
   /** `res` (the answer to the client's Fetch of `ctx`, a consumer's: `replica_id` < 0) charged, with its throttle time. */
   charge<T>(ctx: RequestContext, res: T): T;
+  /** Stops following the node's metadata (the front stops; the node's store lives on with its shards). */
+  close(): void;
 }
 
 /** The front's Fetch quota over `metadata`'s client quotas and the node's shared `sensors`. */
@@ -34,5 +36,6 @@ export function frontFetchQuota(config: BrokerConfig, metadata: QuotaMetadata, s
       const q = store.resolve("consumer_byte_rate", quotaUser(ctx), ctx.header.clientId ?? "");
       return q === null ? res : chargeFetch(ctx, res, q, rates, clock);
     },
+    close: () => store.close(),
   };
 }

@@ -153,5 +153,6 @@ export class Front {
     this.listeners.clear();
     for (const s of this.securities) s.close();
     this.router.deps.segmentMaps?.close();
+    this.router.deps.fetchQuota?.close();
   }
 }
