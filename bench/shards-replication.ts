@@ -19,21 +19,24 @@
  * - the established TCP connections into each node's Kafka port once the ISRs are full and the admin client has
  *   left (replica fetchers and inter-broker channels; one shard per node: one fetcher per leader node).
  *
- *   bun bench/shards-replication.ts [--modes 1,2,2-noaccept] [--repeat 2] [--records 40000] [--record-size 1024] [--batch-size 16384] [--partitions 6]
+ * `--replica-wait-ms` sets every node's `replica.fetch.wait.max.ms` (default 100, the cluster tests' value; Kafka's
+ * default is 500): at rest each replica fetcher sends one Fetch per that many ms.
+ *
+ *   bun bench/shards-replication.ts [--modes 1,2,2-noaccept] [--repeat 2] [--records 40000] [--record-size 1024] [--batch-size 16384] [--partitions 6] [--replica-wait-ms 100]
  */
 import { parseArgs } from "node:util";
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { Kafka, logLevel } from "kafkajs";
 import { ETCD_SKIP_REASON } from "../tests/support/etcd.ts";
 import { startCluster, until, type TestCluster } from "../tests/support/cluster-processes.ts";
-import { HTTP_LINE } from "../tests/support/sharded-http-node.ts";
+import { HTTP_LINE } from "../tests/support/http-broker.ts";
+import { cpuOf, fetchRequests } from "./node-stats.ts";
 import { runProc } from "../tests/support/proc.ts";
 import { ROOT, printTable, writeResults } from "./support.ts";
 
-const { values } = parseArgs({ options: { modes: { type: "string", default: "1,2" }, repeat: { type: "string", default: "2" }, records: { type: "string", default: "40000" }, "record-size": { type: "string", default: "1024" }, partitions: { type: "string", default: "6" }, "batch-size": { type: "string", default: "16384" } } });
+const { values } = parseArgs({ options: { modes: { type: "string", default: "1,2" }, repeat: { type: "string", default: "2" }, records: { type: "string", default: "40000" }, "record-size": { type: "string", default: "1024" }, partitions: { type: "string", default: "6" }, "batch-size": { type: "string", default: "16384" }, "replica-wait-ms": { type: "string", default: "100" } } });
 /** A mode: a shard count, with `-noaccept` only the main thread's front accepting (runnel.shards.accept=false). */
 const MODES = values.modes.split(",").map((m) => ({ name: m, shards: Number(m.replace(/-noaccept$/, "")), accept: !m.endsWith("-noaccept") }));
 const REPEAT = Number(values.repeat);
@@ -41,32 +44,18 @@ const RECORDS = Number(values.records);
 const SIZE = Number(values["record-size"]);
 const PARTITIONS = Number(values.partitions);
 const TOPIC = "rf3";
-/** Linux clock ticks per second of /proc stat times. */
-const CLOCK_TICKS = 100;
+/** `replica.fetch.wait.max.ms` of every node: 100 as in the cluster tests by default; Kafka's default is 500. */
+const REPLICA_WAIT_MS = Number(values["replica-wait-ms"]);
 /** How often the nodes' log end offsets are sampled during the produce. */
 const SAMPLE_MS = 100;
 /** How long each node's CPU at rest is measured before the produce. */
 const IDLE_MS = 3000;
 for (const m of MODES) if (!Number.isInteger(m.shards) || m.shards < 1) throw new Error(`--modes: ${m.name} is not a shard count (with -noaccept or not)`);
+if (!Number.isInteger(REPLICA_WAIT_MS) || REPLICA_WAIT_MS < 0) throw new Error(`--replica-wait-ms: ${values["replica-wait-ms"]} is not a number of milliseconds`);
 
 if (ETCD_SKIP_REASON) {
   console.log(ETCD_SKIP_REASON);
   process.exit(0);
-}
-
-/** CPU seconds of all threads of `pid` so far (with `mainOnly`, of its main thread alone: the main front). */
-function cpuOf(pid: number, mainOnly = false): number {
-  let s = 0;
-  for (const tid of mainOnly ? [String(pid)] : fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      s += (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return s;
 }
 
 /** Established TCP connections whose local port is `port`. */
@@ -87,13 +76,6 @@ async function logEnds(url: string): Promise<Map<number, number>> {
     if (m) out.set(Number(m[1]), Number(m[2]));
   }
   return out;
-}
-
-/** Fetch requests node `url` has answered so far (followers' and consumers'; a sharded node's summed over its shards). */
-async function fetchRequests(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /^kafka_network_requestmetrics_requests_total\{request="Fetch"\} (\S+)$/m.exec(text);
-  return m === null ? 0 : Number(m[1]);
 }
 
 /** Per partition: the largest log end of its replicas minus the smallest (records the slowest replica lacks). */
@@ -126,7 +108,7 @@ interface Run {
 }
 
 async function runOnce(mode: (typeof MODES)[number]): Promise<Run> {
-  const cluster: TestCluster = await startCluster(["--shards", String(mode.shards), "--http", "http://127.0.0.1:0", "-o", "log.segment.bytes=1073741824", "-o", `runnel.shards.accept=${mode.accept}`]);
+  const cluster: TestCluster = await startCluster(["--shards", String(mode.shards), "--http", "http://127.0.0.1:0", "-o", "log.segment.bytes=1073741824", "-o", `runnel.shards.accept=${mode.accept}`, "-o", `replica.fetch.wait.max.ms=${REPLICA_WAIT_MS}`]);
   try {
     await until("every node's HTTP line", 30_000, () => cluster.brokers.every((b) => HTTP_LINE.test(b.log())));
     const urls = cluster.brokers.map((b) => HTTP_LINE.exec(b.log())![1]);

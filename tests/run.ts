@@ -24,9 +24,12 @@ const DENO_SUITES = [
   // Worker threads and port connections (src/platform/worker.ts) under Deno's node:worker_threads.
   "tests/platform/worker-echoes-bytes-over-port-connection.test.ts",
   "tests/platform/port-connection-frames-move-and-come-back.test.ts",
+  "tests/platform/port-connection-frames-go-in-shared-slots.test.ts",
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
   "tests/shard/host-serves-partitions-on-owning-shards.test.ts",
   "tests/shard/metadata-mirror-keeps-order-and-forwards-writes.test.ts",
+  // Frame slots reused under concurrent large Produces, stored byte for byte (SharedArrayBuffers over Deno's ports).
+  "tests/shard/frame-slots-keep-concurrent-produces-intact.test.ts",
   // Fetch records as file slices through Deno's FFI mmap (src/platform/deno-mmap.ts).
   "tests/shard/front-fetch-reads-file-slices.test.ts",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.

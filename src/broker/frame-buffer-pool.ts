@@ -60,8 +60,8 @@ export class FrameBufferPool {
   }
 
   /** This pool as free buffers for frames sent to and back from another thread (src/platform/port-connection.ts). */
-  forPorts(): PortBuffers {
-    return { take: (size) => (this.take(size)?.buffer as ArrayBuffer | undefined) ?? null, give: (buffer) => this.give(new Uint8Array(buffer)) };
+  forPorts(frameSlots = false): PortBuffers {
+    return { take: (size) => (this.take(size)?.buffer as ArrayBuffer | undefined) ?? null, give: (buffer) => this.give(new Uint8Array(buffer)), frameSlots };
   }
 
   /** Bytes of free buffers held now. */

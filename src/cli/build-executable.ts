@@ -2,23 +2,17 @@
  * Builds dist/runnel (`npm run build`): `bun build --compile --bytecode` of the CLI and the worker entry points, as
  * ES modules split into chunks, so what `runnel start` never imports (CLI commands, the HTTP side, shards, etcd) stays
  * in chunks it never loads. Then a second pass lays the bytecode out in the order a broker uses it: the first build
- * is started once (`start --port 0` on a fresh data directory, idle for IDLE_MS, stopped) with BUN_BYTECODE_ORDER_OUT
- * set, and the build is repeated with `--bytecode-order` of what that run recorded. Bun maps the embedded bytecode
- * and reads it in place, so start-up code spread over the whole section made most of its pages resident (idle RSS
- * ~3 MB above the 30fab97 build's); packed together it touches about half as many. Where the recording run fails the
+ * is started once (`start --port 0` on a fresh data directory, idle, stopped: ./bytecode-order.ts) with
+ * BUN_BYTECODE_ORDER_OUT set, and the build is repeated with `--bytecode-order` of what that run recorded. Bun maps
+ * the embedded bytecode and reads it in place, so start-up code spread over the whole section made most of its pages
+ * resident (idle RSS ~3 MB above the 30fab97 build's); packed together it touches about half as many. Where the recording run fails the
  * first build is kept, with a warning: same behaviour, more memory.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-
-/** How long the recording broker idles after its listener is up (the idle RSS check reads memory after 1 s). */
-const IDLE_MS = 1_000;
-/** How long the recording broker may take to start. */
-const START_TIMEOUT_MS = 30_000;
-/** The line a broker logs once it serves clients. */
-const LISTENING = /listening on \w+:\/\//;
+import { recordBytecodeOrder } from "./bytecode-order.ts";
 
 const root = path.resolve(import.meta.dir, "../..");
 const outfile = path.join(root, "dist/runnel");
@@ -31,45 +25,13 @@ function build(extra: string[]): void {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-/** Starts the built broker once and returns the file its bytecode-use order was written to, or null. */
-async function recordOrder(dir: string): Promise<string | null> {
-  const order = path.join(dir, "bytecode-order.txt");
-  const child = spawn(outfile, ["start", "--port", "0", "--data-dir", path.join(dir, "data")], {
-    env: { ...process.env, BUN_BYTECODE_ORDER_OUT: order },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), START_TIMEOUT_MS);
-    const onData = (b: Buffer) => {
-      log += b.toString();
-      if (LISTENING.test(log)) {
-        clearTimeout(timer);
-        resolve(true);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    void exited.then(() => resolve(false));
-  });
-  if (ready) await new Promise((r) => setTimeout(r, IDLE_MS));
-  child.kill("SIGTERM");
-  await exited;
-  if (!ready || !fs.existsSync(order) || fs.statSync(order).size === 0) {
-    console.warn(`build-executable: no bytecode order recorded (broker ${ready ? "wrote none" : "did not start"}); keeping the unordered build\n${log}`);
-    return null;
-  }
-  return order;
-}
-
 for (const f of fs.existsSync(path.dirname(outfile)) ? fs.readdirSync(path.dirname(outfile)) : []) {
   if (f.endsWith(".js.map")) fs.rmSync(path.join(path.dirname(outfile), f)); // chunk maps of earlier builds (hashed names)
 }
 build([]);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-build-order-"));
 try {
-  const order = await recordOrder(dir);
+  const order = await recordBytecodeOrder(outfile, dir, (m) => console.warn(`build-executable: ${m}`));
   if (order !== null) build([`--bytecode-order=${order}`]);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -295,7 +295,11 @@ export async function startCommand(argv: string[]): Promise<number> {
       config.values.set("cluster.id", clusterId);
     }
     const cluster = plane;
-    const onFatal = () => void Promise.all([started?.http?.close(), plane?.close()]).finally(() => exitAfterFatal(1));
+    // The broker has stopped itself; a failure closing the rest is logged, and the exit code stays 1.
+    const onFatal = () =>
+      void Promise.all([started?.http?.close(), plane?.close()])
+        .catch((e) => console.error(`runnel start: shutdown failed: ${(e as Error).message}`))
+        .finally(() => exitAfterFatal(1));
     started = await startBrokerWithHttp(config, cluster ? { ...unsafe, metadata: cluster.store, cluster: clusterView(cluster), onFatal } : { ...unsafe, onFatal }, undefined, cluster ? () => cluster.readinessProblem() : undefined);
   } catch (e) {
     await plane?.close().catch(() => {});

@@ -50,7 +50,8 @@ export class ControllerElection {
   private activeEpoch = -1;
   private campaigning = false;
   private closed = false;
-  private awaitingController: (() => void)[] = [];
+  /** Callers of {@link controllerKnown} still waiting: resolved once a controller is known, rejected by {@link close}. */
+  private awaitingController: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(client: EtcdClient, keys: ClusterKeys, opts: ControllerElectionOptions) {
     this.client = client;
@@ -72,10 +73,14 @@ export class ControllerElection {
     return this.view;
   }
 
-  /** Resolves once a controller is known (at once when one is): it may still change, or be gone again, later. */
+  /**
+   * Resolves once a controller is known (at once when one is): it may still change, or be gone again, later.
+   * Rejects when the election is (or gets) closed before a controller is known.
+   */
   controllerKnown(): Promise<void> {
     if (this.view.controllerId >= 0) return Promise.resolve();
-    return new Promise((resolve) => this.awaitingController.push(resolve));
+    if (this.closed) return Promise.reject(electionClosed());
+    return new Promise((resolve, reject) => this.awaitingController.push({ resolve, reject }));
   }
 
   /** Whether this broker is the active controller. */
@@ -94,10 +99,11 @@ export class ControllerElection {
     this.update();
   }
 
-  /** Stops watching and campaigning; resigns by deleting the key if this broker holds it. */
+  /** Stops watching and campaigning; resigns by deleting the key if this broker holds it. Rejects every {@link controllerKnown} still waiting. */
   async close(): Promise<void> {
     this.closed = true;
     this.mirror.close();
+    for (const w of this.awaitingController.splice(0)) w.reject(electionClosed());
     const epoch = this.activeEpoch;
     this.setActive(-1);
     if (epoch >= 0) await this.client.txn([this.fence(epoch)], [{ delete: { key: this.keys.controller } }]).catch(() => {});
@@ -112,7 +118,7 @@ export class ControllerElection {
     if (changed) this.view = view;
     this.setActive(mine && !this.closed ? view.epoch : -1);
     if (changed) this.opts.onChange?.(view);
-    if (view.controllerId >= 0 && this.awaitingController.length > 0) for (const w of this.awaitingController.splice(0)) w();
+    if (view.controllerId >= 0 && this.awaitingController.length > 0) for (const w of this.awaitingController.splice(0)) w.resolve();
     if (!kv && this.opts.candidate && this.lease && !this.closed) void this.campaign();
   }
 
@@ -147,4 +153,9 @@ export class ControllerElection {
       this.campaigning = false;
     }
   }
+}
+
+/** What a {@link ControllerElection.controllerKnown} waiting when the election closes rejects with. */
+function electionClosed(): Error {
+  return new Error("the controller election closed before a controller was known");
 }

@@ -367,6 +367,11 @@ export class LocalMetadataStore extends MetadataView implements MetadataStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** How many listeners {@link watch} holds now (tests check that a stopped part removed its own). */
+  get watcherCount(): number {
+    return this.listeners.size;
+  }
+
   /** Runs `step` after every earlier write; a failed step does not stop later ones. */
   private enqueue<T>(step: () => T | Promise<T>): Promise<T> {
     const run = this.queue.then(step);

@@ -33,12 +33,14 @@ export class RecoveryProgress implements ShardStartWatcher {
     this.parts = Array.from({ length: shards }, (_, shard) => ({ shard, loaded: 0, total: 0, recovered: false }));
   }
 
+  /** See {@link ShardStartWatcher.recovering}. */
   recovering(shard: number, loaded: number, total: number): void {
     const p = this.part(shard);
     p.loaded = loaded;
     p.total = total;
   }
 
+  /** See {@link ShardStartWatcher.serving}. */
   serving(shard: number): void {
     this.part(shard).recovered = true;
   }

@@ -46,6 +46,11 @@ export interface Connection {
    * records lie instead of carrying them (src/storage/record-slices.ts).
    */
   readonly fileSlices?: boolean;
+  /**
+   * A shard's connection from its node's front, which charges `consumer_byte_rate` for the Fetch answers it sends
+   * its client: the shard charges none of this connection's Fetch answers.
+   */
+  readonly fetchQuotaAtFront?: boolean;
 }
 
 /**

@@ -33,6 +33,44 @@ export const PORT_CONNECTION_SPARE_BYTES = 2 * PORT_CONNECTION_WINDOW_BYTES;
 
 const CLOSE = "close";
 
+/** Most bytes of {@link SharedArrayBuffer} frame slots one thread's port connections have (free or lent). */
+export const PORT_CONNECTION_SLOT_BYTES = 64 * 1024 * 1024;
+/** Most bytes of slots one connection may have lent to its reader at once (beyond that it transfers buffers). */
+export const PORT_CONNECTION_LENT_SLOT_BYTES = 2 * PORT_CONNECTION_WINDOW_BYTES;
+/** Largest frame (size prefix included) sent in a slot; larger ones go in transferred buffers. */
+export const PORT_CONNECTION_SLOT_MAX_FRAME_BYTES = PORT_CONNECTION_WINDOW_BYTES;
+/** A new slot's size is its first frame's rounded up to this. */
+const SLOT_GRANULE = 64 * 1024;
+
+/**
+ * This thread's frame slots: SharedArrayBuffers a writer copies `writeFrame` bodies into. A slot is shared with a
+ * connection's reader once and then named by number, so no buffer crosses the port per frame: a transferred (or
+ * posted) buffer counts as freshly allocated memory in the receiving thread's JS heap and so brings its garbage
+ * collections forward (bench/transfer-gc.ts: one per 4-8 MB received), a named slot does not. Slots are never
+ * dropped while free (their bytes are bounded by {@link PORT_CONNECTION_SLOT_BYTES}); a slot lent to a connection
+ * that closes is written off (its reader may still read it) and its bytes counted out.
+ */
+const freeSlots: SharedArrayBuffer[] = [];
+let slotBytes = 0;
+
+/** The smallest free slot of at least `n` bytes, a new one while the thread's slots allow, or null. */
+function takeSlot(n: number): SharedArrayBuffer | null {
+  let best = -1;
+  for (let i = 0; i < freeSlots.length; i++) {
+    if (freeSlots[i].byteLength >= n && (best < 0 || freeSlots[i].byteLength < freeSlots[best].byteLength)) best = i;
+  }
+  if (best >= 0) {
+    const s = freeSlots[best];
+    freeSlots[best] = freeSlots[freeSlots.length - 1];
+    freeSlots.pop();
+    return s;
+  }
+  const size = Math.ceil(n / SLOT_GRANULE) * SLOT_GRANULE;
+  if (slotBytes + size > PORT_CONNECTION_SLOT_BYTES) return null;
+  slotBytes += size;
+  return new SharedArrayBuffer(size);
+}
+
 /**
  * Free buffers a writer copies `writeFrame` bodies into and takes back the buffers the reader sends back into (a
  * sharded node's front shares its listeners' frame buffer pool so; without one, a connection keeps its own).
@@ -42,6 +80,8 @@ export interface PortBuffers {
   take(size: number): ArrayBuffer | null;
   /** A buffer sent back by the reader. */
   give(buffer: ArrayBuffer): void;
+  /** `writeFrame` bodies go in this thread's frame slots (SharedArrayBuffers named by number) rather than moved or copied buffers. */
+  readonly frameSlots?: boolean;
 }
 
 /** The part of the web MessagePort used here (Bun's and Deno's, and node:worker_threads' ports alike). */
@@ -62,7 +102,7 @@ export function openPortConnection(
   remote: string,
   onConnection: (c: Connection) => ConnectionHandler,
   remoteIp: string = remote,
-  client: { principal?: string; listenerName?: string; fileSlices?: boolean } = {},
+  client: { principal?: string; listenerName?: string; fileSlices?: boolean; fetchQuotaAtFront?: boolean } = {},
   buffers?: PortBuffers,
 ): Connection {
   let unacked = 0;
@@ -76,6 +116,12 @@ export function openPortConnection(
     if (closed) return;
     closed = true;
     held = [];
+    // Slots still lent are written off: the reader may still read them.
+    for (const slot of lentSlots.values()) slotBytes -= slot.byteLength;
+    lentSlots.clear();
+    lentSlotBytes = 0;
+    peerSlots.clear();
+    heldSlots.clear();
     port.onmessage = null;
     port.close();
     handler?.onClose();
@@ -97,6 +143,35 @@ export function openPortConnection(
   let spareBytes = 0;
   /** Buffers of frames received in messages of their own, not yet given back. */
   const lent = new WeakSet<ArrayBuffer>();
+  /** Writer: the number this connection's reader knows each slot by, and the slots lent to it (a frame in them not given back). */
+  const slotIds = new WeakMap<SharedArrayBuffer, number>();
+  let nextSlotId = 0;
+  const lentSlots = new Map<number, SharedArrayBuffer>();
+  let lentSlotBytes = 0;
+  /** Reader: the writer's slots by number, and the numbers of those holding a frame not yet given back. */
+  const peerSlots = new Map<number, SharedArrayBuffer>();
+  const heldSlots = new Map<SharedArrayBuffer, number>();
+  /** A slot for a frame of `n` bytes (prefix included), or null: too large, too many lent already, or none left. */
+  const slotFor = (n: number): SharedArrayBuffer | null => {
+    if (buffers?.frameSlots !== true || n > PORT_CONNECTION_SLOT_MAX_FRAME_BYTES || lentSlotBytes + n > PORT_CONNECTION_LENT_SLOT_BYTES) return null;
+    return takeSlot(n);
+  };
+  /** Posts a frame's size prefix and body copied into `slot`, named by number (the slot itself the first time). */
+  const postFrameSlot = (slot: SharedArrayBuffer, prefix: Uint8Array, body: Uint8Array): void => {
+    const n = prefix.length + body.length;
+    const out = new Uint8Array(slot, 0, n);
+    out.set(prefix, 0);
+    out.set(body, prefix.length);
+    let id = slotIds.get(slot);
+    const first = id === undefined;
+    if (id === undefined) {
+      id = nextSlotId++;
+      slotIds.set(slot, id);
+    }
+    lentSlots.set(id, slot);
+    lentSlotBytes += slot.byteLength;
+    port.postMessage(first ? { slot: id, length: n, shared: slot } : { slot: id, length: n });
+  };
   /** Posts `views` copied into one fresh buffer of its own (not zero-filled first: every byte is copied over at once). */
   const postCopy = (views: Uint8Array[]) => {
     if (views.length === 0) return;
@@ -145,7 +220,12 @@ export function openPortConnection(
       let moved = false;
       // A frame sharing its socket read with others moves the read's buffer when it is the last of them out.
       const lastOfRead = !frame.movable && frame.read !== undefined && frame.read.lastOut();
-      if (frame.movable || lastOfRead) {
+      const slot = slotFor(turn[i - 1].length + body.length);
+      if (slot !== null) {
+        // Copied into a slot: the frame's buffer stays here (a read it shares does not move, as when a move fails).
+        postCopy(turn.slice(from, i - 1));
+        postFrameSlot(slot, turn[i - 1], body);
+      } else if (frame.movable || lastOfRead) {
         postCopy(turn.slice(from, i));
         try {
           port.postMessage(body, [body.buffer as ArrayBuffer]);
@@ -171,6 +251,7 @@ export function openPortConnection(
     principal: client.principal,
     listenerName: client.listenerName,
     fileSlices: client.fileSlices,
+    fetchQuotaAtFront: client.fetchQuotaAtFront,
     write(chunks) {
       if (closed) return true;
       for (const c of chunks) {
@@ -191,6 +272,12 @@ export function openPortConnection(
       return conn.write([prefix, body]);
     },
     giveBack(frame) {
+      const slot = heldSlots.get(frame.buffer as SharedArrayBuffer);
+      if (slot !== undefined) {
+        heldSlots.delete(frame.buffer as SharedArrayBuffer);
+        if (!closed) port.postMessage({ free: slot });
+        return;
+      }
       const buf = frame.buffer as ArrayBuffer;
       if (closed || !lent.has(buf)) return;
       lent.delete(buf);
@@ -233,6 +320,20 @@ export function openPortConnection(
       }
     } else if (m === CLOSE) {
       finish();
+    } else if (m !== null && typeof m === "object" && typeof m.slot === "number") {
+      if (m.shared instanceof SharedArrayBuffer) peerSlots.set(m.slot, m.shared);
+      const shared = peerSlots.get(m.slot);
+      if (shared === undefined || heldSlots.has(shared)) throw new Error(`port connection to ${remote}: frame slot ${m.slot} unknown or still held`);
+      heldSlots.set(shared, m.slot);
+      const bytes = new Uint8Array(shared, 0, m.length);
+      if (paused || held.length > 0) held.push(bytes);
+      else deliver(bytes);
+    } else if (m !== null && typeof m === "object" && typeof m.free === "number") {
+      const slot = lentSlots.get(m.free);
+      if (slot === undefined) throw new Error(`port connection to ${remote}: frame slot ${m.free} freed but not lent`);
+      lentSlots.delete(m.free);
+      lentSlotBytes -= slot.byteLength;
+      freeSlots.push(slot);
     } else if (m !== null && typeof m === "object" && m.back instanceof ArrayBuffer) {
       if (buffers !== undefined) buffers.give(m.back);
       else if (spareBytes + m.back.byteLength <= PORT_CONNECTION_SPARE_BYTES) {

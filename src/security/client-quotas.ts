@@ -30,14 +30,21 @@ export interface ResolvedQuota {
 export class ClientQuotaStore {
   /** Values by entity key, rebuilt from the store after any change (null: stale). */
   private cache: Map<string, Record<string, string>> | null = null;
+  /** Removes this store's listener from the metadata store. */
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly view: Pick<MetadataStore, "configRecord" | "configRecordsOf" | "watch">,
     private readonly put: (record: ConfigRecord) => Promise<void>,
   ) {
-    view.watch((change) => {
+    this.unwatch = view.watch((change) => {
       if (change.kind === "config" && change.resource === "client-quota") this.cache = null;
     });
+  }
+
+  /** Stops following the metadata store's changes (its owner stops; the store may live on). */
+  close(): void {
+    this.unwatch();
   }
 
   private byEntity(): Map<string, Record<string, string>> {

@@ -18,6 +18,8 @@ export interface LocalEndInfo {
   listenerName?: string;
   /** The peer maps segment files itself (a front): Fetch answers name where records lie (`Connection.fileSlices`). */
   fileSlices?: boolean;
+  /** The peer (a front) charges `consumer_byte_rate` for its Fetch answers itself (`Connection.fetchQuotaAtFront`). */
+  fetchQuotaAtFront?: boolean;
 }
 
 interface End {
@@ -57,6 +59,7 @@ export function localConnectionPair(first: LocalEndInfo, second: LocalEndInfo, o
         principal: seenAs.principal,
         listenerName: seenAs.listenerName,
         fileSlices: seenAs.fileSlices,
+        fetchQuotaAtFront: seenAs.fetchQuotaAtFront,
         write(chunks) {
           if (closed) return true;
           const peer = ends[peerIndex];

@@ -52,6 +52,8 @@ export interface ShardFrontDeps {
   metrics?: BrokerMetrics;
   /** The node is a broker of an etcd cluster (./front/front-shards.ts `clustered`). */
   clustered?: boolean;
+  /** The node's byte-rate quota sensors: the front charges its clients' Fetch answers on them (null: the shards do). */
+  quotaSensors?: SharedArrayBuffer | null;
 }
 
 /** Starts the shard's front on the node's ports. */
@@ -74,7 +76,7 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
             return Promise.resolve();
           }
           const [mine, theirs] = messagePortPair();
-          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices } }, [theirs]);
+          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront } }, [theirs]);
           openPortConnection(mine, `shard-${k}`, onConnection, undefined, undefined, buffers);
           return Promise.resolve();
         },
@@ -83,7 +85,7 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  const front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget });
+  const front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget, quotas: d.quotaSensors == null ? undefined : { metadata: d.metadata, sensors: d.quotaSensors } });
   d.logger.info(front.listeningLine(config.nodeId, d.count));
   return front;
 }

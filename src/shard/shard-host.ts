@@ -146,6 +146,8 @@ export class ShardSet {
   private stopping: Promise<void> | null = null;
   /** The node is a broker of an etcd cluster: partitions go to their `shardOf` shard, sibling ids name the node. */
   clustered = false;
+  /** The node's byte-rate quota sensors (src/security/quota-rate.ts), shared by every shard and every front. */
+  quotaSensors: SharedArrayBuffer | null = null;
 
   private constructor(
     /** Shard count N. */
@@ -285,6 +287,7 @@ export class ShardSet {
     }
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
+    set.quotaSensors = quotaSensors.rates;
     try {
       await Promise.all(started);
     } catch (e) {
@@ -310,12 +313,12 @@ export class ShardSet {
 
   /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
   open(shard: number, client: AcceptedClient, buffers?: PortBuffers): Promise<BrokerChannel> {
-    const { remote, remoteIp, principal, listenerName, clientId, fileSlices } = client;
+    const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices }, onConnection, buffers);
+        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront }, onConnection, buffers);
         return Promise.resolve();
       },
     });
@@ -332,7 +335,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments, this.requestBudget]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments, this.requestBudget, this.quotaSensors]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));

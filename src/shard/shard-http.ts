@@ -25,6 +25,7 @@ import type { HttpRequest, HttpResponse } from "../platform/http.ts";
 import { AclOperation as Op } from "../security/acl.ts";
 import type { Authorizer } from "../security/acl.ts";
 import { CoordinatorKind, ShardRouting } from "./front/shard-routing.ts";
+import { clientNodeId, clientNodeIds, type NodeIdentity } from "./front/node-rewrite.ts";
 import type { ShardSet } from "./shard-host.ts";
 import { NODE_ONLY_SETTINGS, ShardCallTimeout } from "./shard-host.ts";
 import type { SegmentMapCounts } from "./front/segment-maps.ts";
@@ -160,9 +161,9 @@ function totalLag(rows: readonly GroupLagRow[]): bigint {
   return rows.reduce((s, r) => s + (r.lag ?? 0n), 0n);
 }
 
-/** A partition detail of a shard's answer, naming the node instead of the shard. */
-function asNode(p: { leader: number; replicas: number[]; isr: number[] }, nodeId: number) {
-  return { ...p, leader: p.leader < 0 ? p.leader : nodeId, replicas: p.replicas.map(() => nodeId), isr: p.isr.map(() => nodeId) };
+/** A partition detail of a shard's answer, naming the node instead of the shard (as the front's answers do). */
+function asNode(p: { leader: number; replicas: number[]; isr: number[] }, face: NodeIdentity) {
+  return { ...p, leader: clientNodeId(face, p.leader), replicas: clientNodeIds(face, p.replicas), isr: clientNodeIds(face, p.isr) };
 }
 
 async function shardedApi(d: ShardedHttpDeps, routing: ShardRouting, req: HttpRequest, access: ApiAccess): Promise<HttpResponse> {
@@ -220,11 +221,9 @@ async function shardedApi(d: ShardedHttpDeps, routing: ShardRouting, req: HttpRe
       return jsonResponse(200, { topics: bodies[0].topics.map((t: { name: string; size: number; messages: number }) => sum(t, byName.flatMap((mp) => mp.get(t.name) ?? []))) });
     }
     const topic = sum(bodies[0], bodies.slice(1));
-    // Each partition as its shard sees it; a clustered node's shards name the cluster's real brokers already.
-    topic.partitionDetails = topic.partitionDetails.map((p: { partition: number }) => {
-      const detail = bodies[routing.partitionOwner(name, p.partition)].partitionDetails[p.partition];
-      return d.shards.clustered ? detail : asNode(detail, nodeId);
-    });
+    // Each partition as its shard sees it, naming the node as the front's answers do.
+    const face: NodeIdentity = { nodeId, clustered: d.shards.clustered };
+    topic.partitionDetails = topic.partitionDetails.map((p: { partition: number }) => asNode(bodies[routing.partitionOwner(name, p.partition)].partitionDetails[p.partition], face));
     return jsonResponse(200, topic);
   }
   if (a === "topics" && parts.length === 3 && sub === "messages" && m === "GET") {

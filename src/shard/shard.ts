@@ -72,6 +72,8 @@ export interface AcceptedClient {
   clientId?: string | null;
   /** The front reads Fetch records through its own maps of the segment files (`Connection.fileSlices`). */
   fileSlices?: boolean;
+  /** The front charges `consumer_byte_rate` for the Fetch answers it sends (`Connection.fetchQuotaAtFront`). */
+  fetchQuotaAtFront?: boolean;
 }
 
 /** The address part of "host:port" (IPv6 "[::1]:port" too). */
@@ -88,6 +90,7 @@ function countedConnection(c: Connection, traffic: ShardTraffic): Connection {
     principal: c.principal,
     listenerName: c.listenerName,
     fileSlices: c.fileSlices,
+    fetchQuotaAtFront: c.fetchQuotaAtFront,
     peerSubject: c.peerSubject,
     write(chunks) {
       for (let i = 0; i < chunks.length; i++) traffic.bytesOut += chunks[i].length;
@@ -134,7 +137,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   };
   const traffic: ShardTraffic = { bytesIn: 0, bytesOut: 0 };
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
-    const who = { principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices };
+    const who = { principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront };
     openPortConnection(p, client.remote, (c) => {
       const h = track(countedConnection(c, traffic), onConnection);
       return { onData: (b) => ((traffic.bytesIn += b.length), h.onData(b)), onDrain: () => h.onDrain(), onClose: () => h.onClose() };
@@ -148,7 +151,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   /** A client of this shard's own front reaching this shard's broker inside the thread (no port, no copy). */
   const acceptLocal = (client: AcceptedClient, onFrontEnd: (c: Connection) => ConnectionHandler) => {
     const self = `shard-${init.index}`;
-    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices }, onFrontEnd, (c) => {
+    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront }, onFrontEnd, (c) => {
       if (acceptor === null) throw new Error(`shard ${init.index} is not listening`);
       return track(c, acceptor);
     });
@@ -239,8 +242,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer];
-      front = await startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget });
+      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer | null];
+      front = await startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors });
       return front.boundPorts();
     }
     if (op === "front.stop") return stopFront();

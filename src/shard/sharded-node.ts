@@ -81,8 +81,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   try {
     shards = await ShardSet.start(config, { logger, onFatal, unsafeSkipFdatasync: deps.unsafeSkipFdatasync, workerModule: deps.shardWorkerModule, startWatcher: http?.shardsStarting(config.num("runnel.shards")), cluster: deps.cluster });
   } catch (e) {
-    await http?.close();
-    throw e;
+    return failStart(e, [() => http?.close()], logger);
   }
   let front: Front | null = null;
   let backend: HttpBackend | null = null;
@@ -93,7 +92,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // this thread's front accepts them all.
     const accept = config.bool("runnel.shards.accept") && reusePortSupported();
     const metrics = http === null ? undefined : new BrokerMetrics();
-    const f = (front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections, connectionFds: shards.connectionFds, jwksDocuments: shards.jwksDocuments, requestBudget: shards.requestBudget }));
+    const f = (front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections, connectionFds: shards.connectionFds, jwksDocuments: shards.jwksDocuments, requestBudget: shards.requestBudget, quotas: shards.quotaSensors === null ? undefined : { metadata: shards.metadata, sensors: shards.quotaSensors } }));
     if (http !== null) {
       scramOf = (u, m) => scram.get(u, m);
       const noChange = () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the HTTP side of a sharded node changes ACLs through a shard"));
@@ -117,10 +116,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     if (backend !== null) http?.attach(backend);
     logger.info(`${f.listeningLine(config.nodeId, shards.count)}; ${threads}`);
   } catch (e) {
-    await http?.close();
-    await front?.stop();
-    await shards.stop();
-    throw e;
+    return failStart(e, [() => http?.close(), () => front?.stop(), () => shards.stop()], logger);
   }
   return {
     shards,
@@ -133,4 +129,20 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
       await shards.stop();
     },
   };
+}
+
+/**
+ * Stops every part a failed start had started, each even when an earlier one fails, then rethrows the start's
+ * `error`: every cleanup failure is logged, and the first becomes the error's `cause` unless it has one.
+ */
+async function failStart(error: unknown, stops: (() => Promise<void> | undefined)[], logger: BrokerLogger): Promise<never> {
+  for (const stop of stops) {
+    try {
+      await stop();
+    } catch (e) {
+      logger.error(`while stopping after a failed start: ${e instanceof Error ? e.message : String(e)}`);
+      if (error instanceof Error && error.cause === undefined) error.cause = e;
+    }
+  }
+  throw error;
 }

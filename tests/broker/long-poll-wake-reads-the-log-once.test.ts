@@ -16,7 +16,7 @@ import * as nodeFs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startNodeWithShardWorker, type NodeWithShardWorker } from "../support/node-with-test-shard-worker.ts";
-import { HTTP_LINE } from "../support/sharded-http-node.ts";
+import { HTTP_LINE } from "../support/http-broker.ts";
 import { waitForParkedFetches } from "../support/node-metrics.ts";
 import { waitFor } from "../support/group-state.ts";
 

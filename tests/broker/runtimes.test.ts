@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { ROOT, startBrokerProcess, type BrokerRuntime } from "../support/broker-process.ts";
 import { haveCommand, runProc } from "../support/proc.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
+import { HTTP_LINE } from "../support/http-broker.ts";
 
 const kcatSkip = haveCommand("kcat") ? false : "kcat is not installed";
 
@@ -66,7 +67,7 @@ for (const runtime of ["binary", "deno"] as BrokerRuntime[]) {
       await waitUntil(() => /2 of 2 shard threads accept clients too/.test(b.log()), 30_000, () => `the shard threads' fronts:\n${b.log().slice(-2000)}`);
       await kcatRoundTrip(b.bootstrap);
       // Both shards' workers answer the scrape: the records are counted once, over both.
-      const url = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(b.log())![1];
+      const url = HTTP_LINE.exec(b.log())![1];
       const page = await (await fetch(`${url}/metrics`)).text();
       assert.match(page, /^runnel_shard_up\{shard="0"\} 1$/m);
       assert.match(page, /^runnel_shard_up\{shard="1"\} 1$/m);

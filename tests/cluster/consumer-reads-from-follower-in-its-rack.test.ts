@@ -17,6 +17,7 @@ import { PYTHON, havePythonModule, runProc } from "../support/proc.ts";
 import { RACK_AWARE_REPLICA_SELECTOR } from "../../src/replication/replica-selector.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
+import { HTTP_LINE } from "../support/http-broker.ts";
 
 /** One consumer Fetch v12 of near-0 at `fetchOffset` from the broker on `port`, as a client in `rackId`. */
 async function rawFetch(port: number, fetchOffset: bigint, rackId: string): Promise<{ errorCode: number; highWatermark: bigint; preferredReadReplica: number; records: unknown }> {
@@ -74,8 +75,8 @@ test("a librdkafka consumer with client.rack reads from the follower in its rack
     assert.ok(brokers[p.leader - 1].log().includes(sent), `the leader ${p.leader} named ${follower} as the preferred read replica`);
     assert.ok(brokers[follower - 1].log().includes(served), `the follower ${follower} served the consumer`);
     const followerBytes = async (id: number) => {
-      const port = /HTTP \(metrics, health, console\) serving at http:\/\/127\.0\.0\.1:(\d+)/.exec(brokers[id - 1].log())![1];
-      const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const url = HTTP_LINE.exec(brokers[id - 1].log())![1];
+      const page = await (await fetch(`${url}/metrics`)).text();
       return Number(/^runnel_fetch_from_follower_bytes_total (\d+)/m.exec(page)![1]);
     };
     assert.ok((await followerBytes(follower)) >= RECORDS * 5, "the follower's metrics count the bytes it served to the consumer");

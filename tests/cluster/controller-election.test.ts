@@ -1,7 +1,8 @@
 /**
  * Controller election against a real etcd: two candidates racing, exactly one wins and everyone (a non-candidate
  * too) sees the same controller; when the controller's lease expires the other candidate takes over with a higher
- * epoch, and a write fenced with the old controller epoch is refused.
+ * epoch, and a write fenced with the old controller epoch is refused. Closing an election rejects whoever still waits
+ * for a controller to be known.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -108,5 +109,22 @@ test("a newly elected controller already sees its own epoch when told it is elec
   } finally {
     await election.close();
     await lease.revoke();
+  }
+});
+
+test("closing the election rejects every controllerKnown still waiting, and any asked after the close", { skip, timeout: 60_000 }, async () => {
+  // A root where no broker campaigns: no controller is ever known there.
+  const observer = new ControllerElection(ctx.client, new ClusterKeys("/no-controller"), { nodeId: 99, candidate: false });
+  await observer.start();
+  const waiting = [observer.controllerKnown(), observer.controllerKnown()];
+  await observer.close();
+  // A waiter left pending fails here instead of hanging the test (Deno's node:test ignores `timeout`).
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => (pending = setTimeout(() => reject(new Error("controllerKnown still pending after close")), 20_000)));
+  try {
+    for (const w of waiting) await Promise.race([assert.rejects(w, /controller election closed before a controller was known/), hung]);
+    await Promise.race([assert.rejects(observer.controllerKnown(), /controller election closed/), hung]);
+  } finally {
+    clearTimeout(pending);
   }
 });

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { ControlPlane } from "../../src/cluster/control-plane.ts";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { startCluster, until } from "../support/cluster-processes.ts";
-import { HTTP_LINE } from "../support/sharded-http-node.ts";
-import { httpJson } from "../support/http-broker.ts";
+import { HTTP_LINE, httpJson } from "../support/http-broker.ts";
 
 interface Listed {
   nodeId: number;

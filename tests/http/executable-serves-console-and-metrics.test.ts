@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "../support/broker-process.ts";
+import { HTTP_LINE } from "../support/http-broker.ts";
 
 test("dist/runnel alone in an empty directory serves the console and /metrics", { timeout: 120_000 }, async () => {
   const bin = path.join(ROOT, "dist/runnel");
@@ -23,7 +24,7 @@ test("dist/runnel alone in an empty directory serves the console and /metrics", 
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr!.on("data", (d) => {
         log += d.toString();
-        const http = /HTTP \(metrics, health, console\) serving at (http:\/\/[\d.]+:\d+)/.exec(log);
+        const http = HTTP_LINE.exec(log);
         if (http && /listening on PLAINTEXT:\/\//.test(log)) resolve(http[1]);
       });
       child.on("exit", () => reject(new Error(`exited before ready:\n${log}`)));

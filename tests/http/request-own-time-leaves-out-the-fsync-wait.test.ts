@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHttpTestBroker } from "../support/http-broker.ts";
+import { HTTP_LINE, startHttpTestBroker, waitUntilReady } from "../support/http-broker.ts";
 import { wrappedFileSystem } from "../storage/wrapped-file-system.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { Admin } from "../../src/client/admin.ts";
@@ -15,9 +15,7 @@ import * as nodeFs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startNodeWithShardWorker, type NodeWithShardWorker } from "../support/node-with-test-shard-worker.ts";
-import { HTTP_LINE } from "../support/sharded-http-node.ts";
 import { waitFor } from "../support/group-state.ts";
-import { waitUntilReady } from "../support/http-broker.ts";
 
 const HELD_MS = 150;
 const REQUESTS = 4;

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LISTENING_LINE, ROOT } from "../support/broker-process.ts";
-import { havePrometheusParser, parsePrometheus, sampleValue, waitUntilReady } from "../support/http-broker.ts";
+import { HTTP_LINE, havePrometheusParser, parsePrometheus, sampleValue, waitUntilReady } from "../support/http-broker.ts";
 import { SHARD_SCRAPE_TIMEOUT_MS } from "../../src/shard/shard-metrics.ts";
 
 const skip = havePrometheusParser() ? false : "python3-prometheus-client is not installed (tests/setup.d/45-prometheus-parser.sh)";
@@ -27,7 +27,7 @@ test("a shard that does not answer a scrape is named on the page, which still co
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr!.on("data", (b) => {
         log += b.toString();
-        const m = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/.exec(log);
+        const m = HTTP_LINE.exec(log);
         if (m !== null && LISTENING_LINE.test(log)) resolve(m[1]);
       });
       void exited.then(() => reject(new Error(`the node exited before serving:\n${log}`)));

@@ -11,11 +11,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, startBrokerProcess } from "../support/broker-process.ts";
-import { httpJson, waitUntilReady } from "../support/http-broker.ts";
+import { HTTP_LINE, httpJson, waitUntilReady } from "../support/http-broker.ts";
 import { signalChild } from "../support/proc.ts";
 import { Producer } from "../../src/client/producer.ts";
 import { CLEAN_SHUTDOWN_FILE } from "../../src/storage/log-manager.ts";
-import { HTTP_LINE } from "../support/sharded-http-node.ts";
 
 const PARTITIONS = 8;
 const MESSAGES = 400;

@@ -33,10 +33,7 @@ const PARTITIONS = 4;
 
 test("a Produce for one shard reaches it as the client's frame, large frames in buffers of their own that come back, answers unchanged", { timeout: 180_000 }, async () => {
   const node = await startFrontOverShards();
-  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "forward", TOPIC, PARTITIONS).catch(async (e) => {
-    await node.close();
-    throw e;
-  });
+  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "forward", TOPIC, PARTITIONS);
   let raw: RawClient | null = null;
   try {
     const router = node.front.router;

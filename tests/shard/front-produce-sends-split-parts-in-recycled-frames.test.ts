@@ -21,10 +21,7 @@ const VALUE_BYTES = 80 * 1024;
 
 test("large parts of a Produce spanning shards go in recycled frame buffers, each partition answered at its offset", { timeout: 180_000 }, async () => {
   const node = await startFrontOverShards();
-  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "split-parts", TOPIC, PARTITIONS).catch(async (e) => {
-    await node.close();
-    throw e;
-  });
+  const { producer, consumer, owners, disconnect } = await kafkajsOnFront(node, "split-parts", TOPIC, PARTITIONS);
   let raw: RawClient | null = null;
   try {
     const router = node.front.router;

@@ -83,7 +83,8 @@ export interface KafkajsOnFront {
 
 /**
  * Connects a kafkajs producer, admin and consumer (group `<clientId>-check`) to `node`, creates `topic` with
- * `partitions` partitions and checks that they lie on both shards.
+ * `partitions` partitions and checks that they lie on both shards. When any of that fails, it also closes `node`
+ * (the caller's test then has nothing to stop).
  */
 export async function kafkajsOnFront(node: FrontOverShards, clientId: string, topic: string, partitions: number): Promise<KafkajsOnFront> {
   const kafka = new Kafka({ clientId, brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
@@ -104,6 +105,7 @@ export async function kafkajsOnFront(node: FrontOverShards, clientId: string, to
     return { producer, consumer, owners, disconnect };
   } catch (e) {
     await disconnect();
+    await node.close();
     throw e;
   }
 }

@@ -57,12 +57,15 @@ export async function startHttpTestBroker(overrides: Record<string, string> = {}
   };
 }
 
+/** A broker's or sharded node's log line naming its HTTP side; group 1 is the URL of its first HTTP listener. */
+export const HTTP_LINE = /HTTP \(metrics, health, console\) serving at (https?:\/\/[^,\s]+)/;
+
 /** {@link startHttpTestBroker} under `RUNNEL_TEST_SHARDS`: the node's HTTP URL read from its log. */
 async function startShardedHttpTestBroker(overrides: Record<string, string>, opts: { dir?: string; deps?: BrokerDeps; onHttpBound?: unknown; logLines?: string[]; readiness?: unknown }): Promise<HttpTestBroker> {
   if (opts.onHttpBound !== undefined || opts.readiness !== undefined) throw new Error(`this test hooks into the in-process HTTP server: it runs single-shard only, not under ${TEST_SHARDS_ENV}`);
   const lines = opts.logLines ?? [];
   const node = await startShardedTestBroker({ "http.listeners": "http://127.0.0.1:0", ...overrides }, opts.dir, lines, opts.deps ?? {});
-  const url = lines.map((l) => /HTTP \(metrics, health, console\) serving at (https?:\/\/[^,\s]+)/.exec(l)?.[1]).find((u) => u !== undefined);
+  const url = lines.map((l) => HTTP_LINE.exec(l)?.[1]).find((u) => u !== undefined);
   if (url === undefined) {
     await node.stop();
     throw new Error("the sharded node logged no HTTP listener");

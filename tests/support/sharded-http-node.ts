@@ -6,11 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startBrokerProcess, type BrokerProcess } from "./broker-process.ts";
-import { waitUntilReady } from "./http-broker.ts";
+import { HTTP_LINE, waitUntilReady } from "./http-broker.ts";
 import { Consumer } from "../../src/client/consumer.ts";
-
-/** The node's log line naming its HTTP side; group 1 is its URL. */
-export const HTTP_LINE = /HTTP \(metrics, health, console\) serving at (http:\/\/\S+)/;
 
 /** How long the node may take to start on a loaded machine. */
 const START_TIMEOUT_MS = 90_000;

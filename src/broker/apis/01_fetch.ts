@@ -165,6 +165,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
             if (waker >= 0) ctx.wokenByArrivalMs = waker;
             finish(results);
           };
+          let readQueued = false;
           const onData = () => {
             if (finished) return;
             // A consumer asking for one byte (every client's default) is answered as soon as an offset comparison
@@ -174,9 +175,21 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
               else park();
               return;
             }
-            const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-            if (again.bytes >= req.minBytes || again.hasError) finishWoken(again.results);
-            else park();
+            // A follower's (or a min_bytes consumer's) read waits for the end of the waking request's synchronous
+            // work: a Produce appending to several of the wanted partitions then wakes one answer carrying all of
+            // them, not an answer with the first partition and another round for the rest.
+            if (readQueued) return;
+            readQueued = true;
+            const waker = b.metrics?.runningRequestArrivedMs ?? -1;
+            queueMicrotask(() => {
+              readQueued = false;
+              if (finished) return;
+              const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
+              if (again.bytes >= req.minBytes || again.hasError) {
+                if (waker >= 0) ctx.wokenByArrivalMs = waker;
+                finish(again.results);
+              } else park();
+            });
           };
           const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
           if (b.metrics !== null) b.metrics.waitingFetches++; // fetch purgatory

@@ -7,7 +7,7 @@
  */
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "../api-handler.ts";
 import type { Clock } from "../../platform/clock.ts";
-import type { ClientQuotaStore } from "../../security/client-quotas.ts";
+import type { ClientQuotaStore, ResolvedQuota } from "../../security/client-quotas.ts";
 import type { QuotaRates } from "../../security/quota-rate.ts";
 
 type Req = Record<string, any>;
@@ -41,7 +41,23 @@ export function withThrottle<T>(res: T, throttleMs: number): T {
   return { ...body, throttleTimeMs: Math.max(body.throttleTimeMs ?? 0, throttleMs) } as T;
 }
 
-/** `h` (Produce or Fetch) under the client quotas of `store`. */
+/**
+ * Charges the records of `res` (a Fetch answer) on quota `q`: mutes the request's connection while the balance is
+ * owed and returns `res` with the throttle time. A sharded node's front charges its client's answers with it too.
+ */
+export function chargeFetch<T>(ctx: RequestContext, res: T, q: ResolvedQuota, rates: QuotaRates, clock: Clock): T {
+  if (res === NO_RESPONSE || res instanceof CloseConnection) return res;
+  let bytes = 0;
+  for (const t of (res as Req).responses ?? []) for (const p of t.partitions ?? []) bytes += recordsBytes(p.records);
+  const throttle = rates.record(q.sensor, bytes, q.value, clock.monotonicMs());
+  muteFor(ctx, clock, throttle);
+  return withThrottle(res, throttle);
+}
+
+/**
+ * `h` (Produce or Fetch) under the client quotas of `store`. A Fetch on a shard's connection from its node's front
+ * (`Connection.fetchQuotaAtFront`) is not charged here: the front charges what it sends its client.
+ */
 export function quotaThrottledHandler(h: ApiHandler, store: ClientQuotaStore, rates: QuotaRates, clock: Clock): ApiHandler {
   const produce = h.apiKey === 0;
   const key = produce ? "producer_byte_rate" : "consumer_byte_rate";
@@ -61,15 +77,8 @@ export function quotaThrottledHandler(h: ApiHandler, store: ClientQuotaStore, ra
         return (res instanceof Promise ? res.then((r) => finish(r, throttle)) : finish(res, throttle)) as never;
       }
       const replicaId = req.replicaState?.replicaId ?? req.replicaId ?? -1;
-      if (replicaId >= 0) return h.handle(ctx, req);
-      const count = (r: unknown) => {
-        if (r === NO_RESPONSE || r instanceof CloseConnection) return r;
-        let bytes = 0;
-        for (const t of (r as Req).responses ?? []) for (const p of t.partitions ?? []) bytes += recordsBytes(p.records);
-        const throttle = rates.record(q.sensor, bytes, q.value, clock.monotonicMs());
-        mute(ctx, throttle);
-        return finish(r, throttle);
-      };
+      if (replicaId >= 0 || (ctx.connection as { fetchQuotaAtFront?: boolean } | undefined)?.fetchQuotaAtFront === true) return h.handle(ctx, req);
+      const count = (r: unknown) => chargeFetch(ctx, r, q, rates, clock);
       const res = h.handle(ctx, req);
       return (res instanceof Promise ? res.then(count) : count(res)) as never;
     },

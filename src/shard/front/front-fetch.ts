@@ -25,6 +25,7 @@ import { rewriteFetch, type NodeFace } from "./node-rewrite.ts";
 import { mergeTop } from "./partition-split.ts";
 import { MAX_FETCH_WAIT_MS } from "../../broker/apis/01_fetch.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
+import type { FrontFetchQuota } from "./front-fetch-quota.ts";
 
 /** What the front's Fetch needs. */
 export interface FrontFetchDeps {
@@ -40,6 +41,8 @@ export interface FrontFetchDeps {
   client(ctx: RequestContext): FrontClient;
   /** The node as the request's client sees it. */
   face(ctx: RequestContext): NodeFace;
+  /** Charges `consumer_byte_rate` for the answers sent (unset: the shards charge their own answers). */
+  readonly quota?: FrontFetchQuota;
 }
 
 /** A partition the fetch reads, with the client's own request entry for it (sent on to its shard as is). */
@@ -79,7 +82,12 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       }
       const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, deps.fetchMaxBytes);
       const waitMs = Math.min(Math.max(req.maxWaitMs, 0), MAX_FETCH_WAIT_MS);
-      const respond = (answers: FetchResponse[]) => rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds), deps.face(ctx));
+      const quota = (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? undefined : deps.quota;
+      // Charged for what the client gets: not for records dropped past max_bytes, a long poll's first round or a failed slice.
+      const respond = (answers: FetchResponse[]) => {
+        const res = rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds), deps.face(ctx));
+        return quota === undefined ? res : quota.charge(ctx, res);
+      };
       if (byShard.size === 0) return respond([]);
       if (byShard.size === 1) {
         const [[shard, ws]] = byShard;

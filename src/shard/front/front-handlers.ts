@@ -48,6 +48,7 @@ import { ConnectionError } from "../../client/client-errors.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
 import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES, type PortBuffers } from "../../platform/port-connection.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
+import type { FrontFetchQuota } from "./front-fetch-quota.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
 import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
@@ -69,6 +70,8 @@ export interface FrontHandlerDeps {
   readonly segmentMaps?: SegmentMaps | null;
   /** The front's frame buffers, shared by its listeners and its channels to the shards. */
   readonly frameBuffers?: PortBuffers;
+  /** `consumer_byte_rate` charged at the front for what its Fetch answers carry (unset: the shards charge theirs). */
+  readonly fetchQuota?: FrontFetchQuota;
 }
 
 /** Serves one request at the front (the version range comes from the shards). */
@@ -76,6 +79,14 @@ type Route = (ctx: RequestContext, req: any, f: FrontRouter) => unknown;
 
 /** Config resource types naming a broker (`resourceName` = its node id). */
 const BROKER_RESOURCE_TYPES: ReadonlySet<number> = new Set([4, 8]);
+
+/**
+ * Scratch bytes of the writer that encodes the parts of split Produce requests ({@link FrontRouter.partFrame}): the
+ * request header, the per-partition fields and record sets under `WRITER_ZERO_COPY_THRESHOLD` are written into it
+ * (larger record sets go as chunks of their own); it grows when a part needs more, and each part is copied out
+ * before the next is written.
+ */
+const PART_WRITER_SCRATCH_BYTES = 64 * 1024;
 
 /** Per-client channels, routing and the node's face: what every route uses. */
 export class FrontRouter {
@@ -97,7 +108,7 @@ export class FrontRouter {
   /** Of those, parts for which no buffer had come back (a fresh one was allocated). */
   producePartBuffersFresh = 0;
   /** Encodes {@link FrontRouter.partFrame}s. */
-  private readonly partWriter = new Writer(64 * 1024);
+  private readonly partWriter = new Writer(PART_WRITER_SCRATCH_BYTES);
 
   constructor(readonly deps: FrontHandlerDeps) {
     this.routing = new ShardRouting(deps.shards.metadata, deps.shards.count, deps.shards.home ?? DEFAULT_SHARD, deps.shards.clustered === true);
@@ -116,6 +127,7 @@ export class FrontRouter {
         remote: ctx.remote,
         clientId: ctx.header.clientId ?? null,
         fileSlices: (this.deps.segmentMaps ?? null) !== null,
+        fetchQuotaAtFront: this.deps.fetchQuota !== undefined,
       }, this.deps.frameBuffers);
       this.clients.set(key, c);
       this.servedClients++;
@@ -239,6 +251,8 @@ async function sendProducePart(ctx: RequestContext, shard: number, part: Produce
     const sent = await f.client(ctx).forwardFrame<ProduceResponse>(ctx, shard, { body, movable: true, release: () => {} }, false);
     if (sent !== null) {
       f.producePartsFramed++;
+      // Copied into a frame slot rather than moved: the buffer is free again once the shard has answered.
+      if (body.buffer.byteLength > 0) f.deps.frameBuffers?.give(body.buffer as ArrayBuffer);
       return sent.answer;
     }
   }
@@ -506,7 +520,7 @@ export function buildFrontHandlers(router: FrontRouter, served: ApiVersionsRespo
     const minVersion = k.apiKey === ApiKey.Produce ? Math.max(k.minVersion, 3) : k.minVersion;
     const range = { apiKey: k.apiKey, minVersion, maxVersion: k.maxVersion, ...(minVersion !== k.minVersion ? { advertisedMinVersion: k.minVersion } : {}) };
     if (k.apiKey === ApiKey.Fetch) {
-      table[k.apiKey] = quietOnceGone(router, frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx) }, minVersion, k.maxVersion));
+      table[k.apiKey] = quietOnceGone(router, frontFetchHandler({ routing: router.routing, sessions: router.deps.fetchSessions, fetchMaxBytes: router.deps.fetchMaxBytes, segmentMaps: router.deps.segmentMaps ?? null, client: (ctx) => router.client(ctx), face: (ctx) => router.face(ctx), quota: router.deps.fetchQuota }, minVersion, k.maxVersion));
       continue;
     }
     const route = ROUTES.get(k.apiKey);

@@ -21,6 +21,8 @@ export interface ShardClientInfo {
   clientId: string | null;
   /** Fetch answers name where records lie in the segment files, which the front reads itself (`Connection.fileSlices`). */
   fileSlices?: boolean;
+  /** The front charges `consumer_byte_rate` for the Fetch answers it sends; the shard charges none (`Connection.fetchQuotaAtFront`). */
+  fetchQuotaAtFront?: boolean;
 }
 
 /** The metadata reads routing needs. */

@@ -20,6 +20,7 @@ import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
 import type { ScramCredentialStore } from "../../security/scram-credentials.ts";
 import type { BrokerMetrics } from "../../http/metrics/broker-metrics.ts";
 import { buildFrontHandlers, FrontRouter, shardApiVersions } from "./front-handlers.ts";
+import { frontFetchQuota, type QuotaMetadata } from "./front-fetch-quota.ts";
 import type { FrontIdentity, FrontShards } from "./front-shards.ts";
 
 /** What the front runs with. */
@@ -50,6 +51,11 @@ export interface FrontDeps {
   requestBudget?: SharedArrayBuffer;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
+  /**
+   * The node's client quotas (its metadata) and byte-rate sensors: the front charges `consumer_byte_rate` for the
+   * Fetch answers it sends, and the shards charge none of its channels' (unset: each shard charges its own answer).
+   */
+  quotas?: { metadata: QuotaMetadata; sensors: SharedArrayBuffer };
 }
 
 /** A running front. */
@@ -87,12 +93,13 @@ export class Front {
     // One pool for every listener's large frames and the shard channels' forwarded ones, which come back to it.
     const framePool = new FrameBufferPool();
     const router = new FrontRouter({
-      frameBuffers: framePool.forPorts(),
+      frameBuffers: framePool.forPorts(config.bool("runnel.shards.frame.slots")),
       shards: d.shards,
       identity,
       fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
       fetchMaxBytes: config.num("fetch.max.bytes"),
       segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity, d.clock) : null,
+      fetchQuota: d.quotas === undefined ? undefined : frontFetchQuota(config, d.quotas.metadata, d.quotas.sensors, d.clock),
     });
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
@@ -146,5 +153,6 @@ export class Front {
     this.listeners.clear();
     for (const s of this.securities) s.close();
     this.router.deps.segmentMaps?.close();
+    this.router.deps.fetchQuota?.close();
   }
 }

@@ -32,15 +32,18 @@ function eachPartition<P>(topics: readonly { partitions: readonly P[] }[], fn: (
   for (const t of topics) for (const p of t.partitions) fn(p);
 }
 
-/** A broker id: any shard becomes the node; -1 (none) stays. */
-function node(face: NodeFace, id: number): number {
+/** What naming the node for its shards needs of a {@link NodeFace}: its id, and whether it is a broker of an etcd cluster. */
+export type NodeIdentity = Pick<NodeFace, "nodeId" | "clustered">;
+
+/** A broker id a shard answered with, as clients see it: any shard becomes the node; -1 (none) stays; in a cluster, other brokers' ids stay and sibling ids become the node. */
+export function clientNodeId(face: NodeIdentity, id: number): number {
   if (face.clustered) return isSiblingId(id) ? face.nodeId : id;
   return id >= 0 ? face.nodeId : id;
 }
 
-/** A replica list: the node once when any shard is named (a shard holds the only replica), else empty; in a cluster, sibling ids become the node. */
-function nodes(face: NodeFace, ids: readonly number[]): number[] {
-  if (face.clustered) return ids.some(isSiblingId) ? ids.map((id) => node(face, id)) : (ids as number[]);
+/** A replica list a shard answered with, as clients see it: the node once when any shard is named (a shard holds the only replica), else empty; in a cluster, sibling ids become the node. */
+export function clientNodeIds(face: NodeIdentity, ids: readonly number[]): number[] {
+  if (face.clustered) return ids.some(isSiblingId) ? ids.map((id) => clientNodeId(face, id)) : (ids as number[]);
   return ids.length > 0 ? [face.nodeId] : [];
 }
 
@@ -51,21 +54,21 @@ function realBroker(b: { nodeId?: number; brokerId?: number }): boolean {
 
 /** A nullable replica list (DescribeTopicPartitions' ELR fields). */
 function nullableNodes(face: NodeFace, ids: readonly number[] | null): number[] | null {
-  return ids === null ? null : nodes(face, ids);
+  return ids === null ? null : clientNodeIds(face, ids);
 }
 
 /** A partition's leader and replica lists name the node. */
 function leaderAndReplicas(p: { leaderId: number; replicaNodes: number[]; isrNodes: number[]; offlineReplicas?: number[] }, face: NodeFace): void {
-  p.leaderId = node(face, p.leaderId);
-  p.replicaNodes = nodes(face, p.replicaNodes);
-  p.isrNodes = nodes(face, p.isrNodes);
-  if (p.offlineReplicas !== undefined) p.offlineReplicas = nodes(face, p.offlineReplicas);
+  p.leaderId = clientNodeId(face, p.leaderId);
+  p.replicaNodes = clientNodeIds(face, p.replicaNodes);
+  p.isrNodes = clientNodeIds(face, p.isrNodes);
+  if (p.offlineReplicas !== undefined) p.offlineReplicas = clientNodeIds(face, p.offlineReplicas);
 }
 
 /** Metadata: one broker, the node as controller and as every partition's leader and replica. */
 export function rewriteMetadata(res: MetadataResponse, face: NodeFace): MetadataResponse {
   res.brokers = face.clustered ? res.brokers.filter(realBroker) : [{ nodeId: face.nodeId, host: face.host, port: face.port, rack: face.rack }];
-  if (res.controllerId !== undefined) res.controllerId = node(face, res.controllerId);
+  if (res.controllerId !== undefined) res.controllerId = clientNodeId(face, res.controllerId);
   eachPartition(res.topics, (p) => leaderAndReplicas(p, face));
   return res;
 }
@@ -74,7 +77,7 @@ export function rewriteMetadata(res: MetadataResponse, face: NodeFace): Metadata
 export function rewriteDescribeCluster(res: DescribeClusterResponse, face: NodeFace): DescribeClusterResponse {
   if (res.errorCode !== 0) return res;
   res.brokers = face.clustered ? res.brokers.filter(realBroker) : [{ brokerId: face.nodeId, host: face.host, port: face.port, rack: face.rack, isFenced: false }];
-  res.controllerId = node(face, res.controllerId);
+  res.controllerId = clientNodeId(face, res.controllerId);
   return res;
 }
 
@@ -96,7 +99,7 @@ export function rewriteFindCoordinator(res: FindCoordinatorResponse, face: NodeF
 
 /** Produce: current-leader hints name the node, and the node's endpoint when any hint is given. */
 export function rewriteProduce(res: ProduceResponse, face: NodeFace): ProduceResponse {
-  for (const t of res.responses) for (const p of t.partitionResponses) if (p.currentLeader !== undefined) p.currentLeader.leaderId = node(face, p.currentLeader.leaderId);
+  for (const t of res.responses) for (const p of t.partitionResponses) if (p.currentLeader !== undefined) p.currentLeader.leaderId = clientNodeId(face, p.currentLeader.leaderId);
   rewriteEndpoints(res, face);
   return res;
 }
@@ -112,8 +115,8 @@ function rewriteEndpoints(res: { nodeEndpoints?: { nodeId: number; host: string;
 /** Fetch: current-leader hints name the node; no preferred read replica (the node is the only one). */
 export function rewriteFetch(res: FetchResponse, face: NodeFace): FetchResponse {
   eachPartition(res.responses, (p) => {
-    if (p.currentLeader !== undefined) p.currentLeader.leaderId = node(face, p.currentLeader.leaderId);
-    if (p.preferredReadReplica !== undefined) p.preferredReadReplica = face.clustered ? node(face, p.preferredReadReplica) : -1;
+    if (p.currentLeader !== undefined) p.currentLeader.leaderId = clientNodeId(face, p.currentLeader.leaderId);
+    if (p.preferredReadReplica !== undefined) p.preferredReadReplica = face.clustered ? clientNodeId(face, p.preferredReadReplica) : -1;
   });
   rewriteEndpoints(res, face);
   return res;
@@ -132,9 +135,9 @@ export function rewriteDescribeTopicPartitions(res: DescribeTopicPartitionsRespo
 /** ListPartitionReassignments: replica lists name the node. */
 export function rewriteListPartitionReassignments(res: ListPartitionReassignmentsResponse, face: NodeFace): ListPartitionReassignmentsResponse {
   eachPartition(res.topics, (p) => {
-    p.replicas = nodes(face, p.replicas);
-    p.addingReplicas = nodes(face, p.addingReplicas);
-    p.removingReplicas = nodes(face, p.removingReplicas);
+    p.replicas = clientNodeIds(face, p.replicas);
+    p.addingReplicas = clientNodeIds(face, p.addingReplicas);
+    p.removingReplicas = clientNodeIds(face, p.removingReplicas);
   });
   return res;
 }
