@@ -2,8 +2,7 @@
  * Runnel's consumer. Partitions come from `assign()` (no group) or from group membership after `subscribe()`
  * (classic protocol, range or cooperative-sticky). Each poll hands out up to `max.poll.records` buffered records
  * and keeps one Fetch per leader in flight (`fetch.min.bytes`, `fetch.max.wait.ms`, `fetch.max.bytes`,
- * `max.partition.fetch.bytes`): the next one leaves as soon as an answer arrives, from where the answer's data
- * ends, so a Fetch waits at the broker while the application handles what the last one brought. Positions start at the committed offset, else at `auto.offset.reset`; a position
+ * `max.partition.fetch.bytes`). Positions start at the committed offset, else at `auto.offset.reset`; a position
  * that falls out of range is reset the same way. Offsets are committed by `commit()`, every
  * `auto.commit.interval.ms` when `enable.auto.commit` is on, before partitions are revoked, and on close.
  */
@@ -82,8 +81,6 @@ interface PartitionState {
   fetching: boolean;
   /** Buffered data waiting to be returned. */
   fetched: FetchedPartition | null;
-  /** Data fetched ahead from `fetched`'s end offset, handed out once `fetched` is exhausted. */
-  next: FetchedPartition | null;
   /** High watermark last seen. */
   highWatermark: bigint;
 }
@@ -211,7 +208,7 @@ export class Consumer {
     const k = key(p.topic, p.partition);
     let s = this.states.get(k);
     if (s === undefined) {
-      s = { topic: p.topic, partition: p.partition, position: null, reset: null, committed: null, paused: false, fetching: false, fetched: null, next: null, highWatermark: -1n };
+      s = { topic: p.topic, partition: p.partition, position: null, reset: null, committed: null, paused: false, fetching: false, fetched: null, highWatermark: -1n };
       this.states.set(k, s);
     }
     return s;
@@ -229,7 +226,6 @@ export class Consumer {
     s.position = offset;
     s.reset = null;
     s.fetched = null;
-    s.next = null;
   }
 
   /** Moves assigned partitions (all when omitted) to their log start. */
@@ -253,7 +249,6 @@ export class Consumer {
       s.reset = spec;
       s.position = null;
       s.fetched = null;
-      s.next = null;
     }
   }
 
@@ -359,22 +354,11 @@ export class Consumer {
       if (s.position === null || f.position !== s.position) {
         // The position moved (seek) since this data was fetched.
         s.fetched = null;
-        s.next = null;
         continue;
       }
       if (f.drain(max - out.length, out) > 0 && !(this.lastPollReceivedAtMs <= f.receivedAtMs)) this.lastPollReceivedAtMs = f.receivedAtMs;
       s.position = f.position;
-      if (f.exhausted) {
-        // Data fetched ahead starts where this ended; anything else is dropped (the next fetch starts at the position).
-        s.fetched = s.next !== null && s.next.position === s.position ? s.next : null;
-        s.next = null;
-        if (s.fetched !== null && out.length < max) {
-          const g = s.fetched;
-          if (g.drain(max - out.length, out) > 0 && !(this.lastPollReceivedAtMs <= g.receivedAtMs)) this.lastPollReceivedAtMs = g.receivedAtMs;
-          s.position = g.position;
-          if (g.exhausted) s.fetched = null;
-        }
-      }
+      if (f.exhausted) s.fetched = null;
     }
   }
 
@@ -459,21 +443,11 @@ export class Consumer {
     }
   }
 
-  /** Where the next Fetch of `s` starts: its position, or the end of its buffered data; null when none is due. */
-  private fetchOffsetOf(s: PartitionState): bigint | null {
-    if (s.position === null || s.paused || s.fetching || s.next !== null) return null;
-    const f = s.fetched;
-    if (f === null) return s.position;
-    if (f.position !== s.position) return null; // moved by a seek: drainBuffered drops the data first
-    return f.endOffset;
-  }
-
   private sendFetches(): void {
-    if (this.isClosed) return;
     const byNode = new Map<number, PartitionState[]>();
     let needMetadata = false;
     for (const s of this.states.values()) {
-      if (this.fetchOffsetOf(s) === null) continue;
+      if (s.position === null || s.paused || s.fetching || s.fetched !== null) continue;
       const leader = this.cluster.leaderOf(s.topic, s.partition);
       if (leader < 0) {
         needMetadata = true;
@@ -496,9 +470,8 @@ export class Consumer {
   private async fetchFrom(node: number, list: PartitionState[]): Promise<void> {
     this.inFlightNodes.add(node);
     this.fetchesInFlight++;
-    const offsets = list.map((s) => this.fetchOffsetOf(s)!);
+    const offsets = list.map((s) => s.position!);
     for (const s of list) s.fetching = true;
-    let answered = false;
     try {
       let ch: BrokerChannel;
       try {
@@ -548,14 +521,10 @@ export class Consumer {
         return;
       }
       this.onFetchResponse(res, list, offsets);
-      answered = true;
     } finally {
       for (const s of list) s.fetching = false;
       this.inFlightNodes.delete(node);
       this.fetchesInFlight--;
-      // The next Fetch leaves before poll() hands out this answer's records (only after an answer: a failing
-      // connection must not turn this into a loop; poll() retries then).
-      if (answered) this.sendFetches();
       this.wake();
     }
   }
@@ -563,11 +532,7 @@ export class Consumer {
   private onFetchResponse(res: FetchResponse, list: PartitionState[], offsets: bigint[]): void {
     const receivedAtMs = this.clock.monotonicMs();
     const sent = new Map<string, bigint>();
-    const sentTo = new Map<string, PartitionState>();
-    for (let i = 0; i < list.length; i++) {
-      sent.set(key(list[i].topic, list[i].partition), offsets[i]);
-      sentTo.set(key(list[i].topic, list[i].partition), list[i]);
-    }
+    for (let i = 0; i < list.length; i++) sent.set(key(list[i].topic, list[i].partition), offsets[i]);
     for (const t of res.responses) {
       const topic = t.topic !== undefined && t.topic !== "" ? t.topic : t.topicId !== undefined ? this.cluster.topicNameById(t.topicId) : undefined;
       if (topic === undefined) continue;
@@ -575,16 +540,8 @@ export class Consumer {
         const k = key(topic, p.partitionIndex);
         const s = this.states.get(k);
         const fetchOffset = sent.get(k);
-        if (s === undefined || fetchOffset === undefined || sentTo.get(k) !== s) continue;
-        // Fetched ahead: still valid only if the buffered data was not moved by a seek and ends where it started.
-        const ahead = s.fetched !== null;
-        if (ahead ? s.next !== null || s.fetched!.position !== s.position || s.fetched!.endOffset !== fetchOffset : s.position !== fetchOffset) continue;
+        if (s === undefined || fetchOffset === undefined || s.position !== fetchOffset) continue;
         const code = p.errorCode;
-        if (ahead && code !== ErrorCode.NONE) {
-          // Errors are handled when the fetch is repeated from the position (after the buffered data is handed out).
-          if (isRetriable(code)) this.cluster.requestRefresh();
-          continue;
-        }
         if (code === ErrorCode.NONE) {
           s.highWatermark = p.highWatermark;
           const records = p.records;
@@ -592,10 +549,8 @@ export class Consumer {
           if (records instanceof Uint8Array) bytes = records;
           else if (records !== null && records.length > 0) bytes = concatBytes(records);
           if (bytes !== null && bytes.length > 0) {
-            const f = new FetchedPartition(topic, p.partitionIndex, fetchOffset, bytes, p.highWatermark, this.readCommitted, p.abortedTransactions);
-            f.receivedAtMs = receivedAtMs;
-            if (ahead) s.next = f;
-            else s.fetched = f;
+            s.fetched = new FetchedPartition(topic, p.partitionIndex, fetchOffset, bytes, p.highWatermark, this.readCommitted, p.abortedTransactions);
+            s.fetched.receivedAtMs = receivedAtMs;
           }
         } else if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {
           if (this.cfg.autoOffsetReset === "none") {

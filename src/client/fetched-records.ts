@@ -11,7 +11,6 @@ import {
   ATTR_TRANSACTIONAL,
   BATCH_HEADER_SIZE,
   LOG_OVERHEAD,
-  LAST_OFFSET_DELTA_OFFSET,
   MAGIC_OFFSET,
   CURRENT_MAGIC,
   dataViewOf,
@@ -100,26 +99,6 @@ export class FetchedPartition {
     this.highWatermark = highWatermark;
     this.readCommitted = readCommitted;
     this.aborted = aborted === null ? [] : [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
-  }
-
-  /**
-   * The position once every complete batch is consumed: after the last complete batch's last offset (read from the
-   * batch headers only, nothing decoded), or the fetch offset when no batch ends past it. The next Fetch can start
-   * here while the records are still being handed out.
-   */
-  get endOffset(): bigint {
-    let end = this.position;
-    const len = this.bytes.length;
-    // Each step moves past one batch whose size is at least a header, so the loop ends.
-    for (let at = this.pos; at + BATCH_HEADER_SIZE <= len; ) {
-      const size = this.dv.getInt32(at + 8) + LOG_OVERHEAD;
-      if (size < BATCH_HEADER_SIZE || at + size > len) break;
-      const next = this.dv.getBigInt64(at) + BigInt(this.dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET)) + 1n;
-      if (next > end) end = next;
-      at += size;
-    }
-    if (this.inBatch && this.batchLastOffset + 1n > end) end = this.batchLastOffset + 1n;
-    return end;
   }
 
   /** Whether every complete batch has been consumed. */

@@ -2,8 +2,7 @@
  * Runnel's consumer against a real broker without a group: auto.offset.reset (earliest, latest, none), seek,
  * seekToTimestamp/End, out-of-range positions, fetch.min.bytes with fetch.max.wait.ms (a long poll that wakes
  * on new data, and one that waits for more bytes), max.partition.fetch.bytes smaller than a batch,
- * max.poll.records, pause/resume, standalone commits (group id with assign()), and the next Fetch parked at the
- * broker while buffered records are handed out (its records follow in order; a seek drops them).
+ * max.poll.records, pause/resume, and standalone commits (group id with assign()).
  */
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -191,49 +190,4 @@ test("with a group id, assign() commits standalone and a new consumer resumes fr
   await b.close();
   const offsets = await admin.groupOffsets("standalone-group");
   assert.deepEqual(offsets.map((o) => [o.topic, o.partition, o.offset]), [["standalone", 0, 10n]], "auto commit on close stored the final position");
-});
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-// A Fetch waits at the broker while the application still handles records of the last answer (max.poll.records
-// = 1 leaves records buffered after a poll): the broker's fetch purgatory shows it.
-test("a Fetch is parked at the broker while buffered records are handed out; its records follow in order; seek drops them", { timeout: 90_000 }, async () => {
-  const topic = "ahead";
-  await admin.createTopics([{ name: topic, numPartitions: 1 }]);
-  for (let i = 0; i < 3; i++) await producer.send({ topic, value: `v${i}`, partition: 0 });
-  const c = await consumer({ maxPollRecords: 1, fetchMaxWaitMs: 30_000, autoOffsetReset: "earliest" });
-  try {
-    c.assign([{ topic, partition: 0 }]);
-    assert.deepEqual(values(await pollUntil(c, 1)), ["v0"]);
-    // v1 and v2 are still buffered in the consumer; no poll runs now, yet a Fetch from offset 3 waits at the broker.
-    const p = broker.broker.partition(topic, 0)!;
-    await until("a Fetch waits in the broker's purgatory", () => p.waitingFetches === 1);
-    await producer.send({ topic, value: "v3", partition: 0 });
-    // The parked Fetch is answered by v3 with no poll in between (its answer is kept until v1 and v2 are handed out).
-    await until("the parked Fetch was answered", () => c.highWatermark(topic, 0) === 4n);
-    const got: string[] = [];
-    for (let i = 0; i < 3; i++) got.push(...values(await pollUntil(c, 1)));
-    assert.deepEqual(got, ["v1", "v2", "v3"]);
-    assert.equal(c.position(topic, 0), 4n);
-
-    // Fetched ahead, then a seek back: the data fetched ahead must not be handed out after the seek.
-    await producer.send({ topic, value: "v4", partition: 0 });
-    await producer.send({ topic, value: "v5", partition: 0 });
-    assert.deepEqual(values(await pollUntil(c, 1)), ["v4"]);
-    await until("v5 was fetched ahead", () => c.highWatermark(topic, 0) === 6n);
-    c.seek(topic, 0, 1n);
-    // Whatever was fetched or is in flight from before the seek must be dropped: the next Fetch starts at 1.
-    await producer.send({ topic, value: "v6", partition: 0 });
-    const after: string[] = [];
-    for (let i = 0; i < 6; i++) after.push(...values(await pollUntil(c, 1)));
-    assert.deepEqual(after, ["v1", "v2", "v3", "v4", "v5", "v6"]);
-  } finally {
-    await c.close();
-  }
 });
