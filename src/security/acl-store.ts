@@ -14,14 +14,21 @@ const entryKey = (b: AclBinding) => [b.principal, b.host, b.operation, b.permiss
 /** The ACL list over the metadata store. */
 export class AclStore {
   private cache: AclBinding[] | null = null;
+  /** Removes this store's listener from the metadata store. */
+  private readonly unwatch: () => void;
 
   constructor(
     private readonly view: Pick<MetadataStore, "configRecord" | "configRecordsOf" | "watch">,
     private readonly put: (record: ConfigRecord) => Promise<void>,
   ) {
-    view.watch((change) => {
+    this.unwatch = view.watch((change) => {
       if (change.kind === "config" && change.resource === "acl") this.cache = null;
     });
+  }
+
+  /** Stops following the metadata store's changes (its owner stops; the store may live on). */
+  close(): void {
+    this.unwatch();
   }
 
   /** Every ACL. */

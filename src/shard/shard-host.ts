@@ -139,6 +139,8 @@ interface HostedShard {
   stopped: Promise<void>;
   /** The shard's run in this thread (in-thread variant), else null. */
   run: Promise<void> | null;
+  /** Ends the stream of the node's metadata changes to this shard (its watcher on the node's store). */
+  unwatchMetadata: () => void;
 }
 
 /** The shards of a node, for the front: what it routes to and how it reaches them. */
@@ -237,7 +239,7 @@ export class ShardSet {
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
       const link = new ShardLink(hostPort);
-      serveMetadata(store, link, (op, args) => service(k, op, args), cluster === undefined ? undefined : { nodeId: config.nodeId, index: k, count });
+      const unwatchMetadata = serveMetadata(store, link, (op, args) => service(k, op, args), cluster === undefined ? undefined : { nodeId: config.nodeId, index: k, count });
       link.on("dial", (m) => {
         const to = shards[m.to as number];
         if (to !== undefined) to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
@@ -283,7 +285,7 @@ export class ShardSet {
           if (error !== null) fatal(`shard ${k} died: ${error.message}`);
         });
       }
-      shards.push({ index: k, link, worker, stopped, run });
+      shards.push({ index: k, link, worker, stopped, run, unwatchMetadata });
     }
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
@@ -381,6 +383,8 @@ export class ShardSet {
       for (const s of this.shards) s.link.post({ t: "stop" });
       const hung = (await Promise.all(this.shards.map((s) => this.stoppedInTime(s, deadline)))).filter((s): s is HostedShard => s !== null);
       await Promise.all(this.shards.map(async (s) => {
+        // Stopped (or hung and terminated below): the shard takes no more of the node's metadata changes.
+        s.unwatchMetadata();
         if (!hung.includes(s)) await s.run;
         await s.worker?.terminate();
         s.link.close();

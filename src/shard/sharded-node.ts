@@ -85,6 +85,8 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
   }
   let front: Front | null = null;
   let backend: HttpBackend | null = null;
+  // The HTTP side's ACL list (its authorizer's), watching the node's store until the node stops.
+  let acls: AclStore | null = null;
   try {
     // The front reads SCRAM credentials from the node's store; they change only through the shards' admin APIs.
     const scram = new ScramCredentialStore(shards.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
@@ -96,8 +98,8 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     if (http !== null) {
       scramOf = (u, m) => scram.get(u, m);
       const noChange = () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the HTTP side of a sharded node changes ACLs through a shard"));
-      const acls = new AclStore(shards.metadata, noChange);
-      const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => acls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
+      const httpAcls = (acls = new AclStore(shards.metadata, noChange));
+      const authorizer = config.str("authorizer.class.name").trim() === "" ? null : new Authorizer(() => httpAcls.all(), parseSuperUsers(config.str("super.users")), config.bool("allow.everyone.if.no.acl.found"));
       const listener = config.listeners[0].name;
       backend = shardedHttpBackend({ shards, config, frontMetrics: metrics!, frontSlices: f.router.deps.segmentMaps?.counts ?? null, authorizer, endpoint: () => f.identity.endpoint(listener) });
     }
@@ -116,7 +118,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     if (backend !== null) http?.attach(backend);
     logger.info(`${f.listeningLine(config.nodeId, shards.count)}; ${threads}`);
   } catch (e) {
-    return failStart(e, [() => http?.close(), () => front?.stop(), () => shards.stop()], logger);
+    return failStart(e, [() => http?.close(), async () => acls?.close(), () => front?.stop(), () => shards.stop()], logger);
   }
   return {
     shards,
@@ -125,6 +127,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     port: (name) => front.port(name),
     async stop() {
       await http?.close();
+      acls?.close();
       await front.stop();
       await shards.stop();
     },
