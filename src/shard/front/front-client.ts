@@ -8,6 +8,15 @@ import type { RequestContext, TakenFrame } from "../../broker/api-handler.ts";
 import type { FrontShards, ShardClientInfo } from "./front-shards.ts";
 import type { PortBuffers } from "../../platform/port-connection.ts";
 
+/** Mutes the client's own connection for a throttle time a shard answered (KIP-219); see {@link FrontClient.send}. */
+export type MuteClient = (ctx: RequestContext, throttleMs: number) => void;
+
+/** The throttle time of a shard's answer (0 when it has none). */
+function throttleOf(answer: unknown): number {
+  const t = (answer as { throttleTimeMs?: unknown } | null | undefined)?.throttleTimeMs;
+  return typeof t === "number" ? t : 0;
+}
+
 /**
  * How long the front waits for a shard's answer: a shard is in the same process, so only the request's own wait
  * bounds it (a JoinGroup waits up to its rebalance timeout, at most `group.max.session.timeout.ms`, 30 minutes).
@@ -29,6 +38,8 @@ export class FrontClient {
     readonly info: ShardClientInfo,
     /** The front's frame buffers (forwarded Produce frames are copied into them and come back to them). */
     private readonly buffers?: PortBuffers,
+    /** Mutes the client's connection when a shard answers with a throttle time (unset: only the shard's channel waits). */
+    private readonly mute?: MuteClient,
   ) {}
 
   /**
@@ -53,13 +64,18 @@ export class FrontClient {
 
   /**
    * Sends `body` to `shard` at the client's version of the API and resolves with the shard's answer; `copied`: on
-   * the channel whose Fetch answers carry the record bytes.
+   * the channel whose Fetch answers carry the record bytes. An answer with a throttle time (a quota the shard
+   * enforces: `request_percentage`, `producer_byte_rate`, `controller_mutation_rate`) mutes the client's own
+   * connection for that long, as one broker mutes it, so its requests to the other shards wait too; the shard's mute
+   * of its channel started earlier and so ends first, and the client waits once.
    */
   async send<T>(ctx: RequestContext, shard: number, body: unknown, opts: RequestOptions = {}, copied = false): Promise<T> {
     this.sending++;
     try {
       const ch = await this.channel(shard, copied);
-      return await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+      const answer = await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+      this.mute?.(ctx, throttleOf(answer));
+      return answer;
     } finally {
       this.sending--;
       if (this.closed && this.sending === 0) this.closeChannels();
@@ -77,6 +93,7 @@ export class FrontClient {
       const ch = await this.channel(shard);
       if (ch.forwardFrame === undefined) return null;
       const answer = await ch.forwardFrame<T>(ctx.header.requestApiKey, ctx.apiVersion, frame.body, { move: frame.movable, read: frame.read, noResponse, timeoutMs: SHARD_REQUEST_TIMEOUT_MS });
+      this.mute?.(ctx, throttleOf(answer));
       return { answer };
     } finally {
       this.sending--;

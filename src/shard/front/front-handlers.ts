@@ -44,6 +44,8 @@ import { Buffer } from "node:buffer";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
 import { FrontClient } from "./front-client.ts";
+import { muteFor } from "../../broker/apis/quota-throttled-handler.ts";
+import type { Clock } from "../../platform/clock.ts";
 import { ConnectionError } from "../../client/client-errors.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
 import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES, type PortBuffers } from "../../platform/port-connection.ts";
@@ -72,6 +74,8 @@ export interface FrontHandlerDeps {
   readonly frameBuffers?: PortBuffers;
   /** `consumer_byte_rate` charged at the front for what its Fetch answers carry (unset: the shards charge theirs). */
   readonly fetchQuota?: FrontFetchQuota;
+  /** The front's clock: a shard's answer with a throttle time mutes the client's connection on it (unset: it does not). */
+  readonly clock?: Clock;
 }
 
 /** Serves one request at the front (the version range comes from the shards). */
@@ -120,6 +124,7 @@ export class FrontRouter {
     let c = this.clients.get(key);
     if (c === undefined) {
       const s = ctx.session;
+      const clock = this.deps.clock;
       c = new FrontClient(this.deps.shards, {
         principal: s?.principal ?? "User:ANONYMOUS",
         listenerName: s?.listenerName ?? "",
@@ -128,7 +133,7 @@ export class FrontRouter {
         clientId: ctx.header.clientId ?? null,
         fileSlices: (this.deps.segmentMaps ?? null) !== null,
         fetchQuotaAtFront: this.deps.fetchQuota !== undefined,
-      }, this.deps.frameBuffers);
+      }, this.deps.frameBuffers, clock === undefined ? undefined : (c2, ms) => muteFor(c2, clock, ms));
       this.clients.set(key, c);
       this.servedClients++;
     }

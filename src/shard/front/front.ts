@@ -100,6 +100,7 @@ export class Front {
       fetchMaxBytes: config.num("fetch.max.bytes"),
       segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity, d.clock) : null,
       fetchQuota: d.quotas === undefined ? undefined : frontFetchQuota(config, d.quotas.metadata, d.quotas.sensors, d.clock),
+      clock: d.clock,
     });
     const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
