@@ -159,9 +159,11 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
           const park = () => {
             for (const w of wanted) if (w.p !== undefined && !w.p.addFetchWaiter(onData)) return finish();
           };
-          /** Answers a wake-up; one from inside another request's handler (a Produce's append) notes its arrival. */
-          const finishWoken = (results?: PartitionResult[]) => {
-            const waker = b.metrics?.runningRequestArrivedMs ?? -1;
+          /**
+           * Answers a wake-up; one from inside another request's handler (a Produce's append) notes its arrival
+           * (`waker`: that arrival as read at the wake-up, for an answer sent later).
+           */
+          const finishWoken = (results?: PartitionResult[], waker = b.metrics?.runningRequestArrivedMs ?? -1) => {
             if (waker >= 0) ctx.wokenByArrivalMs = waker;
             finish(results);
           };
@@ -185,10 +187,8 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
               readQueued = false;
               if (finished) return;
               const again = readAll(b, wanted, maxBytes, readCommitted, incremental, replicaId, replicaEpoch, clientRack);
-              if (again.bytes >= req.minBytes || again.hasError) {
-                if (waker >= 0) ctx.wokenByArrivalMs = waker;
-                finish(again.results);
-              } else park();
+              if (again.bytes >= req.minBytes || again.hasError) finishWoken(again.results, waker);
+              else park();
             });
           };
           const ledAtStart = wanted.map((w) => w.p?.isLeader ?? false);
