@@ -79,8 +79,8 @@ export interface ShardCluster {
   clusterId: string;
   /** The node's cluster operations (src/cli/start.ts `clusterView`). */
   view: ClusterView;
-  /** Calls `watcher` with the active controller's id at each change (-1: none). */
-  watchController(watcher: (controllerId: number) => void): void;
+  /** Calls `watcher` with the active controller's id at each change (-1: none) until the returned remover is called. */
+  watchController(watcher: (controllerId: number) => void): () => void;
 }
 
 /** Host side: the cluster operations a clustered node's shards call, served by the node's control plane. */
@@ -150,6 +150,8 @@ export class ShardSet {
   clustered = false;
   /** The node's byte-rate quota sensors (src/security/quota-rate.ts), shared by every shard and every front. */
   quotaSensors: SharedArrayBuffer | null = null;
+  /** Removes the host's watcher of the cluster's controller (a clustered node; called when the set stops). */
+  private unwatchController: () => void = () => {};
 
   private constructor(
     /** Shard count N. */
@@ -231,10 +233,7 @@ export class ShardSet {
     // it synchronously (Metadata, DescribeCluster), so every shard names the new controller the moment the watch sees
     // it, as one broker reading its control plane does (a message per change left a shard naming the one before).
     const controllerCell = cluster === undefined ? undefined : new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    if (cluster !== undefined && controllerCell !== undefined) {
-      Atomics.store(controllerCell, 0, cluster.view.controllerId());
-      cluster.watchController((id) => Atomics.store(controllerCell, 0, id));
-    }
+    if (cluster !== undefined && controllerCell !== undefined) Atomics.store(controllerCell, 0, cluster.view.controllerId());
     let fatal = (reason: string) => opts.onFatal?.(reason);
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
@@ -290,6 +289,9 @@ export class ShardSet {
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
     set.quotaSensors = quotaSensors.rates;
+    // Watched from here on, in the same turn as the cell's first value above (no change can come between); removed
+    // when the set stops, so a stopped host never writes the cell.
+    if (cluster !== undefined && controllerCell !== undefined) set.unwatchController = cluster.watchController((id) => Atomics.store(controllerCell, 0, id));
     try {
       await Promise.all(started);
     } catch (e) {
@@ -376,6 +378,8 @@ export class ShardSet {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // Stopping: the shards' controller cell takes no more changes.
+      this.unwatchController();
       // One deadline for both steps. A shard that has died, or whose front does not stop in time, is stopped anyway
       // below (and named if it hangs).
       const deadline = Date.now() + this.stopTimeoutMs;
