@@ -34,6 +34,7 @@ import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
 import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 import type { SegmentMapCounts } from "./front/segment-maps.ts";
+import type { ShardApiVersions } from "./front/front-shards.ts";
 
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
 export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
@@ -315,12 +316,13 @@ export class ShardSet {
     return openPortConnection(mine, `shard-${shard}`, onConnection, undefined, undefined, buffers);
   }
 
-  /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
-  open(shard: number, client: AcceptedClient, buffers?: PortBuffers): Promise<BrokerChannel> {
+  /** A client connection (Runnel's client; `versions`: the shards' known ones, else negotiated) to shard `shard` on behalf of `client`. */
+  open(shard: number, client: AcceptedClient, buffers?: PortBuffers, versions?: ShardApiVersions): Promise<BrokerChannel> {
     const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
+      apiVersions: versions,
       transport: (_host, _port, onConnection) => {
         this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront }, onConnection, buffers);
         return Promise.resolve();

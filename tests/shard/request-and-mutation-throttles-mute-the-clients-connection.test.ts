@@ -43,6 +43,34 @@ async function setQuota(admin: RawClient, clientId: string, key: string, value: 
   assert.deepEqual(alter.entries.map((e: { errorCode: number }) => e.errorCode), [0]);
 }
 
+/**
+ * Sends `request(i)` for i = 0, 1, ... until an answer carries a throttle time (the shards learn of a quota through the
+ * node's store, so the first ones may come before it): when that request was sent, and its throttle time.
+ */
+async function firstThrottled(what: string, request: (i: number) => Promise<{ throttleTimeMs: number }>): Promise<{ sent: number; throttle: number }> {
+  for (let i = 0; i < MAX_TRIES; i++) {
+    const sent = performance.now();
+    const throttle = (await request(i)).throttleTimeMs;
+    if (throttle > 0) return { sent, throttle };
+  }
+  assert.fail(`no ${what} of ${MAX_TRIES} was throttled`);
+}
+
+/**
+ * A topic on both shards, and a client `clientId` under `request_percentage` 0.001% of a thread (a burst of 10 us of
+ * handler time, spent by any request: its throttle is the 2 s cap). The client's channels to both shards are open
+ * before the quota, so what a later answer waits for is only what mutes the client's connection
+ * (front-channels-open-without-api-versions: opening a channel costs the client nothing anyway).
+ */
+async function clientOverRequestQuota(node: ShardedNode, admin: RawClient, clientId: string): Promise<{ topic: string; client: RawClient }> {
+  const topic = await topicOnTwoShards(admin, node.shards, clientId);
+  const client = await RawClient.connect(node.port());
+  client.clientId = clientId;
+  for (const p of [0, 1]) assert.equal((await produce(client, topic, p, 16)).responses[0].partitionResponses[0].errorCode, 0);
+  await setQuota(admin, clientId, "request_percentage", 0.001);
+  return { topic, client };
+}
+
 /** Runs `body` against a fresh 2-shard node with `extra` settings (quota windows of 2 x 1 s: no throttle is longer than 2 s). */
 async function withNode(name: string, extra: [string, string][], body: (node: ShardedNode, admin: RawClient) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `runnel-shard-${name}-`));
@@ -60,25 +88,13 @@ async function withNode(name: string, extra: [string, string][], body: (node: Sh
 
 test("request_percentage: a shard's throttle mutes the client's connection, its next request to the other shard waits the throttle time", { timeout: 120_000 }, async () => {
   await withNode("request-quota", [], async (node, admin) => {
-    const topic = await topicOnTwoShards(admin, node.shards, "busy");
-    const busy = await RawClient.connect(node.port());
-    busy.clientId = "busy";
+    const { topic, client: busy } = await clientOverRequestQuota(node, admin, "busy");
     try {
-      // The front opens the client's channel to each shard with an ApiVersions of its own, which the shard charges
-      // to the client's request_percentage and, over the quota, answers after muting that channel: both channels
-      // are opened before the quota, so shard B's answer below waits only on what mutes the client's connection.
-      for (const p of [0, 1]) assert.equal((await produce(busy, topic, p, 16)).responses[0].partitionResponses[0].errorCode, 0);
-      // 0.001% of a thread: a burst of 10 us of handler time, spent by any Produce (its throttle is the 2 s cap).
-      await setQuota(admin, "busy", "request_percentage", 0.001);
-      let sentA = 0;
-      let throttle = 0;
-      for (let i = 0; i < MAX_TRIES && throttle === 0; i++) {
-        sentA = performance.now();
+      const { sent: sentA, throttle } = await firstThrottled("Produce to shard A", async () => {
         const a = await produce(busy, topic, 0, 1024);
         assert.equal(a.responses[0].partitionResponses[0].errorCode, 0);
-        throttle = a.throttleTimeMs as number;
-      }
-      assert.ok(throttle > 0, `no Produce of ${MAX_TRIES} to shard A was throttled`);
+        return a;
+      });
 
       const b = await produce(busy, topic, 1, 16);
       const answeredB = performance.now();
@@ -104,15 +120,11 @@ test("controller_mutation_rate: the home shard's throttle of CreateTopics mutes 
     try {
       // The client's channel to the other shard is open before its CreateTopics is throttled (as in the test above).
       assert.equal((await produce(mut, topic, other, 16)).responses[0].partitionResponses[0].errorCode, 0);
-      let sentCreate = 0;
-      let throttle = 0;
-      for (let i = 0; i < MAX_TRIES && throttle === 0; i++) {
-        sentCreate = performance.now();
+      const { sent: sentCreate, throttle } = await firstThrottled("CreateTopics", async (i) => {
         const created = await mut.request(19, 7, { topics: [{ name: `wide-${i}`, numPartitions: 20, replicationFactor: -1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
         assert.equal(created.topics[0].errorCode, 0);
-        throttle = created.throttleTimeMs as number;
-      }
-      assert.ok(throttle > 0, `no CreateTopics of ${MAX_TRIES} was throttled`);
+        return created;
+      });
 
       const b = await produce(mut, topic, other, 16);
       const answeredB = performance.now();
@@ -120,6 +132,39 @@ test("controller_mutation_rate: the home shard's throttle of CreateTopics mutes 
       assert.ok(answeredB - sentCreate >= throttle, `shard ${node.shards.metadata.partitionState(topic, other)!.leader}'s answer came ${(answeredB - sentCreate).toFixed(1)} ms after the throttled CreateTopics was sent, within its throttle time ${throttle} ms`);
     } finally {
       mut.close();
+    }
+  });
+});
+
+/** A sessionless Fetch (v12) of partitions 0 and 1 of `topic` from `offset`, long-polling `maxWaitMs` for 1 byte. */
+function fetchBoth(topic: string, offset: bigint, maxWaitMs: number): unknown {
+  return {
+    replicaId: -1, maxWaitMs, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "", forgottenTopicsData: [],
+    topics: [{ topic, partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 })) }],
+  };
+}
+
+// A Fetch over both shards with nothing to read is answered in two rounds: one without a wait on the client's
+// channels, then a long poll on channels of its own (front-fetch.ts longPoll). The long poll's throttle time mutes the
+// client's connection from its answer on, which comes no earlier than the wait after the Fetch was sent.
+test("request_percentage: the throttle of a long poll over both shards mutes the client's connection from its answer on", { timeout: 120_000 }, async () => {
+  await withNode("poll-quota", [], async (node, admin) => {
+    const { topic, client: poller } = await clientOverRequestQuota(node, admin, "poller");
+    try {
+      const waitMs = 500;
+      const { sent, throttle } = await firstThrottled("Fetch", async () => {
+        const f = await poller.request(1, 12, fetchBoth(topic, 1n, waitMs));
+        assert.equal(f.errorCode, 0);
+        assert.deepEqual(f.responses[0].partitions.map((p: { records: Uint8Array | null }) => p.records?.length ?? 0), [0, 0], "nothing to read: the Fetch long-polled");
+        return f;
+      });
+
+      const next = await produce(poller, topic, 1, 16);
+      const answered = performance.now();
+      assert.equal(next.responses[0].partitionResponses[0].errorCode, 0);
+      assert.ok(answered - sent >= waitMs + throttle, `the next request was answered ${(answered - sent).toFixed(1)} ms after the Fetch was sent: before its long poll's answer (>= ${waitMs} ms) plus its throttle time ${throttle} ms`);
+    } finally {
+      poller.close();
     }
   });
 });
