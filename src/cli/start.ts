@@ -8,6 +8,7 @@ import { BrokerConfig, envNameOf } from "../broker/config.ts";
 import { consoleLogger, type BrokerDeps, type BrokerLogger, type ClusterView } from "../broker/broker.ts";
 import type { ControlPlane } from "../cluster/control-plane.ts";
 import { parseEtcdEndpoints } from "../cluster/cluster-endpoints.ts";
+import { ControllerWatchers } from "../cluster/controller-watchers.ts";
 import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
@@ -141,12 +142,12 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
     let cluster: ShardedNodeDeps["cluster"];
     if (etcdEndpoints.length > 0) {
       // The shards hear of each new controller as the main thread's watch sees it (once they run).
-      const controllerWatchers = new Set<(id: number) => void>();
-      plane = await startControlPlane(config, etcdEndpoints, (id) => controllerWatchers.forEach((w) => w(id)), nodeDeps.etcdTransport);
+      const controllerWatchers = new ControllerWatchers();
+      plane = await startControlPlane(config, etcdEndpoints, (id) => controllerWatchers.notify(id), nodeDeps.etcdTransport);
       const clusterId = await plane.store.adoptClusterId(config.raw("cluster.id") ?? uuidBase64(randomUuid(systemRandom)));
       config.values.set("cluster.id", clusterId);
       const p = plane;
-      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem(), watchController: (w) => void controllerWatchers.add(w) };
+      cluster = { store: p.store, clusterId, view: clusterView(p), register: (r) => p.store.registerBroker(r), readiness: () => p.readinessProblem(), watchController: (w) => controllerWatchers.add(w) };
     }
     node = await startShardedNode(config, {
       shardWorkerModule: nodeDeps.shardWorkerModule,

@@ -94,6 +94,11 @@ export interface ConnectionOptions {
   sasl?: SaslCredentials;
   /** How the connection is made instead of TCP (a node's shards talk over MessagePorts: src/shard). */
   transport?: (host: string, port: number, onConnection: (c: Connection) => ConnectionHandler) => Promise<void>;
+  /**
+   * The broker's API versions (its ApiVersions answer) when they are known already: the connection sends no
+   * ApiVersions of its own (a sharded node's front opening a client's channel to a shard, whose versions it serves).
+   */
+  apiVersions?: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
 }
 
 interface Pending {
@@ -183,7 +188,8 @@ export class BrokerConnection implements BrokerChannel {
       clock.clearTimer(timer);
     }
     try {
-      await c.negotiate();
+      if (opts.apiVersions !== undefined) c.versions = negotiateVersions(opts.apiVersions);
+      else await c.negotiate();
       if (opts.sasl !== undefined) await c.authenticate(opts.sasl);
     } catch (e) {
       c.close();

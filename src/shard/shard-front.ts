@@ -19,7 +19,7 @@ import { messagePortPair } from "../platform/worker.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ScramCredentialStore } from "../security/scram-credentials.ts";
 import { Front } from "./front/front.ts";
-import type { FrontShards, ShardClientInfo } from "./front/front-shards.ts";
+import type { FrontShards, ShardApiVersions, ShardClientInfo } from "./front/front-shards.ts";
 import type { ShardLink } from "./shard-link.ts";
 
 /** What a shard's front runs with. */
@@ -66,10 +66,11 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
     inThread: d.index,
     clustered: d.clustered === true,
     metadata: d.metadata,
-    open(k: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel> {
+    open(k: number, client: ShardClientInfo, buffers?: PortBuffers, versions?: ShardApiVersions): Promise<BrokerChannel> {
       return BrokerConnection.open(`shard-${k}`, 0, k, {
         clientId: client.clientId ?? "runnel-front",
         maxInFlight,
+        apiVersions: versions,
         transport: (_host, _port, onConnection) => {
           if (k === d.index) {
             d.acceptLocal(client, onConnection);

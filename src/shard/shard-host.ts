@@ -34,6 +34,7 @@ import { runShard, type AcceptedClient, type ShardInit } from "./shard.ts";
 import { relayOfflineReplicas, shardClusterService } from "./shard-cluster-view.ts";
 import { ShardLink } from "./shard-link.ts";
 import type { SegmentMapCounts } from "./front/segment-maps.ts";
+import type { ShardApiVersions } from "./front/front-shards.ts";
 
 /** The worker entry module (relative to src/; an entry point of the compiled executable). */
 export const SHARD_WORKER_MODULE = "shard/shard-worker.ts";
@@ -79,8 +80,8 @@ export interface ShardCluster {
   clusterId: string;
   /** The node's cluster operations (src/cli/start.ts `clusterView`). */
   view: ClusterView;
-  /** Calls `watcher` with the active controller's id at each change (-1: none). */
-  watchController(watcher: (controllerId: number) => void): void;
+  /** Calls `watcher` with the active controller's id at each change (-1: none) until the returned remover is called. */
+  watchController(watcher: (controllerId: number) => void): () => void;
 }
 
 /** Host side: the cluster operations a clustered node's shards call, served by the node's control plane. */
@@ -150,6 +151,8 @@ export class ShardSet {
   clustered = false;
   /** The node's byte-rate quota sensors (src/security/quota-rate.ts), shared by every shard and every front. */
   quotaSensors: SharedArrayBuffer | null = null;
+  /** Removes the host's watcher of the cluster's controller (a clustered node; called when the set stops). */
+  private unwatchController: () => void = () => {};
 
   private constructor(
     /** Shard count N. */
@@ -231,10 +234,7 @@ export class ShardSet {
     // it synchronously (Metadata, DescribeCluster), so every shard names the new controller the moment the watch sees
     // it, as one broker reading its control plane does (a message per change left a shard naming the one before).
     const controllerCell = cluster === undefined ? undefined : new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
-    if (cluster !== undefined && controllerCell !== undefined) {
-      Atomics.store(controllerCell, 0, cluster.view.controllerId());
-      cluster.watchController((id) => Atomics.store(controllerCell, 0, id));
-    }
+    if (cluster !== undefined && controllerCell !== undefined) Atomics.store(controllerCell, 0, cluster.view.controllerId());
     let fatal = (reason: string) => opts.onFatal?.(reason);
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
@@ -290,6 +290,9 @@ export class ShardSet {
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
     set.quotaSensors = quotaSensors.rates;
+    // Watched from here on, in the same turn as the cell's first value above (no change can come between); removed
+    // when the set stops, so a stopped host never writes the cell.
+    if (cluster !== undefined && controllerCell !== undefined) set.unwatchController = cluster.watchController((id) => Atomics.store(controllerCell, 0, id));
     try {
       await Promise.all(started);
     } catch (e) {
@@ -313,12 +316,13 @@ export class ShardSet {
     return openPortConnection(mine, `shard-${shard}`, onConnection, undefined, undefined, buffers);
   }
 
-  /** A client connection (Runnel's client, versions negotiated) to shard `shard` on behalf of `client`. */
-  open(shard: number, client: AcceptedClient, buffers?: PortBuffers): Promise<BrokerChannel> {
+  /** A client connection (Runnel's client; `versions`: the shards' known ones, else negotiated) to shard `shard` on behalf of `client`. */
+  open(shard: number, client: AcceptedClient, buffers?: PortBuffers, versions?: ShardApiVersions): Promise<BrokerChannel> {
     const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
+      apiVersions: versions,
       transport: (_host, _port, onConnection) => {
         this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront }, onConnection, buffers);
         return Promise.resolve();
@@ -376,6 +380,8 @@ export class ShardSet {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // Stopping: the shards' controller cell takes no more changes.
+      this.unwatchController();
       // One deadline for both steps. A shard that has died, or whose front does not stop in time, is stopped anyway
       // below (and named if it hangs).
       const deadline = Date.now() + this.stopTimeoutMs;

@@ -234,16 +234,21 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   }
   // The host may ask this shard to accept clients too (runnel.shards.accept), once the main front has its ports.
   let front: Front | null = null;
+  /** The front's start, while and once asked (a stop asked during it waits for it, then stops that front). */
+  let frontStarting: Promise<Front> | null = null;
   let frontStopping: Promise<void> | null = null;
   /** Stops this thread's front (once): the host stops every thread's front before any shard stops. */
-  const stopFront = () => (frontStopping ??= (front as Front | null)?.stop() ?? Promise.resolve());
+  const stopFront = () => (frontStopping ??= (async () => (await frontStarting?.catch(() => null))?.stop())());
   // When the node serves HTTP (the host does), this thread's probes and its front's client counters.
   const runtime = broker.metrics === null ? null : new RuntimeStats();
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
       const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer | null];
-      front = await startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: await metadata, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors });
+      // Once its stop was asked, this thread's front never starts (it would listen on the node's ports after it).
+      if (frontStopping !== null || frontStarting !== null) throw new Error(`shard ${init.index}: its front ${frontStopping !== null ? "was stopped" : "was started already"}`);
+      frontStarting = metadata.then((mirror) => startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: mirror, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors }));
+      front = await frontStarting;
       return front.boundPorts();
     }
     if (op === "front.stop") return stopFront();

@@ -20,6 +20,8 @@ export class RawClient {
   lenient = false;
   /** Longest `request` waits for an answer before it rejects (ms); 0 waits forever. */
   timeoutMs = 0;
+  /** The client id of the requests' headers (a quota test names the client its quota is set for). */
+  clientId = "raw-test";
   /** Resolves when the broker closes the connection. */
   readonly closed: Promise<void>;
 
@@ -54,7 +56,7 @@ export class RawClient {
     const w = new Writer(1024);
     w.dropUnsupportedFields = this.lenient;
     w.reserve(4);
-    writeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: this.correlation++, clientId: "raw-test" });
+    writeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId: this.correlation++, clientId: this.clientId });
     API_CODECS[apiKey]!.writeRequest(w, version, body);
     const out = w.finishContiguous().slice();
     new DataView(out.buffer).setInt32(0, out.length - 4);

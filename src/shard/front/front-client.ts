@@ -5,7 +5,7 @@
  */
 import type { BrokerChannel, RequestOptions } from "../../client/connection.ts";
 import type { RequestContext, TakenFrame } from "../../broker/api-handler.ts";
-import type { FrontShards, ShardClientInfo } from "./front-shards.ts";
+import type { FrontShards, ShardApiVersions, ShardClientInfo } from "./front-shards.ts";
 import type { PortBuffers } from "../../platform/port-connection.ts";
 
 /** Mutes the client's own connection for a throttle time a shard answered (KIP-219); see {@link FrontClient.send}. */
@@ -40,6 +40,8 @@ export class FrontClient {
     private readonly buffers?: PortBuffers,
     /** Mutes the client's connection when a shard answers with a throttle time (unset: only the shard's channel waits). */
     private readonly mute?: MuteClient,
+    /** The shards' API versions: channels open without an ApiVersions (unset: each channel asks). */
+    private readonly versions?: ShardApiVersions,
   ) {}
 
   /**
@@ -50,7 +52,7 @@ export class FrontClient {
     const channels = copied ? this.copyChannels : this.channels;
     let c = channels.get(shard);
     if (c === undefined) {
-      c = this.shards.open(shard, copied ? { ...this.info, fileSlices: false } : this.info, this.buffers);
+      c = this.shards.open(shard, copied ? { ...this.info, fileSlices: false } : this.info, this.buffers, this.versions);
       channels.set(shard, c);
       c.catch(() => channels.delete(shard));
       return c;
@@ -103,7 +105,17 @@ export class FrontClient {
 
   /** Opens a separate, short-lived channel to `shard` (a long poll that must not hold the shared one). */
   openExtra(shard: number): Promise<BrokerChannel> {
-    return this.shards.open(shard, this.info);
+    return this.shards.open(shard, this.info, undefined, this.versions);
+  }
+
+  /**
+   * Sends `body` on `ch`, a channel of {@link openExtra}, at the client's version of the API; an answer with a
+   * throttle time mutes the client's connection, as {@link send} does.
+   */
+  async sendExtra<T>(ctx: RequestContext, ch: BrokerChannel, body: unknown, opts: RequestOptions = {}): Promise<T> {
+    const answer = await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
+    this.mute?.(ctx, throttleOf(answer));
+    return answer;
   }
 
   /** Whether the client's connection has closed. */

@@ -51,7 +51,7 @@ import type { SegmentMaps } from "./segment-maps.ts";
 import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES, type PortBuffers } from "../../platform/port-connection.ts";
 import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontFetchQuota } from "./front-fetch-quota.ts";
-import type { FrontIdentity, FrontShards } from "./front-shards.ts";
+import type { FrontIdentity, FrontShards, ShardApiVersions } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
 import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
@@ -76,6 +76,8 @@ export interface FrontHandlerDeps {
   readonly fetchQuota?: FrontFetchQuota;
   /** The front's clock: a shard's answer with a throttle time mutes the client's connection on it (unset: it does not). */
   readonly clock?: Clock;
+  /** The shards' API versions (unset: each channel to a shard asks for them). */
+  readonly shardVersions?: ShardApiVersions;
 }
 
 /** Serves one request at the front (the version range comes from the shards). */
@@ -133,7 +135,7 @@ export class FrontRouter {
         clientId: ctx.header.clientId ?? null,
         fileSlices: (this.deps.segmentMaps ?? null) !== null,
         fetchQuotaAtFront: this.deps.fetchQuota !== undefined,
-      }, this.deps.frameBuffers, clock === undefined ? undefined : (c2, ms) => muteFor(c2, clock, ms));
+      }, this.deps.frameBuffers, clock === undefined ? undefined : (c2, ms) => muteFor(c2, clock, ms), this.deps.shardVersions);
       this.clients.set(key, c);
       this.servedClients++;
     }

@@ -42,10 +42,15 @@ export interface FrontShards {
   readonly clustered?: boolean;
   /**
    * Opens a channel to shard `shard` speaking for `client` (closing it ends whatever waits on it); `buffers`: the
-   * front's frame buffers, which forwarded Produce frames are copied into and come back to.
+   * front's frame buffers, which forwarded Produce frames are copied into and come back to; `versions`: the shards'
+   * API versions once the front knows them (the channel then opens without an ApiVersions, which the shard would
+   * count against the client's `request_percentage`).
    */
-  open(shard: number, client: ShardClientInfo, buffers?: PortBuffers): Promise<BrokerChannel>;
+  open(shard: number, client: ShardClientInfo, buffers?: PortBuffers, versions?: ShardApiVersions): Promise<BrokerChannel>;
 }
+
+/** The API versions every shard serves (shard 0's ApiVersions answer: the shards run the same code). */
+export type ShardApiVersions = readonly { apiKey: number; minVersion: number; maxVersion: number }[];
 
 /** How the node presents itself to clients: one broker. */
 export interface FrontIdentity {

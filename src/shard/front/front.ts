@@ -92,6 +92,8 @@ export class Front {
     };
     // One pool for every listener's large frames and the shard channels' forwarded ones, which come back to it.
     const framePool = new FrameBufferPool();
+    // Known before any client's channel opens: those open without an ApiVersions of their own.
+    const shardVersions = await shardApiVersions(d.shards);
     const router = new FrontRouter({
       frameBuffers: framePool.forPorts(config.bool("runnel.shards.frame.slots")),
       shards: d.shards,
@@ -101,8 +103,9 @@ export class Front {
       segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity, d.clock) : null,
       fetchQuota: d.quotas === undefined ? undefined : frontFetchQuota(config, d.quotas.metadata, d.quotas.sensors, d.clock),
       clock: d.clock,
+      shardVersions,
     });
-    const handlers = buildFrontHandlers(router, await shardApiVersions(d.shards));
+    const handlers = buildFrontHandlers(router, shardVersions);
     d.metrics?.serveApis(handlers.flatMap((h) => (h === undefined ? [] : [h.apiKey])));
     const log = (level: "info" | "warn" | "error", msg: string) => d.logger[level](msg);
     const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h), sharedJwks: d.jwksDocuments === undefined ? undefined : SharedTexts.attach(d.jwksDocuments) };
