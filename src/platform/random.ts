@@ -16,7 +16,11 @@ export interface RandomSource {
 /** The runtime's randomness (Math.random, the Web Crypto generator). */
 export const systemRandom: RandomSource = {
   float: () => Math.random(),
-  fill: (bytes) => void crypto.getRandomValues(bytes),
+  fill: (bytes) => {
+    // Web Crypto refuses views of shared memory; a caller that passes one has a bug, not a case to handle here.
+    if (!(bytes.buffer instanceof ArrayBuffer)) throw new TypeError("systemRandom.fill: bytes must not be a view of a SharedArrayBuffer");
+    crypto.getRandomValues(bytes as Uint8Array<ArrayBuffer>);
+  },
   uuid: () => crypto.randomUUID(),
 };
 
