@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import type { Writer } from "../src/protocol/wire.ts";
 import { writeProduceRequest } from "../src/protocol/generated/00_produce.ts";
 import { fetchPartitionToEnd } from "./fetch-stream.ts";
+import { LISTENING_LINE } from "../tests/support/broker-process.ts";
 import { writeMetadataRequest } from "../src/protocol/generated/03_metadata.ts";
 import { ZERO_UUID } from "../src/protocol/wire.ts";
 import { initCrc32c } from "../src/protocol/crc32c.ts";
@@ -244,7 +245,8 @@ const port: number = await new Promise((resolve, reject) => {
   let log = "";
   broker.stderr!.on("data", (b) => {
     log += b;
-    const m = /listening on \w+:\/\/[^:\s]+:(\d+)/.exec(log);
+    // The node's own line, not a shard thread's (a `--binary` may start a sharded node).
+    const m = LISTENING_LINE.exec(log);
     if (m) resolve(Number(m[1]));
   });
   broker.on("exit", () => reject(new Error(`broker exited: ${log}`)));

@@ -53,11 +53,15 @@ const SLOT_GRANULE = 64 * 1024;
 const freeSlots: SharedArrayBuffer[] = [];
 let slotBytes = 0;
 
-/** The smallest free slot of at least `n` bytes, a new one while the thread's slots allow, or null. */
-function takeSlot(n: number): SharedArrayBuffer | null {
+/**
+ * The smallest free slot of `n` to `most` bytes, else a new one (`n` rounded up to {@link SLOT_GRANULE}) if that is
+ * at most `most` bytes and the thread's slots allow, else null.
+ */
+function takeSlot(n: number, most: number): SharedArrayBuffer | null {
   let best = -1;
   for (let i = 0; i < freeSlots.length; i++) {
-    if (freeSlots[i].byteLength >= n && (best < 0 || freeSlots[i].byteLength < freeSlots[best].byteLength)) best = i;
+    const size = freeSlots[i].byteLength;
+    if (size >= n && size <= most && (best < 0 || size < freeSlots[best].byteLength)) best = i;
   }
   if (best >= 0) {
     const s = freeSlots[best];
@@ -66,7 +70,7 @@ function takeSlot(n: number): SharedArrayBuffer | null {
     return s;
   }
   const size = Math.ceil(n / SLOT_GRANULE) * SLOT_GRANULE;
-  if (slotBytes + size > PORT_CONNECTION_SLOT_BYTES) return null;
+  if (size > most || slotBytes + size > PORT_CONNECTION_SLOT_BYTES) return null;
   slotBytes += size;
   return new SharedArrayBuffer(size);
 }
@@ -151,10 +155,14 @@ export function openPortConnection(
   /** Reader: the writer's slots by number, and the numbers of those holding a frame not yet given back. */
   const peerSlots = new Map<number, SharedArrayBuffer>();
   const heldSlots = new Map<SharedArrayBuffer, number>();
-  /** A slot for a frame of `n` bytes (prefix included), or null: too large, too many lent already, or none left. */
+  /**
+   * A slot for a frame of `n` bytes (prefix included), or null: too large, or no slot fits in what the lent bound
+   * leaves (a slot counts whole: a free slot larger than that room is not taken), or none left.
+   */
   const slotFor = (n: number): SharedArrayBuffer | null => {
-    if (buffers?.frameSlots !== true || n > PORT_CONNECTION_SLOT_MAX_FRAME_BYTES || lentSlotBytes + n > PORT_CONNECTION_LENT_SLOT_BYTES) return null;
-    return takeSlot(n);
+    if (buffers?.frameSlots !== true || n > PORT_CONNECTION_SLOT_MAX_FRAME_BYTES) return null;
+    const room = PORT_CONNECTION_LENT_SLOT_BYTES - lentSlotBytes;
+    return n > room ? null : takeSlot(n, room);
   };
   /** Posts a frame's size prefix and body copied into `slot`, named by number (the slot itself the first time). */
   const postFrameSlot = (slot: SharedArrayBuffer, prefix: Uint8Array, body: Uint8Array): void => {
@@ -170,6 +178,7 @@ export function openPortConnection(
     }
     lentSlots.set(id, slot);
     lentSlotBytes += slot.byteLength;
+    if (lentSlotBytes > PORT_CONNECTION_LENT_SLOT_BYTES) throw new Error(`port connection to ${remote}: ${lentSlotBytes} bytes of frame slots lent, above ${PORT_CONNECTION_LENT_SLOT_BYTES}`);
     port.postMessage(first ? { slot: id, length: n, shared: slot } : { slot: id, length: n });
   };
   /** Posts `views` copied into one fresh buffer of its own (not zero-filled first: every byte is copied over at once). */
