@@ -4,10 +4,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { signalChild } from "./proc.ts";
 
 /** Repository root. */
-export const ROOT = path.resolve(import.meta.dirname, "..", "..");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** A broker child process. */
 export interface BrokerProcess {
