@@ -12,7 +12,9 @@
  *
  * Usage: bun bench/shards.ts [--modes plain,2] [--seconds 5] [--partitions 8] [--batch-kib 256] [--per-request 1]
  *        [--connections 4] [--inflight 4] [--acks 1] [--source] [--repeat 1] [-o key=value ...]
- * `--broker-log FILE` appends every broker's standard error to FILE (e.g. with `BUN_JSC_logGC=1` in the environment).
+ * `--broker-log FILE` appends every broker's standard error to FILE (e.g. with `BUN_JSC_logGC=1` in the environment),
+ * with a line `=== bench: produce start MODE` (and produce end, fetch start, fetch end) around each phase: `bun
+ * bench/gc-log.ts FILE` counts the collections of each phase by heap.
  * `--acks 0` sends the Produce requests with acks=0, each followed on its connection by an ApiVersions request whose
  * answer (given in order, after the Produce was handled) paces the sender; the fetch phase checks every record arrived.
  * `-o key=value` passes a broker setting to every node (e.g. `-o runnel.shards.accept=false`).
@@ -265,6 +267,11 @@ function phase(mode: string, name: Phase["phase"], moved: { bytes: number; recor
 }
 
 const phases: Phase[] = [];
+/** Writes a phase marker line (`=== bench: ...`) into `--broker-log`, so a log can be split by phase (bench/gc-log.ts). */
+function markBrokerLog(what: string): void {
+  if (values["broker-log"] !== undefined) fs.appendFileSync(values["broker-log"], `\n=== bench: ${what}\n`);
+}
+
 for (const mode of Array.from({ length: REPEAT }, () => MODES).flat()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-bench-shards-"));
   const broker = await startBroker(mode, dir);
@@ -275,13 +282,17 @@ for (const mode of Array.from({ length: REPEAT }, () => MODES).flat()) {
     let before = cpuOf(pid);
     let faults = minorFaultsOf(pid);
     let generator = process.cpuUsage();
+    markBrokerLog(`produce start ${mode}`);
     const produced = await produce(broker.port, SECONDS);
+    markBrokerLog(`produce end ${(produced.bytes / 1e6).toFixed(1)} MB`);
     phases.push(phase(mode, "produce", produced, minus(cpuOf(pid), before), minorFaultsOf(pid) - faults, process.cpuUsage(generator), loadBefore));
     loadBefore = load1();
     before = cpuOf(pid);
     faults = minorFaultsOf(pid);
     generator = process.cpuUsage();
+    markBrokerLog(`fetch start ${mode}`);
     const fetched = await fetchAll(broker.port);
+    markBrokerLog(`fetch end ${(fetched.bytes / 1e6).toFixed(1)} MB`);
     phases.push(phase(mode, "fetch", fetched, minus(cpuOf(pid), before), minorFaultsOf(pid) - faults, process.cpuUsage(generator), loadBefore));
     if (fetched.records !== produced.records) throw new Error(`${mode}: fetched ${fetched.records} records, ${produced.records} were acknowledged`);
   } finally {
