@@ -9,7 +9,9 @@
 # Kafka 4; fetch.max.wait.ms is bench e2e's 100). Until 2026-12-05 10:00 the script passed --linger-ms 1
 # --batch-size 16384 --fetch-max-wait-ms 100; add --linger-ms 1 to repeat those runs.
 # BROKER_OPTS adds broker settings (e.g. BROKER_OPTS="-o log.preallocate=true").
-# Usage: [RUNS=3] [BROKER_OPTS=...] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
+# DURATION and WARMUP (seconds, default 6 and 1, the acceptance row's) set the run's length and the part left out of
+# the percentiles at its start: a longer warm-up shows how much of the p99 is the fresh processes' JIT warm-up.
+# Usage: [RUNS=3] [BROKER_OPTS=...] [DURATION=6] [WARMUP=1] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
 set -euo pipefail
 BIN=${1:-dist/runnel}
 shift || true
@@ -24,7 +26,7 @@ print(*[x.getsockname()[1] for x in s])')
   trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA" "$DATA.log"' EXIT
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null && break; sleep 0.1; done
   LOAD0=$(cut -d' ' -f1 /proc/loadavg)
-  OUT=$("$BIN" bench e2e -b "127.0.0.1:$PORT" -t "e2e-$run" --throughput 100000 --duration 6 --warmup 1 -s 100 \
+  OUT=$("$BIN" bench e2e -b "127.0.0.1:$PORT" -t "e2e-$run" --throughput 100000 --duration "${DURATION:-6}" --warmup "${WARMUP:-1}" -s 100 \
     --acks all --json --progress-ms 0 \
     --broker-metrics "http://127.0.0.1:$HTTP/metrics" "$@")
   LOAD1=$(cut -d' ' -f1 /proc/loadavg)
