@@ -7,6 +7,7 @@ import * as nodePath from "node:path";
 import { systemClock, type Clock } from "../platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../platform/fs.ts";
 import { type RandomSource, systemRandom } from "../platform/random.ts";
+import { writeStderrLine } from "../platform/stderr.ts";
 import { initCrc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { initCompression, codecById } from "../compression/index.ts";
@@ -84,11 +85,15 @@ export interface BrokerLogger {
   error(msg: string): void;
 }
 
-/** A logger writing timestamped lines to stderr, one line per event (control characters escaped). */
+/**
+ * A logger writing timestamped lines to stderr, one line per event (control characters escaped), each written
+ * before the call returns, in a shard's worker thread too (src/platform/stderr.ts: a worker's `console` output
+ * reaches stderr later, and is lost when the thread is terminated first).
+ */
 export const consoleLogger: BrokerLogger = {
-  info: (m) => console.error(`${new Date().toISOString()} INFO ${escapeLogText(m)}`),
-  warn: (m) => console.error(`${new Date().toISOString()} WARN ${escapeLogText(m)}`),
-  error: (m) => console.error(`${new Date().toISOString()} ERROR ${escapeLogText(m)}`),
+  info: (m) => writeStderrLine(`${new Date().toISOString()} INFO ${escapeLogText(m)}`),
+  warn: (m) => writeStderrLine(`${new Date().toISOString()} WARN ${escapeLogText(m)}`),
+  error: (m) => writeStderrLine(`${new Date().toISOString()} ERROR ${escapeLogText(m)}`),
 };
 
 /** One partition of a topic of this broker (src/partition owns its log, producer state and high watermark). */
