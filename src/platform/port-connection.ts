@@ -166,6 +166,8 @@ export function openPortConnection(
   };
   /** Posts a frame's size prefix and body copied into `slot`, named by number (the slot itself the first time). */
   const postFrameSlot = (slot: SharedArrayBuffer, prefix: Uint8Array, body: Uint8Array): void => {
+    // slotFor only hands out a slot that fits the room left: asserted before anything changes.
+    if (lentSlotBytes + slot.byteLength > PORT_CONNECTION_LENT_SLOT_BYTES) throw new Error(`port connection to ${remote}: lending a slot of ${slot.byteLength} bytes would put ${lentSlotBytes + slot.byteLength} bytes of frame slots lent, above ${PORT_CONNECTION_LENT_SLOT_BYTES}`);
     const n = prefix.length + body.length;
     const out = new Uint8Array(slot, 0, n);
     out.set(prefix, 0);
@@ -178,7 +180,6 @@ export function openPortConnection(
     }
     lentSlots.set(id, slot);
     lentSlotBytes += slot.byteLength;
-    if (lentSlotBytes > PORT_CONNECTION_LENT_SLOT_BYTES) throw new Error(`port connection to ${remote}: ${lentSlotBytes} bytes of frame slots lent, above ${PORT_CONNECTION_LENT_SLOT_BYTES}`);
     port.postMessage(first ? { slot: id, length: n, shared: slot } : { slot: id, length: n });
   };
   /** Posts `views` copied into one fresh buffer of its own (not zero-filled first: every byte is copied over at once). */
