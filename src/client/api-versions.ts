@@ -84,11 +84,14 @@ export function clientApiVersionsMax(): number {
   return clientVersionRange(ApiKey.ApiVersions)!.max;
 }
 
+/** A broker's advertised version range per API (the entries of its ApiVersions answer). */
+export type BrokerApiVersions = readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+
 /**
  * The negotiated version per API key (-1 where client and broker share no version), from the broker's advertised
  * ranges.
  */
-export function negotiateVersions(broker: readonly { apiKey: number; minVersion: number; maxVersion: number }[]): Int16Array {
+export function negotiateVersions(broker: BrokerApiVersions): Int16Array {
   let highestKey = 0;
   for (const k of CLIENT_APIS) highestKey = Math.max(highestKey, k);
   const out = new Int16Array(highestKey + 1).fill(-1);

@@ -19,7 +19,7 @@ import { API_CODECS, ApiKey, requestHeaderVersion, responseHeaderVersion } from 
 import { readResponseHeader, writeRequestHeader } from "../protocol/generated/headers.ts";
 import type { ApiVersionsResponse } from "../protocol/generated/18_api_versions.ts";
 import { RUNNEL_VERSION } from "../version.ts";
-import { clientApiVersionsMax, negotiateVersions } from "./api-versions.ts";
+import { type BrokerApiVersions, clientApiVersionsMax, negotiateVersions } from "./api-versions.ts";
 import { ConnectionError, RequestTimeoutError, UnsupportedApiError } from "./client-errors.ts";
 
 /** Largest response frame accepted (a Fetch is bounded by fetch.max.bytes, 50 MiB by default). */
@@ -98,7 +98,7 @@ export interface ConnectionOptions {
    * The broker's API versions (its ApiVersions answer) when they are known already: the connection sends no
    * ApiVersions of its own (a sharded node's front opening a client's channel to a shard, whose versions it serves).
    */
-  apiVersions?: readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+  apiVersions?: BrokerApiVersions;
 }
 
 interface Pending {

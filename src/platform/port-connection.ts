@@ -161,8 +161,7 @@ export function openPortConnection(
    */
   const slotFor = (n: number): SharedArrayBuffer | null => {
     if (buffers?.frameSlots !== true || n > PORT_CONNECTION_SLOT_MAX_FRAME_BYTES) return null;
-    const room = PORT_CONNECTION_LENT_SLOT_BYTES - lentSlotBytes;
-    return n > room ? null : takeSlot(n, room);
+    return takeSlot(n, PORT_CONNECTION_LENT_SLOT_BYTES - lentSlotBytes);
   };
   /** Posts a frame's size prefix and body copied into `slot`, named by number (the slot itself the first time). */
   const postFrameSlot = (slot: SharedArrayBuffer, prefix: Uint8Array, body: Uint8Array): void => {

@@ -74,10 +74,7 @@ export class FrontClient {
   async send<T>(ctx: RequestContext, shard: number, body: unknown, opts: RequestOptions = {}, copied = false): Promise<T> {
     this.sending++;
     try {
-      const ch = await this.channel(shard, copied);
-      const answer = await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
-      this.mute?.(ctx, throttleOf(answer));
-      return answer;
+      return await this.sendOn<T>(ctx, await this.channel(shard, copied), body, opts);
     } finally {
       this.sending--;
       if (this.closed && this.sending === 0) this.closeChannels();
@@ -109,10 +106,10 @@ export class FrontClient {
   }
 
   /**
-   * Sends `body` on `ch`, a channel of {@link openExtra}, at the client's version of the API; an answer with a
-   * throttle time mutes the client's connection, as {@link send} does.
+   * Sends `body` on `ch` (a channel of {@link openExtra}, or {@link send}'s) at the client's version of the API; an
+   * answer with a throttle time mutes the client's connection (see {@link send}).
    */
-  async sendExtra<T>(ctx: RequestContext, ch: BrokerChannel, body: unknown, opts: RequestOptions = {}): Promise<T> {
+  async sendOn<T>(ctx: RequestContext, ch: BrokerChannel, body: unknown, opts: RequestOptions = {}): Promise<T> {
     const answer = await ch.request<T>(ctx.header.requestApiKey, body, { version: ctx.apiVersion, timeoutMs: SHARD_REQUEST_TIMEOUT_MS, ...opts });
     this.mute?.(ctx, throttleOf(answer));
     return answer;

@@ -222,7 +222,7 @@ async function longPoll(ctx: RequestContext, client: FrontClient, maps: SegmentM
       const answers: FetchResponse[] = [];
       let settled = false;
       polls.forEach((p, i) => {
-        client.sendExtra<FetchResponse>(ctx, channels[i], p.request, { timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }).then((a) => withRecords(maps, ctx, client, p.shard, p.request, a)).then((a) => {
+        client.sendOn<FetchResponse>(ctx, channels[i], p.request, { timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }).then((a) => withRecords(maps, ctx, client, p.shard, p.request, a)).then((a) => {
           if (settled) return;
           answers.push(a);
           const n = answerNews(a);

@@ -3,6 +3,7 @@
  * node's metadata (the main thread's store, which routing reads) and a way to open a Kafka-protocol channel to one
  * shard on behalf of one client.
  */
+import type { BrokerApiVersions } from "../../client/api-versions.ts";
 import type { BrokerChannel } from "../../client/connection.ts";
 import type { MetadataStore } from "../../cluster/metadata-store.ts";
 import type { PortBuffers } from "../../platform/port-connection.ts";
@@ -50,7 +51,7 @@ export interface FrontShards {
 }
 
 /** The API versions every shard serves (shard 0's ApiVersions answer: the shards run the same code). */
-export type ShardApiVersions = readonly { apiKey: number; minVersion: number; maxVersion: number }[];
+export type ShardApiVersions = BrokerApiVersions;
 
 /** How the node presents itself to clients: one broker. */
 export interface FrontIdentity {
