@@ -361,9 +361,28 @@ export class Writer {
     return this;
   }
 
-  /** Writes a big-endian int32 at an absolute position of the current scratch buffer (see {@link Writer.reserve}). */
+  /**
+   * Writes a big-endian int32 over 4 bytes {@link Writer.reserve} kept, `at` bytes from the message's start. The
+   * bytes are found where they are now: still in the scratch buffer (which may have grown into a new one since) or
+   * in a chunk already emitted. Patch before closing a {@link Writer.sizeBegin} section that began before `at`.
+   */
   patchInt32(at: number, v: number): void {
-    this.view.setInt32(at, v);
+    let off = at - this.chunkedLength;
+    if (off >= 0) {
+      if (off + 4 > this.pos - this.chunkStart) throw new RangeError(`patchInt32 at ${at}: past the ${this.length()} bytes written`);
+      this.view.setInt32(this.chunkStart + off, v);
+      return;
+    }
+    off = at;
+    for (const c of this.chunks) {
+      if (off < c.length) {
+        if (off + 4 > c.length) throw new RangeError(`patchInt32 at ${at}: the 4 bytes straddle two chunks`);
+        new DataView(c.buffer, c.byteOffset + off, 4).setInt32(0, v);
+        return;
+      }
+      off -= c.length;
+    }
+    throw new RangeError(`patchInt32 at ${at}: past the ${this.length()} bytes written`);
   }
 
   /** Total bytes written so far (including referenced chunks). */
@@ -621,10 +640,13 @@ export class Writer {
     this.unknownTags(tags, 0, 0x100000000);
   }
 
-  /** Reserves `n` bytes to be patched later; returns their position in the current buffer. */
+  /**
+   * Reserves `n` bytes to be patched later with {@link Writer.patchInt32}; returns how far from the message's
+   * start they are (not a position in the scratch buffer, which moves when the buffer grows).
+   */
   reserve(n: number): number {
     this.ensure(n);
-    const at = this.pos;
+    const at = this.length();
     this.pos += n;
     return at;
   }
