@@ -303,6 +303,16 @@ export function uvarintSize(v: number): number {
   return 5;
 }
 
+/** Writes `v` as an unsigned LEB128 varint of exactly `n` bytes (its {@link uvarintSize}) at `at` of `buf`. */
+function putUvarint(buf: Uint8Array, at: number, v: number, n: number): void {
+  for (let k = 0; k < n - 1; k++) {
+    buf[at + k] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  if (v >= 0x80) throw new RangeError(`putUvarint: ${n} bytes cannot hold the value`);
+  buf[at + n - 1] = v;
+}
+
 /**
  * Writes Kafka primitives into a reusable buffer. Large `records`/`bytes` payloads are not copied: the writer
  * closes the current chunk and appends the caller's view, so a Fetch response can carry file views straight to
@@ -576,15 +586,13 @@ export class Writer {
     const size = this.length() - this.sizedLength[d];
     const prefix = uvarintSize(size);
     if (this.chunks.length === this.sizedChunks[d]) {
-      // The section is still in the scratch buffer: shift it right and write the size in front of it.
+      // The section is still in the scratch buffer: shift it right and write the size in front of it (directly:
+      // uvarint's own room check could grow the buffer and move the section).
       this.ensure(prefix);
       const start = this.pos - size;
       this.buf.copyWithin(start + prefix, start, this.pos);
-      const end = this.pos + prefix;
-      this.pos = start;
-      this.uvarint(size);
-      if (this.pos !== start + prefix) throw new Error("sizeEnd: varint size mismatch");
-      this.pos = end;
+      putUvarint(this.buf, start, size, prefix);
+      this.pos += prefix;
       return size;
     }
     // A referenced chunk was emitted inside the section: split the chunk where the section starts and
@@ -594,12 +602,7 @@ export class Writer {
     const cut = this.sizedLength[d] - this.sizedChunked[d];
     if (cut < 0 || cut > first.length) throw new Error("sizeEnd: section start outside its chunk");
     const sizeBytes = new Uint8Array(prefix);
-    let v = size;
-    for (let k = 0; k < prefix - 1; k++) {
-      sizeBytes[k] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    sizeBytes[prefix - 1] = v;
+    putUvarint(sizeBytes, 0, size, prefix);
     const parts: Uint8Array[] = [];
     if (cut > 0) parts.push(first.subarray(0, cut));
     parts.push(sizeBytes);

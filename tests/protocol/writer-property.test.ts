@@ -23,8 +23,8 @@ const leaf: fc.Arbitrary<Item> = fc.oneof(
   fc.record({ n: fc.integer({ min: WRITER_ZERO_COPY_THRESHOLD, max: WRITER_ZERO_COPY_THRESHOLD + 300 }), fill: fc.integer({ min: 0, max: 255 }) }).map(({ n, fill }): Item => ({ k: "payload", n, fill })),
   fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }).map((v): Item => ({ k: "reserved", v })),
 );
-const { items } = fc.letrec((tie) => ({
-  item: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("item"), { maxLength: 6 }).map((items): Item => ({ k: "section", items: items as Item[] }))),
+const { items } = fc.letrec<{ item: Item; items: Item[] }>((tie) => ({
+  item: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, fc.array(tie("item"), { maxLength: 6 }).map((items): Item => ({ k: "section", items }))),
   items: fc.array(tie("item"), { minLength: 1, maxLength: 12 }),
 }));
 
@@ -91,4 +91,16 @@ test("random messages written back to back into one growing Writer equal the ref
     }),
     { numRuns: 200 },
   );
+});
+
+test("a sized section ending within 5 bytes of the scratch buffer's end gets its size in front of it", () => {
+  for (const fill of [1, 2, 3, 4, 5, 6]) {
+    const w = new Writer(16);
+    w.beginMessage(0);
+    w.raw(new Uint8Array(16 - fill).fill(7));
+    w.sizeBegin();
+    if (fill > 1) w.int8(9);
+    assert.equal(w.sizeEnd(), fill > 1 ? 1 : 0);
+    assert.ok(flat(w.finish()).equals(Buffer.from([...new Array(16 - fill).fill(7), ...(fill > 1 ? [1, 9] : [0])])), `${fill} bytes left`);
+  }
 });
