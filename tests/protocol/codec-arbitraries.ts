@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import * as codecs from "../../src/protocol/generated/index.ts";
-import type { FieldSchema, MessageSchema, VersionRange } from "../../src/protocol/generated/schema.ts";
+import { type FieldSchema, type MessageSchema, messageSchemas, type VersionRange } from "../../src/protocol/generated/schema.ts";
 import { concatBytes, type Reader, type UnknownTag, type Writer } from "../../src/protocol/wire.ts";
 
 /** Generated decoder signature. */
@@ -25,6 +25,13 @@ export function codecFor(name: string): { read: ReadFn; write: WriteFn } {
 /** Whether version `v` is in `r`. */
 export function inRange(r: VersionRange | null | undefined, v: number): boolean {
   return r !== null && r !== undefined && r[0] <= v && v <= r[1];
+}
+
+/** The request or response schema of API `apiKey`. */
+export function apiSchema(apiKey: number, kind: "request" | "response"): MessageSchema {
+  const s = messageSchemas().find((m) => m.apiKey === apiKey && m.kind === kind);
+  if (s === undefined) throw new Error(`no ${kind} schema for API ${apiKey}`);
+  return s;
 }
 
 /** Every valid version of a message. */

@@ -10,12 +10,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type FieldSchema, messageSchemas, type MessageSchema } from "../../src/protocol/generated/schema.ts";
+import type { FieldSchema, MessageSchema } from "../../src/protocol/generated/schema.ts";
 import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../../src/protocol/generated/index.ts";
 import { readRequestHeader, readResponseHeader } from "../../src/protocol/generated/headers.ts";
 import { encodeRequestFrame, encodeResponseFrame } from "../../src/protocol/frame-encoding.ts";
 import { concatBytes, Reader, Writer } from "../../src/protocol/wire.ts";
-import { inRange, messageArb, normalize, versionsOf } from "./codec-arbitraries.ts";
+import { apiSchema, inRange, messageArb, normalize, versionsOf } from "./codec-arbitraries.ts";
 
 /** Runs per API; each run encodes one frame of every version of the API, in random order. */
 const RUNS_PER_API = 4;
@@ -60,12 +60,6 @@ function failingAt(value: Record<string, unknown>, fields: readonly FieldSchema[
   return wrap(value, fields, false) as Record<string, unknown>;
 }
 
-function schemaOf(apiKey: number, side: Side): MessageSchema {
-  const s = messageSchemas().find((m) => m.apiKey === apiKey && m.kind === side);
-  if (s === undefined) throw new Error(`no ${side} schema for API ${apiKey}`);
-  return s;
-}
-
 const arbCache = new Map<string, fc.Arbitrary<Record<string, unknown>>>();
 function valueArb(s: MessageSchema, v: number): fc.Arbitrary<Record<string, unknown>> {
   const key = `${s.name}/${v}`;
@@ -79,7 +73,7 @@ function frameArb(apiKey: number, version: number, side: Side): fc.Arbitrary<Fra
     apiKey: fc.constant(apiKey),
     version: fc.constant(version),
     correlationId: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
-    value: valueArb(schemaOf(apiKey, side), version),
+    value: valueArb(apiSchema(apiKey, side), version),
     failAt: fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 60 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) }),
     failInTagged: fc.boolean(),
   });
@@ -114,13 +108,13 @@ function checkBackToBack(side: Side, frames: Frame[], capacity: number, minFree:
       continue;
     }
     try {
-      kept.push({ f, chunks: encode(side, w, f, failingAt(f.value, schemaOf(f.apiKey, side).fields, f.version, f.failAt, f.failInTagged), minFree) });
+      kept.push({ f, chunks: encode(side, w, f, failingAt(f.value, apiSchema(f.apiKey, side).fields, f.version, f.failAt, f.failInTagged), minFree) });
     } catch (e) {
       if (!(e instanceof Abandoned)) throw e;
     }
   }
   for (const { f, chunks } of kept) {
-    const schema = schemaOf(f.apiKey, side);
+    const schema = apiSchema(f.apiKey, side);
     const where = `${schema.name} v${f.version}`;
     assert.ok(chunks[0].length >= 4, `${where}: the first chunk holds ${chunks[0].length} bytes, not the size`);
     const bytes = concatBytes(chunks);
@@ -146,7 +140,7 @@ const apiKeys = API_CODECS.flatMap((c) => (c === undefined ? [] : [c.apiKey]));
 for (const side of ["response", "request"] as const) {
   test(`every version's ${side} of each API, written back to back into one small Writer, keeps its bytes`, { timeout: 120_000 }, () => {
     for (const apiKey of apiKeys) {
-      const versions = versionsOf(schemaOf(apiKey, side));
+      const versions = versionsOf(apiSchema(apiKey, side));
       const framesArb = fc.shuffledSubarray(versions, { minLength: versions.length }).chain((order) =>
         fc.tuple(...order.map((v) => frameArb(apiKey, v, side)))
       );
@@ -158,7 +152,7 @@ for (const side of ["response", "request"] as const) {
   });
 
   test(`${side}s of random APIs and versions, written back to back into one small Writer, keep their bytes`, { timeout: 120_000 }, () => {
-    const targets = apiKeys.flatMap((k) => versionsOf(schemaOf(k, side)).map((v) => [k, v] as const));
+    const targets = apiKeys.flatMap((k) => versionsOf(apiSchema(k, side)).map((v) => [k, v] as const));
     const anyFrame = fc.constantFrom(...targets).chain(([k, v]) => frameArb(k, v, side));
     fc.assert(
       fc.property(writerArb, fc.array(anyFrame, { minLength: 1, maxLength: 10 }), ({ capacity, minFree }, frames) =>
