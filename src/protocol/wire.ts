@@ -663,7 +663,7 @@ export class Writer {
   }
   /** Returns the written message as one buffer (a view when nothing was referenced, else a copy). */
   finishContiguous(): Uint8Array {
-    if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
+    if (this.chunks.length === 0) return this.buf.subarray(this.chunkStart, this.pos);
     return concatBytes(this.finish());
   }
 }
