@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Connection } from "../../src/platform/net.ts";
+import { RecordingConnection } from "../support/recording-connection.ts";
 import { kafkaConnection, responseWriter, type ConnectionOptions } from "../../src/broker/connection.ts";
 import { RequestBudget } from "../../src/broker/request-budget.ts";
 import { ConnectionTimeouts } from "../../src/broker/connection-timeouts.ts";
@@ -21,23 +21,6 @@ import { readResponseHeader } from "../../src/protocol/generated/headers.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 
 const FETCH_VERSION = 16;
-
-/** A socket that keeps every response's chunks as they were handed over (as if still queued). */
-class KeepingSocket implements Connection {
-  readonly remote = "10.0.0.2:4321";
-  readonly remoteIp = "10.0.0.2";
-  readonly frames: Uint8Array[][] = [];
-  closed = false;
-  write(chunks: readonly Uint8Array[]): boolean {
-    this.frames.push([...chunks]);
-    return true;
-  }
-  pause(): void {}
-  resume(): void {}
-  close(): void {
-    this.closed = true;
-  }
-}
 
 /** A Fetch answer with one partition whose DivergingEpoch (a tagged field) has the given end offset. */
 function fetchAnswer(endOffset: unknown): FetchResponse {
@@ -82,15 +65,15 @@ test("a response with tagged fields encodes as returned after many responses fai
     monotonicMs: () => clock.monotonicMs(),
     log: (_level, msg) => logged.push(msg),
   };
-  const socket = new KeepingSocket();
+  const socket = new RecordingConnection();
   const h = kafkaConnection(socket, opts);
   const client = new Writer(1024);
   for (let i = 0; i <= failures; i++) {
     h.onData(concatBytes(encodeRequestFrame(client, ApiKey.Fetch, FETCH_VERSION, 100 + i, "t", {})).slice());
   }
   assert.equal(socket.closed, false);
-  assert.equal(socket.frames.length, failures + 1, "every request answered");
-  const decoded = socket.frames.map((chunks, i) => {
+  assert.equal(socket.writes.length, failures + 1, "every request answered");
+  const decoded = socket.writes.map((chunks, i) => {
     const bytes = concatBytes(chunks);
     const r = new Reader(bytes);
     assert.equal(r.int32(), bytes.length - 4);

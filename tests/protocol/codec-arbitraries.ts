@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import * as codecs from "../../src/protocol/generated/index.ts";
+import { API_CODECS } from "../../src/protocol/generated/index.ts";
 import { type FieldSchema, type MessageSchema, messageSchemas, type VersionRange } from "../../src/protocol/generated/schema.ts";
 import { concatBytes, type Reader, type UnknownTag, type Writer } from "../../src/protocol/wire.ts";
 
@@ -173,4 +174,25 @@ export function normalize(fields: readonly FieldSchema[], x: Record<string, unkn
     }
   }
   return out;
+}
+
+/** A request and a response of one API at one version, both random. */
+export interface ApiExchange {
+  apiKey: number;
+  version: number;
+  request: Record<string, unknown>;
+  response: Record<string, unknown>;
+}
+
+/** A random {@link ApiExchange} of any API and version a broker serves. */
+export function apiExchangeArb(): fc.Arbitrary<ApiExchange> {
+  const targets = API_CODECS.flatMap((c) => (c === undefined ? [] : versionsOf(apiSchema(c.apiKey, "request")).map((v) => [c.apiKey, v] as const)));
+  return fc.constantFrom(...targets).chain(([apiKey, version]) =>
+    fc.record({
+      apiKey: fc.constant(apiKey),
+      version: fc.constant(version),
+      request: messageArb(apiSchema(apiKey, "request"), version),
+      response: messageArb(apiSchema(apiKey, "response"), version),
+    })
+  );
 }
