@@ -139,6 +139,27 @@ function sameOutcome(view: Outcome | "refused", copy: Outcome | "refused", where
   assert.equal((view as { error: Error }).error.message, (copy as { error: Error }).error.message, `${where}: different errors`);
 }
 
+/** Whether `x` holds a string with U+FFFD (bytes that were not UTF-8, decoded with replacement characters). */
+function holdsReplacedText(x: unknown): boolean {
+  if (typeof x === "string") return x.includes("\uFFFD");
+  if (x === null || typeof x !== "object" || x instanceof Uint8Array) return false;
+  return Object.values(x).some(holdsReplacedText);
+}
+
+/**
+ * The body of the frame `encode` gives, or null when it refused a classic string longer than 32767 bytes that came
+ * from bytes that were not UTF-8 (each bad byte decodes to U+FFFD, 3 bytes when encoded again): the one case in
+ * which a decoded value cannot be encoded again, asserted to be that case.
+ */
+function reencoded(encode: () => Uint8Array[], decoded: { header: unknown; body: unknown }): Uint8Array | null {
+  try {
+    return body(encode());
+  } catch (e) {
+    if (e instanceof RangeError && e.message.startsWith("string too long") && holdsReplacedText(decoded)) return null;
+    throw e;
+  }
+}
+
 /** Body bytes of a frame (its size prefix left out, as the framing hands it over). */
 function body(chunks: Uint8Array[]): Uint8Array {
   return concatBytes(chunks).subarray(4);
@@ -157,7 +178,9 @@ test("damaged request frames, decoded as the broker does, fail only as malformed
       sameOutcome(view, decodeRequest(frame.slice()), where);
       if (view === "refused" || !view.ok) return;
       const h = view.header as { requestApiKey: number; requestApiVersion: number; correlationId: number; clientId: string | null };
-      const again = decodeRequest(body(encodeRequestFrame(client, h.requestApiKey, h.requestApiVersion, h.correlationId, h.clientId, view.body)));
+      const encoded = reencoded(() => encodeRequestFrame(client, h.requestApiKey, h.requestApiVersion, h.correlationId, h.clientId, view.body), view);
+      if (encoded === null) return;
+      const again = decodeRequest(encoded);
       assert.ok(again !== "refused" && again.ok, `${where}: the re-encoding does not decode`);
       assert.deepStrictEqual(again.body, view.body, `${where}: re-encoded and decoded differently`);
     }),
@@ -176,7 +199,9 @@ test("damaged response frames, decoded as the client does, fail only as malforme
       assertOnlyMalformed(view, where);
       sameOutcome(view, decodeResponse(frame.slice(), s.apiKey, s.version), where);
       if (!view.ok) return;
-      const again = decodeResponse(body(encodeResponseFrame(broker, s.apiKey, s.version, 7, view.body)), s.apiKey, s.version);
+      const encoded = reencoded(() => encodeResponseFrame(broker, s.apiKey, s.version, 7, view.body), view);
+      if (encoded === null) return;
+      const again = decodeResponse(encoded, s.apiKey, s.version);
       assert.ok(again.ok, `${where}: the re-encoding does not decode`);
       assert.deepStrictEqual(again.body, view.body, `${where}: re-encoded and decoded differently`);
     }),
