@@ -15,8 +15,9 @@
 import type { Connection, ConnectionHandler, SharedRead } from "../platform/net.ts";
 import { PORT_CONNECTION_OWN_FRAME_MIN_BYTES } from "../platform/port-connection.ts";
 import { MalformedFrameError, Reader, Writer } from "../protocol/wire.ts";
-import { API_CODECS, requestHeaderVersion, responseHeaderVersion } from "../protocol/generated/index.ts";
-import { readRequestHeader, writeResponseHeader } from "../protocol/generated/headers.ts";
+import { API_CODECS, requestHeaderVersion } from "../protocol/generated/index.ts";
+import { readRequestHeader } from "../protocol/generated/headers.ts";
+import { encodeResponseFrame } from "../protocol/frame-encoding.ts";
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type RequestContext } from "./api-handler.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { errorResponse } from "./error-response.ts";
@@ -270,18 +271,8 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     updatePause();
   };
 
-  const encode = (ctx: RequestContext, response: unknown): Uint8Array[] => {
-    const apiKey = ctx.header.requestApiKey;
-    const codec = API_CODECS[apiKey]!;
-    writer.beginMessage();
-    writer.reserve(4);
-    writeResponseHeader(writer, responseHeaderVersion(apiKey, ctx.apiVersion), { correlationId: ctx.header.correlationId });
-    codec.writeResponse(writer, ctx.apiVersion, response);
-    const size = writer.length() - 4;
-    const chunks = writer.finish().slice();
-    new DataView(chunks[0].buffer, chunks[0].byteOffset, 4).setInt32(0, size);
-    return chunks;
-  };
+  const encode = (ctx: RequestContext, response: unknown): Uint8Array[] =>
+    encodeResponseFrame(writer, ctx.header.requestApiKey, ctx.apiVersion, ctx.header.correlationId, response);
 
   const handleFrame = (frame: Uint8Array, frameBytes: number, arrivedMs: number, owned: boolean, read: SocketRead | undefined) => {
     const r = new Reader(frame);

@@ -16,7 +16,8 @@ import { systemClock, type Clock } from "../platform/clock.ts";
 import { Reader, Writer } from "../protocol/wire.ts";
 import { ErrorCode, KafkaError, errorName } from "../protocol/errors.ts";
 import { API_CODECS, ApiKey, requestHeaderVersion, responseHeaderVersion } from "../protocol/generated/index.ts";
-import { readResponseHeader, writeRequestHeader } from "../protocol/generated/headers.ts";
+import { readResponseHeader } from "../protocol/generated/headers.ts";
+import { encodeRequestFrame } from "../protocol/frame-encoding.ts";
 import type { ApiVersionsResponse } from "../protocol/generated/18_api_versions.ts";
 import { RUNNEL_VERSION } from "../version.ts";
 import { type BrokerApiVersions, clientApiVersionsMax, negotiateVersions } from "./api-versions.ts";
@@ -293,20 +294,7 @@ export class BrokerConnection implements BrokerChannel {
 
   private write(apiKey: number, version: number, body: unknown, frame: Uint8Array | null, move: boolean, read: SharedRead | undefined, correlationId: number): void {
     if (frame !== null) return this.writeFrame(frame, move, read);
-    const codec = API_CODECS[apiKey];
-    if (codec === undefined) throw new RangeError(`no codec for API key ${apiKey}`);
-    const w = this.writer;
-    w.beginMessage();
-    const sizeAt = w.reserve(4);
-    writeRequestHeader(w, requestHeaderVersion(apiKey, version), {
-      requestApiKey: apiKey,
-      requestApiVersion: version,
-      correlationId,
-      clientId: this.clientId,
-    });
-    codec.writeRequest(w, version, body);
-    w.patchInt32(sizeAt, w.length() - 4);
-    const chunks = w.finish().slice();
+    const chunks = encodeRequestFrame(this.writer, apiKey, version, correlationId, this.clientId, body);
     const conn = this.conn;
     if (conn === null) throw new ConnectionError(`not connected to ${this.address}`);
     conn.write(chunks);

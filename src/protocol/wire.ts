@@ -357,11 +357,13 @@ export class Writer {
   /**
    * Starts a new message without disturbing bytes handed out earlier: writing continues after them in the same
    * scratch buffer (a bump allocator), and a fresh buffer is taken when less than `minFree` bytes remain. Use this
-   * instead of {@link Writer.reset} when earlier results may still be queued on a socket.
+   * instead of {@link Writer.reset} when earlier results may still be queued on a socket. A message left unfinished
+   * (its encoder threw) is abandoned, sized sections it left open included.
    */
   beginMessage(minFree = 16 * 1024): this {
     this.chunks = [];
     this.chunkedLength = 0;
+    this.sizedDepth = 0;
     if (this.buf.length - this.pos < minFree) {
       this.buf = new Uint8Array(Math.max(this.buf.length, minFree * 4));
       this.view = new DataView(this.buf.buffer);
@@ -661,7 +663,7 @@ export class Writer {
   }
   /** Returns the written message as one buffer (a view when nothing was referenced, else a copy). */
   finishContiguous(): Uint8Array {
-    if (this.chunks.length === 0) return this.buf.subarray(0, this.pos);
+    if (this.chunks.length === 0) return this.buf.subarray(this.chunkStart, this.pos);
     return concatBytes(this.finish());
   }
 }

@@ -5,7 +5,8 @@
  */
 import fc from "fast-check";
 import * as codecs from "../../src/protocol/generated/index.ts";
-import type { FieldSchema, MessageSchema, VersionRange } from "../../src/protocol/generated/schema.ts";
+import { API_CODECS } from "../../src/protocol/generated/index.ts";
+import { type FieldSchema, type MessageSchema, messageSchemas, type VersionRange } from "../../src/protocol/generated/schema.ts";
 import { concatBytes, type Reader, type UnknownTag, type Writer } from "../../src/protocol/wire.ts";
 
 /** Generated decoder signature. */
@@ -25,6 +26,13 @@ export function codecFor(name: string): { read: ReadFn; write: WriteFn } {
 /** Whether version `v` is in `r`. */
 export function inRange(r: VersionRange | null | undefined, v: number): boolean {
   return r !== null && r !== undefined && r[0] <= v && v <= r[1];
+}
+
+/** The request or response schema of API `apiKey`. */
+export function apiSchema(apiKey: number, kind: "request" | "response"): MessageSchema {
+  const s = messageSchemas().find((m) => m.apiKey === apiKey && m.kind === kind);
+  if (s === undefined) throw new Error(`no ${kind} schema for API ${apiKey}`);
+  return s;
 }
 
 /** Every valid version of a message. */
@@ -166,4 +174,25 @@ export function normalize(fields: readonly FieldSchema[], x: Record<string, unkn
     }
   }
   return out;
+}
+
+/** A request and a response of one API at one version, both random. */
+export interface ApiExchange {
+  apiKey: number;
+  version: number;
+  request: Record<string, unknown>;
+  response: Record<string, unknown>;
+}
+
+/** A random {@link ApiExchange} of any API and version a broker serves. */
+export function apiExchangeArb(): fc.Arbitrary<ApiExchange> {
+  const targets = API_CODECS.flatMap((c) => (c === undefined ? [] : versionsOf(apiSchema(c.apiKey, "request")).map((v) => [c.apiKey, v] as const)));
+  return fc.constantFrom(...targets).chain(([apiKey, version]) =>
+    fc.record({
+      apiKey: fc.constant(apiKey),
+      version: fc.constant(version),
+      request: messageArb(apiSchema(apiKey, "request"), version),
+      response: messageArb(apiSchema(apiKey, "response"), version),
+    })
+  );
 }

@@ -2,7 +2,8 @@
  * Property test of the Writer's bookkeeping (wire.ts): random messages of integers, copied bytes, referenced
  * payloads, reserved-then-patched int32s and nested sized sections, written one after another into one Writer whose
  * scratch buffer starts small and grows, equal a plain reference encoding byte for byte; and every earlier message's
- * chunks still hold their bytes after the later messages were written (beginMessage's promise).
+ * chunks still hold their bytes after the later messages were written (beginMessage's promise); finishContiguous gives
+ * the message's bytes, as its chunks do.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -85,7 +86,10 @@ test("random messages written back to back into one growing Writer equal the ref
         write(w, list);
         const want = expected(list);
         assert.equal(w.length(), want.length);
-        done.push({ chunks: w.finish().slice(), want });
+        const contiguous = Buffer.from(w.finishContiguous());
+        const chunks = w.finish().slice();
+        assert.ok(contiguous.equals(flat(chunks)), "finishContiguous differs from the message's chunks");
+        done.push({ chunks, want });
       }
       for (const d of done) assert.ok(flat(d.chunks).equals(Buffer.from(d.want)), "a message's bytes differ from the reference");
     }),
