@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-const CRC_MODULE = path.resolve(import.meta.dirname, "..", "..", "src", "protocol", "crc32c.ts");
+const CRC_MODULE = path.resolve(import.meta.dirname!, "..", "..", "src", "protocol", "crc32c.ts");
 
 const CHILD = `
 import { BULK_CRC32C_LOAD_AFTER_BYTES, crc32c, crc32cWasm, initCrc32c, nativeCrc32cImplementations } from ${JSON.stringify(CRC_MODULE)};
