@@ -13,8 +13,9 @@
  * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
  * {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES} unacknowledged
  * bytes gets `false` from `write` and `onDrain` once it is down to half of that, as with a socket; a paused reader
- * keeps what arrives and acknowledges it only when it resumes. As with our sockets, written views must not change
- * after `write` (they are copied at the end of the turn).
+ * keeps what arrives and acknowledges it only when it resumes; when the peer closes, what it wrote before its close
+ * is delivered before {@link ConnectionHandler.onClose}, paused or not. As with our sockets, written views must not
+ * change after `write` (they are copied at the end of the turn).
  */
 import type { Connection, ConnectionHandler, SharedRead } from "./net.ts";
 import { Buffer } from "node:buffer";
@@ -328,6 +329,10 @@ export function openPortConnection(
         handler?.onDrain();
       }
     } else if (m === CLOSE) {
+      // The peer's stream ends here: what it wrote before its close is handed over first, paused or not (as a
+      // same-thread pair does, src/shard/local-connection.ts), then the close.
+      paused = false;
+      while (!closed && held.length > 0) deliver(held.shift()!);
       finish();
     } else if (m !== null && typeof m === "object" && typeof m.slot === "number") {
       if (m.shared instanceof SharedArrayBuffer) peerSlots.set(m.slot, m.shared);
