@@ -77,6 +77,16 @@ function takeSlot(n: number, most: number): SharedArrayBuffer | null {
 }
 
 /**
+ * This thread's frame slot bytes: `total` (free, or lent to a connection still open: what
+ * {@link PORT_CONNECTION_SLOT_BYTES} bounds) and `free` (ready for the next frames), for tests and metrics.
+ */
+export function frameSlotBytes(): { total: number; free: number } {
+  let free = 0;
+  for (const s of freeSlots) free += s.byteLength;
+  return { total: slotBytes, free };
+}
+
+/**
  * Free buffers a writer copies `writeFrame` bodies into and takes back the buffers the reader sends back into (a
  * sharded node's front shares its listeners' frame buffer pool so; without one, a connection keeps its own).
  */
