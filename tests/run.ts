@@ -33,6 +33,8 @@ const DENO_SUITES = [
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
   "tests/shard/host-serves-partitions-on-owning-shards.test.ts",
   "tests/shard/metadata-mirror-keeps-order-and-forwards-writes.test.ts",
+  // The same-thread connection pair (a shard's own front to its broker) against a model.
+  "tests/shard/local-connection-property.test.ts",
   // Frame slots reused under concurrent large Produces, stored byte for byte (SharedArrayBuffers over Deno's ports).
   "tests/shard/frame-slots-keep-concurrent-produces-intact.test.ts",
   // Fetch records as file slices through Deno's FFI mmap (src/platform/deno-mmap.ts).
