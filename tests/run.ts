@@ -28,6 +28,7 @@ const DENO_SUITES = [
   // Random operations on both ends checked against a model (streams, frames, slots, back-pressure, close).
   "tests/platform/port-connection-property.test.ts",
   "tests/platform/port-connection-paused-reader-gets-bytes-written-before-close.test.ts",
+  "tests/platform/port-connection-closed-while-accepted-tells-its-handler.test.ts",
   // A worker thread's log lines written before the call returns (src/platform/stderr.ts), under Deno's workers.
   "tests/platform/worker-log-lines-survive-its-termination.test.ts",
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).

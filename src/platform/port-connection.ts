@@ -368,6 +368,8 @@ export function openPortConnection(
   };
   port.start?.();
   handler = onConnection(conn);
+  // Closed while being accepted (its acceptor refused it): the handler, which there was none of yet, hears it now.
+  if (closed) handler.onClose();
   return conn;
 }
 
