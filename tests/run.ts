@@ -25,11 +25,17 @@ const DENO_SUITES = [
   "tests/platform/worker-echoes-bytes-over-port-connection.test.ts",
   "tests/platform/port-connection-frames-move-and-come-back.test.ts",
   "tests/platform/port-connection-frames-go-in-shared-slots.test.ts",
+  // Random operations on both ends checked against a model (streams, frames, slots, back-pressure, close).
+  "tests/platform/port-connection-property.test.ts",
+  "tests/platform/port-connection-paused-reader-gets-bytes-written-before-close.test.ts",
+  "tests/platform/port-connection-closed-while-accepted-tells-its-handler.test.ts",
   // A worker thread's log lines written before the call returns (src/platform/stderr.ts), under Deno's workers.
   "tests/platform/worker-log-lines-survive-its-termination.test.ts",
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
   "tests/shard/host-serves-partitions-on-owning-shards.test.ts",
   "tests/shard/metadata-mirror-keeps-order-and-forwards-writes.test.ts",
+  // The same-thread connection pair (a shard's own front to its broker) against a model.
+  "tests/shard/local-connection-property.test.ts",
   // Frame slots reused under concurrent large Produces, stored byte for byte (SharedArrayBuffers over Deno's ports).
   "tests/shard/frame-slots-keep-concurrent-produces-intact.test.ts",
   // Fetch records as file slices through Deno's FFI mmap (src/platform/deno-mmap.ts).

@@ -13,8 +13,9 @@
  * acknowledgements are rare); the string "close" ends the connection, which the peer sees as
  * {@link ConnectionHandler.onClose}. A writer with more than {@link PORT_CONNECTION_WINDOW_BYTES} unacknowledged
  * bytes gets `false` from `write` and `onDrain` once it is down to half of that, as with a socket; a paused reader
- * keeps what arrives and acknowledges it only when it resumes. As with our sockets, written views must not change
- * after `write` (they are copied at the end of the turn).
+ * keeps what arrives and acknowledges it only when it resumes; when the peer closes, what it wrote before its close
+ * is delivered before {@link ConnectionHandler.onClose}, paused or not. As with our sockets, written views must not
+ * change after `write` (they are copied at the end of the turn).
  */
 import type { Connection, ConnectionHandler, SharedRead } from "./net.ts";
 import { Buffer } from "node:buffer";
@@ -73,6 +74,16 @@ function takeSlot(n: number, most: number): SharedArrayBuffer | null {
   if (size > most || slotBytes + size > PORT_CONNECTION_SLOT_BYTES) return null;
   slotBytes += size;
   return new SharedArrayBuffer(size);
+}
+
+/**
+ * This thread's frame slot bytes: `total` (free, or lent to a connection still open: what
+ * {@link PORT_CONNECTION_SLOT_BYTES} bounds) and `free` (ready for the next frames), for tests and metrics.
+ */
+export function frameSlotBytes(): { total: number; free: number } {
+  let free = 0;
+  for (const s of freeSlots) free += s.byteLength;
+  return { total: slotBytes, free };
 }
 
 /**
@@ -328,6 +339,10 @@ export function openPortConnection(
         handler?.onDrain();
       }
     } else if (m === CLOSE) {
+      // The peer's stream ends here: what it wrote before its close is handed over first, paused or not (as a
+      // same-thread pair does, src/shard/local-connection.ts), then the close.
+      paused = false;
+      while (!closed && held.length > 0) deliver(held.shift()!);
       finish();
     } else if (m !== null && typeof m === "object" && typeof m.slot === "number") {
       if (m.shared instanceof SharedArrayBuffer) peerSlots.set(m.slot, m.shared);
@@ -353,6 +368,8 @@ export function openPortConnection(
   };
   port.start?.();
   handler = onConnection(conn);
+  // Closed while being accepted (its acceptor refused it): the handler, which there was none of yet, hears it now.
+  if (closed) handler.onClose();
   return conn;
 }
 

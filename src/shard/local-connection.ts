@@ -2,7 +2,8 @@
  * Two ends of a connection inside one thread (a shard's own front to its own broker): bytes written on one end are
  * handed to the other end's handler on a microtask, in order, without copying and without a MessagePort. As with a
  * socket, written views must not change after `write`. A paused end keeps what arrives until it resumes; closing
- * one end delivers what it wrote first, then both ends see the close once.
+ * one end hands it nothing more and delivers what it wrote to the other end first (paused or not), then both ends
+ * see the close once.
  */
 import type { Connection, ConnectionHandler } from "../platform/net.ts";
 
@@ -78,12 +79,13 @@ export function localConnectionPair(first: LocalEndInfo, second: LocalEndInfo, o
         close() {
           if (closed) return;
           closed = true;
-          // What was written before the close is still delivered (a graceful close), then both ends close.
+          // This end is handed nothing more; what it wrote is still handed to its peer, paused or not (a graceful
+          // close, as a port connection's reader gets what its peer wrote before closing), then both ends close.
+          end.inbox.length = 0;
           queueMicrotask(() => {
-            for (const e of ends) {
-              e.paused = false;
-              deliver(e);
-            }
+            const peer = ends[peerIndex];
+            peer.paused = false;
+            while (peer.inbox.length > 0 && peer.handler !== null) peer.handler.onData(peer.inbox.shift()!);
             for (const e of ends) e.handler?.onClose();
           });
         },

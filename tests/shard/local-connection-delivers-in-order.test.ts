@@ -1,7 +1,8 @@
 /**
  * The in-thread connection between a shard's front and its own broker: bytes arrive in write order as the very
- * views written (no copy), a paused end keeps them until it resumes, and a close delivers what was written first,
- * then both ends see it once.
+ * views written (no copy), a paused end keeps them until it resumes, and a close delivers what was written first
+ * (to a paused end too, one that pauses again at each chunk included), hands the closing end nothing more, then both
+ * ends see it once.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -50,4 +51,29 @@ test("in-thread connection: order, no copy, pause, close after delivery, identit
   assert.equal(front.conn!.write([new Uint8Array([5])]), true);
   await tick();
   assert.equal(broker.got.length, 3, "nothing after the close");
+});
+
+test("in-thread connection: a close hands the peer all it was written, paused or pausing, and the closer nothing more", async () => {
+  const front = recorder();
+  const broker = recorder();
+  let pauses = 0;
+  let brokerClosedAt = -1;
+  localConnectionPair({ remote: "shard-1", remoteIp: "shard-1" }, { remote: "10.0.0.9:5000", remoteIp: "10.0.0.9" }, front.on, (c) => {
+    const h = broker.on(c);
+    // A broker end that pauses as each chunk arrives (its queued requests full), as kafkaConnection does.
+    return { ...h, onData: (b) => (h.onData(b), pauses++, c.pause()), onClose: () => ((brokerClosedAt = broker.got.length), h.onClose()) };
+  });
+  const sent = [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)];
+  front.conn!.write(sent);
+  broker.conn!.write([Uint8Array.of(9)]); // to the front, which closes before it is handed over
+  front.conn!.close();
+  await tick();
+  assert.deepEqual(broker.got, sent, "every chunk written before the close, though the broker end paused at each");
+  assert.equal(brokerClosedAt, 3, "then the close");
+  assert.equal(pauses, 3);
+  assert.deepEqual(front.got, [], "the closing end is handed nothing after its close()");
+  broker.conn!.resume();
+  await tick();
+  assert.equal(broker.got.length, 3, "nothing after onClose");
+  assert.deepEqual([front.closes, broker.closes], [1, 1]);
 });
