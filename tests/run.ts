@@ -156,6 +156,7 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
+  "tests/broker/produce-frames-in-random-chunks-read-back-intact.test.ts",
   "tests/broker/list-offsets-nothing-found-has-no-epoch.test.ts",
   "tests/broker/log-lines-escape-client-ids.test.ts",
   "tests/interop/kafka-dump-log-reads-runnel-files.test.ts",
