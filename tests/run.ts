@@ -27,6 +27,8 @@ const DENO_SUITES = [
   "tests/platform/port-connection-frames-go-in-shared-slots.test.ts",
   // The broker's inbound framing and frame buffer pool (runtime-neutral), property-tested under Deno too.
   "tests/broker/frame-splitter-pool-property.test.ts",
+  // A shard connection's frame slot copied in behind unread bytes goes back at once (Deno's SharedArrayBuffer ports).
+  "tests/broker/slot-frame-behind-unread-bytes-frees-its-slot.test.ts",
   // A worker thread's log lines written before the call returns (src/platform/stderr.ts), under Deno's workers.
   "tests/platform/worker-log-lines-survive-its-termination.test.ts",
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
