@@ -4,7 +4,9 @@
  * two-fifths fill of a buffer given back, `socket.request.max.bytes` itself) cut into random chunks (single bytes,
  * size prefixes split, exact frame boundaries, chunks of many frames) is fed to a FrameSplitter with and without a
  * pool, while the consumer holds each frame for a random number of later chunks and then gives the owned ones back,
- * and buffers of other sizes are given to the pool on the side (a sharded front's reads coming back). Checked: every
+ * and buffers of other sizes are given to the pool on the side (a sharded front's reads coming back), and the
+ * consumer stops after a few frames of a chunk now and then (back-pressure) so that later chunks are copied in behind
+ * unread bytes (a chunk push reports copied is then written over, as a sender reuses a slot given back). Checked: every
  * frame comes out in order with the bytes sent, still equal when its consumer gives it back (a pooled buffer is never
  * handed to a frame while a frame still in use lives in it); an owned frame is never a view of a pushed chunk and a
  * view never owned; a pooled buffer serves frames of two fifths of its size up to its size; the pool holds exactly the
@@ -104,6 +106,8 @@ const runArb = fc
       sideGives: fc.array(fc.record({ before: fc.nat({ max: 60 }), size: fc.oneof(fc.constantFrom(POOLED_FRAME_MIN_BYTES - 1, POOLED_FRAME_MIN_BYTES, 160 * KiB, 512 * KiB), fc.integer({ min: 1, max: 1 * MiB })) }), { maxLength: 4 }),
       badSize: badSizeArb(maxBytes),
       tail: fc.integer({ min: 0, max: 3 }), // cuts right after a refused size's 4 bytes, or inside them
+      // Frames taken after each chunk before the consumer stops (back-pressure), in turn; -1: all there are.
+      stops: fc.array(fc.integer({ min: -1, max: 2 }), { maxLength: 6 }),
     }),
   );
 
@@ -149,7 +153,7 @@ test("frames cut any way come out as sent and stay so while held; pooled buffers
       }
       const bounds = [...cuts].filter((c) => c > 0 && c < total).sort((a, b) => a - b);
       bounds.push(total);
-      // Each chunk is a buffer of its own (as a socket read is), never written again.
+      // Each chunk is a buffer of its own (as a socket read is), written over only once push says it was copied.
       const chunks: Uint8Array[] = [];
       let from = 0;
       for (const b of bounds) {
@@ -184,24 +188,18 @@ test("frames cut any way come out as sent and stay so while held; pooled buffers
       let refusedAfterChunk = -1;
       let bodyBytesAtRefusal = -1;
       let pushed = 0;
-      chunks.forEach((chunk, ci) => {
-        for (const g of run.sideGives) if (g.before === ci && pool !== null) give(new Uint8Array(g.size));
-        for (let i = held.length - 1; i >= 0; i--) {
-          if (held[i].until > ci) continue;
-          release(held[i]);
-          held.splice(i, 1);
-        }
-        if (refused !== null) return; // the connection is closed: nothing more is read
-        splitter.push(chunk);
-        pushed += chunk.length;
-        for (;;) {
+      let copied = false; // a chunk was copied in behind unread bytes (frames may then be views of the copy)
+      let stoppedEarly = false; // the consumer stopped with bytes unread before the refused size came out
+      /** Takes up to `limit` frames (-1: all), checking each; the chunk index dates them. */
+      const take = (ci: number, limit: number) => {
+        for (let n = 0; limit < 0 || n < limit; n++) {
           const f = splitter.next(ci);
-          if (f.kind === "partial") break;
+          if (f.kind === "partial") return;
           if (f.kind === "bad-size") {
             refused = f.size;
             refusedAfterChunk = ci;
             bodyBytesAtRefusal = pushed;
-            break;
+            return;
           }
           const index = nextIndex++;
           assert.ok(index < sizes.length, "a frame past those sent");
@@ -218,17 +216,38 @@ test("frames cut any way come out as sent and stay so while held; pooled buffers
               pooledBytes -= len;
             }
           } else {
-            assert.ok(chunkBuffers.has(f.body.buffer), "a frame not owned is a view of a pushed chunk");
+            assert.ok(chunkBuffers.has(f.body.buffer) || (copied && !pooled.has(f.body.buffer)), "a frame not owned is a view of a pushed chunk (or of unread bytes joined with one)");
           }
           if (f.owned) for (const h of held) assert.ok(!h.owned || h.body.buffer !== f.body.buffer, `frame ${index} came out in the buffer of frame ${h.index}, still held`);
           held.push({ index, body: f.body, owned: f.owned, until: ci + 1 + run.frames[index].hold });
         }
+        if (splitter.hasUnread()) stoppedEarly = true;
+      };
+      chunks.forEach((chunk, ci) => {
+        for (const g of run.sideGives) if (g.before === ci && pool !== null) give(new Uint8Array(g.size));
+        for (let i = held.length - 1; i >= 0; i--) {
+          if (held[i].until > ci) continue;
+          release(held[i]);
+          held.splice(i, 1);
+        }
+        if (refused !== null) return; // the connection is closed: nothing more is read
+        const waiting = splitter.hasUnread();
+        const kept = splitter.push(chunk);
+        assert.equal(kept, !waiting, "a chunk is kept as a view unless bytes were waiting, then copied");
+        pushed += chunk.length;
+        if (!kept) {
+          // Copied: nothing refers to the chunk, so its sender may reuse it at once (a shard's frame slot goes back).
+          copied = true;
+          chunk.fill(0xee);
+        }
+        take(ci, run.stops.length === 0 ? -1 : run.stops[ci % run.stops.length]);
         if (pool !== null && splitter.betweenFrames()) {
           // Between frames no pooled buffer is part-way filled: the pool holds exactly what the model says.
           assert.equal(pool.heldBytes, pooledBytes, "pool bytes against the model");
           assert.ok(pool.heldBytes <= pool.maxBytes);
         }
       });
+      if (refused === null) take(chunks.length, -1); // the consumer resumes and takes the rest
       for (const h of held) release(h);
       assert.equal(nextIndex, sizes.length, "every frame came out");
       if (run.badSize === null) {
@@ -237,7 +256,8 @@ test("frames cut any way come out as sent and stay so while held; pooled buffers
         assert.equal(splitter.hasUnread(), false);
       } else {
         assert.equal(refused, run.badSize, "the refused size is reported as announced (signed)");
-        assert.equal(bodyBytesAtRefusal, badAt + 4, "refused on its fourth byte, before any byte after it was read");
+        // Refused on its fourth byte, before a byte after it was read (unless the consumer had stopped before it).
+        if (!stoppedEarly) assert.equal(bodyBytesAtRefusal, badAt + 4, "refused on its fourth byte");
         assert.ok(refusedAfterChunk >= 0);
       }
       if (pool !== null) assert.equal(pool.heldBytes, pooledBytes);
