@@ -29,6 +29,10 @@ const DENO_SUITES = [
   "tests/platform/port-connection-property.test.ts",
   "tests/platform/port-connection-paused-reader-gets-bytes-written-before-close.test.ts",
   "tests/platform/port-connection-closed-while-accepted-tells-its-handler.test.ts",
+  // The broker's inbound framing and frame buffer pool (runtime-neutral), property-tested under Deno too.
+  "tests/broker/frame-splitter-pool-property.test.ts",
+  // A shard connection's frame slot copied in behind unread bytes goes back at once (Deno's SharedArrayBuffer ports).
+  "tests/broker/slot-frame-behind-unread-bytes-frees-its-slot.test.ts",
   // A worker thread's log lines written before the call returns (src/platform/stderr.ts), under Deno's workers.
   "tests/platform/worker-log-lines-survive-its-termination.test.ts",
   // A node's shards in worker threads and the metadata mirror under Deno (the rest of tests/shard is Bun-only: CI time).
@@ -160,6 +164,7 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
+  "tests/broker/produce-frames-in-random-chunks-read-back-intact.test.ts",
   "tests/broker/list-offsets-nothing-found-has-no-epoch.test.ts",
   "tests/broker/log-lines-escape-client-ids.test.ts",
   "tests/interop/kafka-dump-log-reads-runnel-files.test.ts",

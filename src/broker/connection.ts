@@ -511,8 +511,10 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
         if (openReads.length === OPEN_READS_MAX) openReads.shift();
         openReads.push(new SocketRead(chunk.buffer, opts.onReadMoved));
       }
-      // A runtime may deliver a chunk or two after pause(): it queues behind what is already waiting.
-      frames.push(chunk);
+      // A runtime may deliver a chunk or two after pause(): it queues behind what is already waiting. A chunk copied
+      // in behind unread bytes goes back to its sender at once if it was lent (a frame slot or a moved frame from a
+      // front): no frame will be cut from it, so a frame's own give-back would never find it.
+      if (!frames.push(chunk)) conn.giveBack?.(chunk);
       if (!draining) consume();
     },
     onDrain() {

@@ -41,9 +41,17 @@ export class FrameSplitter {
     private readonly pool: FrameBufferPool | null = null,
   ) {}
 
-  /** Appends received bytes (kept as views, not copied, unless unread bytes are already waiting). */
-  push(chunk: Uint8Array): void {
-    this.unread = this.unread === null ? chunk : concatBytes([this.unread, chunk]);
+  /**
+   * Appends received bytes: kept as a view of `chunk` (true), or, when unread bytes are already waiting, copied in
+   * behind them (false: nothing here refers to `chunk`, so a buffer lent by the sender may go back at once).
+   */
+  push(chunk: Uint8Array): boolean {
+    if (this.unread === null) {
+      this.unread = chunk;
+      return true;
+    }
+    this.unread = concatBytes([this.unread, chunk]);
+    return false;
   }
 
   /** Whether pushed bytes wait to be split. */

@@ -25,8 +25,9 @@ export interface Connection {
    */
   writeFrame?(prefix: Uint8Array, body: Uint8Array, movable: boolean, read?: SharedRead): boolean;
   /**
-   * The handler no longer reads `frame`, a whole frame it received: a connection from another thread sends its
-   * buffer back to be reused when the frame came in a buffer of its own ({@link Connection.writeFrame}).
+   * The handler no longer reads `frame`, a whole frame it received (or the chunk that carried it, once copied): a
+   * connection from another thread sends its buffer back to be reused when the frame came in a buffer of its own
+   * ({@link Connection.writeFrame}).
    */
   giveBack?(frame: Uint8Array): void;
   /** Stops delivering data until {@link Connection.resume}. */
