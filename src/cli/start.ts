@@ -128,7 +128,11 @@ export async function runShardedNode(config: BrokerConfig, unsafe: BrokerDeps, n
   const log = consoleLogger;
   // Signals are caught from the first moment: one that comes while the shards start stops the node once it serves.
   let signalled: string | null = null;
-  let onSignal = (signal: string) => void (signalled ??= signal);
+  let onSignal = (signal: string) => {
+    if (signalled !== null) return;
+    signalled = signal;
+    log.info(`received ${signal} while the node starts: it stops once it serves`);
+  };
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   let exitAfterFatal: (code: number) => void = () => {};
