@@ -29,6 +29,8 @@ import type { FindCoordinatorResponse } from "../../src/protocol/generated/10_fi
 import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
 import type { FetchResponse } from "../../src/protocol/generated/01_fetch.ts";
 
+/** Client connections per node, used in turn, one per step. */
+const CONNECTIONS = 3;
 const CONNECTION_OPTIONS = { clientId: "diff", maxResponseBytes: 128 * 1024 * 1024 };
 /** Shard counts of the nodes compared with the plain broker. */
 const SHARDED = [2, 3];
@@ -40,6 +42,9 @@ interface Node {
   name: string;
   proc: BrokerProcess;
   dir: string;
+  /** Its client connections (the kernel spreads them over the threads that accept: a sharded node's main front and shard threads' fronts). */
+  conns: BrokerConnection[];
+  /** The connection of the current step. */
   conn: BrokerConnection;
   /** Topic name -> id, and back (hex). */
   ids: Map<string, Uint8Array>;
@@ -109,14 +114,16 @@ async function startNode(shards: number): Promise<Node> {
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const conn = await BrokerConnection.open("127.0.0.1", proc.port, -1, CONNECTION_OPTIONS);
+  const conns: BrokerConnection[] = [];
+  for (let i = 0; i < CONNECTIONS; i++) conns.push(await BrokerConnection.open("127.0.0.1", proc.port, -1, CONNECTION_OPTIONS));
+  const conn = conns[0];
   const av = await conn.request<ApiVersionsResponse>(ApiKey.ApiVersions, { clientSoftwareName: "diff", clientSoftwareVersion: "1" }, { version: 3 });
   const versions = new Map(av.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as [number, number]]));
-  return { name: shards === 1 ? "plain" : `${shards} shards`, proc, dir, conn, ids: new Map(), names: new Map(), versions };
+  return { name: shards === 1 ? "plain" : `${shards} shards`, proc, dir, conns, conn, ids: new Map(), names: new Map(), versions };
 }
 
 async function stopNode(n: Node): Promise<void> {
-  n.conn.close();
+  for (const c of n.conns) c.close();
   const exit = await n.proc.stop("SIGTERM");
   fs.rmSync(n.dir, { recursive: true, force: true });
   if (exit !== 0) throw new Error(`${n.name} exited with ${exit}:\n${n.proc.log().slice(-3000)}`);
@@ -401,6 +408,7 @@ test("a sharded node answers random request sequences as a plain broker does", {
           const answers: unknown[] = [];
           let plainSent: ReturnType<typeof s.send> | undefined;
           for (const n of nodes) {
+            n.conn = n.conns[i % n.conns.length];
             const r = s.send(n);
             plainSent ??= r;
             let res: unknown;
@@ -413,7 +421,7 @@ test("a sharded node answers random request sequences as a plain broker does", {
                   () => "stayed open",
                   async (e) => {
                     if (!(e instanceof ConnectionError)) throw e;
-                    n.conn = await BrokerConnection.open("127.0.0.1", n.proc.port, -1, CONNECTION_OPTIONS);
+                    n.conn = n.conns[i % n.conns.length] = await BrokerConnection.open("127.0.0.1", n.proc.port, -1, CONNECTION_OPTIONS);
                     return "closed";
                   },
                 );
