@@ -27,7 +27,8 @@ import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import type { ApiVersionsResponse } from "../../src/protocol/generated/18_api_versions.ts";
 import type { FindCoordinatorResponse } from "../../src/protocol/generated/10_find_coordinator.ts";
 import type { MetadataResponse } from "../../src/protocol/generated/03_metadata.ts";
-import type { FetchResponse } from "../../src/protocol/generated/01_fetch.ts";
+import type { FetchRequest, FetchResponse } from "../../src/protocol/generated/01_fetch.ts";
+import { nextSessionEpoch } from "../../src/broker/fetch-sessions.ts";
 
 /** Client connections per node, used in turn, one per step. */
 const CONNECTIONS = 3;
@@ -50,6 +51,8 @@ interface Node {
   ids: Map<string, Uint8Array>;
   names: Map<string, string>;
   versions: Map<number, [number, number]>;
+  /** Its fetch session, if one is open. */
+  session: { id: number; epoch: number; v: number } | null;
 }
 
 type TopicRef = { t: number } | { unknown: string };
@@ -59,7 +62,7 @@ interface TopicSpec {
 }
 type Cmd =
   | { k: "produce"; v: number; acks: number; parts: { topic: TopicRef; partition: number; records: number; size: number; seed: number }[] }
-  | { k: "fetch"; v: number; maxBytes: number; isolation: number; parts: { topic: TopicRef; partition: number; offset: number; maxBytes: number }[] }
+  | { k: "fetch"; v: number; maxBytes: number; isolation: number; parts: { topic: TopicRef; partition: number; offset: number; maxBytes: number }[]; session?: "open" | "next" | "close"; forget?: { topic: TopicRef; partition: number }[] }
   | { k: "listOffsets"; v: number; isolation: number; parts: { topic: TopicRef; partition: number; timestamp: number }[] }
   | { k: "metadata"; v: number; topics: TopicRef[] | null }
   | { k: "deleteRecords"; v: number; parts: { topic: TopicRef; partition: number; offset: number }[] }
@@ -95,6 +98,8 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: version, maxBytes: fc.constantFrom(50 * 1024 * 1024, 3 * 1024 * 1024), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: fc.oneof(fc.integer({ min: 0, max: MAX_TOPICS - 1 }).map((t): TopicRef => ({ t })), fc.integer({ min: 0, max: 999 }).map((i): TopicRef => ({ unknown: `unknown-${i}-${"y".repeat(200)}` }))), partition, offset: fc.constant(0), maxBytes: fc.constantFrom(1024 * 1024, 2 * 1024 * 1024) }), { minLength: 300, maxLength: 400 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("metadata" as const), v: version, topics: fc.array(fc.oneof(fc.integer({ min: 0, max: MAX_TOPICS - 1 }).map((t): TopicRef => ({ t })), fc.integer({ min: 0, max: 999 }).map((i): TopicRef => ({ unknown: `unknown-${i}-${"y".repeat(200)}` }))), { minLength: 300, maxLength: 400 }) }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: version, maxBytes: fc.oneof(fc.integer({ min: 1, max: 40_000 }), fc.constant(50 * 1024 * 1024)), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, offset: fetchOffset, maxBytes: fc.oneof(fc.integer({ min: 1, max: 20_000 }), fc.constant(1024 * 1024)) }), { minLength: 1, maxLength: 24 }) }) },
+  // Fetch sessions (KIP-227, v7+): opened, then incremental fetches (new offsets, forgotten partitions), closed.
+  { weight: 3, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: fc.integer({ min: 7, max: 20 }), maxBytes: fc.oneof(fc.integer({ min: 1, max: 40_000 }), fc.constant(50 * 1024 * 1024)), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, offset: fetchOffset, maxBytes: fc.oneof(fc.integer({ min: 1, max: 20_000 }), fc.constant(1024 * 1024)) }), { maxLength: 12 }), session: fc.constantFrom("open" as const, "next" as const, "next" as const, "next" as const, "close" as const), forget: fc.array(fc.record({ topic: topicRef, partition }), { maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("listOffsets" as const), v: version, isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, timestamp: fc.oneof(fc.constantFrom(-1, -2, -3, -4), fc.integer({ min: T0 - 5, max: T0 + 200 })) }), { minLength: 1, maxLength: 16 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("metadata" as const), v: version, topics: fc.option(fc.array(topicRef, { maxLength: 4 }), { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("deleteRecords" as const), v: version, parts: fc.array(fc.record({ topic: topicRef, partition, offset: fc.integer({ min: -1, max: 40 }) }), { minLength: 1, maxLength: 8 }) }) },
@@ -119,7 +124,7 @@ async function startNode(shards: number): Promise<Node> {
   const conn = conns[0];
   const av = await conn.request<ApiVersionsResponse>(ApiKey.ApiVersions, { clientSoftwareName: "diff", clientSoftwareVersion: "1" }, { version: 3 });
   const versions = new Map(av.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion] as [number, number]]));
-  return { name: shards === 1 ? "plain" : `${shards} shards`, proc, dir, conns, conn, ids: new Map(), names: new Map(), versions };
+  return { name: shards === 1 ? "plain" : `${shards} shards`, proc, dir, conns, conn, ids: new Map(), names: new Map(), versions, session: null };
 }
 
 async function stopNode(n: Node): Promise<void> {
@@ -168,7 +173,8 @@ function request(c: Cmd, node: Node, topics: string[], shared: (api: number, v: 
       return { api: ApiKey.Produce, v, body: { transactionalId: null, acks: c.acks, timeoutMs: 5000, topicData }, noResponse: c.acks === 0 };
     }
     case "fetch": {
-      const v = shared(ApiKey.Fetch, c.v);
+      // A session's fetches keep the version that opened it (a client does not switch between names and ids in one).
+      const v = c.session !== undefined && c.session !== "open" && node.session !== null ? node.session.v : shared(ApiKey.Fetch, c.v);
       // A partition named twice in one Fetch is left out: Kafka keeps one entry for it (the last one's offset at the
       // first one's place), a plain Runnel broker answers each entry and a sharded node both with the last answer.
       const seen = new Set<string>();
@@ -180,7 +186,11 @@ function request(c: Cmd, node: Node, topics: string[], shared: (api: number, v: 
         ...(v >= 13 ? { topicId: id(g.ref) } : { topic: name(g.ref) }),
         partitions: g.parts.map((p) => ({ partition: p.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(p.offset), lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: p.maxBytes })),
       }));
-      return { api: ApiKey.Fetch, v, body: { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: c.maxBytes, isolationLevel: c.isolation, sessionId: 0, sessionEpoch: -1, topics: t, forgottenTopicsData: [], rackId: "" } };
+      // The node's own session id and epoch (ids differ between nodes; answers show only whether there is one).
+      const session = v >= 7 ? c.session : undefined;
+      const [sessionId, sessionEpoch] = session === "open" ? [0, 0] : node.session === null ? [0, -1] : session === "next" ? [node.session.id, node.session.epoch] : session === "close" ? [node.session.id, -1] : [0, -1];
+      const forgotten = session === "next" && node.session !== null ? grouped((c.forget ?? []).map((f) => ({ ...f }))).map((g) => ({ ...(v >= 13 ? { topicId: id(g.ref) } : { topic: name(g.ref) }), partitions: g.parts.map((p) => p.partition) })) : [];
+      return { api: ApiKey.Fetch, v, body: { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: c.maxBytes, isolationLevel: c.isolation, sessionId, sessionEpoch, topics: t, forgottenTopicsData: forgotten, rackId: "" } };
     }
     case "listOffsets": {
       const v = shared(ApiKey.ListOffsets, c.v);
@@ -252,6 +262,10 @@ function normalise(node: Node, res: unknown): unknown {
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) {
         if (k === "throttleTimeMs" || k === "clusterId" || k === "clusterAuthorizedOperations") continue;
+        if (k === "sessionId" && typeof x === "number" && x > 0) {
+          out[k] = "session";
+          continue;
+        }
         if ((k === "controllerId" || k === "leaderId" || k === "nodeId") && typeof x === "number") out[k] = x >= 0 ? "node" : x;
         else if (k === "brokers" || k === "nodeEndpoints") out[k] = (x as unknown[]).length;
         else out[k] = walk(x, k);
@@ -348,6 +362,12 @@ async function fewerRecordsWithinTheRules(plain: Node, sent: { api: number; v: n
   if (first(want) >= 0) assert.deepStrictEqual(got[first(got)], want[first(want)]);
 }
 
+/** The node's fetch session after a Fetch `sent` answered `res`. */
+function followSession(n: Node, sent: FetchRequest, v: number, res: FetchResponse): void {
+  if (sent.sessionEpoch === 0) n.session = res.errorCode === 0 && (res.sessionId ?? 0) > 0 ? { id: res.sessionId!, epoch: 1, v } : null;
+  else if ((sent.sessionId ?? 0) !== 0) n.session = sent.sessionEpoch === -1 || res.errorCode !== 0 ? null : { id: sent.sessionId!, epoch: nextSessionEpoch(sent.sessionEpoch!), v };
+}
+
 const nodes: Node[] = [];
 let fewer = 0;
 /** What the runs covered: requests sent, those over 64 KiB (estimated from their contents), the largest Fetch answer's record bytes. */
@@ -398,17 +418,19 @@ test("a sharded node answers random request sequences as a plain broker does", {
       fc.asyncProperty(fc.array(topicSpec, { minLength: 1, maxLength: MAX_TOPICS }), fc.array(cmd, { minLength: 4, maxLength: 25 }), async (specs, cmds) => {
         const run = runNo++;
         const topics = specs.map((_, i) => `diff-${run}-${i}`);
-        const steps: { what: string; send(n: Node): { api: number; v: number; body: unknown; noResponse?: boolean } }[] = [];
+        const steps: { what: string; pinned?: boolean; send(n: Node): { api: number; v: number; body: unknown; noResponse?: boolean } }[] = [];
         steps.push({
           what: "CreateTopics",
           send: () => ({ api: ApiKey.CreateTopics, v: shared(ApiKey.CreateTopics, 99), body: { topics: specs.map((s, i) => ({ name: topics[i], numPartitions: s.partitions, replicationFactor: 1, assignments: [], configs: s.configs.map(([name, value]) => ({ name, value })) })), timeoutMs: 10_000, validateOnly: false } }),
         });
-        for (const c of cmds) steps.push({ what: JSON.stringify(c), send: (n) => request(c, n, topics, shared) });
+        // A fetch session's requests go on the first connection: a sharded node keeps sessions per accepting thread (a
+        // client keeps its session on its one connection to the broker and starts a new one after a reconnect).
+        for (const c of cmds) steps.push({ what: JSON.stringify(c), pinned: c.k === "fetch" && c.session !== undefined, send: (n) => request(c, n, topics, shared) });
         for (const [i, s] of steps.entries()) {
           const answers: unknown[] = [];
           let plainSent: ReturnType<typeof s.send> | undefined;
           for (const n of nodes) {
-            n.conn = n.conns[i % n.conns.length];
+            n.conn = n.conns[s.pinned ? 0 : i % n.conns.length];
             const r = s.send(n);
             plainSent ??= r;
             let res: unknown;
@@ -421,7 +443,10 @@ test("a sharded node answers random request sequences as a plain broker does", {
                   () => "stayed open",
                   async (e) => {
                     if (!(e instanceof ConnectionError)) throw e;
-                    n.conn = n.conns[i % n.conns.length] = await BrokerConnection.open("127.0.0.1", n.proc.port, -1, CONNECTION_OPTIONS);
+                    const at = s.pinned ? 0 : i % n.conns.length;
+                    n.conn = n.conns[at] = await BrokerConnection.open("127.0.0.1", n.proc.port, -1, CONNECTION_OPTIONS);
+                    // As a client starts a new fetch session after a reconnect.
+                    if (at === 0) n.session = null;
                     return "closed";
                   },
                 );
@@ -439,6 +464,7 @@ test("a sharded node answers random request sequences as a plain broker does", {
                 }
               }
             }
+            if (r.api === ApiKey.Fetch) followSession(n, r.body as FetchRequest, r.v, res as FetchResponse);
             answers.push({ v: r.v, res: normalise(n, res) });
             if (n === nodes[0]) tally(r, res);
           }
