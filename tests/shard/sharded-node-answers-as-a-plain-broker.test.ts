@@ -62,12 +62,14 @@ interface TopicSpec {
 }
 type Cmd =
   | { k: "produce"; v: number; acks: number; parts: { topic: TopicRef; partition: number; records: number; size: number; seed: number }[] }
-  | { k: "fetch"; v: number; maxBytes: number; isolation: number; parts: { topic: TopicRef; partition: number; offset: number; maxBytes: number }[]; session?: "open" | "next" | "close"; forget?: { topic: TopicRef; partition: number }[] }
+  | { k: "fetch"; v: number; maxBytes: number; isolation: number; parts: { topic: TopicRef; partition: number; offset: number; maxBytes: number }[]; session?: "open" | "next" | "close"; forget?: { topic: TopicRef; partition: number }[]; minBytes?: number; maxWaitMs?: number }
   | { k: "listOffsets"; v: number; isolation: number; parts: { topic: TopicRef; partition: number; timestamp: number }[] }
   | { k: "metadata"; v: number; topics: TopicRef[] | null }
   | { k: "deleteRecords"; v: number; parts: { topic: TopicRef; partition: number; offset: number }[] }
   | { k: "commit"; v: number; parts: { topic: TopicRef; partition: number; offset: number }[] }
   | { k: "offsetFetch"; v: number; parts: { topic: TopicRef; partition: number }[] | null }
+  | { k: "leaderEpochs"; v: number; parts: { topic: TopicRef; partition: number; epoch: number }[] }
+  | { k: "describeProducers"; v: number; parts: { topic: TopicRef; partition: number }[] }
   | { k: "describeConfigs"; v: number; synonyms: boolean; topics: TopicRef[]; keys: string[] | null };
 
 const MAX_TOPICS = 3;
@@ -98,6 +100,10 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: version, maxBytes: fc.constantFrom(50 * 1024 * 1024, 3 * 1024 * 1024), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: fc.oneof(fc.integer({ min: 0, max: MAX_TOPICS - 1 }).map((t): TopicRef => ({ t })), fc.integer({ min: 0, max: 999 }).map((i): TopicRef => ({ unknown: `unknown-${i}-${"y".repeat(200)}` }))), partition, offset: fc.constant(0), maxBytes: fc.constantFrom(1024 * 1024, 2 * 1024 * 1024) }), { minLength: 300, maxLength: 400 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("metadata" as const), v: version, topics: fc.array(fc.oneof(fc.integer({ min: 0, max: MAX_TOPICS - 1 }).map((t): TopicRef => ({ t })), fc.integer({ min: 0, max: 999 }).map((i): TopicRef => ({ unknown: `unknown-${i}-${"y".repeat(200)}` }))), { minLength: 300, maxLength: 400 }) }) },
   { weight: 4, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: version, maxBytes: fc.oneof(fc.integer({ min: 1, max: 40_000 }), fc.constant(50 * 1024 * 1024)), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, offset: fetchOffset, maxBytes: fc.oneof(fc.integer({ min: 1, max: 20_000 }), fc.constant(1024 * 1024)) }), { minLength: 1, maxLength: 24 }) }) },
+  // A long poll (min_bytes not met, a short max wait): across shards the front asks each on its own channel.
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: version, maxBytes: fc.constant(50 * 1024 * 1024), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, offset: fc.constantFrom(0, 1000), maxBytes: fc.constant(1024 * 1024) }), { minLength: 1, maxLength: 12 }), minBytes: fc.constant(64 * 1024 * 1024), maxWaitMs: fc.integer({ min: 1, max: 30 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("leaderEpochs" as const), v: version, parts: fc.array(fc.record({ topic: topicRef, partition, epoch: fc.integer({ min: -1, max: 2 }) }), { minLength: 1, maxLength: 12 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant("describeProducers" as const), v: version, parts: fc.array(fc.record({ topic: topicRef, partition }), { minLength: 1, maxLength: 12 }) }) },
   // Fetch sessions (KIP-227, v7+): opened, then incremental fetches (new offsets, forgotten partitions), closed.
   { weight: 3, arbitrary: fc.record({ k: fc.constant("fetch" as const), v: fc.integer({ min: 7, max: 20 }), maxBytes: fc.oneof(fc.integer({ min: 1, max: 40_000 }), fc.constant(50 * 1024 * 1024)), isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, offset: fetchOffset, maxBytes: fc.oneof(fc.integer({ min: 1, max: 20_000 }), fc.constant(1024 * 1024)) }), { maxLength: 12 }), session: fc.constantFrom("open" as const, "next" as const, "next" as const, "next" as const, "close" as const), forget: fc.array(fc.record({ topic: topicRef, partition }), { maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("listOffsets" as const), v: version, isolation: fc.constantFrom(0, 1), parts: fc.array(fc.record({ topic: topicRef, partition, timestamp: fc.oneof(fc.constantFrom(-1, -2, -3, -4), fc.integer({ min: T0 - 5, max: T0 + 200 })) }), { minLength: 1, maxLength: 16 }) }) },
@@ -190,7 +196,7 @@ function request(c: Cmd, node: Node, topics: string[], shared: (api: number, v: 
       const session = v >= 7 ? c.session : undefined;
       const [sessionId, sessionEpoch] = session === "open" ? [0, 0] : node.session === null ? [0, -1] : session === "next" ? [node.session.id, node.session.epoch] : session === "close" ? [node.session.id, -1] : [0, -1];
       const forgotten = session === "next" && node.session !== null ? grouped((c.forget ?? []).map((f) => ({ ...f }))).map((g) => ({ ...(v >= 13 ? { topicId: id(g.ref) } : { topic: name(g.ref) }), partitions: g.parts.map((p) => p.partition) })) : [];
-      return { api: ApiKey.Fetch, v, body: { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: c.maxBytes, isolationLevel: c.isolation, sessionId, sessionEpoch, topics: t, forgottenTopicsData: forgotten, rackId: "" } };
+      return { api: ApiKey.Fetch, v, body: { replicaId: -1, maxWaitMs: c.maxWaitMs ?? 0, minBytes: c.minBytes ?? 0, maxBytes: c.maxBytes, isolationLevel: c.isolation, sessionId, sessionEpoch, topics: t, forgottenTopicsData: forgotten, rackId: "" } };
     }
     case "listOffsets": {
       const v = shared(ApiKey.ListOffsets, c.v);
@@ -220,6 +226,15 @@ function request(c: Cmd, node: Node, topics: string[], shared: (api: number, v: 
         return { api: ApiKey.OffsetFetch, v, body: { groups: [{ groupId: "diff-group", memberId: null, memberEpoch: -1, topics: topicsOf }], requireStable: false } };
       }
       return { api: ApiKey.OffsetFetch, v, body: { groupId: "diff-group", topics: t === null ? (v < 2 ? [] : null) : t.map((x) => ({ name: name(x.ref), partitionIndexes: x.partitionIndexes })), requireStable: false } };
+    }
+    case "leaderEpochs": {
+      const v = shared(ApiKey.OffsetForLeaderEpoch, c.v);
+      const t = grouped(c.parts).map((g) => ({ topic: name(g.ref), partitions: g.parts.map((p) => ({ partition: p.partition, currentLeaderEpoch: -1, leaderEpoch: p.epoch })) }));
+      return { api: ApiKey.OffsetForLeaderEpoch, v, body: { replicaId: -1, topics: t } };
+    }
+    case "describeProducers": {
+      const v = shared(ApiKey.DescribeProducers, c.v);
+      return { api: ApiKey.DescribeProducers, v, body: { topics: grouped(c.parts).map((g) => ({ name: name(g.ref), partitionIndexes: g.parts.map((p) => p.partition) })) } };
     }
     case "describeConfigs": {
       const v = shared(ApiKey.DescribeConfigs, c.v);
@@ -408,7 +423,7 @@ test("a sharded node answers random request sequences as a plain broker does", {
         const r = n.versions.get(api);
         assert.ok(r !== undefined, `${n.name} serves no API ${api}`);
         lo = Math.max(lo, r[0]);
-        hi = Math.min(hi, r[1], n.conn.version(api));
+        hi = Math.min(hi, r[1], API_CODECS[api]!.maxVersion);
       }
       assert.ok(lo <= hi, `no version of API ${api} shared`);
       return lo + (pick % (hi - lo + 1));
