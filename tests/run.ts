@@ -44,6 +44,8 @@ const DENO_SUITES = [
   "tests/shard/frame-slots-keep-concurrent-produces-intact.test.ts",
   // Fetch records as file slices through Deno's FFI mmap (src/platform/deno-mmap.ts).
   "tests/shard/front-fetch-reads-file-slices.test.ts",
+  // The front's cut of a partition's records to whole batches within a limit, over any chunking (pure, ~0.5 s).
+  "tests/shard/records-prefix-property.test.ts",
   // HTTP side (metrics, readiness, JSON API) under Deno's node:http too; the browser and executable tests are Bun-only.
   "tests/http/metrics-report-known-workload.test.ts",
   "tests/http/json-api-state-changes.test.ts",

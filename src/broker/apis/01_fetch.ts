@@ -359,14 +359,19 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The answer: partitions in request (or session) order, a topic's consecutive partitions under one topic entry, as
+ * Kafka's FetchResponse keeps "the order of input topic-partition" (a topic named again after another one gets a new
+ * entry rather than its partitions moved up to its first).
+ */
 function buildResponse(results: PartitionResult[], sessionId: number): FetchResponse {
-  const byTopic = new Map<string, FetchResponseFetchableTopicResponse>();
   const responses: FetchResponseFetchableTopicResponse[] = [];
+  let tr: FetchResponseFetchableTopicResponse | undefined;
+  let trKey = "";
   for (const r of results) {
-    let tr = byTopic.get(r.w.topicKey);
-    if (tr === undefined) {
+    if (tr === undefined || trKey !== r.w.topicKey) {
       tr = { topic: r.w.topicName, topicId: r.w.topicId, partitions: [] };
-      byTopic.set(r.w.topicKey, tr);
+      trKey = r.w.topicKey;
       responses.push(tr);
     }
     tr.partitions.push(r.data);

@@ -9,8 +9,9 @@
  * Record data passes from the shards' answers to the client's as views (the response encoder sends large payloads
  * as their own chunks): with the front's segment maps, the shards name where the records lie and the front views
  * its own map of each file (src/shard/front/segment-maps.ts), asking a shard again for the bytes of a partition
- * whose file it could not map as named; the response keeps `max_bytes`, dropping records past it after the first partition with
- * data (the client fetches those again), as a single broker stops reading there.
+ * whose file it could not map as named; each partition's records are cut to the whole batches one broker would read
+ * there (within its `partition_max_bytes` and what is left of `max_bytes`, the first batch of the first partition with
+ * data past both), as a shard saw only its own partitions' share of the limits.
  */
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
@@ -26,6 +27,7 @@ import { mergeTop } from "./partition-split.ts";
 import { MAX_FETCH_WAIT_MS } from "../../broker/apis/01_fetch.ts";
 import type { SegmentMaps } from "./segment-maps.ts";
 import type { FrontFetchQuota } from "./front-fetch-quota.ts";
+import { batchPrefix } from "./records-prefix.ts";
 
 /** What the front's Fetch needs. */
 export interface FrontFetchDeps {
@@ -268,10 +270,18 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
     if (data === undefined) {
       data = { partitionIndex: w.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: [], preferredReadReplica: -1, records: EMPTY };
     }
+    // What one broker reads here: whole batches within the partition's max bytes and what is left of the
+    // request's (its first batch past both when no partition before brought any), where a shard, which saw only
+    // its own partitions, may have read more.
     let bytes = recordsLength(data.records);
-    if (bytes > 0 && total > 0 && total + bytes > maxBytes) {
-      data = { ...data, records: EMPTY, abortedTransactions: data.abortedTransactions === null ? null : [] };
-      bytes = 0;
+    const limit = Math.max(Math.min(w.maxBytes, maxBytes - total), 0);
+    if (bytes > limit) {
+      const cut = batchPrefix(data.records, limit, total === 0);
+      if (cut.bytes < bytes) {
+        const aborted = data.abortedTransactions;
+        data = { ...data, records: cut.records, abortedTransactions: aborted === null ? null : cut.bytes === 0 ? [] : aborted.filter((a) => a.firstOffset < cut.next) };
+        bytes = cut.bytes;
+      }
     }
     const news = bytes > 0 || data.errorCode !== 0 || (data.preferredReadReplica ?? -1) >= 0 || data.highWatermark !== w.sentHighWatermark || (data.logStartOffset ?? -1n) !== w.sentLogStartOffset;
     if (incremental && !news) continue;

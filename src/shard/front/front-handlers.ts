@@ -53,7 +53,7 @@ import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontFetchQuota } from "./front-fetch-quota.ts";
 import type { FrontIdentity, FrontShards, ShardApiVersions } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
-import { PARTITION_SHAPES, mergeTop, mergeTopics, soleOwner, splitTopics } from "./partition-split.ts";
+import { PARTITION_SHAPES, mergeInRequestOrder, mergeTop, mergeTopics, soleOwner, splitTopics, splitTopicsByOwner } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
 import { shardOf } from "../placement.ts";
 import { rewriteProduceAcks } from "./produce-acks.ts";
@@ -276,14 +276,15 @@ function byPartition(apiKey: number): Route {
       const forwarded = await forwardProduce(ctx, sole, req, f);
       if (forwarded !== null) return forwarded;
     }
-    const parts: [number, unknown][] = sole !== null ? [[sole, req]] : [...splitTopics(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing)].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
+    const { split, owners } = sole !== null ? { split: null, owners: [] } : splitTopicsByOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+    const parts: [number, unknown][] = split === null ? [[sole!, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
     if (apiKey === ApiKey.Produce && req.acks === 0) {
       // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
       // client's connection, as one broker does (the client has no response to read the error from either way).
       return acks0Outcome(await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, { ...(body as ProduceRequest), acks: 1 }, f))));
     }
     const answers = apiKey === ApiKey.Produce ? await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, body as ProduceRequest, f))) : await f.fanOut<Record<string, any>>(ctx, parts);
-    const merged = mergeTopics(answers as Record<string, any>[], shape.resTopics, shape.resParts);
+    const merged = mergeInRequestOrder(owners, parts.map(([s]) => s), answers as Record<string, any>[], shape.resTopics, shape.resParts);
     return apiKey === ApiKey.Produce ? rewriteProduce(merged as any, f.face(ctx)) : merged;
   };
 }

@@ -68,13 +68,22 @@ export function soleOwner(topics: readonly TopicEntry[], parts: string, index: s
  * shallow copy holding only that shard's partitions.
  */
 export function splitTopics<T extends TopicEntry>(topics: readonly T[], parts: string, index: string | null, routing: ShardRouting): Map<number, T[]> {
+  return splitTopicsByOwner(topics, parts, index, routing).split;
+}
+
+/** {@link splitTopics}, and the owner of each partition of each request topic entry (for {@link mergeInRequestOrder}). */
+export function splitTopicsByOwner<T extends TopicEntry>(topics: readonly T[], parts: string, index: string | null, routing: ShardRouting): { split: Map<number, T[]>; owners: number[][] } {
   const split = new Map<number, T[]>();
+  const owners: number[][] = [];
   for (const t of topics) {
     const name = topicNameOf(t, routing);
     const perShard = new Map<number, T>();
+    const topicOwners: number[] = [];
+    owners.push(topicOwners);
     for (const p of (t as Record<string, unknown>)[parts] as unknown[]) {
       const idx = index === null ? (p as number) : ((p as Record<string, number>)[index]);
       const shard = routing.partitionOwner(name, idx);
+      topicOwners.push(shard);
       let entry = perShard.get(shard);
       if (entry === undefined) {
         entry = { ...t, [parts]: [] };
@@ -86,7 +95,7 @@ export function splitTopics<T extends TopicEntry>(topics: readonly T[], parts: s
       ((entry as Record<string, unknown>)[parts] as unknown[]).push(p);
     }
   }
-  return split;
+  return { split, owners };
 }
 
 /**
@@ -108,6 +117,55 @@ export function mergeTopics<R extends Record<string, any>>(answers: readonly R[]
         merged.push(copy);
       }
     }
+  }
+  return { ...mergeTop(answers), [resTopics]: merged };
+}
+
+/**
+ * One answer from the shards' answers to the parts of a request split by {@link splitTopicsByOwner} (`owners`: the
+ * owner of each partition of each request topic entry; `shards[k]` answered `answers[k]`), as one broker answers the whole request: one topic entry per request topic entry and one partition
+ * per request partition, both in request order (a topic named by two entries stays two entries). When a shard's
+ * answer does not hold one topic per entry it was sent and one partition per partition, in order, the topics are
+ * merged by name instead ({@link mergeTopics}).
+ */
+export function mergeInRequestOrder<R extends Record<string, any>>(owners: readonly (readonly number[])[], shards: readonly number[], answers: readonly R[], resTopics: string, resParts: string): R {
+  if (answers.length === 1) return answers[0];
+  const at = new Map(shards.map((s, k) => [s, k]));
+  const sent = new Map(shards.map((s) => [s, 0]));
+  // Each request topic entry's answer topic in each shard's answer.
+  const plan: { owners: readonly number[]; entries: Map<number, number> }[] = [];
+  for (const topicOwners of owners) {
+    const entries = new Map<number, number>();
+    for (const shard of topicOwners) {
+      if (!entries.has(shard)) {
+        const n = sent.get(shard);
+        if (n === undefined) return mergeTopics(answers, resTopics, resParts);
+        entries.set(shard, n);
+        sent.set(shard, n + 1);
+      }
+    }
+    plan.push({ owners: topicOwners, entries });
+  }
+  for (const [s, n] of sent) if ((answers[at.get(s)!][resTopics] as unknown[]).length !== n) return mergeTopics(answers, resTopics, resParts);
+  const taken = answers.map((a) => (a[resTopics] as unknown[]).map(() => 0));
+  const merged: Record<string, unknown>[] = [];
+  for (const { owners: topicOwners, entries } of plan) {
+    const out: unknown[] = [];
+    let first: Record<string, unknown> | null = null;
+    for (const s of topicOwners) {
+      const k = at.get(s)!;
+      const e = entries.get(s)!;
+      const answered = (answers[k][resTopics] as Record<string, unknown>[])[e];
+      first ??= answered;
+      const list = answered[resParts] as unknown[];
+      if (taken[k][e] >= list.length) return mergeTopics(answers, resTopics, resParts);
+      out.push(list[taken[k][e]++]);
+    }
+    merged.push(first === null ? { [resParts]: [] } : { ...first, [resParts]: out });
+  }
+  for (const [k, counts] of taken.entries()) {
+    const answered = answers[k][resTopics] as Record<string, unknown>[];
+    if (counts.some((n, e) => n !== (answered[e][resParts] as unknown[]).length)) return mergeTopics(answers, resTopics, resParts);
   }
   return { ...mergeTop(answers), [resTopics]: merged };
 }
