@@ -148,11 +148,12 @@ const SHARDED_SUITES: string[] = [
   "tests/security/client-quotas-throttle.test.ts",
   "tests/broker/admin-apis.test.ts",
   "tests/interop/kafka-streams-word-count-eos.test.ts",
-  // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
+  // __consumer_offsets compaction and restart, idempotence, fetch sessions (and their model-based property test), big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
   "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
+  "tests/broker/fetch-sessions-model-property.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
   "tests/broker/list-offsets-nothing-found-has-no-epoch.test.ts",
   "tests/broker/log-lines-escape-client-ids.test.ts",

@@ -3,9 +3,13 @@
  * answers only with partitions that have news (records, an error, or a moved high watermark, last stable offset
  * or log start offset). The cache is bounded by `max.incremental.fetch.session.cache.slots`; when full, the session
  * used least recently is evicted and its client gets FETCH_SESSION_ID_NOT_FOUND and starts over with a full fetch.
+ *
+ * {@link applyFetchSession} reads a request's session fields as Kafka's FetchManager does, for the broker's Fetch and
+ * for a sharded node's front alike; {@link partitionHasNews} and {@link noteSent} decide an incremental answer.
  */
 import type { Clock } from "../platform/clock.ts";
 import { type RandomSource, systemRandom } from "../platform/random.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 
 /** One partition a session follows, with what was last sent for it. */
 export interface SessionPartition {
@@ -39,6 +43,8 @@ export interface FetchSession {
   readonly partitions: Map<string, SessionPartition>;
   /** Monotonic ms of last use. */
   lastUsedMs: number;
+  /** Whether the session keys topics by id (opened at v13+); a request of the other kind cannot use it. */
+  readonly usesTopicIds: boolean;
 }
 
 /** Key of a partition inside a session. */
@@ -68,6 +74,91 @@ export function updateSession(s: FetchSession, named: readonly SessionPartition[
   for (const f of forgotten) for (const p of f.partitions) s.partitions.delete(sessionPartitionKey(f.topicKey, p));
 }
 
+/** The session fields of a Fetch request, and the partitions it forgets (v7+). */
+export interface FetchSessionFields {
+  /** Session id (0: none). */
+  readonly sessionId: number;
+  /** Session epoch: -1 (final, no session), 0 (initial: open one) or the session's next epoch. */
+  readonly sessionEpoch: number;
+  /** Partitions the request removes from its session. */
+  readonly forgotten: readonly { topicKey: string; partitions: readonly number[] }[];
+}
+
+/** What a request's session fields make of it: its session (null when sessionless), whether incremental, what it reads. */
+export interface FetchSessionContext<W extends SessionPartition> {
+  /** The session the answer names (null: the answer's session id is 0). */
+  readonly session: FetchSession | null;
+  /** Whether the answer holds only partitions with news. */
+  readonly incremental: boolean;
+  /** Every partition the fetch reads: the request's (full fetch) or the session's (incremental). */
+  readonly wanted: W[];
+}
+
+/**
+ * Applies a Fetch request to the session cache as Kafka's FetchManager does (KIP-227). Epoch -1 or 0 is a full
+ * fetch that first closes the named session (if any); at epoch 0 it opens a new one holding `fromRequest` (none
+ * when the cache has no slots), at -1 it stays sessionless. Any other epoch is incremental: the session must exist
+ * (FETCH_SESSION_ID_NOT_FOUND, also for id 0), expect this epoch (INVALID_FETCH_SESSION_EPOCH) and key topics as
+ * this version does (FETCH_SESSION_TOPIC_ID_ERROR); its named partitions are added or updated and its forgotten
+ * ones removed. A session left empty is closed and the fetch answered sessionless. Returns the context, or the
+ * top-level error code to answer (the session then unchanged).
+ */
+export function applyFetchSession<W extends SessionPartition>(cache: FetchSessionCache, fields: FetchSessionFields, usesTopicIds: boolean, fromRequest: W[]): FetchSessionContext<W> | number {
+  const { sessionId, sessionEpoch: epoch } = fields;
+  if (epoch === 0 || epoch === -1) {
+    if (sessionId !== 0) cache.remove(sessionId);
+    const session = epoch === 0 ? cache.create(usesTopicIds) : null;
+    if (session !== null) {
+      for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
+      session.nextEpoch = nextSessionEpoch(0);
+    }
+    return { session, incremental: false, wanted: fromRequest };
+  }
+  const s = sessionId === 0 ? undefined : cache.get(sessionId);
+  if (s === undefined) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
+  if (s.nextEpoch !== epoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
+  if (s.usesTopicIds !== usesTopicIds) return ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR;
+  updateSession(s, fromRequest, fields.forgotten);
+  if (s.partitions.size === 0) {
+    cache.remove(s.id);
+    return { session: null, incremental: false, wanted: fromRequest };
+  }
+  s.nextEpoch = nextSessionEpoch(epoch);
+  return { session: s, incremental: true, wanted: [...s.partitions.values()] as W[] };
+}
+
+/** What an answer for a session partition says, for {@link partitionHasNews} and {@link noteSent}. */
+export interface SentPartition {
+  /** Error code. */
+  readonly errorCode: number;
+  /** High watermark (-1 with most errors). */
+  readonly highWatermark: bigint;
+  /** Log start offset (-1 when unknown). */
+  readonly logStartOffset?: bigint;
+  /** Preferred read replica (KIP-392), -1 for none. */
+  readonly preferredReadReplica?: number;
+  /** Diverging epoch for a follower (v12+). */
+  readonly divergingEpoch?: { readonly epoch: number; readonly endOffset: bigint };
+}
+
+/**
+ * Whether an incremental answer must carry `sp` with `data` (`bytes` of records): records, an error, a preferred
+ * read replica, a diverging epoch, or a high watermark or log start offset other than last sent.
+ */
+export function partitionHasNews(sp: SessionPartition, data: SentPartition, bytes: number): boolean {
+  return bytes > 0 || data.errorCode !== 0 || (data.preferredReadReplica ?? -1) >= 0 || (data.divergingEpoch !== undefined && (data.divergingEpoch.epoch >= 0 || data.divergingEpoch.endOffset >= 0n))
+    || data.highWatermark !== sp.sentHighWatermark || (data.logStartOffset ?? -1n) !== sp.sentLogStartOffset;
+}
+
+/**
+ * Notes what the client now knows of `sp` from the answer sent; after an error the high watermark counts as
+ * unknown (-1), so the partition is answered again once the error clears, as Kafka does.
+ */
+export function noteSent(sp: SessionPartition, data: SentPartition): void {
+  sp.sentHighWatermark = data.errorCode !== 0 ? -1n : data.highWatermark;
+  sp.sentLogStartOffset = data.logStartOffset ?? -1n;
+}
+
 /** All open fetch sessions of the broker. */
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
@@ -83,8 +174,8 @@ export class FetchSessionCache {
     this.random = random;
   }
 
-  /** Opens a session; returns null when sessions are disabled (0 slots). */
-  create(): FetchSession | null {
+  /** Opens a session keying topics by id or by name; returns null when sessions are disabled (0 slots). */
+  create(usesTopicIds: boolean): FetchSession | null {
     if (this.maxSlots <= 0) return null;
     if (this.sessions.size >= this.maxSlots) {
       const lru = this.sessions.keys().next().value as number; // Map order = recency
@@ -92,7 +183,7 @@ export class FetchSessionCache {
     }
     let id = 0;
     while (id === 0 || this.sessions.has(id)) id = (this.random.float() * 0x7fffffff) | 0;
-    const s: FetchSession = { id, nextEpoch: 1, partitions: new Map(), lastUsedMs: this.clock.monotonicMs() };
+    const s: FetchSession = { id, nextEpoch: 1, partitions: new Map(), lastUsedMs: this.clock.monotonicMs(), usesTopicIds };
     this.sessions.set(id, s);
     return s;
   }

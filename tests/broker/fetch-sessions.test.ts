@@ -74,3 +74,109 @@ test("a fetch session returns only partitions with news and checks its epoch", a
     await b.stop();
   }
 });
+
+test("a full fetch at epoch 0 naming a session closes it and opens a new one (the Java client's reset after a failed fetch)", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const first = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }]));
+    assert.notEqual(first.sessionId, 0);
+    const inc = await c.request(1, 12, fetchReq(first.sessionId, 1, []));
+    assert.equal(inc.errorCode, 0);
+    // The client lost the answer to epoch 2 (a time-out, a dropped connection): it asks for a fresh session so.
+    const reset = await c.request(1, 12, fetchReq(first.sessionId, 0, [{ p: 0, offset: 0n }]));
+    assert.equal(reset.errorCode, 0, "not INVALID_FETCH_SESSION_EPOCH: the client would send the same reset forever");
+    assert.notEqual(reset.sessionId, 0, "a new session is opened");
+    assert.deepEqual(partitionsIn(reset), [0], "a full answer");
+    const old = await c.request(1, 12, fetchReq(first.sessionId, 2, []));
+    assert.equal(old.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, "the old session is closed");
+    const next = await c.request(1, 12, fetchReq(reset.sessionId, 1, []));
+    assert.equal(next.errorCode, 0);
+    assert.equal(next.sessionId, reset.sessionId);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("session id 0 with a positive epoch names no session: FETCH_SESSION_ID_NOT_FOUND", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const res = await c.request(1, 12, fetchReq(0, 3, [{ p: 0, offset: 0n }]));
+    assert.equal(res.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    assert.equal(res.sessionId, 0);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a session partition answered with an error is answered again once the error clears, though nothing else changed", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  const withEpoch = (sessionId: number, sessionEpoch: number, currentLeaderEpoch: number) => {
+    const r = fetchReq(sessionId, sessionEpoch, [{ p: 0, offset: 0n }]);
+    r.topics[0].partitions[0] = { ...r.topics[0].partitions[0], currentLeaderEpoch } as (typeof r.topics)[0]["partitions"][0];
+    return r;
+  };
+  try {
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const open = await c.request(1, 12, withEpoch(0, 0, -1));
+    assert.deepEqual(partitionsIn(open), [0]);
+    const id = open.sessionId;
+    // The client names a leader epoch newer than the broker's: an error, always answered.
+    const failed = await c.request(1, 12, withEpoch(id, 1, 7));
+    assert.equal(failed.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
+    // It learns the real epoch: the partition is answered again (as in Kafka, its high watermark counts as unsent),
+    // so the client sees the error cleared.
+    const cleared = await c.request(1, 12, withEpoch(id, 2, 0));
+    assert.deepEqual(partitionsIn(cleared), [0], "the partition is back in the answer");
+    assert.equal(cleared.responses[0].partitions[0].errorCode, 0);
+    const quiet = await c.request(1, 12, fetchReq(id, 3, []));
+    assert.deepEqual(partitionsIn(quiet), [], "then no news, no partition");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a session left without partitions is closed and its fetch answered sessionless", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 2, 1, {}, false);
+    const open = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }, { p: 1, offset: 0n }]));
+    const id = open.sessionId;
+    const emptied = await c.request(1, 12, fetchReq(id, 1, [], [0, 1]));
+    assert.equal(emptied.errorCode, 0);
+    assert.equal(emptied.sessionId, 0, "answered sessionless");
+    const after = await c.request(1, 12, fetchReq(id, 2, []));
+    assert.equal(after.errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, "the session is closed");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a session opened with topic ids (v13+) refuses an incremental fetch by names (v12): FETCH_SESSION_TOPIC_ID_ERROR", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const meta = await c.request(3, 12, { topics: [{ name: "s" }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const topicId = meta.topics[0].topicId;
+    const byId = { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: 0, topics: [{ topicId, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "" };
+    const open = await c.request(1, 13, byId);
+    assert.notEqual(open.sessionId, 0);
+    const byName = await c.request(1, 12, fetchReq(open.sessionId, 1, []));
+    assert.equal(byName.errorCode, ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
+    const again = await c.request(1, 13, { ...byId, sessionId: open.sessionId, sessionEpoch: 1, topics: [] });
+    assert.equal(again.errorCode, 0, "the session is unchanged, its epoch still 1");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});

@@ -14,7 +14,7 @@
  */
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
-import { nextSessionEpoch, sessionPartitionKey, updateSession, type FetchSession, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
+import { applyFetchSession, noteSent, partitionHasNews, sessionPartitionKey, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { recordsLength } from "../../protocol/wire.ts";
@@ -69,7 +69,9 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
           fromRequest.push({ topicKey, topicName, topicId: useIds ? t.topicId : undefined, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1, sentHighWatermark: -1n, sentLogStartOffset: -1n, source: p });
         }
       }
-      const opened = openSession(deps.sessions, req, v, fromRequest, useIds);
+      const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
+      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten } : { sessionId: 0, sessionEpoch: -1, forgotten: [] };
+      const opened = applyFetchSession(deps.sessions, fields, useIds, fromRequest);
       if (typeof opened === "number") return { throttleTimeMs: 0, errorCode: opened, sessionId: 0, responses: [] };
       const { session, incremental, wanted } = opened;
       const client = deps.client(ctx);
@@ -105,34 +107,6 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       return respond([...first, ...polled]);
     },
   };
-}
-
-/**
- * Applies the request to the client's fetch session: the session (null when sessionless or none could be opened),
- * whether the fetch is incremental, and every partition it reads; or the top-level error code to answer.
- */
-function openSession(cache: FetchSessionCache, req: FetchRequest, v: number, fromRequest: Wanted[], useIds: boolean): { session: FetchSession | null; incremental: boolean; wanted: Wanted[] } | number {
-  const sessionId = v >= 7 ? (req.sessionId ?? 0) : 0;
-  const epoch = v >= 7 ? (req.sessionEpoch ?? -1) : -1;
-  if (sessionId === 0) {
-    if (epoch > 0) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
-    const session = epoch === 0 ? cache.create() : null;
-    if (session !== null) {
-      for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
-      session.nextEpoch = nextSessionEpoch(0);
-    }
-    return { session, incremental: false, wanted: fromRequest };
-  }
-  if (epoch === -1) {
-    cache.remove(sessionId);
-    return { session: null, incremental: false, wanted: fromRequest };
-  }
-  const s = cache.get(sessionId);
-  if (s === undefined) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
-  if (s.nextEpoch !== epoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
-  updateSession(s, fromRequest, (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions })));
-  s.nextEpoch = nextSessionEpoch(epoch);
-  return { session: s, incremental: true, wanted: [...s.partitions.values()] as Wanted[] };
 }
 
 /** The sessionless fetch of `ws` for their shard, at the client's version, from the client's own entries. */
@@ -273,8 +247,7 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
       data = { ...data, records: EMPTY, abortedTransactions: data.abortedTransactions === null ? null : [] };
       bytes = 0;
     }
-    const news = bytes > 0 || data.errorCode !== 0 || (data.preferredReadReplica ?? -1) >= 0 || data.highWatermark !== w.sentHighWatermark || (data.logStartOffset ?? -1n) !== w.sentLogStartOffset;
-    if (incremental && !news) continue;
+    if (incremental && !partitionHasNews(w, data, bytes)) continue;
     total += bytes;
     if (last === null || lastKey !== w.topicKey) {
       last = { topic: w.topicName, topicId: w.topicId, partitions: [] };
@@ -282,8 +255,7 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
       responses.push(last);
     }
     last.partitions.push(data);
-    w.sentHighWatermark = data.highWatermark;
-    w.sentLogStartOffset = data.logStartOffset ?? -1n;
+    noteSent(w, data);
   }
   const res: FetchResponse = { throttleTimeMs: top.throttleTimeMs, errorCode: ErrorCode.NONE, sessionId, responses };
   if (endpoints !== undefined) res.nodeEndpoints = endpoints;
