@@ -14,12 +14,16 @@
  *   than last sent; after an error the high watermark counts as unsent, so the partition comes back once it clears.
  * Every answer is compared to the model: which partitions, error codes, offsets, and which records (one contiguous
  * run of batches from the fetch offset to the high watermark).
+ *
+ * The model itself was checked against Apache Kafka 4.4: `FETCH_SESSION_ORACLE=kafka bun test FILE` runs the same
+ * sequences against a real Kafka broker (tests/support/kafka-broker.ts) instead of Runnel.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { startTestBroker } from "../support/broker.ts";
 import { testShards } from "../support/broker-process.ts";
+import { startKafka } from "../support/kafka-broker.ts";
 import { BrokerConnection } from "../../src/client/connection.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -40,6 +44,8 @@ const RUNS = Number(process.env.FETCH_SESSION_RUNS ?? 40);
  * connections over them: there a session is used on the connection that opened it. On one broker, on either.
  */
 const SESSIONS_PER_THREAD = testShards() > 1;
+/** Run against a real Kafka broker to check the model (manual; the JVM start takes a minute here). */
+const AGAINST_KAFKA = process.env.FETCH_SESSION_ORACLE === "kafka";
 
 type Op =
   | { k: "produce"; t: number; p: number; n: number }
@@ -120,7 +126,7 @@ interface Expected {
 const partKey = (key: string, p: number) => `${key}:${p}`;
 
 test("fetch sessions: every answer matches a model of KIP-227 under random fetches, produces, deletions", { timeout: 600_000 }, async () => {
-  const b = await startTestBroker({ "max.incremental.fetch.session.cache.slots": "1000" });
+  const b = AGAINST_KAFKA ? await startKafka({ overrides: { "max.incremental.fetch.session.cache.slots": "100000" } }) : await startTestBroker({ "max.incremental.fetch.session.cache.slots": "1000" });
   const conns = [await BrokerConnection.open("127.0.0.1", b.port, -1), await BrokerConnection.open("127.0.0.1", b.port, -1)];
   const admin = conns[0];
   let run = 0;
@@ -133,9 +139,12 @@ test("fetch sessions: every answer matches a model of KIP-227 under random fetch
           for (let attempt = 0; ; attempt++) {
             const r = await admin.request<{ topics: { errorCode: number; topicId?: Uint8Array }[] }>(19, { topics: [{ name, numPartitions: PARTITIONS, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 30_000, validateOnly: false });
             const code = r.topics[0].errorCode;
-            if (code === 0) return r.topics[0].topicId!;
+            if (code === 0) {
+              await leadersKnown(admin, name);
+              return r.topics[0].topicId!;
+            }
             // a topic deleted just now may still be going away: its name is free once it has
-            assert.ok(code === ErrorCode.TOPIC_ALREADY_EXISTS && attempt < 200, `create ${name}: error ${code}`);
+            assert.ok(code === ErrorCode.TOPIC_ALREADY_EXISTS && attempt < 1000, `create ${name}: error ${code}`);
             await new Promise((r) => setTimeout(r, 10));
           }
         };
@@ -294,6 +303,7 @@ test("fetch sessions: every answer matches a model of KIP-227 under random fetch
             if (!topic.exists) continue;
             const res = await admin.request<{ responses: { errorCode: number }[] }>(20, { topicNames: [topic.name], timeoutMs: 30_000 }, { version: 5 });
             assert.equal(res.responses[0].errorCode, 0, `${what}: delete topic`);
+            await goneForFetches(admin, topic.name);
             topic.exists = false;
           } else if (op.k === "recreate") {
             const topic = topics[op.t];
@@ -359,6 +369,32 @@ test("fetch sessions: every answer matches a model of KIP-227 under random fetch
     await b.stop();
   }
 });
+
+/** Waits until every partition of `name` has a leader that serves fetches (at once on Runnel; Kafka takes a moment). */
+async function leadersKnown(conn: BrokerConnection, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const m = await conn.request<{ topics: { errorCode: number; partitions: { leaderId: number }[] }[] }>(3, { topics: [{ name }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const t = m.topics[0];
+    if (t.errorCode === 0 && t.partitions.length === PARTITIONS && t.partitions.every((p) => p.leaderId >= 0)) {
+      // and the leader serves fetches of them (a sessionless fetch answers every partition without an error)
+      const partitions = Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, fetchOffset: 0n, partitionMaxBytes: 1024 }));
+      const f = await conn.request<FetchResponse>(1, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: name, partitions }], forgottenTopicsData: [], rackId: "" }, { version: 12 });
+      if (f.responses.length === 1 && f.responses[0].partitions.every((p) => p.errorCode === 0)) return;
+    }
+    assert.ok(attempt < 1000, `no leaders for ${name}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Waits until a fetch of deleted topic `name` fails (at once on Runnel; Kafka's brokers learn it a moment later). */
+async function goneForFetches(conn: BrokerConnection, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const f = await conn.request<FetchResponse>(1, { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: name, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024 }] }], forgottenTopicsData: [], rackId: "" }, { version: 12 });
+    if (f.responses[0].partitions[0].errorCode !== 0) return;
+    assert.ok(attempt < 1000, `${name} still served after its deletion`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** First and last offsets of the record batches in `records` (which must follow one another), or null if none. */
 function batchesCover(records: Uint8Array | null): { first: bigint; last: bigint } | null {
