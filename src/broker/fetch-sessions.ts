@@ -1,8 +1,11 @@
 /**
  * Fetch sessions (KIP-227): a client that opens a session sends only the partitions that changed, and the broker
  * answers only with partitions that have news (records, an error, or a moved high watermark, last stable offset
- * or log start offset). The cache is bounded by `max.incremental.fetch.session.cache.slots`; when full, the session
- * used least recently is evicted and its client gets FETCH_SESSION_ID_NOT_FOUND and starts over with a full fetch.
+ * or log start offset). The cache is bounded by `max.incremental.fetch.session.cache.slots`. When it is full, a new
+ * session takes the place of one unused for `min.incremental.fetch.session.eviction.ms`, else of the least valuable
+ * session older than that (a consumer's before a follower's, then the fewest partitions) if the new one is worth
+ * more, else the fetch stays sessionless: as in Kafka, clients beyond the slots fetch in full instead of evicting
+ * each other's sessions in turn (each eviction costs its client a FETCH_SESSION_ID_NOT_FOUND round trip).
  *
  * {@link applyFetchSession} reads a request's session fields as Kafka's FetchManager does, for the broker's Fetch and
  * for a sharded node's front alike; {@link partitionHasNews} and {@link noteSent} decide an incremental answer.
@@ -45,6 +48,10 @@ export interface FetchSession {
   lastUsedMs: number;
   /** Whether the session keys topics by id (opened at v13+); a request of the other kind cannot use it. */
   readonly usesTopicIds: boolean;
+  /** Whether a follower opened it (a follower's new session may evict a consumer's of any age). */
+  readonly privileged: boolean;
+  /** Monotonic ms of its creation. */
+  readonly createdMs: number;
 }
 
 /** Key of a partition inside a session. */
@@ -82,6 +89,8 @@ export interface FetchSessionFields {
   readonly sessionEpoch: number;
   /** Partitions the request removes from its session. */
   readonly forgotten: readonly { topicKey: string; partitions: readonly number[] }[];
+  /** Whether a follower (a replica) sends the request. */
+  readonly fromFollower: boolean;
 }
 
 /** What a request's session fields make of it: its session (null when sessionless), whether incremental, what it reads. */
@@ -107,7 +116,7 @@ export function applyFetchSession<W extends SessionPartition>(cache: FetchSessio
   const { sessionId, sessionEpoch: epoch } = fields;
   if (epoch === 0 || epoch === -1) {
     if (sessionId !== 0) cache.remove(sessionId);
-    const session = epoch === 0 ? cache.create(usesTopicIds) : null;
+    const session = epoch === 0 ? cache.create(usesTopicIds, fields.fromFollower, fromRequest.length) : null;
     if (session !== null) {
       for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
       session.nextEpoch = nextSessionEpoch(0);
@@ -159,6 +168,16 @@ export function noteSent(sp: SessionPartition, data: SentPartition): void {
   sp.sentLogStartOffset = data.logStartOffset ?? -1n;
 }
 
+/** Kafka's default `min.incremental.fetch.session.eviction.ms`. */
+export const DEFAULT_FETCH_SESSION_EVICTION_MS = 120_000;
+
+/** Orders sessions by what keeping them is worth: a follower's above a consumer's, then by partitions, then by id. */
+function worth(privileged: boolean, size: number, id: number, than: FetchSession): number {
+  if (privileged !== than.privileged) return privileged ? 1 : -1;
+  if (size !== than.partitions.size) return size - than.partitions.size;
+  return id - than.id;
+}
+
 /** All open fetch sessions of the broker. */
 export class FetchSessionCache {
   private readonly sessions = new Map<number, FetchSession>();
@@ -166,26 +185,58 @@ export class FetchSessionCache {
   private readonly clock: Clock;
 
   private readonly random: RandomSource;
+  private readonly evictionMs: number;
 
-  /** `random` draws session ids (the runtime's randomness when absent). */
-  constructor(maxSlots: number, clock: Clock, random: RandomSource = systemRandom) {
+  /**
+   * `maxSlots`: `max.incremental.fetch.session.cache.slots`; `evictionMs`: `min.incremental.fetch.session.eviction.ms`;
+   * `random` draws session ids (the runtime's randomness when absent).
+   */
+  constructor(maxSlots: number, clock: Clock, random: RandomSource = systemRandom, evictionMs = DEFAULT_FETCH_SESSION_EVICTION_MS) {
+    if (!Number.isInteger(maxSlots) || maxSlots < 0) throw new RangeError(`max.incremental.fetch.session.cache.slots ${maxSlots} must be >= 0`);
+    if (!Number.isInteger(evictionMs) || evictionMs < 0) throw new RangeError(`min.incremental.fetch.session.eviction.ms ${evictionMs} must be >= 0`);
     this.maxSlots = maxSlots;
     this.clock = clock;
     this.random = random;
+    this.evictionMs = evictionMs;
   }
 
-  /** Opens a session keying topics by id or by name; returns null when sessions are disabled (0 slots). */
-  create(usesTopicIds: boolean): FetchSession | null {
+  /**
+   * Opens a session keying topics by id or by name, for a follower (`privileged`) or a consumer, holding `size`
+   * partitions; returns null when sessions are disabled (0 slots) or the cache is full of sessions worth keeping.
+   */
+  create(usesTopicIds: boolean, privileged = false, size = 0): FetchSession | null {
     if (this.maxSlots <= 0) return null;
-    if (this.sessions.size >= this.maxSlots) {
-      const lru = this.sessions.keys().next().value as number; // Map order = recency
-      this.sessions.delete(lru);
-    }
+    if (this.sessions.size >= this.maxSlots && !this.evictFor(privileged, size)) return null;
     let id = 0;
     while (id === 0 || this.sessions.has(id)) id = (this.random.float() * 0x7fffffff) | 0;
-    const s: FetchSession = { id, nextEpoch: 1, partitions: new Map(), lastUsedMs: this.clock.monotonicMs(), usesTopicIds };
+    const now = this.clock.monotonicMs();
+    const s: FetchSession = { id, nextEpoch: 1, partitions: new Map(), lastUsedMs: now, usesTopicIds, privileged, createdMs: now };
     this.sessions.set(id, s);
     return s;
+  }
+
+  /**
+   * Makes room for a new session (Kafka's FetchSessionCache.tryEvict): removes the session used least recently if it
+   * was unused for `evictionMs`; else the least valuable evictable one (a consumer's before a follower's, then fewer
+   * partitions, then the lower id), if the new session is worth more. Evictable: older than `evictionMs`, or, for a
+   * follower's new session, any consumer's. Walks every session (at most `maxSlots`), only when the cache is full.
+   */
+  private evictFor(privileged: boolean, size: number): boolean {
+    const now = this.clock.monotonicMs();
+    const lru = this.sessions.values().next().value as FetchSession; // Map order = recency
+    if (now - lru.lastUsedMs > this.evictionMs) {
+      this.sessions.delete(lru.id);
+      return true;
+    }
+    let victim: FetchSession | null = null;
+    for (const s of this.sessions.values()) {
+      if (!(now - s.createdMs > this.evictionMs || (privileged && !s.privileged))) continue;
+      if (victim === null || worth(s.privileged, s.partitions.size, s.id, victim) < 0) victim = s;
+    }
+    // the new session's id is not drawn yet: it counts as 0, below every session's, so a tie keeps the old one
+    if (victim === null || worth(privileged, size, 0, victim) < 0) return false;
+    this.sessions.delete(victim.id);
+    return true;
   }
 
   /** The session with `id`, marked as just used; undefined when unknown. */

@@ -5,6 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
+import { testShards } from "../support/broker-process.ts";
+import { ManualClock } from "../../src/platform/clock.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -175,6 +177,50 @@ test("a session opened with topic ids (v13+) refuses an incremental fetch by nam
     assert.equal(byName.errorCode, ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
     const again = await c.request(1, 13, { ...byId, sessionId: open.sessionId, sessionEpoch: 1, topics: [] });
     assert.equal(again.errorCode, 0, "the session is unchanged, its epoch still 1");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a full session cache keeps its young sessions: a new consumer fetches sessionless instead of evicting one (Kafka's policy)", async () => {
+  const b = await startTestBroker({ "max.incremental.fetch.session.cache.slots": "2" });
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 3, 1, {}, false);
+    const a = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }]));
+    const bb = await c.request(1, 12, fetchReq(0, 0, [{ p: 1, offset: 0n }]));
+    assert.ok(a.sessionId !== 0 && bb.sessionId !== 0, "two slots, two sessions");
+    // A third client, even with more partitions: every session is younger than min.incremental.fetch.session.eviction.ms.
+    const third = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }, { p: 1, offset: 0n }, { p: 2, offset: 0n }]));
+    assert.equal(third.errorCode, 0);
+    assert.equal(third.sessionId, 0, "no session for it: a full answer");
+    assert.deepEqual(partitionsIn(third), [0, 1, 2]);
+    for (const [s, label] of [[a, "first"], [bb, "second"]] as const) {
+      const inc = await c.request(1, 12, fetchReq(s.sessionId, 1, []));
+      assert.equal(inc.errorCode, 0, `the ${label} session was kept`);
+      assert.equal(inc.sessionId, s.sessionId);
+    }
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a full session cache evicts a session unused for min.incremental.fetch.session.eviction.ms", { skip: testShards() > 1 ? "the broker's clock is injected: one in-process broker" : false }, async () => {
+  const clock = new ManualClock();
+  const b = await startTestBroker({ "max.incremental.fetch.session.cache.slots": "2" }, undefined, undefined, { clock });
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 2, 1, {}, false);
+    const a = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }]));
+    clock.advance(60_000);
+    const bb = await c.request(1, 12, fetchReq(0, 0, [{ p: 1, offset: 0n }]));
+    clock.advance(60_001); // the first unused for 120,001 ms, the second for 60,001
+    const third = await c.request(1, 12, fetchReq(0, 0, [{ p: 0, offset: 0n }]));
+    assert.notEqual(third.sessionId, 0, "the stale session's slot is taken");
+    assert.equal((await c.request(1, 12, fetchReq(a.sessionId, 1, []))).errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, "the stale one is gone");
+    assert.equal((await c.request(1, 12, fetchReq(bb.sessionId, 1, []))).errorCode, 0, "the other is kept");
   } finally {
     c.close();
     await b.stop();

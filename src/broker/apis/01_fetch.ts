@@ -40,7 +40,7 @@ import { countFetched } from "../../http/metrics/topic-traffic.ts";
 import { applyFetchSession, noteSent, partitionHasNews, type FetchSessionFields, type SessionPartition } from "../fetch-sessions.ts";
 
 /** The session fields of a request before v7. */
-const SESSIONLESS: FetchSessionFields = { sessionId: 0, sessionEpoch: -1, forgotten: [] };
+const SESSIONLESS: FetchSessionFields = { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower: false };
 
 /** Upper bound on a long poll, whatever the client asks. */
 export const MAX_FETCH_WAIT_MS = 30_000;
@@ -97,7 +97,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
 
       // Session handling (KIP-227).
       const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
-      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten } : SESSIONLESS;
+      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower: replicaId >= 0 } : SESSIONLESS;
       const applied = applyFetchSession(b.fetchSessions, fields, useIds, fromRequest);
       if (typeof applied === "number") return { throttleTimeMs: 0, errorCode: applied, sessionId: 0, responses: [] };
       const { session, incremental, wanted } = applied;

@@ -70,7 +70,8 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
         }
       }
       const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
-      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten } : { sessionId: 0, sessionEpoch: -1, forgotten: [] };
+      const fromFollower = (v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1)) >= 0;
+      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower } : { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower };
       const opened = applyFetchSession(deps.sessions, fields, useIds, fromRequest);
       if (typeof opened === "number") return { throttleTimeMs: 0, errorCode: opened, sessionId: 0, responses: [] };
       const { session, incremental, wanted } = opened;
