@@ -75,6 +75,8 @@ export function updateSession(s: FetchSession, named: readonly SessionPartition[
     if (old) {
       w.sentHighWatermark = old.sentHighWatermark;
       w.sentLogStartOffset = old.sentLogStartOffset;
+      // an id that names no topic now keeps the name it had when the partition joined (Kafka's cached name)
+      if (w.topicName === "") w.topicName = old.topicName;
     }
     s.partitions.set(key, w);
   }
@@ -134,6 +136,17 @@ export function applyFetchSession<W extends SessionPartition>(cache: FetchSessio
   }
   s.nextEpoch = nextSessionEpoch(epoch);
   return { session: s, incremental: true, wanted: [...s.partitions.values()] as W[] };
+}
+
+/**
+ * The error for a partition keyed by a topic id (v13+) that names no topic now, as Kafka answers it: a session
+ * keeps the name the id had when the partition joined (`cachedName`); when the partition exists under that name
+ * (its topic deleted and created again, with a new id) INCONSISTENT_TOPIC_ID, when not UNKNOWN_TOPIC_OR_PARTITION;
+ * an id never known here ("" name) UNKNOWN_TOPIC_ID. `partitionExists(name)`: whether the partition is there now.
+ */
+export function unknownTopicIdError(cachedName: string, partitionExists: (name: string) => boolean): number {
+  if (cachedName === "") return ErrorCode.UNKNOWN_TOPIC_ID;
+  return partitionExists(cachedName) ? ErrorCode.INCONSISTENT_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 /** What an answer for a session partition says, for {@link partitionHasNews} and {@link noteSent}. */

@@ -20,6 +20,18 @@ function fetchReq(sessionId: number, sessionEpoch: number, partitions: { p: numb
   };
 }
 
+/** The id of topic `name` (Metadata v12). */
+async function topicIdOf(c: RawClient, name: string): Promise<Uint8Array> {
+  const meta = await c.request(3, 12, { topics: [{ name }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  return meta.topics[0].topicId;
+}
+
+/** A Fetch v13+ body; a full one (epoch 0 or -1) names partition 0 of topic `topicId`, an incremental one nothing. */
+function fetchByIdReq(topicId: Uint8Array, sessionId: number, sessionEpoch: number) {
+  const topics = sessionEpoch <= 0 ? [{ topicId, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }] : [];
+  return { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId, sessionEpoch, topics, forgottenTopicsData: [], rackId: "" };
+}
+
 function partitionsIn(resp: { responses: { partitions: { partitionIndex: number; records: Uint8Array | null }[] }[] }): number[] {
   return resp.responses.flatMap((t) => t.partitions.map((p) => p.partitionIndex)).sort();
 }
@@ -168,14 +180,12 @@ test("a session opened with topic ids (v13+) refuses an incremental fetch by nam
   const c = await RawClient.connect(b.port);
   try {
     await b.broker.createTopic("s", 1, 1, {}, false);
-    const meta = await c.request(3, 12, { topics: [{ name: "s" }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
-    const topicId = meta.topics[0].topicId;
-    const byId = { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: 0, topics: [{ topicId, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [], rackId: "" };
-    const open = await c.request(1, 13, byId);
+    const topicId = await topicIdOf(c, "s");
+    const open = await c.request(1, 13, fetchByIdReq(topicId, 0, 0));
     assert.notEqual(open.sessionId, 0);
     const byName = await c.request(1, 12, fetchReq(open.sessionId, 1, []));
     assert.equal(byName.errorCode, ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR);
-    const again = await c.request(1, 13, { ...byId, sessionId: open.sessionId, sessionEpoch: 1, topics: [] });
+    const again = await c.request(1, 13, fetchByIdReq(topicId, open.sessionId, 1));
     assert.equal(again.errorCode, 0, "the session is unchanged, its epoch still 1");
   } finally {
     c.close();
@@ -221,6 +231,30 @@ test("a full session cache evicts a session unused for min.incremental.fetch.ses
     assert.notEqual(third.sessionId, 0, "the stale session's slot is taken");
     assert.equal((await c.request(1, 12, fetchReq(a.sessionId, 1, []))).errorCode, ErrorCode.FETCH_SESSION_ID_NOT_FOUND, "the stale one is gone");
     assert.equal((await c.request(1, 12, fetchReq(bb.sessionId, 1, []))).errorCode, 0, "the other is kept");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("a v13+ session following a topic id that is gone: UNKNOWN_TOPIC_OR_PARTITION, INCONSISTENT_TOPIC_ID once the name is created again (as Kafka)", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const topicId = await topicIdOf(c, "s");
+    const req = (sessionId: number, sessionEpoch: number) => fetchByIdReq(topicId, sessionId, sessionEpoch);
+    const open = await c.request(1, 13, req(0, 0));
+    assert.equal(open.responses[0].partitions[0].errorCode, 0);
+    const del = await c.request(20, 5, { topicNames: ["s"], timeoutMs: 30_000 });
+    assert.equal(del.responses[0].errorCode, 0);
+    const gone = await c.request(1, 13, req(open.sessionId, 1));
+    assert.equal(gone.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "the session knows the topic's name: deleted");
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const recreated = await c.request(1, 13, req(open.sessionId, 2));
+    assert.equal(recreated.responses[0].partitions[0].errorCode, ErrorCode.INCONSISTENT_TOPIC_ID, "its name now has another id");
+    const fresh = await c.request(1, 13, req(0, -1));
+    assert.equal(fresh.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID, "a fetch outside the session: an id never known");
   } finally {
     c.close();
     await b.stop();

@@ -37,7 +37,7 @@ import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countFetched } from "../../http/metrics/topic-traffic.ts";
-import { applyFetchSession, noteSent, partitionHasNews, type FetchSessionFields, type SessionPartition } from "../fetch-sessions.ts";
+import { applyFetchSession, noteSent, partitionHasNews, unknownTopicIdError, type FetchSessionFields, type SessionPartition } from "../fetch-sessions.ts";
 
 /** The session fields of a request before v7. */
 const SESSIONLESS: FetchSessionFields = { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower: false };
@@ -241,7 +241,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
     results.push(r);
     const p = w.p;
     if (p === undefined) {
-      data.errorCode = w.topicId !== undefined && w.topic === undefined && w.topicName === "" ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      data.errorCode = w.topicId !== undefined && w.topic === undefined ? unknownTopicIdError(w.topicName, (n) => b.topicsByName.get(n)?.partitions[w.partition] !== undefined) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       data.abortedTransactions = [];
       hasError = true;
       continue;

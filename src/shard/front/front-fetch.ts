@@ -14,7 +14,7 @@
  */
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
-import { applyFetchSession, noteSent, partitionHasNews, sessionPartitionKey, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
+import { applyFetchSession, noteSent, partitionHasNews, sessionPartitionKey, unknownTopicIdError, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { recordsLength } from "../../protocol/wire.ts";
@@ -88,7 +88,7 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       const quota = (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? undefined : deps.quota;
       // Charged for what the client gets: not for records dropped past max_bytes, a long poll's first round or a failed slice.
       const respond = (answers: FetchResponse[]) => {
-        const res = rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds), deps.face(ctx));
+        const res = rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds, (n, p) => deps.routing.hasPartition(n, p)), deps.face(ctx));
         return quota === undefined ? res : quota.charge(ctx, res);
       };
       if (byShard.size === 0) return respond([]);
@@ -219,9 +219,10 @@ async function longPoll(ctx: RequestContext, client: FrontClient, maps: SegmentM
 
 /**
  * The client's answer from the shards' answers (a later answer for a partition replaces an earlier one): partitions
- * in session order, only those with news when incremental, records kept within `maxBytes` after the first.
+ * in session order, only those with news when incremental, records kept within `maxBytes` after the first;
+ * `partitionExists` tells whether a partition is there by name (for a session partition whose topic id is gone).
  */
-function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], incremental: boolean, maxBytes: number, sessionId: number, useIds: boolean): FetchResponse {
+function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], incremental: boolean, maxBytes: number, sessionId: number, useIds: boolean, partitionExists: (name: string, partition: number) => boolean): FetchResponse {
   const top = answers.length === 0 ? { throttleTimeMs: 0 } : mergeTop(answers);
   const failed = answers.find((a) => (a.errorCode ?? 0) !== 0);
   if (failed !== undefined) return { throttleTimeMs: top.throttleTimeMs, errorCode: failed.errorCode, sessionId: 0, responses: [] };
@@ -242,6 +243,10 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
     let data = got.get(sessionPartitionKey(w.topicKey, w.partition));
     if (data === undefined) {
       data = { partitionIndex: w.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: [], preferredReadReplica: -1, records: EMPTY };
+    }
+    if (data.errorCode === ErrorCode.UNKNOWN_TOPIC_ID && w.topicName !== "") {
+      // a session partition whose id is gone: the shard saw an unknown id, the session knows the name it had
+      data = { ...data, errorCode: unknownTopicIdError(w.topicName, (n) => partitionExists(n, w.partition)) };
     }
     let bytes = recordsLength(data.records);
     if (bytes > 0 && total > 0 && total + bytes > maxBytes) {
