@@ -55,6 +55,8 @@ const DENO_SUITES = [
   "tests/http/ready-in-cluster-mode-needs-registration.test.ts",
   "tests/cluster",
   "tests/security",
+  // Fetch sessions (KIP-227) against a model, broker under Deno.
+  "tests/broker/fetch-sessions-model-property.test.ts",
 ];
 
 /**
@@ -160,11 +162,13 @@ const SHARDED_SUITES: string[] = [
   "tests/security/client-quotas-throttle.test.ts",
   "tests/broker/admin-apis.test.ts",
   "tests/interop/kafka-streams-word-count-eos.test.ts",
-  // __consumer_offsets compaction and restart, idempotence, fetch sessions, big frames, Kafka's log dumper on shard files
+  // __consumer_offsets compaction and restart, idempotence, fetch sessions (model-based property test, Java consumer resets), big frames, Kafka's log dumper on shard files
   "tests/broker/compaction-consumer-offsets-restart.test.ts",
   "tests/broker/compaction-keeps-latest-value-per-key.test.ts",
   "tests/broker/idempotence.test.ts",
   "tests/broker/fetch-sessions.test.ts",
+  "tests/broker/fetch-sessions-model-property.test.ts",
+  "tests/interop/java-consumer-fetch-session-reset.test.ts",
   "tests/broker/large-produce-frames-stored-intact.test.ts",
   "tests/broker/produce-frames-in-random-chunks-read-back-intact.test.ts",
   "tests/broker/list-offsets-nothing-found-has-no-epoch.test.ts",

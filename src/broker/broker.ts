@@ -293,7 +293,7 @@ export class Broker {
     this.fs = deps.fs;
     this.logger = deps.logger;
     this.random = deps.random;
-    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random);
+    this.fetchSessions = new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), deps.clock, deps.random, config.num("min.incremental.fetch.session.eviction.ms"));
     // A shard (suffixed root files) never reads the node's producer id file: the shard host keeps it.
     this.producerIds = new ProducerIdAllocator(deps.fs, share.suffix === "" ? config.logDirs.map((p) => nodePath.resolve(p))[0] : null);
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));

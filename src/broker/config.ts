@@ -88,6 +88,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "group.consumer.migration.policy", type: "string", default: "bidirectional", doc: "Conversion of non-empty groups between classic and consumer protocols: bidirectional, upgrade, downgrade or disabled." },
   { key: "fetch.max.bytes", type: "int", default: "57671680", doc: "Largest Fetch response." },
   { key: "max.incremental.fetch.session.cache.slots", type: "int", default: "1000", doc: "Fetch sessions kept." },
+  { key: "min.incremental.fetch.session.eviction.ms", type: "int", default: "120000", doc: "A full session cache evicts, for a consumer's new session, only sessions older than this (or unused this long)." },
   // Partitions (src/partition).
   { key: "fetch.purgatory.max.waiting.per.partition", type: "int", default: "1000", doc: "Long-poll fetches parked on one partition; past it a fetch is answered at once (Runnel)." },
   { key: "replica.high.watermark.checkpoint.interval.ms", type: "long", default: "5000", doc: "How often high watermarks are written to replication-offset-checkpoint." },

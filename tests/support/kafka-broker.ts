@@ -13,7 +13,7 @@ import { runProc, signalChild } from "./proc.ts";
 import { freePorts } from "../../bench/suite/processes.ts";
 
 /** Where the Kafka jars are. */
-export const KAFKA_LIB = path.resolve(import.meta.dirname, "..", "java", "lib");
+export const KAFKA_LIB = path.resolve(import.meta.dirname!, "..", "java", "lib");
 /** The Java classpath of the Kafka jars. */
 export const KAFKA_CLASSPATH = `${KAFKA_LIB}/*`;
 /** Longest a Kafka start may take before it counts as failed (ms; the JVM is slow on a loaded two-core machine). */

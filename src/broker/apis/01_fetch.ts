@@ -8,9 +8,9 @@
  * byte limits (as Kafka does, so a large batch can never block a consumer). Records are views of the log files.
  * A fetch parked when the broker stops is answered by the stop (NOT_LEADER_OR_FOLLOWER), not at its max wait.
  *
- * Sessions: id 0 / epoch -1 is a sessionless full fetch; id 0 / epoch 0 opens a session (full fetch); id N /
- * epoch -1 closes session N (full fetch); id N / epoch E > 0 is an incremental fetch that names only changed
- * partitions and gets back only partitions with news.
+ * Sessions (src/broker/fetch-sessions.ts): id 0 / epoch -1 is a sessionless full fetch; epoch 0 opens a session
+ * (full fetch), closing session N first when it names one; id N / epoch -1 closes session N (full fetch); id N /
+ * epoch E > 0 is an incremental fetch that names only changed partitions and gets back only partitions with news.
  *
  * Replication: a fetch naming a replica (replica_id, or ReplicaState from v15) comes from a follower. The leader
  * answers it up to its log end (not the high watermark), takes its fetch offset as the follower's log end offset
@@ -37,7 +37,10 @@ import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countFetched } from "../../http/metrics/topic-traffic.ts";
-import { nextSessionEpoch, sessionPartitionKey, updateSession, type FetchSession, type SessionPartition } from "../fetch-sessions.ts";
+import { applyFetchSession, noteSent, partitionHasNews, unknownTopicIdError, type FetchSessionFields, type SessionPartition } from "../fetch-sessions.ts";
+
+/** The session fields of a request before v7. */
+const SESSIONLESS: FetchSessionFields = { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower: false };
 
 /** Upper bound on a long poll, whatever the client asks. */
 export const MAX_FETCH_WAIT_MS = 30_000;
@@ -93,36 +96,19 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
       }
 
       // Session handling (KIP-227).
-      const sessionId = v >= 7 ? (req.sessionId ?? 0) : 0;
-      const epoch = v >= 7 ? (req.sessionEpoch ?? -1) : -1;
-      let session: FetchSession | null = null;
-      let incremental = false;
-      let wanted = fromRequest;
-      const topError = (code: number): FetchResponse => ({ throttleTimeMs: 0, errorCode: code, sessionId: 0, responses: [] });
-      if (sessionId === 0 && epoch === 0) {
-        session = b.fetchSessions.create();
-        if (session) for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
-      } else if (sessionId !== 0 && epoch === -1) {
-        b.fetchSessions.remove(sessionId);
-      } else if (sessionId !== 0) {
-        const s = b.fetchSessions.get(sessionId);
-        if (s === undefined) return topError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
-        if (s.nextEpoch !== epoch) return topError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
-        updateSession(s, fromRequest, (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions })));
-        // Re-resolve every followed partition: topics may have been created or deleted since.
-        wanted = [...s.partitions.values()].map((sp) => {
-          const r = resolve(sp.topicKey, sp.topicName, sp.topicId);
-          const w = sp as Wanted;
+      const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
+      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower: replicaId >= 0 } : SESSIONLESS;
+      const applied = applyFetchSession(b.fetchSessions, fields, useIds, fromRequest);
+      if (typeof applied === "number") return { throttleTimeMs: 0, errorCode: applied, sessionId: 0, responses: [] };
+      const { session, incremental, wanted } = applied;
+      // Re-resolve every followed partition of an incremental fetch: topics may have been created or deleted since.
+      if (incremental) {
+        for (const w of wanted) {
+          const r = resolve(w.topicKey, w.topicName, w.topicId);
           w.topic = r.topic;
-          w.p = r.topic?.partitions[sp.partition];
-          return w;
-        });
-        session = s;
-        incremental = true;
-      } else if (epoch > 0) {
-        return topError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+          w.p = r.topic?.partitions[w.partition];
+        }
       }
-      if (session) session.nextEpoch = nextSessionEpoch(incremental ? epoch : 0);
 
       const maxBytes = Math.min(req.maxBytes ?? 0x7fffffff, b.config.num("fetch.max.bytes"));
       const readCommitted = (req.isolationLevel ?? 0) === 1;
@@ -255,7 +241,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
     results.push(r);
     const p = w.p;
     if (p === undefined) {
-      data.errorCode = w.topicId !== undefined && w.topic === undefined && w.topicName === "" ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      data.errorCode = w.topicId !== undefined && w.topic === undefined ? unknownTopicIdError(w.topicName, (n) => b.topicsByName.get(n)?.partitions[w.partition] !== undefined) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       data.abortedTransactions = [];
       hasError = true;
       continue;
@@ -351,9 +337,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       hasError = true;
     }
   }
-  const kept = incremental
-    ? results.filter((r) => r.bytes > 0 || r.data.errorCode !== 0 || (r.data.preferredReadReplica ?? -1) >= 0 || r.data.highWatermark !== r.w.sentHighWatermark || r.data.logStartOffset !== r.w.sentLogStartOffset)
-    : results;
+  const kept = incremental ? results.filter((r) => partitionHasNews(r.w, r.data, r.bytes)) : results;
   return { results: kept, bytes: total, hasError };
 }
 
@@ -376,8 +360,7 @@ function buildResponse(results: PartitionResult[], sessionId: number): FetchResp
     }
     tr.partitions.push(r.data);
     // Remember what the client now knows, so an incremental fetch reports only changes.
-    r.w.sentHighWatermark = r.data.highWatermark ?? -1n;
-    r.w.sentLogStartOffset = r.data.logStartOffset ?? -1n;
+    noteSent(r.w, r.data);
   }
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId, responses };
 }

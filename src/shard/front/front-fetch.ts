@@ -15,7 +15,7 @@
  */
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
-import { nextSessionEpoch, sessionPartitionKey, updateSession, type FetchSession, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
+import { applyFetchSession, noteSent, partitionHasNews, sessionPartitionKey, unknownTopicIdError, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { recordsLength } from "../../protocol/wire.ts";
@@ -71,7 +71,10 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
           fromRequest.push({ topicKey, topicName, topicId: useIds ? t.topicId : undefined, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1, sentHighWatermark: -1n, sentLogStartOffset: -1n, source: p });
         }
       }
-      const opened = openSession(deps.sessions, req, v, fromRequest, useIds);
+      const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
+      const fromFollower = (v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1)) >= 0;
+      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower } : { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower };
+      const opened = applyFetchSession(deps.sessions, fields, useIds, fromRequest);
       if (typeof opened === "number") return { throttleTimeMs: 0, errorCode: opened, sessionId: 0, responses: [] };
       const { session, incremental, wanted } = opened;
       const client = deps.client(ctx);
@@ -87,7 +90,7 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       const quota = (req.replicaState?.replicaId ?? req.replicaId ?? -1) >= 0 ? undefined : deps.quota;
       // Charged for what the client gets: not for records dropped past max_bytes, a long poll's first round or a failed slice.
       const respond = (answers: FetchResponse[]) => {
-        const res = rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds), deps.face(ctx));
+        const res = rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds, (n, p) => deps.routing.hasPartition(n, p)), deps.face(ctx));
         return quota === undefined ? res : quota.charge(ctx, res);
       };
       if (byShard.size === 0) return respond([]);
@@ -107,34 +110,6 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       return respond([...first, ...polled]);
     },
   };
-}
-
-/**
- * Applies the request to the client's fetch session: the session (null when sessionless or none could be opened),
- * whether the fetch is incremental, and every partition it reads; or the top-level error code to answer.
- */
-function openSession(cache: FetchSessionCache, req: FetchRequest, v: number, fromRequest: Wanted[], useIds: boolean): { session: FetchSession | null; incremental: boolean; wanted: Wanted[] } | number {
-  const sessionId = v >= 7 ? (req.sessionId ?? 0) : 0;
-  const epoch = v >= 7 ? (req.sessionEpoch ?? -1) : -1;
-  if (sessionId === 0) {
-    if (epoch > 0) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
-    const session = epoch === 0 ? cache.create() : null;
-    if (session !== null) {
-      for (const w of fromRequest) session.partitions.set(sessionPartitionKey(w.topicKey, w.partition), w);
-      session.nextEpoch = nextSessionEpoch(0);
-    }
-    return { session, incremental: false, wanted: fromRequest };
-  }
-  if (epoch === -1) {
-    cache.remove(sessionId);
-    return { session: null, incremental: false, wanted: fromRequest };
-  }
-  const s = cache.get(sessionId);
-  if (s === undefined) return ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
-  if (s.nextEpoch !== epoch) return ErrorCode.INVALID_FETCH_SESSION_EPOCH;
-  updateSession(s, fromRequest, (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions })));
-  s.nextEpoch = nextSessionEpoch(epoch);
-  return { session: s, incremental: true, wanted: [...s.partitions.values()] as Wanted[] };
 }
 
 /** The sessionless fetch of `ws` for their shard, at the client's version, from the client's own entries. */
@@ -246,9 +221,10 @@ async function longPoll(ctx: RequestContext, client: FrontClient, maps: SegmentM
 
 /**
  * The client's answer from the shards' answers (a later answer for a partition replaces an earlier one): partitions
- * in session order, only those with news when incremental, records kept within `maxBytes` after the first.
+ * in session order, only those with news when incremental, records kept within `maxBytes` after the first;
+ * `partitionExists` tells whether a partition is there by name (for a session partition whose topic id is gone).
  */
-function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], incremental: boolean, maxBytes: number, sessionId: number, useIds: boolean): FetchResponse {
+function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], incremental: boolean, maxBytes: number, sessionId: number, useIds: boolean, partitionExists: (name: string, partition: number) => boolean): FetchResponse {
   const top = answers.length === 0 ? { throttleTimeMs: 0 } : mergeTop(answers);
   const failed = answers.find((a) => (a.errorCode ?? 0) !== 0);
   if (failed !== undefined) return { throttleTimeMs: top.throttleTimeMs, errorCode: failed.errorCode, sessionId: 0, responses: [] };
@@ -270,6 +246,10 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
     if (data === undefined) {
       data = { partitionIndex: w.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: [], preferredReadReplica: -1, records: EMPTY };
     }
+    if (data.errorCode === ErrorCode.UNKNOWN_TOPIC_ID && w.topicName !== "") {
+      // a session partition whose id is gone: the shard saw an unknown id, the session knows the name it had
+      data = { ...data, errorCode: unknownTopicIdError(w.topicName, (n) => partitionExists(n, w.partition)) };
+    }
     // What one broker reads here: whole batches within the partition's max bytes and what is left of the
     // request's (its first batch past both when no partition before brought any), where a shard, which saw only
     // its own partitions, may have read more.
@@ -283,8 +263,7 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
         bytes = cut.bytes;
       }
     }
-    const news = bytes > 0 || data.errorCode !== 0 || (data.preferredReadReplica ?? -1) >= 0 || data.highWatermark !== w.sentHighWatermark || (data.logStartOffset ?? -1n) !== w.sentLogStartOffset;
-    if (incremental && !news) continue;
+    if (incremental && !partitionHasNews(w, data, bytes)) continue;
     total += bytes;
     if (last === null || lastKey !== w.topicKey) {
       last = { topic: w.topicName, topicId: w.topicId, partitions: [] };
@@ -292,8 +271,7 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
       responses.push(last);
     }
     last.partitions.push(data);
-    w.sentHighWatermark = data.highWatermark;
-    w.sentLogStartOffset = data.logStartOffset ?? -1n;
+    noteSent(w, data);
   }
   const res: FetchResponse = { throttleTimeMs: top.throttleTimeMs, errorCode: ErrorCode.NONE, sessionId, responses };
   if (endpoints !== undefined) res.nodeEndpoints = endpoints;

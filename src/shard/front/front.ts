@@ -98,7 +98,7 @@ export class Front {
       frameBuffers: framePool.forPorts(config.bool("runnel.shards.frame.slots")),
       shards: d.shards,
       identity,
-      fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random),
+      fetchSessions: new FetchSessionCache(config.num("max.incremental.fetch.session.cache.slots"), d.clock, d.random, config.num("min.incremental.fetch.session.eviction.ms")),
       fetchMaxBytes: config.num("fetch.max.bytes"),
       segmentMaps: config.bool("runnel.shards.fetch.slices") && mmapSupported() ? new SegmentMaps(d.fs, () => d.clock.monotonicMs(), fileIdentity, d.clock) : null,
       fetchQuota: d.quotas === undefined ? undefined : frontFetchQuota(config, d.quotas.metadata, d.quotas.sensors, d.clock),

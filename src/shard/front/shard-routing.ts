@@ -47,6 +47,11 @@ export class ShardRouting {
     return leader >= 0 && leader < this.count ? leader : this.home;
   }
 
+  /** Whether the node has partition `partition` of a topic named `topic`. */
+  hasPartition(topic: string, partition: number): boolean {
+    return this.metadata.partitionState(topic, partition) !== undefined;
+  }
+
   /** The name of the topic with id `idHex`, or undefined. */
   topicName(idHex: string): string | undefined {
     const version = this.metadata.version;
