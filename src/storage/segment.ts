@@ -695,7 +695,9 @@ export class Segment {
     this.unsyncedIndexFiles = [];
     this.syncing++;
     try {
-      await Promise.all([this.log.datasync(), ...indexFiles.map((f) => f.datasync())]);
+      // An index file opens on first use (DeferredFile) and may throw then: as a rejection, after the .log's
+      // fdatasync has been awaited too (thrown at once, it left that promise's failure unhandled: the process died).
+      await Promise.all([this.log, ...indexFiles].map(async (f) => f.datasync()));
     } catch (e) {
       // Deleted meanwhile (retention, truncation): nothing of it is to be made durable, and a file closed to make
       // room cannot be reopened (found by tests/storage/partition-log-property.test.ts: the log went offline).
