@@ -315,6 +315,11 @@ async function runOps(ops: Op[], seedConfig: Partial<LogConfig>, pretouchBytes: 
           }
           assert.equal(r.baseOffset, placed[0].base, `${what}: base offset`);
           assert.equal(r.lastOffset, placed[placed.length - 1].last, `${what}: last offset`);
+          if (gap === null && config.messageTimestampType === "LogAppendTime") {
+            // Stamped with the append time: every record of the batch reads as that time.
+            assert.equal(r.logAppendTimeMs, clock.nowMs(), `${what}: append time`);
+            for (const b of placed) for (const rec of b.records) rec.timestamp = r.logAppendTimeMs;
+          }
           model.batches.push(...placed);
           model.leo = placed[placed.length - 1].last + 1n;
           break;
@@ -469,7 +474,7 @@ async function runOps(ops: Op[], seedConfig: Partial<LogConfig>, pretouchBytes: 
 
 test("PartitionLog agrees with a model of the log through appends, reads, truncation, deletion, retention and reopen", { timeout: 60_000 }, async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80, size: "max" }), fc.record({ indexIntervalBytes: fc.constantFrom(1, 256, 4096), segmentBytes: fc.constantFrom(2048, 4096, 16384), preallocate: fc.boolean() }), fc.constantFrom(0, 0, 4096), async (ops, cfg, pretouchBytes) => {
+    fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80, size: "max" }), fc.record({ indexIntervalBytes: fc.constantFrom(1, 256, 4096), segmentBytes: fc.constantFrom(2048, 4096, 16384), preallocate: fc.boolean(), messageTimestampType: fc.constantFrom("CreateTime" as const, "CreateTime" as const, "LogAppendTime" as const) }), fc.constantFrom(0, 0, 4096), async (ops, cfg, pretouchBytes) => {
       await runOps(ops, cfg, pretouchBytes);
     }),
     { numRuns: Number(process.env.RUNNEL_PROP_RUNS ?? 60), endOnFailure: !!process.env.RUNNEL_PROP_NOSHRINK },
