@@ -578,6 +578,7 @@ export class PartitionLog {
       throw new LogStorageError(this.name, e);
     }
     this.truncations++;
+    this.flushInFlightTarget = -1n; // a flush running now covers none of what is appended after the cut
     this.leo = seg.nextOffset;
     if (this.logStart > this.leo) this.logStart = this.leo;
     if (this.hw > this.leo) this.hw = this.leo;
@@ -594,6 +595,7 @@ export class PartitionLog {
     for (const seg of this.segments) this.dropSegment(seg);
     this.segments = [this.newSegment(offset)];
     this.truncations++;
+    this.flushInFlightTarget = -1n; // a flush running now covers none of what is appended from here
     this.cleanedTo = offset;
     this.pendingSealed = [];
     this.leo = offset;
@@ -964,6 +966,8 @@ export class PartitionLog {
     this.dirUnsynced = false;
     const active = this.active();
     this.flushInFlightTarget = target;
+    // A truncation while this flush runs makes its target stale: offsets up to it may be written anew, unsynced.
+    const truncationsAtStart = this.truncations;
     const gate = this.flushGate;
     const fsyncs = () => Promise.all([...sealed.map((s) => s.sync()), active.sync()]);
     const files = gate === null ? fsyncs() : gate.then(fsyncs);
@@ -975,7 +979,7 @@ export class PartitionLog {
     const done = ordered.then(
       () => {
         this.flushesRunning--;
-        if (target > this.flushedTo) this.flushedTo = target;
+        if (target > this.flushedTo && this.truncations === truncationsAtStart) this.flushedTo = target;
         this.lastFlushMs = this.deps.clock.nowMs();
         if (this.flushInFlight === done) this.flushInFlight = null;
         if (sealed.length > 0) this.onSealedDurable?.();

@@ -274,6 +274,10 @@ export class Segment {
   private viewedEnd = 0;
   private sealedFlag = true;
   private unsyncedIndexFiles: FileHandle[] = [];
+  /** `.log` files replaced by {@link replaceWithPrefix} while an fdatasync used them: closed when the syncs finish. */
+  private retiredLogs: FileHandle[] = [];
+  /** The files were deleted ({@link deleteFiles}). */
+  private deleted = false;
   /** Asynchronous work on the `.log` in flight (fdatasyncs, zero appends): closing waits for it. */
   private syncing = 0;
   private closeWhenIdle = false;
@@ -691,10 +695,17 @@ export class Segment {
     this.unsyncedIndexFiles = [];
     this.syncing++;
     try {
-      await Promise.all([this.log.datasync(), ...indexFiles.map((f) => f.datasync())]);
+      // An index file opens on first use (DeferredFile) and may throw then: as a rejection, after the .log's
+      // fdatasync has been awaited too (thrown at once, it left that promise's failure unhandled: the process died).
+      await Promise.all([this.log, ...indexFiles].map(async (f) => f.datasync()));
+    } catch (e) {
+      // Deleted meanwhile (retention, truncation): nothing of it is to be made durable, and a file closed to make
+      // room cannot be reopened (found by tests/storage/partition-log-property.test.ts: the log went offline).
+      if (!this.deleted) throw e;
     } finally {
       for (const f of indexFiles) f.close();
       this.syncing--;
+      if (this.syncing === 0) this.closeRetiredLogs();
       if (this.closeWhenIdle && this.syncing === 0) this.closeFiles();
     }
   }
@@ -774,7 +785,10 @@ export class Segment {
     this.ctx.fs.syncDir(this.logPath.slice(0, this.logPath.lastIndexOf("/")));
     const old = this.log;
     this.log = this.ctx.fs.open(this.logPath, false);
-    old.close();
+    // An fdatasync in flight still uses the old file: it is closed once the syncs finish (closing it under them
+    // failed the flush and took the log offline; found by tests/storage/partition-log-property.test.ts).
+    if (this.syncing > 0) this.retiredLogs.push(old);
+    else old.close();
     this.viewedEnd = 0;
   }
 
@@ -787,6 +801,7 @@ export class Segment {
 
   /** Closes the segment and deletes its files: each is renamed to `.deleted` first, then removed. */
   deleteFiles(): void {
+    this.deleted = true;
     this.close();
     const fs = this.ctx.fs;
     for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
@@ -796,9 +811,15 @@ export class Segment {
     }
   }
 
+  private closeRetiredLogs(): void {
+    for (const f of this.retiredLogs) f.close();
+    this.retiredLogs = [];
+  }
+
   private closeFiles(): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeRetiredLogs();
     this.log.close();
     this.offsetIdx?.detach()?.close();
     this.timeIdx?.detach()?.close();
