@@ -59,7 +59,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     }),
   },
   { weight: 5, arbitrary: fc.record({ k: fc.constant("write" as const), slot: slotArb, p: fc.nat(PARTITIONS - 1), n: fc.integer({ min: 1, max: 3 }) }) },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant("end" as const), slot: slotArb, commit: fc.boolean(), fenced: rarely(8) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant("end" as const), slot: slotArb, commit: fc.boolean(), fenced: rarely(8) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant("fetch" as const), p: fc.nat(PARTITIONS - 1), isolation: fc.constantFrom(0 as const, 1 as const) }) },
   { weight: 1, arbitrary: fc.constant({ k: "listOffsets" as const }) },
   { weight: 1, arbitrary: fc.constant({ k: "describe" as const }) },
@@ -96,7 +96,7 @@ interface Slot {
 async function scenario(p: Pair, s: Side, run: number, c: Case): Promise<unknown> {
   const V = {
     add: top(p.versions(24), 3), offsets: top(p.versions(25)), end: top(p.versions(26), 4), txnCommit: top(p.versions(28)), produce: top(p.versions(0), 11),
-    fetch: top(p.versions(1), 12), list: top(p.versions(2)), describe: top(p.versions(65)), listTx: top(p.versions(66)), producers: top(p.versions(61)), offsetFetch: top(p.versions(9)),
+    fetch: top(p.versions(1), 12), list: top(p.versions(2)), describe: top(p.versions(65)), listTx: top(p.versions(66)), producers: top(p.versions(61)), offsetFetch: top(p.versions(9), 9), // v10 names topics by id
   };
   const topic = `txr-${run}`;
   const group = `txr-g-${run}`;
