@@ -26,6 +26,8 @@ import { readBatchHeader } from "../../src/protocol/record-batch.ts";
 /** fast-check runs (each on its own topic, ids and group); about 0.3 s each here. */
 const RUNS = Number(process.env.TXN_ORACLE_RUNS ?? 60);
 const PARTITIONS = 2;
+/** Longest operation sequence of a run (TXN_ORACLE_OPS for longer ones). */
+const MAX_OPS = Number(process.env.TXN_ORACLE_OPS ?? 30);
 
 type ProduceKind = "next" | "retry" | "gap" | "fencedEpoch" | "futureEpoch";
 type Op =
@@ -70,7 +72,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const caseArb = fc.record({
   transactional: fc.tuple(fc.constant(true), fc.boolean(), fc.boolean()),
   slots: fc.constantFrom(2, 3),
-  ops: fc.array(opArb, { minLength: 4, maxLength: 30 }),
+  ops: fc.array(opArb, { minLength: 4, maxLength: MAX_OPS }),
 });
 
 type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
