@@ -206,6 +206,8 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/consumer-groups-match-kafka.test.ts",
   "tests/oracle/groups-transactions-match-kafka.test.ts",
   "tests/oracle/produce-fetch-match-kafka.test.ts",
+  // random transaction/idempotence sequences vs Kafka (60 runs, ~20 s after Kafka starts)
+  "tests/oracle/transactions-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

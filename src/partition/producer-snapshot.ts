@@ -216,7 +216,7 @@ function replayMarker(table: ProducerStateTable, chunk: Uint8Array, at: number, 
     return;
   }
   if (marker === null) return;
-  const first = table.completeTxn(pid, epoch, marker.coordinatorEpoch);
+  const first = table.completeTxn(pid, epoch, marker.coordinatorEpoch, Number(dataViewOf(chunk).getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
   if (marker.type !== ControlRecordType.ABORT || first === null || onAbort === undefined) return;
   onAbort({ producerId: pid, firstOffset: first, lastOffset: offset, lastStableOffset: table.firstUnstableOffset() ?? offset + 1n });
 }

@@ -38,9 +38,14 @@ interface ProducerEntry {
   batches: BatchMeta[];
   /** Epoch of the transaction coordinator whose last marker ended a transaction of this producer (-1: none). */
   coordinatorEpoch: number;
+  /** Max timestamp of its last batch, or the timestamp of its last marker if that came later (-1: none). */
+  lastTimestamp: number;
 }
 
-/** What a snapshot keeps of one producer: its last batch (as Kafka's producer snapshots do). */
+/**
+ * What a snapshot keeps of one producer: its last batch (as Kafka's producer snapshots do), or lastSequence -1 and
+ * lastOffset -1 when it has none here (only markers, or none since its epoch was bumped by a marker).
+ */
 export interface ProducerSnapshotEntry {
   /** Producer id. */
   producerId: bigint;
@@ -52,7 +57,7 @@ export interface ProducerSnapshotEntry {
   lastOffset: bigint;
   /** lastOffset minus the last batch's base offset. */
   offsetDelta: number;
-  /** Max timestamp of the last batch. */
+  /** Max timestamp of the last batch, or the last marker's timestamp if that came later. */
   timestamp: number;
   /** First offset of the producer's ongoing transaction in this partition (absent or -1 = none). */
   currentTxnFirstOffset?: bigint;
@@ -164,10 +169,23 @@ export class ProducerStateTable {
 
   /** Records an appended batch. */
   record(pid: bigint, epoch: number, baseSeq: number, count: number, baseOffset: bigint, offsetDelta = count - 1, timestamp = -1): void {
+    const e = this.touch(pid, epoch);
+    e.lastTimestamp = timestamp;
+    const lastSeq = (baseSeq + count - 1) | 0;
+    e.lastSeq = lastSeq;
+    e.batches.push({ firstSeq: baseSeq, lastSeq, baseOffset, offsetDelta, timestamp });
+    if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
+  }
+
+  /**
+   * `pid`'s entry made most recently used, a new one (keeping its coordinator epoch) when it has none or another
+   * epoch; the least recently used producer not in a transaction goes when the table is full.
+   */
+  private touch(pid: bigint, epoch: number): ProducerEntry {
     let e = this.producers.get(pid);
     if (e === undefined || epoch !== e.epoch) {
-      e = { epoch, lastSeq: -1, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1 };
-      if (this.producers.size >= MAX_PRODUCERS_PER_PARTITION) {
+      e = { epoch, lastSeq: -1, batches: [], coordinatorEpoch: e?.coordinatorEpoch ?? -1, lastTimestamp: e?.lastTimestamp ?? -1 };
+      if (!this.producers.has(pid) && this.producers.size >= MAX_PRODUCERS_PER_PARTITION) {
         // The least recently used producer goes, unless it is in a transaction (its state is needed for the LSO).
         for (const oldest of this.producers.keys()) {
           if (this.ongoingTxns.has(oldest)) continue;
@@ -175,29 +193,27 @@ export class ProducerStateTable {
           break;
         }
       }
-    } else {
-      this.producers.delete(pid); // re-insert to keep Map order = recency
     }
+    this.producers.delete(pid); // re-insert to keep Map order = recency
     this.producers.set(pid, e);
-    const lastSeq = (baseSeq + count - 1) | 0;
-    e.lastSeq = lastSeq;
-    e.batches.push({ firstSeq: baseSeq, lastSeq, baseOffset, offsetDelta, timestamp });
-    if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
+    return e;
   }
 
-  /** The last batch of every producer, for a snapshot. */
+  /**
+   * Every producer with state here, for a snapshot and DescribeProducers: its last batch, or none (lastSequence and
+   * lastOffset -1) when only markers of its current epoch came here, as Kafka keeps such producers.
+   */
   entries(): ProducerSnapshotEntry[] {
     const out: ProducerSnapshotEntry[] = [];
     for (const [producerId, e] of this.producers) {
       const last = e.batches[e.batches.length - 1];
-      if (last === undefined) continue;
       out.push({
         producerId,
         epoch: e.epoch,
-        lastSequence: last.lastSeq,
-        lastOffset: last.baseOffset + BigInt(last.offsetDelta),
-        offsetDelta: last.offsetDelta,
-        timestamp: last.timestamp,
+        lastSequence: last === undefined ? -1 : last.lastSeq,
+        lastOffset: last === undefined ? -1n : last.baseOffset + BigInt(last.offsetDelta),
+        offsetDelta: last === undefined ? 0 : last.offsetDelta,
+        timestamp: e.lastTimestamp,
         currentTxnFirstOffset: this.ongoingTxns.get(producerId) ?? -1n,
         coordinatorEpoch: e.coordinatorEpoch,
       });
@@ -212,7 +228,9 @@ export class ProducerStateTable {
     for (const s of entries) {
       const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
       const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
-      this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastSequence, batches: [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }], coordinatorEpoch: s.coordinatorEpoch ?? -1 });
+      // lastOffset -1: a producer known here by its markers only
+      const batches = s.lastOffset < 0n ? [] : [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }];
+      this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastOffset < 0n ? -1 : s.lastSequence, batches, coordinatorEpoch: s.coordinatorEpoch ?? -1, lastTimestamp: s.timestamp });
       const first = s.currentTxnFirstOffset ?? -1n;
       if (first >= 0n) txns.push({ pid: s.producerId, first });
     }
@@ -245,19 +263,19 @@ export class ProducerStateTable {
    * A COMMIT/ABORT marker of `pid` at `epoch` was written: ends its ongoing transaction and returns that
    * transaction's first offset here (null when it wrote nothing here). A marker with a newer epoch (the coordinator
    * fenced the producer or bumped its epoch) makes that epoch current, so older batches are refused and the new
-   * epoch starts at sequence 0. The marker's `coordinatorEpoch` is remembered for {@link markerProblem}.
+   * epoch starts at sequence 0. The marker's `coordinatorEpoch` is remembered for {@link markerProblem}, its
+   * `timestamp` as the producer's last. A producer that never wrote here gets an entry all the same (Kafka's
+   * ProducerStateEntry.update): DescribeProducers lists it, and its later batches start at sequence 0.
    */
-  completeTxn(pid: bigint, epoch: number, coordinatorEpoch = -1): bigint | null {
+  completeTxn(pid: bigint, epoch: number, coordinatorEpoch = -1, timestamp = -1): bigint | null {
     this.joining.delete(pid); // the transaction is over: what waited to join it is refused or retried in the next
     const first = this.ongoingTxns.get(pid);
     this.ongoingTxns.delete(pid);
-    const e = this.producers.get(pid);
-    if (e !== undefined && epoch > e.epoch) {
-      e.epoch = epoch;
-      e.lastSeq = -1;
-      e.batches = [];
-    }
-    if (e !== undefined && coordinatorEpoch > e.coordinatorEpoch) e.coordinatorEpoch = coordinatorEpoch;
+    const known = this.producers.get(pid);
+    // an older marker epoch than the producer's (a zombie coordinator's) leaves the epoch as it is
+    const e = this.touch(pid, known !== undefined && epoch < known.epoch ? known.epoch : epoch);
+    if (coordinatorEpoch > e.coordinatorEpoch) e.coordinatorEpoch = coordinatorEpoch;
+    e.lastTimestamp = timestamp;
     return first ?? null;
   }
 

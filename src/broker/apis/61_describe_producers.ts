@@ -1,9 +1,10 @@
 /**
  * DescribeProducers (key 61), version 0 (flexible): the active idempotent and transactional producers of each named
  * partition (id, epoch, last sequence, last timestamp, first offset of the ongoing transaction or -1), as
- * `kafka-transactions describe-producers` and `find-hanging` read them. UNKNOWN_TOPIC_OR_PARTITION for a partition
- * this broker does not have. The coordinator epoch of the producer's last transaction marker is not kept per
- * producer, so it is reported as -1.
+ * `kafka-transactions describe-producers` and `find-hanging` read them, with the coordinator epoch of the producer's
+ * last transaction marker here (-1: none); a producer known here only by its markers is listed with last sequence -1
+ * and the last marker's timestamp, as Kafka lists it. UNKNOWN_TOPIC_OR_PARTITION for a partition this broker does
+ * not have.
  */
 import type { DescribeProducersRequest, DescribeProducersResponse } from "../../protocol/generated/61_describe_producers.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -33,7 +34,7 @@ export function describeProducersHandler(b: Pick<Broker, "partition">): ApiHandl
                 producerEpoch: e.epoch,
                 lastSequence: e.lastSequence,
                 lastTimestamp: BigInt(e.timestamp),
-                coordinatorEpoch: -1,
+                coordinatorEpoch: e.coordinatorEpoch ?? -1,
                 currentTxnStartOffset: e.currentTxnFirstOffset ?? -1n,
               })),
             };
