@@ -1402,7 +1402,9 @@ export class GroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         metadata: stable && protocol !== null ? safeMetadata(m, protocol) : EMPTY_BYTES,
-        assignment: stable ? m.assignment : EMPTY_BYTES,
+        // Kafka describes a member outside Stable without metadata but with the assignment it holds (emptied when
+        // a rebalance starts from CompletingRebalance): ClassicGroupMember.describeNoMetadata.
+        assignment: m.assignment,
       })),
     };
   }
