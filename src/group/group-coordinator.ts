@@ -635,7 +635,9 @@ export class GroupCoordinator {
   }
 
   private maybeCompleteJoinElseSchedule(g: ClassicGroup): void {
-    if (g.hasAllMembersJoined()) this.completeJoinPhase(g);
+    // No member left (only MEMBER_ID_REQUIRED ones pending): the rebalance timeout of no members is 0, and Kafka's
+    // group is Empty at once; a 0 ms timer would let the next JoinGroup into the old generation first.
+    if (g.hasAllMembersJoined() || g.isEmpty) this.completeJoinPhase(g);
     else this.setJoinTimer(g, g.rebalanceTimeoutMs(), () => this.completeJoinPhase(g));
   }
 

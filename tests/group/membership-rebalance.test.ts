@@ -115,6 +115,22 @@ test("DescribeGroups shows the assignment members keep while a rebalance runs, a
   assert.deepEqual(completing.members.find((m) => m.memberId === A)!.assignment, aA);
 });
 
+test("the last member leaving while a MEMBER_ID_REQUIRED member is pending empties the group at once, as Kafka does", async () => {
+  // Found by tests/oracle/classic-groups-random-match-kafka: a JoinGroup right after the leave got generation 2
+  // (the old generation's rebalance) where Kafka answers 3 (the group was Empty at generation 2 already).
+  const h = harness();
+  const pending = await h.coord.joinGroup(joinInput("g"));
+  assert.equal(pending.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  const a = track(h.coord.joinGroup(joinInput("g", { requireKnownMemberId: false })));
+  await advance(h, 0);
+  assert.equal(a.value!.generationId, 1);
+  h.coord.leaveGroup("g", [{ memberId: a.value!.memberId, groupInstanceId: null, reason: null }]);
+  assert.equal(h.coord.groupState("g"), "Empty", "no timer needed to empty the group");
+  const s = track(h.coord.joinGroup(joinInput("g", { groupInstanceId: "static" })));
+  await advance(h, 0);
+  assert.equal(s.value!.generationId, 3);
+});
+
 test("stale generations, unknown members and unknown groups get Kafka's error codes", async () => {
   const h = harness();
   const a = await joinDynamic(h, "g");

@@ -22,11 +22,6 @@
  *
  * Manual for now (GROUP_ORACLE=1; GROUP_ORACLE_RUNS, GROUP_ORACLE_OPS='[...]' replays one sequence,
  * GROUP_ORACLE_TRACE=1 prints both traces). Open, not yet diagnosed:
- * - with a pending member id (MEMBER_ID_REQUIRED, never rejoined) in the group, the last member leaving in
- *   CompletingRebalance and a static member joining the then Empty group: Kafka answers generation 3, Runnel 2.
- *   Replays with GROUP_ORACLE_OPS='[{"k":"join","m":0,"v":6,"proto":1,"bogus":false},
- *   {"k":"join","m":1,"v":1,"proto":0,"bogus":false},{"k":"leave","ms":[1],"v":13},
- *   {"k":"join","m":2,"v":18,"proto":0,"bogus":false}]'.
  * - Kafka answered a pending member id rejoining after an initial rebalance differently from run to run (once
  *   UNKNOWN_MEMBER_ID, once a join), so some sequences are not reproducible yet.
  */
