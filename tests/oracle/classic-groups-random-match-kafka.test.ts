@@ -144,8 +144,17 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
   };
   /** Ops whose SyncGroup was still held when its member left (see INTENTIONAL_DIFFERENCES). */
   const syncHeldAtLeave = new Set<number>();
-  const noteLeaving = (ms: SimMember[]) => {
-    for (const m of ms) if (m.sync && !m.sync.done) syncHeldAtLeave.add(m.syncOp);
+  /** Connections given up with a SyncGroup Kafka will never answer (closed at the end). */
+  const abandoned: RawClient[] = [];
+  const noteLeaving = async (ms: SimMember[]) => {
+    for (const m of ms) {
+      if (!m.sync || m.sync.done) continue;
+      syncHeldAtLeave.add(m.syncOp);
+      // Kafka keeps that connection muted while the request is unanswered: the member goes on on a new one.
+      abandoned.push(m.conn);
+      m.conn = await open();
+      m.sync = null;
+    }
   };
   /** The leader of the last generation, by name (null while the group has none). */
   let lastLeader: string | null = null;
@@ -237,7 +246,7 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
         }
         case "leave": {
           const v = pick(13, op.v, op.ms.length > 1 || op.ms.includes(STATIC_MEMBER) ? 3 : 0);
-          noteLeaving(v < 3 ? [members[op.ms[0]]] : op.ms.map((x) => members[x]));
+          await noteLeaving(v < 3 ? [members[op.ms[0]]] : op.ms.map((x) => members[x]));
           const r = await admin.request(13, v, v < 3 ? { groupId: group, memberId: members[op.ms[0]].id } : { groupId: group, members: op.ms.map((x) => ({ memberId: members[x].id, groupInstanceId: x === STATIC_MEMBER ? `static-${x}` : null, reason: null })) });
           out[i] = (r);
           for (const x of op.ms) if (r.errorCode === 0 && (v < 3 || r.members.find((y: any) => y.memberId === members[x].id)?.errorCode === 0)) members[x].id = "";
@@ -280,7 +289,7 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
     }
     // Everyone leaves; what is still held is answered.
     const left = members.map((m, x) => ({ memberId: m.id, groupInstanceId: x === STATIC_MEMBER ? `static-${x}` : null, reason: null })).filter((x) => x.memberId !== "");
-    noteLeaving(members.filter((m) => m.id !== ""));
+    await noteLeaving(members.filter((m) => m.id !== ""));
     if (left.length > 0) out.push((await admin.request(13, pick(13, 99), { groupId: group, members: left })));
     const held = members.flatMap((m) => [m.join, m.sync]).filter((p): p is Pending => p !== null);
     // What is still held then stays unanswered in the comparison ("held"): Kafka would answer it at its timeout.
@@ -296,7 +305,7 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
     return { answers, leaderFromHashOrder };
   } finally {
     admin.close();
-    for (const m of members) m.conn.close();
+    for (const c of [...members.map((m) => m.conn), ...abandoned]) c.close();
   }
 }
 
