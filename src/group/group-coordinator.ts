@@ -635,7 +635,9 @@ export class GroupCoordinator {
   }
 
   private maybeCompleteJoinElseSchedule(g: ClassicGroup): void {
-    if (g.hasAllMembersJoined()) this.completeJoinPhase(g);
+    // No member left (only MEMBER_ID_REQUIRED ones pending): the rebalance timeout of no members is 0, and Kafka's
+    // group is Empty at once; a 0 ms timer would let the next JoinGroup into the old generation first.
+    if (g.hasAllMembersJoined() || g.isEmpty) this.completeJoinPhase(g);
     else this.setJoinTimer(g, g.rebalanceTimeoutMs(), () => this.completeJoinPhase(g));
   }
 
@@ -1402,7 +1404,9 @@ export class GroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         metadata: stable && protocol !== null ? safeMetadata(m, protocol) : EMPTY_BYTES,
-        assignment: stable ? m.assignment : EMPTY_BYTES,
+        // Kafka describes a member outside Stable without metadata but with the assignment it holds (emptied when
+        // a rebalance starts from CompletingRebalance): ClassicGroupMember.describeNoMetadata.
+        assignment: m.assignment,
       })),
     };
   }

@@ -92,6 +92,45 @@ test("a second member triggers a rebalance; followers wait for the leader's Sync
   assert.equal(h.coord.groupState("g"), "Stable");
 });
 
+test("DescribeGroups shows the assignment members keep while a rebalance runs, as Kafka does", async () => {
+  // Found by tests/oracle/classic-groups-random-match-kafka: Kafka describes members outside Stable without their
+  // metadata but with the assignment they hold (ClassicGroupMember.describeNoMetadata); it is emptied only when a
+  // rebalance starts from CompletingRebalance.
+  const h = harness();
+  const a = await joinDynamic(h, "g");
+  await advance(h, 0);
+  const A = a.memberId;
+  const aA = assignment([{ topic: "t", partitions: [0, 1] }]);
+  await h.coord.syncGroup({ groupId: "g", generationId: 1, memberId: A, groupInstanceId: null, protocolType: null, protocolName: null, assignments: [{ memberId: A, assignment: aA }] });
+  const b = await joinDynamic(h, "g");
+  const held = h.coord.describeGroup("g");
+  assert.equal(held.state, "PreparingRebalance");
+  assert.deepEqual(held.members.find((m) => m.memberId === A)!.assignment, aA);
+  assert.deepEqual(held.members.find((m) => m.memberId === A)!.metadata, new Uint8Array(0), "no metadata outside Stable");
+  assert.deepEqual(held.members.find((m) => m.memberId === b.memberId)!.assignment, new Uint8Array(0));
+  track(h.coord.joinGroup(joinInput("g", { memberId: A })));
+  await flush();
+  const completing = h.coord.describeGroup("g");
+  assert.equal(completing.state, "CompletingRebalance");
+  assert.deepEqual(completing.members.find((m) => m.memberId === A)!.assignment, aA);
+});
+
+test("the last member leaving while a MEMBER_ID_REQUIRED member is pending empties the group at once, as Kafka does", async () => {
+  // Found by tests/oracle/classic-groups-random-match-kafka: a JoinGroup right after the leave got generation 2
+  // (the old generation's rebalance) where Kafka answers 3 (the group was Empty at generation 2 already).
+  const h = harness();
+  const pending = await h.coord.joinGroup(joinInput("g"));
+  assert.equal(pending.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+  const a = track(h.coord.joinGroup(joinInput("g", { requireKnownMemberId: false })));
+  await advance(h, 0);
+  assert.equal(a.value!.generationId, 1);
+  h.coord.leaveGroup("g", [{ memberId: a.value!.memberId, groupInstanceId: null, reason: null }]);
+  assert.equal(h.coord.groupState("g"), "Empty", "no timer needed to empty the group");
+  const s = track(h.coord.joinGroup(joinInput("g", { groupInstanceId: "static" })));
+  await advance(h, 0);
+  assert.equal(s.value!.generationId, 3);
+});
+
 test("stale generations, unknown members and unknown groups get Kafka's error codes", async () => {
   const h = harness();
   const a = await joinDynamic(h, "g");
