@@ -9,6 +9,18 @@ import assert from "node:assert/strict";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { assigned, consumerHarness, hb, owned } from "./consumer-group-harness.ts";
 
+/** A group where B joined A (epoch 3) and A, at epoch 2, was told to keep three partitions and revoke the rest. */
+async function revoking() {
+  const h = consumerHarness();
+  const tid = h.topics.topic("t")!.idHex;
+  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
+  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
+  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: [0, 1, 2, 3, 4, 5] }) }));
+  const kept = assigned(a)![tid];
+  assert.equal(kept.length, 3);
+  return { h, tid, kept };
+}
+
 test("the group epoch: a new group's first member joins at 1 (no topics) or 2; later a change bumps once, an empty subscription not at all", async () => {
   const h = consumerHarness({ t: 6, u: 3 });
   const empty = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: [] }));
@@ -41,13 +53,7 @@ test("the last member leaving moves the assignment epoch to the new group epoch"
 });
 
 test("partitions a member was revoking are listed by describe until released, and given back at once when the target returns them", async () => {
-  const h = consumerHarness();
-  const tid = h.topics.topic("t")!.idHex;
-  await h.coord.consumerGroupHeartbeat(hb("g", "A"));
-  await h.coord.consumerGroupHeartbeat(hb("g", "B"));
-  const a = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: [0, 1, 2, 3, 4, 5] }) }));
-  const kept = assigned(a)![tid];
-  assert.equal(kept.length, 3);
+  const { h, tid, kept } = await revoking();
   const held = h.coord.describeConsumerGroup("g").members.find((m) => m.memberId === "A")!;
   assert.deepEqual(held.assignment.topicPartitions.flatMap((t) => t.partitions).sort(), [0, 1, 2, 3, 4, 5], "still revoking three");
   await h.coord.consumerGroupHeartbeat(hb("g", "B", { memberEpoch: -1 }));
@@ -56,4 +62,16 @@ test("partitions a member was revoking are listed by describe until released, an
   assert.equal(back.memberEpoch, 4);
   assert.deepEqual(assigned(back), { [tid]: [0, 1, 2, 3, 4, 5] });
   assert.equal(h.coord.groupState("g"), "Stable");
+});
+
+test("a member that released its revoked partitions but must revoke more under a newer target keeps its epoch", async () => {
+  const { h, tid, kept } = await revoking();
+  const c = await h.coord.consumerGroupHeartbeat(hb("g", "C"));
+  assert.equal(c.memberEpoch, 4);
+  // A releases the three, but the epoch-4 target leaves it two: it revokes one more, still at epoch 2.
+  const again = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: kept }) }));
+  assert.equal(again.memberEpoch, 2);
+  assert.equal(assigned(again)![tid].length, 2);
+  const done = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: assigned(again)![tid] }) }));
+  assert.equal(done.memberEpoch, 4);
 });
