@@ -206,8 +206,6 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/consumer-groups-match-kafka.test.ts",
   "tests/oracle/groups-transactions-match-kafka.test.ts",
   "tests/oracle/classic-groups-random-match-kafka.test.ts",
-  // random KIP-848 consumer group sequences vs Kafka (30 runs, ~15 s with Kafka's start)
-  "tests/oracle/consumer-groups-random-match-kafka.test.ts",
   "tests/oracle/produce-fetch-match-kafka.test.ts",
   // random transaction/idempotence sequences vs Kafka (60 runs, ~20 s after Kafka starts)
   "tests/oracle/transactions-random-match-kafka.test.ts",
