@@ -314,6 +314,10 @@ export class ConsumerGroupCoordinator {
       const existingId = g.staticMembers.get(req.instanceId);
       const existing = existingId === undefined ? undefined : g.members.get(existingId);
       if (req.memberEpoch === 0) {
+        // Kafka 4.4 refuses an epoch-0 join of an instance still held (not left with -2), even under its own id.
+        if (existing !== undefined && existing.memberId === memberId && existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH && classic === null) {
+          throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${req.instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`);
+        }
         if (existing === undefined || existing.memberId === memberId) {
           member = existing ?? g.members.get(memberId) ?? newMember(memberId);
           isNew = !g.members.has(member.memberId);
@@ -347,7 +351,9 @@ export class ConsumerGroupCoordinator {
     updated.clientId = req.clientId;
     updated.clientHost = req.clientHost;
     updated.classic = classic;
-    let bump = isNew && replaced === null;
+    // As Kafka 4.4 answers: a new group's first member bumps; later only a changed subscription does, so a new
+    // member that subscribes to nothing joins an existing group at its current epoch.
+    let bump = isNew && replaced === null && g.groupEpoch === 0;
     if (isNew || metadataChanged(member, updated)) {
       records.push({ key: encodeConsumerGroupMemberKey(T.MEMBER_METADATA, groupId, memberId), value: encodeMemberMetadataValue(updated) });
       if (!sameStrings(member.subscribedTopicNames, updated.subscribedTopicNames) || member.subscribedTopicRegex !== updated.subscribedTopicRegex) bump = true;
@@ -360,13 +366,15 @@ export class ConsumerGroupCoordinator {
     let groupEpoch = g.groupEpoch;
     const version = this.metadata.version();
     let subscription = g.subscriptionMetadata;
-    // As Kafka 4.4 does, a subscription change and a change of the subscribed topics' metadata each bump the epoch.
+    // As Kafka 4.4 answers (tests/oracle/consumer-groups-random-match-kafka): a heartbeat that changes the
+    // subscription or the subscribed topics' metadata bumps the epoch once, and twice in a new group (its first
+    // member joins at epoch 1, or 2 when it subscribes to existing topics).
     let bumps = bump ? 1 : 0;
     if (bump || g.metadataVersion !== version) {
       subscription = this.subscribedTopics(members.values(), g);
       if (!sameSubscription(subscription, g.subscriptionMetadata)) {
         records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
-        bumps++;
+        bumps = g.groupEpoch === 0 ? bumps + 1 : 1;
       }
     }
     if (bumps > 0) {
@@ -396,6 +404,12 @@ export class ConsumerGroupCoordinator {
     let reconciled = reconcileMember(updated, targetEpoch, target, owned, epochOf);
     // A member whose request already shows the revoked partitions released moves on at once.
     if (reconciled.state === MemberState.UNREVOKED_PARTITIONS && reconciled !== updated) reconciled = reconcileMember(reconciled, targetEpoch, target, owned, epochOf);
+    else if (updated.state === MemberState.UNREVOKED_PARTITIONS && reconciled.state !== MemberState.UNREVOKED_PARTITIONS) {
+      // It released what it was revoking: those partitions are free to it again (Kafka 4.4 gives them back in
+      // this answer when the new target returns them).
+      const own = (t: string, p: number): number => (updated.pendingRevocation.get(t)?.has(p) ? -1 : epochOf(t, p));
+      reconciled = reconcileMember(updated, targetEpoch, target, owned, own);
+    }
     if (reconciled !== updated) {
       // KIP-1251: a partition kept keeps the epoch it was assigned at; a new one is assigned at the new member epoch.
       const epochs: AssignmentEpochs = new Map();
@@ -500,6 +514,8 @@ export class ConsumerGroupCoordinator {
       records.push({ key: encodeConsumerGroupKey(T.PARTITION_METADATA, g.groupId), value: encodePartitionMetadataValue([...subscription.values()]) });
     }
     records.push({ key: encodeConsumerGroupKey(T.GROUP_METADATA, g.groupId), value: encodeGroupEpochValue(g.groupEpoch + 1) });
+    // As Kafka 4.4: when the last member goes, the (empty) target assignment moves to the new group epoch.
+    if (rest.length === 0) records.push({ key: encodeConsumerGroupKey(T.TARGET_ASSIGNMENT_METADATA, g.groupId), value: encodeTargetAssignmentMetadataValue(g.groupEpoch + 1) });
     return records;
   }
 
@@ -1101,7 +1117,8 @@ export class ConsumerGroupCoordinator {
         clientHost: m.clientHost,
         subscribedTopicNames: m.subscribedTopicNames,
         subscribedTopicRegex: m.subscribedTopicRegex ?? "",
-        assignment: { topicPartitions: this.describedPartitions(m.assigned) },
+        // As Kafka 4.4 describes it: what the member holds, including partitions it is still revoking.
+        assignment: { topicPartitions: this.describedPartitions(heldPartitions(m)) },
         targetAssignment: { topicPartitions: this.describedPartitions(g.targetOf(m.memberId)) },
         memberType: m.classic !== null ? MEMBER_TYPE_CLASSIC : MEMBER_TYPE_CONSUMER,
       })),
@@ -1234,4 +1251,17 @@ function isSubset(owned: OwnedPartitions, assigned: TopicPartitionsById): boolea
     for (const p of t.partitions) if (!s.has(p)) return false;
   }
   return true;
+}
+
+/** A member's assigned partitions plus those it is still revoking (what it holds). */
+function heldPartitions(m: ModernMember): TopicPartitionsById {
+  if (m.pendingRevocation.size === 0) return m.assigned;
+  const out: TopicPartitionsById = new Map();
+  for (const [t, s] of m.assigned) out.set(t, new Set(s));
+  for (const [t, s] of m.pendingRevocation) {
+    const held = out.get(t) ?? new Set<number>();
+    for (const p of s) held.add(p);
+    out.set(t, held);
+  }
+  return out;
 }

@@ -30,7 +30,9 @@ export function reconcileMember(
       return member;
     case MemberState.UNREVOKED_PARTITIONS:
       if (ownsRevokedPartitions(member.pendingRevocation, owned)) return member;
-      return nextAssignment(member, Math.min(member.memberEpoch + 1, targetEpoch), targetEpoch, target, partitionEpoch);
+      // Kafka 4.4 keeps the member's epoch while a newer target makes it revoke again (it moves to the target
+      // epoch once nothing is left to revoke).
+      return nextAssignment(member, member.memberEpoch, targetEpoch, target, partitionEpoch);
     case MemberState.UNRELEASED_PARTITIONS:
       return nextAssignment(member, member.memberEpoch, targetEpoch, target, partitionEpoch);
     default:

@@ -86,6 +86,11 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
     path: /^\[\]\.syncHeldWhenItsMemberLeft(\.|$)/,
     reason: "a SyncGroup held in CompletingRebalance whose member then leaves (LeaveGroup): Kafka drops the member without ever answering it (the client waits until its request timeout); Runnel answers it at once with UNKNOWN_MEMBER_ID",
   },
+  {
+    api: "RandomConsumerGroups",
+    path: /^\[\]\.targetCoversSubscribedOnce$/,
+    reason: "Kafka 4.4 side, not Runnel's choice: replaying one sequence, Kafka's ConsumerGroupDescribe now and then (about 1 in 4 replays of the one sequence found, 1 in ~100 random runs) lists empty target assignments for every member right after a static member with no subscription joined a group at the same epoch; Runnel's target always covers the subscribed partitions once, which the test asserts on its own",
+  },
   { api: "ApiVersions", path: /^apiKeys$/, reason: "Runnel serves a subset of Kafka's APIs (no KRaft, ACL admin, share groups, quotas); the scenario checks that every API Runnel serves is within Kafka's ranges instead" },
   {
     api: "Transactions random",
