@@ -221,7 +221,8 @@ function parseValue(key: LogConfigKey, raw: string): { value: ParsedValue } | { 
           if (!key.oneOf.includes(item)) return { error: invalid(key, raw, `Invalid value ${item}; must be one of [${key.oneOf.join(", ")}]`) };
         }
         if (items.length === 0) return { error: invalid(key, raw, "Empty list is not allowed") };
-        return { value: [...new Set(items)] as CleanupPolicy[] };
+        // duplicates kept, as Kafka's list parser does (the value is described back as given, e.g. "compact,compact")
+        return { value: items as CleanupPolicy[] };
       }
       if (key.replicaList && !(items.length === 1 && items[0] === "*") && !items.every((i) => /^\d+:\d+$/.test(i))) {
         return { error: invalid(key, raw, `${key.name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`) };

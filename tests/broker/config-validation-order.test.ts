@@ -52,3 +52,17 @@ test("DescribeConfigs with an empty key list describes every config, as with nul
     await b.stop();
   }
 });
+
+test("a list config is described as given, duplicates kept (cleanup.policy=compact,compact)", async () => {
+  const b = await startTestBroker({ "node.id": "1" });
+  const c = await RawClient.connect(b.port);
+  try {
+    const r = await c.request(19, 5, { topics: [{ name: "dups", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact,compact" }] }], timeoutMs: 1000, validateOnly: false });
+    assert.equal(r.topics[0].configs.find((x: any) => x.name === "cleanup.policy").value, "compact,compact");
+    const d = await c.request(32, 4, { resources: [{ resourceType: TOPIC, resourceName: "dups", configurationKeys: ["cleanup.policy"] }], includeSynonyms: false, includeDocumentation: false });
+    assert.equal(d.results[0].configs[0].value, "compact,compact");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
