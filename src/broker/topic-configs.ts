@@ -195,7 +195,8 @@ export async function alterTopicConfigs(
       case AlterConfigOp.SUBTRACT: {
         if (key!.type !== "list") throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config ${c.name} is not a list; APPEND/SUBTRACT need a list`);
         const current = (overrides[c.name] ?? logConfigValueString(topic?.config ?? b.defaultLogConfig, c.name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-        const items = (c.value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+        // APPEND keeps empty items ("" or "a,,b"): Kafka appends them and then refuses the invalid list
+        const items = (c.value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "" || c.op === AlterConfigOp.APPEND);
         const next = c.op === AlterConfigOp.APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i));
         overrides[c.name] = next.join(",");
         break;

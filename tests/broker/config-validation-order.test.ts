@@ -25,6 +25,7 @@ test("configs are validated before the topic's existence and the partition count
     assert.equal(await inc("missing", [{ name: "retention.ms", configOperation: SET, value: "1000" }]), UNKNOWN_TOPIC_OR_PARTITION, "a good value, missing topic");
     assert.equal(await legacy("missing", [{ name: "max.message.bytes", value: "-5" }]), INVALID_CONFIG, "legacy AlterConfigs, a bad value, missing topic");
     assert.equal(await inc("missing", [{ name: "no.such.config", configOperation: DELETE, value: null }]), UNKNOWN_TOPIC_OR_PARTITION, "DELETE of an unknown key, missing topic");
+    assert.equal(await inc("missing", [{ name: "cleanup.policy", configOperation: 2, value: "" }]), INVALID_CONFIG, "APPEND of an empty item");
     await c.request(19, 5, { topics: [{ name: "here", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000, validateOnly: false });
     assert.equal(await inc("here", [{ name: "no.such.config", configOperation: DELETE, value: null }]), 0, "DELETE of an unknown key, existing topic");
     const created = await c.request(19, 5, { topics: [{ name: "zero", numPartitions: 0, replicationFactor: 1, assignments: [], configs: [{ name: "segment.bytes", value: "big" }] }], timeoutMs: 1000, validateOnly: true });
@@ -53,14 +54,28 @@ test("DescribeConfigs with an empty key list describes every config, as with nul
   }
 });
 
-test("a list config is described as given, duplicates kept (cleanup.policy=compact,compact)", async () => {
+test("CreateTopics reports a given config as given (compact,compact); DescribeConfigs the parsed list (compact)", async () => {
   const b = await startTestBroker({ "node.id": "1" });
   const c = await RawClient.connect(b.port);
   try {
     const r = await c.request(19, 5, { topics: [{ name: "dups", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "compact,compact" }] }], timeoutMs: 1000, validateOnly: false });
     assert.equal(r.topics[0].configs.find((x: any) => x.name === "cleanup.policy").value, "compact,compact");
     const d = await c.request(32, 4, { resources: [{ resourceType: TOPIC, resourceName: "dups", configurationKeys: ["cleanup.policy"] }], includeSynonyms: false, includeDocumentation: false });
-    assert.equal(d.results[0].configs[0].value, "compact,compact");
+    assert.equal(d.results[0].configs[0].value, "compact");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("an empty cleanup.policy is accepted (Kafka 4.4: no cleanup, segments kept) and described as empty", async () => {
+  const b = await startTestBroker({ "node.id": "1" });
+  const c = await RawClient.connect(b.port);
+  try {
+    const r = await c.request(19, 5, { topics: [{ name: "keep", numPartitions: 1, replicationFactor: 1, assignments: [], configs: [{ name: "cleanup.policy", value: "" }] }], timeoutMs: 1000, validateOnly: false });
+    assert.equal(r.topics[0].errorCode, 0, r.topics[0].errorMessage);
+    const d = await c.request(32, 4, { resources: [{ resourceType: TOPIC, resourceName: "keep", configurationKeys: ["cleanup.policy"] }], includeSynonyms: false, includeDocumentation: false });
+    assert.equal(d.results[0].configs[0].value, "");
   } finally {
     c.close();
     await b.stop();
