@@ -877,6 +877,9 @@ export class Broker {
     const problem = topicNameProblem(name);
     if (problem) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
     this.checkNameFree(name);
+    // the configs before the counts, as Kafka's controller validates them
+    const parsed = parseLogConfig(configs, this.defaultLogConfig);
+    if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (partitions === -1) partitions = this.config.num("num.partitions");
     if (replicationFactor === -1) replicationFactor = this.config.num("default.replication.factor");
     if (partitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
@@ -886,8 +889,6 @@ export class Broker {
     if (replicationFactor > registered) {
       throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${registered} broker(s) are registered.`);
     }
-    const parsed = parseLogConfig(configs, this.defaultLogConfig);
-    if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
     if (validateOnly) return null;
     const cluster = this.cluster;
     if (cluster !== null) {

@@ -166,19 +166,23 @@ export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as co
 
 /**
  * Applies config changes to a topic. `replace` = AlterConfigs semantics (the given set replaces all overrides);
- * otherwise incremental operations. Validates everything before changing anything.
+ * otherwise incremental operations. Validates everything before changing anything. A topic that does not exist
+ * (`topic` undefined, `name` asked) is refused with UNKNOWN_TOPIC_OR_PARTITION only once the changes are valid, as
+ * Kafka's controller validates the configs before it checks that the resource exists.
  */
 export async function alterTopicConfigs(
   b: Broker,
-  topic: Topic,
+  topic: Topic | undefined,
   changes: readonly { name: string; op: number; value: string | null }[],
   replace: boolean,
   validateOnly: boolean,
+  name = topic?.name ?? "",
 ): Promise<void> {
-  const overrides: Record<string, string> = replace ? {} : { ...topic.overrides };
+  const overrides: Record<string, string> = replace || topic === undefined ? {} : { ...topic.overrides };
   for (const c of changes) {
     const key = logConfigKey(c.name);
-    if (key === undefined) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
+    // DELETE of an unknown key leaves nothing unknown behind: Kafka validates the resulting configs, so it passes
+    if (key === undefined && c.op !== AlterConfigOp.DELETE) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${c.name}`);
     switch (c.op) {
       case AlterConfigOp.SET:
         if (c.value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Null value not supported for ${c.name}`);
@@ -189,9 +193,10 @@ export async function alterTopicConfigs(
         break;
       case AlterConfigOp.APPEND:
       case AlterConfigOp.SUBTRACT: {
-        if (key.type !== "list") throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config ${c.name} is not a list; APPEND/SUBTRACT need a list`);
-        const current = (overrides[c.name] ?? logConfigValueString(topic.config, c.name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-        const items = (c.value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+        if (key!.type !== "list") throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config ${c.name} is not a list; APPEND/SUBTRACT need a list`);
+        const current = (overrides[c.name] ?? logConfigValueString(topic?.config ?? b.defaultLogConfig, c.name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+        // APPEND keeps empty items ("" or "a,,b"): Kafka appends them and then refuses the invalid list
+        const items = (c.value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "" || c.op === AlterConfigOp.APPEND);
         const next = c.op === AlterConfigOp.APPEND ? [...current, ...items.filter((i) => !current.includes(i))] : current.filter((i) => !items.includes(i));
         overrides[c.name] = next.join(",");
         break;
@@ -202,6 +207,7 @@ export async function alterTopicConfigs(
   }
   const parsed = parseLogConfig(overrides, b.defaultLogConfig);
   if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
+  if (topic === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
   if (!validateOnly) await b.setTopicConfig(topic, overrides, parsed.config);
 }
 
@@ -240,9 +246,7 @@ export async function alterConfigResources(
     }
     try {
       if (r.resourceType === ConfigResourceType.TOPIC) {
-        const t = b.topicsByName.get(r.resourceName);
-        if (t === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${r.resourceName}' does not exist.`);
-        await alterTopicConfigs(b, t, r.changes, replace, validateOnly);
+        await alterTopicConfigs(b, b.topicsByName.get(r.resourceName), r.changes, replace, validateOnly, r.resourceName);
       } else if (r.resourceType === ConfigResourceType.BROKER) {
         await alterBrokerConfigs(b, r.resourceName, r.changes, replace, validateOnly);
       } else if (r.resourceType === ConfigResourceType.GROUP) {

@@ -141,7 +141,7 @@ export interface LogConfigKey {
 
 /** Every topic config key Runnel knows, in Kafka's alphabetical order. */
 export const LOG_CONFIG_KEYS: readonly LogConfigKey[] = [
-  { name: "cleanup.policy", field: "cleanupPolicy", type: "list", default: "delete", serverDefaultKey: "log.cleanup.policy", oneOf: ["compact", "delete"], doc: "delete removes old segments by retention.ms/retention.bytes; compact keeps the last record per key." },
+  { name: "cleanup.policy", field: "cleanupPolicy", type: "list", default: "delete", serverDefaultKey: "log.cleanup.policy", oneOf: ["compact", "delete"], doc: "delete removes old segments by retention.ms/retention.bytes; compact keeps the last record per key; an empty list keeps every segment." },
   { name: "compression.gzip.level", field: "compressionGzipLevel", type: "int", default: "-1", serverDefaultKey: "compression.gzip.level", min: -1, max: 9, doc: "Level for compression.type=gzip (-1 = codec default)." },
   { name: "compression.lz4.level", field: "compressionLz4Level", type: "int", default: "9", serverDefaultKey: "compression.lz4.level", min: 1, max: 17, doc: "Level for compression.type=lz4." },
   { name: "compression.type", field: "compressionType", type: "string", default: "producer", serverDefaultKey: "compression.type", oneOf: ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"], doc: "Codec for stored batches; producer keeps the codec the producer used." },
@@ -220,7 +220,7 @@ function parseValue(key: LogConfigKey, raw: string): { value: ParsedValue } | { 
         for (const item of items) {
           if (!key.oneOf.includes(item)) return { error: invalid(key, raw, `Invalid value ${item}; must be one of [${key.oneOf.join(", ")}]`) };
         }
-        if (items.length === 0) return { error: invalid(key, raw, "Empty list is not allowed") };
+        // an empty cleanup.policy is allowed (Kafka 4.4): no cleanup at all, segments kept indefinitely
         return { value: [...new Set(items)] as CleanupPolicy[] };
       }
       if (key.replicaList && !(items.length === 1 && items[0] === "*") && !items.every((i) => /^\d+:\d+$/.test(i))) {

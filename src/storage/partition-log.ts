@@ -515,13 +515,16 @@ export class PartitionLog {
 
   /**
    * Deletes whole segments by `retention.ms` (largest timestamp older than it) and then by `retention.bytes`
-   * (oldest first while the rest still meets it). Only segments below the high watermark go; if every segment
+   * (oldest first while the rest still meets it), where `cleanup.policy` includes delete. Only segments below the high watermark go; if every segment
    * goes, a new empty active segment is rolled at the log end first. Moves the log start offset.
    */
   enforceRetention(nowMs: number): RetentionResult {
     this.checkWritable();
     const result: RetentionResult = { deletedSegments: 0, deletedBytes: 0, logStartOffset: this.logStart };
-    const retentionMs = this.cfg.retentionMs;
+    // retention.ms and retention.bytes apply to "delete" policies only (Kafka: compact-only and empty policies keep
+    // every segment; the log start offset still deletes below it)
+    const deletes = this.cfg.cleanupPolicy.includes("delete");
+    const retentionMs = deletes ? this.cfg.retentionMs : -1;
     if (retentionMs >= 0) {
       let k = 0;
       while (k < this.segments.length && this.deletable(k)) {
@@ -534,7 +537,7 @@ export class PartitionLog {
       }
       this.addDeleted(result, this.deleteOldest(k, `retention.ms ${retentionMs}`), k);
     }
-    const retentionBytes = this.cfg.retentionBytes;
+    const retentionBytes = deletes ? this.cfg.retentionBytes : -1;
     if (retentionBytes >= 0) {
       let excess = this.size - retentionBytes;
       let k = 0;

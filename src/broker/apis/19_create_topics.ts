@@ -81,7 +81,8 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
             const parsed = topic ? null : parseLogConfig(configs, b.defaultLogConfig);
             const described = topic ?? (parsed?.ok ? { overrides: configs, config: parsed.config } : null);
             out.configs = described
-              ? describeTopicConfigs(b, described, null).map((e) => ({ name: e.name, value: e.value, readOnly: e.readOnly, configSource: e.configSource, isSensitive: false }))
+              ? // a config given in the request is reported as given (Kafka: the stored string, e.g. compact,compact)
+                describeTopicConfigs(b, described, null).map((e) => ({ name: e.name, value: configs[e.name] ?? e.value, readOnly: e.readOnly, configSource: e.configSource, isSensitive: false }))
               : [];
           }
         } catch (e) {

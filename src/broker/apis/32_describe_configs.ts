@@ -18,18 +18,20 @@ export function describeConfigsHandler(b: Broker): ApiHandler<DescribeConfigsReq
       const results = req.resources.map((r): DescribeConfigsResponseDescribeConfigsResult => {
         const base = { errorCode: ErrorCode.NONE, errorMessage: null as string | null, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] as DescribeConfigsResponseDescribeConfigsResult["configs"] };
         let entries: ConfigEntry[];
+        // an empty key list asks for every config, as null does (Kafka's ConfigHelper)
+        const keys = r.configurationKeys !== null && r.configurationKeys.length > 0 ? r.configurationKeys : null;
         if (r.resourceType === ConfigResourceType.TOPIC) {
           const t = b.topicsByName.get(r.resourceName);
           if (t === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic ${r.resourceName} does not exist` };
-          entries = describeTopicConfigs(b, t, r.configurationKeys);
+          entries = describeTopicConfigs(b, t, keys);
         } else if (r.resourceType === ConfigResourceType.BROKER) {
           if (r.resourceName !== "" && r.resourceName !== String(b.nodeId)) {
             return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unexpected broker id ${r.resourceName}` };
           }
-          entries = describeBrokerConfigs(b, r.resourceName, r.configurationKeys);
+          entries = describeBrokerConfigs(b, r.resourceName, keys);
         } else if (r.resourceType === ConfigResourceType.GROUP) {
           if (r.resourceName === "") return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "Default group resources are not allowed." };
-          entries = describeGroupConfigs(b, r.resourceName, r.configurationKeys);
+          entries = describeGroupConfigs(b, r.resourceName, keys);
         } else {
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unsupported resource type ${r.resourceType}` };
         }
