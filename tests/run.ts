@@ -205,8 +205,7 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/admin-apis-match-kafka.test.ts",
   "tests/oracle/consumer-groups-match-kafka.test.ts",
   "tests/oracle/groups-transactions-match-kafka.test.ts",
-  // (classic-groups-random-match-kafka is out of this pass for now: on 2 shards a held JoinGroup was still pending where
-  // Kafka had answered, in CI on 2026-12-06, seed -1162677151 path 2, not yet explained; it runs in the plain pass)
+  // (classic-groups-random-match-kafka is manual for now, GROUP_ORACLE=1: its harness races, see the file's comment)
   "tests/oracle/produce-fetch-match-kafka.test.ts",
   // random transaction/idempotence sequences vs Kafka (60 runs, ~20 s after Kafka starts)
   "tests/oracle/transactions-random-match-kafka.test.ts",

@@ -20,7 +20,14 @@
  * ids, so a run is compared only up to the first generation whose leader changed. A SyncGroup held when its member
  * leaves is listed in INTENTIONAL_DIFFERENCES (Kafka never answers it).
  *
- * Knobs: GROUP_ORACLE_RUNS (40), GROUP_ORACLE_OPS='[...]' replays one sequence, GROUP_ORACLE_TRACE=1 prints both
+ * Manual until its settle rule is fixed (GROUP_ORACLE=1 runs it): the harness decides from DescribeGroups, on another
+ * connection, whether a JoinGroup is still held, and that races with the join itself. The sequence of the CI failure
+ * of 2026-12-06 (sharded pass, seed -1162677151 path 2: join m0 and m1 at versions that answer MEMBER_ID_REQUIRED, a
+ * v0 leave of a member that never joined, m0 joins at v3 and then syncs), run 20 times, shows "busy" (the join not
+ * answered before the sync) on Kafka's side in some runs and on Runnel's in others, plain and with 2 shards, so it is
+ * the harness, not either broker.
+ *
+ * Knobs: GROUP_ORACLE=1, GROUP_ORACLE_RUNS (40), GROUP_ORACLE_OPS='[...]' replays one sequence, GROUP_ORACLE_TRACE=1 prints both
  * traces. Found: f5a0dc7 (describe assignment outside Stable), ac2b572 (group emptied at once when only pending
  * member ids remain).
  */
@@ -329,7 +336,7 @@ async function prepare(port: number): Promise<void> {
   }
 }
 
-const why = kafkaUnavailable();
+const why = process.env.GROUP_ORACLE ? kafkaUnavailable() : "manual (GROUP_ORACLE=1): the settle rule races, see the file's comment";
 test("random classic group sequences answer as Apache Kafka does", { skip: why ?? false, timeout: 600_000 }, async () => {
   let kafka: KafkaBroker | null = null;
   let runnel: TestBroker | null = null;
