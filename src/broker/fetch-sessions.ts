@@ -13,6 +13,8 @@
 import type { Clock } from "../platform/clock.ts";
 import { type RandomSource, systemRandom } from "../platform/random.ts";
 import { ErrorCode } from "../protocol/errors.ts";
+import type { FetchRequest } from "../protocol/generated/01_fetch.ts";
+import { uuidHex } from "../protocol/uuid.ts";
 
 /** One partition a session follows, with what was last sent for it. */
 export interface SessionPartition {
@@ -93,6 +95,17 @@ export interface FetchSessionFields {
   readonly forgotten: readonly { topicKey: string; partitions: readonly number[] }[];
   /** Whether a follower (a replica) sends the request. */
   readonly fromFollower: boolean;
+}
+
+/**
+ * The session fields of Fetch request `req` at version `v` (sessionless before v7), its forgotten partitions keyed
+ * by topic id (`useIds`, v13+) or name; `fromFollower`: a replica sends it. The broker's Fetch and a sharded node's
+ * front read them alike.
+ */
+export function fetchSessionFields(req: FetchRequest, v: number, useIds: boolean, fromFollower: boolean): FetchSessionFields {
+  if (v < 7) return { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower };
+  const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
+  return { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower };
 }
 
 /** What a request's session fields make of it: its session (null when sessionless), whether incremental, what it reads. */

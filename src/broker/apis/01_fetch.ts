@@ -37,10 +37,7 @@ import type { ApiHandler } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countFetched } from "../../http/metrics/topic-traffic.ts";
-import { applyFetchSession, noteSent, partitionHasNews, unknownTopicIdError, type FetchSessionFields, type SessionPartition } from "../fetch-sessions.ts";
-
-/** The session fields of a request before v7. */
-const SESSIONLESS: FetchSessionFields = { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower: false };
+import { applyFetchSession, fetchSessionFields, noteSent, partitionHasNews, unknownTopicIdError, type SessionPartition } from "../fetch-sessions.ts";
 
 /** Upper bound on a long poll, whatever the client asks. */
 export const MAX_FETCH_WAIT_MS = 30_000;
@@ -96,9 +93,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
       }
 
       // Session handling (KIP-227).
-      const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
-      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower: replicaId >= 0 } : SESSIONLESS;
-      const applied = applyFetchSession(b.fetchSessions, fields, useIds, fromRequest);
+      const applied = applyFetchSession(b.fetchSessions, fetchSessionFields(req, v, useIds, replicaId >= 0), useIds, fromRequest);
       if (typeof applied === "number") return { throttleTimeMs: 0, errorCode: applied, sessionId: 0, responses: [] };
       const { session, incremental, wanted } = applied;
       // Re-resolve every followed partition of an incremental fetch: topics may have been created or deleted since.

@@ -15,7 +15,7 @@
  */
 import type { FetchRequest, FetchRequestFetchPartition, FetchRequestFetchTopic, FetchResponse, FetchResponseFetchableTopicResponse, FetchResponsePartitionData } from "../../protocol/generated/01_fetch.ts";
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
-import { applyFetchSession, noteSent, partitionHasNews, sessionPartitionKey, unknownTopicIdError, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
+import { applyFetchSession, fetchSessionFields, noteSent, partitionHasNews, sessionPartitionKey, unknownTopicIdError, type FetchSessionCache, type SessionPartition } from "../../broker/fetch-sessions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidHex } from "../../protocol/uuid.ts";
 import { recordsLength } from "../../protocol/wire.ts";
@@ -71,10 +71,8 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
           fromRequest.push({ topicKey, topicName, topicId: useIds ? t.topicId : undefined, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1, sentHighWatermark: -1n, sentLogStartOffset: -1n, source: p });
         }
       }
-      const forgotten = (req.forgottenTopicsData ?? []).map((f) => ({ topicKey: useIds ? uuidHex(f.topicId!) : f.topic!, partitions: f.partitions }));
       const fromFollower = (v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1)) >= 0;
-      const fields = v >= 7 ? { sessionId: req.sessionId ?? 0, sessionEpoch: req.sessionEpoch ?? -1, forgotten, fromFollower } : { sessionId: 0, sessionEpoch: -1, forgotten: [], fromFollower };
-      const opened = applyFetchSession(deps.sessions, fields, useIds, fromRequest);
+      const opened = applyFetchSession(deps.sessions, fetchSessionFields(req, v, useIds, fromFollower), useIds, fromRequest);
       if (typeof opened === "number") return { throttleTimeMs: 0, errorCode: opened, sessionId: 0, responses: [] };
       const { session, incremental, wanted } = opened;
       const client = deps.client(ctx);
