@@ -140,7 +140,7 @@ const CHANGES: readonly LogChange[] = [
   },
 ];
 
-test("an answer queued on a slow reader stays intact, and the broker up, while its log is deleted, compacted or cut", async (t) => {
+test("an answer queued on a slow reader stays intact, and the broker up, while its log is deleted, compacted or cut", { timeout: 300_000 }, async (t) => {
   const node = await startNode();
   try {
     for (const [i, c] of CHANGES.entries()) {
@@ -151,7 +151,7 @@ test("an answer queued on a slow reader stays intact, and the broker up, while i
   }
 });
 
-test("a broker stopping while an answer is queued on a reader that stopped exits cleanly", async () => {
+test("a broker stopping while an answer is queued on a reader that stopped exits cleanly", { timeout: 120_000 }, async () => {
   const node = await startNode();
   let slow: SlowFetcher | null = null;
   try {
