@@ -656,11 +656,16 @@ export class Segment {
     }
   }
 
-  /** Settles a zero append of {@link pretouchAhead}: zeros that landed after a seal are cut off again. */
+  /**
+   * Settles a zero append of {@link pretouchAhead}: zeros that landed after a seal are cut off again, unless the
+   * segment is closing: its files are then deleted, or renamed away by a compaction swap, and its path may name the
+   * cleaned segment that replaced it, which an evicted descriptor reopened by path would cut (records lost, and a
+   * map of it faulting past the cut). A log that closes waits for its zeros first, so they never stay in a live file.
+   */
   private zerosLanded(): void {
     this.touching--;
     this.syncing--;
-    if (this.sealedFlag && !this.closed) {
+    if (this.sealedFlag && !this.closed && !this.closeWhenIdle) {
       try {
         if (this.log.size() > this.size) this.log.truncate(this.size);
       } catch {
