@@ -73,6 +73,7 @@ const DENO_SKIPS_BUN_BROKER_PROCESSES = [
   "tests/cluster/controlled-shutdown-gives-up.test.ts",
   "tests/cluster/dynamic-broker-configs-reach-every-broker.test.ts",
   "tests/cluster/etcd-down-three-brokers-keep-serving.test.ts",
+  "tests/cluster/follower-restart-keeps-a-compacted-leaders-gaps.test.ts",
   "tests/cluster/group-coordinator-failover.test.ts",
   "tests/cluster/http-cluster-lists-every-registered-broker.test.ts",
   "tests/cluster/idempotent-retry-waits-for-commit.test.ts",

@@ -875,7 +875,21 @@ export class PartitionLog {
     if (seg.size === 0 && !offsetsOverflow) return;
     const tooBig = seg.size + bytes > this.cfg.segmentBytes || seg.size + bytes > MAX_SEGMENT_POSITION;
     const tooOld = seg.rollStartMs >= 0 && now - seg.rollStartMs > this.cfg.segmentMs - seg.rollJitterMs;
-    if (offsetsOverflow || tooBig || tooOld || seg.indexWouldOverflow(prep.batches)) this.roll(prep.baseOffset);
+    if (offsetsOverflow || tooBig || tooOld || seg.indexWouldOverflow(prep.batches)) this.roll(this.rollBaseFor(prep));
+  }
+
+  /**
+   * The base offset of the segment an append rolls: the log end offset, even when the append starts past it (a
+   * follower's batches after a compacted leader's gap), so that every segment starts where the one before it ends
+   * and recovery can tell a legitimate gap from a lost tail (see {@link load}); the gap lies inside the new segment,
+   * as in a cleaned one. Only when the append's offsets would not fit the index relative to the log end does the
+   * segment start at the append's first offset (Kafka's choice for every roll).
+   */
+  private rollBaseFor(prep: PreparedAppend): bigint {
+    if (this.leo !== this.active().nextOffset || prep.baseOffset < this.leo) {
+      throw new Error(`${this.name}: broken invariant at a roll: log end ${this.leo}, active segment's end ${this.active().nextOffset}, append at ${prep.baseOffset}`);
+    }
+    return prep.lastOffset - this.leo < BigInt(MAX_RELATIVE_OFFSET) ? this.leo : prep.baseOffset;
   }
 
   private roll(newBase: bigint): void {
@@ -1038,6 +1052,17 @@ export class PartitionLog {
     seg.deleteFiles();
   }
 
+  /**
+   * Whether segment `i`, starting past the recovered end of segment `i - 1`, shows that `i - 1` lost its tail. A
+   * roll names the new segment after the log end ({@link rollBaseFor}), so a segment starts exactly where the one
+   * before it ended when it was rolled, however far its first batch lies beyond (a replicated gap). Only a segment
+   * rolled for offsets that could not fit after that end starts at its first batch; its base then lies beyond
+   * anything segment `i - 1` could hold, and the gap is taken as it stands (as Kafka takes every gap).
+   */
+  private lostTailBefore(i: number): boolean {
+    return this.segments[i].baseOffset <= this.segments[i - 1].baseOffset + BigInt(MAX_RELATIVE_OFFSET);
+  }
+
   /** Lists segment files, removes leftovers, recovers from the recovery point, and sets the offsets. */
   private load(state: LogOpenState): void {
     const fs = this.deps.fs;
@@ -1083,9 +1108,10 @@ export class PartitionLog {
       let minBase = 0n;
       for (let i = from; i < this.segments.length; i++) {
         const seg = this.segments[i];
-        if (i > from && seg.baseOffset > minBase && !this.cfg.cleanupPolicy.includes("compact")) {
-          // A gap before this segment: a power cut kept a later segment but lost the synced-too-late tail of the one
-          // before it. Nothing past the gap is a log; it goes (found by the deterministic simulation, tests/sim).
+        if (i > from && seg.baseOffset > minBase && this.lostTailBefore(i) && !this.cfg.cleanupPolicy.includes("compact")) {
+          // A gap before this segment that was not there when it was rolled (its base offset is the log end at the
+          // roll): a power cut kept a later segment but lost the synced-too-late tail of the one before it. Nothing
+          // past the gap is a log; it goes (found by the deterministic simulation, tests/sim).
           const later = this.segments.splice(i);
           for (const s of later) s.deleteFiles();
           notes.push(`deleted ${later.length} segment(s) after a gap at offset ${minBase}`);

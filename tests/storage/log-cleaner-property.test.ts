@@ -1,6 +1,7 @@
 /**
  * Property test of compaction against a model: random keyed appends (values and tombstones, plain and gzip batches)
- * across small segments, compaction passes at random times on a manual clock and clean reopens. After every pass,
+ * across small segments, compaction passes at random times on a manual clock, clean reopens and unclean ones that
+ * recover every segment (also under cleanup.policy=delete: compacted, then switched). After every pass,
  * below the cleaner checkpoint exactly the latest record per key remains (a tombstone until delete.retention.ms after
  * the pass that first cleaned it), every record at or above it is untouched, and every surviving record keeps its
  * offset, key, value and timestamp.
@@ -10,6 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { logConfigWith } from "../../src/storage/log-config.ts";
 import { openTestLog } from "./log-fixture.ts";
 import { initCleanerTestCodecs, keyedBatch, readLog, type ReadRecord, testCompress, testDecompress } from "./log-cleaner-records.ts";
 
@@ -27,7 +29,7 @@ const opArb = fc.oneof(
   { weight: 6, arbitrary: appendArb },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("clock" as const), ms: fc.integer({ min: 0, max: 4_000 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("compact" as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reopen" as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("reopen" as const), crash: fc.boolean(), policy: fc.constantFrom("compact" as const, "delete" as const) }) },
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -39,7 +41,7 @@ interface ModelRecord extends ReadRecord {
 const view = (r: ReadRecord) => `${r.offset}:${r.key}=${r.value}@${r.timestamp}`;
 
 /** Coverage counters, printed with RUNNEL_PROP_STATS=1. */
-const stats = { passes: 0, recordsRemoved: 0, tombstonesRemoved: 0, reopens: 0, maxSegments: 0 };
+const stats = { passes: 0, recordsRemoved: 0, tombstonesRemoved: 0, reopens: 0, crashes: 0, maxSegments: 0 };
 
 async function run(ops: Op[], segmentBytes: number): Promise<void> {
   const t = await openTestLog({ cleanupPolicy: ["compact"], segmentBytes, deleteRetentionMs: DELETE_RETENTION_MS }, { decompress: testDecompress });
@@ -65,7 +67,13 @@ async function run(ops: Op[], segmentBytes: number): Promise<void> {
           break;
         case "reopen":
           stats.reopens++;
-          await t.reopen({ state: { cleanShutdown: true, cleanerCheckpoint: t.log.cleanerCheckpoint, recoveryPoint: t.log.logEndOffset } });
+          if (!op.crash) await t.reopen({ state: { cleanShutdown: true, cleanerCheckpoint: t.log.cleanerCheckpoint, recoveryPoint: t.log.logEndOffset } });
+          else {
+            // An unclean restart recovering every segment, under cleanup.policy=delete too (compact, then delete):
+            // a cleaned segment still ends where the next begins, so recovery takes no gap for a lost tail.
+            stats.crashes++;
+            await t.reopen({ crash: true, state: { cleanerCheckpoint: t.log.cleanerCheckpoint }, config: logConfigWith({ cleanupPolicy: [op.policy] }, t.config) });
+          }
           break;
         case "compact": {
           const now = t.clock.nowMs();

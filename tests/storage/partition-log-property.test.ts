@@ -2,7 +2,7 @@
  * Model-based property test of PartitionLog on a real temp directory with small limits (segments of a few KB,
  * small index interval and index files, a file-handle cache of a few descriptors that keeps evicting): random
  * sequences of appends (plain and gzip batches, timestamps up and down, transactional bits, replicated appends
- * with gaps), reads, timestamp lookups, follower truncation, DeleteRecords, retention by size and time on a
+ * with gaps, also at segment rolls), reads, timestamp lookups, follower truncation, DeleteRecords, retention by size and time on a
  * manual clock, clean reopen and crash reopen, all compared with an in-memory model of the log: which batches
  * exist (their exact bytes), the log start, end and high watermark, and every record's timestamp.
  */
@@ -58,7 +58,7 @@ const batchArb = fc.record({
 const fraction = fc.double({ min: -0.1, max: 1.1, noNaN: true });
 
 const opArb = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant("append" as const), batches: fc.array(batchArb, { minLength: 1, maxLength: 3, size: "max" }), epoch: fc.integer({ min: 0, max: 5 }), replicatedGap: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 3 }) }) },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant("append" as const), batches: fc.array(batchArb, { minLength: 1, maxLength: 3, size: "max" }), epoch: fc.integer({ min: 0, max: 5 }), replicatedGap: fc.option(fc.integer({ min: 0, max: 3 }), { freq: 3 }), gapBefore: fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 }) }) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("read" as const), at: fraction, maxBytes: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 9000 })), minOne: fc.boolean(), toHw: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("timestamp" as const), at: fc.double({ min: -0.2, max: 1.2, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("maxTimestamp" as const) }) },
@@ -288,9 +288,9 @@ async function runOps(ops: Op[], seedConfig: Partial<LogConfig>, pretouchBytes: 
         case "append": {
           const built = op.batches.map((s) => makeModelBatch(s, model));
           const gap = op.replicatedGap;
-          // Replicated appends may leave gaps between their batches (a compacted leader's log), not before the first:
-          // a gap at a segment roll reads, after an unclean restart, as a power cut's lost tail (see PartitionLog.load).
-          let next = model.leo;
+          // Replicated appends may leave gaps before and between their batches (a compacted leader's log), also where
+          // the append rolls a segment: an unclean restart keeps them (a gap at a roll is not a lost tail).
+          let next = model.leo + BigInt(gap === null ? 0 : op.gapBefore);
           const placed: ModelBatch[] = [];
           for (const { bytes, timestamps } of built) {
             const base = next;
