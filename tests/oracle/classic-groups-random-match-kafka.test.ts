@@ -153,7 +153,9 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
     const walk = (v: any): any => {
       if (Array.isArray(v)) {
         const items = v.map(walk);
-        if (items.length > 0 && items[0] && typeof items[0] === "object" && "member" in items[0]) items.sort((a, b) => String(a.member).localeCompare(String(b.member)));
+        // Listed members in one order: by name, then (two members no answer named yet are both "other") by content.
+        const key = (x: any) => `${x.member}\u0000${JSON.stringify(x, (_, y) => (typeof y === "bigint" ? String(y) : y))}`;
+        if (items.length > 0 && items[0] && typeof items[0] === "object" && "member" in items[0]) items.sort((a, b) => key(a).localeCompare(key(b)));
         return items;
       }
       if (v && typeof v === "object" && !(v instanceof Uint8Array)) {
