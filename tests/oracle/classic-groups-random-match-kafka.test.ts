@@ -37,7 +37,7 @@
  *
  * Knobs: GROUP_ORACLE_RUNS (40), GROUP_ORACLE_OPS='[...]' replays one sequence, GROUP_ORACLE_TRACE=1 prints both
  * traces. Found: f5a0dc7 (describe assignment outside Stable), ac2b572 (group emptied at once when only pending
- * member ids remain).
+ * member ids remain), 684a745 (a group a failed JoinGroup left holding nothing was forgotten; Kafka lists it Empty).
  */
 import { test } from "node:test";
 import fc from "fast-check";
