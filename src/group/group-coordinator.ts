@@ -406,18 +406,18 @@ export class GroupCoordinator {
       this.groups.set(req.groupId, group);
     }
     const g = group;
+    // A group a JoinGroup created or found stays, even when this join fails and it holds nothing (Kafka writes an
+    // empty group's metadata for it): ListGroups and DescribeGroups show it Empty until DeleteGroups or the
+    // offsets.retention.check.interval.ms sweep (expireOffsets) removes it.
     if (!this.acceptJoiningMember(g, req.memberId)) {
       const existing = g.members.get(req.memberId);
       if (existing !== undefined) this.removeMemberAndUpdateGroup(g, existing, "group is over capacity");
-      this.maybeDropUnused(g);
       return Promise.resolve(joinError("", ErrorCode.GROUP_MAX_SIZE_REACHED));
     }
-    const result = new Promise<JoinGroupOutcome>((resolve) => {
+    return new Promise<JoinGroupOutcome>((resolve) => {
       if (isUnknown) this.joinNewMember(g, req, resolve);
       else this.joinExistingMember(g, req, resolve);
     });
-    this.maybeDropUnused(g);
-    return result;
   }
 
   private acceptJoiningMember(g: ClassicGroup, memberId: string): boolean {
