@@ -71,6 +71,7 @@ const DENO_SKIPS_BUN_BROKER_PROCESSES = [
   "tests/cluster/cluster-reassign-and-drain-commands.test.ts",
   "tests/cluster/consumer-reads-from-follower-in-its-rack.test.ts",
   "tests/cluster/controlled-shutdown-gives-up.test.ts",
+  "tests/cluster/create-topics-with-a-replica-assignment.test.ts",
   "tests/cluster/dynamic-broker-configs-reach-every-broker.test.ts",
   "tests/cluster/etcd-down-three-brokers-keep-serving.test.ts",
   "tests/cluster/follower-restart-keeps-a-compacted-leaders-gaps.test.ts",

@@ -39,6 +39,7 @@ import { listenerEndpoint } from "../cluster/cluster-endpoints.ts";
 import type { CreateTopicRequest } from "../cluster/controller.ts";
 import type { ElectionResult } from "../cluster/leader-election.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
+import { manualPlacementBrokers, manualTopicPlacement, type ManualPartition } from "../cluster/replica-assignment.ts";
 import { HighWatermarkCheckpoints, readHighWatermarks } from "../partition/high-watermark-checkpoint.ts";
 import type { CheckpointEntry } from "../storage/checkpoint.ts";
 import { ProducerIdAllocator } from "./producer-ids.ts";
@@ -84,6 +85,9 @@ export interface BrokerLogger {
   /** Failures. */
   error(msg: string): void;
 }
+
+/** The most partitions a topic may have (CreateTopics, auto-creation): INVALID_PARTITIONS above. */
+export const MAX_TOPIC_PARTITIONS = 100_000;
 
 /**
  * A logger writing timestamped lines to stderr, one line per event (control characters escaped), each written
@@ -871,23 +875,37 @@ export class Broker {
   /**
    * Validates and (unless `validateOnly`) creates a topic: partition logs first, then the metadata record, then
    * visible to requests. All or nothing: when a log or the metadata write fails, the logs created are deleted and
-   * it rejects with a {@link KafkaError} (KAFKA_STORAGE_ERROR for I/O).
+   * it rejects with a {@link KafkaError} (KAFKA_STORAGE_ERROR for I/O). With a manual `assignment` (CreateTopics
+   * `assignments`; then both counts must be -1) the partitions go on the brokers it names, checked as Kafka checks
+   * them: on a single node only this node is registered; in a cluster the control plane checks and writes it.
    */
-  async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean): Promise<Topic | null> {
+  async createTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>, validateOnly: boolean, assignment: readonly ManualPartition[] | null = null): Promise<Topic | null> {
     const problem = topicNameProblem(name);
     if (problem) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, problem);
     this.checkNameFree(name);
     // the configs before the counts, as Kafka's controller validates them
     const parsed = parseLogConfig(configs, this.defaultLogConfig);
     if (!parsed.ok) throw new KafkaError(parsed.errorCode, parsed.message);
-    if (partitions === -1) partitions = this.config.num("num.partitions");
-    if (replicationFactor === -1) replicationFactor = this.config.num("default.replication.factor");
-    if (partitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
-    if (partitions > 100_000) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions is above 100000.");
-    if (replicationFactor <= 0) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
-    const registered = this.cluster === null ? 1 : this.metadata.brokers().length;
-    if (replicationFactor > registered) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${registered} broker(s) are registered.`);
+    const manual = assignment !== null && assignment.length > 0 ? assignment : null;
+    if (manual !== null) {
+      if (replicationFactor !== -1) throw new KafkaError(ErrorCode.INVALID_REQUEST, "A manual partition assignment was specified, but replication factor was not set to -1.");
+      if (partitions !== -1) throw new KafkaError(ErrorCode.INVALID_REQUEST, "A manual partition assignment was specified, but numPartitions was not set to -1.");
+      // Checked here on a single node and when only validating (this broker's view); a cluster's write checks again.
+      if (this.cluster === null) manualTopicPlacement(manual, manualPlacementBrokers([{ nodeId: this.nodeId }]));
+      else if (validateOnly) manualTopicPlacement(manual, manualPlacementBrokers(this.metadata.brokers()));
+      partitions = manual.length;
+      replicationFactor = manual[0].brokerIds.length;
+      if (partitions > MAX_TOPIC_PARTITIONS) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions is above ${MAX_TOPIC_PARTITIONS}.`);
+    } else {
+      if (partitions === -1) partitions = this.config.num("num.partitions");
+      if (replicationFactor === -1) replicationFactor = this.config.num("default.replication.factor");
+      if (partitions <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
+      if (partitions > MAX_TOPIC_PARTITIONS) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions is above ${MAX_TOPIC_PARTITIONS}.`);
+      if (replicationFactor <= 0) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, "Replication factor must be larger than 0.");
+      const registered = this.cluster === null ? 1 : this.metadata.brokers().length;
+      if (replicationFactor > registered) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${registered} broker(s) are registered.`);
+      }
     }
     if (validateOnly) return null;
     const cluster = this.cluster;
@@ -896,13 +914,13 @@ export class Broker {
       const creation = this.serialize(async () => {
         this.checkNameFree(name);
         try {
-          await cluster.createTopic({ name, partitions, replicationFactor, configs, idHex: uuidHex(randomUuid(this.random)) });
+          await cluster.createTopic({ name, partitions, replicationFactor, configs, idHex: uuidHex(randomUuid(this.random)), ...(manual === null ? {} : { assignment: manual.map((a) => ({ partitionIndex: a.partitionIndex, brokerIds: [...a.brokerIds] })) }) });
         } catch (e) {
           throw this.metadataFailure(`create topic ${name}`, e);
         }
         const topic = this.topicsByName.get(name);
         if (topic === undefined) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `topic ${name} was written but could not be opened here`);
-        this.logger.info(`created topic ${name} with ${partitions} partition(s), replication factor ${replicationFactor}`);
+        this.logger.info(`created topic ${name} with ${partitions} partition(s), replication factor ${replicationFactor}${manual === null ? "" : " (as assigned)"}`);
         return topic;
       });
       this.pendingCreations.set(name, creation);

@@ -9,9 +9,9 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { systemClock } from "../platform/clock.ts";
 import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
-import { ClusterController, placementBrokers, type CreateTopicRequest } from "./controller.ts";
+import { ClusterController, manualPartitionStates, newTopicStates, placementBrokers, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
-import { assignReplicas, checkManualAssignment } from "./replica-assignment.ts";
+import { assignReplicas } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
 import { electLeaders, type ElectionResult } from "./leader-election.ts";
 import { cancelReassignment, checkTarget, startReassignment } from "./reassignment.ts";
@@ -144,14 +144,15 @@ export class ControlPlane {
    * Creates a topic in the cluster. On the active controller, the controller does it (its placement, fenced by the
    * controller epoch). Elsewhere this broker writes it itself with the controller's placement function over the
    * registered brokers, as a create-if-absent etcd txn (not fenced by the controller epoch; CreateTopics is not
-   * forwarded). INVALID_REPLICATION_FACTOR when it exceeds the registered brokers.
+   * forwarded). INVALID_REPLICATION_FACTOR when it exceeds the registered brokers; a manual assignment is checked as
+   * Kafka checks it (INVALID_REPLICA_ASSIGNMENT) and kept as given, its first active replica leading.
    */
   async createTopic(req: CreateTopicRequest): Promise<void> {
     if (this.election.isActive) {
       await this.controller.createTopic(req);
       return;
     }
-    const states = assignReplicas(placementBrokers(this.store), req.partitions, req.replicationFactor, this.random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
+    const states = newTopicStates(req, this.store.brokers(), placementBrokers(this.store), this.random);
     await this.store.createTopic({ name: req.name, idHex: req.idHex, partitions: req.partitions, replicationFactor: req.replicationFactor, configs: req.configs ?? {}, createdAtMs: this.clock.nowMs() }, states);
   }
 
@@ -163,10 +164,11 @@ export class ControlPlane {
     }
     const topic = this.store.topic(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
-    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
-    const added = manual ?? assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
-    await this.store.updateTopic({ ...topic, partitions: count }, added.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) })));
+    const added =
+      manual !== null
+        ? manualPartitionStates(name, manual, topic.replicationFactor, topic.partitions, this.store.brokers())
+        : assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions).map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
+    await this.store.updateTopic({ ...topic, partitions: count }, added);
   }
 
   /**

@@ -18,7 +18,7 @@ import type { ControllerElection } from "./controller-election.ts";
 import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
 import { initialPartitionState, liveForState, liveIncarnations, reconcilePartition } from "./partition-state.ts";
-import { assignReplicas, checkManualAssignment, type PlacementBroker } from "./replica-assignment.ts";
+import { assignReplicas, manualPartitionsPlacement, manualPlacementBrokers, manualTopicPlacement, type ManualPartition, type PlacementBroker } from "./replica-assignment.ts";
 import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
 import { completeReassignment } from "./reassignment.ts";
 
@@ -55,6 +55,31 @@ export interface CreateTopicRequest {
   configs?: Record<string, string>;
   /** Topic id, 16 bytes as hex (the caller makes it). */
   idHex: string;
+  /**
+   * CreateTopics `assignments`: the replicas of each partition, as the request names them (then `partitions` and
+   * `replicationFactor` are what they give). Checked against the registered brokers where the topic is written.
+   */
+  assignment?: readonly ManualPartition[];
+}
+
+/**
+ * The partition states of a new topic: the request's manual assignment (checked as Kafka checks it over the registered
+ * brokers; the active replicas form the ISR, the first of them leads), else the placement over `placement` brokers.
+ */
+export function newTopicStates(req: CreateTopicRequest, registered: readonly BrokerRegistration[], placement: readonly PlacementBroker[], random: RandomSource): PartitionStateRecord[] {
+  if (req.assignment !== undefined && req.assignment.length > 0) {
+    const placed = manualTopicPlacement(req.assignment, manualPlacementBrokers(registered));
+    if (placed.length !== req.partitions || placed[0].replicas.length !== req.replicationFactor) {
+      throw new Error(`create topic ${req.name}: the request says ${req.partitions} partition(s) x ${req.replicationFactor} but its assignment gives ${placed.length} x ${placed[0].replicas.length}`);
+    }
+    return placed.map((p, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(p.replicas, p.isr) }));
+  }
+  return assignReplicas(placement, req.partitions, req.replicationFactor, random).map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
+}
+
+/** The states of partitions `first`.. of a topic of `replicationFactor` growing by `manual` (CreatePartitions `assignments`, Kafka's checks). */
+export function manualPartitionStates(topic: string, manual: readonly (readonly number[])[], replicationFactor: number, first: number, registered: readonly BrokerRegistration[]): PartitionStateRecord[] {
+  return manualPartitionsPlacement(manual, replicationFactor, first, manualPlacementBrokers(registered)).map((p, i): PartitionStateRecord => ({ topic, partition: first + i, ...initialPartitionState(p.replicas, p.isr) }));
 }
 
 /** Brokers that new replicas are placed on: registered and not in a controlled shutdown (Kafka's usable brokers). */
@@ -166,13 +191,13 @@ export class ClusterController {
     return new Promise((r) => this.idle.push(r));
   }
 
-  /** Creates a topic: places replicas over the live brokers and writes the topic and its partitions. */
+  /** Creates a topic: places replicas over the live brokers (or as its manual assignment names them) and writes the topic and its partitions. */
   async createTopic(req: CreateTopicRequest): Promise<TopicRecord> {
     const epoch = this.activeEpoch();
     if (this.creating.has(req.name) || this.store.topic(req.name)) {
       throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${req.name}' already exists.`);
     }
-    const assignment = assignReplicas(placementBrokers(this.store), req.partitions, req.replicationFactor, this.random);
+    const states = newTopicStates(req, this.store.brokers(), placementBrokers(this.store), this.random);
     const record: TopicRecord = {
       name: req.name,
       idHex: req.idHex,
@@ -181,7 +206,6 @@ export class ClusterController {
       configs: req.configs ?? {},
       createdAtMs: this.clock.nowMs(),
     };
-    const states = assignment.map((replicas, partition): PartitionStateRecord => ({ topic: req.name, partition, ...initialPartitionState(replicas) }));
     this.creating.add(req.name);
     try {
       if (!(await this.store.createTopicGuarded([this.election.fence(epoch)], record, states))) throw this.deposed();
@@ -199,11 +223,11 @@ export class ClusterController {
     if (count <= topic.partitions) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${count}.`);
     }
-    const brokers = this.store.brokers().map((b) => ({ id: b.nodeId, rack: b.rack }));
-    if (manual !== null) checkManualAssignment(manual, topic.replicationFactor, new Set(brokers.map((b) => b.id)));
-    const assignment = manual ?? assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions);
+    const states =
+      manual !== null
+        ? manualPartitionStates(name, manual, topic.replicationFactor, topic.partitions, this.store.brokers())
+        : assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions).map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     const grown: TopicRecord = { ...topic, partitions: count };
-    const states = assignment.map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     if (!(await this.store.updateTopicGuarded([this.election.fence(epoch)], grown, states))) throw this.deposed();
     return grown;
   }

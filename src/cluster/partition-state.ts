@@ -29,9 +29,13 @@ export function assertPartitionState(s: PartitionState): void {
   }
 }
 
-/** The state of a new partition: the first replica leads, every replica is in sync, epochs 0. */
-export function initialPartitionState(replicas: number[]): PartitionState {
-  const s = { replicas: [...replicas], isr: [...replicas], leader: replicas[0], leaderEpoch: 0, partitionEpoch: 0 };
+/**
+ * The state of a new partition, epochs 0: `isr` in sync (default: every replica; a manual placement leaves out
+ * brokers that are not active) and its first member leads.
+ */
+export function initialPartitionState(replicas: number[], isr: readonly number[] = replicas): PartitionState {
+  if (isr.length === 0) throw new Error(`partition state: a new partition needs an in-sync replica (replicas ${JSON.stringify(replicas)})`);
+  const s = { replicas: [...replicas], isr: [...isr], leader: isr[0], leaderEpoch: 0, partitionEpoch: 0 };
   assertPartitionState(s);
   return s;
 }

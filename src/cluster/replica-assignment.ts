@@ -2,7 +2,9 @@
  * Replica placement for new partitions, as Kafka places them: leaders spread round-robin from a random start,
  * followers at a shifting distance from the leader so that one broker's partitions do not all follow it on the same
  * brokers; with racks, the broker list alternates racks and a follower goes to a rack (and broker) that holds no
- * replica of the partition yet while one is left. Pure: the brokers and the randomness are passed in.
+ * replica of the partition yet while one is left. Manual placements (CreateTopics and CreatePartitions
+ * `assignments`) are checked as Kafka's controller checks them, with its messages. Pure: the brokers and the
+ * randomness are passed in.
  */
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { RandomSource } from "../platform/random.ts";
@@ -35,19 +37,93 @@ export function rackAlternatedOrder(brokers: readonly PlacementBroker[]): number
   return out;
 }
 
+/** One partition's replicas as a CreateTopics request names them (the preferred leader first). */
+export interface ManualPartition {
+  /** Partition index. */
+  partitionIndex: number;
+  /** Broker ids, in leader preference order. */
+  brokerIds: readonly number[];
+}
+
+/** The brokers a manual placement is checked against. */
+export interface ManualPlacementBrokers {
+  /** Registered brokers' ids. */
+  registered: ReadonlySet<number>;
+  /** Registered brokers that may join an ISR now (Kafka's active brokers: not fenced, not in a controlled shutdown). */
+  active: ReadonlySet<number>;
+}
+
+/** A manually placed partition: its replicas as named, and its first ISR (the active ones; the first of them leads). */
+export interface ManualPlacement {
+  /** Replicas as the request names them. */
+  replicas: number[];
+  /** The active replicas, in the same order. */
+  isr: number[];
+}
+
+/** The registered brokers of a metadata view, and the active ones (registered, not in a controlled shutdown). */
+export function manualPlacementBrokers(brokers: readonly { nodeId: number; inControlledShutdown?: boolean }[]): ManualPlacementBrokers {
+  return { registered: new Set(brokers.map((b) => b.nodeId)), active: new Set(brokers.filter((b) => b.inControlledShutdown !== true).map((b) => b.nodeId)) };
+}
+
 /**
- * Checks a manual placement of new partitions (CreatePartitions with assignments), as Kafka does: each partition
- * names `replicationFactor` distinct registered brokers. Throws INVALID_REPLICA_ASSIGNMENT.
+ * Checks one partition's manual replica list as Kafka's controller does (`validateManualPartitionAssignment`): not
+ * empty, every broker registered and named once (checked in id order, so the lowest offending id is named), and, when
+ * `replicationFactor` is given, that many replicas. Throws INVALID_REPLICA_ASSIGNMENT with Kafka's messages.
  */
-export function checkManualAssignment(assignment: readonly (readonly number[])[], replicationFactor: number, registered: ReadonlySet<number>): void {
-  for (const replicas of assignment) {
-    if (replicas.length !== replicationFactor) {
-      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes a partition with ${replicas.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`);
-    }
-    if (new Set(replicas).size !== replicas.length) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Duplicate replica ids in ${JSON.stringify(replicas)}.`);
-    const unknown = replicas.filter((r) => !registered.has(r));
-    if (unknown.length > 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker(s) ${unknown.join(", ")} that are not registered.`);
+export function checkManualReplicas(replicas: readonly number[], replicationFactor: number | null, registered: ReadonlySet<number>): void {
+  if (replicas.length === 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes an empty replica list.");
+  const sorted = [...replicas].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; i++) {
+    if (!registered.has(sorted[i])) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes broker ${sorted[i]}, but no such broker is registered.`);
+    if (i > 0 && sorted[i] === sorted[i - 1]) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes the broker ${sorted[i]} more than once.`);
   }
+  if (replicationFactor !== null && sorted.length !== replicationFactor) {
+    throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`);
+  }
+}
+
+/** Partition `partition`'s placement: its active replicas form the ISR; none active is INVALID_REPLICA_ASSIGNMENT. */
+function placedManually(replicas: readonly number[], partition: number, brokers: ManualPlacementBrokers): ManualPlacement {
+  const isr = replicas.filter((r) => brokers.active.has(r));
+  if (isr.length === 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `All brokers specified in the manual partition assignment for partition ${partition} are fenced or in controlled shutdown.`);
+  return { replicas: [...replicas], isr };
+}
+
+/**
+ * A new topic's manual placement (CreateTopics `assignments`), checked as Kafka's controller checks it, in its
+ * order: each entry in request order (a partition named twice, then {@link checkManualReplicas} with the first
+ * entry's replica count, then at least one active replica), then partition ids 0..n-1 without a hole. The placements
+ * by partition index; throws INVALID_REPLICA_ASSIGNMENT with Kafka's messages.
+ */
+export function manualTopicPlacement(entries: readonly ManualPartition[], brokers: ManualPlacementBrokers): ManualPlacement[] {
+  if (entries.length === 0) throw new Error("manualTopicPlacement: no partitions");
+  const byIndex = new Map<number, ManualPlacement>();
+  let replicationFactor: number | null = null;
+  for (const e of entries) {
+    if (byIndex.has(e.partitionIndex)) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Found multiple manual partition assignments for partition ${e.partitionIndex}`);
+    checkManualReplicas(e.brokerIds, replicationFactor, brokers.registered);
+    replicationFactor = e.brokerIds.length;
+    byIndex.set(e.partitionIndex, placedManually(e.brokerIds, e.partitionIndex, brokers));
+  }
+  const out: ManualPlacement[] = [];
+  for (let i = 0; i < byIndex.size; i++) {
+    const p = byIndex.get(i);
+    if (p === undefined) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "partitions should be a consecutive 0-based integer sequence");
+    out.push(p);
+  }
+  return out;
+}
+
+/**
+ * New partitions' manual placement (CreatePartitions `assignments`), numbered from `firstPartition`, as Kafka checks
+ * it: each list by {@link checkManualReplicas} with the topic's replica count, and at least one active replica.
+ */
+export function manualPartitionsPlacement(assignment: readonly (readonly number[])[], replicationFactor: number, firstPartition: number, brokers: ManualPlacementBrokers): ManualPlacement[] {
+  return assignment.map((replicas, i) => {
+    checkManualReplicas(replicas, replicationFactor, brokers.registered);
+    return placedManually(replicas, firstPartition + i, brokers);
+  });
 }
 
 /** Index of the `j`-th follower of the leader at `first` with shift `shift`, in a ring of `n` brokers. */

@@ -12,6 +12,7 @@ import { decideElection, type ElectionResult } from "../cluster/leader-election.
 import type { LocalMetadataStore, MetadataStore, PartitionStateRecord } from "../cluster/metadata-store.ts";
 import { initialPartitionState } from "../cluster/partition-state.ts";
 import { checkTarget } from "../cluster/reassignment.ts";
+import { manualTopicPlacement } from "../cluster/replica-assignment.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { shardOf } from "./placement.ts";
 import type { LinkMessage, ShardLink } from "./shard-link.ts";
@@ -40,6 +41,9 @@ export function shardClusterService(store: LocalMetadataStore, count: number, pr
     switch (op) {
       case "cluster.createTopic": {
         const req = args[0] as CreateTopicRequest;
+        // A manual assignment names the node (the front named the calling shard for it): checked as Kafka's single
+        // node checks it, then placed like any other topic (which shard holds a partition is the node's own affair).
+        if (req.assignment !== undefined && req.assignment.length > 0) manualTopicPlacement(req.assignment, { registered: new Set([shard]), active: new Set([shard]) });
         checkReplicationFactor(req.replicationFactor);
         return store.createTopic({ name: req.name, idHex: req.idHex, partitions: req.partitions, replicationFactor: 1, configs: req.configs ?? {}, createdAtMs: nowMs() }, placed(req.name, 0, req.partitions, count));
       }

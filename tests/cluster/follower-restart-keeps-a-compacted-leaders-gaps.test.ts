@@ -32,6 +32,9 @@ const VALUE_BYTES = 1000;
 const ROUND1 = 60;
 /** Batches of new keys after the overwrites, so that those lie in sealed segments the cleaner reads. */
 const FILLER = 15;
+/** The leader L (the partition's one replica, named by the topic's replica assignment; not the first broker started, which tends to be the controller) and the follower F it gets. */
+const L = 3;
+const F = 2;
 
 /** Every record kcat reads from `bootstrap`: "offset key value-length value-prefix" lines, in offset order. */
 async function readAll(bootstrap: string): Promise<string[]> {
@@ -72,11 +75,8 @@ test("a follower of a compacted leader keeps every record through SIGKILL and a 
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: "cleanup.policy", value: "compact" }, { name: "segment.bytes", value: "1048576" }, { name: "min.cleanable.dirty.ratio", value: "0.01" }] }],
+      topics: [{ topic: TOPIC, replicaAssignment: [{ partition: 0, replicas: [L] }], configEntries: [{ name: "cleanup.policy", value: "compact" }, { name: "segment.bytes", value: "1048576" }, { name: "min.cleanable.dirty.ratio", value: "0.01" }] }],
     });
-    // (a manual assignment is placed by the controller on a cluster: the partition's one replica is wherever it went)
-    const L = (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions[0].leader;
-    const F = L === 1 ? 2 : 1;
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
     const send = (keys: string[], value: (k: string) => string) => producer.send({ topic: TOPIC, acks: -1, messages: keys.map((key) => ({ key, value: value(key), partition: 0 })) });

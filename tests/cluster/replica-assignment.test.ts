@@ -1,11 +1,14 @@
 /**
  * Replica placement (pure, seeded): distinct replicas per partition, leaders spread evenly, every partition spans
  * as many racks as it can, CreatePartitions continues the spread, the same seed gives the same placement, and a
- * replication factor above the broker count is INVALID_REPLICATION_FACTOR.
+ * replication factor above the broker count is INVALID_REPLICATION_FACTOR. Manual placements (CreateTopics and
+ * CreatePartitions `assignments`) are checked in Kafka's order with its messages, keep the replicas as named, and start
+ * with the active replicas in the ISR, the first of them leading.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assignReplicas, rackAlternatedOrder, type PlacementBroker } from "../../src/cluster/replica-assignment.ts";
+import { assignReplicas, manualPartitionsPlacement, manualPlacementBrokers, manualTopicPlacement, rackAlternatedOrder, type PlacementBroker } from "../../src/cluster/replica-assignment.ts";
+import { manualPartitionStates, newTopicStates } from "../../src/cluster/controller.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
 import { ErrorCode, KafkaError } from "../../src/protocol/errors.ts";
 
@@ -83,4 +86,45 @@ test("replication factor above the broker count, or below 1, is INVALID_REPLICAT
   assert.equal(code(() => assignReplicas(brokers(3, null), 3, 0, new SeededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
   assert.equal(code(() => assignReplicas([], 1, 1, new SeededRandom(1))), ErrorCode.INVALID_REPLICATION_FACTOR);
   assert.equal(code(() => assignReplicas(brokers(3, null), 0, 1, new SeededRandom(1))), ErrorCode.INVALID_PARTITIONS);
+});
+
+/** The code and message `fn` throws as a KafkaError. */
+function kafkaError(fn: () => unknown): [number, string] {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof KafkaError, String(e));
+    return [e.code, e.message];
+  }
+  assert.fail("expected an error");
+}
+
+test("a manual topic placement is checked in Kafka's order with its messages", () => {
+  const three = manualPlacementBrokers([{ nodeId: 1 }, { nodeId: 2 }, { nodeId: 3 }]);
+  const p = (partitionIndex: number, ...brokerIds: number[]) => ({ partitionIndex, brokerIds });
+  const bad = ErrorCode.INVALID_REPLICA_ASSIGNMENT;
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(0)], three)), [bad, "The manual partition assignment includes an empty replica list."]);
+  // ids in sorted order: the lowest unknown or repeated one is named, whichever comes first
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(0, 9, 3, 3)], three)), [bad, "The manual partition assignment includes the broker 3 more than once."]);
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(0, 3, 7, 1, 1)], three)), [bad, "The manual partition assignment includes the broker 1 more than once."]);
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(0, 3, 0, 8)], three)), [bad, "The manual partition assignment includes broker 0, but no such broker is registered."]);
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(0, 1, 2), p(1, 3)], three)), [bad, "The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s)."]);
+  // in request order: a partition named twice before the hole after it; an unknown broker before the hole
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(2, 1), p(2, 2)], three)), [bad, "Found multiple manual partition assignments for partition 2"]);
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(3, 1), p(1, 5)], three)), [bad, "The manual partition assignment includes broker 5, but no such broker is registered."]);
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([p(1, 1), p(2, 2)], three)), [bad, "partitions should be a consecutive 0-based integer sequence"]);
+  // a good one, listed out of order: by partition index, replicas as named
+  assert.deepEqual(manualTopicPlacement([p(1, 2, 3), p(0, 3, 1), p(2, 1, 2)], three), [{ replicas: [3, 1], isr: [3, 1] }, { replicas: [2, 3], isr: [2, 3] }, { replicas: [1, 2], isr: [1, 2] }]);
+});
+
+test("a manually placed partition starts with its active replicas in sync, the first of them leading; none active is refused", () => {
+  const draining = manualPlacementBrokers([{ nodeId: 1, inControlledShutdown: true }, { nodeId: 2 }, { nodeId: 3, inControlledShutdown: true }]);
+  assert.deepEqual(manualTopicPlacement([{ partitionIndex: 0, brokerIds: [1, 3, 2] }], draining), [{ replicas: [1, 3, 2], isr: [2] }]);
+  assert.deepEqual(kafkaError(() => manualTopicPlacement([{ partitionIndex: 0, brokerIds: [2] }, { partitionIndex: 1, brokerIds: [3] }], draining)), [ErrorCode.INVALID_REPLICA_ASSIGNMENT, "All brokers specified in the manual partition assignment for partition 1 are fenced or in controlled shutdown."]);
+  const states = newTopicStates({ name: "t", idHex: "00", partitions: 2, replicationFactor: 3, assignment: [{ partitionIndex: 0, brokerIds: [3, 2, 1] }, { partitionIndex: 1, brokerIds: [1, 3, 2] }] }, [{ nodeId: 1, brokerEpoch: 5, rack: null, endpoints: [] }, { nodeId: 2, brokerEpoch: 6, rack: null, endpoints: [] }, { nodeId: 3, brokerEpoch: 7, rack: null, endpoints: [], inControlledShutdown: true }], [], new SeededRandom(1));
+  assert.deepEqual(states.map((s) => [s.partition, s.leader, s.replicas, s.isr, s.leaderEpoch, s.partitionEpoch]), [[0, 2, [3, 2, 1], [2, 1], 0, 0], [1, 1, [1, 3, 2], [1, 2], 0, 0]]);
+  // CreatePartitions: numbered on from the topic's partitions, the topic's replica count required
+  const registered = [1, 2, 3].map((nodeId) => ({ nodeId, brokerEpoch: nodeId, rack: null, endpoints: [] }));
+  assert.deepEqual(manualPartitionStates("t", [[2, 3]], 2, 4, registered).map((s) => [s.partition, s.leader, s.replicas, s.isr]), [[4, 2, [2, 3], [2, 3]]]);
+  assert.deepEqual(kafkaError(() => manualPartitionsPlacement([[2, 3], [1]], 2, 4, manualPlacementBrokers(registered))), [ErrorCode.INVALID_REPLICA_ASSIGNMENT, "The manual partition assignment includes a partition with 1 replica(s), but this is not consistent with previous partitions, which have 2 replica(s)."]);
 });

@@ -96,6 +96,12 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
           t(`ct-null-config-${v}`, { configs: [{ name: "retention.ms", value: null }] }),
           t(`ct-bad-assignment-${v}`, { numPartitions: 2, assignments: [{ partitionIndex: 0, brokerIds: [1] }] }),
           t(`ct-unknown-broker-${v}`, { numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [77] }] }),
+          // manual assignments (both counts -1) as Kafka's controller checks them, in its order
+          ...([
+            ["dup-broker", [[0, [1, 1]]]], ["empty", [[0, []]]], ["hole", [[0, [1]], [2, [1]]]], ["same-partition", [[0, [1]], [0, [1]]]],
+            ["counts-differ", [[0, [1]], [1, [1, 77]]]], ["unknown-then-hole", [[1, [77]], [3, [1]]]], ["ok", [[1, [1]], [0, [1]]]],
+          ] as [string, [number, number[]][]][]).map(([what, parts]) => t(`ct-assign-${what}-${v}`, { numPartitions: -1, replicationFactor: -1, assignments: parts.map(([partitionIndex, brokerIds]) => ({ partitionIndex, brokerIds })) })),
+          t(`ct-assign-rf-set-${v}`, { numPartitions: -1, assignments: [{ partitionIndex: 0, brokerIds: [1] }] }),
           t(`ct-defaults-${v}`, { numPartitions: -1, replicationFactor: -1 }),
           t(`ct-with-configs-${v}`, { numPartitions: 2, configs: [{ name: "retention.ms", value: "3600000" }, { name: "cleanup.policy", value: "compact" }] }),
         ];
@@ -103,7 +109,7 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
         out[`v${v} validate-only`] = validate.topics;
         const dup = await s.client.request(19, v, { topics: [t(`ct-dup-${v}`), t(`ct-dup-${v}`)], timeoutMs: 30000, validateOnly: false });
         out[`v${v} duplicate`] = dup.topics;
-        const real = await s.client.request(19, v, { topics: [t(`ct-real-${v}`, { numPartitions: 2, configs: [{ name: "retention.ms", value: "3600000" }] })], timeoutMs: 30000, validateOnly: false });
+        const real = await s.client.request(19, v, { topics: [t(`ct-real-${v}`, { numPartitions: 2, configs: [{ name: "retention.ms", value: "3600000" }] }), t(`ct-real-assigned-${v}`, { numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 1, brokerIds: [1] }, { partitionIndex: 0, brokerIds: [1] }] })], timeoutMs: 30000, validateOnly: false });
         out[`v${v} real`] = real.topics;
       }
       return out;

@@ -1,6 +1,8 @@
 /**
  * CreateTopics (key 19), versions 2-7. v1 validateOnly; v4 default partitions/replication (-1); v5 flexible
- * and the created topic's configs in the response; v7 topic ids.
+ * and the created topic's configs in the response; v7 topic ids. `assignments` (with both counts -1) name each
+ * partition's brokers, preferred leader first: a single node accepts only itself; a cluster's control plane checks
+ * them as Kafka's controller does and places the partitions there (see Broker.createTopic).
  */
 import type { CreateTopicsRequest, CreateTopicsResponse, CreateTopicsResponseCreatableTopicResult } from "../../protocol/generated/19_create_topics.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -46,22 +48,6 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           out.errorMessage = `Create topics request from client contains multiple entries for topic ${t.name}.`;
           return out;
         }
-        if (t.assignments.length > 0 && (t.numPartitions !== -1 || t.replicationFactor !== -1)) {
-          out.errorCode = ErrorCode.INVALID_REQUEST;
-          out.errorMessage = "A manual partition assignment was specified, but the partition count and replication factor were not both -1.";
-          return out;
-        }
-        if (t.assignments.length > 0) {
-          out.errorCode = ErrorCode.INVALID_REPLICA_ASSIGNMENT;
-          out.errorMessage = "Manual replica assignment is not supported by a single-node broker.";
-          if (t.assignments.every((a) => a.brokerIds.length === 1 && a.brokerIds[0] === b.nodeId) && t.numPartitions === -1) {
-            // All replicas on this node: equivalent to numPartitions = assignments.length.
-            t.numPartitions = t.assignments.length;
-            t.replicationFactor = -1;
-            out.errorCode = ErrorCode.NONE;
-            out.errorMessage = null;
-          } else return out;
-        }
         const configs: Record<string, string> = {};
         for (const c of t.configs) {
           if (c.value === null) {
@@ -72,9 +58,11 @@ export function createTopicsHandler(b: Broker): ApiHandler<CreateTopicsRequest, 
           configs[c.name] = c.value;
         }
         try {
-          const topic = await b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false);
-          out.numPartitions = t.numPartitions === -1 ? b.config.num("num.partitions") : t.numPartitions;
-          out.replicationFactor = 1;
+          // a manual assignment (both counts -1) puts each partition on the brokers it names, checked as Kafka does
+          const manual = t.assignments.length > 0 ? t.assignments : null;
+          const topic = await b.createTopic(t.name, t.numPartitions, t.replicationFactor, configs, req.validateOnly ?? false, manual);
+          out.numPartitions = manual !== null ? manual.length : t.numPartitions === -1 ? b.config.num("num.partitions") : t.numPartitions;
+          out.replicationFactor = manual !== null ? manual[0].brokerIds.length : t.replicationFactor === -1 ? b.config.num("default.replication.factor") : t.replicationFactor;
           if (topic) out.topicId = topic.id;
           if (ctx.apiVersion >= 5) {
             // Validate-only creates nothing, but Kafka still reports the configs the topic would get.

@@ -6,6 +6,7 @@
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from "../../protocol/generated/37_create_partitions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { topicOperationError } from "../topic-operation-error.ts";
+import { manualPartitionsPlacement, manualPlacementBrokers } from "../../cluster/replica-assignment.ts";
 import type { ApiHandler } from "../api-handler.ts";
 import type { Broker } from "../broker.ts";
 
@@ -35,11 +36,9 @@ export function createPartitionsHandler(b: Broker): ApiHandler<CreatePartitionsR
         if (t.assignments !== null && added > 0 && t.assignments.length !== added) {
           return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: `Attempted to add ${added} additional partition(s), but only ${t.assignments.length} assignment(s) were specified.` };
         }
-        // a single node holds every replica itself; a cluster checks the brokers named (Kafka's rules)
-        if (!b.isClustered && t.assignments !== null && t.assignments.some((a) => a.brokerIds.some((id) => id !== b.nodeId))) {
-          return { name: t.name, errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT, errorMessage: "Replicas must be on this broker." };
-        }
         try {
+          // a single node holds every replica itself (the only registered broker); a cluster's control plane checks the brokers named
+          if (!b.isClustered && t.assignments !== null && added > 0) manualPartitionsPlacement(t.assignments.map((a) => a.brokerIds), 1, topic.partitions.length, manualPlacementBrokers([{ nodeId: b.nodeId }]));
           await b.createPartitions(topic, t.count, req.validateOnly, b.isClustered && t.assignments !== null ? t.assignments.map((a) => a.brokerIds) : null);
           return { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
         } catch (e) {
