@@ -75,3 +75,20 @@ test("a member that released its revoked partitions but must revoke more under a
   const done = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: assigned(again)![tid] }) }));
   assert.equal(done.memberEpoch, 4);
 });
+
+test("a member revoking partitions that rejoins with epoch 0 and owns nothing gets the ones it was revoking back at once", async () => {
+  const h = consumerHarness({ t: 6, u: 3 });
+  const [t, u] = [h.topics.topic("t")!.idHex, h.topics.topic("u")!.idHex];
+  const all = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: ["t", "u"] }));
+  assert.deepEqual(assigned(all), { [t]: [0, 1, 2, 3, 4, 5], [u]: [0, 1, 2] });
+  // A drops u but still owns it: it keeps t and revokes u at its epoch.
+  const revoking = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: all.memberEpoch, subscribedTopicNames: ["t"], topicPartitions: owned({ [t]: [0, 1, 2, 3, 4, 5], [u]: [0, 1, 2] }) }));
+  assert.equal(revoking.memberEpoch, all.memberEpoch);
+  assert.deepEqual(assigned(revoking), { [t]: [0, 1, 2, 3, 4, 5] });
+  // It rejoins (epoch 0, owning nothing) subscribing to u alone: t needs no revocation (not owned) and u, which only
+  // A itself was revoking, is free: Kafka 4.4 assigns it in this answer.
+  const back = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: ["u"] }));
+  assert.equal(back.memberEpoch, all.memberEpoch + 2);
+  assert.deepEqual(assigned(back), { [u]: [0, 1, 2] });
+  assert.equal(h.coord.groupState("g"), "Stable");
+});
