@@ -92,3 +92,16 @@ test("a member revoking partitions that rejoins with epoch 0 and owns nothing ge
   assert.deepEqual(assigned(back), { [u]: [0, 1, 2] });
   assert.equal(h.coord.groupState("g"), "Stable");
 });
+
+test("with overlapping subscriptions the uniform assignor balances through the member that subscribes to both topics", async () => {
+  const h = consumerHarness({ t: 6, u: 3 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: ["t", "u"] }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: ["t"] }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "C", { subscribedTopicNames: ["t", "u"] }));
+  // B keeps u alone. A could give a partition of t to C and C one of u to B: 3/3/3 (Kafka 4.4's target), not
+  // A 4, B 2, C 3, where no single move helps.
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: ["u"] }));
+  const d = h.coord.describeConsumerGroup("g");
+  const counts = Object.fromEntries(d.members.map((m) => [m.memberId, m.targetAssignment.topicPartitions.reduce((n, t) => n + t.partitions.length, 0)]));
+  assert.deepEqual(counts, { A: 3, B: 3, C: 3 });
+});

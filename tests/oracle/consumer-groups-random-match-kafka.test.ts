@@ -14,8 +14,8 @@
  * The uniform assignor leaves free which member gets which partition (and, when a count does not divide, which
  * member gets one more), so assignments are compared as what is deterministic: the number of partitions in a
  * heartbeat's assignment, and per group the sorted multiset of members' counts (current and target), whether the
- * target assignment covers every subscribed partition exactly once and whether it is balanced (no partition left with
- * a member holding two more than another subscriber of its topic; Runnel's target must always be both). With
+ * target assignment covers every subscribed partition exactly once and whether it is balanced (no member holds two
+ * more than one it could pass partitions to, directly or through others; Runnel's target must always be both). With
  * heterogeneous subscriptions or an indivisible count the assignor's choice shapes what follows (who revokes, who
  * waits, member epochs): after each op both groups are described, and where the choice was free and the two
  * brokers chose differently (target counts per member, partitions held, target partitions still held by another
@@ -105,12 +105,23 @@ function kafkaStaleSubscriptionTypeJoin(d: any, memberId: string): boolean {
 }
 
 /**
- * Whether a described target assignment is balanced as the uniform assignor promises: no member's target holds a
- * partition of a topic that another subscriber of that topic, with at least two partitions fewer, could take.
+ * Whether a described target assignment is balanced as the uniform assignor promises: no member could pass a
+ * partition, directly or along a chain of members each taking one partition of a topic it subscribes to from the one
+ * before, to a member holding at least two fewer.
  */
 function targetBalanced(members: { subscribedTopicNames: string[]; targetAssignment: { topicPartitions: { topicName: string; partitions: number[] }[] } }[]): boolean {
   const counts = members.map((x) => count(x.targetAssignment.topicPartitions));
-  return members.every((a, i) => a.targetAssignment.topicPartitions.every((t) => t.partitions.length === 0 || members.every((b, j) => !b.subscribedTopicNames.includes(t.topicName) || counts[i] - counts[j] <= 1)));
+  const takers = (i: number) => members.flatMap((b, j) => (j !== i && members[i].targetAssignment.topicPartitions.some((t) => t.partitions.length > 0 && b.subscribedTopicNames.includes(t.topicName)) ? [j] : []));
+  return members.every((_, source) => {
+    const seen = new Set([source]);
+    for (const queue = [source]; queue.length > 0; ) {
+      for (const j of takers(queue.shift()!)) {
+        if (counts[j] <= counts[source] - 2) return false;
+        if (!seen.has(j)) (seen.add(j), queue.push(j));
+      }
+    }
+    return true;
+  });
 }
 
 /** What one broker answered to one op sequence. */
@@ -194,8 +205,8 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
       targetCounts: !RAW && (!countsFixed() || g.assignmentEpoch !== g.groupEpoch) ? "free" : (g.members ?? []).map((x: any) => count(x.targetAssignment.topicPartitions)).sort(),
       // Only a current target (assignment epoch = group epoch) follows the members' subscriptions.
       targetCoversSubscribedOnce: g.errorCode !== 0 || g.assignmentEpoch !== g.groupEpoch || (wanted.every((k) => owners.get(k) === 1) && owners.size === wanted.length),
-      // Which member gets which partition is free, but no partition may be left with a member holding two more than
-      // another subscriber of its topic (the uniform assignor's balance, heterogeneous subscriptions included).
+      // Which member gets which partition is free, but no member may hold two more than one it could pass partitions
+      // to, directly or through others (the uniform assignor's balance, heterogeneous subscriptions included).
       targetBalanced: g.errorCode !== 0 || g.assignmentEpoch !== g.groupEpoch || targetBalanced(g.members ?? []),
     };
   };
