@@ -2,7 +2,8 @@
  * KIP-848 answers that the randomized differential test against Kafka 4.4
  * (tests/oracle/consumer-groups-random-match-kafka) found Runnel giving differently, each pinned on a ManualClock:
  * when the group epoch moves, a static member rejoining under its own id, the assignment epoch of an emptied group,
- * partitions a member released and gets back, and what ConsumerGroupDescribe lists as a member's assignment.
+ * partitions a member released and gets back (also when it rejoins owning nothing), what ConsumerGroupDescribe lists
+ * as a member's assignment, and the uniform assignor's balance with overlapping subscriptions.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
