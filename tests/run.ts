@@ -211,6 +211,8 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/groups-transactions-match-kafka.test.ts",
   // random classic-group sequences vs Kafka (40 runs; the file 10-18 s with Kafka's start at load 6-10)
   "tests/oracle/classic-groups-random-match-kafka.test.ts",
+  // random KIP-848 consumer group sequences vs Kafka (40 runs of 10-40 ops, ~10-20 s with Kafka's start)
+  "tests/oracle/consumer-groups-random-match-kafka.test.ts",
   "tests/oracle/produce-fetch-match-kafka.test.ts",
   // random transaction/idempotence sequences vs Kafka (60 runs, ~20 s after Kafka starts)
   "tests/oracle/transactions-random-match-kafka.test.ts",

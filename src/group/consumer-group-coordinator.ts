@@ -402,14 +402,6 @@ export class ConsumerGroupCoordinator {
       return g!.currentPartitionEpoch(t, p);
     };
     let reconciled = reconcileMember(updated, targetEpoch, target, owned, epochOf);
-    // A member whose request already shows the revoked partitions released moves on at once.
-    if (reconciled.state === MemberState.UNREVOKED_PARTITIONS && reconciled !== updated) reconciled = reconcileMember(reconciled, targetEpoch, target, owned, epochOf);
-    else if (updated.state === MemberState.UNREVOKED_PARTITIONS && reconciled.state !== MemberState.UNREVOKED_PARTITIONS) {
-      // It released what it was revoking: those partitions are free to it again (Kafka 4.4 gives them back in
-      // this answer when the new target returns them).
-      const own = (t: string, p: number): number => (updated.pendingRevocation.get(t)?.has(p) ? -1 : epochOf(t, p));
-      reconciled = reconcileMember(updated, targetEpoch, target, owned, own);
-    }
     if (reconciled !== updated) {
       // KIP-1251: a partition kept keeps the epoch it was assigned at; a new one is assigned at the new member epoch.
       const epochs: AssignmentEpochs = new Map();

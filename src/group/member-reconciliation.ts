@@ -6,9 +6,11 @@
  *   pending revocation, then move to the next epoch.
  * - UNRELEASED_PARTITIONS: retry, picking up partitions their previous owners have released meanwhile.
  *
- * The next assignment keeps (current ∩ target); revokes (current − target) first, staying at the current epoch;
- * only when nothing is left to revoke does the member move to the target epoch and receive the target partitions
- * no other member still owns (a partition is never owned by two members at once).
+ * The next assignment keeps (current ∩ target); revokes (current − target) first, staying at the current epoch,
+ * unless the member's heartbeat already shows those partitions released; only when nothing is left to revoke does
+ * the member move to the target epoch and receive the target partitions no other member still owns (a partition is
+ * never owned by two members at once). Partitions the member itself was revoking count as released once it reached
+ * the next assignment: its heartbeat no longer owns them.
  */
 import type { TopicPartitionsById } from "./consumer-group-records.ts";
 import { MemberState, type ModernMember } from "./modern-group.ts";
@@ -26,15 +28,15 @@ export function reconcileMember(
 ): ModernMember {
   switch (member.state) {
     case MemberState.STABLE:
-      if (member.memberEpoch !== targetEpoch) return nextAssignment(member, member.memberEpoch, targetEpoch, target, partitionEpoch);
+      if (member.memberEpoch !== targetEpoch) return nextAssignment(member, member.memberEpoch, targetEpoch, target, owned, partitionEpoch);
       return member;
     case MemberState.UNREVOKED_PARTITIONS:
       if (ownsRevokedPartitions(member.pendingRevocation, owned)) return member;
       // Kafka 4.4 keeps the member's epoch while a newer target makes it revoke again (it moves to the target
       // epoch once nothing is left to revoke).
-      return nextAssignment(member, member.memberEpoch, targetEpoch, target, partitionEpoch);
+      return nextAssignment(member, member.memberEpoch, targetEpoch, target, owned, partitionEpoch);
     case MemberState.UNRELEASED_PARTITIONS:
-      return nextAssignment(member, member.memberEpoch, targetEpoch, target, partitionEpoch);
+      return nextAssignment(member, member.memberEpoch, targetEpoch, target, owned, partitionEpoch);
     default:
       throw new Error(`member ${member.memberId} in unknown state ${member.state}`);
   }
@@ -55,6 +57,7 @@ function nextAssignment(
   memberEpoch: number,
   targetEpoch: number,
   target: TopicPartitionsById,
+  owned: OwnedPartitions,
   partitionEpoch: (topicId: string, partition: number) => number,
 ): ModernMember {
   let unreleased = false;
@@ -70,7 +73,7 @@ function nextAssignment(
     const add = new Set<number>();
     for (const p of want) {
       if (keep.has(p)) continue;
-      if (partitionEpoch(t, p) !== -1) unreleased = true;
+      if (partitionEpoch(t, p) !== -1 && !member.pendingRevocation.get(t)?.has(p)) unreleased = true;
       else add.add(p);
     }
     if (keep.size > 0) assigned.set(t, keep);
@@ -85,7 +88,7 @@ function nextAssignment(
     assigned: a,
     pendingRevocation: pending,
   });
-  if (revoke.size > 0) return next(MemberState.UNREVOKED_PARTITIONS, memberEpoch, assigned, revoke);
+  if (revoke.size > 0 && ownsRevokedPartitions(revoke, owned)) return next(MemberState.UNREVOKED_PARTITIONS, memberEpoch, assigned, revoke);
   for (const [t, s] of toAssign) {
     const cur = assigned.get(t);
     if (cur === undefined) assigned.set(t, s);

@@ -135,6 +135,15 @@ export function assignUniform(spec: AssignmentSpec): Map<string, TopicPartitions
       count.set(best.memberId, count.get(best.memberId)! + 1);
     }
   }
+  const move = (from: string, to: string, t: string, p: number) => {
+    const held = result.get(from)!.get(t)!;
+    held.delete(p);
+    if (held.size === 0) result.get(from)!.delete(t);
+    add(result.get(to)!, t, p);
+    owner.set(`${t}:${p}`, to);
+    count.set(from, count.get(from)! - 1);
+    count.set(to, count.get(to)! + 1);
+  };
   // 3. Balance: move partitions from a member to a subscriber holding at least two fewer.
   for (let moved = true; moved; ) {
     moved = false;
@@ -149,17 +158,85 @@ export function assignUniform(spec: AssignmentSpec): Map<string, TopicPartitions
           if (count.get(s.memberId)! + 1 < count.get(from)! && (to === null || count.get(s.memberId)! < count.get(to.memberId)!)) to = s;
         }
         if (to === null) continue;
-        result.get(from)!.get(t)!.delete(p);
-        if (result.get(from)!.get(t)!.size === 0) result.get(from)!.delete(t);
-        add(result.get(to.memberId)!, t, p);
-        owner.set(`${t}:${p}`, to.memberId);
-        count.set(from, count.get(from)! - 1);
-        count.set(to.memberId, count.get(to.memberId)! + 1);
+        move(from, to.memberId, t, p);
         moved = true;
       }
     }
   }
+  // 4. Balance along chains: with overlapping subscriptions a member may hold two more than another that can take
+  // none of its topics, while a third member subscribes to both. Move one partition down each link of a shortest
+  // chain of members, each taking a partition of a topic it subscribes to from the one before, until no member holds
+  // two more than one it can reach. Each move lowers the sum of squared counts by at least 2 (asserted), and at most
+  // `total` chains are moved (each moves one partition off a most loaded member): a bound on the work per target.
+  let squares = 0;
+  for (const c of count.values()) squares += c * c;
+  for (let moves = 0; moves < total; moves++) {
+    const chain = unbalancedChain(members, subscribers, result, count);
+    if (chain === null) break;
+    for (const link of chain) move(link.from, link.to, link.topic, link.partition);
+    let after = 0;
+    for (const c of count.values()) after += c * c;
+    if (after > squares - 2) throw new Error(`uniform assignor: a chain move did not improve the balance (${squares} -> ${after})`);
+    squares = after;
+  }
   return result;
+}
+
+/** One link of a balancing chain: `partition` of `topic` goes from member `from` to member `to`. */
+interface ChainLink {
+  from: string;
+  to: string;
+  topic: string;
+  partition: number;
+}
+
+/**
+ * A chain from a member to one holding at least two fewer partitions, each link a partition the giver holds of a
+ * topic the taker subscribes to; null when there is none. Searched breadth first from all members of the highest
+ * count at once, then of each lower count, over members and topics (each topic's subscribers are scanned once per
+ * search). Sources, topics and takers are visited in member-id and insertion order; a link gives the giver's highest
+ * partition of the topic.
+ */
+function unbalancedChain(
+  members: readonly AssignorMember[],
+  subscribers: ReadonlyMap<string, AssignorMember[]>,
+  result: ReadonlyMap<string, TopicPartitionsById>,
+  count: ReadonlyMap<string, number>,
+): ChainLink[] | null {
+  const levels = [...new Set(count.values())].sort((a, b) => b - a);
+  for (const level of levels) {
+    const reach = level - 2;
+    if (reach < 0 || levels.at(-1)! > reach) break;
+    // taker -> [giver, topic] of the link that reached it (null: a source).
+    const via = new Map<string, [string, string] | null>();
+    const queue: string[] = [];
+    for (const m of members) {
+      if (count.get(m.memberId) !== level) continue;
+      via.set(m.memberId, null);
+      queue.push(m.memberId);
+    }
+    const topicSeen = new Set<string>();
+    for (let head = 0; head < queue.length; head++) {
+      const from = queue[head];
+      for (const [t, parts] of result.get(from)!) {
+        if (parts.size === 0 || topicSeen.has(t)) continue;
+        topicSeen.add(t);
+        for (const taker of subscribers.get(t)!) {
+          if (via.has(taker.memberId)) continue;
+          via.set(taker.memberId, [from, t]);
+          if (count.get(taker.memberId)! <= reach) {
+            const chain: ChainLink[] = [];
+            for (let to = taker.memberId, link = via.get(to)!; link !== null; to = link[0], link = via.get(to)!) {
+              chain.unshift({ from: link[0], to, topic: link[1], partition: Math.max(...result.get(link[0])!.get(link[1])!) });
+            }
+            return chain;
+          }
+          queue.push(taker.memberId);
+        }
+      }
+    }
+  }
+  return null;
 }
 
 /** Kafka's server-side range assignor: per topic, contiguous shares in member-id order, sticky within quota. */

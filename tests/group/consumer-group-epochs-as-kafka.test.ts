@@ -2,7 +2,8 @@
  * KIP-848 answers that the randomized differential test against Kafka 4.4
  * (tests/oracle/consumer-groups-random-match-kafka) found Runnel giving differently, each pinned on a ManualClock:
  * when the group epoch moves, a static member rejoining under its own id, the assignment epoch of an emptied group,
- * partitions a member released and gets back, and what ConsumerGroupDescribe lists as a member's assignment.
+ * partitions a member released and gets back (also when it rejoins owning nothing), what ConsumerGroupDescribe lists
+ * as a member's assignment, and the uniform assignor's balance with overlapping subscriptions.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -74,4 +75,34 @@ test("a member that released its revoked partitions but must revoke more under a
   assert.equal(assigned(again)![tid].length, 2);
   const done = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: 2, topicPartitions: owned({ [tid]: assigned(again)![tid] }) }));
   assert.equal(done.memberEpoch, 4);
+});
+
+test("a member revoking partitions that rejoins with epoch 0 and owns nothing gets the ones it was revoking back at once", async () => {
+  const h = consumerHarness({ t: 6, u: 3 });
+  const [t, u] = [h.topics.topic("t")!.idHex, h.topics.topic("u")!.idHex];
+  const all = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: ["t", "u"] }));
+  assert.deepEqual(assigned(all), { [t]: [0, 1, 2, 3, 4, 5], [u]: [0, 1, 2] });
+  // A drops u but still owns it: it keeps t and revokes u at its epoch.
+  const revoking = await h.coord.consumerGroupHeartbeat(hb("g", "A", { memberEpoch: all.memberEpoch, subscribedTopicNames: ["t"], topicPartitions: owned({ [t]: [0, 1, 2, 3, 4, 5], [u]: [0, 1, 2] }) }));
+  assert.equal(revoking.memberEpoch, all.memberEpoch);
+  assert.deepEqual(assigned(revoking), { [t]: [0, 1, 2, 3, 4, 5] });
+  // It rejoins (epoch 0, owning nothing) subscribing to u alone: t needs no revocation (not owned) and u, which only
+  // A itself was revoking, is free: Kafka 4.4 assigns it in this answer.
+  const back = await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: ["u"] }));
+  assert.equal(back.memberEpoch, all.memberEpoch + 2);
+  assert.deepEqual(assigned(back), { [u]: [0, 1, 2] });
+  assert.equal(h.coord.groupState("g"), "Stable");
+});
+
+test("with overlapping subscriptions the uniform assignor balances through the member that subscribes to both topics", async () => {
+  const h = consumerHarness({ t: 6, u: 3 });
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: ["t", "u"] }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "A", { subscribedTopicNames: ["t"] }));
+  await h.coord.consumerGroupHeartbeat(hb("g", "C", { subscribedTopicNames: ["t", "u"] }));
+  // B keeps u alone. A could give a partition of t to C and C one of u to B: 3/3/3 (Kafka 4.4's target), not
+  // A 4, B 2, C 3, where no single move helps.
+  await h.coord.consumerGroupHeartbeat(hb("g", "B", { subscribedTopicNames: ["u"] }));
+  const d = h.coord.describeConsumerGroup("g");
+  const counts = Object.fromEntries(d.members.map((m) => [m.memberId, m.targetAssignment.topicPartitions.reduce((n, t) => n + t.partitions.length, 0)]));
+  assert.deepEqual(counts, { A: 3, B: 3, C: 3 });
 });

@@ -88,8 +88,9 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
   },
   {
     api: "RandomConsumerGroups",
-    path: /^\[\]\.targetCoversSubscribedOnce$/,
-    reason: "Kafka 4.4 side, not Runnel's choice: replaying one sequence, Kafka's ConsumerGroupDescribe now and then (about 1 in 4 replays of the one sequence found, 1 in ~100 random runs) lists empty target assignments for every member right after a static member with no subscription joined a group at the same epoch; Runnel's target always covers the subscribed partitions once, which the test asserts on its own",
+    // Not a path filter: the test compares a run's answers only up to such a join (kafkaStaleSubscriptionTypeJoin).
+    path: /(?!)/,
+    reason: "Kafka 4.4 side, not Runnel's choice: a new member joining with an empty subscription while the group epoch is ahead of the assignment epoch (after a leave) makes Kafka compute the target in that heartbeat with the group's stored subscription type, homogeneous if every other member subscribes to the same topics; its UniformHomogeneousAssignmentBuilder then takes the topics of the first member in HashMap order, so the target gives the newcomer a share of topics it does not subscribe to, or nothing to anyone (which replay depends on the member ids). Runnel computes that target from the members' subscriptions (the newcomer gets nothing, the others everything, asserted on its own). The test compares a run only up to such a join",
   },
   { api: "ApiVersions", path: /^apiKeys$/, reason: "Runnel serves a subset of Kafka's APIs (no KRaft, ACL admin, share groups, quotas); the scenario checks that every API Runnel serves is within Kafka's ranges instead" },
   {
