@@ -208,9 +208,18 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   get logEndOffset(): bigint {
     return this.log.logEndOffset;
   }
-  /** The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower. */
+  /**
+   * The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower. An open
+   * transaction whose first offset DeleteRecords (or retention) moved the log start past counts from the log start,
+   * as Kafka's UnifiedLog.updateFirstUnstableOffset has it.
+   */
   get lastStableOffset(): bigint {
-    return this.producers.lastStableOffset(this.log.highWatermark);
+    const first = this.producers.firstUnstableOffset();
+    const hw = this.log.highWatermark;
+    if (first === null) return hw;
+    const start = this.log.logStartOffset;
+    const unstable = first < start ? start : first;
+    return unstable < hw ? unstable : hw;
   }
   /** Whether the partition was deleted (its topic is gone); parked requests were answered. */
   get isRemoved(): boolean {

@@ -175,3 +175,25 @@ test("Produce: a duplicate idempotent batch is answered with the first copy's of
     assert.equal((again[0] as any).logAppendTimeMs, BigInt(T0 + 2), "CreateTime topic: the batch's max timestamp");
   });
 });
+
+test("DeleteRecords past an open transaction's first offset: the last stable offset counts from the new log start", async () => {
+  await withBroker(async (c) => {
+    await createTopic(c, "lso");
+    const tid = "lso-tx";
+    await c.findCoordinator(tid, 1);
+    const init = await c.requestWhileCoordinatorLoads(22, 4, { transactionalId: tid, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 }, (r: any) => r.errorCode);
+    await c.request(24, 3, { v3AndBelowTransactionalId: tid, v3AndBelowProducerId: init.producerId, v3AndBelowProducerEpoch: init.producerEpoch, v3AndBelowTopics: [{ name: "lso", partitions: [0] }] });
+    assert.deepEqual(codes(await produce(c, 9, "lso", [[0, batch(2, { producerId: init.producerId, transactional: true })]], -1, tid)), [[0, ErrorCode.NONE]]);
+    const deleted = await c.request(21, 2, { topics: [{ name: "lso", partitions: [{ partitionIndex: 0, offset: 1n }] }], timeoutMs: 10000 });
+    assert.deepEqual([deleted.topics[0].partitions[0].errorCode, deleted.topics[0].partitions[0].lowWatermark], [0, 1n]);
+    const f = await c.request(1, 12, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 1, sessionId: 0, sessionEpoch: -1, rackId: "",
+      topics: [{ topic: "lso", partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 1n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [],
+    });
+    const pd = f.responses[0].partitions[0];
+    assert.deepEqual([pd.errorCode, pd.highWatermark, pd.lastStableOffset, pd.logStartOffset], [0, 2n, 1n, 1n]);
+    const lo = await c.request(2, 7, { replicaId: -1, isolationLevel: 1, topics: [{ name: "lso", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] }] });
+    assert.equal(lo.topics[0].partitions[0].offset, 1n);
+  });
+});
