@@ -13,8 +13,8 @@
  *   stale epoch), transactional without AddPartitionsToTxn; also to an unknown partition or topic. With acks=0
  *   nothing is answered: what is compared is whether the broker then closed the connection (Kafka does when a
  *   partition failed), and the next Fetch.
- * - With PRODUCE_ORACLE_TXN=1: AddPartitionsToTxn + a transactional Produce, and EndTxn (commit or abort), so that the
- *   last stable offset moves.
+ * - AddPartitionsToTxn + a transactional Produce, and EndTxn (commit or abort), so that the last stable offset moves
+ *   (PRODUCE_ORACLE_TXN=0 leaves them out).
  * - ListOffsets (latest, earliest, max timestamp, earliest-local -4, latest-tiered -5, by timestamp; both isolation
  *   levels; current leader epoch -1, 0 or 1; also an unknown partition).
  * - OffsetForLeaderEpoch (epochs -1..2, current leader epoch -1, 0 or 1, unknown partition).
@@ -40,17 +40,16 @@ import { codecById, initCompression } from "../../src/compression/index.ts";
 
 await initCompression();
 
-/** fast-check runs (each on its own topic; about 0.6 s each here, plus about 10 s for Kafka to start). */
-const RUNS = Number(process.env.PRODUCE_ORACLE_RUNS ?? 20);
+/** fast-check runs (each on its own topic; about 0.4-1 s each here, plus about 10 s for Kafka to start). */
+const RUNS = Number(process.env.PRODUCE_ORACLE_RUNS ?? 15);
 /** Longest operation sequence of a run. */
 const MAX_OPS = Number(process.env.PRODUCE_ORACLE_OPS ?? 12);
 /**
- * Whether runs include AddPartitionsToTxn + transactional writes and EndTxn (PRODUCE_ORACLE_TXN=1). Off by default:
- * two differences they find are open (about 1 run in 50 each): Kafka 4.4 writes no abort marker to a partition added
- * to the transaction that got no batch of it (Runnel writes one), and the last stable offset right after a settled
- * EndTxn differed (3 against 1). The randomized transactions test covers transactions meanwhile.
+ * Whether runs include AddPartitionsToTxn + transactional writes and EndTxn (PRODUCE_ORACLE_TXN=0 leaves them out).
+ * Seen once in the first ~450 such runs, before the fixes of this test's commits, and not in 550 since: Kafka 4.4
+ * wrote no abort marker to a partition added to the transaction that got no batch of it where Runnel wrote one.
  */
-const TXN_OPS = process.env.PRODUCE_ORACLE_TXN === "1";
+const TXN_OPS = process.env.PRODUCE_ORACLE_TXN !== "0";
 const PARTITIONS = 3;
 /** A partition the topic does not have. */
 const NO_PARTITION = 7;
@@ -97,7 +96,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       parts: fc.uniqueArray(producePartArb, { minLength: 1, maxLength: 3, selector: (x) => x.p }),
     }),
   },
-  // PRODUCE_ORACLE_TXN=1: open mismatches, not yet classified (see OPEN below), keep them out of the default runs
   { weight: TXN_OPS ? 2 : 0, arbitrary: fc.record({ k: fc.constant("txnWrite" as const), p: fc.nat(PARTITIONS - 1), n: fc.integer({ min: 1, max: 3 }) }) },
   { weight: TXN_OPS ? 1 : 0, arbitrary: fc.record({ k: fc.constant("txnEnd" as const), commit: fc.boolean() }) },
   {
@@ -437,7 +435,10 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
         // a LogAppendTime record's or a transaction marker's timestamp (max timestamp, or found by time) is the broker's
         // clock: after NOW (and past the 'now' records' NOW + 3) and before the 'ahead' records
         const brokerClock = (t: bigint) => t >= BigInt(lat ? now : now + 4) && t < BigInt(now + DAY);
-        const answers = r.topics[0].partitions.map((a: any) => ({ ...a, timestamp: brokerClock(a.timestamp) ? "broker clock" : a.timestamp }));
+        // on a LogAppendTime topic the max timestamp's offset is whichever batch got the latest clock tick (batches
+        // appended within one millisecond tie differently on the two brokers): compared as found or not
+        const maxTimeOf = (a: any) => lat && op.parts.some((x) => x.p === a.partitionIndex && x.ts === -3) && a.offset >= 0n;
+        const answers = r.topics[0].partitions.map((a: any) => ({ ...a, timestamp: brokerClock(a.timestamp) ? "broker clock" : a.timestamp, offset: maxTimeOf(a) ? "found" : a.offset }));
         // max timestamp (-3) of a partition whose log start DeleteRecords moved: compared apart (INTENTIONAL_DIFFERENCES)
         const afterDelete = (a: any) => op.parts.some((x) => x.p === a.partitionIndex && x.ts === -3) && a.partitionIndex < PARTITIONS && start[a.partitionIndex] > 0n;
         out.push({ op: `listOffsets v${v}`, isolation: op.isolation, parts: op.parts, r: answers.filter((a: any) => !afterDelete(a)), maxTimestampAfterDeleteRecords: answers.filter(afterDelete) });
