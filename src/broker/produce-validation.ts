@@ -18,7 +18,9 @@ import {
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_OFFSET,
   CRC_OFFSET,
+  CURRENT_MAGIC,
   LOG_OVERHEAD,
+  MAGIC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
@@ -34,9 +36,138 @@ import { concatBytes } from "../protocol/wire.ts";
 import { codecById, codecIdByName, MAX_DECOMPRESSED_BYTES, OFF_LOOP_CODEC_MIN_BYTES, type CompressionCodec } from "../compression/index.ts";
 import { CodecThreadError } from "../compression/codec-pool.ts";
 import type { LogConfig } from "../storage/log-config.ts";
+import type { ProduceResponseTopicProduceResponse } from "../protocol/generated/00_produce.ts";
 
 /** Most batches accepted in one partition's records of one request. */
 export const MAX_BATCHES_PER_PARTITION_REQUEST = 100_000;
+
+/** Codec ids a batch may carry (none, gzip, snappy, lz4, zstd). */
+const KNOWN_CODEC_IDS = [1, 2, 3, 4];
+/** Smallest size field a batch may carry before Kafka calls the bytes corrupt (LegacyRecord.RECORD_OVERHEAD_V0). */
+const MIN_SIZE_FIELD = 14;
+/** Bytes up to and including the magic byte. */
+const HEADER_SIZE_UP_TO_MAGIC = MAGIC_OFFSET + 1;
+/** Produce versions below this may not carry zstd batches (KIP-110). */
+const ZSTD_MIN_PRODUCE_VERSION = 7;
+/** zstd's codec id in the batch attributes. */
+const ZSTD_CODEC_ID = 4;
+
+/**
+ * Kafka's check of one partition's records at the request level (ProduceRequest.validateRecords, run before the
+ * log's own validation and before the acks are looked at): exactly one whole batch, of magic 2, and no zstd below
+ * Produce v7. A batch header whose size field or magic is impossible is CORRUPT_MESSAGE, as Kafka's batch
+ * iterator throws; a batch cut short counts as no batch (INVALID_RECORD). Null when the records may go on.
+ */
+export function produceRecordsProblem(apiVersion: number, records: Uint8Array | null): { code: number; message: string } | null {
+  if (records === null) return { code: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} must have at least one record batch per partition` };
+  const dv = dataViewOf(records);
+  const first = wholeBatchSizeAt(records, dv, 0);
+  if (typeof first === "string") return { code: ErrorCode.CORRUPT_MESSAGE, message: first };
+  if (first === null) return { code: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} must have at least one record batch per partition` };
+  if (records[MAGIC_OFFSET] !== CURRENT_MAGIC) return { code: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} are only allowed to contain record batches with magic version 2` };
+  if (apiVersion < ZSTD_MIN_PRODUCE_VERSION && (dv.getInt16(ATTRIBUTES_OFFSET) & ATTR_COMPRESSION_MASK) === ZSTD_CODEC_ID) {
+    return { code: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, message: `Produce requests with version ${apiVersion} are not allowed to use ZStandard compression` };
+  }
+  const second = wholeBatchSizeAt(records, dv, first);
+  if (typeof second === "string") return { code: ErrorCode.CORRUPT_MESSAGE, message: second };
+  if (second !== null) return { code: ErrorCode.INVALID_RECORD, message: `Produce requests with version ${apiVersion} are only allowed to contain exactly one record batch per partition` };
+  return null;
+}
+
+/**
+ * The first batch's codec id, when a request below Produce v7 may not even name it: Kafka's check for zstd asks the
+ * batch for its compression type, which throws on an id it does not know (5-7), and the whole request fails with
+ * UNKNOWN_SERVER_ERROR. Null otherwise. Call after {@link produceRecordsProblem} found nothing.
+ */
+function unknownCodecBeforeV7(apiVersion: number, records: Uint8Array): number | null {
+  if (apiVersion >= ZSTD_MIN_PRODUCE_VERSION) return null;
+  const codecId = dataViewOf(records).getInt16(ATTRIBUTES_OFFSET) & ATTR_COMPRESSION_MASK;
+  return codecId === 0 || KNOWN_CODEC_IDS.includes(codecId) ? null : codecId;
+}
+
+/**
+ * Kafka's first look at a Produce request (RequestUtils.hasTransactionalRecords): the first batch of each
+ * partition's records, in request order, until one is transactional. A header seen on the way whose size field or
+ * magic is impossible fails the whole request with CORRUPT_MESSAGE (`corrupt`: why); else `transactional` says
+ * whether a transactional first batch was found.
+ */
+function firstBatchesLook(partitionRecords: Iterable<Uint8Array | null>): { corrupt: string } | { transactional: boolean } {
+  for (const records of partitionRecords) {
+    if (records === null) continue;
+    const dv = dataViewOf(records);
+    const size = wholeBatchSizeAt(records, dv, 0);
+    if (typeof size === "string") return { corrupt: size };
+    // a legacy (magic 0 or 1) batch has no transactional bit
+    if (size !== null && records[MAGIC_OFFSET] === CURRENT_MAGIC && (dv.getInt16(ATTRIBUTES_OFFSET) & ATTR_TRANSACTIONAL) !== 0) return { transactional: true };
+  }
+  return { transactional: false };
+}
+
+/**
+ * The size of the whole batch at `at` (log overhead included), null when the bytes left do not hold one, or why
+ * its header is corrupt: Kafka's ByteBufferLogInputStream.nextBatch.
+ */
+function wholeBatchSizeAt(records: Uint8Array, dv: DataView, at: number): number | null | string {
+  const remaining = records.length - at;
+  if (remaining < LOG_OVERHEAD) return null;
+  const sizeField = dv.getInt32(at + BATCH_LENGTH_OFFSET);
+  if (sizeField < MIN_SIZE_FIELD) return `Record size ${sizeField} is less than the minimum record overhead (${MIN_SIZE_FIELD})`;
+  if (remaining < HEADER_SIZE_UP_TO_MAGIC) return null;
+  const magic = dv.getInt8(at + MAGIC_OFFSET);
+  if (magic < 0 || magic > CURRENT_MAGIC) return `Invalid magic found in record: ${magic}`;
+  const size = sizeField + LOG_OVERHEAD;
+  return remaining < size ? null : size;
+}
+
+/** The topics and partitions of a Produce request, as {@link wholeProduceRequestProblem} reads them. */
+export interface ProduceRequestTopics {
+  /** Whether the request carries a transactional id. */
+  transactionalId: string | null;
+  /** Topics by name or id, each with its partitions' records. */
+  topicData: readonly { name?: string; topicId?: Uint8Array; partitionData: readonly { index: number; records: unknown }[] }[];
+}
+
+/**
+ * What fails a whole Produce request in Kafka (KafkaApis.handleProduceRequest), in its order: a first batch whose
+ * header is corrupt (CORRUPT_MESSAGE), transactional batches without a transactional id
+ * (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), below v7 a codec id the broker does not know in an existing partition's
+ * batch (UNKNOWN_SERVER_ERROR: Kafka's zstd check throws on it). Null when the partitions are answered one by one.
+ * `exists` tells whether a topic entry's partition exists. A sharded node's front asks this of a request it splits.
+ */
+export function wholeProduceRequestProblem<T extends ProduceRequestTopics["topicData"][number]>(
+  apiVersion: number,
+  req: { transactionalId: string | null; topicData: readonly T[] },
+  exists: (topic: T, index: number) => boolean,
+): { code: number; message: string } | null {
+  const look = firstBatchesLook(allPartitionRecords(req.topicData));
+  if ("corrupt" in look) return { code: ErrorCode.CORRUPT_MESSAGE, message: look.corrupt };
+  if (look.transactional && req.transactionalId === null) {
+    return { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: "transactional records need a transactional id" };
+  }
+  for (const td of req.topicData) {
+    for (const pd of td.partitionData) {
+      const records = pd.records as Uint8Array | null;
+      if (records === null || !exists(td, pd.index) || produceRecordsProblem(apiVersion, records) !== null) continue;
+      const codecId = unknownCodecBeforeV7(apiVersion, records);
+      if (codecId !== null) return { code: ErrorCode.UNKNOWN_SERVER_ERROR, message: `Unknown compression type id: ${codecId}` };
+    }
+  }
+  return null;
+}
+
+/** The answer of a Produce request refused as a whole: every partition gets `code` (Kafka's ProduceRequest.getErrorResponse). */
+export function wholeRequestError(req: ProduceRequestTopics, code: number, message: string): ProduceResponseTopicProduceResponse[] {
+  return req.topicData.map((td) => ({
+    name: td.name ?? "",
+    topicId: td.topicId,
+    partitionResponses: td.partitionData.map((pd) => ({ index: pd.index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: message })),
+  }));
+}
+
+/** Every partition's records of a Produce request, in request order. */
+function* allPartitionRecords(topics: ProduceRequestTopics["topicData"]): Generator<Uint8Array | null> {
+  for (const td of topics) for (const pd of td.partitionData) yield pd.records as Uint8Array | null;
+}
 
 /** Producer fields of one batch, for idempotence checks. */
 export interface BatchProducerInfo {
@@ -188,8 +319,9 @@ function* validationSteps(records: Uint8Array | null, config: LogConfig, nowMs: 
 
     let section: Uint8Array | null = null;
     if (codecId !== 0) {
-      const codec = codecById(codecId);
-      if (codec === null) return fail(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `unknown codec ${codecId}`);
+      const codec = KNOWN_CODEC_IDS.includes(codecId) ? codecById(codecId) : null;
+      // Kafka's CompressionType.forId throws IllegalArgumentException on an unknown id: UNKNOWN_SERVER_ERROR
+      if (codec === null) return fail(ErrorCode.UNKNOWN_SERVER_ERROR, `Unknown compression type id: ${codecId}`);
       try {
         section = yield { codec, decompress: true, data: records.subarray(at + BATCH_HEADER_SIZE, at + size), arg: maxDecompressedBytes(config) };
       } catch (e) {
@@ -201,7 +333,9 @@ function* validationSteps(records: Uint8Array | null, config: LogConfig, nowMs: 
     }
 
     const plainSection = section ?? records.subarray(at + BATCH_HEADER_SIZE, at + size);
-    if (timestampProblem(ts, config, nowMs) !== null || timestampProblem(Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)), config, nowMs) !== null) {
+    // the limits bound producers' CreateTime timestamps; with LogAppendTime the broker's clock replaces them (Kafka's LogValidator)
+    const createTime = config.messageTimestampType === "CreateTime";
+    if (createTime && (timestampProblem(ts, config, nowMs) !== null || timestampProblem(Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)), config, nowMs) !== null)) {
       const errors = recordErrorsOf(plainSection, count, Number(dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)), (c) => timestampProblem(c.timestamp, config, nowMs));
       if (errors.length > 0) return { ok: false, code: ErrorCode.INVALID_TIMESTAMP, message: errors[0].batchIndexErrorMessage!, recordErrors: errors };
     }

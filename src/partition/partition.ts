@@ -208,9 +208,33 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   get logEndOffset(): bigint {
     return this.log.logEndOffset;
   }
-  /** The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower. */
+  /**
+   * The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower. An open
+   * transaction whose first offset DeleteRecords (or retention) moved the log start past counts from the log start's
+   * batch, as Kafka's UnifiedLog.updateFirstUnstableOffset has it (see batchBaseAtLogStart).
+   */
   get lastStableOffset(): bigint {
-    return this.producers.lastStableOffset(this.log.highWatermark);
+    const first = this.producers.firstUnstableOffset();
+    const hw = this.log.highWatermark;
+    if (first === null) return hw;
+    const unstable = first < this.log.logStartOffset ? this.batchBaseAtLogStart() : first;
+    return unstable < hw ? unstable : hw;
+  }
+
+  /** The log start and the base offset of the batch holding it, as last looked up (see batchBaseAtLogStart). */
+  private logStartBatch: { start: bigint; base: bigint } | null = null;
+
+  /**
+   * Where Kafka's first unstable offset lands when the log start passed it: the log start turned into offset metadata
+   * (UnifiedLog.updateFirstUnstableOffset), which is the base offset of the batch holding it, below the log start
+   * when DeleteRecords cut inside a batch; the log start itself past the last batch. Looked up once per log start.
+   */
+  private batchBaseAtLogStart(): bigint {
+    const start = this.log.logStartOffset;
+    if (this.logStartBatch?.start === start) return this.logStartBatch.base;
+    const base = start >= this.log.logEndOffset ? start : this.log.read(start, 1, true).firstOffset;
+    this.logStartBatch = { start, base };
+    return base;
   }
   /** Whether the partition was deleted (its topic is gone); parked requests were answered. */
   get isRemoved(): boolean {

@@ -68,7 +68,7 @@ export interface ProducerSnapshotEntry {
 /** What {@link ProducerStateTable.check} decided about a batch. */
 export type SequenceCheck =
   | { kind: "append" }
-  | { kind: "duplicate"; baseOffset: bigint }
+  | { kind: "duplicate"; baseOffset: bigint; timestamp: number }
   | { kind: "error"; code: number; message: string };
 
 /** Per-partition idempotence state. */
@@ -158,7 +158,7 @@ export class ProducerStateTable {
     }
     const lastSeq = (baseSeq + count - 1) | 0;
     for (const b of e.batches) {
-      if (b.firstSeq === baseSeq && b.lastSeq === lastSeq) return { kind: "duplicate", baseOffset: b.baseOffset };
+      if (b.firstSeq === baseSeq && b.lastSeq === lastSeq) return { kind: "duplicate", baseOffset: b.baseOffset, timestamp: b.timestamp };
     }
     const expected = e.lastSeq === 0x7fffffff ? 0 : e.lastSeq + 1;
     if (baseSeq !== expected) {

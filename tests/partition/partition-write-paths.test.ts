@@ -86,7 +86,7 @@ test("the leader path: offsets, producer state, aborted transactions, high water
   assert.equal(a.baseOffset, 0n);
   assert.equal(p.highWatermark, 3n, "a single node's ISR is itself: the high watermark follows the append");
   assert.equal(woken, 1);
-  assert.deepEqual(p.producers.check(7n, 0, 0, 3), { kind: "duplicate", baseOffset: 0n }, "producer state learned the batch");
+  assert.deepEqual({ ...p.producers.check(7n, 0, 0, 3), timestamp: 0 }, { kind: "duplicate", baseOffset: 0n, timestamp: 0 }, "producer state learned the batch");
   await p.whenCommitted(a.lastOffset + 1n);
 
   p.appendAsLeader(batch(2, { id: 9n, epoch: 0, seq: 0, txn: true }));
@@ -145,7 +145,7 @@ test("a follower rebuilds producer state and epochs from the leader's batches, a
   assert.equal(f.p.logEndOffset, 8n);
   assert.deepEqual(Buffer.concat(f.p.log.read(0n, 1 << 20, true).chunks), bytes, "the follower's log is the leader's, byte for byte");
   assert.deepEqual(f.p.leaderEpochs.epochEntries(), [{ epoch: 0, startOffset: 0n }, { epoch: 2, startOffset: 2n }]);
-  assert.deepEqual(f.p.producers.check(5n, 0, 2, 2), { kind: "duplicate", baseOffset: 2n }, "a retried batch is recognised on the follower");
+  assert.deepEqual({ ...f.p.producers.check(5n, 0, 2, 2), timestamp: 0 }, { kind: "duplicate", baseOffset: 2n, timestamp: 0 }, "a retried batch is recognised on the follower");
   assert.equal(f.p.abortedTxns.entries().length, 1);
   assert.equal(f.p.highWatermark, 0n);
   f.p.updateHighWatermarkFromLeader(6n);
@@ -190,7 +190,7 @@ test("a producer snapshot is written at every segment roll and recovery replays 
   const p = await o.reopen(solo, { crash: true });
   const replayed = Number((o.p.logEndOffset - newest) / 2n);
   assert.ok(lines.some((l) => l.includes(`1 from snapshot, ${replayed} batches replayed`)), lines.join("\n"));
-  assert.deepEqual(p.producers.check(11n, 0, seq - 2, 2), { kind: "duplicate", baseOffset: BigInt(seq - 2) });
+  assert.deepEqual({ ...p.producers.check(11n, 0, seq - 2, 2), timestamp: 0 }, { kind: "duplicate", baseOffset: BigInt(seq - 2), timestamp: 0 });
 });
 
 test("parked fetches are bounded per partition, and deletion answers what is parked", async () => {

@@ -84,13 +84,14 @@ test("a transactional produce needs its partition in the ongoing transaction and
     assert.equal(r.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
     assert.equal((await p.send("t", 0, ["x"])).errorCode, 0);
     assert.equal((await p.send("t", 1, ["y"])).errorCode, ErrorCode.INVALID_TXN_STATE, "only partition 0 was added");
-    // An idempotent (non-transactional) producer id cannot write transactional batches.
+    // An idempotent (non-transactional) producer id cannot write transactional batches: without a transactional id
+    // Kafka refuses the whole request (TRANSACTIONAL_ID_AUTHORIZATION_FAILED, tests/oracle/produce-random-match-kafka).
     const idem = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
     r = await produce(c, "t", 1, batchOf(["z"], idem.producerId, idem.producerEpoch, 0));
-    assert.equal(r.errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal(r.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     // A forged COMMIT marker is refused.
     const marker = buildControlBatch({ producerId: p.pid, producerEpoch: p.epoch, type: 1, coordinatorEpoch: 0, timestampMs: Date.now() });
-    r = await produce(c, "t", 0, marker);
+    r = await produce(c, "t", 0, marker, "txn");
     assert.equal(r.errorCode, ErrorCode.INVALID_RECORD);
     const rc = await fetchPartition(c, "t", 0, 0n, true);
     assert.equal(rc.data.lastStableOffset, 0n, "the transaction is still open");

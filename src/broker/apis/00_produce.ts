@@ -20,7 +20,7 @@ import { ErrorCode, KafkaError, errorCodeOf } from "../../protocol/errors.ts";
 import { setLogAppendTime } from "../../protocol/record-batch.ts";
 import { CloseConnection, NO_RESPONSE, type ApiHandler, type HandlerResult } from "../api-handler.ts";
 import type { Broker, PartitionState, Topic } from "../broker.ts";
-import { validateProduceRecords, type BatchProducerInfo, type ProduceValidation } from "../produce-validation.ts";
+import { produceRecordsProblem, validateProduceRecords, wholeProduceRequestProblem, wholeRequestError, type BatchProducerInfo, type ProduceValidation } from "../produce-validation.ts";
 import { appendInArrivalOrder } from "../partition-append-order.ts";
 import { addPartitionsImplicitly, noteJoining } from "../implicit-txn-partitions.ts";
 import { verifyAtRemoteCoordinator } from "../remote-txn-verification.ts";
@@ -33,7 +33,7 @@ const joiningOn = new WeakMap<object, Promise<void>>();
 const noop = (): void => {};
 import { uuidHex } from "../../protocol/uuid.ts";
 import { countProduced } from "../../http/metrics/topic-traffic.ts";
-import { ATTR_CONTROL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../protocol/batch-layout.ts";
+import { ATTR_CONTROL, ATTR_TRANSACTIONAL, ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, CURRENT_MAGIC, LOG_OVERHEAD, MAGIC_OFFSET, PRODUCER_EPOCH_OFFSET, PRODUCER_ID_OFFSET, dataViewOf } from "../../protocol/batch-layout.ts";
 
 /** Builds the Produce handler. */
 export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceResponse> {
@@ -43,6 +43,9 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     maxVersion: 13,
     advertisedMinVersion: 0,
     handle(ctx, req) {
+      // Kafka's checks of the whole request, before any partition joins a transaction or is written
+      const refused = wholeProduceRequestProblem(ctx.apiVersion, req, (td, index) => (ctx.apiVersion >= 13 ? b.topicsById.get(uuidHex(td.topicId!)) : b.topicsByName.get(td.name!))?.partitions[index] !== undefined);
+      if (refused !== null) return respond(b, req.timeoutMs, req.acks, wholeRequestError(req, refused.code, refused.message), []);
       // Produce v12+: partitions join the producer's transaction first; in a cluster a transaction coordinated by
       // another broker is verified there (KIP-890). Then this request runs again, once.
       // A connection's requests are read ahead of their answers, so a later Produce must not overtake an earlier one
@@ -67,18 +70,9 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
         }
       }
       const acks = req.acks;
+      const validAcks = acks === 0 || acks === 1 || acks === -1;
       const responses: ProduceResponseTopicProduceResponse[] = [];
       const commits: PendingCommit[] = [];
-      if (acks !== 0 && acks !== 1 && acks !== -1) {
-        for (const td of req.topicData) {
-          responses.push({
-            name: td.name ?? "",
-            topicId: td.topicId,
-            partitionResponses: td.partitionData.map((pd) => errorPartition(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, null)),
-          });
-        }
-        return { responses, throttleTimeMs: 0 };
-      }
       const waiting: Promise<void>[] = []; // partitions whose codec work runs off the loop
       for (const td of req.topicData) {
         const topic: Topic | undefined =
@@ -89,6 +83,23 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
           if (topic === undefined || p === undefined) {
             const code = ctx.apiVersion >= 13 && topic === undefined ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
             partitionResponses.push(errorPartition(pd.index, code, null));
+            continue;
+          }
+          // Kafka checks the request's shape (one v2 batch, no zstd before v7) before the log validates the batch
+          const shape = produceRecordsProblem(ctx.apiVersion, pd.records as Uint8Array | null);
+          if (shape !== null) {
+            partitionResponses.push(errorPartition(pd.index, shape.code, shape.message));
+            continue;
+          }
+          // Kafka verifies a transactional batch's partition with the coordinator before acks and the log's checks
+          const unverified = unverifiedTransactionalBatch(b, p, pd.records as Uint8Array, ctx.apiVersion, txnVerdict(req, p.topic.name, p.index));
+          if (unverified !== null) {
+            partitionResponses.push(unverified);
+            continue;
+          }
+          // Kafka's ReplicaManager looks at acks after the request's own checks: only what passed them is refused here
+          if (!validAcks) {
+            partitionResponses.push(errorPartition(pd.index, ErrorCode.INVALID_REQUIRED_ACKS, `invalid required acks ${acks}`));
             continue;
           }
           const r = appendPartition(b, p, pd.records as Uint8Array | null, acks, commits, ctx.apiVersion, txnVerdict(req, p.topic.name, p.index));
@@ -171,6 +182,23 @@ function pendingCommit(p: PartitionState, response: ProduceResponsePartitionProd
   return { response, done: p.whenCommitted(offset, minInsyncReplicas), partition: p, offset, settled: false, timedOut: false };
 }
 
+/** Errors of a failed append that Kafka answers without the log start offset (ReplicaManager's "known" exceptions). */
+const WITHOUT_LOG_START = new Set<number>([
+  ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.KAFKA_STORAGE_ERROR,
+]);
+
+/** The answer of a partition whose records the log refused: with its log start offset, as Kafka reports it for most errors. */
+function failedAppend(p: PartitionState, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
+  const r = errorPartition(p.index, code, message);
+  if (!WITHOUT_LOG_START.has(code)) r.logStartOffset = p.log.logStartOffset;
+  return r;
+}
+
 function errorPartition(index: number, code: number, message: string | null): ProduceResponsePartitionProduceResponse {
   return { index, errorCode: code, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: message };
 }
@@ -205,7 +233,7 @@ function appendValidated(
   const config = p.topic.config;
   const now = b.clock.nowMs();
   if (!v.ok) {
-    const r = errorPartition(p.index, v.code, v.message);
+    const r = failedAppend(p, v.code, v.message);
     r.recordErrors = v.recordErrors;
     return r;
   }
@@ -221,9 +249,10 @@ function appendValidated(
       return errorPartition(p.index, ErrorCode.INVALID_RECORD, "an idempotent produce request must carry one batch per partition");
     }
     const check = p.producers.check(first.producerId, first.producerEpoch, first.baseSequence, first.count);
-    if (check.kind === "error") return errorPartition(p.index, check.code, check.message);
+    if (check.kind === "error") return failedAppend(p, check.code, check.message);
     if (check.kind === "duplicate") {
-      const response = { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: -1n, logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
+      // as Kafka: the first copy's offset, and its max timestamp as the append time (whatever the timestamp type)
+      const response = { index: p.index, errorCode: 0, baseOffset: check.baseOffset, logAppendTimeMs: BigInt(check.timestamp), logStartOffset: p.log.logStartOffset, recordErrors: [], errorMessage: null };
       // acks=all: the first copy may not be committed yet (its request timed out at the client, or this broker is a
       // partitioned old leader); the retry waits for the high watermark like the first did, as in Kafka.
       if (acks === -1) commits.push(pendingCommit(p, response, check.baseOffset + BigInt(first.count), config.minInsyncReplicas));
@@ -277,14 +306,33 @@ function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, b
   let transactional = false;
   for (const bt of batches) {
     // The control bit lives in the low byte of the big-endian int16 attributes.
-    if ((records[bt.at + ATTRIBUTES_OFFSET + 1] & ATTR_CONTROL) !== 0) return errorPartition(p.index, ErrorCode.INVALID_RECORD, "clients cannot produce control batches");
+    if ((records[bt.at + ATTRIBUTES_OFFSET + 1] & ATTR_CONTROL) !== 0) return failedAppend(p, ErrorCode.INVALID_RECORD, "clients cannot produce control batches");
     if (bt.transactional) transactional = true;
   }
   if (!transactional) return null;
   const first = batches[0];
   if (!first.transactional || first.producerId < 0n) return errorPartition(p.index, ErrorCode.INVALID_RECORD, "a transactional batch needs a producer id and must come alone");
   const code = verdict ?? b.txns.verifyProduce(first.producerId, first.producerEpoch, p.topic.name, p.index);
-  if (code === ErrorCode.NONE) return null;
+  return code === ErrorCode.NONE ? null : txnRefusal(p, code, first.producerId, first.producerEpoch, apiVersion);
+}
+
+/**
+ * The answer for a partition whose first batch is transactional (v2, with a producer id) but not verified by the
+ * coordinator: Kafka verifies before it looks at acks or validates the batch. Null when verified or not transactional.
+ */
+function unverifiedTransactionalBatch(b: Broker, p: PartitionState, records: Uint8Array, apiVersion: number, verdict: number | undefined): ProduceResponsePartitionProduceResponse | null {
+  const dv = dataViewOf(records);
+  if (records[MAGIC_OFFSET] !== CURRENT_MAGIC || (dv.getInt16(ATTRIBUTES_OFFSET) & ATTR_TRANSACTIONAL) === 0) return null;
+  const producerId = dv.getBigInt64(PRODUCER_ID_OFFSET);
+  if (producerId < 0n) return null;
+  const producerEpoch = dv.getInt16(PRODUCER_EPOCH_OFFSET);
+  const code = verdict ?? b.txns.verifyProduce(producerId, producerEpoch, p.topic.name, p.index);
+  return code === ErrorCode.NONE ? null : txnRefusal(p, code, producerId, producerEpoch, apiVersion);
+}
+
+/** The answer of a transactional write the coordinator did not verify (`code`). */
+function txnRefusal(p: PartitionState, code: number, producerId: bigint, producerEpoch: number, apiVersion: number): ProduceResponsePartitionProduceResponse {
+  const first = { producerId, producerEpoch };
   const why =
     code === ErrorCode.INVALID_TXN_STATE
       ? `partition ${p.topic.name}-${p.index} is not in an ongoing transaction of producer ${first.producerId}`

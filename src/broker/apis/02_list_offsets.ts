@@ -1,7 +1,8 @@
 /**
  * ListOffsets (key 2), versions 1-11. Timestamp -2 earliest, -1 latest, -3 max timestamp (v7), -4 earliest local
  * (v8), -5 latest tiered (v9; no tiered storage, so as -4 for earliest-local and Kafka's answer for tiered), and any
- * other value: the first offset whose record timestamp is >= it. v2 isolation level (read_committed: latest is the
+ * other value: the first offset whose record timestamp is >= it; a special timestamp below its version, or an unknown
+ * negative one, is UNSUPPORTED_VERSION (as Kafka). v2 isolation level (read_committed: latest is the
  * last stable offset, and a timestamp lookup finds only offsets below it); v4 leader epoch; v6 flexible;
  * v10 timeout.
  *
@@ -24,6 +25,16 @@ export const ListOffsetsTimestamp = {
   LATEST_TIERED: -5n,
   EARLIEST_PENDING_UPLOAD: -6n,
 } as const;
+
+/** The first version that may ask for each special timestamp (Kafka's ReplicaManager); others are UNSUPPORTED_VERSION. */
+const SPECIAL_TIMESTAMP_MIN_VERSION = new Map<bigint, number>([
+  [ListOffsetsTimestamp.EARLIEST, 1],
+  [ListOffsetsTimestamp.LATEST, 1],
+  [ListOffsetsTimestamp.MAX_TIMESTAMP, 7],
+  [ListOffsetsTimestamp.EARLIEST_LOCAL, 8],
+  [ListOffsetsTimestamp.LATEST_TIERED, 9],
+  [ListOffsetsTimestamp.EARLIEST_PENDING_UPLOAD, 11],
+]);
 
 /** ListOffsets replica ids that are not brokers: a consumer (leader only) and a debugging tool (any replica). */
 export const ListOffsetsReplicaId = { CONSUMER: -1, DEBUGGING: -2 } as const;
@@ -49,6 +60,11 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
         name: t.name,
         partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
           const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+          // as Kafka, before the partition is looked up: a special timestamp newer than the version, or none Kafka knows
+          if (rp.timestamp < 0n && !(ctx.apiVersion >= (SPECIAL_TIMESTAMP_MIN_VERSION.get(rp.timestamp) ?? Infinity))) {
+            out.errorCode = ErrorCode.UNSUPPORTED_VERSION;
+            return out;
+          }
           const p = b.partition(t.name, rp.partitionIndex);
           if (p === undefined) {
             out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -65,7 +81,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
             if (req.replicaId !== ListOffsetsReplicaId.DEBUGGING) p.checkLeader();
             else if (!p.isLocalReplica) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${p.log.name} has no replica here`);
             // Transactions: a consumer's read_committed sees offsets up to the last stable offset only.
-            const lastFetchable = req.replicaId !== ListOffsetsReplicaId.CONSUMER ? log.logEndOffset : (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
+            const lastFetchable = req.replicaId !== ListOffsetsReplicaId.CONSUMER ? log.logEndOffset : (req.isolationLevel ?? 0) === 1 ? p.lastStableOffset : log.highWatermark;
             switch (rp.timestamp) {
               case ListOffsetsTimestamp.LATEST:
                 out.offset = lastFetchable;
@@ -81,17 +97,14 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                 break;
               case ListOffsetsTimestamp.MAX_TIMESTAMP: {
                 const m = log.maxTimestampOffset();
-                if (m !== null) {
+                // as a timestamp lookup: only an offset below the last fetchable one (Kafka answers none otherwise)
+                if (m !== null && m.offset < lastFetchable) {
                   out.offset = m.offset;
                   out.timestamp = BigInt(m.timestamp);
-                } else out.leaderEpoch = -1; // as Kafka: an empty partition has no record and no epoch to report
+                } else out.leaderEpoch = -1; // as Kafka: no record (or none fetchable yet) and no epoch to report
                 break;
               }
               default: {
-                if (rp.timestamp < 0n) {
-                  out.errorCode = ErrorCode.INVALID_REQUEST;
-                  break;
-                }
                 const found = log.offsetForTimestamp(Number(rp.timestamp));
                 if (found !== null && found.offset < lastFetchable) {
                   out.offset = found.offset;

@@ -53,10 +53,11 @@ import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontFetchQuota } from "./front-fetch-quota.ts";
 import type { FrontIdentity, FrontShards, ShardApiVersions } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
-import { PARTITION_SHAPES, mergeInRequestOrder, mergeTop, mergeTopics, soleOwner, splitTopics, splitTopicsByOwner } from "./partition-split.ts";
+import { PARTITION_SHAPES, mergeInRequestOrder, mergeTop, mergeTopics, soleOwner, splitTopics, splitTopicsByOwner, topicNameOf } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
 import { shardOf } from "../placement.ts";
 import { rewriteProduceAcks } from "./produce-acks.ts";
+import { wholeProduceRequestProblem, wholeRequestError } from "../../broker/produce-validation.ts";
 
 /** What the front's handlers need. */
 export interface FrontHandlerDeps {
@@ -275,6 +276,17 @@ function byPartition(apiKey: number): Route {
     if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
       const forwarded = await forwardProduce(ctx, sole, req, f);
       if (forwarded !== null) return forwarded;
+    }
+    if (apiKey === ApiKey.Produce && sole === null) {
+      // what fails the whole request in one broker must fail it here, before its parts go to their shards
+      const refused = wholeProduceRequestProblem(ctx.apiVersion, req as ProduceRequest, (td, index) => {
+        const name = topicNameOf(td, f.routing);
+        return name !== undefined && f.routing.hasPartition(name, index);
+      });
+      if (refused !== null) {
+        const responses = wholeRequestError(req as ProduceRequest, refused.code, refused.message);
+        return req.acks === 0 ? acks0Outcome([{ responses, throttleTimeMs: 0 }]) : rewriteProduce({ responses, throttleTimeMs: 0 } as any, f.face(ctx));
+      }
     }
     const { split, owners } = sole !== null ? { split: null, owners: [] } : splitTopicsByOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
     const parts: [number, unknown][] = split === null ? [[sole!, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
