@@ -229,11 +229,16 @@ function narrowOps(ops: number | undefined, may: May, type: number, name: string
  * Leaves out of a response what Kafka hides from a principal instead of refusing the request: ListGroups lists only
  * groups it may DESCRIBE (all with DESCRIBE on the cluster), ListTransactions only transactional ids it may DESCRIBE,
  * an OffsetFetch for all of a group's topics only topics it may DESCRIBE; and the authorized operations reported
- * for the cluster (Metadata, DescribeCluster), topics (Metadata, DescribeTopicPartitions) and groups
- * (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform.
+ * for the cluster (Metadata, DescribeCluster; none without DESCRIBE on it), topics (Metadata, DescribeTopicPartitions)
+ * and groups (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform.
  */
 export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, nameOf: TopicNameById): void {
-  if (apiKey === 3 || apiKey === 60) res.clusterAuthorizedOperations = narrowOps(res.clusterAuthorizedOperations, may, R.CLUSTER, CLUSTER_NAME);
+  if (apiKey === 3 || apiKey === 60) {
+    // Kafka reports the cluster's operations only to a principal that may DESCRIBE the cluster (else none: 0)
+    const describable = may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME);
+    const ops = res.clusterAuthorizedOperations;
+    res.clusterAuthorizedOperations = describable || ops === undefined || ops === OPERATIONS_NOT_REQUESTED ? narrowOps(ops, may, R.CLUSTER, CLUSTER_NAME) : 0;
+  }
   if (apiKey === 3 || apiKey === 75) for (const t of (res.topics ?? []) as Req[]) t.topicAuthorizedOperations = narrowOps(t.topicAuthorizedOperations, may, R.TOPIC, t.name ?? "");
   if (apiKey === 15 || apiKey === 69) for (const g of (res.groups ?? []) as Req[]) g.authorizedOperations = narrowOps(g.authorizedOperations, may, R.GROUP, g.groupId);
   const topicVisible = (t: Req) => may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf));
