@@ -121,3 +121,16 @@ test("CreateAcls: `User:` and a PREFIXED kafka-cluster accepted; ANY, MATCH or U
     assert.deepEqual(await listed(), after, "nothing was deleted");
   });
 });
+
+test("DescribeGroups v3-5: a group that does not exist (Dead, no error) reports the principal's operations; v6 (GROUP_ID_NOT_FOUND) none", async () => {
+  await withBroker(async (admin, alice) => {
+    const GROUP = 3;
+    assert.equal((await admin.request(30, 3, { creations: [acl(GROUP, "g-none", 2 /* ALL */)] })).results[0].errorCode, 0);
+    await alice.findCoordinator("g-none", 0);
+    const at = async (v: number) => (await alice.request(15, v, { groups: ["g-none"], includeAuthorizedOperations: true })).groups[0];
+    const v5 = await at(5);
+    assert.deepEqual([v5.errorCode, v5.groupState, v5.authorizedOperations], [0, "Dead", (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11)]);
+    const v6 = await at(6);
+    assert.deepEqual([v6.errorCode, v6.authorizedOperations], [69, NOT_REQUESTED]);
+  });
+});
