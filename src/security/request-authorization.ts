@@ -82,7 +82,7 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
       return topicsOf(Op.READ)("topics", [group(Op.READ, req.groupId)]);
     case 9:
       // v8+: per group; a group's refused topics are answered inside it ({@link offsetFetchTopicRefusals}).
-      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
+      if (offsetFetchBatched(req)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
       return topicsOf(Op.DESCRIBE)("topics", [group(Op.DESCRIBE, req.groupId)]);
     case 10:
       return Array.isArray(req.coordinatorKeys) && req.coordinatorKeys.length > 0 ? over([], "coordinatorKeys", (k: string) => [coordinatorKey(req.keyType, k)]) : null;
@@ -115,6 +115,14 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
     default:
       return null;
   }
+}
+
+/**
+ * Whether an OffsetFetch names its groups in `groups` (v8+): v0-7 name one `groupId`, and decode `groups` as an
+ * empty array (so an empty `groups` means v0-7; a v8+ request naming no group has nothing to authorize either).
+ */
+export function offsetFetchBatched(req: Req): boolean {
+  return Array.isArray(req.groups) && req.groups.length > 0;
 }
 
 /** The DeleteTopics request array naming the topics: `topicNames` (v0-5) or `topics` (v6+; the other is decoded empty). */
@@ -245,7 +253,7 @@ export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, n
   if (apiKey === 16 && !may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME)) res.groups = (res.groups as Req[]).filter((g) => may(Op.DESCRIBE, R.GROUP, g.groupId));
   else if (apiKey === 66) res.transactionStates = (res.transactionStates as Req[]).filter((t) => may(Op.DESCRIBE, R.TRANSACTIONAL_ID, t.transactionalId));
   else if (apiKey === 9) {
-    if (Array.isArray(req.groups)) {
+    if (offsetFetchBatched(req)) {
       const allTopics = new Set((req.groups as Req[]).filter((g) => g.topics === null).map((g) => g.groupId));
       for (const g of (res.groups ?? []) as Req[]) if (allTopics.has(g.groupId)) g.topics = (g.topics as Req[]).filter(topicVisible);
     } else if (req.topics === null && Array.isArray(res.topics)) res.topics = (res.topics as Req[]).filter(topicVisible);
@@ -258,7 +266,7 @@ export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, n
  * when every named topic may be described.
  */
 export function offsetFetchTopicRefusals(req: Req, may: May, nameOf: TopicNameById): { served: Req; answer(res: Req): void } | null {
-  if (!Array.isArray(req.groups)) return null;
+  if (!offsetFetchBatched(req)) return null;
   const refused = new Map<string, Req[]>();
   const groups = (req.groups as Req[]).map((g) => {
     if (!Array.isArray(g.topics)) return g;

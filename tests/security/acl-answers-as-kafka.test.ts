@@ -10,7 +10,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startAclBroker } from "./acl-broker.ts";
+import { commitAsAdmin, startAclBroker } from "./acl-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { batch } from "../oracle/scenario-helpers.ts";
 import type { TestBroker } from "../support/broker.ts";
@@ -133,4 +133,31 @@ test("DescribeGroups v3-5: a group that does not exist (Dead, no error) reports 
     const v6 = await at(6);
     assert.deepEqual([v6.errorCode, v6.authorizedOperations], [69, NOT_REQUESTED]);
   });
+});
+
+test("OffsetFetch v2-7: refused without DESCRIBE on the group; all topics lists only those the principal may DESCRIBE", async () => {
+  const b = await startAclBroker();
+  const opened: RawClient[] = [];
+  try {
+    const admin = await login(b, "admin");
+    opened.push(admin);
+    const created = await admin.request(19, 5, { topics: ["ok", "no"].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 10000, validateOnly: false });
+    assert.deepEqual(created.topics.map((t: any) => t.errorCode), [0, 0]);
+    await commitAsAdmin(b, "ok", ["g-off"]);
+    await commitAsAdmin(b, "no", ["g-off"]);
+    assert.equal((await admin.request(30, 3, { creations: [acl(TOPIC, "ok", DESCRIBE)] })).results[0].errorCode, 0);
+    const alice = await login(b, "alice");
+    opened.push(alice);
+    const fetchAll = async (v: number) => await alice.request(9, v, { groupId: "g-off", topics: null, requireStable: false });
+    for (const v of [2, 7]) assert.equal((await fetchAll(v)).errorCode, 30, `v${v} without an ACL on the group`);
+    assert.equal((await admin.request(30, 3, { creations: [acl(3 /* GROUP */, "g-off", DESCRIBE)] })).results[0].errorCode, 0);
+    for (const v of [2, 7]) {
+      const r = await fetchAll(v);
+      assert.equal(r.errorCode, 0);
+      assert.deepEqual(r.topics.map((t: any) => [t.name, t.partitions.map((p: any) => p.committedOffset)]), [["ok", [0n]]], `v${v} lists only the describable topic`);
+    }
+  } finally {
+    for (const c of opened) c.close();
+    await b.stop();
+  }
 });
