@@ -91,6 +91,17 @@ function mirrorArray(f: FieldSchema, reqFields: readonly FieldSchema[], req: Rec
     const items = req[source.name] as unknown[];
     return items.map((item) => buildStruct(elemFields, source.fields ?? [], asRecord(item), v, code, true));
   }
+  // Partitions named by index (OffsetFetch's `partitionIndexes`): one element per index, with Kafka's
+  // INVALID_OFFSET (-1) as the committed offset of an error answer.
+  const indexes = reqFields.find((r) => r.array && r.type === "int32" && inVersion(r, v) && /Indexes$/.test(r.name) && Array.isArray(req[r.name]));
+  if (indexes !== undefined && structArrays.length === 0 && elemFields.some((e) => e.name === "partitionIndex" && inVersion(e, v))) {
+    return (req[indexes.name] as number[]).map((partitionIndex) => {
+      const el = buildStruct(elemFields, [], null, v, code, true);
+      el.partitionIndex = partitionIndex;
+      if ("committedOffset" in el) el.committedOffset = -1n;
+      return el;
+    });
+  }
   // A request naming its entities by plain strings (DeleteTopics v1-5 `topicNames`, DescribeGroups `groups`...), at
   // the top level only: a refused DescribeConfigs resource lists no configs for its `configurationKeys`, as Kafka.
   if (nested) return [];

@@ -161,3 +161,15 @@ test("OffsetFetch v2-7: refused without DESCRIBE on the group; all topics lists 
     await b.stop();
   }
 });
+
+test("OffsetFetch v1-7: a refused group (v1) or topic answers each named partition with the error and offset -1", async () => {
+  await withBroker(async (admin, alice) => {
+    const named = (v: number) => alice.request(9, v, { groupId: "g-p", topics: [{ name: "ok", partitionIndexes: [0, 3] }, { name: "no", partitionIndexes: [1] }], requireStable: false });
+    const parts = (r: any) => r.topics.map((t: any) => [t.name, t.partitions.map((p: any) => `${p.partitionIndex}:${p.errorCode}:${p.committedOffset}`)]).sort();
+    assert.deepEqual(parts(await named(1)), [["no", ["1:30:-1"]], ["ok", ["0:30:-1", "3:30:-1"]]], "v1: the group refused on every partition");
+    assert.equal((await admin.request(30, 3, { creations: [acl(3 /* GROUP */, "g-p", DESCRIBE)] })).results[0].errorCode, 0);
+    const v7 = await named(7);
+    assert.equal(v7.errorCode, 0);
+    assert.deepEqual(parts(v7).find((t: any) => t[0] === "no"), ["no", ["1:29:-1"]], "v7: the topic alice may not describe");
+  });
+});
