@@ -150,6 +150,8 @@ test("OffsetFetch v2-7: refused without DESCRIBE on the group; all topics lists 
     opened.push(alice);
     const fetchAll = async (v: number) => await alice.request(9, v, { groupId: "g-off", topics: null, requireStable: false });
     for (const v of [2, 7]) assert.equal((await fetchAll(v)).errorCode, 30, `v${v} without an ACL on the group`);
+    const namedRefused = await alice.request(9, 5, { groupId: "g-off", topics: [{ name: "ok", partitionIndexes: [0] }], requireStable: false });
+    assert.deepEqual([namedRefused.errorCode, namedRefused.topics], [30, []], "v2-7: a refused group has its error at the top and no topics");
     assert.equal((await admin.request(30, 3, { creations: [acl(3 /* GROUP */, "g-off", DESCRIBE)] })).results[0].errorCode, 0);
     for (const v of [2, 7]) {
       const r = await fetchAll(v);

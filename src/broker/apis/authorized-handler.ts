@@ -54,6 +54,8 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
 function refusedResponse(apiKey: number, version: number, req: unknown, code: number): Record<string, unknown> {
   const res = errorResponse(apiKey, version, req, code);
   if ("errorMessage" in res) res.errorMessage = authorizationMessage(code);
+  // OffsetFetch v2-7 refused as a whole carries its error at the top and no topics (Kafka's error response)
+  if (apiKey === 9 && version >= 2 && version <= 7) res.topics = [];
   return res;
 }
 
