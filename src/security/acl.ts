@@ -16,6 +16,7 @@ export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED:
 export const AclOperation = {
   UNKNOWN: 0, ANY: 1, ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8, CLUSTER_ACTION: 9,
   DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12, CREATE_TOKENS: 13, DESCRIBE_TOKENS: 14,
+  TWO_PHASE_COMMIT: 15,
 } as const;
 /** Kafka's permission type codes. */
 export const AclPermission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
@@ -39,7 +40,7 @@ export function bindingProblem(b: AclBinding): string | null {
   // Kafka's AclControlManager asks only for the colon separating type and name ("User:" is accepted)
   if (!b.principal.includes(":")) return `Could not parse principal '${b.principal}': no colon separates the principal type from its name`;
   if (b.host === "") return "Host must not be empty (use * for any host)";
-  if (b.operation < AclOperation.ALL || b.operation > AclOperation.DESCRIBE_TOKENS) return `Invalid operation ${b.operation}`;
+  if (b.operation < AclOperation.ALL || b.operation > AclOperation.TWO_PHASE_COMMIT) return `Invalid operation ${b.operation}`;
   if (b.permissionType !== AclPermission.ALLOW && b.permissionType !== AclPermission.DENY) return `Invalid permission type ${b.permissionType}`;
   return null;
 }
@@ -53,7 +54,7 @@ export function hasUnknownElement(x: { resourceType?: number; resourceTypeFilter
   const type = x.resourceType ?? x.resourceTypeFilter ?? 0;
   const pattern = x.resourcePatternType ?? x.patternType ?? x.patternTypeFilter ?? 0;
   const known = (code: number, max: number) => code > 0 && code <= max;
-  return !known(type, ResourceType.USER) || !known(pattern, PatternType.PREFIXED) || !known(x.operation, AclOperation.DESCRIBE_TOKENS) || !known(x.permissionType, AclPermission.ALLOW);
+  return !known(type, ResourceType.USER) || !known(pattern, PatternType.PREFIXED) || !known(x.operation, AclOperation.TWO_PHASE_COMMIT) || !known(x.permissionType, AclPermission.ALLOW);
 }
 
 /**

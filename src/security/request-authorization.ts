@@ -220,7 +220,7 @@ export function requestTopicName(t: Req, nameOf: TopicNameById): string {
 export type May = (op: number, type: number, name: string) => boolean;
 
 /** The APIs whose responses {@link hideUnauthorized} narrows. */
-export const NARROWED_RESPONSES: ReadonlySet<number> = new Set([3, 9, 15, 16, 60, 66, 69, 75]);
+export const NARROWED_RESPONSES: ReadonlySet<number> = new Set([3, 9, 15, 16, 19, 60, 66, 69, 75]);
 
 /** "Not requested" in an authorized-operations field. */
 const OPERATIONS_NOT_REQUESTED = -2147483648;
@@ -238,7 +238,8 @@ function narrowOps(ops: number | undefined, may: May, type: number, name: string
  * groups it may DESCRIBE (all with DESCRIBE on the cluster), ListTransactions only transactional ids it may DESCRIBE,
  * an OffsetFetch for all of a group's topics only topics it may DESCRIBE; and the authorized operations reported
  * for the cluster (Metadata, DescribeCluster; none without DESCRIBE on it), topics (Metadata, DescribeTopicPartitions)
- * and groups (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform.
+ * and groups (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform; CreateTopics (v5+)
+ * leaves out the configuration of a topic the principal may not DESCRIBE_CONFIGS.
  */
 export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, nameOf: TopicNameById): void {
   if (apiKey === 3 || apiKey === 60) {
@@ -249,6 +250,18 @@ export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, n
   }
   if (apiKey === 3 || apiKey === 75) for (const t of (res.topics ?? []) as Req[]) t.topicAuthorizedOperations = narrowOps(t.topicAuthorizedOperations, may, R.TOPIC, t.name ?? "");
   if (apiKey === 15 || apiKey === 69) for (const g of (res.groups ?? []) as Req[]) g.authorizedOperations = narrowOps(g.authorizedOperations, may, R.GROUP, g.groupId);
+  if (apiKey === 19) {
+    // A topic created (or validated) for a principal that may not DESCRIBE_CONFIGS it: Kafka leaves its
+    // configuration out (TOPIC_AUTHORIZATION_FAILED in topicConfigErrorCode, -1 partitions and replication factor)
+    for (const t of (res.topics ?? []) as Req[]) {
+      // (fields a version before 5 lacks are not encoded)
+      if (t.errorCode !== ErrorCode.NONE || may(Op.DESCRIBE_CONFIGS, R.TOPIC, t.name)) continue;
+      t.topicConfigErrorCode = T;
+      t.numPartitions = -1;
+      t.replicationFactor = -1;
+      t.configs = [];
+    }
+  }
   const topicVisible = (t: Req) => may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf));
   if (apiKey === 16 && !may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME)) res.groups = (res.groups as Req[]).filter((g) => may(Op.DESCRIBE, R.GROUP, g.groupId));
   else if (apiKey === 66) res.transactionStates = (res.transactionStates as Req[]).filter((t) => may(Op.DESCRIBE, R.TRANSACTIONAL_ID, t.transactionalId));

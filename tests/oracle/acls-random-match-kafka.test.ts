@@ -62,8 +62,8 @@ const resourceTypeArb = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(TOPIC,
 const nameArb = (type: number) => fc.oneof({ weight: 20, arbitrary: fc.constantFrom(...NAMES[type]) }, { weight: 1, arbitrary: fc.constant("") });
 const principalArb = fc.oneof({ weight: 12, arbitrary: fc.constantFrom("User:alice", "User:alice", "User:alice", "User:*", "User:bob") }, { weight: 1, arbitrary: fc.constantFrom("alice", "Group:x", "User:", "") });
 const hostArb = fc.oneof({ weight: 12, arbitrary: fc.constantFrom("*", "*", "*", "127.0.0.1", "10.0.0.9") }, { weight: 1, arbitrary: fc.constant("") });
-/** ALL and READ..DESCRIBE_TOKENS; rarely ANY or UNKNOWN (invalid in a binding). */
-const operationArb = fc.oneof({ weight: 14, arbitrary: fc.integer({ min: 2, max: 14 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 1) });
+/** ALL and READ..TWO_PHASE_COMMIT; rarely ANY or UNKNOWN (invalid in a binding). */
+const operationArb = fc.oneof({ weight: 14, arbitrary: fc.integer({ min: 2, max: 15 }) }, { weight: 1, arbitrary: fc.constantFrom(0, 1) });
 const permissionArb = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(ALLOW, ALLOW, ALLOW, DENY) }, { weight: 1, arbitrary: fc.constantFrom(0, ANY) });
 const patternArb = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(LITERAL, LITERAL, LITERAL, PREFIXED, PREFIXED) }, { weight: 1, arbitrary: fc.constantFrom(0, ANY, MATCH) });
 
@@ -80,7 +80,7 @@ const filterArb: fc.Arbitrary<Filter> = fc.oneof({ weight: 12, arbitrary: fc.con
     patternTypeFilter: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(ANY, ANY, MATCH, MATCH, LITERAL, PREFIXED) }, { weight: 1, arbitrary: fc.constant(0) }),
     principalFilter: fc.option(fc.constantFrom("User:alice", "User:*", "User:bob"), { freq: 2 }),
     hostFilter: fc.option(fc.constantFrom("*", "127.0.0.1", "10.0.0.9"), { freq: 3 }),
-    operation: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(ANY, ANY, ANY, 2, 3, 4, 8) }, { weight: 1, arbitrary: fc.constant(0) }),
+    operation: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(ANY, ANY, ANY, 2, 3, 4, 8, 15) }, { weight: 1, arbitrary: fc.constant(0) }),
     permissionType: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(ANY, ANY, ALLOW, DENY) }, { weight: 1, arbitrary: fc.constant(0) }),
   }),
 );

@@ -175,3 +175,25 @@ test("OffsetFetch v1-7: a refused group (v1) or topic answers each named partiti
     assert.deepEqual(parts(v7).find((t: any) => t[0] === "no"), ["no", ["1:29:-1"]], "v7: the topic alice may not describe");
   });
 });
+
+test("CreateAcls/DescribeAcls: TWO_PHASE_COMMIT (15, KIP-939) is a known operation, as in Kafka 4.4", async () => {
+  await withBroker(async (admin) => {
+    const r = await admin.request(30, 3, { creations: [acl(5 /* TRANSACTIONAL_ID */, "tx", 15)] });
+    assert.deepEqual(r.results.map((x: any) => x.errorCode), [0]);
+    const d = await admin.request(29, 3, { ...ALL, operation: 15 });
+    assert.equal(d.errorCode, 0);
+    assert.deepEqual(d.resources.map((x: any) => [x.resourceType, x.resourceName, x.acls.map((a: any) => a.operation)]), [[5, "tx", [15]]]);
+  });
+});
+
+test("CreateTopics v5+: a topic created on CREATE for the cluster without DESCRIBE_CONFIGS on it reports no configuration", async () => {
+  await withBroker(async (admin, alice) => {
+    assert.equal((await admin.request(30, 3, { creations: [acl(CLUSTER, "kafka-cluster", CREATE), acl(TOPIC, "seen", DESCRIBE_CONFIGS)] })).results[0].errorCode, 0);
+    const r = await alice.request(19, 7, { topics: ["hidden", "seen"].map((name) => ({ name, numPartitions: 2, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 10000, validateOnly: true });
+    const byName = new Map(r.topics.map((t: any) => [t.name, t]));
+    const hidden = byName.get("hidden") as any;
+    assert.deepEqual([hidden.errorCode, hidden.topicConfigErrorCode, hidden.numPartitions, hidden.replicationFactor, hidden.configs.length], [0, 29, -1, -1, 0]);
+    const seen = byName.get("seen") as any;
+    assert.deepEqual([seen.errorCode, seen.topicConfigErrorCode, seen.numPartitions, seen.replicationFactor, seen.configs.length > 0], [0, 0, 2, 1, true]);
+  });
+});
