@@ -214,7 +214,7 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/transactions-random-match-kafka.test.ts",
   // random admin sequences (topics, partitions, configs, deletions, DeleteRecords) vs Kafka (30 runs, ~10 s after Kafka starts)
   "tests/oracle/admin-random-match-kafka.test.ts",
-  // random ACL changes and authorization probes (SASL PLAIN, StandardAuthorizer) vs Kafka (40 runs, ~20 s incl. Kafka start)
+  // random ACL changes and authorization probes (SASL PLAIN, StandardAuthorizer) vs Kafka (40 runs, 27-29 s incl. Kafka start at load 13)
   "tests/oracle/acls-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
