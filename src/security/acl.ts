@@ -38,7 +38,7 @@ export function bindingProblem(b: AclBinding): string | null {
   // Kafka checks only the cluster resource's name (a PREFIXED kafka-cluster is accepted)
   if (b.resourceType === ResourceType.CLUSTER && b.resourceName !== CLUSTER_NAME) return `The only valid name for the CLUSTER resource is ${CLUSTER_NAME}`;
   // Kafka's AclControlManager asks only for the colon separating type and name ("User:" is accepted)
-  if (!b.principal.includes(":")) return `Could not parse principal '${b.principal}': no colon separates the principal type from its name`;
+  if (!b.principal.includes(":")) return `Invalid principal '${b.principal}': no colon separates the principal type from its name`;
   if (b.host === "") return "Host must not be empty (use * for any host)";
   if (b.operation < AclOperation.ALL || b.operation > AclOperation.TWO_PHASE_COMMIT) return `Invalid operation ${b.operation}`;
   if (b.permissionType !== AclPermission.ALLOW && b.permissionType !== AclPermission.DENY) return `Invalid permission type ${b.permissionType}`;
