@@ -220,6 +220,8 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/admin-random-match-kafka.test.ts",
   // random Produce validation (broken batches, codecs, timestamps, idempotence, acks) and offset APIs vs Kafka
   "tests/oracle/produce-random-match-kafka.test.ts",
+  // random ACL changes and authorization probes (SASL PLAIN, StandardAuthorizer) vs Kafka (40 runs, 27-29 s incl. Kafka start at load 13)
+  "tests/oracle/acls-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

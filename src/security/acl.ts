@@ -16,6 +16,7 @@ export const PatternType = { UNKNOWN: 0, ANY: 1, MATCH: 2, LITERAL: 3, PREFIXED:
 export const AclOperation = {
   UNKNOWN: 0, ANY: 1, ALL: 2, READ: 3, WRITE: 4, CREATE: 5, DELETE: 6, ALTER: 7, DESCRIBE: 8, CLUSTER_ACTION: 9,
   DESCRIBE_CONFIGS: 10, ALTER_CONFIGS: 11, IDEMPOTENT_WRITE: 12, CREATE_TOKENS: 13, DESCRIBE_TOKENS: 14,
+  TWO_PHASE_COMMIT: 15,
 } as const;
 /** Kafka's permission type codes. */
 export const AclPermission = { UNKNOWN: 0, ANY: 1, DENY: 2, ALLOW: 3 } as const;
@@ -34,18 +35,39 @@ export function bindingProblem(b: AclBinding): string | null {
   if (![ResourceType.TOPIC, ResourceType.GROUP, ResourceType.CLUSTER, ResourceType.TRANSACTIONAL_ID, ResourceType.DELEGATION_TOKEN, ResourceType.USER].includes(b.resourceType as never)) return `Invalid resource type ${b.resourceType}`;
   if (b.patternType !== PatternType.LITERAL && b.patternType !== PatternType.PREFIXED) return `Invalid pattern type ${b.patternType}: must be LITERAL or PREFIXED`;
   if (b.resourceName === "") return "Resource name must not be empty";
-  if (b.resourceType === ResourceType.CLUSTER && (b.resourceName !== CLUSTER_NAME || b.patternType !== PatternType.LITERAL)) return `The cluster resource must be LITERAL ${CLUSTER_NAME}`;
-  if (!/^[^:]+:.+$/.test(b.principal)) return `Invalid principal '${b.principal}': expected Type:name`;
+  // Kafka checks only the cluster resource's name (a PREFIXED kafka-cluster is accepted)
+  if (b.resourceType === ResourceType.CLUSTER && b.resourceName !== CLUSTER_NAME) return `The only valid name for the CLUSTER resource is ${CLUSTER_NAME}`;
+  // Kafka's AclControlManager asks only for the colon separating type and name ("User:" is accepted)
+  if (!b.principal.includes(":")) return `Invalid principal '${b.principal}': no colon separates the principal type from its name`;
   if (b.host === "") return "Host must not be empty (use * for any host)";
-  if (b.operation < AclOperation.ALL || b.operation > AclOperation.DESCRIBE_TOKENS) return `Invalid operation ${b.operation}`;
+  if (b.operation < AclOperation.ALL || b.operation > AclOperation.TWO_PHASE_COMMIT) return `Invalid operation ${b.operation}`;
   if (b.permissionType !== AclPermission.ALLOW && b.permissionType !== AclPermission.DENY) return `Invalid permission type ${b.permissionType}`;
   return null;
 }
 
+/**
+ * Whether a binding or filter names an UNKNOWN element (code 0, or a code this broker does not know), as Kafka's
+ * AclBinding.isUnknown / AclBindingFilter.isUnknown: Kafka cannot even parse such a request (it closes the
+ * connection), so nothing of it is applied; Runnel refuses the whole request with INVALID_REQUEST instead.
+ */
+export function hasUnknownElement(x: { resourceType?: number; resourceTypeFilter?: number; resourcePatternType?: number; patternType?: number; patternTypeFilter?: number; operation: number; permissionType: number }): boolean {
+  const type = x.resourceType ?? x.resourceTypeFilter ?? 0;
+  const pattern = x.resourcePatternType ?? x.patternType ?? x.patternTypeFilter ?? 0;
+  const known = (code: number, max: number) => code > 0 && code <= max;
+  return !known(type, ResourceType.USER) || !known(pattern, PatternType.PREFIXED) || !known(x.operation, AclOperation.TWO_PHASE_COMMIT) || !known(x.permissionType, AclPermission.ALLOW);
+}
+
+/**
+ * Whether a creation names one resource type, pattern type, operation and permission (no ANY or MATCH), as Kafka's
+ * ResourcePattern and AccessControlEntry constructors require.
+ */
+export function concreteBinding(c: { resourceType: number; resourcePatternType: number; operation: number; permissionType: number }): boolean {
+  return c.resourceType > ResourceType.ANY && c.resourcePatternType > PatternType.MATCH && c.operation > AclOperation.ANY && c.permissionType > AclPermission.ANY;
+}
+
 /** Whether a filter is usable for DescribeAcls/DeleteAcls (no UNKNOWN codes), else the problem. */
 export function filterProblem(f: AclFilter): string | null {
-  if (f.resourceTypeFilter === ResourceType.UNKNOWN || f.patternTypeFilter === PatternType.UNKNOWN || f.operation === AclOperation.UNKNOWN || f.permissionType === AclPermission.UNKNOWN) return "The filter has an UNKNOWN element";
-  return null;
+  return hasUnknownElement(f) ? "The filter has an UNKNOWN element" : null;
 }
 
 /** Whether `b` matches filter `f` (Kafka's AclBindingFilter.matches, with MATCH patterns). */

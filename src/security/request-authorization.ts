@@ -82,7 +82,7 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
       return topicsOf(Op.READ)("topics", [group(Op.READ, req.groupId)]);
     case 9:
       // v8+: per group; a group's refused topics are answered inside it ({@link offsetFetchTopicRefusals}).
-      if (Array.isArray(req.groups)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
+      if (offsetFetchBatched(req)) return over([], "groups", (g: Req) => [group(Op.DESCRIBE, g.groupId)]);
       return topicsOf(Op.DESCRIBE)("topics", [group(Op.DESCRIBE, req.groupId)]);
     case 10:
       return Array.isArray(req.coordinatorKeys) && req.coordinatorKeys.length > 0 ? over([], "coordinatorKeys", (k: string) => [coordinatorKey(req.keyType, k)]) : null;
@@ -115,6 +115,14 @@ export function perResourceChecks(apiKey: number, req: Req, nameOf: TopicNameByI
     default:
       return null;
   }
+}
+
+/**
+ * Whether an OffsetFetch names its groups in `groups` (v8+): v0-7 name one `groupId`, and decode `groups` as an
+ * empty array (so an empty `groups` means v0-7; a v8+ request naming no group has nothing to authorize either).
+ */
+export function offsetFetchBatched(req: Req): boolean {
+  return Array.isArray(req.groups) && req.groups.length > 0;
 }
 
 /** The DeleteTopics request array naming the topics: `topicNames` (v0-5) or `topics` (v6+; the other is decoded empty). */
@@ -212,7 +220,7 @@ export function requestTopicName(t: Req, nameOf: TopicNameById): string {
 export type May = (op: number, type: number, name: string) => boolean;
 
 /** The APIs whose responses {@link hideUnauthorized} narrows. */
-export const NARROWED_RESPONSES: ReadonlySet<number> = new Set([3, 9, 15, 16, 60, 66, 69, 75]);
+export const NARROWED_RESPONSES: ReadonlySet<number> = new Set([3, 9, 15, 16, 19, 60, 66, 69, 75]);
 
 /** "Not requested" in an authorized-operations field. */
 const OPERATIONS_NOT_REQUESTED = -2147483648;
@@ -229,18 +237,36 @@ function narrowOps(ops: number | undefined, may: May, type: number, name: string
  * Leaves out of a response what Kafka hides from a principal instead of refusing the request: ListGroups lists only
  * groups it may DESCRIBE (all with DESCRIBE on the cluster), ListTransactions only transactional ids it may DESCRIBE,
  * an OffsetFetch for all of a group's topics only topics it may DESCRIBE; and the authorized operations reported
- * for the cluster (Metadata, DescribeCluster), topics (Metadata, DescribeTopicPartitions) and groups
- * (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform.
+ * for the cluster (Metadata, DescribeCluster; none without DESCRIBE on it), topics (Metadata, DescribeTopicPartitions)
+ * and groups (DescribeGroups, ConsumerGroupDescribe) are only those the principal may perform; CreateTopics (v5+)
+ * leaves out the configuration of a topic the principal may not DESCRIBE_CONFIGS.
  */
 export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, nameOf: TopicNameById): void {
-  if (apiKey === 3 || apiKey === 60) res.clusterAuthorizedOperations = narrowOps(res.clusterAuthorizedOperations, may, R.CLUSTER, CLUSTER_NAME);
+  if (apiKey === 3 || apiKey === 60) {
+    // Kafka reports the cluster's operations only to a principal that may DESCRIBE the cluster (else none: 0)
+    const describable = may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME);
+    const ops = res.clusterAuthorizedOperations;
+    res.clusterAuthorizedOperations = describable || ops === undefined || ops === OPERATIONS_NOT_REQUESTED ? narrowOps(ops, may, R.CLUSTER, CLUSTER_NAME) : 0;
+  }
   if (apiKey === 3 || apiKey === 75) for (const t of (res.topics ?? []) as Req[]) t.topicAuthorizedOperations = narrowOps(t.topicAuthorizedOperations, may, R.TOPIC, t.name ?? "");
   if (apiKey === 15 || apiKey === 69) for (const g of (res.groups ?? []) as Req[]) g.authorizedOperations = narrowOps(g.authorizedOperations, may, R.GROUP, g.groupId);
+  if (apiKey === 19) {
+    // A topic created (or validated) for a principal that may not DESCRIBE_CONFIGS it: Kafka leaves its
+    // configuration out (TOPIC_AUTHORIZATION_FAILED in topicConfigErrorCode, -1 partitions and replication factor)
+    for (const t of (res.topics ?? []) as Req[]) {
+      // (fields a version before 5 lacks are not encoded)
+      if (t.errorCode !== ErrorCode.NONE || may(Op.DESCRIBE_CONFIGS, R.TOPIC, t.name)) continue;
+      t.topicConfigErrorCode = T;
+      t.numPartitions = -1;
+      t.replicationFactor = -1;
+      t.configs = [];
+    }
+  }
   const topicVisible = (t: Req) => may(Op.DESCRIBE, R.TOPIC, requestTopicName(t, nameOf));
   if (apiKey === 16 && !may(Op.DESCRIBE, R.CLUSTER, CLUSTER_NAME)) res.groups = (res.groups as Req[]).filter((g) => may(Op.DESCRIBE, R.GROUP, g.groupId));
   else if (apiKey === 66) res.transactionStates = (res.transactionStates as Req[]).filter((t) => may(Op.DESCRIBE, R.TRANSACTIONAL_ID, t.transactionalId));
   else if (apiKey === 9) {
-    if (Array.isArray(req.groups)) {
+    if (offsetFetchBatched(req)) {
       const allTopics = new Set((req.groups as Req[]).filter((g) => g.topics === null).map((g) => g.groupId));
       for (const g of (res.groups ?? []) as Req[]) if (allTopics.has(g.groupId)) g.topics = (g.topics as Req[]).filter(topicVisible);
     } else if (req.topics === null && Array.isArray(res.topics)) res.topics = (res.topics as Req[]).filter(topicVisible);
@@ -253,7 +279,7 @@ export function hideUnauthorized(apiKey: number, req: Req, res: Req, may: May, n
  * when every named topic may be described.
  */
 export function offsetFetchTopicRefusals(req: Req, may: May, nameOf: TopicNameById): { served: Req; answer(res: Req): void } | null {
-  if (!Array.isArray(req.groups)) return null;
+  if (!offsetFetchBatched(req)) return null;
   const refused = new Map<string, Req[]>();
   const groups = (req.groups as Req[]).map((g) => {
     if (!Array.isArray(g.topics)) return g;

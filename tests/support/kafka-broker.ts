@@ -47,6 +47,8 @@ export interface KafkaBroker {
   startMs: number;
   /** The controller listener port. */
   controllerPort: number;
+  /** The SASL_PLAINTEXT listener port (0 without `saslPlaintext`). */
+  saslPort: number;
   /**
    * Stops the broker (SIGTERM, SIGKILL after KAFKA_STOP_GRACE_MS; `kill`: SIGKILL at once, a crash) and removes
    * its directory unless keepDir.
@@ -70,6 +72,12 @@ export interface KafkaOptions {
   features?: Record<string, number>;
   /** Longest to wait for ready (ms); default KAFKA_START_TIMEOUT_MS (a restart on gigabytes of data takes longer). */
   startTimeoutMs?: number;
+  /**
+   * Adds a SASL_PLAINTEXT listener (named SASL_PLAINTEXT, advertised beside PLAINTEXT) on a free port; its SASL
+   * settings come in `overrides` (listener.name.sasl_plaintext.*). The PLAINTEXT listener stays: the harness's
+   * readiness check and inter-broker traffic use it (as User:ANONYMOUS).
+   */
+  saslPlaintext?: boolean;
 }
 
 /**
@@ -107,15 +115,16 @@ function log4j2Config(logFile: string, level: string): string {
   ].join("\n");
 }
 
-function serverProperties(dataDir: string, port: number, controllerPort: number, overrides: Record<string, string>): string {
+function serverProperties(dataDir: string, port: number, controllerPort: number, saslPort: number, overrides: Record<string, string>): string {
+  const sasl = saslPort > 0 ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : "";
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": "1",
-    "listeners": `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}`,
+    "listeners": `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl}`,
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}${sasl}`,
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${saslPort > 0 ? ",SASL_PLAINTEXT:SASL_PLAINTEXT" : ""}`,
     "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}`,
     "log.dirs": dataDir,
     "num.partitions": "1",
@@ -166,9 +175,14 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   const logFile = path.join(dir, "server.log");
   // two distinct ports: two single picks may get the same port back (Kafka then refuses both listeners on it)
   const [port, controllerPort] = opts.ports ? [opts.ports.port, opts.ports.controllerPort] : await freePorts(2);
+  let saslPort = 0;
+  if (opts.saslPlaintext) {
+    do [saslPort] = await freePorts(1);
+    while (saslPort === port || saslPort === controllerPort);
+  }
   const config = path.join(dir, "server.properties");
   fs.writeFileSync(path.join(dir, "log4j2.properties"), log4j2Config(logFile, opts.logLevel ?? "WARN"));
-  fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, opts.overrides ?? {}));
+  fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, saslPort, opts.overrides ?? {}));
   let clusterId: string;
   if (!opts.dir) {
     clusterId = (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
@@ -209,5 +223,5 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, controllerPort, bootstrap: `127.0.0.1:${port}`, dir, pid: child.pid!, logFile, startMs: performance.now() - t0, stop };
+  return { port, controllerPort, saslPort, bootstrap: `127.0.0.1:${port}`, dir, pid: child.pid!, logFile, startMs: performance.now() - t0, stop };
 }

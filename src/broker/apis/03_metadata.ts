@@ -62,12 +62,13 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
             const t = rt.topicId ? b.topicsById.get(uuidHex(rt.topicId)) : undefined;
             // Lookup by topic id needs v12 (nullable names); before that Kafka answers INVALID_REQUEST with an empty name.
             if (ctx.apiVersion < 12) topics.push(missing("", rt.topicId ?? ZERO_UUID, ErrorCode.INVALID_REQUEST, topicOps));
-            else if (t !== undefined && !mayDescribe(t.name)) topics.push(missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, topicOps));
+            else if (t !== undefined && !mayDescribe(t.name)) topics.push(missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, AUTHORIZED_OPERATIONS_NOT_REQUESTED));
             else topics.push(t ? describe(t, topicOps) : missing(null, rt.topicId ?? ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_ID, topicOps));
             continue;
           }
           if (!mayDescribe(rt.name)) {
-            topics.push(missing(rt.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, topicOps));
+            // Kafka reports no authorized operations for a topic it refuses (the "not requested" value)
+            topics.push(missing(rt.name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, AUTHORIZED_OPERATIONS_NOT_REQUESTED));
             continue;
           }
           let t = b.topicsByName.get(rt.name);

@@ -40,8 +40,9 @@ export function describeGroupsHandler(b: Broker): ApiHandler<DescribeGroupsReque
             memberMetadata: m.metadata,
             memberAssignment: m.assignment,
           })),
-          // A group that does not exist has no operations to report (Kafka answers "not requested" for it).
-          authorizedOperations: d.errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? OPERATIONS_NOT_REQUESTED : ops,
+          // Kafka reports operations only in an answer without error: a group that does not exist has none at v6
+          // (GROUP_ID_NOT_FOUND), but before v6 it is answered as Dead without error, operations included.
+          authorizedOperations: errorCode === ErrorCode.GROUP_ID_NOT_FOUND ? OPERATIONS_NOT_REQUESTED : ops,
         };
       });
       return { throttleTimeMs: 0, groups };

@@ -15,6 +15,10 @@ export function deleteAclsHandler(store: AclStore): ApiHandler<DeleteAclsRequest
     minVersion: 1,
     maxVersion: 3,
     async handle(_ctx, req) {
+      // Kafka cannot parse a request naming an UNKNOWN element and deletes nothing: every filter is refused
+      if (req.filters.some((f) => filterProblem(f) !== null)) {
+        return { throttleTimeMs: 0, filterResults: req.filters.map(() => ({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: "The request has a filter with an UNKNOWN element", matchingAcls: [] })) };
+      }
       const all = store.all();
       const doomed = new Set<AclBinding>();
       const filterResults: DeleteAclsResponseDeleteAclsFilterResult[] = req.filters.map((f) => {

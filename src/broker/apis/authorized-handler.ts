@@ -17,11 +17,29 @@ import { addPartitionsRefusal, authorizationMessage, firstRefused, hideUnauthori
 
 type Req = Record<string, any>;
 
-/** Produce or a consumer Fetch with some topics refused: serves the rest and adds the refused ones' errors. */
+/**
+ * A consumer Fetch's answer for topics the principal may not READ, as Kafka's FetchResponse.partitionResponse:
+ * TOPIC_AUTHORIZATION_FAILED on each requested partition, offsets -1, no records.
+ */
+function refusedFetchTopics(topics: Req[]): Req[] {
+  return topics.map((t) => ({
+    ...(t.topic !== undefined ? { topic: t.topic } : {}),
+    ...(t.topicId !== undefined ? { topicId: t.topicId } : {}),
+    partitions: (t.partitions as Req[]).map((p) => ({ partitionIndex: p.partition, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: null, preferredReadReplica: -1, records: null })),
+  }));
+}
+
+/**
+ * Produce or a consumer Fetch with some or all topics refused: serves the rest and adds the refused ones' errors
+ * (Kafka answers a Fetch whose every topic is refused with no top-level error and at once, unless an incremental
+ * fetch session may hold other partitions).
+ */
 function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicData" | "topics", denied: Set<number>): ReturnType<ApiHandler["handle"]> {
   const list: Req[] = req[listKey];
   const allowed = list.filter((_, i) => !denied.has(i));
-  const refused = errorResponse(h.apiKey, ctx.apiVersion, { ...req, [listKey]: list.filter((_, i) => denied.has(i)) }, ErrorCode.TOPIC_AUTHORIZATION_FAILED) as { responses: unknown[] };
+  const deniedList = list.filter((_, i) => denied.has(i));
+  const refused = h.apiKey === 1 ? { responses: refusedFetchTopics(deniedList) } : (errorResponse(h.apiKey, ctx.apiVersion, { ...req, [listKey]: deniedList }, ErrorCode.TOPIC_AUTHORIZATION_FAILED) as { responses: unknown[] });
+  if (h.apiKey === 1 && allowed.length === 0 && (req.sessionEpoch ?? -1) === -1) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: refused.responses } as never;
   const merge = (res: unknown) => {
     if (res === NO_RESPONSE || res instanceof CloseConnection) return res;
     const body = res as { responses: unknown[] };
@@ -36,6 +54,8 @@ function perTopic(h: ApiHandler, ctx: RequestContext, req: Req, listKey: "topicD
 function refusedResponse(apiKey: number, version: number, req: unknown, code: number): Record<string, unknown> {
   const res = errorResponse(apiKey, version, req, code);
   if ("errorMessage" in res) res.errorMessage = authorizationMessage(code);
+  // OffsetFetch v2-7 refused as a whole carries its error at the top and no topics (Kafka's error response)
+  if (apiKey === 9 && version >= 2 && version <= 7) res.topics = [];
   return res;
 }
 
@@ -79,7 +99,7 @@ function checkedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById)
         (r[listKey] as Req[]).forEach((t, i) => {
           if (!authz.authorize(who, op, ResourceType.TOPIC, requestTopicName(t, nameOf))) denied.add(i);
         });
-        if (denied.size > 0 && denied.size < r[listKey].length) return perTopic(h, ctx, r, listKey, denied);
+        if (denied.size > 0 && (consumerFetch || denied.size < r[listKey].length)) return perTopic(h, ctx, r, listKey, denied);
       }
       const split = s !== undefined ? perResourceChecks(h.apiKey, r, nameOf) : null;
       if (s !== undefined && split !== null) {
