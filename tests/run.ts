@@ -218,6 +218,8 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/transactions-random-match-kafka.test.ts",
   // random admin sequences (topics, partitions, configs, deletions, DeleteRecords) vs Kafka (30 runs, ~10 s after Kafka starts)
   "tests/oracle/admin-random-match-kafka.test.ts",
+  // random client-quota and SCRAM-credential sequences vs Kafka (20 runs, ~20 s with Kafka's start at load 10-12)
+  "tests/oracle/quotas-scram-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",
