@@ -3,8 +3,9 @@
  * (ClientQuotaControlManager, ClientQuotasImage.describe, ScramControlManager), found different by
  * tests/oracle/quotas-scram-random-match-kafka:
  * - AlterClientQuotas: an entity is a map (a type twice keeps its last name); a repeated entity is refused once
- *   with its first entry applied; a key twice refuses the entity; removals are not checked; a fraction is refused
- *   for the byte rates only; empty names, ip entities and ip with user are refused;
+ *   with its first entry applied; a key twice refuses the entity; removals are not checked; a fraction or a value
+ *   above Long.MAX_VALUE is refused for the byte rates only; values not finite or <= 0, empty names, ip entities
+ *   and ip with user are refused;
  * - DescribeClientQuotas: a type other than user / client-id / ip is UNSUPPORTED_VERSION; a match string given for
  *   DEFAULT or SPECIFIED, an empty type and ip with user are INVALID_REQUEST;
  * - AlterUserScramCredentials: one alteration per user and request (two mechanisms of one user in one request are
@@ -45,6 +46,9 @@ test("AlterClientQuotas and DescribeClientQuotas check entities, keys, values an
       { entity: [{ entityType: "ip", entityName: "127.0.0.1" }, user("carol")], ops: [set("producer_byte_rate", 10)] },
       { entity: [{ entityType: "ip", entityName: "127.0.0.1" }], ops: [set("connection_creation_rate", 10)] },
       { entity: [user(null)], ops: [set("consumer_byte_rate", 0)] },
+      { entity: [client("huge")], ops: [set("producer_byte_rate", 1e19)] },
+      { entity: [client("endless")], ops: [set("request_percentage", Infinity)] },
+      { entity: [client("nan")], ops: [set("controller_mutation_rate", NaN)] },
     ]);
     assert.deepEqual(
       answers,
@@ -58,6 +62,9 @@ test("AlterClientQuotas and DescribeClientQuotas check entities, keys, values an
         [shown([{ entityType: "ip", entityName: "127.0.0.1" }, user("carol")]), INVALID_REQUEST],
         [shown([{ entityType: "ip", entityName: "127.0.0.1" }]), INVALID_REQUEST],
         [shown([user(null)]), INVALID_REQUEST],
+        [shown([client("huge")]), INVALID_REQUEST], // above Java's Long.MAX_VALUE
+        [shown([client("endless")]), INVALID_REQUEST], // not finite
+        [shown([client("nan")]), INVALID_REQUEST],
       ]),
     );
     const all = await c.request(48, 1, { components: [], strict: false });

@@ -7,8 +7,9 @@
  * - an entity named again after its first entry, or an entry with a quota key twice, is refused ("duplicate"); the
  *   first entry of a repeated entity is still applied when it was valid (Kafka's records for it are already out);
  * - no components, a type other than user / client-id / ip, an empty name;
- * - a set (not a removal) of a key other than the four user / client-id quotas, of a value <= 0, or of a whole-number
- *   key (the byte rates) with a fraction; removals are not checked (removing what is not there is no change).
+ * - a set (not a removal) of a key other than the four user / client-id quotas, of a value not finite or <= 0, or of
+ *   a whole-number key (the byte rates) above Java's Long.MAX_VALUE or with a fraction; removals are not checked
+ *   (removing what is not there is no change).
  * Entities of ip components are refused too: Runnel does not limit connection creation per IP
  * (connection_creation_rate), and storing a quota nothing enforces would mislead. `validate_only` checks without
  * storing.
@@ -22,6 +23,8 @@ import { QUOTA_KEYS, entityKey, type ClientQuotaStore, type QuotaEntity } from "
 const WHOLE_NUMBER_KEYS: ReadonlySet<string> = new Set(["producer_byte_rate", "consumer_byte_rate"]);
 /** How far from a whole number a LONG quota may be (Kafka's tolerance). */
 const WHOLE_NUMBER_EPSILON = 1e-6;
+/** Java's Long.MAX_VALUE as a double: a LONG quota above it is refused (Kafka's check). */
+const LONG_MAX = 9223372036854775807;
 
 type Op = AlterClientQuotasRequest["entries"][number]["ops"][number];
 
@@ -39,7 +42,9 @@ function entityProblem(entity: QuotaEntity, ops: readonly Op[]): string | null {
   for (const op of ops) {
     if (op.remove) continue;
     if (!QUOTA_KEYS.has(op.key)) return `Invalid configuration key ${op.key}`;
+    if (!Number.isFinite(op.value)) return `Quota ${op.key} must be a finite number`;
     if (!(op.value > 0)) return `Quota ${op.key} must be greater than 0`;
+    if (WHOLE_NUMBER_KEYS.has(op.key) && op.value > LONG_MAX) return `Proposed value for ${op.key} is too large for a LONG.`;
     if (WHOLE_NUMBER_KEYS.has(op.key) && Math.abs(op.value % 1) > WHOLE_NUMBER_EPSILON) return `${op.key} cannot be a fractional value.`;
   }
   return null;
