@@ -19,7 +19,8 @@
  * a throttle time > 0 on both (produced until it is, bounded: Kafka's quota manager follows its metadata image).
  *
  * Knobs: QUOTA_ORACLE_RUNS, QUOTA_ORACLE_OPS (longest sequence), QUOTA_ORACLE_SEED / QUOTA_ORACLE_PATH / QUOTA_ORACLE_CASE
- * to replay, QUOTA_ORACLE_TRACE=1 to print every differing run and go on (with ORACLE_MESSAGES=1: Kafka's messages).
+ * to replay, QUOTA_ORACLE_TRACE=1 to print every differing run and go on (with ORACLE_MESSAGES=1: Kafka's messages),
+ * QUOTA_ORACLE_CLUSTER=1 to compare a 3-broker Runnel cluster on etcd too (off by default: ~10 s more).
  */
 import { test, after } from "node:test";
 import fc from "fast-check";
