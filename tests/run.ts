@@ -222,6 +222,8 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/produce-random-match-kafka.test.ts",
   // random ACL changes and authorization probes (SASL PLAIN, StandardAuthorizer) vs Kafka (40 runs, 27-29 s incl. Kafka start at load 13)
   "tests/oracle/acls-random-match-kafka.test.ts",
+  // random client-quota and SCRAM-credential sequences vs Kafka (20 runs, ~20 s with Kafka's start at load 10-12)
+  "tests/oracle/quotas-scram-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

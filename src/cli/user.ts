@@ -55,6 +55,25 @@ export function userCommand(argv: string[]): Promise<number> {
       }
       const name = positionals[0];
       if (name === undefined || positionals.length > 1) throw new UsageError(`${sub} takes one user name`);
+      if (sub === "remove") {
+        // one request per mechanism: AlterUserScramCredentials takes one alteration per user and request (Kafka's
+        // rule); without --mechanism, every mechanism the user has
+        let ids = mechanisms?.map((m) => m.id);
+        if (ids === undefined) {
+          const held = await admin.controllerRequest<DescribeUserScramCredentialsResponse>(50, { users: [{ name }] });
+          const r = held.results[0];
+          if (held.errorCode !== 0) throw new KafkaError(held.errorCode, held.errorMessage ?? undefined);
+          if (r.errorCode !== 0) throw new KafkaError(r.errorCode, r.errorMessage ?? errorName(r.errorCode));
+          ids = r.credentialInfos.map((c) => c.mechanism);
+        }
+        for (const mechanism of ids) {
+          const res = await admin.controllerRequest<AlterUserScramCredentialsResponse>(51, { deletions: [{ name, mechanism }], upsertions: [] });
+          const failed = res.results.find((x) => x.errorCode !== 0);
+          if (failed !== undefined) throw new KafkaError(failed.errorCode, `${failed.errorMessage ?? errorName(failed.errorCode)}`);
+        }
+        console.log(`User ${name} removed.`);
+        return 0;
+      }
       let body;
       if (sub === "add") {
         if (values.password === undefined || values.password === "") throw new UsageError("add needs --password");
@@ -64,15 +83,13 @@ export function userCommand(argv: string[]): Promise<number> {
         systemRandom.fill(salt);
         const saltedPassword = pbkdf2(m.hash, new TextEncoder().encode(values.password.normalize("NFKC")), salt, iterations);
         body = { deletions: [], upsertions: [{ name, mechanism: m.id, iterations, salt, saltedPassword }] };
-      } else if (sub === "remove") {
-        body = { deletions: (mechanisms ?? SCRAM_MECHANISMS).map((m) => ({ name, mechanism: m.id })), upsertions: [] };
       } else {
         throw new UsageError(`unknown command '${sub}'`);
       }
       const res = await admin.controllerRequest<AlterUserScramCredentialsResponse>(51, body);
       const failed = res.results.find((r) => r.errorCode !== 0);
       if (failed !== undefined) throw new KafkaError(failed.errorCode, `${failed.errorMessage ?? errorName(failed.errorCode)}`);
-      console.log(sub === "add" ? `User ${name} added.` : `User ${name} removed.`);
+      console.log(`User ${name} added.`);
       return 0;
     } finally {
       await admin.close();

@@ -36,7 +36,7 @@ test("runnel quota set, describe and remove", { timeout: 120_000 }, async () => 
     if (q !== null) assert.equal(q.resolve("producer_byte_rate", "ANONYMOUS", "loader"), null);
     const bad = await runnel(["quota", "set", "--client", "x", "--set", "no_such_rate=50", ...b]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /Unrecognized quota key no_such_rate/);
+    assert.match(bad.stderr, /Invalid configuration key no_such_rate/);
   } finally {
     await broker.stop();
   }

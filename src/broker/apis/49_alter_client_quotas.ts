@@ -1,12 +1,54 @@
 /**
  * AlterClientQuotas (key 49), versions 0-1 (v1 flexible): sets or removes quota values of user / client-id
- * entities (a null name is the default entity). Unknown entity types or keys, duplicate types and non-positive
- * values are INVALID_REQUEST per entry; `validate_only` checks without storing. IP quotas are not served.
+ * entities (a null name is the default entity), validated as Kafka 4.4's controller (ClientQuotaControlManager)
+ * does, per entry with INVALID_REQUEST:
+ * - an entity is a map of its components: a type named twice keeps its last name, and the answer has one entry
+ *   per distinct entity;
+ * - an entity named again after its first entry, or an entry with a quota key twice, is refused ("duplicate"); the
+ *   first entry of a repeated entity is still applied when it was valid (Kafka's records for it are already out);
+ * - no components, a type other than user / client-id / ip, an empty name;
+ * - a set (not a removal) of a key other than the four user / client-id quotas, of a value not finite or <= 0, or of
+ *   a whole-number key (the byte rates) above Java's Long.MAX_VALUE or with a fraction; removals are not checked
+ *   (removing what is not there is no change).
+ * Entities of ip components are refused too: Runnel does not limit connection creation per IP
+ * (connection_creation_rate), and storing a quota nothing enforces would mislead. `validate_only` checks without
+ * storing.
  */
-import type { AlterClientQuotasRequest, AlterClientQuotasResponse } from "../../protocol/generated/49_alter_client_quotas.ts";
+import type { AlterClientQuotasRequest, AlterClientQuotasResponse, AlterClientQuotasResponseEntryData } from "../../protocol/generated/49_alter_client_quotas.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { ApiHandler } from "../api-handler.ts";
-import { QUOTA_KEYS, type ClientQuotaStore, type QuotaEntity } from "../../security/client-quotas.ts";
+import { QUOTA_KEYS, entityKey, type ClientQuotaStore, type QuotaEntity } from "../../security/client-quotas.ts";
+
+/** Quota keys whose values are whole numbers (Kafka's LONG configs); the others are doubles. */
+const WHOLE_NUMBER_KEYS: ReadonlySet<string> = new Set(["producer_byte_rate", "consumer_byte_rate"]);
+/** How far from a whole number a LONG quota may be (Kafka's tolerance). */
+const WHOLE_NUMBER_EPSILON = 1e-6;
+/** Java's Long.MAX_VALUE as a double: a LONG quota above it is refused (Kafka's check). */
+const LONG_MAX = 9223372036854775807;
+
+type Op = AlterClientQuotasRequest["entries"][number]["ops"][number];
+
+/** Why an entity (its components as a map) cannot take these operations, or null when it can. */
+function entityProblem(entity: QuotaEntity, ops: readonly Op[]): string | null {
+  if (entity.length === 0) return "Invalid empty client quota entity";
+  for (const [type, name] of entity) {
+    if (type !== "user" && type !== "client-id" && type !== "ip") return `Unhandled client quota entity type: ${type}`;
+    if (name === "") return `Empty ${type} not supported`;
+  }
+  if (entity.some(([type]) => type === "ip")) {
+    if (entity.length > 1) return "Invalid quota entity combination, IP entity should not be combined with User or ClientId";
+    return "Quotas of ip entities (connection_creation_rate) are not supported: Runnel does not limit connection creation per IP";
+  }
+  for (const op of ops) {
+    if (op.remove) continue;
+    if (!QUOTA_KEYS.has(op.key)) return `Invalid configuration key ${op.key}`;
+    if (!Number.isFinite(op.value)) return `Quota ${op.key} must be a finite number`;
+    if (!(op.value > 0)) return `Quota ${op.key} must be greater than 0`;
+    if (WHOLE_NUMBER_KEYS.has(op.key) && op.value > LONG_MAX) return `Proposed value for ${op.key} is too large for a LONG.`;
+    if (WHOLE_NUMBER_KEYS.has(op.key) && Math.abs(op.value % 1) > WHOLE_NUMBER_EPSILON) return `${op.key} cannot be a fractional value.`;
+  }
+  return null;
+}
 
 /** Builds the AlterClientQuotas handler. */
 export function alterClientQuotasHandler(store: ClientQuotaStore): ApiHandler<AlterClientQuotasRequest, AlterClientQuotasResponse> {
@@ -15,36 +57,35 @@ export function alterClientQuotasHandler(store: ClientQuotaStore): ApiHandler<Al
     minVersion: 0,
     maxVersion: 1,
     async handle(_ctx, req) {
-      const entries = [];
+      /** Each distinct entity's answer (in first-seen order) and, when valid, what to apply. */
+      const results = new Map<string, { entity: QuotaEntity; errorCode: number; errorMessage: string | null; apply: readonly Op[] | null }>();
       for (const e of req.entries) {
-        const entity = e.entity.map((c) => ({ entityType: c.entityType, entityName: c.entityName }));
-        const problem = (() => {
-          const seen = new Set<string>();
-          if (e.entity.length === 0) return "The entity has no components";
-          for (const c of e.entity) {
-            if (c.entityType !== "user" && c.entityType !== "client-id") return `Unsupported entity type ${c.entityType}`;
-            if (seen.has(c.entityType)) return `Duplicate entity type ${c.entityType}`;
-            seen.add(c.entityType);
-          }
-          for (const op of e.ops) {
-            if (!QUOTA_KEYS.has(op.key)) return `Unrecognized quota key ${op.key}`;
-            if (!op.remove && !(op.value > 0)) return `Quota ${op.key} must be positive, got ${op.value}`;
-          }
-          return null;
-        })();
-        if (problem !== null) {
-          entries.push({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: problem, entity });
+        const byType = new Map<string, string | null>();
+        for (const c of e.entity) byType.set(c.entityType, c.entityName);
+        const entity: QuotaEntity = [...byType];
+        const key = entityKey(entity);
+        const earlier = results.get(key);
+        const keys = new Set(e.ops.map((o) => o.key));
+        if (earlier !== undefined || keys.size !== e.ops.length) {
+          // Kafka: a repeated entity or key fails the entity, the first entry's valid changes stay applied
+          results.set(key, { entity, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Ignoring duplicate entity ${key}`, apply: earlier?.apply ?? null });
           continue;
         }
-        if (!req.validateOnly) {
+        const problem = entityProblem(entity, e.ops);
+        results.set(key, { entity, errorCode: problem === null ? ErrorCode.NONE : ErrorCode.INVALID_REQUEST, errorMessage: problem, apply: problem === null ? e.ops : null });
+      }
+      const entries: AlterClientQuotasResponseEntryData[] = [];
+      for (const r of results.values()) {
+        const entity = r.entity.map(([entityType, entityName]) => ({ entityType, entityName }));
+        if (r.apply !== null && !req.validateOnly) {
           try {
-            await store.alter(e.entity.map((c) => [c.entityType, c.entityName] as const) as QuotaEntity, e.ops);
+            await store.alter(r.entity, r.apply);
           } catch (err) {
             entries.push({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: `Storing the quota failed: ${(err as Error).message}`, entity });
             continue;
           }
         }
-        entries.push({ errorCode: ErrorCode.NONE, errorMessage: null, entity });
+        entries.push({ errorCode: r.errorCode, errorMessage: r.errorMessage, entity });
       }
       return { throttleTimeMs: 0, entries };
     },

@@ -31,7 +31,7 @@ export function describeUserScramCredentialsHandler(store: ScramCredentialStore)
         for (const u of asked) seen.set(u, (seen.get(u) ?? 0) + 1);
         for (const [user, n] of seen) {
           if (n > 1) results.push({ user, errorCode: ErrorCode.DUPLICATE_RESOURCE, errorMessage: `Cannot describe SCRAM credentials for the same user twice in a single request: ${user}`, credentialInfos: [] });
-          else if (!found.has(user)) results.push({ user, errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: `Attempt to describe nonexistent user: ${user}`, credentialInfos: [] });
+          else if (!found.has(user)) results.push({ user, errorCode: ErrorCode.RESOURCE_NOT_FOUND, errorMessage: `Attempt to describe a user credential that does not exist: ${user}`, credentialInfos: [] });
           else results.push({ user, errorCode: ErrorCode.NONE, errorMessage: null, credentialInfos: toInfos(user) });
         }
       }

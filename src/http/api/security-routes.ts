@@ -127,8 +127,11 @@ export async function securityRoute(b: Broker, req: HttpRequest, parts: string[]
       const mechanisms = only ? [only.toUpperCase()] : have.map((c) => c.mechanism);
       if (mechanisms.length === 0) throw new KafkaError(ErrorCode.RESOURCE_NOT_FOUND, `user '${name}' has no SCRAM credentials`);
       const ids = mechanisms.map((mn) => SCRAM_MECHANISMS.find((x) => x.name === mn)?.id ?? -1);
-      const res = await b.handlers[51]!.handle(ctx(b, 51, 0), { deletions: ids.map((id) => ({ name, mechanism: id })), upsertions: [] });
-      check(res.results[0].errorCode, res.results[0].errorMessage);
+      // one request per mechanism: AlterUserScramCredentials takes one alteration per user and request (Kafka's rule)
+      for (const id of ids) {
+        const res = await b.handlers[51]!.handle(ctx(b, 51, 0), { deletions: [{ name, mechanism: id }], upsertions: [] });
+        check(res.results[0].errorCode, res.results[0].errorMessage);
+      }
       return { status: 200, body: { deleted: name, mechanisms } };
     }
   }
