@@ -241,11 +241,14 @@ export class GroupCoordinator {
     return offsetsPartitionReplay(this.storage, this.groups, partition, this.log, this.pendingTxnOffsets, sink);
   }
 
-  /** After a replay: drops groups left with nothing, arms the sessions of the loaded groups' members. */
+  /**
+   * After a replay: drops groups left with nothing (offsets only, all deleted; not those whose metadata record was
+   * replayed), arms the sessions of the loaded groups' members.
+   */
   private afterReplay(loaded: (groupId: string) => boolean): void {
     for (const g of [...this.groups.values()]) {
       if (!loaded(g.groupId)) continue;
-      if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null) {
+      if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null && !g.loadedFromGroupRecord) {
         this.groups.delete(g.groupId);
         continue;
       }
@@ -403,6 +406,11 @@ export class GroupCoordinator {
       if (!isUnknown) return Promise.resolve(joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
       if (this.groups.size >= MAX_GROUPS) return Promise.resolve(joinError("", ErrorCode.COORDINATOR_NOT_AVAILABLE));
       group = new ClassicGroup(req.groupId);
+      // Kafka writes an empty group's metadata (generation 0, no members) for a group its JoinGroup creates, so the
+      // group survives a restart even when this join only hands out MEMBER_ID_REQUIRED or fails; a failed write
+      // drops the group again and answers its error.
+      const appended = this.appendGroupRecord(group, null);
+      if (!appended.ok) return Promise.resolve(joinError("", appended.errorCode));
       this.groups.set(req.groupId, group);
     }
     const g = group;

@@ -155,6 +155,7 @@ function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8
     fresh.add(member);
   }
   fresh.protocolType = protocolType;
+  fresh.loadedFromGroupRecord = true;
   fresh.generationId = v.generation;
   fresh.protocolName = v.protocol;
   fresh.leaderId = v.members.length > 0 ? v.leader : null;
