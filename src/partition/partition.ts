@@ -208,9 +208,14 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   get logEndOffset(): bigint {
     return this.log.logEndOffset;
   }
-  /** The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower. */
+  /**
+   * The last stable offset: the high watermark, or the first offset of the oldest open transaction if lower, but
+   * never below the log start offset: a DeleteRecords past the start of a transaction still open moves it up, as
+   * Kafka's first unstable offset is at least the log start offset (UnifiedLog.maybeIncrementFirstUnstableOffset).
+   */
   get lastStableOffset(): bigint {
-    return this.producers.lastStableOffset(this.log.highWatermark);
+    const lso = this.producers.lastStableOffset(this.log.highWatermark);
+    return lso < this.log.logStartOffset ? this.log.logStartOffset : lso;
   }
   /** Whether the partition was deleted (its topic is gone); parked requests were answered. */
   get isRemoved(): boolean {

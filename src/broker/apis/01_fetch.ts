@@ -255,7 +255,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       continue;
     }
     const log = p.log;
-    const lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
+    const lastStableOffset = p.lastStableOffset;
     data.highWatermark = log.highWatermark;
     data.lastStableOffset = lastStableOffset;
     data.logStartOffset = log.logStartOffset;
@@ -285,7 +285,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
         continue;
       }
       data.highWatermark = log.highWatermark;
-      data.lastStableOffset = p.producers.lastStableOffset(log.highWatermark);
+      data.lastStableOffset = p.lastStableOffset;
     } else if (!p.isLeader) {
       // Without replica.selector.class consumers read from the leader: a stale client learns to refresh its
       // metadata. With it (KIP-392) a follower serves them up to its high watermark.

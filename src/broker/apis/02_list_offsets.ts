@@ -65,7 +65,7 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
             if (req.replicaId !== ListOffsetsReplicaId.DEBUGGING) p.checkLeader();
             else if (!p.isLocalReplica) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${p.log.name} has no replica here`);
             // Transactions: a consumer's read_committed sees offsets up to the last stable offset only.
-            const lastFetchable = req.replicaId !== ListOffsetsReplicaId.CONSUMER ? log.logEndOffset : (req.isolationLevel ?? 0) === 1 ? p.producers.lastStableOffset(log.highWatermark) : log.highWatermark;
+            const lastFetchable = req.replicaId !== ListOffsetsReplicaId.CONSUMER ? log.logEndOffset : (req.isolationLevel ?? 0) === 1 ? p.lastStableOffset : log.highWatermark;
             switch (rp.timestamp) {
               case ListOffsetsTimestamp.LATEST:
                 out.offset = lastFetchable;
