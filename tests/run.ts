@@ -215,6 +215,9 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/transactions-random-match-kafka.test.ts",
   // random admin sequences (topics, partitions, configs, deletions, DeleteRecords) vs Kafka (30 runs, ~10 s after Kafka starts)
   "tests/oracle/admin-random-match-kafka.test.ts",
+  // random sequences with broker restarts (SIGTERM, or SIGKILL on Runnel) vs Kafka: the state after each restart
+  // (1 run, 1 restart; the file 24-40 s with Kafka's start and restart at load 7-13, plain and 2 shards)
+  "tests/oracle/restart-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",
