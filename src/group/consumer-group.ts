@@ -188,11 +188,6 @@ export class ClassicGroup {
   generationId = 0;
   /** Protocol type ("consumer", ...), or null for a group that only stores offsets. */
   protocolType: string | null = null;
-  /**
-   * Whether the group's metadata record was replayed on load (even an empty one: generation 0, no members, written
-   * for a group a JoinGroup created). Such a group stays after the load although it holds nothing, as in Kafka.
-   */
-  loadedFromGroupRecord = false;
   /** Protocol selected for the current generation. */
   protocolName: string | null = null;
   /** Leader member id. */

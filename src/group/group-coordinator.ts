@@ -242,16 +242,13 @@ export class GroupCoordinator {
   }
 
   /**
-   * After a replay: drops groups left with nothing (offsets only, all deleted; not those whose metadata record was
-   * replayed), arms the sessions of the loaded groups' members.
+   * After a replay: arms the sessions of the loaded groups' members. A loaded group is kept even when it holds
+   * nothing (an empty group's record, offsets all deleted or aborted), as Kafka keeps it until the
+   * offsets.retention.check.interval.ms sweep writes its tombstone.
    */
   private afterReplay(loaded: (groupId: string) => boolean): void {
     for (const g of [...this.groups.values()]) {
       if (!loaded(g.groupId)) continue;
-      if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null && !g.loadedFromGroupRecord) {
-        this.groups.delete(g.groupId);
-        continue;
-      }
       for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
     }
     this.consumer.afterLoad(loaded);
@@ -1335,14 +1332,8 @@ export class GroupCoordinator {
    */
   onTransactionCompleted(producerId: bigint, partition: number, commit: boolean): void {
     const taken = this.pendingTxnOffsets.take(producerId, (groupId) => this.partitionFor(groupId) === partition);
-    if (!commit) {
-      // A group created only by the aborted commit holds nothing now.
-      for (const o of taken) {
-        const g = this.groups.get(o.groupId);
-        if (g !== undefined) this.maybeDropUnused(g);
-      }
-      return;
-    }
+    // A group the TxnOffsetCommit created stays after an abort, empty, as in Kafka (and its replay creates it again).
+    if (!commit) return;
     for (const o of taken) {
       const mg = this.consumer.get(o.groupId);
       if (mg !== undefined) {

@@ -86,7 +86,7 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
         const key = cursor.key();
         if (key === null) continue;
         try {
-          if (txnProducer >= 0n) holdTxnOffset(pending!, txnProducer, key, cursor.value());
+          if (txnProducer >= 0n) holdTxnOffset(pending!, groups, txnProducer, key, cursor.value(), consumer);
           else replay(groups, key, cursor.value(), consumer);
           records++;
         } catch (e) {
@@ -155,7 +155,6 @@ function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8
     fresh.add(member);
   }
   fresh.protocolType = protocolType;
-  fresh.loadedFromGroupRecord = true;
   fresh.generationId = v.generation;
   fresh.protocolName = v.protocol;
   fresh.leaderId = v.members.length > 0 ? v.leader : null;
@@ -168,10 +167,14 @@ function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8
   groups.set(k.group, fresh);
 }
 
-/** Holds a transactional offset commit until its transaction's marker. */
-function holdTxnOffset(pending: PendingTxnOffsets, producerId: bigint, key: Uint8Array, value: Uint8Array | null): void {
+/**
+ * Holds a transactional offset commit until its transaction's marker. As any offset record, it creates a "simple"
+ * group (empty, no protocol type) when no group has its id, which stays whatever the marker (Kafka's replay).
+ */
+function holdTxnOffset(pending: PendingTxnOffsets, groups: Map<string, ClassicGroup>, producerId: bigint, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink): void {
   const k = decodeOffsetsTopicKey(key);
   if (k.kind !== "offset" || value === null) return;
+  if (!groups.has(k.group) && consumer?.offsetsOf(k.group) === undefined) groups.set(k.group, new ClassicGroup(k.group));
   pending.add(producerId, { groupId: k.group, topic: k.topic, partition: k.partition, value: decodeOffsetCommitValue(value) });
 }
 
