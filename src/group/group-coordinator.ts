@@ -1145,7 +1145,8 @@ export class GroupCoordinator {
       const subscribed = isSubscribed(t.topic);
       const partitions = t.partitions.map((partition) => {
         if (subscribed) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
-        if (g.offsets.has(t.topic, partition)) {
+        // a tombstone for a committed offset or a pending transactional one (it drops those too), as Kafka
+        if (g.offsets.has(t.topic, partition) || this.pendingTxnOffsets.has(g.groupId, t.topic, partition)) {
           records.push({ key: encodeOffsetCommitKey(g.groupId, t.topic, partition), value: null });
           deleted.push({ topic: t.topic, partition });
         }
@@ -1156,7 +1157,10 @@ export class GroupCoordinator {
     if (records.length === 0) return Promise.resolve(out);
     const appended = this.append(g.groupId, records, false);
     if (!appended.ok) return fail(appended.errorCode);
-    for (const d of deleted) g.offsets.delete(d.topic, d.partition);
+    for (const d of deleted) {
+      g.offsets.delete(d.topic, d.partition);
+      this.pendingTxnOffsets.drop(g.groupId, d.topic, d.partition);
+    }
     return appended.durable.then((code) => (code === ErrorCode.NONE ? out : { errorCode: code, topics: [] }));
   }
 

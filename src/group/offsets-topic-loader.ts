@@ -87,7 +87,7 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
         if (key === null) continue;
         try {
           if (txnProducer >= 0n) holdTxnOffset(pending!, groups, txnProducer, key, cursor.value(), consumer);
-          else replay(groups, key, cursor.value(), consumer);
+          else replay(groups, key, cursor.value(), consumer, pending);
           records++;
         } catch (e) {
           log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an unreadable record: ${(e as Error).message}`);
@@ -100,12 +100,14 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
 }
 
 /** Applies one `__consumer_offsets` record to `groups`. */
-function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink): void {
+function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink, pending?: PendingTxnOffsets): void {
   const k = decodeOffsetsTopicKey(key);
   if (k.kind === "other") {
     if (consumer !== undefined && isConsumerGroupRecordType(k.version)) consumer.replay(key, value);
     return;
   }
+  // an offset tombstone (OffsetDelete) drops the partition's pending transactional offsets too, as Kafka's replay
+  if (k.kind === "offset" && value === null) pending?.drop(k.group, k.topic, k.partition);
   let g = groups.get(k.group);
   const consumerOffsets = k.kind === "offset" ? consumer?.offsetsOf(k.group) : undefined;
   if (k.kind === "offset" && consumerOffsets !== undefined) {

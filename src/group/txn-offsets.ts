@@ -86,6 +86,16 @@ export class PendingTxnOffsets {
     for (const producerId of [...this.byProducer.keys()]) this.take(producerId, inPartition);
   }
 
+  /** Drops every producer's pending offset for the group's partition (an offset tombstone: OffsetDelete). */
+  drop(groupId: string, topic: string, partition: number): void {
+    const key = `${groupId}\u0000${topic}\u0000${partition}`;
+    for (const [producerId, m] of [...this.byProducer]) {
+      if (!m.delete(key)) continue;
+      this.count--;
+      if (m.size === 0) this.byProducer.delete(producerId);
+    }
+  }
+
   /** Whether any producer holds a pending offset for the group's partition (OffsetFetch requireStable). */
   has(groupId: string, topic: string, partition: number): boolean {
     const key = `${groupId}\u0000${topic}\u0000${partition}`;
