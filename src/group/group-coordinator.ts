@@ -1430,7 +1430,7 @@ export class GroupCoordinator {
           r.errorCode = ErrorCode.NON_EMPTY_GROUP;
           continue;
         }
-        const records: PendingRecord[] = mg.offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(mg.groupId, k.topic, k.partition), value: null }));
+        const { records, pending } = this.offsetTombstones(mg.groupId, mg.offsets);
         const groupRecords = this.consumer.deletionRecords(mg);
         const appended = this.append(mg.groupId, [...records, ...groupRecords], false);
         if (!appended.ok) {
@@ -1438,6 +1438,7 @@ export class GroupCoordinator {
           continue;
         }
         mg.offsets.clear();
+        for (const k of pending) this.pendingTxnOffsets.drop(mg.groupId, k.topic, k.partition);
         this.consumer.applyAppended(mg.groupId, groupRecords);
         this.log.info(`group ${mg.groupId}: deleted`);
         waits.push(appended.durable.then((code) => void (r.errorCode = code)));
@@ -1452,18 +1453,30 @@ export class GroupCoordinator {
         r.errorCode = ErrorCode.NON_EMPTY_GROUP;
         continue;
       }
-      const records: PendingRecord[] = g.offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(g.groupId, k.topic, k.partition), value: null }));
+      const { records, pending } = this.offsetTombstones(g.groupId, g.offsets);
       records.push({ key: encodeGroupMetadataKey(g.groupId), value: null });
       const appended = this.append(g.groupId, records, false);
       if (!appended.ok) {
         r.errorCode = appended.errorCode;
         continue;
       }
+      for (const k of pending) this.pendingTxnOffsets.drop(g.groupId, k.topic, k.partition);
       this.killGroup(g);
       this.log.info(`group ${g.groupId}: deleted`);
       waits.push(appended.durable.then((code) => void (r.errorCode = code)));
     }
     return Promise.all(waits).then(() => results);
+  }
+
+  /**
+   * The tombstones that delete a group's offsets: its committed ones, and its pending transactional ones (once each,
+   * as Kafka's deleteAllOffsets; their replay drops the pending offsets), with the pending partitions to drop.
+   */
+  private offsetTombstones(groupId: string, offsets: GroupOffsets): { records: PendingRecord[]; pending: { topic: string; partition: number }[] } {
+    const records: PendingRecord[] = offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(groupId, k.topic, k.partition), value: null }));
+    const pending = this.pendingTxnOffsets.partitionsOf(groupId);
+    for (const k of pending) if (!offsets.has(k.topic, k.partition)) records.push({ key: encodeOffsetCommitKey(groupId, k.topic, k.partition), value: null });
+    return { records, pending };
   }
 
   private failed(what: string, e: unknown): void {
