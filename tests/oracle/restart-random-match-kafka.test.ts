@@ -20,6 +20,9 @@
  * DescribeProducers, the topics' dynamic configs (DescribeConfigs), Metadata, ListOffsets (earliest, latest at both
  * isolation levels) and every batch header by Fetch at both isolation levels with the aborted transactions. The
  * short-timeout transaction is waited for until it has left Ongoing (its abort time is each broker's timer).
+ * Normalised beyond differential.ts: leader and coordinator epochs (Kafka's controller bumps them at each restart),
+ * and after a SIGKILL of Runnel a log start (and so a last stable offset) below what DeleteRecords acknowledged,
+ * which Kafka's lazy log-start checkpoint may lose in a crash too.
  *
  * Restarting Kafka costs seconds: by default one run with one restart (RESTART_ORACLE_RUNS and
  * RESTART_ORACLE_RESTARTS for more; RESTART_ORACLE_SEED, RESTART_ORACLE_PATH or RESTART_ORACLE_CASE replay one).
@@ -297,10 +300,14 @@ class SideRun {
     const lo = await this.c.request(2, this.V(2), { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch: -1, timestamp: -2n }] }] });
     const p = lo.topics[0].partitions[0];
     if (p.errorCode !== 0) return { errorCode: p.errorCode };
-    return fetchBatchHeaders(this.c, this.V(1, 12), topic, partition, isolationLevel, this.logStart(topic, partition, p.offset));
+    const r = await fetchBatchHeaders(this.c, this.V(1, 12), topic, partition, isolationLevel, this.logStart(topic, partition, p.offset));
+    return { ...r, lastStableOffset: this.logStart(topic, partition, r.lastStableOffset) };
   }
 
-  /** The log start `earliest` a broker answered, or the acknowledged one where a SIGKILL may have lost it and did. */
+  /**
+   * The log start `earliest` a broker answered, or the acknowledged one where a SIGKILL may have lost it and did. The
+   * same for a last stable offset: it is at least the log start (an open transaction that began below it).
+   */
   logStart(topic: string, partition: number, earliest: bigint): bigint {
     const key = `${topic}/${partition}`;
     const acked = this.deletedTo.get(key);
@@ -347,7 +354,7 @@ class SideRun {
     const lo: Record<string, unknown> = {};
     for (const [what, isolationLevel, timestamp] of [["earliest", 0, -2n], ["latest", 0, -1n], ["latest committed", 1, -1n]] as const) {
       const r = await this.c.request(2, this.V(2), { replicaId: -1, isolationLevel, topics: this.topics.map((name) => ({ name, partitions: parts.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp })) })) });
-      lo[what] = what !== "earliest" ? r.topics : r.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.errorCode !== 0 ? p : { ...p, offset: this.logStart(t.name, p.partitionIndex, p.offset) })) }));
+      lo[what] = what === "latest" ? r.topics : r.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (p.errorCode !== 0 ? p : { ...p, offset: this.logStart(t.name, p.partitionIndex, p.offset) })) }));
     }
     s.listOffsets = lo;
     const fetched: Record<string, unknown> = {};
