@@ -224,6 +224,9 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/acls-random-match-kafka.test.ts",
   // random client-quota and SCRAM-credential sequences vs Kafka (20 runs, ~20 s with Kafka's start at load 10-12)
   "tests/oracle/quotas-scram-random-match-kafka.test.ts",
+  // random sequences with broker restarts (SIGTERM, or SIGKILL on Runnel) vs Kafka: the state after each restart
+  // (1 run, 1 restart; the file 24-40 s with Kafka's start and restart at load 7-13, plain and 2 shards)
+  "tests/oracle/restart-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

@@ -398,9 +398,12 @@ export class ClassicGroup {
     return out;
   }
 
-  /** Whether the members subscribe to `topic` (false when unknown). */
+  /**
+   * Whether the members subscribe to `topic`. When unknown (a member's subscription does not parse), a group of the
+   * consumer protocol type counts as subscribed, to be safe, and any other as not (Kafka's ClassicGroup).
+   */
   isSubscribedTo(topic: string): boolean {
-    return this.subscribedTopics !== null && this.subscribedTopics.has(topic);
+    return this.subscribedTopics !== null ? this.subscribedTopics.has(topic) : this.protocolType === CONSUMER_PROTOCOL_TYPE;
   }
 
   /** Members of the current generation with their metadata for the selected protocol. */

@@ -241,14 +241,14 @@ export class GroupCoordinator {
     return offsetsPartitionReplay(this.storage, this.groups, partition, this.log, this.pendingTxnOffsets, sink);
   }
 
-  /** After a replay: drops groups left with nothing, arms the sessions of the loaded groups' members. */
+  /**
+   * After a replay: arms the sessions of the loaded groups' members. A loaded group is kept even when it holds
+   * nothing (an empty group's record, offsets all deleted or aborted), as Kafka keeps it until the
+   * offsets.retention.check.interval.ms sweep writes its tombstone.
+   */
   private afterReplay(loaded: (groupId: string) => boolean): void {
     for (const g of [...this.groups.values()]) {
       if (!loaded(g.groupId)) continue;
-      if (g.isEmpty && g.offsets.size === 0 && g.protocolType === null) {
-        this.groups.delete(g.groupId);
-        continue;
-      }
       for (const m of g.members.values()) this.scheduleSession(g, m, m.sessionTimeoutMs);
     }
     this.consumer.afterLoad(loaded);
@@ -403,6 +403,11 @@ export class GroupCoordinator {
       if (!isUnknown) return Promise.resolve(joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
       if (this.groups.size >= MAX_GROUPS) return Promise.resolve(joinError("", ErrorCode.COORDINATOR_NOT_AVAILABLE));
       group = new ClassicGroup(req.groupId);
+      // Kafka writes an empty group's metadata (generation 0, no members) for a group its JoinGroup creates, so the
+      // group survives a restart even when this join only hands out MEMBER_ID_REQUIRED or fails; a failed write
+      // drops the group again and answers its error.
+      const appended = this.appendGroupRecord(group, null);
+      if (!appended.ok) return Promise.resolve(joinError("", appended.errorCode));
       this.groups.set(req.groupId, group);
     }
     const g = group;
@@ -1140,7 +1145,8 @@ export class GroupCoordinator {
       const subscribed = isSubscribed(t.topic);
       const partitions = t.partitions.map((partition) => {
         if (subscribed) return { partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC };
-        if (g.offsets.has(t.topic, partition)) {
+        // a tombstone for a committed offset or a pending transactional one (it drops those too), as Kafka
+        if (g.offsets.has(t.topic, partition) || this.pendingTxnOffsets.has(g.groupId, t.topic, partition)) {
           records.push({ key: encodeOffsetCommitKey(g.groupId, t.topic, partition), value: null });
           deleted.push({ topic: t.topic, partition });
         }
@@ -1151,7 +1157,10 @@ export class GroupCoordinator {
     if (records.length === 0) return Promise.resolve(out);
     const appended = this.append(g.groupId, records, false);
     if (!appended.ok) return fail(appended.errorCode);
-    for (const d of deleted) g.offsets.delete(d.topic, d.partition);
+    for (const d of deleted) {
+      g.offsets.delete(d.topic, d.partition);
+      this.pendingTxnOffsets.drop(g.groupId, d.topic, d.partition);
+    }
     return appended.durable.then((code) => (code === ErrorCode.NONE ? out : { errorCode: code, topics: [] }));
   }
 
@@ -1327,14 +1336,8 @@ export class GroupCoordinator {
    */
   onTransactionCompleted(producerId: bigint, partition: number, commit: boolean): void {
     const taken = this.pendingTxnOffsets.take(producerId, (groupId) => this.partitionFor(groupId) === partition);
-    if (!commit) {
-      // A group created only by the aborted commit holds nothing now.
-      for (const o of taken) {
-        const g = this.groups.get(o.groupId);
-        if (g !== undefined) this.maybeDropUnused(g);
-      }
-      return;
-    }
+    // A group the TxnOffsetCommit created stays after an abort, empty, as in Kafka (and its replay creates it again).
+    if (!commit) return;
     for (const o of taken) {
       const mg = this.consumer.get(o.groupId);
       if (mg !== undefined) {
@@ -1427,7 +1430,7 @@ export class GroupCoordinator {
           r.errorCode = ErrorCode.NON_EMPTY_GROUP;
           continue;
         }
-        const records: PendingRecord[] = mg.offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(mg.groupId, k.topic, k.partition), value: null }));
+        const { records, pending } = this.offsetTombstones(mg.groupId, mg.offsets);
         const groupRecords = this.consumer.deletionRecords(mg);
         const appended = this.append(mg.groupId, [...records, ...groupRecords], false);
         if (!appended.ok) {
@@ -1435,6 +1438,7 @@ export class GroupCoordinator {
           continue;
         }
         mg.offsets.clear();
+        for (const k of pending) this.pendingTxnOffsets.drop(mg.groupId, k.topic, k.partition);
         this.consumer.applyAppended(mg.groupId, groupRecords);
         this.log.info(`group ${mg.groupId}: deleted`);
         waits.push(appended.durable.then((code) => void (r.errorCode = code)));
@@ -1449,18 +1453,30 @@ export class GroupCoordinator {
         r.errorCode = ErrorCode.NON_EMPTY_GROUP;
         continue;
       }
-      const records: PendingRecord[] = g.offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(g.groupId, k.topic, k.partition), value: null }));
+      const { records, pending } = this.offsetTombstones(g.groupId, g.offsets);
       records.push({ key: encodeGroupMetadataKey(g.groupId), value: null });
       const appended = this.append(g.groupId, records, false);
       if (!appended.ok) {
         r.errorCode = appended.errorCode;
         continue;
       }
+      for (const k of pending) this.pendingTxnOffsets.drop(g.groupId, k.topic, k.partition);
       this.killGroup(g);
       this.log.info(`group ${g.groupId}: deleted`);
       waits.push(appended.durable.then((code) => void (r.errorCode = code)));
     }
     return Promise.all(waits).then(() => results);
+  }
+
+  /**
+   * The tombstones that delete a group's offsets: its committed ones, and its pending transactional ones (once each,
+   * as Kafka's deleteAllOffsets; their replay drops the pending offsets), with the pending partitions to drop.
+   */
+  private offsetTombstones(groupId: string, offsets: GroupOffsets): { records: PendingRecord[]; pending: { topic: string; partition: number }[] } {
+    const records: PendingRecord[] = offsets.keys().map((k) => ({ key: encodeOffsetCommitKey(groupId, k.topic, k.partition), value: null }));
+    const pending = this.pendingTxnOffsets.partitionsOf(groupId);
+    for (const k of pending) if (!offsets.has(k.topic, k.partition)) records.push({ key: encodeOffsetCommitKey(groupId, k.topic, k.partition), value: null });
+    return { records, pending };
   }
 
   private failed(what: string, e: unknown): void {

@@ -86,8 +86,8 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
         const key = cursor.key();
         if (key === null) continue;
         try {
-          if (txnProducer >= 0n) holdTxnOffset(pending!, txnProducer, key, cursor.value());
-          else replay(groups, key, cursor.value(), consumer);
+          if (txnProducer >= 0n) holdTxnOffset(pending!, groups, txnProducer, key, cursor.value(), consumer);
+          else replay(groups, key, cursor.value(), consumer, pending);
           records++;
         } catch (e) {
           log.warn(`${OFFSETS_TOPIC}-${partition}: skipping an unreadable record: ${(e as Error).message}`);
@@ -100,12 +100,14 @@ function replayChunk(storage: OffsetsTopicStorage, groups: Map<string, ClassicGr
 }
 
 /** Applies one `__consumer_offsets` record to `groups`. */
-function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink): void {
+function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink, pending?: PendingTxnOffsets): void {
   const k = decodeOffsetsTopicKey(key);
   if (k.kind === "other") {
     if (consumer !== undefined && isConsumerGroupRecordType(k.version)) consumer.replay(key, value);
     return;
   }
+  // an offset tombstone (OffsetDelete) drops the partition's pending transactional offsets too, as Kafka's replay
+  if (k.kind === "offset" && value === null) pending?.drop(k.group, k.topic, k.partition);
   let g = groups.get(k.group);
   const consumerOffsets = k.kind === "offset" ? consumer?.offsetsOf(k.group) : undefined;
   if (k.kind === "offset" && consumerOffsets !== undefined) {
@@ -167,10 +169,14 @@ function replay(groups: Map<string, ClassicGroup>, key: Uint8Array, value: Uint8
   groups.set(k.group, fresh);
 }
 
-/** Holds a transactional offset commit until its transaction's marker. */
-function holdTxnOffset(pending: PendingTxnOffsets, producerId: bigint, key: Uint8Array, value: Uint8Array | null): void {
+/**
+ * Holds a transactional offset commit until its transaction's marker. As any offset record, it creates a "simple"
+ * group (empty, no protocol type) when no group has its id, which stays whatever the marker (Kafka's replay).
+ */
+function holdTxnOffset(pending: PendingTxnOffsets, groups: Map<string, ClassicGroup>, producerId: bigint, key: Uint8Array, value: Uint8Array | null, consumer?: ConsumerGroupRecordSink): void {
   const k = decodeOffsetsTopicKey(key);
   if (k.kind !== "offset" || value === null) return;
+  if (!groups.has(k.group) && consumer?.offsetsOf(k.group) === undefined) groups.set(k.group, new ClassicGroup(k.group));
   pending.add(producerId, { groupId: k.group, topic: k.topic, partition: k.partition, value: decodeOffsetCommitValue(value) });
 }
 

@@ -86,6 +86,25 @@ export class PendingTxnOffsets {
     for (const producerId of [...this.byProducer.keys()]) this.take(producerId, inPartition);
   }
 
+  /** The partitions (topic, partition) with a pending offset of `groupId` in any producer's transaction, each once. */
+  partitionsOf(groupId: string): { topic: string; partition: number }[] {
+    const out = new Map<string, { topic: string; partition: number }>();
+    for (const m of this.byProducer.values()) {
+      for (const [key, o] of m) if (o.groupId === groupId && !out.has(key)) out.set(key, { topic: o.topic, partition: o.partition });
+    }
+    return [...out.values()];
+  }
+
+  /** Drops every producer's pending offset for the group's partition (an offset tombstone: OffsetDelete, DeleteGroups). */
+  drop(groupId: string, topic: string, partition: number): void {
+    const key = `${groupId}\u0000${topic}\u0000${partition}`;
+    for (const [producerId, m] of [...this.byProducer]) {
+      if (!m.delete(key)) continue;
+      this.count--;
+      if (m.size === 0) this.byProducer.delete(producerId);
+    }
+  }
+
   /** Whether any producer holds a pending offset for the group's partition (OffsetFetch requireStable). */
   has(groupId: string, topic: string, partition: number): boolean {
     const key = `${groupId}\u0000${topic}\u0000${partition}`;

@@ -164,7 +164,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    */
   static open<T extends { readonly name: string }>(topic: T, index: number, log: PartitionLog, deps: PartitionDeps, roles: PartitionRoles, checkpointedHighWatermark?: bigint): Partition<T> {
     const p = new Partition(topic, index, log, deps, roles);
-    const loaded = loadProducerState(deps.fs, log, p.producers, p.onAbort);
+    const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
     // by a crash) or below the log start (records deleted since) starts at that bound instead. With no checkpoint
@@ -346,7 +346,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, end);
     this.producers.clear();
     this.abortedTxns.truncateTo(end);
-    loadProducerState(this.deps.fs, this.log, this.producers, this.onAbort);
+    loadProducerState(this.deps.fs, this.log, this.producers, this.deps.clock.nowMs(), this.onAbort);
     this.assertHighWatermark();
   }
 

@@ -148,17 +148,18 @@ export function removeProducerSnapshotsAbove(fs: FileSystem, dir: string, offset
 }
 
 /**
- * Loads the newest valid snapshot into `table` and replays the batch headers written after it (`onAbort` hears of
- * every transaction an ABORT marker ended during the replay). Returns a line describing what was done, for the log.
+ * Loads the newest valid snapshot into `table` (leaving out the producers expired at `wallNowMs`, as Kafka does) and
+ * replays the batch headers written after it (`onAbort` hears of every transaction an ABORT marker ended during the
+ * replay). Returns a line describing what was done, for the log.
  */
-export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, onAbort?: (a: ReplayedAbort) => void): string | null {
+export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, wallNowMs: number, onAbort?: (a: ReplayedAbort) => void): string | null {
   let from = log.logStartOffset;
   let loaded = 0;
   for (const offset of producerSnapshotOffsets(fs, log.dir).reverse()) {
     if (offset > log.logEndOffset) continue; // the log was truncated below it
     try {
       const entries = decodeProducerSnapshot(fs.readFile(`${log.dir}/${snapshotFileName(offset)}`));
-      table.restore(entries);
+      table.restore(entries, wallNowMs);
       loaded = entries.length;
       from = offset > from ? offset : from;
       break;

@@ -221,11 +221,16 @@ export class ProducerStateTable {
     return out;
   }
 
-  /** Replaces the state with snapshot entries. */
-  restore(entries: readonly ProducerSnapshotEntry[]): void {
+  /**
+   * Replaces the state with snapshot entries. With `wallNowMs` (the wall clock, as record timestamps), a producer
+   * with no open transaction whose last write is `producer.id.expiration.ms` or more before it is left out, as
+   * Kafka's snapshot load drops expired producers (ProducerStateManager.loadFromSnapshot).
+   */
+  restore(entries: readonly ProducerSnapshotEntry[], wallNowMs?: number): void {
     this.clear();
     const txns: { pid: bigint; first: bigint }[] = [];
     for (const s of entries) {
+      if (wallNowMs !== undefined && (s.currentTxnFirstOffset ?? -1n) < 0n && wallNowMs - s.timestamp >= this.expirationMs) continue;
       const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
       const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
       // lastOffset -1: a producer known here by its markers only

@@ -1,7 +1,7 @@
 /** Steps shared by the differential scenarios: create a topic and wait for its leader, produce, build batches. */
 import assert from "node:assert/strict";
-import type { Side } from "./differential.ts";
-import { BatchBuilder, type BatchBuilderOptions } from "../../src/protocol/record-batch.ts";
+import type { ScenarioClient, Side } from "./differential.ts";
+import { BatchBuilder, readBatchHeader, type BatchBuilderOptions } from "../../src/protocol/record-batch.ts";
 
 /** A fixed base timestamp, so that both brokers store byte-identical batches. */
 export const T0 = 1_700_000_000_000;
@@ -57,4 +57,57 @@ export async function initProducer(s: Side, transactionalId: string | null, time
     if (![14, 15, 16, 51].includes(r.errorCode) || i === 200) return r;
     await new Promise((res) => setTimeout(res, 50));
   }
+}
+
+/** What {@link fetchBatchHeaders} read of a partition. */
+export interface FetchedHeaders {
+  /** The last answer's partition error. */
+  errorCode: number;
+  /** The last answer's high watermark. */
+  highWatermark: bigint;
+  /** The last answer's last stable offset. */
+  lastStableOffset: bigint;
+  /** First offsets of the aborted transactions that start before the end of the records answered. */
+  aborted: string[];
+  /** Aborted transactions listed past the records answered (Kafka's bound is its sparse index: compared apart). */
+  abortedPastRecords: string[];
+  /** Every batch header as `base+count attrs=… epoch=… seq=…` (each broker's own producer id left out). */
+  batches: string[];
+}
+
+/**
+ * Reads a partition with Fetch (`version`) from `from` to its high watermark (read_uncommitted) or last stable offset
+ * (read_committed), at most 30 fetches: the batch headers (those ending before `from`, which a broker may return
+ * from the segment's start, left out) and the aborted transactions a consumer would use.
+ */
+export async function fetchBatchHeaders(client: ScenarioClient, version: number, topic: string, partition: number, isolationLevel: number, from = 0n): Promise<FetchedHeaders> {
+  const batches: string[] = [];
+  const aborted = new Set<string>();
+  const abortedPastRecords = new Set<string>();
+  let fetchOffset = from;
+  let last: any = null;
+  for (let round = 0; round < 30; round++) {
+    const r = await client.request(1, version, {
+      replicaId: -1, maxWaitMs: 10, minBytes: 1, maxBytes: 1 << 20, isolationLevel, sessionId: 0, sessionEpoch: -1, rackId: "",
+      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [],
+    });
+    const pd = r.responses[0].partitions[0];
+    last = pd;
+    const rec = (pd.records ?? new Uint8Array(0)) as Uint8Array;
+    const start = fetchOffset;
+    for (let at = 0; at + 61 <= rec.length; ) {
+      const h = readBatchHeader(rec, at);
+      const end = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
+      // by header: each broker's own producer id is in the bytes; compare offsets, counts, bits, epoch and sequence
+      if (end > from) batches.push(`${h.baseOffset}+${h.lastOffsetDelta + 1} attrs=${h.attributes} epoch=${h.producerEpoch} seq=${h.baseSequence}`);
+      fetchOffset = end;
+      at += 12 + h.batchLength;
+    }
+    // The aborted transactions a consumer uses: those starting before the end of the records answered. Kafka may
+    // list more (its bound comes from the sparse offset index), compared apart (INTENTIONAL_DIFFERENCES).
+    for (const a of pd.abortedTransactions ?? []) (a.firstOffset < fetchOffset && fetchOffset > start ? aborted : abortedPastRecords).add(String(a.firstOffset));
+    if (rec.length === 0 || pd.errorCode !== 0 || fetchOffset >= (isolationLevel === 1 ? pd.lastStableOffset : pd.highWatermark)) break;
+  }
+  return { errorCode: last.errorCode, highWatermark: last.highWatermark, lastStableOffset: last.lastStableOffset, aborted: [...aborted], abortedPastRecords: [...abortedPastRecords].filter((x) => !aborted.has(x)), batches };
 }

@@ -19,9 +19,8 @@
 import { test, after } from "node:test";
 import fc from "fast-check";
 import { assertSame, startPair, type Pair, type Side } from "./differential.ts";
-import { batch, createTopic, initProducer, T0 } from "./scenario-helpers.ts";
+import { batch, createTopic, fetchBatchHeaders, initProducer, T0 } from "./scenario-helpers.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
-import { readBatchHeader } from "../../src/protocol/record-batch.ts";
 
 /** fast-check runs (each on its own topic, ids and group); about 0.3 s each here. */
 const RUNS = Number(process.env.TXN_ORACLE_RUNS ?? 60);
@@ -136,36 +135,7 @@ async function scenario(p: Pair, s: Side, run: number, c: Case): Promise<unknown
       await pause(50);
     }
   };
-  const fetchAll = async (partition: number, isolationLevel: number) => {
-    const batches: string[] = [];
-    const aborted = new Set<string>();
-    const abortedPastRecords = new Set<string>();
-    let fetchOffset = 0n;
-    let last: any = null;
-    for (let round = 0; round < 30; round++) {
-      const r = await s.client.request(1, V.fetch, {
-        replicaId: -1, maxWaitMs: 10, minBytes: 1, maxBytes: 1 << 20, isolationLevel, sessionId: 0, sessionEpoch: -1, rackId: "",
-        topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
-        forgottenTopicsData: [],
-      });
-      const pd = r.responses[0].partitions[0];
-      last = pd;
-      const rec = (pd.records ?? new Uint8Array(0)) as Uint8Array;
-      const from = fetchOffset;
-      for (let at = 0; at + 61 <= rec.length; ) {
-        const h = readBatchHeader(rec, at);
-        // by header: each broker's own producer id is in the bytes; compare offsets, counts, bits, epoch and sequence
-        batches.push(`${h.baseOffset}+${h.lastOffsetDelta + 1} attrs=${h.attributes} epoch=${h.producerEpoch} seq=${h.baseSequence}`);
-        fetchOffset = h.baseOffset + BigInt(h.lastOffsetDelta) + 1n;
-        at += 12 + h.batchLength;
-      }
-      // The aborted transactions a consumer uses: those starting before the end of the records answered. Kafka may
-      // list more (its bound comes from the sparse offset index), compared apart (INTENTIONAL_DIFFERENCES).
-      for (const a of pd.abortedTransactions ?? []) (a.firstOffset < fetchOffset && fetchOffset > from ? aborted : abortedPastRecords).add(String(a.firstOffset));
-      if (rec.length === 0 || fetchOffset >= (isolationLevel === 1 ? pd.lastStableOffset : pd.highWatermark)) break;
-    }
-    return { errorCode: last.errorCode, highWatermark: last.highWatermark, lastStableOffset: last.lastStableOffset, aborted: [...aborted], abortedPastRecords: [...abortedPastRecords].filter((x) => !aborted.has(x)), batches };
-  };
+  const fetchAll = (partition: number, isolationLevel: number) => fetchBatchHeaders(s.client, V.fetch, topic, partition, isolationLevel);
   const parts = Array.from({ length: PARTITIONS }, (_, i) => i);
   for (const op of c.ops) {
     const slot = slots[("slot" in op ? op.slot : 0) % slots.length];

@@ -98,18 +98,21 @@ function partitionsOf(t: FetchedTopic) {
 
 /**
  * requireStable (KIP-447): a partition with a transactional offset commit still pending answers
- * UNSTABLE_OFFSET_COMMIT (retriable) instead of an offset that may yet be rolled back.
+ * UNSTABLE_OFFSET_COMMIT (retriable) instead of an offset that may yet be rolled back: no offset, leader epoch or
+ * metadata of the committed one either, as Kafka (offset -1, epoch -1, metadata "").
  */
 function markUnstable(
   b: Broker,
   groupId: string,
-  topics: readonly { name?: string; partitions: { partitionIndex: number; committedOffset: bigint; errorCode: number }[] }[],
+  topics: readonly { name?: string; partitions: { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch?: number; metadata: string | null; errorCode: number }[] }[],
 ): void {
   for (const t of topics) {
     for (const p of t.partitions) {
       if (p.errorCode === ErrorCode.NONE && b.groups.hasPendingTransactionalOffset(groupId, t.name ?? "", p.partitionIndex)) {
         p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT;
         p.committedOffset = -1n;
+        p.committedLeaderEpoch = -1;
+        p.metadata = "";
       }
     }
   }
