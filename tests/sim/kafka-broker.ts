@@ -625,11 +625,15 @@ async function plantForgetAbortedTransactions(): Promise<() => void> {
 
 /** The planted bug: the last stable offset is the high watermark, open transactions or not. */
 async function plantLsoIgnoresOpenTransactions(): Promise<() => void> {
-  const { ProducerStateTable } = await import("../../src/partition/producer-state.ts");
-  const proto = ProducerStateTable.prototype as unknown as { lastStableOffset: (highWatermark: bigint) => bigint };
-  const real = proto.lastStableOffset;
-  proto.lastStableOffset = (highWatermark) => highWatermark;
+  const { Partition } = await import("../../src/partition/partition.ts");
+  const real = Object.getOwnPropertyDescriptor(Partition.prototype, "lastStableOffset")!;
+  Object.defineProperty(Partition.prototype, "lastStableOffset", {
+    configurable: true,
+    get(this: { highWatermark: bigint }) {
+      return this.highWatermark;
+    },
+  });
   return () => {
-    proto.lastStableOffset = real;
+    Object.defineProperty(Partition.prototype, "lastStableOffset", real);
   };
 }
