@@ -273,6 +273,7 @@ export class Broker {
   private readonly logDirPaths: string[];
   private hwCheckpointTimer: unknown = null;
   private isrCheckTimer: unknown = null;
+  private producerExpiryTimer: unknown = null;
   /** Partitions whose ISR change is being written. */
   private readonly isrWrites = new Set<PartitionState>();
   private readonly hwCheckpoints: HighWatermarkCheckpoints;
@@ -374,6 +375,7 @@ export class Broker {
     const connectionFds = fdLimit === null ? null : fdLimit - RESERVED_FDS - maxOpenLogFiles;
     if (!(config.num("runnel.log.flush.overlapping") >= 1)) throw new Error("runnel.log.flush.overlapping must be at least 1");
     if (!(config.num("producer.id.expiration.ms") >= 1)) throw new Error("producer.id.expiration.ms must be at least 1");
+    if (!(config.num("producer.id.expiration.check.interval.ms") >= 1)) throw new Error("producer.id.expiration.check.interval.ms must be at least 1");
     if (!(config.num("runnel.log.pretouch.bytes") >= 0)) throw new Error("runnel.log.pretouch.bytes must be at least 0");
     if (!(config.num("runnel.log.pretouch.pause.ms") >= 0)) throw new Error("runnel.log.pretouch.pause.ms must be at least 0");
     if (!(config.num("runnel.log.pretouch.min.append.bytes") >= 1)) throw new Error("runnel.log.pretouch.min.append.bytes must be at least 1");
@@ -431,6 +433,7 @@ export class Broker {
     for (const t of broker.topicsByName.values()) for (const p of t.partitions) broker.followLeader(t, p);
     broker.metadata.watch((c) => broker.applyMetadataChange(c));
     broker.scheduleHighWatermarkCheckpoint();
+    broker.scheduleProducerExpiry();
     broker.scheduleIsrCheck();
     // Consumer groups: replay __consumer_offsets, then arm sessions and offset expiry.
     const offsetsLog = new OffsetsTopicLog(broker);
@@ -709,6 +712,7 @@ export class Broker {
     for (const sec of this.listenerSecurities) sec.close();
     if (this.hwCheckpointTimer !== null) this.clock.clearTimer(this.hwCheckpointTimer);
     if (this.isrCheckTimer !== null) this.clock.clearTimer(this.isrCheckTimer);
+    if (this.producerExpiryTimer !== null) this.clock.clearTimer(this.producerExpiryTimer);
     for (const c of this.leaderChannels) c.close();
     await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
     for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
@@ -1223,6 +1227,20 @@ export class Broker {
         (e) => this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
       )
       .finally(() => this.isrWrites.delete(p));
+  }
+
+  /**
+   * Every `producer.id.expiration.check.interval.ms`, each partition drops the producers idle for
+   * `producer.id.expiration.ms` with no transaction open (as Kafka's broker does), so DescribeProducers and the next
+   * producer snapshot no longer hold them.
+   */
+  private scheduleProducerExpiry(): void {
+    this.producerExpiryTimer = this.clock.setTimer(() => {
+      if (this.stopped) return;
+      const now = this.clock.nowMs();
+      for (const t of this.topicsByName.values()) for (const p of t.partitions) p.producers.removeExpired(now);
+      this.scheduleProducerExpiry();
+    }, this.config.num("producer.id.expiration.check.interval.ms"));
   }
 
   /** Checkpoints high watermarks every `replica.high.watermark.checkpoint.interval.ms`. */

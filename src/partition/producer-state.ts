@@ -243,6 +243,23 @@ export class ProducerStateTable {
     for (const t of txns) this.beginTxn(t.pid, t.first);
   }
 
+  /**
+   * Drops the producers expired at `wallNowMs` (the wall clock, as record timestamps): no transaction open here and a
+   * last write `producer.id.expiration.ms` or more before it, as Kafka's periodic removeExpiredProducers (every
+   * `producer.id.expiration.check.interval.ms`). A batch such a producer sends later is taken as a new producer's
+   * (its sequence is not checked against the forgotten one). Returns how many were dropped.
+   */
+  removeExpired(wallNowMs: number): number {
+    let dropped = 0;
+    for (const [pid, e] of this.producers) {
+      if (this.ongoingTxns.has(pid) || wallNowMs - e.lastTimestamp < this.expirationMs) continue;
+      this.producers.delete(pid);
+      dropped++;
+    }
+    this.expireJoining(this.nowMs());
+    return dropped;
+  }
+
   /** Forgets everything (partition truncated or deleted). */
   clear(): void {
     this.producers.clear();
