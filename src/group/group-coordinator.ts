@@ -1185,8 +1185,11 @@ export class GroupCoordinator {
       } else if (g.protocolType === CONSUMER_PROTOCOL_TYPE && g.subscribedTopics !== null && g.is("Stable")) {
         expired = g.offsets.expired(now, retention, (c) => c.commitTimestamp, g.subscribedTopics);
       }
+      // as Kafka: an offset with a pending transactional offset does not expire yet, and a group with one stays
+      const pending = this.pendingTxnOffsets.partitionsOf(g.groupId);
+      if (pending.length > 0) expired = expired.filter((k) => !this.pendingTxnOffsets.has(g.groupId, k.topic, k.partition));
       const records: PendingRecord[] = expired.map((k) => ({ key: encodeOffsetCommitKey(g.groupId, k.topic, k.partition), value: null }));
-      const dropGroup = g.is("Empty") && g.offsets.size - expired.length === 0 && g.pendingMembers.size === 0;
+      const dropGroup = g.is("Empty") && g.offsets.size - expired.length === 0 && g.pendingMembers.size === 0 && pending.length === 0;
       if (dropGroup) records.push({ key: encodeGroupMetadataKey(g.groupId), value: null });
       if (records.length === 0) continue;
       const appended = this.append(g.groupId, records, false);
@@ -1206,9 +1209,10 @@ export class GroupCoordinator {
     for (const mg of [...this.consumer.groups.values()]) {
       // Empty: everything expires from when the group became empty; else only topics no member subscribes to.
       const since = mg.stateTimestampMs;
-      const expired = mg.members.size === 0
+      const expired = (mg.members.size === 0
         ? mg.offsets.expired(now, retention, (c) => (since >= 0 ? since : c.commitTimestamp), null)
-        : mg.offsets.expired(now, retention, (c) => c.commitTimestamp, this.consumer.subscribedTopicNames(mg));
+        : mg.offsets.expired(now, retention, (c) => c.commitTimestamp, this.consumer.subscribedTopicNames(mg))
+      ).filter((k) => !this.pendingTxnOffsets.has(mg.groupId, k.topic, k.partition));
       if (expired.length === 0) continue;
       const appended = this.append(mg.groupId, expired.map((k) => ({ key: encodeOffsetCommitKey(mg.groupId, k.topic, k.partition), value: null })), false);
       if (!appended.ok) {
