@@ -9,7 +9,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { systemClock } from "../platform/clock.ts";
 import { systemRandom, type RandomSource } from "../platform/random.ts";
 import { ClusterKeys, DEFAULT_ETCD_ROOT } from "./cluster-keys.ts";
-import { ClusterController, manualPartitionStates, newTopicStates, placementBrokers, type CreateTopicRequest } from "./controller.ts";
+import { ClusterController, growthReplicationFactor, manualPartitionStates, newTopicStates, placementBrokers, type CreateTopicRequest } from "./controller.ts";
 import { NO_LEADER, initialPartitionState } from "./partition-state.ts";
 import { assignReplicas } from "./replica-assignment.ts";
 import { alterPartitionIsr } from "./alter-partition.ts";
@@ -164,10 +164,11 @@ export class ControlPlane {
     }
     const topic = this.store.topic(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    const factor = growthReplicationFactor(topic, this.store.partitionState(name, 0));
     const added =
       manual !== null
-        ? manualPartitionStates(name, manual, topic.replicationFactor, topic.partitions, this.store.brokers())
-        : assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions).map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
+        ? manualPartitionStates(name, manual, factor, topic.partitions, this.store.brokers())
+        : assignReplicas(placementBrokers(this.store), count - topic.partitions, factor, this.random, topic.partitions).map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     await this.store.updateTopic({ ...topic, partitions: count }, added);
   }
 

@@ -82,6 +82,14 @@ export function manualPartitionStates(topic: string, manual: readonly (readonly 
   return manualPartitionsPlacement(manual, replicationFactor, first, manualPlacementBrokers(registered)).map((p, i): PartitionStateRecord => ({ topic, partition: first + i, ...initialPartitionState(p.replicas, p.isr) }));
 }
 
+/**
+ * The replica count a topic's new partitions get (CreatePartitions): its first partition's, as Kafka's controller
+ * takes it (a reassignment may have changed it since the topic was created), else the topic's creation factor.
+ */
+export function growthReplicationFactor(topic: TopicRecord, first: PartitionStateRecord | undefined): number {
+  return first !== undefined && first.replicas.length > 0 ? first.replicas.length : topic.replicationFactor;
+}
+
 /** Brokers that new replicas are placed on: registered and not in a controlled shutdown (Kafka's usable brokers). */
 export function placementBrokers(store: Pick<EtcdMetadataStore, "brokers">): PlacementBroker[] {
   return store.brokers().filter((b) => !b.inControlledShutdown).map((b) => ({ id: b.nodeId, rack: b.rack }));
@@ -223,10 +231,11 @@ export class ClusterController {
     if (count <= topic.partitions) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${topic.partitions} partitions, which is higher than or equal to the requested ${count}.`);
     }
+    const factor = growthReplicationFactor(topic, this.store.partitionState(name, 0));
     const states =
       manual !== null
-        ? manualPartitionStates(name, manual, topic.replicationFactor, topic.partitions, this.store.brokers())
-        : assignReplicas(placementBrokers(this.store), count - topic.partitions, topic.replicationFactor, this.random, topic.partitions).map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
+        ? manualPartitionStates(name, manual, factor, topic.partitions, this.store.brokers())
+        : assignReplicas(placementBrokers(this.store), count - topic.partitions, factor, this.random, topic.partitions).map((replicas, i): PartitionStateRecord => ({ topic: name, partition: topic.partitions + i, ...initialPartitionState(replicas) }));
     const grown: TopicRecord = { ...topic, partitions: count };
     if (!(await this.store.updateTopicGuarded([this.election.fence(epoch)], grown, states))) throw this.deposed();
     return grown;

@@ -54,6 +54,25 @@ test("CreatePartitions places new partitions rack-aware; DeleteTopics removes th
   }
 });
 
+test("CreatePartitions gives new partitions the replica count partition 0 has now (a reassignment changed it), as Kafka's controller", { skip, timeout: 60_000 }, async () => {
+  const { nodes, ctl } = await cluster("/admin3");
+  try {
+    const c = ctl();
+    await c.controller.createTopic({ name: "shrunk", partitions: 2, replicationFactor: 3, idHex: ID });
+    await until(() => nodes.every((n) => n.store.partitionState("shrunk", 1) !== undefined), 20_000, "everyone sees 'shrunk'");
+    // partition 0 moves to two replicas (already in its ISR, so the move completes at once)
+    await c.plane.alterReassignment("shrunk", 0, [1, 2]);
+    await until(() => c.store.partitionState("shrunk", 0)?.replicas.length === 2 && (c.store.partitionState("shrunk", 0)?.addingReplicas?.length ?? 0) === 0, 20_000, "partition 0 on two replicas");
+    await c.controller.createPartitions("shrunk", 4);
+    await until(() => c.store.partitionState("shrunk", 3) !== undefined, 20_000, "4 partitions");
+    assert.deepEqual([2, 3].map((p) => c.store.partitionState("shrunk", p)!.replicas.length), [2, 2], "new partitions take partition 0's count");
+    assert.equal(c.store.partitionState("shrunk", 1)!.replicas.length, 3, "the others keep theirs");
+    await assert.rejects(c.controller.createPartitions("shrunk", 5, [[1, 2, 3]]), (e: unknown) => e instanceof KafkaError && e.code === ErrorCode.INVALID_REPLICA_ASSIGNMENT && /previous partitions, which have 2 replica/.test(e.message));
+  } finally {
+    for (const n of nodes) await n.close();
+  }
+});
+
 test("etcd down: topic creation answers retriable REQUEST_TIMED_OUT, reads work; etcd back: creation works with no restart", { skip, timeout: 120_000 }, async () => {
   const { nodes, ctl } = await cluster("/admin2");
   try {
