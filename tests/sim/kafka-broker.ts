@@ -354,7 +354,11 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
         for (const w of written) uncertainValues.add(w.value);
         sim.trace(`txn ${txnNo} commit outcome unknown (${outcome})`);
       }
-      if (outcome !== "ok") await init();
+      // A batch whose outcome the producer does not know (its answer lost, or refused after a retry) may be in the log
+      // with the sequence this producer would send next: as Kafka's producer does (KIP-360), it bumps its epoch, which
+      // starts the sequences again, before another transaction; a same-epoch batch at a reused sequence is a duplicate
+      // to the broker (answered with the first copy's offset, as Kafka answers it).
+      if (outcome !== "ok" || failed) await init();
       await sleep(1 + sim.int(20), "txn next");
     }
     txnDone = true;
