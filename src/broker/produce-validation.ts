@@ -371,7 +371,12 @@ function* validationSteps(records: Uint8Array | null, config: LogConfig, nowMs: 
     let pos = 0;
     for (const b of batches) {
       b.at = pos;
-      pos += new DataView(out.buffer, out.byteOffset + pos).getInt32(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      const size = new DataView(out.buffer, out.byteOffset + pos).getInt32(BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+      // recompression can grow a batch: Kafka's UnifiedLog checks the converted batches again (RecordTooLargeException)
+      if (size > config.maxMessageBytes) {
+        return fail(ErrorCode.MESSAGE_TOO_LARGE, `Message batch size is ${size} bytes after recompression, which exceeds the maximum configured size of ${config.maxMessageBytes}.`);
+      }
+      pos += size;
     }
   }
   return { ok: true, records: out, batches, maxTimestamp };

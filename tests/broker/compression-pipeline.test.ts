@@ -197,3 +197,29 @@ test("a corrupt compressed payload with a valid CRC gets CORRUPT_MESSAGE and the
     await b.stop();
   }
 });
+
+test("a compressed batch that outgrows max.message.bytes when the topic's compression.type recompresses it gets MESSAGE_TOO_LARGE", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    const topic = "grows";
+    await b.broker.createTopic(topic, 1, 1, { "compression.type": "uncompressed", "max.message.bytes": "1500" }, false);
+    const gzipBatch = (n: number) => {
+      const bb = new BatchBuilder(1 << 16);
+      bb.reset({});
+      for (let i = 0; i < n; i++) bb.append(Date.now(), null, new TextEncoder().encode("a".repeat(200)));
+      return bb.finish({ codecId: 1, compress: (s) => new Uint8Array(zlib.gzipSync(s)) });
+    };
+    const produce = (records: Uint8Array) => c.request(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] });
+    const big = gzipBatch(20); // about 4 KB once stored uncompressed
+    assert.ok(big.length <= 1500, `the gzip batch (${big.length} bytes) is within max.message.bytes as received`);
+    const r1 = await produce(big);
+    assert.equal(r1.responses[0].partitionResponses[0].errorCode, ErrorCode.MESSAGE_TOO_LARGE);
+    const r2 = await produce(gzipBatch(2)); // about 450 bytes uncompressed: fits
+    assert.equal(r2.responses[0].partitionResponses[0].errorCode, 0);
+    assert.equal(r2.responses[0].partitionResponses[0].baseOffset, 0n, "the refused batch took no offsets");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
