@@ -176,6 +176,21 @@ test("OffsetFetch v1-7: a refused group (v1) or topic answers each named partiti
   });
 });
 
+test("OffsetFetch v8+: a group refused (no DESCRIBE on it) answers its error and no topics, beside an allowed group", async () => {
+  await withBroker(async (admin, alice) => {
+    assert.equal((await admin.request(30, 3, { creations: [acl(3 /* GROUP */, "g-ok", DESCRIBE)] })).results[0].errorCode, 0);
+    const named = [{ name: "ok", partitionIndexes: [0] }];
+    for (const v of [8, 9]) {
+      const r = await alice.request(9, v, { groups: ["g-no", "g-ok"].map((groupId) => ({ groupId, memberId: null, memberEpoch: -1, topics: named })), requireStable: false });
+      const byId = new Map(r.groups.map((g: any) => [g.groupId, g]));
+      const no = byId.get("g-no") as any;
+      assert.deepEqual([no.errorCode, no.topics], [30, []], `v${v}: the refused group lists no topics`);
+      const ok = byId.get("g-ok") as any;
+      assert.deepEqual([ok.errorCode, ok.topics.map((t: any) => [t.name, t.partitions.map((p: any) => `${p.partitionIndex}:${p.errorCode}:${p.committedOffset}`)])], [0, [["ok", ["0:0:-1"]]]], `v${v}: the allowed group`);
+    }
+  });
+});
+
 test("CreateAcls/DescribeAcls: TWO_PHASE_COMMIT (15, KIP-939) is a known operation, as in Kafka 4.4", async () => {
   await withBroker(async (admin) => {
     const r = await admin.request(30, 3, { creations: [acl(5 /* TRANSACTIONAL_ID */, "tx", 15)] });

@@ -59,6 +59,20 @@ function refusedResponse(apiKey: number, version: number, req: unknown, code: nu
   return res;
 }
 
+/**
+ * OffsetFetch v8+ groups refused (no DESCRIBE on the group) answer their error and no topics, as Kafka's
+ * OffsetFetchResponse.groupError for v2+ (the error response mirrors the request's named topics otherwise).
+ */
+function withoutRefusedGroupTopics(res: ReturnType<ApiHandler["handle"]>, req: Req, codes: ReadonlyMap<number, number>): ReturnType<ApiHandler["handle"]> {
+  const refused = new Set([...codes.keys()].map((i) => (req.groups as Req[])[i].groupId as string));
+  const strip = (x: unknown) => {
+    if (x === NO_RESPONSE || x instanceof CloseConnection) return x;
+    for (const g of ((x as Req).groups ?? []) as Req[]) if (refused.has(g.groupId) && g.errorCode !== ErrorCode.NONE) g.topics = [];
+    return x;
+  };
+  return (res instanceof Promise ? res.then(strip) : strip(res)) as never;
+}
+
 /** `h` behind the authorizer. */
 export function authorizedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById): ApiHandler {
   const checked = checkedHandler(h, authz, nameOf);
@@ -111,7 +125,9 @@ function checkedHandler(h: ApiHandler, authz: Authorizer, nameOf: TopicNameById)
           const code = firstRefused(authz, who, h.apiKey, checks);
           if (code !== null) codes.set(i, code);
         });
-        return codes.size === 0 ? h.handle(ctx, req) : serveExcept(h, ctx, r, split.list, codes, authorizationMessage);
+        if (codes.size === 0) return h.handle(ctx, req);
+        const res = serveExcept(h, ctx, r, split.list, codes, authorizationMessage);
+        return h.apiKey === 9 && split.list === "groups" ? withoutRefusedGroupTopics(res, r, codes) : res;
       }
       if (s !== undefined && h.apiKey === 24 && ctx.apiVersion <= 3) {
         const refused = addPartitionsRefusal(r, (op, type, name) => authz.authorize({ principal: s.principal, host: s.clientHost }, op, type, name));
