@@ -33,15 +33,21 @@ oracleSuite("groups and transactions match Apache Kafka", (pair) => {
       await createTopic(s, "grp-topic", 2);
       // Kafka answers FindCoordinator before its group coordinator has loaded __consumer_offsets: wait until a
       // heartbeat to an unknown group gets a group answer rather than NOT_COORDINATOR / LOAD_IN_PROGRESS.
-      for (let i = 0; i < 200; i++) {
-        await findCoordinator(s, "grp-warmup", 0);
-        const r = await s.client.request(12, V.hb, { groupId: "grp-warmup", generationId: 1, memberId: "m", groupInstanceId: null });
-        if (![14, 15, 16].includes(r.errorCode)) break;
-        await new Promise((res) => setTimeout(res, 100));
-      }
+      // Each group's own __consumer_offsets partition may still be loading after another one answers (Kafka loads
+      // them one by one), so this is asked for every group before its first JoinGroup.
+      const coordinatorLoaded = async (group: string) => {
+        for (let i = 0; i < 200; i++) {
+          await findCoordinator(s, group, 0);
+          const r = await s.client.request(12, V.hb, { groupId: group, generationId: 1, memberId: "m", groupInstanceId: null });
+          if (![14, 15, 16].includes(r.errorCode)) return;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      };
+      await coordinatorLoaded("grp-warmup");
       for (const v of p.versions(11)) {
         const g = `grp-${v}`;
         out[`v${v} coordinator`] = await findCoordinator(s, g, 0);
+        await coordinatorLoaded(g);
         const protocols = [{ name: "range", metadata: new Uint8Array([0, 1, 2, 3]) }];
         const join = (memberId: string, protocolType = "consumer") =>
           s.client.request(11, v, { groupId: g, sessionTimeoutMs: 30000, rebalanceTimeoutMs: 30000, memberId, groupInstanceId: null, protocolType, protocols, reason: null });
