@@ -230,7 +230,7 @@ export class ProducerStateTable {
     this.clear();
     const txns: { pid: bigint; first: bigint }[] = [];
     for (const s of entries) {
-      if (wallNowMs !== undefined && (s.currentTxnFirstOffset ?? -1n) < 0n && wallNowMs - s.timestamp >= this.expirationMs) continue;
+      if (wallNowMs !== undefined && (s.currentTxnFirstOffset ?? -1n) < 0n && this.expiredAt(wallNowMs, s.timestamp)) continue;
       const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
       const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
       // lastOffset -1: a producer known here by its markers only
@@ -252,12 +252,17 @@ export class ProducerStateTable {
   removeExpired(wallNowMs: number): number {
     let dropped = 0;
     for (const [pid, e] of this.producers) {
-      if (this.ongoingTxns.has(pid) || wallNowMs - e.lastTimestamp < this.expirationMs) continue;
+      if (this.ongoingTxns.has(pid) || !this.expiredAt(wallNowMs, e.lastTimestamp)) continue;
       this.producers.delete(pid);
       dropped++;
     }
     this.expireJoining(this.nowMs());
     return dropped;
+  }
+
+  /** Whether a producer whose last write was at `lastTimestamp` is expired at `wallNowMs` (producer.id.expiration.ms), open transactions aside. */
+  private expiredAt(wallNowMs: number, lastTimestamp: number): boolean {
+    return wallNowMs - lastTimestamp >= this.expirationMs;
   }
 
   /** Forgets everything (partition truncated or deleted). */

@@ -37,6 +37,12 @@ async function login(b: TestBroker, user: string): Promise<RawClient> {
 const acl = (resourceType: number, resourceName: string, operation: number, resourcePatternType = LITERAL, principal = "User:alice") => ({ resourceType, resourceName, resourcePatternType, principal, host: "*", operation, permissionType: ALLOW });
 const ALL = { resourceTypeFilter: ANY, resourceNameFilter: null, patternTypeFilter: ANY, principalFilter: null, hostFilter: null, operation: ANY, permissionType: ANY };
 
+/** Creates the topics `ok` and `no` (one partition each) as `admin`. */
+async function createOkAndNo(admin: RawClient): Promise<void> {
+  const created = await admin.request(19, 5, { topics: ["ok", "no"].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 10000, validateOnly: false });
+  assert.deepEqual(created.topics.map((t: any) => t.errorCode), [0, 0]);
+}
+
 /** A broker with topics `ok` and `no` (alice may READ and DESCRIBE_CONFIGS `ok` only), admin and alice logged in. */
 async function withBroker(body: (admin: RawClient, alice: RawClient) => Promise<void>): Promise<void> {
   const b = await startAclBroker();
@@ -44,8 +50,7 @@ async function withBroker(body: (admin: RawClient, alice: RawClient) => Promise<
   try {
     const admin = await login(b, "admin");
     opened.push(admin);
-    const created = await admin.request(19, 5, { topics: ["ok", "no"].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 10000, validateOnly: false });
-    assert.deepEqual(created.topics.map((t: any) => t.errorCode), [0, 0]);
+    await createOkAndNo(admin);
     const r = await admin.request(30, 3, { creations: [acl(TOPIC, "ok", READ), acl(TOPIC, "ok", DESCRIBE_CONFIGS)] });
     assert.deepEqual(r.results.map((x: any) => x.errorCode), [0, 0]);
     const alice = await login(b, "alice");
@@ -141,8 +146,7 @@ test("OffsetFetch v2-7: refused without DESCRIBE on the group; all topics lists 
   try {
     const admin = await login(b, "admin");
     opened.push(admin);
-    const created = await admin.request(19, 5, { topics: ["ok", "no"].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })), timeoutMs: 10000, validateOnly: false });
-    assert.deepEqual(created.topics.map((t: any) => t.errorCode), [0, 0]);
+    await createOkAndNo(admin);
     await commitAsAdmin(b, "ok", ["g-off"]);
     await commitAsAdmin(b, "no", ["g-off"]);
     assert.equal((await admin.request(30, 3, { creations: [acl(TOPIC, "ok", DESCRIBE)] })).results[0].errorCode, 0);
