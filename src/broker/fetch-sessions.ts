@@ -77,12 +77,20 @@ export function updateSession(s: FetchSession, named: readonly SessionPartition[
     if (old) {
       w.sentHighWatermark = old.sentHighWatermark;
       w.sentLogStartOffset = old.sentLogStartOffset;
-      // an id that names no topic now keeps the name it had when the partition joined (Kafka's cached name)
-      if (w.topicName === "") w.topicName = old.topicName;
+      // an id that names no topic now keeps the name it had when the partition joined (Kafka's cached name);
+      // not when this request also forgets it: the session no longer holds it, and a session left empty answers
+      // the request's own partitions as a sessionless fetch does (an id it cannot name: UNKNOWN_TOPIC_ID)
+      if (w.topicName === "" && !forgets(forgotten, w.topicKey, w.partition)) w.topicName = old.topicName;
     }
     s.partitions.set(key, w);
   }
   for (const f of forgotten) for (const p of f.partitions) s.partitions.delete(sessionPartitionKey(f.topicKey, p));
+}
+
+/** Whether `forgotten` names partition `partition` of the topic keyed `topicKey`. */
+function forgets(forgotten: readonly { topicKey: string; partitions: readonly number[] }[], topicKey: string, partition: number): boolean {
+  for (const f of forgotten) if (f.topicKey === topicKey && f.partitions.includes(partition)) return true;
+  return false;
 }
 
 /** The session fields of a Fetch request, and the partitions it forgets (v7+). */

@@ -260,3 +260,24 @@ test("a v13+ session following a topic id that is gone: UNKNOWN_TOPIC_OR_PARTITI
     await b.stop();
   }
 });
+
+test("a v13+ request naming and forgetting the last partition of a session whose topic is gone: the session closes and the answer is sessionless, UNKNOWN_TOPIC_ID (as Kafka)", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("s", 1, 1, {}, false);
+    const topicId = await topicIdOf(c, "s");
+    const open = await c.request(1, 13, fetchByIdReq(topicId, 0, 0));
+    assert.equal(open.responses[0].partitions[0].errorCode, 0);
+    const del = await c.request(20, 5, { topicNames: ["s"], timeoutMs: 30_000 });
+    assert.equal(del.responses[0].errorCode, 0);
+    const last = { ...fetchByIdReq(topicId, open.sessionId, 1), topics: [{ topicId, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }], forgottenTopicsData: [{ topicId, partitions: [0] }] };
+    const closed = await c.request(1, 13, last);
+    assert.equal(closed.errorCode, 0);
+    assert.equal(closed.sessionId, 0, "emptied: closed");
+    assert.equal(closed.responses[0].partitions[0].errorCode, ErrorCode.UNKNOWN_TOPIC_ID, "the request's id, not the session's cached name");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
