@@ -326,12 +326,6 @@ export class ProducerStateTable {
     return null;
   }
 
-  /** The last stable offset: `highWatermark`, or the first offset of the oldest ongoing transaction if lower. */
-  lastStableOffset(highWatermark: bigint): bigint {
-    const first = this.firstUnstableOffset();
-    return first !== null && first < highWatermark ? first : highWatermark;
-  }
-
   /** Number of ongoing transactions. */
   get ongoingTxnCount(): number {
     return this.ongoingTxns.size;

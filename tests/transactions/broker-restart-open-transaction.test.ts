@@ -97,7 +97,7 @@ test("a transaction left in PrepareCommit by a stop before its markers is commit
     await waitUntil(() => b.broker.txns.describe("pc-tx").state === "CompleteCommit", 10_000, () => `CompleteCommit (state ${b.broker.txns.describe("pc-tx").state})`);
     for (const p of [0, 1]) {
       const part = b.broker.partition("pc", p)!;
-      assert.equal(part.producers.lastStableOffset(part.log.highWatermark), part.log.highWatermark, `partition ${p} is stable`);
+      assert.equal(part.lastStableOffset, part.log.highWatermark, `partition ${p} is stable`);
       assert.equal(part.abortedTxns.size, 0);
     }
     const seen: string[] = [];

@@ -35,21 +35,20 @@ function tempLog(bases: bigint[] = [0n], start = 0n, end = 1000n): TxnIndexLog &
   };
 }
 
-test("the LSO is the high watermark, or the first offset of the oldest open transaction; markers end transactions", () => {
+test("the first unstable offset is the first offset of the oldest open transaction; markers end transactions", () => {
   const t = new ProducerStateTable();
-  assert.equal(t.lastStableOffset(10n), 10n);
+  assert.equal(t.firstUnstableOffset(), null);
   t.record(1n, 0, 0, 2, 10n);
   t.beginTxn(1n, 10n);
   t.beginTxn(1n, 12n); // later batches of the same transaction do not move its first offset
   t.record(2n, 0, 0, 1, 14n);
   t.beginTxn(2n, 14n);
-  assert.equal(t.lastStableOffset(20n), 10n);
-  assert.equal(t.lastStableOffset(5n), 5n, "never above the high watermark");
+  assert.equal(t.firstUnstableOffset(), 10n);
   assert.equal(t.completeTxn(1n, 0), 10n);
-  assert.equal(t.lastStableOffset(20n), 14n);
+  assert.equal(t.firstUnstableOffset(), 14n);
   assert.equal(t.completeTxn(1n, 0), null, "a second marker ends nothing");
   assert.equal(t.completeTxn(2n, 0), 14n);
-  assert.equal(t.lastStableOffset(20n), 20n);
+  assert.equal(t.firstUnstableOffset(), null);
   assert.throws(() => {
     t.beginTxn(3n, 30n);
     t.beginTxn(4n, 29n);
@@ -79,7 +78,7 @@ test("producer snapshots keep each producer's open transaction (Kafka's currentT
   assert.deepEqual(entries.map((e) => [e.producerId, e.currentTxnFirstOffset]), [[7n, 100n], [8n, -1n], [9n, 104n]]);
   const back = new ProducerStateTable();
   back.restore(entries);
-  assert.equal(back.lastStableOffset(200n), 100n);
+  assert.equal(back.firstUnstableOffset(), 100n);
   assert.equal(back.ongoingTxnFirstOffset(9n), 104n);
   assert.equal(back.ongoingTxnFirstOffset(8n), null);
 });

@@ -321,8 +321,9 @@ function transactionProblem(b: Broker, p: PartitionState, records: Uint8Array, b
  * coordinator: Kafka verifies before it looks at acks or validates the batch. Null when verified or not transactional.
  */
 function unverifiedTransactionalBatch(b: Broker, p: PartitionState, records: Uint8Array, apiVersion: number, verdict: number | undefined): ProduceResponsePartitionProduceResponse | null {
+  // the transactional bit lies in the attributes' low byte: no view for the common, non-transactional batch
+  if (records[MAGIC_OFFSET] !== CURRENT_MAGIC || (records[ATTRIBUTES_OFFSET + 1] & ATTR_TRANSACTIONAL) === 0) return null;
   const dv = dataViewOf(records);
-  if (records[MAGIC_OFFSET] !== CURRENT_MAGIC || (dv.getInt16(ATTRIBUTES_OFFSET) & ATTR_TRANSACTIONAL) === 0) return null;
   const producerId = dv.getBigInt64(PRODUCER_ID_OFFSET);
   if (producerId < 0n) return null;
   const producerEpoch = dv.getInt16(PRODUCER_EPOCH_OFFSET);
