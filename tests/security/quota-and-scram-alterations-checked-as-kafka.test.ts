@@ -7,7 +7,8 @@
  *   above Long.MAX_VALUE is refused for the byte rates only; values not finite or <= 0, empty names, ip entities
  *   and ip with user are refused;
  * - DescribeClientQuotas: a type other than user / client-id / ip is UNSUPPORTED_VERSION; a match string given for
- *   DEFAULT or SPECIFIED, an empty type and ip with user are INVALID_REQUEST;
+ *   DEFAULT or SPECIFIED, an empty type and ip with user are INVALID_REQUEST; SPECIFIED matches the type's default
+ *   entity too;
  * - AlterUserScramCredentials: one alteration per user and request (two mechanisms of one user in one request are
  *   DUPLICATE_RESOURCE, nothing stored); an empty salt is accepted.
  */
@@ -83,6 +84,28 @@ test("AlterClientQuotas and DescribeClientQuotas check entities, keys, values an
     assert.equal(await describe([{ entityType: "user", matchType: 2, match: "alice" }]), INVALID_REQUEST);
     assert.equal(await describe([{ entityType: "ip", matchType: 2, match: null }, { entityType: "user", matchType: 0, match: "alice" }]), INVALID_REQUEST);
     assert.equal(await describe([{ entityType: "user", matchType: 0, match: "alice" }]), 0);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+/** The entities a strict SPECIFIED filter of `entityType` describes, with their values. */
+async function specified(c: RawClient, entityType: string): Promise<Map<string, string>> {
+  const d = await c.request(48, 1, { components: [{ entityType, matchType: 2, match: null }], strict: true });
+  assert.equal(d.errorCode, 0);
+  return new Map(d.entries.map((e: { entity: Entity; values: { key: string; value: number }[] }) => [shown(e.entity), e.values.map((v) => `${v.key}=${v.value}`).join(",")]));
+}
+
+test("a SPECIFIED filter matches the type's default entity too (Kafka 4.4's ClientQuotasImage)", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    const r = await c.request(49, 1, { entries: [{ entity: [client(null)], ops: [set("request_percentage", 50)] }, { entity: [client("app")], ops: [set("request_percentage", 20)] }, { entity: [user("alice"), client(null)], ops: [set("request_percentage", 30)] }], validateOnly: false });
+    assert.deepEqual(r.entries.map((e: { errorCode: number }) => e.errorCode), [0, 0, 0]);
+    assert.deepEqual(await specified(c, "client-id"), new Map([[shown([client(null)]), "request_percentage=50"], [shown([client("app")]), "request_percentage=20"]]));
+    const loose = await c.request(48, 1, { components: [{ entityType: "client-id", matchType: 2, match: null }], strict: false });
+    assert.equal(loose.entries.length, 3, "not strict: the user + default client-id entity too");
   } finally {
     c.close();
     await b.stop();
