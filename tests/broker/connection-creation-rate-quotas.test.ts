@@ -3,6 +3,8 @@
  * - an ip entity's `connection_creation_rate`, set with a real admin client (@platformatic/kafka AlterClientQuotas)
  *   and described back as Kafka does: once 127.0.0.1 is over its rate a new connection from it is closed without
  *   an answer, while 127.0.0.2, with no quota, is served for more connections than the quota would allow;
+ * - Kafka's own `kafka-configs --entity-type ips` (4.4 jars) sets, describes and removes such quotas (named and
+ *   default), and the default ip entity's rate closes a connection over it too;
  * - `max.connection.creation.rate`: the listener waits before serving a connection over the rate, then serves it;
  *   set as a dynamic broker config (IncrementalAlterConfigs) it applies to the next connections, and a negative
  *   value is refused.
@@ -12,6 +14,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { KAFKA_TOOL, javaSkip, startToolSession } from "../support/java.ts";
 
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
 
@@ -104,6 +107,36 @@ test("max.connection.creation.rate set dynamically applies to the next connectio
   } finally {
     c.close();
     for (const x of open) x.close();
+    await b.stop();
+  }
+});
+
+test("kafka-configs --entity-type ips sets, describes and removes connection_creation_rate; the default entity limits too", { skip: javaSkip, timeout: 120_000 }, async () => {
+  const b = await startTestBroker();
+  const tools = startToolSession();
+  const open: RawClient[] = [];
+  try {
+    const configs = (...args: string[]) => tools.run(KAFKA_TOOL.configs, ["--bootstrap-server", b.bootstrap, ...args]);
+    const named = await configs("--alter", "--entity-type", "ips", "--entity-name", "10.1.2.3", "--add-config", "connection_creation_rate=7");
+    assert.equal(named.code, 0, named.stderr);
+    const dflt = await configs("--alter", "--entity-type", "ips", "--entity-default", "--add-config", "connection_creation_rate=2");
+    assert.equal(dflt.code, 0, dflt.stderr);
+    const shown = await configs("--describe", "--entity-type", "ips", "--entity-name", "10.1.2.3");
+    assert.match(shown.stdout, /connection_creation_rate=7(\.0)?\b/, shown.stdout);
+    const shownDefault = await configs("--describe", "--entity-type", "ips", "--entity-default");
+    assert.match(shownDefault.stdout, /connection_creation_rate=2(\.0)?\b/, shownDefault.stdout);
+    const removed = await configs("--alter", "--entity-type", "ips", "--entity-name", "10.1.2.3", "--delete-config", "connection_creation_rate");
+    assert.equal(removed.code, 0, removed.stderr);
+    const after = await configs("--describe", "--entity-type", "ips", "--entity-name", "10.1.2.3");
+    assert.doesNotMatch(after.stdout, /connection_creation_rate/, after.stdout);
+    // 127.0.0.1 has no quota of its own: the default entity's 2/s applies (bounded at 60 connections; last, as the
+    // tool's own connections come from 127.0.0.1 too)
+    let outcome: "served" | "closed" = "served";
+    for (let i = 0; i < 60 && outcome === "served"; i++) outcome = await connectAndAsk(b.port, "127.0.0.1", open);
+    assert.equal(outcome, "closed", "no connection was closed over the default ip entity's rate");
+  } finally {
+    for (const c of open) c.close();
+    await tools.close();
     await b.stop();
   }
 });
