@@ -135,16 +135,21 @@ export const CONNECTION_RATE_SENSORS_PRUNED_ABOVE = 16_384;
 /** The sensors of one thread (a broker, or one accepting thread without a shared table). */
 export class LocalRateSensors implements RateSensorStore {
   private readonly states = new Map<string, Float64Array>();
+  /** The states handed to `fn` (reused: a use never nests). */
+  private readonly picked: Float64Array[] = [];
 
   constructor(private readonly windows: RateWindows, private readonly monotonicMs: () => number) {}
 
   use<T>(names: readonly string[], fn: (states: ReadonlyArray<Float64Array | null>) => T): T {
     if (this.states.size >= CONNECTION_RATE_SENSORS_PRUNED_ABOVE) this.prune(Math.floor(this.monotonicMs()));
-    return fn(names.map((n) => {
-      let s = this.states.get(n);
-      if (s === undefined) this.states.set(n, (s = new Float64Array(this.windows.stateSize)));
-      return s;
-    }));
+    const picked = this.picked;
+    picked.length = names.length;
+    for (let i = 0; i < names.length; i++) {
+      let s = this.states.get(names[i]);
+      if (s === undefined) this.states.set(names[i], (s = new Float64Array(this.windows.stateSize)));
+      picked[i] = s;
+    }
+    return fn(picked);
   }
 
   /** How many sensors are kept. */
@@ -238,6 +243,7 @@ export interface RateListener {
 export class ConnectionRates {
   /** The longest throttle (Kafka: one `quota.window.size.seconds`). */
   readonly maxThrottleMs: number;
+  private readonly listenerSensors = new WeakMap<RateListener, readonly string[]>();
 
   constructor(readonly windows: RateWindows, private readonly store: RateSensorStore) {
     this.maxThrottleMs = windows.windowMs;
@@ -248,14 +254,20 @@ export class ConnectionRates {
    * and the listener's; returns how long the listener waits before it serves it (the longer throttle), or 0.
    */
   acceptDelayMs(listener: RateListener, brokerRate: number, listenerRate: number, nowMs: number): number {
-    const names = listener.protected ? [`listener:${listener.name}`] : [`listener:${listener.name}`, "broker"];
-    return this.store.use(names, (states) => {
+    return this.store.use(this.sensorsOf(listener), (states) => {
       let throttle = 0;
       const l = states[0];
       if (!listener.protected && states[1] !== null) throttle = this.windows.recordChecked(states[1], brokerRate, nowMs, this.maxThrottleMs);
       if (l !== null) throttle = Math.max(throttle, this.windows.recordChecked(l, listenerRate, nowMs, this.maxThrottleMs));
       return throttle;
     });
+  }
+
+  /** The sensor names a connection accepted on `listener` is recorded on (kept per listener). */
+  private sensorsOf(listener: RateListener): readonly string[] {
+    let names = this.listenerSensors.get(listener);
+    if (names === undefined) this.listenerSensors.set(listener, (names = listener.protected ? [`listener:${listener.name}`] : [`listener:${listener.name}`, "broker"]));
+    return names;
   }
 
   /**

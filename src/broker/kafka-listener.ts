@@ -84,7 +84,7 @@ export interface ListenerLimits {
   readonly members: Set<{ pause(): void; resume(): void }>;
   /** Connection creation rate sensors (broker, listeners, addresses). */
   readonly rates: ConnectionRates;
-  /** The `connection_creation_rate` quota of an address (canonical spelling); unlimited when absent. */
+  /** The `connection_creation_rate` quota of an address (any spelling); unlimited when absent. */
   readonly ipRate: (ip: string) => number;
 }
 
@@ -124,9 +124,12 @@ export function connectionRateWindows(config: BrokerConfig): RateWindows {
   return new RateWindows(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
 }
 
-/** A listener's `max.connection.creation.rate`: its `listener.name.<l>.` setting, else the broker's (read live). */
-function listenerConnectionRate(config: BrokerConfig, listener: string): number {
-  const scoped = config.values.get(`listener.name.${listener.toLowerCase()}.max.connection.creation.rate`);
+/**
+ * A listener's `max.connection.creation.rate`: its `listener.name.<l>.` setting (`scopedKey`), else the broker's
+ * (read live).
+ */
+function listenerConnectionRate(config: BrokerConfig, scopedKey: string): number {
+  const scoped = config.values.get(scopedKey);
   return scoped !== undefined ? Number(scoped) : config.num("max.connection.creation.rate");
 }
 
@@ -208,6 +211,7 @@ export async function startKafkaListener(
   // Connection creation rates (KIP-612): the sensors this listener records into, the connections accepted but not
   // served yet (in order; the first may be waiting out a throttle) and the timers of throttled addresses' closes.
   const rateListener: RateListener | null = security === undefined ? null : { name: security.def.name, protected: security.def.name === interBrokerListenerName(config) && listenerDefs(config).length > 1 };
+  const listenerRateKey = `listener.name.${security?.def.name.toLowerCase()}.max.connection.creation.rate`;
   const { rates, ipRate } = shared;
   /** A connection the listener took: served (`handler`) once its turn came, and no rate or limit refused it. */
   interface Taken {
@@ -250,7 +254,7 @@ export async function startKafkaListener(
       if (rateListener !== null) {
         const now = nowMs();
         if (t.waitUntil < 0) {
-          const delay = rates.acceptDelayMs(rateListener, config.num("max.connection.creation.rate"), listenerConnectionRate(config, rateListener.name), now);
+          const delay = rates.acceptDelayMs(rateListener, config.num("max.connection.creation.rate"), listenerConnectionRate(config, listenerRateKey), now);
           t.waitUntil = now + delay;
           if (delay > 0) rateLog(now, `listener ${rateListener.name}: over max.connection.creation.rate, waiting ${delay} ms before serving ${t.conn.remote} and taking the next connection`);
         }
@@ -269,9 +273,9 @@ export async function startKafkaListener(
   const serveTaken = (t: Taken) => {
     const conn = t.conn;
     if (rateListener !== null) {
-      const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
-      const quota = ipRate(ip);
+      const quota = ipRate(conn.remoteIp);
       if (quota !== CONNECTION_RATE_UNLIMITED) {
+        const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
         const throttle = rates.ipThrottleMs(rateListener, ip, quota, nowMs());
         if (throttle > 0) {
           // Kafka's ConnectionThrottledException: not served, closed after the throttle time

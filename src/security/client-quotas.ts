@@ -96,13 +96,14 @@ export class ClientQuotaStore {
   }
 
   /**
-   * The `connection_creation_rate` in force for a connection from `ip` (its canonical spelling, see canonicalIp):
-   * its address's quota, else the default ip entity's, else {@link IP_CONNECTION_RATE_DEFAULT} (Kafka's
-   * ConnectionQuotas.connectionRateForIp). An entity named by a host name applies once the name has resolved.
+   * The `connection_creation_rate` in force for a connection from `ip` (compared in its canonical spelling, see
+   * canonicalIp): its address's quota, else the default ip entity's, else {@link IP_CONNECTION_RATE_DEFAULT}
+   * (Kafka's ConnectionQuotas.connectionRateForIp). An entity named by a host name applies once the name has resolved.
    */
   connectionRateOf(ip: string): number {
     const rates = (this.ipRates ??= this.buildIpRates());
-    return rates.byIp.get(ip) ?? rates.fallback;
+    if (rates.byIp.size === 0) return rates.fallback; // the common case: no address has a quota of its own
+    return rates.byIp.get(canonicalIp(ip) ?? ip) ?? rates.fallback;
   }
 
   private buildIpRates(): IpRates {
