@@ -188,16 +188,14 @@ export class SharedRateSensors implements RateSensorStore {
     const n = this.windows.stateSize;
     while (this.scratch.length < names.length) this.scratch.push(new Float64Array(n));
     return t.locked(() => {
+      // Room first (a prune moves entries, so never between finding this use's slots)
+      if (t.size() > t.slots - names.length) this.prune(Math.floor(this.nowMs()));
       const slots = names.map((name) => {
-        let slot = t.find(name, false);
+        const slot = t.find(name, false);
         if (slot >= 0) return slot;
-        slot = t.find(name, true);
-        if (slot < 0) {
-          this.prune(Math.floor(this.nowMs()));
-          slot = t.find(name, true);
-        }
-        if (slot >= 0) for (let k = 0; k < n; k++) t.setValue(slot, k, 0);
-        return slot;
+        const created = t.find(name, true);
+        if (created >= 0) for (let k = 0; k < n; k++) t.setValue(created, k, 0);
+        return created;
       });
       const states = slots.map((slot, i) => {
         if (slot < 0) return null;

@@ -12,6 +12,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConnectionRates, LocalRateSensors, RateWindows, SharedRateSensors, nodeConnectionRateTable } from "../../src/broker/connection-rate.ts";
+import { SharedKeyTable } from "../../src/platform/shared-table.ts";
 
 const windows = () => new RateWindows(11, 1000);
 const localRates = () => new ConnectionRates(windows(), new LocalRateSensors(windows(), () => 0));
@@ -103,4 +104,32 @@ test("the sensors of a node's shared table decide as one broker's", () => {
   now = 30_000;
   const local = localRates();
   assert.deepEqual(burst(local, 51, 5, 30_000), burst(a, 51, 5, 30_000), "after every sample is obsolete the shared sensor is as new");
+});
+
+test("a full shared table limits no new address until its sensors are idle; known addresses stay limited", () => {
+  let now = 0;
+  const w = windows();
+  // room for the listener's and the broker's sensors and two addresses
+  const table = SharedKeyTable.create({ slots: 4, keyChars: 64, values: w.stateSize, globals: 0 });
+  const r = new ConnectionRates(w, new SharedRateSensors(w, table, () => now));
+  for (const ip of ["10.0.0.1", "10.0.0.2"]) for (let i = 0; i < 10; i++) assert.equal(r.ipThrottleMs(plain, ip, 1, 0), 0);
+  assert.equal(r.ipThrottleMs(plain, "10.0.0.1", 1, 0), 1000, "a known address is still limited");
+  // no room for a third address's sensor: not limited (20 connections is over its quota of 1/s)
+  for (let i = 0; i < 20; i++) assert.equal(r.ipThrottleMs(plain, "10.0.0.3", 1, 0), 0);
+  // 11 s later every sensor is idle: the third address gets one (a prune) and is limited like the first two were
+  now = 11_000;
+  for (let i = 0; i < 10; i++) assert.equal(r.ipThrottleMs(plain, "10.0.0.3", 1, 11_000), 0);
+  assert.equal(r.ipThrottleMs(plain, "10.0.0.3", 1, 11_000), 1000);
+  assert.equal(r.ipThrottleMs(plain, "10.0.0.1", 1, 11_000), 0, "10.0.0.1's pruned sensor starts as new");
+});
+
+test("a sensor found before the shared table makes room is not lost to that pruning", () => {
+  const w = windows();
+  const table = SharedKeyTable.create({ slots: 2, keyChars: 64, values: w.stateSize, globals: 0 });
+  const r = new ConnectionRates(w, new SharedRateSensors(w, table, () => 11_000));
+  const interBroker = (name: string) => ({ name, protected: true }); // recorded on its own sensor only
+  assert.equal(r.ipThrottleMs(interBroker("L"), "10.0.0.1", 1, 0), 0); // the table is full: ip:10.0.0.1, listener:L
+  // 11 s later: ip:10.0.0.1 is found, listener:M needs room (both old sensors are idle): 11 connections, the 11th over
+  const delays = Array.from({ length: 11 }, () => r.ipThrottleMs(interBroker("M"), "10.0.0.1", 1, 11_000));
+  assert.deepEqual(delays, [...Array(10).fill(0), 1000]);
 });
