@@ -57,6 +57,9 @@ const DENO_SUITES = [
   "tests/security",
   // Fetch sessions (KIP-227) against a model, broker under Deno.
   "tests/broker/fetch-sessions-model-property.test.ts",
+  // Connection creation rates (KIP-612): Kafka's sampled rate on an injected clock, and a broker under Deno's node:net.
+  "tests/broker/connection-creation-rate-as-kafka.test.ts",
+  "tests/broker/connection-creation-rate-quotas.test.ts",
 ];
 
 /**
@@ -236,6 +239,8 @@ const SHARDED_SUITES: string[] = [
   // TLS key material reloaded by every accepting thread; max.connections node-wide, every thread's listener paused
   "tests/security/tls-certificate-reload.test.ts",
   "tests/broker/connection-limits-and-timeouts.test.ts",
+  // connection creation rates (KIP-612) in every accepting thread's listener, counted in the node's shared table
+  "tests/broker/connection-creation-rate-quotas.test.ts",
   // read over the wire where they read broker internals (DescribeClientQuotas, DescribeUserScramCredentials, Fetch)
   "tests/cli/quota-commands.test.ts",
   "tests/security/kafka-tools-scram-users.test.ts",

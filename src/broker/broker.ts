@@ -22,6 +22,7 @@ import { openFilesLimit } from "../platform/process-limits.ts";
 import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from "../storage/log-config.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
+import { resolveHost } from "../platform/net.ts";
 import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "./kafka-listener.ts";
 import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
@@ -304,7 +305,7 @@ export class Broker {
     this.logDirPaths = config.logDirs.map((p) => nodePath.resolve(p));
     this.scramCredentials = new ScramCredentialStore(metadata, (r) => this.putConfigRecord(r));
     this.acls = new AclStore(metadata, (r) => this.putConfigRecord(r));
-    this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r));
+    this.clientQuotas = new ClientQuotaStore(metadata, (r) => this.putConfigRecord(r), resolveHost);
     this.quotaRates = new QuotaRates(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
     this.mutationRates = new QuotaRates(config.num("controller.quota.window.num"), config.num("controller.quota.window.size.seconds") * 1000);
     const throttle = (rateKey: string, replicasField: "leaderReplicationThrottledReplicas" | "followerReplicationThrottledReplicas") =>
@@ -457,7 +458,7 @@ export class Broker {
     const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok), httpGet: deps.httpGet ?? fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     broker.listenerSecurities = securities;
-    const limits = listenerLimits(config, connectionFds);
+    const limits = listenerLimits(config, connectionFds, undefined, undefined, { ipRate: (ip) => broker.clientQuotas.connectionRateOf(ip) }, d.clock);
     try {
       await Promise.all(securities.map((sec) => sec.ready()));
       for (const sec of securities) {

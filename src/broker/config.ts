@@ -108,6 +108,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },
   { key: "max.connections.per.ip", type: "int", default: "2147483647", doc: "Open connections from one address; more are closed at once." },
   { key: "max.connections.per.ip.overrides", type: "string", default: "", doc: "Per-address limits, host:count,host:count." },
+  { key: "max.connection.creation.rate", type: "int", default: "2147483647", doc: "Connections the broker accepts per second (KIP-612, over quota.window.num windows of quota.window.size.seconds); faster, each listener waits before it serves the next one. The inter-broker listener is exempt when there are several; listener.name.<listener>.max.connection.creation.rate limits one listener (default: this value)." },
   { key: "queued.max.request.bytes", type: "long", default: "268435456", doc: "Request bytes read and not yet answered (plus responses waiting for slow readers), broker-wide, before connections stop reading (Kafka default -1 = unlimited; Runnel bounds it)." },
   { key: "queued.max.requests.per.connection", type: "int", default: "100", doc: "Runnel: pipelined requests one connection may have in flight before its reads pause." },
   { key: "socket.request.read.timeout.ms", type: "long", default: "30000", doc: "Runnel: a request frame must arrive whole within this time (slow or stalled senders are closed)." },
@@ -224,6 +225,9 @@ export class BrokerConfig {
       }
     }
     parsePerIpOverrides(this.str("max.connections.per.ip.overrides"));
+    for (const [key, v] of [["max.connection.creation.rate", this.raw("max.connection.creation.rate")] as const, ...[...this.values].filter(([k]) => k.startsWith("listener.name.") && k.endsWith(".max.connection.creation.rate"))]) {
+      if (v === null || !/^\d+$/.test(v.trim()) || Number(v) > 2147483647) throw new Error(`config ${key}=${v}: must be a whole number from 0 to 2147483647`);
+    }
     const queuedBytes = this.num("queued.max.request.bytes");
     if (queuedBytes > 0 && queuedBytes < this.num("socket.request.max.bytes")) {
       throw new Error(`config queued.max.request.bytes=${queuedBytes} must be -1 or at least socket.request.max.bytes=${this.num("socket.request.max.bytes")}`);

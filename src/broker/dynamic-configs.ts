@@ -246,6 +246,7 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
     const problem = type !== undefined && c.value !== null && c.op === 0 ? typeProblem(type, c.value) : null;
     if (problem !== null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: ${problem}`);
     if (c.name === "producer.id.expiration.ms" && c.op === 0 && Number(c.value) < 1) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: Value must be at least 1`);
+    if (c.name === "max.connection.creation.rate" && c.op === 0 && Number(c.value) < 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: Value must be at least 0`);
   }
   const current = replace ? {} : { ...dynamicBrokerConfigs(b, name) };
   const next = applyChanges(current, changes, (k) => DYNAMIC_BROKER_KEYS.get(k) === "list", (k) => b.config.raw(k) ?? brokerDefault(k));

@@ -2,6 +2,11 @@
  * The Kafka listener: accepts connections within the connection limits ({@link ConnectionQuotas}), pausing the
  * listening socket at `max.connections` and resuming below it, and gives each connection the shared request
  * budget, deadlines and response encoder.
+ * Connection creation rates (KIP-612, src/broker/connection-rate.ts) as Kafka's acceptor applies them: connections
+ * are taken one after another; one over `max.connection.creation.rate` or the listener's own rate makes the listener
+ * wait the throttle time before it serves that connection and takes the next (the ones behind it wait, unread, up
+ * to {@link CONNECTIONS_WAITING_MAX}); then a connection over its address's `connection_creation_rate` quota is
+ * left unserved and closed after its throttle time.
  */
 import { listen, listenTls, type Listener } from "../platform/net.ts";
 import type { ListenerSecurity } from "../security/listener-security.ts";
@@ -16,6 +21,16 @@ import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { NodeRequestBudget, RequestBudget } from "./request-budget.ts";
 import { FrameBufferPool } from "./frame-buffer-pool.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
+import { CONNECTION_RATE_UNLIMITED, ConnectionRates, LocalRateSensors, RateWindows, SharedRateSensors, type RateListener } from "./connection-rate.ts";
+import { interBrokerListenerName, listenerDefs } from "../security/listeners.ts";
+import { canonicalIp } from "../platform/net.ts";
+import type { Connection } from "../platform/net.ts";
+
+/**
+ * Connections a listener holds unserved while it waits out a connection creation rate throttle (Kafka leaves them in
+ * the kernel's listen backlog, 1024 here too); more are closed at once.
+ */
+export const CONNECTIONS_WAITING_MAX = 1024;
 
 /** Listens on host:port, calling back with each accepted connection (the platform's `listen`, or a simulated network). */
 export type ListenFn = typeof listen;
@@ -67,6 +82,21 @@ export interface ListenerLimits {
   readonly budget: RequestBudget;
   /** Every listener's pause (at the limit) and resume (below it again). */
   readonly members: Set<{ pause(): void; resume(): void }>;
+  /** Connection creation rate sensors (broker, listeners, addresses). */
+  readonly rates: ConnectionRates;
+  /** The `connection_creation_rate` quota of an address (any spelling); unlimited when absent. */
+  readonly ipRate: (ip: string) => number;
+}
+
+/** Where a broker's connection creation rates come from (see {@link listenerLimits}). */
+export interface RateSources {
+  /** The address quotas (ClientQuotaStore.connectionRateOf). */
+  ipRate?: (ip: string) => number;
+  /**
+   * A sharded node's shared rate table (nodeConnectionRateTable) and this thread's monotonic origin in epoch ms, so
+   * that every accepting thread's times compare.
+   */
+  shared?: { table: SharedKeyTable; originMs: number };
 }
 
 /**
@@ -74,13 +104,33 @@ export interface ListenerLimits {
  * node's table, src/broker/connection-quotas.ts) the connection limits count for the whole node, and with
  * `nodeBudget` (its shared buffer, src/broker/request-budget.ts) the request budget does.
  */
-export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer): ListenerLimits {
+export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer, rateSources: RateSources = {}, clock?: Clock): ListenerLimits {
   const args = [effectiveMaxConnections(config, connectionFds), config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides"))] as const;
+  const windows = connectionRateWindows(config);
+  const monotonicMs = () => clock?.monotonicMs() ?? performance.now();
+  const shared = rateSources.shared;
+  const store = shared === undefined ? new LocalRateSensors(windows, monotonicMs) : new SharedRateSensors(windows, shared.table, () => shared.originMs + monotonicMs());
   return {
+    rates: new ConnectionRates(windows, store),
+    ipRate: rateSources.ipRate ?? (() => CONNECTION_RATE_UNLIMITED),
     quotas: nodeConnections === undefined ? new ConnectionQuotas(...args) : new NodeConnectionQuotas(...args, nodeConnections),
     budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
     members: new Set(),
   };
+}
+
+/** The sample windows of connection creation rates: `quota.window.num` of `quota.window.size.seconds` (Kafka's). */
+export function connectionRateWindows(config: BrokerConfig): RateWindows {
+  return new RateWindows(config.num("quota.window.num"), config.num("quota.window.size.seconds") * 1000);
+}
+
+/**
+ * A listener's `max.connection.creation.rate`: its `listener.name.<l>.` setting (`scopedKey`), else the broker's
+ * (read live).
+ */
+function listenerConnectionRate(config: BrokerConfig, scopedKey: string): number {
+  const scoped = config.values.get(scopedKey);
+  return scoped !== undefined ? Number(scoped) : config.num("max.connection.creation.rate");
 }
 
 /** Listens on host:port and serves Kafka connections with `handlers`. */
@@ -158,20 +208,136 @@ export async function startKafkaListener(
   const serve = tls === null
     ? (h: string, p: number, on: Parameters<typeof listen>[2]) => listenPlain(h, p, on, { reusePort: front.reusePort ?? false })
     : (h: string, p: number, on: Parameters<typeof listen>[2]) => listenTls(h, p, { ...tls.server, onHandshakeError }, on, { reusePort: front.reusePort ?? false });
-  listener = await serve(host, port, (conn) => {
+  // Connection creation rates (KIP-612): the sensors this listener records into, the connections accepted but not
+  // served yet (in order; the first may be waiting out a throttle) and the timers of throttled addresses' closes.
+  const rateListener: RateListener | null = security === undefined ? null : { name: security.def.name, protected: security.def.name === interBrokerListenerName(config) && listenerDefs(config).length > 1 };
+  const listenerRateKey = `listener.name.${security?.def.name.toLowerCase()}.max.connection.creation.rate`;
+  const { rates, ipRate } = shared;
+  /** A connection the listener took: served (`handler`) once its turn came, and no rate or limit refused it. */
+  interface Taken {
+    conn: Connection;
+    handler: ConnectionHandler | null;
+    /** Bytes that arrived before it was served. */
+    early: Uint8Array[];
+    closed: boolean;
+    /** Monotonic ms until which the listener waits before serving it (a rate throttle), or -1 before it is recorded. */
+    waitUntil: number;
+    /** The timer that closes it (its address was over its connection_creation_rate quota). */
+    closeTimer: unknown;
+    /** Paused (it waits to be served, or for its close). */
+    paused: boolean;
+  }
+  const waiting: Taken[] = [];
+  let waitTimer: unknown = null;
+  const closeTimers = new Set<unknown>();
+  const nowMs = () => Math.floor(clock.monotonicMs());
+  // Throttles are logged at most once a second per listener (with how many were not), so a flood logs little.
+  let rateLoggedMs = -Infinity;
+  let rateUnlogged = 0;
+  const rateLog = (now: number, line: string) => {
+    if (now - rateLoggedMs < 1000) {
+      rateUnlogged++;
+      return;
+    }
+    log("info", rateUnlogged === 0 ? line : `${line} (and ${rateUnlogged} more throttles since the last such line)`);
+    rateLoggedMs = now;
+    rateUnlogged = 0;
+  };
+  /** Serves or refuses the waiting connections in order until one has to wait out a throttle. */
+  const takeWaiting = () => {
+    while (waiting.length > 0 && waitTimer === null && !stopped) {
+      const t = waiting[0];
+      if (t.closed) {
+        waiting.shift();
+        continue;
+      }
+      if (rateListener !== null) {
+        const now = nowMs();
+        if (t.waitUntil < 0) {
+          const delay = rates.acceptDelayMs(rateListener, config.num("max.connection.creation.rate"), listenerConnectionRate(config, listenerRateKey), now);
+          t.waitUntil = now + delay;
+          if (delay > 0) rateLog(now, `listener ${rateListener.name}: over max.connection.creation.rate, waiting ${delay} ms before serving ${t.conn.remote} and taking the next connection`);
+        }
+        if (now < t.waitUntil) {
+          waitTimer = clock.setTimer(() => {
+            waitTimer = null;
+            takeWaiting();
+          }, t.waitUntil - now);
+          return;
+        }
+      }
+      waiting.shift();
+      serveTaken(t);
+    }
+  };
+  const serveTaken = (t: Taken) => {
+    const conn = t.conn;
+    if (rateListener !== null) {
+      const quota = ipRate(conn.remoteIp);
+      if (quota !== CONNECTION_RATE_UNLIMITED) {
+        const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
+        const throttle = rates.ipThrottleMs(rateListener, ip, quota, nowMs());
+        if (throttle > 0) {
+          // Kafka's ConnectionThrottledException: not served, closed after the throttle time
+          rateLog(nowMs(), `throttling connection from ${conn.remote}: over connection_creation_rate=${quota} of ${ip}, closing it unserved in ${throttle} ms`);
+          const timer = clock.setTimer(() => {
+            closeTimers.delete(timer);
+            conn.close(false);
+          }, throttle);
+          closeTimers.add(timer);
+          t.closeTimer = timer;
+          t.early = [];
+          if (!t.paused) conn.pause();
+          t.paused = true;
+          return;
+        }
+      }
+    }
     const over = quotas.admit(conn.remoteIp);
     if (over !== null) {
       log("warn", `refusing connection from ${conn.remote}: ${over} reached`);
+      t.early = [];
       conn.close(false);
-      return refused;
+      return;
     }
     // At the broker-wide limit every listener stops accepting.
     if (quotas.full()) for (const m of shared.members) m.pause();
     const h = kafkaConnection(conn, options);
+    t.handler = h;
+    const early = t.early;
+    t.early = [];
+    if (t.paused) conn.resume();
+    t.paused = false;
+    for (const chunk of early) h.onData(chunk);
+  };
+  listener = await serve(host, port, (conn) => {
+    if (waiting.length >= CONNECTIONS_WAITING_MAX) {
+      log("warn", `refusing connection from ${conn.remote}: ${CONNECTIONS_WAITING_MAX} connections already wait for the connection creation rate`);
+      conn.close(false);
+      return refused;
+    }
+    const t: Taken = { conn, handler: null, early: [], closed: false, waitUntil: -1, closeTimer: null, paused: false };
+    waiting.push(t);
+    takeWaiting();
+    if (waiting[waiting.length - 1] === t) {
+      // waits its turn unread (bytes that arrive all the same are kept)
+      conn.pause();
+      t.paused = true;
+    }
     return {
-      onData: (c) => h.onData(c),
-      onDrain: () => h.onDrain(),
+      onData(c) {
+        if (t.handler !== null) t.handler.onData(c);
+        else if (t.closeTimer === null && !t.closed) t.early.push(c.slice());
+      },
+      onDrain: () => t.handler?.onDrain(),
       onClose() {
+        t.closed = true;
+        if (t.closeTimer !== null) {
+          clock.clearTimer(t.closeTimer);
+          closeTimers.delete(t.closeTimer);
+        }
+        const h = t.handler;
+        if (h === null) return;
         h.onClose();
         quotas.release(conn.remoteIp);
         // A closed connection on any listener makes room for all of them.
@@ -212,6 +378,10 @@ export async function startKafkaListener(
     budget,
     async close() {
       stopped = true;
+      if (waitTimer !== null) clock.clearTimer(waitTimer);
+      for (const timer of closeTimers) clock.clearTimer(timer);
+      closeTimers.clear();
+      for (const t of waiting.splice(0)) if (!t.closed) t.conn.close(false);
       quotas.shared?.wake();
       shared.members.delete(member);
       if (reloadTimer !== null) clock.clearTimer(reloadTimer);

@@ -1,7 +1,7 @@
 /**
- * `runnel quota set|remove|describe`: client quotas, like `kafka-configs.sh --entity-type users|clients`.
+ * `runnel quota set|remove|describe`: client quotas, like `kafka-configs.sh --entity-type users|clients|ips`.
  * An entity is `--user NAME` and/or `--client NAME` (a client id; `--user-default` / `--client-default` for the
- * default entities).
+ * default entities), or `--ip ADDRESS` / `--ip-default` for `connection_creation_rate` (KIP-612).
  */
 import { parseArgs } from "node:util";
 import { Admin } from "../client/admin.ts";
@@ -15,11 +15,12 @@ import { formatTable } from "./table.ts";
 export const QUOTA_USAGE = `Usage: runnel quota <command> ENTITY [options]
 
 Commands:
-  set ENTITY --set KEY=VALUE...     Set quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate)
+  set ENTITY --set KEY=VALUE...     Set quotas (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate;
+                                    connection_creation_rate for an ip entity)
   remove ENTITY --key KEY...        Remove quotas
   describe [ENTITY]                 Quotas of the entity, or of every entity
 
-ENTITY: --user NAME | --user-default, and/or --client NAME | --client-default
+ENTITY: --user NAME | --user-default, and/or --client NAME | --client-default; or --ip ADDRESS | --ip-default
 
 Options:
 ${CLIENT_FLAGS_HELP}`;
@@ -37,6 +38,7 @@ export function quotaCommand(argv: string[]): Promise<number> {
       options: {
         ...CLIENT_FLAGS,
         user: { type: "string" }, "user-default": { type: "boolean" }, client: { type: "string" }, "client-default": { type: "boolean" },
+        ip: { type: "string" }, "ip-default": { type: "boolean" },
         set: { type: "string", multiple: true }, key: { type: "string", multiple: true },
       },
       strict: true,
@@ -44,6 +46,7 @@ export function quotaCommand(argv: string[]): Promise<number> {
     const entity: Array<{ entityType: string; entityName: string | null }> = [];
     if (values.user !== undefined || values["user-default"]) entity.push({ entityType: "user", entityName: values.user ?? null });
     if (values.client !== undefined || values["client-default"]) entity.push({ entityType: "client-id", entityName: values.client ?? null });
+    if (values.ip !== undefined || values["ip-default"]) entity.push({ entityType: "ip", entityName: values.ip ?? null });
     const admin = new Admin(clusterOptions(values));
     await admin.connect();
     try {
@@ -56,7 +59,7 @@ export function quotaCommand(argv: string[]): Promise<number> {
         console.log(formatTable([["ENTITY", "KEY", "VALUE"], ...rows]));
         return 0;
       }
-      if (entity.length === 0) throw new UsageError(`${sub} needs --user/--user-default and/or --client/--client-default`);
+      if (entity.length === 0) throw new UsageError(`${sub} needs --user/--user-default and/or --client/--client-default, or --ip/--ip-default`);
       let ops;
       if (sub === "set") ops = Object.entries(keyValues("set", values.set)).map(([key, v]) => ({ key, value: Number(v), remove: false }));
       else if (sub === "remove") ops = (values.key ?? []).map((key) => ({ key, value: 0, remove: true }));

@@ -7,6 +7,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
+import { lookup } from "node:dns/promises";
 
 /** One accepted or dialled connection. */
 export interface Connection {
@@ -445,4 +446,34 @@ export function connectTls(host: string, port: number, options: TlsClientOptions
       resolve();
     });
   });
+}
+
+/**
+ * One spelling per IP address, for comparing addresses as Kafka's InetAddress does: IPv6 in its compressed form,
+ * an IPv4-mapped IPv6 address as its IPv4 address, brackets dropped; null when `text` is not an IP literal (a host
+ * name).
+ */
+export function canonicalIp(text: string): string | null {
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const kind = net.isIP(bare);
+  if (kind === 4) return bare;
+  if (kind !== 6) return null;
+  const host = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped === null) return host;
+  const hi = parseInt(mapped[1], 16);
+  const lo = parseInt(mapped[2], 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** The first address `host` resolves to (as Java's InetAddress.getByName), or null when it resolves to none. */
+export async function resolveHost(host: string): Promise<string | null> {
+  const literal = canonicalIp(host);
+  if (literal !== null) return literal;
+  try {
+    const found = await lookup(host);
+    return canonicalIp(found.address);
+  } catch {
+    return null;
+  }
 }

@@ -4,11 +4,26 @@
  * stored in the metadata store (resource "client-quota"). The quota in force for a (user, client id) follows
  * Kafka's precedence: user+client, user+default client, user, default user+client, default user+default client,
  * default user, client, default client.
+ * Entities of one ip component (a named address or host, or the default ip entity) hold `connection_creation_rate`
+ * (KIP-612), which the listeners enforce ({@link ClientQuotaStore.connectionRateOf}, src/broker/connection-rate.ts).
  */
 import type { ConfigRecord, MetadataStore } from "../cluster/metadata-store.ts";
+import { canonicalIp } from "../platform/net.ts";
 
-/** The quota keys Runnel enforces and so accepts. */
+/** The quota keys of user and client-id entities (Kafka's QuotaConfig.userAndClientQuotaConfigs). */
 export const QUOTA_KEYS: ReadonlySet<string> = new Set(["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"]);
+/** The quota key of ip entities (Kafka's QuotaConfig.ipConfigs): connections accepted per second from an address. */
+export const IP_CONNECTION_RATE_KEY = "connection_creation_rate";
+/** An address without a `connection_creation_rate` (Kafka's IP_CONNECTION_RATE_DEFAULT, Int.MaxValue): no limit. */
+export const IP_CONNECTION_RATE_DEFAULT = 2147483647;
+
+/** The `connection_creation_rate` quotas by address, as a listener looks them up on each accept. */
+interface IpRates {
+  /** By canonical address (named entities; host names once resolved). */
+  byIp: Map<string, number>;
+  /** The default ip entity's, or {@link IP_CONNECTION_RATE_DEFAULT}. */
+  fallback: number;
+}
 
 /** One entity: its components by type ("user", "client-id"); a null name is the default entity. */
 export type QuotaEntity = ReadonlyArray<readonly [type: string, name: string | null]>;
@@ -30,15 +45,25 @@ export interface ResolvedQuota {
 export class ClientQuotaStore {
   /** Values by entity key, rebuilt from the store after any change (null: stale). */
   private cache: Map<string, Record<string, string>> | null = null;
+  /** The ip quotas, rebuilt after any change (null: stale). */
+  private ipRates: IpRates | null = null;
   /** Removes this store's listener from the metadata store. */
   private readonly unwatch: () => void;
 
+  /**
+   * @param resolveHost the address a host name of an ip entity stands for (Kafka: InetAddress.getByName), or null;
+   * without it such entities limit nothing.
+   */
   constructor(
     private readonly view: Pick<MetadataStore, "configRecord" | "configRecordsOf" | "watch">,
     private readonly put: (record: ConfigRecord) => Promise<void>,
+    private readonly resolveHost?: (host: string) => Promise<string | null>,
   ) {
     this.unwatch = view.watch((change) => {
-      if (change.kind === "config" && change.resource === "client-quota") this.cache = null;
+      if (change.kind === "config" && change.resource === "client-quota") {
+        this.cache = null;
+        this.ipRates = null;
+      }
     });
   }
 
@@ -67,6 +92,43 @@ export class ClientQuotaStore {
     }
     await this.put({ resource: "client-quota", name, configs });
     this.cache = null;
+    this.ipRates = null;
+  }
+
+  /**
+   * The `connection_creation_rate` in force for a connection from `ip` (compared in its canonical spelling, see
+   * canonicalIp): its address's quota, else the default ip entity's, else {@link IP_CONNECTION_RATE_DEFAULT}
+   * (Kafka's ConnectionQuotas.connectionRateForIp). An entity named by a host name applies once the name has resolved.
+   */
+  connectionRateOf(ip: string): number {
+    const rates = (this.ipRates ??= this.buildIpRates());
+    if (rates.byIp.size === 0) return rates.fallback; // the common case: no address has a quota of its own
+    return rates.byIp.get(canonicalIp(ip) ?? ip) ?? rates.fallback;
+  }
+
+  private buildIpRates(): IpRates {
+    const rates: IpRates = { byIp: new Map(), fallback: IP_CONNECTION_RATE_DEFAULT };
+    for (const r of this.view.configRecordsOf("client-quota")) {
+      const entity = JSON.parse(r.name) as QuotaEntity;
+      const value = r.configs[IP_CONNECTION_RATE_KEY];
+      if (entity.length !== 1 || entity[0][0] !== "ip" || value === undefined) continue;
+      // Kafka's broker takes the quota as an int (ClientQuotaMetadataManager: value.toInt)
+      const rate = Math.trunc(Number(value));
+      const name = entity[0][1];
+      if (name === null) {
+        rates.fallback = rate;
+        continue;
+      }
+      const ip = canonicalIp(name);
+      if (ip !== null) rates.byIp.set(ip, rate);
+      else if (this.resolveHost !== undefined) {
+        void this.resolveHost(name).then((resolved) => {
+          // only into the table it was resolved for (a later change rebuilds and resolves again)
+          if (resolved !== null && this.ipRates === rates) rates.byIp.set(resolved, rate);
+        });
+      }
+    }
+    return rates;
   }
 
   /** The `key` quota for `user` and `clientId` by Kafka's precedence, or null when none applies. */

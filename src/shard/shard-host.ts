@@ -17,6 +17,8 @@ import { ensureMetaProperties } from "../broker/meta-properties.ts";
 import { ProducerIdAllocator } from "../broker/producer-ids.ts";
 import { BrokerConnection, type BrokerChannel } from "../client/connection.ts";
 import { nodeConnectionTable } from "../broker/connection-quotas.ts";
+import { nodeConnectionRateTable } from "../broker/connection-rate.ts";
+import { connectionRateWindows } from "../broker/kafka-listener.ts";
 import { nodeRequestBudgetBuffer } from "../broker/request-budget.ts";
 import { SharedTexts } from "../platform/shared-text.ts";
 import { sharedQuotaTable } from "../security/quota-rate.ts";
@@ -151,6 +153,8 @@ export class ShardSet {
   clustered = false;
   /** The node's byte-rate quota sensors (src/security/quota-rate.ts), shared by every shard and every front. */
   quotaSensors: SharedArrayBuffer | null = null;
+  /** The node's connection creation rate sensors (src/broker/connection-rate.ts), shared by every accepting thread. */
+  connectionRates: SharedArrayBuffer | null = null;
   /** Removes the host's watcher of the cluster's controller (a clustered node; called when the set stops). */
   private unwatchController: () => void = () => {};
 
@@ -290,6 +294,7 @@ export class ShardSet {
     const set = new ShardSet(count, store, clusterId, shards, config.num("queued.max.requests.per.connection"), config.num("runnel.shards.stop.timeout.ms"), logger, undefined, fds.connectionFds, SharedTexts.create(config.listeners.length, JWKS_SHARED_MAX_BYTES).buffer);
     set.clustered = cluster !== undefined;
     set.quotaSensors = quotaSensors.rates;
+    set.connectionRates = nodeConnectionRateTable(connectionRateWindows(config)).buffer;
     // Watched from here on, in the same turn as the cell's first value above (no change can come between); removed
     // when the set stops, so a stopped host never writes the cell.
     if (cluster !== undefined && controllerCell !== undefined) set.unwatchController = cluster.watchController((id) => Atomics.store(controllerCell, 0, id));
@@ -341,7 +346,7 @@ export class ShardSet {
    */
   async startFronts(config: BrokerConfig, ports: Record<string, number>, logger: BrokerLogger): Promise<number> {
     const settings = [...config.values];
-    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments, this.requestBudget, this.quotaSensors]).then(() => true, (e) => {
+    const started = await Promise.all(this.shards.map((s) => s.link.call("front.start", [settings, ports, this.nodeConnections, this.connectionFds, this.jwksDocuments, this.requestBudget, this.quotaSensors, this.connectionRates]).then(() => true, (e) => {
       logger.warn(`shard ${s.index} does not accept clients: ${(e as Error).message}`);
       return false;
     })));

@@ -244,10 +244,10 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   const frontMetrics = broker.metrics === null ? undefined : new BrokerMetrics();
   link.serve(async (op, args) => {
     if (op === "front.start") {
-      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer | null];
+      const [nodeSettings, ports, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors, connectionRates] = args as [[string, string][], Record<string, number>, SharedArrayBuffer, number | null, SharedArrayBuffer, SharedArrayBuffer, SharedArrayBuffer | null, SharedArrayBuffer | null];
       // Once its stop was asked, this thread's front never starts (it would listen on the node's ports after it).
       if (frontStopping !== null || frontStarting !== null) throw new Error(`shard ${init.index}: its front ${frontStopping !== null ? "was stopped" : "was started already"}`);
-      frontStarting = metadata.then((mirror) => startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: mirror, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors }));
+      frontStarting = metadata.then((mirror) => startShardFront({ clustered: siblings !== undefined, index: init.index, count: init.count, nodeSettings, ports, metadata: mirror, link, acceptLocal, logger, metrics: frontMetrics, nodeConnections, connectionFds, jwksDocuments, requestBudget, quotaSensors, connectionRates }));
       front = await frontStarting;
       return front.boundPorts();
     }

@@ -94,7 +94,7 @@ export async function startShardedNode(config: BrokerConfig, deps: ShardedNodeDe
     // this thread's front accepts them all.
     const accept = config.bool("runnel.shards.accept") && reusePortSupported();
     const metrics = http === null ? undefined : new BrokerMetrics();
-    const f = (front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections, connectionFds: shards.connectionFds, jwksDocuments: shards.jwksDocuments, requestBudget: shards.requestBudget, quotas: shards.quotaSensors === null ? undefined : { metadata: shards.metadata, sensors: shards.quotaSensors } }));
+    const f = (front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger, reusePort: accept, metrics, nodeConnections: shards.nodeConnections, connectionFds: shards.connectionFds, jwksDocuments: shards.jwksDocuments, requestBudget: shards.requestBudget, connectionRates: shards.connectionRates ?? undefined, quotaMetadata: shards.metadata, quotas: shards.quotaSensors === null ? undefined : { metadata: shards.metadata, sensors: shards.quotaSensors } }));
     if (http !== null) {
       scramOf = (u, m) => scram.get(u, m);
       const noChange = () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the HTTP side of a sharded node changes ACLs through a shard"));

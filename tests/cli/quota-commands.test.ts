@@ -34,6 +34,10 @@ test("runnel quota set, describe and remove", { timeout: 120_000 }, async () => 
     assert.doesNotMatch(left.stdout, /client-id=loader/, "removed");
     assert.match(left.stdout, /user=<default>\s+consumer_byte_rate\s+4096/, "the other quota stays");
     if (q !== null) assert.equal(q.resolve("producer_byte_rate", "ANONYMOUS", "loader"), null);
+    // an ip entity takes connection_creation_rate (KIP-612)
+    const ip = await runnel(["quota", "set", "--ip", "10.1.2.3", "--set", "connection_creation_rate=100", ...b]);
+    assert.equal(ip.code, 0, ip.stderr);
+    assert.match((await runnel(["quota", "describe", "--ip", "10.1.2.3", ...b])).stdout, /ip=10\.1\.2\.3\s+connection_creation_rate\s+100/);
     const bad = await runnel(["quota", "set", "--client", "x", "--set", "no_such_rate=50", ...b]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /Invalid configuration key no_such_rate/);

@@ -145,7 +145,7 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
       "num.partitions", "default.replication.factor", "log.retention.hours", "log.retention.ms", "log.retention.bytes", "log.segment.bytes",
       "log.roll.hours", "message.max.bytes", "auto.create.topics.enable", "min.insync.replicas", "log.cleanup.policy", "compression.type",
       "log.flush.interval.messages", "log.flush.interval.ms", "offsets.retention.minutes", "log.cleaner.threads", "log.cleaner.enable",
-      "offsets.topic.num.partitions", "group.initial.rebalance.delay.ms", "socket.request.max.bytes", "no.such.key",
+      "offsets.topic.num.partitions", "group.initial.rebalance.delay.ms", "socket.request.max.bytes", "max.connection.creation.rate", "no.such.key",
     ];
     const diffs = await p.compare("DescribeConfigs", async (s) => {
       const out: Record<string, unknown> = {};
@@ -220,6 +220,12 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
         out[`v${v} default after`] = await describe(BROKER, "", ["log.cleaner.threads", "log.retention.bytes", "message.max.bytes"]);
         const staticKey = await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "1", configs: [set("log.dirs", "/tmp/x")] }], validateOnly: false });
         out[`v${v} broker static key`] = staticKey.responses;
+        // KIP-612: the broker-wide connection creation rate is dynamic; a negative one is refused (ConfigDef atLeast(0))
+        const rates = [];
+        for (const value of ["-1", "500"]) rates.push((await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "", configs: [set("max.connection.creation.rate", value)] }], validateOnly: false })).responses);
+        out[`v${v} connection creation rate`] = rates;
+        out[`v${v} connection creation rate after`] = await describe(BROKER, "", ["max.connection.creation.rate"]);
+        await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "", configs: [set("max.connection.creation.rate", null, 1)] }], validateOnly: false });
         const otherBroker = await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "2", configs: [set("log.cleaner.threads", "3")] }], validateOnly: false });
         out[`v${v} other broker`] = otherBroker.responses;
         const unset = await s.client.request(44, v, {

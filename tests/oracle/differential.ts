@@ -104,11 +104,6 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
   },
   {
     api: "Quotas random",
-    path: /\.(ipResults|ipEntries)(\.|\[|$)/,
-    reason: "quotas of ip entities (connection_creation_rate, KIP-612): Runnel does not limit connection creation per IP, so AlterClientQuotas refuses an entity of ip components with INVALID_REQUEST rather than store a quota nothing enforces (Kafka accepts and enforces them); its DescribeClientQuotas then lists no ip entities. Combinations of ip with user or client-id and empty ip names are compared (both refuse them)",
-  },
-  {
-    api: "Quotas random",
     path: /\.emptyPasswordResults(\.|\[|$)/,
     reason: "an AlterUserScramCredentials upsertion with an empty salted password: Kafka's ScramControlManager.finishUpsertion derives the keys with an HMAC that refuses an empty key and answers the exception as UNKNOWN_SERVER_ERROR; Runnel answers UNACCEPTABLE_CREDENTIAL after the same checks (so the codes differ only where Kafka's is UNKNOWN_SERVER_ERROR, and nothing is stored on either side)",
   },

@@ -13,9 +13,10 @@
  * quota and polls (bounded) until Describe shows it, and after a credential alteration it polls the
  * describe-everything answer until it shows what the accepted alterations predict, so what is compared is the
  * settled state.
- * Each run starts from no quotas and no credentials (the run's end removes what it made). Answers about entities of
- * ip components only, and about users upserted with an empty salted password, are kept apart (`ipResults`,
- * `ipEntries`, `emptyPasswordResults`) and listed in INTENTIONAL_DIFFERENCES with the reason.
+ * Each run starts from no quotas and no credentials (the run's end removes what it made). Entities of ip components
+ * (`connection_creation_rate`, KIP-612: named addresses and the default ip entity) are compared like the others;
+ * answers about users upserted with an empty salted password are kept apart (`emptyPasswordResults`) and listed in
+ * INTENTIONAL_DIFFERENCES with the reason.
  *
  * A second test sets producer_byte_rate=1 for a client id on both and checks that a produce is then answered with
  * a throttle time > 0 on both (produced until it is, bounded: Kafka's quota manager follows its metadata image).
@@ -41,7 +42,7 @@ const SETTLE_MS = 5_000;
 
 const USERS = ["alice", "bob", null, ""];
 const CLIENTS = ["app", "tool", null, ""];
-const IPS = ["127.0.0.1", "10.1.2.3", "::1", null, ""];
+const IPS = ["127.0.0.1", "10.1.2.3", "::1", "localhost", "no-such-host.invalid", null, ""];
 const QUOTA_KEYS = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate", "connection_creation_rate", "no_such_quota"];
 const QUOTA_VALUES = [1024, 2048, 1_000_000, 0, -5, 1.5, 12.25, 1e12, 1e19, Infinity, -Infinity, NaN];
 const SCRAM_USERS = ["alice", "bob", "carol", ""];
@@ -107,17 +108,15 @@ let settleTimeouts = 0;
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const entityKey = (entity: Component[]) => JSON.stringify([...entity].sort((a, b) => (a.entityType < b.entityType ? -1 : 1)).map((c) => [c.entityType, c.entityName]));
 /** A describe answer's entries in a fixed order, each entity's components by type (Kafka's maps have no order). */
-const sortedEntries = (entries: any[] | null, ip: boolean) =>
+const sortedEntries = (entries: any[] | null) =>
   entries === null
     ? null
     : entries
-        .filter((e) => ipOnly(e.entity) === ip && entityKey(e.entity) !== entityKey(MARKER))
+        .filter((e) => entityKey(e.entity) !== entityKey(MARKER))
         .map((e) => ({ entity: entityKey(e.entity), values: [...e.values].sort((a: any, b: any) => (a.key < b.key ? -1 : 1)) }))
         .sort((a, b) => (a.entity < b.entity ? -1 : 1));
 /** The entity of the settle marker (a client id no generated request names). */
 const MARKER: Component[] = [{ entityType: "client-id", entityName: "settle-marker" }];
-/** An entity of ip components only (Runnel refuses them: INTENTIONAL_DIFFERENCES), compared apart from the rest. */
-const ipOnly = (entity: Component[]) => entity.length > 0 && entity.every((c) => c.entityType === "ip");
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill);
 
 /** Runs one generated sequence on one side and returns everything it answered, in order. */
@@ -158,9 +157,8 @@ async function scenario(p: Pair, s: Side, ops: Op[]): Promise<unknown> {
       case "alterQuotas": {
         const v = pick(49, op.v);
         const r = await s.client.request(49, v, { entries: op.entries.map((e) => ({ entity: e.entity, ops: e.ops.map((o) => ({ key: o.key, value: o.value, remove: o.remove })) })), validateOnly: op.validateOnly });
-        const all = r.entries.map((e: any) => ({ entity: entityKey(e.entity), ip: ipOnly(e.entity), errorCode: e.errorCode, errorMessage: e.errorMessage })).sort((a: any, b: any) => (a.entity < b.entity ? -1 : 1));
-        const results = all.filter((e: any) => !e.ip);
-        out.push({ op: `alterQuotas v${v}`, entries: JSON.stringify(op.entries), validateOnly: op.validateOnly, results, ipResults: all.filter((e: any) => e.ip) });
+        const all = r.entries.map((e: any) => ({ entity: entityKey(e.entity), errorCode: e.errorCode, errorMessage: e.errorMessage })).sort((a: any, b: any) => (a.entity < b.entity ? -1 : 1));
+        out.push({ op: `alterQuotas v${v}`, entries: JSON.stringify(op.entries), validateOnly: op.validateOnly, results: all });
         if (op.validateOnly) break;
         if (all.some((e: any) => e.errorCode === 0)) {
           // a marker alteration after it: once Describe shows the marker, it shows everything altered before (Kafka
@@ -175,7 +173,7 @@ async function scenario(p: Pair, s: Side, ops: Op[]): Promise<unknown> {
       case "describeQuotas": {
         const v = pick(48, op.v);
         const r = await s.client.request(48, v, { components: op.components, strict: op.strict });
-        out.push({ op: `describeQuotas v${v}`, components: op.components, strict: op.strict, errorCode: r.errorCode, errorMessage: r.errorMessage, entries: sortedEntries(r.entries, false), ipEntries: sortedEntries(r.entries, true) });
+        out.push({ op: `describeQuotas v${v}`, components: op.components, strict: op.strict, errorCode: r.errorCode, errorMessage: r.errorMessage, entries: sortedEntries(r.entries) });
         break;
       }
       case "alterScram": {

@@ -4,10 +4,12 @@
  * tests/oracle/quotas-scram-random-match-kafka:
  * - AlterClientQuotas: an entity is a map (a type twice keeps its last name); a repeated entity is refused once
  *   with its first entry applied; a key twice refuses the entity; removals are not checked; a fraction or a value
- *   above Long.MAX_VALUE is refused for the byte rates only; values not finite or <= 0, empty names, ip entities
- *   and ip with user are refused;
+ *   above Long.MAX_VALUE is refused for the byte rates only; values not finite or <= 0, empty names and ip with
+ *   user are refused; ip entities (named or default) take `connection_creation_rate` only, a whole number up to
+ *   Integer.MAX_VALUE, and a name must be an IP address or a host name that resolves;
  * - DescribeClientQuotas: a type other than user / client-id / ip is UNSUPPORTED_VERSION; a match string given for
- *   DEFAULT or SPECIFIED, an empty type and ip with user are INVALID_REQUEST;
+ *   DEFAULT or SPECIFIED, an empty type and ip with user are INVALID_REQUEST; SPECIFIED matches the type's default
+ *   entity too;
  * - AlterUserScramCredentials: one alteration per user and request (two mechanisms of one user in one request are
  *   DUPLICATE_RESOURCE, nothing stored); an empty salt is accepted.
  */
@@ -60,7 +62,7 @@ test("AlterClientQuotas and DescribeClientQuotas check entities, keys, values an
         [shown([client("frac")]), INVALID_REQUEST],
         [shown([client("")]), INVALID_REQUEST],
         [shown([{ entityType: "ip", entityName: "127.0.0.1" }, user("carol")]), INVALID_REQUEST],
-        [shown([{ entityType: "ip", entityName: "127.0.0.1" }]), INVALID_REQUEST],
+        [shown([{ entityType: "ip", entityName: "127.0.0.1" }]), 0],
         [shown([user(null)]), INVALID_REQUEST],
         [shown([client("huge")]), INVALID_REQUEST], // above Java's Long.MAX_VALUE
         [shown([client("endless")]), INVALID_REQUEST], // not finite
@@ -70,7 +72,7 @@ test("AlterClientQuotas and DescribeClientQuotas check entities, keys, values an
     const all = await c.request(48, 1, { components: [], strict: false });
     assert.equal(all.errorCode, 0);
     const stored = new Map(all.entries.map((e: { entity: Entity; values: { key: string; value: number }[] }) => [shown(e.entity), e.values.map((v) => `${v.key}=${v.value}`).sort().join(",")]));
-    assert.deepEqual(stored, new Map([[shown([user("alice")]), "producer_byte_rate=1000"], [shown([client("app")]), "request_percentage=12.25"], [shown([client("tool")]), "controller_mutation_rate=5"]]));
+    assert.deepEqual(stored, new Map([[shown([user("alice")]), "producer_byte_rate=1000"], [shown([client("app")]), "request_percentage=12.25"], [shown([client("tool")]), "controller_mutation_rate=5"], [shown([{ entityType: "ip", entityName: "127.0.0.1" }]), "connection_creation_rate=10"]]));
 
     const describe = async (components: { entityType: string; matchType: number; match: string | null }[]) => {
       const r = await c.request(48, 1, { components, strict: false });
@@ -83,6 +85,64 @@ test("AlterClientQuotas and DescribeClientQuotas check entities, keys, values an
     assert.equal(await describe([{ entityType: "user", matchType: 2, match: "alice" }]), INVALID_REQUEST);
     assert.equal(await describe([{ entityType: "ip", matchType: 2, match: null }, { entityType: "user", matchType: 0, match: "alice" }]), INVALID_REQUEST);
     assert.equal(await describe([{ entityType: "user", matchType: 0, match: "alice" }]), 0);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+/** The entities a strict SPECIFIED filter of `entityType` describes, with their values. */
+async function specified(c: RawClient, entityType: string): Promise<Map<string, string>> {
+  const d = await c.request(48, 1, { components: [{ entityType, matchType: 2, match: null }], strict: true });
+  assert.equal(d.errorCode, 0);
+  return new Map(d.entries.map((e: { entity: Entity; values: { key: string; value: number }[] }) => [shown(e.entity), e.values.map((v) => `${v.key}=${v.value}`).join(",")]));
+}
+
+test("a SPECIFIED filter matches the type's default entity too (Kafka 4.4's ClientQuotasImage)", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  try {
+    const r = await c.request(49, 1, { entries: [{ entity: [client(null)], ops: [set("request_percentage", 50)] }, { entity: [client("app")], ops: [set("request_percentage", 20)] }, { entity: [user("alice"), client(null)], ops: [set("request_percentage", 30)] }], validateOnly: false });
+    assert.deepEqual(r.entries.map((e: { errorCode: number }) => e.errorCode), [0, 0, 0]);
+    assert.deepEqual(await specified(c, "client-id"), new Map([[shown([client(null)]), "request_percentage=50"], [shown([client("app")]), "request_percentage=20"]]));
+    const loose = await c.request(48, 1, { components: [{ entityType: "client-id", matchType: 2, match: null }], strict: false });
+    assert.equal(loose.entries.length, 3, "not strict: the user + default client-id entity too");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
+
+test("ip entities take connection_creation_rate as an INT, named or default", async () => {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  const ip = (name: string | null) => ({ entityType: "ip", entityName: name });
+  try {
+    const r = await c.request(49, 1, {
+      entries: [
+        { entity: [ip("127.0.0.1")], ops: [set("connection_creation_rate", 1000)] },
+        { entity: [ip(null)], ops: [set("connection_creation_rate", 500)] },
+        { entity: [ip("::1")], ops: [set("producer_byte_rate", 10)] },
+        { entity: [ip("10.0.0.1")], ops: [set("connection_creation_rate", 1.5)] },
+        { entity: [ip("10.0.0.2")], ops: [set("connection_creation_rate", 3e9)] },
+        { entity: [ip("no-such-host.invalid")], ops: [set("connection_creation_rate", 10)] },
+        { entity: [user("alice")], ops: [set("connection_creation_rate", 10)] },
+      ],
+      validateOnly: false,
+    });
+    assert.deepEqual(
+      new Map(r.entries.map((e: { entity: Entity; errorCode: number }) => [shown(e.entity), e.errorCode])),
+      new Map([
+        [shown([ip("127.0.0.1")]), 0],
+        [shown([ip(null)]), 0],
+        [shown([ip("::1")]), INVALID_REQUEST], // not a key of ip entities
+        [shown([ip("10.0.0.1")]), INVALID_REQUEST], // a fraction of an INT
+        [shown([ip("10.0.0.2")]), INVALID_REQUEST], // above Integer.MAX_VALUE
+        [shown([ip("no-such-host.invalid")]), INVALID_REQUEST], // neither an address nor a host that resolves
+        [shown([user("alice")]), INVALID_REQUEST], // not a key of user entities
+      ]),
+    );
+    assert.deepEqual(await specified(c, "ip"), new Map([[shown([ip("127.0.0.1")]), "connection_creation_rate=1000"], [shown([ip(null)]), "connection_creation_rate=500"]]));
   } finally {
     c.close();
     await b.stop();

@@ -43,10 +43,10 @@ export class RawClient {
     });
   }
 
-  /** Connects to 127.0.0.1:port. */
-  static connect(port: number): Promise<RawClient> {
+  /** Connects to 127.0.0.1:port (from `localAddress`, e.g. 127.0.0.2, when given). */
+  static connect(port: number, localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ host: "127.0.0.1", port }, () => resolve(new RawClient(s)));
+      const s = net.connect({ host: "127.0.0.1", port, ...(localAddress === undefined ? {} : { localAddress }) }, () => resolve(new RawClient(s)));
       s.once("error", reject);
     });
   }

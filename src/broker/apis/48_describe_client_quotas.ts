@@ -1,6 +1,7 @@
 /**
  * DescribeClientQuotas (key 48), versions 0-1 (v1 flexible): the quota entities matching the filter components
- * (EXACT name, DEFAULT entity, or any SPECIFIED name per entity type; `strict` excludes entities with other types).
+ * (EXACT name, DEFAULT entity, or SPECIFIED: any entity of the type, its default entity included, as Kafka 4.4
+ * answers; `strict` excludes entities with other types).
  * A malformed filter fails the whole request as Kafka 4.4's does: INVALID_REQUEST (empty or repeated type, a match
  * string missing for EXACT or given for DEFAULT / SPECIFIED, ip combined with user or client-id), or
  * UNSUPPORTED_VERSION for a type other than user, client-id and ip.
@@ -45,7 +46,8 @@ export function describeClientQuotasHandler(store: ClientQuotaStore): ApiHandler
           if (part === undefined) return false;
           if (c.matchType === MATCH_EXACT) return part[1] === c.match;
           if (c.matchType === MATCH_DEFAULT) return part[1] === null;
-          return part[1] !== null;
+          // SPECIFIED: any entity of the type, the default one included (Kafka 4.4's ClientQuotasImage.matches)
+          return true;
         });
       });
       return {

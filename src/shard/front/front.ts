@@ -3,7 +3,7 @@
  * broker's own listener code and limits) and serves every connection with the front's handlers, which route each
  * request, or each partition-level part of it, to the owning shard. Clients see one broker with the node's id.
  */
-import type { BrokerConfig } from "../../broker/config.ts";
+import { BrokerConfig } from "../../broker/config.ts";
 import type { BrokerLogger } from "../../broker/broker.ts";
 import { FetchSessionCache } from "../../broker/fetch-sessions.ts";
 import { FrameBufferPool } from "../../broker/frame-buffer-pool.ts";
@@ -15,6 +15,10 @@ import { fetchGet } from "../../platform/http-client.ts";
 import type { RandomSource } from "../../platform/random.ts";
 import { SharedTexts } from "../../platform/shared-text.ts";
 import { SharedKeyTable } from "../../platform/shared-table.ts";
+import { resolveHost } from "../../platform/net.ts";
+import { monotonicOriginMs } from "../../platform/clock.ts";
+import { ClientQuotaStore } from "../../security/client-quotas.ts";
+import { mergeDynamicBrokerConfigs } from "../../broker/dynamic-configs.ts";
 import { listenerSecurity, type ListenerSecurity } from "../../security/listener-security.ts";
 import { advertisedSpec, listenerDefs } from "../../security/listeners.ts";
 import type { ScramCredentialStore } from "../../security/scram-credentials.ts";
@@ -56,6 +60,10 @@ export interface FrontDeps {
    * Fetch answers it sends, and the shards charge none of its channels' (unset: each shard charges its own answer).
    */
   quotas?: { metadata: QuotaMetadata; sensors: SharedArrayBuffer };
+  /** The node's connection creation rate sensors, shared by every accepting thread (unset: this thread's own). */
+  connectionRates?: SharedArrayBuffer;
+  /** The node's metadata, for the `connection_creation_rate` quotas of addresses (unset: none apply). */
+  quotaMetadata?: QuotaMetadata;
 }
 
 /** A running front. */
@@ -67,11 +75,14 @@ export class Front {
     readonly router: FrontRouter,
     /** How the node presents itself (its id, its advertised endpoints). */
     readonly identity: FrontIdentity,
+    /** Stops following the node's metadata (address quotas, dynamic broker configs). */
+    private readonly unwatchMetadata: () => void,
   ) {}
 
   /** Learns the shards' API versions, then listens on every configured listener. */
   static async start(d: FrontDeps): Promise<Front> {
-    const { config } = d;
+    // this front's own copy: the dynamic broker configs below change it, not the node's
+    const config = new BrokerConfig(new Map(d.config.values));
     const listeners = new Map<string, KafkaListener>();
     const endpoints = new Map<string, { host: string; port: number }>();
     const identity: FrontIdentity = {
@@ -110,8 +121,26 @@ export class Front {
     const log = (level: "info" | "warn" | "error", msg: string) => d.logger[level](msg);
     const securityDeps = { fs: d.fs, random: d.random, scram: d.scram, authenticated: (listener: string, ok: boolean) => d.metrics?.authenticationDone(listener, ok), nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log, httpGet: fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h), sharedJwks: d.jwksDocuments === undefined ? undefined : SharedTexts.attach(d.jwksDocuments) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
-    const front = new Front(listeners, securities, router, identity);
-    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget);
+    // Dynamic broker configs (KIP-226) reach this front's config as they reach a broker's, so that the limits it reads
+    // on each accept (max.connection.creation.rate) follow them.
+    const statics = new Map(config.values);
+    const followDynamic = () => {
+      if (d.quotaMetadata !== undefined) mergeDynamicBrokerConfigs(config.values, statics, d.quotaMetadata, config.nodeId);
+    };
+    followDynamic();
+    const unwatchDynamic = d.quotaMetadata?.watch((c) => {
+      if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(config.nodeId))) followDynamic();
+    }) ?? (() => {});
+    const ipQuotas = d.quotaMetadata === undefined ? null : new ClientQuotaStore(d.quotaMetadata, () => Promise.reject(new Error("the front of a sharded node changes no client quotas")), resolveHost);
+    const rateSources = {
+      ipRate: ipQuotas === null ? undefined : (ip: string) => ipQuotas.connectionRateOf(ip),
+      shared: d.connectionRates === undefined ? undefined : { table: SharedKeyTable.attach(d.connectionRates), originMs: monotonicOriginMs() },
+    };
+    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget, rateSources, d.clock);
+    const front = new Front(listeners, securities, router, identity, () => {
+      ipQuotas?.close();
+      unwatchDynamic();
+    });
     try {
       await Promise.all(securities.map((s) => s.ready()));
       for (const sec of securities) {
@@ -158,5 +187,6 @@ export class Front {
     for (const s of this.securities) s.close();
     this.router.deps.segmentMaps?.close();
     this.router.deps.fetchQuota?.close();
+    this.unwatchMetadata();
   }
 }
