@@ -318,13 +318,13 @@ export class ShardSet {
 
   /** A client connection (Runnel's client; `versions`: the shards' known ones, else negotiated) to shard `shard` on behalf of `client`. */
   open(shard: number, client: AcceptedClient, buffers?: PortBuffers, versions?: ShardApiVersions): Promise<BrokerChannel> {
-    const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront } = client;
+    const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront, produceCheckedAtFront } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
       apiVersions: versions,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront }, onConnection, buffers);
+        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront, produceCheckedAtFront }, onConnection, buffers);
         return Promise.resolve();
       },
     });
