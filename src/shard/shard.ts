@@ -255,6 +255,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       return front.boundPorts();
     }
     if (op === "front.stop") return stopFront();
+    // answered after the metadata changes the host posted before it (the link keeps order): they are applied
+    if (op === "metadata.applied") return;
     if (op === "front.clients") return front?.router.servedClients ?? 0;
     if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
     if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : { metrics: frontMetrics!, slices: front.router.deps.segmentMaps?.counts ?? null }, runtime, traffic);

@@ -8,9 +8,6 @@
  * (it failed the part's other partitions with CORRUPT_MESSAGE).
  */
 import { test } from "node:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import assert from "node:assert/strict";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
@@ -18,11 +15,8 @@ import { MAGIC_OFFSET } from "../../src/protocol/batch-layout.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { shardOf } from "../../src/shard/placement.ts";
-import { startShardedNode } from "../../src/shard/sharded-node.ts";
-import { BrokerConfig } from "../../src/broker/config.ts";
-import { reusePortSupported } from "../../src/platform/net.ts";
-import { testLogger } from "../support/broker.ts";
 import { startFrontOverShards } from "./front-fixture.ts";
+import { acceptSkip, withAcceptingNode } from "./support.ts";
 
 await initCrc32c();
 
@@ -110,23 +104,13 @@ test("sharded node: a corrupt batch header after another shard's transactional p
   }
 });
 
-test("sharded node: the shard threads' own fronts answer it as Kafka too (their own shard reached inside the thread)", { skip: reusePortSupported() ? false : "SKIPPED: shard threads accept clients on Bun and on Deno on Linux only", timeout: 120_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-corrupt-after-txn-"));
-  const config = new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", dir], ["runnel.shards", "2"], ["runnel.shards.accept", "true"], ["offsets.topic.num.partitions", "4"], ["transaction.state.log.num.partitions", "4"]]));
-  const node = await startShardedNode(config, { logger: testLogger() });
+test("sharded node: the shard threads' own fronts answer it as Kafka too (their own shard reached inside the thread)", { skip: acceptSkip, timeout: 120_000 }, async () => {
   // the kernel spreads connections over the main thread and both shard threads: 12 make all on the main thread unlikely (3^-12)
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawClient.connect(node.port())));
-  try {
+  await withAcceptingNode({ "offsets.topic.num.partitions": "4", "transaction.state.log.num.partitions": "4" }, CONNECTIONS, async (clients) => {
     await Promise.all(clients.map(async (c, i) => {
       const topic = `corrupt-after-txn-${i}`;
       const layout = layoutOf(topic);
       assertKafkasAnswer(await produceThenRead(c, topic, layout), layout, `connection ${i}`);
     }));
-    const byShards = await node.shards.frontClients();
-    assert.ok(byShards.some((n) => n > 0), `no connection reached a shard thread: main ${node.front.router.servedClients}, shards ${byShards}`);
-  } finally {
-    for (const c of clients) c.close();
-    await node.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
