@@ -144,6 +144,7 @@ export function wholeProduceRequestProblem<T extends ProduceRequestTopics["topic
   if (look.transactional && req.transactionalId === null) {
     return { code: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: "transactional records need a transactional id" };
   }
+  if (apiVersion >= ZSTD_MIN_PRODUCE_VERSION) return null; // the codec id is checked per partition from v7
   for (const td of req.topicData) {
     for (const pd of td.partitionData) {
       const records = pd.records as Uint8Array | null;

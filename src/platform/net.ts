@@ -53,6 +53,12 @@ export interface Connection {
    * its client: the shard charges none of this connection's Fetch answers.
    */
   readonly fetchQuotaAtFront?: boolean;
+  /**
+   * A shard's connection from its node's front, which made Kafka's checks of the client's whole Produce request
+   * (src/broker/produce-validation.ts, wholeProduceRequestProblem) before sending it or its part for this shard: the
+   * shard does not make them again over a part, which is not the request the client sent.
+   */
+  readonly produceCheckedAtFront?: boolean;
 }
 
 /**

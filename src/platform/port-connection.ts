@@ -117,7 +117,7 @@ export function openPortConnection(
   remote: string,
   onConnection: (c: Connection) => ConnectionHandler,
   remoteIp: string = remote,
-  client: { principal?: string; listenerName?: string; fileSlices?: boolean; fetchQuotaAtFront?: boolean } = {},
+  client: { principal?: string; listenerName?: string; fileSlices?: boolean; fetchQuotaAtFront?: boolean; produceCheckedAtFront?: boolean } = {},
   buffers?: PortBuffers,
 ): Connection {
   let unacked = 0;
@@ -272,6 +272,7 @@ export function openPortConnection(
     listenerName: client.listenerName,
     fileSlices: client.fileSlices,
     fetchQuotaAtFront: client.fetchQuotaAtFront,
+    produceCheckedAtFront: client.produceCheckedAtFront,
     write(chunks) {
       if (closed) return true;
       for (const c of chunks) {

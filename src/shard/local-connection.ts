@@ -21,6 +21,8 @@ export interface LocalEndInfo {
   fileSlices?: boolean;
   /** The peer (a front) charges `consumer_byte_rate` for its Fetch answers itself (`Connection.fetchQuotaAtFront`). */
   fetchQuotaAtFront?: boolean;
+  /** The peer (a front) made the whole-request Produce checks itself (`Connection.produceCheckedAtFront`). */
+  produceCheckedAtFront?: boolean;
 }
 
 interface End {
@@ -61,6 +63,7 @@ export function localConnectionPair(first: LocalEndInfo, second: LocalEndInfo, o
         listenerName: seenAs.listenerName,
         fileSlices: seenAs.fileSlices,
         fetchQuotaAtFront: seenAs.fetchQuotaAtFront,
+        produceCheckedAtFront: seenAs.produceCheckedAtFront,
         write(chunks) {
           if (closed) return true;
           const peer = ends[peerIndex];

@@ -47,9 +47,12 @@ export function snapshotOf(store: MetadataStore, siblings?: SiblingView): Metada
  * Host side: sends `store`'s snapshot over `link`, then every change, and applies the mirror's forwarded writes.
  * `extra` serves other calls on the same link (the cluster view). With `siblings` (a shard of a broker of an etcd
  * cluster) the partition states go as that shard sees them (./cluster-siblings.ts) and the shard's own registration
- * is not written: the host holds the node's one registration. Returns the function that stops the stream.
+ * is not written: the host holds the node's one registration. With `othersApplied`, a config record write (ACLs,
+ * SCRAM credentials, quotas, dynamic configs) is answered once it resolves: once the other shards' mirrors applied
+ * the change, so that what the writer answers (CreateAcls, ...) holds on every shard, as on one broker. Returns the
+ * function that stops the stream.
  */
-export function serveMetadata(store: MetadataStore, link: ShardLink, extra: (op: string, args: unknown[]) => Promise<unknown>, siblings?: SiblingView): () => void {
+export function serveMetadata(store: MetadataStore, link: ShardLink, extra: (op: string, args: unknown[]) => Promise<unknown>, siblings?: SiblingView, othersApplied?: () => Promise<void>): () => void {
   link.post({ t: "snapshot", snapshot: snapshotOf(store, siblings) });
   // The changes of one write are emitted together, synchronously: they travel as one batch, so a mirror applies a
   // whole write (a topic with its partition states) before its watchers look, as the host's own view does.
@@ -64,8 +67,14 @@ export function serveMetadata(store: MetadataStore, link: ShardLink, extra: (op:
       // A shard of a clustered node changes partition states only through the cluster view (ISR, reassignment).
       if (op === "compareAndSetPartition") return Promise.reject(new Error("a shard of a broker of an etcd cluster writes no partition state itself"));
     }
-    if ((WRITES as readonly string[]).includes(op)) return (store[op as Write] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
-    return extra(op, args);
+    if (!(WRITES as readonly string[]).includes(op)) return extra(op, args);
+    const written = (store[op as Write] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+    if (op !== "putConfigRecord" || othersApplied === undefined) return written;
+    // the store told its watchers before its write resolved: the change went to every mirror before this asks them
+    return written.then(async (value) => {
+      await othersApplied();
+      return value;
+    });
   });
   return stop;
 }

@@ -79,7 +79,7 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
             return Promise.resolve();
           }
           const [mine, theirs] = messagePortPair();
-          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront } }, [theirs]);
+          d.link.post({ t: "dial", to: k, port: theirs, client: { remote: client.remote, principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront, produceCheckedAtFront: client.produceCheckedAtFront } }, [theirs]);
           openPortConnection(mine, `shard-${k}`, onConnection, undefined, undefined, buffers);
           return Promise.resolve();
         },

@@ -134,6 +134,20 @@ export interface ShardHostOptions {
 }
 
 /** One running shard as the host holds it. */
+/** Longest a config record write waits for one other shard's mirror to apply it (a hung shard does not hold it). */
+export const METADATA_APPLIED_TIMEOUT_MS = 5_000;
+
+/**
+ * Resolves once the shard at the other end of `link` has applied every metadata change posted to it before now: a
+ * call answered after them, as the link keeps order. A shard that fails it (not serving yet, stopping) or does not
+ * answer within METADATA_APPLIED_TIMEOUT_MS is not waited for.
+ */
+function metadataApplied(link: ShardLink): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, METADATA_APPLIED_TIMEOUT_MS)));
+  return Promise.race([link.call("metadata.applied", []).then(() => {}, () => {}), late]).finally(() => clearTimeout(timer));
+}
+
 interface HostedShard {
   index: number;
   link: ShardLink;
@@ -243,7 +257,8 @@ export class ShardSet {
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
       const link = new ShardLink(hostPort);
-      const unwatchMetadata = serveMetadata(store, link, (op, args) => service(k, op, args), cluster === undefined ? undefined : { nodeId: config.nodeId, index: k, count });
+      const othersApplied = () => Promise.all(shards.filter((s) => s.index !== k).map((s) => metadataApplied(s.link))).then(() => {});
+      const unwatchMetadata = serveMetadata(store, link, (op, args) => service(k, op, args), cluster === undefined ? undefined : { nodeId: config.nodeId, index: k, count }, othersApplied);
       link.on("dial", (m) => {
         const to = shards[m.to as number];
         if (to !== undefined) to.link.post({ t: "accept", port: m.port, client: m.client }, [m.port as MessagePort]);
@@ -323,13 +338,13 @@ export class ShardSet {
 
   /** A client connection (Runnel's client; `versions`: the shards' known ones, else negotiated) to shard `shard` on behalf of `client`. */
   open(shard: number, client: AcceptedClient, buffers?: PortBuffers, versions?: ShardApiVersions): Promise<BrokerChannel> {
-    const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront } = client;
+    const { remote, remoteIp, principal, listenerName, clientId, fileSlices, fetchQuotaAtFront, produceCheckedAtFront } = client;
     return BrokerConnection.open(`shard-${shard}`, SHARD_PORT, shard, {
       clientId: clientId ?? "runnel-front",
       maxInFlight: this.maxInFlight,
       apiVersions: versions,
       transport: (_host, _port, onConnection) => {
-        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront }, onConnection, buffers);
+        this.connect(shard, { remote, remoteIp, principal, listenerName, fileSlices, fetchQuotaAtFront, produceCheckedAtFront }, onConnection, buffers);
         return Promise.resolve();
       },
     });

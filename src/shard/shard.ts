@@ -74,6 +74,8 @@ export interface AcceptedClient {
   fileSlices?: boolean;
   /** The front charges `consumer_byte_rate` for the Fetch answers it sends (`Connection.fetchQuotaAtFront`). */
   fetchQuotaAtFront?: boolean;
+  /** The front made Kafka's whole-request Produce checks (`Connection.produceCheckedAtFront`). */
+  produceCheckedAtFront?: boolean;
 }
 
 /** The address part of "host:port" (IPv6 "[::1]:port" too). */
@@ -91,6 +93,7 @@ function countedConnection(c: Connection, traffic: ShardTraffic): Connection {
     listenerName: c.listenerName,
     fileSlices: c.fileSlices,
     fetchQuotaAtFront: c.fetchQuotaAtFront,
+    produceCheckedAtFront: c.produceCheckedAtFront,
     peerSubject: c.peerSubject,
     write(chunks) {
       for (let i = 0; i < chunks.length; i++) traffic.bytesOut += chunks[i].length;
@@ -137,7 +140,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   };
   const traffic: ShardTraffic = { bytesIn: 0, bytesOut: 0 };
   const serve = (p: PortLike, client: AcceptedClient, onConnection: (c: Connection) => ConnectionHandler) => {
-    const who = { principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront };
+    const who = { principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront, produceCheckedAtFront: client.produceCheckedAtFront };
     openPortConnection(p, client.remote, (c) => {
       const h = track(countedConnection(c, traffic), onConnection);
       return { onData: (b) => ((traffic.bytesIn += b.length), h.onData(b)), onDrain: () => h.onDrain(), onClose: () => h.onClose() };
@@ -151,7 +154,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
   /** A client of this shard's own front reaching this shard's broker inside the thread (no port, no copy). */
   const acceptLocal = (client: AcceptedClient, onFrontEnd: (c: Connection) => ConnectionHandler) => {
     const self = `shard-${init.index}`;
-    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront }, onFrontEnd, (c) => {
+    localConnectionPair({ remote: self, remoteIp: self }, { remote: client.remote, remoteIp: client.remoteIp ?? hostOf(client.remote), principal: client.principal, listenerName: client.listenerName, fileSlices: client.fileSlices, fetchQuotaAtFront: client.fetchQuotaAtFront, produceCheckedAtFront: client.produceCheckedAtFront }, onFrontEnd, (c) => {
       if (acceptor === null) throw new Error(`shard ${init.index} is not listening`);
       return track(c, acceptor);
     });
@@ -252,6 +255,8 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       return front.boundPorts();
     }
     if (op === "front.stop") return stopFront();
+    // answered after the metadata changes the host posted before it (the link keeps order): they are applied
+    if (op === "metadata.applied") return;
     if (op === "front.clients") return front?.router.servedClients ?? 0;
     if (op === "front.slices") return front?.router.deps.segmentMaps?.counts ?? null;
     if (op === "metrics" && runtime !== null) return scrapeShard(init.index, broker, front === null ? null : { metrics: frontMetrics!, slices: front.router.deps.segmentMaps?.counts ?? null }, runtime, traffic);

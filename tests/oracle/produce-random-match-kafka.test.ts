@@ -10,7 +10,8 @@
  *   magic, record count, lastOffsetDelta, an unknown codec id, the control bit, two batches, cut short, over
  *   max.message.bytes, empty records; not null records: Kafka 4.4 never answers a Produce that has them, 3 of 3
  *   requests waited 30 s, where Runnel answers INVALID_RECORD), idempotent (next sequence, a retry of the last, a gap, a bumped or a
- *   stale epoch), transactional without AddPartitionsToTxn; also to an unknown partition or topic. With acks=0
+ *   stale epoch), transactional without AddPartitionsToTxn; also to an unknown partition or topic; now and then a
+ *   transactional batch before a corrupt header and a third partition (a request a 2-shard node splits). With acks=0
  *   nothing is answered: what is compared is whether the broker then closed the connection (Kafka does when a
  *   partition failed), and the next Fetch.
  * - AddPartitionsToTxn + a transactional Produce, and EndTxn (commit or abort), so that the last stable offset moves
@@ -85,7 +86,25 @@ const producePartArb: fc.Arbitrary<Part> = fc.record({
   broken: pick<Broken>([14, "none"], [1, "crc"], [1, "magic0"], [1, "magic3"], [1, "count"], [1, "delta"], [1, "codec"], [1, "control"], [1, "two"], [1, "cut"], [2, "big"], [1, "empty"]),
   idem: pick<Idem>([8, "plain"], [5, "next"], [1, "retry"], [1, "gap"], [1, "bump"], [1, "stale"], [1, "txnNoAdd"]),
 });
+/**
+ * A Produce whose transactional first batch (partition 1) comes before a corrupt batch header (magic 3) and another
+ * partition: Kafka's first look at the request stops at the transactional batch, so only the corrupt partition fails.
+ * On a 2-shard node partitions 0 and 2 share a shard and 1 is on the other (shardOf), so the corrupt one starts the
+ * other shard's part of the request, which the shard must not judge as a request of its own.
+ */
+const txnThenCorruptArb: fc.Arbitrary<Op> = fc.record({
+  k: fc.constant("produce" as const),
+  v: vArb,
+  acks: pick<number>([3, -1], [2, 1], [1, 0]),
+  unknownTopic: fc.constant(false),
+  parts: fc.tuple(fc.constantFrom(0, 2), producePartArb).map(([corrupt, rest]) => [
+    { p: 1, n: 1, codec: 0, ts: "old" as Ts, broken: "none" as Broken, idem: "txnNoAdd" as Idem },
+    { p: corrupt, n: 1, codec: 0, ts: "old" as Ts, broken: "magic3" as Broken, idem: "plain" as Idem },
+    { ...rest, p: 2 - corrupt },
+  ]),
+});
 const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 1, arbitrary: txnThenCorruptArb },
   {
     weight: 8,
     arbitrary: fc.record({

@@ -14,6 +14,10 @@ import { commitAsAdmin, startAclBroker } from "./acl-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { batch } from "../oracle/scenario-helpers.ts";
 import type { TestBroker } from "../support/broker.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+
+// the batches this file builds need it (a broker in this process, not a sharded node's, would have set it up)
+await initCrc32c();
 
 const TOPIC = 2;
 const CLUSTER = 4;
@@ -174,6 +178,8 @@ test("OffsetFetch v1-7: a refused group (v1) or topic answers each named partiti
     const parts = (r: any) => r.topics.map((t: any) => [t.name, t.partitions.map((p: any) => `${p.partitionIndex}:${p.errorCode}:${p.committedOffset}`)]).sort();
     assert.deepEqual(parts(await named(1)), [["no", ["1:30:-1"]], ["ok", ["0:30:-1", "3:30:-1"]]], "v1: the group refused on every partition");
     assert.equal((await admin.request(30, 3, { creations: [acl(3 /* GROUP */, "g-p", DESCRIBE)] })).results[0].errorCode, 0);
+    // as a client does before its first group request (a sharded node, as Kafka, answers NOT_COORDINATOR until then)
+    await alice.findCoordinator("g-p", 0);
     const v7 = await named(7);
     assert.equal(v7.errorCode, 0);
     assert.deepEqual(parts(v7).find((t: any) => t[0] === "no"), ["no", ["1:29:-1"]], "v7: the topic alice may not describe");
@@ -183,6 +189,8 @@ test("OffsetFetch v1-7: a refused group (v1) or topic answers each named partiti
 test("OffsetFetch v8+: a group refused (no DESCRIBE on it) answers its error and no topics, beside an allowed group", async () => {
   await withBroker(async (admin, alice) => {
     assert.equal((await admin.request(30, 3, { creations: [acl(3 /* GROUP */, "g-ok", DESCRIBE)] })).results[0].errorCode, 0);
+    // as a client does before its first group request (a sharded node, as Kafka, answers NOT_COORDINATOR until then)
+    await alice.findCoordinator("g-ok", 0);
     const named = [{ name: "ok", partitionIndexes: [0] }];
     for (const v of [8, 9]) {
       const r = await alice.request(9, v, { groups: ["g-no", "g-ok"].map((groupId) => ({ groupId, memberId: null, memberEpoch: -1, topics: named })), requireStable: false });

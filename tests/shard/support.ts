@@ -8,6 +8,10 @@ import type { FrontOverShards } from "./front-fixture.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
 import type { Dialer } from "../../src/client/connection.ts";
 import { ShardSet } from "../../src/shard/shard-host.ts";
+import { reusePortSupported } from "../../src/platform/net.ts";
+import { startShardedNode, type ShardedNode } from "../../src/shard/sharded-node.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { testLogger } from "../support/broker.ts";
 
 /** A fresh temp data dir. */
 export function tempDataDir(): string {
@@ -109,3 +113,28 @@ export async function kafkajsOnFront(node: FrontOverShards, clientId: string, to
     throw e;
   }
 }
+
+/**
+ * Runs `body` with `connections` raw clients of a 2-shard node (worker threads) whose shard threads accept clients
+ * too (`runnel.shards.accept`), on a fresh temp dir with `settings` added; checks that the kernel gave a shard thread
+ * some of the connections (so the shard threads' fronts served some), then stops the node and removes the dir.
+ */
+export async function withAcceptingNode(settings: Record<string, string>, connections: number, body: (clients: RawClient[], node: ShardedNode) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-accepting-"));
+  const config = new BrokerConfig(new Map(Object.entries({ listeners: "PLAINTEXT://127.0.0.1:0", "log.dirs": dir, "runnel.shards": "2", "runnel.shards.accept": "true", ...settings })));
+  const node = await startShardedNode(config, { logger: testLogger() });
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < connections; i++) clients.push(await RawClient.connect(node.port()));
+    await body(clients, node);
+    const byShards = await node.shards.frontClients();
+    assert.ok(byShards.some((n) => n > 0), `no connection reached a shard thread: main ${node.front.router.servedClients}, shards ${byShards}`);
+  } finally {
+    for (const c of clients) c.close();
+    await node.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Why a test of shard threads accepting clients is skipped here, or false (SO_REUSEPORT: Bun, Deno on Linux). */
+export const acceptSkip = reusePortSupported() ? false : "SKIPPED: shard threads accept clients on Bun and on Deno on Linux only";

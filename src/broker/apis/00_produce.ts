@@ -43,8 +43,10 @@ export function produceHandler(b: Broker): ApiHandler<ProduceRequest, ProduceRes
     maxVersion: 13,
     advertisedMinVersion: 0,
     handle(ctx, req) {
-      // Kafka's checks of the whole request, before any partition joins a transaction or is written
-      const refused = wholeProduceRequestProblem(ctx.apiVersion, req, (td, index) => (ctx.apiVersion >= 13 ? b.topicsById.get(uuidHex(td.topicId!)) : b.topicsByName.get(td.name!))?.partitions[index] !== undefined);
+      // Kafka's checks of the whole request, before any partition joins a transaction or is written; a sharded
+      // node's front made them over the client's request, of which this may be one shard's part
+      const checkedAtFront = (ctx.connection as { produceCheckedAtFront?: boolean } | undefined)?.produceCheckedAtFront === true;
+      const refused = checkedAtFront ? null : wholeProduceRequestProblem(ctx.apiVersion, req, (td, index) => (ctx.apiVersion >= 13 ? b.topicsById.get(uuidHex(td.topicId!)) : b.topicsByName.get(td.name!))?.partitions[index] !== undefined);
       if (refused !== null) return respond(b, req.timeoutMs, req.acks, wholeRequestError(req, refused.code, refused.message), []);
       // Produce v12+: partitions join the producer's transaction first; in a cluster a transaction coordinated by
       // another broker is verified there (KIP-890). Then this request runs again, once.

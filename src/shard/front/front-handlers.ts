@@ -136,6 +136,7 @@ export class FrontRouter {
         clientId: ctx.header.clientId ?? null,
         fileSlices: (this.deps.segmentMaps ?? null) !== null,
         fetchQuotaAtFront: this.deps.fetchQuota !== undefined,
+        produceCheckedAtFront: true,
       }, this.deps.frameBuffers, clock === undefined ? undefined : (c2, ms) => muteFor(c2, clock, ms), this.deps.shardVersions);
       this.clients.set(key, c);
       this.servedClients++;
@@ -273,12 +274,10 @@ function byPartition(apiKey: number): Route {
   return async (ctx, req, f) => {
     // A request for one shard goes on as it came; only one spanning shards is split.
     const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
-      const forwarded = await forwardProduce(ctx, sole, req, f);
-      if (forwarded !== null) return forwarded;
-    }
-    if (apiKey === ApiKey.Produce && sole === null) {
-      // what fails the whole request in one broker must fail it here, before its parts go to their shards
+    if (apiKey === ApiKey.Produce) {
+      // what fails the whole request in one broker must fail it here, before it or its parts go to their shards,
+      // which do not look again (`Connection.produceCheckedAtFront`): a part is not the request the client sent
+      // (Kafka's first look stops at the first transactional batch; a corrupt header after it is its partition's error)
       const refused = wholeProduceRequestProblem(ctx.apiVersion, req as ProduceRequest, (td, index) => {
         const name = topicNameOf(td, f.routing);
         return name !== undefined && f.routing.hasPartition(name, index);
@@ -287,6 +286,10 @@ function byPartition(apiKey: number): Route {
         const responses = wholeRequestError(req as ProduceRequest, refused.code, refused.message);
         return req.acks === 0 ? acks0Outcome([{ responses, throttleTimeMs: 0 }]) : rewriteProduce({ responses, throttleTimeMs: 0 } as any, f.face(ctx));
       }
+    }
+    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
+      const forwarded = await forwardProduce(ctx, sole, req, f);
+      if (forwarded !== null) return forwarded;
     }
     const { split, owners } = sole !== null ? { split: null, owners: [] } : splitTopicsByOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
     const parts: [number, unknown][] = split === null ? [[sole!, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);

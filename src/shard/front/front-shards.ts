@@ -24,6 +24,8 @@ export interface ShardClientInfo {
   fileSlices?: boolean;
   /** The front charges `consumer_byte_rate` for the Fetch answers it sends; the shard charges none (`Connection.fetchQuotaAtFront`). */
   fetchQuotaAtFront?: boolean;
+  /** The front made Kafka's whole-request Produce checks; the shard makes none over a part (`Connection.produceCheckedAtFront`). */
+  produceCheckedAtFront?: boolean;
 }
 
 /** The metadata reads routing needs. */

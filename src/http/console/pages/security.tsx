@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.ts";
 import { useApi } from "../hooks.ts";
+import { AclOperation, ResourceType } from "../../../security/acl.ts";
 
 interface Acl {
   resourceType: string;
@@ -18,8 +19,10 @@ interface ScramUser {
   credentials: { mechanism: string; iterations: number }[];
 }
 
-const RESOURCE_TYPES = ["TOPIC", "GROUP", "CLUSTER", "TRANSACTIONAL_ID", "DELEGATION_TOKEN", "USER"];
-const OPERATIONS = ["ALL", "READ", "WRITE", "CREATE", "DELETE", "ALTER", "DESCRIBE", "CLUSTER_ACTION", "DESCRIBE_CONFIGS", "ALTER_CONFIGS", "IDEMPOTENT_WRITE", "CREATE_TOKENS", "DESCRIBE_TOKENS"];
+/** The names an ACL may hold, in code order, from the broker's own table: all but UNKNOWN and ANY (filters only). */
+const bindable = (codes: Record<string, number>) => Object.keys(codes).filter((name) => name !== "UNKNOWN" && name !== "ANY");
+const RESOURCE_TYPES = bindable(ResourceType);
+const OPERATIONS = bindable(AclOperation);
 
 /** Runs a change against the API, keeping its error message (null when it worked). */
 function useAction(): { error: string | null; run: (change: () => Promise<unknown>, then: () => void) => Promise<void> } {
