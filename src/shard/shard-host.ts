@@ -133,7 +133,6 @@ export interface ShardHostOptions {
   startWatcher?: ShardStartWatcher;
 }
 
-/** One running shard as the host holds it. */
 /** Longest a config record write waits for one other shard's mirror to apply it (a hung shard does not hold it). */
 export const METADATA_APPLIED_TIMEOUT_MS = 5_000;
 
@@ -148,6 +147,7 @@ function metadataApplied(link: ShardLink): Promise<void> {
   return Promise.race([link.call("metadata.applied", []).then(() => {}, () => {}), late]).finally(() => clearTimeout(timer));
 }
 
+/** One running shard as the host holds it. */
 interface HostedShard {
   index: number;
   link: ShardLink;
