@@ -204,8 +204,9 @@ export class BatchFilter {
 
   /**
    * An empty batch standing for the batch whose header is at `buf[at]` after all its records went: same base and
-   * last offset, producer fields and leader epoch, no records, uncompressed, baseTimestamp = maxTimestamp. Kept
-   * where producer state or the segment's last offset must survive.
+   * last offset, producer fields and leader epoch, no records, uncompressed, no base timestamp (-1) and the old
+   * maxTimestamp, as Kafka's DefaultRecordBatch.writeEmptyHeader. Kept where producer state or the segment's last
+   * offset must survive.
    */
   emptyBatch(buf: Uint8Array, at: number): Uint8Array {
     this.ensureOut(BATCH_HEADER_SIZE);
@@ -214,7 +215,7 @@ export class BatchFilter {
     const dv = dataViewOf(out);
     dv.setInt32(BATCH_LENGTH_OFFSET, BATCH_HEADER_SIZE - LOG_OVERHEAD);
     dv.setInt16(ATTRIBUTES_OFFSET, dv.getInt16(ATTRIBUTES_OFFSET) & ~(ATTR_COMPRESSION_MASK | ATTR_DELETE_HORIZON));
-    dv.setBigInt64(BASE_TIMESTAMP_OFFSET, dv.getBigInt64(MAX_TIMESTAMP_OFFSET));
+    dv.setBigInt64(BASE_TIMESTAMP_OFFSET, -1n);
     dv.setInt32(RECORDS_COUNT_OFFSET, 0);
     dv.setUint32(CRC_OFFSET, computeBatchCrc(out, 0, BATCH_HEADER_SIZE));
     this.output = out.subarray(0, BATCH_HEADER_SIZE);

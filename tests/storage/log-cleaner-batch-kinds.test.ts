@@ -121,6 +121,9 @@ test("an emptied batch stays as an empty batch when it is its producer's last, k
     assert.equal(empty.lastOffset, 3n);
     assert.equal(empty.producerId, 42n);
     assert.equal(empty.baseSequence, 2);
+    // Kafka's DefaultRecordBatch.writeEmptyHeader: no base timestamp, the old batch's max timestamp
+    assert.equal(empty.baseTimestamp, -1n);
+    assert.equal(empty.maxTimestamp, 1_700_000_000_001n);
     // Reads and restarts cope with the empty batch.
     const log = await t.reopen({ crash: true });
     assert.equal(readLog(log).batches.find((b) => b.baseOffset === 2n)!.count, 0);
