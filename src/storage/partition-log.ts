@@ -202,6 +202,11 @@ export class PartitionLog {
   onOffline: (() => void) | null = null;
   /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
   onRoll: ((baseOffset: bigint) => void) | null = null;
+  /**
+   * The offset of a producer's last record in this log (-1: only markers; null: no state here), from the producer
+   * state above the log; null when no partition keeps producer state over this log (the cleaner then estimates).
+   */
+  producerLastDataOffset: ((producerId: bigint) => bigint | null) | null = null;
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
   onSealedDurable: (() => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false, mapEnded: false };
@@ -737,6 +742,7 @@ export class PartitionLog {
       cleanerCheckpoint: () => this.cleanerCheckpoint,
       truncations: () => this.truncations,
       usable: () => !this.closed && this.offline === null,
+      producerLastDataOffset: (producerId) => (this.producerLastDataOffset === null ? undefined : this.producerLastDataOffset(producerId)),
       installCleaned: (old, baseOffset) => this.installCleaned(old, baseOffset),
       completePass: (cleanedUpTo) => {
         if (cleanedUpTo > this.cleanedTo) this.cleanedTo = cleanedUpTo;
