@@ -205,10 +205,12 @@ export class BatchFilter {
   /**
    * An empty batch standing for the batch whose header is at `buf[at]` after all its records went: same base and
    * last offset, producer fields and leader epoch, no records, uncompressed, no base timestamp (-1) and the old
-   * maxTimestamp, as Kafka's DefaultRecordBatch.writeEmptyHeader. Kept where producer state or the segment's last
-   * offset must survive.
+   * maxTimestamp, as Kafka's DefaultRecordBatch.writeEmptyHeader, for a batch kept for its producer's state. One
+   * kept only so that a cleaned segment ends at its old last offset (`keepTime` false; Kafka keeps no such batch)
+   * has no max timestamp either (-1): the time of records that are gone must not count as the segment's or log's
+   * largest (retention.ms, ListOffsets max timestamp).
    */
-  emptyBatch(buf: Uint8Array, at: number): Uint8Array {
+  emptyBatch(buf: Uint8Array, at: number, keepTime = true): Uint8Array {
     this.ensureOut(BATCH_HEADER_SIZE);
     const out = this.out;
     out.set(buf.subarray(at, at + BATCH_HEADER_SIZE), 0);
@@ -216,6 +218,7 @@ export class BatchFilter {
     dv.setInt32(BATCH_LENGTH_OFFSET, BATCH_HEADER_SIZE - LOG_OVERHEAD);
     dv.setInt16(ATTRIBUTES_OFFSET, dv.getInt16(ATTRIBUTES_OFFSET) & ~(ATTR_COMPRESSION_MASK | ATTR_DELETE_HORIZON));
     dv.setBigInt64(BASE_TIMESTAMP_OFFSET, -1n);
+    if (!keepTime) dv.setBigInt64(MAX_TIMESTAMP_OFFSET, -1n);
     dv.setInt32(RECORDS_COUNT_OFFSET, 0);
     dv.setUint32(CRC_OFFSET, computeBatchCrc(out, 0, BATCH_HEADER_SIZE));
     this.output = out.subarray(0, BATCH_HEADER_SIZE);

@@ -540,7 +540,7 @@ export class CompactionPass {
   private async finishGroup(group: Segment[]): Promise<void> {
     const writer = this.writer!;
     if (this.lastDropped) {
-      writer.append(this.filter.emptyBatch(this.lastDroppedHeader, 0));
+      writer.append(this.filter.emptyBatch(this.lastDroppedHeader, 0, false));
       this.result.batchesRemoved--;
       this.lastDropped = false;
     }
