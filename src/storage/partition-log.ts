@@ -851,6 +851,7 @@ export class PartitionLog {
   private write(records: Uint8Array, dv: DataView, prep: PreparedAppend, now: number, appendTime: number): AppendResult {
     this.maybeRoll(records.length, prep, now);
     const seg = this.active();
+    if (seg.size === 0) seg.rollTimestamp = prep.maxTimestamp >= 0 ? prep.maxTimestamp : -1;
     try {
       seg.append(records, dv, now);
     } catch (e) {
@@ -874,13 +875,23 @@ export class PartitionLog {
     };
   }
 
-  /** Rolls a new active segment when the append would pass segment.bytes, segment.ms has passed, an index is full, or offsets no longer fit. */
+  /**
+   * Rolls a new active segment when the append would pass segment.bytes, segment.ms has passed, an index is full,
+   * or offsets no longer fit. segment.ms counts in record time as Kafka's LogSegment.shouldRoll: from the largest
+   * timestamp of the segment's first append to the largest of this one (so records stamped days apart go to
+   * different segments however fast they arrive), or by the clock when that first append had no timestamp; on a
+   * compacted topic it is at most max.compaction.lag.ms (Kafka's LogConfig.maxSegmentMs).
+   */
   private maybeRoll(bytes: number, prep: PreparedAppend, now: number): void {
     const seg = this.active();
     const offsetsOverflow = prep.lastOffset - seg.baseOffset >= BigInt(MAX_RELATIVE_OFFSET) || prep.baseOffset < seg.baseOffset;
     if (seg.size === 0 && !offsetsOverflow) return;
     const tooBig = seg.size + bytes > this.cfg.segmentBytes || seg.size + bytes > MAX_SEGMENT_POSITION;
-    const tooOld = seg.rollStartMs >= 0 && now - seg.rollStartMs > this.cfg.segmentMs - seg.rollJitterMs;
+    const waited = seg.rollTimestamp >= 0 ? prep.maxTimestamp - seg.rollTimestamp : seg.rollStartMs >= 0 ? now - seg.rollStartMs : -Infinity;
+    // Kafka's LogConfig.maxSegmentMs: a compacted topic's segments roll by max.compaction.lag.ms too (KIP-354)
+    const maxLag = this.cfg.maxCompactionLagMs;
+    const maxSegmentMs = this.cfg.cleanupPolicy.includes("compact") && maxLag > 0 && maxLag < this.cfg.segmentMs ? maxLag : this.cfg.segmentMs;
+    const tooOld = waited > maxSegmentMs - seg.rollJitterMs;
     if (offsetsOverflow || tooBig || tooOld || seg.indexWouldOverflow(prep.batches)) this.roll(this.rollBaseFor(prep));
   }
 
@@ -896,6 +907,15 @@ export class PartitionLog {
       throw new Error(`${this.name}: broken invariant at a roll: log end ${this.leo}, active segment's end ${this.active().nextOffset}, append at ${prep.baseOffset}`);
     }
     return prep.lastOffset - this.leo < BigInt(MAX_RELATIVE_OFFSET) ? this.leo : prep.baseOffset;
+  }
+
+  /**
+   * Rolls a new, empty active segment at the log end now, unless the active one is empty (Kafka's UnifiedLog.roll):
+   * for tests and tools that need sealed segments whatever the records' times.
+   */
+  rollActive(): void {
+    this.checkWritable();
+    if (this.active().size > 0) this.roll(this.leo);
   }
 
   private roll(newBase: bigint): void {
@@ -1146,6 +1166,7 @@ export class PartitionLog {
         const now = this.deps.clock.nowMs();
         const first = active.firstBatchTimestamp();
         active.rollStartMs = first >= 0 && first <= now ? first : now;
+        active.rollTimestamp = first >= 0 ? first : -1;
       }
       const now = this.deps.clock.nowMs();
       for (const seg of this.segments) seg.lastAppendMs = now;

@@ -8,7 +8,8 @@
  *
  * The batches: keyed records of few distinct keys (repeated within a batch too), tombstones (null values), a
  * keyless record now and then (refused on a compacted topic: the errors are compared), small values or large
- * incompressible ones (to fill segments), every codec, timestamps two hours old or now, plain or idempotent.
+ * incompressible ones (to fill segments), every codec, timestamps two hours old, now or years ago (Kafka counts
+ * segment.ms in record time: such records roll a segment), plain or idempotent.
  *
  * Timing is taken out of the comparison: while a phase produces, the topic is "held" (min.compaction.lag.ms and
  * max.compaction.lag.ms at Long.MAX_VALUE, retention.ms and retention.bytes -1, by IncrementalAlterConfigs), so
@@ -34,10 +35,9 @@
  * batch Runnel keeps at the end of a cleaned segment, and ListOffsets by timestamp after a segment was emptied.
  *
  * Not covered yet: transactional batches (Runnel's cleaner keeps transactional and control batches whole; Kafka's
- * removes aborted data and, after delete.retention.ms, markers), and segment.ms, which Kafka counts in record time
- * (LogSegment.timeWaitedForRoll) and caps at max.compaction.lag.ms on compacted topics (LogConfig.maxSegmentMs)
- * where Runnel counts by the clock: the 'old' records are two hours old, well inside segment.ms (7 days), and the
- * topic holds max.compaction.lag.ms at Long.MAX_VALUE while a phase produces (DescribeConfigs shows it applied).
+ * removes aborted data and, after delete.retention.ms, markers), and segment rolls by max.compaction.lag.ms (the
+ * topic holds it at Long.MAX_VALUE while a phase produces, applied as DescribeConfigs shows, so that the cleaner
+ * cannot run then; tests/storage/segment-roll covers it).
  */
 import { test, after } from "node:test";
 import { createHash } from "node:crypto";
@@ -45,7 +45,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { compareRandomRun, startPair, type Pair, type Side } from "./differential.ts";
-import { createTopic, initProducer } from "./scenario-helpers.ts";
+import { createTopic, initProducer, T0 } from "./scenario-helpers.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
 import { BatchBuilder, readBatchHeader, RecordCursor } from "../../src/protocol/record-batch.ts";
 import { codecById, initCompression } from "../../src/compression/index.ts";
@@ -90,7 +90,8 @@ interface ProduceCase {
   tombstones: boolean[];
   big: boolean;
   codec: number;
-  old: boolean;
+  /** Record times: two hours old, now, or years ago (then segment.ms, 7 days, rolls the segment between them). */
+  time: "old" | "now" | "ancient";
   idempotent: boolean;
 }
 
@@ -110,7 +111,7 @@ const produceArb: fc.Arbitrary<ProduceCase> = fc.integer({ min: 1, max: 5 }).cha
     tombstones: fc.array(pick<boolean>([5, false], [1, true]), { minLength: n, maxLength: n }),
     big: pick<boolean>([2, true], [1, false]),
     codec: pick<number>([4, 0], [1, 1], [1, 2], [1, 3], [1, 4]),
-    old: pick<boolean>([6, true], [1, false]),
+    time: pick<"old" | "now" | "ancient">([6, "old"], [1, "now"], [1, "ancient"]),
     idempotent: fc.boolean(),
   }),
 );
@@ -339,6 +340,7 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
   let seed = run * 10_000;
   // 'old' records are two hours old (past the one-hour lags and retention.ms), far below segment.ms (7 days)
   let oldTs = now - 2 * HOUR;
+  let ancientTs = T0;
   /** The timestamp of each record produced, by offset (for min.compaction.lag.ms and retention.ms). */
   const produced = new Map<bigint, number>();
   const fetchV = top(1);
@@ -349,7 +351,7 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
       bb.reset(pc.idempotent ? { producerId: pid, producerEpoch: epoch, baseSequence: seq } : {});
       const times: number[] = [];
       for (const [i, k] of pc.keys.entries()) {
-        const ts = pc.old ? (oldTs += 1000) : now + i;
+        const ts = pc.time === "old" ? (oldTs += 1000) : pc.time === "ancient" ? (ancientTs += 1000) : now + i;
         times.push(ts);
         const value = pc.tombstones[i] ? null : pc.big ? noise(BIG_VALUE, ++seed) : enc.encode(`v${++seed}`);
         bb.append(ts, k < 0 ? null : enc.encode(`k${k}`), value);

@@ -23,7 +23,6 @@ await initCrc32c();
 
 const enc = new TextEncoder();
 const TS = 1_700_000_000_000;
-const DAY = 86_400_000;
 
 /** A batch of keyed records at `ts`; idempotent when `pid` is given. */
 function batch(keys: string[], ts: number, pid?: { seq: number }): Uint8Array {
@@ -37,15 +36,15 @@ test("emptied batches of a producer whose last record lies later (in the active 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-partition-"));
   const clock = new ManualClock();
   const logger = recordingLogger();
-  const config = logConfigWith({ cleanupPolicy: ["compact"], segmentMs: 5 });
+  const config = logConfigWith({ cleanupPolicy: ["compact"] });
   const log = PartitionLog.open(`${root}/t-0`, { topic: "t", partition: 0 }, config, { fs: nodeFileSystem, clock, logger });
   const p = Partition.open({ name: "t" }, 0, log, { fs: nodeFileSystem, clock, logger, localBrokerId: 1 }, { leader: 1, leaderEpoch: 0, replicas: [1], isr: [1] });
   try {
     p.appendAsLeader(batch(["a", "b"], TS, { seq: 0 })); // 0-1
     p.appendAsLeader(batch(["a", "b"], TS + 10, { seq: 2 })); // 2-3: the producer's last batch of the cleaned segment
     p.appendAsLeader(batch(["a", "b"], TS + 20)); // 4-5: supersedes both
-    clock.advance(10 * DAY); // segment.ms by the clock or by record time: the next append rolls
-    p.appendAsLeader(batch(["z"], TS + 10 * DAY, { seq: 4 })); // 6, active segment: the producer's last record
+    log.rollActive();
+    p.appendAsLeader(batch(["z"], TS + 100, { seq: 4 })); // 6, active segment: the producer's last record
     const result = await log.compact();
     assert.ok(result !== null && result.cleanedUpTo === 6n, `one pass over the sealed segment: ${logger.lines.join("\n")}`);
     const read = log.read(0n, 1 << 20, true);

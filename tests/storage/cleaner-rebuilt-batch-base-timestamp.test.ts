@@ -13,7 +13,7 @@ const TS = 1_700_000_000_000;
 for (const codec of [0, 1]) {
   test(`a rebuilt ${codec === 0 ? "uncompressed" : "gzip"} batch's base timestamp is its first kept record's, every record keeping its time`, async () => {
     await initCleanerTestCodecs();
-    const t = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5 }, { decompress: testDecompress });
+    const t = await openTestLog({ cleanupPolicy: ["compact"] }, { decompress: testDecompress });
     t.deps.compress = testCompress;
     try {
       // a (dt 0) and b (dt 1000) are superseded by later records: the first kept one is c at TS + 2000
@@ -35,7 +35,7 @@ for (const codec of [0, 1]) {
 
 test("a rebuilt LogAppendTime batch: base timestamp and every record's time are the batch's append time", async () => {
   await initCleanerTestCodecs();
-  const t = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5, messageTimestampType: "LogAppendTime" }, { decompress: testDecompress });
+  const t = await openTestLog({ cleanupPolicy: ["compact"], messageTimestampType: "LogAppendTime" }, { decompress: testDecompress });
   try {
     appendSealed(t, keyedBatch([{ k: "a", v: "1", dt: 0 }, { k: "c", v: "1", dt: 2000 }, { k: "d", v: "1", dt: 3500 }], { ts: TS }), keyedBatch([{ k: "a", v: "2" }], { ts: TS + 5000 }));
     const before = readLog(t.log);

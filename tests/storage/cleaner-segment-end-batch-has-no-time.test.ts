@@ -17,7 +17,7 @@ test("a cleaned segment's emptied last batch has no timestamp: max timestamp ans
   const a = keyedBatch([{ k: "a", v: "1" }], { ts: TS });
   const b = keyedBatch([{ k: "b", v: "1" }], { ts: TS + 5000 }); // the newest record, superseded below
   // segment.bytes fits a and b: each later segment is its own cleaning group, so b is its group's last batch
-  const t = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5, segmentBytes: a.length + b.length });
+  const t = await openTestLog({ cleanupPolicy: ["compact"], segmentBytes: a.length + b.length });
   try {
     appendSealed(t, a, b); // 0, 1; filler 2
     appendSealed(t, keyedBatch([{ k: "b", v: "2" }], { ts: TS + 10 })); // 3; filler 4

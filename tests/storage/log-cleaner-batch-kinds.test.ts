@@ -3,8 +3,6 @@ import { test } from "node:test";
 import { openTestLog, type TestLog } from "./log-fixture.ts";
 import { appendSealed, controlBatch, initCleanerTestCodecs, keyedBatch, latestByKey, readLog, testCompress, testDecompress } from "./log-cleaner-records.ts";
 
-/** segment.ms for these tests: {@link appendSealed} rolls segments by advancing the clock past it. */
-const ROLL = { segmentMs: 5 };
 
 /** Bytes of the batch with base offset `base` as the log serves it. */
 function batchBytes(t: TestLog, base: bigint): number[] {
@@ -17,7 +15,7 @@ function batchBytes(t: TestLog, base: bigint): number[] {
 for (const [name, codec] of [["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]] as const) {
   test(`a ${name} batch is decompressed, filtered and recompressed with ${name}`, async () => {
     await initCleanerTestCodecs();
-    const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL }, { decompress: testDecompress });
+    const t = await openTestLog({ cleanupPolicy: ["compact"] }, { decompress: testDecompress });
     t.deps.compress = testCompress;
     try {
       const recs = Array.from({ length: 20 }, (_, i) => ({ k: `k${i % 5}`, v: `value-${i}-${"z".repeat(50)}` }));
@@ -47,7 +45,7 @@ for (const [name, codec] of [["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]
 test("without a compressor a rebuilt compressed batch is stored uncompressed; without a decompressor it is kept as is", async () => {
   await initCleanerTestCodecs();
   const recs = [{ k: "a", v: "1" }, { k: "a", v: "2" }, { k: "b", v: "1" }];
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL }, { decompress: testDecompress });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] }, { decompress: testDecompress });
   try {
     appendSealed(t, keyedBatch(recs, { codec: 1 }));
     await t.log.compact();
@@ -57,7 +55,7 @@ test("without a compressor a rebuilt compressed batch is stored uncompressed; wi
   } finally {
     await t.cleanup();
   }
-  const u = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const u = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     appendSealed(u, keyedBatch(recs, { codec: 1 }));
     const before = batchBytes(u, 0n);
@@ -69,7 +67,7 @@ test("without a compressor a rebuilt compressed batch is stored uncompressed; wi
 });
 
 test("control batches and transactional batches are kept byte for byte and do not shadow other records", async () => {
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     const pid = 7n;
     appendSealed(
@@ -102,7 +100,7 @@ test("control batches and transactional batches are kept byte for byte and do no
 });
 
 test("an emptied batch stays as an empty batch when it is its producer's last, keeping offsets and sequence", async () => {
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     const producer = (seq: number) => ({ producer: { id: 42n, epoch: 3, seq } });
     appendSealed(
@@ -134,7 +132,7 @@ test("an emptied batch stays as an empty batch when it is its producer's last, k
 
 test("an emptied batch of a producer not seen in the dirty section is kept only while its producer state could matter", async () => {
   const DAY = 86_400_000;
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     appendSealed(t, keyedBatch([{ k: "a", v: "1" }], { producer: { id: 9n, epoch: 0, seq: 0 }, ts: t.clock.nowMs() }), keyedBatch([{ k: "x", v: "1" }]));
     await t.log.compact();

@@ -19,14 +19,13 @@ import { encodeRecords, type FixtureRecord, makeBatch } from "./batch-fixture.ts
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/**
- * Appends batches in a new segment, then a filler batch in the next one, so that the batches are sealed: rolled by
- * advancing the clock past a small segment.ms (the log's first append of each segment has a fixed record time).
- */
+/** Appends batches in a new segment, then a filler batch in the next one, so that the batches are sealed. */
 export function appendSealed(t: TestLog, ...batches: Uint8Array[]): void {
   t.clock.advance(10);
+  t.log.rollActive();
   for (const b of batches) t.log.append(b, { leaderEpoch: 0 });
   t.clock.advance(10);
+  t.log.rollActive();
   t.log.append(keyedBatch([{ k: "filler", v: "f" }]), { leaderEpoch: 0 });
   t.log.highWatermark = t.log.logEndOffset;
 }
