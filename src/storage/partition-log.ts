@@ -888,10 +888,10 @@ export class PartitionLog {
     if (seg.size === 0 && !offsetsOverflow) return;
     const tooBig = seg.size + bytes > this.cfg.segmentBytes || seg.size + bytes > MAX_SEGMENT_POSITION;
     const waited = seg.rollTimestamp >= 0 ? prep.maxTimestamp - seg.rollTimestamp : seg.rollStartMs >= 0 ? now - seg.rollStartMs : -Infinity;
-    // Kafka's LogConfig.maxSegmentMs: a compacted topic's segments roll by max.compaction.lag.ms too (KIP-354)
+    // Kafka's LogConfig.maxSegmentMs: a compacted topic's segments roll by max.compaction.lag.ms too (KIP-354); the
+    // policy is looked at only once that much time has passed
     const maxLag = this.cfg.maxCompactionLagMs;
-    const maxSegmentMs = this.cfg.cleanupPolicy.includes("compact") && maxLag > 0 && maxLag < this.cfg.segmentMs ? maxLag : this.cfg.segmentMs;
-    const tooOld = waited > maxSegmentMs - seg.rollJitterMs;
+    const tooOld = waited > this.cfg.segmentMs - seg.rollJitterMs || (maxLag > 0 && waited > maxLag - seg.rollJitterMs && this.cfg.cleanupPolicy.includes("compact"));
     if (offsetsOverflow || tooBig || tooOld || seg.indexWouldOverflow(prep.batches)) this.roll(this.rollBaseFor(prep));
   }
 
