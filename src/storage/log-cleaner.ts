@@ -19,8 +19,9 @@
  *   retention.
  * - Work is cut into steps of at most {@link CLEANER_STEP_BYTES} read, so the single-threaded broker is never held
  *   for long; {@link LogCleaner} runs one pass at a time on the clock's timers (`log.cleaner.backoff.ms` between
- *   looks when nothing is dirty enough), choosing the log with the highest dirty ratio that reaches
- *   `min.cleanable.dirty.ratio`, or whose oldest dirty record is older than `max.compaction.lag.ms`.
+ *   looks when nothing is dirty enough), choosing the log with the highest dirty ratio above
+ *   `min.cleanable.dirty.ratio` (strictly, as Kafka's LogCleanerManager), or whose oldest dirty record is older
+ *   than `max.compaction.lag.ms`.
  * - Transactional and control batches are kept whole and never shadow other records (a conservative stand-in
  *   until the cleaner knows which transactions were aborted).
  */
@@ -665,7 +666,7 @@ export class LogCleaner {
     this.arm(this.opts.backoffMs ?? DEFAULT_CLEANER_BACKOFF_MS);
   }
 
-  /** The log most in need of cleaning now: overdue ones first, then the highest dirty ratio at or above its minimum. */
+  /** The log most in need of cleaning now: overdue ones first, then the highest dirty ratio above its minimum (Kafka: strictly above). */
   chooseLog(nowMs: number): PartitionLog | null {
     let best: PartitionLog | null = null;
     let bestScore = -1;
@@ -673,7 +674,7 @@ export class LogCleaner {
       if (!log.config.cleanupPolicy.includes("compact") || log.isOffline || this.uncleanable.has(log)) continue;
       const s = log.cleanableSection(nowMs);
       if (s === null) continue;
-      if (!s.overdue && s.dirtyRatio < log.config.minCleanableDirtyRatio) continue;
+      if (!s.overdue && s.dirtyRatio <= log.config.minCleanableDirtyRatio) continue;
       const score = s.overdue ? 2 + s.dirtyRatio : s.dirtyRatio;
       if (score > bestScore) {
         best = log;

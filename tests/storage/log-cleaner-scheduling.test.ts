@@ -174,3 +174,17 @@ test("logs without cleanup.policy=compact are never compacted", async () => {
     s.cleanup();
   }
 });
+
+test("a log whose dirty ratio equals min.cleanable.dirty.ratio is not due: Kafka's cleaner takes only logs above it", async () => {
+  const s = await setup({ minCleanableDirtyRatio: 1 });
+  try {
+    fill(s.log, s.clock, 3);
+    assert.equal(s.log.cleanableSection(s.clock.nowMs())!.dirtyRatio, 1, "never cleaned: all of it dirty");
+    // LogCleanerManager.grabFilthiestCompactedLog: cleanableRatio > minCleanableRatio (or max.compaction.lag.ms passed)
+    assert.equal(s.mgr.cleaner!.chooseLog(s.clock.nowMs()), null);
+    assert.equal(await s.mgr.cleaner!.cleanOnce(), null);
+  } finally {
+    await s.mgr.close();
+    s.cleanup();
+  }
+});
