@@ -176,6 +176,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     p.seedEpochHistory();
     log.onRoll = (base) => p.snapshotAtRoll(base);
     log.onLogStartMoved = (start) => p.afterLogStartMoved(start);
+    log.producerLastDataOffset = (pid) => p.producers.lastDataOffset(pid);
     p.takeRoles(roles);
     return p;
   }
@@ -477,6 +478,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.removed = true;
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
+    this.log.producerLastDataOffset = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
   }
@@ -490,6 +492,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.closed = true; // before the wake: a woken fetch cannot park again and answers now, while the log is open
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
+    this.log.producerLastDataOffset = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
     // Nothing is written into a log taken offline by a disk failure: a snapshot there could claim what its

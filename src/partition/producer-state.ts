@@ -200,6 +200,18 @@ export class ProducerStateTable {
   }
 
   /**
+   * The offset of `pid`'s last record here (its last batch's last offset), -1 when only markers of its epoch came
+   * here, null when it has no state here. The cleaner keeps the batch holding that offset, even emptied, as Kafka's
+   * LogCleaner keeps the last batch of each active producer (its sequence and epoch must survive compaction).
+   */
+  lastDataOffset(pid: bigint): bigint | null {
+    const e = this.producers.get(pid);
+    if (e === undefined) return null;
+    const last = e.batches[e.batches.length - 1];
+    return last === undefined ? -1n : last.baseOffset + BigInt(last.offsetDelta);
+  }
+
+  /**
    * Every producer with state here, for a snapshot and DescribeProducers: its last batch, or none (lastSequence and
    * lastOffset -1) when only markers of its current epoch came here, as Kafka keeps such producers.
    */

@@ -4,7 +4,10 @@
  *   records when cleaning; produce rejects them for compacted topics), or it is a tombstone (null value) whose
  *   batch carries a delete horizon (attribute bit 6, horizon in baseTimestamp) that has passed;
  * - a batch keeping a tombstone and carrying no horizon yet gets one: now + `delete.retention.ms`, so a tombstone
- *   lives that long after it was first cleaned; record timestamp deltas are re-encoded against the new base;
+ *   lives that long after it was first cleaned;
+ * - a rebuilt batch's base timestamp is what Kafka's MemoryRecordsBuilder writes: the delete horizon when it has
+ *   one, else the first kept record's timestamp; record timestamp deltas are re-encoded against it (a LogAppendTime
+ *   batch's records all take its time, so their deltas become 0);
  * - control batches and transactional batches are kept whole (transaction markers and aborted data are not
  *   interpreted here), as are compressed batches when no decompressor was given;
  * - a rebuilt batch keeps baseOffset, lastOffsetDelta (so its last offset), producer id/epoch, baseSequence and
@@ -127,6 +130,7 @@ export class BatchFilter {
     let kept = 0;
     let keptTombstone = false;
     let maxKeptTimestamp = -1;
+    let firstKeptTimestamp = -1;
     let w = 0;
     // Kept records are copied in runs of consecutive records (one copy per run, not per record).
     let runStart = start;
@@ -145,6 +149,7 @@ export class BatchFilter {
         kept++;
         if (cursor.valueLength < 0) keptTombstone = true;
         const ts = baseTimestamp + cursor.timestampDelta;
+        if (kept === 1) firstKeptTimestamp = ts;
         if (ts > maxKeptTimestamp) maxKeptTimestamp = ts;
         runEnd = cursor.recordStart + cursor.recordSize;
       }
@@ -163,12 +168,15 @@ export class BatchFilter {
     if (kept === count && !setHorizon) return FILTER_KEEP;
     if (kept === 0) return FILTER_DROP;
 
-    let newBase = baseTimestamp;
+    // The new batch's base timestamp, as Kafka's MemoryRecordsBuilder writes it: the delete horizon when the batch
+    // has or gets one, else the first kept record's timestamp (a LogAppendTime batch's time for every record).
+    const logAppendTime = (attributes & ATTR_TIMESTAMP_TYPE) !== 0 ? Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)) : -1;
+    let newBase = hasHorizon ? baseTimestamp : logAppendTime >= 0 ? logAppendTime : firstKeptTimestamp;
     if (setHorizon) {
       newBase = this.nowMs + this.deleteRetentionMs;
       if (!Number.isSafeInteger(newBase)) newBase = Number.MAX_SAFE_INTEGER;
-      w = this.reencode(src, start, end, count, baseTimestamp, baseOffset, horizonPassed, newBase);
     }
+    if (newBase !== baseTimestamp || logAppendTime >= 0) w = this.reencode(src, start, end, count, baseTimestamp, baseOffset, horizonPassed, newBase, logAppendTime);
 
     let body: Uint8Array = this.section.subarray(0, w);
     let outCodec = 0;
@@ -196,17 +204,21 @@ export class BatchFilter {
 
   /**
    * An empty batch standing for the batch whose header is at `buf[at]` after all its records went: same base and
-   * last offset, producer fields and leader epoch, no records, uncompressed, baseTimestamp = maxTimestamp. Kept
-   * where producer state or the segment's last offset must survive.
+   * last offset, producer fields and leader epoch, no records, uncompressed, no base timestamp (-1) and the old
+   * maxTimestamp, as Kafka's DefaultRecordBatch.writeEmptyHeader, for a batch kept for its producer's state. One
+   * kept only so that a cleaned segment ends at its old last offset (`keepTime` false; Kafka keeps no such batch)
+   * has no max timestamp either (-1): the time of records that are gone must not count as the segment's or log's
+   * largest (retention.ms, ListOffsets max timestamp).
    */
-  emptyBatch(buf: Uint8Array, at: number): Uint8Array {
+  emptyBatch(buf: Uint8Array, at: number, keepTime = true): Uint8Array {
     this.ensureOut(BATCH_HEADER_SIZE);
     const out = this.out;
     out.set(buf.subarray(at, at + BATCH_HEADER_SIZE), 0);
     const dv = dataViewOf(out);
     dv.setInt32(BATCH_LENGTH_OFFSET, BATCH_HEADER_SIZE - LOG_OVERHEAD);
     dv.setInt16(ATTRIBUTES_OFFSET, dv.getInt16(ATTRIBUTES_OFFSET) & ~(ATTR_COMPRESSION_MASK | ATTR_DELETE_HORIZON));
-    dv.setBigInt64(BASE_TIMESTAMP_OFFSET, dv.getBigInt64(MAX_TIMESTAMP_OFFSET));
+    dv.setBigInt64(BASE_TIMESTAMP_OFFSET, -1n);
+    if (!keepTime) dv.setBigInt64(MAX_TIMESTAMP_OFFSET, -1n);
     dv.setInt32(RECORDS_COUNT_OFFSET, 0);
     dv.setUint32(CRC_OFFSET, computeBatchCrc(out, 0, BATCH_HEADER_SIZE));
     this.output = out.subarray(0, BATCH_HEADER_SIZE);
@@ -225,8 +237,11 @@ export class BatchFilter {
     return true;
   }
 
-  /** Pass 2 (only when a delete horizon is set): writes the kept records with deltas against `newBase`. */
-  private reencode(src: Uint8Array, start: number, end: number, count: number, oldBase: number, baseOffset: number, horizonPassed: boolean, newBase: number): number {
+  /**
+   * Pass 2 (only when the base timestamp changes, or the batch is LogAppendTime): writes the kept records with deltas
+   * against `newBase`; with `logAppendTime` >= 0 every record's time is that (Kafka's records of such a batch).
+   */
+  private reencode(src: Uint8Array, start: number, end: number, count: number, oldBase: number, baseOffset: number, horizonPassed: boolean, newBase: number, logAppendTime: number): number {
     this.ensureSection(end - start + count * (VARINT_MAX_BYTES + VARLONG_MAX_BYTES));
     const cursor = this.cursor;
     const sec = this.section;
@@ -243,7 +258,7 @@ export class BatchFilter {
       const recordAttributes = src[p++];
       while ((src[p] & 0x80) !== 0) p++; // timestampDelta varlong
       p++;
-      const delta = oldBase + cursor.timestampDelta - newBase;
+      const delta = (logAppendTime >= 0 ? logAppendTime : oldBase + cursor.timestampDelta) - newBase;
       w = writeVarintAt(sec, w, 1 + varlongSize(delta) + (rend - p));
       sec[w++] = recordAttributes;
       w = writeVarlongAt(sec, w, delta);

@@ -13,12 +13,15 @@
  *   keeping what {@link BatchFilter} keeps. Each group is written as `.cleaned` files, made durable, and swapped in
  *   crash-safely (cleaner-swap.ts); then the checkpoint moves.
  * - Batches keep their offsets. An emptied batch is dropped unless it is the last batch of a group (the swap's
- *   offset range depends on it) or may carry producer state: the last batch of a producer seen in the dirty
- *   section, or a batch of a producer not seen there that is younger than the producer-state retention.
+ *   offset range depends on it) or carries producer state: as Kafka, the batch holding the last record of a
+ *   producer the partition's producer state has; over a log without producer state, the last batch of a producer
+ *   seen in the dirty section, or a batch of a producer not seen there that is younger than the producer-state
+ *   retention.
  * - Work is cut into steps of at most {@link CLEANER_STEP_BYTES} read, so the single-threaded broker is never held
  *   for long; {@link LogCleaner} runs one pass at a time on the clock's timers (`log.cleaner.backoff.ms` between
- *   looks when nothing is dirty enough), choosing the log with the highest dirty ratio that reaches
- *   `min.cleanable.dirty.ratio`, or whose oldest dirty record is older than `max.compaction.lag.ms`.
+ *   looks when nothing is dirty enough), choosing the log with the highest dirty ratio above
+ *   `min.cleanable.dirty.ratio` (strictly, as Kafka's LogCleanerManager), or whose oldest dirty record is older
+ *   than `max.compaction.lag.ms`.
  * - Transactional and control batches are kept whole and never shadow other records (a conservative stand-in
  *   until the cleaner knows which transactions were aborted).
  */
@@ -130,6 +133,12 @@ export interface CleanerTarget {
   truncations(): number;
   /** Open and online. */
   usable(): boolean;
+  /**
+   * The offset of an active producer's last record (-1: only markers; null: not an active producer), or undefined
+   * when the log does not know its producers (then {@link DEFAULT_PRODUCER_STATE_RETENTION_MS} and the dirty
+   * section stand in).
+   */
+  producerLastDataOffset(producerId: bigint): bigint | null | undefined;
   /** Swaps the durable cleaned segment at `baseOffset` in for `old` (consecutive sealed segments) on disk and in memory. */
   installCleaned(old: readonly Segment[], baseOffset: bigint): void;
   /** Records a finished pass: the checkpoint moves to `cleanedUpTo`. */
@@ -499,7 +508,7 @@ export class CompactionPass {
       writer.append(this.filter.output);
       this.lastDropped = false;
     } else if (verdict === FILTER_DROP) {
-      if (this.keepsProducerState(at, reader.baseOffset)) {
+      if (this.keepsProducerState(at, reader.baseOffset, reader.lastOffset)) {
         writer.append(this.filter.emptyBatch(buf, at));
         this.lastDropped = false;
       } else {
@@ -510,11 +519,18 @@ export class CompactionPass {
     }
   }
 
-  /** Whether the emptied batch at `at` of the reader's buffer must stay (as an empty batch) for its producer's state. */
-  private keepsProducerState(at: number, baseOffset: bigint): boolean {
+  /**
+   * Whether the emptied batch at `at` of the reader's buffer must stay (as an empty batch) for its producer's state:
+   * as Kafka's LogCleaner, when it holds the last record of a producer the log's producer state still has (its
+   * sequence and epoch must survive). A log without producer state estimates: the producer's last batch in the
+   * dirty section, or any batch of a producer not seen there that is younger than the producer-state retention.
+   */
+  private keepsProducerState(at: number, baseOffset: bigint, lastOffset: bigint): boolean {
     const dv = this.ws.reader.dv;
     const producerId = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
     if (producerId < 0n) return false;
+    const live = this.t.producerLastDataOffset(producerId);
+    if (live !== undefined) return live === lastOffset;
     const last = this.producers.get(producerId);
     if (last !== undefined) return last === baseOffset;
     if (this.producersOverflowed) return true;
@@ -525,7 +541,7 @@ export class CompactionPass {
   private async finishGroup(group: Segment[]): Promise<void> {
     const writer = this.writer!;
     if (this.lastDropped) {
-      writer.append(this.filter.emptyBatch(this.lastDroppedHeader, 0));
+      writer.append(this.filter.emptyBatch(this.lastDroppedHeader, 0, false));
       this.result.batchesRemoved--;
       this.lastDropped = false;
     }
@@ -650,7 +666,7 @@ export class LogCleaner {
     this.arm(this.opts.backoffMs ?? DEFAULT_CLEANER_BACKOFF_MS);
   }
 
-  /** The log most in need of cleaning now: overdue ones first, then the highest dirty ratio at or above its minimum. */
+  /** The log most in need of cleaning now: overdue ones first, then the highest dirty ratio above its minimum (Kafka: strictly above). */
   chooseLog(nowMs: number): PartitionLog | null {
     let best: PartitionLog | null = null;
     let bestScore = -1;
@@ -658,7 +674,7 @@ export class LogCleaner {
       if (!log.config.cleanupPolicy.includes("compact") || log.isOffline || this.uncleanable.has(log)) continue;
       const s = log.cleanableSection(nowMs);
       if (s === null) continue;
-      if (!s.overdue && s.dirtyRatio < log.config.minCleanableDirtyRatio) continue;
+      if (!s.overdue && s.dirtyRatio <= log.config.minCleanableDirtyRatio) continue;
       const score = s.overdue ? 2 + s.dirtyRatio : s.dirtyRatio;
       if (score > bestScore) {
         best = log;

@@ -202,6 +202,11 @@ export class PartitionLog {
   onOffline: (() => void) | null = null;
   /** Told the base offset of each new active segment, before the append that rolled is written (producer snapshots). */
   onRoll: ((baseOffset: bigint) => void) | null = null;
+  /**
+   * The offset of a producer's last record in this log (-1: only markers; null: no state here), from the producer
+   * state above the log; null when no partition keeps producer state over this log (the cleaner then estimates).
+   */
+  producerLastDataOffset: ((producerId: bigint) => bigint | null) | null = null;
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
   onSealedDurable: (() => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false, mapEnded: false };
@@ -737,6 +742,7 @@ export class PartitionLog {
       cleanerCheckpoint: () => this.cleanerCheckpoint,
       truncations: () => this.truncations,
       usable: () => !this.closed && this.offline === null,
+      producerLastDataOffset: (producerId) => (this.producerLastDataOffset === null ? undefined : this.producerLastDataOffset(producerId)),
       installCleaned: (old, baseOffset) => this.installCleaned(old, baseOffset),
       completePass: (cleanedUpTo) => {
         if (cleanedUpTo > this.cleanedTo) this.cleanedTo = cleanedUpTo;
@@ -845,6 +851,7 @@ export class PartitionLog {
   private write(records: Uint8Array, dv: DataView, prep: PreparedAppend, now: number, appendTime: number): AppendResult {
     this.maybeRoll(records.length, prep, now);
     const seg = this.active();
+    if (seg.size === 0) seg.rollTimestamp = prep.maxTimestamp >= 0 ? prep.maxTimestamp : -1;
     try {
       seg.append(records, dv, now);
     } catch (e) {
@@ -868,13 +875,23 @@ export class PartitionLog {
     };
   }
 
-  /** Rolls a new active segment when the append would pass segment.bytes, segment.ms has passed, an index is full, or offsets no longer fit. */
+  /**
+   * Rolls a new active segment when the append would pass segment.bytes, segment.ms has passed, an index is full,
+   * or offsets no longer fit. segment.ms counts in record time as Kafka's LogSegment.shouldRoll: from the largest
+   * timestamp of the segment's first append to the largest of this one (so records stamped days apart go to
+   * different segments however fast they arrive), or by the clock when that first append had no timestamp; on a
+   * compacted topic it is at most max.compaction.lag.ms (Kafka's LogConfig.maxSegmentMs).
+   */
   private maybeRoll(bytes: number, prep: PreparedAppend, now: number): void {
     const seg = this.active();
     const offsetsOverflow = prep.lastOffset - seg.baseOffset >= BigInt(MAX_RELATIVE_OFFSET) || prep.baseOffset < seg.baseOffset;
     if (seg.size === 0 && !offsetsOverflow) return;
     const tooBig = seg.size + bytes > this.cfg.segmentBytes || seg.size + bytes > MAX_SEGMENT_POSITION;
-    const tooOld = seg.rollStartMs >= 0 && now - seg.rollStartMs > this.cfg.segmentMs - seg.rollJitterMs;
+    const waited = seg.rollTimestamp >= 0 ? prep.maxTimestamp - seg.rollTimestamp : seg.rollStartMs >= 0 ? now - seg.rollStartMs : -Infinity;
+    // Kafka's LogConfig.maxSegmentMs: a compacted topic's segments roll by max.compaction.lag.ms too (KIP-354); the
+    // policy is looked at only once that much time has passed
+    const maxLag = this.cfg.maxCompactionLagMs;
+    const tooOld = waited > this.cfg.segmentMs - seg.rollJitterMs || (maxLag > 0 && waited > maxLag - seg.rollJitterMs && this.cfg.cleanupPolicy.includes("compact"));
     if (offsetsOverflow || tooBig || tooOld || seg.indexWouldOverflow(prep.batches)) this.roll(this.rollBaseFor(prep));
   }
 
@@ -890,6 +907,15 @@ export class PartitionLog {
       throw new Error(`${this.name}: broken invariant at a roll: log end ${this.leo}, active segment's end ${this.active().nextOffset}, append at ${prep.baseOffset}`);
     }
     return prep.lastOffset - this.leo < BigInt(MAX_RELATIVE_OFFSET) ? this.leo : prep.baseOffset;
+  }
+
+  /**
+   * Rolls a new, empty active segment at the log end now, unless the active one is empty (Kafka's UnifiedLog.roll):
+   * for tests and tools that need sealed segments whatever the records' times.
+   */
+  rollActive(): void {
+    this.checkWritable();
+    if (this.active().size > 0) this.roll(this.leo);
   }
 
   private roll(newBase: bigint): void {
@@ -1140,6 +1166,7 @@ export class PartitionLog {
         const now = this.deps.clock.nowMs();
         const first = active.firstBatchTimestamp();
         active.rollStartMs = first >= 0 && first <= now ? first : now;
+        active.rollTimestamp = first >= 0 ? first : -1;
       }
       const now = this.deps.clock.nowMs();
       for (const seg of this.segments) seg.lastAppendMs = now;

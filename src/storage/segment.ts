@@ -252,8 +252,13 @@ export class Segment {
   size = 0;
   /** Offset after the last batch; for a sealed segment that was not scanned, the next segment's base offset. */
   nextOffset: bigint;
-  /** Clock time the segment started taking appends (for `segment.ms`), or -1 before its first append. */
+  /** Clock time the segment started taking appends (`segment.ms` when its first append has no timestamp), or -1 before its first append. */
   rollStartMs = -1;
+  /**
+   * Largest timestamp of the segment's first append (Kafka's `rollingBasedTimestamp`), or -1 before it or when it
+   * has none: `segment.ms` counts from it to the largest timestamp of a new append, as Kafka's LogSegment.timeWaitedForRoll.
+   */
+  rollTimestamp = -1;
   /** Random part of `segment.jitter.ms` chosen for this segment. */
   rollJitterMs = 0;
   /** Clock time of the last append (or of opening): the age of a segment whose batches carry no timestamps. */
@@ -759,7 +764,10 @@ export class Segment {
       return true;
     });
     this.timestampsKnown = true;
-    if (this.size === 0) this.rollStartMs = -1;
+    if (this.size === 0) {
+      this.rollStartMs = -1;
+      this.rollTimestamp = -1;
+    }
     this.activate();
     return removed;
   }

@@ -28,9 +28,11 @@ test("a finished compaction pass writes cleaner-offset-checkpoint without a bloc
     const log = mgr.getOrCreate({ topic: "cc", partition: 0 }, config, null);
     for (let s = 0; s < 4; s++) {
       clock.advance(10);
+      log.rollActive();
       for (let i = 0; i < 5; i++) log.append(keyedBatch(["a", "b", "c"].map((k) => ({ k, v: `${k}-${s}-${i}-${"p".repeat(80)}` }))), { leaderEpoch: 0 });
     }
     clock.advance(10);
+    log.rollActive();
     log.append(keyedBatch([{ k: "tail", v: "t" }]), { leaderEpoch: 0 });
     log.highWatermark = log.logEndOffset;
     await log.sync();

@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { openTestLog, type TestLog } from "./log-fixture.ts";
-import { controlBatch, initCleanerTestCodecs, keyedBatch, latestByKey, readLog, testCompress, testDecompress } from "./log-cleaner-records.ts";
+import { appendSealed, controlBatch, initCleanerTestCodecs, keyedBatch, latestByKey, readLog, testCompress, testDecompress } from "./log-cleaner-records.ts";
 
-/** segment.ms for these tests: {@link put} rolls segments by advancing the clock past it. */
-const ROLL = { segmentMs: 5 };
-
-/** Appends batches in a new segment, then a filler batch in the next one, so that the batches are sealed. */
-function put(t: TestLog, ...batches: Uint8Array[]): void {
-  t.clock.advance(10);
-  for (const b of batches) t.log.append(b, { leaderEpoch: 0 });
-  t.clock.advance(10);
-  t.log.append(keyedBatch([{ k: "filler", v: "f" }]), { leaderEpoch: 0 });
-  t.log.highWatermark = t.log.logEndOffset;
-}
 
 /** Bytes of the batch with base offset `base` as the log serves it. */
 function batchBytes(t: TestLog, base: bigint): number[] {
@@ -26,11 +15,11 @@ function batchBytes(t: TestLog, base: bigint): number[] {
 for (const [name, codec] of [["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]] as const) {
   test(`a ${name} batch is decompressed, filtered and recompressed with ${name}`, async () => {
     await initCleanerTestCodecs();
-    const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL }, { decompress: testDecompress });
+    const t = await openTestLog({ cleanupPolicy: ["compact"] }, { decompress: testDecompress });
     t.deps.compress = testCompress;
     try {
       const recs = Array.from({ length: 20 }, (_, i) => ({ k: `k${i % 5}`, v: `value-${i}-${"z".repeat(50)}` }));
-      put(t, keyedBatch(recs, { codec }), keyedBatch([{ k: "k0", v: "newest" }], { codec }));
+      appendSealed(t, keyedBatch(recs, { codec }), keyedBatch([{ k: "k0", v: "newest" }], { codec }));
       const before = readLog(t.log);
       const res = await t.log.compact();
       assert.ok(res !== null);
@@ -56,9 +45,9 @@ for (const [name, codec] of [["gzip", 1], ["snappy", 2], ["lz4", 3], ["zstd", 4]
 test("without a compressor a rebuilt compressed batch is stored uncompressed; without a decompressor it is kept as is", async () => {
   await initCleanerTestCodecs();
   const recs = [{ k: "a", v: "1" }, { k: "a", v: "2" }, { k: "b", v: "1" }];
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL }, { decompress: testDecompress });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] }, { decompress: testDecompress });
   try {
-    put(t, keyedBatch(recs, { codec: 1 }));
+    appendSealed(t, keyedBatch(recs, { codec: 1 }));
     await t.log.compact();
     const b = readLog(t.log).batches[0];
     assert.equal(b.codec, 0);
@@ -66,9 +55,9 @@ test("without a compressor a rebuilt compressed batch is stored uncompressed; wi
   } finally {
     await t.cleanup();
   }
-  const u = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const u = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
-    put(u, keyedBatch(recs, { codec: 1 }));
+    appendSealed(u, keyedBatch(recs, { codec: 1 }));
     const before = batchBytes(u, 0n);
     await u.log.compact();
     assert.deepEqual(batchBytes(u, 0n), before);
@@ -78,10 +67,10 @@ test("without a compressor a rebuilt compressed batch is stored uncompressed; wi
 });
 
 test("control batches and transactional batches are kept byte for byte and do not shadow other records", async () => {
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     const pid = 7n;
-    put(
+    appendSealed(
       t,
       keyedBatch([{ k: "a", v: "plain-1" }]), // 0
       keyedBatch([{ k: "a", v: "txn-1" }, { k: "a", v: "txn-2" }], { attributes: 0x10, producer: { id: pid, epoch: 0, seq: 0 } }), // 1-2
@@ -111,10 +100,10 @@ test("control batches and transactional batches are kept byte for byte and do no
 });
 
 test("an emptied batch stays as an empty batch when it is its producer's last, keeping offsets and sequence", async () => {
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     const producer = (seq: number) => ({ producer: { id: 42n, epoch: 3, seq } });
-    put(
+    appendSealed(
       t,
       keyedBatch([{ k: "a", v: "1" }, { k: "b", v: "1" }], producer(0)), // 0-1
       keyedBatch([{ k: "a", v: "2" }, { k: "b", v: "2" }], producer(2)), // 2-3
@@ -130,6 +119,9 @@ test("an emptied batch stays as an empty batch when it is its producer's last, k
     assert.equal(empty.lastOffset, 3n);
     assert.equal(empty.producerId, 42n);
     assert.equal(empty.baseSequence, 2);
+    // Kafka's DefaultRecordBatch.writeEmptyHeader: no base timestamp, the old batch's max timestamp
+    assert.equal(empty.baseTimestamp, -1n);
+    assert.equal(empty.maxTimestamp, 1_700_000_000_001n);
     // Reads and restarts cope with the empty batch.
     const log = await t.reopen({ crash: true });
     assert.equal(readLog(log).batches.find((b) => b.baseOffset === 2n)!.count, 0);
@@ -140,16 +132,16 @@ test("an emptied batch stays as an empty batch when it is its producer's last, k
 
 test("an emptied batch of a producer not seen in the dirty section is kept only while its producer state could matter", async () => {
   const DAY = 86_400_000;
-  const t = await openTestLog({ cleanupPolicy: ["compact"], ...ROLL });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
-    put(t, keyedBatch([{ k: "a", v: "1" }], { producer: { id: 9n, epoch: 0, seq: 0 }, ts: t.clock.nowMs() }), keyedBatch([{ k: "x", v: "1" }]));
+    appendSealed(t, keyedBatch([{ k: "a", v: "1" }], { producer: { id: 9n, epoch: 0, seq: 0 }, ts: t.clock.nowMs() }), keyedBatch([{ k: "x", v: "1" }]));
     await t.log.compact();
     // The producer's batch is now in the clean section; a new value for `a` empties it.
-    put(t, keyedBatch([{ k: "a", v: "2" }]));
+    appendSealed(t, keyedBatch([{ k: "a", v: "2" }]));
     await t.log.compact();
     assert.equal(readLog(t.log).batches.find((b) => b.baseOffset === 0n)?.count, 0, "young: kept empty");
     t.clock.advance(2 * DAY);
-    put(t, keyedBatch([{ k: "a", v: "3" }]));
+    appendSealed(t, keyedBatch([{ k: "a", v: "3" }]));
     await t.log.compact();
     assert.equal(readLog(t.log).batches.find((b) => b.baseOffset === 0n), undefined, "older than the producer-state retention: dropped");
   } finally {

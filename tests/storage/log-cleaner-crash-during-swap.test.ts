@@ -48,13 +48,14 @@ function crashingFileSystem(): { fs: FileSystem; arm(at: number): void; disarm()
   };
 }
 
-/** Four sealed segments of updates to a few keys (rolled by segment.ms) and an active one. */
+/** Four sealed segments of updates to a few keys (each rolled, 10 ms apart) and an active one. */
 function fill(t: TestLog): void {
   for (let seg = 0; seg < 4; seg++) {
     for (let i = 0; i < 5; i++) {
       t.log.append(keyedBatch(["a", "b", "c"].map((k) => ({ k, v: `${k}-${seg}-${i}` }))), { leaderEpoch: 0 });
     }
     t.clock.advance(10);
+    t.log.rollActive();
   }
   t.log.append(keyedBatch([{ k: "a", v: "active" }]), { leaderEpoch: 0 });
   t.log.highWatermark = t.log.logEndOffset;
@@ -65,7 +66,7 @@ const project = (recs: readonly ReadRecord[]) => recs.map((r) => `${r.offset}:${
 test("a crash at any step of compaction leaves either the old or the new segments, never a mix", async () => {
   // A run without faults: how many mutating operations a pass makes, and what it leaves.
   const probe = crashingFileSystem();
-  const clean = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5 }, { fs: probe.fs });
+  const clean = await openTestLog({ cleanupPolicy: ["compact"] }, { fs: probe.fs });
   let operations: number;
   let oldRecords: string[];
   let newRecords: string[];
@@ -87,7 +88,7 @@ test("a crash at any step of compaction leaves either the old or the new segment
   const outcomes = { old: 0, new: 0 };
   for (let crashAt = 1; crashAt <= operations; crashAt++) {
     const crash = crashingFileSystem();
-    const t = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5 }, { fs: crash.fs });
+    const t = await openTestLog({ cleanupPolicy: ["compact"] }, { fs: crash.fs });
     try {
       fill(t);
       await t.log.sync();
@@ -105,6 +106,7 @@ test("a crash at any step of compaction leaves either the old or the new segment
       const leftovers = nodeFs.readdirSync(t.dir).filter((n) => /\.(cleaned|swap|deleted)$/.test(n));
       assert.deepEqual(leftovers, [], `crash at ${crashAt}: leftovers removed or completed`);
       // The reopened log takes appends and compacts on.
+      log.rollActive();
       log.append(keyedBatch([{ k: "z", v: "after" }]), { leaderEpoch: 0 });
       log.highWatermark = log.logEndOffset;
       await log.compact();
@@ -117,7 +119,7 @@ test("a crash at any step of compaction leaves either the old or the new segment
 });
 
 test("opening a log finishes a swap whose .log.swap was committed and removes uncommitted .cleaned files", async () => {
-  const t = await openTestLog({ cleanupPolicy: ["compact"], segmentMs: 5 });
+  const t = await openTestLog({ cleanupPolicy: ["compact"] });
   try {
     fill(t);
     const before = readLog(t.log);

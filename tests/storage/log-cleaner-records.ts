@@ -13,10 +13,22 @@ import {
 import { RecordCursor, readBatchHeader } from "../../src/protocol/record-batch.ts";
 import type { PartitionLog } from "../../src/storage/partition-log.ts";
 import type { Compress, Decompress } from "../../src/storage/storage-deps.ts";
+import type { TestLog } from "./log-fixture.ts";
 import { encodeRecords, type FixtureRecord, makeBatch } from "./batch-fixture.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** Appends batches in a new segment, then a filler batch in the next one, so that the batches are sealed. */
+export function appendSealed(t: TestLog, ...batches: Uint8Array[]): void {
+  t.clock.advance(10);
+  t.log.rollActive();
+  for (const b of batches) t.log.append(b, { leaderEpoch: 0 });
+  t.clock.advance(10);
+  t.log.rollActive();
+  t.log.append(keyedBatch([{ k: "filler", v: "f" }]), { leaderEpoch: 0 });
+  t.log.highWatermark = t.log.logEndOffset;
+}
 
 /** One record to put in a batch: key and value as text (null for null). */
 export interface KV {

@@ -27,13 +27,15 @@ async function setup(fields: Partial<LogConfig>, cleaner: LogManagerOptions["cle
   return { dir: root.dir, clock, logger, deps, config, opts, mgr, log, cleanup: () => root.cleanup() };
 }
 
-/** Appends `segments` segments of `batches` updates to keys a..e (rolled by segment.ms) and one more to seal them. */
+/** Appends `segments` segments of `batches` updates to keys a..e (each rolled, 10 ms apart) and one more to seal them. */
 function fill(log: PartitionLog, clock: ManualClock, segments: number, batches = 5, tag = "v"): void {
   for (let s = 0; s < segments; s++) {
     clock.advance(10);
+    log.rollActive();
     for (let i = 0; i < batches; i++) log.append(keyedBatch(["a", "b", "c", "d", "e"].map((k) => ({ k, v: `${k}-${tag}-${s}-${i}-${"p".repeat(100)}` }))), { leaderEpoch: 0 });
   }
   clock.advance(10);
+  log.rollActive();
   log.append(keyedBatch([{ k: "tail", v: tag }]), { leaderEpoch: 0 });
   log.highWatermark = log.logEndOffset;
 }
@@ -166,6 +168,20 @@ test("logs without cleanup.policy=compact are never compacted", async () => {
     const size = s.log.size;
     await runUntil(s.clock, () => false, 3);
     assert.equal(s.log.size, size);
+    assert.equal(await s.mgr.cleaner!.cleanOnce(), null);
+  } finally {
+    await s.mgr.close();
+    s.cleanup();
+  }
+});
+
+test("a log whose dirty ratio equals min.cleanable.dirty.ratio is not due: Kafka's cleaner takes only logs above it", async () => {
+  const s = await setup({ minCleanableDirtyRatio: 1 });
+  try {
+    fill(s.log, s.clock, 3);
+    assert.equal(s.log.cleanableSection(s.clock.nowMs())!.dirtyRatio, 1, "never cleaned: all of it dirty");
+    // LogCleanerManager.grabFilthiestCompactedLog: cleanableRatio > minCleanableRatio (or max.compaction.lag.ms passed)
+    assert.equal(s.mgr.cleaner!.chooseLog(s.clock.nowMs()), null);
     assert.equal(await s.mgr.cleaner!.cleanOnce(), null);
   } finally {
     await s.mgr.close();

@@ -28,13 +28,15 @@ async function setup(backoffMs: number) {
   return { clock, logger, mgr, log, cleanup: () => root.cleanup() };
 }
 
-/** Eight sealed segments of updates to five keys (rolled by segment.ms), plus an active one. */
+/** Eight sealed segments of updates to five keys (each rolled, 10 ms apart), plus an active one. */
 function fill(log: PartitionLog, clock: ManualClock): void {
   for (let s = 0; s < 8; s++) {
     clock.advance(10);
+    log.rollActive();
     for (let i = 0; i < 5; i++) log.append(keyedBatch(["a", "b", "c", "d", "e"].map((k) => ({ k, v: `${k}-${s}-${i}-${"p".repeat(100)}` }))), { leaderEpoch: 0 });
   }
   clock.advance(10);
+  log.rollActive();
   log.append(keyedBatch([{ k: "tail", v: "t" }]), { leaderEpoch: 0 });
   log.highWatermark = log.logEndOffset;
 }

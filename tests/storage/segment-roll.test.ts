@@ -64,3 +64,36 @@ test("an idle empty active segment does not roll on its first append", async () 
     await t.cleanup();
   }
 });
+
+test("segment.ms counts in record time, as Kafka's LogSegment.timeWaitedForRoll: records stamped apart roll at once, records stamped together never", async () => {
+  const t = await openTestLog({ segmentMs: 60_000 });
+  try {
+    const T = 1_700_000_000_000;
+    t.log.append(makeRecordsBatch(1, T), { leaderEpoch: 0 });
+    t.log.append(makeRecordsBatch(1, T + 60_000), { leaderEpoch: 0 });
+    assert.equal(t.log.segmentCount, 1, "exactly segment.ms apart: no roll");
+    t.log.append(makeRecordsBatch(1, T + 60_001), { leaderEpoch: 0 });
+    assert.deepEqual(t.log.segmentBaseOffsets(), [0n, 2n], "more than segment.ms after the segment's first append's timestamp, at the same clock time");
+    t.clock.advance(10 * 60_000);
+    t.log.append(makeRecordsBatch(1, T + 60_002), { leaderEpoch: 0 });
+    assert.equal(t.log.segmentCount, 2, "ten segment.ms later by the clock, but stamped 1 ms after the segment's first");
+    t.log.append(makeRecordsBatch(1, T - 86_400_000), { leaderEpoch: 0 });
+    assert.equal(t.log.segmentCount, 2, "a record stamped earlier never rolls");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test("a compacted topic's segments roll by max.compaction.lag.ms when it is below segment.ms (Kafka's LogConfig.maxSegmentMs)", async () => {
+  const T = 1_700_000_000_000;
+  for (const [policy, rolls] of [[["compact"], true], [["compact", "delete"], true], [["delete"], false]] as const) {
+    const t = await openTestLog({ cleanupPolicy: [...policy], maxCompactionLagMs: 1000 });
+    try {
+      t.log.append(makeRecordsBatch(1, T), { leaderEpoch: 0 });
+      t.log.append(makeRecordsBatch(1, T + 1001), { leaderEpoch: 0 });
+      assert.equal(t.log.segmentCount, rolls ? 2 : 1, `cleanup.policy ${policy.join(",")}`);
+    } finally {
+      await t.cleanup();
+    }
+  }
+});
