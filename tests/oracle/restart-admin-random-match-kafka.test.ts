@@ -180,8 +180,9 @@ class SideRun {
   }
 
   /**
-   * Polls (bounded) until every partition of the run's topics answers ListOffsets, the group coordinator has loaded,
-   * and the last settle marker shows (the metadata image has caught up); then notes the topics' ids.
+   * Polls (bounded) until every partition of the run's topics answers ListOffsets, the group coordinators have loaded
+   * (the run's group, and every offsets partition for ListGroups), and the last settle marker shows (the metadata
+   * image has caught up); then notes the topics' ids.
    */
   async serving(): Promise<void> {
     for (let i = 0; ; i++) {
@@ -190,7 +191,9 @@ class SideRun {
       const ok = lo.topics.every((t: any) => t.partitions.every((p: any) => p.errorCode === 0)) && f.coordinators[0].errorCode === 0;
       if (ok) {
         const d = await this.c.request(69, this.V(69), { groupIds: [this.group], includeAuthorizedOperations: false });
-        if (!LOADING.includes(d.groups[0].errorCode) && (await this.marker()) === this.markers) break;
+        // ListGroups answers COORDINATOR_LOAD_IN_PROGRESS while any offsets partition still loads (Kafka)
+        const lg = await this.c.request(16, this.V(16), { statesFilter: [], typesFilter: [] });
+        if (!LOADING.includes(d.groups[0].errorCode) && !LOADING.includes(lg.errorCode) && (await this.marker()) === this.markers) break;
       }
       if (i === 600) throw new Error(`${this.node.name}: not serving the run's topics, group coordinator and metadata after 30 s`);
       await pause(50);
@@ -345,8 +348,11 @@ class SideRun {
         break;
       }
       case "brokerConfig": {
+        // AlterConfigs replaces the resource's whole set: on the cluster default it keeps min.insync.replicas=1, which
+        // Kafka refuses to remove (INTENTIONAL_DIFFERENCES, RandomRestarts2)
+        const kept = op.broker === "" ? [{ name: "min.insync.replicas", value: "1" }] : [];
         const r = op.legacy
-          ? await this.c.request(33, this.V(33), { resources: [{ resourceType: 4, resourceName: op.broker, configs: op.value === null ? [] : [{ name: op.key, value: op.value }] }], validateOnly: false })
+          ? await this.c.request(33, this.V(33), { resources: [{ resourceType: 4, resourceName: op.broker, configs: [...kept, ...(op.value === null ? [] : [{ name: op.key, value: op.value }])] }], validateOnly: false })
           : await this.c.request(44, this.V(44), { resources: [{ resourceType: 4, resourceName: op.broker, configs: [{ name: op.key, configOperation: op.value === null ? 1 : 0, value: op.value }] }], validateOnly: false });
         this.out.push({ op, r: r.responses });
         break;
