@@ -4,8 +4,10 @@
  * KIP-848 consumer group heartbeats (three members, member 2 static: joins, acknowledgements, subscription changes,
  * stale epochs, leaves, OffsetCommit with member epochs), SCRAM credential changes (AlterUserScramCredentials),
  * client quota changes (AlterClientQuotas), dynamic broker configs (IncrementalAlterConfigs or AlterConfigs on the
- * cluster default "" and on broker 1) and topic configs set and deleted back to their defaults, with restarts among
- * them. The same sequence runs on Apache Kafka 4.4 and on Runnel (a node process, sharded under RUNNEL_TEST_SHARDS=2).
+ * cluster default "" and on broker 1), topic and group configs set and deleted back to their defaults, ACLs created and
+ * deleted (CreateAcls, DeleteAcls), with restarts among them. The same sequence runs on Apache Kafka 4.4 and on Runnel
+ * (a node process, sharded under RUNNEL_TEST_SHARDS=2), both behind SASL PLAIN with the StandardAuthorizer (as
+ * acls-random-match-kafka starts them; the test's connections log in as the super user admin).
  * A restart stops both brokers and starts them again on their data: SIGTERM on both, or SIGKILL on Runnel (Kafka still
  * stopped cleanly: everything Runnel acknowledged must survive a process kill, since the page cache does).
  *
@@ -13,19 +15,21 @@
  * field by field (differential.ts's normalisation, INTENTIONAL_DIFFERENCES under "RandomRestarts2"):
  * ConsumerGroupDescribe, ListGroups, OffsetFetch (with no member, and with each member's id and epoch), a heartbeat of
  * each member with the epoch and partitions it had before the restart, DescribeUserScramCredentials,
- * DescribeClientQuotas, DescribeConfigs of both broker resources and of the topics (with synonyms: the chain of
- * topic, per-broker, cluster default and static values).
+ * DescribeClientQuotas, DescribeConfigs of both broker resources, the topics and the group (with synonyms: the chain of
+ * topic, per-broker, cluster default and static values), DescribeAcls, and what the ACLs let user alice see (Metadata
+ * of the run's topics with their authorized operations).
  *
  * Assignments are deterministic by construction: each member subscribes only to topics of its own (two per member;
  * "missing" names a topic that does not exist), so the uniform assignor has one answer and members' partitions, epochs
  * and reconciliation states are compared exactly (topic ids as names). Kafka applies admin changes through its
  * controller and serves them from its metadata image a moment later: after each admin op (and after a restart) both
- * sides set a marker quota and poll (bounded) until DescribeClientQuotas shows it; the marker is left out of what is
- * compared. Group and coordinator timing: session and rebalance timeouts are 5 minutes, so nothing expires in a run.
+ * sides set a marker quota and poll (bounded) until DescribeClientQuotas shows it (and after an ACL change until
+ * DescribeAcls lists what the answers say); the marker is left out of what is compared. Session and rebalance
+ * timeouts are 5 minutes, so nothing expires in a run.
  *
- * Knobs: RESTART2_ORACLE_RUNS (1), RESTART2_ORACLE_RESTARTS (2), RESTART2_ORACLE_OPS (longest phase, 14);
- * RESTART2_ORACLE_SEED / RESTART2_ORACLE_PATH / RESTART2_ORACLE_CASE replay one; RESTART2_ORACLE_DUMP=prefix writes both
- * sides' normalised answers to prefix-kafka.json and prefix-runnel.json. Shrinking is off (each step would
+ * Knobs: RESTART2_ORACLE_RUNS (1), RESTART2_ORACLE_RESTARTS (2), RESTART2_ORACLE_OPS (longest phase, 20);
+ * RESTART2_ORACLE_SEED / RESTART2_ORACLE_PATH / RESTART2_ORACLE_CASE replay one; RESTART2_ORACLE_DUMP=prefix writes
+ * both sides' normalised answers to prefix-kafka.json and prefix-runnel.json. Shrinking is off (each step would
  * restart both brokers again): a failure prints the whole case.
  */
 import * as fs from "node:fs";
@@ -39,7 +43,7 @@ const RUNS = Number(process.env.RESTART2_ORACLE_RUNS ?? 1);
 /** Restarts in a run: two by default, so a run restarts on state a restart already reloaded once. */
 const RESTARTS = Number(process.env.RESTART2_ORACLE_RESTARTS ?? 2);
 /** Longest operation sequence of a run between two restarts. */
-const MAX_OPS = Number(process.env.RESTART2_ORACLE_OPS ?? 14);
+const MAX_OPS = Number(process.env.RESTART2_ORACLE_OPS ?? 20);
 const MEMBERS = 3;
 const STATIC_MEMBER = 2;
 /** Session and rebalance timeouts: nothing expires during a run. */
@@ -74,6 +78,11 @@ const TOPIC_CONFIGS: [string, string[]][] = [
   ["retention.ms", ["-1", "3600000"]],
   ["message.timestamp.type", ["CreateTime"]],
 ];
+/** Group configs altered on the run's group (none with a timing effect: the session timeout stays the broker's). */
+const GROUP_CONFIGS: [string, string[]][] = [
+  ["consumer.heartbeat.interval.ms", ["6000", "15000"]],
+  ["share.delivery.count.limit", ["3"]],
+];
 /** Quota entities (null: the default entity of that type). */
 const QUOTA_ENTITIES: { entityType: string; entityName: string | null }[][] = [
   [{ entityType: "user", entityName: "alice" }],
@@ -82,6 +91,18 @@ const QUOTA_ENTITIES: { entityType: string; entityName: string | null }[][] = [
   [{ entityType: "user", entityName: "alice" }, { entityType: "client-id", entityName: "app" }],
 ];
 const QUOTA_KEYS = ["producer_byte_rate", "consumer_byte_rate", "request_percentage"];
+/** ACL codes (Kafka's): resource types, pattern types, operations, permissions. */
+const ACL = { ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, LITERAL: 3, PREFIXED: 4, READ: 3, DESCRIBE: 8, DENY: 2, ALLOW: 3 } as const;
+/** ACL bindings an op creates or deletes, for run `run` (alice's rights on the run's topics, group and the cluster). */
+const aclBindings = (run: number) => [
+  { resourceType: ACL.TOPIC, resourceName: `rt-${run}-m0x`, resourcePatternType: ACL.LITERAL, principal: "User:alice", host: "*", operation: ACL.READ, permissionType: ACL.ALLOW },
+  { resourceType: ACL.TOPIC, resourceName: `rt-${run}-m1`, resourcePatternType: ACL.PREFIXED, principal: "User:alice", host: "*", operation: ACL.DESCRIBE, permissionType: ACL.ALLOW },
+  { resourceType: ACL.TOPIC, resourceName: `rt-${run}-m0x`, resourcePatternType: ACL.LITERAL, principal: "User:alice", host: "*", operation: ACL.DESCRIBE, permissionType: ACL.DENY },
+  { resourceType: ACL.GROUP, resourceName: `rt-${run}-g`, resourcePatternType: ACL.LITERAL, principal: "User:alice", host: "*", operation: ACL.READ, permissionType: ACL.ALLOW },
+  { resourceType: ACL.CLUSTER, resourceName: "kafka-cluster", resourcePatternType: ACL.LITERAL, principal: "User:alice", host: "*", operation: ACL.DESCRIBE, permissionType: ACL.ALLOW },
+];
+/** A DescribeAcls filter matching every ACL. */
+const ALL_ACLS = { resourceTypeFilter: ACL.ANY, resourceNameFilter: null, patternTypeFilter: ACL.ANY, principalFilter: null, hostFilter: null, operation: ACL.ANY, permissionType: ACL.ANY };
 /** The entity of the settle marker (a client id no generated op names). */
 const MARKER = [{ entityType: "client-id", entityName: "restart2-settle-marker" }];
 
@@ -94,7 +115,9 @@ type Op =
   | { k: "scram"; user: string; mechanism: number; iterations: number | null }
   | { k: "quota"; entity: number; key: string; value: number | null }
   | { k: "brokerConfig"; broker: "" | "1"; key: string; value: string | null; legacy: boolean }
-  | { k: "topicConfig"; m: number; key: string; value: string | null };
+  | { k: "topicConfig"; m: number; key: string; value: string | null }
+  | { k: "acl"; binding: number; create: boolean }
+  | { k: "groupConfig"; key: string; value: string | null };
 
 const M = fc.nat(MEMBERS - 1);
 const SUB = fc.nat(SUBSCRIPTIONS.length - 1);
@@ -118,15 +141,20 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       .map(([broker, kv, legacy]) => ({ k: "brokerConfig" as const, broker, ...kv, legacy })),
   },
   { weight: 2, arbitrary: fc.tuple(fc.nat(1), keyValue(TOPIC_CONFIGS)).map(([m, kv]) => ({ k: "topicConfig" as const, m, ...kv })) },
+  { weight: 1, arbitrary: keyValue(GROUP_CONFIGS).map((kv) => ({ k: "groupConfig" as const, ...kv })) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant("acl" as const), binding: fc.nat(aclBindings(0).length - 1), create: fc.oneof({ weight: 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
 );
 /** A run: ops, then RESTARTS times a restart (SIGTERM, or SIGKILL on Runnel) and more ops. */
 const caseArb = fc.record({
-  phases: fc.array(fc.array(opArb, { minLength: 3, maxLength: MAX_OPS }), { minLength: RESTARTS + 1, maxLength: RESTARTS + 1 }),
+  phases: fc.array(fc.array(opArb, { minLength: 5, maxLength: MAX_OPS }), { minLength: RESTARTS + 1, maxLength: RESTARTS + 1 }),
   kills: fc.array(fc.boolean(), { minLength: RESTARTS, maxLength: RESTARTS }),
 });
 type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
+/** An ACL as one comparable string. */
+const aclText = (a: { resourceType: number; resourcePatternType: number; resourceName: string; principal: string; host: string; operation: number; permissionType: number }) =>
+  `${a.resourceType}:${a.resourcePatternType}:${a.resourceName}|${a.principal}|${a.host}|${a.operation}|${a.permissionType}`;
 /** One member as a side sees it (as the consumer-groups random test models it). */
 interface SimMember {
   id: string;
@@ -147,6 +175,8 @@ class SideRun {
   private readonly topicNames = new Map<string, string>();
   /** Settle markers this side set (the marker's value is the count). */
   private markers = 0;
+  /** The ACL bindings (by index) this side's answers say it holds. */
+  private readonly aclsHeld = new Set<number>();
 
   constructor(readonly node: RestartableNode, readonly run: number, readonly V: Versions) {
     this.members = Array.from({ length: MEMBERS }, (_, i) => ({ id: `${this.group}-member-${i}`, epoch: 0, sub: [], owned: [], inGroup: false }));
@@ -165,7 +195,7 @@ class SideRun {
 
   async connect(): Promise<void> {
     this.c?.close();
-    this.c = await RawClient.connect(this.node.port);
+    this.c = await this.node.connect();
     this.c.lenient = true;
     this.c.timeoutMs = 30_000;
   }
@@ -200,6 +230,13 @@ class SideRun {
     }
     const md = await this.c.request(3, this.V(3, 12), { topics: this.topics.map((t) => ({ name: t.name, topicId: new Uint8Array(16) })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     for (const t of md.topics) this.topicNames.set(Buffer.from(t.topicId).toString("hex"), t.name);
+  }
+
+  /** Every ACL this side holds, as sorted strings. */
+  async acls(): Promise<string[]> {
+    const r = await this.c.request(29, this.V(29), ALL_ACLS);
+    if (r.errorCode !== 0) throw new Error(`${this.node.name}: DescribeAcls failed: ${r.errorCode}`);
+    return r.resources.flatMap((res: any) => res.acls.map((a: any) => aclText({ ...a, resourceType: res.resourceType, resourcePatternType: res.patternType, resourceName: res.resourceName }))).sort();
   }
 
   /** The settle marker's value this side's DescribeClientQuotas shows (0: none). */
@@ -280,11 +317,21 @@ class SideRun {
         { resourceType: 4, resourceName: "", configurationKeys: null },
         { resourceType: 4, resourceName: "1", configurationKeys: BROKER_CONFIGS.map(([k]) => k) },
         ...[0, 1].map((m) => ({ resourceType: 2, resourceName: this.topic(m, "x"), configurationKeys: TOPIC_CONFIGS.map(([k]) => k) })),
+        { resourceType: 32, resourceName: this.group, configurationKeys: GROUP_CONFIGS.map(([k]) => k) },
       ],
       includeSynonyms: true,
       includeDocumentation: false,
     });
     s.describeConfigs = dc.results.map((r: any) => ({ ...r, resourceName: r.resourceName.replace(`rt-${this.run}-`, "") }));
+    s.acls = await this.acls();
+    // what the ACLs let alice see: Metadata of the run's x topics (listed or refused) and the cluster's operations
+    const alice = await this.node.connect("alice");
+    try {
+      const md = await alice.request(3, this.V(3, 12), { topics: Array.from({ length: MEMBERS }, (_, m) => ({ name: this.topic(m, "x"), topicId: new Uint8Array(16) })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: true });
+      s.aliceMetadata = md.topics.map((t: any) => ({ name: t.name, errorCode: t.errorCode, topicAuthorizedOperations: t.topicAuthorizedOperations }));
+    } finally {
+      alice.close();
+    }
     this.out.push({ snapshot: s });
     if (!beats) return;
     const answers: unknown[] = [];
@@ -297,6 +344,8 @@ class SideRun {
 
   async op(op: Op): Promise<void> {
     const ms = this.members;
+    // a member outside the group joins instead (the consumer-groups random test covers heartbeats of non-members)
+    if ((op.k === "beat" || op.k === "subscribe") && !ms[op.m].inGroup) op = { k: "join", m: op.m, sub: op.k === "subscribe" ? op.sub : 0 };
     switch (op.k) {
       case "join": {
         const s = ms[op.m];
@@ -323,7 +372,8 @@ class SideRun {
         return;
       }
       case "commit": {
-        const s = ms[op.m];
+        // by a member in the group where there is one (from op.m on), so that commits with member epochs succeed
+        const s = ms.map((_, i) => ms[(op.m + i) % MEMBERS]).find((x) => x.inGroup && x.epoch > 0) ?? ms[op.m];
         const r = await this.c.request(8, this.V(8, 9), {
           groupId: this.group,
           generationIdOrMemberEpoch: op.how === "simple" ? -1 : op.how === "stale" ? s.epoch - 1 : s.epoch,
@@ -357,6 +407,29 @@ class SideRun {
         this.out.push({ op, r: r.responses });
         break;
       }
+      case "acl": {
+        const b = aclBindings(this.run)[op.binding];
+        const r = op.create
+          ? (await this.c.request(30, this.V(30), { creations: [b] })).results
+          : (await this.c.request(31, this.V(31), { filters: [{ resourceTypeFilter: b.resourceType, resourceNameFilter: b.resourceName, patternTypeFilter: b.resourcePatternType, principalFilter: b.principal, hostFilter: b.host, operation: b.operation, permissionType: b.permissionType }] })).filterResults;
+        this.out.push({ op, r });
+        if (r[0].errorCode === 0) {
+          if (op.create) this.aclsHeld.add(op.binding);
+          else this.aclsHeld.delete(op.binding);
+        }
+        // Kafka's authorizer follows its metadata image: poll (bounded) until DescribeAcls lists what the answers say
+        const want = JSON.stringify([...this.aclsHeld].map((i) => aclText(aclBindings(this.run)[i])).sort());
+        for (let i = 0; JSON.stringify(await this.acls()) !== want; i++) {
+          if (i === 250) throw new Error(`${this.node.name}: DescribeAcls did not show ${want} in 5 s`);
+          await pause(20);
+        }
+        break;
+      }
+      case "groupConfig": {
+        const r = await this.c.request(44, this.V(44), { resources: [{ resourceType: 32, resourceName: this.group, configs: [{ name: op.key, configOperation: op.value === null ? 1 : 0, value: op.value }] }], validateOnly: false });
+        this.out.push({ op, r: r.responses.map((x: any) => ({ ...x, resourceName: undefined })) });
+        break;
+      }
       case "topicConfig": {
         const r = await this.c.request(44, this.V(44), { resources: [{ resourceType: 2, resourceName: this.topic(op.m, "x"), configs: [{ name: op.key, configOperation: op.value === null ? 1 : 0, value: op.value }] }], validateOnly: false });
         this.out.push({ op, r: r.responses.map((x: any) => ({ ...x, resourceName: undefined })) });
@@ -367,7 +440,7 @@ class SideRun {
     await this.settle();
   }
 
-  /** Removes the credentials and quotas the run made (they are not per run), so the next run starts from none. */
+  /** Removes the credentials, quotas and ACLs the run made (not all per run), so the next run starts from none. */
   async cleanUp(): Promise<void> {
     const q = await this.c.request(48, this.V(48), { components: [], strict: false });
     if (q.entries.length > 0) await this.c.request(49, this.V(49), { entries: q.entries.map((e: any) => ({ entity: e.entity, ops: e.values.map((x: any) => ({ key: x.key, value: 0, remove: true })) })), validateOnly: false });
@@ -377,14 +450,16 @@ class SideRun {
       const deletions = users.filter((u: any) => u.credentialInfos.length > 0).map((u: any) => ({ name: u.user, mechanism: u.credentialInfos[0].mechanism }));
       if (deletions.length > 0) await this.c.request(51, 0, { deletions, upsertions: [] });
     }
+    await this.c.request(31, this.V(31), { filters: [ALL_ACLS] });
+    this.aclsHeld.clear();
     for (const broker of ["", "1"]) {
       const keys = BROKER_CONFIGS.map(([k]) => k);
       await this.c.request(44, this.V(44), { resources: [{ resourceType: 4, resourceName: broker, configs: keys.map((name) => ({ name, configOperation: 1, value: null })) }], validateOnly: false });
     }
     for (let i = 0; ; i++) {
-      const left = (await this.c.request(48, this.V(48), { components: [], strict: false })).entries.length + (await this.c.request(50, 0, { users: null })).results.length;
+      const left = (await this.c.request(48, this.V(48), { components: [], strict: false })).entries.length + (await this.c.request(50, 0, { users: null })).results.length + (await this.acls()).length;
       if (left === 0) return;
-      if (i === 250) throw new Error(`${this.node.name}: quotas or credentials left after the clean-up`);
+      if (i === 250) throw new Error(`${this.node.name}: quotas, credentials or ACLs left after the clean-up`);
       await pause(20);
     }
   }
@@ -425,4 +500,4 @@ restartSuite("groups, credentials, quotas and configs across broker restarts: ra
     // RESTART2_ORACLE_SEED and RESTART2_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
     { numRuns: one ? 1 : RUNS, seed: process.env.RESTART2_ORACLE_SEED ? Number(process.env.RESTART2_ORACLE_SEED) : undefined, path: process.env.RESTART2_ORACLE_PATH, verbose: 1, endOnFailure: true },
   );
-});
+}, { sasl: true });

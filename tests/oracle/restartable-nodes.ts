@@ -24,20 +24,57 @@ export interface RestartableNode {
   restart(kill: boolean): Promise<void>;
   /** Stops the broker and removes its data. */
   stop(): Promise<void>;
+  /** A connection to it, logged in as `user` (password `<user>-pw`) when it listens with SASL; "admin" is a super user. */
+  connect(user?: string): Promise<RawClient>;
+}
+
+/** PLAIN users of a SASL pair: admin (a super user) and alice, each with the password `<user>-pw`. */
+const JAAS = 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_alice="alice-pw";';
+/** Settings of a SASL pair on both brokers: one SASL_PLAINTEXT listener with PLAIN, StandardAuthorizer, admin a super user. */
+const SASL_SETTINGS: Record<string, string> = {
+  "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+  "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+  "listener.name.sasl_plaintext.plain.sasl.jaas.config": JAAS,
+};
+
+/** How the pair listens: `sasl` puts both behind SASL PLAIN and the StandardAuthorizer (for ACLs). */
+export interface NodeOptions {
+  sasl?: boolean;
+}
+
+/** Opens a connection to `port`, logged in with SASL PLAIN as `user` when `sasl`. */
+async function open(port: number, sasl: boolean, user: string): Promise<RawClient> {
+  return sasl ? loginPlain(port, user) : RawClient.connect(port);
+}
+
+/** A connection to `port` logged in with SASL PLAIN as `user` (password `<user>-pw`). */
+export async function loginPlain(port: number, user: string): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  const hs = await c.request(17, 1, { mechanism: "PLAIN" });
+  const auth = await c.request(36, 2, { authBytes: Buffer.from(`\0${user}\0${user}-pw`) });
+  if (hs.errorCode !== 0 || auth.errorCode !== 0) {
+    c.close();
+    throw new Error(`login of ${user} on ${port} failed: ${hs.errorCode}/${auth.errorCode}`);
+  }
+  return c;
 }
 
 /** Starts Kafka with `settings` (node id 1), restartable on its directory and ports. */
-export async function kafkaNode(settings: Record<string, string>): Promise<RestartableNode> {
-  let k: KafkaBroker = await startKafka({ overrides: settings });
+export async function kafkaNode(settings: Record<string, string>, opts: NodeOptions = {}): Promise<RestartableNode> {
+  const sasl = opts.sasl === true;
+  // the PLAINTEXT listener (readiness check, broker to controller) authenticates as User:ANONYMOUS
+  const overrides = sasl ? { ...settings, ...SASL_SETTINGS, "super.users": "User:admin;User:ANONYMOUS" } : settings;
+  let k: KafkaBroker = await startKafka({ overrides, saslPlaintext: sasl });
   const node: RestartableNode = {
     name: "kafka",
-    port: k.port,
+    port: sasl ? k.saslPort : k.port,
     async restart() {
       await k.stop({ keepDir: true });
-      k = await startKafka({ overrides: settings, dir: k.dir, ports: { port: k.port, controllerPort: k.controllerPort } });
-      node.port = k.port;
+      k = await startKafka({ overrides, saslPlaintext: sasl, dir: k.dir, ports: { port: k.port, controllerPort: k.controllerPort } });
+      node.port = sasl ? k.saslPort : k.port;
     },
     stop: () => k.stop(),
+    connect: (user = "admin") => open(node.port, sasl, user),
   };
   return node;
 }
@@ -46,11 +83,13 @@ export async function kafkaNode(settings: Record<string, string>): Promise<Resta
  * Starts Runnel with `settings` (node id 1, 4 offsets partitions) on a fresh data directory, and sets the cluster
  * default min.insync.replicas=1 as Kafka's storage formatter does (differential.ts does the same).
  */
-export async function runnelNode(settings: Record<string, string>): Promise<RestartableNode> {
+export async function runnelNode(settings: Record<string, string>, opts: NodeOptions = {}): Promise<RestartableNode> {
+  const sasl = opts.sasl === true;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-restart-oracle-"));
-  const args = ["--port", "0", "--data-dir", dir, ...Object.entries({ ...settings, "node.id": "1", "offsets.topic.num.partitions": "4" }).flatMap(([k, v]) => ["-o", `${k}=${v}`])];
+  const all = { ...settings, "node.id": "1", "offsets.topic.num.partitions": "4", ...(sasl ? { ...SASL_SETTINGS, listeners: "SASL_PLAINTEXT://127.0.0.1:0", "super.users": "User:admin" } : {}) };
+  const args = [...(sasl ? [] : ["--port", "0"]), "--data-dir", dir, ...Object.entries(all).flatMap(([k, v]) => ["-o", `${k}=${v}`])];
   let b: BrokerProcess = await startBrokerProcess("bun", args, RUNNEL_START_MS);
-  const c = await RawClient.connect(b.port);
+  const c = await open(b.port, sasl, "admin");
   try {
     const r = await c.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "min.insync.replicas", configOperation: 0, value: "1" }] }], validateOnly: false });
     if (r.responses[0].errorCode !== 0) throw new Error(`Runnel refused the cluster default min.insync.replicas: ${r.responses[0].errorCode}`);
@@ -70,6 +109,7 @@ export async function runnelNode(settings: Record<string, string>): Promise<Rest
       await b.stop("SIGTERM");
       fs.rmSync(dir, { recursive: true, force: true });
     },
+    connect: (user = "admin") => open(node.port, sasl, user),
   };
   return node;
 }
@@ -85,10 +125,10 @@ export interface RestartPair {
 }
 
 /**
- * Declares a restart comparison's one test: Kafka and Runnel with `settings` started for it (stopped after the
- * file), skipped with the reason where Kafka cannot run. `body` gets both brokers.
+ * Declares a restart comparison's one test: Kafka and Runnel with `settings` (and `opts`) started for it (stopped
+ * after the file), skipped with the reason where Kafka cannot run. `body` gets both brokers.
  */
-export function restartSuite(title: string, settings: Record<string, string>, body: (pair: RestartPair) => Promise<void>): void {
+export function restartSuite(title: string, settings: Record<string, string>, body: (pair: RestartPair) => Promise<void>, opts: NodeOptions = {}): void {
   const why = kafkaUnavailable();
   if (why) {
     test(`${title} (SKIPPED: ${why})`, { skip: why }, () => {});
@@ -99,7 +139,7 @@ export function restartSuite(title: string, settings: Record<string, string>, bo
     if (nodes) await Promise.all((await nodes).map((n) => n.stop()));
   });
   test(title, { timeout: 900_000 }, async () => {
-    const [kafka, runnel] = await (nodes ??= Promise.all([kafkaNode(settings), runnelNode(settings)]));
+    const [kafka, runnel] = await (nodes ??= Promise.all([kafkaNode(settings, opts), runnelNode(settings, opts)]));
     const [kv, rv] = await Promise.all([versionTable(kafka.port), versionTable(runnel.port)]);
     await body({ kafka, runnel, V: (apiKey, cap = Infinity) => Math.min(kv.get(apiKey)![1], rv.get(apiKey)![1], cap) });
   });
