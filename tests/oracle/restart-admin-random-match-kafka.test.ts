@@ -25,11 +25,12 @@
  * controller and serves them from its metadata image a moment later: after each admin op (and after a restart) both
  * sides set a marker quota and poll (bounded) until DescribeClientQuotas shows it (and after an ACL change until
  * DescribeAcls lists what the answers say); the marker is left out of what is compared. Session and rebalance
- * timeouts are 5 minutes, so nothing expires in a run.
+ * timeouts are 5 minutes, so nothing expires in a run. SCRAM answers are compared up to the first restart that follows
+ * a credential deletion: Kafka 4.4 may lose credentials there (INTENTIONAL_DIFFERENCES, RandomRestarts2).
  *
  * Knobs: RESTART2_ORACLE_RUNS (1), RESTART2_ORACLE_RESTARTS (2), RESTART2_ORACLE_OPS (longest phase, 20);
  * RESTART2_ORACLE_SEED / RESTART2_ORACLE_PATH / RESTART2_ORACLE_CASE replay one; RESTART2_ORACLE_DUMP=prefix writes
- * both sides' normalised answers to prefix-kafka.json and prefix-runnel.json. Shrinking is off (each step would
+ * both sides' normalised answers to prefix-RUN-kafka.json and prefix-RUN-runnel.json. Shrinking is off (each step would
  * restart both brokers again): a failure prints the whole case.
  */
 import * as fs from "node:fs";
@@ -91,6 +92,15 @@ const QUOTA_ENTITIES: { entityType: string; entityName: string | null }[][] = [
   [{ entityType: "user", entityName: "alice" }, { entityType: "client-id", entityName: "app" }],
 ];
 const QUOTA_KEYS = ["producer_byte_rate", "consumer_byte_rate", "request_percentage"];
+/**
+ * SCRAM comparison state of the test (both brokers get the same ops): Kafka 4.4 may lose credentials at a restart
+ * that follows a credential deletion (INTENTIONAL_DIFFERENCES, RandomRestarts2), so from such a restart on SCRAM
+ * answers are not compared for the rest of the test (credentials are per run and never removed by the clean-up, so a
+ * run deletes only what its own ops delete).
+ */
+const scramState = { deletedSinceRestart: false, unreliable: false };
+/** Why SCRAM answers are not compared after a restart that followed a deletion. */
+const SCRAM_NOT_COMPARED = "not compared: a restart followed a credential deletion (Kafka 4.4 may lose credentials then)";
 /** ACL codes (Kafka's): resource types, pattern types, operations, permissions. */
 const ACL = { ANY: 1, TOPIC: 2, GROUP: 3, CLUSTER: 4, LITERAL: 3, PREFIXED: 4, READ: 3, DESCRIBE: 8, DENY: 2, ALLOW: 3 } as const;
 /** ACL bindings an op creates or deletes, for run `run` (alice's rights on the run's topics, group and the cluster). */
@@ -103,7 +113,7 @@ const aclBindings = (run: number) => [
 ];
 /** A DescribeAcls filter matching every ACL. */
 const ALL_ACLS = { resourceTypeFilter: ACL.ANY, resourceNameFilter: null, patternTypeFilter: ACL.ANY, principalFilter: null, hostFilter: null, operation: ACL.ANY, permissionType: ACL.ANY };
-/** The entity of the settle marker (a client id no generated op names). */
+/** The entity of the settle marker (a client id no generated op names); it stays from run to run. */
 const MARKER = [{ entityType: "client-id", entityName: "restart2-settle-marker" }];
 
 type Op =
@@ -166,6 +176,9 @@ interface SimMember {
   inGroup: boolean;
 }
 
+/** Settle markers set on each broker so far (all runs). */
+const markerCounts = new Map<RestartableNode, number>();
+
 /** Everything one side answers in one run, op by op, with a snapshot after each restart and at the end. */
 class SideRun {
   readonly out: unknown[] = [];
@@ -173,8 +186,13 @@ class SideRun {
   readonly members: SimMember[];
   /** Topic names by this broker's topic ids (hex). */
   private readonly topicNames = new Map<string, string>();
-  /** Settle markers this side set (the marker's value is the count). */
-  private markers = 0;
+  /**
+   * Settle markers this broker has had (the marker's value is the count, kept across runs: a restarted Kafka replays
+   * its whole metadata log, and a value reused by an earlier run would show before this run's changes do).
+   */
+  private get markers(): number {
+    return markerCounts.get(this.node) ?? 0;
+  }
   /** The ACL bindings (by index) this side's answers say it holds. */
   private readonly aclsHeld = new Set<number>();
 
@@ -182,6 +200,10 @@ class SideRun {
     this.members = Array.from({ length: MEMBERS }, (_, i) => ({ id: `${this.group}-member-${i}`, epoch: 0, sub: [], owned: [], inGroup: false }));
   }
 
+  /** The run's SCRAM users (credentials are per run: a deletion ahead of a restart is what Kafka may lose them at). */
+  get scramUsers(): string[] {
+    return ["alice", "bob"].map((u) => `${u}-${this.run}`);
+  }
   get group(): string {
     return `rt-${this.run}-g`;
   }
@@ -247,7 +269,7 @@ class SideRun {
 
   /** Sets the next settle marker and polls (bounded) until Describe shows it, so every earlier admin change shows too. */
   async settle(): Promise<void> {
-    this.markers++;
+    markerCounts.set(this.node, this.markers + 1);
     const r = await this.c.request(49, this.V(49), { entries: [{ entity: MARKER, ops: [{ key: "controller_mutation_rate", value: this.markers, remove: false }] }], validateOnly: false });
     if (r.entries[0].errorCode !== 0) throw new Error(`${this.node.name}: the settle marker was refused: ${r.entries[0].errorCode}`);
     for (let i = 0; (await this.marker()) !== this.markers; i++) {
@@ -308,7 +330,7 @@ class SideRun {
     }
     s.offsetFetch = fetches;
     const sc = await this.c.request(50, 0, { users: null });
-    s.scram = { errorCode: sc.errorCode, results: sc.results.map((x: any) => ({ user: x.user, errorCode: x.errorCode, infos: [...x.credentialInfos].sort((a: any, b: any) => a.mechanism - b.mechanism) })).sort((a: any, b: any) => a.user.localeCompare(b.user)) };
+    s.scram = scramState.unreliable ? SCRAM_NOT_COMPARED : { errorCode: sc.errorCode, results: sc.results.filter((x: any) => this.scramUsers.includes(x.user)).map((x: any) => ({ user: x.user, errorCode: x.errorCode, infos: [...x.credentialInfos].sort((a: any, b: any) => a.mechanism - b.mechanism) })).sort((a: any, b: any) => a.user.localeCompare(b.user)) };
     const q = await this.c.request(48, this.V(48), { components: [], strict: false });
     const entity = (e: any[]) => JSON.stringify([...e].sort((a, b) => a.entityType.localeCompare(b.entityType)).map((c) => [c.entityType, c.entityName]));
     s.quotas = { errorCode: q.errorCode, entries: q.entries.filter((e: any) => entity(e.entity) !== entity(MARKER)).map((e: any) => ({ entity: entity(e.entity), values: [...e.values].sort((a: any, b: any) => a.key.localeCompare(b.key)) })).sort((a: any, b: any) => a.entity.localeCompare(b.entity)) };
@@ -386,10 +408,12 @@ class SideRun {
         return;
       }
       case "scram": {
+        const name = `${op.user}-${this.run}`;
         const r = await this.c.request(51, 0, op.iterations === null
-          ? { deletions: [{ name: op.user, mechanism: op.mechanism }], upsertions: [] }
-          : { deletions: [], upsertions: [{ name: op.user, mechanism: op.mechanism, iterations: op.iterations, salt: new Uint8Array(16).fill(op.mechanism), saltedPassword: new Uint8Array(32).fill(op.iterations % 251) }] });
-        this.out.push({ op, r: r.results });
+          ? { deletions: [{ name, mechanism: op.mechanism }], upsertions: [] }
+          : { deletions: [], upsertions: [{ name, mechanism: op.mechanism, iterations: op.iterations, salt: new Uint8Array(16).fill(op.mechanism), saltedPassword: new Uint8Array(32).fill(op.iterations % 251) }] });
+        this.out.push({ op, r: scramState.unreliable ? SCRAM_NOT_COMPARED : r.results });
+        if (op.iterations === null && r.results[0].errorCode === 0) scramState.deletedSinceRestart = true;
         break;
       }
       case "quota": {
@@ -440,16 +464,11 @@ class SideRun {
     await this.settle();
   }
 
-  /** Removes the credentials, quotas and ACLs the run made (not all per run), so the next run starts from none. */
+  /** Removes the quotas, ACLs and broker configs the run made (not per run), so the next run starts from none. */
   async cleanUp(): Promise<void> {
-    const q = await this.c.request(48, this.V(48), { components: [], strict: false });
-    if (q.entries.length > 0) await this.c.request(49, this.V(49), { entries: q.entries.map((e: any) => ({ entity: e.entity, ops: e.values.map((x: any) => ({ key: x.key, value: 0, remove: true })) })), validateOnly: false });
-    this.markers = 0;
-    for (let round = 0; round < 2; round++) {
-      const users = (await this.c.request(50, 0, { users: null })).results;
-      const deletions = users.filter((u: any) => u.credentialInfos.length > 0).map((u: any) => ({ name: u.user, mechanism: u.credentialInfos[0].mechanism }));
-      if (deletions.length > 0) await this.c.request(51, 0, { deletions, upsertions: [] });
-    }
+    const quotas = async () => (await this.c.request(48, this.V(48), { components: [], strict: false })).entries.filter((e: any) => JSON.stringify(e.entity) !== JSON.stringify(MARKER));
+    const entries = await quotas();
+    if (entries.length > 0) await this.c.request(49, this.V(49), { entries: entries.map((e: any) => ({ entity: e.entity, ops: e.values.map((x: any) => ({ key: x.key, value: 0, remove: true })) })), validateOnly: false });
     await this.c.request(31, this.V(31), { filters: [ALL_ACLS] });
     this.aclsHeld.clear();
     for (const broker of ["", "1"]) {
@@ -457,11 +476,12 @@ class SideRun {
       await this.c.request(44, this.V(44), { resources: [{ resourceType: 4, resourceName: broker, configs: keys.map((name) => ({ name, configOperation: 1, value: null })) }], validateOnly: false });
     }
     for (let i = 0; ; i++) {
-      const left = (await this.c.request(48, this.V(48), { components: [], strict: false })).entries.length + (await this.c.request(50, 0, { users: null })).results.length + (await this.acls()).length;
-      if (left === 0) return;
-      if (i === 250) throw new Error(`${this.node.name}: quotas, credentials or ACLs left after the clean-up`);
+      const left = (await quotas()).length + (await this.acls()).length;
+      if (left === 0) break;
+      if (i === 250) throw new Error(`${this.node.name}: quotas or ACLs left after the clean-up`);
       await pause(20);
     }
+    await this.settle(); // the broker configs' removal too
   }
 }
 
@@ -480,6 +500,8 @@ restartSuite("groups, credentials, quotas and configs across broker restarts: ra
           if (i > 0) {
             const kill = c.kills[i - 1];
             await Promise.all(sides.map((s) => s.snapshot(`before restart ${i}`, false)));
+            if (scramState.deletedSinceRestart) scramState.unreliable = true;
+            scramState.deletedSinceRestart = false;
             await restartBoth(pair, kill, `run ${r} restart ${i}`);
             await Promise.all(sides.map(async (s) => {
               await s.connect();
@@ -490,10 +512,11 @@ restartSuite("groups, credentials, quotas and configs across broker restarts: ra
           for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
         }
         await Promise.all(sides.map((s) => s.snapshot("end", true)));
-        if (process.env.RESTART2_ORACLE_DUMP) for (const x of sides) fs.writeFileSync(`${process.env.RESTART2_ORACLE_DUMP}-${x.node.name}.json`, JSON.stringify(normalize(x.out), null, 1));
+        if (process.env.RESTART2_ORACLE_DUMP) for (const x of sides) fs.writeFileSync(`${process.env.RESTART2_ORACLE_DUMP}-${r}-${x.node.name}.json`, JSON.stringify(normalize(x.out), null, 1));
         assertSame(`run ${r}`, restartDifferences("RandomRestarts2", sides[0].out, sides[1].out));
+        // the next run starts from none (a failed run ends the test)
+        await Promise.all(sides.map((s) => s.cleanUp()));
       } finally {
-        await Promise.all(sides.map((s) => s.cleanUp().catch(() => {})));
         for (const s of sides) s.c?.close();
       }
     }),
