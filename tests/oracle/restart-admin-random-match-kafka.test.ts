@@ -93,12 +93,12 @@ const QUOTA_ENTITIES: { entityType: string; entityName: string | null }[][] = [
 ];
 const QUOTA_KEYS = ["producer_byte_rate", "consumer_byte_rate", "request_percentage"];
 /**
- * SCRAM comparison state of the test (both brokers get the same ops): Kafka 4.4 may lose credentials at a restart
- * that follows a credential deletion (INTENTIONAL_DIFFERENCES, RandomRestarts2), so from such a restart on SCRAM
- * answers are not compared for the rest of the test (credentials are per run and never removed by the clean-up, so a
- * run deletes only what its own ops delete).
+ * SCRAM comparison state (both brokers get the same ops): Kafka 4.4 may lose credentials at a restart that follows a
+ * credential deletion (INTENTIONAL_DIFFERENCES, RandomRestarts2), so from such a restart on a run's SCRAM answers are
+ * not compared (credentials are per run and never removed by the clean-up, so a run deletes only what its own ops
+ * delete). `cutRuns` counts the runs cut so.
  */
-const scramState = { deletedSinceRestart: false, unreliable: false };
+const scramState = { deletedSinceRestart: false, unreliable: false, cutRuns: 0 };
 /** Why SCRAM answers are not compared after a restart that followed a deletion. */
 const SCRAM_NOT_COMPARED = "not compared: a restart followed a credential deletion (Kafka 4.4 may lose credentials then)";
 /** ACL codes (Kafka's): resource types, pattern types, operations, permissions. */
@@ -204,6 +204,7 @@ class SideRun {
   get scramUsers(): string[] {
     return ["alice", "bob"].map((u) => `${u}-${this.run}`);
   }
+  /** The run's consumer group. */
   get group(): string {
     return `rt-${this.run}-g`;
   }
@@ -211,10 +212,12 @@ class SideRun {
   topic(m: number, own: string): string {
     return `rt-${this.run}-m${m}${own}`;
   }
+  /** Every member's own topics (created at setup; "missing" never is). */
   get topics(): { name: string; partitions: number }[] {
     return Array.from({ length: MEMBERS }, (_, m) => Object.entries(OWN_TOPICS).map(([own, partitions]) => ({ name: this.topic(m, own), partitions }))).flat();
   }
 
+  /** (Re)connects to this side's broker as the super user. */
   async connect(): Promise<void> {
     this.c?.close();
     this.c = await this.node.connect();
@@ -222,6 +225,7 @@ class SideRun {
     this.c.timeoutMs = 30_000;
   }
 
+  /** Creates the run's topics and waits until they serve. */
   async setup(): Promise<void> {
     await this.connect();
     for (const t of this.topics) {
@@ -364,6 +368,7 @@ class SideRun {
     this.out.push({ heartbeatsWithTheirEpochs: answers });
   }
 
+  /** Sends one generated op and records the answer; an admin change is settled before the next op. */
   async op(op: Op): Promise<void> {
     const ms = this.members;
     // a member outside the group joins instead (the consumer-groups random test covers heartbeats of non-members)
@@ -494,13 +499,14 @@ restartSuite("groups, credentials, quotas and configs across broker restarts: ra
     fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
       const r = run++;
       const sides = [new SideRun(kafka, r, V), new SideRun(runnel, r, V)] as const;
+      scramState.unreliable = false;
       try {
         await Promise.all(sides.map((s) => s.setup()));
         for (const [i, phase] of c.phases.entries()) {
           if (i > 0) {
             const kill = c.kills[i - 1];
             await Promise.all(sides.map((s) => s.snapshot(`before restart ${i}`, false)));
-            if (scramState.deletedSinceRestart) scramState.unreliable = true;
+            if (scramState.deletedSinceRestart && !scramState.unreliable) (scramState.unreliable = true), scramState.cutRuns++;
             scramState.deletedSinceRestart = false;
             await restartBoth(pair, kill, `run ${r} restart ${i}`);
             await Promise.all(sides.map(async (s) => {
@@ -523,4 +529,5 @@ restartSuite("groups, credentials, quotas and configs across broker restarts: ra
     // RESTART2_ORACLE_SEED and RESTART2_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
     { numRuns: one ? 1 : RUNS, seed: process.env.RESTART2_ORACLE_SEED ? Number(process.env.RESTART2_ORACLE_SEED) : undefined, path: process.env.RESTART2_ORACLE_PATH, verbose: 1, endOnFailure: true },
   );
+  console.error(`${run} runs; SCRAM answers left out after a restart that followed a credential deletion in ${scramState.cutRuns}`);
 }, { sasl: true });
