@@ -233,6 +233,9 @@ const SHARDED_SUITES: string[] = [
   // random sequences with broker restarts (SIGTERM, or SIGKILL on Runnel) vs Kafka: the state after each restart
   // (1 run, 1 restart; the file 24-40 s with Kafka's start and restart at load 7-13, plain and 2 shards)
   "tests/oracle/restart-random-match-kafka.test.ts",
+  // part two: KIP-848 groups, SCRAM credentials, client quotas, dynamic broker and topic configs across restarts
+  // (1 run, 2 restarts; the file ~50 s with Kafka's start and two restarts at load 12)
+  "tests/oracle/restart-admin-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

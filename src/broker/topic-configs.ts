@@ -131,6 +131,17 @@ export function describeBrokerConfigs(b: Broker, name: string, keys: readonly st
     const e = entry(d.key, typeCode[d.type], d.default, d.doc);
     if (e) out.push(e);
   }
+  // The broker keys that supply topic defaults (log.cleaner.delete.retention.ms, ...) are broker configs too, with the
+  // topic key's default, as Kafka lists them.
+  for (const k of LOG_CONFIG_KEYS) {
+    const key = k.serverDefaultKey;
+    if (key === null || seen.has(key)) continue;
+    seen.add(key);
+    if (keys !== null && !keys.includes(key)) continue;
+    const type = DYNAMIC_BROKER_KEYS.get(key);
+    const e = entry(key, type ? configTypeCode(type) : CONFIG_TYPE_CODE[k.type], brokerKeyDefault(key, k.default), k.doc);
+    if (e) out.push(e);
+  }
   // Dynamic keys Runnel does not use itself are reported once set, as Kafka reports them.
   for (const key of new Set([...Object.keys(perBroker), ...Object.keys(clusterDefault)])) {
     if (seen.has(key) || (keys !== null && !keys.includes(key))) continue;

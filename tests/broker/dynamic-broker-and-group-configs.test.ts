@@ -153,3 +153,23 @@ test("dynamic log.cleaner.* broker configs reach the running cleaner: a smaller 
     await b.stop();
   }
 });
+
+test("broker keys that supply topic defaults are broker configs: listed with Kafka's defaults, and with it as a synonym once set", async () => {
+  const b = await startTestBroker({ "node.id": "1" });
+  const c = await RawClient.connect(b.port);
+  try {
+    // Kafka 4.4's defaults (found by tests/oracle/restart-admin-random-match-kafka, which compares these answers)
+    const keys = ["log.cleaner.delete.retention.ms", "log.cleaner.min.cleanable.ratio", "log.cleaner.min.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"];
+    const before = await describe(c, BROKER, "1", keys);
+    assert.deepEqual(
+      before.configs.map((e: any) => [e.name, e.value, e.configSource, e.readOnly]).sort(),
+      [["log.cleaner.delete.retention.ms", "86400000", 5, false], ["log.cleaner.max.compaction.lag.ms", "9223372036854775807", 5, false], ["log.cleaner.min.cleanable.ratio", "0.5", 5, false], ["log.cleaner.min.compaction.lag.ms", "0", 5, false]],
+    );
+    assert.equal((await alter(c, BROKER, "1", [{ name: "log.cleaner.min.cleanable.ratio", configOperation: SET, value: "0.3" }])).errorCode, 0);
+    const set = await describe(c, BROKER, "1", ["log.cleaner.min.cleanable.ratio"]);
+    assert.deepEqual(set.configs.map((e: any) => [e.value, e.configSource, e.configType, e.synonyms.map((s: any) => [s.value, s.source])]), [["0.3", 2, 6, [["0.3", 2], ["0.5", 5]]]]);
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});

@@ -22,6 +22,7 @@ import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka
 import { startAclBroker } from "../security/acl-broker.ts";
 import type { TestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
+import { loginPlain } from "./restartable-nodes.ts";
 
 /** fast-check runs. */
 const RUNS = Number(process.env.ACL_ORACLE_RUNS ?? 40);
@@ -158,15 +159,9 @@ const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /** A connection to `port` logged in with SASL PLAIN as `user` (password `<user>-pw`). */
 async function login(port: number, user: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
+  const c = await loginPlain(port, user);
   c.lenient = true;
   c.timeoutMs = 30_000;
-  const hs = await c.request(17, 1, { mechanism: "PLAIN" });
-  const auth = await c.request(36, 2, { authBytes: Buffer.from(`\0${user}\0${user}-pw`) });
-  if (hs.errorCode !== 0 || auth.errorCode !== 0) {
-    c.close();
-    throw new Error(`login of ${user} on ${port} failed: ${hs.errorCode}/${auth.errorCode}`);
-  }
   return c;
 }
 

@@ -28,15 +28,10 @@
  * RESTART_ORACLE_RESTARTS for more; RESTART_ORACLE_SEED, RESTART_ORACLE_PATH or RESTART_ORACLE_CASE replay one).
  * Shrinking is off (each step would restart both brokers again): a failure prints the whole case.
  */
-import { test, after } from "node:test";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import fc from "fast-check";
-import { assertSame, diff, INTENTIONAL_DIFFERENCES, normalize, SHARED_SETTINGS, versionTable } from "./differential.ts";
+import { assertSame, SHARED_SETTINGS } from "./differential.ts";
 import { batch, fetchBatchHeaders } from "./scenario-helpers.ts";
-import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka-broker.ts";
-import { startBrokerProcess, type BrokerProcess } from "../support/broker-process.ts";
+import { restartBoth, restartDifferences, restartSuite, type RestartableNode, type Versions } from "./restartable-nodes.ts";
 import { RawClient } from "../support/raw-client.ts";
 
 /**
@@ -122,63 +117,7 @@ type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
-/** One broker of the comparison, restartable on its data. */
-interface Node {
-  name: "kafka" | "runnel";
-  port: number;
-  /** Stops the broker (SIGKILL on Runnel when `kill`; Kafka always cleanly) and starts it again on its data. */
-  restart(kill: boolean): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function kafkaNode(): Promise<Node> {
-  let k: KafkaBroker = await startKafka({ overrides: SETTINGS });
-  const node: Node = {
-    name: "kafka",
-    port: k.port,
-    async restart() {
-      await k.stop({ keepDir: true });
-      k = await startKafka({ overrides: SETTINGS, dir: k.dir, ports: { port: k.port, controllerPort: k.controllerPort } });
-      node.port = k.port;
-    },
-    stop: () => k.stop(),
-  };
-  return node;
-}
-
-async function runnelNode(): Promise<Node> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-restart-oracle-"));
-  const args = ["--port", "0", "--data-dir", dir, ...Object.entries({ ...SETTINGS, "node.id": "1", "offsets.topic.num.partitions": "4" }).flatMap(([k, v]) => ["-o", `${k}=${v}`])];
-  let b: BrokerProcess = await startBrokerProcess("bun", args, 90_000);
-  const formatLikeKafka = async () => {
-    // Kafka's storage formatter stores min.insync.replicas=1 as a dynamic cluster default (differential.ts does the same)
-    const c = await RawClient.connect(b.port);
-    try {
-      await c.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "min.insync.replicas", configOperation: 0, value: "1" }] }], validateOnly: false });
-    } finally {
-      c.close();
-    }
-  };
-  await formatLikeKafka();
-  const node: Node = {
-    name: "runnel",
-    port: b.port,
-    async restart(kill) {
-      const exit = await b.stop(kill ? "SIGKILL" : "SIGTERM");
-      if (!kill && exit !== 0) throw new Error(`Runnel exited with ${exit} after SIGTERM:\n${b.log().slice(-4000)}`);
-      b = await startBrokerProcess("bun", args, 90_000);
-      node.port = b.port;
-    },
-    async stop() {
-      await b.stop("SIGTERM");
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  return node;
-}
-
-/** The largest version of `apiKey` both serve, capped at `cap`. */
-type Versions = (apiKey: number, cap?: number) => number;
+type Node = RestartableNode;
 
 /** One producer as a side sees it. */
 interface Slot {
@@ -522,65 +461,39 @@ class SideRun {
   }
 }
 
-/** The differences of Runnel's answers from Kafka's that are not intentional. */
-function differences(kafka: unknown, runnel: unknown): string[] {
-  const api = "RandomRestarts";
-  return diff(normalize(kafka), normalize(runnel)).filter((d) => {
-    const at = d.split(": ")[0];
-    return !INTENTIONAL_DIFFERENCES.some((x) => x.api === api && (x.path.test(at.replace(/\[[^\]]*\]/g, "[]")) || x.path.test(at)));
-  });
-}
-
-const why = kafkaUnavailable();
-if (why) {
-  test(`state across broker restarts: random sequences match Apache Kafka (SKIPPED: ${why})`, { skip: why }, () => {});
-} else {
-  let nodes: Promise<[Node, Node]> | null = null;
-  const start = () => (nodes ??= Promise.all([kafkaNode(), runnelNode()]));
-  after(async () => {
-    if (nodes) await Promise.all((await nodes).map((n) => n.stop()));
-  });
-  test("state across broker restarts: random sequences match Apache Kafka", { timeout: 900_000 }, async () => {
-    const [kafka, runnel] = await start();
-    const [kv, rv] = await Promise.all([versionTable(kafka.port), versionTable(runnel.port)]);
-    const V: Versions = (apiKey, cap = Infinity) => Math.min(kv.get(apiKey)![1], rv.get(apiKey)![1], cap);
-    let run = 0;
-    // RESTART_ORACLE_CASE='{"phases":...}' runs one case (a counterexample as fast-check printed it)
-    const one = process.env.RESTART_ORACLE_CASE;
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
-        const r = run++;
-        const t0 = Date.now() - 3_600_000;
-        const sides = [new SideRun(kafka, r, V, t0), new SideRun(runnel, r, V, t0)] as const;
-        try {
-          await Promise.all(sides.map((s) => s.setup()));
-          for (const [i, phase] of c.phases.entries()) {
-            if (i > 0) {
-              const kill = c.kills[i - 1];
-              const t = performance.now();
-              const took = await Promise.all([kafka, runnel].map(async (n) => {
-                await n.restart(n === runnel && kill);
-                return `${n.name} ${Math.round(performance.now() - t)} ms`;
-              }));
-              console.error(`run ${r} restart ${i}${kill ? " (Runnel killed)" : ""}: ${took.join(", ")}`);
-              await Promise.all(sides.map(async (s) => {
-                s.restarted(s.node === runnel && kill);
-                await s.connect();
-                await s.serving();
-                await s.settle(true);
-                await s.snapshot(`after restart ${i} (${kill ? "Runnel killed" : "both stopped"})`);
-              }));
-            }
-            for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
+restartSuite("state across broker restarts: random sequences match Apache Kafka", SETTINGS, async (pair) => {
+  const { kafka, runnel, V } = pair;
+  let run = 0;
+  // RESTART_ORACLE_CASE='{"phases":...}' runs one case (a counterexample as fast-check printed it)
+  const one = process.env.RESTART_ORACLE_CASE;
+  await fc.assert(
+    fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
+      const r = run++;
+      const t0 = Date.now() - 3_600_000;
+      const sides = [new SideRun(kafka, r, V, t0), new SideRun(runnel, r, V, t0)] as const;
+      try {
+        await Promise.all(sides.map((s) => s.setup()));
+        for (const [i, phase] of c.phases.entries()) {
+          if (i > 0) {
+            const kill = c.kills[i - 1];
+            await restartBoth(pair, kill, `run ${r} restart ${i}`);
+            await Promise.all(sides.map(async (s) => {
+              s.restarted(s.node === runnel && kill);
+              await s.connect();
+              await s.serving();
+              await s.settle(true);
+              await s.snapshot(`after restart ${i} (${kill ? "Runnel killed" : "both stopped"})`);
+            }));
           }
-          await Promise.all(sides.map((s) => s.snapshot("end")));
-          assertSame(`run ${r}`, differences(sides[0].out, sides[1].out));
-        } finally {
-          for (const s of sides) s.c?.close();
+          for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
         }
-      }),
-      // RESTART_ORACLE_SEED and RESTART_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-      { numRuns: one ? 1 : RUNS, seed: process.env.RESTART_ORACLE_SEED ? Number(process.env.RESTART_ORACLE_SEED) : undefined, path: process.env.RESTART_ORACLE_PATH, verbose: 1, endOnFailure: true },
-    );
-  });
-}
+        await Promise.all(sides.map((s) => s.snapshot("end")));
+        assertSame(`run ${r}`, restartDifferences("RandomRestarts", sides[0].out, sides[1].out));
+      } finally {
+        for (const s of sides) s.c?.close();
+      }
+    }),
+    // RESTART_ORACLE_SEED and RESTART_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
+    { numRuns: one ? 1 : RUNS, seed: process.env.RESTART_ORACLE_SEED ? Number(process.env.RESTART_ORACLE_SEED) : undefined, path: process.env.RESTART_ORACLE_PATH, verbose: 1, endOnFailure: true },
+  );
+});
