@@ -54,12 +54,20 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
   };
 
   function answer(ctx: RequestContext, req: ListOffsetsRequest): ListOffsetsResponse {
+    const twice = namedTwice(req);
+    // a partition's later mentions are left out, and so is a topic entry left with none to answer
+    const kept = (t: ListOffsetsRequest["topics"][number], ti: number) => (twice === null ? t.partitions : t.partitions.filter((_, pi) => !twice.later.has(`${ti}:${pi}`)));
     return {
       throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({
+      topics: req.topics.map((t, ti) => ({ t, partitions: kept(t, ti) })).filter(({ partitions }) => partitions.length > 0).map(({ t, partitions }) => ({
         name: t.name,
-        partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
+        partitions: partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
           const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+          // as Kafka's ReplicaManager.fetchOffset, first: a partition named twice is answered once, INVALID_REQUEST
+          if (twice?.keys.has(`${rp.partitionIndex}:${t.name}`)) {
+            out.errorCode = ErrorCode.INVALID_REQUEST;
+            return out;
+          }
           // as Kafka, before the partition is looked up: a special timestamp newer than the version, or none Kafka knows
           if (rp.timestamp < 0n && !(ctx.apiVersion >= (SPECIAL_TIMESTAMP_MIN_VERSION.get(rp.timestamp) ?? Infinity))) {
             out.errorCode = ErrorCode.UNSUPPORTED_VERSION;
@@ -135,4 +143,25 @@ function timestampIndexRebuildsFor(b: Broker, req: ListOffsetsRequest): Promise<
     }
   }
   return pending === null ? null : Promise.all(pending);
+}
+
+/**
+ * The partitions a ListOffsets names more than once (Kafka's ListOffsetsRequest.duplicatePartitions), or null when
+ * none: their keys (`partition:topic`), and the places (`topic entry:partition entry`) of their later mentions.
+ */
+function namedTwice(req: ListOffsetsRequest): { keys: Set<string>; later: Set<string> } | null {
+  const first = new Set<string>();
+  let twice: { keys: Set<string>; later: Set<string> } | null = null;
+  req.topics.forEach((t, ti) => {
+    t.partitions.forEach((rp, pi) => {
+      const key = `${rp.partitionIndex}:${t.name}`;
+      if (!first.has(key)) first.add(key);
+      else {
+        twice ??= { keys: new Set(), later: new Set() };
+        twice.keys.add(key);
+        twice.later.add(`${ti}:${pi}`);
+      }
+    });
+  });
+  return twice;
 }
