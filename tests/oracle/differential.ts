@@ -11,6 +11,8 @@
  * in CLUSTER_IGNORED, beside IGNORED_FIELDS. ORACLE_CLUSTER=0 leaves the cluster out (to iterate faster).
  */
 import { after, test } from "node:test";
+import { writeFileSync } from "node:fs";
+import fc from "fast-check";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -116,6 +118,22 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
     api: "RandomRestarts",
     path: /\.leaderEpoch$/,
     reason: "a partition's leader epoch across a restart of its only broker: Kafka's KRaft controller moves leadership off a broker in controlled shutdown (ReplicationControlManager: no leader, epoch + 1) and back when it registers again (epoch + 1), so ListOffsets and Fetch answer with an epoch two higher after each restart; a single Runnel node has no controller election and keeps its leadership and epoch across its own restart (an epoch must only grow when leadership changes). The test compares a DescribeProducers coordinatorEpoch (the transaction coordinator's __transaction_state partition leader epoch, so the same) only as set or not",
+  },
+  {
+    api: "Fetch random",
+    // Not a path filter: the test checks each side's records against its own rule (fetch-random-match-kafka.test.ts).
+    path: /(?!)/,
+    reason: "which bytes a partition's Fetch answer holds: Kafka reads one log segment per partition per request (UnifiedLog/LocalLog.read answers from the segment holding the fetch offset, the next one only when that segment has nothing at or past it) and returns FileRecords.slice(startPosition, min(maxPosition - startPosition, adjustedMaxSize)) (LogSegment.read), so the answer may end in part of a batch, which clients drop; Runnel returns whole batches only, and goes on into the next segments while the limits allow. Both take the batch holding the fetch offset first, return it whole above every limit for the first partition with records (KIP-74, readFromLocalLog's minOneMessage), cap each partition at min(partitionMaxBytes, what earlier partitions left of maxBytes), and stop at the high watermark or the last stable offset; the test checks each side's records exactly against its rule",
+  },
+  {
+    api: "Fetch random",
+    path: /\.abortedPastRecords(\.|\[|$)/,
+    reason: "a read_committed Fetch lists the aborted transactions that overlap the records it returns; Kafka's upper bound is the offset its sparse offset index finds past the answer's bytes (often the segment's end), so it may list later ones too, which consumers ignore. Those that start before the end of the records both rules return are compared (`aborted`)",
+  },
+  {
+    api: "Fetch random",
+    path: /^\[\]\.maxTimestampAfterDeleteRecords(\.|\[|$)/,
+    reason: "as for \"Produce random\": ListOffsets max timestamp (-3) after DeleteRecords answers Kafka's cached offset of the segment with the largest timestamp, also when it is below the log start offset",
   },
   { api: "ApiVersions", path: /^apiKeys$/, reason: "Runnel serves a subset of Kafka's APIs (no KRaft, ACL admin, share groups, quotas); the scenario checks that every API Runnel serves is within Kafka's ranges instead" },
   {
@@ -407,4 +425,69 @@ export function oracleSuite(title: string, body: (pair: () => Promise<Pair>) => 
 /** Fails with every difference listed (one per line), prefixed by the scenario name. */
 export function assertSame(scenario: string, differences: string[]): void {
   if (differences.length > 0) throw new Error(`${scenario}: Runnel differs from Apache Kafka:\n  ${differences.slice(0, 40).join("\n  ")}`);
+}
+
+/** What {@link randomOracleTest} runs. */
+export interface RandomOracleOptions<C> {
+  /** The name the answers are compared under (INTENTIONAL_DIFFERENCES' `api`). */
+  api: string;
+  /** Prefix of the environment variables that steer it (`FETCH_ORACLE`: FETCH_ORACLE_SEED, ...). */
+  env: string;
+  /** fast-check runs. */
+  runs: number;
+  /** The generated cases. */
+  arb: fc.Arbitrary<C>;
+  /** Longest the whole test may take (ms). */
+  timeoutMs: number;
+  /** Stops at the first failing case without shrinking it (runs that are slow to shrink). */
+  endOnFailure?: boolean;
+}
+
+/**
+ * Declares a randomized differential test against one Kafka and one Runnel for the file (no cluster): each
+ * fast-check case runs through `scenario` on both sides (`now`: one Date.now() per run, for both) and their answers
+ * are compared. Environment, under `env`'s prefix: _CASE='{...}' runs one case (a counterexample as fast-check
+ * printed it), _SEED and _PATH replay a failure, _COLLECT=1 prints each run's differences and goes on (to see several
+ * at once while fixing), _DUMP=dir writes each side's answers of each run there (to read a difference in context).
+ */
+export function randomOracleTest<C>(title: string, o: RandomOracleOptions<C>, scenario: (p: Pair, s: Side, run: number, c: C, now: number) => Promise<unknown>): void {
+  const why = kafkaUnavailable();
+  if (why) {
+    test(`${title} (SKIPPED: ${why})`, { skip: why }, () => {});
+    return;
+  }
+  let started: Promise<Pair> | null = null;
+  const pair = () => (started ??= startPair({}, {}, { cluster: false }));
+  after(async () => {
+    if (started) await (await started).stop();
+  });
+  const env = (name: string) => process.env[`${o.env}_${name}`];
+  test(title, { timeout: o.timeoutMs }, async () => {
+    const p = await pair();
+    let run = 0;
+    const one = env("CASE");
+    const collect = !!env("COLLECT");
+    const dump = env("DUMP");
+    await fc.assert(
+      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as C) : o.arb, async (c) => {
+        const r = run++;
+        const now = Date.now();
+        const diffs = await p.compare(o.api, async (s) => {
+          try {
+            const out = await scenario(p, s, r, c, now);
+            if (dump) writeFileSync(`${dump}/run-${r}-${s.name}.json`, JSON.stringify(out, (_, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? `bytes(${x.length})` : x), 1));
+            return out;
+          } catch (e) {
+            throw new Error(`${s.name}: ${(e as Error).message}`, { cause: e });
+          }
+        }).catch((e: Error) => {
+          if (!collect) throw e;
+          return [`scenario failed: ${e.message}`];
+        });
+        if (collect && diffs.length > 0) return void console.error(`run ${r}: ${JSON.stringify(c)}\n  ${diffs.slice(0, 12).join("\n  ")}`);
+        assertSame(`run ${r}`, diffs);
+      }),
+      { numRuns: one ? 1 : o.runs, seed: env("SEED") ? Number(env("SEED")) : undefined, path: env("PATH"), verbose: 1, endOnFailure: o.endOnFailure && !collect ? true : undefined },
+    );
+  });
 }
