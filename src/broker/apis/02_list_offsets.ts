@@ -54,17 +54,15 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
   };
 
   function answer(ctx: RequestContext, req: ListOffsetsRequest): ListOffsetsResponse {
-    const twice = namedTwice(req);
-    // a partition's later mentions are left out, and so is a topic entry left with none to answer
-    const kept = (t: ListOffsetsRequest["topics"][number], ti: number) => (twice === null ? t.partitions : t.partitions.filter((_, pi) => !twice.later.has(`${ti}:${pi}`)));
+    const once = namedOnce(req);
     return {
       throttleTimeMs: 0,
-      topics: req.topics.map((t, ti) => ({ t, partitions: kept(t, ti) })).filter(({ partitions }) => partitions.length > 0).map(({ t, partitions }) => ({
+      topics: (once?.req ?? req).topics.map((t) => ({
         name: t.name,
-        partitions: partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
+        partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
           const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
           // as Kafka's ReplicaManager.fetchOffset, first: a partition named twice is answered once, INVALID_REQUEST
-          if (twice?.keys.has(`${rp.partitionIndex}:${t.name}`)) {
+          if (once?.twice.has(namedKey(t.name, rp.partitionIndex))) {
             out.errorCode = ErrorCode.INVALID_REQUEST;
             return out;
           }
@@ -145,23 +143,38 @@ function timestampIndexRebuildsFor(b: Broker, req: ListOffsetsRequest): Promise<
   return pending === null ? null : Promise.all(pending);
 }
 
+/** The key of a partition in {@link namedOnce}'s `twice`. */
+export function namedKey(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
+}
+
 /**
- * The partitions a ListOffsets names more than once (Kafka's ListOffsetsRequest.duplicatePartitions), or null when
- * none: their keys (`partition:topic`), and the places (`topic entry:partition entry`) of their later mentions.
+ * Null when a ListOffsets names no partition more than once; otherwise the partitions it names more than once (Kafka's
+ * ListOffsetsRequest.duplicatePartitions, by {@link namedKey}), answered once each with INVALID_REQUEST (Kafka's
+ * ReplicaManager.fetchOffset), and the request without their later mentions nor the topic entries left empty.
  */
-function namedTwice(req: ListOffsetsRequest): { keys: Set<string>; later: Set<string> } | null {
+export function namedOnce(req: ListOffsetsRequest): { req: ListOffsetsRequest; twice: Set<string> } | null {
   const first = new Set<string>();
-  let twice: { keys: Set<string>; later: Set<string> } | null = null;
-  req.topics.forEach((t, ti) => {
-    t.partitions.forEach((rp, pi) => {
-      const key = `${rp.partitionIndex}:${t.name}`;
-      if (!first.has(key)) first.add(key);
-      else {
-        twice ??= { keys: new Set(), later: new Set() };
-        twice.keys.add(key);
-        twice.later.add(`${ti}:${pi}`);
-      }
-    });
-  });
-  return twice;
+  let twice: Set<string> | null = null;
+  for (const t of req.topics) {
+    for (const rp of t.partitions) {
+      const key = namedKey(t.name, rp.partitionIndex);
+      if (first.has(key)) (twice ??= new Set()).add(key);
+      first.add(key);
+    }
+  }
+  if (twice === null) return null;
+  const answered = new Set<string>();
+  const topics = req.topics
+    .map((t) => ({
+      ...t,
+      partitions: t.partitions.filter((rp) => {
+        const key = namedKey(t.name, rp.partitionIndex);
+        if (answered.has(key)) return false;
+        answered.add(key);
+        return true;
+      }),
+    }))
+    .filter((t) => t.partitions.length > 0);
+  return { req: { ...req, topics }, twice };
 }
