@@ -461,8 +461,17 @@ async function scenario(p: Pair, s: Side, run: number, c: Case): Promise<unknown
         });
         const answers = r.topics[0].partitions.map((a: any) => ({ ...a, timestamp: a.timestamp > BROKER_CLOCK ? "broker clock" : a.timestamp }));
         // max timestamp (-3) of a partition whose log start DeleteRecords moved: compared apart (INTENTIONAL_DIFFERENCES)
-        const afterDelete = (a: any) => op.parts.some((x) => x.slot === "known" && x.p % P === a.partitionIndex && x.ts === -3) && a.partitionIndex < P && logs[a.partitionIndex].logStart > 0n;
-        out.push({ op: `listOffsets v${v}`, isolation: op.isolation, parts: op.parts, r: answers.filter((a: any) => !afterDelete(a)), maxTimestampAfterDeleteRecords: answers.filter(afterDelete) });
+        const asked = (a: any, ts: (t: number) => boolean) => a.partitionIndex < P && op.parts.some((x) => x.slot === "known" && x.p % P === a.partitionIndex && ts(x.ts));
+        const afterDelete = (a: any) => asked(a, (t) => t === -3) && logs[a.partitionIndex].logStart > 0n;
+        // by timestamp where a Kafka segment lies wholly below the log start (until Kafka's retention check deletes
+        // it): compared apart (INTENTIONAL_DIFFERENCES)
+        const belowStart = (a: any) => asked(a, (t) => t === 0) && kafkaSegments[a.partitionIndex].length > 1 && kafkaSegments[a.partitionIndex][1] <= logs[a.partitionIndex].logStart;
+        out.push({
+          op: `listOffsets v${v}`, isolation: op.isolation, parts: op.parts,
+          r: answers.filter((a: any) => !afterDelete(a) && !belowStart(a)),
+          maxTimestampAfterDeleteRecords: answers.filter(afterDelete),
+          byTimestampPastSegmentsBelowLogStart: answers.filter((a: any) => belowStart(a) && !afterDelete(a)),
+        });
         break;
       }
       case "epochs": {
