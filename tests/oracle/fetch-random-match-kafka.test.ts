@@ -250,6 +250,17 @@ function expectedRead(log: LogBatch[], fetchOffset: bigint, bound: bigint, limit
   return { first, whole, tail };
 }
 
+/** Kafka's segment base offsets of each partition of `topic`, from its data directory, by run (see scenario). */
+const segmentsSeen = new Map<number, bigint[][]>();
+
+/** Kafka's segment base offsets of each of the `partitions` partitions of `topic`, in order, from its log files. */
+function listKafkaSegments(p: Pair, topic: string, partitions: number): bigint[][] {
+  return Array.from({ length: partitions }, (_, part) => {
+    const dir = path.join(p.kafka.dir, "data", `${topic}-${part}`);
+    return fs.readdirSync(dir).filter((f) => /^\d{20}\.log$/.test(f)).map((f) => BigInt(f.slice(0, 20))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  });
+}
+
 /** Runs one generated case on one side and returns everything it answered, in order. */
 async function scenario(p: Pair, s: Side, run: number, c: Case): Promise<unknown> {
   const pickV = (key: number, i: number, min = 0) => {
@@ -336,12 +347,10 @@ async function scenario(p: Pair, s: Side, run: number, c: Case): Promise<unknown
     logs.push({ batches, logStart, hw, lso });
     out.push({ log: part, logStart, hw, lso, batches: batches.map((b) => `${b.base}..${b.last} size=${b.size}${b.control ? " control" : ""} ${b.digest}${DEBUG ? " " + Buffer.from(b.bytes.subarray(0, 80)).toString("hex") : ""}`) });
   }
-  /** Kafka's segment base offsets of each partition (its files; the same log on both sides, compared above). */
-  const kafkaSegments = Array.from({ length: P }, (_, part) => {
-    const dir = path.join(p.kafka.dir, "data", `${topic}-${part}`);
-    return fs.readdirSync(dir).filter((f) => /^\d{20}\.log$/.test(f)).map((f) => BigInt(f.slice(0, 20))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  });
-  out.push({ kafkaSegments: kafkaSegments.map((x) => x.length) });
+  // Kafka's segment base offsets of each partition (its files; the same log on both sides, compared above), listed
+  // once, on Kafka's turn: its retention check deletes segments wholly below the log start at a time of its own
+  const kafkaSegments = s.name === "kafka" ? listKafkaSegments(p, topic, P) : segmentsSeen.get(run) ?? listKafkaSegments(p, topic, P);
+  segmentsSeen.set(run, kafkaSegments);
   const segmentOf = (part: number) => (b: LogBatch) => {
     const bases = kafkaSegments[part];
     let i = 0;
