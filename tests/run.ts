@@ -179,6 +179,9 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/large-produce-frames-stored-intact.test.ts",
   "tests/broker/produce-frames-in-random-chunks-read-back-intact.test.ts",
   "tests/broker/list-offsets-nothing-found-has-no-epoch.test.ts",
+  // Fetch and ListOffsets answers to odd requests as Kafka's (the front's dedup, order and limits; ~10 s sharded)
+  "tests/broker/fetch-answers-as-kafka.test.ts",
+  "tests/broker/list-offsets-partition-named-twice.test.ts",
   "tests/broker/log-lines-escape-client-ids.test.ts",
   "tests/interop/kafka-dump-log-reads-runnel-files.test.ts",
   "tests/interop/kafka-dump-log-reads-consumer-group-records.test.ts",
@@ -236,6 +239,9 @@ const SHARDED_SUITES: string[] = [
   // part two: KIP-848 groups, SCRAM credentials, client quotas, dynamic broker and topic configs across restarts
   // (1 run, 2 restarts; the file ~50 s with Kafka's start and two restarts at load 12)
   "tests/oracle/restart-admin-random-match-kafka.test.ts",
+  // random reads (Fetch at every version, limits, offsets, isolation, epochs; ListOffsets, OffsetForLeaderEpoch) of
+  // random rolled logs with transactions and DeleteRecords vs Kafka (6 runs; the file ~15-30 s with Kafka's start)
+  "tests/oracle/fetch-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

@@ -12,6 +12,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { after, test } from "node:test";
+import fc from "fast-check";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -124,6 +125,32 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
     // Not a path filter: the test leaves SCRAM answers out from a restart that followed a deletion (scramState).
     path: /(?!)/,
     reason: "Kafka 4.4 side, not Runnel's choice: SCRAM credentials acknowledged before a clean restart can be gone after it when a credential deletion preceded them (reproduced on Kafka alone: upsert bob SCRAM-SHA-256, delete it, upsert alice SCRAM-SHA-256, restart: DescribeUserScramCredentials lists alice until the restart and nothing after it; with a third user upserted first, that one is gone too; alice SHA-256 upserted after deleting her own SHA-512 or SHA-256 survives). An acknowledged credential must survive a restart, so Runnel keeps them. The test compares SCRAM answers up to the first restart that follows a successful deletion, and its credentials are per run (the clean-up deletes none)",
+  },
+  {
+    api: "Fetch random",
+    // Not a path filter: the test checks each side's records against its own rule (fetch-random-match-kafka.test.ts).
+    path: /(?!)/,
+    reason: "which bytes a partition's Fetch answer holds: Kafka reads one log segment per partition per request (UnifiedLog/LocalLog.read answers from the segment holding the fetch offset, the next one only when that segment has nothing at or past it) and returns FileRecords.slice(startPosition, min(maxPosition - startPosition, adjustedMaxSize)) (LogSegment.read), so the answer may end in part of a batch, which clients drop; Runnel returns whole batches only, and goes on into the next segments while the limits allow. Both take the batch holding the fetch offset first, return it whole above every limit for the first partition with records (KIP-74, readFromLocalLog's minOneMessage), cap each partition at min(partitionMaxBytes, what earlier partitions left of maxBytes), and stop at the high watermark or the last stable offset; the test checks each side's records exactly against its rule",
+  },
+  {
+    api: "Fetch random",
+    path: /\.abortedNullWhereBudgetsDiffer$/,
+    reason: "follows from the first \"Fetch random\" entry: Kafka's partial last batch counts against the request's maxBytes, so a later partition may have 0 bytes left in Kafka and some in Runnel (or the other way round); a read_committed partition whose first batch is over a non-zero limit is answered without an aborted transactions list (null, ReplicaManager's firstEntryIncomplete), one read with 0 left with a list, so whether the list is there is compared only where both brokers' rules leave the partition alike",
+  },
+  {
+    api: "Fetch random",
+    path: /\.abortedPastRecords(\.|\[|$)/,
+    reason: "a read_committed Fetch lists the aborted transactions that overlap the records it returns; Kafka's upper bound is the offset its sparse offset index finds past the answer's bytes (often the segment's end), so it may list later ones too, which consumers ignore. Those that start before the end of the records both rules return are compared (`aborted`)",
+  },
+  {
+    api: "Fetch random",
+    path: /^\[\]\.maxTimestampAfterDeleteRecords(\.|\[|$)/,
+    reason: "as for \"Produce random\": ListOffsets max timestamp (-3) after DeleteRecords answers Kafka's cached offset of the segment with the largest timestamp, also when it is below the log start offset",
+  },
+  {
+    api: "Fetch random",
+    path: /^\[\]\.byTimestampPastSegmentsBelowLogStart(\.|\[|$)/,
+    reason: "ListOffsets by timestamp while a segment lies wholly below the log start offset (after DeleteRecords, until Kafka's retention check deletes it: log.retention.check.interval.ms, first after 30 s): Kafka's UnifiedLog.fetchOffsetByTimestamp searches only the first segment whose largest timestamp reaches the target (segments.find(_.largestTimestamp >= targetTimestamp)) for an offset at or past the log start, so it answers not found (-1) when that segment holds only deleted records, and the record after a later segment once the old segment is gone; Runnel answers the first record at or past the log start whose timestamp reaches the target, whenever it is asked",
   },
   { api: "ApiVersions", path: /^apiKeys$/, reason: "Runnel serves a subset of Kafka's APIs (no KRaft, ACL admin, share groups, quotas); the scenario checks that every API Runnel serves is within Kafka's ranges instead" },
   {
@@ -448,4 +475,58 @@ export async function compareRandomRun(p: Pair, api: string, run: number, c: unk
 /** Fails with every difference listed (one per line), prefixed by the scenario name. */
 export function assertSame(scenario: string, differences: string[]): void {
   if (differences.length > 0) throw new Error(`${scenario}: Runnel differs from Apache Kafka:\n  ${differences.slice(0, 40).join("\n  ")}`);
+}
+
+/** What {@link randomOracleTest} runs. */
+export interface RandomOracleOptions<C> {
+  /** The name the answers are compared under (INTENTIONAL_DIFFERENCES' `api`). */
+  api: string;
+  /** Prefix of the environment variables that steer it (`FETCH_ORACLE`: FETCH_ORACLE_SEED, ...). */
+  env: string;
+  /** fast-check runs. */
+  runs: number;
+  /** The generated cases. */
+  arb: fc.Arbitrary<C>;
+  /** Longest the whole test may take (ms). */
+  timeoutMs: number;
+  /** Stops at the first failing case without shrinking it (runs that are slow to shrink). */
+  endOnFailure?: boolean;
+}
+
+/**
+ * Declares a randomized differential test against one Kafka and one Runnel for the file (no cluster): each
+ * fast-check case runs through `scenario` on both sides (`now`: one Date.now() per run, for both) and their answers
+ * are compared. Environment, under `env`'s prefix: _CASE='{...}' runs one case (a counterexample as fast-check
+ * printed it), _SEED and _PATH replay a failure, _COLLECT=1 prints each run's differences and goes on (to see several
+ * at once while fixing), _DUMP=dir writes each side's answers of each run there (to read a difference in context).
+ */
+export function randomOracleTest<C>(title: string, o: RandomOracleOptions<C>, scenario: (p: Pair, s: Side, run: number, c: C, now: number) => Promise<unknown>): void {
+  const why = kafkaUnavailable();
+  if (why) {
+    test(`${title} (SKIPPED: ${why})`, { skip: why }, () => {});
+    return;
+  }
+  let started: Promise<Pair> | null = null;
+  const pair = () => (started ??= startPair({}, {}, { cluster: false }));
+  let stopped: Promise<void> | null = null;
+  const stop = () => (stopped ??= started ? started.then((p) => p.stop()) : Promise.resolve());
+  const env = (name: string) => process.env[`${o.env}_${name}`];
+  test(title, { timeout: o.timeoutMs }, async () => {
+    const p = await pair();
+    let run = 0;
+    const one = env("CASE");
+    const collect = !!env("COLLECT");
+    const dump = env("DUMP");
+    await fc.assert(
+      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as C) : o.arb, async (c) => {
+        const r = run++;
+        const now = Date.now();
+        await compareRandomRun(p, o.api, r, c, (s) => scenario(p, s, r, c, now), { dumpDir: dump, collect });
+      }),
+      { numRuns: one ? 1 : o.runs, seed: env("SEED") ? Number(env("SEED")) : undefined, path: env("PATH"), verbose: 1, endOnFailure: o.endOnFailure && !collect ? true : undefined },
+    );
+  });
+  // a test of its own, so that the stop gets a test's time (Kafka's SIGTERM after hundreds of runs' logs takes a while)
+  test(`${title}: stop both brokers`, { timeout: 120_000 }, () => stop());
+  after(() => stop());
 }

@@ -27,13 +27,10 @@
  * Every run uses its own topic. All timestamps derive from one NOW taken before the run, so both brokers store
  * the same bytes; the timestamp limits used (one hour, one day) are far from the seconds between the two sides.
  */
-import { test, after } from "node:test";
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import fc from "fast-check";
-import { assertSame, startPair, type Pair, type Side } from "./differential.ts";
-import { createTopic, initProducer, T0 } from "./scenario-helpers.ts";
-import { kafkaUnavailable } from "../support/kafka-broker.ts";
+import { randomOracleTest, type Pair, type Side } from "./differential.ts";
+import { createTopic, initProducer, noise, settleTransaction, T0 } from "./scenario-helpers.ts";
 import type { RawClient } from "../support/raw-client.ts";
 import { BatchBuilder, readBatchHeader, sealBatch } from "../../src/protocol/record-batch.ts";
 import { ATTRIBUTES_OFFSET, LAST_OFFSET_DELTA_OFFSET, MAGIC_OFFSET, RECORDS_COUNT_OFFSET } from "../../src/protocol/batch-layout.ts";
@@ -156,21 +153,7 @@ const topicArb = fc.record({
 const caseArb = fc.record({ topic: topicArb, transactional: fc.boolean(), ops: fc.array(opArb, { minLength: 3, maxLength: MAX_OPS }) });
 type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 
-const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-
-/** Deterministic incompressible bytes (xorshift), so both sides get the same "big" batch. */
-function noise(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed | 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** The record timestamps a batch gets for `ts` (all relative to the run's NOW, or the fixed old T0). */
 function timestampOf(ts: Ts, now: number, i: number): number {
@@ -302,15 +285,6 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
     out.push({ txnInit: t.errorCode });
     txn = { pid: t.producerId, epoch: t.producerEpoch, partEpoch: new Array(PARTITIONS).fill(t.producerEpoch), seq: new Array(PARTITIONS).fill(0), last: new Array(PARTITIONS).fill(null) };
   }
-  /** Polls (bounded) until the run's transaction has left PrepareCommit/PrepareAbort: its markers are written. */
-  const settle = async () => {
-    for (let i = 0; i < 200; i++) {
-      const d = await s.client.request(65, top(65), { transactionalIds: [tid] });
-      if (!String(d.transactionStates[0].transactionState).startsWith("Prepare")) return;
-      await pause(25);
-    }
-    throw new Error(`${s.name}: the transaction stayed in Prepare* for 5 s`);
-  };
   /** The log start offset this side learnt from DeleteRecords, per partition: where the Fetch after each op starts. */
   const start = new Array<bigint>(PARTITIONS).fill(0n);
   let pc = (await s.connect()) as RawClient;
@@ -441,7 +415,7 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
         if (txn === null || tid === null) break;
         const r = await s.client.request(26, Math.min(4, top(26)), { transactionalId: tid, producerId: txn.pid, producerEpoch: txn.epoch, committed: op.commit });
         out.push({ op: "txnEnd", commit: op.commit, errorCode: r.errorCode });
-        await settle();
+        await settleTransaction(s, tid, top(65));
         break;
       }
       case "listOffsets": {
@@ -483,44 +457,9 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
   return out;
 }
 
-const why = kafkaUnavailable();
-if (why) {
-  test(`produce, ListOffsets, OffsetForLeaderEpoch, DeleteRecords: random sequences match Apache Kafka (SKIPPED: ${why})`, { skip: why }, () => {});
-} else {
-  let started: Promise<Pair> | null = null;
-  const pair = () => (started ??= startPair({}, {}, { cluster: false }));
-  after(async () => {
-    if (started) await (await started).stop();
-  });
-  test("produce, ListOffsets, OffsetForLeaderEpoch, DeleteRecords: random sequences match Apache Kafka", { timeout: 600_000 }, async () => {
-    const p = await pair();
-    let run = 0;
-    // PRODUCE_ORACLE_CASE='{...}' runs one case (a counterexample as fast-check printed it)
-    const one = process.env.PRODUCE_ORACLE_CASE;
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
-        const r = run++;
-        const now = Date.now();
-        const collect = !!process.env.PRODUCE_ORACLE_COLLECT;
-        const diffs = await p.compare("Produce random", async (s) => {
-          try {
-            const out = await scenario(p, s, r, c, now);
-            // PRODUCE_ORACLE_DUMP=dir writes each side's answers of each run there (to read a difference in context)
-            if (process.env.PRODUCE_ORACLE_DUMP) writeFileSync(`${process.env.PRODUCE_ORACLE_DUMP}/run-${r}-${s.name}.json`, JSON.stringify(out, (_, x) => (typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array ? `bytes(${x.length})` : x), 1));
-            return out;
-          } catch (e) {
-            throw new Error(`${s.name}: ${(e as Error).message}`, { cause: e });
-          }
-        }).catch((e: Error) => {
-          if (!collect) throw e;
-          return [`scenario failed: ${e.message}`];
-        });
-        // PRODUCE_ORACLE_COLLECT=1 prints each run's differences and goes on (to see several at once while fixing)
-        if (collect && diffs.length > 0) return void console.error(`run ${r}: ${JSON.stringify(c)}\n  ${diffs.slice(0, 12).join("\n  ")}`);
-        assertSame(`run ${r}`, diffs);
-      }),
-      // PRODUCE_ORACLE_SEED and PRODUCE_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-      { numRuns: one ? 1 : RUNS, seed: process.env.PRODUCE_ORACLE_SEED ? Number(process.env.PRODUCE_ORACLE_SEED) : undefined, path: process.env.PRODUCE_ORACLE_PATH, verbose: 1 },
-    );
-  });
-}
+randomOracleTest(
+  "produce, ListOffsets, OffsetForLeaderEpoch, DeleteRecords: random sequences match Apache Kafka",
+  // PRODUCE_ORACLE_CASE, _SEED, _PATH, _COLLECT, _DUMP: see randomOracleTest
+  { api: "Produce random", env: "PRODUCE_ORACLE", runs: RUNS, arb: caseArb, timeoutMs: 600_000 },
+  scenario,
+);

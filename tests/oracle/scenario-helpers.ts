@@ -111,3 +111,29 @@ export async function fetchBatchHeaders(client: ScenarioClient, version: number,
   }
   return { errorCode: last.errorCode, highWatermark: last.highWatermark, lastStableOffset: last.lastStableOffset, aborted: [...aborted], abortedPastRecords: [...abortedPastRecords].filter((x) => !aborted.has(x)), batches };
 }
+
+/** Deterministic incompressible bytes (xorshift from `seed`), so both brokers get the same records. */
+export function noise(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = seed | 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/**
+ * Polls DescribeTransactions (at `version`, bounded: 5 s) until `transactionalId`'s transaction has left
+ * PrepareCommit/PrepareAbort: its markers are written (Kafka completes a transaction after EndTxn answers).
+ */
+export async function settleTransaction(s: Side, transactionalId: string, version: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const d = await s.client.request(65, version, { transactionalIds: [transactionalId] });
+    if (!String(d.transactionStates[0].transactionState).startsWith("Prepare")) return;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`${s.name}: the transaction stayed in Prepare* for 5 s`);
+}

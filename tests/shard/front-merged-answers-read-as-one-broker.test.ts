@@ -56,16 +56,18 @@ async function withNode(run: (c: BrokerConnection) => Promise<void>): Promise<vo
 test("ListOffsets and Produce answers spanning shards keep the request's topic entries and partition order", { timeout: 120_000 }, async () => {
   await withNode(async (c) => {
     const order = [5, 0, 3, 6, 1, 7, 2, 4];
+    // the topic named again names other partitions (a partition named twice is one INVALID_REQUEST answer, as Kafka's)
+    const first = order.filter((p) => p !== 3 && p !== 2);
     const lo = await c.request<ListOffsetsResponse>(ApiKey.ListOffsets, {
       replicaId: -1,
       isolationLevel: 0,
       topics: [
-        { name: TOPIC, partitions: order.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1n })) },
+        { name: TOPIC, partitions: first.map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -1n })) },
         { name: "unknown", partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n }] },
         { name: TOPIC, partitions: [3, 2].map((partitionIndex) => ({ partitionIndex, currentLeaderEpoch: -1, timestamp: -2n })) },
       ],
     }, { version: 7 });
-    assert.deepEqual(lo.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]), [[TOPIC, order], ["unknown", [0]], [TOPIC, [3, 2]]]);
+    assert.deepEqual(lo.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]), [[TOPIC, first], ["unknown", [0]], [TOPIC, [3, 2]]]);
     const pr = await c.request<ProduceResponse>(ApiKey.Produce, { transactionalId: null, acks: 1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: order.map((index) => ({ index, records: batch(1, 10) })) }] }, { version: 9 });
     assert.deepEqual(pr.responses.map((t) => [t.name, t.partitionResponses.map((p) => [p.index, p.errorCode])]), [[TOPIC, order.map((p) => [p, 0])]]);
   });

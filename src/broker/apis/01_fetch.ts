@@ -53,6 +53,12 @@ interface PartitionResult {
   w: Wanted;
   data: FetchResponsePartitionData;
   bytes: number;
+  /**
+   * Where Kafka places the partition in its answer: 0 for partitions it read (request or session order), then 1 for
+   * unknown topic ids, then 2 for unknown topics and partitions (KafkaApis.handleFetchRequest's `erroneous`, added
+   * after the partitions read).
+   */
+  rank: 0 | 1 | 2;
 }
 
 /** Builds the Fetch handler. */
@@ -73,11 +79,17 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
         return { topic, topicName: topic?.name ?? name ?? "", topicId: useIds ? id : topic?.id };
       };
       const fromRequest: Wanted[] = [];
+      // A partition named twice is read once, at its first place with its last settings, as Kafka's
+      // FetchRequest.fetchData (a LinkedHashMap by topic-partition) keeps it.
+      const named = new Map<string, number>();
       for (const t of req.topics) {
         const topicKey = useIds ? uuidHex(t.topicId!) : t.topic!;
         const r = resolve(topicKey, t.topic, t.topicId);
         for (const fp of t.partitions) {
-          fromRequest.push({
+          const key = `${fp.partition}:${topicKey}`;
+          const at = named.get(key);
+          if (at === undefined) named.set(key, fromRequest.length);
+          fromRequest[at ?? fromRequest.length] = {
             ...r,
             p: r.topic?.partitions[fp.partition],
             topicKey,
@@ -88,7 +100,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
             lastFetchedEpoch: fp.lastFetchedEpoch ?? -1,
             sentHighWatermark: -1n,
             sentLogStartOffset: -1n,
-          });
+          };
         }
       }
 
@@ -232,15 +244,20 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       // Empty, never null, even beside an error: librdkafka rejects the whole response on a null record set.
       records: EMPTY,
     };
-    const r: PartitionResult = { w, data, bytes: 0 };
+    const r: PartitionResult = { w, data, bytes: 0, rank: 0 };
     results.push(r);
     const p = w.p;
     if (p === undefined) {
       data.errorCode = w.topicId !== undefined && w.topic === undefined ? unknownTopicIdError(w.topicName, (n) => b.topicsByName.get(n)?.partitions[w.partition] !== undefined) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       data.abortedTransactions = [];
+      r.rank = data.errorCode === ErrorCode.UNKNOWN_TOPIC_ID ? 1 : 2;
       hasError = true;
       continue;
     }
+    // This partition's byte limit, as Kafka's readFromLocalLog: what the earlier partitions left of the request's
+    // maxBytes (negative only for the first partition read, from a negative maxBytes), capped by its own.
+    const limit = Math.min(w.maxBytes, remaining);
+    remaining = Math.max(0, remaining);
     if (p.isRemoved || b.topicsByName.get(p.topic.name) !== p.topic) {
       // Deleted while this fetch waited (its partitions are being removed): an ordinary answer, not a storage failure.
       // Kafka answers UNKNOWN_TOPIC_OR_PARTITION here at every version, topic ids or not (the differential test checks).
@@ -261,6 +278,10 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
     data.logStartOffset = log.logStartOffset;
     if (w.currentLeaderEpoch >= 0 && w.currentLeaderEpoch !== p.leaderEpoch) {
       data.errorCode = w.currentLeaderEpoch > p.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+      // as Kafka (ReplicaManager.readFromLocalLog's failed read): no offsets beside the error
+      data.highWatermark = -1n;
+      data.lastStableOffset = -1n;
+      data.logStartOffset = -1n;
       hasError = true;
       continue;
     }
@@ -309,21 +330,49 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
         continue;
       }
     }
+    if (replicaId < 0 && (w.lastFetchedEpoch ?? -1) >= 0) {
+      // A consumer naming the epoch of its last batch (v12+) is checked as Kafka's Partition.readRecords checks any
+      // fetcher: an epoch this log cannot place is out of range; one that ends before the fetch offset here (or a
+      // later epoch than this log knows of it) is answered with the diverging epoch instead of records.
+      const end = p.leaderEpochs.endOffsetFor(w.lastFetchedEpoch!, log.logEndOffset);
+      if (end.epoch < 0 || end.endOffset < 0) {
+        data.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+        data.highWatermark = -1n;
+        data.lastStableOffset = -1n;
+        data.logStartOffset = -1n;
+        hasError = true;
+        continue;
+      }
+      if (end.epoch < w.lastFetchedEpoch! || end.endOffset < w.fetchOffset) {
+        data.divergingEpoch = end;
+        hasError = true;
+        continue;
+      }
+    }
     if (readCommitted) data.abortedTransactions = [];
     try {
       const upTo = replicaId >= 0 ? undefined : readCommitted ? lastStableOffset : log.highWatermark;
-      const got = log.read(w.fetchOffset, Math.max(Math.min(w.maxBytes, remaining), 0), total === 0, upTo);
+      if (limit < 0 && w.fetchOffset >= log.logStartOffset && w.fetchOffset < (upTo ?? log.logEndOffset)) {
+        // Kafka's LogSegment.read refuses a negative size (IllegalArgumentException) once the read reaches a segment,
+        // answered as UNKNOWN_SERVER_ERROR; out of range and nothing-to-read answers come first.
+        throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `negative fetch size ${limit}`);
+      }
+      const got = log.read(w.fetchOffset, Math.max(limit, 0), total === 0, upTo);
       if (got.bytes > 0) {
         data.records = got.chunks.length === 1 ? got.chunks[0] : got.chunks;
         if (readCommitted) data.abortedTransactions = p.abortedTxns.collect(w.fetchOffset, got.nextOffset);
         r.bytes = got.bytes;
         total += got.bytes;
-        remaining -= got.bytes;
+        remaining = Math.max(0, remaining - got.bytes);
       } else {
         data.records = EMPTY;
+        // As Kafka: a first batch over a non-zero limit (past the first partition with records) is answered as no
+        // read at all, without the aborted transactions list (ReplicaManager.readFromLog: firstEntryIncomplete).
+        if (readCommitted && limit > 0 && total > 0 && w.fetchOffset < (upTo ?? log.logEndOffset)) data.abortedTransactions = null;
       }
     } catch (e) {
       data.errorCode = e instanceof KafkaError ? e.code : ErrorCode.KAFKA_STORAGE_ERROR;
+      data.abortedTransactions = null;
       // As Kafka: a partition that failed reports no offsets.
       data.highWatermark = -1n;
       data.lastStableOffset = -1n;
@@ -341,13 +390,15 @@ const EMPTY = new Uint8Array(0);
 /**
  * The answer: partitions in request (or session) order, a topic's consecutive partitions under one topic entry, as
  * Kafka's FetchResponse keeps "the order of input topic-partition" (a topic named again after another one gets a new
- * entry rather than its partitions moved up to its first).
+ * entry rather than its partitions moved up to its first); unknown topic ids and then unknown topics and partitions
+ * after the partitions read, as Kafka adds them (see {@link PartitionResult.rank}).
  */
 function buildResponse(results: PartitionResult[], sessionId: number): FetchResponse {
   const responses: FetchResponseFetchableTopicResponse[] = [];
   let tr: FetchResponseFetchableTopicResponse | undefined;
   let trKey = "";
-  for (const r of results) {
+  const ordered = results.some((r) => r.rank !== 0) ? [0, 1, 2].flatMap((rank) => results.filter((r) => r.rank === rank)) : results;
+  for (const r of ordered) {
     if (tr === undefined || trKey !== r.w.topicKey) {
       tr = { topic: r.w.topicName, topicId: r.w.topicId, partitions: [] };
       trKey = r.w.topicKey;

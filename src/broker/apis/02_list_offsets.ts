@@ -54,12 +54,18 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
   };
 
   function answer(ctx: RequestContext, req: ListOffsetsRequest): ListOffsetsResponse {
+    const once = namedOnce(req);
     return {
       throttleTimeMs: 0,
-      topics: req.topics.map((t) => ({
+      topics: (once?.req ?? req).topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((rp): ListOffsetsResponseListOffsetsPartitionResponse => {
           const out: ListOffsetsResponseListOffsetsPartitionResponse = { partitionIndex: rp.partitionIndex, errorCode: 0, timestamp: -1n, offset: -1n, leaderEpoch: -1 };
+          // as Kafka's ReplicaManager.fetchOffset, first: a partition named twice is answered once, INVALID_REQUEST
+          if (once?.twice.has(namedKey(t.name, rp.partitionIndex))) {
+            out.errorCode = ErrorCode.INVALID_REQUEST;
+            return out;
+          }
           // as Kafka, before the partition is looked up: a special timestamp newer than the version, or none Kafka knows
           if (rp.timestamp < 0n && !(ctx.apiVersion >= (SPECIAL_TIMESTAMP_MIN_VERSION.get(rp.timestamp) ?? Infinity))) {
             out.errorCode = ErrorCode.UNSUPPORTED_VERSION;
@@ -135,4 +141,40 @@ function timestampIndexRebuildsFor(b: Broker, req: ListOffsetsRequest): Promise<
     }
   }
   return pending === null ? null : Promise.all(pending);
+}
+
+/** The key of a partition in {@link namedOnce}'s `twice`. */
+export function namedKey(topic: string, partition: number): string {
+  return `${partition}:${topic}`;
+}
+
+/**
+ * Null when a ListOffsets names no partition more than once; otherwise the partitions it names more than once (Kafka's
+ * ListOffsetsRequest.duplicatePartitions, by {@link namedKey}), answered once each with INVALID_REQUEST (Kafka's
+ * ReplicaManager.fetchOffset), and the request without their later mentions nor the topic entries left empty.
+ */
+export function namedOnce(req: ListOffsetsRequest): { req: ListOffsetsRequest; twice: Set<string> } | null {
+  const first = new Set<string>();
+  let twice: Set<string> | null = null;
+  for (const t of req.topics) {
+    for (const rp of t.partitions) {
+      const key = namedKey(t.name, rp.partitionIndex);
+      if (first.has(key)) (twice ??= new Set()).add(key);
+      first.add(key);
+    }
+  }
+  if (twice === null) return null;
+  const answered = new Set<string>();
+  const topics = req.topics
+    .map((t) => ({
+      ...t,
+      partitions: t.partitions.filter((rp) => {
+        const key = namedKey(t.name, rp.partitionIndex);
+        if (answered.has(key)) return false;
+        answered.add(key);
+        return true;
+      }),
+    }))
+    .filter((t) => t.partitions.length > 0);
+  return { req: { ...req, topics }, twice };
 }

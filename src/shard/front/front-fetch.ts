@@ -64,11 +64,16 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
       const v = ctx.apiVersion;
       const useIds = v >= 13;
       const fromRequest: Wanted[] = [];
+      // A partition named twice is read once, at its first place with its last settings (as the broker's handler).
+      const named = new Map<string, number>();
       for (const t of req.topics) {
         const topicKey = useIds ? uuidHex(t.topicId!) : t.topic!;
         const topicName = useIds ? (deps.routing.topicName(topicKey) ?? "") : t.topic!;
         for (const p of t.partitions) {
-          fromRequest.push({ topicKey, topicName, topicId: useIds ? t.topicId : undefined, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1, sentHighWatermark: -1n, sentLogStartOffset: -1n, source: p });
+          const key = sessionPartitionKey(topicKey, p.partition);
+          const at = named.get(key);
+          if (at === undefined) named.set(key, fromRequest.length);
+          fromRequest[at ?? fromRequest.length] = ({ topicKey, topicName, topicId: useIds ? t.topicId : undefined, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch ?? -1, sentHighWatermark: -1n, sentLogStartOffset: -1n, source: p });
         }
       }
       const fromFollower = (v >= 15 ? (req.replicaState?.replicaId ?? -1) : (req.replicaId ?? -1)) >= 0;
@@ -91,20 +96,29 @@ export function frontFetchHandler(deps: FrontFetchDeps, minVersion: number, maxV
         const res = rewriteFetch(assemble(answers, wanted, incremental, maxBytes, session?.id ?? 0, useIds, (n, p) => deps.routing.hasPartition(n, p)), deps.face(ctx));
         return quota === undefined ? res : quota.charge(ctx, res);
       };
+      // A negative max_bytes reaches only the first partition read (Kafka's readFromLocalLog then goes on with 0): the
+      // shard that has it gets it, the others 0.
+      const firstRead = req.maxBytes < 0 ? wanted.find((w) => w.topicName !== "" && deps.routing.hasPartition(w.topicName, w.partition)) : undefined;
+      const firstShard = firstRead === undefined ? -1 : deps.routing.partitionOwner(firstRead.topicName, firstRead.partition);
+      const subOf = (shard: number, ws: readonly Wanted[], wait: number) => {
+        const sub = subFetch(req, v, ws, wait, req.minBytes);
+        if (req.maxBytes < 0 && shard !== firstShard) sub.maxBytes = 0;
+        return sub;
+      };
       if (byShard.size === 0) return respond([]);
       if (byShard.size === 1) {
         const [[shard, ws]] = byShard;
-        const sub = subFetch(req, v, ws, waitMs, req.minBytes);
+        const sub = subOf(shard, ws, waitMs);
         return respond([await withRecords(deps.segmentMaps, ctx, client, shard, sub, await client.send<FetchResponse>(ctx, shard, sub, { timeoutMs: waitMs + SHARD_REQUEST_TIMEOUT_MS }))]);
       }
       const shards = [...byShard.keys()];
       const first = await Promise.all(shards.map(async (s) => {
-        const sub = subFetch(req, v, byShard.get(s)!, 0, req.minBytes);
+        const sub = subOf(s, byShard.get(s)!, 0);
         return withRecords(deps.segmentMaps, ctx, client, s, sub, await client.send<FetchResponse>(ctx, s, sub));
       }));
       const news = first.reduce((n, a) => n + answerNews(a).bytes, 0);
       if (news >= req.minBytes || waitMs === 0 || first.some((a) => answerNews(a).error)) return respond(first);
-      const polled = await longPoll(ctx, client, deps.segmentMaps, shards.map((s) => ({ shard: s, request: subFetch(req, v, byShard.get(s)!, waitMs, req.minBytes) })), waitMs);
+      const polled = await longPoll(ctx, client, deps.segmentMaps, shards.map((s) => ({ shard: s, request: subOf(s, byShard.get(s)!, waitMs) })), waitMs);
       return respond([...first, ...polled]);
     },
   };
@@ -239,7 +253,14 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
   let last: FetchResponseFetchableTopicResponse | null = null;
   let lastKey = "";
   let total = 0;
+  // Partitions read first, then unknown topic ids, then unknown topics and partitions, as Kafka's answer (and the
+  // broker's handler, src/broker/apis/01_fetch.ts) places them.
+  const ranked: [Wanted[], Wanted[], Wanted[]] = [[], [], []];
   for (const w of wanted) {
+    const code = got.get(sessionPartitionKey(w.topicKey, w.partition))?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    ranked[code === ErrorCode.UNKNOWN_TOPIC_ID ? 1 : code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ? 2 : 0].push(w);
+  }
+  for (const w of ranked[1].length + ranked[2].length === 0 ? wanted : ranked.flat()) {
     let data = got.get(sessionPartitionKey(w.topicKey, w.partition));
     if (data === undefined) {
       data = { partitionIndex: w.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, highWatermark: -1n, lastStableOffset: -1n, logStartOffset: -1n, abortedTransactions: [], preferredReadReplica: -1, records: EMPTY };
@@ -250,14 +271,15 @@ function assemble(answers: readonly FetchResponse[], wanted: readonly Wanted[], 
     }
     // What one broker reads here: whole batches within the partition's max bytes and what is left of the
     // request's (its first batch past both when no partition before brought any), where a shard, which saw only
-    // its own partitions, may have read more.
+    // its own partitions, may have read more. A first batch over a non-zero limit leaves no aborted transactions
+    // list (null), as the broker's handler answers it.
     let bytes = recordsLength(data.records);
     const limit = Math.max(Math.min(w.maxBytes, maxBytes - total), 0);
     if (bytes > limit) {
       const cut = batchPrefix(data.records, limit, total === 0);
       if (cut.bytes < bytes) {
         const aborted = data.abortedTransactions;
-        data = { ...data, records: cut.records, abortedTransactions: aborted === null ? null : cut.bytes === 0 ? [] : aborted.filter((a) => a.firstOffset < cut.next) };
+        data = { ...data, records: cut.records, abortedTransactions: aborted === null ? null : cut.bytes === 0 ? (limit > 0 ? null : []) : aborted.filter((a) => a.firstOffset < cut.next) };
         bytes = cut.bytes;
       }
     }

@@ -30,6 +30,8 @@
 import type { ApiHandler, RequestContext } from "../../broker/api-handler.ts";
 import { CloseConnection, NO_RESPONSE } from "../../broker/api-handler.ts";
 import type { ProduceRequest, ProduceResponse } from "../../protocol/generated/00_produce.ts";
+import type { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/generated/02_list_offsets.ts";
+import { namedKey, namedOnce } from "../../broker/apis/02_list_offsets.ts";
 import { apiVersionsHandler } from "../../broker/apis/18_api_versions.ts";
 import { saslHandshakeHandler } from "../../broker/apis/17_sasl_handshake.ts";
 import { saslAuthenticateHandler } from "../../broker/apis/36_sasl_authenticate.ts";
@@ -40,6 +42,7 @@ import type { WriteTxnMarkersRequest, WriteTxnMarkersResponse } from "../../prot
 import { API_CODECS, ApiKey, requestHeaderVersion } from "../../protocol/generated/index.ts";
 import { writeRequestHeader } from "../../protocol/generated/headers.ts";
 import { Writer } from "../../protocol/wire.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 import { Buffer } from "node:buffer";
 import type { SecuritySession } from "../../security/session.ts";
 import { RUNNEL_VERSION } from "../../version.ts";
@@ -53,7 +56,7 @@ import { frontFetchHandler } from "./front-fetch.ts";
 import type { FrontFetchQuota } from "./front-fetch-quota.ts";
 import type { FrontIdentity, FrontShards, ShardApiVersions } from "./front-shards.ts";
 import { rewriteDescribeCluster, rewriteDescribeTopicPartitions, rewriteFindCoordinator, rewriteListPartitionReassignments, rewriteMetadata, rewriteProduce, type NodeFace } from "./node-rewrite.ts";
-import { PARTITION_SHAPES, mergeInRequestOrder, mergeTop, mergeTopics, soleOwner, splitTopics, splitTopicsByOwner, topicNameOf } from "./partition-split.ts";
+import { PARTITION_SHAPES, type PartitionShape, mergeInRequestOrder, mergeTop, mergeTopics, soleOwner, splitTopics, splitTopicsByOwner, topicNameOf } from "./partition-split.ts";
 import { CoordinatorKind, DEFAULT_SHARD, ShardRouting } from "./shard-routing.ts";
 import { shardOf } from "../placement.ts";
 import { rewriteProduceAcks } from "./produce-acks.ts";
@@ -271,37 +274,52 @@ async function sendProducePart(ctx: RequestContext, shard: number, part: Produce
 /** A partition request split by owning shard; the answers merged. */
 function byPartition(apiKey: number): Route {
   const shape = PARTITION_SHAPES[apiKey];
-  return async (ctx, req, f) => {
-    // A request for one shard goes on as it came; only one spanning shards is split.
-    const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    if (apiKey === ApiKey.Produce) {
-      // what fails the whole request in one broker must fail it here, before it or its parts go to their shards,
-      // which do not look again (`Connection.produceCheckedAtFront`): a part is not the request the client sent
-      // (Kafka's first look stops at the first transactional batch; a corrupt header after it is its partition's error)
-      const refused = wholeProduceRequestProblem(ctx.apiVersion, req as ProduceRequest, (td, index) => {
-        const name = topicNameOf(td, f.routing);
-        return name !== undefined && f.routing.hasPartition(name, index);
-      });
-      if (refused !== null) {
-        const responses = wholeRequestError(req as ProduceRequest, refused.code, refused.message);
-        return req.acks === 0 ? acks0Outcome([{ responses, throttleTimeMs: 0 }]) : rewriteProduce({ responses, throttleTimeMs: 0 } as any, f.face(ctx));
+  return async (ctx, request, f) => {
+    // A ListOffsets naming a partition twice: the shards get it once, and the front answers it INVALID_REQUEST, as
+    // one broker does (src/broker/apis/02_list_offsets.ts).
+    const once = apiKey === ApiKey.ListOffsets ? namedOnce(request as ListOffsetsRequest) : null;
+    if (once === null) return splitByPartition(apiKey, shape, ctx, request, f);
+    const res = (await splitByPartition(apiKey, shape, ctx, once.req, f)) as ListOffsetsResponse;
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (once.twice.has(namedKey(t.name, p.partitionIndex))) Object.assign(p, { errorCode: ErrorCode.INVALID_REQUEST, timestamp: -1n, offset: -1n, leaderEpoch: -1 });
       }
     }
-    if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
-      const forwarded = await forwardProduce(ctx, sole, req, f);
-      if (forwarded !== null) return forwarded;
-    }
-    const { split, owners } = sole !== null ? { split: null, owners: [] } : splitTopicsByOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
-    const parts: [number, unknown][] = split === null ? [[sole!, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
-    if (apiKey === ApiKey.Produce && req.acks === 0) {
-      // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
-      // client's connection, as one broker does (the client has no response to read the error from either way).
-      return acks0Outcome(await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, { ...(body as ProduceRequest), acks: 1 }, f))));
-    }
-    const answers = apiKey === ApiKey.Produce ? await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, body as ProduceRequest, f))) : await f.fanOut<Record<string, any>>(ctx, parts);
-    const merged = mergeInRequestOrder(owners, parts.map(([s]) => s), answers as Record<string, any>[], shape.resTopics, shape.resParts);
-    return apiKey === ApiKey.Produce ? rewriteProduce(merged as any, f.face(ctx)) : merged;
+    return res;
   };
+}
+
+/** {@link byPartition}'s split and merge of one request. */
+async function splitByPartition(apiKey: number, shape: PartitionShape, ctx: RequestContext, req: any, f: FrontRouter): Promise<unknown> {
+  // A request for one shard goes on as it came; only one spanning shards is split.
+  const sole = soleOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+  if (apiKey === ApiKey.Produce) {
+    // what fails the whole request in one broker must fail it here, before it or its parts go to their shards,
+    // which do not look again (`Connection.produceCheckedAtFront`): a part is not the request the client sent
+    // (Kafka's first look stops at the first transactional batch; a corrupt header after it is its partition's error)
+    const refused = wholeProduceRequestProblem(ctx.apiVersion, req as ProduceRequest, (td, index) => {
+      const name = topicNameOf(td, f.routing);
+      return name !== undefined && f.routing.hasPartition(name, index);
+    });
+    if (refused !== null) {
+      const responses = wholeRequestError(req as ProduceRequest, refused.code, refused.message);
+      return req.acks === 0 ? acks0Outcome([{ responses, throttleTimeMs: 0 }]) : rewriteProduce({ responses, throttleTimeMs: 0 } as any, f.face(ctx));
+    }
+  }
+  if (apiKey === ApiKey.Produce && sole !== null && ctx.takeFrame !== undefined) {
+    const forwarded = await forwardProduce(ctx, sole, req, f);
+    if (forwarded !== null) return forwarded;
+  }
+  const { split, owners } = sole !== null ? { split: null, owners: [] } : splitTopicsByOwner(req[shape.reqTopics], shape.reqParts, shape.reqIndex, f.routing);
+  const parts: [number, unknown][] = split === null ? [[sole!, req]] : [...split].map(([s, topics]) => [s, { ...req, [shape.reqTopics]: topics }]);
+  if (apiKey === ApiKey.Produce && req.acks === 0) {
+    // The shards are asked with acks=1 so that the front learns of a partition that failed: then it closes the
+    // client's connection, as one broker does (the client has no response to read the error from either way).
+    return acks0Outcome(await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, { ...(body as ProduceRequest), acks: 1 }, f))));
+  }
+  const answers = apiKey === ApiKey.Produce ? await Promise.all(parts.map(([s, body]) => sendProducePart(ctx, s, body as ProduceRequest, f))) : await f.fanOut<Record<string, any>>(ctx, parts);
+  const merged = mergeInRequestOrder(owners, parts.map(([s]) => s), answers as Record<string, any>[], shape.resTopics, shape.resParts);
+  return apiKey === ApiKey.Produce ? rewriteProduce(merged as any, f.face(ctx)) : merged;
 }
 
 /**
