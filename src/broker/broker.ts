@@ -1111,6 +1111,11 @@ export class Broker {
     }));
   }
 
+  /** Every topic of the cluster's metadata, internal ones included (the topics an election over all partitions answers for). */
+  electionTopicNames(): string[] {
+    return this.metadata.topics().map((t) => t.name);
+  }
+
   /**
    * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
    * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
