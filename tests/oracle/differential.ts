@@ -266,7 +266,7 @@ async function formatLikeKafka(port: number): Promise<void> {
 }
 
 /** Starts three Runnel brokers on etcd with the shared settings; resolves once every broker lists all three. */
-async function startOracleCluster(overrides: Record<string, string>): Promise<TestCluster> {
+export async function startOracleCluster(overrides: Record<string, string>): Promise<TestCluster> {
   const cluster = await startCluster(Object.entries({ ...SHARED_SETTINGS, ...overrides }).flatMap(([k, v]) => ["-o", `${k}=${v}`]));
   try {
     const deadline = Date.now() + 60_000;
