@@ -26,7 +26,7 @@ import fc from "fast-check";
 import { commonVersions, diff, INTENTIONAL_DIFFERENCES, normalize, ORACLE_REQUEST_TIMEOUT_MS, SHARED_SETTINGS, startOracleCluster, versionTable } from "./differential.ts";
 import { ClusterRoutingClient } from "./cluster-routing-client.ts";
 import { batch } from "./scenario-helpers.ts";
-import { kafkaUnavailable } from "../support/kafka-broker.ts";
+import { KAFKA_DEFAULT_FEATURES, kafkaUnavailable } from "../support/kafka-broker.ts";
 import { startKafkaCluster, type KafkaCluster } from "../support/kafka-cluster.ts";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { RawClient } from "../support/raw-client.ts";
@@ -122,8 +122,11 @@ interface ClusterPair {
 
 async function startClusterPair(): Promise<ClusterPair> {
   const started = await Promise.allSettled([
-    startKafkaCluster({ heap: "384m", overrides: { ...SHARED_SETTINGS, "offsets.topic.replication.factor": "3", "transaction.state.log.replication.factor": "3" } }),
-    startOracleCluster({}),
+    // Runnel has no eligible leader replicas (KIP-966): Kafka's cluster is formatted without them, so that ISR
+    // changes below min.insync.replicas and unclean elections follow the same (pre-ELR) rules on both sides (and the
+    // formatter stores no cluster default min.insync.replicas, so Runnel's cluster gets none either)
+    startKafkaCluster({ heap: "384m", features: { ...KAFKA_DEFAULT_FEATURES, "eligible.leader.replicas.version": 0 }, overrides: { ...SHARED_SETTINGS, "offsets.topic.replication.factor": "3", "transaction.state.log.replication.factor": "3" } }),
+    startOracleCluster({}, { kafkaElr: false }),
   ] as const);
   const [k, r] = started;
   if (k.status === "rejected" || r.status === "rejected") {
@@ -164,17 +167,31 @@ const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/** What the scenario knows of a partition: its replicas when they were named (exact), null when placed by the controller. */
-type Known = Map<string, Map<number, number[] | null>>;
+/**
+ * What the scenario knows of a partition: its replicas when they were named (exact); null when the controller placed
+ * them; MOVED when it placed them and a reassignment named them since (the leader and its epoch then depend on where
+ * each controller had placed it: the old leader may stay, the move may drop a replica or not).
+ */
+type Known = Map<string, Map<number, number[] | null | typeof MOVED>>;
+const MOVED = "moved";
 
 /** A partition's state as Metadata shows it, node ids kept (normalize drops the fields named like node ids). */
-function partitionView(p: any, named: number[] | null | undefined) {
+function partitionView(p: any, named: number[] | null | undefined | typeof MOVED) {
   const replicas: number[] = p.replicaNodes;
-  const shape = { error: p.errorCode, epoch: p.leaderEpoch, offline: sorted(p.offlineReplicas ?? []) };
-  if (named === null || named === undefined) {
-    return { ...shape, placed: { count: replicas.length, distinct: new Set(replicas).size, leaderFirst: p.leaderId === replicas[0], isrAll: same(sorted(p.isrNodes), sorted(replicas)) } };
-  }
-  return { ...shape, leaderNode: p.leaderId, replicaList: replicas, isrSet: sorted(p.isrNodes) };
+  const shape = { error: p.errorCode, offline: sorted(p.offlineReplicas ?? []) };
+  const placed = { count: replicas.length, distinct: new Set(replicas).size, isrAll: same(sorted(p.isrNodes), sorted(replicas)) };
+  if (named === MOVED) return { ...shape, moved: placed };
+  if (named === null || named === undefined) return { ...shape, epoch: p.leaderEpoch, placed: { ...placed, leaderFirst: p.leaderId === replicas[0] } };
+  return { ...shape, epoch: p.leaderEpoch, leaderNode: p.leaderId, replicaList: replicas, isrSet: sorted(p.isrNodes) };
+}
+
+/** A copy of fetched record batches with each batch's partitionLeaderEpoch (bytes 12-15) zeroed. */
+function withoutLeaderEpochs(records: Uint8Array | null): Uint8Array | null {
+  if (records === null) return null;
+  const out = Uint8Array.from(records);
+  const view = new DataView(out.buffer);
+  for (let at = 0; at + 17 <= out.length; at += 12 + view.getInt32(at + 8)) view.setInt32(at + 12, 0);
+  return out;
 }
 
 /** Runs one generated sequence on one side and returns everything it answered, in order. */
@@ -261,7 +278,7 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
         if (r.results[0].errorCode === 0 && k) {
           const before = k.size;
           for (let i = before; i < op.count; i++) k.set(i, op.assign?.[i - before] ?? null);
-          await settle(topic, new Map([...k].map(([i, x]) => [i, x === null ? {} : { replicas: x }])));
+          await settle(topic, new Map([...k].map(([i, x]) => [i, Array.isArray(x) ? { replicas: x } : {}])));
           out.push({ after: "partitions", md: await describe(topic) });
         }
         break;
@@ -277,7 +294,8 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
           for (const m of moved) {
             const target = op.parts.find((x) => x.p === m.partitionIndex)!.replicas;
             if (target !== null) {
-              k.set(m.partitionIndex, target);
+              const before = k.get(m.partitionIndex);
+              k.set(m.partitionIndex, Array.isArray(before) ? target : MOVED);
               expect.set(m.partitionIndex, { replicas: target });
             }
           }
@@ -300,7 +318,14 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
         const r = await s.client.request(43, v, { electionType: op.type, topicPartitions, timeoutMs: 30000 });
         // an election over all partitions answers for every topic of the cluster: this run's topics are compared
         const results = (r.replicaElectionResults as any[]).filter((x) => x.topic.startsWith(`cd-${run}-`));
-        out.push({ op: `elect v${v}`, type: op.type, topicPartitions, r: { errorCode: r.errorCode, results } });
+        // whether a moved partition's preferred replica leads already depends on where it was placed
+        const shown = results.map((x) => ({
+          topic: x.topic,
+          partitionResult: (x.partitionResult as any[]).map((p) => (op.type === 0 && known.get(x.topic)?.get(p.partitionId) === MOVED ? { partitionId: p.partitionId, moved: true } : p)),
+        }));
+        // an election over every partition leaves out those that need none: which ones, for moved partitions, depends on placement
+        const listed = op.t === null ? shown.map((x) => ({ ...x, partitionResult: x.partitionResult.filter((p: any) => !p.moved) })) : shown;
+        out.push({ op: `elect v${v}`, type: op.type, topicPartitions, r: { errorCode: r.errorCode, results: listed } });
         for (const x of results) {
           const elected = (x.partitionResult as any[]).filter((p) => p.errorCode === 0);
           if (elected.length === 0) continue;
@@ -327,7 +352,7 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
         }
         const k = known.get(topic);
         const partitions = [...hosted].sort((a, b) => a[0] - b[0]).map(([partitionIndex, xs]) =>
-          k?.get(partitionIndex) ? { partitionIndex, hostedBy: xs } : { partitionIndex, hosts: xs.length, replicas: xs.map(({ size, lag, future }) => ({ size, lag, future })) }
+          Array.isArray(k?.get(partitionIndex)) ? { partitionIndex, hostedBy: xs } : { partitionIndex, hosts: xs.length, replicas: xs.map(({ size, lag, future }) => ({ size, lag, future })) }
         );
         out.push({ op: `logDirs v${v}`, errors, partitions });
         break;
@@ -372,13 +397,17 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
       }
       case "read": {
         const lo: unknown[] = [];
-        for (const timestamp of [-2n, -1n]) lo.push((await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: op.p, currentLeaderEpoch: -1, timestamp }] }] })).topics);
+        const moved = known.get(topic)?.get(op.p) === MOVED;
+        for (const timestamp of [-2n, -1n]) {
+          const r = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: op.p, currentLeaderEpoch: -1, timestamp }] }] });
+          lo.push(r.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (moved ? { ...p, leaderEpoch: "moved" } : p)) })));
+        }
         const f = await s.client.request(1, 11, {
           replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "",
           topics: [{ topic, partitions: [{ partition: op.p, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
           forgottenTopicsData: [],
         });
-        out.push({ op: "read", p: op.p, offsets: lo, fetch: (f.responses as any[]).map((t) => t.partitions.map((p: any) => ({ errorCode: p.errorCode, hw: p.highWatermark, records: p.records })) ) });
+        out.push({ op: "read", p: op.p, offsets: lo, fetch: (f.responses as any[]).map((t) => t.partitions.map((p: any) => ({ errorCode: p.errorCode, hw: p.highWatermark, records: moved ? withoutLeaderEpochs(p.records) : p.records }))) });
         break;
       }
     }

@@ -265,8 +265,12 @@ async function formatLikeKafka(port: number): Promise<void> {
   }
 }
 
-/** Starts three Runnel brokers on etcd with the shared settings; resolves once every broker lists all three. */
-export async function startOracleCluster(overrides: Record<string, string>): Promise<TestCluster> {
+/**
+ * Starts three Runnel brokers on etcd with the shared settings; resolves once every broker lists all three. With
+ * `kafkaElr` false the cluster default min.insync.replicas Kafka's formatter stores with eligible leader replicas is
+ * left out (for a Kafka formatted with eligible.leader.replicas.version=0).
+ */
+export async function startOracleCluster(overrides: Record<string, string>, opts: { kafkaElr?: boolean } = {}): Promise<TestCluster> {
   const cluster = await startCluster(Object.entries({ ...SHARED_SETTINGS, ...overrides }).flatMap(([k, v]) => ["-o", `${k}=${v}`]));
   try {
     const deadline = Date.now() + 60_000;
@@ -283,7 +287,7 @@ export async function startOracleCluster(overrides: Record<string, string>): Pro
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    await formatLikeKafka(cluster.brokers[0].port);
+    if (opts.kafkaElr !== false) await formatLikeKafka(cluster.brokers[0].port);
     return cluster;
   } catch (e) {
     await cluster.close();
