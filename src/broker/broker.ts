@@ -1180,6 +1180,15 @@ export class Broker {
     return out;
   }
 
+  /**
+   * Whether the partition's leader is a broker clients can reach: it has one (not -1) and, in a cluster, that broker
+   * is registered. Kafka's Metadata answers LEADER_NOT_AVAILABLE with no leader id otherwise (KRaftMetadataCache).
+   */
+  leaderAvailable(p: PartitionState): boolean {
+    if (p.leader < 0) return false;
+    return this.cluster === null || this.metadata.broker(p.leader) !== undefined;
+  }
+
   /** The partition, or undefined when the topic or partition is unknown. */
   partition(topicName: string, index: number): PartitionState | undefined {
     return this.topicsByName.get(topicName)?.partitions[index];
