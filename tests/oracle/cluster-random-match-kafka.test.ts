@@ -42,6 +42,13 @@ const NAMES = 2;
 const NODES = [1, 2, 3] as const;
 /** Longest a side may take to settle after a change (polls of every broker, ms). */
 const SETTLE_MS = 30_000;
+/**
+ * Weight of broker outages among the operations (CLUSTER_ORACLE_OUTAGES; default 0: each costs a Kafka JVM restart,
+ * 15-30 s, beyond the default run's time budget).
+ */
+const OUTAGE_WEIGHT = Number(process.env.CLUSTER_ORACLE_OUTAGES ?? 0);
+/** Longest a side may take to show a stopped broker's leaderships and ISR places gone (ms). */
+const OUTAGE_MS = 60_000;
 
 /** A replica list as generated: over the three brokers and an unknown one (4), possibly with a repeat. */
 const replicasArb = fc.array(fc.constantFrom(1, 2, 3, 4), { minLength: 0, maxLength: 4 });
@@ -72,7 +79,8 @@ type Op =
   | { k: "metadata"; t: number; v: number }
   | { k: "cluster"; v: number }
   | { k: "produce"; t: number; p: number; n: number }
-  | { k: "read"; t: number; p: number };
+  | { k: "read"; t: number; p: number }
+  | { k: "outage"; node: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -97,6 +105,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("cluster" as const), v: vArb }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("produce" as const), t: nameArb, p: fc.nat(2), n: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("read" as const), t: nameArb, p: fc.nat(2) }) },
+  ...(OUTAGE_WEIGHT > 0 ? [{ weight: OUTAGE_WEIGHT, arbitrary: fc.record({ k: fc.constant("outage" as const), node: fc.constantFrom(2, 3) }) }] : []),
 );
 /** A run: each topic name is first created with a mostly valid request, then the random operations. */
 const caseArb = fc
@@ -108,8 +117,12 @@ interface ClusterSide {
   name: "kafka" | "runnel";
   /** Routes requests as a Kafka client would (home: node 1). */
   client: ClusterRoutingClient;
-  /** A connection to each node. */
+  /** A connection to each running node. */
   node: Map<number, RawClient>;
+  /** Stops node `id` with SIGTERM (a controlled shutdown on both sides) and drops its connections. */
+  stopNode(id: number): Promise<void>;
+  /** Starts node `id` again on its data and port, and connects to it anew. */
+  startNode(id: number): Promise<void>;
 }
 
 /** Both clusters and the API versions both serve. */
@@ -144,18 +157,46 @@ async function startClusterPair(): Promise<ClusterPair> {
   };
 }
 
-async function openSide(name: ClusterSide["name"], ports: ReadonlyMap<number, number>): Promise<ClusterSide> {
+async function connectNode(port: number): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  c.lenient = true;
+  c.timeoutMs = ORACLE_REQUEST_TIMEOUT_MS;
+  return c;
+}
+
+function routingClient(ports: ReadonlyMap<number, number>): ClusterRoutingClient {
   const client = new ClusterRoutingClient(ports, 1);
   client.lenient = true;
   client.timeoutMs = ORACLE_REQUEST_TIMEOUT_MS;
+  return client;
+}
+
+async function openSide(pair: ClusterPair, name: ClusterSide["name"]): Promise<ClusterSide> {
+  const ports = name === "kafka" ? pair.kafka.ports : new Map(pair.runnel.brokers.map((b, i) => [i + 1, b.port]));
   const node = new Map<number, RawClient>();
-  for (const [id, port] of ports) {
-    const c = await RawClient.connect(port);
-    c.lenient = true;
-    c.timeoutMs = ORACLE_REQUEST_TIMEOUT_MS;
-    node.set(id, c);
-  }
-  return { name, client, node };
+  for (const [id, port] of ports) node.set(id, await connectNode(port));
+  const side: ClusterSide = {
+    name,
+    client: routingClient(ports),
+    node,
+    async stopNode(id) {
+      node.get(id)?.close();
+      node.delete(id);
+      // the routing client keeps a connection per node: a new one connects to the running nodes only when asked
+      side.client.close();
+      side.client = routingClient(ports);
+      if (name === "kafka") await pair.kafka.stopNode(id);
+      else await pair.runnel.brokers[id - 1].stop("SIGTERM");
+    },
+    async startNode(id) {
+      if (name === "kafka") await pair.kafka.startNode(id);
+      else await pair.runnel.restart(id, { samePort: true });
+      node.set(id, await connectNode(ports.get(id)!));
+      side.client.close();
+      side.client = routingClient(ports);
+    },
+  };
+  return side;
 }
 
 function closeSide(s: ClusterSide): void {
@@ -395,6 +436,76 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
         out.push({ op: "produce", p: op.p, n: op.n, r: r.responses });
         break;
       }
+      case "outage": {
+        // Only partitions whose replicas the scenario named are compared during and after the outage: where a
+        // controller placed them, whether the stopped broker held (or led) them is that controller's choice.
+        const exact = (topic: string) => [...(known.get(topic) ?? [])].filter(([, x]) => Array.isArray(x)).map(([i]) => i);
+        const topics = [...known.keys()].filter((t) => exact(t).length > 0);
+        // the leader epochs of the partitions it leads: each must move on (a leader elected, or none, written)
+        const ledBefore = new Map<string, number>();
+        const mdTopics = { topics: [...known.keys()].map((name) => ({ name, topicId: new Uint8Array(16) })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false };
+        for (const t of (await s.node.get(1)!.request(3, 12, mdTopics)).topics as any[]) {
+          for (const p of t.partitions) if (p.leaderId === op.node) ledBefore.set(`${t.name}-${p.partitionIndex}`, p.leaderEpoch);
+        }
+        await s.stopNode(op.node);
+        // positive event: every running broker lists the stopped one no more, and shows none of its leaderships (each
+        // with a new leader epoch) and no ISR holding it with another member, all in the same way
+        const deadline = Date.now() + OUTAGE_MS;
+        for (;;) {
+          const views: string[] = [];
+          let gone = true;
+          for (const c of s.node.values()) {
+            const md = await c.request(3, 12, { topics: topics.map((name) => ({ name, topicId: new Uint8Array(16) })), allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+            if ((md.brokers as any[]).some((b) => b.nodeId === op.node)) gone = false;
+            for (const t of md.topics as any[]) {
+              for (const p of t.partitions) {
+                const led = ledBefore.get(`${t.name}-${p.partitionIndex}`);
+                if (p.leaderId === op.node || (led !== undefined && p.leaderEpoch <= led) || (p.isrNodes.includes(op.node) && p.isrNodes.length > 1)) gone = false;
+              }
+            }
+            views.push(JSON.stringify((md.topics as any[]).map((t) => [t.name, [...t.partitions].sort((a: any, b: any) => a.partitionIndex - b.partitionIndex).map((p: any) => [p.leaderId, p.leaderEpoch, sorted(p.isrNodes)])])));
+          }
+          if (gone && views.every((v) => v === views[0])) break;
+          if (Date.now() > deadline) throw new Error(`${s.name}: broker ${op.node}'s leaderships and ISR places did not go in ${OUTAGE_MS} ms: ${views[0]}`);
+          await pause(100);
+        }
+        const exactView = async () => {
+          const views: unknown[] = [];
+          for (const topic of topics) {
+            const d = await describe(topic);
+            views.push({ topic, partitions: d.partitions.filter((p: any) => exact(topic).includes(p.partitionIndex)) });
+          }
+          return views;
+        };
+        const down = await exactView();
+        const produced: unknown[] = [];
+        for (const topic of topics) {
+          for (const partition of exact(topic)) {
+            const r = await s.client.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 10000, topicData: [{ name: topic, partitionData: [{ index: partition, records: batch(1) }] }] });
+            produced.push({ topic, partition, r: r.responses });
+          }
+        }
+        const elected = await s.client.request(43, 2, { electionType: 0, topicPartitions: topics.map((topic) => ({ topic, partitions: exact(topic) })), timeoutMs: 30000 });
+        const dc = await s.client.request(60, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        out.push({ op: `outage of ${op.node}`, down, produced, elected: elected.replicaElectionResults, brokers: (dc.brokers as any[]).map((b) => b.brokerId).sort() });
+        await s.startNode(op.node);
+        // positive event: every broker lists all three again (a topic created next may be placed on any)
+        const back = Date.now() + OUTAGE_MS;
+        for (const c of s.node.values()) {
+          while ((await c.request(3, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).brokers.length < NODES.length) {
+            if (Date.now() > back) throw new Error(`${s.name}: broker ${op.node} was not listed again in ${OUTAGE_MS} ms`);
+            await pause(100);
+          }
+        }
+        for (const topic of known.keys()) {
+          const k = known.get(topic)!;
+          await settle(topic, new Map([...k].map(([i, x]) => [i, Array.isArray(x) ? { replicas: x } : {}])));
+          // where the stopped broker led a controller-placed partition, leadership moved on one side and not on the other
+          for (const [i, x] of k) if (!Array.isArray(x)) k.set(i, MOVED);
+        }
+        out.push({ after: `outage of ${op.node}`, up: await exactView() });
+        break;
+      }
       case "read": {
         const lo: unknown[] = [];
         const moved = known.get(topic)?.get(op.p) === MOVED;
@@ -431,8 +542,8 @@ if (why) {
       fc.asyncProperty(caseArb, async (ops) => {
         const r = run++;
         const answers: Record<string, unknown> = {};
-        for (const [name, ports] of [["kafka", p.kafka.ports], ["runnel", new Map(p.runnel.brokers.map((b, i) => [i + 1, b.port]))]] as const) {
-          const s = await openSide(name, ports);
+        for (const name of ["kafka", "runnel"] as const) {
+          const s = await openSide(p, name);
           try {
             answers[name] = normalize(await scenario(p, s, r, ops));
           } finally {

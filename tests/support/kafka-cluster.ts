@@ -2,7 +2,8 @@
  * Starts a 3-node Apache Kafka KRaft cluster for the cluster differential tests: three combined broker+controller
  * nodes (node ids 1, 2, 3) on loopback ports the OS chose, one static quorum (controller.quorum.voters naming all
  * three), each node formatted with `kafka-storage format` and the same cluster id in its own temporary directory.
- * Resolves once every node lists all three brokers. `stop()` stops all three (kafka-broker.ts stops each JVM).
+ * Resolves once every node lists all three brokers. `stopNode`/`startNode` take one node down and back (its
+ * directory and ports kept); `stop()` stops all three (kafka-broker.ts stops each JVM).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -24,6 +25,10 @@ export interface KafkaCluster {
   ports: ReadonlyMap<number, number>;
   /** The cluster id every node was formatted with. */
   clusterId: string;
+  /** Stops node `id` (SIGTERM: Kafka's controlled shutdown), keeping its directory for {@link startNode}. */
+  stopNode(id: number): Promise<void>;
+  /** Starts node `id` again (after stopNode) on its directory and ports; resolves once it answers. */
+  startNode(id: number): Promise<void>;
   /** Stops every node (and removes their directories). */
   stop(): Promise<void>;
 }
@@ -66,6 +71,11 @@ export async function startKafkaCluster(opts: Omit<KafkaOptions, "dir" | "ports"
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
   };
+  const stopNode = (id: number) => nodes[id - 1].stop({ keepDir: true });
+  const startNode = async (id: number) => {
+    const old = nodes[id - 1];
+    nodes[id - 1] = await startKafka({ ...opts, dir: old.dir, nodeId: id, quorum: { clusterId, voters }, ports: { port: old.port, controllerPort: old.controllerPort } });
+  };
   const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
     await stop();
@@ -81,5 +91,5 @@ export async function startKafkaCluster(opts: Omit<KafkaOptions, "dir" | "ports"
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return { nodes, ports: new Map(nodes.map((n, i) => [i + 1, n.port])), clusterId, stop };
+  return { nodes, ports: new Map(nodes.map((n, i) => [i + 1, n.port])), clusterId, stopNode, startNode, stop };
 }
