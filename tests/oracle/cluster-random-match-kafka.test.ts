@@ -371,7 +371,8 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
           const elected = (x.partitionResult as any[]).filter((p) => p.errorCode === 0);
           if (elected.length === 0) continue;
           await settle(x.topic, new Map(elected.map((p) => [p.partitionId, { preferred: op.type === 0 }])));
-          out.push({ after: "elect", md: await describe(x.topic) });
+          // (whether a moved partition was elected is each side's own; only an election of another is shown)
+          if (elected.some((p) => known.get(x.topic)?.get(p.partitionId) !== MOVED)) out.push({ after: "elect", md: await describe(x.topic) });
         }
         break;
       }
@@ -485,9 +486,14 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
             produced.push({ topic, partition, r: r.responses });
           }
         }
-        const elected = await s.client.request(43, 2, { electionType: 0, topicPartitions: topics.map((topic) => ({ topic, partitions: exact(topic) })), timeoutMs: 30000 });
+        const topicPartitions = topics.map((topic) => ({ topic, partitions: exact(topic) }));
+        const elected = await s.client.request(43, 2, { electionType: 0, topicPartitions, timeoutMs: 30000 });
+        // unclean: a leaderless partition with a live replica out of the ISR gets it as leader (ISR = it alone)
+        const unclean = await s.client.request(43, 2, { electionType: 1, topicPartitions, timeoutMs: 30000 });
+        const uncleanElected = (unclean.replicaElectionResults as any[]).some((t) => t.partitionResult.some((p: any) => p.errorCode === 0));
         const dc = await s.client.request(60, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 });
-        out.push({ op: `outage of ${op.node}`, down, produced, elected: elected.replicaElectionResults, brokers: (dc.brokers as any[]).map((b) => b.brokerId).sort() });
+        out.push({ op: `outage of ${op.node}`, down, produced, elected: elected.replicaElectionResults, unclean: unclean.replicaElectionResults, brokers: (dc.brokers as any[]).map((b) => b.brokerId).sort() });
+        if (uncleanElected) out.push({ after: "unclean election", down: await exactView() });
         await s.startNode(op.node);
         // positive event: every broker lists all three again (a topic created next may be placed on any)
         const back = Date.now() + OUTAGE_MS;
