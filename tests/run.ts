@@ -228,8 +228,8 @@ const SHARDED_SUITES: string[] = [
   // (1 run, 1 restart; the file 24-40 s with Kafka's start and restart at load 7-13, plain and 2 shards)
   "tests/oracle/restart-random-match-kafka.test.ts",
   // random cluster-admin sequences (replica assignments, reassignments, elections, log dirs, min ISR) on a 3-broker
-  // Runnel cluster vs a 3-node Kafka KRaft cluster (6 runs of up to 14 ops; the file 73-88 s with both clusters'
-  // starts at load 14-23, plain and 2 shards)
+  // Runnel cluster vs a 3-node Kafka KRaft cluster (6 runs of up to 14 ops; the file 49-88 s with both clusters
+  // starts at load 12-23, plain and 2 shards; CLUSTER_ORACLE_OUTAGES=N adds broker outages)
   "tests/oracle/cluster-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
