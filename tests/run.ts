@@ -242,6 +242,10 @@ const SHARDED_SUITES: string[] = [
   // random reads (Fetch at every version, limits, offsets, isolation, epochs; ListOffsets, OffsetForLeaderEpoch) of
   // random rolled logs with transactions and DeleteRecords vs Kafka (6 runs; the file ~15-30 s with Kafka's start)
   "tests/oracle/fetch-random-match-kafka.test.ts",
+  // random cluster-admin sequences (replica assignments, reassignments, elections, log dirs, min ISR) on a 3-broker
+  // Runnel cluster vs a 3-node Kafka KRaft cluster (6 runs of up to 14 ops; the file 49-88 s with both clusters
+  // starts at load 12-23, plain and 2 shards; CLUSTER_ORACLE_OUTAGES=N adds broker outages)
+  "tests/oracle/cluster-random-match-kafka.test.ts",
   "tests/interop/java-consumer-protocol-groups.test.ts",
   "tests/interop/java-compression-codecs.test.ts",
   "tests/interop/go-clients-compression-codecs.test.ts",

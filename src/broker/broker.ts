@@ -1112,6 +1112,11 @@ export class Broker {
     }));
   }
 
+  /** Every topic of the cluster's metadata, internal ones included (the topics an election over all partitions answers for). */
+  electionTopicNames(): string[] {
+    return this.metadata.topics().map((t) => t.name);
+  }
+
   /**
    * AlterPartitionReassignments for one partition: in a cluster written to the metadata store (the controller
    * completes it); on a single node the only placement is this broker, so only a no-op move is valid.
@@ -1174,6 +1179,15 @@ export class Broker {
     for (const r of this.cluster.offlineReplicas?.(p.topic.idHex, p.index) ?? []) if (!out.includes(r)) out.push(r);
     for (const r of p.replicas) if (this.metadata.broker(r) === undefined && !out.includes(r)) out.push(r);
     return out;
+  }
+
+  /**
+   * Whether the partition's leader is a broker clients can reach: it has one (not -1) and, in a cluster, that broker
+   * is registered. Kafka's Metadata answers LEADER_NOT_AVAILABLE with no leader id otherwise (KRaftMetadataCache).
+   */
+  leaderAvailable(p: PartitionState): boolean {
+    if (p.leader < 0) return false;
+    return this.cluster === null || this.metadata.broker(p.leader) !== undefined;
   }
 
   /** The partition, or undefined when the topic or partition is unknown. */

@@ -5,7 +5,10 @@
  * - once every target replica is in the ISR the move completes: replicas = T, ISR = ISR ∩ T, adding and removing
  *   emptied, and a leader outside T hands over to the first in-sync target replica (the leader epoch bumps);
  * - cancelling reverts to R (a new move of a partition that is moving starts from R too).
- * Every change bumps the partition epoch; the caller writes it by compare-and-set on that epoch.
+ * Every change bumps the partition epoch; the caller writes it by compare-and-set on that epoch. A change that drops
+ * a replica from the replica list bumps the leader epoch too, also when the leader stays (Kafka's
+ * PartitionChangeBuilder.triggerLeaderEpochBumpForReplicaReassignmentIfNeeded), so the removed replica's fetches are
+ * fenced by epoch.
  */
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { assertPartitionState, NO_LEADER, type PartitionState } from "./partition-state.ts";
@@ -47,6 +50,15 @@ function withLeaderIn<T extends PartitionState>(next: T, order: readonly number[
 }
 
 /**
+ * `next` with the leader epoch bumped when it drops a replica of `prev` and its leader epoch did not already move
+ * (a new leader bumps it once): Kafka's controller fences removed replicas this way.
+ */
+function fencingRemovedReplicas<T extends PartitionState>(prev: PartitionState, next: T): T {
+  if (next.leaderEpoch !== prev.leaderEpoch || prev.replicas.every((r) => next.replicas.includes(r))) return next;
+  return { ...next, leaderEpoch: prev.leaderEpoch + 1 };
+}
+
+/**
  * Checks a target replica list (Kafka's rules): not empty, no duplicates, every broker registered; with
  * `allowReplicationFactorChange` false (AlterPartitionReassignments v1), the replica count must stay.
  * Throws INVALID_REPLICA_ASSIGNMENT or INVALID_REPLICATION_FACTOR.
@@ -79,6 +91,7 @@ export function startReassignment<T extends PartitionState>(s: T, target: readon
   const done = completeReassignment(next, live);
   if (done !== null) next = { ...done, partitionEpoch: s.partitionEpoch + 1 };
   if (next.leaderEpoch > s.leaderEpoch + 1) next = { ...next, leaderEpoch: s.leaderEpoch + 1 };
+  next = fencingRemovedReplicas(s, next);
   assertPartitionState(next);
   return next;
 }
@@ -93,7 +106,7 @@ export function completeReassignment<T extends PartitionState>(s: T, live: Reado
   if (!target.every((r) => s.isr.includes(r))) return null;
   const isr = s.isr.filter((r) => target.includes(r));
   let next: T = withoutReassignment({ ...s, replicas: target, isr, partitionEpoch: s.partitionEpoch + 1 });
-  next = withLeaderIn(next, target, live);
+  next = fencingRemovedReplicas(s, withLeaderIn(next, target, live));
   if (next.leader === NO_LEADER) return null;
   assertPartitionState(next);
   return next;
@@ -109,7 +122,7 @@ export function cancelReassignment<T extends PartitionState>(s: T, live: Readonl
   const original = originalReplicas(s);
   const isr = s.isr.filter((r) => original.includes(r));
   if (isr.length === 0) throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, "Cannot cancel: none of the original replicas is in sync any more.");
-  const next = withLeaderIn(withoutReassignment({ ...s, replicas: original, isr, partitionEpoch: s.partitionEpoch + 1 }), original, live);
+  const next = fencingRemovedReplicas(s, withLeaderIn(withoutReassignment({ ...s, replicas: original, isr, partitionEpoch: s.partitionEpoch + 1 }), original, live));
   assertPartitionState(next);
   return next;
 }

@@ -96,6 +96,15 @@ export class LeaderEpochCache {
     return this.entries.length === 0 ? UNDEFINED_EPOCH : this.entries[this.entries.length - 1].epoch;
   }
 
+  /**
+   * The epoch ListOffsets answers for the log start (EARLIEST): the oldest entry's, when it starts at or below
+   * `logStartOffset`, else {@link UNDEFINED_EPOCH} (Kafka's UnifiedLog.fetchOffsetByTimestamp).
+   */
+  earliestEpochAt(logStartOffset: bigint): number {
+    const first = this.entries[0];
+    return first !== undefined && first.startOffset <= logStartOffset ? first.epoch : UNDEFINED_EPOCH;
+  }
+
   /** A copy of the entries, oldest first. */
   epochEntries(): EpochEntry[] {
     return this.entries.map((e) => ({ ...e }));

@@ -454,7 +454,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * The acks=all wait (Kafka's produce purgatory): resolves once the high watermark reaches `offset` and this
    * broker's copy is fdatasynced (Runnel's acks=all promise); rejects when the partition goes, leadership is lost,
    * too many produces wait, or the fdatasync fails, and with NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR has
-   * fewer than `minInsyncReplicas` members by the time the high watermark gets there (Kafka's rule).
+   * fewer than `minInsyncReplicas` (at most the replica count: effectiveMinIsr) members by the time the high watermark
+   * gets there (Kafka's rule).
    */
   whenCommitted(offset: bigint, minInsyncReplicas = 1): Promise<void> {
     if (this.removed) return Promise.reject(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
@@ -550,7 +551,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   }
 
   /** NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR is smaller than `min`, else null. */
-  private isrShortOf(min: number): KafkaError | null {
+  /**
+   * The ISR size an acks=all write needs: `min.insync.replicas`, but never more than the partition's replicas (adding
+   * ones included), as Kafka's Partition.effectiveMinIsr; a topic asking for more in-sync replicas than it has is
+   * written as if it asked for all of them.
+   */
+  effectiveMinIsr(minInsyncReplicas: number): number {
+    return Math.min(minInsyncReplicas, this.roles.replicas.length);
+  }
+
+  private isrShortOf(configured: number): KafkaError | null {
+    const min = this.effectiveMinIsr(configured);
     if (this.roles.isr.length >= min) return null;
     return new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, `${this.log.name}: the ISR shrank to ${this.roles.isr.length}, below min.insync.replicas=${min}, after the append`);
   }

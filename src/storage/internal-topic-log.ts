@@ -16,6 +16,8 @@ export interface InternalTopicPartition {
   readonly isr: readonly number[];
   /** The leader epoch this broker knows. */
   readonly leaderEpoch: number;
+  /** The ISR size an acks=all write needs for `min.insync.replicas` (at most the replica count). */
+  effectiveMinIsr(minInsyncReplicas: number): number;
   /** The leader write path: offsets assigned, producer state and high watermark moved, fetches woken. */
   appendAsLeader(records: Uint8Array): { lastOffset: bigint };
   /**
@@ -74,13 +76,13 @@ export class InternalTopicLog<P extends InternalTopicPartition> {
 
   /**
    * Appends batches like a Produce with acks=all, as Kafka's coordinators do: refused with NOT_ENOUGH_REPLICAS
-   * (synchronously) when fewer replicas than the topic's `min.insync.replicas` are in sync, visible at once, resolved
+   * (synchronously) when fewer replicas than the topic's `min.insync.replicas` (at most its replica count) are in sync, visible at once, resolved
    * once the high watermark passed them and they are fdatasynced.
    */
   append(partition: number, batches: Uint8Array): Promise<void> {
     const p = this.partition(partition);
     const minIsr = this.host.topicsByName.get(this.topic)!.config.minInsyncReplicas;
-    if (p.isr.length < minIsr) throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `${this.topic}-${partition}: min.insync.replicas=${minIsr} but only ${p.isr.length} replica(s) in sync`);
+    if (p.isr.length < p.effectiveMinIsr(minIsr)) throw new KafkaError(ErrorCode.NOT_ENOUGH_REPLICAS, `${this.topic}-${partition}: min.insync.replicas=${minIsr} but only ${p.isr.length} replica(s) in sync`);
     return p.whenCommitted(p.appendAsLeader(batches).lastOffset + 1n, minIsr);
   }
 

@@ -2,8 +2,8 @@
  * Partitions take their leader epoch, replicas and ISR from the metadata store's partition state: a
  * compare-and-set on it (what a controller or an ISR change will write) reaches the partition through the store's
  * watch. Metadata reports it, the high watermark waits for an in-sync follower that has not fetched,
- * min.insync.replicas counts the ISR, and an acks=all produce whose ISR shrank below it while it waited answers
- * NOT_ENOUGH_REPLICAS_AFTER_APPEND.
+ * min.insync.replicas counts the ISR (up to the replica count: Kafka's effectiveMinIsr), and an acks=all produce
+ * whose ISR shrank below it while it waited answers NOT_ENOUGH_REPLICAS_AFTER_APPEND.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +19,7 @@ import { ZERO_UUID } from "../../src/protocol/wire.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
 import { makeRecordsBatch } from "../storage/batch-fixture.ts";
+import { until } from "../cluster/cluster-fixture.ts";
 
 test("a compare-and-set of a partition's state changes its leader epoch, ISR and high watermark", { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-roles-"));
@@ -36,13 +37,16 @@ test("a compare-and-set of a partition's state changes its leader epoch, ISR and
     })).responses[0].partitions[0].highWatermark;
   try {
     await broker.createTopic("r", 1, 1, { "min.insync.replicas": "2" }, false);
-    assert.equal((await produce(-1)).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS, "ISR {1} is below min.insync.replicas=2");
-    assert.equal((await produce(1)).errorCode, ErrorCode.NONE);
+    assert.equal((await produce(-1)).errorCode, ErrorCode.NONE, "one replica: min.insync.replicas=2 asks for all of them (Kafka's effectiveMinIsr)");
     assert.equal(await highWatermark(), 2n);
 
     const s0 = store.partitionState("r", 0)!;
     assert.deepEqual([s0.leader, s0.leaderEpoch, s0.isr, s0.partitionEpoch], [1, 0, [1], 0]);
-    assert.equal(await store.compareAndSetPartition({ ...s0, replicas: [1, 2], isr: [1, 2], leaderEpoch: 1, partitionEpoch: 1 }, 0), true);
+    assert.equal(await store.compareAndSetPartition({ ...s0, replicas: [1, 2], isr: [1], leaderEpoch: 1, partitionEpoch: 1 }, 0), true);
+    await until(() => broker.partition("r", 0)!.replicas.length === 2, 5_000, "the leader to see two replicas");
+    assert.equal((await produce(-1)).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS, "two replicas, ISR {1}: below min.insync.replicas=2");
+    assert.equal(await store.compareAndSetPartition({ ...store.partitionState("r", 0)!, isr: [1, 2], partitionEpoch: 2 }, 1), true);
+    await until(() => broker.partition("r", 0)!.isr.length === 2, 5_000, "the leader to see the ISR {1,2}");
     const md = await c.request(3, 12, { topics: [{ topicId: ZERO_UUID, name: "r" }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     const mp = md.topics[0].partitions[0];
     assert.deepEqual([mp.leaderId, mp.leaderEpoch, mp.replicaNodes, mp.isrNodes], [1, 1, [1, 2], [1, 2]]);
@@ -56,10 +60,10 @@ test("a compare-and-set of a partition's state changes its leader epoch, ISR and
     assert.equal(p.waitingProduces, 1);
     // The ISR shrinks back to the leader alone: the high watermark reaches the log end, below min.insync.replicas.
     const s1 = store.partitionState("r", 0)!;
-    assert.equal(await store.compareAndSetPartition({ ...s1, isr: [1], partitionEpoch: 2 }, 1), true);
+    assert.equal(await store.compareAndSetPartition({ ...s1, isr: [1], partitionEpoch: 3 }, 2), true);
     assert.equal((await waiting).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND);
     assert.equal(await highWatermark(), 6n);
-    assert.equal(await store.compareAndSetPartition({ ...s1, isr: [1, 2], partitionEpoch: 2 }, 1), false, "a stale compare-and-set loses");
+    assert.equal(await store.compareAndSetPartition({ ...s1, isr: [1, 2], partitionEpoch: 3 }, 2), false, "a stale compare-and-set loses");
   } finally {
     c.close();
     c2.close();

@@ -84,3 +84,26 @@ test("targets are checked: empty, duplicates, unregistered brokers, replication 
   assert.equal(code(() => checkTarget(s, [1, 2, 3], live(1, 2, 3), false)), ErrorCode.INVALID_REPLICATION_FACTOR);
   assert.equal(code(() => checkTarget(s, [2, 3], live(1, 2, 3), false)), ErrorCode.NONE);
 });
+
+test("a change that drops a replica bumps the leader epoch also when the leader stays (Kafka fences removed replicas)", () => {
+  // Kafka's PartitionChangeBuilder.triggerLeaderEpochBumpForReplicaReassignmentIfNeeded; found by
+  // tests/oracle/cluster-random-match-kafka (a 3-node Kafka answered epoch 1 after {1,2,3} -> {2,1}, Runnel 0)
+  const removal = startReassignment(initialPartitionState([1, 2, 3]), [2, 1], live(1, 2, 3))!;
+  assert.deepEqual(removal.replicas, [2, 1]);
+  assert.equal(removal.leader, 1, "the leader stays a replica and keeps leading");
+  assert.equal(removal.leaderEpoch, 1, "replica 3 was dropped: the epoch bumps");
+  const moving = startReassignment(initialPartitionState([1, 2, 3]), [1, 2, 4], live(1, 2, 3, 4))!;
+  assert.equal(moving.leaderEpoch, 0, "starting a move drops no replica yet");
+  const done = completeReassignment({ ...moving, isr: [1, 2, 3, 4], partitionEpoch: 2 }, live(1, 2, 3, 4))!;
+  assert.deepEqual(done.replicas, [1, 2, 4]);
+  assert.equal(done.leader, 1);
+  assert.equal(done.leaderEpoch, 1, "completion drops 3: the epoch bumps");
+  const cancelled = cancelReassignment(moving, live(1, 2, 3, 4));
+  assert.deepEqual(cancelled.replicas, [1, 2, 3]);
+  assert.equal(cancelled.leader, 1);
+  assert.equal(cancelled.leaderEpoch, 1, "the cancel drops the adding replica 4: the epoch bumps");
+  assert.equal(startReassignment(initialPartitionState([1, 2, 3]), [3, 2, 1], live(1, 2, 3))!.leaderEpoch, 0, "a reorder drops nothing");
+  assert.equal(startReassignment(initialPartitionState([2]), [2, 3], live(2, 3))!.leaderEpoch, 0, "a growth drops nothing");
+  const leaderRemoved = startReassignment(initialPartitionState([1, 2, 3]), [2, 3], live(1, 2, 3))!;
+  assert.equal(leaderRemoved.leaderEpoch, 1, "a new leader bumps the epoch once");
+});

@@ -78,6 +78,14 @@ export interface KafkaOptions {
    * readiness check and inter-broker traffic use it (as User:ANONYMOUS).
    */
   saslPlaintext?: boolean;
+  /** node.id; default 1. */
+  nodeId?: number;
+  /**
+   * Joins a static KRaft quorum instead of forming a standalone one: `voters` is controller.quorum.voters
+   * ("1@127.0.0.1:port,..."), and a fresh directory is formatted with `clusterId` (the same on every node).
+   * kafka-cluster.ts starts three such nodes.
+   */
+  quorum?: { clusterId: string; voters: string };
 }
 
 /**
@@ -115,17 +123,17 @@ function log4j2Config(logFile: string, level: string): string {
   ].join("\n");
 }
 
-function serverProperties(dataDir: string, port: number, controllerPort: number, saslPort: number, overrides: Record<string, string>): string {
+function serverProperties(dataDir: string, port: number, controllerPort: number, saslPort: number, overrides: Record<string, string>, nodeId: number, voters: string | null): string {
   const sasl = saslPort > 0 ? `,SASL_PLAINTEXT://127.0.0.1:${saslPort}` : "";
   const props: Record<string, string> = {
     "process.roles": "broker,controller",
-    "node.id": "1",
+    "node.id": String(nodeId),
     "listeners": `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${sasl}`,
     "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}${sasl}`,
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
     "listener.security.protocol.map": `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${saslPort > 0 ? ",SASL_PLAINTEXT:SASL_PLAINTEXT" : ""}`,
-    "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}`,
+    ...(voters === null ? { "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}` } : { "controller.quorum.voters": voters }),
     "log.dirs": dataDir,
     "num.partitions": "1",
     "offsets.topic.replication.factor": "1",
@@ -145,6 +153,11 @@ async function java(args: string[], dir: string, timeoutMs: number): Promise<str
   const r = await runProc("java", ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`, "-cp", KAFKA_CLASSPATH, ...args], { timeoutMs });
   if (r.code !== 0) throw new Error(`java ${args.slice(0, 2).join(" ")} failed (${r.code}): ${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
   return r.stdout;
+}
+
+/** A fresh Kafka cluster id (`kafka-storage random-uuid`); `dir` holds the log4j2 config the tool reads, if any. */
+export async function kafkaRandomUuid(dir: string): Promise<string> {
+  return (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
 }
 
 /**
@@ -182,12 +195,12 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   }
   const config = path.join(dir, "server.properties");
   fs.writeFileSync(path.join(dir, "log4j2.properties"), log4j2Config(logFile, opts.logLevel ?? "WARN"));
-  fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, saslPort, opts.overrides ?? {}));
+  fs.writeFileSync(config, serverProperties(dataDir, port, controllerPort, saslPort, opts.overrides ?? {}, opts.nodeId ?? 1, opts.quorum?.voters ?? null));
   let clusterId: string;
   if (!opts.dir) {
-    clusterId = (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
+    clusterId = opts.quorum?.clusterId ?? (await kafkaRandomUuid(dir));
     const features = Object.entries(opts.features ?? KAFKA_DEFAULT_FEATURES).flatMap(([k, v]) => ["--feature", `${k}=${v}`]);
-    await java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, "--standalone", ...features], dir, 60_000);
+    await java(["kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config, ...(opts.quorum ? [] : ["--standalone"]), ...features], dir, 60_000);
   } else {
     clusterId = /^cluster\.id=(.*)$/m.exec(fs.readFileSync(path.join(dataDir, "meta.properties"), "utf8"))?.[1]?.trim() ?? "";
   }

@@ -239,8 +239,8 @@ function appendValidated(
     r.recordErrors = v.recordErrors;
     return r;
   }
-  if (acks === -1 && p.isr.length < config.minInsyncReplicas) {
-    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only ${p.isr.length} replica(s) in sync`);
+  if (acks === -1 && p.isr.length < p.effectiveMinIsr(config.minInsyncReplicas)) {
+    return errorPartition(p.index, ErrorCode.NOT_ENOUGH_REPLICAS, `min.insync.replicas=${config.minInsyncReplicas} but only ${p.isr.length} of ${p.replicas.length} replica(s) in sync`);
   }
   const txnProblem = transactionProblem(b, p, v.records, v.batches, apiVersion, verdict);
   if (txnProblem !== null) return txnProblem;

@@ -95,6 +95,8 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
               case ListOffsetsTimestamp.EARLIEST:
               case ListOffsetsTimestamp.EARLIEST_LOCAL:
                 out.offset = log.logStartOffset;
+                // the epoch of the log start's records (the oldest known), not the current one, as Kafka
+                if (ctx.apiVersion >= 4) out.leaderEpoch = p.leaderEpochs.earliestEpochAt(log.logStartOffset);
                 break;
               case ListOffsetsTimestamp.LATEST_TIERED:
               case ListOffsetsTimestamp.EARLIEST_PENDING_UPLOAD:

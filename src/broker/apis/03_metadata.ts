@@ -22,10 +22,12 @@ export function metadataHandler(b: Broker): ApiHandler<MetadataRequest, Metadata
     name: t.name,
     topicId: t.id,
     isInternal: t.internal,
+    // A partition without a reachable leader (none, or its broker not registered): LEADER_NOT_AVAILABLE and leader -1,
+    // as Kafka's KRaftMetadataCache; replicas, ISR and offline replicas as they are.
     partitions: t.partitions.map((p) => ({
-      errorCode: ErrorCode.NONE,
+      errorCode: b.leaderAvailable(p) ? ErrorCode.NONE : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: p.index,
-      leaderId: p.leader,
+      leaderId: b.leaderAvailable(p) ? p.leader : -1,
       leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas],
       isrNodes: [...p.isr],

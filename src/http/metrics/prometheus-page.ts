@@ -168,7 +168,7 @@ function partitionHealth(out: PrometheusText, src: MetricsSource): void {
       if (!dead && p.leader !== src.nodeId) continue;
       if (!dead) leaders++;
       if (isr < p.replicas.length) underReplicated++;
-      if (isr < t.config.minInsyncReplicas) underMinIsr++;
+      if (isr < Math.min(t.config.minInsyncReplicas, p.replicas.length)) underMinIsr++; // Kafka's effectiveMinIsr
     }
   }
   const g = (name: string, v: number, help: string) => out.family(name, "gauge", help).sample(name, v);
