@@ -32,7 +32,8 @@ test("leader-epoch-checkpoint and replication-offset-checkpoint are written and 
     assert.equal(rootCheckpointOffset(dir, name, "cp", 0), 0n);
     // Kafka's layout: version 0, the entry count, then one `topic partition offset` line each (per shard's file).
     let entries = 0;
-    for (const file of fs.readdirSync(dir).filter((n) => n === name || n.startsWith(`${name}.shard_`))) {
+    // (not a file being written: the timer writes `<file>.async.tmp`, then renames it over the file)
+    for (const file of fs.readdirSync(dir).filter((n) => n === name || new RegExp(`^${name}\\.shard_\\d+$`).test(n))) {
       const lines = fs.readFileSync(path.join(dir, file), "utf8").split("\n").filter((l) => l !== "");
       assert.equal(lines[0], "0", file);
       assert.equal(Number(lines[1]), lines.length - 2, `${file}: ${lines.join("|")}`);
