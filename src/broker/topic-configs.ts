@@ -42,6 +42,41 @@ export interface ConfigEntry {
   isSensitive?: boolean;
 }
 
+/**
+ * Broker keys Kafka names after a time key as its synonyms (DynamicBrokerConfig.brokerConfigSynonyms: the ms form,
+ * then minutes, then hours). Kafka lists them only once the key itself is set dynamically: then a describe with
+ * synonyms shows, after the key's own entries, e.g. `log.retention.hours` with its default 168.
+ */
+const TIME_KEY_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  "log.retention.ms": ["log.retention.minutes", "log.retention.hours"],
+  "log.retention.minutes": ["log.retention.hours"],
+  "log.roll.ms": ["log.roll.hours"],
+  "log.roll.jitter.ms": ["log.roll.jitter.hours"],
+};
+
+/**
+ * The synonyms of broker key `key` that come after its own (see {@link TIME_KEY_SYNONYMS}) when `key` is set
+ * dynamically on this broker or as the cluster default: each one's per-broker, cluster-default, static and default
+ * values, in Kafka's order.
+ */
+function timeKeySynonyms(b: Broker, key: string): ConfigEntry["synonyms"] {
+  const chain = TIME_KEY_SYNONYMS[key];
+  if (chain === undefined) return [];
+  const perBroker = dynamicBrokerConfigs(b, String(b.nodeId));
+  const clusterDefault = dynamicBrokerConfigs(b, "");
+  if (!(key in perBroker) && !(key in clusterDefault)) return [];
+  const out: ConfigEntry["synonyms"] = [];
+  for (const name of chain) {
+    if (name in perBroker) out.push({ name, value: perBroker[name], source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+    if (name in clusterDefault) out.push({ name, value: clusterDefault[name], source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
+    const statik = staticSetting(b, name);
+    if (statik !== undefined) out.push({ name, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
+    const def = BROKER_CONFIG_DEFS.find((x) => x.key === name)?.default;
+    if (def !== undefined && def !== null) out.push({ name, value: def, source: ConfigSource.DEFAULT_CONFIG });
+  }
+  return out;
+}
+
 /** The effective configs of a topic (all keys, or only `keys`). */
 export function describeTopicConfigs(b: Broker, topic: Pick<Topic, "overrides" | "config">, keys: readonly string[] | null): ConfigEntry[] {
   const out: ConfigEntry[] = [];
@@ -66,6 +101,7 @@ export function describeTopicConfigs(b: Broker, topic: Pick<Topic, "overrides" |
       // Kafka lists the default only where the broker key has one (log.retention.ms, log.roll.ms, ... have none).
       const def = brokerKeyDefault(k.serverDefaultKey, k.default);
       if (def !== null) synonyms.push({ name: k.serverDefaultKey, value: def, source: ConfigSource.DEFAULT_CONFIG });
+      synonyms.push(...timeKeySynonyms(b, k.serverDefaultKey));
     }
     out.push({
       name: k.name,
@@ -111,6 +147,7 @@ export function describeBrokerConfigs(b: Broker, name: string, keys: readonly st
     const statik = staticSetting(b, key);
     if (statik !== undefined) synonyms.push({ name: key, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
     if (def !== null) synonyms.push({ name: key, value: def, source: ConfigSource.DEFAULT_CONFIG });
+    if (name === String(b.nodeId)) synonyms.push(...timeKeySynonyms(b, key));
     if (isSensitiveConfig(key)) {
       for (const s of synonyms) s.value = null;
       return { name: key, value: null, readOnly: !DYNAMIC_BROKER_KEYS.has(key), configSource: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG, configType: type, documentation: doc, synonyms, isSensitive: true };
