@@ -411,10 +411,13 @@ async function settle(s: Side, topic: string, topicId: Uint8Array, root: string,
         };
         // The segment each batch lies in: the last one whose base is at or below the batch's base.
         const segmentEnd = (b: { base: bigint }) => segs.find((x) => x.base > b.base)?.base ?? null;
+        // Whether only empty batches follow batch i in its sealed segment: Runnel ends a cleaned segment with an empty
+        // batch of its own, so a producer's empty batch that Kafka keeps last in a segment is second to last in Runnel's.
         const lastOfSegment = (b: { base: bigint; next: bigint }, i: number) => {
-          const next = snap.batches[i + 1];
           const end = segmentEnd(b);
-          return next === undefined ? end !== null : end !== null && next.base >= end;
+          if (end === null) return false;
+          for (let j = i + 1; j < snap.batches.length && snap.batches[j].base < end; j++) if (snap.batches[j].count !== 0) return false;
+          return true;
         };
         // a sealed segment the cleaner emptied of records (Kafka keeps it as an empty file, Runnel with an empty batch)
         const emptiedSegment = segs.slice(0, -1).some((x, i) => !snap.records.some((r) => r.offset >= x.base && r.offset < segs[i + 1].base));
