@@ -45,7 +45,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { compareRandomRun, startPair, type Pair, type Side } from "./differential.ts";
-import { createTopic, initProducer, T0 } from "./scenario-helpers.ts";
+import { createTopic, initProducer, noise, T0 } from "./scenario-helpers.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
 import { BatchBuilder, readBatchHeader, RecordCursor } from "../../src/protocol/record-batch.ts";
 import { codecById, initCompression } from "../../src/compression/index.ts";
@@ -124,19 +124,6 @@ type Case = typeof caseArb extends fc.Arbitrary<infer T> ? T : never;
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** Deterministic incompressible bytes (xorshift), so both sides store the same batches. */
-function noise(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed | 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** The configs that keep the cleaner and retention away from the log while a phase produces. */
 const HOLD: Record<string, string> = { "min.compaction.lag.ms": LONG_MAX, "max.compaction.lag.ms": LONG_MAX, "retention.ms": "-1", "retention.bytes": "-1" };
