@@ -17,6 +17,7 @@
 import { test, after } from "node:test";
 import fc from "fast-check";
 import { commonVersions, diff, INTENTIONAL_DIFFERENCES, normalize, SHARED_SETTINGS, assertSame, versionTable } from "./differential.ts";
+import { checkRandomCases } from "./random-cases.ts";
 import { batch } from "./scenario-helpers.ts";
 import { kafkaUnavailable, startKafka, type KafkaBroker } from "../support/kafka-broker.ts";
 import { startAclBroker } from "../security/acl-broker.ts";
@@ -456,28 +457,21 @@ if (why) {
     const [kv, rv] = await Promise.all([versionTable(k.port), versionTable(rn.port)]);
     const common = (key: number) => commonVersions(kv, rv, key);
     const sides: Side[] = [{ name: "kafka", saslPort: k.saslPort }, { name: "runnel", saslPort: rn.port }];
-    let run = 0;
-    // ACL_ORACLE_CASE='[...]' runs one case (a counterexample as fast-check printed it)
-    const one = process.env.ACL_ORACLE_CASE;
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Op[]) : caseArb, async (c) => {
-        const r = run++;
-        const answers: unknown[] = [];
-        for (const s of sides) {
-          try {
-            answers.push(normalize(await scenario(s, r, c, common)));
-          } catch (e) {
-            throw new Error(`${s.name}: ${(e as Error).message}`, { cause: e });
-          }
+    // ACL_ORACLE_CASE='[...]', ACL_ORACLE_SEED and ACL_ORACLE_PATH replay one (random-cases.ts)
+    await checkRandomCases("ACL_ORACLE", caseArb, RUNS, async (c, r) => {
+      const answers: unknown[] = [];
+      for (const s of sides) {
+        try {
+          answers.push(normalize(await scenario(s, r, c, common)));
+        } catch (e) {
+          throw new Error(`${s.name}: ${(e as Error).message}`, { cause: e });
         }
-        const listed = (d: string) => {
-          const at = d.split(": ")[0];
-          return INTENTIONAL_DIFFERENCES.some((x) => x.api === "ACLs random" && (x.path.test(at.replace(/\[[^\]]*\]/g, "[]")) || x.path.test(at)));
-        };
-        assertSame(`run ${r}`, diff(answers[0], answers[1]).filter((d) => !listed(d)));
-      }),
-      // ACL_ORACLE_SEED and ACL_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-      { numRuns: one ? 1 : RUNS, seed: process.env.ACL_ORACLE_SEED ? Number(process.env.ACL_ORACLE_SEED) : undefined, path: process.env.ACL_ORACLE_PATH, verbose: 1 },
-    );
+      }
+      const listed = (d: string) => {
+        const at = d.split(": ")[0];
+        return INTENTIONAL_DIFFERENCES.some((x) => x.api === "ACLs random" && (x.path.test(at.replace(/\[[^\]]*\]/g, "[]")) || x.path.test(at)));
+      };
+      assertSame(`run ${r}`, diff(answers[0], answers[1]).filter((d) => !listed(d)));
+    });
   });
 }

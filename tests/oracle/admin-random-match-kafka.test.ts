@@ -14,6 +14,7 @@
 import { test, after } from "node:test";
 import fc from "fast-check";
 import { assertSame, startPair, type Pair, type Side } from "./differential.ts";
+import { checkRandomCases } from "./random-cases.ts";
 import { batch } from "./scenario-helpers.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
 
@@ -224,16 +225,9 @@ if (why) {
   });
   test("admin APIs: random sequences match Apache Kafka", { timeout: 600_000 }, async () => {
     const p = await pair();
-    let run = 0;
-    // ADMIN_ORACLE_CASE='[...]' runs one case (a counterexample as fast-check printed it)
-    const one = process.env.ADMIN_ORACLE_CASE;
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Op[]) : caseArb, async (c) => {
-        const r = run++;
-        assertSame(`run ${r}`, await p.compare("Admin random", (s) => scenario(p, s, r, c)));
-      }),
-      // ADMIN_ORACLE_SEED and ADMIN_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-      { numRuns: one ? 1 : RUNS, seed: process.env.ADMIN_ORACLE_SEED ? Number(process.env.ADMIN_ORACLE_SEED) : undefined, path: process.env.ADMIN_ORACLE_PATH, verbose: 1 },
-    );
+    // ADMIN_ORACLE_CASE='[...]', ADMIN_ORACLE_SEED and ADMIN_ORACLE_PATH replay one (random-cases.ts)
+    await checkRandomCases("ADMIN_ORACLE", caseArb, RUNS, async (c, r) => {
+      assertSame(`run ${r}`, await p.compare("Admin random", (s) => scenario(p, s, r, c)));
+    });
   });
 }

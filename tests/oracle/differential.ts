@@ -19,6 +19,7 @@ import { RawClient } from "../support/raw-client.ts";
 import { startCluster, type TestCluster } from "../support/cluster-processes.ts";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { ClusterRoutingClient } from "./cluster-routing-client.ts";
+import { checkRandomCases } from "./random-cases.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { API_CODECS } from "../../src/protocol/generated/index.ts";
 
@@ -523,18 +524,12 @@ export function randomOracleTest<C>(title: string, o: RandomOracleOptions<C>, sc
   const env = (name: string) => process.env[`${o.env}_${name}`];
   test(title, { timeout: o.timeoutMs }, async () => {
     const p = await pair();
-    let run = 0;
-    const one = env("CASE");
     const collect = !!env("COLLECT");
     const dump = env("DUMP");
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as C) : o.arb, async (c) => {
-        const r = run++;
-        const now = Date.now();
-        await compareRandomRun(p, o.api, r, c, (s) => scenario(p, s, r, c, now), { dumpDir: dump, collect });
-      }),
-      { numRuns: one ? 1 : o.runs, seed: env("SEED") ? Number(env("SEED")) : undefined, path: env("PATH"), verbose: 1, endOnFailure: o.endOnFailure && !collect ? true : undefined },
-    );
+    await checkRandomCases(o.env, o.arb, o.runs, async (c, r) => {
+      const now = Date.now();
+      await compareRandomRun(p, o.api, r, c, (s) => scenario(p, s, r, c, now), { dumpDir: dump, collect });
+    }, { endOnFailure: o.endOnFailure && !collect });
   });
   // a test of its own, so that the stop gets a test's time (Kafka's SIGTERM after hundreds of runs' logs takes a while)
   test(`${title}: stop both brokers`, { timeout: 120_000 }, () => stop());

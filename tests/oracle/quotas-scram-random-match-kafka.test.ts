@@ -28,6 +28,7 @@
 import { test, after } from "node:test";
 import fc from "fast-check";
 import { assertSame, startPair, type Pair, type Side } from "./differential.ts";
+import { checkRandomCases } from "./random-cases.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { batch, createTopic } from "./scenario-helpers.ts";
@@ -251,23 +252,16 @@ if (why) {
   });
   test("client quotas and SCRAM credentials: random sequences match Apache Kafka", { timeout: 600_000 }, async () => {
     const p = await pair();
-    let run = 0;
-    // QUOTA_ORACLE_CASE='[...]' runs one case (a counterexample as fast-check printed it)
-    const one = process.env.QUOTA_ORACLE_CASE;
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Op[]) : caseArb, async (c) => {
-        const r = run++;
-        const differences = await p.compare("Quotas random", (s) => scenario(p, s, c));
-        if (process.env.QUOTA_ORACLE_TRACE && differences.length > 0) {
-          console.error(`run ${r}: ${JSON.stringify(c)}\n  ${differences.join("\n  ")}`);
-          return;
-        }
-        assertSame(`run ${r}`, differences);
-      }),
-      // QUOTA_ORACLE_SEED and QUOTA_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-      { numRuns: one ? 1 : RUNS, seed: process.env.QUOTA_ORACLE_SEED ? Number(process.env.QUOTA_ORACLE_SEED) : undefined, path: process.env.QUOTA_ORACLE_PATH, verbose: 1, endOnFailure: true },
-    );
-    console.error(`${one ? 1 : RUNS} runs; ${settleTimeouts} polls ended without the predicted Describe answer`);
+    // QUOTA_ORACLE_CASE='[...]', QUOTA_ORACLE_SEED and QUOTA_ORACLE_PATH replay one (random-cases.ts)
+    const runs = await checkRandomCases("QUOTA_ORACLE", caseArb, RUNS, async (c, r) => {
+      const differences = await p.compare("Quotas random", (s) => scenario(p, s, c));
+      if (process.env.QUOTA_ORACLE_TRACE && differences.length > 0) {
+        console.error(`run ${r}: ${JSON.stringify(c)}\n  ${differences.join("\n  ")}`);
+        return;
+      }
+      assertSame(`run ${r}`, differences);
+    }, { endOnFailure: true });
+    console.error(`${runs} runs; ${settleTimeouts} polls ended without the predicted Describe answer`);
   });
 
   test("a produce over a producer_byte_rate set by AlterClientQuotas is throttled on both", { timeout: 120_000 }, async () => {

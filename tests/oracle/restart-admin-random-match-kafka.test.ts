@@ -37,6 +37,7 @@ import * as fs from "node:fs";
 import fc from "fast-check";
 import { assertSame, normalize, SHARED_SETTINGS } from "./differential.ts";
 import { restartBoth, restartDifferences, restartSuite, type RestartableNode, type Versions } from "./restartable-nodes.ts";
+import { checkRandomCases } from "./random-cases.ts";
 import { RawClient } from "../support/raw-client.ts";
 
 /** fast-check runs (each on its own topics, group and entities; credentials and quotas are cleared between runs). */
@@ -492,42 +493,35 @@ class SideRun {
 
 restartSuite("groups, credentials, quotas and configs across broker restarts: random sequences match Apache Kafka", SETTINGS, async (pair) => {
   const { kafka, runnel, V } = pair;
-  let run = 0;
-  // RESTART2_ORACLE_CASE='{"phases":...}' runs one case (a counterexample as fast-check printed it)
-  const one = process.env.RESTART2_ORACLE_CASE;
-  await fc.assert(
-    fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
-      const r = run++;
-      const sides = [new SideRun(kafka, r, V), new SideRun(runnel, r, V)] as const;
-      scramState.unreliable = false;
-      try {
-        await Promise.all(sides.map((s) => s.setup()));
-        for (const [i, phase] of c.phases.entries()) {
-          if (i > 0) {
-            const kill = c.kills[i - 1];
-            await Promise.all(sides.map((s) => s.snapshot(`before restart ${i}`, false)));
-            if (scramState.deletedSinceRestart && !scramState.unreliable) (scramState.unreliable = true), scramState.cutRuns++;
-            scramState.deletedSinceRestart = false;
-            await restartBoth(pair, kill, `run ${r} restart ${i}`);
-            await Promise.all(sides.map(async (s) => {
-              await s.connect();
-              await s.serving();
-              await s.snapshot(`after restart ${i} (${kill ? "Runnel killed" : "both stopped"})`, true);
-            }));
-          }
-          for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
+  // RESTART2_ORACLE_CASE='{"phases":...}', RESTART2_ORACLE_SEED and RESTART2_ORACLE_PATH replay one (random-cases.ts)
+  const runs = await checkRandomCases("RESTART2_ORACLE", caseArb, RUNS, async (c, r) => {
+    const sides = [new SideRun(kafka, r, V), new SideRun(runnel, r, V)] as const;
+    scramState.unreliable = false;
+    try {
+      await Promise.all(sides.map((s) => s.setup()));
+      for (const [i, phase] of c.phases.entries()) {
+        if (i > 0) {
+          const kill = c.kills[i - 1];
+          await Promise.all(sides.map((s) => s.snapshot(`before restart ${i}`, false)));
+          if (scramState.deletedSinceRestart && !scramState.unreliable) (scramState.unreliable = true), scramState.cutRuns++;
+          scramState.deletedSinceRestart = false;
+          await restartBoth(pair, kill, `run ${r} restart ${i}`);
+          await Promise.all(sides.map(async (s) => {
+            await s.connect();
+            await s.serving();
+            await s.snapshot(`after restart ${i} (${kill ? "Runnel killed" : "both stopped"})`, true);
+          }));
         }
-        await Promise.all(sides.map((s) => s.snapshot("end", true)));
-        if (process.env.RESTART2_ORACLE_DUMP) for (const x of sides) fs.writeFileSync(`${process.env.RESTART2_ORACLE_DUMP}-${r}-${x.node.name}.json`, JSON.stringify(normalize(x.out), null, 1));
-        assertSame(`run ${r}`, restartDifferences("RandomRestarts2", sides[0].out, sides[1].out));
-        // the next run starts from none (a failed run ends the test)
-        await Promise.all(sides.map((s) => s.cleanUp()));
-      } finally {
-        for (const s of sides) s.c?.close();
+        for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
       }
-    }),
-    // RESTART2_ORACLE_SEED and RESTART2_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-    { numRuns: one ? 1 : RUNS, seed: process.env.RESTART2_ORACLE_SEED ? Number(process.env.RESTART2_ORACLE_SEED) : undefined, path: process.env.RESTART2_ORACLE_PATH, verbose: 1, endOnFailure: true },
-  );
-  console.error(`${run} runs; SCRAM answers left out after a restart that followed a credential deletion in ${scramState.cutRuns}`);
+      await Promise.all(sides.map((s) => s.snapshot("end", true)));
+      if (process.env.RESTART2_ORACLE_DUMP) for (const x of sides) fs.writeFileSync(`${process.env.RESTART2_ORACLE_DUMP}-${r}-${x.node.name}.json`, JSON.stringify(normalize(x.out), null, 1));
+      assertSame(`run ${r}`, restartDifferences("RandomRestarts2", sides[0].out, sides[1].out));
+      // the next run starts from none (a failed run ends the test)
+      await Promise.all(sides.map((s) => s.cleanUp()));
+    } finally {
+      for (const s of sides) s.c?.close();
+    }
+  }, { endOnFailure: true });
+  console.error(`${runs} runs; SCRAM answers left out after a restart that followed a credential deletion in ${scramState.cutRuns}`);
 }, { sasl: true });

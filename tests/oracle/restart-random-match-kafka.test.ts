@@ -32,6 +32,7 @@ import fc from "fast-check";
 import { assertSame, SHARED_SETTINGS } from "./differential.ts";
 import { batch, fetchBatchHeaders } from "./scenario-helpers.ts";
 import { restartBoth, restartDifferences, restartSuite, type RestartableNode, type Versions } from "./restartable-nodes.ts";
+import { checkRandomCases } from "./random-cases.ts";
 import { RawClient } from "../support/raw-client.ts";
 
 /**
@@ -463,37 +464,30 @@ class SideRun {
 
 restartSuite("state across broker restarts: random sequences match Apache Kafka", SETTINGS, async (pair) => {
   const { kafka, runnel, V } = pair;
-  let run = 0;
-  // RESTART_ORACLE_CASE='{"phases":...}' runs one case (a counterexample as fast-check printed it)
-  const one = process.env.RESTART_ORACLE_CASE;
-  await fc.assert(
-    fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
-      const r = run++;
-      const t0 = Date.now() - 3_600_000;
-      const sides = [new SideRun(kafka, r, V, t0), new SideRun(runnel, r, V, t0)] as const;
-      try {
-        await Promise.all(sides.map((s) => s.setup()));
-        for (const [i, phase] of c.phases.entries()) {
-          if (i > 0) {
-            const kill = c.kills[i - 1];
-            await restartBoth(pair, kill, `run ${r} restart ${i}`);
-            await Promise.all(sides.map(async (s) => {
-              s.restarted(s.node === runnel && kill);
-              await s.connect();
-              await s.serving();
-              await s.settle(true);
-              await s.snapshot(`after restart ${i} (${kill ? "Runnel killed" : "both stopped"})`);
-            }));
-          }
-          for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
+  // RESTART_ORACLE_CASE='{"phases":...}', RESTART_ORACLE_SEED and RESTART_ORACLE_PATH replay one (random-cases.ts)
+  await checkRandomCases("RESTART_ORACLE", caseArb, RUNS, async (c, r) => {
+    const t0 = Date.now() - 3_600_000;
+    const sides = [new SideRun(kafka, r, V, t0), new SideRun(runnel, r, V, t0)] as const;
+    try {
+      await Promise.all(sides.map((s) => s.setup()));
+      for (const [i, phase] of c.phases.entries()) {
+        if (i > 0) {
+          const kill = c.kills[i - 1];
+          await restartBoth(pair, kill, `run ${r} restart ${i}`);
+          await Promise.all(sides.map(async (s) => {
+            s.restarted(s.node === runnel && kill);
+            await s.connect();
+            await s.serving();
+            await s.settle(true);
+            await s.snapshot(`after restart ${i} (${kill ? "Runnel killed" : "both stopped"})`);
+          }));
         }
-        await Promise.all(sides.map((s) => s.snapshot("end")));
-        assertSame(`run ${r}`, restartDifferences("RandomRestarts", sides[0].out, sides[1].out));
-      } finally {
-        for (const s of sides) s.c?.close();
+        for (const op of phase) await Promise.all(sides.map((s) => s.op(op)));
       }
-    }),
-    // RESTART_ORACLE_SEED and RESTART_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-    { numRuns: one ? 1 : RUNS, seed: process.env.RESTART_ORACLE_SEED ? Number(process.env.RESTART_ORACLE_SEED) : undefined, path: process.env.RESTART_ORACLE_PATH, verbose: 1, endOnFailure: true },
-  );
+      await Promise.all(sides.map((s) => s.snapshot("end")));
+      assertSame(`run ${r}`, restartDifferences("RandomRestarts", sides[0].out, sides[1].out));
+    } finally {
+      for (const s of sides) s.c?.close();
+    }
+  }, { endOnFailure: true });
 });

@@ -21,6 +21,7 @@ import fc from "fast-check";
 import { assertSame, startPair, type Pair, type Side } from "./differential.ts";
 import { batch, createTopic, fetchBatchHeaders, initProducer, T0 } from "./scenario-helpers.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
+import { checkRandomCases } from "./random-cases.ts";
 
 /** fast-check runs (each on its own topic, ids and group); about 0.3 s each here. */
 const RUNS = Number(process.env.TXN_ORACLE_RUNS ?? 60);
@@ -264,16 +265,9 @@ if (why) {
   });
   test("transactions and idempotence: random sequences match Apache Kafka", { timeout: 600_000 }, async () => {
     const p = await pair();
-    let run = 0;
-    // TXN_ORACLE_CASE='{"transactional":...}' runs one case (a counterexample as fast-check printed it)
-    const one = process.env.TXN_ORACLE_CASE;
-    await fc.assert(
-      fc.asyncProperty(one ? fc.constant(JSON.parse(one) as Case) : caseArb, async (c) => {
-        const r = run++;
-        assertSame(`run ${r}`, await p.compare("Transactions random", (s) => scenario(p, s, r, c)));
-      }),
-      // TXN_ORACLE_SEED and TXN_ORACLE_PATH replay a failure that fast-check reported (its seed and path)
-      { numRuns: one ? 1 : RUNS, seed: process.env.TXN_ORACLE_SEED ? Number(process.env.TXN_ORACLE_SEED) : undefined, path: process.env.TXN_ORACLE_PATH, verbose: 1 },
-    );
+    // TXN_ORACLE_CASE='{"transactional":...}', TXN_ORACLE_SEED and TXN_ORACLE_PATH replay one (random-cases.ts)
+    await checkRandomCases("TXN_ORACLE", caseArb, RUNS, async (c, r) => {
+      assertSame(`run ${r}`, await p.compare("Transactions random", (s) => scenario(p, s, r, c)));
+    });
   });
 }
