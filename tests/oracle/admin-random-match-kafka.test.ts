@@ -23,6 +23,8 @@ const RUNS = Number(process.env.ADMIN_ORACLE_RUNS ?? 30);
 /** Longest operation sequence of a run. */
 const MAX_OPS = Number(process.env.ADMIN_ORACLE_OPS ?? 20);
 const NAMES = 3;
+/** The most partitions a topic of this test can have (CreatePartitions asks for up to 5; created ones have fewer). */
+const MAX_PARTITIONS = 5;
 const TOPIC = 2;
 const BROKER = 4;
 
@@ -99,9 +101,11 @@ async function scenario(p: Pair, s: Side, run: number, ops: Op[]): Promise<unkno
     for (let i = 0; i < 200; i++) {
       const t = await md(topic);
       if (partitions === null ? t.errorCode === 3 : t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((x: any) => x.leaderId >= 0)) {
-        if (partitions === null) return;
-        const lo = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: Array.from({ length: partitions }, (_, i) => ({ partitionIndex: i, currentLeaderEpoch: -1, timestamp: -1n })) }] });
-        if (lo.topics[0].partitions.every((x: any) => x.errorCode === 0)) return;
+        // Kafka's Metadata can say a deleted topic is gone while its partitions still answer ListOffsets (the
+        // broker drops them from its metadata cache before its replica manager stops them): a deletion has settled
+        // once ListOffsets finds none of the partitions a topic of this test can have.
+        const lo = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: Array.from({ length: partitions ?? MAX_PARTITIONS }, (_, i) => ({ partitionIndex: i, currentLeaderEpoch: -1, timestamp: -1n })) }] });
+        if (lo.topics[0].partitions.every((x: any) => x.errorCode === (partitions === null ? 3 : 0))) return;
       }
       await pause(25);
     }
