@@ -5,7 +5,8 @@
  * AlterPartitionReassignments (moves, reorders, no-ops, cancels, unknown topics and partitions, bad replica lists),
  * ListPartitionReassignments, ElectLeaders (PREFERRED and UNCLEAN, all partitions or named ones), DescribeLogDirs
  * (each broker), DescribeTopicPartitions, Metadata (each broker), DescribeCluster, and acks=all Produce with reads
- * (ListOffsets earliest, latest, max timestamp and by timestamp; Fetch). The same sequence runs on a 3-node Apache Kafka 4.4 KRaft cluster (node ids 1..3,
+ * (ListOffsets earliest, latest, max timestamp and by timestamp, whose epochs leader moves make differ; Fetch). The
+ * same sequence runs on a 3-node Apache Kafka 4.4 KRaft cluster (node ids 1..3,
  * kafka-cluster.ts) and on a 3-broker Runnel cluster on etcd (node ids 1..3), requests routed as a Kafka client
  * routes them (cluster-routing-client.ts), and the answers are compared with the oracle's normalisation
  * (differential.ts). Node ids are the same on both sides, so replica lists, leaders and ISRs are compared as they
