@@ -182,6 +182,8 @@ const SHARDED_SUITES: string[] = [
   // Fetch and ListOffsets answers to odd requests as Kafka's (the front's dedup, order and limits; ~10 s sharded)
   "tests/broker/fetch-answers-as-kafka.test.ts",
   "tests/broker/list-offsets-partition-named-twice.test.ts",
+  // ListOffsets by timestamp and max timestamp answer the found batch's epoch (read through the front after a restart)
+  "tests/broker/list-offsets-by-timestamp-answers-the-batch-epoch.test.ts",
   "tests/broker/log-lines-escape-client-ids.test.ts",
   "tests/interop/kafka-dump-log-reads-runnel-files.test.ts",
   "tests/interop/kafka-dump-log-reads-consumer-group-records.test.ts",
@@ -255,8 +257,10 @@ const SHARDED_SUITES: string[] = [
   // TLS key material reloaded by every accepting thread; max.connections node-wide, every thread's listener paused
   "tests/security/tls-certificate-reload.test.ts",
   "tests/broker/connection-limits-and-timeouts.test.ts",
-  // connection creation rates (KIP-612) in every accepting thread's listener, counted in the node's shared table
+  // connection creation rates (KIP-612) in every accepting thread's listener, counted in the node's shared table;
+  // their gauges on /metrics once, from the main front
   "tests/broker/connection-creation-rate-quotas.test.ts",
+  "tests/http/metrics-show-connection-accept-rates-and-throttles.test.ts",
   // read over the wire where they read broker internals (DescribeClientQuotas, DescribeUserScramCredentials, Fetch)
   "tests/cli/quota-commands.test.ts",
   "tests/security/kafka-tools-scram-users.test.ts",

@@ -14,6 +14,7 @@
  * table every accepting thread shares ({@link nodeConnectionRateTable}) and the rates hold for the node as one broker.
  */
 import { SharedKeyTable } from "../platform/shared-table.ts";
+import type { ListenerAcceptMetrics } from "../http/metrics/broker-metrics.ts";
 
 /** Kafka's "no limit" for every connection creation rate (Int.MaxValue). */
 export const CONNECTION_RATE_UNLIMITED = 2147483647;
@@ -89,6 +90,14 @@ export class RateWindows {
     const rate = this.rate(s, nowMs);
     if (rate <= bound) return 0;
     return Math.min(Math.round(((rate - bound) / bound) * this.windowSize(s, nowMs)), maxThrottleMs);
+  }
+
+  /** Kafka's WindowedSum.measure: the sum of the samples not yet obsolete at `nowMs` (purges first). */
+  total(s: Float64Array, nowMs: number): number {
+    this.purge(s, nowMs);
+    let sum = 0;
+    for (let i = 0; i < s[ALLOCATED]; i++) sum += s[HEADER + SAMPLE * i + VALUE];
+    return sum;
   }
 
   /** Whether every sample of `s` is obsolete at `nowMs` (the sensor measures as a new one would). */
@@ -229,6 +238,13 @@ export class SharedRateSensors implements RateSensorStore {
   }
 }
 
+/**
+ * The samples of the throttle-time averages: Kafka's default MetricConfig (`metrics.num.samples` 2 of
+ * `metrics.sample.window.ms` 30 s), which its ConnectionQuotas throttle sensors use. Their state fits in a
+ * connection-rate sensor's (checked by {@link ConnectionRates}).
+ */
+export const THROTTLE_TIME_WINDOWS = new RateWindows(2, 30_000);
+
 /** Which sensors a listener records into. */
 export interface RateListener {
   /** The listener's name (its sensor, and its `listener.name.<l>.max.connection.creation.rate`). */
@@ -243,29 +259,60 @@ export class ConnectionRates {
   readonly maxThrottleMs: number;
   private readonly listenerSensors = new WeakMap<RateListener, readonly string[]>();
 
+  /** Whether the last {@link acceptDelayMs} that throttled did so for the listener's rate alone (not the broker's too). */
+  listenerThrottled = false;
+
   constructor(readonly windows: RateWindows, private readonly store: RateSensorStore) {
     this.maxThrottleMs = windows.windowMs;
+    if (THROTTLE_TIME_WINDOWS.stateSize > windows.stateSize) throw new Error(`quota.window.num ${windows.samples} leaves no room for the throttle-time sensors`);
   }
 
   /**
    * Records a connection accepted on `listener` at `nowMs` on the broker sensor (unless the listener is protected)
-   * and the listener's; returns how long the listener waits before it serves it (the longer throttle), or 0.
+   * and the listener's; returns how long the listener waits before it serves it (the longer throttle), or 0. A
+   * throttle is recorded on the listener's throttle-time average (Kafka's listenerConnectionRateThrottleSensor).
    */
   acceptDelayMs(listener: RateListener, brokerRate: number, listenerRate: number, nowMs: number): number {
     return this.store.use(this.sensorsOf(listener), (states) => {
       let throttle = 0;
-      const l = states[0];
-      if (!listener.protected && states[1] !== null) throttle = this.windows.recordChecked(states[1], brokerRate, nowMs, this.maxThrottleMs);
-      if (l !== null) throttle = Math.max(throttle, this.windows.recordChecked(l, listenerRate, nowMs, this.maxThrottleMs));
+      const [l, throttleSum, throttleCount, broker] = states;
+      if (!listener.protected && broker !== null) throttle = this.windows.recordChecked(broker, brokerRate, nowMs, this.maxThrottleMs);
+      if (l !== null) {
+        const own = this.windows.recordChecked(l, listenerRate, nowMs, this.maxThrottleMs);
+        if (own > 0 || throttle > 0) this.listenerThrottled = own > throttle;
+        throttle = Math.max(throttle, own);
+      }
+      if (throttle > 0 && throttleSum !== null && throttleCount !== null) {
+        THROTTLE_TIME_WINDOWS.record(throttleSum, throttle, nowMs);
+        THROTTLE_TIME_WINDOWS.record(throttleCount, 1, nowMs);
+      }
       return throttle;
     });
   }
 
-  /** The sensor names a connection accepted on `listener` is recorded on (kept per listener). */
+  /** The sensor names a connection accepted on `listener` is recorded on, with its throttle sensors (kept per listener). */
   private sensorsOf(listener: RateListener): readonly string[] {
     let names = this.listenerSensors.get(listener);
-    if (names === undefined) this.listenerSensors.set(listener, (names = listener.protected ? [`listener:${listener.name}`] : [`listener:${listener.name}`, "broker"]));
+    if (names === undefined) {
+      const own = [`listener:${listener.name}`, `throttle-sum:${listener.name}`, `throttle-n:${listener.name}`];
+      this.listenerSensors.set(listener, (names = listener.protected ? own : [...own, "broker"]));
+    }
     return names;
+  }
+
+  /** The listener's `/metrics` figures at `nowMs` (see {@link ListenerAcceptMetrics}). */
+  measure(listener: RateListener, nowMs: number): ListenerAcceptMetrics {
+    const n = listener.name;
+    const names = [`listener:${n}`, `throttle-sum:${n}`, `throttle-n:${n}`, `ip-throttle-sum:${n}`, `ip-throttle-n:${n}`, "broker"];
+    return this.store.use(names, ([l, sum, count, ipSum, ipCount, broker]) => {
+      const avg = (a: Float64Array | null, c: Float64Array | null) => (a === null || c === null ? NaN : THROTTLE_TIME_WINDOWS.total(a, nowMs) / THROTTLE_TIME_WINDOWS.total(c, nowMs));
+      return {
+        acceptRate: l === null ? 0 : this.windows.rate(l, nowMs),
+        throttleTimeMs: avg(sum, count),
+        ipThrottleTimeMs: avg(ipSum, ipCount),
+        brokerAcceptRate: broker === null ? 0 : this.windows.rate(broker, nowMs),
+      };
+    });
   }
 
   /**
@@ -275,12 +322,22 @@ export class ConnectionRates {
    */
   ipThrottleMs(listener: RateListener, ip: string, ipRate: number, nowMs: number): number {
     if (ipRate === CONNECTION_RATE_UNLIMITED) throw new Error(`no connection_creation_rate quota for ${ip}`);
-    const names = listener.protected ? [`ip:${ip}`, `listener:${listener.name}`] : [`ip:${ip}`, `listener:${listener.name}`, "broker"];
+    const n = listener.name;
+    const own = [`ip:${ip}`, `ip-throttle-sum:${n}`, `ip-throttle-n:${n}`, `listener:${n}`];
+    const names = listener.protected ? own : [...own, "broker"];
     return this.store.use(names, (states) => {
-      const s = states[0];
+      const [s, throttleSum, throttleCount] = states;
       if (s === null) return 0;
       const throttle = this.windows.recordChecked(s, ipRate, nowMs, this.maxThrottleMs);
-      if (throttle > 0) for (const other of states) if (other !== null) this.windows.record(other, -1, nowMs);
+      if (throttle > 0) {
+        // Kafka's updateListenerMetrics: the ip throttle recorded on the listener, the connection un-recorded
+        this.windows.record(s, -1, nowMs);
+        for (let i = 3; i < states.length; i++) if (states[i] !== null) this.windows.record(states[i]!, -1, nowMs);
+        if (throttleSum !== null && throttleCount !== null) {
+          THROTTLE_TIME_WINDOWS.record(throttleSum, throttle, nowMs);
+          THROTTLE_TIME_WINDOWS.record(throttleCount, 1, nowMs);
+        }
+      }
       return throttle;
     });
   }

@@ -16,6 +16,7 @@ import type { Broker } from "./broker.ts";
 import type { MetadataStore } from "../cluster/metadata-store.ts";
 import type { LogCleanerOptions } from "../storage/log-cleaner.ts";
 import type { BrokerConfig } from "./config.ts";
+import { listenerDefs } from "../security/listeners.ts";
 
 /** DescribeConfigs source of a group config set dynamically (Kafka's DYNAMIC_GROUP_CONFIG). */
 export const DYNAMIC_GROUP_CONFIG_SOURCE = 8;
@@ -50,6 +51,29 @@ export const DYNAMIC_BROKER_KEYS: ReadonlyMap<string, TypeName> = new Map<string
   ["remote.log.manager.follower.thread.pool.size", "int"], ["remote.log.reader.threads", "int"], ["share.coordinator.cached.buffer.max.bytes", "int"],
   ["transaction.partition.verification.enable", "boolean"], ["unclean.leader.election.enable", "boolean"],
 ]);
+
+/** Kafka's listener override of a broker key, `listener.name.<listener>.<key>` (DynamicBrokerConfig.ListenerConfigRegex). */
+const LISTENER_OVERRIDE = /^listener\.name\.([^.]*)\.(.*)$/;
+
+/**
+ * Broker keys a listener's own setting of (`listener.name.<listener>.<key>`) may be altered at run time, per broker
+ * or as the cluster default: Runnel's share of Kafka's SocketServer.ListenerReconfigurableConfigs. The value is
+ * checked as the base key's, and a listener of this broker takes only a positive rate (Kafka's
+ * ConnectionQuotas.ListenerConnectionQuota.validateReconfiguration).
+ */
+export const DYNAMIC_LISTENER_KEYS: ReadonlyMap<string, TypeName> = new Map<string, TypeName>([["max.connection.creation.rate", "int"]]);
+
+/** The listener (lower case, as Kafka's prefix) and base key of a listener override `key`, or null. */
+export function listenerOverride(key: string): { listener: string; base: string } | null {
+  const m = LISTENER_OVERRIDE.exec(key);
+  return m === null ? null : { listener: m[1], base: m[2] };
+}
+
+/** The base key of a dynamic listener override ({@link DYNAMIC_LISTENER_KEYS}), or null. */
+export function dynamicListenerBase(key: string): string | null {
+  const o = listenerOverride(key);
+  return o !== null && DYNAMIC_LISTENER_KEYS.has(o.base) ? o.base : null;
+}
 
 /** One group config: type, default, the broker key that supplies the default, and the allowed range. */
 interface GroupConfigDef {
@@ -242,17 +266,43 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
   const notDynamic = changes.filter((c) => known(c.name) && !DYNAMIC_BROKER_KEYS.has(c.name)).map((c) => c.name);
   if (notDynamic.length > 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Cannot update these configs dynamically: [${notDynamic.join(", ")}]`);
   for (const c of changes) {
-    const type = DYNAMIC_BROKER_KEYS.get(c.name);
+    // a listener override is checked as its base key (Kafka's DynamicBrokerConfig.validateConfigTypes)
+    const key = dynamicListenerBase(c.name) ?? c.name;
+    const type = DYNAMIC_BROKER_KEYS.get(key);
     const problem = type !== undefined && c.value !== null && c.op === 0 ? typeProblem(type, c.value) : null;
-    if (problem !== null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: ${problem}`);
-    if (c.name === "producer.id.expiration.ms" && c.op === 0 && Number(c.value) < 1) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: Value must be at least 1`);
-    if (c.name === "max.connection.creation.rate" && c.op === 0 && Number(c.value) < 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${c.name}: Value must be at least 0`);
+    if (problem !== null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: ${problem}`);
+    if (key === "producer.id.expiration.ms" && c.op === 0 && Number(c.value) < 1) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: Value must be at least 1`);
+    if (key === "max.connection.creation.rate" && c.op === 0 && Number(c.value) < 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: Value must be at least 0`);
   }
   const current = replace ? {} : { ...dynamicBrokerConfigs(b, name) };
   const next = applyChanges(current, changes, (k) => DYNAMIC_BROKER_KEYS.get(k) === "list", (k) => b.config.raw(k) ?? brokerDefault(k));
+  checkListenerRates(b, name, next);
   if (validateOnly) return;
   await b.putConfigRecord({ resource: "broker", name, configs: next });
   applyDynamicBrokerConfigs(b);
+}
+
+/**
+ * Refuses a change that leaves one of this broker's listeners a connection creation rate that is not positive
+ * (Kafka's ListenerConnectionQuota.validateReconfiguration, run for each listener whose rate the change moves).
+ */
+function checkListenerRates(b: Broker, name: string, next: Readonly<Record<string, string>>): void {
+  const before = new Map<string, string>();
+  const after = new Map<string, string>();
+  const view = b.metadataView;
+  const changed: Pick<MetadataStore, "configRecord"> = { configRecord: (resource, n) => (resource === "broker" && n === name ? { resource, name, configs: { ...next } } : view.configRecord(resource, n)) };
+  mergeDynamicBrokerConfigs(before, staticOf(b), view, b.nodeId);
+  mergeDynamicBrokerConfigs(after, staticOf(b), changed, b.nodeId);
+  const base = "max.connection.creation.rate";
+  for (const def of listenerDefs(b.config)) {
+    const key = `listener.name.${def.name.toLowerCase()}.${base}`;
+    const rateOf = (values: ReadonlyMap<string, string>) => values.get(key) ?? values.get(base) ?? brokerDefault(base);
+    const rate = rateOf(after);
+    if (rate !== rateOf(before) && !(Number(rate) > 0)) {
+      // Kafka's words: its ConfigException wrapped in "Invalid dynamic configuration", quoted as a value
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value org.apache.kafka.common.config.ConfigException: Invalid ${base} ${rate} for configuration Invalid dynamic configuration`);
+    }
+  }
 }
 
 /** Alters a group's configs (IncrementalAlterConfigs / AlterConfigs on resource type GROUP). */

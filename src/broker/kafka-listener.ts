@@ -47,6 +47,11 @@ export interface FrontListening {
   followReads?: boolean;
   /** Told each time a followed read moved with its last frame. */
   onReadMoved?: () => void;
+  /**
+   * Show the node-wide connection rate gauges (accept rate, throttle times) on `metrics` (default true); off for
+   * the fronts of a sharded node's shard threads, whose sensors the main front already shows.
+   */
+  nodeGauges?: boolean;
 }
 
 /** Log sink of the listener. */
@@ -133,6 +138,11 @@ function listenerConnectionRate(config: BrokerConfig, scopedKey: string): number
   return scoped !== undefined ? Number(scoped) : config.num("max.connection.creation.rate");
 }
 
+/** The whole monotonic ms the connection rate sensors are recorded at. */
+function nowMsOf(clock: Clock): number {
+  return Math.floor(clock.monotonicMs());
+}
+
 /** Listens on host:port and serves Kafka connections with `handlers`. */
 export async function startKafkaListener(
   host: string,
@@ -213,6 +223,7 @@ export async function startKafkaListener(
   const rateListener: RateListener | null = security === undefined ? null : { name: security.def.name, protected: security.def.name === interBrokerListenerName(config) && listenerDefs(config).length > 1 };
   const listenerRateKey = `listener.name.${security?.def.name.toLowerCase()}.max.connection.creation.rate`;
   const { rates, ipRate } = shared;
+  if (metrics !== undefined && rateListener !== null && (front.nodeGauges ?? true)) metrics.acceptGauges.set(rateListener.name, () => rates.measure(rateListener, nowMsOf(clock)));
   /** A connection the listener took: served (`handler`) once its turn came, and no rate or limit refused it. */
   interface Taken {
     conn: Connection;
@@ -230,7 +241,7 @@ export async function startKafkaListener(
   const waiting: Taken[] = [];
   let waitTimer: unknown = null;
   const closeTimers = new Set<unknown>();
-  const nowMs = () => Math.floor(clock.monotonicMs());
+  const nowMs = () => nowMsOf(clock);
   // Throttles are logged at most once a second per listener (with how many were not), so a flood logs little.
   let rateLoggedMs = -Infinity;
   let rateUnlogged = 0;
@@ -256,11 +267,14 @@ export async function startKafkaListener(
         if (t.waitUntil < 0) {
           const delay = rates.acceptDelayMs(rateListener, config.num("max.connection.creation.rate"), listenerConnectionRate(config, listenerRateKey), now);
           t.waitUntil = now + delay;
-          if (delay > 0) rateLog(now, `listener ${rateListener.name}: over max.connection.creation.rate, waiting ${delay} ms before serving ${t.conn.remote} and taking the next connection`);
+          if (delay > 0) rateLog(now, `listener ${rateListener.name}: over ${rates.listenerThrottled ? listenerRateKey : "max.connection.creation.rate"}, waiting ${delay} ms before serving ${t.conn.remote} and taking the next connection`);
         }
         if (now < t.waitUntil) {
+          const blockedFrom = clock.monotonicMs();
           waitTimer = clock.setTimer(() => {
             waitTimer = null;
+            // Kafka's AcceptorBlockedPercent meter: the time the listener waited before taking the next connection
+            if (metrics !== undefined) metrics.acceptorBlocked(rateListener.name, clock.monotonicMs() - blockedFrom);
             takeWaiting();
           }, t.waitUntil - now);
           return;

@@ -5,7 +5,7 @@
 import { isSensitiveConfig } from "../security/sensitive-configs.ts";
 import { CONFIG_TYPE_CODE, LOG_CONFIG_KEYS, logConfigKey, logConfigValueString, parseLogConfig } from "../storage/log-config.ts";
 import { BROKER_CONFIG_DEFS } from "./config.ts";
-import { alterBrokerConfigs, alterGroupConfigs, configTypeCode, DYNAMIC_BROKER_KEYS, DYNAMIC_GROUP_CONFIG_SOURCE, dynamicBrokerConfigs, GROUP_CONFIG_DEFS, staticBrokerSettings } from "./dynamic-configs.ts";
+import { alterBrokerConfigs, alterGroupConfigs, configTypeCode, DYNAMIC_BROKER_KEYS, DYNAMIC_GROUP_CONFIG_SOURCE, DYNAMIC_LISTENER_KEYS, dynamicBrokerConfigs, dynamicListenerBase, GROUP_CONFIG_DEFS, staticBrokerSettings } from "./dynamic-configs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Broker, Topic } from "./broker.ts";
 import { topicOperationError } from "./topic-operation-error.ts";
@@ -179,6 +179,15 @@ export function describeBrokerConfigs(b: Broker, name: string, keys: readonly st
     const e = entry(key, type ? configTypeCode(type) : CONFIG_TYPE_CODE[k.type], brokerKeyDefault(key, k.default), k.doc);
     if (e) out.push(e);
   }
+  // A listener's own connection creation rate, set statically or dynamically: an int, with the base key's entries
+  // after its own as synonyms (Kafka's brokerConfigSynonyms with matchListenerOverride)
+  const statics = name === "" ? [] : [...staticBrokerSettings(b).keys()];
+  for (const key of new Set([...Object.keys(perBroker), ...Object.keys(clusterDefault), ...statics])) {
+    const base = dynamicListenerBase(key);
+    if (base === null || seen.has(key) || (keys !== null && !keys.includes(key))) continue;
+    seen.add(key);
+    out.push(listenerOverrideEntry(b, name, key, base, perBroker, clusterDefault));
+  }
   // Dynamic keys Runnel does not use itself are reported once set, as Kafka reports them.
   for (const key of new Set([...Object.keys(perBroker), ...Object.keys(clusterDefault)])) {
     if (seen.has(key) || (keys !== null && !keys.includes(key))) continue;
@@ -187,6 +196,30 @@ export function describeBrokerConfigs(b: Broker, name: string, keys: readonly st
     if (e) out.push(e);
   }
   return out;
+}
+
+/**
+ * The entry of listener override `key` (of base key `base`) of broker resource `name`: synonyms are the per-broker
+ * dynamic values of `key` then `base`, the cluster default's, the static ones and the base key's default (only the
+ * cluster default's for `name` ""), from the first of `key`'s own on (Kafka's ConfigHelper.configSynonyms); read-only
+ * as Kafka reports it (its dynamic config set names the base key only).
+ */
+function listenerOverrideEntry(b: Broker, name: string, key: string, base: string, perBroker: Readonly<Record<string, string>>, clusterDefault: Readonly<Record<string, string>>): ConfigEntry {
+  const chain = [key, base];
+  const synonyms: ConfigEntry["synonyms"] = [];
+  for (const n of chain) if (n in perBroker) synonyms.push({ name: n, value: perBroker[n], source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+  for (const n of chain) if (n in clusterDefault) synonyms.push({ name: n, value: clusterDefault[n], source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
+  if (name !== "") {
+    for (const n of chain) {
+      const statik = staticSetting(b, n);
+      if (statik !== undefined) synonyms.push({ name: n, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+    const def = BROKER_CONFIG_DEFS.find((d) => d.key === base)?.default;
+    if (def !== undefined && def !== null) synonyms.push({ name: base, value: def, source: ConfigSource.DEFAULT_CONFIG });
+  }
+  const own = synonyms.slice(synonyms.findIndex((s) => s.name === key));
+  const type = configTypeCode(DYNAMIC_LISTENER_KEYS.get(base)!);
+  return { name: key, value: own[0].value, readOnly: true, configSource: own[0].source, configType: type, documentation: "", synonyms: own };
 }
 
 /** The static (server.properties / environment / override) value of a broker key, or undefined. */

@@ -88,7 +88,7 @@ export async function startShardFront(d: ShardFrontDeps): Promise<Front> {
   };
   // The front reads SCRAM credentials from the mirror; they change only through the shards' admin APIs.
   const scram = new ScramCredentialStore(d.metadata, () => Promise.reject(new KafkaError(ErrorCode.NOT_CONTROLLER, "the front of a sharded node changes no credentials")));
-  const front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget, quotas: d.quotaSensors == null ? undefined : { metadata: d.metadata, sensors: d.quotaSensors }, connectionRates: d.connectionRates ?? undefined, quotaMetadata: d.metadata });
+  const front = await Front.start({ config, shards, scram, clock: systemClock, fs: nodeFileSystem, random: systemRandom, logger: d.logger, reusePort: true, ports: d.ports, metrics: d.metrics, nodeGauges: false, nodeConnections: d.nodeConnections, connectionFds: d.connectionFds, jwksDocuments: d.jwksDocuments, requestBudget: d.requestBudget, quotas: d.quotaSensors == null ? undefined : { metadata: d.metadata, sensors: d.quotaSensors }, connectionRates: d.connectionRates ?? undefined, quotaMetadata: d.metadata });
   d.logger.info(front.listeningLine(config.nodeId, d.count));
   return front;
 }

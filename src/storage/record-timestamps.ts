@@ -11,6 +11,7 @@ import {
   BASE_TIMESTAMP_OFFSET,
   BATCH_HEADER_SIZE,
   MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_OFFSET,
   RECORDS_COUNT_OFFSET,
 } from "../protocol/batch-layout.ts";
 import type { Decompress } from "./storage-deps.ts";
@@ -24,6 +25,11 @@ export interface TimestampHit {
   offset: bigint;
   /** The record's timestamp. */
   timestamp: number;
+  /**
+   * The partition leader epoch its batch was written in (the batch header's), -1 when the batch has none: what
+   * ListOffsets answers for an offset found by timestamp (Kafka's FileRecords.searchForTimestamp).
+   */
+  leaderEpoch: number;
 }
 
 let varEnd = 0;
@@ -58,11 +64,12 @@ export function firstRecordAtOrAfter(batch: Uint8Array, target: number, minOffse
   const maxTimestamp = Number(dv.getBigInt64(MAX_TIMESTAMP_OFFSET));
   const count = dv.getInt32(RECORDS_COUNT_OFFSET);
   if (maxTimestamp < target) return null;
+  const leaderEpoch = Math.max(-1, dv.getInt32(PARTITION_LEADER_EPOCH_OFFSET));
   const logAppendTime = (attributes & ATTR_TIMESTAMP_TYPE) !== 0;
   const codec = attributes & ATTR_COMPRESSION_MASK;
   let section = batch.subarray(BATCH_HEADER_SIZE);
   if (codec !== 0) {
-    if (!decompress) return { offset: baseOffset > minOffset ? baseOffset : minOffset, timestamp: maxTimestamp };
+    if (!decompress) return { offset: baseOffset > minOffset ? baseOffset : minOffset, timestamp: maxTimestamp, leaderEpoch };
     section = decompress(codec, section);
   }
   let pos = 0;
@@ -76,7 +83,7 @@ export function firstRecordAtOrAfter(batch: Uint8Array, target: number, minOffse
     if (Number.isNaN(offsetDelta)) return null;
     const timestamp = logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta;
     const offset = baseOffset + BigInt(offsetDelta);
-    if (timestamp >= target && offset >= minOffset) return { offset, timestamp };
+    if (timestamp >= target && offset >= minOffset) return { offset, timestamp, leaderEpoch };
     pos = recordStart + length;
   }
   return null;

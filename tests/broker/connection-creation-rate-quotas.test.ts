@@ -7,7 +7,9 @@
  *   default), and the default ip entity's rate closes a connection over it too;
  * - `max.connection.creation.rate`: the listener waits before serving a connection over the rate, then serves it;
  *   set as a dynamic broker config (IncrementalAlterConfigs) it applies to the next connections, and a negative
- *   value is refused.
+ *   value is refused;
+ * - `listener.name.<listener>.max.connection.creation.rate` set with Kafka's `kafka-configs --entity-type brokers`
+ *   (4.4 jars): refused below 1, described with the base key as synonym, and applied to the live listener.
  * No timing is asserted: each test waits for the positive event (the close, the answer, the broker's log line).
  */
 import { test } from "node:test";
@@ -107,6 +109,45 @@ test("max.connection.creation.rate set dynamically applies to the next connectio
   } finally {
     c.close();
     for (const x of open) x.close();
+    await b.stop();
+  }
+});
+
+test("kafka-configs --entity-type brokers sets listener.name.<l>.max.connection.creation.rate on the live listener, as Kafka", { skip: javaSkip, timeout: 120_000 }, async () => {
+  const lines: string[] = [];
+  const b = await startTestBroker({}, undefined, lines);
+  const tools = startToolSession();
+  const open: RawClient[] = [];
+  const c = await RawClient.connect(b.port);
+  const key = "listener.name.plaintext.max.connection.creation.rate";
+  try {
+    const node = String((await c.request(3, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).brokers[0].nodeId);
+    const configs = (...args: string[]) => tools.run(KAFKA_TOOL.configs, ["--bootstrap-server", b.bootstrap, "--entity-type", "brokers", ...args]);
+    // checked as the base key (at least 0), and a live listener refuses 0 (Kafka's ListenerConnectionQuota)
+    for (const bad of ["-1", "0"]) {
+      const refused = await configs("--entity-name", node, "--alter", "--add-config", `${key}=${bad}`);
+      assert.notEqual(refused.code, 0, `${key}=${bad} was taken:\n${refused.stdout}`);
+      assert.match(refused.stderr + refused.stdout, /InvalidRequestException|Invalid value/, refused.stderr);
+    }
+    const set = await configs("--entity-name", node, "--alter", "--add-config", `${key}=1`);
+    assert.equal(set.code, 0, set.stderr);
+    // described for the broker as Kafka 4.4 describes it: its own value first, the base key's default as synonym
+    const shown = await configs("--entity-name", node, "--describe", "--all");
+    const line = shown.stdout.split("\n").find((l) => l.trim().startsWith(`${key}=`));
+    assert.ok(line !== undefined, shown.stdout);
+    assert.match(line, /=1 sensitive=false synonyms=\{DYNAMIC_BROKER_CONFIG:listener\.name\.plaintext\.max\.connection\.creation\.rate=1, DEFAULT_CONFIG:max\.connection\.creation\.rate=2147483647\}/, line);
+    // applied to the running listener (on a sharded node, every accepting thread once it read the metadata): it
+    // waits before serving a connection over 1/s, then serves it
+    const waited = () => lines.some((l) => l.includes(`over ${key}, waiting`));
+    for (let round = 0; round < 20 && !waited(); round++) {
+      const outcomes = await Promise.all(Array.from({ length: 12 }, () => connectAndAsk(b.port, "127.0.0.1", open)));
+      assert.deepEqual(outcomes, Array(12).fill("served"));
+    }
+    assert.ok(waited(), lines.join("\n"));
+  } finally {
+    c.close();
+    for (const x of open) x.close();
+    await tools.close();
     await b.stop();
   }
 });

@@ -226,6 +226,20 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
         out[`v${v} connection creation rate`] = rates;
         out[`v${v} connection creation rate after`] = await describe(BROKER, "", ["max.connection.creation.rate"]);
         await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "", configs: [set("max.connection.creation.rate", null, 1)] }], validateOnly: false });
+        // ... and per listener (listener.name.<l>.max.connection.creation.rate), for one broker and as the cluster
+        // default: its value is checked as the base key's, a live listener refuses 0, a listener the broker lacks
+        // does not; described with its type, source and the base key as synonym
+        const listenerRate = "listener.name.plaintext.max.connection.creation.rate";
+        const perListener = [];
+        for (const [name, key, value] of [["1", listenerRate, "-1"], ["1", listenerRate, "abc"], ["1", listenerRate, "0"], ["", listenerRate, "0"], ["", "max.connection.creation.rate", "0"], ["1", "listener.name.nosuch.max.connection.creation.rate", "0"], ["1", listenerRate, "700"], ["", listenerRate, "600"]]) {
+          perListener.push((await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: name, configs: [set(key, value)] }], validateOnly: false })).responses);
+        }
+        out[`v${v} listener connection creation rate`] = perListener;
+        out[`v${v} listener connection creation rate after`] = await describe(BROKER, "1", [listenerRate, "listener.name.nosuch.max.connection.creation.rate", "max.connection.creation.rate"]);
+        out[`v${v} listener connection creation rate default after`] = await describe(BROKER, "", [listenerRate]);
+        await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "1", configs: [set(listenerRate, null, 1), set("listener.name.nosuch.max.connection.creation.rate", null, 1)] }], validateOnly: false });
+        out[`v${v} listener connection creation rate per-broker removed`] = await describe(BROKER, "1", [listenerRate]);
+        await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "", configs: [set(listenerRate, null, 1)] }], validateOnly: false });
         const otherBroker = await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "2", configs: [set("log.cleaner.threads", "3")] }], validateOnly: false });
         out[`v${v} other broker`] = otherBroker.responses;
         const unset = await s.client.request(44, v, {

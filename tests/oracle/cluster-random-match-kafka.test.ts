@@ -5,7 +5,8 @@
  * AlterPartitionReassignments (moves, reorders, no-ops, cancels, unknown topics and partitions, bad replica lists),
  * ListPartitionReassignments, ElectLeaders (PREFERRED and UNCLEAN, all partitions or named ones), DescribeLogDirs
  * (each broker), DescribeTopicPartitions, Metadata (each broker), DescribeCluster, and acks=all Produce with reads
- * (ListOffsets, Fetch). The same sequence runs on a 3-node Apache Kafka 4.4 KRaft cluster (node ids 1..3,
+ * (ListOffsets earliest, latest, max timestamp and by timestamp, whose epochs leader moves make differ; Fetch). The
+ * same sequence runs on a 3-node Apache Kafka 4.4 KRaft cluster (node ids 1..3,
  * kafka-cluster.ts) and on a 3-broker Runnel cluster on etcd (node ids 1..3), requests routed as a Kafka client
  * routes them (cluster-routing-client.ts), and the answers are compared with the oracle's normalisation
  * (differential.ts). Node ids are the same on both sides, so replica lists, leaders and ISRs are compared as they
@@ -25,7 +26,7 @@ import { after, test } from "node:test";
 import fc from "fast-check";
 import { commonVersions, diff, INTENTIONAL_DIFFERENCES, normalize, ORACLE_REQUEST_TIMEOUT_MS, SHARED_SETTINGS, startOracleCluster, versionTable } from "./differential.ts";
 import { ClusterRoutingClient } from "./cluster-routing-client.ts";
-import { batch } from "./scenario-helpers.ts";
+import { batch, T0 } from "./scenario-helpers.ts";
 import { KAFKA_DEFAULT_FEATURES, kafkaUnavailable } from "../support/kafka-broker.ts";
 import { startKafkaCluster, type KafkaCluster } from "../support/kafka-cluster.ts";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
@@ -522,7 +523,9 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
       case "read": {
         const lo: unknown[] = [];
         const moved = known.get(topic)?.get(op.p) === MOVED;
-        for (const timestamp of [-2n, -1n]) {
+        // earliest, latest, max timestamp and by timestamp (the first batch of two records or more): the last two
+        // answer the epoch of the batch found, which leader moves make differ from the current one
+        for (const timestamp of [-2n, -1n, -3n, BigInt(T0 + 1000)]) {
           const r = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: op.p, currentLeaderEpoch: -1, timestamp }] }] });
           lo.push(r.topics.map((t: any) => ({ ...t, partitions: t.partitions.map((p: any) => (moved ? { ...p, leaderEpoch: "moved" } : p)) })));
         }

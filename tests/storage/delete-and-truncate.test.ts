@@ -48,7 +48,7 @@ test("truncateTo drops batches at and after the offset, across segments", async 
     assert.equal(files.length, t.log.segmentCount);
     const r = t.log.append(makeRecordsBatch(2, 500, 150), { leaderEpoch: 1 });
     assert.equal(r.baseOffset, 6n);
-    assert.deepEqual(t.log.offsetForTimestamp(500), { offset: 6n, timestamp: 500 });
+    assert.deepEqual(t.log.offsetForTimestamp(500), { offset: 6n, timestamp: 500, leaderEpoch: 1 });
     const log = await t.reopen({ crash: true });
     assert.equal(log.logEndOffset, 8n);
     assert.deepEqual(batchBaseOffsets(log.read(0n, 1 << 20, false).chunks), [0n, 2n, 4n, 6n]);

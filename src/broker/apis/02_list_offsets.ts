@@ -6,6 +6,10 @@
  * last stable offset, and a timestamp lookup finds only offsets below it); v4 leader epoch; v6 flexible;
  * v10 timeout.
  *
+ * Leader epoch (v4+), as Kafka's UnifiedLog.fetchOffsetByTimestamp: an offset found by timestamp or MAX_TIMESTAMP
+ * answers the epoch of the batch that holds it (the batch header's partition leader epoch), EARLIEST and
+ * EARLIEST_LOCAL the log start's (the oldest epoch cached), LATEST the current epoch, and no offset no epoch (-1).
+ *
  * Leadership (as Kafka): a consumer's request (replica_id -1) and a follower's (>= 0) are answered by the partition's
  * leader only, NOT_LEADER_OR_FOLLOWER elsewhere; a debugging request (-2) by any broker holding a replica. Only a
  * consumer's request honours the isolation level; the others see up to the log end offset. A current_leader_epoch
@@ -109,6 +113,8 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                 if (m !== null && m.offset < lastFetchable) {
                   out.offset = m.offset;
                   out.timestamp = BigInt(m.timestamp);
+                  // the epoch its batch was written in, as Kafka (UnifiedLog.fetchOffsetByTimestamp), not the current one
+                  if (ctx.apiVersion >= 4) out.leaderEpoch = m.leaderEpoch;
                 } else out.leaderEpoch = -1; // as Kafka: no record (or none fetchable yet) and no epoch to report
                 break;
               }
@@ -117,6 +123,8 @@ export function listOffsetsHandler(b: Broker): ApiHandler<ListOffsetsRequest, Li
                 if (found !== null && found.offset < lastFetchable) {
                   out.offset = found.offset;
                   out.timestamp = BigInt(found.timestamp);
+                  // the epoch of the batch holding the offset found, as Kafka (FileRecords.searchForTimestamp)
+                  if (ctx.apiVersion >= 4) out.leaderEpoch = found.leaderEpoch;
                 } else out.leaderEpoch = -1; // as Kafka: no record at or after the timestamp has no epoch either
               }
             }

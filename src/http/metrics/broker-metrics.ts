@@ -26,6 +26,18 @@ export interface TopicCounters {
   messagesOut: number;
 }
 
+/** What `/metrics` shows of one listener's sensors (Kafka's socket-server-metrics with tag `listener`). */
+export interface ListenerAcceptMetrics {
+  /** `connection-accept-rate`: connections recorded on the listener's sensor per second. */
+  acceptRate: number;
+  /** `connection-accept-throttle-time`: average of the non-zero broker/listener rate throttles (ms), NaN for none. */
+  throttleTimeMs: number;
+  /** `ip-connection-accept-throttle-time`: average of the ip quota throttles on the listener (ms), NaN for none. */
+  ipThrottleTimeMs: number;
+  /** `broker-connection-accept-rate` (untagged): connections recorded on the broker sensor per second. */
+  brokerAcceptRate: number;
+}
+
 /** Every counter the broker keeps for `/metrics`. */
 export class BrokerMetrics {
   /** Requests per API key. */
@@ -58,6 +70,10 @@ export class BrokerMetrics {
   connectionsClosed = 0;
   /** Per listener name (`http` for the HTTP side): successful and failed authentications. */
   readonly authentications = new Map<string, { successful: number; failed: number }>();
+  /** Per listener name: ms its accepting waited out connection creation rate throttles (Kafka's AcceptorBlockedPercent). */
+  readonly acceptorBlockedMs = new Map<string, number>();
+  /** Per listener name: its connection rate sensors' figures, node-wide (registered by the listener that owns them). */
+  readonly acceptGauges = new Map<string, () => ListenerAcceptMetrics>();
   /** Fetches parked in long polls (the fetch purgatory). */
   waitingFetches = 0;
   /** acks=all produces waiting for their fsync (the produce purgatory). */
@@ -77,6 +93,11 @@ export class BrokerMetrics {
     if (c === undefined) this.authentications.set(listener, (c = { successful: 0, failed: 0 }));
     if (ok) c.successful++;
     else c.failed++;
+  }
+
+  /** Adds `ms` that `listener` waited before taking its next connection. */
+  acceptorBlocked(listener: string, ms: number): void {
+    this.acceptorBlockedMs.set(listener, (this.acceptorBlockedMs.get(listener) ?? 0) + ms);
   }
 
   /** Makes the latency histograms of each served API key. */

@@ -226,6 +226,29 @@ function connectionMetrics(out: PrometheusText, m: BrokerMetrics): void {
   for (const [listener, c] of outcomes) failed.sample("kafka_server_socket_server_metrics_failed_authentication_total", c.failed, { listener });
   const ok = out.family("kafka_server_socket_server_metrics_successful_authentication_total", "counter", "Successful authentications per listener (SASL exchanges; http: authenticated requests).");
   for (const [listener, c] of outcomes) ok.sample("kafka_server_socket_server_metrics_successful_authentication_total", c.successful, { listener });
+  acceptMetrics(out, m);
+}
+
+/**
+ * Connection creation rates (KIP-612) per listener: Kafka's socket-server-metrics `connection-accept-rate`,
+ * `connection-accept-throttle-time`, `ip-connection-accept-throttle-time` and `broker-connection-accept-rate`
+ * (node-wide, from the sensors every accepting thread shares), and its kafka.network Acceptor
+ * `AcceptorBlockedPercent` meter as the time each listener waited out throttles (summed over a node's threads).
+ */
+function acceptMetrics(out: PrometheusText, m: BrokerMetrics): void {
+  const gauges = [...m.acceptGauges].map(([listener, measure]) => [listener, measure()] as const);
+  const rate = out.family("kafka_server_socket_server_metrics_connection_accept_rate", "gauge", "Connections accepted per second on the listener, as its max.connection.creation.rate sensor measures them (quota.window.num samples of quota.window.size.seconds).");
+  for (const [listener, g] of gauges) rate.sample("kafka_server_socket_server_metrics_connection_accept_rate", g.acceptRate, { listener });
+  const throttle = out.family("kafka_server_socket_server_metrics_connection_accept_throttle_time", "gauge", "Average throttle time (ms) of the listener's connections over max.connection.creation.rate or its listener rate, out of non-zero throttles (no sample: none in the last 2 windows of 30 s).");
+  for (const [listener, g] of gauges) if (!Number.isNaN(g.throttleTimeMs)) throttle.sample("kafka_server_socket_server_metrics_connection_accept_throttle_time", g.throttleTimeMs, { listener });
+  const ip = out.family("kafka_server_socket_server_metrics_ip_connection_accept_throttle_time", "gauge", "Average throttle time (ms) of the listener's connections over their address's connection_creation_rate quota (no sample: none in the last 2 windows of 30 s).");
+  for (const [listener, g] of gauges) if (!Number.isNaN(g.ipThrottleTimeMs)) ip.sample("kafka_server_socket_server_metrics_ip_connection_accept_throttle_time", g.ipThrottleTimeMs, { listener });
+  if (gauges.length > 0) {
+    out.family("kafka_server_socket_server_metrics_broker_connection_accept_rate", "gauge", "Connections accepted per second on the broker-wide max.connection.creation.rate sensor (the inter-broker listener is not counted when there are several).");
+    out.sample("kafka_server_socket_server_metrics_broker_connection_accept_rate", gauges[0][1].brokerAcceptRate);
+  }
+  const blocked = out.family("kafka_network_acceptor_acceptorblockedpercent_total", "counter", "Milliseconds the listener waited out connection creation rate throttles before taking its next connection (Kafka's AcceptorBlockedPercent meter; its rate over time / 1000 is the fraction of time blocked, per accepting thread).");
+  for (const [listener, ms] of m.acceptorBlockedMs) blocked.sample("kafka_network_acceptor_acceptorblockedpercent_total", ms, { listener });
 }
 
 /** Process and runtime families (memory, CPU, event-loop lag, GC). */

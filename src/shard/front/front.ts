@@ -55,6 +55,8 @@ export interface FrontDeps {
   requestBudget?: SharedArrayBuffer;
   /** Counters of this front's clients (connections, requests, latencies) when the node serves `/metrics`. */
   metrics?: BrokerMetrics;
+  /** Whether `metrics` shows the node-wide connection rate gauges (default true; false on the shard threads' fronts). */
+  nodeGauges?: boolean;
   /**
    * The node's client quotas (its metadata) and byte-rate sensors: the front charges `consumer_byte_rate` for the
    * Fetch answers it sends, and the shards charge none of its channels' (unset: each shard charges its own answer).
@@ -151,6 +153,7 @@ export class Front {
           framePool,
           followReads: true,
           onReadMoved: () => router.produceReadsMoved++,
+          nodeGauges: d.nodeGauges ?? true,
         });
         listeners.set(def.name, l);
       }
