@@ -89,6 +89,12 @@ export interface ListenerLimits {
   readonly members: Set<{ pause(): void; resume(): void }>;
   /** Connection creation rate sensors (broker, listeners, addresses). */
   readonly rates: ConnectionRates;
+  /**
+   * The time (whole ms) every call of `rates` is made at: the clock's monotonic time, or, with a sharded node's
+   * shared table, that time from the epoch (this thread's monotonic origin plus its monotonic time), so that the
+   * samples every accepting thread writes into one sensor compare.
+   */
+  readonly rateNowMs: () => number;
   /** The `connection_creation_rate` quota of an address (any spelling); unlimited when absent. */
   readonly ipRate: (ip: string) => number;
 }
@@ -114,9 +120,11 @@ export function listenerLimits(config: BrokerConfig, connectionFds: number | nul
   const windows = connectionRateWindows(config);
   const monotonicMs = () => clock?.monotonicMs() ?? performance.now();
   const shared = rateSources.shared;
-  const store = shared === undefined ? new LocalRateSensors(windows, monotonicMs) : new SharedRateSensors(windows, shared.table, () => shared.originMs + monotonicMs());
+  const rateNowMs = shared === undefined ? () => Math.floor(monotonicMs()) : () => Math.floor(shared.originMs + monotonicMs());
+  const store = shared === undefined ? new LocalRateSensors(windows, monotonicMs) : new SharedRateSensors(windows, shared.table, rateNowMs);
   return {
     rates: new ConnectionRates(windows, store),
+    rateNowMs,
     ipRate: rateSources.ipRate ?? (() => CONNECTION_RATE_UNLIMITED),
     quotas: nodeConnections === undefined ? new ConnectionQuotas(...args) : new NodeConnectionQuotas(...args, nodeConnections),
     budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
@@ -138,11 +146,6 @@ function listenerConnectionRate(config: BrokerConfig, scopedKey: string): number
   return scoped !== undefined ? Number(scoped) : config.num("max.connection.creation.rate");
 }
 
-/** The whole monotonic ms the connection rate sensors are recorded at. */
-function nowMsOf(clock: Clock): number {
-  return Math.floor(clock.monotonicMs());
-}
-
 /** Listens on host:port and serves Kafka connections with `handlers`. */
 export async function startKafkaListener(
   host: string,
@@ -158,7 +161,7 @@ export async function startKafkaListener(
   listenPlain: ListenFn = listen,
   front: FrontListening = {},
 ): Promise<KafkaListener> {
-  const shared = limits ?? listenerLimits(config, connectionFds);
+  const shared = limits ?? listenerLimits(config, connectionFds, undefined, undefined, {}, clock);
   const { quotas, budget } = shared;
   const timeouts = new ConnectionTimeouts(clock, config.num("connections.max.idle.ms"), config.num("socket.request.read.timeout.ms"));
   const writer = responseWriter();
@@ -222,8 +225,8 @@ export async function startKafkaListener(
   // served yet (in order; the first may be waiting out a throttle) and the timers of throttled addresses' closes.
   const rateListener: RateListener | null = security === undefined ? null : { name: security.def.name, protected: security.def.name === interBrokerListenerName(config) && listenerDefs(config).length > 1 };
   const listenerRateKey = `listener.name.${security?.def.name.toLowerCase()}.max.connection.creation.rate`;
-  const { rates, ipRate } = shared;
-  if (metrics !== undefined && rateListener !== null && (front.nodeGauges ?? true)) metrics.acceptGauges.set(rateListener.name, () => rates.measure(rateListener, nowMsOf(clock)));
+  const { rates, ipRate, rateNowMs } = shared;
+  if (metrics !== undefined && rateListener !== null && (front.nodeGauges ?? true)) metrics.acceptGauges.set(rateListener.name, () => rates.measure(rateListener, rateNowMs()));
   /** A connection the listener took: served (`handler`) once its turn came, and no rate or limit refused it. */
   interface Taken {
     conn: Connection;
@@ -241,7 +244,6 @@ export async function startKafkaListener(
   const waiting: Taken[] = [];
   let waitTimer: unknown = null;
   const closeTimers = new Set<unknown>();
-  const nowMs = () => nowMsOf(clock);
   // Throttles are logged at most once a second per listener (with how many were not), so a flood logs little.
   let rateLoggedMs = -Infinity;
   let rateUnlogged = 0;
@@ -263,7 +265,7 @@ export async function startKafkaListener(
         continue;
       }
       if (rateListener !== null) {
-        const now = nowMs();
+        const now = rateNowMs();
         if (t.waitUntil < 0) {
           const delay = rates.acceptDelayMs(rateListener, config.num("max.connection.creation.rate"), listenerConnectionRate(config, listenerRateKey), now);
           t.waitUntil = now + delay;
@@ -290,10 +292,11 @@ export async function startKafkaListener(
       const quota = ipRate(conn.remoteIp);
       if (quota !== CONNECTION_RATE_UNLIMITED) {
         const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
-        const throttle = rates.ipThrottleMs(rateListener, ip, quota, nowMs());
+        const now = rateNowMs();
+        const throttle = rates.ipThrottleMs(rateListener, ip, quota, now);
         if (throttle > 0) {
           // Kafka's ConnectionThrottledException: not served, closed after the throttle time
-          rateLog(nowMs(), `throttling connection from ${conn.remote}: over connection_creation_rate=${quota} of ${ip}, closing it unserved in ${throttle} ms`);
+          rateLog(now, `throttling connection from ${conn.remote}: over connection_creation_rate=${quota} of ${ip}, closing it unserved in ${throttle} ms`);
           const timer = clock.setTimer(() => {
             closeTimers.delete(timer);
             conn.close(false);

@@ -13,6 +13,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConnectionRates, LocalRateSensors, RateWindows, SharedRateSensors, nodeConnectionRateTable } from "../../src/broker/connection-rate.ts";
 import { SharedKeyTable } from "../../src/platform/shared-table.ts";
+import { listenerLimits } from "../../src/broker/kafka-listener.ts";
+import { BrokerConfig } from "../../src/broker/config.ts";
+import { ManualClock } from "../../src/platform/clock.ts";
 
 const windows = () => new RateWindows(11, 1000);
 const localRates = () => new ConnectionRates(windows(), new LocalRateSensors(windows(), () => 0));
@@ -132,4 +135,28 @@ test("a sensor found before the shared table makes room is not lost to that prun
   // 11 s later: ip:10.0.0.1 is found, listener:M needs room (both old sensors are idle): 11 connections, the 11th over
   const delays = Array.from({ length: 11 }, () => r.ipThrottleMs(interBroker("M"), "10.0.0.1", 1, 11_000));
   assert.deepEqual(delays, [...Array(10).fill(0), 1000]);
+});
+
+test("accepting threads whose monotonic clocks started apart record into the node's table at one time", () => {
+  // A worker's monotonic clock starts when the worker does, here 400 ms after the main thread's: at one wall time
+  // the main thread reads 5000 ms and the worker 4600 ms. Each thread's listener records at its rateNowMs().
+  const config = new BrokerConfig(new Map());
+  const table = nodeConnectionRateTable(windows());
+  const mainClock = new ManualClock();
+  const workerClock = new ManualClock();
+  mainClock.advance(5000);
+  workerClock.advance(4600);
+  const main = listenerLimits(config, null, undefined, undefined, { shared: { table: SharedKeyTable.attach(table.buffer), originMs: 1_000_000 } }, mainClock);
+  const worker = listenerLimits(config, null, undefined, undefined, { shared: { table: SharedKeyTable.attach(table.buffer), originMs: 1_000_400 } }, workerClock);
+  assert.equal(main.rateNowMs(), worker.rateNowMs());
+  const accept = (l: typeof main) => l.rates.acceptDelayMs(plain, 5, MAX, l.rateNowMs());
+  // the same figures as one broker's: 50 over the 10 windows a new sensor spans fit 5/s, the 51st waits 200 ms
+  for (let i = 0; i < 25; i++) assert.equal(accept(main), 0);
+  for (let i = 0; i < 25; i++) assert.equal(accept(worker), 0);
+  assert.equal(accept(worker), 200);
+  // 10.999 s later the first sample still counts on both threads; 11 s later it is obsolete on both
+  mainClock.advance(10_999);
+  workerClock.advance(10_999);
+  assert.deepEqual([accept(main), accept(worker), accept(main)], [0, 0, 0]);
+  assert.equal(accept(worker), 1);
 });
