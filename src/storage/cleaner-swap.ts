@@ -21,10 +21,12 @@
 import type { FileSystem } from "../platform/fs.ts";
 import { BatchFileReader, CorruptSegmentError } from "./cleaner-batch-reader.ts";
 import { CLEANED_SUFFIX, segmentFilePaths, txnIndexPathOf } from "./cleaner-segment-writer.ts";
-import { DELETED_SUFFIX, LOG_SUFFIX, parseSegmentFileName } from "./log-file-names.ts";
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, parseSegmentFileName, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from "./log-file-names.ts";
 
 /** Suffix of a committed cleaned file waiting to take its live name. */
 export const SWAP_SUFFIX = ".swap";
+/** Suffixes of the live files of a segment. */
+const SEGMENT_FILE_SUFFIXES = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX];
 /** Most `.log.swap` files one partition directory may hold when it is opened (one per interrupted swap). */
 const MAX_SWAPS_PER_OPEN = 10_000;
 
@@ -95,12 +97,18 @@ export function completeInterruptedSwaps(fs: FileSystem, dir: string): number {
     const live = segmentFilePaths(dir, base, "");
     const last = lastOffsetIn(fs, reader, swap.log);
     if (last === null) continue; // not a file the cleaner committed: the leftover sweep removes it
+    // every file of an old segment, whichever of them step 2 had not retired yet (a `.txnindex` left alone would
+    // still be loaded: an aborted transaction whose records are gone, or listed twice)
+    const covered = new Set<bigint>();
     for (const name of fs.list(dir)) {
-      const b = parseSegmentFileName(name, LOG_SUFFIX);
-      if (b === null || b < base || b > last || b === base) continue;
+      for (const suffix of SEGMENT_FILE_SUFFIXES) {
+        const b = parseSegmentFileName(name, suffix);
+        if (b !== null && b > base && b <= last) covered.add(b);
+      }
+    }
+    for (const b of covered) {
       const paths = segmentFilePaths(dir, b, "");
-      const txnIndexes = fs.exists(swap.txnIndex) ? [paths.txnIndex] : [];
-      for (const p of [paths.log, paths.index, paths.timeIndex, ...txnIndexes]) if (fs.exists(p)) fs.remove(p);
+      for (const p of [paths.log, paths.index, paths.timeIndex, paths.txnIndex]) if (fs.exists(p)) fs.remove(p);
     }
     // A live index of `base` is the new one unless its `.swap` is still there (the old one went to .deleted first).
     if (fs.exists(swap.index)) fs.rename(swap.index, live.index);

@@ -11,12 +11,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { type FileSystem, nodeFileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { logConfigWith } from "../../src/storage/log-config.ts";
 import { PartitionLog } from "../../src/storage/partition-log.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { recordingLogger } from "./batch-fixture.ts";
+import { crashingFileSystem } from "./crashing-file-system.ts";
 import { controlBatch, keyedBatch, type KV, readLog } from "./log-cleaner-records.ts";
 
 await initCrc32c();
@@ -141,4 +142,108 @@ test("an open transaction is not cleaned: the cleanable section ends at the last
     await log.close();
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("a crash at any step of a pass leaves the records and the aborted-transaction index both old or both new", { timeout: 120_000 }, async () => {
+  const C = 9n; // a third producer, whose transaction aborts in the dirty section of the crashing pass
+  /** Builds the log (one pass already run over B's aborted transaction) and seals a dirty section; returns its partition. */
+  const fill = async (root: string, clock: ManualClock, fsys: FileSystem) => {
+    const logger = recordingLogger();
+    const config = logConfigWith({ cleanupPolicy: ["compact"], deleteRetentionMs: DELETE_RETENTION_MS });
+    const deps = { fs: fsys, clock, logger };
+    const log = PartitionLog.open(`${root}/t-0`, { topic: "t", partition: 0 }, config, deps);
+    const p = Partition.open({ name: "t" }, 0, log, { ...deps, localBrokerId: 1 }, { leader: 1, leaderEpoch: 0, replicas: [1], isr: [1] });
+    const seqs = new Map<bigint, number>();
+    const txn = (pid: bigint, recs: KV[]) => {
+      const seq = seqs.get(pid) ?? 0;
+      seqs.set(pid, seq + recs.length);
+      return keyedBatch(recs, { attributes: TXN, producer: { id: pid, epoch: 0, seq }, ts: clock.nowMs() });
+    };
+    const later = () => {
+      for (const pid of [A, B, C]) p.appendAsLeader(txn(pid, [{ k: `late-${pid}`, v: String(clock.nowMs()) }]));
+      for (const pid of [A, B, C]) p.appendAsLeader(controlBatch(COMMIT, pid, clock.nowMs()));
+    };
+    p.appendAsLeader(txn(A, [{ k: "a", v: "A1" }]));
+    p.appendAsLeader(txn(B, [{ k: "a", v: "B1" }, { k: "b", v: "B1" }]));
+    log.rollActive();
+    p.appendAsLeader(keyedBatch([{ k: "c", v: "1" }], { ts: clock.nowMs() }));
+    p.appendAsLeader(controlBatch(ABORT, B, clock.nowMs()));
+    p.appendAsLeader(controlBatch(COMMIT, A, clock.nowMs()));
+    log.rollActive();
+    later();
+    const first = await log.compact();
+    assert.ok(first !== null && first.abandoned === null);
+    // the crashing pass: B's emptied transaction loses its index entry, C's aborted records go (its entry stays)
+    clock.advance(10);
+    p.appendAsLeader(txn(C, [{ k: "a", v: "C1" }]));
+    p.appendAsLeader(keyedBatch([{ k: "b", v: "2" }], { ts: clock.nowMs() }));
+    log.rollActive();
+    p.appendAsLeader(txn(C, [{ k: "c", v: "C2" }]));
+    p.appendAsLeader(controlBatch(ABORT, C, clock.nowMs()));
+    log.rollActive();
+    later();
+    await log.sync();
+    await p.abortedTxns.sync();
+    return { log, p };
+  };
+  /** What a read_committed consumer of the whole log gets, and the aborted transactions as the index has them. */
+  const view = (log: PartitionLog, aborted: readonly { producerId: bigint; firstOffset: bigint; lastOffset: bigint }[]) => {
+    const { batches, records } = readLog(log);
+    const committed = records.filter((r) => {
+      const b = batches.find((x) => x.baseOffset <= r.offset && r.offset <= x.lastOffset)!;
+      if ((b.attributes & 0x30) !== TXN) return (b.attributes & 0x20) === 0;
+      return !aborted.some((e) => e.producerId === b.producerId && e.firstOffset <= r.offset && r.offset < e.lastOffset);
+    });
+    return { committed: committed.map((r) => `${r.offset}:${r.key}=${r.value}`), aborted: aborted.map((e) => `${e.producerId}:${e.firstOffset}-${e.lastOffset}`), records: records.length };
+  };
+
+  const probeRoot = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-txncompact-"));
+  const probe = crashingFileSystem();
+  let operations: number;
+  let oldView: ReturnType<typeof view>;
+  let newView: ReturnType<typeof view>;
+  {
+    const { log, p } = await fill(probeRoot, new ManualClock(1_700_000_000_000), probe.fs);
+    try {
+      oldView = view(log, p.abortedTxns.entries());
+      probe.arm(Number.MAX_SAFE_INTEGER);
+      const r = await log.compact();
+      operations = probe.disarm();
+      assert.ok(r !== null && r.abandoned === null);
+      newView = view(log, p.abortedTxns.entries());
+      assert.deepEqual(newView.committed, oldView.committed, "cleaning changes no committed record here");
+      assert.deepEqual(oldView.aborted, [`${B}:1-4`, `${C}:12-15`]);
+      assert.deepEqual(newView.aborted, [`${C}:12-15`]);
+      assert.ok(newView.records < oldView.records);
+    } finally {
+      p.close();
+      await log.close();
+      fs.rmSync(probeRoot, { recursive: true, force: true });
+    }
+  }
+  const outcomes = { old: 0, new: 0 };
+  for (let crashAt = 1; crashAt <= operations; crashAt++) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-txncompact-"));
+    const crash = crashingFileSystem();
+    const clock = new ManualClock(1_700_000_000_000);
+    const { log } = await fill(root, clock, crash.fs);
+    let reopened: { log: PartitionLog; p: Partition } | null = null;
+    try {
+      crash.arm(crashAt);
+      await assert.rejects(log.compact(), /injected crash|offline|I\/O/, `crash at operation ${crashAt}`);
+      crash.disarm();
+      const again = openPartition(root, clock);
+      reopened = again;
+      const got = view(again.log, again.p.abortedTxns.entries());
+      if (JSON.stringify(got) === JSON.stringify(oldView)) outcomes.old++;
+      else if (JSON.stringify(got) === JSON.stringify(newView)) outcomes.new++;
+      else assert.fail(`crash at operation ${crashAt} left a mix: ${JSON.stringify(got)}`);
+    } finally {
+      reopened?.p.close();
+      await reopened?.log.close();
+      await log.close().catch(() => {});
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
+  assert.ok(outcomes.old > 0 && outcomes.new > 0, `both outcomes seen: ${JSON.stringify(outcomes)}`);
 });
