@@ -61,8 +61,8 @@ import { codecById, initCompression } from "../../src/compression/index.ts";
 
 await initCompression();
 
-/** fast-check runs (each on its own topic; 3-7 s each here at load 10-20, plus 10-20 s for Kafka to start). */
-const RUNS = Number(process.env.COMPACT_ORACLE_RUNS ?? 8);
+/** fast-check runs (each on its own topic; 4-7 s each here at load 10-15 with transactions, plus 10-20 s for Kafka to start). */
+const RUNS = Number(process.env.COMPACT_ORACLE_RUNS ?? 6);
 /** Most produce requests of one phase. */
 const MAX_PRODUCES = Number(process.env.COMPACT_ORACLE_PRODUCES ?? 14);
 /** Kafka's least segment.bytes (and Runnel's). */
