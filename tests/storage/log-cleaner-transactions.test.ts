@@ -238,6 +238,8 @@ test("a crash at any step of a pass leaves the records and the aborted-transacti
       if (JSON.stringify(got) === JSON.stringify(oldView)) outcomes.old++;
       else if (JSON.stringify(got) === JSON.stringify(newView)) outcomes.new++;
       else assert.fail(`crash at operation ${crashAt} left a mix: ${JSON.stringify(got)}`);
+      const leftovers = fs.readdirSync(`${root}/t-0`).filter((n) => /\.(cleaned|swap|deleted)$/.test(n));
+      assert.deepEqual(leftovers, [], `crash at ${crashAt}: leftovers removed or completed`);
     } finally {
       reopened?.p.close();
       await reopened?.log.close();
