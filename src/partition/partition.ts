@@ -181,6 +181,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       lastStableOffset: () => p.lastStableOffset,
       abortedTransactions: (from, upper) => p.abortedTxns.between(from, upper),
       cleanedAborted: (from, to, kept) => p.abortedTxns.forgetCleaned(from, to, kept),
+      producerEpoch: (pid) => p.producers.epochOf(pid),
     };
     p.takeRoles(roles);
     return p;

@@ -42,6 +42,7 @@ import {
   BATCH_HEADER_SIZE,
   batchCrcValid,
   MAX_TIMESTAMP_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   RECORDS_COUNT_OFFSET,
 } from "../protocol/batch-layout.ts";
@@ -133,6 +134,8 @@ export interface CleanerTransactions {
    * markers lie there) as its `.txnindex`: the others of that range are forgotten.
    */
   cleanedAborted(from: bigint, to: bigint, kept: readonly CleanerAbortedTxn[]): void;
+  /** A producer's current epoch, or null when it has no state here. */
+  producerEpoch(producerId: bigint): number | null;
 }
 
 /** What a pass needs of a PartitionLog; the log builds it over its private state. */
@@ -642,8 +645,8 @@ export class CompactionPass {
     const producerId = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
     if (producerId < 0n) return false;
     const live = this.t.producerLastDataOffset(producerId);
-    // Kafka: the batch holding the producer's last record, or its marker when it has only markers (its epoch)
-    if (live !== undefined) return live === lastOffset || (control && live === -1n);
+    // Kafka: the batch holding the producer's last record, or, when it has only markers, a marker of its epoch
+    if (live !== undefined) return live === lastOffset || (control && live === -1n && this.txns?.producerEpoch(producerId) === dv.getInt16(at + PRODUCER_EPOCH_OFFSET));
     const last = this.producers.get(producerId);
     if (last !== undefined) return last === baseOffset;
     if (this.producersOverflowed) return true;

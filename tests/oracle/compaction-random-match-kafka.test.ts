@@ -41,7 +41,8 @@
  * responses listed (the aborted-transaction index after cleaning; producers named by role, their ids differ);
  * ListOffsets earliest, latest, max timestamp and by a timestamp.
  * Where Kafka differs on purpose or by a quirk of its own (INTENTIONAL_DIFFERENCES, "Compaction random"): the empty
- * batch Runnel keeps at the end of a cleaned segment, and ListOffsets by timestamp after a segment was emptied.
+ * batch Runnel keeps at the end of a cleaned segment, and ListOffsets by timestamp after a segment was emptied (or got
+ * its largest timestamp only from an empty batch kept for its producer's state).
  *
  * Not covered yet: transactions still open while the cleaner runs (the cleanable section then ends at the last
  * stable offset: tests/storage/log-cleaner-transactions), and segment rolls by max.compaction.lag.ms (the

@@ -18,7 +18,7 @@ import { PartitionLog } from "../../src/storage/partition-log.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { recordingLogger } from "./batch-fixture.ts";
 import { crashingFileSystem } from "./crashing-file-system.ts";
-import { controlBatch, keyedBatch, type KV, readLog } from "./log-cleaner-records.ts";
+import { controlBatch, keyedBatch, type KV, readLog, setProducer } from "./log-cleaner-records.ts";
 
 await initCrc32c();
 
@@ -248,4 +248,39 @@ test("a crash at any step of a pass leaves the records and the aborted-transacti
     }
   }
   assert.ok(outcomes.old > 0 && outcomes.new > 0, `both outcomes seen: ${JSON.stringify(outcomes)}`);
+});
+
+test("a producer with only markers of its epoch keeps its last one (emptied); markers of its older epochs go", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-txncompact-"));
+  const clock = new ManualClock(1_700_000_000_000);
+  const { log, p, logger } = openPartition(root, clock);
+  const P = 11n;
+  const pass = async () => {
+    p.appendAsLeader(keyedBatch([{ k: "dirt", v: String(clock.nowMs()) }], { ts: clock.nowMs() }));
+    log.rollActive();
+    p.appendAsLeader(keyedBatch([{ k: "active", v: String(clock.nowMs()) }], { ts: clock.nowMs() }));
+    const r = await log.compact();
+    assert.ok(r !== null && r.abandoned === null, logger.lines.join("\n"));
+  };
+  const markers = () => readLog(log).batches.filter((b) => (b.attributes & 0x20) !== 0 && b.producerId === P).map((b) => `${b.baseOffset} n=${b.count}${b.hasDeleteHorizon ? " horizon" : ""}`);
+  try {
+    p.appendAsLeader(keyedBatch([{ k: "p", v: "1" }], { attributes: TXN, producer: { id: P, epoch: 0, seq: 0 }, ts: clock.nowMs() })); // 0
+    p.appendAsLeader(controlBatch(ABORT, P, clock.nowMs())); // 1: epoch 0
+    const bumped = controlBatch(ABORT, P, clock.nowMs()); // 2: the coordinator bumped the epoch (no data of epoch 1 here)
+    setProducer(bumped, P, 1, -1);
+    p.appendAsLeader(bumped);
+    assert.equal(p.producers.lastDataOffset(P), -1n);
+    await pass();
+    assert.deepEqual(markers(), ["1 n=1", "2 n=1 horizon"]);
+    clock.advance(DELETE_RETENTION_MS);
+    await pass();
+    assert.deepEqual(markers(), ["1 n=1 horizon", "2 n=0"], "past its horizon the epoch-1 marker stays, emptied, for the producer's epoch");
+    clock.advance(DELETE_RETENTION_MS);
+    await pass();
+    assert.deepEqual(markers(), ["2 n=0"], "the epoch-0 marker is not the producer's state: it goes");
+  } finally {
+    p.close();
+    await log.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
