@@ -228,8 +228,9 @@ const SHARDED_SUITES: string[] = [
   "tests/oracle/admin-random-match-kafka.test.ts",
   // random Produce validation (broken batches, codecs, timestamps, idempotence, acks) and offset APIs vs Kafka
   "tests/oracle/produce-random-match-kafka.test.ts",
-  // random log compaction and retention runs (cleanup.policy, lags, tombstones, retention.ms/bytes) vs Kafka: the
-  // log after the cleaner and retention settle (8 runs; the file 49-52 s with Kafka's start at load 20-25, plain and 2 shards)
+  // random log compaction and retention runs (cleanup.policy, lags, tombstones, transactions committed and aborted,
+  // retention.ms/bytes) vs Kafka: the log after the cleaner and retention settle (6 runs; the file 60-63 s with
+  // Kafka's start at load 17-25, plain and 2 shards)
   "tests/oracle/compaction-random-match-kafka.test.ts",
   // random ACL changes and authorization probes (SASL PLAIN, StandardAuthorizer) vs Kafka (40 runs, 27-29 s incl. Kafka start at load 13)
   "tests/oracle/acls-random-match-kafka.test.ts",

@@ -11,9 +11,9 @@
  */
 import type { FileSystem } from "../platform/fs.ts";
 import { dataViewOf } from "../protocol/batch-layout.ts";
+import { TXN_INDEX_SUFFIX } from "../storage/log-file-names.ts";
 
-/** File suffix of an aborted-transaction index. */
-export const TXN_INDEX_SUFFIX = ".txnindex";
+export { TXN_INDEX_SUFFIX };
 /** Bytes of one entry. */
 export const TXN_INDEX_ENTRY_SIZE = 34;
 /** Entry version written. */
@@ -178,6 +178,40 @@ export class AbortedTxnIndex {
       if (c[i * 4 + 3] >= upper) break;
     }
     return out;
+  }
+
+  /**
+   * The aborted transactions whose markers lie at or after `from` and whose first offsets lie below `upper`, in
+   * marker order, up to the first whose LSO reaches `upper` (Kafka's collectAbortedTransactions, for the cleaner).
+   */
+  between(from: bigint, upper: bigint): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    const c = this.cols;
+    for (let i = this.lowerBound(from); i < this.end; i++) {
+      if (c[i * 4 + 1] < upper) out.push({ producerId: c[i * 4], firstOffset: c[i * 4 + 1], lastOffset: c[i * 4 + 2], lastStableOffset: c[i * 4 + 3] });
+      if (c[i * 4 + 3] >= upper) break;
+    }
+    return out;
+  }
+
+  /**
+   * The cleaner swapped in a segment covering [from, to) whose `.txnindex` holds `kept` (entries of that range):
+   * forgets the other entries with markers there (their transactions left no batch), in memory only.
+   */
+  forgetCleaned(from: bigint, to: bigint, kept: readonly AbortedTxn[]): void {
+    const keep = new Set(kept.map((e) => e.lastOffset));
+    const c = this.cols;
+    let w = this.lowerBound(from);
+    const first = w;
+    let r = first;
+    for (; r < this.end && c[r * 4 + 2] < to; r++) {
+      if (!keep.has(c[r * 4 + 2])) continue;
+      if (w !== r) c.copyWithin(w * 4, r * 4, r * 4 + 4);
+      w++;
+    }
+    if (w === r) return;
+    c.copyWithin(w * 4, r * 4, this.end * 4);
+    this.end -= r - w;
   }
 
   /** Every entry in memory, in marker order (tests and tools). */

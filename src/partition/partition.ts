@@ -177,6 +177,12 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     log.onRoll = (base) => p.snapshotAtRoll(base);
     log.onLogStartMoved = (start) => p.afterLogStartMoved(start);
     log.producerLastDataOffset = (pid) => p.producers.lastDataOffset(pid);
+    log.transactions = {
+      lastStableOffset: () => p.lastStableOffset,
+      abortedTransactions: (from, upper) => p.abortedTxns.between(from, upper),
+      cleanedAborted: (from, to, kept) => p.abortedTxns.forgetCleaned(from, to, kept),
+      producerEpoch: (pid) => p.producers.epochOf(pid),
+    };
     p.takeRoles(roles);
     return p;
   }
@@ -480,6 +486,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
     this.log.producerLastDataOffset = null;
+    this.log.transactions = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
   }
@@ -494,6 +501,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.onRoll = null;
     this.log.onLogStartMoved = null;
     this.log.producerLastDataOffset = null;
+    this.log.transactions = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
     // Nothing is written into a log taken offline by a disk failure: a snapshot there could claim what its

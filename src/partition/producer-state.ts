@@ -199,6 +199,11 @@ export class ProducerStateTable {
     return e;
   }
 
+  /** `pid`'s current epoch here, or null when it has no state here. */
+  epochOf(pid: bigint): number | null {
+    return this.producers.get(pid)?.epoch ?? null;
+  }
+
   /**
    * The offset of `pid`'s last record here (its last batch's last offset), -1 when only markers of its epoch came
    * here, null when it has no state here. The cleaner keeps the batch holding that offset, even emptied, as Kafka's

@@ -8,8 +8,10 @@
  * - a rebuilt batch's base timestamp is what Kafka's MemoryRecordsBuilder writes: the delete horizon when it has
  *   one, else the first kept record's timestamp; record timestamp deltas are re-encoded against it (a LogAppendTime
  *   batch's records all take its time, so their deltas become 0);
- * - control batches and transactional batches are kept whole (transaction markers and aborted data are not
- *   interpreted here), as are compressed batches when no decompressor was given;
+ * - control batches are kept whole (the cleaner decides on markers: {@link BatchFilter.markForDeletion} gives one
+ *   its delete horizon), as are transactional batches unless the log's aborted transactions are known
+ *   ({@link BatchFilter.configure}; the cleaner drops aborted ones before asking), and compressed batches when no
+ *   decompressor was given;
  * - a rebuilt batch keeps baseOffset, lastOffsetDelta (so its last offset), producer id/epoch, baseSequence and
  *   partitionLeaderEpoch; only the count, the records, the timestamps and the CRC change. Compressed batches are
  *   recompressed with their codec (or stored uncompressed when no compressor was given).
@@ -33,6 +35,9 @@ import {
   dataViewOf,
   LOG_OVERHEAD,
   MAX_TIMESTAMP_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_OFFSET,
+  BASE_SEQUENCE_OFFSET,
   RECORDS_COUNT_OFFSET,
 } from "../protocol/batch-layout.ts";
 import { RecordCursor, VARINT_MAX_BYTES, VARLONG_MAX_BYTES, varlongSize, writeVarintAt, writeVarlongAt } from "../protocol/record-batch.ts";
@@ -71,6 +76,10 @@ export class BatchFilter {
   private readonly cursor = new RecordCursor();
   private nowMs = 0;
   private deleteRetentionMs = 0;
+  /** Transactional data batches are filtered like others (their aborted ones never reach the filter). */
+  private transactionsKnown = false;
+  /** Inside {@link markForDeletion}: every record stays and the batch gets a delete horizon if it has none. */
+  private keepAll = false;
   private section = new Uint8Array(64 * 1024);
   private out = new Uint8Array(64 * 1024);
 
@@ -80,10 +89,28 @@ export class BatchFilter {
     this.compress = compress;
   }
 
-  /** Sets the clock reading and `delete.retention.ms` the next batches are judged by. */
-  configure(nowMs: number, deleteRetentionMs: number): void {
+  /**
+   * Sets the clock reading and `delete.retention.ms` the next batches are judged by, and whether the log's aborted
+   * transactions are known (then committed transactional batches are compacted like any other).
+   */
+  configure(nowMs: number, deleteRetentionMs: number, transactionsKnown = false): void {
     this.nowMs = nowMs;
     this.deleteRetentionMs = deleteRetentionMs;
+    this.transactionsKnown = transactionsKnown;
+  }
+
+  /**
+   * Gives the control batch at `buf[at]` (a marker whose transaction left no batch) a delete horizon, now +
+   * `delete.retention.ms`, as Kafka's filter does for a marker of an emptied transaction: {@link FILTER_REBUILT}
+   * with the new batch in {@link output}, or {@link FILTER_KEEP} when it has a horizon already.
+   */
+  markForDeletion(buf: Uint8Array, at: number, size: number): number {
+    this.keepAll = true;
+    try {
+      return this.filter(buf, at, size);
+    } finally {
+      this.keepAll = false;
+    }
   }
 
   /**
@@ -95,7 +122,8 @@ export class BatchFilter {
     this.tombstonesRemoved = 0;
     const dv = dataViewOf(buf);
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
-    if ((attributes & (ATTR_CONTROL | ATTR_TRANSACTIONAL)) !== 0) return FILTER_KEEP;
+    if ((attributes & ATTR_CONTROL) !== 0 && !this.keepAll) return FILTER_KEEP;
+    if ((attributes & ATTR_TRANSACTIONAL) !== 0 && !this.transactionsKnown && !this.keepAll) return FILTER_KEEP;
     const codec = attributes & ATTR_COMPRESSION_MASK;
     if (codec !== 0 && this.decompress === undefined) return FILTER_KEEP;
     if (!batchCrcValid(buf, dv, at, size)) throw new CorruptBatchError(`bad CRC in batch at offset ${dv.getBigInt64(at + BASE_OFFSET_OFFSET)}`);
@@ -164,7 +192,7 @@ export class BatchFilter {
       cursor.release();
     }
     this.recordsRemoved = count - kept;
-    const setHorizon = keptTombstone && !hasHorizon && Number.isFinite(this.deleteRetentionMs);
+    const setHorizon = (keptTombstone || this.keepAll) && !hasHorizon && Number.isFinite(this.deleteRetentionMs);
     if (kept === count && !setHorizon) return FILTER_KEEP;
     if (kept === 0) return FILTER_DROP;
 
@@ -208,7 +236,8 @@ export class BatchFilter {
    * maxTimestamp, as Kafka's DefaultRecordBatch.writeEmptyHeader, for a batch kept for its producer's state. One
    * kept only so that a cleaned segment ends at its old last offset (`keepTime` false; Kafka keeps no such batch)
    * has no max timestamp either (-1): the time of records that are gone must not count as the segment's or log's
-   * largest (retention.ms, ListOffsets max timestamp).
+   * largest (retention.ms, ListOffsets max timestamp); nor, when it stood for a transactional or control batch, a
+   * producer or those attributes (a marker or aborted data gone for good must not count for a transaction).
    */
   emptyBatch(buf: Uint8Array, at: number, keepTime = true): Uint8Array {
     this.ensureOut(BATCH_HEADER_SIZE);
@@ -218,7 +247,16 @@ export class BatchFilter {
     dv.setInt32(BATCH_LENGTH_OFFSET, BATCH_HEADER_SIZE - LOG_OVERHEAD);
     dv.setInt16(ATTRIBUTES_OFFSET, dv.getInt16(ATTRIBUTES_OFFSET) & ~(ATTR_COMPRESSION_MASK | ATTR_DELETE_HORIZON));
     dv.setBigInt64(BASE_TIMESTAMP_OFFSET, -1n);
-    if (!keepTime) dv.setBigInt64(MAX_TIMESTAMP_OFFSET, -1n);
+    if (!keepTime) {
+      dv.setBigInt64(MAX_TIMESTAMP_OFFSET, -1n);
+      const attributes = dv.getInt16(ATTRIBUTES_OFFSET);
+      if ((attributes & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) !== 0) {
+        dv.setInt16(ATTRIBUTES_OFFSET, attributes & ~(ATTR_TRANSACTIONAL | ATTR_CONTROL));
+        dv.setBigInt64(PRODUCER_ID_OFFSET, -1n);
+        dv.setInt16(PRODUCER_EPOCH_OFFSET, -1);
+        dv.setInt32(BASE_SEQUENCE_OFFSET, -1);
+      }
+    }
     dv.setInt32(RECORDS_COUNT_OFFSET, 0);
     dv.setUint32(CRC_OFFSET, computeBatchCrc(out, 0, BATCH_HEADER_SIZE));
     this.output = out.subarray(0, BATCH_HEADER_SIZE);
@@ -227,6 +265,7 @@ export class BatchFilter {
 
   /** Whether the cursor's record survives. */
   private keeps(cursor: RecordCursor, baseOffset: number, horizonPassed: boolean): boolean {
+    if (this.keepAll) return true;
     if (cursor.keyLength < 0) return false;
     this.map.hashKey(cursor.bytes, cursor.keyStart, cursor.keyLength);
     if (this.map.latestFor() > baseOffset + cursor.offsetDelta) return false;

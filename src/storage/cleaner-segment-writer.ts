@@ -1,5 +1,6 @@
 /**
- * Writes one cleaned segment: `<base>.log.cleaned` with its `.index.cleaned` and `.timeindex.cleaned`, built as the
+ * Writes one cleaned segment: `<base>.log.cleaned` with its `.index.cleaned` and `.timeindex.cleaned` (and, for a log
+ * with transactions, `.txnindex.cleaned`: the aborted transactions it keeps, in Kafka's layout), built as the
  * batches go by (the same sparse rules as an appended segment: an offset index entry once `index.interval.bytes`
  * were written since the last, the time index tracking the largest timestamp). Batches are gathered in a reused
  * buffer and written a chunk at a time. {@link CleanedSegmentWriter.finish} makes all three files durable; nothing
@@ -7,7 +8,8 @@
  */
 import type { FileHandle, FileSystem } from "../platform/fs.ts";
 import { BASE_OFFSET_OFFSET, dataViewOf, LAST_OFFSET_DELTA_OFFSET, MAX_TIMESTAMP_OFFSET } from "../protocol/batch-layout.ts";
-import { INDEX_SUFFIX, LOG_SUFFIX, offsetFileStem, TIME_INDEX_SUFFIX } from "./log-file-names.ts";
+import type { CleanerAbortedTxn } from "./cleaner-txn-state.ts";
+import { INDEX_SUFFIX, LOG_SUFFIX, offsetFileStem, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from "./log-file-names.ts";
 import { OffsetIndex } from "./offset-index.ts";
 import { MAX_SEGMENT_POSITION } from "./segment.ts";
 import { NO_TIMESTAMP, TimeIndex } from "./time-index.ts";
@@ -17,10 +19,19 @@ export const CLEANED_SUFFIX = ".cleaned";
 /** Bytes gathered before a write call. */
 export const CLEANER_WRITE_CHUNK_BYTES = 1024 * 1024;
 
-/** The three file paths of a segment with a given suffix appended (`""` for the live names). */
-export function segmentFilePaths(dir: string, baseOffset: bigint, suffix: string): { log: string; index: string; timeIndex: string } {
+/** Bytes of one `.txnindex` entry: version int16 (0), producerId, firstOffset, lastOffset, lastStableOffset (int64s). */
+const TXN_INDEX_ENTRY_BYTES = 34;
+
+/** The file paths of a segment with a given suffix appended (`""` for the live names). */
+export function segmentFilePaths(dir: string, baseOffset: bigint, suffix: string): { log: string; index: string; timeIndex: string; txnIndex: string } {
   const stem = `${dir}/${offsetFileStem(baseOffset)}`;
-  return { log: stem + LOG_SUFFIX + suffix, index: stem + INDEX_SUFFIX + suffix, timeIndex: stem + TIME_INDEX_SUFFIX + suffix };
+  return { log: stem + LOG_SUFFIX + suffix, index: stem + INDEX_SUFFIX + suffix, timeIndex: stem + TIME_INDEX_SUFFIX + suffix, txnIndex: stem + TXN_INDEX_SUFFIX + suffix };
+}
+
+/** The `.txnindex` path of the segment whose `.log` is at `logPath`. */
+export function txnIndexPathOf(logPath: string): string {
+  if (!logPath.endsWith(LOG_SUFFIX)) throw new Error(`not a segment log path: ${logPath}`);
+  return logPath.slice(0, -LOG_SUFFIX.length) + TXN_INDEX_SUFFIX;
 }
 
 /** Index settings of the log being cleaned. */
@@ -36,7 +47,7 @@ export class CleanedSegmentWriter {
   /** Base offset of the new segment (that of the first segment it replaces). */
   readonly baseOffset: bigint;
   /** Paths of the `.cleaned` files. */
-  readonly paths: { log: string; index: string; timeIndex: string };
+  readonly paths: { log: string; index: string; timeIndex: string; txnIndex: string };
   /** Bytes of batches written so far. */
   size = 0;
   /** Batches written so far. */
@@ -59,7 +70,7 @@ export class CleanedSegmentWriter {
     this.baseOffset = baseOffset;
     this.settings = settings;
     this.paths = segmentFilePaths(dir, baseOffset, CLEANED_SUFFIX);
-    for (const p of [this.paths.log, this.paths.index, this.paths.timeIndex]) if (fs.exists(p)) fs.remove(p);
+    for (const p of [this.paths.log, this.paths.index, this.paths.timeIndex, this.paths.txnIndex]) if (fs.exists(p)) fs.remove(p);
     this.log = fs.open(this.paths.log, true);
     this.gather = gather;
     this.offsetIdx = new OffsetIndex(baseOffset, settings.indexBytes);
@@ -97,20 +108,21 @@ export class CleanedSegmentWriter {
     this.batches++;
   }
 
-  /** Writes what is gathered and both index files, and makes all three durable. */
-  async finish(): Promise<void> {
+  /**
+   * Writes what is gathered and both index files, and `aborted` as the `.txnindex` unless null (an empty array
+   * writes an empty one: the swap then replaces the old segments' files), and makes them all durable.
+   */
+  async finish(aborted: readonly CleanerAbortedTxn[] | null = null): Promise<void> {
     if (this.log === null) throw new Error("cleaned segment finished twice");
     this.flushGathered();
     this.timeIdx.maybeAppend(this.maxTs, this.offsetOfMaxTs);
     const log = this.log;
-    const index = this.writeFile(this.paths.index, this.offsetIdx.encode());
-    const timeIndex = this.writeFile(this.paths.timeIndex, this.timeIdx.encode());
+    const files = [log, this.writeFile(this.paths.index, this.offsetIdx.encode()), this.writeFile(this.paths.timeIndex, this.timeIdx.encode())];
+    if (aborted !== null) files.push(this.writeFile(this.paths.txnIndex, encodeTxnIndex(aborted)));
     try {
-      await Promise.all([log.datasync(), index.datasync(), timeIndex.datasync()]);
+      await Promise.all(files.map((f) => f.datasync()));
     } finally {
-      log.close();
-      index.close();
-      timeIndex.close();
+      for (const f of files) f.close();
       this.log = null;
     }
   }
@@ -119,7 +131,7 @@ export class CleanedSegmentWriter {
   abort(): void {
     this.log?.close();
     this.log = null;
-    for (const p of [this.paths.log, this.paths.index, this.paths.timeIndex]) {
+    for (const p of [this.paths.log, this.paths.index, this.paths.timeIndex, this.paths.txnIndex]) {
       try {
         if (this.fs.exists(p)) this.fs.remove(p);
       } catch {
@@ -140,4 +152,19 @@ export class CleanedSegmentWriter {
     if (bytes.length > 0) f.write(bytes, 0);
     return f;
   }
+}
+
+/** Aborted transactions in the `.txnindex` layout (Kafka's TransactionIndex), in the order given. */
+function encodeTxnIndex(aborted: readonly CleanerAbortedTxn[]): Uint8Array {
+  const out = new Uint8Array(aborted.length * TXN_INDEX_ENTRY_BYTES);
+  const dv = dataViewOf(out);
+  for (const [i, e] of aborted.entries()) {
+    const at = i * TXN_INDEX_ENTRY_BYTES;
+    dv.setInt16(at, 0);
+    dv.setBigInt64(at + 2, e.producerId);
+    dv.setBigInt64(at + 10, e.firstOffset);
+    dv.setBigInt64(at + 18, e.lastOffset);
+    dv.setBigInt64(at + 26, e.lastStableOffset);
+  }
+  return out;
 }

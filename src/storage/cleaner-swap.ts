@@ -4,8 +4,10 @@
  *
  * The cleaned segment has the base offset of the first segment it replaces, so its live names are that segment's
  * names. Steps, each made durable with a directory fsync before the next:
- * 1. the two index files `.cleaned` -> `.swap`; then the log `.cleaned` -> `.swap`: **the commit point**;
- * 2. every file of every old segment -> `.deleted` (old readers keep their open descriptors and maps);
+ * 1. the index files (`.index`, `.timeindex`, and `.txnindex` when the cleaner wrote one) `.cleaned` -> `.swap`;
+ *    then the log `.cleaned` -> `.swap`: **the commit point**;
+ * 2. every file of every old segment (its `.txnindex` too) -> `.deleted` (old readers keep their open descriptors
+ *    and maps);
  * 3. `.swap` -> live names, indexes first, log last;
  * 4. the `.deleted` files are removed (never truncated: a fetch may still hold a map of them).
  *
@@ -18,11 +20,13 @@
  */
 import type { FileSystem } from "../platform/fs.ts";
 import { BatchFileReader, CorruptSegmentError } from "./cleaner-batch-reader.ts";
-import { CLEANED_SUFFIX, segmentFilePaths } from "./cleaner-segment-writer.ts";
-import { DELETED_SUFFIX, LOG_SUFFIX, parseSegmentFileName } from "./log-file-names.ts";
+import { CLEANED_SUFFIX, segmentFilePaths, txnIndexPathOf } from "./cleaner-segment-writer.ts";
+import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, parseSegmentFileName, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX } from "./log-file-names.ts";
 
 /** Suffix of a committed cleaned file waiting to take its live name. */
 export const SWAP_SUFFIX = ".swap";
+/** Suffixes of the live files of a segment. */
+const SEGMENT_FILE_SUFFIXES = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX, TXN_INDEX_SUFFIX];
 /** Most `.log.swap` files one partition directory may hold when it is opened (one per interrupted swap). */
 const MAX_SWAPS_PER_OPEN = 10_000;
 
@@ -49,13 +53,16 @@ export function swapInCleanedSegment(fs: FileSystem, dir: string, baseOffset: bi
   if (old.length === 0 || old[0].logPath !== live.log) throw new Error(`cleaned segment ${live.log} does not start the segments it replaces`);
   fs.rename(cleaned.index, swap.index);
   fs.rename(cleaned.timeIndex, swap.timeIndex);
+  const withTxnIndex = fs.exists(cleaned.txnIndex);
+  if (withTxnIndex) fs.rename(cleaned.txnIndex, swap.txnIndex);
   fs.syncDir(dir);
   fs.rename(cleaned.log, swap.log);
   fs.syncDir(dir);
   const retired: string[] = [];
   for (const seg of old) {
     seg.close();
-    for (const path of [seg.logPath, seg.indexPath, seg.timeIndexPath]) {
+    // a cleaned segment without a .txnindex leaves the old ones (the cleaner writes one whenever an old one exists)
+    for (const path of withTxnIndex ? [seg.logPath, seg.indexPath, seg.timeIndexPath, txnIndexPathOf(seg.logPath)] : [seg.logPath, seg.indexPath, seg.timeIndexPath]) {
       if (!fs.exists(path)) continue;
       fs.rename(path, path + DELETED_SUFFIX);
       retired.push(path + DELETED_SUFFIX);
@@ -64,6 +71,7 @@ export function swapInCleanedSegment(fs: FileSystem, dir: string, baseOffset: bi
   fs.syncDir(dir);
   fs.rename(swap.index, live.index);
   fs.rename(swap.timeIndex, live.timeIndex);
+  if (withTxnIndex) fs.rename(swap.txnIndex, live.txnIndex);
   fs.rename(swap.log, live.log);
   fs.syncDir(dir);
   for (const path of retired) fs.remove(path);
@@ -89,15 +97,23 @@ export function completeInterruptedSwaps(fs: FileSystem, dir: string): number {
     const live = segmentFilePaths(dir, base, "");
     const last = lastOffsetIn(fs, reader, swap.log);
     if (last === null) continue; // not a file the cleaner committed: the leftover sweep removes it
+    // every file of an old segment, whichever of them step 2 had not retired yet (a `.txnindex` left alone would
+    // still be loaded: an aborted transaction whose records are gone, or listed twice)
+    const covered = new Set<bigint>();
     for (const name of fs.list(dir)) {
-      const b = parseSegmentFileName(name, LOG_SUFFIX);
-      if (b === null || b < base || b > last || b === base) continue;
+      for (const suffix of SEGMENT_FILE_SUFFIXES) {
+        const b = parseSegmentFileName(name, suffix);
+        if (b !== null && b > base && b <= last) covered.add(b);
+      }
+    }
+    for (const b of covered) {
       const paths = segmentFilePaths(dir, b, "");
-      for (const p of [paths.log, paths.index, paths.timeIndex]) if (fs.exists(p)) fs.remove(p);
+      for (const p of [paths.log, paths.index, paths.timeIndex, paths.txnIndex]) if (fs.exists(p)) fs.remove(p);
     }
     // A live index of `base` is the new one unless its `.swap` is still there (the old one went to .deleted first).
     if (fs.exists(swap.index)) fs.rename(swap.index, live.index);
     if (fs.exists(swap.timeIndex)) fs.rename(swap.timeIndex, live.timeIndex);
+    if (fs.exists(swap.txnIndex)) fs.rename(swap.txnIndex, live.txnIndex);
     fs.rename(swap.log, live.log);
     completed++;
   }

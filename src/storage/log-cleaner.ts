@@ -22,28 +22,39 @@
  *   looks when nothing is dirty enough), choosing the log with the highest dirty ratio above
  *   `min.cleanable.dirty.ratio` (strictly, as Kafka's LogCleanerManager), or whose oldest dirty record is older
  *   than `max.compaction.lag.ms`.
- * - Transactional and control batches are kept whole and never shadow other records (a conservative stand-in
- *   until the cleaner knows which transactions were aborted).
+ * - Transactions, as Kafka's cleaner (CleanedTransactionMetadata), when the log's transaction state is known
+ *   ({@link CleanerTarget.transactions}): the cleanable section ends at the last stable offset; both phases walk the
+ *   aborted transactions of the aborted-transaction index alongside the batches (cleaner-txn-state.ts); records of
+ *   aborted transactions are not mapped and are removed; committed transactional records are compacted like any
+ *   other; a COMMIT/ABORT marker stays while a batch of its transaction is left, then gets a delete horizon (now +
+ *   `delete.retention.ms`, KIP-534's attribute bit) and goes in a pass after that horizon; each cleaned segment gets
+ *   a `.txnindex` with the aborted transactions whose markers it keeps and whose batches were still there, swapped
+ *   in with it. Without that state (a bare log), transactional and control batches are kept whole and never shadow
+ *   other records.
  */
 import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
+  ATTR_DELETE_HORIZON,
   ATTR_TRANSACTIONAL,
   BASE_OFFSET_OFFSET,
   BASE_TIMESTAMP_OFFSET,
   BATCH_HEADER_SIZE,
   batchCrcValid,
   MAX_TIMESTAMP_OFFSET,
+  PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
   RECORDS_COUNT_OFFSET,
 } from "../protocol/batch-layout.ts";
 import type { RandomSource } from "../platform/random.ts";
+import { readTxnMarker } from "../protocol/control-record.ts";
 import { RecordCursor } from "../protocol/record-batch.ts";
 import { MalformedFrameError } from "../protocol/wire.ts";
 import { BatchFileReader } from "./cleaner-batch-reader.ts";
 import { BatchFilter, CorruptBatchError, FILTER_DROP, FILTER_KEEP, FILTER_REBUILT } from "./cleaner-batch-filter.ts";
 import { KeyOffsetMap } from "./cleaner-offset-map.ts";
-import { CLEANER_WRITE_CHUNK_BYTES, CleanedSegmentWriter } from "./cleaner-segment-writer.ts";
+import { type CleanerAbortedTxn, CleanerTxnState } from "./cleaner-txn-state.ts";
+import { CLEANER_WRITE_CHUNK_BYTES, CleanedSegmentWriter, txnIndexPathOf } from "./cleaner-segment-writer.ts";
 import type { LogConfig } from "./log-config.ts";
 import { MAX_RELATIVE_OFFSET } from "./offset-index.ts";
 import type { PartitionLog } from "./partition-log.ts";
@@ -109,6 +120,24 @@ export interface CompactionResult {
   batchesRemoved: number;
 }
 
+/** The transaction state of a log, as the cleaner needs it (the partition above the log provides it). */
+export interface CleanerTransactions {
+  /** The last stable offset: nothing at or past it is cleaned (an open transaction may still abort). */
+  lastStableOffset(): bigint;
+  /**
+   * The aborted transactions whose markers lie at or after `from` and whose first offsets lie below `upper`, in
+   * marker order (Kafka's UnifiedLog.collectAbortedTransactions).
+   */
+  abortedTransactions(from: bigint, upper: bigint): CleanerAbortedTxn[];
+  /**
+   * A cleaned segment covering [from, to) was swapped in with `kept` (a subset of the aborted transactions whose
+   * markers lie there) as its `.txnindex`: the others of that range are forgotten.
+   */
+  cleanedAborted(from: bigint, to: bigint, kept: readonly CleanerAbortedTxn[]): void;
+  /** A producer's current epoch, or null when it has no state here. */
+  producerEpoch(producerId: bigint): number | null;
+}
+
 /** What a pass needs of a PartitionLog; the log builds it over its private state. */
 export interface CleanerTarget {
   /** `<topic>-<partition>`. */
@@ -139,6 +168,8 @@ export interface CleanerTarget {
    * section stand in).
    */
   producerLastDataOffset(producerId: bigint): bigint | null | undefined;
+  /** The log's transaction state, or null when no partition keeps it (then transactional and control batches stay whole). */
+  transactions(): CleanerTransactions | null;
   /** Swaps the durable cleaned segment at `baseOffset` in for `old` (consecutive sealed segments) on disk and in memory. */
   installCleaned(old: readonly Segment[], baseOffset: bigint): void;
   /** Records a finished pass: the checkpoint moves to `cleanedUpTo`. */
@@ -195,6 +226,8 @@ export function findCleanableSection(t: CleanerTarget, nowMs: number): Cleanable
   let firstUncleanable = active.baseOffset;
   const hw = t.highWatermark();
   if (hw < firstUncleanable) firstUncleanable = hw;
+  const lso = t.transactions()?.lastStableOffset();
+  if (lso !== undefined && lso < firstUncleanable) firstUncleanable = lso;
   const dirtyIdx = segmentIndexFor(segs, firstDirty);
   if (cfg.minCompactionLagMs > 0) {
     for (let i = dirtyIdx; i < segs.length - 1 && segs[i].baseOffset < firstUncleanable; i++) {
@@ -256,6 +289,14 @@ export class CompactionPass {
   private producersOverflowed = false;
   private readonly lastDroppedHeader = new Uint8Array(BATCH_HEADER_SIZE);
   private lastDropped = false;
+  /** The log's transaction state (null: transactional and control batches stay whole). */
+  private readonly txns: CleanerTransactions | null;
+  /** Transactions as the map phase walks them. */
+  private readonly mapTxns = new CleanerTxnState();
+  /** Transactions as the rewrite phase walks them (from the log start). */
+  private readonly rewriteTxns = new CleanerTxnState();
+  /** Whether any segment of the group being written had a `.txnindex` (then the cleaned one gets one, maybe empty). */
+  private groupHadTxnIndex = false;
 
   /** Plans a pass over `section` (from {@link findCleanableSection}); the log calls this. */
   constructor(target: CleanerTarget, ws: CleanerWorkspace, section: CleanableSection, nowMs: number, opts: CompactionOptions = {}) {
@@ -267,7 +308,8 @@ export class CompactionPass {
     this.producerStateRetentionMs = opts.producerStateRetentionMs ?? DEFAULT_PRODUCER_STATE_RETENTION_MS;
     this.truncationsAtStart = target.truncations();
     this.filter = new BatchFilter(ws.map, target.deps.decompress, target.deps.compress);
-    this.filter.configure(nowMs, target.config().deleteRetentionMs);
+    this.txns = target.transactions();
+    this.filter.configure(nowMs, target.config().deleteRetentionMs, this.txns !== null);
     const segs = target.segments();
     const from = segmentIndexFor(segs, target.logStartOffset());
     let to = from;
@@ -276,6 +318,7 @@ export class CompactionPass {
     this.planNextBase = segs[to].baseOffset;
     if (this.plan.length === 0) throw new Error(`${target.name}: compaction planned over no segment`);
     this.mapIdx = segmentIndexFor(this.plan, section.firstDirtyOffset);
+    if (this.txns !== null) this.mapTxns.addAborted(this.txns.abortedTransactions(section.firstDirtyOffset, section.firstUncleanableOffset));
     ws.map.reset(Number(section.firstUncleanableOffset - section.firstDirtyOffset));
     this.result = {
       firstDirtyOffset: section.firstDirtyOffset,
@@ -368,14 +411,17 @@ export class CompactionPass {
       }
       budget -= reader.size;
       this.bytesRead += reader.size;
-      if (reader.lastOffset < firstDirty) continue;
       if (reader.lastOffset >= end) return this.finishMap(reader.baseOffset < end ? reader.baseOffset : end);
       const dv = reader.dv;
       const at = reader.at;
       const producerId = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
-      if (producerId >= 0n) this.noteProducer(producerId, reader.baseOffset);
       const attributes = reader.attributes;
-      if ((attributes & (ATTR_CONTROL | ATTR_TRANSACTIONAL)) !== 0) continue;
+      // Kafka's buildOffsetMapForSegment walks transactions from where the index lookup put it, mapping from firstDirty
+      const aborted = this.txns !== null && this.walkTxn(this.mapTxns, attributes, producerId);
+      if (reader.lastOffset < firstDirty) continue;
+      if (producerId >= 0n) this.noteProducer(producerId, reader.baseOffset);
+      if (aborted) continue;
+      if ((attributes & ATTR_CONTROL) !== 0 || ((attributes & ATTR_TRANSACTIONAL) !== 0 && this.txns === null)) continue;
       const codec = attributes & ATTR_COMPRESSION_MASK;
       if (codec !== 0 && this.t.deps.decompress === undefined) continue;
       const count = dv.getInt32(at + RECORDS_COUNT_OFFSET);
@@ -416,6 +462,25 @@ export class CompactionPass {
     } finally {
       cursor.release();
     }
+  }
+
+  /**
+   * Feeds the reader's current batch to `state`; for a data batch, returns whether it belongs to an aborted
+   * transaction, for a control batch whether its marker may go (once its delete horizon has passed).
+   */
+  private walkTxn(state: CleanerTxnState, attributes: number, producerId: bigint): boolean {
+    const reader = this.ws.reader;
+    if ((attributes & ATTR_CONTROL) === 0) return state.onDataBatch(producerId, (attributes & ATTR_TRANSACTIONAL) !== 0, reader.lastOffset);
+    let type = -1;
+    if (reader.dv.getInt32(reader.at + RECORDS_COUNT_OFFSET) > 0) {
+      try {
+        type = readTxnMarker(reader.buf, reader.at, reader.size)?.type ?? Number.MAX_SAFE_INTEGER; // another control type: kept
+      } catch (e) {
+        if (!(e instanceof MalformedFrameError)) throw e;
+        throw new CorruptBatchError(`${this.t.name}: malformed control batch at offset ${reader.baseOffset}: ${e.message}`);
+      }
+    }
+    return state.onControlBatch(producerId, type, reader.lastOffset);
   }
 
   private noteProducer(producerId: bigint, baseOffset: bigint): void {
@@ -464,8 +529,8 @@ export class CompactionPass {
         this.writer = new CleanedSegmentWriter(this.t.deps.fs, this.t.dir, group[0].baseOffset, this.t.ctx, this.ws.gather);
         this.segInGroup = 0;
         this.lastDropped = false;
-        reader.open(this.t.deps.fs, group[0].logPath, group[0].size, 0);
-        this.readerOpen = true;
+        this.groupHadTxnIndex = false;
+        this.openForRewrite(group[0]);
       }
       if (budget <= 0) return;
       if (!reader.next()) {
@@ -474,8 +539,7 @@ export class CompactionPass {
         const group = this.groups[this.groupIdx];
         this.segInGroup++;
         if (this.segInGroup < group.length) {
-          reader.open(this.t.deps.fs, group[this.segInGroup].logPath, group[this.segInGroup].size, 0);
-          this.readerOpen = true;
+          this.openForRewrite(group[this.segInGroup]);
           continue;
         }
         await this.finishGroup(group);
@@ -487,17 +551,35 @@ export class CompactionPass {
     }
   }
 
+  /** Starts reading `seg` for the rewrite; feeds the aborted transactions of its offset range first (as Kafka's cleanSegments). */
+  private openForRewrite(seg: Segment): void {
+    if (this.txns !== null) {
+      const k = this.plan.indexOf(seg);
+      const upper = k + 1 < this.plan.length ? this.plan[k + 1].baseOffset : this.planNextBase;
+      this.rewriteTxns.addAborted(this.txns.abortedTransactions(seg.baseOffset, upper));
+      if (this.t.deps.fs.exists(txnIndexPathOf(seg.logPath))) this.groupHadTxnIndex = true;
+    }
+    this.ws.reader.open(this.t.deps.fs, seg.logPath, seg.size, 0);
+    this.readerOpen = true;
+  }
+
   /** Writes what survives of the reader's current batch. */
   private rewriteBatch(): void {
     const reader = this.ws.reader;
     const writer = this.writer!;
     const buf = reader.buf;
     const at = reader.at;
+    const attributes = reader.attributes;
+    const producerId = reader.dv.getBigInt64(at + PRODUCER_ID_OFFSET);
+    // every batch of the walk counts for the transactions, those past the cleaned section too (a marker there keeps
+    // its index entry while batches of its transaction are left)
+    const discardable = this.txns !== null && this.walkTxn(this.rewriteTxns, attributes, producerId);
     if (reader.lastOffset >= this.cleanUpTo) {
       writer.append(reader.batch());
       this.lastDropped = false;
       return;
     }
+    if (this.txns !== null && ((attributes & ATTR_CONTROL) !== 0 || discardable)) return this.rewriteTxnBatch(attributes, discardable);
     const verdict = this.filter.filter(buf, at, reader.size);
     this.result.recordsRemoved += this.filter.recordsRemoved;
     this.result.tombstonesRemoved += this.filter.tombstonesRemoved;
@@ -520,17 +602,51 @@ export class CompactionPass {
   }
 
   /**
+   * Writes what stays of the reader's current batch when it is a control batch or aborted data (Kafka's
+   * checkBatchRetention): aborted data loses every record; a marker whose transaction left no batch gets a delete
+   * horizon, and goes once that has passed; either stays as an empty batch when it holds its producer's last state.
+   */
+  private rewriteTxnBatch(attributes: number, discardable: boolean): void {
+    const reader = this.ws.reader;
+    const buf = reader.buf;
+    const at = reader.at;
+    const count = reader.dv.getInt32(at + RECORDS_COUNT_OFFSET);
+    const control = (attributes & ATTR_CONTROL) !== 0;
+    let discardRecords = discardable;
+    if (control) {
+      const horizon = (attributes & ATTR_DELETE_HORIZON) !== 0 ? Number(reader.dv.getBigInt64(at + BASE_TIMESTAMP_OFFSET)) : null;
+      discardRecords = count === 0 || (discardable && horizon !== null && horizon <= this.nowMs);
+      if (!discardRecords) {
+        const verdict = discardable ? this.filter.markForDeletion(buf, at, reader.size) : FILTER_KEEP;
+        this.writer!.append(verdict === FILTER_REBUILT ? this.filter.output : reader.batch());
+        this.lastDropped = false;
+        return;
+      }
+    }
+    this.result.recordsRemoved += count;
+    if (this.keepsProducerState(at, reader.baseOffset, reader.lastOffset, control)) {
+      this.writer!.append(count === 0 ? reader.batch() : this.filter.emptyBatch(buf, at));
+      this.lastDropped = false;
+    } else {
+      this.lastDroppedHeader.set(buf.subarray(at, at + BATCH_HEADER_SIZE));
+      this.lastDropped = true;
+      this.result.batchesRemoved++;
+    }
+  }
+
+  /**
    * Whether the emptied batch at `at` of the reader's buffer must stay (as an empty batch) for its producer's state:
    * as Kafka's LogCleaner, when it holds the last record of a producer the log's producer state still has (its
    * sequence and epoch must survive). A log without producer state estimates: the producer's last batch in the
    * dirty section, or any batch of a producer not seen there that is younger than the producer-state retention.
    */
-  private keepsProducerState(at: number, baseOffset: bigint, lastOffset: bigint): boolean {
+  private keepsProducerState(at: number, baseOffset: bigint, lastOffset: bigint, control = false): boolean {
     const dv = this.ws.reader.dv;
     const producerId = dv.getBigInt64(at + PRODUCER_ID_OFFSET);
     if (producerId < 0n) return false;
     const live = this.t.producerLastDataOffset(producerId);
-    if (live !== undefined) return live === lastOffset;
+    // Kafka: the batch holding the producer's last record, or, when it has only markers, a marker of its epoch
+    if (live !== undefined) return live === lastOffset || (control && live === -1n && this.txns?.producerEpoch(producerId) === dv.getInt16(at + PRODUCER_EPOCH_OFFSET));
     const last = this.producers.get(producerId);
     if (last !== undefined) return last === baseOffset;
     if (this.producersOverflowed) return true;
@@ -545,10 +661,15 @@ export class CompactionPass {
       this.result.batchesRemoved--;
       this.lastDropped = false;
     }
-    await writer.finish();
+    const kept = this.txns !== null ? this.rewriteTxns.takeKept() : [];
+    await writer.finish(this.txns !== null && (kept.length > 0 || this.groupHadTxnIndex) ? kept : null);
     this.checkLog();
     this.checkPresent(group);
     this.t.installCleaned(group, writer.baseOffset);
+    if (this.txns !== null) {
+      const k = this.plan.indexOf(group[group.length - 1]);
+      this.txns.cleanedAborted(writer.baseOffset, k + 1 < this.plan.length ? this.plan[k + 1].baseOffset : this.planNextBase, kept);
+    }
     this.writer = null;
     this.result.segmentsBefore += group.length;
     this.result.segmentsAfter++;

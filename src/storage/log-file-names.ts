@@ -9,6 +9,8 @@ export const LOG_SUFFIX = ".log";
 export const INDEX_SUFFIX = ".index";
 /** Suffix of a segment's time index. */
 export const TIME_INDEX_SUFFIX = ".timeindex";
+/** Suffix of a segment's aborted-transaction index (written by the partition layer, rewritten by the cleaner). */
+export const TXN_INDEX_SUFFIX = ".txnindex";
 /** Suffix given to a file that is being deleted. */
 export const DELETED_SUFFIX = ".deleted";
 /** Suffixes of leftovers from an interrupted delete, compaction, swap or atomic write; removed at open. */

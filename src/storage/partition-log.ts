@@ -29,6 +29,7 @@ import { completeInterruptedSwaps, swapInCleanedSegment } from "./cleaner-swap.t
 import {
   type CleanableSection,
   type CleanerTarget,
+  type CleanerTransactions,
   type CleanerWorkspace,
   type CompactionOptions,
   CompactionPass,
@@ -207,6 +208,11 @@ export class PartitionLog {
    * state above the log; null when no partition keeps producer state over this log (the cleaner then estimates).
    */
   producerLastDataOffset: ((producerId: bigint) => bigint | null) | null = null;
+  /**
+   * The transaction state of the partition above this log (last stable offset, aborted transactions), for the
+   * cleaner; null when none is kept here (the cleaner then keeps transactional and control batches whole).
+   */
+  transactions: CleanerTransactions | null = null;
   /** Called after a flush made rolled (sealed) segments durable: the recovery point passed them. */
   onSealedDurable: (() => void) | null = null;
   private readonly readOut: SegmentRead = { chunk: null, firstOffset: 0n, nextOffset: 0n, batches: 0, endOfSegment: false, mapEnded: false };
@@ -743,6 +749,7 @@ export class PartitionLog {
       truncations: () => this.truncations,
       usable: () => !this.closed && this.offline === null,
       producerLastDataOffset: (producerId) => (this.producerLastDataOffset === null ? undefined : this.producerLastDataOffset(producerId)),
+      transactions: () => this.transactions,
       installCleaned: (old, baseOffset) => this.installCleaned(old, baseOffset),
       completePass: (cleanedUpTo) => {
         if (cleanedUpTo > this.cleanedTo) this.cleanedTo = cleanedUpTo;

@@ -9,7 +9,13 @@
  * The batches: keyed records of few distinct keys (repeated within a batch too), tombstones (null values), a
  * keyless record now and then (refused on a compacted topic: the errors are compared), small values or large
  * incompressible ones (to fill segments), every codec, timestamps two hours old, now or years ago (Kafka counts
- * segment.ms in record time: such records roll a segment), plain or idempotent.
+ * segment.ms in record time: such records roll a segment), plain, idempotent or transactional: two transactional
+ * producers (classic protocol: AddPartitionsToTxn, transactional Produce, EndTxn, then DescribeTransactions until
+ * the markers are written) whose transactions interleave and span produces and segments, each committed or aborted
+ * after a produce or at the end of the phase (so that nothing is open when the cleaner runs: the last stable offset
+ * is the high watermark on both sides). Later phases make later cleaner passes, in which markers whose
+ * transactions were emptied get their delete horizon, and go once it has passed (delete.retention.ms 0 or the
+ * default day).
  *
  * Timing is taken out of the comparison: while a phase produces, the topic is "held" (min.compaction.lag.ms and
  * max.compaction.lag.ms at Long.MAX_VALUE, retention.ms and retention.bytes -1, by IncrementalAlterConfigs), so
@@ -30,12 +36,16 @@
  * offset; the segment files' base offsets; every batch of a read_uncommitted read from the log start (base offset,
  * last offset delta, count, attributes, producer epoch and sequence, and each record's offset, key, value digest and
  * timestamp; a delete horizon set by the cleaner is compared as set or not, its time being each broker's clock);
- * the records a read_committed read returns; ListOffsets earliest, latest, max timestamp and by a timestamp.
+ * the records a read_committed read returns, filtered as Kafka's consumer does (per response: the aborted
+ * transactions it lists, from their first offsets up to their ABORT markers), and every aborted transaction those
+ * responses listed (the aborted-transaction index after cleaning; producers named by role, their ids differ);
+ * ListOffsets earliest, latest, max timestamp and by a timestamp.
  * Where Kafka differs on purpose or by a quirk of its own (INTENTIONAL_DIFFERENCES, "Compaction random"): the empty
- * batch Runnel keeps at the end of a cleaned segment, and ListOffsets by timestamp after a segment was emptied.
+ * batch Runnel keeps at the end of a cleaned segment, and ListOffsets by timestamp after a segment was emptied (or got
+ * its largest timestamp only from an empty batch kept for its producer's state).
  *
- * Not covered yet: transactional batches (Runnel's cleaner keeps transactional and control batches whole; Kafka's
- * removes aborted data and, after delete.retention.ms, markers), and segment rolls by max.compaction.lag.ms (the
+ * Not covered yet: transactions still open while the cleaner runs (the cleanable section then ends at the last
+ * stable offset: tests/storage/log-cleaner-transactions), and segment rolls by max.compaction.lag.ms (the
  * topic holds it at Long.MAX_VALUE while a phase produces, applied as DescribeConfigs shows, so that the cleaner
  * cannot run then; tests/storage/segment-roll covers it).
  */
@@ -45,15 +55,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { compareRandomRun, startPair, type Pair, type Side } from "./differential.ts";
-import { createTopic, initProducer, noise, T0 } from "./scenario-helpers.ts";
+import { createTopic, initProducer, noise, settleTransaction, T0 } from "./scenario-helpers.ts";
 import { kafkaUnavailable } from "../support/kafka-broker.ts";
 import { BatchBuilder, readBatchHeader, RecordCursor } from "../../src/protocol/record-batch.ts";
 import { codecById, initCompression } from "../../src/compression/index.ts";
 
 await initCompression();
 
-/** fast-check runs (each on its own topic; 3-7 s each here at load 10-20, plus 10-20 s for Kafka to start). */
-const RUNS = Number(process.env.COMPACT_ORACLE_RUNS ?? 8);
+/** fast-check runs (each on its own topic; 4-7 s each here at load 10-15 with transactions, plus 10-20 s for Kafka to start). */
+const RUNS = Number(process.env.COMPACT_ORACLE_RUNS ?? 6);
 /** Most produce requests of one phase. */
 const MAX_PRODUCES = Number(process.env.COMPACT_ORACLE_PRODUCES ?? 14);
 /** Kafka's least segment.bytes (and Runnel's). */
@@ -92,7 +102,10 @@ interface ProduceCase {
   codec: number;
   /** Record times: two hours old, now, or years ago (then segment.ms, 7 days, rolls the segment between them). */
   time: "old" | "now" | "ancient";
-  idempotent: boolean;
+  /** Who produces: no producer id, the idempotent producer, or one of the two transactional producers. */
+  producer: "plain" | "idempotent" | "txn0" | "txn1";
+  /** For a transactional produce: end its transaction after it (else it stays open, up to the phase's end). */
+  end: "commit" | "abort" | null;
 }
 
 const pick = <T>(...xs: [number, T][]) => fc.oneof(...xs.map(([weight, x]) => ({ weight, arbitrary: fc.constant(x) })));
@@ -112,7 +125,8 @@ const produceArb: fc.Arbitrary<ProduceCase> = fc.integer({ min: 1, max: 5 }).cha
     big: pick<boolean>([2, true], [1, false]),
     codec: pick<number>([4, 0], [1, 1], [1, 2], [1, 3], [1, 4]),
     time: pick<"old" | "now" | "ancient">([6, "old"], [1, "now"], [1, "ancient"]),
-    idempotent: fc.boolean(),
+    producer: pick<ProduceCase["producer"]>([2, "plain"], [2, "idempotent"], [2, "txn0"], [2, "txn1"]),
+    end: pick<ProduceCase["end"]>([2, null], [1, "commit"], [1, "abort"]),
   }),
 );
 const caseArb = fc.record({
@@ -235,20 +249,22 @@ interface Snapshot {
   lso: bigint;
   errorCode: number;
   /** Each batch as text, with its offsets and record count. */
-  batches: { text: string; base: bigint; next: bigint; count: number }[];
+  batches: { text: string; base: bigint; next: bigint; count: number; maxTs: bigint }[];
   records: ReadRecord[];
   committed: string[];
   /** Offsets of control batches (transaction markers), with the broker's clock as their time. */
   controls: bigint[];
+  /** read_committed: every aborted transaction the responses listed (`role@firstOffset`, sorted, once each). */
+  aborted: string[];
 }
 
 const shortValue = (v: Uint8Array): string => (v.length > 64 ? `${v.length}b:${createHash("sha1").update(v).digest("hex").slice(0, 10)}` : dec.decode(v));
 
 /** Reads partition 0 from its log start to the high watermark (`isolation` 0) or the last stable offset (1). */
-async function readAll(s: Side, topic: string, topicId: Uint8Array, isolation: 0 | 1, version: number): Promise<Snapshot> {
+async function readAll(s: Side, topic: string, topicId: Uint8Array, isolation: 0 | 1, version: number, roles: Map<bigint, string> = new Map()): Promise<Snapshot> {
   const lo = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -2n }] }] });
   let fetchOffset: bigint = lo.topics[0].partitions[0].offset;
-  const snap: Snapshot = { start: fetchOffset, hw: -1n, lso: -1n, errorCode: 0, batches: [], records: [], committed: [], controls: [] };
+  const snap: Snapshot = { start: fetchOffset, hw: -1n, lso: -1n, errorCode: 0, batches: [], records: [], committed: [], controls: [], aborted: [] };
   const cursor = new RecordCursor();
   for (let round = 0; round < 200; round++) {
     const r = await s.client.request(1, version, {
@@ -259,7 +275,15 @@ async function readAll(s: Side, topic: string, topicId: Uint8Array, isolation: 0
     const pd = r.responses[0].partitions[0];
     Object.assign(snap, { hw: pd.highWatermark, lso: pd.lastStableOffset, errorCode: pd.errorCode });
     if (pd.errorCode !== 0) break;
-    const aborted = new Set<bigint>((pd.abortedTransactions ?? []).map((a: any) => a.producerId as bigint));
+    // Kafka's consumer (CompletedFetch, per response): an aborted transaction counts from its first offset, its
+    // producer's transactional batches are dropped until its ABORT marker
+    const listed = ((pd.abortedTransactions ?? []) as { producerId: bigint; firstOffset: bigint }[]).slice().sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+    for (const a of listed) {
+      const name = `${roles.get(a.producerId) ?? "unknown producer"}@${a.firstOffset}`;
+      if (!snap.aborted.includes(name)) snap.aborted.push(name);
+    }
+    const abortedPids = new Set<bigint>();
+    let nextListed = 0;
     const rec = (pd.records ?? new Uint8Array(0)) as Uint8Array;
     let progressed = false;
     for (let at = 0; at + 61 <= rec.length; ) {
@@ -273,6 +297,12 @@ async function readAll(s: Side, topic: string, topicId: Uint8Array, isolation: 0
       progressed = true;
       const control = (h.attributes & 0x20) !== 0;
       const horizon = (h.attributes & 0x40) !== 0;
+      let abortedBatch = false;
+      if (isolation === 1 && h.producerId >= 0n) {
+        const last = h.baseOffset + BigInt(h.lastOffsetDelta);
+        while (nextListed < listed.length && listed[nextListed].firstOffset <= last) abortedPids.add(listed[nextListed++].producerId);
+        abortedBatch = !control && (h.attributes & 0x10) !== 0 && abortedPids.has(h.producerId);
+      }
       const codec = codecById(h.attributes & 7);
       const section = rec.subarray(end - (12 + h.batchLength) + 61, end);
       const plain = codec === null ? section : codec.decompress(section, 1 << 26);
@@ -289,16 +319,19 @@ async function readAll(s: Side, topic: string, topicId: Uint8Array, isolation: 0
         const ts = horizon ? cursor.timestampDelta - firstDelta : cursor.timestamp;
         if (control) {
           snap.controls.push(offset);
-          items.push(`${offset}:control`);
+          // the key is version int16, type int16 (0 ABORT, 1 COMMIT)
+          const type = cursor.keyLength === 4 ? plain[cursor.keyStart + 3] : -1;
+          items.push(`${offset}:${type === 0 ? "ABORT" : type === 1 ? "COMMIT" : "control"}`);
+          if (type === 0) abortedPids.delete(h.producerId);
           continue;
         }
         items.push(`${offset}:${key}=${value}@${horizon ? `horizon+${ts}` : ts}`);
         if (isolation === 0) snap.records.push({ offset, key, value, ts: horizon ? -1 : ts });
-        else if (!(h.attributes & 0x10) || !aborted.has(h.producerId)) snap.committed.push(`${offset}:${key}=${value}`);
+        else if (!abortedBatch) snap.committed.push(`${offset}:${key}=${value}`);
       }
       cursor.release();
       const text = `${h.baseOffset}+${h.lastOffsetDelta + 1} n=${h.recordsCount} attrs=${h.attributes} epoch=${h.producerEpoch} seq=${h.baseSequence} t=${control || horizon ? "broker clock" : `${h.baseTimestamp}..${h.maxTimestamp}`} [${items.join(" ")}]`;
-      snap.batches.push({ text, base: h.baseOffset, next, count: h.recordsCount });
+      snap.batches.push({ text, base: h.baseOffset, next, count: h.recordsCount, maxTs: h.maxTimestamp });
     }
     if (!progressed || fetchOffset >= (isolation === 1 ? pd.lastStableOffset : pd.highWatermark)) break;
   }
@@ -324,6 +357,27 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
   const pid: bigint = init.producerId;
   const epoch: number = init.producerEpoch;
   let seq = 0;
+  /** Producer ids by role (they differ between the brokers): the aborted transactions are compared by role. */
+  const roles = new Map<bigint, string>([[pid, "idempotent"]]);
+  /** The transactional producers, started when the case first uses them. */
+  const txns: { tid: string; pid: bigint; epoch: number; seq: number; open: boolean }[] = [];
+  const txnOf = async (i: number) => {
+    if (txns[i] === undefined) {
+      const tid = `${topic}-t${i}`;
+      const r = await initProducer(s, tid);
+      if (r.errorCode !== 0) throw new Error(`${s.name}: InitProducerId ${tid}: ${r.errorCode}`);
+      txns[i] = { tid, pid: r.producerId, epoch: r.producerEpoch, seq: 0, open: false };
+      roles.set(r.producerId, `txn${i}`);
+    }
+    return txns[i];
+  };
+  const endTxn = async (i: number, commit: boolean) => {
+    const x = txns[i];
+    const r = await s.client.request(26, Math.min(4, top(26)), { transactionalId: x.tid, producerId: x.pid, producerEpoch: x.epoch, committed: commit });
+    await settleTransaction(s, x.tid, top(65));
+    x.open = false;
+    return r.errorCode;
+  };
   let seed = run * 10_000;
   // 'old' records are two hours old (past the one-hour lags and retention.ms), far below segment.ms (7 days)
   let oldTs = now - 2 * HOUR;
@@ -335,7 +389,15 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
     if (phase > 0) await alterTopic(s, topic, HOLD);
     for (const pc of produces) {
       const bb = new BatchBuilder(1 << 20);
-      bb.reset(pc.idempotent ? { producerId: pid, producerEpoch: epoch, baseSequence: seq } : {});
+      const t = pc.producer === "txn0" || pc.producer === "txn1" ? Number(pc.producer.slice(3)) : null;
+      const x = t === null ? null : await txnOf(t);
+      let added: unknown = null;
+      if (x !== null && !x.open) {
+        const a = await s.client.request(24, Math.min(3, top(24)), { v3AndBelowTransactionalId: x.tid, v3AndBelowProducerId: x.pid, v3AndBelowProducerEpoch: x.epoch, v3AndBelowTopics: [{ name: topic, partitions: [0] }] });
+        added = a.resultsByTopicV3AndBelow;
+        x.open = true;
+      }
+      bb.reset(x !== null ? { producerId: x.pid, producerEpoch: x.epoch, baseSequence: x.seq, isTransactional: true } : pc.producer === "idempotent" ? { producerId: pid, producerEpoch: epoch, baseSequence: seq } : {});
       const times: number[] = [];
       for (const [i, k] of pc.keys.entries()) {
         const ts = pc.time === "old" ? (oldTs += 1000) : pc.time === "ancient" ? (ancientTs += 1000) : now + i;
@@ -345,14 +407,18 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
       }
       const codec = codecById(pc.codec);
       const records = codec === null ? bb.finish() : bb.finish({ codecId: codec.id, compress: (x) => codec.compress(x) });
-      const r = await s.client.request(0, top(0), { transactionalId: null, acks: -1, timeoutMs: 10000, topicData: [{ name: topic, topicId, partitionData: [{ index: 0, records }] }] });
+      const r = await s.client.request(0, top(0), { transactionalId: x?.tid ?? null, acks: -1, timeoutMs: 10000, topicData: [{ name: topic, topicId, partitionData: [{ index: 0, records }] }] });
       const a = r.responses[0].partitionResponses[0];
       if (a.errorCode === 0) {
-        if (pc.idempotent) seq += pc.keys.length;
+        if (pc.producer === "idempotent") seq += pc.keys.length;
+        if (x !== null) x.seq += pc.keys.length;
         times.forEach((ts, i) => produced.set(a.baseOffset + BigInt(i), ts));
       }
-      out.push({ phase, produce: pc, errorCode: a.errorCode, baseOffset: a.baseOffset, start: a.logStartOffset, recordErrors: a.recordErrors });
+      const ended = x !== null && pc.end !== null ? await endTxn(t!, pc.end === "commit") : null;
+      out.push({ phase, produce: pc, ...(added === null ? {} : { added }), errorCode: a.errorCode, baseOffset: a.baseOffset, start: a.logStartOffset, recordErrors: a.recordErrors, ...(ended === null ? {} : { ended }) });
     }
+    // nothing stays open while the cleaner runs: the first producer's transaction commits, the second's aborts
+    for (const [i, x] of txns.entries()) if (x?.open) out.push({ phase, endOpen: `txn${i}`, errorCode: await endTxn(i, i === 0) });
     const dir = partitionDir(root, topic);
     const before = dir === null ? [] : segmentFiles(dir).map((x) => `${x.base}:${x.size}`);
     // the cleaner first, then retention: Kafka runs them on their own schedules, and which goes first changes what
@@ -360,9 +426,9 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
     // file's mtime, so it stops retention.ms at it)
     const held = { ...t, retentionMs: -1, retentionBytes: -1 };
     await alterTopic(s, topic, release(held));
-    await settle(s, topic, topicId, root, held, produced, now, fetchV);
+    await settle(s, topic, topicId, root, held, produced, now, fetchV, roles);
     await alterTopic(s, topic, release(t));
-    const settled = await settle(s, topic, topicId, root, t, produced, now, fetchV);
+    const settled = await settle(s, topic, topicId, root, t, produced, now, fetchV, roles);
     // the segment files before the cleaner and retention ran (for reading a dump; not compared)
     out.push({ phase, _segmentsBefore: before, ...settled });
   }
@@ -373,7 +439,7 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
  * Polls one side (bounded) until its cleaner and retention have nothing left to do for the partition, and returns
  * what a full read and ListOffsets then show.
  */
-async function settle(s: Side, topic: string, topicId: Uint8Array, root: string, t: TopicCase, produced: Map<bigint, number>, now: number, fetchV: number): Promise<Record<string, unknown>> {
+async function settle(s: Side, topic: string, topicId: Uint8Array, root: string, t: TopicCase, produced: Map<bigint, number>, now: number, fetchV: number, roles: Map<bigint, string>): Promise<Record<string, unknown>> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
   let previous = "";
   let previousAt = 0;
@@ -390,7 +456,7 @@ async function settle(s: Side, topic: string, topicId: Uint8Array, root: string,
         previous = seen;
         previousAt = Date.now();
       } else if (Date.now() - previousAt >= STABLE_MS) {
-        const committed = await readAll(s, topic, topicId, 1, fetchV);
+        const committed = await readAll(s, topic, topicId, 1, fetchV, roles);
         const lo = async (ts: bigint, isolationLevel: number) => {
           const r = await s.client.request(2, top2(s), { replicaId: -1, isolationLevel, timeoutMs: 10000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: ts }] }] });
           const x = r.topics[0].partitions[0];
@@ -408,7 +474,13 @@ async function settle(s: Side, topic: string, topicId: Uint8Array, root: string,
         };
         // a sealed segment the cleaner emptied of records (Kafka keeps it as an empty file, Runnel with an empty batch)
         const emptiedSegment = segs.slice(0, -1).some((x, i) => !snap.records.some((r) => r.offset >= x.base && r.offset < segs[i + 1].base));
-        const byOldTime = await lo(BigInt(now - 2 * HOUR + 2500), 0);
+        const target = now - 2 * HOUR + 2500;
+        // or the first sealed segment whose batches' largest timestamp reaches the target holds no record that does: that
+        // time is an empty batch's, kept for its producer's state with its old max timestamp (markers are broker time)
+        const inSegment = (o: bigint, i: number) => o >= segs[i].base && o < segs[i + 1].base;
+        const reaching = segs.slice(0, -1).findIndex((_, i) => snap.batches.some((b) => inSegment(b.base, i) && b.maxTs >= BigInt(target)));
+        const emptiedTime = reaching >= 0 && !snap.records.some((r) => inSegment(r.offset, reaching) && r.ts >= target) && !snap.controls.some((o) => inSegment(o, reaching));
+        const byOldTime = await lo(BigInt(target), 0);
         return {
           logStart: snap.start,
           hw: snap.hw,
@@ -419,7 +491,8 @@ async function settle(s: Side, topic: string, topicId: Uint8Array, root: string,
           batches: snap.batches.filter((b, i) => !(b.count === 0 && lastOfSegment(b, i))).map((b) => b.text),
           emptyLastBatchOfSegment: snap.batches.filter((b, i) => b.count === 0 && lastOfSegment(b, i)).map((b) => b.text),
           committed: committed.committed,
-          listOffsets: { earliest: await lo(-2n, 0), latest: await lo(-1n, 0), latestCommitted: await lo(-1n, 1), maxTimestamp: await lo(-3n, 0), ...(emptiedSegment ? { byTimeAfterEmptiedSegment: byOldTime } : { byOldTime }) },
+          abortedTransactions: committed.aborted.sort(),
+          listOffsets: { earliest: await lo(-2n, 0), latest: await lo(-1n, 0), latestCommitted: await lo(-1n, 1), maxTimestamp: await lo(-3n, 0), ...(emptiedSegment || emptiedTime ? { byTimeAfterEmptiedSegment: byOldTime } : { byOldTime }) },
         };
       }
     } else {
@@ -443,7 +516,8 @@ function pending(t: TopicCase, segs: { base: bigint; size: number }[], snap: Sna
       for (const [i, seg] of segs.entries()) {
         if (i === segs.length - 1 || seg.base >= firstUncleanable) break;
         const end = segs[i + 1].base;
-        const young = snap.records.some((r) => r.offset >= seg.base && r.offset < end && r.ts >= 0 && nowMs - r.ts < t.minLagMs);
+        // a marker's time is the broker's clock: a segment holding one is young (Kafka: its largest timestamp)
+        const young = snap.records.some((r) => r.offset >= seg.base && r.offset < end && r.ts >= 0 && nowMs - r.ts < t.minLagMs) || snap.controls.some((o) => o >= seg.base && o < end);
         if (young) {
           firstUncleanable = seg.base;
           break;

@@ -168,7 +168,7 @@ export const INTENTIONAL_DIFFERENCES: { api: string; path: RegExp; reason: strin
   {
     api: "Compaction random",
     path: /\.listOffsets\.byTimeAfterEmptiedSegment$/,
-    reason: "ListOffsets by timestamp when the cleaner emptied a sealed segment of every record: Kafka's UnifiedLog.fetchOffsetByTimestamp takes the first segment whose largestTimestamp reaches the target, and an empty segment's largestTimestamp is its file's last-modified time (LogSegment.largestTimestamp), so it picks the emptied segment and finds no offset there (-1) though later segments hold records at or after the target; Runnel answers the first record at or after the target. Compared (byOldTime) where no segment was emptied",
+    reason: "ListOffsets by timestamp when the cleaner emptied a sealed segment of every record: Kafka's UnifiedLog.fetchOffsetByTimestamp takes the first segment whose largestTimestamp reaches the target, and an empty segment's largestTimestamp is its file's last-modified time (LogSegment.largestTimestamp), so it picks the emptied segment and finds no offset there (-1) though later segments hold records at or after the target; the same when the first segment whose largestTimestamp reaches the target has it only from an empty batch the cleaner kept for its producer's state (aborted or superseded records; DefaultRecordBatch.writeEmptyHeader keeps the batch's maxTimestamp, and FileRecords.searchForTimestamp finds no record in it). Runnel answers the first record at or after the target. Compared (byOldTime) where neither happened",
   },
   {
     api: "Transactions random",

@@ -1,52 +1,10 @@
 import assert from "node:assert/strict";
 import * as nodeFs from "node:fs";
 import { test } from "node:test";
-import { type FileSystem, nodeFileSystem } from "../../src/platform/fs.ts";
+import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { crashingFileSystem } from "./crashing-file-system.ts";
 import { openTestLog, type TestLog } from "./log-fixture.ts";
 import { keyedBatch, latestByKey, type ReadRecord, readLog } from "./log-cleaner-records.ts";
-
-/** A file system that "crashes" at its `crashAt`-th mutating call: that call and every later one throw. */
-function crashingFileSystem(): { fs: FileSystem; arm(at: number): void; disarm(): number } {
-  let armed = false;
-  let count = 0;
-  let crashAt = -1;
-  const hit = (what: string): void => {
-    if (!armed) return;
-    count++;
-    if (count >= crashAt) throw new Error(`injected crash at ${what} (operation ${count})`);
-  };
-  const fs: FileSystem = {
-    ...nodeFileSystem,
-    open(path, create) {
-      if (create) hit(`open ${path}`);
-      return nodeFileSystem.open(path, create);
-    },
-    rename(from, to) {
-      hit(`rename ${from}`);
-      nodeFileSystem.rename(from, to);
-    },
-    remove(path) {
-      hit(`remove ${path}`);
-      nodeFileSystem.remove(path);
-    },
-    syncDir(path) {
-      hit(`syncDir ${path}`);
-      nodeFileSystem.syncDir(path);
-    },
-  };
-  return {
-    fs,
-    arm(at) {
-      armed = true;
-      count = 0;
-      crashAt = at;
-    },
-    disarm() {
-      armed = false;
-      return count;
-    },
-  };
-}
 
 /** Four sealed segments of updates to a few keys (each rolled, 10 ms apart) and an active one. */
 function fill(t: TestLog): void {
@@ -63,7 +21,7 @@ function fill(t: TestLog): void {
 
 const project = (recs: readonly ReadRecord[]) => recs.map((r) => `${r.offset}:${r.key}=${r.value}`);
 
-test("a crash at any step of compaction leaves either the old or the new segments, never a mix", async () => {
+test("a crash at any step of compaction leaves either the old or the new segments, never a mix", { timeout: 120_000 }, async () => {
   // A run without faults: how many mutating operations a pass makes, and what it leaves.
   const probe = crashingFileSystem();
   const clean = await openTestLog({ cleanupPolicy: ["compact"] }, { fs: probe.fs });
