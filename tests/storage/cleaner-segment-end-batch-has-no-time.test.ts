@@ -28,7 +28,7 @@ test("a cleaned segment's emptied last batch has no timestamp: max timestamp ans
     const end = batches.find((x) => x.baseOffset === 1n);
     assert.ok(end !== undefined && end.count === 0, `b's batch stays empty, ending the cleaned segment: ${JSON.stringify(batches.map((x) => [String(x.baseOffset), x.count]))}`);
     assert.equal(end.maxTimestamp, -1n);
-    assert.deepEqual(t.log.maxTimestampOffset(), { offset: 3n, timestamp: TS + 10 });
+    assert.deepEqual(t.log.maxTimestampOffset(), { offset: 3n, timestamp: TS + 10, leaderEpoch: 0 });
   } finally {
     await t.cleanup();
   }
