@@ -9,14 +9,18 @@
  * sent again, under new sequences, the batches before n, which the old leader had written and replicated: they were
  * in the log twice. A follower is in that old leader's state, so the test produces to the followers.
  *
- * Three `runnel start` processes (sharded under RUNNEL_TEST_SHARDS), an RF=3 partition; five records with sequences
- * 0-4 are acknowledged by the leader with acks=all, so both followers hold them and their producer state knows them.
- * Each follower is sent the same batch again (acks=1) and a batch that skips sequences.
+ * Three `runnel start` processes (sharded under RUNNEL_TEST_SHARDS), an RF=3 partition; six batches of two records
+ * (sequences 0-11) are acknowledged by the leader with acks=all, so both followers hold them and their producer state
+ * (built from the replicated batches) knows them. Each follower is sent the last batch again (acks=1) and a batch
+ * that skips sequences: NOT_LEADER_OR_FOLLOWER. Then the leader gets SIGTERM (its controlled shutdown moves the
+ * leadership to a follower), and the new leader answers a retry of each of the last five batches with the batch's
+ * first offset (Kafka's DUPLICATE_SEQUENCE semantics, from the state it built as a follower), the sixth from the end
+ * OUT_OF_ORDER_SEQUENCE_NUMBER (past the five Kafka remembers), and appends the producer's next batch after them.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
-import { createReplicatedPartition, startCluster } from "../support/cluster-processes.ts";
+import { createReplicatedPartition, metadataOf, startCluster, until } from "../support/cluster-processes.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ErrorCode, errorName } from "../../src/protocol/errors.ts";
@@ -26,7 +30,7 @@ await initCrc32c();
 
 const TOPIC = "seq-at-follower";
 
-test("an idempotent Produce at a follower answers NOT_LEADER_OR_FOLLOWER for a batch it holds and for one that skips sequences", { skip: ETCD_SKIP_REASON, timeout: 180_000 }, async () => {
+test("an idempotent Produce at a follower answers NOT_LEADER_OR_FOLLOWER for a batch it holds and for one that skips sequences; the follower made leader answers retries of the last five batches with their offsets", { skip: ETCD_SKIP_REASON, timeout: 180_000 }, async () => {
   const cluster = await startCluster();
   const clients: RawClient[] = [];
   try {
@@ -51,26 +55,42 @@ test("an idempotent Produce at a follower answers NOT_LEADER_OR_FOLLOWER for a b
       return r.responses[0].partitionResponses[0] as { errorCode: number; baseOffset: bigint };
     };
 
-    const first = batch(0, 5);
-    const acked = await produce(atLeader, first, -1); // acks=all: both followers hold it, and their producer state knows it
-    assert.equal(acked.errorCode, ErrorCode.NONE, errorName(acked.errorCode));
-    assert.equal(acked.baseOffset, 0n);
+    const batches = Array.from({ length: 6 }, (_, i) => batch(2 * i, 2));
+    for (const [i, records] of batches.entries()) {
+      const acked = await produce(atLeader, records, -1); // acks=all: both followers hold it
+      assert.equal(acked.errorCode, ErrorCode.NONE, errorName(acked.errorCode));
+      assert.equal(acked.baseOffset, BigInt(2 * i));
+    }
+    const last = batches[5];
 
-    for (const id of [1, 2, 3].filter((id) => id !== leader)) {
+    const followers = [1, 2, 3].filter((id) => id !== leader);
+    for (const id of followers) {
       const atFollower = await connect(id);
-      const retried = await produce(atFollower, first, 1);
-      assert.equal(errorName(retried.errorCode), errorName(ErrorCode.NOT_LEADER_OR_FOLLOWER), `broker ${id} (a follower) answered a retry of the batch it holds`);
-      const skipping = await produce(atFollower, batch(7, 1), 1);
-      assert.equal(errorName(skipping.errorCode), errorName(ErrorCode.NOT_LEADER_OR_FOLLOWER), `broker ${id} (a follower) answered a batch that skips sequences 5 and 6`);
+      const retried = await produce(atFollower, last, 1);
+      assert.equal(errorName(retried.errorCode), errorName(ErrorCode.NOT_LEADER_OR_FOLLOWER), `broker ${id} (a follower) answered a retry of a batch it holds`);
+      const skipping = await produce(atFollower, batch(14, 1), 1);
+      assert.equal(errorName(skipping.errorCode), errorName(ErrorCode.NOT_LEADER_OR_FOLLOWER), `broker ${id} (a follower) answered a batch that skips sequences 12 and 13`);
     }
 
-    // the leader still takes the retry as the duplicate it is, and the producer's next batch
-    const again = await produce(atLeader, first, -1);
-    assert.equal(again.errorCode, ErrorCode.NONE, errorName(again.errorCode));
-    assert.equal(again.baseOffset, 0n, "the retry at the leader gets the first copy's offset");
-    const next = await produce(atLeader, batch(5, 1), -1);
-    assert.equal(next.errorCode, ErrorCode.NONE, errorName(next.errorCode));
-    assert.equal(next.baseOffset, 5n);
+    // The leadership moves to a follower; its producer state, built from replicated batches, answers the retries.
+    assert.equal(await cluster.brokers[leader - 1].stop("SIGTERM"), 0);
+    let next = -1;
+    await until("a follower to lead the partition", 60_000, async () => {
+      const md = await metadataOf(cluster.brokers[followers[0] - 1].port);
+      next = md.topics.find((t) => t.name === TOPIC)?.partitions[0]?.leaderId ?? -1;
+      return followers.includes(next);
+    });
+    const atNewLeader = await connect(next);
+    for (let i = 1; i < 6; i++) {
+      const again = await produce(atNewLeader, batches[i], -1);
+      assert.equal(again.errorCode, ErrorCode.NONE, `retry of batch ${i} at the new leader ${next}: ${errorName(again.errorCode)}`);
+      assert.equal(again.baseOffset, BigInt(2 * i), `retry of batch ${i} at the new leader gets the first copy's offset`);
+    }
+    const tooOld = await produce(atNewLeader, batches[0], -1);
+    assert.equal(errorName(tooOld.errorCode), errorName(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), "a batch older than the last five");
+    const after = await produce(atNewLeader, batch(12, 1), -1);
+    assert.equal(after.errorCode, ErrorCode.NONE, errorName(after.errorCode));
+    assert.equal(after.baseOffset, 12n, "the producer's next batch goes after the retried ones, each stored once");
   } finally {
     for (const c of clients) c.close();
     await cluster.close();
