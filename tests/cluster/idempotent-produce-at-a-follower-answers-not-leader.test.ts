@@ -16,6 +16,9 @@
  * leadership to a follower), and the new leader answers a retry of each of the last five batches with the batch's
  * first offset (Kafka's DUPLICATE_SEQUENCE semantics, from the state it built as a follower), the sixth from the end
  * OUT_OF_ORDER_SEQUENCE_NUMBER (past the five Kafka remembers), and appends the producer's next batch after them.
+ * A 3-node Apache Kafka 4.4 KRaft cluster (tests/support/kafka-cluster.ts) gave the same answers to the same requests
+ * on 2026-12-06, acks=all at the followers included (checked by hand, not kept as an oracle test: three JVMs cost
+ * over a minute).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
