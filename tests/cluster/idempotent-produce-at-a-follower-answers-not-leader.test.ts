@@ -16,6 +16,9 @@
  * leadership to a follower), and the new leader answers a retry of each of the last five batches with the batch's
  * first offset (Kafka's DUPLICATE_SEQUENCE semantics, from the state it built as a follower), the sixth from the end
  * OUT_OF_ORDER_SEQUENCE_NUMBER (past the five Kafka remembers), and appends the producer's next batch after them.
+ * Then the old leader restarts (producer state from its clean shutdown's snapshot, then from batches replicated to
+ * it), catches up, and leads once the other two get SIGTERM: it answers retries of the snapshot's batch and of the
+ * replicated ones with their offsets.
  * A 3-node Apache Kafka 4.4 KRaft cluster (tests/support/kafka-cluster.ts) gave the same answers to the same requests
  * on 2026-12-06, acks=all at the followers included (checked by hand, not kept as an oracle test: three JVMs cost
  * over a minute).
@@ -33,7 +36,7 @@ await initCrc32c();
 
 const TOPIC = "seq-at-follower";
 
-test("an idempotent Produce at a follower answers NOT_LEADER_OR_FOLLOWER for a batch it holds and for one that skips sequences; the follower made leader answers retries of the last five batches with their offsets", { skip: ETCD_SKIP_REASON, timeout: 180_000 }, async () => {
+test("an idempotent Produce at a follower answers NOT_LEADER_OR_FOLLOWER for a batch it holds and for one that skips sequences; the follower made leader, and the old leader restarted and leading again, answer retries with their offsets", { skip: ETCD_SKIP_REASON, timeout: 180_000 }, async () => {
   const cluster = await startCluster();
   const clients: RawClient[] = [];
   try {
@@ -91,9 +94,31 @@ test("an idempotent Produce at a follower answers NOT_LEADER_OR_FOLLOWER for a b
     }
     const tooOld = await produce(atNewLeader, batches[0], -1);
     assert.equal(errorName(tooOld.errorCode), errorName(ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER), "a batch older than the last five");
-    const after = await produce(atNewLeader, batch(12, 1), -1);
+    const seq12 = batch(12, 1);
+    const after = await produce(atNewLeader, seq12, -1);
     assert.equal(after.errorCode, ErrorCode.NONE, errorName(after.errorCode));
     assert.equal(after.baseOffset, 12n, "the producer's next batch goes after the retried ones, each stored once");
+
+    // The old leader restarts (its producer state: the clean shutdown's snapshot, then replicated batches) and,
+    // caught up, leads again once the others stop: it answers retries from both.
+    await cluster.restart(leader, { samePort: true });
+    const partitionAt = async (id: number) => (await metadataOf(cluster.brokers[id - 1].port)).topics.find((t) => t.name === TOPIC)?.partitions[0];
+    await until("the restarted broker back in the ISR", 60_000, async () => (await partitionAt(next))?.isrNodes.length === 3);
+    const seq13 = batch(13, 1);
+    const more = await produce(atNewLeader, seq13, -1);
+    assert.equal(more.errorCode, ErrorCode.NONE, errorName(more.errorCode));
+    assert.equal(more.baseOffset, 13n);
+    for (const id of [next, ...followers.filter((f) => f !== next)]) assert.equal(await cluster.brokers[id - 1].stop("SIGTERM"), 0, `broker ${id} exit code`);
+    await until("the restarted broker to lead again", 60_000, async () => (await partitionAt(leader))?.leaderId === leader);
+    const atRestarted = await connect(leader);
+    for (const [records, offset] of [[batches[5], 10n], [seq12, 12n], [seq13, 13n]] as const) {
+      const again = await produce(atRestarted, records, 1); // acks=1: the ISR is the restarted broker alone now
+      assert.equal(again.errorCode, ErrorCode.NONE, `retry at the restarted leader: ${errorName(again.errorCode)}`);
+      assert.equal(again.baseOffset, offset, "a retry at the restarted leader gets the first copy's offset");
+    }
+    const last14 = await produce(atRestarted, batch(14, 1), 1);
+    assert.equal(last14.errorCode, ErrorCode.NONE, errorName(last14.errorCode));
+    assert.equal(last14.baseOffset, 14n);
   } finally {
     for (const c of clients) c.close();
     await cluster.close();
