@@ -29,6 +29,7 @@ import {
   producerSnapshotOffsets,
   pruneProducerSnapshots,
   removeProducerSnapshotsAbove,
+  snapshotFileName,
   writeProducerSnapshot,
   writeProducerSnapshotAsync,
   type ReplayedAbort,
@@ -142,6 +143,12 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private closed = false;
   /** Monotonic ms when this broker last took leadership (followers not heard from since count as caught up then). */
   private leaderSinceMs = -1;
+  /**
+   * Roll snapshots still being written (their fdatasync runs off the loop). A truncation below one marks it stale:
+   * it describes records that are gone, and left under its name it would be loaded once the log grows past it again
+   * (answering a retried batch as a duplicate at offsets that now hold other records).
+   */
+  private readonly pendingSnapshots = new Set<{ offset: bigint; stale: boolean }>();
   private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
   private readonly onEpochWriteError = (e: Error): void => this.deps.logger.warn(`${this.log.name}: leader-epoch-checkpoint not written (retried): ${e.message}`);
 
@@ -350,6 +357,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const end = this.log.logEndOffset;
     this.deps.logger.info(`${this.log.name}: truncated the log from log end offset ${before} to ${end} (leader epoch ${this.roles.leaderEpoch}, leader ${this.roles.leader})`);
     this.leaderEpochs.truncateFromEnd(end);
+    for (const pending of this.pendingSnapshots) if (pending.offset > end) pending.stale = true;
     removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, end);
     this.producers.clear();
     this.abortedTxns.truncateTo(end);
@@ -618,18 +626,34 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     }
   }
 
-  /** At a segment roll: a producer snapshot at the new segment's base offset, written without blocking. */
+  /**
+   * At a segment roll: a producer snapshot at the new segment's base offset, written without blocking. One that a
+   * truncation below it made stale meanwhile is not written, or removed once written (the rename and this check run
+   * in one turn of the loop, so no load sees it between them).
+   */
   private snapshotAtRoll(baseOffset: bigint): void {
     const entries = this.producers.entries();
     const { fs } = this.deps;
     const dir = this.log.dir;
     if (entries.length === 0 && producerSnapshotOffsets(fs, dir).length === 0) return;
+    const pending = { offset: baseOffset, stale: false };
+    this.pendingSnapshots.add(pending);
+    let written = false;
     this.abortedTxns
       .sync() // the aborted transactions below the snapshot are durable before it is
-      .then(() => writeProducerSnapshotAsync(fs, dir, baseOffset, entries))
+      .then(() => {
+        if (pending.stale) return;
+        written = true;
+        return writeProducerSnapshotAsync(fs, dir, baseOffset, entries);
+      })
       .then(
-        () => pruneProducerSnapshots(fs, dir, this.log.logStartOffset),
+        () => {
+          const file = `${dir}/${snapshotFileName(baseOffset)}`;
+          if (pending.stale && written && fs.exists(file)) fs.remove(file);
+          else pruneProducerSnapshots(fs, dir, this.log.logStartOffset);
+        },
         (e) => this.deps.logger.warn(`producer snapshot of ${this.log.name} at ${baseOffset} not written (recovery replays more): ${(e as Error).message}`),
-      );
+      )
+      .finally(() => this.pendingSnapshots.delete(pending));
   }
 }

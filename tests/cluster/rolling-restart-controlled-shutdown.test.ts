@@ -127,10 +127,13 @@ test("rolling restart with SIGTERM: leaderships move before each exit, no record
 
     const read = await runProc(PYTHON, [FIXTURE, "read", bootstrap, TOPIC], { timeoutMs: 120_000 });
     assert.equal(read.code, 0, read.stderr);
-    const byPartition = JSON.parse(read.stdout.trim().split("\n").pop()!) as Record<string, number[]>;
-    const all = Object.values(byPartition).flat();
-    for (const [p, vals] of Object.entries(byPartition)) {
-      for (let i = 1; i < vals.length; i++) assert.ok(vals[i] > vals[i - 1], `partition ${p} out of order at ${i}: ${vals[i - 1]} then ${vals[i]}`);
+    const byPartition = JSON.parse(read.stdout.trim().split("\n").pop()!) as Record<string, [number, number][]>;
+    const all = Object.values(byPartition).flatMap((pairs) => pairs.map(([, value]) => value));
+    for (const [p, pairs] of Object.entries(byPartition)) {
+      for (let i = 1; i < pairs.length; i++) {
+        const [[o1, v1], [o2, v2]] = [pairs[i - 1], pairs[i]];
+        assert.ok(v2 > v1, `partition ${p} out of order at ${i}: ${v1} (offset ${o1}) then ${v2} (offset ${o2})`);
+      }
     }
     assert.equal(all.length, summary.acked, "the topic holds each acknowledged record once");
     assert.deepEqual([...new Set(all)].sort((a, b) => a - b), Array.from({ length: summary.acked }, (_, i) => i));

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ControlRecordType, buildControlBatch } from "../../src/protocol/control-record.ts";
@@ -191,6 +191,35 @@ test("a producer snapshot is written at every segment roll and recovery replays 
   const replayed = Number((o.p.logEndOffset - newest) / 2n);
   assert.ok(lines.some((l) => l.includes(`1 from snapshot, ${replayed} batches replayed`)), lines.join("\n"));
   assert.deepEqual({ ...p.producers.check(11n, 0, seq - 2, 2), timestamp: 0 }, { kind: "duplicate", baseOffset: BigInt(seq - 2), timestamp: 0 });
+});
+
+test("a roll's producer snapshot still being written when the log is cut below it is dropped, not left to describe the records cut", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let written: Promise<void> | null = null;
+  // The snapshot's fdatasync takes long enough for a follower's truncation to come first.
+  const slowFs: FileSystem = { ...nodeFileSystem, writeFileAtomicAsync: (file, data, tag) => (written = gate.then(() => nodeFileSystem.writeFileAtomicAsync(file, data, tag))) };
+  const o = open(solo, { segmentBytes: 300 }, { fs: slowFs });
+  let seq = 0;
+  let roll = -1n;
+  while (roll < 0n) {
+    const before = o.p.log.segmentCount;
+    o.p.appendAsLeader(batch(2, { id: 11n, epoch: 0, seq }));
+    seq += 2;
+    if (o.p.log.segmentCount > before) roll = o.p.log.segmentBaseOffsets().at(-1)!;
+  }
+  for (let i = 0; i < 200 && written === null; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.notEqual(written, null, "the roll's snapshot is being written");
+  // Cut below the roll: producer 11's batch at roll - 2 (sequences seq - 4, seq - 3) goes, which the snapshot holds.
+  o.p.truncateTo(roll - 2n);
+  release();
+  await written;
+  await new Promise((r) => setTimeout(r, 0));
+  // Another producer's batch takes those offsets, then a crash: recovery loads the newest snapshot not past the log end.
+  o.p.appendAsLeader(batch(2, { id: 12n, epoch: 0, seq: 0 }));
+  assert.equal(o.p.logEndOffset, roll, "the log end is back at the roll's offset, without another roll");
+  const p = await o.reopen(solo, { crash: true });
+  assert.deepEqual(p.producers.check(11n, 0, seq - 4, 2), { kind: "append" }, "the cut batch is not in the log: its retry is written, not answered with offsets that now hold producer 12's records");
 });
 
 test("parked fetches are bounded per partition, and deletion answers what is parked", async () => {

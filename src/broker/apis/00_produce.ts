@@ -234,6 +234,17 @@ function appendValidated(
 ): ProduceResponsePartitionProduceResponse {
   const config = p.topic.config;
   const now = b.clock.nowMs();
+  // Leadership first, as Kafka's Partition.appendRecordsToLeader: a broker that does not lead the partition (now: the
+  // validation may have waited, and leadership may have moved meanwhile) answers NOT_LEADER_OR_FOLLOWER whatever the
+  // batch, never a sequence verdict from its follower's producer state. An old leader that answered
+  // OUT_OF_ORDER_SEQUENCE_NUMBER to a pipelined batch after refusing the one before it with NOT_LEADER_OR_FOLLOWER
+  // made librdkafka bump its epoch and send again, under new sequences, batches the old leader had written and
+  // replicated: duplicates in the log (tests/cluster/idempotent-produce-at-a-follower-answers-not-leader).
+  try {
+    p.checkLeader();
+  } catch (e) {
+    return errorPartition(p.index, errorCodeOf(e), (e as Error).message);
+  }
   if (!v.ok) {
     const r = failedAppend(p, v.code, v.message);
     r.recordErrors = v.recordErrors;
