@@ -13,27 +13,18 @@
 # the percentiles at its start: a longer warm-up shows how much of the p99 is the fresh processes' JIT warm-up.
 # Usage: [RUNS=3] [BROKER_OPTS=...] [DURATION=6] [WARMUP=1] bash bench/e2e-tail-latency.sh [BINARY] [bench e2e options...]
 set -euo pipefail
+source "$(dirname "$0")/e2e-broker.sh"
 BIN=${1:-dist/runnel}
 shift || true
 for run in $(seq "${RUNS:-3}"); do
-  DATA=$(mktemp -d /tmp/runnel-e2e-XXXXXX)
-  read -r PORT HTTP < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(*[x.getsockname()[1] for x in s])')
-  "$BIN" start --port "$PORT" --data-dir "$DATA" --http "http://127.0.0.1:$HTTP" -o num.partitions=4 ${BROKER_OPTS:-} >"$DATA.log" 2>&1 &
-  PID=$!
-  trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DATA" "$DATA.log"' EXIT
-  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HTTP/metrics" >/dev/null && break; sleep 0.1; done
+  e2e_broker_start "$BIN"
   LOAD0=$(cut -d' ' -f1 /proc/loadavg)
   OUT=$("$BIN" bench e2e -b "127.0.0.1:$PORT" -t "e2e-$run" --throughput 100000 --duration "${DURATION:-6}" --warmup "${WARMUP:-1}" -s 100 \
     --acks all --json --progress-ms 0 \
     --broker-metrics "http://127.0.0.1:$HTTP/metrics" "$@")
   LOAD1=$(cut -d' ' -f1 /proc/loadavg)
   BROKER_CPU=$(awk '{print ($14 + $15) / 100}' "/proc/$PID/stat")
-  kill $PID; wait $PID 2>/dev/null || true
-  rm -rf "$DATA" "$DATA.log"
-  trap - EXIT
+  e2e_broker_stop
   echo "$OUT" | RUN=$run LOAD="$LOAD0->$LOAD1" BROKER_CPU=$BROKER_CPU python3 -c '
 import json, os, sys
 r = json.load(sys.stdin); e = r["e2eLatencyMs"]; b = r.get("e2eBreakdownMs") or {}; k = r.get("broker") or {}

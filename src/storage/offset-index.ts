@@ -45,6 +45,8 @@ export class OffsetIndex {
   readonly maxEntries: number;
   private rel: Int32Array;
   private pos: Int32Array;
+  /** 1 where entry i's batch directly follows entry i-1's in the log (in memory only: a loaded file knows none). */
+  private follows: Uint8Array;
   private count = 0;
   private file: FileHandle | null = null;
   private readonly entry = new Uint8Array(OFFSET_INDEX_ENTRY_BYTES);
@@ -55,6 +57,7 @@ export class OffsetIndex {
     this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / OFFSET_INDEX_ENTRY_BYTES));
     this.rel = new Int32Array(INITIAL_CAPACITY);
     this.pos = new Int32Array(INITIAL_CAPACITY);
+    this.follows = new Uint8Array(INITIAL_CAPACITY);
   }
 
   /**
@@ -72,7 +75,7 @@ export class OffsetIndex {
       if (r < 0 || r >= relLimit) return `entry ${i} has relative offset ${r} outside the segment`;
       if (p < 0 || p >= logSize) return `entry ${i} points at position ${p} past the log end ${logSize}`;
       if (i > 0 && (r <= idx.rel[i - 1] || p <= idx.pos[i - 1])) return `entry ${i} is not increasing`;
-      idx.push(r, p);
+      idx.push(r, p, false);
     }
     return idx;
   }
@@ -110,8 +113,11 @@ export class OffsetIndex {
     return f;
   }
 
-  /** Adds an entry for the batch whose last offset is `offset`, starting at `position`. */
-  append(offset: bigint, position: number): void {
+  /**
+   * Adds an entry for the batch whose last offset is `offset`, starting at `position`; `followsPrevious`: that batch
+   * comes right after the batch of the entry before (nothing unindexed between them), which {@link batchStartFor} uses.
+   */
+  append(offset: bigint, position: number, followsPrevious = false): void {
     const r = relativeOffset(offset, this.baseOffset);
     if (r < 0 || r >= MAX_RELATIVE_OFFSET) throw new Error(`offset ${offset} does not fit segment ${this.baseOffset}`);
     if (this.count > 0 && (r <= this.rel[this.count - 1] || position <= this.pos[this.count - 1])) {
@@ -122,7 +128,7 @@ export class OffsetIndex {
       this.entryView.setInt32(4, position);
       this.file.write(this.entry, this.count * OFFSET_INDEX_ENTRY_BYTES);
     }
-    this.push(r, position);
+    this.push(r, position, followsPrevious);
   }
 
   /** Position of the last indexed batch whose last offset is <= `offset` (0 if none): where a scan for `offset` may start. */
@@ -131,6 +137,19 @@ export class OffsetIndex {
     if (r < 0) return 0;
     const i = lastAtOrBelow(this.rel, this.count, r);
     return i < 0 ? 0 : this.pos[i];
+  }
+
+  /**
+   * Position of the first batch whose last offset is >= `offset` when the index knows it, else -1: the first entry
+   * at or above `offset` is that batch when its batch directly follows the entry before, which ends below `offset`.
+   * (A read can start there at once instead of walking headers from the entry before.)
+   */
+  batchStartFor(offset: bigint): number {
+    const r = relativeOffset(offset, this.baseOffset);
+    if (r <= 0) return -1;
+    const j = lastAtOrBelow(this.rel, this.count, r - 1) + 1;
+    if (j === 0 || j >= this.count || this.follows[j] !== 1) return -1;
+    return this.pos[j];
   }
 
   /** Position of the last entry, or 0 when empty. */
@@ -170,7 +189,7 @@ export class OffsetIndex {
     if (this.file !== null) this.file.truncate(n * OFFSET_INDEX_ENTRY_BYTES);
   }
 
-  private push(r: number, p: number): void {
+  private push(r: number, p: number, follows: boolean): void {
     if (this.count === this.rel.length) {
       const rel = new Int32Array(this.rel.length * 2);
       rel.set(this.rel);
@@ -178,9 +197,13 @@ export class OffsetIndex {
       const pos = new Int32Array(this.pos.length * 2);
       pos.set(this.pos);
       this.pos = pos;
+      const fol = new Uint8Array(this.follows.length * 2);
+      fol.set(this.follows);
+      this.follows = fol;
     }
     this.rel[this.count] = r;
     this.pos[this.count] = p;
+    this.follows[this.count] = follows ? 1 : 0;
     this.count++;
   }
 }

@@ -269,6 +269,8 @@ export class Segment {
   private offsetOfMaxTs = -1n;
   private timestampsKnown = false;
   private bytesSinceIndexEntry = 0;
+  /** Batches counted in {@link bytesSinceIndexEntry}: 1 when the last batch is the last indexed one. */
+  private batchesSinceIndexEntry = 0;
   private offsetIdx: OffsetIndex | null = null;
   private timeIdx: TimeIndex | null = null;
   private mapped: Uint8Array | null | undefined = undefined;
@@ -449,6 +451,10 @@ export class Segment {
         return;
       }
     }
+    // The index may know where the batch starts: read from there at once, without first walking headers from the
+    // entry before (a pread of up to HEADER_READAHEAD_BYTES of a batch the read does not want).
+    const start = maxBytes >= BATCH_HEADER_SIZE ? this.offsetIndex().batchStartFor(offset) : -1;
+    if (start >= 0) return this.readAt(start, offset, maxBytes, minOne, upperBound, out);
     const info = this.locate(offset);
     if (info === null) {
       out.endOfSegment = true;
@@ -468,6 +474,37 @@ export class Segment {
     const took = takeBatches(buf, dataViewOf(buf), 0, n, maxBytes, minOne, upperBound, out);
     if (took > 0) out.chunk = buf.subarray(0, took);
     out.endOfSegment = info.position + took >= this.size;
+  }
+
+  /**
+   * {@link read} by pread from `position`, where the first batch whose last offset is >= `offset` starts (as
+   * {@link locate} would find it); `maxBytes` is at least a batch header. Reads no further than the start of the
+   * batch that reaches `upperBound` where the index knows it (acks=all: batches past the high watermark are not sent).
+   */
+  private readAt(position: number, offset: bigint, maxBytes: number, minOne: boolean, upperBound: bigint, out: SegmentRead): void {
+    const bound = upperBound < this.nextOffset ? this.offsetIndex().batchStartFor(upperBound) : -1;
+    const end = bound >= 0 ? bound : this.size;
+    if (end <= position) return; // the first batch reaches upperBound
+    let n = Math.min(maxBytes, end - position);
+    let buf = new Uint8Array(n);
+    if (this.log.read(buf, position) !== n) throw new Error(`short read of ${this.logPath}: ${n} bytes at ${position}`);
+    let dv = dataViewOf(buf);
+    const size = batchSizeAt(dv, 0);
+    const last = dv.getBigInt64(BASE_OFFSET_OFFSET) + BigInt(dv.getInt32(LAST_OFFSET_DELTA_OFFSET));
+    if (size < BATCH_HEADER_SIZE || position + size > this.size || last < offset) {
+      throw new Error(`offset index of ${this.logPath} points at position ${position} for offset ${offset}: batch of ${size} bytes, last offset ${last}`);
+    }
+    if (size > n) {
+      // Larger than maxBytes: only a read that must return one batch takes it, whole.
+      if (!minOne || last >= upperBound) return;
+      n = size;
+      buf = new Uint8Array(n);
+      if (this.log.read(buf, position) !== n) throw new Error(`short read of ${this.logPath}: ${n} bytes at ${position}`);
+      dv = dataViewOf(buf);
+    }
+    const took = takeBatches(buf, dv, 0, n, maxBytes, minOne, upperBound, out);
+    if (took > 0) out.chunk = buf.subarray(0, took);
+    out.endOfSegment = position + took >= this.size;
   }
 
   /** The batch holding `offset` or the first one after it (first with last offset >= `offset`), or null. */
@@ -512,6 +549,7 @@ export class Segment {
     this.maxTs = NO_TIMESTAMP;
     this.offsetOfMaxTs = -1n;
     this.bytesSinceIndexEntry = 0;
+    this.batchesSinceIndexEntry = 0;
     const stop = this.scan(0, fileSize, minBaseOffset > this.baseOffset ? minBaseOffset : this.baseOffset, true, (b) => {
       this.indexBatch(off, time, b.position, b.size, b.lastOffset, b.maxTimestamp);
       return true;
@@ -552,6 +590,7 @@ export class Segment {
     this.timestampsKnown = true;
     const start = off.lastPosition();
     this.bytesSinceIndexEntry = 0;
+    this.batchesSinceIndexEntry = 0;
     const stop = this.scan(start, this.size, this.baseOffset, false, (b) => {
       this.noteBatch(b, start);
       return true;
@@ -757,6 +796,7 @@ export class Segment {
     this.offsetOfMaxTs = -1n;
     this.nextOffset = this.baseOffset;
     this.bytesSinceIndexEntry = 0;
+    this.batchesSinceIndexEntry = 0;
     const last = this.offsetIndex().lastPosition();
     this.scan(0, this.size, this.baseOffset, false, (b) => {
       this.noteBatch(b, last);
@@ -846,7 +886,10 @@ export class Segment {
       this.maxTs = b.maxTimestamp;
       this.offsetOfMaxTs = b.lastOffset;
     }
-    if (b.position >= lastIndexedPosition) this.bytesSinceIndexEntry += b.size;
+    if (b.position >= lastIndexedPosition) {
+      this.bytesSinceIndexEntry += b.size;
+      this.batchesSinceIndexEntry++;
+    }
   }
 
   private indexBatch(off: OffsetIndex, time: TimeIndex, position: number, size: number, lastOffset: bigint, maxTimestamp: number): void {
@@ -855,11 +898,13 @@ export class Segment {
       this.offsetOfMaxTs = lastOffset;
     }
     if (this.bytesSinceIndexEntry >= this.ctx.indexIntervalBytes) {
-      off.append(lastOffset, position);
+      off.append(lastOffset, position, off.entries > 0 && this.batchesSinceIndexEntry === 1);
       time.maybeAppend(this.maxTs, this.offsetOfMaxTs);
       this.bytesSinceIndexEntry = 0;
+      this.batchesSinceIndexEntry = 0;
     }
     this.bytesSinceIndexEntry += size;
+    this.batchesSinceIndexEntry++;
   }
 
   /** Exclusive bound on relative offsets in this segment's indexes. */
@@ -934,6 +979,7 @@ export class Segment {
     this.maxTs = NO_TIMESTAMP;
     this.offsetOfMaxTs = -1n;
     this.bytesSinceIndexEntry = 0;
+    this.batchesSinceIndexEntry = 0;
     let position = 0;
     let expected = this.baseOffset;
     for (;;) {
