@@ -23,7 +23,7 @@ import { logConfigFromBrokerProperties, parseLogConfig, type LogConfig } from ".
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { resolveHost } from "../platform/net.ts";
-import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "./kafka-listener.ts";
+import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn, type ListenerLimits } from "./kafka-listener.ts";
 import { escapeLogText } from "./log-escape.ts";
 import { topicNameProblem, isInternalTopic } from "./topic-names.ts";
 import { randomUuid, uuidFromHex, uuidHex, uuidBase64 } from "../protocol/uuid.ts";
@@ -231,6 +231,8 @@ export class Broker {
   private listener: KafkaListener | null = null;
   /** Every Kafka listener by name (the first is also {@link Broker.listener}). */
   private readonly kafkaListeners = new Map<string, KafkaListener>();
+  /** The connection limits every listener shares (null before the listeners start); re-judged after a dynamic change. */
+  connectionLimits: ListenerLimits | null = null;
   /** SCRAM credentials kept in the metadata store (AlterUserScramCredentials, SASL SCRAM logins). */
   readonly scramCredentials: ScramCredentialStore;
   /** ACLs kept in the metadata store (CreateAcls, DescribeAcls, DeleteAcls). */
@@ -459,6 +461,7 @@ export class Broker {
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     broker.listenerSecurities = securities;
     const limits = listenerLimits(config, connectionFds, undefined, undefined, { ipRate: (ip) => broker.clientQuotas.connectionRateOf(ip) }, d.clock);
+    broker.connectionLimits = limits;
     try {
       await Promise.all(securities.map((sec) => sec.ready()));
       for (const sec of securities) {

@@ -8,6 +8,9 @@
  *   its address's limit is accepted and closed at once, as Kafka does.
  * On a sharded node every accepting thread counts in one node-wide table ({@link NodeConnectionQuotas}), so the
  * limits hold for the node as one broker, whichever thread the kernel gave a connection.
+ * The limits are read at each use ({@link ConnectionLimitSource}), so a dynamic change (KIP-226) applies to the next
+ * connection, as Kafka's ConnectionQuotas.updateMaxConnectionsPerIp / updateBrokerMaxConnections do; connections
+ * already open stay.
  */
 import { SharedKeyTable } from "../platform/shared-table.ts";
 
@@ -22,6 +25,22 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
     out.set(host, Number(count));
   }
   return out;
+}
+
+/** Where the connection limits come from: read at each use, so that a dynamic config change applies at once. */
+export interface ConnectionLimitSource {
+  /** The effective `max.connections` now (0: accept none, a dynamic value Kafka allows too). */
+  maxConnections(): number;
+  /** The most open connections `ip` may have now: its `max.connections.per.ip.overrides` entry, else `max.connections.per.ip`. */
+  maxPerIp(ip: string): number;
+}
+
+/** `max.connections.per.ip` when no address has a limit of its own (Integer.MAX_VALUE: no limit). */
+export const CONNECTIONS_PER_IP_UNLIMITED = 2147483647;
+
+/** A fixed {@link ConnectionLimitSource} (tests, and callers whose limits never change). */
+export function fixedConnectionLimits(maxConnections: number, maxPerIp: number, overrides: ReadonlyMap<string, number> = new Map()): ConnectionLimitSource {
+  return { maxConnections: () => maxConnections, maxPerIp: (ip) => overrides.get(ip) ?? maxPerIp };
 }
 
 /** The connection counts a listener admits against (one broker's, or a whole sharded node's). */
@@ -50,19 +69,20 @@ export class ConnectionQuotas implements ConnectionCounts {
   /** Open connections. */
   total = 0;
 
-  /**
-   * @param maxConnections effective `max.connections`.
-   * @param maxPerIp `max.connections.per.ip`.
-   * @param overrides `max.connections.per.ip.overrides`.
-   */
-  constructor(readonly maxConnections: number, readonly maxPerIp: number, readonly overrides: ReadonlyMap<string, number>) {
-    if (!(maxConnections >= 1)) throw new Error(`max.connections must be at least 1, got ${maxConnections}`);
+  /** @param limits `max.connections` (effective), `max.connections.per.ip` and its overrides, read at each use. */
+  constructor(private readonly limits: ConnectionLimitSource) {
+    assertMaxConnections(limits.maxConnections());
+  }
+
+  /** The effective `max.connections` now. */
+  get maxConnections(): number {
+    return assertMaxConnections(this.limits.maxConnections());
   }
 
   /** Counts a new connection from `ip`; "max.connections.per.ip" (and nothing counted) when `ip` is at its limit. */
   admit(ip: string): string | null {
     const n = this.perIp.get(ip) ?? 0;
-    if (n >= (this.overrides.get(ip) ?? this.maxPerIp)) return "max.connections.per.ip";
+    if (n >= this.limits.maxPerIp(ip)) return "max.connections.per.ip";
     this.perIp.set(ip, n + 1);
     this.total++;
     return null;
@@ -83,7 +103,13 @@ export class ConnectionQuotas implements ConnectionCounts {
   }
 }
 
-/** Client addresses with open connections a sharded node tracks when per-address limits are set. */
+/** `max.connections` is never negative: static values are checked at start (at least 1), dynamic ones when altered. */
+function assertMaxConnections(n: number): number {
+  if (!(n >= 0)) throw new Error(`max.connections must be at least 0, got ${n}`);
+  return n;
+}
+
+/** Client addresses with open connections a sharded node tracks. */
 export const NODE_CONNECTION_ADDRESSES = 16_384;
 /** Address characters kept exactly (an IPv6 address has at most 45). */
 const ADDRESS_CHARS = 48;
@@ -94,18 +120,22 @@ export function nodeConnectionTable(): SharedKeyTable {
 }
 
 /**
- * The connection counts of a sharded node, in a table every accepting thread shares: the total (global 0) and, when
- * `max.connections.per.ip` or its overrides are set, the open connections of each address. A thread that accepts a
- * connection over a limit closes it at once (another thread may have filled the node just before).
+ * The connection counts of a sharded node, in a table every accepting thread shares: the total (global 0) and the
+ * open connections of each address (up to {@link NODE_CONNECTION_ADDRESSES} addresses; past that, a connection from
+ * an address without a per-address limit is counted in the total only). A thread that accepts a connection over a
+ * limit closes it at once (another thread may have filled the node just before).
  */
 export class NodeConnectionQuotas implements ConnectionCounts {
-  private readonly perIpLimited: boolean;
   readonly shared: ConnectionCounts["shared"];
 
-  constructor(readonly maxConnections: number, readonly maxPerIp: number, readonly overrides: ReadonlyMap<string, number>, private readonly table: SharedKeyTable) {
-    if (!(maxConnections >= 1)) throw new Error(`max.connections must be at least 1, got ${maxConnections}`);
-    this.perIpLimited = maxPerIp < 2147483647 || overrides.size > 0;
+  constructor(private readonly limits: ConnectionLimitSource, private readonly table: SharedKeyTable) {
+    assertMaxConnections(limits.maxConnections());
     this.shared = { changes: () => table.wakeCount(), changedSince: (seen) => table.changedSince(seen), wake: () => table.wake() };
+  }
+
+  /** The effective `max.connections` now. */
+  get maxConnections(): number {
+    return assertMaxConnections(this.limits.maxConnections());
   }
 
   get total(): number {
@@ -116,12 +146,15 @@ export class NodeConnectionQuotas implements ConnectionCounts {
     const t = this.table;
     const over = t.locked(() => {
       const total = t.global(0);
-      if (total >= this.maxConnections) return `max.connections=${this.maxConnections} (node-wide)`;
-      if (this.perIpLimited) {
-        const slot = t.find(ip, true);
-        if (slot < 0) return `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`;
+      const max = this.maxConnections;
+      if (total >= max) return `max.connections=${max} (node-wide)`;
+      const perIp = this.limits.maxPerIp(ip);
+      const slot = t.find(ip, true);
+      if (slot < 0) {
+        if (perIp < CONNECTIONS_PER_IP_UNLIMITED) return `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`;
+      } else {
         const n = t.value(slot, 0);
-        if (n >= (this.overrides.get(ip) ?? this.maxPerIp)) {
+        if (n >= perIp) {
           if (n === 0) t.remove(slot);
           return "max.connections.per.ip";
         }
@@ -138,13 +171,14 @@ export class NodeConnectionQuotas implements ConnectionCounts {
     const t = this.table;
     const wasFull = t.locked(() => {
       const full = t.global(0) >= this.maxConnections;
-      if (this.perIpLimited) {
-        const slot = t.find(ip, false);
-        if (slot < 0 || t.global(0) <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
+      if (t.global(0) <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
+      // an address admitted while the table was full has no entry: it was counted in the total only
+      const slot = t.find(ip, false);
+      if (slot >= 0) {
         const n = t.value(slot, 0);
         if (n <= 1) t.remove(slot);
         else t.setValue(slot, 0, n - 1);
-      } else if (t.global(0) <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
+      }
       t.setGlobal(0, t.global(0) - 1);
       return full;
     });

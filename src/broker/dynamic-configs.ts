@@ -17,6 +17,7 @@ import type { MetadataStore } from "../cluster/metadata-store.ts";
 import type { LogCleanerOptions } from "../storage/log-cleaner.ts";
 import type { BrokerConfig } from "./config.ts";
 import { listenerDefs } from "../security/listeners.ts";
+import { parsePerIpOverrides } from "./connection-quotas.ts";
 
 /** DescribeConfigs source of a group config set dynamically (Kafka's DYNAMIC_GROUP_CONFIG). */
 export const DYNAMIC_GROUP_CONFIG_SOURCE = 8;
@@ -188,13 +189,15 @@ export function cleanerOptionsFrom(config: BrokerConfig): LogCleanerOptions {
 }
 
 /**
- * Applies the stored dynamic broker configs: the effective values go into the broker's config map, the log
- * cleaner is reconfigured, open partitions take `producer.id.expiration.ms`, and the topic defaults derived from them are recomputed and pushed to every topic.
+ * Applies the stored dynamic broker configs: the effective values go into the broker's config map, the listeners
+ * re-judge their connection limits, the log cleaner is reconfigured, open partitions take `producer.id.expiration.ms`, and the topic defaults derived from them are recomputed and pushed to every topic.
  * Called after each change, here or (cluster) through another broker (at start the broker merges them before
  * opening storage).
  */
 export function applyDynamicBrokerConfigs(b: Broker): void {
   mergeDynamicBrokerConfigs(b.config.values, staticOf(b), b.metadataView, b.nodeId);
+  // max.connections and its per-address limits are read at each accept: listeners paused at the old limit re-judge
+  b.connectionLimits?.limitsChanged();
   b.logCleaner?.reconfigure(cleanerOptionsFrom(b.config));
   const expirationMs = b.config.num("producer.id.expiration.ms");
   if (expirationMs >= 1) {
@@ -272,7 +275,14 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
     const problem = type !== undefined && c.value !== null && c.op === 0 ? typeProblem(type, c.value) : null;
     if (problem !== null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: ${problem}`);
     if (key === "producer.id.expiration.ms" && c.op === 0 && Number(c.value) < 1) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: Value must be at least 1`);
-    if (key === "max.connection.creation.rate" && c.op === 0 && Number(c.value) < 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: Value must be at least 0`);
+    if ((key === "max.connection.creation.rate" || key === "max.connections" || key === "max.connections.per.ip") && c.op === 0 && Number(c.value) < 0) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: Value must be at least 0`);
+    if (key === "max.connections.per.ip.overrides" && c.op === 0 && c.value !== null) {
+      try {
+        parsePerIpOverrides(c.value);
+      } catch (e) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value ${c.value} for configuration ${key}: ${(e as Error).message}`);
+      }
+    }
   }
   const current = replace ? {} : { ...dynamicBrokerConfigs(b, name) };
   const next = applyChanges(current, changes, (k) => DYNAMIC_BROKER_KEYS.get(k) === "list", (k) => b.config.raw(k) ?? brokerDefault(k));

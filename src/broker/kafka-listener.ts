@@ -15,7 +15,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection, responseWriter, type ConnectionOptions } from "./connection.ts";
-import { ConnectionQuotas, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts } from "./connection-quotas.ts";
+import { ConnectionQuotas, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource } from "./connection-quotas.ts";
 import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { NodeRequestBudget, RequestBudget } from "./request-budget.ts";
@@ -75,8 +75,34 @@ export interface KafkaListener {
  */
 export function effectiveMaxConnections(config: BrokerConfig, connectionFds: number | null): number {
   const configured = config.num("max.connections");
-  if (connectionFds === null) return configured;
+  // 0 (dynamic only: a static value is at least 1) accepts none, as Kafka's broker-wide limit of 0 does
+  if (connectionFds === null || configured === 0) return configured;
   return Math.max(1, Math.min(configured, connectionFds));
+}
+
+/**
+ * `max.connections` (effective), `max.connections.per.ip` and `max.connections.per.ip.overrides` as `config` holds
+ * them at each call: dynamic changes (KIP-226) reach `config.values`, and the next connection is judged by them. An
+ * override list that does not parse keeps the last one that did (a dynamic value is checked before it is stored).
+ */
+export function connectionLimitsOf(config: BrokerConfig, connectionFds: number | null): ConnectionLimitSource {
+  let overridesText = config.str("max.connections.per.ip.overrides");
+  let overrides = parsePerIpOverrides(overridesText);
+  return {
+    maxConnections: () => effectiveMaxConnections(config, connectionFds),
+    maxPerIp: (ip) => {
+      const text = config.str("max.connections.per.ip.overrides");
+      if (text !== overridesText) {
+        overridesText = text;
+        try {
+          overrides = parsePerIpOverrides(text);
+        } catch {
+          // keeps the previous overrides
+        }
+      }
+      return overrides.get(ip) ?? config.num("max.connections.per.ip");
+    },
+  };
 }
 
 /** Connection limits shared by every listener of a broker (`max.connections` and the request budget are broker-wide). */
@@ -87,6 +113,12 @@ export interface ListenerLimits {
   readonly budget: RequestBudget;
   /** Every listener's pause (at the limit) and resume (below it again). */
   readonly members: Set<{ pause(): void; resume(): void }>;
+  /**
+   * Re-judges whether the listeners must stop accepting, after a dynamic change of the limits: a raised
+   * `max.connections` resumes listeners paused at the old one, a lowered one pauses them (a sharded node's every
+   * thread re-judges on the table's wake).
+   */
+  limitsChanged(): void;
   /** Connection creation rate sensors (broker, listeners, addresses). */
   readonly rates: ConnectionRates;
   /**
@@ -116,19 +148,25 @@ export interface RateSources {
  * `nodeBudget` (its shared buffer, src/broker/request-budget.ts) the request budget does.
  */
 export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer, rateSources: RateSources = {}, clock?: Clock): ListenerLimits {
-  const args = [effectiveMaxConnections(config, connectionFds), config.num("max.connections.per.ip"), parsePerIpOverrides(config.str("max.connections.per.ip.overrides"))] as const;
+  const limitSource = connectionLimitsOf(config, connectionFds);
   const windows = connectionRateWindows(config);
   const monotonicMs = () => clock?.monotonicMs() ?? performance.now();
   const shared = rateSources.shared;
   const rateNowMs = shared === undefined ? () => Math.floor(monotonicMs()) : () => Math.floor(shared.originMs + monotonicMs());
   const store = shared === undefined ? new LocalRateSensors(windows, monotonicMs) : new SharedRateSensors(windows, shared.table, rateNowMs);
+  const quotas: ConnectionCounts = nodeConnections === undefined ? new ConnectionQuotas(limitSource) : new NodeConnectionQuotas(limitSource, nodeConnections);
+  const members = new Set<{ pause(): void; resume(): void }>();
   return {
     rates: new ConnectionRates(windows, store),
     rateNowMs,
     ipRate: rateSources.ipRate ?? (() => CONNECTION_RATE_UNLIMITED),
-    quotas: nodeConnections === undefined ? new ConnectionQuotas(...args) : new NodeConnectionQuotas(...args, nodeConnections),
+    quotas,
     budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
-    members: new Set(),
+    members,
+    limitsChanged: () => {
+      if (quotas.shared !== undefined) quotas.shared.wake();
+      else for (const m of members) quotas.full() ? m.pause() : m.resume();
+    },
   };
 }
 

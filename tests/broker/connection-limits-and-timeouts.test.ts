@@ -100,6 +100,69 @@ test("max.connections: the listener stops accepting at the limit and accepts aga
   }
 });
 
+/** Waits (up to 30 s) until `count()` reaches `want`; fails with the broker's log otherwise. */
+async function untilLogged(lines: string[], what: string, count: () => number, want: number): Promise<void> {
+  for (let i = 0; i < 600 && count() < want; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(count(), want, `${what}:\n${lines.join("\n")}`);
+}
+
+test("max.connections and max.connections.per.ip altered at run time apply to the next connection; a raised limit resumes accepting", async () => {
+  const lines: string[] = [];
+  const b = await startTestBroker({}, undefined, lines);
+  const socks: net.Socket[] = [];
+  const clients: RawClient[] = [];
+  try {
+    const threads = acceptingThreads(lines);
+    const admin = await RawClient.connect(b.port);
+    clients.push(admin);
+    // IncrementalAlterConfigs of the cluster-wide broker default, as `kafka-configs --entity-type brokers --entity-default`
+    const alter = async (configs: Record<string, string>) => {
+      const r = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: Object.entries(configs).map(([name, value]) => ({ name, configOperation: 0, value })) }], validateOnly: false });
+      assert.equal(r.responses[0].errorCode, 0, JSON.stringify(r.responses[0]));
+    };
+    await alter({ "max.connections": "2" });
+    const second = await tryConnect(b.port);
+    socks.push(second.sock);
+    assert.equal(second.outcome, "connected");
+    // the admin's and this one fill the new limit: every accepting thread stops listening
+    const pausedAt = (n: number) => () => lines.filter((l) => l.includes(`max.connections=${n} open connections: not accepting`)).length;
+    await untilLogged(lines, "every accepting thread stopped accepting at the altered max.connections=2", pausedAt(2), threads);
+    const refused = await tryConnect(b.port);
+    socks.push(refused.sock);
+    assert.equal(refused.outcome, "ECONNREFUSED", "the third is not accepted");
+    // raised while paused: the listeners accept again although no connection closed
+    await alter({ "max.connections": "3" });
+    await untilLogged(lines, "every accepting thread accepts again under max.connections=3", () => lines.filter((l) => l.includes("below max.connections=3 again: accepting")).length, threads);
+    const third = await RawClient.connect(b.port);
+    clients.push(third);
+    assert.equal((await third.request(18, 3, apiVersions)).errorCode, 0, "the third is served under the raised limit");
+    // a per-address limit set at run time: 127.0.0.1 already holds 3, so its next connection is closed at once
+    await alter({ "max.connections": "100", "max.connections.per.ip": "3" });
+    const over = await RawClient.connect(b.port).catch((e: NodeJS.ErrnoException) => {
+      assert.equal(e.code, "ECONNRESET", String(e));
+      return null;
+    });
+    if (over !== null) {
+      clients.push(over);
+      await over.closed;
+    }
+    // and an override for the address lets it have more
+    await alter({ "max.connections.per.ip.overrides": "127.0.0.1:5" });
+    const allowed = await RawClient.connect(b.port);
+    clients.push(allowed);
+    assert.equal((await allowed.request(18, 3, apiVersions)).errorCode, 0, "served under the address's override");
+    // values Kafka refuses: INVALID_REQUEST, nothing stored
+    for (const [name, value] of [["max.connections", "-1"], ["max.connections.per.ip", "-2"], ["max.connections.per.ip.overrides", "127.0.0.1"]]) {
+      const r = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: [{ name, configOperation: 0, value }] }], validateOnly: false });
+      assert.equal(r.responses[0].errorCode, 42, `${name}=${value}: ${JSON.stringify(r.responses[0])}`);
+    }
+  } finally {
+    for (const c of clients) c.close();
+    for (const s of socks) s.destroy();
+    await b.stop();
+  }
+});
+
 test("max.connections.per.ip and its overrides close the connection over the address's limit", async () => {
   for (const [overrides, allowed] of [["", 1], ["127.0.0.1:3", 3]] as const) {
     const b = await startTestBroker({ "max.connections.per.ip": "1", "max.connections.per.ip.overrides": overrides });

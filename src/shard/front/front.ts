@@ -7,7 +7,7 @@ import { BrokerConfig } from "../../broker/config.ts";
 import type { BrokerLogger } from "../../broker/broker.ts";
 import { FetchSessionCache } from "../../broker/fetch-sessions.ts";
 import { FrameBufferPool } from "../../broker/frame-buffer-pool.ts";
-import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn } from "../../broker/kafka-listener.ts";
+import { listenerLimits, startKafkaListener, type KafkaListener, type ListenFn, type ListenerLimits } from "../../broker/kafka-listener.ts";
 import type { Clock } from "../../platform/clock.ts";
 import { fileIdentity, mmapSupported, type FileSystem } from "../../platform/fs.ts";
 import { SegmentMaps } from "./segment-maps.ts";
@@ -130,15 +130,20 @@ export class Front {
       if (d.quotaMetadata !== undefined) mergeDynamicBrokerConfigs(config.values, statics, d.quotaMetadata, config.nodeId);
     };
     followDynamic();
+    let limits: ListenerLimits | null = null;
     const unwatchDynamic = d.quotaMetadata?.watch((c) => {
-      if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(config.nodeId))) followDynamic();
+      if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(config.nodeId))) {
+        followDynamic();
+        // max.connections and its per-address limits: every thread re-judges once any thread wakes the node's table
+        limits?.limitsChanged();
+      }
     }) ?? (() => {});
     const ipQuotas = d.quotaMetadata === undefined ? null : new ClientQuotaStore(d.quotaMetadata, () => Promise.reject(new Error("the front of a sharded node changes no client quotas")), resolveHost);
     const rateSources = {
       ipRate: ipQuotas === null ? undefined : (ip: string) => ipQuotas.connectionRateOf(ip),
       shared: d.connectionRates === undefined ? undefined : { table: SharedKeyTable.attach(d.connectionRates), originMs: monotonicOriginMs() },
     };
-    const limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget, rateSources, d.clock);
+    limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget, rateSources, d.clock);
     const front = new Front(listeners, securities, router, identity, () => {
       ipQuotas?.close();
       unwatchDynamic();
