@@ -38,11 +38,6 @@ export interface ConnectionLimitSource {
 /** `max.connections.per.ip` when no address has a limit of its own (Integer.MAX_VALUE: no limit). */
 export const CONNECTIONS_PER_IP_UNLIMITED = 2147483647;
 
-/** A fixed {@link ConnectionLimitSource} (tests, and callers whose limits never change). */
-export function fixedConnectionLimits(maxConnections: number, maxPerIp: number, overrides: ReadonlyMap<string, number> = new Map()): ConnectionLimitSource {
-  return { maxConnections: () => maxConnections, maxPerIp: (ip) => overrides.get(ip) ?? maxPerIp };
-}
-
 /** The connection counts a listener admits against (one broker's, or a whole sharded node's). */
 export interface ConnectionCounts {
   /** The effective `max.connections`. */
