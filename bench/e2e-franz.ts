@@ -21,6 +21,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { kafkaUnavailable, startKafka } from "../tests/support/kafka-broker.ts";
 import { freePorts, runBenchMain, runCommand, startServer, waitForPort } from "./suite/processes.ts";
+import { processCpuOf } from "./node-stats.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const GO_DIR = path.join(ROOT, "bench", "go");
@@ -39,14 +40,6 @@ interface GoResult {
   e2eLatencyMs: { p50: number; p90: number; p99: number; p999: number; max: number };
   failedProduces: number;
   cpuSeconds: number;
-}
-
-/** User + system CPU seconds of every thread of process `pid` so far. */
-function processCpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of stat (the 12th and 13th after the command name), in clock ticks of 1/100 s
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The 1-minute load average. */
@@ -110,9 +103,9 @@ async function main(): Promise<void> {
       const broker = await startBroker(name, values.binary);
       try {
         const before = load1();
-        const cpu0 = processCpuSeconds(broker.pid);
+        const cpu0 = processCpuOf(broker.pid);
         const r = await runCommand(GO_BINARY, ["-b", broker.bootstrap, "-t", `e2e-${run}`, "-acks", values.acks, "-rate", values.rate, "-duration", `${values.duration}s`, "-warmup", `${values.warmup}s`], { timeoutMs: RUN_TIMEOUT_MS });
-        const brokerCpu = processCpuSeconds(broker.pid) - cpu0;
+        const brokerCpu = processCpuOf(broker.pid) - cpu0;
         if (r.code !== 0) throw new Error(`${name} run ${run}: the Go program failed:\n${r.stderr}`);
         const g = JSON.parse(r.stdout) as GoResult;
         const e = g.e2eLatencyMs;

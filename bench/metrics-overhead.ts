@@ -16,6 +16,7 @@ import { runProc } from "../tests/support/proc.ts";
 import { printTable, writeResults, ROOT } from "./support.ts";
 import { BrokerMetrics, countResponseErrors } from "../src/http/metrics/broker-metrics.ts";
 import { countProduced } from "../src/http/metrics/topic-traffic.ts";
+import { processCpuOf } from "./node-stats.ts";
 
 /**
  * The counting work one acks=1 Produce request of 4 partitions costs (what connection.ts and 00_produce.ts do per
@@ -52,13 +53,6 @@ const { values } = parseArgs({
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 if (pairs * 2 * (seconds + 0.7) + 4 > 58) throw new Error("keep the run under 60 s: fewer --pairs or --seconds");
-
-/** CPU seconds (user + system) the process `pid` has used, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
-}
 
 /** A broker process for one side of the comparison. */
 interface Side {
@@ -103,7 +97,7 @@ async function startSide(metrics: boolean): Promise<Side> {
 }
 
 async function run(side: Side, topic: string): Promise<{ recordsPerSec: number; cpuUsPerRecord: number }> {
-  const cpu0 = cpuSeconds(side.pid);
+  const cpu0 = processCpuOf(side.pid);
   const out = await runProc(
     path.join(ROOT, "node_modules/.bin/bun"),
     [path.join(ROOT, "src/cli/main.ts"), "bench", "produce", "-b", side.bootstrap, "-t", topic, "--duration", String(seconds), "--records", "1000000000", "--record-size", values["record-size"]!, "--acks", values.acks!, "--json", "--progress-ms", "0", "-P", "4"],
@@ -111,7 +105,7 @@ async function run(side: Side, topic: string): Promise<{ recordsPerSec: number; 
   );
   if (out.code !== 0) throw new Error(`bench produce failed: ${out.stderr}`);
   const report = JSON.parse(out.stdout);
-  const cpu = cpuSeconds(side.pid) - cpu0;
+  const cpu = processCpuOf(side.pid) - cpu0;
   return { recordsPerSec: report.produce.recordsPerSec, cpuUsPerRecord: (cpu * 1e6) / report.produce.records };
 }
 

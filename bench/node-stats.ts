@@ -19,6 +19,16 @@ export function cpuOf(pid: number, mainOnly = false): number {
   return s;
 }
 
+/**
+ * CPU seconds (user + system) process `pid` has used so far, from /proc/PID/stat: every thread's, the ended ones'
+ * included (what {@link cpuOf} cannot count).
+ */
+export function processCpuOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+
 /** Fetch requests node `url` has answered so far (followers' and consumers'; a sharded node's summed over its shards). */
 export async function fetchRequests(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
