@@ -100,6 +100,21 @@ test("max.connections: the listener stops accepting at the limit and accepts aga
   }
 });
 
+/**
+ * Connects once more and waits for the broker to close that connection (the positive event of a connection over a
+ * per-address limit; its reset may even reach the client before the connect completes). An open one joins `clients`.
+ */
+async function closedAtOnce(port: number, clients: RawClient[]): Promise<void> {
+  const extra = await RawClient.connect(port).catch((e: NodeJS.ErrnoException) => {
+    assert.equal(e.code, "ECONNRESET", String(e));
+    return null;
+  });
+  if (extra !== null) {
+    clients.push(extra);
+    await extra.closed;
+  }
+}
+
 /** Waits (up to 30 s) until `count()` reaches `want`; fails with the broker's log otherwise. */
 async function untilLogged(lines: string[], what: string, count: () => number, want: number): Promise<void> {
   for (let i = 0; i < 600 && count() < want; i++) await new Promise((r) => setTimeout(r, 50));
@@ -138,14 +153,7 @@ test("max.connections and max.connections.per.ip altered at run time apply to th
     assert.equal((await third.request(18, 3, apiVersions)).errorCode, 0, "the third is served under the raised limit");
     // a per-address limit set at run time: 127.0.0.1 already holds 3, so its next connection is closed at once
     await alter({ "max.connections": "100", "max.connections.per.ip": "3" });
-    const over = await RawClient.connect(b.port).catch((e: NodeJS.ErrnoException) => {
-      assert.equal(e.code, "ECONNRESET", String(e));
-      return null;
-    });
-    if (over !== null) {
-      clients.push(over);
-      await over.closed;
-    }
+    await closedAtOnce(b.port, clients);
     // and an override for the address lets it have more
     await alter({ "max.connections.per.ip.overrides": "127.0.0.1:5" });
     const allowed = await RawClient.connect(b.port);
@@ -175,15 +183,8 @@ test("max.connections.per.ip and its overrides close the connection over the add
         clients.push(c);
         assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, "those within the limit are served");
       }
-      // The positive event: the broker closed the one over the limit (its reset may even reach the client first).
-      const extra = await RawClient.connect(b.port).catch((e: NodeJS.ErrnoException) => {
-        assert.equal(e.code, "ECONNRESET", String(e));
-        return null;
-      });
-      if (extra !== null) {
-        clients.push(extra);
-        await extra.closed;
-      }
+      // The positive event: the broker closed the one over the limit.
+      await closedAtOnce(b.port, clients);
       for (const c of clients.slice(0, allowed)) assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, "and still are");
     } finally {
       for (const c of clients) c.close();
