@@ -126,7 +126,9 @@ test("auto.leader.rebalance.enable: the controller gives leaderships back to the
     await until(`broker ${victim}'s leaderships to move`, 60_000, async () => (await partitions(cluster, "rebalanced")).every((p) => p.leader !== victim && p.leader >= 0));
     await cluster.restart(victim, { samePort: true });
     await until("every partition to be led by its first replica again", 60_000, async () => allPreferred(await partitions(cluster, "rebalanced")));
-    assert.ok(cluster.brokers.some((b) => /automatic leader rebalance: preferred leaders elected for .*rebalanced-/.test(b.log())), "a controller logged the rebalance");
+    // the controller logs once its election is written, and its output reaches this process through a pipe: the
+    // line may come after the brokers already answer with the preferred leaders
+    await until("a controller to log the rebalance", 30_000, async () => cluster.brokers.some((b) => /automatic leader rebalance: preferred leaders elected for .*rebalanced-/.test(b.log())));
   } finally {
     await cluster.close();
   }
