@@ -184,6 +184,11 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
 
 const DEFS = new Map(BROKER_CONFIG_DEFS.map((d) => [d.key, d]));
 
+/** The definition of broker config `key` (a map lookup), or undefined when Runnel does not define that key. */
+export function brokerConfigDef(key: string): BrokerConfigDef | undefined {
+  return DEFS.get(key);
+}
+
 /** Parses Java-properties text (key=value or key: value, # and ! comments, backslash continuations). */
 export function parseProperties(text: string): Map<string, string> {
   const out = new Map<string, string>();

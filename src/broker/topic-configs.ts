@@ -4,7 +4,7 @@
  */
 import { isSensitiveConfig } from "../security/sensitive-configs.ts";
 import { CONFIG_TYPE_CODE, LOG_CONFIG_KEYS, logConfigKey, logConfigValueString, parseLogConfig } from "../storage/log-config.ts";
-import { BROKER_CONFIG_DEFS } from "./config.ts";
+import { BROKER_CONFIG_DEFS, brokerConfigDef } from "./config.ts";
 import { alterBrokerConfigs, alterGroupConfigs, configTypeCode, DYNAMIC_BROKER_KEYS, DYNAMIC_GROUP_CONFIG_SOURCE, DYNAMIC_LISTENER_KEYS, dynamicBrokerConfigs, dynamicListenerBase, GROUP_CONFIG_DEFS, staticBrokerSettings } from "./dynamic-configs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { Broker, Topic } from "./broker.ts";
@@ -71,7 +71,7 @@ function timeKeySynonyms(b: Broker, key: string): ConfigEntry["synonyms"] {
     if (name in clusterDefault) out.push({ name, value: clusterDefault[name], source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG });
     const statik = staticSetting(b, name);
     if (statik !== undefined) out.push({ name, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
-    const def = BROKER_CONFIG_DEFS.find((x) => x.key === name)?.default;
+    const def = brokerConfigDef(name)?.default;
     if (def !== undefined && def !== null) out.push({ name, value: def, source: ConfigSource.DEFAULT_CONFIG });
   }
   return out;
@@ -121,7 +121,7 @@ const NULL_DEFAULT_BROKER_KEYS = new Set(["log.roll.jitter.ms"]);
 
 function brokerKeyDefault(key: string, topicDefault: string): string | null {
   if (NULL_DEFAULT_BROKER_KEYS.has(key)) return null;
-  const d = BROKER_CONFIG_DEFS.find((x) => x.key === key);
+  const d = brokerConfigDef(key);
   return d ? d.default : topicDefault;
 }
 
@@ -214,7 +214,7 @@ function listenerOverrideEntry(b: Broker, name: string, key: string, base: strin
       const statik = staticSetting(b, n);
       if (statik !== undefined) synonyms.push({ name: n, value: statik, source: ConfigSource.STATIC_BROKER_CONFIG });
     }
-    const def = BROKER_CONFIG_DEFS.find((d) => d.key === base)?.default;
+    const def = brokerConfigDef(base)?.default;
     if (def !== undefined && def !== null) synonyms.push({ name: base, value: def, source: ConfigSource.DEFAULT_CONFIG });
   }
   const own = synonyms.slice(synonyms.findIndex((s) => s.name === key));

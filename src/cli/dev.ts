@@ -10,7 +10,7 @@ import * as nodePath from "node:path";
 import { findOnPath, startProgram, type ChildProgram } from "../platform/child-process.ts";
 import { listen } from "../platform/net.ts";
 import { EtcdClient } from "../cluster/etcd-client.ts";
-import { BROKER_CONFIG_DEFS } from "../broker/config.ts";
+import { brokerConfigDef } from "../broker/config.ts";
 import { keyValues, runCommand, UsageError, intFlag } from "./client-flags.ts";
 import { runnelCommand } from "./runnel-command.ts";
 
@@ -158,7 +158,7 @@ export function devCommand(argv: string[]): Promise<number> {
     const self = runnelCommand();
     const rf = String(Math.min(DEV_REPLICATION_FACTOR, count));
     const defaults: Record<string, string> = { "default.replication.factor": rf, "offsets.topic.replication.factor": rf };
-    if (BROKER_CONFIG_DEFS.some((d) => d.key === "transaction.state.log.replication.factor")) defaults["transaction.state.log.replication.factor"] = rf;
+    if (brokerConfigDef("transaction.state.log.replication.factor") !== undefined) defaults["transaction.state.log.replication.factor"] = rf;
     const bound: number[] = [];
     const starting = Array.from({ length: count }, async (_, i) => {
       const id = i + 1;
