@@ -7,6 +7,11 @@
  * records: one record object is reused, values come from the pool (or one scratch buffer that carries a send-time
  * stamp for end-to-end runs; the producer copies each value into its batch before `send` returns). The loop
  * yields to the event loop every few milliseconds so responses are read while it runs.
+ *
+ * A paced loop reads the clock once per record: the reading that found the record due is its send time, used for
+ * the end-to-end stamp, the send-to-acknowledgement sample and the record's timestamp (which the producer would
+ * otherwise read from the wall clock). A clock read costs ~45 ns on this machine (bench/results/tail-latency.md,
+ * eleventh round), and a paced e2e run made six per record.
  */
 import { Admin } from "../client/admin.ts";
 import { Producer, type ProducerConfig, type ProducerInstrument, type ProducerRecord } from "../client/producer.ts";
@@ -128,7 +133,10 @@ export async function ensureTopic(bootstrap: string, clientId: string, topic: st
 }
 
 /** What a paced send loop does when its next record is due `aheadMs` from now (negative: overdue). */
-export type PacingWait = { kind: "send" } | { kind: "timer"; ms: number } | { kind: "pause"; ms: number };
+export type PacingWait = { readonly kind: "send" } | { kind: "timer"; ms: number } | { kind: "pause"; ms: number };
+
+/** The answer for a record that is due (one object for every record). */
+const SEND_NOW: PacingWait = { kind: "send" };
 
 /**
  * A paced loop's next step: send when the record is due, sleep on a timer when the schedule is more than
@@ -136,7 +144,7 @@ export type PacingWait = { kind: "send" } | { kind: "timer"; ms: number } | { ki
  * records leave spread over time as an application's would, not a timer tick's worth at once.
  */
 export function pacingWait(aheadMs: number): PacingWait {
-  if (aheadMs <= 0) return { kind: "send" };
+  if (aheadMs <= 0) return SEND_NOW;
   if (aheadMs >= PACING_TIMER_MIN_MS) return { kind: "timer", ms: aheadMs - PACING_TIMER_MIN_MS / 2 };
   return { kind: "pause", ms: PACING_PAUSE_MS };
 }
@@ -156,6 +164,23 @@ function pauseThread(ms: number): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let ackAtMs = -1;
+const forgetAckTime = (): void => {
+  ackAtMs = -1;
+};
+
+/**
+ * performance.now() for a record's acknowledgement: read once for all the record callbacks that one Produce
+ * response fires (the producer calls them in one synchronous loop) and forgotten at the next microtask checkpoint.
+ */
+function ackNowMs(): number {
+  if (ackAtMs < 0) {
+    ackAtMs = performance.now();
+    queueMicrotask(forgetAckTime);
+  }
+  return ackAtMs;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -242,7 +267,10 @@ async function sendLoop(
   let lastYield = performance.now();
   let unsampled = 0;
   const every = s.latencyEvery;
+  const origin = performance.timeOrigin;
   for (let i = 0; i < share; i++) {
+    // The record's send time (performance.now()), when the loop read the clock for it.
+    let sendAtMs = -1;
     if (rate > 0) {
       // Paced: send record i at start + i/rate, not before (see pacingWait).
       const due = start + (i * 1000) / rate;
@@ -260,8 +288,9 @@ async function sendLoop(
       if (now >= deadline || stop.stopped) break;
       if (now - lastYield >= PACED_YIELD_EVERY_MS) {
         await yieldToEventLoop();
-        lastYield = performance.now();
+        lastYield = now = performance.now();
       }
+      sendAtMs = now;
     } else if (i % CLOCK_CHECK_EVERY === 0) {
       const now = performance.now();
       if (now >= deadline || stop.stopped) break;
@@ -272,21 +301,26 @@ async function sendLoop(
     }
     const payload = pool[(i + offset) % pool.length];
     let value = payload;
+    const sampled = ++unsampled >= every;
+    if (sendAtMs < 0 && (scratch !== null || sampled)) sendAtMs = performance.now();
     if (scratch !== null) {
       scratch.set(payload);
-      stampTime(scratch, performance.now());
+      stampTime(scratch, sendAtMs);
       value = scratch;
     }
     record.value = value;
-    if (++unsampled >= every) {
+    // Kafka timestamps are whole milliseconds; without a reading here the producer reads the wall clock.
+    record.timestamp = sendAtMs >= 0 ? Math.floor(origin + sendAtMs) : undefined;
+    if (sampled) {
       unsampled = 0;
-      const sentAt = performance.now();
+      const sentAt = sendAtMs;
       p.send(record, (err) => {
         if (err !== null) {
           meter.fail(err);
           return;
         }
-        meter.recordLatency((performance.now() - sentAt) * 1000);
+        const ackAt = ackNowMs();
+        meter.recordLatency((ackAt - sentAt) * 1000, ackAt);
         meter.count(every, every * size);
       });
     } else {
