@@ -45,14 +45,19 @@ const CLOCK_CHECK_EVERY = 64;
  */
 const PACING_TIMER_MIN_MS = 2;
 /**
- * Pause of a paced loop that is less than a timer tick ahead (ms): the thread blocks this long (no CPU), then the
- * event loop runs once (socket reads, the linger timer), then every record due by then is sent. At 100K records/s
- * that is ~10-20 records per pause, a few thousand pauses per second.
+ * Pause of a paced loop that is less than a timer tick ahead (ms): the thread blocks this long, then the event loop
+ * runs once (socket reads, the linger timer), then every record due by then is sent. Blocking is not free: each
+ * sleep and wake-up costs the process ~30-40 us of CPU on this VM (Atomics.wait and a libc usleep alike), so the
+ * pause sets how often that is paid. With 0.1 ms (until 2026-12-06; ~0.2 ms in fact, the kernel's timer slack
+ * added) the producer of a 100K records/s e2e run woke ~2,600 times a second; with 0.3 ms ~1,500 times, ~40 records
+ * per pause, and its CPU fell by ~0.2 s per 6-s run (bench/results/tail-latency.md, eleventh round). The records of
+ * one pause still leave within ~0.5 ms, well inside a 16 KiB batch's fill time of 100-byte records at that rate
+ * (~1.5 ms), and each is stamped when it is sent.
  * Before 2026-12-05 the loop sent every record due within the next 1 ms at once and then slept on a timer
  * (1.1 ms or later): a record at the end of such a burst waited in its batch for the next burst, up to two timer
  * ticks, which put the producer's batch age p99 at ~3 ms at 100K records/s (bench/results/tail-latency.md).
  */
-const PACING_PAUSE_MS = 0.1;
+const PACING_PAUSE_MS = 0.3;
 /** How long to wait for the topic's metadata (the Java producer's `max.block.ms` default; Kafka may take seconds to lead 1,000 new partitions). */
 const TOPIC_WAIT_MS = 60_000;
 
