@@ -168,7 +168,7 @@ export async function runConsumeLoad(consumers: readonly Consumer[], meter: Load
         if (stamped) {
           const sent = readStamp(v);
           if (sent === sent) {
-            meter.recordLatency((atProducer - sent) * 1000);
+            meter.recordLatency((atProducer - sent) * 1000, at);
             if (split) {
               timing.toFetchResponse.record((receivedAtProducer - sent) * 1000);
               timing.inConsumer.record((atProducer - receivedAtProducer) * 1000);

@@ -34,9 +34,12 @@ export class LoadMeter {
     this.bytes += bytes;
   }
 
-  /** Records one latency sample in microseconds. */
-  recordLatency(micros: number): void {
-    if (this.measureFromMs === 0 || performance.now() >= this.measureFromMs) this.latency.record(micros);
+  /**
+   * Records one latency sample in microseconds, taken at `atMs` (performance.now(); read here when not given, so that
+   * a caller that has just read the clock passes its reading instead of a second read per record).
+   */
+  recordLatency(micros: number, atMs = this.measureFromMs === 0 ? 0 : performance.now()): void {
+    if (this.measureFromMs === 0 || atMs >= this.measureFromMs) this.latency.record(micros);
     this.intervalLatency.record(micros);
   }
 

@@ -7,6 +7,11 @@
  * records: one record object is reused, values come from the pool (or one scratch buffer that carries a send-time
  * stamp for end-to-end runs; the producer copies each value into its batch before `send` returns). The loop
  * yields to the event loop every few milliseconds so responses are read while it runs.
+ *
+ * A paced loop reads the clock once per record: the reading that found the record due is its send time, used for
+ * the end-to-end stamp, the send-to-acknowledgement sample and the record's timestamp (which the producer would
+ * otherwise read from the wall clock). A clock read costs ~45 ns on this machine (bench/results/tail-latency.md,
+ * eleventh round), and a paced e2e run made six per record.
  */
 import { Admin } from "../client/admin.ts";
 import { Producer, type ProducerConfig, type ProducerInstrument, type ProducerRecord } from "../client/producer.ts";
@@ -40,14 +45,19 @@ const CLOCK_CHECK_EVERY = 64;
  */
 const PACING_TIMER_MIN_MS = 2;
 /**
- * Pause of a paced loop that is less than a timer tick ahead (ms): the thread blocks this long (no CPU), then the
- * event loop runs once (socket reads, the linger timer), then every record due by then is sent. At 100K records/s
- * that is ~10-20 records per pause, a few thousand pauses per second.
+ * Pause of a paced loop that is less than a timer tick ahead (ms): the thread blocks this long, then the event loop
+ * runs once (socket reads, the linger timer), then every record due by then is sent. Blocking is not free: each
+ * sleep and wake-up costs the process ~30-40 us of CPU on this VM (Atomics.wait and a libc usleep alike), so the
+ * pause sets how often that is paid. With 0.1 ms (until 2026-12-06; ~0.2 ms in fact, the kernel's timer slack
+ * added) the producer of a 100K records/s e2e run woke ~2,600 times a second; with 0.3 ms ~1,500 times, ~40 records
+ * per pause, and its CPU fell by ~0.2 s per 6-s run (bench/results/tail-latency.md, eleventh round). The records of
+ * one pause still leave within ~0.5 ms, well inside a 16 KiB batch's fill time of 100-byte records at that rate
+ * (~1.5 ms), and each is stamped when it is sent.
  * Before 2026-12-05 the loop sent every record due within the next 1 ms at once and then slept on a timer
  * (1.1 ms or later): a record at the end of such a burst waited in its batch for the next burst, up to two timer
  * ticks, which put the producer's batch age p99 at ~3 ms at 100K records/s (bench/results/tail-latency.md).
  */
-const PACING_PAUSE_MS = 0.1;
+const PACING_PAUSE_MS = 0.3;
 /** How long to wait for the topic's metadata (the Java producer's `max.block.ms` default; Kafka may take seconds to lead 1,000 new partitions). */
 const TOPIC_WAIT_MS = 60_000;
 
@@ -128,7 +138,10 @@ export async function ensureTopic(bootstrap: string, clientId: string, topic: st
 }
 
 /** What a paced send loop does when its next record is due `aheadMs` from now (negative: overdue). */
-export type PacingWait = { kind: "send" } | { kind: "timer"; ms: number } | { kind: "pause"; ms: number };
+export type PacingWait = { readonly kind: "send" } | { kind: "timer"; ms: number } | { kind: "pause"; ms: number };
+
+/** The answer for a record that is due (one object for every record). */
+const SEND_NOW: PacingWait = { kind: "send" };
 
 /**
  * A paced loop's next step: send when the record is due, sleep on a timer when the schedule is more than
@@ -136,7 +149,7 @@ export type PacingWait = { kind: "send" } | { kind: "timer"; ms: number } | { ki
  * records leave spread over time as an application's would, not a timer tick's worth at once.
  */
 export function pacingWait(aheadMs: number): PacingWait {
-  if (aheadMs <= 0) return { kind: "send" };
+  if (aheadMs <= 0) return SEND_NOW;
   if (aheadMs >= PACING_TIMER_MIN_MS) return { kind: "timer", ms: aheadMs - PACING_TIMER_MIN_MS / 2 };
   return { kind: "pause", ms: PACING_PAUSE_MS };
 }
@@ -156,6 +169,23 @@ function pauseThread(ms: number): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+let ackAtMs = -1;
+const forgetAckTime = (): void => {
+  ackAtMs = -1;
+};
+
+/**
+ * performance.now() for a record's acknowledgement: read once for all the record callbacks that one Produce
+ * response fires (the producer calls them in one synchronous loop) and forgotten at the next microtask checkpoint.
+ */
+function ackNowMs(): number {
+  if (ackAtMs < 0) {
+    ackAtMs = performance.now();
+    queueMicrotask(forgetAckTime);
+  }
+  return ackAtMs;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -242,7 +272,10 @@ async function sendLoop(
   let lastYield = performance.now();
   let unsampled = 0;
   const every = s.latencyEvery;
+  const origin = performance.timeOrigin;
   for (let i = 0; i < share; i++) {
+    // The record's send time (performance.now()), when the loop read the clock for it.
+    let sendAtMs = -1;
     if (rate > 0) {
       // Paced: send record i at start + i/rate, not before (see pacingWait).
       const due = start + (i * 1000) / rate;
@@ -260,8 +293,9 @@ async function sendLoop(
       if (now >= deadline || stop.stopped) break;
       if (now - lastYield >= PACED_YIELD_EVERY_MS) {
         await yieldToEventLoop();
-        lastYield = performance.now();
+        lastYield = now = performance.now();
       }
+      sendAtMs = now;
     } else if (i % CLOCK_CHECK_EVERY === 0) {
       const now = performance.now();
       if (now >= deadline || stop.stopped) break;
@@ -272,21 +306,26 @@ async function sendLoop(
     }
     const payload = pool[(i + offset) % pool.length];
     let value = payload;
+    const sampled = ++unsampled >= every;
+    if (sendAtMs < 0 && (scratch !== null || sampled)) sendAtMs = performance.now();
     if (scratch !== null) {
       scratch.set(payload);
-      stampTime(scratch, performance.now());
+      stampTime(scratch, sendAtMs);
       value = scratch;
     }
     record.value = value;
-    if (++unsampled >= every) {
+    // Kafka timestamps are whole milliseconds; without a reading here the producer reads the wall clock.
+    record.timestamp = sendAtMs >= 0 ? Math.floor(origin + sendAtMs) : undefined;
+    if (sampled) {
       unsampled = 0;
-      const sentAt = performance.now();
+      const sentAt = sendAtMs;
       p.send(record, (err) => {
         if (err !== null) {
           meter.fail(err);
           return;
         }
-        meter.recordLatency((performance.now() - sentAt) * 1000);
+        const ackAt = ackNowMs();
+        meter.recordLatency((ackAt - sentAt) * 1000, ackAt);
         meter.count(every, every * size);
       });
     } else {

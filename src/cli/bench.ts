@@ -12,6 +12,7 @@ import { type BrokerWindow, openBrokerWindow } from "../bench/broker-phases.ts";
 import { consumerBreakdown, e2eBreakdown, LoopLagProbe, ReceiveTiming, SenderTiming } from "../bench/e2e-breakdown.ts";
 import { E2E_DRAIN_MS, E2E_POSITIONS_TIMEOUT_MS, runE2eConsumerChild, startE2eConsumerProcess } from "../bench/e2e-consumer-process.ts";
 import { COMPRESSION_CODECS, connectProducers, ensureTopic, type ProduceLoadSettings, runProduceLoad, type StopFlag } from "../bench/produce-load.ts";
+import { ALLOCATOR_PURGE_DELAY_ENV, execWithAllocatorPurgeDelay } from "../platform/allocator-settings.ts";
 import { CLIENT_FLAGS, CLIENT_FLAGS_HELP, clusterOptions, intFlag, runCommand, UsageError } from "./client-flags.ts";
 
 /** Help text for `runnel bench`. */
@@ -138,6 +139,9 @@ function consumeSettings(values: Values, kind: "consume" | "e2e", bootstrap: str
 /** Runs `runnel bench`; returns the exit code. */
 export function benchCommand(argv: string[]): Promise<number> {
   if (argv[0] === "e2e-consumer" && argv.length === 2) return runE2eConsumerChild(argv[1], progressWriter);
+  // The load processes run with the allocator's purge delay (src/platform/allocator-settings.ts): on Bun the
+  // process re-executes itself with it once, before anything is opened; the e2e consumer process inherits it.
+  if (argv[0] === "produce" || argv[0] === "consume" || argv[0] === "e2e") execWithAllocatorPurgeDelay();
   return runCommand("bench", BENCH_USAGE, async () => {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -245,6 +249,7 @@ function produceSettingsReport(s: ProduceLoadSettings): Record<string, string | 
     maxInFlight: s.maxInFlight,
     bufferMemory: s.bufferMemory,
     latencyEvery: s.latencyEvery,
+    allocatorPurgeDelayMs: process.env[ALLOCATOR_PURGE_DELAY_ENV] ?? null,
   };
 }
 

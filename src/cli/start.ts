@@ -13,7 +13,7 @@ import { randomUuid, uuidBase64 } from "../protocol/uuid.ts";
 import { systemRandom } from "../platform/random.ts";
 import { nodeFileSystem, withoutFdatasync } from "../platform/fs.ts";
 import { openFilesLimit } from "../platform/process-limits.ts";
-import { execWithShardedAllocatorSettings } from "../platform/allocator-settings.ts";
+import { execWithAllocatorPurgeDelay } from "../platform/allocator-settings.ts";
 import { RESERVED_FDS } from "../storage/file-handle-cache.ts";
 import { startBrokerWithHttp } from "../http/start-with-http.ts";
 import type { ShardedNode, ShardedNodeDeps } from "../shard/sharded-node.ts";
@@ -273,7 +273,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   // A sharded node runs with the allocator settings it needs (src/platform/allocator-settings.ts): the process
   // re-executes itself with them once, before anything is opened or started.
-  if (config.num("runnel.shards") > 1) execWithShardedAllocatorSettings();
+  if (config.num("runnel.shards") > 1) execWithAllocatorPurgeDelay();
   const unsafe = unsafeTestSwitches(process.env);
   if (typeof unsafe === "string") {
     console.error(`runnel start: ${unsafe}`);

@@ -402,15 +402,13 @@ export class Producer {
     // the batch it did not fit and the partitioner may move on first (KIP-794; the Java producer's abortOnNewBatch).
     const abortOnNewBatch = key === null && partitionIn < 0 && this.partitioner.onNewBatch !== undefined;
     // Fire-and-forget records carry no completion: their batch reports how many failed (fireAndForgetFailures).
-    let completion = done === undefined ? undefined : this.recordCompletion(topic, partition, done);
-    let r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion, abortOnNewBatch);
+    // The others share one handler, which gets the record's callback and its batch (topic, partition).
+    const completion = done === undefined ? undefined : this.recordCompletion;
+    let r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion, abortOnNewBatch, done);
     if (r === AppendResult.NewBatchNeeded) {
       this.wake();
-      if (this.partitioner.onNewBatch!(topic, partition)) {
-        partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
-        if (done !== undefined) completion = this.recordCompletion(topic, partition, done);
-      }
-      r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion);
+      if (this.partitioner.onNewBatch!(topic, partition)) partition = this.partitioner.partition(topic, key, n, this.availablePartitions(info));
+      r = this.accumulator.append(topic, partition, timestamp, key, value, headers, completion, false, done);
       // The partitioner heard onNewBatch for this record once: when it waits for memory, it waits on `partition`.
       if (r === AppendResult.NoMemory) this.placedPastNewBatch = partition;
     }
@@ -427,11 +425,10 @@ export class Producer {
     this.lastError = error;
   };
 
-  private recordCompletion(topic: string, partition: number, done: SendCallback) {
-    return (error: Error | null, offset: bigint, timestamp: number): void => {
-      this.finishRecord(done, error, error === null ? { topic, partition, offset, timestamp } : null);
-    };
-  }
+  /** The completion of every record sent with a callback: `done` is the record's, `batch` says where it went. */
+  private readonly recordCompletion = (error: Error | null, offset: bigint, timestamp: number, done: unknown, batch: ProducerBatch): void => {
+    this.finishRecord(done as SendCallback, error, error === null ? { topic: batch.topic, partition: batch.partition, offset, timestamp } : null);
+  };
 
   private finishRecord(done: SendCallback | undefined, error: Error | null, meta: RecordMetadata | null): void {
     if (done === undefined) {

@@ -14,8 +14,12 @@ import { BATCH_HEADER_SIZE } from "../protocol/batch-layout.ts";
 import { BatchBuilder, type BatchCompressor, RECORD_WITHOUT_HEADERS_MAX_OVERHEAD, type RecordHeader, recordSize } from "../protocol/record-batch.ts";
 import { ClientTimeoutError, RecordTooLargeError } from "./client-errors.ts";
 
-/** Called once per record when its batch is acknowledged (error null) or fails. */
-export type RecordCompletion = (error: Error | null, offset: bigint, timestampMs: number) => void;
+/**
+ * Called once per record when its batch is acknowledged (error null) or fails, with the argument given to
+ * {@link RecordAccumulator.append} for the record and its batch: one handler can serve every record (no closure
+ * per record).
+ */
+export type RecordCompletion = (error: Error | null, offset: bigint, timestampMs: number, arg: unknown, batch: ProducerBatch) => void;
 
 /** Builders kept for reuse once their batch is sealed. */
 const MAX_POOLED_BUILDERS = 64;
@@ -80,6 +84,7 @@ export class ProducerBatch {
   private readonly completionIndex: number[] = [];
   private readonly completionTimestamp: number[] = [];
   private readonly completions: RecordCompletion[] = [];
+  private readonly completionArgs: unknown[] = [];
 
   constructor(id: number, topic: string, partition: number, createdMs: number, reserved: number, builder: BatchBuilder) {
     this.id = id;
@@ -95,11 +100,12 @@ export class ProducerBatch {
     return this.completions.length;
   }
 
-  /** Remembers that record `index` (timestamp `timestampMs`) wants `completion`. */
-  addCompletion(index: number, timestampMs: number, completion: RecordCompletion): void {
+  /** Remembers that record `index` (timestamp `timestampMs`) wants `completion`, called with `arg`. */
+  addCompletion(index: number, timestampMs: number, completion: RecordCompletion, arg: unknown): void {
     this.completionIndex.push(index);
     this.completionTimestamp.push(timestampMs);
     this.completions.push(completion);
+    this.completionArgs.push(arg);
   }
 
   /** Calls every completion: success with offsets from `baseOffset` (-1: unknown), or `error`. */
@@ -108,12 +114,13 @@ export class ProducerBatch {
       const offset = error !== null || baseOffset < 0n ? -1n : baseOffset + BigInt(this.completionIndex[i]);
       const ts = logAppendTimeMs >= 0 ? logAppendTimeMs : this.completionTimestamp[i];
       try {
-        this.completions[i](error, offset, ts);
+        this.completions[i](error, offset, ts, this.completionArgs[i], this);
       } catch {
         // A throwing user callback must not break the producer.
       }
     }
     this.completions.length = 0;
+    this.completionArgs.length = 0;
     this.completionIndex.length = 0;
     this.completionTimestamp.length = 0;
   }
@@ -230,8 +237,8 @@ export class RecordAccumulator {
    * Encodes a record into the partition's open batch (opening one if needed), sizing it once. With
    * `abortOnNewBatch`, a record that would open a new batch is not added: the open batch it does not fit (if any) is
    * sealed and {@link AppendResult.NewBatchNeeded} returned, so that a sticky partitioner can move on before the
-   * record is placed (the Java producer's `abortOnNewBatch`). Throws RecordTooLargeError when the record alone could
-   * never fit in `buffer.memory`.
+   * record is placed (the Java producer's `abortOnNewBatch`). `completionArg` is passed to `completion`. Throws
+   * RecordTooLargeError when the record alone could never fit in `buffer.memory`.
    */
   append(
     topic: string,
@@ -242,12 +249,13 @@ export class RecordAccumulator {
     headers: readonly RecordHeader[] | undefined,
     completion: RecordCompletion | undefined,
     abortOnNewBatch = false,
+    completionArg: unknown = undefined,
   ): AppendResult {
     const q = this.queue(topic, partition);
     const last = q.batches.length > 0 ? q.batches[q.batches.length - 1] : undefined;
     let sealed = false;
     if (last !== undefined && last.builder !== null) {
-      if (this.appendTo(last, timestampMs, key, value, headers, completion)) {
+      if (this.appendTo(last, timestampMs, key, value, headers, completion, completionArg)) {
         return last.builder.sizeInBytes >= this.opts.batchSize ? AppendResult.BatchFull : AppendResult.Appended;
       }
       this.seal(last);
@@ -271,7 +279,7 @@ export class RecordAccumulator {
     this.usedMemory += reserve;
     this.incompleteBatches++;
     q.batches.push(batch);
-    const ok = this.appendTo(batch, timestampMs, key, value, headers, completion);
+    const ok = this.appendTo(batch, timestampMs, key, value, headers, completion, completionArg);
     if (!ok) throw new Error("first record of an empty batch did not fit");
     if (batch.builder !== null && batch.builder.sizeInBytes >= this.opts.batchSize) return AppendResult.BatchFull;
     return sealed ? AppendResult.BatchFull : AppendResult.NewBatch;
@@ -284,10 +292,11 @@ export class RecordAccumulator {
     value: Uint8Array | null,
     headers: readonly RecordHeader[] | undefined,
     completion: RecordCompletion | undefined,
+    completionArg: unknown,
   ): boolean {
     const b = batch.builder!;
     if (!b.append(timestampMs, key, value, headers)) return false;
-    if (completion !== undefined) batch.addCompletion(batch.recordCount, timestampMs, completion);
+    if (completion !== undefined) batch.addCompletion(batch.recordCount, timestampMs, completion, completionArg);
     batch.recordCount++;
     return true;
   }

@@ -14,7 +14,10 @@ export const ALLOCATOR_PURGE_DELAY_ENV = "MIMALLOC_PURGE_DELAY";
 
 /**
  * Purge delay a sharded node runs with: freed memory not reused within a second still goes back to the kernel (RSS
- * falls after a burst), while buffers that come back from another thread are reused first.
+ * falls after a burst), while buffers that come back from another thread are reused first. `runnel bench` (the load
+ * generators and the e2e consumer process, which inherits it) runs with it too: with mimalloc's 10 ms each client
+ * process of a 100K records/s e2e run handed memory back ~250 times a second (madvise) and faulted it in again, and
+ * the delay cut the producer's CPU by ~3% and the consumer's by ~4% (bench/results/tail-latency.md, eleventh round).
  */
 export const SHARDED_PURGE_DELAY_MS = 1000;
 
@@ -31,7 +34,7 @@ type ExecveProcess = {
  * Linux and the environment names none; does not return then. Returns false where it does nothing (another runtime
  * or OS, the variable already set, no `process.execve`).
  */
-export function execWithShardedAllocatorSettings(proc: ExecveProcess = process as unknown as ExecveProcess): boolean {
+export function execWithAllocatorPurgeDelay(proc: ExecveProcess = process as unknown as ExecveProcess): boolean {
   const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
   if (!isBun || process.platform !== "linux" || proc.execve === undefined) return false;
   if (proc.env[ALLOCATOR_PURGE_DELAY_ENV] !== undefined) return false;

@@ -7,6 +7,7 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { runnel } from "./run-cli.ts";
+import { ALLOCATOR_PURGE_DELAY_ENV, SHARDED_PURGE_DELAY_MS } from "../../src/platform/allocator-settings.ts";
 
 let broker: TestBroker;
 let b: string[];
@@ -79,6 +80,10 @@ test("bench e2e at a fixed rate reports end-to-end latency for every record, con
   const e = JSON.parse(r.stdout);
   assert.equal(e.kind, "e2e");
   assert.equal(e.settings.consumerProcess, true);
+  // The load processes run with the allocator's purge delay (a value from the environment is kept).
+  if ((globalThis as { Bun?: unknown }).Bun !== undefined && process.platform === "linux") {
+    assert.equal(e.settings.allocatorPurgeDelayMs, process.env[ALLOCATOR_PURGE_DELAY_ENV] ?? String(SHARDED_PURGE_DELAY_MS));
+  }
   // The two processes' clocks were lined up over the pipe; half the best round trip bounds the error.
   assert.ok(e.settings.clockSyncErrorMs >= 0 && e.settings.clockSyncErrorMs < 1000, String(e.settings.clockSyncErrorMs));
   assert.equal(e.produce.records, 2500);
