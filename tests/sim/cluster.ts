@@ -564,7 +564,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     void producer(0).catch(fail);
     if (opts.pipelined) {
       const metadata = client("pipelined-metadata");
-      void runPipelinedProducer({ sim, index: 1, topic: TOPIC, wireOf: (n) => wires.get(PORT_BASE + n)!, leaderOf: () => leaderOf(metadata), sleep, running: () => sim.nowMs < durationMs, records: pipelinedRecords, stats, leads: (n) => (procs.get(n)!.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined)?.isLeader === true, violations })
+      void runPipelinedProducer({ sim, index: 1, topic: TOPIC, wireOf: (n) => wires.get(PORT_BASE + n)!, leaderOf: () => leaderOf(metadata), sleep, running: () => sim.nowMs < durationMs, records: pipelinedRecords, stats, leads: (n) => { const p = procs.get(n)!.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined; return p !== undefined && p.isLeader && !p.log.isOffline; }, violations })
         .then(() => void producersDone++)
         .catch(fail);
     } else void producer(1).catch(fail);

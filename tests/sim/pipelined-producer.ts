@@ -70,7 +70,7 @@ export interface PipelinedProducerSetup {
   records: PipelinedRecord[];
   /** Counters (ackedAll, pipelinedAcked, epochBumps, retries, fatalErrors). */
   stats: Record<string, number>;
-  /** Whether broker `node` leads the partition now (by its own state). */
+  /** Whether broker `node` leads the partition now and its log takes writes (by its own state). */
   leads(node: number): boolean;
   /** Where a sequence verdict from a broker that does not lead the partition is reported. */
   violations: string[];
@@ -215,7 +215,7 @@ export async function runPipelinedProducer(s: PipelinedProducerSetup): Promise<v
       // Kafka's Partition.appendRecordsToLeader checks leadership before the log judges sequences: a broker that does
       // not lead the partition answers NOT_LEADER_OR_FOLLOWER. (Checked when the answer arrives, a few simulated ms
       // after the broker wrote it; the leadership moving in between would be a false alarm.)
-      s.violations.push(`${name}: broker ${connTo}, which does not lead ${topic}-0, answered ${code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER ? "OUT_OF_ORDER_SEQUENCE_NUMBER" : "UNKNOWN_PRODUCER_ID"} for ${b.records[0].value} (producer ${pid} epoch ${b.epoch} sequence ${b.seq}) at ${sim.nowMs} ms`);
+      s.violations.push(`${name}: broker ${connTo}, which does not lead ${topic}-0 (not its leader, or its log cannot take writes), answered ${code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER ? "OUT_OF_ORDER_SEQUENCE_NUMBER" : "UNKNOWN_PRODUCER_ID"} for ${b.records[0].value} (producer ${pid} epoch ${b.epoch} sequence ${b.seq}) at ${sim.nowMs} ms`);
     }
     if (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER) {
       if (b.seq > firstUnacked) drain = "bump";
