@@ -282,6 +282,15 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.maybeAdvanceHighWatermark();
   }
 
+  /**
+   * Throws unless the partition's log takes an append now: deleted (UNKNOWN_TOPIC_OR_PARTITION), offline after an
+   * I/O error (KAFKA_STORAGE_ERROR, KIP-112), or closed (an Error: the broker is stopping).
+   */
+  checkAppendable(): void {
+    this.checkWritable();
+    this.log.checkWritable();
+  }
+
   /** Throws NOT_LEADER_OR_FOLLOWER unless this broker may act as the partition's leader now (Produce, ListOffsets). */
   checkLeader(): void {
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);

@@ -709,7 +709,8 @@ export class PartitionLog {
     if (this.closed) throw new Error(`log ${this.name} is closed`);
   }
 
-  private checkWritable(): void {
+  /** Throws unless the log takes appends: closed (an Error), or offline after an I/O error (KAFKA_STORAGE_ERROR). */
+  checkWritable(): void {
     this.checkOpen();
     if (this.offline !== null) throw new LogStorageError(this.name, this.offline);
   }

@@ -7,7 +7,8 @@
  * min.insync.replicas=2) and fetch through encoded frames. Faults: process kills and restarts (often before the old
  * registration lease ran out), power cuts (only while the ISR is full: followers do not fsync, so two cuts could
  * lose what a majority acknowledged), and network partitions that cut one broker (the leader too) off from etcd and
- * the other brokers.
+ * the other brokers. With `pipelined`, the second producer pipelines up to five batches as librdkafka does
+ * (pipelined-producer.ts) and controlled shutdowns of the partition leader (a rolling restart's step) join the faults.
  *
  * Checkers, once the faults stop and the cluster settles (a leader, a full ISR, equal log ends): every acks=all
  * record is at its offset, once, in order; nothing a consumer read below the high watermark is lost or changed; the
@@ -29,6 +30,7 @@ import { checkAcknowledged, checkCommittedOffsetNotOlder, checkReadBelowHighWate
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { readChunks } from "./replicated.ts";
 import { plantOffsetCommitBeforeDurable, subscription } from "./kafka-broker.ts";
+import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 
 /** Knobs of one run. */
 export interface ClusterOptions {
@@ -45,8 +47,19 @@ export interface ClusterOptions {
    * checks that committed offsets never go backwards.
    */
   groups?: boolean;
+  /**
+   * The second producer pipelines up to five batches and bumps its epoch by librdkafka's rules
+   * ({@link runPipelinedProducer}); controlled shutdowns (leaderships handed over while the old leader still answers,
+   * then the process stopped), as in a rolling restart, join the faults.
+   */
+  pipelined?: boolean;
   /** PLANTED BUG: group coordinators answer OffsetCommit once appended, before the ISR has the record. */
   plantOffsetCommitBeforeDurable?: boolean;
+  /**
+   * PLANTED BUG (79c0d19 undone): Produce judges an idempotent batch by the partition's producer state before it
+   * checks leadership, so an old leader or a follower answers OUT_OF_ORDER_SEQUENCE_NUMBER (or a duplicate's offset).
+   */
+  plantSequenceCheckBeforeLeadership?: boolean;
   /** PLANTED BUG: the leader moves the high watermark to its log end without waiting for the ISR. */
   plantHighWatermarkAheadOfIsr?: boolean;
   /** Print the trace as it runs. */
@@ -74,13 +87,14 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 5000;
   const violations: string[] = [];
-  const stats = { produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
+  const stats = { produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, controlledShutdowns: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
   const isolated = new Set<number>();
   const etcd = new SimEtcd(sim, 1 + sim.int(5));
   const wires = new Map<number, SimWire>();
   for (const n of NODES) wires.set(PORT_BASE + n, new SimWire(sim, 1 + sim.int(5), n, isolated));
   const restore: (() => void)[] = [];
   if (opts.plantHighWatermarkAheadOfIsr) restore.push(plantHighWatermarkBug());
+  if (opts.plantSequenceCheckBeforeLeadership) restore.push(plantSequenceCheckBeforeLeadership());
   const procs = new Map<number, SimBrokerProcess>();
   const up = new Map<number, boolean>();
   for (const n of NODES) {
@@ -178,6 +192,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   };
 
   const acked: AckedRecord[] = [];
+  const pipelinedRecords: PipelinedRecord[] = [];
   let producersDone = 0;
   const producer = async (index: number): Promise<void> => {
     const call = client(`producer-${index}`);
@@ -509,8 +524,22 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       }
       if (sim.nowMs >= durationMs || isolated.size > 0 || NODES.some((n) => !up.get(n))) continue;
       const victim = NODES[sim.int(NODES.length)];
-      const roll = sim.int(3);
+      const roll = sim.int(opts.pipelined ? 4 : 3);
       if (roll === 0) crash(victim, false, "process killed");
+      else if (roll === 3) {
+        // A rolling restart's step at the partition leader: it hands its leaderships over (Kafka's controlled
+        // shutdown) while it still answers the clients connected to it, then the process stops and starts again.
+        const leader = s?.leader ?? -1;
+        if (leader < 0) continue;
+        const proc = procs.get(leader)!;
+        const plane = proc.plane;
+        if (plane === null) continue;
+        stats.controlledShutdowns++;
+        sim.trace(`controlled shutdown of broker ${leader} (the partition leader)`);
+        const incarnation = proc.incarnation;
+        const moved = await plane.controlledShutdown({ maxRetries: 2, retryBackoffMs: 300 }).catch(() => false);
+        if (proc.incarnation === incarnation) crash(leader, false, `stopped after its controlled shutdown (${moved ? "leaderships moved" : "not all moved"})`);
+      }
       else if (roll === 1) {
         if (s === null || s.isr.length < NODES.length) continue; // a power cut only while every replica is in sync
         crash(victim, true, "power cut");
@@ -533,7 +562,12 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     for (const n of NODES) boot(n);
     void createTopic().catch(fail);
     void producer(0).catch(fail);
-    void producer(1).catch(fail);
+    if (opts.pipelined) {
+      const metadata = client("pipelined-metadata");
+      void runPipelinedProducer({ sim, index: 1, topic: TOPIC, wireOf: (n) => wires.get(PORT_BASE + n)!, leaderOf: () => leaderOf(metadata), sleep, running: () => sim.nowMs < durationMs, records: pipelinedRecords, stats, leads: (n) => { const p = procs.get(n)!.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined; return p !== undefined && p.isLeader && !p.log.isOffline; }, violations })
+        .then(() => void producersDone++)
+        .catch(fail);
+    } else void producer(1).catch(fail);
     void consumer().catch(fail);
     if (opts.transactions) void transactional().catch(fail);
     if (opts.groups) {
@@ -602,6 +636,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       return;
     }
     violations.push(...checkAcknowledged(acked, all));
+    violations.push(...checkPipelinedProducer(pipelinedRecords, all, "pipelined producer 1"));
     violations.push(...checkReadRecordsStay(seen, all));
     if (leader.lastStableOffset !== leader.highWatermark) violations.push(`a transaction is still open after the faults stopped and its timeout passed (last stable offset ${leader.lastStableOffset}, high watermark ${leader.highWatermark})`);
     const visibleNow = readCommittedView(all.filter((r) => r.offset < leader.lastStableOffset), leader.abortedTxns.collect(0n, leader.lastStableOffset));
@@ -617,6 +652,31 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   }
 
   return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...etcd.stats, steps: sim.steps } };
+}
+
+/**
+ * The planted bug of 79c0d19 on every Partition: leadership is checked only inside appendAsLeader, after Produce's
+ * appendValidated has judged the batch's sequence by the producer state (the cluster simulation sends no
+ * ListOffsets, the other caller of checkLeader).
+ */
+function plantSequenceCheckBeforeLeadership(): () => void {
+  const proto = Partition.prototype as unknown as { checkLeader(this: Partition): void; appendAsLeader(this: Partition, ...args: unknown[]): unknown };
+  const [checkLeader, appendAsLeader] = [proto.checkLeader, proto.appendAsLeader];
+  let appending = 0;
+  proto.checkLeader = function () {
+    if (appending > 0) checkLeader.call(this);
+  };
+  proto.appendAsLeader = function (...args: unknown[]) {
+    appending++;
+    try {
+      return appendAsLeader.apply(this, args);
+    } finally {
+      appending--;
+    }
+  };
+  return () => {
+    [proto.checkLeader, proto.appendAsLeader] = [checkLeader, appendAsLeader];
+  };
 }
 
 /**

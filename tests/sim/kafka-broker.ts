@@ -7,7 +7,8 @@
  *
  * Clients:
  * - an idempotent producer (InitProducerId, acks=all, retries with its sequence; a new producer id after
- *   OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID) and a plain one (acks 0, 1 and all);
+ *   OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID) and a plain one (acks 0, 1 and all); with `pipelined`
+ *   also one that pipelines up to five batches and bumps its epoch as librdkafka does (pipelined-producer.ts);
  * - a transactional producer (FindCoordinator, InitProducerId, AddPartitionsToTxn, Produce, EndTxn commit or
  *   abort; on a failure mid-transaction it aborts, or re-initialises, as Kafka's producer does);
  * - a consumer group of classic members (JoinGroup with MEMBER_ID_REQUIRED, SyncGroup with the leader's range-like
@@ -38,6 +39,7 @@ import { SimBrokerProcess } from "./sim-broker.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
 import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, checkReadCommitted, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
+import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 
 /** Knobs of one run. */
 export interface KafkaBrokerOptions {
@@ -59,6 +61,8 @@ export interface KafkaBrokerOptions {
   pretouch?: boolean;
   /** PLANTED BUG (with `pretouch`): zero appends land where the file ended when they were asked for. */
   plantZerosAtAskedEnd?: boolean;
+  /** Also run a producer that pipelines up to five batches to partition 0 as librdkafka does (pipelined-producer.ts). */
+  pipelined?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -91,7 +95,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 4000;
   const violations: string[] = [];
-  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, crashes: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
+  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, crashes: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
   // Read errors while serving: an EIO takes the only log dir offline and the broker shuts down (KIP-112), then
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
@@ -537,6 +541,11 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   void createTopic().catch(fail);
   void idempotentProducer().catch(fail);
   void plainProducer().catch(fail);
+  const pipelinedRecords: PipelinedRecord[] = [];
+  if (opts.pipelined) {
+    const partition0 = () => proc.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined;
+    void runPipelinedProducer({ sim, index: 2, topic: TOPIC, wireOf: () => wire, leaderOf: async () => (up && topicReady ? 1 : -1), sleep, running: () => sim.nowMs < durationMs, records: pipelinedRecords, stats, leads: () => { const p = partition0(); return p !== undefined && p.isLeader && !p.log.isOffline; }, violations }).catch(fail);
+  }
   void transactionalProducer().catch(fail);
   void member(0).catch(fail);
   void member(1).catch(fail);
@@ -578,6 +587,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
         continue;
       }
       violations.push(...checkAcknowledged(acked[p], log).map((v) => `final ${TOPIC}-${p}: ${v}`));
+      if (p === 0) violations.push(...checkPipelinedProducer(pipelinedRecords, log, `final ${TOPIC}-0: pipelined producer`));
       if (part.lastStableOffset !== part.highWatermark) violations.push(`${TOPIC}-${p}: a transaction is still open after the faults stopped and its timeout passed (last stable offset ${part.lastStableOffset}, high watermark ${part.highWatermark})`);
       // What read_committed sees of the whole log now.
       const visible = readCommittedView(log.filter((r) => r.offset < part.lastStableOffset), part.abortedTxns.collect(0n, part.lastStableOffset));

@@ -39,6 +39,16 @@
  * committed offsets never go backwards: every OffsetFetch (members after each rebalance, and once more after the
  * faults stop) answers at least the highest commit acknowledged before it was sent, and only an offset a member
  * committed. A planted bug (OffsetCommit answered before the ISR has the record) is caught.
+ *
+ * Every fourth seed (1, 5, 9, ...) runs its second producer pipelined as librdkafka does (tests/sim/pipelined-
+ * producer.ts: up to five batches in flight on one connection, retries with the same sequence, the epoch bumped and
+ * the unacknowledged batches renumbered after OUT_OF_ORDER_SEQUENCE_NUMBER for a later batch) and adds controlled
+ * shutdowns of the partition leader (leaderships handed over while it still answers, then the process stopped: a
+ * rolling restart's step). Checked: every acknowledged record at its offset; no record twice in the log unless
+ * librdkafka re-sent it under a new epoch after it had it as possibly persisted; one producer id's records in order;
+ * no OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID from a broker that does not lead the partition. The
+ * rolling restart's duplicate (79c0d19: sequences judged before leadership) is caught as a planted bug at the first
+ * pipelined seed.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -60,18 +70,21 @@ const withTransactions = (seed: number): boolean => seed % 2 === 0;
 /** Every third seed also runs a consumer group committing offsets (its coordinator moving with the faults). */
 const withGroups = (seed: number): boolean => seed % 3 === 0;
 
-const flagsOf = (seed: number): string => [withTransactions(seed) ? "--transactions" : "", withGroups(seed) ? "--groups" : ""].filter((f) => f !== "").join(" ");
+/** Every fourth seed pipelines its second producer and adds controlled shutdowns of the leader. */
+const withPipelining = (seed: number): boolean => seed % 4 === 1;
+
+const flagsOf = (seed: number): string => [withTransactions(seed) ? "--transactions" : "", withGroups(seed) ? "--groups" : "", withPipelining(seed) ? "--pipelined" : ""].filter((f) => f !== "").join(" ");
 
 test(`three real brokers on a simulated etcd: ${ALL_SEEDS.length} seeds of kills, quick restarts, power cuts and partitions lose no acks=all record, read_committed sees exactly the committed transactions, and committed offsets never go backwards`, { timeout: 900_000 }, async () => {
-  const totals = { ackedAll: 0, crashes: 0, powerCuts: 0, partitions: 0, leaderChanges: 0, leasesExpired: 0, commitsAcked: 0, offsetFetches: 0, coordinatorMoves: 0 };
+  const totals = { ackedAll: 0, pipelinedAcked: 0, controlledShutdowns: 0, crashes: 0, powerCuts: 0, partitions: 0, leaderChanges: 0, leasesExpired: 0, commitsAcked: 0, offsetFetches: 0, coordinatorMoves: 0 };
   const failed = await runSeeds(ALL_SEEDS, async (seed) => {
-    const r = await runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed) });
+    const r = await runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed), pipelined: withPipelining(seed) });
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
     return r;
   });
   assert.deepEqual(failed.map((r) => describeFailure("cluster", r, flagsOf(r.seed))), []);
   const n = ALL_SEEDS.length;
-  assert.ok(totals.ackedAll > n * 500 && totals.crashes > n && totals.powerCuts > n / 2 && totals.partitions > n / 2 && totals.leaderChanges > n && totals.leasesExpired > n * 2 && totals.commitsAcked > n * 3 && totals.offsetFetches > n / 3 && totals.coordinatorMoves > n / 6, JSON.stringify(totals));
+  assert.ok(totals.ackedAll > n * 500 && totals.crashes > n && totals.powerCuts > n / 2 && totals.partitions > n / 2 && totals.leaderChanges > n && totals.leasesExpired > n * 2 && totals.commitsAcked > n * 3 && totals.offsetFetches > n / 3 && totals.coordinatorMoves > n / 6 && totals.pipelinedAcked > n * 100 && totals.controlledShutdowns > n / 8, JSON.stringify(totals));
 });
 
 test("a cluster seed replays exactly: the same event trace hash", { timeout: 120_000 }, async () => {
@@ -91,4 +104,10 @@ test("planted bug caught within the budget: OffsetCommit answered before the ISR
   const groupSeeds = seedRange(SEEDS).filter(withGroups);
   const caught = await firstCaught("cluster", groupSeeds, (seed) => runCluster(seed, { groups: true, plantOffsetCommitBeforeDurable: true }), (v) => v.includes("committed offset went back"), "--groups --plant-offset-commit-before-durable");
   assert.ok(caught !== null, `${groupSeeds.length} seeds with groups did not catch OffsetCommit answered before the ISR has it`);
+});
+
+test("planted bug caught within the budget: Produce judging sequences before leadership (79c0d19 undone) answers a pipelined producer OUT_OF_ORDER_SEQUENCE_NUMBER from a broker that no longer leads", { timeout: 900_000 }, async () => {
+  const pipelinedSeeds = seedRange(SEEDS).filter(withPipelining);
+  const caught = await firstCaught("cluster", pipelinedSeeds, (seed) => runCluster(seed, { pipelined: true, plantSequenceCheckBeforeLeadership: true }), (v) => v.includes("does not lead") || v.includes("appears"), "--pipelined --plant-sequence-check-before-leadership");
+  assert.ok(caught !== null, `${pipelinedSeeds.length} pipelined seeds did not catch sequences judged before leadership`);
 });

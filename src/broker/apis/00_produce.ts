@@ -240,10 +240,16 @@ function appendValidated(
   // OUT_OF_ORDER_SEQUENCE_NUMBER to a pipelined batch after refusing the one before it with NOT_LEADER_OR_FOLLOWER
   // made librdkafka bump its epoch and send again, under new sequences, batches the old leader had written and
   // replicated: duplicates in the log (tests/cluster/idempotent-produce-at-a-follower-answers-not-leader).
+  // Before that, as Kafka's ReplicaManager (an offline partition answers KAFKA_STORAGE_ERROR before the partition is
+  // asked anything): a log that cannot take the append (offline after an I/O error, closed while the broker stops)
+  // answers KAFKA_STORAGE_ERROR, never OUT_OF_ORDER_SEQUENCE_NUMBER for the batches pipelined behind the one that
+  // failed (tests/broker/idempotent-produce-to-an-offline-log-answers-storage-error).
   try {
+    p.checkAppendable();
     p.checkLeader();
   } catch (e) {
-    return errorPartition(p.index, errorCodeOf(e), (e as Error).message);
+    const code = errorCodeOf(e);
+    return errorPartition(p.index, code === ErrorCode.UNKNOWN_SERVER_ERROR ? ErrorCode.KAFKA_STORAGE_ERROR : code, (e as Error).message);
   }
   if (!v.ok) {
     const r = failedAppend(p, v.code, v.message);
