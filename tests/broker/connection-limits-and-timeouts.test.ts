@@ -201,6 +201,24 @@ test("max.connections.per.ip=0 is refused at run time unless overrides are set, 
   }
 });
 
+test("max.connections.per.ip overrides match the client address however it is spelled: an IPv4 client of a dual-stack listener", async () => {
+  // a listener on [::] sees an IPv4 client as ::ffff:127.0.0.1; Kafka's ConnectionQuotas key by InetAddress, which
+  // makes that 127.0.0.1, so the override written as 127.0.0.1 applies to it
+  const b = await startTestBroker({ listeners: "PLAINTEXT://[::]:0", "advertised.listeners": "PLAINTEXT://127.0.0.1:0", "max.connections.per.ip": "1", "max.connections.per.ip.overrides": "127.0.0.1:2" });
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const c = await RawClient.connect(b.port);
+      clients.push(c);
+      assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, `connection ${i + 1} of the override's 2 is served`);
+    }
+    await closedAtOnce(b.port, clients);
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
 test("max.connections.per.ip and its overrides close the connection over the address's limit", async () => {
   for (const [overrides, allowed] of [["", 1], ["127.0.0.1:3", 3]] as const) {
     const b = await startTestBroker({ "max.connections.per.ip": "1", "max.connections.per.ip.overrides": overrides });
