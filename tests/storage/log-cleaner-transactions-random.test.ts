@@ -4,7 +4,7 @@
  * offset), passes whose offset map fills mid-segment (a small log.cleaner.dedupe.buffer.size), delete horizons
  * passing, reloads with and without a producer snapshot. After every pass and reload: what a read_committed reader
  * of the log below the last stable offset gets (aborted transactions filtered by the partition's index) holds every
- * key's latest committed value and nothing else that was never committed; each producer's next batch is in order.
+ * key's latest committed value and nothing else that was never committed; each producer's next batch is in order and a retry of its last batch is a duplicate.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -72,6 +72,8 @@ for (let run = 0; run < RUNS; run++) {
     const seqs = new Map<bigint, number>(PIDS.map((pid) => [pid, 0]));
     const current = new Map<bigint, { status: "open" | "committed" | "aborted" }>();
     const trace: string[] = [];
+    /** Each producer's last batch: base sequence, record count and base offset. */
+    const lastBatch = new Map<bigint, { seq: number; count: number; offset: bigint }>();
     let value = 0;
 
     const check = (when: string) => {
@@ -97,6 +99,11 @@ for (let run = 0; run < RUNS; run++) {
       for (const pid of PIDS) {
         const next = p.producers.check(pid, 0, seqs.get(pid)!, 1);
         assert.ok(next.kind === "append", `${when}: producer ${pid}'s next sequence ${seqs.get(pid)}: ${JSON.stringify(next)}\n${trace.join("\n")}`);
+        // a retry of its last batch is answered as a duplicate with that batch's offset
+        const last = lastBatch.get(pid);
+        if (last === undefined) continue;
+        const retry = p.producers.check(pid, 0, last.seq, last.count);
+        assert.ok(retry.kind === "duplicate" && retry.baseOffset === last.offset, `${when}: producer ${pid}'s retry of ${last.seq}+${last.count} at ${last.offset}: ${JSON.stringify(retry, (_k, v) => (typeof v === "bigint" ? String(v) : v))}\n${trace.join("\n")}`);
       }
     };
 
@@ -113,6 +120,7 @@ for (let run = 0; run < RUNS; run++) {
               const seq = seqs.get(pid)!;
               seqs.set(pid, seq + recs.length);
               const res = p.appendAsLeader(keyedBatch(recs, { attributes: TXN, producer: { id: pid, epoch: 0, seq }, ts: clock.nowMs() }));
+              lastBatch.set(pid, { seq, count: recs.length, offset: res.baseOffset });
               recs.forEach((x, j) => model.push({ offset: res.baseOffset + BigInt(j), key: x.k, value: x.v, txn: t }));
             } else {
               const res = p.appendAsLeader(keyedBatch(recs, { ts: clock.nowMs() }));
@@ -132,6 +140,7 @@ for (let run = 0; run < RUNS; run++) {
           const seq = seqs.get(pid)!;
           seqs.set(pid, seq + n);
           const res = p.appendAsLeader(keyedBatch(recs, { attributes: TXN, producer: { id: pid, epoch: 0, seq }, ts: clock.nowMs() }));
+          lastBatch.set(pid, { seq, count: n, offset: res.baseOffset });
           recs.forEach((x, i) => model.push({ offset: res.baseOffset + BigInt(i), key: x.k, value: x.v, txn: t }));
           trace.push(`txn ${pid} ${recs.map((x) => `${x.k}=${x.v}`).join(",")} @${res.baseOffset}`);
         } else if (r < 0.5) {
