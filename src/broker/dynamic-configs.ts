@@ -287,6 +287,7 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
   const current = replace ? {} : { ...dynamicBrokerConfigs(b, name) };
   const next = applyChanges(current, changes, (k) => DYNAMIC_BROKER_KEYS.get(k) === "list", (k) => b.config.raw(k) ?? brokerDefault(k));
   checkListenerRates(b, name, next);
+  checkPerIpLimit(b, name, next);
   if (validateOnly) return;
   await b.putConfigRecord({ resource: "broker", name, configs: next });
   applyDynamicBrokerConfigs(b);
@@ -312,6 +313,23 @@ function checkListenerRates(b: Broker, name: string, next: Readonly<Record<strin
       // Kafka's words: its ConfigException wrapped in "Invalid dynamic configuration", quoted as a value
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value org.apache.kafka.common.config.ConfigException: Invalid ${base} ${rate} for configuration Invalid dynamic configuration`);
     }
+  }
+}
+
+/**
+ * Refuses a change that leaves this broker `max.connections.per.ip` 0 without `max.connections.per.ip.overrides`
+ * (every new connection would be closed, the admin's too), as Kafka's config validation does ("can be set to zero
+ * only if max.connections.per.ip.overrides property is set"); the check is on the values the change results in.
+ */
+function checkPerIpLimit(b: Broker, name: string, next: Readonly<Record<string, string>>): void {
+  const view = b.metadataView;
+  const changed: Pick<MetadataStore, "configRecord"> = { configRecord: (resource, n) => (resource === "broker" && n === name ? { resource, name, configs: { ...next } } : view.configRecord(resource, n)) };
+  const after = new Map<string, string>();
+  mergeDynamicBrokerConfigs(after, staticOf(b), changed, b.nodeId);
+  const perIp = after.get("max.connections.per.ip") ?? brokerDefault("max.connections.per.ip");
+  const overrides = after.get("max.connections.per.ip.overrides") ?? brokerDefault("max.connections.per.ip.overrides");
+  if (Number(perIp) === 0 && parsePerIpOverrides(overrides).size === 0) {
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, "max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set.");
   }
 }
 

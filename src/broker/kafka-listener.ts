@@ -81,13 +81,25 @@ export function effectiveMaxConnections(config: BrokerConfig, connectionFds: num
 }
 
 /**
+ * `max.connections.per.ip.overrides` keyed as the listener keys connections ({@link canonicalIp}): an address
+ * however written (an IPv6 address in any spelling, an IPv4-mapped one) is one address, as Kafka's InetAddress
+ * keys make it. A host name stays as written (Kafka resolves it; here it matches no connection).
+ */
+function overridesByAddress(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [host, count] of parsePerIpOverrides(text)) out.set(canonicalIp(host) ?? host, count);
+  return out;
+}
+
+/**
  * `max.connections` (effective), `max.connections.per.ip` and `max.connections.per.ip.overrides` as `config` holds
  * them at each call: dynamic changes (KIP-226) reach `config.values`, and the next connection is judged by them. An
  * override list that does not parse keeps the last one that did (a dynamic value is checked before it is stored).
+ * `maxPerIp` takes the address in its {@link canonicalIp} spelling.
  */
 export function connectionLimitsOf(config: BrokerConfig, connectionFds: number | null): ConnectionLimitSource {
   let overridesText = config.str("max.connections.per.ip.overrides");
-  let overrides = parsePerIpOverrides(overridesText);
+  let overrides = overridesByAddress(overridesText);
   return {
     maxConnections: () => effectiveMaxConnections(config, connectionFds),
     maxPerIp: (ip) => {
@@ -95,7 +107,7 @@ export function connectionLimitsOf(config: BrokerConfig, connectionFds: number |
       if (text !== overridesText) {
         overridesText = text;
         try {
-          overrides = parsePerIpOverrides(text);
+          overrides = overridesByAddress(text);
         } catch {
           // keeps the previous overrides
         }
@@ -268,6 +280,8 @@ export async function startKafkaListener(
   /** A connection the listener took: served (`handler`) once its turn came, and no rate or limit refused it. */
   interface Taken {
     conn: Connection;
+    /** The client's address as the connection counts and overrides key it ({@link canonicalIp}). */
+    ip: string;
     handler: ConnectionHandler | null;
     /** Bytes that arrived before it was served. */
     early: Uint8Array[];
@@ -329,7 +343,7 @@ export async function startKafkaListener(
     if (rateListener !== null) {
       const quota = ipRate(conn.remoteIp);
       if (quota !== CONNECTION_RATE_UNLIMITED) {
-        const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
+        const ip = t.ip;
         const now = rateNowMs();
         const throttle = rates.ipThrottleMs(rateListener, ip, quota, now);
         if (throttle > 0) {
@@ -348,7 +362,7 @@ export async function startKafkaListener(
         }
       }
     }
-    const over = quotas.admit(conn.remoteIp);
+    const over = quotas.admit(t.ip);
     if (over !== null) {
       log("warn", `refusing connection from ${conn.remote}: ${over} reached`);
       t.early = [];
@@ -371,7 +385,7 @@ export async function startKafkaListener(
       conn.close(false);
       return refused;
     }
-    const t: Taken = { conn, handler: null, early: [], closed: false, waitUntil: -1, closeTimer: null, paused: false };
+    const t: Taken = { conn, ip: canonicalIp(conn.remoteIp) ?? conn.remoteIp, handler: null, early: [], closed: false, waitUntil: -1, closeTimer: null, paused: false };
     waiting.push(t);
     takeWaiting();
     if (waiting[waiting.length - 1] === t) {
@@ -394,7 +408,7 @@ export async function startKafkaListener(
         const h = t.handler;
         if (h === null) return;
         h.onClose();
-        quotas.release(conn.remoteIp);
+        quotas.release(t.ip);
         // A closed connection on any listener makes room for all of them.
         if (!quotas.full()) for (const m of shared.members) m.resume();
       },

@@ -19,7 +19,6 @@ import {
   MAX_TIMESTAMP_OFFSET,
   PRODUCER_EPOCH_OFFSET,
   PRODUCER_ID_OFFSET,
-  RECORDS_COUNT_OFFSET,
   ATTRIBUTES_OFFSET,
   ATTR_CONTROL,
   ATTR_TRANSACTIONAL,
@@ -202,7 +201,10 @@ export function applyBatchesToProducerState(table: ProducerStateTable, chunk: Ui
       continue;
     }
     if ((attributes & ATTR_TRANSACTIONAL) !== 0) table.beginTxn(pid, base);
-    table.record(pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), dv.getInt32(at + BASE_SEQUENCE_OFFSET), dv.getInt32(at + RECORDS_COUNT_OFFSET), base, dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET), Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
+    // The sequences a batch covers run to baseSequence + lastOffsetDelta (Kafka's lastSequence), not + its record
+    // count: compaction lowers the count of a producer's batch it keeps (even to 0), never its offsets or sequences.
+    const offsetDelta = dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET);
+    table.record(pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), dv.getInt32(at + BASE_SEQUENCE_OFFSET), offsetDelta + 1, base, offsetDelta, Number(dv.getBigInt64(at + MAX_TIMESTAMP_OFFSET)));
     recorded++;
   }
   return recorded;

@@ -171,6 +171,54 @@ test("max.connections and max.connections.per.ip altered at run time apply to th
   }
 });
 
+test("max.connections.per.ip=0 is refused at run time unless overrides are set, as Kafka refuses it (no lock-out)", async () => {
+  const b = await startTestBroker({});
+  const clients: RawClient[] = [];
+  try {
+    const admin = await RawClient.connect(b.port);
+    clients.push(admin);
+    const alter = async (configs: [string, number, string | null][]) => {
+      const r = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: configs.map(([name, configOperation, value]) => ({ name, configOperation, value })) }], validateOnly: false });
+      return r.responses[0];
+    };
+    const zero = await alter([["max.connections.per.ip", 0, "0"]]);
+    assert.equal(zero.errorCode, 42, JSON.stringify(zero));
+    assert.match(zero.errorMessage ?? "", /max\.connections\.per\.ip can be set to zero only if max\.connections\.per\.ip\.overrides/);
+    // nothing was stored: a new connection is served
+    const next = await RawClient.connect(b.port);
+    clients.push(next);
+    assert.equal((await next.request(18, 3, apiVersions)).errorCode, 0, "a new connection is still served");
+    // with overrides in the same change it is Kafka's allow-list: accepted, and the listed address is served
+    assert.equal((await alter([["max.connections.per.ip", 0, "0"], ["max.connections.per.ip.overrides", 0, "127.0.0.1:10"]])).errorCode, 0);
+    const listed = await RawClient.connect(b.port);
+    clients.push(listed);
+    assert.equal((await listed.request(18, 3, apiVersions)).errorCode, 0, "served under its override");
+    // deleting the overrides would leave 0 alone: refused
+    assert.equal((await alter([["max.connections.per.ip.overrides", 1, null]])).errorCode, 42);
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
+test("max.connections.per.ip overrides match the client address however it is spelled: an IPv4 client of a dual-stack listener", async () => {
+  // a listener on [::] sees an IPv4 client as ::ffff:127.0.0.1; Kafka's ConnectionQuotas key by InetAddress, which
+  // makes that 127.0.0.1, so the override written as 127.0.0.1 applies to it
+  const b = await startTestBroker({ listeners: "PLAINTEXT://[::]:0", "advertised.listeners": "PLAINTEXT://127.0.0.1:0", "max.connections.per.ip": "1", "max.connections.per.ip.overrides": "127.0.0.1:2" });
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const c = await RawClient.connect(b.port);
+      clients.push(c);
+      assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, `connection ${i + 1} of the override's 2 is served`);
+    }
+    await closedAtOnce(b.port, clients);
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
 test("max.connections.per.ip and its overrides close the connection over the address's limit", async () => {
   for (const [overrides, allowed] of [["", 1], ["127.0.0.1:3", 3]] as const) {
     const b = await startTestBroker({ "max.connections.per.ip": "1", "max.connections.per.ip.overrides": overrides });

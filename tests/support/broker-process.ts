@@ -30,9 +30,9 @@ export type BrokerRuntime = "bun" | "deno" | "binary";
 /**
  * The log line of a node that serves clients, with its port: a broker's "listening on NAME://host:port", or a sharded
  * node's front ("front of node N listening on ..."); a shard's own line (`[shard K] ... listening on
- * PLAINTEXT://shard-K:9092`) names no port a client can use.
+ * PLAINTEXT://shard-K:9092`) names no port a client can use. The host may be an IPv6 address (`:::9092`, `[::1]:9092`).
  */
-export const LISTENING_LINE = /^(?!.*\[shard \d+\]).*listening on \w+:\/\/[^:\s]+:(\d+)/m;
+export const LISTENING_LINE = /^(?!.*\[shard \d+\]).*listening on \w+:\/\/(?:\[[^\]\s]*\]|\S*?):(\d+)/m;
 
 /** The environment variable that makes the shared test helpers start nodes with that many shards (docs/sharding.md). */
 export const TEST_SHARDS_ENV = "RUNNEL_TEST_SHARDS";
