@@ -12,11 +12,24 @@ export function randomUuid(random: RandomSource = systemRandom): Uint8Array {
   return b;
 }
 
-/** Lowercase hex of a UUID, used as a map key. */
+/** ASCII of the 16 lowercase hex digits. */
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+/** Scratch for {@link uuidHex}'s digits of a 16-byte id (the function is synchronous, so one buffer serves all calls). */
+const HEX_SCRATCH = new Uint8Array(32);
+const asciiDecoder = new TextDecoder();
+
+/**
+ * Lowercase hex of a UUID, used as a map key. Every Produce and Fetch with topic ids (v13+) looks its topics up by
+ * it at both ends, so the digits are written into a scratch buffer and decoded once (~0.13 µs) instead of being
+ * concatenated from 16 `toString(16)` pieces (~0.85 µs).
+ */
 export function uuidHex(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16);
-  return s;
+  const out = b.length === 16 ? HEX_SCRATCH : new Uint8Array(2 * b.length);
+  for (let i = 0; i < b.length; i++) {
+    out[2 * i] = HEX_DIGITS[b[i] >> 4];
+    out[2 * i + 1] = HEX_DIGITS[b[i] & 15];
+  }
+  return asciiDecoder.decode(out);
 }
 
 /** Parses lowercase hex back to 16 bytes. */
