@@ -39,17 +39,19 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
 export interface ConnectionLimitSource {
   /** The effective `max.connections` now (0: accept none, a dynamic value Kafka allows too). */
   maxConnections(): number;
-  /**
-   * The most open connections `listener` may have now and the key that says so: its
-   * `listener.name.<listener>.max.connections`, else the effective `max.connections`.
-   */
-  maxListenerConnections(listener: string): { max: number; key: string };
+  /** The listener's own `listener.name.<listener>.max.connections` now, or null (it takes `max.connections`). */
+  listenerMaxConnections(listener: string): number | null;
   /** The most open connections `ip` may have now: its `max.connections.per.ip.overrides` entry, else `max.connections.per.ip`. */
   maxPerIp(ip: string): number;
 }
 
 /** `max.connections.per.ip` when no address has a limit of its own (Integer.MAX_VALUE: no limit). */
 export const CONNECTIONS_PER_IP_UNLIMITED = 2147483647;
+
+/** A listener's own `max.connections` key (KIP-402; Kafka's listener prefix is the lower-case name). */
+export function listenerMaxConnectionsKey(listener: string): string {
+  return `listener.name.${listener.toLowerCase()}.max.connections`;
+}
 
 /** Listeners a broker may have (a sharded node's table keeps a count for each). */
 export const LISTENERS_MAX = 16;
@@ -101,9 +103,9 @@ export interface ConnectionCounts {
 function fullReason(limits: ConnectionLimitSource, l: ListenerSlot, total: number, listenerTotal: number): string | null {
   const max = assertMaxConnections(limits.maxConnections());
   if (!l.protected && total >= max) return `max.connections=${max}`;
-  const own = limits.maxListenerConnections(l.name);
-  if (listenerTotal >= own.max) return `${own.key}=${own.max}`;
-  return null;
+  const own = limits.listenerMaxConnections(l.name);
+  if (listenerTotal < (own ?? max)) return null;
+  return own === null ? `max.connections=${max}` : `${listenerMaxConnectionsKey(l.name)}=${own}`;
 }
 
 /** Counts open connections per address, per listener and in total. */

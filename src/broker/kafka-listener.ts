@@ -16,7 +16,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection, responseWriter, type ConnectionOptions, type KafkaConnectionHandler } from "./connection.ts";
-import { ConnectionQuotas, LISTENERS_MAX, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource, type ListenerSlot } from "./connection-quotas.ts";
+import { ConnectionQuotas, LISTENERS_MAX, listenerMaxConnectionsKey, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource, type ListenerSlot } from "./connection-quotas.ts";
 import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { NodeRequestBudget, RequestBudget } from "./request-budget.ts";
@@ -90,12 +90,15 @@ export function effectiveMaxConnections(config: BrokerConfig, connectionFds: num
 export function connectionLimitsOf(config: BrokerConfig, connectionFds: number | null): ConnectionLimitSource {
   let overridesText = config.str("max.connections.per.ip.overrides");
   let overrides = parsePerIpOverrides(overridesText);
+  /** Each listener's own key, made once. */
+  const listenerKeys = new Map<string, string>();
   return {
     maxConnections: () => effectiveMaxConnections(config, connectionFds),
-    maxListenerConnections: (listener) => {
-      const key = listenerMaxConnectionsKey(listener);
+    listenerMaxConnections: (listener) => {
+      let key = listenerKeys.get(listener);
+      if (key === undefined) listenerKeys.set(listener, (key = listenerMaxConnectionsKey(listener)));
       const own = config.values.get(key);
-      return own !== undefined ? { max: Number(own), key } : { max: effectiveMaxConnections(config, connectionFds), key: "max.connections" };
+      return own === undefined ? null : Number(own);
     },
     maxPerIp: (ip) => {
       const text = config.str("max.connections.per.ip.overrides");
@@ -110,11 +113,6 @@ export function connectionLimitsOf(config: BrokerConfig, connectionFds: number |
       return overrides.get(ip) ?? config.num("max.connections.per.ip");
     },
   };
-}
-
-/** A listener's own `max.connections` key (KIP-402; Kafka's listener prefix is the lower-case name). */
-export function listenerMaxConnectionsKey(listener: string): string {
-  return `listener.name.${listener.toLowerCase()}.max.connections`;
 }
 
 /** One listener of a broker, as its limits see it. */
@@ -283,8 +281,8 @@ export async function startKafkaListener(
     try {
       listener?.resumeAccepting();
       accepting = true;
-      const own = shared.limitSource.maxListenerConnections(slot.name);
-      log("info", `below ${pausedAtOwn ? `${own.key}=${own.max}` : `max.connections=${quotas.maxConnections}`} again: accepting on ${host}:${listener?.port ?? port} (listener ${slot.name})`);
+      const own = shared.limitSource.listenerMaxConnections(slot.name);
+      log("info", `below ${pausedAtOwn && own !== null ? `${listenerMaxConnectionsKey(slot.name)}=${own}` : `max.connections=${quotas.maxConnections}`} again: accepting on ${host}:${listener?.port ?? port} (listener ${slot.name})`);
     } catch (e) {
       log("error", `could not listen again on ${host}:${listener?.port ?? port}: ${(e as Error).message}; retrying in 1 s`);
       clock.setTimer(resume, 1000);
