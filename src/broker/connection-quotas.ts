@@ -37,7 +37,7 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
 
 /** Where the connection limits come from: read at each use, so that a dynamic config change applies at once. */
 export interface ConnectionLimitSource {
-  /** The effective `max.connections` now (0: accept none, a dynamic value Kafka allows too). */
+  /** The effective `max.connections` now (0, accepting none, only dynamically and when every listener has a limit of its own, as Kafka allows it). */
   maxConnections(): number;
   /** The listener's own `listener.name.<listener>.max.connections` now, or null (it takes `max.connections`). */
   listenerMaxConnections(listener: string): number | null;
