@@ -82,6 +82,7 @@ const DENO_SKIPS_BUN_BROKER_PROCESSES = [
   "tests/cluster/http-cluster-lists-every-registered-broker.test.ts",
   "tests/cluster/idempotent-produce-at-a-follower-answers-not-leader.test.ts",
   "tests/cluster/idempotent-retry-waits-for-commit.test.ts",
+  "tests/cluster/inter-broker-listener-passes-max-connections.test.ts",
   "tests/cluster/leader-elections.test.ts",
   "tests/cluster/leader-kill-idempotent-producer-exactly-once.test.ts",
   "tests/cluster/list-offsets-at-a-follower.test.ts",
@@ -259,6 +260,8 @@ const SHARDED_SUITES: string[] = [
   // TLS key material reloaded by every accepting thread; max.connections node-wide, every thread's listener paused
   "tests/security/tls-certificate-reload.test.ts",
   "tests/broker/connection-limits-and-timeouts.test.ts",
+  // a listener's own max.connections (KIP-402) counted node-wide
+  "tests/broker/listener-max-connections.test.ts",
   // connection creation rates (KIP-612) in every accepting thread's listener, counted in the node's shared table;
   // their gauges on /metrics once, from the main front
   "tests/broker/connection-creation-rate-quotas.test.ts",
@@ -315,6 +318,8 @@ const SHARDED_SUITES: string[] = [
   "tests/cluster/acks-all-answers-request-timed-out.test.ts",
   "tests/cluster/idempotent-retry-waits-for-commit.test.ts",
   "tests/cluster/idempotent-produce-at-a-follower-answers-not-leader.test.ts",
+  // the inter-broker listener over max.connections closes a client connection in whichever thread holds one
+  "tests/cluster/inter-broker-listener-passes-max-connections.test.ts",
   "tests/cluster/producer-ids-unique-across-brokers.test.ts",
   "tests/cluster/dynamic-broker-configs-reach-every-broker.test.ts",
   "tests/cluster/start-with-etcd-metadata.test.ts",

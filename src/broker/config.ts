@@ -105,7 +105,7 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "replica.selector.class", type: "string", default: null, doc: "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers read from a replica in their rack." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
-  { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listener stops accepting (also capped by the open-file limit)." },
+  { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listeners stop accepting (also capped by the open-file limit); the inter-broker listener of a broker with several is not stopped, and its connections over the limit close other listeners' least recently used ones. listener.name.<listener>.max.connections limits one listener (default: this value)." },
   { key: "max.connections.per.ip", type: "int", default: "2147483647", doc: "Open connections from one address; more are closed at once." },
   { key: "max.connections.per.ip.overrides", type: "string", default: "", doc: "Per-address limits, host:count,host:count." },
   { key: "max.connection.creation.rate", type: "int", default: "2147483647", doc: "Connections the broker accepts per second (KIP-612, over quota.window.num windows of quota.window.size.seconds); faster, each listener waits before it serves the next one. The inter-broker listener is exempt when there are several; listener.name.<listener>.max.connection.creation.rate limits one listener (default: this value)." },
@@ -232,6 +232,10 @@ export class BrokerConfig {
     parsePerIpOverrides(this.str("max.connections.per.ip.overrides"));
     for (const [key, v] of [["max.connection.creation.rate", this.raw("max.connection.creation.rate")] as const, ...[...this.values].filter(([k]) => k.startsWith("listener.name.") && k.endsWith(".max.connection.creation.rate"))]) {
       if (v === null || !/^\d+$/.test(v.trim()) || Number(v) > 2147483647) throw new Error(`config ${key}=${v}: must be a whole number from 0 to 2147483647`);
+    }
+    // a listener's own max.connections (KIP-402): a whole number, at least 1 as the broker-wide one
+    for (const [key, v] of [...this.values].filter(([k]) => /^listener\.name\.[^.]*\.max\.connections$/.test(k))) {
+      if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > 2147483647) throw new Error(`config ${key}=${v}: must be a whole number from 1 to 2147483647`);
     }
     const queuedBytes = this.num("queued.max.request.bytes");
     if (queuedBytes > 0 && queuedBytes < this.num("socket.request.max.bytes")) {

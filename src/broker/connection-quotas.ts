@@ -6,6 +6,14 @@
  *   runs out of descriptors.
  * - `max.connections.per.ip` and `max.connections.per.ip.overrides` (`host:count,host:count`): a connection over
  *   its address's limit is accepted and closed at once, as Kafka does.
+ * - `listener.name.<listener>.max.connections` (KIP-402): the same stop and resume for that listener alone, by its
+ *   own count. A listener without one takes `max.connections` as its own limit too (Kafka's ListenerConnectionQuota
+ *   is configured with the listener-prefixed values over the broker's).
+ * - The inter-broker listener of a broker with several listeners (Kafka's protected listener) is not stopped by the
+ *   broker-wide `max.connections`, only by its own limit; once the broker holds more than `max.connections`, the
+ *   least recently used connections of the other listeners are closed until it holds no more
+ *   ({@link ConnectionCounts.claimEviction}; Kafka's ConnectionQuotas.maxConnectionsExceeded and
+ *   Processor.closeExcessConnections, which also close connections over a lowered limit).
  * On a sharded node every accepting thread counts in one node-wide table ({@link NodeConnectionQuotas}), so the
  * limits hold for the node as one broker, whichever thread the kernel gave a connection.
  * The limits are read at each use ({@link ConnectionLimitSource}), so a dynamic change (KIP-226) applies to the next
@@ -29,8 +37,10 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
 
 /** Where the connection limits come from: read at each use, so that a dynamic config change applies at once. */
 export interface ConnectionLimitSource {
-  /** The effective `max.connections` now (0: accept none, a dynamic value Kafka allows too). */
+  /** The effective `max.connections` now (0, accepting none, only dynamically and when every listener has a limit of its own, as Kafka allows it). */
   maxConnections(): number;
+  /** The listener's own `listener.name.<listener>.max.connections` now, or null (it takes `max.connections`). */
+  listenerMaxConnections(listener: string): number | null;
   /** The most open connections `ip` may have now: its `max.connections.per.ip.overrides` entry, else `max.connections.per.ip`. */
   maxPerIp(ip: string): number;
 }
@@ -38,33 +48,76 @@ export interface ConnectionLimitSource {
 /** `max.connections.per.ip` when no address has a limit of its own (Integer.MAX_VALUE: no limit). */
 export const CONNECTIONS_PER_IP_UNLIMITED = 2147483647;
 
+/** A listener's own `max.connections` key (KIP-402; Kafka's listener prefix is the lower-case name). */
+export function listenerMaxConnectionsKey(listener: string): string {
+  return `listener.name.${listener.toLowerCase()}.max.connections`;
+}
+
+/** Listeners a broker may have (a sharded node's table keeps a count for each). */
+export const LISTENERS_MAX = 16;
+
+/** A listener as the connection counts see it. */
+export interface ListenerSlot {
+  /** Its place among the broker's listeners (`listeners` order), below {@link LISTENERS_MAX}: its count's index. */
+  readonly index: number;
+  /** Its name as `listeners` gives it (upper case). */
+  readonly name: string;
+  /**
+   * Kafka's protected listener: the inter-broker listener of a broker with several. The broker-wide
+   * `max.connections` does not stop it; its connections over that limit close other listeners' connections.
+   */
+  readonly protected: boolean;
+}
+
 /** The connection counts a listener admits against (one broker's, or a whole sharded node's). */
 export interface ConnectionCounts {
   /** The effective `max.connections`. */
   readonly maxConnections: number;
   /** Open connections. */
   readonly total: number;
-  /** Counts a new connection from `ip`; null, or (nothing counted) the name of the limit that refuses it. */
-  admit(ip: string): string | null;
-  /** Forgets a closed connection from `ip`. */
-  release(ip: string): void;
-  /** Whether the listener must stop accepting. */
-  full(): boolean;
+  /** Open connections of one listener. */
+  listenerTotal(l: ListenerSlot): number;
+  /** Counts a new connection from `ip` on `l`; null, or (nothing counted) the name of the limit that refuses it. */
+  admit(ip: string, l: ListenerSlot): string | null;
+  /** Forgets a closed connection from `ip` on `l`; `evicted`: it was closed for a claim of {@link claimEviction}. */
+  release(ip: string, l: ListenerSlot, evicted: boolean): void;
+  /** Why `l` must stop accepting now (the limit and its value), or null while it may accept. */
+  fullFor(l: ListenerSlot): string | null;
   /**
-   * Counts shared with other threads: a counter of changes of {@link ConnectionCounts.full} and a wait for the next
+   * Claims the closing of one connection of a listener that is not protected, while the open connections exceed
+   * `max.connections` by more than the closings already claimed (Kafka's maxConnectionsExceeded). Only a thread
+   * with such a connection claims; it closes it and releases it with `evicted`.
+   */
+  claimEviction(): boolean;
+  /** Whether the open connections exceed `max.connections` by more than the closings already claimed. */
+  overLimit(): boolean;
+  /**
+   * Counts shared with other threads: a counter of changes of the counts' state and a wait for the next
    * change after it, so every thread's listeners pause when the node is full and resume when a connection closes in
    * any thread; `wake` ends every such wait (a listener closing).
    */
   readonly shared?: { changes(): number; changedSince(seen: number): Promise<void>; wake(): void };
 }
 
-/** Counts open connections per address and in total. */
+/** Why listener `l` must stop accepting, given the counts and limits (Kafka's ConnectionQuotas.connectionSlotAvailable, negated). */
+function fullReason(limits: ConnectionLimitSource, l: ListenerSlot, total: number, listenerTotal: number): string | null {
+  const max = assertMaxConnections(limits.maxConnections());
+  if (!l.protected && total >= max) return `max.connections=${max}`;
+  const own = limits.listenerMaxConnections(l.name);
+  if (listenerTotal < (own ?? max)) return null;
+  return own === null ? `max.connections=${max}` : `${listenerMaxConnectionsKey(l.name)}=${own}`;
+}
+
+/** Counts open connections per address, per listener and in total. */
 export class ConnectionQuotas implements ConnectionCounts {
   private readonly perIp = new Map<string, number>();
+  private readonly perListener = new Array<number>(LISTENERS_MAX).fill(0);
+  /** Closings claimed and not yet released. */
+  private evicting = 0;
   /** Open connections. */
   total = 0;
 
-  /** @param limits `max.connections` (effective), `max.connections.per.ip` and its overrides, read at each use. */
+  /** @param limits `max.connections` (effective), the listeners' own, `max.connections.per.ip` and its overrides, read at each use. */
   constructor(private readonly limits: ConnectionLimitSource) {
     assertMaxConnections(limits.maxConnections());
   }
@@ -74,28 +127,46 @@ export class ConnectionQuotas implements ConnectionCounts {
     return assertMaxConnections(this.limits.maxConnections());
   }
 
+  listenerTotal(l: ListenerSlot): number {
+    return this.perListener[assertSlot(l)];
+  }
+
   /** Counts a new connection from `ip`; "max.connections.per.ip" (and nothing counted) when `ip` is at its limit. */
-  admit(ip: string): string | null {
+  admit(ip: string, l: ListenerSlot): string | null {
     const n = this.perIp.get(ip) ?? 0;
     if (n >= this.limits.maxPerIp(ip)) return "max.connections.per.ip";
     this.perIp.set(ip, n + 1);
+    this.perListener[assertSlot(l)]++;
     this.total++;
     return null;
   }
 
-  /** Forgets a closed connection from `ip`. */
-  release(ip: string): void {
+  release(ip: string, l: ListenerSlot, evicted: boolean): void {
     const n = this.perIp.get(ip);
-    if (n === undefined || this.total <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
+    const i = assertSlot(l);
+    if (n === undefined || this.total <= 0 || this.perListener[i] <= 0) throw new Error(`connection quota released for ${ip} on ${l.name} that holds none`);
+    if (evicted && this.evicting <= 0) throw new Error(`an evicted connection from ${ip} released with no closing claimed`);
     if (n === 1) this.perIp.delete(ip);
     else this.perIp.set(ip, n - 1);
+    this.perListener[i]--;
     this.total--;
+    if (evicted) this.evicting--;
   }
 
-  /** Whether the listener must stop accepting. */
-  full(): boolean {
-    return this.total >= this.maxConnections;
+  fullFor(l: ListenerSlot): string | null {
+    return fullReason(this.limits, l, this.total, this.perListener[assertSlot(l)]);
   }
+
+  claimEviction(): boolean {
+    if (!this.overLimit()) return false;
+    this.evicting++;
+    return true;
+  }
+
+  overLimit(): boolean {
+    return this.total - this.evicting > this.maxConnections;
+  }
+
 }
 
 /** `max.connections` is never negative: static values are checked at start (at least 1), dynamic ones when altered. */
@@ -104,21 +175,32 @@ function assertMaxConnections(n: number): number {
   return n;
 }
 
+/** A listener's index is within {@link LISTENERS_MAX}. */
+function assertSlot(l: ListenerSlot): number {
+  if (!(l.index >= 0 && l.index < LISTENERS_MAX)) throw new Error(`listener ${l.name} has index ${l.index}, not below ${LISTENERS_MAX}`);
+  return l.index;
+}
+
 /** Client addresses with open connections a sharded node tracks. */
 export const NODE_CONNECTION_ADDRESSES = 16_384;
 /** Address characters kept exactly (an IPv6 address has at most 45). */
 const ADDRESS_CHARS = 48;
+/** The node table's globals: the total, the closings claimed, then each listener's count. */
+const TOTAL = 0;
+const EVICTING = 1;
+const LISTENER_COUNTS = 2;
 
 /** A new node-wide connection table for {@link NodeConnectionQuotas} (its buffer goes to every accepting thread). */
 export function nodeConnectionTable(): SharedKeyTable {
-  return SharedKeyTable.create({ slots: NODE_CONNECTION_ADDRESSES, keyChars: ADDRESS_CHARS, values: 1, globals: 1 });
+  return SharedKeyTable.create({ slots: NODE_CONNECTION_ADDRESSES, keyChars: ADDRESS_CHARS, values: 1, globals: LISTENER_COUNTS + LISTENERS_MAX });
 }
 
 /**
- * The connection counts of a sharded node, in a table every accepting thread shares: the total (global 0) and the
- * open connections of each address (up to {@link NODE_CONNECTION_ADDRESSES} addresses; past that, a connection from
- * an address without a per-address limit is counted in the total only). A thread that accepts a connection over a
- * limit closes it at once (another thread may have filled the node just before).
+ * The connection counts of a sharded node, in a table every accepting thread shares: the total, the closings
+ * claimed, each listener's count (globals) and the open connections of each address (up to
+ * {@link NODE_CONNECTION_ADDRESSES} addresses; past that, a connection from an address without a per-address limit
+ * is counted in the totals only). A thread that accepts a connection over a limit closes it at once (another thread
+ * may have filled the node or the listener just before).
  */
 export class NodeConnectionQuotas implements ConnectionCounts {
   readonly shared: ConnectionCounts["shared"];
@@ -134,15 +216,21 @@ export class NodeConnectionQuotas implements ConnectionCounts {
   }
 
   get total(): number {
-    return this.table.locked(() => this.table.global(0));
+    return this.table.locked(() => this.table.global(TOTAL));
   }
 
-  admit(ip: string): string | null {
+  listenerTotal(l: ListenerSlot): number {
+    const i = LISTENER_COUNTS + assertSlot(l);
+    return this.table.locked(() => this.table.global(i));
+  }
+
+  admit(ip: string, l: ListenerSlot): string | null {
     const t = this.table;
+    const li = LISTENER_COUNTS + assertSlot(l);
     const over = t.locked(() => {
-      const total = t.global(0);
-      const max = this.maxConnections;
-      if (total >= max) return `max.connections=${max} (node-wide)`;
+      const total = t.global(TOTAL);
+      const full = fullReason(this.limits, l, total, t.global(li));
+      if (full !== null) return `${full} (node-wide)`;
       const perIp = this.limits.maxPerIp(ip);
       const slot = t.find(ip, true);
       if (slot < 0) {
@@ -155,32 +243,55 @@ export class NodeConnectionQuotas implements ConnectionCounts {
         }
         t.setValue(slot, 0, n + 1);
       }
-      t.setGlobal(0, total + 1);
+      t.setGlobal(TOTAL, total + 1);
+      t.setGlobal(li, t.global(li) + 1);
       return null;
     });
-    if (over === null && this.full()) t.wake();
+    // every thread re-judges: this listener may be full now, or (a protected listener) the node over its limit
+    if (over === null && (this.fullFor(l) !== null || this.total > this.maxConnections)) t.wake();
     return over;
   }
 
-  release(ip: string): void {
+  release(ip: string, l: ListenerSlot, evicted: boolean): void {
     const t = this.table;
+    const li = LISTENER_COUNTS + assertSlot(l);
     const wasFull = t.locked(() => {
-      const full = t.global(0) >= this.maxConnections;
-      if (t.global(0) <= 0) throw new Error(`connection quota released for ${ip} that holds none`);
-      // an address admitted while the table was full has no entry: it was counted in the total only
+      const total = t.global(TOTAL);
+      const full = total >= this.maxConnections || fullReason(this.limits, l, total, t.global(li)) !== null;
+      if (total <= 0 || t.global(li) <= 0) throw new Error(`connection quota released for ${ip} on ${l.name} that holds none`);
+      if (evicted && t.global(EVICTING) <= 0) throw new Error(`an evicted connection from ${ip} released with no closing claimed`);
+      // an address admitted while the table was full has no entry: it was counted in the totals only
       const slot = t.find(ip, false);
       if (slot >= 0) {
         const n = t.value(slot, 0);
         if (n <= 1) t.remove(slot);
         else t.setValue(slot, 0, n - 1);
       }
-      t.setGlobal(0, t.global(0) - 1);
+      t.setGlobal(TOTAL, total - 1);
+      t.setGlobal(li, t.global(li) - 1);
+      if (evicted) t.setGlobal(EVICTING, t.global(EVICTING) - 1);
       return full;
     });
     if (wasFull) t.wake();
   }
 
-  full(): boolean {
-    return this.total >= this.maxConnections;
+  fullFor(l: ListenerSlot): string | null {
+    const t = this.table;
+    const li = LISTENER_COUNTS + assertSlot(l);
+    return t.locked(() => fullReason(this.limits, l, t.global(TOTAL), t.global(li)));
+  }
+
+  claimEviction(): boolean {
+    const t = this.table;
+    return t.locked(() => {
+      if (t.global(TOTAL) - t.global(EVICTING) <= this.maxConnections) return false;
+      t.setGlobal(EVICTING, t.global(EVICTING) + 1);
+      return true;
+    });
+  }
+
+  overLimit(): boolean {
+    const t = this.table;
+    return t.locked(() => t.global(TOTAL) - t.global(EVICTING) > this.maxConnections);
   }
 }

@@ -128,8 +128,14 @@ class SocketRead implements SharedRead {
   }
 }
 
+/** A served connection's handler, with when it was last active. */
+export interface KafkaConnectionHandler extends ConnectionHandler {
+  /** Monotonic ms of the last byte read or written (its place in Kafka's least recently used order of connections). */
+  lastActiveMs(): number;
+}
+
 /** Builds the per-connection handler for the platform's listener. */
-export function kafkaConnection(conn: Connection, opts: ConnectionOptions): ConnectionHandler {
+export function kafkaConnection(conn: Connection, opts: ConnectionOptions): KafkaConnectionHandler {
   const { budget, writer } = opts;
   const frames = new FrameSplitter(opts.maxRequestBytes, opts.framePool ?? null);
   let frameHeld = 0; // budget bytes received and not yet handed to a request (a partial frame, unread bytes)
@@ -528,5 +534,6 @@ export function kafkaConnection(conn: Connection, opts: ConnectionOptions): Conn
     onClose() {
       release();
     },
+    lastActiveMs: () => timed.lastActiveMs,
   };
 }

@@ -58,11 +58,11 @@ const LISTENER_OVERRIDE = /^listener\.name\.([^.]*)\.(.*)$/;
 
 /**
  * Broker keys a listener's own setting of (`listener.name.<listener>.<key>`) may be altered at run time, per broker
- * or as the cluster default: Runnel's share of Kafka's SocketServer.ListenerReconfigurableConfigs. The value is
- * checked as the base key's, and a listener of this broker takes only a positive rate (Kafka's
- * ConnectionQuotas.ListenerConnectionQuota.validateReconfiguration).
+ * or as the cluster default: Kafka's SocketServer.ListenerReconfigurableConfigs (KIP-402's max.connections and
+ * KIP-612's max.connection.creation.rate). The value is checked as the base key's, and a listener of this broker
+ * takes only a positive limit and rate (Kafka's ConnectionQuotas.ListenerConnectionQuota.validateReconfiguration).
  */
-export const DYNAMIC_LISTENER_KEYS: ReadonlyMap<string, TypeName> = new Map<string, TypeName>([["max.connection.creation.rate", "int"]]);
+export const DYNAMIC_LISTENER_KEYS: ReadonlyMap<string, TypeName> = new Map<string, TypeName>([["max.connections", "int"], ["max.connection.creation.rate", "int"]]);
 
 /** The listener (lower case, as Kafka's prefix) and base key of a listener override `key`, or null. */
 export function listenerOverride(key: string): { listener: string; base: string } | null {
@@ -286,7 +286,7 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
   }
   const current = replace ? {} : { ...dynamicBrokerConfigs(b, name) };
   const next = applyChanges(current, changes, (k) => DYNAMIC_BROKER_KEYS.get(k) === "list", (k) => b.config.raw(k) ?? brokerDefault(k));
-  checkListenerRates(b, name, next);
+  checkListenerQuotas(b, name, next);
   checkPerIpLimit(b, name, next);
   if (validateOnly) return;
   await b.putConfigRecord({ resource: "broker", name, configs: next });
@@ -294,24 +294,26 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
 }
 
 /**
- * Refuses a change that leaves one of this broker's listeners a connection creation rate that is not positive
- * (Kafka's ListenerConnectionQuota.validateReconfiguration, run for each listener whose rate the change moves).
+ * Refuses a change that leaves one of this broker's listeners a `max.connections` or a connection creation rate
+ * that is not positive, each the listener's own setting or else the broker's (Kafka's
+ * ListenerConnectionQuota.validateReconfiguration, run for each listener whose limit or rate the change moves, and
+ * checking both, the limit first).
  */
-function checkListenerRates(b: Broker, name: string, next: Readonly<Record<string, string>>): void {
+function checkListenerQuotas(b: Broker, name: string, next: Readonly<Record<string, string>>): void {
   const before = new Map<string, string>();
   const after = new Map<string, string>();
   const view = b.metadataView;
   const changed: Pick<MetadataStore, "configRecord"> = { configRecord: (resource, n) => (resource === "broker" && n === name ? { resource, name, configs: { ...next } } : view.configRecord(resource, n)) };
   mergeDynamicBrokerConfigs(before, staticOf(b), view, b.nodeId);
   mergeDynamicBrokerConfigs(after, staticOf(b), changed, b.nodeId);
-  const base = "max.connection.creation.rate";
+  const bases = [...DYNAMIC_LISTENER_KEYS.keys()];
   for (const def of listenerDefs(b.config)) {
-    const key = `listener.name.${def.name.toLowerCase()}.${base}`;
-    const rateOf = (values: ReadonlyMap<string, string>) => values.get(key) ?? values.get(base) ?? brokerDefault(base);
-    const rate = rateOf(after);
-    if (rate !== rateOf(before) && !(Number(rate) > 0)) {
+    const valueOf = (values: ReadonlyMap<string, string>, base: string) => values.get(`listener.name.${def.name.toLowerCase()}.${base}`) ?? values.get(base) ?? brokerDefault(base);
+    if (bases.every((base) => valueOf(after, base) === valueOf(before, base))) continue;
+    for (const base of bases) {
+      const value = valueOf(after, base);
       // Kafka's words: its ConfigException wrapped in "Invalid dynamic configuration", quoted as a value
-      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value org.apache.kafka.common.config.ConfigException: Invalid ${base} ${rate} for configuration Invalid dynamic configuration`);
+      if (!(Number(value) > 0)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Invalid value org.apache.kafka.common.config.ConfigException: Invalid ${base} ${value} for configuration Invalid dynamic configuration`);
     }
   }
 }

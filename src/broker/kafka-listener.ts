@@ -1,7 +1,8 @@
 /**
  * The Kafka listener: accepts connections within the connection limits ({@link ConnectionQuotas}), pausing the
- * listening socket at `max.connections` and resuming below it, and gives each connection the shared request
- * budget, deadlines and response encoder.
+ * listening socket at `max.connections` or at its own `listener.name.<l>.max.connections` and resuming below it,
+ * closing its least recently used connection while the broker holds more than `max.connections` (the inter-broker
+ * listener took more), and gives each connection the shared request budget, deadlines and response encoder.
  * Connection creation rates (KIP-612, src/broker/connection-rate.ts) as Kafka's acceptor applies them: connections
  * are taken one after another; one over `max.connection.creation.rate` or the listener's own rate makes the listener
  * wait the throttle time before it serves that connection and takes the next (the ones behind it wait, unread, up
@@ -14,8 +15,8 @@ import type { ConnectionHandler } from "../platform/net.ts";
 import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
-import { kafkaConnection, responseWriter, type ConnectionOptions } from "./connection.ts";
-import { ConnectionQuotas, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource } from "./connection-quotas.ts";
+import { kafkaConnection, responseWriter, type ConnectionOptions, type KafkaConnectionHandler } from "./connection.ts";
+import { ConnectionQuotas, LISTENERS_MAX, listenerMaxConnectionsKey, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource, type ListenerSlot } from "./connection-quotas.ts";
 import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { NodeRequestBudget, RequestBudget } from "./request-budget.ts";
@@ -92,16 +93,25 @@ function overridesByAddress(text: string): Map<string, number> {
 }
 
 /**
- * `max.connections` (effective), `max.connections.per.ip` and `max.connections.per.ip.overrides` as `config` holds
- * them at each call: dynamic changes (KIP-226) reach `config.values`, and the next connection is judged by them. An
- * override list that does not parse keeps the last one that did (a dynamic value is checked before it is stored).
- * `maxPerIp` takes the address in its {@link canonicalIp} spelling.
+ * `max.connections` (effective), each listener's `listener.name.<l>.max.connections`, `max.connections.per.ip` and
+ * `max.connections.per.ip.overrides` as `config` holds them at each call: dynamic changes (KIP-226) reach
+ * `config.values`, and the next connection is judged by them. An override list that does not parse keeps the last
+ * one that did (a dynamic value is checked before it is stored). `maxPerIp` takes the address in its
+ * {@link canonicalIp} spelling.
  */
 export function connectionLimitsOf(config: BrokerConfig, connectionFds: number | null): ConnectionLimitSource {
   let overridesText = config.str("max.connections.per.ip.overrides");
   let overrides = overridesByAddress(overridesText);
+  /** Each listener's own key, made once. */
+  const listenerKeys = new Map<string, string>();
   return {
     maxConnections: () => effectiveMaxConnections(config, connectionFds),
+    listenerMaxConnections: (listener) => {
+      let key = listenerKeys.get(listener);
+      if (key === undefined) listenerKeys.set(listener, (key = listenerMaxConnectionsKey(listener)));
+      const own = config.values.get(key);
+      return own === undefined ? null : Number(own);
+    },
     maxPerIp: (ip) => {
       const text = config.str("max.connections.per.ip.overrides");
       if (text !== overridesText) {
@@ -117,20 +127,37 @@ export function connectionLimitsOf(config: BrokerConfig, connectionFds: number |
   };
 }
 
+/** One listener of a broker, as its limits see it. */
+export interface ListenerMember {
+  /** Its place, name and whether it is protected. */
+  readonly slot: ListenerSlot;
+  /** Pauses or resumes accepting, as the counts say now. */
+  rejudge(): void;
+  /** Its least recently used served connection, or null (none open): when it was last active, and its close. */
+  leastRecentlyUsed(): { lastActiveMs: number; evict(): void } | null;
+}
+
 /** Connection limits shared by every listener of a broker (`max.connections` and the request budget are broker-wide). */
 export interface ListenerLimits {
-  /** Open connections per address and in total. */
+  /** Open connections per address, per listener and in total. */
   readonly quotas: ConnectionCounts;
   /** In-flight requests and bytes. */
   readonly budget: RequestBudget;
-  /** Every listener's pause (at the limit) and resume (below it again). */
-  readonly members: Set<{ pause(): void; resume(): void }>;
+  /** Every listener of this thread. */
+  readonly members: Set<ListenerMember>;
+  /** The limits the counts read (a listener names the one it is below again when it resumes). */
+  readonly limitSource: ConnectionLimitSource;
   /**
    * Re-judges whether the listeners must stop accepting, after a dynamic change of the limits: a raised
-   * `max.connections` resumes listeners paused at the old one, a lowered one pauses them (a sharded node's every
-   * thread re-judges on the table's wake).
+   * `max.connections` (or a listener's) resumes listeners paused at the old one, a lowered one pauses them and
+   * closes connections over it (a sharded node's every thread re-judges on the table's wake).
    */
   limitsChanged(): void;
+  /**
+   * Every listener re-judges, and while the broker holds more than `max.connections`, the least recently used
+   * connections of the listeners that are not protected close, one per claim (Kafka's closeExcessConnections).
+   */
+  rejudge(): void;
   /** Connection creation rate sensors (broker, listeners, addresses). */
   readonly rates: ConnectionRates;
   /**
@@ -167,18 +194,38 @@ export function listenerLimits(config: BrokerConfig, connectionFds: number | nul
   const rateNowMs = shared === undefined ? () => Math.floor(monotonicMs()) : () => Math.floor(shared.originMs + monotonicMs());
   const store = shared === undefined ? new LocalRateSensors(windows, monotonicMs) : new SharedRateSensors(windows, shared.table, rateNowMs);
   const quotas: ConnectionCounts = nodeConnections === undefined ? new ConnectionQuotas(limitSource) : new NodeConnectionQuotas(limitSource, nodeConnections);
-  const members = new Set<{ pause(): void; resume(): void }>();
+  const members = new Set<ListenerMember>();
+  // Claims only with a connection to close: a thread without one (a sharded node's) leaves the claims to the others.
+  // The counts are checked first, so an accept or a close within the limit does not walk the connections.
+  const closeExcess = () => {
+    while (quotas.overLimit()) {
+      let lru: ReturnType<ListenerMember["leastRecentlyUsed"]> = null;
+      for (const m of members) {
+        if (m.slot.protected) continue;
+        const c = m.leastRecentlyUsed();
+        if (c !== null && (lru === null || c.lastActiveMs < lru.lastActiveMs)) lru = c;
+      }
+      if (lru === null || !quotas.claimEviction()) return;
+      lru.evict();
+    }
+  };
+  const rejudge = () => {
+    for (const m of members) m.rejudge();
+    closeExcess();
+  };
   return {
     rates: new ConnectionRates(windows, store),
     rateNowMs,
     ipRate: rateSources.ipRate ?? (() => CONNECTION_RATE_UNLIMITED),
     quotas,
+    limitSource,
     budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
     members,
     limitsChanged: () => {
       if (quotas.shared !== undefined) quotas.shared.wake();
-      else for (const m of members) quotas.full() ? m.pause() : m.resume();
+      else rejudge();
     },
+    rejudge,
   };
 }
 
@@ -232,7 +279,13 @@ export async function startKafkaListener(
     followReads: front.followReads ?? false,
     onReadMoved: front.onReadMoved,
   };
+  const defs = listenerDefs(config);
+  const slotName = security?.def.name ?? defs[0].name;
+  const slot: ListenerSlot = { index: defs.findIndex((d) => d.name === slotName), name: slotName, protected: slotName === interBrokerListenerName(config) && defs.length > 1 };
+  if (!(slot.index >= 0 && slot.index < LISTENERS_MAX)) throw new Error(`listener ${slotName}: one of at most ${LISTENERS_MAX} listeners expected, index ${slot.index}`);
   let accepting = true;
+  /** Whether the listener paused at its own limit (not the broker-wide one): its resume line names that limit. */
+  let pausedAtOwn = false;
   let listener: Listener | null = null;
   let stopped = false;
   const resume = () => {
@@ -240,30 +293,65 @@ export async function startKafkaListener(
     try {
       listener?.resumeAccepting();
       accepting = true;
-      log("info", `below max.connections=${quotas.maxConnections} again: accepting`);
+      const own = shared.limitSource.listenerMaxConnections(slot.name);
+      log("info", `below ${pausedAtOwn && own !== null ? `${listenerMaxConnectionsKey(slot.name)}=${own}` : `max.connections=${quotas.maxConnections}`} again: accepting on ${host}:${listener?.port ?? port} (listener ${slot.name})`);
     } catch (e) {
       log("error", `could not listen again on ${host}:${listener?.port ?? port}: ${(e as Error).message}; retrying in 1 s`);
       clock.setTimer(resume, 1000);
     }
   };
-  const pause = () => {
+  const pause = (reason: string) => {
     if (stopped || !accepting) return;
     accepting = false;
+    pausedAtOwn = !reason.startsWith("max.connections=");
     listener?.pauseAccepting();
     // logged once the listening socket is closed: from this line on, new connections to this thread are refused
-    log("warn", `max.connections=${quotas.maxConnections} open connections: not accepting on ${host}:${listener?.port ?? port} until one closes`);
+    log("warn", `${reason} open connections: not accepting on ${host}:${listener?.port ?? port} (listener ${slot.name}) until one closes`);
   };
-  // Counts shared with other threads (a sharded node): every change of the node's fullness, in any thread, pauses
-  // or resumes this listener too, so the whole node stops accepting at the limit and accepts again below it.
+  const rejudge = () => {
+    const full = quotas.fullFor(slot);
+    if (full !== null) pause(full);
+    else resume();
+  };
+  // Counts shared with other threads (a sharded node): every change of the node's counts, in any thread, pauses
+  // or resumes this listener too, so the whole node stops accepting at a limit and accepts again below it, and
+  // closes connections while it holds more than max.connections.
   const followNode = async (counts: NonNullable<ConnectionCounts["shared"]>) => {
     while (!stopped) {
       const seen = counts.changes();
-      if (quotas.full()) pause();
-      else resume();
+      rejudge();
+      shared.rejudge();
       await counts.changedSince(seen);
     }
   };
-  const member = { pause, resume };
+  /** The connections this listener serves (the least recently used one closes when the broker holds too many). */
+  const served = new Set<Taken>();
+  const member: ListenerMember = {
+    slot,
+    rejudge,
+    leastRecentlyUsed: () => {
+      let lru: Taken | null = null;
+      let lruMs = Infinity;
+      for (const t of served) {
+        if (t.evicted) continue;
+        const ms = t.handler!.lastActiveMs();
+        if (ms < lruMs) {
+          lru = t;
+          lruMs = ms;
+        }
+      }
+      if (lru === null) return null;
+      const t = lru;
+      return {
+        lastActiveMs: lruMs,
+        evict: () => {
+          t.evicted = true;
+          log("info", `closing connection ${t.conn.remote} on listener ${slot.name}, the least recently used: more than max.connections=${quotas.maxConnections} open connections`);
+          t.conn.close(false);
+        },
+      };
+    },
+  };
   shared.members.add(member);
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
   const tls = security?.tls ?? null;
@@ -282,7 +370,9 @@ export async function startKafkaListener(
     conn: Connection;
     /** The client's address as the connection counts and overrides key it ({@link canonicalIp}). */
     ip: string;
-    handler: ConnectionHandler | null;
+    handler: KafkaConnectionHandler | null;
+    /** Closed for a closing claimed while the broker held more than max.connections. */
+    evicted: boolean;
     /** Bytes that arrived before it was served. */
     early: Uint8Array[];
     closed: boolean;
@@ -362,17 +452,19 @@ export async function startKafkaListener(
         }
       }
     }
-    const over = quotas.admit(t.ip);
+    const over = quotas.admit(t.ip, slot);
     if (over !== null) {
       log("warn", `refusing connection from ${conn.remote}: ${over} reached`);
       t.early = [];
       conn.close(false);
       return;
     }
-    // At the broker-wide limit every listener stops accepting.
-    if (quotas.full()) for (const m of shared.members) m.pause();
     const h = kafkaConnection(conn, options);
     t.handler = h;
+    served.add(t);
+    // At the broker-wide limit every listener but a protected one stops accepting, at its own limit this one; over
+    // the broker-wide limit (a protected listener's connection), others' least recently used connections close.
+    shared.rejudge();
     const early = t.early;
     t.early = [];
     if (t.paused) conn.resume();
@@ -385,7 +477,7 @@ export async function startKafkaListener(
       conn.close(false);
       return refused;
     }
-    const t: Taken = { conn, ip: canonicalIp(conn.remoteIp) ?? conn.remoteIp, handler: null, early: [], closed: false, waitUntil: -1, closeTimer: null, paused: false };
+    const t: Taken = { conn, ip: canonicalIp(conn.remoteIp) ?? conn.remoteIp, handler: null, evicted: false, early: [], closed: false, waitUntil: -1, closeTimer: null, paused: false };
     waiting.push(t);
     takeWaiting();
     if (waiting[waiting.length - 1] === t) {
@@ -408,9 +500,10 @@ export async function startKafkaListener(
         const h = t.handler;
         if (h === null) return;
         h.onClose();
-        quotas.release(t.ip);
+        served.delete(t);
+        quotas.release(t.ip, slot, t.evicted);
         // A closed connection on any listener makes room for all of them.
-        if (!quotas.full()) for (const m of shared.members) m.resume();
+        shared.rejudge();
       },
     };
   });

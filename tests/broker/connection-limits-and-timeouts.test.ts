@@ -11,17 +11,9 @@ import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
+import { connectOnceAccepting, tryConnect } from "../support/try-connect.ts";
 
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
-
-/** Connects and resolves "connected" or the error code (ECONNREFUSED when the listener is paused). */
-function tryConnect(port: number): Promise<{ outcome: string; sock: net.Socket }> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    sock.once("connect", () => resolve({ outcome: "connected", sock }));
-    sock.once("error", (e) => resolve({ outcome: (e as NodeJS.ErrnoException).code ?? String(e), sock }));
-  });
-}
 
 test("idle connections and half-sent or trickled frames are closed by their deadlines", async () => {
   const lines: string[] = [];
@@ -86,14 +78,7 @@ test("max.connections: the listener stops accepting at the limit and accepts aga
     socks.push(refused.sock);
     assert.equal(refused.outcome, "ECONNREFUSED", "the fourth is not accepted");
     socks[0].destroy();
-    let again = "";
-    for (let i = 0; i < 100 && again !== "connected"; i++) {
-      const r = await tryConnect(b.port);
-      socks.push(r.sock);
-      again = r.outcome;
-      if (again !== "connected") await new Promise((res) => setTimeout(res, 20));
-    }
-    assert.equal(again, "connected", "accepting resumed below the limit");
+    assert.equal(await connectOnceAccepting(b.port, socks), "connected", "accepting resumed below the limit");
   } finally {
     for (const s of socks) s.destroy();
     await b.stop();
@@ -213,6 +198,42 @@ test("max.connections.per.ip overrides match the client address however it is sp
       assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, `connection ${i + 1} of the override's 2 is served`);
     }
     await closedAtOnce(b.port, clients);
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
+test("max.connections lowered below the open connections closes the least recently used ones until the broker holds no more", async () => {
+  const lines: string[] = [];
+  const b = await startTestBroker({}, undefined, lines);
+  const clients: RawClient[] = [];
+  try {
+    const threads = acceptingThreads(lines);
+    for (let i = 0; i < 3; i++) {
+      const c = await RawClient.connect(b.port);
+      clients.push(c);
+      assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0);
+    }
+    const closed = new Set<number>();
+    for (const [i, c] of clients.entries()) void c.closed.then(() => closed.add(i));
+    // lowered to 1 through the last connection, the most recently used: Kafka's processors close the least recently
+    // used connection of each poll while the broker holds more than max.connections (a sharded node's threads
+    // each close their own least recently used, so the asking connection may be one of the two; its answer may
+    // then not arrive)
+    const admin = clients[2];
+    const answer = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "max.connections", configOperation: 0, value: "1" }] }], validateOnly: false }).catch(() => null);
+    if (answer !== null) assert.equal(answer.responses[0].errorCode, 0, JSON.stringify(answer.responses[0]));
+    for (let i = 0; i < 600 && closed.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(closed.size, 2, `two of three connections closed:\n${lines.join("\n")}`);
+    const survivor = [0, 1, 2].find((i) => !closed.has(i))!;
+    if (threads === 1) assert.equal(survivor, 2, "the most recently used connection stays");
+    assert.equal((await clients[survivor].request(18, 3, apiVersions)).errorCode, 0, "the one left is served");
+    assert.equal(closed.size, 2, "no more closed than needed");
+    // a sharded node's line (logged by a shard thread) may reach the test after the client saw the close
+    const evictions = () => lines.filter((l) => /closing connection .*, the least recently used: more than max.connections=1 open connections/.test(l)).length;
+    for (let i = 0; i < 200 && evictions() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(evictions(), 2, lines.join("\n"));
   } finally {
     for (const c of clients) c.close();
     await b.stop();

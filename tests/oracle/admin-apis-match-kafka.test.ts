@@ -240,6 +240,20 @@ oracleSuite("admin APIs match Apache Kafka", (pair) => {
         await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "1", configs: [set(listenerRate, null, 1), set("listener.name.nosuch.max.connection.creation.rate", null, 1)] }], validateOnly: false });
         out[`v${v} listener connection creation rate per-broker removed`] = await describe(BROKER, "1", [listenerRate]);
         await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "", configs: [set(listenerRate, null, 1)] }], validateOnly: false });
+        // ... and a listener's own max.connections (KIP-402): checked as the base key's, a live listener refuses 0 (also
+        // max.connections=0 itself while a listener has none of its own), a listener the broker lacks does not;
+        // described with the base key as synonym
+        const listenerMax = "listener.name.plaintext.max.connections";
+        const perListenerMax = [];
+        for (const [name, key, value] of [["1", listenerMax, "-1"], ["1", listenerMax, "abc"], ["1", listenerMax, "0"], ["", listenerMax, "0"], ["", "max.connections", "0"], ["1", "max.connections", "0"], ["1", "listener.name.nosuch.max.connections", "0"], ["1", listenerMax, "700"], ["", listenerMax, "600"]]) {
+          perListenerMax.push((await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: name, configs: [set(key, value)] }], validateOnly: false })).responses);
+        }
+        out[`v${v} listener max connections`] = perListenerMax;
+        out[`v${v} listener max connections after`] = await describe(BROKER, "1", [listenerMax, "listener.name.nosuch.max.connections", "max.connections"]);
+        out[`v${v} listener max connections default after`] = await describe(BROKER, "", [listenerMax]);
+        await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "1", configs: [set(listenerMax, null, 1), set("listener.name.nosuch.max.connections", null, 1), set("max.connections", null, 1)] }], validateOnly: false });
+        out[`v${v} listener max connections per-broker removed`] = await describe(BROKER, "1", [listenerMax]);
+        await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "", configs: [set(listenerMax, null, 1)] }], validateOnly: false });
         const otherBroker = await s.client.request(44, v, { resources: [{ resourceType: BROKER, resourceName: "2", configs: [set("log.cleaner.threads", "3")] }], validateOnly: false });
         out[`v${v} other broker`] = otherBroker.responses;
         const unset = await s.client.request(44, v, {

@@ -2,19 +2,24 @@
  * Several listeners at once with `listener.security.protocol.map` and `advertised.listeners` per listener: a
  * client (kafkajs) is given the address of the listener it connected to in Metadata, FindCoordinator and
  * DescribeCluster; broken listener settings stop the start with a message naming the key; `max.connections` counts
- * the connections of all listeners together.
+ * the connections of all listeners together and stops every listener but the inter-broker one, whose connections
+ * over it close other listeners' least recently used ones (Kafka's protected listener).
  */
 import { test } from "node:test";
 import * as net from "node:net";
 import assert from "node:assert/strict";
 import { Kafka, logLevel } from "kafkajs";
 import { startTestBroker } from "../support/broker.ts";
+import { RawClient } from "../support/raw-client.ts";
 import { IN_PROCESS } from "../support/group-state.ts";
 import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
 import { BrokerConfig } from "../../src/broker/config.ts";
 import { validateListeners, interBrokerListenerName } from "../../src/security/listeners.ts";
 import { PrincipalMapping } from "../../src/security/principal-mapping.ts";
+import { connectOnceAccepting, tryConnect } from "../support/try-connect.ts";
+
+const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
 
 test("kafkajs on each of two listeners is told that listener's advertised address", { timeout: 60_000 }, async () => {
   const b = await startTestBroker({
@@ -68,46 +73,53 @@ test("ssl.principal.mapping.rules: RULE with case change, fall-through to DEFAUL
   assert.throws(() => PrincipalMapping.parse("RULE:^CN=x"), /unterminated RULE/);
 });
 
-/** Connects and resolves "connected" or the error code (ECONNREFUSED when the listener is paused). */
-function tryConnect(port: number): Promise<{ outcome: string; sock: net.Socket }> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    sock.once("connect", () => resolve({ outcome: "connected", sock }));
-    sock.once("error", (e) => resolve({ outcome: (e as NodeJS.ErrnoException).code ?? String(e), sock }));
-  });
-}
-
-test("max.connections is broker-wide: a full broker stops accepting on every listener and resumes on all", { timeout: 60_000 }, async () => {
+test("max.connections is broker-wide: a full broker stops accepting on every listener but the inter-broker one, whose connection closes another listener's least recently used one", { timeout: 60_000 }, async () => {
   const lines: string[] = [];
-  const b = await startTestBroker({ listeners: "PLAINTEXT://127.0.0.1:0,OTHER://127.0.0.1:0", "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT", "max.connections": "2" }, undefined, lines);
+  const b = await startTestBroker({
+    listeners: "PLAINTEXT://127.0.0.1:0,OTHER://127.0.0.1:0,BROKER://127.0.0.1:0",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT,BROKER:PLAINTEXT",
+    "inter.broker.listener.name": "BROKER",
+    "max.connections": "2",
+  }, undefined, lines);
   const socks: net.Socket[] = [];
+  const clients: RawClient[] = [];
   const ports = [b.broker.listenerPort("PLAINTEXT"), b.broker.listenerPort("OTHER")];
   try {
     const threads = acceptingThreads(lines);
-    for (const port of ports) {
-      const r = await tryConnect(port);
-      socks.push(r.sock);
-      assert.equal(r.outcome, "connected");
-    }
-    // Every listener of every accepting thread (one, or a sharded node's main front and shard threads) has closed
-    // its socket: a connect before that could reach a thread that has not yet seen the node full.
-    const paused = () => lines.filter((l) => l.includes("max.connections=2 open connections: not accepting")).length;
-    await waitUntil(() => paused() >= ports.length * threads, 30_000, () => `every listener of ${threads} threads stopped accepting:\n${lines.join("\n")}`);
+    const first = await RawClient.connect(ports[0]);
+    clients.push(first);
+    assert.equal((await first.request(18, 3, apiVersions)).errorCode, 0);
+    const second = await RawClient.connect(ports[1]);
+    clients.push(second);
+    assert.equal((await second.request(18, 3, apiVersions)).errorCode, 0);
+    // Every client listener of every accepting thread (one, or a sharded node's main front and shard threads) has
+    // closed its socket: a connect before that could reach a thread that has not yet seen the node full.
+    const paused = (listener: string) => lines.filter((l) => l.includes("max.connections=2 open connections: not accepting") && l.includes(`(listener ${listener})`)).length;
+    await waitUntil(() => paused("PLAINTEXT") + paused("OTHER") >= ports.length * threads, 30_000, () => `every client listener of ${threads} threads stopped accepting:\n${lines.join("\n")}`);
     for (const port of ports) {
       const r = await tryConnect(port);
       socks.push(r.sock);
       assert.equal(r.outcome, "ECONNREFUSED", `listener on ${port} stopped accepting`);
     }
-    socks[1].destroy(); // a connection of the OTHER listener closes: both accept again
-    let outcome = "";
-    for (let i = 0; i < 100 && outcome !== "connected"; i++) {
-      const r = await tryConnect(ports[0]);
-      socks.push(r.sock);
-      outcome = r.outcome;
-      if (outcome !== "connected") await new Promise((res) => setTimeout(res, 20));
-    }
-    assert.equal(outcome, "connected", "the PLAINTEXT listener accepts again");
+    // The inter-broker listener (Kafka's protected listener) was not stopped: its connection is served, and the
+    // broker, now over max.connections, closes the least recently used connection of another listener (the first
+    // client's: the second asked later; on a sharded node the two may be in different threads, and a thread closes
+    // its own least recently used one).
+    await second.request(18, 3, apiVersions);
+    assert.equal(paused("BROKER"), 0, lines.join("\n"));
+    const inter = await RawClient.connect(b.broker.listenerPort("BROKER"));
+    clients.push(inter);
+    assert.equal((await inter.request(18, 3, apiVersions)).errorCode, 0, "the inter-broker listener serves over max.connections");
+    const closed = await Promise.race([first.closed.then(() => "first"), second.closed.then(() => "second")]);
+    if (threads === 1) assert.equal(closed, "first", "the least recently used connection closed");
+    assert.ok(lines.some((l) => /closing connection .* on listener (PLAINTEXT|OTHER), the least recently used: more than max.connections=2 open connections/.test(l)), lines.join("\n"));
+    const survivor = closed === "first" ? second : first;
+    assert.equal((await survivor.request(18, 3, apiVersions)).errorCode, 0, "only one connection closed");
+    // back at the limit: the client listeners still refuse; the inter-broker connection closes and both accept again
+    inter.close();
+    assert.equal(await connectOnceAccepting(ports[0], socks), "connected", "the PLAINTEXT listener accepts again");
   } finally {
+    for (const c of clients) c.close();
     for (const s of socks) s.destroy();
     await b.stop();
   }
