@@ -294,6 +294,18 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
 }
 
 /**
+ * This broker's effective config values (static, then the cluster default and its own dynamic records) as they would
+ * be with the broker resource `name` (this broker's id, or "" for the cluster default) holding `next`.
+ */
+function brokerValuesAfter(b: Broker, name: string, next: Readonly<Record<string, string>>): Map<string, string> {
+  const view = b.metadataView;
+  const changed: Pick<MetadataStore, "configRecord"> = { configRecord: (resource, n) => (resource === "broker" && n === name ? { resource, name, configs: { ...next } } : view.configRecord(resource, n)) };
+  const after = new Map<string, string>();
+  mergeDynamicBrokerConfigs(after, staticOf(b), changed, b.nodeId);
+  return after;
+}
+
+/**
  * Refuses a change that leaves one of this broker's listeners a `max.connections` or a connection creation rate
  * that is not positive, each the listener's own setting or else the broker's (Kafka's
  * ListenerConnectionQuota.validateReconfiguration, run for each listener whose limit or rate the change moves, and
@@ -301,11 +313,8 @@ export async function alterBrokerConfigs(b: Broker, name: string, changes: reado
  */
 function checkListenerQuotas(b: Broker, name: string, next: Readonly<Record<string, string>>): void {
   const before = new Map<string, string>();
-  const after = new Map<string, string>();
-  const view = b.metadataView;
-  const changed: Pick<MetadataStore, "configRecord"> = { configRecord: (resource, n) => (resource === "broker" && n === name ? { resource, name, configs: { ...next } } : view.configRecord(resource, n)) };
-  mergeDynamicBrokerConfigs(before, staticOf(b), view, b.nodeId);
-  mergeDynamicBrokerConfigs(after, staticOf(b), changed, b.nodeId);
+  mergeDynamicBrokerConfigs(before, staticOf(b), b.metadataView, b.nodeId);
+  const after = brokerValuesAfter(b, name, next);
   const bases = [...DYNAMIC_LISTENER_KEYS.keys()];
   for (const def of listenerDefs(b.config)) {
     const valueOf = (values: ReadonlyMap<string, string>, base: string) => values.get(`listener.name.${def.name.toLowerCase()}.${base}`) ?? values.get(base) ?? brokerDefault(base);
@@ -324,10 +333,7 @@ function checkListenerQuotas(b: Broker, name: string, next: Readonly<Record<stri
  * only if max.connections.per.ip.overrides property is set"); the check is on the values the change results in.
  */
 function checkPerIpLimit(b: Broker, name: string, next: Readonly<Record<string, string>>): void {
-  const view = b.metadataView;
-  const changed: Pick<MetadataStore, "configRecord"> = { configRecord: (resource, n) => (resource === "broker" && n === name ? { resource, name, configs: { ...next } } : view.configRecord(resource, n)) };
-  const after = new Map<string, string>();
-  mergeDynamicBrokerConfigs(after, staticOf(b), changed, b.nodeId);
+  const after = brokerValuesAfter(b, name, next);
   const perIp = after.get("max.connections.per.ip") ?? brokerDefault("max.connections.per.ip");
   const overrides = after.get("max.connections.per.ip.overrides") ?? brokerDefault("max.connections.per.ip.overrides");
   if (Number(perIp) === 0 && parsePerIpOverrides(overrides).size === 0) {
