@@ -18,10 +18,10 @@
  * default day).
  *
  * Timing is taken out of the comparison: while a phase produces, the topic is "held" (min.compaction.lag.ms and
- * max.compaction.lag.ms at Long.MAX_VALUE, retention.ms and retention.bytes -1, by IncrementalAlterConfigs), so
- * neither the cleaner nor retention touches the log while it grows; then the run's own compaction values are set
- * and each side is polled (bounded) until its cleaner has nothing left to do, then its retention values, until
- * retention has nothing left to do either:
+ * max.compaction.lag.ms at Long.MAX_VALUE, retention.ms and retention.bytes -1, by IncrementalAlterConfigs, waited
+ * for until the log uses them: alterTopic), so neither the cleaner nor retention touches the log while it grows;
+ * then the run's own compaction values are set and each side is polled (bounded) until its cleaner has nothing left
+ * to do, then its retention values, until retention has nothing left to do either:
  * - compaction: the partition's cleaner checkpoint (the `cleaner-offset-checkpoint` file of the side's log dir) has
  *   reached the first uncleanable offset (the active segment's base, or the base of the first segment holding a
  *   record younger than min.compaction.lag.ms), computed from the segment files in the partition's directory, or
@@ -155,12 +155,34 @@ function release(t: TopicCase): Record<string, string | null> {
   };
 }
 
+/** A topic of its own whose config {@link alterTopic} changes after each change it waits for (see there). */
+interface Barrier {
+  topic: string;
+  /** Changes made so far: the next sets retention.ms to BARRIER_BASE_MS + this. */
+  changes: number;
+}
+/** The barrier topic's retention.ms values count up from here (it holds no data). */
+const BARRIER_BASE_MS = 86_400_000;
+
 /**
  * Sets (or, for null, deletes) topic configs with one IncrementalAlterConfigs (checked as a whole on both sides),
  * then polls DescribeConfigs (bounded) until the broker shows them: Kafka applies a topic's config from its metadata
  * log after answering, and a produce before that would still roll by the old max.compaction.lag.ms.
+ *
+ * Then it changes the barrier topic's retention.ms and waits until that shows too. Kafka shows a config change a
+ * moment before the log uses it: BrokerMetadataPublisher gives the new metadata image to the metadata cache (which
+ * DescribeConfigs reads) first, and only then does DynamicConfigPublisher update the partition's LogConfig; a produce
+ * in between rolls the active segment by the old max.compaction.lag.ms (1 ms), seen at load 7 (a segment boundary
+ * at the first produce of a phase). Kafka's MetadataLoader publishes one image at a time to every publisher, so
+ * once a later change (the barrier's) shows, the earlier one has been applied.
  */
-async function alterTopic(s: Side, topic: string, configs: Record<string, string | null>): Promise<void> {
+async function alterTopic(s: Side, topic: string, configs: Record<string, string | null>, barrier: Barrier): Promise<void> {
+  await setTopicConfigs(s, topic, configs);
+  await setTopicConfigs(s, barrier.topic, { "retention.ms": String(BARRIER_BASE_MS + ++barrier.changes) });
+}
+
+/** One IncrementalAlterConfigs of `topic`, then DescribeConfigs until it shows the values (bounded). */
+async function setTopicConfigs(s: Side, topic: string, configs: Record<string, string | null>): Promise<void> {
   const changes = Object.entries(configs).map(([name, value]) => ({ name, configOperation: value === null ? 1 : 0, value }));
   const r = await s.client.request(44, 1, { resources: [{ resourceType: 2, resourceName: topic, configs: changes }], validateOnly: false });
   if (r.responses[0].errorCode !== 0) throw new Error(`${s.name}: setting ${JSON.stringify(configs)} on ${topic}: ${r.responses[0].errorCode} ${r.responses[0].errorMessage}`);
@@ -351,6 +373,8 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
     ...Object.entries(HOLD).map(([name, value]) => ({ name, value })),
   ];
   const topicId = await createTopic(s, topic, 1, configs);
+  const barrier: Barrier = { topic: `${topic}-barrier`, changes: 0 };
+  await createTopic(s, barrier.topic, 1, [{ name: "retention.ms", value: String(BARRIER_BASE_MS) }]);
   const root = s.name === "kafka" ? p.kafka.dir : p.runnel.dir;
   const out: unknown[] = [{ topic: t }];
   const init = await initProducer(s, null);
@@ -386,7 +410,7 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
   const produced = new Map<bigint, number>();
   const fetchV = top(1);
   for (const [phase, produces] of c.phases.entries()) {
-    if (phase > 0) await alterTopic(s, topic, HOLD);
+    if (phase > 0) await alterTopic(s, topic, HOLD, barrier);
     for (const pc of produces) {
       const bb = new BatchBuilder(1 << 20);
       const t = pc.producer === "txn0" || pc.producer === "txn1" ? Number(pc.producer.slice(3)) : null;
@@ -425,9 +449,9 @@ async function scenario(p: Pair, s: Side, run: number, c: Case, now: number): Pr
     // retention.ms deletes (a segment the cleaner emptied counts as new: LogSegment.largestTimestamp falls back to the
     // file's mtime, so it stops retention.ms at it)
     const held = { ...t, retentionMs: -1, retentionBytes: -1 };
-    await alterTopic(s, topic, release(held));
+    await alterTopic(s, topic, release(held), barrier);
     await settle(s, topic, topicId, root, held, produced, now, fetchV, roles);
-    await alterTopic(s, topic, release(t));
+    await alterTopic(s, topic, release(t), barrier);
     const settled = await settle(s, topic, topicId, root, t, produced, now, fetchV, roles);
     // the segment files before the cleaner and retention ran (for reading a dump; not compared)
     out.push({ phase, _segmentsBefore: before, ...settled });
