@@ -33,7 +33,7 @@ import { checkAcknowledged, checkCommittedOffsetNotOlder, checkReadBelowHighWate
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { readChunks } from "./replicated.ts";
 import { plantOffsetCommitBeforeDurable, subscription } from "./kafka-broker.ts";
-import { plantCleanMarkerBeforeFlush, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
+import { plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 
 /** Knobs of one run. */
@@ -66,8 +66,8 @@ export interface ClusterOptions {
   plantSequenceCheckBeforeLeadership?: boolean;
   /** PLANTED BUG: the leader moves the high watermark to its log end without waiting for the ISR. */
   plantHighWatermarkAheadOfIsr?: boolean;
-  /** PLANTED BUG: the clean-shutdown marker is written before the logs are flushed (planted-clean-stop-bugs.ts). */
-  plantCleanMarkerBeforeFlush?: boolean;
+  /** PLANTED BUG: a clean stop's snapshot is written without syncing the aborted-transaction index (planted-clean-stop-bugs.ts). */
+  plantCleanStopSkipsTxnIndexSync?: boolean;
   /** PLANTED BUG: a producer snapshot past the recovered log end is loaded (planted-clean-stop-bugs.ts). */
   plantSnapshotPastLogEndLoaded?: boolean;
   /** Print the trace as it runs. */
@@ -103,7 +103,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   const restore: (() => void)[] = [];
   if (opts.plantHighWatermarkAheadOfIsr) restore.push(plantHighWatermarkBug());
   if (opts.plantSequenceCheckBeforeLeadership) restore.push(plantSequenceCheckBeforeLeadership());
-  if (opts.plantCleanMarkerBeforeFlush) restore.push(plantCleanMarkerBeforeFlush());
+  if (opts.plantCleanStopSkipsTxnIndexSync) restore.push(plantCleanStopSkipsTxnIndexSync());
   if (opts.plantSnapshotPastLogEndLoaded) restore.push(plantSnapshotPastLogEndLoaded());
   const procs = new Map<number, SimBrokerProcess>();
   const up = new Map<number, boolean>();

@@ -42,7 +42,7 @@ import { SimBrokerProcess } from "./sim-broker.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
 import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, checkReadCommitted, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
-import { plantCleanMarkerBeforeFlush, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
+import { plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 
 /** Knobs of one run. */
@@ -65,8 +65,8 @@ export interface KafkaBrokerOptions {
   pretouch?: boolean;
   /** PLANTED BUG (with `pretouch`): zero appends land where the file ended when they were asked for. */
   plantZerosAtAskedEnd?: boolean;
-  /** PLANTED BUG: the clean-shutdown marker is written before the logs are flushed (planted-clean-stop-bugs.ts). */
-  plantCleanMarkerBeforeFlush?: boolean;
+  /** PLANTED BUG: a clean stop's snapshot is written without syncing the aborted-transaction index (planted-clean-stop-bugs.ts). */
+  plantCleanStopSkipsTxnIndexSync?: boolean;
   /** PLANTED BUG: a producer snapshot past the recovered log end is loaded (planted-clean-stop-bugs.ts). */
   plantSnapshotPastLogEndLoaded?: boolean;
   /** Also run a producer that pipelines up to five batches to partition 0 as librdkafka does (pipelined-producer.ts). */
@@ -130,7 +130,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   });
   if (opts.plantForgetAbortedTransactions) restore.push(await plantForgetAbortedTransactions());
   if (opts.plantLsoIgnoresOpenTransactions) restore.push(await plantLsoIgnoresOpenTransactions());
-  if (opts.plantCleanMarkerBeforeFlush) restore.push(plantCleanMarkerBeforeFlush());
+  if (opts.plantCleanStopSkipsTxnIndexSync) restore.push(plantCleanStopSkipsTxnIndexSync());
   if (opts.plantSnapshotPastLogEndLoaded) restore.push(plantSnapshotPastLogEndLoaded());
   let up = false;
   let faultsOver = false;

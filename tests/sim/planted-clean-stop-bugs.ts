@@ -2,24 +2,21 @@
  * Planted bugs of the clean stop (SIGTERM) path, for showing that the simulations' clean stop fault can fail:
  * each patches a real class for the run and returns the function that undoes it.
  */
-import { CLEAN_SHUTDOWN_FILE, LogManager } from "../../src/storage/log-manager.ts";
+import { AbortedTxnIndex } from "../../src/partition/aborted-txn-index.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { decodeProducerSnapshot, producerSnapshotOffsets, snapshotFileName } from "../../src/partition/producer-snapshot.ts";
 
 /**
- * PLANTED BUG: the clean-shutdown marker is written when the log manager starts closing, before the logs are
- * flushed and the final checkpoints written: a power cut during the stop leaves a marker over unsynced logs, and
- * the next start trusts it (no recovery from the recovery point).
+ * PLANTED BUG: the clean stop does not sync the aborted-transaction index before the producer snapshot it writes
+ * (`AbortedTxnIndex.syncNow` does nothing): recovery replays only from that snapshot, so a power cut after the stop
+ * loses the unsynced entries below it and read_committed consumers see those aborted transactions.
  */
-export function plantCleanMarkerBeforeFlush(): () => void {
-  const proto = LogManager.prototype as unknown as { close(): Promise<void> };
-  const real = proto.close;
-  proto.close = async function (this: { closed: boolean; logDirs: readonly string[]; share: { suffix: string }; deps: { fs: { writeFileAtomic(p: string, d: Uint8Array): void } } }) {
-    if (!this.closed) for (const dir of this.logDirs) this.deps.fs.writeFileAtomic(`${dir}/${CLEAN_SHUTDOWN_FILE}${this.share.suffix}`, new TextEncoder().encode("{}\n"));
-    return real.call(this);
-  };
+export function plantCleanStopSkipsTxnIndexSync(): () => void {
+  const proto = AbortedTxnIndex.prototype as unknown as { syncNow(): void };
+  const real = proto.syncNow;
+  proto.syncNow = () => {};
   return () => {
-    proto.close = real;
+    proto.syncNow = real;
   };
 }
 
@@ -32,11 +29,13 @@ export function plantSnapshotPastLogEndLoaded(): () => void {
   const cls = Partition as unknown as { open: (...args: unknown[]) => Partition };
   const real = cls.open;
   cls.open = function (this: unknown, ...args: unknown[]) {
-    const p = real.apply(this, args);
+    const log = args[2] as { dir: string; logEndOffset: bigint };
     const fs = (args[3] as { fs: Parameters<typeof producerSnapshotOffsets>[0] }).fs;
-    const past = producerSnapshotOffsets(fs, p.log.dir).filter((o) => o > p.log.logEndOffset);
-    const newest = past[past.length - 1];
-    if (newest !== undefined) p.producers.restore(decodeProducerSnapshot(fs.readFile(`${p.log.dir}/${snapshotFileName(newest)}`)));
+    // Read before the real open, which removes such snapshots (76a9c1e).
+    const newest = producerSnapshotOffsets(fs, log.dir).filter((o) => o > log.logEndOffset).pop();
+    const stale = newest === undefined ? null : decodeProducerSnapshot(fs.readFile(`${log.dir}/${snapshotFileName(newest)}`));
+    const p = real.apply(this, args);
+    if (stale !== null) p.producers.restore(stale);
     return p;
   };
   return () => {

@@ -2,8 +2,8 @@
  * Replays one simulation seed:
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
  *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
- *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--flush-rounds] [--preallocate] [--flush-overlapping=N] [--pretouch] [--plant-zeros-at-asked-end] [--pipelined] [--plant-clean-marker-before-flush] [--plant-snapshot-past-log-end-loaded] [--trace]
- *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--groups] [--pipelined] [--plant-sequence-check-before-leadership] [--plant-offset-commit-before-durable] [--plant-clean-marker-before-flush] [--plant-snapshot-past-log-end-loaded] [--trace]
+ *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--flush-rounds] [--preallocate] [--flush-overlapping=N] [--pretouch] [--plant-zeros-at-asked-end] [--pipelined] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--trace]
+ *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--groups] [--pipelined] [--plant-sequence-check-before-leadership] [--plant-offset-commit-before-durable] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
 import { runSingleBroker } from "./single-broker.ts";
@@ -24,8 +24,8 @@ function overlappingFlag(): number | undefined {
   return f === undefined ? undefined : Number(f.slice("--flush-overlapping=".length));
 }
 /** The clean stop's planted bugs asked for (kafka and cluster). */
-function cleanStopPlants(): { plantCleanMarkerBeforeFlush: boolean; plantSnapshotPastLogEndLoaded: boolean } {
-  return { plantCleanMarkerBeforeFlush: flags.includes("--plant-clean-marker-before-flush"), plantSnapshotPastLogEndLoaded: flags.includes("--plant-snapshot-past-log-end-loaded") };
+function cleanStopPlants(): { plantCleanStopSkipsTxnIndexSync: boolean; plantSnapshotPastLogEndLoaded: boolean } {
+  return { plantCleanStopSkipsTxnIndexSync: flags.includes("--plant-clean-stop-skips-txn-index-sync"), plantSnapshotPastLogEndLoaded: flags.includes("--plant-snapshot-past-log-end-loaded") };
 }
 const r =
   kind === "single"

@@ -52,9 +52,9 @@
  *
  * Every seed also stops brokers cleanly now and then (SIGTERM's path: controlled shutdown, Broker.stop with its
  * producer snapshots, checkpoints and clean-shutdown marker, then a start that trusts them), some with a power cut
- * at a seeded disk call during the stop. The planted bugs of that path that the one-broker simulation catches (a
- * producer snapshot past the log end loaded; the marker written before the flush) were not caught in 30 cluster
- * seeds: the power-cut broker is a follower by then and truncates to the leader, which replaces what it loaded.
+ * at a seeded disk call during the stop. The planted snapshot bug that the one-broker simulation catches (a
+ * producer snapshot past the log end loaded) was not caught in 30 cluster seeds, probably because the power-cut
+ * broker is a follower by then and truncates to its leader, which replaces what it loaded.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
