@@ -75,12 +75,16 @@ export class AbortedTxnIndex {
   /**
    * Loads every `.txnindex` file of the partition directory: drops a torn last entry, entries at or past the log
    * end (a log truncated by recovery; the files are rewritten without them) and entries below the log start.
+   * Every file read counts as unsynced: after a killed process its entries may be only in the page cache, and the
+   * next {@link AbortedTxnIndex.sync} (before any producer snapshot) must make them durable.
    */
   static open(fs: FileSystem, log: TxnIndexLog, warn: (msg: string) => void = () => {}): AbortedTxnIndex {
     const idx = new AbortedTxnIndex(fs, log, warn);
     const files = fs.list(log.dir).filter((f) => f.endsWith(TXN_INDEX_SUFFIX) && /^\d{20}\./.test(f)).sort();
     for (const f of files) {
-      idx.loadFile(`${log.dir}/${f}`, (e) => e.lastOffset < log.logEndOffset && e.lastOffset >= log.logStartOffset, (e) => e.lastOffset < log.logEndOffset);
+      const path = `${log.dir}/${f}`;
+      idx.loadFile(path, (e) => e.lastOffset < log.logEndOffset && e.lastOffset >= log.logStartOffset, (e) => e.lastOffset < log.logEndOffset);
+      idx.unsynced.add(path);
     }
     return idx;
   }

@@ -171,6 +171,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    */
   static open<T extends { readonly name: string }>(topic: T, index: number, log: PartitionLog, deps: PartitionDeps, roles: PartitionRoles, checkpointedHighWatermark?: bigint): Partition<T> {
     const p = new Partition(topic, index, log, deps, roles);
+    // Snapshots past the recovered log end (written at a clean stop or a roll, then the power took the log's unsynced
+    // tail) describe records that are gone: skipped now, they would be loaded once the log grew past them again (a
+    // retry answered as a duplicate, ABORT markers below them never replayed). Kafka's truncateAndReload drops them too.
+    removeProducerSnapshotsAbove(deps.fs, log.dir, log.logEndOffset);
     const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut

@@ -3,7 +3,10 @@
  * `__consumer_offsets`, the transaction coordinator on `__transaction_state`) on a {@link SimDisk}, reached only
  * through Kafka frames over a {@link SimWire}: clients encode requests with the generated codecs and the broker's
  * connection layer, handlers and encoders answer them. Power cuts (unsynced writes lost or torn) and process kills
- * hit at seeded moments; the broker then restarts through its whole start-up.
+ * hit at seeded moments; the broker then restarts through its whole start-up. A fifth of the faults are clean stops
+ * (`Broker.stop`: producer snapshots, final checkpoints and the clean-shutdown marker; the next start trusts them),
+ * two in five of them with a power cut at a seeded disk call of the stop (or, when the stop makes fewer, while the
+ * machine is down after it).
  *
  * Clients:
  * - an idempotent producer (InitProducerId, acks=all, retries with its sequence; a new producer id after
@@ -39,6 +42,7 @@ import { SimBrokerProcess } from "./sim-broker.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
 import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, checkReadCommitted, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
+import { plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 
 /** Knobs of one run. */
@@ -61,6 +65,10 @@ export interface KafkaBrokerOptions {
   pretouch?: boolean;
   /** PLANTED BUG (with `pretouch`): zero appends land where the file ended when they were asked for. */
   plantZerosAtAskedEnd?: boolean;
+  /** PLANTED BUG: a clean stop's snapshot is written without syncing the aborted-transaction index (planted-clean-stop-bugs.ts). */
+  plantCleanStopSkipsTxnIndexSync?: boolean;
+  /** PLANTED BUG: a producer snapshot past the recovered log end is loaded (planted-clean-stop-bugs.ts). */
+  plantSnapshotPastLogEndLoaded?: boolean;
   /** Also run a producer that pipelines up to five batches to partition 0 as librdkafka does (pipelined-producer.ts). */
   pipelined?: boolean;
   /** Print the trace as it runs. */
@@ -95,7 +103,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 4000;
   const violations: string[] = [];
-  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, crashes: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
+  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, crashes: 0, cleanStops: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
   // Read errors while serving: an EIO takes the only log dir offline and the broker shuts down (KIP-112), then
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
@@ -122,6 +130,8 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   });
   if (opts.plantForgetAbortedTransactions) restore.push(await plantForgetAbortedTransactions());
   if (opts.plantLsoIgnoresOpenTransactions) restore.push(await plantLsoIgnoresOpenTransactions());
+  if (opts.plantCleanStopSkipsTxnIndexSync) restore.push(plantCleanStopSkipsTxnIndexSync());
+  if (opts.plantSnapshotPastLogEndLoaded) restore.push(plantSnapshotPastLogEndLoaded());
   let up = false;
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
@@ -146,6 +156,27 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     if (powerCut) stats.powerCuts++;
     sim.trace(`crash (${powerCut ? "power cut" : "process killed"}): ${why}`);
     proc.crash(powerCut);
+    sim.after(5 + sim.int(100), "restart", boot);
+  };
+
+  /**
+   * A clean stop (SIGTERM: `Broker.stop` writes producer snapshots, checkpoints and the clean-shutdown marker) and a
+   * restart that trusts them; now and then the power goes while it stops (or while the machine is down after it).
+   */
+  const cleanStop = async (): Promise<void> => {
+    if (!up) return;
+    up = false;
+    stats.cleanStops++;
+    const cut = sim.chance(0.4) ? 1 + sim.int(80) : null;
+    sim.trace(`clean stop${cut === null ? "" : `, power cut at its disk call ${cut}`}`);
+    disk.readFaultsArmed = false; // a read error now would take the log dir offline: a crash, which the other faults cover
+    const outcome = await proc.stopCleanly(cut).catch((e) => {
+      violations.push(`the clean stop failed: ${(e as Error)?.stack ?? e}`);
+      return "failed" as const;
+    });
+    sim.trace(`clean stop ended: ${outcome}`);
+    if (outcome === "failed") proc.crash(false);
+    if (outcome === "power cut during stop" || outcome === "power cut after stop") stats.powerCuts++;
     sim.after(5 + sim.int(100), "restart", boot);
   };
 
@@ -531,7 +562,8 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     while (sim.nowMs < durationMs) {
       await sleep(150 + sim.int(700), "fault");
       if (sim.nowMs >= durationMs) break;
-      crash(sim.chance(0.7), "seeded fault");
+      if (sim.chance(0.2)) await cleanStop();
+      else crash(sim.chance(0.7), "seeded fault");
     }
     faultsOver = true;
   };

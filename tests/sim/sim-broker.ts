@@ -128,6 +128,53 @@ export class SimBrokerProcess {
     return b;
   }
 
+  /**
+   * Stops the running process cleanly, as SIGTERM does (`runnel start`): in a cluster a controlled shutdown first
+   * (leaderships handed over), then `Broker.stop` (producer snapshots, final checkpoints, flushes, the clean-shutdown
+   * marker), then the control plane closed; the process then exits. With `powerCutAtOp` the machine loses power
+   * just before the stop's `powerCutAtOp`-th disk write, sync, rename or remove (unsynced writes lost or torn), or,
+   * when the stop makes fewer, once it is over (the machine is down; its page cache is lost). Resolves with what
+   * happened; rejects when `Broker.stop` fails without a power cut.
+   */
+  async stopCleanly(powerCutAtOp: number | null): Promise<"stopped" | "power cut during stop" | "power cut after stop"> {
+    const b = this.broker;
+    if (b === null) throw new Error("no broker process is running");
+    const plane = this.plane;
+    const inc = this.incarnation;
+    const live = () => this.incarnation === inc;
+    if (plane !== null) await plane.controlledShutdown({ maxRetries: 2, retryBackoffMs: 300 }).catch(() => false);
+    if (!live()) throw new Error("the process ended during its controlled shutdown");
+    return new Promise((resolve, reject) => {
+      if (powerCutAtOp !== null)
+        this.disk.armPowerCut(powerCutAtOp, () => {
+          this.sim.trace(`power cut during the clean stop (disk call ${powerCutAtOp})`);
+          this.crash(true);
+          resolve("power cut during stop");
+        });
+      b.stop()
+        .then(() => (live() && plane !== null ? plane.close().catch(() => {}) : undefined))
+        .then(
+          () => {
+            if (!live()) return;
+            const armed = this.disk.armPowerCut(null);
+            this.crash(false);
+            this.sim.trace("stopped cleanly");
+            if (powerCutAtOp === null) return resolve("stopped");
+            if (armed !== null) {
+              this.sim.trace(`power cut after the clean stop (it made ${powerCutAtOp - armed} disk calls)`);
+              this.disk.crash();
+              return resolve("power cut after stop");
+            }
+          },
+          (e) => {
+            if (!live()) return;
+            this.disk.armPowerCut(null);
+            reject(e);
+          },
+        );
+    });
+  }
+
   /** Ends the process; with `powerCut` the machine loses power too (unsynced writes lost or torn). */
   crash(powerCut: boolean): void {
     this.incarnation++;

@@ -81,6 +81,30 @@ export class SimDisk implements FileSystem {
     private readonly faults: DiskFaults,
   ) {}
 
+  /** A power cut armed to hit just before the `remaining`-th write, sync, rename or remove from now (see {@link armPowerCut}). */
+  private cutAt: { remaining: number; cut: () => void } | null = null;
+
+  /**
+   * Arms a power cut that hits inside a process's run of disk calls (a clean stop's fsyncs take no simulated time):
+   * just before the `ops`-th mutating call from now (write, truncate, fdatasync, atomic write, rename, remove),
+   * `cut` runs (it cuts the power: {@link SimDisk.crash}) and that call fails. Null disarms; answers how many calls
+   * the cut still had to wait for when it was still armed, else null.
+   */
+  armPowerCut(ops: number | null, cut: () => void = () => {}): number | null {
+    const was = this.cutAt?.remaining ?? null;
+    this.cutAt = ops === null ? null : { remaining: ops, cut };
+    return was;
+  }
+
+  /** Counts one mutating call towards an armed power cut; at the armed one, cuts the power and fails the call. */
+  private mutating(path: string): void {
+    const c = this.cutAt;
+    if (c === null || --c.remaining > 0) return;
+    this.cutAt = null;
+    c.cut();
+    throw ioError("power cut during", path);
+  }
+
   /**
    * Power cut: every file falls back to its durable bytes plus a seeded, in-order prefix of its unsynced writes
    * (the last one possibly torn); fdatasyncs in flight fail.
@@ -131,11 +155,11 @@ export class SimDisk implements FileSystem {
       exists: (p) => live().exists(p),
       mkdirp: (p) => live().mkdirp(p),
       list: (p) => live().list(p),
-      rename: (a, b) => live().rename(a, b),
-      remove: (p) => live().remove(p),
-      removeTree: (p) => live().removeTree(p),
+      rename: (a, b) => (live().mutating(a), this.rename(a, b)),
+      remove: (p) => (live().mutating(p), this.remove(p)),
+      removeTree: (p) => (live().mutating(p), this.removeTree(p)),
       readFile: (p) => live().readFile(p),
-      writeFileAtomic: (p, d) => live().writeFileAtomic(p, d),
+      writeFileAtomic: (p, d) => (live().mutating(p), this.writeFileAtomic(p, d)),
       writeFileAtomicAsync: (p, d, t) => writeFileAtomicThroughHandles(view, p, d, t),
       syncDir: () => void live(),
       syncDirAsync: () => live().syncDirAsync(),
@@ -160,6 +184,7 @@ export class SimDisk implements FileSystem {
     };
     const write = (buf: Uint8Array, position: number): void => {
       const f = live();
+      disk.mutating(path);
       const op: Op = { kind: "write", pos: position, bytes: buf.slice() };
       applyOp(f, op);
       f.unsynced.push(op);
@@ -193,6 +218,7 @@ export class SimDisk implements FileSystem {
       },
       datasync() {
         const f = live();
+        disk.mutating(path);
         const snapshot = f.data.slice(0, f.size);
         const upTo = f.pushed;
         return new Promise<void>((resolve, reject) => {
@@ -206,10 +232,12 @@ export class SimDisk implements FileSystem {
       },
       datasyncNow() {
         const f = live();
+        disk.mutating(path);
         disk.persist(f, f.data.slice(0, f.size), f.pushed);
       },
       truncate(length) {
         const f = live();
+        disk.mutating(path);
         const op: Op = { kind: "truncate", length };
         applyOp(f, op);
         f.unsynced.push(op);

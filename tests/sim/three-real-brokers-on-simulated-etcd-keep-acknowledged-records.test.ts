@@ -49,6 +49,12 @@
  * no OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID from a broker that does not lead the partition. The
  * rolling restart's duplicate (79c0d19: sequences judged before leadership) is caught as a planted bug at the first
  * pipelined seed.
+ *
+ * Every seed also stops brokers cleanly now and then (SIGTERM's path: controlled shutdown, Broker.stop with its
+ * producer snapshots, checkpoints and clean-shutdown marker, then a start that trusts them), some with a power cut
+ * at a seeded disk call during the stop. The planted snapshot bug that the one-broker simulation catches (a
+ * producer snapshot past the log end loaded) was not caught in 30 cluster seeds, probably because the power-cut
+ * broker is a follower by then and truncates to its leader, which replaces what it loaded.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -76,7 +82,7 @@ const withPipelining = (seed: number): boolean => seed % 4 === 1;
 const flagsOf = (seed: number): string => [withTransactions(seed) ? "--transactions" : "", withGroups(seed) ? "--groups" : "", withPipelining(seed) ? "--pipelined" : ""].filter((f) => f !== "").join(" ");
 
 test(`three real brokers on a simulated etcd: ${ALL_SEEDS.length} seeds of kills, quick restarts, power cuts and partitions lose no acks=all record, read_committed sees exactly the committed transactions, and committed offsets never go backwards`, { timeout: 900_000 }, async () => {
-  const totals = { ackedAll: 0, pipelinedAcked: 0, controlledShutdowns: 0, crashes: 0, powerCuts: 0, partitions: 0, leaderChanges: 0, leasesExpired: 0, commitsAcked: 0, offsetFetches: 0, coordinatorMoves: 0 };
+  const totals = { ackedAll: 0, pipelinedAcked: 0, controlledShutdowns: 0, cleanStops: 0, crashes: 0, powerCuts: 0, partitions: 0, leaderChanges: 0, leasesExpired: 0, commitsAcked: 0, offsetFetches: 0, coordinatorMoves: 0 };
   const failed = await runSeeds(ALL_SEEDS, async (seed) => {
     const r = await runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed), pipelined: withPipelining(seed) });
     for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
@@ -84,7 +90,7 @@ test(`three real brokers on a simulated etcd: ${ALL_SEEDS.length} seeds of kills
   });
   assert.deepEqual(failed.map((r) => describeFailure("cluster", r, flagsOf(r.seed))), []);
   const n = ALL_SEEDS.length;
-  assert.ok(totals.ackedAll > n * 500 && totals.crashes > n && totals.powerCuts > n / 2 && totals.partitions > n / 2 && totals.leaderChanges > n && totals.leasesExpired > n * 2 && totals.commitsAcked > n * 3 && totals.offsetFetches > n / 3 && totals.coordinatorMoves > n / 6 && totals.pipelinedAcked > n * 100 && totals.controlledShutdowns > n / 8, JSON.stringify(totals));
+  assert.ok(totals.ackedAll > n * 500 && totals.crashes > n && totals.powerCuts > n / 2 && totals.partitions > n / 2 && totals.leaderChanges > n && totals.leasesExpired > n * 2 && totals.commitsAcked > n * 3 && totals.offsetFetches > n / 3 && totals.coordinatorMoves > n / 6 && totals.pipelinedAcked > n * 100 && totals.controlledShutdowns > n / 8 && totals.cleanStops > n / 8, JSON.stringify(totals));
 });
 
 test("a cluster seed replays exactly: the same event trace hash", { timeout: 120_000 }, async () => {
