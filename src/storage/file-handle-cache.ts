@@ -83,8 +83,14 @@ class CachedFile implements FileHandle {
   handle: FileHandle | null;
   /** Asynchronous fdatasyncs in flight (the descriptor must stay open). */
   pinned = 0;
-  /** A write or truncation came after the start of the latest fdatasync. */
-  private dirty = false;
+  /**
+   * A write or truncation came after the start of the latest fdatasync. A file opened for writing starts dirty: it
+   * may hold pages another descriptor (an earlier open, or a killed process) wrote and never synced, and fdatasync
+   * flushes the file's pages whatever descriptor wrote them, so its first sync must run one (AbortedTxnIndex
+   * writes an entry through one open and syncs it through the next: with a clean start that sync did nothing, and
+   * a power cut after the next producer snapshot lost the entry; found by tests/sim kafka seed 3 with log.roll.ms).
+   */
+  private dirty: boolean;
   /** The fdatasync started last, until it settles: a clean file's sync must still wait for it. */
   private latestSync: Promise<void> | null = null;
   private closed = false;
@@ -98,6 +104,7 @@ class CachedFile implements FileHandle {
     handle: FileHandle,
     readonly readOnly: boolean,
   ) {
+    this.dirty = !readOnly;
     this.path = path;
     this.handle = handle;
   }

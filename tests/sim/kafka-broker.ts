@@ -42,7 +42,7 @@ import { SimBrokerProcess } from "./sim-broker.ts";
 import { buildBatch, decodeBatches, type ReadRecord } from "./records.ts";
 import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, checkReadCommitted, readCommittedView, type AckedRecord, type OffsetCommitAttempt } from "./checkers.ts";
 import { readWholeLog, type SimResult } from "./single-broker.ts";
-import { plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
+import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 
 /** Knobs of one run. */
@@ -69,6 +69,10 @@ export interface KafkaBrokerOptions {
   plantCleanStopSkipsTxnIndexSync?: boolean;
   /** PLANTED BUG: a producer snapshot past the recovered log end is loaded (planted-clean-stop-bugs.ts). */
   plantSnapshotPastLogEndLoaded?: boolean;
+  /** PLANTED BUG: the clean-shutdown marker is written before the logs are flushed (planted-clean-stop-bugs.ts). */
+  plantCleanMarkerBeforeFlush?: boolean;
+  /** `log.roll.ms` for the run (segments roll this often, so sealed segments can be unsynced at a stop). */
+  rollMs?: number;
   /** Also run a producer that pipelines up to five batches to partition 0 as librdkafka does (pipelined-producer.ts). */
   pipelined?: boolean;
   /** Print the trace as it runs. */
@@ -120,6 +124,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     "group.initial.rebalance.delay.ms": "0",
     "group.min.session.timeout.ms": "100",
     ...(opts.flushRounds ? { "runnel.log.flush.rounds": "true" } : {}),
+    ...(opts.rollMs !== undefined ? { "log.roll.ms": String(opts.rollMs) } : {}),
     ...(opts.preallocate ? { "log.preallocate": "true" } : {}),
     ...(opts.flushOverlapping !== undefined ? { "runnel.log.flush.overlapping": String(opts.flushOverlapping) } : {}),
     ...(opts.pretouch ? { "runnel.log.pretouch.bytes": "4096", "runnel.log.pretouch.min.append.bytes": "1", "runnel.log.pretouch.pause.ms": "0" } : {}),
@@ -132,6 +137,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   if (opts.plantLsoIgnoresOpenTransactions) restore.push(await plantLsoIgnoresOpenTransactions());
   if (opts.plantCleanStopSkipsTxnIndexSync) restore.push(plantCleanStopSkipsTxnIndexSync());
   if (opts.plantSnapshotPastLogEndLoaded) restore.push(plantSnapshotPastLogEndLoaded());
+  if (opts.plantCleanMarkerBeforeFlush) restore.push(plantCleanMarkerBeforeFlush());
   let up = false;
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));

@@ -2,7 +2,7 @@
  * Replays one simulation seed:
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
  *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
- *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--flush-rounds] [--preallocate] [--flush-overlapping=N] [--pretouch] [--plant-zeros-at-asked-end] [--pipelined] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--trace]
+ *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--flush-rounds] [--preallocate] [--flush-overlapping=N] [--pretouch] [--plant-zeros-at-asked-end] [--pipelined] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--plant-clean-marker-before-flush] [--roll-ms=N] [--trace]
  *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--groups] [--pipelined] [--plant-sequence-check-before-leadership] [--plant-offset-commit-before-durable] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
@@ -18,10 +18,10 @@ if (!Number.isInteger(seed) || !["single", "replicated", "kafka", "cluster"].inc
   process.exit(2);
 }
 const verbose = flags.includes("--trace");
-/** `--flush-overlapping=N` (kafka): runnel.log.flush.overlapping for the run, or undefined. */
-function overlappingFlag(): number | undefined {
-  const f = flags.find((x) => x.startsWith("--flush-overlapping="));
-  return f === undefined ? undefined : Number(f.slice("--flush-overlapping=".length));
+/** A `--name=N` flag's number (`--flush-overlapping=N`, `--roll-ms=N`), or undefined. */
+function numberFlag(prefix: string): number | undefined {
+  const f = flags.find((x) => x.startsWith(prefix));
+  return f === undefined ? undefined : Number(f.slice(prefix.length));
 }
 /** The clean stop's planted bugs asked for (kafka and cluster). */
 function cleanStopPlants(): { plantCleanStopSkipsTxnIndexSync: boolean; plantSnapshotPastLogEndLoaded: boolean } {
@@ -33,7 +33,7 @@ const r =
     : kind === "replicated"
       ? await runReplicated(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), powerCutsWhileUnderReplicated: flags.includes("--power-cuts-under-replicated") })
       : kind === "kafka"
-        ? await runKafkaBroker(seed, { verbose, plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), plantForgetAbortedTransactions: flags.includes("--plant-forget-aborted-txns"), plantLsoIgnoresOpenTransactions: flags.includes("--plant-lso-ignores-open-txns"), flushRounds: flags.includes("--flush-rounds"), preallocate: flags.includes("--preallocate"), flushOverlapping: overlappingFlag(), pretouch: flags.includes("--pretouch"), plantZerosAtAskedEnd: flags.includes("--plant-zeros-at-asked-end"), pipelined: flags.includes("--pipelined"), ...cleanStopPlants() })
+        ? await runKafkaBroker(seed, { verbose, plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), plantForgetAbortedTransactions: flags.includes("--plant-forget-aborted-txns"), plantLsoIgnoresOpenTransactions: flags.includes("--plant-lso-ignores-open-txns"), flushRounds: flags.includes("--flush-rounds"), preallocate: flags.includes("--preallocate"), flushOverlapping: numberFlag("--flush-overlapping="), pretouch: flags.includes("--pretouch"), plantZerosAtAskedEnd: flags.includes("--plant-zeros-at-asked-end"), pipelined: flags.includes("--pipelined"), plantCleanMarkerBeforeFlush: flags.includes("--plant-clean-marker-before-flush"), rollMs: numberFlag("--roll-ms="), ...cleanStopPlants() })
         : await runCluster(seed, { verbose, plantHighWatermarkAheadOfIsr: flags.includes("--plant-hw-ahead-of-isr"), transactions: flags.includes("--transactions"), groups: flags.includes("--groups"), pipelined: flags.includes("--pipelined"), plantSequenceCheckBeforeLeadership: flags.includes("--plant-sequence-check-before-leadership"), plantOffsetCommitBeforeDurable: flags.includes("--plant-offset-commit-before-durable"), ...cleanStopPlants() });
 console.log(JSON.stringify({ seed: r.seed, traceHash: r.traceHash, simulatedMs: r.simulatedMs, stats: r.stats }));
 for (const v of r.violations) console.log(`VIOLATION ${v}`);
