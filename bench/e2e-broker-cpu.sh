@@ -35,28 +35,17 @@ for _ in $(seq "${PAIRS:-4}"); do
   run B "$B"
   run A "$A"
 done
-python3 - "$OUT" <<'EOF'
+python3 - "$OUT" "$(dirname "$0")" <<'EOF'
 import re, statistics as st, sys
+sys.path.insert(0, sys.argv[2])
+from abba_fit import fit_last_term
 rows = []
 for line in open(sys.argv[1]):
     m = re.match(r"(\S+) main=([\d.]+) total=([\d.]+) minflt=(\d+) req=(\d+) (\d+) p99=(\S+) load=(\S+)", line)
     if m: rows.append((m[1], float(m[2]), float(m[3]), int(m[4]), int(m[5]), int(m[6]), float(m[8])))
-def solve(M, v):
-    n = len(M); a = [M[i][:] + [v[i]] for i in range(n)]
-    for i in range(n):
-        p = max(range(i, n), key=lambda k: abs(a[k][i])); a[i], a[p] = a[p], a[i]
-        for k in range(n):
-            if k != i:
-                f = a[k][i] / a[i][i]
-                for j in range(i, n + 1): a[k][j] -= f * a[i][j]
-    return [a[i][n] / a[i][i] for i in range(n)]
 for col, name in ((1, "main thread"), (2, "whole process")):
-    X = [[1, r[4], r[5], 1 if r[0] == "B" else 0] for r in rows]; y = [r[col] for r in rows]
-    XtX = [[sum(x[i] * x[j] for x in X) for j in range(4)] for i in range(4)]
-    c = solve(XtX, [sum(x[i] * v for x, v in zip(X, y)) for i in range(4)])
-    resid = [v - sum(a * b for a, b in zip(x, c)) for x, v in zip(X, y)]
-    var = sum(e * e for e in resid) / max(1, len(y) - 4) * solve(XtX, [0, 0, 0, 1])[3]
-    print(f"{name}: B - A at equal request counts {c[3]:+.3f} +- {var ** 0.5:.3f} CPU s per run")
+    c, se = fit_last_term([[1, r[4], r[5], 1 if r[0] == "B" else 0] for r in rows], [r[col] for r in rows])
+    print(f"{name}: B - A at equal request counts {c[3]:+.3f} +- {se:.3f} CPU s per run")
 for label in ("A", "B"):
     rs = [r for r in rows if r[0] == label]
     print(f"{label}: n={len(rs)} main {st.median(r[1] for r in rs):.2f} s, whole {st.median(r[2] for r in rs):.2f} s, "

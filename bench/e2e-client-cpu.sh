@@ -36,8 +36,10 @@ for _ in $(seq "${PAIRS:-4}"); do
   run B "$B" "$@"
   run A "$A" "$@"
 done
-python3 - "$OUT" <<'PY'
+python3 - "$OUT" "$(dirname "$0")" <<'PY'
 import re, statistics as st, sys
+sys.path.insert(0, sys.argv[2])
+from abba_fit import fit_last_term
 rows = []
 for line in open(sys.argv[1]):
     m = re.match(r"(\S+) P=([\d.]+) C=([\d.]+) req=(\d+) p99=(\S+) lagP=(\S+) timerLate=(\S+) B=(\S+) load=(\S+)", line)
@@ -52,23 +54,10 @@ for name, d in diffs.items():
         print(f"{name}: B - A {st.mean(d):+.3f} +- {st.stdev(d) / len(d) ** 0.5:.3f} CPU s per run ({sum(x < 0 for x in d)} of {len(d)} pairs lower)")
 # A starved broker answers fewer, larger Produce requests and the clients' CPU falls with the count: fit CPU on the
 # request count plus a per-variant term (B - A at equal request counts, with its standard error).
-def solve(M, v):
-    n = len(M); a = [M[i][:] + [v[i]] for i in range(n)]
-    for i in range(n):
-        p = max(range(i, n), key=lambda k: abs(a[k][i])); a[i], a[p] = a[p], a[i]
-        for k in range(n):
-            if k != i:
-                f = a[k][i] / a[i][i]
-                for j in range(i, n + 1): a[k][j] -= f * a[i][j]
-    return [a[i][n] / a[i][i] for i in range(n)]
 if len(rows) > 3 and len({r[3] for r in rows}) > 1:
     for col, name in ((1, "producer"), (2, "consumer")):
-        X = [[1, r[3], 1 if r[0] == "B" else 0] for r in rows]; y = [r[col] for r in rows]
-        XtX = [[sum(x[i] * x[j] for x in X) for j in range(3)] for i in range(3)]
-        c = solve(XtX, [sum(x[i] * v for x, v in zip(X, y)) for i in range(3)])
-        resid = [v - sum(a * b for a, b in zip(x, c)) for x, v in zip(X, y)]
-        var = sum(e * e for e in resid) / max(1, len(y) - 3) * solve(XtX, [0, 0, 1])[2]
-        print(f"{name}: B - A at equal Produce request counts {c[2]:+.3f} +- {var ** 0.5:.3f} CPU s per run ({c[1] * 1e6:.0f} us per request)")
+        c, se = fit_last_term([[1, r[3], 1 if r[0] == "B" else 0] for r in rows], [r[col] for r in rows])
+        print(f"{name}: B - A at equal Produce request counts {c[2]:+.3f} +- {se:.3f} CPU s per run ({c[1] * 1e6:.0f} us per request)")
 for label in ("A", "B"):
     rs = [r for r in rows if r[0] == label]
     if rs:
