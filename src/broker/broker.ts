@@ -460,10 +460,11 @@ export class Broker {
     const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok), httpGet: deps.httpGet ?? fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     broker.listenerSecurities = securities;
-    const limits = listenerLimits(config, connectionFds, undefined, undefined, { ipRate: (ip) => broker.clientQuotas.connectionRateOf(ip) }, d.clock);
+    const limits = listenerLimits(config, connectionFds, undefined, undefined, { ipRate: (ip) => broker.clientQuotas.connectionRateOf(ip) }, d.clock, { resolve: resolveHost, warn: (msg) => d.logger.error(msg) });
     broker.connectionLimits = limits;
     try {
-      await Promise.all(securities.map((sec) => sec.ready()));
+      // the host names of max.connections.per.ip.overrides resolve before the first connection (or the start fails)
+      await Promise.all([...securities.map((sec) => sec.ready()), limits.limitSource.hostsResolved()]);
       for (const sec of securities) {
         const def = sec.def;
         const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits, deps.listen);
