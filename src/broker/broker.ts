@@ -720,11 +720,18 @@ export class Broker {
     if (this.producerExpiryTimer !== null) this.clock.clearTimer(this.producerExpiryTimer);
     for (const c of this.leaderChannels) c.close();
     await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
-    for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
+    const partitionOf = new Map<PartitionState["log"], PartitionState>();
+    for (const t of this.topicsByName.values()) {
+      for (const p of t.partitions) {
+        p.close();
+        partitionOf.set(p.log, p);
+      }
+    }
     await this.hwCheckpoints.writeNow(this.highWatermarksByDir());
     this.txns?.stop();
     this.groups?.stop();
-    await this.logs.close();
+    // Kafka's order: each log's tail synced, then its producer snapshot, then the clean-shutdown marker
+    await this.logs.close((log) => partitionOf.get(log)?.writeStopSnapshot());
     await this.codecPool.close();
     this.logger.info("Runnel broker stopped");
   }

@@ -65,6 +65,7 @@ function open(roles: PartitionRoles, fields: Partial<LogConfig> = {}, deps: Part
       if (!opts.crash) {
         o.p.close();
         await o.p.log.close();
+        o.p.writeStopSnapshot();
       }
       o.p = Partition.open({ name: "t" }, 0, PartitionLog.open(dir, { topic: "t", partition: 0 }, config, storage), d, r);
       return o.p;
