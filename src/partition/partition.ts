@@ -665,11 +665,20 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     let written = false;
     this.abortedTxns
       .sync() // the aborted transactions below the snapshot are durable before it is
-      .then(() => {
-        if (pending.stale) return;
-        written = true;
-        return writeProducerSnapshotAsync(fs, dir, baseOffset, entries);
-      })
+      .then(
+        () => {
+          if (pending.stale) return;
+          written = true;
+          return writeProducerSnapshotAsync(fs, dir, baseOffset, entries);
+        },
+        (e) => {
+          // A failed fdatasync may have dropped the entries' pages; a later sync through a new descriptor would not
+          // see that error and a snapshot above them would hide their aborted transactions for good: the log goes
+          // offline, as Kafka's does when a segment's txn index flush fails.
+          this.log.ioFailed(e);
+          throw e;
+        },
+      )
       .then(
         () => {
           const file = `${dir}/${snapshotFileName(baseOffset)}`;
