@@ -460,10 +460,11 @@ export class Broker {
     const securityDeps = { fs: d.fs, random: d.random, scram: broker.scramCredentials, nowMs: () => d.clock.nowMs(), monotonicMs: () => d.clock.monotonicMs(), log: (level: "info" | "warn", msg: string) => d.logger[level](msg), authenticated: (listener: string, ok: boolean) => metrics?.authenticationDone(listener, ok), httpGet: deps.httpGet ?? fetchGet, setTimer: (fn: () => void, ms: number) => d.clock.setTimer(fn, ms), clearTimer: (h: unknown) => d.clock.clearTimer(h) };
     const securities = listenerDefs(config).map((def) => listenerSecurity(config, def, securityDeps));
     broker.listenerSecurities = securities;
-    const limits = listenerLimits(config, connectionFds, undefined, undefined, { ipRate: (ip) => broker.clientQuotas.connectionRateOf(ip) }, d.clock);
+    const limits = listenerLimits(config, connectionFds, undefined, undefined, { ipRate: (ip) => broker.clientQuotas.connectionRateOf(ip) }, d.clock, { resolve: resolveHost, warn: (msg) => d.logger.error(msg) });
     broker.connectionLimits = limits;
     try {
-      await Promise.all(securities.map((sec) => sec.ready()));
+      // the host names of max.connections.per.ip.overrides resolve before the first connection (or the start fails)
+      await Promise.all([...securities.map((sec) => sec.ready()), limits.limitSource.hostsResolved()]);
       for (const sec of securities) {
         const def = sec.def;
         const l = await startKafkaListener(def.host || "0.0.0.0", def.port, config, broker.handlers, d.clock, (level, msg) => d.logger[level](msg), connectionFds, metrics ?? undefined, sec, limits, deps.listen);
@@ -719,11 +720,18 @@ export class Broker {
     if (this.producerExpiryTimer !== null) this.clock.clearTimer(this.producerExpiryTimer);
     for (const c of this.leaderChannels) c.close();
     await Promise.all([...this.fetchers.values()].map((f) => f.stop()));
-    for (const t of this.topicsByName.values()) for (const p of t.partitions) p.close();
+    const partitionOf = new Map<PartitionState["log"], PartitionState>();
+    for (const t of this.topicsByName.values()) {
+      for (const p of t.partitions) {
+        p.close();
+        partitionOf.set(p.log, p);
+      }
+    }
     await this.hwCheckpoints.writeNow(this.highWatermarksByDir());
     this.txns?.stop();
     this.groups?.stop();
-    await this.logs.close();
+    // Kafka's order: each log's tail synced, then its producer snapshot, then the clean-shutdown marker
+    await this.logs.close((log) => partitionOf.get(log)?.writeStopSnapshot());
     await this.codecPool.close();
     this.logger.info("Runnel broker stopped");
   }

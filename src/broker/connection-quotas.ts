@@ -22,7 +22,13 @@
  */
 import { SharedKeyTable } from "../platform/shared-table.ts";
 
-/** Parses `max.connections.per.ip.overrides` (`host:count` pairs, comma separated). */
+/** The characters Kafka allows in a host of `max.connections.per.ip.overrides` (its Utils.validHostPattern). */
+const VALID_HOST = /^[0-9a-zA-Z\-%._:]*$/;
+
+/**
+ * Parses `max.connections.per.ip.overrides` (`host:count` pairs, comma separated; a host is an address or a host
+ * name). A host with other characters than Kafka's host pattern allows is refused with Kafka's message.
+ */
 export function parsePerIpOverrides(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const part of text.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
@@ -32,6 +38,8 @@ export function parsePerIpOverrides(text: string): Map<string, number> {
     if (at <= 0 || !/^\d+$/.test(count)) throw new Error(`max.connections.per.ip.overrides: '${part}' is not host:count`);
     out.set(host, Number(count));
   }
+  const invalid = [...out.keys()].filter((host) => !VALID_HOST.test(host));
+  if (invalid.length > 0) throw new Error(`max.connections.per.ip.overrides contains invalid addresses : ${invalid.join(",")}`);
   return out;
 }
 
@@ -81,8 +89,8 @@ export interface ConnectionCounts {
   admit(ip: string, l: ListenerSlot): string | null;
   /** Forgets a closed connection from `ip` on `l`; `evicted`: it was closed for a claim of {@link claimEviction}. */
   release(ip: string, l: ListenerSlot, evicted: boolean): void;
-  /** Why `l` must stop accepting now (the limit and its value), or null while it may accept. */
-  fullFor(l: ListenerSlot): string | null;
+  /** The limit at which `l` must stop accepting now, or null while it may accept. */
+  fullFor(l: ListenerSlot): FullAt | null;
   /**
    * Claims the closing of one connection of a listener that is not protected, while the open connections exceed
    * `max.connections` by more than the closings already claimed (Kafka's maxConnectionsExceeded). Only a thread
@@ -99,13 +107,24 @@ export interface ConnectionCounts {
   readonly shared?: { changes(): number; changedSince(seen: number): Promise<void>; wake(): void };
 }
 
-/** Why listener `l` must stop accepting, given the counts and limits (Kafka's ConnectionQuotas.connectionSlotAvailable, negated). */
-function fullReason(limits: ConnectionLimitSource, l: ListenerSlot, total: number, listenerTotal: number): string | null {
+/**
+ * The limit a listener stopped at: "broker", `max.connections` (a listener without a limit of its own, or any but a
+ * protected listener once the broker is full), or "listener", its own `listener.name.<l>.max.connections`.
+ */
+export type FullAt = "broker" | "listener";
+
+/** The limit at which listener `l` must stop accepting, given the counts and limits (Kafka's ConnectionQuotas.connectionSlotAvailable, negated). */
+function fullAt(limits: ConnectionLimitSource, l: ListenerSlot, total: number, listenerTotal: number): FullAt | null {
   const max = assertMaxConnections(limits.maxConnections());
-  if (!l.protected && total >= max) return `max.connections=${max}`;
+  if (!l.protected && total >= max) return "broker";
   const own = limits.listenerMaxConnections(l.name);
   if (listenerTotal < (own ?? max)) return null;
-  return own === null ? `max.connections=${max}` : `${listenerMaxConnectionsKey(l.name)}=${own}`;
+  return own === null ? "broker" : "listener";
+}
+
+/** The limit `at` of listener `l` with its value now, as the log names it (`max.connections=N`, or the listener's own key). */
+export function fullAtText(limits: ConnectionLimitSource, l: ListenerSlot, at: FullAt): string {
+  return at === "broker" ? `max.connections=${assertMaxConnections(limits.maxConnections())}` : `${listenerMaxConnectionsKey(l.name)}=${limits.listenerMaxConnections(l.name)}`;
 }
 
 /** Counts open connections per address, per listener and in total. */
@@ -153,8 +172,8 @@ export class ConnectionQuotas implements ConnectionCounts {
     if (evicted) this.evicting--;
   }
 
-  fullFor(l: ListenerSlot): string | null {
-    return fullReason(this.limits, l, this.total, this.perListener[assertSlot(l)]);
+  fullFor(l: ListenerSlot): FullAt | null {
+    return fullAt(this.limits, l, this.total, this.perListener[assertSlot(l)]);
   }
 
   claimEviction(): boolean {
@@ -229,8 +248,8 @@ export class NodeConnectionQuotas implements ConnectionCounts {
     const li = LISTENER_COUNTS + assertSlot(l);
     const over = t.locked(() => {
       const total = t.global(TOTAL);
-      const full = fullReason(this.limits, l, total, t.global(li));
-      if (full !== null) return `${full} (node-wide)`;
+      const full = fullAt(this.limits, l, total, t.global(li));
+      if (full !== null) return `${fullAtText(this.limits, l, full)} (node-wide)`;
       const perIp = this.limits.maxPerIp(ip);
       const slot = t.find(ip, true);
       if (slot < 0) {
@@ -257,7 +276,7 @@ export class NodeConnectionQuotas implements ConnectionCounts {
     const li = LISTENER_COUNTS + assertSlot(l);
     const wasFull = t.locked(() => {
       const total = t.global(TOTAL);
-      const full = total >= this.maxConnections || fullReason(this.limits, l, total, t.global(li)) !== null;
+      const full = total >= this.maxConnections || fullAt(this.limits, l, total, t.global(li)) !== null;
       if (total <= 0 || t.global(li) <= 0) throw new Error(`connection quota released for ${ip} on ${l.name} that holds none`);
       if (evicted && t.global(EVICTING) <= 0) throw new Error(`an evicted connection from ${ip} released with no closing claimed`);
       // an address admitted while the table was full has no entry: it was counted in the totals only
@@ -275,10 +294,10 @@ export class NodeConnectionQuotas implements ConnectionCounts {
     if (wasFull) t.wake();
   }
 
-  fullFor(l: ListenerSlot): string | null {
+  fullFor(l: ListenerSlot): FullAt | null {
     const t = this.table;
     const li = LISTENER_COUNTS + assertSlot(l);
-    return t.locked(() => fullReason(this.limits, l, t.global(TOTAL), t.global(li)));
+    return t.locked(() => fullAt(this.limits, l, t.global(TOTAL), t.global(li)));
   }
 
   claimEviction(): boolean {

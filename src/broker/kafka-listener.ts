@@ -16,7 +16,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection, responseWriter, type ConnectionOptions, type KafkaConnectionHandler } from "./connection.ts";
-import { ConnectionQuotas, LISTENERS_MAX, listenerMaxConnectionsKey, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource, type ListenerSlot } from "./connection-quotas.ts";
+import { ConnectionQuotas, fullAtText, LISTENERS_MAX, listenerMaxConnectionsKey, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource, type FullAt, type ListenerSlot } from "./connection-quotas.ts";
 import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
 import { NodeRequestBudget, RequestBudget } from "./request-budget.ts";
@@ -24,7 +24,7 @@ import { FrameBufferPool } from "./frame-buffer-pool.ts";
 import type { BrokerMetrics } from "../http/metrics/broker-metrics.ts";
 import { CONNECTION_RATE_UNLIMITED, ConnectionRates, LocalRateSensors, RateWindows, SharedRateSensors, type RateListener } from "./connection-rate.ts";
 import { interBrokerListenerName, listenerDefs } from "../security/listeners.ts";
-import { canonicalIp } from "../platform/net.ts";
+import { canonicalIp, resolveHost } from "../platform/net.ts";
 import type { Connection } from "../platform/net.ts";
 
 /**
@@ -81,27 +81,79 @@ export function effectiveMaxConnections(config: BrokerConfig, connectionFds: num
   return Math.max(1, Math.min(configured, connectionFds));
 }
 
-/**
- * `max.connections.per.ip.overrides` keyed as the listener keys connections ({@link canonicalIp}): an address
- * however written (an IPv6 address in any spelling, an IPv4-mapped one) is one address, as Kafka's InetAddress
- * keys make it. A host name stays as written (Kafka resolves it; here it matches no connection).
- */
-function overridesByAddress(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [host, count] of parsePerIpOverrides(text)) out.set(canonicalIp(host) ?? host, count);
-  return out;
+/** How the limits resolve the host names of `max.connections.per.ip.overrides`, and where they report a failure. */
+export interface OverrideHosts {
+  /** The address a host name stands for (Kafka: InetAddress.getByName), or null (it resolves to none). */
+  resolve: (host: string) => Promise<string | null>;
+  /** Told when a changed override list keeps the previous one because a host name did not resolve. */
+  warn: (msg: string) => void;
+}
+
+/** The connection limits of a broker's config, with the resolution of its overrides' host names. */
+export interface ConfigLimitSource extends ConnectionLimitSource {
+  /**
+   * Settles once the host names of the override list in force at the call have resolved; rejects (naming the host)
+   * if one did not, in which case the previous list stays in force (at start: none, and the broker does not start,
+   * as Kafka's ConnectionQuotas fails on an UnknownHostException).
+   */
+  hostsResolved(): Promise<void>;
+  /** Takes a changed `max.connections.per.ip.overrides` (a dynamic change): its host names start resolving now. */
+  refresh(): void;
 }
 
 /**
  * `max.connections` (effective), each listener's `listener.name.<l>.max.connections`, `max.connections.per.ip` and
  * `max.connections.per.ip.overrides` as `config` holds them at each call: dynamic changes (KIP-226) reach
- * `config.values`, and the next connection is judged by them. An override list that does not parse keeps the last
- * one that did (a dynamic value is checked before it is stored). `maxPerIp` takes the address in its
- * {@link canonicalIp} spelling.
+ * `config.values`, and the next connection is judged by them. `maxPerIp` takes the address in its
+ * {@link canonicalIp} spelling; the overrides are keyed so too, an address however written (an IPv6 address in any
+ * spelling, an IPv4-mapped one) being one address, as Kafka's InetAddress keys make it. A host name in the overrides
+ * stands for the address it resolves to when the list is set (Kafka's InetAddress.getByName in
+ * ConnectionQuotas.updateMaxConnectionsPerIpOverride): a list with host names takes effect once they have resolved,
+ * and one that does not parse, or whose host name does not resolve, keeps the last list that did (a dynamic value is
+ * checked before it is stored; Kafka's failed reconfiguration keeps the old map too).
  */
-export function connectionLimitsOf(config: BrokerConfig, connectionFds: number | null): ConnectionLimitSource {
-  let overridesText = config.str("max.connections.per.ip.overrides");
-  let overrides = overridesByAddress(overridesText);
+export function connectionLimitsOf(config: BrokerConfig, connectionFds: number | null, hosts: OverrideHosts = { resolve: resolveHost, warn: () => {} }): ConfigLimitSource {
+  let overridesText: string | null = null;
+  let overrides = new Map<string, number>();
+  let resolving: Promise<void> = Promise.resolve();
+  /** Takes the override list in `config` if it changed: literal addresses at once, host names once resolved. */
+  const refresh = () => {
+    const text = config.str("max.connections.per.ip.overrides");
+    if (text === overridesText) return;
+    overridesText = text;
+    let parsed: Map<string, number>;
+    try {
+      parsed = parsePerIpOverrides(text);
+    } catch {
+      return; // keeps the previous overrides
+    }
+    const next = new Map<string, number>();
+    const names: Array<[string, number]> = [];
+    for (const [host, count] of parsed) {
+      const ip = canonicalIp(host);
+      if (ip !== null) next.set(ip, count);
+      else names.push([host, count]);
+    }
+    if (names.length === 0) {
+      overrides = next;
+      resolving = Promise.resolve();
+      return;
+    }
+    resolving = Promise.all(names.map(async ([host, count]) => {
+      const ip = await hosts.resolve(host);
+      if (ip === null) throw new Error(`max.connections.per.ip.overrides: host ${host} did not resolve to an address`);
+      return [ip, count] as const;
+    })).then((resolved) => {
+      // a later change supersedes this one; an address given literally keeps its own count
+      if (overridesText !== text) return;
+      for (const [ip, count] of resolved) if (!next.has(ip)) next.set(ip, count);
+      overrides = next;
+    });
+    resolving.catch((e) => {
+      if (overridesText === text) hosts.warn(`${(e as Error).message}: keeping the previous overrides`);
+    });
+  };
+  refresh();
   /** Each listener's own key, made once. */
   const listenerKeys = new Map<string, string>();
   return {
@@ -113,17 +165,11 @@ export function connectionLimitsOf(config: BrokerConfig, connectionFds: number |
       return own === undefined ? null : Number(own);
     },
     maxPerIp: (ip) => {
-      const text = config.str("max.connections.per.ip.overrides");
-      if (text !== overridesText) {
-        overridesText = text;
-        try {
-          overrides = overridesByAddress(text);
-        } catch {
-          // keeps the previous overrides
-        }
-      }
+      refresh();
       return overrides.get(ip) ?? config.num("max.connections.per.ip");
     },
+    hostsResolved: () => resolving,
+    refresh,
   };
 }
 
@@ -146,7 +192,7 @@ export interface ListenerLimits {
   /** Every listener of this thread. */
   readonly members: Set<ListenerMember>;
   /** The limits the counts read (a listener names the one it is below again when it resumes). */
-  readonly limitSource: ConnectionLimitSource;
+  readonly limitSource: ConfigLimitSource;
   /**
    * Re-judges whether the listeners must stop accepting, after a dynamic change of the limits: a raised
    * `max.connections` (or a listener's) resumes listeners paused at the old one, a lowered one pauses them and
@@ -166,7 +212,7 @@ export interface ListenerLimits {
    * samples every accepting thread writes into one sensor compare.
    */
   readonly rateNowMs: () => number;
-  /** The `connection_creation_rate` quota of an address (any spelling); unlimited when absent. */
+  /** The `connection_creation_rate` quota of an address in its {@link canonicalIp} spelling; unlimited when absent. */
   readonly ipRate: (ip: string) => number;
 }
 
@@ -186,8 +232,8 @@ export interface RateSources {
  * node's table, src/broker/connection-quotas.ts) the connection limits count for the whole node, and with
  * `nodeBudget` (its shared buffer, src/broker/request-budget.ts) the request budget does.
  */
-export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer, rateSources: RateSources = {}, clock?: Clock): ListenerLimits {
-  const limitSource = connectionLimitsOf(config, connectionFds);
+export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer, rateSources: RateSources = {}, clock?: Clock, hosts?: OverrideHosts): ListenerLimits {
+  const limitSource = connectionLimitsOf(config, connectionFds, hosts);
   const windows = connectionRateWindows(config);
   const monotonicMs = () => clock?.monotonicMs() ?? performance.now();
   const shared = rateSources.shared;
@@ -222,6 +268,7 @@ export function listenerLimits(config: BrokerConfig, connectionFds: number | nul
     budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
     members,
     limitsChanged: () => {
+      limitSource.refresh();
       if (quotas.shared !== undefined) quotas.shared.wake();
       else rejudge();
     },
@@ -284,8 +331,8 @@ export async function startKafkaListener(
   const slot: ListenerSlot = { index: defs.findIndex((d) => d.name === slotName), name: slotName, protected: slotName === interBrokerListenerName(config) && defs.length > 1 };
   if (!(slot.index >= 0 && slot.index < LISTENERS_MAX)) throw new Error(`listener ${slotName}: one of at most ${LISTENERS_MAX} listeners expected, index ${slot.index}`);
   let accepting = true;
-  /** Whether the listener paused at its own limit (not the broker-wide one): its resume line names that limit. */
-  let pausedAtOwn = false;
+  /** The limit the listener paused at (its resume line names it). */
+  let pausedAt: FullAt = "broker";
   let listener: Listener | null = null;
   let stopped = false;
   const resume = () => {
@@ -293,20 +340,21 @@ export async function startKafkaListener(
     try {
       listener?.resumeAccepting();
       accepting = true;
-      const own = shared.limitSource.listenerMaxConnections(slot.name);
-      log("info", `below ${pausedAtOwn && own !== null ? `${listenerMaxConnectionsKey(slot.name)}=${own}` : `max.connections=${quotas.maxConnections}`} again: accepting on ${host}:${listener?.port ?? port} (listener ${slot.name})`);
+      // a listener's own limit removed while it was paused: it resumed below max.connections
+      const at = pausedAt === "listener" && shared.limitSource.listenerMaxConnections(slot.name) === null ? "broker" : pausedAt;
+      log("info", `below ${fullAtText(shared.limitSource, slot, at)} again: accepting on ${host}:${listener?.port ?? port} (listener ${slot.name})`);
     } catch (e) {
       log("error", `could not listen again on ${host}:${listener?.port ?? port}: ${(e as Error).message}; retrying in 1 s`);
       clock.setTimer(resume, 1000);
     }
   };
-  const pause = (reason: string) => {
+  const pause = (at: FullAt) => {
     if (stopped || !accepting) return;
     accepting = false;
-    pausedAtOwn = !reason.startsWith("max.connections=");
+    pausedAt = at;
     listener?.pauseAccepting();
     // logged once the listening socket is closed: from this line on, new connections to this thread are refused
-    log("warn", `${reason} open connections: not accepting on ${host}:${listener?.port ?? port} (listener ${slot.name}) until one closes`);
+    log("warn", `${fullAtText(shared.limitSource, slot, at)} open connections: not accepting on ${host}:${listener?.port ?? port} (listener ${slot.name}) until one closes`);
   };
   const rejudge = () => {
     const full = quotas.fullFor(slot);
@@ -431,7 +479,7 @@ export async function startKafkaListener(
   const serveTaken = (t: Taken) => {
     const conn = t.conn;
     if (rateListener !== null) {
-      const quota = ipRate(conn.remoteIp);
+      const quota = ipRate(t.ip);
       if (quota !== CONNECTION_RATE_UNLIMITED) {
         const ip = t.ip;
         const now = rateNowMs();

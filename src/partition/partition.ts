@@ -513,9 +513,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   }
 
   /**
-   * Clean shutdown: wakes parked fetches and writes the producer snapshot. The epoch history needs no write: an
-   * epoch with records was checkpointed at its first append, and one without is assigned again when the partition
-   * takes its roles at the next start.
+   * Clean shutdown, first step: wakes parked fetches and fails the waits for the high watermark; nothing more is
+   * appended. Once the log's tail is durable (its close), {@link Partition.writeStopSnapshot} writes the producer
+   * snapshot. The epoch history needs no write: an epoch with records was checkpointed at its first append, and one
+   * without is assigned again when the partition takes its roles at the next start.
    */
   close(): void {
     this.closed = true; // before the wake: a woken fetch cannot park again and answers now, while the log is open
@@ -525,8 +526,18 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.transactions = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
-    // Nothing is written into a log taken offline by a disk failure: a snapshot there could claim what its
-    // transaction index never got, and recovery (replaying from the snapshot) would not rebuild it.
+  }
+
+  /**
+   * Clean shutdown, after the log closed (its tail synced): the producer snapshot at the log end, after the
+   * aborted-transaction index it must not overtake. In Kafka's order (LogManager.shutdown flushes the log, then
+   * UnifiedLog.close snapshots the producer state, then the clean-shutdown marker is written), so a power cut at any
+   * step leaves no snapshot past the durable log end (one written before the tail sync could: 76a9c1e).
+   */
+  writeStopSnapshot(): void {
+    if (!this.closed) throw new Error(`${this.log.name}: the producer snapshot of a clean stop is written after close`);
+    // Nothing is written into a log taken offline by a disk failure (or whose closing sync failed): a snapshot there
+    // could claim what its log or transaction index never got, and recovery replays only from the snapshot.
     if (this.log.isOffline) return;
     try {
       this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
@@ -654,11 +665,20 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     let written = false;
     this.abortedTxns
       .sync() // the aborted transactions below the snapshot are durable before it is
-      .then(() => {
-        if (pending.stale) return;
-        written = true;
-        return writeProducerSnapshotAsync(fs, dir, baseOffset, entries);
-      })
+      .then(
+        () => {
+          if (pending.stale) return;
+          written = true;
+          return writeProducerSnapshotAsync(fs, dir, baseOffset, entries);
+        },
+        (e) => {
+          // A failed fdatasync may have dropped the entries' pages; a later sync through a new descriptor would not
+          // see that error and a snapshot above them would hide their aborted transactions for good: the log goes
+          // offline, as Kafka's does when a segment's txn index flush fails.
+          this.log.ioFailed(e);
+          throw e;
+        },
+      )
       .then(
         () => {
           const file = `${dir}/${snapshotFileName(baseOffset)}`;

@@ -156,7 +156,7 @@ export class ProducerStateTable {
       }
       return { kind: "append" };
     }
-    const lastSeq = (baseSeq + count - 1) | 0;
+    const lastSeq = incrementSequence(baseSeq, count - 1);
     for (const b of e.batches) {
       if (b.firstSeq === baseSeq && b.lastSeq === lastSeq) return { kind: "duplicate", baseOffset: b.baseOffset, timestamp: b.timestamp };
     }
@@ -171,7 +171,7 @@ export class ProducerStateTable {
   record(pid: bigint, epoch: number, baseSeq: number, count: number, baseOffset: bigint, offsetDelta = count - 1, timestamp = -1): void {
     const e = this.touch(pid, epoch);
     e.lastTimestamp = timestamp;
-    const lastSeq = (baseSeq + count - 1) | 0;
+    const lastSeq = incrementSequence(baseSeq, count - 1);
     e.lastSeq = lastSeq;
     e.batches.push({ firstSeq: baseSeq, lastSeq, baseOffset, offsetDelta, timestamp });
     if (e.batches.length > PRODUCER_BATCH_HISTORY) e.batches.shift();
@@ -249,7 +249,7 @@ export class ProducerStateTable {
     for (const s of entries) {
       if (wallNowMs !== undefined && (s.currentTxnFirstOffset ?? -1n) < 0n && this.expiredAt(wallNowMs, s.timestamp)) continue;
       const baseOffset = s.lastOffset - BigInt(s.offsetDelta);
-      const firstSeq = (s.lastSequence - s.offsetDelta) | 0;
+      const firstSeq = decrementSequence(s.lastSequence, s.offsetDelta);
       // lastOffset -1: a producer known here by its markers only
       const batches = s.lastOffset < 0n ? [] : [{ firstSeq, lastSeq: s.lastSequence, baseOffset, offsetDelta: s.offsetDelta, timestamp: s.timestamp }];
       this.producers.set(s.producerId, { epoch: s.epoch, lastSeq: s.lastOffset < 0n ? -1 : s.lastSequence, batches, coordinatorEpoch: s.coordinatorEpoch ?? -1, lastTimestamp: s.timestamp });
@@ -347,4 +347,20 @@ export class ProducerStateTable {
   get ongoingTxnCount(): number {
     return this.ongoingTxns.size;
   }
+}
+
+/** The largest sequence number; the one after it is 0. */
+const SEQUENCE_MAX = 0x7fffffff;
+
+/**
+ * `seq` plus `by` (0 <= by), wrapping from {@link SEQUENCE_MAX} to 0 as Kafka's DefaultRecordBatch.incrementSequence
+ * does: a batch's last sequence is its base sequence plus its lastOffsetDelta, also across the wrap.
+ */
+export function incrementSequence(seq: number, by: number): number {
+  return seq > SEQUENCE_MAX - by ? by - (SEQUENCE_MAX - seq) - 1 : seq + by;
+}
+
+/** `seq` minus `by` (0 <= by), wrapping below 0 to {@link SEQUENCE_MAX} (Kafka's DefaultRecordBatch.decrementSequence). */
+export function decrementSequence(seq: number, by: number): number {
+  return seq < by ? SEQUENCE_MAX - (by - seq) + 1 : seq - by;
 }

@@ -96,14 +96,15 @@ export class ClientQuotaStore {
   }
 
   /**
-   * The `connection_creation_rate` in force for a connection from `ip` (compared in its canonical spelling, see
-   * canonicalIp): its address's quota, else the default ip entity's, else {@link IP_CONNECTION_RATE_DEFAULT}
-   * (Kafka's ConnectionQuotas.connectionRateForIp). An entity named by a host name applies once the name has resolved.
+   * The `connection_creation_rate` in force for a connection from `ip`, given in its canonical spelling (canonicalIp:
+   * the listener canonicalizes each client address once): its address's quota, else the default ip entity's, else
+   * {@link IP_CONNECTION_RATE_DEFAULT} (Kafka's ConnectionQuotas.connectionRateForIp). An entity named by a host
+   * name applies once the name has resolved.
    */
   connectionRateOf(ip: string): number {
     const rates = (this.ipRates ??= this.buildIpRates());
     if (rates.byIp.size === 0) return rates.fallback; // the common case: no address has a quota of its own
-    return rates.byIp.get(canonicalIp(ip) ?? ip) ?? rates.fallback;
+    return rates.byIp.get(ip) ?? rates.fallback;
   }
 
   private buildIpRates(): IpRates {

@@ -447,8 +447,12 @@ export class LogManager {
     return cleaned;
   }
 
-  /** Stops the timers, flushes and closes every log, writes final checkpoints and the clean-shutdown markers. */
-  async close(): Promise<void> {
+  /**
+   * Stops the timers, flushes and closes every log, writes final checkpoints and the clean-shutdown markers.
+   * `closed` hears of each log once its tail is durable and its files closed, before the markers (the broker writes
+   * its producer snapshot there: Kafka's LogManager.shutdown flushes each log, then UnifiedLog.close snapshots it).
+   */
+  async close(closed?: (log: PartitionLog) => void): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const clock = this.deps.clock;
@@ -462,6 +466,7 @@ export class LogManager {
     for (const { log, logDir } of this.entries.values()) {
       await log.close();
       if (log.isOffline) unclean.add(logDir);
+      closed?.(log);
     }
     try {
       this.checkpoint();

@@ -728,6 +728,15 @@ export class PartitionLog {
     this.onOffline?.();
   }
 
+  /**
+   * An I/O error in a file of the partition beside the log's own (its `.txnindex`): the log goes offline, and
+   * through onIoError its log dir as the error says, as an error in the log's files does (Kafka's
+   * LogDirFailureChannel takes every I/O error of a log's files so).
+   */
+  ioFailed(e: unknown): void {
+    this.goOffline(e);
+  }
+
   /** Takes the log offline because its log dir failed (another log's I/O error); reads and writes refuse from now on. */
   takeOffline(cause: unknown): void {
     if (this.offline !== null) return;

@@ -240,6 +240,53 @@ test("max.connections lowered below the open connections closes the least recent
   }
 });
 
+test("a host name in max.connections.per.ip.overrides stands for the address it resolves to, in the config and set at run time", async () => {
+  // Kafka resolves each override host (InetAddress.getByName) when the list is set; localhost is 127.0.0.1 here
+  const b = await startTestBroker({ "max.connections.per.ip": "1", "max.connections.per.ip.overrides": "localhost:2" });
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      const c = await RawClient.connect(b.port);
+      clients.push(c);
+      assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, `connection ${i + 1} of localhost's 2 is served`);
+    }
+    await closedAtOnce(b.port, clients);
+    // set at run time: the list takes effect once its host names have resolved (a connection over the old limit of
+    // 2 is closed until then), so the test connects until a third one is served
+    const admin = clients[0];
+    const r = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "max.connections.per.ip.overrides", configOperation: 0, value: "localhost:4" }] }], validateOnly: false });
+    assert.equal(r.responses[0].errorCode, 0, JSON.stringify(r.responses[0]));
+    let served = false;
+    for (let i = 0; i < 100 && !served; i++) {
+      const c = await RawClient.connect(b.port).catch(() => null);
+      if (c === null) continue;
+      clients.push(c);
+      served = await c.request(18, 3, apiVersions).then((a) => a.errorCode === 0, () => false);
+      if (!served) await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.ok(served, "a third connection from 127.0.0.1 is served under localhost:4");
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
+test("max.connections.per.ip.overrides with a host Kafka's host pattern refuses is refused, in the config and at run time", async () => {
+  assert.throws(() => new BrokerConfig(new Map([["max.connections.per.ip.overrides", "bad/host:2"]])), /max\.connections\.per\.ip\.overrides contains invalid addresses : bad\/host/);
+  const b = await startTestBroker({});
+  const clients: RawClient[] = [];
+  try {
+    const admin = await RawClient.connect(b.port);
+    clients.push(admin);
+    const r = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: "", configs: [{ name: "max.connections.per.ip.overrides", configOperation: 0, value: "127.0.0.1:5,bad host:2" }] }], validateOnly: false });
+    assert.equal(r.responses[0].errorCode, 42, JSON.stringify(r.responses[0]));
+    assert.match(r.responses[0].errorMessage ?? "", /contains invalid addresses : bad host/);
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
 test("max.connections.per.ip and its overrides close the connection over the address's limit", async () => {
   for (const [overrides, allowed] of [["", 1], ["127.0.0.1:3", 3]] as const) {
     const b = await startTestBroker({ "max.connections.per.ip": "1", "max.connections.per.ip.overrides": overrides });

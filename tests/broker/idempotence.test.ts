@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startTestBroker } from "../support/broker.ts";
+import { startTestBroker, type TestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
@@ -27,34 +27,46 @@ async function send(c: RawClient, records: Uint8Array): Promise<{ errorCode: num
   return r.responses[0].partitionResponses[0];
 }
 
-for (const restart of ["none", "clean restart (snapshot)", "crash (replay of batch headers)"] as const) {
+/** The restarts a test runs through: none, a clean stop and start, or a crash (no snapshot, no clean-shutdown marker). */
+const RESTARTS = ["none", "clean restart (snapshot)", "crash (replay of batch headers)"] as const;
+
+/** A broker with topic `idem` and an idempotent producer id on a fresh connection. */
+async function withProducer(): Promise<{ b: TestBroker; c: RawClient; pid: bigint }> {
+  const b = await startTestBroker();
+  const c = await RawClient.connect(b.port);
+  await b.broker.createTopic("idem", 1, 1, {}, false);
+  const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  assert.equal(init.errorCode, 0);
+  return { b, c, pid: init.producerId as bigint };
+}
+
+/** Stops `b` (closing `c`) as `restart` says and starts a broker on its directory again, with a new connection. */
+async function restarted(restart: (typeof RESTARTS)[number], b: TestBroker, c: RawClient): Promise<{ b: TestBroker; c: RawClient }> {
+  if (restart === "none") return { b, c };
+  const dir = b.dir;
+  c.close();
+  await b.stop({ keepDir: true });
+  if (restart.startsWith("crash")) {
+    for (const f of fs.readdirSync(path.join(dir, "idem-0"))) if (f.endsWith(".snapshot")) fs.rmSync(path.join(dir, "idem-0", f));
+    for (const f of fs.readdirSync(dir)) if (f.includes("cleanshutdown")) fs.rmSync(path.join(dir, f));
+  } else {
+    assert.ok(fs.readdirSync(path.join(dir, "idem-0")).some((f) => f.endsWith(".snapshot")), "a snapshot was written at shutdown");
+  }
+  const next = await startTestBroker({}, dir);
+  return { b: next, c: await RawClient.connect(next.port) };
+}
+
+for (const restart of RESTARTS) {
   test(`a retried idempotent batch is not written twice: ${restart}`, async () => {
-    let b = await startTestBroker();
-    const dir = b.dir;
-    let c = await RawClient.connect(b.port);
+    let { b, c, pid } = await withProducer();
     try {
-      await b.broker.createTopic("idem", 1, 1, {}, false);
-      const init = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
-      assert.equal(init.errorCode, 0);
-      const pid: bigint = init.producerId;
       const first = await send(c, idempotentBatch(pid, 0, 0, 5));
       assert.equal(first.errorCode, 0);
       assert.equal(first.baseOffset, 0n);
       const second = await send(c, idempotentBatch(pid, 0, 5, 5));
       assert.equal(second.errorCode, 0);
       assert.equal(second.baseOffset, 5n);
-      if (restart !== "none") {
-        c.close();
-        await b.stop({ keepDir: true });
-        if (restart.startsWith("crash")) {
-          for (const f of fs.readdirSync(path.join(dir, "idem-0"))) if (f.endsWith(".snapshot")) fs.rmSync(path.join(dir, "idem-0", f));
-          for (const f of fs.readdirSync(dir)) if (f.includes("cleanshutdown")) fs.rmSync(path.join(dir, f));
-        } else {
-          assert.ok(fs.readdirSync(path.join(dir, "idem-0")).some((f) => f.endsWith(".snapshot")), "a snapshot was written at shutdown");
-        }
-        b = await startTestBroker({}, dir);
-        c = await RawClient.connect(b.port);
-      }
+      ({ b, c } = await restarted(restart, b, c));
       // The second batch again (a retry after a lost response): same offset, nothing appended.
       const retry = await send(c, idempotentBatch(pid, 0, 5, 5));
       assert.equal(retry.errorCode, 0);
@@ -66,6 +78,31 @@ for (const restart of ["none", "clean restart (snapshot)", "crash (replay of bat
       const bumped = await send(c, idempotentBatch(pid, 1, 0, 1));
       assert.equal(bumped.errorCode, 0, "a new epoch starts at sequence 0");
       assert.equal((await send(c, idempotentBatch(pid, 0, 15, 1))).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    } finally {
+      c.close();
+      await b.stop();
+    }
+  });
+}
+
+for (const restart of RESTARTS) {
+  test(`sequences wrap from 2147483647 to 0, as Kafka's: a batch across the wrap, its retry and the next batch: ${restart}`, async () => {
+    // Kafka's last sequence of a batch is DefaultRecordBatch.incrementSequence(baseSequence, lastOffsetDelta), which
+    // wraps; a producer without state here may start at any sequence (a long-lived producer near the wrap)
+    const MAX = 2147483647;
+    let { b, c, pid } = await withProducer();
+    try {
+      const across = idempotentBatch(pid, 0, MAX - 1, 3); // sequences MAX-1, MAX, 0
+      const written = await send(c, across);
+      assert.equal(written.errorCode, ErrorCode.NONE, `code ${written.errorCode}`);
+      assert.equal(written.baseOffset, 0n);
+      ({ b, c } = await restarted(restart, b, c));
+      const retry = await send(c, idempotentBatch(pid, 0, MAX - 1, 3));
+      assert.equal(retry.errorCode, ErrorCode.NONE, `the retry of the batch across the wrap: code ${retry.errorCode}`);
+      assert.equal(retry.baseOffset, 0n, "answered as the duplicate it is");
+      const next = await send(c, idempotentBatch(pid, 0, 1, 2));
+      assert.equal(next.errorCode, ErrorCode.NONE, `the next batch starts at sequence 1: code ${next.errorCode}`);
+      assert.equal(next.baseOffset, 3n);
     } finally {
       c.close();
       await b.stop();

@@ -24,9 +24,11 @@ test("an aborted-transaction entry read back from the page cache after a kill is
   p = open();
   assert.deepEqual(p.abortedTxns.entries(), [aborted]);
 
-  // A clean stop: the producer snapshot at the log end (recovery replays nothing below it), then a power cut.
+  // A clean stop: the log closed, then the producer snapshot at the log end (recovery replays nothing below it),
+  // then a power cut.
   p.close();
   await settle(p.log.close());
+  p.writeStopSnapshot();
   disk.crash();
 
   p = open();

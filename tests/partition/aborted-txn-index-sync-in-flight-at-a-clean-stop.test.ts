@@ -20,12 +20,15 @@ async function cleanStopDuringSync(seed: number): Promise<void> {
   let p = run.p;
 
   // A roll's sync starts its fdatasync (it answers only when the simulation runs it), then the clean stop runs:
-  // the producer snapshot at the log end, then the power goes before that fdatasync completes.
-  const inFlight = p.abortedTxns.sync();
+  // the log closed (its records were synced already: no simulated time passes), the producer snapshot at the log
+  // end, then the power goes before that fdatasync completes.
+  let synced = false;
+  const inFlight = p.abortedTxns.sync().then(() => (synced = true));
   inFlight.catch(() => {});
   p.close();
-  const closing = p.log.close();
-  closing.catch(() => {});
+  await p.log.close();
+  assert.equal(synced, false, "the roll's sync is still in flight when the log has closed");
+  p.writeStopSnapshot();
   disk.crash();
 
   p = open();

@@ -27,7 +27,8 @@ function transactionalBatch(n: number): Uint8Array {
 /**
  * A simulated disk (seeded `seed`, fdatasyncs answering within `maxSyncLatencyMs`) with partition t-0 on it, in
  * which two records of a transaction and its ABORT marker are appended and synced (the `.txnindex` entry is not):
- * `open` starts a new process's partition on the disk, `settle` runs the simulation 100 ms and then awaits `work`.
+ * `open` starts a new process's partition on the disk, `settle` runs the simulation 100 ms and then awaits `work`;
+ * `sim` runs the disk's events.
  */
 export async function abortedTransactionOnSimDisk(seed: number, maxSyncLatencyMs: number) {
   const sim = new Sim(seed);
@@ -48,5 +49,5 @@ export async function abortedTransactionOnSimDisk(seed: number, maxSyncLatencyMs
   const marker = p.appendAsLeader(buildControlBatch({ producerId: PID, producerEpoch: 0, type: ControlRecordType.ABORT, coordinatorEpoch: 0, timestampMs: 1_700_000_000_000 }));
   await settle(p.log.sync());
   const aborted: AbortedTxn = { producerId: PID, firstOffset: 0n, lastOffset: marker.baseOffset, lastStableOffset: marker.baseOffset + 1n };
-  return { disk, open, settle, p, marker, aborted };
+  return { sim, disk, open, settle, p, marker, aborted };
 }

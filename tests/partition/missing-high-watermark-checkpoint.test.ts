@@ -48,6 +48,7 @@ function tempDir(): string {
 async function close(p: Partition): Promise<void> {
   p.close();
   await p.log.close();
+  p.writeStopSnapshot();
 }
 
 test("a restarted replica elected leader without a checkpoint entry does not count its uncommitted tail as committed", async () => {

@@ -65,6 +65,7 @@ function open(roles: PartitionRoles, fields: Partial<LogConfig> = {}, deps: Part
       if (!opts.crash) {
         o.p.close();
         await o.p.log.close();
+        o.p.writeStopSnapshot();
       }
       o.p = Partition.open({ name: "t" }, 0, PartitionLog.open(dir, { topic: "t", partition: 0 }, config, storage), d, r);
       return o.p;
@@ -193,6 +194,17 @@ test("a producer snapshot is written at every segment roll and recovery replays 
   assert.deepEqual({ ...p.producers.check(11n, 0, seq - 2, 2), timestamp: 0 }, { kind: "duplicate", baseOffset: BigInt(seq - 2), timestamp: 0 });
 });
 
+/** Appends producer 11's two-record batches (sequences from 0) until the log rolls; the next sequence and the roll's offset. */
+function appendUntilRoll(p: Partition): { seq: number; roll: bigint } {
+  let seq = 0;
+  for (;;) {
+    const before = p.log.segmentCount;
+    p.appendAsLeader(batch(2, { id: 11n, epoch: 0, seq }));
+    seq += 2;
+    if (p.log.segmentCount > before) return { seq, roll: p.log.segmentBaseOffsets().at(-1)! };
+  }
+}
+
 test("a roll's producer snapshot still being written when the log is cut below it is dropped, not left to describe the records cut", async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -200,14 +212,7 @@ test("a roll's producer snapshot still being written when the log is cut below i
   // The snapshot's fdatasync takes long enough for a follower's truncation to come first.
   const slowFs: FileSystem = { ...nodeFileSystem, writeFileAtomicAsync: (file, data, tag) => (written = gate.then(() => nodeFileSystem.writeFileAtomicAsync(file, data, tag))) };
   const o = open(solo, { segmentBytes: 300 }, { fs: slowFs });
-  let seq = 0;
-  let roll = -1n;
-  while (roll < 0n) {
-    const before = o.p.log.segmentCount;
-    o.p.appendAsLeader(batch(2, { id: 11n, epoch: 0, seq }));
-    seq += 2;
-    if (o.p.log.segmentCount > before) roll = o.p.log.segmentBaseOffsets().at(-1)!;
-  }
+  const { seq, roll } = appendUntilRoll(o.p);
   for (let i = 0; i < 200 && written === null; i++) await new Promise((r) => setTimeout(r, 5));
   assert.notEqual(written, null, "the roll's snapshot is being written");
   // Cut below the roll: producer 11's batch at roll - 2 (sequences seq - 4, seq - 3) goes, which the snapshot holds.
@@ -220,6 +225,29 @@ test("a roll's producer snapshot still being written when the log is cut below i
   assert.equal(o.p.logEndOffset, roll, "the log end is back at the roll's offset, without another roll");
   const p = await o.reopen(solo, { crash: true });
   assert.deepEqual(p.producers.check(11n, 0, seq - 4, 2), { kind: "append" }, "the cut batch is not in the log: its retry is written, not answered with offsets that now hold producer 12's records");
+});
+
+test("a failed fdatasync of the aborted-transaction index takes the log offline, and no roll snapshot is written over its entry", async () => {
+  // Kafka flushes a segment's txn index with the segment: an IOException there takes the log dir offline
+  // (LogDirFailureChannel). Going on instead trusts a later sync through a new descriptor, which on Linux reports
+  // success once the failed pages were dropped (errors are reported to descriptors open at the time), and a roll
+  // snapshot above the lost entry then hides its aborted transaction from read_committed after a power cut.
+  const failingFs: FileSystem = {
+    ...nodeFileSystem,
+    open: (file, create) => {
+      const h = nodeFileSystem.open(file, create);
+      if (!file.endsWith(".txnindex")) return h;
+      return Object.assign(Object.create(h) as typeof h, { datasync: () => Promise.reject(Object.assign(new Error(`EIO: i/o error, fdatasync '${file}'`), { code: "EIO" })) });
+    },
+  };
+  const o = open(solo, { segmentBytes: 300 }, { fs: failingFs });
+  o.p.appendAsLeader(batch(2, { id: 21n, epoch: 0, seq: 0, txn: true }));
+  o.p.appendAsLeader(abortMarker(21n, 0));
+  const { seq, roll } = appendUntilRoll(o.p);
+  for (let i = 0; i < 200 && !o.p.log.isOffline; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(o.p.log.isOffline, "the log is offline after its transaction index failed to sync");
+  assert.ok(!fs.readdirSync(o.dir).some((f) => f.endsWith(".snapshot") && BigInt(f.slice(0, 20)) >= roll), "no producer snapshot at or above the roll");
+  assert.throws(() => o.p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.KAFKA_STORAGE_ERROR);
 });
 
 test("parked fetches are bounded per partition, and deletion answers what is parked", async () => {

@@ -49,11 +49,13 @@ test("a producer snapshot past the recovered log end is removed at start, so a l
   const segment = `${dir}/${"0".padStart(20, "0")}.log`;
   const keptBytes = fs.statSync(segment).size;
   p.appendAsLeader(batch(A, 2, 1)); // offset 2: the tail the power cut takes
-  // A clean stop: the producer snapshot at the log end (3), then the logs flushed and closed.
+  // A clean stop: the log flushed and closed, then the producer snapshot at the log end (3).
   p.close();
   await p.log.close();
+  p.writeStopSnapshot();
   assert.deepEqual(producerSnapshotOffsets(nodeFileSystem, dir), [3n]);
-  // The power went between the snapshot and the flush of the log's tail: the segment lost its last batch.
+  // The segment then lost its last batch: as a power cut did when the snapshot came before the tail's sync (the
+  // stop's order until Kafka's was taken), or a disk that loses what it had synced.
   fs.truncateSync(segment, keptBytes);
 
   p = open();

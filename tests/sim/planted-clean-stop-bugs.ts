@@ -22,11 +22,21 @@ export function plantCleanStopSkipsTxnIndexSync(): () => void {
 }
 
 /**
- * PLANTED BUG: a producer snapshot past the recovered log end (the clean stop wrote it at the log end, then the
- * power went before the log was synced) is loaded at the next start instead of being skipped, so the producer
- * state claims batches the log lost and a retry of one is answered as a duplicate.
+ * PLANTED BUGS: a producer snapshot past the recovered log end is loaded at the next start instead of being removed,
+ * so the producer state claims batches the log lost and a retry of one is answered as a duplicate (76a9c1e). Such a
+ * snapshot came from the clean stop writing it before the log's tail was synced (the power went in between); the
+ * stop now takes Kafka's order (the log synced, then the snapshot), so the plant also brings back the old order
+ * (the snapshot written when the partition closes, before its log) to make the window. Roll snapshots (written
+ * without waiting for the sealed segment's sync, as Kafka's) can make one too, but 60 seeds with log.roll.ms=200
+ * never did.
  */
 export function plantSnapshotPastLogEndLoaded(): () => void {
+  const proto = Partition.prototype as unknown as { close(): void; writeStopSnapshot(): void };
+  const realClose = proto.close;
+  proto.close = function (this: { writeStopSnapshot(): void }) {
+    realClose.call(this);
+    this.writeStopSnapshot();
+  };
   const cls = Partition as unknown as { open: (...args: unknown[]) => Partition };
   const real = cls.open;
   cls.open = function (this: unknown, ...args: unknown[]) {
@@ -41,6 +51,7 @@ export function plantSnapshotPastLogEndLoaded(): () => void {
   };
   return () => {
     cls.open = real;
+    proto.close = realClose;
   };
 }
 
@@ -77,11 +88,11 @@ export function plantSnapshotPastLogEndLoaded(): () => void {
  *   and producer state with what the start loaded ("offsets consistent after recovery"); not written.
  */
 export function plantCleanMarkerBeforeFlush(): () => void {
-  const proto = LogManager.prototype as unknown as { close(): Promise<void> };
+  const proto = LogManager.prototype as unknown as { close(...args: unknown[]): Promise<void> };
   const real = proto.close;
-  proto.close = async function (this: { closed: boolean; logDirs: readonly string[]; share: { suffix: string }; deps: { fs: { writeFileAtomic(p: string, d: Uint8Array): void } } }) {
+  proto.close = async function (this: { closed: boolean; logDirs: readonly string[]; share: { suffix: string }; deps: { fs: { writeFileAtomic(p: string, d: Uint8Array): void } } }, ...args: unknown[]) {
     if (!this.closed) for (const dir of this.logDirs) this.deps.fs.writeFileAtomic(`${dir}/${CLEAN_SHUTDOWN_FILE}${this.share.suffix}`, new TextEncoder().encode("{}\n"));
-    return real.call(this);
+    return real.apply(this, args);
   };
   return () => {
     proto.close = real;

@@ -183,6 +183,7 @@ for (let run = 0; run < RUNS; run++) {
           const dropSnapshots = rand() < 0.5;
           p.close();
           await log.close();
+          p.writeStopSnapshot();
           if (dropSnapshots) for (const f of fs.readdirSync(`${root}/t-0`)) if (f.endsWith(".snapshot")) fs.rmSync(`${root}/t-0/${f}`);
           ({ log, p } = open());
           trace.push(`reopen${dropSnapshots ? " (no snapshot)" : ""}`);

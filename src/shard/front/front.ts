@@ -143,13 +143,13 @@ export class Front {
       ipRate: ipQuotas === null ? undefined : (ip: string) => ipQuotas.connectionRateOf(ip),
       shared: d.connectionRates === undefined ? undefined : { table: SharedKeyTable.attach(d.connectionRates), originMs: monotonicOriginMs() },
     };
-    limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget, rateSources, d.clock);
+    limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget, rateSources, d.clock, { resolve: resolveHost, warn: (msg) => log("error", msg) });
     const front = new Front(listeners, securities, router, identity, () => {
       ipQuotas?.close();
       unwatchDynamic();
     });
     try {
-      await Promise.all(securities.map((s) => s.ready()));
+      await Promise.all([...securities.map((s) => s.ready()), limits.limitSource.hostsResolved()]);
       for (const sec of securities) {
         const def = sec.def;
         const l = await startKafkaListener(def.host || "0.0.0.0", d.ports?.[def.name] ?? def.port, config, handlers, d.clock, log, null, d.metrics, sec, limits, d.listen, {
