@@ -19,6 +19,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { FileSystem } from "../platform/fs.ts";
 import type { AppendResult, PartitionLog } from "../storage/partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { LogStorageError, isIoError } from "../storage/storage-errors.ts";
 import { BATCH_LENGTH_OFFSET, BASE_OFFSET_OFFSET, LOG_OVERHEAD, PARTITION_LEADER_EPOCH_OFFSET, BATCH_HEADER_SIZE, dataViewOf } from "../protocol/batch-layout.ts";
 import { ProducerStateTable } from "./producer-state.ts";
 import { AbortedTxnIndex } from "./aborted-txn-index.ts";
@@ -149,7 +150,20 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * (answering a retried batch as a duplicate at offsets that now hold other records).
    */
   private readonly pendingSnapshots = new Set<{ offset: bigint; stale: boolean }>();
-  private readonly onAbort = (a: ReplayedAbort): void => this.abortedTxns.add(a);
+  /**
+   * Records an aborted transaction an ABORT marker ended. An I/O error writing its `.txnindex` entry takes the log
+   * offline (KAFKA_STORAGE_ERROR from here on), as Kafka's LogDirFailureChannel does for any file of a log: the
+   * marker is in the log but its entry is not, and going on would let a later producer snapshot cover the gap.
+   */
+  private readonly onAbort = (a: ReplayedAbort): void => {
+    try {
+      this.abortedTxns.add(a);
+    } catch (e) {
+      if (!isIoError(e)) throw e;
+      this.log.ioFailed(e);
+      throw new LogStorageError(this.log.name, e);
+    }
+  };
   private readonly onEpochWriteError = (e: Error): void => this.deps.logger.warn(`${this.log.name}: leader-epoch-checkpoint not written (retried): ${e.message}`);
 
   private constructor(topic: T, index: number, log: PartitionLog, deps: PartitionDeps, roles: PartitionRoles) {

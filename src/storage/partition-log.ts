@@ -53,7 +53,7 @@ import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts"
 import { MAX_SEGMENT_POSITION, PRETOUCH_MIN_APPEND_BYTES, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 import { systemRandom } from "../platform/random.ts";
-import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError } from "./storage-errors.ts";
+import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError, isIoError } from "./storage-errors.ts";
 
 /**
  * Default of StorageDeps.maxOverlappingFlushes: one flush of a log at a time. With more, a flush asked for while one
@@ -1205,9 +1205,4 @@ export class PartitionLog {
     this.lastFlushMs = this.deps.clock.nowMs();
     if (notes.length > 0) this.deps.logger.info(`recovered ${this.name}: ${notes.join("; ")}`);
   }
-}
-
-/** Whether `e` is an operating-system I/O error (it carries an errno code such as EIO), not a bug or a bad argument. */
-function isIoError(e: unknown): boolean {
-  return typeof (e as { code?: unknown } | null)?.code === "string";
 }

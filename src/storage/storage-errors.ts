@@ -42,3 +42,8 @@ export class LogStorageError extends KafkaError {
     this.ioError = cause;
   }
 }
+
+/** Whether `e` is an operating-system I/O error (it carries an errno code such as EIO), not a bug or a bad argument. */
+export function isIoError(e: unknown): boolean {
+  return typeof (e as { code?: unknown } | null)?.code === "string";
+}

@@ -250,6 +250,25 @@ test("a failed fdatasync of the aborted-transaction index takes the log offline,
   assert.throws(() => o.p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.KAFKA_STORAGE_ERROR);
 });
 
+test("a failed write of the aborted-transaction index takes the log offline and answers KAFKA_STORAGE_ERROR", () => {
+  // The ABORT marker is in the log but its .txnindex entry is not: as for any I/O error in a log's files (Kafka's
+  // LogDirFailureChannel), the log goes offline instead of answering an OS error and taking more appends, whose
+  // next roll snapshot would cover the missing entry.
+  const failingFs: FileSystem = {
+    ...nodeFileSystem,
+    open: (file, create) => {
+      const h = nodeFileSystem.open(file, create);
+      if (!file.endsWith(".txnindex")) return h;
+      return Object.assign(Object.create(h) as typeof h, { write: () => { throw Object.assign(new Error(`EIO: i/o error, write '${file}'`), { code: "EIO" }); } });
+    },
+  };
+  const o = open(solo, {}, { fs: failingFs });
+  o.p.appendAsLeader(batch(2, { id: 22n, epoch: 0, seq: 0, txn: true }));
+  assert.throws(() => o.p.appendAsLeader(abortMarker(22n, 0)), (e) => e instanceof KafkaError && e.code === ErrorCode.KAFKA_STORAGE_ERROR);
+  assert.ok(o.p.log.isOffline, "the log is offline after its transaction index failed to take the entry");
+  assert.throws(() => o.p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.KAFKA_STORAGE_ERROR);
+});
+
 test("parked fetches are bounded per partition, and deletion answers what is parked", async () => {
   const { p } = open(solo, {}, { maxWaitingFetches: 2 });
   let woken = 0;
