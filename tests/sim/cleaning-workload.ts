@@ -1,0 +1,458 @@
+/**
+ * The log cleaner, retention and DeleteRecords inside the one-broker simulation (kafka-broker.ts, option
+ * `cleaning`): three one-partition topics with segments rolling every {@link SEGMENT_MS} ms,
+ * - `cmp`: `cleanup.policy=compact`, `min.cleanable.dirty.ratio=0.01`, `delete.retention.ms` {@link DELETE_RETENTION_MS};
+ * - `cmpdel`: `compact,delete` with `retention.ms` 1500 as well, and DeleteRecords;
+ * - `ret`: `delete` with `retention.ms` 1000 and `retention.bytes` 6000, and DeleteRecords;
+ * a producer of keyed records (four hot keys take 60% of the records, 24 cold keys the rest, so that old segments
+ * often hold a key's latest record; a tenth of them tombstones; acks=all mostly, acks=1 now and then; a
+ * failed request is not retried with the same records, so every record id is in the log at most once), an admin
+ * sending DeleteRecords, and the broker's cleaner, retention and checkpoints on the simulation's clock
+ * (`log.cleaner.backoff.ms`, `log.retention.check.interval.ms`, `log.flush.offset.checkpoint.interval.ms` short).
+ * Faults added: a power cut at a seeded one of the next disk calls that touch a `.cleaned`, `.swap` or `.deleted`
+ * file or a checkpoint file (so inside a cleaning swap, a segment deletion or a checkpoint write), also while the
+ * broker starts (recovery finishing an interrupted swap).
+ *
+ * Each record carries its id as a header key. A read is the whole partition from the log start offset to the high
+ * watermark, straight from the partition after every start, every 60-140 ms while up, and at the end.
+ *
+ * The invariants checked at each read (R = the read, L = its log start offset, H = its high watermark):
+ * (a) offsets strictly increase; every record is one that was produced, with its key and tombstone-ness; an
+ *     acknowledged record is at its acknowledged offset; a record is always seen at the same offset; no other
+ *     record sits at an acknowledged record's offset.
+ * (b) compaction never loses the latest state of a key: for an acknowledged record r of key k with L <= r.offset < H
+ *     that is not in R, R must hold a record of k at a higher offset (r was superseded), or else no record of k at
+ *     all and then r is a tombstone, or a tombstone of k produced after r, sent at least `delete.retention.ms` ago
+ *     (a removed tombstone: Kafka removes one only after its delete horizon, set when it is first cleaned, so never
+ *     earlier than `delete.retention.ms` after it was appended). So an older record of a key never reappears in
+ *     place of a newer one that is gone.
+ *     Holes never fill: once a read showed offsets [a, b) absent between two records, with b at or below the
+ *     highest acknowledged offset then (so that prefix was durable: acks=all syncs the whole log below it), no
+ *     later read, after any number of crashes, shows a record in [a, b). A swap under way at a crash is completed
+ *     (its cleaned segment was durable before the commit point) or rolled back (the old segments untouched); once a
+ *     read served the cleaned segment the old records are gone for good.
+ * (c) the log start offset: within one broker process it never goes back; after a clean stop that finished before
+ *     the power went, the next start's log start offset is at least every log start offset reported before the
+ *     stop (DeleteRecords answers, reads); after any crash it is at least the one in the durable
+ *     `log-start-offset-checkpoint` (read from the disk before the restart). Between checkpoints a power cut may
+ *     bring back records that DeleteRecords had put below the log start (as in Kafka, which also only checkpoints
+ *     the log start offset every `log.flush.start.offset.checkpoint.interval.ms`); records of a deleted segment
+ *     never come back (none below the first segment's base offset once a read saw it).
+ * (d) every acknowledged record with L <= offset < H of the delete-only topic is in R at its offset (compacted
+ *     topics: rule (b)).
+ */
+import { ErrorCode } from "../../src/protocol/errors.ts";
+import { BatchBuilder, RecordCursor, readBatchHeader, verifyBatchIntegrity } from "../../src/protocol/record-batch.ts";
+import { BATCH_HEADER_SIZE, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../src/protocol/batch-layout.ts";
+import { concatBytes } from "../../src/protocol/wire.ts";
+import { LOG_START_OFFSET_CHECKPOINT, readOffsetCheckpoint } from "../../src/storage/checkpoint.ts";
+import type { Broker } from "../../src/broker/broker.ts";
+import type { Partition } from "../../src/partition/partition.ts";
+import type { Sim } from "./scheduler.ts";
+import type { SimDisk } from "./sim-disk.ts";
+
+/** Segments of the cleaning topics roll this often (`segment.ms`). */
+export const SEGMENT_MS = 120;
+/** `delete.retention.ms` of the compacted topics. */
+export const DELETE_RETENTION_MS = 300;
+/** Hot keys (most records; compaction removes most of theirs). */
+const HOT_KEYS = 4;
+/** Cold keys (few records each, so an old segment often holds a key's latest record). */
+const COLD_KEYS = 24;
+
+/** Broker settings the cleaning workload needs (the cleaner, retention and checkpoints on short timers). */
+export const CLEANING_BROKER_SETTINGS: Record<string, string> = {
+  "log.cleaner.backoff.ms": "40",
+  "log.retention.check.interval.ms": "90",
+  "log.flush.offset.checkpoint.interval.ms": "250",
+};
+
+interface TopicSpec {
+  name: string;
+  configs: Record<string, string>;
+  compact: boolean;
+  deleteRecords: boolean;
+  /** `retention.ms`, or null. */
+  retentionMs: number | null;
+  /** Whether `retention.bytes` is set (then any segment but the active one may go). */
+  retentionBytes: boolean;
+}
+
+const TOPICS: TopicSpec[] = [
+  { name: "cmp", compact: true, deleteRecords: false, retentionMs: null, retentionBytes: false, configs: { "cleanup.policy": "compact" } },
+  { name: "cmpdel", compact: true, deleteRecords: true, retentionMs: 1500, retentionBytes: false, configs: { "cleanup.policy": "compact,delete", "retention.ms": "1500" } },
+  { name: "ret", compact: false, deleteRecords: true, retentionMs: 1000, retentionBytes: true, configs: { "cleanup.policy": "delete", "retention.ms": "1000", "retention.bytes": "6000" } },
+];
+const COMMON_CONFIGS: Record<string, string> = { "segment.ms": String(SEGMENT_MS), "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": String(DELETE_RETENTION_MS), "min.compaction.lag.ms": "0" };
+
+/** Paths whose disk calls the cleaning fault counts: cleaner swap files, deleted segments, checkpoint files. */
+export function cleaningPath(path: string): boolean {
+  return /\.(cleaned|swap|deleted)(\.|$)|checkpoint/.test(path);
+}
+
+/** One record the producer sent. */
+interface Produced {
+  id: string;
+  key: string;
+  tombstone: boolean;
+  /** The clock's wall time when it was sent (its record timestamp; retention and delete horizons count from it). */
+  sentAt: number;
+  /** Its offset once acknowledged (acks=all or 1). */
+  ackedOffset: bigint | null;
+  /** acks=all. */
+  ackedAll: boolean;
+}
+
+/** One record read back. */
+interface KeyedRecord {
+  offset: bigint;
+  id: string;
+  key: string;
+  tombstone: boolean;
+}
+
+interface TopicState {
+  spec: TopicSpec;
+  produced: Map<string, Produced>;
+  /** acks=all records in acknowledgement order. */
+  acked: Produced[];
+  ackedByOffset: Map<bigint, string>;
+  seenAt: Map<string, bigint>;
+  /** Disjoint, sorted [from, to) ranges known empty for good. */
+  holes: [bigint, bigint][];
+  maxAckedOffset: bigint;
+  /** Largest log start offset reported (DeleteRecords answers, reads). */
+  reportedLso: bigint;
+  /** Lower bound for the log start offset in the current process (clean stop, checkpoint file, earlier reads). */
+  lsoFloor: bigint;
+  lsoFloorWhy: string;
+  /** No record below this offset may come back (the first segment's base offset a read saw). */
+  segmentFloor: bigint;
+  /** Largest offset a DeleteRecords request asked for (answered or not). */
+  maxDeleteTarget: bigint;
+  /** The high watermark of the last read. */
+  lastHighWatermark: bigint;
+}
+
+/** What the workload needs of the simulation around it. */
+export interface CleaningContext {
+  sim: Sim;
+  disk: SimDisk;
+  violations: string[];
+  durationMs: number;
+  sleep(ms: number, label: string): Promise<void>;
+  /** A client's call function (redialled after restarts): (apiKey, version, body, noResponse) -> answer or null. */
+  client(name: string): <T = any>(apiKey: number, version: number, body: unknown, noResponse?: boolean) => Promise<T | null>;
+  /** The running broker, or null. */
+  broker(): Broker | null;
+  /** Whether the broker serves now. */
+  up(): boolean;
+}
+
+const builder = new BatchBuilder(1 << 16);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const cursor = new RecordCursor();
+
+/** Keyed records of whole batches in `chunks` (ids from the first header key); null on a CRC failure. */
+function decodeKeyed(chunks: readonly Uint8Array[]): KeyedRecord[] | null {
+  const bytes = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
+  const dv = dataViewOf(bytes);
+  const out: KeyedRecord[] = [];
+  for (let at = 0; at + LOG_OVERHEAD <= bytes.length; ) {
+    const size = dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD;
+    if (size < BATCH_HEADER_SIZE || at + size > bytes.length) break;
+    if (verifyBatchIntegrity(bytes, at, size) !== null) return null;
+    const h = readBatchHeader(bytes, at);
+    cursor.resetRange(bytes, at + BATCH_HEADER_SIZE, at + size, h.recordsCount, Number(h.baseTimestamp), h.baseOffset);
+    while (cursor.next()) {
+      const b = cursor.bytes;
+      const key = cursor.keyLength < 0 ? "" : dec.decode(b.subarray(cursor.keyStart, cursor.keyStart + cursor.keyLength));
+      const hc = cursor.headers();
+      const id = hc.next() ? dec.decode(b.subarray(hc.keyStart, hc.keyStart + hc.keyLength)) : "";
+      out.push({ offset: h.baseOffset + BigInt(cursor.offsetDelta), id, key, tombstone: cursor.valueLength < 0 });
+    }
+    at += size;
+  }
+  return out;
+}
+
+/** The cleaning workload of one run. */
+export class CleaningWorkload {
+  private readonly topics: TopicState[] = TOPICS.map((spec) => ({
+    spec,
+    produced: new Map(),
+    acked: [],
+    ackedByOffset: new Map(),
+    seenAt: new Map(),
+    holes: [],
+    maxAckedOffset: -1n,
+    reportedLso: 0n,
+    lsoFloor: 0n,
+    lsoFloorWhy: "",
+    segmentFloor: 0n,
+    maxDeleteTarget: 0n,
+    lastHighWatermark: 0n,
+  }));
+  private ready = false;
+  /** Counters for the run report. */
+  readonly stats = { keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0 };
+
+  constructor(private readonly ctx: CleaningContext) {}
+
+  /** Starts the topic creation, the producer, the admin's DeleteRecords and the periodic reader. */
+  start(fail: (e: unknown) => void): void {
+    void this.createTopics().catch(fail);
+    void this.producer().catch(fail);
+    void this.deleter().catch(fail);
+    void this.reader().catch(fail);
+  }
+
+  private async createTopics(): Promise<void> {
+    const call = this.ctx.client("cleaning-admin");
+    const todo = new Set(TOPICS.map((t) => t.name));
+    while (todo.size > 0) {
+      const res = await call(19, 7, {
+        topics: TOPICS.filter((t) => todo.has(t.name)).map((t) => ({ name: t.name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: Object.entries({ ...COMMON_CONFIGS, ...t.configs }).map(([name, value]) => ({ name, value })) })),
+        timeoutMs: 1000,
+      });
+      for (const t of res?.topics ?? []) if (t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) todo.delete(t.name);
+      if (todo.size > 0) await this.ctx.sleep(20, "cleaning admin retry");
+    }
+    this.ready = true;
+  }
+
+  private async producer(): Promise<void> {
+    const { sim, sleep } = this.ctx;
+    const call = this.ctx.client("keyed");
+    while (!this.ready) await sleep(20, "keyed producer");
+    let n = 0;
+    while (sim.nowMs < this.ctx.durationMs) {
+      const t = this.topics[sim.int(this.topics.length)];
+      const acks = sim.chance(0.85) ? -1 : 1;
+      const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${n++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: sim.clock.nowMs(), ackedOffset: null, ackedAll: false }));
+      builder.reset({});
+      for (const r of recs) {
+        t.produced.set(r.id, r);
+        builder.append(sim.clock.nowMs(), enc.encode(r.key), r.tombstone ? null : enc.encode(`v${r.id}`), [{ key: r.id, value: null }]);
+      }
+      const batch = builder.finish().slice();
+      const res = await call(0, 9, { transactionalId: null, acks, timeoutMs: 1000, topicData: [{ name: t.spec.name, partitionData: [{ index: 0, records: batch }] }] });
+      const pr = res?.responses[0]?.partitionResponses[0];
+      if (pr?.errorCode === ErrorCode.NONE) {
+        recs.forEach((r, i) => {
+          r.ackedOffset = pr.baseOffset + BigInt(i);
+          r.ackedAll = acks === -1;
+        });
+        if (acks === -1) {
+          for (const r of recs) {
+            t.acked.push(r);
+            t.ackedByOffset.set(r.ackedOffset!, r.id);
+            this.stats.keyedAcked++;
+            if (r.tombstone) this.stats.tombstonesAcked++;
+          }
+          const last = recs[recs.length - 1].ackedOffset!;
+          if (last > t.maxAckedOffset) t.maxAckedOffset = last;
+        }
+        sim.trace(`keyed ${recs.map((r) => `${r.id}/${r.key}${r.tombstone ? "(tombstone)" : ""}`).join(",")} acks=${acks} at ${t.spec.name}/${pr.baseOffset}`);
+      } else await sleep(5 + sim.int(20), "keyed retry");
+      await sleep(1 + sim.int(6), "keyed next");
+    }
+  }
+
+  /** DeleteRecords now and then on the topics whose policy allows it, to an offset between the log start and the high watermark. */
+  private async deleter(): Promise<void> {
+    const { sim, sleep } = this.ctx;
+    const call = this.ctx.client("deleter");
+    while (!this.ready) await sleep(20, "deleter");
+    while (sim.nowMs < this.ctx.durationMs) {
+      await sleep(100 + sim.int(300), "delete records");
+      const t = this.topics.filter((x) => x.spec.deleteRecords)[sim.int(2)];
+      if (t.acked.length === 0) continue;
+      // Somewhere in the acknowledged records, or the high watermark a read saw last (which may be past what is
+      // durable: acks=1 records); never -1 ("up to the high watermark"), whose offset a lost answer would leave unknown.
+      const target = sim.chance(0.2) ? t.lastHighWatermark : t.acked[sim.int(t.acked.length)].ackedOffset! + BigInt(sim.int(2));
+      if (target > t.maxDeleteTarget) t.maxDeleteTarget = target;
+      const res = await call(21, 2, { topics: [{ name: t.spec.name, partitions: [{ partitionIndex: 0, offset: target }] }], timeoutMs: 1000 });
+      const pr = res?.topics?.[0]?.partitions?.[0];
+      if (pr === undefined) continue;
+      sim.trace(`DeleteRecords ${t.spec.name} before ${target}: error ${pr.errorCode}, low watermark ${pr.lowWatermark}`);
+      if (pr.errorCode !== ErrorCode.NONE) continue;
+      this.stats.deleteRecordsAnswered++;
+      if (pr.lowWatermark < target) this.ctx.violations.push(`${t.spec.name}: DeleteRecords before ${target} answered low watermark ${pr.lowWatermark}`);
+      if (pr.lowWatermark > t.reportedLso) t.reportedLso = pr.lowWatermark;
+    }
+  }
+
+  private async reader(): Promise<void> {
+    const { sim, sleep } = this.ctx;
+    while (sim.nowMs < this.ctx.durationMs + 2000) {
+      await sleep(60 + sim.int(80), "cleaning read");
+      if (this.ctx.up()) this.readAll("periodic read");
+    }
+  }
+
+  /** Before a broker process starts: the durable log start offset checkpoint bounds what it may load. */
+  beforeStart(): void {
+    let entries: { topic: string; partition: number; offset: bigint }[] = [];
+    const path = `/data/b1/${LOG_START_OFFSET_CHECKPOINT}`;
+    try {
+      if (this.ctx.disk.exists(path)) entries = readOffsetCheckpoint(this.ctx.disk, path);
+    } catch (e) {
+      this.ctx.violations.push(`the durable ${LOG_START_OFFSET_CHECKPOINT} is unreadable: ${(e as Error).message}`);
+    }
+    for (const t of this.topics) {
+      const e = entries.find((x) => x.topic === t.spec.name && x.partition === 0);
+      if (e !== undefined && e.offset > t.lsoFloor) {
+        t.lsoFloor = e.offset;
+        t.lsoFloorWhy = `the durable ${LOG_START_OFFSET_CHECKPOINT} before the start`;
+      }
+    }
+  }
+
+  /**
+   * The broker process ended: after a clean stop that finished before the power went (`cleanStop`), every log
+   * start offset it reported must survive into the next start; after a crash only the durable checkpoint's does
+   * (read before the next start). Reports count again from the next start.
+   */
+  processEnded(cleanStop: boolean): void {
+    for (const t of this.topics) {
+      t.lsoFloor = cleanStop ? t.reportedLso : 0n;
+      t.lsoFloorWhy = cleanStop ? "reported before a clean stop" : "";
+      t.reportedLso = 0n;
+    }
+  }
+
+  /** Reads and checks every cleaning topic now (the broker must be up). */
+  readAll(why: string): void {
+    const b = this.ctx.broker();
+    if (b === null) return;
+    const armed = this.ctx.disk.readFaultsArmed;
+    this.ctx.disk.readFaultsArmed = false; // the checker's reads inject no faults
+    try {
+      for (const t of this.topics) {
+        const part = b.topicsByName.get(t.spec.name)?.partitions[0] as Partition | undefined;
+        if (part === undefined || part.log.isOffline) continue;
+        this.check(t, part, why);
+      }
+    } finally {
+      this.ctx.disk.readFaultsArmed = armed;
+    }
+  }
+
+  private check(t: TopicState, part: Partition, why: string): void {
+    const { sim, violations } = this.ctx;
+    const v = (m: string) => violations.push(`${t.spec.name}-0 at ${sim.nowMs} ms (${why}): ${m}`);
+    const log = part.log;
+    const start = log.logStartOffset;
+    const hw = log.highWatermark;
+    const recs: KeyedRecord[] = [];
+    for (let at = start; at < hw; ) {
+      const r = log.read(at, 1 << 20, true, hw);
+      if (r.batches === 0) break;
+      const got = decodeKeyed(r.chunks);
+      if (got === null) {
+        v("a batch fails its CRC");
+        return;
+      }
+      for (const x of got) if (x.offset >= at) recs.push(x);
+      at = r.nextOffset;
+    }
+    this.stats.cleaningReads++;
+    // (c) the log start offset.
+    if (!t.spec.deleteRecords && start !== 0n) v(`log start offset ${start} of a compact-only topic (no retention, DeleteRecords refused) is not 0`);
+    if (start < t.lsoFloor) v(`log start offset ${start} is below ${t.lsoFloor} (${t.lsoFloorWhy})`);
+    if (start > t.lsoFloor) {
+      if (start > t.reportedLso) this.stats.lsoMoves++;
+      t.lsoFloor = start;
+      t.lsoFloorWhy = "an earlier read by this process";
+    }
+    if (start > t.reportedLso) t.reportedLso = start;
+    t.lastHighWatermark = hw;
+    const firstBase = (log as unknown as { segments: { baseOffset: bigint }[] }).segments[0].baseOffset;
+    // (a) offsets, ids, keys.
+    let prev = -1n;
+    for (const r of recs) {
+      if (r.offset <= prev) v(`offset ${r.offset} after ${prev}`);
+      prev = r.offset;
+      if (r.offset < t.segmentFloor) v(`record ${r.id} at ${r.offset} is below ${t.segmentFloor}, the first offset of a segment a read saw first in the log: a deleted segment came back`);
+      const p = t.produced.get(r.id);
+      if (p === undefined) {
+        v(`record at ${r.offset} with id '${r.id}' was never produced`);
+        continue;
+      }
+      if (p.key !== r.key || p.tombstone !== r.tombstone) v(`record ${r.id} at ${r.offset} has key ${r.key}${r.tombstone ? " (tombstone)" : ""}, produced as ${p.key}${p.tombstone ? " (tombstone)" : ""}`);
+      if (p.ackedOffset !== null && p.ackedOffset !== r.offset) v(`record ${r.id} acknowledged at ${p.ackedOffset} is at ${r.offset}`);
+      const seen = t.seenAt.get(r.id);
+      if (seen !== undefined && seen !== r.offset) v(`record ${r.id} seen at ${seen} is now at ${r.offset}`);
+      else t.seenAt.set(r.id, r.offset);
+      const owner = t.ackedByOffset.get(r.offset);
+      if (owner !== undefined && owner !== r.id) v(`record ${r.id} sits at ${r.offset}, where ${owner} was acknowledged`);
+    }
+    if (firstBase > t.segmentFloor) t.segmentFloor = firstBase;
+    // (b) holes never fill: check the known ones, then add this read's.
+    let h = 0;
+    for (const r of recs) {
+      while (h < t.holes.length && t.holes[h][1] <= r.offset) h++;
+      if (h < t.holes.length && t.holes[h][0] <= r.offset) v(`record ${r.id} at ${r.offset} fills [${t.holes[h][0]}, ${t.holes[h][1]}), offsets an earlier read showed gone (cleaned away) below acknowledged records`);
+    }
+    const fresh: [bigint, bigint][] = [];
+    for (let i = 1; i < recs.length; i++) {
+      const [a, b] = [recs[i - 1].offset + 1n, recs[i].offset];
+      if (a < b && b <= t.maxAckedOffset) fresh.push([a, b]);
+    }
+    if (fresh.length > 0) t.holes = mergeRanges(t.holes, fresh);
+    // (b) and (d): acknowledged records.
+    const byOffset = new Map<bigint, KeyedRecord>();
+    const offsetsOfKey = new Map<string, bigint[]>();
+    for (const r of recs) {
+      byOffset.set(r.offset, r);
+      let l = offsetsOfKey.get(r.key);
+      if (l === undefined) offsetsOfKey.set(r.key, (l = []));
+      l.push(r.offset);
+    }
+    const now = sim.clock.nowMs();
+    for (const a of t.acked) {
+      const o = a.ackedOffset!;
+      if (o >= hw) continue;
+      if (o < start) {
+        // Below the log start only by DeleteRecords or retention (by time: not before retention.ms after its timestamp).
+        const retained = t.spec.retentionBytes || (t.spec.retentionMs !== null && now > a.sentAt + t.spec.retentionMs);
+        if (o >= t.maxDeleteTarget && !retained) v(`log start offset ${start} passed acknowledged record ${a.id} at ${o}, which neither DeleteRecords (up to ${t.maxDeleteTarget}) nor retention removed`);
+        continue;
+      }
+      const there = byOffset.get(o);
+      if (there !== undefined) continue; // (a) checked it is this record
+      if (!t.spec.compact) {
+        v(`acknowledged record ${a.id} at ${o} is missing (log start ${start}, high watermark ${hw})`);
+        continue;
+      }
+      const ofKey = offsetsOfKey.get(a.key) ?? [];
+      if (ofKey.some((x) => x > o)) continue; // superseded by a later record of its key
+      this.stats.recordsCleanedAway++;
+      if (ofKey.length > 0) {
+        v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone with no later record of its key, but an earlier one is there (at ${ofKey[ofKey.length - 1]}): the key went back`);
+        continue;
+      }
+      if (a.tombstone) {
+        if (now < a.sentAt + DELETE_RETENTION_MS) v(`acknowledged tombstone ${a.id} of ${a.key} at ${o}, sent at ${a.sentAt} ms, is gone before delete.retention.ms ${DELETE_RETENTION_MS}`);
+        continue;
+      }
+      const laterTombstone = [...t.produced.values()].some((p) => p.key === a.key && p.tombstone && p.sentAt >= a.sentAt && p.sentAt + DELETE_RETENTION_MS <= now && (p.ackedOffset ?? t.seenAt.get(p.id) ?? o + 1n) > o);
+      if (!laterTombstone) v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone and no record of its key is left, with no tombstone of the key older than delete.retention.ms after it`);
+    }
+  }
+}
+
+/** The union of two lists of [from, to) ranges, sorted and disjoint. */
+function mergeRanges(a: readonly [bigint, bigint][], b: readonly [bigint, bigint][]): [bigint, bigint][] {
+  const all = [...a, ...b].sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const [s, e] of all) {
+    const last = out[out.length - 1];
+    if (last !== undefined && s <= last[1]) {
+      if (e > last[1]) last[1] = e;
+    } else out.push([s, e]);
+  }
+  return out;
+}

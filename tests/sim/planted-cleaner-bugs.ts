@@ -1,0 +1,67 @@
+/**
+ * Planted bugs of the log cleaner's path, for showing that the cleaning workload of the one-broker simulation
+ * (cleaning-workload.ts) can fail: each patches a real class for the run and returns the function that undoes it.
+ */
+import { CleanedSegmentWriter } from "../../src/storage/cleaner-segment-writer.ts";
+import { DELETED_SUFFIX } from "../../src/storage/log-file-names.ts";
+import { LogManager } from "../../src/storage/log-manager.ts";
+import { PartitionLog } from "../../src/storage/partition-log.ts";
+import type { Segment } from "../../src/storage/segment.ts";
+import type { FileSystem } from "../../src/platform/fs.ts";
+
+/**
+ * PLANTED BUG: a cleaned segment's `.log` is swapped in without its fdatasync (the old segments go while the new
+ * one's data is still only in the page cache): a power cut after the swap leaves a short or empty cleaned segment,
+ * and the acknowledged records it held are gone.
+ */
+export function plantCleanedSegmentNotSynced(): () => void {
+  const proto = CleanedSegmentWriter.prototype as unknown as { finish(...a: unknown[]): Promise<void> };
+  const real = proto.finish;
+  proto.finish = function (this: { log: { datasync(): Promise<void> } | null }, ...a: unknown[]) {
+    if (this.log !== null) this.log.datasync = () => Promise.resolve();
+    return real.apply(this, a);
+  };
+  return () => {
+    proto.finish = real;
+  };
+}
+
+/**
+ * PLANTED BUG: the swap retires the old segments (renames them to `.deleted`) before its commit point, the rename
+ * of the cleaned `.log` to `.swap`: a power cut between the two leaves neither a committed swap nor the old
+ * segments, and the next start removes both as leftovers.
+ */
+export function plantSwapRetiresOldBeforeCommit(): () => void {
+  const proto = PartitionLog.prototype as unknown as { installCleaned(old: readonly Segment[], baseOffset: bigint): void };
+  const real = proto.installCleaned;
+  proto.installCleaned = function (this: { deps: { fs: FileSystem } }, old: readonly Segment[], baseOffset: bigint) {
+    const fs = this.deps.fs;
+    const retired: string[] = [];
+    for (const seg of old) {
+      for (const path of [seg.logPath, seg.indexPath, seg.timeIndexPath]) {
+        if (!fs.exists(path)) continue;
+        fs.rename(path, path + DELETED_SUFFIX);
+        retired.push(path + DELETED_SUFFIX);
+      }
+    }
+    real.call(this, old, baseOffset);
+    for (const path of retired) if (fs.exists(path)) fs.remove(path);
+  };
+  return () => {
+    proto.installCleaned = real;
+  };
+}
+
+/**
+ * PLANTED BUG: the clean stop writes no final checkpoints (`LogManager.checkpoint` does nothing), so the
+ * `log-start-offset-checkpoint` holds what the last timer wrote; a DeleteRecords answered after it is forgotten by
+ * the next start although the broker stopped cleanly.
+ */
+export function plantCleanStopSkipsCheckpoints(): () => void {
+  const proto = LogManager.prototype as unknown as { checkpoint(): void };
+  const real = proto.checkpoint;
+  proto.checkpoint = () => {};
+  return () => {
+    proto.checkpoint = real;
+  };
+}
