@@ -4,9 +4,10 @@
  * - `cmp`: `cleanup.policy=compact`, `min.cleanable.dirty.ratio=0.01`, `delete.retention.ms` {@link DELETE_RETENTION_MS};
  * - `cmpdel`: `compact,delete` with `retention.ms` 1500 as well, and DeleteRecords;
  * - `ret`: `delete` with `retention.ms` 1000 and `retention.bytes` 6000, and DeleteRecords;
- * a producer of keyed records (four hot keys take 60% of the records, 24 cold keys the rest, so that old segments
- * often hold a key's latest record; a tenth of them tombstones; acks=all mostly, acks=1 now and then; a
- * failed request is not retried with the same records, so every record id is in the log at most once), an admin
+ * two producers of keyed records (four hot keys take 60% of the records, 24 cold keys the rest, so that old
+ * segments often hold a key's latest record; a tenth of them tombstones): an idempotent one with acks=all that
+ * retries a batch with its sequence (the broker must answer a retry of a batch that compaction emptied or removed
+ * as a duplicate: every record id is in the log at most once), and a plain one with acks=1 that never retries; an admin
  * sending DeleteRecords, and the broker's cleaner, retention and checkpoints on the simulation's clock
  * (`log.cleaner.backoff.ms`, `log.retention.check.interval.ms`, `log.flush.offset.checkpoint.interval.ms` short).
  * Faults added: a power cut at a seeded one of the next disk calls that touch a `.cleaned`, `.swap` or `.deleted`
@@ -195,15 +196,17 @@ export class CleaningWorkload {
     lastHighWatermark: 0n,
   }));
   private ready = false;
+  private nextId = 0;
   /** Counters for the run report. */
-  readonly stats = { keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0 };
+  readonly stats = { keyedRetriesAcked: 0, keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0 };
 
   constructor(private readonly ctx: CleaningContext) {}
 
   /** Starts the topic creation, the producer, the admin's DeleteRecords and the periodic reader. */
   start(fail: (e: unknown) => void): void {
     void this.createTopics().catch(fail);
-    void this.producer().catch(fail);
+    void this.idempotentProducer().catch(fail);
+    void this.plainProducer().catch(fail);
     void this.deleter().catch(fail);
     void this.reader().catch(fail);
   }
@@ -222,41 +225,95 @@ export class CleaningWorkload {
     this.ready = true;
   }
 
-  private async producer(): Promise<void> {
+  /** A batch of 1-3 new keyed records for `t` (ids `<topic>#<n>`, a tenth tombstones on compacted topics). */
+  private newBatch(t: TopicState, stamp: { producerId: bigint; producerEpoch: number; baseSequence: number } | null): { recs: Produced[]; batch: Uint8Array } {
+    const sim = this.ctx.sim;
+    const now = sim.clock.nowMs();
+    const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${this.nextId++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: now, ackedOffset: null, ackedAll: false }));
+    builder.reset(stamp ?? {});
+    for (const r of recs) {
+      t.produced.set(r.id, r);
+      builder.append(now, enc.encode(r.key), r.tombstone ? null : enc.encode(`v${r.id}`), [{ key: r.id, value: null }]);
+    }
+    return { recs, batch: builder.finish().slice() };
+  }
+
+  /** Records an acknowledged batch at `baseOffset`. */
+  private acknowledged(t: TopicState, recs: readonly Produced[], baseOffset: bigint, acksAll: boolean, who: string): void {
+    recs.forEach((r, i) => {
+      r.ackedOffset = baseOffset + BigInt(i);
+      r.ackedAll = acksAll;
+    });
+    if (acksAll) {
+      for (const r of recs) {
+        t.acked.push(r);
+        t.ackedByOffset.set(r.ackedOffset!, r.id);
+        this.stats.keyedAcked++;
+        if (r.tombstone) this.stats.tombstonesAcked++;
+      }
+      const last = recs[recs.length - 1].ackedOffset!;
+      if (last > t.maxAckedOffset) t.maxAckedOffset = last;
+    }
+    this.ctx.sim.trace(`${who} ${recs.map((r) => `${r.id}/${r.key}${r.tombstone ? "(tombstone)" : ""}`).join(",")} at ${t.spec.name}/${baseOffset}`);
+  }
+
+  /**
+   * The idempotent producer (acks=all): retries a batch with its sequence until answered; after
+   * OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID or INVALID_PRODUCER_EPOCH a new producer id, and the batch
+   * given up (its records may be in the log, unacknowledged). Across compaction the broker must keep each
+   * producer's last batch (maybe emptied) so that a retry is still answered as a duplicate at its first offset.
+   */
+  private async idempotentProducer(): Promise<void> {
     const { sim, sleep } = this.ctx;
-    const call = this.ctx.client("keyed");
+    const call = this.ctx.client("keyed-idempotent");
     while (!this.ready) await sleep(20, "keyed producer");
-    let n = 0;
+    let pid = -1n;
+    let epoch = 0;
+    const seq = new Map<string, number>();
+    while (sim.nowMs < this.ctx.durationMs) {
+      if (pid < 0n) {
+        const res = await call(22, 4, { transactionalId: null, transactionTimeoutMs: -1, producerId: -1n, producerEpoch: -1 });
+        if (res === null || res.errorCode !== ErrorCode.NONE) {
+          await sleep(20, "keyed init retry");
+          continue;
+        }
+        [pid, epoch] = [res.producerId, res.producerEpoch];
+        seq.clear();
+      }
+      const t = this.topics[sim.int(this.topics.length)];
+      const { recs, batch } = this.newBatch(t, { producerId: pid, producerEpoch: epoch, baseSequence: seq.get(t.spec.name) ?? 0 });
+      for (let attempt = 0; sim.nowMs < this.ctx.durationMs + 1500; attempt++) {
+        const res = await call(0, 9, { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: t.spec.name, partitionData: [{ index: 0, records: batch }] }] });
+        const pr = res?.responses[0]?.partitionResponses[0];
+        if (pr?.errorCode === ErrorCode.NONE) {
+          seq.set(t.spec.name, (seq.get(t.spec.name) ?? 0) + recs.length);
+          if (attempt > 0) this.stats.keyedRetriesAcked++;
+          this.acknowledged(t, recs, pr.baseOffset, true, "keyed idempotent");
+          break;
+        }
+        if (pr !== undefined && (pr.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER || pr.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID || pr.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH)) {
+          sim.trace(`keyed idempotent: error ${pr.errorCode}, a new producer id`);
+          pid = -1n;
+          break;
+        }
+        await sleep(5 + sim.int(20), "keyed retry");
+      }
+      await sleep(1 + sim.int(8), "keyed next");
+    }
+  }
+
+  /** A plain producer with acks=1 (records the high watermark may pass before they are durable); no retries. */
+  private async plainProducer(): Promise<void> {
+    const { sim, sleep } = this.ctx;
+    const call = this.ctx.client("keyed-acks1");
+    while (!this.ready) await sleep(20, "keyed acks=1 producer");
     while (sim.nowMs < this.ctx.durationMs) {
       const t = this.topics[sim.int(this.topics.length)];
-      const acks = sim.chance(0.85) ? -1 : 1;
-      const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${n++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: sim.clock.nowMs(), ackedOffset: null, ackedAll: false }));
-      builder.reset({});
-      for (const r of recs) {
-        t.produced.set(r.id, r);
-        builder.append(sim.clock.nowMs(), enc.encode(r.key), r.tombstone ? null : enc.encode(`v${r.id}`), [{ key: r.id, value: null }]);
-      }
-      const batch = builder.finish().slice();
-      const res = await call(0, 9, { transactionalId: null, acks, timeoutMs: 1000, topicData: [{ name: t.spec.name, partitionData: [{ index: 0, records: batch }] }] });
+      const { recs, batch } = this.newBatch(t, null);
+      const res = await call(0, 9, { transactionalId: null, acks: 1, timeoutMs: 1000, topicData: [{ name: t.spec.name, partitionData: [{ index: 0, records: batch }] }] });
       const pr = res?.responses[0]?.partitionResponses[0];
-      if (pr?.errorCode === ErrorCode.NONE) {
-        recs.forEach((r, i) => {
-          r.ackedOffset = pr.baseOffset + BigInt(i);
-          r.ackedAll = acks === -1;
-        });
-        if (acks === -1) {
-          for (const r of recs) {
-            t.acked.push(r);
-            t.ackedByOffset.set(r.ackedOffset!, r.id);
-            this.stats.keyedAcked++;
-            if (r.tombstone) this.stats.tombstonesAcked++;
-          }
-          const last = recs[recs.length - 1].ackedOffset!;
-          if (last > t.maxAckedOffset) t.maxAckedOffset = last;
-        }
-        sim.trace(`keyed ${recs.map((r) => `${r.id}/${r.key}${r.tombstone ? "(tombstone)" : ""}`).join(",")} acks=${acks} at ${t.spec.name}/${pr.baseOffset}`);
-      } else await sleep(5 + sim.int(20), "keyed retry");
-      await sleep(1 + sim.int(6), "keyed next");
+      if (pr?.errorCode === ErrorCode.NONE) this.acknowledged(t, recs, pr.baseOffset, false, "keyed acks=1");
+      await sleep(10 + sim.int(40), "keyed acks=1 next");
     }
   }
 

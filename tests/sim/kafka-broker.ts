@@ -25,6 +25,10 @@
  * last acknowledged commit of that partition or a commit sent after it; and once the faults stop, every
  * transaction is completed (the last stable offset reaches the high watermark) and every committed transactional
  * record is visible to read_committed.
+ *
+ * With `cleaning` (replay flag `--cleaning`) the log cleaner, retention and DeleteRecords run too, with power cuts
+ * at seeded disk calls of cleaner swaps, segment deletions and checkpoint writes, and their own checkers
+ * (cleaning-workload.ts: what the invariants are and why).
  */
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
@@ -45,7 +49,7 @@ import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath } from "./cleaning-workload.ts";
-import { plantCleanedSegmentNotSynced, plantCleanStopSkipsCheckpoints, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
+import { plantCleanedSegmentNotSynced, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
 
 /** Knobs of one run. */
 export interface KafkaBrokerOptions {
@@ -86,6 +90,8 @@ export interface KafkaBrokerOptions {
   plantCleanedSegmentNotSynced?: boolean;
   /** PLANTED BUG (with `cleaning`): the swap retires the old segments before its commit point (planted-cleaner-bugs.ts). */
   plantSwapRetiresOldBeforeCommit?: boolean;
+  /** PLANTED BUG (with `cleaning`): the swap leaves the later old segments on disk (planted-cleaner-bugs.ts). */
+  plantSwapKeepsLaterOldSegments?: boolean;
   /** PLANTED BUG (with `cleaning`): the clean stop writes no final checkpoints (planted-cleaner-bugs.ts). */
   plantCleanStopSkipsCheckpoints?: boolean;
   /** Print the trace as it runs. */
@@ -155,6 +161,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   if (opts.plantCleanedSegmentNotSynced) restore.push(plantCleanedSegmentNotSynced());
   if (opts.plantSwapRetiresOldBeforeCommit) restore.push(plantSwapRetiresOldBeforeCommit());
   if (opts.plantCleanStopSkipsCheckpoints) restore.push(plantCleanStopSkipsCheckpoints());
+  if (opts.plantSwapKeepsLaterOldSegments) restore.push(plantSwapKeepsLaterOldSegments());
   let up = false;
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));

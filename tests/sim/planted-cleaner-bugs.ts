@@ -65,3 +65,33 @@ export function plantCleanStopSkipsCheckpoints(): () => void {
     proto.checkpoint = real;
   };
 }
+
+/**
+ * PLANTED BUG: the swap retires only the old segment whose name the cleaned one takes; the later old segments stay
+ * on disk under their live names (the segment list in memory is right, so the running broker serves the cleaned
+ * segment). The next start loads them again next to the cleaned segment, and records that compaction removed, and
+ * that reads already showed gone, come back.
+ */
+export function plantSwapKeepsLaterOldSegments(): () => void {
+  const proto = PartitionLog.prototype as unknown as { installCleaned(old: readonly Segment[], baseOffset: bigint): void };
+  const real = proto.installCleaned;
+  proto.installCleaned = function (this: { deps: { fs: FileSystem } }, old: readonly Segment[], baseOffset: bigint) {
+    const fs = this.deps.fs;
+    const hidden: string[] = [];
+    for (const seg of old.slice(1)) {
+      for (const path of [seg.logPath, seg.indexPath, seg.timeIndexPath]) {
+        if (!fs.exists(path)) continue;
+        fs.rename(path, `${path}.kept`);
+        hidden.push(path);
+      }
+    }
+    try {
+      real.call(this, old, baseOffset);
+    } finally {
+      for (const path of hidden) fs.rename(`${path}.kept`, path);
+    }
+  };
+  return () => {
+    proto.installCleaned = real;
+  };
+}
