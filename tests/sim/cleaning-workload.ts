@@ -7,23 +7,29 @@
  * two producers of keyed records (four hot keys take 60% of the records, 24 cold keys the rest, so that old
  * segments often hold a key's latest record; a tenth of them tombstones): an idempotent one with acks=all that
  * retries a batch with its sequence (the broker must answer a retry of a batch that compaction emptied or removed
- * as a duplicate: every record id is in the log at most once), and a plain one with acks=1 that never retries; an admin
+ * as a duplicate: every record id is in the log at most once), a plain one with acks=1 that never retries, and a
+ * transactional one writing to `cmp` (commits three in five, aborts the rest, re-initialises after a failure); an admin
  * sending DeleteRecords, and the broker's cleaner, retention and checkpoints on the simulation's clock
  * (`log.cleaner.backoff.ms`, `log.retention.check.interval.ms`, `log.flush.offset.checkpoint.interval.ms` short).
- * Faults added: a power cut at a seeded one of the next disk calls that touch a `.cleaned`, `.swap` or `.deleted`
- * file or a checkpoint file (so inside a cleaning swap, a segment deletion or a checkpoint write), also while the
- * broker starts (recovery finishing an interrupted swap).
+ * Faults added: a power cut (seven in ten) or a process kill at a seeded one of the next disk calls that touch a
+ * `.cleaned`, `.swap` or `.deleted` file or a checkpoint file (so inside a cleaning swap, a segment deletion or a
+ * checkpoint write), also while the broker starts (recovery finishing an interrupted swap). Clean stops (a fifth of
+ * all faults, kafka-broker.ts) stop the cleaner mid-pass and write the final checkpoints.
  *
  * Each record carries its id as a header key. A read is the whole partition from the log start offset to the high
  * watermark, straight from the partition after every start, every 60-140 ms while up, and at the end.
  *
  * The invariants checked at each read (R = the read, L = its log start offset, H = its high watermark):
- * (a) offsets strictly increase; every record is one that was produced, with its key and tombstone-ness; an
- *     acknowledged record is at its acknowledged offset; a record is always seen at the same offset; no other
- *     record sits at an acknowledged record's offset.
- * (b) compaction never loses the latest state of a key: for an acknowledged record r of key k with L <= r.offset < H
- *     that is not in R, R must hold a record of k at a higher offset (r was superseded), or else no record of k at
- *     all and then r is a tombstone, or a tombstone of k produced after r, sent at least `delete.retention.ms` ago
+ * (a) offsets strictly increase; every record is one that was produced, with its key and tombstone-ness, and is
+ *     in the log once; an acknowledged record is at its acknowledged offset; a record seen at an offset at or
+ *     below an acknowledged one (so durable: acks=all syncs the whole log below it) stays there (an unsynced one
+ *     may be lost and its batch retried elsewhere); no other record sits at an acknowledged record's offset.
+ * (b) compaction never loses the latest state of a key: for an acknowledged record r (acks=all, or of a committed
+ *     transaction) of key k with L <= r.offset < H that is not in R, what read_committed sees of R below the last
+ *     stable offset (aborted records and markers dropped by the aborted-transaction list a Fetch carries) must hold
+ *     a record of k at a higher offset (r was superseded: the cleaner maps nothing at or above the last stable
+ *     offset, and no aborted record), or else no record of k at all and then r is a tombstone, or a tombstone of k
+ *     (not aborted) produced after r, sent at least `delete.retention.ms` ago
  *     (a removed tombstone: Kafka removes one only after its delete horizon, set when it is first cleaned, so never
  *     earlier than `delete.retention.ms` after it was appended). So an older record of a key never reappears in
  *     place of a newer one that is gone.
@@ -32,6 +38,8 @@
  *     later read, after any number of crashes, shows a record in [a, b). A swap under way at a crash is completed
  *     (its cleaned segment was durable before the commit point) or rolled back (the old segments untouched); once a
  *     read served the cleaned segment the old records are gone for good.
+ *     read_committed never sees a record of a transaction the producer saw aborted, nor misses an acknowledged one
+ *     that is in R below the last stable offset.
  * (c) the log start offset: within one broker process it never goes back; after a clean stop that finished before
  *     the power went, the next start's log start offset is at least every log start offset reported before the
  *     stop (DeleteRecords answers, reads); after any crash it is at least the one in the durable
@@ -43,7 +51,7 @@
  *     topics: rule (b)).
  */
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { BatchBuilder, RecordCursor, readBatchHeader, verifyBatchIntegrity } from "../../src/protocol/record-batch.ts";
+import { BatchBuilder, RecordCursor, isControlAttributes, isTransactionalAttributes, readBatchHeader, verifyBatchIntegrity } from "../../src/protocol/record-batch.ts";
 import { BATCH_HEADER_SIZE, BATCH_LENGTH_OFFSET, LOG_OVERHEAD, dataViewOf } from "../../src/protocol/batch-layout.ts";
 import { concatBytes } from "../../src/protocol/wire.ts";
 import { LOG_START_OFFSET_CHECKPOINT, readOffsetCheckpoint } from "../../src/storage/checkpoint.ts";
@@ -51,6 +59,8 @@ import type { Broker } from "../../src/broker/broker.ts";
 import type { Partition } from "../../src/partition/partition.ts";
 import type { Sim } from "./scheduler.ts";
 import type { SimDisk } from "./sim-disk.ts";
+import type { ReadRecord } from "./records.ts";
+import { readCommittedView } from "./checkers.ts";
 
 /** Segments of the cleaning topics roll this often (`segment.ms`). */
 export const SEGMENT_MS = 120;
@@ -102,11 +112,12 @@ interface Produced {
   ackedOffset: bigint | null;
   /** acks=all. */
   ackedAll: boolean;
+  /** Its transaction's outcome as the producer knows it ("none": not transactional). */
+  txn: "none" | "open" | "committed" | "aborted" | "unknown";
 }
 
-/** One record read back. */
-interface KeyedRecord {
-  offset: bigint;
+/** One record read back (`value` is its id; control records have an empty id and key). */
+interface KeyedRecord extends ReadRecord {
   id: string;
   key: string;
   tombstone: boolean;
@@ -133,6 +144,8 @@ interface TopicState {
   maxDeleteTarget: bigint;
   /** The high watermark of the last read. */
   lastHighWatermark: bigint;
+  /** Acknowledged records at or above the log start that a read did not find (compacted away; counted once). */
+  gone: Set<string>;
 }
 
 /** What the workload needs of the simulation around it. */
@@ -165,13 +178,19 @@ function decodeKeyed(chunks: readonly Uint8Array[]): KeyedRecord[] | null {
     if (size < BATCH_HEADER_SIZE || at + size > bytes.length) break;
     if (verifyBatchIntegrity(bytes, at, size) !== null) return null;
     const h = readBatchHeader(bytes, at);
+    const [producerId, transactional, control] = [h.producerId, isTransactionalAttributes(h.attributes), isControlAttributes(h.attributes)];
     cursor.resetRange(bytes, at + BATCH_HEADER_SIZE, at + size, h.recordsCount, Number(h.baseTimestamp), h.baseOffset);
     while (cursor.next()) {
+      const offset = h.baseOffset + BigInt(cursor.offsetDelta);
+      if (control) {
+        out.push({ offset, value: "", id: "", key: "", tombstone: false, producerId, transactional, control });
+        continue;
+      }
       const b = cursor.bytes;
       const key = cursor.keyLength < 0 ? "" : dec.decode(b.subarray(cursor.keyStart, cursor.keyStart + cursor.keyLength));
       const hc = cursor.headers();
       const id = hc.next() ? dec.decode(b.subarray(hc.keyStart, hc.keyStart + hc.keyLength)) : "";
-      out.push({ offset: h.baseOffset + BigInt(cursor.offsetDelta), id, key, tombstone: cursor.valueLength < 0 });
+      out.push({ offset, value: id, id, key, tombstone: cursor.valueLength < 0, producerId, transactional, control });
     }
     at += size;
   }
@@ -194,11 +213,12 @@ export class CleaningWorkload {
     segmentFloor: 0n,
     maxDeleteTarget: 0n,
     lastHighWatermark: 0n,
+    gone: new Set(),
   }));
   private ready = false;
   private nextId = 0;
   /** Counters for the run report. */
-  readonly stats = { keyedRetriesAcked: 0, keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0 };
+  readonly stats = { keyedRetriesAcked: 0, keyedTxnAborted: 0, keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0 };
 
   constructor(private readonly ctx: CleaningContext) {}
 
@@ -207,6 +227,7 @@ export class CleaningWorkload {
     void this.createTopics().catch(fail);
     void this.idempotentProducer().catch(fail);
     void this.plainProducer().catch(fail);
+    void this.transactionalProducer().catch(fail);
     void this.deleter().catch(fail);
     void this.reader().catch(fail);
   }
@@ -226,10 +247,10 @@ export class CleaningWorkload {
   }
 
   /** A batch of 1-3 new keyed records for `t` (ids `<topic>#<n>`, a tenth tombstones on compacted topics). */
-  private newBatch(t: TopicState, stamp: { producerId: bigint; producerEpoch: number; baseSequence: number } | null): { recs: Produced[]; batch: Uint8Array } {
+  private newBatch(t: TopicState, stamp: { producerId: bigint; producerEpoch: number; baseSequence: number; isTransactional?: boolean } | null): { recs: Produced[]; batch: Uint8Array } {
     const sim = this.ctx.sim;
     const now = sim.clock.nowMs();
-    const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${this.nextId++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: now, ackedOffset: null, ackedAll: false }));
+    const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${this.nextId++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: now, ackedOffset: null, ackedAll: false, txn: stamp?.isTransactional === true ? ("open" as const) : ("none" as const) }));
     builder.reset(stamp ?? {});
     for (const r of recs) {
       t.produced.set(r.id, r);
@@ -238,10 +259,10 @@ export class CleaningWorkload {
     return { recs, batch: builder.finish().slice() };
   }
 
-  /** Records an acknowledged batch at `baseOffset`. */
-  private acknowledged(t: TopicState, recs: readonly Produced[], baseOffset: bigint, acksAll: boolean, who: string): void {
+  /** Records acknowledged records: a batch at `baseOffset`, or (null) records whose offsets are set already. */
+  private acknowledged(t: TopicState, recs: readonly Produced[], baseOffset: bigint | null, acksAll: boolean, who: string): void {
     recs.forEach((r, i) => {
-      r.ackedOffset = baseOffset + BigInt(i);
+      if (baseOffset !== null) r.ackedOffset = baseOffset + BigInt(i);
       r.ackedAll = acksAll;
     });
     if (acksAll) {
@@ -251,10 +272,9 @@ export class CleaningWorkload {
         this.stats.keyedAcked++;
         if (r.tombstone) this.stats.tombstonesAcked++;
       }
-      const last = recs[recs.length - 1].ackedOffset!;
-      if (last > t.maxAckedOffset) t.maxAckedOffset = last;
+      for (const r of recs) if (r.ackedOffset! > t.maxAckedOffset) t.maxAckedOffset = r.ackedOffset!;
     }
-    this.ctx.sim.trace(`${who} ${recs.map((r) => `${r.id}/${r.key}${r.tombstone ? "(tombstone)" : ""}`).join(",")} at ${t.spec.name}/${baseOffset}`);
+    this.ctx.sim.trace(`${who} ${recs.map((r) => `${r.id}/${r.key}${r.tombstone ? "(tombstone)" : ""}@${r.ackedOffset}`).join(",")} at ${t.spec.name}`);
   }
 
   /**
@@ -299,6 +319,88 @@ export class CleaningWorkload {
         await sleep(5 + sim.int(20), "keyed retry");
       }
       await sleep(1 + sim.int(8), "keyed next");
+    }
+  }
+
+  /**
+   * A transactional producer of keyed records to the compacted topic `cmp` (FindCoordinator, InitProducerId,
+   * AddPartitionsToTxn, Produce, EndTxn commit or abort; on a failure it aborts or re-initialises). Records of a
+   * committed transaction count as acknowledged; the cleaner must remove aborted ones and never let them shadow a
+   * key, keep markers while their transaction has batches, and keep the aborted-transaction index right.
+   */
+  private async transactionalProducer(): Promise<void> {
+    const { sim, sleep } = this.ctx;
+    const call = this.ctx.client("keyed-transactional");
+    const t = this.topics[0];
+    const txnId = "cleaning-txn";
+    while (!this.ready) await sleep(20, "keyed txn producer");
+    let pid = -1n;
+    let epoch = 0;
+    let seq = 0;
+    const running = () => sim.nowMs < this.ctx.durationMs + 1500;
+    const init = async (): Promise<boolean> => {
+      while (running()) {
+        const fc = await call(10, 4, { keyType: 1, coordinatorKeys: [txnId] });
+        const c = fc?.coordinators?.[0];
+        if (c !== undefined && c.errorCode === ErrorCode.NONE) {
+          const res = await call(22, 4, { transactionalId: txnId, transactionTimeoutMs: 1500, producerId: -1n, producerEpoch: -1 });
+          if (res !== null && res.errorCode === ErrorCode.NONE) {
+            [pid, epoch, seq] = [res.producerId, res.producerEpoch, 0];
+            return true;
+          }
+        }
+        await sleep(20 + sim.int(30), "keyed txn init retry");
+      }
+      return false;
+    };
+    const endTxn = async (commit: boolean): Promise<boolean> => {
+      for (let attempt = 0; attempt < 20 && running(); attempt++) {
+        const res = await call(26, 3, { transactionalId: txnId, producerId: pid, producerEpoch: epoch, committed: commit });
+        if (res !== null && res.errorCode === ErrorCode.NONE) return true;
+        if (res !== null && (res.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH || res.errorCode === ErrorCode.PRODUCER_FENCED || res.errorCode === ErrorCode.INVALID_TXN_STATE)) return false;
+        await sleep(20 + sim.int(30), "keyed end txn retry");
+      }
+      return false;
+    };
+    if (!(await init())) return;
+    while (sim.nowMs < this.ctx.durationMs) {
+      let failed = true;
+      for (let attempt = 0; attempt < 10 && failed; attempt++) {
+        const res = await call(24, 3, { v3AndBelowTransactionalId: txnId, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: t.spec.name, partitions: [0] }] });
+        const code = res?.resultsByTopicV3AndBelow?.[0]?.resultsByPartition?.[0]?.partitionErrorCode ?? -1;
+        if (code === ErrorCode.NONE) failed = false;
+        else if (code === ErrorCode.INVALID_PRODUCER_EPOCH || code === ErrorCode.PRODUCER_FENCED || code === ErrorCode.INVALID_TXN_STATE) break;
+        else await sleep(20 + sim.int(30), "keyed add partitions retry");
+      }
+      const written: Produced[] = [];
+      for (let i = 1 + sim.int(3); i > 0 && !failed; i--) {
+        const { recs, batch } = this.newBatch(t, { producerId: pid, producerEpoch: epoch, baseSequence: seq, isTransactional: true });
+        written.push(...recs);
+        let done = false;
+        for (let attempt = 0; attempt < 10 && !done && !failed; attempt++) {
+          const res = await call(0, 9, { transactionalId: txnId, acks: -1, timeoutMs: 1000, topicData: [{ name: t.spec.name, partitionData: [{ index: 0, records: batch }] }] });
+          const pr = res?.responses[0]?.partitionResponses[0];
+          if (pr?.errorCode === ErrorCode.NONE) {
+            recs.forEach((r, k) => (r.ackedOffset = pr.baseOffset + BigInt(k)));
+            seq += recs.length;
+            done = true;
+          } else if (pr !== undefined && pr.errorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER && pr.errorCode !== ErrorCode.KAFKA_STORAGE_ERROR && pr.errorCode !== ErrorCode.REQUEST_TIMED_OUT) failed = true;
+          else await sleep(10 + sim.int(20), "keyed txn produce retry");
+        }
+        if (!done) failed = true;
+      }
+      const commit = !failed && sim.chance(0.6);
+      const ended = await endTxn(commit);
+      for (const r of written) r.txn = ended ? (commit ? "committed" : "aborted") : "unknown";
+      if (ended && commit) this.acknowledged(t, written, null, true, "keyed txn committed");
+      else {
+        if (ended) this.stats.keyedTxnAborted++;
+        sim.trace(`keyed txn ${ended ? "aborted" : "outcome unknown"}: ${written.map((r) => r.id).join(",")}`);
+      }
+      if (!ended || failed) {
+        if (!(await init())) return;
+      }
+      await sleep(1 + sim.int(20), "keyed txn next");
     }
   }
 
@@ -429,9 +531,11 @@ export class CleaningWorkload {
     const firstBase = (log as unknown as { segments: { baseOffset: bigint }[] }).segments[0].baseOffset;
     // (a) offsets, ids, keys.
     let prev = -1n;
+    const ids = new Set<string>();
     for (const r of recs) {
       if (r.offset <= prev) v(`offset ${r.offset} after ${prev}`);
       prev = r.offset;
+      if (r.control) continue;
       if (r.offset < t.segmentFloor) v(`record ${r.id} at ${r.offset} is below ${t.segmentFloor}, the first offset of a segment a read saw first in the log: a deleted segment came back`);
       const p = t.produced.get(r.id);
       if (p === undefined) {
@@ -440,9 +544,13 @@ export class CleaningWorkload {
       }
       if (p.key !== r.key || p.tombstone !== r.tombstone) v(`record ${r.id} at ${r.offset} has key ${r.key}${r.tombstone ? " (tombstone)" : ""}, produced as ${p.key}${p.tombstone ? " (tombstone)" : ""}`);
       if (p.ackedOffset !== null && p.ackedOffset !== r.offset) v(`record ${r.id} acknowledged at ${p.ackedOffset} is at ${r.offset}`);
+      if (ids.has(r.id)) v(`record ${r.id} is in the log twice (again at ${r.offset})`);
+      ids.add(r.id);
+      // Once durable (at or below an acknowledged offset: acks=all syncs the whole log below it), a record stays at
+      // its offset; before that a power cut may lose it and a retry of its batch land elsewhere.
       const seen = t.seenAt.get(r.id);
-      if (seen !== undefined && seen !== r.offset) v(`record ${r.id} seen at ${seen} is now at ${r.offset}`);
-      else t.seenAt.set(r.id, r.offset);
+      if (seen !== undefined && seen !== r.offset) v(`record ${r.id} seen at ${seen} (then durable) is now at ${r.offset}`);
+      else if (r.offset <= t.maxAckedOffset) t.seenAt.set(r.id, r.offset);
       const owner = t.ackedByOffset.get(r.offset);
       if (owner !== undefined && owner !== r.id) v(`record ${r.id} sits at ${r.offset}, where ${owner} was acknowledged`);
     }
@@ -459,11 +567,23 @@ export class CleaningWorkload {
       if (a < b && b <= t.maxAckedOffset) fresh.push([a, b]);
     }
     if (fresh.length > 0) t.holes = mergeRanges(t.holes, fresh);
-    // (b) and (d): acknowledged records.
+    // What read_committed sees below the last stable offset (the aborted-transaction list a Fetch would carry).
+    const lso = part.lastStableOffset;
+    const visible = readCommittedView(
+      recs.filter((r) => r.offset < lso),
+      part.abortedTxns.collect(start, lso),
+    ) as KeyedRecord[];
+    const visibleAt = new Set<bigint>();
+    for (const r of visible) {
+      visibleAt.add(r.offset);
+      if (t.produced.get(r.id)?.txn === "aborted") v(`read_committed sees ${r.id} at ${r.offset}, a record of an aborted transaction`);
+    }
+    // (b) and (d): acknowledged records. A key is superseded only by what read_committed sees below the last stable
+    // offset (the cleaner maps nothing above it, and no aborted record).
     const byOffset = new Map<bigint, KeyedRecord>();
+    for (const r of recs) if (!r.control) byOffset.set(r.offset, r);
     const offsetsOfKey = new Map<string, bigint[]>();
-    for (const r of recs) {
-      byOffset.set(r.offset, r);
+    for (const r of visible) {
       let l = offsetsOfKey.get(r.key);
       if (l === undefined) offsetsOfKey.set(r.key, (l = []));
       l.push(r.offset);
@@ -479,14 +599,21 @@ export class CleaningWorkload {
         continue;
       }
       const there = byOffset.get(o);
-      if (there !== undefined) continue; // (a) checked it is this record
+      if (there !== undefined) {
+        // (a) checked it is this record
+        if (o < lso && !visibleAt.has(o)) v(`acknowledged record ${a.id} at ${o} (${a.txn === "committed" ? "of a committed transaction" : "not transactional"}) is hidden from read_committed`);
+        continue;
+      }
+      if (!t.gone.has(a.id)) {
+        t.gone.add(a.id);
+        this.stats.recordsCleanedAway++;
+      }
       if (!t.spec.compact) {
         v(`acknowledged record ${a.id} at ${o} is missing (log start ${start}, high watermark ${hw})`);
         continue;
       }
       const ofKey = offsetsOfKey.get(a.key) ?? [];
       if (ofKey.some((x) => x > o)) continue; // superseded by a later record of its key
-      this.stats.recordsCleanedAway++;
       if (ofKey.length > 0) {
         v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone with no later record of its key, but an earlier one is there (at ${ofKey[ofKey.length - 1]}): the key went back`);
         continue;
@@ -495,7 +622,7 @@ export class CleaningWorkload {
         if (now < a.sentAt + DELETE_RETENTION_MS) v(`acknowledged tombstone ${a.id} of ${a.key} at ${o}, sent at ${a.sentAt} ms, is gone before delete.retention.ms ${DELETE_RETENTION_MS}`);
         continue;
       }
-      const laterTombstone = [...t.produced.values()].some((p) => p.key === a.key && p.tombstone && p.sentAt >= a.sentAt && p.sentAt + DELETE_RETENTION_MS <= now && (p.ackedOffset ?? t.seenAt.get(p.id) ?? o + 1n) > o);
+      const laterTombstone = [...t.produced.values()].some((p) => p.key === a.key && p.tombstone && p.txn !== "aborted" && p.sentAt >= a.sentAt && p.sentAt + DELETE_RETENTION_MS <= now && (p.ackedOffset ?? t.seenAt.get(p.id) ?? o + 1n) > o);
       if (!laterTombstone) v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone and no record of its key is left, with no tombstone of the key older than delete.retention.ms after it`);
     }
   }

@@ -49,7 +49,7 @@ import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath } from "./cleaning-workload.ts";
-import { plantCleanedSegmentNotSynced, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
+import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
 
 /** Knobs of one run. */
 export interface KafkaBrokerOptions {
@@ -92,6 +92,8 @@ export interface KafkaBrokerOptions {
   plantSwapRetiresOldBeforeCommit?: boolean;
   /** PLANTED BUG (with `cleaning`): the swap leaves the later old segments on disk (planted-cleaner-bugs.ts). */
   plantSwapKeepsLaterOldSegments?: boolean;
+  /** PLANTED BUG (with `cleaning`): the cleaner is told of no aborted transactions (planted-cleaner-bugs.ts). */
+  plantCleanerIgnoresAbortedTxns?: boolean;
   /** PLANTED BUG (with `cleaning`): the clean stop writes no final checkpoints (planted-cleaner-bugs.ts). */
   plantCleanStopSkipsCheckpoints?: boolean;
   /** Print the trace as it runs. */
@@ -162,6 +164,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   if (opts.plantSwapRetiresOldBeforeCommit) restore.push(plantSwapRetiresOldBeforeCommit());
   if (opts.plantCleanStopSkipsCheckpoints) restore.push(plantCleanStopSkipsCheckpoints());
   if (opts.plantSwapKeepsLaterOldSegments) restore.push(plantSwapKeepsLaterOldSegments());
+  if (opts.plantCleanerIgnoresAbortedTxns) restore.push(plantCleanerIgnoresAbortedTxns());
   let up = false;
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
@@ -196,13 +199,13 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     cleaning?.processEnded(false);
     sim.after(5 + sim.int(100), "restart", boot);
   };
-  /** The power goes at an armed disk call: of the serving broker, or of one still starting (recovery). */
-  const cutPower = (why: string): void => {
-    if (up) return crash(true, why);
+  /** The power goes (or the process is killed) at an armed disk call: of the serving broker, or of one still starting (recovery). */
+  const cutAtDiskCall = (why: string, powerCut: boolean): void => {
+    if (up) return crash(powerCut, why);
     stats.crashes++;
-    stats.powerCuts++;
-    sim.trace(`power cut while the broker starts: ${why}`);
-    proc.crash(true);
+    if (powerCut) stats.powerCuts++;
+    sim.trace(`${powerCut ? "power cut" : "process killed"} while the broker starts: ${why}`);
+    proc.crash(powerCut);
     cleaning?.processEnded(false);
     sim.after(5 + sim.int(100), "restart", boot);
   };
@@ -614,10 +617,12 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
       if (sim.nowMs >= durationMs) break;
       if (sim.chance(0.2)) await cleanStop();
       else if (cleaning !== null && sim.chance(0.4)) {
-        // A power cut at a seeded one of the next disk calls on cleaner swap files, deleted segments or checkpoints.
+        // A power cut (or a kill) at a seeded one of the next disk calls on cleaner swap files, deleted segments or
+        // checkpoints: inside a swap, a segment deletion or a checkpoint write, maybe of the next start's recovery.
         const n = 1 + sim.int(12);
-        sim.trace(`power cut armed at the ${n}th cleaner/deletion/checkpoint disk call from now`);
-        disk.armPowerCut(n, (path) => cutPower(`at a seeded cleaner/deletion/checkpoint disk call (${n}: ${path})`), cleaningPath);
+        const powerCut = sim.chance(0.7);
+        sim.trace(`${powerCut ? "power cut" : "kill"} armed at the ${n}th cleaner/deletion/checkpoint disk call from now`);
+        disk.armPowerCut(n, (path) => cutAtDiskCall(`at a seeded cleaner/deletion/checkpoint disk call (${n}: ${path})`, powerCut), cleaningPath);
       } else crash(sim.chance(0.7), "seeded fault");
     }
     disk.armPowerCut(null);

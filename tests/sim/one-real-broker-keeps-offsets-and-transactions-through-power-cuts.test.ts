@@ -133,6 +133,11 @@ test("planted bug caught within the budget: a swap that leaves the later old seg
   assert.ok(caught !== null, `${SEEDS} seeds did not catch old segments left on disk by a swap`);
 });
 
+test("planted bug caught within the budget: a cleaner told of no aborted transactions lets aborted records shadow committed ones", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantCleanerIgnoresAbortedTxns: true }), (v) => v.includes("is gone") || v.includes("a record of an aborted transaction"), "--cleaning --plant-cleaner-ignores-aborted-txns");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch a cleaner that maps aborted records`);
+});
+
 test("planted bug caught within the budget: a clean stop without final checkpoints forgets a DeleteRecords answered after the last timer checkpoint", { timeout: 600_000 }, async () => {
   const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantCleanStopSkipsCheckpoints: true }), (v) => v.includes("reported before a clean stop"), "--cleaning --plant-clean-stop-skips-checkpoints");
   assert.ok(caught !== null, `${SEEDS} seeds did not catch a clean stop that writes no final checkpoints`);

@@ -2,6 +2,7 @@
  * Planted bugs of the log cleaner's path, for showing that the cleaning workload of the one-broker simulation
  * (cleaning-workload.ts) can fail: each patches a real class for the run and returns the function that undoes it.
  */
+import { AbortedTxnIndex } from "../../src/partition/aborted-txn-index.ts";
 import { CleanedSegmentWriter } from "../../src/storage/cleaner-segment-writer.ts";
 import { DELETED_SUFFIX } from "../../src/storage/log-file-names.ts";
 import { LogManager } from "../../src/storage/log-manager.ts";
@@ -93,5 +94,19 @@ export function plantSwapKeepsLaterOldSegments(): () => void {
   };
   return () => {
     proto.installCleaned = real;
+  };
+}
+
+/**
+ * PLANTED BUG: the cleaner is told of no aborted transactions (`AbortedTxnIndex.between`, which only the cleaner
+ * asks, answers nothing), so it maps aborted records as if committed: an aborted record shadows the committed
+ * record of its key before it, which is removed, and read_committed then has no record of that key.
+ */
+export function plantCleanerIgnoresAbortedTxns(): () => void {
+  const proto = AbortedTxnIndex.prototype as unknown as { between(...a: unknown[]): unknown[] };
+  const real = proto.between;
+  proto.between = () => [];
+  return () => {
+    proto.between = real;
   };
 }
