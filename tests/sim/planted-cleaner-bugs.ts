@@ -1,6 +1,10 @@
 /**
  * Planted bugs of the log cleaner's path, for showing that the cleaning workload of the one-broker simulation
  * (cleaning-workload.ts) can fail: each patches a real class for the run and returns the function that undoes it.
+ *
+ * Not planted: a swap or segment deletion that skips its directory fsyncs. The simulated disk makes every create,
+ * rename and remove durable at once (sim-disk.ts), so no fault there can undo one and no checker could see the
+ * missing fsync; a disk model that loses unsynced directory entries at a power cut would be needed for that.
  */
 import { AbortedTxnIndex } from "../../src/partition/aborted-txn-index.ts";
 import { CleanedSegmentWriter } from "../../src/storage/cleaner-segment-writer.ts";
