@@ -45,8 +45,9 @@
  *     stop (DeleteRecords answers, reads); after any crash it is at least the one in the durable
  *     `log-start-offset-checkpoint` (read from the disk before the restart). Between checkpoints a power cut may
  *     bring back records that DeleteRecords had put below the log start (as in Kafka, which also only checkpoints
- *     the log start offset every `log.flush.start.offset.checkpoint.interval.ms`); records of a deleted segment
- *     never come back (none below the first segment's base offset once a read saw it).
+ *     the log start offset every `log.flush.start.offset.checkpoint.interval.ms`); a deleted segment never comes
+ *     back: once a read saw the first segment start at an offset (retention or DeleteRecords deleted the ones
+ *     before it; their files are gone), the log start offset and every record stay at or above it.
  * (d) every acknowledged record with L <= offset < H of the delete-only topic is in R at its offset (compacted
  *     topics: rule (b)).
  */
@@ -112,6 +113,8 @@ interface Produced {
   ackedOffset: bigint | null;
   /** acks=all. */
   ackedAll: boolean;
+  /** The clock's wall time when it was acknowledged (its transaction's commit for a transactional one), or null. */
+  ackedAt: number | null;
   /** Its transaction's outcome as the producer knows it ("none": not transactional). */
   txn: "none" | "open" | "committed" | "aborted" | "unknown";
 }
@@ -250,7 +253,7 @@ export class CleaningWorkload {
   private newBatch(t: TopicState, stamp: { producerId: bigint; producerEpoch: number; baseSequence: number; isTransactional?: boolean } | null): { recs: Produced[]; batch: Uint8Array } {
     const sim = this.ctx.sim;
     const now = sim.clock.nowMs();
-    const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${this.nextId++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: now, ackedOffset: null, ackedAll: false, txn: stamp?.isTransactional === true ? ("open" as const) : ("none" as const) }));
+    const recs: Produced[] = Array.from({ length: 1 + sim.int(3) }, () => ({ id: `${t.spec.name}#${this.nextId++}`, key: sim.chance(0.6) ? `k${sim.int(HOT_KEYS)}` : `c${sim.int(COLD_KEYS)}`, tombstone: t.spec.compact && sim.chance(0.1), sentAt: now, ackedOffset: null, ackedAll: false, ackedAt: null, txn: stamp?.isTransactional === true ? ("open" as const) : ("none" as const) }));
     builder.reset(stamp ?? {});
     for (const r of recs) {
       t.produced.set(r.id, r);
@@ -264,6 +267,7 @@ export class CleaningWorkload {
     recs.forEach((r, i) => {
       if (baseOffset !== null) r.ackedOffset = baseOffset + BigInt(i);
       r.ackedAll = acksAll;
+      r.ackedAt = this.ctx.sim.clock.nowMs();
     });
     if (acksAll) {
       for (const r of recs) {
@@ -521,6 +525,7 @@ export class CleaningWorkload {
     // (c) the log start offset.
     if (!t.spec.deleteRecords && start !== 0n) v(`log start offset ${start} of a compact-only topic (no retention, DeleteRecords refused) is not 0`);
     if (start < t.lsoFloor) v(`log start offset ${start} is below ${t.lsoFloor} (${t.lsoFloorWhy})`);
+    if (start < t.segmentFloor) v(`log start offset ${start} is below ${t.segmentFloor}, the first segment's base offset an earlier read saw (a retention or DeleteRecords deletion)`);
     if (start > t.lsoFloor) {
       if (start > t.reportedLso) this.stats.lsoMoves++;
       t.lsoFloor = start;
@@ -622,7 +627,13 @@ export class CleaningWorkload {
         if (now < a.sentAt + DELETE_RETENTION_MS) v(`acknowledged tombstone ${a.id} of ${a.key} at ${o}, sent at ${a.sentAt} ms, is gone before delete.retention.ms ${DELETE_RETENTION_MS}`);
         continue;
       }
-      const laterTombstone = [...t.produced.values()].some((p) => p.key === a.key && p.tombstone && p.txn !== "aborted" && p.sentAt >= a.sentAt && p.sentAt + DELETE_RETENTION_MS <= now && (p.ackedOffset ?? t.seenAt.get(p.id) ?? o + 1n) > o);
+      // A tombstone of the key after r: at a higher offset when that is known, else sent after r was acknowledged
+      // (so appended after it); not aborted; sent at least delete.retention.ms ago.
+      const laterTombstone = [...t.produced.values()].some((p) => {
+        if (p.key !== a.key || !p.tombstone || p.txn === "aborted" || p.sentAt + DELETE_RETENTION_MS > now) return false;
+        const at = p.ackedOffset ?? t.seenAt.get(p.id);
+        return at !== undefined ? at > o : p.sentAt >= a.ackedAt!;
+      });
       if (!laterTombstone) v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone and no record of its key is left, with no tombstone of the key older than delete.retention.ms after it`);
     }
   }
