@@ -29,15 +29,17 @@
  *     stable offset (aborted records and markers dropped by the aborted-transaction list a Fetch carries) must hold
  *     a record of k at a higher offset (r was superseded: the cleaner maps nothing at or above the last stable
  *     offset, and no aborted record), or else no record of k at all and then r is a tombstone, or a tombstone of k
- *     (not aborted) produced after r, sent at least `delete.retention.ms` ago
+ *     (not aborted) after r (at a higher offset; its offset unknown, sent after r was acknowledged), sent at least
+ *     `delete.retention.ms` ago
  *     (a removed tombstone: Kafka removes one only after its delete horizon, set when it is first cleaned, so never
  *     earlier than `delete.retention.ms` after it was appended). So an older record of a key never reappears in
  *     place of a newer one that is gone.
  *     Holes never fill: once a read showed offsets [a, b) absent between two records, with b at or below the
  *     highest acknowledged offset then (so that prefix was durable: acks=all syncs the whole log below it), no
  *     later read, after any number of crashes, shows a record in [a, b). A swap under way at a crash is completed
- *     (its cleaned segment was durable before the commit point) or rolled back (the old segments untouched); once a
- *     read served the cleaned segment the old records are gone for good.
+ *     when the crash came after its commit point (the cleaned `.log` renamed to `.swap`; the cleaned segment was
+ *     durable before it) and rolled back before it (the old segments untouched, the `.cleaned` files removed);
+ *     either way, once a read served a cleaned segment, the records it dropped are gone for good.
  *     read_committed never sees a record of a transaction the producer saw aborted, nor misses an acknowledged one
  *     that is in R below the last stable offset.
  * (c) the log start offset: within one broker process it never goes back; after a clean stop that finished before
