@@ -1191,7 +1191,18 @@ export class PartitionLog {
       const first = this.segments[0].baseOffset;
       let start = state.logStartOffset ?? first;
       if (start < first) start = first;
-      if (start > this.leo) start = this.leo;
+      if (start > this.leo) {
+        // The recovered log ends below the checkpointed log start offset: a power cut lost the unsynced tail that
+        // DeleteRecords (up to the high watermark, which on a single replica is the log end) had moved the start
+        // past. As Kafka's LogLoader, every segment goes and the log restarts at the log start offset, so offsets
+        // below it, reported deleted, are never given to new records (a consumer at the reported low watermark
+        // would skip them). Found by the deterministic simulation (tests/sim, cleaning workload seed 121).
+        const lost = this.leo;
+        for (const seg of this.segments) seg.deleteFiles();
+        this.segments = [this.newSegment(start)];
+        this.leo = start;
+        notes.push(`deleted every segment: the log end offset ${lost} is below the log start offset ${start}, where the log restarts`);
+      }
       this.logStart = start;
       this.flushedTo = this.leo;
     }

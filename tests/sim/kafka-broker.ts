@@ -25,6 +25,10 @@
  * last acknowledged commit of that partition or a commit sent after it; and once the faults stop, every
  * transaction is completed (the last stable offset reaches the high watermark) and every committed transactional
  * record is visible to read_committed.
+ *
+ * With `cleaning` (replay flag `--cleaning`) the log cleaner, retention and DeleteRecords run too, with power cuts
+ * at seeded disk calls of cleaner swaps, segment deletions and checkpoint writes, and their own checkers
+ * (cleaning-workload.ts: what the invariants are and why).
  */
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
@@ -44,6 +48,8 @@ import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, c
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
+import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath } from "./cleaning-workload.ts";
+import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
 
 /** Knobs of one run. */
 export interface KafkaBrokerOptions {
@@ -75,6 +81,21 @@ export interface KafkaBrokerOptions {
   rollMs?: number;
   /** Also run a producer that pipelines up to five batches to partition 0 as librdkafka does (pipelined-producer.ts). */
   pipelined?: boolean;
+  /**
+   * Also run the cleaning workload (cleaning-workload.ts): compacted, compact+delete and delete topics with rolling
+   * segments, the cleaner, retention and DeleteRecords, power cuts at seeded cleaner/deletion/checkpoint disk calls.
+   */
+  cleaning?: boolean;
+  /** PLANTED BUG (with `cleaning`): a cleaned segment is swapped in without being made durable (planted-cleaner-bugs.ts). */
+  plantCleanedSegmentNotSynced?: boolean;
+  /** PLANTED BUG (with `cleaning`): the swap retires the old segments before its commit point (planted-cleaner-bugs.ts). */
+  plantSwapRetiresOldBeforeCommit?: boolean;
+  /** PLANTED BUG (with `cleaning`): the swap leaves the later old segments on disk (planted-cleaner-bugs.ts). */
+  plantSwapKeepsLaterOldSegments?: boolean;
+  /** PLANTED BUG (with `cleaning`): the cleaner is told of no aborted transactions (planted-cleaner-bugs.ts). */
+  plantCleanerIgnoresAbortedTxns?: boolean;
+  /** PLANTED BUG (with `cleaning`): the clean stop writes no final checkpoints (planted-cleaner-bugs.ts). */
+  plantCleanStopSkipsCheckpoints?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -128,6 +149,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     ...(opts.preallocate ? { "log.preallocate": "true" } : {}),
     ...(opts.flushOverlapping !== undefined ? { "runnel.log.flush.overlapping": String(opts.flushOverlapping) } : {}),
     ...(opts.pretouch ? { "runnel.log.pretouch.bytes": "4096", "runnel.log.pretouch.min.append.bytes": "1", "runnel.log.pretouch.pause.ms": "0" } : {}),
+    ...(opts.cleaning ? CLEANING_BROKER_SETTINGS : {}),
   };
   const restore: (() => void)[] = [];
   const proc = new SimBrokerProcess(sim, disk, wire, settings, (b) => {
@@ -138,19 +160,31 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   if (opts.plantCleanStopSkipsTxnIndexSync) restore.push(plantCleanStopSkipsTxnIndexSync());
   if (opts.plantSnapshotPastLogEndLoaded) restore.push(plantSnapshotPastLogEndLoaded());
   if (opts.plantCleanMarkerBeforeFlush) restore.push(plantCleanMarkerBeforeFlush());
+  if (opts.plantCleanedSegmentNotSynced) restore.push(plantCleanedSegmentNotSynced());
+  if (opts.plantSwapRetiresOldBeforeCommit) restore.push(plantSwapRetiresOldBeforeCommit());
+  if (opts.plantCleanStopSkipsCheckpoints) restore.push(plantCleanStopSkipsCheckpoints());
+  if (opts.plantSwapKeepsLaterOldSegments) restore.push(plantSwapKeepsLaterOldSegments());
+  if (opts.plantCleanerIgnoresAbortedTxns) restore.push(plantCleanerIgnoresAbortedTxns());
   let up = false;
   let faultsOver = false;
   const sleep = (ms: number, label: string) => new Promise<void>((resolve) => sim.after(ms, label, resolve));
 
   proc.onExit = (reason) => crash(false, `the broker shut itself down: ${reason}`);
+  let cleaning: CleaningWorkload | null = null;
   const boot = (): void => {
-    proc.start().then(
+    cleaning?.beforeStart();
+    const started = proc.start();
+    const inc = proc.incarnation;
+    started.then(
       () => {
         up = true;
         disk.readFaultsArmed = !faultsOver;
         sim.trace(`broker up (incarnation ${proc.incarnation})`);
+        cleaning?.readAll("right after the start");
       },
       (e) => {
+        // a power cut at a seeded disk call of the start (the cleaning faults) ends that process: not a failure
+        if (proc.incarnation !== inc) return;
         if (!(e as Error).message.includes("died while starting")) violations.push(`the broker failed to start: ${(e as Error).message}`);
       },
     );
@@ -162,6 +196,17 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     if (powerCut) stats.powerCuts++;
     sim.trace(`crash (${powerCut ? "power cut" : "process killed"}): ${why}`);
     proc.crash(powerCut);
+    cleaning?.processEnded(false);
+    sim.after(5 + sim.int(100), "restart", boot);
+  };
+  /** The power goes (or the process is killed) at an armed disk call: of the serving broker, or of one still starting (recovery). */
+  const cutAtDiskCall = (why: string, powerCut: boolean): void => {
+    if (up) return crash(powerCut, why);
+    stats.crashes++;
+    if (powerCut) stats.powerCuts++;
+    sim.trace(`${powerCut ? "power cut" : "process killed"} while the broker starts: ${why}`);
+    proc.crash(powerCut);
+    cleaning?.processEnded(false);
     sim.after(5 + sim.int(100), "restart", boot);
   };
 
@@ -173,6 +218,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     if (!up) return;
     up = false;
     stats.cleanStops++;
+    disk.armPowerCut(null); // a cleaning fault's cut still armed must not end the process under the stop
     const cut = sim.chance(0.4) ? 1 + sim.int(80) : null;
     sim.trace(`clean stop${cut === null ? "" : `, power cut at its disk call ${cut}`}`);
     disk.readFaultsArmed = false; // a read error now would take the log dir offline: a crash, which the other faults cover
@@ -183,6 +229,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     sim.trace(`clean stop ended: ${outcome}`);
     if (outcome === "failed") proc.crash(false);
     if (outcome === "power cut during stop" || outcome === "power cut after stop") stats.powerCuts++;
+    cleaning?.processEnded(outcome === "stopped");
     sim.after(5 + sim.int(100), "restart", boot);
   };
 
@@ -569,8 +616,16 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
       await sleep(150 + sim.int(700), "fault");
       if (sim.nowMs >= durationMs) break;
       if (sim.chance(0.2)) await cleanStop();
-      else crash(sim.chance(0.7), "seeded fault");
+      else if (cleaning !== null && sim.chance(0.4)) {
+        // A power cut (or a kill) at a seeded one of the next disk calls on cleaner swap files, deleted segments or
+        // checkpoints: inside a swap, a segment deletion or a checkpoint write, maybe of the next start's recovery.
+        const n = 1 + sim.int(12);
+        const powerCut = sim.chance(0.7);
+        sim.trace(`${powerCut ? "power cut" : "kill"} armed at the ${n}th cleaner/deletion/checkpoint disk call from now`);
+        disk.armPowerCut(n, (path) => cutAtDiskCall(`at a seeded cleaner/deletion/checkpoint disk call (${n}: ${path})`, powerCut), cleaningPath);
+      } else crash(sim.chance(0.7), "seeded fault");
     }
+    disk.armPowerCut(null);
     faultsOver = true;
   };
 
@@ -588,12 +643,17 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   void member(0).catch(fail);
   void member(1).catch(fail);
   void faults().catch(fail);
+  if (opts.cleaning) {
+    cleaning = new CleaningWorkload({ sim, disk, violations, durationMs, sleep, client, broker: () => (up ? proc.broker : null), up: () => up });
+    cleaning.start(fail);
+  }
 
   try {
     await sim.run(durationMs + 3000, () => violations.length > 20);
     // Last power cut, then recovery; the coordinator finishes or aborts what was open; then the final checks.
     faultsOver = true;
     disk.readFaultsArmed = false;
+    disk.armPowerCut(null);
     await sim.run(durationMs + 10_000, () => up);
     crash(true, "final power cut");
     let settled = false;
@@ -612,6 +672,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
 
   async function finalChecks(): Promise<void> {
     const b = proc.broker!;
+    cleaning?.readAll("final read");
     const topic = b.topicsByName.get(TOPIC);
     if (topic === undefined) {
       if (acked.some((a) => a.length > 0)) violations.push(`topic ${TOPIC} is gone after the final recovery`);
@@ -651,7 +712,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     violations.push("OffsetFetch never succeeded after the final recovery");
   }
 
-  return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...disk.stats, ...wire.stats, steps: sim.steps } };
+  return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...disk.stats, ...wire.stats, ...(cleaning?.stats ?? {}), steps: sim.steps } };
 }
 
 /** The planted bug: offset commits answered as soon as they are appended, before the offsets topic made them durable. */

@@ -17,6 +17,13 @@
  * snapshot.test.ts) and producer snapshots past the log end that a later start loaded (tests/partition/producer-
  * snapshot-past-the-log-end-at-start-is-removed.test.ts); two planted bugs of that path are caught (a producer
  * snapshot past the log end loaded at once; the clean stop not syncing the aborted-transaction index).
+ * With the cleaning workload (cleaning-workload.ts: compacted, compact+delete and delete topics, the cleaner,
+ * retention, DeleteRecords, transactions on a compacted topic, power cuts and kills at seeded cleaner, deletion and
+ * checkpoint disk calls), 25 seeds; it found a recovered log end below the checkpointed log start offset clamping
+ * the log start down (tests/storage/log-end-below-the-checkpointed-log-start-restarts-the-log-there.test.ts); five
+ * planted bugs of that path are caught (a cleaned segment swapped in unsynced; old segments retired before the
+ * swap's commit point; later old segments left on disk by the swap; a cleaner told of no aborted transactions; a
+ * clean stop without final checkpoints).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -91,6 +98,59 @@ test(`with a pipelined idempotent producer (librdkafka's rules): ${PIPELINED_SEE
   });
   assert.deepEqual(failed.map((r) => describeFailure("kafka", r, "--pipelined")), []);
   assert.ok(pipelinedAcked > PIPELINED_SEEDS.length * 200, `pipelined records acknowledged: ${pipelinedAcked}`);
+});
+
+// The log cleaner, retention and DeleteRecords (cleaning-workload.ts, --cleaning): a compacted, a compact+delete and
+// a delete topic with segments rolling every 120 ms, keyed records and tombstones, the cleaner, retention and
+// checkpoints on the simulation's clock, and power cuts at seeded disk calls of cleaner swaps, segment deletions and
+// checkpoint writes (also during recovery), with idempotent, acks=1 and transactional keyed producers. Its checkers:
+// records at their offsets, the latest state of every key kept, holes left by compaction never filled, read_committed
+// right, and log start offsets that survive clean stops and checkpoints. Seed 121 found a recovered log end below
+// the checkpointed log start offset clamping the start down (tests/storage/log-end-below-the-checkpointed-log-start-
+// restarts-the-log-there.test.ts). Seeds 1-300, 60 with log.roll.ms=200 and 30 with the pipelined producer passed by
+// hand; CI runs CLEANING_SEEDS (about 9 s of CPU). Five planted bugs are caught, at seeds 1, 4, 1, 1 and 4.
+const CLEANING_SEEDS = seedRange(25);
+
+test(`with the log cleaner, retention and DeleteRecords under power cuts at their disk calls: ${CLEANING_SEEDS.length} seeds keep the latest record of every key, never refill a compacted hole and keep reported log start offsets`, { timeout: 600_000 }, async () => {
+  const totals = { keyedAcked: 0, tombstonesAcked: 0, keyedTxnAborted: 0, deleteRecordsAnswered: 0, recordsCleanedAway: 0, lsoMoves: 0 };
+  const failed = await runSeeds(CLEANING_SEEDS, async (seed) => {
+    const r = await runKafkaBroker(seed, { cleaning: true });
+    for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += r.stats[k];
+    return r;
+  });
+  assert.deepEqual(failed.map((r) => describeFailure("kafka", r, "--cleaning")), []);
+  // The cleaner removed records, DeleteRecords and retention moved log start offsets, tombstones were written.
+  const n = CLEANING_SEEDS.length;
+  assert.ok(totals.keyedAcked > n * 200 && totals.tombstonesAcked > n * 10 && totals.deleteRecordsAnswered > n * 5 && totals.recordsCleanedAway > n * 20 && totals.lsoMoves > n * 5 && totals.keyedTxnAborted > n * 5, JSON.stringify(totals));
+  // The cleaner, retention and checkpoint timers run on the simulation's clock: a seed replays exactly.
+  const [a, b] = [await runKafkaBroker(7, { cleaning: true }), await runKafkaBroker(7, { cleaning: true })];
+  assert.equal(a.traceHash, b.traceHash);
+  assert.deepEqual(a.stats, b.stats);
+});
+
+test("planted bug caught within the budget: a cleaned segment swapped in before it is durable loses the latest records of keys to a power cut", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantCleanedSegmentNotSynced: true }), (v) => v.includes("is gone") || v.includes("passed acknowledged record"), "--cleaning --plant-cleaned-segment-not-synced");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch a cleaned segment swapped in without its fdatasync`);
+});
+
+test("planted bug caught within the budget: a swap that retires the old segments before its commit point loses them to a power cut between the two", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantSwapRetiresOldBeforeCommit: true }), (v) => v.includes("is gone") || v.includes("passed acknowledged record") || v.includes("is not 0"), "--cleaning --plant-swap-retires-old-before-commit");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch a swap retiring the old segments before its commit point`);
+});
+
+test("planted bug caught within the budget: a swap that leaves the later old segments on disk brings back records that reads had seen cleaned away", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantSwapKeepsLaterOldSegments: true }), (v) => v.includes("fills"), "--cleaning --plant-swap-keeps-later-old-segments");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch old segments left on disk by a swap`);
+});
+
+test("planted bug caught within the budget: a cleaner told of no aborted transactions lets aborted records shadow committed ones", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantCleanerIgnoresAbortedTxns: true }), (v) => v.includes("is gone") || v.includes("a record of an aborted transaction"), "--cleaning --plant-cleaner-ignores-aborted-txns");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch a cleaner that maps aborted records`);
+});
+
+test("planted bug caught within the budget: a clean stop without final checkpoints forgets a DeleteRecords answered after the last timer checkpoint", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", seedRange(SEEDS), (seed) => runKafkaBroker(seed, { cleaning: true, plantCleanStopSkipsCheckpoints: true }), (v) => v.includes("reported before a clean stop"), "--cleaning --plant-clean-stop-skips-checkpoints");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch a clean stop that writes no final checkpoints`);
 });
 
 test("a seed of the real broker replays exactly: the same event trace hash", { timeout: 120_000 }, async () => {

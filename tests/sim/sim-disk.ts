@@ -82,26 +82,27 @@ export class SimDisk implements FileSystem {
   ) {}
 
   /** A power cut armed to hit just before the `remaining`-th write, sync, rename or remove from now (see {@link armPowerCut}). */
-  private cutAt: { remaining: number; cut: () => void } | null = null;
+  private cutAt: { remaining: number; cut: (path: string) => void; counts: (path: string) => boolean } | null = null;
 
   /**
    * Arms a power cut that hits inside a process's run of disk calls (a clean stop's fsyncs take no simulated time):
    * just before the `ops`-th mutating call from now (write, truncate, fdatasync, atomic write, rename, remove),
-   * `cut` runs (it cuts the power: {@link SimDisk.crash}) and that call fails. Null disarms; answers how many calls
-   * the cut still had to wait for when it was still armed, else null.
+   * `cut` runs with the call's path (it cuts the power: {@link SimDisk.crash}) and that call fails. Null disarms; answers how many calls
+   * the cut still had to wait for when it was still armed, else null. With `counts`, only calls on a path it
+   * accepts (a rename's source or target) count.
    */
-  armPowerCut(ops: number | null, cut: () => void = () => {}): number | null {
+  armPowerCut(ops: number | null, cut: (path: string) => void = () => {}, counts: (path: string) => boolean = () => true): number | null {
     const was = this.cutAt?.remaining ?? null;
-    this.cutAt = ops === null ? null : { remaining: ops, cut };
+    this.cutAt = ops === null ? null : { remaining: ops, cut, counts };
     return was;
   }
 
   /** Counts one mutating call towards an armed power cut; at the armed one, cuts the power and fails the call. */
-  private mutating(path: string): void {
+  private mutating(path: string, to?: string): void {
     const c = this.cutAt;
-    if (c === null || --c.remaining > 0) return;
+    if (c === null || !(c.counts(path) || (to !== undefined && c.counts(to))) || --c.remaining > 0) return;
     this.cutAt = null;
-    c.cut();
+    c.cut(to === undefined ? path : `${path} -> ${to}`);
     throw ioError("power cut during", path);
   }
 
@@ -155,7 +156,7 @@ export class SimDisk implements FileSystem {
       exists: (p) => live().exists(p),
       mkdirp: (p) => live().mkdirp(p),
       list: (p) => live().list(p),
-      rename: (a, b) => (live().mutating(a), this.rename(a, b)),
+      rename: (a, b) => (live().mutating(a, b), this.rename(a, b)),
       remove: (p) => (live().mutating(p), this.remove(p)),
       removeTree: (p) => (live().mutating(p), this.removeTree(p)),
       readFile: (p) => live().readFile(p),
