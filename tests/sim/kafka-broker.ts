@@ -96,7 +96,10 @@ export interface KafkaBrokerOptions {
   plantCleanerIgnoresAbortedTxns?: boolean;
   /** PLANTED BUG (with `cleaning`): the clean stop writes no final checkpoints (planted-cleaner-bugs.ts). */
   plantCleanStopSkipsCheckpoints?: boolean;
-  /** The disk keeps namespace operations pending until a directory fsync commits them (sim-disk.ts header). */
+  /**
+   * The disk keeps namespace operations pending until a directory fsync commits them (sim-disk.ts header); on unless
+   * false (false: every create, rename and remove durable at once, the model before 2026-12-06).
+   */
   unsyncedDirs?: boolean;
   /** PLANTED BUG (with `unsyncedDirs`): writeFileAtomic skips its directory fsync. */
   plantAtomicWriteSkipsDirSync?: boolean;
@@ -137,7 +140,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
   // with flips showed read_committed records of an aborted transaction); the single-broker run covers flips.
-  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd, unsyncedNamespace: opts.unsyncedDirs, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync });
+  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd, unsyncedNamespace: opts.unsyncedDirs ?? true, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync });
   const wire = new SimWire(sim, 1 + sim.int(8));
   const settings: Record<string, string> = {
     "node.id": "1",
