@@ -49,7 +49,7 @@ import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath } from "./cleaning-workload.ts";
-import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
+import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit, plantSwapSkipsDirSyncs } from "./planted-cleaner-bugs.ts";
 
 /** Knobs of one run. */
 export interface KafkaBrokerOptions {
@@ -92,6 +92,8 @@ export interface KafkaBrokerOptions {
   plantSwapRetiresOldBeforeCommit?: boolean;
   /** PLANTED BUG (with `cleaning`): the swap leaves the later old segments on disk (planted-cleaner-bugs.ts). */
   plantSwapKeepsLaterOldSegments?: boolean;
+  /** PLANTED BUG (with `cleaning`): the swap's directory fsyncs do nothing (planted-cleaner-bugs.ts). */
+  plantSwapSkipsDirSyncs?: boolean;
   /** PLANTED BUG (with `cleaning`): the cleaner is told of no aborted transactions (planted-cleaner-bugs.ts). */
   plantCleanerIgnoresAbortedTxns?: boolean;
   /** PLANTED BUG (with `cleaning`): the clean stop writes no final checkpoints (planted-cleaner-bugs.ts). */
@@ -171,6 +173,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   if (opts.plantSwapRetiresOldBeforeCommit) restore.push(plantSwapRetiresOldBeforeCommit());
   if (opts.plantCleanStopSkipsCheckpoints) restore.push(plantCleanStopSkipsCheckpoints());
   if (opts.plantSwapKeepsLaterOldSegments) restore.push(plantSwapKeepsLaterOldSegments());
+  if (opts.plantSwapSkipsDirSyncs) restore.push(plantSwapSkipsDirSyncs());
   if (opts.plantCleanerIgnoresAbortedTxns) restore.push(plantCleanerIgnoresAbortedTxns());
   let up = false;
   let faultsOver = false;

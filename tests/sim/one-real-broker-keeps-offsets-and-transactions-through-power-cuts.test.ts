@@ -27,7 +27,9 @@
  * The simulated disk loses namespace operations that no directory fsync committed (sim-disk.ts, `unsyncedNamespace`,
  * on in every run here): 800 seeds across the modes above passed with it when it was added; a writeFileAtomic that
  * skips its directory fsync is caught (kafka --cleaning seed 34: the log start offset checkpoint's rename is lost
- * with the retention deletions it covered, and a deleted segment comes back).
+ * with the retention deletions it covered, and a deleted segment comes back), and so is a cleaner swap whose
+ * directory fsyncs do nothing (seed 49: the whole swap is lost, the old segments fill holes reads saw); neither is
+ * caught in 200 seeds with the old model.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -158,7 +160,12 @@ test("planted bug caught within the budget: a clean stop without final checkpoin
   assert.ok(caught !== null, `${SEEDS} seeds did not catch a clean stop that writes no final checkpoints`);
 });
 
-// Directory fsyncs (sim-disk.ts, unsyncedNamespace): tried first on the seed that caught it when it was added (34).
+// Directory fsyncs (sim-disk.ts, unsyncedNamespace): each tried first on the seed that caught it when it was added.
+test("planted bug caught within the budget: a cleaner swap whose directory fsyncs do nothing brings back, after a power cut, records that reads saw cleaned away", { timeout: 600_000 }, async () => {
+  const caught = await firstCaught("kafka", [49, ...seedRange(SEEDS)], (seed) => runKafkaBroker(seed, { cleaning: true, plantSwapSkipsDirSyncs: true }), (v) => v.includes("fills"), "--cleaning --plant-swap-skips-dir-syncs");
+  assert.ok(caught !== null, `${SEEDS} seeds did not catch a swap without its directory fsyncs`);
+});
+
 test("planted bug caught within the budget: a writeFileAtomic without its directory fsync loses a log start offset checkpoint to a power cut, and deleted segments come back", { timeout: 600_000 }, async () => {
   const caught = await firstCaught("kafka", [34, ...seedRange(SEEDS)], (seed) => runKafkaBroker(seed, { cleaning: true, plantAtomicWriteSkipsDirSync: true }), (v) => v.includes("a deleted segment came back") || v.includes("is below"), "--cleaning --plant-atomic-write-skips-dir-sync");
   assert.ok(caught !== null, `${SEEDS} seeds did not catch a writeFileAtomic that skips its directory fsync`);
