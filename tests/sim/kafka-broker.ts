@@ -103,6 +103,8 @@ export interface KafkaBrokerOptions {
    * false (false: every create, rename and remove durable at once, the model before 2026-12-06).
    */
   unsyncedDirs?: boolean;
+  /** With `unsyncedDirs`: one journal per directory instead of one ordered journal (sim-disk.ts, stricter). */
+  journalPerDirectory?: boolean;
   /** PLANTED BUG (with `unsyncedDirs`): writeFileAtomic skips its directory fsync. */
   plantAtomicWriteSkipsDirSync?: boolean;
   /** Print the trace as it runs. */
@@ -142,7 +144,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
   // with flips showed read_committed records of an aborted transaction); the single-broker run covers flips.
-  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd, unsyncedNamespace: opts.unsyncedDirs ?? true, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync });
+  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd, unsyncedNamespace: opts.unsyncedDirs ?? true, journalPerDirectory: opts.journalPerDirectory, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync });
   const wire = new SimWire(sim, 1 + sim.int(8));
   const settings: Record<string, string> = {
     "node.id": "1",

@@ -2,8 +2,8 @@
  * Replays one simulation seed:
  *   bun tests/sim/replay.ts single <seed> [--plant-lying-fdatasync] [--trace]
  *   bun tests/sim/replay.ts replicated <seed> [--plant-hw-ahead-of-isr] [--power-cuts-under-replicated] [--trace]
- *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--flush-rounds] [--preallocate] [--flush-overlapping=N] [--pretouch] [--plant-zeros-at-asked-end] [--pipelined] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--plant-clean-marker-before-flush] [--roll-ms=N] [--cleaning] [--plant-cleaned-segment-not-synced] [--plant-swap-retires-old-before-commit] [--plant-clean-stop-skips-checkpoints] [--plant-swap-keeps-later-old-segments] [--plant-cleaner-ignores-aborted-txns] [--plant-swap-skips-dir-syncs] [--dirs-durable-at-once] [--plant-atomic-write-skips-dir-sync] [--trace]
- *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--groups] [--pipelined] [--plant-sequence-check-before-leadership] [--plant-offset-commit-before-durable] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--dirs-durable-at-once] [--plant-atomic-write-skips-dir-sync] [--trace]
+ *   bun tests/sim/replay.ts kafka <seed> [--plant-offset-commit-before-durable] [--plant-forget-aborted-txns] [--plant-lso-ignores-open-txns] [--flush-rounds] [--preallocate] [--flush-overlapping=N] [--pretouch] [--plant-zeros-at-asked-end] [--pipelined] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--plant-clean-marker-before-flush] [--roll-ms=N] [--cleaning] [--plant-cleaned-segment-not-synced] [--plant-swap-retires-old-before-commit] [--plant-clean-stop-skips-checkpoints] [--plant-swap-keeps-later-old-segments] [--plant-cleaner-ignores-aborted-txns] [--plant-swap-skips-dir-syncs] [--dirs-durable-at-once] [--journal-per-directory] [--plant-atomic-write-skips-dir-sync] [--trace]
+ *   bun tests/sim/replay.ts cluster <seed> [--plant-hw-ahead-of-isr] [--transactions] [--groups] [--pipelined] [--plant-sequence-check-before-leadership] [--plant-offset-commit-before-durable] [--plant-clean-stop-skips-txn-index-sync] [--plant-snapshot-past-log-end-loaded] [--dirs-durable-at-once] [--journal-per-directory] [--plant-atomic-write-skips-dir-sync] [--trace]
  * Prints the result (and with --trace every step); exits 1 when a checker fails.
  */
 import { runSingleBroker } from "./single-broker.ts";
@@ -24,8 +24,8 @@ function numberFlag(prefix: string): number | undefined {
   return f === undefined ? undefined : Number(f.slice(prefix.length));
 }
 /** The clean stop's planted bugs and the disk's namespace model asked for (kafka and cluster). */
-function cleanStopPlants(): { plantCleanStopSkipsTxnIndexSync: boolean; plantSnapshotPastLogEndLoaded: boolean; unsyncedDirs: boolean; plantAtomicWriteSkipsDirSync: boolean } {
-  return { unsyncedDirs: !flags.includes("--dirs-durable-at-once"), plantAtomicWriteSkipsDirSync: flags.includes("--plant-atomic-write-skips-dir-sync"), plantCleanStopSkipsTxnIndexSync: flags.includes("--plant-clean-stop-skips-txn-index-sync"), plantSnapshotPastLogEndLoaded: flags.includes("--plant-snapshot-past-log-end-loaded") };
+function cleanStopPlants(): { plantCleanStopSkipsTxnIndexSync: boolean; plantSnapshotPastLogEndLoaded: boolean; unsyncedDirs: boolean; journalPerDirectory: boolean; plantAtomicWriteSkipsDirSync: boolean } {
+  return { unsyncedDirs: !flags.includes("--dirs-durable-at-once"), journalPerDirectory: flags.includes("--journal-per-directory"), plantAtomicWriteSkipsDirSync: flags.includes("--plant-atomic-write-skips-dir-sync"), plantCleanStopSkipsTxnIndexSync: flags.includes("--plant-clean-stop-skips-txn-index-sync"), plantSnapshotPastLogEndLoaded: flags.includes("--plant-snapshot-past-log-end-loaded") };
 }
 const r =
   kind === "single"

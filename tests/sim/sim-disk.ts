@@ -16,7 +16,10 @@
  * (fdatasync may skip metadata), only a directory fsync does. A file's bytes belong to its inode, not its name: a
  * removal that is lost brings the file back with its durable bytes (plus the crash's prefix of unsynced writes); a
  * created name that is lost takes its file with it. `writeFileAtomic` (the synchronous one) fsyncs its directory, as
- * the real one does. Directory fsyncs are then mutating calls for {@link SimDisk.armPowerCut}.
+ * the real one does. Directory fsyncs are then mutating calls for {@link SimDisk.armPowerCut}. Stricter still, opt-in
+ * ({@link DiskFaults.journalPerDirectory}): one journal per directory, so a directory fsync commits only that
+ * directory's operations and a power cut keeps a prefix of each directory's alone (files in a directory whose own
+ * entry was lost go with it).
  */
 import { type FileHandle, type FileSystem, writeFileAtomicThroughHandles } from "../../src/platform/fs.ts";
 import type { Sim } from "./scheduler.ts";
@@ -40,6 +43,12 @@ export interface DiskFaults {
   zerosAtAskedEnd?: boolean;
   /** Namespace operations stay pending until a directory fsync commits them (the model in the file header). */
   unsyncedNamespace?: boolean;
+  /**
+   * With unsyncedNamespace, one journal per directory instead of one ordered journal (stricter, POSIX's letter): a
+   * directory fsync commits only that directory's pending operations, and a power cut keeps a seeded prefix of each
+   * directory's independently (an operation on two directories, a rename between them, counts in the first).
+   */
+  journalPerDirectory?: boolean;
   /** PLANTED BUG: the synchronous writeFileAtomic skips its directory fsync (only with unsyncedNamespace). */
   atomicWriteSkipsDirSync?: boolean;
 }
@@ -189,11 +198,39 @@ export class SimDisk implements FileSystem {
    * file the durable namespace names crashes as in {@link crash}.
    */
   private crashJournal(): void {
+    if (this.faults.journalPerDirectory === true) return this.crashPerDirectory();
     const kept = this.pendingNames.length === 0 ? 0 : this.sim.int(this.pendingNames.length + 1);
     for (let i = 0; i < kept; i++) this.pendingNames[i].apply(this.durableNs);
     this.stats.lostNameOps += this.pendingNames.length - kept;
     if (kept < this.pendingNames.length) this.sim.trace(`power cut loses ${this.pendingNames.length - kept} of ${this.pendingNames.length} uncommitted namespace ops: ${this.pendingNames.slice(kept).map((o) => o.what).join(", ")}`);
     this.pendingNames = [];
+    this.restartFromDurableNamespace();
+  }
+
+  /** {@link crashJournal} with a journal per directory: a seeded prefix of each directory's pending operations. */
+  private crashPerDirectory(): void {
+    const keep = new Map<string, number>();
+    for (const d of [...new Set(this.pendingNames.map((o) => o.dirs[0]))].sort()) {
+      keep.set(d, this.sim.int(this.pendingNames.filter((o) => o.dirs[0] === d).length + 1));
+    }
+    const lost: string[] = [];
+    for (const o of this.pendingNames) {
+      const left = keep.get(o.dirs[0])!;
+      if (left > 0) {
+        keep.set(o.dirs[0], left - 1);
+        o.apply(this.durableNs);
+      } else lost.push(o.what);
+    }
+    this.stats.lostNameOps += lost.length;
+    if (lost.length > 0) this.sim.trace(`power cut loses ${lost.length} of ${this.pendingNames.length} uncommitted namespace ops: ${lost.join(", ")}`);
+    this.pendingNames = [];
+    // files whose directory entry survived in a directory whose own entry did not are gone with it
+    for (const p of [...this.durableNs.files.keys()]) if (!this.durableNs.dirs.has(parentOf(p)) && parentOf(p) !== "/") this.durableNs.files.delete(p);
+    this.restartFromDurableNamespace();
+  }
+
+  /** After a power cut: the namespace is the durable one, each file crashed once ({@link crashFile}). */
+  private restartFromDurableNamespace(): void {
     const crashed = new Map<SimFile, SimFile>();
     const files = new Map<string, SimFile>();
     for (const path of [...this.durableNs.files.keys()].sort()) {
@@ -236,7 +273,16 @@ export class SimDisk implements FileSystem {
   }
 
   /** Commits every pending namespace operation up to journal position `seq`. */
-  private commitNames(seq: number): void {
+  private commitNames(seq: number, dir: string): void {
+    if (this.faults.journalPerDirectory === true) {
+      const rest: PendingNameOp[] = [];
+      for (const o of this.pendingNames) {
+        if (o.seq <= seq && o.dirs.includes(dir)) o.apply(this.durableNs);
+        else rest.push(o);
+      }
+      this.pendingNames = rest;
+      return;
+    }
     let n = 0;
     while (n < this.pendingNames.length && this.pendingNames[n].seq <= seq) this.pendingNames[n++].apply(this.durableNs);
     this.pendingNames.splice(0, n);
@@ -459,7 +505,7 @@ export class SimDisk implements FileSystem {
     return writeFileAtomicThroughHandles(this, path, data, tag);
   }
   syncDir(path: string): void {
-    if (this.faults.unsyncedNamespace === true) this.commitNames(this.commitTarget(path));
+    if (this.faults.unsyncedNamespace === true) this.commitNames(this.commitTarget(path), path);
   }
   syncDirAsync(path: string): Promise<void> {
     if (this.faults.unsyncedNamespace !== true) return new Promise((resolve) => this.sim.after(1 + this.sim.int(this.faults.maxSyncLatencyMs), "dir fsync", resolve));
@@ -469,7 +515,7 @@ export class SimDisk implements FileSystem {
       this.pendingSyncs.add(reject);
       this.sim.after(1 + this.sim.int(this.faults.maxSyncLatencyMs), `dir fsync ${path}`, () => {
         if (!this.pendingSyncs.delete(reject)) return;
-        if (gen === this.generation) this.commitNames(target);
+        if (gen === this.generation) this.commitNames(target, path);
         resolve();
       });
     });

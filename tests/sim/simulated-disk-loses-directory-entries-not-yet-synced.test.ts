@@ -5,20 +5,33 @@
  * never committed can vanish although its file was fdatasynced; a power cut never keeps a later operation without
  * every earlier one; `syncDir` of one directory commits earlier operations on others; a lost removal brings the file
  * back with its durable bytes; a `syncDirAsync` commits at completion what was made before it was called; and
- * without the option every operation is durable at once.
+ * without the option every operation is durable at once. With a journal per directory (journalPerDirectory), a
+ * directory fsync commits only its own directory's operations and a power cut keeps each directory's prefix alone.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Sim } from "./scheduler.ts";
 import { SimDisk } from "./sim-disk.ts";
+import type { FileSystem } from "../../src/platform/fs.ts";
 
 const SEEDS = 64;
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-function disk(seed: number, unsyncedNamespace = true): { sim: Sim; disk: SimDisk } {
+function disk(seed: number, unsyncedNamespace = true, journalPerDirectory = false): { sim: Sim; disk: SimDisk } {
   const sim = new Sim(seed);
-  return { sim, disk: new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0, maxSyncLatencyMs: 5, unsyncedNamespace }) };
+  return { sim, disk: new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0, maxSyncLatencyMs: 5, unsyncedNamespace, journalPerDirectory }) };
+}
+
+/** The disk's view with directories /x and /y made durable, then `/x/a` and `/y/b` created (pending). */
+function twoDirsTwoFiles(d: SimDisk): FileSystem {
+  const fs = d.view();
+  fs.mkdirp("/x");
+  fs.mkdirp("/y");
+  fs.syncDir("/");
+  fs.open("/x/a", true).close();
+  fs.open("/y/b", true).close();
+  return fs;
 }
 
 /** Creates `path` with `data` and fdatasyncs it (the file's bytes durable, its name not). */
@@ -60,12 +73,7 @@ test(`a power cut keeps a prefix of the pending operations in the order made, ac
   const seen = new Set<string>();
   for (let seed = 1; seed <= SEEDS; seed++) {
     const { disk: d } = disk(seed);
-    const fs = d.view();
-    fs.mkdirp("/x");
-    fs.mkdirp("/y");
-    fs.syncDir("/");
-    fs.open("/x/a", true).close();
-    fs.open("/y/b", true).close();
+    const fs = twoDirsTwoFiles(d);
     fs.rename("/x/a", "/y/a");
     d.crash();
     const state = ["/x/a", "/y/b", "/y/a"].filter((p) => d.exists(p)).join(" ");
@@ -78,11 +86,7 @@ test(`a power cut keeps a prefix of the pending operations in the order made, ac
 test("syncDir of one directory commits every earlier operation, on any directory (one ordered journal)", () => {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const { disk: d } = disk(seed);
-    const fs = d.view();
-    fs.mkdirp("/x");
-    fs.mkdirp("/y");
-    fs.open("/x/a", true).close();
-    fs.open("/y/b", true).close();
+    const fs = twoDirsTwoFiles(d);
     fs.open("/x/c", true).close();
     fs.syncDir("/y");
     assert.deepEqual(d.pendingNameOps(), ["create /x/c"]);
@@ -139,4 +143,20 @@ test("writeFileAtomic fsyncs its directory; without unsyncedNamespace every oper
   assert.deepEqual(off.disk.pendingNameOps(), []);
   off.disk.crash();
   assert.ok(off.disk.exists("/d/a"));
+});
+
+test(`with a journal per directory, syncDir commits only its directory and a power cut keeps each directory's prefix alone (${SEEDS} seeds)`, () => {
+  const seen = new Set<string>();
+  for (let seed = 1; seed <= SEEDS; seed++) {
+    const { disk: d } = disk(seed, true, true);
+    const fs = twoDirsTwoFiles(d);
+    fs.open("/y/c", true).close();
+    fs.syncDir("/y");
+    assert.deepEqual(d.pendingNameOps(), ["create /x/a"]);
+    fs.open("/y/d", true).close();
+    d.crash();
+    assert.ok(d.exists("/y/b") && d.exists("/y/c"), `seed ${seed}`);
+    seen.add(["/x/a", "/y/d"].filter((p) => d.exists(p)).join(" "));
+  }
+  assert.deepEqual([...seen].sort(), ["", "/x/a", "/x/a /y/d", "/y/d"]);
 });
