@@ -129,6 +129,21 @@ export class SimDisk implements FileSystem {
   }
 
   /**
+   * A copy of what a process starting now would see (every file's current bytes and the directories), as a new disk
+   * on simulation `sim` with no faults and nothing unsynced: for starting a second broker on this disk's state
+   * without touching it (tests/sim/clean-start-check.ts).
+   */
+  copy(sim: Sim): SimDisk {
+    const d = new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0, maxSyncLatencyMs: 1 });
+    for (const dir of this.dirs) d.dirs.add(dir);
+    for (const [path, f] of this.files) {
+      const data = f.data.slice(0, f.size);
+      d.files.set(path, { data, size: f.size, durable: data.slice(), unsynced: [], pushed: 0, synced: 0 });
+    }
+    return d;
+  }
+
+  /**
    * The process dies but the machine keeps running (the page cache survives): handles of the old process fail,
    * its fdatasyncs in flight never answer it, and nothing written is lost.
    */
