@@ -82,24 +82,30 @@ export class SimDisk implements FileSystem {
   ) {}
 
   /** A power cut armed to hit just before the `remaining`-th write, sync, rename or remove from now (see {@link armPowerCut}). */
-  private cutAt: { remaining: number; cut: () => void } | null = null;
+  private cutAt: { remaining: number; cut: () => void; from: string | null } | null = null;
 
   /**
    * Arms a power cut that hits inside a process's run of disk calls (a clean stop's fsyncs take no simulated time):
    * just before the `ops`-th mutating call from now (write, truncate, fdatasync, atomic write, rename, remove),
-   * `cut` runs (it cuts the power: {@link SimDisk.crash}) and that call fails. Null disarms; answers how many calls
-   * the cut still had to wait for when it was still armed, else null.
+   * `cut` runs (it cuts the power: {@link SimDisk.crash}) and that call fails. With `from`, the count starts at the
+   * first such call on a path beginning with `from` (it is call 1): a cut aimed at one partition's part of a stop.
+   * Null disarms; answers how many calls the cut still had to wait for when it was still armed, else null.
    */
-  armPowerCut(ops: number | null, cut: () => void = () => {}): number | null {
+  armPowerCut(ops: number | null, cut: () => void = () => {}, from: string | null = null): number | null {
     const was = this.cutAt?.remaining ?? null;
-    this.cutAt = ops === null ? null : { remaining: ops, cut };
+    this.cutAt = ops === null ? null : { remaining: ops, cut, from };
     return was;
   }
 
   /** Counts one mutating call towards an armed power cut; at the armed one, cuts the power and fails the call. */
   private mutating(path: string): void {
     const c = this.cutAt;
-    if (c === null || --c.remaining > 0) return;
+    if (c === null) return;
+    if (c.from !== null) {
+      if (!path.startsWith(c.from)) return;
+      c.from = null;
+    }
+    if (--c.remaining > 0) return;
     this.cutAt = null;
     c.cut();
     throw ioError("power cut during", path);
