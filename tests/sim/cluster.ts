@@ -18,7 +18,8 @@
  *
  * Checkers, once the faults stop and the cluster settles (a leader, a full ISR, equal log ends): every acks=all
  * record is at its offset, once, in order; nothing a consumer read below the high watermark is lost or changed; the
- * replicas agree byte for byte up to the high watermark; no consumer read at or past the high watermark.
+ * replicas agree byte for byte up to the high watermark, and on what they derive from it (the aborted transactions
+ * and the producer states, which a replica uses once it leads); no consumer read at or past the high watermark.
  */
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
@@ -803,6 +804,19 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     const bytes = (p: Partition) => Buffer.concat(readChunks(p, p.highWatermark));
     const ref = bytes(leader);
     for (const [n, p] of parts) if (p !== leader) violations.push(...checkReplicasAgree(ref, bytes(p), `the high watermark ${leader.highWatermark} (leader ${s.leader}, replica ${n})`));
+    // Equal logs make equal derived state: the aborted transactions (read_committed's list, whichever replica
+    // leads next) and the producer states (sequence checks, whichever replica leads next).
+    const derived = (p: Partition) => ({
+      aborted: p.abortedTxns.entries().map((a) => `${a.producerId} ${a.firstOffset}-${a.lastOffset} lso ${a.lastStableOffset}`).join("; "),
+      producers: p.producers.entries().map((e) => `${e.producerId}/${e.epoch} seq ${e.lastSequence} at ${e.lastOffset} (delta ${e.offsetDelta}) txn ${e.currentTxnFirstOffset ?? -1n}`).sort().join("; "),
+    });
+    const mine = derived(leader);
+    for (const [n, p] of parts) {
+      if (p === leader) continue;
+      const theirs = derived(p);
+      if (theirs.aborted !== mine.aborted) violations.push(`replicas differ in their aborted transactions: leader ${s.leader} has ${mine.aborted}, replica ${n} has ${theirs.aborted}`);
+      if (theirs.producers !== mine.producers) violations.push(`replicas differ in their producer states: leader ${s.leader} has ${mine.producers}, replica ${n} has ${theirs.producers}`);
+    }
   }
 
   return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...etcd.stats, steps: sim.steps } };

@@ -65,7 +65,9 @@
  * that may lead (unclean election off), retries through it, and the followers back, truncating to it. Both planted
  * clean-stop bugs are caught: a producer snapshot past the log end loaded (a retry of a lost batch answered as a
  * duplicate: acks=all record missing) first at seed 28, the clean stop not syncing the aborted-transaction index
- * (read_committed sees an aborted transaction) first at seed 10.
+ * (read_committed sees an aborted transaction) first at seed 10. The final check also compares what the replicas
+ * derive from their equal logs (aborted transactions, producer states): that catches the index plant at seeds 14
+ * and 64 too, and the snapshot plant at seed 33 (a replica's producer state claiming a batch its log does not have).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -144,4 +146,14 @@ test("planted bug caught within the budget: a clean stop not syncing the aborted
   const seeds = [10, ...seedRange(SEEDS).filter(withTransactions)];
   const caught = await firstCaught("cluster", seeds, (seed) => runCluster(seed, { transactions: true, groups: withGroups(seed), pipelined: withPipelining(seed), plantCleanStopSkipsTxnIndexSync: true }), (v) => v.includes("a record of an aborted transaction"), "--transactions --plant-clean-stop-skips-txn-index-sync (with the seed's flags)");
   assert.ok(caught !== null, `${seeds.length} seeds with transactions did not catch a clean stop that skips the aborted-transaction index sync`);
+});
+
+test("planted bugs caught by the replicas' agreement on derived state: a stale producer snapshot loaded shows as differing producer states, an unsynced aborted-transaction index as differing aborted transactions", { timeout: 900_000 }, async () => {
+  // Seeds 33 and 14 first (the first in 1-64 to show each this way), then the CI range's seeds.
+  const snapshotSeeds = [33, ...seedRange(SEEDS)];
+  const byProducers = await firstCaught("cluster", snapshotSeeds, (seed) => runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed), pipelined: withPipelining(seed), plantSnapshotPastLogEndLoaded: true }), (v) => v.startsWith("replicas differ in their producer states"), "--plant-snapshot-past-log-end-loaded (with the seed's flags)");
+  assert.ok(byProducers !== null, `${snapshotSeeds.length} seeds did not show replicas with differing producer states`);
+  const indexSeeds = [14, ...seedRange(SEEDS).filter(withTransactions)];
+  const byAborted = await firstCaught("cluster", indexSeeds, (seed) => runCluster(seed, { transactions: true, groups: withGroups(seed), pipelined: withPipelining(seed), plantCleanStopSkipsTxnIndexSync: true }), (v) => v.startsWith("replicas differ in their aborted transactions"), "--transactions --plant-clean-stop-skips-txn-index-sync (with the seed's flags)");
+  assert.ok(byAborted !== null, `${indexSeeds.length} seeds with transactions did not show replicas with differing aborted transactions`);
 });
