@@ -185,10 +185,10 @@ export class ConnectionQuotas implements ConnectionCounts {
   /** Counts a held connection from `ip` as served; the listener's or broker's limit, or "max.connections.per.ip", when one keeps it out. */
   admit(ip: string, l: ListenerSlot): AdmitRefusal | null {
     if (this.held <= 0) throw new Error(`connection from ${ip} admitted on ${l.name} with none held`);
-    const full = this.fullFor(l);
-    if (full !== null) return { limit: full, waits: true };
     const n = this.perIp.get(ip) ?? 0;
     if (n >= this.limits.maxPerIp(ip)) return PER_IP_REFUSAL;
+    const full = this.fullFor(l);
+    if (full !== null) return { limit: full, waits: true };
     this.perIp.set(ip, n + 1);
     this.perListener[assertSlot(l)]++;
     this.total++;
@@ -321,20 +321,17 @@ export class NodeConnectionQuotas implements ConnectionCounts {
       const total = t.global(TOTAL);
       const held = t.global(HELD);
       if (held <= 0) throw new Error(`connection from ${ip} admitted on ${l.name} with none held`);
-      const full = fullReason(this.limits, l, total, t.global(li));
-      if (full !== null) return { limit: `${full} (node-wide)`, waits: true };
+      // its address's limit first: a connection over it is closed, not held, full listener or not
       const perIp = this.limits.maxPerIp(ip);
       const slot = t.find(ip, true);
-      if (slot < 0) {
-        if (perIp < CONNECTIONS_PER_IP_UNLIMITED) return { limit: `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`, waits: false };
-      } else {
-        const n = t.value(slot, 0);
-        if (n >= perIp) {
-          if (n === 0) t.remove(slot);
-          return PER_IP_REFUSAL;
-        }
-        t.setValue(slot, 0, n + 1);
+      const n = slot < 0 ? 0 : t.value(slot, 0);
+      if (slot < 0 && perIp < CONNECTIONS_PER_IP_UNLIMITED) return { limit: `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`, waits: false };
+      const full = n >= perIp ? null : fullReason(this.limits, l, total, t.global(li));
+      if (n >= perIp || full !== null) {
+        if (slot >= 0 && n === 0) t.remove(slot);
+        return full === null ? PER_IP_REFUSAL : { limit: `${full} (node-wide)`, waits: true };
       }
+      if (slot >= 0) t.setValue(slot, 0, n + 1);
       t.setGlobal(TOTAL, total + 1);
       t.setGlobal(HELD, held - 1);
       t.setGlobal(li, t.global(li) + 1);

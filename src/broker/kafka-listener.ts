@@ -435,8 +435,9 @@ export async function startKafkaListener(
           return;
         }
       }
-      // Kafka's waitForConnectionSlot: the oldest waits while the listener is full, and the others behind it
-      let free = noteFull(quotas.fullFor(slot));
+      // Kafka's waitForConnectionSlot: the oldest waits while the listener is full, and the others behind it (looked
+      // at again only when it was full: admit judges atomically, so a listener another thread filled is seen there)
+      let free = fullAt === null || noteFull(quotas.fullFor(slot));
       if (free) {
         waiting.shift();
         free = serveTaken(t);
@@ -512,8 +513,9 @@ export async function startKafkaListener(
     if (stopped) return closeAtOnce(conn, "the listener is closing");
     if (waiting.length >= backlog) return closeAtOnce(conn, `socket.listen.backlog.size=${backlog} connections already wait${fullAt === null ? "" : ` (${fullAt} open connections)`}`);
     const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
-    // an address at its limit is refused whether or not the listener is full (Kafka checks it once the slot is free)
-    if (quotas.atPerIpLimit(ip)) {
+    // an address at its limit is refused even while the listener is full (Kafka checks it once the slot is free);
+    // otherwise admit checks it as it counts the connection
+    if (fullAt !== null && quotas.atPerIpLimit(ip)) {
       log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);
       conn.close(false);
       return refused;
