@@ -122,6 +122,8 @@ export interface ConnectionCounts {
   claimEviction(): boolean;
   /** Whether the open connections exceed `max.connections` by more than the closings already claimed. */
   overLimit(): boolean;
+  /** The limits were changed (a dynamic config): a sharded node's table takes this thread's `max.connections`. */
+  limitsChanged(): void;
   /**
    * Counts shared with other threads: a counter of changes of the counts' state and a wait for the next
    * change after it, so every thread's listeners pause when the node is full and resume when a connection closes in
@@ -222,6 +224,8 @@ export class ConnectionQuotas implements ConnectionCounts {
     return this.total - this.evicting > this.maxConnections;
   }
 
+  limitsChanged(): void {}
+
 }
 
 /** The refusal of a connection over its address's limit. */
@@ -243,11 +247,15 @@ function assertSlot(l: ListenerSlot): number {
 export const NODE_CONNECTION_ADDRESSES = 16_384;
 /** Address characters kept exactly (an IPv6 address has at most 45). */
 const ADDRESS_CHARS = 48;
-/** The node table's globals: the total, the closings claimed, the connections held unserved, then each listener's count. */
+/**
+ * The node table's globals: the total, the closings claimed, the connections held unserved, the `max.connections`
+ * of the latest change any thread applied, then each listener's count.
+ */
 const TOTAL = 0;
 const EVICTING = 1;
 const HELD = 2;
-const LISTENER_COUNTS = 3;
+const NEWEST_MAX = 3;
+const LISTENER_COUNTS = 4;
 
 /** A new node-wide connection table for {@link NodeConnectionQuotas} (its buffer goes to every accepting thread). */
 export function nodeConnectionTable(): SharedKeyTable {
@@ -268,6 +276,24 @@ export class NodeConnectionQuotas implements ConnectionCounts {
   constructor(private readonly limits: ConnectionLimitSource, private readonly table: SharedKeyTable) {
     assertMaxConnections(limits.maxConnections());
     this.shared = { changes: () => table.wakeCount(), changedSince: (seen) => table.changedSince(seen), wake: () => table.wake() };
+    this.limitsChanged();
+  }
+
+  /**
+   * Publishes this thread's `max.connections` as the node's newest. Each thread follows dynamic configs on its own,
+   * so for a moment after a change the threads disagree: one that has applied a raised limit serves a waiting
+   * connection while another, still at the old limit, would see the node over it and close a connection. Closings
+   * are therefore claimed only over the larger of the thread's own limit and the newest one published (a lowered
+   * limit closes connections as soon as the thread that published it, and later every thread, judges them).
+   */
+  limitsChanged(): void {
+    const max = this.maxConnections;
+    this.table.locked(() => this.table.setGlobal(NEWEST_MAX, max));
+  }
+
+  /** The limit closings are claimed over (see {@link limitsChanged}); called within the table's lock. */
+  private evictionLimit(): number {
+    return Math.max(this.maxConnections, this.table.global(NEWEST_MAX));
   }
 
   /** The effective `max.connections` now. */
@@ -374,7 +400,7 @@ export class NodeConnectionQuotas implements ConnectionCounts {
   claimEviction(): boolean {
     const t = this.table;
     return t.locked(() => {
-      if (t.global(TOTAL) - t.global(EVICTING) <= this.maxConnections) return false;
+      if (t.global(TOTAL) - t.global(EVICTING) <= this.evictionLimit()) return false;
       t.setGlobal(EVICTING, t.global(EVICTING) + 1);
       return true;
     });
@@ -382,6 +408,6 @@ export class NodeConnectionQuotas implements ConnectionCounts {
 
   overLimit(): boolean {
     const t = this.table;
-    return t.locked(() => t.global(TOTAL) - t.global(EVICTING) > this.maxConnections);
+    return t.locked(() => t.global(TOTAL) - t.global(EVICTING) > this.evictionLimit());
   }
 }

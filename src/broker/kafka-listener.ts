@@ -222,6 +222,7 @@ export function listenerLimits(config: BrokerConfig, connectionFds: number | nul
     budget: nodeBudget === undefined ? new RequestBudget(config.num("queued.max.requests"), config.num("queued.max.request.bytes")) : new NodeRequestBudget(nodeBudget, config.num("queued.max.requests"), config.num("queued.max.request.bytes")),
     members,
     limitsChanged: () => {
+      quotas.limitsChanged();
       if (quotas.shared !== undefined) quotas.shared.wake();
       else rejudge();
     },
