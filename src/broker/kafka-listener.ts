@@ -533,6 +533,9 @@ export async function startKafkaListener(
       }
       log("warn", `refusing connection from ${conn.remote}: ${over.limit} reached`);
       t.early = [];
+      // its descriptor is given back here, not in onClose: closed while the listener accepts it (Bun's open
+      // callback), a connection is never told it closed
+      giveBackHeld(t);
       conn.close(false);
       return true;
     }
@@ -549,6 +552,11 @@ export async function startKafkaListener(
     t.paused = false;
     for (const chunk of early) h.onData(chunk);
     return true;
+  };
+  /** Gives back the descriptor a connection held unserved (once: it is served, or closed, only once). */
+  const giveBackHeld = (t: Taken) => {
+    if (t.held) quotas.drop();
+    t.held = false;
   };
   /** Closes a connection as it is accepted (nothing counted), logging why at most once a second. */
   const closeAtOnce = (conn: Connection, why: string): ConnectionHandler => {
@@ -591,8 +599,7 @@ export async function startKafkaListener(
         }
         const h = t.handler;
         if (h === null) {
-          if (t.held) quotas.drop();
-          t.held = false;
+          giveBackHeld(t);
           // out of the queue at once, so it leaves room for another (at most socket.listen.backlog.size looked at)
           const at = waiting.indexOf(t);
           if (at > 0) waiting.splice(at, 1);

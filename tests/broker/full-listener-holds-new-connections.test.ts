@@ -15,6 +15,9 @@ import { startHttpTestBroker } from "../support/http-broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
+import { openFilesLimit } from "../../src/platform/process-limits.ts";
+import { RESERVED_FDS } from "../../src/storage/file-handle-cache.ts";
+import { testShards } from "../support/broker-process.ts";
 
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
 
@@ -123,6 +126,49 @@ test("at max.connections a new connection waits unread and is answered when one 
     if (threads === 1) assert.equal(closed + resetAtConnect, 1, "exactly the one past the backlog was closed");
     assert.equal((await firstAnswer).errorCode, 0, "the first held connection is served");
     assert.equal((await first.request(18, 3, apiVersions)).errorCode, 0, "and stays served");
+  } finally {
+    for (const c of clients) c.close();
+    await b.stop();
+  }
+});
+
+/**
+ * `log.open.files.max` that leaves the node at least `fds` (and fewer than `fds` + shards) descriptors for connections
+ * (src/storage/file-handle-cache.ts: logOpenFilesBudget; a sharded node's shardedFdBudget reserves one share per
+ * thread and splits the log files evenly over its shards).
+ */
+function logFilesLeaving(fdLimit: number, fds: number): number {
+  const shards = testShards();
+  const reserved = shards === 1 ? RESERVED_FDS : RESERVED_FDS * (shards + 1);
+  return shards * Math.floor((fdLimit - reserved - fds) / shards);
+}
+
+const fdLimit = openFilesLimit();
+
+test("connections closed at their address's max.connections.per.ip while the listener has room give back the descriptor they held: the listener serves on", { skip: fdLimit === null ? "the open-files limit is unknown here" : false, timeout: 60_000 }, async () => {
+  const lines: string[] = [];
+  const fds = 16;
+  const b = await startTestBroker({ "log.open.files.max": String(logFilesLeaving(fdLimit!, fds)), "max.connections.per.ip.overrides": "127.0.0.2:1" }, undefined, lines);
+  const clients: RawClient[] = [];
+  try {
+    const first = await RawClient.connect(b.port, "127.0.0.2");
+    clients.push(first);
+    assert.equal((await first.request(18, 3, apiVersions)).errorCode, 0);
+    // more connections from 127.0.0.2 than there are descriptors for connections: each is closed (the listener has
+    // room, so its address's limit refuses it when its turn comes, at once)
+    for (let i = 0; i < 2 * fds; i++) {
+      const extra = await RawClient.connect(b.port, "127.0.0.2").catch((e: NodeJS.ErrnoException) => {
+        assert.equal(e.code, "ECONNRESET", String(e));
+        return null;
+      });
+      if (extra === null) continue;
+      clients.push(extra);
+      await extra.closed;
+    }
+    assert.ok(lines.some((l) => l.includes("refusing connection from 127.0.0.2") && l.includes("max.connections.per.ip reached")), lines.join("\n"));
+    // another address is served: the refused connections hold no descriptor any more
+    const answer = await RawClient.connect(b.port).then((other) => (clients.push(other), other.request(18, 3, apiVersions))).catch((e: Error) => e);
+    assert.ok(!(answer instanceof Error) && answer.errorCode === 0, `served after ${2 * fds} refusals (${String(answer)}):\n${lines.filter((l) => l.includes("descriptor")).join("\n")}`);
   } finally {
     for (const c of clients) c.close();
     await b.stop();
