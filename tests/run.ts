@@ -129,7 +129,9 @@ const SHARDED_SUITES: string[] = [
   "tests/broker/bad-input.test.ts",
   "tests/security/failed-login-storm.test.ts",
   "tests/broker/lifecycle.test.ts",
-  "tests/broker/open-file-limit-pauses-accepting.test.ts",
+  "tests/broker/open-file-limit-caps-connections.test.ts",
+  // a full node holds new connections in every accepting thread and serves them as any thread frees a slot
+  "tests/broker/full-listener-holds-new-connections.test.ts",
   // answers queued as views of the front's maps while their files are deleted, compacted or cut (docs/storage-views.md)
   "tests/broker/queued-fetch-views-survive-log-changes.test.ts",
   // more client families, CLI commands and crash recovery (75 tests, 96 s alone on a quiet machine)

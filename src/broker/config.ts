@@ -25,6 +25,8 @@ const LONG_MAX = "9223372036854775807";
 
 /** Most shards one node may run (`runnel.shards`): one worker thread each, far beyond any core count we serve. */
 export const RUNNEL_SHARDS_MAX = 256;
+/** Largest `socket.listen.backlog.size`: the connections a listener holds waiting, each with a descriptor. */
+export const LISTEN_BACKLOG_MAX = 65_535;
 
 /** Every broker setting Runnel reads, with Kafka's defaults except where noted. */
 export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
@@ -105,7 +107,8 @@ export const BROKER_CONFIG_DEFS: readonly BrokerConfigDef[] = [
   { key: "replica.selector.class", type: "string", default: null, doc: "KIP-392: org.apache.kafka.common.replica.RackAwareReplicaSelector lets consumers read from a replica in their rack." },
   { key: "connections.max.idle.ms", type: "long", default: "600000", doc: "Idle connections are closed after this." },
   // Network limits (src/broker/kafka-listener.ts and the modules it wires: connection-quotas, connection-timeouts, request-budget).
-  { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections before the listeners stop accepting (also capped by the open-file limit); the inter-broker listener of a broker with several is not stopped, and its connections over the limit close other listeners' least recently used ones. listener.name.<listener>.max.connections limits one listener (default: this value)." },
+  { key: "max.connections", type: "int", default: "2147483647", doc: "Open connections served; at the limit new connections wait, accepted and unread, up to socket.listen.backlog.size per listener, until one closes (also capped by the open-file limit); the inter-broker listener of a broker with several is not held, and its connections over the limit close other listeners' least recently used ones. listener.name.<listener>.max.connections limits one listener (default: this value)." },
+  { key: "socket.listen.backlog.size", type: "int", default: "50", doc: `Connections each listener holds accepted and unread while it is full (max.connections or its own limit) or waiting out a connection creation rate, served oldest first as slots free; more are closed at once (Kafka's listen backlog, KIP-764). 1 to ${LISTEN_BACKLOG_MAX}.` },
   { key: "max.connections.per.ip", type: "int", default: "2147483647", doc: "Open connections from one address; more are closed at once." },
   { key: "max.connections.per.ip.overrides", type: "string", default: "", doc: "Per-address limits, host:count,host:count." },
   { key: "max.connection.creation.rate", type: "int", default: "2147483647", doc: "Connections the broker accepts per second (KIP-612, over quota.window.num windows of quota.window.size.seconds); faster, each listener waits before it serves the next one. The inter-broker listener is exempt when there are several; listener.name.<listener>.max.connection.creation.rate limits one listener (default: this value)." },
@@ -244,6 +247,8 @@ export class BrokerConfig {
     for (const key of ["queued.max.requests", "queued.max.requests.per.connection", "max.connections", "socket.request.max.bytes"]) {
       if (this.num(key) < 1) throw new Error(`config ${key}=${this.raw(key)}: must be at least 1`);
     }
+    const backlog = this.num("socket.listen.backlog.size");
+    if (!(backlog >= 1 && backlog <= LISTEN_BACKLOG_MAX)) throw new Error(`config socket.listen.backlog.size=${this.raw("socket.listen.backlog.size")}: must be 1 to ${LISTEN_BACKLOG_MAX}`);
     const shards = this.num("runnel.shards");
     if (shards < 1 || shards > RUNNEL_SHARDS_MAX) throw new Error(`config runnel.shards=${this.raw("runnel.shards")}: must be 1 to ${RUNNEL_SHARDS_MAX}`);
   }

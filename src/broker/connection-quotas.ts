@@ -1,15 +1,18 @@
 /**
  * Connection limits under Kafka's names and meanings:
- * - `max.connections`: at the limit the listener stops accepting (new clients wait in the kernel's backlog or are
- *   refused) and resumes once a connection closes; it never accepts and spins. The limit is also capped by the
- *   descriptors the open-files limit leaves after the log files' share (`log.open.files.max`), so the broker never
- *   runs out of descriptors.
+ * - `max.connections`: at the limit the listener keeps accepting, but serves no new connection: each one waits,
+ *   accepted and unread, until a connection closes (Kafka's acceptor blocks in waitForConnectionSlot with the
+ *   connections behind it in the listen backlog; src/broker/kafka-listener.ts keeps them in a queue bounded by
+ *   `socket.listen.backlog.size`). The limit is also capped by the descriptors the open-files limit leaves after
+ *   the log files' share (`log.open.files.max`), and every accepted connection, served or waiting, holds one of
+ *   those descriptors ({@link ConnectionCounts.hold}): one beyond them is closed at once, so the broker never runs
+ *   out of descriptors.
  * - `max.connections.per.ip` and `max.connections.per.ip.overrides` (`host:count,host:count`): a connection over
  *   its address's limit is accepted and closed at once, as Kafka does.
- * - `listener.name.<listener>.max.connections` (KIP-402): the same stop and resume for that listener alone, by its
- *   own count. A listener without one takes `max.connections` as its own limit too (Kafka's ListenerConnectionQuota
- *   is configured with the listener-prefixed values over the broker's).
- * - The inter-broker listener of a broker with several listeners (Kafka's protected listener) is not stopped by the
+ * - `listener.name.<listener>.max.connections` (KIP-402): the same wait for that listener alone, by its own count.
+ *   A listener without one takes `max.connections` as its own limit too (Kafka's ListenerConnectionQuota is
+ *   configured with the listener-prefixed values over the broker's).
+ * - The inter-broker listener of a broker with several listeners (Kafka's protected listener) is not held by the
  *   broker-wide `max.connections`, only by its own limit; once the broker holds more than `max.connections`, the
  *   least recently used connections of the other listeners are closed until it holds no more
  *   ({@link ConnectionCounts.claimEviction}; Kafka's ConnectionQuotas.maxConnectionsExceeded and
@@ -51,6 +54,23 @@ export interface ConnectionLimitSource {
   listenerMaxConnections(listener: string): number | null;
   /** The most open connections `ip` may have now: its `max.connections.per.ip.overrides` entry, else `max.connections.per.ip`. */
   maxPerIp(ip: string): number;
+  /**
+   * The descriptors the open-files limit leaves for connections, served and waiting together (the limit less the
+   * reserve and the log files' share, `log.open.files.max`); null when the limit is unknown.
+   */
+  readonly connectionFds: number | null;
+}
+
+/** Why a connection was not counted by {@link ConnectionCounts.admit}: the limit, and whether it may wait for a slot. */
+export interface AdmitRefusal {
+  /** The limit and its value, for the log ("max.connections=3", "max.connections.per.ip"). */
+  readonly limit: string;
+  /**
+   * The limit at which the listener or the broker is full (Kafka's connectionSlotAvailable is false): the
+   * connection waits for a slot. Null: a limit of its address refuses it, and it is closed (Kafka's
+   * TooManyConnectionsException).
+   */
+  readonly waitsAt: FullAt | null;
 }
 
 /** `max.connections.per.ip` when no address has a limit of its own (Integer.MAX_VALUE: no limit). */
@@ -85,8 +105,20 @@ export interface ConnectionCounts {
   readonly total: number;
   /** Open connections of one listener. */
   listenerTotal(l: ListenerSlot): number;
-  /** Counts a new connection from `ip` on `l`; null, or (nothing counted) the name of the limit that refuses it. */
-  admit(ip: string, l: ListenerSlot): string | null;
+  /**
+   * Counts an accepted connection's descriptor until it is served or closed: false (nothing counted) when the
+   * connections, served and waiting, already hold every descriptor left for them ({@link ConnectionLimitSource.connectionFds}).
+   */
+  hold(): boolean;
+  /** Forgets a held connection that closed unserved. */
+  drop(): void;
+  /** Whether `ip` is at its address's limit now (checked at accept, before the connection waits for a slot). */
+  atPerIpLimit(ip: string): boolean;
+  /**
+   * Counts a held connection from `ip` as served on `l` (it holds its descriptor on); null, or (nothing counted,
+   * still held) the limit that keeps it out: the listener's or the broker's (it waits), or its address's.
+   */
+  admit(ip: string, l: ListenerSlot): AdmitRefusal | null;
   /** Forgets a closed connection from `ip` on `l`; `evicted`: it was closed for a claim of {@link claimEviction}. */
   release(ip: string, l: ListenerSlot, evicted: boolean): void;
   /** The limit at which `l` must stop accepting now, or null while it may accept. */
@@ -99,6 +131,8 @@ export interface ConnectionCounts {
   claimEviction(): boolean;
   /** Whether the open connections exceed `max.connections` by more than the closings already claimed. */
   overLimit(): boolean;
+  /** The limits were changed (a dynamic config): a sharded node's table takes this thread's `max.connections`. */
+  limitsChanged(): void;
   /**
    * Counts shared with other threads: a counter of changes of the counts' state and a wait for the next
    * change after it, so every thread's listeners pause when the node is full and resume when a connection closes in
@@ -127,12 +161,17 @@ export function fullAtText(limits: ConnectionLimitSource, l: ListenerSlot, at: F
   return at === "broker" ? `max.connections=${assertMaxConnections(limits.maxConnections())}` : `${listenerMaxConnectionsKey(l.name)}=${limits.listenerMaxConnections(l.name)}`;
 }
 
+/** Descriptors of connections when the open-files limit is unknown: no bound of their own. */
+const FDS_UNBOUNDED = Number.MAX_SAFE_INTEGER;
+
 /** Counts open connections per address, per listener and in total. */
 export class ConnectionQuotas implements ConnectionCounts {
   private readonly perIp = new Map<string, number>();
   private readonly perListener = new Array<number>(LISTENERS_MAX).fill(0);
   /** Closings claimed and not yet released. */
   private evicting = 0;
+  /** Accepted connections not served yet (they hold descriptors). */
+  private held = 0;
   /** Open connections. */
   total = 0;
 
@@ -150,13 +189,32 @@ export class ConnectionQuotas implements ConnectionCounts {
     return this.perListener[assertSlot(l)];
   }
 
-  /** Counts a new connection from `ip`; "max.connections.per.ip" (and nothing counted) when `ip` is at its limit. */
-  admit(ip: string, l: ListenerSlot): string | null {
+  hold(): boolean {
+    if (this.total + this.held >= (this.limits.connectionFds ?? FDS_UNBOUNDED)) return false;
+    this.held++;
+    return true;
+  }
+
+  drop(): void {
+    if (this.held <= 0) throw new Error("a waiting connection dropped with none held");
+    this.held--;
+  }
+
+  atPerIpLimit(ip: string): boolean {
+    return (this.perIp.get(ip) ?? 0) >= this.limits.maxPerIp(ip);
+  }
+
+  /** Counts a held connection from `ip` as served; the listener's or broker's limit, or "max.connections.per.ip", when one keeps it out. */
+  admit(ip: string, l: ListenerSlot): AdmitRefusal | null {
+    if (this.held <= 0) throw new Error(`connection from ${ip} admitted on ${l.name} with none held`);
     const n = this.perIp.get(ip) ?? 0;
-    if (n >= this.limits.maxPerIp(ip)) return "max.connections.per.ip";
+    if (n >= this.limits.maxPerIp(ip)) return PER_IP_REFUSAL;
+    const full = this.fullFor(l);
+    if (full !== null) return { limit: fullAtText(this.limits, l, full), waitsAt: full };
     this.perIp.set(ip, n + 1);
     this.perListener[assertSlot(l)]++;
     this.total++;
+    this.held--;
     return null;
   }
 
@@ -186,7 +244,12 @@ export class ConnectionQuotas implements ConnectionCounts {
     return this.total - this.evicting > this.maxConnections;
   }
 
+  limitsChanged(): void {}
+
 }
+
+/** The refusal of a connection over its address's limit. */
+const PER_IP_REFUSAL: AdmitRefusal = { limit: "max.connections.per.ip", waitsAt: null };
 
 /** `max.connections` is never negative: static values are checked at start (at least 1), dynamic ones when altered. */
 function assertMaxConnections(n: number): number {
@@ -204,10 +267,15 @@ function assertSlot(l: ListenerSlot): number {
 export const NODE_CONNECTION_ADDRESSES = 16_384;
 /** Address characters kept exactly (an IPv6 address has at most 45). */
 const ADDRESS_CHARS = 48;
-/** The node table's globals: the total, the closings claimed, then each listener's count. */
+/**
+ * The node table's globals: the total, the closings claimed, the connections held unserved, the `max.connections`
+ * of the latest change any thread applied, then each listener's count.
+ */
 const TOTAL = 0;
 const EVICTING = 1;
-const LISTENER_COUNTS = 2;
+const HELD = 2;
+const NEWEST_MAX = 3;
+const LISTENER_COUNTS = 4;
 
 /** A new node-wide connection table for {@link NodeConnectionQuotas} (its buffer goes to every accepting thread). */
 export function nodeConnectionTable(): SharedKeyTable {
@@ -216,10 +284,11 @@ export function nodeConnectionTable(): SharedKeyTable {
 
 /**
  * The connection counts of a sharded node, in a table every accepting thread shares: the total, the closings
- * claimed, each listener's count (globals) and the open connections of each address (up to
- * {@link NODE_CONNECTION_ADDRESSES} addresses; past that, a connection from an address without a per-address limit
- * is counted in the totals only). A thread that accepts a connection over a limit closes it at once (another thread
- * may have filled the node or the listener just before).
+ * claimed, the connections held unserved, each listener's count (globals) and the open connections of each address
+ * (up to {@link NODE_CONNECTION_ADDRESSES} addresses; past that, a connection from an address without a per-address
+ * limit is counted in the totals only). A connection a thread takes while the node or the listener is full (another
+ * thread may have filled it just before) waits in that thread's queue, and a connection closing in any thread wakes
+ * every thread to serve its waiting ones.
  */
 export class NodeConnectionQuotas implements ConnectionCounts {
   readonly shared: ConnectionCounts["shared"];
@@ -227,6 +296,24 @@ export class NodeConnectionQuotas implements ConnectionCounts {
   constructor(private readonly limits: ConnectionLimitSource, private readonly table: SharedKeyTable) {
     assertMaxConnections(limits.maxConnections());
     this.shared = { changes: () => table.wakeCount(), changedSince: (seen) => table.changedSince(seen), wake: () => table.wake() };
+    this.limitsChanged();
+  }
+
+  /**
+   * Publishes this thread's `max.connections` as the node's newest. Each thread follows dynamic configs on its own,
+   * so for a moment after a change the threads disagree: one that has applied a raised limit serves a waiting
+   * connection while another, still at the old limit, would see the node over it and close a connection. Closings
+   * are therefore claimed only over the larger of the thread's own limit and the newest one published (a lowered
+   * limit closes connections as soon as the thread that published it, and later every thread, judges them).
+   */
+  limitsChanged(): void {
+    const max = this.maxConnections;
+    this.table.locked(() => this.table.setGlobal(NEWEST_MAX, max));
+  }
+
+  /** The limit closings are claimed over (see {@link limitsChanged}); called within the table's lock. */
+  private evictionLimit(): number {
+    return Math.max(this.maxConnections, this.table.global(NEWEST_MAX));
   }
 
   /** The effective `max.connections` now. */
@@ -243,26 +330,56 @@ export class NodeConnectionQuotas implements ConnectionCounts {
     return this.table.locked(() => this.table.global(i));
   }
 
-  admit(ip: string, l: ListenerSlot): string | null {
+  hold(): boolean {
+    const t = this.table;
+    const fds = this.limits.connectionFds ?? FDS_UNBOUNDED;
+    return t.locked(() => {
+      const held = t.global(HELD);
+      if (t.global(TOTAL) + held >= fds) return false;
+      t.setGlobal(HELD, held + 1);
+      return true;
+    });
+  }
+
+  drop(): void {
+    const t = this.table;
+    t.locked(() => {
+      const held = t.global(HELD);
+      if (held <= 0) throw new Error("a waiting connection dropped with none held");
+      t.setGlobal(HELD, held - 1);
+    });
+  }
+
+  atPerIpLimit(ip: string): boolean {
+    const perIp = this.limits.maxPerIp(ip);
+    if (perIp >= CONNECTIONS_PER_IP_UNLIMITED) return false;
+    const t = this.table;
+    return t.locked(() => {
+      const slot = t.find(ip, false);
+      return (slot < 0 ? 0 : t.value(slot, 0)) >= perIp;
+    });
+  }
+
+  admit(ip: string, l: ListenerSlot): AdmitRefusal | null {
     const t = this.table;
     const li = LISTENER_COUNTS + assertSlot(l);
-    const over = t.locked(() => {
+    const over = t.locked((): AdmitRefusal | null => {
       const total = t.global(TOTAL);
-      const full = fullAt(this.limits, l, total, t.global(li));
-      if (full !== null) return `${fullAtText(this.limits, l, full)} (node-wide)`;
+      const held = t.global(HELD);
+      if (held <= 0) throw new Error(`connection from ${ip} admitted on ${l.name} with none held`);
+      // its address's limit first: a connection over it is closed, not held, full listener or not
       const perIp = this.limits.maxPerIp(ip);
       const slot = t.find(ip, true);
-      if (slot < 0) {
-        if (perIp < CONNECTIONS_PER_IP_UNLIMITED) return `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`;
-      } else {
-        const n = t.value(slot, 0);
-        if (n >= perIp) {
-          if (n === 0) t.remove(slot);
-          return "max.connections.per.ip";
-        }
-        t.setValue(slot, 0, n + 1);
+      const n = slot < 0 ? 0 : t.value(slot, 0);
+      if (slot < 0 && perIp < CONNECTIONS_PER_IP_UNLIMITED) return { limit: `${NODE_CONNECTION_ADDRESSES} client addresses with open connections (the node's table is full)`, waitsAt: null };
+      const full = n >= perIp ? null : fullAt(this.limits, l, total, t.global(li));
+      if (n >= perIp || full !== null) {
+        if (slot >= 0 && n === 0) t.remove(slot);
+        return full === null ? PER_IP_REFUSAL : { limit: `${fullAtText(this.limits, l, full)} (node-wide)`, waitsAt: full };
       }
+      if (slot >= 0) t.setValue(slot, 0, n + 1);
       t.setGlobal(TOTAL, total + 1);
+      t.setGlobal(HELD, held - 1);
       t.setGlobal(li, t.global(li) + 1);
       return null;
     });
@@ -303,7 +420,7 @@ export class NodeConnectionQuotas implements ConnectionCounts {
   claimEviction(): boolean {
     const t = this.table;
     return t.locked(() => {
-      if (t.global(TOTAL) - t.global(EVICTING) <= this.maxConnections) return false;
+      if (t.global(TOTAL) - t.global(EVICTING) <= this.evictionLimit()) return false;
       t.setGlobal(EVICTING, t.global(EVICTING) + 1);
       return true;
     });
@@ -311,6 +428,6 @@ export class NodeConnectionQuotas implements ConnectionCounts {
 
   overLimit(): boolean {
     const t = this.table;
-    return t.locked(() => t.global(TOTAL) - t.global(EVICTING) > this.maxConnections);
+    return t.locked(() => t.global(TOTAL) - t.global(EVICTING) > this.evictionLimit());
   }
 }

@@ -1,13 +1,17 @@
 /**
- * The Kafka listener: accepts connections within the connection limits ({@link ConnectionQuotas}), pausing the
- * listening socket at `max.connections` or at its own `listener.name.<l>.max.connections` and resuming below it,
- * closing its least recently used connection while the broker holds more than `max.connections` (the inter-broker
- * listener took more), and gives each connection the shared request budget, deadlines and response encoder.
- * Connection creation rates (KIP-612, src/broker/connection-rate.ts) as Kafka's acceptor applies them: connections
- * are taken one after another; one over `max.connection.creation.rate` or the listener's own rate makes the listener
- * wait the throttle time before it serves that connection and takes the next (the ones behind it wait, unread, up
- * to {@link CONNECTIONS_WAITING_MAX}); then a connection over its address's `connection_creation_rate` quota is
- * left unserved and closed after its throttle time.
+ * The Kafka listener: serves connections within the connection limits ({@link ConnectionQuotas}) and gives each
+ * the shared request budget, deadlines and response encoder. It never closes its listening socket. Connections are
+ * taken in the order they were accepted, as Kafka's acceptor takes them, and wait, accepted and unread (no handler,
+ * no idle timer, reads paused), in a queue of at most `socket.listen.backlog.size` (more are closed at once):
+ * - while the listener is full, at `max.connections` or at its own `listener.name.<l>.max.connections` (Kafka's
+ *   acceptor blocks in ConnectionQuotas.waitForConnectionSlot with the connections behind it in the kernel's listen
+ *   backlog): a connection closing on any listener (on a sharded node, in any thread) serves the oldest waiting one;
+ * - while the listener waits out a connection creation rate (KIP-612, src/broker/connection-rate.ts): a connection
+ *   over `max.connection.creation.rate` or the listener's own rate is served only after the throttle time.
+ * A connection from an address at its `max.connections.per.ip` is closed at once, when it arrives and again when
+ * its turn comes; one over its address's `connection_creation_rate` quota is left unserved and closed after its
+ * throttle time. While the broker holds more than `max.connections` (the inter-broker listener took more), the
+ * least recently used connection closes.
  */
 import { listen, listenTls, type Listener } from "../platform/net.ts";
 import type { ListenerSecurity } from "../security/listener-security.ts";
@@ -16,6 +20,7 @@ import type { Clock } from "../platform/clock.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ApiHandler } from "./api-handler.ts";
 import { kafkaConnection, responseWriter, type ConnectionOptions, type KafkaConnectionHandler } from "./connection.ts";
+import { LISTEN_BACKLOG_MAX } from "./config.ts";
 import { ConnectionQuotas, fullAtText, LISTENERS_MAX, listenerMaxConnectionsKey, NodeConnectionQuotas, parsePerIpOverrides, type ConnectionCounts, type ConnectionLimitSource, type FullAt, type ListenerSlot } from "./connection-quotas.ts";
 import type { SharedKeyTable } from "../platform/shared-table.ts";
 import { ConnectionTimeouts } from "./connection-timeouts.ts";
@@ -26,12 +31,6 @@ import { CONNECTION_RATE_UNLIMITED, ConnectionRates, LocalRateSensors, RateWindo
 import { interBrokerListenerName, listenerDefs } from "../security/listeners.ts";
 import { canonicalIp, resolveHost } from "../platform/net.ts";
 import type { Connection } from "../platform/net.ts";
-
-/**
- * Connections a listener holds unserved while it waits out a connection creation rate throttle (Kafka leaves them in
- * the kernel's listen backlog, 1024 here too); more are closed at once.
- */
-export const CONNECTIONS_WAITING_MAX = 1024;
 
 /** Listens on host:port, calling back with each accepted connection (the platform's `listen`, or a simulated network). */
 export type ListenFn = typeof listen;
@@ -164,6 +163,7 @@ export function connectionLimitsOf(config: BrokerConfig, connectionFds: number |
       const own = config.values.get(key);
       return own === undefined ? null : Number(own);
     },
+    connectionFds,
     maxPerIp: (ip) => {
       refresh();
       return overrides.get(ip) ?? config.num("max.connections.per.ip");
@@ -177,7 +177,7 @@ export function connectionLimitsOf(config: BrokerConfig, connectionFds: number |
 export interface ListenerMember {
   /** Its place, name and whether it is protected. */
   readonly slot: ListenerSlot;
-  /** Pauses or resumes accepting, as the counts say now. */
+  /** Notes whether it is full, as the counts say now, and serves its waiting connections while it is not. */
   rejudge(): void;
   /** Its least recently used served connection, or null (none open): when it was last active, and its close. */
   leastRecentlyUsed(): { lastActiveMs: number; evict(): void } | null;
@@ -191,12 +191,12 @@ export interface ListenerLimits {
   readonly budget: RequestBudget;
   /** Every listener of this thread. */
   readonly members: Set<ListenerMember>;
-  /** The limits the counts read (a listener names the one it is below again when it resumes). */
+  /** The limits the counts read (a listener names the one it is below again when it serves again). */
   readonly limitSource: ConfigLimitSource;
   /**
-   * Re-judges whether the listeners must stop accepting, after a dynamic change of the limits: a raised
-   * `max.connections` (or a listener's) resumes listeners paused at the old one, a lowered one pauses them and
-   * closes connections over it (a sharded node's every thread re-judges on the table's wake).
+   * Re-judges whether the listeners are full, after a dynamic change of the limits: a raised `max.connections` (or
+   * a listener's) serves the connections waiting at the old one, a lowered one holds new ones and closes
+   * connections over it (a sharded node's every thread re-judges on the table's wake).
    */
   limitsChanged(): void;
   /**
@@ -269,6 +269,7 @@ export function listenerLimits(config: BrokerConfig, connectionFds: number | nul
     members,
     limitsChanged: () => {
       limitSource.refresh();
+      quotas.limitsChanged();
       if (quotas.shared !== undefined) quotas.shared.wake();
       else rejudge();
     },
@@ -330,40 +331,32 @@ export async function startKafkaListener(
   const slotName = security?.def.name ?? defs[0].name;
   const slot: ListenerSlot = { index: defs.findIndex((d) => d.name === slotName), name: slotName, protected: slotName === interBrokerListenerName(config) && defs.length > 1 };
   if (!(slot.index >= 0 && slot.index < LISTENERS_MAX)) throw new Error(`listener ${slotName}: one of at most ${LISTENERS_MAX} listeners expected, index ${slot.index}`);
-  let accepting = true;
-  /** The limit the listener paused at (its resume line names it). */
-  let pausedAt: FullAt = "broker";
+  /** `socket.listen.backlog.size`: the most connections waiting unserved (each holds a descriptor). */
+  const backlog = config.num("socket.listen.backlog.size");
+  if (!(Number.isInteger(backlog) && backlog >= 1 && backlog <= LISTEN_BACKLOG_MAX)) throw new Error(`socket.listen.backlog.size must be 1 to ${LISTEN_BACKLOG_MAX}, got ${backlog}`);
+  /** The limit the listener is full at (its connections wait), or null while it serves new connections. */
+  let fullNow: FullAt | null = null;
   let listener: Listener | null = null;
   let stopped = false;
-  const resume = () => {
-    if (stopped || accepting) return;
-    try {
-      listener?.resumeAccepting();
-      accepting = true;
-      // a listener's own limit removed while it was paused: it resumed below max.connections
-      const at = pausedAt === "listener" && shared.limitSource.listenerMaxConnections(slot.name) === null ? "broker" : pausedAt;
-      log("info", `below ${fullAtText(shared.limitSource, slot, at)} again: accepting on ${host}:${listener?.port ?? port} (listener ${slot.name})`);
-    } catch (e) {
-      log("error", `could not listen again on ${host}:${listener?.port ?? port}: ${(e as Error).message}; retrying in 1 s`);
-      clock.setTimer(resume, 1000);
+  const where = () => `${host}:${listener?.port ?? port} (listener ${slot.name})`;
+  /** Notes (and logs) whether the listener is full: true while it may serve a connection. */
+  const noteFull = (at: FullAt | null): boolean => {
+    if (at !== null && fullNow === null && !stopped) {
+      log("warn", `${fullAtText(shared.limitSource, slot, at)} open connections: new connections to ${where()} wait, accepted and unread, until one closes (at most socket.listen.backlog.size=${backlog}; more are closed)`);
+    } else if (at === null && fullNow !== null && !stopped) {
+      // names the limit it was full at: a listener's own (unless removed meanwhile), or the broker-wide one as it is now
+      const was = fullNow === "listener" && shared.limitSource.listenerMaxConnections(slot.name) === null ? "broker" : fullNow;
+      log("info", `below ${fullAtText(shared.limitSource, slot, was)} again: serving new connections on ${where()}${waiting.length > 0 ? `, ${waiting.length} waiting first` : ""}`);
     }
-  };
-  const pause = (at: FullAt) => {
-    if (stopped || !accepting) return;
-    accepting = false;
-    pausedAt = at;
-    listener?.pauseAccepting();
-    // logged once the listening socket is closed: from this line on, new connections to this thread are refused
-    log("warn", `${fullAtText(shared.limitSource, slot, at)} open connections: not accepting on ${host}:${listener?.port ?? port} (listener ${slot.name}) until one closes`);
+    fullNow = at;
+    return at === null;
   };
   const rejudge = () => {
-    const full = quotas.fullFor(slot);
-    if (full !== null) pause(full);
-    else resume();
+    if (noteFull(quotas.fullFor(slot))) takeWaiting();
   };
-  // Counts shared with other threads (a sharded node): every change of the node's counts, in any thread, pauses
-  // or resumes this listener too, so the whole node stops accepting at a limit and accepts again below it, and
-  // closes connections while it holds more than max.connections.
+  // Counts shared with other threads (a sharded node): every change of the node's counts, in any thread, makes this
+  // listener re-judge too, so a connection closing in any thread serves the waiting ones of every thread, and the
+  // node closes connections while it holds more than max.connections.
   const followNode = async (counts: NonNullable<ConnectionCounts["shared"]>) => {
     while (!stopped) {
       const seen = counts.changes();
@@ -401,6 +394,7 @@ export async function startKafkaListener(
     },
   };
   shared.members.add(member);
+  /** The handler of a connection closed as it was accepted (nothing counted for it). */
   const refused: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
   const tls = security?.tls ?? null;
   const onHandshakeError = (remote: string, message: string) => log("warn", `Failed authentication with ${remote} on listener ${security!.def.name} (SSL handshake failed: ${message})`);
@@ -416,6 +410,8 @@ export async function startKafkaListener(
   /** A connection the listener took: served (`handler`) once its turn came, and no rate or limit refused it. */
   interface Taken {
     conn: Connection;
+    /** Its descriptor is counted as held ({@link ConnectionCounts.hold}) until it is served or closed. */
+    held: boolean;
     /** The client's address as the connection counts and overrides key it ({@link canonicalIp}). */
     ip: string;
     handler: KafkaConnectionHandler | null;
@@ -426,6 +422,8 @@ export async function startKafkaListener(
     closed: boolean;
     /** Monotonic ms until which the listener waits before serving it (a rate throttle), or -1 before it is recorded. */
     waitUntil: number;
+    /** Its address's `connection_creation_rate` was checked (once, even if it waits for a slot after). */
+    ipRated: boolean;
     /** The timer that closes it (its address was over its connection_creation_rate quota). */
     closeTimer: unknown;
     /** Paused (it waits to be served, or for its close). */
@@ -434,20 +432,32 @@ export async function startKafkaListener(
   const waiting: Taken[] = [];
   let waitTimer: unknown = null;
   const closeTimers = new Set<unknown>();
-  // Throttles are logged at most once a second per listener (with how many were not), so a flood logs little.
-  let rateLoggedMs = -Infinity;
-  let rateUnlogged = 0;
-  const rateLog = (now: number, line: string) => {
-    if (now - rateLoggedMs < 1000) {
-      rateUnlogged++;
-      return;
-    }
-    log("info", rateUnlogged === 0 ? line : `${line} (and ${rateUnlogged} more throttles since the last such line)`);
-    rateLoggedMs = now;
-    rateUnlogged = 0;
-  };
-  /** Serves or refuses the waiting connections in order until one has to wait out a throttle. */
+  // Throttles, held and closed connections are logged at most once a second per listener (with how many were not),
+  // so a flood logs little.
+  const rateLog = onceASecond(log, "info", "throttles");
+  const heldLog = onceASecond(log, "info", "connections held");
+  const closedLog = onceASecond(log, "warn", "connections closed");
+  /** Whether {@link takeWaiting} runs (serving a connection re-judges every listener, this one too). */
+  let taking = false;
+  /** Serves or refuses the waiting connections in order until one has to wait out a throttle or for a slot. */
   const takeWaiting = () => {
+    if (taking) return;
+    taking = true;
+    try {
+      takeInOrder();
+    } finally {
+      taking = false;
+    }
+  };
+  /** Monotonic ms since which the oldest waiting connection has waited for a slot, or -1. */
+  let slotBlockedFrom = -1;
+  /** Ends a wait for a slot: Kafka's AcceptorBlockedPercent counts it as the acceptor's blocked time. */
+  const slotUnblocked = () => {
+    if (slotBlockedFrom < 0) return;
+    if (metrics !== undefined && rateListener !== null) metrics.acceptorBlocked(rateListener.name, clock.monotonicMs() - slotBlockedFrom);
+    slotBlockedFrom = -1;
+  };
+  const takeInOrder = () => {
     while (waiting.length > 0 && waitTimer === null && !stopped) {
       const t = waiting[0];
       if (t.closed) {
@@ -472,13 +482,28 @@ export async function startKafkaListener(
           return;
         }
       }
-      waiting.shift();
-      serveTaken(t);
+      // Kafka's waitForConnectionSlot: the oldest waits while the listener is full, and the others behind it (looked
+      // at again only when it was full: admit judges atomically, so a listener another thread filled is seen there)
+      let free = fullNow === null || noteFull(quotas.fullFor(slot));
+      if (free) {
+        waiting.shift();
+        free = serveTaken(t);
+        // false: another thread of a sharded node took the last slot first; it waits on at the head
+        if (!free) waiting.unshift(t);
+      }
+      if (!free) {
+        if (slotBlockedFrom < 0) slotBlockedFrom = clock.monotonicMs();
+        return;
+      }
+      slotUnblocked();
     }
+    slotUnblocked();
   };
-  const serveTaken = (t: Taken) => {
+  /** Serves `t`, or closes it (now, or after an address's rate throttle): false when it must wait for a slot still. */
+  const serveTaken = (t: Taken): boolean => {
     const conn = t.conn;
-    if (rateListener !== null) {
+    if (rateListener !== null && !t.ipRated) {
+      t.ipRated = true;
       const quota = ipRate(t.ip);
       if (quota !== CONNECTION_RATE_UNLIMITED) {
         const ip = t.ip;
@@ -496,17 +521,25 @@ export async function startKafkaListener(
           t.early = [];
           if (!t.paused) conn.pause();
           t.paused = true;
-          return;
+          return true;
         }
       }
     }
     const over = quotas.admit(t.ip, slot);
     if (over !== null) {
-      log("warn", `refusing connection from ${conn.remote}: ${over} reached`);
+      if (over.waitsAt !== null) {
+        noteFull(over.waitsAt);
+        return false;
+      }
+      log("warn", `refusing connection from ${conn.remote}: ${over.limit} reached`);
       t.early = [];
+      // its descriptor is given back here, not in onClose: closed while the listener accepts it (Bun's open
+      // callback), a connection is never told it closed
+      giveBackHeld(t);
       conn.close(false);
-      return;
+      return true;
     }
+    t.held = false;
     const h = kafkaConnection(conn, options);
     t.handler = h;
     served.add(t);
@@ -518,20 +551,39 @@ export async function startKafkaListener(
     if (t.paused) conn.resume();
     t.paused = false;
     for (const chunk of early) h.onData(chunk);
+    return true;
+  };
+  /** Gives back the descriptor a connection held unserved (once: it is served, or closed, only once). */
+  const giveBackHeld = (t: Taken) => {
+    if (t.held) quotas.drop();
+    t.held = false;
+  };
+  /** Closes a connection as it is accepted (nothing counted), logging why at most once a second. */
+  const closeAtOnce = (conn: Connection, why: string): ConnectionHandler => {
+    closedLog(clock.monotonicMs(), `closing connection from ${conn.remote} on listener ${slot.name} at once: ${why}`);
+    conn.close(false);
+    return refused;
   };
   listener = await serve(host, port, (conn) => {
-    if (waiting.length >= CONNECTIONS_WAITING_MAX) {
-      log("warn", `refusing connection from ${conn.remote}: ${CONNECTIONS_WAITING_MAX} connections already wait for the connection creation rate`);
+    if (stopped) return closeAtOnce(conn, "the listener is closing");
+    if (waiting.length >= backlog) return closeAtOnce(conn, `socket.listen.backlog.size=${backlog} connections already wait${fullNow === null ? "" : ` (${fullAtText(shared.limitSource, slot, fullNow)} open connections)`}`);
+    const ip = canonicalIp(conn.remoteIp) ?? conn.remoteIp;
+    // an address at its limit is refused even while the listener is full (Kafka checks it once the slot is free);
+    // otherwise admit checks it as it counts the connection
+    if (fullNow !== null && quotas.atPerIpLimit(ip)) {
+      log("warn", `refusing connection from ${conn.remote}: max.connections.per.ip reached`);
       conn.close(false);
       return refused;
     }
-    const t: Taken = { conn, ip: canonicalIp(conn.remoteIp) ?? conn.remoteIp, handler: null, evicted: false, early: [], closed: false, waitUntil: -1, closeTimer: null, paused: false };
+    if (!quotas.hold()) return closeAtOnce(conn, `the connections hold every descriptor left for them (${shared.limitSource.connectionFds}: the open-files limit less the reserve and log.open.files.max)`);
+    const t: Taken = { conn, held: true, ip, handler: null, evicted: false, early: [], closed: false, waitUntil: -1, ipRated: false, closeTimer: null, paused: false };
     waiting.push(t);
     takeWaiting();
     if (waiting[waiting.length - 1] === t) {
-      // waits its turn unread (bytes that arrive all the same are kept)
+      // waits its turn unread (bytes that arrive all the same are kept), with no idle timer: it is not served yet
       conn.pause();
       t.paused = true;
+      if (fullNow !== null) heldLog(clock.monotonicMs(), `holding connection from ${conn.remote} on listener ${slot.name} unread: ${fullAtText(shared.limitSource, slot, fullNow)} open connections; ${waiting.length} waiting (at most socket.listen.backlog.size=${backlog})`);
     }
     return {
       onData(c) {
@@ -546,7 +598,13 @@ export async function startKafkaListener(
           closeTimers.delete(t.closeTimer);
         }
         const h = t.handler;
-        if (h === null) return;
+        if (h === null) {
+          giveBackHeld(t);
+          // out of the queue at once, so it leaves room for another (at most socket.listen.backlog.size looked at)
+          const at = waiting.indexOf(t);
+          if (at > 0) waiting.splice(at, 1);
+          return;
+        }
         h.onClose();
         served.delete(t);
         quotas.release(t.ip, slot, t.evicted);
@@ -598,5 +656,23 @@ export async function startKafkaListener(
       timeouts.stop();
       await listener!.close();
     },
+  };
+}
+
+/**
+ * A log line at most once a second (by the monotonic ms given): the lines in between are counted, and the next line
+ * says how many `what` it left out.
+ */
+function onceASecond(log: ListenerLog, level: "info" | "warn", what: string): (nowMs: number, line: string) => void {
+  let loggedMs = -Infinity;
+  let unlogged = 0;
+  return (nowMs, line) => {
+    if (nowMs - loggedMs < 1000) {
+      unlogged++;
+      return;
+    }
+    log(level, unlogged === 0 ? line : `${line} (and ${unlogged} more ${what} since the last such line)`);
+    loggedMs = nowMs;
+    unlogged = 0;
   };
 }

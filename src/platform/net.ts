@@ -112,10 +112,6 @@ export interface Listener {
   readonly host: string;
   /** The bound port (the OS-chosen one when 0 was asked). */
   readonly port: number;
-  /** Stops accepting new connections (the listening socket closes; open connections carry on). */
-  pauseAccepting(): void;
-  /** Accepts again on the same host and port after {@link Listener.pauseAccepting}. */
-  resumeAccepting(): void;
   /** Stops accepting and closes every open connection. */
   close(): Promise<void>;
   /** TLS listeners: new connections use this key material from now on (open ones keep theirs). */
@@ -155,7 +151,7 @@ function attach(socket: net.Socket, handler: (c: Connection) => ConnectionHandle
   });
 }
 
-/** Listens with `node:net`; pausing closes the listening server and resuming opens a new one on the same port. */
+/** Listens with `node:net`. */
 function listenNode(
   host: string,
   port: number,
@@ -180,15 +176,6 @@ function listenNode(
       resolve({
         host,
         port: bound,
-        pauseAccepting() {
-          server?.close();
-          server = null;
-        },
-        resumeAccepting() {
-          if (server !== null) return;
-          server = makeServer();
-          server.listen({ host, port: bound, backlog: 1024, ...(reusePort ? { reusePort } : {}) });
-        },
         updateTls(next: TlsServerOptions) {
           tlsOptions = next;
           (server as tls.Server | null)?.setSecureContext(secureContextOptions(next));
@@ -439,13 +426,6 @@ export function listen(host: string, port: number, onConnection: (c: Connection)
   return Promise.resolve({
     host,
     port: bound,
-    pauseAccepting() {
-      server?.stop(false);
-      server = null;
-    },
-    resumeAccepting() {
-      if (server === null) server = bun.listen({ hostname: host, port: bound, socket, reusePort });
-    },
     close: async () => {
       server?.stop(true);
       server = null;

@@ -165,8 +165,6 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     const listener: Listener = {
       host,
       port,
-      pauseAccepting: () => {},
-      resumeAccepting: () => {},
       close: async () => {
         acceptor = null;
         for (const c of [...open]) c.close();

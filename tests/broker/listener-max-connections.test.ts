@@ -1,28 +1,36 @@
 /**
  * A listener's own `listener.name.<listener>.max.connections` (KIP-402) over real sockets:
- * - set in the broker config, the listener stops accepting at its limit while the broker's other listener still
- *   serves, and accepts again once one of its connections closes;
+ * - set in the broker config, at its limit the listener holds a new connection unread while the broker's other
+ *   listener still serves, and serves it once one of its connections closes;
  * - set at run time with Kafka's own `kafka-configs --entity-type brokers --entity-name N` (4.4 jars), checked as
  *   Kafka checks it (below 0, not a number and 0 for a live listener refused), described with the base key as
- *   synonym, and applied to the running listener: it stops at the new limit, and a raised limit resumes it.
+ *   synonym, and applied to the running listener: it holds new connections at the new limit, and a raised limit
+ *   serves them.
  * On a sharded node the limit counts every accepting thread's connections (one broker to the client).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as net from "node:net";
 import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { acceptingThreads } from "../support/sharded-test-broker.ts";
 import { KAFKA_TOOL, javaSkip, startToolSession } from "../support/java.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
-import { connectOnceAccepting, tryConnect } from "../support/try-connect.ts";
 
 const apiVersions = { clientSoftwareName: "t", clientSoftwareVersion: "1" };
 
-/** Lines of `lines` saying the listener `name` stopped accepting at `limit` (e.g. "listener.name.other.max.connections=2"). */
-const pausedAt = (lines: string[], limit: string, name: string) => lines.filter((l) => l.includes(`${limit} open connections: not accepting`) && l.includes(`(listener ${name})`)).length;
+/** Lines of `lines` saying the listener `name` is full at `limit` (e.g. "listener.name.other.max.connections=2"). */
+const pausedAt = (lines: string[], limit: string, name: string) => lines.filter((l) => l.includes(`${limit} open connections: new connections to`) && l.includes(`(listener ${name})`)).length;
+/** Lines of `lines` saying the listener `name` holds a connection at `limit`. */
+const heldAt = (lines: string[], limit: string, name: string) => lines.filter((l) => l.includes(`holding connection from`) && l.includes(`on listener ${name} unread: ${limit}`)).length;
 
-test("listener.name.<l>.max.connections in the config: that listener stops at its limit, the other serves on, and it accepts again when one closes", { timeout: 60_000 }, async () => {
+/** Sends ApiVersions on `c` and tells (through `answered`) when it is answered. */
+function ask(c: RawClient): { answer: Promise<number>; answered: () => boolean } {
+  let done = false;
+  const answer = c.request(18, 3, apiVersions).then((r) => ((done = true), r.errorCode));
+  return { answer, answered: () => done };
+}
+
+test("listener.name.<l>.max.connections in the config: that listener holds a new connection at its limit, the other serves on, and it is served when one closes", { timeout: 60_000 }, async () => {
   const lines: string[] = [];
   const b = await startTestBroker({
     listeners: "PLAINTEXT://127.0.0.1:0,OTHER://127.0.0.1:0",
@@ -30,7 +38,6 @@ test("listener.name.<l>.max.connections in the config: that listener stops at it
     "listener.name.other.max.connections": "2",
   }, undefined, lines);
   const clients: RawClient[] = [];
-  const socks: net.Socket[] = [];
   const other = b.broker.listenerPort("OTHER");
   const plain = b.broker.listenerPort("PLAINTEXT");
   try {
@@ -41,10 +48,12 @@ test("listener.name.<l>.max.connections in the config: that listener stops at it
       assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0);
     }
     const limit = "listener.name.other.max.connections=2";
-    await waitUntil(() => pausedAt(lines, limit, "OTHER") >= threads, 30_000, () => `OTHER stopped accepting in ${threads} threads:\n${lines.join("\n")}`);
-    const refused = await tryConnect(other);
-    socks.push(refused.sock);
-    assert.equal(refused.outcome, "ECONNREFUSED", "the third connection to OTHER is not accepted");
+    await waitUntil(() => pausedAt(lines, limit, "OTHER") >= threads, 30_000, () => `OTHER full in ${threads} threads:\n${lines.join("\n")}`);
+    const third = await RawClient.connect(other);
+    clients.push(third);
+    const waiting = ask(third);
+    await waitUntil(() => heldAt(lines, limit, "OTHER") >= 1, 30_000, () => `the third connection to OTHER is held:\n${lines.join("\n")}`);
+    assert.equal(waiting.answered(), false, "the third connection to OTHER is not served at its limit");
     // the broker is not full: PLAINTEXT serves
     assert.equal(pausedAt(lines, "max.connections", "PLAINTEXT"), 0, lines.join("\n"));
     for (let i = 0; i < 3; i++) {
@@ -53,11 +62,10 @@ test("listener.name.<l>.max.connections in the config: that listener stops at it
       assert.equal((await c.request(18, 3, apiVersions)).errorCode, 0, "PLAINTEXT serves");
     }
     clients[0].close();
-    assert.equal(await connectOnceAccepting(other, socks), "connected", "OTHER accepts again below its limit");
-    assert.ok(lines.some((l) => l.includes(`below ${limit} again: accepting`) && l.includes("(listener OTHER)")), lines.join("\n"));
+    assert.equal(await waiting.answer, 0, "the held connection to OTHER is served below its limit");
+    await waitUntil(() => lines.some((l) => l.includes(`below ${limit} again: serving new connections`) && l.includes("(listener OTHER)")), 30_000, () => lines.join("\n"));
   } finally {
     for (const c of clients) c.close();
-    for (const s of socks) s.destroy();
     await b.stop();
   }
 });
@@ -67,7 +75,6 @@ test("kafka-configs --entity-type brokers sets listener.name.<l>.max.connections
   const b = await startTestBroker({}, undefined, lines);
   const tools = startToolSession();
   const clients: RawClient[] = [];
-  const socks: net.Socket[] = [];
   const key = "listener.name.plaintext.max.connections";
   const admin = await RawClient.connect(b.port);
   clients.push(admin);
@@ -89,28 +96,31 @@ test("kafka-configs --entity-type brokers sets listener.name.<l>.max.connections
     assert.ok(line !== undefined, shown.stdout);
     assert.match(line, /=4 sensitive=false synonyms=\{DYNAMIC_BROKER_CONFIG:listener\.name\.plaintext\.max\.connections=4, DEFAULT_CONFIG:max\.connections=2147483647\}/, line);
     // applied to the running listener (on a sharded node, every accepting thread once it read the metadata): the
-    // tool's connections have closed; connections are served until the listener holds 4, then it stops accepting
+    // tool's connections have closed; connections are served until the listener holds 4, then new ones wait
     const limit = `${key}=4`;
     for (let i = 0; i < 20 && pausedAt(lines, limit, "PLAINTEXT") < threads; i++) {
-      const r = await tryConnect(b.port);
-      socks.push(r.sock);
-      if (r.outcome !== "connected") await new Promise((res) => setTimeout(res, 50));
+      const c = await RawClient.connect(b.port);
+      clients.push(c);
+      // answered, or held once the listener is full (the one that filled it may be answered after the line)
+      await Promise.race([ask(c).answer, waitUntil(() => pausedAt(lines, limit, "PLAINTEXT") >= threads, 30_000, () => `PLAINTEXT full at ${limit}:\n${lines.join("\n")}`)]);
     }
-    await waitUntil(() => pausedAt(lines, limit, "PLAINTEXT") >= threads, 30_000, () => `PLAINTEXT stopped accepting at ${limit} in ${threads} threads:\n${lines.join("\n")}`);
-    const refused = await tryConnect(b.port);
-    socks.push(refused.sock);
-    assert.equal(refused.outcome, "ECONNREFUSED", "not accepted at the listener's limit");
+    await waitUntil(() => pausedAt(lines, limit, "PLAINTEXT") >= threads, 30_000, () => `PLAINTEXT full at ${limit} in ${threads} threads:\n${lines.join("\n")}`);
+    const held = await RawClient.connect(b.port);
+    clients.push(held);
+    const waiting = ask(held);
+    await waitUntil(() => heldAt(lines, limit, "PLAINTEXT") >= 1, 30_000, () => `a connection is held at ${limit}:\n${lines.join("\n")}`);
+    assert.equal(waiting.answered(), false, "not served at the listener's limit");
     assert.equal((await admin.request(18, 3, apiVersions)).errorCode, 0, "connections already open are served");
-    // raised at run time through a connection already open: the listener accepts again although none closed
+    // raised at run time through a connection already open: the held connection is served although none closed
     const raised = await admin.request(44, 1, { resources: [{ resourceType: 4, resourceName: node, configs: [{ name: key, configOperation: 0, value: "100" }] }], validateOnly: false });
     assert.equal(raised.responses[0].errorCode, 0, JSON.stringify(raised.responses[0]));
-    await waitUntil(() => lines.filter((l) => l.includes(`below ${key}=100 again: accepting`)).length >= threads, 30_000, () => `PLAINTEXT accepts again under ${key}=100:\n${lines.join("\n")}`);
+    assert.equal(await waiting.answer, 0, "the held connection is served under the raised limit");
+    await waitUntil(() => lines.filter((l) => l.includes(`below ${key}=100 again: serving new connections`)).length >= threads, 30_000, () => `PLAINTEXT serves again under ${key}=100:\n${lines.join("\n")}`);
     const again = await RawClient.connect(b.port);
     clients.push(again);
     assert.equal((await again.request(18, 3, apiVersions)).errorCode, 0, "served under the raised limit");
   } finally {
     for (const c of clients) c.close();
-    for (const s of socks) s.destroy();
     await tools.close();
     await b.stop();
   }

@@ -1,8 +1,10 @@
 /**
  * `max.connections` and `max.connections.per.ip` on a 2-shard node whose shard threads accept clients too
  * (SO_REUSEPORT): the limits count for the node as one broker, not per accepting thread. Many connections opened at
- * once are spread by the kernel over the three accepting threads, yet exactly the limit are served and the others
- * refused, whichever thread took them; closing a served connection lets a new one in.
+ * once are spread by the kernel over the three accepting threads, yet never more than `max.connections` are served
+ * at once: the others wait in their thread's queue, and each close in any thread lets exactly one more in; over
+ * `max.connections.per.ip` exactly the limit are served and the others closed at once, whichever thread took them,
+ * and closing a served connection lets a new one in.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -59,8 +61,46 @@ async function untilServed(port: number): Promise<RawClient> {
   }
 }
 
+test("max.connections counts the node's connections across every accepting thread: the others wait and are served one per close", { skip, timeout: 120_000 }, async () => {
+  const lines: string[] = [];
+  const limit = 3;
+  const { node, dir } = await startNode([["max.connections", String(limit)]], lines);
+  const clients: RawClient[] = [];
+  try {
+    const port = node.port();
+    for (let i = 0; i < ATTEMPTS; i++) clients.push(await RawClient.connect(port));
+    // served and not yet closed by the test, and the most of them seen at once (at each answer)
+    const answered: RawClient[] = [];
+    let open = 0;
+    let mostOpen = 0;
+    for (const c of clients) {
+      void c.request(18, 3, apiVersions).then((r) => {
+        assert.equal(r.errorCode, 0);
+        answered.push(c);
+        mostOpen = Math.max(mostOpen, ++open);
+      });
+    }
+    const untilAnswered = async (n: number) => {
+      for (let i = 0; i < 1200 && answered.length < n; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(answered.length, n, `${n} served:\n${lines.join("\n")}`);
+    };
+    await untilAnswered(limit);
+    // each close, in whichever thread, serves one waiting connection of any thread
+    for (let closed = 0; closed < ATTEMPTS - limit; closed++) {
+      answered[closed].close();
+      open--;
+      await untilAnswered(limit + closed + 1);
+      assert.ok(mostOpen <= limit, `at most ${limit} served at once, saw ${mostOpen}`);
+    }
+    assert.equal(mostOpen, limit);
+  } finally {
+    for (const c of clients) c.close();
+    await node.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 for (const [name, limits, limit] of [
-  ["max.connections", [["max.connections", "3"]], 3],
   ["max.connections.per.ip", [["max.connections.per.ip", "2"]], 2],
 ] as const) {
   test(`${name} counts the node's connections across every accepting thread`, { skip, timeout: 120_000 }, async () => {

@@ -99,6 +99,17 @@ const TOPICS: TopicSpec[] = [
 ];
 const COMMON_CONFIGS: Record<string, string> = { "segment.ms": String(SEGMENT_MS), "min.cleanable.dirty.ratio": "0.01", "delete.retention.ms": String(DELETE_RETENTION_MS), "min.compaction.lag.ms": "0" };
 
+/**
+ * Whether `partition` (a `topic-index` name) belongs to a topic of the cleaning workload: the cleaner, retention and
+ * DeleteRecords remove records whose producer state and aborted-transaction entries a clean start keeps (from
+ * snapshots and index files) and a full recovery cannot rebuild (clean-start-check.ts compares less there).
+ */
+export function isCleaningTopicPartition(partition: string): boolean {
+  const dash = partition.lastIndexOf("-");
+  const topic = partition.slice(0, dash);
+  return TOPICS.some((t) => t.name === topic);
+}
+
 /** Paths whose disk calls the cleaning fault counts: cleaner swap files, deleted segments, checkpoint files. */
 export function cleaningPath(path: string): boolean {
   return /\.(cleaned|swap|deleted)(\.|$)|checkpoint/.test(path);

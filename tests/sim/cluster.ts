@@ -11,11 +11,15 @@
  * (pipelined-producer.ts) and controlled shutdowns of the partition leader (a rolling restart's step) join the faults.
  * A clean stop (SIGTERM's path: controlled shutdown, `Broker.stop` with its producer snapshots, checkpoints and
  * clean-shutdown marker, the control plane closed, then a start that trusts them) of the leader or another broker
- * is about one fault in seven; while the ISR is full, some get a power cut at a seeded disk call of the stop.
+ * is about one fault in seven; while the ISR is full, some get a power cut at a seeded disk call of the stop. About
+ * one fault in twelve is the solo-leader schedule ({@link SOLO_LEADER_CHANCE}): the leader left alone in the ISR
+ * (min.insync.replicas=1, both followers cut off), stopped cleanly with a power cut, and back as the only replica
+ * that may lead, so that what its clean start trusted is served before another replica's log replaces it.
  *
  * Checkers, once the faults stop and the cluster settles (a leader, a full ISR, equal log ends): every acks=all
  * record is at its offset, once, in order; nothing a consumer read below the high watermark is lost or changed; the
- * replicas agree byte for byte up to the high watermark; no consumer read at or past the high watermark.
+ * replicas agree byte for byte up to the high watermark, and on what they derive from it (the aborted transactions
+ * and the producer states, which a replica uses once it leads); no consumer read at or past the high watermark.
  */
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
@@ -89,6 +93,8 @@ const PORT_BASE = 9090;
 const ISR_KEY = `/runnel/partitions/${TOPIC}/0`;
 const GROUP = "rep-group";
 const GROUP_SESSION_TIMEOUT_MS = 1500;
+/** Chance that a fault is the solo-leader schedule (the leader alone in the ISR, stopped cleanly with a power cut). */
+const SOLO_LEADER_CHANCE = 0.08;
 
 interface StoredState {
   replicas: number[];
@@ -104,7 +110,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 5000;
   const violations: string[] = [];
-  const stats = { produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, controlledShutdowns: 0, cleanStops: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
+  const stats = { produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, controlledShutdowns: 0, cleanStops: 0, soloLeaderStops: 0, soloLeaderCuts: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
   const isolated = new Set<number>();
   const etcd = new SimEtcd(sim, 1 + sim.int(5));
   const wires = new Map<number, SimWire>();
@@ -186,6 +192,111 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   const stored = (): StoredState | null => {
     const text = etcd.peek(ISR_KEY);
     return text === null ? null : (JSON.parse(text) as StoredState);
+  };
+
+  /**
+   * Sets the topic's min.insync.replicas through IncrementalAlterConfigs at `node` (any broker when null, a new one
+   * each attempt); whether it was answered without error.
+   */
+  const setMinInsyncReplicas = async (value: string, node: number | null): Promise<boolean> => {
+    const call = client("admin-configs");
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const res = await call(node ?? NODES[sim.int(NODES.length)], 44, 1, { resources: [{ resourceType: 2, resourceName: TOPIC, configs: [{ name: "min.insync.replicas", configOperation: 0, value }] }], validateOnly: false });
+      const code = res?.responses?.[0]?.errorCode;
+      sim.trace(`min.insync.replicas=${value}: ${code === undefined ? "no answer" : `error ${code}`}`);
+      if (code === ErrorCode.NONE) return true;
+      await sleep(50 + sim.int(50), "configs retry");
+    }
+    return false;
+  };
+  /** Waits (polling) until `ok` holds, at most `ms` simulated ms; whether it did. */
+  const waitFor = async (ms: number, label: string, ok: () => boolean): Promise<boolean> => {
+    const until = sim.nowMs + ms;
+    while (!ok()) {
+      if (sim.nowMs >= until) return false;
+      await sleep(50, label);
+    }
+    return true;
+  };
+  /** Set when the solo-leader schedule's power cut may have taken what the consumer read: it reads again from here. */
+  let rewindConsumerTo: bigint | null = null;
+  /**
+   * The leader left alone in the ISR, then stopped cleanly with a power cut, and back as the only replica that may
+   * lead (unclean election stays off): the case where what a clean start trusts (its producer snapshot, its
+   * aborted-transaction index) is served as leader before any other replica's log can replace it. Steps:
+   * min.insync.replicas=1 (so acks=all writes go on with the leader alone); both followers cut off from etcd, the
+   * brokers and the clients; once the ISR is the leader alone, every log of the leader is fdatasynced (what it took
+   * as a follower of another leader is in its page cache only: with one in-sync replica a power cut would lose
+   * acknowledged records, which Kafka does not promise to keep either); some traffic on the leader alone; its clean
+   * stop with a power cut at a seeded disk call counted from its first call on this partition's files (the producer
+   * snapshot, the transaction index sync, the log flush, the checkpoints), or after the stop; its restart; once it
+   * leads again, more traffic (retries of the batches it lost come to it); then the followers return and truncate to
+   * it, and min.insync.replicas goes back to 2. Consumers may have read, below the high watermark the leader alone
+   * set, records appended after that fdatasync and lost by the cut (acks=all ones wait for the leader's own
+   * fdatasync, so none of those): those reads are forgotten and the consumer reads from there again.
+   */
+  const soloLeaderCleanStop = async (leader: number): Promise<void> => {
+    const proc = procs.get(leader)!;
+    const followers = NODES.filter((n) => n !== leader);
+    const heal = () => {
+      isolated.clear();
+      etcd.heal();
+      sim.trace("solo leader: followers back");
+    };
+    stats.soloLeaderStops++;
+    sim.trace(`solo leader: broker ${leader} to be left alone in the ISR`);
+    if (!(await setMinInsyncReplicas("1", leader))) return;
+    for (const f of followers) {
+      isolated.add(f);
+      etcd.isolate(f);
+      for (const w of wires.values()) w.cutNode(f);
+    }
+    const alone = await waitFor(4000, "solo leader waits for the ISR", () => {
+      const s = stored();
+      return s !== null && s.leader === leader && s.isr.length === 1 && up.get(leader) === true && sim.nowMs < durationMs;
+    });
+    const b = proc.broker;
+    if (!alone || b === null) {
+      sim.trace("solo leader: the ISR did not shrink to the leader (or the run ended)");
+      heal();
+      await setMinInsyncReplicas("2", null);
+      return;
+    }
+    const parts = [...b.topicsByName.values()].flatMap((t) => t.partitions as Partition[]);
+    const from = (b.topicsByName.get(TOPIC)!.partitions[0] as Partition).logEndOffset;
+    await Promise.all(parts.map((p) => p.log.sync().catch(() => {})));
+    sim.trace(`solo leader: broker ${leader} alone in the ISR, its logs synced (${TOPIC}-0 to ${from})`);
+    await sleep(100 + sim.int(400), "solo leader takes writes");
+    if (proc.broker !== b || !up.get(leader)) {
+      heal();
+      await setMinInsyncReplicas("2", null);
+      return;
+    }
+    up.set(leader, false);
+    stats.cleanStops++;
+    const cut = 1 + sim.int(8);
+    sim.trace(`solo leader: clean stop of broker ${leader}, power cut at its disk call ${cut} from its first on ${TOPIC}-0`);
+    const outcome = await proc.stopCleanly(cut, `/data/b${leader}/${TOPIC}-0/`).catch((e) => {
+      violations.push(`broker ${leader}: the clean stop failed: ${(e as Error)?.stack ?? e}`);
+      return "failed" as const;
+    });
+    sim.trace(`broker ${leader}: clean stop ended: ${outcome}`);
+    if (outcome === "failed") proc.crash(false);
+    if (outcome === "power cut during stop" || outcome === "power cut after stop") {
+      stats.powerCuts++;
+      stats.soloLeaderCuts++;
+      rewindConsumerTo = from;
+      for (const offset of [...seen.keys()]) if (offset >= from) seen.delete(offset);
+    }
+    sim.after(50 + sim.int(sim.chance(0.5) ? 300 : 1500), `restart ${leader}`, () => boot(leader));
+    const leads = await waitFor(6000, "solo leader waits to lead again", () => {
+      const p = procs.get(leader)!.broker?.topicsByName.get(TOPIC)?.partitions[0] as Partition | undefined;
+      return up.get(leader) === true && p !== undefined && p.isLeader;
+    });
+    sim.trace(`solo leader: broker ${leader} ${leads ? "leads again" : "does not lead again in time"}`);
+    if (leads) await sleep(200 + sim.int(600), "solo leader takes retries");
+    heal();
+    await setMinInsyncReplicas("2", leads ? leader : null);
   };
 
   /** A client's connection to one broker, redialled as needed; null when there is no answer. */
@@ -392,6 +503,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     let leader = -1;
     while (sim.nowMs < durationMs) {
       await sleep(10 + sim.int(40), "consumer poll");
+      if (rewindConsumerTo !== null) {
+        if (pos > rewindConsumerTo) pos = rewindConsumerTo;
+        rewindConsumerTo = null;
+      }
       if (leader < 0) leader = await leaderOf(call);
       if (leader < 0) continue;
       const res = await call(leader, 1, 12, { replicaId: -1, maxWaitMs: 20, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 1, sessionId: 0, sessionEpoch: -1, topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: pos, partitionMaxBytes: 8192 }] }] });
@@ -564,6 +679,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       }
       if (sim.nowMs >= durationMs || isolated.size > 0 || NODES.some((n) => !up.get(n))) continue;
       const victim = NODES[sim.int(NODES.length)];
+      if (sim.chance(SOLO_LEADER_CHANCE) && s !== null && s.leader >= 0 && s.isr.length === NODES.length) {
+        await soloLeaderCleanStop(s.leader);
+        continue;
+      }
       if (sim.chance(0.15)) {
         // A clean stop (SIGTERM) of the partition leader or another broker, now and then with a power cut during it.
         await cleanStop(sim.chance(0.5) && s !== null && s.leader >= 0 ? s.leader : victim, s !== null && s.isr.length === NODES.length);
@@ -694,6 +813,19 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     const bytes = (p: Partition) => Buffer.concat(readChunks(p, p.highWatermark));
     const ref = bytes(leader);
     for (const [n, p] of parts) if (p !== leader) violations.push(...checkReplicasAgree(ref, bytes(p), `the high watermark ${leader.highWatermark} (leader ${s.leader}, replica ${n})`));
+    // Equal logs make equal derived state: the aborted transactions (read_committed's list, whichever replica
+    // leads next) and the producer states (sequence checks, whichever replica leads next).
+    const derived = (p: Partition) => ({
+      aborted: p.abortedTxns.entries().map((a) => `${a.producerId} ${a.firstOffset}-${a.lastOffset} lso ${a.lastStableOffset}`).join("; "),
+      producers: p.producers.entries().map((e) => `${e.producerId}/${e.epoch} seq ${e.lastSequence} at ${e.lastOffset} (delta ${e.offsetDelta}) txn ${e.currentTxnFirstOffset ?? -1n}`).sort().join("; "),
+    });
+    const mine = derived(leader);
+    for (const [n, p] of parts) {
+      if (p === leader) continue;
+      const theirs = derived(p);
+      if (theirs.aborted !== mine.aborted) violations.push(`replicas differ in their aborted transactions: leader ${s.leader} has ${mine.aborted}, replica ${n} has ${theirs.aborted}`);
+      if (theirs.producers !== mine.producers) violations.push(`replicas differ in their producer states: leader ${s.leader} has ${mine.producers}, replica ${n} has ${theirs.producers}`);
+    }
   }
 
   return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...etcd.stats, steps: sim.steps } };

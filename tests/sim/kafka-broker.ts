@@ -6,7 +6,8 @@
  * hit at seeded moments; the broker then restarts through its whole start-up. A fifth of the faults are clean stops
  * (`Broker.stop`: producer snapshots, final checkpoints and the clean-shutdown marker; the next start trusts them),
  * two in five of them with a power cut at a seeded disk call of the stop (or, when the stop makes fewer, while the
- * machine is down after it).
+ * machine is down after it). After each clean stop that left the clean-shutdown marker, before the start that
+ * trusts it, a clean start and a full recovery run on copies of the disk and must agree (clean-start-check.ts).
  *
  * Clients:
  * - an idempotent producer (InitProducerId, acks=all, retries with its sequence; a new producer id after
@@ -48,8 +49,9 @@ import { checkAcknowledged, checkCommittedOffset, checkReadBelowHighWatermark, c
 import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
-import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath } from "./cleaning-workload.ts";
+import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath, isCleaningTopicPartition } from "./cleaning-workload.ts";
 import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit, plantSwapSkipsDirSyncs } from "./planted-cleaner-bugs.ts";
+import { compareCleanStartWithFullRecovery, hasCleanShutdownMarker } from "./clean-start-check.ts";
 
 /** Knobs of one run. */
 export interface KafkaBrokerOptions {
@@ -139,7 +141,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 4000;
   const violations: string[] = [];
-  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, crashes: 0, cleanStops: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
+  const stats = { corruptBatchesRejected: 0, produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, crashes: 0, cleanStops: 0, cleanStartChecks: 0, powerCuts: 0, txnCommitted: 0, txnAborted: 0, txnUncertain: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, consumed: 0, readCommitted: 0 };
   // Read errors while serving: an EIO takes the only log dir offline and the broker shuts down (KIP-112), then
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
@@ -242,6 +244,13 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
     if (outcome === "failed") proc.crash(false);
     if (outcome === "power cut during stop" || outcome === "power cut after stop") stats.powerCuts++;
     cleaning?.processEnded(outcome === "stopped");
+    if (hasCleanShutdownMarker(disk, settings["log.dirs"])) {
+      // Before the start that trusts the marker: would a full recovery find the same? (clean-start-check.ts)
+      stats.cleanStartChecks++;
+      const differences = await compareCleanStartWithFullRecovery(sim, disk, settings, settings["log.dirs"], isCleaningTopicPartition);
+      for (const d of differences) sim.trace(d);
+      violations.push(...differences);
+    }
     sim.after(5 + sim.int(100), "restart", boot);
   };
 

@@ -48,6 +48,25 @@ export class Sim {
     return p > 0 && this.random.float() < p;
   }
 
+  /** Work the run loop waits for before its next event (see {@link holdWhile}). */
+  private readonly holds = new Set<Promise<void>>();
+
+  /**
+   * Holds the run loop until `work` settles: no event runs and simulated time stands still meanwhile. For work
+   * outside this simulation's time, such as a second simulation run to its end (clean-start-check.ts); call it
+   * while the event that starts the work is still running (its promise callbacks included), so that no later event
+   * runs first. Answers `work`.
+   */
+  holdWhile<T>(work: Promise<T>): Promise<T> {
+    const h = work.then(
+      () => {},
+      () => {},
+    );
+    this.holds.add(h);
+    void h.then(() => this.holds.delete(h));
+    return work;
+  }
+
   /** Schedules `fn` after `ms` simulated ms. */
   after(ms: number, label: string, fn: () => void): void {
     this.queue.push({ at: this.clock.monotonicMs() + ms, key: this.random.u32(), label, fn });
@@ -90,6 +109,10 @@ export class Sim {
       this.trace(`${e.at} ${e.label}`);
       e.fn();
       await settle();
+      while (this.holds.size > 0) {
+        await Promise.all([...this.holds]);
+        await settle();
+      }
     }
   }
 }

@@ -133,10 +133,11 @@ export class SimBrokerProcess {
    * (leaderships handed over), then `Broker.stop` (producer snapshots, final checkpoints, flushes, the clean-shutdown
    * marker), then the control plane closed; the process then exits. With `powerCutAtOp` the machine loses power
    * just before the stop's `powerCutAtOp`-th disk write, sync, rename or remove (unsynced writes lost or torn), or,
-   * when the stop makes fewer, once it is over (the machine is down; its page cache is lost). Resolves with what
+   * when the stop makes fewer, once it is over (the machine is down; its page cache is lost). With `cutFrom`, the
+   * count starts at the stop's first disk call on a path beginning with it (SimDisk.armPowerCut). Resolves with what
    * happened; rejects when `Broker.stop` fails without a power cut.
    */
-  async stopCleanly(powerCutAtOp: number | null): Promise<"stopped" | "power cut during stop" | "power cut after stop"> {
+  async stopCleanly(powerCutAtOp: number | null, cutFrom: string | null = null): Promise<"stopped" | "power cut during stop" | "power cut after stop"> {
     const b = this.broker;
     if (b === null) throw new Error("no broker process is running");
     const plane = this.plane;
@@ -150,7 +151,7 @@ export class SimBrokerProcess {
           this.sim.trace(`power cut during the clean stop (disk call ${powerCutAtOp})`);
           this.crash(true);
           resolve("power cut during stop");
-        });
+        }, undefined, cutFrom);
       b.stop()
         .then(() => (live() && plane !== null ? plane.close().catch(() => {}) : undefined))
         .then(

@@ -157,25 +157,31 @@ export class SimDisk implements FileSystem {
   ) {}
 
   /** A power cut armed to hit just before the `remaining`-th write, sync, rename or remove from now (see {@link armPowerCut}). */
-  private cutAt: { remaining: number; cut: (path: string) => void; counts: (path: string) => boolean } | null = null;
+  private cutAt: { remaining: number; cut: (path: string) => void; counts: (path: string) => boolean; from: string | null } | null = null;
 
   /**
    * Arms a power cut that hits inside a process's run of disk calls (a clean stop's fsyncs take no simulated time):
    * just before the `ops`-th mutating call from now (write, truncate, fdatasync, atomic write, rename, remove),
-   * `cut` runs with the call's path (it cuts the power: {@link SimDisk.crash}) and that call fails. Null disarms; answers how many calls
-   * the cut still had to wait for when it was still armed, else null. With `counts`, only calls on a path it
-   * accepts (a rename's source or target) count.
+   * `cut` runs with the call's path (it cuts the power: {@link SimDisk.crash}) and that call fails. With `counts`,
+   * only calls on a path it accepts (a rename's source or target) count. With `from`, the count starts at the first
+   * counted call on a path beginning with `from` (it is call 1): a cut aimed at one partition's part of a stop.
+   * Null disarms; answers how many calls the cut still had to wait for when it was still armed, else null.
    */
-  armPowerCut(ops: number | null, cut: (path: string) => void = () => {}, counts: (path: string) => boolean = () => true): number | null {
+  armPowerCut(ops: number | null, cut: (path: string) => void = () => {}, counts: (path: string) => boolean = () => true, from: string | null = null): number | null {
     const was = this.cutAt?.remaining ?? null;
-    this.cutAt = ops === null ? null : { remaining: ops, cut, counts };
+    this.cutAt = ops === null ? null : { remaining: ops, cut, counts, from };
     return was;
   }
 
   /** Counts one mutating call towards an armed power cut; at the armed one, cuts the power and fails the call. */
   private mutating(path: string, to?: string): void {
     const c = this.cutAt;
-    if (c === null || !(c.counts(path) || (to !== undefined && c.counts(to))) || --c.remaining > 0) return;
+    if (c === null || !(c.counts(path) || (to !== undefined && c.counts(to)))) return;
+    if (c.from !== null) {
+      if (!path.startsWith(c.from)) return;
+      c.from = null;
+    }
+    if (--c.remaining > 0) return;
     this.cutAt = null;
     c.cut(to === undefined ? path : `${path} -> ${to}`);
     throw ioError("power cut during", path);
@@ -291,6 +297,21 @@ export class SimDisk implements FileSystem {
   /** Pending namespace operations (for tests of the model), in the order made. */
   pendingNameOps(): string[] {
     return this.pendingNames.map((o) => o.what);
+  }
+
+  /**
+   * A copy of what a process starting now would see (every file's current bytes and the directories), as a new disk
+   * on simulation `sim` with no faults and nothing unsynced: for starting a second broker on this disk's state
+   * without touching it (tests/sim/clean-start-check.ts).
+   */
+  copy(sim: Sim): SimDisk {
+    const d = new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0, maxSyncLatencyMs: 1 });
+    for (const dir of this.dirs) d.dirs.add(dir);
+    for (const [path, f] of this.files) {
+      const data = f.data.slice(0, f.size);
+      d.files.set(path, { data, size: f.size, durable: data.slice(), unsynced: [], pushed: 0, synced: 0 });
+    }
+    return d;
   }
 
   /**

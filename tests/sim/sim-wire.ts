@@ -100,8 +100,6 @@ export class SimWire {
     const listener: Listener = {
       host,
       port,
-      pauseAccepting: () => {},
-      resumeAccepting: () => {},
       close: async () => {
         if (this.acceptor === onConnection) this.acceptor = null;
       },
