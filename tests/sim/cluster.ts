@@ -42,6 +42,15 @@ import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } fr
 
 /** Knobs of one run. */
 export interface ClusterOptions {
+  /**
+   * The disk keeps namespace operations pending until a directory fsync commits them (sim-disk.ts header); on unless
+   * false (false: every create, rename and remove durable at once, the model before 2026-12-06).
+   */
+  unsyncedDirs?: boolean;
+  /** With `unsyncedDirs`: one journal per directory instead of one ordered journal (sim-disk.ts, stricter). */
+  journalPerDirectory?: boolean;
+  /** PLANTED BUG (with `unsyncedDirs`): writeFileAtomic skips its directory fsync. */
+  plantAtomicWriteSkipsDirSync?: boolean;
   /** Simulated ms of workload. */
   durationMs?: number;
   /**
@@ -126,7 +135,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       "group.initial.rebalance.delay.ms": "0",
       "group.min.session.timeout.ms": "100",
     };
-    procs.set(n, new SimBrokerProcess(sim, new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10) }), wires.get(PORT_BASE + n)!, settings, (b) => {
+    procs.set(n, new SimBrokerProcess(sim, new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10), unsyncedNamespace: opts.unsyncedDirs ?? true, journalPerDirectory: opts.journalPerDirectory, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync }), wires.get(PORT_BASE + n)!, settings, (b) => {
       if (opts.plantOffsetCommitBeforeDurable) plantOffsetCommitBeforeDurable(b);
     }, { etcd, wires }));
     up.set(n, false);

@@ -50,7 +50,7 @@ import { readWholeLog, type SimResult } from "./single-broker.ts";
 import { plantCleanMarkerBeforeFlush, plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
 import { CLEANING_BROKER_SETTINGS, CleaningWorkload, cleaningPath, isCleaningTopicPartition } from "./cleaning-workload.ts";
-import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit } from "./planted-cleaner-bugs.ts";
+import { plantCleanedSegmentNotSynced, plantCleanerIgnoresAbortedTxns, plantCleanStopSkipsCheckpoints, plantSwapKeepsLaterOldSegments, plantSwapRetiresOldBeforeCommit, plantSwapSkipsDirSyncs } from "./planted-cleaner-bugs.ts";
 import { compareCleanStartWithFullRecovery, hasCleanShutdownMarker } from "./clean-start-check.ts";
 
 /** Knobs of one run. */
@@ -94,10 +94,21 @@ export interface KafkaBrokerOptions {
   plantSwapRetiresOldBeforeCommit?: boolean;
   /** PLANTED BUG (with `cleaning`): the swap leaves the later old segments on disk (planted-cleaner-bugs.ts). */
   plantSwapKeepsLaterOldSegments?: boolean;
+  /** PLANTED BUG (with `cleaning`): the swap's directory fsyncs do nothing (planted-cleaner-bugs.ts). */
+  plantSwapSkipsDirSyncs?: boolean;
   /** PLANTED BUG (with `cleaning`): the cleaner is told of no aborted transactions (planted-cleaner-bugs.ts). */
   plantCleanerIgnoresAbortedTxns?: boolean;
   /** PLANTED BUG (with `cleaning`): the clean stop writes no final checkpoints (planted-cleaner-bugs.ts). */
   plantCleanStopSkipsCheckpoints?: boolean;
+  /**
+   * The disk keeps namespace operations pending until a directory fsync commits them (sim-disk.ts header); on unless
+   * false (false: every create, rename and remove durable at once, the model before 2026-12-06).
+   */
+  unsyncedDirs?: boolean;
+  /** With `unsyncedDirs`: one journal per directory instead of one ordered journal (sim-disk.ts, stricter). */
+  journalPerDirectory?: boolean;
+  /** PLANTED BUG (with `unsyncedDirs`): writeFileAtomic skips its directory fsync. */
+  plantAtomicWriteSkipsDirSync?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -135,7 +146,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   // restarts. No bit flips here: a flip in a batch header's base offset or length (outside the batch CRC, as in
   // Kafka's format) reaches the consumer undetected and also bends the broker's aborted-transaction range (seed 1152
   // with flips showed read_committed records of an aborted transaction); the single-broker run covers flips.
-  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd });
+  const disk = new SimDisk(sim, { readErrorRate: sim.chance(0.5) ? 0.01 : 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(15), zerosAtAskedEnd: opts.plantZerosAtAskedEnd, unsyncedNamespace: opts.unsyncedDirs ?? true, journalPerDirectory: opts.journalPerDirectory, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync });
   const wire = new SimWire(sim, 1 + sim.int(8));
   const settings: Record<string, string> = {
     "node.id": "1",
@@ -166,6 +177,7 @@ export async function runKafkaBroker(seed: number, opts: KafkaBrokerOptions = {}
   if (opts.plantSwapRetiresOldBeforeCommit) restore.push(plantSwapRetiresOldBeforeCommit());
   if (opts.plantCleanStopSkipsCheckpoints) restore.push(plantCleanStopSkipsCheckpoints());
   if (opts.plantSwapKeepsLaterOldSegments) restore.push(plantSwapKeepsLaterOldSegments());
+  if (opts.plantSwapSkipsDirSyncs) restore.push(plantSwapSkipsDirSyncs());
   if (opts.plantCleanerIgnoresAbortedTxns) restore.push(plantCleanerIgnoresAbortedTxns());
   let up = false;
   let faultsOver = false;

@@ -2,9 +2,10 @@
  * Planted bugs of the log cleaner's path, for showing that the cleaning workload of the one-broker simulation
  * (cleaning-workload.ts) can fail: each patches a real class for the run and returns the function that undoes it.
  *
- * Not planted: a swap or segment deletion that skips its directory fsyncs. The simulated disk makes every create,
- * rename and remove durable at once (sim-disk.ts), so no fault there can undo one and no checker could see the
- * missing fsync; a disk model that loses unsynced directory entries at a power cut would be needed for that.
+ * Directory fsyncs: the simulated disk loses the namespace operations no directory fsync committed, keeping a prefix
+ * of them in the order made, as one ordered journal does (sim-disk.ts, unsyncedNamespace). In that model the swap's
+ * fsyncs between its steps add nothing (a power cut cannot keep a later rename without the earlier ones); what a
+ * missing fsync loses is the finished swap itself, which reads have already seen (plantSwapSkipsDirSyncs).
  */
 import { AbortedTxnIndex } from "../../src/partition/aborted-txn-index.ts";
 import { CleanedSegmentWriter } from "../../src/storage/cleaner-segment-writer.ts";
@@ -13,6 +14,7 @@ import { LogManager } from "../../src/storage/log-manager.ts";
 import { PartitionLog } from "../../src/storage/partition-log.ts";
 import type { Segment } from "../../src/storage/segment.ts";
 import type { FileSystem } from "../../src/platform/fs.ts";
+import type { StorageDeps } from "../../src/storage/storage-deps.ts";
 
 /**
  * PLANTED BUG: a cleaned segment's `.log` is swapped in without its fdatasync (the old segments go while the new
@@ -94,6 +96,27 @@ export function plantSwapKeepsLaterOldSegments(): () => void {
       real.call(this, old, baseOffset);
     } finally {
       for (const path of hidden) fs.rename(`${path}.kept`, path);
+    }
+  };
+  return () => {
+    proto.installCleaned = real;
+  };
+}
+
+/**
+ * PLANTED BUG: the swap makes none of its renames and removes durable (its directory fsyncs do nothing): a power cut
+ * after it can bring back the old segments, and records that reads already showed cleaned away fill their holes again.
+ */
+export function plantSwapSkipsDirSyncs(): () => void {
+  const proto = PartitionLog.prototype as unknown as { installCleaned(old: readonly Segment[], baseOffset: bigint): void };
+  const real = proto.installCleaned;
+  proto.installCleaned = function (this: { deps: StorageDeps }, old: readonly Segment[], baseOffset: bigint) {
+    const deps = this.deps;
+    this.deps = { ...deps, fs: Object.assign(Object.create(deps.fs) as FileSystem, { syncDir: () => {} }) };
+    try {
+      real.call(this, old, baseOffset);
+    } finally {
+      this.deps = deps;
     }
   };
   return () => {

@@ -6,7 +6,9 @@
  * process kills with quick restarts (before the old registration lease ran out), power cuts while the ISR is full,
  * and one broker (the leader too) cut off from etcd and the other brokers. Every acks=all record survives at its
  * offset, once, in order; what a consumer read below the high watermark stays; the replicas agree byte for byte up
- * to the high watermark. One seed replays exactly; a planted bug (the high watermark advanced before the ISR has
+ * to the high watermark. The disks lose namespace operations no directory fsync committed (sim-disk.ts,
+ * unsyncedNamespace; seeds 1-120, 1-40 pipelined and 1-60 with transactions and groups passed with it by hand). One
+ * seed replays exactly; a planted bug (the high watermark advanced before the ISR has
  * the data) is caught.
  *
  * CI runs seeds 1-64 (32 with the transactional producer, 21 with the consumer group; they include seeds 18 and 36,
@@ -121,8 +123,9 @@ test("planted bug caught within the budget: the high watermark advanced before t
 
 test("planted bug caught within the budget: OffsetCommit answered before the ISR has the record makes a committed offset go back after a failover", { timeout: 900_000 }, async () => {
   // Seed 12 first: the solo-leader schedule moved the seeded timings again (150 caught it before, and 48 before
-  // 9afb7e4 made the file-handle cache sync a reopened file for real).
-  const groupSeeds = [12, ...seedRange(SEEDS).filter(withGroups)];
+  // 9afb7e4 made the file-handle cache sync a reopened file for real). Seed 2 next: the first with groups that
+  // caught it once the disk lost directory entries no directory fsync committed (sim-disk.ts), before that schedule.
+  const groupSeeds = [12, 2, ...seedRange(SEEDS).filter(withGroups)];
   const caught = await firstCaught("cluster", groupSeeds, (seed) => runCluster(seed, { groups: true, plantOffsetCommitBeforeDurable: true }), (v) => v.includes("committed offset went back"), "--groups --plant-offset-commit-before-durable");
   assert.ok(caught !== null, `${groupSeeds.length} seeds with groups did not catch OffsetCommit answered before the ISR has it`);
 });
@@ -135,8 +138,9 @@ test("planted bug caught within the budget: Produce judging sequences before lea
 });
 
 test("planted bug caught within the budget: a producer snapshot past the log end loaded after the solo leader's clean stop with a power cut answers a retry of a lost batch as a duplicate", { timeout: 900_000 }, async () => {
-  // Seed 28 first (the first in 1-64 to catch it), then the CI range.
-  const seeds = [28, ...seedRange(SEEDS)];
+  // Seed 66 first: since the disk loses directory entries no directory fsync committed (sim-disk.ts), no seed of
+  // 1-64 catches it (28 was the first before) and 66 is the first after them. Then 28 and the CI range.
+  const seeds = [66, 28, ...seedRange(SEEDS)];
   const caught = await firstCaught("cluster", seeds, (seed) => runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed), pipelined: withPipelining(seed), plantSnapshotPastLogEndLoaded: true }), (v) => v.includes("is missing") || v.includes("appears"), "--plant-snapshot-past-log-end-loaded (with the seed's flags)");
   assert.ok(caught !== null, `${seeds.length} seeds did not catch a producer snapshot past the log end loaded`);
 });
