@@ -20,8 +20,10 @@
  * waits, member epochs), and so does, always, which partitions it picks (what a member keeps, whether what it gets is
  * still held by another): after each op both groups are described, and a run is compared only up to the first op
  * where the brokers chose differently: other counts per member where the counts were free, or, with the same
- * counts, other partitions that another member still holds (what members hold of identical targets, and of targets
- * that differ only in partitions nobody else holds, is compared). A run is also compared
+ * counts, other partitions that some member holds: another member (whether the member waits for them) or the member
+ * itself (which of what it holds it keeps, and so what it keeps, revokes and waits for when a later target changes;
+ * CI22, seed -267572889 path 39). What members hold of identical targets, and of targets that differ only in
+ * partitions nobody holds, is compared. A run is also compared
  * only up to a join where Kafka 4.4 computes the target with a stale subscription type
  * (kafkaStaleSubscriptionTypeJoin; INTENTIONAL_DIFFERENCES). Regex subscriptions are not generated (Kafka resolves
  * them asynchronously, off the request order).
@@ -131,6 +133,28 @@ function targetBalanced(members: { subscribedTopicNames: string[]; targetAssignm
   });
 }
 
+/** The assignor's choices after one op, as the members see them (see RunResult.choices). */
+interface Choices {
+  counts: string;
+  targets: string;
+  held: Set<string>;
+}
+
+/**
+ * Whether, for some member, the two brokers' targets differ in a partition that some member holds on either broker:
+ * then the choice shapes what follows (who waits for it, or which of its partitions the member keeps, and so what it
+ * keeps of a later target). Targets that differ only in partitions nobody holds are handed out at once on both.
+ */
+function targetsDifferInHeld(a: Choices, b: Choices): boolean {
+  const parse = (c: Choices) => new Map(c.targets.split(" ").filter((x) => x !== "").map((x) => [x.split(":")[0], new Set(x.slice(x.indexOf(":") + 1).split(",").filter((p) => p !== ""))]));
+  const [ta, tb] = [parse(a), parse(b)];
+  for (const name of new Set([...ta.keys(), ...tb.keys()])) {
+    const [x, y] = [ta.get(name) ?? new Set<string>(), tb.get(name) ?? new Set<string>()];
+    for (const p of [...x].filter((p) => !y.has(p)).concat([...y].filter((p) => !x.has(p)))) if (a.held.has(p) || b.held.has(p)) return true;
+  }
+  return false;
+}
+
 /** What one broker answered to one op sequence. */
 interface RunResult {
   /** The normalized answers by op index (the last one: a final describe). */
@@ -140,9 +164,9 @@ interface RunResult {
   /**
    * After each op, the assignor's choices as the members see them: per member (by name) its target count, how many
    * partitions it holds and how many of its target partitions another member still holds (`counts`), and which
-   * partitions its target has (`targets`).
+   * partitions its target has (`targets`), and which partitions some member holds (`held`).
    */
-  choices: { counts: string; targets: string }[];
+  choices: Choices[];
   /** After each op, whether the uniform assignor's counts were its free choice (see countsFixed). */
   free: boolean[];
 }
@@ -222,12 +246,12 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
     };
   };
   let at = 0;
-  const choices: { counts: string; targets: string }[] = [];
+  const choices: Choices[] = [];
   const free: boolean[] = [];
-  const assignorChoices = async () => {
+  const assignorChoices = async (): Promise<Choices> => {
     const r = await admin.request(69, top(69), { groupIds: [group], includeAuthorizedOperations: false });
     const g = r.groups[0];
-    if (g.errorCode !== 0) return { counts: `error ${g.errorCode}`, targets: "" };
+    if (g.errorCode !== 0) return { counts: `error ${g.errorCode}`, targets: "", held: new Set() };
     const key = (t: any, p: number) => `${t.topicName}-${p}`;
     const holder = new Map<string, string>();
     for (const x of g.members) for (const t of x.assignment.topicPartitions) for (const p of t.partitions) holder.set(key(t, p), x.memberId);
@@ -242,6 +266,7 @@ async function runOn(port: number, group: string, ops: Op[], versions: Map<numbe
         })
         .join(" "),
       targets: members.map((x: any) => `${name(x.memberId)}:${targetOf(x).join(",")}`).join(" "),
+      held: new Set(holder.keys()),
     };
   };
   try {
@@ -372,9 +397,10 @@ test("random KIP-848 consumer group sequences answer as Apache Kafka does", { sk
           if (i >= cut) return false;
           // Heterogeneous or indivisible: how many partitions each member gets.
           if ((kr.free[i] || rr.free[i]) && c.counts !== other.counts) return true;
-          // Always: which partitions, once the counts agree, as far as it shows in how many of a member's target
-          // partitions another member still holds (what it holds of the same targets is compared).
-          return c.targets !== other.targets && targetCounts(c) === targetCounts(other) && stillHeld(c) !== stillHeld(other);
+          // Always: which partitions, once the counts agree, where it shows in how many of a member's target
+          // partitions another member still holds, or where the targets differ in a partition some member holds (the
+          // member itself included: which of its partitions it keeps decides what it keeps of a later target).
+          return c.targets !== other.targets && targetCounts(c) === targetCounts(other) && (stillHeld(c) !== stillHeld(other) || targetsDifferInHeld(c, other));
         });
         if (chose >= 0) {
           cut = chose;
