@@ -443,7 +443,8 @@ export class CleaningWorkload {
     while (!this.ready) await sleep(20, "deleter");
     while (sim.nowMs < this.ctx.durationMs) {
       await sleep(100 + sim.int(300), "delete records");
-      const t = this.topics.filter((x) => x.spec.deleteRecords)[sim.int(2)];
+      const deletable = this.topics.filter((x) => x.spec.deleteRecords);
+      const t = deletable[sim.int(deletable.length)];
       if (t.acked.length === 0) continue;
       // Somewhere in the acknowledged records, or the high watermark a read saw last (which may be past what is
       // durable: acks=1 records); never -1 ("up to the high watermark"), whose offset a lost answer would leave unknown.
