@@ -563,8 +563,18 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.log.isOffline) return;
     try {
       this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
+    } catch (e) {
+      // The log's final sync failed (its transaction index's), as at a roll: the log goes offline, and its log dir
+      // with a disk failure, so the stop writes no clean-shutdown marker for it and the next start recovers it
+      // (Kafka's LogManager.shutdown marks a dir clean only when every log's flush and close there succeeded).
+      this.log.ioFailed(e);
+      this.deps.logger.warn(`${this.log.name}: the aborted-transaction index could not be synced at the stop, no producer snapshot written: ${(e as Error).message}`);
+      return;
+    }
+    try {
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
     } catch (e) {
+      // as at a roll: the next start replays the log from an older snapshot
       this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
     }
   }
