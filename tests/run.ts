@@ -60,6 +60,8 @@ const DENO_SUITES = [
   // Connection creation rates (KIP-612): Kafka's sampled rate on an injected clock, and a broker under Deno's node:net.
   "tests/broker/connection-creation-rate-as-kafka.test.ts",
   "tests/broker/connection-creation-rate-quotas.test.ts",
+  // A sharded node's threads publishing max.connections in one table: the newest change wins (pure, the real table).
+  "tests/broker/node-connection-limit-follows-newest-change.test.ts",
 ];
 
 /**

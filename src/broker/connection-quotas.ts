@@ -269,13 +269,14 @@ export const NODE_CONNECTION_ADDRESSES = 16_384;
 const ADDRESS_CHARS = 48;
 /**
  * The node table's globals: the total, the closings claimed, the connections held unserved, the `max.connections`
- * of the latest change any thread applied, then each listener's count.
+ * of the newest config any thread applied and that config's metadata version, then each listener's count.
  */
 const TOTAL = 0;
 const EVICTING = 1;
 const HELD = 2;
 const NEWEST_MAX = 3;
-const LISTENER_COUNTS = 4;
+const NEWEST_VERSION = 4;
+const LISTENER_COUNTS = 5;
 
 /** A new node-wide connection table for {@link NodeConnectionQuotas} (its buffer goes to every accepting thread). */
 export function nodeConnectionTable(): SharedKeyTable {
@@ -293,22 +294,38 @@ export function nodeConnectionTable(): SharedKeyTable {
 export class NodeConnectionQuotas implements ConnectionCounts {
   readonly shared: ConnectionCounts["shared"];
 
-  constructor(private readonly limits: ConnectionLimitSource, private readonly table: SharedKeyTable) {
+  /**
+   * @param configVersion the version of the node's metadata store that this thread's config reflects now (the
+   *   version of the last dynamic broker config change it applied, or the store's version when it merged them at
+   *   start): every thread of the node sees one store, so one change has one version in every thread.
+   */
+  constructor(private readonly limits: ConnectionLimitSource, private readonly table: SharedKeyTable, private readonly configVersion: () => number) {
     assertMaxConnections(limits.maxConnections());
     this.shared = { changes: () => table.wakeCount(), changedSince: (seen) => table.changedSince(seen), wake: () => table.wake() };
     this.limitsChanged();
   }
 
   /**
-   * Publishes this thread's `max.connections` as the node's newest. Each thread follows dynamic configs on its own,
-   * so for a moment after a change the threads disagree: one that has applied a raised limit serves a waiting
-   * connection while another, still at the old limit, would see the node over it and close a connection. Closings
-   * are therefore claimed only over the larger of the thread's own limit and the newest one published (a lowered
-   * limit closes connections as soon as the thread that published it, and later every thread, judges them).
+   * Publishes this thread's `max.connections` as the node's newest, unless a thread already published the limit of
+   * a newer config (a larger {@link configVersion}). Each thread follows dynamic configs on its own, so for a moment
+   * after a change the threads disagree: one that has applied a raised limit serves a waiting connection while
+   * another, still at the old limit, would see the node over it and close a connection. Closings are therefore
+   * claimed only over the larger of the thread's own limit and the newest one published (a lowered limit closes
+   * connections as soon as the thread that published it, and later every thread, judges them). The newest change
+   * wins, not the last thread to apply one: after 100 -> 50 -> 200, a thread applying 50 late must not publish it
+   * over 200.
    */
   limitsChanged(): void {
     const max = this.maxConnections;
-    this.table.locked(() => this.table.setGlobal(NEWEST_MAX, max));
+    const version = this.configVersion();
+    if (!(Number.isSafeInteger(version) && version >= 0)) throw new Error(`metadata version ${version} of a connection limit change is not a count`);
+    const t = this.table;
+    t.locked(() => {
+      // the same version is the same config: every thread derives the same max.connections from it
+      if (version < t.global(NEWEST_VERSION)) return;
+      t.setGlobal(NEWEST_VERSION, version);
+      t.setGlobal(NEWEST_MAX, max);
+    });
   }
 
   /** The limit closings are claimed over (see {@link limitsChanged}); called within the table's lock. */

@@ -227,19 +227,27 @@ export interface RateSources {
   shared?: { table: SharedKeyTable; originMs: number };
 }
 
+/** A sharded node's connection table as one accepting thread counts in it (see {@link NodeConnectionQuotas}). */
+export interface NodeConnections {
+  /** The node's table (nodeConnectionTable). */
+  readonly table: SharedKeyTable;
+  /** The version of the node's metadata store that this thread's config reflects now (its last applied change). */
+  readonly configVersion: () => number;
+}
+
 /**
  * The broker-wide limits from the config (see {@link effectiveMaxConnections}); with `nodeConnections` (a sharded
  * node's table, src/broker/connection-quotas.ts) the connection limits count for the whole node, and with
  * `nodeBudget` (its shared buffer, src/broker/request-budget.ts) the request budget does.
  */
-export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: SharedKeyTable, nodeBudget?: SharedArrayBuffer, rateSources: RateSources = {}, clock?: Clock, hosts?: OverrideHosts): ListenerLimits {
+export function listenerLimits(config: BrokerConfig, connectionFds: number | null, nodeConnections?: NodeConnections, nodeBudget?: SharedArrayBuffer, rateSources: RateSources = {}, clock?: Clock, hosts?: OverrideHosts): ListenerLimits {
   const limitSource = connectionLimitsOf(config, connectionFds, hosts);
   const windows = connectionRateWindows(config);
   const monotonicMs = () => clock?.monotonicMs() ?? performance.now();
   const shared = rateSources.shared;
   const rateNowMs = shared === undefined ? () => Math.floor(monotonicMs()) : () => Math.floor(shared.originMs + monotonicMs());
   const store = shared === undefined ? new LocalRateSensors(windows, monotonicMs) : new SharedRateSensors(windows, shared.table, rateNowMs);
-  const quotas: ConnectionCounts = nodeConnections === undefined ? new ConnectionQuotas(limitSource) : new NodeConnectionQuotas(limitSource, nodeConnections);
+  const quotas: ConnectionCounts = nodeConnections === undefined ? new ConnectionQuotas(limitSource) : new NodeConnectionQuotas(limitSource, nodeConnections.table, nodeConnections.configVersion);
   const members = new Set<ListenerMember>();
   // Claims only with a connection to close: a thread without one (a sharded node's) leaves the claims to the others.
   // The counts are checked first, so an accept or a close within the limit does not walk the connections.

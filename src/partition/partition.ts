@@ -29,6 +29,7 @@ import {
   loadProducerState,
   producerSnapshotOffsets,
   pruneProducerSnapshots,
+  removeProducerSnapshots,
   removeProducerSnapshotsAbove,
   snapshotFileName,
   writeProducerSnapshot,
@@ -189,6 +190,13 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     // tail) describe records that are gone: skipped now, they would be loaded once the log grew past them again (a
     // retry answered as a duplicate, ABORT markers below them never replayed). Kafka's truncateAndReload drops them too.
     removeProducerSnapshotsAbove(deps.fs, log.dir, log.logEndOffset);
+    if (log.restartedAt !== null) {
+      // The log restarted empty at its checkpointed log start (its recovered end lay below it): every snapshot (one
+      // at the restart offset too, taken before the power cut) and every `.txnindex` describes deleted records. As
+      // Kafka's ProducerStateManager.truncateFullyAndStartAt, they go and the producer state starts empty.
+      removeProducerSnapshots(deps.fs, log.dir);
+      p.abortedTxns.prune();
+    }
     const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
@@ -555,8 +563,18 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.log.isOffline) return;
     try {
       this.abortedTxns.syncNow(); // durable before the snapshot that recovery replays from
+    } catch (e) {
+      // The log's final sync failed (its transaction index's), as at a roll: the log goes offline, and its log dir
+      // with a disk failure, so the stop writes no clean-shutdown marker for it and the next start recovers it
+      // (Kafka's LogManager.shutdown marks a dir clean only when every log's flush and close there succeeded).
+      this.log.ioFailed(e);
+      this.deps.logger.warn(`${this.log.name}: the aborted-transaction index could not be synced at the stop, no producer snapshot written: ${(e as Error).message}`);
+      return;
+    }
+    try {
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
     } catch (e) {
+      // as at a roll: the next start replays the log from an older snapshot
       this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
     }
   }

@@ -141,13 +141,18 @@ export function pruneProducerSnapshots(fs: FileSystem, dir: string, logStartOffs
   for (const o of offsets.slice(0, -1)) if (o < logStartOffset) fs.remove(`${dir}/${snapshotFileName(o)}`);
 }
 
+/** Removes every snapshot (the log restarted with none of the records they describe: Kafka's truncateFullyAndStartAt). */
+export function removeProducerSnapshots(fs: FileSystem, dir: string): void {
+  for (const o of producerSnapshotOffsets(fs, dir)) fs.remove(`${dir}/${snapshotFileName(o)}`);
+}
+
 /** Removes snapshots taken after `offset` (the log was truncated to it: they describe records that are gone). */
 export function removeProducerSnapshotsAbove(fs: FileSystem, dir: string, offset: bigint): void {
   for (const o of producerSnapshotOffsets(fs, dir)) if (o > offset) fs.remove(`${dir}/${snapshotFileName(o)}`);
 }
 
 /**
- * Loads the newest valid snapshot into `table` (leaving out the producers expired at `wallNowMs`, as Kafka does) and
+ * Loads the newest valid snapshot at or above the log start into `table` (leaving out the producers expired at `wallNowMs`, as Kafka does) and
  * replays the batch headers written after it (`onAbort` hears of every transaction an ABORT marker ended during the
  * replay). Returns a line describing what was done, for the log.
  */
@@ -156,6 +161,10 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
   let loaded = 0;
   for (const offset of producerSnapshotOffsets(fs, log.dir).reverse()) {
     if (offset > log.logEndOffset) continue; // the log was truncated below it
+    // Below the log start the records between the snapshot and the log start are neither in it nor replayed (the
+    // replay starts at the log start): a transaction it saw open whose marker lies there would stay open for good,
+    // the last stable offset stuck. As Kafka's truncateAndReload, the state is then rebuilt from the log start only.
+    if (offset < log.logStartOffset) break;
     try {
       const entries = decodeProducerSnapshot(fs.readFile(`${log.dir}/${snapshotFileName(offset)}`));
       table.restore(entries, wallNowMs);

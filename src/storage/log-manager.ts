@@ -451,6 +451,7 @@ export class LogManager {
    * Stops the timers, flushes and closes every log, writes final checkpoints and the clean-shutdown markers.
    * `closed` hears of each log once its tail is durable and its files closed, before the markers (the broker writes
    * its producer snapshot there: Kafka's LogManager.shutdown flushes each log, then UnifiedLog.close snapshots it).
+   * A log dir gets no marker when it is offline or one of its logs went offline by then (a final sync that failed).
    */
   async close(closed?: (log: PartitionLog) => void): Promise<void> {
     if (this.closed) return;
@@ -465,8 +466,9 @@ export class LogManager {
     const unclean = new Set<string>(this.offlineDirs.keys());
     for (const { log, logDir } of this.entries.values()) {
       await log.close();
-      if (log.isOffline) unclean.add(logDir);
       closed?.(log);
+      // a final sync that failed, in the close or in what `closed` writes, took the log offline: its dir is not clean
+      if (log.isOffline) unclean.add(logDir);
     }
     try {
       this.checkpoint();

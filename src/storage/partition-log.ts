@@ -195,6 +195,13 @@ export class PartitionLog {
   private cleanedTo = 0n;
   private truncations = 0;
   private compacting = false;
+  /**
+   * The offset at which opening restarted the log with every segment deleted, because the recovered log end lay
+   * below the checkpointed log start offset ({@link load}); null when it did not. What the partition keeps beside the
+   * segments about their records (producer snapshots, the aborted-transaction index) goes too, as in Kafka's
+   * ProducerStateManager.truncateFullyAndStartAt (Partition.open).
+   */
+  restartedAt: bigint | null = null;
   /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
@@ -1201,6 +1208,7 @@ export class PartitionLog {
         for (const seg of this.segments) seg.deleteFiles();
         this.segments = [this.newSegment(start)];
         this.leo = start;
+        this.restartedAt = start;
         notes.push(`deleted every segment: the log end offset ${lost} is below the log start offset ${start}, where the log restarts`);
       }
       this.logStart = start;

@@ -15,8 +15,8 @@ import { SharedKeyTable } from "../../platform/shared-table.ts";
 import { ClientQuotaStore } from "../../security/client-quotas.ts";
 import { QuotaRates } from "../../security/quota-rate.ts";
 
-/** The metadata reads resolving a client's quota needs. */
-export type QuotaMetadata = Pick<MetadataStore, "configRecord" | "configRecordsOf" | "watch">;
+/** The metadata reads a front needs: client quotas, and the dynamic broker configs with the store version they are at. */
+export type QuotaMetadata = Pick<MetadataStore, "configRecord" | "configRecordsOf" | "watch" | "version">;
 
 /** Charges a front's Fetch answers. */
 export interface FrontFetchQuota {

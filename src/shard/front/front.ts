@@ -126,14 +126,18 @@ export class Front {
     // Dynamic broker configs (KIP-226) reach this front's config as they reach a broker's, so that the limits it reads
     // on each accept (max.connection.creation.rate) follow them.
     const statics = new Map(config.values);
-    const followDynamic = () => {
-      if (d.quotaMetadata !== undefined) mergeDynamicBrokerConfigs(config.values, statics, d.quotaMetadata, config.nodeId);
+    // the store version config.values reflects: the node's threads publish max.connections by it (NodeConnectionQuotas)
+    let configVersion = 0;
+    const followDynamic = (version: number) => {
+      if (d.quotaMetadata === undefined) return;
+      mergeDynamicBrokerConfigs(config.values, statics, d.quotaMetadata, config.nodeId);
+      configVersion = version;
     };
-    followDynamic();
+    followDynamic(d.quotaMetadata?.version ?? 0);
     let limits: ListenerLimits | null = null;
     const unwatchDynamic = d.quotaMetadata?.watch((c) => {
       if (c.kind === "config" && c.resource === "broker" && (c.name === "" || c.name === String(config.nodeId))) {
-        followDynamic();
+        followDynamic(c.version);
         // max.connections and its per-address limits: every thread re-judges once any thread wakes the node's table
         limits?.limitsChanged();
       }
@@ -143,7 +147,7 @@ export class Front {
       ipRate: ipQuotas === null ? undefined : (ip: string) => ipQuotas.connectionRateOf(ip),
       shared: d.connectionRates === undefined ? undefined : { table: SharedKeyTable.attach(d.connectionRates), originMs: monotonicOriginMs() },
     };
-    limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : SharedKeyTable.attach(d.nodeConnections), d.requestBudget, rateSources, d.clock, { resolve: resolveHost, warn: (msg) => log("error", msg) });
+    limits = listenerLimits(config, d.connectionFds ?? null, d.nodeConnections === undefined ? undefined : { table: SharedKeyTable.attach(d.nodeConnections), configVersion: () => configVersion }, d.requestBudget, rateSources, d.clock, { resolve: resolveHost, warn: (msg) => log("error", msg) });
     const front = new Front(listeners, securities, router, identity, () => {
       ipQuotas?.close();
       unwatchDynamic();
