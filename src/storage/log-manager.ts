@@ -299,12 +299,21 @@ export class LogManager {
   }
 
   /**
-   * Makes a deleted partition's removal from `logDir` durable with an asynchronous fsync of the dir (a creation
-   * recorded later waits for it through {@link syncCreated}). A crash before it lands may bring the directory back:
-   * the next start deletes it again (its topic is gone, or this broker no longer hosts it).
+   * Makes a deleted partition's removal from `logDir` durable with an asynchronous fsync of the dir, then writes the
+   * checkpoints without its entries, as Kafka's LogManager.asyncDelete does (a creation recorded later waits for both
+   * through {@link syncCreated}). The checkpoints are keyed by topic and partition: left in them, the deleted log's
+   * log start offset would be given to a partition created again under its name at the next unclean start, which
+   * deletes every record below it (tests/storage/partition-created-again-after-a-delete-keeps-its-records-through-a-
+   * crash). A crash before the fsync lands may bring the directory back: the next start deletes it again (its topic
+   * is gone, or this broker no longer hosts it).
    */
   private trackRemoval(logDir: string, name: string): void {
-    const done: Promise<void> = this.deps.fs.syncDirAsync(logDir).then(
+    const removedAndCheckpointed = this.deps.fs.syncDirAsync(logDir).then(() => {
+      if (this.closed) return;
+      this.checkpointLogged();
+      return this.checkpointsSettled();
+    });
+    const done: Promise<void> = removedAndCheckpointed.then(
       () => void this.creationsInFlight.delete(done),
       (e: unknown) => {
         if (this.closed) {
