@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ManualClock } from "../../src/platform/clock.ts";
-import { nodeFileSystem } from "../../src/platform/fs.ts";
+import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { logConfigWith } from "../../src/storage/log-config.ts";
 import { LogManager } from "../../src/storage/log-manager.ts";
@@ -49,6 +49,63 @@ test("a partition created again after a delete keeps its acknowledged records th
   } finally {
     await second?.close();
     await first?.close().catch(() => {});
+    root.cleanup();
+  }
+});
+
+test("a partition created again after a delete flushes nothing before the checkpoints without the deleted log are durable, also without syncCreated", async () => {
+  // A replica opened by the cluster's metadata does not wait for syncCreated: its first flush (which an acks=all
+  // answer waits for) must still come after the checkpoints the deletion writes.
+  await initCrc32c();
+  const root = tempDir();
+  const clock = new ManualClock();
+  const logger = recordingLogger();
+  const events: string[] = [];
+  let armed = false;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    writeFileAtomicAsync: async (file, data, tag) => {
+      const held = armed && file.endsWith("log-start-offset-checkpoint");
+      if (held) await gate;
+      await nodeFileSystem.writeFileAtomicAsync(file, data, tag);
+      if (held) events.push("checkpoint written");
+    },
+    open: (file, create) => {
+      const h = nodeFileSystem.open(file, create);
+      if (!armed || !file.endsWith(".log")) return h;
+      const datasync = () => {
+        events.push("segment flushed");
+        release();
+        return h.datasync();
+      };
+      return Object.assign(Object.create(h) as typeof h, { datasync });
+    },
+  };
+  const config = logConfigWith({ segmentBytes: 1000, retentionMs: 3_600_000 });
+  const tp = { topic: "again", partition: 0 };
+  const mgr = await LogManager.open([root.dir], { fs, clock, logger }, { defaultConfig: config });
+  try {
+    const old = mgr.getOrCreate(tp, config, null);
+    for (let i = 0; i < 10; i++) old.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await old.sync();
+    old.highWatermark = old.logEndOffset;
+    old.deleteRecordsBefore(15n);
+    mgr.checkpoint();
+    armed = true; // from here the checkpoint writes wait until the new log flushes, or a moment has passed
+    mgr.delete(tp);
+    const log = mgr.getOrCreate(tp, config, null);
+    log.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    const flushed = log.sync();
+    const fallback = setTimeout(release, 200);
+    await flushed;
+    clearTimeout(fallback);
+    await mgr.syncCreated();
+    assert.deepEqual(events.slice(0, 2), ["checkpoint written", "segment flushed"]);
+  } finally {
+    release();
+    await mgr.close();
     root.cleanup();
   }
 });
