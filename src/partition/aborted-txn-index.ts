@@ -72,6 +72,12 @@ export class AbortedTxnIndex {
    * the file anew.
    */
   private readonly syncing = new Map<string, number>();
+  /**
+   * The first fdatasync of this index that failed, or null. Its pages may have been dropped and marked clean, and a
+   * descriptor opened after the error was reported does not see it: no later sync may answer that the entries are
+   * durable (a roll snapshot above them would hide their aborted transactions after a power cut).
+   */
+  private failure: unknown = null;
 
   private constructor(fs: FileSystem, log: TxnIndexLog, warn: (msg: string) => void) {
     this.fs = fs;
@@ -143,7 +149,9 @@ export class AbortedTxnIndex {
    * replays the log only from the snapshot, so an entry below it that a power cut took would be gone for good and
    * read_committed consumers would see that aborted transaction (found by the deterministic simulation, tests/sim).
    * Files an earlier sync is still fdatasyncing are synced again: this one must not answer before they are durable
-   * (tests/partition/aborted-txn-index-sync-answers-after-an-earlier-sync-in-flight).
+   * (tests/partition/aborted-txn-index-sync-answers-after-an-earlier-sync-in-flight). Once any fdatasync of the
+   * index failed, every sync fails with that error, also one whose own fdatasyncs succeeded (tests/partition/
+   * partition-write-paths, 'a roll snapshot is not written when an earlier sync ... failed').
    */
   sync(): Promise<void> {
     return this.syncPaths(this.notDurable());
@@ -156,6 +164,7 @@ export class AbortedTxnIndex {
 
   /** fdatasyncs `paths` (taken out of the unsynced set, put back if one fails), counted as in flight meanwhile. */
   private async syncPaths(paths: string[]): Promise<void> {
+    if (this.failure !== null) throw this.failure;
     for (const path of paths) {
       this.unsynced.delete(path);
       this.syncing.set(path, (this.syncing.get(path) ?? 0) + 1);
@@ -170,7 +179,9 @@ export class AbortedTxnIndex {
           h.close();
         }
       }
+      if (this.failure !== null) throw this.failure; // an overlapping sync's fdatasync failed meanwhile
     } catch (e) {
+      if (this.failure === null) this.failure = e;
       for (const path of paths) this.unsynced.add(path);
       throw e;
     } finally {
@@ -186,14 +197,18 @@ export class AbortedTxnIndex {
    * {@link AbortedTxnIndex.sync}, blocking (clean shutdown): also the files whose asynchronous fdatasync is still in
    * flight, which the producer snapshot written next must not overtake (a roll's sync had taken them out of the
    * unsynced set, so the clean stop found nothing to sync and a power cut lost them; tests/sim kafka seed 52 with
-   * log.roll.ms=200).
+   * log.roll.ms=200). Fails, as sync does, once any fdatasync of the index failed.
    */
   syncNow(): void {
+    if (this.failure !== null) throw this.failure;
     for (const path of this.notDurable()) {
       if (!this.fs.exists(path)) continue;
       const h = this.fs.open(path, false);
       try {
         h.datasyncNow();
+      } catch (e) {
+        if (this.failure === null) this.failure = e;
+        throw e;
       } finally {
         h.close();
       }

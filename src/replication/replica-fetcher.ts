@@ -99,6 +99,7 @@ export class ReplicaFetcher {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      for (const f of this.followed.values()) if (f.partition.log.isOffline) this.dropOffline(f.topicId, f.partition);
       const followed = [...this.followed.values()].filter((f) => !f.partition.isRemoved && !f.partition.isLeader);
       const live = followed.filter((f) => !this.throttled(f.partition));
       if (live.length === 0 && followed.length > 0) {
@@ -161,7 +162,18 @@ export class ReplicaFetcher {
         if (f === undefined || f.partition.isRemoved || f.partition.isLeader) continue;
         const records = pr.records as Uint8Array | Uint8Array[] | null;
         this.deps.throttle?.record(f.partition.topic.name, f.partition.index, records === null ? 0 : Array.isArray(records) ? records.reduce((n, r) => n + r.length, 0) : records.length);
-        const out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch });
+        let out;
+        try {
+          out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch });
+        } catch (e) {
+          // One partition's failure never holds the others back (Kafka's AbstractFetcherThread): a log taken offline
+          // by an I/O error (its own files or its .txnindex) is no longer fetched; another error (a corrupt copy) is
+          // retried at the next round.
+          failed++;
+          if (f.partition.log.isOffline) this.dropOffline(t.topicId!, f.partition);
+          else this.deps.warn(`replica fetch of ${f.partition.log.name} from broker ${this.deps.channel.nodeId} failed: ${(e as Error).message}`);
+          continue;
+        }
         if (out.kind === "error") {
           failed++;
           this.deps.warn(`replica fetch of ${f.partition.log.name} from broker ${this.deps.channel.nodeId}: error code ${out.errorCode}`);
@@ -169,6 +181,12 @@ export class ReplicaFetcher {
       }
     }
     if (failed > 0) await this.sleep(this.settings.backoffMs);
+  }
+
+  /** Stops fetching a partition whose log went offline here (Kafka's markPartitionFailed); its data cannot be taken. */
+  private dropOffline(topicId: Uint8Array, p: Partition): void {
+    this.remove(topicId, p.index);
+    this.deps.warn(`replica fetch of ${p.log.name} from broker ${this.deps.channel.nodeId}: its log is offline here, no longer fetched`);
   }
 
   /** Whether the follower throttle holds this partition back now (it is out of the ISR and over the bound). */

@@ -111,6 +111,12 @@ export class LogManager {
   private rollCheckpointTimer: unknown = null;
   /** New partitions' fsyncs and deleted ones' log dir fsyncs under way, and failed ones not yet reported ({@link syncCreated}). */
   private readonly creationsInFlight = new Set<Promise<void>>();
+  /**
+   * Deleted partitions, by directory name, whose removal and checkpoints without them are not durable yet: a log
+   * created again under that name holds its flushes (its acknowledgements) until then, also where no
+   * {@link syncCreated} comes first (a replica opened by the cluster's metadata).
+   */
+  private readonly removalsInFlight = new Map<string, Promise<void>>();
   /** The timers' checkpoint write under way (off the event loop), or null. */
   private checkpointing: Promise<void> | null = null;
   /** A timer fired while {@link checkpointing} ran: write once more when it is done (with the newer offsets). */
@@ -234,7 +240,7 @@ export class LogManager {
       throw e;
     }
     this.entries.set(name, { log, logDir, topicId: id });
-    this.trackCreation(log, logDir, metadataDurable);
+    this.trackCreation(log, logDir, metadataDurable, this.removalsInFlight.get(name));
     this.partitionsIn.set(logDir, (this.partitionsIn.get(logDir) ?? 0) + 1);
     this.watch(log, logDir);
     return log;
@@ -258,9 +264,11 @@ export class LogManager {
   }
 
   /** Starts making a new partition durable (see {@link syncCreated}). */
-  private trackCreation(log: PartitionLog, logDir: string, metadataDurable: (() => Promise<void>) | null): void {
-    // The partition's own entry in the log dir first: no flush of the log (no acknowledgement) counts before it.
+  private trackCreation(log: PartitionLog, logDir: string, metadataDurable: (() => Promise<void>) | null, removal: Promise<void> | undefined): void {
+    // The partition's own entry in the log dir first (and the checkpoints without a deleted log of the same name):
+    // no flush of the log (no acknowledgement) counts before it.
     const entry = (async (): Promise<void> => {
+      if (removal !== undefined) await removal;
       if (metadataDurable !== null) await metadataDurable();
       await this.deps.fs.syncDirAsync(logDir);
     })();
@@ -299,12 +307,30 @@ export class LogManager {
   }
 
   /**
-   * Makes a deleted partition's removal from `logDir` durable with an asynchronous fsync of the dir (a creation
-   * recorded later waits for it through {@link syncCreated}). A crash before it lands may bring the directory back:
-   * the next start deletes it again (its topic is gone, or this broker no longer hosts it).
+   * Makes a deleted partition's removal from `logDir` durable with an asynchronous fsync of the dir, then writes the
+   * checkpoints without its entries, as Kafka's LogManager.asyncDelete does (a creation recorded later waits for both
+   * through {@link syncCreated}, and a log created again under its name flushes nothing before). The checkpoints are keyed by topic and partition: left in them, the deleted log's
+   * log start offset would be given to a partition created again under its name at the next unclean start, which
+   * deletes every record below it (tests/storage/partition-created-again-after-a-delete-keeps-its-records-through-a-
+   * crash). A crash before the fsync lands may bring the directory back: the next start deletes it again (its topic
+   * is gone, or this broker no longer hosts it).
    */
   private trackRemoval(logDir: string, name: string): void {
-    const done: Promise<void> = this.deps.fs.syncDirAsync(logDir).then(
+    const removedAndCheckpointed = this.deps.fs.syncDirAsync(logDir).then(() => {
+      if (this.closed) return;
+      this.checkpointLogged();
+      return this.checkpointsSettled();
+    });
+    // A failure takes the dir offline (below): a log created again there then fails its flushes on its own.
+    const settled = removedAndCheckpointed.then(
+      () => {},
+      () => {},
+    );
+    this.removalsInFlight.set(name, settled);
+    void settled.then(() => {
+      if (this.removalsInFlight.get(name) === settled) this.removalsInFlight.delete(name);
+    });
+    const done: Promise<void> = removedAndCheckpointed.then(
       () => void this.creationsInFlight.delete(done),
       (e: unknown) => {
         if (this.closed) {

@@ -194,9 +194,9 @@ test("a producer snapshot is written at every segment roll and recovery replays 
   assert.deepEqual({ ...p.producers.check(11n, 0, seq - 2, 2), timestamp: 0 }, { kind: "duplicate", baseOffset: BigInt(seq - 2), timestamp: 0 });
 });
 
-/** Appends producer 11's two-record batches (sequences from 0) until the log rolls; the next sequence and the roll's offset. */
-function appendUntilRoll(p: Partition): { seq: number; roll: bigint } {
-  let seq = 0;
+/** Appends producer 11's two-record batches (sequences from `from`) until the log rolls; the next sequence and the roll's offset. */
+function appendUntilRoll(p: Partition, from = 0): { seq: number; roll: bigint } {
+  let seq = from;
   for (;;) {
     const before = p.log.segmentCount;
     p.appendAsLeader(batch(2, { id: 11n, epoch: 0, seq }));
@@ -248,6 +248,42 @@ test("a failed fdatasync of the aborted-transaction index takes the log offline,
   assert.ok(o.p.log.isOffline, "the log is offline after its transaction index failed to sync");
   assert.ok(!fs.readdirSync(o.dir).some((f) => f.endsWith(".snapshot") && BigInt(f.slice(0, 20)) >= roll), "no producer snapshot at or above the roll");
   assert.throws(() => o.p.appendAsLeader(batch(1)), (e) => e instanceof KafkaError && e.code === ErrorCode.KAFKA_STORAGE_ERROR);
+});
+
+test("a roll snapshot is not written when an earlier sync of the aborted-transaction index failed, though its own fdatasync succeeded", async () => {
+  // Two rolls close together: the second roll's sync fdatasyncs the .txnindex again while the first one's fdatasync
+  // is in flight. The first fails (its pages may have been dropped: the entry is gone after a power cut); the second
+  // succeeds (a descriptor opened after the error was reported does not see it). A snapshot at the second roll
+  // would sit above the ABORT marker whose entry was lost, and recovery replays only from the snapshot.
+  const pending: ((e?: Error) => void)[] = [];
+  const gatedFs: FileSystem = {
+    ...nodeFileSystem,
+    open: (file, create) => {
+      const h = nodeFileSystem.open(file, create);
+      if (!file.endsWith(".txnindex")) return h;
+      const datasync = () => new Promise<void>((resolve, reject) => pending.push((e) => (e === undefined ? h.datasync().then(resolve, reject) : reject(e))));
+      return Object.assign(Object.create(h) as typeof h, { datasync });
+    },
+  };
+  const o = open(solo, { segmentBytes: 300 }, { fs: gatedFs });
+  o.p.appendAsLeader(batch(2, { id: 21n, epoch: 0, seq: 0, txn: true }));
+  o.p.appendAsLeader(abortMarker(21n, 0));
+  const first = appendUntilRoll(o.p);
+  assert.equal(pending.length, 1, "the first roll's sync is fdatasyncing the .txnindex");
+  const second = appendUntilRoll(o.p, first.seq);
+  assert.equal(pending.length, 2, "the second roll's sync fdatasyncs it too, the first one still in flight");
+  pending[0](Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+  await until(() => o.p.log.isOffline);
+  assert.ok(o.p.log.isOffline, "the failed fdatasync took the log offline");
+  pending[1]();
+  const snapshotAt = (offset: bigint) => fs.existsSync(`${o.dir}/${offset.toString().padStart(20, "0")}.snapshot`);
+  const lines = (o.deps.logger as ReturnType<typeof recordingLogger>).lines;
+  await until(() => snapshotAt(second.roll) || lines.some((l) => l.includes(`at ${second.roll} not written`)));
+  assert.ok(!snapshotAt(second.roll), "no producer snapshot at the second roll, above the entry whose sync failed");
+  // The power goes: the entry's dropped pages are lost. Recovery must replay the ABORT marker to rebuild it.
+  for (const f of fs.readdirSync(o.dir)) if (f.endsWith(".txnindex")) fs.rmSync(`${o.dir}/${f}`);
+  const p = await o.reopen(solo, { crash: true });
+  assert.deepEqual(p.abortedTxns.entries().map((e) => e.producerId), [21n], "read_committed consumers still skip the aborted transaction");
 });
 
 test("a failed write of the aborted-transaction index takes the log offline and answers KAFKA_STORAGE_ERROR", () => {

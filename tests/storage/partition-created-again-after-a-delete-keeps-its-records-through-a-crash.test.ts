@@ -1,0 +1,111 @@
+/**
+ * A partition deleted and created again under the same name (DeleteTopics then CreateTopics, or a replica moved away
+ * and back) keeps its acknowledged records through a crash. The checkpoints are keyed by topic and partition only:
+ * until they were next written (the timer, 60 s by default), they still held the deleted log's entries, and the next
+ * start gave the new log the old log start offset. Since fd4266b a log whose end lies below its checkpointed log
+ * start offset is deleted and restarted there, so the new topic's records were deleted for good (before, they were
+ * hidden below that offset). Kafka's LogManager.asyncDelete writes the dir's checkpoints as it deletes a log; so does
+ * Runnel now, before a creation that follows (syncCreated) counts as durable.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ManualClock } from "../../src/platform/clock.ts";
+import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
+import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { logConfigWith } from "../../src/storage/log-config.ts";
+import { LogManager } from "../../src/storage/log-manager.ts";
+import { batchBaseOffsets, makeRecordsBatch, recordingLogger, tempDir } from "./batch-fixture.ts";
+
+test("a partition created again after a delete keeps its acknowledged records through a crash, whatever the deleted log's start was", async () => {
+  await initCrc32c();
+  const root = tempDir();
+  const clock = new ManualClock();
+  const logger = recordingLogger();
+  const deps = { fs: nodeFileSystem, clock, logger };
+  const config = logConfigWith({ segmentBytes: 1000, retentionMs: 3_600_000 });
+  const tp = { topic: "again", partition: 0 };
+  let first: LogManager | null = null;
+  let second: LogManager | null = null;
+  try {
+    first = await LogManager.open([root.dir], deps, { defaultConfig: config });
+    const old = first.getOrCreate(tp, config, "AAECAwQFBgcICQoLDA0ODw");
+    for (let i = 0; i < 10; i++) old.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await old.sync();
+    old.highWatermark = old.logEndOffset;
+    assert.equal(old.deleteRecordsBefore(15n), 15n);
+    first.checkpoint(); // the log start offset checkpoint holds again-0 15
+    first.delete(tp);
+    const log = first.getOrCreate(tp, config, "EBESExQVFhcYGRobHB0eHw");
+    await first.syncCreated(); // as CreateTopics does before it records the topic
+    for (let i = 0; i < 3; i++) log.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await log.sync(); // acknowledged (acks=all)
+    // The process is killed: no close, no checkpoint by the timer (the clock does not move).
+    second = await LogManager.open([root.dir], deps, { defaultConfig: config });
+    const reopened = second.getLog(tp)!;
+    assert.equal(reopened.logStartOffset, 0n, logger.lines.join("\n"));
+    assert.equal(reopened.logEndOffset, 6n);
+    reopened.highWatermark = reopened.logEndOffset;
+    assert.deepEqual(batchBaseOffsets(reopened.read(0n, 1 << 20, true).chunks), [0n, 2n, 4n]);
+  } finally {
+    await second?.close();
+    await first?.close().catch(() => {});
+    root.cleanup();
+  }
+});
+
+test("a partition created again after a delete flushes nothing before the checkpoints without the deleted log are durable, also without syncCreated", async () => {
+  // A replica opened by the cluster's metadata does not wait for syncCreated: its first flush (which an acks=all
+  // answer waits for) must still come after the checkpoints the deletion writes.
+  await initCrc32c();
+  const root = tempDir();
+  const clock = new ManualClock();
+  const logger = recordingLogger();
+  const events: string[] = [];
+  let armed = false;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    writeFileAtomicAsync: async (file, data, tag) => {
+      const held = armed && file.endsWith("log-start-offset-checkpoint");
+      if (held) await gate;
+      await nodeFileSystem.writeFileAtomicAsync(file, data, tag);
+      if (held) events.push("checkpoint written");
+    },
+    open: (file, create) => {
+      const h = nodeFileSystem.open(file, create);
+      if (!armed || !file.endsWith(".log")) return h;
+      const datasync = () => {
+        events.push("segment flushed");
+        release();
+        return h.datasync();
+      };
+      return Object.assign(Object.create(h) as typeof h, { datasync });
+    },
+  };
+  const config = logConfigWith({ segmentBytes: 1000, retentionMs: 3_600_000 });
+  const tp = { topic: "again", partition: 0 };
+  const mgr = await LogManager.open([root.dir], { fs, clock, logger }, { defaultConfig: config });
+  try {
+    const old = mgr.getOrCreate(tp, config, null);
+    for (let i = 0; i < 10; i++) old.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await old.sync();
+    old.highWatermark = old.logEndOffset;
+    old.deleteRecordsBefore(15n);
+    mgr.checkpoint();
+    armed = true; // from here the checkpoint writes wait until the new log flushes, or a moment has passed
+    mgr.delete(tp);
+    const log = mgr.getOrCreate(tp, config, null);
+    log.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    const flushed = log.sync();
+    const fallback = setTimeout(release, 200);
+    await flushed;
+    clearTimeout(fallback);
+    await mgr.syncCreated();
+    assert.deepEqual(events.slice(0, 2), ["checkpoint written", "segment flushed"]);
+  } finally {
+    release();
+    await mgr.close();
+    root.cleanup();
+  }
+});
