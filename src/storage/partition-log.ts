@@ -575,7 +575,8 @@ export class PartitionLog {
   /**
    * Removes every batch whose last offset is >= `offset` (a batch holding `offset` goes whole), deleting later
    * segments; the log end offset becomes the end of what remains. Below the log start offset the log is emptied
-   * and restarted at `offset`.
+   * and restarted at `offset`; a cut that leaves nothing at or above the log start offset (the batch holding
+   * `offset` began below it) restarts the log at the log start offset.
    */
   truncateTo(offset: bigint): void {
     this.checkWritable();
@@ -601,7 +602,14 @@ export class PartitionLog {
     this.truncations++;
     this.flushInFlightTarget = -1n; // a flush running now covers none of what is appended after the cut
     this.leo = seg.nextOffset;
-    if (this.logStart > this.leo) this.logStart = this.leo;
+    if (this.leo < this.logStart) {
+      // The batch holding `offset` began below the log start offset and went whole: nothing at or above the log
+      // start is left. The log restarts at its log start offset, as Kafka's UnifiedLog.truncateTo keeps
+      // min(target, logStartOffset) as the log start: offsets below it were reported deleted and are never reused.
+      this.deps.logger.info(`${this.name}: truncation to offset ${offset} cut the batch holding the log start offset ${this.logStart}`);
+      this.truncateFullyAndStartAt(this.logStart);
+      return;
+    }
     if (this.hw > this.leo) this.hw = this.leo;
     if (this.flushedTo > this.leo) this.flushedTo = this.leo;
     if (this.flushRequestedTo > this.leo) this.flushRequestedTo = this.leo;

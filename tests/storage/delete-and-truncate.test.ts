@@ -57,6 +57,27 @@ test("truncateTo drops batches at and after the offset, across segments", async 
   }
 });
 
+test("truncateTo inside the batch holding the log start offset restarts the log there, never below it", async () => {
+  const t = await openTestLog({ segmentBytes: 100_000 });
+  try {
+    t.log.append(makeRecordsBatch(2, 1, 10), { leaderEpoch: 0 }); // offsets 0..1
+    t.log.append(makeRecordsBatch(20, 2, 10), { leaderEpoch: 0 }); // offsets 2..21
+    t.log.highWatermark = t.log.logEndOffset;
+    assert.equal(t.log.deleteRecordsBefore(1n), 1n); // offset 0 reported deleted
+    t.log.truncateTo(1n); // the batch 0..1 goes whole
+    assert.equal(t.log.logStartOffset, 1n);
+    assert.equal(t.log.logEndOffset, 1n);
+    assert.equal(t.log.highWatermark, 1n);
+    // the next record takes offset 1, not the deleted offset 0 (found by the PartitionLog property test, seed 1914505532)
+    assert.equal(t.log.append(makeRecordsBatch(1, 3, 10), { leaderEpoch: 1 }).baseOffset, 1n);
+    const log = await t.reopen({ crash: true });
+    assert.equal(log.logStartOffset, 1n);
+    assert.equal(log.logEndOffset, 2n);
+  } finally {
+    await t.cleanup();
+  }
+});
+
 test("truncateFullyAndStartAt empties the log and restarts offsets", async () => {
   const t = await openTestLog({ segmentBytes: 1000 });
   try {

@@ -472,12 +472,18 @@ async function runOps(ops: Op[], seedConfig: Partial<LogConfig>, pretouchBytes: 
   }
 }
 
+/** A failure's replay knobs from the environment: RUNNEL_PROP_SEED and RUNNEL_PROP_PATH, as fast-check prints them. */
+function replay(): { seed?: number; path?: string } {
+  const seed = process.env.RUNNEL_PROP_SEED;
+  return seed === undefined ? {} : { seed: Number(seed), path: process.env.RUNNEL_PROP_PATH };
+}
+
 test("PartitionLog agrees with a model of the log through appends, reads, truncation, deletion, retention and reopen", { timeout: 60_000 }, async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80, size: "max" }), fc.record({ indexIntervalBytes: fc.constantFrom(1, 256, 4096), segmentBytes: fc.constantFrom(2048, 4096, 16384), preallocate: fc.boolean(), messageTimestampType: fc.constantFrom("CreateTime" as const, "CreateTime" as const, "LogAppendTime" as const), segmentMs: fc.constantFrom(604_800_000, 3_000), flushMessages: fc.constantFrom(Number.MAX_SAFE_INTEGER, 3) }), fc.constantFrom(0, 0, 4096), async (ops, cfg, pretouchBytes) => {
       await runOps(ops, cfg, pretouchBytes);
     }),
-    { numRuns: Number(process.env.RUNNEL_PROP_RUNS ?? 60), endOnFailure: !!process.env.RUNNEL_PROP_NOSHRINK },
+    { numRuns: Number(process.env.RUNNEL_PROP_RUNS ?? 60), endOnFailure: !!process.env.RUNNEL_PROP_NOSHRINK, ...replay() },
   );
   if (process.env.RUNNEL_PROP_STATS) console.log(stats);
 });
