@@ -12,12 +12,15 @@ import type { RandomSource } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from "./etcd-client.ts";
 import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
-import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
+import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys, type OfflineReplicasRecord } from "./cluster-keys.ts";
 import { BrokerSession } from "./broker-session.ts";
 import { assertPartitionsOf, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
 
 /** etcd's default `--max-txn-ops`: operations one txn may carry. */
 export const ETCD_MAX_TXN_OPS = 128;
+/** Pause before this broker's offline-replica record is written again after etcd failed the write, ms. */
+export const OFFLINE_REPLICAS_RETRY_BACKOFF_MS = 250;
+const NONE: readonly number[] = [];
 /** Attempts of a topic update that keeps losing to concurrent updates of the same topic. */
 const UPDATE_TOPIC_ATTEMPTS = 5;
 
@@ -53,6 +56,14 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: BrokerSession | null = null;
+  /** Every broker's offline-replica record, by node id (KIP-112), and the brokers by `topicIdHex/partition`. */
+  private readonly offlineRecords = new Map<number, OfflineReplicasRecord>();
+  private readonly offlineByPartition = new Map<string, number[]>();
+  /** This broker's own offline replicas (`topicIdHex/partition`), as it publishes them. */
+  private readonly ownOffline = new Set<string>();
+  private offlineWrite: Promise<void> | null = null;
+  private offlineRetry: unknown = null;
+  private closed = false;
 
   constructor(client: EtcdClient, keys: ClusterKeys, opts: EtcdMetadataStoreOptions) {
     this.client = client;
@@ -70,6 +81,8 @@ export class EtcdMetadataStore implements MetadataStore {
 
   /** Stops the watch and ends this broker's registration (revoking its lease). */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.offlineRetry !== null) this.clock.clearTimer(this.offlineRetry);
     this.mirror.close();
     const s = this.session;
     this.session = null;
@@ -115,6 +128,59 @@ export class EtcdMetadataStore implements MetadataStore {
   /** This broker's registration lease, or null while it is not registered. */
   get leaseId(): string | null {
     return this.session?.leaseId ?? null;
+  }
+
+  /**
+   * The brokers whose replica of partition `partition` of topic `topicIdHex` is in a failed log dir, as their
+   * offline-replica records say (KIP-112; a record lives as long as its broker's registration).
+   */
+  offlineReplicas(topicIdHex: string, partition: number): readonly number[] {
+    if (this.offlineByPartition.size === 0) return NONE;
+    return this.offlineByPartition.get(`${topicIdHex}/${partition}`) ?? NONE;
+  }
+
+  /**
+   * This broker's replica of the partition is offline (its log dir failed, KIP-112): publishes it in this broker's
+   * offline-replica record, under its registration lease (written with the registration when there is none yet).
+   * Calls in a burst (every partition of a failed dir) share one write; a write etcd fails is tried again.
+   */
+  publishOfflineReplica(topicIdHex: string, partition: number): Promise<void> {
+    const key = `${topicIdHex}/${partition}`;
+    if (this.ownOffline.has(key) && this.offlineWrite === null) return Promise.resolve();
+    this.ownOffline.add(key);
+    this.offlineWrite ??= this.enqueue(async () => {
+      this.offlineWrite = null; // what is added from now on needs another write
+      try {
+        const revision = (await this.session?.writeOfflineReplicas()) ?? -1;
+        if (revision >= 0) await this.mirror.waitFor(revision);
+      } catch {
+        this.retryOfflineWrite();
+      }
+    });
+    return this.offlineWrite;
+  }
+
+  private retryOfflineWrite(): void {
+    if (this.closed || this.offlineRetry !== null) return;
+    this.offlineRetry = this.clock.setTimer(() => {
+      this.offlineRetry = null;
+      const [first] = this.ownOffline;
+      if (first === undefined || this.closed) return;
+      this.ownOffline.delete(first); // written again with the others
+      const slash = first.lastIndexOf("/");
+      void this.publishOfflineReplica(first.slice(0, slash), Number(first.slice(slash + 1)));
+    }, OFFLINE_REPLICAS_RETRY_BACKOFF_MS);
+  }
+
+  /** This broker's offline-replica record as stored, or null while none of its replicas is offline. */
+  private ownOfflineRecord(nodeId: number): string | null {
+    if (this.ownOffline.size === 0) return null;
+    const partitions = [...this.ownOffline].map((k) => {
+      const slash = k.lastIndexOf("/");
+      return { topicIdHex: k.slice(0, slash), partition: Number(k.slice(slash + 1)) };
+    });
+    const record: OfflineReplicasRecord = { nodeId, partitions };
+    return JSON.stringify(record);
   }
 
   /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
@@ -340,6 +406,7 @@ export class EtcdMetadataStore implements MetadataStore {
         clock: this.clock,
         random: this.opts.random,
         onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
+        offlineReplicas: () => this.ownOfflineRecord(registration.nodeId),
         onFenced: (epoch) => {
           // etcd just answered (the lease is gone): a watch stream older than an outage may be dead, and this broker
           // must see what the controller changed meanwhile (new leaders) before it acts as a leader any longer.
@@ -387,6 +454,19 @@ export class EtcdMetadataStore implements MetadataStore {
     return run;
   }
 
+  /** Rebuilds the offline replicas by partition from every broker's record. */
+  private indexOfflineReplicas(): void {
+    this.offlineByPartition.clear();
+    for (const [nodeId, r] of this.offlineRecords) {
+      for (const { topicIdHex, partition } of r.partitions) {
+        const k = `${topicIdHex}/${partition}`;
+        const list = this.offlineByPartition.get(k);
+        if (list === undefined) this.offlineByPartition.set(k, [nodeId]);
+        else if (!list.includes(nodeId)) list.push(nodeId);
+      }
+    }
+  }
+
   /** Applies watched events to the decoded view, then tells the listeners, in revision order. */
   private apply(events: readonly WatchEvent[], revision: number): void {
     const changes: MetadataChange[] = [];
@@ -406,6 +486,13 @@ export class EtcdMetadataStore implements MetadataStore {
         if (value) this.registrations.set(nodeId, value);
         else this.registrations.delete(nodeId);
         changes.push({ kind: "broker", version, nodeId, value });
+      } else if (key.startsWith(this.keys.offlineReplicas)) {
+        const nodeId = Number(key.slice(this.keys.offlineReplicas.length));
+        const value = put ? (JSON.parse(kvText(e.kv)) as OfflineReplicasRecord) : null;
+        if (value) this.offlineRecords.set(nodeId, value);
+        else this.offlineRecords.delete(nodeId);
+        this.indexOfflineReplicas();
+        changes.push({ kind: "offline-replicas", version, nodeId, value });
       } else if (key.startsWith(this.keys.configs)) {
         const id = this.keys.parseConfigKey(key);
         if (!id) continue;

@@ -6,6 +6,7 @@
 import * as nodePath from "node:path";
 import type { FileSystem } from "../platform/fs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { OfflineReplicasRecord } from "./cluster-keys.ts";
 
 /** One topic as metadata knows it. */
 export interface TopicRecord {
@@ -84,12 +85,13 @@ export interface ConfigRecord {
   configs: Record<string, string>;
 }
 
-/** One change as watchers see it; `value` null means the record was removed. */
+/** One change as watchers see it (`offline-replicas`: a broker's failed log dirs, etcd only); `value` null means the record was removed. */
 export type MetadataChange =
   | { kind: "topic"; version: number; name: string; value: TopicRecord | null }
   | { kind: "config"; version: number; resource: ConfigRecord["resource"]; name: string; value: ConfigRecord | null }
   | { kind: "partition"; version: number; topic: string; partition: number; value: PartitionStateRecord | null }
-  | { kind: "broker"; version: number; nodeId: number; value: BrokerRegistration | null };
+  | { kind: "broker"; version: number; nodeId: number; value: BrokerRegistration | null }
+  | { kind: "offline-replicas"; version: number; nodeId: number; value: OfflineReplicasRecord | null };
 
 /** Receives metadata changes; must not throw and must not block. */
 export type MetadataListener = (change: MetadataChange) => void;
@@ -238,8 +240,10 @@ export class MetadataView {
     } else if (c.kind === "config") {
       if (c.value === null) this.configRecords.delete(configKey(c.resource, c.name));
       else this.configRecords.set(configKey(c.resource, c.name), c.value);
-    } else if (c.value === null) this.registrations.delete(c.nodeId);
-    else this.registrations.set(c.nodeId, c.value);
+    } else if (c.kind === "broker") {
+      if (c.value === null) this.registrations.delete(c.nodeId);
+      else this.registrations.set(c.nodeId, c.value);
+    }
   }
 }
 
