@@ -6,7 +6,8 @@
  * the controller elects a leader from the rest of the ISR in a new leader epoch and takes broker 1 out of the ISR;
  * Metadata and DescribeTopicPartitions list it in offlineReplicas. The producer keeps getting acknowledgements, and
  * every acknowledged record is at its offset on the new leader. Once broker 1 restarts with the disk healthy, its
- * replica catches up, rejoins the ISR, and, elected leader again, serves every acknowledged record.
+ * replica catches up, rejoins the ISR, and, elected leader again, serves every acknowledged record. A follower's
+ * failed log dir takes its replica out of the ISR at once (not after replica.lag.time.max.ms), so acks=all goes on.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -42,6 +43,36 @@ async function describedOffline(port: number): Promise<number[]> {
   }
 }
 
+/** confluent-kafka producing to `TOPIC`-0 of `c` with acks=all (acked_producer.py); `acked(n)` waits for n acknowledgements. */
+function ackedProducer(c: TestCluster, topic = TOPIC) {
+  const child = spawn(PYTHON, [path.join(import.meta.dirname, "acked_producer.py"), c.brokers.map((b) => b.bootstrap).join(","), topic, "k", String(VALUE_BYTES), "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let acks = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  child.stdout!.on("data", (d) => {
+    out += d.toString();
+    acks = out.split("\n").length - 1;
+    for (const w of waiters.splice(0)) if (acks >= w.n) w.resolve();
+    else waiters.push(w);
+  });
+  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  return {
+    acks: () => acks,
+    out: () => out,
+    acked: (n: number, what: string) =>
+      Promise.race([
+        new Promise<void>((resolve) => (acks >= n ? resolve() : waiters.push({ n, resolve }))),
+        closed.then(() => {
+          throw new Error(`the producer exited after ${acks} acknowledgements, waiting for ${what}`);
+        }),
+      ]),
+    async stop() {
+      child.kill("SIGKILL");
+      await closed;
+    },
+  };
+}
+
 test("EIO under the leader's log dir moves the leadership to another in-sync replica; acks=all goes on and nothing acknowledged is lost", { skip: forgetful.skip, timeout: 400_000 }, async () => {
   const disk = forgetful.disk();
   const dirs = [path.join(disk.dir, "b1-a"), path.join(disk.dir, "b1-b")];
@@ -64,30 +95,14 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
     assert.ok(failing !== undefined, `${TOPIC}-0 has a directory in one of broker 1's log dirs`);
     const before = await stateAt(c.brokers[1].port);
 
-    const child = spawn(PYTHON, [path.join(import.meta.dirname, "acked_producer.py"), c.brokers.map((b) => b.bootstrap).join(","), TOPIC, "k", String(VALUE_BYTES), "0"], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let acks = 0;
-    const waiters: { n: number; resolve: () => void }[] = [];
-    child.stdout!.on("data", (d) => {
-      out += d.toString();
-      acks = out.split("\n").length - 1;
-      for (const w of waiters.splice(0)) if (acks >= w.n) w.resolve();
-      else waiters.push(w);
-    });
-    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
-    const acked = (n: number, what: string) =>
-      Promise.race([
-        new Promise<void>((resolve) => (acks >= n ? resolve() : waiters.push({ n, resolve }))),
-        closed.then(() => {
-          throw new Error(`the producer exited after ${acks} acknowledgements, waiting for ${what}`);
-        }),
-      ]);
+    const producer = ackedProducer(c);
+    const { acked } = producer;
     let failedAt = 0;
     try {
       await acked(300, "300 acknowledgements before the disk fails");
       disk.failWithEio(failing);
       await brokerLogLine(c.brokers[0], new RegExp(`log dir ${failing} is offline`), 60_000, "log dir offline line");
-      failedAt = acks;
+      failedAt = producer.acks();
       // the controller moves the leadership off the failed replica, in a new leader epoch, and out of the ISR
       await until("a new leader of the partition", 60_000, async () => {
         const s = await stateAt(c.brokers[1].port);
@@ -102,10 +117,9 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
       // the producer goes on: acknowledgements from the new leader
       await acked(failedAt + 300, "300 acknowledgements after the leader moved");
     } finally {
-      child.kill("SIGKILL");
-      await closed;
+      await producer.stop();
     }
-    const ackedRecords = parseAcks(out);
+    const ackedRecords = parseAcks(producer.out());
     const leader = (await stateAt(c.brokers[1].port)).leader;
     const present = await readPartition(c.brokers[leader - 1].port, TOPIC, 0, VALUE_BYTES);
     const lost = [...ackedRecords].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
@@ -131,6 +145,59 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
     const recovered = await readPartition(c.brokers[0].port, TOPIC, 0, VALUE_BYTES);
     const missing = [...ackedRecords].filter(([o, k]) => recovered.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${recovered.get(o) ?? "nothing"}`);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${ackedRecords.size} acknowledged records missing on the recovered broker 1`);
+  } catch (e) {
+    if (cluster !== null) printBrokerLogs(cluster.brokers);
+    throw e;
+  } finally {
+    disk.failWithEio(null);
+    await cluster?.close();
+  }
+});
+
+test("EIO under a follower's log dir takes it out of the ISR at once; acks=all goes on without it", { skip: forgetful.skip, timeout: 400_000 }, async () => {
+  const disk = forgetful.disk();
+  const dirs = [path.join(disk.dir, "f1-a"), path.join(disk.dir, "f1-b")];
+  const topic = "dirfail-follower";
+  let cluster: TestCluster | null = null;
+  try {
+    // a lagging follower leaves the ISR only after 10 minutes: what takes it out sooner is its offline report
+    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false", "-o", "replica.lag.time.max.ms=600000"], () => [], () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
+    const c = cluster;
+    const admin = new Kafka({ clientId: "dirfail-f", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [2, 1, 3] }], configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const state = async () => {
+      const p = (await metadataOf(c.brokers[2].port)).topics.find((t) => t.name === topic)!.partitions[0];
+      return { leader: p.leaderId, isr: [...p.isrNodes].sort(), offline: [...(p.offlineReplicas ?? [])].sort() };
+    };
+    await until(`${topic}-0 led by broker 2 with all three in sync`, 60_000, async () => {
+      const s = await state();
+      return s.leader === 2 && s.isr.length === 3;
+    });
+    const failing = dirs.find((d) => fs.existsSync(path.join(d, `${topic}-0`)));
+    assert.ok(failing !== undefined, `${topic}-0 has a directory in one of broker 1's log dirs`);
+    const producer = ackedProducer(c, topic);
+    try {
+      await producer.acked(300, "300 acknowledgements before the disk fails");
+      disk.failWithEio(failing);
+      await brokerLogLine(c.brokers[0], new RegExp(`log dir ${failing} is offline`), 60_000, "log dir offline line");
+      await until("broker 1 out of the ISR and listed offline", 60_000, async () => {
+        const s = await state();
+        return s.isr.join() === "2,3" && s.offline.join() === "1";
+      });
+      assert.equal((await state()).leader, 2, "the leader stays");
+      await producer.acked(producer.acks() + 300, "300 acknowledgements with broker 1 out of the ISR");
+    } finally {
+      await producer.stop();
+    }
+    const acked = parseAcks(producer.out());
+    const present = await readPartition(c.brokers[1].port, topic, 0, VALUE_BYTES);
+    const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
   } catch (e) {
     if (cluster !== null) printBrokerLogs(cluster.brokers);
     throw e;
