@@ -30,18 +30,6 @@ export interface StoredBrokerRecord {
   inControlledShutdown?: boolean;
 }
 
-/**
- * What a broker publishes about its failed log dirs (Kafka: the OfflineLogDirs of its BrokerHeartbeat, KIP-858):
- * the replicas it holds there, by topic id and partition. Written under the broker's registration lease, so it
- * lives exactly as long as that registration: a restarted broker starts without one.
- */
-export interface OfflineReplicasRecord {
-  /** `node.id`. */
-  nodeId: number;
-  /** Replicas in them: topic id (hex) and partition index. */
-  partitions: { topicIdHex: string; partition: number }[];
-}
-
 /** The key layout under one root. */
 export class ClusterKeys {
   /** Root, without a trailing slash. */

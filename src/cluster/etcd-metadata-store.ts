@@ -12,7 +12,8 @@ import type { RandomSource } from "../platform/random.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from "./etcd-client.ts";
 import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
-import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys, type OfflineReplicasRecord } from "./cluster-keys.ts";
+import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
+import { OfflineReplicaIndex, type OfflineReplicasRecord } from "./offline-replica-index.ts";
 import { BrokerSession } from "./broker-session.ts";
 import { assertPartitionsOf, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
 
@@ -20,7 +21,6 @@ import { assertPartitionsOf, type BrokerRegistration, type ConfigRecord, type Me
 export const ETCD_MAX_TXN_OPS = 128;
 /** Pause before this broker's offline-replica record is written again after etcd failed the write, ms. */
 export const OFFLINE_REPLICAS_RETRY_BACKOFF_MS = 250;
-const NONE: readonly number[] = [];
 /** Attempts of a topic update that keeps losing to concurrent updates of the same topic. */
 const UPDATE_TOPIC_ATTEMPTS = 5;
 
@@ -56,9 +56,8 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: BrokerSession | null = null;
-  /** Every broker's offline-replica record, by node id (KIP-112), and the brokers by `topicIdHex/partition`. */
-  private readonly offlineRecords = new Map<number, OfflineReplicasRecord>();
-  private readonly offlineByPartition = new Map<string, number[]>();
+  /** Every broker's offline-replica record (KIP-112). */
+  private readonly offline = new OfflineReplicaIndex();
   /** This broker's own offline replicas (`topicIdHex/partition`), as it publishes them. */
   private readonly ownOffline = new Set<string>();
   private offlineWrite: Promise<void> | null = null;
@@ -135,8 +134,11 @@ export class EtcdMetadataStore implements MetadataStore {
    * offline-replica records say (KIP-112; a record lives as long as its broker's registration).
    */
   offlineReplicas(topicIdHex: string, partition: number): readonly number[] {
-    if (this.offlineByPartition.size === 0) return NONE;
-    return this.offlineByPartition.get(`${topicIdHex}/${partition}`) ?? NONE;
+    return this.offline.of(topicIdHex, partition);
+  }
+  /** Every broker's offline-replica record. */
+  offlineReplicaRecords(): OfflineReplicasRecord[] {
+    return this.offline.all();
   }
 
   /**
@@ -454,19 +456,6 @@ export class EtcdMetadataStore implements MetadataStore {
     return run;
   }
 
-  /** Rebuilds the offline replicas by partition from every broker's record. */
-  private indexOfflineReplicas(): void {
-    this.offlineByPartition.clear();
-    for (const [nodeId, r] of this.offlineRecords) {
-      for (const { topicIdHex, partition } of r.partitions) {
-        const k = `${topicIdHex}/${partition}`;
-        const list = this.offlineByPartition.get(k);
-        if (list === undefined) this.offlineByPartition.set(k, [nodeId]);
-        else if (!list.includes(nodeId)) list.push(nodeId);
-      }
-    }
-  }
-
   /** Applies watched events to the decoded view, then tells the listeners, in revision order. */
   private apply(events: readonly WatchEvent[], revision: number): void {
     const changes: MetadataChange[] = [];
@@ -489,9 +478,7 @@ export class EtcdMetadataStore implements MetadataStore {
       } else if (key.startsWith(this.keys.offlineReplicas)) {
         const nodeId = Number(key.slice(this.keys.offlineReplicas.length));
         const value = put ? (JSON.parse(kvText(e.kv)) as OfflineReplicasRecord) : null;
-        if (value) this.offlineRecords.set(nodeId, value);
-        else this.offlineRecords.delete(nodeId);
-        this.indexOfflineReplicas();
+        this.offline.apply(nodeId, value);
         changes.push({ kind: "offline-replicas", version, nodeId, value });
       } else if (key.startsWith(this.keys.configs)) {
         const id = this.keys.parseConfigKey(key);
