@@ -148,30 +148,29 @@ export class EtcdMetadataStore implements MetadataStore {
    */
   publishOfflineReplica(topicIdHex: string, partition: number): Promise<void> {
     const key = `${topicIdHex}/${partition}`;
-    if (this.ownOffline.has(key) && this.offlineWrite === null) return Promise.resolve();
+    if (this.ownOffline.has(key)) return this.offlineWrite ?? Promise.resolve();
     this.ownOffline.add(key);
+    return this.writeOfflineRecord();
+  }
+
+  /** Writes this broker's offline-replica record once every earlier write is done (one write for a burst of calls). */
+  private writeOfflineRecord(): Promise<void> {
     this.offlineWrite ??= this.enqueue(async () => {
       this.offlineWrite = null; // what is added from now on needs another write
       try {
         const revision = (await this.session?.writeOfflineReplicas()) ?? -1;
         if (revision >= 0) await this.mirror.waitFor(revision);
       } catch {
-        this.retryOfflineWrite();
+        // etcd unreachable: write it again after a pause (a re-registration meanwhile writes it too)
+        if (!this.closed && this.offlineRetry === null) {
+          this.offlineRetry = this.clock.setTimer(() => {
+            this.offlineRetry = null;
+            if (!this.closed) void this.writeOfflineRecord();
+          }, OFFLINE_REPLICAS_RETRY_BACKOFF_MS);
+        }
       }
     });
     return this.offlineWrite;
-  }
-
-  private retryOfflineWrite(): void {
-    if (this.closed || this.offlineRetry !== null) return;
-    this.offlineRetry = this.clock.setTimer(() => {
-      this.offlineRetry = null;
-      const [first] = this.ownOffline;
-      if (first === undefined || this.closed) return;
-      this.ownOffline.delete(first); // written again with the others
-      const slash = first.lastIndexOf("/");
-      void this.publishOfflineReplica(first.slice(0, slash), Number(first.slice(slash + 1)));
-    }, OFFLINE_REPLICAS_RETRY_BACKOFF_MS);
   }
 
   /** This broker's offline-replica record as stored, or null while none of its replicas is offline. */
