@@ -156,6 +156,8 @@ const SHARDED_SUITES: string[] = [
   "tests/durability/power-cut-keeps-acknowledged-topic-changes.test.ts",
   "tests/durability/disk-eio-takes-one-log-dir-offline.test.ts",
   "tests/durability/disk-full-takes-one-log-dir-offline.test.ts",
+  // a failed log dir in a cluster of three: the controller moves the leadership, drops the ISR place (KIP-112)
+  "tests/durability/leader-log-dir-eio-moves-leadership-in-a-cluster.test.ts",
   "tests/transactions/produce-v12-adds-partitions-implicitly.test.ts",
   "tests/transactions/pipelined-transactional-produce-keeps-sequence-order.test.ts",
   "tests/transactions/produce-while-another-add-is-written-retries.test.ts",

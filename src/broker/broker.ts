@@ -611,11 +611,12 @@ export class Broker {
 
   /**
    * Cluster mode: makes the replica fetcher of the partition's leader follow it when this broker is one of its
-   * followers, and no fetcher follow it otherwise (it leads, or is not a replica, or has no leader).
+   * followers, and no fetcher follow it otherwise (it leads, or is not a replica, or has no leader, or its log dir
+   * failed: KIP-112).
    */
   private followLeader(topic: Topic, p: PartitionState): void {
     if (this.cluster === null || this.stopped) return;
-    const leader = p.isLeader || p.isRemoved || !p.replicas.includes(this.nodeId) ? -1 : p.leader;
+    const leader = p.isLeader || p.isRemoved || p.log.isOffline || !p.replicas.includes(this.nodeId) ? -1 : p.leader;
     for (const [id, f] of this.fetchers) if (id !== leader) f.remove(topic.id, p.index);
     if (leader < 0) return;
     let fetcher = this.fetchers.get(leader);
@@ -843,7 +844,16 @@ export class Broker {
     const cluster = this.cluster;
     if (cluster?.replicaOffline === undefined) return;
     if (log.isOffline) cluster.replicaOffline(topic.idHex, i);
-    else log.onOffline = () => cluster.replicaOffline!(topic.idHex, i);
+    else {
+      log.onOffline = () => {
+        cluster.replicaOffline!(topic.idHex, i);
+        // a follower stops fetching into a log that takes no writes (after the append that failed has unwound)
+        queueMicrotask(() => {
+          const p = this.topicsByName.get(topic.name)?.partitions[i];
+          if (p !== undefined && p.log === log) this.followLeader(topic, p);
+        });
+      };
+    }
   }
 
   /**

@@ -233,6 +233,9 @@ export function clusterView(plane: ControlPlane): ClusterView {
     alterReassignment: (topic, partition, target, allowRf) => plane.alterReassignment(topic, partition, target, allowRf),
     electLeaders: (type, targets) => plane.electLeaders(type, targets),
     reserveProducerIds: (size, floor) => plane.store.reserveProducerIds(size, floor),
+    // KIP-112 in a cluster: the controller moves the leadership of a replica in a failed log dir and drops it from the ISR
+    replicaOffline: (topicIdHex, partition) => void plane.store.publishOfflineReplica(topicIdHex, partition),
+    offlineReplicas: (topicIdHex, partition) => plane.store.offlineReplicas(topicIdHex, partition),
   };
 }
 

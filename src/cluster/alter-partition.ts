@@ -4,7 +4,8 @@
  * if the partition state is still the one the leader saw (partition epoch, via the key's mod revision), the leader
  * still holds the broker epoch it leads with (a fenced leader cannot change the ISR), and every joining replica is
  * registered, not in a controlled shutdown, and with the broker epoch its fetches carried when the leader knows it
- * (KIP-903: a replica that restarted since cannot join on its old incarnation's progress). A loser learns why with
+ * (KIP-903: a replica that restarted since cannot join on its old incarnation's progress), and not reporting its
+ * replica in a failed log dir (KIP-112). A loser learns why with
  * Kafka's AlterPartition error code.
  */
 import { ErrorCode } from "../protocol/errors.ts";
@@ -36,13 +37,16 @@ export async function alterPartitionIsr(store: EtcdMetadataStore, topic: string,
   // A joining replica must be registered and not in a controlled shutdown: its registration key is unmodified
   // since created (the shutdown mark is the only rewrite), i.e. its mod revision is still its epoch, which is the
   // epoch its fetches carried when the leader knows it (KIP-903).
+  // Nor may a replica its broker reports in a failed log dir (KIP-112) join.
+  const idHex = store.topic(topic)?.idHex;
+  const offline = idHex === undefined ? [] : store.offlineReplicas(idHex, partition);
   const joining: Compare[] = [];
   for (const r of req.isr) {
     if (current.isr.includes(r)) continue;
     const reg = store.brokers().find((b) => b.nodeId === r);
     const fetched = joiningEpochs.get(r);
     const epoch = fetched !== undefined && fetched >= 0 ? fetched : reg?.brokerEpoch;
-    if (epoch === undefined || reg?.inControlledShutdown) return { error: ErrorCode.INELIGIBLE_REPLICA, state: current };
+    if (epoch === undefined || reg?.inControlledShutdown || offline.includes(r)) return { error: ErrorCode.INELIGIBLE_REPLICA, state: current };
     joining.push({ key: keys.broker(r), target: "MOD", result: "EQUAL", value: epoch });
   }
   const guard: Compare[] = [{ key: keys.broker(req.leaderId), target: "CREATE", result: "EQUAL", value: brokerEpoch }, ...joining];

@@ -34,6 +34,11 @@ export interface BrokerSessionOptions {
   onFenced?(epoch: number): void;
   /** The broker holds a registration with this epoch and lease (first time and after every re-registration). */
   onRegistered?(epoch: number, leaseId: string): void;
+  /**
+   * The broker's offline-replica record (JSON of an OfflineReplicasRecord) or null while no log dir failed: written
+   * with every registration, under its lease, so a re-registration after a lost lease carries it too.
+   */
+  offlineReplicas?(): string | null;
 }
 
 /** One broker's session: its registration and the lease it lives under. */
@@ -103,6 +108,23 @@ export class BrokerSession {
     return r.succeeded ? r.revision : -1;
   }
 
+  /**
+   * Writes the broker's current offline-replica record (KIP-112) under the registration's lease, if the registration
+   * is still this session's: the etcd revision written, or -1 when this session holds no registration (the next
+   * registration writes the record).
+   */
+  async writeOfflineReplicas(): Promise<number> {
+    const lease = this.lease;
+    const epoch = this.currentEpoch;
+    const value = this.opts.offlineReplicas?.() ?? null;
+    if (lease === null || epoch < 0 || value === null) return -1;
+    const r = await this.client.txn(
+      [{ key: this.keys.broker(this.opts.nodeId), target: "CREATE", result: "EQUAL", value: epoch }],
+      [{ put: { key: this.keys.offlineReplicasOf(this.opts.nodeId), value, lease: lease.id } }],
+    );
+    return r.succeeded ? r.revision : -1;
+  }
+
   /** Deregisters (revokes the lease, deleting the key). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -122,11 +144,10 @@ export class BrokerSession {
       });
     }
     const key = this.keys.broker(this.opts.nodeId);
-    const r = await this.client.txn(
-      [{ key, target: "CREATE", result: "EQUAL", value: 0 }],
-      [{ put: { key, value: JSON.stringify(this.record), lease: this.lease.id } }],
-      [{ range: { key } }],
-    );
+    const offline = this.opts.offlineReplicas?.() ?? null;
+    const puts = [{ put: { key, value: JSON.stringify(this.record), lease: this.lease.id } }];
+    if (offline !== null) puts.push({ put: { key: this.keys.offlineReplicasOf(this.opts.nodeId), value: offline, lease: this.lease.id } });
+    const r = await this.client.txn([{ key, target: "CREATE", result: "EQUAL", value: 0 }], puts, [{ range: { key } }]);
     // A held key is ours when an earlier attempt was applied but its answer was lost (same lease).
     const held = r.succeeded ? null : r.results[0]?.kvs[0];
     if (!r.succeeded && held?.lease !== this.lease.id) return -1;

@@ -7,6 +7,7 @@
  *   ROOT/cluster/id            the cluster id (written once by the first broker, adopted by the others)
  *   ROOT/configs/KIND:NAME     dynamic config overrides of a broker (NAME = node id, "" = cluster default) or group
  *   ROOT/producer-ids/next     the first producer id not yet reserved by any broker (decimal)
+ *   ROOT/offline-replicas/ID   the replicas a broker's failed log dirs hold (KIP-112), bound to its registration's lease
  */
 import { kvText, type KeyValue } from "./etcd-client.ts";
 import type { PartitionState } from "./partition-state.ts";
@@ -37,11 +38,11 @@ export class ClusterKeys {
     if (!root.startsWith("/") || root.endsWith("/")) throw new Error(`etcd root must start and not end with '/': ${root}`);
     this.root = root;
   }
-  /** Prefix of every broker registration. */
   /** The cluster id key. */
   get clusterId(): string {
     return `${this.root}/cluster/id`;
   }
+  /** Prefix of every broker registration. */
   get brokers(): string {
     return `${this.root}/brokers/`;
   }
@@ -76,6 +77,14 @@ export class ClusterKeys {
   /** One partition's state key. */
   partition(topic: string, partition: number): string {
     return `${this.topicPartitions(topic)}${partition}`;
+  }
+  /** Prefix of every broker's offline-replica record. */
+  get offlineReplicas(): string {
+    return `${this.root}/offline-replicas/`;
+  }
+  /** One broker's offline-replica record key. */
+  offlineReplicasOf(nodeId: number): string {
+    return `${this.offlineReplicas}${nodeId}`;
   }
   /** The producer id block counter. */
   get producerIdsNext(): string {

@@ -7,6 +7,8 @@
  * partition reassignments whose target replicas have all joined the ISR (`reassignment.ts`). Every write
  * is an etcd txn that compares the controller epoch (a deposed controller cannot write) and, for partitions, the
  * stored partition epoch (a concurrent ISR change wins; the controller decides again on the state it then sees).
+ * A replica its broker reports in a failed log dir (KIP-112, `offline-replicas` records) counts as gone for its
+ * partition: it leaves the ISR, and a partition it leads gets a new leader from the rest of the ISR.
  * It also runs Kafka's automatic leader rebalance (`auto.leader.rebalance.enable`). Only the broker holding the
  * election acts; the others answer NOT_CONTROLLER.
  */
@@ -19,7 +21,7 @@ import type { EtcdMetadataStore } from "./etcd-metadata-store.ts";
 import type { BrokerRegistration, PartitionStateRecord, TopicRecord } from "./metadata-store.ts";
 import { initialPartitionState, liveForState, liveIncarnations, reconcilePartition } from "./partition-state.ts";
 import { assignReplicas, manualPartitionsPlacement, manualPlacementBrokers, manualTopicPlacement, type ManualPartition, type PlacementBroker } from "./replica-assignment.ts";
-import { electLeaders, eligibleLeaders, ElectionType, type ElectionResult } from "./leader-election.ts";
+import { electLeaders, eligibleLeaders, ElectionType, withoutOfflineReplicas, type ElectionResult } from "./leader-election.ts";
 import { completeReassignment } from "./reassignment.ts";
 
 /** Kafka's topic config key for unclean election. */
@@ -296,8 +298,10 @@ export class ClusterController {
     const changes: { next: PartitionStateRecord; expected: number }[] = [];
     let staleLeaders = false;
     for (const s of this.store.partitionStates()) {
-      const liveHere = liveForState(s.leader, registered, live, this.store.partitionStateRevision(s.topic, s.partition));
-      staleLeaders ||= liveHere !== live;
+      const liveForLeader = liveForState(s.leader, registered, live, this.store.partitionStateRevision(s.topic, s.partition));
+      staleLeaders ||= liveForLeader !== live;
+      // a replica in a failed log dir (KIP-112) counts as gone for this partition: out of the ISR, never its leader
+      const liveHere = withoutOfflineReplicas(liveForLeader, this.store, s.topic, s.partition);
       // a partition whose leadership is settled may finish its reassignment (its target replicas all in sync)
       const next = reconcilePartition(s, liveHere, this.uncleanFor(s.topic), shuttingDown) ?? completeReassignment(s, liveHere);
       if (next) changes.push({ next, expected: s.partitionEpoch });

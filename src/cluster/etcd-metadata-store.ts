@@ -13,11 +13,14 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { kvText, type Compare, type EtcdClient, type KeyValue, type TxnOp } from "./etcd-client.ts";
 import { EtcdMirror, type WatchEvent } from "./etcd-watch.ts";
 import { decodeBroker, decodePartitionState, encodePartitionState, type ClusterKeys } from "./cluster-keys.ts";
+import { OfflineReplicaIndex, type OfflineReplicasRecord } from "./offline-replica-index.ts";
 import { BrokerSession } from "./broker-session.ts";
 import { assertPartitionsOf, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "./metadata-store.ts";
 
 /** etcd's default `--max-txn-ops`: operations one txn may carry. */
 export const ETCD_MAX_TXN_OPS = 128;
+/** Pause before this broker's offline-replica record is written again after etcd failed the write, ms. */
+export const OFFLINE_REPLICAS_RETRY_BACKOFF_MS = 250;
 /** Attempts of a topic update that keeps losing to concurrent updates of the same topic. */
 const UPDATE_TOPIC_ATTEMPTS = 5;
 
@@ -53,6 +56,13 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly listeners = new Set<MetadataListener>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: BrokerSession | null = null;
+  /** Every broker's offline-replica record (KIP-112). */
+  private readonly offline = new OfflineReplicaIndex();
+  /** This broker's own offline replicas (`topicIdHex/partition`), as it publishes them. */
+  private readonly ownOffline = new Set<string>();
+  private offlineWrite: Promise<void> | null = null;
+  private offlineRetry: unknown = null;
+  private closed = false;
 
   constructor(client: EtcdClient, keys: ClusterKeys, opts: EtcdMetadataStoreOptions) {
     this.client = client;
@@ -70,6 +80,8 @@ export class EtcdMetadataStore implements MetadataStore {
 
   /** Stops the watch and ends this broker's registration (revoking its lease). */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.offlineRetry !== null) this.clock.clearTimer(this.offlineRetry);
     this.mirror.close();
     const s = this.session;
     this.session = null;
@@ -115,6 +127,61 @@ export class EtcdMetadataStore implements MetadataStore {
   /** This broker's registration lease, or null while it is not registered. */
   get leaseId(): string | null {
     return this.session?.leaseId ?? null;
+  }
+
+  /**
+   * The brokers whose replica of partition `partition` of topic `topicIdHex` is in a failed log dir, as their
+   * offline-replica records say (KIP-112; a record lives as long as its broker's registration).
+   */
+  offlineReplicas(topicIdHex: string, partition: number): readonly number[] {
+    return this.offline.of(topicIdHex, partition);
+  }
+  /** Every broker's offline-replica record. */
+  offlineReplicaRecords(): OfflineReplicasRecord[] {
+    return this.offline.all();
+  }
+
+  /**
+   * This broker's replica of the partition is offline (its log dir failed, KIP-112): publishes it in this broker's
+   * offline-replica record, under its registration lease (written with the registration when there is none yet).
+   * Calls in a burst (every partition of a failed dir) share one write; a write etcd fails is tried again.
+   */
+  publishOfflineReplica(topicIdHex: string, partition: number): Promise<void> {
+    const key = `${topicIdHex}/${partition}`;
+    if (this.ownOffline.has(key)) return this.offlineWrite ?? Promise.resolve();
+    this.ownOffline.add(key);
+    return this.writeOfflineRecord();
+  }
+
+  /** Writes this broker's offline-replica record once every earlier write is done (one write for a burst of calls). */
+  private writeOfflineRecord(): Promise<void> {
+    this.offlineWrite ??= this.enqueue(async () => {
+      this.offlineWrite = null; // what is added from now on needs another write
+      try {
+        const revision = (await this.session?.writeOfflineReplicas()) ?? -1;
+        if (revision >= 0) await this.mirror.waitFor(revision);
+      } catch {
+        // etcd unreachable: write it again after a pause (a re-registration meanwhile writes it too)
+        if (!this.closed && this.offlineRetry === null) {
+          this.offlineRetry = this.clock.setTimer(() => {
+            this.offlineRetry = null;
+            if (!this.closed) void this.writeOfflineRecord();
+          }, OFFLINE_REPLICAS_RETRY_BACKOFF_MS);
+        }
+      }
+    });
+    return this.offlineWrite;
+  }
+
+  /** This broker's offline-replica record as stored, or null while none of its replicas is offline. */
+  private ownOfflineRecord(nodeId: number): string | null {
+    if (this.ownOffline.size === 0) return null;
+    const partitions = [...this.ownOffline].map((k) => {
+      const slash = k.lastIndexOf("/");
+      return { topicIdHex: k.slice(0, slash), partition: Number(k.slice(slash + 1)) };
+    });
+    const record: OfflineReplicasRecord = { nodeId, partitions };
+    return JSON.stringify(record);
   }
 
   /** The dynamic config overrides of a broker, the cluster default ("") or a group, or undefined when none. */
@@ -340,6 +407,7 @@ export class EtcdMetadataStore implements MetadataStore {
         clock: this.clock,
         random: this.opts.random,
         onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
+        offlineReplicas: () => this.ownOfflineRecord(registration.nodeId),
         onFenced: (epoch) => {
           // etcd just answered (the lease is gone): a watch stream older than an outage may be dead, and this broker
           // must see what the controller changed meanwhile (new leaders) before it acts as a leader any longer.
@@ -406,6 +474,11 @@ export class EtcdMetadataStore implements MetadataStore {
         if (value) this.registrations.set(nodeId, value);
         else this.registrations.delete(nodeId);
         changes.push({ kind: "broker", version, nodeId, value });
+      } else if (key.startsWith(this.keys.offlineReplicas)) {
+        const nodeId = Number(key.slice(this.keys.offlineReplicas.length));
+        const value = put ? (JSON.parse(kvText(e.kv)) as OfflineReplicasRecord) : null;
+        this.offline.apply(nodeId, value);
+        changes.push({ kind: "offline-replicas", version, nodeId, value });
       } else if (key.startsWith(this.keys.configs)) {
         const id = this.keys.parseConfigKey(key);
         if (!id) continue;

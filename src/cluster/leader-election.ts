@@ -71,9 +71,22 @@ export interface ElectionResult {
   message: string | null;
 }
 
-/** Registered brokers not in a controlled shutdown, in `store`'s view. */
+/** Registered brokers not in a controlled shutdown, in `store`'s view (a partition's offline replicas are still in). */
 export function eligibleLeaders(store: Pick<EtcdMetadataStore, "brokers">): Set<number> {
   return new Set(store.brokers().filter((b) => !b.inControlledShutdown).map((b) => b.nodeId));
+}
+
+/**
+ * `brokers` less those whose replica of `topic`-`partition` is in a failed log dir (KIP-112): `brokers` itself
+ * when there is none.
+ */
+export function withoutOfflineReplicas(brokers: ReadonlySet<number>, store: Pick<EtcdMetadataStore, "topic" | "offlineReplicas">, topic: string, partition: number): ReadonlySet<number> {
+  const idHex = store.topic(topic)?.idHex;
+  const offline = idHex === undefined ? [] : store.offlineReplicas(idHex, partition);
+  if (!offline.some((r) => brokers.has(r))) return brokers;
+  const rest = new Set(brokers);
+  for (const r of offline) rest.delete(r);
+  return rest;
 }
 
 /**
@@ -96,7 +109,7 @@ async function electOne(store: EtcdMetadataStore, guard: Compare[], type: number
   for (let attempt = 0; attempt < ELECTION_CAS_ATTEMPTS; attempt++) {
     const s: PartitionStateRecord | undefined = store.partitionState(topic, partition);
     if (s === undefined) return { topic, partition, error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `${topic}-${partition} does not exist` };
-    const d = decideElection(s, type, eligibleLeaders(store));
+    const d = decideElection(s, type, withoutOfflineReplicas(eligibleLeaders(store), store, topic, partition));
     if (d.state === undefined) return { topic, partition, error: d.error, message: d.message };
     if (await store.compareAndSetPartitionGuarded(guard, d.state, s.partitionEpoch)) return { topic, partition, error: ErrorCode.NONE, message: null };
   }

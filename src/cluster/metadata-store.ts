@@ -6,6 +6,7 @@
 import * as nodePath from "node:path";
 import type { FileSystem } from "../platform/fs.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { OfflineReplicaIndex, type OfflineReplicasRecord } from "./offline-replica-index.ts";
 
 /** One topic as metadata knows it. */
 export interface TopicRecord {
@@ -84,12 +85,13 @@ export interface ConfigRecord {
   configs: Record<string, string>;
 }
 
-/** One change as watchers see it; `value` null means the record was removed. */
+/** One change as watchers see it (`offline-replicas`: a broker's failed log dirs, etcd only); `value` null means the record was removed. */
 export type MetadataChange =
   | { kind: "topic"; version: number; name: string; value: TopicRecord | null }
   | { kind: "config"; version: number; resource: ConfigRecord["resource"]; name: string; value: ConfigRecord | null }
   | { kind: "partition"; version: number; topic: string; partition: number; value: PartitionStateRecord | null }
-  | { kind: "broker"; version: number; nodeId: number; value: BrokerRegistration | null };
+  | { kind: "broker"; version: number; nodeId: number; value: BrokerRegistration | null }
+  | { kind: "offline-replicas"; version: number; nodeId: number; value: OfflineReplicasRecord | null };
 
 /** Receives metadata changes; must not throw and must not block. */
 export type MetadataListener = (change: MetadataChange) => void;
@@ -143,6 +145,10 @@ export interface MetadataStore {
   brokers(): BrokerRegistration[];
   /** The registration of broker `nodeId`, or undefined (no copy: cheap enough for every follower fetch). */
   broker(nodeId: number): BrokerRegistration | undefined;
+  /** The brokers whose replica of the partition they report in a failed log dir (KIP-112; cluster mode, else none). */
+  offlineReplicas(topicIdHex: string, partition: number): readonly number[];
+  /** Every broker's offline-replica record (what a mirror's snapshot carries). */
+  offlineReplicaRecords(): OfflineReplicasRecord[];
   /** Creates a topic with the states of all its partitions; rejects with TOPIC_ALREADY_EXISTS if the name is taken. */
   createTopic(topic: TopicRecord, partitions: readonly PartitionStateRecord[]): Promise<void>;
   /**
@@ -197,6 +203,7 @@ export class MetadataView {
   protected readonly states = new Map<string, PartitionStateRecord>();
   protected readonly registrations = new Map<number, BrokerRegistration>();
   protected readonly configRecords = new Map<string, ConfigRecord>();
+  protected readonly offline = new OfflineReplicaIndex();
 
   /** All topics, sorted by name. */
   topics(): TopicRecord[] {
@@ -227,6 +234,15 @@ export class MetadataView {
     return [...this.configRecords.values()].filter((c) => c.resource === resource);
   }
 
+  /** The brokers whose replica of the partition is in a failed log dir (KIP-112; only a cluster's brokers report any). */
+  offlineReplicas(topicIdHex: string, partition: number): readonly number[] {
+    return this.offline.of(topicIdHex, partition);
+  }
+  /** Every broker's offline-replica record. */
+  offlineReplicaRecords(): OfflineReplicasRecord[] {
+    return this.offline.all();
+  }
+
   /** Applies one change (as watchers see it) to the view. */
   protected applyChange(c: MetadataChange): void {
     if (c.kind === "topic") {
@@ -238,8 +254,10 @@ export class MetadataView {
     } else if (c.kind === "config") {
       if (c.value === null) this.configRecords.delete(configKey(c.resource, c.name));
       else this.configRecords.set(configKey(c.resource, c.name), c.value);
-    } else if (c.value === null) this.registrations.delete(c.nodeId);
-    else this.registrations.set(c.nodeId, c.value);
+    } else if (c.kind === "broker") {
+      if (c.value === null) this.registrations.delete(c.nodeId);
+      else this.registrations.set(c.nodeId, c.value);
+    } else this.offline.apply(c.nodeId, c.value);
   }
 }
 

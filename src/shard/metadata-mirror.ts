@@ -6,6 +6,7 @@
  * writes, as the MetadataStore contract asks.
  */
 import { MetadataView, type BrokerRegistration, type ConfigRecord, type MetadataChange, type MetadataListener, type MetadataStore, type PartitionStateRecord, type TopicRecord } from "../cluster/metadata-store.ts";
+import type { OfflineReplicasRecord } from "../cluster/offline-replica-index.ts";
 import type { ShardLink } from "./shard-link.ts";
 import { isSiblingId, SIBLING_ID_BASE, siblingChange, siblingRegistration, siblingState, type SiblingView } from "./cluster-siblings.ts";
 
@@ -24,6 +25,8 @@ export interface MetadataSnapshot {
   configs: ConfigRecord[];
   /** Every registered broker (the shards). */
   brokers: BrokerRegistration[];
+  /** Every broker's offline-replica record (KIP-112, a cluster's). */
+  offline: OfflineReplicasRecord[];
 }
 
 /** The writes a mirror forwards (the MetadataStore methods that change the store). */
@@ -40,7 +43,7 @@ export function snapshotOf(store: MetadataStore, siblings?: SiblingView): Metada
       if (s !== undefined) partitions.push(siblings === undefined ? s : siblingState(s, siblings));
     }
   }
-  return { version: store.version, topics, partitions, configs: CONFIG_RESOURCES.flatMap((r) => store.configRecordsOf(r)), brokers: store.brokers() };
+  return { version: store.version, topics, partitions, configs: CONFIG_RESOURCES.flatMap((r) => store.configRecordsOf(r)), brokers: store.brokers(), offline: store.offlineReplicaRecords() };
 }
 
 /**
@@ -91,6 +94,7 @@ export class MetadataMirror extends MetadataView implements MetadataStore {
     for (const value of snapshot.partitions) this.applyChange({ kind: "partition", version: 0, topic: value.topic, partition: value.partition, value });
     for (const value of snapshot.configs) this.applyChange({ kind: "config", version: 0, resource: value.resource, name: value.name, value });
     for (const value of snapshot.brokers) this.applyChange({ kind: "broker", version: 0, nodeId: value.nodeId, value });
+    for (const value of snapshot.offline) this.applyChange({ kind: "offline-replicas", version: 0, nodeId: value.nodeId, value });
     link.on("changes", (m) => this.apply(m.changes as MetadataChange[]));
   }
 

@@ -151,6 +151,11 @@ export function shardClusterView(link: ShardLink, index: number, metadata: Metad
     electLeaders: (type, targets) => link.call("cluster.electLeaders", [type, targets]),
     reserveProducerIds: (size, floor) => link.call("cluster.reserveProducerIds", [size, floor]),
     replicaOffline: (topicIdHex, partition) => link.post({ t: "replica-offline", topicIdHex, partition }),
-    offlineReplicas: (topicIdHex, partition) => offline.of(topicIdHex, partition),
+    // the other shards' failed log dirs, and (a clustered node) the other brokers' as they report them (KIP-112)
+    offlineReplicas: (topicIdHex, partition) => {
+      const shards = offline.of(topicIdHex, partition);
+      const brokers = metadata.offlineReplicas(topicIdHex, partition);
+      return brokers.length === 0 ? shards : shards.length === 0 ? brokers : [...shards, ...brokers];
+    },
   };
 }

@@ -271,7 +271,11 @@ export class ShardSet {
       let onStopped!: () => void;
       const stopped = new Promise<void>((r) => (onStopped = r));
       link.on("stopped", () => onStopped());
-      link.on("replica-offline", (m) => relayOfflineReplicas(shards.map((s) => s.link), k, m));
+      link.on("replica-offline", (m) => {
+        relayOfflineReplicas(shards.map((s) => s.link), k, m);
+        // a clustered node publishes it for the controller (KIP-112: it moves the leadership, drops the ISR place)
+        cluster?.view.replicaOffline?.(m.topicIdHex as string, m.partition as number);
+      });
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
       link.on("recovering", (m) => opts.startWatcher?.recovering(k, m.loaded as number, m.total as number));
       let failStart: (why: string) => void = () => {};

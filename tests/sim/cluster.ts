@@ -70,6 +70,13 @@ export interface ClusterOptions {
    * then the process stopped), as in a rolling restart, join the faults.
    */
   pipelined?: boolean;
+  /**
+   * Each broker gets two log dirs, and a failing disk (EIO on every write and sync) under the one holding the
+   * partition on a broker (the leader, half the time) joins the faults (KIP-112): the controller must take that
+   * replica out of the ISR and move its leadership to another in-sync replica while the broker runs on; then the
+   * disk is fixed and the broker restarted. Off by default (it changes every seed's schedule).
+   */
+  logDirFailures?: boolean;
   /** PLANTED BUG: group coordinators answer OffsetCommit once appended, before the ISR has the record. */
   plantOffsetCommitBeforeDurable?: boolean;
   /**
@@ -95,6 +102,10 @@ const GROUP = "rep-group";
 const GROUP_SESSION_TIMEOUT_MS = 1500;
 /** Chance that a fault is the solo-leader schedule (the leader alone in the ISR, stopped cleanly with a power cut). */
 const SOLO_LEADER_CHANCE = 0.08;
+/** With `logDirFailures`: chance that a fault is a failing disk under one log dir. */
+const LOG_DIR_FAILURE_CHANCE = 0.25;
+/** Simulated ms within which the controller must move a failed replica's leadership and ISR place. */
+const LOG_DIR_FAILURE_MOVE_MS = 3000;
 
 interface StoredState {
   replicas: number[];
@@ -110,7 +121,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   sim.verbose = opts.verbose === true;
   const durationMs = opts.durationMs ?? 5000;
   const violations: string[] = [];
-  const stats = { produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, controlledShutdowns: 0, cleanStops: 0, soloLeaderStops: 0, soloLeaderCuts: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
+  const stats = { produced: 0, ackedAll: 0, pipelinedAcked: 0, epochBumps: 0, retries: 0, fatalErrors: 0, controlledShutdowns: 0, cleanStops: 0, soloLeaderStops: 0, soloLeaderCuts: 0, logDirFailures: 0, crashes: 0, powerCuts: 0, partitions: 0, consumed: 0, leaderChanges: 0, commitsAcked: 0, offsetFetches: 0, rebalances: 0, coordinatorMoves: 0 };
   const isolated = new Set<number>();
   const etcd = new SimEtcd(sim, 1 + sim.int(5));
   const wires = new Map<number, SimWire>();
@@ -125,7 +136,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   for (const n of NODES) {
     const settings: Record<string, string> = {
       "node.id": String(n),
-      "log.dirs": `/data/b${n}`,
+      "log.dirs": opts.logDirFailures ? `/data/b${n},/data/b${n}x` : `/data/b${n}`,
       listeners: `PLAINTEXT://127.0.0.1:${PORT_BASE + n}`,
       "broker.session.timeout.ms": "1000",
       "replica.lag.time.max.ms": "600",
@@ -167,6 +178,42 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     procs.get(n)!.crash(powerCut);
     // Often before its previous registration lease ran out: it then starts unregistered and must not lead yet.
     sim.after(50 + sim.int(sim.chance(0.5) ? 300 : 1500), `restart ${n}`, () => boot(n));
+  };
+  /**
+   * The disk under broker `n`'s log dir holding the partition fails (EIO). The broker runs on with its other dir;
+   * where the partition has another in-sync replica the controller must move the leadership off `n` and take it
+   * out of the ISR (waited for up to LOG_DIR_FAILURE_MOVE_MS of simulated time: a violation if it does not). Then
+   * the disk is fixed and the process restarted, to rejoin as usual.
+   */
+  const logDirFailure = async (n: number): Promise<void> => {
+    const proc = procs.get(n)!;
+    const dir = [`/data/b${n}`, `/data/b${n}x`].find((d) => proc.disk.exists(`${d}/${TOPIC}-0`));
+    if (!up.get(n) || proc.broker === null || dir === undefined) return;
+    stats.logDirFailures++;
+    sim.trace(`log dir failure: broker ${n}'s ${dir} fails with EIO`);
+    proc.disk.failingUnder = `${dir}/`;
+    const before = stored();
+    const others = before === null ? [] : before.isr.filter((r) => r !== n && up.get(r) && !isolated.has(r));
+    if (others.length > 0) {
+      const deadline = sim.nowMs + LOG_DIR_FAILURE_MOVE_MS;
+      // a positive event: the stored state without `n` as leader or ISR member
+      while (sim.nowMs < deadline) {
+        const s = stored();
+        if (s !== null && s.leader !== n && !s.isr.includes(n)) break;
+        await sleep(20, "log dir failure: wait for the controller");
+      }
+      const s = stored();
+      if (s !== null && (s.leader === n || s.isr.includes(n)) && proc.disk.failingUnder !== null) {
+        // only when the write that takes the dir offline came (a replica with nothing to write never notices)
+        if (proc.broker?.topicsByName.get(TOPIC)?.partitions[0]?.log.isOffline === true) {
+          violations.push(`broker ${n}'s replica is offline (its log dir failed) but after ${LOG_DIR_FAILURE_MOVE_MS} ms it still ${s.leader === n ? "leads" : "is in the ISR"}: ${JSON.stringify(s)}`);
+        }
+      }
+    }
+    await sleep(100 + sim.int(500), "log dir failure lasts");
+    proc.disk.failingUnder = null;
+    sim.trace(`log dir failure: broker ${n}'s disk fixed, restarting it`);
+    crash(n, false, "restarted after its log dir's disk was fixed");
   };
   /**
    * A clean stop as SIGTERM runs it (controlled shutdown, `Broker.stop` with its producer snapshots, checkpoints and
@@ -681,6 +728,10 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       const victim = NODES[sim.int(NODES.length)];
       if (sim.chance(SOLO_LEADER_CHANCE) && s !== null && s.leader >= 0 && s.isr.length === NODES.length) {
         await soloLeaderCleanStop(s.leader);
+        continue;
+      }
+      if (opts.logDirFailures && sim.chance(LOG_DIR_FAILURE_CHANCE)) {
+        await logDirFailure(sim.chance(0.5) && s !== null && s.leader >= 0 ? s.leader : victim);
         continue;
       }
       if (sim.chance(0.15)) {

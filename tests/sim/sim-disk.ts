@@ -173,8 +173,17 @@ export class SimDisk implements FileSystem {
     return was;
   }
 
+  /**
+   * A failing disk under one directory: every mutating call (write, truncate, fdatasync, atomic write, rename,
+   * remove) on a path beginning with it fails with EIO, as on the forgetful disk's `eio` (a log dir whose disk
+   * fails, KIP-112); null: none. Counts no call towards an armed power cut.
+   */
+  failingUnder: string | null = null;
+
   /** Counts one mutating call towards an armed power cut; at the armed one, cuts the power and fails the call. */
   private mutating(path: string, to?: string): void {
+    const failing = this.failingUnder;
+    if (failing !== null && (path.startsWith(failing) || to?.startsWith(failing) === true)) throw ioError("write", path);
     const c = this.cutAt;
     if (c === null || !(c.counts(path) || (to !== undefined && c.counts(to)))) return;
     if (c.from !== null) {

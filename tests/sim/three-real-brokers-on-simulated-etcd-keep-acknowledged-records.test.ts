@@ -70,6 +70,13 @@
  * (read_committed sees an aborted transaction) first at seed 10. The final check also compares what the replicas
  * derive from their equal logs (aborted transactions, producer states): that catches the index plant at seeds 14
  * and 64 too, and the snapshot plant at seed 33 (a replica's producer state claiming a batch its log does not have).
+ *
+ * With `logDirFailures` (seeds 1-16 in CI; 1-80 passed by hand) each broker has two log dirs and one fault in four is
+ * a failing disk (EIO on every write and sync) under the dir holding the partition on the leader or another broker:
+ * the broker runs on, and the controller must move a failed replica's leadership and ISR place to the other in-sync
+ * replicas within 3 s of simulated time (KIP-112 with KIP-858's controller side); then the disk is fixed and the
+ * broker restarted. Without the controller's handling (main at 7a4a180) seeds 2, 9, 10, 11 and 28 fail: "broker 3's
+ * replica is offline (its log dir failed) but after 3000 ms it still leads".
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -94,6 +101,9 @@ const withGroups = (seed: number): boolean => seed % 3 === 0;
 /** Every fourth seed pipelines its second producer and adds controlled shutdowns of the leader. */
 const withPipelining = (seed: number): boolean => seed % 4 === 1;
 
+/** Seeds run with log dir failures (each broker with two log dirs: a schedule of its own). */
+const LOG_DIR_FAILURE_SEEDS = 16;
+
 const flagsOf = (seed: number): string => [withTransactions(seed) ? "--transactions" : "", withGroups(seed) ? "--groups" : "", withPipelining(seed) ? "--pipelined" : ""].filter((f) => f !== "").join(" ");
 
 test(`three real brokers on a simulated etcd: ${ALL_SEEDS.length} seeds of kills, quick restarts, power cuts and partitions lose no acks=all record, read_committed sees exactly the committed transactions, and committed offsets never go backwards`, { timeout: 900_000 }, async () => {
@@ -106,6 +116,17 @@ test(`three real brokers on a simulated etcd: ${ALL_SEEDS.length} seeds of kills
   assert.deepEqual(failed.map((r) => describeFailure("cluster", r, flagsOf(r.seed))), []);
   const n = ALL_SEEDS.length;
   assert.ok(totals.ackedAll > n * 500 && totals.crashes > n && totals.powerCuts > n / 2 && totals.partitions > n / 2 && totals.leaderChanges > n && totals.leasesExpired > n * 2 && totals.commitsAcked > n * 3 && totals.offsetFetches > n / 3 && totals.coordinatorMoves > n / 6 && totals.pipelinedAcked > n * 100 && totals.controlledShutdowns > n / 8 && totals.cleanStops > n / 8 && totals.soloLeaderCuts > n / 8, JSON.stringify(totals));
+});
+
+test(`a failed log dir (EIO under one of a broker's two dirs, KIP-112) joins the faults: ${LOG_DIR_FAILURE_SEEDS} seeds lose nothing, and the controller moves every failed replica's leadership and ISR place`, { timeout: 600_000 }, async () => {
+  let failures = 0;
+  const failed = await runSeeds(seedRange(LOG_DIR_FAILURE_SEEDS), async (seed) => {
+    const r = await runCluster(seed, { transactions: withTransactions(seed), groups: withGroups(seed), pipelined: withPipelining(seed), logDirFailures: true });
+    failures += r.stats.logDirFailures;
+    return r;
+  });
+  assert.deepEqual(failed.map((r) => describeFailure("cluster", r, `${flagsOf(r.seed)} --log-dir-failures`)), []);
+  assert.ok(failures >= LOG_DIR_FAILURE_SEEDS / 2, `${failures} log dir failures in ${LOG_DIR_FAILURE_SEEDS} seeds`);
 });
 
 test("a cluster seed replays exactly: the same event trace hash", { timeout: 120_000 }, async () => {

@@ -38,13 +38,14 @@ export const TEST_RUNTIME: BrokerRuntime = "Deno" in globalThis ? "deno" : "bun"
 
 /**
  * Starts etcd and brokers 1, 2 and 3 (with `extra` settings, and `perBroker(id)` for each) on OS-chosen loopback
- * ports, broker `id` under `runtimeOf(id)` (Bun by default; restarts and added brokers too).
+ * ports, broker `id` under `runtimeOf(id)` (Bun by default; restarts and added brokers too), with its `--data-dir` (its
+ * `log.dirs`, comma-separated) `dataDirOf(id, base)` (default: `b<id>` under a fresh temp dir `base`).
  */
-export async function startCluster(extra: string[] = [], perBroker: (id: number) => string[] = () => [], runtimeOf: (id: number) => BrokerRuntime = () => "bun"): Promise<TestCluster> {
+export async function startCluster(extra: string[] = [], perBroker: (id: number) => string[] = () => [], runtimeOf: (id: number) => BrokerRuntime = () => "bun", dataDirOf: (id: number, base: string) => string = (id, base) => path.join(base, `b${id}`)): Promise<TestCluster> {
   const etcd = await TestEtcd.start();
   const base = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-3brokers-"));
   const brokers: BrokerProcess[] = [];
-  const dataDirs = [1, 2, 3].map((id) => path.join(base, `b${id}`));
+  const dataDirs = [1, 2, 3].map((id) => dataDirOf(id, base));
   const close = async () => {
     for (const b of brokers) await b.stop("SIGKILL");
     await etcd.close();

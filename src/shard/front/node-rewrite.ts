@@ -62,7 +62,8 @@ function leaderAndReplicas(p: { leaderId: number; replicaNodes: number[]; isrNod
   p.leaderId = clientNodeId(face, p.leaderId);
   p.replicaNodes = clientNodeIds(face, p.replicaNodes);
   p.isrNodes = clientNodeIds(face, p.isrNodes);
-  if (p.offlineReplicas !== undefined) p.offlineReplicas = clientNodeIds(face, p.offlineReplicas);
+  // a clustered node's shard and the node's own report (KIP-112) may name the node twice: once here
+  if (p.offlineReplicas !== undefined && p.offlineReplicas.length > 0) p.offlineReplicas = [...new Set(clientNodeIds(face, p.offlineReplicas))];
 }
 
 /** Metadata: one broker, the node as controller and as every partition's leader and replica. */

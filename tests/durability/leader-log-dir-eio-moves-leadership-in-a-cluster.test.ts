@@ -1,0 +1,208 @@
+/**
+ * A failed log dir on a partition's leader, in a cluster of three `runnel start` brokers on a real etcd (KIP-112 with
+ * KIP-858's controller side): broker 1 leads a partition (replication factor 3, min.insync.replicas 2) from one of
+ * its two log dirs, both on the forgetful disk. While confluent-kafka produces to it with acks=all, that dir's writes
+ * and fsyncs fail with EIO. Broker 1 keeps running (its other dir is healthy) and publishes the replica as offline;
+ * the controller elects a leader from the rest of the ISR in a new leader epoch and takes broker 1 out of the ISR;
+ * Metadata and DescribeTopicPartitions list it in offlineReplicas. The producer keeps getting acknowledgements, and
+ * every acknowledged record is at its offset on the new leader. Once broker 1 restarts with the disk healthy, its
+ * replica catches up, rejoins the ISR, and, elected leader again, serves every acknowledged record. A follower's
+ * failed log dir takes its replica out of the ISR at once (not after replica.lag.time.max.ms), so acks=all goes on.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawn } from "node:child_process";
+import { Kafka, logLevel } from "kafkajs";
+import { PYTHON } from "../support/proc.ts";
+import { RawClient } from "../support/raw-client.ts";
+import { metadataOf, printBrokerLogs, startCluster, until, type TestCluster } from "../support/cluster-processes.ts";
+import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
+import { brokerLogLine, parseAcks, readPartition } from "./read-partition.ts";
+
+const TOPIC = "dirfail";
+const VALUE_BYTES = 512;
+const forgetful = await forgetfulDiskForPowerCutTests();
+
+/** Leader, leader epoch, ISR and offline replicas of `TOPIC`-0 in Metadata v12 at `port`. */
+async function stateAt(port: number): Promise<{ leader: number; epoch: number; isr: number[]; offline: number[] }> {
+  const md = await metadataOf(port);
+  const p = md.topics.find((t) => t.name === TOPIC)!.partitions[0];
+  return { leader: p.leaderId, epoch: p.leaderEpoch ?? -1, isr: [...p.isrNodes].sort(), offline: [...(p.offlineReplicas ?? [])].sort() };
+}
+
+/** Offline replicas of `TOPIC`-0 in DescribeTopicPartitions v0 at `port`. */
+async function describedOffline(port: number): Promise<number[]> {
+  const c = await RawClient.connect(port);
+  try {
+    const r = await c.request(75, 0, { topics: [{ name: TOPIC }], responsePartitionLimit: 100, cursor: null });
+    return [...r.topics[0].partitions[0].offlineReplicas].sort();
+  } finally {
+    c.close();
+  }
+}
+
+/** confluent-kafka producing to `TOPIC`-0 of `c` with acks=all (acked_producer.py); `acked(n)` waits for n acknowledgements. */
+function ackedProducer(c: TestCluster, topic = TOPIC) {
+  const child = spawn(PYTHON, [path.join(import.meta.dirname, "acked_producer.py"), c.brokers.map((b) => b.bootstrap).join(","), topic, "k", String(VALUE_BYTES), "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let acks = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  child.stdout!.on("data", (d) => {
+    out += d.toString();
+    acks = out.split("\n").length - 1;
+    for (const w of waiters.splice(0)) if (acks >= w.n) w.resolve();
+    else waiters.push(w);
+  });
+  const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+  return {
+    acks: () => acks,
+    out: () => out,
+    acked: (n: number, what: string) =>
+      Promise.race([
+        new Promise<void>((resolve) => (acks >= n ? resolve() : waiters.push({ n, resolve }))),
+        closed.then(() => {
+          throw new Error(`the producer exited after ${acks} acknowledgements, waiting for ${what}`);
+        }),
+      ]),
+    async stop() {
+      child.kill("SIGKILL");
+      await closed;
+    },
+  };
+}
+
+test("EIO under the leader's log dir moves the leadership to another in-sync replica; acks=all goes on and nothing acknowledged is lost", { skip: forgetful.skip, timeout: 400_000 }, async () => {
+  const disk = forgetful.disk();
+  const dirs = [path.join(disk.dir, "b1-a"), path.join(disk.dir, "b1-b")];
+  let cluster: TestCluster | null = null;
+  try {
+    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false"], () => [], () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
+    const c = cluster;
+    const admin = new Kafka({ clientId: "dirfail", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }], configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    await until(`${TOPIC}-0 led by broker 1 with all three in sync`, 60_000, async () => {
+      const s = await stateAt(c.brokers[1].port);
+      return s.leader === 1 && s.isr.length === 3;
+    });
+    const failing = dirs.find((d) => fs.existsSync(path.join(d, `${TOPIC}-0`)));
+    assert.ok(failing !== undefined, `${TOPIC}-0 has a directory in one of broker 1's log dirs`);
+    const before = await stateAt(c.brokers[1].port);
+
+    const producer = ackedProducer(c);
+    const { acked } = producer;
+    let failedAt = 0;
+    try {
+      await acked(300, "300 acknowledgements before the disk fails");
+      disk.failWithEio(failing);
+      await brokerLogLine(c.brokers[0], new RegExp(`log dir ${failing} is offline`), 60_000, "log dir offline line");
+      failedAt = producer.acks();
+      // the controller moves the leadership off the failed replica, in a new leader epoch, and out of the ISR
+      await until("a new leader of the partition", 60_000, async () => {
+        const s = await stateAt(c.brokers[1].port);
+        return s.leader !== 1 && s.leader >= 0;
+      });
+      const after = await stateAt(c.brokers[1].port);
+      assert.ok(after.epoch > before.epoch, `leader epoch ${before.epoch} -> ${after.epoch}`);
+      assert.deepEqual(after.isr, [2, 3], "the failed replica leaves the ISR");
+      assert.deepEqual(after.offline, [1], "Metadata lists broker 1's replica as offline");
+      assert.deepEqual(await describedOffline(c.brokers[2].port), [1], "DescribeTopicPartitions lists it as offline");
+      assert.equal(c.brokers[0].child.exitCode, null, "broker 1 keeps running on its healthy log dir");
+      // the producer goes on: acknowledgements from the new leader
+      await acked(failedAt + 300, "300 acknowledgements after the leader moved");
+    } finally {
+      await producer.stop();
+    }
+    const ackedRecords = parseAcks(producer.out());
+    const leader = (await stateAt(c.brokers[1].port)).leader;
+    const present = await readPartition(c.brokers[leader - 1].port, TOPIC, 0, VALUE_BYTES);
+    const lost = [...ackedRecords].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${ackedRecords.size} acknowledged records lost on the new leader ${leader}`);
+
+    // broker 1 restarts with the disk healthy: its replica catches up and rejoins the ISR
+    disk.failWithEio(null);
+    await c.brokers[0].stop("SIGKILL");
+    await c.restart(1);
+    await until("broker 1 back in the ISR, no replica offline", 90_000, async () => {
+      const s = await stateAt(c.brokers[1].port);
+      return s.isr.length === 3 && s.offline.length === 0;
+    });
+    const raw = await RawClient.connect(c.brokers[0].port);
+    try {
+      raw.timeoutMs = 30_000;
+      const r = await raw.request(43, 2, { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0] }], timeoutMs: 30_000 });
+      assert.equal(r.replicaElectionResults[0].partitionResult[0].errorCode, 0, "preferred election of broker 1");
+    } finally {
+      raw.close();
+    }
+    await until("broker 1 leads again", 60_000, async () => (await stateAt(c.brokers[0].port)).leader === 1);
+    const recovered = await readPartition(c.brokers[0].port, TOPIC, 0, VALUE_BYTES);
+    const missing = [...ackedRecords].filter(([o, k]) => recovered.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${recovered.get(o) ?? "nothing"}`);
+    assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${ackedRecords.size} acknowledged records missing on the recovered broker 1`);
+  } catch (e) {
+    if (cluster !== null) printBrokerLogs(cluster.brokers);
+    throw e;
+  } finally {
+    disk.failWithEio(null);
+    await cluster?.close();
+  }
+});
+
+test("EIO under a follower's log dir takes it out of the ISR at once; acks=all goes on without it", { skip: forgetful.skip, timeout: 400_000 }, async () => {
+  const disk = forgetful.disk();
+  const dirs = [path.join(disk.dir, "f1-a"), path.join(disk.dir, "f1-b")];
+  const topic = "dirfail-follower";
+  let cluster: TestCluster | null = null;
+  try {
+    // a lagging follower leaves the ISR only after 10 minutes: what takes it out sooner is its offline report
+    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false", "-o", "replica.lag.time.max.ms=600000"], () => [], () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
+    const c = cluster;
+    const admin = new Kafka({ clientId: "dirfail-f", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [2, 1, 3] }], configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const state = async () => {
+      const p = (await metadataOf(c.brokers[2].port)).topics.find((t) => t.name === topic)!.partitions[0];
+      return { leader: p.leaderId, isr: [...p.isrNodes].sort(), offline: [...(p.offlineReplicas ?? [])].sort() };
+    };
+    await until(`${topic}-0 led by broker 2 with all three in sync`, 60_000, async () => {
+      const s = await state();
+      return s.leader === 2 && s.isr.length === 3;
+    });
+    const failing = dirs.find((d) => fs.existsSync(path.join(d, `${topic}-0`)));
+    assert.ok(failing !== undefined, `${topic}-0 has a directory in one of broker 1's log dirs`);
+    const producer = ackedProducer(c, topic);
+    try {
+      await producer.acked(300, "300 acknowledgements before the disk fails");
+      disk.failWithEio(failing);
+      await brokerLogLine(c.brokers[0], new RegExp(`log dir ${failing} is offline`), 60_000, "log dir offline line");
+      await until("broker 1 out of the ISR and listed offline", 60_000, async () => {
+        const s = await state();
+        return s.isr.join() === "2,3" && s.offline.join() === "1";
+      });
+      assert.equal((await state()).leader, 2, "the leader stays");
+      await producer.acked(producer.acks() + 300, "300 acknowledgements with broker 1 out of the ISR");
+    } finally {
+      await producer.stop();
+    }
+    const acked = parseAcks(producer.out());
+    const present = await readPartition(c.brokers[1].port, topic, 0, VALUE_BYTES);
+    const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
+  } catch (e) {
+    if (cluster !== null) printBrokerLogs(cluster.brokers);
+    throw e;
+  } finally {
+    disk.failWithEio(null);
+    await cluster?.close();
+  }
+});
