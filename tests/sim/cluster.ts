@@ -114,6 +114,8 @@ const PORT_BASE = 9090;
 const ISR_KEY = `/runnel/partitions/${TOPIC}/0`;
 const GROUP = "rep-group";
 const GROUP_SESSION_TIMEOUT_MS = 1500;
+/** How long (simulated ms) a follower's log end may stay below its leader's log start offset once the faults stop. */
+const STUCK_BELOW_LEADER_START_MS = 5000;
 /** Chance that a fault is the solo-leader schedule (the leader alone in the ISR, stopped cleanly with a power cut). */
 const SOLO_LEADER_CHANCE = 0.08;
 
@@ -846,9 +848,33 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     isolated.clear();
     etcd.heal();
     let settled = false;
+    let stuck = false;
+    /** Since when (simulated ms) each "topic/replica" has had its log end below its leader's log start offset. */
+    const belowLeaderStart = new Map<string, number>();
+    /** Cleaning: a follower whose log end stays below the leader's log start offset for 5 s never catches up (it must restart its log there). */
+    const checkStuckBelowLeaderStart = (): void => {
+      for (const topic of CLEANING_TOPIC_NAMES) {
+        const leader = cleaningLeaderPartition(topic);
+        for (const n of NODES) {
+          const p = partitionAt(n, topic);
+          const key = `${topic}/${n}`;
+          if (leader === undefined || p === undefined || p === leader || p.logEndOffset >= leader.log.logStartOffset) {
+            belowLeaderStart.delete(key);
+            continue;
+          }
+          const since = belowLeaderStart.get(key) ?? sim.nowMs;
+          belowLeaderStart.set(key, since);
+          if (sim.nowMs - since >= STUCK_BELOW_LEADER_START_MS && !stuck) {
+            stuck = true;
+            violations.push(`${topic}-0: replica ${n}'s log end offset ${p.logEndOffset} stayed below the leader's log start offset ${leader.log.logStartOffset} for ${STUCK_BELOW_LEADER_START_MS} ms after the faults stopped (a follower must restart its log at the leader's log start)`);
+          }
+        }
+      }
+    };
     const settle = async (): Promise<void> => {
       for (;;) {
         await sleep(100, "settle check");
+        if (opts.cleaning) checkStuckBelowLeaderStart();
         for (const n of NODES) if (!up.get(n) && procs.get(n)!.broker === null) continue;
         const s = stored();
         if (s === null || s.leader < 0 || s.isr.length !== NODES.length || producersDone < 2 || !txnDone || !groupsDone || NODES.some((n) => !up.get(n))) continue;
@@ -865,11 +891,11 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       }
     };
     void settle().catch(fail);
-    await sim.run(durationMs + 30_000, () => settled || violations.length > 20);
-    if (!settled) {
+    await sim.run(durationMs + 30_000, () => settled || stuck || violations.length > 20);
+    if (!settled && !stuck) {
       const s = stored();
       violations.push(`the cluster did not settle (leader, full ISR, equal logs) within 30 s of simulated time after the faults stopped: ${JSON.stringify(s)}, up ${NODES.filter((n) => up.get(n))}${opts.cleaning ? `; cleaning topics (replica [log start, high watermark, log end]): ${cleaningState()}` : ""}`);
-    } else {
+    } else if (settled) {
       finalChecks();
       if (cleaning !== null) {
         const replicasOf = (topic: string) => NODES.map((node) => ({ node, part: procs.get(node)!.broker!.topicsByName.get(topic)!.partitions[0] as Partition }));
