@@ -41,6 +41,8 @@ import {
 export const MAX_WAITING_FETCHES_PER_PARTITION = 1000;
 /** Default bound on the acks=all produce requests parked on one partition for the high watermark. */
 export const MAX_WAITING_PRODUCES_PER_PARTITION = 10_000;
+/** Bound on the DeleteRecords requests parked on one partition for its low watermark. */
+export const MAX_WAITING_DELETE_RECORDS_PER_PARTITION = 1000;
 
 /** Logging used by a partition. */
 export interface PartitionLogger {
@@ -112,6 +114,15 @@ export interface FollowerState {
   lastCaughtUpMs: number;
   /** The broker epoch its last fetch carried (Fetch v15+ ReplicaState), or -1 when it carried none. */
   brokerEpoch: bigint;
+  /** The follower's log start offset its last fetch carried, or -1 (not said). */
+  logStartOffset: bigint;
+}
+
+/** A DeleteRecords request parked until every live replica's log start offset reaches `offset` (Kafka's DelayedDeleteRecords). */
+interface LowWatermarkWaiter {
+  offset: bigint;
+  resolve: (lowWatermark: bigint) => void;
+  reject: (e: Error) => void;
 }
 
 interface HighWatermarkWaiter {
@@ -140,6 +151,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private readonly followers = new Map<number, FollowerState>();
   private readonly fetchWaiters = new Set<() => void>();
   private hwWaiters: HighWatermarkWaiter[] = [];
+  private lowWatermarkWaiters: LowWatermarkWaiter[] = [];
   private removed = false;
   /** Set by close(): the broker is stopping, and no fetch parks here any more. */
   private closed = false;
@@ -301,11 +313,82 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (!this.isLeader) {
       this.followers.clear();
       this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker no longer leads it`));
+      this.failLowWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker no longer leads it`));
       return;
     }
     if (newEpoch || this.leaderSinceMs < 0) this.leaderSinceMs = this.deps.clock.monotonicMs();
     if (newEpoch || this.leaderEpochs.latestEpoch < roles.leaderEpoch) this.leaderEpochs.assign(roles.leaderEpoch, this.log.logEndOffset, false);
     this.maybeAdvanceHighWatermark();
+    this.checkLowWatermarkWaiters();
+  }
+
+  /**
+   * Leader: the low watermark (Kafka's Partition.lowWatermarkIfLeader), the smallest log start offset over this
+   * replica and every follower on a live broker (registered, in a cluster; in the ISR without a registry), as each
+   * follower's last fetch reported it (-1 until it has fetched). Records below it are gone from every replica that
+   * could lead, so DeleteRecords answers with it.
+   */
+  get lowWatermark(): bigint {
+    let low = this.log.logStartOffset;
+    for (const id of this.roles.replicas) {
+      if (id === this.deps.localBrokerId) continue;
+      const live = this.deps.aliveBrokerEpoch === undefined ? this.roles.isr.includes(id) : this.deps.aliveBrokerEpoch(id) !== undefined;
+      if (!live) continue;
+      const reported = this.followers.get(id)?.logStartOffset ?? -1n;
+      if (reported < low) low = reported;
+    }
+    return low;
+  }
+
+  /**
+   * DeleteRecords' wait (Kafka's DelayedDeleteRecords): resolves with the {@link lowWatermark} once it reaches
+   * `offset` (every live follower fetched after moving its log start there); rejects with REQUEST_TIMED_OUT after
+   * `timeoutMs` or when too many wait, NOT_LEADER_OR_FOLLOWER when leadership is lost, UNKNOWN_TOPIC_OR_PARTITION
+   * when the partition goes.
+   */
+  whenLowWatermarkReaches(offset: bigint, timeoutMs: number): Promise<bigint> {
+    this.checkLeader();
+    const low = this.lowWatermark;
+    if (low >= offset) return Promise.resolve(low);
+    if (this.lowWatermarkWaiters.length >= MAX_WAITING_DELETE_RECORDS_PER_PARTITION) {
+      return Promise.reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${this.log.name}: too many DeleteRecords requests wait for the replicas`));
+    }
+    return new Promise<bigint>((resolve, reject) => {
+      const clock = this.deps.clock;
+      const w: LowWatermarkWaiter = {
+        offset,
+        resolve: (lw) => {
+          clock.clearTimer(timer);
+          resolve(lw);
+        },
+        reject: (e) => {
+          clock.clearTimer(timer);
+          reject(e);
+        },
+      };
+      const timer = clock.setTimer(() => {
+        this.lowWatermarkWaiters = this.lowWatermarkWaiters.filter((x) => x !== w);
+        reject(new KafkaError(ErrorCode.REQUEST_TIMED_OUT, `${this.log.name}: the replicas' log start offsets did not reach ${offset} within ${timeoutMs} ms (low watermark ${this.isLeader ? this.lowWatermark : -1n})`));
+      }, timeoutMs);
+      this.lowWatermarkWaiters.push(w);
+    });
+  }
+
+  private checkLowWatermarkWaiters(): void {
+    if (this.lowWatermarkWaiters.length === 0 || !this.isLeader) return;
+    const low = this.lowWatermark;
+    const still: LowWatermarkWaiter[] = [];
+    for (const w of this.lowWatermarkWaiters) {
+      if (w.offset <= low) w.resolve(low);
+      else still.push(w);
+    }
+    this.lowWatermarkWaiters = still;
+  }
+
+  private failLowWatermarkWaiters(e: Error): void {
+    const ws = this.lowWatermarkWaiters;
+    this.lowWatermarkWaiters = [];
+    for (const w of ws) w.reject(e);
   }
 
   /**
@@ -401,6 +484,26 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   }
 
   /**
+   * A follower whose log end lies below the leader's log start offset (the leader answered OFFSET_OUT_OF_RANGE):
+   * empties the log and starts it at `offset` (Kafka's truncateFullyAndStartAt), forgetting its epoch history,
+   * producer state, producer snapshots and aborted transactions; it then fetches from `offset`.
+   */
+  truncateFullyAndStartAt(offset: bigint): void {
+    this.checkWritable();
+    if (this.isLeader) throw new Error(`${this.log.name}: the leader does not restart its log at another offset`);
+    const before = this.log.logEndOffset;
+    this.log.truncateFullyAndStartAt(offset);
+    this.deps.logger.info(`${this.log.name}: emptied the log (log end offset ${before}) to fetch from the leader's log start offset ${offset} (leader epoch ${this.roles.leaderEpoch}, leader ${this.roles.leader})`);
+    this.leaderEpochs.truncateFromEnd(0n);
+    for (const pending of this.pendingSnapshots) pending.stale = true;
+    removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, -1n);
+    this.producers.clear();
+    this.abortedTxns.truncateTo(offset);
+    this.abortedTxns.prune();
+    this.assertHighWatermark();
+  }
+
+  /**
    * The leader side of a follower's fetch (Fetch with a replica id): when the follower's last fetched epoch ends
    * earlier here (or is unknown), returns that epoch and its end offset, to be answered instead of records so the
    * follower truncates first (KIP-595's diverging epoch); otherwise takes the fetch offset as the follower's log end
@@ -408,7 +511,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * and `replicaId` is another replica, and (as Kafka does) when `brokerEpoch` (ReplicaState's replica epoch, -1 for
    * none) is older than the follower's current registration: the fetch comes from a stale incarnation of it.
    */
-  acceptFollowerFetch(replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number, brokerEpoch = -1n): { epoch: number; endOffset: bigint } | null {
+  acceptFollowerFetch(replicaId: number, fetchOffset: bigint, lastFetchedEpoch: number, brokerEpoch = -1n, logStartOffset = -1n): { epoch: number; endOffset: bigint } | null {
     if (!this.isLeader || replicaId === this.deps.localBrokerId || !this.roles.replicas.includes(replicaId)) {
       throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: broker ${replicaId} cannot fetch it as a follower here`);
     }
@@ -421,7 +524,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       const end = this.leaderEpochs.endOffsetFor(lastFetchedEpoch, this.log.logEndOffset);
       if (end.endOffset < fetchOffset || end.epoch < lastFetchedEpoch) return end;
     }
-    if (fetchOffset <= this.log.logEndOffset) this.updateFollowerFetch(replicaId, fetchOffset, brokerEpoch);
+    if (fetchOffset <= this.log.logEndOffset) this.updateFollowerFetch(replicaId, fetchOffset, brokerEpoch, logStartOffset);
     return null;
   }
 
@@ -429,16 +532,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * The leader hears a follower's fetch position (and the broker epoch the fetch carried, -1 for none): tracks it
    * and moves the high watermark when the ISR allows.
    */
-  updateFollowerFetch(replicaId: number, logEndOffset: bigint, brokerEpoch = -1n): void {
+  updateFollowerFetch(replicaId: number, logEndOffset: bigint, brokerEpoch = -1n, logStartOffset = -1n): void {
     if (!this.isLeader) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: this broker is not the leader`);
     if (!this.roles.replicas.includes(replicaId) || replicaId === this.deps.localBrokerId) {
       throw new KafkaError(ErrorCode.UNKNOWN_LEADER_EPOCH, `${this.log.name}: ${replicaId} is not a follower of it`);
     }
     const prev = this.followers.get(replicaId);
     const caughtUp = logEndOffset >= this.log.logEndOffset;
-    const f: FollowerState = { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1), brokerEpoch };
+    const f: FollowerState = { logEndOffset, lastCaughtUpMs: caughtUp ? this.deps.clock.monotonicMs() : (prev?.lastCaughtUpMs ?? -1), brokerEpoch, logStartOffset };
     this.followers.set(replicaId, f);
     this.maybeAdvanceHighWatermark();
+    this.checkLowWatermarkWaiters();
     if (this.deps.onFollowerCaughtUp !== undefined && !this.roles.isr.includes(replicaId) && this.mayJoinIsr(replicaId, f)) this.deps.onFollowerCaughtUp(this.topic.name, this.index);
   }
 
@@ -532,6 +636,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.transactions = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
+    this.failLowWatermarkWaiters(new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`));
   }
 
   /**
@@ -548,6 +653,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.log.transactions = null;
     this.wakeFetches();
     this.failHighWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
+    this.failLowWatermarkWaiters(new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, `${this.log.name}: the broker is stopping`));
   }
 
   /**
@@ -680,6 +786,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     } catch (e) {
       this.deps.logger.warn(`${this.log.name}: cleaning up below log start offset ${logStartOffset} failed (retried at the next move): ${(e as Error).message}`);
     }
+    this.checkLowWatermarkWaiters();
   }
 
   /**

@@ -2,7 +2,9 @@
  * The follower side of one fetch round for one partition, independent of the transport: where to fetch from
  * (the log end and the epoch of its last batch), and how to apply the leader's answer: truncate a divergent tail
  * when the leader answers a diverging epoch, else append the batches as they are (offsets and epochs set by the
- * leader) and follow the leader's high watermark. A fetcher (one connection per leader broker, Fetch v15+ with
+ * leader), follow the leader's high watermark, and move the log start offset up to the leader's (Kafka's
+ * ReplicaFetcherThread: retention and DeleteRecords on the leader reach every replica, so a follower elected
+ * later does not serve what was deleted). A fetcher (one connection per leader broker, Fetch v15+ with
  * ReplicaState) drives it for every partition it follows.
  */
 import type { Partition } from "../partition/partition.ts";
@@ -27,6 +29,8 @@ export interface LeaderFetchAnswer {
   records: Uint8Array | readonly Uint8Array[] | null;
   /** Set when the follower's last fetched epoch ends earlier on the leader. */
   divergingEpoch?: { epoch: number; endOffset: bigint } | null;
+  /** The leader's log start offset (-1 or absent: not said). */
+  logStartOffset?: bigint;
 }
 
 /** What applying an answer did. */
@@ -67,6 +71,10 @@ export function applyLeaderAnswer(p: Partition, answer: LeaderFetchAnswer): Foll
     records = Number(r.lastOffset - r.baseOffset + 1n);
   }
   p.updateHighWatermarkFromLeader(answer.highWatermark);
+  // The leader's log start offset lies at or below the fetch offset (else it answers OFFSET_OUT_OF_RANGE) and its
+  // high watermark, so at or below this follower's high watermark now; one moved by a later fetch waits for that.
+  const leaderStart = answer.logStartOffset ?? -1n;
+  if (leaderStart > p.log.logStartOffset && leaderStart <= p.highWatermark) p.log.deleteRecordsBefore(leaderStart);
   return { kind: "appended", records, highWatermark: p.highWatermark };
 }
 

@@ -8,6 +8,8 @@ import type { Clock } from "../platform/clock.ts";
 import type { BrokerChannel } from "../client/connection.ts";
 import type { FetchRequest, FetchResponse } from "../protocol/generated/01_fetch.ts";
 import type { Partition } from "../partition/partition.ts";
+import type { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/generated/02_list_offsets.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import { uuidHex } from "../protocol/uuid.ts";
 import { applyLeaderAnswer, followerFetchPosition } from "./follower-fetch.ts";
 import type { ReplicationThrottle } from "./replication-throttle.ts";
@@ -28,6 +30,12 @@ export interface ReplicaFetcherSettings {
 
 /** Kafka's defaults. */
 export const DEFAULT_REPLICA_FETCHER_SETTINGS: ReplicaFetcherSettings = { maxWaitMs: 500, minBytes: 1, maxBytes: 10 * 1024 * 1024, partitionMaxBytes: 1024 * 1024, backoffMs: 1000 };
+
+/** ListOffsets version a follower asks at most (v4+ carries the current leader epoch). */
+const LIST_OFFSETS_VERSION = 7;
+/** ListOffsets timestamps: the log end offset, and the log start offset. */
+const LATEST_TIMESTAMP = -1n;
+const EARLIEST_TIMESTAMP = -2n;
 
 /** Lowest Fetch version a follower uses (ReplicaState). */
 const MIN_REPLICA_FETCH_VERSION = 15;
@@ -164,7 +172,11 @@ export class ReplicaFetcher {
         this.deps.throttle?.record(f.partition.topic.name, f.partition.index, records === null ? 0 : Array.isArray(records) ? records.reduce((n, r) => n + r.length, 0) : records.length);
         let out;
         try {
-          out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch });
+          out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch, logStartOffset: pr.logStartOffset });
+          if (out.kind === "error" && out.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+            await this.resetOutOfRange(f.partition);
+            continue;
+          }
         } catch (e) {
           // One partition's failure never holds the others back (Kafka's AbstractFetcherThread): a log taken offline
           // by an I/O error (its own files or its .txnindex) is no longer fetched; another error (a corrupt copy) is
@@ -187,6 +199,39 @@ export class ReplicaFetcher {
   private dropOffline(topicId: Uint8Array, p: Partition): void {
     this.remove(topicId, p.index);
     this.deps.warn(`replica fetch of ${p.log.name} from broker ${this.deps.channel.nodeId}: its log is offline here, no longer fetched`);
+  }
+
+  /**
+   * The leader answered OFFSET_OUT_OF_RANGE: this follower's log end lies outside the leader's log (Kafka's
+   * AbstractFetcherThread.fetchOffsetAndTruncate). Asks the leader for its log end and log start (ListOffsets as a
+   * replica); past the leader's log end, truncates to it; below the leader's log start (retention or DeleteRecords
+   * moved it past what this follower has), empties the log and starts it there. Otherwise the next fetch retries.
+   */
+  private async resetOutOfRange(p: Partition): Promise<void> {
+    const ask = async (timestamp: bigint): Promise<bigint | null> => {
+      const version = Math.min(this.deps.channel.version(2), LIST_OFFSETS_VERSION);
+      const res = await this.deps.channel.request<ListOffsetsResponse>(2, { replicaId: this.deps.replicaId, isolationLevel: 0, topics: [{ name: p.topic.name, partitions: [{ partitionIndex: p.index, currentLeaderEpoch: p.leaderEpoch, timestamp }] }] } as ListOffsetsRequest, { version, timeoutMs: 30_000 });
+      const pr = res.topics[0]?.partitions[0];
+      if (pr === undefined || pr.errorCode !== 0) {
+        this.deps.warn(`replica fetch of ${p.log.name}: out of range, and ListOffsets at broker ${this.deps.channel.nodeId} answered ${pr === undefined ? "nothing" : `error code ${pr.errorCode}`}`);
+        return null;
+      }
+      return pr.offset;
+    };
+    const mine = p.logEndOffset;
+    const leaderEnd = await ask(LATEST_TIMESTAMP);
+    if (leaderEnd === null || p.isRemoved || p.isLeader || p.logEndOffset !== mine) return;
+    if (leaderEnd < mine) {
+      this.deps.warn(`replica fetch of ${p.log.name}: log end offset ${mine} is past the leader's ${leaderEnd}; truncating to it`);
+      p.truncateTo(leaderEnd);
+      return;
+    }
+    const leaderStart = await ask(EARLIEST_TIMESTAMP);
+    if (leaderStart === null || p.isRemoved || p.isLeader || p.logEndOffset !== mine) return;
+    if (leaderStart > mine) {
+      this.deps.warn(`replica fetch of ${p.log.name}: log end offset ${mine} is below the leader's log start offset ${leaderStart}; restarting the log there`);
+      p.truncateFullyAndStartAt(leaderStart);
+    }
   }
 
   /** Whether the follower throttle holds this partition back now (it is out of the ISR and over the bound). */

@@ -69,6 +69,8 @@ import { readCommittedView } from "./checkers.ts";
 export const SEGMENT_MS = 120;
 /** `delete.retention.ms` of the compacted topics. */
 export const DELETE_RETENTION_MS = 300;
+/** The replicated run's final DeleteRecords timeout: shorter than any retention.ms, longer than a few follower fetches. */
+const FINAL_DELETE_RECORDS_TIMEOUT_MS = 500;
 /** Hot keys (most records; compaction removes most of theirs). */
 const HOT_KEYS = 4;
 /** Cold keys (few records each, so an old segment often holds a key's latest record). */
@@ -164,6 +166,9 @@ interface TopicState {
   gone: Set<string>;
 }
 
+/** The cleaning topics' names (one partition each). */
+export const CLEANING_TOPIC_NAMES: readonly string[] = TOPICS.map((t) => t.name);
+
 /** What the workload needs of the simulation around it. */
 export interface CleaningContext {
   sim: Sim;
@@ -177,6 +182,17 @@ export interface CleaningContext {
   broker(): Broker | null;
   /** Whether the broker serves now. */
   up(): boolean;
+  /**
+   * Replicated (the cluster simulation): topics with this many replicas and `min.insync.replicas` 2, no
+   * transactional producer (the cluster runs its own), reads of {@link CleaningContext.leaderPartition} instead of
+   * the broker's, and only the rules that hold across replicas, which compact on their own and may restart at the
+   * leader's log start: no holes-never-fill or deleted-segment floors, and the log start offset of the leader (and of
+   * every replica at the end) never below the low watermark a DeleteRecords answer gave (every live replica had moved
+   * its log start there).
+   */
+  replicas?: number;
+  /** With `replicas`: the partition of `topic` at its current leader (as the cluster metadata names it), if up. */
+  leaderPartition?(topic: string): Partition | undefined;
 }
 
 const builder = new BatchBuilder(1 << 16);
@@ -234,7 +250,19 @@ export class CleaningWorkload {
   private ready = false;
   private nextId = 0;
   /** Counters for the run report. */
-  readonly stats = { keyedRetriesAcked: 0, keyedTxnAborted: 0, keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0 };
+  readonly stats = { keyedRetriesAcked: 0, keyedTxnAborted: 0, keyedAcked: 0, tombstonesAcked: 0, deleteRecordsAnswered: 0, cleaningReads: 0, recordsCleanedAway: 0, lsoMoves: 0, deletedKeysKeptByReplicas: 0 };
+  /** Replicated: "topic key offset" of older records a replica keeps after the key's tombstone was cleaned away. */
+  private readonly keptDeletedKeys = new Set<string>();
+
+  /** Whether a tombstone of `key` (not aborted), at a known offset past `after`, was sent delete.retention.ms or more before `now`. */
+  private tombstoneAfter(t: TopicState, key: string, after: bigint, now: number): boolean {
+    for (const p of t.produced.values()) {
+      if (p.key !== key || !p.tombstone || p.txn === "aborted" || p.sentAt + DELETE_RETENTION_MS > now) continue;
+      const at = p.ackedOffset ?? t.seenAt.get(p.id);
+      if (at !== undefined && at > after) return true;
+    }
+    return false;
+  }
 
   constructor(private readonly ctx: CleaningContext) {}
 
@@ -243,7 +271,7 @@ export class CleaningWorkload {
     void this.createTopics().catch(fail);
     void this.idempotentProducer().catch(fail);
     void this.plainProducer().catch(fail);
-    void this.transactionalProducer().catch(fail);
+    if (this.ctx.replicas === undefined) void this.transactionalProducer().catch(fail);
     void this.deleter().catch(fail);
     void this.reader().catch(fail);
   }
@@ -253,7 +281,7 @@ export class CleaningWorkload {
     const todo = new Set(TOPICS.map((t) => t.name));
     while (todo.size > 0) {
       const res = await call(19, 7, {
-        topics: TOPICS.filter((t) => todo.has(t.name)).map((t) => ({ name: t.name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: Object.entries({ ...COMMON_CONFIGS, ...t.configs }).map(([name, value]) => ({ name, value })) })),
+        topics: TOPICS.filter((t) => todo.has(t.name)).map((t) => ({ name: t.name, numPartitions: 1, replicationFactor: this.ctx.replicas ?? 1, assignments: [], configs: Object.entries({ ...COMMON_CONFIGS, ...(this.ctx.replicas === undefined ? {} : { "min.insync.replicas": "2" }), ...t.configs }).map(([name, value]) => ({ name, value })) })),
         timeoutMs: 1000,
       });
       for (const t of res?.topics ?? []) if (t.errorCode === ErrorCode.NONE || t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS) todo.delete(t.name);
@@ -458,6 +486,10 @@ export class CleaningWorkload {
       this.stats.deleteRecordsAnswered++;
       if (pr.lowWatermark < target) this.ctx.violations.push(`${t.spec.name}: DeleteRecords before ${target} answered low watermark ${pr.lowWatermark}`);
       if (pr.lowWatermark > t.reportedLso) t.reportedLso = pr.lowWatermark;
+      if (this.ctx.replicas !== undefined && pr.lowWatermark > t.lsoFloor) {
+        t.lsoFloor = pr.lowWatermark;
+        t.lsoFloorWhy = `the low watermark a DeleteRecords answer gave at ${sim.nowMs} ms (every live replica had moved its log start there)`;
+      }
     }
   }
 
@@ -471,18 +503,41 @@ export class CleaningWorkload {
 
   /** Before a broker process starts: the durable log start offset checkpoint bounds what it may load. */
   beforeStart(): void {
-    let entries: { topic: string; partition: number; offset: bigint }[] = [];
-    const path = `/data/b1/${LOG_START_OFFSET_CHECKPOINT}`;
-    try {
-      if (this.ctx.disk.exists(path)) entries = readOffsetCheckpoint(this.ctx.disk, path);
-    } catch (e) {
-      this.ctx.violations.push(`the durable ${LOG_START_OFFSET_CHECKPOINT} is unreadable: ${(e as Error).message}`);
-    }
+    const entries = this.durableLogStarts(this.ctx.disk, "/data/b1");
     for (const t of this.topics) {
       const e = entries.find((x) => x.topic === t.spec.name && x.partition === 0);
       if (e !== undefined && e.offset > t.lsoFloor) {
         t.lsoFloor = e.offset;
         t.lsoFloorWhy = `the durable ${LOG_START_OFFSET_CHECKPOINT} before the start`;
+      }
+    }
+  }
+
+  /** The entries of the `log-start-offset-checkpoint` in `dataDir` on `disk` as it holds it now (none when it is absent). */
+  private durableLogStarts(disk: SimDisk, dataDir: string): { topic: string; partition: number; offset: bigint }[] {
+    const path = `${dataDir}/${LOG_START_OFFSET_CHECKPOINT}`;
+    try {
+      return disk.exists(path) ? readOffsetCheckpoint(disk, path) : [];
+    } catch (e) {
+      this.ctx.violations.push(`the durable ${path} is unreadable: ${(e as Error).message}`);
+      return [];
+    }
+  }
+
+  /**
+   * Replicated: the broker with `disk` and `dataDir` died (killed, or the power went) while it was the only in-sync
+   * replica of `topics`. A log start offset moved since its last `log-start-offset-checkpoint` write (or, after a
+   * power cut, since that write was made durable) is gone with it (Kafka too checkpoints it only now and then) and
+   * nobody that may lead has it: the floor a DeleteRecords answer set comes down to the checkpoint's on `disk` now.
+   */
+  soleReplicaDied(disk: SimDisk, dataDir: string, topics: readonly string[], who: string): void {
+    const entries = this.durableLogStarts(disk, dataDir);
+    for (const t of this.topics) {
+      if (!topics.includes(t.spec.name)) continue;
+      const durable = entries.find((x) => x.topic === t.spec.name && x.partition === 0)?.offset ?? 0n;
+      if (durable < t.lsoFloor) {
+        t.lsoFloor = durable;
+        t.lsoFloorWhy = `the ${LOG_START_OFFSET_CHECKPOINT} of ${who}, the only in-sync replica when it died`;
       }
     }
   }
@@ -503,12 +558,12 @@ export class CleaningWorkload {
   /** Reads and checks every cleaning topic now (the broker must be up). */
   readAll(why: string): void {
     const b = this.ctx.broker();
-    if (b === null) return;
+    if (this.ctx.leaderPartition === undefined && b === null) return;
     const armed = this.ctx.disk.readFaultsArmed;
     this.ctx.disk.readFaultsArmed = false; // the checker's reads inject no faults
     try {
       for (const t of this.topics) {
-        const part = b.topicsByName.get(t.spec.name)?.partitions[0] as Partition | undefined;
+        const part = this.ctx.leaderPartition !== undefined ? this.ctx.leaderPartition(t.spec.name) : (b!.topicsByName.get(t.spec.name)?.partitions[0] as Partition | undefined);
         if (part === undefined || part.log.isOffline) continue;
         this.check(t, part, why);
       }
@@ -517,7 +572,87 @@ export class CleaningWorkload {
     }
   }
 
-  private check(t: TopicState, part: Partition, why: string): void {
+  /**
+   * The replicated run's last DeleteRecords, once every replica is up, in sync and equal: on each topic that takes
+   * DeleteRecords, a fresh acks=all batch of two or three records (so that retention, with no writes since the faults
+   * stopped, has not emptied the log already), then DeleteRecords up to its end (within
+   * {@link FINAL_DELETE_RECORDS_TIMEOUT_MS}, shorter than retention.ms); it must be answered without
+   * error (retried while there is no answer or no leader) with a low watermark at or past the target, and then every
+   * replica's log start offset must be there already (KIP-107: the answer waits for every live replica).
+   */
+  async finalDeleteRecords(replicasOf: (topic: string) => { node: number; part: Partition }[]): Promise<void> {
+    const { sim, violations } = this.ctx;
+    const call = this.ctx.client("final-deleter");
+    for (const t of this.topics.filter((x) => x.spec.deleteRecords)) {
+      let fresh: Produced[] = [];
+      for (let attempt = 0; attempt < 20 && fresh.length === 0; attempt++) {
+        const { recs, batch } = this.newBatch(t, null);
+        const res = await call(0, 9, { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: t.spec.name, partitionData: [{ index: 0, records: batch }] }] });
+        const pr = res?.responses[0]?.partitionResponses[0];
+        if (pr?.errorCode === ErrorCode.NONE) {
+          this.acknowledged(t, recs, pr.baseOffset, true, "final keyed acks=all");
+          fresh = recs;
+        } else await this.ctx.sleep(100, "final produce retry");
+      }
+      if (fresh.length === 0) {
+        violations.push(`${t.spec.name}-0: no acks=all produce answered on a settled cluster`);
+        continue;
+      }
+      const target = fresh[fresh.length - 1].ackedOffset! + 1n;
+      let answered = false;
+      let last = "no answer";
+      for (let attempt = 0; attempt < 10 && !answered; attempt++) {
+        if (target > t.maxDeleteTarget) t.maxDeleteTarget = target;
+        // Shorter than retention.ms, which on its own would move every replica's log start past the batch in time.
+        const res = await call(21, 2, { topics: [{ name: t.spec.name, partitions: [{ partitionIndex: 0, offset: target }] }], timeoutMs: FINAL_DELETE_RECORDS_TIMEOUT_MS });
+        const pr = res?.topics?.[0]?.partitions?.[0];
+        last = pr === undefined ? "no answer" : `error ${pr.errorCode}, low watermark ${pr.lowWatermark}`;
+        sim.trace(`final DeleteRecords ${t.spec.name} before ${target}: ${last}`);
+        if (pr === undefined || pr.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+          await this.ctx.sleep(100, "final delete records retry");
+          continue;
+        }
+        answered = true;
+        if (pr.errorCode !== ErrorCode.NONE) {
+          violations.push(`${t.spec.name}-0: DeleteRecords before ${target} on a settled cluster (every replica up and in sync) answered error ${pr.errorCode}`);
+          break;
+        }
+        if (pr.lowWatermark < target) violations.push(`${t.spec.name}-0: DeleteRecords before ${target} answered low watermark ${pr.lowWatermark}`);
+        if (pr.lowWatermark > t.lsoFloor) {
+          t.lsoFloor = pr.lowWatermark;
+          t.lsoFloorWhy = `the low watermark the final DeleteRecords answer gave (every live replica had moved its log start there)`;
+        }
+        for (const { node, part } of replicasOf(t.spec.name)) {
+          if (part.log.logStartOffset < pr.lowWatermark) violations.push(`${t.spec.name}-0: replica ${node}'s log start offset ${part.log.logStartOffset} is below the low watermark ${pr.lowWatermark} the final DeleteRecords answered (a DeleteRecords answer waits for every live replica)`);
+        }
+      }
+      if (!answered) violations.push(`${t.spec.name}-0: the final DeleteRecords was never answered (${last})`);
+    }
+  }
+
+  /**
+   * The replicated run's final check, once every replica of every cleaning topic has the same log end and high
+   * watermark: each replica passes the read checks (latest value of every key, acknowledged records, the log start
+   * offset at or above every low watermark DeleteRecords answered), and no offset holds different records on two
+   * replicas (they compact on their own, so one may lack records another keeps, but never reuses an offset).
+   */
+  checkReplicas(replicasOf: (topic: string) => { node: number; part: Partition }[]): void {
+    for (const t of this.topics) {
+      const owner = new Map<bigint, { id: string; node: number }>();
+      for (const { node, part } of replicasOf(t.spec.name)) {
+        const recs = this.check(t, part, `final read of replica ${node}`);
+        for (const r of recs ?? []) {
+          if (r.control) continue;
+          const o = owner.get(r.offset);
+          if (o === undefined) owner.set(r.offset, { id: r.id, node });
+          else if (o.id !== r.id) this.ctx.violations.push(`${t.spec.name}-0: offset ${r.offset} holds ${o.id} on replica ${o.node} and ${r.id} on replica ${node}`);
+        }
+      }
+    }
+  }
+
+  /** Checks one read of `part` (module header: the invariants); the records read, or null when a batch fails its CRC. */
+  private check(t: TopicState, part: Partition, why: string): KeyedRecord[] | null {
     const { sim, violations } = this.ctx;
     const v = (m: string) => violations.push(`${t.spec.name}-0 at ${sim.nowMs} ms (${why}): ${m}`);
     const log = part.log;
@@ -530,7 +665,7 @@ export class CleaningWorkload {
       const got = decodeKeyed(r.chunks);
       if (got === null) {
         v("a batch fails its CRC");
-        return;
+        return null;
       }
       for (const x of got) if (x.offset >= at) recs.push(x);
       at = r.nextOffset;
@@ -539,8 +674,9 @@ export class CleaningWorkload {
     // (c) the log start offset.
     if (!t.spec.deleteRecords && start !== 0n) v(`log start offset ${start} of a compact-only topic (no retention, DeleteRecords refused) is not 0`);
     if (start < t.lsoFloor) v(`log start offset ${start} is below ${t.lsoFloor} (${t.lsoFloorWhy})`);
+    const replicated = this.ctx.replicas !== undefined;
     if (start < t.segmentFloor) v(`log start offset ${start} is below ${t.segmentFloor}, the first segment's base offset an earlier read saw (a retention or DeleteRecords deletion)`);
-    if (start > t.lsoFloor) {
+    if (start > t.lsoFloor && !replicated) {
       if (start > t.reportedLso) this.stats.lsoMoves++;
       t.lsoFloor = start;
       t.lsoFloorWhy = "an earlier read by this process";
@@ -573,7 +709,7 @@ export class CleaningWorkload {
       const owner = t.ackedByOffset.get(r.offset);
       if (owner !== undefined && owner !== r.id) v(`record ${r.id} sits at ${r.offset}, where ${owner} was acknowledged`);
     }
-    if (firstBase > t.segmentFloor) t.segmentFloor = firstBase;
+    if (firstBase > t.segmentFloor && !replicated) t.segmentFloor = firstBase;
     // (b) holes never fill: check the known ones, then add this read's.
     let h = 0;
     for (const r of recs) {
@@ -585,7 +721,7 @@ export class CleaningWorkload {
       const [a, b] = [recs[i - 1].offset + 1n, recs[i].offset];
       if (a < b && b <= t.maxAckedOffset) fresh.push([a, b]);
     }
-    if (fresh.length > 0) t.holes = mergeRanges(t.holes, fresh);
+    if (fresh.length > 0 && !replicated) t.holes = mergeRanges(t.holes, fresh);
     // What read_committed sees below the last stable offset (the aborted-transaction list a Fetch would carry).
     const lso = part.lastStableOffset;
     const visible = readCommittedView(
@@ -634,6 +770,15 @@ export class CleaningWorkload {
       const ofKey = offsetsOfKey.get(a.key) ?? [];
       if (ofKey.some((x) => x > o)) continue; // superseded by a later record of its key
       if (ofKey.length > 0) {
+        // Replicated: a replica away for longer than delete.retention.ms may hold an older record of a key whose
+        // tombstone (and every later record) the leader had cleaned away before the replica fetched past them; its
+        // own cleaner never sees the tombstone, so the older record stays (as in Kafka, where delete.retention.ms
+        // bounds how long a reader, a follower too, may take to read past a tombstone).
+        if (replicated && this.tombstoneAfter(t, a.key, ofKey[ofKey.length - 1], now)) {
+          this.keptDeletedKeys.add(`${t.spec.name} ${a.key} ${ofKey[ofKey.length - 1]}`);
+          this.stats.deletedKeysKeptByReplicas = this.keptDeletedKeys.size;
+          continue;
+        }
         v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone with no later record of its key, but an earlier one is there (at ${ofKey[ofKey.length - 1]}): the key went back`);
         continue;
       }
@@ -650,6 +795,7 @@ export class CleaningWorkload {
       });
       if (!laterTombstone) v(`acknowledged record ${a.id} of ${a.key} at ${o} is gone and no record of its key is left, with no tombstone of the key older than delete.retention.ms after it`);
     }
+    return recs;
   }
 }
 

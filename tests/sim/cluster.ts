@@ -16,6 +16,11 @@
  * (min.insync.replicas=1, both followers cut off), stopped cleanly with a power cut, and back as the only replica
  * that may lead, so that what its clean start trusted is served before another replica's log replaces it.
  *
+ * With `cleaning`, the cleaning workload (cleaning-workload.ts with `replicas`) runs on three-replica compacted,
+ * compact+delete and delete topics, read at the leader the metadata names; to settle, every follower's log start
+ * offset must also be at or past the leader's, and at the end a last DeleteRecords on a settled cluster must be
+ * answered with every replica's log start already there, and every replica passes the cleaning checks.
+ *
  * Checkers, once the faults stop and the cluster settles (a leader, a full ISR, equal log ends): every acks=all
  * record is at its offset, once, in order; nothing a consumer read below the high watermark is lost or changed; the
  * replicas agree byte for byte up to the high watermark, and on what they derive from it (the aborted transactions
@@ -39,6 +44,8 @@ import { readChunks } from "./replicated.ts";
 import { plantOffsetCommitBeforeDurable, subscription } from "./kafka-broker.ts";
 import { plantCleanStopSkipsTxnIndexSync, plantSnapshotPastLogEndLoaded } from "./planted-clean-stop-bugs.ts";
 import { checkPipelinedProducer, runPipelinedProducer, type PipelinedRecord } from "./pipelined-producer.ts";
+import { CLEANING_BROKER_SETTINGS, CLEANING_TOPIC_NAMES, CleaningWorkload } from "./cleaning-workload.ts";
+import { plantDeleteRecordsAnsweredBeforeReplicas, plantFollowerIgnoresLeaderLogStart, plantFollowerIgnoresOutOfRange } from "./planted-replication-cleaner-bugs.ts";
 
 /** Knobs of one run. */
 export interface ClusterOptions {
@@ -90,6 +97,20 @@ export interface ClusterOptions {
   plantCleanStopSkipsTxnIndexSync?: boolean;
   /** PLANTED BUG: a producer snapshot past the recovered log end is loaded (planted-clean-stop-bugs.ts). */
   plantSnapshotPastLogEndLoaded?: boolean;
+  /**
+   * Also run the cleaning workload (cleaning-workload.ts) on three-replica topics: compacted, compact+delete and
+   * delete topics with rolling segments, retention on the simulation clock, DeleteRecords, keyed producers; each
+   * replica cleans on its own, followers take the leader's log start offset (or restart at it when their log end
+   * lies below it). Checked at the leader as the metadata names it, through every fault, and on every replica once
+   * settled (cleaning-workload.ts, `replicas`).
+   */
+  cleaning?: boolean;
+  /** PLANTED BUG (with `cleaning`): a follower ignores the leader's log start offset (planted-replication-cleaner-bugs.ts). */
+  plantFollowerIgnoresLeaderLogStart?: boolean;
+  /** PLANTED BUG (with `cleaning`): DeleteRecords answers before the followers moved their log start (planted-replication-cleaner-bugs.ts). */
+  plantDeleteRecordsAnsweredBeforeReplicas?: boolean;
+  /** PLANTED BUG (with `cleaning`): a follower below the leader's log start never restarts there (planted-replication-cleaner-bugs.ts). */
+  plantFollowerIgnoresOutOfRange?: boolean;
   /** Print the trace as it runs. */
   verbose?: boolean;
 }
@@ -100,6 +121,8 @@ const PORT_BASE = 9090;
 const ISR_KEY = `/runnel/partitions/${TOPIC}/0`;
 const GROUP = "rep-group";
 const GROUP_SESSION_TIMEOUT_MS = 1500;
+/** How long (simulated ms) a follower's log end may stay below its leader's log start offset once the faults stop. */
+const STUCK_BELOW_LEADER_START_MS = 5000;
 /** Chance that a fault is the solo-leader schedule (the leader alone in the ISR, stopped cleanly with a power cut). */
 const SOLO_LEADER_CHANCE = 0.08;
 /** With `logDirFailures`: chance that a fault is a failing disk under one log dir. */
@@ -131,6 +154,9 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   if (opts.plantSequenceCheckBeforeLeadership) restore.push(plantSequenceCheckBeforeLeadership());
   if (opts.plantCleanStopSkipsTxnIndexSync) restore.push(plantCleanStopSkipsTxnIndexSync());
   if (opts.plantSnapshotPastLogEndLoaded) restore.push(plantSnapshotPastLogEndLoaded());
+  if (opts.plantFollowerIgnoresLeaderLogStart) restore.push(plantFollowerIgnoresLeaderLogStart());
+  if (opts.plantDeleteRecordsAnsweredBeforeReplicas) restore.push(plantDeleteRecordsAnsweredBeforeReplicas());
+  if (opts.plantFollowerIgnoresOutOfRange) restore.push(plantFollowerIgnoresOutOfRange());
   const procs = new Map<number, SimBrokerProcess>();
   const up = new Map<number, boolean>();
   for (const n of NODES) {
@@ -145,6 +171,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       "offsets.topic.replication.factor": "3",
       "group.initial.rebalance.delay.ms": "0",
       "group.min.session.timeout.ms": "100",
+      ...(opts.cleaning ? CLEANING_BROKER_SETTINGS : {}),
     };
     procs.set(n, new SimBrokerProcess(sim, new SimDisk(sim, { readErrorRate: 0, bitFlipRate: 0, tornWriteRate: 0.5, maxSyncLatencyMs: 1 + sim.int(10), unsyncedNamespace: opts.unsyncedDirs ?? true, journalPerDirectory: opts.journalPerDirectory, atomicWriteSkipsDirSync: opts.plantAtomicWriteSkipsDirSync }), wires.get(PORT_BASE + n)!, settings, (b) => {
       if (opts.plantOffsetCommitBeforeDurable) plantOffsetCommitBeforeDurable(b);
@@ -175,7 +202,9 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     stats.crashes++;
     if (powerCut) stats.powerCuts++;
     sim.trace(`crash broker ${n} (${powerCut ? "power cut" : "process killed"}): ${why}`);
+    const alone = soleReplicaOf(n);
     procs.get(n)!.crash(powerCut);
+    afterProcessLoss(n, alone);
     // Often before its previous registration lease ran out: it then starts unregistered and must not lead yet.
     sim.after(50 + sim.int(sim.chance(0.5) ? 300 : 1500), `restart ${n}`, () => boot(n));
   };
@@ -227,14 +256,31 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     stats.cleanStops++;
     const cut = cutAllowed && sim.chance(0.4) ? 1 + sim.int(60) : null;
     sim.trace(`clean stop of broker ${n}${cut === null ? "" : `, power cut at its disk call ${cut}`}`);
+    const alone = soleReplicaOf(n);
     const outcome = await proc.stopCleanly(cut).catch((e) => {
       violations.push(`broker ${n}: the clean stop failed: ${(e as Error)?.stack ?? e}`);
       return "failed" as const;
     });
     sim.trace(`broker ${n}: clean stop ended: ${outcome}`);
     if (outcome === "failed") proc.crash(false);
-    if (outcome === "power cut during stop" || outcome === "power cut after stop") stats.powerCuts++;
+    if (outcome === "power cut during stop" || outcome === "power cut after stop") {
+      stats.powerCuts++;
+      afterProcessLoss(n, [...alone, ...soleReplicaOf(n)]);
+    }
     sim.after(50 + sim.int(sim.chance(0.5) ? 300 : 1500), `restart ${n}`, () => boot(n));
+  };
+  /** The cleaning topics whose ISR is broker `n` alone now (none without the cleaning workload). */
+  const soleReplicaOf = (n: number): string[] =>
+    !opts.cleaning ? [] : CLEANING_TOPIC_NAMES.filter((topic) => {
+      const st = JSON.parse(etcd.peek(`/runnel/partitions/${topic}/0`) ?? "null") as StoredState | null;
+      return st !== null && st.isr.length === 1 && st.isr[0] === n;
+    });
+  /**
+   * Broker `n`'s process died (killed, or the power went): for the cleaning topics it alone held in sync (`alone`),
+   * a log start offset it had not written to its checkpoint (or, after a power cut, not made durable) is gone.
+   */
+  const afterProcessLoss = (n: number, alone: readonly string[]): void => {
+    if (cleaning !== null && alone.length > 0) cleaning.soleReplicaDied(procs.get(n)!.disk, `/data/b${n}`, alone, `broker ${n}`);
   };
   const stored = (): StoredState | null => {
     const text = etcd.peek(ISR_KEY);
@@ -323,6 +369,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     stats.cleanStops++;
     const cut = 1 + sim.int(8);
     sim.trace(`solo leader: clean stop of broker ${leader}, power cut at its disk call ${cut} from its first on ${TOPIC}-0`);
+    const soleOf = soleReplicaOf(leader);
     const outcome = await proc.stopCleanly(cut, `/data/b${leader}/${TOPIC}-0/`).catch((e) => {
       violations.push(`broker ${leader}: the clean stop failed: ${(e as Error)?.stack ?? e}`);
       return "failed" as const;
@@ -332,6 +379,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     if (outcome === "power cut during stop" || outcome === "power cut after stop") {
       stats.powerCuts++;
       stats.soloLeaderCuts++;
+      afterProcessLoss(leader, [...soleOf, ...soleReplicaOf(leader)]);
       rewindConsumerTo = from;
       for (const offset of [...seen.keys()]) if (offset >= from) seen.delete(offset);
     }
@@ -773,6 +821,58 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
   };
 
   const fail = (e: unknown) => violations.push(`a simulated client threw: ${(e as Error)?.stack ?? e}`);
+  let cleaning: CleaningWorkload | null = null;
+  /** The cleaning workload's client: Produce and DeleteRecords go to the topic's leader (found with Metadata), the rest anywhere. */
+  const cleaningClient = (name: string) => {
+    const call = client(name);
+    const leaders = new Map<string, number>();
+    return async <T = any>(apiKey: number, version: number, body: any): Promise<T | null> => {
+      const topic: string | undefined = apiKey === 0 ? body.topicData?.[0]?.name : apiKey === 21 ? body.topics?.[0]?.name : undefined;
+      let node = NODES[sim.int(NODES.length)];
+      if (topic !== undefined) {
+        let l = leaders.get(topic) ?? -1;
+        if (l < 0) {
+          const md = await call(node, 3, 12, { topics: [{ name: topic }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+          l = md?.topics?.[0]?.partitions?.[0]?.leaderId ?? -1;
+          if (l < 0) return null;
+          leaders.set(topic, l);
+        }
+        node = l;
+      }
+      const res = await call<any>(node, apiKey, version, body);
+      const code = apiKey === 0 ? res?.responses?.[0]?.partitionResponses?.[0]?.errorCode : apiKey === 21 ? res?.topics?.[0]?.partitions?.[0]?.errorCode : 0;
+      if (topic !== undefined && (res === null || code !== ErrorCode.NONE)) leaders.delete(topic);
+      return res as T | null;
+    };
+  };
+  const partitionAt = (node: number, topic: string): Partition | undefined => (up.get(node) ? (procs.get(node)!.broker?.topicsByName.get(topic)?.partitions[0] as Partition | undefined) : undefined);
+  /** The cleaning topic's partition at the leader the cluster metadata names, if that broker is up and leads it in that epoch. */
+  const cleaningLeaderPartition = (topic: string): Partition | undefined => {
+    const text = etcd.peek(`/runnel/partitions/${topic}/0`);
+    if (text === null) return undefined;
+    const st = JSON.parse(text) as StoredState;
+    const p = st.leader >= 0 ? partitionAt(st.leader, topic) : undefined;
+    return p !== undefined && p.isLeader && p.leaderEpoch === st.leaderEpoch ? p : undefined;
+  };
+  /**
+   * Whether a cleaning topic has a leader, a full ISR, equal log ends and high watermarks on every replica, and every
+   * follower's log start offset at or past the leader's (Kafka's follower takes the leader's from each fetch answer).
+   */
+  const cleaningSettled = (topic: string): boolean => {
+    const leader = cleaningLeaderPartition(topic);
+    const st = JSON.parse(etcd.peek(`/runnel/partitions/${topic}/0`) ?? "null") as StoredState | null;
+    if (leader === undefined || st === null || st.isr.length !== NODES.length) return false;
+    return NODES.every((n) => {
+      const p = partitionAt(n, topic);
+      return p !== undefined && p.logEndOffset === leader.logEndOffset && p.highWatermark === leader.logEndOffset && p.log.logStartOffset >= leader.log.logStartOffset;
+    });
+  };
+  /** Each cleaning topic's state for a report: the metadata's, then each replica's log start, high watermark and log end. */
+  const cleaningState = (): string =>
+    CLEANING_TOPIC_NAMES.map((topic) => `${topic}: ${etcd.peek(`/runnel/partitions/${topic}/0`)}, ${NODES.map((n) => {
+      const p = partitionAt(n, topic);
+      return p === undefined ? `${n} down` : `${n} [${p.log.logStartOffset}, ${p.highWatermark}, ${p.logEndOffset}]`;
+    }).join(" ")}`).join("; ");
   try {
     for (const n of NODES) boot(n);
     void createTopic().catch(fail);
@@ -790,14 +890,42 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
       void member(1).catch(fail);
     }
     void faults().catch(fail);
+    if (opts.cleaning) {
+      cleaning = new CleaningWorkload({ sim, disk: procs.get(1)!.disk, violations, durationMs, sleep, client: cleaningClient, broker: () => null, up: () => NODES.some((n) => up.get(n)), replicas: NODES.length, leaderPartition: cleaningLeaderPartition });
+      cleaning.start(fail);
+    }
     await sim.run(durationMs, () => violations.length > 20);
     // Settle: no more faults; every broker up, one leader, a full ISR, equal log ends and high watermarks.
     isolated.clear();
     etcd.heal();
     let settled = false;
+    let stuck = false;
+    /** Since when (simulated ms) each "topic/replica" has had its log end below its leader's log start offset. */
+    const belowLeaderStart = new Map<string, number>();
+    /** Cleaning: a follower whose log end stays below the leader's log start offset for 5 s never catches up (it must restart its log there). */
+    const checkStuckBelowLeaderStart = (): void => {
+      for (const topic of CLEANING_TOPIC_NAMES) {
+        const leader = cleaningLeaderPartition(topic);
+        for (const n of NODES) {
+          const p = partitionAt(n, topic);
+          const key = `${topic}/${n}`;
+          if (leader === undefined || p === undefined || p === leader || p.logEndOffset >= leader.log.logStartOffset) {
+            belowLeaderStart.delete(key);
+            continue;
+          }
+          const since = belowLeaderStart.get(key) ?? sim.nowMs;
+          belowLeaderStart.set(key, since);
+          if (sim.nowMs - since >= STUCK_BELOW_LEADER_START_MS && !stuck) {
+            stuck = true;
+            violations.push(`${topic}-0: replica ${n}'s log end offset ${p.logEndOffset} stayed below the leader's log start offset ${leader.log.logStartOffset} for ${STUCK_BELOW_LEADER_START_MS} ms after the faults stopped (a follower must restart its log at the leader's log start)`);
+          }
+        }
+      }
+    };
     const settle = async (): Promise<void> => {
       for (;;) {
         await sleep(100, "settle check");
+        if (opts.cleaning) checkStuckBelowLeaderStart();
         for (const n of NODES) if (!up.get(n) && procs.get(n)!.broker === null) continue;
         const s = stored();
         if (s === null || s.leader < 0 || s.isr.length !== NODES.length || producersDone < 2 || !txnDone || !groupsDone || NODES.some((n) => !up.get(n))) continue;
@@ -808,17 +936,27 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
         // The coordinator writes transaction markers after it answers EndTxn (retrying while the leader is away):
         // wait for them, up to the settle bound, rather than checking a moment after a commit was answered.
         if (leader.lastStableOffset !== leader.highWatermark && sim.nowMs < durationMs + 20_000) continue;
+        if (opts.cleaning && !CLEANING_TOPIC_NAMES.every(cleaningSettled)) continue;
         settled = true;
         return;
       }
     };
     void settle().catch(fail);
-    await sim.run(durationMs + 30_000, () => settled || violations.length > 20);
-    if (!settled) {
+    await sim.run(durationMs + 30_000, () => settled || stuck || violations.length > 20);
+    if (!settled && !stuck) {
       const s = stored();
-      violations.push(`the cluster did not settle (leader, full ISR, equal logs) within 30 s of simulated time after the faults stopped: ${JSON.stringify(s)}, up ${NODES.filter((n) => up.get(n))}`);
-    } else {
+      violations.push(`the cluster did not settle (leader, full ISR, equal logs) within 30 s of simulated time after the faults stopped: ${JSON.stringify(s)}, up ${NODES.filter((n) => up.get(n))}${opts.cleaning ? `; cleaning topics (replica [log start, high watermark, log end]): ${cleaningState()}` : ""}`);
+    } else if (settled) {
       finalChecks();
+      if (cleaning !== null) {
+        const replicasOf = (topic: string) => NODES.map((node) => ({ node, part: procs.get(node)!.broker!.topicsByName.get(topic)!.partitions[0] as Partition }));
+        let done = false;
+        const deleted = cleaning.finalDeleteRecords(replicasOf).finally(() => (done = true));
+        await sim.run(sim.nowMs + 30_000, () => done);
+        if (done) await deleted;
+        else violations.push("the final DeleteRecords did not end within 30 s of simulated time");
+        cleaning.checkReplicas(replicasOf);
+      }
       if (opts.groups) await finalOffsetFetch();
     }
   } finally {
@@ -879,7 +1017,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     }
   }
 
-  return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...etcd.stats, steps: sim.steps } };
+  return { seed, violations, traceHash: sim.traceHash, simulatedMs: sim.nowMs, stats: { ...stats, ...etcd.stats, ...(cleaning?.stats ?? {}), steps: sim.steps } };
 }
 
 /**

@@ -47,6 +47,8 @@ interface Wanted extends SessionPartition {
   p: PartitionState | undefined;
   /** Epoch of the last batch the fetching follower has (v12+), or -1. */
   lastFetchedEpoch?: number;
+  /** The fetching follower's log start offset (v5+), or -1 (DeleteRecords waits for it: the low watermark). */
+  followerLogStartOffset?: bigint;
 }
 
 interface PartitionResult {
@@ -98,6 +100,7 @@ export function fetchHandler(b: Broker): ApiHandler<FetchRequest, FetchResponse>
             maxBytes: fp.partitionMaxBytes,
             currentLeaderEpoch: fp.currentLeaderEpoch ?? -1,
             lastFetchedEpoch: fp.lastFetchedEpoch ?? -1,
+            followerLogStartOffset: fp.logStartOffset ?? -1n,
             sentHighWatermark: -1n,
             sentLogStartOffset: -1n,
           };
@@ -289,7 +292,7 @@ function readAll(b: Broker, wanted: Wanted[], maxBytes: number, readCommitted: b
       // A follower reads from the leader up to the log end, and its fetch offset tells the leader what it has.
       let diverging;
       try {
-        diverging = p.acceptFollowerFetch(replicaId, w.fetchOffset, w.lastFetchedEpoch ?? -1, replicaEpoch);
+        diverging = p.acceptFollowerFetch(replicaId, w.fetchOffset, w.lastFetchedEpoch ?? -1, replicaEpoch, w.followerLogStartOffset ?? -1n);
       } catch (e) {
         if (!(e instanceof KafkaError)) throw e;
         data.errorCode = e.code;
