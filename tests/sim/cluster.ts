@@ -891,7 +891,7 @@ export async function runCluster(seed: number, opts: ClusterOptions = {}): Promi
     }
     void faults().catch(fail);
     if (opts.cleaning) {
-      cleaning = new CleaningWorkload({ sim, disk: procs.get(1)!.disk, violations, durationMs, sleep, client: cleaningClient, broker: () => null, up: () => NODES.some((n) => up.get(n)), replicas: NODES.length, leaderPartition: cleaningLeaderPartition });
+      cleaning = new CleaningWorkload({ sim, disk: procs.get(1)!.disk, violations, durationMs, sleep, client: cleaningClient, broker: () => null, up: () => NODES.some((n) => up.get(n)), replicas: NODES.length, leaderPartition: cleaningLeaderPartition, registrationOf: (node) => etcd.peekCreateRevision(`/runnel/brokers/${node}`) });
       cleaning.start(fail);
     }
     await sim.run(durationMs, () => violations.length > 20);

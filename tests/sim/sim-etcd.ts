@@ -79,6 +79,11 @@ export class SimEtcd {
     return this.kv.get(key)?.value.toString("utf8") ?? null;
   }
 
+  /** A key's create revision (for a broker registration: its broker epoch), or null when the key is absent. */
+  peekCreateRevision(key: string): number | null {
+    return this.kv.get(key)?.create ?? null;
+  }
+
   /** Keys under a prefix with their text values. */
   peekPrefix(prefix: string): [string, string][] {
     return [...this.kv].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.value.toString("utf8")]);
