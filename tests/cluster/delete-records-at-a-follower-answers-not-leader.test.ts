@@ -9,23 +9,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { createReplicatedPartition, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
-import { RawClient } from "../support/raw-client.ts";
+import { requestOnce } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 
 const TOPIC = "stale";
 
-/** One request to the broker on `port`, on a connection of its own. */
-async function ask<T = any>(port: number, apiKey: number, version: number, body: unknown): Promise<T> {
-  const c = await RawClient.connect(port);
-  try {
-    c.timeoutMs = 60_000;
-    return await c.request<T>(apiKey, version, body);
-  } finally {
-    c.close();
-  }
-}
+const ask = requestOnce;
 
 test("DeleteRecords at a follower answers NOT_LEADER_OR_FOLLOWER whatever the offset, as Kafka", { skip: ETCD_SKIP_REASON, timeout: 240_000 }, async () => {
   await initCrc32c();
