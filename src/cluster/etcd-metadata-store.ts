@@ -406,7 +406,12 @@ export class EtcdMetadataStore implements MetadataStore {
         sessionTimeoutSeconds: this.opts.sessionTimeoutSeconds,
         clock: this.clock,
         random: this.opts.random,
-        onRegistered: (epoch, lease) => this.opts.onRegistered?.(epoch, lease),
+        onRegistered: (epoch, lease) => {
+          this.opts.onRegistered?.(epoch, lease);
+          // A replica reported while this registration's txn was in flight is missing from the record it wrote, and
+          // that report's own write found no registration to write under: write the record again under this one.
+          if (this.ownOffline.size > 0) void this.writeOfflineRecord();
+        },
         offlineReplicas: () => this.ownOfflineRecord(registration.nodeId),
         onFenced: (epoch) => {
           // etcd just answered (the lease is gone): a watch stream older than an outage may be dead, and this broker

@@ -20,7 +20,7 @@ import type { FileSystem } from "../platform/fs.ts";
 import type { AppendResult, PartitionLog } from "../storage/partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { LogStorageError, isIoError } from "../storage/storage-errors.ts";
-import { BATCH_LENGTH_OFFSET, BASE_OFFSET_OFFSET, LOG_OVERHEAD, PARTITION_LEADER_EPOCH_OFFSET, BATCH_HEADER_SIZE, dataViewOf } from "../protocol/batch-layout.ts";
+import { BATCH_LENGTH_OFFSET, BASE_OFFSET_OFFSET, LAST_OFFSET_DELTA_OFFSET, LOG_OVERHEAD, PARTITION_LEADER_EPOCH_OFFSET, BATCH_HEADER_SIZE, dataViewOf } from "../protocol/batch-layout.ts";
 import { ProducerStateTable } from "./producer-state.ts";
 import { AbortedTxnIndex } from "./aborted-txn-index.ts";
 import { LeaderEpochCache } from "./leader-epoch-cache.ts";
@@ -443,8 +443,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   appendAsFollower(records: Uint8Array): AppendResult {
     this.checkWritable();
     if (this.isLeader) throw new Error(`${this.log.name}: the leader does not take follower appends`);
-    const r = this.log.appendWithOffsets(records);
     const dv = dataViewOf(records);
+    this.takeWholeFirstBatch(records, dv);
+    const r = this.log.appendWithOffsets(records);
     for (let at = 0; at + BATCH_HEADER_SIZE <= records.length; at += dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
       const epoch = dv.getInt32(at + PARTITION_LEADER_EPOCH_OFFSET);
       if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, dv.getBigInt64(at + BASE_OFFSET_OFFSET), false);
@@ -452,6 +453,21 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (this.leaderEpochs.dirty) this.leaderEpochs.flushSoon(this.onEpochWriteError);
     applyBatchesToProducerState(this.producers, records, r.baseOffset, this.onAbort);
     return r;
+  }
+
+  /**
+   * An empty follower log that starts inside the first batch fetched (restarted at a leader's log start offset that
+   * DeleteRecords put inside a batch, which the leader serves whole) restarts at that batch's base offset, as Kafka's
+   * Partition.appendRecordsToFollowerOrFutureReplica does on UnexpectedAppendOffsetException; the leader's log start
+   * offset in the same answer then moves it up again. Any other batch below the log end is refused by the append.
+   */
+  private takeWholeFirstBatch(records: Uint8Array, dv: DataView): void {
+    const end = this.log.logEndOffset;
+    if (records.length < BATCH_HEADER_SIZE || end !== this.log.logStartOffset) return;
+    const base = dv.getBigInt64(BASE_OFFSET_OFFSET);
+    if (base >= end || base + BigInt(dv.getInt32(LAST_OFFSET_DELTA_OFFSET)) < end) return;
+    this.deps.logger.info(`${this.log.name}: the first batch fetched (offsets from ${base}) holds the log start offset ${end} of the empty log; restarting the log at ${base}`);
+    this.truncateFullyAndStartAt(base);
   }
 
   /** A follower takes the leader's high watermark, up to its own log end offset (what it has of the log). */

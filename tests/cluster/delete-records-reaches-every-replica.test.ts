@@ -11,7 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ETCD_SKIP_REASON } from "../support/etcd.ts";
 import { createReplicatedPartition, metadataOf, printBrokerLogs, startCluster, until } from "../support/cluster-processes.ts";
-import { RawClient } from "../support/raw-client.ts";
+import { requestOnce } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { makeRecordsBatch } from "../storage/batch-fixture.ts";
@@ -25,16 +25,7 @@ async function stateAt(port: number): Promise<{ leader: number; isr: number[] }>
   return p === undefined || p.errorCode !== 0 ? { leader: -1, isr: [] } : { leader: p.leaderId, isr: [...p.isrNodes] };
 }
 
-/** One request to the broker on `port`, on a connection of its own. */
-async function ask<T = any>(port: number, apiKey: number, version: number, body: unknown): Promise<T> {
-  const c = await RawClient.connect(port);
-  try {
-    c.timeoutMs = 60_000;
-    return await c.request<T>(apiKey, version, body);
-  } finally {
-    c.close();
-  }
-}
+const ask = requestOnce;
 
 const produce = async (port: number) => (await ask(port, 0, 9, { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: 0, records: makeRecordsBatch(20, Date.now()) }] }] })).responses[0].partitionResponses[0];
 const deleteRecords = async (port: number, offset: bigint) => (await ask(port, 21, 2, { topics: [{ name: TOPIC, partitions: [{ partitionIndex: 0, offset }] }], timeoutMs: 30_000 })).topics[0].partitions[0];

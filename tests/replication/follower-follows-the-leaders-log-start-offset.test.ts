@@ -107,3 +107,25 @@ test("a follower whose log end lies below the leader's log start offset starts i
     await t.stop();
   }
 });
+
+test("a follower restarted at a leader's log start offset inside a batch takes that batch whole and catches up", { timeout: 60_000 }, async () => {
+  const t = await leaderAndFollower([1]);
+  try {
+    for (let i = 0; i < 5; i++) await t.produce(-1);
+    // DeleteRecords inside the batch 30..39: the leader serves that batch whole from offset 35 (Kafka's follower
+    // restarts its empty log at the batch's base offset, Partition.appendRecordsToFollowerOrFutureReplica)
+    const answer = await t.deleteRecords(35n);
+    assert.deepEqual([answer.errorCode, answer.lowWatermark], [ErrorCode.NONE, 35n]);
+    await t.produce(-1);
+
+    t.fetcher.add(t.topic.id, t.follower);
+    t.fetcher.start();
+    const caughtUp = await until(() => t.follower.highWatermark === 60n);
+    assert.ok(caughtUp, `the follower caught up from the batch holding the leader's log start offset (log end ${t.follower.logEndOffset}; ${t.warnings.slice(0, 3).join("; ")})`);
+    assert.equal(t.follower.log.logStartOffset, 35n, "then moved its log start offset to the leader's");
+    assert.deepEqual(Buffer.concat(t.follower.log.read(35n, 1 << 22, true).chunks), Buffer.concat(t.lp.log.read(35n, 1 << 22, true).chunks), "the same batches from the log start offset");
+    assert.deepEqual(t.follower.leaderEpochs.epochEntries(), t.lp.leaderEpochs.epochEntries());
+  } finally {
+    await t.stop();
+  }
+});

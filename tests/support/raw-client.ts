@@ -126,3 +126,14 @@ export class RawClient {
     this.sock.destroy();
   }
 }
+
+/** One request to the broker on 127.0.0.1:`port`, on a connection of its own (closed after), waiting up to 60 s. */
+export async function requestOnce<T = any>(port: number, apiKey: number, version: number, body: unknown): Promise<T> {
+  const c = await RawClient.connect(port);
+  try {
+    c.timeoutMs = 60_000;
+    return await c.request<T>(apiKey, version, body);
+  } finally {
+    c.close();
+  }
+}

@@ -29,6 +29,13 @@ export function deleteRecordsHandler(b: Broker): ApiHandler<DeleteRecordsRequest
           partitions: await Promise.all(t.partitions.map(async (rp) => {
             const p = b.partition(t.name, rp.partitionIndex);
             if (p === undefined) return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            // As Kafka's Partition.deleteRecordsOnLeader: away from the leader, before the policy and the offset are
+            // checked against this replica's log (a client with stale metadata retries at the leader).
+            try {
+              p.checkLeader();
+            } catch (e) {
+              return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: e instanceof KafkaError ? e.code : ErrorCode.NOT_LEADER_OR_FOLLOWER };
+            }
             if (!b.topicsByName.get(t.name)!.config.cleanupPolicy.includes("delete")) {
               return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.POLICY_VIOLATION };
             }
@@ -37,7 +44,6 @@ export function deleteRecordsHandler(b: Broker): ApiHandler<DeleteRecordsRequest
               return { partitionIndex: rp.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
             }
             try {
-              p.checkLeader();
               if (target > p.log.logStartOffset) p.log.deleteRecordsBefore(target);
               const lowWatermark = await p.whenLowWatermarkReaches(target, timeoutMs);
               return { partitionIndex: rp.partitionIndex, lowWatermark, errorCode: ErrorCode.NONE };
