@@ -676,7 +676,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * Clean shutdown, after the log closed (its tail synced): the producer snapshot at the log end, after the
    * aborted-transaction index it must not overtake. In Kafka's order (LogManager.shutdown flushes the log, then
    * UnifiedLog.close snapshots the producer state, then the clean-shutdown marker is written), so a power cut at any
-   * step leaves no snapshot past the durable log end (one written before the tail sync could: 76a9c1e).
+   * step leaves no snapshot past the durable log end (one written before the tail sync could: 76a9c1e). A failed sync
+   * or snapshot write takes the log offline, so its dir gets no clean-shutdown marker.
    */
   writeStopSnapshot(): void {
     if (!this.closed) throw new Error(`${this.log.name}: the producer snapshot of a clean stop is written after close`);
@@ -696,8 +697,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     try {
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
     } catch (e) {
-      // as at a roll: the next start replays the log from an older snapshot
-      this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
+      // Kafka's UnifiedLog.close takes the snapshot under maybeHandleIOException: a failure fails the log dir, which
+      // then gets no clean-shutdown marker, so the next start recovers the log fully instead of trusting a clean
+      // stop whose producer state is older than its log end.
+      this.log.ioFailed(e);
+      this.deps.logger.warn(`${this.log.name}: the producer snapshot could not be written at the stop: ${(e as Error).message}`);
     }
   }
 
