@@ -208,7 +208,13 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       // Kafka's ProducerStateManager.truncateFullyAndStartAt, they go and the producer state starts empty.
       removeProducerSnapshots(deps.fs, log.dir);
       p.abortedTxns.prune();
+      // the epoch history too (Kafka's LogLoader clears the leader-epoch cache there): the taken roles seed it again
+      p.leaderEpochs.truncateFromEnd(0n);
     }
+    // The trim of the epoch history when the log start last moved may have been lost (its write failed, then a hard
+    // stop): as Kafka's LogLoader ("the earliest leader epoch may not be flushed during a hard failure"), trim it
+    // again at the log start, so no OffsetForLeaderEpoch or diverging-epoch answer is an end offset below the log start.
+    p.leaderEpochs.truncateFromStart(log.logStartOffset);
     const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
