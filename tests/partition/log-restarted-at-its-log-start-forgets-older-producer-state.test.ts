@@ -8,8 +8,8 @@
  *   (fd4266b, Kafka's LogLoader.deleteSegmentsIfLogStartGreaterThanLogEnd); Kafka then also empties the producer
  *   state (ProducerStateManager.truncateFullyAndStartAt: every snapshot goes) and the deleted segments' files go
  *   whole, `.txnindex` included, which Runnel left behind;
- * - DeleteRecords past a snapshot's offset and a COMMIT marker after it, then a kill (the newest snapshot below the
- *   log start is kept on disk).
+ * - DeleteRecords past a snapshot's offset and a COMMIT marker after it, then a kill before the snapshot's removal
+ *   reached the disk.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,7 +21,7 @@ import { ControlRecordType, buildControlBatch } from "../../src/protocol/control
 import { offsetFileStem } from "../../src/storage/log-file-names.ts";
 import type { LogOpenState } from "../../src/storage/partition-log.ts";
 import type { Partition, PartitionRoles } from "../../src/partition/partition.ts";
-import { producerSnapshotOffsets } from "../../src/partition/producer-snapshot.ts";
+import { producerSnapshotOffsets, snapshotFileName } from "../../src/partition/producer-snapshot.ts";
 import { tempPartitionDir } from "./temp-partition-dir.ts";
 
 await initCrc32c();
@@ -102,11 +102,15 @@ test("a producer snapshot below the log start is not loaded at start: the record
   p = open();
   p.appendAsLeader(marker(TXN, ControlRecordType.COMMIT)); // 2: it commits
   p.appendAsLeader(batch(4)); // 3-6
+  const snapshot = `${dir}/${snapshotFileName(2n)}`;
+  const snapshotBytes = fs.readFileSync(snapshot);
   assert.equal(p.log.deleteRecordsBefore(5n), 5n); // the log start moves past the marker; the segment stays
   assert.equal(p.lastStableOffset, 7n);
-  assert.deepEqual(producerSnapshotOffsets(nodeFileSystem, dir), [2n], "the newest snapshot is kept below the log start");
+  assert.deepEqual(producerSnapshotOffsets(nodeFileSystem, dir), [], "no snapshot below the log start is kept (Kafka's deleteSnapshotsBefore)");
   await p.log.sync();
-  // The process is killed (no clean stop, no new snapshot); the log start offset checkpoint held 5.
+  // The process is killed (no clean stop, no new snapshot); the log start offset checkpoint held 5. The snapshot's
+  // removal had not reached the disk (an unlink is durable only with a directory sync): it is back.
+  fs.writeFileSync(snapshot, snapshotBytes);
   p = open({ logStartOffset: 5n, recoveryPoint: 0n });
   assert.equal(p.log.logStartOffset, 5n);
   assert.equal(p.logEndOffset, 7n);
