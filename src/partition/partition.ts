@@ -208,7 +208,13 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       // Kafka's ProducerStateManager.truncateFullyAndStartAt, they go and the producer state starts empty.
       removeProducerSnapshots(deps.fs, log.dir);
       p.abortedTxns.prune();
+      // the epoch history too (Kafka's LogLoader clears the leader-epoch cache there): the taken roles seed it again
+      p.leaderEpochs.truncateFromEnd(0n);
     }
+    // The trim of the epoch history when the log start last moved may have been lost (its write failed, then a hard
+    // stop): as Kafka's LogLoader ("the earliest leader epoch may not be flushed during a hard failure"), trim it
+    // again at the log start, so no OffsetForLeaderEpoch or diverging-epoch answer is an end offset below the log start.
+    p.leaderEpochs.truncateFromStart(log.logStartOffset);
     const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
@@ -676,7 +682,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * Clean shutdown, after the log closed (its tail synced): the producer snapshot at the log end, after the
    * aborted-transaction index it must not overtake. In Kafka's order (LogManager.shutdown flushes the log, then
    * UnifiedLog.close snapshots the producer state, then the clean-shutdown marker is written), so a power cut at any
-   * step leaves no snapshot past the durable log end (one written before the tail sync could: 76a9c1e).
+   * step leaves no snapshot past the durable log end (one written before the tail sync could: 76a9c1e). A failed sync
+   * or snapshot write takes the log offline, so its dir gets no clean-shutdown marker.
    */
   writeStopSnapshot(): void {
     if (!this.closed) throw new Error(`${this.log.name}: the producer snapshot of a clean stop is written after close`);
@@ -696,8 +703,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     try {
       writeProducerSnapshot(this.deps.fs, this.log, this.producers);
     } catch (e) {
-      // as at a roll: the next start replays the log from an older snapshot
-      this.deps.logger.warn(`could not write the producer snapshot of ${this.log.name}: ${(e as Error).message}`);
+      // Kafka's UnifiedLog.close takes the snapshot under maybeHandleIOException: a failure fails the log dir, which
+      // then gets no clean-shutdown marker, so the next start recovers the log fully instead of trusting a clean
+      // stop whose producer state is older than its log end.
+      this.log.ioFailed(e);
+      this.deps.logger.warn(`${this.log.name}: the producer snapshot could not be written at the stop: ${(e as Error).message}`);
     }
   }
 

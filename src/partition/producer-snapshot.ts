@@ -116,7 +116,7 @@ const SNAPSHOT_NAME = /^\d{20}\.snapshot$/;
 
 /**
  * Writes the table as `<logEndOffset>.snapshot` (clean shutdown) and removes snapshots that can no longer serve:
- * those below the log start offset, except the newest.
+ * those below the log start offset.
  */
 export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): void {
   const entries = table.entries();
@@ -135,10 +135,12 @@ export function writeProducerSnapshotAsync(fs: FileSystem, dir: string, offset: 
   return writeFileAtomicAsync(fs, `${dir}/${snapshotFileName(offset)}`, encodeProducerSnapshot(entries));
 }
 
-/** Removes snapshots below `logStartOffset`, keeping the newest one whatever its offset. */
+/**
+ * Removes snapshots below `logStartOffset` (Kafka's deleteSnapshotsBefore): none is loaded at a start any more
+ * ({@link loadProducerState} rebuilds the state from the log start instead).
+ */
 export function pruneProducerSnapshots(fs: FileSystem, dir: string, logStartOffset: bigint): void {
-  const offsets = producerSnapshotOffsets(fs, dir);
-  for (const o of offsets.slice(0, -1)) if (o < logStartOffset) fs.remove(`${dir}/${snapshotFileName(o)}`);
+  for (const o of producerSnapshotOffsets(fs, dir)) if (o < logStartOffset) fs.remove(`${dir}/${snapshotFileName(o)}`);
 }
 
 /** Removes every snapshot (the log restarted with none of the records they describe: Kafka's truncateFullyAndStartAt). */

@@ -174,7 +174,8 @@ export class ReplicaFetcher {
         try {
           out = applyLeaderAnswer(f.partition, { errorCode: pr.errorCode, highWatermark: pr.highWatermark, records: pr.records as Uint8Array | Uint8Array[] | null, divergingEpoch: pr.divergingEpoch, logStartOffset: pr.logStartOffset });
           if (out.kind === "error" && out.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
-            await this.resetOutOfRange(f.partition);
+            // a ListOffsets error answer fails the partition for this round, so the round backs off before the retry
+            if (!(await this.resetOutOfRange(f.partition))) failed++;
             continue;
           }
         } catch (e) {
@@ -206,8 +207,10 @@ export class ReplicaFetcher {
    * AbstractFetcherThread.fetchOffsetAndTruncate). Asks the leader for its log end and log start (ListOffsets as a
    * replica); past the leader's log end, truncates to it; below the leader's log start (retention or DeleteRecords
    * moved it past what this follower has), empties the log and starts it there. Otherwise the next fetch retries.
+   * False when the leader answered ListOffsets with an error (Kafka's fetcher then counts the partition failed and
+   * backs off `replica.fetch.backoff.ms`).
    */
-  private async resetOutOfRange(p: Partition): Promise<void> {
+  private async resetOutOfRange(p: Partition): Promise<boolean> {
     const ask = async (timestamp: bigint): Promise<bigint | null> => {
       const version = Math.min(this.deps.channel.version(2), LIST_OFFSETS_VERSION);
       const res = await this.deps.channel.request<ListOffsetsResponse>(2, { replicaId: this.deps.replicaId, isolationLevel: 0, topics: [{ name: p.topic.name, partitions: [{ partitionIndex: p.index, currentLeaderEpoch: p.leaderEpoch, timestamp }] }] } as ListOffsetsRequest, { version, timeoutMs: 30_000 });
@@ -220,18 +223,21 @@ export class ReplicaFetcher {
     };
     const mine = p.logEndOffset;
     const leaderEnd = await ask(LATEST_TIMESTAMP);
-    if (leaderEnd === null || p.isRemoved || p.isLeader || p.logEndOffset !== mine) return;
+    if (leaderEnd === null) return false;
+    if (p.isRemoved || p.isLeader || p.logEndOffset !== mine) return true;
     if (leaderEnd < mine) {
       this.deps.warn(`replica fetch of ${p.log.name}: log end offset ${mine} is past the leader's ${leaderEnd}; truncating to it`);
       p.truncateTo(leaderEnd);
-      return;
+      return true;
     }
     const leaderStart = await ask(EARLIEST_TIMESTAMP);
-    if (leaderStart === null || p.isRemoved || p.isLeader || p.logEndOffset !== mine) return;
+    if (leaderStart === null) return false;
+    if (p.isRemoved || p.isLeader || p.logEndOffset !== mine) return true;
     if (leaderStart > mine) {
       this.deps.warn(`replica fetch of ${p.log.name}: log end offset ${mine} is below the leader's log start offset ${leaderStart}; restarting the log there`);
       p.truncateFullyAndStartAt(leaderStart);
     }
+    return true;
   }
 
   /** Whether the follower throttle holds this partition back now (it is out of the ISR and over the bound). */

@@ -1,7 +1,8 @@
 /**
  * A clean stop whose final sync of a log fails writes no clean-shutdown marker in that log's dir, so the next start
  * recovers it fully (Kafka: LogManager.shutdown marks a dir clean only when every log's flush and close there
- * succeeded; an IOException in them, the producer snapshot and the transaction index flush included, fails the dir).
+ * succeeded; an IOException in them, the producer snapshot (UnifiedLog.close) and the transaction index flush included,
+ * fails the dir).
  * The failures are injected into the broker's own file system from fdatasync, once the stop begins: EIO (a disk
  * failure: the log dir goes offline) or EBADF (not one: the log alone goes offline, and its dir is not marked).
  */
@@ -18,7 +19,7 @@ import { CLEAN_SHUTDOWN_FILE } from "../../src/storage/log-manager.ts";
 import { testLogger } from "../support/broker.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
 
-/** The node file system, whose fdatasyncs of files in `failing.dir` ending in `failing.suffix` throw `failing.code` once the dir is set. */
+/** The node file system, whose fdatasyncs (and whole-file writes) of files in `failing.dir` ending in `failing.suffix` throw `failing.code` once the dir is set. */
 function failingSyncFileSystem(failing: Failing): FileSystem {
   const eio = (p: string) => Object.assign(new Error(`${failing.code}: injected, fdatasync '${p}'`), { code: failing.code });
   const fails = (p: string) => failing.dir !== null && p.startsWith(`${failing.dir}/`) && p.endsWith(failing.suffix);
@@ -30,7 +31,15 @@ function failingSyncFileSystem(failing: Failing): FileSystem {
         h.datasyncNow();
       },
     });
-  return { ...nodeFileSystem, open: (p, create) => wrap(p, nodeFileSystem.open(p, create)) };
+  return {
+    ...nodeFileSystem,
+    open: (p, create) => wrap(p, nodeFileSystem.open(p, create)),
+    // a whole-file write (the producer snapshot) fails as its fsync would
+    writeFileAtomic: (p, data) => {
+      if (fails(p)) throw eio(p);
+      nodeFileSystem.writeFileAtomic(p, data);
+    },
+  };
 }
 
 /** Which fdatasyncs fail: of files ending in `suffix` under `dir` (none while null), with `code`. */
@@ -84,6 +93,8 @@ const cases = [
   { what: "a log", suffix: ".log", code: "EIO", load: produceOne },
   { what: "a log's aborted-transaction index", suffix: ".txnindex", code: "EIO", load: abortOne },
   { what: "a log's aborted-transaction index", suffix: ".txnindex", code: "EBADF", load: abortOne },
+  { what: "a log's producer snapshot", suffix: ".snapshot", code: "EIO", load: abortOne },
+  { what: "a log's producer snapshot", suffix: ".snapshot", code: "EBADF", load: abortOne },
 ];
 for (const c of cases) {
   test(`a clean stop whose final fdatasync of ${c.what} fails (${c.code}) writes no clean-shutdown marker for its log dir`, async () => {
