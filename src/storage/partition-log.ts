@@ -188,6 +188,8 @@ export class PartitionLog {
   private lastFlushMs = 0;
   private offline: unknown = null;
   private closed = false;
+  /** {@link delete} ran: the files are gone on purpose, so an error of work still in flight on them is no disk failure. */
+  private deleted = false;
   /** A segment file was created since the partition directory was last fsynced (the next flush syncs it). */
   private dirUnsynced = false;
   /** What must be durable before any flush of this log counts (a new partition's directory entry), or null. */
@@ -705,6 +707,7 @@ export class PartitionLog {
   delete(): void {
     this.cancelFlushTimer();
     this.closed = true;
+    this.deleted = true;
     for (const seg of this.segments) seg.close();
     this.segments = [];
     const fs = this.deps.fs;
@@ -736,7 +739,11 @@ export class PartitionLog {
   }
 
   private goOffline(e: unknown): void {
-    if (this.offline !== null) return;
+    // A deleted log's in-flight flush fails on what delete() closed and removed (ENOENT syncing its directory, EBADF
+    // on a closed descriptor): no failure of its log dir.
+    // Taken for one, a replica reassigned away was published offline (Metadata's offlineReplicas named a broker that
+    // no longer held the partition) and its whole log dir taken offline.
+    if (this.offline !== null || this.deleted) return;
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
     this.onIoError?.(e);

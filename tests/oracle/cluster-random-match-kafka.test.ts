@@ -5,13 +5,19 @@
  * AlterPartitionReassignments (moves, reorders, no-ops, cancels, unknown topics and partitions, bad replica lists),
  * ListPartitionReassignments, ElectLeaders (PREFERRED and UNCLEAN, all partitions or named ones), DescribeLogDirs
  * (each broker), DescribeTopicPartitions, Metadata (each broker), DescribeCluster, and acks=all Produce with reads
- * (ListOffsets earliest, latest, max timestamp and by timestamp, whose epochs leader moves make differ; Fetch). The
- * same sequence runs on a 3-node Apache Kafka 4.4 KRaft cluster (node ids 1..3,
- * kafka-cluster.ts) and on a 3-broker Runnel cluster on etcd (node ids 1..3), requests routed as a Kafka client
- * routes them (cluster-routing-client.ts), and the answers are compared with the oracle's normalisation
- * (differential.ts). Node ids are the same on both sides, so replica lists, leaders and ISRs are compared as they
- * are, except where each side placed replicas itself (no explicit assignment): there the placement is each
- * controller's choice, and only its shape is compared (replica count, leader is the first replica, ISR is all).
+ * (ListOffsets earliest, latest, max timestamp and by timestamp, whose epochs leader moves make differ; Fetch), and
+ * DeleteRecords (offsets below, at and past the high watermark, -1, unknown topics and partitions, routed to the
+ * leader or sent to a named follower or a broker holding no replica) followed by the reads that show its effect:
+ * every replica's log start offset (ListOffsets EARLIEST with the debugging replica id -2, which followers answer),
+ * Fetch just below the log start (OFFSET_OUT_OF_RANGE) and at it, and the same log starts after the leader moves
+ * (replicas rotated and a preferred election, or any later election or reassignment); DescribeLogDirs sizes of such
+ * partitions only as shape (Kafka deletes the segments below the log start at its next retention check). The
+ * same sequence runs on a 3-node Apache Kafka 4.4 KRaft cluster (node ids 1..3, kafka-cluster.ts) and on a
+ * 3-broker Runnel cluster on etcd (node ids 1..3), requests routed as a Kafka client routes them
+ * (cluster-routing-client.ts), and the answers are compared with the oracle's normalisation (differential.ts). Node
+ * ids are the same on both sides, so replica lists, leaders and ISRs are compared as they are, except where each
+ * side placed replicas itself (no explicit assignment): there the placement is each controller's choice, and only
+ * its shape is compared (replica count, leader is the first replica, ISR is all).
  *
  * Both controllers apply changes asynchronously: after each change that succeeded, each side polls every broker's
  * Metadata, DescribeLogDirs and ListPartitionReassignments (bounded) until all of them show the settled state (the
@@ -81,6 +87,7 @@ type Op =
   | { k: "cluster"; v: number }
   | { k: "produce"; t: number; p: number; n: number }
   | { k: "read"; t: number; p: number }
+  | { k: "deleteRecords"; t: number | null; p: number; n: number; at: number | "hw" | "hw+1"; via: number | null; move: boolean; v: number }
   | { k: "outage"; node: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -106,6 +113,24 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant("cluster" as const), v: vArb }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant("produce" as const), t: nameArb, p: fc.nat(2), n: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant("read" as const), t: nameArb, p: fc.nat(2) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant("deleteRecords" as const),
+      // null: a topic that does not exist; partition 3 rarely exists
+      t: fc.option(nameArb, { nil: null, freq: 8 }),
+      p: fc.oneof({ weight: 4, arbitrary: fc.nat(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) }),
+      // records produced first (acks=all), so that the target falls below, at or above the high watermark
+      n: fc.nat(3),
+      // -1: the high watermark (Kafka's HIGH_WATERMARK); an absolute offset; the high watermark named; one past it
+      at: fc.oneof(fc.constant(-1), fc.nat(7), fc.constant("hw" as const), fc.constant("hw+1" as const)),
+      // null: routed to the leader; a node id: sent there (leader, follower or no replica), where the replicas are named
+      via: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(1, 2, 3) }),
+      // then a leader change (replicas rotated, preferred election) and the log start at the new leader
+      move: fc.boolean(),
+      v: vArb,
+    }),
+  },
   ...(OUTAGE_WEIGHT > 0 ? [{ weight: OUTAGE_WEIGHT, arbitrary: fc.record({ k: fc.constant("outage" as const), node: fc.constantFrom(2, 3) }) }] : []),
 );
 /** A run: each topic name is first created with a mostly valid request, then the random operations. */
@@ -291,6 +316,40 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
     const k = known.get(topic);
     return { error: t.errorCode, partitions: t.partitions.map((p: any) => ({ partitionIndex: p.partitionIndex, ...partitionView(p, k?.get(p.partitionIndex)) })) };
   };
+  /** Partitions (`topic/partition`) whose log start a DeleteRecords moved: their effect is read after leader changes. */
+  const deleted = new Set<string>();
+  /** ListOffsets EARLIEST (or another `timestamp`) of one partition, routed to its leader: the offset and error only. */
+  const offsetAt = async (topic: string, p: number, timestamp: bigint) => {
+    const r = await s.client.request(2, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: p, currentLeaderEpoch: -1, timestamp }] }] });
+    const x = r.topics[0]?.partitions[0];
+    return x === undefined ? { missing: true } : { errorCode: x.errorCode, offset: x.offset };
+  };
+  /**
+   * The log start offset of every replica of a partition (ListOffsets EARLIEST with Kafka's debugging replica id -2,
+   * which a follower answers too), polled (bounded) until every replica shows the leader's: a follower takes it from
+   * its next fetch answer, asynchronously on both sides. By node where the scenario named the replicas, else sorted.
+   */
+  const logStarts = async (topic: string, p: number) => {
+    const mp = (await md(s.node.get(1)!, topic)).partitions?.find((x: any) => x.partitionIndex === p);
+    if (mp === undefined) return { missing: true };
+    const replicas: number[] = mp.replicaNodes;
+    const deadline = Date.now() + SETTLE_MS;
+    for (;;) {
+      const seen: { node: number; errorCode: number; offset: bigint }[] = [];
+      for (const id of replicas) {
+        const r = await s.node.get(id)!.request(2, 7, { replicaId: -2, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: p, currentLeaderEpoch: -1, timestamp: -2n }] }] });
+        const x = r.topics[0].partitions[0];
+        seen.push({ node: id, errorCode: x.errorCode, offset: x.offset });
+      }
+      const leader = seen.find((x) => x.node === mp.leaderId);
+      const settledStarts = seen.every((x) => x.errorCode === 0 && x.offset === leader?.offset);
+      if (settledStarts || Date.now() > deadline) {
+        const exact = Array.isArray(known.get(topic)?.get(p));
+        return exact ? { byNode: seen } : { starts: seen.map(({ errorCode, offset }) => ({ errorCode, offset })).sort((a, b) => Number(a.offset - b.offset)) };
+      }
+      await pause(50);
+    }
+  };
   for (const op of ops) {
     const topic = "t" in op && op.t !== null ? name(op.t) : "";
     switch (op.k) {
@@ -343,6 +402,8 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
           }
           await settle(topic, expect);
           out.push({ after: "reassign", md: await describe(topic) });
+          // a replica added by the move starts at the leader's log start (Kafka: OFFSET_OUT_OF_RANGE, truncateFullyAndStartAt)
+          for (const m of moved) if (deleted.has(`${topic}/${m.partitionIndex}`)) out.push({ after: "reassign", p: m.partitionIndex, earliest: await offsetAt(topic, m.partitionIndex, -2n), logStarts: await logStarts(topic, m.partitionIndex) });
         }
         break;
       }
@@ -374,6 +435,8 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
           await settle(x.topic, new Map(elected.map((p) => [p.partitionId, { preferred: op.type === 0 }])));
           // (whether a moved partition was elected is each side's own; only an election of another is shown)
           if (elected.some((p) => known.get(x.topic)?.get(p.partitionId) !== MOVED)) out.push({ after: "elect", md: await describe(x.topic) });
+          // a new leader answers the log start its follower took from the old one
+          for (const p of elected) if (deleted.has(`${x.topic}/${p.partitionId}`)) out.push({ after: "elect", p: p.partitionId, earliest: await offsetAt(x.topic, p.partitionId, -2n), logStarts: await logStarts(x.topic, p.partitionId) });
         }
         break;
       }
@@ -401,7 +464,9 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
         const largest = (xs: { size: unknown }[]) => xs.map((x) => BigInt(x.size as bigint)).reduce((a, b) => (a > b ? a : b), -1n);
         const partitions = [...hosted].sort((a, b) => a[0] - b[0]).map(([partitionIndex, xs]) => ({
           partitionIndex,
-          size: largest(xs),
+          // after DeleteRecords only as shape: Kafka deletes the segments below the log start at its next retention
+          // check (log.retention.check.interval.ms), never the active one
+          size: deleted.has(`${topic}/${partitionIndex}`) ? largest(xs) >= 0n : largest(xs),
           ...(Array.isArray(k?.get(partitionIndex)) ? { hostedBy: xs.map(({ node, lag, future }) => ({ node, lag, future })) } : { hosts: xs.length, replicas: xs.map(({ lag, future }) => ({ lag, future })) }),
         }));
         out.push({ op: `logDirs v${v}`, errors, partitions });
@@ -518,6 +583,53 @@ async function scenario(pair: ClusterPair, s: ClusterSide, run: number, ops: Op[
           for (const [i, x] of k) if (!Array.isArray(x)) k.set(i, MOVED);
         }
         out.push({ after: `outage of ${op.node}`, up: await exactView() });
+        break;
+      }
+      case "deleteRecords": {
+        const v = pick(21, op.v);
+        const target = op.t === null ? `cd-${run}-none` : topic;
+        const k = known.get(target)?.get(op.p);
+        if (op.n > 0) {
+          const r = await s.client.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 10000, topicData: [{ name: target, partitionData: [{ index: op.p, records: batch(op.n) }] }] });
+          out.push({ op: "produce", p: op.p, n: op.n, r: r.responses });
+        }
+        const latest = await offsetAt(target, op.p, -1n);
+        const hw = "offset" in latest && latest.errorCode === 0 ? BigInt(latest.offset as bigint) : 0n;
+        const offset = op.at === "hw" ? hw : op.at === "hw+1" ? hw + 1n : BigInt(op.at);
+        const body = { topics: [{ name: target, partitions: [{ partitionIndex: op.p, offset }] }], timeoutMs: 30000 };
+        // a named node only where the scenario named the replicas (whether it leads, follows or holds none is then the same on both sides)
+        const via = op.via !== null && Array.isArray(k) ? op.via : null;
+        const r = via === null ? await s.client.request(21, v, body) : await s.node.get(via)!.request(21, v, body);
+        out.push({ op: `deleteRecords v${v}`, at: op.at, offset, via: via ?? "leader", latest, r: r.topics });
+        const ok = (r.topics as any[]).some((t) => t.partitions.some((x: any) => x.errorCode === 0));
+        if (!ok) break;
+        deleted.add(`${target}/${op.p}`);
+        // its effect: every replica's log start, the leader's earliest, Fetch below it (OFFSET_OUT_OF_RANGE) and at it
+        const earliest = await offsetAt(target, op.p, -2n);
+        const start = "offset" in earliest ? BigInt(earliest.offset as bigint) : 0n;
+        const reads: unknown[] = [];
+        for (const fetchOffset of start > 0n ? [start - 1n, start] : [start]) {
+          const f = await s.client.request(1, 11, {
+            replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, rackId: "",
+            topics: [{ topic: target, partitions: [{ partition: op.p, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20 }] }],
+            forgottenTopicsData: [],
+          });
+          reads.push((f.responses as any[]).map((t) => t.partitions.map((x: any) => ({ fetchOffset, errorCode: x.errorCode, hw: x.highWatermark, logStart: x.logStartOffset, records: k === MOVED ? withoutLeaderEpochs(x.records) : x.records }))));
+        }
+        out.push({ after: "deleteRecords", earliest, reads, logStarts: await logStarts(target, op.p) });
+        if (op.move && Array.isArray(k) && k.length > 1) {
+          // a leader change: the replicas rotated (no data moves), then a preferred election
+          const rotated = [...k.slice(1), k[0]];
+          const ra = await s.client.request(45, 0, { timeoutMs: 30000, topics: [{ name: target, partitions: [{ partitionIndex: op.p, replicas: rotated }] }] });
+          const raOk = ra.errorCode === 0 && ra.responses[0].partitions[0].errorCode === 0;
+          if (raOk) {
+            known.get(target)!.set(op.p, rotated);
+            await settle(target, new Map([[op.p, { replicas: rotated }]]));
+          }
+          const el = await s.client.request(43, 2, { electionType: 0, topicPartitions: [{ topic: target, partitions: [op.p] }], timeoutMs: 30000 });
+          if (el.replicaElectionResults[0]?.partitionResult[0]?.errorCode === 0) await settle(target, new Map([[op.p, { preferred: true }]]));
+          out.push({ after: "deleteRecords, leader moved", reassign: { errorCode: ra.errorCode, responses: ra.responses }, elect: el.replicaElectionResults, md: await describe(target), earliest: await offsetAt(target, op.p, -2n), logStarts: await logStarts(target, op.p) });
+        }
         break;
       }
       case "read": {
