@@ -161,6 +161,9 @@ function assertCrc32cReady(): void {
   }
 }
 
+/** Errno codes that work in flight on a log gets once {@link PartitionLog.delete} closed its files and removed its directory. */
+const DELETION_AFTERMATH = new Set(["ENOENT", "EBADF"]);
+
 /** The log of one partition. */
 export class PartitionLog {
   /** The partition directory. */
@@ -739,11 +742,17 @@ export class PartitionLog {
   }
 
   private goOffline(e: unknown): void {
-    // A deleted log's in-flight flush fails on what delete() closed and removed (ENOENT syncing its directory, EBADF
-    // on a closed descriptor): no failure of its log dir.
-    // Taken for one, a replica reassigned away was published offline (Metadata's offlineReplicas named a broker that
-    // no longer held the partition) and its whole log dir taken offline.
-    if (this.offline !== null || this.deleted) return;
+    if (this.offline !== null) return;
+    if (this.deleted) {
+      // A deleted log's in-flight flush fails on what delete() closed and removed (ENOENT syncing its directory, EBADF
+      // on a closed descriptor): no failure of its log dir. Taken for one, a replica reassigned away was published
+      // offline (Metadata's offlineReplicas named a broker that no longer held the partition) and its whole log dir
+      // taken offline. Any other error (EIO of an fdatasync issued before the delete) is the disk's and still reaches
+      // the log dir, as in Kafka (LocalLog.flush swallows only the directory flush's NoSuchFileException); the log,
+      // no replica any more, is not reported offline.
+      if (!DELETION_AFTERMATH.has(String((e as { code?: unknown } | null)?.code))) this.onIoError?.(e);
+      return;
+    }
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
     this.onIoError?.(e);
