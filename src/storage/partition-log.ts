@@ -53,7 +53,7 @@ import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts"
 import { MAX_SEGMENT_POSITION, PRETOUCH_MIN_APPEND_BYTES, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 import { systemRandom } from "../platform/random.ts";
-import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError, isIoError } from "./storage-errors.ts";
+import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError, isDeletionAftermath, isIoError } from "./storage-errors.ts";
 
 /**
  * Default of StorageDeps.maxOverlappingFlushes: one flush of a log at a time. With more, a flush asked for while one
@@ -160,9 +160,6 @@ function assertCrc32cReady(): void {
     throw new Error("PartitionLog.open needs CRC-32C: await initCrc32c() once before opening logs");
   }
 }
-
-/** Errno codes that work in flight on a log gets once {@link PartitionLog.delete} closed its files and removed its directory. */
-const DELETION_AFTERMATH = new Set(["ENOENT", "EBADF"]);
 
 /** The log of one partition. */
 export class PartitionLog {
@@ -750,7 +747,7 @@ export class PartitionLog {
       // taken offline. Any other error (EIO of an fdatasync issued before the delete) is the disk's and still reaches
       // the log dir, as in Kafka (LocalLog.flush swallows only the directory flush's NoSuchFileException); the log,
       // no replica any more, is not reported offline.
-      if (!DELETION_AFTERMATH.has(String((e as { code?: unknown } | null)?.code))) this.onIoError?.(e);
+      if (!isDeletionAftermath(e)) this.onIoError?.(e);
       return;
     }
     this.offline = e;
