@@ -293,7 +293,7 @@ export class LogManager {
     this.creationsInFlight.add(done);
   }
 
-  /** Deletes a partition's log and directory (no-op if absent). */
+  /** Deletes a partition's log and directory (no-op if absent); a disk failure doing so takes its log dir offline. */
   delete(tp: TopicPartition): void {
     this.checkOpen();
     const name = partitionDirName(tp);
@@ -301,7 +301,14 @@ export class LogManager {
     if (!entry) return;
     this.entries.delete(name);
     this.partitionsIn.set(entry.logDir, this.partitionsIn.get(entry.logDir)! - 1);
-    entry.log.delete();
+    try {
+      entry.log.delete();
+    } catch (e) {
+      // As Kafka's asyncDelete (the rename to -delete under maybeHandleIOException): a disk failure there fails the
+      // log dir (its partitions answer KAFKA_STORAGE_ERROR and it gets no clean-shutdown marker).
+      this.noteFailure(entry.logDir, e);
+      throw e;
+    }
     this.trackRemoval(entry.logDir, name);
     this.deps.logger.info(`deleted log ${name} from ${entry.logDir}`);
   }

@@ -53,7 +53,7 @@ import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts"
 import { MAX_SEGMENT_POSITION, PRETOUCH_MIN_APPEND_BYTES, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 import { systemRandom } from "../platform/random.ts";
-import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError, isIoError } from "./storage-errors.ts";
+import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError, isDeletionAftermath, isIoError } from "./storage-errors.ts";
 
 /**
  * Default of StorageDeps.maxOverlappingFlushes: one flush of a log at a time. With more, a flush asked for while one
@@ -739,11 +739,17 @@ export class PartitionLog {
   }
 
   private goOffline(e: unknown): void {
-    // A deleted log's in-flight flush fails on what delete() closed and removed (ENOENT syncing its directory, EBADF
-    // on a closed descriptor): no failure of its log dir.
-    // Taken for one, a replica reassigned away was published offline (Metadata's offlineReplicas named a broker that
-    // no longer held the partition) and its whole log dir taken offline.
-    if (this.offline !== null || this.deleted) return;
+    if (this.offline !== null) return;
+    if (this.deleted) {
+      // A deleted log's in-flight flush fails on what delete() closed and removed (ENOENT syncing its directory, EBADF
+      // on a closed descriptor): no failure of its log dir. Taken for one, a replica reassigned away was published
+      // offline (Metadata's offlineReplicas named a broker that no longer held the partition) and its whole log dir
+      // taken offline. Any other error (EIO of an fdatasync issued before the delete) is the disk's and still reaches
+      // the log dir, as in Kafka (LocalLog.flush swallows only the directory flush's NoSuchFileException); the log,
+      // no replica any more, is not reported offline.
+      if (!isDeletionAftermath(e)) this.onIoError?.(e);
+      return;
+    }
     this.offline = e;
     this.deps.logger.error(`${this.name}: I/O error, log taken offline: ${String(e)}`);
     this.onIoError?.(e);

@@ -26,6 +26,7 @@ import {
 import { INDEX_SUFFIX, LOG_SUFFIX, offsetFileStem, TIME_INDEX_SUFFIX, DELETED_SUFFIX } from "./log-file-names.ts";
 import { MAX_RELATIVE_OFFSET, OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from "./offset-index.ts";
 import type { StorageLogger } from "./storage-deps.ts";
+import { isDeletionAftermath } from "./storage-errors.ts";
 import { NO_TIMESTAMP, TIME_INDEX_ENTRY_BYTES, TimeIndex } from "./time-index.ts";
 
 /** Initial size of the shared scan buffer; recovery reads as much as it holds per syscall. */
@@ -749,8 +750,9 @@ export class Segment {
       await Promise.all([this.log, ...indexFiles].map(async (f) => f.datasync()));
     } catch (e) {
       // Deleted meanwhile (retention, truncation): nothing of it is to be made durable, and a file closed to make
-      // room cannot be reopened (found by tests/storage/partition-log-property.test.ts: the log went offline).
-      if (!this.deleted) throw e;
+      // room cannot be reopened (found by tests/storage/partition-log-property.test.ts: the log went offline). An error
+      // the deletion did not cause (EIO of an fdatasync issued before it) is still the disk's failure.
+      if (!this.deleted || !isDeletionAftermath(e)) throw e;
     } finally {
       for (const f of indexFiles) f.close();
       this.syncing--;

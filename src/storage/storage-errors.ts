@@ -47,3 +47,15 @@ export class LogStorageError extends KafkaError {
 export function isIoError(e: unknown): boolean {
   return typeof (e as { code?: unknown } | null)?.code === "string";
 }
+
+/** Errno codes work in flight on a file gets once it was deleted on purpose: its directory removed, its descriptor closed. */
+const DELETION_AFTERMATH = new Set(["ENOENT", "EBADF"]);
+
+/**
+ * Whether `e`, hit by work in flight on a segment or log deleted meanwhile, is what the deletion itself caused (no
+ * disk failure). Any other error (EIO of an fdatasync issued before the deletion) is the disk's, as in Kafka, which
+ * swallows only a deleted log's NoSuchFileException (LocalLog.flush -> Utils.flushDirIfExists).
+ */
+export function isDeletionAftermath(e: unknown): boolean {
+  return DELETION_AFTERMATH.has(String((e as { code?: unknown } | null)?.code));
+}

@@ -92,3 +92,32 @@ test("a failure that is not a disk failure takes only its own log offline", asyn
     a.cleanup();
   }
 });
+
+test("a disk failure renaming a deleted partition's directory takes its log dir offline (Kafka's asyncDelete)", async () => {
+  // Kafka's LogManager.asyncDelete renames the log's dir to `-delete` under maybeHandleIOException: an IOException
+  // there fails the log dir. The delete was only logged (a warning by the broker), the dir kept serving.
+  await initCrc32c();
+  const a = tempDir();
+  const clock = new ManualClock();
+  let failRenames = false;
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    rename(from, to) {
+      if (failRenames && to.endsWith("-delete")) throw Object.assign(new Error(`EIO: injected, rename '${from}'`), { code: "EIO" });
+      nodeFileSystem.rename(from, to);
+    },
+  };
+  try {
+    const mgr = await LogManager.open([a.dir], { fs, clock, logger: recordingLogger() }, { defaultConfig: config });
+    const log = mgr.getOrCreate({ topic: "t", partition: 0 }, config);
+    log.append(makeRecordsBatch(2, clock.nowMs()), { leaderEpoch: 0 });
+    await mgr.syncCreated();
+    failRenames = true;
+    assert.throws(() => mgr.delete({ topic: "t", partition: 0 }), /EIO/);
+    assert.equal(mgr.isLogDirOffline(a.dir), true);
+    await mgr.close();
+    assert.equal(nodeFs.existsSync(`${a.dir}/${CLEAN_SHUTDOWN_FILE}`), false, "the failed dir is recovered at the next start");
+  } finally {
+    a.cleanup();
+  }
+});
