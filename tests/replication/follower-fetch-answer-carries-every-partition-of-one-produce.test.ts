@@ -8,20 +8,15 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Broker } from "../../src/broker/broker.ts";
-import { BrokerConfig } from "../../src/broker/config.ts";
-import { LocalMetadataStore } from "../../src/cluster/metadata-store.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { RawClient } from "../support/raw-client.ts";
-import { testLogger } from "../support/broker.ts";
+import { startTestLeader } from "./leader-fixture.ts";
 import { makeRecordsBatch } from "../storage/batch-fixture.ts";
 
 test("a follower's parked fetch answers a two-partition produce with both partitions' records", { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-follower-wake-"));
-  fs.mkdirSync(`${dir}/leader`);
-  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
-  const leader = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
+  const { leader, store } = await startTestLeader(dir);
   const follower = await RawClient.connect(leader.port);
   const producer = await RawClient.connect(leader.port);
   try {

@@ -13,9 +13,6 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Broker } from "../../src/broker/broker.ts";
-import { BrokerConfig } from "../../src/broker/config.ts";
-import { LocalMetadataStore } from "../../src/cluster/metadata-store.ts";
 import { BrokerConnection } from "../../src/client/connection.ts";
 import { systemClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
@@ -25,15 +22,13 @@ import { PartitionLog } from "../../src/storage/partition-log.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { ReplicaFetcher } from "../../src/replication/replica-fetcher.ts";
 import { RawClient } from "../support/raw-client.ts";
-import { testLogger } from "../support/broker.ts";
+import { startTestLeader } from "./leader-fixture.ts";
 import { makeRecordsBatch, recordingLogger } from "../storage/batch-fixture.ts";
 
 /** A leader broker (node 1) whose topic `rep` has replicas 1 and 2 with the ISR given, and a follower partition for node 2 fetching from it. */
 async function leaderAndFollower(isr: number[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-follow-lso-"));
-  fs.mkdirSync(`${dir}/leader`);
-  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
-  const leader = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
+  const { leader, store } = await startTestLeader(dir);
   const c = await RawClient.connect(leader.port);
   const topic = (await leader.createTopic("rep", 1, 1, {}, false))!;
   const roles = { leader: 1, leaderEpoch: 1, replicas: [1, 2], isr };

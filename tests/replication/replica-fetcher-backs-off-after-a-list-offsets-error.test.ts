@@ -12,9 +12,6 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Broker } from "../../src/broker/broker.ts";
-import { BrokerConfig } from "../../src/broker/config.ts";
-import { LocalMetadataStore } from "../../src/cluster/metadata-store.ts";
 import { BrokerConnection, type BrokerChannel } from "../../src/client/connection.ts";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
@@ -22,7 +19,7 @@ import { logConfigWith } from "../../src/storage/log-config.ts";
 import { PartitionLog } from "../../src/storage/partition-log.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { ReplicaFetcher } from "../../src/replication/replica-fetcher.ts";
-import { testLogger } from "../support/broker.ts";
+import { startTestLeader } from "./leader-fixture.ts";
 import { makeRecordsBatch, recordingLogger } from "../storage/batch-fixture.ts";
 import { waitUntil } from "../transactions/wait-until.ts";
 
@@ -30,9 +27,7 @@ const BACKOFF_MS = 1000;
 
 test("a follower whose out-of-range reset meets a ListOffsets error backs off before the next fetch", { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-fetcher-oor-backoff-"));
-  fs.mkdirSync(`${dir}/leader`);
-  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
-  const leader = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
+  const { leader, store } = await startTestLeader(dir);
   let fetcher: ReplicaFetcher | null = null;
   let connection: BrokerConnection | null = null;
   try {

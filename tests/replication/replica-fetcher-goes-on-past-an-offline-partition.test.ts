@@ -10,9 +10,6 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Broker } from "../../src/broker/broker.ts";
-import { BrokerConfig } from "../../src/broker/config.ts";
-import { LocalMetadataStore } from "../../src/cluster/metadata-store.ts";
 import { BrokerConnection } from "../../src/client/connection.ts";
 import { systemClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
@@ -22,14 +19,12 @@ import { PartitionLog } from "../../src/storage/partition-log.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { ReplicaFetcher } from "../../src/replication/replica-fetcher.ts";
 import { RawClient } from "../support/raw-client.ts";
-import { testLogger } from "../support/broker.ts";
+import { startTestLeader } from "./leader-fixture.ts";
 import { makeRecordsBatch, recordingLogger } from "../storage/batch-fixture.ts";
 
 test("a follower with one partition's log offline goes on replicating the other partitions from that leader", { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-fetcher-offline-"));
-  fs.mkdirSync(`${dir}/leader`);
-  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
-  const leader = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
+  const { leader, store } = await startTestLeader(dir);
   const c = await RawClient.connect(leader.port);
   let fetcher: ReplicaFetcher | null = null;
   let channel: BrokerConnection | null = null;

@@ -9,8 +9,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Broker } from "../../src/broker/broker.ts";
-import { BrokerConfig } from "../../src/broker/config.ts";
-import { LocalMetadataStore } from "../../src/cluster/metadata-store.ts";
 import { BrokerConnection } from "../../src/client/connection.ts";
 import { systemClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
@@ -20,14 +18,12 @@ import { PartitionLog } from "../../src/storage/partition-log.ts";
 import { Partition } from "../../src/partition/partition.ts";
 import { ReplicaFetcher } from "../../src/replication/replica-fetcher.ts";
 import { RawClient } from "../support/raw-client.ts";
-import { testLogger } from "../support/broker.ts";
+import { startTestLeader } from "./leader-fixture.ts";
 import { makeRecordsBatch, recordingLogger } from "../storage/batch-fixture.ts";
 
 test("a follower fetching over TCP lets acks=all complete and ends equal to the leader", { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-fetcher-"));
-  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
-  fs.mkdirSync(`${dir}/leader`);
-  const leader = await Broker.start(new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"]])), { metadata: store, logger: testLogger() });
+  const { leader, store } = await startTestLeader(dir);
   const c = await RawClient.connect(leader.port);
   let fetcher: ReplicaFetcher | null = null;
   let channel: BrokerConnection | null = null;
@@ -64,13 +60,8 @@ test("a follower fetching over TCP lets acks=all complete and ends equal to the 
 
 test("the leader takes a caught-up follower into the ISR and drops it after replica.lag.time.max.ms without fetches", { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-isr-"));
-  fs.mkdirSync(`${dir}/leader`);
-  const store = new LocalMetadataStore(nodeFileSystem, `${dir}/leader`);
   const lines: string[] = [];
-  const leader = await Broker.start(
-    new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${dir}/leader`], ["node.id", "1"], ["replica.lag.time.max.ms", "600"]])),
-    { metadata: store, logger: testLogger(lines) },
-  );
+  const { leader, store } = await startTestLeader(dir, { "replica.lag.time.max.ms": "600" }, lines);
   const c = await RawClient.connect(leader.port);
   let fetcher: ReplicaFetcher | null = null;
   let channel: BrokerConnection | null = null;
