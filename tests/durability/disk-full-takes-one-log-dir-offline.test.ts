@@ -15,7 +15,7 @@ import { ROOT, startBrokerProcess, type BrokerProcess } from "../support/broker-
 import { haveCommand, havePythonModule, PYTHON, runProc } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
-import { brokerLogLine, logDirErrors, parseAcks, partitionInEachDir, readPartition } from "./read-partition.ts";
+import { ackedNotPresent, brokerLogLine, logDirErrors, parseAcks, partitionInEachDir, readPartition } from "./read-partition.ts";
 
 const TOPIC = "full";
 const VALUE_BYTES = 4096;
@@ -116,7 +116,7 @@ test("a full disk takes one of two log dirs offline; the other keeps serving and
     fs.rmSync(ballast);
     b = await startBroker(dirA, dirB);
     const present = await readPartition(b.port, TOPIC, inB, VALUE_BYTES);
-    const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    const lost = ackedNotPresent(acked, present);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
     const again = await runProc("kcat", ["-P", "-b", b.bootstrap, "-t", TOPIC, "-p", String(inB), "-X", "request.required.acks=-1"], { input: "after-restart\n", timeoutMs: 60_000 });
     assert.equal(again.code, 0, `the freed dir takes writes again: ${again.stderr}`);

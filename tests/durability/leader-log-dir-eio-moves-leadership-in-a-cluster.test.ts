@@ -19,7 +19,7 @@ import { PYTHON } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { metadataOf, printBrokerLogs, startCluster, until, type TestCluster } from "../support/cluster-processes.ts";
 import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
-import { brokerLogLine, parseAcks, readPartition } from "./read-partition.ts";
+import { ackedNotPresent, brokerLogLine, parseAcks, readPartition } from "./read-partition.ts";
 
 const TOPIC = "dirfail";
 const VALUE_BYTES = 512;
@@ -122,7 +122,7 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
     const ackedRecords = parseAcks(producer.out());
     const leader = (await stateAt(c.brokers[1].port)).leader;
     const present = await readPartition(c.brokers[leader - 1].port, TOPIC, 0, VALUE_BYTES);
-    const lost = [...ackedRecords].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    const lost = ackedNotPresent(ackedRecords, present);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${ackedRecords.size} acknowledged records lost on the new leader ${leader}`);
 
     // broker 1 restarts with the disk healthy: its replica catches up and rejoins the ISR
@@ -143,7 +143,7 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
     }
     await until("broker 1 leads again", 60_000, async () => (await stateAt(c.brokers[0].port)).leader === 1);
     const recovered = await readPartition(c.brokers[0].port, TOPIC, 0, VALUE_BYTES);
-    const missing = [...ackedRecords].filter(([o, k]) => recovered.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${recovered.get(o) ?? "nothing"}`);
+    const missing = ackedNotPresent(ackedRecords, recovered);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${ackedRecords.size} acknowledged records missing on the recovered broker 1`);
   } catch (e) {
     if (cluster !== null) printBrokerLogs(cluster.brokers);
@@ -196,7 +196,7 @@ test("EIO under a follower's log dir takes it out of the ISR at once; acks=all g
     }
     const acked = parseAcks(producer.out());
     const present = await readPartition(c.brokers[1].port, topic, 0, VALUE_BYTES);
-    const lost = [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+    const lost = ackedNotPresent(acked, present);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
   } catch (e) {
     if (cluster !== null) printBrokerLogs(cluster.brokers);

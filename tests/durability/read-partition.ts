@@ -59,6 +59,11 @@ export function parseAcks(out: string): Map<number, string> {
   return acked;
 }
 
+/** The acknowledged records (offset -> key) that `present` (what a read found) does not hold at their offset, one line each. */
+export function ackedNotPresent(acked: Map<number, string>, present: Map<number, string>): string[] {
+  return [...acked].filter(([o, k]) => present.get(o) !== k).map(([o, k]) => `offset ${o}: acknowledged ${k}, found ${present.get(o) ?? "nothing"}`);
+}
+
 /** Log dir -> DescribeLogDirs error code (0, or KAFKA_STORAGE_ERROR for an offline dir). */
 export async function logDirErrors(port: number): Promise<Map<string, number>> {
   const c = await RawClient.connect(port);
