@@ -518,7 +518,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     this.deps.logger.info(`${this.log.name}: emptied the log (log end offset ${before}) to fetch from the leader's log start offset ${offset} (leader epoch ${this.roles.leaderEpoch}, leader ${this.roles.leader})`);
     this.leaderEpochs.truncateFromEnd(0n);
     for (const pending of this.pendingSnapshots) pending.stale = true;
-    removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, -1n);
+    removeProducerSnapshots(this.deps.fs, this.log.dir);
     this.producers.clear();
     this.abortedTxns.truncateTo(offset);
     this.abortedTxns.prune();
