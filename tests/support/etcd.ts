@@ -18,6 +18,8 @@ export const ETCD_BIN = haveCommand("/usr/bin/etcd") ? "/usr/bin/etcd" : "etcd";
 /** Why etcd tests are skipped here, or false when etcd is available. */
 export const ETCD_SKIP_REASON: string | false = haveCommand(ETCD_BIN) ? false : "SKIPPED: no etcd binary (install Debian's etcd-server: bash tests/setup.d/40-etcd.sh)";
 
+/** Fresh starts tried before a port taken between pick and bind counts as a failure. */
+const PORT_ATTEMPTS = 4;
 /** How long etcd may take to answer /health after start, ms (the machine is shared and loaded). */
 const START_TIMEOUT_MS = 30_000;
 /** How long a killed etcd may take to exit, ms. */
@@ -42,13 +44,23 @@ export class TestEtcd {
     this.endpoint = `http://${host}:${clientPort}`;
   }
 
-  /** Starts a fresh etcd serving clients on `host` (default loopback) and waits until it is healthy. */
+  /**
+   * Starts a fresh etcd serving clients on `host` (default loopback) and waits until it is healthy. When a port it
+   * picked was taken before etcd bound it, it starts again on new ports (up to {@link PORT_ATTEMPTS} times).
+   */
   static async start(host = "127.0.0.1"): Promise<TestEtcd> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-etcd-"));
-    const [clientPort, peerPort] = await freePorts(2);
-    const e = new TestEtcd(dir, clientPort, peerPort, host);
-    await e.resume();
-    return e;
+    for (let attempt = 1; ; attempt++) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-etcd-"));
+      const [clientPort, peerPort] = await freePorts(2);
+      const e = new TestEtcd(dir, clientPort, peerPort, host);
+      try {
+        await e.resume();
+        return e;
+      } catch (err) {
+        await e.close();
+        if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test(e.output())) throw err;
+      }
+    }
   }
 
   /** Whether the process is running. */

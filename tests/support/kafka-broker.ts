@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RawClient } from "./raw-client.ts";
@@ -160,6 +161,9 @@ export async function kafkaRandomUuid(dir: string): Promise<string> {
   return (await java(["kafka.tools.StorageTool", "random-uuid"], dir, 60_000)).trim().split("\n").pop()!.trim();
 }
 
+/** Longest one readiness probe waits for an answer (ms). */
+const READY_PROBE_TIMEOUT_MS = 5_000;
+
 /**
  * Whether the broker at `port` answers ApiVersions and lists itself in Metadata with `clusterId`: the id check makes
  * sure the answer comes from the JVM we started, not from another broker that took the port we picked.
@@ -168,6 +172,8 @@ async function ready(port: number, clusterId: string): Promise<boolean> {
   let c: RawClient | null = null;
   try {
     c = await RawClient.connect(port);
+    // whatever holds the port may accept and never answer (a port taken before the JVM bound it)
+    c.timeoutMs = READY_PROBE_TIMEOUT_MS;
     const av = await c.request(18, 3, { clientSoftwareName: "runnel-oracle", clientSoftwareVersion: "1" });
     if (av.errorCode !== 0) return false;
     const md = await c.request(3, 12, { topics: [], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
@@ -179,8 +185,56 @@ async function ready(port: number, clusterId: string): Promise<boolean> {
   }
 }
 
-/** Formats (unless reusing `opts.dir`) and starts a Kafka broker; resolves once it is ready. */
+/** Fresh starts (ports not given) tried before a port taken between pick and bind counts as a failure. */
+export const KAFKA_PORT_ATTEMPTS = 4;
+/** Longest a restart on kept ports waits for them to be free again (ms). */
+export const KAFKA_KEPT_PORTS_WAIT_MS = 60_000;
+
+/**
+ * Kafka exited because a listener port it was given was taken: the OS handed out the port we picked (and released)
+ * to someone else, for instance as the local port of an outgoing connection, before the JVM bound it.
+ */
+export class KafkaPortTakenError extends Error {}
+
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+async function bindable(port: number): Promise<boolean> {
+  const srv = net.createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (ok) await new Promise((r) => srv.close(r));
+  return ok;
+}
+
+/**
+ * Starts Kafka (see {@link KafkaOptions}). A fresh start on ports it picked itself picks again, up to
+ * {@link KAFKA_PORT_ATTEMPTS} times, when one was taken before the JVM bound it. A restart on kept ports (`dir` and
+ * `ports`) waits for them to be free and tries as often. A fresh start on given ports throws
+ * {@link KafkaPortTakenError}, so its caller (a cluster) can pick all ports again.
+ */
 export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
+  for (let attempt = 1; ; attempt++) {
+    if (opts.ports && opts.dir) {
+      const deadline = Date.now() + KAFKA_KEPT_PORTS_WAIT_MS;
+      for (const p of [opts.ports.port, opts.ports.controllerPort]) {
+        while (!(await bindable(p))) {
+          if (Date.now() > deadline) throw new KafkaPortTakenError(`port ${p} kept for the restarted Kafka is still taken after ${KAFKA_KEPT_PORTS_WAIT_MS} ms`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+    try {
+      return await startKafkaOnce(opts);
+    } catch (e) {
+      const retry = e instanceof KafkaPortTakenError && attempt < KAFKA_PORT_ATTEMPTS && (!opts.ports || opts.dir !== undefined);
+      if (!retry) throw e;
+    }
+  }
+}
+
+/** Formats (unless reusing `opts.dir`) and starts a Kafka broker; resolves once it is ready. */
+async function startKafkaOnce(opts: KafkaOptions): Promise<KafkaBroker> {
   const why = kafkaUnavailable();
   if (why) throw new Error(`cannot start Kafka: ${why}`);
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "runnel-kafka-"));
@@ -231,8 +285,9 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
   while (exited || !(await ready(port, clusterId))) {
     if (exited || Date.now() > deadline) {
       const tail = [logFile, path.join(dir, "stdout.log")].map((f) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").slice(-3000) : "")).join("\n");
-      await stop();
-      throw new Error(`Kafka did not become ready (${exited ? "exited" : "timed out"}):\n${tail}`);
+      await stop({ keepDir: opts.dir !== undefined });
+      const taken = exited && /BindException|Address already in use/.test(tail);
+      throw new (taken ? KafkaPortTakenError : Error)(`Kafka did not become ready (${exited ? "exited" : "timed out"}${taken ? ", a listener port was taken" : ""}):\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { kafkaRandomUuid, startKafka, type KafkaBroker, type KafkaOptions } from "./kafka-broker.ts";
+import { KAFKA_PORT_ATTEMPTS, KafkaPortTakenError, kafkaRandomUuid, startKafka, type KafkaBroker, type KafkaOptions } from "./kafka-broker.ts";
 import { RawClient } from "./raw-client.ts";
 import { freePorts } from "../../bench/suite/processes.ts";
 
@@ -49,9 +49,24 @@ async function listedBrokers(port: number): Promise<number> {
 
 /**
  * Formats and starts three Kafka nodes forming one KRaft quorum; `opts` (overrides, heap, features) applies to each.
- * Resolves once every node lists all three brokers; a failed start stops what did start.
+ * Resolves once every node lists all three brokers; a failed start stops what did start. When a node's port was
+ * taken before its JVM bound it, the whole cluster starts again on six new ports.
  */
-export async function startKafkaCluster(opts: Omit<KafkaOptions, "dir" | "ports" | "nodeId" | "quorum" | "saslPlaintext"> = {}): Promise<KafkaCluster> {
+export async function startKafkaCluster(opts: ClusterOptions = {}): Promise<KafkaCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKafkaClusterOnce(opts);
+    } catch (e) {
+      // a port picked for a node was taken before its JVM bound it: pick all six again
+      if (!(e instanceof KafkaPortTakenError) || attempt >= KAFKA_PORT_ATTEMPTS) throw e;
+    }
+  }
+}
+
+/** Options of every node of the cluster. */
+type ClusterOptions = Omit<KafkaOptions, "dir" | "ports" | "nodeId" | "quorum" | "saslPlaintext">;
+
+async function startKafkaClusterOnce(opts: ClusterOptions): Promise<KafkaCluster> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-kafka-cluster-"));
   let clusterId: string;
   try {
@@ -76,7 +91,8 @@ export async function startKafkaCluster(opts: Omit<KafkaOptions, "dir" | "ports"
     const old = nodes[id - 1];
     nodes[id - 1] = await startKafka({ ...opts, dir: old.dir, nodeId: id, quorum: { clusterId, voters }, ports: { port: old.port, controllerPort: old.controllerPort } });
   };
-  const failed = started.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  const rejected = started.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  const failed = rejected.find((r) => r.reason instanceof KafkaPortTakenError) ?? rejected[0];
   if (failed) {
     await stop();
     throw failed.reason;
