@@ -153,6 +153,14 @@ export class EtcdMetadataStore implements MetadataStore {
     return this.writeOfflineRecord();
   }
 
+  /**
+   * This broker reported its replica of the partition offline (its log dir failed, KIP-112) since it started, whether
+   * or not the record has reached etcd yet.
+   */
+  isOwnReplicaOffline(topicIdHex: string, partition: number): boolean {
+    return this.ownOffline.size > 0 && this.ownOffline.has(`${topicIdHex}/${partition}`);
+  }
+
   /** Writes this broker's offline-replica record once every earlier write is done (one write for a burst of calls). */
   private writeOfflineRecord(): Promise<void> {
     this.offlineWrite ??= this.enqueue(async () => {

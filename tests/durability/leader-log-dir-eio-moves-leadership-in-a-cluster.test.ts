@@ -7,7 +7,8 @@
  * Metadata and DescribeTopicPartitions list it in offlineReplicas. The producer keeps getting acknowledgements, and
  * every acknowledged record is at its offset on the new leader. Once broker 1 restarts with the disk healthy, its
  * replica catches up, rejoins the ISR, and, elected leader again, serves every acknowledged record. A follower's
- * failed log dir takes its replica out of the ISR at once (not after replica.lag.time.max.ms), so acks=all goes on.
+ * failed log dir takes its replica out of the ISR at once (not after replica.lag.time.max.ms), so acks=all goes on,
+ * and its `/v1/ready` names the failed log dir as the reason, not a catching up that can never end.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,6 +21,7 @@ import { RawClient } from "../support/raw-client.ts";
 import { metadataOf, printBrokerLogs, startCluster, until, type TestCluster } from "../support/cluster-processes.ts";
 import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
 import { ackedNotPresent, brokerLogLine, parseAcks, readPartition } from "./read-partition.ts";
+import { HTTP_LINE, httpJson } from "../support/http-broker.ts";
 
 const TOPIC = "dirfail";
 const VALUE_BYTES = 512;
@@ -154,14 +156,14 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
   }
 });
 
-test("EIO under a follower's log dir takes it out of the ISR at once; acks=all goes on without it", { skip: forgetful.skip, timeout: 400_000 }, async () => {
+test("EIO under a follower's log dir takes it out of the ISR at once; acks=all goes on without it; its /v1/ready says why", { skip: forgetful.skip, timeout: 400_000 }, async () => {
   const disk = forgetful.disk();
   const dirs = [path.join(disk.dir, "f1-a"), path.join(disk.dir, "f1-b")];
   const topic = "dirfail-follower";
   let cluster: TestCluster | null = null;
   try {
     // a lagging follower leaves the ISR only after 10 minutes: what takes it out sooner is its offline report
-    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false", "-o", "replica.lag.time.max.ms=600000"], () => [], () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
+    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false", "-o", "replica.lag.time.max.ms=600000"], (id) => (id === 1 ? ["--http", "http://127.0.0.1:0"] : []), () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
     const c = cluster;
     const admin = new Kafka({ clientId: "dirfail-f", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
@@ -190,6 +192,12 @@ test("EIO under a follower's log dir takes it out of the ISR at once; acks=all g
         return s.isr.join() === "2,3" && s.offline.join() === "1";
       });
       assert.equal((await state()).leader, 2, "the leader stays");
+      // broker 1 will never catch up on that disk: /v1/ready says so, not 'catching up'
+      const url = HTTP_LINE.exec(c.brokers[0].log())?.[1];
+      assert.ok(url !== undefined, "broker 1 logs its HTTP URL");
+      const ready = await httpJson(`${url}/v1/ready`);
+      assert.equal(ready.status, 503, JSON.stringify(ready.body));
+      assert.equal(ready.body.reason, `log dir failed: 1 replica(s) here are offline (${topic}-0); restart the broker with a working disk`);
       await producer.acked(producer.acks() + 300, "300 acknowledgements with broker 1 out of the ISR");
     } finally {
       await producer.stop();
