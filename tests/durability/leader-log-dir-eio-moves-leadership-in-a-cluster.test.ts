@@ -8,7 +8,8 @@
  * every acknowledged record is at its offset on the new leader. Once broker 1 restarts with the disk healthy, its
  * replica catches up, rejoins the ISR, and, elected leader again, serves every acknowledged record. A follower's
  * failed log dir takes its replica out of the ISR at once (not after replica.lag.time.max.ms), so acks=all goes on,
- * and its `/v1/ready` names the failed log dir as the reason, not a catching up that can never end.
+ * and its `/v1/ready` names the failed log dir as the reason, not a catching up that can never end. A replica
+ * reassigned away from the failed dir and back is created anew on the healthy dir: online again, it joins the ISR.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,7 +20,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { PYTHON } from "../support/proc.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { metadataOf, printBrokerLogs, startCluster, until, type TestCluster } from "../support/cluster-processes.ts";
-import { forgetfulDiskForPowerCutTests } from "./forgetful-disk.ts";
+import { forgetfulDiskForPowerCutTests, type ForgetfulDisk } from "./forgetful-disk.ts";
 import { ackedNotPresent, brokerLogLine, parseAcks, readPartition } from "./read-partition.ts";
 import { HTTP_LINE, httpJson } from "../support/http-broker.ts";
 
@@ -43,6 +44,45 @@ async function describedOffline(port: number): Promise<number[]> {
   } finally {
     c.close();
   }
+}
+
+/**
+ * Runs `body` on three brokers on etcd (no automatic leader rebalance, `extra` settings, `perBroker(id)` arguments),
+ * broker 1's log dirs `PREFIX-a` and `PREFIX-b` on a fresh forgetful disk; prints the brokers' logs when it fails, and
+ * always heals the disk and stops the cluster.
+ */
+async function withBroker1OnDisk(prefix: string, extra: string[], perBroker: (id: number) => string[], body: (c: TestCluster, dirs: string[], disk: ForgetfulDisk) => Promise<void>): Promise<void> {
+  const disk = forgetful.disk();
+  const dirs = [path.join(disk.dir, `${prefix}-a`), path.join(disk.dir, `${prefix}-b`)];
+  let cluster: TestCluster | null = null;
+  try {
+    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false", ...extra], perBroker, () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
+    await body(cluster, dirs, disk);
+  } catch (e) {
+    if (cluster !== null) printBrokerLogs(cluster.brokers);
+    throw e;
+  } finally {
+    disk.failWithEio(null);
+    await cluster?.close();
+  }
+}
+
+/** Creates `topic` with one partition on `replicas` (kafkajs admin), waiting for its leader. */
+async function createTopic(c: TestCluster, topic: string, replicas: number[], configEntries: { name: string; value: string }[] = []): Promise<void> {
+  const admin = new Kafka({ clientId: topic, brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas }], configEntries }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The one of broker 1's `dirs` holding `topic`-0. */
+function dirHolding(dirs: readonly string[], topic: string): string {
+  const dir = dirs.find((d) => fs.existsSync(path.join(d, `${topic}-0`)));
+  assert.ok(dir !== undefined, `${topic}-0 has a directory in one of broker 1's log dirs`);
+  return dir;
 }
 
 /** confluent-kafka producing to `TOPIC`-0 of `c` with acks=all (acked_producer.py); `acked(n)` waits for n acknowledgements. */
@@ -76,25 +116,13 @@ function ackedProducer(c: TestCluster, topic = TOPIC) {
 }
 
 test("EIO under the leader's log dir moves the leadership to another in-sync replica; acks=all goes on and nothing acknowledged is lost", { skip: forgetful.skip, timeout: 400_000 }, async () => {
-  const disk = forgetful.disk();
-  const dirs = [path.join(disk.dir, "b1-a"), path.join(disk.dir, "b1-b")];
-  let cluster: TestCluster | null = null;
-  try {
-    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false"], () => [], () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
-    const c = cluster;
-    const admin = new Kafka({ clientId: "dirfail", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: TOPIC, replicaAssignment: [{ partition: 0, replicas: [1, 2, 3] }], configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    } finally {
-      await admin.disconnect();
-    }
+  await withBroker1OnDisk("b1", [], () => [], async (c, dirs, disk) => {
+    await createTopic(c, TOPIC, [1, 2, 3], [{ name: "min.insync.replicas", value: "2" }]);
     await until(`${TOPIC}-0 led by broker 1 with all three in sync`, 60_000, async () => {
       const s = await stateAt(c.brokers[1].port);
       return s.leader === 1 && s.isr.length === 3;
     });
-    const failing = dirs.find((d) => fs.existsSync(path.join(d, `${TOPIC}-0`)));
-    assert.ok(failing !== undefined, `${TOPIC}-0 has a directory in one of broker 1's log dirs`);
+    const failing = dirHolding(dirs, TOPIC);
     const before = await stateAt(c.brokers[1].port);
 
     const producer = ackedProducer(c);
@@ -147,31 +175,14 @@ test("EIO under the leader's log dir moves the leadership to another in-sync rep
     const recovered = await readPartition(c.brokers[0].port, TOPIC, 0, VALUE_BYTES);
     const missing = ackedNotPresent(ackedRecords, recovered);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${ackedRecords.size} acknowledged records missing on the recovered broker 1`);
-  } catch (e) {
-    if (cluster !== null) printBrokerLogs(cluster.brokers);
-    throw e;
-  } finally {
-    disk.failWithEio(null);
-    await cluster?.close();
-  }
+  });
 });
 
 test("EIO under a follower's log dir takes it out of the ISR at once; acks=all goes on without it; its /v1/ready says why", { skip: forgetful.skip, timeout: 400_000 }, async () => {
-  const disk = forgetful.disk();
-  const dirs = [path.join(disk.dir, "f1-a"), path.join(disk.dir, "f1-b")];
   const topic = "dirfail-follower";
-  let cluster: TestCluster | null = null;
-  try {
-    // a lagging follower leaves the ISR only after 10 minutes: what takes it out sooner is its offline report
-    cluster = await startCluster(["-o", "auto.leader.rebalance.enable=false", "-o", "replica.lag.time.max.ms=600000"], (id) => (id === 1 ? ["--http", "http://127.0.0.1:0"] : []), () => "bun", (id, base) => (id === 1 ? dirs.join(",") : path.join(base, `b${id}`)));
-    const c = cluster;
-    const admin = new Kafka({ clientId: "dirfail-f", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [2, 1, 3] }], configEntries: [{ name: "min.insync.replicas", value: "2" }] }] });
-    } finally {
-      await admin.disconnect();
-    }
+  // a lagging follower leaves the ISR only after 10 minutes: what takes it out sooner is its offline report
+  await withBroker1OnDisk("f1", ["-o", "replica.lag.time.max.ms=600000"], (id) => (id === 1 ? ["--http", "http://127.0.0.1:0"] : []), async (c, dirs, disk) => {
+    await createTopic(c, topic, [2, 1, 3], [{ name: "min.insync.replicas", value: "2" }]);
     const state = async () => {
       const p = (await metadataOf(c.brokers[2].port)).topics.find((t) => t.name === topic)!.partitions[0];
       return { leader: p.leaderId, isr: [...p.isrNodes].sort(), offline: [...(p.offlineReplicas ?? [])].sort() };
@@ -180,8 +191,7 @@ test("EIO under a follower's log dir takes it out of the ISR at once; acks=all g
       const s = await state();
       return s.leader === 2 && s.isr.length === 3;
     });
-    const failing = dirs.find((d) => fs.existsSync(path.join(d, `${topic}-0`)));
-    assert.ok(failing !== undefined, `${topic}-0 has a directory in one of broker 1's log dirs`);
+    const failing = dirHolding(dirs, topic);
     const producer = ackedProducer(c, topic);
     try {
       await producer.acked(300, "300 acknowledgements before the disk fails");
@@ -206,11 +216,46 @@ test("EIO under a follower's log dir takes it out of the ISR at once; acks=all g
     const present = await readPartition(c.brokers[1].port, topic, 0, VALUE_BYTES);
     const lost = ackedNotPresent(acked, present);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${acked.size} acknowledged records lost`);
-  } catch (e) {
-    if (cluster !== null) printBrokerLogs(cluster.brokers);
-    throw e;
-  } finally {
-    disk.failWithEio(null);
-    await cluster?.close();
-  }
+  });
+});
+
+test("a replica reassigned away from a failed log dir and back is a new replica in a healthy dir: it joins the ISR and the move completes", { skip: forgetful.skip, timeout: 400_000 }, async () => {
+  const topic = "dirfail-back";
+  await withBroker1OnDisk("r1", [], () => [], async (c, dirs, disk) => {
+    await createTopic(c, topic, [2, 1, 3]);
+    const admin = new Kafka({ clientId: "dirfail-back", brokers: c.brokers.map((b) => b.bootstrap), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const state = async () => {
+        const p = (await metadataOf(c.brokers[2].port)).topics.find((t) => t.name === topic)!.partitions[0];
+        return { replicas: [...p.replicaNodes].join(), isr: [...p.isrNodes].sort().join(), offline: [...(p.offlineReplicas ?? [])].join() };
+      };
+      await until(`${topic}-0 with all three in sync`, 60_000, async () => (await state()).isr === "1,2,3");
+      const failing = dirHolding(dirs, topic);
+      disk.failWithEio(failing);
+      // the next produce's write fails on broker 1 (a follower) and takes the dir offline
+      const producer = ackedProducer(c, topic);
+      try {
+        await producer.acked(50, "50 acknowledgements");
+        await brokerLogLine(c.brokers[0], new RegExp(`log dir ${failing} is offline`), 60_000, "log dir offline line");
+        await until("broker 1 out of the ISR and listed offline", 60_000, async () => {
+          const s = await state();
+          return s.isr === "2,3" && s.offline === "1";
+        });
+        // moved away from broker 1, then back: broker 1 creates the replica anew in its healthy dir
+        await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3] }] }] });
+        await until("the move away from broker 1 done", 60_000, async () => (await state()).replicas === "2,3");
+        await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [2, 3, 1] }] }] });
+        await until("broker 1's new replica in the ISR, nothing offline, the move done", 60_000, async () => {
+          const s = await state();
+          return s.replicas === "2,3,1" && s.isr === "1,2,3" && s.offline === "";
+        });
+        assert.ok(!fs.existsSync(path.join(failing, `${topic}-0`)), "the new replica is not in the failed dir");
+      } finally {
+        await producer.stop();
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  });
 });
