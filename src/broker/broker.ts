@@ -1230,7 +1230,8 @@ export class Broker {
 
   /** Each log dir's partitions with their high watermarks, for `replication-offset-checkpoint`. */
   private highWatermarksByDir(): Map<string, CheckpointEntry[]> {
-    const byDir = new Map<string, CheckpointEntry[]>(this.logDirPaths.map((d) => [d, []]));
+    // an offline log dir gets no more writes (Kafka's handleLogDirFailure drops its high watermark checkpoint)
+    const byDir = new Map<string, CheckpointEntry[]>(this.logDirPaths.filter((d) => !this.logs.isLogDirOffline(d)).map((d) => [d, []]));
     for (const t of this.topicsByName.values()) {
       for (const p of t.partitions) {
         const dir = this.logs.logDirOf({ topic: t.name, partition: p.index });
