@@ -149,6 +149,8 @@ export interface ClusterView {
   reserveProducerIds(size: bigint, floor: bigint): Promise<bigint>;
   /** KIP-112: this broker's replica of partition `partition` of topic `topicIdHex` went offline (a disk failure); the others are told (a node's shards). */
   replicaOffline?(topicIdHex: string, partition: number): void;
+  /** KIP-112: the replica reported offline was created anew on a working log dir (reassigned away and back): online again. */
+  replicaOnline?(topicIdHex: string, partition: number): void;
   /** KIP-112: the other brokers whose replica of the partition is known offline (a node's shards: their failed log dirs). */
   offlineReplicas?(topicIdHex: string, partition: number): readonly number[];
 }
@@ -288,6 +290,8 @@ export class Broker {
    * one removes it.
    */
   private readonly standIns = new WeakSet<PartitionState>();
+  /** Replicas (`topicIdHex/partition`) this broker reported offline to the cluster view (KIP-112). */
+  private readonly reportedOffline = new Set<string>();
   private readonly standInFs = memoryFileSystem();
 
   private constructor(config: BrokerConfig, clusterId: string, logs: LogManager, metadata: MetadataStore, defaults: LogConfig, deps: Required<Omit<BrokerDeps, "recoveryProgress" | "metadata" | "cluster" | "listen" | "dial" | "httpGet" | "onFatal" | "logDirShare" | "codecPoolThreads" | "maxOpenLogFiles">>, share: LogDirShare, codecPoolThreads: number) {
@@ -839,13 +843,21 @@ export class Broker {
     return Partition.open(topic, i, log, this.partitionDeps, roles, this.checkpointedHighWatermarks.get(`${topic.name}-${i}`));
   }
 
-  /** Cluster mode: tells the cluster view when this broker's replica on `log` is (or goes) offline (KIP-112). */
+  /**
+   * Cluster mode: tells the cluster view when this broker's replica on `log` is (or goes) offline (KIP-112), and when
+   * a replica it reported offline is on a working log again (created anew after a reassignment away and back).
+   */
   private tellOffline(topic: Topic, i: number, log: PartitionLog): void {
     const cluster = this.cluster;
     if (cluster?.replicaOffline === undefined) return;
-    if (log.isOffline) cluster.replicaOffline(topic.idHex, i);
-    else {
+    const key = `${topic.idHex}/${i}`;
+    if (log.isOffline) {
+      this.reportedOffline.add(key);
+      cluster.replicaOffline(topic.idHex, i);
+    } else {
+      if (this.reportedOffline.delete(key)) cluster.replicaOnline?.(topic.idHex, i);
       log.onOffline = () => {
+        this.reportedOffline.add(key);
         cluster.replicaOffline!(topic.idHex, i);
         // a follower stops fetching into a log that takes no writes (after the append that failed has unwound)
         queueMicrotask(() => {
@@ -1218,7 +1230,8 @@ export class Broker {
 
   /** Each log dir's partitions with their high watermarks, for `replication-offset-checkpoint`. */
   private highWatermarksByDir(): Map<string, CheckpointEntry[]> {
-    const byDir = new Map<string, CheckpointEntry[]>(this.logDirPaths.map((d) => [d, []]));
+    // an offline log dir gets no more writes (Kafka's handleLogDirFailure drops its high watermark checkpoint)
+    const byDir = new Map<string, CheckpointEntry[]>(this.logDirPaths.filter((d) => !this.logs.isLogDirOffline(d)).map((d) => [d, []]));
     for (const t of this.topicsByName.values()) {
       for (const p of t.partitions) {
         const dir = this.logs.logDirOf({ topic: t.name, partition: p.index });

@@ -235,6 +235,7 @@ export function clusterView(plane: ControlPlane): ClusterView {
     reserveProducerIds: (size, floor) => plane.store.reserveProducerIds(size, floor),
     // KIP-112 in a cluster: the controller moves the leadership of a replica in a failed log dir and drops it from the ISR
     replicaOffline: (topicIdHex, partition) => void plane.store.publishOfflineReplica(topicIdHex, partition),
+    replicaOnline: (topicIdHex, partition) => void plane.store.withdrawOfflineReplica(topicIdHex, partition),
     offlineReplicas: (topicIdHex, partition) => plane.store.offlineReplicas(topicIdHex, partition),
   };
 }

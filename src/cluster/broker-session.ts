@@ -109,18 +109,19 @@ export class BrokerSession {
   }
 
   /**
-   * Writes the broker's current offline-replica record (KIP-112) under the registration's lease, if the registration
-   * is still this session's: the etcd revision written, or -1 when this session holds no registration (the next
-   * registration writes the record).
+   * Writes the broker's current offline-replica record (KIP-112) under the registration's lease, or deletes it when
+   * none is offline any more, if the registration is still this session's: the etcd revision written, or -1 when this
+   * session holds no registration (the next registration writes the record).
    */
   async writeOfflineReplicas(): Promise<number> {
     const lease = this.lease;
     const epoch = this.currentEpoch;
     const value = this.opts.offlineReplicas?.() ?? null;
-    if (lease === null || epoch < 0 || value === null) return -1;
+    if (lease === null || epoch < 0) return -1;
+    const key = this.keys.offlineReplicasOf(this.opts.nodeId);
     const r = await this.client.txn(
       [{ key: this.keys.broker(this.opts.nodeId), target: "CREATE", result: "EQUAL", value: epoch }],
-      [{ put: { key: this.keys.offlineReplicasOf(this.opts.nodeId), value, lease: lease.id } }],
+      [value === null ? { delete: { key } } : { put: { key, value, lease: lease.id } }],
     );
     return r.succeeded ? r.revision : -1;
   }

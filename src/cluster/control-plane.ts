@@ -206,17 +206,24 @@ export class ControlPlane {
 
   /**
    * Why this broker is not ready to serve in the cluster (`/v1/ready`), or null: it must hold its registration (not
-   * fenced), and be in the ISR of every partition it follows that has a leader (a restarted broker is ready once it
-   * has caught up, so a rolling restart can wait for it before stopping the next one).
+   * fenced), hold none of its replicas in a failed log dir (KIP-112: such a replica never catches up until the broker
+   * restarts with a working disk, so that is the reason given), and be in the ISR of every partition it follows that
+   * has a leader (a restarted broker is ready once it has caught up, so a rolling restart can wait for it before
+   * stopping the next one).
    */
   readinessProblem(): string | null {
     if (this.store.brokerEpoch < 0) return "not registered in the cluster metadata (etcd): registering or fenced";
+    const offline: string[] = [];
     const behind: string[] = [];
     for (const s of this.store.partitionStates()) {
-      if (s.leader !== NO_LEADER && s.leader !== this.nodeId && s.replicas.includes(this.nodeId) && !s.isr.includes(this.nodeId)) behind.push(`${s.topic}-${s.partition}`);
+      if (!s.replicas.includes(this.nodeId)) continue;
+      const idHex = this.store.topic(s.topic)?.idHex;
+      if (idHex !== undefined && this.store.isOwnReplicaOffline(idHex, s.partition)) offline.push(`${s.topic}-${s.partition}`);
+      else if (s.leader !== NO_LEADER && s.leader !== this.nodeId && !s.isr.includes(this.nodeId)) behind.push(`${s.topic}-${s.partition}`);
     }
+    if (offline.length > 0) return `log dir failed: ${offline.length} replica(s) here are offline (${named(offline)}); restart the broker with a working disk`;
     if (behind.length === 0) return null;
-    return `catching up: not yet in the ISR of ${behind.length} partition(s) it follows (${behind.slice(0, READINESS_PARTITIONS_NAMED).join(", ")}${behind.length > READINESS_PARTITIONS_NAMED ? ", ..." : ""})`;
+    return `catching up: not yet in the ISR of ${behind.length} partition(s) it follows (${named(behind)})`;
   }
 
   /**
@@ -281,4 +288,9 @@ export class ControlPlane {
     await this.election.close();
     await this.store.close();
   }
+}
+
+/** The first {@link READINESS_PARTITIONS_NAMED} of `partitions`, comma-separated ("..." when there are more). */
+function named(partitions: readonly string[]): string {
+  return `${partitions.slice(0, READINESS_PARTITIONS_NAMED).join(", ")}${partitions.length > READINESS_PARTITIONS_NAMED ? ", ..." : ""}`;
 }

@@ -60,6 +60,8 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly offline = new OfflineReplicaIndex();
   /** This broker's own offline replicas (`topicIdHex/partition`), as it publishes them. */
   private readonly ownOffline = new Set<string>();
+  /** Whether this broker ever reported an offline replica: a registration then writes its record (or its removal) again. */
+  private offlineReported = false;
   private offlineWrite: Promise<void> | null = null;
   private offlineRetry: unknown = null;
   private closed = false;
@@ -150,7 +152,26 @@ export class EtcdMetadataStore implements MetadataStore {
     const key = `${topicIdHex}/${partition}`;
     if (this.ownOffline.has(key)) return this.offlineWrite ?? Promise.resolve();
     this.ownOffline.add(key);
+    this.offlineReported = true;
     return this.writeOfflineRecord();
+  }
+
+  /**
+   * This broker holds the partition's replica on a working log dir again (it was reassigned away from the failed dir
+   * and back, so the replica was created anew): drops it from the offline-replica record, which the controller reads
+   * as 'never in the ISR, never leader' (as Kafka's controller takes a replica assigned to an online dir as online).
+   */
+  withdrawOfflineReplica(topicIdHex: string, partition: number): Promise<void> {
+    if (!this.ownOffline.delete(`${topicIdHex}/${partition}`)) return Promise.resolve();
+    return this.writeOfflineRecord();
+  }
+
+  /**
+   * This broker reported its replica of the partition offline (its log dir failed, KIP-112) since it started, whether
+   * or not the record has reached etcd yet.
+   */
+  isOwnReplicaOffline(topicIdHex: string, partition: number): boolean {
+    return this.ownOffline.size > 0 && this.ownOffline.has(`${topicIdHex}/${partition}`);
   }
 
   /** Writes this broker's offline-replica record once every earlier write is done (one write for a burst of calls). */
@@ -409,8 +430,9 @@ export class EtcdMetadataStore implements MetadataStore {
         onRegistered: (epoch, lease) => {
           this.opts.onRegistered?.(epoch, lease);
           // A replica reported while this registration's txn was in flight is missing from the record it wrote, and
-          // that report's own write found no registration to write under: write the record again under this one.
-          if (this.ownOffline.size > 0) void this.writeOfflineRecord();
+          // that report's own write found no registration to write under: write the record again under this one
+          // (and one withdrawn meanwhile may still be in what it wrote).
+          if (this.offlineReported) void this.writeOfflineRecord();
         },
         offlineReplicas: () => this.ownOfflineRecord(registration.nodeId),
         onFenced: (epoch) => {

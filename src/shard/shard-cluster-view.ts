@@ -119,6 +119,14 @@ export class OfflineReplicas {
       const id = idOf(m.shard as number);
       if (!shards.includes(id)) this.byPartition.set(key, [...shards, id]);
     });
+    // that shard's replica was created anew on a working log dir (reassigned away and back)
+    link.on("replica-online", (m) => {
+      const key = `${m.topicIdHex as string}/${m.partition as number}`;
+      const id = idOf(m.shard as number);
+      const shards = (this.byPartition.get(key) ?? []).filter((s) => s !== id);
+      if (shards.length > 0) this.byPartition.set(key, shards);
+      else this.byPartition.delete(key);
+    });
   }
 
   /** The broker ids of the shards whose replica of the partition is offline. */
@@ -128,11 +136,11 @@ export class OfflineReplicas {
 }
 
 /**
- * Host side: relays shard `from`'s report of an offline replica to every other shard (each keeps them in its
- * {@link OfflineReplicas}).
+ * Host side: relays shard `from`'s report of an offline replica (`replica-offline`), or of one online again
+ * (`replica-online`), to every other shard (each keeps them in its {@link OfflineReplicas}).
  */
 export function relayOfflineReplicas(links: readonly ShardLink[], from: number, report: LinkMessage): void {
-  for (const [k, link] of links.entries()) if (k !== from) link.post({ t: "replica-offline", topicIdHex: report.topicIdHex, partition: report.partition, shard: from });
+  for (const [k, link] of links.entries()) if (k !== from) link.post({ t: report.t, topicIdHex: report.topicIdHex, partition: report.partition, shard: from });
 }
 
 /**
@@ -151,6 +159,7 @@ export function shardClusterView(link: ShardLink, index: number, metadata: Metad
     electLeaders: (type, targets) => link.call("cluster.electLeaders", [type, targets]),
     reserveProducerIds: (size, floor) => link.call("cluster.reserveProducerIds", [size, floor]),
     replicaOffline: (topicIdHex, partition) => link.post({ t: "replica-offline", topicIdHex, partition }),
+    replicaOnline: (topicIdHex, partition) => link.post({ t: "replica-online", topicIdHex, partition }),
     // the other shards' failed log dirs, and (a clustered node) the other brokers' as they report them (KIP-112)
     offlineReplicas: (topicIdHex, partition) => {
       const shards = offline.of(topicIdHex, partition);

@@ -276,6 +276,10 @@ export class ShardSet {
         // a clustered node publishes it for the controller (KIP-112: it moves the leadership, drops the ISR place)
         cluster?.view.replicaOffline?.(m.topicIdHex as string, m.partition as number);
       });
+      link.on("replica-online", (m) => {
+        relayOfflineReplicas(shards.map((s) => s.link), k, m);
+        cluster?.view.replicaOnline?.(m.topicIdHex as string, m.partition as number);
+      });
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
       link.on("recovering", (m) => opts.startWatcher?.recovering(k, m.loaded as number, m.total as number));
       let failStart: (why: string) => void = () => {};

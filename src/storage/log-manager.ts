@@ -20,7 +20,7 @@ import { LogCleaner, type LogCleanerOptions } from "./log-cleaner.ts";
 import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicPartition } from "./log-file-names.ts";
 import { UNSHARED_LOG_DIRS, type LogDirShare } from "./log-dir-share.ts";
 import { readPartitionMetadata, writePartitionMetadata, writePartitionMetadataSoon } from "./partition-metadata.ts";
-import { uuidFromBase64 } from "../protocol/uuid.ts";
+import { uuidBase64, uuidFromBase64 } from "../protocol/uuid.ts";
 import { PartitionLog } from "./partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { StorageDeps } from "./storage-deps.ts";
@@ -202,12 +202,19 @@ export class LogManager {
    * it does not exist. `topicId` (16 bytes, or Kafka's printed base64url form) is written to `partition.metadata`
    * when the log is created or has none yet. `isNew` false (a partition this broker had before, opened at start):
    * while a log dir is offline it is not created anew (it may be in that dir) and KAFKA_STORAGE_ERROR is thrown.
+   * A log found under the name whose `partition.metadata` names another topic id belongs to a deleted topic of the
+   * same name (its removal failed, a disk error): as Kafka's stray-log check, it is deleted and a new log created.
    */
   getOrCreate(tp: TopicPartition, config: LogConfig, topicId: Uint8Array | string | null = null, isNew = true): PartitionLog {
     this.checkOpen();
     const name = partitionDirName(tp);
     const id = typeof topicId === "string" ? uuidFromBase64(topicId) : topicId;
     if (typeof topicId === "string" && id === null) throw new Error(`bad topic id "${topicId}" for ${name}`);
+    const stray = this.entries.get(name);
+    if (stray !== undefined && id !== null && stray.topicId !== null && uuidBase64(stray.topicId) !== uuidBase64(id)) {
+      this.deps.logger.warn(`${name} in ${stray.logDir} belongs to topic id ${uuidBase64(stray.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
+      this.delete(tp);
+    }
     const existing = this.entries.get(name);
     if (existing) {
       if (existing.log.config !== config) existing.log.updateConfig(config);

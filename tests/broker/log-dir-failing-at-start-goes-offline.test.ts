@@ -18,6 +18,7 @@ import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { testLogger } from "../support/broker.ts";
+import { rootCheckpointOffset } from "../support/root-checkpoint.ts";
 
 await initCrc32c();
 
@@ -127,6 +128,50 @@ test("every log dir failing shuts the broker down: at start it refuses, at run t
       await broker.stop().catch(() => {});
     }
   } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a log dir offline at run time gets no more high watermark checkpoint writes; the other dir's go on", { timeout: 60_000 }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-dirs-"));
+  const [a, b] = [path.join(root, "a"), path.join(root, "b")];
+  const { fs: dying, state } = diskThatDies();
+  // every checkpoint write asked for, by path (a refused one rejects, as the real file system's does)
+  const writes: string[] = [];
+  const recording: FileSystem = {
+    ...dying,
+    writeFileAtomicAsync: (file, data, tag) => {
+      writes.push(file);
+      try {
+        return dying.writeFileAtomicAsync(file, data, tag);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  };
+  const config = new BrokerConfig(new Map([["listeners", "PLAINTEXT://127.0.0.1:0"], ["log.dirs", `${a},${b}`], ["replica.high.watermark.checkpoint.interval.ms", "20"]]));
+  const broker = await Broker.start(config, { fs: recording, logger: testLogger() });
+  const c = await RawClient.connect(broker.port);
+  const produce = async (partition: number, records: Uint8Array) =>
+    (await c.request(0, 9, { transactionalId: null, acks: -1, timeoutMs: 2000, topicData: [{ name: "d", partitionData: [{ index: partition, records }] }] })).responses[0].partitionResponses[0].errorCode as number;
+  const checkpointOf = (dir: string, partition: number) => (fs.existsSync(dir) ? rootCheckpointOffset(dir, "replication-offset-checkpoint", "d", partition) : -1n);
+  try {
+    await broker.createTopic("d", 2, 1, {}, false);
+    const inA = broker.logDirs().find((d) => d.dir === a)!.partitions[0].partition;
+    const inB = 1 - inA;
+    for (const p of [0, 1]) assert.equal(await produce(p, batch(3, `before ${p}`)), 0);
+    state.dead = a;
+    assert.equal(await produce(inA, batch(1, "lost")), ErrorCode.KAFKA_STORAGE_ERROR, "the dir goes offline");
+    assert.ok(broker.logDirs().find((d) => d.dir === a)!.offline !== null);
+    const mark = writes.length;
+    assert.equal(await produce(inB, batch(2, "after")), 0);
+    for (let i = 0; i < 500 && checkpointOf(b, inB) !== 5n; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(checkpointOf(b, inB), 5n, "the online dir's checkpoint goes on");
+    // the tick that wrote b's visited the dirs in order: an offline a would have been asked for first
+    assert.deepEqual(writes.slice(mark).filter((w) => w.startsWith(`${a}/`)), [], "no checkpoint write into the offline dir");
+  } finally {
+    c.close();
+    await broker.stop().catch(() => {});
     fs.rmSync(root, { recursive: true, force: true });
   }
 });

@@ -2,7 +2,8 @@
  * A broker's offline-replica record (KIP-112: the replicas in its failed log dirs) against a real etcd: a replica
  * reported before the broker registers is written with the registration; later ones join the record; another
  * broker's store sees them by partition; the record goes with the registration's lease and comes back with the
- * broker's re-registration after a lost lease; a broker's ended registration takes it away.
+ * broker's re-registration after a lost lease; a replica withdrawn (created anew on a working dir) leaves it, and the
+ * last one deletes it; a broker's ended registration takes it away.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -50,6 +51,16 @@ test("the offline-replica record is written with the registration, grows, is see
     await until(() => a.leaseId !== null && a.leaseId !== lost && b.offlineReplicas(T1, 0).length === 1, 20_000, "the record back with the new registration");
     assert.equal((await ctx.client.get(`${root}/offline-replicas/1`))?.lease, a.leaseId);
     assert.deepEqual(b.offlineReplicas(T2, 3), [1]);
+
+    // replicas created anew on a working dir (reassigned away and back) leave the record; the last takes it away
+    await a.withdrawOfflineReplica(T1, 0);
+    await until(() => b.offlineReplicas(T1, 0).length === 0, 20_000, "B sees T1-0 withdrawn");
+    assert.deepEqual(b.offlineReplicas(T1, 1), [1]);
+    await Promise.all([a.withdrawOfflineReplica(T1, 1), a.withdrawOfflineReplica(T2, 3)]);
+    await until(() => b.offlineReplicaRecords().length === 0, 20_000, "the record deleted with its last replica");
+    assert.equal(await ctx.client.get(`${root}/offline-replicas/1`), null);
+    await a.publishOfflineReplica(T2, 3);
+    await until(() => b.offlineReplicas(T2, 3).length === 1, 20_000, "a later report writes the record again");
 
     // the registration ends: so does the record (a broker restarted with its disk fixed starts without one)
     await a.unregisterBroker(1);

@@ -6,36 +6,50 @@
  * start offset is deleted and restarted there, so the new topic's records were deleted for good (before, they were
  * hidden below that offset). Kafka's LogManager.asyncDelete writes the dir's checkpoints as it deletes a log; so does
  * Runnel now, before a creation that follows (syncCreated) counts as durable.
+ *
+ * A log left under the name by the deleted topic (its removal failed on a failing disk) is not the new topic's
+ * replica either: its `partition.metadata` names the old topic id. As Kafka's stray-log check
+ * (LogManager.isStrayKraftReplica: a log whose topic id the metadata does not know), the log manager deletes it and
+ * creates the partition anew, instead of serving the deleted topic's records as the new topic's.
  */
 import assert from "node:assert/strict";
+import * as nodeFs from "node:fs";
+import * as path from "node:path";
 import { test } from "node:test";
 import { ManualClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem, type FileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
+import { uuidBase64 } from "../../src/protocol/uuid.ts";
 import { logConfigWith } from "../../src/storage/log-config.ts";
 import { LogManager } from "../../src/storage/log-manager.ts";
 import { batchBaseOffsets, makeRecordsBatch, recordingLogger, tempDir } from "./batch-fixture.ts";
 
-test("a partition created again after a delete keeps its acknowledged records through a crash, whatever the deleted log's start was", async () => {
-  await initCrc32c();
+const OLD_ID = "AAECAwQFBgcICQoLDA0ODw";
+const NEW_ID = "EBESExQVFhcYGRobHB0eHw";
+
+/** Real files under a fresh temp dir, a manual clock, a recording logger, and partition again-0 with its config. */
+function fixture() {
   const root = tempDir();
   const clock = new ManualClock();
   const logger = recordingLogger();
-  const deps = { fs: nodeFileSystem, clock, logger };
-  const config = logConfigWith({ segmentBytes: 1000, retentionMs: 3_600_000 });
-  const tp = { topic: "again", partition: 0 };
+  return { root, clock, logger, deps: { fs: nodeFileSystem, clock, logger }, config: logConfigWith({ segmentBytes: 1000, retentionMs: 3_600_000 }), tp: { topic: "again", partition: 0 } };
+}
+
+test("a partition created again after a delete keeps its acknowledged records through a crash, whatever the deleted log's start was", async () => {
+  await initCrc32c();
+  const { root, clock, logger, deps, config, tp } = fixture();
   let first: LogManager | null = null;
   let second: LogManager | null = null;
   try {
     first = await LogManager.open([root.dir], deps, { defaultConfig: config });
-    const old = first.getOrCreate(tp, config, "AAECAwQFBgcICQoLDA0ODw");
+    const old = first.getOrCreate(tp, config, OLD_ID);
     for (let i = 0; i < 10; i++) old.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
     await old.sync();
     old.highWatermark = old.logEndOffset;
     assert.equal(old.deleteRecordsBefore(15n), 15n);
     first.checkpoint(); // the log start offset checkpoint holds again-0 15
     first.delete(tp);
-    const log = first.getOrCreate(tp, config, "EBESExQVFhcYGRobHB0eHw");
+    const log = first.getOrCreate(tp, config, NEW_ID);
     await first.syncCreated(); // as CreateTopics does before it records the topic
     for (let i = 0; i < 3; i++) log.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
     await log.sync(); // acknowledged (acks=all)
@@ -106,6 +120,37 @@ test("a partition created again after a delete flushes nothing before the checkp
   } finally {
     release();
     await mgr.close();
+    root.cleanup();
+  }
+});
+
+test("a log whose partition.metadata names a deleted topic's id is deleted and the partition created anew, at start and later", async () => {
+  await initCrc32c();
+  const { root, clock, logger, deps, config, tp } = fixture();
+  const dirs = [path.join(root.dir, "a"), path.join(root.dir, "b")];
+  let first: LogManager | null = null;
+  let second: LogManager | null = null;
+  try {
+    first = await LogManager.open(dirs, deps, { defaultConfig: config });
+    const old = first.getOrCreate(tp, config, OLD_ID);
+    for (let i = 0; i < 5; i++) old.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await old.sync();
+    await first.close();
+    first = null;
+
+    // the broker starts again; the metadata names the topic created again under the name, with a new id
+    second = await LogManager.open(dirs, deps, { defaultConfig: config });
+    const log = second.getOrCreate(tp, config, NEW_ID, false);
+    assert.equal(log.logEndOffset, 0n, "the new topic's replica starts empty, without the deleted topic's 10 records");
+    assert.equal(second.getLog(tp), log);
+    assert.ok(logger.lines.some((l) => l.includes(`belongs to topic id ${OLD_ID}, not ${NEW_ID}`)), logger.lines.join("\n"));
+    assert.equal(uuidBase64(second.topicId(tp)!), NEW_ID, "the partition's topic id is the new topic's");
+    assert.deepEqual(dirs.flatMap((d) => nodeFs.readdirSync(d).filter((f) => f.startsWith("again-0"))), ["again-0"], "one directory of the partition, the new one");
+    // the same id again: the same log
+    assert.equal(second.getOrCreate(tp, config, NEW_ID, false), log);
+  } finally {
+    await second?.close();
+    await first?.close().catch(() => {});
     root.cleanup();
   }
 });
