@@ -116,13 +116,16 @@ const SNAPSHOT_NAME = /^\d{20}\.snapshot$/;
 
 /**
  * Writes the table as `<logEndOffset>.snapshot` (clean shutdown) and removes snapshots that can no longer serve:
- * those below the log start offset.
+ * those below the log start offset. Skipped (two fsyncs saved) only when the table is empty, no snapshot exists and
+ * no batch with a producer id lies at or past the log start: the next start then replays nothing into the state.
+ * Otherwise the snapshot is written even empty, as Kafka's UnifiedLog.close takes one whenever the producer state's
+ * end moved past the last snapshot: without it the start would replay from the log start and bring back producers
+ * dropped as expired (producer.id.expiration.ms) since.
  */
 export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): void {
   const entries = table.entries();
   const existing = producerSnapshotOffsets(fs, log.dir);
-  // A partition no idempotent producer ever wrote needs no snapshot: skip its two fsyncs at shutdown.
-  if (entries.length === 0 && existing.length === 0) return;
+  if (entries.length === 0 && existing.length === 0 && table.producerBatchEnd <= log.logStartOffset) return;
   fs.writeFileAtomic(`${log.dir}/${snapshotFileName(log.logEndOffset)}`, encodeProducerSnapshot(entries));
   pruneProducerSnapshots(fs, log.dir, log.logStartOffset);
 }
@@ -207,6 +210,7 @@ export function applyBatchesToProducerState(table: ProducerStateTable, chunk: Ui
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
     const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
     if (base < from) continue;
+    table.noteProducerBatch(base + BigInt(dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET)) + 1n);
     if ((attributes & ATTR_CONTROL) !== 0) {
       replayMarker(table, chunk, at, dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD, pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), base, onAbort);
       continue;
