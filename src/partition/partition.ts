@@ -27,7 +27,7 @@ import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import {
   applyBatchesToProducerState,
   loadProducerState,
-  producerSnapshotOffsets,
+  producerSnapshotWanted,
   pruneProducerSnapshots,
   removeProducerSnapshots,
   removeProducerSnapshotsAbove,
@@ -824,7 +824,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const entries = this.producers.entries();
     const { fs } = this.deps;
     const dir = this.log.dir;
-    if (entries.length === 0 && producerSnapshotOffsets(fs, dir).length === 0) return;
+    if (!producerSnapshotWanted(fs, this.log, this.producers, entries.length)) return;
     const pending = { offset: baseOffset, stale: false };
     this.pendingSnapshots.add(pending);
     let written = false;

@@ -115,14 +115,25 @@ export function producerSnapshotOffsets(fs: FileSystem, dir: string): bigint[] {
 const SNAPSHOT_NAME = /^\d{20}\.snapshot$/;
 
 /**
+ * Whether a snapshot (at a roll or a clean stop) is worth its fsyncs: the table holds `entryCount` producers, a snapshot
+ * exists already (a newer one must take its place), or a batch with a producer id lies past the log start. Only a log
+ * with none of these skips it: a replay from the log start puts nothing into its state. Any other gets one, empty if
+ * need be (Kafka takes one whenever the state's end moved past the last snapshot), so producers dropped as expired
+ * since are not replayed back from the log at the next start.
+ */
+export function producerSnapshotWanted(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, entryCount: number): boolean {
+  return entryCount > 0 || table.producerBatchEnd > log.logStartOffset || producerSnapshotOffsets(fs, log.dir).length > 0;
+}
+
+/**
  * Writes the table as `<logEndOffset>.snapshot` (clean shutdown) and removes snapshots that can no longer serve:
- * those below the log start offset.
+ * those below the log start offset. Skipped where {@link producerSnapshotWanted} says so (two fsyncs saved); otherwise
+ * written even empty, as Kafka's UnifiedLog.close does: without it the start would replay from the log start and
+ * bring back producers dropped as expired (producer.id.expiration.ms) since.
  */
 export function writeProducerSnapshot(fs: FileSystem, log: PartitionLog, table: ProducerStateTable): void {
   const entries = table.entries();
-  const existing = producerSnapshotOffsets(fs, log.dir);
-  // A partition no idempotent producer ever wrote needs no snapshot: skip its two fsyncs at shutdown.
-  if (entries.length === 0 && existing.length === 0) return;
+  if (!producerSnapshotWanted(fs, log, table, entries.length)) return;
   fs.writeFileAtomic(`${log.dir}/${snapshotFileName(log.logEndOffset)}`, encodeProducerSnapshot(entries));
   pruneProducerSnapshots(fs, log.dir, log.logStartOffset);
 }
@@ -207,6 +218,7 @@ export function applyBatchesToProducerState(table: ProducerStateTable, chunk: Ui
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
     const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
     if (base < from) continue;
+    table.noteProducerBatch(base + BigInt(dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET)) + 1n);
     if ((attributes & ATTR_CONTROL) !== 0) {
       replayMarker(table, chunk, at, dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD, pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), base, onAbort);
       continue;

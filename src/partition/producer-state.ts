@@ -87,6 +87,12 @@ export class ProducerStateTable {
   private readonly joining = new Map<bigint, { epoch: number; lowestSeq: number; sinceMs: number }>();
   private readonly nowMs: () => number;
   private expirationMs: number;
+  /**
+   * End offset (last offset + 1) of the latest batch with a producer id (data or marker) applied since the last
+   * {@link clear}, by an append or a replay; -1 when none. A clean stop uses it to tell whether the log holds producer
+   * batches that a replay from the log start would turn back into state, even when the table is empty now.
+   */
+  private producerBatchEndOffset = -1n;
 
   constructor(opts: ProducerStateOptions = {}) {
     this.nowMs = opts.nowMs ?? (() => 0);
@@ -282,8 +288,19 @@ export class ProducerStateTable {
     return wallNowMs - lastTimestamp >= this.expirationMs;
   }
 
+  /** Notes that a batch with a producer id (data or marker) ending at `endOffset` (its last offset + 1) was applied. */
+  noteProducerBatch(endOffset: bigint): void {
+    if (endOffset > this.producerBatchEndOffset) this.producerBatchEndOffset = endOffset;
+  }
+
+  /** End offset of the latest batch with a producer id applied since the last {@link clear} (-1: none). */
+  get producerBatchEnd(): bigint {
+    return this.producerBatchEndOffset;
+  }
+
   /** Forgets everything (partition truncated or deleted). */
   clear(): void {
+    this.producerBatchEndOffset = -1n;
     this.producers.clear();
     this.ongoingTxns.clear();
     this.joining.clear();

@@ -194,6 +194,31 @@ test("a producer snapshot is written at every segment roll and recovery replays 
   assert.deepEqual({ ...p.producers.check(11n, 0, seq - 2, 2), timestamp: 0 }, { kind: "duplicate", baseOffset: BigInt(seq - 2), timestamp: 0 });
 });
 
+test("a producer dropped as expired before a roll stays dropped after a crash: the roll writes its snapshot, empty", async () => {
+  const o = open(solo, { segmentBytes: 300 });
+  o.p.appendAsLeader(batch(2, { id: 11n, epoch: 0, seq: 0 }));
+  assert.equal(o.p.producers.removeExpired(1_700_000_000_000 + 2 * 86_400_000), 1, "idle past producer.id.expiration.ms (1 day)");
+  let roll = -1n;
+  while (roll < 0n) {
+    const before = o.p.log.segmentCount;
+    o.p.appendAsLeader(batch(2));
+    if (o.p.log.segmentCount > before) roll = o.p.log.segmentBaseOffsets().at(-1)!;
+  }
+  const name = `${roll.toString().padStart(20, "0")}.snapshot`;
+  for (let i = 0; i < 200 && !fs.existsSync(path.join(o.dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(fs.existsSync(path.join(o.dir, name)), "the roll wrote a snapshot though no producer is left: the log holds one's batch");
+  // A crash: recovery loads that snapshot and replays only what follows it, not the expired producer's batch.
+  const p = await o.reopen(solo, { crash: true });
+  assert.equal(p.producers.epochOf(11n), null, "the expired producer is not rebuilt from the log");
+});
+
+test("a log no producer wrote gets no producer snapshot at a roll or a clean stop", async () => {
+  const o = open(solo, { segmentBytes: 300 });
+  while (o.p.log.segmentCount < 2) o.p.appendAsLeader(batch(2));
+  await o.reopen(solo);
+  assert.deepEqual(fs.readdirSync(o.dir).filter((f) => f.endsWith(".snapshot")), []);
+});
+
 /** Appends producer 11's two-record batches (sequences from `from`) until the log rolls; the next sequence and the roll's offset. */
 function appendUntilRoll(p: Partition, from = 0): { seq: number; roll: bigint } {
   let seq = from;

@@ -21,7 +21,10 @@
  * here: Runnel replays in both paths. Runnel's clean start also still checks the active segment's tail
  * (Segment.loadTail), which Kafka's does not. What legitimately differs and is not compared: the recovery point
  * (the log end after a clean start, lower after a recovery until the next flush), file handles, timestamps kept for
- * producer expiry. On partitions whose records the cleaner, retention or DeleteRecords removed (`removesRecords`),
+ * producer expiry. A producer dropped as expired (producer.id.expiration.ms) before the stop would differ too: the
+ * clean start's snapshot (written even empty, as Kafka's) leaves it out, a recovery replays it from the log; no
+ * simulation here runs long enough for that (tests/transactions/expired-producers-stay-gone-after-a-clean-stop covers
+ * it). On partitions whose records the cleaner, retention or DeleteRecords removed (`removesRecords`),
  * the producer states and aborted transactions are not compared either: Kafka too keeps them past the records
  * they came from (producer snapshots until producer.id.expiration.ms; a cleaned segment's transaction index keeps
  * the entries of transactions whose records and markers the cleaner removed), and a recovery that has only the

@@ -10,23 +10,9 @@ import { startTestBroker } from "../support/broker.ts";
 import { RawClient } from "../support/raw-client.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
-import { produce, RawTxnProducer } from "./raw-txn-client.ts";
+import { idempotentBatch, initIdempotent, produce, RawTxnProducer } from "./raw-txn-client.ts";
 
 const DAY = 86_400_000;
-/** A batch of `n` records at `ts` from an idempotent producer. */
-function idempotentBatch(pid: bigint, seq: number, n: number, ts: number): Uint8Array {
-  const bb = new BatchBuilder(64 * 1024);
-  bb.reset({ producerId: pid, producerEpoch: 0, baseSequence: seq });
-  for (let i = 0; i < n; i++) bb.append(ts, null, new TextEncoder().encode(`v${seq + i}`));
-  return bb.finish();
-}
-
-async function initIdempotent(c: RawClient): Promise<bigint> {
-  const r = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
-  assert.equal(r.errorCode, ErrorCode.NONE);
-  return r.producerId;
-}
-
 async function producers(c: RawClient, partition: number): Promise<bigint[]> {
   const r = await c.request(61, 0, { topics: [{ name: "exp", partitionIndexes: [partition] }] });
   return r.topics[0].partitions[0].activeProducers.map((a: any) => a.producerId).sort();

@@ -18,6 +18,21 @@ export function batchOf(values: string[], pid = -1n, epoch = -1, baseSequence = 
   return bb.finish();
 }
 
+/** A batch of `n` records at `ts` from idempotent producer `pid` (epoch 0), sequences from `seq`. */
+export function idempotentBatch(pid: bigint, seq: number, n: number, ts: number): Uint8Array {
+  const bb = new BatchBuilder(64 * 1024);
+  bb.reset({ producerId: pid, producerEpoch: 0, baseSequence: seq });
+  for (let i = 0; i < n; i++) bb.append(ts, null, new TextEncoder().encode(`v${seq + i}`));
+  return bb.finish();
+}
+
+/** InitProducerId v4 with no transactional id: a new idempotent producer's id. */
+export async function initIdempotent(c: RawClient): Promise<bigint> {
+  const r = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  if (r.errorCode !== 0) throw new Error(`InitProducerId failed with error ${r.errorCode}`);
+  return r.producerId;
+}
+
 /** Produce v9 of one batch to one partition; the partition response. */
 export async function produce(c: RawClient, topic: string, partition: number, records: Uint8Array, transactionalId: string | null = null): Promise<{ errorCode: number; baseOffset: bigint; errorMessage: string | null }> {
   const r = await c.request(0, 9, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
