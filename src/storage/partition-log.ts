@@ -204,6 +204,11 @@ export class PartitionLog {
    * ProducerStateManager.truncateFullyAndStartAt (Partition.open).
    */
   restartedAt: bigint | null = null;
+  /**
+   * Whether this log was opened after a clean shutdown of its log dir (its segments trusted, not recovered): its
+   * producer snapshot, if the stop found one worth writing, is on disk (Partition.open replays nothing without one).
+   */
+  openedClean = false;
   /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
@@ -260,6 +265,7 @@ export class PartitionLog {
     assertCrc32cReady();
     const log = new PartitionLog(dir, topicPartition, config, deps);
     log.load(state);
+    log.openedClean = state.cleanShutdown === true;
     return log;
   }
 
