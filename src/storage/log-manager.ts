@@ -100,12 +100,25 @@ interface LogEntry {
   topicId: Uint8Array | null;
 }
 
+/** A second directory of a loaded partition found in another log dir at start: not opened unless it proves the right one. */
+interface ShadowedLog {
+  logDir: string;
+  topicId: Uint8Array | null;
+  /** What the start read for it from its log dir's checkpoints (its clean-shutdown marker is gone afterwards). */
+  options: { recoveryPoint: bigint | undefined; logStartOffset: bigint | undefined; cleanShutdown: boolean; cleanerCheckpoint: bigint | undefined };
+}
+
 /** Owner of every partition log of the broker. */
 export class LogManager {
   private readonly logDirs: readonly string[];
   private readonly opts: LogManagerOptions;
   private readonly deps: StorageDeps;
   private readonly entries = new Map<string, LogEntry>();
+  /**
+   * Partitions found in more than one log dir at start, by directory name: the copy not loaded. When the loaded one
+   * proves a deleted topic's stray log ({@link getOrCreate}), this one, if it names the topic's id, is the replica.
+   */
+  private readonly shadowed = new Map<string, ShadowedLog>();
   private retentionTimer: unknown = null;
   private checkpointTimer: unknown = null;
   private rollCheckpointTimer: unknown = null;
@@ -214,6 +227,7 @@ export class LogManager {
     if (stray !== undefined && id !== null && stray.topicId !== null && uuidBase64(stray.topicId) !== uuidBase64(id)) {
       this.deps.logger.warn(`${name} in ${stray.logDir} belongs to topic id ${uuidBase64(stray.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
       this.delete(tp);
+      this.adoptShadowed(tp, config, id);
     }
     const existing = this.entries.get(name);
     if (existing) {
@@ -251,6 +265,30 @@ export class LogManager {
     this.partitionsIn.set(logDir, (this.partitionsIn.get(logDir) ?? 0) + 1);
     this.watch(log, logDir);
     return log;
+  }
+
+  /**
+   * After a stray log of `tp` was deleted: the partition's other directory found at start, when it names topic id `id`
+   * (the topic created again while the stray's log dir was offline put its replica there), becomes its log, records
+   * and all, instead of a new empty one.
+   */
+  private adoptShadowed(tp: TopicPartition, config: LogConfig, id: Uint8Array): void {
+    const name = partitionDirName(tp);
+    const shadow = this.shadowed.get(name);
+    if (shadow === undefined || shadow.topicId === null || uuidBase64(shadow.topicId) !== uuidBase64(id)) return;
+    if (this.offlineDirs.has(shadow.logDir)) return;
+    this.shadowed.delete(name);
+    let log: PartitionLog;
+    try {
+      log = PartitionLog.open(`${shadow.logDir}/${name}`, tp, config, this.deps, shadow.options);
+    } catch (e) {
+      this.noteFailure(shadow.logDir, e);
+      throw e;
+    }
+    this.entries.set(name, { log, logDir: shadow.logDir, topicId: shadow.topicId });
+    this.partitionsIn.set(shadow.logDir, (this.partitionsIn.get(shadow.logDir) ?? 0) + 1);
+    this.watch(log, shadow.logDir);
+    this.deps.logger.info(`${name}: opened its log in ${shadow.logDir}, which belongs to topic id ${uuidBase64(id)}`);
   }
 
   /**
@@ -593,11 +631,14 @@ export class LogManager {
       }
       const tp = parsePartitionDirName(name);
       if (tp === null || partitionDirName(tp) !== name || !this.share.owns(tp)) continue;
+      const recoveryPoint = recoveryPoints.get(name);
       if (this.entries.has(name)) {
         this.deps.logger.error(`partition ${name} is in more than one log dir; keeping the one in ${this.entries.get(name)!.logDir}`);
+        // kept aside: it is the replica when the one kept proves a deleted topic's stray log (getOrCreate)
+        const options = { recoveryPoint, logStartOffset: logStarts.get(name), cleanShutdown: clean && recoveryPoint !== undefined, cleanerCheckpoint: cleanerPoints.get(name) };
+        if (!this.shadowed.has(name)) this.shadowed.set(name, { logDir: dir, topicId: readPartitionMetadata(fs, path), options });
         continue;
       }
-      const recoveryPoint = recoveryPoints.get(name);
       const log = PartitionLog.open(path, tp, this.configFor(tp.topic), this.deps, {
         recoveryPoint,
         logStartOffset: logStarts.get(name),

@@ -154,3 +154,38 @@ test("a log whose partition.metadata names a deleted topic's id is deleted and t
     root.cleanup();
   }
 });
+
+test("a deleted topic's log left in one log dir does not hide the new topic's log of the same name in another", async () => {
+  await initCrc32c();
+  const { root, clock, logger, deps, config, tp } = fixture();
+  const [a, b] = [path.join(root.dir, "a"), path.join(root.dir, "b")];
+  let m: LogManager | null = null;
+  try {
+    // The deleted topic's log in dir a: its removal failed there (a failing disk, the dir went offline).
+    m = await LogManager.open([a], deps, { defaultConfig: config });
+    const old = m.getOrCreate(tp, config, OLD_ID);
+    for (let i = 0; i < 2; i++) old.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await m.close();
+    // The topic created again under the name while dir a was offline: its replica is in dir b, its records acknowledged.
+    m = await LogManager.open([b], deps, { defaultConfig: config });
+    const created = m.getOrCreate(tp, config, NEW_ID);
+    await m.syncCreated();
+    for (let i = 0; i < 5; i++) created.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await created.sync();
+    await m.close();
+
+    // The broker starts again with both dirs working.
+    m = await LogManager.open([a, b], deps, { defaultConfig: config });
+    const log = m.getOrCreate(tp, config, NEW_ID, false);
+    assert.equal(log.logEndOffset, 10n, `the new topic's acknowledged records are kept\n${logger.lines.join("\n")}`);
+    assert.equal(log.dir, path.join(b, "again-0"));
+    assert.deepEqual([a, b].flatMap((d) => nodeFs.readdirSync(d).filter((f) => f.startsWith("again-0")).map((f) => path.join(d, f))), [path.join(b, "again-0")], "the deleted topic's log is gone");
+    await m.close();
+    // and again after a restart: the one log left is the new topic's
+    m = await LogManager.open([a, b], deps, { defaultConfig: config });
+    assert.equal(m.getOrCreate(tp, config, NEW_ID, false).logEndOffset, 10n);
+  } finally {
+    await m?.close().catch(() => {});
+    root.cleanup();
+  }
+});
