@@ -21,6 +21,7 @@ import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicP
 import { UNSHARED_LOG_DIRS, type LogDirShare } from "./log-dir-share.ts";
 import { readPartitionMetadata, writePartitionMetadata, writePartitionMetadataSoon } from "./partition-metadata.ts";
 import { uuidBase64, uuidFromBase64 } from "../protocol/uuid.ts";
+import { systemRandom } from "../platform/random.ts";
 import { PartitionLog } from "./partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { StorageDeps } from "./storage-deps.ts";
@@ -227,7 +228,7 @@ export class LogManager {
     if (stray !== undefined && id !== null && stray.topicId !== null && uuidBase64(stray.topicId) !== uuidBase64(id)) {
       this.deps.logger.warn(`${name} in ${stray.logDir} belongs to topic id ${uuidBase64(stray.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
       this.delete(tp);
-      this.adoptShadowed(tp, config, id);
+      this.settleShadowed(tp, config, id);
     }
     const existing = this.entries.get(name);
     if (existing) {
@@ -236,6 +237,7 @@ export class LogManager {
         writePartitionMetadata(this.deps.fs, existing.log.dir, id);
         existing.topicId = id;
       }
+      if (id !== null) this.settleShadowed(tp, config, id);
       return existing.log;
     }
     // As Kafka: an existing partition not found while a log dir is offline may be in that dir; never start it empty elsewhere.
@@ -268,19 +270,34 @@ export class LogManager {
   }
 
   /**
-   * After a stray log of `tp` was deleted: the partition's other directory found at start, when it names topic id `id`
-   * (the topic created again while the stray's log dir was offline put its replica there), becomes its log, records
-   * and all, instead of a new empty one.
+   * The partition's other directory found at start ({@link shadowed}), once topic id `id` is known: when it names
+   * another topic id it is a deleted topic's stray log, and is deleted (as Kafka's stray check at load); when it names
+   * `id` and no log of the partition is loaded (the one loaded proved a stray and was deleted: the topic created again
+   * while that log dir was offline put its replica here), it becomes the partition's log, records and all, instead
+   * of a new empty one. A directory without a topic id is left alone.
    */
-  private adoptShadowed(tp: TopicPartition, config: LogConfig, id: Uint8Array): void {
+  private settleShadowed(tp: TopicPartition, config: LogConfig, id: Uint8Array): void {
     const name = partitionDirName(tp);
     const shadow = this.shadowed.get(name);
-    if (shadow === undefined || shadow.topicId === null || uuidBase64(shadow.topicId) !== uuidBase64(id)) return;
-    if (this.offlineDirs.has(shadow.logDir)) return;
+    if (shadow === undefined || shadow.topicId === null || this.offlineDirs.has(shadow.logDir)) return;
+    const dir = `${shadow.logDir}/${name}`;
+    if (uuidBase64(shadow.topicId) !== uuidBase64(id)) {
+      this.shadowed.delete(name);
+      this.deps.logger.warn(`${name} in ${shadow.logDir} belongs to topic id ${uuidBase64(shadow.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
+      try {
+        const doomed = `${dir}.${(this.deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
+        this.deps.fs.rename(dir, doomed);
+        this.deps.fs.removeTree(doomed);
+      } catch (e) {
+        this.noteFailure(shadow.logDir, e); // a rename left behind is removed at the next start
+      }
+      return;
+    }
+    if (this.entries.has(name)) return; // the same topic's log in two log dirs: the one loaded stays
     this.shadowed.delete(name);
     let log: PartitionLog;
     try {
-      log = PartitionLog.open(`${shadow.logDir}/${name}`, tp, config, this.deps, shadow.options);
+      log = PartitionLog.open(dir, tp, config, this.deps, shadow.options);
     } catch (e) {
       this.noteFailure(shadow.logDir, e);
       throw e;
