@@ -155,6 +155,12 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private readonly followers = new Map<number, FollowerState>();
   private readonly fetchWaiters = new Set<() => void>();
   private hwWaiters: HighWatermarkWaiter[] = [];
+  /**
+   * Followers an ISR write in flight adds (Kafka's PendingExpandIsr, its "maximal ISR"): until {@link takeRoles}
+   * brings the outcome, the high watermark waits for them too, so a follower the write makes in-sync holds every
+   * record below the high watermark (one that joined with less could be elected and lose acknowledged records).
+   */
+  private joiningIsr: readonly number[] = [];
   private lowWatermarkWaiters: LowWatermarkWaiter[] = [];
   private removed = false;
   /** Set by close(): the broker is stopping, and no fetch parks here any more. */
@@ -320,6 +326,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (roles.leaderEpoch < this.roles.leaderEpoch) throw new Error(`${this.log.name}: leader epoch ${roles.leaderEpoch} is older than ${this.roles.leaderEpoch}`);
     const newEpoch = roles.leaderEpoch !== this.roles.leaderEpoch;
     this.roles = { leader: roles.leader, leaderEpoch: roles.leaderEpoch, replicas: [...roles.replicas], isr: [...roles.isr] };
+    this.joiningIsr = [];
     for (const id of [...this.followers.keys()]) if (!roles.replicas.includes(id)) this.followers.delete(id);
     if (!this.isLeader) {
       this.followers.clear();
@@ -605,6 +612,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   }
 
   /**
+   * The leader's ISR write adding `joining` (followers out of the ISR) is in flight; an empty list: it failed or was
+   * not applied. Until then, or until {@link takeRoles} brings the new roles, the high watermark counts them as
+   * in-sync (the maximal ISR, as Kafka's Partition does while an AlterPartition is pending).
+   */
+  setIsrJoining(joining: readonly number[]): void {
+    if (!this.isLeader) return;
+    for (const id of joining) if (!this.roles.replicas.includes(id) || id === this.deps.localBrokerId) throw new Error(`${this.log.name}: broker ${id} cannot join the ISR`);
+    this.joiningIsr = [...joining];
+  }
+
+  /**
    * Parks a long-poll fetch until the high watermark moves (or the partition goes). False when
    * `maxWaitingFetches` are already parked, or the partition is deleted or closed: the caller answers at once.
    */
@@ -720,7 +738,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private maybeAdvanceHighWatermark(): void {
     if (!this.isLeader) return;
     let hw = this.log.logEndOffset;
-    for (const id of this.roles.isr) {
+    for (const id of this.joiningIsr.length === 0 ? this.roles.isr : [...this.roles.isr, ...this.joiningIsr]) {
       if (id === this.deps.localBrokerId) continue;
       const f = this.followers.get(id);
       if (f === undefined) return; // an in-sync follower not heard from yet holds the high watermark
