@@ -204,6 +204,12 @@ export class PartitionLog {
    * ProducerStateManager.truncateFullyAndStartAt (Partition.open).
    */
   restartedAt: bigint | null = null;
+  /**
+   * Base offset of the first segment {@link load} recovered (batches validated from there to the log end: an unclean
+   * start), or null when none was (a clean start, a new log, or a log restarted empty). The partition takes the
+   * leader epochs of the recovered batches from it (Partition.open), as Kafka's LogSegment.recover does.
+   */
+  recoveredFrom: bigint | null = null;
   /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
@@ -1176,6 +1182,7 @@ export class PartitionLog {
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;
       let from = this.segments.length;
       if (!state.cleanShutdown) from = state.recoveryPoint === undefined ? 0 : this.segmentIndexFor(state.recoveryPoint);
+      if (from < this.segments.length) this.recoveredFrom = this.segments[from].baseOffset;
       let minBase = 0n;
       for (let i = from; i < this.segments.length; i++) {
         const seg = this.segments[i];
@@ -1204,6 +1211,7 @@ export class PartitionLog {
       const active = this.active();
       if (from >= this.segments.length && !active.loadTail()) {
         const r = active.recover(active.baseOffset);
+        this.recoveredFrom = active.baseOffset;
         notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled tail ahead of the log: preallocate, pretouch"}), ` : ""}rebuilt index`);
       }
       active.activate();
@@ -1230,6 +1238,7 @@ export class PartitionLog {
         this.segments = [this.newSegment(start)];
         this.leo = start;
         this.restartedAt = start;
+        this.recoveredFrom = null;
         notes.push(`deleted every segment: the log end offset ${lost} is below the log start offset ${start}, where the log restarts`);
       }
       this.logStart = start;
