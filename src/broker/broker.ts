@@ -1268,12 +1268,20 @@ export class Broker {
     if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) return;
     // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
     const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
+    // while the write is in flight the high watermark waits for the joining followers too (Partition.setIsrJoining)
+    if (joiningEpochs.size > 0) p.setIsrJoining([...joiningEpochs.keys()]);
     const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
     this.isrWrites.add(p);
     write
       .then(
-        (applied) => applied && this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`),
-        (e) => this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`),
+        (applied) => {
+          if (applied) this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`);
+          else p.setIsrJoining([]);
+        },
+        (e) => {
+          p.setIsrJoining([]);
+          this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`);
+        },
       )
       .finally(() => this.isrWrites.delete(p));
   }

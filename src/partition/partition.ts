@@ -38,6 +38,10 @@ import {
   type ReplayedAbort,
 } from "./producer-snapshot.ts";
 
+/** Bytes read at a time when the recovered batches' leader epochs are taken ({@link Partition.open}). */
+const RECOVERED_EPOCH_READ_BYTES = 1 << 20;
+/** Most reads that walk (bounds a log that does not advance: at least one batch per read). */
+const MAX_RECOVERED_EPOCH_READS = 100_000_000;
 /** Default bound on the fetches parked on one partition; past it a new long poll is answered at once. */
 export const MAX_WAITING_FETCHES_PER_PARTITION = 1000;
 /** Default bound on the acks=all produce requests parked on one partition for the high watermark. */
@@ -152,6 +156,12 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private readonly followers = new Map<number, FollowerState>();
   private readonly fetchWaiters = new Set<() => void>();
   private hwWaiters: HighWatermarkWaiter[] = [];
+  /**
+   * Followers an ISR write in flight adds (Kafka's PendingExpandIsr, its "maximal ISR"): until {@link takeRoles}
+   * brings the outcome, the high watermark waits for them too, so a follower the write makes in-sync holds every
+   * record below the high watermark (one that joined with less could be elected and lose acknowledged records).
+   */
+  private joiningIsr: readonly number[] = [];
   private lowWatermarkWaiters: LowWatermarkWaiter[] = [];
   private removed = false;
   /** Set by close(): the broker is stopping, and no fetch parks here any more. */
@@ -231,6 +241,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const mayBeReplicated = deps.replicated === true || roles.replicas.length > 1;
     const hw = checkpointedHighWatermark ?? (mayBeReplicated ? log.logStartOffset : log.logEndOffset);
     log.highWatermark = hw < log.logStartOffset ? log.logStartOffset : hw > log.logEndOffset ? log.logEndOffset : hw;
+    p.takeRecoveredEpochs();
     p.seedEpochHistory();
     log.onRoll = (base) => p.snapshotAtRoll(base);
     log.onLogStartMoved = (start) => p.afterLogStartMoved(start);
@@ -322,6 +333,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     if (roles.leaderEpoch < this.roles.leaderEpoch) throw new Error(`${this.log.name}: leader epoch ${roles.leaderEpoch} is older than ${this.roles.leaderEpoch}`);
     const newEpoch = roles.leaderEpoch !== this.roles.leaderEpoch;
     this.roles = { leader: roles.leader, leaderEpoch: roles.leaderEpoch, replicas: [...roles.replicas], isr: [...roles.isr] };
+    this.joiningIsr = [];
     for (const id of [...this.followers.keys()]) if (!roles.replicas.includes(id)) this.followers.delete(id);
     if (!this.isLeader) {
       this.followers.clear();
@@ -607,6 +619,17 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   }
 
   /**
+   * The leader's ISR write adding `joining` (followers out of the ISR) is in flight; an empty list: it failed or was
+   * not applied. Until then, or until {@link takeRoles} brings the new roles, the high watermark counts them as
+   * in-sync (the maximal ISR, as Kafka's Partition does while an AlterPartition is pending).
+   */
+  setIsrJoining(joining: readonly number[]): void {
+    if (!this.isLeader) return;
+    for (const id of joining) if (!this.roles.replicas.includes(id) || id === this.deps.localBrokerId) throw new Error(`${this.log.name}: broker ${id} cannot join the ISR`);
+    this.joiningIsr = [...joining];
+  }
+
+  /**
    * Parks a long-poll fetch until the high watermark moves (or the partition goes). False when
    * `maxWaitingFetches` are already parked, or the partition is deleted or closed: the caller answers at once.
    */
@@ -722,7 +745,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   private maybeAdvanceHighWatermark(): void {
     if (!this.isLeader) return;
     let hw = this.log.logEndOffset;
-    for (const id of this.roles.isr) {
+    for (const id of this.joiningIsr.length === 0 ? this.roles.isr : [...this.roles.isr, ...this.joiningIsr]) {
       if (id === this.deps.localBrokerId) continue;
       const f = this.followers.get(id);
       if (f === undefined) return; // an in-sync follower not heard from yet holds the high watermark
@@ -799,6 +822,36 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
 
   private checkWritable(): void {
     if (this.removed) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${this.log.name} was deleted`);
+  }
+
+  /**
+   * After an unclean start, every batch the log recovered (from `log.recoveredFrom` to the log end) that carries an
+   * epoch newer than the history's latest starts that epoch, as Kafka's LogSegment.recover assigns them: the
+   * checkpoint is written off the append path without a directory fsync, so a power cut may keep the records of a
+   * new epoch (synced with the log) and lose the checkpoint naming it. A leader with such a hole answered a follower
+   * holding that epoch "diverging at the previous epoch's end" on every fetch, and the follower truncated and
+   * fetched the same records again for ever (found by the cluster simulation, seed 98 with --transactions).
+   */
+  private takeRecoveredEpochs(): void {
+    const recovered = this.log.recoveredFrom;
+    if (recovered === null) return;
+    const end = this.log.logEndOffset;
+    let at = recovered < this.log.logStartOffset ? this.log.logStartOffset : recovered;
+    let reads = 0;
+    while (at < end) {
+      if (++reads > MAX_RECOVERED_EPOCH_READS) throw new Error(`${this.log.name}: ${MAX_RECOVERED_EPOCH_READS} reads from offset ${recovered} did not reach the log end ${end}`);
+      const r = this.log.read(at, RECOVERED_EPOCH_READ_BYTES, true);
+      if (r.nextOffset <= at) break;
+      for (const chunk of r.chunks) {
+        const dv = dataViewOf(chunk);
+        for (let pos = 0; pos + BATCH_HEADER_SIZE <= chunk.length; pos += dv.getInt32(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
+          const epoch = dv.getInt32(pos + PARTITION_LEADER_EPOCH_OFFSET);
+          if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, dv.getBigInt64(pos + BASE_OFFSET_OFFSET), false);
+        }
+      }
+      at = r.nextOffset;
+    }
+    if (this.leaderEpochs.dirty) this.leaderEpochs.flush();
   }
 
   /** A log written before epoch checkpoints existed: its history starts with the epoch of its first batch. */

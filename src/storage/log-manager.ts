@@ -21,6 +21,7 @@ import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicP
 import { UNSHARED_LOG_DIRS, type LogDirShare } from "./log-dir-share.ts";
 import { readPartitionMetadata, writePartitionMetadata, writePartitionMetadataSoon } from "./partition-metadata.ts";
 import { uuidBase64, uuidFromBase64 } from "../protocol/uuid.ts";
+import { systemRandom } from "../platform/random.ts";
 import { PartitionLog } from "./partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { StorageDeps } from "./storage-deps.ts";
@@ -100,12 +101,25 @@ interface LogEntry {
   topicId: Uint8Array | null;
 }
 
+/** A second directory of a loaded partition found in another log dir at start: not opened unless it proves the right one. */
+interface ShadowedLog {
+  logDir: string;
+  topicId: Uint8Array | null;
+  /** What the start read for it from its log dir's checkpoints (its clean-shutdown marker is gone afterwards). */
+  options: { recoveryPoint: bigint | undefined; logStartOffset: bigint | undefined; cleanShutdown: boolean; cleanerCheckpoint: bigint | undefined };
+}
+
 /** Owner of every partition log of the broker. */
 export class LogManager {
   private readonly logDirs: readonly string[];
   private readonly opts: LogManagerOptions;
   private readonly deps: StorageDeps;
   private readonly entries = new Map<string, LogEntry>();
+  /**
+   * Partitions found in more than one log dir at start, by directory name: the copy not loaded. When the loaded one
+   * proves a deleted topic's stray log ({@link getOrCreate}), this one, if it names the topic's id, is the replica.
+   */
+  private readonly shadowed = new Map<string, ShadowedLog>();
   private retentionTimer: unknown = null;
   private checkpointTimer: unknown = null;
   private rollCheckpointTimer: unknown = null;
@@ -214,6 +228,7 @@ export class LogManager {
     if (stray !== undefined && id !== null && stray.topicId !== null && uuidBase64(stray.topicId) !== uuidBase64(id)) {
       this.deps.logger.warn(`${name} in ${stray.logDir} belongs to topic id ${uuidBase64(stray.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
       this.delete(tp);
+      this.settleShadowed(tp, config, id);
     }
     const existing = this.entries.get(name);
     if (existing) {
@@ -222,6 +237,7 @@ export class LogManager {
         writePartitionMetadata(this.deps.fs, existing.log.dir, id);
         existing.topicId = id;
       }
+      if (id !== null) this.settleShadowed(tp, config, id);
       return existing.log;
     }
     // As Kafka: an existing partition not found while a log dir is offline may be in that dir; never start it empty elsewhere.
@@ -251,6 +267,45 @@ export class LogManager {
     this.partitionsIn.set(logDir, (this.partitionsIn.get(logDir) ?? 0) + 1);
     this.watch(log, logDir);
     return log;
+  }
+
+  /**
+   * The partition's other directory found at start ({@link shadowed}), once topic id `id` is known: when it names
+   * another topic id it is a deleted topic's stray log, and is deleted (as Kafka's stray check at load); when it names
+   * `id` and no log of the partition is loaded (the one loaded proved a stray and was deleted: the topic created again
+   * while that log dir was offline put its replica here), it becomes the partition's log, records and all, instead
+   * of a new empty one. A directory without a topic id is left alone.
+   */
+  private settleShadowed(tp: TopicPartition, config: LogConfig, id: Uint8Array): void {
+    const name = partitionDirName(tp);
+    const shadow = this.shadowed.get(name);
+    if (shadow === undefined || shadow.topicId === null || this.offlineDirs.has(shadow.logDir)) return;
+    const dir = `${shadow.logDir}/${name}`;
+    if (uuidBase64(shadow.topicId) !== uuidBase64(id)) {
+      this.shadowed.delete(name);
+      this.deps.logger.warn(`${name} in ${shadow.logDir} belongs to topic id ${uuidBase64(shadow.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
+      try {
+        const doomed = `${dir}.${(this.deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
+        this.deps.fs.rename(dir, doomed);
+        this.deps.fs.removeTree(doomed);
+      } catch (e) {
+        this.noteFailure(shadow.logDir, e); // a rename left behind is removed at the next start
+      }
+      return;
+    }
+    if (this.entries.has(name)) return; // the same topic's log in two log dirs: the one loaded stays
+    this.shadowed.delete(name);
+    let log: PartitionLog;
+    try {
+      log = PartitionLog.open(dir, tp, config, this.deps, shadow.options);
+    } catch (e) {
+      this.noteFailure(shadow.logDir, e);
+      throw e;
+    }
+    this.entries.set(name, { log, logDir: shadow.logDir, topicId: shadow.topicId });
+    this.partitionsIn.set(shadow.logDir, (this.partitionsIn.get(shadow.logDir) ?? 0) + 1);
+    this.watch(log, shadow.logDir);
+    this.deps.logger.info(`${name}: opened its log in ${shadow.logDir}, which belongs to topic id ${uuidBase64(id)}`);
   }
 
   /**
@@ -593,11 +648,14 @@ export class LogManager {
       }
       const tp = parsePartitionDirName(name);
       if (tp === null || partitionDirName(tp) !== name || !this.share.owns(tp)) continue;
+      const recoveryPoint = recoveryPoints.get(name);
       if (this.entries.has(name)) {
         this.deps.logger.error(`partition ${name} is in more than one log dir; keeping the one in ${this.entries.get(name)!.logDir}`);
+        // kept aside: it is the replica when the one kept proves a deleted topic's stray log (getOrCreate)
+        const options = { recoveryPoint, logStartOffset: logStarts.get(name), cleanShutdown: clean && recoveryPoint !== undefined, cleanerCheckpoint: cleanerPoints.get(name) };
+        if (!this.shadowed.has(name)) this.shadowed.set(name, { logDir: dir, topicId: readPartitionMetadata(fs, path), options });
         continue;
       }
-      const recoveryPoint = recoveryPoints.get(name);
       const log = PartitionLog.open(path, tp, this.configFor(tp.topic), this.deps, {
         recoveryPoint,
         logStartOffset: logStarts.get(name),

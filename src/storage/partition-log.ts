@@ -209,6 +209,12 @@ export class PartitionLog {
    * producer snapshot, if the stop found one worth writing, is on disk (Partition.open replays nothing without one).
    */
   openedClean = false;
+  /**
+   * Base offset of the first segment {@link load} recovered (batches validated from there to the log end: an unclean
+   * start), or null when none was (a clean start, a new log, or a log restarted empty). The partition takes the
+   * leader epochs of the recovered batches from it (Partition.open), as Kafka's LogSegment.recover does.
+   */
+  recoveredFrom: bigint | null = null;
   /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
@@ -1182,6 +1188,7 @@ export class PartitionLog {
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;
       let from = this.segments.length;
       if (!state.cleanShutdown) from = state.recoveryPoint === undefined ? 0 : this.segmentIndexFor(state.recoveryPoint);
+      if (from < this.segments.length) this.recoveredFrom = this.segments[from].baseOffset;
       let minBase = 0n;
       for (let i = from; i < this.segments.length; i++) {
         const seg = this.segments[i];
@@ -1210,6 +1217,7 @@ export class PartitionLog {
       const active = this.active();
       if (from >= this.segments.length && !active.loadTail()) {
         const r = active.recover(active.baseOffset);
+        this.recoveredFrom = active.baseOffset;
         notes.push(`segment ${active.baseOffset}: unclean tail, ${r.truncatedBytes > 0 ? `truncated ${r.truncatedBytes} bytes (${r.stopReason ?? "a zero-filled tail ahead of the log: preallocate, pretouch"}), ` : ""}rebuilt index`);
       }
       active.activate();
@@ -1236,6 +1244,7 @@ export class PartitionLog {
         this.segments = [this.newSegment(start)];
         this.leo = start;
         this.restartedAt = start;
+        this.recoveredFrom = null;
         notes.push(`deleted every segment: the log end offset ${lost} is below the log start offset ${start}, where the log restarts`);
       }
       this.logStart = start;

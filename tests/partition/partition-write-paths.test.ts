@@ -433,3 +433,32 @@ test("a leader whose roles were written before this broker's registration takes 
   o.p.takeRoles({ leader: LEADER, leaderEpoch: 1, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
   assert.equal(o.p.appendAsLeader(batch(2)).baseOffset, 0n);
 });
+
+test("the end of the producer batches follows every write path: leader, marker, follower, truncation, full restart", async () => {
+  const leader = open({ leader: LEADER, leaderEpoch: 0, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  leader.p.appendAsLeader(batch(2));
+  assert.equal(leader.p.producers.producerBatchEnd, -1n, "a batch without a producer id is none");
+  leader.p.appendAsLeader(batch(2, { id: 5n, epoch: 0, seq: 0 }));
+  leader.p.appendAsLeader(batch(3, { id: 6n, epoch: 1, seq: 0, txn: true }));
+  assert.equal(leader.p.producers.producerBatchEnd, 7n);
+  leader.p.appendAsLeader(abortMarker(6n, 1));
+  assert.equal(leader.p.producers.producerBatchEnd, 8n, "a marker counts");
+  const bytes = Buffer.concat(leader.p.log.read(0n, 1 << 20, true).chunks);
+
+  const f = open({ leader: LEADER, leaderEpoch: 0, replicas: [LEADER, FOLLOWER], isr: [LEADER] }, {}, { localBrokerId: FOLLOWER });
+  f.p.appendAsFollower(new Uint8Array(bytes));
+  assert.equal(f.p.producers.producerBatchEnd, 8n, "a follower's appends count");
+  f.p.truncateTo(4n);
+  assert.equal(f.p.producers.producerBatchEnd, 4n, "after a truncation: the replayed batches only, never above the log end");
+  f.p.truncateTo(2n);
+  assert.equal(f.p.producers.producerBatchEnd, -1n, "no producer batch left");
+  // Nothing a replay would rebuild: a clean stop writes no snapshot (none below the log start, none above the end).
+  await f.reopen({ leader: LEADER, leaderEpoch: 0, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  assert.deepEqual(fs.readdirSync(f.dir).filter((n) => n.endsWith(".snapshot")), []);
+  f.p.appendAsFollower(new Uint8Array(Buffer.concat(leader.p.log.read(2n, 1 << 20, true).chunks)));
+  assert.equal(f.p.producers.producerBatchEnd, 8n);
+  f.p.truncateFullyAndStartAt(100n);
+  assert.equal(f.p.producers.producerBatchEnd, -1n, "a log restarted empty holds no producer batch");
+  await f.reopen({ leader: LEADER, leaderEpoch: 0, replicas: [LEADER, FOLLOWER], isr: [LEADER] });
+  assert.deepEqual(fs.readdirSync(f.dir).filter((n) => n.endsWith(".snapshot")), [], "no snapshot for an empty log");
+});

@@ -10,7 +10,9 @@
  * A log left under the name by the deleted topic (its removal failed on a failing disk) is not the new topic's
  * replica either: its `partition.metadata` names the old topic id. As Kafka's stray-log check
  * (LogManager.isStrayKraftReplica: a log whose topic id the metadata does not know), the log manager deletes it and
- * creates the partition anew, instead of serving the deleted topic's records as the new topic's.
+ * creates the partition anew, instead of serving the deleted topic's records as the new topic's. Where the new topic
+ * was created while that log dir was offline, its replica (acknowledged records) is in another log dir: the start
+ * finds the partition twice and loads one; whichever one is the stray, the other is the replica, and the stray goes.
  */
 import assert from "node:assert/strict";
 import * as nodeFs from "node:fs";
@@ -154,3 +156,49 @@ test("a log whose partition.metadata names a deleted topic's id is deleted and t
     root.cleanup();
   }
 });
+
+/** Writes partition again-0 of topic `id` with `batches` two-record batches, synced, alone in log dir `dir`. */
+async function writeLog(dir: string, id: string, batches: number): Promise<void> {
+  const { clock, deps, config, tp } = fixture();
+  const m = await LogManager.open([dir], deps, { defaultConfig: config });
+  try {
+    const log = m.getOrCreate(tp, config, id);
+    await m.syncCreated();
+    for (let i = 0; i < batches; i++) log.append(makeRecordsBatch(2, clock.nowMs(), 100), { leaderEpoch: 0 });
+    await log.sync();
+  } finally {
+    await m.close();
+  }
+}
+
+for (const strayFirst of [true, false]) {
+  test(`a deleted topic's log left in one log dir and the new topic's in another (the stray one ${strayFirst ? "loaded first" : "loaded second"}): the new one is the replica, the stray deleted`, async () => {
+    await initCrc32c();
+    const { root, logger, deps, config, tp } = fixture();
+    const [a, b] = [path.join(root.dir, "a"), path.join(root.dir, "b")];
+    const [strayDir, newDir] = strayFirst ? [a, b] : [b, a];
+    let m: LogManager | null = null;
+    try {
+      // The deleted topic's log: its removal failed there (a failing disk, the dir went offline).
+      await writeLog(strayDir, OLD_ID, 2);
+      // The topic created again under the name while that dir was offline: its replica in the other, records acknowledged.
+      await writeLog(newDir, NEW_ID, 5);
+
+      // The broker starts again with both dirs working (a is loaded first; the other copy is kept aside).
+      m = await LogManager.open([a, b], deps, { defaultConfig: config });
+      const log = m.getOrCreate(tp, config, NEW_ID, false);
+      assert.equal(log.logEndOffset, 10n, `the new topic's acknowledged records are kept\n${logger.lines.join("\n")}`);
+      assert.equal(log.dir, path.join(newDir, "again-0"));
+      assert.ok(logger.lines.some((l) => l.includes(`again-0 in ${strayDir} belongs to topic id ${OLD_ID}, not ${NEW_ID}`)), logger.lines.join("\n"));
+      const left = [a, b].flatMap((d) => nodeFs.readdirSync(d).filter((f) => f.startsWith("again-0")).map((f) => path.join(d, f)));
+      assert.deepEqual(left, [path.join(newDir, "again-0")], "the deleted topic's log is gone");
+      await m.close();
+      // and again after a restart: the one log left is the new topic's
+      m = await LogManager.open([a, b], deps, { defaultConfig: config });
+      assert.equal(m.getOrCreate(tp, config, NEW_ID, false).logEndOffset, 10n);
+    } finally {
+      await m?.close().catch(() => {});
+      root.cleanup();
+    }
+  });
+}
