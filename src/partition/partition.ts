@@ -27,6 +27,7 @@ import { LeaderEpochCache } from "./leader-epoch-cache.ts";
 import {
   applyBatchesToProducerState,
   loadProducerState,
+  producerSnapshotOffsets,
   producerSnapshotWanted,
   pruneProducerSnapshots,
   removeProducerSnapshots,
@@ -225,7 +226,13 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     // stop): as Kafka's LogLoader ("the earliest leader epoch may not be flushed during a hard failure"), trim it
     // again at the log start, so no OffsetForLeaderEpoch or diverging-epoch answer is an end offset below the log start.
     p.leaderEpochs.truncateFromStart(log.logStartOffset);
-    const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
+    // A clean start that finds no producer snapshot replays nothing, as Kafka's rebuildProducerState with
+    // reloadFromCleanShutdown: the stop writes one whenever the log holds a producer's batch past its log start (or
+    // there is state or an older snapshot), so none means a replay would find nothing, or only producers dropped as
+    // expired before the stop (a log left by a Runnel that skipped empty snapshots). Nothing is written either (Kafka
+    // writes empty snapshots there): a log no producer wrote keeps starting without a read of its records or a fsync.
+    const cleanWithoutSnapshot = log.openedClean && producerSnapshotOffsets(deps.fs, log.dir).length === 0;
+    const loaded = cleanWithoutSnapshot ? null : loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
     // by a crash) or below the log start (records deleted since) starts at that bound instead. With no checkpoint

@@ -206,8 +206,10 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
 /**
  * Brings producer state up to date with whole batches whose offsets are assigned (an append, leader or follower
  * alike, or a replay): idempotent batches are recorded, transactional ones open their producer's transaction,
- * COMMIT/ABORT markers end it (`onAbort` hears of each aborted one). Batches below `from` are skipped. Returns the
- * number of data batches recorded.
+ * COMMIT/ABORT markers end it (`onAbort` hears of each aborted one). Batches wholly below `from` are skipped; the one
+ * holding `from` is applied whole: a replay from a log start that DeleteRecords put inside a batch reads from that
+ * batch (as Kafka's LogSegment.read) and its producer, sequences and transaction count as Kafka's replay counts them.
+ * Returns the number of data batches recorded.
  */
 export function applyBatchesToProducerState(table: ProducerStateTable, chunk: Uint8Array, from: bigint, onAbort?: (a: ReplayedAbort) => void): number {
   const dv = dataViewOf(chunk);
@@ -217,8 +219,9 @@ export function applyBatchesToProducerState(table: ProducerStateTable, chunk: Ui
     if (pid < 0n) continue;
     const attributes = dv.getInt16(at + ATTRIBUTES_OFFSET);
     const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
-    if (base < from) continue;
-    table.noteProducerBatch(base + BigInt(dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET)) + 1n);
+    const end = base + BigInt(dv.getInt32(at + LAST_OFFSET_DELTA_OFFSET)) + 1n;
+    if (end <= from) continue;
+    table.noteProducerBatch(end);
     if ((attributes & ATTR_CONTROL) !== 0) {
       replayMarker(table, chunk, at, dv.getInt32(at + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD, pid, dv.getInt16(at + PRODUCER_EPOCH_OFFSET), base, onAbort);
       continue;

@@ -205,6 +205,11 @@ export class PartitionLog {
    */
   restartedAt: bigint | null = null;
   /**
+   * Whether this log was opened after a clean shutdown of its log dir (its segments trusted, not recovered): its
+   * producer snapshot, if the stop found one worth writing, is on disk (Partition.open replays nothing without one).
+   */
+  openedClean = false;
+  /**
    * Base offset of the first segment {@link load} recovered (batches validated from there to the log end: an unclean
    * start), or null when none was (a clean start, a new log, or a log restarted empty). The partition takes the
    * leader epochs of the recovered batches from it (Partition.open), as Kafka's LogSegment.recover does.
@@ -266,6 +271,7 @@ export class PartitionLog {
     assertCrc32cReady();
     const log = new PartitionLog(dir, topicPartition, config, deps);
     log.load(state);
+    log.openedClean = state.cleanShutdown === true;
     return log;
   }
 

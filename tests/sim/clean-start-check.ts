@@ -16,9 +16,9 @@
  * the recovery-point checkpoint on is recovered: batches validated, the log cut at the first invalid one (later
  * segments deleted), offset, time and transaction indexes rebuilt from the records, with producer state rebuilt
  * along. The marker is written only after every log is flushed and its producer snapshot written, so the clean
- * path is a shortcut, never a different answer. Kafka's one deliberate difference (a clean start that finds no
- * snapshot at all writes an empty one instead of replaying, for logs from before idempotence) has no counterpart
- * here: Runnel replays in both paths. Runnel's clean start also still checks the active segment's tail
+ * path is a shortcut, never a different answer. A clean start that finds no snapshot at all replays nothing, as
+ * Kafka's (which writes empty snapshots there, Runnel none): the stop writes one whenever a producer's batch lies
+ * past the log start, so the recovery's replay from the log start finds nothing either. Runnel's clean start also still checks the active segment's tail
  * (Segment.loadTail), which Kafka's does not. What legitimately differs and is not compared: the recovery point
  * (the log end after a clean start, lower after a recovery until the next flush), file handles, timestamps kept for
  * producer expiry. A producer dropped as expired (producer.id.expiration.ms) before the stop would differ too: the

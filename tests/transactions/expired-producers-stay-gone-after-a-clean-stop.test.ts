@@ -87,3 +87,29 @@ test("a producer expired after DeleteRecords moved the log start past every snap
     await b.stop();
   }
 });
+
+test("a clean start that finds no producer snapshot replays nothing (a log left by a Runnel that skipped empty snapshots)", { timeout: 120_000 }, async () => {
+  let b = await startTestBroker(CHECK_OFTEN);
+  let c = await RawClient.connect(b.port);
+  try {
+    await b.broker.createTopic("gone", 1, 1, {}, false);
+    const pid = await initIdempotent(c);
+    const old = idempotentBatch(pid, 0, 2, Date.now() - 2 * DAY);
+    assert.equal((await produce(c, "gone", 0, old)).baseOffset, 0n);
+    await until("the expired producer to be dropped", 60_000, async () => (await producers(c)).length === 0);
+    c.close();
+    await b.stop({ keepDir: true });
+    // Runnel before 706cfe07 wrote no snapshot at a clean stop when its producer state was empty: the dir it left
+    // has the clean-shutdown marker and no snapshot. Kafka's start (rebuildProducerState with reloadFromCleanShutdown)
+    // replays nothing there; a replay from the log start would bring the expired producer back.
+    for (const f of snapshots(b)) fs.rmSync(`${b.dir}/gone-0/${f}`);
+    b = await startTestBroker({}, b.dir);
+    c = await RawClient.connect(b.port);
+    assert.deepEqual(await producers(c), [], "the expired producer is not replayed back");
+    assert.deepEqual(snapshots(b), [], "and the start writes no snapshot (no fsync at every start for logs no producer wrote)");
+    assert.equal((await produce(c, "gone", 0, old)).baseOffset, 2n, "its batch sent again is a new append, not a duplicate");
+  } finally {
+    c.close();
+    await b.stop();
+  }
+});
