@@ -21,7 +21,8 @@
  * max.compaction.lag.ms at Long.MAX_VALUE, retention.ms and retention.bytes -1, by IncrementalAlterConfigs, waited
  * for until the log uses them: alterTopic), so neither the cleaner nor retention touches the log while it grows;
  * then the run's own compaction values are set and each side is polled (bounded) until its cleaner has nothing left
- * to do, then its retention values, until retention has nothing left to do either:
+ * to do, then its retention values with the cleaner held again, until retention has nothing left to do, then both
+ * (retention may have made the rest of the log dirty enough), until neither has:
  * - compaction: the partition's cleaner checkpoint (the `cleaner-offset-checkpoint` file of the side's log dir) has
  *   reached the first uncleanable offset (the active segment's base, or the base of the first segment holding a
  *   record younger than min.compaction.lag.ms), computed from the segment files in the partition's directory, or
