@@ -626,7 +626,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   setIsrJoining(joining: readonly number[]): void {
     if (!this.isLeader) return;
     for (const id of joining) if (!this.roles.replicas.includes(id) || id === this.deps.localBrokerId) throw new Error(`${this.log.name}: broker ${id} cannot join the ISR`);
+    const dropped = this.joiningIsr.some((id) => !joining.includes(id));
     this.joiningIsr = [...joining];
+    // a joiner that held the high watermark no longer does: it moves now, not at the next append or fetch (the
+    // joiner may have stopped fetching, and an acks=all produce would wait for its timeout)
+    if (dropped) this.maybeAdvanceHighWatermark();
   }
 
   /**
