@@ -618,6 +618,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     return changed ? next : null;
   }
 
+  /** The followers {@link setIsrJoining} last named (an ISR write adding them in flight, or of unknown outcome). */
+  get isrJoining(): readonly number[] {
+    return this.joiningIsr;
+  }
+
   /**
    * The leader's ISR write adding `joining` (followers out of the ISR) is in flight; an empty list: it failed or was
    * not applied. Until then, or until {@link takeRoles} brings the new roles, the high watermark counts them as

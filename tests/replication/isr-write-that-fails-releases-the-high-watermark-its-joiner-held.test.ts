@@ -1,10 +1,13 @@
 /**
  * While a leader's ISR write adding a follower is in flight, the high watermark waits for that follower too (Kafka's
- * maximal ISR). When the write fails, the follower no longer holds it back, and the high watermark moves at once:
- * a follower that stopped fetching (the broker died, the reason the write was refused) does not keep an acks=all
- * produce waiting until its timeout. A running broker (node 1) leads `rep` (replicas 1 and 2, ISR 1); a follower
- * built here for node 2 fetches from it over a real connection; the broker's ISR write is held and then lost
- * (a compare-and-set lost to a concurrent writer, or AlterPartition's INELIGIBLE_REPLICA in a cluster).
+ * maximal ISR, PendingExpandIsr). A running broker (node 1) leads `rep` (replicas 1 and 2, ISR 1); a follower built
+ * here for node 2 fetches from it over a real connection; the broker's ISR write adding node 2 is held, then
+ * - lost (a compare-and-set lost to a concurrent writer, or AlterPartition's INELIGIBLE_REPLICA in a cluster): node 2
+ *   no longer holds the high watermark, which moves at once, so a node 2 that stopped fetching (the reason the write
+ *   was refused) does not keep an acks=all produce waiting until its timeout;
+ * - failed with an error, its outcome unknown (etcd applied the write and the answer was lost; the new ISR arrives
+ *   later): node 2 keeps holding the high watermark, as Kafka's Partition stays pending, so no acks=all produce is
+ *   answered while node 2, in the ISR that arrives, lacks its records.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -30,24 +33,36 @@ async function until(ok: () => boolean, tries = 2000): Promise<boolean> {
   return ok();
 }
 
-test("an ISR write that fails lets the high watermark past the follower it would have added", { timeout: 120_000 }, async () => {
+/** An ISR write adding node 2 that the test holds: `settle` answers it (true/false) or fails it (an Error). */
+interface HeldWrite {
+  next: PartitionStateRecord;
+  expected: number;
+  settle(outcome: boolean | Error): void;
+}
+
+/**
+ * The leader with 10 records (acks=1, ISR 1), node 2's follower caught up to them, the leader's first write adding
+ * node 2 held (`later` answers the writes after it), node 2's fetcher stopped, and an acks=all produce of 10 more
+ * records appended and waiting; `run` gets them and may start a new fetcher for node 2 with `fetchAgain`.
+ */
+async function withHeldJoinerWrite(later: (next: PartitionStateRecord, expected: number, realCas: (n: PartitionStateRecord, e: number) => Promise<boolean>) => Promise<boolean>, run: (t: { held: HeldWrite; acked: Promise<number>; lp: NonNullable<ReturnType<Awaited<ReturnType<typeof startTestLeader>>["leader"]["partition"]>>; follower: Partition; lines: string[]; realCas: (n: PartitionStateRecord, e: number) => Promise<boolean>; fetchAgain(): void }) => Promise<void>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-isr-joiner-"));
-  const { leader, store } = await startTestLeader(dir, { "replica.lag.time.max.ms": "400" });
+  const lines: string[] = [];
+  const { leader, store } = await startTestLeader(dir, { "replica.lag.time.max.ms": "400" }, lines);
   const c = await RawClient.connect(leader.port);
-  const channel = await BrokerConnection.open("127.0.0.1", leader.port, 1, { clientId: "replica-2" });
   const warnings: string[] = [];
-  const fetcher = new ReplicaFetcher({ replicaId: 2, brokerEpoch: -1n, channel, clock: systemClock, warn: (m) => warnings.push(m), settings: { maxWaitMs: 200, backoffMs: 50 } });
+  const fetchers: ReplicaFetcher[] = [];
+  const channels: BrokerConnection[] = [];
   try {
     const topic = (await leader.createTopic("rep", 1, 1, {}, false))!;
     const roles = { leader: 1, leaderEpoch: 1, replicas: [1, 2], isr: [1] };
     assert.equal(await store.compareAndSetPartition({ ...store.partitionState("rep", 0)!, ...roles, partitionEpoch: 1 }, 0), true);
-    // the leader's writes adding node 2 to the ISR: the first is held until the test loses it, later ones are lost
     const realCas = store.compareAndSetPartition.bind(store);
-    let loseHeldWrite: ((applied: boolean) => void) | null = null;
+    let held: HeldWrite | null = null;
     store.compareAndSetPartition = (next: PartitionStateRecord, expected: number) => {
       if (!next.isr.includes(2)) return realCas(next, expected);
-      if (loseHeldWrite !== null) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => (loseHeldWrite = resolve));
+      if (held !== null) return later(next, expected, realCas);
+      return new Promise<boolean>((resolve, reject) => (held = { next, expected, settle: (o) => (o instanceof Error ? reject(o) : resolve(o)) }));
     };
     const produce = async (acks: number) => {
       const r = await c.request(0, 9, { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: "rep", partitionData: [{ index: 0, records: makeRecordsBatch(10, Date.now()) }] }] });
@@ -60,26 +75,60 @@ test("an ISR write that fails lets the high watermark past the follower it would
     const logger = recordingLogger();
     const log = PartitionLog.open(`${dir}/follower/rep-0`, { topic: "rep", partition: 0 }, logConfigWith({}), { fs: nodeFileSystem, clock: systemClock, logger });
     const follower = Partition.open({ name: "rep" }, 0, log, { fs: nodeFileSystem, clock: systemClock, logger, localBrokerId: 2 }, roles);
-    fetcher.add(topic.id, follower);
-    fetcher.start();
-    assert.ok(await until(() => loseHeldWrite !== null), "the caught-up follower made the leader write it into the ISR");
-    await fetcher.stop(); // node 2 goes away while the write is in flight
+    const fetchAgain = async () => {
+      const channel = await BrokerConnection.open("127.0.0.1", leader.port, 1, { clientId: "replica-2" });
+      channels.push(channel);
+      const fetcher = new ReplicaFetcher({ replicaId: 2, brokerEpoch: -1n, channel, clock: systemClock, warn: (m) => warnings.push(m), settings: { maxWaitMs: 200, backoffMs: 50 } });
+      fetchers.push(fetcher);
+      fetcher.add(topic.id, follower);
+      fetcher.start();
+    };
+    await fetchAgain();
+    assert.ok(await until(() => held !== null), "the caught-up follower made the leader write it into the ISR");
+    await fetchers[0].stop(); // node 2 stops fetching while the write is in flight
     assert.equal(follower.logEndOffset, 10n);
 
     const acked = produce(-1);
     assert.ok(await until(() => lp.logEndOffset === 20n), "the acks=all produce was appended");
     assert.equal(lp.highWatermark, 10n, "the follower the write in flight adds holds the high watermark");
-
-    loseHeldWrite!(false);
-    assert.equal(await acked, ErrorCode.NONE, "answered once the write failed, not at its timeout");
-    assert.equal(lp.highWatermark, 20n);
-    assert.deepEqual(lp.isr, [1]);
+    await run({ held: held!, acked, lp, follower, lines, realCas, fetchAgain: () => void fetchAgain() });
     assert.deepEqual(warnings, []);
   } finally {
-    await fetcher.stop();
-    channel.close();
+    for (const f of fetchers) await f.stop();
+    for (const ch of channels) ch.close();
     c.close();
     await leader.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test("an ISR write that is lost lets the high watermark past the follower it would have added", { timeout: 120_000 }, async () => {
+  await withHeldJoinerWrite(
+    () => Promise.resolve(false),
+    async ({ held, acked, lp }) => {
+      held.settle(false);
+      assert.equal(await acked, ErrorCode.NONE, "answered once the write was lost, not at its timeout");
+      assert.equal(lp.highWatermark, 20n);
+      assert.deepEqual(lp.isr, [1]);
+    },
+  );
+});
+
+test("an ISR write whose outcome is unknown keeps the follower it adds holding the high watermark until the ISR arrives", { timeout: 120_000 }, async () => {
+  await withHeldJoinerWrite(
+    (next, expected, realCas) => realCas(next, expected), // later writes get through
+    async ({ held, acked, lp, follower, lines, realCas, fetchAgain }) => {
+      held.settle(new Error("etcd request timed out (applied, its answer lost)"));
+      assert.ok(await until(() => lines.some((l) => l.includes("ISR change to 1,2 not written"))), lines.join("\n"));
+      assert.equal(lp.highWatermark, 10n, "node 2, which the write may have put in the ISR, still holds the high watermark");
+      // the write was applied after all: the new ISR arrives (or a retry of the leader's already wrote it)
+      await realCas(held.next, held.expected);
+      assert.ok(await until(() => lp.isr.includes(2)), `node 2 in the ISR (${lp.isr.join(",")})`);
+      assert.equal(lp.highWatermark, 10n, "node 2, in the ISR, holds the high watermark");
+      fetchAgain();
+      assert.equal(await acked, ErrorCode.NONE);
+      assert.ok(follower.logEndOffset >= 20n, `node 2 holds the acknowledged records (log end ${follower.logEndOffset})`);
+      assert.equal(lp.highWatermark, 20n);
+    },
+  );
 });
