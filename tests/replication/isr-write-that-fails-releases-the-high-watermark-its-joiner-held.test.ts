@@ -7,7 +7,9 @@
  *   was refused) does not keep an acks=all produce waiting until its timeout;
  * - failed with an error, its outcome unknown (etcd applied the write and the answer was lost; the new ISR arrives
  *   later): node 2 keeps holding the high watermark, as Kafka's Partition stays pending, so no acks=all produce is
- *   answered while node 2, in the ISR that arrives, lacks its records.
+ *   answered while node 2, in the ISR that arrives, lacks its records; and when node 2 no longer may join (it began
+ *   a controlled shutdown), the leader settles the unknown outcome by writing the ISR as it stands, after which the
+ *   high watermark moves on without node 2.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -45,7 +47,7 @@ interface HeldWrite {
  * node 2 held (`later` answers the writes after it), node 2's fetcher stopped, and an acks=all produce of 10 more
  * records appended and waiting; `run` gets them and may start a new fetcher for node 2 with `fetchAgain`.
  */
-async function withHeldJoinerWrite(later: (next: PartitionStateRecord, expected: number, realCas: (n: PartitionStateRecord, e: number) => Promise<boolean>) => Promise<boolean>, run: (t: { held: HeldWrite; acked: Promise<number>; lp: NonNullable<ReturnType<Awaited<ReturnType<typeof startTestLeader>>["leader"]["partition"]>>; follower: Partition; lines: string[]; realCas: (n: PartitionStateRecord, e: number) => Promise<boolean>; fetchAgain(): void }) => Promise<void>) {
+async function withHeldJoinerWrite(later: (next: PartitionStateRecord, expected: number, realCas: (n: PartitionStateRecord, e: number) => Promise<boolean>) => Promise<boolean>, run: (t: { store: Awaited<ReturnType<typeof startTestLeader>>["store"]; held: HeldWrite; acked: Promise<number>; lp: NonNullable<ReturnType<Awaited<ReturnType<typeof startTestLeader>>["leader"]["partition"]>>; follower: Partition; lines: string[]; realCas: (n: PartitionStateRecord, e: number) => Promise<boolean>; fetchAgain(): void }) => Promise<void>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-isr-joiner-"));
   const lines: string[] = [];
   const { leader, store } = await startTestLeader(dir, { "replica.lag.time.max.ms": "400" }, lines);
@@ -91,7 +93,7 @@ async function withHeldJoinerWrite(later: (next: PartitionStateRecord, expected:
     const acked = produce(-1);
     assert.ok(await until(() => lp.logEndOffset === 20n), "the acks=all produce was appended");
     assert.equal(lp.highWatermark, 10n, "the follower the write in flight adds holds the high watermark");
-    await run({ held: held!, acked, lp, follower, lines, realCas, fetchAgain: () => void fetchAgain() });
+    await run({ store, held: held!, acked, lp, follower, lines, realCas, fetchAgain: () => void fetchAgain() });
     assert.deepEqual(warnings, []);
   } finally {
     for (const f of fetchers) await f.stop();
@@ -128,6 +130,25 @@ test("an ISR write whose outcome is unknown keeps the follower it adds holding t
       fetchAgain();
       assert.equal(await acked, ErrorCode.NONE);
       assert.ok(follower.logEndOffset >= 20n, `node 2 holds the acknowledged records (log end ${follower.logEndOffset})`);
+      assert.equal(lp.highWatermark, 20n);
+    },
+  );
+});
+
+test("an ISR write of unknown outcome whose follower no longer may join is settled by a write of the ISR as it stands", { timeout: 120_000 }, async () => {
+  let etcdBack = false;
+  await withHeldJoinerWrite(
+    (next, expected, realCas) => (etcdBack ? realCas(next, expected) : Promise.reject(new Error("etcd unreachable"))),
+    async ({ store, held, acked, lp, lines }) => {
+      held.settle(new Error("etcd request timed out (not applied)"));
+      assert.ok(await until(() => lines.some((l) => l.includes("ISR change to 1,2 not written"))), lines.join("\n"));
+      assert.equal(lp.highWatermark, 10n, "node 2 holds the high watermark while the outcome is unknown");
+      // node 2 begins a controlled shutdown: the leader's ISR decision leaves it out, the ISR it proposes is the one
+      // stored, and only a write tells whether the earlier one was applied
+      await store.registerBroker({ nodeId: 2, brokerEpoch: 7, rack: null, endpoints: [], inControlledShutdown: true });
+      etcdBack = true;
+      assert.equal(await acked, ErrorCode.NONE, "answered once a write settled the ISR, not at its timeout");
+      assert.deepEqual(lp.isr, [1]);
       assert.equal(lp.highWatermark, 20n);
     },
   );
