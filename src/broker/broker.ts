@@ -89,6 +89,11 @@ export interface BrokerLogger {
 
 /** The most partitions a topic may have (CreateTopics, auto-creation): INVALID_PARTITIONS above. */
 export const MAX_TOPIC_PARTITIONS = 100_000;
+/**
+ * AlterPartition errors that say the partition state moved on or this leader was fenced since the write was decided:
+ * the change was not applied, but an earlier one of unknown outcome may have been, and new roles come (Broker.checkIsr).
+ */
+const ISR_WRITE_MOVED: ReadonlySet<number> = new Set([ErrorCode.INVALID_UPDATE_VERSION, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.STALE_BROKER_EPOCH]);
 
 /**
  * A logger writing timestamped lines to stderr, one line per event (control characters escaped), each written
@@ -1265,21 +1270,33 @@ export class Broker {
     if (proposed === null || state === undefined || state.leaderEpoch !== p.leaderEpoch || state.leader !== this.nodeId) return;
     // a broker in a controlled shutdown does not join an ISR (the controller takes it out)
     const isr = proposed.filter((r) => state.isr.includes(r) || !this.metadata.brokers().some((b) => b.nodeId === r && b.inControlledShutdown));
-    if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r))) return;
+    // joiners of an earlier write whose outcome is unknown (an etcd answer lost: it may have been applied) hold the
+    // high watermark until a write settles it: rewriting the ISR as it stands (a compare-and-set on the partition
+    // epoch) either wins, so the earlier write was not applied, or loses to the state that came since
+    const unsettled = p.isrJoining.filter((id) => !state.isr.includes(id));
+    if (isr.length === state.isr.length && isr.every((r) => state.isr.includes(r)) && unsettled.length === 0) return;
     // in a cluster fenced by this broker's epoch too (a fenced leader cannot change the ISR)
     const joiningEpochs = new Map(isr.filter((id) => !state.isr.includes(id)).map((id) => [id, Number(p.follower(id)?.brokerEpoch ?? -1n)]));
     // while the write is in flight the high watermark waits for the joining followers too (Partition.setIsrJoining)
-    if (joiningEpochs.size > 0) p.setIsrJoining([...joiningEpochs.keys()]);
-    const write = this.cluster === null ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch) : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE);
+    const joining = [...new Set([...unsettled, ...joiningEpochs.keys()])];
+    if (joining.length > 0) p.setIsrJoining(joining);
+    // "moved": the partition state changed since, or this leader was fenced: takeRoles brings the outcome (as Kafka's
+    // Partition stays pending on INVALID_UPDATE_VERSION and FENCED_LEADER_EPOCH)
+    const write: Promise<boolean | "moved"> =
+      this.cluster === null
+        ? this.metadata.compareAndSetPartition({ ...state, isr, partitionEpoch: state.partitionEpoch + 1 }, state.partitionEpoch)
+        : this.cluster.alterIsr(state, isr, joiningEpochs).then((code) => code === ErrorCode.NONE || (ISR_WRITE_MOVED.has(code) ? "moved" : false));
     this.isrWrites.add(p);
     write
       .then(
         (applied) => {
-          if (applied) this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`);
-          else p.setIsrJoining([]);
+          if (applied === true) this.logger.info(`${name}-${p.index}: ISR ${state.isr.join(",")} -> ${isr.join(",")}`);
+          else if (applied === false) p.setIsrJoining([]);
         },
         (e) => {
-          p.setIsrJoining([]);
+          // the outcome is unknown (etcd may have applied the write and lost the answer): the joiners keep holding the
+          // high watermark until the roles or a later write settle it (Kafka's Partition keeps its pending state and
+          // retries); dropping them let the high watermark pass a follower the ISR held
           this.logger.warn(`${name}-${p.index}: ISR change to ${isr.join(",")} not written: ${(e as Error).message}`);
         },
       )

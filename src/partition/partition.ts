@@ -618,6 +618,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     return changed ? next : null;
   }
 
+  /** The followers {@link setIsrJoining} last named (an ISR write adding them in flight, or of unknown outcome). */
+  get isrJoining(): readonly number[] {
+    return this.joiningIsr;
+  }
+
   /**
    * The leader's ISR write adding `joining` (followers out of the ISR) is in flight; an empty list: it failed or was
    * not applied. Until then, or until {@link takeRoles} brings the new roles, the high watermark counts them as
@@ -626,7 +631,11 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   setIsrJoining(joining: readonly number[]): void {
     if (!this.isLeader) return;
     for (const id of joining) if (!this.roles.replicas.includes(id) || id === this.deps.localBrokerId) throw new Error(`${this.log.name}: broker ${id} cannot join the ISR`);
+    const dropped = this.joiningIsr.some((id) => !joining.includes(id));
     this.joiningIsr = [...joining];
+    // a joiner that held the high watermark no longer does: it moves now, not at the next append or fetch (the
+    // joiner may have stopped fetching, and an acks=all produce would wait for its timeout)
+    if (dropped) this.maybeAdvanceHighWatermark();
   }
 
   /**
@@ -836,7 +845,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     const recovered = this.log.recoveredFrom;
     if (recovered === null) return;
     const end = this.log.logEndOffset;
-    let at = recovered < this.log.logStartOffset ? this.log.logStartOffset : recovered;
+    const start = this.log.logStartOffset;
+    let at = recovered < start ? start : recovered;
     let reads = 0;
     while (at < end) {
       if (++reads > MAX_RECOVERED_EPOCH_READS) throw new Error(`${this.log.name}: ${MAX_RECOVERED_EPOCH_READS} reads from offset ${recovered} did not reach the log end ${end}`);
@@ -846,7 +856,10 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
         const dv = dataViewOf(chunk);
         for (let pos = 0; pos + BATCH_HEADER_SIZE <= chunk.length; pos += dv.getInt32(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
           const epoch = dv.getInt32(pos + PARTITION_LEADER_EPOCH_OFFSET);
-          if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, dv.getBigInt64(pos + BASE_OFFSET_OFFSET), false);
+          // the batch holding a log start DeleteRecords put inside it begins below it: its epoch starts at the log
+          // start (as Kafka's cache, trimmed there after recovery), so no epoch answer is an end offset below it
+          const base = dv.getBigInt64(pos + BASE_OFFSET_OFFSET);
+          if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, base < start ? start : base, false);
         }
       }
       at = r.nextOffset;

@@ -5,6 +5,8 @@
  * flushed during a hard failure"), and clears it when the log restarts at its log start (its recovered end below it).
  * With stale entries, OffsetForLeaderEpoch and the fetch's diverging-epoch check answered an end offset below the log
  * start (a follower would truncate to records the leader no longer has), and ListOffsets EARLIEST an older epoch.
+ * The epochs an unclean start takes from the recovered batches (the checkpoint naming them lost) start no lower
+ * than the log start either, the batch holding a log start DeleteRecords put inside it too.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -82,4 +84,28 @@ test("a log restarted at its checkpointed log start keeps no epoch history of th
   assert.equal(q.logEndOffset, 12n);
   assert.deepEqual(q.leaderEpochs.epochEntries(), [{ epoch: 1, startOffset: 12n }], "only the epoch the partition took at the start");
   assert.deepEqual(q.leaderEpochs.endOffsetFor(0, q.logEndOffset), { epoch: 0, endOffset: 12n });
+});
+
+test("a recovered batch holding the log start whose epoch the lost checkpoint missed starts that epoch at the log start", async (t) => {
+  const { dir, open } = partitionDir(t);
+  let p = open(0);
+  p.appendAsLeader(batch(3)); // 0-2
+  p.leaderEpochs.flush();
+  p.close();
+  await p.log.close();
+  p.writeStopSnapshot();
+  const epochZeroOnly = fs.readFileSync(`${dir}/${LEADER_EPOCH_CHECKPOINT}`);
+  p = open(1);
+  p.appendAsLeader(batch(3)); // 3-5
+  p.appendAsLeader(batch(3)); // 6-8
+  assert.equal(p.log.deleteRecordsBefore(4n), 4n); // inside the batch 3-5
+  await p.log.sync();
+  // The power goes: every write of the epoch checkpoint since epoch 1 began is lost (its renames never committed).
+  fs.writeFileSync(`${dir}/${LEADER_EPOCH_CHECKPOINT}`, epochZeroOnly);
+
+  const q = open(1, { logStartOffset: 4n, recoveryPoint: 0n });
+  assert.equal(q.log.logStartOffset, 4n);
+  // as Kafka's (recovery assigns epoch 1 at 3, then the cache is trimmed at the log start 4)
+  assert.deepEqual(q.leaderEpochs.epochEntries(), [{ epoch: 1, startOffset: 4n }]);
+  assert.deepEqual(q.leaderEpochs.endOffsetFor(0, q.logEndOffset), { epoch: 0, endOffset: 4n }, "not an end offset below the log start");
 });
