@@ -47,10 +47,6 @@ export interface ReplayedAbort {
 export const PRODUCER_SNAPSHOT_VERSION = 1;
 /** Bytes of one entry: pid 8, epoch 2, last seq 4, last offset 8, offset delta 4, timestamp 8, coordinator epoch 4, txn first offset 8. */
 const ENTRY_BYTES = 46;
-/** Most log bytes replayed after the newest snapshot before giving up (state then starts empty for older producers). */
-export const MAX_REPLAY_BYTES = 512 * 1024 * 1024;
-/** Read size while replaying. */
-const REPLAY_READ_BYTES = 8 * 1024 * 1024;
 
 /** File name of a snapshot taken at `offset`. */
 export function snapshotFileName(offset: bigint): string {
@@ -188,19 +184,18 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
       // A damaged snapshot is ignored; an older one or a replay takes its place.
     }
   }
+  // Every batch after the snapshot is replayed, as Kafka's rebuildProducerState does: the newest part of the log holds
+  // the producers' latest sequences and the transactions still open. Only headers are read (and a marker's record).
   let replayed = 0;
-  let bytes = 0;
-  let offset = from;
-  while (offset < log.logEndOffset && bytes < MAX_REPLAY_BYTES) {
-    const r = log.read(offset, REPLAY_READ_BYTES, true);
-    if (r.bytes === 0) break;
-    for (const chunk of r.chunks) replayed += applyBatchesToProducerState(table, chunk, from, onAbort);
-    bytes += r.bytes;
-    offset = r.nextOffset;
-  }
+  let batches = 0;
+  log.forEachBatchHeader(from, (buf, dv, at, whole) => {
+    batches++;
+    if (dv.getBigInt64(at + PRODUCER_ID_OFFSET) < 0n) return;
+    const marker = (dv.getInt16(at + ATTRIBUTES_OFFSET) & ATTR_CONTROL) !== 0;
+    replayed += applyBatchesToProducerState(table, marker ? whole() : buf.subarray(at, at + BATCH_HEADER_SIZE), from, onAbort);
+  });
   if (loaded === 0 && replayed === 0) return null;
-  const capped = offset < log.logEndOffset ? ` (stopped after ${MAX_REPLAY_BYTES} bytes)` : "";
-  return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed${capped}`;
+  return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed (${batches} batch headers read from offset ${from})`;
 }
 
 /**
