@@ -10,12 +10,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ManualClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ControlRecordType, buildControlBatch } from "../../src/protocol/control-record.ts";
-import type { PartitionRoles } from "../../src/partition/partition.ts";
-import { producerSnapshotOffsets } from "../../src/partition/producer-snapshot.ts";
+import { logConfigWith } from "../../src/storage/log-config.ts";
+import { PartitionLog } from "../../src/storage/partition-log.ts";
+import { Partition, type PartitionRoles } from "../../src/partition/partition.ts";
+import { producerSnapshotOffsets, snapshotFileName } from "../../src/partition/producer-snapshot.ts";
+import { recordingLogger } from "../storage/batch-fixture.ts";
 import { tempPartitionDir } from "./temp-partition-dir.ts";
 
 await initCrc32c();
@@ -67,4 +74,46 @@ test("after an unclean stop the producer state is rebuilt from every batch after
   assert.equal(retry.kind, "duplicate", "the producer's retry of its last batch gets its original offset back");
   assert.equal(retry.kind === "duplicate" ? retry.baseOffset : -1n, 12n);
   assert.equal(p.producers.check(IDEMPOTENT, 0, 3, 1).kind, "append", "its next batch follows on");
+});
+
+test("the replay crosses segments: a marker and an open transaction in sealed segments, roll snapshots lost to the crash", async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-replay-segments-"));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const dir = `${root}/t-0`;
+  const clock = new ManualClock();
+  const logger = recordingLogger();
+  const config = logConfigWith({ cleanupPolicy: ["delete"], segmentBytes: 300 });
+  const open = (): Partition =>
+    Partition.open({ name: "t" }, 0, PartitionLog.open(dir, { topic: "t", partition: 0 }, config, { fs: nodeFileSystem, clock, logger }), { fs: nodeFileSystem, clock, logger, localBrokerId: 1 }, solo);
+
+  let p = open();
+  p.appendAsLeader(batch({ pid: IDEMPOTENT, seq: 0 })); // 0
+  p.close();
+  await p.log.close();
+  p.writeStopSnapshot(); // the snapshot at 1
+
+  p = open();
+  p.appendAsLeader(batch({ pid: OPEN_TXN, txn: true, n: 2 })); // 1-2: stays open
+  for (let i = 0; i < 4; i++) p.appendAsLeader(batch({ n: 5 })); // 3-22
+  p.appendAsLeader(batch({ pid: ABORTED_TXN, txn: true })); // 23
+  p.appendAsLeader(buildControlBatch({ producerId: ABORTED_TXN, producerEpoch: 0, type: ControlRecordType.ABORT, coordinatorEpoch: 0, timestampMs: 1_700_000_000_000 })); // 24
+  for (let i = 0; i < 4; i++) p.appendAsLeader(batch({ n: 5 })); // 25-44
+  p.appendAsLeader(batch({ pid: IDEMPOTENT, seq: 1, n: 2 })); // 45-46
+  p.appendAsLeader(batch({ n: 5 })); // 47-51
+  assert.ok(p.log.segmentCount >= 4, `segments: ${p.log.segmentCount}`);
+  await p.log.sync();
+  await p.abortedTxns.sync();
+  // Killed before the roll snapshots' renames reached the disk: only the one at 1 is left. (Each is awaited first,
+  // as its write runs off the loop and would otherwise land after the removal.)
+  const rolls = p.log.segmentBaseOffsets().slice(1);
+  for (let i = 0; i < 500 && !rolls.every((o) => fs.existsSync(`${dir}/${snapshotFileName(o)}`)); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(producerSnapshotOffsets(nodeFileSystem, dir), [1n, ...rolls]);
+  for (const o of producerSnapshotOffsets(nodeFileSystem, dir)) if (o !== 1n) fs.rmSync(`${dir}/${snapshotFileName(o)}`);
+
+  p = open();
+  assert.equal(p.logEndOffset, 52n);
+  assert.equal(p.lastStableOffset, 1n, "the transaction opened right after the snapshot is still open");
+  assert.equal(p.producers.ongoingTxnFirstOffset(ABORTED_TXN), null, "the ABORT marker in a sealed segment ended its transaction");
+  const retry = p.producers.check(IDEMPOTENT, 0, 1, 2);
+  assert.equal(retry.kind === "duplicate" ? retry.baseOffset : retry.kind, 45n);
 });
