@@ -11,18 +11,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { ManualClock } from "../../src/platform/clock.ts";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
 import { ControlRecordType, buildControlBatch } from "../../src/protocol/control-record.ts";
-import { logConfigWith } from "../../src/storage/log-config.ts";
-import { PartitionLog } from "../../src/storage/partition-log.ts";
-import { Partition, type PartitionRoles } from "../../src/partition/partition.ts";
+import type { Partition, PartitionRoles } from "../../src/partition/partition.ts";
 import { producerSnapshotOffsets, snapshotFileName } from "../../src/partition/producer-snapshot.ts";
-import { recordingLogger } from "../storage/batch-fixture.ts";
 import { tempPartitionDir } from "./temp-partition-dir.ts";
 
 await initCrc32c();
@@ -77,14 +71,8 @@ test("after an unclean stop the producer state is rebuilt from every batch after
 });
 
 test("the replay crosses segments: a marker and an open transaction in sealed segments, roll snapshots lost to the crash", async (t) => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "runnel-replay-segments-"));
-  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
-  const dir = `${root}/t-0`;
-  const clock = new ManualClock();
-  const logger = recordingLogger();
-  const config = logConfigWith({ cleanupPolicy: ["delete"], segmentBytes: 300 });
-  const open = (): Partition =>
-    Partition.open({ name: "t" }, 0, PartitionLog.open(dir, { topic: "t", partition: 0 }, config, { fs: nodeFileSystem, clock, logger }), { fs: nodeFileSystem, clock, logger, localBrokerId: 1 }, solo);
+  const { dir, open: openAs } = tempPartitionDir(t, "runnel-replay-segments-", { segmentBytes: 300 });
+  const open = (): Partition => openAs(solo);
 
   let p = open();
   p.appendAsLeader(batch({ pid: IDEMPOTENT, seq: 0 })); // 0
