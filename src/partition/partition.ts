@@ -215,7 +215,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     // stop): as Kafka's LogLoader ("the earliest leader epoch may not be flushed during a hard failure"), trim it
     // again at the log start, so no OffsetForLeaderEpoch or diverging-epoch answer is an end offset below the log start.
     p.leaderEpochs.truncateFromStart(log.logStartOffset);
-    const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort);
+    const loaded = loadProducerState(deps.fs, log, p.producers, deps.clock.nowMs(), p.onAbort, true);
     if (loaded !== null) deps.logger.info(loaded);
     // Recovery rule (as Kafka's): a checkpointed high watermark past the recovered log end (unsynced records cut
     // by a crash) or below the log start (records deleted since) starts at that bound instead. With no checkpoint

@@ -163,12 +163,20 @@ export function removeProducerSnapshotsAbove(fs: FileSystem, dir: string, offset
 /**
  * Loads the newest valid snapshot at or above the log start into `table` (leaving out the producers expired at `wallNowMs`, as Kafka does) and
  * replays the batch headers written after it (`onAbort` hears of every transaction an ABORT marker ended during the
- * replay). Returns a line describing what was done, for the log.
+ * replay). `atStart`: the log was just opened (not truncated since), so after a clean shutdown with no snapshot there is
+ * nothing to replay. Returns a line describing what was done, for the log.
  */
-export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, wallNowMs: number, onAbort?: (a: ReplayedAbort) => void): string | null {
+export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, wallNowMs: number, onAbort?: (a: ReplayedAbort) => void, atStart = false): string | null {
   let from = log.logStartOffset;
   let loaded = 0;
-  for (const offset of producerSnapshotOffsets(fs, log.dir).reverse()) {
+  const snapshots = producerSnapshotOffsets(fs, log.dir);
+  if (atStart && snapshots.length === 0 && log.openedAfterCleanShutdown) {
+    // A clean stop snapshots every log with a producer batch past its log start or producer state (writeProducerSnapshot):
+    // none at all means the log holds no such batch, so no replay walks it (Kafka's rebuildProducerState skips the
+    // scan likewise after a clean shutdown without snapshots).
+    return null;
+  }
+  for (const offset of snapshots.reverse()) {
     if (offset > log.logEndOffset) continue; // the log was truncated below it
     // Below the log start the records between the snapshot and the log start are neither in it nor replayed (the
     // replay starts at the log start): a transaction it saw open whose marker lies there would stay open for good,

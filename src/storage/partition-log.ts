@@ -204,6 +204,11 @@ export class PartitionLog {
    * ProducerStateManager.truncateFullyAndStartAt (Partition.open).
    */
   restartedAt: bigint | null = null;
+  /**
+   * Opened from segments of a clean shutdown (its log dir's clean-shutdown marker): every log there got its producer
+   * snapshot at the stop where it needed one (a failed write takes the log offline, so its dir gets no marker).
+   */
+  openedAfterCleanShutdown = false;
   /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
@@ -1204,6 +1209,7 @@ export class PartitionLog {
     } else {
       this.segments = bases.map((b) => Segment.open(this.ctx, this.dir, b));
       for (let i = 0; i + 1 < this.segments.length; i++) this.segments[i].nextOffset = this.segments[i + 1].baseOffset;
+      this.openedAfterCleanShutdown = state.cleanShutdown === true;
       let from = this.segments.length;
       if (!state.cleanShutdown) from = state.recoveryPoint === undefined ? 0 : this.segmentIndexFor(state.recoveryPoint);
       let minBase = 0n;

@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import { nodeFileSystem } from "../../src/platform/fs.ts";
 import { initCrc32c } from "../../src/protocol/crc32c.ts";
 import { BatchBuilder } from "../../src/protocol/record-batch.ts";
+import { MAGIC_OFFSET } from "../../src/protocol/batch-layout.ts";
 import { ControlRecordType, buildControlBatch } from "../../src/protocol/control-record.ts";
 import type { Partition, PartitionRoles } from "../../src/partition/partition.ts";
 import { producerSnapshotOffsets, snapshotFileName } from "../../src/partition/producer-snapshot.ts";
@@ -104,4 +105,27 @@ test("the replay crosses segments: a marker and an open transaction in sealed se
   assert.equal(p.producers.ongoingTxnFirstOffset(ABORTED_TXN), null, "the ABORT marker in a sealed segment ended its transaction");
   const retry = p.producers.check(IDEMPOTENT, 0, 1, 2);
   assert.equal(retry.kind === "duplicate" ? retry.baseOffset : retry.kind, 45n);
+});
+
+test("after a clean shutdown with no producer snapshot (no producer batch in the log) the start walks no batch", async (t) => {
+  const { dir, open } = tempPartitionDir(t, "runnel-replay-clean-", { segmentBytes: 300 });
+  let p = open(solo);
+  for (let i = 0; i < 8; i++) p.appendAsLeader(batch({ n: 5 })); // 0-39: records of no producer, several segments
+  assert.ok(p.log.segmentCount >= 3, `segments: ${p.log.segmentCount}`);
+  p.close();
+  await p.log.close();
+  p.writeStopSnapshot();
+  assert.deepEqual(producerSnapshotOffsets(nodeFileSystem, dir), [], "a log no producer wrote gets no snapshot at the stop");
+  // A probe: the first batch's magic byte is damaged. A clean start checks no sealed segment below the recovery
+  // point, so only a replay walking the batches would meet it (and fail the start).
+  const first = `${dir}/${snapshotFileName(0n).replace(".snapshot", ".log")}`;
+  const fd = fs.openSync(first, "r+");
+  fs.writeSync(fd, new Uint8Array([0x7f]), 0, 1, MAGIC_OFFSET);
+  fs.closeSync(fd);
+
+  p = open(solo, { cleanShutdown: true, recoveryPoint: 40n });
+  assert.equal(p.logEndOffset, 40n);
+  assert.equal(p.lastStableOffset, 40n);
+  // An unclean start with no snapshot does walk the log from its start: it may hold producer batches never snapshotted.
+  assert.throws(() => open(solo, { recoveryPoint: 40n }), /batch walk from offset 0 stopped in segment 0: bad magic 127/);
 });
