@@ -47,10 +47,6 @@ export interface ReplayedAbort {
 export const PRODUCER_SNAPSHOT_VERSION = 1;
 /** Bytes of one entry: pid 8, epoch 2, last seq 4, last offset 8, offset delta 4, timestamp 8, coordinator epoch 4, txn first offset 8. */
 const ENTRY_BYTES = 46;
-/** Most log bytes replayed after the newest snapshot before giving up (state then starts empty for older producers). */
-export const MAX_REPLAY_BYTES = 512 * 1024 * 1024;
-/** Read size while replaying. */
-const REPLAY_READ_BYTES = 8 * 1024 * 1024;
 
 /** File name of a snapshot taken at `offset`. */
 export function snapshotFileName(offset: bigint): string {
@@ -167,12 +163,14 @@ export function removeProducerSnapshotsAbove(fs: FileSystem, dir: string, offset
 /**
  * Loads the newest valid snapshot at or above the log start into `table` (leaving out the producers expired at `wallNowMs`, as Kafka does) and
  * replays the batch headers written after it (`onAbort` hears of every transaction an ABORT marker ended during the
- * replay). Returns a line describing what was done, for the log.
+ * replay). Returns a line describing what was done, for the log. (A clean start with no snapshot does not call it:
+ * Partition.open.)
  */
 export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, wallNowMs: number, onAbort?: (a: ReplayedAbort) => void): string | null {
   let from = log.logStartOffset;
   let loaded = 0;
-  for (const offset of producerSnapshotOffsets(fs, log.dir).reverse()) {
+  const snapshots = producerSnapshotOffsets(fs, log.dir);
+  for (const offset of snapshots.reverse()) {
     if (offset > log.logEndOffset) continue; // the log was truncated below it
     // Below the log start the records between the snapshot and the log start are neither in it nor replayed (the
     // replay starts at the log start): a transaction it saw open whose marker lies there would stay open for good,
@@ -188,19 +186,18 @@ export function loadProducerState(fs: FileSystem, log: PartitionLog, table: Prod
       // A damaged snapshot is ignored; an older one or a replay takes its place.
     }
   }
+  // Every batch after the snapshot is replayed, as Kafka's rebuildProducerState does: the newest part of the log holds
+  // the producers' latest sequences and the transactions still open. Only headers are read (and a marker's record).
   let replayed = 0;
-  let bytes = 0;
-  let offset = from;
-  while (offset < log.logEndOffset && bytes < MAX_REPLAY_BYTES) {
-    const r = log.read(offset, REPLAY_READ_BYTES, true);
-    if (r.bytes === 0) break;
-    for (const chunk of r.chunks) replayed += applyBatchesToProducerState(table, chunk, from, onAbort);
-    bytes += r.bytes;
-    offset = r.nextOffset;
-  }
+  let batches = 0;
+  log.forEachBatchHeader(from, (buf, dv, at, whole) => {
+    batches++;
+    if (dv.getBigInt64(at + PRODUCER_ID_OFFSET) < 0n) return;
+    const marker = (dv.getInt16(at + ATTRIBUTES_OFFSET) & ATTR_CONTROL) !== 0;
+    replayed += applyBatchesToProducerState(table, marker ? whole() : buf.subarray(at, at + BATCH_HEADER_SIZE), from, onAbort);
+  });
   if (loaded === 0 && replayed === 0) return null;
-  const capped = offset < log.logEndOffset ? ` (stopped after ${MAX_REPLAY_BYTES} bytes)` : "";
-  return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed${capped}`;
+  return `producer state of ${log.topicPartition.topic}-${log.topicPartition.partition}: ${loaded} from snapshot, ${replayed} batches replayed (${batches} batch headers read from offset ${from})`;
 }
 
 /**

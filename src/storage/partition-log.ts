@@ -50,7 +50,7 @@ import {
 } from "./log-file-names.ts";
 import { MAX_RELATIVE_OFFSET } from "./offset-index.ts";
 import { firstRecordAtOrAfter, type TimestampHit } from "./record-timestamps.ts";
-import { MAX_SEGMENT_POSITION, PRETOUCH_MIN_APPEND_BYTES, Segment, type SegmentContext, type SegmentRead } from "./segment.ts";
+import { MAX_SEGMENT_POSITION, PRETOUCH_MIN_APPEND_BYTES, Segment, type BatchInfo, type SegmentContext, type SegmentRead } from "./segment.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 import { systemRandom } from "../platform/random.ts";
 import { InvalidBatchError, LogStorageError, OffsetOutOfRangeError, isDeletionAftermath, isIoError } from "./storage-errors.ts";
@@ -456,6 +456,36 @@ export class PartitionLog {
     }
     out.chunk = null;
     return result;
+  }
+
+  /**
+   * Walks every batch from the one holding `from` (within [logStartOffset, logEndOffset]) to the log end, reading
+   * headers only (a small pread window per batch, not the records): `visit` gets each batch's header at
+   * `buf[at, at + BATCH_HEADER_SIZE)` (`dv` views `buf`), valid during the call, and `whole()` reads that whole batch
+   * for use at once. Synchronous. Throws when a segment's batches stop before its end (a damaged batch recovery did
+   * not check), and, taking the log offline, on an I/O error.
+   */
+  forEachBatchHeader(from: bigint, visit: (buf: Uint8Array, dv: DataView, at: number, whole: () => Uint8Array) => void): void {
+    this.checkOnline();
+    if (from < this.logStart || from > this.leo) throw new OffsetOutOfRangeError(this.name, from, this.logStart, this.leo);
+    if (from === this.leo) return;
+    for (let i = this.segmentIndexFor(from); i < this.segments.length; i++) {
+      const seg = this.segments[i];
+      let batch: BatchInfo | null = null;
+      const whole = (): Uint8Array => seg.readBatch(batch!);
+      let stopped: string | null;
+      try {
+        stopped = seg.forEachBatchHeaderFrom(from > seg.baseOffset ? from : seg.baseOffset, (b, buf, dv, at) => {
+          batch = b;
+          visit(buf, dv, at, whole);
+        });
+      } catch (e) {
+        if (!isIoError(e)) throw e;
+        this.goOffline(e);
+        throw new LogStorageError(this.name, e);
+      }
+      if (stopped !== null) throw new Error(`${this.name}: batch walk from offset ${from} stopped in segment ${seg.baseOffset}: ${stopped}`);
+    }
   }
 
   /**

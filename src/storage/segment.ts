@@ -525,6 +525,19 @@ export class Segment {
   }
 
   /**
+   * Walks the batches from the one holding `offset` (first with last offset >= `offset`) to the segment's end,
+   * reading headers only: `visit` gets each batch's facts and its header at `buf[at, at + BATCH_HEADER_SIZE)` (`dv`
+   * views `buf`), valid during the call. Returns why the walk stopped before the end (a batch that fails the framing
+   * checks), or null when it reached the end.
+   */
+  forEachBatchHeaderFrom(offset: bigint, visit: (b: BatchInfo, buf: Uint8Array, dv: DataView, at: number) => void): string | null {
+    return this.scan(this.positionFor(offset), this.size, this.baseOffset, false, (b, buf, dv, at) => {
+      if (b.lastOffset >= offset) visit(b, buf, dv, at);
+      return true;
+    }).reason;
+  }
+
+  /**
    * Reads the whole batch described by `b` (from the map where there is one), for use at once: unlike {@link read},
    * the view is not counted as handed out, so it must not be kept past a truncation.
    */
@@ -1008,7 +1021,7 @@ export class Segment {
    * Walks batches in [from, limit): checks framing (length >= 61 and inside the limit, magic 2, offsets not
    * going backwards, relative offsets fitting int32) and, when `verify`, the CRC. Stops at the first failure.
    */
-  private scan(from: number, limit: number, minBaseOffset: bigint, verify: boolean, visit: (b: BatchInfo) => boolean): ScanStop {
+  private scan(from: number, limit: number, minBaseOffset: bigint, verify: boolean, visit: (b: BatchInfo, buf: Uint8Array, dv: DataView, at: number) => boolean): ScanStop {
     const win = new FileWindow(this.log, limit);
     const b: BatchInfo = { position: 0, size: 0, baseOffset: 0n, lastOffset: 0n, maxTimestamp: 0 };
     const readahead = verify ? MAX_SHARED_SCAN_BYTES : HEADER_READAHEAD_BYTES;
@@ -1016,7 +1029,10 @@ export class Segment {
     let expected = minBaseOffset;
     const stop = (reason: string | null): ScanStop => ({ position: pos, nextOffset: expected, reason });
     while (pos < limit) {
-      let at = win.load(pos, BATCH_HEADER_SIZE, readahead);
+      // Past a batch larger than half the readahead the next header most likely lies beyond it too: read the header
+      // alone rather than copying record bytes no one looks at (a header walk over 1 GiB of 1 MiB batches reads 61 KiB).
+      const headerOnly = !verify && b.size > HEADER_READAHEAD_BYTES / 2;
+      let at = win.load(pos, BATCH_HEADER_SIZE, headerOnly ? BATCH_HEADER_SIZE : readahead);
       if (at < 0) return stop(`torn batch header at position ${pos} (${limit - pos} bytes left)`);
       let dv = win.dv;
       const size = batchSizeAt(dv, at);
@@ -1042,7 +1058,7 @@ export class Segment {
       b.baseOffset = base;
       b.lastOffset = last;
       b.maxTimestamp = maxTimestamp;
-      if (!visit(b)) return stop(null);
+      if (!visit(b, win.buf, dv, at)) return stop(null);
       expected = last + 1n;
       pos += size;
     }
