@@ -709,6 +709,17 @@ export class Broker {
     return { host, port };
   }
 
+  /**
+   * Another shard of the node took log dir `dir` offline after a disk failure there (KIP-112: the whole dir goes
+   * offline at once): this broker's partitions in it go offline as after a failure of its own, through the same path
+   * (KAFKA_STORAGE_ERROR, offline replicas reported; every dir offline stops the broker). A dir it does not use is
+   * ignored.
+   */
+  logDirFailedElsewhere(dir: string, reason: string): void {
+    if (this.stopped || !this.logDirPaths.includes(dir)) return;
+    this.logs.logDirFailed(dir, new Error(reason));
+  }
+
   /** Shuts the broker down after a failure it cannot serve through (every log dir offline), as Kafka halts. */
   fatal(reason: string): void {
     if (this.stopped) return;

@@ -254,6 +254,8 @@ export class ShardSet {
     const controllerCell = cluster === undefined ? undefined : new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     if (cluster !== undefined && controllerCell !== undefined) Atomics.store(controllerCell, 0, cluster.view.controllerId());
     let fatal = (reason: string) => opts.onFatal?.(reason);
+    // Log dirs a shard found failed (KIP-112), each relayed once to every other shard, which takes it offline too.
+    const failedDirs = new Set<string>();
     for (let k = 0; k < count; k++) {
       const [hostPort, shardPort] = messagePortPair();
       const link = new ShardLink(hostPort);
@@ -279,6 +281,13 @@ export class ShardSet {
       link.on("replica-online", (m) => {
         relayOfflineReplicas(shards.map((s) => s.link), k, m);
         cluster?.view.replicaOnline?.(m.topicIdHex as string, m.partition as number);
+      });
+      link.on("log-dir-failed", (m) => {
+        const dir = m.dir as string;
+        if (failedDirs.has(dir)) return;
+        failedDirs.add(dir);
+        logger.error(`log dir ${dir} failed on shard ${k} (${m.reason as string}): every shard takes it offline`);
+        for (const s of shards) if (s.index !== k) s.link.post({ t: "log-dir-failed", dir, reason: m.reason, shard: k });
       });
       link.on("fatal", (m) => fatal(`shard ${k}: ${m.reason}`));
       link.on("recovering", (m) => opts.startWatcher?.recovering(k, m.loaded as number, m.total as number));

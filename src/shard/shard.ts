@@ -193,7 +193,15 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       },
     });
   };
-  let broker: Broker;
+  // KIP-112: a log dir another shard found failed goes offline here too; one relayed while this broker starts is
+  // taken offline once it has started (a dir whose disk fails under this shard's load goes offline by itself).
+  let broker: Broker | null = null;
+  const failedElsewhere: { dir: string; reason: string }[] = [];
+  link.on("log-dir-failed", (m) => {
+    const failure = { dir: m.dir as string, reason: `log dir failed on shard ${m.shard as number}: ${m.reason as string}` };
+    if (broker === null) failedElsewhere.push(failure);
+    else broker.logDirFailedElsewhere(failure.dir, failure.reason);
+  });
   try {
     const mirror = await metadata;
     const config = new BrokerConfig(new Map(init.settings));
@@ -212,6 +220,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
       maxOpenLogFiles: init.maxOpenLogFiles,
       logDirShare: {
         suffix: shardFileSuffix(init.index),
+        dirFailed: (dir, reason) => link.post({ t: "log-dir-failed", dir, reason }),
         owns: (tp) => {
           const s = mirror.partitionState(tp.topic, tp.partition);
           if (s === undefined) return shardOf(tp.topic, tp.partition, init.count) === init.index;
@@ -227,6 +236,7 @@ export async function runShard(init: ShardInit, port: PortLike, base: BrokerLogg
     link.close();
     return;
   }
+  for (const { dir, reason } of failedElsewhere.splice(0)) broker.logDirFailedElsewhere(dir, reason);
   // Client quotas count for the node: a client whose requests reach several shards spends from one balance.
   if (init.quotaSensors !== undefined) {
     const originMs = monotonicOriginMs();

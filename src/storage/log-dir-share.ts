@@ -22,6 +22,11 @@ export interface LogDirShare {
   readonly suffix: string;
   /** Whether partition `tp` is this broker's: only those are loaded, checkpointed and cleaned up here. */
   owns(tp: TopicPartition): boolean;
+  /**
+   * Told when a disk failure takes log dir `dir` offline in this broker (KIP-112), for the brokers sharing it (the
+   * node's other shards take it offline too, as Kafka takes a whole dir offline at once); absent for a broker alone.
+   */
+  dirFailed?(dir: string, reason: string): void;
 }
 
 /** A broker alone in its log dirs: Kafka's plain file names, every partition its own. */

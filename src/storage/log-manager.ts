@@ -458,6 +458,8 @@ export class LogManager {
       `log dir ${dir} is offline after a disk failure (${reason}): its ${n} partition(s) answer KAFKA_STORAGE_ERROR until ` +
         `the broker restarts with the disk fixed; ${online.length > 0 ? `still serving ${online.join(", ")}` : "no log dir is left online"}`,
     );
+    // the other shards of the node take the dir offline too (the host relays it once; a relayed one comes back here)
+    this.share.dirFailed?.(dir, reason);
     if (online.length === 0) this.opts.onAllLogDirsFailed?.(`all log dirs (${this.logDirs.join(", ")}) have failed`);
   }
 
