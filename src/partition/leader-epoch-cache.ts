@@ -58,18 +58,23 @@ export function parseLeaderEpochCheckpoint(text: string): EpochEntry[] {
 /** The epoch history of one partition, mirrored to its checkpoint file. */
 export class LeaderEpochCache {
   private readonly fs: FileSystem;
+  private readonly dir: string;
   private readonly path: string;
   private entries: EpochEntry[];
   /** Bumped on every change of `entries`. */
   private generation = 0;
-  /** The generation the file holds. */
+  /** The generation the file holds durably (its bytes and its directory entry). */
   private persisted = 0;
+  /** The entries of generation `persisted`: what a power cut leaves in the file. */
+  private durable: EpochEntry[];
   private writingSoon = false;
 
   private constructor(fs: FileSystem, dir: string, entries: EpochEntry[]) {
     this.fs = fs;
+    this.dir = dir;
     this.path = `${dir}/${LEADER_EPOCH_CHECKPOINT}`;
     this.entries = entries;
+    this.durable = entries;
   }
 
   /**
@@ -126,35 +131,59 @@ export class LeaderEpochCache {
     if (persist) this.flush();
   }
 
-  /** Whether memory holds changes the file lacks. */
+  /** Whether memory holds changes the file lacks (or holds without its directory entry being durable yet). */
   get dirty(): boolean {
     return this.generation > this.persisted;
   }
 
-  /** Writes the checkpoint now (fsynced) if memory holds changes it lacks. */
+  /**
+   * The first offset whose epoch a power cut could take from the file now: the start of the oldest entry in memory
+   * that the durable file lacks, or null when it lacks none. A recovery point (or a clean-shutdown marker) must not
+   * pass it: a start recovers only from the recovery point, and takes the epochs of the batches it rescans
+   * (Partition.open), so an epoch that starts below it would be lost for good with the checkpoint's newest write.
+   */
+  get undurableFrom(): bigint | null {
+    if (!this.dirty) return null;
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      const d = this.durable[i];
+      if (d === undefined || d.epoch !== e.epoch || d.startOffset !== e.startOffset) return e.startOffset;
+    }
+    return null; // only removals pending: no epoch in memory is missing from the file
+  }
+
+  /** Writes the checkpoint now (fsynced, with its directory) if memory holds changes it lacks. */
   flush(): void {
     if (!this.dirty) return;
     this.fs.writeFileAtomic(this.path, new TextEncoder().encode(formatLeaderEpochCheckpoint(this.entries)));
     this.persisted = this.generation;
+    this.durable = this.entries;
   }
 
   /**
-   * Writes the checkpoint without blocking (the append path: the first batch of an epoch). `onError` hears of a
-   * failed write; the change stays pending for the next flush. A newer synchronous flush wins over a slower
-   * asynchronous write of older content.
+   * Writes the checkpoint without blocking (the append path: the first batch of an epoch): the temp file, its
+   * asynchronous fdatasync, the rename, then an asynchronous fsync of the partition directory, so that the rename
+   * itself survives a power cut (Kafka writes it synchronously, directory included: CheckpointFile's atomic move).
+   * Only then does the change count as durable ({@link undurableFrom}). `onError` hears of a failed write; the
+   * change stays pending for the next flush. A newer synchronous flush wins over a slower asynchronous write of
+   * older content.
    */
   flushSoon(onError: (e: Error) => void): void {
     if (!this.dirty || this.writingSoon) return;
     this.writingSoon = true;
     const gen = this.generation;
-    writeFileAtomicAsync(this.fs, this.path, new TextEncoder().encode(formatLeaderEpochCheckpoint(this.entries)), "soon").then(
+    const entries = this.entries;
+    writeFileAtomicAsync(this.fs, this.path, new TextEncoder().encode(formatLeaderEpochCheckpoint(entries)), "soon").then(() => this.fs.syncDirAsync(this.dir)).then(
       () => {
         this.writingSoon = false;
         if (gen < this.persisted) {
           // A synchronous flush of newer content finished first and this rename replaced it: write it again.
           this.persisted = gen;
           this.flush();
-        } else this.persisted = gen;
+        } else if (gen > this.persisted) {
+          this.persisted = gen;
+          this.durable = entries;
+        }
         if (this.dirty) this.flushSoon(onError);
       },
       (e) => {

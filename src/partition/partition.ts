@@ -244,6 +244,7 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     p.takeRecoveredEpochs();
     p.seedEpochHistory();
     log.onRoll = (base) => p.snapshotAtRoll(base);
+    log.recoveryPointLimit = () => p.leaderEpochs.undurableFrom;
     log.onLogStartMoved = (start) => p.afterLogStartMoved(start);
     log.producerLastDataOffset = (pid) => p.producers.lastDataOffset(pid);
     log.transactions = {
@@ -703,8 +704,8 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /**
    * Clean shutdown, first step: wakes parked fetches and fails the waits for the high watermark; nothing more is
    * appended. Once the log's tail is durable (its close), {@link Partition.writeStopSnapshot} writes the producer
-   * snapshot. The epoch history needs no write: an epoch with records was checkpointed at its first append, and one
-   * without is assigned again when the partition takes its roles at the next start.
+   * snapshot and makes the epoch history durable (the clean-shutdown marker skips recovery, which would otherwise
+   * take the epochs of the recovered batches).
    */
   close(): void {
     this.closed = true; // before the wake: a woken fetch cannot park again and answers now, while the log is open
@@ -737,6 +738,15 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
       // (Kafka's LogManager.shutdown marks a dir clean only when every log's flush and close there succeeded).
       this.log.ioFailed(e);
       this.deps.logger.warn(`${this.log.name}: the aborted-transaction index could not be synced at the stop, no producer snapshot written: ${(e as Error).message}`);
+      return;
+    }
+    try {
+      // An epoch checkpointed off the append path whose write (or directory fsync) has not completed: a start after
+      // the clean-shutdown marker recovers nothing, so it would never learn that epoch again after a power cut.
+      if (this.leaderEpochs.undurableFrom !== null) this.leaderEpochs.flush();
+    } catch (e) {
+      this.log.ioFailed(e);
+      this.deps.logger.warn(`${this.log.name}: the leader-epoch-checkpoint could not be written at the stop: ${(e as Error).message}`);
       return;
     }
     try {
@@ -836,8 +846,9 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
   /**
    * After an unclean start, every batch the log recovered (from `log.recoveredFrom` to the log end) that carries an
    * epoch newer than the history's latest starts that epoch, as Kafka's LogSegment.recover assigns them: the
-   * checkpoint is written off the append path without a directory fsync, so a power cut may keep the records of a
-   * new epoch (synced with the log) and lose the checkpoint naming it. A leader with such a hole answered a follower
+   * checkpoint is written off the append path, so a power cut before that write and its directory fsync complete
+   * may keep the records of a new epoch (synced with the log) and lose the checkpoint naming it; the recovery point
+   * stays below such an epoch's start until then (PartitionLog.recoveryPointLimit), so the rescan covers it. A leader with such a hole answered a follower
    * holding that epoch "diverging at the previous epoch's end" on every fetch, and the follower truncated and
    * fetched the same records again for ever (found by the cluster simulation, seed 98 with --transactions).
    */

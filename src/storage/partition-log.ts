@@ -215,6 +215,12 @@ export class PartitionLog {
    * leader epochs of the recovered batches from it (Partition.open), as Kafka's LogSegment.recover does.
    */
   recoveredFrom: bigint | null = null;
+  /**
+   * The offset the recovery point may not pass now, or null for no bound: the start of a leader epoch whose
+   * checkpoint write is not durable yet (LeaderEpochCache.undurableFrom), which only a recovery from below it
+   * brings back after a power cut.
+   */
+  recoveryPointLimit: (() => bigint | null) | null = null;
   /** Told the new log start offset after retention or DeleteRecords moved it (epoch history, snapshots, aborted transactions). */
   onLogStartMoved: ((logStartOffset: bigint) => void) | null = null;
   /** Called once when an I/O error takes this log offline (the LogManager then takes its whole log dir offline). */
@@ -298,9 +304,14 @@ export class PartitionLog {
     this.hw = offset;
   }
 
-  /** Offset below which all data has been fdatasynced. */
+  /**
+   * The recovery point the `recovery-point-offset-checkpoint` records: the offset below which all data has been
+   * fdatasynced, held back by {@link recoveryPointLimit} (what the partition keeps beside the segments and a start
+   * rebuilds only from the batches it recovers).
+   */
   get recoveryPoint(): bigint {
-    return this.flushedTo;
+    const limit = this.recoveryPointLimit?.() ?? null;
+    return limit !== null && limit < this.flushedTo ? limit : this.flushedTo;
   }
 
   /** The config in force. */

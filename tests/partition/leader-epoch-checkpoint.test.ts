@@ -48,12 +48,16 @@ test("a checkpoint written off the event loop never replaces a newer one written
   try {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let dirSynced!: () => void;
+    const asyncWriteDone = new Promise<void>((r) => (dirSynced = r));
     const slowSync: FileSystem = {
       ...nodeFileSystem,
       open(p, create) {
         const h = nodeFileSystem.open(p, create);
         return Object.assign(Object.create(Object.getPrototypeOf(h)), h, { datasync: () => gate.then(() => h.datasync()) });
       },
+      // the asynchronous write's last step: the directory fsync after its rename
+      syncDirAsync: (p) => nodeFileSystem.syncDirAsync(p).then(() => dirSynced()),
     };
     const file = path.join(dir, LEADER_EPOCH_CHECKPOINT);
     const cache = LeaderEpochCache.open(slowSync, dir, 0n);
@@ -63,7 +67,7 @@ test("a checkpoint written off the event loop never replaces a newer one written
     cache.assign(2, 10n); // written at once
     assert.equal(fs.readFileSync(file, "utf8"), "0\n2\n1 0\n2 10\n");
     release();
-    for (let i = 0; i < 500 && fs.existsSync(`${file}.soon.tmp`); i++) await new Promise((r) => setTimeout(r, 10));
+    await asyncWriteDone;
     await new Promise((r) => setTimeout(r, 0));
     assert.equal(fs.readFileSync(file, "utf8"), "0\n2\n1 0\n2 10\n", "the older asynchronous write did not win");
     assert.equal(cache.dirty, false);
