@@ -521,7 +521,18 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
     removeProducerSnapshotsAbove(this.deps.fs, this.log.dir, end);
     this.producers.clear();
     this.abortedTxns.truncateTo(end);
-    loadProducerState(this.deps.fs, this.log, this.producers, this.deps.clock.nowMs(), this.onAbort);
+    try {
+      loadProducerState(this.deps.fs, this.log, this.producers, this.deps.clock.nowMs(), this.onAbort);
+    } catch (e) {
+      // The replay met a damaged batch (a segment no recovery checked) or an I/O error: the producer state is half
+      // rebuilt, so the log must take no more records (the fetcher would append on top of it; as leader it would miss
+      // sequences and open transactions). Offline, the fetcher drops it, as Kafka's marks the partition failed.
+      if (!this.log.isOffline) {
+        this.deps.logger.warn(`${this.log.name}: producer state not rebuilt after truncating to ${end}, log taken offline: ${(e as Error).message}`);
+        this.log.takeOffline(e);
+      }
+      throw e;
+    }
     this.assertHighWatermark();
   }
 
