@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { after, before } from "node:test";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { haveCommand, signalChild } from "./proc.ts";
@@ -18,8 +19,21 @@ export const ETCD_BIN = haveCommand("/usr/bin/etcd") ? "/usr/bin/etcd" : "etcd";
 /** Why etcd tests are skipped here, or false when etcd is available. */
 export const ETCD_SKIP_REASON: string | false = haveCommand(ETCD_BIN) ? false : "SKIPPED: no etcd binary (install Debian's etcd-server: bash tests/setup.d/40-etcd.sh)";
 
-/** Fresh starts tried before a port taken between pick and bind counts as a failure. */
+/** Starts tried before a port taken between pick (or stop) and bind counts as a failure. */
 const PORT_ATTEMPTS = 4;
+/** Longest a start on kept ports waits for a taken one to be free again (ms). */
+const KEPT_PORTS_WAIT_MS = 30_000;
+
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+async function bindable(port: number): Promise<boolean> {
+  const srv = net.createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (ok) await new Promise((r) => srv.close(r));
+  return ok;
+}
 /** How long etcd may take to answer /health after start, ms (the machine is shared and loaded). */
 const START_TIMEOUT_MS = 30_000;
 /** How long a killed etcd may take to exit, ms. */
@@ -73,8 +87,30 @@ export class TestEtcd {
     return this.log;
   }
 
-  /** Starts etcd again on the same ports and data dir; waits for health. */
+  /**
+   * Starts etcd again on the same ports and data dir; waits for health. While etcd was down a port of its may have
+   * been taken (a client retrying 127.0.0.1:port can get that very port as its local one: a TCP self-connect), so a
+   * start that fails on a taken port waits for both ports to be free and tries again, up to {@link PORT_ATTEMPTS}.
+   */
   async resume(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const logBefore = this.log.length;
+      try {
+        return await this.resumeOnce();
+      } catch (e) {
+        if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test(this.log.slice(logBefore))) throw e;
+        const deadline = Date.now() + KEPT_PORTS_WAIT_MS;
+        for (const port of [this.clientPort, this.peerPort]) {
+          while (!(await bindable(port))) {
+            if (Date.now() > deadline) throw e;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      }
+    }
+  }
+
+  private async resumeOnce(): Promise<void> {
     if (this.child) return;
     const peer = `http://127.0.0.1:${this.peerPort}`;
     const child = spawn(ETCD_BIN, [
