@@ -45,6 +45,17 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
+/** Whether `port` can be bound on 127.0.0.1 right now (a port kept for a restarted server may have been taken). */
+export async function portBindable(port: number): Promise<boolean> {
+  const srv = net.createServer();
+  const ok = await new Promise<boolean>((resolve) => {
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (ok) await new Promise((r) => srv.close(r));
+  return ok;
+}
+
 /** A server child process. */
 export interface Server {
   /** The child. */

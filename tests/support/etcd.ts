@@ -6,11 +6,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { after, before } from "node:test";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { haveCommand, signalChild } from "./proc.ts";
-import { freePorts } from "../../bench/suite/processes.ts";
+import { freePorts, portBindable } from "../../bench/suite/processes.ts";
 import { EtcdClient } from "../../src/cluster/etcd-client.ts";
 
 /** The etcd binary tests run. */
@@ -24,16 +23,6 @@ const PORT_ATTEMPTS = 4;
 /** Longest a start on kept ports waits for a taken one to be free again (ms). */
 const KEPT_PORTS_WAIT_MS = 30_000;
 
-/** Whether `port` can be bound on 127.0.0.1 right now. */
-async function bindable(port: number): Promise<boolean> {
-  const srv = net.createServer();
-  const ok = await new Promise<boolean>((resolve) => {
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => resolve(true));
-  });
-  if (ok) await new Promise((r) => srv.close(r));
-  return ok;
-}
 /** How long etcd may take to answer /health after start, ms (the machine is shared and loaded). */
 const START_TIMEOUT_MS = 30_000;
 /** How long a killed etcd may take to exit, ms. */
@@ -101,7 +90,7 @@ export class TestEtcd {
         if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test(this.log.slice(logBefore))) throw e;
         const deadline = Date.now() + KEPT_PORTS_WAIT_MS;
         for (const port of [this.clientPort, this.peerPort]) {
-          while (!(await bindable(port))) {
+          while (!(await portBindable(port))) {
             if (Date.now() > deadline) throw e;
             await new Promise((r) => setTimeout(r, 200));
           }

@@ -6,12 +6,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RawClient } from "./raw-client.ts";
 import { runProc, signalChild } from "./proc.ts";
-import { freePorts } from "../../bench/suite/processes.ts";
+import { freePorts, portBindable } from "../../bench/suite/processes.ts";
 
 /** Where the Kafka jars are. */
 export const KAFKA_LIB = path.resolve(import.meta.dirname!, "..", "java", "lib");
@@ -196,16 +195,6 @@ export const KAFKA_KEPT_PORTS_WAIT_MS = 60_000;
  */
 export class KafkaPortTakenError extends Error {}
 
-/** Whether `port` can be bound on 127.0.0.1 right now. */
-async function bindable(port: number): Promise<boolean> {
-  const srv = net.createServer();
-  const ok = await new Promise<boolean>((resolve) => {
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => resolve(true));
-  });
-  if (ok) await new Promise((r) => srv.close(r));
-  return ok;
-}
 
 /**
  * Starts Kafka (see {@link KafkaOptions}). A fresh start on ports it picked itself picks again, up to
@@ -218,7 +207,7 @@ export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> 
     if (opts.ports && opts.dir) {
       const deadline = Date.now() + KAFKA_KEPT_PORTS_WAIT_MS;
       for (const p of [opts.ports.port, opts.ports.controllerPort]) {
-        while (!(await bindable(p))) {
+        while (!(await portBindable(p))) {
           if (Date.now() > deadline) throw new KafkaPortTakenError(`port ${p} kept for the restarted Kafka is still taken after ${KAFKA_KEPT_PORTS_WAIT_MS} ms`);
           await new Promise((r) => setTimeout(r, 200));
         }
