@@ -38,10 +38,6 @@ import {
   type ReplayedAbort,
 } from "./producer-snapshot.ts";
 
-/** Bytes read at a time when the recovered batches' leader epochs are taken ({@link Partition.open}). */
-const RECOVERED_EPOCH_READ_BYTES = 1 << 20;
-/** Most reads that walk (bounds a log that does not advance: at least one batch per read). */
-const MAX_RECOVERED_EPOCH_READS = 100_000_000;
 /** Default bound on the fetches parked on one partition; past it a new long poll is answered at once. */
 export const MAX_WAITING_FETCHES_PER_PARTITION = 1000;
 /** Default bound on the acks=all produce requests parked on one partition for the high watermark. */
@@ -859,33 +855,22 @@ export class Partition<T extends { readonly name: string } = { readonly name: st
    * epoch newer than the history's latest starts that epoch, as Kafka's LogSegment.recover assigns them: the
    * checkpoint is written off the append path, so a power cut before that write and its directory fsync complete
    * may keep the records of a new epoch (synced with the log) and lose the checkpoint naming it; the recovery point
-   * stays below such an epoch's start until then (PartitionLog.recoveryPointLimit), so the rescan covers it. A leader with such a hole answered a follower
-   * holding that epoch "diverging at the previous epoch's end" on every fetch, and the follower truncated and
-   * fetched the same records again for ever (found by the cluster simulation, seed 98 with --transactions).
+   * stays below such an epoch's start until then (PartitionLog.recoveryPointLimit), so the rescan covers it. A
+   * leader with such a hole answered a follower holding that epoch "diverging at the previous epoch's end" on every
+   * fetch, and the follower truncated and fetched the same records again for ever (found by the cluster
+   * simulation, seed 98 with --transactions). The walk reads batch headers only (PartitionLog.forEachBatchHeader).
    */
   private takeRecoveredEpochs(): void {
     const recovered = this.log.recoveredFrom;
     if (recovered === null) return;
-    const end = this.log.logEndOffset;
     const start = this.log.logStartOffset;
-    let at = recovered < start ? start : recovered;
-    let reads = 0;
-    while (at < end) {
-      if (++reads > MAX_RECOVERED_EPOCH_READS) throw new Error(`${this.log.name}: ${MAX_RECOVERED_EPOCH_READS} reads from offset ${recovered} did not reach the log end ${end}`);
-      const r = this.log.read(at, RECOVERED_EPOCH_READ_BYTES, true);
-      if (r.nextOffset <= at) break;
-      for (const chunk of r.chunks) {
-        const dv = dataViewOf(chunk);
-        for (let pos = 0; pos + BATCH_HEADER_SIZE <= chunk.length; pos += dv.getInt32(pos + BATCH_LENGTH_OFFSET) + LOG_OVERHEAD) {
-          const epoch = dv.getInt32(pos + PARTITION_LEADER_EPOCH_OFFSET);
-          // the batch holding a log start DeleteRecords put inside it begins below it: its epoch starts at the log
-          // start (as Kafka's cache, trimmed there after recovery), so no epoch answer is an end offset below it
-          const base = dv.getBigInt64(pos + BASE_OFFSET_OFFSET);
-          if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, base < start ? start : base, false);
-        }
-      }
-      at = r.nextOffset;
-    }
+    this.log.forEachBatchHeader(recovered < start ? start : recovered, (_buf, dv, at) => {
+      const epoch = dv.getInt32(at + PARTITION_LEADER_EPOCH_OFFSET);
+      // the batch holding a log start DeleteRecords put inside it begins below it: its epoch starts at the log
+      // start (as Kafka's cache, trimmed there after recovery), so no epoch answer is an end offset below it
+      const base = dv.getBigInt64(at + BASE_OFFSET_OFFSET);
+      if (epoch > this.leaderEpochs.latestEpoch) this.leaderEpochs.assign(epoch, base < start ? start : base, false);
+    });
     if (this.leaderEpochs.dirty) this.leaderEpochs.flush();
   }
 

@@ -169,8 +169,7 @@ export function removeProducerSnapshotsAbove(fs: FileSystem, dir: string, offset
 export function loadProducerState(fs: FileSystem, log: PartitionLog, table: ProducerStateTable, wallNowMs: number, onAbort?: (a: ReplayedAbort) => void): string | null {
   let from = log.logStartOffset;
   let loaded = 0;
-  const snapshots = producerSnapshotOffsets(fs, log.dir);
-  for (const offset of snapshots.reverse()) {
+  for (const offset of producerSnapshotOffsets(fs, log.dir).reverse()) {
     if (offset > log.logEndOffset) continue; // the log was truncated below it
     // Below the log start the records between the snapshot and the log start are neither in it nor replayed (the
     // replay starts at the log start): a transaction it saw open whose marker lies there would stay open for good,
