@@ -21,8 +21,7 @@ import { DELETE_DIR_SUFFIX, parsePartitionDirName, partitionDirName, type TopicP
 import { UNSHARED_LOG_DIRS, type LogDirShare } from "./log-dir-share.ts";
 import { readPartitionMetadata, writePartitionMetadata, writePartitionMetadataSoon } from "./partition-metadata.ts";
 import { uuidBase64, uuidFromBase64 } from "../protocol/uuid.ts";
-import { systemRandom } from "../platform/random.ts";
-import { PartitionLog } from "./partition-log.ts";
+import { PartitionLog, removePartitionDir } from "./partition-log.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { StorageDeps } from "./storage-deps.ts";
 
@@ -285,9 +284,7 @@ export class LogManager {
       this.shadowed.delete(name);
       this.deps.logger.warn(`${name} in ${shadow.logDir} belongs to topic id ${uuidBase64(shadow.topicId)}, not ${uuidBase64(id)} (a deleted topic of the same name): deleting it`);
       try {
-        const doomed = `${dir}.${(this.deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
-        this.deps.fs.rename(dir, doomed);
-        this.deps.fs.removeTree(doomed);
+        removePartitionDir(this.deps, dir);
       } catch (e) {
         this.noteFailure(shadow.logDir, e); // a rename left behind is removed at the next start
       }

@@ -161,6 +161,16 @@ function assertCrc32cReady(): void {
   }
 }
 
+/**
+ * Removes partition directory `dir` as Kafka does: renamed to `<dir>.<id>-delete` first, so a crash mid-way leaves
+ * a name the LogManager removes at the next start, then removed.
+ */
+export function removePartitionDir(deps: StorageDeps, dir: string): void {
+  const doomed = `${dir}.${(deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
+  deps.fs.rename(dir, doomed);
+  deps.fs.removeTree(doomed);
+}
+
 /** The log of one partition. */
 export class PartitionLog {
   /** The partition directory. */
@@ -765,9 +775,7 @@ export class PartitionLog {
     this.segments = [];
     const fs = this.deps.fs;
     if (!fs.exists(this.dir)) return;
-    const doomed = `${this.dir}.${(this.deps.random ?? systemRandom).uuid().replaceAll("-", "")}${DELETE_DIR_SUFFIX}`;
-    fs.rename(this.dir, doomed);
-    fs.removeTree(doomed);
+    removePartitionDir(this.deps, this.dir);
   }
 
   // ---- internals ----
