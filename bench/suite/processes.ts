@@ -45,8 +45,23 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
+/**
+ * Waits until every one of `ports` can be bound on 127.0.0.1 (ports kept for a restarted server, taken meanwhile):
+ * the first port still taken after `timeoutMs`, or null once all are free.
+ */
+export async function waitForFreePorts(ports: readonly number[], timeoutMs: number): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    while (!(await portBindable(port))) {
+      if (Date.now() > deadline) return port;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return null;
+}
+
 /** Whether `port` can be bound on 127.0.0.1 right now (a port kept for a restarted server may have been taken). */
-export async function portBindable(port: number): Promise<boolean> {
+async function portBindable(port: number): Promise<boolean> {
   const srv = net.createServer();
   const ok = await new Promise<boolean>((resolve) => {
     srv.once("error", () => resolve(false));

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { haveCommand, signalChild } from "./proc.ts";
-import { freePorts, portBindable } from "../../bench/suite/processes.ts";
+import { freePorts, waitForFreePorts } from "../../bench/suite/processes.ts";
 import { EtcdClient } from "../../src/cluster/etcd-client.ts";
 
 /** The etcd binary tests run. */
@@ -88,13 +88,7 @@ export class TestEtcd {
         return await this.resumeOnce();
       } catch (e) {
         if (attempt >= PORT_ATTEMPTS || !/address already in use/i.test(this.log.slice(logBefore))) throw e;
-        const deadline = Date.now() + KEPT_PORTS_WAIT_MS;
-        for (const port of [this.clientPort, this.peerPort]) {
-          while (!(await portBindable(port))) {
-            if (Date.now() > deadline) throw e;
-            await new Promise((r) => setTimeout(r, 200));
-          }
-        }
+        if ((await waitForFreePorts([this.clientPort, this.peerPort], KEPT_PORTS_WAIT_MS)) !== null) throw e;
       }
     }
   }

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { RawClient } from "./raw-client.ts";
 import { runProc, signalChild } from "./proc.ts";
-import { freePorts, portBindable } from "../../bench/suite/processes.ts";
+import { freePorts, waitForFreePorts } from "../../bench/suite/processes.ts";
 
 /** Where the Kafka jars are. */
 export const KAFKA_LIB = path.resolve(import.meta.dirname!, "..", "java", "lib");
@@ -205,13 +205,8 @@ export class KafkaPortTakenError extends Error {}
 export async function startKafka(opts: KafkaOptions = {}): Promise<KafkaBroker> {
   for (let attempt = 1; ; attempt++) {
     if (opts.ports && opts.dir) {
-      const deadline = Date.now() + KAFKA_KEPT_PORTS_WAIT_MS;
-      for (const p of [opts.ports.port, opts.ports.controllerPort]) {
-        while (!(await portBindable(p))) {
-          if (Date.now() > deadline) throw new KafkaPortTakenError(`port ${p} kept for the restarted Kafka is still taken after ${KAFKA_KEPT_PORTS_WAIT_MS} ms`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
+      const taken = await waitForFreePorts([opts.ports.port, opts.ports.controllerPort], KAFKA_KEPT_PORTS_WAIT_MS);
+      if (taken !== null) throw new KafkaPortTakenError(`port ${taken} kept for the restarted Kafka is still taken after ${KAFKA_KEPT_PORTS_WAIT_MS} ms`);
     }
     try {
       return await startKafkaOnce(opts);
